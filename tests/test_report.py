@@ -1,0 +1,38 @@
+import json
+
+import pytest
+
+from gridmap import GridmapError, Report
+
+
+def test_report_ok_until_an_error_is_added():
+    report = Report("demo")
+    report.add("repaired", "geometry repaired", record="7", severity="warning")
+    assert report.ok
+    report.add("overlap", "grids overlap", record="A|B", area_m2=12.5)
+    assert not report.ok
+    frame = report.to_frame()
+    assert list(frame["check"]) == ["repaired", "overlap"]
+    assert frame.loc[1, "area_m2"] == 12.5
+
+
+def test_report_raises_first_error_with_count():
+    report = Report("codes")
+    report.add("duplicate", "code 450102001003 appears twice", record="row 3")
+    report.add("duplicate", "code 450102001004 appears twice", record="row 9")
+    with pytest.raises(GridmapError, match=r"units.csv, record row 3: duplicate: .*and 1 more"):
+        report.raise_for_errors(path="units.csv")
+
+
+def test_report_json_keeps_chinese_readable():
+    report = Report("社区")
+    report.add("gap", "兴宁社区 has a gap", record="450102001003")
+    payload = json.loads(report.to_json())
+    assert payload["ok"] is False
+    assert payload["findings"][0]["message"] == "兴宁社区 has a gap"
+    assert "兴宁" in report.to_json()
+
+
+def test_unknown_severity_is_refused():
+    with pytest.raises(ValueError, match="severity"):
+        Report("x").add("c", "m", severity="fatal")
