@@ -21,6 +21,9 @@ __all__ = [
     "CodeError",
     "CRSError",
     "GeometryError",
+    "TopologyError",
+    "RegistryError",
+    "CaseError",
     "GridmapWarning",
 ]
 
@@ -83,6 +86,18 @@ class CRSError(GridmapError):
 
 class GeometryError(GridmapError):
     """Geometries are invalid, empty or of the wrong type (and strict mode refuses to repair them)."""
+
+
+class TopologyError(GridmapError):
+    """Layers do not fit together: overlapping communities, units outside every community (strict mode)."""
+
+
+class RegistryError(GridmapError):
+    """The code registry cannot be opened or refuses an operation (wrong schema, conflicting codes)."""
+
+
+class CaseError(GridmapError):
+    """Case records are unusable: no location, times out of order, unknown handling level."""
 
 
 class GridmapWarning(UserWarning):
