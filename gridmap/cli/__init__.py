@@ -1,0 +1,62 @@
+"""The ``gridmap`` command line: a thin layer that parses, calls the public API and writes.
+
+Exit codes, the same for every command: 0 ok, 1 a check found violations, 2 bad input (the
+:class:`~gridmap.errors.GridmapError` message on stderr, naming the file and the fix; no traceback unless
+``--debug``). A command that fails writes no output file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from gridmap import __version__
+from gridmap.errors import GridmapError
+
+__all__ = ["main", "EXIT_OK", "EXIT_VIOLATIONS", "EXIT_BAD_INPUT"]
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+
+_EXAMPLES = """
+\b
+Examples:
+  gridmap demo --out demo                 # the sample city: GeoPackage and map in demo/
+  gridmap demo --out demo --lang en       # the same with English labels
+"""
+
+
+class _GridmapGroup(click.Group):
+    """A click group that turns user errors into exit code 2 and a one-line message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GridmapError as error:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"gridmap: error: {error}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_GridmapGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gridmap")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logging.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """gridmap: community grid management (网格化服务管理) — load, divide, code, analyse and map grids."""
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"quiet": quiet, "debug": debug}
+
+
+def _register_commands() -> None:
+    # Imported here so that each command lives in its own module and `gridmap --help` stays fast.
+    from gridmap.cli.demo import demo
+
+    main.add_command(demo)
+
+
+_register_commands()

@@ -1,0 +1,58 @@
+import click
+import pytest
+from click.testing import CliRunner
+
+from gridmap import CodeError, __version__
+from gridmap.cli import EXIT_BAD_INPUT, _GridmapGroup, main
+from gridmap.cli._output import staged_folder
+
+
+def test_version_and_help_show_examples():
+    runner = CliRunner()
+    assert runner.invoke(main, ["--version"]).output.strip().endswith(__version__)
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "gridmap demo --out demo" in result.output
+
+
+def _group_with_failing_command():
+    @click.group(cls=_GridmapGroup)
+    @click.option("--debug", is_flag=True)
+    def group(debug):
+        pass
+
+    @group.command()
+    def broken():
+        raise CodeError("code has 11 digits", path="units.csv", record="row 4", fix="give 12 digits")
+
+    return group
+
+
+def test_user_error_exits_2_with_message_and_no_traceback():
+    result = CliRunner().invoke(_group_with_failing_command(), ["broken"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "units.csv, row 4: code has 11 digits. Fix: give 12 digits." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_exception():
+    result = CliRunner().invoke(_group_with_failing_command(), ["--debug", "broken"])
+    assert isinstance(result.exception, CodeError)
+
+
+def test_staged_folder_writes_whole_or_nothing(tmp_path):
+    out = tmp_path / "out"
+    with staged_folder(out) as staging:
+        (staging / "a.txt").write_text("a")
+        (staging / "sub").mkdir()
+        (staging / "sub" / "b.txt").write_text("b")
+    assert (out / "a.txt").read_text() == "a" and (out / "sub" / "b.txt").read_text() == "b"
+
+    with pytest.raises(RuntimeError):
+        with staged_folder(out) as staging:
+            (staging / "a.txt").write_text("changed")
+            (staging / "new.txt").write_text("new")
+            raise RuntimeError("failed half-way")
+    assert (out / "a.txt").read_text() == "a"
+    assert not (out / "new.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no staging folder left behind"
