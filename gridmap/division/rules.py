@@ -1,0 +1,130 @@
+"""The rules a grid division follows: household range, population cap, rural and dedicated thresholds.
+
+The defaults follow the practice described in the project's domain notes (Nanning, Guilin, Nanjing-Xuanwu):
+a city grid holds about 300–500 households and at most 2,500 people; a rural grid is one natural village,
+small villages merged with their neighbours; a dedicated site (office building, industrial park, market,
+school, hospital) forms its own dedicated grid.
+
+Examples
+--------
+>>> rules = GridRules(city_households=(200, 400))
+>>> rules.city_households, rules.max_population
+((200, 400), 2500)
+>>> GridRules(colour="red")
+Traceback (most recent call last):
+...
+TypeError: GridRules.__init__() got an unexpected keyword argument 'colour'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gridmap.errors import GridmapError
+from gridmap.schema import DEDICATED_KINDS
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["GridRules"]
+
+
+@dataclass(frozen=True)
+class GridRules:
+    """Rules for dividing communities into grids.
+
+    Parameters
+    ----------
+    city_households : tuple of int, default (300, 500)
+        Target range of households of a city grid (城市网格), inclusive.
+    max_population : int, default 2500
+        Most people a city grid may hold; small compounds are not merged beyond it.
+    rural_min_households : int, default 100
+        A natural village below this many households is merged with its neighbouring villages.
+    dedicated_kinds : tuple of str, default the five dedicated kinds of :mod:`gridmap.schema`
+        Unit kinds that can form dedicated grids (专属网格).
+    dedicated_min_people : int, default 100
+        A dedicated site given as a point forms its own grid only with at least this population;
+        a site given as a polygon always does. Smaller sites are ordinary units of their community's grid.
+    neighbour_distance_m : float, default 150
+        Two units whose land touches are merge neighbours when they are at most this far apart (across a
+        road, say); units further apart are only joined when a grid would otherwise stay below the range.
+    """
+
+    city_households: tuple[int, int] = (300, 500)
+    max_population: int = 2500
+    rural_min_households: int = 100
+    dedicated_kinds: tuple[str, ...] = DEDICATED_KINDS
+    dedicated_min_people: int = 100
+    neighbour_distance_m: float = 150.0
+
+    def __post_init__(self) -> None:
+        low, high = self.city_households
+        if not 0 <= low <= high:
+            raise GridmapError(f"city_households must be (low, high) with 0 <= low <= high, got {self.city_households}",
+                               record="city_households", fix="give two numbers, the smaller first, e.g. [300, 500]")
+        for name in ("max_population", "rural_min_households", "dedicated_min_people", "neighbour_distance_m"):
+            if getattr(self, name) < 0:
+                raise GridmapError(f"{name} must not be negative, got {getattr(self, name)}", record=name,
+                                   fix=f"give a number >= 0 for {name}")
+        unknown = sorted(set(self.dedicated_kinds) - set(DEDICATED_KINDS) - {"other"})
+        if unknown:
+            raise GridmapError(f"dedicated_kinds has unknown kinds {unknown}", record="dedicated_kinds",
+                               fix=f"use kinds among {', '.join(DEDICATED_KINDS + ('other',))}")
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike, *, table: str | None = "rules") -> GridRules:
+        """Read rules from a TOML file; keys not given keep their defaults.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The TOML file. Keys are the field names of :class:`GridRules`, either at the top level or in a
+            ``[rules]`` table.
+        table : str or None, default "rules"
+            Name of the table holding the keys, when the file has one.
+
+        Raises
+        ------
+        GridmapError
+            The file cannot be read or parsed, a key is unknown (the message lists the allowed keys) or a
+            value is out of range.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "rules.toml"
+        >>> _ = path.write_text("[rules]\\ncity_households = [250, 450]\\nneighbour_distance_m = 100\\n")
+        >>> GridRules.from_toml(path).city_households
+        (250, 450)
+        """
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise GridmapError(f"cannot read grid rules: {exc}", path=path,
+                               fix="give a UTF-8 TOML file with keys of gridmap.division.GridRules") from exc
+        if table and isinstance(data.get(table), dict):
+            data = data[table]
+        return cls._from_mapping(data, path=path)
+
+    @classmethod
+    def _from_mapping(cls, data: dict[str, Any], *, path=None) -> GridRules:
+        allowed = [field.name for field in dataclasses.fields(cls)]
+        for key in data:
+            if key not in allowed:
+                raise GridmapError(f"unknown grid rule {key!r}", path=path, record=f"key {key}",
+                                   fix=f"use only the keys {', '.join(allowed)}")
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        try:
+            return cls(**values)
+        except GridmapError as exc:
+            raise exc.at(path) from None
+        except (TypeError, ValueError) as exc:
+            raise GridmapError(f"bad value in grid rules: {exc}", path=path,
+                               fix="city_households is a list of two integers, the other keys are numbers") from exc
