@@ -1,0 +1,47 @@
+"""Maps that open anywhere: self-contained HTML pages built on folium and Leaflet, offline by default.
+
+:func:`overview_map` draws a city's districts, streets, communities, grids and base units; :func:`base_map`
+is the empty offline map other map types start from; :func:`save_html` writes a page with every script and
+style inline, so it opens with no network (government intranet, a phone, behind blocked CDNs).
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> communities = gpd.GeoDataFrame({"code": ["450102001001"], "name": ["翠竹社区"]},
+...                                geometry=[box(108.30, 22.80, 108.31, 22.81)], crs="EPSG:4326")
+>>> page = to_html(overview_map(communities=communities))
+>>> "翠竹社区" in page and "<script src=" not in page
+True
+"""
+
+from gridmap.maps.base import BASEMAPS, LANGS, base_map, js_string, save_html, to_html
+from gridmap.maps.layers import (
+    BOUNDARY_LEVELS,
+    BOUNDARY_STYLES,
+    UNIT_COLORS,
+    GeoLayer,
+    boundary_layer,
+    label_zoom,
+    legend,
+    overview_map,
+    unit_layer,
+)
+
+__all__ = [
+    "BASEMAPS",
+    "LANGS",
+    "BOUNDARY_LEVELS",
+    "BOUNDARY_STYLES",
+    "UNIT_COLORS",
+    "GeoLayer",
+    "base_map",
+    "boundary_layer",
+    "unit_layer",
+    "legend",
+    "label_zoom",
+    "overview_map",
+    "to_html",
+    "save_html",
+    "js_string",
+]

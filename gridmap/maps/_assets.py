@@ -1,0 +1,295 @@
+"""Offline assets: the JavaScript and CSS a gridmap page inlines, read from installed packages.
+
+folium links Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs, so its pages are blank without
+network (and in China, where some CDNs are blocked). gridmap inlines every asset instead. The files come
+from installed Python packages, never from copies in this repository:
+
+* Leaflet 1.9 (``leaflet.js``, ``leaflet.css`` and the images the CSS refers to) from
+  ``django-js-lib-leaflet``, whose files are byte-identical to Leaflet's own npm release and which has no
+  dependencies (the import name is ``js_lib_leaflet``; Django is not needed to read its files);
+* the Leaflet.heat plugin folium ships in ``folium/templates``.
+
+jQuery, Bootstrap and Font Awesome are not needed by gridmap's maps. folium uses jQuery for two small
+things only (parsing a ``folium.Popup``'s HTML and ``$(document).ready``), which :data:`JQUERY_SHIM`
+provides; Font Awesome and Bootstrap serve ``folium.Icon`` (awesome markers) only, which gridmap refuses.
+
+The small pieces written here (:func:`runtime_js`, :data:`RUNTIME_CSS`) are gridmap's own page code: layers
+whose popups, tooltips and labels are built with ``textContent`` (never ``innerHTML``) so that text from
+data can never run as code, labels shown by zoom, and the legend.
+
+Examples
+--------
+>>> "Leaflet 1.9" in asset_for_url(LEAFLET_JS_URL)[:200]
+True
+>>> "url(images/" in asset_for_url(LEAFLET_CSS_URL)
+False
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib.resources
+import re
+from dataclasses import dataclass
+
+from folium.folium import _default_css, _default_js
+
+from gridmap.errors import GridmapError
+
+__all__ = [
+    "LEAFLET_JS_URL",
+    "LEAFLET_CSS_URL",
+    "JQUERY_SHIM",
+    "RUNTIME_CSS",
+    "runtime_js",
+    "asset_for_url",
+]
+
+#: folium's own links to Leaflet: kept in the map so that folium's machinery works, replaced when inlined.
+LEAFLET_JS_URL = dict(_default_js)["leaflet"]
+LEAFLET_CSS_URL = dict(_default_css)["leaflet_css"]
+
+_LEAFLET_PACKAGE = "js_lib_leaflet"
+_LEAFLET_DIR = "static/js_lib_leaflet"
+_INSTALL_LEAFLET = "pip install 'django-js-lib-leaflet>=1.9.4,<1.10' (it ships Leaflet's files)"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the file behind a CDN address is found in an installed package."""
+
+    pattern: re.Pattern
+    package: str
+    path: str
+    install: str
+
+
+_SOURCES = (
+    _Source(re.compile(r"/leaflet@1\.9\.\d+/dist/leaflet\.js$"), _LEAFLET_PACKAGE,
+            f"{_LEAFLET_DIR}/leaflet.js", _INSTALL_LEAFLET),
+    _Source(re.compile(r"/leaflet@1\.9\.\d+/dist/leaflet\.css$"), _LEAFLET_PACKAGE,
+            f"{_LEAFLET_DIR}/leaflet.css", _INSTALL_LEAFLET),
+    _Source(re.compile(r"/folium(@[\w.]+)?/folium/templates/leaflet_heat\.min\.js$"), "folium",
+            "templates/leaflet_heat.min.js", "pip install --upgrade folium"),
+)
+
+_SOURCE_MAP_COMMENT = re.compile(r"^\s*/[/*]# sourceMappingURL=\S+(\s*\*/)?\s*$", re.MULTILINE)
+_CSS_URL = re.compile(r"url\((['\"]?)(images/[\w.@-]+\.png)\1\)")
+
+
+def _read(package: str, path: str, install: str, *, binary: bool = False) -> str | bytes:
+    try:
+        resource = importlib.resources.files(package).joinpath(path)
+        return resource.read_bytes() if binary else resource.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise GridmapError(f"the offline map asset {package}/{path} is not installed ({exc})",
+                           fix=install) from exc
+
+
+def _data_uri(path: str) -> str:
+    png = _read(_LEAFLET_PACKAGE, f"{_LEAFLET_DIR}/{path}", _INSTALL_LEAFLET, binary=True)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _inline_css_images(css: str) -> str:
+    """Replace ``url(images/x.png)`` in Leaflet's CSS by data URIs of the same files."""
+    return _CSS_URL.sub(lambda match: f'url("{_data_uri(match.group(2))}")', css)
+
+
+@functools.cache
+def asset_for_url(url: str) -> str:
+    """Return the text of the file a CDN ``url`` stands for, read from an installed package.
+
+    Parameters
+    ----------
+    url : str
+        An address folium puts in a ``<script src>`` or ``<link href>``.
+
+    Returns
+    -------
+    str
+        The JavaScript or CSS, ready to inline: source-map comments removed, images as data URIs.
+
+    Raises
+    ------
+    GridmapError
+        When no installed package supplies the file.
+    """
+    for source in _SOURCES:
+        if source.pattern.search(url):
+            text = _SOURCE_MAP_COMMENT.sub("", _read(source.package, source.path, source.install))
+            return _inline_css_images(text) if url.endswith(".css") else text
+    raise GridmapError(
+        f"the page links {url}, which gridmap cannot inline and which needs network to load",
+        fix="use only gridmap layers and folium elements that need no extra library (folium.Icon, "
+            "awesome markers and most folium.plugins load files from the internet), or add a source for "
+            "this file to gridmap.maps._assets._SOURCES",
+    )
+
+
+#: folium's templates call jQuery twice: ``$(`<div>...</div>`)[0]`` to turn a folium.Popup's HTML into an
+#: element, and ``$(document).ready(f)``. Written here because jQuery itself (90 kB) ships in no
+#: dependency-free Python package and nothing else of it is used.
+JQUERY_SHIM = """window.$ = window.$ || function (arg) {
+  if (typeof arg === "string") {
+    var t = document.createElement("template");
+    t.innerHTML = arg.trim();
+    return Array.prototype.slice.call(t.content.children);
+  }
+  return {ready: function (f) {
+    if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", f); } else { f(); }
+  }};
+};"""
+
+
+@functools.cache
+def runtime_js() -> str:
+    """Return gridmap's page code, with Leaflet's default marker images filled in as data URIs."""
+    icons = {key: _data_uri(f"images/{name}") for key, name in
+             (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+              ("shadowUrl", "marker-shadow.png"))}
+    icon_options = ", ".join(f'{key}: "{uri}"' for key, uri in icons.items())
+    return _RUNTIME_TEMPLATE.replace("/*ICON_OPTIONS*/", icon_options)
+
+
+# gridmap's page code. Every piece of text that comes from data is set with textContent, never innerHTML.
+_RUNTIME_TEMPLATE = """(function () {
+  "use strict";
+  var gm = window.gridmap = window.gridmap || {layers: {}, maps: []};
+  if (gm.geoLayer) { return; }
+
+  // Leaflet finds its default marker images beside leaflet.css; offline they are data URIs.
+  L.Icon.Default.imagePath = "";
+  L.Icon.Default.mergeOptions({/*ICON_OPTIONS*/});
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  gm.el = el;
+
+  // A popup: a title and a table of label/value rows; empty values are left out.
+  gm.table = function (title, rows) {
+    var box = el("div", "gridmap-popup"), table = el("table");
+    box.appendChild(el("div", "gridmap-popup-title", title));
+    rows.forEach(function (row) {
+      if (row[1] === null || row[1] === undefined || row[1] === "") { return; }
+      var tr = el("tr");
+      tr.appendChild(el("th", null, row[0]));
+      tr.appendChild(el("td", null, row[1]));
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+    return box;
+  };
+
+  // Permanent labels, each shown from its own zoom level on (where its polygon is wider than the text).
+  function addLabels(group, features, key) {
+    var labels = L.layerGroup(), items = [];
+    features.forEach(function (f) {
+      var p = f.properties;
+      if (!p.p) { return; }
+      var tip = L.tooltip({permanent: true, direction: "center", interactive: false, opacity: 1,
+                           className: "gridmap-label gridmap-label-" + key});
+      tip.setLatLng(p.p).setContent(el("span", null, p.v[0]));
+      items.push({tip: tip, zoom: p.z});
+    });
+    function update() {
+      var map = group._map;
+      if (!map) { return; }
+      var zoom = map.getZoom();
+      items.forEach(function (item) {
+        var wanted = zoom >= item.zoom, shown = labels.hasLayer(item.tip);
+        if (wanted && !shown) { labels.addLayer(item.tip); }
+        if (!wanted && shown) { labels.removeLayer(item.tip); }
+      });
+    }
+    group.on("add", function (e) { if (e.target === group) { group._map.on("zoomend", update); update(); } });
+    group.on("remove", function (e) { if (e.target === group) { group._map.off("zoomend", update); } });
+    labels.addTo(group);
+    group.gridmapLabels = labels;
+    group.gridmapUpdateLabels = update;
+  }
+
+  // A data layer: spec = {key, fields, styles, radius, labels, data}; feature.properties =
+  // {v: [title, values of fields...], s: index into styles, p: label point, z: label zoom}.
+  gm.geoLayer = function (spec) {
+    var group = L.featureGroup();
+    var geo = L.geoJSON(spec.data, {
+      style: function (f) { return spec.styles[f.properties.s]; },
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, L.extend({radius: spec.radius}, spec.styles[f.properties.s]));
+      },
+      onEachFeature: function (f, layer) {
+        var v = f.properties.v;
+        layer.bindTooltip(function () { return el("span", null, v[0]); }, {sticky: true});
+        layer.bindPopup(function () {
+          return gm.table(v[0], spec.fields.map(function (name, i) { return [name, v[i + 1]]; }));
+        });
+      }
+    });
+    geo.addTo(group);
+    if (spec.labels) { addLabels(group, spec.data.features, spec.key); }
+    group.gridmapGeo = geo;
+    gm.layers[spec.key] = group;
+    return group;
+  };
+
+  // The legend: a collapsible box, open on wide screens, closed on phones.
+  gm.legend = function (map, spec) {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
+      var box = el("details", "gridmap-legend leaflet-bar");
+      box.open = map.getSize().x >= 600;
+      box.appendChild(el("summary", null, spec.title));
+      spec.items.forEach(function (item) {
+        var row = el("div", "gridmap-legend-item"), key = el("span", "gridmap-legend-key " + item.shape);
+        key.style.borderColor = item.color;
+        key.style.background = item.fill || "transparent";
+        if (item.dashed) { key.style.borderStyle = "dashed"; }
+        row.appendChild(key);
+        row.appendChild(el("span", null, item.label));
+        box.appendChild(row);
+      });
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  };
+
+  gm.title = function (map, text) {
+    var node = el("div", "gridmap-title", text);
+    map.getContainer().appendChild(node);
+    L.DomEvent.disableClickPropagation(node);
+    return node;
+  };
+})();"""
+
+#: Styles of gridmap's page pieces; the plain background is what the map shows without a base map.
+RUNTIME_CSS = """.leaflet-container { background: #f2efe9; font-family: "Noto Sans CJK SC", "PingFang SC",
+  "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif; }
+.gridmap-popup-title { font-weight: bold; font-size: 14px; margin-bottom: 4px; }
+.gridmap-popup table { border-collapse: collapse; font-size: 12px; }
+.gridmap-popup th { text-align: left; font-weight: normal; color: #666; padding: 1px 8px 1px 0;
+  white-space: nowrap; }
+.gridmap-popup td { padding: 1px 0; }
+.leaflet-tooltip.gridmap-label { background: transparent; border: 0; box-shadow: none; padding: 0;
+  font-size: 12px; color: #222; white-space: nowrap;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff; }
+.leaflet-tooltip.gridmap-label:before { display: none; }
+.leaflet-tooltip.gridmap-label-street { font-weight: bold; color: #4a1d5c; }
+.gridmap-legend { background: #fff; padding: 4px 8px; font-size: 12px; line-height: 18px; max-width: 60vw; }
+.gridmap-legend summary { cursor: pointer; font-weight: bold; }
+.gridmap-legend-key { display: inline-block; width: 14px; height: 10px; margin-right: 6px; border: 2px solid;
+  vertical-align: middle; box-sizing: border-box; }
+.gridmap-legend-key.point { width: 10px; border-radius: 50%; }
+.gridmap-title { position: absolute; z-index: 1000; top: 10px; left: 50%; transform: translateX(-50%);
+  max-width: calc(100% - 130px); overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  background: rgba(255, 255, 255, 0.9); padding: 4px 12px; border-radius: 4px; font-size: 16px;
+  font-weight: bold; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); pointer-events: auto; }"""
+

@@ -1,0 +1,76 @@
+"""Helpers for tests that open gridmap pages in a real browser (Playwright + Debian's chromium).
+
+``launch_chromium()`` skips the test when playwright or /usr/bin/chromium is missing, unless the environment
+sets ``GRIDMAP_REQUIRE_BROWSER=1`` (CI does), in which case it fails. ``open_offline()`` opens a file with the
+network blocked and records what the page tried to load, its console errors, page errors and dialogs.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def _unavailable(reason: str):
+    if os.environ.get("GRIDMAP_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (GRIDMAP_REQUIRE_BROWSER=1 requires the browser tests to run)")
+    pytest.skip(reason)
+
+
+def launch_chromium():
+    """Start Playwright and Debian's chromium; return ``(playwright, browser)`` (stop both when done)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)")
+    playwright = sync_playwright().start()
+    try:
+        return playwright, playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+
+
+@dataclass
+class PageLog:
+    """What a page did: requests it attempted (all blocked), console errors, page errors, dialogs."""
+
+    requests: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+    dialogs: list = field(default_factory=list)
+
+
+def _route(log: PageLog):
+    def handle(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            log.requests.append(url)
+            route.abort()
+    return handle
+
+
+def open_offline(browser, path: Path, *, width: int, height: int):
+    """Open ``path`` in a new page of the given viewport with every non-file request blocked.
+
+    Returns ``(page, log)``; close the page's context when done (``page.context.close()``).
+    """
+    context = browser.new_context(viewport={"width": width, "height": height})
+    log = PageLog()
+    context.route("**/*", _route(log))
+    page = context.new_page()
+    page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: log.page_errors.append(str(error)))
+    page.on("dialog", lambda dialog: (log.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    return page, log
