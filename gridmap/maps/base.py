@@ -13,7 +13,7 @@ Examples
 --------
 >>> m = base_map(title="示例市")
 >>> page = to_html(m)
->>> page.count("<script src=") + page.count("<link rel=\\"stylesheet\\"")
+>>> page.count("<script src=") + page.count("<link rel=\"stylesheet\"")
 0
 >>> "<title>示例市</title>" in page
 True
@@ -69,14 +69,14 @@ _BASEMAP_NAMES = {
 def js_string(value) -> str:
     r"""Return ``value`` as JSON that is safe inside an HTML ``<script>``, keeping Chinese as UTF-8.
 
-    ``<``, ``>`` and ``&`` become ``\\u003c`` etc. (so no text can close the script), ``$`` becomes
-    ``\\u0024`` (so data never looks like jQuery to :func:`to_html`), and the line separators U+2028/9 are
+    ``<``, ``>`` and ``&`` become ``\u003c`` etc. (so no text can close the script), ``$`` becomes
+    ``\u0024`` (so data never looks like jQuery to :func:`to_html`), and the line separators U+2028/9 are
     escaped. Other characters are written as they are: a Chinese character takes 3 bytes, not 6.
 
     Examples
     --------
     >>> js_string({"name": "翠竹苑</script>"})
-    '{"name":"翠竹苑\\\\u003c/script\\\\u003e"}'
+    '{"name":"翠竹苑\\u003c/script\\u003e"}'
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("$", "\\u0024"),
