@@ -1,0 +1,11 @@
+"""Reading and writing layers and tables: :func:`read_layer`, :func:`read_table`, :func:`list_layers`,
+:func:`write_layer`.
+
+See :mod:`gridmap.io.read` for what readers accept and clean, :mod:`gridmap.io.write` for the formats
+written and the atomic write.
+"""
+
+from gridmap.io.read import list_layers, read_layer, read_table
+from gridmap.io.write import write_layer
+
+__all__ = ["read_layer", "read_table", "list_layers", "write_layer"]

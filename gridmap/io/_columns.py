@@ -1,0 +1,275 @@
+"""Column headers and values as every reader cleans them: aliases, codes as strings, counts as integers.
+
+Headers are compared by :func:`header_key` (Unicode NFKC, blanks and byte-order marks removed, lower case)
+and renamed to model names with :data:`gridmap.schema.COLUMN_ALIASES`. Code columns
+(:data:`~gridmap.schema.CODE_COLUMNS`) become strings, count columns (:data:`~gridmap.schema.COUNT_COLUMNS`)
+nullable integers. Records are named for messages by their row in the file (``rows``, as a spreadsheet
+numbers them) or, for vector layers, as ``feature N``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({" 名称 ": ["兴宁社区"], "社区代码": [450102001003.0], "户数": ["1,250"]})
+>>> frame, sources = rename_columns(frame, path="units.xlsx")
+>>> frame = clean_values(frame, path="units.xlsx", rows=[2], sources=sources)
+>>> frame.loc[0, "community_code"], frame.loc[0, "households"], sources["name"]
+('450102001003', np.int64(1250), ' 名称 ')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from gridmap.errors import CodeError, ReadError, SchemaError
+from gridmap.schema import CODE_COLUMNS, COLUMN_ALIASES, COUNT_COLUMNS
+
+__all__ = [
+    "STRING_DTYPE",
+    "header_key",
+    "find_header_row",
+    "unique_headers",
+    "rename_columns",
+    "clean_values",
+    "infer_numbers",
+    "record_label",
+]
+
+#: The dtype of text columns: pandas' "str" from pandas 3 on, object before (where "str" would turn
+#: missing values into the text "nan").
+STRING_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+_BLANKS = re.compile(r"[\s\ufeff\u200b]+")
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
+_DOT_ZERO = re.compile(r"(\d+)\.0+")
+_WHOLE = re.compile(r"[+-]?\d+(?:\.0*)?")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0*)?")
+_IDENTIFIER_LIKE = r"^[+-]?0\d|^\d{16,}"  # leading zero or more digits than a float keeps: stays text
+
+
+class _BadValue(Exception):
+    """A value that cannot be converted; carries the reason for the user's message."""
+
+
+def header_key(name: object) -> str:
+    """Return the form a header is compared in: NFKC, no blanks or byte-order marks, lower case.
+
+    Examples
+    --------
+    >>> header_key("\\ufeff 户　数 "), header_key("ＣＯＤＥ")
+    ('户数', 'code')
+    """
+    return _BLANKS.sub("", unicodedata.normalize("NFKC", str(name))).lower()
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
+
+
+def find_header_row(rows: Sequence[Sequence[object]], *, scan: int = 20) -> int:
+    """Return the index of the header row of a sheet whose first rows may be a title (表头标题).
+
+    Government spreadsheets often carry a merged title row, a blank row or a "填报单位" line above the real
+    header. The header is the first of the top ``scan`` rows that has at least two filled cells, at least
+    half as many as the widest row, and a known header (:data:`~gridmap.schema.COLUMN_ALIASES`); failing
+    that, the first row at least half as wide as the widest; failing that, row 0.
+
+    Examples
+    --------
+    >>> find_header_row([["兴宁区网格统计表", None, None], [], ["名称", "户数", "备注"], ["A", 3, None]])
+    2
+    """
+    top = [[cell for cell in row if not _blank(cell)] for row in rows[:scan]]
+    width = max((len(cells) for cells in top), default=0)
+    wide = [i for i, cells in enumerate(top) if len(cells) >= max(2, math.ceil(width / 2)) or width == 1 and cells]
+    for i in wide:
+        if any(header_key(cell) in COLUMN_ALIASES or header_key(cell) in ("geometry", "wkt") for cell in top[i]):
+            return i
+    return wide[0] if wide else 0
+
+
+def unique_headers(headers: Sequence[object], *, path=None) -> list[str]:
+    """Return headers as text, blanks named ``unnamed_N`` and repeats numbered (``备注``, ``备注.1``).
+
+    A repeated header that is a known alias is ambiguous and raises :class:`~gridmap.errors.SchemaError`.
+    """
+    names: list[str] = []
+    for j, header in enumerate(headers):
+        name = f"unnamed_{j + 1}" if _blank(header) else str(header).strip()
+        base, n = name, 0
+        while name in names:
+            if header_key(base) in COLUMN_ALIASES:
+                raise SchemaError(f"two columns are headed {base!r}", path=path,
+                                  fix="rename or delete one of them")
+            n += 1
+            name = f"{base}.{n}"
+        names.append(name)
+    return names
+
+
+def _find_column(columns: Sequence[str], wanted: str, *, option: str, path) -> str:
+    for column in columns:
+        if column == wanted or header_key(column) == header_key(wanted):
+            return column
+    raise ReadError(f"no column {wanted!r} (given as {option}=); the columns are {', '.join(map(str, columns))}",
+                    path=path, fix=f"pass {option}= one of the column names above")
+
+
+def rename_columns(frame: pd.DataFrame, *, path=None, explicit: dict[str, str] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename headers to model names; return the new frame and ``{model name: original header}``.
+
+    ``explicit`` maps model names to headers the user named (``lon=``, ``lat=``); it wins over aliases.
+    Two headers that mean the same model column raise :class:`~gridmap.errors.SchemaError` naming both.
+    Unknown headers are kept as they are. The geometry column is left alone.
+    """
+    geometry = getattr(frame, "_geometry_column_name", None)
+    columns = [c for c in frame.columns if c != geometry]
+    mapping: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for target, wanted in (explicit or {}).items():
+        column = _find_column(columns, wanted, option=target, path=path)
+        mapping[column], sources[target] = target, column
+    for column in columns:
+        target = COLUMN_ALIASES.get(header_key(column))
+        if column in mapping or target is None or target in (explicit or {}):
+            continue
+        if target in sources:
+            raise SchemaError(f"columns {sources[target]!r} and {column!r} both mean {target!r}", path=path,
+                              fix="rename or delete one of them")
+        mapping[column], sources[target] = target, column
+    kept = set(columns) - set(mapping)
+    clash = [target for target in sources if target in kept]
+    if clash:
+        raise SchemaError(f"column {clash[0]!r} is there twice: as itself and as {sources[clash[0]]!r}",
+                          path=path, fix="rename or delete one of them")
+    return frame.rename(columns=mapping), sources
+
+
+def record_label(rows: Sequence[int] | None, position: int) -> str:
+    """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based)."""
+    return f"feature {position + 1}" if rows is None else f"row {rows[position]}"
+
+
+def _column_label(target: str, sources: dict[str, str]) -> str:
+    source = sources.get(target, target)
+    return f"column {source!r}" if source == target else f"column {source!r} ({target})"
+
+
+def _code_text(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise _BadValue(f"{value!r} is not a code")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            raise _BadValue(f"{value!r} is a number with decimals, not a code")
+        if abs(value) >= 1e15:
+            raise _BadValue(f"{value!r} has more digits than a spreadsheet number keeps (15); digits were lost")
+        return str(int(value))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if _SCIENTIFIC.fullmatch(text):
+        raise _BadValue(f"{text!r} is in scientific notation; the last digits of the code were lost")
+    dot_zero = _DOT_ZERO.fullmatch(text)
+    return dot_zero.group(1) if dot_zero else (text or None)
+
+
+def _count_value(value: object) -> int | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise _BadValue(f"{value!r} is not a whole number")
+    if isinstance(value, (int, np.integer, float, np.floating)):
+        number = float(value)
+        if not number.is_integer():
+            raise _BadValue(f"{value!r} is not a whole number")
+        count = int(value)
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        if not text:
+            return None
+        if _THOUSANDS.fullmatch(text):
+            text = text.replace(",", "")
+        if not _WHOLE.fullmatch(text):
+            raise _BadValue(f"{text!r} is not a whole number")
+        count = int(text.split(".")[0])
+    if count < 0:
+        raise _BadValue(f"{count} is negative")
+    return count
+
+
+def _convert(series: pd.Series, convert, *, error, target, sources, path, rows, fix) -> list:
+    values = []
+    for position, value in enumerate(series.to_numpy(dtype=object)):
+        try:
+            values.append(convert(value))
+        except _BadValue as exc:
+            raise error(f"{_column_label(target, sources)}: {exc}", path=path,
+                        record=record_label(rows, position), fix=fix) from None
+    return values
+
+
+def clean_values(frame: pd.DataFrame, *, path=None, rows: Sequence[int] | None = None,
+                 sources: dict[str, str] | None = None) -> pd.DataFrame:
+    """Return ``frame`` with code columns as stripped strings and count columns as nullable integers.
+
+    Codes: whole numbers (numeric spreadsheet cells, 450102001003.0) become their digits; blanks become
+    missing; scientific notation (``4.50102E+11``) and numbers past 15 digits raise
+    :class:`~gridmap.errors.CodeError` because digits were lost. Counts: whole numbers 0 or more (``1,250``
+    accepted); anything else raises :class:`~gridmap.errors.SchemaError` naming the row and the value.
+    """
+    sources = sources or {}
+    frame = frame.copy()
+    for target in CODE_COLUMNS:
+        if target in frame.columns:
+            source = sources.get(target, target)
+            values = _convert(frame[target], _code_text, error=CodeError, target=target, sources=sources,
+                              path=path, rows=rows,
+                              fix=f"format column {source!r} as text in the spreadsheet (设置单元格格式 → 文本), "
+                                  "re-enter the codes and export again")
+            frame[target] = pd.Series(values, index=frame.index, dtype=STRING_DTYPE)
+    for target in COUNT_COLUMNS:
+        if target in frame.columns:
+            source = sources.get(target, target)
+            values = _convert(frame[target], _count_value, error=SchemaError, target=target, sources=sources,
+                              path=path, rows=rows, fix=f"enter whole numbers (0 or more) in column {source!r}")
+            frame[target] = pd.array(values, dtype="Int64")
+    return frame
+
+
+def infer_numbers(frame: pd.DataFrame, *, skip: Sequence[str] = ()) -> pd.DataFrame:
+    """Return ``frame`` with text columns that hold only numbers converted to numbers (CSV columns).
+
+    A column keeps its text when any value has a leading zero or more than 15 digits (an identifier
+    such as 身份证号 or a code the schema does not know), so no digit is ever lost.
+
+    Examples
+    --------
+    >>> frame = infer_numbers(pd.DataFrame({"面积": ["1.5", None], "楼号": ["3", "4"], "编号": ["007", "8"]},
+    ...                                    dtype=STRING_DTYPE))
+    >>> [str(t) for t in frame.dtypes]
+    ['float64', 'int64', 'str']
+    """
+    frame = frame.copy()
+    for column in frame.columns:
+        series = frame[column]
+        if column in skip or not pd.api.types.is_string_dtype(series):
+            continue
+        text = series[series.notna()].astype(str).str.strip()
+        if text.empty or text.str.contains(_IDENTIFIER_LIKE, regex=True).any():
+            continue
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.isna().any():
+            continue
+        if text.str.contains(r"[.eEnN]", regex=True).any():
+            frame[column] = pd.to_numeric(series, errors="coerce").astype("float64")
+        else:
+            frame[column] = pd.to_numeric(series).astype("int64" if len(text) == len(series) else "Int64")
+    return frame

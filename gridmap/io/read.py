@@ -1,0 +1,595 @@
+"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, CSV and Excel.
+
+Every reader gives the same result for the same data: headers renamed to model names
+(:data:`gridmap.schema.COLUMN_ALIASES`), codes as strings, counts as nullable integers, coordinates in
+EPSG:4326 or EPSG:4490 (through :func:`gridmap.crs.normalize_crs`). Text encodings (UTF-8 with or without
+BOM, GBK, GB18030) are detected, see :mod:`gridmap.io._encoding`. Problems raise a
+:class:`~gridmap.errors.GridmapError` that names the file, the record and the fix.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> csv = folder / "units.csv"
+>>> _ = csv.write_bytes("小区名称,编号,户数,经度,纬度\\n翠竹苑,001,320,108.32,22.82\\n".encode("gbk"))
+>>> units = read_layer(csv, coords="wgs84")
+>>> units[["name", "unit_id", "households"]]
+     name unit_id  households
+0  翠竹苑     001         320
+>>> units.crs.to_epsg(), units.geometry[0].wkt
+(4326, 'POINT (108.32 22.82)')
+>>> list_layers(csv)
+['units']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import shapely
+
+from gridmap.crs import convert_frame, normalize_crs
+from gridmap.errors import CRSError, GridmapError, ReadError
+from gridmap.io._columns import (
+    STRING_DTYPE,
+    clean_values,
+    find_header_row,
+    header_key,
+    infer_numbers,
+    record_label,
+    rename_columns,
+    unique_headers,
+)
+from gridmap.io._encoding import dbf_encoding, decode_text
+
+__all__ = ["read_layer", "read_table", "list_layers"]
+
+logger = logging.getLogger(__name__)
+
+_VECTOR = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "Shapefile", ".gpkg": "GeoPackage",
+           ".zip": "zipped Shapefile"}
+_PARQUET = (".parquet", ".geoparquet")
+_TEXT = (".csv", ".tsv", ".txt")
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+_SUPPORTED = (*_VECTOR, *_PARQUET, *_TEXT, *_EXCEL)
+_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_WKT_HEADERS = ("geometry", "wkt")
+_SEPARATORS = (",", "\t", ";", "|")
+_EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
+
+
+# --- files ----------------------------------------------------------------------------------------------
+
+def _checked_file(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a Path after checking it exists, is a non-empty file of a supported type."""
+    path = Path(path)
+    if not path.exists():
+        raise ReadError("file not found", path=path,
+                        fix=f"check the name and folder (the current folder is {Path.cwd()})")
+    if path.is_dir():
+        raise ReadError("this is a folder, not a file", path=path, fix="name a file inside it")
+    if path.suffix.lower() not in _SUPPORTED:
+        raise ReadError(f"unknown file type {path.suffix or '(no extension)'!r}", path=path,
+                        fix=f"convert it to one of {', '.join(_SUPPORTED)}")
+    if path.stat().st_size == 0:
+        raise ReadError("file is empty (0 bytes)", path=path, fix="export or copy the data again")
+    return path
+
+
+@contextmanager
+def _reading(path, *, what: str = "file", fix: str = _EXPORT_AGAIN) -> Iterator[None]:
+    """Turn any library exception raised while reading into a ReadError naming the file."""
+    try:
+        yield
+    except GridmapError:
+        raise
+    except ImportError:
+        raise
+    except Exception as exc:  # pyogrio, pandas, openpyxl, pyarrow and zipfile errors alike
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise ReadError(f"cannot read the {what}: {message}", path=path, fix=fix) from exc
+
+
+def _choose_layer(layers: Sequence[str], layer: str | None, *, path, default_first: bool = False) -> str:
+    """Return the layer to read: the one asked for, the only one, or (Excel) the first."""
+    if not layers:
+        raise ReadError("file holds no layer", path=path, fix=_EXPORT_AGAIN)
+    if layer is None:
+        if len(layers) == 1 or default_first:
+            return layers[0]
+        raise ReadError(f"file holds {len(layers)} layers: {', '.join(layers)}", path=path,
+                        fix=f"pass layer= one of them, e.g. layer={layers[0]!r}")
+    if layer not in layers:
+        raise ReadError(f"no layer {layer!r}; the layers are {', '.join(layers)}", path=path,
+                        fix="pass layer= one of the names listed")
+    return layer
+
+
+# --- shapefiles -----------------------------------------------------------------------------------------
+
+def _shapefile_parts(names: Sequence[str], shp: str) -> dict[str, str]:
+    """Map the lower-case extension of each file that belongs to shapefile ``shp`` to its name."""
+    stem = str(PurePosixPath(shp).with_suffix("")).lower()
+    return {PurePosixPath(name).suffix.lower(): name for name in names
+            if str(PurePosixPath(name).with_suffix("")).lower() == stem}
+
+
+def _shapefile_encoding(parts: dict[str, str], read_bytes, *, shown: str, encoding: str | None) -> str:
+    """Check the .shx and .dbf are there and choose the attribute encoding (user, .cpg, detection)."""
+    for ext, role in ((".shx", "index"), (".dbf", "attribute table")):
+        if ext not in parts:
+            raise ReadError(f"the shapefile's {role} ({ext}) is missing", path=shown,
+                            fix=f"copy the {ext} file with the same name beside the .shp "
+                                "(a shapefile is .shp + .shx + .dbf, with .prj and .cpg)")
+    if ".prj" not in parts:
+        logger.info("%s: no .prj, the shapefile declares no CRS", shown)
+    cpg = read_bytes(parts[".cpg"]).decode("ascii", "replace") if ".cpg" in parts else None
+    return dbf_encoding(read_bytes(parts[".dbf"]), cpg=cpg, encoding=encoding, path=shown)
+
+
+def _read_shapefile(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
+    parts = _shapefile_parts(os.listdir(path.parent), path.name)
+    codec = _shapefile_encoding(parts, lambda name: (path.parent / name).read_bytes(), shown=str(path),
+                                encoding=encoding)
+    with _reading(path, what="shapefile"):
+        return pyogrio.read_dataframe(path, encoding=codec)
+
+
+def _zip_shapefiles(archive: zipfile.ZipFile) -> list[str]:
+    return [name for name in archive.namelist() if name.lower().endswith(".shp")
+            and not name.startswith("__MACOSX/") and not PurePosixPath(name).name.startswith(".")]
+
+
+def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> gpd.GeoDataFrame:
+    with _reading(path, what="zip file"), zipfile.ZipFile(path) as archive:
+        members = _zip_shapefiles(archive)
+        if not members:
+            listed = ", ".join(archive.namelist()[:10]) or "nothing"
+            raise ReadError(f"zip holds no shapefile (.shp); it holds {listed}", path=path,
+                            fix="zip the .shp together with its .shx, .dbf, .prj and .cpg files")
+        stems = [PurePosixPath(m).stem for m in members]
+        if layer is None and len(members) > 1:
+            raise ReadError(f"zip holds {len(members)} shapefiles: {', '.join(members)}", path=path,
+                            fix=f"pass layer= the one to read, e.g. layer={stems[0]!r}")
+        member = members[stems.index(_choose_layer(stems, layer, path=path))]
+        shown = f"{path}/{member}"
+        codec = _shapefile_encoding(_shapefile_parts(archive.namelist(), member), archive.read, shown=shown,
+                                    encoding=encoding)
+    with _reading(shown, what="shapefile"):
+        return pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{member}", encoding=codec)
+
+
+# --- other vector formats -------------------------------------------------------------------------------
+
+def _json_problem(path: Path, encoding: str | None) -> ReadError | None:
+    """Explain why a GeoJSON file does not parse, with the line and column, or None when it parses."""
+    text, _ = decode_text(path.read_bytes(), path=path, encoding=encoding)
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = exc.msg.startswith("Unterminated") or exc.pos >= len(text.rstrip())
+        problem = "GeoJSON is cut off (truncated)" if cut else f"invalid GeoJSON: {exc.msg}"
+        return ReadError(problem, path=path, record=f"line {exc.lineno}, column {exc.colno}",
+                         fix="copy or download the file again; if it was edited by hand, fix the JSON there")
+    return None
+
+
+def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(path, encoding=encoding)
+    except Exception as exc:  # explain with the JSON parser's line and column when it is malformed JSON
+        problem = _json_problem(path, encoding)
+        if problem is not None:
+            raise problem from exc
+        with _reading(path, what="GeoJSON"):
+            raise
+
+
+def _read_geopackage(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    with _reading(path, what="GeoPackage"):
+        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    chosen = _choose_layer(layers, layer, path=path)
+    with _reading(path, what=f"layer {chosen!r}"):
+        return pyogrio.read_dataframe(path, layer=chosen)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Read GeoParquet; a plain Parquet table (no geo metadata) comes back as a DataFrame."""
+    with _reading(path, what="Parquet file"):
+        try:
+            return gpd.read_parquet(path)
+        except ValueError as exc:
+            if "geo metadata" not in str(exc).lower():
+                raise
+        return pd.read_parquet(path)
+
+
+# --- tables (CSV, Excel) --------------------------------------------------------------------------------
+
+def _frame_from_rows(rows: list[list[object]], *, path) -> tuple[pd.DataFrame, list[int]]:
+    """Build a frame from the rows of a sheet: find the header, drop blank rows; return row numbers too."""
+    start = find_header_row(rows)
+    if start:
+        logger.info("%s: header found in row %d; rows above it (a title) skipped", path, start + 1)
+    body = rows[start + 1:]
+    width = max([len(rows[start]) if rows else 0, *(len(row) for row in body)])
+    headers = list(rows[start]) + [None] * (width - len(rows[start])) if rows else []
+    keep = [i for i, row in enumerate(body) if any(not _blank(v) for v in row)]
+    data = [list(body[i]) + [None] * (width - len(body[i])) for i in keep]
+    frame = pd.DataFrame(data, columns=range(width), dtype=object)
+    empty = [j for j in range(width) if _blank(headers[j]) and frame[j].map(_blank).all()]
+    frame = frame.drop(columns=empty)
+    frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
+    return frame, [start + 2 + i for i in keep]
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _separator(lines: Sequence[str], suffix: str) -> str:
+    """The field separator: tab for .tsv, else the candidate most frequent on any of the first lines."""
+    if suffix == ".tsv":
+        return "\t"
+    counts = {sep: max((line.count(sep) for line in lines), default=0) for sep in _SEPARATORS}
+    best = max(_SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _read_text(path: Path, *, encoding: str | None) -> tuple[pd.DataFrame, list[int]]:
+    """Read a CSV/TSV file as text columns; return the frame and each row's line number."""
+    text, codec = decode_text(path.read_bytes(), path=path, encoding=encoding)
+    if codec.startswith("utf-8") and text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ReadError("file holds no text", path=path, fix="export or copy the data again")
+    lines = text.split("\n", 20)[:20]
+    sep = _separator(lines, path.suffix.lower())
+    head = list(csv.reader(lines, delimiter=sep))
+    start = find_header_row(head)
+    headers = head[start]
+    offset = 0
+    for _ in range(start + 1):
+        offset = text.find("\n", offset) + 1 or len(text)
+    body = text[offset:]
+    with _reading(path, what="CSV file", fix="make every line have as many fields as the header"):
+        if body.strip():
+            frame = pd.read_csv(io.StringIO(body), sep=sep, header=None, dtype=str, keep_default_na=False,
+                                na_values=[""], skip_blank_lines=False)
+        else:
+            frame = pd.DataFrame(columns=range(len(headers)), dtype=STRING_DTYPE)
+    width = max(len(headers), frame.shape[1])
+    headers = headers + [None] * (width - len(headers))
+    frame = frame.reindex(columns=range(width))
+    keep = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[keep].reset_index(drop=True)
+    empty = [j for j in range(width) if _blank(headers[j]) and frame[j].isna().all()]
+    frame = frame.drop(columns=empty).astype(STRING_DTYPE)
+    frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
+    if start:
+        logger.info("%s: header found on line %d; lines above it (a title) skipped", path, start + 1)
+    return frame, [int(start + 2 + i) for i in keep]
+
+
+def _excel_value(cell: object) -> object:
+    """A cell's value; whole numbers shown with a zero-padded format (``000``) become padded text."""
+    value = getattr(cell, "value", None)
+    fmt = getattr(cell, "number_format", None) or ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and re.fullmatch(r"0{2,}", fmt) \
+            and float(value).is_integer() and value >= 0:
+        return str(int(value)).zfill(len(fmt))
+    return value
+
+
+def _excel_sheets(path: Path) -> list[str]:
+    if path.suffix.lower() == ".xls":
+        with _reading(path, what="Excel file"), pd.ExcelFile(path, engine=_xls_engine()) as book:
+            return [str(name) for name in book.sheet_names]
+    with _reading(path, what="Excel file"):
+        book = openpyxl.load_workbook(path, read_only=True)
+        try:
+            return list(book.sheetnames)
+        finally:
+            book.close()
+
+
+def _xls_engine() -> str:
+    """Pandas' engine for old .xls workbooks; python-calamine is optional (only .xls needs it)."""
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        raise ImportError("reading .xls workbooks needs python-calamine: pip install python-calamine "
+                          "(or save the workbook as .xlsx)") from None
+    return "calamine"
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int]]:
+    """Read one sheet (the first by default) as a frame; return it and each record's sheet row number."""
+    chosen = _choose_layer(_excel_sheets(path), sheet, path=path, default_first=True)
+    with _reading(path, what=f"sheet {chosen!r}"):
+        if path.suffix.lower() == ".xls":
+            raw = pd.read_excel(path, sheet_name=chosen, header=None, dtype=object, engine=_xls_engine())
+            rows = [[None if _blank(v) else v for v in row] for row in raw.itertuples(index=False)]
+        else:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                rows = [[_excel_value(cell) for cell in row] for row in book[chosen].iter_rows(min_row=1)]
+            finally:
+                book.close()
+    if not any(any(not _blank(v) for v in row) for row in rows):
+        raise ReadError(f"sheet {chosen!r} is empty", path=path, fix="name the sheet that holds the data")
+    frame, numbers = _frame_from_rows(rows, path=path)
+    return frame.infer_objects(), numbers
+
+
+def _read_tabular(path: Path, *, sheet: str | None, encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
+    """Read CSV, Excel or plain Parquet as a table; CSV text columns holding only numbers become numbers."""
+    suffix = path.suffix.lower()
+    if suffix in _TEXT:
+        return _read_text(path, encoding=encoding)
+    if suffix in _EXCEL:
+        return _read_excel(path, sheet)
+    frame = _read_parquet(path)
+    return pd.DataFrame(frame), None
+
+
+# --- geometry from columns ------------------------------------------------------------------------------
+
+def _records(rows: Sequence[int] | None, positions: np.ndarray, limit: int = 5) -> str:
+    labels = [record_label(rows, int(p)) for p in positions[:limit]]
+    more = f" (and {len(positions) - limit} more)" if len(positions) > limit else ""
+    return ", ".join(labels) + more
+
+
+def _coordinate(frame: pd.DataFrame, column: str, *, path, rows, sources) -> pd.Series:
+    values = frame[column]
+    numbers = pd.to_numeric(values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v),
+                            errors="coerce").astype("float64")
+    bad = np.flatnonzero((numbers.isna() & values.notna()).to_numpy())
+    if len(bad):
+        value = values.iloc[bad[0]]
+        raise ReadError(f"column {sources.get(column, column)!r} holds {value!r}, not a number", path=path,
+                        record=record_label(rows, int(bad[0])), fix="enter decimal degrees such as 108.3203")
+    return numbers
+
+
+def _points(frame: pd.DataFrame, *, path, rows, sources) -> gpd.GeoDataFrame:
+    lon = _coordinate(frame, "lon", path=path, rows=rows, sources=sources)
+    lat = _coordinate(frame, "lat", path=path, rows=rows, sources=sources)
+    missing = np.flatnonzero((lon.isna() | lat.isna()).to_numpy())
+    if len(missing):
+        names = f"{sources.get('lon', 'lon')}/{sources.get('lat', 'lat')}"
+        raise ReadError(f"{len(missing)} records have no coordinates ({names} empty)", path=path,
+                        record=_records(rows, missing), fix="fill in the coordinates or delete those rows")
+    geometry = gpd.points_from_xy(lon.to_numpy(), lat.to_numpy())
+    return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry)
+
+
+def _from_wkt(frame: pd.DataFrame, column: str, *, path, rows) -> gpd.GeoDataFrame:
+    text = np.array([v.strip() if isinstance(v, str) and v.strip() else None for v in frame[column]],
+                    dtype=object)
+    geometry = shapely.from_wkt(text, on_invalid="ignore")
+    bad = np.flatnonzero(pd.notna(text) & pd.isna(geometry))
+    if len(bad):
+        raise ReadError(f"column {column!r} holds {str(text[bad[0]])[:60]!r}, which is not WKT", path=path,
+                        record=record_label(rows, int(bad[0])), fix="write geometries as WKT, e.g. POINT (108.3 22.8)")
+    missing = np.flatnonzero(pd.isna(text))
+    if len(missing):
+        raise ReadError(f"{len(missing)} records have no geometry (column {column!r} empty)", path=path,
+                        record=_records(rows, missing), fix="fill in the geometry or delete those rows")
+    return gpd.GeoDataFrame(frame.drop(columns=[column]), geometry=geometry)
+
+
+def _geometry_from_columns(frame: pd.DataFrame, *, path, rows, sources, explicit: bool) -> gpd.GeoDataFrame:
+    """Build the geometry of a table: from lon/lat (named or aliased), else from a WKT column."""
+    wkt = next((c for c in frame.columns if header_key(c) in _WKT_HEADERS), None)
+    has = {"lon": "lon" in frame.columns, "lat": "lat" in frame.columns}
+    if explicit or (has["lon"] and has["lat"] and wkt is None):
+        return _points(frame, path=path, rows=rows, sources=sources)
+    if wkt is not None:
+        return _from_wkt(frame, wkt, path=path, rows=rows)
+    if has["lon"] != has["lat"]:
+        missing = "latitude (纬度/lat/y)" if has["lon"] else "longitude (经度/lon/x)"
+        raise ReadError(f"there is no {missing} column to go with "
+                        f"{sources.get('lon' if has['lon'] else 'lat')!r}", path=path,
+                        fix="add the column, or pass lon= and lat= naming the coordinate columns")
+    raise ReadError(f"no geometry and no coordinate columns (columns: {', '.join(map(str, frame.columns))})",
+                    path=path, fix="add 经度/纬度 (lon/lat) columns or a WKT column named geometry, or pass "
+                                   "lon= and lat= naming the coordinate columns")
+
+
+# --- CRS ------------------------------------------------------------------------------------------------
+
+def _apply_crs(frame: gpd.GeoDataFrame, *, path, layer, crs, coords) -> gpd.GeoDataFrame:
+    """Normalise the CRS (``crs=`` replaces the declared one) and shift GCJ-02/BD-09 data to WGS84."""
+    if coords is not None and coords not in _COORDS:
+        raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows", path=path,
+                       fix=f"pass coords= one of {', '.join(map(repr, _COORDS))}")
+    assume = crs
+    if assume is None and frame.crs is None and coords in ("wgs84", "cgcs2000"):
+        assume = coords
+    frame = normalize_crs(frame, path=path, layer=layer, assume=assume)
+    if coords in ("gcj02", "bd09"):
+        frame = convert_frame(frame, coords, "wgs84")
+    return frame
+
+
+# --- public API -----------------------------------------------------------------------------------------
+
+def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str | None = None,
+               crs: object = None, encoding: str | None = None, lon: str | None = None,
+               lat: str | None = None) -> gpd.GeoDataFrame:
+    """Read a spatial layer from any supported file into a clean GeoDataFrame.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        GeoJSON (``.geojson``/``.json``), Shapefile (``.shp``, or a ``.zip`` holding one), GeoPackage
+        (``.gpkg``), GeoParquet (``.parquet``), CSV/TSV (``.csv``/``.tsv``/``.txt``) or Excel
+        (``.xlsx``/``.xls``) with coordinate columns or a WKT column (``geometry``/``wkt``).
+    layer : str, optional
+        Layer of a GeoPackage, shapefile in a zip, or sheet of a workbook (default: the only layer; the
+        first sheet). A GeoPackage with several layers needs it.
+    coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
+        The coordinate system the coordinates are really in. GCJ-02 (Amap, Tencent) and BD-09 (Baidu) are
+        shifted to WGS84 on load; for a file without CRS, "wgs84"/"cgcs2000" set EPSG:4326/4490.
+    crs : optional
+        CRS of a file that declares none (or of CSV coordinates in metres), e.g. ``4547``; it replaces a
+        CRS the file declares. Without it, a file without CRS whose values are degrees is taken as WGS84
+        (see :func:`gridmap.crs.normalize_crs`).
+    encoding : str, optional
+        Text encoding of a CSV or shapefile attribute table when it is neither UTF-8 nor GBK/GB18030
+        (which are detected), e.g. ``"big5"``. A shapefile's ``.cpg`` is honoured.
+    lon, lat : str, optional
+        Headers of the coordinate columns when they are not 经度/纬度, lon/lat, lng, longitude/latitude or x/y.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Model column names (``name``, ``code``, ``households``…) with codes as strings and counts as
+        ``Int64``, unknown columns kept; geometry in EPSG:4326 or EPSG:4490.
+
+    Raises
+    ------
+    ReadError
+        Missing, empty, truncated or undecodable file; unknown type; layer not found; shapefile without
+        .shx/.dbf; no geometry and no coordinate columns; records without coordinates.
+    SchemaError, CodeError, CRSError
+        Two headers for one column, a count that is not a whole number, a code in scientific notation,
+        no usable CRS.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sites.csv"
+    >>> _ = path.write_text("名称,社区代码,WKT\\n市一医院,450102001003,POINT (108.3 22.8)\\n", encoding="utf-8")
+    >>> sites = read_layer(path, crs=4490)
+    >>> sites.columns.tolist(), sites.crs.to_epsg()
+    (['name', 'community_code', 'geometry'], 4490)
+    """
+    path = _checked_file(path)
+    suffix = path.suffix.lower()
+    explicit = {key: value for key, value in (("lon", lon), ("lat", lat)) if value is not None}
+    if len(explicit) == 1:
+        raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
+    rows: list[int] | None = None
+    if suffix in _TEXT or suffix in _EXCEL:
+        if suffix in _TEXT and layer is not None:
+            _choose_layer([path.stem], layer, path=path)
+        frame, rows = _read_tabular(path, sheet=layer, encoding=encoding)
+    elif suffix in _PARQUET:
+        if layer is not None:
+            _choose_layer([path.stem], layer, path=path)
+        frame = _read_parquet(path)
+    else:
+        frame = _read_vector(path, layer, encoding=encoding)
+    frame, sources = rename_columns(frame, path=path, explicit=explicit)
+    frame = clean_values(frame, path=path, rows=rows, sources=sources)
+    if suffix in _TEXT:
+        frame = infer_numbers(frame, skip=list(sources))
+    if not _has_geometry(frame):
+        table = pd.DataFrame(frame).drop(columns=[getattr(frame, "_geometry_column_name", None)], errors="ignore")
+        frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
+                                       explicit=bool(explicit))
+    return _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords)
+
+
+def _has_geometry(frame: pd.DataFrame) -> bool:
+    return isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns \
+        and not (len(frame) and frame.geometry.isna().all())
+
+
+def _read_vector(path: Path, layer: str | None, *, encoding: str | None) -> gpd.GeoDataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _read_zip(path, layer, encoding=encoding)
+    if suffix == ".gpkg":
+        return _read_geopackage(path, layer)
+    if layer is not None:
+        _choose_layer([path.stem], layer, path=path)
+    if suffix == ".shp":
+        return _read_shapefile(path, encoding=encoding)
+    return _read_geojson(path, encoding=encoding)
+
+
+def read_table(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None) -> pd.DataFrame:
+    """Read a table without geometry (staff rosters, case lists): CSV, Excel or Parquet.
+
+    Headers, codes and counts are cleaned as by :func:`read_layer`; coordinate columns, if any, are kept
+    as the numeric columns ``lon`` and ``lat``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.csv``/``.tsv``/``.txt``, ``.xlsx``/``.xls`` or ``.parquet``.
+    sheet : str, optional
+        Sheet of a workbook (default: the first).
+    encoding : str, optional
+        Text encoding of a CSV when it is neither UTF-8 nor GBK/GB18030.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "staff.csv"
+    >>> _ = path.write_text("网格编码,姓名,电话\\n450102001003001,黄丽,13800000000\\n", encoding="utf-8-sig")
+    >>> staff = read_table(path)
+    >>> staff.loc[0, "grid_code"], staff.loc[0, "姓名"]
+    ('450102001003001', '黄丽')
+    """
+    path = _checked_file(path)
+    suffix = path.suffix.lower()
+    if suffix not in (*_TEXT, *_EXCEL, *_PARQUET):
+        raise ReadError(f"{suffix} files hold layers, not tables", path=path, fix="read it with read_layer")
+    if sheet is not None and suffix not in _EXCEL:
+        raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
+    frame, rows = _read_tabular(path, sheet=sheet, encoding=encoding)
+    frame, sources = rename_columns(frame, path=path)
+    frame = clean_values(frame, path=path, rows=rows, sources=sources)
+    if suffix in _TEXT:
+        frame = infer_numbers(frame, skip=[c for c in sources if c not in ("lon", "lat")])
+    return frame
+
+
+def list_layers(path: str | os.PathLike) -> list[str]:
+    """Return the names of the layers in a file: GeoPackage layers, shapefiles in a zip, workbook sheets.
+
+    Files that hold one layer (GeoJSON, Shapefile, CSV, Parquet) give their file name without extension.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "grids.geojson"
+    >>> _ = path.write_text('{"type": "FeatureCollection", "features": []}')
+    >>> list_layers(path)
+    ['grids']
+    """
+    path = _checked_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".gpkg":
+        with _reading(path, what="GeoPackage"):
+            return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    if suffix == ".zip":
+        with _reading(path, what="zip file"), zipfile.ZipFile(path) as archive:
+            return [PurePosixPath(name).stem for name in _zip_shapefiles(archive)]
+    if suffix in _EXCEL:
+        return _excel_sheets(path)
+    return [path.stem]

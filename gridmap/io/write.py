@@ -1,0 +1,216 @@
+"""Write layers atomically: GeoPackage, GeoParquet, GeoJSON, CSV and Excel.
+
+The file is first written under a temporary name in the target folder, then moved over the target with
+:func:`os.replace`, so a reader never sees half a file and a failed write leaves the previous file as it
+was. Adding a layer to an existing GeoPackage or workbook (``mode="a"``) copies it to the temporary name
+first, adds the layer there, then replaces the original.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import geopandas as gpd
+>>> from shapely.geometry import Point
+>>> units = gpd.GeoDataFrame({"unit_id": ["001"], "name": ["翠竹苑"]}, geometry=[Point(108.3, 22.8)], crs=4326)
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> write_layer(units, folder / "city.gpkg", "units").name
+'city.gpkg'
+>>> csv = write_layer(units, folder / "units.csv")
+>>> print(csv.read_text(encoding="utf-8-sig"), end="")
+unit_id,name,lon,lat
+001,翠竹苑,108.3,22.8
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from gridmap.errors import GridmapError, WriteError
+
+__all__ = ["write_layer", "DRIVERS"]
+
+logger = logging.getLogger(__name__)
+
+#: File extensions and the format written for them; any other extension is written as GeoPackage.
+DRIVERS = {".gpkg": "GPKG", ".parquet": "Parquet", ".geoparquet": "Parquet", ".geojson": "GeoJSON",
+           ".json": "GeoJSON", ".csv": "CSV", ".xlsx": "XLSX"}
+_REFUSED = {".shp": "a shapefile cuts column names to 10 characters and spans several files",
+            ".zip": "gridmap does not write zipped shapefiles", ".xls": "the old .xls format is read-only"}
+_MULTI_LAYER = ("GPKG", "XLSX")
+_EXCEL_TEXT_LIMIT = 32_767  # characters an Excel cell holds
+_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def _driver(path: Path, driver: str | None) -> str:
+    if driver is not None:
+        names = {name.lower(): name for name in set(DRIVERS.values())}
+        if str(driver).lower() not in names:
+            raise WriteError(f"unknown driver {driver!r}", path=path,
+                             fix=f"pass driver= one of {', '.join(sorted(names.values()))}")
+        return names[str(driver).lower()]
+    suffix = path.suffix.lower()
+    if suffix in _REFUSED:
+        raise WriteError(f"cannot write {suffix}: {_REFUSED[suffix]}", path=path,
+                         fix="write a GeoPackage (.gpkg) instead")
+    return DRIVERS.get(suffix, "GPKG")
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh name in the target's folder that keeps the target's extension (drivers look at it)."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+
+
+def _remove(temporary: Path) -> None:
+    for sidecar in _SIDECARS:
+        Path(f"{temporary}{sidecar}").unlink(missing_ok=True)
+
+
+def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.DataFrame:
+    """A plain table for CSV/Excel: points as lon/lat (x/y when projected), other geometry as WKT."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name not in frame.columns:
+        return pd.DataFrame(frame)
+    name = frame._geometry_column_name
+    table = pd.DataFrame(frame.drop(columns=[name]))
+    geometry = frame.geometry
+    present = geometry[geometry.notna() & ~geometry.is_empty]
+    xy = ("lon", "lat") if frame.crs is None or frame.crs.is_geographic else ("x", "y")
+    if len(present) and (present.geom_type == "Point").all() and not set(xy) & set(table.columns):
+        table[xy[0]], table[xy[1]] = geometry.x, geometry.y
+        return table
+    wkt = pd.Series(shapely.to_wkt(geometry.to_numpy(), rounding_precision=-1), index=frame.index)
+    too_long = wkt.str.len() > limit if limit else pd.Series(False, index=frame.index)
+    if too_long.any():
+        position = int(too_long.to_numpy().nonzero()[0][0])
+        raise WriteError(f"the geometry of feature {position + 1} needs {len(wkt.iloc[position])} characters as "
+                         f"WKT, more than an Excel cell holds ({limit})", path=path,
+                         fix="write a GeoPackage (.gpkg) or simplify the geometry first")
+    table["geometry"] = wkt
+    return table
+
+
+def _write_gpkg(frame, temporary: Path, layer: str, *, path: Path) -> None:
+    _need_geometry(frame, path=path)
+    pyogrio.write_dataframe(frame, temporary, layer=layer, driver="GPKG")
+
+
+def _write_geojson(frame, temporary: Path, layer: str, *, path: Path) -> None:
+    _need_geometry(frame, path=path)
+    pyogrio.write_dataframe(frame, temporary, layer=layer, driver="GeoJSON")
+
+
+def _write_parquet(frame, temporary: Path, layer: str, *, path: Path) -> None:
+    frame.to_parquet(temporary, index=False)
+
+
+def _write_csv(frame, temporary: Path, layer: str, *, path: Path) -> None:
+    # UTF-8 with a byte-order mark: Excel opens Chinese text right only with it.
+    _flat(frame, path=path).to_csv(temporary, index=False, encoding="utf-8-sig")
+
+
+def _write_xlsx(frame, temporary: Path, layer: str, *, path: Path) -> None:
+    if len(layer) > 31 or re.search(r"[\[\]:*?/\\]", layer):
+        raise WriteError(f"{layer!r} cannot name an Excel sheet (at most 31 characters, none of []:*?/\\)",
+                         path=path, fix="pass a shorter layer= name without those characters")
+    table = _flat(frame, path=path, limit=_EXCEL_TEXT_LIMIT)
+    append = temporary.exists()
+    with pd.ExcelWriter(temporary, engine="openpyxl", mode="a" if append else "w",
+                        **({"if_sheet_exists": "replace"} if append else {})) as writer:
+        table.to_excel(writer, sheet_name=layer, index=False)
+
+
+def _need_geometry(frame, *, path: Path) -> None:
+    if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name not in frame.columns:
+        raise WriteError("a table without geometry cannot be written as a layer of this format", path=path,
+                         fix="write it as .csv, .xlsx or .parquet, or give it a geometry")
+
+
+_WRITERS: dict[str, Callable[..., None]] = {"GPKG": _write_gpkg, "GeoJSON": _write_geojson,
+                                            "Parquet": _write_parquet, "CSV": _write_csv, "XLSX": _write_xlsx}
+
+
+def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None = None, *,
+                driver: str | None = None, mode: str = "w") -> Path:
+    """Write a layer (or a table) to a file atomically; return the path written.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame or pandas.DataFrame
+        The data; a DataFrame without geometry can be written to CSV, Excel and Parquet. It is not changed.
+    path : str or os.PathLike
+        Target file. The format follows the extension: ``.gpkg`` GeoPackage, ``.parquet`` GeoParquet,
+        ``.geojson``/``.json`` GeoJSON, ``.csv`` CSV (UTF-8 with BOM, points as lon/lat columns, other
+        geometry as WKT in ``geometry``), ``.xlsx`` Excel (as CSV). No extension writes ``<path>.gpkg``;
+        any other unknown extension is written as GeoPackage.
+    layer : str, optional
+        Layer (GeoPackage) or sheet (Excel) name; default the file name without extension.
+    driver : {"GPKG", "Parquet", "GeoJSON", "CSV", "XLSX"}, optional
+        Format to write whatever the extension.
+    mode : {"w", "a"}
+        ``"w"`` replaces the file; ``"a"`` adds the layer to an existing GeoPackage or workbook (a layer of
+        the same name is replaced, the others are kept).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    WriteError
+        Unknown driver or mode, missing folder, a type the format cannot hold, or any failure while
+        writing; the previous file, if any, is left untouched and no temporary file remains.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> frame = gpd.GeoDataFrame({"code": ["450102001003"]}, geometry=[Point(108.3, 22.8)], crs=4326)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_layer(frame, folder / "city.gpkg", "communities")
+    >>> _ = write_layer(frame, folder / "city.gpkg", "grids", mode="a")
+    >>> import pyogrio; pyogrio.list_layers(folder / "city.gpkg")[:, 0].tolist()
+    ['communities', 'grids']
+    """
+    path = Path(path)
+    if not path.suffix and driver is None:
+        path = path.with_suffix(".gpkg")
+    chosen = _driver(path, driver)
+    if mode not in ("w", "a"):
+        raise WriteError(f"mode={mode!r} is not a write mode", path=path, fix="pass mode='w' or mode='a'")
+    if mode == "a" and chosen not in _MULTI_LAYER:
+        raise WriteError(f"a {chosen} file holds one layer; mode='a' cannot add another", path=path,
+                         fix="write to a .gpkg or .xlsx file, or use mode='w'")
+    if not isinstance(frame, pd.DataFrame):
+        raise WriteError(f"expected a GeoDataFrame, got {type(frame).__name__}", path=path,
+                         fix="pass a geopandas.GeoDataFrame or pandas.DataFrame")
+    if not path.parent.is_dir():
+        raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
+    if path.is_dir():
+        raise WriteError("path is a folder", path=path, fix="name a file")
+    temporary = _temporary(path)
+    try:
+        if mode == "a" and path.exists():
+            shutil.copy2(path, temporary)
+        _WRITERS[chosen](frame, temporary, layer or path.stem, path=path)
+        os.replace(temporary, path)
+    except GridmapError:
+        _remove(temporary)
+        raise
+    except Exception as exc:  # pyogrio, pyarrow, openpyxl, OS errors: none may leave a partial file
+        _remove(temporary)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise WriteError(f"cannot write {chosen}: {message}", path=path,
+                         fix="check the column types (text, numbers, dates) and the free disk space; "
+                             "the previous file is unchanged") from exc
+    logger.info("wrote %s (%s, layer %s, %d records)", path, chosen, layer or path.stem, len(frame))
+    return path

@@ -1,0 +1,611 @@
+"""Tests of gridmap.io reading: encodings, headers, codes, counts, coordinates, CRS and every error."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from shapely.geometry import Point, Polygon
+
+from gridmap.crs import convert
+from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
+from gridmap.io import list_layers, read_layer, read_table
+from gridmap.io._encoding import detect_dbf_encoding
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+HEADER = "小区名称,单元编号,社区代码,户数,人口,经度,纬度,备注"
+ROWS = [
+    "翠竹苑,001,450102001003,320,1024,108.3203,22.8171,老小区",
+    "那坡屯,002,450102001203,85,,108.4102,22.8705,",
+]
+#: 㐀 (U+3400) is in GB18030 but not in GBK: it proves a file is read as GB18030, not GBK.
+RARE_ROWS = [*ROWS, "㐀家村,003,450102001204,40,120,108.4,22.9,生僻字"]
+
+
+def csv_bytes(rows: list[str], encoding: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode(encoding)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def units_frame(n: int = 2) -> gpd.GeoDataFrame:
+    """The frame ROWS describe, built independently of the reader."""
+    frame = gpd.GeoDataFrame(
+        {
+            "name": pd.Series(["翠竹苑", "那坡屯"][:n], dtype="str"),
+            "unit_id": pd.Series(["001", "002"][:n], dtype="str"),
+            "community_code": pd.Series(["450102001003", "450102001203"][:n], dtype="str"),
+            "households": pd.array([320, 85][:n], dtype="Int64"),
+            "population": pd.array([1024, None][:n], dtype="Int64"),
+            "备注": pd.Series(["老小区", None][:n], dtype="str"),
+        },
+        geometry=[Point(108.3203, 22.8171), Point(108.4102, 22.8705)][:n],
+        crs=4326,
+    )
+    return frame
+
+
+# --- CSV encodings --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "encoding, rows",
+    [("gbk", ROWS), ("gb18030", RARE_ROWS), ("utf-8-sig", RARE_ROWS), ("utf-16", RARE_ROWS)],
+)
+def test_csv_in_any_chinese_encoding_reads_like_its_utf8_twin(tmp_path, encoding, rows):
+    twin = read_layer(write(tmp_path / "utf8.csv", csv_bytes(rows, "utf-8")))
+    other = read_layer(write(tmp_path / f"{encoding}.csv", csv_bytes(rows, encoding)))
+    assert_geodataframe_equal(other, twin)
+    assert other["name"].tolist()[: len(rows)] == [row.split(",")[0] for row in rows]
+
+
+def test_gb18030_fixture_really_needs_gb18030():
+    data = csv_bytes(RARE_ROWS, "gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("gbk")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+
+
+def test_csv_reads_model_columns_codes_counts_and_points(tmp_path):
+    frame = read_layer(write(tmp_path / "units.csv", csv_bytes(ROWS, "gbk")))
+    assert_geodataframe_equal(frame, units_frame())
+    assert frame.crs.to_epsg() == 4326
+
+
+def test_csv_encoding_argument_reads_big5(tmp_path):
+    header = "name,unit_id,code,lng,lat,備註"
+    path = write(tmp_path / "big5.csv", csv_bytes(["翠竹園,001,450102001003,108.3,22.8,舊"], "big5", header))
+    frame = read_layer(path, encoding="big5")
+    assert frame.loc[0, "name"] == "翠竹園" and frame.loc[0, "備註"] == "舊"
+
+
+def test_undecodable_csv_names_file_line_and_fix(tmp_path):
+    path = write(tmp_path / "broken.csv", csv_bytes(ROWS, "utf-8") + b"\x80\x80,1\n")
+    with pytest.raises(ReadError, match=r"broken\.csv, line 4: text is not UTF-8 or GB18030.*Fix: pass.*encoding="):
+        read_layer(path)
+
+
+def test_wrong_encoding_argument_is_refused(tmp_path):
+    path = write(tmp_path / "gb.csv", csv_bytes(RARE_ROWS, "gb18030"))
+    with pytest.raises(ReadError, match=r"gb\.csv, line 1: text is not ascii.*encoding="):
+        read_layer(path, encoding="ascii")
+
+
+# --- headers --------------------------------------------------------------------------------------------
+
+def test_headers_with_blanks_bom_and_fullwidth_spaces_are_normalised(tmp_path):
+    header = "\ufeff 小区名称 ,单元编号,社区代码,户　数,人口,ＬＮＧ,Lat ,备注"
+    frame = read_layer(write(tmp_path / "h.csv", csv_bytes(ROWS, "utf-8", header=header)))
+    assert list(frame.columns) == ["name", "unit_id", "community_code", "households", "population", "备注",
+                                   "geometry"]
+
+
+def test_two_headers_for_one_column_name_both(tmp_path):
+    path = write(tmp_path / "dup.csv", "名称,小区名称,经度,纬度\nA,B,108.3,22.8\n".encode())
+    with pytest.raises(SchemaError, match=r"dup\.csv: columns '名称' and '小区名称' both mean 'name'.*rename"):
+        read_layer(path)
+
+
+def test_unknown_columns_are_kept_and_numbers_inferred_without_losing_identifiers(tmp_path):
+    text = "名称,面积,楼号,身份证号,经度,纬度\nA,1.5,3,012345678901234567,108.3,22.8\nB,2,4,,108.4,22.9\n"
+    frame = read_layer(write(tmp_path / "u.csv", text.encode()))
+    assert frame["面积"].tolist() == [1.5, 2.0]
+    assert frame["楼号"].tolist() == [3, 4]
+    assert frame.loc[0, "身份证号"] == "012345678901234567"
+
+
+def test_csv_title_row_above_header_is_skipped(tmp_path):
+    text = "兴宁区小区统计表,,,,,,,\n\n" + "\n".join([HEADER, *ROWS]) + "\n"
+    frame = read_layer(write(tmp_path / "title.csv", text.encode("gbk")))
+    assert_geodataframe_equal(frame, units_frame())
+
+
+def test_semicolon_and_tab_separated_files(tmp_path):
+    plain = read_layer(write(tmp_path / "c.csv", csv_bytes(ROWS, "utf-8")))
+    semicolon = [row.replace(",", ";") for row in ROWS]
+    assert_geodataframe_equal(
+        read_layer(write(tmp_path / "s.csv", csv_bytes(semicolon, "utf-8", HEADER.replace(",", ";")))), plain)
+    tabs = [row.replace(",", "\t") for row in ROWS]
+    assert_geodataframe_equal(
+        read_layer(write(tmp_path / "t.tsv", csv_bytes(tabs, "utf-8", HEADER.replace(",", "\t")))), plain)
+
+
+# --- codes and counts -----------------------------------------------------------------------------------
+
+def test_scientific_notation_code_raises_naming_row_column_and_fix(tmp_path):
+    rows = [ROWS[0], ROWS[1].replace("450102001203", "4.50102E+11")]
+    path = write(tmp_path / "sci.csv", csv_bytes(rows, "gbk"))
+    with pytest.raises(CodeError, match=r"sci\.csv, row 3: column '社区代码' \(community_code\): '4\.50102E\+11' "
+                                        r"is in scientific notation.*Fix: format column '社区代码' as text"):
+        read_layer(path)
+
+
+def test_codes_written_as_floats_by_other_tools_lose_the_dot_zero(tmp_path):
+    rows = [ROWS[0].replace("450102001003", "450102001003.0"), ROWS[1]]
+    frame = read_layer(write(tmp_path / "f.csv", csv_bytes(rows, "utf-8")))
+    assert frame["community_code"].tolist() == ["450102001003", "450102001203"]
+
+
+@pytest.mark.parametrize("value, problem", [("约300", "'约300' is not a whole number"),
+                                            ("-5", "-5 is negative"), ("12.5", "'12.5' is not a whole number")])
+def test_bad_counts_raise_naming_row_and_value(tmp_path, value, problem):
+    rows = [ROWS[0], ROWS[1].replace(",85,", f",{value},")]
+    path = write(tmp_path / "counts.csv", csv_bytes(rows, "utf-8"))
+    with pytest.raises(SchemaError, match=rf"counts\.csv, row 3: column '户数' \(households\): {problem}.*"
+                                          r"Fix: enter whole numbers"):
+        read_layer(path)
+
+
+def test_counts_accept_thousands_separators_and_blanks(tmp_path):
+    rows = ['翠竹苑,001,450102001003,"1,250",,108.3,22.8,']
+    frame = read_layer(write(tmp_path / "k.csv", csv_bytes(rows, "utf-8")))
+    assert frame["households"].tolist() == [1250] and frame["population"].isna().all()
+    assert str(frame["households"].dtype) == "Int64"
+
+
+# --- coordinates and WKT --------------------------------------------------------------------------------
+
+def test_rows_without_coordinates_are_listed(tmp_path):
+    rows = [ROWS[0], "那坡屯,002,450102001203,85,,,22.87,", "C,003,450102001204,1,1,108.4,,"]
+    path = write(tmp_path / "nocoords.csv", csv_bytes(rows, "utf-8"))
+    with pytest.raises(ReadError, match=r"nocoords\.csv, row 3, row 4: 2 records have no coordinates "
+                                        r"\(经度/纬度 empty\).*Fix: fill in"):
+        read_layer(path)
+
+
+def test_non_numeric_coordinate_names_row_and_value(tmp_path):
+    rows = [ROWS[0], ROWS[1].replace("108.4102", "东经108度")]
+    path = write(tmp_path / "deg.csv", csv_bytes(rows, "utf-8"))
+    with pytest.raises(ReadError, match=r"deg\.csv, row 3: column '经度' holds '东经108度', not a number"):
+        read_layer(path)
+
+
+def test_coordinate_columns_named_by_lon_lat_arguments(tmp_path):
+    text = "名称,东经,北纬,x\nA,108.3,22.8,7\n"
+    frame = read_layer(write(tmp_path / "named.csv", text.encode()), lon="东经", lat="北纬")
+    assert frame.geometry[0].equals(Point(108.3, 22.8))
+    assert frame["x"].tolist() == [7]  # an alias the user overrode stays an ordinary column
+
+
+def test_lon_argument_naming_no_column_lists_the_columns(tmp_path):
+    path = write(tmp_path / "named.csv", "名称,东经,北纬\nA,108.3,22.8\n".encode())
+    with pytest.raises(ReadError, match=r"named\.csv: no column 'E' \(given as lon=\); the columns are 名称, 东经"):
+        read_layer(path, lon="E", lat="北纬")
+
+
+def test_wkt_column_builds_any_geometry(tmp_path):
+    square = Polygon([(108.3, 22.8), (108.31, 22.8), (108.31, 22.81), (108.3, 22.81)])
+    text = f'名称,WKT\nA,"{square.wkt}"\nB,POINT (108.4 22.9)\n'
+    frame = read_layer(write(tmp_path / "wkt.csv", text.encode()))
+    assert frame.geometry[0].equals(square) and frame.geometry[1].equals(Point(108.4, 22.9))
+    assert list(frame.columns) == ["name", "geometry"]
+
+
+def test_bad_wkt_names_row(tmp_path):
+    path = write(tmp_path / "wkt.csv", "名称,geometry\nA,POINT (1 2)\nB,POLYGON ((1 2\n".encode())
+    with pytest.raises(ReadError, match=r"wkt\.csv, row 3: column 'geometry' holds 'POLYGON \(\(1 2', "
+                                        r"which is not WKT"):
+        read_layer(path)
+
+
+def test_table_without_geometry_or_coordinates_is_refused(tmp_path):
+    path = write(tmp_path / "staff.csv", "姓名,电话\n黄丽,138\n".encode())
+    with pytest.raises(ReadError, match=r"staff\.csv: no geometry and no coordinate columns.*Fix: add 经度/纬度"):
+        read_layer(path)
+
+
+def test_only_one_coordinate_column_is_refused(tmp_path):
+    path = write(tmp_path / "half.csv", "名称,经度\nA,108.3\n".encode())
+    with pytest.raises(ReadError, match=r"half\.csv: there is no latitude .* column to go with '经度'"):
+        read_layer(path)
+
+
+# --- CRS and coordinate systems -------------------------------------------------------------------------
+
+def test_gcj02_coordinates_are_shifted_to_wgs84(tmp_path):
+    raw = read_layer(write(tmp_path / "amap.csv", csv_bytes(ROWS, "utf-8")))
+    shifted = read_layer(tmp_path / "amap.csv", coords="gcj02")
+    lon, lat = convert(raw.geometry.x, raw.geometry.y, "gcj02", "wgs84")
+    assert np.allclose(shifted.geometry.x, lon, atol=1e-9) and np.allclose(shifted.geometry.y, lat, atol=1e-9)
+    metres = raw.to_crs(4545).distance(shifted.to_crs(4545))
+    assert (metres > 100).all() and (metres < 1000).all()  # GCJ-02 offsets are hundreds of metres
+
+
+def test_cgcs2000_coords_declare_epsg_4490(tmp_path):
+    frame = read_layer(write(tmp_path / "c.csv", csv_bytes(ROWS, "utf-8")), coords="cgcs2000")
+    assert frame.crs.to_epsg() == 4490
+
+
+def test_unknown_coords_value_is_refused(tmp_path):
+    path = write(tmp_path / "c.csv", csv_bytes(ROWS, "utf-8"))
+    with pytest.raises(CRSError, match=r"c\.csv: coords='gcj' is not.*Fix: pass coords= one of 'wgs84'"):
+        read_layer(path, coords="gcj")
+
+
+def test_csv_coordinates_in_metres_with_crs(tmp_path):
+    to_metres = pyproj.Transformer.from_crs(4490, 4545, always_xy=True)
+    x, y = to_metres.transform(108.3203, 22.8171)
+    path = write(tmp_path / "gk.csv", f"名称,x,y\nA,{x!r},{y!r}\n".encode())
+    frame = read_layer(path, crs=4545)
+    assert frame.crs.to_epsg() == 4490
+    assert frame.geometry[0].distance(Point(108.3203, 22.8171)) < 1e-8
+    with pytest.raises(CRSError, match=r"gk\.csv.*not degrees"):
+        read_layer(path)
+
+
+# --- Excel ----------------------------------------------------------------------------------------------
+
+def make_xlsx(path: Path, *, title: bool) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "小区"
+    if title:
+        sheet.append(["兴宁区基本单元统计表"])
+        sheet.merge_cells("A1:H1")
+        sheet.append([])
+    sheet.append(HEADER.split(","))
+    sheet.append(["翠竹苑", "001", 450102001003, 320, 1024, 108.3203, 22.8171, "老小区"])  # int code cell
+    sheet.append(["那坡屯", 2, 450102001203.0, 85.0, None, 108.4102, 22.8705, None])  # float code cell
+    sheet.cell(sheet.max_row, 2).number_format = "000"  # shown as 002 in Excel
+    book.create_sheet("说明").append(["数据来源：测试"])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("title", [False, True])
+def test_xlsx_numeric_code_cells_become_strings(tmp_path, title):
+    frame = read_layer(make_xlsx(tmp_path / "units.xlsx", title=title))
+    assert_geodataframe_equal(frame, units_frame())
+
+
+def test_xlsx_errors_name_the_sheet_row(tmp_path):
+    path = make_xlsx(tmp_path / "units.xlsx", title=True)
+    book = openpyxl.load_workbook(path)
+    book["小区"]["C5"] = "4.50102E+11"
+    book.save(path)
+    with pytest.raises(CodeError, match=r"units\.xlsx, row 5: column '社区代码' \(community_code\).*scientific"):
+        read_layer(path)
+
+
+def test_xlsx_number_past_15_digits_is_refused(tmp_path):
+    path = make_xlsx(tmp_path / "units.xlsx", title=False)
+    book = openpyxl.load_workbook(path)
+    book["小区"]["C2"] = 45010200100300123.0  # a micro-grid code typed as a number: Excel kept 15 digits
+    book.save(path)
+    with pytest.raises(CodeError, match=r"units\.xlsx, row 2: .*more digits than a spreadsheet number keeps"):
+        read_layer(path)
+
+
+def test_xlsx_sheet_by_layer_and_missing_sheet(tmp_path):
+    path = make_xlsx(tmp_path / "units.xlsx", title=False)
+    assert list_layers(path) == ["小区", "说明"]
+    assert len(read_layer(path, "小区")) == 2
+    with pytest.raises(ReadError, match=r"units\.xlsx: no layer '小区2'; the layers are 小区, 说明"):
+        read_layer(path, "小区2")
+
+
+def test_xls_workbook_with_title_row():
+    pytest.importorskip("python_calamine")
+    frame = read_layer(FIXTURES / "units_title.xls")
+    assert frame["community_code"].tolist() == ["450102001003", "450102001203"]
+    assert frame["unit_id"].tolist() == ["001", "002"]
+    assert frame["households"].tolist() == [320, 85]
+    assert frame.geometry[1].equals(Point(108.41, 22.87))
+    assert list_layers(FIXTURES / "units_title.xls") == ["小区", "说明"]
+
+
+def test_empty_sheet_is_refused(tmp_path):
+    path = make_xlsx(tmp_path / "units.xlsx", title=False)
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("空")
+    book.save(path)
+    with pytest.raises(ReadError, match=r"units\.xlsx: sheet '空' is empty"):
+        read_layer(path, "空")
+
+
+# --- shapefiles -----------------------------------------------------------------------------------------
+
+def shapefile(folder: Path, *, encoding: str = "gb18030", cpg: str | None = None, name: str = "units") -> Path:
+    """A shapefile whose attribute table is in ``encoding``; ``cpg`` is the .cpg text (None: no .cpg)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = gpd.GeoDataFrame({"名称": ["翠竹苑", "㐀家村" if encoding == "gb18030" else "那坡屯"],
+                              "编码": ["450102001003", "001"], "户数": [320, 40]},
+                             geometry=[Point(108.3, 22.8), Point(108.4, 22.9)], crs=4326)
+    path = folder / f"{name}.shp"
+    pyogrio.write_dataframe(frame, path, encoding=encoding)
+    cpg_path = path.with_suffix(".cpg")
+    cpg_path.unlink(missing_ok=True)
+    if cpg is not None:
+        cpg_path.write_text(cpg)
+    return path
+
+
+@pytest.mark.parametrize("encoding, cpg", [("gb18030", None), ("gb18030", "GB18030"), ("gbk", "936"),
+                                           ("gbk", None), ("utf-8", None), ("utf-8", "UTF-8")])
+def test_shapefile_encoding_from_cpg_or_detected(tmp_path, encoding, cpg):
+    frame = read_layer(shapefile(tmp_path, encoding=encoding, cpg=cpg))
+    second = "㐀家村" if encoding == "gb18030" else "那坡屯"
+    assert frame["name"].tolist() == ["翠竹苑", second]
+    assert frame["code"].tolist() == ["450102001003", "001"]
+    assert frame["households"].tolist() == [320, 40]
+
+
+def test_detected_dbf_encoding_is_gb18030_for_gbk_bytes(tmp_path):
+    path = shapefile(tmp_path, encoding="gbk")
+    assert detect_dbf_encoding(path.with_suffix(".dbf").read_bytes()) == "gb18030"
+
+
+def test_wrong_cpg_warns_and_reads_the_real_encoding(tmp_path):
+    path = shapefile(tmp_path, encoding="gb18030", cpg="UTF-8")
+    with pytest.warns(GridmapWarning, match=r"units\.shp: the \.cpg says 'UTF-8' but the attribute table is gb18030"):
+        frame = read_layer(path)
+    assert frame["name"].tolist() == ["翠竹苑", "㐀家村"]
+
+
+@pytest.mark.parametrize("ext, role", [(".dbf", "attribute table"), (".shx", "index")])
+def test_shapefile_missing_part_names_it(tmp_path, ext, role):
+    path = shapefile(tmp_path)
+    path.with_suffix(ext).unlink()
+    with pytest.raises(ReadError, match=rf"units\.shp: the shapefile's {role} \({ext}\) is missing.*"
+                                        rf"Fix: copy the {ext} file"):
+        read_layer(path)
+
+
+def test_shapefile_without_prj_takes_crs_argument(tmp_path):
+    path = shapefile(tmp_path)
+    path.with_suffix(".prj").unlink()
+    assert read_layer(path, crs=4490).crs.to_epsg() == 4490
+    assert read_layer(path).crs.to_epsg() == 4326  # degrees without CRS: normalize_crs assumes WGS84
+
+
+def test_zipped_shapefile(tmp_path):
+    path = shapefile(tmp_path / "src", encoding="gbk")
+    archive = tmp_path / "units.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in path.parent.iterdir():
+            zf.write(part, f"数据/{part.name}")
+    assert list_layers(archive) == ["units"]
+    assert_geodataframe_equal(read_layer(archive), read_layer(path))
+
+
+def test_zip_with_several_shapefiles_needs_layer(tmp_path):
+    first, second = shapefile(tmp_path / "a", name="one"), shapefile(tmp_path / "b", name="two")
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in [*first.parent.iterdir(), *second.parent.iterdir()]:
+            zf.write(part, part.name)
+    with pytest.raises(ReadError, match=r"two\.zip: zip holds 2 shapefiles: one\.shp, two\.shp.*layer='one'"):
+        read_layer(archive)
+    assert len(read_layer(archive, "two")) == 2
+
+
+def test_zip_without_shapefile(tmp_path):
+    archive = tmp_path / "none.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("readme.txt", "nothing")
+    with pytest.raises(ReadError, match=r"none\.zip: zip holds no shapefile \(\.shp\); it holds readme\.txt"):
+        read_layer(archive)
+
+
+def test_zipped_shapefile_missing_dbf_names_member(tmp_path):
+    path = shapefile(tmp_path / "src")
+    archive = tmp_path / "units.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in path.parent.iterdir():
+            if part.suffix != ".dbf":
+                zf.write(part, part.name)
+    with pytest.raises(ReadError, match=r"units\.zip/units\.shp: the shapefile's attribute table \(\.dbf\)"):
+        read_layer(archive)
+
+
+# --- GeoPackage, GeoJSON, GeoParquet --------------------------------------------------------------------
+
+def numeric_code_frame() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"adcode": [450102001003, 450102001203], "名称": ["兴宁社区", "那坡村"],
+                             "人口": [2000.0, np.nan]},
+                            geometry=[Point(108.3, 22.8), Point(108.4, 22.9)], crs=4490)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_numeric_code_fields_become_strings(tmp_path, suffix):
+    path = tmp_path / f"communities{suffix}"
+    frame = numeric_code_frame()
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_file(path)
+    result = read_layer(path)
+    assert result["code"].tolist() == ["450102001003", "450102001203"]
+    assert result["population"].tolist()[0] == 2000 and pd.isna(result["population"].tolist()[1])
+    assert result.crs.to_epsg() == 4490
+
+
+def test_geopackage_with_several_layers(tmp_path):
+    path = tmp_path / "city.gpkg"
+    for layer in ("communities", "units"):
+        numeric_code_frame().to_file(path, layer=layer)
+    with pytest.raises(ReadError, match=r"city\.gpkg: file holds 2 layers: communities, units.*layer="):
+        read_layer(path)
+    with pytest.raises(ReadError, match=r"city\.gpkg: no layer 'grids'; the layers are communities, units"):
+        read_layer(path, "grids")
+    assert list_layers(path) == ["communities", "units"]
+    assert len(read_layer(path, "units")) == 2
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_geojson(tmp_path, cut):
+    text = numeric_code_frame().to_crs(4326).to_json()
+    path = tmp_path / "cut.geojson"
+    path.write_text(text[: int(len(text) * cut)], encoding="utf-8")
+    with pytest.raises(ReadError, match=r"cut\.geojson, line 1, column \d+: GeoJSON is cut off \(truncated\)"
+                                        r".*Fix: copy or download the file again"):
+        read_layer(path)
+
+
+def test_invalid_geojson(tmp_path):
+    path = tmp_path / "bad.geojson"
+    path.write_text('{"type": "FeatureCollection",\n "features": [}\n', encoding="utf-8")
+    with pytest.raises(ReadError, match=r"bad\.geojson, line 2, column \d+: invalid GeoJSON"):
+        read_layer(path)
+
+
+def test_geojson_that_is_json_but_not_geojson(tmp_path):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"hello": 1}), encoding="utf-8")
+    with pytest.raises(ReadError, match=r"odd\.json: cannot read the GeoJSON"):
+        read_layer(path)
+
+
+def test_plain_parquet_with_coordinate_columns(tmp_path):
+    path = tmp_path / "table.parquet"
+    pd.DataFrame({"名称": ["A"], "编码": [450102001003], "lng": [108.3], "lat": [22.8]}).to_parquet(path)
+    frame = read_layer(path)
+    assert frame.loc[0, "code"] == "450102001003" and frame.geometry[0].equals(Point(108.3, 22.8))
+
+
+# --- file-level errors ----------------------------------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ReadError, match=r"nothere\.gpkg: file not found.*Fix: check the name and folder"):
+        read_layer(tmp_path / "nothere.gpkg")
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.geojson", "empty.gpkg", "empty.xlsx", "empty.shp"])
+def test_empty_file(tmp_path, name):
+    path = write(tmp_path / name, b"")
+    with pytest.raises(ReadError, match=rf"{name}: file is empty \(0 bytes\).*Fix: export or copy"):
+        read_layer(path)
+
+
+def test_file_with_only_a_bom_is_empty(tmp_path):
+    path = write(tmp_path / "bom.csv", codecs.BOM_UTF8 + b"\n")
+    with pytest.raises(ReadError, match=r"bom\.csv: file holds no text"):
+        read_layer(path)
+
+
+def test_unknown_extension(tmp_path):
+    path = write(tmp_path / "units.dwg", b"AC1027")
+    with pytest.raises(ReadError, match=r"units\.dwg: unknown file type '\.dwg'.*Fix: convert it to one of"):
+        read_layer(path)
+
+
+def test_corrupt_geopackage_is_wrapped(tmp_path):
+    path = write(tmp_path / "junk.gpkg", b"this is not sqlite" * 10)
+    with pytest.raises(ReadError, match=r"junk\.gpkg: cannot read the GeoPackage"):
+        read_layer(path)
+
+
+def test_corrupt_xlsx_is_wrapped(tmp_path):
+    path = write(tmp_path / "junk.xlsx", b"PK\x03\x04 broken")
+    with pytest.raises(ReadError, match=r"junk\.xlsx: cannot read the Excel file"):
+        read_layer(path)
+
+
+def test_ragged_csv_is_wrapped(tmp_path):
+    path = write(tmp_path / "ragged.csv", "名称,经度,纬度\nA,108.3,22.8\nB,108.4,22.9,1,2\n".encode())
+    with pytest.raises(ReadError, match=r"ragged\.csv: cannot read the CSV file.*Fix: make every line"):
+        read_layer(path)
+
+
+# --- read_table and list_layers -------------------------------------------------------------------------
+
+def test_read_table_staff_roster_in_gbk(tmp_path):
+    text = "网格编码,社区代码,姓名,电话,人数\n450102001003001,450102001003,黄丽,13800000000,3\n"
+    table = read_table(write(tmp_path / "staff.csv", text.encode("gbk")))
+    assert not isinstance(table, gpd.GeoDataFrame)
+    assert table.loc[0, "grid_code"] == "450102001003001" and table.loc[0, "姓名"] == "黄丽"
+    assert table.loc[0, "电话"] == 13800000000 and table.loc[0, "population"] == 3
+
+
+def test_read_table_keeps_coordinates_as_numbers(tmp_path):
+    table = read_table(write(tmp_path / "u.csv", csv_bytes(ROWS, "gbk")))
+    assert table["lon"].tolist() == [108.3203, 108.4102]
+    assert table["unit_id"].tolist() == ["001", "002"]
+
+
+def test_read_table_sheet(tmp_path):
+    path = make_xlsx(tmp_path / "units.xlsx", title=True)
+    assert read_table(path, sheet="说明").columns.tolist() == ["数据来源：测试"]
+    assert read_table(path)["community_code"].tolist() == ["450102001003", "450102001203"]
+
+
+def test_read_table_refuses_layers(tmp_path):
+    path = tmp_path / "c.gpkg"
+    numeric_code_frame().to_file(path)
+    with pytest.raises(ReadError, match=r"c\.gpkg: \.gpkg files hold layers, not tables.*read_layer"):
+        read_table(path)
+
+
+def test_list_layers_single_layer_files(tmp_path):
+    assert list_layers(write(tmp_path / "units.csv", csv_bytes(ROWS, "utf-8"))) == ["units"]
+    path = shapefile(tmp_path / "s")
+    assert list_layers(path) == ["units"]
+
+
+# --- real data ------------------------------------------------------------------------------------------
+
+@pytest.mark.shared_data
+def test_real_gcj02_boundaries_land_on_cgcs2000_after_conversion(shared_data):
+    folder = shared_data / "boundaries"
+    official = read_layer(folder / "fastgeocn_guangxi_45_cgcs2000.geojson")
+    amap_raw = read_layer(folder / "cnmaps_amap_45_gcj02.geojson")
+    amap = read_layer(folder / "cnmaps_amap_45_gcj02.geojson", coords="gcj02")
+    assert official.crs.to_epsg() == 4490 and amap["code"].map(type).eq(str).all()
+    xingning = official[official["gb"].astype(str) == "156450102"].to_crs(4545).geometry.iloc[0]
+
+    def offset_and_overlap(frame):
+        county = frame[frame["code"] == "450102"].to_crs(4545).geometry.iloc[0]
+        return county.centroid.distance(xingning.centroid), county.intersection(xingning).area / county.union(
+            xingning).area
+
+    (before, overlap_before), (after, overlap_after) = offset_and_overlap(amap_raw), offset_and_overlap(amap)
+    # The sources draw the county with different detail: the residual is tens of metres, the shift hundreds.
+    assert 300 < before < 600 and after < 100 and overlap_after > overlap_before + 0.03
+
+
+def test_no_temporary_or_extra_files_left_by_reading(tmp_path):
+    path = shapefile(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    read_layer(path)
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_geometry_polygons_keep_their_area(tmp_path):
+    square = shapely.box(108.3, 22.8, 108.31, 22.81)
+    frame = gpd.GeoDataFrame({"名称": ["A"]}, geometry=[square], crs=4326)
+    frame.to_file(tmp_path / "p.gpkg")
+    back = read_layer(tmp_path / "p.gpkg")
+    assert back.geometry[0].symmetric_difference(square).area < 1e-15
