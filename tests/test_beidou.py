@@ -1,5 +1,6 @@
 """Beidou grid location codes (GB/T 39409-2020): the standard's vectors, exact edges, decoding, refusals."""
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -51,7 +52,8 @@ def test_vectorised_matches_scalar_and_keeps_shape_and_index():
     codes = beidou(lon, lat, level=9)
     assert codes.shape == (2, 2)
     assert codes[0, 0] == beidou(*POINT, level=9)
-    assert [beidou(x, y, level=9) for x, y in zip(lon.ravel(), lat.ravel())] == codes.ravel().tolist()
+    one_by_one = [beidou(x, y, level=9) for x, y in zip(lon.ravel(), lat.ravel(), strict=True)]
+    assert one_by_one == codes.ravel().tolist()
     series = beidou(pd.Series(lon[0], index=["a", "b"]), lat[0], level=3)
     assert series.index.tolist() == ["a", "b"] and series["a"] == "N50J475"
     assert isinstance(beidou(108.3, 22.8), str) and len(beidou(108.3, 22.8)) == LEVEL_LENGTHS[7]
@@ -79,13 +81,14 @@ def test_decoded_cell_contains_the_point_and_has_the_level_size(lon, lat, level)
 @given(china_lon, china_lat)
 def test_codes_are_hierarchical_and_child_cells_lie_in_parent_cells(lon, lat):
     codes = [beidou(lon, lat, level=level) for level in range(1, 11)]
-    for parent, child in zip(codes, codes[1:]):
+    for parent, child in itertools.pairwise(codes):
         assert child.startswith(parent)
         outer, inner = beidou_cell(parent), beidou_cell(child)
         assert outer.buffer(1e-12).contains(inner)
     children = {1: 96, 2: 6, 3: 150, 4: 225, 5: 4, 6: 64, 7: 64, 8: 64, 9: 64}
     for level, n in children.items():
-        assert math.isclose(beidou_cell(codes[level - 1]).area / beidou_cell(codes[level]).area, n, rel_tol=1e-6)
+        ratio = beidou_cell(codes[level - 1]).area / beidou_cell(codes[level]).area
+        assert math.isclose(ratio, n, rel_tol=1e-6)
 
 
 @settings(max_examples=300, deadline=None)

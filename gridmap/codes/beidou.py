@@ -149,7 +149,7 @@ def beidou(lon, lat, level: int = 7):
 
 
 def _describe(code: str) -> str | None:
-    """What is wrong with one code, or None."""
+    """Say what is wrong with one code, or return None when it is valid."""
     if not isinstance(code, str):
         return f"Beidou code {code!r} is a {type(code).__name__}, not a string"
     if len(code) not in _LEVEL_OF_LENGTH:
@@ -163,10 +163,11 @@ def _describe(code: str) -> str | None:
     if not code[1:3].isdigit() or not 1 <= int(code[1:3]) <= 60:
         return f"Beidou code {code!r} has map-sheet column {code[1:3]!r}; allowed 01–60"
     if int(code[1:3]) <= 30:
-        return f"Beidou code {code!r} lies in the western hemisphere (column {code[1:3]}); gridmap supports {_NORTH_EAST}"
+        return (f"Beidou code {code!r} lies in the western hemisphere (column {code[1:3]}); "
+                f"gridmap supports {_NORTH_EAST}")
     if not "A" <= code[3] <= "V":
         return f"Beidou code {code!r} has map-sheet row {code[3]!r}; allowed A–V"
-    for char, (level, axis, largest) in zip(code[4:], _CHARS):
+    for char, (level, axis, largest) in zip(code[4:], _CHARS, strict=False):
         if not char.isascii() or _VALUES[ord(char)] > largest:
             return (f"Beidou code {code!r} has level-{level} {_AXIS_NAME[axis]} {char!r}; "
                     f"allowed 0–{chr(_SYMBOLS[largest])}")
@@ -183,7 +184,8 @@ def _raise_for(codes: np.ndarray, bad: np.ndarray) -> None:
 
 def _decode_ticks(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(west, south) ticks and (width, height) ticks of each code; raises on the first invalid one."""
-    lengths = np.fromiter((len(c) if isinstance(c, str) else -1 for c in codes), dtype=np.int64, count=codes.size)
+    lengths = np.fromiter((len(c) if isinstance(c, str) and c.isascii() else -1 for c in codes),
+                          dtype=np.int64, count=codes.size)
     bad = ~np.isin(lengths, list(_LEVEL_OF_LENGTH))
     if bad.any():
         _raise_for(codes, bad)
@@ -248,7 +250,7 @@ def beidou_decode(code):
 
 
 def beidou_cell(code):
-    """The cell a Beidou code names, as a shapely polygon (or an array of polygons for many codes).
+    """Return the cell a Beidou code names as a shapely polygon (an array of polygons for many codes).
 
     Examples
     --------

@@ -32,7 +32,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import operator
@@ -79,6 +78,10 @@ _DIGITS = frozenset("0123456789")
 _TEXT_FIX = "read codes as text (dtype=str), never as numbers, so leading zeros and long codes survive"
 
 
+def _is_digits(value: str, width: int) -> bool:
+    return len(value) == width and set(value) <= _DIGITS
+
+
 @dataclass(frozen=True)
 class CodeScheme:
     """The layout of grid codes: ordered fields with widths, and the rules for their values.
@@ -112,7 +115,9 @@ class CodeScheme:
     >>> scheme = CodeScheme("wide", (("community", 12), ("sequence", 4)))
     >>> scheme.length, scheme.sequence_max
     (16, 9999)
-    >>> dataclasses.replace(TYPE_DIGIT, name="guilin", type_digits={"city": "1", "rural": "2", "dedicated": "9"}).layout
+    >>> import dataclasses
+    >>> digits = {"city": "1", "rural": "2", "dedicated": "9"}
+    >>> dataclasses.replace(TYPE_DIGIT, name="guilin", type_digits=digits).layout
     'community 12 + type 1 (city 1, rural 2, dedicated 9) + sequence 3 = 16 digits, micro-grids + 2'
     """
 
@@ -185,7 +190,8 @@ class CodeScheme:
 def _scheme_problems(scheme: CodeScheme) -> list[str]:
     names = [name for name, _ in scheme.fields]
     widths = dict(scheme.fields)
-    problems = [f"unknown field {n!r} (allowed: {', '.join(FIELD_NAMES)})" for n in names if n not in FIELD_NAMES]
+    allowed = ", ".join(FIELD_NAMES)
+    problems = [f"unknown field {n!r} (allowed: {allowed})" for n in names if n not in FIELD_NAMES]
     problems += [f"field {n!r} appears twice" for n in set(names) if names.count(n) > 1]
     if widths.get("community") != _COMMUNITY_WIDTH:
         problems.append("needs a 'community' field of width 12 (the statistical division code)")
@@ -197,7 +203,7 @@ def _scheme_problems(scheme: CodeScheme) -> list[str]:
     elif digits and (len(set(digits)) != len(digits) or
                      any(len(d) != widths["type"] or not set(d) <= _DIGITS for d in digits)):
         problems.append(f"type_digits must be distinct {widths['type']}-digit strings, got {digits}")
-    if "object" in widths and (len(scheme.object_code) != widths["object"] or not set(scheme.object_code) <= _DIGITS):
+    if "object" in widths and not _is_digits(scheme.object_code, widths["object"]):
         problems.append(f"object_code must be {widths['object']} digits, got {scheme.object_code!r}")
     if not 0 <= scheme.micro_width <= 4:
         problems.append(f"micro_width must be 0–4, got {scheme.micro_width}")
@@ -215,9 +221,10 @@ DEFAULT = CodeScheme(
 TYPE_DIGIT = CodeScheme(
     "type_digit", (("community", 12), ("type", 1), ("sequence", 3)),
     type_digits={"city": "1", "rural": "2", "dedicated": "3"}, micro_width=2,
-    description="community code 12 + grid type digit (1 city, 2 rural, 3 dedicated; configurable) + sequence 3",
+    description="community code 12 + grid type digit (1 city, 2 rural, 3 dedicated; configurable) + sequence",
 )
-#: CJ/T 349-2010 (数字社区管理与服务 网格划分与编码规则): object 6 + county 6 + street 3 + community 3 + grid 2.
+#: CJ/T 349-2010 (数字社区管理与服务 网格划分与编码规则):
+#: object 6 + county 6 + street 3 + community 3 + grid sequence 2.
 #: The object code is the CJ/T 348-2010 code of the managed or served object (管理或服务对象代码; a major
 #: class ends in "00"). gridmap does not ship CJ/T 348's table: the default "000000" stands for the
 #: comprehensive grid of all objects; pass ``object_code=`` (or ``dataclasses.replace``) for yours.
@@ -242,7 +249,8 @@ def get_scheme(name: str | CodeScheme) -> CodeScheme:
     if isinstance(name, CodeScheme):
         return name
     if name not in SCHEMES:
-        raise CodeError(f"unknown code scheme {name!r}", fix=f"use one of {', '.join(SCHEMES)} or a CodeScheme")
+        raise CodeError(f"unknown code scheme {name!r}",
+                        fix=f"use one of {', '.join(SCHEMES)} or a CodeScheme")
     return SCHEMES[name]
 
 
@@ -285,7 +293,7 @@ class GridCode:
         return self.community_code[:9]
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields and parent codes as a dict ordered like :data:`COLUMNS`."""
+        """Return the fields and parent codes as a dict ordered like :data:`COLUMNS`."""
         return {column: getattr(self, column) for column in COLUMNS}
 
 
@@ -324,7 +332,8 @@ def _problems(code: Any, scheme: CodeScheme) -> list[tuple[str, str]]:
     if len(code) not in scheme.lengths:
         wanted = " or ".join(str(n) for n in scheme.lengths)
         return [(f"code {code!r} has length {len(code)}; scheme '{scheme.name}' needs {wanted} "
-                 f"({scheme.layout})", f"give codes laid out as {scheme.layout}, or choose the matching scheme")]
+                 f"({scheme.layout})",
+                 f"give codes laid out as {scheme.layout}, or choose the matching scheme")]
     bad = next((i for i, ch in enumerate(code) if ch not in _DIGITS), None)
     if bad is not None:
         return [(f"code {code!r} has the non-digit {code[bad]!r} at position {bad + 1}",
@@ -375,7 +384,8 @@ def _all_problems(code: Any, admin: pd.DataFrame | None, scheme: CodeScheme) -> 
     return _admin_problems(community, code, admin)
 
 
-def validate(code: str, admin: pd.DataFrame | None = None, *, scheme: CodeScheme | str = DEFAULT) -> list[str]:
+def validate(code: str, admin: pd.DataFrame | None = None, *,
+             scheme: CodeScheme | str = DEFAULT) -> list[str]:
     """List what is wrong with a grid code; an empty list means it is valid.
 
     Checks the length, that it holds digits only, the street digits (7–9 of the community code, 001–599),
@@ -404,10 +414,12 @@ def validate(code: str, admin: pd.DataFrame | None = None, *, scheme: CodeScheme
     >>> admin = pd.DataFrame({"code": ["450102001", "450102001003"], "name": ["民生街道", "兴宁社区居委会"]})
     >>> validate("450102001003007", admin)
     []
-    >>> validate("450102001099007", admin)
-    ['community 450102001099 of code 450102001099007 is not in the division table; its street 450102001 民生街道 is']
-    >>> validate("4501020010030070")
-    ["code '4501020010030070' has length 16; scheme 'default' needs 15 or 17 (community 12 + sequence 3 = 15 digits, micro-grids + 2)"]
+    >>> print(*validate("450102001099007", admin))
+    community 450102001099 of code 450102001099007 is not in the division table;
+    its street 450102001 民生街道 is
+    >>> print(*validate("4501020010030070"))
+    code '4501020010030070' has length 16; scheme 'default' needs 15 or 17
+    (community 12 + sequence 3 = 15 digits, micro-grids + 2)
     """
     return [message for message, _ in _all_problems(code, admin, get_scheme(scheme))]
 
@@ -428,7 +440,8 @@ def check_code(code: str, admin: pd.DataFrame | None = None, *, scheme: CodeSche
     >>> check_code("450102001003000", record="row 4")
     Traceback (most recent call last):
     ...
-    gridmap.errors.CodeError: row 4: sequence field '000' of code 450102001003000 must be 001–999. Fix: number grids in a community from 001.
+    gridmap.errors.CodeError: row 4: sequence field '000' of code 450102001003000 must be 001–999.
+    Fix: number grids in a community from 001.
     """
     problems = _all_problems(code, admin, get_scheme(scheme))
     if problems:
@@ -448,7 +461,9 @@ def parse(code: str, *, scheme: CodeScheme | str = DEFAULT) -> GridCode:
     Examples
     --------
     >>> parse("45010200100300712").to_dict()
-    {'code': '45010200100300712', 'province_code': '45', 'city_code': '4501', 'district_code': '450102', 'street_code': '450102001', 'community_code': '450102001003', 'grid_type': None, 'sequence': 7, 'micro': 12, 'object_code': None}
+    {'code': '45010200100300712', 'province_code': '45', 'city_code': '4501', 'district_code': '450102',
+     'street_code': '450102001', 'community_code': '450102001003', 'grid_type': None, 'sequence': 7,
+     'micro': 12, 'object_code': None}
     """
     scheme = get_scheme(scheme)
     check_code(code, scheme=scheme)
@@ -469,11 +484,13 @@ def _as_int(value: Any, what: str) -> int:
             raise TypeError
         return operator.index(value)
     except TypeError:
-        raise CodeError(f"{what} must be a whole number, got {value!r}", fix=f"pass the {what} as an int") from None
+        raise CodeError(f"{what} must be a whole number, got {value!r}",
+                        fix=f"pass the {what} as an int") from None
 
 
 def format_code(community_code: str, sequence: int, *, scheme: CodeScheme | str = DEFAULT,
-                grid_type: str | None = None, micro: int | None = None, object_code: str | None = None) -> str:
+                grid_type: str | None = None, micro: int | None = None,
+                object_code: str | None = None) -> str:
     """Write the grid code of grid ``sequence`` in community ``community_code``.
 
     Parameters
@@ -508,13 +525,15 @@ def format_code(community_code: str, sequence: int, *, scheme: CodeScheme | str 
     if not scheme.sequence_min <= sequence <= scheme.sequence_max:
         raise CodeError(f"sequence {sequence} does not fit scheme '{scheme.name}' "
                         f"({_seq_range(scheme, widths['sequence'])})",
-                        fix="a community cannot hold more grids under this scheme; use a wider sequence field")
+                        fix="a community cannot hold more grids under this scheme; "
+                            "use a wider sequence field")
     values = {"community": community_code, "sequence": f"{sequence:0{widths['sequence']}d}",
               "object": scheme.object_code if object_code is None else object_code}
     if "type" in widths:
         if grid_type not in scheme.grid_types:
-            raise CodeError(f"grid_type {grid_type!r} is not one of {', '.join(scheme.grid_types)}",
-                            fix=f"pass grid_type= one of {', '.join(scheme.grid_types)} for scheme '{scheme.name}'")
+            allowed = ", ".join(scheme.grid_types)
+            raise CodeError(f"grid_type {grid_type!r} is not one of {allowed}",
+                            fix=f"pass grid_type= one of {allowed} for scheme '{scheme.name}'")
         values["type"] = scheme.grid_types[grid_type]
     code = "".join(values[name] for name, _ in scheme.fields)
     if micro is not None:
@@ -528,17 +547,21 @@ def format_code(community_code: str, sequence: int, *, scheme: CodeScheme | str 
     return code
 
 
-def _code_series(codes: Iterable[str]) -> pd.Series:
-    series = codes.copy() if isinstance(codes, pd.Series) else pd.Series(list(codes) if not
-                                                                          isinstance(codes, np.ndarray) else codes)
-    if pd.api.types.is_numeric_dtype(series.dtype) and len(series):
-        raise CodeError(f"codes are numbers ({series.dtype}), not text", fix=_TEXT_FIX)
-    if pd.api.types.infer_dtype(series, skipna=True) != "string" and len(series):
-        series = series.where(series.map(lambda v: isinstance(v, str)))
-    return series.astype("str")
+def _code_series(codes: Iterable[str]) -> tuple[pd.Series, pd.Series]:
+    """Return the codes as given (for messages) and as str with non-strings missing (for parsing)."""
+    if isinstance(codes, pd.Series):
+        raw = codes
+    else:
+        raw = pd.Series(codes if isinstance(codes, np.ndarray) else list(codes))
+    if len(raw) and pd.api.types.is_numeric_dtype(raw.dtype):
+        raise CodeError(f"codes are numbers ({raw.dtype}), not text", fix=_TEXT_FIX)
+    text = raw
+    if len(raw) and pd.api.types.infer_dtype(raw, skipna=True) != "string":
+        text = raw.where(raw.map(lambda v: isinstance(v, str)))
+    return raw, text.astype("str")
 
 
-def _invalid_masks(s: pd.Series, scheme: CodeScheme) -> tuple[pd.Series, dict[str, pd.Series]]:
+def _valid_mask(s: pd.Series, scheme: CodeScheme) -> tuple[pd.Series, dict[str, pd.Series]]:
     """Per-row validity of the fields, vectorised with pandas string ops."""
     length = s.str.len()
     shaped = (length.isin(scheme.lengths) & s.str.isascii() & s.str.isdigit()).fillna(False).astype(bool)
@@ -593,11 +616,12 @@ def parse_many(codes: Iterable[str], *, scheme: CodeScheme | str = DEFAULT,
     """
     scheme = get_scheme(scheme)
     if errors not in ("raise", "coerce"):
-        raise CodeError(f"errors must be 'raise' or 'coerce', got {errors!r}", fix="pass errors='raise' or 'coerce'")
-    s = _code_series(codes)
-    valid, fields = _invalid_masks(s, scheme)
+        raise CodeError(f"errors must be 'raise' or 'coerce', got {errors!r}",
+                        fix="pass errors='raise' or 'coerce'")
+    raw, s = _code_series(codes)
+    valid, fields = _valid_mask(s, scheme)
     if errors == "raise" and not valid.all():
-        _raise_first_invalid(s, valid, scheme)
+        _raise_first_invalid(raw, valid, scheme)
     community = fields["community"].where(valid)
     frame = pd.DataFrame({"code": s}, index=s.index)
     for column, width in _PARENTS.items():
@@ -617,11 +641,11 @@ def _to_int(digits: pd.Series) -> pd.Series:
     return digits.astype("int64[pyarrow]").astype("Int64")
 
 
-def _raise_first_invalid(s: pd.Series, valid: pd.Series, scheme: CodeScheme) -> None:
-    bad = s.index[~valid.to_numpy()]
-    shown = [f"row {label}: {_problems(s[label], scheme)[0][0]}" for label in bad[:3]]
+def _raise_first_invalid(raw: pd.Series, valid: pd.Series, scheme: CodeScheme) -> None:
+    bad = np.flatnonzero(~valid.to_numpy())
+    shown = [f"row {raw.index[i]}: {_problems(raw.iloc[i], scheme)[0][0]}" for i in bad[:3]]
     more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-    raise CodeError(f"{len(bad):,} of {len(s):,} codes are invalid: " + "; ".join(shown) + more,
+    raise CodeError(f"{len(bad):,} of {len(raw):,} codes are invalid: " + "; ".join(shown) + more,
                     fix="correct those codes, or pass errors='coerce' to get NA fields for them")
 
 
@@ -642,29 +666,27 @@ def _default_band(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _rows(y: np.ndarray, band: float) -> np.ndarray:
-    """Row number of each point: a row starts at the northernmost point left and takes every point less
-    than ``band`` south of it (and any at the same height)."""
-    order = np.argsort(-y, kind="stable")
-    depth = -y[order]  # ascending: north first
-    rows_sorted = np.empty(len(y), dtype=np.intp)
-    start = row = 0
-    while start < len(depth):
-        stop = max(np.searchsorted(depth, depth[start] + band, side="left"),
-                   np.searchsorted(depth, depth[start], side="right"))
-        rows_sorted[start:stop] = row
-        start, row = stop, row + 1
-    rows = np.empty_like(rows_sorted)
-    rows[order] = rows_sorted
-    return rows
+    """Return the row of each point (0 = northernmost) among bands of height ``band``.
+
+    The band centre lines pass through the circular mean of ``y`` modulo ``band``, so points sit mid-band.
+    """
+    if band == 0:
+        return np.unique(-y, return_inverse=True)[1]
+    turns = 2 * np.pi * np.mod(y, band) / band
+    phase = np.arctan2(np.sin(turns).mean(), np.cos(turns).mean()) * band / (2 * np.pi)
+    line = np.floor((y - phase) / band + 0.5)  # nearest centre line, counted northwards
+    return (line.max() - line).astype(np.int64)
 
 
 def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
     """Positions of the geometries in the order grids issued together are numbered: like reading text.
 
     Rows run from north to south; within a row, grids are numbered from west to east (DB6101/T 3185-2024,
-    DB11/T 2157-2023). Each geometry is placed by its representative point (always inside it). A row
-    starts at the northernmost point not yet numbered and holds every point less than ``band`` south of
-    it. Ties (same row, same x) keep their input order, so the result is deterministic.
+    DB11/T 2157-2023). Each geometry is placed by its representative point (always inside it). Rows are
+    horizontal bands of height ``band``, like lines of text, placed so that the points sit as near the
+    middle of their band as possible (the band centre lines pass through the circular mean of the
+    points' y modulo ``band``). Within a row, points are taken west to east; at equal x, north first;
+    full ties keep their input order, so the result is deterministic.
 
     Parameters
     ----------
@@ -673,7 +695,7 @@ def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
     band : float, optional
         Row height in the CRS's units. Default: the median height (bounding-box ``maxy - miny``) of the
         geometries; for points, the side of a square if the points' bounding box were shared out equally
-        among them.
+        among them. 0 makes every distinct latitude a row of its own.
 
     Returns
     -------
@@ -697,8 +719,9 @@ def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
     x, y = shapely.get_x(points), shapely.get_y(points)
     band = _default_band(geoms, x, y) if band is None else band
     if not (isinstance(band, (int, float)) and math.isfinite(band) and band >= 0):
-        raise CodeError(f"band must be a finite number >= 0, got {band!r}", fix="pass the row height in CRS units")
-    return np.lexsort((np.arange(len(geoms)), x, _rows(y, float(band))))
+        raise CodeError(f"band must be a finite number >= 0, got {band!r}",
+                        fix="pass the row height in CRS units")
+    return np.lexsort((np.arange(len(geoms)), -y, x, _rows(y, float(band))))
 
 
 def _communities(grids: pd.DataFrame, column: str, scheme: CodeScheme) -> pd.Series:
@@ -717,10 +740,6 @@ def _communities(grids: pd.DataFrame, column: str, scheme: CodeScheme) -> pd.Ser
             label = communities.index[communities.eq(community).to_numpy()][0]
             raise CodeError(problems[0][0], record=f"row {label}", fix=problems[0][1])
     return communities.astype("str")
-
-
-def _is_digits(value: str, width: int) -> bool:
-    return len(value) == width and set(value) <= _DIGITS
 
 
 def _type_digits(grids: pd.DataFrame, column: str, scheme: CodeScheme) -> pd.Series | None:
@@ -743,7 +762,8 @@ def assign_sequential_codes(grids: gpd.GeoDataFrame, *, scheme: CodeScheme | str
     """Give grids their first codes: per community, sequences 1..n in reading order (no registry).
 
     Within each community the grids are numbered in :func:`reading_order` of their representative
-    points (rows north to south, west to east within a row), each community with its own band.
+    points (rows north to south, west to east within a row), each community with its own band (the
+    median height of its grids).
     Sequences are unique within a community whatever the grid type.
 
     Parameters
@@ -789,18 +809,21 @@ def assign_sequential_codes(grids: gpd.GeoDataFrame, *, scheme: CodeScheme | str
     start = {} if start is None else start
     geoms = np.asarray(grids.geometry.array, dtype=object)
     sequence = np.zeros(len(grids), dtype=np.int64)
-    for community, positions in sorted(communities.reset_index(drop=True).groupby(communities.to_numpy()).indices.items()):
+    groups = pd.Series(np.arange(len(grids))).groupby(communities.to_numpy()).indices
+    for community, positions in sorted(groups.items()):
         first = _as_int(start.get(community, 0), f"start[{community!r}]") + 1
         last = first + len(positions) - 1
         if last > scheme.sequence_max:
-            raise CodeError(f"community {community} needs sequences {first}–{last} but scheme '{scheme.name}' "
-                            f"holds at most {scheme.sequence_max}", record=f"community {community}",
+            raise CodeError(f"community {community} needs sequences {first}–{last} but scheme "
+                            f"'{scheme.name}' holds at most {scheme.sequence_max}",
+                            record=f"community {community}",
                             fix="split the community's numbering with a wider sequence scheme, or check for "
                                 "duplicated grids")
         sequence[positions[reading_order(geoms[positions])]] = np.arange(first, last + 1)
-    values = {"community": communities, "object": pd.Series(scheme.object_code, index=grids.index, dtype="str"),
-              "sequence": pd.Series(sequence, index=grids.index).astype("str").str.zfill(scheme.widths["sequence"]),
-              "type": types}
+    width = scheme.widths["sequence"]
+    values = {"community": communities, "type": types,
+              "object": pd.Series(scheme.object_code, index=grids.index, dtype="str"),
+              "sequence": pd.Series(sequence, index=grids.index).astype("str").str.zfill(width)}
     pieces = [values[name] for name, _ in scheme.fields]
     result = grids.copy()
     result["code"] = pieces[0].str.cat(pieces[1:])
