@@ -97,7 +97,8 @@ def test_csv_encoding_argument_reads_big5(tmp_path):
 
 def test_undecodable_csv_names_file_line_and_fix(tmp_path):
     path = write(tmp_path / "broken.csv", csv_bytes(ROWS, "utf-8") + b"\x80\x80,1\n")
-    with pytest.raises(ReadError, match=r"broken\.csv, line 4: text is not UTF-8 or GB18030.*Fix: pass.*encoding="):
+    with pytest.raises(ReadError,
+                       match=r"broken\.csv, line 4: text is not UTF-8 or GB18030.*Fix: pass.*encoding="):
         read_layer(path)
 
 
@@ -118,7 +119,8 @@ def test_headers_with_blanks_bom_and_fullwidth_spaces_are_normalised(tmp_path):
 
 def test_two_headers_for_one_column_name_both(tmp_path):
     path = write(tmp_path / "dup.csv", "名称,小区名称,经度,纬度\nA,B,108.3,22.8\n".encode())
-    with pytest.raises(SchemaError, match=r"dup\.csv: columns '名称' and '小区名称' both mean 'name'.*rename"):
+    with pytest.raises(SchemaError, match=r"dup\.csv: columns '名称' and '小区名称' both mean 'name'"
+                                          r".*Fix: rename or delete one"):
         read_layer(path)
 
 
@@ -151,7 +153,8 @@ def test_semicolon_and_tab_separated_files(tmp_path):
 def test_scientific_notation_code_raises_naming_row_column_and_fix(tmp_path):
     rows = [ROWS[0], ROWS[1].replace("450102001203", "4.50102E+11")]
     path = write(tmp_path / "sci.csv", csv_bytes(rows, "gbk"))
-    with pytest.raises(CodeError, match=r"sci\.csv, row 3: column '社区代码' \(community_code\): '4\.50102E\+11' "
+    with pytest.raises(CodeError, match=r"sci\.csv, row 3: column '社区代码' \(community_code\): "
+                                        r"'4\.50102E\+11' "
                                         r"is in scientific notation.*Fix: format column '社区代码' as text"):
         read_layer(path)
 
@@ -163,7 +166,8 @@ def test_codes_written_as_floats_by_other_tools_lose_the_dot_zero(tmp_path):
 
 
 @pytest.mark.parametrize("value, problem", [("约300", "'约300' is not a whole number"),
-                                            ("-5", "-5 is negative"), ("12.5", "'12.5' is not a whole number")])
+                                            ("-5", "-5 is negative"),
+                                            ("12.5", "'12.5' is not a whole number")])
 def test_bad_counts_raise_naming_row_and_value(tmp_path, value, problem):
     rows = [ROWS[0], ROWS[1].replace(",85,", f",{value},")]
     path = write(tmp_path / "counts.csv", csv_bytes(rows, "utf-8"))
@@ -192,7 +196,8 @@ def test_rows_without_coordinates_are_listed(tmp_path):
 def test_non_numeric_coordinate_names_row_and_value(tmp_path):
     rows = [ROWS[0], ROWS[1].replace("108.4102", "东经108度")]
     path = write(tmp_path / "deg.csv", csv_bytes(rows, "utf-8"))
-    with pytest.raises(ReadError, match=r"deg\.csv, row 3: column '经度' holds '东经108度', not a number"):
+    with pytest.raises(ReadError, match=r"deg\.csv, row 3: column '经度' holds '东经108度', not a number"
+                                        r".*Fix: enter decimal degrees"):
         read_layer(path)
 
 
@@ -205,7 +210,8 @@ def test_coordinate_columns_named_by_lon_lat_arguments(tmp_path):
 
 def test_lon_argument_naming_no_column_lists_the_columns(tmp_path):
     path = write(tmp_path / "named.csv", "名称,东经,北纬\nA,108.3,22.8\n".encode())
-    with pytest.raises(ReadError, match=r"named\.csv: no column 'E' \(given as lon=\); the columns are 名称, 东经"):
+    with pytest.raises(ReadError, match=r"named\.csv: no column 'E' \(given as lon=\); "
+                                        r"the columns are 名称, 东经"):
         read_layer(path, lon="E", lat="北纬")
 
 
@@ -220,19 +226,21 @@ def test_wkt_column_builds_any_geometry(tmp_path):
 def test_bad_wkt_names_row(tmp_path):
     path = write(tmp_path / "wkt.csv", "名称,geometry\nA,POINT (1 2)\nB,POLYGON ((1 2\n".encode())
     with pytest.raises(ReadError, match=r"wkt\.csv, row 3: column 'geometry' holds 'POLYGON \(\(1 2', "
-                                        r"which is not WKT"):
+                                        r"which is not WKT.*Fix: write geometries as WKT"):
         read_layer(path)
 
 
 def test_table_without_geometry_or_coordinates_is_refused(tmp_path):
     path = write(tmp_path / "staff.csv", "姓名,电话\n黄丽,138\n".encode())
-    with pytest.raises(ReadError, match=r"staff\.csv: no geometry and no coordinate columns.*Fix: add 经度/纬度"):
+    with pytest.raises(ReadError, match=r"staff\.csv: no geometry and no coordinate columns"
+                                        r".*Fix: add 经度/纬度"):
         read_layer(path)
 
 
 def test_only_one_coordinate_column_is_refused(tmp_path):
     path = write(tmp_path / "half.csv", "名称,经度\nA,108.3\n".encode())
-    with pytest.raises(ReadError, match=r"half\.csv: there is no latitude .* column to go with '经度'"):
+    with pytest.raises(ReadError, match=r"half\.csv: there is no latitude .* column to go with '经度'"
+                                        r".*Fix: add the column"):
         read_layer(path)
 
 
@@ -299,7 +307,8 @@ def test_xlsx_errors_name_the_sheet_row(tmp_path):
     book = openpyxl.load_workbook(path)
     book["小区"]["C5"] = "4.50102E+11"
     book.save(path)
-    with pytest.raises(CodeError, match=r"units\.xlsx, row 5: column '社区代码' \(community_code\).*scientific"):
+    with pytest.raises(CodeError, match=r"units\.xlsx, row 5: column '社区代码' \(community_code\)"
+                                        r".*scientific.*Fix: format column '社区代码' as text"):
         read_layer(path)
 
 
@@ -316,7 +325,8 @@ def test_xlsx_sheet_by_layer_and_missing_sheet(tmp_path):
     path = make_xlsx(tmp_path / "units.xlsx", title=False)
     assert list_layers(path) == ["小区", "说明"]
     assert len(read_layer(path, "小区")) == 2
-    with pytest.raises(ReadError, match=r"units\.xlsx: no layer '小区2'; the layers are 小区, 说明"):
+    with pytest.raises(ReadError, match=r"units\.xlsx: no layer '小区2'; the layers are 小区, 说明"
+                                        r".*Fix: pass layer="):
         read_layer(path, "小区2")
 
 
@@ -335,13 +345,14 @@ def test_empty_sheet_is_refused(tmp_path):
     book = openpyxl.load_workbook(path)
     book.create_sheet("空")
     book.save(path)
-    with pytest.raises(ReadError, match=r"units\.xlsx: sheet '空' is empty"):
+    with pytest.raises(ReadError, match=r"units\.xlsx: sheet '空' is empty.*Fix: name the sheet"):
         read_layer(path, "空")
 
 
 # --- shapefiles -----------------------------------------------------------------------------------------
 
-def shapefile(folder: Path, *, encoding: str = "gb18030", cpg: str | None = None, name: str = "units") -> Path:
+def shapefile(folder: Path, *, encoding: str = "gb18030", cpg: str | None = None,
+              name: str = "units") -> Path:
     """A shapefile whose attribute table is in ``encoding``; ``cpg`` is the .cpg text (None: no .cpg)."""
     folder.mkdir(parents=True, exist_ok=True)
     frame = gpd.GeoDataFrame({"名称": ["翠竹苑", "㐀家村" if encoding == "gb18030" else "那坡屯"],
@@ -373,7 +384,8 @@ def test_detected_dbf_encoding_is_gb18030_for_gbk_bytes(tmp_path):
 
 def test_wrong_cpg_warns_and_reads_the_real_encoding(tmp_path):
     path = shapefile(tmp_path, encoding="gb18030", cpg="UTF-8")
-    with pytest.warns(GridmapWarning, match=r"units\.shp: the \.cpg says 'UTF-8' but the attribute table is gb18030"):
+    with pytest.warns(GridmapWarning,
+                      match=r"units\.shp: the \.cpg says 'UTF-8' but the attribute table is gb18030"):
         frame = read_layer(path)
     assert frame["name"].tolist() == ["翠竹苑", "㐀家村"]
 
@@ -419,7 +431,8 @@ def test_zip_without_shapefile(tmp_path):
     archive = tmp_path / "none.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("readme.txt", "nothing")
-    with pytest.raises(ReadError, match=r"none\.zip: zip holds no shapefile \(\.shp\); it holds readme\.txt"):
+    with pytest.raises(ReadError, match=r"none\.zip: zip holds no shapefile \(\.shp\); it holds readme\.txt"
+                                        r".*Fix: zip the \.shp together with"):
         read_layer(archive)
 
 
@@ -459,7 +472,8 @@ def test_geopackage_with_several_layers(tmp_path):
         numeric_code_frame().to_file(path, layer=layer)
     with pytest.raises(ReadError, match=r"city\.gpkg: file holds 2 layers: communities, units.*layer="):
         read_layer(path)
-    with pytest.raises(ReadError, match=r"city\.gpkg: no layer 'grids'; the layers are communities, units"):
+    with pytest.raises(ReadError, match=r"city\.gpkg: no layer 'grids'; the layers are communities, units"
+                                        r".*Fix: pass layer="):
         read_layer(path, "grids")
     assert list_layers(path) == ["communities", "units"]
     assert len(read_layer(path, "units")) == 2
@@ -478,14 +492,16 @@ def test_truncated_geojson(tmp_path, cut):
 def test_invalid_geojson(tmp_path):
     path = tmp_path / "bad.geojson"
     path.write_text('{"type": "FeatureCollection",\n "features": [}\n', encoding="utf-8")
-    with pytest.raises(ReadError, match=r"bad\.geojson, line 2, column \d+: invalid GeoJSON"):
+    with pytest.raises(ReadError,
+                       match=r"bad\.geojson, line 2, column \d+: invalid GeoJSON.*Fix: copy or download"):
         read_layer(path)
 
 
 def test_geojson_that_is_json_but_not_geojson(tmp_path):
     path = tmp_path / "odd.json"
     path.write_text(json.dumps({"hello": 1}), encoding="utf-8")
-    with pytest.raises(ReadError, match=r"odd\.json: cannot read the GeoJSON"):
+    with pytest.raises(ReadError,
+                       match=r"odd\.json: cannot read the GeoJSON.*Fix: check that the file is complete"):
         read_layer(path)
 
 
@@ -512,7 +528,7 @@ def test_empty_file(tmp_path, name):
 
 def test_file_with_only_a_bom_is_empty(tmp_path):
     path = write(tmp_path / "bom.csv", codecs.BOM_UTF8 + b"\n")
-    with pytest.raises(ReadError, match=r"bom\.csv: file holds no text"):
+    with pytest.raises(ReadError, match=r"bom\.csv: file holds no text.*Fix: export"):
         read_layer(path)
 
 
@@ -524,13 +540,13 @@ def test_unknown_extension(tmp_path):
 
 def test_corrupt_geopackage_is_wrapped(tmp_path):
     path = write(tmp_path / "junk.gpkg", b"this is not sqlite" * 10)
-    with pytest.raises(ReadError, match=r"junk\.gpkg: cannot read the GeoPackage"):
+    with pytest.raises(ReadError, match=r"junk\.gpkg: cannot read the GeoPackage.*Fix: check that the file"):
         read_layer(path)
 
 
 def test_corrupt_xlsx_is_wrapped(tmp_path):
     path = write(tmp_path / "junk.xlsx", b"PK\x03\x04 broken")
-    with pytest.raises(ReadError, match=r"junk\.xlsx: cannot read the Excel file"):
+    with pytest.raises(ReadError, match=r"junk\.xlsx: cannot read the Excel file.*Fix: check that the file"):
         read_layer(path)
 
 

@@ -1,5 +1,4 @@
-"""Reading and writing layers and tables: :func:`read_layer`, :func:`read_table`, :func:`list_layers`,
-:func:`write_layer`.
+"""Read and write layers and tables: read_layer, read_table, list_layers, write_layer.
 
 See :mod:`gridmap.io.read` for what readers accept and clean, :mod:`gridmap.io.write` for the formats
 written and the atomic write.

@@ -57,11 +57,11 @@ class _BadValue(Exception):
 
 
 def header_key(name: object) -> str:
-    """Return the form a header is compared in: NFKC, no blanks or byte-order marks, lower case.
+    r"""Return the form a header is compared in: NFKC, no blanks or byte-order marks, lower case.
 
     Examples
     --------
-    >>> header_key("\\ufeff 户　数 "), header_key("ＣＯＤＥ")
+    >>> header_key("\ufeff 户　数 "), header_key("ＣＯＤＥ")
     ('户数', 'code')
     """
     return _BLANKS.sub("", unicodedata.normalize("NFKC", str(name))).lower()
@@ -86,9 +86,11 @@ def find_header_row(rows: Sequence[Sequence[object]], *, scan: int = 20) -> int:
     """
     top = [[cell for cell in row if not _blank(cell)] for row in rows[:scan]]
     width = max((len(cells) for cells in top), default=0)
-    wide = [i for i, cells in enumerate(top) if len(cells) >= max(2, math.ceil(width / 2)) or width == 1 and cells]
+    least = max(2, math.ceil(width / 2))
+    wide = [i for i, cells in enumerate(top) if len(cells) >= least or (width == 1 and cells)]
+    known = (*COLUMN_ALIASES, "geometry", "wkt")
     for i in wide:
-        if any(header_key(cell) in COLUMN_ALIASES or header_key(cell) in ("geometry", "wkt") for cell in top[i]):
+        if any(header_key(cell) in known for cell in top[i]):
             return i
     return wide[0] if wide else 0
 
@@ -116,8 +118,9 @@ def _find_column(columns: Sequence[str], wanted: str, *, option: str, path) -> s
     for column in columns:
         if column == wanted or header_key(column) == header_key(wanted):
             return column
-    raise ReadError(f"no column {wanted!r} (given as {option}=); the columns are {', '.join(map(str, columns))}",
-                    path=path, fix=f"pass {option}= one of the column names above")
+    listed = ", ".join(map(str, columns))
+    raise ReadError(f"no column {wanted!r} (given as {option}=); the columns are {listed}", path=path,
+                    fix=f"pass {option}= one of the column names above")
 
 
 def rename_columns(frame: pd.DataFrame, *, path=None, explicit: dict[str, str] | None = None
@@ -172,7 +175,8 @@ def _code_text(value: object) -> str | None:
         if not float(value).is_integer():
             raise _BadValue(f"{value!r} is a number with decimals, not a code")
         if abs(value) >= 1e15:
-            raise _BadValue(f"{value!r} has more digits than a spreadsheet number keeps (15); digits were lost")
+            raise _BadValue(f"{value!r} has more digits than a spreadsheet number keeps (15); "
+                            "digits were lost")
         return str(int(value))
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if _SCIENTIFIC.fullmatch(text):
@@ -232,14 +236,15 @@ def clean_values(frame: pd.DataFrame, *, path=None, rows: Sequence[int] | None =
             source = sources.get(target, target)
             values = _convert(frame[target], _code_text, error=CodeError, target=target, sources=sources,
                               path=path, rows=rows,
-                              fix=f"format column {source!r} as text in the spreadsheet (设置单元格格式 → 文本), "
-                                  "re-enter the codes and export again")
+                              fix=f"format column {source!r} as text in the spreadsheet "
+                                  "(设置单元格格式 → 文本), re-enter the codes and export again")
             frame[target] = pd.Series(values, index=frame.index, dtype=STRING_DTYPE)
     for target in COUNT_COLUMNS:
         if target in frame.columns:
             source = sources.get(target, target)
             values = _convert(frame[target], _count_value, error=SchemaError, target=target, sources=sources,
-                              path=path, rows=rows, fix=f"enter whole numbers (0 or more) in column {source!r}")
+                              path=path, rows=rows,
+                              fix=f"enter whole numbers (0 or more) in column {source!r}")
             frame[target] = pd.array(values, dtype="Int64")
     return frame
 

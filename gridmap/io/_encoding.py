@@ -1,4 +1,4 @@
-"""Text encodings of CSV files and shapefile attribute tables (.dbf).
+r"""Text encodings of CSV files and shapefile attribute tables (.dbf).
 
 Chinese files arrive in UTF-8 (with or without a byte-order mark), GBK/CP936 or GB18030, and rarely say
 which. gridmap decides by a strict-decode trial instead of a statistical guess:
@@ -19,7 +19,7 @@ Examples
 --------
 >>> decode_text("名称".encode("gbk"), path="units.csv")
 ('名称', 'gb18030')
->>> decode_text("\\ufeff名称".encode("utf-8"), path="units.csv")
+>>> decode_text("\ufeff名称".encode("utf-8"), path="units.csv")
 ('名称', 'utf-8-sig')
 >>> normalize_codec("936"), normalize_codec("ANSI 1252"), normalize_codec("UTF8")
 ('gb18030', 'cp1252', 'utf-8')
@@ -99,7 +99,8 @@ def _decode_or_raise(data: bytes, codec: str, *, path, tried: str | None = None)
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start: exc.start + 4]
         raise ReadError(
-            f"text is not {tried or codec} (undecodable bytes {bad!r})", path=path, record=f"line {line}", fix=_FIX
+            f"text is not {tried or codec} (undecodable bytes {bad!r})", path=path, record=f"line {line}",
+            fix=_FIX,
         ) from None
 
 
@@ -132,7 +133,7 @@ def _dbf_text(data: bytes) -> tuple[list[bytes], list[np.ndarray]]:
 
 
 def _values_decode(values, codec: str) -> bool:
-    """True when every value decodes with ``codec``, allowing an incomplete sequence at a value's end.
+    """Tell whether every value decodes with ``codec``, allowing an incomplete sequence at the end.
 
     A fixed-width field may cut the last character of a long value in half; an incremental decoder with
     ``final=False`` does not hold that against the codec.
@@ -148,7 +149,7 @@ def _values_decode(values, codec: str) -> bool:
 
 
 def _dbf_decodes(names: list[bytes], blocks: list[np.ndarray], codec: str) -> bool:
-    """True when the field names and all character values of a .dbf decode with ``codec``."""
+    """Tell whether the field names and all character values of a .dbf decode with ``codec``."""
     if not _values_decode(names, codec):
         return False
     for block in blocks:
@@ -163,14 +164,14 @@ def _dbf_decodes(names: list[bytes], blocks: list[np.ndarray], codec: str) -> bo
 
 
 def detect_dbf_encoding(data: bytes) -> str | None:
-    """Return ``"utf-8"`` or ``"gb18030"`` for the bytes of a .dbf file, or None when neither decodes it.
+    r"""Return ``"utf-8"`` or ``"gb18030"`` for the bytes of a .dbf file, or None when neither decodes it.
 
     Examples
     --------
     >>> header = bytes([3, 0, 0, 0]) + (1).to_bytes(4, "little") + (65).to_bytes(2, "little")
     >>> header += (9).to_bytes(2, "little") + bytes(20)
     >>> field = b"NAME" + bytes(7) + b"C" + bytes(4) + bytes([8, 0]) + bytes(14)
-    >>> dbf = header + field + b"\\r" + b" " + "兴宁".encode("gbk").ljust(8) + b"\\x1a"
+    >>> dbf = header + field + b"\r" + b" " + "兴宁".encode("gbk").ljust(8) + b"\x1a"
     >>> detect_dbf_encoding(dbf)
     'gb18030'
     """
@@ -204,7 +205,8 @@ def dbf_encoding(dbf: bytes, *, cpg: str | None = None, encoding: str | None = N
         raise ReadError("attribute table (.dbf) is neither UTF-8 nor GB18030/GBK", path=path, fix=_FIX)
     if cpg is not None:
         warnings.warn(
-            f"{path}: the .cpg says {cpg.strip()!r} but the attribute table is {detected}; read as {detected}",
+            f"{path}: the .cpg says {cpg.strip()!r} but the attribute table is {detected}; "
+            f"read as {detected}",
             GridmapWarning, stacklevel=4,
         )
     logger.info("%s: attribute table read as %s", path, detected)

@@ -1,4 +1,4 @@
-"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, CSV and Excel.
+r"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, CSV and Excel.
 
 Every reader gives the same result for the same data: headers renamed to model names
 (:data:`gridmap.schema.COLUMN_ALIASES`), codes as strings, counts as nullable integers, coordinates in
@@ -11,7 +11,7 @@ Examples
 >>> import pathlib, tempfile
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> csv = folder / "units.csv"
->>> _ = csv.write_bytes("小区名称,编号,户数,经度,纬度\\n翠竹苑,001,320,108.32,22.82\\n".encode("gbk"))
+>>> _ = csv.write_bytes("小区名称,编号,户数,经度,纬度\n翠竹苑,001,320,108.32,22.82\n".encode("gbk"))
 >>> units = read_layer(csv, coords="wgs84")
 >>> units[["name", "unit_id", "households"]]
      name unit_id  households
@@ -230,7 +230,7 @@ def _frame_from_rows(rows: list[list[object]], *, path) -> tuple[pd.DataFrame, l
     headers = list(rows[start]) + [None] * (width - len(rows[start])) if rows else []
     keep = [i for i, row in enumerate(body) if any(not _blank(v) for v in row)]
     data = [list(body[i]) + [None] * (width - len(body[i])) for i in keep]
-    frame = pd.DataFrame(data, columns=range(width), dtype=object)
+    frame = pd.DataFrame(data, columns=range(width))
     empty = [j for j in range(width) if _blank(headers[j]) and frame[j].map(_blank).all()]
     frame = frame.drop(columns=empty)
     frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
@@ -243,7 +243,7 @@ def _blank(value: object) -> bool:
 
 
 def _separator(lines: Sequence[str], suffix: str) -> str:
-    """The field separator: tab for .tsv, else the candidate most frequent on any of the first lines."""
+    """Choose the field separator: tab for .tsv, else the candidate most frequent on the first lines."""
     if suffix == ".tsv":
         return "\t"
     counts = {sep: max((line.count(sep) for line in lines), default=0) for sep in _SEPARATORS}
@@ -287,7 +287,7 @@ def _read_text(path: Path, *, encoding: str | None) -> tuple[pd.DataFrame, list[
 
 
 def _excel_value(cell: object) -> object:
-    """A cell's value; whole numbers shown with a zero-padded format (``000``) become padded text."""
+    """Return a cell's value; whole numbers shown zero-padded (format ``000``) become padded text."""
     value = getattr(cell, "value", None)
     fmt = getattr(cell, "number_format", None) or ""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and re.fullmatch(r"0{2,}", fmt) \
@@ -334,10 +334,11 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int]]
     if not any(any(not _blank(v) for v in row) for row in rows):
         raise ReadError(f"sheet {chosen!r} is empty", path=path, fix="name the sheet that holds the data")
     frame, numbers = _frame_from_rows(rows, path=path)
-    return frame.infer_objects(), numbers
+    return frame, numbers
 
 
-def _read_tabular(path: Path, *, sheet: str | None, encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
+def _read_tabular(path: Path, *, sheet: str | None,
+                  encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
     """Read CSV, Excel or plain Parquet as a table; CSV text columns holding only numbers become numbers."""
     suffix = path.suffix.lower()
     if suffix in _TEXT:
@@ -387,7 +388,8 @@ def _from_wkt(frame: pd.DataFrame, column: str, *, path, rows) -> gpd.GeoDataFra
     bad = np.flatnonzero(pd.notna(text) & pd.isna(geometry))
     if len(bad):
         raise ReadError(f"column {column!r} holds {str(text[bad[0]])[:60]!r}, which is not WKT", path=path,
-                        record=record_label(rows, int(bad[0])), fix="write geometries as WKT, e.g. POINT (108.3 22.8)")
+                        record=record_label(rows, int(bad[0])),
+                        fix="write geometries as WKT, e.g. POINT (108.3 22.8)")
     missing = np.flatnonzero(pd.isna(text))
     if len(missing):
         raise ReadError(f"{len(missing)} records have no geometry (column {column!r} empty)", path=path,
@@ -434,7 +436,7 @@ def _apply_crs(frame: gpd.GeoDataFrame, *, path, layer, crs, coords) -> gpd.GeoD
 def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str | None = None,
                crs: object = None, encoding: str | None = None, lon: str | None = None,
                lat: str | None = None) -> gpd.GeoDataFrame:
-    """Read a spatial layer from any supported file into a clean GeoDataFrame.
+    r"""Read a spatial layer from any supported file into a clean GeoDataFrame.
 
     Parameters
     ----------
@@ -456,7 +458,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
         Text encoding of a CSV or shapefile attribute table when it is neither UTF-8 nor GBK/GB18030
         (which are detected), e.g. ``"big5"``. A shapefile's ``.cpg`` is honoured.
     lon, lat : str, optional
-        Headers of the coordinate columns when they are not 经度/纬度, lon/lat, lng, longitude/latitude or x/y.
+        Headers of the coordinate columns when they are not 经度/纬度, lon/lat, lng,
+        longitude/latitude or x/y.
 
     Returns
     -------
@@ -477,7 +480,7 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "sites.csv"
-    >>> _ = path.write_text("名称,社区代码,WKT\\n市一医院,450102001003,POINT (108.3 22.8)\\n", encoding="utf-8")
+    >>> _ = path.write_text("名称,社区代码,WKT\n市一医院,450102001003,POINT (108.3 22.8)\n", encoding="utf-8")
     >>> sites = read_layer(path, crs=4490)
     >>> sites.columns.tolist(), sites.crs.to_epsg()
     (['name', 'community_code', 'geometry'], 4490)
@@ -503,7 +506,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if suffix in _TEXT:
         frame = infer_numbers(frame, skip=list(sources))
     if not _has_geometry(frame):
-        table = pd.DataFrame(frame).drop(columns=[getattr(frame, "_geometry_column_name", None)], errors="ignore")
+        geometry = getattr(frame, "_geometry_column_name", None)
+        table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
     return _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords)
@@ -527,8 +531,9 @@ def _read_vector(path: Path, layer: str | None, *, encoding: str | None) -> gpd.
     return _read_geojson(path, encoding=encoding)
 
 
-def read_table(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None) -> pd.DataFrame:
-    """Read a table without geometry (staff rosters, case lists): CSV, Excel or Parquet.
+def read_table(path: str | os.PathLike, *, sheet: str | None = None,
+               encoding: str | None = None) -> pd.DataFrame:
+    r"""Read a table without geometry (staff rosters, case lists): CSV, Excel or Parquet.
 
     Headers, codes and counts are cleaned as by :func:`read_layer`; coordinate columns, if any, are kept
     as the numeric columns ``lon`` and ``lat``.
@@ -550,7 +555,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None, encoding: s
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "staff.csv"
-    >>> _ = path.write_text("网格编码,姓名,电话\\n450102001003001,黄丽,13800000000\\n", encoding="utf-8-sig")
+    >>> _ = path.write_text("网格编码,姓名,电话\n450102001003001,黄丽,13800000000\n", encoding="utf-8-sig")
     >>> staff = read_table(path)
     >>> staff.loc[0, "grid_code"], staff.loc[0, "姓名"]
     ('450102001003001', '黄丽')

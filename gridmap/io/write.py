@@ -10,7 +10,8 @@ Examples
 >>> import pathlib, tempfile
 >>> import geopandas as gpd
 >>> from shapely.geometry import Point
->>> units = gpd.GeoDataFrame({"unit_id": ["001"], "name": ["翠竹苑"]}, geometry=[Point(108.3, 22.8)], crs=4326)
+>>> units = gpd.GeoDataFrame({"unit_id": ["001"], "name": ["翠竹苑"]},
+...                          geometry=[Point(108.3, 22.8)], crs=4326)
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> write_layer(units, folder / "city.gpkg", "units").name
 'city.gpkg'
@@ -66,7 +67,7 @@ def _driver(path: Path, driver: str | None) -> str:
 
 
 def _temporary(path: Path) -> Path:
-    """A fresh name in the target's folder that keeps the target's extension (drivers look at it)."""
+    """Return a fresh name in the target's folder with the target's extension (drivers look at it)."""
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
 
 
@@ -76,7 +77,7 @@ def _remove(temporary: Path) -> None:
 
 
 def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.DataFrame:
-    """A plain table for CSV/Excel: points as lon/lat (x/y when projected), other geometry as WKT."""
+    """Return a plain table for CSV/Excel: points as lon/lat (x/y if projected), other geometry as WKT."""
     if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name not in frame.columns:
         return pd.DataFrame(frame)
     name = frame._geometry_column_name
@@ -91,8 +92,8 @@ def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.Da
     too_long = wkt.str.len() > limit if limit else pd.Series(False, index=frame.index)
     if too_long.any():
         position = int(too_long.to_numpy().nonzero()[0][0])
-        raise WriteError(f"the geometry of feature {position + 1} needs {len(wkt.iloc[position])} characters as "
-                         f"WKT, more than an Excel cell holds ({limit})", path=path,
+        raise WriteError(f"the geometry of feature {position + 1} needs {len(wkt.iloc[position])} "
+                         f"characters as WKT, more than an Excel cell holds ({limit})", path=path,
                          fix="write a GeoPackage (.gpkg) or simplify the geometry first")
     table["geometry"] = wkt
     return table

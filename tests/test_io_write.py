@@ -1,0 +1,237 @@
+"""Tests of gridmap.io.write_layer: round trips through every format, append mode and atomic writes."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from shapely.geometry import Point
+
+import gridmap.io.write as write_module
+from gridmap.errors import WriteError
+from gridmap.io import list_layers, read_layer, read_table, write_layer
+
+FORMATS = [".gpkg", ".parquet", ".geojson", ".csv", ".xlsx"]
+
+
+def units() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "unit_id": pd.Series(["001", "U-7"], dtype="str"),
+            "name": pd.Series(["翠竹苑", "㐀家村"], dtype="str"),
+            "community_code": pd.Series(["450102001003", "450102001203"], dtype="str"),
+            "households": pd.array([320, None], dtype="Int64"),
+            "面积": [1234.5, 0.25],
+        },
+        geometry=[Point(108.32031234567, 22.81712345678), Point(108.4102, 22.8705)],
+        crs=4326,
+    )
+
+
+def grids() -> gpd.GeoDataFrame:
+    cells = [shapely.box(108.30, 22.80, 108.31, 22.81),
+             shapely.Polygon([(108.31, 22.80), (108.33, 22.80), (108.32, 22.82)], holes=[]),
+             ]
+    return gpd.GeoDataFrame({"grid_code": ["450102001003001", "450102001003002"], "population": [1800, 2100]},
+                            geometry=cells, crs=4490)
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_points_round_trip(tmp_path, suffix):
+    frame = units()
+    path = write_layer(frame, tmp_path / f"units{suffix}")
+    assert path == tmp_path / f"units{suffix}" and files(tmp_path) == [path.name]
+    back = read_layer(path)
+    assert_geodataframe_equal(back, frame, check_less_precise=suffix == ".geojson")
+    assert back["unit_id"].tolist() == ["001", "U-7"]
+    assert back["community_code"].tolist() == ["450102001003", "450102001203"]
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_polygons_round_trip_with_area(tmp_path, suffix):
+    frame = grids()
+    path = write_layer(frame, tmp_path / f"grids{suffix}")
+    back = read_layer(path, crs=4490 if suffix in (".csv", ".xlsx") else None)  # CSV and Excel carry no CRS
+    assert back.crs.to_epsg() == 4490
+    assert back["grid_code"].tolist() == frame["grid_code"].tolist()
+    assert back["population"].tolist() == [1800, 2100]
+    metric = frame.to_crs(4545)
+    difference = back.to_crs(4545).geometry.symmetric_difference(metric.geometry, align=False).area
+    assert (difference < 1e-6 * metric.area).all()
+
+
+def test_csv_is_utf8_with_bom_and_points_as_lon_lat(tmp_path):
+    path = write_layer(units(), tmp_path / "units.csv")
+    data = path.read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    header = data[len(codecs.BOM_UTF8):].decode("utf-8").splitlines()[0]
+    assert header == "unit_id,name,community_code,households,面积,lon,lat"
+
+
+def test_csv_of_projected_points_uses_x_y(tmp_path):
+    path = write_layer(units().to_crs(4545), tmp_path / "metres.csv")
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0].endswith(",x,y")
+    back, expected = read_layer(path, crs=4545), units()
+    assert abs(back.geometry.x - expected.geometry.x).max() < 1e-8
+    assert abs(back.geometry.y - expected.geometry.y).max() < 1e-8
+
+
+def test_xlsx_codes_are_text_cells(tmp_path):
+    path = write_layer(units(), tmp_path / "units.xlsx", "小区")
+    sheet = openpyxl.load_workbook(path)["小区"]
+    assert sheet["A2"].value == "001" and sheet["A2"].data_type == "s"
+    assert sheet["C2"].value == "450102001003" and sheet["C2"].data_type == "s"
+
+
+def test_table_without_geometry_to_csv_and_xlsx(tmp_path):
+    staff = pd.DataFrame({"grid_code": ["450102001003001"], "name": ["黄丽"], "role": ["leader"]})
+    for suffix in (".csv", ".xlsx", ".parquet"):
+        back = read_table(write_layer(staff, tmp_path / f"staff{suffix}"))
+        pd.testing.assert_frame_equal(back, staff)
+    with pytest.raises(WriteError, match=r"staff\.gpkg: a table without geometry.*Fix: write it as \.csv"):
+        write_layer(staff, tmp_path / "staff.gpkg")
+
+
+def test_no_extension_writes_geopackage(tmp_path):
+    path = write_layer(units(), tmp_path / "city")
+    assert path.name == "city.gpkg" and list_layers(path) == ["city"]
+
+
+def test_driver_argument_overrides_extension(tmp_path):
+    path = write_layer(units(), tmp_path / "units.dat", driver="geojson")
+    assert path.read_text(encoding="utf-8").lstrip().startswith("{")
+
+
+def test_input_frame_is_not_changed(tmp_path):
+    frame = units()
+    copy = frame.copy()
+    for suffix in FORMATS:
+        write_layer(frame, tmp_path / f"units{suffix}")
+    assert_geodataframe_equal(frame, copy)
+
+
+# --- several layers -------------------------------------------------------------------------------------
+
+def test_append_adds_and_replaces_geopackage_layers(tmp_path):
+    path = tmp_path / "city.gpkg"
+    write_layer(units(), path, "units", mode="a")  # mode="a" on a new file creates it
+    write_layer(grids(), path, "grids", mode="a")
+    assert list_layers(path) == ["units", "grids"]
+    write_layer(units().iloc[:1], path, "units", mode="a")
+    assert sorted(list_layers(path)) == ["grids", "units"]
+    assert len(read_layer(path, "units")) == 1 and len(read_layer(path, "grids")) == 2
+    write_layer(grids(), path, "grids")  # mode="w" replaces the whole file
+    assert list_layers(path) == ["grids"]
+    assert files(tmp_path) == ["city.gpkg"]
+
+
+def test_append_adds_sheets_to_a_workbook(tmp_path):
+    path = tmp_path / "city.xlsx"
+    write_layer(units(), path, "units")
+    write_layer(grids(), path, "grids", mode="a")
+    write_layer(grids().iloc[:1], path, "grids", mode="a")
+    assert list_layers(path) == ["units", "grids"]
+    assert read_layer(path, "grids", crs=4490)["grid_code"].tolist() == ["450102001003001"]
+    assert read_layer(path, "units")["unit_id"].tolist() == ["001", "U-7"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])
+def test_append_to_single_layer_format_is_refused(tmp_path, suffix):
+    with pytest.raises(WriteError,
+                       match=rf"units{suffix}: a \w+ file holds one layer.*Fix: write to a \.gpkg"):
+        write_layer(units(), tmp_path / f"units{suffix}", mode="a")
+
+
+# --- refused writes -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"path": "units.shp"}, r"units\.shp: cannot write \.shp: a shapefile cuts column names"
+                            r".*Fix: write a GeoPackage"),
+    ({"path": "units.gpkg", "driver": "KML"}, r"units\.gpkg: unknown driver 'KML'.*Fix: pass driver= one of"),
+    ({"path": "units.gpkg", "mode": "x"}, r"units\.gpkg: mode='x' is not a write mode"),
+    ({"path": "missing/units.gpkg"}, r"units\.gpkg: folder .*missing does not exist.*Fix: create the folder"),
+    ({"path": "units.xlsx", "layer": "a/b"}, r"units\.xlsx: 'a/b' cannot name an Excel sheet"),
+])
+def test_refused_writes_name_file_and_fix(tmp_path, kwargs, pattern):
+    kwargs = {**kwargs, "path": tmp_path / kwargs["path"]}
+    with pytest.raises(WriteError, match=pattern):
+        write_layer(units(), **kwargs)
+    assert files(tmp_path) == []
+
+
+def test_not_a_frame_is_refused(tmp_path):
+    with pytest.raises(WriteError, match=r"x\.gpkg: expected a GeoDataFrame, got list"):
+        write_layer([1, 2], tmp_path / "x.gpkg")
+
+
+# --- atomicity ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix, mode", [*((suffix, "w") for suffix in FORMATS),
+                                         (".gpkg", "a"), (".xlsx", "a")])
+def test_failed_write_leaves_original_and_no_temporary(tmp_path, monkeypatch, suffix, mode):
+    path = write_layer(units(), tmp_path / f"units{suffix}")
+    original = path.read_bytes()
+    driver = write_module._driver(path, None)
+    real = write_module._WRITERS[driver]
+
+    def disk_full(frame, temporary, layer, **kwargs):
+        real(frame, temporary, layer, **kwargs)  # a (partial) temporary file exists when the disk fills up
+        assert temporary.exists() and temporary.parent == path.parent
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(write_module._WRITERS, driver, disk_full)
+    with pytest.raises(WriteError, match=rf"units{suffix}: cannot write {driver}: .*No space left on device"
+                                         r".*the previous file is unchanged"):
+        write_layer(grids(), path, "grids", mode=mode)
+    assert path.read_bytes() == original
+    assert files(tmp_path) == [path.name]
+
+
+def test_failed_final_move_leaves_no_temporary(tmp_path, monkeypatch):
+    path = write_layer(units(), tmp_path / "units.gpkg")
+    original = path.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(write_module.os, "replace", refuse)
+    with pytest.raises(WriteError, match=r"units\.gpkg: cannot write GPKG: .*Permission denied"):
+        write_layer(grids(), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == original and files(tmp_path) == ["units.gpkg"]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".xlsx", ".parquet"])
+def test_unsupported_column_type_raises_and_writes_nothing(tmp_path, suffix):
+    when = pd.to_datetime(["2024-01-01 08:00", "2024-01-02 09:00"]).tz_localize("Asia/Shanghai")
+    frame = units().assign(when=when,
+                           complex=[1 + 2j, 3j])
+    with pytest.raises(WriteError, match=rf"units{suffix}: cannot write \w+: .*Fix: check the column types"):
+        write_layer(frame, tmp_path / f"units{suffix}")
+    assert files(tmp_path) == []
+
+
+def test_excel_cell_limit_for_long_wkt(tmp_path):
+    circle = Point(108.3, 22.8).buffer(0.01, quad_segs=2000)
+    frame = gpd.GeoDataFrame({"name": ["圆"]}, geometry=[circle], crs=4326)
+    with pytest.raises(WriteError, match=r"big\.xlsx: the geometry of feature 1 needs \d+ characters as WKT"):
+        write_layer(frame, tmp_path / "big.xlsx")
+    assert files(tmp_path) == []
+
+
+def test_geopackage_layers_written_by_pyogrio_are_readable_by_gdal(tmp_path):
+    path = write_layer(grids(), tmp_path / "grids.gpkg")
+    info = pyogrio.read_info(path)
+    assert info["crs"] == "EPSG:4490" and info["features"] == 2 and info["geometry_type"] == "Polygon"
