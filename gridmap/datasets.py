@@ -29,6 +29,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridmap.errors import ReadError
 
@@ -170,5 +171,5 @@ def _read(file: Path, reader, *, record: str | None = None, **options):
     """``reader(file, **options)`` with every failure turned into a ReadError naming the file."""
     try:
         return reader(file, **options)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         raise ReadError(f"cannot read the sample city ({exc})", path=file, record=record, fix=_FIX) from exc

@@ -876,10 +876,6 @@ def atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def to_storage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return frame.to_crs(STORAGE_CRS)
-
-
 UNIT_COLUMNS = ["unit_id", "name", "kind", "households", "population", "buildings", "community_code",
                 "geometry"]
 
@@ -895,7 +891,7 @@ def write_gpkg(path: Path, admin: dict, units: gpd.GeoDataFrame) -> None:
     def write(tmp: Path) -> None:
         for k, (layer, frame, geometry_type) in enumerate(layers):
             pyogrio.write_dataframe(
-                to_storage(frame), tmp, layer=layer, driver="GPKG", geometry_type=geometry_type,
+                frame.to_crs(STORAGE_CRS), tmp, layer=layer, driver="GPKG", geometry_type=geometry_type,
                 layer_options={"DESCRIPTION": f"{CITY_NAME} {layer} — FICTIONAL sample data"},
                 metadata={"TITLE": f"{CITY_NAME} sample city (FICTIONAL)", "DESCRIPTION": FICTIONAL_NOTE,
                           "SOURCE": "scripts/make_sample_data.py"} if k == 0 else None)
@@ -905,7 +901,7 @@ def write_gpkg(path: Path, admin: dict, units: gpd.GeoDataFrame) -> None:
 
 def write_cases(path: Path, cases: gpd.GeoDataFrame) -> None:
     """Cases as GeoParquet (zstd), coordinates rounded to 1e-6 degree (about 0.1 m)."""
-    stored = to_storage(cases)
+    stored = cases.to_crs(STORAGE_CRS)
     xy = np.round(shapely.get_coordinates(stored.geometry.values), 6)
     stored = stored.set_geometry(gpd.points_from_xy(xy[:, 0], xy[:, 1], crs=STORAGE_CRS))
     buffer = io.BytesIO()

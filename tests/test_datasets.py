@@ -117,11 +117,13 @@ def test_missing_file_is_named(tmp_path, city):
         load_sample(path=tmp_path)
 
 
-def test_corrupt_file_raises_read_error(tmp_path, city):
-    for name in ("sample_city.gpkg", "staff.csv"):
+@pytest.mark.parametrize("broken, where", [("cases.parquet", r"cases\.parquet"),
+                                           ("sample_city.gpkg", r"sample_city\.gpkg, layer districts")])
+def test_corrupt_file_raises_read_error(tmp_path, city, broken, where):
+    for name in ("sample_city.gpkg", "staff.csv", "cases.parquet"):
         shutil.copy(city.path / name, tmp_path / name)
-    (tmp_path / "cases.parquet").write_bytes(b"not a parquet file")
-    with pytest.raises(GridmapError, match=r"cases\.parquet: cannot read the sample city"):
+    (tmp_path / broken).write_bytes(b"not a data file")
+    with pytest.raises(GridmapError, match=where + ": cannot read the sample city"):
         load_sample(path=tmp_path)
 
 
