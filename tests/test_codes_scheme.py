@@ -410,6 +410,8 @@ def test_assign_sequential_codes_refuses_bad_input():
         assign_sequential_codes(grids.assign(community_code="450102000003"))
     with pytest.raises(CodeError, match="not text"):
         assign_sequential_codes(grids.assign(community_code=450102001003))
+    with pytest.raises(CodeError, match=r"row g\d: community code is missing"):
+        assign_sequential_codes(grids.assign(community_code=None))
     with pytest.raises(CodeError, match="already have codes"):
         assign_sequential_codes(grids.assign(code="x"))
     with pytest.raises(CodeError, match=r"grid type 'town' is not one of city, rural, dedicated"):

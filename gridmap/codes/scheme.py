@@ -48,6 +48,7 @@ import shapely
 from gridmap.errors import CodeError, GeometryError, SchemaError
 
 __all__ = [
+    "FIELD_NAMES",
     "CodeScheme",
     "GridCode",
     "DEFAULT",
@@ -117,7 +118,7 @@ class CodeScheme:
     (16, 9999)
     >>> import dataclasses
     >>> digits = {"city": "1", "rural": "2", "dedicated": "9"}
-    >>> dataclasses.replace(TYPE_DIGIT, name="guilin", type_digits=digits).layout
+    >>> dataclasses.replace(TYPE_DIGIT, name="custom", type_digits=digits).layout
     'community 12 + type 1 (city 1, rural 2, dedicated 9) + sequence 3 = 16 digits, micro-grids + 2'
     """
 
@@ -731,8 +732,11 @@ def _communities(grids: pd.DataFrame, column: str, scheme: CodeScheme) -> pd.Ser
     communities = grids[column]
     for position, value in enumerate(communities):
         if not isinstance(value, str):
-            raise CodeError(f"community code {value!r} is not text", record=f"row {grids.index[position]}",
-                            fix=_TEXT_FIX)
+            missing = pd.isna(value)
+            problem = "community code is missing" if missing else f"community code {value!r} is not text"
+            raise CodeError(problem,
+                            record=f"row {grids.index[position]}",
+                            fix="give every grid its community code" if missing else _TEXT_FIX)
     for community in communities.unique():
         problems = _community_problems(community, community, scheme) if _is_digits(community, 12) else [
             (f"community code {community!r} is not 12 digits", "give the 12-digit statistical division code")]
