@@ -456,10 +456,20 @@ def test_points_outside_china_are_refused():
     assert normalize_crs(mostly_inside).crs.to_epsg() == 4326  # a few strays are validation's business
 
 
-def test_gauss_kruger_with_zone_prefix_points_to_the_prefixed_codes():
+def test_gauss_kruger_with_zone_prefix_names_the_prefixed_crs():
     prefixed = [(36_000_000 + x, y) for x, y in NANNING_METRES]
-    with pytest.raises(CRSError, match="outside China.*zone prefix.*EPSG:4513-4533"):
+    with pytest.raises(
+        CRSError, match=r"outside China.*crs=\"EPSG:4524\".*zone number 36: CGCS2000 / 3-degree"
+    ):
         normalize_crs(layer(prefixed, crs=4545), path="parcels.shp")
+    with pytest.raises(CRSError, match=r"look like projected metres.*crs=\"EPSG:4524\""):
+        normalize_crs(layer(prefixed), path="parcels.shp")
+    six_degree = [(19_000_000 + x, y) for x, y in NANNING_METRES]
+    with pytest.raises(CRSError, match=r"crs=\"EPSG:4497\".*Gauss-Kruger zone 19"):
+        normalize_crs(layer(six_degree, crs=4326), path="parcels.shp")
+    # the suggestion is right: read with it, the points land in Nanning
+    out = normalize_crs(layer(prefixed), assume="EPSG:4524")
+    np.testing.assert_allclose(out.geometry.x, normalize_crs(layer(NANNING_METRES, crs=4545)).geometry.x)
 
 
 def test_storage_crs_are_kept_and_others_reprojected_to_cgcs2000():
