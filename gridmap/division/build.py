@@ -287,7 +287,8 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
         point, hit = shapely.STRtree(clipped[polygons]).query(clipped[points], predicate="covered_by")
         order = np.lexsort((polygons[hit], shapely.area(clipped[polygons[hit]]), point))
         point, hit = point[order], hit[order]
-        first = np.r_[True, point[1:] != point[:-1]]
+        first = np.ones(len(point), dtype=bool)
+        first[1:] = point[1:] != point[:-1]
         for member, head in zip(points[point[first]], polygons[hit[first]]):
             rows.append((member, head))
             report.add("unit_inside_unit", f"unit {ids[member]} ({kinds[member]}) is a point inside unit "
@@ -315,21 +316,19 @@ def _piece(code: str, geometries: list, groups: pd.DataFrame, members: list, tab
     geometries = np.asarray(geometries, dtype=object)
     point = shapely.point_on_surface(geometries)
     ids = table["unit_id"].to_numpy(dtype=object)
+    counts = {column: table[column].to_numpy() for column in COUNT_COLUMNS}
     first_id = [min(ids[m]) if len(m) else "" for m in members]
     order = reading_order(shapely.get_x(point), shapely.get_y(point), first_id)
+    types, reasons, notes = (groups[column].to_numpy() for column in ("type", "reason", "note"))
     rows, unit_grid = [], {}
     for sequence, g in enumerate(order, start=1):
         grid_code = f"{code}-{sequence:03d}"
         member_ids = sorted(ids[members[g]])
-        unit_grid.update({unit: grid_code for unit in member_ids})
-        counts = table.iloc[members[g]][["households", "population", "buildings"]].sum() if len(members[g]) else None
-        rows.append({"code": grid_code, "type": groups["type"].iloc[g], "community_code": code,
-                     "households": int(counts["households"]) if counts is not None else 0,
-                     "population": int(counts["population"]) if counts is not None else 0,
-                     "buildings": int(counts["buildings"]) if counts is not None else 0,
-                     "n_units": len(member_ids), "unit_ids": ";".join(member_ids),
-                     "reason": groups["reason"].iloc[g], "note": groups["note"].iloc[g],
-                     "geometry": geometries[g]})
+        unit_grid.update(dict.fromkeys(member_ids, grid_code))
+        rows.append({"code": grid_code, "type": types[g], "community_code": code,
+                     **{column: int(values[members[g]].sum()) for column, values in counts.items()},
+                     "n_units": len(member_ids), "unit_ids": ";".join(member_ids), "reason": reasons[g],
+                     "note": notes[g], "geometry": geometries[g]})
     return {"rows": rows, "unit_grid": unit_grid}
 
 

@@ -27,7 +27,7 @@ Examples
 >>> units = pd.DataFrame({"unit_id": ["a", "b", "c"], "kind": ["compound"] * 3,
 ...     "households": [150, 200, 600], "population": [400, 500, 1500], "areal": [True] * 3,
 ...     "x": [0.0, 100.0, 200.0], "y": [0.0, 0.0, 0.0]})
->>> adjacency = pd.DataFrame({"left": [0, 1], "right": [1, 2], "shared_m": [50.0, 50.0], "gap_m": [20.0, 20.0]})
+>>> adjacency = pd.DataFrame({"left": [0, 1], "right": [1, 2], "gap_m": [20.0, 20.0]})
 >>> labels, groups = group_units(units, adjacency, community_kind="urban", rules=GridRules())
 >>> labels.tolist(), groups["reason"].tolist()
 ([1, 1, 0], ['alone', 'merged'])
@@ -140,11 +140,11 @@ def group_units(units: pd.DataFrame, adjacency: pd.DataFrame, *, community_kind:
         One row per grid: ``type`` (city / rural / dedicated), ``reason`` (one of :data:`REASONS`),
         ``note`` (why a grid is outside the range, which units joined), ``households``, ``population``.
     """
-    units = units.reset_index(drop=True)
-    rank = np.empty(len(units), dtype=np.int64)
-    rank[reading_order(units["x"], units["y"], units["unit_id"])] = np.arange(len(units))
-    head = _heads(units, links, rank)
-    nodes = _Nodes(units, head, rank, adjacency, rules)
+    data = _arrays(units)
+    rank = np.empty(len(data["unit_id"]), dtype=np.int64)
+    rank[reading_order(data["x"], data["y"], data["unit_id"])] = np.arange(len(rank))
+    head = _heads(data["areal"], links, rank)
+    nodes = _Nodes(data, head, rank, adjacency, rules)
     roles = unit_roles(units, rules).to_numpy()
     groups: list[dict] = []
     for node in nodes.ordered:
@@ -155,12 +155,19 @@ def group_units(units: pd.DataFrame, adjacency: pd.DataFrame, *, community_kind:
         groups += _rural_groups(nodes, ordinary, roles, rules)
     else:
         groups += _city_groups(nodes, ordinary, rules)
-    return _finish(units, nodes, groups, roles, rules)
+    return _finish(data, nodes, groups, roles, rules)
 
 
-def _heads(units: pd.DataFrame, links: pd.DataFrame | None, rank: np.ndarray) -> np.ndarray:
+def _arrays(units: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns grouping needs, as numpy arrays (pandas indexing per unit would dominate the run time)."""
+    return {"unit_id": units["unit_id"].to_numpy(dtype=object), "households": units["households"].to_numpy(float),
+            "population": units["population"].to_numpy(float), "areal": units["areal"].to_numpy(dtype=bool),
+            "x": units["x"].to_numpy(float), "y": units["y"].to_numpy(float)}
+
+
+def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> np.ndarray:
     """The head unit of each unit's linked cluster (a polygon unit before points, then reading order)."""
-    parent = np.arange(len(units))
+    parent = np.arange(len(areal))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -168,19 +175,18 @@ def _heads(units: pd.DataFrame, links: pd.DataFrame | None, rank: np.ndarray) ->
             i = parent[i]
         return i
 
-    areal = units["areal"].to_numpy(dtype=bool)
     for member, head in ([] if links is None else zip(links["member"], links["head"])):
         a, b = find(int(member)), find(int(head))
         if a != b:
             keep, drop = sorted((a, b), key=lambda i: (not areal[i], rank[i]))
             parent[drop] = keep
-    return np.array([find(i) for i in range(len(units))], dtype=np.int64)
+    return np.array([find(i) for i in range(len(areal))], dtype=np.int64)
 
 
 class _Nodes:
     """Clusters of linked units and their neighbourhoods (internal state of one grouping run)."""
 
-    def __init__(self, units: pd.DataFrame, head: np.ndarray, rank: np.ndarray, adjacency: pd.DataFrame,
+    def __init__(self, data: dict[str, np.ndarray], head: np.ndarray, rank: np.ndarray, adjacency: pd.DataFrame,
                  rules: GridRules):
         self.head = head
         heads = np.unique(head)
@@ -189,12 +195,9 @@ class _Nodes:
         self.members: dict[int, list[int]] = defaultdict(list)
         for unit in np.argsort(rank):
             self.members[int(head[unit])].append(int(unit))
-        frame = pd.DataFrame({"unit": head, "h": units["households"].to_numpy(float),
-                              "p": units["population"].to_numpy(float)})
-        sums = frame.groupby("unit")[["h", "p"]].sum()
-        self.households = sums["h"].to_dict()
-        self.population = sums["p"].to_dict()
-        self.is_point = {node: not bool(units["areal"].iloc[node]) for node in self.ordered}
+        self.households = {node: float(data["households"][self.members[node]].sum()) for node in self.ordered}
+        self.population = {node: float(data["population"][self.members[node]].sum()) for node in self.ordered}
+        self.is_point = {node: not data["areal"][node] for node in self.ordered}
         self.gap: dict[int, dict[int, float]] = defaultdict(dict)
         for left, right, gap in zip(head[adjacency["left"].to_numpy(int)], head[adjacency["right"].to_numpy(int)],
                                     adjacency["gap_m"].to_numpy(float)):
@@ -308,18 +311,19 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
     return out
 
 
-def _finish(units: pd.DataFrame, nodes: _Nodes, groups: list[dict], roles: np.ndarray,
+def _finish(data: dict[str, np.ndarray], nodes: _Nodes, groups: list[dict], roles: np.ndarray,
             rules: GridRules) -> tuple[np.ndarray, pd.DataFrame]:
-    labels = np.full(len(units), -1, dtype=np.int64)
+    labels = np.full(len(data["unit_id"]), -1, dtype=np.int64)
     rows = []
     for gid, group in enumerate(groups):
         members = [unit for node in group["nodes"] for unit in nodes.members[node]]
         labels[members] = gid
         rows.append({"type": group["type"], "reason": group["reason"] or _reason(group["type"], members, roles),
-                     "note": group["note"], "households": float(units["households"].iloc[members].sum()),
-                     "population": float(units["population"].iloc[members].sum())})
+                     "note": group["note"], "households": float(data["households"][members].sum()),
+                     "population": float(data["population"][members].sum())})
     frame = pd.DataFrame(rows, columns=["type", "reason", "note", "households", "population"])
-    frame["note"] = [_join(note, _range_note(row, frame, rules)) for note, row in zip(frame["note"], frame.itertuples())]
+    totals = frame.groupby("type")["households"].sum().to_dict()
+    frame["note"] = [_join(row.note, _range_note(row, totals, rules)) for row in frame.itertuples()]
     return labels, frame
 
 
@@ -345,7 +349,7 @@ def target_range(grid_type: str, rules: GridRules) -> tuple[float, float]:
     return 0, float("inf")
 
 
-def _range_note(row, frame: pd.DataFrame, rules: GridRules) -> str:
+def _range_note(row, totals: dict[str, float], rules: GridRules) -> str:
     """Why a grid is outside its range ('' when it is inside)."""
     low, high = target_range(row.type, rules)
     cap = rules.max_population if row.type == "city" else float("inf")
@@ -357,7 +361,7 @@ def _range_note(row, frame: pd.DataFrame, rules: GridRules) -> str:
                     f"above the range: one unit ({what}); give its buildings as units to split it")
         return f"above the range ({what}): units that must share a grid (points inside a polygon)"
     if row.households < low:
-        total = frame.loc[frame["type"] == row.type, "households"].sum()
+        total = totals[row.type]
         if total < low:
             return f"below the range: the community's {row.type} units hold only {total:.0f} households in all"
         return (f"below the range ({row.households:.0f} households): no adjacent grid can take it without "

@@ -6,13 +6,13 @@ How the land is shared out (:func:`unit_regions`):
 
 1. seeds — points sampled every ``spacing`` metres along the boundary of each unit polygon (clipped to the
    community), and the unit points themselves;
-2. a Voronoi diagram of the seeds (``shapely.voronoi_polygons(..., extend_to=community, ordered=True)``), each
-   cell labelled with its seed's unit, so the land between units (roads, green, water) goes to the nearest
+2. the edges of the Voronoi diagram of the seeds (``shapely.voronoi_polygons(..., only_edges=True)``) that
+   separate seeds of different units, so the land between units (roads, green, water) goes to the nearest
    unit;
-3. the cell boundaries of each unit, the unit polygons and the community boundary are noded together with
+3. those edges, the unit polygons' boundaries and the community boundary are noded together with
    snap-rounding to ``grid_size`` (1 mm) and polygonised into faces; a face inside a unit polygon belongs to
-   that unit (the smaller polygon where two overlap), any other face to the unit of its Voronoi cell; faces
-   outside the community are dropped.
+   that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
+   faces outside the community are dropped.
 
 Because every face comes from one noded linework, neighbouring regions share their edges vertex for vertex:
 the regions, and grids dissolved from them (:func:`dissolve`), form a valid coverage
@@ -36,10 +36,13 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["unit_regions", "region_adjacency", "dissolve", "connect_parts", "SAMPLE_SPACING_M", "GRID_SIZE_M"]
+__all__ = ["unit_regions", "clip_units", "region_adjacency", "dissolve", "connect_parts", "SAMPLE_SPACING_M",
+           "MAX_SEEDS_PER_UNIT", "GRID_SIZE_M"]
 
 #: Distance between seeds sampled along unit boundaries (m).
 SAMPLE_SPACING_M = 20.0
+#: Most seeds sampled along one unit's boundary (large units get a coarser spacing).
+MAX_SEEDS_PER_UNIT = 48
 #: Precision grid of all output coordinates (m): neighbours share edges exactly.
 GRID_SIZE_M = 0.001
 
@@ -77,17 +80,41 @@ def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPAC
     if len(seeds) < 2:
         regions[owners[0] if len(owners) else 0] = whole
         return regions
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community,
-                                                       ordered=True))
-    nearest = _dissolve_cells(cells, owners, len(units))
+    seed_points = shapely.points(seeds)
+    edges = _dividing_edges(seeds, seed_points, owners, community)
     polygonal = shapely.area(clipped) > 0
-    lines = shapely.boundary(np.concatenate([nearest[~shapely.is_empty(nearest)], clipped[polygonal], [community]]))
+    lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(community)]])
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(lines, grid_size=grid_size))))
     points = shapely.point_on_surface(faces)
     inside = shapely.intersects(whole, points)
     faces, points = faces[inside], points[inside]
-    labels = _label_faces(points, clipped, nearest)
+    labels = _label_faces(points, clipped, seed_points, owners)
     return dissolve(faces, labels, len(units))
+
+
+def _dividing_edges(seeds: np.ndarray, seed_points: np.ndarray, owners: np.ndarray, community) -> np.ndarray:
+    """The Voronoi edges between seeds of different units (each edge once).
+
+    Which two seeds an edge separates is found by stepping a tiny distance to either side of its midpoint
+    and taking the nearest seed there. Only edges are used, never the diagram's cells: GEOS does not
+    guarantee that neighbouring cells share vertices exactly, while the noding below does.
+    """
+    diagram = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, only_edges=True)
+    coords, line = shapely.get_coordinates(shapely.get_parts(diagram), return_index=True)
+    pair = np.flatnonzero(line[1:] == line[:-1])  # consecutive vertices of one line: a segment
+    ends = np.stack([coords[pair], coords[pair + 1]], axis=1)
+    edges = shapely.linestrings(ends)
+    direction = ends[:, 1] - ends[:, 0]
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    keep = length > 0
+    edges, ends, direction, length = edges[keep], ends[keep], direction[keep], length[keep]
+    middle = ends.mean(axis=1)
+    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / length[:, None]
+    step = np.minimum(1e-3, length / 4)[:, None] * normal
+    tree = shapely.STRtree(seed_points)
+    side_a = owners[tree.query_nearest(shapely.points(middle + step), all_matches=False)[1]]
+    side_b = owners[tree.query_nearest(shapely.points(middle - step), all_matches=False)[1]]
+    return edges[side_a != side_b]
 
 
 def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
@@ -103,7 +130,11 @@ def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M
 def _seeds(units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, spacing: float,
            grid_size: float) -> tuple[np.ndarray, np.ndarray]:
     """Voronoi seeds and the unit each belongs to; duplicate seeds keep the first unit's label."""
-    outlines = np.where(shapely.area(clipped) > 0, shapely.segmentize(shapely.boundary(clipped), spacing), clipped)
+    rings = shapely.boundary(clipped)
+    # large units get at most MAX_SEEDS_PER_UNIT seeds: the split of the land between two big compounds
+    # hardly changes, and the Voronoi diagram and the noding stay small
+    step = np.maximum(spacing, shapely.length(rings) / MAX_SEEDS_PER_UNIT)
+    outlines = np.where(shapely.area(clipped) > 0, shapely.segmentize(rings, step), clipped)
     touching = (shapely.get_dimensions(units) == 2) & (shapely.area(clipped) == 0)
     if touching.any():  # a polygon that only touches the community: seed where it is nearest
         outlines[touching] = shapely.get_point(shapely.shortest_line(units[touching], community), -1)
@@ -114,13 +145,8 @@ def _seeds(units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, s
     return coords[first], owners[first]
 
 
-def _dissolve_cells(cells: np.ndarray, owners: np.ndarray, n_units: int) -> np.ndarray:
-    """Union of the Voronoi cells of each unit (cells of one diagram share edges exactly)."""
-    return dissolve(cells, owners, n_units)
-
-
-def _label_faces(points: np.ndarray, clipped: np.ndarray, nearest: np.ndarray) -> np.ndarray:
-    """The unit of each face: the smallest unit polygon containing it, else its Voronoi region's unit."""
+def _label_faces(points: np.ndarray, clipped: np.ndarray, seed_points: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """The unit of each face: the smallest unit polygon containing it, else the unit of the nearest seed."""
     labels = np.full(len(points), -1, dtype=np.int64)
     polygon_units = np.flatnonzero(shapely.area(clipped) > 0)
     if len(polygon_units):
@@ -128,13 +154,13 @@ def _label_faces(points: np.ndarray, clipped: np.ndarray, nearest: np.ndarray) -
         unit = polygon_units[hit]
         order = np.lexsort((unit, shapely.area(clipped[unit]), face))  # smaller polygon, then earlier unit wins
         face, unit = face[order], unit[order]
-        first = np.r_[True, face[1:] != face[:-1]]
+        first = np.ones(len(face), dtype=bool)
+        first[1:] = face[1:] != face[:-1]
         labels[face[first]] = unit[first]
     rest = np.flatnonzero(labels < 0)
     if len(rest):
-        have = np.flatnonzero(~shapely.is_empty(nearest))
-        face, hit = shapely.STRtree(nearest[have]).query_nearest(points[rest], all_matches=False)
-        labels[rest[face]] = have[hit]
+        face, seed = shapely.STRtree(seed_points).query_nearest(points[rest], all_matches=False)
+        labels[rest[face]] = owners[seed]
     return labels
 
 
@@ -163,28 +189,28 @@ def dissolve(pieces, labels, n: int) -> np.ndarray:
 
 
 def region_adjacency(regions) -> pd.DataFrame:
-    """Pairs of regions that share a boundary of positive length.
+    """Pairs of regions that share a boundary of positive length (not just a corner).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``left``, ``right`` (positions, ``left < right``) and ``shared_m`` (length of the common
-        boundary), sorted by ``left`` then ``right``.
+        Columns ``left``, ``right`` (positions, ``left < right``), sorted.
 
     Examples
     --------
     >>> from shapely import box
     >>> region_adjacency([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 1, 3, 2)])
-       left  right  shared_m
-    0     0      1       1.0
+       left  right
+    0     0      1
     """
     regions = np.asarray(regions, dtype=object)
     left, right = shapely.STRtree(regions).query(regions, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
-    shared = shapely.length(shapely.intersection(regions[left], regions[right]))
-    frame = pd.DataFrame({"left": left, "right": right, "shared_m": shared})
-    return frame[frame["shared_m"] > 0].sort_values(["left", "right"]).reset_index(drop=True)
+    # boundaries meet in a line (DE-9IM boundary/boundary of dimension 1); cheaper than measuring the line
+    touch = shapely.relate_pattern(regions[left], regions[right], "****1****")
+    frame = pd.DataFrame({"left": left[touch], "right": right[touch]})
+    return frame.sort_values(["left", "right"]).reset_index(drop=True)
 
 
 def connect_parts(grids, anchors) -> tuple[np.ndarray, list[int]]:

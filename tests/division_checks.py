@@ -1,0 +1,79 @@
+"""Geometry checks of a grid build, shared by the division tests (independent of gridmap.checks)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely import affinity, box
+
+from gridmap.crs import metric_crs
+
+ORIGIN_CRS = "EPSG:4545"  # CGCS2000 3-degree Gauss-Krüger zone of Nanning (central meridian 108 E)
+X0, Y0 = 540_000.0, 2_525_000.0  # Nanning (108.39 E, 22.83 N) in that zone
+
+
+def frame(rows: list[dict], crs: str = "EPSG:4490") -> gpd.GeoDataFrame:
+    """A layer drawn in metres around (X0, Y0) in EPSG:4545 and stored in ``crs``."""
+    geoms = [affinity.translate(row.pop("geometry"), X0, Y0) for row in rows]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=ORIGIN_CRS).to_crs(crs)
+
+
+def rect(x0: float, y0: float, x1: float, y1: float):
+    return box(x0, y0, x1, y1)
+
+
+def metric(layer: gpd.GeoDataFrame, like: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return layer.to_crs(metric_crs(like))
+
+
+def assert_exact_tiling(build, communities: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> None:
+    """Grids tile every community, never overlap, hold every assigned unit once and contain its geometry."""
+    grids = metric(build.grids, communities)
+    comms = metric(communities, communities).set_index("code")
+    assert grids.is_valid.all()
+    for code, community in comms.geometry.items():
+        own = grids[grids["community_code"] == code]
+        assert len(own) >= 1, code
+        union = shapely.union_all(own.geometry.to_numpy())
+        assert union.symmetric_difference(community).area / community.area < 1e-4, code
+        assert shapely.coverage_is_valid(own.geometry.to_numpy()), code
+        outside = shapely.area(shapely.difference(own.geometry.to_numpy(), community))
+        assert outside.max() < 1.0, code  # grids never cross the community boundary
+    # no two grids overlap (STRtree, not all pairs)
+    geoms = grids.geometry.to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    same = grids["community_code"].to_numpy()[left[keep]] == grids["community_code"].to_numpy()[right[keep]]
+    overlap = shapely.area(shapely.intersection(geoms[left[keep]], geoms[right[keep]]))
+    assert (overlap[same] < 1.0).all()
+    # every assigned unit is in exactly one grid, and lies in it
+    members = grids["unit_ids"].str.split(";").explode()
+    members = members[members != ""]
+    assert not members.duplicated().any()
+    assigned = build.units[build.units["community_code"].notna()]
+    assert sorted(members) == sorted(assigned["unit_id"])
+    by_code = grids.set_index("code").geometry
+    units_m = metric(build.units, communities).set_index("unit_id")
+    for unit_id, grid_code in zip(assigned["unit_id"], assigned["grid_code"]):
+        grid = by_code[grid_code]
+        unit = units_m.geometry[unit_id]
+        community = comms.geometry[grid_code.split("-")[0]]
+        if unit.geom_type.endswith("Point"):
+            assert shapely.distance(grid, unit) < 0.01, unit_id
+        else:
+            assert shapely.difference(unit.intersection(community), grid).area < 1.0, unit_id
+        assert (grids.loc[grids["code"] == grid_code, "unit_ids"].str.split(";").iloc[0].count(unit_id)) == 1
+
+
+def assert_range_or_reported(build, low: int = 300, high: int = 500) -> None:
+    """City grids outside the household range are all listed, with a reason, in the report."""
+    city = build.grids[build.grids["type"] == "city"]
+    outside = city[(city["households"] < low) | (city["households"] > high)]
+    listed = build.report.tables["outside_range"].set_index("code")
+    assert set(outside["code"]) <= set(listed.index)
+    assert (listed.loc[list(outside["code"]), "note"].str.len() > 0).all()
+
+
+def part_count(geom) -> int:
+    return int(np.asarray(shapely.get_num_geometries(geom)))
