@@ -187,7 +187,29 @@ _RUNTIME_TEMPLATE = """(function () {
   };
 
   // Permanent labels, each shown from its own zoom level on (where its polygon is wider than the text).
-  function addLabels(group, features, key) {
+  // Labels must not overlap: finer levels (higher rank: communities over streets) are placed first, and a
+  // label that would overlap one already placed is hidden.
+  gm.labelSets = [];
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function placeLabels(map) {
+    var zoom = map.getZoom(), placed = [];
+    gm.labelSets.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (set) {
+      var active = set.group._map === map;
+      set.items.forEach(function (item) {
+        var wanted = active && zoom >= item.zoom;
+        if (wanted) {
+          if (!set.labels.hasLayer(item.tip)) { set.labels.addLayer(item.tip); }
+          var box = item.tip.getElement().getBoundingClientRect();
+          wanted = !placed.some(function (other) { return overlaps(box, other); });
+          if (wanted) { placed.push(box); }
+        }
+        if (!wanted && set.labels.hasLayer(item.tip)) { set.labels.removeLayer(item.tip); }
+      });
+    });
+  }
+  function addLabels(group, features, key, rank) {
     var labels = L.layerGroup(), items = [];
     features.forEach(function (f) {
       var p = f.properties;
@@ -197,24 +219,25 @@ _RUNTIME_TEMPLATE = """(function () {
       tip.setLatLng(p.p).setContent(el("span", null, p.v[0]));
       items.push({tip: tip, zoom: p.z});
     });
-    function update() {
-      var map = group._map;
-      if (!map) { return; }
-      var zoom = map.getZoom();
-      items.forEach(function (item) {
-        var wanted = zoom >= item.zoom, shown = labels.hasLayer(item.tip);
-        if (wanted && !shown) { labels.addLayer(item.tip); }
-        if (!wanted && shown) { labels.removeLayer(item.tip); }
-      });
-    }
-    group.on("add", function (e) { if (e.target === group) { group._map.on("zoomend", update); update(); } });
-    group.on("remove", function (e) { if (e.target === group) { group._map.off("zoomend", update); } });
     labels.addTo(group);
+    gm.labelSets.push({group: group, labels: labels, items: items, rank: rank});
+    group.on("add", function (e) {
+      if (e.target !== group) { return; }
+      var map = group._map;
+      if (!map._gridmapLabels) {
+        map._gridmapLabels = true;
+        map.on("zoomend", function () { placeLabels(map); });
+      }
+      placeLabels(map);
+    });
+    group.on("remove", function (e) {
+      var map = e.target === group && group._map;
+      if (map) { setTimeout(function () { placeLabels(map); }, 0); }  // once the group is off the map
+    });
     group.gridmapLabels = labels;
-    group.gridmapUpdateLabels = update;
   }
 
-  // A data layer: spec = {key, fields, styles, radius, labels, data}; feature.properties =
+  // A data layer: spec = {key, fields, styles, radius, labels (rank or null), data}; feature.properties =
   // {v: [title, values of fields...], s: index into styles, p: label point, z: label zoom}.
   gm.geoLayer = function (spec) {
     var group = L.featureGroup();
@@ -232,7 +255,7 @@ _RUNTIME_TEMPLATE = """(function () {
       }
     });
     geo.addTo(group);
-    if (spec.labels) { addLabels(group, spec.data.features, spec.key); }
+    if (spec.labels !== null) { addLabels(group, spec.data.features, spec.key, spec.labels); }
     group.gridmapGeo = geo;
     gm.layers[spec.key] = group;
     return group;

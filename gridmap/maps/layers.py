@@ -123,6 +123,9 @@ class GeoLayer(Layer):
         Name in the layer control.
     labels : bool, default False
         Show each feature's title as a label once its polygon is wider than the text.
+    label_rank : int, default 0
+        Where labels of different layers would overlap, those of the higher rank are shown (finer
+        levels rank higher: communities over streets).
     show : bool, default True
         Whether the layer is on when the page opens.
     """
@@ -134,7 +137,8 @@ class GeoLayer(Layer):
     """)
 
     def __init__(self, geometry: gpd.GeoSeries, rows: list[list], *, fields: list[str], styles: list[dict],
-                 style_index: Sequence[int], key: str, name: str, labels: bool = False, show: bool = True):
+                 style_index: Sequence[int], key: str, name: str, labels: bool = False, label_rank: int = 0,
+                 show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoLayer"
         self.geometry = geometry.reset_index(drop=True)
@@ -144,6 +148,7 @@ class GeoLayer(Layer):
         self.style_index = [int(i) for i in style_index]
         self.key = key
         self.labels = labels
+        self.label_rank = label_rank
         self._drawn: dict[str, gpd.GeoSeries] = {}
 
     def _coords(self) -> str:
@@ -173,7 +178,8 @@ class GeoLayer(Layer):
             features.append({"type": "Feature", "geometry": mapping(geom), "properties": properties})
         self.spec_json = js_string({
             "key": self.key, "fields": self.fields, "styles": self.styles, "radius": _UNIT_RADIUS,
-            "labels": self.labels, "data": {"type": "FeatureCollection", "features": features},
+            "labels": self.label_rank if self.labels else None,
+            "data": {"type": "FeatureCollection", "features": features},
         })
         super().render(**kwargs)
 
@@ -344,7 +350,8 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
     return GeoLayer(data.geometry, rows, fields=[text["code"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[BOUNDARY_STYLES[level]], style_index=[0] * len(rows), key=level,
                     name=name or text[f"{level}_layer"],
-                    labels=level in ("street", "community") if labels is None else labels, show=show)
+                    labels=level in ("street", "community") if labels is None else labels,
+                    label_rank=BOUNDARY_LEVELS.index(level), show=show)
 
 
 def _unit_style(kind: str) -> dict:
