@@ -9,25 +9,23 @@ projected.
 
 Checks (stable names) and their severity:
 
-========================== ======== =========================================================
-check                      severity finding
-========================== ======== =========================================================
-``gap``                    error    land of a community (or a hole in the layer) in no grid
-``overlap``                error    two grids sharing more than ``tolerance_m2`` of land
-``crosses_community``      error    a grid reaching more than ``tolerance_m2`` outside its
-                                    own community
-``unit_unassigned``        error    a base unit located in no grid
-``unit_multiple``          error    a base unit located in two or more grids
-``unit_grid_code``         error    a unit whose ``grid_code`` disagrees with its location
-``duplicate_code``         error    two or more grids with the same code
-``sliver``                 warning  a grid, gap or overlap that is tiny or very thin
-``multipart``              warning  a grid made of several separate polygons
-``invalid_geometry``       warning  a missing, non-polygon or invalid geometry (invalid ones
-                                    are repaired with ``shapely.make_valid`` for the other checks)
-``missing_code``           warning  a grid without a code
-``unknown_community``      warning  a ``community_code`` that names no given community
-``households_out_of_range`` warning a city grid whose households lie outside the range
-========================== ======== =========================================================
+=========================== ======== ======================================================================
+check                       severity finding
+=========================== ======== ======================================================================
+``gap``                     error    land of a community (or a hole in the layer) in no grid
+``overlap``                 error    two grids sharing more than ``tolerance_m2`` of land
+``crosses_community``       error    a grid reaching more than ``tolerance_m2`` outside its own community
+``unit_unassigned``         error    a base unit located in no grid
+``unit_multiple``           error    a base unit located in two or more grids
+``unit_grid_code``          error    a unit whose ``grid_code`` disagrees with its location
+``duplicate_code``          error    two or more grids with the same code
+``sliver``                  warning  a grid, gap or overlap that is tiny or very thin
+``multipart``               warning  a grid made of several separate polygons
+``invalid_geometry``        warning  a missing, non-polygon or invalid geometry (invalid ones are repaired)
+``missing_code``            warning  a grid without a code
+``unknown_community``       warning  a ``community_code`` that names no given community
+``households_out_of_range`` warning  a city grid whose households lie outside the range
+=========================== ======== ======================================================================
 
 Errors make ``report.ok`` False (the command line exits with 1). ``report.tables["summary"]`` has one
 row per check: ``check``, ``severity``, ``count`` and ``area_m2`` (total area of its findings, 0 where
@@ -98,9 +96,6 @@ CHECKS: dict[str, str] = {
     "unknown_community": "warning",
     "households_out_of_range": "warning",
 }
-
-_POLYGONAL = ("Polygon", "MultiPolygon")
-
 
 class _Layer(NamedTuple):
     """A polygon layer ready for topology: repaired geometries in the storage CRS, and its measures."""

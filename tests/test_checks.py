@@ -214,6 +214,14 @@ def test_unknown_community_code_is_reported_and_the_overlap_used(communities):
     assert len(findings(report, "crosses_community")) == 0
 
 
+def test_layer_in_a_metric_crs_gives_the_same_findings_in_lon_lat(communities):
+    grids = grids_with(**{G12: affinity.translate(GRID_BOXES[G12], -0.3, 0)})
+    expected = findings(check(grids, communities), "overlap").iloc[0]
+    found = findings(check(grids.to_crs(METRIC), communities), "overlap").iloc[0]
+    assert found["area_m2"] == pytest.approx(expected["area_m2"], rel=1e-3)
+    assert (found["lon"], found["lat"]) == pytest.approx((expected["lon"], expected["lat"]), abs=1e-6)
+
+
 # ----------------------------------------------------------------------------------------------- units
 
 
