@@ -207,3 +207,16 @@ def test_only_an_online_base_map_makes_requests_and_only_for_tiles(opened, tmp_p
     assert log.requests
     assert all(url.startswith("https://tile.openstreetmap.org/") for url in log.requests)
     assert log.page_errors == [] and log.dialogs == []
+
+
+def test_the_whole_sample_city_offline(opened, tmp_path):
+    from gridmap.datasets import load_sample
+
+    city = load_sample()
+    layers = {name: getattr(city, name) for name in ("districts", "streets", "communities", "units")}
+    page, log = opened(save_html(overview_map(**layers, title="示例市"), tmp_path / "sample.html"))
+    assert drawn_count(page) == sum(len(frame) for frame in layers.values())
+    assert page.locator(".gridmap-label").count() > 0
+    assert page.locator(".gridmap-legend-item").count() == 3 + city.units["kind"].nunique()
+    page.screenshot(path=str(tmp_path / "sample_1920.png"))
+    assert_clean(log)
