@@ -382,6 +382,22 @@ def test_detected_dbf_encoding_is_gb18030_for_gbk_bytes(tmp_path):
     assert detect_dbf_encoding(path.with_suffix(".dbf").read_bytes()) == "gb18030"
 
 
+def dbf(field_width: int, values: list[bytes]) -> bytes:
+    """A minimal dBase III table with one character field NAME."""
+    header = bytes([3, 124, 1, 1]) + len(values).to_bytes(4, "little") + (65).to_bytes(2, "little")
+    header += (field_width + 1).to_bytes(2, "little") + bytes(20)
+    field = b"NAME".ljust(11, b"\x00") + b"C" + bytes(4) + bytes([field_width, 0]) + bytes(14)
+    records = b"".join(b" " + value[:field_width].ljust(field_width) for value in values)
+    return header + field + b"\r" + records + b"\x1a"
+
+
+def test_utf8_value_cut_mid_character_by_the_field_width_is_still_utf8():
+    cut = "兴宁社区".encode()  # 12 bytes; a 10-byte field cuts the fourth character after 1 byte
+    assert detect_dbf_encoding(dbf(10, [cut, "那坡".encode()])) == "utf-8"
+    assert detect_dbf_encoding(dbf(10, ["兴宁社区".encode("gbk"), "那坡".encode("gbk")])) == "gb18030"
+    assert detect_dbf_encoding(dbf(4, [b"\x80\x80\x80\x80"])) is None
+
+
 def test_wrong_cpg_warns_and_reads_the_real_encoding(tmp_path):
     path = shapefile(tmp_path, encoding="gb18030", cpg="UTF-8")
     with pytest.warns(GridmapWarning,
@@ -495,6 +511,13 @@ def test_invalid_geojson(tmp_path):
     with pytest.raises(ReadError,
                        match=r"bad\.geojson, line 2, column \d+: invalid GeoJSON.*Fix: copy or download"):
         read_layer(path)
+
+
+def test_geojson_in_gbk_is_detected(tmp_path):
+    frame = gpd.GeoDataFrame({"名称": ["兴宁社区"], "户数": [12]}, geometry=[Point(108.3, 22.8)], crs=4326)
+    path = write(tmp_path / "gbk.geojson", frame.to_json(ensure_ascii=False, drop_id=True).encode("gbk"))
+    back = read_layer(path)
+    assert back["name"].tolist() == ["兴宁社区"] and back["households"].tolist() == [12]
 
 
 def test_geojson_that_is_json_but_not_geojson(tmp_path):

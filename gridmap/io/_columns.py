@@ -209,15 +209,53 @@ def _count_value(value: object) -> int | None:
     return count
 
 
-def _convert(series: pd.Series, convert, *, error, target, sources, path, rows, fix) -> list:
-    values = []
-    for position, value in enumerate(series.to_numpy(dtype=object)):
+def _convert(series: pd.Series, convert, *, error, target, sources, path, rows, fix) -> np.ndarray:
+    """Apply a scalar converter once per distinct value; name the first bad record in file order."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    converted = []
+    for k, value in enumerate(uniques):  # distinct values in order of first appearance
         try:
-            values.append(convert(value))
+            converted.append(convert(value))
         except _BadValue as exc:
+            position = int(np.flatnonzero(codes == k)[0])
             raise error(f"{_column_label(target, sources)}: {exc}", path=path,
                         record=record_label(rows, position), fix=fix) from None
-    return values
+    return np.array([*converted, None], dtype=object)[codes]  # code -1 (missing) takes the last: None
+
+
+def _plain_text(series: pd.Series, pattern: str) -> pd.Series | None:
+    """Return the stripped text (blanks missing) when every value fully matches ``pattern``, else None.
+
+    The fast path for clean text columns; anything unusual goes value by value through the converters.
+    """
+    if not pd.api.types.is_string_dtype(series):
+        return None
+    text = series.str.strip()
+    text = text.where(text != "")
+    present = text.dropna()
+    if not present.str.fullmatch(pattern).all():
+        return None
+    return text
+
+
+def _clean_codes(series: pd.Series, **where) -> pd.Series:
+    text = _plain_text(series, r"[0-9A-Za-z_-]+")
+    if text is not None and not text.dropna().str.fullmatch(_SCIENTIFIC.pattern).any():
+        return text.astype(STRING_DTYPE)
+    values = _convert(series, _code_text, error=CodeError, **where)
+    return pd.Series(values, index=series.index, dtype=STRING_DTYPE)
+
+
+def _clean_counts(series: pd.Series, **where) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        numbers = series.astype("float64")
+        if ((numbers % 1 == 0) & (numbers >= 0) | numbers.isna()).all():
+            return series.astype("Int64")
+    text = _plain_text(series, r"\d+")
+    if text is not None:
+        return pd.to_numeric(text).astype("Int64")
+    values = _convert(series, _count_value, error=SchemaError, **where)
+    return pd.Series(pd.array(values, dtype="Int64"), index=series.index)
 
 
 def clean_values(frame: pd.DataFrame, *, path=None, rows: Sequence[int] | None = None,
@@ -234,18 +272,14 @@ def clean_values(frame: pd.DataFrame, *, path=None, rows: Sequence[int] | None =
     for target in CODE_COLUMNS:
         if target in frame.columns:
             source = sources.get(target, target)
-            values = _convert(frame[target], _code_text, error=CodeError, target=target, sources=sources,
-                              path=path, rows=rows,
-                              fix=f"format column {source!r} as text in the spreadsheet "
-                                  "(设置单元格格式 → 文本), re-enter the codes and export again")
-            frame[target] = pd.Series(values, index=frame.index, dtype=STRING_DTYPE)
+            frame[target] = _clean_codes(frame[target], target=target, sources=sources, path=path, rows=rows,
+                                         fix=f"format column {source!r} as text in the spreadsheet "
+                                             "(设置单元格格式 → 文本), re-enter the codes and export again")
     for target in COUNT_COLUMNS:
         if target in frame.columns:
             source = sources.get(target, target)
-            values = _convert(frame[target], _count_value, error=SchemaError, target=target, sources=sources,
-                              path=path, rows=rows,
-                              fix=f"enter whole numbers (0 or more) in column {source!r}")
-            frame[target] = pd.array(values, dtype="Int64")
+            frame[target] = _clean_counts(frame[target], target=target, sources=sources, path=path, rows=rows,
+                                          fix=f"enter whole numbers (0 or more) in column {source!r}")
     return frame
 
 

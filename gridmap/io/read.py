@@ -60,8 +60,7 @@ __all__ = ["read_layer", "read_table", "list_layers"]
 
 logger = logging.getLogger(__name__)
 
-_VECTOR = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "Shapefile", ".gpkg": "GeoPackage",
-           ".zip": "zipped Shapefile"}
+_VECTOR = (".geojson", ".json", ".shp", ".gpkg", ".zip")
 _PARQUET = (".parquet", ".geoparquet")
 _TEXT = (".csv", ".tsv", ".txt")
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -175,9 +174,8 @@ def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> gpd.Geo
 
 # --- other vector formats -------------------------------------------------------------------------------
 
-def _json_problem(path: Path, encoding: str | None) -> ReadError | None:
-    """Explain why a GeoJSON file does not parse, with the line and column, or None when it parses."""
-    text, _ = decode_text(path.read_bytes(), path=path, encoding=encoding)
+def _json_problem(text: str, path: Path) -> ReadError | None:
+    """Explain why a GeoJSON text does not parse, with the line and column, or None when it parses."""
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
@@ -189,13 +187,17 @@ def _json_problem(path: Path, encoding: str | None) -> ReadError | None:
 
 
 def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
+    """Read GeoJSON; on failure explain malformed JSON, or retry a GBK/GB18030 file in its encoding."""
     try:
         return pyogrio.read_dataframe(path, encoding=encoding)
-    except Exception as exc:  # explain with the JSON parser's line and column when it is malformed JSON
-        problem = _json_problem(path, encoding)
+    except Exception as exc:
+        text, codec = decode_text(path.read_bytes(), path=path, encoding=encoding)
+        problem = _json_problem(text, path)
         if problem is not None:
             raise problem from exc
         with _reading(path, what="GeoJSON"):
+            if encoding is None and codec == "gb18030":
+                return pyogrio.read_dataframe(path, encoding=codec)
             raise
 
 
@@ -328,25 +330,14 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int]]
         else:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
-                rows = [[_excel_value(cell) for cell in row] for row in book[chosen].iter_rows(min_row=1)]
+                sheet = book[chosen]
+                sheet.reset_dimensions()  # some tools write a wrong used range; read every stored cell
+                rows = [[_excel_value(cell) for cell in row] for row in sheet.iter_rows(min_row=1)]
             finally:
                 book.close()
     if not any(any(not _blank(v) for v in row) for row in rows):
         raise ReadError(f"sheet {chosen!r} is empty", path=path, fix="name the sheet that holds the data")
-    frame, numbers = _frame_from_rows(rows, path=path)
-    return frame, numbers
-
-
-def _read_tabular(path: Path, *, sheet: str | None,
-                  encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
-    """Read CSV, Excel or plain Parquet as a table; CSV text columns holding only numbers become numbers."""
-    suffix = path.suffix.lower()
-    if suffix in _TEXT:
-        return _read_text(path, encoding=encoding)
-    if suffix in _EXCEL:
-        return _read_excel(path, sheet)
-    frame = _read_parquet(path)
-    return pd.DataFrame(frame), None
+    return _frame_from_rows(rows, path=path)
 
 
 # --- geometry from columns ------------------------------------------------------------------------------
@@ -486,26 +477,15 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     (['name', 'community_code', 'geometry'], 4490)
     """
     path = _checked_file(path)
-    suffix = path.suffix.lower()
     explicit = {key: value for key, value in (("lon", lon), ("lat", lat)) if value is not None}
     if len(explicit) == 1:
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
-    rows: list[int] | None = None
-    if suffix in _TEXT or suffix in _EXCEL:
-        if suffix in _TEXT and layer is not None:
-            _choose_layer([path.stem], layer, path=path)
-        frame, rows = _read_tabular(path, sheet=layer, encoding=encoding)
-    elif suffix in _PARQUET:
-        if layer is not None:
-            _choose_layer([path.stem], layer, path=path)
-        frame = _read_parquet(path)
-    else:
-        frame = _read_vector(path, layer, encoding=encoding)
+    frame, rows = _read_any(path, layer, encoding=encoding)
     frame, sources = rename_columns(frame, path=path, explicit=explicit)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
-    if suffix in _TEXT:
+    if path.suffix.lower() in _TEXT:
         frame = infer_numbers(frame, skip=list(sources))
-    if not _has_geometry(frame):
+    if explicit or not _has_geometry(frame):
         geometry = getattr(frame, "_geometry_column_name", None)
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
@@ -518,17 +498,25 @@ def _has_geometry(frame: pd.DataFrame) -> bool:
         and not (len(frame) and frame.geometry.isna().all())
 
 
-def _read_vector(path: Path, layer: str | None, *, encoding: str | None) -> gpd.GeoDataFrame:
+def _read_any(path: Path, layer: str | None, *,
+              encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
+    """Read any supported file as it is; return the frame and the file row of each record (tables only)."""
     suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        return _read_excel(path, layer)
     if suffix == ".zip":
-        return _read_zip(path, layer, encoding=encoding)
+        return _read_zip(path, layer, encoding=encoding), None
     if suffix == ".gpkg":
-        return _read_geopackage(path, layer)
+        return _read_geopackage(path, layer), None
     if layer is not None:
         _choose_layer([path.stem], layer, path=path)
+    if suffix in _TEXT:
+        return _read_text(path, encoding=encoding)
+    if suffix in _PARQUET:
+        return _read_parquet(path), None
     if suffix == ".shp":
-        return _read_shapefile(path, encoding=encoding)
-    return _read_geojson(path, encoding=encoding)
+        return _read_shapefile(path, encoding=encoding), None
+    return _read_geojson(path, encoding=encoding), None
 
 
 def read_table(path: str | os.PathLike, *, sheet: str | None = None,
@@ -566,8 +554,8 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
         raise ReadError(f"{suffix} files hold layers, not tables", path=path, fix="read it with read_layer")
     if sheet is not None and suffix not in _EXCEL:
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
-    frame, rows = _read_tabular(path, sheet=sheet, encoding=encoding)
-    frame, sources = rename_columns(frame, path=path)
+    frame, rows = _read_any(path, sheet, encoding=encoding)
+    frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if suffix in _TEXT:
         frame = infer_numbers(frame, skip=[c for c in sources if c not in ("lon", "lat")])
