@@ -24,6 +24,7 @@ from gridmap.maps import (
     base_map,
     boundary_layer,
     label_zoom,
+    legend,
     overview_map,
     save_html,
     to_html,
@@ -215,6 +216,23 @@ def test_text_from_data_cannot_open_a_tag_or_close_the_script(city, page):
     units = city["units"].copy()
     units.loc[0, "name"] = "</script><script>alert(2)</script>"
     assert "alert(2)</script>" not in to_html(overview_map(units=units))
+
+
+def test_layer_names_are_escaped_for_the_layer_control_and_plain_in_the_legend(city):
+    layer = boundary_layer(city["streets"], level="street", name="<b>街道</b>")
+    assert layer.layer_name == "&lt;b&gt;街道&lt;/b&gt;"
+    fmap = base_map()
+    layer.add_to(fmap)
+    control = folium.LayerControl().add_to(fmap)
+    to_html(fmap)
+    assert list(control.overlays) == ["&lt;b&gt;街道&lt;/b&gt;"]  # Leaflet's control sets innerHTML
+    assert legend(layer).items[0]["label"] == "<b>街道</b>"  # the legend sets textContent
+
+
+def test_counts_that_are_not_numbers_are_shown_as_given(city):
+    units = city["units"].astype({"households": object})
+    units.loc[0, "households"] = "约400"
+    assert unit_layer(units).rows[0][3] == "约400"
 
 
 def test_chinese_text_is_embedded_as_utf8_not_escapes(page):

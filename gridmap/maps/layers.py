@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from collections.abc import Sequence
@@ -139,8 +140,10 @@ class GeoLayer(Layer):
     def __init__(self, geometry: gpd.GeoSeries, rows: list[list], *, fields: list[str], styles: list[dict],
                  style_index: Sequence[int], key: str, name: str, labels: bool = False, label_rank: int = 0,
                  show: bool = True):
-        super().__init__(name=name, overlay=True, control=True, show=show)
+        # Leaflet's layer control shows names as HTML; the legend shows ``title`` as text.
+        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
         self._name = "GeoLayer"
+        self.title = name
         self.geometry = geometry.reset_index(drop=True)
         self.rows = rows
         self.fields = fields
@@ -264,7 +267,10 @@ def _drawable(frame: gpd.GeoDataFrame, what: str, id_column: str) -> gpd.GeoData
 def _count(value):
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):  # not a number: shown as given (validation reports it)
+        return str(value)
     return int(number) if number.is_integer() else round(number, 2)
 
 
@@ -440,7 +446,7 @@ def legend(*layers: GeoLayer, lang: str = "zh") -> MacroElement:
     for layer in layers:
         if layer.key in BOUNDARY_STYLES:
             style = BOUNDARY_STYLES[layer.key]
-            items.append({"label": layer.layer_name, "color": style["color"], "fill": None,
+            items.append({"label": layer.title, "color": style["color"], "fill": None,
                           "dashed": "dashArray" in style, "shape": "area"})
             continue
         for index in sorted(set(layer.style_index)):
