@@ -135,9 +135,9 @@ def test_forward_formulas_match_the_reference_implementation(city):
 @pytest.mark.parametrize("city", sorted(REFERENCE))
 def test_inverses_recover_the_reference_points(city):
     (lon, lat), gcj, bd = REFERENCE[city]
-    np.testing.assert_allclose(gcj02_to_wgs84(*gcj), (lon, lat), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(bd09_to_gcj02(*bd), gcj, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(convert(*bd, "bd09", "cgcs2000"), (lon, lat), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(gcj02_to_wgs84(*gcj), (lon, lat), rtol=0, atol=2e-10)  # 0.02 mm
+    np.testing.assert_allclose(bd09_to_gcj02(*bd), gcj, rtol=0, atol=2e-10)
+    np.testing.assert_allclose(convert(*bd, "bd09", "cgcs2000"), (lon, lat), rtol=0, atol=4e-10)
 
 
 def test_gcj_shift_in_nanning_has_the_published_magnitude():
@@ -253,10 +253,9 @@ def test_vectorised_matches_point_by_point_on_100k_points():
     for src, dst in [("wgs84", "gcj02"), ("gcj02", "wgs84"), ("wgs84", "bd09"), ("bd09", "wgs84")]:
         out_lon, out_lat = convert(lon, lat, src, dst)
         assert out_lon.shape == lon.shape and out_lon.dtype == np.float64
-        for i in range(0, 100_000, 9_973):  # inverses may stop one iteration apart: 1e-10 deg is 0.01 mm
-            np.testing.assert_allclose(
-                convert(lon[i], lat[i], src, dst), (out_lon[i], out_lat[i]), atol=1e-10
-            )
+        for i in range(0, 100_000, 9_973):  # each point iterates on its own, in or out of an array
+            single = convert(lon[i], lat[i], src, dst)
+            assert (float(single[0]), float(single[1])) == (out_lon[i], out_lat[i])
 
 
 def test_scalars_lists_series_and_2d_arrays():
