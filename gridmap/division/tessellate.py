@@ -81,10 +81,16 @@ def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPAC
         regions[owners[0] if len(owners) else 0] = whole
         return regions
     seed_points = shapely.points(seeds)
-    edges = _dividing_edges(seeds, seed_points, owners, community)
+    edges = _dividing_edges(seeds, owners, community, grid_size)
     polygonal = shapely.area(clipped) > 0
-    lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(community)]])
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(lines, grid_size=grid_size))))
+    lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(whole)]])
+    # snap-rounding (not floating noding, six times faster) so that near-touching edges are merged or kept
+    # at least grid_size apart: the faces then stay valid when reprojected to degrees and back
+    # merged into long lines first: GEOS's union is four times faster on a few long lines than on
+    # thousands of two-point segments
+    merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(lines)))
+    noded = shapely.union_all(merged, grid_size=grid_size)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     points = shapely.point_on_surface(faces)
     inside = shapely.intersects(whole, points)
     faces, points = faces[inside], points[inside]
@@ -92,29 +98,54 @@ def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPAC
     return dissolve(faces, labels, len(units))
 
 
-def _dividing_edges(seeds: np.ndarray, seed_points: np.ndarray, owners: np.ndarray, community) -> np.ndarray:
-    """The Voronoi edges between seeds of different units (each edge once).
+def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size: float) -> np.ndarray:
+    """The Voronoi edges between seeds of different units, each edge once, as 2-point lines.
 
-    Which two seeds an edge separates is found by stepping a tiny distance to either side of its midpoint
-    and taking the nearest seed there. Only edges are used, never the diagram's cells: GEOS does not
-    guarantee that neighbouring cells share vertices exactly, while the noding below does.
+    GEOS computes neighbouring cells separately, so their shared edges can differ in the last bit and the
+    cells cannot be dissolved as a coverage. So only the segments are used. A cell's segment lies on the
+    perpendicular bisector of the cell's seed and the seed across it, so mirroring the seed in the segment
+    finds the seed across (seeds lie on the ``grid_size`` grid, so the mirror image rounds to it exactly).
+    A segment is kept when that seed belongs to another unit — by the cell of the smaller unit number only,
+    so that each edge is kept once; segments on the diagram's outer frame have no seed across and are
+    dropped. The noding in :func:`unit_regions` then makes the faces exact. (``voronoi_polygons(
+    only_edges=True)`` gives each edge once directly, but is about four times slower.)
     """
-    diagram = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, only_edges=True)
-    coords, line = shapely.get_coordinates(shapely.get_parts(diagram), return_index=True)
-    pair = np.flatnonzero(line[1:] == line[:-1])  # consecutive vertices of one line: a segment
-    ends = np.stack([coords[pair], coords[pair + 1]], axis=1)
-    edges = shapely.linestrings(ends)
-    direction = ends[:, 1] - ends[:, 0]
-    length = np.hypot(direction[:, 0], direction[:, 1])
-    keep = length > 0
-    edges, ends, direction, length = edges[keep], ends[keep], direction[keep], length[keep]
-    middle = ends.mean(axis=1)
-    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / length[:, None]
-    step = np.minimum(1e-3, length / 4)[:, None] * normal
-    tree = shapely.STRtree(seed_points)
-    side_a = owners[tree.query_nearest(shapely.points(middle + step), all_matches=False)[1]]
-    side_b = owners[tree.query_nearest(shapely.points(middle - step), all_matches=False)[1]]
-    return edges[side_a != side_b]
+    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, ordered=True)
+    # GEOS 3.14 returns some ordered cells as a GeometryCollection of the polygon and a zero-length line
+    cells, cell = shapely.get_parts(shapely.get_parts(cells), return_index=True)
+    polygon = shapely.get_type_id(cells) == shapely.GeometryType.POLYGON
+    coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(cells[polygon]), return_index=True)
+    start = np.flatnonzero(ring[1:] == ring[:-1])
+    first, second = coords[start], coords[start + 1]
+    own = cell[polygon][ring[start]]
+    direction = second - first
+    squared = (direction ** 2).sum(axis=1)
+    keep = squared > 0
+    first, second, direction, squared, own = first[keep], second[keep], direction[keep], squared[keep], own[keep]
+    along = ((seeds[own] - first) * direction).sum(axis=1) / squared
+    mirror = 2 * (first + along[:, None] * direction) - seeds[own]
+    across = _find_seed(seeds, mirror, grid_size)
+    found = across >= 0
+    dividing = found & (owners[own] < np.where(found, owners[across], -1))
+    return shapely.linestrings(np.stack([first[dividing], second[dividing]], axis=1))
+
+
+def _find_seed(seeds: np.ndarray, points: np.ndarray, grid_size: float) -> np.ndarray:
+    """Index of the seed at each point (rounded to the grid), -1 where there is none."""
+    origin = seeds.min(axis=0)
+    span = int(np.ceil((seeds.max(axis=0) - origin).max() / grid_size)) + 3
+
+    def keys(xy):
+        cells = np.round((xy - origin) / grid_size).astype(np.int64)
+        inside = ((cells >= 0) & (cells < span)).all(axis=1)
+        return np.where(inside, cells[:, 0] * span + cells[:, 1], -1)
+
+    seed_keys = keys(seeds)
+    order = np.argsort(seed_keys)
+    wanted = keys(points)
+    at = np.clip(np.searchsorted(seed_keys[order], wanted), 0, len(order) - 1)
+    hit = (seed_keys[order][at] == wanted) & (wanted >= 0)
+    return np.where(hit, order[at], -1)
 
 
 def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
