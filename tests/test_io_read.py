@@ -138,6 +138,12 @@ def test_csv_title_row_above_header_is_skipped(tmp_path):
     assert_geodataframe_equal(frame, units_frame())
 
 
+def test_windows_line_ends_and_quoted_separators(tmp_path):
+    text = '兴宁区小区统计表,,\r\n名称,经度,纬度\r\n"翠竹苑, 东区",108.3,22.8\r\n'
+    frame = read_layer(write(tmp_path / "crlf.csv", text.encode("gbk")))
+    assert frame["name"].tolist() == ["翠竹苑, 东区"] and frame.geometry[0].equals(Point(108.3, 22.8))
+
+
 def test_semicolon_and_tab_separated_files(tmp_path):
     plain = read_layer(write(tmp_path / "c.csv", csv_bytes(ROWS, "utf-8")))
     semicolon = [row.replace(",", ";") for row in ROWS]

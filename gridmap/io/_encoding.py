@@ -207,7 +207,7 @@ def dbf_encoding(dbf: bytes, *, cpg: str | None = None, encoding: str | None = N
         warnings.warn(
             f"{path}: the .cpg says {cpg.strip()!r} but the attribute table is {detected}; "
             f"read as {detected}",
-            GridmapWarning, stacklevel=4,
+            GridmapWarning, stacklevel=6,  # the caller of read_layer
         )
     logger.info("%s: attribute table read as %s", path, detected)
     return detected
