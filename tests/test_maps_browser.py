@@ -1,9 +1,11 @@
 """gridmap pages in a real browser (chromium) with the network blocked: they draw, click and stay safe."""
 
 import folium
+import geopandas as gpd
 import pytest
 from browser import launch_chromium, open_offline
 from maps_fixtures import UNITS, XSS_NAME, small_city
+from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, box, shape
 
 from gridmap.maps import base_map, boundary_layer, overview_map, save_html, unit_layer
 
@@ -185,6 +187,21 @@ def test_svg_renderer_draws_one_path_per_feature(opened, tmp_path):
     fmap.fit_bounds(fmap.get_bounds())
     page, log = opened(save_html(fmap, tmp_path / "svg.html"))
     assert page.locator("path.leaflet-interactive").count() == 4 + len(UNITS)
+    assert_clean(log)
+
+
+def test_page_decodes_every_geometry_type(opened, tmp_path):
+    shapes = [Point(108.3, 22.8), MultiPoint([(108.3, 22.8), (108.31, 22.81)]),
+              LineString([(108.3, 22.8), (108.3000004, 22.8000006), (108.31, 22.79)]),
+              Polygon([(108.3, 22.8), (108.32, 22.8), (108.32, 22.82), (108.3, 22.8)],
+                      [[(108.315, 22.801), (108.319, 22.801), (108.319, 22.805), (108.315, 22.801)]]),
+              MultiPolygon([box(108.3, 22.8, 108.31, 22.81), box(108.32, 22.8, 108.33, 22.81)])]
+    grids = gpd.GeoDataFrame({"code": [f"G{i}" for i in range(len(shapes))]}, geometry=shapes,
+                             crs="EPSG:4326")
+    page, log = opened(save_html(overview_map(grids=grids), tmp_path / "shapes.html"))
+    drawn = page.evaluate("gridmap.layers.grid.gridmapGeo.getLayers().map(l => l.toGeoJSON(7).geometry)")
+    for got, want in zip(drawn, shapes, strict=True):
+        assert shape(got).equals_exact(want, tolerance=1e-6)
     assert_clean(log)
 
 

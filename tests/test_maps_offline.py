@@ -12,10 +12,21 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from branca.element import Element, JavascriptLink
 from geopandas.testing import assert_geodataframe_equal
 from maps_fixtures import COMMUNITIES, UNITS, XSS_NAME, small_city
-from shapely.geometry import Point, box, shape
+from shapely.geometry import (
+    GeometryCollection,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+    shape,
+)
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError, WriteError
 from gridmap.maps import (
@@ -23,6 +34,7 @@ from gridmap.maps import (
     GeoLayer,
     base_map,
     boundary_layer,
+    encode_geometry,
     label_zoom,
     legend,
     overview_map,
@@ -47,6 +59,25 @@ def specs(fmap) -> dict:
 
 def features(spec) -> list:
     return spec["data"]["features"]
+
+
+def decode(geometry: dict, scale: int = 10**6):
+    """Decode ``encode_geometry`` output into a shapely geometry (the page's decoder, written again)."""
+    def line(flat):
+        return (np.cumsum(np.array(flat, dtype=np.int64).reshape(-1, 2), axis=0) / scale).tolist()
+
+    kind = geometry["type"]
+    if kind == "GeometryCollection":
+        return GeometryCollection([decode(part, scale) for part in geometry["geometries"]])
+    c = geometry["coordinates"]
+    coordinates = (line(c)[0] if kind == "Point" else line(c) if kind in ("LineString", "MultiPoint")
+                   else [line(ring) for ring in c] if kind in ("Polygon", "MultiLineString")
+                   else [[line(ring) for ring in polygon] for polygon in c])
+    return shape({"type": kind, "coordinates": coordinates})
+
+
+def geometries(spec) -> list:
+    return [decode(f["geometry"], spec["scale"]) for f in features(spec)]
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +213,7 @@ def test_every_feature_is_drawn_once_with_its_own_geometry(city):
     drawn = specs(overview_map(**city))
     for key, frame in (("district", city["districts"]), ("street", city["streets"]),
                        ("community", city["communities"]), ("units", city["units"])):
-        got = [shape(f["geometry"]) for f in features(drawn[key])]
+        got = geometries(drawn[key])
         assert len(got) == len(frame)
         for geom, expected in zip(got, frame.geometry, strict=True):
             assert geom.symmetric_difference(expected).area < 1e-12
@@ -266,15 +297,38 @@ def test_map_fits_the_data(city):
     assert np.allclose(fit.bounds, [[miny, minx], [maxy, maxx]])
 
 
-def test_coordinates_are_rounded_to_six_decimals():
+def test_coordinates_are_rounded_to_six_decimals_and_sent_as_integer_steps():
     fine = box(108.300000123456, 22.800000987654, 108.310000555555, 22.810000444444)
     frame = gpd.GeoDataFrame({"code": ["450102001001"], "name": ["翠竹社区"]}, geometry=[fine],
                              crs="EPSG:4326")
-    drawn = specs(overview_map(communities=frame))
-    coords = np.array(features(drawn["community"])[0]["geometry"]["coordinates"][0])
-    assert np.all(np.abs(coords - np.round(coords, 6)) < 1e-12)
-    assert np.abs(coords - np.array(fine.exterior.coords)).max() <= 0.5e-6 + 1e-12
-    assert all(len(text.split(".")[1]) <= 6 for text in re.findall(r"10\d\.\d+|22\.\d+", json.dumps(drawn)))
+    spec = specs(overview_map(communities=frame))["community"]
+    ring = features(spec)[0]["geometry"]["coordinates"][0]
+    assert all(isinstance(value, int) for value in ring)
+    coords = np.array(geometries(spec)[0].exterior.coords)
+    assert np.abs(coords - np.round(np.array(fine.exterior.coords), 6)).max() < 1e-9
+
+
+@pytest.mark.parametrize("geom", [
+    Point(108.3, 22.8),
+    MultiPoint([(108.3, 22.8), (108.31, 22.81)]),
+    LineString([(108.3, 22.8), (108.3000004, 22.8000006), (108.31, 22.79)]),
+    MultiLineString([[(108.3, 22.8), (108.31, 22.8)], [(108.3, 22.81), (108.31, 22.82)]]),
+    Polygon([(108.3, 22.8), (108.32, 22.8), (108.32, 22.82), (108.3, 22.8)],
+            [[(108.315, 22.801), (108.319, 22.801), (108.319, 22.805), (108.315, 22.801)]]),
+    MultiPolygon([box(108.3, 22.8, 108.31, 22.81), box(108.32, 22.8, 108.33, 22.81)]),
+    GeometryCollection([Point(108.3, 22.8), box(108.3, 22.8, 108.31, 22.81)]),
+])
+def test_encoded_geometry_decodes_to_the_rounded_geometry(geom):
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, 6))
+    decoded = decode(json.loads(json.dumps(encode_geometry(geom))))
+    assert decoded.geom_type == geom.geom_type
+    assert decoded.equals_exact(rounded, tolerance=1e-9)
+
+
+def test_encoding_halves_the_size_of_six_decimal_geojson():
+    ring = box(108.3, 22.8, 108.304, 22.804).segmentize(0.0004)
+    six = json.dumps(shapely.geometry.mapping(shapely.transform(ring, lambda xy: np.round(xy, 6))))
+    assert len(json.dumps(encode_geometry(ring))) < len(six) / 2
 
 
 @pytest.mark.parametrize("crs", ["EPSG:4490", "EPSG:32649", "EPSG:4547"])
@@ -282,7 +336,7 @@ def test_any_input_crs_is_drawn_in_wgs84(crs):
     layers = small_city(crs)
     drawn = specs(overview_map(**layers))
     expected = layers["communities"].to_crs("EPSG:4326").geometry
-    got = [shape(f["geometry"]) for f in features(drawn["community"])]
+    got = geometries(drawn["community"])
     for geom, want in zip(got, expected, strict=True):
         assert geom.hausdorff_distance(want) < 2e-6
 
@@ -301,7 +355,7 @@ def test_amap_shifts_the_data_to_gcj02_and_fits_the_shifted_data(city):
     fmap = overview_map(**city, basemap="amap")
     drawn = specs(fmap)
     expected = convert_frame(city["communities"], "wgs84", "gcj02").geometry
-    got = [shape(f["geometry"]) for f in features(drawn["community"])]
+    got = geometries(drawn["community"])
     for geom, want, original in zip(got, expected, city["communities"].geometry, strict=True):
         assert geom.hausdorff_distance(want) < 1e-6
         shift_m = gpd.GeoSeries([geom.centroid, original.centroid], crs="EPSG:4326").to_crs("EPSG:32649")

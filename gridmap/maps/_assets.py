@@ -237,10 +237,34 @@ _RUNTIME_TEMPLATE = """(function () {
     group.gridmapLabels = labels;
   }
 
-  // A data layer: spec = {key, fields, styles, radius, labels (rank or null), data}; feature.properties =
+  // Geometry from gridmap.maps.layers.encode_geometry: each line a flat list [x0, y0, dx1, dy1, ...] of
+  // integers in units of 1/scale degree.
+  gm.decode = function (geometry, scale) {
+    function line(flat) {
+      var out = [], x = 0, y = 0;
+      for (var i = 0; i < flat.length; i += 2) {
+        x += flat[i];
+        y += flat[i + 1];
+        out.push([x / scale, y / scale]);
+      }
+      return out;
+    }
+    var c = geometry.coordinates, type = geometry.type;
+    if (type === "GeometryCollection") {
+      return {type: type, geometries: geometry.geometries.map(function (g) { return gm.decode(g, scale); })};
+    }
+    var coordinates = type === "Point" ? line(c)[0]
+      : (type === "LineString" || type === "MultiPoint") ? line(c)
+      : (type === "Polygon" || type === "MultiLineString") ? c.map(line)
+      : c.map(function (polygon) { return polygon.map(line); });
+    return {type: type, coordinates: coordinates};
+  };
+
+  // A data layer: spec = {key, scale, fields, styles, radius, labels (rank or null), data}; properties =
   // {v: [title, values of fields...], s: index into styles, p: label point, z: label zoom}.
   gm.geoLayer = function (spec) {
     var group = L.featureGroup();
+    spec.data.features.forEach(function (f) { f.geometry = gm.decode(f.geometry, spec.scale); });
     var geo = L.geoJSON(spec.data, {
       style: function (f) { return spec.styles[f.properties.s]; },
       pointToLayer: function (f, latlng) {

@@ -1,8 +1,9 @@
 """Boundary and unit layers, their legend, and the overview map of a city.
 
 A layer is a :class:`GeoLayer`: data reprojected to WGS84 (EPSG:4326) for Leaflet, coordinates rounded to
-6 decimals (about 0.1 m), text embedded as UTF-8 JSON and shown with ``textContent`` (a name such as
-``<img src=x onerror=alert(1)>`` is displayed, never run). Each feature gets a tooltip (its name) and a
+6 decimals (about 0.1 m) and delta-encoded as integers (:func:`encode_geometry`), text embedded as UTF-8
+JSON and shown with ``textContent`` (a name such as ``<img src=x onerror=alert(1)>`` is displayed, never
+run). Each feature gets a tooltip (its name) and a
 popup (name, code, type, households, population, buildings); boundary layers of streets and communities
 carry labels that appear from the zoom level at which the polygon is wider than its name.
 
@@ -37,7 +38,6 @@ from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
-from shapely.geometry import mapping
 from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
@@ -53,11 +53,13 @@ __all__ = [
     "unit_layer",
     "legend",
     "label_zoom",
+    "encode_geometry",
     "overview_map",
 ]
 
 #: Decimals kept in coordinates: 1e-6 degree is about 0.1 m.
 PRECISION = 6
+_SCALE = 10**PRECISION
 #: Levels :func:`boundary_layer` draws, from the largest down.
 BOUNDARY_LEVELS = ("district", "street", "community", "grid")
 
@@ -174,13 +176,14 @@ class GeoLayer(Layer):
         geometry = self.drawn_geometry()
         label_points = _label_points(geometry, [row[0] for row in self.rows]) if self.labels else None
         features = []
-        for i, geom in enumerate(_rounded(geometry)):
+        for i, geom in enumerate(geometry.values):
             properties = {"v": self.rows[i], "s": self.style_index[i]}
             if label_points is not None and label_points[i] is not None:
                 properties["p"], properties["z"] = label_points[i]
-            features.append({"type": "Feature", "geometry": mapping(geom), "properties": properties})
+            features.append({"type": "Feature", "geometry": encode_geometry(geom), "properties": properties})
         self.spec_json = js_string({
-            "key": self.key, "fields": self.fields, "styles": self.styles, "radius": _UNIT_RADIUS,
+            "key": self.key, "scale": _SCALE, "fields": self.fields, "styles": self.styles,
+            "radius": _UNIT_RADIUS,
             "labels": self.label_rank if self.labels else None,
             "data": {"type": "FeatureCollection", "features": features},
         })
@@ -195,8 +198,40 @@ def _shift(geometry: gpd.GeoSeries, coords: str) -> gpd.GeoSeries:
     return convert_frame(geometry, "wgs84", coords)
 
 
-def _rounded(geometry: gpd.GeoSeries) -> np.ndarray:
-    return shapely.transform(geometry.values, lambda xy: np.round(xy, PRECISION))
+def _encode_line(coords) -> list[int]:
+    ints = np.round(np.asarray(coords, dtype=float)[:, :2] * _SCALE).astype(np.int64)
+    ints[1:] = np.diff(ints, axis=0)
+    return ints.ravel().tolist()
+
+
+def encode_geometry(geom) -> dict:
+    """Return a geometry as compact GeoJSON: each line or ring a flat list of integers.
+
+    Coordinates are counted in units of 1e-6 degree (about 0.1 m): a line ``[x0, y0, dx1, dy1, ...]`` holds
+    its first point and then the difference to each next point, which are short numbers (neighbouring
+    vertices are close). This is about half the size of GeoJSON with 6 decimals; the page decodes it
+    (``gridmap.decode`` in the runtime) before Leaflet reads it.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> encode_geometry(LineString([(108.3, 22.8), (108.300012, 22.8000034)]))
+    {'type': 'LineString', 'coordinates': [108300000, 22800000, 12, 3]}
+    """
+    kind = geom.geom_type
+    if kind == "GeometryCollection":
+        return {"type": kind, "geometries": [encode_geometry(part) for part in geom.geoms]}
+    if kind == "Point":
+        coordinates = _encode_line([geom.coords[0]])
+    elif kind in ("LineString", "MultiPoint"):
+        coordinates = _encode_line(shapely.get_coordinates(geom))
+    elif kind == "Polygon":
+        coordinates = [_encode_line(ring.coords) for ring in (geom.exterior, *geom.interiors)]
+    elif kind == "MultiLineString":
+        coordinates = [_encode_line(part.coords) for part in geom.geoms]
+    else:  # MultiPolygon
+        coordinates = [encode_geometry(part)["coordinates"] for part in geom.geoms]
+    return {"type": kind, "coordinates": coordinates}
 
 
 def _text_px(text: str) -> int:
