@@ -442,6 +442,15 @@ def test_save_html_writes_the_page_atomically(tmp_path, city):
     assert os.listdir(tmp_path) == ["map.html"]
 
 
+def test_saved_page_is_readable_by_others_or_keeps_the_old_mode(tmp_path):
+    new = save_html(base_map(), tmp_path / "new.html")
+    assert new.stat().st_mode & 0o777 == 0o644
+    old = tmp_path / "old.html"
+    old.write_text("old", encoding="utf-8")
+    old.chmod(0o640)
+    assert save_html(base_map(), old).stat().st_mode & 0o777 == 0o640
+
+
 def test_failed_render_leaves_the_previous_file(tmp_path):
     target = tmp_path / "map.html"
     target.write_text("old", encoding="utf-8")

@@ -331,6 +331,8 @@ def save_html(fmap: folium.Map, path: str | os.PathLike) -> Path:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(page)
+        # mkstemp makes the file private (0600); a map is for sharing: keep the old file's mode or use 0644.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(temporary, path)
     except OSError as exc:
         if temporary is not None:
