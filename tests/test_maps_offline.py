@@ -419,6 +419,14 @@ def test_features_without_geometry_are_skipped_with_a_warning(city):
     assert [row[1] for row in layer.rows] == ["U1", "U2", "U4", "U5"]
 
 
+def test_an_empty_layer_draws_nothing_and_the_map_fits_the_others(city):
+    fmap = overview_map(communities=city["communities"].iloc[:0], streets=city["streets"])
+    fit = next(child for child in fmap._children.values() if isinstance(child, folium.FitBounds))
+    minx, miny, maxx, maxy = city["streets"].total_bounds
+    assert np.allclose(fit.bounds, [[miny, minx], [maxy, maxx]])
+    assert features(specs(fmap)["community"]) == []
+
+
 def test_grids_show_their_type():
     grids = gpd.GeoDataFrame({"code": ["450102001001001", "450102001001002"], "type": ["city", "dedicated"],
                               "households": [410, 0]},

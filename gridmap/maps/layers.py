@@ -167,7 +167,9 @@ class GeoLayer(Layer):
             self._drawn[coords] = _shift(self.geometry, coords)
         return self._drawn[coords]
 
-    def _get_self_bounds(self) -> list[list[float]]:
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        if self.geometry.empty:  # folium's convention for "no bounds"
+            return [[None, None], [None, None]]
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
