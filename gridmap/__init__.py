@@ -2,27 +2,69 @@
 
 Load administrative boundaries and base units, divide communities into grids, code them, analyse
 population and cases per grid, and render offline one-screen maps.
-"""
 
-from gridmap.errors import (
-    CodeError,
-    CRSError,
-    GeometryError,
-    CaseError,
-    RegistryError,
-    TopologyError,
-    GridmapError,
-    GridmapWarning,
-    ReadError,
-    SchemaError,
-    WriteError,
-)
-from gridmap.report import Report
+Examples
+--------
+>>> import gridmap
+>>> city = gridmap.load_sample()
+>>> sorted(city.communities["kind"].unique())
+['rural', 'urban']
+>>> gridmap.validate_admin(city.communities, parents=city.streets)[1].ok
+True
+"""
 
 __version__ = "0.1.0"
 
+from gridmap import crs
+from gridmap.admin import add_hierarchy, read_division_codes
+from gridmap.checks import check, coverage_gaps, coverage_overlaps
+from gridmap.crosswalk import crosswalk, crosswalk_summary
+from gridmap.datasets import load_sample
+from gridmap.division import GridBuild, GridRules, assign_units, build_grids
+from gridmap.errors import (
+    CaseError,
+    CodeError,
+    CRSError,
+    GeometryError,
+    GridmapError,
+    GridmapWarning,
+    ReadError,
+    RegistryError,
+    SchemaError,
+    TopologyError,
+    WriteError,
+)
+from gridmap.io import list_layers, read_layer, read_table, write_layer
+from gridmap.report import Report
+from gridmap.validation import repair_geometries, validate_admin, validate_units
+
 __all__ = [
     "__version__",
+    # reading and writing
+    "read_layer",
+    "read_table",
+    "list_layers",
+    "write_layer",
+    "load_sample",
+    "crs",
+    # checking inputs
+    "validate_admin",
+    "validate_units",
+    "repair_geometries",
+    "add_hierarchy",
+    "read_division_codes",
+    # dividing and checking grids
+    "build_grids",
+    "assign_units",
+    "GridRules",
+    "GridBuild",
+    "check",
+    "coverage_gaps",
+    "coverage_overlaps",
+    "crosswalk",
+    "crosswalk_summary",
+    # results and errors
+    "Report",
     "GridmapError",
     "ReadError",
     "WriteError",
@@ -34,5 +76,4 @@ __all__ = [
     "RegistryError",
     "CaseError",
     "GridmapWarning",
-    "Report",
 ]

@@ -59,7 +59,8 @@ COLUMN_ALIASES = {
     "网格编码": "grid_code", "网格代码": "grid_code", "grid_code": "grid_code",
     "单元编号": "unit_id", "编号": "unit_id", "unit_id": "unit_id", "id": "unit_id",
     "层级": "level", "级别": "level", "level": "level",
-    "类型": "kind", "类别": "kind", "kind": "kind", "type": "kind",
+    # "type" is left as it is: grids use it (city/rural/dedicated); units use "kind"
+    "类型": "kind", "类别": "kind", "kind": "kind",
     # counts
     "户数": "households", "住户数": "households", "总户数": "households", "households": "households",
     "人口": "population", "人数": "population", "人口数": "population", "常住人口": "population",

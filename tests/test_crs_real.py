@@ -67,8 +67,8 @@ def test_centroid_distance_falls(counties, record_property):
     print(f"\ncentroid distance to the CGCS2000 county (m), 111 counties:\n{summary}")
     print(f"兴宁区 450102: {before['450102']:.0f} m before, {after['450102']:.0f} m after")
     for stat in ("mean", "50%", "max"):
-        record_property(f"centroid_before_{stat}_m", summary.loc[stat, "before_m"])
-        record_property(f"centroid_after_{stat}_m", summary.loc[stat, "after_m"])
+        record_property(f"centroid_before_{stat}_m", float(summary.loc[stat, "before_m"]))
+        record_property(f"centroid_after_{stat}_m", float(summary.loc[stat, "after_m"]))
     assert before.min() > 150 and before.mean() > 400  # hundreds of metres apart before
     assert 350 < before["450102"] < 550  # data README: about +341 m east, -255 m north
     assert after["450102"] < 100
@@ -84,8 +84,8 @@ def test_boundary_offset_falls_to_metres_for_every_county(counties, record_prope
     summary = pd.DataFrame({"before_m": before, "after_m": after}).describe().round(1)
     print(f"\nmedian boundary offset to the CGCS2000 county (m), 111 counties:\n{summary}")
     for stat in ("mean", "50%", "max"):
-        record_property(f"boundary_before_{stat}_m", summary.loc[stat, "before_m"])
-        record_property(f"boundary_after_{stat}_m", summary.loc[stat, "after_m"])
+        record_property(f"boundary_before_{stat}_m", float(summary.loc[stat, "before_m"]))
+        record_property(f"boundary_after_{stat}_m", float(summary.loc[stat, "after_m"]))
     assert (after < before).all()
     assert before.min() > 40 and before.median() > 150
     assert after.median() < 5 and after.quantile(0.9) < 30
@@ -103,8 +103,8 @@ def test_area_overlap_improves(counties, record_property):
         f"\nIoU with the CGCS2000 counties: mean {before.mean():.4f} before, {after.mean():.4f} after; "
         f"better for {(after > before).sum()} of {len(after)}"
     )
-    record_property("iou_before_mean", round(before.mean(), 4))
-    record_property("iou_after_mean", round(after.mean(), 4))
+    record_property("iou_before_mean", round(float(before.mean()), 4))
+    record_property("iou_after_mean", round(float(after.mean()), 4))
     assert after.mean() > before.mean() + 0.02
     assert after.median() > 0.96
     assert (after > before).mean() > 0.95
