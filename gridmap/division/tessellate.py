@@ -10,7 +10,7 @@ How the land is shared out (:func:`unit_regions`):
    separate seeds of different units, so the land between units (roads, green, water) goes to the nearest
    unit;
 3. those edges, the unit polygons' boundaries and the community boundary are noded together with
-   snap-rounding to ``grid_size`` (1 mm) and polygonised into faces; a face inside a unit polygon belongs to
+   snap-rounding to ``grid_size`` (0.1 mm) and polygonised into faces; a face inside a unit polygon belongs to
    that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
    faces outside the community are dropped.
 
@@ -44,7 +44,7 @@ SAMPLE_SPACING_M = 20.0
 #: Most seeds sampled along one unit's boundary (large units get a coarser spacing).
 MAX_SEEDS_PER_UNIT = 48
 #: Precision grid of all output coordinates (m): neighbours share edges exactly.
-GRID_SIZE_M = 0.001
+GRID_SIZE_M = 0.0001
 
 _EMPTY = shapely.Polygon()
 
@@ -61,7 +61,7 @@ def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPAC
         The community, in the same CRS.
     spacing : float, default 20
         Distance between the seeds sampled along unit boundaries (m).
-    grid_size : float, default 0.001
+    grid_size : float, default 0.0001
         Precision of the output coordinates (m).
 
     Returns
