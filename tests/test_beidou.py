@@ -32,7 +32,7 @@ VECTORS = ["N50J", "N50J47", "N50J475", "N50J47539", "N50J47539B8", "N50J47539B8
            "N50J47539B825534"]
 
 
-@pytest.mark.parametrize("level,expected", enumerate(VECTORS, start=1))
+@pytest.mark.parametrize("level,expected", list(enumerate(VECTORS, start=1)))
 def test_standard_vectors_levels_1_to_8(level, expected):
     assert beidou(*POINT, level=level) == expected
 
