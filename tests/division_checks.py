@@ -54,7 +54,7 @@ def assert_exact_tiling(build, communities: gpd.GeoDataFrame, units: gpd.GeoData
     assert sorted(members) == sorted(assigned["unit_id"])
     by_code = grids.set_index("code").geometry
     units_m = metric(build.units, communities).set_index("unit_id")
-    for unit_id, grid_code in zip(assigned["unit_id"], assigned["grid_code"]):
+    for unit_id, grid_code in zip(assigned["unit_id"], assigned["grid_code"], strict=True):
         grid = by_code[grid_code]
         unit = units_m.geometry[unit_id]
         community = comms.geometry[grid_code.split("-")[0]]

@@ -16,28 +16,36 @@ URBAN, URBAN2, RURAL, EMPTY = "450102001003", "450102001004", "450127100201", "4
 
 
 def compound(unit_id, geometry, households, population=None, kind="compound", buildings=1):
-    return {"unit_id": unit_id, "name": f"小区{unit_id}", "kind": kind, "households": households,
-            "population": households * 3 if population is None else population, "buildings": buildings,
-            "geometry": geometry}
+    return {
+        "unit_id": unit_id,
+        "name": f"小区{unit_id}",
+        "kind": kind,
+        "households": households,
+        "population": households * 3 if population is None else population,
+        "buildings": buildings,
+        "geometry": geometry,
+    }
 
 
 def blocks_city():
     """One urban community of 7 compounds on a street grid: roads 20 m east-west, 30 m north-south."""
     communities = frame([{"code": URBAN, "name": "兴宁社区", "geometry": rect(0, 0, 1000, 600)}])
-    units = frame([
-        compound("C1", rect(20, 330, 300, 580), 620),
-        compound("C2", rect(320, 330, 480, 580), 180),
-        compound("C3", rect(500, 330, 660, 580), 160),
-        compound("C4", rect(680, 330, 980, 580), 350),
-        compound("C5", rect(20, 20, 300, 300), 120),
-        compound("C6", rect(320, 20, 480, 300), 90),
-        compound("C7", rect(500, 20, 980, 300), 400),
-    ])
+    units = frame(
+        [
+            compound("C1", rect(20, 330, 300, 580), 620),
+            compound("C2", rect(320, 330, 480, 580), 180),
+            compound("C3", rect(500, 330, 660, 580), 160),
+            compound("C4", rect(680, 330, 980, 580), 350),
+            compound("C5", rect(20, 20, 300, 300), 120),
+            compound("C6", rect(320, 20, 480, 300), 90),
+            compound("C7", rect(500, 20, 980, 300), 400),
+        ]
+    )
     return communities, units
 
 
 def members(build: GridBuild) -> dict[str, str]:
-    return dict(zip(build.grids["unit_ids"], build.grids["reason"]))
+    return dict(zip(build.grids["unit_ids"], build.grids["reason"], strict=True))
 
 
 def test_city_grids_alone_merged_and_leftovers():
@@ -45,18 +53,34 @@ def test_city_grids_alone_merged_and_leftovers():
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     # C1, C4, C7 reach 300 households alone; C2+C3 reach the range; C5+C6 (210) cannot join any neighbour
-    assert members(build) == {"C1": "alone", "C2;C3": "merged", "C4": "alone", "C5;C6": "merged", "C7": "alone"}
+    assert members(build) == {
+        "C1": "alone",
+        "C2;C3": "merged",
+        "C4": "alone",
+        "C5;C6": "merged",
+        "C7": "alone",
+    }
     assert build.grids["code"].tolist() == [f"{URBAN}-{n:03d}" for n in range(1, 6)]  # reading order
     assert build.grids.set_index("unit_ids")["households"].to_dict() == {
-        "C1": 620, "C2;C3": 340, "C4": 350, "C5;C6": 210, "C7": 400}
+        "C1": 620,
+        "C2;C3": 340,
+        "C4": 350,
+        "C5;C6": 210,
+        "C7": 400,
+    }
     outside = build.report.tables["outside_range"].set_index("code")["note"]
     assert set(outside.index) == {f"{URBAN}-001", f"{URBAN}-004"}
     assert "give its buildings as units to split it" in outside[f"{URBAN}-001"]
     assert "no adjacent grid can take it" in outside[f"{URBAN}-004"]
     assert_range_or_reported(build)
     table = build.report.tables["households"].iloc[0]
-    assert (table["community_code"], table["n_grids"], table["min"], table["max"], table["n_outside_range"]) == (
-        URBAN, 5, 210, 620, 2)
+    assert (
+        table["community_code"],
+        table["n_grids"],
+        table["min"],
+        table["max"],
+        table["n_outside_range"],
+    ) == (URBAN, 5, 210, 620, 2)
     assert table["median"] == 350
     # grids carry the units' totals and the units carry their grid
     assert build.grids["buildings"].sum() == 7 and build.grids["n_units"].sum() == 7
@@ -67,8 +91,11 @@ def test_compound_land_and_roads_go_to_nearest_grid():
     communities, units = blocks_city()
     build = build_grids(communities, units)
     grids = metric(build.grids, communities).set_index("unit_ids").geometry
-    roads = metric(communities, communities).geometry.iloc[0].difference(
-        shapely.union_all(metric(units, communities).geometry.to_numpy()))
+    roads = (
+        metric(communities, communities)
+        .geometry.iloc[0]
+        .difference(shapely.union_all(metric(units, communities).geometry.to_numpy()))
+    )
     assert roads.area > 50_000  # there is land between units to share out ...
     # ... and a point on the road next to C7 goes to C7's grid, one next to C1 to C1's grid
     here = metric(frame([{"geometry": Point(990, 150)}, {"geometry": Point(10, 450)}]), communities).geometry
@@ -88,8 +115,12 @@ def test_small_leftover_joins_adjacent_grid_within_bound():
 
 def test_population_cap_keeps_compounds_apart():
     communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 300)}])
-    units = frame([compound("a", rect(10, 10, 290, 290), 150, population=1500),
-                   compound("b", rect(310, 10, 590, 290), 150, population=1200)])
+    units = frame(
+        [
+            compound("a", rect(10, 10, 290, 290), 150, population=1500),
+            compound("b", rect(310, 10, 590, 290), 150, population=1200),
+        ]
+    )
     build = build_grids(communities, units, rules=GridRules(max_population=2500))
     assert sorted(build.grids["unit_ids"]) == ["a", "b"]  # 2700 people together > 2500
     assert_range_or_reported(build)
@@ -101,8 +132,13 @@ def test_compounds_across_a_bay_are_not_merged_and_grids_stay_connected():
     # a U-shaped community: the notch (x 300-700, y > 300) belongs to another community
     u_shape = rect(0, 0, 1000, 1000).difference(rect(300, 300, 700, 1000))
     communities = frame([{"code": URBAN, "geometry": u_shape}])
-    units = frame([compound("L", rect(50, 700, 250, 950), 150), compound("R", rect(750, 700, 950, 950), 150),
-                   compound("M", rect(350, 50, 650, 250), 400)])
+    units = frame(
+        [
+            compound("L", rect(50, 700, 250, 950), 150),
+            compound("R", rect(750, 700, 950, 950), 150),
+            compound("M", rect(350, 50, 650, 250), 400),
+        ]
+    )
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     assert sorted(build.grids["unit_ids"]) == ["L", "M", "R"]  # L and R are 500 m apart across the notch
@@ -113,8 +149,13 @@ def test_detached_voronoi_piece_is_reattached_to_its_neighbour():
     u_shape = rect(0, 0, 1000, 1000).difference(rect(300, 300, 700, 1000))
     communities = frame([{"code": URBAN, "geometry": u_shape}])
     # Y (right arm) is nearer than X to the top of the left arm as the crow flies, across the notch
-    units = frame([compound("X", Point(150, 100), 400), compound("Y", Point(850, 900), 400),
-                   compound("Z", Point(500, 150), 400)])
+    units = frame(
+        [
+            compound("X", Point(150, 100), 400),
+            compound("Y", Point(850, 900), 400),
+            compound("Z", Point(500, 150), 400),
+        ]
+    )
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     grids = metric(build.grids, communities).set_index("unit_ids").geometry
@@ -139,26 +180,42 @@ def test_points_only_community():
 
 def test_dedicated_sites():
     communities = frame([{"code": URBAN, "geometry": rect(0, 0, 800, 400)}])
-    units = frame([
-        compound("school", rect(20, 20, 200, 380), 0, population=0, kind="school"),        # polygon: dedicated
-        compound("hospital", Point(300, 300), 0, population=300, kind="hospital"),       # 300 people: dedicated
-        compound("market", Point(300, 100), 0, population=50, kind="market"),            # 50 people: ordinary
-        compound("home", rect(500, 20, 780, 380), 320),
-    ])
+    units = frame(
+        [
+            compound("school", rect(20, 20, 200, 380), 0, population=0, kind="school"),  # polygon: dedicated
+            compound(
+                "hospital", Point(300, 300), 0, population=300, kind="hospital"
+            ),  # 300 people: dedicated
+            compound("market", Point(300, 100), 0, population=50, kind="market"),  # 50 people: ordinary
+            compound("home", rect(500, 20, 780, 380), 320),
+        ]
+    )
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     by_members = build.grids.set_index("unit_ids")
-    assert by_members.loc["school", "type"] == "dedicated" and by_members.loc["school", "reason"] == "dedicated site"
+    assert (
+        by_members.loc["school", "type"] == "dedicated"
+        and by_members.loc["school", "reason"] == "dedicated site"
+    )
     assert by_members.loc["hospital", "type"] == "dedicated"
-    assert by_members.loc["home;market", "type"] == "city" and by_members.loc["home;market", "reason"] == "merged"
-    assert "hospital" not in set(build.report.tables["outside_range"]["code"])  # dedicated grids have no range
+    assert (
+        by_members.loc["home;market", "type"] == "city"
+        and by_members.loc["home;market", "reason"] == "merged"
+    )
+    assert "hospital" not in set(
+        build.report.tables["outside_range"]["code"]
+    )  # dedicated grids have no range
 
 
 def test_point_inside_a_compound_shares_its_grid():
     communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 300)}])
-    units = frame([compound("Q", rect(10, 10, 290, 290), 350),
-                   compound("S", Point(150, 150), 0, population=500, kind="school"),
-                   compound("T", rect(310, 10, 590, 290), 330)])
+    units = frame(
+        [
+            compound("Q", rect(10, 10, 290, 290), 350),
+            compound("S", Point(150, 150), 0, population=500, kind="school"),
+            compound("T", rect(310, 10, 590, 290), 330),
+        ]
+    )
     with pytest.warns(GridmapWarning, match="unit_inside_unit 1"):
         build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
@@ -169,14 +226,23 @@ def test_point_inside_a_compound_shares_its_grid():
 def test_rural_grids_villages_merge_and_compounds_join():
     communities = frame([{"code": RURAL, "name": "那坡村", "geometry": rect(0, 0, 1400, 400)}])
     village = "natural_village"
-    units = frame([compound("V2", Point(100, 200), 60, kind=village), compound("V1", Point(400, 200), 250, kind=village),
-                   compound("V3", Point(900, 200), 180, kind=village), compound("K", Point(1250, 200), 100)])
+    units = frame(
+        [
+            compound("V2", Point(100, 200), 60, kind=village),
+            compound("V1", Point(400, 200), 250, kind=village),
+            compound("V3", Point(900, 200), 180, kind=village),
+            compound("K", Point(1250, 200), 100),
+        ]
+    )
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     grids = build.grids.set_index("unit_ids")
     assert (grids["type"] == "rural").all()
     assert grids.loc["V1;V2", "reason"] == "merged villages" and grids.loc["V1;V2", "households"] == 310
-    assert grids.loc["K;V3", "reason"] == "single village" and "joined this village grid" in grids.loc["K;V3", "note"]
+    assert (
+        grids.loc["K;V3", "reason"] == "single village"
+        and "joined this village grid" in grids.loc["K;V3", "note"]
+    )
 
 
 def test_kind_column_overrides_village_digits():
@@ -186,15 +252,25 @@ def test_kind_column_overrides_village_digits():
 
 
 def test_empty_community_is_one_grid():
-    communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 300)},
-                         {"code": EMPTY, "geometry": rect(600, 0, 1200, 300)}])
+    communities = frame(
+        [
+            {"code": URBAN, "geometry": rect(0, 0, 600, 300)},
+            {"code": EMPTY, "geometry": rect(600, 0, 1200, 300)},
+        ]
+    )
     units = frame([compound("a", rect(10, 10, 290, 290), 350)])
     build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
     empty = build.grids[build.grids["community_code"] == EMPTY].iloc[0]
-    assert (empty["reason"], empty["households"], empty["n_units"], empty["unit_ids"]) == ("empty community", 0, 0, "")
-    assert metric(build.grids, communities).area[build.grids["community_code"] == EMPTY].iloc[0] == pytest.approx(
-        180_000, rel=1e-6)
+    assert (empty["reason"], empty["households"], empty["n_units"], empty["unit_ids"]) == (
+        "empty community",
+        0,
+        0,
+        "",
+    )
+    assert metric(build.grids, communities).area[build.grids["community_code"] == EMPTY].iloc[
+        0
+    ] == pytest.approx(180_000, rel=1e-6)
     assert "community_empty" in set(build.report.to_frame()["check"])
 
 
@@ -214,10 +290,18 @@ def test_outside_unit_excluded_and_reported_strict_raises():
 
 
 def test_wrong_community_code_location_wins():
-    communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 300)},
-                         {"code": URBAN2, "geometry": rect(600, 0, 1200, 300)}])
-    units = frame([compound("a", rect(10, 10, 290, 290), 350) | {"community_code": URBAN2},
-                   compound("b", rect(610, 10, 890, 290), 350) | {"community_code": URBAN2}])
+    communities = frame(
+        [
+            {"code": URBAN, "geometry": rect(0, 0, 600, 300)},
+            {"code": URBAN2, "geometry": rect(600, 0, 1200, 300)},
+        ]
+    )
+    units = frame(
+        [
+            compound("a", rect(10, 10, 290, 290), 350) | {"community_code": URBAN2},
+            compound("b", rect(610, 10, 890, 290), 350) | {"community_code": URBAN2},
+        ]
+    )
     with pytest.warns(GridmapWarning, match="community_code_conflict 1"):
         build = build_grids(communities, units)
     assert build.units.set_index("unit_id")["community_code"].to_dict() == {"a": URBAN, "b": URBAN2}
@@ -225,12 +309,21 @@ def test_wrong_community_code_location_wins():
 
 
 def test_several_communities_with_crossing_unit_and_shared_boundary():
-    communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 600)},
-                         {"code": URBAN2, "geometry": rect(600, 0, 1200, 600)},
-                         {"code": RURAL, "geometry": rect(0, 600, 1200, 1000)}])
-    units = frame([compound("a", rect(10, 10, 290, 590), 350), compound("b", rect(310, 10, 640, 590), 100),
-                   compound("c", rect(700, 10, 1190, 590), 150),
-                   compound("v", Point(300, 800), 250, kind="natural_village")])
+    communities = frame(
+        [
+            {"code": URBAN, "geometry": rect(0, 0, 600, 600)},
+            {"code": URBAN2, "geometry": rect(600, 0, 1200, 600)},
+            {"code": RURAL, "geometry": rect(0, 600, 1200, 1000)},
+        ]
+    )
+    units = frame(
+        [
+            compound("a", rect(10, 10, 290, 590), 350),
+            compound("b", rect(310, 10, 640, 590), 100),
+            compound("c", rect(700, 10, 1190, 590), 150),
+            compound("v", Point(300, 800), 250, kind="natural_village"),
+        ]
+    )
     with pytest.warns(GridmapWarning, match="unit_crosses_boundary 1"):
         build = build_grids(communities, units)
     assert_exact_tiling(build, communities, units)
@@ -244,16 +337,25 @@ def test_same_input_same_grids_even_shuffled():
     extra = frame([{"code": URBAN2, "geometry": rect(1000, 0, 1600, 600)}])
     communities = pd.concat([communities, extra], ignore_index=True)
     rng = np.random.default_rng(3)
-    points = frame([compound(f"P{i}", Point(1000 + x, y), int(h)) for i, (x, y, h) in
-                    enumerate(zip(rng.uniform(20, 580, 9), rng.uniform(20, 580, 9), rng.integers(50, 300, 9)))])
+    points = frame(
+        [
+            compound(f"P{i}", Point(1000 + x, y), int(h))
+            for i, (x, y, h) in enumerate(
+                zip(rng.uniform(20, 580, 9), rng.uniform(20, 580, 9), rng.integers(50, 300, 9), strict=True)
+            )
+        ]
+    )
     units = pd.concat([units, points], ignore_index=True)
     first = build_grids(communities, units)
     second = build_grids(communities.iloc[::-1], units.sample(frac=1, random_state=1))
     columns = ["code", "type", "community_code", "households", "unit_ids", "reason"]
     assert first.grids[columns].equals(second.grids[columns])
     assert first.grids.geometry.geom_equals_exact(second.grids.geometry, tolerance=0).all()
-    assert first.units.set_index("unit_id")["grid_code"].sort_index().equals(
-        second.units.set_index("unit_id")["grid_code"].sort_index())
+    assert (
+        first.units.set_index("unit_id")["grid_code"]
+        .sort_index()
+        .equals(second.units.set_index("unit_id")["grid_code"].sort_index())
+    )
 
 
 def test_rules_from_toml_change_the_grids(tmp_path):
@@ -279,7 +381,9 @@ def test_bad_units_raise():
 def test_missing_counts_are_zero_and_reported():
     communities, units = blocks_city()
     with pytest.warns(GridmapWarning, match="missing_count 1"):
-        build = build_grids(communities, units.assign(population=[np.nan] + [300] * 6).drop(columns="buildings"))
+        build = build_grids(
+            communities, units.assign(population=[np.nan] + [300] * 6).drop(columns="buildings")
+        )
     assert build.grids["buildings"].sum() == 0
     assert {"missing_count", "missing_column"} <= set(build.report.to_frame()["check"])
 

@@ -21,18 +21,29 @@ KINDS = ("compound", "compound", "compound", "natural_village", "school", "other
 @st.composite
 def cities(draw):
     n_communities = draw(st.integers(1, 5))
-    centres = draw(st.lists(st.tuples(st.floats(50, SIDE - 50), st.floats(50, SIDE - 50)),
-                            min_size=n_communities, max_size=n_communities,
-                            unique_by=lambda p: (round(p[0] / 10), round(p[1] / 10))))
+    centres = draw(
+        st.lists(
+            st.tuples(st.floats(50, SIDE - 50), st.floats(50, SIDE - 50)),
+            min_size=n_communities,
+            max_size=n_communities,
+            unique_by=lambda p: (round(p[0] / 10), round(p[1] / 10)),
+        )
+    )
     square = box(0, 0, SIDE, SIDE)
     if len(centres) == 1:
         polygons = [square]
     else:  # communities: the Voronoi cells of random centres, clipped to the city
         cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(centres), extend_to=square))
         polygons = [cell.intersection(square) for cell in cells]
-    village_digits = draw(st.lists(st.sampled_from(["0", "2"]), min_size=len(polygons), max_size=len(polygons)))
-    communities = frame([{"code": f"450102001{digit}{i:02d}", "geometry": polygon}
-                         for i, (digit, polygon) in enumerate(zip(village_digits, polygons))])
+    village_digits = draw(
+        st.lists(st.sampled_from(["0", "2"]), min_size=len(polygons), max_size=len(polygons))
+    )
+    communities = frame(
+        [
+            {"code": f"450102001{digit}{i:02d}", "geometry": polygon}
+            for i, (digit, polygon) in enumerate(zip(village_digits, polygons, strict=True))
+        ]
+    )
     n_cells = int(SIDE / CELL)
     chosen = draw(st.lists(st.integers(0, n_cells * n_cells - 1), min_size=0, max_size=25, unique=True))
     rows = []
@@ -45,12 +56,32 @@ def cities(draw):
         else:
             w, h = draw(st.floats(10, CELL - 1 - a)), draw(st.floats(10, CELL - 1 - b))
             geometry = box(x0 + a, y0 + b, x0 + a + w, y0 + b + h)
-        rows.append({"unit_id": f"U{number:03d}", "kind": draw(st.sampled_from(KINDS)),
-                     "households": draw(st.integers(0, 700)), "population": draw(st.integers(0, 2000)),
-                     "buildings": draw(st.integers(0, 12)), "geometry": geometry})
-    units = frame(rows) if rows else frame([{"unit_id": "none", "kind": "other", "households": 0,
-                                             "population": 0, "buildings": 0,
-                                             "geometry": Point(-500, -500)}]).iloc[:0]
+        rows.append(
+            {
+                "unit_id": f"U{number:03d}",
+                "kind": draw(st.sampled_from(KINDS)),
+                "households": draw(st.integers(0, 700)),
+                "population": draw(st.integers(0, 2000)),
+                "buildings": draw(st.integers(0, 12)),
+                "geometry": geometry,
+            }
+        )
+    units = (
+        frame(rows)
+        if rows
+        else frame(
+            [
+                {
+                    "unit_id": "none",
+                    "kind": "other",
+                    "households": 0,
+                    "population": 0,
+                    "buildings": 0,
+                    "geometry": Point(-500, -500),
+                }
+            ]
+        ).iloc[:0]
+    )
     return communities, units
 
 
@@ -69,8 +100,8 @@ def test_random_cities_tile_exactly_with_one_grid_per_unit(city):
     assigned = build.units["community_code"].notna()
     assert build.units.loc[assigned, "grid_code"].notna().all()
     assert build.grids["households"].sum() == units.loc[assigned.to_numpy(), "households"].sum()
-    grid_of = dict(zip(build.units["unit_id"], build.units["grid_code"]))
-    for code, ids in zip(build.grids["code"], build.grids["unit_ids"]):
+    grid_of = dict(zip(build.units["unit_id"], build.units["grid_code"], strict=True))
+    for code, ids in zip(build.grids["code"], build.grids["unit_ids"], strict=True):
         assert all(grid_of[unit] == code for unit in ids.split(";") if unit)
     city_grids = build.grids[(build.grids["type"] == "city") & (build.grids["n_units"] > 1)]
     assert (city_grids["households"] <= 500).all()  # merging never passes the upper bound

@@ -60,13 +60,14 @@ class Assignment(NamedTuple):
     units: gpd.GeoDataFrame
     report: Report
     crs: pyproj.CRS
-    unit_geoms: np.ndarray          # metric geometries aligned with the units' rows
-    community_geoms: np.ndarray     # metric geometries aligned with the communities' rows
-    unit_community: np.ndarray      # position of each unit's community, -1 when outside every community
+    unit_geoms: np.ndarray  # metric geometries aligned with the units' rows
+    community_geoms: np.ndarray  # metric geometries aligned with the communities' rows
+    unit_community: np.ndarray  # position of each unit's community, -1 when outside every community
 
 
-def assign_units(units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bool = False,
-                 prefer: str = "location") -> tuple[gpd.GeoDataFrame, Report]:
+def assign_units(
+    units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bool = False, prefer: str = "location"
+) -> tuple[gpd.GeoDataFrame, Report]:
     """Assign each base unit to exactly one community.
 
     Parameters
@@ -106,8 +107,9 @@ def assign_units(units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, stri
     return result.units, result.report
 
 
-def assign(units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bool = False,
-           prefer: str = "location") -> Assignment:
+def assign(
+    units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bool = False, prefer: str = "location"
+) -> Assignment:
     """Do the work of :func:`assign_units` and keep the metric geometries for the later steps."""
     if prefer not in PREFER:
         raise ValueError(f"prefer must be one of {PREFER}, got {prefer!r}")
@@ -123,14 +125,17 @@ def assign(units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bo
 
     _report_overlaps(community_geoms, codes, report, strict=strict)
     native = units.geometry if units.crs == communities.crs else units.geometry.to_crs(communities.crs)
-    pairs = _candidate_pairs(native.to_numpy(), communities.geometry.to_numpy(), unit_geoms, community_geoms, codes)
+    pairs = _candidate_pairs(
+        native.to_numpy(), communities.geometry.to_numpy(), unit_geoms, community_geoms, codes
+    )
     located = _locate(pairs, len(units))
     chosen = _apply_given_codes(units, located, pairs, codes, report, prefer=prefer)
     _report_outside(units, unit_geoms, community_geoms, codes, chosen, report, strict=strict)
 
     assigned = units.copy()
-    assigned["community_code"] = pd.Series([codes[i] if i >= 0 else None for i in chosen],
-                                           index=units.index, dtype=object)
+    assigned["community_code"] = pd.Series(
+        [codes[i] if i >= 0 else None for i in chosen], index=units.index, dtype=object
+    )
     _warn_summary(report)
     return Assignment(assigned, report, crs, unit_geoms, community_geoms, chosen)
 
@@ -141,13 +146,21 @@ def _checked_communities(communities: gpd.GeoDataFrame, report: Report, *, stric
     codes = communities["code"]
     for position, code in enumerate(codes):
         if not (isinstance(code, str) and len(code) == 12 and code.isdigit()):
-            raise CodeError(f"community code {code!r} is not a 12-digit string", record=f"community row {position}",
-                            fix="give the 12-digit statistical code as text (read the column as str)")
+            raise CodeError(
+                f"community code {code!r} is not a 12-digit string",
+                record=f"community row {position}",
+                fix="give the 12-digit statistical code as text (read the column as str)",
+            )
     duplicated = codes[codes.duplicated()]
     if len(duplicated):
-        raise CodeError(f"community code {duplicated.iloc[0]} occurs more than once",
-                        record=f"community {duplicated.iloc[0]}", fix="give each community one row (dissolve parts)")
-    return _checked_geometries(communities, "community", communities["code"], _POLYGON_TYPES, report, strict=strict)
+        raise CodeError(
+            f"community code {duplicated.iloc[0]} occurs more than once",
+            record=f"community {duplicated.iloc[0]}",
+            fix="give each community one row (dissolve parts)",
+        )
+    return _checked_geometries(
+        communities, "community", communities["code"], _POLYGON_TYPES, report, strict=strict
+    )
 
 
 def _checked_units(units: gpd.GeoDataFrame, report: Report, *, strict: bool) -> gpd.GeoDataFrame:
@@ -156,67 +169,99 @@ def _checked_units(units: gpd.GeoDataFrame, report: Report, *, strict: bool) -> 
     ids = units["unit_id"]
     bad = [value for value in ids if not isinstance(value, str) or not value]
     if bad:
-        raise SchemaError(f"unit_id must be non-empty text, got {bad[0]!r}", record=f"unit {bad[0]!r}",
-                          fix="read unit_id as text, e.g. units['unit_id'] = units['unit_id'].astype(str)")
+        raise SchemaError(
+            f"unit_id must be non-empty text, got {bad[0]!r}",
+            record=f"unit {bad[0]!r}",
+            fix="read unit_id as text, e.g. units['unit_id'] = units['unit_id'].astype(str)",
+        )
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
-        raise SchemaError(f"unit_id {duplicated.iloc[0]} occurs more than once", record=f"unit {duplicated.iloc[0]}",
-                          fix="give every unit its own unit_id")
+        raise SchemaError(
+            f"unit_id {duplicated.iloc[0]} occurs more than once",
+            record=f"unit {duplicated.iloc[0]}",
+            fix="give every unit its own unit_id",
+        )
     if "community_code" in units.columns:
         given = units["community_code"]
         wrong = given[given.notna() & ~given.map(lambda v: isinstance(v, str))]
         if len(wrong):
-            raise CodeError(f"community_code {wrong.iloc[0]!r} is not text",
-                            record=f"unit {units['unit_id'][wrong.index[0]]}",
-                            fix="read community_code as text (12 digits with leading zeros)")
+            raise CodeError(
+                f"community_code {wrong.iloc[0]!r} is not text",
+                record=f"unit {units['unit_id'][wrong.index[0]]}",
+                fix="read community_code as text (12 digits with leading zeros)",
+            )
     return _checked_geometries(units, "unit", ids, _POINT_TYPES + _POLYGON_TYPES, report, strict=strict)
 
 
 def _check_frame(frame, name: str, columns: tuple[str, ...]) -> None:
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise SchemaError(f"{name} must be a GeoDataFrame, got {type(frame).__name__}",
-                          fix="read it with gridmap.io.read_layer or geopandas.read_file")
+        raise SchemaError(
+            f"{name} must be a GeoDataFrame, got {type(frame).__name__}",
+            fix="read it with gridmap.io.read_layer or geopandas.read_file",
+        )
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise SchemaError(f"{name} lack the column(s) {missing}; columns are {list(frame.columns)}",
-                          fix=f"rename or add {', '.join(missing)} (see gridmap.schema.COLUMN_ALIASES)")
+        raise SchemaError(
+            f"{name} lack the column(s) {missing}; columns are {list(frame.columns)}",
+            fix=f"rename or add {', '.join(missing)} (see gridmap.schema.COLUMN_ALIASES)",
+        )
     if frame.crs is None:
-        raise CRSError(f"{name} have no coordinate reference system",
-                       fix="set it, e.g. frame.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84")
+        raise CRSError(
+            f"{name} have no coordinate reference system",
+            fix="set it, e.g. frame.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84",
+        )
 
 
-def _checked_geometries(frame: gpd.GeoDataFrame, name: str, ids: pd.Series, allowed: tuple[str, ...],
-                        report: Report, *, strict: bool) -> gpd.GeoDataFrame:
-    """The frame, with invalid polygons repaired by gridmap.validation (strict: refused)."""
+def _checked_geometries(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    ids: pd.Series,
+    allowed: tuple[str, ...],
+    report: Report,
+    *,
+    strict: bool,
+) -> gpd.GeoDataFrame:
+    """Return the frame with invalid polygons repaired by gridmap.validation (strict: refused)."""
     geoms = frame.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
-        raise GeometryError(f"{name} {ids.iloc[int(np.argmax(missing))]} has no geometry",
-                            record=f"{name} {ids.iloc[int(np.argmax(missing))]}",
-                            fix=f"give the {name} a location, or remove it")
+        raise GeometryError(
+            f"{name} {ids.iloc[int(np.argmax(missing))]} has no geometry",
+            record=f"{name} {ids.iloc[int(np.argmax(missing))]}",
+            fix=f"give the {name} a location, or remove it",
+        )
     types = shapely.get_type_id(geoms)
     allowed_ids = [shapely.GeometryType[geom_type.upper()].value for geom_type in allowed]
     wrong = ~np.isin(types, allowed_ids)
     if wrong.any():
         first = int(np.argmax(wrong))
-        raise GeometryError(f"{name} {ids.iloc[first]} is a {geoms[first].geom_type}, expected {' or '.join(allowed)}",
-                            record=f"{name} {ids.iloc[first]}", fix=f"give the {name} a point or polygon geometry")
+        raise GeometryError(
+            f"{name} {ids.iloc[first]} is a {geoms[first].geom_type}, expected {' or '.join(allowed)}",
+            record=f"{name} {ids.iloc[first]}",
+            fix=f"give the {name} a point or polygon geometry",
+        )
     invalid = ~shapely.is_valid(geoms)
     if not invalid.any():
         return frame
     first = int(np.argmax(invalid))
     if strict:
-        raise GeometryError(f"{name} {ids.iloc[first]} has an invalid polygon ({shapely.is_valid_reason(geoms[first])});"
-                            f" {int(invalid.sum())} invalid in all", record=f"{name} {ids.iloc[first]}",
-                            fix="repair the layer with gridmap.validation.repair_geometries and check the result")
+        raise GeometryError(
+            f"{name} {ids.iloc[first]} has an invalid polygon ({shapely.is_valid_reason(geoms[first])});"
+            f" {int(invalid.sum())} invalid in all",
+            record=f"{name} {ids.iloc[first]}",
+            fix="repair the layer with gridmap.validation.repair_geometries and check the result",
+        )
     from gridmap.validation import repair_geometries  # a sibling module; imported where needed
 
     repaired, findings = repair_geometries(frame.iloc[np.flatnonzero(invalid)], id_column=ids.name)
     still = ~shapely.is_valid(repaired.geometry.to_numpy()) | repaired.geometry.is_empty.to_numpy()
     if still.any():
         bad = repaired[ids.name].iloc[int(np.argmax(still))]
-        raise GeometryError(f"{name} {bad} has an invalid polygon that cannot be repaired", record=f"{name} {bad}",
-                            fix="redraw it, or run gridmap.validation.repair_geometries and fix what it reports")
+        raise GeometryError(
+            f"{name} {bad} has an invalid polygon that cannot be repaired",
+            record=f"{name} {bad}",
+            fix="redraw it, or run gridmap.validation.repair_geometries and fix what it reports",
+        )
     report.extend(findings)
     out = frame.copy()
     out.loc[repaired.index, out.geometry.name] = repaired.geometry
@@ -230,33 +275,51 @@ def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, st
     interiors = shapely.relate_pattern(geoms[left], geoms[right], "T********")
     left, right = left[interiors], right[interiors]
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
-    for a, b, area in zip(left, right, areas):
+    for a, b, area in zip(left, right, areas, strict=True):
         if area <= OVERLAP_TOLERANCE_M2:
             continue
-        message = (f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²; their grids overlap there too. "
-                   "Fix the boundaries (gridmap.validation) so that each piece of land is in one community")
+        message = (
+            f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²; their grids overlap there "
+            "too. "
+            "Fix the boundaries (gridmap.validation) so that each piece of land is in one community"
+        )
         if strict:
-            raise TopologyError(f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²",
-                                record=f"communities {codes[a]}/{codes[b]}",
-                                fix="correct the boundaries so that communities only touch")
-        report.add("community_overlap", message, record=f"{codes[a]}/{codes[b]}", area_m2=round(float(area), 1))
+            raise TopologyError(
+                f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²",
+                record=f"communities {codes[a]}/{codes[b]}",
+                fix="correct the boundaries so that communities only touch",
+            )
+        report.add(
+            "community_overlap", message, record=f"{codes[a]}/{codes[b]}", area_m2=round(float(area), 1)
+        )
 
 
-def _candidate_pairs(units_native: np.ndarray, communities_native: np.ndarray, unit_geoms: np.ndarray,
-                     community_geoms: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+def _candidate_pairs(
+    units_native: np.ndarray,
+    communities_native: np.ndarray,
+    unit_geoms: np.ndarray,
+    community_geoms: np.ndarray,
+    codes: np.ndarray,
+) -> pd.DataFrame:
     """Every (unit, community) pair that intersects, with the overlap area in m² (0 for points).
 
     Intersection is tested in the communities' own CRS, so that a point exactly on a boundary stays on it;
     areas are measured in the metric CRS.
     """
-    units_pos, communities_pos = shapely.STRtree(communities_native).query(units_native, predicate="intersects")
+    units_pos, communities_pos = shapely.STRtree(communities_native).query(
+        units_native, predicate="intersects"
+    )
     areas = np.zeros(len(units_pos))
     polygonal = shapely.get_dimensions(unit_geoms[units_pos]) == 2
     if polygonal.any():
-        areas[polygonal] = shapely.area(shapely.intersection(unit_geoms[units_pos[polygonal]],
-                                                             community_geoms[communities_pos[polygonal]]))
-    return pd.DataFrame({"unit": units_pos, "community": communities_pos, "area": areas,
-                         "code": codes[communities_pos]})
+        areas[polygonal] = shapely.area(
+            shapely.intersection(
+                unit_geoms[units_pos[polygonal]], community_geoms[communities_pos[polygonal]]
+            )
+        )
+    return pd.DataFrame(
+        {"unit": units_pos, "community": communities_pos, "area": areas, "code": codes[communities_pos]}
+    )
 
 
 def _locate(pairs: pd.DataFrame, n_units: int) -> np.ndarray:
@@ -268,55 +331,102 @@ def _locate(pairs: pd.DataFrame, n_units: int) -> np.ndarray:
     return located
 
 
-def _apply_given_codes(units: gpd.GeoDataFrame, located: np.ndarray, pairs: pd.DataFrame, codes: np.ndarray,
-                       report: Report, *, prefer: str) -> np.ndarray:
+def _apply_given_codes(
+    units: gpd.GeoDataFrame,
+    located: np.ndarray,
+    pairs: pd.DataFrame,
+    codes: np.ndarray,
+    report: Report,
+    *,
+    prefer: str,
+) -> np.ndarray:
     """Compare given community codes with the located ones; report conflicts and apply ``prefer``."""
     chosen = located.copy()
     if "community_code" not in units.columns:
         return chosen
     position_of = {code: i for i, code in enumerate(codes)}
-    overlapping = set(zip(pairs["unit"], pairs["community"]))
-    for row, (unit_id, given) in enumerate(zip(units["unit_id"], units["community_code"])):
+    overlapping = set(zip(pairs["unit"], pairs["community"], strict=True))
+    for row, (unit_id, given) in enumerate(zip(units["unit_id"], units["community_code"], strict=True)):
         if given is None or pd.isna(given):
             continue
         here = codes[located[row]] if located[row] >= 0 else None
         if given == here:
             continue
         if given not in position_of:
-            report.add("unknown_community_code", f"unit {unit_id} gives community_code {given}, which is not among "
-                       f"the communities; its location ({here or 'outside every community'}) is used",
-                       record=unit_id, severity="warning", given=given, located=here, winner="location")
+            report.add(
+                "unknown_community_code",
+                f"unit {unit_id} gives community_code {given}, which is not among "
+                f"the communities; its location ({here or 'outside every community'}) is used",
+                record=unit_id,
+                severity="warning",
+                given=given,
+                located=here,
+                winner="location",
+            )
             continue
         wins = prefer == "attribute" and (row, position_of[given]) in overlapping
         if wins:
             chosen[row] = position_of[given]
-        why = ("the given code wins (prefer='attribute') because the unit overlaps that community" if wins else
-               "its location wins" + (" (it does not overlap the given community)" if prefer == "attribute" else
-                                      "; pass prefer='attribute' to keep given codes where the unit overlaps them"))
-        report.add("community_code_conflict", f"unit {unit_id} gives community_code {given} but lies in "
-                   f"{here or 'no community'}; {why}", record=unit_id, severity="warning", given=given,
-                   located=here, winner="attribute" if wins else "location")
+        why = (
+            "the given code wins (prefer='attribute') because the unit overlaps that community"
+            if wins
+            else "its location wins"
+            + (
+                " (it does not overlap the given community)"
+                if prefer == "attribute"
+                else "; pass prefer='attribute' to keep given codes where the unit overlaps them"
+            )
+        )
+        report.add(
+            "community_code_conflict",
+            f"unit {unit_id} gives community_code {given} but lies in {here or 'no community'}; {why}",
+            record=unit_id,
+            severity="warning",
+            given=given,
+            located=here,
+            winner="attribute" if wins else "location",
+        )
     return chosen
 
 
-def _report_outside(units: gpd.GeoDataFrame, unit_geoms: np.ndarray, community_geoms: np.ndarray,
-                    codes: np.ndarray, chosen: np.ndarray, report: Report, *, strict: bool) -> None:
+def _report_outside(
+    units: gpd.GeoDataFrame,
+    unit_geoms: np.ndarray,
+    community_geoms: np.ndarray,
+    codes: np.ndarray,
+    chosen: np.ndarray,
+    report: Report,
+    *,
+    strict: bool,
+) -> None:
     outside = np.flatnonzero(chosen < 0)
     if not len(outside):
         return
     (rows, nearest), distances = shapely.STRtree(community_geoms).query_nearest(
-        unit_geoms[outside], return_distance=True, all_matches=False)
+        unit_geoms[outside], return_distance=True, all_matches=False
+    )
     names = units["name"] if "name" in units.columns else pd.Series("", index=units.index)
-    for row, community, distance in zip(outside[rows], nearest, distances):
+    for row, community, distance in zip(outside[rows], nearest, distances, strict=True):
         unit_id, name = units["unit_id"].iloc[row], names.iloc[row]
-        fix = (f"check its coordinates (GCJ-02/BD-09 offsets, swapped lon/lat) or add the missing community; "
-               f"the nearest is {codes[community]}")
+        fix = (
+            f"check its coordinates (GCJ-02/BD-09 offsets, swapped lon/lat) or add the missing community; "
+            f"the nearest is {codes[community]}"
+        )
         if strict:
-            raise TopologyError(f"unit {unit_id} ({name}) lies {distance:,.0f} m outside every community",
-                                record=f"unit {unit_id}", fix=fix)
-        report.add("unit_outside", f"unit {unit_id} ({name}) lies {distance:,.0f} m outside every community and is "
-                   f"excluded from grids; {fix}", record=unit_id, name=name, distance_m=round(float(distance), 1),
-                   nearest=codes[community])
+            raise TopologyError(
+                f"unit {unit_id} ({name}) lies {distance:,.0f} m outside every community",
+                record=f"unit {unit_id}",
+                fix=fix,
+            )
+        report.add(
+            "unit_outside",
+            f"unit {unit_id} ({name}) lies {distance:,.0f} m outside every community and is "
+            f"excluded from grids; {fix}",
+            record=unit_id,
+            name=name,
+            distance_m=round(float(distance), 1),
+            nearest=codes[community],
+        )
 
 
 def _warn_summary(report: Report) -> None:

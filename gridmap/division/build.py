@@ -9,7 +9,8 @@ Examples
 >>> units = gpd.GeoDataFrame({"unit_id": ["U1", "U2", "U3"], "name": ["甲小区", "乙小区", "丙小区"],
 ...     "kind": ["compound"] * 3, "households": [420, 150, 180], "population": [1200, 400, 500],
 ...     "buildings": [6, 2, 3]}, geometry=[box(108.3005, 22.8005, 108.3025, 22.8035),
-...     box(108.3035, 22.8005, 108.3045, 22.8015), box(108.3035, 22.8022, 108.3045, 22.8033)], crs="EPSG:4326")
+...     box(108.3035, 22.8005, 108.3045, 22.8015), box(108.3035, 22.8022, 108.3045, 22.8033)],
+...     crs="EPSG:4326")
 >>> build = build_grids(communities, units)
 >>> build.grids[["code", "type", "households", "unit_ids", "reason"]]
                code  type  households unit_ids  reason
@@ -35,7 +36,12 @@ from gridmap.division.assign import assign
 from gridmap.division.group import community_kinds, group_units, reading_order, target_range
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
-    GRID_SIZE_M, clip_units, connect_parts, dissolve, region_adjacency, unit_regions,
+    GRID_SIZE_M,
+    clip_units,
+    connect_parts,
+    dissolve,
+    region_adjacency,
+    unit_regions,
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.report import Report
@@ -46,13 +52,29 @@ __all__ = ["build_grids", "GridBuild", "GRID_COLUMNS"]
 logger = logging.getLogger(__name__)
 
 #: Columns of the grids layer, before the geometry.
-GRID_COLUMNS = ["code", "type", "community_code", "households", "population", "buildings", "n_units", "unit_ids",
-                "reason", "note"]
+GRID_COLUMNS = [
+    "code",
+    "type",
+    "community_code",
+    "households",
+    "population",
+    "buildings",
+    "n_units",
+    "unit_ids",
+    "reason",
+    "note",
+]
 
 #: Unit polygons overlapping by more than this (m²) are reported.
 _AREA_TOLERANCE_M2 = 1.0
 #: Build findings that also raise a GridmapWarning (the others are in the report only).
-_WARN_CHECKS = ("unit_overlap", "units_same_place", "unit_inside_unit", "unit_crosses_boundary", "missing_count")
+_WARN_CHECKS = (
+    "unit_overlap",
+    "units_same_place",
+    "unit_inside_unit",
+    "unit_crosses_boundary",
+    "missing_count",
+)
 
 
 @dataclass(frozen=True)
@@ -82,25 +104,38 @@ class GridBuild:
         """Grids per type with their households (min, median, max) and how many are outside the range."""
         grids = self.grids
         outside = set(self.report.tables.get("outside_range", pd.DataFrame({"code": []}))["code"])
-        table = grids.groupby("type").agg(grids=("code", "size"), households_min=("households", "min"),
-                                          households_median=("households", "median"),
-                                          households_max=("households", "max"),
-                                          outside_range=("code", lambda c: int(c.isin(outside).sum())))
+        table = grids.groupby("type").agg(
+            grids=("code", "size"),
+            households_min=("households", "min"),
+            households_median=("households", "median"),
+            households_max=("households", "max"),
+            outside_range=("code", lambda c: int(c.isin(outside).sum())),
+        )
         return table.reset_index()
 
     def __repr__(self) -> str:
-        return (f"GridBuild({len(self.grids)} grids in {self.grids['community_code'].nunique()} communities, "
-                f"{len(self.units)} units; {self.report.summary()})")
+        return (
+            f"GridBuild({len(self.grids)} grids in {self.grids['community_code'].nunique()} communities, "
+            f"{len(self.units)} units; {self.report.summary()})"
+        )
 
     def _repr_html_(self) -> str:
-        heading = (f"<p><b>{len(self.grids)} grids</b> in {self.grids['community_code'].nunique()} communities "
-                   f"from {len(self.units)} units</p>")
-        return (heading + self.summary().to_html(index=False)
-                + f"<p>{html.escape(self.report.summary())}</p>")
+        heading = (
+            f"<p><b>{len(self.grids)} grids</b> in {self.grids['community_code'].nunique()} communities "
+            f"from {len(self.units)} units</p>"
+        )
+        return heading + self.summary().to_html(index=False) + f"<p>{html.escape(self.report.summary())}</p>"
 
 
-def build_grids(communities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, rules: GridRules | None = None,
-                strict: bool = False, prefer: str = "location", progress: bool = False) -> GridBuild:
+def build_grids(
+    communities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    rules: GridRules | None = None,
+    strict: bool = False,
+    prefer: str = "location",
+    progress: bool = False,
+) -> GridBuild:
     """Divide every community into grids that tile it exactly.
 
     Each unit is assigned to one community (:func:`~gridmap.division.assign_units`), the units of each
@@ -140,29 +175,42 @@ def build_grids(communities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, rules
     """
     rules = GridRules() if rules is None else rules
     if not isinstance(rules, GridRules):
-        raise GridmapError(f"rules must be a GridRules, got {type(rules).__name__}",
-                           fix="pass gridmap.division.GridRules(...) or GridRules.from_toml(path)")
+        raise GridmapError(
+            f"rules must be a GridRules, got {type(rules).__name__}",
+            fix="pass gridmap.division.GridRules(...) or GridRules.from_toml(path)",
+        )
     assignment = assign(units, communities, strict=strict, prefer=prefer)
     report = Report("grid build")
     report.extend(assignment.report)
     table = _unit_table(assignment.units, report)
     kinds = community_kinds(communities).to_numpy()
     codes = communities["code"].to_numpy(dtype=object)
-    members = _members_by_community(assignment.unit_community, table["unit_id"].to_numpy(dtype=object), len(codes))
+    members = _members_by_community(
+        assignment.unit_community, table["unit_id"].to_numpy(dtype=object), len(codes)
+    )
     outside_excluded = int((assignment.unit_community < 0).sum())
     if outside_excluded:
         logger.info("%d units outside every community are excluded from grids", outside_excluded)
 
     pieces = []
     for position in _progress(np.argsort(codes, kind="stable"), progress, len(codes)):
-        pieces.append(_divide_community(codes[position], kinds[position], assignment.community_geoms[position],
-                                        assignment.unit_geoms[members[position]], table.iloc[members[position]],
-                                        rules, report))
+        pieces.append(
+            _divide_community(
+                codes[position],
+                kinds[position],
+                assignment.community_geoms[position],
+                assignment.unit_geoms[members[position]],
+                table.iloc[members[position]],
+                rules,
+                report,
+            )
+        )
     grids = _grids_frame(pieces, assignment.crs).to_crs(communities.crs)
     unit_grid = {unit: grid for piece in pieces for unit, grid in piece["unit_grid"].items()}
     out_units = assignment.units.copy()
-    out_units["grid_code"] = pd.Series([unit_grid.get(u) for u in table["unit_id"]], index=out_units.index,
-                                       dtype=object)
+    out_units["grid_code"] = pd.Series(
+        [unit_grid.get(u) for u in table["unit_id"]], index=out_units.index, dtype=object
+    )
     _range_tables(grids, rules, report)
     _warn_summary(report)
     return GridBuild(grids=grids, units=out_units, report=report)
@@ -179,17 +227,23 @@ def _progress(positions, progress: bool, total: int):
 def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
     """unit_id, kind, counts (missing -> 0, reported) and areal flag of every unit, by row position."""
     if "kind" not in units.columns:
-        raise SchemaError(f"units lack the column 'kind'; columns are {list(units.columns)}",
-                          fix=f"add kind, one of {', '.join(UNIT_KINDS)} (gridmap.validation.validate_units "
-                              "translates Chinese kind names)")
+        raise SchemaError(
+            f"units lack the column 'kind'; columns are {list(units.columns)}",
+            fix=f"add kind, one of {', '.join(UNIT_KINDS)} (gridmap.validation.validate_units "
+            "translates Chinese kind names)",
+        )
     kinds = units["kind"]
     unknown = kinds[~kinds.isin(UNIT_KINDS)]
     if len(unknown):
-        raise SchemaError(f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
-                          record=f"unit {units['unit_id'][unknown.index[0]]}",
-                          fix=f"use one of {', '.join(UNIT_KINDS)}; gridmap.validation.validate_units translates "
-                              "Chinese kind names")
-    table = pd.DataFrame({"unit_id": units["unit_id"].to_numpy(dtype=object), "kind": kinds.to_numpy(dtype=object)})
+        raise SchemaError(
+            f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
+            record=f"unit {units['unit_id'][unknown.index[0]]}",
+            fix=f"use one of {', '.join(UNIT_KINDS)}; gridmap.validation.validate_units translates "
+            "Chinese kind names",
+        )
+    table = pd.DataFrame(
+        {"unit_id": units["unit_id"].to_numpy(dtype=object), "kind": kinds.to_numpy(dtype=object)}
+    )
     for column in COUNT_COLUMNS:
         table[column] = _counts(units, column, report)
     table["areal"] = shapely.get_dimensions(units.geometry.to_numpy()) == 2
@@ -200,19 +254,29 @@ def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
     if column not in units.columns:
         if column == "households":
             raise SchemaError("units lack the column 'households'", fix="add households (户数) to every unit")
-        report.add("missing_column", f"units have no {column} column; grids count 0 {column}", severity="info")
+        report.add(
+            "missing_column", f"units have no {column} column; grids count 0 {column}", severity="info"
+        )
         return np.zeros(len(units), dtype=np.int64)
     values = pd.to_numeric(units[column], errors="coerce")
     negative = values < 0
     if negative.any():
         unit = units["unit_id"][negative.idxmax()]
-        raise SchemaError(f"unit {unit} has negative {column} ({values[negative.idxmax()]})", record=f"unit {unit}",
-                          fix=f"correct {column}; gridmap.validation.validate_units checks counts")
+        raise SchemaError(
+            f"unit {unit} has negative {column} ({values[negative.idxmax()]})",
+            record=f"unit {unit}",
+            fix=f"correct {column}; gridmap.validation.validate_units checks counts",
+        )
     missing = values.isna()
     if missing.any():
         for unit in units["unit_id"][missing]:
-            report.add("missing_count", f"unit {unit} has no {column}; counted as 0", record=unit,
-                       severity="warning", column=column)
+            report.add(
+                "missing_count",
+                f"unit {unit} has no {column}; counted as 0",
+                record=unit,
+                severity="warning",
+                column=column,
+            )
     return values.fillna(0).round().astype(np.int64).to_numpy()
 
 
@@ -221,25 +285,39 @@ def _members_by_community(unit_community: np.ndarray, unit_ids: np.ndarray, n: i
     order = np.lexsort((unit_ids.astype(str), unit_community))
     order = order[unit_community[order] >= 0]
     bounds = np.searchsorted(unit_community[order], np.arange(n + 1))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(n)]
+    return [order[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
-def _divide_community(code: str, kind: str, community, geoms: np.ndarray, table: pd.DataFrame,
-                      rules: GridRules, report: Report) -> dict:
+def _divide_community(
+    code: str, kind: str, community, geoms: np.ndarray, table: pd.DataFrame, rules: GridRules, report: Report
+) -> dict:
     """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
     if not len(geoms):
         grid_type = "rural" if kind == "rural" else "city"
-        report.add("community_empty", f"community {code} has no units; it is one {grid_type} grid",
-                   record=code, severity="info")
+        report.add(
+            "community_empty",
+            f"community {code} has no units; it is one {grid_type} grid",
+            record=code,
+            severity="info",
+        )
         geometry = shapely.set_precision(community, GRID_SIZE_M)
-        attrs = pd.DataFrame({"type": [grid_type], "reason": ["empty community"], "note": [""],
-                              "households": [0.0], "population": [0.0]})
+        attrs = pd.DataFrame(
+            {
+                "type": [grid_type],
+                "reason": ["empty community"],
+                "note": [""],
+                "households": [0.0],
+                "population": [0.0],
+            }
+        )
         return _piece(code, [geometry], attrs, [[]], table)
     clipped = clip_units(geoms, community)
     _report_units_geometry(geoms, clipped, table, report)
     regions = unit_regions(geoms, community)
     adjacency = region_adjacency(regions)
-    adjacency["gap_m"] = shapely.distance(geoms[adjacency["left"].to_numpy()], geoms[adjacency["right"].to_numpy()])
+    adjacency["gap_m"] = shapely.distance(
+        geoms[adjacency["left"].to_numpy()], geoms[adjacency["right"].to_numpy()]
+    )
     links = _links(clipped, regions, table, report)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
     frame = table.reset_index(drop=True).assign(x=shapely.get_x(position), y=shapely.get_y(position))
@@ -248,36 +326,56 @@ def _divide_community(code: str, kind: str, community, geoms: np.ndarray, table:
     grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
     for g in multipart:
         ids = ";".join(frame["unit_id"][labels == g])
-        report.add("grid_multipart", f"a grid of community {code} ({ids}) has {shapely.get_num_geometries(grids[g])} "
-                   "separate parts: its units lie apart", record=f"{code}: {ids}", severity="warning")
+        report.add(
+            "grid_multipart",
+            f"a grid of community {code} ({ids}) has {shapely.get_num_geometries(grids[g])} "
+            "separate parts: its units lie apart",
+            record=f"{code}: {ids}",
+            severity="warning",
+        )
     return _piece(code, list(grids), groups, [np.flatnonzero(labels == g) for g in range(len(groups))], table)
 
 
-def _report_units_geometry(geoms: np.ndarray, clipped: np.ndarray, table: pd.DataFrame, report: Report) -> None:
+def _report_units_geometry(
+    geoms: np.ndarray, clipped: np.ndarray, table: pd.DataFrame, report: Report
+) -> None:
     """Units reaching beyond their community, and unit polygons overlapping each other."""
     areal = np.flatnonzero(table["areal"].to_numpy())
     outside = shapely.area(geoms[areal]) - shapely.area(clipped[areal])
-    for unit, area in zip(table["unit_id"].to_numpy()[areal], outside):
+    for unit, area in zip(table["unit_id"].to_numpy()[areal], outside, strict=True):
         if area > _AREA_TOLERANCE_M2:
-            report.add("unit_crosses_boundary", f"unit {unit} reaches {area:,.0f} m² beyond its community; that "
-                       "part goes to the grids of the land it lies on", record=unit, severity="warning",
-                       area_m2=round(float(area), 1))
+            report.add(
+                "unit_crosses_boundary",
+                f"unit {unit} reaches {area:,.0f} m² beyond its community; that "
+                "part goes to the grids of the land it lies on",
+                record=unit,
+                severity="warning",
+                area_m2=round(float(area), 1),
+            )
     polygons = clipped[areal]
     left, right = shapely.STRtree(polygons).query(polygons, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
     areas = shapely.area(shapely.intersection(polygons[left], polygons[right]))
     ids = table["unit_id"].to_numpy()[areal]
-    for a, b, area in zip(left, right, areas):
+    for a, b, area in zip(left, right, areas, strict=True):
         if area > _AREA_TOLERANCE_M2:
-            report.add("unit_overlap", f"units {ids[a]} and {ids[b]} overlap by {area:,.0f} m²; the overlap goes to "
-                       "the smaller unit's grid", record=f"{ids[a]}/{ids[b]}", severity="warning",
-                       area_m2=round(float(area), 1))
+            report.add(
+                "unit_overlap",
+                f"units {ids[a]} and {ids[b]} overlap by {area:,.0f} m²; the overlap goes to "
+                "the smaller unit's grid",
+                record=f"{ids[a]}/{ids[b]}",
+                severity="warning",
+                area_m2=round(float(area), 1),
+            )
 
 
 def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report: Report) -> pd.DataFrame:
-    """Units that must share a grid: a point inside (or on) another unit's polygon, or at an earlier point's
-    place, and a polygon left without land because smaller units cover it."""
+    """Return the units that must share a grid, as (member, head) pairs.
+
+    A point inside (or on) another unit's polygon, a point at an earlier point's place, and a polygon left
+    without land because smaller units cover it.
+    """
     ids = table["unit_id"].to_numpy()
     kinds = table["kind"].to_numpy()
     rows = []
@@ -289,19 +387,29 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
         point, hit = point[order], hit[order]
         first = np.ones(len(point), dtype=bool)
         first[1:] = point[1:] != point[:-1]
-        for member, head in zip(points[point[first]], polygons[hit[first]]):
+        for member, head in zip(points[point[first]], polygons[hit[first]], strict=True):
             rows.append((member, head))
-            report.add("unit_inside_unit", f"unit {ids[member]} ({kinds[member]}) is a point inside unit "
-                       f"{ids[head]}'s polygon and shares its grid; give it a polygon to keep it apart",
-                       record=ids[member], severity="warning", head=ids[head])
+            report.add(
+                "unit_inside_unit",
+                f"unit {ids[member]} ({kinds[member]}) is a point inside unit "
+                f"{ids[head]}'s polygon and shares its grid; give it a polygon to keep it apart",
+                record=ids[member],
+                severity="warning",
+                head=ids[head],
+            )
     placed: dict[tuple[float, float], int] = {}
     for member in points:
         key = tuple(np.round(shapely.get_coordinates(clipped[member])[0] / GRID_SIZE_M).astype(np.int64))
         if key in placed:
             rows.append((member, placed[key]))
-            report.add("units_same_place", f"units {ids[placed[key]]} and {ids[member]} are points at the same place "
-                       "and share a grid; give them their own locations or polygons", record=ids[member],
-                       severity="warning", head=ids[placed[key]])
+            report.add(
+                "units_same_place",
+                f"units {ids[placed[key]]} and {ids[member]} are points at the same place "
+                "and share a grid; give them their own locations or polygons",
+                record=ids[member],
+                severity="warning",
+                head=ids[placed[key]],
+            )
         else:
             placed[key] = member
     landless = [p for p in polygons if shapely.is_empty(regions[p])]
@@ -312,7 +420,7 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
 
 
 def _piece(code: str, geometries: list, groups: pd.DataFrame, members: list, table: pd.DataFrame) -> dict:
-    """The grids of one community in reading order, with their codes and the grid code of each unit."""
+    """Return the grids of one community in reading order, their codes and the grid code of each unit."""
     geometries = np.asarray(geometries, dtype=object)
     point = shapely.point_on_surface(geometries)
     ids = table["unit_id"].to_numpy(dtype=object)
@@ -325,10 +433,19 @@ def _piece(code: str, geometries: list, groups: pd.DataFrame, members: list, tab
         grid_code = f"{code}-{sequence:03d}"
         member_ids = sorted(ids[members[g]])
         unit_grid.update(dict.fromkeys(member_ids, grid_code))
-        rows.append({"code": grid_code, "type": types[g], "community_code": code,
-                     **{column: int(values[members[g]].sum()) for column, values in counts.items()},
-                     "n_units": len(member_ids), "unit_ids": ";".join(member_ids), "reason": reasons[g],
-                     "note": notes[g], "geometry": geometries[g]})
+        rows.append(
+            {
+                "code": grid_code,
+                "type": types[g],
+                "community_code": code,
+                **{column: int(values[members[g]].sum()) for column, values in counts.items()},
+                "n_units": len(member_ids),
+                "unit_ids": ";".join(member_ids),
+                "reason": reasons[g],
+                "note": notes[g],
+                "geometry": geometries[g],
+            }
+        )
     return {"rows": rows, "unit_grid": unit_grid}
 
 
@@ -345,19 +462,37 @@ def _range_tables(grids: gpd.GeoDataFrame, rules: GridRules, report: Report) -> 
     low_high = np.array([target_range(t, rules) for t in grids["type"]], dtype=float).reshape(-1, 2)
     ranged = grids["type"].to_numpy() != "dedicated"
     population_cap = np.where(grids["type"].to_numpy() == "city", rules.max_population, np.inf)
-    outside = ranged & ((grids["households"].to_numpy() < low_high[:, 0])
-                        | (grids["households"].to_numpy() > low_high[:, 1])
-                        | (grids["population"].to_numpy() > population_cap))
-    flagged = grids.loc[outside, ["code", "community_code", "type", "households", "population", "reason", "note"]]
+    outside = ranged & (
+        (grids["households"].to_numpy() < low_high[:, 0])
+        | (grids["households"].to_numpy() > low_high[:, 1])
+        | (grids["population"].to_numpy() > population_cap)
+    )
+    flagged = grids.loc[
+        outside, ["code", "community_code", "type", "households", "population", "reason", "note"]
+    ]
     for row in flagged.itertuples():
-        report.add("grid_outside_range", f"grid {row.code} ({row.type}, {row.reason}) has {row.households} "
-                   f"households and {row.population} people: {row.note}", record=row.code, severity="warning",
-                   households=row.households, population=row.population)
+        report.add(
+            "grid_outside_range",
+            f"grid {row.code} ({row.type}, {row.reason}) has {row.households} "
+            f"households and {row.population} people: {row.note}",
+            record=row.code,
+            severity="warning",
+            households=row.households,
+            population=row.population,
+        )
     report.tables["outside_range"] = flagged.reset_index(drop=True)
     counted = grids.loc[ranged].assign(outside=outside[ranged])
-    table = counted.groupby("community_code").agg(
-        n_grids=("code", "size"), min=("households", "min"), median=("households", "median"),
-        max=("households", "max"), n_outside_range=("outside", "sum")).reset_index()
+    table = (
+        counted.groupby("community_code")
+        .agg(
+            n_grids=("code", "size"),
+            min=("households", "min"),
+            median=("households", "median"),
+            max=("households", "max"),
+            n_outside_range=("outside", "sum"),
+        )
+        .reset_index()
+    )
     report.tables["households"] = table.astype({"n_outside_range": np.int64})
 
 

@@ -9,8 +9,8 @@ The rules (see :class:`~gridmap.division.rules.GridRules` for the numbers):
   than ``max_population``, is a grid by itself ("alone"); smaller units are merged with neighbouring units
   ("merged") until the grid reaches the household range, never beyond the upper bound or the population cap;
 * **rural** (units of a rural community) — each natural village is a grid ("single village"); villages below
-  ``rural_min_households`` are merged with neighbouring villages ("merged villages"); compounds and other units
-  of a rural community join the rural grid of the village next to them (recorded in ``note``);
+  ``rural_min_households`` are merged with neighbouring villages ("merged villages"); compounds and other
+  units of a rural community join the rural grid of the village next to them (recorded in ``note``);
 * **leftovers** — a grid still below the range joins an adjacent grid when the result stays within the upper
   bound and the population cap; otherwise it stays, and ``note`` says why.
 
@@ -45,11 +45,19 @@ from gridmap.division.rules import GridRules
 __all__ = ["group_units", "unit_roles", "community_kinds", "reading_order", "target_range", "REASONS"]
 
 #: Why units form a grid (the ``reason`` column of grids).
-REASONS = ("alone", "merged", "split", "single village", "merged villages", "dedicated site", "empty community")
+REASONS = (
+    "alone",
+    "merged",
+    "split",
+    "single village",
+    "merged villages",
+    "dedicated site",
+    "empty community",
+)
 
 
 def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
-    """The role of each unit: ``dedicated``, ``village`` or ``ordinary``.
+    """Return the role of each unit: ``dedicated``, ``village`` or ``ordinary``.
 
     Parameters
     ----------
@@ -66,8 +74,11 @@ def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
     ['ordinary', 'dedicated', 'village']
     """
     dedicated = units["kind"].isin(rules.dedicated_kinds) & (
-        units["areal"].astype(bool) | (units["population"] >= rules.dedicated_min_people))
-    roles = np.where(dedicated, "dedicated", np.where(units["kind"] == "natural_village", "village", "ordinary"))
+        units["areal"].astype(bool) | (units["population"] >= rules.dedicated_min_people)
+    )
+    roles = np.where(
+        dedicated, "dedicated", np.where(units["kind"] == "natural_village", "village", "ordinary")
+    )
     return pd.Series(roles, index=units.index, dtype=object)
 
 
@@ -83,8 +94,11 @@ def community_kinds(communities: pd.DataFrame) -> pd.Series:
     ['urban', 'rural', 'other']
     """
     village = pd.to_numeric(communities["code"].str[9:12], errors="coerce")
-    derived = pd.Series(np.select([village.between(1, 199), village.between(200, 399)], ["urban", "rural"],
-                                  "other"), index=communities.index, dtype=object)
+    derived = pd.Series(
+        np.select([village.between(1, 199), village.between(200, 399)], ["urban", "rural"], "other"),
+        index=communities.index,
+        dtype=object,
+    )
     if "kind" not in communities.columns:
         return derived
     given = communities["kind"].where(communities["kind"].isin(["urban", "rural", "other"]))
@@ -112,8 +126,14 @@ def reading_order(x, y, keys=None) -> np.ndarray:
     return np.lexsort((keys, x, rows))
 
 
-def group_units(units: pd.DataFrame, adjacency: pd.DataFrame, *, community_kind: str, rules: GridRules,
-                links: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+def group_units(
+    units: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    *,
+    community_kind: str,
+    rules: GridRules,
+    links: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Group the units of one community into grids.
 
     Parameters
@@ -159,14 +179,19 @@ def group_units(units: pd.DataFrame, adjacency: pd.DataFrame, *, community_kind:
 
 
 def _arrays(units: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The columns grouping needs, as numpy arrays (pandas indexing per unit would dominate the run time)."""
-    return {"unit_id": units["unit_id"].to_numpy(dtype=object), "households": units["households"].to_numpy(float),
-            "population": units["population"].to_numpy(float), "areal": units["areal"].to_numpy(dtype=bool),
-            "x": units["x"].to_numpy(float), "y": units["y"].to_numpy(float)}
+    """Return the columns grouping needs as numpy arrays (pandas indexing per unit dominates run time)."""
+    return {
+        "unit_id": units["unit_id"].to_numpy(dtype=object),
+        "households": units["households"].to_numpy(float),
+        "population": units["population"].to_numpy(float),
+        "areal": units["areal"].to_numpy(dtype=bool),
+        "x": units["x"].to_numpy(float),
+        "y": units["y"].to_numpy(float),
+    }
 
 
 def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> np.ndarray:
-    """The head unit of each unit's linked cluster (a polygon unit before points, then reading order)."""
+    """Return the head unit of each unit's linked cluster (a polygon before points, then reading order)."""
     parent = np.arange(len(areal))
 
     def find(i: int) -> int:
@@ -175,7 +200,7 @@ def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> n
             i = parent[i]
         return i
 
-    for member, head in ([] if links is None else zip(links["member"], links["head"])):
+    for member, head in [] if links is None else zip(links["member"], links["head"], strict=True):
         a, b = find(int(member)), find(int(head))
         if a != b:
             keep, drop = sorted((a, b), key=lambda i: (not areal[i], rank[i]))
@@ -186,8 +211,14 @@ def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> n
 class _Nodes:
     """Clusters of linked units and their neighbourhoods (internal state of one grouping run)."""
 
-    def __init__(self, data: dict[str, np.ndarray], head: np.ndarray, rank: np.ndarray, adjacency: pd.DataFrame,
-                 rules: GridRules):
+    def __init__(
+        self,
+        data: dict[str, np.ndarray],
+        head: np.ndarray,
+        rank: np.ndarray,
+        adjacency: pd.DataFrame,
+        rules: GridRules,
+    ):
         self.head = head
         heads = np.unique(head)
         self.ordered = [int(h) for h in heads[np.argsort(rank[heads])]]
@@ -199,8 +230,11 @@ class _Nodes:
         self.population = {node: float(data["population"][self.members[node]].sum()) for node in self.ordered}
         self.is_point = {node: not data["areal"][node] for node in self.ordered}
         self.gap: dict[int, dict[int, float]] = defaultdict(dict)
-        for left, right, gap in zip(head[adjacency["left"].to_numpy(int)], head[adjacency["right"].to_numpy(int)],
-                                    adjacency["gap_m"].to_numpy(float)):
+        for left, right, gap in zip(
+            head[adjacency["left"].to_numpy(int)],
+            head[adjacency["right"].to_numpy(int)],
+            adjacency["gap_m"].to_numpy(float), strict=True,
+        ):
             if left != right:
                 best = min(gap, self.gap[left].get(right, np.inf))
                 self.gap[left][right] = self.gap[right][left] = best
@@ -208,8 +242,11 @@ class _Nodes:
 
     def neighbours(self, node: int) -> list[tuple[float, int, int]]:
         """Merge neighbours of ``node`` as (gap, rank, node), nearest first."""
-        near = [(gap, int(self.rank[other]), other) for other, gap in self.gap[node].items()
-                if gap <= self.limit or self.is_point[node] or self.is_point[other]]
+        near = [
+            (gap, int(self.rank[other]), other)
+            for other, gap in self.gap[node].items()
+            if gap <= self.limit or self.is_point[node] or self.is_point[other]
+        ]
         return sorted(near)
 
     def adjacent(self, node: int) -> dict[int, float]:
@@ -234,9 +271,15 @@ def _grow(nodes: _Nodes, pool: list[int], low: float, high: float, max_populatio
         group, total_h, total_p = [seed], h[seed], p[seed]
         groups.append(group)
         while total_h < low:
-            options = [(gap, rank, other) for node in group for gap, rank, other in nodes.neighbours(node)
-                       if other in members and other not in group_of
-                       and total_h + h[other] <= high and total_p + p[other] <= max_population]
+            options = [
+                (gap, rank, other)
+                for node in group
+                for gap, rank, other in nodes.neighbours(node)
+                if other in members
+                and other not in group_of
+                and total_h + h[other] <= high
+                and total_p + p[other] <= max_population
+            ]
             if not options:
                 break
             other = min(options)[2]
@@ -246,8 +289,9 @@ def _grow(nodes: _Nodes, pool: list[int], low: float, high: float, max_populatio
     return _absorb_leftovers(nodes, groups, low, high, max_population)
 
 
-def _absorb_leftovers(nodes: _Nodes, groups: list[list[int]], low: float, high: float,
-                      max_population: float) -> list[list[int]]:
+def _absorb_leftovers(
+    nodes: _Nodes, groups: list[list[int]], low: float, high: float, max_population: float
+) -> list[list[int]]:
     """Join each grid below ``low`` to an adjacent grid when the result stays within the bounds."""
     h, p = nodes.households, nodes.population
     total_h = [sum(h[n] for n in g) for g in groups]
@@ -260,9 +304,14 @@ def _absorb_leftovers(nodes: _Nodes, groups: list[list[int]], low: float, high: 
         for gid, group in enumerate(groups):
             if not alive[gid] or total_h[gid] >= low:
                 continue
-            touching = {owner[other] for node in group for other in nodes.adjacent(node) if other in owner} - {gid}
-            options = [(total_h[t] >= low, total_h[t], min(nodes.rank[n] for n in groups[t]), t) for t in touching
-                       if total_h[gid] + total_h[t] <= high and total_p[gid] + total_p[t] <= max_population]
+            touching = {
+                owner[other] for node in group for other in nodes.adjacent(node) if other in owner
+            } - {gid}
+            options = [
+                (total_h[t] >= low, total_h[t], min(nodes.rank[n] for n in groups[t]), t)
+                for t in touching
+                if total_h[gid] + total_h[t] <= high and total_p[gid] + total_p[t] <= max_population
+            ]
             if not options:
                 continue
             target = min(options)[3]
@@ -292,8 +341,11 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
     while pending:
         placed = []
         for node in pending:
-            near = [(gap, sum(nodes.households[n] for n in groups[owner[o]]), owner[o])
-                    for o, gap in nodes.adjacent(node).items() if o in owner]
+            near = [
+                (gap, sum(nodes.households[n] for n in groups[owner[o]]), owner[o])
+                for o, gap in nodes.adjacent(node).items()
+                if o in owner
+            ]
             if near:
                 gid = min(near)[2]
                 groups[gid].append(node)
@@ -311,16 +363,23 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
     return out
 
 
-def _finish(data: dict[str, np.ndarray], nodes: _Nodes, groups: list[dict], roles: np.ndarray,
-            rules: GridRules) -> tuple[np.ndarray, pd.DataFrame]:
+def _finish(
+    data: dict[str, np.ndarray], nodes: _Nodes, groups: list[dict], roles: np.ndarray, rules: GridRules
+) -> tuple[np.ndarray, pd.DataFrame]:
     labels = np.full(len(data["unit_id"]), -1, dtype=np.int64)
     rows = []
     for gid, group in enumerate(groups):
         members = [unit for node in group["nodes"] for unit in nodes.members[node]]
         labels[members] = gid
-        rows.append({"type": group["type"], "reason": group["reason"] or _reason(group["type"], members, roles),
-                     "note": group["note"], "households": float(data["households"][members].sum()),
-                     "population": float(data["population"][members].sum())})
+        rows.append(
+            {
+                "type": group["type"],
+                "reason": group["reason"] or _reason(group["type"], members, roles),
+                "note": group["note"],
+                "households": float(data["households"][members].sum()),
+                "population": float(data["population"][members].sum()),
+            }
+        )
     frame = pd.DataFrame(rows, columns=["type", "reason", "note", "households", "population"])
     totals = frame.groupby("type")["households"].sum().to_dict()
     frame["note"] = [_join(row.note, _range_note(row, totals, rules)) for row in frame.itertuples()]
@@ -335,7 +394,7 @@ def _reason(grid_type: str, members: list[int], roles: np.ndarray) -> str:
 
 
 def target_range(grid_type: str, rules: GridRules) -> tuple[float, float]:
-    """The household range a grid of this type should fall in (dedicated grids have none).
+    """Return the household range a grid of this type should fall in (dedicated grids have none).
 
     Examples
     --------
@@ -357,15 +416,22 @@ def _range_note(row, totals: dict[str, float], rules: GridRules) -> str:
     if row.households > high or row.population > cap:
         what = f"{row.households:.0f} households, {row.population:.0f} people"
         if alone:
-            return (f"above the range: one natural village ({what}) is never split" if row.type == "rural" else
-                    f"above the range: one unit ({what}); give its buildings as units to split it")
+            return (
+                f"above the range: one natural village ({what}) is never split"
+                if row.type == "rural"
+                else f"above the range: one unit ({what}); give its buildings as units to split it"
+            )
         return f"above the range ({what}): units that must share a grid (points inside a polygon)"
     if row.households < low:
         total = totals[row.type]
         if total < low:
-            return f"below the range: the community's {row.type} units hold only {total:.0f} households in all"
-        return (f"below the range ({row.households:.0f} households): no adjacent grid can take it without "
-                f"exceeding {high} households or {rules.max_population} people")
+            return (
+                f"below the range: the community's {row.type} units hold only {total:.0f} households in all"
+            )
+        return (
+            f"below the range ({row.households:.0f} households): no adjacent grid can take it without "
+            f"exceeding {high} households or {rules.max_population} people"
+        )
     return ""
 
 

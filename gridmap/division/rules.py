@@ -67,20 +67,34 @@ class GridRules:
     def __post_init__(self) -> None:
         low, high = self.city_households
         if not 0 <= low <= high:
-            raise GridmapError(f"city_households must be (low, high) with 0 <= low <= high, got {self.city_households}",
-                               record="city_households", fix="give two numbers, the smaller first, e.g. [300, 500]")
-        for name in ("max_population", "rural_min_households", "dedicated_min_people", "neighbour_distance_m"):
+            raise GridmapError(
+                f"city_households must be (low, high) with 0 <= low <= high, got {self.city_households}",
+                record="city_households",
+                fix="give two numbers, the smaller first, e.g. [300, 500]",
+            )
+        for name in (
+            "max_population",
+            "rural_min_households",
+            "dedicated_min_people",
+            "neighbour_distance_m",
+        ):
             if getattr(self, name) < 0:
-                raise GridmapError(f"{name} must not be negative, got {getattr(self, name)}", record=name,
-                                   fix=f"give a number >= 0 for {name}")
+                raise GridmapError(
+                    f"{name} must not be negative, got {getattr(self, name)}",
+                    record=name,
+                    fix=f"give a number >= 0 for {name}",
+                )
         unknown = sorted(set(self.dedicated_kinds) - set(DEDICATED_KINDS) - {"other"})
         if unknown:
-            raise GridmapError(f"dedicated_kinds has unknown kinds {unknown}", record="dedicated_kinds",
-                               fix=f"use kinds among {', '.join(DEDICATED_KINDS + ('other',))}")
+            raise GridmapError(
+                f"dedicated_kinds has unknown kinds {unknown}",
+                record="dedicated_kinds",
+                fix=f"use kinds among {', '.join(DEDICATED_KINDS + ('other',))}",
+            )
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, *, table: str | None = "rules") -> GridRules:
-        """Read rules from a TOML file; keys not given keep their defaults.
+        r"""Read rules from a TOML file; keys not given keep their defaults.
 
         Parameters
         ----------
@@ -100,15 +114,18 @@ class GridRules:
         --------
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "rules.toml"
-        >>> _ = path.write_text("[rules]\\ncity_households = [250, 450]\\nneighbour_distance_m = 100\\n")
+        >>> _ = path.write_text("[rules]\ncity_households = [250, 450]\nneighbour_distance_m = 100\n")
         >>> GridRules.from_toml(path).city_households
         (250, 450)
         """
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise GridmapError(f"cannot read grid rules: {exc}", path=path,
-                               fix="give a UTF-8 TOML file with keys of gridmap.division.GridRules") from exc
+            raise GridmapError(
+                f"cannot read grid rules: {exc}",
+                path=path,
+                fix="give a UTF-8 TOML file with keys of gridmap.division.GridRules",
+            ) from exc
         if table and isinstance(data.get(table), dict):
             data = data[table]
         return cls._from_mapping(data, path=path)
@@ -118,13 +135,20 @@ class GridRules:
         allowed = [field.name for field in dataclasses.fields(cls)]
         for key in data:
             if key not in allowed:
-                raise GridmapError(f"unknown grid rule {key!r}", path=path, record=f"key {key}",
-                                   fix=f"use only the keys {', '.join(allowed)}")
+                raise GridmapError(
+                    f"unknown grid rule {key!r}",
+                    path=path,
+                    record=f"key {key}",
+                    fix=f"use only the keys {', '.join(allowed)}",
+                )
         values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
         try:
             return cls(**values)
         except GridmapError as exc:
             raise exc.at(path) from None
         except (TypeError, ValueError) as exc:
-            raise GridmapError(f"bad value in grid rules: {exc}", path=path,
-                               fix="city_households is a list of two integers, the other keys are numbers") from exc
+            raise GridmapError(
+                f"bad value in grid rules: {exc}",
+                path=path,
+                fix="city_households is a list of two integers, the other keys are numbers",
+            ) from exc

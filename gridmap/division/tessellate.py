@@ -36,8 +36,16 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["unit_regions", "clip_units", "region_adjacency", "dissolve", "connect_parts", "SAMPLE_SPACING_M",
-           "MAX_SEEDS_PER_UNIT", "GRID_SIZE_M"]
+__all__ = [
+    "unit_regions",
+    "clip_units",
+    "region_adjacency",
+    "dissolve",
+    "connect_parts",
+    "SAMPLE_SPACING_M",
+    "MAX_SEEDS_PER_UNIT",
+    "GRID_SIZE_M",
+]
 
 #: Distance between seeds sampled along unit boundaries (m).
 SAMPLE_SPACING_M = 20.0
@@ -49,8 +57,9 @@ GRID_SIZE_M = 0.0001
 _EMPTY = shapely.Polygon()
 
 
-def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPACING_M,
-                 grid_size: float = GRID_SIZE_M) -> np.ndarray:
+def unit_regions(
+    units, community: BaseGeometry, *, spacing: float = SAMPLE_SPACING_M, grid_size: float = GRID_SIZE_M
+) -> np.ndarray:
     """Share a community's land among its units: one region per unit, together tiling the community.
 
     Parameters
@@ -99,7 +108,7 @@ def unit_regions(units, community: BaseGeometry, *, spacing: float = SAMPLE_SPAC
 
 
 def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size: float) -> np.ndarray:
-    """The Voronoi edges between seeds of different units, each edge once, as 2-point lines.
+    """Return the Voronoi edges between seeds of different units, each edge once, as 2-point lines.
 
     GEOS computes neighbouring cells separately, so their shared edges can differ in the last bit and the
     cells cannot be dissolved as a coverage. So only the segments are used. A cell's segment lies on the
@@ -119,9 +128,15 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size:
     first, second = coords[start], coords[start + 1]
     own = cell[polygon][ring[start]]
     direction = second - first
-    squared = (direction ** 2).sum(axis=1)
+    squared = (direction**2).sum(axis=1)
     keep = squared > 0
-    first, second, direction, squared, own = first[keep], second[keep], direction[keep], squared[keep], own[keep]
+    first, second, direction, squared, own = (
+        first[keep],
+        second[keep],
+        direction[keep],
+        squared[keep],
+        own[keep],
+    )
     along = ((seeds[own] - first) * direction).sum(axis=1) / squared
     mirror = 2 * (first + along[:, None] * direction) - seeds[own]
     across = _find_seed(seeds, mirror, grid_size)
@@ -149,7 +164,7 @@ def _find_seed(seeds: np.ndarray, points: np.ndarray, grid_size: float) -> np.nd
 
 
 def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
-    """The part of each unit inside the community (points unchanged), on the ``grid_size`` precision grid."""
+    """Return the part of each unit inside the community (points unchanged) on the ``grid_size`` grid."""
     units = np.asarray(units, dtype=object)
     clipped = units.copy()
     polygonal = shapely.get_dimensions(units) == 2
@@ -158,8 +173,9 @@ def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M
     return clipped
 
 
-def _seeds(units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, spacing: float,
-           grid_size: float) -> tuple[np.ndarray, np.ndarray]:
+def _seeds(
+    units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, spacing: float, grid_size: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Voronoi seeds and the unit each belongs to; duplicate seeds keep the first unit's label."""
     rings = shapely.boundary(clipped)
     # large units get at most MAX_SEEDS_PER_UNIT seeds: the split of the land between two big compounds
@@ -176,14 +192,18 @@ def _seeds(units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, s
     return coords[first], owners[first]
 
 
-def _label_faces(points: np.ndarray, clipped: np.ndarray, seed_points: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    """The unit of each face: the smallest unit polygon containing it, else the unit of the nearest seed."""
+def _label_faces(
+    points: np.ndarray, clipped: np.ndarray, seed_points: np.ndarray, owners: np.ndarray
+) -> np.ndarray:
+    """Return the unit of each face: the smallest unit polygon holding it, else the nearest seed's unit."""
     labels = np.full(len(points), -1, dtype=np.int64)
     polygon_units = np.flatnonzero(shapely.area(clipped) > 0)
     if len(polygon_units):
         face, hit = shapely.STRtree(clipped[polygon_units]).query(points, predicate="within")
         unit = polygon_units[hit]
-        order = np.lexsort((unit, shapely.area(clipped[unit]), face))  # smaller polygon, then earlier unit wins
+        order = np.lexsort(
+            (unit, shapely.area(clipped[unit]), face)
+        )  # smaller polygon, then earlier unit wins
         face, unit = face[order], unit[order]
         first = np.ones(len(face), dtype=bool)
         first[1:] = face[1:] != face[:-1]
@@ -213,7 +233,7 @@ def dissolve(pieces, labels, n: int) -> np.ndarray:
     out = np.full(n, _EMPTY, dtype=object)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
-    for start, stop in zip(bounds[:-1], bounds[1:]):
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
         group = pieces[order[start:stop]]
         out[labels[order[start]]] = group[0] if len(group) == 1 else shapely.coverage_union_all(group)
     return out
