@@ -15,7 +15,8 @@ X0, Y0 = 540_000.0, 2_525_000.0  # Nanning (108.39 E, 22.83 N) in that zone
 
 def frame(rows: list[dict], crs: str = "EPSG:4490") -> gpd.GeoDataFrame:
     """A layer drawn in metres around (X0, Y0) in EPSG:4545 and stored in ``crs``."""
-    geoms = [affinity.translate(row.pop("geometry"), X0, Y0) for row in rows]
+    # densified so that edges straight in metres stay (nearly) straight once stored in degrees
+    geoms = [shapely.segmentize(affinity.translate(row.pop("geometry"), X0, Y0), 10.0) for row in rows]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=ORIGIN_CRS).to_crs(crs)
 
 
@@ -23,14 +24,17 @@ def rect(x0: float, y0: float, x1: float, y1: float):
     return box(x0, y0, x1, y1)
 
 
-def metric(layer: gpd.GeoDataFrame, like: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def metric(layer: gpd.GeoDataFrame, like: gpd.GeoDataFrame, *, densify: bool = False) -> gpd.GeoDataFrame:
+    """The layer in the metric CRS; ``densify`` first for input outlines, whose edges are straight in degrees."""
+    if densify:
+        layer = layer.set_geometry(layer.geometry.segmentize(0.0002))
     return layer.to_crs(metric_crs(like))
 
 
 def assert_exact_tiling(build, communities: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> None:
     """Grids tile every community, never overlap, hold every assigned unit once and contain its geometry."""
     grids = metric(build.grids, communities)
-    comms = metric(communities, communities).set_index("code")
+    comms = metric(communities, communities, densify=True).set_index("code")
     assert grids.is_valid.all()
     for code, community in comms.geometry.items():
         own = grids[grids["community_code"] == code]
@@ -53,7 +57,7 @@ def assert_exact_tiling(build, communities: gpd.GeoDataFrame, units: gpd.GeoData
     assigned = build.units[build.units["community_code"].notna()]
     assert sorted(members) == sorted(assigned["unit_id"])
     by_code = grids.set_index("code").geometry
-    units_m = metric(build.units, communities).set_index("unit_id")
+    units_m = metric(build.units, communities, densify=True).set_index("unit_id")
     for unit_id, grid_code in zip(assigned["unit_id"], assigned["grid_code"], strict=True):
         grid = by_code[grid_code]
         unit = units_m.geometry[unit_id]

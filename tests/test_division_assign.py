@@ -152,8 +152,9 @@ def test_overlapping_communities_reported_with_area_and_strict_raises():
 
 
 def test_bow_tie_community_is_repaired_or_refused():
-    bow_tie = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000)])
-    communities = frame([{"code": A, "geometry": bow_tie}])
+    corners = frame([{"geometry": Point(x, y)} for x, y in [(0, 0), (1000, 1000), (1000, 0), (0, 1000)]])
+    bow_tie = Polygon([(p.x, p.y) for p in corners.geometry])  # drawn in degrees, crossing itself
+    communities = gpd.GeoDataFrame({"code": [A]}, geometry=[bow_tie], crs=corners.crs)
     units = frame([{"unit_id": "U", "geometry": Point(900, 500)}])
     with pytest.warns(GridmapWarning, match="invalid_geometry"):
         assigned, report = assign_units(units, communities)
