@@ -1,0 +1,210 @@
+"""Options and helpers shared by gridmap's subcommands (after rasterio's ``rio/options.py``).
+
+Options are click decorators (``coords_option``, ``json_option``, ``households_option``); the helpers read
+input layers by file and layer name (:func:`read_inputs`), write an output file whole or not at all
+(:func:`staged_file`) and show the library's :class:`~gridmap.errors.GridmapWarning` as one line each
+(:func:`echo_warnings`).
+
+Examples
+--------
+>>> parse_households(None, None, "300-500")
+(300, 500)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import click
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from gridmap.errors import GridmapError, GridmapWarning, ReadError, WriteError
+from gridmap.io import list_layers, read_layer
+
+__all__ = [
+    "COORDS",
+    "coords_option",
+    "json_option",
+    "households_option",
+    "parse_households",
+    "Input",
+    "read_inputs",
+    "staged_file",
+    "write_table",
+    "echo_warnings",
+]
+
+#: Coordinate systems ``--coords`` accepts (see :func:`gridmap.read_layer`).
+COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite files that can sit beside a GeoPackage being written
+_SHEETS = (".xlsx", ".xlsm", ".xls")  # read_layer reads the first sheet of a workbook by default
+
+coords_option = click.option(
+    "--coords", type=click.Choice(COORDS), default=None,
+    help="Coordinate system the inputs are really in: gcj02 (Amap, Tencent) and bd09 (Baidu) are shifted "
+         "to WGS84 on load; wgs84/cgcs2000 name the CRS of files that declare none [default: their own].")
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the result as JSON on stdout (also with --quiet).")
+
+
+def parse_households(ctx: click.Context | None, param: click.Parameter | None, value: str) -> tuple[int, int]:
+    """Parse ``LOW-HIGH`` (e.g. ``300-500``) into two whole numbers; the callback of ``--households``."""
+    parts = str(value).replace("–", "-").split("-")
+    try:
+        low, high = (int(part) for part in parts)
+    except ValueError:
+        raise click.BadParameter(f"expected LOW-HIGH such as 300-500, got {value!r}", ctx=ctx,
+                                 param=param) from None
+    if not 0 <= low <= high:
+        raise click.BadParameter(f"expected 0 <= LOW <= HIGH, got {value!r}", ctx=ctx, param=param)
+    return low, high
+
+
+households_option = click.option(
+    "--households", type=str, default="300-500", show_default=True, callback=parse_households,
+    metavar="LOW-HIGH", help="Range of households of a city grid (城市网格).")
+
+
+class Input(NamedTuple):
+    """A layer read for a command: the frame, its file and its layer (None: the file's only or first one)."""
+
+    frame: gpd.GeoDataFrame
+    path: Path
+    layer: str | None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the file, and the layer when the file has several."""
+        return str(self.path) if self.layer is None else f"{self.path} (layer {self.layer})"
+
+
+def _layers_to_read(path: Path, layers: Sequence[str], defaults: Sequence[str], option: str,
+                    available: list[str]) -> list[str | None]:
+    """Choose the layers to read: those asked for, else the only one, else the default names present."""
+    if layers:
+        return list(layers)
+    if len(available) == 1 or path.suffix.lower() in _SHEETS:
+        return [None]
+    chosen = [name for name in defaults if name in available]
+    if not chosen:
+        raise ReadError(f"file holds {len(available)} layers: {', '.join(available)}", path=path,
+                        fix=f"choose one with {option} NAME, e.g. {option} {available[0]}")
+    return chosen
+
+
+def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults: Sequence[str] = (),
+                option: str = "--layer", coords: str | None = None) -> list[Input]:
+    """Read the layers of ``path`` a command works on.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`gridmap.read_layer` reads.
+    layers : sequence of str
+        Layer names the user gave; when empty, the only layer of the file, or else every name of
+        ``defaults`` the file holds (the sample city keeps units in ``units`` and ``unit_points``).
+    defaults : sequence of str
+        Layer names to look for in a file with several layers.
+    option : str
+        The command line option that names layers, for the fix in the error message.
+    coords : str, optional
+        Passed to :func:`gridmap.read_layer`.
+
+    Returns
+    -------
+    list of Input
+        One per layer read.
+
+    Raises
+    ------
+    ReadError
+        The file cannot be read, or it holds several layers and none was chosen.
+    """
+    path = Path(path)
+    available = list_layers(path)
+    chosen = _layers_to_read(path, layers, defaults, option, available)
+    return [Input(read_layer(path, name, coords=coords), path, None if len(available) == 1 else name)
+            for name in chosen]
+
+
+def _remove(temporary: Path) -> None:
+    for suffix in ("", *_SIDECARS):
+        Path(f"{temporary}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def staged_file(out: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary name beside ``out`` (same extension); on success move it over ``out``.
+
+    Commands that write several layers into one file write them all to the temporary name, so a failure
+    half-way leaves ``out`` exactly as it was (or absent) and no temporary file behind.
+
+    Raises
+    ------
+    WriteError
+        ``out`` is a folder or its folder does not exist (checked before the body runs).
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise WriteError("output path is a folder", path=out, fix="name a file, e.g. grids.gpkg")
+    if not out.resolve().parent.is_dir():
+        raise WriteError(f"folder {out.parent} does not exist", path=out,
+                         fix=f"create it first (mkdir -p {out.parent}) or write elsewhere")
+    temporary = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:12]}.tmp{out.suffix}")
+    try:
+        yield temporary
+        try:
+            os.replace(temporary, out)
+        except OSError as exc:
+            raise WriteError(f"cannot replace the file: {exc.strerror}", path=out,
+                             fix="close it in other programs (QGIS, Excel) and check you may write "
+                                 "there") from exc
+    except GridmapError as error:
+        if error.path != str(temporary):
+            raise
+        # name the file the user asked for, not the temporary one
+        raise type(error)(error.problem, path=out, record=error.record, fix=error.fix) from error
+    finally:
+        _remove(temporary)
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike, layer: str) -> None:
+    """Add a table without geometry to a GeoPackage as an attribute table (GeoPackage "attributes").
+
+    :func:`gridmap.write_layer` refuses tables without geometry for GeoPackage; GDAL writes them, so until
+    it does, commands add theirs here (to a file being staged by :func:`staged_file`, hence not atomically).
+    """
+    try:
+        pyogrio.write_dataframe(pd.DataFrame(table), path, layer=layer, driver="GPKG")
+    except Exception as exc:  # pyogrio and GDAL errors alike: the staged file is dropped, the target kept
+        raise WriteError(f"cannot write the table {layer!r}: {' '.join(str(exc).split())}", path=path,
+                         fix="check the free disk space; the previous file is unchanged") from exc
+
+
+@contextmanager
+def echo_warnings(*, quiet: bool) -> Iterator[None]:
+    """Show each GridmapWarning raised in the body as a ``gridmap: warning:`` line on stderr (none if quiet).
+
+    Python's default display (file, line and source of the warning call) means nothing to a command line
+    user; the findings behind each warning are in the command's report.
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GridmapWarning)
+            yield
+    finally:
+        for warning in caught:
+            if not issubclass(warning.category, GridmapWarning):  # not ours: shown as Python shows it
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            elif not quiet:
+                click.echo(f"gridmap: warning: {warning.message}", err=True)
