@@ -1,0 +1,858 @@
+"""The code registry: every grid code ever issued, kept in one SQLite file, and permanent codes for new builds.
+
+A grid's code is its identity card: the code of its community followed by a sequence counted in the order
+grids are added, never reused (DOMAIN, "Grid codes"). :class:`Registry` keeps that promise across builds:
+
+* a grid of a new build that is the same as a registered grid keeps its code — same member units in the
+  same community, or, when the units changed, at least 90% mutual area overlap (intersection / area
+  >= :data:`KEEP_SHARE` both ways, measured in :func:`gridmap.crs.metric_crs`);
+* a new grid gets the next sequence of its community after the highest ever issued there; the new grids of
+  one community are numbered in :func:`~gridmap.codes.scheme.reading_order` (rows north to south, west to
+  east within a row);
+* a registered grid that matches nothing is retired, never deleted, and its number is never issued again;
+* splits, merges and replacements record parent -> child lineage; a kept grid whose member units or
+  geometry changed gets a new version.
+
+Storage. The registry is a plain SQLite file (not a GeoPackage): geometry as WKB in EPSG:4490 with bounding
+box columns. A GeoPackage would reserve ``PRAGMA user_version`` and ``application_id`` for its own version,
+which the registry needs for its schema version and to recognise its files, and GDAL writing into the same
+file would bypass the registry's one-transaction-per-assignment rule. For QGIS, export the current grids:
+``gridmap.write_layer(registry.current(), "grids.gpkg")``.
+
+Concurrency and durability. The file is in WAL mode (readers never wait for the writer). An assignment is
+one ``BEGIN IMMEDIATE`` transaction: it takes the write lock before reading the counters, so two processes
+never number the same community at once (they wait up to ``timeout`` seconds), and a writer killed half-way
+leaves the registry exactly as before. A UNIQUE index on ``code`` (and on community + sequence) makes a
+duplicate impossible even for other writers. ``synchronous = FULL``: a committed code survives a power cut.
+
+Examples
+--------
+>>> import tempfile, pathlib, shapely, pandas as pd, geopandas as gpd
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "registry.sqlite"
+>>> cells = [shapely.box(108.30 + 0.01 * i, 22.80, 108.31 + 0.01 * i, 22.81) for i in range(3)]
+>>> grids = gpd.GeoDataFrame({"code": ["450102001003-001", "450102001003-002", "450102001003-003"],
+...     "community_code": ["450102001003"] * 3, "type": ["city"] * 3, "unit_ids": ["A", "B", "C;D"]},
+...     geometry=cells, crs="EPSG:4490")
+>>> registry = Registry(path)
+>>> first = registry.assign(grids, when="2025-01-06")
+>>> first[["code", "temp_code", "status"]]
+              code         temp_code status
+0  450102001003001  450102001003-001    new
+1  450102001003002  450102001003-002    new
+2  450102001003003  450102001003-003    new
+>>> added = gpd.GeoDataFrame({"code": ["450102001003-004"], "community_code": ["450102001003"],
+...     "type": ["city"], "unit_ids": ["D"]}, geometry=[shapely.box(108.33, 22.80, 108.34, 22.81)], crs="EPSG:4490")
+>>> rebuilt = pd.concat([grids.assign(unit_ids=["A", "B", "C"]), added], ignore_index=True)  # D: a grid of its own
+>>> registry.assign(rebuilt, when="2025-03-03")[["code", "status", "changed"]]
+              code status  changed
+0  450102001003001   kept    False
+1  450102001003002   kept    False
+2  450102001003003   kept     True
+3  450102001003004    new    False
+>>> registry.versions()[["version", "issued_on", "kept", "added", "changed", "retired"]]
+   version   issued_on  kept  added  changed  retired
+0        1  2025-01-06     0      3        0        0
+1        2  2025-03-03     3      1        1        0
+>>> registry.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridmap.codes import _registry_sql
+from gridmap.codes._registry_match import OldGrids, plan_matches
+from gridmap.codes.beidou import beidou
+from gridmap.codes.scheme import DEFAULT, CodeScheme, get_scheme, parse_many, reading_order, validate
+from gridmap.crs import metric_crs
+from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
+from gridmap.report import Report
+
+__all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
+           "DIFF_COUNTS", "SCOPES"]
+
+logger = logging.getLogger(__name__)
+
+#: A grid whose units changed keeps its code when it and a registered grid share at least this share of
+#: each other's area.
+KEEP_SHARE = 0.9
+#: Grids sharing at least this share of either one's area (or any member unit) are linked parent -> child.
+LINK_SHARE = 0.1
+#: A kept grid's geometry has changed when the symmetric difference exceeds this area (m²).
+GEOMETRY_TOLERANCE_M2 = 1.0
+#: Layout version of registry files this gridmap writes (older ones are migrated when opened).
+SCHEMA_VERSION = _registry_sql.SCHEMA_VERSION
+#: Counts of :meth:`Registry.diff` per community and street.
+DIFF_COUNTS = ("added", "retired", "split", "merged", "changed")
+#: What an assignment may retire: every registered grid, or those of the communities in the build.
+SCOPES = ("all", "communities")
+_REPLACED_COLUMNS = ("temp_code", "status", "changed", "parents", "beidou")
+
+
+@dataclass(frozen=True)
+class _Build:
+    """A new build, checked and laid out as arrays by row position."""
+
+    community: np.ndarray
+    types: np.ndarray
+    units: np.ndarray
+    n_units: np.ndarray
+    temp: np.ndarray
+    claims: list[tuple[int, str]]
+    geometry: np.ndarray | None = None
+    metric: np.ndarray | None = None
+    metric_crs: pyproj.CRS | None = None
+
+    def __len__(self) -> int:
+        return len(self.community)
+
+    def storage(self) -> tuple[list[bytes], np.ndarray] | None:
+        """WKB and bounds in EPSG:4490, or None without geometry."""
+        if self.geometry is None:
+            return None
+        return list(shapely.to_wkb(self.geometry)), shapely.bounds(self.geometry)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    codes: np.ndarray
+    status: np.ndarray
+    changed: np.ndarray
+    parents: np.ndarray
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RegistryDiff:
+    """What changed in a registry since a version or date (:meth:`Registry.diff`).
+
+    Attributes
+    ----------
+    since : str
+        The ``since=`` given, as text.
+    versions : list of int
+        The versions covered.
+    changes : pandas.DataFrame
+        One row per event: ``version``, ``date``, ``event`` (added / retired / changed), ``code``,
+        ``community_code``, ``street_code``, ``type``, ``parents`` and ``children`` (";"-joined codes),
+        ``lineage`` (kinds of the links: split, merge, reshaped, successor, absorbed, carved), ``split`` and
+        ``merged`` (bool).
+    by_community, by_street : pandas.DataFrame
+        Counts :data:`DIFF_COUNTS` per ``community_code`` / ``street_code``.
+    """
+
+    since: str
+    versions: list[int]
+    changes: pd.DataFrame
+    by_community: pd.DataFrame
+    by_street: pd.DataFrame
+
+    def totals(self) -> dict[str, int]:
+        """Counts :data:`DIFF_COUNTS` over the whole registry."""
+        return {name: int(self.by_community[name].sum()) for name in DIFF_COUNTS}
+
+    def to_json(self) -> str:
+        """The diff as JSON (non-ASCII text kept readable)."""
+        payload = {"since": self.since, "versions": self.versions, "totals": self.totals()}
+        for name in ("changes", "by_community", "by_street"):
+            payload[name] = json.loads(getattr(self, name).to_json(orient="records", force_ascii=False))
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+
+    def __repr__(self) -> str:
+        totals = ", ".join(f"{name} {count}" for name, count in self.totals().items())
+        span = f"versions {self.versions[0]}–{self.versions[-1]}" if self.versions else "no versions"
+        return f"RegistryDiff(since {self.since}: {span}; {totals})"
+
+
+class Registry:
+    """Every grid code ever issued, in an SQLite file; gives new builds their permanent codes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The registry file (created when missing, e.g. ``grids_registry.sqlite``). Files of an older
+        registry schema are migrated when opened.
+    scheme : CodeScheme or str, optional
+        Code layout. A new registry uses it (default :data:`~gridmap.codes.scheme.DEFAULT`); an existing one
+        keeps the scheme it was created with, and refuses a different one.
+    timeout : float, default 60
+        Seconds to wait for another process's assignment to finish before giving up.
+    create : bool, default True
+        Create the file when missing; with False a missing file raises :class:`~gridmap.errors.RegistryError`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    scheme : CodeScheme
+
+    Raises
+    ------
+    RegistryError
+        The file is not a registry, was written by a newer gridmap, was created with another scheme, or is
+        locked by another process for longer than ``timeout``.
+
+    Notes
+    -----
+    Lineage kinds (parent -> child): ``split`` (a retired grid went into several grids), ``merge`` (a new
+    grid took several retired grids), ``reshaped`` (both), ``successor`` (one retired grid, one new grid),
+    ``absorbed`` (a retired grid went into a kept grid), ``carved`` (a new grid took land or units of a kept
+    grid).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, scheme: CodeScheme | str | None = None,
+                 timeout: float = 60.0, create: bool = True):
+        self.path = Path(path)
+        wanted = None if scheme is None else get_scheme(scheme)
+        self._con = _registry_sql.open_connection(self.path, scheme=wanted or DEFAULT, timeout=timeout,
+                                                  create=create)
+        self.scheme = _registry_sql.read_scheme(self._con)
+        if wanted is not None and replace(wanted, description="") != replace(self.scheme, description=""):
+            self.close()
+            raise RegistryError(f"the registry holds codes of scheme '{self.scheme.name}' ({self.scheme.layout}), "
+                                f"not of scheme '{wanted.name}' ({wanted.layout})", path=self.path,
+                                fix=f"open it without scheme= (or with scheme='{self.scheme.name}'), or keep the "
+                                    "codes of another scheme in another registry file")
+
+    # ------------------------------------------------------------------------------------------- basics
+
+    def close(self) -> None:
+        """Close the database connection (the registry cannot be used afterwards)."""
+        self._con.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        """Number of active (not retired) codes."""
+        return self._con.execute("SELECT COUNT(*) FROM codes WHERE retired_version IS NULL").fetchone()[0]
+
+    def __repr__(self) -> str:
+        versions = self._con.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+        return f"Registry({str(self.path)!r}, scheme='{self.scheme.name}': {len(self)} active codes, " \
+               f"{versions} versions)"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        con = self._con
+        try:
+            with _registry_sql.immediate(con, self.path):
+                _registry_sql.create_temp_tables(con)
+                yield con
+        finally:
+            _registry_sql.drop_temp_tables(con)
+
+    # --------------------------------------------------------------------------------------- assignment
+
+    def assign(self, grids: pd.DataFrame, *, when: Any = None, scope: Literal["all", "communities"] = "all",
+               beidou_level: int = 7) -> pd.DataFrame:
+        """Give the grids of a new build their permanent codes, in one transaction.
+
+        Parameters
+        ----------
+        grids : GeoDataFrame or DataFrame
+            A build, e.g. ``gridmap.division.build_grids(communities, units).grids``: ``community_code``
+            (12-digit str, required), ``unit_ids`` (";"-joined member unit ids), ``type`` (or
+            ``grid_type``), ``code`` (the builder's temporary id) and polygons in any CRS. Without geometry
+            (a DataFrame), grids are matched by member units only; that is the fast path for millions.
+            A ``grid_code`` column may name the code of a grid imported from a schema 0 registry.
+        when : date, datetime or ISO date str, optional
+            Date the codes take effect (default today); not before the registry's last version.
+        scope : {"all", "communities"}, default "all"
+            ``"all"``: the build is the whole network, registered grids it does not continue are retired.
+            ``"communities"``: only grids of the communities in the build may be retired.
+        beidou_level : int, default 7
+            Level (1–10) of the Beidou grid location code (GB/T 39409) of each grid's representative point.
+
+        Returns
+        -------
+        GeoDataFrame (DataFrame for a build without geometry)
+            A copy of ``grids`` with ``code`` (permanent), ``temp_code`` (the builder's id), ``status``
+            (``kept`` / ``new``), ``changed`` (a kept grid whose units, type or geometry changed: a new
+            version), ``parents`` (";"-joined codes it came from), ``beidou`` (None without geometry).
+            Re-running the same build returns the same codes and writes nothing.
+
+        Raises
+        ------
+        RegistryError
+            Grids without ``community_code`` or with malformed ones, duplicated grids, types the scheme
+            has no digit for, a community out of sequences, ``when`` before the last version, a busy
+            registry.
+        """
+        if scope not in SCOPES:
+            raise RegistryError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}", path=self.path,
+                                fix="pass scope='all' (the whole network) or scope='communities'")
+        _check_level(beidou_level)
+        issued_on = _as_date(when, self.path)
+        build = _prepare(grids, self.scheme, self.path)
+        with self._transaction() as con:
+            version, last = _registry_sql.next_version(con)
+            if last is not None and issued_on < last:
+                raise RegistryError(f"when={issued_on} is before the registry's last version {version - 1} "
+                                    f"({last})", path=self.path, fix=f"give a date on or after {last}")
+            outcome = self._apply(con, build, version=version, issued_on=issued_on, scope=scope)
+        counts = outcome.counts
+        logger.info("%s: %d grids, %d kept, %d new, %d changed, %d retired%s", self.path, len(build),
+                    counts["kept"], counts["added"], counts["changed"], counts["retired"],
+                    f" (version {version})" if counts["written"] else " (nothing changed)")
+        return _result(grids, build, outcome, beidou_level)
+
+    def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
+        n = len(build)
+        typed = "type" in self.scheme.widths
+        _registry_sql.load_new(con, build.community, build.types, build.units, build.n_units, build.storage())
+        _registry_sql.match_units(con, typed=typed)
+        if build.claims:
+            _registry_sql.match_claims(con, build.claims)
+        m_pos, m_codes, m_differs = _registry_sql.fetch_matched(con)
+        matched = np.zeros(n, dtype=bool)
+        matched[m_pos] = True
+        old = self._old_grids(con, build, scope, matched, unmatched=_registry_sql.count_active(con, scope) - len(m_pos))
+        plan = None if old is None else plan_matches(
+            old, n=n, community=build.community, types=build.types, units=build.units, geometry=build.metric,
+            matched=matched, typed=typed, keep_share=KEEP_SHARE, link_share=LINK_SHARE)
+        fresh = np.flatnonzero(~matched) if plan is None else plan.fresh
+        changed = _changed_units_matched(con, build, m_pos[m_differs], m_codes[m_differs])
+        if plan is not None:
+            changed += _changed_overlap_kept(build, old, plan)
+        links = [] if plan is None else _link_rows(plan, old)
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
+                                 fresh=None if build.geometry is None else _fresh_order(build, fresh),
+                                 changed=changed, retired=[] if plan is None else plan.retired, links=links)
+        added = _registry_sql.issue_codes(con, self.scheme, version, self.path)
+        counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
+                  "retired": 0 if plan is None else len(plan.retired)}
+        counts["written"] = bool(added or changed or counts["retired"])
+        if counts["written"]:
+            _registry_sql.close_versions(con, version)
+            _registry_sql.insert_versions(con, version)
+            _registry_sql.retire_codes(con, version)
+            _registry_sql.insert_lineage(con, version)
+            _registry_sql.record_version(con, version, issued_on, counts)
+        i_pos, i_codes = _registry_sql.fetch_issued(con)
+        return _outcome(n, m_pos, m_codes, plan, old, i_pos, i_codes, changed, counts)
+
+    def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
+                   *, unmatched: int) -> OldGrids | None:
+        """Registered grids that may be kept by overlap, retired, or be parents of new grids."""
+        rows = _registry_sql.fetch_unmatched_old(con, scope) if unmatched > 0 else []
+        candidate = [True] * len(rows)
+        if build.geometry is not None and not matched.all():
+            bounds = shapely.total_bounds(build.geometry[~matched])
+            near = _registry_sql.fetch_old_near(con, scope, bounds)
+            rows, candidate = rows + near, candidate + [False] * len(near)
+        if not rows:
+            return None
+        codes, ids, community, types, units, wkb = (np.array(column, dtype=object) for column in zip(*rows))
+        geometry = None
+        if build.metric is not None:
+            geometry = gpd.GeoSeries.from_wkb(wkb, crs=4490).to_crs(build.metric_crs).to_numpy()
+        return OldGrids(codes=codes, ids=ids.astype(np.int64), community=community, types=types, units=units,
+                        geometry=geometry, candidate=np.array(candidate, dtype=bool))
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def versions(self) -> pd.DataFrame:
+        """One row per version: ``version``, ``issued_on``, ``created_at`` (UTC), ``grids`` in the build,
+        ``kept``, ``added``, ``changed``, ``retired``, ``note``.
+        """
+        return pd.read_sql_query("SELECT * FROM versions ORDER BY version", self._con)
+
+    def current(self, *, beidou_level: int = 7) -> gpd.GeoDataFrame:
+        """The active grids with their codes, in EPSG:4490 (geometry None where the registry has none).
+
+        Columns: ``code``, ``community_code``, ``street_code``, ``type``, ``sequence``, ``unit_ids``,
+        ``n_units``, ``issued_version``, ``issued_on``, ``version`` (of the current geometry and units),
+        ``beidou``, geometry.
+        """
+        _check_level(beidou_level)
+        rows = self._con.execute(
+            "SELECT c.code, c.community_code, g.type, c.sequence, g.units, g.n_units, c.issued_version, "
+            "vi.issued_on, g.version, g.geometry FROM codes AS c "
+            "JOIN grid_versions AS g ON g.code = c.code AND g.until_version IS NULL "
+            "JOIN versions AS vi ON vi.version = c.issued_version "
+            "WHERE c.retired_version IS NULL ORDER BY c.code").fetchall()
+        columns = ["code", "community_code", "type", "sequence", "unit_ids", "n_units", "issued_version",
+                   "issued_on", "version", "geometry"]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        frame.insert(2, "street_code", frame["community_code"].str.slice(0, 9))
+        geometry = shapely.from_wkb(frame.pop("geometry").to_numpy(dtype=object))
+        frame["beidou"] = _beidou(geometry, beidou_level)
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=4490)
+
+    def history(self, code: str) -> pd.DataFrame:
+        """Everything that happened to one code: issue, changes, retirement, parents and children.
+
+        Returns
+        -------
+        DataFrame
+            One row per event, oldest first: ``code``, ``version``, ``date``, ``event`` (issued / changed /
+            retired), ``type``, ``n_units``, ``unit_ids``, ``parents``, ``children`` (";"-joined codes),
+            ``lineage`` (kinds of those links).
+
+        Raises
+        ------
+        RegistryError
+            The code is not a code of the registry's scheme, or was never issued.
+        """
+        self._check_code(code)
+        issued = self._con.execute("SELECT issued_version, retired_version FROM codes WHERE code = ?",
+                                   (code,)).fetchone()
+        if issued is None:
+            raise RegistryError(f"code {code} was never issued by this registry", path=self.path,
+                                record=f"code {code}",
+                                fix="check the code; registry.current() lists the active codes")
+        rows = self._con.execute(
+            "SELECT g.version, v.issued_on, g.type, g.n_units, g.units FROM grid_versions AS g "
+            "JOIN versions AS v ON v.version = g.version WHERE g.code = ? ORDER BY g.version", (code,)).fetchall()
+        events = [(version, date, "issued" if version == issued[0] else "changed", kind, n_units, units)
+                  for version, date, kind, n_units, units in rows]
+        if issued[1] is not None:
+            (date,) = self._con.execute("SELECT issued_on FROM versions WHERE version = ?", (issued[1],)).fetchone()
+            events.append((issued[1], date, "retired", None, None, None))
+        frame = pd.DataFrame(events, columns=["version", "date", "event", "type", "n_units", "unit_ids"])
+        frame.insert(0, "code", code)
+        parents = self._links("child", "parent", code)
+        children = self._links("parent", "child", code)
+        frame["parents"] = [parents.get(v, ("", set()))[0] for v in frame["version"]]
+        frame["children"] = [children.get(v, ("", set()))[0] for v in frame["version"]]
+        frame["lineage"] = [";".join(sorted(parents.get(v, ("", set()))[1] | children.get(v, ("", set()))[1]))
+                            for v in frame["version"]]
+        return frame
+
+    def _links(self, side: str, other: str, code: str) -> dict[int, tuple[str, set[str]]]:
+        found: dict[int, tuple[list[str], set[str]]] = {}
+        for related, version, kind in self._con.execute(
+                f"SELECT {other}, version, kind FROM lineage WHERE {side} = ? ORDER BY {other}", (code,)):
+            codes, kinds = found.setdefault(version, ([], set()))
+            codes.append(related)
+            kinds.add(kind)
+        return {version: (";".join(codes), kinds) for version, (codes, kinds) in found.items()}
+
+    def _check_code(self, code: Any) -> None:
+        problems = validate(code, scheme=self.scheme)
+        if problems:
+            raise RegistryError(f"{problems[0]}; the registry holds codes of scheme '{self.scheme.name}' "
+                                f"({self.scheme.layout})", path=self.path, record=f"code {code!r}",
+                                fix="give a code of the registry's scheme")
+
+    def diff(self, since: Any) -> RegistryDiff:
+        """Codes added, retired, split, merged and changed since a version or a date.
+
+        Parameters
+        ----------
+        since : int, date or str
+            A version number (the diff covers the versions after it; 0 covers everything) or a date (the
+            versions issued on or after it). A str of digits only is a version number, any other str an
+            ISO date (``"2025-03-01"``).
+
+        Returns
+        -------
+        RegistryDiff
+            ``changes`` (one row per event) and counts per community and per street.
+        """
+        first = self._first_version(since)
+        con = self._con
+        added = con.execute("SELECT code, community_code, type, issued_version FROM codes "
+                            "WHERE issued_version >= ?", (first,)).fetchall()
+        retired = con.execute("SELECT code, community_code, type, retired_version FROM codes "
+                              "WHERE retired_version >= ?", (first,)).fetchall()
+        changed = con.execute("SELECT g.code, g.community_code, g.type, g.version FROM grid_versions AS g "
+                              "JOIN codes AS c ON c.code = g.code WHERE g.version >= ? "
+                              "AND g.version > c.issued_version", (first,)).fetchall()
+        lineage = pd.DataFrame(con.execute("SELECT parent, child, version, kind FROM lineage WHERE version >= ?",
+                                           (first,)).fetchall(), columns=["parent", "child", "version", "kind"])
+        dates = dict(con.execute("SELECT version, issued_on FROM versions WHERE version >= ?", (first,)).fetchall())
+        changes = _diff_changes({"added": added, "retired": retired, "changed": changed}, lineage, dates)
+        return RegistryDiff(since=str(since), versions=sorted(dates), changes=changes,
+                            by_community=_diff_counts(changes, "community_code"),
+                            by_street=_diff_counts(changes, "street_code"))
+
+    def _first_version(self, since: Any) -> int:
+        if isinstance(since, str) and since.strip().isdigit():
+            since = int(since)
+        if isinstance(since, (int, np.integer)) and not isinstance(since, bool):
+            if since < 0:
+                raise RegistryError(f"since={since} is not a version", path=self.path,
+                                    fix="give a version number >= 0 (registry.versions() lists them) or a date")
+            return int(since) + 1
+        date = _as_date(since, self.path, what="since")
+        first = self._con.execute("SELECT MIN(version) FROM versions WHERE issued_on >= ?", (date,)).fetchone()[0]
+        return first if first is not None else _registry_sql.next_version(self._con)[0]
+
+    # -------------------------------------------------------------------------------------------- check
+
+    def check(self) -> Report:
+        """Check the registry's consistency (after a crash, a copy, a manual edit).
+
+        Findings (severity error): ``integrity`` (SQLite's ``PRAGMA integrity_check``), ``duplicate_code``,
+        ``counter`` (a community's counter differs from the highest sequence issued there), ``current_version``
+        (an active code without exactly one current version, or a retired code with one), ``invalid_code``
+        (a code that is not of the scheme or disagrees with its community and sequence).
+        """
+        report = Report(f"code registry {self.path}")
+        con = self._con
+        for (message,) in con.execute("PRAGMA integrity_check"):
+            if message != "ok":
+                report.add("integrity", message)
+        for code, count in con.execute("SELECT code, COUNT(*) FROM codes GROUP BY code HAVING COUNT(*) > 1"):
+            report.add("duplicate_code", f"code {code} is registered {count} times", record=code)
+        for community, counter, highest in con.execute(
+                "SELECT community_code, MAX(counter), MAX(highest) FROM ("
+                "SELECT community_code, last_sequence AS counter, NULL AS highest FROM counters UNION ALL "
+                "SELECT community_code, NULL, MAX(sequence) FROM codes GROUP BY community_code) "
+                "GROUP BY community_code HAVING MAX(counter) IS NOT MAX(highest)"):
+            report.add("counter", f"community {community}: counter {counter} but highest sequence issued "
+                       f"{highest}", record=community)
+        for code, retired, current in con.execute(
+                "SELECT c.code, c.retired_version, COUNT(g.id) FROM codes AS c LEFT JOIN grid_versions AS g "
+                "ON g.code = c.code AND g.until_version IS NULL GROUP BY c.code "
+                "HAVING COUNT(g.id) <> (c.retired_version IS NULL)"):
+            state = "retired" if retired is not None else "active"
+            report.add("current_version", f"{state} code {code} has {current} current versions", record=code)
+        _check_codes(con, self.scheme, report)
+        return report
+
+
+# ------------------------------------------------------------------------------------------- the build
+
+def _check_level(level: Any) -> None:
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 1 <= level <= 10:
+        raise CodeError(f"beidou_level must be an integer 1–10, got {level!r}", fix="pass beidou_level=1 … 10")
+
+
+def _as_date(value: Any, path: Path, *, what: str = "when") -> str:
+    if value is None:
+        return dt.date.today().isoformat()
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10]).isoformat()
+        except ValueError:
+            pass
+    raise RegistryError(f"{what}={value!r} is not a date", path=path,
+                        fix=f"give {what} as a date or an ISO date string such as '2025-03-01'")
+
+
+def _row(grids: pd.DataFrame, position: int) -> str:
+    label = grids.index[position]
+    code = grids["code"].iloc[position] if "code" in grids.columns else None
+    return f"row {label}" + (f" ({code})" if isinstance(code, str) else "")
+
+
+def _communities(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> np.ndarray:
+    if "community_code" not in grids.columns:
+        raise RegistryError("grids have no community_code column", path=path,
+                            fix="give grids as built by gridmap.division.build_grids, or add the 12-digit "
+                                f"community code of each grid (columns: {', '.join(map(str, grids.columns))})")
+    raw = grids["community_code"]
+    missing = raw.isna().to_numpy()
+    if missing.any():
+        raise RegistryError("community_code is missing", path=path, record=_row(grids, int(np.argmax(missing))),
+                            fix="give every grid the 12-digit code of its community")
+    values = raw.to_numpy(dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values)) \
+        if pd.api.types.infer_dtype(raw, skipna=False) != "string" else np.ones(len(values), dtype=bool)
+    if not is_text.all():
+        raise RegistryError(f"community_code {values[~is_text][0]!r} is not text", path=path,
+                            record=_row(grids, int(np.argmin(is_text))),
+                            fix="read codes as text (dtype=str) so leading zeros survive")
+    unique = pd.unique(raw)
+    probes = _probe_codes(np.asarray(unique, dtype=object), scheme)
+    bad = parse_many(probes, scheme=scheme, errors="coerce")["community_code"].isna().to_numpy()
+    if bad.any():
+        community = unique[int(np.argmax(bad))]
+        problem = validate(probes[int(np.argmax(bad))], scheme=scheme)[0] if len(community) == 12 and \
+            community.isdigit() else "it is not 12 digits"
+        raise RegistryError(f"community_code {community!r} is not a community or village code ({problem})",
+                            path=path, record=_row(grids, int(np.argmax(values == community))),
+                            fix="give the 12-digit statistical division code of the grid's community")
+    return values
+
+
+def _probe_codes(communities: np.ndarray, scheme: CodeScheme) -> np.ndarray:
+    """A code of sequence 1 in each community (with the first type digit), to check community codes."""
+    parts = {"community": communities, "object": scheme.object_code,
+             "type": next(iter(scheme.grid_types.values()), ""), "sequence": f"{1:0{scheme.widths['sequence']}d}"}
+    codes = np.full(len(communities), "", dtype=object)
+    for name, _ in scheme.fields:
+        codes = codes + parts[name]
+    return codes
+
+
+def _types(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> np.ndarray:
+    column = "type" if "type" in grids.columns else "grid_type" if "grid_type" in grids.columns else None
+    if column is None:
+        if scheme.grid_types:
+            raise RegistryError(f"scheme '{scheme.name}' writes the grid type but grids have no type column",
+                                path=path, fix="add type (city / rural / dedicated) to every grid")
+        return np.full(len(grids), None, dtype=object)
+    values = grids[column].astype(object).where(grids[column].notna(), None).to_numpy(dtype=object)
+    if scheme.grid_types:
+        bad = ~np.isin(values, list(scheme.grid_types))
+        if bad.any():
+            raise RegistryError(f"grid type {values[bad][0]!r} has no digit in scheme '{scheme.name}'", path=path,
+                                record=_row(grids, int(np.argmax(bad))),
+                                fix=f"set {column} to one of {', '.join(scheme.grid_types)}")
+    return values
+
+
+def _units(grids: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Member unit ids as sorted, de-duplicated ";"-joined text, and their number."""
+    if "unit_ids" not in grids.columns:
+        return np.full(len(grids), "", dtype=object), np.zeros(len(grids), dtype=np.int64)
+    text = grids["unit_ids"].astype(object).where(grids["unit_ids"].notna(), "").astype(str).str.strip()
+    several = text.str.contains(";", regex=False).to_numpy()
+    values = text.to_numpy(dtype=object)
+    values[several] = [";".join(sorted({u.strip() for u in v.split(";")} - {""})) for v in values[several]]
+    counts = np.where(values == "", 0, pd.Series(values).str.count(";").to_numpy() + 1)
+    return values, counts.astype(np.int64)
+
+
+def _check_duplicates(grids: pd.DataFrame, community: np.ndarray, types: np.ndarray, units: np.ndarray,
+                      scheme: CodeScheme, path: Path) -> None:
+    key = pd.Series(community + "|" + units, dtype=object)
+    if scheme.grid_types:
+        key = key + "|" + pd.Series(types, dtype=object).astype(str)
+    duplicated = key.duplicated(keep=False).to_numpy() & (units != "")
+    if duplicated.any():
+        first = np.flatnonzero(duplicated)
+        twin = first[1:][key.to_numpy()[first[1:]] == key.to_numpy()[first[0]]][0]
+        raise RegistryError(f"two grids have the same member units {units[first[0]]!r}", path=path,
+                            record=f"{_row(grids, int(first[0]))} and {_row(grids, int(twin))}",
+                            fix="every unit belongs to one grid: rebuild the grids or drop the duplicate")
+
+
+def _claims(grids: pd.DataFrame, path: Path) -> list[tuple[int, str]]:
+    if "grid_code" not in grids.columns:
+        return []
+    named = grids["grid_code"].notna().to_numpy()
+    positions, codes = np.flatnonzero(named), grids["grid_code"].to_numpy(dtype=object)[named]
+    duplicated = pd.Series(codes).duplicated().to_numpy()
+    if duplicated.any():
+        raise RegistryError(f"grid_code {codes[duplicated][0]} is given to two grids", path=path,
+                            record=_row(grids, int(positions[duplicated][0])), fix="give each existing code once")
+    return [(int(p), str(c)) for p, c in zip(positions, codes)]
+
+
+def _geometry(grids: pd.DataFrame, path: Path) -> dict[str, Any]:
+    if not isinstance(grids, gpd.GeoDataFrame) or grids._geometry_column_name not in grids.columns:
+        return {}
+    series = grids.geometry
+    if series.isna().all():
+        return {}
+    if series.crs is None:
+        raise CRSError("grids have no CRS", path=path,
+                       fix="set the CRS of the grids (EPSG:4490 or EPSG:4326) with set_crs, or read them with "
+                           "gridmap.read_layer")
+    values = series.to_numpy()
+    empty = shapely.is_missing(values) | shapely.is_empty(values)
+    if empty.any():
+        raise GeometryError(f"{int(empty.sum())} grids have no geometry", path=path,
+                            record=_row(grids, int(np.argmax(empty))),
+                            fix="give every grid its polygon, or pass a DataFrame without geometry to match by "
+                                "units only")
+    crs = metric_crs(series)
+    return {"geometry": series.to_crs(4490).to_numpy(), "metric": series.to_crs(crs).to_numpy(), "metric_crs": crs}
+
+
+def _temp_codes(grids: pd.DataFrame) -> np.ndarray:
+    """The builder's ids: ``temp_code`` (a frame assign returned, with rows added), else ``code``."""
+    temp = pd.Series(None, index=grids.index, dtype=object)
+    for column in ("temp_code", "code"):
+        if column in grids.columns:
+            temp = temp.where(temp.notna(), grids[column].astype(object))
+    return temp.where(temp.notna(), None).to_numpy(dtype=object)
+
+
+def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
+    if not isinstance(grids, pd.DataFrame):
+        raise RegistryError(f"grids must be a GeoDataFrame or DataFrame, got {type(grids).__name__}",
+                            path=path, fix="pass gridmap.division.build_grids(...).grids")
+    if grids.empty:
+        raise RegistryError("the build has no grids", path=path,
+                            fix="pass the grids of the whole network (an empty build would retire every code)")
+    community = _communities(grids, scheme, path)
+    types = _types(grids, scheme, path)
+    units, n_units = _units(grids)
+    _check_duplicates(grids, community, types, units, scheme, path)
+    temp = _temp_codes(grids)
+    build = _Build(community=community, types=types, units=units, n_units=n_units, temp=temp,
+                   claims=_claims(grids, path), **_geometry(grids, path))
+    if build.geometry is None and not (units != "").any() and not build.claims:
+        raise RegistryError("grids have neither member units (unit_ids) nor geometry", path=path,
+                            fix="give unit_ids or polygons so that grids can be recognised in later builds")
+    return build
+
+
+# -------------------------------------------------------------------------------------- the decisions
+
+def _fresh_order(build: _Build, fresh: np.ndarray) -> list[tuple[int, int]]:
+    """(position, rank) of the new grids: their reading order within their community."""
+    rank = np.zeros(len(fresh), dtype=np.int64)
+    groups = pd.Series(np.arange(len(fresh))).groupby(build.community[fresh]).indices
+    for members in groups.values():
+        rank[members[reading_order(build.geometry[fresh[members]])]] = np.arange(len(members))
+    return list(zip(fresh.tolist(), rank.tolist()))
+
+
+def _differs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Metric geometries whose symmetric difference is larger than the tolerance (missing old: differs)."""
+    missing = shapely.is_missing(old)
+    area = np.zeros(len(old))
+    area[~missing] = shapely.area(shapely.symmetric_difference(old[~missing], new[~missing]))
+    return missing | (area > GEOMETRY_TOLERANCE_M2)
+
+
+def _changed_units_matched(con: Any, build: _Build, positions: np.ndarray, codes: np.ndarray) -> list[tuple]:
+    """Grids kept by units (or by an imported code) whose type, units or geometry changed."""
+    if not len(positions):
+        return []
+    code_of = dict(zip(positions.tolist(), codes.tolist()))
+    pos, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions))
+    pos = np.array(pos, dtype=np.int64)
+    changed = (np.array(types, dtype=object) != build.types[pos]) | (np.array(units, dtype=object) != build.units[pos])
+    if build.metric is not None:
+        old = gpd.GeoSeries.from_wkb(list(wkb), crs=4490).to_crs(build.metric_crs).to_numpy()
+        changed |= _differs(old, build.metric[pos])
+    return [(int(p), code_of[int(p)], int(i)) for p, i, c in zip(pos, old_ids, changed) if c]
+
+
+def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple]:
+    """Grids kept by overlap whose units, type or geometry changed."""
+    i, j = plan.overlap_kept_old, plan.overlap_kept_new
+    changed = (old.units[i] != build.units[j]) | (old.types[i] != build.types[j])
+    if build.metric is not None and len(i):
+        changed |= _differs(old.geometry[i], build.metric[j])
+    return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed])]
+
+
+def _link_rows(plan: Any, old: OldGrids) -> list[tuple]:
+    links = plan.links
+    shares = links[["old_share", "new_share"]].astype(object).where(links[["old_share", "new_share"]].notna(), None)
+    return list(zip(old.codes[links["old"].to_numpy(dtype=np.int64)].tolist(), links["new"].astype(int).tolist(),
+                    links["kind"].tolist(), shares["old_share"].tolist(), shares["new_share"].tolist(),
+                    links["shared_units"].astype(int).tolist()))
+
+
+def _outcome(n: int, m_pos: np.ndarray, m_codes: np.ndarray, plan: Any, old: OldGrids | None, i_pos: np.ndarray,
+             i_codes: np.ndarray, changed: list[tuple], counts: dict[str, Any]) -> _Outcome:
+    codes = np.full(n, None, dtype=object)
+    codes[m_pos] = m_codes
+    parents = np.full(n, "", dtype=object)
+    if plan is not None:
+        for position, code, _ in plan.keeps:
+            codes[position] = code
+        if len(plan.links):
+            named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
+            joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
+            parents[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    status = np.full(n, "kept", dtype=object)
+    status[i_pos] = "new"
+    codes[i_pos] = i_codes
+    flags = np.zeros(n, dtype=bool)
+    flags[[position for position, _, _ in changed]] = True
+    return _Outcome(codes=codes, status=status, changed=flags, parents=parents, counts=counts)
+
+
+def _beidou(geometry: np.ndarray, level: int) -> np.ndarray:
+    codes = np.full(len(geometry), None, dtype=object)
+    present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    if present.any():
+        points = shapely.point_on_surface(geometry[present])
+        codes[present] = beidou(shapely.get_x(points), shapely.get_y(points), level)
+    return codes
+
+
+def _result(grids: pd.DataFrame, build: _Build, outcome: _Outcome, level: int) -> pd.DataFrame:
+    out = grids.drop(columns=[c for c in _REPLACED_COLUMNS if c in grids.columns])
+    at = out.columns.get_loc("code") if "code" in out.columns else 0
+    out = out.drop(columns=["code"], errors="ignore")
+    for offset, (name, values) in enumerate((("code", outcome.codes), ("temp_code", build.temp),
+                                             ("status", outcome.status), ("changed", outcome.changed),
+                                             ("parents", outcome.parents))):
+        out.insert(at + offset, name, values)
+    geometry = build.geometry if build.geometry is not None else np.full(len(build), None, dtype=object)
+    beidou_codes = _beidou(geometry, level)
+    if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out.columns:
+        out.insert(out.columns.get_loc(out._geometry_column_name), "beidou", beidou_codes)
+    else:
+        out["beidou"] = beidou_codes
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ diff
+
+def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame, dates: dict[int, str]) -> pd.DataFrame:
+    frames = [pd.DataFrame(rows, columns=["code", "community_code", "type", "version"]).assign(event=event)
+              for event, rows in events.items()]
+    changes = pd.concat(frames, ignore_index=True)
+    parents = _related(lineage, "child", "parent", "parents")
+    children = _related(lineage, "parent", "child", "children")
+    changes = changes.merge(parents, on=["code", "version"], how="left")
+    changes = changes.merge(children, on=["code", "version"], how="left", suffixes=("", "_children"))
+    for column in ("parents", "children", "kinds", "kinds_children"):
+        changes[column] = changes[column].fillna("").astype(object)
+    kinds = (changes["kinds"] + ";" + changes["kinds_children"]).str.split(";")
+    changes["lineage"] = [";".join(sorted(set(k) - {""})) for k in kinds]
+    n_children = changes["children"].str.count(";").where(changes["children"] != "", -1) + 1
+    changes["split"] = (changes["event"] == "retired") & (n_children >= 2)
+    changes["merged"] = changes["event"].isin(["added", "changed"]) & changes["kinds"].str.contains(
+        "merge|reshaped|absorbed", regex=True)
+    changes["date"] = changes["version"].map(dates)
+    changes["street_code"] = changes["community_code"].str.slice(0, 9)
+    columns = ["version", "date", "event", "code", "community_code", "street_code", "type", "parents", "children",
+               "lineage", "split", "merged"]
+    order = {"retired": 0, "changed": 1, "added": 2}
+    changes = changes.assign(_order=changes["event"].map(order)).sort_values(["version", "_order", "code"])
+    return changes[columns].reset_index(drop=True)
+
+
+def _related(lineage: pd.DataFrame, side: str, other: str, name: str) -> pd.DataFrame:
+    if lineage.empty:
+        return pd.DataFrame({"code": pd.Series(dtype=object), "version": pd.Series(dtype=np.int64),
+                             name: pd.Series(dtype=object), "kinds": pd.Series(dtype=object)})
+    grouped = lineage.sort_values(other).groupby([side, "version"])
+    frame = pd.DataFrame({name: grouped[other].agg(";".join),
+                          "kinds": grouped["kind"].agg(lambda k: ";".join(sorted(set(k))))}).reset_index()
+    return frame.rename(columns={side: "code"})
+
+
+def _diff_counts(changes: pd.DataFrame, by: str) -> pd.DataFrame:
+    flags = pd.DataFrame({by: changes[by], "added": changes["event"] == "added",
+                          "retired": changes["event"] == "retired", "split": changes["split"],
+                          "merged": changes["merged"], "changed": changes["event"] == "changed"})
+    counts = flags.groupby(by)[list(DIFF_COUNTS)].sum().astype(np.int64)
+    return counts.reset_index()
+
+
+def _check_codes(con: Any, scheme: CodeScheme, report: Report) -> None:
+    codes = pd.DataFrame(con.execute("SELECT code, community_code, sequence FROM codes").fetchall(),
+                         columns=["code", "community_code", "sequence"])
+    parsed = parse_many(codes["code"].astype(object), scheme=scheme, errors="coerce")
+    agree = (parsed["community_code"].to_numpy(dtype=object) == codes["community_code"].to_numpy(dtype=object)) & (
+        parsed["sequence"].to_numpy(dtype=object) == codes["sequence"].to_numpy(dtype=object))
+    for code in codes["code"][~agree].head(20):
+        report.add("invalid_code", f"code {code} is not a code of scheme '{scheme.name}' with its community and "
+                   "sequence", record=code)
