@@ -1,0 +1,879 @@
+r"""Cases (事件/案件/病例): read them from any file, clean them, and locate each one in exactly one grid.
+
+A case is a resident's request, an incident or an epidemic case, reported at a place and time, perhaps
+accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小事不出网格、大事不出社区、难事不出
+街道、矛盾不上交": grid, community, street or district). One row may stand for several cases (``count``).
+
+* :func:`read_cases` reads CSV, Excel, GeoJSON, GeoPackage or GeoParquet with coordinates in WGS84,
+  CGCS2000, GCJ-02 (Amap) or BD-09 (Baidu), or with a compound's name or id instead of coordinates;
+* :func:`clean_cases` normalises an in-memory frame the same way (levels in Chinese or English, statuses,
+  times, counts) and flags impossible times (``times_ok``);
+* :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how).
+
+Every problem is reported by record in a :class:`~gridmap.report.Report` (pass ``report=`` to collect
+them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
+:class:`~gridmap.errors.CaseError` instead.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import Point, box
+>>> grids = gpd.GeoDataFrame({"code": ["450102001003001", "450102001003002"],
+...                           "community_code": ["450102001003"] * 2},
+...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
+...                          crs="EPSG:4490")
+>>> cases = gpd.GeoDataFrame({"case_id": ["A1", "A2", "A3"]},
+...                          geometry=[Point(108.305, 22.805), Point(108.31, 22.805), Point(108.315, 22.805)],
+...                          crs="EPSG:4490")
+>>> assign(cases, grids)[["case_id", "grid_code"]]
+  case_id        grid_code
+0      A1  450102001003001
+1      A2  450102001003001
+2      A3  450102001003002
+
+``A2`` lies on the shared edge: it goes to the grid with the smaller code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import unicodedata
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyproj
+import shapely
+
+from gridmap.crs import convert_frame, metric_crs, normalize_crs
+from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.io import read_layer, read_table
+from gridmap.report import Report
+from gridmap.schema import HANDLING_LEVELS
+
+__all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "CASE_COLUMNS", "LEVEL_NAMES"]
+
+logger = logging.getLogger(__name__)
+
+#: The columns of a clean case frame (before the geometry); ``times_ok`` is False for impossible times.
+CASE_COLUMNS = ["case_id", "reported_at", "accepted_at", "closed_at", "category", "status", "level", "count",
+                "times_ok"]
+
+#: Names accepted for the handling levels (compared after NFKC, blanks removed, lower case, "级" dropped).
+LEVEL_NAMES = {
+    "grid": ("grid", "网格", "微网格"),
+    "community": ("community", "社区", "村", "社区/村", "居委会", "村委会", "社区居委会", "村居"),
+    "street": ("street", "township", "town", "街道", "乡镇", "镇", "乡", "街道/乡镇", "街镇"),
+    "district": ("district", "county", "区县", "区", "县", "城区", "县级市", "区/县", "城区/县", "县区", "区级"),
+}
+_LEVEL_LOOKUP = {name: level for level, names in LEVEL_NAMES.items() for name in names}
+
+_STATUS_NAMES = {
+    "closed": ("closed", "close", "done", "finished", "办结", "已办结", "结案", "已结案", "完成", "已完成",
+               "关闭", "已关闭", "已处理", "处理完毕", "已办理"),
+    "open": ("open", "pending", "inprogress", "办理中", "处理中", "待处理", "未办结", "待受理", "已受理",
+             "受理", "在办", "未处理", "处置中", "待办"),
+}
+_STATUS_LOOKUP = {name: status for status, names in _STATUS_NAMES.items() for name in names}
+
+# Case headers gridmap.schema does not know (compared like header_key: NFKC, no blanks, lower case).
+_CASE_ALIASES = {
+    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号", "事件号",
+                "病例编号", "诉求编号"),
+    "reported_at": ("reported_at", "reported", "上报时间", "报告时间", "登记时间", "立案时间", "发生时间",
+                    "反映时间", "来电时间"),
+    "accepted_at": ("accepted_at", "accepted", "受理时间", "接单时间", "签收时间"),
+    "closed_at": ("closed_at", "closed", "办结时间", "结案时间", "完成时间", "关闭时间"),
+    "category": ("category", "事件类型", "事件类别", "案件类型", "案件类别", "诉求类型", "分类"),
+    "status": ("status", "状态", "办理状态", "处理状态", "事件状态", "办结状态"),
+    "level": ("办结层级", "处置层级", "办结级别", "处置层级", "办理层级", "handled_level", "handling_level"),
+    "count": ("count", "数量", "件数", "病例数", "事件数", "案件数"),
+    "unit_name": ("unit_name", "小区", "所在小区", "所属小区", "小区名", "单元", "所在单元"),
+}
+_CASE_LOOKUP = {alias: column for column, aliases in _CASE_ALIASES.items() for alias in aliases}
+_TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_TIMES = ("reported_at", "accepted_at", "closed_at")
+# Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
+_STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+def _key(text: object) -> str:
+    """Compare headers and values as gridmap's readers do: NFKC, blanks removed, lower case."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower()
+
+
+def normalize_level(value: object) -> str | None:
+    """Return the handling level named by ``value`` (grid / community / street / district), or None.
+
+    Chinese names are accepted (网格, 社区, 村, 街道, 乡镇, 区县, 区, 县 …), with or without a final 级.
+    Missing values give None; unknown names raise :class:`ValueError`.
+
+    Examples
+    --------
+    >>> normalize_level("网格"), normalize_level("街道级"), normalize_level(" District ")
+    ('grid', 'street', 'district')
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip():
+        return None
+    key = _key(value)
+    level = _LEVEL_LOOKUP.get(key) or (_LEVEL_LOOKUP.get(key[:-1]) if key.endswith("级") else None)
+    if level is None:
+        raise ValueError(f"unknown handling level {value!r}; allowed: {', '.join(HANDLING_LEVELS)} "
+                         "or 网格/社区/街道/区县")
+    return level
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd.GeoDataFrame | None = None,
+               layer: str | None = None, crs: object = None, encoding: str | None = None,
+               strict: bool = False, report: Report | None = None) -> gpd.GeoDataFrame:
+    r"""Read a case list and locate every case, by coordinates or through the compound it names.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        CSV/TSV, Excel, GeoJSON, GeoPackage or GeoParquet. Headers in Chinese or English: 事件编号/case_id,
+        上报时间/reported_at, 受理时间/accepted_at, 办结时间/closed_at, 事件类型/category, 状态/status,
+        办结层级/level (网格/社区/街道/区县 or grid/community/street/district), 数量/count, coordinates
+        (经度/纬度, lon/lat) and, instead of coordinates, 小区/unit_name or 编号/unit_id.
+    coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
+        What the coordinates really are. GCJ-02 (Amap, Tencent) and BD-09 (Baidu) are shifted to WGS84.
+    units : geopandas.GeoDataFrame, optional
+        Base units (``unit_id``, ``name``, geometry). A case without coordinates is put at the
+        representative point of the unit whose id (column ``unit_id``) or name (``unit_name``, else
+        ``name``) it gives. Names that match no unit or several units are reported by record.
+    layer : str, optional
+        Layer of a GeoPackage or sheet of a workbook.
+    crs : optional
+        CRS of coordinates in metres, or of a file that declares none (see :func:`gridmap.io.read_layer`).
+    encoding : str, optional
+        Text encoding of a CSV that is neither UTF-8 nor GBK/GB18030.
+    strict : bool, default False
+        Raise :class:`~gridmap.errors.CaseError` for the first bad record instead of reporting it.
+    report : gridmap.Report, optional
+        Findings are added to it (one row per bad record: no location, unknown or ambiguous unit, times
+        out of order, unknown level, unreadable time or count).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`CASE_COLUMNS` first, then the file's other columns, ``located_by``
+        (coordinates / unit_id / unit_name, NA for cases without location) and a point geometry (None
+        when a case cannot be located) in EPSG:4326 or EPSG:4490.
+
+    Raises
+    ------
+    ReadError, SchemaError, CRSError
+        Unreadable file, bad headers, implausible coordinates.
+    CaseError
+        In strict mode, the first bad record.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cases.csv"
+    >>> _ = path.write_text("事件编号,上报时间,办结时间,办结层级,经度,纬度\n"
+    ...                     "E1,2025-03-01 09:00,2025-03-01 17:30,网格,108.3200,22.8200\n", encoding="utf-8")
+    >>> cases = read_cases(path, coords="wgs84")
+    >>> cases.loc[0, ["case_id", "status", "level"]].tolist(), int(cases.loc[0, "count"])
+    (['E1', 'closed', 'grid'], 1)
+    >>> cases.crs.to_epsg(), cases.geometry[0].x
+    (4326, 108.32)
+    """
+    path = Path(path)
+    findings = Report(f"cases {path.name}")
+    if coords is not None and coords not in _COORDS:
+        raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows", path=path,
+                       fix=f"pass coords= one of {', '.join(map(repr, _COORDS))}")
+    if path.suffix.lower() in _TABLES:
+        table = _case_columns(read_table(path, sheet=layer, encoding=encoding), path=path)
+        frame = _points_from_table(table, coords=coords, crs=crs, path=path, report=findings)
+    else:
+        frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding), path=path)
+        has_point = frame.geometry.notna() & ~frame.geometry.is_empty
+        frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index,
+                                        dtype=_STR)
+    frame = _locate_by_units(frame, units, report=findings, path=path)
+    return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
+
+
+def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
+    """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (read as ``kind``) is the category."""
+    mapping: dict[str, str] = {}
+    for column in frame.columns:
+        target = _CASE_LOOKUP.get(_key(column))
+        if target is None or column == target:
+            continue
+        if target in frame.columns or target in mapping.values():
+            raise SchemaError(f"columns {column!r} and {target!r} both mean {target!r}", path=path,
+                              fix="rename or delete one of them")
+        mapping[column] = target
+    frame = frame.rename(columns=mapping)
+    if "category" not in frame.columns and "kind" in frame.columns:
+        frame = frame.rename(columns={"kind": "category"})
+    return frame
+
+
+def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report) -> gpd.GeoDataFrame:
+    """Point geometry from lon/lat where given (None elsewhere), in a storage CRS like read_layer's."""
+    if "lon" in table.columns and "lat" in table.columns:
+        lon = pd.to_numeric(table["lon"], errors="coerce").astype("float64")
+        lat = pd.to_numeric(table["lat"], errors="coerce").astype("float64")
+        for column, numbers in (("lon", lon), ("lat", lat)):
+            bad = numbers.isna() & table[column].notna()
+            for position in np.flatnonzero(bad.to_numpy()):
+                report.add("bad_coordinates", f"{column} {table[column].iloc[position]!r} is not a number; "
+                           "enter decimal degrees such as 108.3203", record=_label(table, position),
+                           row=position + 1)
+        given = lon.notna() & lat.notna()
+        geometry = np.where(given, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()), None)
+        table = table.drop(columns=["lon", "lat"])
+    elif "lon" in table.columns or "lat" in table.columns:
+        raise SchemaError("the case list has only one coordinate column", path=path,
+                          fix="give both 经度 (lon) and 纬度 (lat), or neither and a compound name or id")
+    else:
+        geometry = np.full(len(table), None, dtype=object)
+    frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry, index=table.index))
+    assume = crs if crs is not None else (coords if coords in ("wgs84", "cgcs2000") else None)
+    frame = normalize_crs(frame, path=path, assume=assume)
+    if coords in ("gcj02", "bd09"):
+        frame = convert_frame(frame, coords, "wgs84")
+    has_point = frame.geometry.notna() & ~frame.geometry.is_empty
+    frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index, dtype=_STR)
+    return frame
+
+
+def _label(frame: pd.DataFrame, position: int) -> str:
+    """Name a record for findings: its case id when it has one, else its position."""
+    if "case_id" in frame.columns:
+        value = frame["case_id"].iloc[position]
+        if isinstance(value, str) and value.strip():
+            return f"case {value.strip()}"
+    return f"record {position + 1}"
+
+
+def _unit_key(frame: pd.DataFrame, units: gpd.GeoDataFrame) -> tuple[str, str] | None:
+    """(case column, unit column) to join on: unit_id when both have it, else the name."""
+    if "unit_id" in frame.columns and "unit_id" in units.columns:
+        return "unit_id", "unit_id"
+    for column in ("unit_name", "name"):
+        if column in frame.columns and "name" in units.columns:
+            return column, "name"
+    return None
+
+
+def _locate_by_units(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, *, report: Report,
+                     path) -> gpd.GeoDataFrame:
+    """Put cases without coordinates at the representative point of the unit they name."""
+    missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if units is None or not missing.any():
+        return frame
+    if not isinstance(units, gpd.GeoDataFrame) or units.crs is None:
+        raise SchemaError("units must be a GeoDataFrame with a CRS", path=path,
+                          fix="read them with gridmap.io.read_layer")
+    key = _unit_key(frame, units)
+    if key is None:
+        logger.info("%s: no unit_id or name column to locate %d cases by", path, int(missing.sum()))
+        return frame
+    case_column, unit_column = key
+    crs = frame.crs if (~missing).any() else units.crs  # no case has coordinates: take the units' CRS
+    points = units.geometry.representative_point()
+    if not units.crs.equals(crs):
+        points = points.to_crs(crs)
+    names = units[unit_column].map(_name_key)
+    by_key = pd.Series(np.arange(len(units))).groupby(names.to_numpy()).agg(list)
+    wanted = frame[case_column].map(_name_key)
+    geometry = frame.geometry.to_numpy().copy()
+    located = frame["located_by"].to_numpy(dtype=object).copy()
+    ids = units["unit_id"].to_numpy(dtype=object) if "unit_id" in units.columns else None
+    for position in np.flatnonzero(missing & wanted.notna().to_numpy()):
+        value = frame[case_column].iloc[position]
+        matches = by_key.get(wanted.iloc[position], [])
+        if len(matches) == 1:
+            geometry[position] = points.iloc[matches[0]]
+            located[position] = case_column
+        elif not matches:
+            report.add("unknown_unit", f"{case_column} {value!r} matches no unit; check the spelling or give "
+                       "coordinates", record=_label(frame, position), row=position + 1)
+        else:
+            listed = ", ".join(str(ids[m]) for m in matches[:5]) if ids is not None else f"{len(matches)} units"
+            report.add("ambiguous_unit", f"{case_column} {value!r} matches {len(matches)} units ({listed}); "
+                       "give the unit id or coordinates", record=_label(frame, position), row=position + 1)
+    result = frame.copy()
+    result["located_by"] = pd.Series(located, index=frame.index, dtype=_STR)
+    return result.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=crs))
+
+
+def _name_key(value: object) -> str | None:
+    """A unit name or id as compared: NFKC, blanks removed, lower case; None when blank or missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    key = _key(value)
+    return key or None
+
+
+# --- cleaning -------------------------------------------------------------------------------------------
+
+def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | None = None, path=None,
+                _findings: Report | None = None) -> pd.DataFrame:
+    """Return a clean copy of a case frame: model columns, normalised values, impossible times flagged.
+
+    ``case_id`` becomes text (``record N`` when absent), the three times datetimes (naive China Standard
+    Time; time-zone aware values are converted), ``level`` one of grid / community / street / district
+    (Chinese accepted, unknown names reported and set missing), ``status`` open / closed (derived from
+    ``closed_at`` when missing or unknown), ``count`` a whole number (default 1). ``times_ok`` is False
+    when a case was accepted or closed before it was reported, or closed before it was accepted: such
+    cases count as cases but are left out of every time measure.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame or geopandas.GeoDataFrame
+        Cases with at least ``reported_at``; not modified.
+    strict : bool, default False
+        Raise :class:`~gridmap.errors.CaseError` for the first bad record instead of reporting it.
+    report : gridmap.Report, optional
+        Findings are added to it.
+    path : str, optional
+        The file the cases came from, named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        Same type as ``cases``.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"case_id": ["A", "B"], "reported_at": ["2025-01-02 08:00", "2025-01-02 09:00"],
+    ...                     "closed_at": ["2025-01-02 10:00", "2025-01-01 09:00"], "level": ["社区", "网格"]})
+    >>> found = Report("cases")
+    >>> clean = clean_cases(raw, report=found)
+    >>> clean[["case_id", "status", "level", "times_ok"]]
+      case_id  status      level  times_ok
+    0       A  closed  community      True
+    1       B  closed       grid     False
+    >>> found.to_frame()[["check", "record"]]
+            check  record
+    0  time_order  case B
+    """
+    findings = _findings if _findings is not None else Report("cases")
+    frame = cases.copy()
+    frame["case_id"] = _case_ids(frame, findings)
+    for column in _TIMES:
+        frame[column] = _times(frame, column, findings)
+    frame["times_ok"] = _time_order(frame, findings)
+    frame["level"] = _levels(frame, findings)
+    frame["status"] = _statuses(frame, findings)
+    frame["count"] = _counts(frame, findings)
+    frame["category"] = frame["category"].astype(_STR) if "category" in frame.columns else pd.Series(
+        pd.NA, index=frame.index, dtype=_STR)
+    if isinstance(frame, gpd.GeoDataFrame) and "located_by" in frame.columns:
+        _report_unlocated(frame, findings)
+    ordered = CASE_COLUMNS + [c for c in frame.columns if c not in CASE_COLUMNS]
+    frame = frame[ordered]
+    _finish(findings, strict=strict, report=report, path=path)
+    return frame
+
+
+def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
+    if "case_id" not in frame.columns:
+        logger.info("cases have no case_id column; numbering them 'record N'")
+        return pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index, dtype=_STR)
+    ids = frame["case_id"].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v))
+                               else str(v).strip() or None)
+    missing = ids.isna().to_numpy()
+    ids = ids.where(~missing, pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index))
+    repeated = ids.duplicated(keep="first").to_numpy() & ~missing
+    for position in np.flatnonzero(repeated):
+        findings.add("duplicate_case", f"case id {ids.iloc[position]!r} appears more than once; check for a "
+                     "repeated row", record=f"case {ids.iloc[position]}", severity="warning", row=position + 1)
+    return ids.astype(_STR)
+
+
+def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
+    """Parse one time column to naive datetimes; values that are not times are reported and set missing."""
+    if column not in frame.columns:
+        if column == "reported_at":
+            raise SchemaError("the cases have no report time (上报时间 / reported_at)",
+                              fix="add a column with the time each case was reported")
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    raw = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = raw
+    else:
+        text = raw.map(lambda v: v.strip().replace("年", "-").replace("月", "-").replace("日", " ")
+                       if isinstance(v, str) else v)
+        parsed = pd.to_datetime(text, errors="coerce")
+        retry = parsed.isna() & text.notna()
+        if retry.any():
+            parsed = parsed.astype("datetime64[ns]")
+            parsed[retry] = pd.to_datetime(text[retry].astype(str), errors="coerce", format="mixed")
+        blank = raw.map(lambda v: isinstance(v, str) and not v.strip())
+        bad = (parsed.isna() & raw.notna() & ~blank).to_numpy()
+        for position in np.flatnonzero(bad):
+            findings.add("bad_time", f"{column} {raw.iloc[position]!r} is not a date and time; write it as "
+                         "2025-03-01 09:30", record=_label(frame, position), row=position + 1)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+def _time_order(frame: pd.DataFrame, findings: Report) -> pd.Series:
+    """False where times contradict each other (closed before reported, …); each such case reported."""
+    reported, accepted, closed = (frame[c] for c in _TIMES)
+    rules = (("closed before it was reported", closed < reported),
+             ("accepted before it was reported", accepted < reported),
+             ("closed before it was accepted", closed < accepted))
+    ok = pd.Series(True, index=frame.index)
+    for what, wrong in rules:
+        wrong = wrong.fillna(False).to_numpy(dtype=bool)
+        for position in np.flatnonzero(wrong & ok.to_numpy()):
+            findings.add("time_order", f"{what}; the case is left out of time measures until its times are "
+                         "corrected", record=_label(frame, position), row=position + 1)
+        ok &= ~wrong
+    return ok
+
+
+def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
+    if "level" not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype=_STR)
+    raw = frame["level"]
+    lookup: dict[object, str | None] = {}
+    for value in pd.unique(raw.dropna()):
+        try:
+            lookup[value] = normalize_level(value)
+        except ValueError:
+            lookup[value] = None
+    levels = raw.map(lambda v: lookup.get(v) if v is not None and not pd.isna(v) else None)
+    for position in np.flatnonzero((levels.isna() & raw.notna()).to_numpy()):
+        value = raw.iloc[position]
+        if isinstance(value, str) and not value.strip():
+            continue
+        findings.add("unknown_level", f"level {value!r} is not one of grid, community, street, district "
+                     "(网格, 社区, 街道, 区县)", record=_label(frame, position), row=position + 1)
+    return levels.astype(_STR)
+
+
+def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
+    derived = pd.Series(np.where(frame["closed_at"].notna(), "closed", "open"), index=frame.index)
+    if "status" not in frame.columns:
+        return derived.astype(_STR)
+    raw = frame["status"]
+    given = raw.map(lambda v: _STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None)
+    unknown = (given.isna() & raw.notna()).to_numpy()
+    for position in np.flatnonzero(unknown):
+        findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed (办理中/已办结);"
+                     " taken from the closing time", record=_label(frame, position), severity="warning",
+                     row=position + 1)
+    return given.fillna(derived).astype(_STR)
+
+
+def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
+    if "count" not in frame.columns:
+        return pd.Series(1, index=frame.index, dtype="Int64")
+    raw = frame["count"]
+    numbers = pd.to_numeric(raw, errors="coerce")
+    bad = (raw.notna() & (numbers.isna() | (numbers < 0) | (numbers % 1 != 0))).to_numpy()
+    for position in np.flatnonzero(bad):
+        findings.add("bad_count", f"count {raw.iloc[position]!r} is not a whole number of cases (0 or more)",
+                     record=_label(frame, position), row=position + 1)
+    return numbers.where(~bad).fillna(1).where(~bad).astype("Int64")
+
+
+def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
+    unlocated = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    known = findings.to_frame()
+    already = set(known.loc[known["check"].isin(["unknown_unit", "ambiguous_unit"]), "record"])
+    for position in np.flatnonzero(unlocated):
+        record = _label(frame, position)
+        if record not in already:
+            findings.add("no_location", "the case has no coordinates and names no known unit; give 经度/纬度 "
+                         "or the compound's name or id (with units=)", record=record, row=position + 1)
+
+
+def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> None:
+    """Raise (strict), or warn once and hand the findings to the caller's report."""
+    if strict:
+        findings.raise_for_errors(CaseError, path=path)
+    if report is not None:
+        report.extend(findings)
+    elif len(findings):
+        where = f"{path}: " if path is not None else ""
+        warnings.warn(f"{where}{findings.summary()}; pass report= to list them", GridmapWarning,
+                      stacklevel=3)
+
+
+# --- assignment -----------------------------------------------------------------------------------------
+
+# Lattice size: _CELLS_PER_CASE cells per case, at least _MIN_CELLS_PER_GRID per grid, at most _MAX_CELLS.
+_CELLS_PER_CASE = 2.0
+_MIN_CELLS_PER_GRID = 64
+_MAX_CELLS = 4_000_000
+# Cell labels besides grid positions (>= 0).
+_OUTSIDE, _EXACT, _TREE = -1, -2, -3
+
+
+def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = False,
+           report: Report | None = None) -> gpd.GeoDataFrame:
+    """Put every case in exactly one grid.
+
+    A case belongs to the grids its point ``intersects`` (interior or boundary). A point on a boundary
+    shared by several grids goes to the one with the **smallest code** (text order) among them, so the
+    result never depends on row order. A case outside every grid keeps ``grid_code`` NA and gets
+    ``outside_m``, its distance in metres to the nearest grid (metric CRS of the grids); it is reported,
+    never dropped.
+
+    How it stays exact and fast: the grids are rasterised onto a lattice of square cells (about one per
+    case, at least 64 per grid). A cell is *mixed* when its closed square, widened by a margin far larger
+    than floating-point rounding, may touch any grid boundary: boundary segments are cut into pieces no
+    longer than a cell and every cell overlapping a piece's widened bounding box is marked (a superset of
+    the cells really touched). A cell that is not mixed touches no boundary, so it lies wholly inside one
+    grid's interior or wholly outside all grids; which one is decided at its centre, at least half a cell
+    away from any boundary, by an even-odd scanline fill. A case in such a cell gets that answer directly
+    (a point strictly inside a grid intersects it and no other grid). A case in a mixed cell is tested
+    exactly with GEOS (``shapely.intersects_xy`` on prepared grids) against the grids listed for its cell:
+    the grids whose boundary touches the cell plus the grid holding the cell's centre — every grid that
+    can intersect the cell. Cells whose centre lies in two grids (overlapping grids, an error the
+    checks report) are answered with an STR-tree query. So every result equals the exact predicate;
+    only the work differs.
+
+    Parameters
+    ----------
+    cases : geopandas.GeoDataFrame
+        Point cases (missing or empty points allowed: they get NA). Not modified.
+    grids : geopandas.GeoDataFrame
+        Valid polygons with a unique text ``code`` and, optionally, ``community_code``. Cases are
+        compared in the grids' CRS (converted when the CRSs differ).
+    strict : bool, default False
+        Raise :class:`~gridmap.errors.CaseError` when a case lies outside every grid.
+    report : gridmap.Report, optional
+        Findings (``outside`` with ``distance_m``, ``no_location``) are added to it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The cases with their own columns and geometry, plus ``grid_code``, ``community_code`` (when the
+        grids have it; replacing columns of those names) and ``outside_m``.
+
+    Raises
+    ------
+    SchemaError, CodeError, CRSError, GeometryError
+        Grids without unique codes, a missing CRS, non-point cases or invalid grid polygons.
+    CaseError
+        In strict mode, cases outside every grid.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> grids = gpd.GeoDataFrame({"code": ["B", "A"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+    ...                          crs="EPSG:4547")
+    >>> cases = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[Point(0.5, 0.5), Point(1, 1), Point(5, 0.5)],
+    ...                          crs="EPSG:4547")
+    >>> assign(cases, grids, report=Report("cases"))
+           n         geometry grid_code  outside_m
+    0  1  POINT (0.5 0.5)         B        NaN
+    1  2      POINT (1 1)         A        NaN
+    2  3    POINT (5 0.5)       NaN        3.0
+    """
+    geoms, codes, communities = _checked_grids(grids)
+    x, y, located = _case_xy(cases, grids.crs)
+    position = np.full(len(cases), -1, dtype=np.int64)
+    if len(geoms) and located.any():
+        index = np.flatnonzero(located)
+        position[index] = _locate(geoms, codes, x[index], y[index])
+    result = cases.copy()
+    result["grid_code"] = _take(codes, position, cases.index)
+    if communities is not None:
+        result["community_code"] = _take(communities, position, cases.index)
+    outside = located & (position < 0)
+    distance = np.full(len(cases), np.nan)
+    if outside.any():
+        distance[outside] = _distances(grids, x[outside], y[outside])
+    result["outside_m"] = distance
+    findings = Report("case assignment")
+    _report_assignment(result, located, outside, distance, findings)
+    if strict:
+        findings.raise_for_errors(CaseError)
+    if report is not None:
+        report.extend(findings)
+    elif len(findings):
+        warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning, stacklevel=2)
+    return result
+
+
+def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Grid polygons (copied, so preparing them leaves the caller's alone), codes and community codes."""
+    if not isinstance(grids, gpd.GeoDataFrame):
+        raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
+                          fix="read them with gridmap.io.read_layer")
+    if "code" not in grids.columns:
+        raise SchemaError(f"grids have no column 'code' (columns: {', '.join(map(str, grids.columns))})",
+                          fix="give each grid its code in a column named code")
+    if grids.crs is None:
+        raise CRSError("grids have no CRS", fix="read them with gridmap.io.read_layer or set_crs()")
+    codes = grids["code"].to_numpy(dtype=object)
+    bad = [i for i, code in enumerate(codes) if not isinstance(code, str) or not code]
+    if bad:
+        raise SchemaError(f"grid code {codes[bad[0]]!r} is not text", record=f"grid row {bad[0] + 1}",
+                          fix="codes are text: read them with gridmap's readers (dtype str)")
+    repeated = pd.Series(codes).duplicated()
+    if repeated.any():
+        code = codes[int(np.flatnonzero(repeated.to_numpy())[0])]
+        raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
+                          fix="give every grid its own code (gridmap.checks finds duplicates)")
+    geoms = np.asarray(grids.geometry.to_numpy(), dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    wrong = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))
+    if len(wrong):
+        raise GeometryError(f"grid {codes[wrong[0]]} has no polygon", record=f"grid {codes[wrong[0]]}",
+                            fix="give every grid a polygon or drop it")
+    invalid = np.flatnonzero(~shapely.is_valid(geoms))
+    if len(invalid):
+        raise GeometryError(f"grid {codes[invalid[0]]} has an invalid polygon "
+                            f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
+                            record=f"grid {codes[invalid[0]]}",
+                            fix="repair them with gridmap.validation.repair_geometries")
+    geoms = shapely.from_wkb(shapely.to_wkb(geoms))
+    communities = grids["community_code"].to_numpy(dtype=object) if "community_code" in grids.columns else None
+    return geoms, codes, communities
+
+
+def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y of the case points in ``crs`` and which cases have a point."""
+    if not isinstance(cases, gpd.GeoDataFrame):
+        raise SchemaError(f"cases must be a GeoDataFrame, got {type(cases).__name__}",
+                          fix="read them with gridmap.cases.read_cases")
+    if cases.crs is None:
+        raise CRSError("cases have no CRS", fix="read them with read_cases(..., coords=...) or set_crs()")
+    geometry = cases.geometry
+    if not pyproj.CRS(cases.crs).equals(pyproj.CRS(crs)):
+        geometry = geometry.to_crs(crs)
+    values = np.asarray(geometry.to_numpy(), dtype=object)
+    kinds = shapely.get_type_id(values)  # -1 missing, 0 point
+    wrong = np.flatnonzero(kinds > 0)
+    if len(wrong):
+        raise GeometryError(f"case geometry is a {values[wrong[0]].geom_type}, not a point",
+                            record=f"case row {wrong[0] + 1}",
+                            fix="locate cases by points, e.g. cases.representative_point()")
+    points = kinds == 0
+    xy = shapely.get_coordinates(values)  # one pass; empty points have no coordinates
+    x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
+    if len(xy) == points.sum():
+        x[points], y[points] = xy[:, 0], xy[:, 1]
+    else:
+        x, y = shapely.get_x(values), shapely.get_y(values)  # NaN for missing and empty points
+    return x, y, np.isfinite(x) & np.isfinite(y)
+
+
+def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[position]`` as text, NA where position is -1.
+
+    Built as an Arrow dictionary array cast to strings: millions of codes in milliseconds, where a
+    Python-object array would take a second.
+    """
+    codes, uniques = pd.factorize(values)
+    taken = np.where(position >= 0, codes[np.maximum(position, 0)], -1).astype(np.int32)
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(taken, mask=taken < 0),
+                                                pa.array(np.asarray(uniques, dtype=object), pa.string()))
+    text = dictionary.cast(pa.string())
+    if _STR == "str":
+        return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return pd.Series(text.to_pandas(), index=index, dtype=object)
+
+
+def _locate(geoms: np.ndarray, codes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Position of the grid of each point (-1 outside): the lattice answers, GEOS settles the rest."""
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
+    lattice = _Lattice(geoms, n_points=len(x))
+    cell = lattice.cell_of(x, y)
+    label = np.where(cell >= 0, lattice.label[np.maximum(cell, 0)], _OUTSIDE)
+    shapely.prepare(geoms)
+    exact = np.flatnonzero(label == _EXACT)
+    if len(exact):
+        exact = exact[np.argsort(cell[exact], kind="stable")]  # neighbours share grids: cache-friendly
+        points, grids = lattice.candidates(cell[exact])
+        label[exact] = _first_hit(geoms, rank, exact[points], grids, x, y, points, len(exact))
+    tree = np.flatnonzero(label == _TREE)
+    if len(tree):
+        points, grids = shapely.STRtree(geoms).query(shapely.points(x[tree], y[tree]))
+        order = np.argsort(points, kind="stable")
+        label[tree] = _first_hit(geoms, rank, tree[points[order]], grids[order], x, y, points[order], len(tree))
+    return label
+
+
+def _first_hit(geoms, rank, which, grids, x, y, local, n) -> np.ndarray:
+    """Of candidate pairs (point ``which``, grid), grouped by ``local`` (0 .. n-1, ascending), the grid of
+    smallest code that each point intersects; -1 for none.
+    """
+    hit = shapely.intersects_xy(geoms[grids], x[which], y[which])
+    missing = np.iinfo(np.int64).max
+    ranks = np.where(hit, rank[grids], missing)
+    best = np.full(n, missing)
+    if len(ranks):
+        starts = np.flatnonzero(np.concatenate([[True], local[1:] != local[:-1]]))
+        best[local[starts]] = np.minimum.reduceat(ranks, starts)
+    found = best != missing
+    result = np.full(n, -1, dtype=np.int64)
+    result[found] = np.argsort(rank)[best[found]]
+    return result
+
+
+class _Lattice:
+    """Square cells over the grids: a grid position for cells inside one grid, else a marker.
+
+    Labels: a grid position (the cell is inside that grid), ``_OUTSIDE``, ``_EXACT`` (a boundary may
+    cross it; ``candidates`` lists the grids that can intersect it) or ``_TREE`` (centre inside two
+    grids). See :func:`assign` for why this is exact.
+    """
+
+    def __init__(self, geoms: np.ndarray, *, n_points: int):
+        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        width, height = max(xmax - xmin, 1e-300), max(ymax - ymin, 1e-300)
+        target = min(max(_CELLS_PER_CASE * n_points, _MIN_CELLS_PER_GRID * len(geoms)), _MAX_CELLS)
+        size = max(np.sqrt(width * height / target), max(width, height) / 4096)
+        self.x0, self.y0, self.size = xmin, ymin, size
+        self.nx = int(np.floor((xmax - xmin) / size)) + 1
+        self.ny = int(np.floor((ymax - ymin) / size)) + 1
+        magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
+        self.margin = max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
+        segments = _segments(geoms)
+        self._touched_cells, self._touched_grids = self._touched(segments)
+        count, labels = self._fill(segments)
+        mixed = np.zeros(self.nx * self.ny, dtype=bool)
+        mixed[self._touched_cells] = True
+        self.label = np.where(count == 1, labels - 1, np.where(count == 0, _OUTSIDE, _TREE))
+        self.label[mixed & (self.label != _TREE)] = _EXACT
+        # The grid holding a mixed cell's centre can intersect the cell without its boundary touching it.
+        self._centre = np.where(mixed & (count == 1), labels - 1, -1)
+        logger.debug("lattice %d x %d cells of %.3g; %.1f%% mixed", self.nx, self.ny, size,
+                     100 * mixed.mean())
+
+    def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat cell index of each point, -1 outside the lattice (so outside every grid)."""
+        i = np.floor((x - self.x0) / self.size)
+        j = np.floor((y - self.y0) / self.size)
+        inside = (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
+        return np.where(inside, j * self.nx + i, -1).astype(np.int64)
+
+    def candidates(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (index into ``cells``, grid position): every grid that can intersect each cell, grouped by
+        index into ``cells``.
+        """
+        wanted = np.zeros(self.nx * self.ny, dtype=bool)
+        wanted[cells] = True
+        keep = wanted[self._touched_cells]
+        centre = np.flatnonzero(wanted & (self._centre >= 0))
+        n_grids = np.int64(max(self._touched_grids.max(initial=0), self._centre.max(initial=0)) + 1)
+        keys = np.sort(np.concatenate([self._touched_cells[keep] * n_grids + self._touched_grids[keep],
+                                       centre * n_grids + self._centre[centre]]))
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        listed_cells, listed_grids = keys // n_grids, keys % n_grids
+        per_cell = np.bincount(listed_cells, minlength=self.nx * self.ny)
+        start = (np.cumsum(per_cell) - per_cell)[cells]
+        n = per_cell[cells]
+        points = np.repeat(np.arange(len(cells)), n)
+        offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        return points, listed_grids[np.repeat(start, n) + offsets]
+
+    def _touched(self, segments) -> tuple[np.ndarray, np.ndarray]:
+        """(cell, grid) for every cell whose widened square may touch a boundary segment of the grid."""
+        xa, ya, xb, yb, grid = segments
+        pieces = np.maximum(np.ceil(np.maximum(abs(xb - xa), abs(yb - ya)) / self.size), 1).astype(np.int64)
+        owner = np.repeat(np.arange(len(xa)), pieces)
+        step = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        t0, t1 = step / pieces[owner], (step + 1) / pieces[owner]
+        last = step + 1 == pieces[owner]
+        dx, dy = xb[owner] - xa[owner], yb[owner] - ya[owner]
+        px0, py0 = xa[owner] + dx * t0, ya[owner] + dy * t0
+        px1 = np.where(last, xb[owner], xa[owner] + dx * t1)
+        py1 = np.where(last, yb[owner], ya[owner] + dy * t1)
+        m = self.margin
+        i0 = self._clip(np.floor((np.minimum(px0, px1) - m - self.x0) / self.size), self.nx)
+        i1 = self._clip(np.floor((np.maximum(px0, px1) + m - self.x0) / self.size), self.nx)
+        j0 = self._clip(np.floor((np.minimum(py0, py1) - m - self.y0) / self.size), self.ny)
+        j1 = self._clip(np.floor((np.maximum(py0, py1) + m - self.y0) / self.size), self.ny)
+        cells, grids = [], []
+        for di in range(3):
+            for dj in range(3):
+                keep = (i0 + di <= i1) & (j0 + dj <= j1)
+                cells.append((j0[keep] + dj) * self.nx + i0[keep] + di)
+                grids.append(grid[owner[keep]])
+        return np.concatenate(cells), np.concatenate(grids)
+
+    @staticmethod
+    def _clip(index: np.ndarray, n: int) -> np.ndarray:
+        return np.clip(index, 0, n - 1).astype(np.int64)
+
+    def _fill(self, segments) -> tuple[np.ndarray, np.ndarray]:
+        """Even-odd scanline fill at cell centres: per cell, how many grids hold the centre, and the sum of
+        their positions + 1 (the grid itself when there is one).
+        """
+        xa, ya, xb, yb, grid = segments
+        row_of = lambda v: np.ceil((v - self.y0) / self.size - 0.5).astype(np.int64)  # noqa: E731
+        r0, r1 = row_of(np.minimum(ya, yb)), row_of(np.maximum(ya, yb))  # rows r0 .. r1 - 1 cross
+        n = np.maximum(r1 - r0, 0)
+        edge = np.repeat(np.arange(len(xa)), n)
+        row = np.repeat(r0, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        yc = self.y0 + (row + 0.5) * self.size
+        xc = xa[edge] + (yc - ya[edge]) * (xb[edge] - xa[edge]) / (yb[edge] - ya[edge])
+        order = np.lexsort((xc, row, grid[edge]))
+        xc, row, owner = xc[order], row[order], grid[edge][order]
+        if len(xc) % 2 or np.any(owner[0::2] != owner[1::2]) or np.any(row[0::2] != row[1::2]):
+            raise GeometryError("a grid boundary is not closed", fix="repair the grid polygons")
+        first = np.ceil((xc[0::2] - self.x0) / self.size - 0.5)
+        stop = np.ceil((xc[1::2] - self.x0) / self.size - 0.5)
+        first = np.clip(first, 0, self.nx).astype(np.int64)
+        stop = np.clip(stop, 0, self.nx).astype(np.int64)
+        inside_rows = (row[0::2] >= 0) & (row[0::2] < self.ny)
+        width = self.nx + 1
+        at_start = row[0::2] * width + first
+        at_stop = row[0::2] * width + stop
+        keep = inside_rows & (stop > first)
+        size = self.ny * width
+        weights = owner[0::2][keep] + 1.0
+        count = (np.bincount(at_start[keep], minlength=size) - np.bincount(at_stop[keep], minlength=size))
+        labels = (np.bincount(at_start[keep], weights, minlength=size)
+                  - np.bincount(at_stop[keep], weights, minlength=size))
+        count = np.cumsum(count.reshape(self.ny, width), axis=1)[:, :-1].ravel()
+        labels = np.rint(np.cumsum(labels.reshape(self.ny, width), axis=1)[:, :-1]).astype(np.int64).ravel()
+        return count, labels
+
+
+def _segments(geoms: np.ndarray):
+    """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
+    same = vertex_of[1:] == vertex_of[:-1]
+    start = np.flatnonzero(same)
+    grid = part_of[ring_of[vertex_of[start]]]
+    return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
+
+
+def _distances(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance in metres from each point to the nearest grid, in the grids' metric CRS."""
+    crs = pyproj.CRS(grids.crs)
+    metre = crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
+    metric = crs if metre else metric_crs(grids)
+    polygons = grids.geometry.to_crs(metric).to_numpy()
+    points = gpd.GeoSeries(shapely.points(x, y), crs=grids.crs).to_crs(metric).to_numpy()
+    _, distance = shapely.STRtree(polygons).query_nearest(points, return_distance=True, all_matches=False)
+    return distance
+
+
+def _report_assignment(result: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
+                       distance: np.ndarray, findings: Report) -> None:
+    frame = pd.DataFrame(result.drop(columns=result.geometry.name))
+    for position in np.flatnonzero(outside):
+        findings.add("outside", f"the case lies {distance[position]:,.0f} m outside every grid; check its "
+                     "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
+                     record=_label(frame, position), distance_m=round(float(distance[position]), 1))
+    for position in np.flatnonzero(~located):
+        findings.add("no_location", "the case has no point and cannot be put in a grid",
+                     record=_label(frame, position), severity="warning")
