@@ -161,8 +161,10 @@ def main() -> None:
     results = []
     for scale in args.scales:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True
         )
+        if out.returncode:
+            sys.exit(f"scale {scale:g} failed:\n{out.stderr}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     table = pd.DataFrame(results).set_index("scale").T
     pd.set_option("display.float_format", lambda v: f"{v:,.2f}")

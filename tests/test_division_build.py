@@ -128,6 +128,68 @@ def test_population_cap_keeps_compounds_apart():
     assert merged.grids["unit_ids"].tolist() == ["a;b"]
 
 
+def test_large_compound_is_split_along_its_buildings():
+    communities = frame([{"code": URBAN, "geometry": rect(0, 0, 600, 300)}])
+    building = {"kind": "building", "households": 225, "population": 675, "buildings": 1}
+    units = frame(
+        [
+            compound("big", rect(10, 10, 290, 290), 900, buildings=4),
+            compound("small", rect(310, 10, 590, 290), 350, buildings=2),
+            {"unit_id": "big-1", "parent_unit": "big", "geometry": Point(70, 230), **building},
+            {"unit_id": "big-2", "parent_unit": "big", "geometry": Point(220, 230), **building},
+            {"unit_id": "big-3", "parent_unit": "big", "geometry": Point(70, 60), **building},
+            {"unit_id": "big-4", "parent_unit": "big", "geometry": Point(220, 60), **building},
+            {"unit_id": "small-1", "parent_unit": "small", "geometry": Point(400, 150), **building},
+            {"unit_id": "small-2", "parent_unit": "small", "geometry": Point(500, 150), **building},
+        ]
+    )
+    build = build_grids(communities, units)
+    assert_exact_tiling(build, communities, units)
+    # buildings 150 m apart in a row join first (450 households); rows are 170 m apart
+    assert members(build) == {"big-1;big-2": "split", "big-3;big-4": "split", "small": "alone"}
+    assert build.grids.set_index("unit_ids")["households"].to_dict() == {
+        "big-1;big-2": 450,
+        "big-3;big-4": 450,
+        "small": 350,
+    }
+    codes = build.units.set_index("unit_id")["grid_code"]
+    assert (
+        codes["big"] == ";".join(sorted([codes["big-1"], codes["big-3"]]))
+        and codes["big-1"] == codes["big-2"]
+    )
+    assert codes["small-1"] == codes["small-2"] == codes["small"]  # not split: its buildings follow it
+    assert "compound_split" in set(build.report.to_frame()["check"])
+    assert build.report.tables["outside_range"].empty
+    # the compound's polygon is shared between its two grids along the line halfway between the rows (y 145)
+    grids = metric(build.grids, communities).set_index("unit_ids").geometry
+    big = metric(units, communities, densify=True).set_index("unit_id").geometry["big"]
+    assert grids["big-1;big-2"].intersection(big).area == pytest.approx(280 * (290 - 145), rel=0.01)
+    assert grids["big-1;big-2"].intersection(big).area + grids["big-3;big-4"].intersection(
+        big
+    ).area == pytest.approx(big.area, rel=1e-6)
+
+
+def test_buildings_need_a_compound():
+    communities, units = blocks_city()
+    orphan = frame(
+        [
+            {
+                "unit_id": "b",
+                "kind": "building",
+                "households": 10,
+                "population": 30,
+                "buildings": 1,
+                "parent_unit": "nowhere",
+                "geometry": Point(50, 50),
+            }
+        ]
+    )
+    with pytest.raises(SchemaError, match="building b has parent_unit 'nowhere'"):
+        build_grids(communities, pd.concat([units, orphan], ignore_index=True))
+    with pytest.raises(SchemaError, match="need a parent_unit column"):
+        build_grids(communities, pd.concat([units, orphan.drop(columns="parent_unit")], ignore_index=True))
+
+
 def test_compounds_across_a_bay_are_not_merged_and_grids_stay_connected():
     # a U-shaped community: the notch (x 300-700, y > 300) belongs to another community
     u_shape = rect(0, 0, 1000, 1000).difference(rect(300, 300, 700, 1000))

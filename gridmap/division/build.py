@@ -26,6 +26,7 @@ import html
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -47,9 +48,13 @@ from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.report import Report
 from gridmap.schema import COUNT_COLUMNS, UNIT_KINDS
 
-__all__ = ["build_grids", "GridBuild", "GRID_COLUMNS"]
+__all__ = ["build_grids", "GridBuild", "GRID_COLUMNS", "BUILDING_KIND"]
 
 logger = logging.getLogger(__name__)
+
+#: Kind of the building-level units (楼栋) that let a large compound be split; ``parent_unit`` names
+#: the compound.
+BUILDING_KIND = "building"
 
 #: Columns of the grids layer, before the geometry.
 GRID_COLUMNS = [
@@ -185,10 +190,9 @@ def build_grids(
     table = _unit_table(assignment.units, report)
     kinds = community_kinds(communities).to_numpy()
     codes = communities["code"].to_numpy(dtype=object)
-    members = _members_by_community(
-        assignment.unit_community, table["unit_id"].to_numpy(dtype=object), len(codes)
-    )
-    outside_excluded = int((assignment.unit_community < 0).sum())
+    unit_community = _buildings_follow_compounds(assignment.unit_community, table)
+    members = _members_by_community(unit_community, table["unit_id"].to_numpy(dtype=object), len(codes))
+    outside_excluded = int((unit_community < 0).sum())
     if outside_excluded:
         logger.info("%d units outside every community are excluded from grids", outside_excluded)
 
@@ -208,6 +212,9 @@ def build_grids(
     grids = _grids_frame(pieces, assignment.crs).to_crs(communities.crs)
     unit_grid = {unit: grid for piece in pieces for unit, grid in piece["unit_grid"].items()}
     out_units = assignment.units.copy()
+    out_units["community_code"] = pd.Series(
+        [codes[i] if i >= 0 else None for i in unit_community], index=out_units.index, dtype=object
+    )
     out_units["grid_code"] = pd.Series(
         [unit_grid.get(u) for u in table["unit_id"]], index=out_units.index, dtype=object
     )
@@ -225,7 +232,8 @@ def _progress(positions, progress: bool, total: int):
 
 
 def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
-    """unit_id, kind, counts (missing -> 0, reported) and areal flag of every unit, by row position."""
+    """unit_id, kind, parent_unit, counts (missing -> 0, reported) and areal flag, by row position."""
+    kinds_allowed = (*UNIT_KINDS, BUILDING_KIND)
     if "kind" not in units.columns:
         raise SchemaError(
             f"units lack the column 'kind'; columns are {list(units.columns)}",
@@ -233,21 +241,46 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
             "translates Chinese kind names)",
         )
     kinds = units["kind"]
-    unknown = kinds[~kinds.isin(UNIT_KINDS)]
+    unknown = kinds[~kinds.isin(kinds_allowed)]
     if len(unknown):
         raise SchemaError(
             f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
             record=f"unit {units['unit_id'][unknown.index[0]]}",
-            fix=f"use one of {', '.join(UNIT_KINDS)}; gridmap.validation.validate_units translates "
+            fix=f"use one of {', '.join(kinds_allowed)}; gridmap.validation.validate_units translates "
             "Chinese kind names",
         )
     table = pd.DataFrame(
         {"unit_id": units["unit_id"].to_numpy(dtype=object), "kind": kinds.to_numpy(dtype=object)}
     )
+    table["parent_unit"] = _parents(units, kinds == BUILDING_KIND)
     for column in COUNT_COLUMNS:
         table[column] = _counts(units, column, report)
     table["areal"] = shapely.get_dimensions(units.geometry.to_numpy()) == 2
     return table
+
+
+def _parents(units: gpd.GeoDataFrame, is_building: pd.Series) -> np.ndarray:
+    """Return the compound of each building row (None for other units); refuse buildings without one."""
+    parents = np.full(len(units), None, dtype=object)
+    if not is_building.any():
+        return parents
+    if "parent_unit" not in units.columns:
+        raise SchemaError(
+            "units of kind 'building' need a parent_unit column",
+            fix="give each building the unit_id of its compound in parent_unit",
+        )
+    compounds = set(units.loc[~is_building & (units["kind"] == "compound"), "unit_id"])
+    for row in np.flatnonzero(is_building.to_numpy()):
+        parent = units["parent_unit"].iloc[row]
+        if parent not in compounds:
+            building = units["unit_id"].iloc[row]
+            raise SchemaError(
+                f"building {building} has parent_unit {parent!r}, which is not a compound among the units",
+                record=f"unit {building}",
+                fix="set parent_unit to the unit_id of the compound the building belongs to",
+            )
+        parents[row] = parent
+    return parents
 
 
 def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
@@ -278,6 +311,15 @@ def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
                 column=column,
             )
     return values.fillna(0).round().astype(np.int64).to_numpy()
+
+
+def _buildings_follow_compounds(unit_community: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """Return the community of each unit, a building's being its compound's."""
+    row_of = {unit: row for row, unit in enumerate(table["unit_id"])}
+    out = unit_community.copy()
+    for row in np.flatnonzero(table["parent_unit"].notna().to_numpy()):
+        out[row] = unit_community[row_of[table["parent_unit"].iloc[row]]]
+    return out
 
 
 def _members_by_community(unit_community: np.ndarray, unit_ids: np.ndarray, n: int) -> list[np.ndarray]:
@@ -311,16 +353,22 @@ def _divide_community(
             }
         )
         return _piece(code, [geometry], attrs, [[]], table)
+    plan = _split_plan(table, kind, rules, report)
+    active = plan.active
+    regions = unit_regions(geoms[active], community, split=plan.split)
+    rows = active[plan.grouped]  # positions in table of the units that are grouped
+    geoms, regions, table_grouped = geoms[rows], regions[plan.grouped], table.iloc[rows]
     clipped = clip_units(geoms, community)
-    _report_units_geometry(geoms, clipped, table, report)
-    regions = unit_regions(geoms, community)
+    _report_units_geometry(geoms, clipped, table_grouped, report)
     adjacency = region_adjacency(regions)
     adjacency["gap_m"] = shapely.distance(
         geoms[adjacency["left"].to_numpy()], geoms[adjacency["right"].to_numpy()]
     )
-    links = _links(clipped, regions, table, report)
+    links = _links(clipped, regions, table_grouped, report)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
-    frame = table.reset_index(drop=True).assign(x=shapely.get_x(position), y=shapely.get_y(position))
+    frame = table_grouped.reset_index(drop=True).assign(
+        x=shapely.get_x(position), y=shapely.get_y(position), split_of=plan.split_of
+    )
     labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links)
     grids = dissolve(regions, labels, len(groups))
     grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
@@ -333,7 +381,60 @@ def _divide_community(
             record=f"{code}: {ids}",
             severity="warning",
         )
-    return _piece(code, list(grids), groups, [np.flatnonzero(labels == g) for g in range(len(groups))], table)
+    members = [rows[labels == g] for g in range(len(groups))]
+    return _piece(code, list(grids), groups, members, table, derived=plan.derived)
+
+
+class _Plan(NamedTuple):
+    """Which units of a community are tessellated and grouped when compounds are split along buildings."""
+
+    active: np.ndarray  # table positions of the units that get land (compounds split, their buildings)
+    split: dict[int, list[int]]  # container -> members, as positions in ``active``
+    grouped: np.ndarray  # positions in ``active`` of the units grouped into grids (not the containers)
+    split_of: np.ndarray  # for each grouped unit, the id of the compound it splits, else None
+    derived: dict[str, list[str]]  # unit_id -> unit_ids whose grid codes it takes
+
+
+def _split_plan(table: pd.DataFrame, kind: str, rules: GridRules, report: Report) -> _Plan:
+    """Split city compounds above the range that have buildings; other buildings follow their compound."""
+    ids, kinds = table["unit_id"].to_numpy(dtype=object), table["kind"].to_numpy(dtype=object)
+    row_of = {unit: row for row, unit in enumerate(ids)}
+    children: dict[int, list[int]] = {}
+    for row, parent in enumerate(table["parent_unit"].to_numpy(dtype=object)):
+        if parent is not None and parent in row_of:
+            children.setdefault(row_of[parent], []).append(row)
+    households, population = table["households"].to_numpy(), table["population"].to_numpy()
+    split = [
+        row
+        for row, rows in sorted(children.items())
+        if kind != "rural"
+        and len(rows) >= 2
+        and (households[row] > rules.city_households[1] or population[row] > rules.max_population)
+    ]
+    split_rows = {b for row in split for b in children[row]}
+    active = np.array(
+        [r for r in range(len(ids)) if kinds[r] != BUILDING_KIND or r in split_rows], dtype=np.int64
+    )
+    index = {row: i for i, row in enumerate(active)}
+    grouped = np.array([i for i, row in enumerate(active) if row not in set(split)], dtype=np.int64)
+    parent_of = {b: ids[row] for row in split for b in children[row]}
+    derived = {ids[b]: [ids[row]] for row, rows in children.items() if row not in split for b in rows}
+    for row in split:
+        derived[ids[row]] = [ids[b] for b in children[row]]
+        report.add(
+            "compound_split",
+            f"compound {ids[row]} ({households[row]} households) is split along its {len(children[row])} "
+            "buildings",
+            record=ids[row],
+            severity="info",
+        )
+    return _Plan(
+        active=active,
+        split={index[row]: [index[b] for b in children[row]] for row in split},
+        grouped=grouped,
+        split_of=np.array([parent_of.get(row) for row in active[grouped]], dtype=object),
+        derived=derived,
+    )
 
 
 def _report_units_geometry(
@@ -419,7 +520,9 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
     return pd.DataFrame(rows, columns=["member", "head"], dtype=np.int64)
 
 
-def _piece(code: str, geometries: list, groups: pd.DataFrame, members: list, table: pd.DataFrame) -> dict:
+def _piece(
+    code: str, geometries: list, groups: pd.DataFrame, members: list, table: pd.DataFrame, derived=None
+) -> dict:
     """Return the grids of one community in reading order, their codes and the grid code of each unit."""
     geometries = np.asarray(geometries, dtype=object)
     point = shapely.point_on_surface(geometries)
@@ -446,6 +549,8 @@ def _piece(code: str, geometries: list, groups: pd.DataFrame, members: list, tab
                 "geometry": geometries[g],
             }
         )
+    for unit, sources in (derived or {}).items():  # a split compound, and buildings of unsplit compounds
+        unit_grid[unit] = ";".join(sorted({unit_grid[source] for source in sources if source in unit_grid}))
     return {"rows": rows, "unit_grid": unit_grid}
 
 

@@ -140,7 +140,9 @@ def group_units(
     ----------
     units : pandas.DataFrame
         One row per unit: ``unit_id``, ``kind``, ``households``, ``population``, ``areal`` (polygon unit),
-        ``x``, ``y`` (a point of the unit in a metric CRS, for the reading order).
+        ``x``, ``y`` (a point of the unit in a metric CRS, for the reading order); optional ``split_of``:
+        for the buildings of a compound split along its buildings, the compound's id (they form grids only
+        with each other, reason "split"), else None.
     adjacency : pandas.DataFrame
         Pairs of units whose land touches: ``left``, ``right`` (row positions), ``gap_m`` (distance between
         the units themselves).
@@ -170,7 +172,9 @@ def group_units(
     for node in nodes.ordered:
         if roles[node] == "dedicated":
             groups.append({"nodes": [node], "type": "dedicated", "reason": "dedicated site", "note": ""})
-    ordinary = [node for node in nodes.ordered if roles[node] != "dedicated"]
+    split_of = units["split_of"].to_numpy(dtype=object) if "split_of" in units.columns else None
+    groups += _split_groups(nodes, split_of, rules)
+    ordinary = [n for n in nodes.ordered if roles[n] != "dedicated" and not _is_split(split_of, n)]
     if community_kind == "rural":
         groups += _rural_groups(nodes, ordinary, roles, rules)
     else:
@@ -233,7 +237,8 @@ class _Nodes:
         for left, right, gap in zip(
             head[adjacency["left"].to_numpy(int)],
             head[adjacency["right"].to_numpy(int)],
-            adjacency["gap_m"].to_numpy(float), strict=True,
+            adjacency["gap_m"].to_numpy(float),
+            strict=True,
         ):
             if left != right:
                 best = min(gap, self.gap[left].get(right, np.inf))
@@ -321,6 +326,22 @@ def _absorb_leftovers(
             alive[gid], changed = False, True
             owner.update({node: target for node in group})
     return [group for gid, group in enumerate(groups) if alive[gid]]
+
+
+def _is_split(split_of: np.ndarray | None, node: int) -> bool:
+    return split_of is not None and split_of[node] is not None and not pd.isna(split_of[node])
+
+
+def _split_groups(nodes: _Nodes, split_of: np.ndarray | None, rules: GridRules) -> list[dict]:
+    """Grids of the buildings of each split compound, grown among the compound's own buildings."""
+    compounds = list(dict.fromkeys(split_of[node] for node in nodes.ordered if _is_split(split_of, node)))
+    groups = []
+    low, high = rules.city_households
+    for compound in compounds:
+        pool = [node for node in nodes.ordered if _is_split(split_of, node) and split_of[node] == compound]
+        for group in _grow(nodes, pool, low, high, rules.max_population):
+            groups.append({"nodes": group, "type": "city", "reason": "split", "note": f"part of {compound}"})
+    return groups
 
 
 def _city_groups(nodes: _Nodes, pool: list[int], rules: GridRules) -> list[dict]:
@@ -415,6 +436,8 @@ def _range_note(row, totals: dict[str, float], rules: GridRules) -> str:
     alone = row.reason in ("alone", "single village")
     if row.households > high or row.population > cap:
         what = f"{row.households:.0f} households, {row.population:.0f} people"
+        if row.reason == "split":
+            return f"above the range: one building ({what}) is never divided"
         if alone:
             return (
                 f"above the range: one natural village ({what}) is never split"
@@ -422,6 +445,8 @@ def _range_note(row, totals: dict[str, float], rules: GridRules) -> str:
                 else f"above the range: one unit ({what}); give its buildings as units to split it"
             )
         return f"above the range ({what}): units that must share a grid (points inside a polygon)"
+    if row.households < low and row.reason == "split":
+        return f"below the range ({row.households:.0f} households): the rest of a split compound's buildings"
     if row.households < low:
         total = totals[row.type]
         if total < low:

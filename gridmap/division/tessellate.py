@@ -58,7 +58,12 @@ _EMPTY = shapely.Polygon()
 
 
 def unit_regions(
-    units, community: BaseGeometry, *, spacing: float = SAMPLE_SPACING_M, grid_size: float = GRID_SIZE_M
+    units,
+    community: BaseGeometry,
+    *,
+    split: dict[int, list[int]] | None = None,
+    spacing: float = SAMPLE_SPACING_M,
+    grid_size: float = GRID_SIZE_M,
 ) -> np.ndarray:
     """Share a community's land among its units: one region per unit, together tiling the community.
 
@@ -68,6 +73,10 @@ def unit_regions(
         Unit points or polygons in a metric CRS, in a fixed order (it breaks ties).
     community : shapely Polygon or MultiPolygon
         The community, in the same CRS.
+    split : dict, optional
+        ``{container: [members]}`` (positions in ``units``): the land a container unit would get (a
+        compound split along its buildings) is shared among its members instead, each part going to the
+        nearest member; the container itself gets none.
     spacing : float, default 20
         Distance between the seeds sampled along unit boundaries (m).
     grid_size : float, default 0.0001
@@ -90,6 +99,7 @@ def unit_regions(
         regions[owners[0] if len(owners) else 0] = whole
         return regions
     seed_points = shapely.points(seeds)
+    owners = _hand_over(seed_points, owners, split or {})
     edges = _dividing_edges(seeds, owners, community, grid_size)
     polygonal = shapely.area(clipped) > 0
     lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(whole)]])
@@ -104,7 +114,30 @@ def unit_regions(
     inside = shapely.intersects(whole, points)
     faces, points = faces[inside], points[inside]
     labels = _label_faces(points, clipped, seed_points, owners)
+    for container in split or {}:  # faces inside a split unit's polygon go to the nearest of its members
+        inside = np.flatnonzero(labels == container)
+        labels[inside] = _nearest_member(points[inside], seed_points, owners, split[container], container)
     return dissolve(faces, labels, len(units))
+
+
+def _hand_over(seed_points: np.ndarray, owners: np.ndarray, split: dict[int, list[int]]) -> np.ndarray:
+    """Give each seed of a split container to the nearest of its members."""
+    owners = owners.copy()
+    for container, members in split.items():
+        own = np.flatnonzero(owners == container)
+        owners[own] = _nearest_member(seed_points[own], seed_points, owners, members, container)
+    return owners
+
+
+def _nearest_member(points: np.ndarray, seed_points: np.ndarray, owners: np.ndarray, members, fallback: int):
+    """Return the member whose seed is nearest each point (``fallback`` when members have no seeds)."""
+    candidates = np.flatnonzero(np.isin(owners, members))
+    if not len(points) or not len(candidates):
+        return np.full(len(points), fallback, dtype=owners.dtype)
+    point, seed = shapely.STRtree(seed_points[candidates]).query_nearest(points, all_matches=False)
+    found = np.full(len(points), fallback, dtype=owners.dtype)
+    found[point] = owners[candidates[seed]]
+    return found
 
 
 def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size: float) -> np.ndarray:
