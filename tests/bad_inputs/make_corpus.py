@@ -291,6 +291,15 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("dbf_truncated", "a shapefile whose .dbf is cut in half", "truncated_dbf.shp", "read_layer",
          "error", error="ReadError", words=["cannot read the shapefile", "check that the file is complete"])
 
+    text = "".join(",".join(map(str, row)) + "\r" for row in [UNIT_HEADER, *unit_rows()])
+    (folder / "mac_line_endings.csv").write_bytes(text.encode("utf-8"))
+    case("csv_cr_line_endings", "a CSV with classic-Mac CR line endings (Excel 'CSV (Macintosh)')",
+         "mac_line_endings.csv", "read_layer", "reads", rows=6, epsg=4326,
+         values={"name": [u[1] for u in UNITS]},
+         gap="bare _csv.Error ('new-line character seen in unquoted field') from the header sniffing in "
+             "gridmap.io.read._read_text, which runs csv.reader outside the error wrapper. Suggest: split "
+             "lines with str.splitlines() (or newline='' semantics) and wrap the sniffing in _reading")
+
     # -- geometry --------------------------------------------------------------------------------------
     mixed = community_features(row1={"geometry": Point(108.315, 22.805)},
                                row2={"geometry": LineString([(108.30, 22.81), (108.31, 22.82)])})
@@ -692,6 +701,46 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          args={"units": "units.geojson", "strict": True}, error="TopologyError",
          words=["overlap", "correct the boundaries"], record="communities 450102001001/450102001002",
          file_in_message=False)
+
+    # Found by fuzzing build_grids (hypothesis); kept here as plain inputs.
+    pair = [("450102001001", 108.30), ("450102001201", 108.31)]
+    write_geojson(folder, "two_communities.geojson",
+                  [_feature({"code": code, "name": name}, box(west, 22.80, west + 0.01, 22.81))
+                   for (code, west), name in zip(pair, ["民生社区", "那坡村"], strict=True)])
+    twin = box(108.3121, 22.81, 108.3136, 22.8115)  # above the rural community, touching its edge
+    write_geojson(folder, "twin_units_on_edge.geojson",
+                  [_feature({"unit_id": f"U{i}", "kind": "school", "households": None}, twin)
+                   for i in (1, 2)])
+    case("twin_units_on_edge", "two identical school polygons touching a community's edge from outside",
+         "twin_units_on_edge.geojson", "build_grids", "report",
+         args={"communities": "two_communities.geojson"}, checks=[], warnings_ok=True,
+         gap="bare shapely GEOSException ('Unable to determine overlay result geometry dimension') from "
+             "gridmap.division.build._links (intersection of clipped units with regions): the units touch "
+             "the community only along its edge. Suggest: drop zero-area clipped units before the overlay "
+             "and report them as outside (or snap with grid_size)")
+    found = [  # x, y, households, kind, polygon, size (degrees)
+        (108.3167, 22.8092, 683, "natural_village", True, 0.0009),
+        (108.3081, 22.7957, None, "other", False, 0.0036),
+        (108.31090237082485, 22.805161304373947, None, "school", False, 0.0),
+        (108.3, 22.8143, None, "natural_village", True, 0.004),
+        (108.3, 22.7977, 2964, "compound", True, 0.0015),
+        (108.3034, 22.8111, 1133, "other", True, 0.0014),
+        (108.3, 22.7973, None, "natural_village", False, 0.0),
+        (108.308, 22.7991, None, "compound", False, 0.0),
+        (108.31, 22.8022, 1, "natural_village", True, 0.0013),
+        (108.3104, 22.8018, 690, "school", False, 0.0),
+        (108.31090237082485, 22.805161304373947, None, "other", True, 0.0031804308218719964),
+    ]
+    write_geojson(folder, "fuzz_empty_grid_units.geojson", [
+        _feature({"unit_id": f"U{i}", "kind": kind, "households": hh},
+                 box(x, y, x + size, y + size) if polygon else Point(x, y))
+        for i, (x, y, hh, kind, polygon, size) in enumerate(found)])
+    case("fuzz_empty_grid", "11 units on and across community edges (found by fuzzing build_grids)",
+         "fuzz_empty_grid_units.geojson", "build_grids", "report",
+         args={"communities": "two_communities.geojson"}, checks=[], warnings_ok=True,
+         gap="bare shapely GEOSException ('getX called on empty Point') from "
+             "gridmap.division.build._piece: a grid came out with no land and its reading-order point is "
+             "empty. Suggest: drop or merge empty grids before numbering, and report them")
 
     grids = [_feature({"code": f"{c[0]}001", "community_code": c[0]},
                       box(c[2], c[3], c[2] + 0.01, c[3] + 0.01)) for c in COMMUNITIES]
