@@ -140,6 +140,25 @@ def test_json_summary_quiet_and_rules(tmp_path, built):
     assert (grids["type"] == "city").sum() > (before["type"] == "city").sum(), "the rules were not applied"
 
 
+def test_registry_gives_permanent_codes_kept_on_rebuild(tmp_path):
+    registry = tmp_path / "codes.sqlite"
+    args = ["-q", "build", "--communities", SAMPLE, "--units", SAMPLE, "--registry", registry, "--json"]
+    first = run(*args, "--out", tmp_path / "v1.gpkg")
+    assert first.exit_code == 0, first.output
+    grids = gpd.read_file(tmp_path / "v1.gpkg", layer="grids")
+    units = gpd.read_file(tmp_path / "v1.gpkg", layer="units")
+    assert json.loads(first.stdout)["codes_by_status"] == {"new": len(grids)}
+    assert grids["code"].is_unique and (grids["code"].str.len() == 15).all()
+    assert (grids["code"].str[:12] == grids["community_code"]).all() and grids["code"].str.isdigit().all()
+    members = grids.set_index("code")["unit_ids"].str.split(";").explode()
+    listed_in = pd.Series(members.index, index=members.to_numpy()).to_dict()
+    assert listed_in == units.set_index("unit_id")["grid_code"].to_dict(), "grid_code: the grid that lists it"
+    second = run(*args, "--out", tmp_path / "v2.gpkg")
+    again = gpd.read_file(tmp_path / "v2.gpkg", layer="grids")
+    assert json.loads(second.stdout)["codes_by_status"] == {"kept": len(grids)}
+    assert again.set_index("temp_code")["code"].to_dict() == grids.set_index("temp_code")["code"].to_dict()
+
+
 def test_missing_input_exits_2_naming_the_file_and_writes_nothing(tmp_path):
     out = tmp_path / "out.gpkg"
     result = run("build", "--communities", tmp_path / "missing.gpkg", "--units", SAMPLE, "--out", out)
@@ -151,8 +170,9 @@ def test_missing_input_exits_2_naming_the_file_and_writes_nothing(tmp_path):
 
 def test_bad_unit_code_exits_2_and_leaves_the_previous_output_untouched(tmp_path, built):
     units = sample_units()
-    row = units["community_code"].first_valid_index()
+    row, other = units.index[units["community_code"].notna()][:2]
     units.loc[row, "community_code"] = units.loc[row, "community_code"][:-1]  # 11 digits
+    units.loc[other, "community_code"] = units.loc[other, "community_code"][:-1] + "x"
     bad = tmp_path / "units.geojson"
     units.to_file(bad)
     out = tmp_path / "city.gpkg"
@@ -160,7 +180,8 @@ def test_bad_unit_code_exits_2_and_leaves_the_previous_output_untouched(tmp_path
     before = out.read_bytes()
     result = run("build", "--communities", SAMPLE, "--units", bad, "--out", out)
     assert result.exit_code == EXIT_BAD_INPUT
-    assert str(bad) in result.stderr and units.loc[row, "unit_id"] in result.stderr
+    assert str(bad) in result.stderr and f"2 errors in {bad}:" in result.stderr
+    assert all(f"({units.loc[i, 'unit_id']}): code_" in result.stderr for i in (row, other)), "all listed"
     assert "community_code" in result.stderr and "Traceback" not in result.output
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["city.gpkg", "units.geojson"], "temporary file left"

@@ -4,6 +4,11 @@ Reads and validates the communities and units, builds the grids with :func:`grid
 writes the layers ``grids``, ``units`` (with ``grid_code``), ``communities`` and ``report`` (the findings
 of validation and building, a table without geometry) to a temporary file that replaces ``--out`` only
 when everything succeeded.
+
+With ``--registry`` the grids get their permanent codes from a :class:`~gridmap.codes.registry.Registry`
+(grids that continue registered ones keep their codes, new ones take the next free sequence). The registry
+is updated before the GeoPackage is written; should writing fail, running the same build again gives the
+same codes and changes nothing in the registry.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from gridmap.cli.options import (
     Input,
     coords_option,
     echo_warnings,
+    join_inputs,
     json_option,
     read_inputs,
     staged_file,
     write_table,
 )
+from gridmap.codes.registry import Registry
 from gridmap.division import GridBuild, GridRules, build_grids
 from gridmap.io import write_layer
 from gridmap.report import Report
@@ -44,6 +51,10 @@ Examples:
   # units geocoded with Amap (GCJ-02), 250-450 households per city grid, summary as JSON
   gridmap build --communities communities.shp --units 小区.xlsx --coords gcj02 \\
                 --rules rules.toml --out grids.gpkg --json
+\b
+  # permanent codes: grids that continue last year's keep their codes
+  gridmap build --communities data/sample/sample_city.gpkg \\
+                --units data/sample/sample_city.gpkg --registry codes.sqlite --out grids.gpkg
 \b
 rules.toml holds keys of gridmap.GridRules, e.g.
   [rules]
@@ -76,13 +87,16 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 @click.option("--strict", is_flag=True,
               help="Refuse bad input instead of repairing or reporting it: invalid geometries, units outside "
                    "every community, overlapping communities.")
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Code registry (SQLite, created when missing) giving the grids permanent codes "
+                   "[default: temporary codes, community code + '-' + sequence].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_gpkg_path,
               metavar="FILE.gpkg", help="GeoPackage to write (replaced whole, only when the build succeeds).")
 @json_option
 @click.pass_context
 def build(ctx: click.Context, communities_path: str, communities_layer: str | None, units_path: str,
-          units_layers: tuple[str, ...], coords: str | None, rules_path: str | None, strict: bool, out: Path,
-          as_json: bool) -> None:
+          units_layers: tuple[str, ...], coords: str | None, rules_path: str | None, strict: bool,
+          registry_path: str | None, out: Path, as_json: bool) -> None:
     """Divide communities into grids (网格) that tile them exactly, from base units.
 
     Writes the layers grids, units (with grid_code), communities and report (the findings) to one
@@ -99,12 +113,14 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
             read_inputs(units_path, units_layers, defaults=["units", "unit_points"], option="--units-layer",
                         coords=coords), strict=strict)
         result = build_grids(communities, units, rules=rules, strict=strict, progress=not quiet)
+        if registry_path is not None:
+            result = _registered(result, registry_path)
         findings = _findings([community_report, unit_report, result.report])
         write_layer(result.grids, staging, "grids")
         write_layer(result.units, staging, "units", mode="a")
         write_layer(communities, staging, "communities", mode="a")
         write_table(findings, staging, "report")
-    summary = _summary(out, result, findings)
+    summary = _summary(out, result, findings, registry_path)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not quiet:
@@ -115,24 +131,40 @@ def _validated_communities(inputs: list[Input], *, strict: bool) -> tuple[gpd.Ge
     """Validate the communities; errors (malformed or duplicate codes, no polygons) are bad input."""
     (source,) = inputs
     frame, report = validate_admin(source.frame, level="community", strict=strict, path=source.label)
-    report.raise_for_errors(path=source.label)
+    _refuse_errors(report, source.label)
     return frame, report
 
 
 def _validated_units(inputs: list[Input], *, strict: bool) -> tuple[gpd.GeoDataFrame, Report]:
-    """Join the unit layers (in the first one's CRS) and validate them together; errors are bad input.
+    """Join the unit layers and validate them together; errors are bad input.
 
     Validated together so that unit ids are unique across layers; rows are counted across the layers in
     the order they were read.
     """
-    crs = inputs[0].frame.crs
-    frame = pd.concat([source.frame.to_crs(crs) for source in inputs], ignore_index=True)
     label = inputs[0].label if len(inputs) == 1 else \
         f"{inputs[0].path} (layers {' + '.join(str(source.layer) for source in inputs)})"
-    frame = gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=crs)
-    units, report = validate_units(frame, strict=strict, path=label)
-    report.raise_for_errors(path=label)
+    units, report = validate_units(join_inputs(inputs), strict=strict, path=label)
+    _refuse_errors(report, label)
     return units, report
+
+
+def _refuse_errors(report: Report, label: str) -> None:
+    """Raise the first error of a validation; list them all on stderr first when there are several."""
+    errors = report.to_frame().query("severity == 'error'")
+    if len(errors) > 1:
+        click.echo(f"gridmap: {len(errors)} errors in {label}:", err=True)
+        for row in errors.itertuples():
+            click.echo(f"  {row.record}: {row.check}: {row.message}", err=True)
+    report.raise_for_errors(path=label)
+
+
+def _registered(result: GridBuild, path: str) -> GridBuild:
+    """Give the grids their permanent codes from the registry, and the units the codes of their grids."""
+    with Registry(path) as registry:
+        grids = registry.assign(result.grids)
+    permanent = dict(zip(grids["temp_code"], grids["code"], strict=True))
+    units = result.units.assign(grid_code=result.units["grid_code"].map(permanent))
+    return GridBuild(grids=grids, units=units, report=result.report)
 
 
 def _findings(reports: list[Report]) -> pd.DataFrame:
@@ -142,16 +174,19 @@ def _findings(reports: list[Report]) -> pd.DataFrame:
     return table[["source", *[c for c in table.columns if c != "source"]]]
 
 
-def _summary(out: Path, result: GridBuild, findings: pd.DataFrame) -> dict:
-    """Say what was written where: grids by type, units, findings by severity and by check."""
+def _summary(out: Path, result: GridBuild, findings: pd.DataFrame, registry: str | None) -> dict:
+    """Say what was written where: grids by type, codes, units, findings by severity and by check."""
     by_type = result.grids["type"].value_counts()
     severities = findings["severity"].value_counts()
+    codes = result.grids["status"].value_counts() if registry is not None else pd.Series(dtype=int)
     return {
         "out": str(out),
         "layers": list(LAYERS),
         "grids": len(result.grids),
         "grids_by_type": {str(kind): int(n) for kind, n in by_type.sort_index().items()},
         "communities": int(result.grids["community_code"].nunique()),
+        "registry": registry,
+        "codes_by_status": {str(status): int(n) for status, n in codes.sort_index().items()},
         "units": len(result.units),
         "units_in_grids": int(result.units["grid_code"].notna().sum()),
         "findings": len(findings),
@@ -162,7 +197,9 @@ def _summary(out: Path, result: GridBuild, findings: pd.DataFrame) -> dict:
 
 def _summary_line(summary: dict) -> str:
     types = ", ".join(f"{kind} {n}" for kind, n in summary["grids_by_type"].items())
+    codes = ", ".join(f"{status} {n}" for status, n in summary["codes_by_status"].items())
+    registry = f", codes from {summary['registry']} ({codes})" if summary["registry"] else ""
     severities = ", ".join(f"{s} {n}" for s, n in summary["findings_by_severity"].items() if n) or "none"
     return (f"wrote {summary['out']}: {summary['grids']} grids ({types}) in {summary['communities']} "
-            f"communities, {summary['units']} units ({summary['units_in_grids']} in grids), "
+            f"communities{registry}, {summary['units']} units ({summary['units_in_grids']} in grids), "
             f"{summary['findings']} findings ({severities}) in layer report")

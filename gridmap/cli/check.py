@@ -23,6 +23,7 @@ from gridmap.cli.options import (
     coords_option,
     echo_warnings,
     households_option,
+    join_inputs,
     json_option,
     read_inputs,
     staged_file,
@@ -43,6 +44,7 @@ _EXAMPLES = """
 \b
 Examples:
   # grids written by gridmap build, against the communities and units in the same file
+  # (exit 1 on the sample: 5 compounds straddle a community boundary, so lie in two grids)
   gridmap build --communities data/sample/sample_city.gpkg \\
                 --units data/sample/sample_city.gpkg --out grids.gpkg
   gridmap check grids.gpkg --communities communities --units units
@@ -101,16 +103,9 @@ def check(ctx: click.Context, path: str, grids_layer: str | None, communities: s
     ctx.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
 
 
-def _joined(inputs: list[Input]) -> gpd.GeoDataFrame:
-    """One layer from several (in the first one's CRS)."""
-    crs = inputs[0].frame.crs
-    frame = pd.concat([source.frame.to_crs(crs) for source in inputs], ignore_index=True)
-    return gpd.GeoDataFrame(frame, geometry=inputs[0].frame.geometry.name, crs=crs)
-
-
 def _grids(inputs: list[Input]) -> gpd.GeoDataFrame:
     """Join the grid layers; name the code column ``code`` (readers call 网格编码 ``grid_code``)."""
-    grids = _joined(inputs)
+    grids = join_inputs(inputs)
     if "code" not in grids.columns and "grid_code" in grids.columns:
         grids = grids.rename(columns={"grid_code": "code"})
     return grids
@@ -122,12 +117,12 @@ def _companion(value: str | None, path: str, option: str, defaults: list[str],
     if value is None:
         return None
     if Path(value).is_file():
-        return _joined(read_inputs(value, defaults=defaults, option=option, coords=coords))
+        return join_inputs(read_inputs(value, defaults=defaults, option=option, coords=coords))
     layers = list_layers(path)
     if value not in layers:
         raise ReadError(f"{option} {value!r} is neither a file nor a layer of {path}", path=value,
                         fix=f"give a file, or one of the layers of {path}: {', '.join(layers)}")
-    return _joined(read_inputs(path, [value], coords=coords))
+    return join_inputs(read_inputs(path, [value], coords=coords))
 
 
 def _write(report: Report, out: Path, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> None:

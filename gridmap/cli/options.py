@@ -37,6 +37,7 @@ __all__ = [
     "parse_households",
     "Input",
     "read_inputs",
+    "join_inputs",
     "staged_file",
     "write_table",
     "echo_warnings",
@@ -134,6 +135,13 @@ def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults
     chosen = _layers_to_read(path, layers, defaults, option, available)
     return [Input(read_layer(path, name, coords=coords), path, None if len(available) == 1 else name)
             for name in chosen]
+
+
+def join_inputs(inputs: Sequence[Input]) -> gpd.GeoDataFrame:
+    """Return the layers read as one frame, in the first one's CRS (rows in the order read)."""
+    crs = inputs[0].frame.crs
+    frame = pd.concat([source.frame.to_crs(crs) for source in inputs], ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry=inputs[0].frame.geometry.name, crs=crs)
 
 
 def _remove(temporary: Path) -> None:
