@@ -381,8 +381,19 @@ def _divide_community(
             record=f"{code}: {ids}",
             severity="warning",
         )
+    for g in np.flatnonzero(shapely.is_empty(grids)):  # a safeguard: the tessellation gives every grid land
+        ids = ";".join(frame["unit_id"][labels == g])
+        report.add(
+            "grid_without_land",
+            f"a grid of community {code} ({ids}) got no land; please report this with the input",
+            record=f"{code}: {ids}",
+            severity="error",
+        )
     members = [rows[labels == g] for g in range(len(groups))]
-    return _piece(code, list(grids), groups, members, table, derived=plan.derived)
+    centres = shapely.points(
+        [(frame["x"][labels == g].mean(), frame["y"][labels == g].mean()) for g in range(len(groups))]
+    )
+    return _piece(code, list(grids), groups, members, table, derived=plan.derived, centres=centres)
 
 
 class _Plan(NamedTuple):
@@ -521,11 +532,19 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
 
 
 def _piece(
-    code: str, geometries: list, groups: pd.DataFrame, members: list, table: pd.DataFrame, derived=None
+    code: str,
+    geometries: list,
+    groups: pd.DataFrame,
+    members: list,
+    table: pd.DataFrame,
+    derived=None,
+    centres=None,
 ) -> dict:
     """Return the grids of one community in reading order, their codes and the grid code of each unit."""
     geometries = np.asarray(geometries, dtype=object)
     point = shapely.point_on_surface(geometries)
+    if centres is not None:  # only a grid without land (see grid_without_land) lacks a point of its own
+        point = np.where(shapely.is_empty(point), centres, point)
     ids = table["unit_id"].to_numpy(dtype=object)
     counts = {column: table[column].to_numpy() for column in COUNT_COLUMNS}
     first_id = [min(ids[m]) if len(m) else "" for m in members]

@@ -8,6 +8,7 @@ The rules (see :class:`~gridmap.division.rules.GridRules` for the numbers):
 * **city** (units of an urban community) — a unit with at least the lower bound of households, or more people
   than ``max_population``, is a grid by itself ("alone"); smaller units are merged with neighbouring units
   ("merged") until the grid reaches the household range, never beyond the upper bound or the population cap;
+  the buildings of a compound split along its buildings (``split_of``) form grids among themselves ("split");
 * **rural** (units of a rural community) — each natural village is a grid ("single village"); villages below
   ``rural_min_households`` are merged with neighbouring villages ("merged villages"); compounds and other
   units of a rural community join the rural grid of the village next to them (recorded in ``note``);

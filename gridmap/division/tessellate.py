@@ -173,6 +173,16 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size:
     along = ((seeds[own] - first) * direction).sum(axis=1) / squared
     mirror = 2 * (first + along[:, None] * direction) - seeds[own]
     across = _find_seed(seeds, mirror, grid_size)
+    # a very short segment (two Voronoi vertices close together) gives an imprecise mirror image: take the
+    # nearest seed when it is close relative to the distance mirrored (the diagram's outer frame has none)
+    missed = np.flatnonzero(across < 0)
+    if len(missed):
+        reach = np.hypot(*(mirror[missed] - seeds[own[missed]]).T)
+        (found, seed), distance = shapely.STRtree(shapely.points(seeds)).query_nearest(
+            shapely.points(mirror[missed]), return_distance=True, all_matches=False
+        )
+        near = distance <= 1e-3 * reach[found]
+        across[missed[found[near]]] = seed[near]
     found = across >= 0
     dividing = found & (owners[own] < np.where(found, owners[across], -1))
     return shapely.linestrings(np.stack([first[dividing], second[dividing]], axis=1))
