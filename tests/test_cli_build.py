@@ -191,7 +191,7 @@ def test_failure_while_writing_leaves_no_file(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise WriteError("disk full", path=args[1])
 
-    monkeypatch.setattr(build_module, "write_table", fail)  # the last layer written
+    monkeypatch.setattr(build_module, "write_layer", fail)
     out = tmp_path / "city.gpkg"
     result = run("-q", "build", "--communities", SAMPLE, "--units", SAMPLE, "--out", out)
     assert result.exit_code == EXIT_BAD_INPUT

@@ -95,13 +95,18 @@ def test_xlsx_codes_are_text_cells(tmp_path):
     assert sheet["C2"].value == "450102001003" and sheet["C2"].data_type == "s"
 
 
-def test_table_without_geometry_to_csv_and_xlsx(tmp_path):
+def test_table_without_geometry_to_csv_xlsx_parquet_and_gpkg(tmp_path):
     staff = pd.DataFrame({"grid_code": ["450102001003001"], "name": ["黄丽"], "role": ["leader"]})
     for suffix in (".csv", ".xlsx", ".parquet"):
         back = read_table(write_layer(staff, tmp_path / f"staff{suffix}"))
         pd.testing.assert_frame_equal(back, staff)
-    with pytest.raises(WriteError, match=r"staff\.gpkg: a table without geometry.*Fix: write it as \.csv"):
-        write_layer(staff, tmp_path / "staff.gpkg")
+    gpkg = write_layer(units(), tmp_path / "city.gpkg", "units")
+    write_layer(staff, gpkg, "staff", mode="a")
+    assert list_layers(gpkg) == ["units", "staff"]
+    back = pyogrio.read_dataframe(gpkg, layer="staff", read_geometry=False)
+    assert list(back["grid_code"]) == ["450102001003001"] and list(back["name"]) == ["黄丽"]
+    with pytest.raises(WriteError, match=r"staff\.geojson: a table without geometry.*Fix: write it as \.csv"):
+        write_layer(staff, tmp_path / "staff.geojson")
 
 
 def test_no_extension_writes_geopackage(tmp_path):

@@ -24,6 +24,8 @@ _EXAMPLES = """
 Examples:
   gridmap demo --out demo                 # the sample city: GeoPackage and map in demo/
   gridmap demo --out demo --lang en       # the same with English labels
+  gridmap build --communities data/sample/sample_city.gpkg --units data/sample/sample_city.gpkg --out grids.gpkg
+  gridmap check grids.gpkg --communities communities
 """
 
 
@@ -54,9 +56,12 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so that each command lives in its own module and `gridmap --help` stays fast.
+    from gridmap.cli.build import build
+    from gridmap.cli.check import check
     from gridmap.cli.demo import demo
 
-    main.add_command(demo)
+    for command in (build, check, demo):
+        main.add_command(command)
 
 
 _register_commands()

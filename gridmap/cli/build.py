@@ -28,7 +28,6 @@ from gridmap.cli.options import (
     json_option,
     read_inputs,
     staged_file,
-    write_table,
 )
 from gridmap.codes.registry import Registry
 from gridmap.division import GridBuild, GridRules, build_grids
@@ -119,7 +118,7 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
         write_layer(result.grids, staging, "grids")
         write_layer(result.units, staging, "units", mode="a")
         write_layer(communities, staging, "communities", mode="a")
-        write_table(findings, staging, "report")
+        write_layer(findings, staging, "report", mode="a")
     summary = _summary(out, result, findings, registry_path)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -27,7 +27,6 @@ from gridmap.cli.options import (
     json_option,
     read_inputs,
     staged_file,
-    write_table,
 )
 from gridmap.errors import ReadError
 from gridmap.io import list_layers, write_layer
@@ -140,7 +139,7 @@ def _write(report: Report, out: Path, grids: gpd.GeoDataFrame, communities: gpd.
             write_layer(_located(findings, grids.crs), staging, "findings")
             write_layer(coverage_gaps(grids, communities), staging, "gaps", mode="a")
             write_layer(coverage_overlaps(grids), staging, "overlaps", mode="a")
-            write_table(summary, staging, "summary")
+            write_layer(summary, staging, "summary", mode="a")
 
 
 def _located(findings: pd.DataFrame, crs) -> gpd.GeoDataFrame:

@@ -39,7 +39,6 @@ __all__ = [
     "read_inputs",
     "join_inputs",
     "staged_file",
-    "write_table",
     "echo_warnings",
 ]
 
@@ -183,19 +182,6 @@ def staged_file(out: str | os.PathLike) -> Iterator[Path]:
         raise type(error)(error.problem, path=out, record=error.record, fix=error.fix) from error
     finally:
         _remove(temporary)
-
-
-def write_table(table: pd.DataFrame, path: str | os.PathLike, layer: str) -> None:
-    """Add a table without geometry to a GeoPackage as an attribute table (GeoPackage "attributes").
-
-    :func:`gridmap.write_layer` refuses tables without geometry for GeoPackage; GDAL writes them, so until
-    it does, commands add theirs here (to a file being staged by :func:`staged_file`, hence not atomically).
-    """
-    try:
-        pyogrio.write_dataframe(pd.DataFrame(table), path, layer=layer, driver="GPKG")
-    except Exception as exc:  # pyogrio and GDAL errors alike: the staged file is dropped, the target kept
-        raise WriteError(f"cannot write the table {layer!r}: {' '.join(str(exc).split())}", path=path,
-                         fix="check the free disk space; the previous file is unchanged") from exc
 
 
 @contextmanager

@@ -100,7 +100,7 @@ def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.Da
 
 
 def _write_gpkg(frame, temporary: Path, layer: str, *, path: Path) -> None:
-    _need_geometry(frame, path=path)
+    # a table without geometry becomes a GeoPackage attribute table (reports, staff rosters)
     pyogrio.write_dataframe(frame, temporary, layer=layer, driver="GPKG")
 
 
