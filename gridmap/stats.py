@@ -1,0 +1,676 @@
+r"""Measures per grid, rolled up to communities, streets and districts, overall or per period.
+
+:func:`summarize` gives one row per unit (and period): households, population, buildings, area, density,
+cases and their rates, 同比/环比 change, how cases were settled ("小事不出网格": the share closed inside
+the grid), response (accepted / reported), on-time acceptance ("接单不过夜"), time to close, open and
+overdue cases, and staffing (1+1+1+N posts, households per full-time worker). Every level is computed from
+the grids and the cases themselves, so a community's total equals the sum of its grids' totals exactly,
+and medians are medians of cases, never medians of medians. The hierarchy comes from each grid's
+``community_code`` (12 digits → street 9 → district 6), never from the grid code's layout.
+
+:func:`suppress_small_counts` and ``publish=True`` hide small case counts; :func:`write_stats` writes the
+tables atomically: Excel with Chinese (or English) headers, one sheet per level, or CSV / GeoPackage.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import Point, box
+>>> grids = gpd.GeoDataFrame({"code": ["450102001003001", "450102001003002", "450102001004001"],
+...     "community_code": ["450102001003", "450102001003", "450102001004"], "households": [300, 420, 380],
+...     "population": [900, 1300, 1000], "buildings": [6, 9, 8]},
+...     geometry=[box(108.300, 22.80, 108.305, 22.805), box(108.305, 22.80, 108.31, 22.805),
+...               box(108.31, 22.80, 108.315, 22.805)], crs="EPSG:4490")
+>>> cases = gpd.GeoDataFrame({"case_id": ["A", "B", "C"], "count": [1, 2, 1],
+...     "reported_at": pd.to_datetime(["2025-03-01 09:00", "2025-03-02 10:00", "2025-03-02 22:00"]),
+...     "accepted_at": pd.to_datetime(["2025-03-01 09:30", "2025-03-02 11:00", "2025-03-03 08:00"]),
+...     "closed_at": pd.to_datetime(["2025-03-01 12:00", "2025-03-03 10:00", None]),
+...     "level": ["grid", "community", None]},
+...     geometry=[Point(108.302, 22.802), Point(108.307, 22.802), Point(108.312, 22.802)], crs="EPSG:4490")
+>>> table = summarize(grids, cases, by="community")
+>>> table[["code", "households", "cases", "share_grid", "on_time_rate", "open"]]
+           code  households  cases  share_grid  on_time_rate  open
+0  450102001003         720      3    0.333333         1.0     0
+1  450102001004         380      1         NaN         0.0     1
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from gridmap.cases import assign, clean_cases
+from gridmap.crs import metric_crs
+from gridmap.errors import GridmapWarning, SchemaError, WriteError
+from gridmap.io import write_layer
+from gridmap.report import Report
+from gridmap.schema import COUNT_COLUMNS, HANDLING_LEVELS, STAFF_ROLES
+
+__all__ = [
+    "summarize",
+    "summarize_levels",
+    "suppress_small_counts",
+    "write_stats",
+    "LEVELS",
+    "PERIODS",
+    "CASE_COUNT_COLUMNS",
+    "HEADERS_ZH",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Levels a summary can be made at, finest first, with the length of their codes (grid codes: any).
+LEVELS = ("grid", "community", "street", "district")
+_CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
+_PARENTS = {"grid": ("community_code", "street_code", "district_code"),
+            "community": ("street_code", "district_code"), "street": ("district_code",), "district": ()}
+
+#: Periods: pandas period frequency, 环比 base (periods back), 同比 base (periods back; None: one year back).
+PERIODS = {"day": ("D", 1, None), "week": ("W-SUN", 1, 52), "month": ("M", 1, 12)}
+
+#: Columns that count cases (suppressed below the threshold when publishing), and the columns derived
+#: from each (suppressed with it).
+CASE_COUNT_COLUMNS = {
+    "cases": ("cases_per_1000", "cases_per_km2", "cases_change_mom", "cases_change_yoy", "response_rate",
+              "on_time_rate"),
+    "closed": ("share_grid", "share_community", "share_street", "share_district", "median_close_h",
+               "p90_close_h"),
+    "open": (),
+    "overdue": (),
+}
+
+#: Chinese headers of every column summarize writes.
+HEADERS_ZH = {
+    "code": "编码", "name": "名称", "community_code": "社区代码", "street_code": "街道代码",
+    "district_code": "区县代码", "period": "时期", "n_grids": "网格数", "households": "户数",
+    "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)", "density": "人口密度(人/平方公里)",
+    "cases": "事件数", "cases_per_1000": "每千人事件数", "cases_per_km2": "每平方公里事件数",
+    "cases_change_mom": "环比", "cases_change_yoy": "同比", "closed": "办结数",
+    "share_grid": "网格办结占比", "share_community": "社区办结占比", "share_street": "街道办结占比",
+    "share_district": "区县办结占比", "response_rate": "响应率", "on_time_rate": "当日接单率",
+    "median_close_h": "办结时长中位数(小时)", "p90_close_h": "办结时长90分位(小时)", "open": "未办结数",
+    "overdue": "超期未办结数", "instructors": "网格指导员", "leaders": "网格长", "full_time": "专职网格员",
+    "members": "定岗网格员", "households_per_worker": "每名专职网格员户数", "leader_name": "网格长姓名",
+    "leader_phone": "网格长电话", "suppressed": "已隐去(小于阈值)",
+}
+_SHEETS_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
+_ROLE_COLUMNS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time", "member": "members"}
+# Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
+_STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+# --- public API -----------------------------------------------------------------------------------------
+
+def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | None = None,
+              staff: pd.DataFrame | None = None, *, by: str = "grid", period: str | None = None,
+              at: object = None, on_time: str | float = "same_day", overdue_days: float = 15,
+              names: pd.DataFrame | Mapping[str, str] | None = None, publish: bool = False,
+              threshold: int = 5, include_staff_contacts: bool = False) -> pd.DataFrame:
+    """Measures per grid, community, street or district, overall or per day, week or month.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        ``code``, 12-digit ``community_code``, optional ``households``, ``population``, ``buildings``,
+        polygons (area in the grids' metric CRS, :func:`gridmap.crs.metric_crs`).
+    cases : geopandas.GeoDataFrame or pandas.DataFrame, optional
+        Cases as read by :func:`gridmap.cases.read_cases`. Without a ``grid_code`` column they are put in
+        grids with :func:`gridmap.cases.assign`; cases in no grid (or in a grid not in ``grids``) are left
+        out of every level, with a warning.
+    staff : pandas.DataFrame, optional
+        Roster (``grid_code``, ``role``) as read by :func:`gridmap.staffing.read_staff`.
+    by : {"grid", "community", "street", "district"}, default "grid"
+        The level of the rows.
+    period : {None, "day", "week", "month"}, default None
+        One row per unit and period (cases by report time, every period from the first to the last case,
+        zeros included) with 环比 (``cases_change_mom``: against the previous period) and 同比
+        (``cases_change_yoy``: against the same period a year before: 12 months, 52 weeks, or the same date
+        last year), as ratios ``(now - base) / base``, NA where the base is 0 or before the data.
+    at : datetime-like, optional
+        Reference time for open and overdue cases; default the latest time in the cases.
+    on_time : "same_day" or float, default "same_day"
+        When acceptance is on time: on the calendar day of the report ("接单不过夜"), or within this many
+        hours. A case not accepted counts as late once its deadline has passed by ``at``.
+    overdue_days : float, default 15
+        A case is overdue when still open at ``at`` more than this many days after its report.
+    names : DataFrame or mapping, optional
+        Names of the units: a mapping code → name, or frames with ``code`` and ``name`` (the admin layers).
+    publish : bool, default False
+        Suppress small case counts (:func:`suppress_small_counts`) for publication.
+    threshold : int, default 5
+        Counts below it are suppressed when publishing.
+    include_staff_contacts : bool, default False
+        With ``by="grid"`` and a roster, add the grid leader's name and phone. Off by default: published
+        tables never carry people's names or phones unless asked for.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit (and period), ordered by code (and period). Columns: ``code``, parent codes,
+        ``name`` (with ``names``), ``period``, ``n_grids``, ``households``, ``population``, ``buildings``,
+        ``area_km2``, ``density`` (people per km²); with cases: ``cases`` (sum of ``count``),
+        ``cases_per_1000`` (residents), ``cases_per_km2``, ``closed``, ``share_grid`` …
+        ``share_district`` (share of closed cases settled at each level, of those whose level is known),
+        ``response_rate`` (accepted / reported), ``on_time_rate`` (accepted on time / cases due by ``at``),
+        ``median_close_h``, ``p90_close_h`` (hours from report to close, cases with possible times only),
+        ``open``, ``overdue``; with staff: ``instructors``, ``leaders``, ``full_time``, ``members`` (posts;
+        a person in three grids counts three times) and ``households_per_worker``. Ratios are NA where the
+        denominator is 0.
+
+    Raises
+    ------
+    SchemaError
+        Grids without ``code`` or ``community_code``, unknown ``by`` or ``period``.
+    """
+    _check_options(by=by, period=period, on_time=on_time)
+    prepared = _prepare(grids, cases, staff, at=at)
+    return _summary(prepared, by=by, period=period, on_time=on_time, overdue_days=overdue_days, names=names,
+                    publish=publish, threshold=threshold, include_staff_contacts=include_staff_contacts)
+
+
+def summarize_levels(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | None = None,
+                     staff: pd.DataFrame | None = None, *, levels: Sequence[str] = LEVELS,
+                     **options) -> dict[str, pd.DataFrame]:
+    """:func:`summarize` at several levels at once (cases are put in grids once); a dict level → table.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> grids = gpd.GeoDataFrame({"code": ["g1", "g2"], "community_code": ["450102001003", "450102002001"],
+    ...     "population": [900, 1100]}, geometry=[box(108.30, 22.8, 108.31, 22.81),
+    ...     box(108.31, 22.8, 108.32, 22.81)], crs="EPSG:4490")
+    >>> tables = summarize_levels(grids, levels=("street", "district"))
+    >>> tables["district"][["code", "n_grids", "population"]]
+         code  n_grids  population
+    0  450102        2        2000
+    """
+    at = options.pop("at", None)
+    for level in levels:
+        _check_options(by=level, period=options.get("period"), on_time=options.get("on_time", "same_day"))
+    prepared = _prepare(grids, cases, staff, at=at)
+    return {level: _summary(prepared, by=level, **options) for level in levels}
+
+
+def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = None, threshold: int = 5
+                          ) -> pd.DataFrame:
+    """Replace case counts below ``threshold`` (and what is derived from them) with NA, and mark them.
+
+    Counts of cases about few people can identify them. Each count column below the threshold becomes
+    NA, with the rates derived from it (:data:`CASE_COUNT_COLUMNS`); the ``suppressed`` column lists,
+    per row, the columns hidden ("" when none). Zero counts are below the threshold too. Totals of higher
+    levels are computed from the true counts, so publish only levels whose small cells cannot be
+    recovered by subtraction, or suppress the higher levels as well.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table from :func:`summarize`; not modified.
+    columns : sequence of str, optional
+        Count columns to check; default those of :data:`CASE_COUNT_COLUMNS` present.
+    threshold : int, default 5
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"code": ["a", "b"], "cases": [3, 12], "cases_per_1000": [1.5, 6.0]})
+    >>> suppress_small_counts(table)
+      code  cases  cases_per_1000   suppressed
+    0    a   <NA>             NaN  cases, cases_per_1000
+    1    b     12             6.0
+    """
+    if not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        raise SchemaError(f"threshold must be a whole number of at least 1, got {threshold!r}",
+                          fix="pass threshold=5 (the default) or another whole number")
+    columns = [c for c in CASE_COUNT_COLUMNS if c in frame.columns] if columns is None else list(columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"no column {missing[0]!r} to suppress (columns: {', '.join(map(str, frame.columns))})",
+                          fix="name count columns of the table")
+    result = frame.copy()
+    hidden = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    for column in columns:
+        small = (frame[column] < threshold).fillna(False).to_numpy(dtype=bool)
+        derived = [c for c in CASE_COUNT_COLUMNS.get(column, ()) if c in frame.columns]
+        if frame[column].dtype.kind in "iu":
+            result[column] = result[column].astype("Int64")
+        for target in (column, *derived):
+            result.loc[small, target] = pd.NA
+        for position in np.flatnonzero(small):
+            hidden.iloc[position] = hidden.iloc[position] + [column, *derived]
+    result["suppressed"] = hidden.map(lambda names: ", ".join(dict.fromkeys(names))).astype(_STR)
+    return result
+
+
+def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
+                lang: str = "zh", grids: gpd.GeoDataFrame | None = None) -> Path:
+    """Write summary tables atomically: Excel (one sheet per level), CSV, GeoPackage or Parquet.
+
+    Parameters
+    ----------
+    tables : DataFrame or mapping level → DataFrame
+        Tables from :func:`summarize` / :func:`summarize_levels`.
+    path : str or os.PathLike
+        ``.xlsx``: one sheet per level (网格, 社区, 街道, 区县; English names with ``lang="en"``), headers in
+        Chinese (:data:`HEADERS_ZH`) or, with ``lang="en"``, the column names. ``.csv`` or ``.parquet``:
+        one table, or one file per level named ``<stem>_<level><suffix>`` for several. ``.gpkg``: one
+        layer per level, with the grids' polygons (dissolved per unit) when ``grids`` is given, else
+        attribute tables. Column names stay English in machine formats.
+    lang : {"zh", "en"}, default "zh"
+    grids : geopandas.GeoDataFrame, optional
+        The grids summarised, to give GeoPackage layers geometry.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (the first file for several CSV files).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> table = pd.DataFrame({"code": ["450102001003"], "households": [720], "cases": [3]})
+    >>> path = write_stats({"community": table}, pathlib.Path(tempfile.mkdtemp()) / "stats.xlsx")
+    >>> pd.read_excel(path, sheet_name=None, engine="openpyxl")["社区"].columns.tolist()
+    ['编码', '户数', '事件数']
+    """
+    if lang not in ("zh", "en"):
+        raise SchemaError(f"lang={lang!r} is not a language gridmap writes", fix="pass lang='zh' or lang='en'")
+    if isinstance(tables, pd.DataFrame):
+        tables = {tables.attrs.get("level", "stats"): tables}
+    if not tables:
+        raise WriteError("no table to write", path=path, fix="pass at least one table")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return _write_excel(tables, path, lang=lang)
+    if suffix == ".gpkg":
+        return _write_geopackage(tables, path, grids=grids)
+    if suffix in (".csv", ".parquet"):
+        if len(tables) == 1:
+            return write_layer(_machine(next(iter(tables.values()))), path)
+        written = [write_layer(_machine(t), path.with_name(f"{path.stem}_{level}{path.suffix}"))
+                   for level, t in tables.items()]
+        return written[0]
+    raise WriteError(f"cannot write statistics as {suffix or '(no extension)'}", path=path,
+                     fix="name a .xlsx, .csv, .parquet or .gpkg file")
+
+
+def _check_options(*, by, period, on_time) -> None:
+    """Refuse unknown options before any work (and any warning about the data)."""
+    _key_column(by)
+    if period is not None and period not in PERIODS:
+        raise SchemaError(f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}")
+    _deadline(pd.Series([], dtype="datetime64[ns]"), on_time)
+
+
+# --- preparation ----------------------------------------------------------------------------------------
+
+class _Prepared:
+    """Grids with hierarchy and area, cases with their grid, and the roster, ready for any level."""
+
+    def __init__(self, grids: pd.DataFrame, cases: pd.DataFrame | None, staff: pd.DataFrame | None, at):
+        self.grids, self.cases, self.staff, self.at = grids, cases, staff, at
+
+
+def _prepare(grids, cases, staff, *, at) -> _Prepared:
+    table = _grid_table(grids)
+    prepared_cases = None
+    if cases is not None:
+        prepared_cases = _case_table(cases, grids, table)
+        if at is None:
+            times = prepared_cases[["reported_at", "accepted_at", "closed_at"]]
+            at = times.max().max()
+        at = pd.Timestamp(at)
+    prepared_staff = _staff_table(staff, table) if staff is not None else None
+    return _Prepared(table, prepared_cases, prepared_staff, at)
+
+
+def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
+    """code, community/street/district codes, counts and area (km²) of every grid."""
+    if not isinstance(grids, gpd.GeoDataFrame):
+        raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
+                          fix="read them with gridmap.io.read_layer")
+    for column in ("code", "community_code"):
+        if column not in grids.columns:
+            raise SchemaError(f"grids have no column {column!r} (columns: {', '.join(map(str, grids.columns))})",
+                              fix="grids need their code and the 12-digit code of their community")
+    community = grids["community_code"].astype(_STR)
+    bad = ~community.str.fullmatch(r"\d{12}").fillna(False).astype(bool)
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SchemaError(f"grid {grids['code'].iloc[position]!r} has community code "
+                          f"{grids['community_code'].iloc[position]!r}, not 12 digits",
+                          record=f"grid {grids['code'].iloc[position]}",
+                          fix="give every grid the 12-digit statistical code of its community")
+    if grids["code"].duplicated().any():
+        code = grids["code"][grids["code"].duplicated()].iloc[0]
+        raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
+                          fix="give every grid its own code")
+    table = pd.DataFrame({"code": grids["code"].astype(_STR).to_numpy(),
+                          "community_code": community.to_numpy()})
+    table["street_code"] = table["community_code"].str[:9]
+    table["district_code"] = table["community_code"].str[:6]
+    for column in COUNT_COLUMNS:
+        values = grids[column] if column in grids.columns else pd.Series(pd.NA, index=grids.index)
+        table[column] = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy()
+    table["area_km2"] = _areas_km2(grids)
+    return table
+
+
+def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
+    crs = pyproj.CRS(grids.crs) if grids.crs is not None else None
+    if crs is not None and crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
+        return grids.geometry.area.to_numpy() / 1e6
+    return grids.geometry.to_crs(metric_crs(grids)).area.to_numpy() / 1e6
+
+
+def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Clean cases with the grid each is in (assigned when not given); cases in no known grid dropped."""
+    findings = Report("cases for statistics")
+    if "grid_code" not in cases.columns:
+        if not isinstance(cases, gpd.GeoDataFrame):
+            raise SchemaError("cases have neither grid_code nor a geometry",
+                              fix="give cases points (read_cases) or a grid_code column")
+        cases = assign(cases, grids, report=findings)
+    frame = clean_cases(pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)],
+                                                errors="ignore")), report=findings)
+    known = frame["grid_code"].isin(table["code"])
+    dropped = int(frame.loc[~known, "count"].fillna(0).sum())
+    if dropped:
+        findings.add("not_in_grids", f"{dropped} cases are in no grid of the layer and are left out",
+                     severity="warning", cases=dropped)
+    if len(findings):
+        warnings.warn(f"statistics: {findings.summary()}", GridmapWarning, stacklevel=4)
+    columns = ["grid_code", "reported_at", "accepted_at", "closed_at", "status", "level", "count", "times_ok"]
+    return frame.loc[known, columns].reset_index(drop=True)
+
+
+def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    from gridmap.staffing import normalize_roles
+
+    for column in ("grid_code", "role"):
+        if column not in staff.columns:
+            raise SchemaError(f"the roster has no column {column!r}", fix="read it with gridmap.staffing.read_staff")
+    roster = staff.copy()
+    roster["role"] = normalize_roles(roster["role"])
+    return roster[roster["grid_code"].isin(table["code"])].reset_index(drop=True)
+
+
+# --- summaries ------------------------------------------------------------------------------------------
+
+def _key_column(by: str) -> str:
+    if by not in LEVELS:
+        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
+    return "code" if by == "grid" else f"{by}_code"
+
+
+def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None, on_time="same_day",
+             overdue_days: float = 15, names=None, publish: bool = False, threshold: int = 5,
+             include_staff_contacts: bool = False) -> pd.DataFrame:
+    key = _key_column(by)
+    units = _units(prepared.grids, by, key)
+    result = units
+    if prepared.cases is not None:
+        measures = _case_measures(prepared, key, period, on_time=on_time, overdue_days=overdue_days)
+        result = _join_periods(units, measures, period)
+        result = _add_rates(result)
+        if period is not None:
+            result = _add_changes(result, period)
+    if prepared.staff is not None:
+        result = result.merge(_staff_measures(prepared, key, contacts=include_staff_contacts and by == "grid"),
+                              on="code", how="left")
+        for column in _ROLE_COLUMNS.values():
+            result[column] = result[column].fillna(0).astype("int64")
+        result["households_per_worker"] = _ratio(result["households"], result["full_time"])
+    if names is not None:
+        result.insert(1, "name", result["code"].map(_names(names)).astype(_STR))
+    result = _ordered(result)
+    if publish:
+        result = suppress_small_counts(result, threshold=threshold)
+    result.attrs.update(level=by, period=period)
+    return result
+
+
+def _units(grids: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
+    """One row per unit of the level: code, parent codes, number of grids, summed counts and area."""
+    sums = {column: (column, lambda s: s.sum(min_count=1)) for column in (*COUNT_COLUMNS, "area_km2")}
+    grouped = grids.groupby(key, sort=True)
+    units = grouped.agg(n_grids=("code", "size"), **sums).reset_index().rename(columns={key: "code"})
+    for column in COUNT_COLUMNS:
+        units[column] = units[column].astype("Int64")
+    parents = [p for p in _PARENTS[by] if p != key]
+    if parents:
+        first = grids.groupby(key, sort=True)[parents].first().reset_index(drop=True)
+        units = pd.concat([units[["code"]], first, units.drop(columns="code")], axis=1)
+    units["density"] = _ratio(units["population"], units["area_km2"])
+    return units
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """Numerator / denominator as floats, NA where the denominator is 0 or missing."""
+    num = pd.to_numeric(numerator, errors="coerce").astype("Float64")
+    den = pd.to_numeric(denominator, errors="coerce").astype("Float64")
+    return (num / den.where(den != 0)).astype("float64")
+
+
+def _periods(times: pd.Series, period: str) -> pd.Series:
+    return times.dt.to_period(PERIODS[period][0])
+
+
+def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time, overdue_days) -> pd.DataFrame:
+    """Sums and time quantiles of the cases per unit (and period)."""
+    cases, at = prepared.cases, prepared.at
+    keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
+    if period is not None:
+        keys.append(_periods(cases["reported_at"], period).rename("period"))
+    weight = cases["count"].fillna(0).astype("int64")
+    closed = cases["status"].eq("closed").to_numpy()
+    ok = cases["times_ok"].to_numpy(dtype=bool)
+    parts = {"cases": weight, "closed": weight * closed}
+    level = cases["level"]
+    for name in HANDLING_LEVELS:
+        parts[f"_settled_{name}"] = weight * (closed & level.eq(name).fillna(False).to_numpy(dtype=bool))
+    parts["_settled_known"] = weight * (closed & level.notna().to_numpy())
+    accepted = cases["accepted_at"].notna().to_numpy()
+    parts["_accepted"] = weight * accepted
+    deadline = _deadline(cases["reported_at"], on_time)
+    due = ok & (accepted | (deadline <= at).to_numpy(dtype=bool))
+    in_time = accepted & (cases["accepted_at"] < deadline).fillna(False).to_numpy(dtype=bool)
+    parts["_due"] = weight * due
+    parts["_in_time"] = weight * (due & in_time)
+    reported = (cases["reported_at"] <= at).fillna(False).to_numpy(dtype=bool)
+    still_open = ((cases["status"].eq("open") & cases["closed_at"].isna()) | (cases["closed_at"] > at)).fillna(False)
+    is_open = reported & still_open.to_numpy(dtype=bool)
+    late = (at - cases["reported_at"] > pd.Timedelta(days=overdue_days)).fillna(False).to_numpy(dtype=bool)
+    parts["open"] = weight * is_open
+    parts["overdue"] = weight * (is_open & late)
+    frame = pd.DataFrame(parts)
+    sums = frame.groupby(keys, sort=True, dropna=True).sum()
+    hours = (cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600
+    timed = closed & ok & hours.notna().to_numpy()
+    repeat = np.repeat(np.flatnonzero(timed), weight.to_numpy()[timed])  # a row of count n is n cases
+    durations = pd.DataFrame({k.name: k.to_numpy()[repeat] for k in keys})
+    durations["hours"] = hours.to_numpy()[repeat]
+    quantiles = durations.groupby([k.name for k in keys], sort=True)["hours"].quantile([0.5, 0.9]).unstack()
+    quantiles = quantiles.rename(columns={0.5: "median_close_h", 0.9: "p90_close_h"})
+    return sums.join(quantiles, how="left").reset_index()
+
+
+def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
+    """The code of the unit (at the level of ``key``) each grid code belongs to, named ``code``."""
+    if key == "code":
+        return grid_codes.rename("code")
+    return grid_codes.map(grids.set_index("code")[key]).rename("code")
+
+
+def _deadline(reported: pd.Series, on_time) -> pd.Series:
+    if isinstance(on_time, str):
+        if on_time != "same_day":
+            raise SchemaError(f"on_time={on_time!r} is not a rule", fix="pass 'same_day' or a number of hours")
+        return reported.dt.normalize() + pd.Timedelta(days=1)
+    if isinstance(on_time, bool) or not isinstance(on_time, (int, float)) or not on_time > 0:
+        raise SchemaError(f"on_time={on_time!r} is not a number of hours", fix="pass 'same_day' or hours > 0")
+    return reported + pd.Timedelta(hours=float(on_time))
+
+
+def _join_periods(units: pd.DataFrame, measures: pd.DataFrame, period: str | None) -> pd.DataFrame:
+    """Units joined with their case measures; with periods, every unit × every period in the data."""
+    if period is None:
+        result = units.merge(measures, on="code", how="left")
+    else:
+        present = measures["period"]
+        if len(present):
+            spans = pd.period_range(present.min(), present.max(), freq=present.iloc[0].freq)
+        else:
+            spans = pd.PeriodIndex([], freq=PERIODS[period][0])
+        grid = pd.MultiIndex.from_product([units["code"], spans], names=["code", "period"]).to_frame(index=False)
+        result = grid.merge(units, on="code", how="left").merge(measures, on=["code", "period"], how="left")
+    sums = [c for c in measures.columns if c not in ("code", "period", "median_close_h", "p90_close_h")]
+    for column in sums:
+        result[column] = result[column].fillna(0).astype("int64")
+    return result
+
+
+def _add_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["cases_per_1000"] = 1000 * _ratio(frame["cases"], frame["population"])
+    frame["cases_per_km2"] = _ratio(frame["cases"], frame["area_km2"])
+    for name in HANDLING_LEVELS:
+        frame[f"share_{name}"] = _ratio(frame[f"_settled_{name}"], frame["_settled_known"])
+    frame["response_rate"] = _ratio(frame["_accepted"], frame["cases"])
+    frame["on_time_rate"] = _ratio(frame["_in_time"], frame["_due"])
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+
+
+def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """环比 and 同比 as (now - base) / base, NA where the base is 0 or outside the data."""
+    _, back_mom, back_yoy = PERIODS[period]
+    counts = frame.set_index(["code", "period"])["cases"]
+    periods = frame["period"]
+    bases = {"cases_change_mom": periods - back_mom}
+    if back_yoy is None:
+        bases["cases_change_yoy"] = (periods.dt.to_timestamp() - pd.DateOffset(years=1)).dt.to_period("D")
+    else:
+        bases["cases_change_yoy"] = periods - back_yoy
+    frame = frame.copy()
+    for column, base_period in bases.items():
+        index = pd.MultiIndex.from_arrays([frame["code"], base_period])
+        base = pd.Series(counts.reindex(index).to_numpy(), index=frame.index)
+        frame[column] = _ratio(frame["cases"] - base, base)
+    frame["period"] = _period_labels(frame["period"], period)
+    return frame
+
+
+def _period_labels(periods: pd.Series, period: str) -> pd.Series:
+    if period == "week":
+        starts = periods.dt.start_time
+        iso = starts.dt.isocalendar()
+        return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(_STR)
+    return periods.astype(str).astype(_STR)
+
+
+def _staff_measures(prepared: _Prepared, key: str, *, contacts: bool) -> pd.DataFrame:
+    """Posts per role per unit; with ``contacts``, the grid leaders' names and phones."""
+    roster = prepared.staff
+    unit = _unit_of(roster["grid_code"], prepared.grids, key)
+    counts = pd.crosstab(unit, roster["role"]).reindex(columns=list(STAFF_ROLES), fill_value=0)
+    counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
+    if contacts:
+        leaders = roster.assign(code=unit)[roster["role"].eq("leader").to_numpy()]
+        for column in ("name", "phone"):
+            values = leaders[column] if column in leaders.columns else pd.Series("", index=leaders.index)
+            joined = values.fillna("").astype(str).groupby(leaders["code"]).agg("、".join)
+            counts[f"leader_{column}"] = counts["code"].map(joined).astype(_STR)
+    return counts
+
+
+def _names(names) -> Mapping[str, str]:
+    if isinstance(names, Mapping):
+        return names
+    frames = names if isinstance(names, (list, tuple)) else [names]
+    mapping: dict[str, str] = {}
+    for frame in frames:
+        if not {"code", "name"} <= set(frame.columns):
+            raise SchemaError("names must have columns code and name", fix="pass the admin layers or a dict")
+        mapping.update(zip(frame["code"].astype(str), frame["name"].astype(str)))
+    return mapping
+
+
+_ORDER = ["code", "name", "community_code", "street_code", "district_code", "period", "n_grids", "households",
+          "population", "buildings", "area_km2", "density", "cases", "cases_per_1000", "cases_per_km2",
+          "cases_change_mom", "cases_change_yoy", "closed", "share_grid", "share_community", "share_street",
+          "share_district", "response_rate", "on_time_rate", "median_close_h", "p90_close_h", "open", "overdue",
+          "instructors", "leaders", "full_time", "members", "households_per_worker", "leader_name",
+          "leader_phone"]
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in _ORDER if c in frame.columns] + [c for c in frame.columns if c not in _ORDER]
+    return frame[columns].reset_index(drop=True)
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+def _machine(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for machine formats: periods as text, everything else as it is."""
+    table = table.copy()
+    if "period" in table.columns:
+        table["period"] = table["period"].astype(str)
+    return table
+
+
+def _write_excel(tables: Mapping[str, pd.DataFrame], path: Path, *, lang: str) -> Path:
+    if not path.parent.is_dir():
+        raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    try:
+        with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
+            for level, table in tables.items():
+                sheet = _SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level)
+                table = _machine(table)
+                if lang == "zh":
+                    table = table.rename(columns=HEADERS_ZH)
+                table.to_excel(writer, sheet_name=sheet[:31], index=False)
+        os.replace(temporary, path)
+    except Exception as exc:
+        temporary.unlink(missing_ok=True)
+        raise WriteError(f"cannot write the workbook: {exc}", path=path,
+                         fix="close the file if Excel has it open, and check the free disk space") from exc
+    logger.info("wrote %s (%s)", path, ", ".join(tables))
+    return path
+
+
+def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) -> Path:
+    if not path.parent.is_dir():
+        raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
+    try:
+        for level, table in tables.items():
+            layer = _machine(table)
+            if grids is not None:
+                layer = _with_geometry(layer, grids, level)
+            write_layer(layer, temporary, str(level), mode="a")
+        os.replace(temporary, path)
+    finally:
+        for sidecar in ("", "-wal", "-shm", "-journal"):
+            Path(f"{temporary}{sidecar}").unlink(missing_ok=True)
+    return path
+
+
+def _with_geometry(table: pd.DataFrame, grids: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """The table with each unit's polygon: the grid's, or the union of its grids."""
+    key = _key_column(level) if level in LEVELS else "code"
+    shapes = gpd.GeoDataFrame({"code": grids["code"].astype(str).to_numpy(),
+                               "community_code": grids["community_code"].astype(str).to_numpy()},
+                              geometry=grids.geometry.to_numpy(), crs=grids.crs)
+    if key != "code":
+        length = _CODE_LENGTH[level]
+        shapes = shapes.assign(code=shapes["community_code"].str[:length]).dissolve("code").reset_index()
+    merged = table.merge(shapes[["code", "geometry"]], on="code", how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=grids.crs)
