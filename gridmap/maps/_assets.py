@@ -186,47 +186,54 @@ _RUNTIME_TEMPLATE = """(function () {
     return box;
   };
 
-  // Permanent labels, each shown from its own zoom level on (where its polygon is wider than the text).
-  // Labels must not overlap: finer levels (higher rank: communities over streets) are placed first, and a
-  // label that would overlap one already placed is hidden.
+  // Permanent labels, each shown from its own zoom level on (where its polygon is wider than the text) and
+  // only near the view (a city has thousands of grid labels). Labels must not overlap: finer levels (higher
+  // rank: grids over communities over streets) are placed first, and a label that would overlap one already
+  // placed is hidden. All wanted labels are added first and measured together (one layout, not one each).
   gm.labelSets = [];
   function overlaps(a, b) {
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
   function placeLabels(map) {
-    var zoom = map.getZoom(), placed = [];
+    var zoom = map.getZoom(), view = map.getBounds().pad(0.2), wanted = [], placed = [];
     gm.labelSets.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (set) {
       var active = set.group._map === map;
       set.items.forEach(function (item) {
-        var wanted = active && zoom >= item.zoom;
-        if (wanted) {
+        if (active && zoom >= item.zoom && view.contains(item.tip.getLatLng())) {
           if (!set.labels.hasLayer(item.tip)) { set.labels.addLayer(item.tip); }
-          var box = item.tip.getElement().getBoundingClientRect();
-          wanted = !placed.some(function (other) { return overlaps(box, other); });
-          if (wanted) { placed.push(box); }
+          wanted.push([set, item]);
+        } else if (set.labels.hasLayer(item.tip)) {
+          set.labels.removeLayer(item.tip);
         }
-        if (!wanted && set.labels.hasLayer(item.tip)) { set.labels.removeLayer(item.tip); }
       });
     });
+    var boxes = wanted.map(function (w) { return w[1].tip.getElement().getBoundingClientRect(); });
+    wanted.forEach(function (w, i) {
+      if (placed.some(function (other) { return overlaps(boxes[i], other); })) {
+        w[0].labels.removeLayer(w[1].tip);
+      } else {
+        placed.push(boxes[i]);
+      }
+    });
   }
-  function addLabels(group, features, key, rank) {
-    var labels = L.layerGroup(), items = [];
-    features.forEach(function (f) {
-      var p = f.properties;
-      if (!p.p) { return; }
+  gm.placeLabels = placeLabels;
+  // items: [{text, latlng, zoom}]
+  function addLabels(group, items, key, rank) {
+    var labels = L.layerGroup(), tips = [];
+    items.forEach(function (item) {
       var tip = L.tooltip({permanent: true, direction: "center", interactive: false, opacity: 1,
                            className: "gridmap-label gridmap-label-" + key});
-      tip.setLatLng(p.p).setContent(el("span", null, p.v[0]));
-      items.push({tip: tip, zoom: p.z});
+      tip.setLatLng(item.latlng).setContent(el("span", null, item.text));
+      tips.push({tip: tip, zoom: item.zoom});
     });
     labels.addTo(group);
-    gm.labelSets.push({group: group, labels: labels, items: items, rank: rank});
+    gm.labelSets.push({group: group, labels: labels, items: tips, rank: rank});
     group.on("add", function (e) {
       if (e.target !== group) { return; }
       var map = group._map;
       if (!map._gridmapLabels) {
         map._gridmapLabels = true;
-        map.on("zoomend", function () { placeLabels(map); });
+        map.on("moveend", function () { placeLabels(map); });
       }
       placeLabels(map);
     });
@@ -236,6 +243,7 @@ _RUNTIME_TEMPLATE = """(function () {
     });
     group.gridmapLabels = labels;
   }
+  gm.addLabels = addLabels;
 
   // Geometry from gridmap.maps.layers.encode_geometry: each line a flat list [x0, y0, dx1, dy1, ...] of
   // integers in units of 1/scale degree.
@@ -279,7 +287,11 @@ _RUNTIME_TEMPLATE = """(function () {
       }
     });
     geo.addTo(group);
-    if (spec.labels !== null) { addLabels(group, spec.data.features, spec.key, spec.labels); }
+    if (spec.labels !== null) {
+      addLabels(group, spec.data.features.filter(function (f) { return f.properties.p; }).map(function (f) {
+        return {text: f.properties.v[0], latlng: f.properties.p, zoom: f.properties.z};
+      }), spec.key, spec.labels);
+    }
     group.gridmapGeo = geo;
     gm.layers[spec.key] = group;
     return group;

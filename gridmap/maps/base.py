@@ -66,12 +66,17 @@ _BASEMAP_NAMES = {
 }
 
 
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
 def js_string(value) -> str:
     r"""Return ``value`` as JSON that is safe inside an HTML ``<script>``, keeping Chinese as UTF-8.
 
     ``<``, ``>`` and ``&`` become ``\u003c`` etc. (so no text can close the script), ``$`` becomes
-    ``\u0024`` (so data never looks like jQuery to :func:`to_html`), and the line separators U+2028/9 are
-    escaped. Other characters are written as they are: a Chinese character takes 3 bytes, not 6.
+    ``\u0024`` (so data never looks like jQuery to :func:`to_html`), ``{`` before ``{``, ``%`` or ``#``
+    becomes ``\u007b`` (so data is never read as a Jinja template when folium renders the page), and the
+    line separators U+2028/9 are escaped. Other characters are written as they are: a Chinese character
+    takes 3 bytes, not 6.
 
     Examples
     --------
@@ -82,7 +87,9 @@ def js_string(value) -> str:
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("$", "\\u0024"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)
-    return text
+    # branca renders each script once more as a Jinja template: "{{", "{%" and "{#" in data would be run
+    # as template code. JSON itself never writes them outside a string, so escaping them there is enough.
+    return _JINJA_OPEN.sub("\\\\u007b", text)
 
 
 def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:

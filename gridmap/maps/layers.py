@@ -337,7 +337,7 @@ def _type_label(labels: dict, level: str, kind) -> str:
 
 
 def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", name: str | None = None,
-                   show: bool = True, labels: bool | None = None) -> GeoLayer:
+                   show: bool = True, labels: bool | None = None, style: dict | None = None) -> GeoLayer:
     """Return the boundaries of districts, streets, communities or grids as a :class:`GeoLayer`.
 
     Parameters
@@ -355,6 +355,9 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
         Whether the layer is on when the page opens.
     labels : bool, optional
         Label each unit with its name from a suitable zoom on (default: streets and communities).
+    style : dict, optional
+        Leaflet path options that replace those of :data:`BOUNDARY_STYLES` (e.g. ``{"fill": False}`` to
+        make only the line clickable).
 
     Returns
     -------
@@ -391,7 +394,7 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
         kind = data[kind_column].iloc[i] if kind_column in data.columns else None
         rows.append([title or code, code, _type_label(text, level, kind), *_counts(data, i)])
     return GeoLayer(data.geometry, rows, fields=[text["code"], text["kind"], *(text[c] for c in _COUNTS)],
-                    styles=[BOUNDARY_STYLES[level]], style_index=[0] * len(rows), key=level,
+                    styles=[{**BOUNDARY_STYLES[level], **(style or {})}], style_index=[0] * len(rows), key=level,
                     name=name or text[f"{level}_layer"],
                     labels=level in ("street", "community") if labels is None else labels,
                     label_rank=BOUNDARY_LEVELS.index(level), show=show)
@@ -403,7 +406,7 @@ def _unit_style(kind: str) -> dict:
 
 
 def unit_layer(frame: gpd.GeoDataFrame, *, lang: str = "zh", name: str | None = None,
-               show: bool = True) -> GeoLayer:
+               show: bool = True, key: str = "units") -> GeoLayer:
     """Return base units (compounds, villages, dedicated sites) coloured by kind as a :class:`GeoLayer`.
 
     Polygons are drawn as areas, points as circle markers; a kind gridmap does not know is drawn as
@@ -420,6 +423,8 @@ def unit_layer(frame: gpd.GeoDataFrame, *, lang: str = "zh", name: str | None = 
         Name in the layer control (default 基本单元 / Base units).
     show : bool, default True
         Whether the layer is on when the page opens.
+    key : str, default "units"
+        Name under which the page registers the layer (``window.gridmap.layers[key]``).
 
     Returns
     -------
@@ -443,7 +448,7 @@ def unit_layer(frame: gpd.GeoDataFrame, *, lang: str = "zh", name: str | None = 
             for i in range(len(data))]
     return GeoLayer(data.geometry, rows, fields=[text["unit_id"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[_unit_style(kind) for kind in UNIT_KINDS],
-                    style_index=[UNIT_KINDS.index(kind) for kind in kinds], key="units",
+                    style_index=[UNIT_KINDS.index(kind) for kind in kinds], key=key,
                     name=name or text["units"], show=show)
 
 

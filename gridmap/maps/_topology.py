@@ -1,0 +1,305 @@
+"""Shared boundaries: polygons that tile an area stored as arcs, each shared edge once (TopoJSON-style).
+
+A city's grids tile it, so every inner boundary belongs to two grids; plain GeoJSON stores it twice, at
+full float precision. :func:`coverage_topology` instead
+
+1. nodes the boundaries on a grid of integer steps one pixel wide at the most detailed zoom
+   (``shapely.union_all(..., grid_size=...)`` snap-rounds them, so neighbours that did not share their
+   vertices exactly — a T-junction where a grid line meets a community line — now do) and rebuilds each
+   polygon from the faces inside it;
+2. simplifies all polygons together with ``shapely.coverage_simplify`` (GEOS ≥ 3.12): a shared edge is
+   simplified once for both sides, so neighbours keep no gap and no overlap at any zoom;
+3. splits the rings into arcs where the polygon on the other side changes and stores each arc once,
+   delta-encoded in integer steps; a ring lists its arcs by index (``~i`` for arc ``i`` reversed).
+
+Hand-written because no maintained Python package builds quantised, deduplicated arcs from shapely
+geometry at this speed (``topojson`` depends on the whole stack again and is several times slower); the
+decoder in the page (``gridmap.topology`` in :mod:`gridmap.maps._assets`) is twenty lines.
+
+Examples
+--------
+>>> from shapely.geometry import box
+>>> topo = coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10)
+>>> len(topo.arcs), topo.shapes        # the shared edge is arc 0; the right square walks it reversed
+(3, [[[[-1, 1]]], [[[0, -3]]]])
+>>> decode_arc(topo.arcs[0])
+[(10, 0), (10, 10)]
+>>> [polygon.area for polygon in topology_polygons(topo)]
+[1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from gridmap.errors import GridmapWarning
+
+__all__ = ["Topology", "coverage_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
+           "decode_numbers", "decode_arc"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Polygons as shared arcs.
+
+    Attributes
+    ----------
+    arcs : list of str
+        Each arc's integer points, the first absolute (relative to ``translate``), then steps, written
+        with :func:`encode_numbers`.
+    shapes : list of list
+        Per input polygon: its parts, each a list of rings, each a list of arc references (``i`` or
+        ``~i`` = arc ``i`` reversed). An empty list when nothing is left of the polygon.
+    scale : float
+        Integer steps per degree.
+    translate : tuple of int
+        The integer point all arcs are relative to.
+    geometry : numpy.ndarray
+        The polygons as stored (noded, simplified, on the integer grid), in input units.
+    """
+
+    arcs: list
+    shapes: list
+    scale: float
+    translate: tuple
+    geometry: np.ndarray
+
+
+def encode_numbers(values) -> str:
+    """Write integers as printable ASCII, 5 bits a character (the Google polyline scheme).
+
+    A step of less than 16 takes one character, of less than 512 two: about half of what the same numbers
+    take as JSON. The characters are ``?`` to ``~`` (no quote, ``<`` or ``>``).
+
+    Examples
+    --------
+    >>> encode_numbers([0, 1, -1, 100, -100000])
+    '?A@gE~hbE'
+    >>> decode_numbers(encode_numbers([0, 1, -1, 100, -100000]))
+    [0, 1, -1, 100, -100000]
+    """
+    out = []
+    for value in np.asarray(values, dtype=np.int64).tolist():
+        value = ~(value << 1) if value < 0 else value << 1
+        while value >= 0x20:
+            out.append(chr((0x20 | (value & 0x1F)) + 63))
+            value >>= 5
+        out.append(chr(value + 63))
+    return "".join(out)
+
+
+def decode_numbers(text: str) -> list[int]:
+    """Read integers written by :func:`encode_numbers`."""
+    values, value, shift = [], 0, 0
+    for char in text:
+        chunk = ord(char) - 63
+        value |= (chunk & 0x1F) << shift
+        shift += 5
+        if chunk < 0x20:
+            values.append(~(value >> 1) if value & 1 else value >> 1)
+            value, shift = 0, 0
+    return values
+
+
+def decode_arc(text: str) -> list[tuple[int, int]]:
+    """Return the integer points of an arc of :class:`Topology` (relative to its ``translate``)."""
+    numbers = np.cumsum(np.asarray(decode_numbers(text), dtype=np.int64).reshape(-1, 2), axis=0)
+    return [tuple(point) for point in numbers.tolist()]
+
+
+def topology_polygons(topology: Topology) -> list:
+    """Rebuild the polygons from the arcs, as the page does (for checks and static maps)."""
+    arcs = [decode_arc(text) for text in topology.arcs]
+    x0, y0 = topology.translate
+
+    def ring(refs):
+        points = []
+        for ref in refs:
+            arc = arcs[ref] if ref >= 0 else arcs[~ref][::-1]
+            points.extend(arc[1:] if points else arc)
+        return [((x + x0) / topology.scale, (y + y0) / topology.scale) for x, y in points]
+
+    polygons = []
+    for shape in topology.shapes:
+        parts = [shapely.Polygon(ring(rings[0]), [ring(hole) for hole in rings[1:]]) for rings in shape]
+        polygons.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts) if parts
+                        else shapely.Polygon())
+    return polygons
+
+
+def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
+    """Simplify polygons that tile an area together, keeping their shared edges shared.
+
+    Noded first (see :func:`coverage_topology`) when the polygons do not form a valid coverage; when they
+    overlap, each is simplified on its own with a :class:`~gridmap.errors.GridmapWarning`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> left, right = simplify_coverage([box(0, 0, 1, 1).segmentize(0.1), box(1, 0, 2, 1)], 0.01)
+    >>> int(shapely.get_num_coordinates(left)), left.intersection(right).length
+    (5, 1.0)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0 or tolerance <= 0:
+        return geoms
+    if not shapely.coverage_is_valid(geoms):
+        geoms = _noded(geoms, None)
+    return _simplified(geoms, tolerance)
+
+
+def coverage_topology(geoms, *, scale: float, tolerance: float = 0.0) -> Topology:
+    """Node, simplify and split polygons into shared arcs on an integer grid of ``scale`` steps a unit.
+
+    Parameters
+    ----------
+    geoms : array of shapely Polygon or MultiPolygon
+        The polygons (normally a coverage: neighbours share edges). Gaps between them stay gaps;
+        overlaps are kept but reported with a :class:`~gridmap.errors.GridmapWarning`.
+    scale : float
+        Integer steps per unit of the coordinates: vertices are snapped to multiples of ``1 / scale``.
+    tolerance : float, default 0
+        Simplification tolerance in coordinate units (0: none).
+
+    Returns
+    -------
+    Topology
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return Topology([], [], scale, (0, 0), geoms)
+    stored = _noded(geoms, 1.0 / scale)
+    if tolerance > 0:
+        stored = _simplified(stored, tolerance)
+    arcs, shapes, translate = _arcs(stored, scale)
+    return Topology(arcs, shapes, scale, translate, stored)
+
+
+def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
+    """Rebuild the polygons from the faces of their noded (and snap-rounded) boundaries."""
+    lines = shapely.union_all(shapely.boundary(geoms), grid_size=grid_size)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    which_face, which_geom = shapely.STRtree(geoms).query(shapely.point_on_surface(faces),
+                                                          predicate="intersects")
+    owners = np.bincount(which_face, minlength=len(faces))
+    if (owners > 1).any():
+        warnings.warn(f"{int((owners > 1).sum())} piece(s) of the map lie in more than one polygon "
+                      "(overlapping grids); they are drawn in each (gridmap.check lists the overlaps)",
+                      GridmapWarning, stacklevel=4)
+    order = np.argsort(which_geom, kind="stable")
+    which_geom, which_face = which_geom[order], which_face[order]
+    starts = np.searchsorted(which_geom, np.arange(len(geoms) + 1))
+    rebuilt = np.empty(len(geoms), dtype=object)
+    for i in range(len(geoms)):
+        mine = faces[which_face[starts[i]:starts[i + 1]]]
+        if len(mine) == 1:
+            rebuilt[i] = mine[0]
+        elif len(mine):
+            rebuilt[i] = shapely.coverage_union_all(mine)
+        else:  # narrower than one step: nothing of it survives snap-rounding
+            rebuilt[i] = shapely.Polygon()
+    return rebuilt
+
+
+def _simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    if shapely.coverage_is_valid(geoms):
+        return shapely.coverage_simplify(geoms, tolerance)
+    warnings.warn("the polygons overlap, so they are simplified one by one and neighbours may not match "
+                  "exactly (gridmap.check lists the overlaps)", GridmapWarning, stacklevel=4)
+    return shapely.simplify(geoms, tolerance, preserve_topology=True)
+
+
+def _arcs(geoms: np.ndarray, scale: float) -> tuple[list, list, tuple]:
+    """Split every ring where the set of rings on its edges changes; store each arc once."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
+    ints = np.rint(xy * scale).astype(np.int64)
+    translate = tuple(int(v) for v in ints.min(axis=0)) if len(ints) else (0, 0)
+    ints -= np.asarray(translate, dtype=np.int64)
+    # drop each ring's closing vertex: ring r holds vertices [start[r], start[r + 1])
+    keep = np.ones(len(ints), dtype=bool)
+    ends = np.flatnonzero(np.r_[vertex_of[1:] != vertex_of[:-1], True])
+    keep[ends] = False
+    ints, vertex_of = ints[keep], vertex_of[keep]
+    vertex, point_id = np.unique(ints, axis=0, return_inverse=True)
+    point_id = point_id.ravel()
+    start = np.searchsorted(vertex_of, np.arange(len(rings) + 1))
+    following = np.arange(len(point_id)) + 1
+    following[start[1:] - 1] = start[:-1][np.diff(start) > 0]  # the last vertex of a ring wraps around
+    a, b = point_id, point_id[following]
+    n_points = np.int64(len(vertex))
+    edge_key = np.minimum(a, b) * n_points + np.maximum(a, b)
+    _, edge = np.unique(edge_key, return_inverse=True)
+    signature = _edge_signatures(edge.ravel(), vertex_of)
+    arc_index: dict[tuple, int] = {}
+    arcs: list[str] = []
+    ring_refs = []
+    for r in range(len(rings)):
+        lo, hi = start[r], start[r + 1]
+        ids = point_id[lo:hi]
+        ring_refs.append(_ring_arcs(ids, signature[lo:hi], vertex, arc_index, arcs) if hi - lo >= 3 else [])
+    shapes: list[list] = [[] for _ in range(len(geoms))]
+    part_rings: dict[int, list] = {}
+    for r, refs in enumerate(ring_refs):
+        if refs:
+            part_rings.setdefault(int(ring_of[r]), []).append(refs)
+    for p, polygon in sorted(part_rings.items()):
+        shapes[int(part_of[p])].append(polygon)
+    return arcs, shapes, translate
+
+
+def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """For each ring edge, a number identifying the set of rings that use the same edge."""
+    n = edge.max() + 1 if len(edge) else 0
+    count = np.bincount(edge, minlength=n).astype(np.int64)
+    low = np.full(n, np.iinfo(np.int64).max)
+    high = np.full(n, -1)
+    np.minimum.at(low, edge, ring)
+    np.maximum.at(high, edge, ring)
+    total = np.bincount(edge, weights=ring, minlength=n).astype(np.int64)
+    key = np.stack([count, low, high, total], axis=1)
+    _, signature = np.unique(key, axis=0, return_inverse=True)
+    return signature.ravel()[edge]
+
+
+def _ring_arcs(ids: np.ndarray, signature: np.ndarray, vertex: np.ndarray, arc_index: dict,
+               arcs: list) -> list[int]:
+    """The arc references of one ring (vertices ``ids``, edge ``i`` from vertex ``i`` to ``i + 1``)."""
+    cuts = np.flatnonzero(signature != np.roll(signature, 1))
+    if len(cuts) == 0:  # one arc all round: start at the smallest vertex so both sides agree
+        first = int(np.argmin(ids))
+        ids = np.roll(ids, -first)
+        pieces = [np.r_[ids, ids[:1]]]
+    else:
+        ids = np.roll(ids, -cuts[0])
+        cuts = cuts - cuts[0]
+        bounds = np.r_[cuts, len(ids)]
+        closed = np.r_[ids, ids[:1]]
+        pieces = [closed[bounds[i]:bounds[i + 1] + 1] for i in range(len(cuts))]
+    refs = []
+    for piece in pieces:
+        forward = tuple(piece.tolist())
+        backward = forward[::-1]
+        if backward < forward:
+            refs.append(~_arc_id(backward, vertex, arc_index, arcs))
+        else:
+            refs.append(_arc_id(forward, vertex, arc_index, arcs))
+    return refs
+
+
+def _arc_id(points: tuple, vertex: np.ndarray, arc_index: dict, arcs: list) -> int:
+    found = arc_index.get(points)
+    if found is None:
+        found = arc_index[points] = len(arcs)
+        steps = vertex[list(points)]
+        steps[1:] = np.diff(steps, axis=0)
+        arcs.append(encode_numbers(steps.ravel()))
+    return found
