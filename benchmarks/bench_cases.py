@@ -9,11 +9,11 @@ random points in the same box. Both methods run in the same process on the same 
 * ``geopandas.sjoin(cases, grids, predicate="within", how="left")``, the usual way;
 * ``gridmap.cases.assign(cases, grids)``.
 
-Each is timed once (wall clock, after a warm-up on 10,000 cases) and run again under tracemalloc for the peak of
-Python-tracked memory (numpy arrays and pandas columns; GEOS's own allocations are not tracked). The results
-must be identical: every case sjoin puts in a grid gets that grid from assign; cases sjoin leaves unmatched
-(outside every grid, or exactly on a boundary, where "within" is false) must be NA in assign's result unless
-the point lies on a grid's boundary, which is checked with shapely.
+Each is timed once (wall clock, after a warm-up on 10,000 cases) and run again under tracemalloc for the peak
+of Python-tracked memory (numpy arrays and pandas columns; GEOS's own allocations are not tracked). The
+results must be identical: every case sjoin puts in a grid gets that grid from assign; cases sjoin leaves
+unmatched (outside every grid, or exactly on a boundary, where "within" is false) must be NA in assign's
+result unless the point lies on a grid's boundary, which is checked with shapely.
 """
 
 import argparse
@@ -79,8 +79,8 @@ def check(sjoined: pd.Series, assigned: pd.Series, cases, grids) -> None:
     matched = sjoined.notna()
     same = (assigned[matched] == sjoined[matched]).all()
     extra = matched.index[~matched & assigned.notna()]
-    on_boundary = shapely.intersects(shapely.boundary(grids.set_index("code").geometry[assigned[extra]].to_numpy()),
-                                     cases.geometry[extra].to_numpy()).all() if len(extra) else True
+    polygons = grids.set_index("code").geometry[assigned[extra]].to_numpy()
+    on_boundary = shapely.intersects(shapely.boundary(polygons), cases.geometry[extra].to_numpy()).all()
     print(f"identical where sjoin matched: {same}; unmatched by sjoin: {int((~matched).sum())}, "
           f"of which assign placed {len(extra)} (all on a boundary: {bool(on_boundary)})")
     if not (same and on_boundary):

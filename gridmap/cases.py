@@ -68,7 +68,8 @@ LEVEL_NAMES = {
     "grid": ("grid", "网格", "微网格"),
     "community": ("community", "社区", "村", "社区/村", "居委会", "村委会", "社区居委会", "村居"),
     "street": ("street", "township", "town", "街道", "乡镇", "镇", "乡", "街道/乡镇", "街镇"),
-    "district": ("district", "county", "区县", "区", "县", "城区", "县级市", "区/县", "城区/县", "县区", "区级"),
+    "district": ("district", "county", "区县", "区", "县", "城区", "县级市", "区/县", "城区/县", "县区",
+                 "区级"),
 }
 _LEVEL_LOOKUP = {name: level for level, names in LEVEL_NAMES.items() for name in names}
 
@@ -82,7 +83,8 @@ _STATUS_LOOKUP = {name: status for status, names in _STATUS_NAMES.items() for na
 
 # Case headers gridmap.schema does not know (compared like header_key: NFKC, no blanks, lower case).
 _CASE_ALIASES = {
-    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号", "事件号",
+    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号",
+                "事件号",
                 "病例编号", "诉求编号"),
     "reported_at": ("reported_at", "reported", "上报时间", "报告时间", "登记时间", "立案时间", "发生时间",
                     "反映时间", "来电时间"),
@@ -204,7 +206,7 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
 
 
 def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
-    """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (read as ``kind``) is the category."""
+    """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (``kind``) is the category."""
     mapping: dict[str, str] = {}
     for column in frame.columns:
         target = _CASE_LOOKUP.get(_key(column))
@@ -302,7 +304,7 @@ def _locate_by_units(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, *,
             report.add("unknown_unit", f"{case_column} {value!r} matches no unit; check the spelling or give "
                        "coordinates", record=_label(frame, position), row=position + 1)
         else:
-            listed = ", ".join(str(ids[m]) for m in matches[:5]) if ids is not None else f"{len(matches)} units"
+            listed = ", ".join(str(ids[m]) for m in matches[:5]) if ids is not None else f"{len(matches)}"
             report.add("ambiguous_unit", f"{case_column} {value!r} matches {len(matches)} units ({listed}); "
                        "give the unit id or coordinates", record=_label(frame, position), row=position + 1)
     result = frame.copy()
@@ -311,7 +313,7 @@ def _locate_by_units(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, *,
 
 
 def _name_key(value: object) -> str | None:
-    """A unit name or id as compared: NFKC, blanks removed, lower case; None when blank or missing."""
+    """Return a unit name or id as compared: NFKC, no blanks, lower case; None when blank or missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     key = _key(value)
@@ -391,7 +393,8 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
     repeated = ids.duplicated(keep="first").to_numpy() & ~missing
     for position in np.flatnonzero(repeated):
         findings.add("duplicate_case", f"case id {ids.iloc[position]!r} appears more than once; check for a "
-                     "repeated row", record=f"case {ids.iloc[position]}", severity="warning", row=position + 1)
+                     "repeated row", record=f"case {ids.iloc[position]}", severity="warning",
+                     row=position + 1)
     return ids.astype(_STR)
 
 
@@ -424,7 +427,7 @@ def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
 
 
 def _time_order(frame: pd.DataFrame, findings: Report) -> pd.Series:
-    """False where times contradict each other (closed before reported, …); each such case reported."""
+    """Return False where times contradict each other (closed before reported, …), reporting each."""
     reported, accepted, closed = (frame[c] for c in _TIMES)
     rules = (("closed before it was reported", closed < reported),
              ("accepted before it was reported", accepted < reported),
@@ -467,9 +470,9 @@ def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
     given = raw.map(lambda v: _STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None)
     unknown = (given.isna() & raw.notna()).to_numpy()
     for position in np.flatnonzero(unknown):
-        findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed (办理中/已办结);"
-                     " taken from the closing time", record=_label(frame, position), severity="warning",
-                     row=position + 1)
+        findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed "
+                     "(办理中/已办结); taken from the closing time", record=_label(frame, position),
+                     severity="warning", row=position + 1)
     return given.fillna(derived).astype(_STR)
 
 
@@ -639,7 +642,8 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
                             record=f"grid {codes[invalid[0]]}",
                             fix="repair them with gridmap.validation.repair_geometries")
     geoms = shapely.from_wkb(shapely.to_wkb(geoms))
-    communities = grids["community_code"].to_numpy(dtype=object) if "community_code" in grids.columns else None
+    has_communities = "community_code" in grids.columns
+    communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
     return geoms, codes, communities
 
 
@@ -703,13 +707,15 @@ def _locate(geoms: np.ndarray, codes: np.ndarray, x: np.ndarray, y: np.ndarray) 
     if len(tree):
         points, grids = shapely.STRtree(geoms).query(shapely.points(x[tree], y[tree]))
         order = np.argsort(points, kind="stable")
-        label[tree] = _first_hit(geoms, rank, tree[points[order]], grids[order], x, y, points[order], len(tree))
+        points, grids = points[order], grids[order]
+        label[tree] = _first_hit(geoms, rank, tree[points], grids, x, y, points, len(tree))
     return label
 
 
 def _first_hit(geoms, rank, which, grids, x, y, local, n) -> np.ndarray:
-    """Of candidate pairs (point ``which``, grid), grouped by ``local`` (0 .. n-1, ascending), the grid of
-    smallest code that each point intersects; -1 for none.
+    """Return, per point, the grid of smallest code it intersects among its candidates (-1: none).
+
+    The candidate pairs (point ``which``, grid) are grouped by ``local`` (0 .. n-1, ascending).
     """
     hit = shapely.intersects_xy(geoms[grids], x[which], y[which])
     missing = np.iinfo(np.int64).max
@@ -762,8 +768,9 @@ class _Lattice:
         return np.where(inside, j * self.nx + i, -1).astype(np.int64)
 
     def candidates(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (index into ``cells``, grid position): every grid that can intersect each cell, grouped by
-        index into ``cells``.
+        """Return pairs (index into ``cells``, grid position) of every grid that can intersect each cell.
+
+        The pairs come grouped by index into ``cells``.
         """
         wanted = np.zeros(self.nx * self.ny, dtype=bool)
         wanted[cells] = True
@@ -811,8 +818,10 @@ class _Lattice:
         return np.clip(index, 0, n - 1).astype(np.int64)
 
     def _fill(self, segments) -> tuple[np.ndarray, np.ndarray]:
-        """Even-odd scanline fill at cell centres: per cell, how many grids hold the centre, and the sum of
-        their positions + 1 (the grid itself when there is one).
+        """Fill the lattice by an even-odd scanline at cell centres.
+
+        Returns, per cell, how many grids hold the centre and the sum of their positions + 1 (so the
+        grid's position + 1 when there is one).
         """
         xa, ya, xb, yb, grid = segments
         row_of = lambda v: np.ceil((v - self.y0) / self.size - 0.5).astype(np.int64)  # noqa: E731

@@ -40,7 +40,7 @@ _QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 
 
 def _pysal():
-    """esda and libpysal, or an ImportError that says how to install them."""
+    """Esda and libpysal, or an ImportError that says how to install them."""
     try:
         import esda
         import libpysal
@@ -51,13 +51,14 @@ def _pysal():
 
 
 def case_rates(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, **options) -> gpd.GeoDataFrame:
-    """Return the grids with ``cases``, ``cases_per_1000`` and ``cases_per_km2`` (from :func:`gridmap.stats.summarize`).
+    """Return the grids with ``cases``, ``cases_per_1000`` and ``cases_per_km2`` (from ``summarize``).
 
     ``options`` go to :func:`~gridmap.stats.summarize` (``by`` is always "grid").
     """
     from gridmap.stats import summarize
 
-    table = summarize(grids, cases, by="grid", **options)[["code", "cases", "cases_per_1000", "cases_per_km2"]]
+    columns = ["code", "cases", "cases_per_1000", "cases_per_km2"]
+    table = summarize(grids, cases, by="grid", **options)[columns]
     merged = grids.drop(columns=[c for c in table.columns if c != "code" and c in grids.columns])
     return merged.merge(table, on="code", how="left")
 
@@ -70,10 +71,12 @@ def _values(grids: gpd.GeoDataFrame, column: str) -> np.ndarray:
     missing = np.flatnonzero(~np.isfinite(values.to_numpy()))
     if len(missing):
         code = grids["code"].iloc[missing[0]] if "code" in grids.columns else missing[0]
-        raise SchemaError(f"{len(missing)} grids have no {column} value (first: {code})", record=f"grid {code}",
-                          fix="fill the missing rates (e.g. 0 cases where the population is 0) or drop those grids")
+        raise SchemaError(f"{len(missing)} grids have no {column} value (first: {code})",
+                          record=f"grid {code}",
+                          fix="fill the missing rates (e.g. 0 where the population is 0) or drop those grids")
     if len(values) < 3:
-        raise SchemaError(f"{len(values)} grids are too few for local statistics", fix="test at least 3 grids")
+        raise SchemaError(f"{len(values)} grids are too few for local statistics",
+                          fix="test at least 3 grids")
     return values.to_numpy()
 
 
@@ -156,8 +159,8 @@ def local_moran(grids: gpd.GeoDataFrame, *, column: str = "cases_per_1000", perm
     return result
 
 
-def kernel_density(cases: gpd.GeoDataFrame, *, bandwidth_m: float, cell_m: float, weights: str | None = "count",
-                   truncate: float = 4.0) -> gpd.GeoDataFrame:
+def kernel_density(cases: gpd.GeoDataFrame, *, bandwidth_m: float, cell_m: float,
+                   weights: str | None = "count", truncate: float = 4.0) -> gpd.GeoDataFrame:
     """Gaussian kernel density of case points on square cells, in cases per km², for heat maps.
 
     Each case (weighted by ``count``) is spread as a Gaussian of standard deviation ``bandwidth_m``
@@ -197,7 +200,8 @@ def kernel_density(cases: gpd.GeoDataFrame, *, bandwidth_m: float, cell_m: float
         Cases without CRS.
     """
     if not (bandwidth_m > 0 and cell_m > 0 and truncate > 0):
-        raise SchemaError(f"bandwidth_m={bandwidth_m!r}, cell_m={cell_m!r} and truncate={truncate!r} must be > 0",
+        raise SchemaError(f"bandwidth_m={bandwidth_m!r}, cell_m={cell_m!r} and truncate={truncate!r} "
+                          "must be > 0",
                           fix="pass positive lengths in metres")
     if cases.crs is None:
         raise CRSError("cases have no CRS", fix="read them with gridmap.cases.read_cases")
@@ -223,8 +227,10 @@ def kernel_density(cases: gpd.GeoDataFrame, *, bandwidth_m: float, cell_m: float
     kernel *= cell_m  # a bin's weight spread over one cell width
     surface = _convolve(_convolve(binned, kernel, axis=1), kernel, axis=0) / cell_m**2 * 1e6  # per km²
     rows, cols = np.nonzero(surface > 0)
-    boxes = shapely.box(x0 + cols * cell_m, y0 + rows * cell_m, x0 + (cols + 1) * cell_m, y0 + (rows + 1) * cell_m)
-    cells = gpd.GeoDataFrame({"row": rows, "col": cols, "density": surface[rows, cols]}, geometry=boxes, crs=metric)
+    left, bottom = x0 + cols * cell_m, y0 + rows * cell_m
+    boxes = shapely.box(left, bottom, left + cell_m, bottom + cell_m)
+    cells = gpd.GeoDataFrame({"row": rows, "col": cols, "density": surface[rows, cols]}, geometry=boxes,
+                             crs=metric)
     return cells.to_crs(cases.crs)
 
 

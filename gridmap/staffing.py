@@ -49,9 +49,9 @@ ROLE_NAMES = {
     "member": ("member", "grid_member", "定岗网格员", "兼职网格员", "网格员", "定岗"),
 }
 _ROLE_LOOKUP = {name: role for role, names in ROLE_NAMES.items() for name in names}
-_HEADERS = {"姓名": "name", "名字": "name", "电话": "phone", "联系电话": "phone", "手机": "phone", "手机号": "phone",
-            "手机号码": "phone", "phone": "phone", "角色": "role", "职务": "role", "岗位": "role", "身份": "role",
-            "role": "role", "网格": "grid_code"}
+_HEADERS = {"姓名": "name", "名字": "name", "电话": "phone", "联系电话": "phone", "手机": "phone",
+            "手机号": "phone", "手机号码": "phone", "phone": "phone", "角色": "role", "职务": "role",
+            "岗位": "role", "身份": "role", "role": "role", "网格": "grid_code"}
 _COUNTS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time", "member": "members"}
 _LEVEL_KEYS = {"community": "community_code", "street": "street_code", "district": "district_code"}
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
@@ -102,7 +102,8 @@ def read_staff(path: str | os.PathLike, *, sheet: str | None = None, encoding: s
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "staff.csv"
-    >>> _ = path.write_text("网格编码,岗位,姓名,电话\n450102001003001,网格长,黄丽,13800000000\n", encoding="utf-8")
+    >>> _ = path.write_text("网格编码,岗位,姓名,电话\n450102001003001,网格长,黄丽,13800000000\n",
+    ...                     encoding="utf-8")
     >>> read_staff(path)
              grid_code    role name        phone
     0  450102001003001  leader   黄丽  13800000000
@@ -112,13 +113,14 @@ def read_staff(path: str | os.PathLike, *, sheet: str | None = None, encoding: s
     table = table.rename(columns=mapping)
     for column in ("grid_code", "role"):
         if column not in table.columns:
-            raise SchemaError(f"the roster has no {column} column (columns: {', '.join(map(str, table.columns))})",
-                              path=path, fix="head the columns 网格编码 and 岗位 (or grid_code and role)")
+            listed = ", ".join(map(str, table.columns))
+            raise SchemaError(f"the roster has no {column} column (columns: {listed})", path=path,
+                              fix="head the columns 网格编码 and 岗位 (or grid_code and role)")
     roles = normalize_roles(table["role"])
     findings = Report(f"staff {os.fspath(path)}")
     for position in np.flatnonzero((roles.isna() & table["role"].notna()).to_numpy()):
-        findings.add("unknown_role", f"role {table['role'].iloc[position]!r} is not one of 网格指导员, 网格长, "
-                     "专职网格员, 定岗网格员", record=f"record {position + 1}", row=position + 1)
+        findings.add("unknown_role", f"role {table['role'].iloc[position]!r} is not one of 网格指导员, "
+                     "网格长, 专职网格员, 定岗网格员", record=f"record {position + 1}", row=position + 1)
     if report is not None:
         report.extend(findings)
     elif len(findings):
@@ -152,10 +154,12 @@ def check(grids: pd.DataFrame, staff: pd.DataFrame) -> Report:
         the gaps found) and ``community``, ``street``, ``district`` (the same summed, with the number of
         grids with a gap).
     """
-    for frame, name, columns in ((grids, "grids", ("code", "community_code")), (staff, "staff", ("grid_code", "role"))):
+    needed = ((grids, "grids", ("code", "community_code")), (staff, "staff", ("grid_code", "role")))
+    for frame, name, columns in needed:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
-            raise SchemaError(f"{name} have no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))})",
+            listed = ", ".join(map(str, frame.columns))
+            raise SchemaError(f"{name} have no column {missing[0]!r} (columns: {listed})",
                               fix=f"{name} need the columns {', '.join(columns)}")
     report = Report("staffing 1+1+1+N")
     roles = normalize_roles(staff["role"])
@@ -201,9 +205,9 @@ def _gaps(row) -> list[tuple[str, str]]:
     if row.leaders == 0:
         gaps.append(("no_leader", "the grid has no grid leader (网格长); appoint one"))
     elif row.leaders > 1:
-        gaps.append(("several_leaders", f"the grid has {row.leaders} grid leaders (网格长); it needs exactly one"))
+        gaps.append(("several_leaders", f"the grid has {row.leaders} grid leaders (网格长); it needs one"))
     if row.instructors == 0:
-        gaps.append(("no_instructor", "the grid has no grid instructor (网格指导员); assign a community cadre"))
+        gaps.append(("no_instructor", "the grid has no grid instructor (网格指导员); assign a cadre"))
     if row.full_time == 0:
         gaps.append(("no_full_time", "the grid has no full-time grid worker (专职网格员); assign one"))
     return gaps

@@ -90,7 +90,8 @@ CASE_COUNT_COLUMNS = {
 HEADERS_ZH = {
     "code": "编码", "name": "名称", "community_code": "社区代码", "street_code": "街道代码",
     "district_code": "区县代码", "period": "时期", "n_grids": "网格数", "households": "户数",
-    "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)", "density": "人口密度(人/平方公里)",
+    "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)",
+    "density": "人口密度(人/平方公里)",
     "cases": "事件数", "cases_per_1000": "每千人事件数", "cases_per_km2": "每平方公里事件数",
     "cases_change_mom": "环比", "cases_change_yoy": "同比", "closed": "办结数",
     "share_grid": "网格办结占比", "share_community": "社区办结占比", "share_street": "街道办结占比",
@@ -101,7 +102,8 @@ HEADERS_ZH = {
     "leader_phone": "网格长电话", "suppressed": "已隐去(小于阈值)",
 }
 _SHEETS_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
-_ROLE_COLUMNS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time", "member": "members"}
+_ROLE_COLUMNS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time",
+                 "member": "members"}
 # Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
@@ -231,7 +233,8 @@ def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = N
     columns = [c for c in CASE_COUNT_COLUMNS if c in frame.columns] if columns is None else list(columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise SchemaError(f"no column {missing[0]!r} to suppress (columns: {', '.join(map(str, frame.columns))})",
+        listed = ", ".join(map(str, frame.columns))
+        raise SchemaError(f"no column {missing[0]!r} to suppress (columns: {listed})",
                           fix="name count columns of the table")
     result = frame.copy()
     hidden = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
@@ -280,7 +283,8 @@ def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | o
     ['编码', '户数', '事件数']
     """
     if lang not in ("zh", "en"):
-        raise SchemaError(f"lang={lang!r} is not a language gridmap writes", fix="pass lang='zh' or lang='en'")
+        raise SchemaError(f"lang={lang!r} is not a language gridmap writes",
+                          fix="pass lang='zh' or lang='en'")
     if isinstance(tables, pd.DataFrame):
         tables = {tables.attrs.get("level", "stats"): tables}
     if not tables:
@@ -305,7 +309,8 @@ def _check_options(*, by, period, on_time) -> None:
     """Refuse unknown options before any work (and any warning about the data)."""
     _key_column(by)
     if period is not None and period not in PERIODS:
-        raise SchemaError(f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}")
+        raise SchemaError(f"period={period!r} is not a period",
+                          fix=f"pass period= one of {', '.join(PERIODS)}")
     _deadline(pd.Series([], dtype="datetime64[ns]"), on_time)
 
 
@@ -338,7 +343,8 @@ def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
                           fix="read them with gridmap.io.read_layer")
     for column in ("code", "community_code"):
         if column not in grids.columns:
-            raise SchemaError(f"grids have no column {column!r} (columns: {', '.join(map(str, grids.columns))})",
+            listed = ", ".join(map(str, grids.columns))
+            raise SchemaError(f"grids have no column {column!r} (columns: {listed})",
                               fix="grids need their code and the 12-digit code of their community")
     community = grids["community_code"].astype(_STR)
     bad = ~community.str.fullmatch(r"\d{12}").fillna(False).astype(bool)
@@ -396,7 +402,8 @@ def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
     for column in ("grid_code", "role"):
         if column not in staff.columns:
-            raise SchemaError(f"the roster has no column {column!r}", fix="read it with gridmap.staffing.read_staff")
+            raise SchemaError(f"the roster has no column {column!r}",
+                              fix="read it with gridmap.staffing.read_staff")
     roster = staff.copy()
     roster["role"] = normalize_roles(roster["role"])
     return roster[roster["grid_code"].isin(table["code"])].reset_index(drop=True)
@@ -423,8 +430,8 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
         if period is not None:
             result = _add_changes(result, period)
     if prepared.staff is not None:
-        result = result.merge(_staff_measures(prepared, key, contacts=include_staff_contacts and by == "grid"),
-                              on="code", how="left")
+        contacts = include_staff_contacts and by == "grid"
+        result = result.merge(_staff_measures(prepared, key, contacts=contacts), on="code", how="left")
         for column in _ROLE_COLUMNS.values():
             result[column] = result[column].fillna(0).astype("int64")
         result["households_per_worker"] = _ratio(result["households"], result["full_time"])
@@ -463,8 +470,9 @@ def _periods(times: pd.Series, period: str) -> pd.Series:
     return times.dt.to_period(PERIODS[period][0])
 
 
-def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time, overdue_days) -> pd.DataFrame:
-    """Sums and time quantiles of the cases per unit (and period)."""
+def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time,
+                   overdue_days) -> pd.DataFrame:
+    """Sum the cases and take quantiles of their times per unit (and period)."""
     cases, at = prepared.cases, prepared.at
     keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
     if period is not None:
@@ -485,7 +493,8 @@ def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time
     parts["_due"] = weight * due
     parts["_in_time"] = weight * (due & in_time)
     reported = (cases["reported_at"] <= at).fillna(False).to_numpy(dtype=bool)
-    still_open = ((cases["status"].eq("open") & cases["closed_at"].isna()) | (cases["closed_at"] > at)).fillna(False)
+    unclosed = cases["status"].eq("open") & cases["closed_at"].isna()
+    still_open = (unclosed | (cases["closed_at"] > at)).fillna(False)
     is_open = reported & still_open.to_numpy(dtype=bool)
     late = (at - cases["reported_at"] > pd.Timedelta(days=overdue_days)).fillna(False).to_numpy(dtype=bool)
     parts["open"] = weight * is_open
@@ -503,7 +512,7 @@ def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time
 
 
 def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
-    """The code of the unit (at the level of ``key``) each grid code belongs to, named ``code``."""
+    """Return the code of the unit (level of ``key``) each grid code belongs to, named ``code``."""
     if key == "code":
         return grid_codes.rename("code")
     return grid_codes.map(grids.set_index("code")[key]).rename("code")
@@ -512,7 +521,8 @@ def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
 def _deadline(reported: pd.Series, on_time) -> pd.Series:
     if isinstance(on_time, str):
         if on_time != "same_day":
-            raise SchemaError(f"on_time={on_time!r} is not a rule", fix="pass 'same_day' or a number of hours")
+            raise SchemaError(f"on_time={on_time!r} is not a rule",
+                              fix="pass 'same_day' or a number of hours")
         return reported.dt.normalize() + pd.Timedelta(days=1)
     if isinstance(on_time, bool) or not isinstance(on_time, (int, float)) or not on_time > 0:
         raise SchemaError(f"on_time={on_time!r} is not a number of hours", fix="pass 'same_day' or hours > 0")
@@ -529,7 +539,8 @@ def _join_periods(units: pd.DataFrame, measures: pd.DataFrame, period: str | Non
             spans = pd.period_range(present.min(), present.max(), freq=present.iloc[0].freq)
         else:
             spans = pd.PeriodIndex([], freq=PERIODS[period][0])
-        grid = pd.MultiIndex.from_product([units["code"], spans], names=["code", "period"]).to_frame(index=False)
+        grid = pd.MultiIndex.from_product([units["code"], spans], names=["code", "period"])
+        grid = grid.to_frame(index=False)
         result = grid.merge(units, on="code", how="left").merge(measures, on=["code", "period"], how="left")
     sums = [c for c in measures.columns if c not in ("code", "period", "median_close_h", "p90_close_h")]
     for column in sums:
@@ -576,7 +587,7 @@ def _period_labels(periods: pd.Series, period: str) -> pd.Series:
 
 
 def _staff_measures(prepared: _Prepared, key: str, *, contacts: bool) -> pd.DataFrame:
-    """Posts per role per unit; with ``contacts``, the grid leaders' names and phones."""
+    """Count posts per role per unit; with ``contacts``, add the grid leaders' names and phones."""
     roster = prepared.staff
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
     counts = pd.crosstab(unit, roster["role"]).reindex(columns=list(STAFF_ROLES), fill_value=0)
@@ -598,15 +609,15 @@ def _names(names) -> Mapping[str, str]:
     for frame in frames:
         if not {"code", "name"} <= set(frame.columns):
             raise SchemaError("names must have columns code and name", fix="pass the admin layers or a dict")
-        mapping.update(zip(frame["code"].astype(str), frame["name"].astype(str)))
+        mapping.update(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
     return mapping
 
 
 _ORDER = ["code", "name", "community_code", "street_code", "district_code", "period", "n_grids", "households",
           "population", "buildings", "area_km2", "density", "cases", "cases_per_1000", "cases_per_km2",
           "cases_change_mom", "cases_change_yoy", "closed", "share_grid", "share_community", "share_street",
-          "share_district", "response_rate", "on_time_rate", "median_close_h", "p90_close_h", "open", "overdue",
-          "instructors", "leaders", "full_time", "members", "households_per_worker", "leader_name",
+          "share_district", "response_rate", "on_time_rate", "median_close_h", "p90_close_h", "open",
+          "overdue", "instructors", "leaders", "full_time", "members", "households_per_worker", "leader_name",
           "leader_phone"]
 
 
@@ -618,7 +629,7 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
 # --- writing --------------------------------------------------------------------------------------------
 
 def _machine(table: pd.DataFrame) -> pd.DataFrame:
-    """A table for machine formats: periods as text, everything else as it is."""
+    """Return a table for machine formats: periods as text, everything else as it is."""
     table = table.copy()
     if "period" in table.columns:
         table["period"] = table["period"].astype(str)
@@ -664,7 +675,7 @@ def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) 
 
 
 def _with_geometry(table: pd.DataFrame, grids: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    """The table with each unit's polygon: the grid's, or the union of its grids."""
+    """Return the table with each unit's polygon: the grid's, or the union of its grids."""
     key = _key_column(level) if level in LEVELS else "code"
     shapes = gpd.GeoDataFrame({"code": grids["code"].astype(str).to_numpy(),
                                "community_code": grids["community_code"].astype(str).to_numpy()},

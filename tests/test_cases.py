@@ -122,7 +122,8 @@ def test_outside_cases_kept_with_distance_and_reported():
     assert np.allclose(result["outside_m"].iloc[1:], expected.iloc[1:], rtol=1e-9)
     assert 1000 < expected.iloc[1] < 1050  # 0.01 deg of longitude at 22.8 N is about 1,026 m
     found = report.to_frame()
-    assert found["check"].tolist() == ["outside", "outside"] and found["record"].tolist() == ["case east", "case south"]
+    assert found["check"].tolist() == ["outside", "outside"]
+    assert found["record"].tolist() == ["case east", "case south"]
     assert np.allclose(found["distance_m"], expected.iloc[1:].round(1))
     with pytest.warns(GridmapWarning, match="outside"):
         assign(cases, grids)
@@ -150,7 +151,8 @@ def test_empty_cases():
 
 
 def test_bad_grids_and_cases_are_refused():
-    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4545")
+    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                             crs="EPSG:4545")
     cases = points([[0.5, 0.5]], crs="EPSG:4545")
     with pytest.raises(SchemaError, match="no column 'code'"):
         assign(cases, grids.rename(columns={"code": "id"}))
@@ -207,13 +209,15 @@ def test_read_csv_with_chinese_headers_and_bad_rows(tmp_path):
     report = Report("t")
     cases = read_cases(path, coords="wgs84", report=report)
     assert cases["case_id"].tolist() == ["E1", "E2", "E3", "E4"]
-    assert cases["level"].tolist()[:2] == ["grid", "community"] and cases["level"].isna().tolist()[2:] == [True, True]
+    assert cases["level"].tolist()[:2] == ["grid", "community"]
+    assert cases["level"].isna().tolist()[2:] == [True, True]
     assert cases["status"].tolist() == ["closed", "closed", "open", "closed"]
     assert cases["count"].tolist() == [1, 2, 1, 1]
     assert cases["times_ok"].tolist() == [True, False, True, True]
     assert cases["category"].iloc[0] == "环境卫生"
     found = report.to_frame()
-    assert found[["check", "record"]].values.tolist() == [["time_order", "case E2"], ["unknown_level", "case E4"]]
+    expected = [["time_order", "case E2"], ["unknown_level", "case E4"]]
+    assert found[["check", "record"]].values.tolist() == expected
     assert "closed before it was reported" in found["message"].iloc[0]
     with pytest.raises(CaseError, match="case E2.*closed before it was reported"):
         read_cases(path, coords="wgs84", strict=True)
@@ -225,7 +229,8 @@ def test_read_csv_with_chinese_headers_and_bad_rows(tmp_path):
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".parquet"])
 def test_formats_and_coordinate_systems(tmp_path, coords, suffix):
     truth = points([[108.3030, 22.8030], [108.3500, 22.7800]], crs="EPSG:4326",
-                   case_id=["A", "B"], reported_at=["2025-01-01 08:00", "2025-01-02 08:00"], level=["街道", "区县"])
+                   case_id=["A", "B"], reported_at=["2025-01-01 08:00", "2025-01-02 08:00"],
+                   level=["街道", "区县"])
     shifted = convert_frame(truth, "wgs84", coords)
     path = tmp_path / f"cases{suffix}"
     if suffix in (".csv", ".xlsx"):
@@ -266,7 +271,8 @@ def test_cases_located_by_unit_name_or_id(tmp_path):
 
 def test_clean_cases_normalises_and_flags():
     raw = pd.DataFrame({"case_id": ["a", "b", "c", "d", "d"],
-                        "reported_at": ["2025-01-02 08:00", "2025年1月3日 9:30", "not a time", "2025-01-02", "2025-01-02"],
+                        "reported_at": ["2025-01-02 08:00", "2025年1月3日 9:30", "not a time", "2025-01-02",
+                                        "2025-01-02"],
                         "accepted_at": [None, "2025-01-03 09:00", None, None, None],
                         "level": ["网格级", "Community", "乡镇", "镇", " "], "count": [1, 3, "x", None, 2.5],
                         "status": ["办结", "受理", None, "???", None]})
@@ -274,8 +280,10 @@ def test_clean_cases_normalises_and_flags():
     clean = clean_cases(raw, report=report)
     assert clean["reported_at"].iloc[1] == pd.Timestamp("2025-01-03 09:30")
     assert clean["times_ok"].tolist() == [True, False, True, True, True]  # b accepted before reported
-    assert clean["level"].tolist()[:4] == ["grid", "community", "street", "street"] and pd.isna(clean["level"].iloc[4])
-    assert clean["count"].iloc[:2].tolist() == [1, 3] and clean["count"].iloc[2:].isna().tolist() == [True, False, True]
+    assert clean["level"].tolist()[:4] == ["grid", "community", "street", "street"]
+    assert pd.isna(clean["level"].iloc[4])
+    assert clean["count"].iloc[:2].tolist() == [1, 3]
+    assert clean["count"].iloc[2:].isna().tolist() == [True, False, True]
     assert clean["count"].iloc[3] == 1  # missing count: one case
     assert clean["status"].tolist() == ["closed", "open", "open", "open", "open"]
     checks = report.to_frame().groupby("check")["record"].apply(list).to_dict()
@@ -303,7 +311,8 @@ def test_cli_assign_writes_cases_with_grids(tmp_path):
     write_layer(amap, tmp_path / "cases.csv")
     out = tmp_path / "assigned.gpkg"
     result = CliRunner().invoke(cases_group, ["assign", str(tmp_path / "cases.csv"), "--grids",
-                                              str(tmp_path / "city.gpkg"), "--coords", "gcj02", "--out", str(out)])
+                                              str(tmp_path / "city.gpkg"), "--coords", "gcj02",
+                                              "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "500 cases: 500 in grids" in result.output
     written = read_layer(out)
@@ -319,6 +328,7 @@ def test_cli_help_has_example_and_bad_input_exits_2(tmp_path):
     (tmp_path / "grids.geojson").write_text('{"type": "FeatureCollection", "features": []}')
     (tmp_path / "cases.csv").write_text("事件编号,上报时间\nA,2025-01-01\n", encoding="utf-8")
     result = runner.invoke(group, ["cases", "assign", str(tmp_path / "cases.csv"), "--grids",
-                                   str(tmp_path / "grids.geojson"), "--out", str(tmp_path / "o.gpkg"), "--strict"])
+                                   str(tmp_path / "grids.geojson"), "--out", str(tmp_path / "o.gpkg"),
+                                   "--strict"])
     assert result.exit_code == 2 and "no_location" in result.output
     assert not (tmp_path / "o.gpkg").exists()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from cases_fixtures import sample_city, sample_grids
 from shapely import Point, box
 
-import geopandas as gpd
 from gridmap.errors import SchemaError
 from gridmap.hotspots import case_rates, getis_ord, kernel_density, local_moran
 
@@ -86,8 +86,8 @@ def test_missing_values_and_missing_packages(monkeypatch):
 
 
 def test_kernel_density_integrates_and_peaks_at_the_cases():
-    cases = gpd.GeoDataFrame({"count": [3, 1]}, geometry=[Point(500_050, 2_520_050), Point(502_050, 2_520_050)],
-                             crs="EPSG:4545")
+    cases = gpd.GeoDataFrame({"count": [3, 1]},
+                             geometry=[Point(500_050, 2_520_050), Point(502_050, 2_520_050)], crs="EPSG:4545")
     heat = kernel_density(cases, bandwidth_m=200, cell_m=50)
     assert heat.crs == cases.crs
     assert heat["density"].sum() * 50 * 50 / 1e6 == pytest.approx(4, rel=1e-3)

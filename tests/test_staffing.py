@@ -74,18 +74,21 @@ def test_read_staff_chinese_headers_and_roles(tmp_path):
 
 
 def test_check_small_roster():
-    grids = pd.DataFrame({"code": ["A", "B"], "community_code": ["450102001003"] * 2, "households": [420, 380]})
+    grids = pd.DataFrame({"code": ["A", "B"], "community_code": ["450102001003"] * 2,
+                          "households": [420, 380]})
     staff = pd.DataFrame({"grid_code": ["A", "A", "A", "A", "B", "B", "Z"],
-                          "role": ["网格指导员", "网格长", "专职网格员", "专职网格员", "网格长", "网格长", "leader"]})
+                          "role": ["网格指导员", "网格长", "专职网格员", "专职网格员", "网格长", "网格长",
+                                   "leader"]})
     report = check(grids, staff)
     assert report.to_frame()[["check", "record"]].values.tolist() == [
         ["unknown_grid", "Z"], ["several_leaders", "B"], ["no_instructor", "B"], ["no_full_time", "B"]]
     table = report.tables["grids"].set_index("code")
-    assert table.loc["A", "households_per_worker"] == 210.0 and pd.isna(table.loc["B", "households_per_worker"])
+    assert table.loc["A", "households_per_worker"] == 210.0
+    assert pd.isna(table.loc["B", "households_per_worker"])
     with pytest.raises(SchemaError, match="role"):
         check(grids, staff.drop(columns="role"))
 
 
 def test_normalize_roles():
-    assert normalize_roles(pd.Series(["网格指导员", "网格长", "专职网格员", "定岗网格员", "FULL_TIME"])).tolist() == \
-        ["instructor", "leader", "full_time", "member", "full_time"]
+    roles = pd.Series(["网格指导员", "网格长", "专职网格员", "定岗网格员", "FULL_TIME"])
+    assert normalize_roles(roles).tolist() == ["instructor", "leader", "full_time", "member", "full_time"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +10,6 @@ from cases_fixtures import reference_grid, sample_city, sample_grids
 from click.testing import CliRunner
 from shapely import box
 
-import geopandas as gpd
 from gridmap.cli.stats import stats as stats_command
 from gridmap.codes import assign_sequential_codes
 from gridmap.errors import SchemaError
@@ -59,8 +59,8 @@ def hand_cases() -> pd.DataFrame:
         ("9", "G2", 1, "03-09 23:00", None, None, "open", None),
         ("10", "G2", 1, "03-04 10:00", "03-04 09:00", "03-05 10:00", "closed", "社区"),
     ]
-    frame = pd.DataFrame(rows, columns=["case_id", "grid_code", "count", "reported_at", "accepted_at", "closed_at",
-                                        "status", "level"])
+    frame = pd.DataFrame(rows, columns=["case_id", "grid_code", "count", "reported_at", "accepted_at",
+                                        "closed_at", "status", "level"])
     for column in ("reported_at", "accepted_at", "closed_at"):
         frame[column] = pd.to_datetime("2025-" + frame[column])
     return frame
@@ -152,8 +152,9 @@ def test_sample_roll_ups_match_plain_geopandas():
     # every level's totals equal the sum of the level below, exactly
     columns = ["cases", "households", "population", "buildings", "closed", "open", "overdue", "n_grids",
                "instructors", "leaders", "full_time", "members"]
-    for child, parent, key in (("grid", "community", "community_code"), ("community", "street", "street_code"),
-                               ("street", "district", "district_code")):
+    pairs = (("grid", "community", "community_code"), ("community", "street", "street_code"),
+             ("street", "district", "district_code"))
+    for child, parent, key in pairs:
         summed = tables[child].groupby(key)[columns].sum()
         assert (summed == tables[parent].set_index("code")[columns]).all().all(), (child, parent)
         assert np.allclose(tables[child].groupby(key)["area_km2"].sum(),
@@ -213,13 +214,15 @@ def test_grids_without_community_code_are_refused():
 
 
 def test_write_stats_excel_csv_geopackage(tmp_path):
-    tables = summarize_levels(two_grids(), hand_cases().iloc[[0, 2, 6]], levels=("grid", "community", "street"))
+    tables = summarize_levels(two_grids(), hand_cases().iloc[[0, 2, 6]],
+                              levels=("grid", "community", "street"))
     path = write_stats(tables, tmp_path / "stats.xlsx")
     book = pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype={"编码": str})
     assert list(book) == ["网格", "社区", "街道"]
     assert book["社区"].columns[0] == "编码" and HEADERS_ZH["cases"] in book["社区"].columns
     assert book["街道"]["编码"].tolist() == ["450102001"]
-    english = pd.read_excel(write_stats(tables, tmp_path / "en.xlsx", lang="en"), sheet_name=None, engine="openpyxl")
+    english = pd.read_excel(write_stats(tables, tmp_path / "en.xlsx", lang="en"), sheet_name=None,
+                            engine="openpyxl")
     assert list(english) == ["grid", "community", "street"] and "cases" in english["grid"].columns
     write_stats(tables, tmp_path / "stats.csv")
     assert (tmp_path / "stats_community.csv").exists() and (tmp_path / "stats_street.csv").exists()
@@ -238,9 +241,10 @@ def test_cli_stats_writes_levels(tmp_path):
     write_layer(city.cases.iloc[:2000], tmp_path / "cases.parquet")
     city.staff.to_csv(tmp_path / "staff.csv", index=False)
     out = tmp_path / "report.xlsx"
-    result = CliRunner().invoke(stats_command, [str(gpkg), "--cases", str(tmp_path / "cases.parquet"), "--staff",
-                                                str(tmp_path / "staff.csv"), "--by", "community", "--period",
-                                                "month", "--out", str(out), "--publish"])
+    arguments = [str(gpkg), "--cases", str(tmp_path / "cases.parquet"),
+                 "--staff", str(tmp_path / "staff.csv"), "--by", "community", "--period", "month",
+                 "--out", str(out), "--publish"]
+    result = CliRunner().invoke(stats_command, arguments)
     assert result.exit_code == 0, result.output
     book = pd.read_excel(out, sheet_name=None, engine="openpyxl", dtype={"编码": str})
     assert list(book) == ["社区", "街道", "区县"]

@@ -49,8 +49,8 @@ Examples:
               help="Output file: .gpkg, .parquet, .geojson, .csv or .xlsx (written atomically).")
 @click.option("--strict", is_flag=True, help="Fail on the first bad case or case outside every grid.")
 @click.pass_context
-def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: str | None, coords: str | None,
-                   units_path: str | None, out: str, strict: bool) -> None:
+def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: str | None,
+                   coords: str | None, units_path: str | None, out: str, strict: bool) -> None:
     """Put every case of CASES in exactly one grid and write them with grid_code and community_code.
 
     A case on a boundary shared by grids goes to the grid with the smallest code; a case outside every
@@ -67,8 +67,8 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
     result = assign(located, grids, strict=strict, report=report)
     write_layer(result, out)
     if not (ctx.obj or {}).get("quiet"):
-        placed = int(result["grid_code"].notna().sum())
-        click.echo(f"{len(result)} cases: {placed} in grids, {int(result['outside_m'].notna().sum())} outside "
-                   f"every grid, {int(result.geometry.isna().sum())} without location; wrote {out}")
+        placed, outside = int(result["grid_code"].notna().sum()), int(result["outside_m"].notna().sum())
+        click.echo(f"{len(result)} cases: {placed} in grids, {outside} outside every grid, "
+                   f"{int(result.geometry.isna().sum())} without location; wrote {out}")
         if len(report):
             click.echo(report.summary())

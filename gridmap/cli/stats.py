@@ -1,4 +1,4 @@
-"""``gridmap stats``: measures per grid, community, street and district, written to Excel, CSV or GeoPackage."""
+"""``gridmap stats``: measures per grid, community, street and district, to Excel, CSV or GeoPackage."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def _on_time(value: str):
     try:
         return float(value)
     except ValueError:
-        raise click.BadParameter("give 'same_day' or a number of hours, e.g. 24", param_hint="--on-time") from None
+        raise click.BadParameter("give 'same_day' or a number of hours, e.g. 24",
+                                 param_hint="--on-time") from None
 
 
 @click.command("stats", epilog="""
@@ -39,7 +40,8 @@ Examples:
               help="Finest level written; every coarser level gets its own sheet too.")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default=None,
               help="One row per unit and period, with 同比 and 环比.")
-@click.option("--at", default=None, help="Reference time for open and overdue cases [default: latest case time].")
+@click.option("--at", default=None,
+              help="Reference time for open and overdue cases [default: latest case time].")
 @click.option("--overdue-days", type=float, default=15, show_default=True,
               help="Open longer than this many days is overdue.")
 @click.option("--on-time", default="same_day", show_default=True,
