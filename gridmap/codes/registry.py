@@ -427,6 +427,7 @@ class Registry:
             (date,) = self._con.execute("SELECT issued_on FROM versions WHERE version = ?", (issued[1],)).fetchone()
             events.append((issued[1], date, "retired", None, None, None))
         frame = pd.DataFrame(events, columns=["version", "date", "event", "type", "n_units", "unit_ids"])
+        frame["n_units"] = frame["n_units"].astype("Int64")
         frame.insert(0, "code", code)
         parents = self._links("child", "parent", code)
         children = self._links("parent", "child", code)
