@@ -338,6 +338,30 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("all_null_geometry", "a GeoJSON whose geometries are all null", "all_null_geometry.geojson",
          "read_layer", "error", error="ReadError", words=["no geometry"])
 
+    open_ring = {"type": "Polygon", "coordinates": [[[108.31, 22.80], [108.32, 22.80]]]}
+    features = community_features()
+    features[1]["geometry"] = open_ring
+    write_geojson(folder, "open_ring.geojson", features)
+    case("open_ring", "a GeoJSON polygon whose ring has two points and is not closed", "open_ring.geojson",
+         "read_layer", "error", error="ReadError", words=["closed", "check that the file is complete"],
+         record="feature 2",
+         gap="the ReadError quotes GEOS ('Points of LinearRing do not form a closed linestring') but not "
+             "the feature. Suggest: gridmap.io.read._read_geojson, on a geometry error, finds the first "
+             "feature whose geometry shapely refuses and names it ('feature 2')")
+
+    flat_ring = {"type": "Polygon", "coordinates": [[108.31, 22.80], [108.32, 22.80], [108.32, 22.81],
+                                                    [108.31, 22.80]]}
+    features = community_features()
+    features[1]["geometry"] = flat_ring
+    write_geojson(folder, "polygon_missing_nesting.geojson", features)
+    case("polygon_missing_nesting", "a GeoJSON polygon written without its ring's brackets",
+         "polygon_missing_nesting.geojson", "read_layer", "error", error="ReadError",
+         words=["geometry", "check"], record="feature 2",
+         gap="GDAL sets the geometry to NULL with only a RuntimeWarning from pyogrio; read_layer returns "
+             "the community without geometry and says nothing. Suggest: gridmap.io.read compares null "
+             "geometries with the file's geometry members (or turns pyogrio's 'Feature gets NULL geometry' "
+             "warning into ReadError naming the feature)")
+
     (folder / "single_feature.geojson").write_text(_json_text(communities[0]), encoding="utf-8")
     case("single_feature", "a GeoJSON that is one Feature, not a FeatureCollection",
          "single_feature.geojson", "read_layer", "reads", rows=1, epsg=4326,
@@ -735,12 +759,10 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
         _feature({"unit_id": f"U{i}", "kind": kind, "households": hh},
                  box(x, y, x + size, y + size) if polygon else Point(x, y))
         for i, (x, y, hh, kind, polygon, size) in enumerate(found)])
-    case("fuzz_empty_grid", "11 units on and across community edges (found by fuzzing build_grids)",
+    case("fuzz_empty_grid", "11 units on and across community edges (found by fuzzing build_grids; a "
+         "grid without land crashed it until 961a106)",
          "fuzz_empty_grid_units.geojson", "build_grids", "report",
-         args={"communities": "two_communities.geojson"}, checks=[], warnings_ok=True,
-         gap="bare shapely GEOSException ('getX called on empty Point') from "
-             "gridmap.division.build._piece: a grid came out with no land and its reading-order point is "
-             "empty. Suggest: drop or merge empty grids before numbering, and report them")
+         args={"communities": "two_communities.geojson"}, checks=[], warnings_ok=True)
 
     grids = [_feature({"code": f"{c[0]}001", "community_code": c[0]},
                       box(c[2], c[3], c[2] + 0.01, c[3] + 0.01)) for c in COMMUNITIES]
@@ -782,6 +804,39 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          gap="staged_folder moves files one by one: gridmap.gpkg is replaced, then IsADirectoryError on "
              "index.html escapes as a traceback, leaving a new gridmap.gpkg beside the old map. Suggest: "
              "check every target first, turn OSError into WriteError, and restore replaced files on failure")
+
+    # -- the command line: bad input exits 2 with one line, the previous output untouched -------------
+    (folder / "previous_findings.csv").write_text("check,severity,record,message\n", encoding="utf-8")
+
+    def cli(id: str, what: str, file: str, argv: list[str], words: list[str], **fields) -> None:
+        case(id, what, file, "cli", "unchanged", args={"argv": argv, **fields.pop("args", {})},
+             error="exit 2", words=words, **fields)
+
+    build = ["build", "--communities", "@communities.geojson", "--units", "@units.geojson", "--out", "{out}"]
+    cli("cli_build_truncated_input", "gridmap build with truncated communities over an existing output",
+        "truncated.geojson", [*build[:2], "@truncated.geojson", *build[3:]], ["truncated", "download"],
+        args={"out": "grids.gpkg", "previous": "previous.gpkg"})
+    cli("cli_build_bad_codes", "gridmap build with 11-digit community codes", "code_11_digits.geojson",
+        [*build[:2], "@code_11_digits.geojson", *build[3:]], ["11 digits", "12-digit"],
+        args={"out": "grids.gpkg", "previous": "previous.gpkg"})
+    cli("cli_build_strict_outside", "gridmap build --strict with units outside every community",
+        "units_outside.geojson", [*build[:4], "@units_outside.geojson", "--strict", *build[5:]],
+        ["outside every community", "check its coordinates"], file_in_message=False,
+        args={"out": "grids.gpkg", "previous": "previous.gpkg"})
+    cli("cli_build_out_folder_missing", "gridmap build --out into a folder that does not exist",
+        "communities.geojson", [*build[:-1], "{tmp}/no/such/grids.gpkg"], ["does not exist", "mkdir"],
+        file_in_message=False)
+    cli("cli_build_out_locked", "gridmap build --out over a file another program holds (replace refused)",
+        "communities.geojson", build, ["cannot replace", "close it in other programs"],
+        file_in_message=False,
+        args={"out": "grids.gpkg", "previous": "previous.gpkg", "refuse_replace": True})
+    cli("cli_check_truncated_grids", "gridmap check of a truncated grid layer, findings --out existing",
+        "truncated.geojson", ["check", "@truncated.geojson", "--communities", "@communities.geojson",
+                              "--out", "{out}"], ["truncated", "download"],
+        args={"out": "findings.csv", "previous": "previous_findings.csv"})
+    cli("cli_check_unknown_layer", "gridmap check --communities naming neither a file nor a layer",
+        "grids_overlap.geojson", ["check", "@grids_overlap.geojson", "--communities", "communes"],
+        ["neither a file nor a layer", "give a file"])
     return out
 
 
