@@ -864,13 +864,19 @@ def readme(manifest: list[dict]) -> str:
 
 
 def _expected(entry: dict) -> str:
-    call = entry["op"] + ("(strict)" if entry.get("args", {}).get("strict") else "")
+    args = entry.get("args", {})
+    if entry["op"] == "cli":
+        call = "`gridmap " + " ".join(a.lstrip("@") for a in args["argv"]) + "`"
+    else:
+        shown = {k: v for k, v in args.items() if k not in ("record",)}
+        call = entry["op"] + "(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+    at = f" at {entry['record']}" if entry.get("record") else ""
     if entry["expect"] == "error":
-        return f"{call} → {entry['error']} ({'; '.join(entry['words'])})"
+        return f"{call} → {entry['error']}{at} ({'; '.join(entry['words'])})"
     if entry["expect"] == "unchanged":
-        return f"{call} → {entry['error']}, previous output byte-identical"
+        return f"{call} → {entry['error']} ({'; '.join(entry['words'])}), previous output byte-identical"
     if entry["expect"] == "report":
-        return f"{call} → report: {', '.join(entry['checks'])}"
+        return f"{call} → report: {', '.join(entry['checks']) or 'no exception'}"
     details = [f"{entry['rows']} rows"] + ([f"EPSG:{entry['epsg']}"] if "epsg" in entry else [])
     details += ["GridmapWarning"] if entry.get("warns") else []
     return f"{call} → reads ({', '.join(details)})"
