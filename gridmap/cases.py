@@ -514,9 +514,12 @@ def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> N
 # --- assignment -----------------------------------------------------------------------------------------
 
 # Lattice size: _CELLS_PER_CASE cells per case, at least _MIN_CELLS_PER_GRID per grid, at most _MAX_CELLS.
-_CELLS_PER_CASE = 2.0
+_CELLS_PER_CASE = 1.0
 _MIN_CELLS_PER_GRID = 64
 _MAX_CELLS = 4_000_000
+# The scanline fill packs (grid + 1) above this many bits and the count of grids below.
+_SHIFT_BITS = 20
+_SHIFT = 1 << _SHIFT_BITS
 # Cell labels besides grid positions (>= 0).
 _OUTSIDE, _EXACT, _TREE = -1, -2, -3
 
@@ -589,7 +592,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
     if len(geoms) and located.any():
         index = np.flatnonzero(located)
         position[index] = _locate(geoms, codes, x[index], y[index])
-    result = cases.copy()
+    result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
     result["grid_code"] = _take(codes, position, cases.index)
     if communities is not None:
         result["community_code"] = _take(communities, position, cases.index)
@@ -599,7 +602,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
         distance[outside] = _distances(grids, x[outside], y[outside])
     result["outside_m"] = distance
     findings = Report("case assignment")
-    _report_assignment(result, located, outside, distance, findings)
+    _report_assignment(cases, located, outside, distance, findings)
     if strict:
         findings.raise_for_errors(CaseError)
     if report is not None:
@@ -746,17 +749,22 @@ class _Lattice:
         self.x0, self.y0, self.size = xmin, ymin, size
         self.nx = int(np.floor((xmax - xmin) / size)) + 1
         self.ny = int(np.floor((ymax - ymin) / size)) + 1
+        self.stride = self.nx + 1  # flat index j * stride + i; column nx is the fill's spare column
         magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
         self.margin = max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
         segments = _segments(geoms)
         self._touched_cells, self._touched_grids = self._touched(segments)
-        count, labels = self._fill(segments)
-        mixed = np.zeros(self.nx * self.ny, dtype=bool)
+        count, holder = self._fill(segments)
+        mixed = np.zeros(self.ny * self.stride, dtype=bool)
         mixed[self._touched_cells] = True
-        self.label = np.where(count == 1, labels - 1, np.where(count == 0, _OUTSIDE, _TREE))
+        one = count == 1
+        self.label = np.full(self.ny * self.stride, _OUTSIDE, dtype=np.int32)
+        self.label[one] = holder[one]
+        self.label[count >= 2] = _TREE
         self.label[mixed & (self.label != _TREE)] = _EXACT
         # The grid holding a mixed cell's centre can intersect the cell without its boundary touching it.
-        self._centre = np.where(mixed & (count == 1), labels - 1, -1)
+        self._centre_cells = np.flatnonzero(mixed & one)
+        self._centre_grids = holder[self._centre_cells].astype(np.int64)
         logger.debug("lattice %d x %d cells of %.3g; %.1f%% mixed", self.nx, self.ny, size,
                      100 * mixed.mean())
 
@@ -765,23 +773,23 @@ class _Lattice:
         i = np.floor((x - self.x0) / self.size)
         j = np.floor((y - self.y0) / self.size)
         inside = (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
-        return np.where(inside, j * self.nx + i, -1).astype(np.int64)
+        return np.where(inside, j * self.stride + i, -1).astype(np.int64)
 
     def candidates(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return pairs (index into ``cells``, grid position) of every grid that can intersect each cell.
 
         The pairs come grouped by index into ``cells``.
         """
-        wanted = np.zeros(self.nx * self.ny, dtype=bool)
+        wanted = np.zeros(self.ny * self.stride, dtype=bool)
         wanted[cells] = True
         keep = wanted[self._touched_cells]
-        centre = np.flatnonzero(wanted & (self._centre >= 0))
-        n_grids = np.int64(max(self._touched_grids.max(initial=0), self._centre.max(initial=0)) + 1)
+        centre = wanted[self._centre_cells]
+        n_grids = np.int64(max(self._touched_grids.max(initial=0), self._centre_grids.max(initial=0)) + 1)
         keys = np.sort(np.concatenate([self._touched_cells[keep] * n_grids + self._touched_grids[keep],
-                                       centre * n_grids + self._centre[centre]]))
+                                       self._centre_cells[centre] * n_grids + self._centre_grids[centre]]))
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         listed_cells, listed_grids = keys // n_grids, keys % n_grids
-        per_cell = np.bincount(listed_cells, minlength=self.nx * self.ny)
+        per_cell = np.bincount(listed_cells, minlength=self.ny * self.stride)
         start = (np.cumsum(per_cell) - per_cell)[cells]
         n = per_cell[cells]
         points = np.repeat(np.arange(len(cells)), n)
@@ -809,7 +817,7 @@ class _Lattice:
         for di in range(3):
             for dj in range(3):
                 keep = (i0 + di <= i1) & (j0 + dj <= j1)
-                cells.append((j0[keep] + dj) * self.nx + i0[keep] + di)
+                cells.append((j0[keep] + dj) * self.stride + i0[keep] + di)
                 grids.append(grid[owner[keep]])
         return np.concatenate(cells), np.concatenate(grids)
 
@@ -820,8 +828,7 @@ class _Lattice:
     def _fill(self, segments) -> tuple[np.ndarray, np.ndarray]:
         """Fill the lattice by an even-odd scanline at cell centres.
 
-        Returns, per cell, how many grids hold the centre and the sum of their positions + 1 (so the
-        grid's position + 1 when there is one).
+        Returns, per cell (flat index), how many grids hold the centre and, where that is one, which.
         """
         xa, ya, xb, yb, grid = segments
         row_of = lambda v: np.ceil((v - self.y0) / self.size - 0.5).astype(np.int64)  # noqa: E731
@@ -839,19 +846,19 @@ class _Lattice:
         stop = np.ceil((xc[1::2] - self.x0) / self.size - 0.5)
         first = np.clip(first, 0, self.nx).astype(np.int64)
         stop = np.clip(stop, 0, self.nx).astype(np.int64)
-        inside_rows = (row[0::2] >= 0) & (row[0::2] < self.ny)
-        width = self.nx + 1
-        at_start = row[0::2] * width + first
-        at_stop = row[0::2] * width + stop
-        keep = inside_rows & (stop > first)
-        size = self.ny * width
-        weights = owner[0::2][keep] + 1.0
-        count = (np.bincount(at_start[keep], minlength=size) - np.bincount(at_stop[keep], minlength=size))
-        labels = (np.bincount(at_start[keep], weights, minlength=size)
-                  - np.bincount(at_stop[keep], weights, minlength=size))
-        count = np.cumsum(count.reshape(self.ny, width), axis=1)[:, :-1].ravel()
-        labels = np.rint(np.cumsum(labels.reshape(self.ny, width), axis=1)[:, :-1]).astype(np.int64).ravel()
-        return count, labels
+        keep = (row[0::2] >= 0) & (row[0::2] < self.ny) & (stop > first)
+        starts = row[0::2][keep] * self.stride
+        # One pass for both answers: each interval adds (grid + 1) * 2**20 + 1 from its first cell on and
+        # takes it off after its last; the running sum per row is exact in float64 (far below 2**53).
+        value = (owner[0::2][keep] + 1.0) * _SHIFT + 1.0
+        total = np.bincount(np.concatenate([starts + first[keep], starts + stop[keep]]),
+                            weights=np.concatenate([value, -value]), minlength=self.ny * self.stride)
+        rows = total.reshape(self.ny, self.stride)
+        np.cumsum(rows, axis=1, out=rows)
+        total = total.astype(np.int64)
+        count = total & (_SHIFT - 1)
+        holder = (total >> _SHIFT_BITS) - 1  # the grid, where count is 1
+        return count, holder
 
 
 def _segments(geoms: np.ndarray):
@@ -876,13 +883,13 @@ def _distances(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndar
     return distance
 
 
-def _report_assignment(result: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
+def _report_assignment(cases: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
                        distance: np.ndarray, findings: Report) -> None:
-    frame = pd.DataFrame(result.drop(columns=result.geometry.name))
+    ids = cases if "case_id" in cases.columns else pd.DataFrame(index=cases.index)
     for position in np.flatnonzero(outside):
         findings.add("outside", f"the case lies {distance[position]:,.0f} m outside every grid; check its "
                      "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
-                     record=_label(frame, position), distance_m=round(float(distance[position]), 1))
+                     record=_label(ids, position), distance_m=round(float(distance[position]), 1))
     for position in np.flatnonzero(~located):
         findings.add("no_location", "the case has no point and cannot be put in a grid",
-                     record=_label(frame, position), severity="warning")
+                     record=_label(ids, position), severity="warning")
