@@ -837,6 +837,19 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     cli("cli_check_unknown_layer", "gridmap check --communities naming neither a file nor a layer",
         "grids_overlap.geojson", ["check", "@grids_overlap.geojson", "--communities", "communes"],
         ["neither a file nor a layer", "give a file"])
+    cli("cli_codes_parse_14_digits", "gridmap codes parse of a 14-digit grid code", None,
+        ["codes", "parse", "45010200100300"], ["has length 14", "give codes laid out as"],
+        file_in_message=False)
+    cli("cli_codes_validate_scientific", "gridmap codes validate of a CSV whose codes show 4.50102E+11",
+        "codes_scientific.csv", ["codes", "validate", "@codes_scientific.csv"],
+        ["scientific notation", "设置单元格格式"])
+    cli("cli_stats_truncated_grids", "gridmap stats of a truncated grid layer over an existing workbook",
+        "truncated.geojson", ["stats", "@truncated.geojson", "--out", "{out}"], ["truncated", "download"],
+        args={"out": "stats.xlsx", "previous": "title_row.xlsx"})
+    cli("cli_cases_assign_strict", "gridmap cases assign --strict of a case closed before it was reported",
+        "closed_before_reported.csv", ["cases", "assign", "@closed_before_reported.csv", "--grids",
+                                       "@grids_overlap.geojson", "--strict", "--out", "{out}"],
+        ["closed before it was reported"], args={"out": "cases.csv", "previous": "previous_findings.csv"})
     return out
 
 
