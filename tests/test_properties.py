@@ -78,7 +78,7 @@ def test_format_then_parse_gives_the_fields_back(case):
     assert (parsed.community_code, parsed.sequence, parsed.micro) == (
         fields["community_code"], fields["sequence"], fields["micro"])
     assert parsed.grid_type == fields["grid_type"]
-    assert parsed.street_code == fields["community_code"][:9] and code.count(parsed.community_code) >= 1
+    assert parsed.street_code == fields["community_code"][:9]
 
 
 @settings(max_examples=120, deadline=None)
@@ -106,7 +106,7 @@ ANY_VALUE = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(ANY_VALUE, st.sampled_from(sorted(SCHEMES)))
 @example(4.50102001003e14, "default")
 @example("４５０１０２００１００３００１", "default")
@@ -143,7 +143,7 @@ def inside_china(lon: float, lat: float, margin: float = 0.02) -> bool:
 china_points = st.tuples(st.floats(*CHINA_LON), st.floats(*CHINA_LAT)).filter(lambda p: inside_china(*p))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(china_points, st.sampled_from(["gcj02", "bd09"]))
 def test_wgs84_round_trip_within_half_a_metre(point, via):
     lon, lat = point
@@ -246,6 +246,23 @@ def test_add_hierarchy_refuses_a_bad_code_naming_its_row(codes, bad, data):
     assert info.value.fix
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "add_hierarchy matches codes with the regex \\d, which takes any Unicode digit: full-width "
+    "(４５０１０２) and Arabic-Indic digits pass and give non-ASCII district codes, while code_level and "
+    "validate_admin refuse them. Suggest: gridmap.admin uses [0-9] (or NFKC first, as the readers do)"))
+@settings(max_examples=50, deadline=None)
+@given(division_codes(), st.data())
+@example(["450102001003"], None)
+def test_add_hierarchy_accepts_the_codes_code_level_accepts(codes, data):
+    digits = ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩")
+    table = str.maketrans("0123456789", data.draw(st.sampled_from(digits)) if data else digits[0])
+    odd = codes[0].translate(table)
+    with pytest.raises(CodeError):
+        gridmap.admin.code_level(odd)
+    with pytest.raises(CodeError, match=r"row 1\b"):
+        add_hierarchy(pd.DataFrame({"code": [odd, *codes[1:]]}))
+
+
 # --- readers: any input reads or gives a GridmapError -------------------------------------------------
 
 CSV_PIECES = st.sampled_from(list("0123456789.,;-\t\" \n") + ["\r\n", "经度", "纬度", "名称", "户数", "编号",
@@ -264,7 +281,7 @@ def _no_lone_cr(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CSV_BYTES.map(_no_lone_cr))
 def test_any_csv_bytes_read_or_raise_gridmap_error(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("csv") / "units.csv"
@@ -300,7 +317,7 @@ documents = st.one_of(features, geometries,
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # GDAL's notes on odd geometries, via pyogrio
 @pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")  # pyogrio on JSON-like values
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_any_geojson_reads_and_validates_or_raises_gridmap_error(tmp_path_factory, document):
     path = tmp_path_factory.mktemp("geojson") / "layer.geojson"
