@@ -386,8 +386,7 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "case_id" not in frame.columns:
         logger.info("cases have no case_id column; numbering them 'record N'")
         return pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index, dtype=_STR)
-    ids = frame["case_id"].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v))
-                               else str(v).strip() or None)
+    ids = _as_text(frame["case_id"])
     missing = ids.isna().to_numpy()
     ids = ids.where(~missing, pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index))
     repeated = ids.duplicated(keep="first").to_numpy() & ~missing
@@ -396,6 +395,18 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
                      "repeated row", record=f"case {ids.iloc[position]}", severity="warning",
                      row=position + 1)
     return ids.astype(_STR)
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Return a column as stripped text (whole numbers without ".0"), NA for missing and blank values."""
+    if pd.api.types.is_float_dtype(series) and (series.dropna() % 1 == 0).all():
+        series = series.astype("Int64")
+    if _STR == "str":
+        text = series.astype(_STR).str.strip()
+    else:  # pandas 2: astype(str) would write missing values as "nan"
+        text = series.map(lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v))
+                          else str(v).strip())
+    return text.where(text != "")
 
 
 def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
@@ -409,15 +420,15 @@ def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw
     else:
-        text = raw.map(lambda v: v.strip().replace("年", "-").replace("月", "-").replace("日", " ")
-                       if isinstance(v, str) else v)
+        text = _as_text(raw)  # Excel's datetime cells become ISO text, parsed again below
+        if pd.api.types.is_string_dtype(text) and text.str.contains("[年月日]", regex=True).any():
+            text = text.str.replace("年", "-").str.replace("月", "-").str.replace("日", " ")
         parsed = pd.to_datetime(text, errors="coerce")
         retry = parsed.isna() & text.notna()
         if retry.any():
             parsed = parsed.astype("datetime64[ns]")
             parsed[retry] = pd.to_datetime(text[retry].astype(str), errors="coerce", format="mixed")
-        blank = raw.map(lambda v: isinstance(v, str) and not v.strip())
-        bad = (parsed.isna() & raw.notna() & ~blank).to_numpy()
+        bad = (parsed.isna() & text.notna()).to_numpy()
         for position in np.flatnonzero(bad):
             findings.add("bad_time", f"{column} {raw.iloc[position]!r} is not a date and time; write it as "
                          "2025-03-01 09:30", record=_label(frame, position), row=position + 1)
@@ -452,7 +463,7 @@ def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
             lookup[value] = normalize_level(value)
         except ValueError:
             lookup[value] = None
-    levels = raw.map(lambda v: lookup.get(v) if v is not None and not pd.isna(v) else None)
+    levels = raw.map(lookup)
     for position in np.flatnonzero((levels.isna() & raw.notna()).to_numpy()):
         value = raw.iloc[position]
         if isinstance(value, str) and not value.strip():
@@ -467,7 +478,8 @@ def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "status" not in frame.columns:
         return derived.astype(_STR)
     raw = frame["status"]
-    given = raw.map(lambda v: _STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None)
+    lookup = {v: _STATUS_LOOKUP.get(_key(v)) for v in pd.unique(raw.dropna()) if isinstance(v, str)}
+    given = raw.map(lookup)
     unknown = (given.isna() & raw.notna()).to_numpy()
     for position in np.flatnonzero(unknown):
         findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed "

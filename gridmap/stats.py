@@ -445,10 +445,11 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
 
 
 def _units(grids: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
-    """One row per unit of the level: code, parent codes, number of grids, summed counts and area."""
-    sums = {column: (column, lambda s: s.sum(min_count=1)) for column in (*COUNT_COLUMNS, "area_km2")}
+    """Return one row per unit of the level: code, parents, number of grids, summed counts and area."""
     grouped = grids.groupby(key, sort=True)
-    units = grouped.agg(n_grids=("code", "size"), **sums).reset_index().rename(columns={key: "code"})
+    units = grouped[[*COUNT_COLUMNS, "area_km2"]].sum(min_count=1)  # a unit without counts stays NA
+    units.insert(0, "n_grids", grouped.size())
+    units = units.reset_index().rename(columns={key: "code"})
     for column in COUNT_COLUMNS:
         units[column] = units[column].astype("Int64")
     parents = [p for p in _PARENTS[by] if p != key]
@@ -504,7 +505,7 @@ def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time
     hours = (cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600
     timed = closed & ok & hours.notna().to_numpy()
     repeat = np.repeat(np.flatnonzero(timed), weight.to_numpy()[timed])  # a row of count n is n cases
-    durations = pd.DataFrame({k.name: k.to_numpy()[repeat] for k in keys})
+    durations = pd.DataFrame({k.name: k.iloc[repeat].reset_index(drop=True) for k in keys})
     durations["hours"] = hours.to_numpy()[repeat]
     quantiles = durations.groupby([k.name for k in keys], sort=True)["hours"].quantile([0.5, 0.9]).unstack()
     quantiles = quantiles.rename(columns={0.5: "median_close_h", 0.9: "p90_close_h"})
