@@ -9,6 +9,8 @@ import pytest
 import shapely
 from cases_fixtures import reference_grid, sample_city, sample_grids
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.cases import assign, clean_cases, normalize_level, read_cases
@@ -84,6 +86,37 @@ def test_random_voronoi_grids_in_metres(seed):
     result = assign(cases, grids, report=Report("t"))
     assert_matches_reference(result, cases, grids)
     assert "community_code" not in result.columns
+
+
+def split(rectangle, cuts):
+    """Cut a rectangle (x0, y0, x1, y1) by a list of (vertical?, fraction) into a partition of rectangles."""
+    pieces = [rectangle]
+    for vertical, fraction in cuts:
+        x0, y0, x1, y1 = pieces.pop(0)
+        if vertical and x1 - x0 >= 2:
+            x = x0 + max(1, int((x1 - x0) * fraction))
+            pieces += [(x0, y0, min(x, x1 - 1), y1), (min(x, x1 - 1), y0, x1, y1)]
+        elif y1 - y0 >= 2:
+            y = y0 + max(1, int((y1 - y0) * fraction))
+            pieces += [(x0, y0, x1, min(y, y1 - 1)), (x0, min(y, y1 - 1), x1, y1)]
+        else:
+            pieces.append((x0, y0, x1, y1))
+    return pieces
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.tuples(st.booleans(), st.floats(0.1, 0.9)), min_size=1, max_size=30),
+       xy=st.lists(st.tuples(st.integers(-2, 66), st.integers(-2, 66)), min_size=1, max_size=300),
+       scale=st.sampled_from([1.0, 0.001, 1000.0]))
+def test_any_partition_any_point_on_edges_and_vertices(cuts, xy, scale):
+    """Integer points on a partition into rectangles: most lie exactly on edges or at vertices."""
+    rectangles = split((0, 0, 64, 64), cuts)
+    codes = [f"c{k:03d}" for k in np.random.default_rng(len(cuts)).permutation(len(rectangles))]
+    grids = gpd.GeoDataFrame({"code": codes}, geometry=[box(*(scale * np.array(r))) for r in rectangles],
+                             crs="EPSG:4545")
+    cases = points(scale * np.array(xy), crs="EPSG:4545")
+    result = assign(cases, grids, report=Report("t"))
+    assert_matches_reference(result, cases, grids)
 
 
 def test_overlapping_grids_still_exact():
