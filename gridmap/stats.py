@@ -331,9 +331,19 @@ def _prepare(grids, cases, staff, *, at) -> _Prepared:
         if at is None:
             times = prepared_cases[["reported_at", "accepted_at", "closed_at"]]
             at = times.max().max()
-        at = pd.Timestamp(at)
+        at = _timestamp(at)
     prepared_staff = _staff_table(staff, table) if staff is not None else None
     return _Prepared(table, prepared_cases, prepared_staff, at)
+
+
+def _timestamp(value) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"at={value!r} is not a date and time", fix="write it as 2025-12-31 23:59") from exc
+    if pd.isna(stamp):
+        raise SchemaError("there is no reference time: the cases have no times", fix="pass at=")
+    return stamp.tz_convert("Asia/Shanghai").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -98,6 +98,8 @@ def test_on_time_within_hours():
     assert table["on_time_rate"].tolist() == pytest.approx([0.5, 0.25])
     with pytest.raises(SchemaError, match="on_time"):
         summarize(two_grids(), hand_cases(), on_time="overnight")
+    with pytest.raises(SchemaError, match="not a date and time"):
+        summarize(two_grids(), hand_cases().iloc[[0]], at="yesterday")
 
 
 def test_areas_densities_and_rates():
