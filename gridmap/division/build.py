@@ -249,10 +249,15 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
             fix=f"use one of {', '.join(kinds_allowed)}; gridmap.validation.validate_units translates "
             "Chinese kind names",
         )
+    # object columns, not pandas' Arrow strings: taking rows of an Arrow column costs time in proportion
+    # to the whole column, which made the per-community slices of a large city quadratic
     table = pd.DataFrame(
-        {"unit_id": units["unit_id"].to_numpy(dtype=object), "kind": kinds.to_numpy(dtype=object)}
+        {
+            "unit_id": pd.Series(units["unit_id"].to_numpy(dtype=object), dtype=object),
+            "kind": pd.Series(kinds.to_numpy(dtype=object), dtype=object),
+            "parent_unit": pd.Series(_parents(units, kinds == BUILDING_KIND), dtype=object),
+        }
     )
-    table["parent_unit"] = _parents(units, kinds == BUILDING_KIND)
     for column in COUNT_COLUMNS:
         table[column] = _counts(units, column, report)
     table["areal"] = shapely.get_dimensions(units.geometry.to_numpy()) == 2
@@ -355,10 +360,11 @@ def _divide_community(
         return _piece(code, [geometry], attrs, [[]], table)
     plan = _split_plan(table, kind, rules, report)
     active = plan.active
-    regions = unit_regions(geoms[active], community, split=plan.split)
+    clipped = clip_units(geoms[active], community)
+    regions = unit_regions(geoms[active], community, split=plan.split, clipped=clipped)
     rows = active[plan.grouped]  # positions in table of the units that are grouped
     geoms, regions, table_grouped = geoms[rows], regions[plan.grouped], table.iloc[rows]
-    clipped = clip_units(geoms, community)
+    clipped = clipped[plan.grouped]
     _report_units_geometry(geoms, clipped, table_grouped, report)
     adjacency = region_adjacency(regions)
     adjacency["gap_m"] = shapely.distance(

@@ -62,6 +62,7 @@ def unit_regions(
     community: BaseGeometry,
     *,
     split: dict[int, list[int]] | None = None,
+    clipped=None,
     spacing: float = SAMPLE_SPACING_M,
     grid_size: float = GRID_SIZE_M,
 ) -> np.ndarray:
@@ -77,6 +78,8 @@ def unit_regions(
         ``{container: [members]}`` (positions in ``units``): the land a container unit would get (a
         compound split along its buildings) is shared among its members instead, each part going to the
         nearest member; the container itself gets none.
+    clipped : sequence of shapely geometries, optional
+        ``clip_units(units, community)`` when the caller has it already.
     spacing : float, default 20
         Distance between the seeds sampled along unit boundaries (m).
     grid_size : float, default 0.0001
@@ -92,7 +95,7 @@ def unit_regions(
     whole = shapely.set_precision(community, grid_size)
     if len(units) == 0:
         return np.empty(0, dtype=object)
-    clipped = clip_units(units, community, grid_size=grid_size)
+    clipped = clip_units(units, community, grid_size=grid_size) if clipped is None else np.asarray(clipped)
     seeds, owners = _seeds(units, clipped, community, spacing=spacing, grid_size=grid_size)
     regions = np.full(len(units), _EMPTY, dtype=object)
     if len(seeds) < 2:
@@ -211,8 +214,13 @@ def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M
     units = np.asarray(units, dtype=object)
     clipped = units.copy()
     polygonal = shapely.get_dimensions(units) == 2
-    if polygonal.any():
-        clipped[polygonal] = shapely.intersection(units[polygonal], community, grid_size=grid_size)
+    shapely.prepare(community)  # cached on the geometry: repeated predicates against it are fast
+    inside = polygonal & shapely.contains_properly(community, units)  # most units: no overlay needed
+    if inside.any():
+        clipped[inside] = shapely.set_precision(units[inside], grid_size)
+    crossing = polygonal & ~inside
+    if crossing.any():
+        clipped[crossing] = shapely.intersection(units[crossing], community, grid_size=grid_size)
     return clipped
 
 
