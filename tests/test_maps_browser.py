@@ -135,12 +135,15 @@ LABEL_STATE = """(zoom) => {
                          return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
     const items = [];
     gridmap.labelSets.forEach(set => set.items.forEach(item => {
-        const shown = set.labels.hasLayer(item.tip);
+        const shown = !!item.tip && set.labels.hasLayer(item.tip);
         let rect = null;
         if (shown) { rect = box(item.tip); }
-        else if (zoom >= item.zoom) { item.tip.addTo(map); rect = box(item.tip); map.removeLayer(item.tip); }
-        items.push({text: item.tip.getContent().textContent, rank: set.rank, minZoom: item.zoom,
-                    shown, rect, inView: map.getBounds().pad(0.2).contains(item.tip.getLatLng())});
+        else if (zoom >= item.zoom) {
+            const tip = gridmap.labelTip(set, item);
+            tip.addTo(map); rect = box(tip); map.removeLayer(tip);
+        }
+        items.push({text: item.text, rank: set.rank, minZoom: item.zoom,
+                    shown, rect, inView: map.getBounds().pad(0.2).contains(item.latlng)});
     }));
     return items;
 }"""

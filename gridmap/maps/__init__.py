@@ -1,8 +1,11 @@
 """Maps that open anywhere: self-contained HTML pages built on folium and Leaflet, offline by default.
 
-:func:`overview_map` draws a city's districts, streets, communities, grids and base units; :func:`base_map`
-is the empty offline map other map types start from; :func:`save_html` writes a page with every script and
-style inline, so it opens with no network (government intranet, a phone, behind blocked CDNs).
+:func:`one_screen` is the one-screen map (一屏) of a city's grids or of one community (choropleths, case
+heat map, search, popups); :func:`cockpit` puts it on a 1920×1080 page with headline figures, cases by month
+and the top grids; :func:`static_map` draws a PNG/PDF for reports. :func:`overview_map` draws a city's
+districts, streets, communities, grids and base units; :func:`base_map` is the empty offline map other map
+types start from; :func:`save_html` writes a page with every script and style inline, so it opens with no
+network (government intranet, a phone, behind blocked CDNs).
 
 Examples
 --------
@@ -16,6 +19,7 @@ True
 """
 
 from gridmap.maps.base import BASEMAPS, LANGS, base_map, js_string, save_html, to_html
+from gridmap.maps.choropleth import MEASURES, SCHEMES, classify
 from gridmap.maps.layers import (
     BOUNDARY_LEVELS,
     BOUNDARY_STYLES,
@@ -28,8 +32,19 @@ from gridmap.maps.layers import (
     overview_map,
     unit_layer,
 )
+from gridmap.maps.cockpit import cockpit, save_cockpit
+from gridmap.maps.onescreen import one_screen
+from gridmap.maps.static import cjk_font, static_map
 
 __all__ = [
+    "one_screen",
+    "cockpit",
+    "save_cockpit",
+    "static_map",
+    "cjk_font",
+    "MEASURES",
+    "SCHEMES",
+    "classify",
     "BASEMAPS",
     "LANGS",
     "BOUNDARY_LEVELS",

@@ -194,15 +194,25 @@ _RUNTIME_TEMPLATE = """(function () {
   function overlaps(a, b) {
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
+  // A label's tooltip is made the first time it is wanted (a city has thousands that are never shown).
+  gm.labelTip = function (set, item) {
+    if (!item.tip) {
+      item.tip = L.tooltip({permanent: true, direction: "center", interactive: false, opacity: 1,
+                            className: "gridmap-label gridmap-label-" + set.key});
+      item.tip.setLatLng(item.latlng).setContent(el("span", null, item.text));
+    }
+    return item.tip;
+  };
   function placeLabels(map) {
     var zoom = map.getZoom(), view = map.getBounds().pad(0.2), wanted = [], placed = [];
     gm.labelSets.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (set) {
       var active = set.group._map === map;
       set.items.forEach(function (item) {
-        if (active && zoom >= item.zoom && view.contains(item.tip.getLatLng())) {
-          if (!set.labels.hasLayer(item.tip)) { set.labels.addLayer(item.tip); }
+        var shown = item.tip && set.labels.hasLayer(item.tip);
+        if (active && zoom >= item.zoom && view.contains(item.latlng)) {
+          if (!shown) { set.labels.addLayer(gm.labelTip(set, item)); }
           wanted.push([set, item]);
-        } else if (set.labels.hasLayer(item.tip)) {
+        } else if (shown) {
           set.labels.removeLayer(item.tip);
         }
       });
@@ -219,15 +229,12 @@ _RUNTIME_TEMPLATE = """(function () {
   gm.placeLabels = placeLabels;
   // items: [{text, latlng, zoom}]
   function addLabels(group, items, key, rank) {
-    var labels = L.layerGroup(), tips = [];
-    items.forEach(function (item) {
-      var tip = L.tooltip({permanent: true, direction: "center", interactive: false, opacity: 1,
-                           className: "gridmap-label gridmap-label-" + key});
-      tip.setLatLng(item.latlng).setContent(el("span", null, item.text));
-      tips.push({tip: tip, zoom: item.zoom});
+    var labels = L.layerGroup();
+    items = items.map(function (item) {
+      return {text: item.text, latlng: L.latLng(item.latlng), zoom: item.zoom, tip: null};
     });
     labels.addTo(group);
-    gm.labelSets.push({group: group, labels: labels, items: tips, rank: rank});
+    gm.labelSets.push({group: group, labels: labels, items: items, rank: rank, key: key});
     group.on("add", function (e) {
       if (e.target !== group) { return; }
       var map = group._map;

@@ -85,14 +85,7 @@ def encode_numbers(values) -> str:
     >>> decode_numbers(encode_numbers([0, 1, -1, 100, -100000]))
     [0, 1, -1, 100, -100000]
     """
-    out = []
-    for value in np.asarray(values, dtype=np.int64).tolist():
-        value = ~(value << 1) if value < 0 else value << 1
-        while value >= 0x20:
-            out.append(chr((0x20 | (value & 0x1F)) + 63))
-            value >>= 5
-        out.append(chr(value + 63))
-    return "".join(out)
+    return _encode_array(np.asarray(values, dtype=np.int64).ravel())[0]
 
 
 def decode_numbers(text: str) -> list[int]:
@@ -239,21 +232,23 @@ def _arcs(geoms: np.ndarray, scale: float) -> tuple[list, list, tuple]:
     edge_key = np.minimum(a, b) * n_points + np.maximum(a, b)
     _, edge = np.unique(edge_key, return_inverse=True)
     signature = _edge_signatures(edge.ravel(), vertex_of)
+    previous = np.empty_like(following)
+    previous[following] = np.arange(len(following))
+    cut = signature != signature[previous]  # the set of rings beside the ring changes at this vertex
+    cut_at = np.split(np.flatnonzero(cut), np.searchsorted(np.flatnonzero(cut), start[1:-1]))
+    ids = point_id.tolist()
     arc_index: dict[tuple, int] = {}
-    arcs: list[str] = []
-    ring_refs = []
-    for r in range(len(rings)):
-        lo, hi = start[r], start[r + 1]
-        ids = point_id[lo:hi]
-        ring_refs.append(_ring_arcs(ids, signature[lo:hi], vertex, arc_index, arcs) if hi - lo >= 3 else [])
+    sequences: list[tuple] = []
     shapes: list[list] = [[] for _ in range(len(geoms))]
     part_rings: dict[int, list] = {}
-    for r, refs in enumerate(ring_refs):
-        if refs:
+    for r in range(len(rings)):
+        lo, hi = int(start[r]), int(start[r + 1])
+        if hi - lo >= 3:
+            refs = _ring_arcs(ids[lo:hi], (cut_at[r] - lo).tolist(), arc_index, sequences)
             part_rings.setdefault(int(ring_of[r]), []).append(refs)
     for p, polygon in sorted(part_rings.items()):
         shapes[int(part_of[p])].append(polygon)
-    return arcs, shapes, translate
+    return _encode_arcs(sequences, vertex), shapes, translate
 
 
 def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -270,36 +265,55 @@ def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
     return signature.ravel()[edge]
 
 
-def _ring_arcs(ids: np.ndarray, signature: np.ndarray, vertex: np.ndarray, arc_index: dict,
-               arcs: list) -> list[int]:
-    """The arc references of one ring (vertices ``ids``, edge ``i`` from vertex ``i`` to ``i + 1``)."""
-    cuts = np.flatnonzero(signature != np.roll(signature, 1))
-    if len(cuts) == 0:  # one arc all round: start at the smallest vertex so both sides agree
-        first = int(np.argmin(ids))
-        ids = np.roll(ids, -first)
-        pieces = [np.r_[ids, ids[:1]]]
-    else:
-        ids = np.roll(ids, -cuts[0])
-        cuts = cuts - cuts[0]
-        bounds = np.r_[cuts, len(ids)]
-        closed = np.r_[ids, ids[:1]]
-        pieces = [closed[bounds[i]:bounds[i + 1] + 1] for i in range(len(cuts))]
+def _ring_arcs(ids: list, cuts: list, arc_index: dict, sequences: list) -> list[int]:
+    """Return the arc references of one ring (vertices ``ids``; it is cut at the positions ``cuts``)."""
+    if not cuts:  # one arc all round: start at the smallest vertex so both sides agree
+        cuts = [ids.index(min(ids))]
+    first = cuts[0]
+    ring = ids[first:] + ids[:first]
+    ring.append(ring[0])
+    bounds = [c - first for c in cuts] + [len(ids)]
     refs = []
-    for piece in pieces:
-        forward = tuple(piece.tolist())
+    for i in range(len(cuts)):
+        forward = tuple(ring[bounds[i]:bounds[i + 1] + 1])
         backward = forward[::-1]
-        if backward < forward:
-            refs.append(~_arc_id(backward, vertex, arc_index, arcs))
-        else:
-            refs.append(_arc_id(forward, vertex, arc_index, arcs))
+        key, flip = (backward, True) if backward < forward else (forward, False)
+        found = arc_index.get(key)
+        if found is None:
+            found = arc_index[key] = len(sequences)
+            sequences.append(key)
+        refs.append(~found if flip else found)
     return refs
 
 
-def _arc_id(points: tuple, vertex: np.ndarray, arc_index: dict, arcs: list) -> int:
-    found = arc_index.get(points)
-    if found is None:
-        found = arc_index[points] = len(arcs)
-        steps = vertex[list(points)]
-        steps[1:] = np.diff(steps, axis=0)
-        arcs.append(encode_numbers(steps.ravel()))
-    return found
+def _encode_arcs(sequences: list[tuple], vertex: np.ndarray) -> list[str]:
+    """Each arc's points as steps (first point absolute), encoded; all arcs in one vectorised pass."""
+    if not sequences:
+        return []
+    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
+    points = vertex[np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))]
+    steps = points.copy()
+    steps[1:] -= points[:-1]
+    firsts = np.cumsum(lengths) - lengths
+    steps[firsts] = points[firsts]
+    text, sizes = _encode_array(steps.ravel())
+    ends = np.cumsum(np.add.reduceat(sizes, 2 * firsts))
+    starts = ends - np.add.reduceat(sizes, 2 * firsts)
+    return [text[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _encode_array(values: np.ndarray) -> tuple[str, np.ndarray]:
+    """:func:`encode_numbers` for a numpy array; also the number of characters of each value."""
+    zigzag = np.where(values < 0, ~(values << 1), values << 1).astype(np.uint64)
+    sizes = np.ones(len(values), dtype=np.int64)
+    rest = zigzag >> np.uint64(5)
+    while rest.any():
+        sizes += rest > 0
+        rest >>= np.uint64(5)
+    width = int(sizes.max()) if len(sizes) else 1
+    shifts = (np.arange(width, dtype=np.uint64) * np.uint64(5))[None, :]
+    chunks = ((zigzag[:, None] >> shifts) & np.uint64(31)).astype(np.int64)
+    more = np.arange(width)[None, :] < (sizes[:, None] - 1)
+    codes = chunks + 32 * more + 63
+    keep = np.arange(width)[None, :] < sizes[:, None]
+    return codes[keep].astype(np.uint8).tobytes().decode("ascii"), sizes

@@ -54,12 +54,16 @@ WIDGETS_JS = """(function () {
   gm.topology = function (spec) {
     var arcs = spec.arcs.map(function (text) { return points(text, spec); });
     function ring(text) {
-      var out = [], ref = 0;
-      numbers(text).forEach(function (step) {
-        ref += step;
-        var arc = ref >= 0 ? arcs[ref] : arcs[~ref].slice().reverse();
-        for (var i = out.length ? 1 : 0; i < arc.length; i++) { out.push(arc[i]); }
-      });
+      var out = [], ref = 0, steps = numbers(text), i, j, arc;
+      for (i = 0; i < steps.length; i++) {
+        ref += steps[i];
+        arc = arcs[ref >= 0 ? ref : ~ref];
+        if (ref >= 0) {
+          for (j = out.length ? 1 : 0; j < arc.length; j++) { out.push(arc[j]); }
+        } else {
+          for (j = arc.length - (out.length ? 2 : 1); j >= 0; j--) { out.push(arc[j]); }
+        }
+      }
       out.pop();  // the closing point repeats the first
       return out;
     }
@@ -98,42 +102,59 @@ WIDGETS_JS = """(function () {
         return [field.label, gm.format(value(field, i), field.unit, spec.lang)];
       });
     };
-    shapes.forEach(function (parts, i) {
-      if (!parts.length) { polygons.push(null); return; }
-      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts, L.extend({}, spec.style));
-      polygon.gridmapIndex = i;
-      polygon.bindTooltip(function () { return el("span", null, spec.titles[i]); }, {sticky: true});
-      polygon.bindPopup(function () { return gm.table(spec.titles[i], group.rows(i)); }, {maxWidth: 320});
-      group.addLayer(polygon);
-      polygons.push(polygon);
-    });
-    group.polygons = polygons;
-    group.spec = spec;
-    group.measure = null;
     group.classOf = function (measure, i) {
       var c = measure.classes.charAt(i);
       return c >= "0" && c <= "9" ? Number(c) : c;
     };
-    group.setMeasure = function (index) {
+    function fill(index, i) {
       var measure = index === null ? null : spec.measures[index];
-      group.measure = index;
-      polygons.forEach(function (polygon, i) {
-        if (!polygon) { return; }
-        var style = {fillColor: spec.style.fillColor, fillOpacity: spec.style.fillOpacity};
-        if (measure) {
-          var c = group.classOf(measure, i);
-          style = typeof c === "number" ? {fillColor: measure.colors[c], fillOpacity: 0.7}
-            : {fillColor: c === "s" ? "#bdbdbd" : "#ffffff", fillOpacity: c === "s" ? 0.6 : 0.3};
-        }
-        polygon.setStyle(style);
-      });
-      group.fire("measurechange", {measure: measure});
+      if (!measure) { return {fillColor: spec.style.fillColor, fillOpacity: spec.style.fillOpacity}; }
+      var c = group.classOf(measure, i);
+      return typeof c === "number" ? {fillColor: measure.colors[c], fillOpacity: 0.7}
+        : {fillColor: c === "s" ? "#bdbdbd" : "#ffffff", fillOpacity: c === "s" ? 0.6 : 0.3};
+    }
+    group.measure = spec.measure;
+    shapes.forEach(function (parts, i) {
+      if (!parts.length) { polygons.push(null); return; }
+      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts, L.extend({}, spec.style, fill(spec.measure, i)));
+      polygon.gridmapIndex = i;
+      group.addLayer(polygon);
+      polygons.push(polygon);
+    });
+    // One tooltip and one popup for the whole layer (not one each for thousands of grids).
+    var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320});
+    group.on("mouseover", function (e) {
+      var map = group._map;
+      if (!map || e.layer.gridmapIndex === undefined) { return; }
+      tip.setContent(el("span", null, spec.titles[e.layer.gridmapIndex])).setLatLng(e.latlng).addTo(map);
+    });
+    group.on("mousemove", function (e) { if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); } });
+    group.on("mouseout", function () { if (group._map) { group._map.removeLayer(tip); } });
+    group.openAt = function (i, latlng) {
+      var map = group._map;
+      if (!map || !polygons[i]) { return; }
+      if (map.hasLayer(tip)) { map.removeLayer(tip); }
+      popup.setLatLng(latlng || polygons[i].getCenter()).setContent(gm.table(spec.titles[i], group.rows(i)));
+      popup.openOn(map);
+      group.opened = i;
+    };
+    group.on("click", function (e) {
+      if (e.layer.gridmapIndex !== undefined) { group.openAt(e.layer.gridmapIndex, e.latlng); }
+    });
+    group.polygons = polygons;
+    group.spec = spec;
+    group.setMeasure = function (index) {
+      if (index !== group.measure) {
+        group.measure = index;
+        polygons.forEach(function (polygon, i) { if (polygon) { polygon.setStyle(fill(index, i)); } });
+      }
+      group.fire("measurechange", {measure: index === null ? null : spec.measures[index]});
     };
     group.zoomTo = function (i) {
       var polygon = polygons[i], map = group._map;
       if (!polygon || !map) { return; }
       map.fitBounds(polygon.getBounds(), {maxZoom: 17, animate: false});
-      polygon.openPopup(polygon.getCenter());
+      group.openAt(i);
     };
     group.indexOf = function (code) { return spec.codes.indexOf(code); };
     if (spec.labels !== null && at) {

@@ -193,6 +193,8 @@ class GridLayer(Layer):
         ``{"label", "dict": [...], "index": [...]}``.
     measures : list of dict
         From :func:`measure_spec`.
+    measure : int, optional
+        The measure the grids are coloured by when the page opens (its :class:`MeasureLayer` is shown).
     name : str
         Name in the layer control.
     lang : {"zh", "en"}
@@ -209,7 +211,7 @@ class GridLayer(Layer):
     """)
 
     def __init__(self, geometry: gpd.GeoSeries, *, codes: list, titles: list, fields: list, measures: list,
-                 name: str, lang: str, labels: bool = True, key: str = "grid", show: bool = True,
+                 name: str, lang: str, measure: int | None = None, labels: bool = True, key: str = "grid", show: bool = True,
                  style: dict | None = None):
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
         self._name = "GridLayer"
@@ -217,6 +219,7 @@ class GridLayer(Layer):
         self.key = key
         self.geometry = geometry.reset_index(drop=True)
         self.codes, self.titles, self.fields, self.measures = codes, titles, fields, measures
+        self.measure = measure
         self.lang, self.labels = lang, labels
         self.style = dict(BOUNDARY_STYLES["grid"] if style is None else style)
         self.topology = None
@@ -257,7 +260,7 @@ class GridLayer(Layer):
         self.spec_json = js_string({
             "key": self.key, "scale": scale, "translate": list(self.topology.translate),
             "arcs": self.topology.arcs, "shapes": shapes, "codes": self.codes, "titles": self.titles,
-            "fields": self.fields, "measures": self.measures, "style": self.style, "lang": self.lang,
+            "fields": self.fields, "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
             "labels": -1 if self.labels else None, "labelAt": label_at,  # -1: placed after admin labels
         })
         super().render(**kwargs)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
@@ -57,7 +58,7 @@ from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend,
 from gridmap.maps.search import search_control
 from gridmap.schema import DEDICATED_KINDS, LABELS_ZH
 
-__all__ = ["one_screen", "TEXT"]
+__all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
 
 #: Texts of the one-screen map.
 TEXT = {
@@ -142,6 +143,45 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
     GridmapError
         Bad options, a focus with no grid, a case measure without cases, or bad layers.
     """
+    return build_one_screen(grids, communities=communities, streets=streets, districts=districts, units=units,
+                            cases=cases, staff=staff, measure=measure, scheme=scheme, k=k, lang=lang,
+                            basemap=basemap, tianditu_key=tianditu_key, period=period, show_staff=show_staff,
+                            public=public, focus=focus, title=title).map
+
+
+@dataclass(frozen=True)
+class OneScreen:
+    """A one-screen map and what it shows, for pages built around it (the cockpit).
+
+    Attributes
+    ----------
+    map : folium.Map
+    grid : GridLayer
+        The grid layer (grid ``i`` of the frames below is polygon ``i`` of the page).
+    grids : geopandas.GeoDataFrame
+        The mapped grids in EPSG:4326.
+    figures : pandas.DataFrame
+        :func:`gridmap.maps.figures.grid_figures` of the grids (same order).
+    cases : pandas.DataFrame or None
+        The cases in the mapped grids, each with its ``grid_code`` (every period).
+    community_names : list of str or None
+        Each grid's community name (or code), None where unknown.
+    """
+
+    map: folium.Map
+    grid: GridLayer
+    grids: gpd.GeoDataFrame
+    figures: pd.DataFrame
+    cases: pd.DataFrame | None
+    community_names: list
+
+
+def build_one_screen(grids: gpd.GeoDataFrame, *, communities=None, streets=None, districts=None, units=None,
+                     cases=None, staff=None, measure: str = "population_density", scheme: str = "quantiles",
+                     k: int = 5, lang: str = "zh", basemap: str = "none", tianditu_key: str | None = None,
+                     period=None, show_staff: bool = False, public: bool = False, focus: str | None = None,
+                     title: str | None = None) -> OneScreen:
+    """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
     _check_frame(grids, "grid layer", ["code"])
     if period is not None:
@@ -174,7 +214,8 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
     titles = grids["name"].fillna(grids["code"]).astype(str).tolist() if "name" in grids.columns \
         else grids["code"].tolist()
     grid = GridLayer(grids.geometry, codes=grids["code"].tolist(), titles=titles, fields=fields,
-                     measures=measures, name=text["grid_layer"], lang=lang, style=_GRID_STYLE)
+                     measures=measures, measure=keys.index(measure), name=text["grid_layer"], lang=lang,
+                     style=_GRID_STYLE)
     grid.add_to(fmap)
     boundaries = _boundary_layers(scope, lang).values()
     for layer in boundaries:
@@ -195,7 +236,10 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
     bounds = grid.get_bounds()
     if None not in bounds[0]:
         fmap.fit_bounds(bounds)
-    return fmap
+    names = scope.names("community")
+    community_names = [None] * len(grids) if scope.community is None else \
+        [names.get(c, c) for c in scope.community]
+    return OneScreen(fmap, grid, grids, figures, cases, community_names)
 
 
 def _check_options(measure: str, scheme: str, lang: str) -> None:

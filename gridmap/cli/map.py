@@ -1,0 +1,148 @@
+"""``gridmap map``: the one-screen map, the cockpit or a static map of a grid layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gridmap.cli.options import echo_warnings
+
+__all__ = ["map_command"]
+
+_MEASURES = ["population_density", "households", "cases_per_1000", "cases_per_km2"]
+_STATIC = (".png", ".pdf", ".svg")
+
+
+@click.command("map", epilog="""
+\b
+Examples:
+  gridmap map city.gpkg --out map.html                      # every grid of the city, offline
+  gridmap map city.gpkg --out cuizhu.html --community 450102001003   # one community, for phones
+  gridmap map city.gpkg --cases cases.csv --coords gcj02 --period 2025-06 --cockpit --out screen.html
+  gridmap map city.gpkg --cases cases.csv --measure cases_per_1000 --public --out public.html
+  gridmap map city.gpkg --measure households --out households.png   # static map for a report
+""")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Output: .html (self-contained page), or .png/.pdf/.svg for a static map.")
+@click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
+@click.option("--cockpit", "as_cockpit", is_flag=True,
+              help="The 1920×1080 cockpit page: map, headline figures, cases by month, top grids.")
+@click.option("--community", default=None, metavar="CODE", help="Map one community (12-digit code) alone.")
+@click.option("--street", default=None, metavar="CODE", help="Map one street (9-digit code) alone.")
+@click.option("--measure", type=click.Choice(_MEASURES), default=None,
+              help="Choropleth shown first [default: population_density; cases_per_km2 on a cockpit with "
+                   "cases].")
+@click.option("--scheme", type=click.Choice(["quantiles", "natural_breaks"]), default="quantiles",
+              show_default=True, help="How the classes are cut.")
+@click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True, help="Number of classes.")
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Cases file [default: FILE's 'cases' layer, if any].")
+@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
+              help="What the case coordinates are (GCJ-02/BD-09 are converted).")
+@click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Staff roster [default: FILE's 'staff' layer, if any].")
+@click.option("--show-staff", is_flag=True, help="Show grid leaders' names and phones in popups (not with --public).")
+@click.option("--period", default=None, metavar="PERIOD",
+              help="Cases reported in this period only: 2025-06 (month), 2025Q2, 2025 [default: all].")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--basemap", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="none",
+              show_default=True, help="'none' works offline; the others load tiles from the internet.")
+@click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY",
+              help="Tianditu (天地图) browser key, for --basemap tianditu [env: TIANDITU_KEY].")
+@click.option("--public", is_flag=True,
+              help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
+@click.option("--title", default=None, help="Title of the map or cockpit.")
+@click.pass_context
+def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_cockpit: bool,
+                community: str | None, street: str | None, measure: str | None, scheme: str, k: int,
+                cases_path: str | None, coords: str | None, staff_path: str | None, show_staff: bool,
+                period: str | None, lang: str, basemap: str, tianditu_key: str | None, public: bool,
+                title: str | None) -> None:
+    """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+    if community and street:
+        raise click.UsageError("give --community or --street, not both")
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".html", ".htm", *_STATIC):
+        raise click.BadParameter("name a .html file, or .png/.pdf/.svg for a static map", param_hint="--out")
+    if as_cockpit and (community or street or suffix in _STATIC):
+        raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
+    quiet = (ctx.obj or {}).get("quiet", False)
+    with echo_warnings(quiet=quiet):
+        layers = _read(path, layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
+               scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
+               tianditu_key=tianditu_key, public=public, title=title)
+    if not quiet:
+        what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
+        scope = community or street or f"{len(layers['grids'])} grids"
+        suppressed = ", small counts suppressed" if public else ""
+        click.echo(f"wrote {out} ({what} of {scope}{suppressed})")
+
+
+def _read(path: str, layer: str | None, *, cases_path, coords, staff_path) -> dict:
+    """The grid layer and whatever else FILE (or --cases/--staff) holds."""
+    from gridmap.cli.cases import read_named_layer
+    from gridmap.io import list_layers, read_layer
+
+    available = list_layers(path)
+    layers = {"grids": read_named_layer(path, layer, "grids")}
+    for name in ("communities", "streets", "districts"):
+        if name in available:
+            layers[name] = read_layer(path, name)
+    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
+    if units:
+        import pandas as pd
+
+        crs = units[0].crs
+        layers["units"] = pd.concat([frame.to_crs(crs) for frame in units], ignore_index=True)
+    if cases_path:
+        from gridmap.cases import read_cases
+
+        layers["cases"] = read_cases(cases_path, coords=coords)
+    elif "cases" in available:
+        layers["cases"] = read_layer(path, "cases")
+    if staff_path:
+        from gridmap.staffing import read_staff
+
+        layers["staff"] = read_staff(staff_path)
+    elif "staff" in available:
+        layers["staff"] = read_layer(path, "staff")
+    return layers
+
+
+def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,
+           period, lang, basemap, tianditu_key, public, title) -> None:
+    from gridmap.maps import one_screen, save_cockpit, save_html, static_map
+
+    grids = layers["grids"]
+    admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}
+    if suffix in _STATIC:
+        static_map(_focused(grids, focus), out, measure=measure or "population_density", lang=lang, scheme=scheme, k=k,
+                   title=title, communities=admin["communities"], cases=layers.get("cases"), period=period,
+                   public=public)
+    elif as_cockpit:
+        save_cockpit(grids, out, cases=layers.get("cases"), staff=layers.get("staff"), units=layers.get("units"),
+                     title=title, period=period, lang=lang, public=public, basemap=basemap,
+                     tianditu_key=tianditu_key, **admin)
+    else:
+        fmap = one_screen(grids, units=layers.get("units"), cases=layers.get("cases"), staff=layers.get("staff"),
+                          measure=measure or "population_density", scheme=scheme, k=k, lang=lang, basemap=basemap,
+                          tianditu_key=tianditu_key, period=period, show_staff=show_staff, public=public,
+                          focus=focus, title=title, **admin)
+        save_html(fmap, out)
+
+
+def _focused(grids, focus: str | None):
+    """The grids of one street or community (for a static map)."""
+    from gridmap.errors import GridmapError
+    from gridmap.maps.figures import community_codes
+
+    if focus is None:
+        return grids
+    inside = community_codes(grids).str.startswith(focus).to_numpy()
+    if not inside.any():
+        raise GridmapError(f"no grid lies in {focus}", record=f"focus {focus}",
+                           fix="check the code against the grids' community_code column")
+    return grids.loc[inside]

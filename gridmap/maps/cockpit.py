@@ -1,0 +1,331 @@
+"""The cockpit (驾驶舱, "一屏"): one 1920×1080 page with the map, headline figures, cases by month, top grids.
+
+:func:`cockpit` returns the page as text; :func:`save_cockpit` writes it atomically. Like every gridmap
+page it is one self-contained file that makes no request (unless an online base map is chosen). The
+figures come from :mod:`gridmap.stats` (through :mod:`gridmap.maps.figures`): grids by type, population,
+households, cases in the period, response rate (accepted / reported), on-time rate (accepted the day they
+were reported, "接单不过夜") and the share of closed cases settled inside the grid ("小事不出网格"). The
+monthly chart is an inline SVG written here; the table lists the grids with the most cases per km²;
+clicking a row zooms the map to that grid and opens its popup.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> grids = gpd.GeoDataFrame({"code": ["450102001003001", "450102001003002"], "type": ["city", "rural"],
+...                           "community_code": ["450102001003"] * 2, "households": [420, 380],
+...                           "population": [1250, 1100]},
+...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
+...                          crs="EPSG:4490")
+>>> page = cockpit(grids, title="示例市")
+>>> "<h1>示例市</h1>" in page and "2,350" in page
+True
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from gridmap.errors import WriteError
+from gridmap.maps.base import to_html
+from gridmap.maps.figures import THRESHOLD, area_figures, period_bounds, period_label
+from gridmap.maps.onescreen import build_one_screen
+
+__all__ = ["cockpit", "save_cockpit", "month_chart"]
+
+logger = logging.getLogger(__name__)
+
+_TEXT = {
+    "zh": {"title": "网格化服务管理驾驶舱", "grids": "网格", "city": "城市网格", "rural": "农村网格",
+           "dedicated": "专属网格", "population": "人口", "households": "户数", "cases": "案件",
+           "response_rate": "响应率", "on_time_rate": "当日接单率", "share_grid": "网格内办结",
+           "months": "各月案件数", "top": "案件密度最高的网格", "rank": "排名", "code": "网格编码",
+           "community": "社区/村", "per_km2": "件/km²", "per_1000": "件/千人", "all": "全部案件",
+           "suppressed": f"<{THRESHOLD}", "unit_people": "人", "unit_households": "户", "unit_cases": "件",
+           "month": "{m}月", "none": "无案件数据", "public": "公开版：少于5件的数字不显示"},
+    "en": {"title": "Grid management cockpit", "grids": "Grids", "city": "City", "rural": "Rural",
+           "dedicated": "Dedicated", "population": "Population", "households": "Households", "cases": "Cases",
+           "response_rate": "Response rate", "on_time_rate": "Accepted same day", "share_grid": "Settled in grid",
+           "months": "Cases by month", "top": "Grids with the most cases per km²", "rank": "#",
+           "code": "Grid code", "community": "Community", "per_km2": "per km²", "per_1000": "per 1,000",
+           "all": "all cases", "suppressed": f"<{THRESHOLD}", "unit_people": "", "unit_households": "",
+           "unit_cases": "", "month": "{abbr}", "none": "no case data",
+           "public": "Public version: counts below 5 are not shown"},
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CSS = """
+html, html > body { width: 1920px; height: 1080px; max-width: 100vw; max-height: 100vh; margin: 0; }
+html > body { display: grid; grid-template-columns: 420px 1fr 470px; grid-template-rows: 64px 1fr;
+  grid-template-areas: "head head head" "left map right"; gap: 12px; padding: 0 12px 12px;
+  box-sizing: border-box; background: #0b1f3a; color: #e8eef7; overflow: hidden;
+  font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif; }
+@media (max-width: 1100px) { html, html > body { width: 100%; height: auto; max-height: none; overflow: auto; }
+  html > body { grid-template-columns: 1fr; grid-template-rows: auto 70vh auto auto;
+    grid-template-areas: "head" "map" "left" "right"; } }
+.cockpit-head { grid-area: head; display: flex; align-items: baseline; gap: 24px; }
+.cockpit-head h1 { margin: 0; font-size: 30px; letter-spacing: 2px; }
+.cockpit-head span { color: #9fb3cf; font-size: 18px; }
+html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden; color: #222; }
+.cockpit-left { grid-area: left; display: flex; flex-direction: column; gap: 12px; min-height: 0; }
+.cockpit-right { grid-area: right; min-height: 0; overflow: auto; }
+.cockpit-panel { background: #12305a; border-radius: 6px; padding: 12px 14px; }
+.cockpit-panel h2 { margin: 0 0 8px; font-size: 17px; color: #9fd0ff; font-weight: normal; }
+.cockpit-cards { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.cockpit-card { background: #12305a; border-radius: 6px; padding: 10px 12px; }
+.cockpit-card .label { color: #9fb3cf; font-size: 14px; }
+.cockpit-card .value { font-size: 28px; font-weight: bold; color: #ffd36b; white-space: nowrap; }
+.cockpit-card .value small { font-size: 14px; color: #9fb3cf; margin-left: 4px; font-weight: normal; }
+.cockpit-card .detail { font-size: 13px; color: #c5d3e6; }
+.cockpit-chart svg { width: 100%; height: auto; display: block; }
+.cockpit-top table { width: 100%; border-collapse: collapse; font-size: 15px; }
+.cockpit-top th { text-align: left; color: #9fb3cf; font-weight: normal; padding: 4px 6px; }
+.cockpit-top td { padding: 6px; border-top: 1px solid #1f4475; white-space: nowrap; }
+.cockpit-top td.num, .cockpit-top th.num { text-align: right; }
+.cockpit-top tbody tr { cursor: pointer; }
+.cockpit-top tbody tr:hover, .cockpit-top tbody tr.active { background: #1d4b85; }
+.cockpit-note { font-size: 13px; color: #9fb3cf; margin-top: 6px; }
+"""
+
+
+class _RowClicks(MacroElement):
+    """Rows of the top-grids table zoom the map to their grid (``data-grid`` = its position in the layer)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        document.querySelectorAll(".cockpit-top tbody tr[data-grid]").forEach(function (row) {
+          row.addEventListener("click", function () {
+            document.querySelectorAll(".cockpit-top tr.active").forEach(function (r) { r.classList.remove("active"); });
+            row.classList.add("active");
+            gridmap.grid.zoomTo(Number(row.getAttribute("data-grid")));
+          });
+        });
+        {% endmacro %}
+    """)
+
+
+def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None, staff: pd.DataFrame | None = None,
+            communities: gpd.GeoDataFrame | None = None, streets: gpd.GeoDataFrame | None = None,
+            districts: gpd.GeoDataFrame | None = None, units: gpd.GeoDataFrame | None = None,
+            title: str | None = None, period=None, lang: str = "zh", public: bool = False,
+            basemap: str = "none", tianditu_key: str | None = None, top: int = 15) -> str:
+    """Return the cockpit page: map, headline figures, cases by month and top grids on one screen.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts).
+    cases, staff, communities, streets, districts, units : optional
+        As for :func:`gridmap.maps.one_screen`. Staff contacts are never shown on the cockpit.
+    title : str, optional
+        The page heading (default 网格化服务管理驾驶舱).
+    period : optional
+        The period of "cases this period" and the case figures (``"2025-06"``, ``"2025Q2"``,
+        ``(start, end)``); None: every case. The monthly chart shows every month and marks the period.
+    lang : {"zh", "en"}, default "zh"
+    public : bool, default False
+        Suppress case counts below 5 and everything derived from them; no heat map.
+    basemap, tianditu_key : optional
+        As for :func:`gridmap.maps.one_screen`.
+    top : int, default 15
+        Rows of the top-grids table.
+
+    Returns
+    -------
+    str
+        The self-contained HTML page.
+    """
+    text = _TEXT[lang]
+    measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
+    built = build_one_screen(grids, communities=communities, streets=streets, districts=districts, units=units,
+                             cases=cases, measure=measure, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+                             period=period, public=public, title="")
+    fmap = built.map
+    heading = title or text["title"]
+    figure = fmap.get_root()
+    figure.title = html.escape(heading)
+    figure.header.add_child(Element(f"<style>{_CSS}</style>"), name="cockpit_css")
+    totals = _totals(built, period=period, public=public)
+    monthly = area_figures(built.grids, built.cases, by_month=True) if built.cases is not None else None
+    if monthly is not None and public:
+        from gridmap.stats import suppress_small_counts
+
+        monthly = suppress_small_counts(monthly, columns=["cases"], threshold=THRESHOLD)
+    panels = [_head(heading, period, text, public=public),
+              _left(totals, monthly, period, text, lang=lang),
+              _right(built, text, top=top)]
+    for i, panel in enumerate(panels):
+        figure.html.add_child(Element(panel), name=f"cockpit_panel_{i}")
+    _RowClicks().add_to(fmap)
+    return to_html(fmap)
+
+
+def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options) -> Path:
+    """Write :func:`cockpit` ``(grids, **options)`` to ``path`` atomically (UTF-8); return the path.
+
+    The page is made completely before anything is written; a failure leaves an existing file untouched.
+    """
+    path = Path(path)
+    page = cockpit(grids, **options)
+    if not path.parent.is_dir():
+        raise WriteError("the folder does not exist", path=path, fix="create the folder first")
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(page)
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        raise WriteError(f"cannot write the cockpit ({exc.strerror or exc})", path=path,
+                         fix="check that the folder is writable and the disk is not full") from exc
+    logger.info("wrote %s (%d bytes)", path, len(page.encode("utf-8")))
+    return path
+
+
+def _totals(built, *, period, public: bool) -> dict:
+    """Headline figures: grids by type, population, households and, with cases, the case measures."""
+    grids = built.grids
+    totals = {"grids": len(grids)}
+    if "type" in grids.columns:
+        totals["by_type"] = grids["type"].value_counts().to_dict()
+    for column in ("population", "households"):
+        if column in grids.columns:
+            totals[column] = int(pd.to_numeric(grids[column], errors="coerce").fillna(0).sum())
+    if built.cases is not None:
+        table = area_figures(grids, built.cases, period=period)
+        if public:
+            from gridmap.stats import suppress_small_counts
+
+            table = suppress_small_counts(table, columns=["cases"], threshold=THRESHOLD)
+        row = table.iloc[0]
+        for column in ("cases", "response_rate", "on_time_rate", "share_grid"):
+            totals[column] = None if pd.isna(row[column]) else row[column]
+    elif "cases" in built.figures.columns:
+        totals["cases"] = int(pd.to_numeric(built.figures["cases"], errors="coerce").fillna(0).sum())
+    return totals
+
+
+def _number(value, decimals: int = 0) -> str:
+    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.{decimals}f}"
+
+
+def _percent(value) -> str:
+    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{100 * value:.1f}%"
+
+
+def _card(label: str, value: str, unit: str = "", detail: str = "") -> str:
+    unit_html = f"<small>{html.escape(unit)}</small>" if unit else ""
+    detail_html = f'<div class="detail">{html.escape(detail)}</div>' if detail else ""
+    return (f'<div class="cockpit-card"><div class="label">{html.escape(label)}</div>'
+            f'<div class="value">{html.escape(value)}{unit_html}</div>{detail_html}</div>')
+
+
+def _head(heading: str, period, text: dict, *, public: bool) -> str:
+    label = period_label(period) or text["all"]
+    note = f"<span>{html.escape(text['public'])}</span>" if public else ""
+    return (f'<header class="cockpit-head"><h1>{html.escape(heading)}</h1>'
+            f"<span>{html.escape(label)}</span>{note}</header>")
+
+
+def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
+    by_type = totals.get("by_type", {})
+    detail = " · ".join(f"{text.get(kind, kind)} {count}" for kind, count in by_type.items()
+                        if isinstance(kind, str))
+    cards = [_card(text["grids"], _number(totals["grids"]), "", detail)]
+    for key, unit in (("population", "unit_people"), ("households", "unit_households")):
+        if key in totals:
+            cards.append(_card(text[key], _number(totals[key]), text[unit]))
+    if "cases" in totals:
+        cases = totals["cases"]
+        shown = text["suppressed"] if cases is None else _number(cases)
+        cards.append(_card(text["cases"], shown, text["unit_cases"], period_label(period) or text["all"]))
+        for key in ("response_rate", "on_time_rate", "share_grid"):
+            if key in totals:
+                cards.append(_card(text[key], _percent(totals[key])))
+    chart = month_chart(monthly, period=period, lang=lang) if monthly is not None else \
+        f'<div class="cockpit-note">{html.escape(text["none"])}</div>'
+    return (f'<section class="cockpit-left"><div class="cockpit-cards">{"".join(cards)}</div>'
+            f'<div class="cockpit-panel cockpit-chart"><h2>{html.escape(text["months"])}</h2>{chart}</div>'
+            "</section>")
+
+
+def month_chart(monthly: pd.DataFrame, *, period=None, lang: str = "zh", width: int = 392,
+                height: int = 230) -> str:
+    """Return cases by month as an inline SVG bar chart (no script, no external file).
+
+    ``monthly`` has ``period`` (``YYYY-MM``) and ``cases`` (NA where suppressed, drawn as a hatched
+    stub labelled ``<5``); months inside ``period`` are highlighted.
+
+    Examples
+    --------
+    >>> chart = month_chart(pd.DataFrame({"period": ["2025-01", "2025-02"], "cases": [30, 12]}))
+    >>> chart.startswith("<svg") and chart.count("<rect") == 2 and ">30<" in chart
+    True
+    """
+    text = _TEXT[lang]
+    bounds = period_bounds(period)
+    labels, values, marked = [], [], []
+    for label, value in zip(monthly["period"].astype(str), monthly["cases"], strict=True):
+        month = pd.Period(label, freq="M")
+        labels.append(text["month"].format(m=month.month, abbr=_MONTHS[month.month - 1]))
+        values.append(None if pd.isna(value) else float(value))
+        marked.append(bounds is not None and bounds[0] <= month.start_time < bounds[1])
+    top = max([v for v in values if v is not None] + [1.0])
+    left, bottom, head = 8, 26, 22
+    step = (width - 2 * left) / max(len(values), 1)
+    bar = step * 0.66
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{html.escape(text["months"])}">',
+             '<defs><pattern id="cockpit-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+             'patternTransform="rotate(45)"><rect width="3" height="6" fill="#5b7aa6"/></pattern></defs>']
+    for i, (label, value, mark) in enumerate(zip(labels, values, marked, strict=True)):
+        x = left + i * step + (step - bar) / 2
+        full = height - bottom - head
+        h = 4 if value is None else max(full * value / top, 1)
+        y = height - bottom - h
+        fill = "url(#cockpit-hatch)" if value is None else ("#ffd36b" if mark else "#4f9bea")
+        shown = text["suppressed"] if value is None else _number(value)
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{fill}">'
+                     f"<title>{html.escape(label)}: {html.escape(shown)}</title></rect>")
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" font-size="11" fill="#e8eef7" '
+                     f'text-anchor="middle">{html.escape(shown)}</text>')
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="11" fill="#9fb3cf" '
+                     f'text-anchor="middle">{html.escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _right(built, text: dict, *, top: int) -> str:
+    """The table of grids with the most cases per km² (rows carry the grid's position in the map)."""
+    figures = built.figures
+    if "cases_per_km2" not in figures.columns:
+        return '<section class="cockpit-right"></section>'
+    ranked = figures.assign(position=np.arange(len(figures)))
+    ranked = ranked[pd.to_numeric(ranked["cases_per_km2"], errors="coerce").notna()]
+    ranked = ranked.sort_values(["cases_per_km2", "cases"], ascending=False, kind="stable").head(top)
+    communities = built.community_names
+    rows = []
+    for rank, (_, row) in enumerate(ranked.iterrows(), start=1):
+        position = int(row["position"])
+        cells = [str(rank), built.grid.codes[position], communities[position] or "",
+                 _number(row["cases"]), _number(row["cases_per_1000"], 1), _number(row["cases_per_km2"], 1)]
+        tds = "".join(f'<td class="num">{html.escape(c)}</td>' if i in (0, 3, 4, 5) else f"<td>{html.escape(c)}</td>"
+                      for i, c in enumerate(cells))
+        rows.append(f'<tr data-grid="{position}">{tds}</tr>')
+    heads = [text["rank"], text["code"], text["community"], text["cases"], text["per_1000"], text["per_km2"]]
+    ths = "".join(f'<th class="num">{html.escape(h)}</th>' if i in (0, 3, 4, 5) else f"<th>{html.escape(h)}</th>"
+                  for i, h in enumerate(heads))
+    return (f'<section class="cockpit-right cockpit-panel cockpit-top"><h2>{html.escape(text["top"])}</h2>'
+            f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
