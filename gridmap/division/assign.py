@@ -293,7 +293,7 @@ def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, st
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
-    interiors = shapely.relate_pattern(geoms[left], geoms[right], "T********")
+    interiors = shapely.relate_pattern(geoms[left], geoms[right], "T********")  # not just touching
     left, right = left[interiors], right[interiors]
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
     for a, b, area in zip(left, right, areas, strict=True):
@@ -331,12 +331,17 @@ def _candidate_pairs(
         units_native, predicate="intersects"
     )
     areas = np.zeros(len(units_pos))
-    polygonal = shapely.get_dimensions(unit_geoms[units_pos]) == 2
-    if polygonal.any():
-        areas[polygonal] = shapely.area(
-            shapely.intersection(
-                unit_geoms[units_pos[polygonal]], community_geoms[communities_pos[polygonal]]
-            )
+    polygonal = np.flatnonzero(shapely.get_dimensions(unit_geoms[units_pos]) == 2)
+    if len(polygonal):
+        units_at, communities_at = (
+            unit_geoms[units_pos[polygonal]],
+            community_geoms[communities_pos[polygonal]],
+        )
+        shapely.prepare(communities_at)  # our own projected copies: prepared once, many tests each
+        inside = shapely.contains_properly(communities_at, units_at)  # most units: no overlay needed
+        areas[polygonal[inside]] = shapely.area(units_at[inside])
+        areas[polygonal[~inside]] = shapely.area(
+            shapely.intersection(units_at[~inside], communities_at[~inside])
         )
     return pd.DataFrame(
         {"unit": units_pos, "community": communities_pos, "area": areas, "code": codes[communities_pos]}
