@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.cli.options import (
+    register_codes,
     Input,
     coords_option,
     echo_warnings,
@@ -29,7 +30,6 @@ from gridmap.cli.options import (
     read_inputs,
     staged_file,
 )
-from gridmap.codes.registry import Registry
 from gridmap.division import GridBuild, GridRules, build_grids
 from gridmap.io import write_layer
 from gridmap.report import Report
@@ -113,7 +113,7 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
                         coords=coords), strict=strict)
         result = build_grids(communities, units, rules=rules, strict=strict, progress=not quiet)
         if registry_path is not None:
-            result = _registered(result, registry_path)
+            result = register_codes(result, registry_path)
         findings = _findings([community_report, unit_report, result.report])
         write_layer(result.grids, staging, "grids")
         write_layer(result.units, staging, "units", mode="a")
@@ -155,15 +155,6 @@ def _refuse_errors(report: Report, label: str) -> None:
         for row in errors.itertuples():
             click.echo(f"  {row.record}: {row.check}: {row.message}", err=True)
     report.raise_for_errors(path=label)
-
-
-def _registered(result: GridBuild, path: str) -> GridBuild:
-    """Give the grids their permanent codes from the registry, and the units the codes of their grids."""
-    with Registry(path) as registry:
-        grids = registry.assign(result.grids)
-    permanent = dict(zip(grids["temp_code"], grids["code"], strict=True))
-    units = result.units.assign(grid_code=result.units["grid_code"].map(permanent))
-    return GridBuild(grids=grids, units=units, report=result.report)
 
 
 def _findings(reports: list[Report]) -> pd.DataFrame:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import warnings
+from pathlib import Path
+
 import click
 
 from gridmap.cli._output import staged_folder
@@ -12,7 +16,7 @@ __all__ = ["demo"]
 @click.command(epilog="""
 \b
 Example:
-  gridmap demo --out demo     # writes demo/gridmap.gpkg and demo/index.html
+  gridmap demo --out demo     # writes demo/gridmap.gpkg, demo/registry.sqlite and demo/index.html
 """)
 @click.option("--out", "out", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Folder to write into (created if needed).")
@@ -20,29 +24,47 @@ Example:
               help="Language of map labels, legends and popups.")
 @click.pass_context
 def demo(ctx: click.Context, out: str, lang: str) -> None:
-    """Load, validate and map the sample city (示例市), writing a GeoPackage and an HTML map."""
+    """Run everything on the sample city (示例市): validate, divide into grids, code, check and map.
+
+    The sample city carries deliberate flaws (units without or with a wrong community code, compounds
+    straddling a community line); the command reports them and carries on, as an analyst would.
+    """
+    from gridmap.checks import check
+    from gridmap.cli.options import register_codes
     from gridmap.datasets import load_sample
+    from gridmap.division import build_grids
+    from gridmap.errors import GridmapWarning
     from gridmap.io import write_layer
     from gridmap.maps import overview_map, save_html
     from gridmap.validation import validate_admin, validate_units
 
     city = load_sample()
-    layers = {}
-    findings = []
+    layers, reports = {}, []
     for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
-        frame, report = validate_admin(getattr(city, name), parents=layers.get(parents), path=city.path / name)
-        layers[name], findings = frame, findings + [report]
-    layers["units"], report = validate_units(city.units, path=city.path / "units")
-    findings.append(report)
+        layers[name], report = validate_admin(getattr(city, name), parents=layers.get(parents),
+                                              path=f"{city.path / 'sample_city.gpkg'}:{name}")
+        reports.append(report)
+    units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
+    reports.append(report)
 
     with staged_folder(out) as staging:
+        registry = staging / "registry.sqlite"
+        if (Path(out) / registry.name).exists():  # codes issued by an earlier run are kept
+            shutil.copy2(Path(out) / registry.name, registry)
+        with warnings.catch_warnings():
+            # the sample's deliberate flaws are reported below, once, with the other findings
+            warnings.simplefilter("ignore", GridmapWarning)
+            build = register_codes(build_grids(layers["communities"], units), registry)
+        reports += [build.report, check(build.grids, layers["communities"])]
+        layers.update(units=build.units, grids=build.grids)
         gpkg = staging / "gridmap.gpkg"
         for name, frame in layers.items():
             write_layer(frame, gpkg, name, mode="a")
-        fmap = overview_map(**layers, lang=lang, title="示例市 网格化服务管理" if lang == "zh" else "Sample city")
-        save_html(fmap, staging / "index.html")
+        title = "示例市 网格化服务管理" if lang == "zh" else "Sample city grid management"
+        save_html(overview_map(**layers, lang=lang, title=title), staging / "index.html")
 
     if not ctx.obj["quiet"]:
-        for report in findings:
+        for report in reports:
             click.echo(report.summary())
-        click.echo(f"wrote {out}/gridmap.gpkg ({', '.join(layers)}) and {out}/index.html")
+        click.echo(f"wrote {out}/gridmap.gpkg ({', '.join(layers)}), {out}/registry.sqlite "
+                   f"({len(build.grids)} grid codes) and {out}/index.html")

@@ -26,10 +26,13 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from gridmap.codes.registry import Registry
+from gridmap.division import GridBuild
 from gridmap.errors import GridmapError, GridmapWarning, ReadError, WriteError
 from gridmap.io import list_layers, read_layer
 
 __all__ = [
+    "register_codes",
     "COORDS",
     "coords_option",
     "json_option",
@@ -202,3 +205,12 @@ def echo_warnings(*, quiet: bool) -> Iterator[None]:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
             elif not quiet:
                 click.echo(f"gridmap: warning: {warning.message}", err=True)
+
+
+def register_codes(result: GridBuild, path: str | os.PathLike) -> GridBuild:
+    """Give the grids their permanent codes from the registry at ``path``, and the units their grids' codes."""
+    with Registry(path) as registry:
+        grids = registry.assign(result.grids)
+    permanent = dict(zip(grids["temp_code"], grids["code"], strict=True))
+    units = result.units.assign(grid_code=result.units["grid_code"].map(permanent))
+    return GridBuild(grids=grids, units=units, report=result.report)
