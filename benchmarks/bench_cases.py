@@ -9,10 +9,11 @@ random points in the same box. Both methods run in the same process on the same 
 * ``geopandas.sjoin(cases, grids, predicate="within", how="left")``, the usual way;
 * ``gridmap.cases.assign(cases, grids)``.
 
-Each is timed ``--repeat`` times (wall clock, best run, after a warm-up on 10,000 cases) and run again
-under tracemalloc for the peak of Python-tracked memory (numpy arrays and pandas columns; GEOS's own
-allocations are not tracked). The machine may be shared: compare the two in the same run. The results
-must be identical: every case sjoin puts in a grid gets that grid from assign; cases sjoin leaves
+Each is timed ``--repeat`` times (wall clock and process CPU time, best run, after a warm-up on 10,000
+cases) and run again under tracemalloc for the peak of Python-tracked memory (numpy arrays and pandas
+columns; GEOS's own allocations are not tracked). On a shared machine wall times stretch with the load:
+compare the two methods within one run, and the CPU times. The results must be identical: every case
+sjoin puts in a grid gets that grid from assign; cases sjoin leaves
 unmatched (outside every grid, or exactly on a boundary, where "within" is false) must be NA in assign's
 result unless the point lies on a grid's boundary, which is checked with shapely.
 """
@@ -66,16 +67,17 @@ def run_assign(cases, grids) -> pd.Series:
 
 def measure(func, cases, grids, repeat: int):
     func(cases.iloc[:10_000], grids)
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = func(cases, grids)
         seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     tracemalloc.start()
     func(cases, grids)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return min(seconds), peak, result
+    return min(seconds), min(cpu), peak, result
 
 
 def check(sjoined: pd.Series, assigned: pd.Series, cases, grids) -> None:
@@ -101,11 +103,13 @@ def main() -> None:
     grids, cases = make_grids(args.grids, args.seed), make_cases(args.cases, args.seed)
     vertices = shapely.get_num_coordinates(grids.geometry.to_numpy()).mean()
     print(f"{len(grids)} grids ({vertices:.0f} vertices each on average), {len(cases):,} cases")
-    sjoin_s, sjoin_mb, sjoined = measure(run_sjoin, cases, grids, args.repeat)
-    print(f"geopandas.sjoin(within): {sjoin_s:7.2f} s, peak traced memory {sjoin_mb:7.0f} MiB")
-    assign_s, assign_mb, assigned = measure(run_assign, cases, grids, args.repeat)
-    print(f"gridmap.cases.assign:    {assign_s:7.2f} s, peak traced memory {assign_mb:7.0f} MiB")
-    print(f"speed-up: {sjoin_s / assign_s:.1f}x")
+    sjoin_s, sjoin_cpu, sjoin_mb, sjoined = measure(run_sjoin, cases, grids, args.repeat)
+    print(f"geopandas.sjoin(within): {sjoin_s:6.2f} s wall, {sjoin_cpu:6.2f} s CPU, "
+          f"peak traced memory {sjoin_mb:5.0f} MiB")
+    assign_s, assign_cpu, assign_mb, assigned = measure(run_assign, cases, grids, args.repeat)
+    print(f"gridmap.cases.assign:    {assign_s:6.2f} s wall, {assign_cpu:6.2f} s CPU, "
+          f"peak traced memory {assign_mb:5.0f} MiB")
+    print(f"speed-up: {sjoin_s / assign_s:.1f}x wall, {sjoin_cpu / assign_cpu:.1f}x CPU")
     check(sjoined, assigned, cases, grids)
 
 
