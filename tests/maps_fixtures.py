@@ -48,3 +48,39 @@ def small_city(crs: str = "EPSG:4326") -> dict[str, gpd.GeoDataFrame]:
         geometry=[v[5] for v in UNITS.values()], crs="EPSG:4326")
     layers = {"districts": districts, "streets": streets, "communities": communities, "units": units}
     return {name: frame.to_crs(crs) for name, frame in layers.items()}
+
+
+def small_grids() -> gpd.GeoDataFrame:
+    """Grids of the tiny city built by gridmap.division (five grids; U2's name would run code as HTML)."""
+    import warnings
+
+    from gridmap.division import build_grids
+    from gridmap.errors import GridmapWarning
+
+    layers = small_city()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridmapWarning)
+        grids = build_grids(layers["communities"], layers["units"]).grids
+    return grids.assign(code=grids["code"].str.replace("-", "", regex=False))
+
+
+_SAMPLE = {}
+
+
+def sample_city():
+    """The sample city 示例市 and its grids with sequential codes (built once per test session)."""
+    if not _SAMPLE:
+        import warnings
+
+        from gridmap.codes import assign_sequential_codes
+        from gridmap.datasets import load_sample
+        from gridmap.division import build_grids
+        from gridmap.errors import GridmapWarning
+
+        city = load_sample()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GridmapWarning)
+            built = build_grids(city.communities, city.units)
+        _SAMPLE["city"] = city
+        _SAMPLE["grids"] = assign_sequential_codes(built.grids.drop(columns="code"))
+    return _SAMPLE["city"], _SAMPLE["grids"]

@@ -71,9 +71,9 @@ class Measure:
 MEASURES = {
     "population_density": Measure("人口密度", "Population density", "人/km²", "people/km²", "YlGnBu", 0),
     "households": Measure("户数", "Households", "户", "households", "Greens", 0),
-    "cases_per_1000": Measure("案件密度（每千人）", "Cases per 1,000 residents", "件/千人",
+    "cases_per_1000": Measure("每千人案件数", "Cases per 1,000 residents", "件/千人",
                               "cases/1,000 residents", "YlOrRd", 1),
-    "cases_per_km2": Measure("案件密度（每平方公里）", "Cases per km²", "件/km²", "cases/km²", "OrRd", 1),
+    "cases_per_km2": Measure("案件密度", "Case density", "件/km²", "cases/km²", "OrRd", 1),
 }
 
 #: Class characters besides the digits: no value, suppressed (fewer than 5 cases on a public map).

@@ -271,7 +271,7 @@ def month_chart(monthly: pd.DataFrame, *, period=None, lang: str = "zh", width: 
     Examples
     --------
     >>> chart = month_chart(pd.DataFrame({"period": ["2025-01", "2025-02"], "cases": [30, 12]}))
-    >>> chart.startswith("<svg") and chart.count("<rect") == 2 and ">30<" in chart
+    >>> chart.startswith("<svg") and chart.count("<rect x=") == 2 and ">30<" in chart
     True
     """
     text = _TEXT[lang]

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -33,6 +35,7 @@ __all__ = ["period_bounds", "period_label", "in_period", "cases_in_period", "gri
 #: Case counts below this are not published (``public=True``).
 THRESHOLD = 5
 _CASE_COLUMNS = ("cases", "cases_per_1000", "cases_per_km2")
+_PERIOD = re.compile(r"\d{4}(Q[1-4]|-\d{2}(-\d{2})?)?")
 _PERIOD_FIX = "pass period= like '2025-06' (a month), '2025Q2', '2025', or a (start, end) pair of dates"
 
 
@@ -44,7 +47,9 @@ def period_bounds(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         if isinstance(period, (tuple, list)) and len(period) == 2:
             start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
         else:
-            span = period if isinstance(period, pd.Period) else pd.Period(str(period))
+            if not isinstance(period, pd.Period) and not _PERIOD.fullmatch(str(period).strip()):
+                raise ValueError("expected YYYY, YYYYQn, YYYY-MM or YYYY-MM-DD")
+            span = period if isinstance(period, pd.Period) else pd.Period(str(period).strip())
             start, end = span.start_time, (span + 1).start_time
     except (ValueError, TypeError) as exc:
         raise GridmapError(f"period={period!r} is not a period ({exc})", fix=_PERIOD_FIX) from exc
