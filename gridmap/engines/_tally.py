@@ -1,0 +1,207 @@
+"""Case tallies: the small table both engines add up, batch by batch or partition by partition.
+
+A tally has one row per (grid, located, period) with the number of records, the number of cases (sum of
+``count``) and the records whose count or report time is unusable. Tallies of any number of batches add up
+to the tally of all of them (:func:`combine`), and :func:`finish` turns one into a table per grid,
+community, street or district (and period) with exactly the counts :func:`gridmap.stats.summarize` gives.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridmap.cases import assign
+from gridmap.errors import GridmapWarning, SchemaError
+from gridmap.report import Report
+from gridmap.stats import LEVELS, PERIODS
+
+__all__ = ["check_options", "check_columns", "check_grids", "tally", "combine", "finish", "add_findings",
+           "NO_PERIOD"]
+
+#: Period ordinal of records without a usable report time (pandas' NaT ordinal).
+NO_PERIOD = np.iinfo(np.int64).min
+_KEYS = ["grid_code", "located", "period"]
+_SUMS = ["records", "cases", "bad_count", "no_time"]
+_CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
+
+
+def check_options(grids: gpd.GeoDataFrame, *, by: str, period: str | None) -> None:
+    """Refuse an unknown level or period, and grids that cannot be rolled up to ``by``."""
+    if by not in LEVELS:
+        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
+    if period is not None and period not in PERIODS:
+        raise SchemaError(f"period={period!r} is not a period",
+                          fix=f"pass period= one of {', '.join(PERIODS)}")
+    if by == "grid" or not isinstance(grids, pd.DataFrame):
+        return  # assign checks the grids themselves
+    if "community_code" not in grids.columns:
+        raise SchemaError(f"grids have no column 'community_code' to roll cases up by {by}",
+                          fix="give every grid the 12-digit code of its community, or pass by='grid'")
+    community = grids["community_code"].astype(object)
+    bad = ~community.map(lambda code: isinstance(code, str) and len(code) == 12 and code.isdigit())
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SchemaError(f"grid {grids['code'].iloc[position]!r} has community code "
+                          f"{community.iloc[position]!r}, not 12 digits",
+                          record=f"grid {grids['code'].iloc[position]}",
+                          fix="give every grid the 12-digit statistical code of its community")
+
+
+def check_columns(columns, *, period: str | None, path=None) -> None:
+    """Refuse cases without a report time when counting per period."""
+    if period is not None and "reported_at" not in columns:
+        raise SchemaError(f"the cases have no report time (reported_at) to count them per {period}",
+                          path=path, fix="give the cases a reported_at column, or pass period=None")
+
+
+def check_grids(grids: gpd.GeoDataFrame, crs) -> None:
+    """Check the grids before reading any case: assign an empty frame of cases in ``crs``."""
+    assign(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), grids, report=Report("grids"))
+
+
+def tally(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, period: str | None) -> pd.DataFrame:
+    """Put one batch of cases in grids and count them per grid (and period).
+
+    ``cases`` needs a point geometry and may have ``count`` (default 1 per record; a count that is not a
+    whole number of 0 or more counts 0, as in :func:`gridmap.stats.summarize`) and ``reported_at``
+    (required with ``period``). Findings of the assignment are not kept: the tally counts them.
+    """
+    assigned = assign(cases[[cases.geometry.name]], grids, report=Report("tally"))
+    weight, bad_count = _weights(cases)
+    frame = pd.DataFrame({
+        "grid_code": assigned["grid_code"].to_numpy(dtype=object),
+        "located": (assigned["grid_code"].notna() | assigned["outside_m"].notna()).to_numpy(),
+        "period": _period_ordinals(cases["reported_at"], period) if period else NO_PERIOD,
+        "records": 1, "cases": weight, "bad_count": bad_count.astype(np.int64),
+    })
+    frame["no_time"] = (frame["period"] == NO_PERIOD).astype(np.int64) if period else 0
+    return combine([frame])
+
+
+def combine(tallies: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add tallies up: one row per (grid, located, period)."""
+    filled = [t for t in tallies if len(t)]
+    if not filled:
+        return pd.DataFrame({"grid_code": pd.Series(dtype=object), "located": pd.Series(dtype=bool),
+                             **{c: pd.Series(dtype=np.int64) for c in ["period", *_SUMS]}})
+    frame = pd.concat(filled, ignore_index=True)
+    summed = frame.groupby(_KEYS, dropna=False, sort=False)[_SUMS].sum().reset_index()
+    return summed.astype({"grid_code": object, "located": bool, "period": np.int64,
+                          **dict.fromkeys(_SUMS, np.int64)})
+
+
+def finish(tallies: pd.DataFrame, grids: gpd.GeoDataFrame, *, by: str, period: str | None,
+           report: Report | None = None) -> pd.DataFrame:
+    """Return records and cases per unit of ``by`` (and period), and account for the cases left out.
+
+    Every unit of the grids gets a row (zeros included) and, with ``period``, every period from the
+    first to the last one with cases, like :func:`gridmap.stats.summarize`. Cases outside every grid,
+    without a location or (with ``period``) without a report time are left out and summarised in
+    ``report`` (a :class:`~gridmap.errors.GridmapWarning` without one).
+    """
+    in_grid = tallies["grid_code"].notna().to_numpy()
+    timed = (tallies["period"] != NO_PERIOD).to_numpy() if period else np.ones(len(tallies), dtype=bool)
+    add_findings(report, _left_out(tallies, in_grid, timed, period=period), stacklevel=4)
+    known = tallies[in_grid & timed]
+    codes = grids["code"].astype(object).to_numpy()
+    if by == "grid":
+        unit_of = pd.Series(codes, index=codes)
+    else:
+        unit_of = pd.Series(grids["community_code"].astype(object).str[:_CODE_LENGTH[by]].to_numpy(),
+                            index=codes)
+    keys = [known["grid_code"].map(unit_of).rename("code")]
+    if period:
+        keys.append(known["period"])
+    counts = known.groupby(keys, sort=False)[["records", "cases"]].sum()
+    units = pd.Index(np.sort(unit_of.unique().astype(str)), name="code")
+    if period:
+        spans = _span(known["period"], period)
+        counts = counts.reindex(pd.MultiIndex.from_product([units, spans], names=["code", "period"]),
+                                fill_value=0).reset_index()
+        counts["period"] = _labels(counts["period"].to_numpy(), period)
+    else:
+        counts = counts.reindex(units, fill_value=0).reset_index()
+    return counts.astype({"code": _STR, "records": np.int64, "cases": np.int64}).reset_index(drop=True)
+
+
+def add_findings(report: Report | None, findings: Report, *, stacklevel: int) -> None:
+    """Hand summary findings to the caller's report, or warn once when there is none."""
+    if report is not None:
+        report.extend(findings)
+    elif len(findings):
+        warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning,
+                      stacklevel=stacklevel)
+
+
+# Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
+_STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+def _weights(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Cases per record (missing count: 1) and which records have an unusable count (counted 0)."""
+    if "count" not in cases.columns:
+        return np.ones(len(cases), dtype=np.int64), np.zeros(len(cases), dtype=bool)
+    raw = cases["count"]
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    given = raw.notna().to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = given & (np.isnan(numbers) | (numbers < 0) | (numbers % 1 != 0))
+    weight = np.where(bad, 0, np.where(given, numbers, 1))
+    return weight.astype(np.int64), bad
+
+
+def _period_ordinals(reported: pd.Series, period: str) -> np.ndarray:
+    """Pandas period ordinal of each report time (China Standard Time); NO_PERIOD where there is none."""
+    times = reported
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        times = pd.to_datetime(reported, errors="coerce")
+        retry = times.isna() & reported.notna()
+        if retry.any():  # several layouts in one column: parse those element by element
+            times = times.astype("datetime64[ns]")
+            times[retry] = pd.to_datetime(reported[retry].astype(str), errors="coerce", format="mixed")
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    return pd.PeriodIndex(times.dt.to_period(PERIODS[period][0])).asi8
+
+
+def _span(ordinals: pd.Series, period: str) -> pd.Index:
+    """Every period ordinal from the first to the last present."""
+    if not len(ordinals):
+        return pd.Index([], dtype=np.int64, name="period")
+    return pd.RangeIndex(int(ordinals.min()), int(ordinals.max()) + 1, name="period")
+
+
+def _labels(ordinals: np.ndarray, period: str) -> pd.Series:
+    """Period labels as :func:`gridmap.stats.summarize` writes them: 2025-03-01, 2025-W09, 2025-03."""
+    periods = pd.PeriodIndex(pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(PERIODS[period][0])))
+    if period == "week":
+        iso = periods.start_time.isocalendar()
+        return pd.Series(iso["year"].astype(str).to_numpy() + "-W"
+                         + iso["week"].astype(str).str.zfill(2).to_numpy(), dtype=_STR)
+    return pd.Series(periods.astype(str), dtype=_STR)
+
+
+def _left_out(tallies: pd.DataFrame, in_grid: np.ndarray, timed: np.ndarray, *, period: str | None) -> Report:
+    """One finding per reason cases are left out, with the numbers of cases and records."""
+    findings = Report("case tallies")
+    located = tallies["located"].to_numpy(dtype=bool)
+    reasons = (
+        ("outside", ~in_grid & located, "lie outside every grid; check their coordinates (GCJ-02/BD-09 not "
+         "converted?) or the grids' coverage"),
+        ("no_location", ~located, "have no point and cannot be put in a grid"),
+        ("no_time", in_grid & ~timed, f"have no usable report time (reported_at) and are in no {period}"),
+    )
+    for check, rows, what in reasons:
+        cases, records = (int(tallies.loc[rows, column].sum()) for column in ("cases", "records"))
+        if records:
+            findings.add(check, f"{cases:,} cases ({records:,} records) {what}; they are left out",
+                         severity="warning", cases=cases, records=records)
+    bad = int(tallies["bad_count"].sum())
+    if bad:
+        findings.add("bad_count", f"{bad:,} records have a count that is not a whole number of cases (0 or "
+                     "more); they count 0", severity="warning", records=bad)
+    return findings
