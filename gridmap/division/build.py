@@ -82,7 +82,7 @@ _WARN_CHECKS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # frames do not compare to one bool
 class GridBuild:
     """The result of :func:`build_grids`.
 
