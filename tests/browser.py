@@ -74,3 +74,50 @@ def open_offline(browser, path: Path, *, width: int, height: int):
     page.goto(path.resolve().as_uri())
     page.wait_for_load_state("load")
     return page, log
+
+
+def assert_clean(log: PageLog) -> None:
+    """The page requested nothing, logged no error, threw nothing and opened no dialog."""
+    assert log.requests == []
+    assert log.console_errors == []
+    assert log.page_errors == []
+    assert log.dialogs == []
+
+
+def click_at(page, lat: float, lon: float, map_expr: str = "gridmap.maps[0]") -> None:
+    """Click the map at a latitude and longitude."""
+    x, y = page.evaluate(f"""([lat, lon]) => {{
+        const map = {map_expr}, point = map.latLngToContainerPoint([lat, lon]);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + point.x, box.top + point.y];
+    }}""", [lat, lon])
+    page.mouse.click(x, y)
+
+
+def popup(page) -> dict:
+    """The open popup: its title, its cells and the tags inside it."""
+    page.wait_for_selector(".leaflet-popup-content .gridmap-popup-title")
+    return page.evaluate("""() => {
+        const box = document.querySelector(".leaflet-popup-content");
+        return {title: box.querySelector(".gridmap-popup-title").textContent,
+                rows: Object.fromEntries([...box.querySelectorAll("tr")].map(
+                    tr => [tr.querySelector("th").textContent, tr.querySelector("td").textContent])),
+                elements: [...box.querySelectorAll("*")].map(e => e.tagName.toLowerCase()),
+                width: document.querySelector(".leaflet-popup").getBoundingClientRect().width};
+    }""")
+
+
+def close_popup(page, map_expr: str = "gridmap.maps[0]") -> None:
+    """Close the popup and wait until it has faded out."""
+    page.evaluate(f"void {map_expr}.closePopup()")
+    page.wait_for_selector(".leaflet-popup", state="detached", timeout=3000)
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """Save a screenshot for review: into $GRIDMAP_SCREENSHOTS when set, else the test's tmp_path."""
+    folder = Path(os.environ.get("GRIDMAP_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.wait_for_timeout(400)  # popups fade in and pan the map into view
+    page.screenshot(path=str(path))
+    return path

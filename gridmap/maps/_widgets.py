@@ -122,7 +122,8 @@ WIDGETS_JS = """(function () {
       polygons.push(polygon);
     });
     // One tooltip and one popup for the whole layer (not one each for thousands of grids).
-    var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320});
+    // Popups pan clear of the controls at the top left (zoom, search, fullscreen) and the title.
+    var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});
     group.on("mouseover", function (e) {
       var map = group._map;
       if (!map || e.layer.gridmapIndex === undefined) { return; }

@@ -207,6 +207,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities=None, streets=None,
                                f"available here: {', '.join(keys)}")
     fmap = base_map(basemap=basemap, tianditu_key=tianditu_key, lang=lang,
                     title=title if title is not None else scope.title(text))
+    fmap.options["zoom_snap"] = 0.25  # fit one community to a phone screen closely, not to the next power of 2
+    fmap.options["max_zoom"] = DETAIL_ZOOM + 1  # boundaries are exact to a pixel at DETAIL_ZOOM
     for child in list(fmap._children.values()):
         if isinstance(child, folium.TileLayer):
             child.overlay = True  # measures are the base layers (radio buttons); tiles can be switched off
