@@ -15,8 +15,9 @@ True
 
 __version__ = "0.1.0"
 
-from gridmap import crs
+from gridmap import cases, codes, crs, maps, stats, staffing
 from gridmap.admin import add_hierarchy, read_division_codes
+from gridmap.cases import read_cases
 from gridmap.checks import check, coverage_gaps, coverage_overlaps
 from gridmap.crosswalk import crosswalk, crosswalk_summary
 from gridmap.datasets import load_sample
@@ -35,7 +36,10 @@ from gridmap.errors import (
     WriteError,
 )
 from gridmap.io import list_layers, read_layer, read_table, write_layer
+from gridmap.codes.registry import Registry
 from gridmap.report import Report
+from gridmap.stats import summarize
+from gridmap.staffing import read_staff
 from gridmap.validation import repair_geometries, validate_admin, validate_units
 
 __all__ = [
@@ -46,7 +50,14 @@ __all__ = [
     "list_layers",
     "write_layer",
     "load_sample",
+    "read_cases",
+    "read_staff",
     "crs",
+    "codes",
+    "cases",
+    "stats",
+    "staffing",
+    "maps",
     # checking inputs
     "validate_admin",
     "validate_units",
@@ -63,6 +74,9 @@ __all__ = [
     "coverage_overlaps",
     "crosswalk",
     "crosswalk_summary",
+    # codes and analysis
+    "Registry",
+    "summarize",
     # results and errors
     "Report",
     "GridmapError",

@@ -57,10 +57,12 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 def _register_commands() -> None:
     # Imported here so that each command lives in its own module and `gridmap --help` stays fast.
     from gridmap.cli.build import build
+    from gridmap.cli.cases import cases
     from gridmap.cli.check import check
     from gridmap.cli.demo import demo
+    from gridmap.cli.stats import stats
 
-    for command in (build, check, demo):
+    for command in (demo, build, check, cases, stats):
         main.add_command(command)
 
 
