@@ -32,9 +32,9 @@ def make_city(n_grids: int, n_cases: int, seed: int = 0) -> tuple[gpd.GeoDataFra
     frame = box(108.20, 22.70, 108.40, 22.90)
     seeds = shapely.multipoints(rng.uniform([108.20, 22.70], [108.40, 22.90], size=(n_grids, 2)))
     cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame)), frame)
-    # 3 districts, 4 streets each, 10 communities each
-    communities = [f"4501{2 + i % 3:02d}{1 + i // 60 % 4:03d}{1 + i // 6 % 10:03d}"
-                   for i in range(len(cells))]
+    # 3 districts of 4 streets; 6 grids per community
+    communities = [f"4501{2 + c % 3:02d}{1 + c // 3 % 4:03d}{1 + c // 12:03d}"
+                   for c in np.arange(len(cells)) // 6]
     codes = [f"{c}{1 + i % 6:03d}" for i, c in enumerate(communities)]
     grids = gpd.GeoDataFrame({"code": codes, "community_code": communities}, geometry=cells, crs="EPSG:4490")
     xy = rng.uniform([108.18, 22.68], [108.42, 22.92], size=(n_cases, 2))  # a margin outside the grids
