@@ -52,7 +52,8 @@ _TEXT = {
            "months": "各月案件数", "top": "案件密度最高的网格", "rank": "排名", "code": "网格编码",
            "community": "社区/村", "per_km2": "件/km²", "per_1000": "件/千人", "all": "全部案件",
            "suppressed": f"<{THRESHOLD}", "unit_people": "人", "unit_households": "户", "unit_cases": "件",
-           "month": "{m}月", "none": "无案件数据", "public": "公开版：少于5件的数字不显示"},
+           "month": "{m}月", "none": "无案件数据", "public": "公开版：少于5件的数字不显示",
+           "full_time": "专职网格员", "leaders": "网格长", "members": "定岗网格员"},
     "en": {"title": "Grid management cockpit", "grids": "Grids", "city": "City", "rural": "Rural",
            "dedicated": "Dedicated", "population": "Population", "households": "Households", "cases": "Cases",
            "response_rate": "Response rate", "on_time_rate": "Accepted same day", "share_grid": "Settled in grid",
@@ -60,7 +61,8 @@ _TEXT = {
            "code": "Grid code", "community": "Community", "per_km2": "per km²", "per_1000": "per 1,000",
            "all": "all cases", "suppressed": f"<{THRESHOLD}", "unit_people": "", "unit_households": "",
            "unit_cases": "", "month": "{abbr}", "none": "no case data",
-           "public": "Public version: counts below 5 are not shown"},
+           "public": "Public version: counts below 5 are not shown", "full_time": "Full-time grid workers",
+           "leaders": "Leaders", "members": "Members"},
 }
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CSS = """
@@ -124,8 +126,10 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None, s
     ----------
     grids : geopandas.GeoDataFrame
         Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts).
-    cases, staff, communities, streets, districts, units : optional
-        As for :func:`gridmap.maps.one_screen`. Staff contacts are never shown on the cockpit.
+    cases, communities, streets, districts, units : optional
+        As for :func:`gridmap.maps.one_screen`.
+    staff : pandas.DataFrame, optional
+        The roster: counts of posts (full-time workers, leaders, members) are shown; names and phones never.
     title : str, optional
         The page heading (default 网格化服务管理驾驶舱).
     period : optional
@@ -154,7 +158,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None, s
     figure = fmap.get_root()
     figure.title = html.escape(heading)
     figure.header.add_child(Element(f"<style>{_CSS}</style>"), name="cockpit_css")
-    totals = _totals(built, period=period, public=public)
+    totals = _totals(built, staff, period=period, public=public)
     monthly = area_figures(built.grids, built.cases, by_month=True) if built.cases is not None else None
     if monthly is not None and public:
         from gridmap.stats import suppress_small_counts
@@ -194,10 +198,13 @@ def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options) ->
     return path
 
 
-def _totals(built, *, period, public: bool) -> dict:
-    """Headline figures: grids by type, population, households and, with cases, the case measures."""
+def _totals(built, staff, *, period, public: bool) -> dict:
+    """Headline figures: grids by type, population, households, staff posts and the case measures."""
     grids = built.grids
     totals = {"grids": len(grids)}
+    if staff is not None:
+        row = area_figures(grids, staff=staff).iloc[0]
+        totals["staff"] = {role: int(row[role]) for role in ("leaders", "full_time", "members")}
     if "type" in grids.columns:
         totals["by_type"] = grids["type"].value_counts().to_dict()
     for column in ("population", "households"):
@@ -247,6 +254,10 @@ def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
     for key, unit in (("population", "unit_people"), ("households", "unit_households")):
         if key in totals:
             cards.append(_card(text[key], _number(totals[key]), text[unit]))
+    if "staff" in totals:
+        posts = totals["staff"]
+        detail = " · ".join(f"{text[role]} {posts[role]}" for role in ("leaders", "members"))
+        cards.append(_card(text["full_time"], _number(posts["full_time"]), text["unit_people"], detail))
     if "cases" in totals:
         cases = totals["cases"]
         shown = text["suppressed"] if cases is None else _number(cases)

@@ -178,15 +178,15 @@ def _stats_table(grids, cases, staff, *, period, contacts: bool) -> pd.DataFrame
     return table.set_index("code").reindex(frame["code"].astype(str)).reset_index()
 
 
-def area_figures(grids: gpd.GeoDataFrame, cases=None, *, period=None, by_month: bool = False):
+def area_figures(grids: gpd.GeoDataFrame, cases=None, staff=None, *, period=None, by_month: bool = False):
     """Totals for all ``grids`` together, from :func:`gridmap.stats.summarize`.
 
-    Returns a one-row table (households, population, cases, response_rate, on_time_rate, share_grid, …) or,
-    with ``by_month``, one row per month of the cases (every case, whatever ``period``).
+    Returns a one-row table (households, population, cases, response_rate, on_time_rate, share_grid, staff
+    posts, …) or, with ``by_month``, one row per month of the cases (every case, whatever ``period``).
     """
     from gridmap.stats import summarize
 
     # summarize rolls grids up by community code: one shared code makes the whole area one unit.
     frame = grids.assign(community_code="0" * 12)
     selected = None if cases is None else cases_in_period(cases, frame, None if by_month else period)
-    return summarize(frame, selected, by="community", period="month" if by_month else None)
+    return summarize(frame, selected, staff, by="community", period="month" if by_month else None)
