@@ -147,7 +147,10 @@ def classify(values, *, scheme: str = "quantiles", k: int = 5, suppressed=None) 
 
 
 def _colors(palette: str, n: int) -> list[str]:
-    return color_brewer(palette, max(n, 3))[-n:] if n < 3 else color_brewer(palette, n)
+    """``n`` colours of a ColorBrewer palette (its darkest ones when fewer than 3)."""
+    if n == 0:
+        return []
+    return color_brewer(palette, 3)[-n:] if n < 3 else color_brewer(palette, n)
 
 
 def _number(value: float, decimals: int) -> str:

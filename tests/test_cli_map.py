@@ -1,0 +1,125 @@
+"""``gridmap map`` (gridmap.cli.map) run with CliRunner on a GeoPackage like the one `gridmap build` writes."""
+
+import json
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+from maps_fixtures import sample_city
+
+from gridmap.cli import EXIT_BAD_INPUT, _GridmapGroup
+from gridmap.cli.map import map_command
+from gridmap.io import write_layer
+
+
+def cli() -> click.Group:
+    """The command inside a group like ``gridmap.cli.main`` (same error handling, same ctx.obj)."""
+    @click.group(cls=_GridmapGroup)
+    @click.option("--debug", is_flag=True)
+    @click.option("-q", "--quiet", is_flag=True)
+    @click.pass_context
+    def group(ctx, debug, quiet):
+        ctx.obj = {"quiet": quiet, "debug": debug}
+
+    group.add_command(map_command)
+    return group
+
+
+def run(*args):
+    return CliRunner().invoke(cli(), ["map", *(str(arg) for arg in args)])
+
+
+@pytest.fixture(scope="module")
+def gpkg(tmp_path_factory):
+    """grids, units, communities, streets, districts and cases, as gridmap build and read_cases write them."""
+    sample, grids = sample_city()
+    path = tmp_path_factory.mktemp("cli_map") / "city.gpkg"
+    write_layer(grids, path, "grids")
+    for name in ("units", "communities", "streets", "districts", "cases"):
+        write_layer(getattr(sample, name), path, name, mode="a")
+    return path
+
+
+def grid_spec(page: str) -> dict:
+    return json.loads(re.search(r"gridmap\.gridLayer\((\{.*?\})\);\n", page).group(1))
+
+
+def test_whole_city_map(gpkg, tmp_path):
+    out = tmp_path / "map.html"
+    result = run(gpkg, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {out} (map of {len(sample_city()[1])} grids)"
+    page = out.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=", page)
+    spec = grid_spec(page)
+    assert spec["codes"] == sample_city()[1]["code"].tolist()
+    assert "gridmap.heat(" in page  # the cases layer of the GeoPackage is used
+
+
+def test_one_community_in_english_with_a_measure(gpkg, tmp_path):
+    out = tmp_path / "community.html"
+    result = run(gpkg, "--out", out, "--community", "990102001003", "--lang", "en", "--measure",
+                 "cases_per_1000", "--period", "2025-06")
+    assert result.exit_code == 0, result.output
+    spec = grid_spec(out.read_text(encoding="utf-8"))
+    assert all(code.startswith("990102001003") for code in spec["codes"]) and spec["codes"]
+    assert spec["measures"][spec["measure"]]["key"] == "cases_per_1000"
+    assert spec["fields"][0]["label"] == "Type"
+
+
+def test_public_cockpit(gpkg, tmp_path):
+    out = tmp_path / "cockpit.html"
+    result = run(gpkg, "--out", out, "--cockpit", "--public", "--period", "2025-06", "--title", "示例市")
+    assert result.exit_code == 0, result.output
+    assert "small counts suppressed" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert "<h1>示例市</h1>" in page and "gridmap.heat(" not in page
+
+
+def test_static_map_of_a_street(gpkg, tmp_path):
+    out = tmp_path / "street.png"
+    result = run(gpkg, "--out", out, "--street", "990102001", "--measure", "households")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--community", "990102001003", "--street", "990102001"], "not both"),
+    (["--cockpit", "--community", "990102001003"], "--cockpit"),
+])
+def test_conflicting_options_are_usage_errors(gpkg, tmp_path, args, message):
+    result = run(gpkg, "--out", tmp_path / "x.html", *args)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_unknown_community_is_bad_input_and_writes_nothing(gpkg, tmp_path):
+    result = run(gpkg, "--out", tmp_path / "x.html", "--community", "990102999003")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "no grid lies in community 990102999003" in result.output and "Fix:" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_output_name(gpkg, tmp_path):
+    result = run(gpkg, "--out", tmp_path / "map.txt")
+    assert result.exit_code == 2 and "--out" in result.output
+
+
+def test_any_grid_layer_with_codes_works(tmp_path):
+    _, grids = sample_city()
+    path = tmp_path / "grids.geojson"
+    write_layer(grids[["code", "households", "geometry"]].head(30), path)
+    out = tmp_path / "map.html"
+    result = run(path, "--out", out)
+    assert result.exit_code == 0, result.output
+    spec = grid_spec(out.read_text(encoding="utf-8"))
+    assert spec["codes"] == grids["code"].head(30).tolist()
+    density = spec["measures"][spec["measure"]]
+    assert density["classes"] == "-" * 30 and density["colors"] == []  # no population: no data, not an error
+    assert [item["c"] for item in density["items"]] == ["-"]
+
+
+def test_quiet(gpkg, tmp_path):
+    result = CliRunner().invoke(cli(), ["-q", "map", str(gpkg), "--out", str(tmp_path / "m.html")])
+    assert result.exit_code == 0 and result.output == ""
