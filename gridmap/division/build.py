@@ -94,7 +94,8 @@ class GridBuild:
         ``buildings``, ``n_units``, ``unit_ids`` (";"-joined), ``reason``, ``note``, polygon; in the
         communities' CRS.
     units : geopandas.GeoDataFrame
-        The input units with ``community_code`` as assigned and ``grid_code`` (None when excluded).
+        The input units with ``community_code`` as assigned and ``grid_code`` (None when excluded; the
+        ";"-joined codes of its grids for a compound split along its buildings).
     report : gridmap.Report
         Findings of assignment and division; ``report.tables["households"]`` has households per grid by
         community (min, median, max, number of grids, number outside the range), and
@@ -155,7 +156,9 @@ def build_grids(
         village digits when absent), polygon, EPSG:4326 or EPSG:4490.
     units : geopandas.GeoDataFrame
         ``unit_id``, ``kind``, ``households``, optional ``name``, ``population``, ``buildings`` and
-        ``community_code``; points or polygons.
+        ``community_code``; points or polygons. Rows of kind ``"building"`` with a ``parent_unit`` (the
+        compound's ``unit_id``) let a compound above the household range be split along its buildings
+        (reason "split"); the buildings of other compounds simply share their compound's grid.
     rules : GridRules, optional
         The division rules; the defaults of :class:`GridRules` when None.
     strict : bool, default False
