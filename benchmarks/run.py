@@ -82,23 +82,28 @@ def parse_build(output: str, label: str) -> list[dict]:
          "note": f"build_grids; no plain equivalent; {data['outside_range']} grids outside the range"},
         {"scenario": "units → communities", "size": f"{label}: {data['units']:,} units",
          "gridmap_s": data["assign_s"], "plain_s": data["geopandas_assign_s"],
+         "gridmap_peak_mb": data["peak_mb"], "memory": "RSS of the grid build's child",
          "note": f"assign_units vs sjoin + overlay; same community for {data['assign_agree']:.1%}"},
     ]
 
 
 def parse_cases(output: str, label: str) -> list[dict]:
-    """bench_cases.py: sjoin and assign lines with seconds and traced MiB."""
-    number = r"([\d.]+)"
-    sjoin = re.search(rf"geopandas\.sjoin\(within\):\s*{number} s, peak traced memory\s*{number} MiB", output)
-    ours = re.search(rf"gridmap\.cases\.assign:\s*{number} s, peak traced memory\s*{number} MiB", output)
+    """bench_cases.py: sjoin and assign lines with seconds (wall, and CPU when given) and traced MiB."""
+    def method(name: str):
+        found = re.search(rf"{re.escape(name)}:\s*([\d.]+) s(?: wall)?,(?:\s*([\d.]+) s CPU,)?"
+                          r"\s*peak traced memory\s*([\d.]+) MiB", output)
+        return float(found.group(1)), found.group(2), float(found.group(3))
+
+    (plain_s, plain_cpu, plain_mb), (ours_s, ours_cpu, ours_mb) = (
+        method("geopandas.sjoin(within)"), method("gridmap.cases.assign"))
     size = re.search(r"^(\d+) grids .*?, ([\d,]+) cases", output, re.MULTILINE)
     same = re.search(r"identical where sjoin matched: (\w+)", output)
+    cpu = f"; CPU {ours_cpu} vs {plain_cpu} s" if ours_cpu and plain_cpu else ""
     return [{"scenario": "case assignment (in memory)",
              "size": f"{size.group(2)} cases, {int(size.group(1)):,} grids" if size else label,
-             "gridmap_s": float(ours.group(1)), "plain_s": float(sjoin.group(1)),
-             "gridmap_peak_mb": float(ours.group(2)), "plain_peak_mb": float(sjoin.group(2)),
+             "gridmap_s": ours_s, "plain_s": plain_s, "gridmap_peak_mb": ours_mb, "plain_peak_mb": plain_mb,
              "memory": "traced (tracemalloc)",
-             "note": f"assign vs sjoin(within); identical: {same.group(1) if same else '?'}"}]
+             "note": f"assign vs sjoin(within), wall time{cpu}; identical: {same.group(1) if same else '?'}"}]
 
 
 def parse_registry(output: str, label: str) -> list[dict]:
