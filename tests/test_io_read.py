@@ -581,7 +581,7 @@ def test_corrupt_xlsx_is_wrapped(tmp_path):
 
 def test_ragged_csv_is_wrapped(tmp_path):
     path = write(tmp_path / "ragged.csv", "名称,经度,纬度\nA,108.3,22.8\nB,108.4,22.9,1,2\n".encode())
-    with pytest.raises(ReadError, match=r"ragged\.csv: cannot read the CSV file.*Fix: make every line"):
+    with pytest.raises(ReadError, match=r"ragged\.csv, line 3: the line has 5 fields.*Fix: make every line"):
         read_layer(path)
 
 
@@ -654,3 +654,109 @@ def test_geometry_polygons_keep_their_area(tmp_path):
     frame.to_file(tmp_path / "p.gpkg")
     back = read_layer(tmp_path / "p.gpkg")
     assert back.geometry[0].symmetric_difference(square).area < 1e-15
+
+
+# --- line endings, ragged lines, files under the wrong name, two-row headers ---------------------------
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+def test_csv_with_cr_line_endings_reads_like_lf(tmp_path, ending):
+    twin = read_layer(write(tmp_path / "lf.csv", csv_bytes(ROWS, "utf-8")))
+    text = ending.join(["单元统计表", HEADER, *ROWS]) + ending
+    other = read_layer(write(tmp_path / "cr.csv", text.encode("utf-8")))
+    assert_geodataframe_equal(other, twin)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r"])
+def test_ragged_line_is_named_by_its_line_in_the_file(tmp_path, ending):
+    # line 1 title, 2 blank, 3 header, 4 and 5 data: line 5 has two fields too many
+    lines = ["兴宁区小区表", "", "名称,经度,纬度", "A,108.3,22.8", "B,108.4,22.9,1,2"]
+    path = write(tmp_path / "ragged.csv", ending.join(lines).encode())
+    with pytest.raises(ReadError, match=r"ragged\.csv, line 5: the line has 5 fields, the header 3\. "
+                                        r"Fix: make every line have as many fields as the header"):
+        read_layer(path)
+
+
+def _xlsx_bytes(tmp_path) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["名称", "经度", "纬度"])
+    book.save(tmp_path / "book.xlsx")
+    return (tmp_path / "book.xlsx").read_bytes()
+
+
+def _zipped_shapefile_bytes(tmp_path) -> bytes:
+    frame = gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(108.3, 22.8)], crs=4326)
+    pyogrio.write_dataframe(frame, tmp_path / "a.shp")
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        for part in tmp_path.glob("a.*"):
+            if part.suffix != ".zip":
+                archive.write(part, part.name)
+    return (tmp_path / "a.zip").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["units.csv", "units.geojson"])
+@pytest.mark.parametrize("make, kind, fix", [
+    (_xlsx_bytes, "an Excel workbook", "rename it to units.xlsx"),
+    (lambda tmp: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "an old Excel workbook", "units.xls"),
+    (lambda tmp: b"SQLite format 3\x00" + bytes(600), "a GeoPackage", "units.gpkg"),
+    (_zipped_shapefile_bytes, "a zipped shapefile", "units.zip"),
+])
+def test_binary_file_under_a_text_name_says_what_it_is(tmp_path, name, make, kind, fix):
+    path = write(tmp_path / name, make(tmp_path))
+    with pytest.raises(ReadError, match=rf"{name}: this is {kind}.*Fix: .*{fix}"):
+        read_layer(path)
+
+
+def merged_header_rows() -> list[list]:
+    return [["兴宁区小区表", None, None, None, None],
+            ["小区名称", "户数", "位置", None, "备注"],
+            [None, None, "经度", "纬度", None],
+            ["翠竹苑", 320, 108.3203, 22.8171, "老小区"],
+            ["那坡屯", 85, 108.4102, 22.8705, None]]
+
+
+def test_two_row_excel_header_is_joined(tmp_path):
+    book = openpyxl.Workbook()
+    for row in merged_header_rows():
+        book.active.append(row)
+    for cells in ("A1:E1", "A2:A3", "B2:B3", "C2:D2", "E2:E3"):
+        book.active.merge_cells(cells)
+    book.save(tmp_path / "merged.xlsx")
+    units = read_layer(tmp_path / "merged.xlsx")
+    assert units.columns.tolist() == ["name", "households", "备注", "geometry"]
+    assert units["households"].tolist() == [320, 85]
+    assert units.geometry.tolist() == [Point(108.3203, 22.8171), Point(108.4102, 22.8705)]
+    with pytest.raises(SchemaError, match=r"merged\.xlsx, row 5: column '户数' \(households\)"):
+        book.active["B5"] = 8.5
+        book.save(tmp_path / "merged.xlsx")
+        read_layer(tmp_path / "merged.xlsx")
+
+
+def test_two_row_csv_header_is_joined_and_lines_counted(tmp_path):
+    text = "\n".join(",".join("" if v is None else str(v) for v in row) for row in merged_header_rows())
+    units = read_layer(write(tmp_path / "merged.csv", text.encode("gbk")))
+    assert units["name"].tolist() == ["翠竹苑", "那坡屯"]
+    assert units.geometry.tolist() == [Point(108.3203, 22.8171), Point(108.4102, 22.8705)]
+    bad = text.replace("那坡屯,85", "那坡屯,-85")
+    with pytest.raises(SchemaError, match=r"merged\.csv, row 5: .*is negative"):
+        read_layer(write(tmp_path / "merged.csv", bad.encode("gbk")))
+
+
+@pytest.mark.parametrize("first_data_row", [
+    ["001", "自然村", "85", "108.4", "22.8"],  # numbers: data
+    ["A1", "自然村", "POINT (108.4 22.8)"],  # as many cells as the header: data
+])
+def test_a_data_row_is_never_taken_for_a_second_header_row(tmp_path, first_data_row):
+    header = ["编号", "类型", "户数", "经度", "纬度"] if len(first_data_row) == 5 else ["编号", "类型", "WKT"]
+    text = "\n".join(",".join(row) for row in [header, first_data_row]) + "\n"
+    units = read_layer(write(tmp_path / "units.csv", text.encode()))
+    assert len(units) == 1 and units["kind"].tolist() == ["自然村"] and "name" not in units.columns
+
+
+@pytest.mark.parametrize("value", [9.223372036854776e18, "99999999999999999999"])
+def test_count_too_large_for_an_integer_is_refused(tmp_path, value):
+    frame = gpd.GeoDataFrame({"户数": [3, value]}, geometry=[Point(108.3, 22.8)] * 2, crs=4326)
+    if isinstance(value, str):
+        frame["户数"] = frame["户数"].astype(str)
+    pyogrio.write_dataframe(frame, tmp_path / "huge.geojson")
+    with pytest.raises(SchemaError, match=r"huge\.geojson, feature 2: column '户数' \(households\): .* too large"):
+        read_layer(tmp_path / "huge.geojson")

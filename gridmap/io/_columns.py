@@ -33,6 +33,7 @@ __all__ = [
     "STRING_DTYPE",
     "header_key",
     "find_header_row",
+    "header_rows",
     "unique_headers",
     "rename_columns",
     "clean_values",
@@ -49,6 +50,7 @@ _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
 _DOT_ZERO = re.compile(r"(\d+)\.0+")
 _WHOLE = re.compile(r"[+-]?\d+(?:\.0*)?")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0*)?")
+_MAX_COUNT = 2**53  # whole numbers above this are not exact as floats (and soon overflow an int64)
 _IDENTIFIER_LIKE = r"^[+-]?0\d|^\d{16,}"  # leading zero or more digits than a float keeps: stays text
 
 
@@ -93,6 +95,65 @@ def find_header_row(rows: Sequence[Sequence[object]], *, scan: int = 20) -> int:
         if any(header_key(cell) in known for cell in top[i]):
             return i
     return wide[0] if wide else 0
+
+
+def header_rows(rows: Sequence[Sequence[object]], *, scan: int = 20) -> tuple[int, int, list[object]]:
+    """Return where the header starts, how many rows it spans (1 or 2) and the column headers.
+
+    A two-row header (a group cell such as 位置 merged over 经度 and 纬度 in the row below, the other
+    headers merged down over both rows) is joined into one: a column takes the name in the second row
+    when it has one, else the name above it. The second row counts as header only when it is text
+    without numbers, fills fewer cells than the first and adds a known header
+    (:data:`~gridmap.schema.COLUMN_ALIASES`) the first row lacks, so a data row is never taken for one.
+
+    Examples
+    --------
+    >>> header_rows([["名称", "户数", "位置", None], [None, None, "经度", "纬度"], ["A", 3, 108.3, 22.8]])
+    (0, 2, ['名称', '户数', '经度', '纬度'])
+    >>> header_rows([["名称", "户数"], ["A", 3]])
+    (0, 1, ['名称', '户数'])
+    """
+    if not rows:
+        return 0, 1, []
+    start = find_header_row(rows, scan=scan)
+    top = list(rows[start])
+    joined = _joined_header(top, list(rows[start + 1])) if start + 1 < len(rows) else None
+    return (start, 1, top) if joined is None else (start, 2, joined)
+
+
+def _is_number_text(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        float(value.replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
+    """Join a header row with the second header row below it, or None when ``sub`` is not one."""
+    filled = [v for v in sub if not _blank(v)]
+    if not filled or any(_is_number_text(v) for v in filled):
+        return None
+    if len(filled) >= sum(not _blank(v) for v in top):
+        return None
+    known = {COLUMN_ALIASES.get(header_key(v)) for v in top if not _blank(v)}
+    if not {COLUMN_ALIASES.get(header_key(v)) for v in filled} - known - {None}:
+        return None
+    width = max(len(top), len(sub))
+    top, sub = top + [None] * (width - len(top)), sub + [None] * (width - len(sub))
+    headers: list[object] = []
+    group: object = None
+    for above, below in zip(top, sub, strict=True):
+        group = group if _blank(above) else above
+        if _blank(below):
+            headers.append(above)
+        elif header_key(below) in COLUMN_ALIASES or _blank(group):
+            headers.append(below)
+        else:
+            headers.append(f"{group}_{below}")
+    return headers
 
 
 def unique_headers(headers: Sequence[object], *, path=None) -> list[str]:
@@ -206,6 +267,8 @@ def _count_value(value: object) -> int | None:
         count = int(text.split(".")[0])
     if count < 0:
         raise _BadValue(f"{count} is negative")
+    if count > _MAX_COUNT:
+        raise _BadValue(f"{value!r} is too large to be a count")
     return count
 
 
@@ -249,9 +312,9 @@ def _clean_codes(series: pd.Series, **where) -> pd.Series:
 def _clean_counts(series: pd.Series, **where) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         numbers = series.astype("float64")
-        if ((numbers % 1 == 0) & (numbers >= 0) | numbers.isna()).all():
+        if ((numbers % 1 == 0) & (numbers >= 0) & (numbers <= _MAX_COUNT) | numbers.isna()).all():
             return series.astype("Int64")
-    text = _plain_text(series, r"\d+")
+    text = _plain_text(series, r"\d{1,15}")  # fewer than 16 digits: below _MAX_COUNT
     if text is not None:
         return pd.to_numeric(text).astype("Int64")
     values = _convert(series, _count_value, error=SchemaError, **where)

@@ -47,7 +47,7 @@ from gridmap.errors import CRSError, GridmapError, ReadError
 from gridmap.io._columns import (
     STRING_DTYPE,
     clean_values,
-    find_header_row,
+    header_rows,
     header_key,
     infer_numbers,
     record_label,
@@ -68,6 +68,8 @@ _SUPPORTED = (*_VECTOR, *_PARQUET, *_TEXT, *_EXCEL)
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 _WKT_HEADERS = ("geometry", "wkt")
 _SEPARATORS = (",", "\t", ";", "|")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_HEAD_LINES = 21  # lines searched for the header (a title may sit above it)
 _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
 
 
@@ -188,6 +190,7 @@ def _json_problem(text: str, path: Path) -> ReadError | None:
 
 def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     """Read GeoJSON; on failure explain malformed JSON, or retry a GBK/GB18030 file in its encoding."""
+    _refuse_binary(path, "GeoJSON (text)")  # GDAL would open a workbook named .geojson as a workbook
     try:
         return pyogrio.read_dataframe(path, encoding=encoding)
     except Exception as exc:
@@ -224,19 +227,21 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _frame_from_rows(rows: list[list[object]], *, path) -> tuple[pd.DataFrame, list[int]]:
     """Build a frame from the rows of a sheet: find the header, drop blank rows; return row numbers too."""
-    start = find_header_row(rows)
+    start, depth, headers = header_rows(rows)
     if start:
         logger.info("%s: header found in row %d; rows above it (a title) skipped", path, start + 1)
-    body = rows[start + 1:]
-    width = max([len(rows[start]) if rows else 0, *(len(row) for row in body)])
-    headers = list(rows[start]) + [None] * (width - len(rows[start])) if rows else []
+    if depth > 1:
+        logger.info("%s: rows %d-%d form one header (merged cells); joined", path, start + 1, start + depth)
+    body = rows[start + depth:]
+    width = max([len(headers), *(len(row) for row in body)])
+    headers = headers + [None] * (width - len(headers))
     keep = [i for i, row in enumerate(body) if any(not _blank(v) for v in row)]
     data = [list(body[i]) + [None] * (width - len(body[i])) for i in keep]
     frame = pd.DataFrame(data, columns=range(width))
     empty = [j for j in range(width) if _blank(headers[j]) and frame[j].map(_blank).all()]
     frame = frame.drop(columns=empty)
     frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
-    return frame, [start + 2 + i for i in keep]
+    return frame, [start + depth + 1 + i for i in keep]
 
 
 def _blank(value: object) -> bool:
@@ -253,28 +258,95 @@ def _separator(lines: Sequence[str], suffix: str) -> str:
     return best if counts[best] else ","
 
 
+def _head_lines(text: str, limit: int) -> tuple[list[str], list[int]]:
+    """Return the first ``limit`` lines and the offset just after each line's end.
+
+    Any line ending counts: LF, CRLF and the lone CR of old-Mac files (Excel's "CSV (Macintosh)").
+    ``str.splitlines`` is not used because it also splits at form feeds and Unicode separators that can
+    sit inside a field.
+    """
+    lines: list[str] = []
+    ends: list[int] = []
+    start = 0
+    for match in _LINE_END.finditer(text):
+        lines.append(text[start:match.start()])
+        start = match.end()
+        ends.append(start)
+        if len(lines) == limit:
+            return lines, ends
+    if start < len(text):
+        lines.append(text[start:])
+        ends.append(len(text))
+    return lines, ends
+
+
+def _binary_format(path: Path) -> tuple[str, str] | None:
+    """Name the binary format the first bytes of a file show, and the extension it should have."""
+    with open(path, "rb") as file:
+        head = file.read(16)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        if "xl/workbook.xml" in names:
+            return "an Excel workbook (.xlsx)", ".xlsx"
+        if any(name.lower().endswith(".shp") for name in names):
+            return "a zipped shapefile", ".zip"
+        return "a zip archive (an Excel workbook is one too)", ".xlsx or .zip"
+    signatures = ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)", ".xls"),
+                  (b"SQLite format 3\x00", "a GeoPackage (SQLite database)", ".gpkg"),
+                  (b"PAR1", "a Parquet file", ".parquet"))
+    return next(((kind, suffix) for magic, kind, suffix in signatures if head.startswith(magic)), None)
+
+
+def _refuse_binary(path: Path, what: str) -> None:
+    """Raise ReadError when a file named as text (CSV, GeoJSON) holds a binary format."""
+    found = _binary_format(path)
+    if found is not None:
+        kind, suffix = found
+        first, *other = suffix.split(" or ")
+        raise ReadError(f"this is {kind}, not {what}, whatever its name says", path=path,
+                        fix=f"rename it to {path.stem}{first}" + "".join(f" (or {path.stem}{o})" for o in other))
+
+
+def _ragged_line(exc: Exception, *, path, lines_before: int, header_width: int) -> ReadError | None:
+    """Explain pandas' 'Expected N fields in line L, saw M' with the file's line number, or None."""
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if match is None:
+        return None
+    expected, line, saw = (int(n) for n in match.groups())
+    above = "" if expected == header_width else f" and the lines above it {expected}"
+    return ReadError(f"the line has {saw} fields, the header {header_width}{above}", path=path,
+                     record=f"line {line + lines_before}",
+                     fix="make every line have as many fields as the header (quote values that hold the "
+                         "separator, e.g. \"1,250\")")
+
+
 def _read_text(path: Path, *, encoding: str | None) -> tuple[pd.DataFrame, list[int]]:
     """Read a CSV/TSV file as text columns; return the frame and each row's line number."""
+    _refuse_binary(path, "a text file (CSV)")
     text, codec = decode_text(path.read_bytes(), path=path, encoding=encoding)
     if codec.startswith("utf-8") and text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
         raise ReadError("file holds no text", path=path, fix="export or copy the data again")
-    lines = text.split("\n", 20)[:20]
+    lines, ends = _head_lines(text, _HEAD_LINES)
     sep = _separator(lines, path.suffix.lower())
-    head = list(csv.reader(lines, delimiter=sep))
-    start = find_header_row(head)
-    headers = head[start]
-    offset = 0
-    for _ in range(start + 1):
-        offset = text.find("\n", offset) + 1 or len(text)
-    body = text[offset:]
     with _reading(path, what="CSV file", fix="make every line have as many fields as the header"):
-        if body.strip():
-            frame = pd.read_csv(io.StringIO(body), sep=sep, header=None, dtype=str, keep_default_na=False,
-                                na_values=[""], skip_blank_lines=False)
-        else:
-            frame = pd.DataFrame(columns=range(len(headers)), dtype=STRING_DTYPE)
+        head = list(csv.reader(lines, delimiter=sep))
+    start, depth, headers = header_rows(head)
+    skipped = start + depth  # lines above the data: a title, the header's one or two rows
+    body = text[ends[skipped - 1]:] if skipped <= len(ends) else ""
+    with _reading(path, what="CSV file", fix="make every line have as many fields as the header"):
+        try:
+            frame = _parse_body(body, sep, width=len(headers))
+        except pd.errors.ParserError as exc:
+            ragged = _ragged_line(exc, path=path, lines_before=skipped, header_width=len(headers))
+            if ragged is None:
+                raise
+            raise ragged from None
     width = max(len(headers), frame.shape[1])
     headers = headers + [None] * (width - len(headers))
     frame = frame.reindex(columns=range(width))
@@ -285,7 +357,17 @@ def _read_text(path: Path, *, encoding: str | None) -> tuple[pd.DataFrame, list[
     frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
     if start:
         logger.info("%s: header found on line %d; lines above it (a title) skipped", path, start + 1)
-    return frame, [int(start + 2 + i) for i in keep]
+    if depth > 1:
+        logger.info("%s: lines %d-%d form one header; joined", path, start + 1, skipped)
+    return frame, [int(skipped + 1 + i) for i in keep]
+
+
+def _parse_body(body: str, sep: str, *, width: int) -> pd.DataFrame:
+    """Parse the lines below the header as text columns (an empty frame of ``width`` columns if none)."""
+    if not body.strip():
+        return pd.DataFrame(columns=range(width), dtype=STRING_DTYPE)
+    return pd.read_csv(io.StringIO(body), sep=sep, header=None, dtype=str, keep_default_na=False,
+                       na_values=[""], skip_blank_lines=False)
 
 
 def _excel_value(cell: object) -> object:
