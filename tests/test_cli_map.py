@@ -1,4 +1,4 @@
-"""``gridmap map`` (gridmap.cli.map) run with CliRunner on a GeoPackage like the one `gridmap build` writes."""
+"""``gridmap map`` (gridmap.cli.map) run with CliRunner on a GeoPackage like `gridmap build` writes."""
 
 import json
 import re

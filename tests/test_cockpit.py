@@ -1,4 +1,4 @@
-"""The cockpit page without a browser: every figure equals a computation made here with geopandas and pandas."""
+"""The cockpit page without a browser: every figure equals one computed here with geopandas and pandas."""
 
 import html
 import os
@@ -44,7 +44,8 @@ def cards(page: str) -> dict:
     """Headline cards: label -> (value, detail)."""
     found = re.findall(r'<div class="cockpit-card"><div class="label">(.*?)</div><div class="value">(.*?)'
                        r'(?:<small>.*?</small>)?</div>(?:<div class="detail">(.*?)</div>)?</div>', page)
-    return {html.unescape(label): (html.unescape(value), html.unescape(detail)) for label, value, detail in found}
+    return {html.unescape(label): (html.unescape(value), html.unescape(detail))
+            for label, value, detail in found}
 
 
 def table(page: str) -> list[list[str]]:
@@ -62,9 +63,9 @@ def test_headline_figures_equal_an_independent_computation(city, page, located):
     shown = cards(page)
     counts = grids["type"].value_counts()
     assert shown["网格"][0] == f"{len(grids):,}"
-    assert shown["网格"][1] == " · ".join(f"{label} {counts[kind]}" for kind, label in
-                                        (("city", "城市网格"), ("rural", "农村网格"), ("dedicated", "专属网格"))
-                                        if kind in counts)
+    labels = {"city": "城市网格", "rural": "农村网格", "dedicated": "专属网格"}
+    detail = " · ".join(f"{labels[kind]} {counts[kind]}" for kind in labels if kind in counts)
+    assert shown["网格"][1] == detail
     assert shown["人口"][0] == f"{grids['population'].sum():,}"
     assert shown["户数"][0] == f"{grids['households'].sum():,}"
 
@@ -87,7 +88,8 @@ def test_headline_figures_equal_an_independent_computation(city, page, located):
         abs=0.05)
     staff = sample.staff[sample.staff["grid_code"].isin(grids["code"])]
     posts = staff["role"].value_counts()
-    assert shown["专职网格员"] == (f"{posts['full_time']:,}", f"网格长 {posts['leader']} · 定岗网格员 {posts['member']}")
+    detail = f"网格长 {posts['leader']} · 定岗网格员 {posts['member']}"
+    assert shown["专职网格员"] == (f"{posts['full_time']:,}", detail)
 
 
 def test_monthly_chart_counts_every_case_by_month(page, located):
@@ -141,8 +143,8 @@ def test_public_cockpit_hides_small_counts_and_people(city):
 
 
 def test_month_chart_marks_suppressed_months():
-    chart = month_chart(pd.DataFrame({"period": ["2025-05", "2025-06"], "cases": [pd.NA, 12]}), period="2025-06",
-                        lang="en")
+    monthly = pd.DataFrame({"period": ["2025-05", "2025-06"], "cases": [pd.NA, 12]})
+    chart = month_chart(monthly, period="2025-06", lang="en")
     assert "<title>May: &lt;5</title>" in chart and 'fill="url(#cockpit-hatch)"' in chart
     assert "<title>Jun: 12</title>" in chart
 

@@ -1,4 +1,4 @@
-"""The cockpit in chromium with the network blocked: one 1920×1080 screen, rows that zoom the map to their grid."""
+"""The cockpit in chromium with the network blocked: one 1920×1080 screen; rows zoom the map to their grid."""
 
 import pytest
 from browser import assert_clean, launch_chromium, open_offline, popup, screenshot

@@ -55,8 +55,9 @@ def city():
 @pytest.fixture(scope="module")
 def whole(city):
     sample, grids = city
-    fmap = one_screen(grids, communities=sample.communities, streets=sample.streets, districts=sample.districts,
-                      units=sample.units, cases=sample.cases, staff=sample.staff, period=PERIOD, show_staff=True)
+    fmap = one_screen(grids, communities=sample.communities, streets=sample.streets,
+                      districts=sample.districts, units=sample.units, cases=sample.cases, staff=sample.staff,
+                      period=PERIOD, show_staff=True)
     return render(fmap)
 
 
@@ -131,7 +132,8 @@ def test_popups_carry_names_counts_and_compounds(city, whole):
     assert field(spec, "楼栋数") == grids["buildings"].tolist()
     assert field(spec, "类型") == [{"city": "城市网格", "rural": "农村网格", "dedicated": "专属网格"}[t]
                                   for t in grids["type"]]
-    assert field(spec, "小区/自然村/场所") == [[units[u] for u in ids.split(";")] for ids in grids["unit_ids"]]
+    expected = [[units[u] for u in ids.split(";")] for ids in grids["unit_ids"]]
+    assert field(spec, "小区/自然村/场所") == expected
 
 
 def test_population_density_and_case_figures_equal_an_independent_count(city, whole):
@@ -163,7 +165,8 @@ def test_every_measure_is_classified_with_units_in_the_legend(whole):
             else:
                 assert int(c) == np.searchsorted(measure["bins"], value)
         assert len(measure["colors"]) == len(measure["bins"])
-        assert [item["c"] for item in measure["items"][: len(measure["bins"])]] == list(range(len(measure["bins"])))
+        n = len(measure["bins"])
+        assert [item["c"] for item in measure["items"][:n]] == list(range(n))
 
 
 def test_the_chosen_measure_is_shown_first_and_others_are_base_layers(city):
@@ -220,8 +223,8 @@ def test_heat_map_holds_the_period_cases_weighted_by_count(city):
 def test_focus_on_a_community_maps_it_alone(city):
     sample, grids = city
     code = "990102001003"
-    fmap = one_screen(grids, communities=sample.communities, streets=sample.streets, districts=sample.districts,
-                      units=sample.units, focus=code)
+    fmap = one_screen(grids, communities=sample.communities, streets=sample.streets,
+                      districts=sample.districts, units=sample.units, focus=code)
     page, spec, _ = render(fmap)
     mine = grids[grids["community_code"] == code]
     assert spec["codes"] == mine["code"].tolist()

@@ -36,14 +36,16 @@ Examples:
                    "cases].")
 @click.option("--scheme", type=click.Choice(["quantiles", "natural_breaks"]), default="quantiles",
               show_default=True, help="How the classes are cut.")
-@click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True, help="Number of classes.")
+@click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
+              help="Number of classes.")
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Cases file [default: FILE's 'cases' layer, if any].")
 @click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
               help="What the case coordinates are (GCJ-02/BD-09 are converted).")
 @click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Staff roster [default: FILE's 'staff' layer, if any].")
-@click.option("--show-staff", is_flag=True, help="Show grid leaders' names and phones in popups (not with --public).")
+@click.option("--show-staff", is_flag=True,
+              help="Show grid leaders' names and phones in popups (not with --public).")
 @click.option("--period", default=None, metavar="PERIOD",
               help="Cases reported in this period only: 2025-06 (month), 2025Q2, 2025 [default: all].")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
@@ -82,7 +84,7 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
 
 
 def _read(path: str, layer: str | None, *, cases_path, coords, staff_path) -> dict:
-    """The grid layer and whatever else FILE (or --cases/--staff) holds."""
+    """Read the grid layer and whatever else FILE (or --cases/--staff) holds."""
     from gridmap.cli.cases import read_named_layer
     from gridmap.io import list_layers, read_layer
 
@@ -119,23 +121,23 @@ def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, meas
     grids = layers["grids"]
     admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}
     if suffix in _STATIC:
-        static_map(_focused(grids, focus), out, measure=measure or "population_density", lang=lang, scheme=scheme, k=k,
-                   title=title, communities=admin["communities"], cases=layers.get("cases"), period=period,
-                   public=public)
+        static_map(_focused(grids, focus), out, measure=measure or "population_density", lang=lang,
+                   scheme=scheme, k=k, title=title, communities=admin["communities"],
+                   cases=layers.get("cases"), period=period, public=public)
     elif as_cockpit:
-        save_cockpit(grids, out, cases=layers.get("cases"), staff=layers.get("staff"), units=layers.get("units"),
-                     title=title, period=period, lang=lang, public=public, basemap=basemap,
-                     tianditu_key=tianditu_key, **admin)
+        save_cockpit(grids, out, cases=layers.get("cases"), staff=layers.get("staff"),
+                     units=layers.get("units"), title=title, period=period, lang=lang, public=public,
+                     basemap=basemap, tianditu_key=tianditu_key, **admin)
     else:
-        fmap = one_screen(grids, units=layers.get("units"), cases=layers.get("cases"), staff=layers.get("staff"),
-                          measure=measure or "population_density", scheme=scheme, k=k, lang=lang, basemap=basemap,
-                          tianditu_key=tianditu_key, period=period, show_staff=show_staff, public=public,
-                          focus=focus, title=title, **admin)
+        fmap = one_screen(grids, units=layers.get("units"), cases=layers.get("cases"),
+                          staff=layers.get("staff"), measure=measure or "population_density", scheme=scheme,
+                          k=k, lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
+                          show_staff=show_staff, public=public, focus=focus, title=title, **admin)
         save_html(fmap, out)
 
 
 def _focused(grids, focus: str | None):
-    """The grids of one street or community (for a static map)."""
+    """Return the grids of one street or community (for a static map)."""
     from gridmap.errors import GridmapError
     from gridmap.maps.figures import community_codes
 

@@ -20,6 +20,7 @@ True
 
 from gridmap.maps.base import BASEMAPS, LANGS, base_map, js_string, save_html, to_html
 from gridmap.maps.choropleth import MEASURES, SCHEMES, classify
+from gridmap.maps.cockpit import cockpit, save_cockpit
 from gridmap.maps.layers import (
     BOUNDARY_LEVELS,
     BOUNDARY_STYLES,
@@ -32,7 +33,6 @@ from gridmap.maps.layers import (
     overview_map,
     unit_layer,
 )
-from gridmap.maps.cockpit import cockpit, save_cockpit
 from gridmap.maps.onescreen import one_screen
 from gridmap.maps.static import cjk_font, static_map
 

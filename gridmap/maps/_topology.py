@@ -291,7 +291,8 @@ def _encode_arcs(sequences: list[tuple], vertex: np.ndarray) -> list[str]:
     if not sequences:
         return []
     lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
-    points = vertex[np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))]
+    flat = np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))
+    points = vertex[flat]
     steps = points.copy()
     steps[1:] -= points[:-1]
     firsts = np.cumsum(lengths) - lengths

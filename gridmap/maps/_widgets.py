@@ -116,7 +116,8 @@ WIDGETS_JS = """(function () {
     group.measure = spec.measure;
     shapes.forEach(function (parts, i) {
       if (!parts.length) { polygons.push(null); return; }
-      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts, L.extend({}, spec.style, fill(spec.measure, i)));
+      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
+                              L.extend({}, spec.style, fill(spec.measure, i)));
       polygon.gridmapIndex = i;
       group.addLayer(polygon);
       polygons.push(polygon);
@@ -129,7 +130,9 @@ WIDGETS_JS = """(function () {
       if (!map || e.layer.gridmapIndex === undefined) { return; }
       tip.setContent(el("span", null, spec.titles[e.layer.gridmapIndex])).setLatLng(e.latlng).addTo(map);
     });
-    group.on("mousemove", function (e) { if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); } });
+    group.on("mousemove", function (e) {
+      if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); }
+    });
     group.on("mouseout", function () { if (group._map) { group._map.removeLayer(tip); } });
     group.openAt = function (i, latlng) {
       var map = group._map;
@@ -201,7 +204,8 @@ WIDGETS_JS = """(function () {
       if (!measure) { return; }
       classes.appendChild(el("div", "gridmap-legend-measure", measure.name + " (" + measure.unit + ")"));
       measure.items.forEach(function (item) {
-        var color = typeof item.c === "number" ? measure.colors[item.c] : item.c === "s" ? "#bdbdbd" : "#ffffff";
+        var color = typeof item.c === "number" ? measure.colors[item.c]
+          : item.c === "s" ? "#bdbdbd" : "#ffffff";
         classes.appendChild(row(key(color, "#888"), item.label));
       });
     }
@@ -240,7 +244,10 @@ WIDGETS_JS = """(function () {
     spec.places.forEach(function (p) {
       entries.push({text: p[0], label: p[0], kind: p[1], layer: p[2], feature: p[3], bounds: p[4]});
     });
-    entries.forEach(function (e) { e.key = String(e.text).toLowerCase(); e.alt = String(e.label).toLowerCase(); });
+    entries.forEach(function (e) {
+      e.key = String(e.text).toLowerCase();
+      e.alt = String(e.label).toLowerCase();
+    });
     function go(entry) {
       if (entry.grid !== undefined) { grid.zoomTo(entry.grid); return; }
       map.fitBounds(entry.bounds, {animate: false});

@@ -59,11 +59,11 @@ class Measure:
     decimals: int
 
     def name(self, lang: str) -> str:
-        """The measure's name in ``lang``."""
+        """Return the measure's name in ``lang``."""
         return self.name_zh if lang == "zh" else self.name_en
 
     def unit(self, lang: str) -> str:
-        """The measure's unit in ``lang``."""
+        """Return the measure's unit in ``lang``."""
         return self.unit_zh if lang == "zh" else self.unit_en
 
 
@@ -122,7 +122,8 @@ def classify(values, *, scheme: str = "quantiles", k: int = 5, suppressed=None) 
     import mapclassify
 
     if scheme not in SCHEMES:
-        raise GridmapError(f"scheme={scheme!r} is not allowed", fix="use scheme='quantiles' or 'natural_breaks'")
+        raise GridmapError(f"scheme={scheme!r} is not allowed",
+                           fix="use scheme='quantiles' or 'natural_breaks'")
     if not isinstance(k, int) or not 2 <= k <= 9:
         raise GridmapError(f"k={k!r} classes is not allowed", fix="use k= a whole number from 2 to 9")
     values = np.asarray(values, dtype=float)
@@ -166,14 +167,15 @@ def _class_items(measure: Measure, found: Classes, lang: str, *, any_missing: bo
         items.append({"c": i, "label": text})
         low = high
     if any_suppressed:
-        items.append({"c": SUPPRESSED, "label": "少于5件，不公开" if lang == "zh" else "fewer than 5 cases, not shown"})
+        label = "少于5件，不公开" if lang == "zh" else "fewer than 5 cases, not shown"
+        items.append({"c": SUPPRESSED, "label": label})
     if any_missing:
         items.append({"c": NO_DATA, "label": "无数据" if lang == "zh" else "no data"})
     return items
 
 
 def measure_spec(key: str, values, *, field: int, scheme: str, k: int, lang: str, suppressed=None) -> dict:
-    """The page's description of one measure: name, unit, classes, colours and legend entries."""
+    """Describe one measure for the page: name, unit, classes, colours and legend entries."""
     measure = MEASURES[key]
     found = classify(values, scheme=scheme, k=k, suppressed=suppressed)
     return {"key": key, "name": measure.name(lang), "unit": measure.unit(lang), "field": field,
@@ -214,8 +216,8 @@ class GridLayer(Layer):
     """)
 
     def __init__(self, geometry: gpd.GeoSeries, *, codes: list, titles: list, fields: list, measures: list,
-                 name: str, lang: str, measure: int | None = None, labels: bool = True, key: str = "grid", show: bool = True,
-                 style: dict | None = None):
+                 name: str, lang: str, measure: int | None = None, labels: bool = True, key: str = "grid",
+                 show: bool = True, style: dict | None = None):
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
         self._name = "GridLayer"
         self.title = name
@@ -232,7 +234,7 @@ class GridLayer(Layer):
         return getattr(fmap, "gridmap_coords", "wgs84")
 
     def drawn_geometry(self) -> gpd.GeoSeries:
-        """The grids as drawn: WGS84, or GCJ-02 on an Amap base map."""
+        """Return the grids as drawn: WGS84, or GCJ-02 on an Amap base map."""
         if self._coords() == "wgs84":
             return self.geometry
         from gridmap.crs import convert_frame
@@ -263,7 +265,8 @@ class GridLayer(Layer):
         self.spec_json = js_string({
             "key": self.key, "scale": scale, "translate": list(self.topology.translate),
             "arcs": self.topology.arcs, "shapes": shapes, "codes": self.codes, "titles": self.titles,
-            "fields": self.fields, "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
+            "fields": self.fields, "measures": self.measures, "measure": self.measure, "style": self.style,
+            "lang": self.lang,
             "labels": -1 if self.labels else None, "labelAt": label_at,  # -1: placed after admin labels
         })
         super().render(**kwargs)
@@ -274,7 +277,7 @@ def _steps(refs: list[int]) -> list[int]:
 
 
 class MeasureLayer(Layer):
-    """A base layer of the layer control that colours ``grid`` by its measure number ``index`` (None: no fill)."""
+    """A base layer of the layer control: colours ``grid`` by its measure number ``index`` (None: no fill)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -293,7 +296,8 @@ class MeasureLayer(Layer):
 class _MeasureLegend(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
-        gridmap.measureLegend({{ this._parent.get_name() }}, {{ this.grid.get_name() }}, {{ this.spec_json }});
+        gridmap.measureLegend({{ this._parent.get_name() }}, {{ this.grid.get_name() }},
+                              {{ this.spec_json }});
         {% endmacro %}
     """)
 
@@ -306,7 +310,7 @@ class _MeasureLegend(MacroElement):
 
 
 def measure_legend(grid: GridLayer, *, title: str, items: list) -> MacroElement:
-    """A legend showing the classes of the measure on display, then the boundary and unit ``items``."""
+    """Return a legend of the classes of the measure on display, then the boundary and unit ``items``."""
     return _MeasureLegend(grid, title, items)
 
 

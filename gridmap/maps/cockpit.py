@@ -56,7 +56,8 @@ _TEXT = {
            "full_time": "专职网格员", "leaders": "网格长", "members": "定岗网格员"},
     "en": {"title": "Grid management cockpit", "grids": "Grids", "city": "City", "rural": "Rural",
            "dedicated": "Dedicated", "population": "Population", "households": "Households", "cases": "Cases",
-           "response_rate": "Response rate", "on_time_rate": "Accepted same day", "share_grid": "Settled in grid",
+           "response_rate": "Response rate", "on_time_rate": "Accepted same day",
+           "share_grid": "Settled in grid",
            "months": "Cases by month", "top": "Grids with the most cases per km²", "rank": "#",
            "code": "Grid code", "community": "Community", "per_km2": "per km²", "per_1000": "per 1,000",
            "all": "all cases", "suppressed": f"<{THRESHOLD}", "unit_people": "", "unit_households": "",
@@ -71,7 +72,8 @@ html > body { display: grid; grid-template-columns: 420px 1fr 470px; grid-templa
   grid-template-areas: "head head head" "left map right"; gap: 12px; padding: 0 12px 12px;
   box-sizing: border-box; background: #0b1f3a; color: #e8eef7; overflow: hidden;
   font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif; }
-@media (max-width: 1100px) { html, html > body { width: 100%; height: auto; max-height: none; overflow: auto; }
+@media (max-width: 1100px) {
+  html, html > body { width: 100%; height: auto; max-height: none; overflow: auto; }
   html > body { grid-template-columns: 1fr; grid-template-rows: auto 70vh auto auto;
     grid-template-areas: "head" "map" "left" "right"; } }
 .cockpit-head { grid-area: head; display: flex; align-items: baseline; gap: 24px; }
@@ -106,7 +108,9 @@ class _RowClicks(MacroElement):
         {% macro script(this, kwargs) %}
         document.querySelectorAll(".cockpit-top tbody tr[data-grid]").forEach(function (row) {
           row.addEventListener("click", function () {
-            document.querySelectorAll(".cockpit-top tr.active").forEach(function (r) { r.classList.remove("active"); });
+            document.querySelectorAll(".cockpit-top tr.active").forEach(function (r) {
+              r.classList.remove("active");
+            });
             row.classList.add("active");
             gridmap.grid.zoomTo(Number(row.getAttribute("data-grid")));
           });
@@ -115,11 +119,12 @@ class _RowClicks(MacroElement):
     """)
 
 
-def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None, staff: pd.DataFrame | None = None,
-            communities: gpd.GeoDataFrame | None = None, streets: gpd.GeoDataFrame | None = None,
-            districts: gpd.GeoDataFrame | None = None, units: gpd.GeoDataFrame | None = None,
-            title: str | None = None, period=None, lang: str = "zh", public: bool = False,
-            basemap: str = "none", tianditu_key: str | None = None, top: int = 15) -> str:
+def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
+            staff: pd.DataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
+            streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
+            units: gpd.GeoDataFrame | None = None, title: str | None = None, period=None, lang: str = "zh",
+            public: bool = False, basemap: str = "none", tianditu_key: str | None = None,
+            top: int = 15) -> str:
     """Return the cockpit page: map, headline figures, cases by month and top grids on one screen.
 
     Parameters
@@ -150,9 +155,9 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None, s
     """
     text = _TEXT[lang]
     measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
-    built = build_one_screen(grids, communities=communities, streets=streets, districts=districts, units=units,
-                             cases=cases, measure=measure, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
-                             period=period, public=public, title="")
+    built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
+                             units=units, cases=cases, measure=measure, lang=lang, basemap=basemap,
+                             tianditu_key=tianditu_key, period=period, public=public, title="")
     fmap = built.map
     heading = title or text["title"]
     figure = fmap.get_root()
@@ -225,7 +230,8 @@ def _totals(built, staff, *, period, public: bool) -> dict:
 
 
 def _number(value, decimals: int = 0) -> str:
-    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.{decimals}f}"
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    return "–" if missing else f"{value:,.{decimals}f}"
 
 
 def _percent(value) -> str:
@@ -318,8 +324,16 @@ def month_chart(monthly: pd.DataFrame, *, period=None, lang: str = "zh", width: 
     return "".join(parts)
 
 
+_NUMERIC = (0, 3, 4, 5)  # columns of the top-grids table aligned right
+
+
+def _cell(tag: str, text: str, numeric: bool) -> str:
+    attribute = ' class="num"' if numeric else ""
+    return f"<{tag}{attribute}>{html.escape(text)}</{tag}>"
+
+
 def _right(built, text: dict, *, top: int) -> str:
-    """The table of grids with the most cases per km² (rows carry the grid's position in the map)."""
+    """Write the table of grids with the most cases per km² (rows carry the grid's position on the map)."""
     figures = built.figures
     if "cases_per_km2" not in figures.columns:
         return '<section class="cockpit-right"></section>'
@@ -332,11 +346,9 @@ def _right(built, text: dict, *, top: int) -> str:
         position = int(row["position"])
         cells = [str(rank), built.grid.codes[position], communities[position] or "",
                  _number(row["cases"]), _number(row["cases_per_1000"], 1), _number(row["cases_per_km2"], 1)]
-        tds = "".join(f'<td class="num">{html.escape(c)}</td>' if i in (0, 3, 4, 5) else f"<td>{html.escape(c)}</td>"
-                      for i, c in enumerate(cells))
+        tds = "".join(_cell("td", c, i in _NUMERIC) for i, c in enumerate(cells))
         rows.append(f'<tr data-grid="{position}">{tds}</tr>')
     heads = [text["rank"], text["code"], text["community"], text["cases"], text["per_1000"], text["per_km2"]]
-    ths = "".join(f'<th class="num">{html.escape(h)}</th>' if i in (0, 3, 4, 5) else f"<th>{html.escape(h)}</th>"
-                  for i, h in enumerate(heads))
+    ths = "".join(_cell("th", h, i in _NUMERIC) for i, h in enumerate(heads))
     return (f'<section class="cockpit-right cockpit-panel cockpit-top"><h2>{html.escape(text["top"])}</h2>'
             f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")

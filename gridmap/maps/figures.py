@@ -29,8 +29,8 @@ import pandas as pd
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, SchemaError
 
-__all__ = ["period_bounds", "period_label", "in_period", "cases_in_period", "grid_figures", "area_figures", "community_codes",
-           "THRESHOLD"]
+__all__ = ["period_bounds", "period_label", "in_period", "cases_in_period", "grid_figures", "area_figures",
+           "community_codes", "THRESHOLD"]
 
 #: Case counts below this are not published (``public=True``).
 THRESHOLD = 5
@@ -59,7 +59,7 @@ def period_bounds(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 
 
 def period_label(period) -> str | None:
-    """The period as shown on maps."""
+    """Return the period as shown on maps."""
     if period is None:
         return None
     if isinstance(period, (tuple, list)):
@@ -93,7 +93,7 @@ def in_period(cases: pd.DataFrame, period) -> np.ndarray:
 
 
 def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period) -> pd.DataFrame:
-    """The cases reported in ``period`` that lie in ``grids``, each with its ``grid_code``."""
+    """Return the cases reported in ``period`` that lie in ``grids``, each with its ``grid_code``."""
     from gridmap.cases import assign
 
     if "grid_code" not in cases.columns:
@@ -132,7 +132,8 @@ def grid_figures(grids: gpd.GeoDataFrame, cases=None, staff=None, *, period=None
     else:
         population = pd.to_numeric(grids["population"], errors="coerce") if "population" in grids.columns \
             else pd.Series(np.nan, index=grids.index)
-        result["population_density"] = (population / result["area_km2"].where(result["area_km2"] > 0)).astype(float)
+        area = result["area_km2"].where(result["area_km2"] > 0)
+        result["population_density"] = (population / area).astype(float)
     stats = _stats_table(grids, cases, staff, period=period, contacts=contacts)
     for column in (*_CASE_COLUMNS, "leader_name", "leader_phone"):
         if column in grids.columns:
@@ -174,7 +175,8 @@ def _stats_table(grids, cases, staff, *, period, contacts: bool) -> pd.DataFrame
 
     frame = grids.assign(community_code=community_codes(grids).to_numpy())
     selected = cases_in_period(cases, frame, period) if cases is not None else None
-    table = summarize(frame, selected, staff if contacts else None, by="grid", include_staff_contacts=contacts)
+    table = summarize(frame, selected, staff if contacts else None, by="grid",
+                      include_staff_contacts=contacts)
     return table.set_index("code").reindex(frame["code"].astype(str)).reset_index()
 
 

@@ -394,7 +394,8 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
         kind = data[kind_column].iloc[i] if kind_column in data.columns else None
         rows.append([title or code, code, _type_label(text, level, kind), *_counts(data, i)])
     return GeoLayer(data.geometry, rows, fields=[text["code"], text["kind"], *(text[c] for c in _COUNTS)],
-                    styles=[{**BOUNDARY_STYLES[level], **(style or {})}], style_index=[0] * len(rows), key=level,
+                    styles=[{**BOUNDARY_STYLES[level], **(style or {})}], style_index=[0] * len(rows),
+                    key=level,
                     name=name or text[f"{level}_layer"],
                     labels=level in ("street", "community") if labels is None else labels,
                     label_rank=BOUNDARY_LEVELS.index(level), show=show)

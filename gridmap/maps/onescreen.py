@@ -62,10 +62,12 @@ __all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
 
 #: Texts of the one-screen map.
 TEXT = {
-    "zh": {"grid_layer": "网格", "code": "网格编码", "type": "类型", "community": "社区/村", "street": "街道/乡镇",
+    "zh": {"grid_layer": "网格", "code": "网格编码", "type": "类型", "community": "社区/村",
+           "street": "街道/乡镇",
            "leader": "网格长", "phone": "联系电话", "households": "户数", "population": "人口",
            "buildings": "楼栋数", "units": "小区/自然村/场所", "area": "面积", "km2": "km²",
-           "cases": "案件数", "outline": "仅边界（不填色）", "sites": "专属网格场所", "units_layer": "小区/自然村",
+           "cases": "案件数", "outline": "仅边界（不填色）", "sites": "专属网格场所",
+           "units_layer": "小区/自然村",
            "heat": "案件热力", "legend": "图例", "title": "网格化服务管理一屏", "suppressed": "少于5件",
            "city": LABELS_ZH["city"], "rural": "农村网格", "dedicated": LABELS_ZH["dedicated"],
            "community_kind": "社区/村", "street_kind": "街道/乡镇", "all": "全部"},
@@ -87,10 +89,10 @@ _HEAT_ZOOM = 16
 def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
                streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
                units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
-               staff: pd.DataFrame | None = None, measure: str = "population_density", scheme: str = "quantiles",
-               k: int = 5, lang: str = "zh", basemap: str = "none", tianditu_key: str | None = None,
-               period=None, show_staff: bool = False, public: bool = False, focus: str | None = None,
-               title: str | None = None) -> folium.Map:
+               staff: pd.DataFrame | None = None, measure: str = "population_density",
+               scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
+               tianditu_key: str | None = None, period=None, show_staff: bool = False,
+               public: bool = False, focus: str | None = None, title: str | None = None) -> folium.Map:
     """Return the one-screen map of a city's grids, or of one street or community (``focus``).
 
     Parameters
@@ -207,7 +209,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities=None, streets=None,
                                f"available here: {', '.join(keys)}")
     fmap = base_map(basemap=basemap, tianditu_key=tianditu_key, lang=lang,
                     title=title if title is not None else scope.title(text))
-    fmap.options["zoom_snap"] = 0.25  # fit one community to a phone screen closely, not to the next power of 2
+    fmap.options["zoom_snap"] = 0.25  # fit one community to a phone closely, not to the next power of 2
     fmap.options["max_zoom"] = DETAIL_ZOOM + 1  # boundaries are exact to a pixel at DETAIL_ZOOM
     for child in list(fmap._children.values()):
         if isinstance(child, folium.TileLayer):
@@ -229,8 +231,10 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities=None, streets=None,
         _heat_layer(cases, period, text).add_to(fmap)
     MeasureLayer(grid, None, name=text["outline"], show=False).add_to(fmap)
     for index, spec in enumerate(measures):
-        MeasureLayer(grid, index, name=f"{spec['name']} ({spec['unit']})", show=spec["key"] == measure).add_to(fmap)
-    measure_legend(grid, title=text["legend"], items=legend(*boundaries, *unit_layers, lang=lang).items).add_to(fmap)
+        MeasureLayer(grid, index, name=f"{spec['name']} ({spec['unit']})",
+                     show=spec["key"] == measure).add_to(fmap)
+    keys_legend = legend(*boundaries, *unit_layers, lang=lang)
+    measure_legend(grid, title=text["legend"], items=keys_legend.items).add_to(fmap)
     search_control(grid, units=_unit_entries(units, unit_grid, lang), places=_place_entries(boundaries, text),
                    lang=lang).add_to(fmap)
     fullscreen_control(lang=lang).add_to(fmap)
@@ -259,7 +263,8 @@ class _Scope:
         community = community_codes(grids) if focus is not None or "community_code" in grids.columns else None
         if self.focus is not None:
             if not re.fullmatch(r"\d{9}|\d{12}", self.focus):
-                raise GridmapError(f"focus={focus!r} is not a street (9 digits) or community (12 digits) code",
+                raise GridmapError(f"focus={focus!r} is not a street (9 digits) or community (12 digits) "
+                                   "code",
                                    fix="pass focus= the code of one street or community, e.g. '450102001003'")
             self.level = "community" if len(self.focus) == 12 else "street"
             inside = community.str.startswith(self.focus).to_numpy()
@@ -269,7 +274,8 @@ class _Scope:
             grids, community = grids.loc[inside], community.loc[inside]
         self.grids = grids
         self.community = community
-        self.layers = {"district": self._within(districts, "district"), "street": self._within(streets, "street"),
+        self.layers = {"district": self._within(districts, "district"),
+                       "street": self._within(streets, "street"),
                        "community": self._within(communities, "community")}
 
     def _within(self, frame, level: str):
@@ -286,7 +292,7 @@ class _Scope:
         frame = self.layers.get(level)
         if frame is None or "name" not in frame.columns:
             return {}
-        return dict(zip(frame["code"].astype(str), frame["name"].astype(str)))
+        return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
 
     def title(self, text: dict) -> str:
         if self.focus is None:
@@ -333,10 +339,12 @@ def _fields_and_measures(grids, figures, scope: _Scope, units, text, *, lang, sc
         add(text["units"], unit_names)
     add(text["area"], nan_to_none(figures["area_km2"].round(3)), text["km2"])
     density = figures["population_density"].round(0)
-    measure_field = {"population_density": add(MEASURES["population_density"].name(lang), nan_to_none(density),
-                                               MEASURES["population_density"].unit(lang))}
+    density_measure = MEASURES["population_density"]
+    measure_field = {"population_density": add(density_measure.name(lang), nan_to_none(density),
+                                               density_measure.unit(lang))}
     if "households" in grids.columns:
-        measure_field["households"] = next(i for i, f in enumerate(fields) if f["label"] == text["households"])
+        measure_field["households"] = next(i for i, f in enumerate(fields)
+                                           if f["label"] == text["households"])
     if "cases" in figures.columns:
         label = text["cases"] + (f" ({period_label(period)})" if period is not None else "")
         counts = figures["cases"]
@@ -346,16 +354,20 @@ def _fields_and_measures(grids, figures, scope: _Scope, units, text, *, lang, sc
         add(label, shown)
         for key in ("cases_per_1000", "cases_per_km2"):
             measure_field[key] = add(MEASURES[key].name(lang),
-                                     nan_to_none(pd.to_numeric(figures[key], errors="coerce").astype(float).round(1)),
+                                     nan_to_none(_numbers(figures[key]).round(1)),
                                      MEASURES[key].unit(lang))
     for key, field in measure_field.items():
-        values = pd.to_numeric(pd.Series(fields[field]["values"], dtype=object), errors="coerce").astype(float)
+        values = _numbers(pd.Series(fields[field]["values"], dtype=object))
         suppressed = figures["suppressed"].to_numpy(dtype=bool) if key.startswith("cases") else None
         measures.append(measure_spec(key, values.to_numpy(), field=field, scheme=scheme, k=k, lang=lang,
                                      suppressed=suppressed))
     order = list(MEASURES)
     measures.sort(key=lambda m: order.index(m["key"]))
     return measures, fields
+
+
+def _numbers(values) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype(float)
 
 
 def _unit_lists(grids: gpd.GeoDataFrame, units) -> list[list[str]] | None:
@@ -384,7 +396,8 @@ def _unit_names(grids, units) -> list | None:
         return None
     names = {}
     if units is not None and {"unit_id", "name"} <= set(units.columns):
-        names = {str(u): str(n) for u, n in zip(units["unit_id"], units["name"]) if isinstance(n, str) and n}
+        names = {str(u): str(n) for u, n in zip(units["unit_id"], units["name"], strict=True)
+                 if isinstance(n, str) and n}
     return [[names.get(unit, unit) for unit in ids] or None for ids in lists]
 
 

@@ -1,4 +1,4 @@
-"""Static maps for reports: the grid choropleth as PNG, PDF or SVG, drawn with matplotlib in Chinese.
+r"""Static maps for reports: the grid choropleth as PNG, PDF or SVG, drawn with matplotlib in Chinese.
 
 :func:`static_map` colours the grids by the same measures and classes as the one-screen map
 (:data:`gridmap.maps.MEASURES`, :func:`gridmap.maps.classify`), draws community boundaries when given,
@@ -15,7 +15,7 @@ Examples
 ...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
 ...                          crs="EPSG:4490")
 >>> out = static_map(grids, pathlib.Path(tempfile.mkdtemp()) / "grids.png", title="人口密度")
->>> out.read_bytes()[:4] == b"\\x89PNG"
+>>> out.read_bytes()[:4] == b"\x89PNG"
 True
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, WriteError
 from gridmap.maps.base import LANGS, _check_choice
-from gridmap.maps.choropleth import MEASURES, SCHEMES, classify, measure_spec
+from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
 from gridmap.maps.figures import grid_figures
 
 __all__ = ["static_map", "cjk_font", "CJK_FAMILIES", "FORMATS"]
@@ -82,8 +82,8 @@ def cjk_font(text: str = _PROBE):
         if wanted <= charmap.keys():
             return path
     raise GridmapError("no installed font has Chinese characters, so a static map would show empty boxes",
-                       fix="install Noto CJK fonts (Debian/Ubuntu: apt-get install fonts-noto-cjk; then delete "
-                           "matplotlib's font cache ~/.cache/matplotlib), or pass lang='en'")
+                       fix="install Noto CJK fonts (Debian/Ubuntu: apt-get install fonts-noto-cjk; then "
+                           "delete matplotlib's font cache ~/.cache/matplotlib), or pass lang='en'")
 
 
 def _installed(font_manager, family: str) -> bool:
@@ -181,8 +181,8 @@ def _draw(grids, values, suppressed, *, measure, lang, scheme, k, title, communi
     axes.set_aspect("equal")
     handles = [Patch(facecolor=_class_color(spec, item["c"]), edgecolor="#888", label=item["label"])
                for item in spec["items"]]
-    axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props, title_fontproperties=props,
-                loc="lower left", frameon=True, fontsize=9)
+    axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props,
+                title_fontproperties=props, loc="lower left", frameon=True, fontsize=9)
     axes.set_title(title or f"{spec['name']} ({spec['unit']})", fontproperties=props, fontsize=15)
     _scale_bar(axes, props, lang)
     return figure
@@ -195,7 +195,7 @@ def _class_color(spec: dict, c) -> str:
 
 
 def _scale_bar(axes, props, lang: str) -> None:
-    """A bar of a round length (metres) in the lower right corner."""
+    """Draw a bar of a round length (metres) in the lower right corner."""
     x0, x1 = axes.get_xlim()
     y0, y1 = axes.get_ylim()
     target = (x1 - x0) / 5
