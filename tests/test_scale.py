@@ -220,6 +220,12 @@ def test_refuses_bad_sources_and_options(sample, sample_folder, tmp_path):
         aggregate_partitioned(tmp_path / "plain.parquet", grids)
     with pytest.raises(CRSError, match="no CRS.*crs='EPSG:4490'"):
         aggregate_partitioned(tmp_path / "plain.parquet", grids, xy=("lon", "lat"))
+    with pytest.raises(CRSError, match="not a coordinate reference system"):
+        aggregate_partitioned(tmp_path / "plain.parquet", grids, xy=("lon", "lat"), crs="EPSG:99999")
+    table = pq.read_table(tmp_path / "plain.parquet")
+    pq.write_table(table.replace_schema_metadata({b"geo": b"{not json"}), tmp_path / "bad_geo.parquet")
+    with pytest.raises(SchemaError, match="GeoParquet metadata cannot be read"):
+        aggregate_partitioned(tmp_path / "bad_geo.parquet", grids)
     with pytest.raises(SchemaError, match="xy=.*does not name"):
         aggregate_partitioned(tmp_path / "plain.parquet", grids, xy=("x", "y"), crs="EPSG:4490")
     with pytest.raises(CRSError, match="contradicts"):

@@ -12,9 +12,9 @@ memory stays bounded by the batch size, not by the archive:
 
 Points come from the GeoParquet geometry column (WKB or GeoArrow point encoding, CRS from the file's
 metadata) or from two coordinate columns (``xy=("lon", "lat")`` with ``crs=``). Write row groups no larger
-than the batch size (``to_parquet(..., row_group_size=...)``): a row group is read whole. Peak memory for
-10 million cases against 9,000 grids is under 1 GB (``benchmarks/bench_scale.py``). For more than one
-machine, see :mod:`gridmap.engines.dask`.
+than the batch size (``to_parquet(..., row_group_size=...)``): a row group is read whole. Counting 10 million
+cases against 9,000 grids peaks at about 1 GB resident, a fifth of reading them all with geopandas
+(``benchmarks/bench_scale.py``). For more than one machine, see :mod:`gridmap.engines.dask`.
 
 Examples
 --------
@@ -73,7 +73,7 @@ __all__ = ["assign_partitioned", "aggregate_partitioned", "DEFAULT_BATCH_SIZE"]
 
 logger = logging.getLogger(__name__)
 
-#: Records per batch: about 0.5 GB at the peak against 9,000 grids.
+#: Records per batch: a peak of about 1 GB resident against 9,000 grids (benchmarks/bench_scale.py).
 DEFAULT_BATCH_SIZE = 1_000_000
 
 _CRS84 = pyproj.CRS("OGC:CRS84")  # GeoParquet's CRS when the metadata names none
@@ -275,13 +275,13 @@ def _open(source, *, xy, crs) -> _Source:
         if crs is None:
             raise CRSError("coordinate columns have no CRS", path=path,
                            fix="pass crs='EPSG:4490' (CGCS2000) or crs='EPSG:4326' (WGS84)")
-        return _Source(dataset, path, "geometry", "xy", tuple(xy), pyproj.CRS(crs),
+        return _Source(dataset, path, "geometry", "xy", tuple(xy), _crs(crs, path),
                        tuple(c for c in names if c not in xy))
     column, encoding, declared = _geo_column(dataset.schema, path)
     if declared is None and crs is None:
         raise CRSError(f"the GeoParquet metadata gives column {column!r} no CRS", path=path,
                        fix="pass crs='EPSG:4490' (CGCS2000) or crs='EPSG:4326' (WGS84)")
-    given = None if crs is None else pyproj.CRS(crs)
+    given = None if crs is None else _crs(crs, path)
     if declared is not None and given is not None and not declared.equals(given):
         raise CRSError(f"crs={crs!r} contradicts the file's CRS {declared.name}", path=path,
                        fix="leave crs= out for files that declare their CRS")
@@ -295,16 +295,27 @@ def _geo_column(schema: pa.Schema, path: str) -> tuple[str, str, pyproj.CRS | No
     if b"geo" not in metadata:
         raise SchemaError("the cases have no GeoParquet metadata (no geometry column)", path=path,
                           fix="write them with GeoDataFrame.to_parquet, or pass xy=('lon', 'lat') and crs=")
-    geo = json.loads(metadata[b"geo"])
-    column = geo["primary_column"]
-    spec = geo["columns"][column]
-    encoding = spec.get("encoding", "WKB")
+    try:
+        geo = json.loads(metadata[b"geo"])
+        column = geo["primary_column"]
+        spec = geo["columns"][column]
+        encoding = spec.get("encoding", "WKB")
+        declared = _CRS84 if "crs" not in spec else None if spec["crs"] is None else pyproj.CRS(spec["crs"])
+    except (ValueError, KeyError, TypeError, AttributeError, pyproj.exceptions.CRSError) as exc:
+        raise SchemaError(f"the GeoParquet metadata cannot be read ({type(exc).__name__}: {exc})", path=path,
+                          fix="write the cases again with GeoDataFrame.to_parquet") from exc
     if encoding not in ("WKB", "point"):
         raise SchemaError(f"geometry column {column!r} holds {encoding} geometries, not points", path=path,
                           fix="give cases as points")
-    if "crs" not in spec:
-        return column, encoding, _CRS84
-    return column, encoding, None if spec["crs"] is None else pyproj.CRS.from_user_input(spec["crs"])
+    return column, encoding, declared
+
+
+def _crs(crs: object, path: str) -> pyproj.CRS:
+    try:
+        return pyproj.CRS(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"crs={crs!r} is not a coordinate reference system", path=path,
+                       fix="pass crs='EPSG:4490' (CGCS2000) or crs='EPSG:4326' (WGS84)") from exc
 
 
 def _frames(opened: _Source, batch_size: int, *, progress: bool) -> Iterator[gpd.GeoDataFrame]:

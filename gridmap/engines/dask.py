@@ -181,7 +181,11 @@ def _as_dask(cases, npartitions: int | None):
         if not os.path.exists(cases):
             raise ReadError("no such file or folder", path=cases,
                             fix="give a GeoParquet file or a folder of them")
-        cases = dask_geopandas.read_parquet(cases)
+        try:
+            cases = dask_geopandas.read_parquet(cases)
+        except (ValueError, OSError) as exc:  # pyarrow's errors derive from these
+            raise ReadError(f"cannot read GeoParquet ({type(exc).__name__}: {exc})", path=cases,
+                            fix="write the cases with GeoDataFrame.to_parquet") from exc
     if not isinstance(cases, dask_geopandas.GeoDataFrame):
         raise SchemaError("cases must be a GeoDataFrame, a dask-geopandas GeoDataFrame or a GeoParquet "
                           f"path, got {type(cases).__name__}",
