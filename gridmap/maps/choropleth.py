@@ -228,6 +228,8 @@ class GridLayer(Layer):
         self.lang, self.labels = lang, labels
         self.style = dict(BOUNDARY_STYLES["grid"] if style is None else style)
         self.topology = None
+        self._topologies: dict = {}
+        self._drawn: dict = {}
 
     def _coords(self) -> str:
         fmap = get_obj_in_upper_tree(self, folium.Map)
@@ -235,11 +237,14 @@ class GridLayer(Layer):
 
     def drawn_geometry(self) -> gpd.GeoSeries:
         """Return the grids as drawn: WGS84, or GCJ-02 on an Amap base map."""
-        if self._coords() == "wgs84":
+        coords = self._coords()
+        if coords == "wgs84":
             return self.geometry
-        from gridmap.crs import convert_frame
+        if coords not in self._drawn:
+            from gridmap.crs import convert_frame
 
-        return convert_frame(self.geometry, "wgs84", self._coords())
+            self._drawn[coords] = convert_frame(self.geometry, "wgs84", coords)
+        return self._drawn[coords]
 
     def _get_self_bounds(self):
         if self.geometry.empty:
@@ -251,7 +256,10 @@ class GridLayer(Layer):
         """Build the shared arcs in the map's coordinates and write the layer's data into the page."""
         scale = 256 * 2**DETAIL_ZOOM / 360  # one step = one pixel at DETAIL_ZOOM
         drawn = self.drawn_geometry()
-        self.topology = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale)
+        coords = self._coords()
+        if coords not in self._topologies:  # a page rendered twice is built once
+            self._topologies[coords] = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale)
+        self.topology = self._topologies[coords]
         label_at = None
         if self.labels and len(drawn):
             import shapely
