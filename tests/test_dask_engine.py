@@ -22,7 +22,15 @@ from gridmap.errors import CaseError, GridmapWarning, ReadError, SchemaError
 from gridmap.report import Report
 from gridmap.stats import summarize
 
-MISSING = [name for name in ("dask", "distributed", "dask_geopandas") if not importlib.util.find_spec(name)]
+
+def installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, a broken package
+        return False
+
+
+MISSING = [name for name in ("dask", "distributed", "dask_geopandas") if not installed(name)]
 needs_dask = pytest.mark.skipif(
     bool(MISSING) and os.environ.get("GRIDMAP_REQUIRE_DASK") != "1",
     reason=f"{', '.join(MISSING)} not installed: pip install gridmap[dask] "
