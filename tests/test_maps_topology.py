@@ -15,6 +15,7 @@ from gridmap.maps._topology import (
     decode_arc,
     decode_numbers,
     encode_numbers,
+    encode_sequences,
     simplify_coverage,
     topology_polygons,
 )
@@ -162,6 +163,11 @@ def test_numbers_round_trip(values):
     text = encode_numbers(values)
     assert decode_numbers(text) == values
     assert all(63 <= ord(char) <= 126 for char in text)
+
+
+@given(st.lists(st.lists(st.integers(min_value=-(2**30), max_value=2**30), max_size=6), max_size=8))
+def test_many_sequences_encode_like_one_at_a_time(sequences):
+    assert encode_sequences(sequences) == [encode_numbers(seq) for seq in sequences]
 
 
 def test_small_steps_take_one_or_two_characters():

@@ -40,7 +40,7 @@ import shapely
 from gridmap.errors import GridmapWarning
 
 __all__ = ["Topology", "coverage_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
-           "decode_numbers", "decode_arc"]
+           "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
 
@@ -301,6 +301,21 @@ def _encode_arcs(sequences: list[tuple], vertex: np.ndarray) -> list[str]:
     ends = np.cumsum(np.add.reduceat(sizes, 2 * firsts))
     starts = ends - np.add.reduceat(sizes, 2 * firsts)
     return [text[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def encode_sequences(sequences: list) -> list[str]:
+    """:func:`encode_numbers` of many integer sequences at once (one vectorised pass).
+
+    Examples
+    --------
+    >>> encode_sequences([[0, 1], [], [-1]])
+    ['?A', '', '@']
+    """
+    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
+    values = np.fromiter((v for seq in sequences for v in seq), dtype=np.int64, count=int(lengths.sum()))
+    text, sizes = _encode_array(values)
+    chars = np.r_[0, np.cumsum(sizes)][np.r_[0, np.cumsum(lengths)]]  # where each sequence's text starts
+    return [text[a:b] for a, b in zip(chars[:-1].tolist(), chars[1:].tolist(), strict=True)]
 
 
 def _encode_array(values: np.ndarray) -> tuple[str, np.ndarray]:

@@ -33,7 +33,7 @@ from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
 from gridmap.errors import GridmapError
-from gridmap.maps._topology import coverage_topology, encode_numbers
+from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
 from gridmap.maps.base import js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
 
@@ -268,7 +268,9 @@ class GridLayer(Layer):
             ints = np.rint(points * scale).astype(np.int64) - np.asarray(self.topology.translate)
             ints[1:] = np.diff(ints, axis=0)
             label_at = encode_numbers(ints.ravel())
-        shapes = " ".join(";".join(",".join(encode_numbers(_steps(ring)) for ring in part) for part in shape)
+        rings = iter(encode_sequences([_steps(ring) for shape in self.topology.shapes for part in shape
+                                       for ring in part]))
+        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
                           for shape in self.topology.shapes)
         self.spec_json = js_string({
             "key": self.key, "scale": scale, "translate": list(self.topology.translate),
