@@ -44,7 +44,7 @@ from gridmap.maps._assets import (
     runtime_js,
 )
 
-__all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "js_string"]
+__all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "write_page", "js_string"]
 
 logger = logging.getLogger(__name__)
 
@@ -329,8 +329,21 @@ def save_html(fmap: folium.Map, path: str | os.PathLike) -> Path:
     ...     out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     True
     """
+    return write_page(to_html(fmap), path)
+
+
+def write_page(page: str, path: str | os.PathLike, *, what: str = "map") -> Path:
+    """Write a rendered page (UTF-8) atomically, readable by others; return the path.
+
+    The page goes to a temporary file in the same folder that then replaces ``path``, so a failure leaves
+    any previous file untouched. An existing file keeps its permissions; a new one is 0644.
+
+    Raises
+    ------
+    WriteError
+        When the folder is missing or the file cannot be written.
+    """
     path = Path(path)
-    page = to_html(fmap)
     if not path.parent.is_dir():
         raise WriteError("the folder does not exist", path=path, fix="create the folder first")
     temporary = None
@@ -344,7 +357,7 @@ def save_html(fmap: folium.Map, path: str | os.PathLike) -> Path:
     except OSError as exc:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-        raise WriteError(f"cannot write the map ({exc.strerror or exc})", path=path,
+        raise WriteError(f"cannot write the {what} ({exc.strerror or exc})", path=path,
                          fix="check that the folder is writable and the disk is not full") from exc
     logger.info("wrote %s (%d bytes)", path, len(page.encode("utf-8")))
     return path

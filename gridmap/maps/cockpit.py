@@ -25,9 +25,7 @@ True
 from __future__ import annotations
 
 import html
-import logging
 import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,14 +34,12 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from gridmap.errors import WriteError
-from gridmap.maps.base import to_html
+from gridmap.maps.base import to_html, write_page
 from gridmap.maps.figures import THRESHOLD, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
 
 __all__ = ["cockpit", "save_cockpit", "month_chart"]
 
-logger = logging.getLogger(__name__)
 
 _TEXT = {
     "zh": {"title": "网格化服务管理驾驶舱", "grids": "网格", "city": "城市网格", "rural": "农村网格",
@@ -183,24 +179,7 @@ def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options) ->
 
     The page is made completely before anything is written; a failure leaves an existing file untouched.
     """
-    path = Path(path)
-    page = cockpit(grids, **options)
-    if not path.parent.is_dir():
-        raise WriteError("the folder does not exist", path=path, fix="create the folder first")
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(page)
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        raise WriteError(f"cannot write the cockpit ({exc.strerror or exc})", path=path,
-                         fix="check that the folder is writable and the disk is not full") from exc
-    logger.info("wrote %s (%d bytes)", path, len(page.encode("utf-8")))
-    return path
+    return write_page(cockpit(grids, **options), path, what="cockpit")
 
 
 def _totals(built, staff, *, period, public: bool) -> dict:
