@@ -97,19 +97,19 @@ def unit_regions(
         return np.empty(0, dtype=object)
     clipped = clip_units(units, community, grid_size=grid_size) if clipped is None else np.asarray(clipped)
     seeds, owners = _seeds(units, clipped, community, spacing=spacing, grid_size=grid_size)
-    regions = np.full(len(units), _EMPTY, dtype=object)
-    if len(seeds) < 2:
-        regions[owners[0] if len(owners) else 0] = whole
-        return regions
     seed_points = shapely.points(seeds)
     owners = _hand_over(seed_points, owners, split or {})
+    regions = np.full(len(units), _EMPTY, dtype=object)
+    if len(np.unique(owners)) < 2:  # one unit (or one with seeds) takes the whole community
+        regions[owners[0] if len(owners) else 0] = whole
+        return regions
     edges = _dividing_edges(seeds, owners, community, grid_size)
     polygonal = shapely.area(clipped) > 0
     lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(whole)]])
-    # snap-rounding (not floating noding, six times faster) so that near-touching edges are merged or kept
-    # at least grid_size apart: the faces then stay valid when reprojected to degrees and back
-    # merged into long lines first: GEOS's union is four times faster on a few long lines than on
-    # thousands of two-point segments
+    # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
+    # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
+    # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
+    # reprojected to degrees and back.
     merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(lines)))
     noded = shapely.union_all(merged, grid_size=grid_size)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
