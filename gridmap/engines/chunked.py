@@ -343,6 +343,7 @@ def _tables(opened: _Source, batch_size: int, *, progress: bool) -> Iterator[pa.
             rows += batch.num_rows
             while rows >= batch_size:
                 table = pa.Table.from_batches(pending)
+                logger.debug("%s: a batch of %d records", opened.path, batch_size)
                 yield table.slice(0, batch_size).combine_chunks()
                 rest = table.slice(batch_size)
                 pending, rows = rest.to_batches(), rest.num_rows
