@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -760,3 +761,133 @@ def test_count_too_large_for_an_integer_is_refused(tmp_path, value):
     pyogrio.write_dataframe(frame, tmp_path / "huge.geojson")
     with pytest.raises(SchemaError, match=r"huge\.geojson, feature 2: column '户数' \(households\): .* too large"):
         read_layer(tmp_path / "huge.geojson")
+
+
+# --- cut-off shapefiles and geometries GDAL or shapely cannot read --------------------------------------
+
+def four_boxes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": list("abcd")},
+                            geometry=[shapely.box(108.3 + i / 100, 22.8, 108.305 + i / 100, 22.805)
+                                      for i in range(4)], crs=4326)
+
+
+def shapefile_cut(folder: Path, part: str, keep: float) -> Path:
+    pyogrio.write_dataframe(four_boxes(), folder / "cut.shp")
+    data = (folder / f"cut{part}").read_bytes()
+    (folder / f"cut{part}").write_bytes(data[: int(len(data) * keep)])
+    return folder / "cut.shp"
+
+
+@pytest.mark.parametrize("part, keep, words", [
+    (".shp", 0.6, r"feature 3: the \.shp is cut off \(truncated\).*features 3 to 4 are lost"),
+    (".dbf", 0.5, r"feature 2: the attribute table \(\.dbf\) is cut off \(truncated\): it holds 1 of its 4"),
+    (".shx", 0.9, r"cut\.shp: the shapefile's index \(\.shx\) is cut off \(truncated\)"),
+])
+def test_cut_off_shapefile_names_the_first_lost_feature(tmp_path, part, keep, words):
+    # .shp: 100-byte header + 4 records of 8 + 128 bytes; 60 % of 644 bytes keeps records 1 and 2
+    path = shapefile_cut(tmp_path, part, keep)
+    with pytest.raises(ReadError, match=words + r".*Fix: copy the shapefile again"):
+        read_layer(path)
+
+
+def test_cut_off_shapefile_in_a_zip(tmp_path):
+    shapefile_cut(tmp_path, ".shp", 0.6)
+    with zipfile.ZipFile(tmp_path / "cut.zip", "w") as archive:
+        for part in sorted(tmp_path.glob("cut.*")):
+            if part.suffix != ".zip":
+                archive.write(part, f"data/{part.name}")
+    with pytest.raises(ReadError, match=r"cut\.zip/data/cut\.shp, feature 3: the \.shp is cut off"):
+        read_layer(tmp_path / "cut.zip")
+
+
+def geojson_with(tmp_path: Path, geometries: dict[int, object]) -> Path:
+    collection = json.loads(four_boxes().to_json(drop_id=True))
+    for i, geometry in geometries.items():
+        collection["features"][i]["geometry"] = geometry
+    path = tmp_path / "layer.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    return path
+
+
+def test_open_ring_names_the_feature(tmp_path):
+    ring = {"type": "Polygon", "coordinates": [[[108.31, 22.80], [108.32, 22.80]]]}
+    path = geojson_with(tmp_path, {2: ring, 3: ring})
+    with pytest.warns(RuntimeWarning, match="Non closed ring"):  # GDAL's own, passed on by pyogrio
+        with pytest.raises(ReadError, match=r"layer\.geojson, feature 3: .*not form a closed linestring "
+                                            r"\(1 more features like it\).*Fix: check that the file"):
+            read_layer(path)
+
+
+@pytest.mark.parametrize("geometry, words", [
+    ({"type": "Polygon", "coordinates": [[108.31, 22.80], [108.32, 22.80], [108.32, 22.81], [108.31, 22.80]]},
+     r"the Polygon geometry .*nested 2 lists deep, a Polygon's 3: brackets are missing.*a list of rings"),
+    ({"type": "Point", "coordinates": [[108.31, 22.80]]}, r".*nested 2 lists deep, a Point's 1.*one \[lon, lat\]"),
+])
+def test_geometry_gdal_reads_as_null_is_refused(tmp_path, geometry, words):
+    path = geojson_with(tmp_path, {1: geometry})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's, for some of these
+        with pytest.raises(ReadError, match=rf"layer\.geojson, feature 2: {words}"):
+            read_layer(path)
+
+
+def test_null_geometry_in_the_file_is_kept(tmp_path):
+    layer = read_layer(geojson_with(tmp_path, {1: None}))
+    assert layer.geometry.isna().tolist() == [False, True, False, False]
+    assert layer.geometry[0].equals(four_boxes().geometry[0])
+
+
+# --- Big5 -----------------------------------------------------------------------------------------------
+
+TRADITIONAL = ["翠竹苑", "民生花園", "興寧大廈", "朝陽小區"]
+BIG5_ROWS = [f"{name},00{i},450102001003,320,1024,108.32,22.81,備註" for i, name in enumerate(TRADITIONAL)]
+ASCII_HEADER = "name,unit_id,community_code,households,population,lon,lat,note"
+
+
+def test_big5_csv_is_read_as_big5_with_a_warning(tmp_path):
+    path = write(tmp_path / "hk.csv", csv_bytes(BIG5_ROWS, "big5", ASCII_HEADER))
+    assert path.read_bytes().decode("gb18030")  # the trap: it decodes as GB18030 too
+    with pytest.warns(GridmapWarning, match=r"hk\.csv: the text is Big5.*'翠竹苑', which GB18030 would make "
+                                            r"'籄λ璪'.*encoding='big5'") as given:
+        units = read_layer(path)
+    assert given[0].filename == __file__  # points at the caller of read_layer
+    assert units["name"].tolist() == TRADITIONAL and units["note"].tolist() == ["備註"] * 4
+
+
+def test_big5_named_by_the_user_reads_without_warning(tmp_path):
+    units = read_layer(write(tmp_path / "hk.csv", csv_bytes(BIG5_ROWS, "big5", ASCII_HEADER)), encoding="big5")
+    assert units["name"].tolist() == TRADITIONAL
+
+
+def test_gbk_with_rare_characters_is_not_taken_for_big5(tmp_path):
+    # 筼筜 (Xiamen) are outside GB2312: half the text is rare as GB18030, and it decodes as Big5 too; but
+    # the Big5 reading (雊鈸誰耋...) has rare characters as well (1 in 8), so the file stays GB18030
+    rows = ["筼筜街道,001,350203001001,320,1024,118.1,24.5,", "筼筜花园,002,350203001002,10,20,118.1,24.5,"]
+    data = csv_bytes(rows, "gbk", ASCII_HEADER)
+    assert data.decode("big5")
+    units = read_layer(write(tmp_path / "xm.csv", data))
+    assert units["name"].tolist() == ["筼筜街道", "筼筜花园"]
+
+
+def test_short_big5_text_is_not_decided(tmp_path):
+    # fewer than 8 non-ASCII characters: too little evidence, read as GB18030 as before
+    text = "name,lon,lat\n臺北,121.5,25.0\n"
+    units = read_layer(write(tmp_path / "tw.csv", text.encode("big5")))
+    assert units["name"].tolist() == ["臺北".encode("big5").decode("gb18030")]
+
+
+def test_big5_shapefile_attribute_table_is_detected(tmp_path):
+    frame = gpd.GeoDataFrame({"name": TRADITIONAL}, geometry=[Point(108.3, 22.8)] * 4, crs=4326)
+    pyogrio.write_dataframe(frame, tmp_path / "hk.shp", encoding="big5")
+    (tmp_path / "hk.cpg").unlink(missing_ok=True)
+    with pytest.warns(GridmapWarning, match=r"hk\.shp: the text is Big5"):
+        units = read_layer(tmp_path / "hk.shp")
+    assert units["name"].tolist() == TRADITIONAL
+
+
+def test_big5_geojson_is_detected(tmp_path):
+    frame = gpd.GeoDataFrame({"name": TRADITIONAL}, geometry=[Point(108.3, 22.8)] * 4, crs=4326)
+    path = write(tmp_path / "hk.geojson", frame.to_json(ensure_ascii=False).encode("big5"))
+    with pytest.warns(GridmapWarning, match=r"hk\.geojson: the text is Big5"):
+        units = read_layer(path)
+    assert units["name"].tolist() == TRADITIONAL

@@ -5,15 +5,28 @@ which. gridmap decides by a strict-decode trial instead of a statistical guess:
 
 1. a byte-order mark decides (UTF-8, UTF-16);
 2. otherwise the bytes are decoded strictly as UTF-8;
-3. if that fails, strictly as GB18030.
+3. if that fails, strictly as GB18030;
+4. a GB18030 reading full of rare characters that also decodes strictly as Big5 into common Traditional
+   Chinese characters is read as Big5, with a :class:`~gridmap.errors.GridmapWarning` (see below).
 
 Why a trial and not charset-normalizer: UTF-8 is self-checking — text in GBK almost never forms valid UTF-8
 sequences (two GBK bytes ≥ 0x81 in a row break UTF-8's lead/continuation pattern), so step 2 never takes a
 GBK file for UTF-8. GB18030 is a strict superset of GB2312 and GBK that decodes every valid GBK byte sequence
 to the same characters and also covers rare characters (㐀, names outside GBK) that a GBK codec would damage.
 A trial is exact, deterministic and fast; a statistical detector guesses Big5, EUC-KR or Shift-JIS for short
-Chinese texts and cannot be told to prefer the encodings real Chinese files use. Other encodings (Big5,
-Latin-1) are named by the user with ``encoding=``.
+Chinese texts and cannot be told to prefer the encodings real Chinese files use. Other encodings (Latin-1,
+Shift-JIS) are named by the user with ``encoding=``.
+
+Big5 (Traditional Chinese, Taiwan and Hong Kong) is the exception step 4 makes: nearly every Big5 byte pair
+is also valid GB18030, so Big5 text decodes without error into other, mostly rare characters (翠竹苑 becomes
+籄λ璪). The two readings are told apart by how many of their characters are rare: for GB18030, a Han
+character outside GB2312 or a kana, Greek, Cyrillic or private-use character; for Big5, a Han character
+outside its 5,401 frequently used ones (A440-C67E) or the same symbols. Big5 is chosen only when the text has
+at least 8 non-ASCII characters, at least 30 % of the GB18030 reading is rare and at most 10 % of the Big5
+reading. Measured on 344,673 real division names (统计用区划代码) saved as GBK: 1 single name of rare characters
+(筼筜街道, 4 characters, under the minimum) and no file of 3 to 20 names would be taken for Big5; of 5,000
+files of 1 to 20 names saved as Big5, 4,859 are recognised (the misses are mostly files of one name, read as
+GB18030 as before).
 
 Examples
 --------
@@ -46,6 +59,10 @@ _TRIAL = ("utf-8", "gb18030")
 # GB2312 and GBK (CP936) are subsets of GB18030: decoding with GB18030 reads them identically and does not
 # damage the rare characters that files labelled "GBK" contain anyway.
 _GB_FAMILY = {"gb2312", "gbk", "cp936", "ms936", "euc_cn", "hz", "gb18030"}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_BIG5_MIN_CHARS = 8
+_BIG5_RARE_GB = 0.3  # at least this share of the GB18030 reading is rare ...
+_BIG5_RARE_BIG5 = 0.1  # ... and at most this share of the Big5 reading
 _FIX = "pass the file's encoding, e.g. encoding='gb18030', encoding='big5' or encoding='latin-1'"
 
 
@@ -86,10 +103,67 @@ def decode_text(data: bytes, *, path=None, encoding: str | None = None) -> tuple
             return _decode_or_raise(data, codec, path=path), codec
     for codec in _TRIAL:
         try:
-            return data.decode(codec), codec
+            text = data.decode(codec)
         except UnicodeDecodeError:
             continue
+        big5 = _big5_reading(data) if codec == "gb18030" else None
+        if big5 is not None and _looks_big5(text, big5):
+            _warn_big5(path, text, big5, stacklevel=5)  # the caller of read_layer
+            return big5, "big5"
+        return text, codec
     return _decode_or_raise(data, "utf-8", path=path, tried="UTF-8 or GB18030"), "utf-8"
+
+
+def _big5_reading(data: bytes) -> str | None:
+    try:
+        return data.decode("big5")
+    except UnicodeDecodeError:
+        return None
+
+
+def _rare(char: str, codec: str) -> bool:
+    """Tell whether a non-ASCII character is rare in text of ``codec`` ("gb18030" or "big5")."""
+    point = ord(char)
+    if 0x3400 <= point <= 0x9FFF:  # Han characters (CJK Extension A and the Unified block)
+        if codec == "gb18030":
+            try:
+                char.encode("gb2312")
+            except UnicodeEncodeError:
+                return True
+            return False
+        pair = char.encode("big5", "replace")
+        return not 0xA440 <= int.from_bytes(pair[:2], "big") <= 0xC67E
+    return any(low <= point <= high for low, high in _RARE_BLOCKS)
+
+
+#: Blocks of symbols that a wrong decoding of Chinese text produces and real Chinese text hardly holds:
+#: Greek and Cyrillic, enclosed numbers, kana, enclosed CJK and squared units, private use, compatibility
+#: ideographs, vertical forms.
+_RARE_BLOCKS = ((0x0370, 0x04FF), (0x2460, 0x24FF), (0x3040, 0x30FF), (0x3200, 0x33FF), (0xE000, 0xF8FF),
+                (0xF900, 0xFAFF), (0xFE30, 0xFE4F))
+
+
+def _rare_share(text: str, codec: str) -> float:
+    wide = [char for char in text if ord(char) > 0x7F]
+    return sum(_rare(char, codec) for char in wide) / len(wide) if wide else 0.0
+
+
+def _looks_big5(gb18030: str, big5: str) -> bool:
+    """Tell whether text read as GB18030 is rather Big5 (module notes: thresholds and measurements)."""
+    if sum(ord(char) > 0x7F for char in big5) < _BIG5_MIN_CHARS:
+        return False
+    return _rare_share(gb18030, "gb18030") >= _BIG5_RARE_GB and _rare_share(big5, "big5") <= _BIG5_RARE_BIG5
+
+
+def _warn_big5(path, gb18030: str, big5: str, *, stacklevel: int) -> None:
+    """Warn that a text is read as Big5, showing its first Chinese words in both readings."""
+    sample, wrong = (next(iter(_NON_ASCII.findall(text)), "")[:12] for text in (big5, gb18030))
+    warnings.warn(
+        f"{path}: the text is Big5 (Traditional Chinese), not GB18030; read as Big5 ({sample!r}, "
+        f"which GB18030 would make {wrong!r}). Pass encoding='big5' to say so, or encoding='gb18030' if it "
+        "is not",
+        GridmapWarning, stacklevel=stacklevel + 1,
+    )
 
 
 def _decode_or_raise(data: bytes, codec: str, *, path, tried: str | None = None) -> str:
@@ -163,6 +237,11 @@ def _dbf_decodes(names: list[bytes], blocks: list[np.ndarray], codec: str) -> bo
     return True
 
 
+def _dbf_values_text(blocks: list[np.ndarray], codec: str) -> str:
+    """The character values of a .dbf decoded with ``codec``, one a line (a cut last character dropped)."""
+    return "\n".join(row.tobytes().rstrip(b" \x00").decode(codec, "ignore") for block in blocks for row in block)
+
+
 def detect_dbf_encoding(data: bytes) -> str | None:
     r"""Return ``"utf-8"`` or ``"gb18030"`` for the bytes of a .dbf file, or None when neither decodes it.
 
@@ -203,6 +282,11 @@ def dbf_encoding(dbf: bytes, *, cpg: str | None = None, encoding: str | None = N
     detected = _detect(names, blocks)
     if detected is None:
         raise ReadError("attribute table (.dbf) is neither UTF-8 nor GB18030/GBK", path=path, fix=_FIX)
+    if detected == "gb18030" and cpg is None and _dbf_decodes(names, blocks, "big5"):
+        texts = [_dbf_values_text(blocks, codec) for codec in ("gb18030", "big5")]
+        if _looks_big5(*texts):
+            _warn_big5(path, *texts, stacklevel=6)  # the caller of read_layer
+            return "big5"
     if cpg is not None:
         warnings.warn(
             f"{path}: the .cpg says {cpg.strip()!r} but the attribute table is {detected}; "

@@ -41,6 +41,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import shapely
+import shapely.errors
 
 from gridmap.crs import convert_frame, normalize_crs
 from gridmap.errors import CRSError, GridmapError, ReadError
@@ -68,6 +69,8 @@ _SUPPORTED = (*_VECTOR, *_PARQUET, *_TEXT, *_EXCEL)
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 _WKT_HEADERS = ("geometry", "wkt")
 _SEPARATORS = (",", "\t", ";", "|")
+_COPY_SHAPEFILE = ("copy the shapefile again, all its files (.shp, .shx, .dbf, .prj, .cpg), and check that it "
+                   "opens in QGIS")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _HEAD_LINES = 21  # lines searched for the header (a title may sit above it)
 _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
@@ -129,25 +132,92 @@ def _shapefile_parts(names: Sequence[str], shp: str) -> dict[str, str]:
             if str(PurePosixPath(name).with_suffix("")).lower() == stem}
 
 
-def _shapefile_encoding(parts: dict[str, str], read_bytes, *, shown: str, encoding: str | None) -> str:
-    """Check the .shx and .dbf are there and choose the attribute encoding (user, .cpg, detection)."""
+def _shapefile_encoding(parts: dict[str, str], read_bytes, size_of, *, shown: str,
+                        encoding: str | None) -> str:
+    """Check the .shx and .dbf are there and the .shp complete; choose the attribute encoding.
+
+    The encoding is the user's, else the ``.cpg``'s, else detected from the .dbf bytes.
+    """
     for ext, role in ((".shx", "index"), (".dbf", "attribute table")):
         if ext not in parts:
             raise ReadError(f"the shapefile's {role} ({ext}) is missing", path=shown,
                             fix=f"copy the {ext} file with the same name beside the .shp "
                                 "(a shapefile is .shp + .shx + .dbf, with .prj and .cpg)")
+    _check_shp_length(read_bytes(parts[".shx"]), size_of(parts[".shp"]), shown=shown)
     if ".prj" not in parts:
         logger.info("%s: no .prj, the shapefile declares no CRS", shown)
     cpg = read_bytes(parts[".cpg"]).decode("ascii", "replace") if ".cpg" in parts else None
-    return dbf_encoding(read_bytes(parts[".dbf"]), cpg=cpg, encoding=encoding, path=shown)
+    dbf = read_bytes(parts[".dbf"])
+    _check_dbf_length(dbf, shown=shown)
+    return dbf_encoding(dbf, cpg=cpg, encoding=encoding, path=shown)
+
+
+def _check_dbf_length(dbf: bytes, *, shown: str) -> None:
+    """Refuse a .dbf shorter than its header says (record count x record length after the header)."""
+    if len(dbf) < 12:
+        raise ReadError(f"the attribute table (.dbf) is cut off (truncated): {len(dbf)} bytes", path=shown,
+                        fix=_COPY_SHAPEFILE)
+    count = int.from_bytes(dbf[4:8], "little")
+    header, width = int.from_bytes(dbf[8:10], "little"), int.from_bytes(dbf[10:12], "little")
+    stored = (len(dbf) - header) // width if width else count
+    if stored < count:
+        raise ReadError(f"the attribute table (.dbf) is cut off (truncated): it holds {max(stored, 0)} of "
+                        f"its {count} records", path=shown, record=f"feature {max(stored, 0) + 1}",
+                        fix=_COPY_SHAPEFILE)
+
+
+def _check_shp_length(shx: bytes, shp_size: int, *, shown: str) -> None:
+    """Refuse a .shp shorter than its index (.shx) says: GDAL reads the lost records as empty geometries.
+
+    The .shx holds, after a 100-byte header, one (offset, content length) pair per record, both big-endian
+    counts of 16-bit words; a record also has an 8-byte header of its own.
+    """
+    if len(shx) < 100:
+        raise ReadError(f"the shapefile's index (.shx) is cut off ({len(shx)} bytes, less than its header)",
+                        path=shown, fix=_COPY_SHAPEFILE)
+    count = (len(shx) - 100) // 8
+    pairs = np.frombuffer(shx, dtype=">i4", count=2 * count, offset=100).reshape(count, 2).astype(np.int64)
+    ends = (pairs[:, 0] + pairs[:, 1]) * 2 + 8
+    lost = np.flatnonzero(ends > shp_size)
+    if len(lost):
+        first = int(lost[0]) + 1
+        raise ReadError(
+            f"the .shp is cut off (truncated): it has {shp_size:,} bytes but its index (.shx) lists "
+            f"{count} features ending at byte {int(ends.max()):,}; features {first} to {count} are lost",
+            path=shown, record=f"feature {first}", fix=_COPY_SHAPEFILE)
+    declared = int.from_bytes(shx[24:28], "big") * 2
+    if declared > len(shx):
+        raise ReadError(f"the shapefile's index (.shx) is cut off (truncated): it has {len(shx):,} bytes, "
+                        f"its header says {declared:,}", path=shown, fix=_COPY_SHAPEFILE)
+
+
+def _read_vector(source, *, shown, what: str, **options) -> gpd.GeoDataFrame:
+    """Read a vector layer with pyogrio; a geometry shapely refuses is named by its feature."""
+    with _reading(shown, what=what):
+        try:
+            return pyogrio.read_dataframe(source, **options)
+        except shapely.errors.GEOSException as exc:
+            raise _refused_geometry(source, shown, exc, layer=options.get("layer")) from exc
+
+
+def _refused_geometry(source, shown, exc: Exception, *, layer: str | None) -> ReadError:
+    """Find the first feature whose geometry shapely cannot build and explain it."""
+    reason = re.sub(r"^\w+Exception: ", "", " ".join(str(exc).split()))
+    wkb = pyogrio.raw.read(source, layer=layer, columns=[])[2]
+    bad = np.flatnonzero(pd.notna(wkb) & pd.isna(shapely.from_wkb(wkb, on_invalid="ignore")))
+    if not len(bad):
+        return ReadError(f"cannot read the geometries: {reason}", path=shown, fix=_EXPORT_AGAIN)
+    more = f" ({len(bad) - 1} more features like it)" if len(bad) > 1 else ""
+    return ReadError(f"the geometry of the feature cannot be read: {reason}{more}", path=shown,
+                     record=f"feature {int(bad[0]) + 1}", fix=f"{_EXPORT_AGAIN}; else redraw the feature")
 
 
 def _read_shapefile(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     parts = _shapefile_parts(os.listdir(path.parent), path.name)
-    codec = _shapefile_encoding(parts, lambda name: (path.parent / name).read_bytes(), shown=str(path),
+    codec = _shapefile_encoding(parts, lambda name: (path.parent / name).read_bytes(),
+                                lambda name: (path.parent / name).stat().st_size, shown=str(path),
                                 encoding=encoding)
-    with _reading(path, what="shapefile"):
-        return pyogrio.read_dataframe(path, encoding=codec)
+    return _read_vector(path, shown=path, what="shapefile", encoding=codec)
 
 
 def _zip_shapefiles(archive: zipfile.ZipFile) -> list[str]:
@@ -155,7 +225,7 @@ def _zip_shapefiles(archive: zipfile.ZipFile) -> list[str]:
             and not name.startswith("__MACOSX/") and not PurePosixPath(name).name.startswith(".")]
 
 
-def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> gpd.GeoDataFrame:
+def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> tuple[gpd.GeoDataFrame, str]:
     with _reading(path, what="zip file"), zipfile.ZipFile(path) as archive:
         members = _zip_shapefiles(archive)
         if not members:
@@ -166,12 +236,14 @@ def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> gpd.Geo
         if layer is None and len(members) > 1:
             raise ReadError(f"zip holds {len(members)} shapefiles: {', '.join(members)}", path=path,
                             fix=f"pass layer= the one to read, e.g. layer={stems[0]!r}")
-        member = members[stems.index(_choose_layer(stems, layer, path=path))]
+        chosen = _choose_layer(stems, layer, path=path)
+        member = members[stems.index(chosen)]
         shown = f"{path}/{member}"
-        codec = _shapefile_encoding(_shapefile_parts(archive.namelist(), member), archive.read, shown=shown,
+        codec = _shapefile_encoding(_shapefile_parts(archive.namelist(), member), archive.read,
+                                    lambda name: archive.getinfo(name).file_size, shown=shown,
                                     encoding=encoding)
-    with _reading(shown, what="shapefile"):
-        return pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{member}", encoding=codec)
+    return _read_vector(f"/vsizip/{path.resolve()}/{member}", shown=shown, what="shapefile",
+                        encoding=codec), chosen
 
 
 # --- other vector formats -------------------------------------------------------------------------------
@@ -191,25 +263,100 @@ def _json_problem(text: str, path: Path) -> ReadError | None:
 def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     """Read GeoJSON; on failure explain malformed JSON, or retry a GBK/GB18030 file in its encoding."""
     _refuse_binary(path, "GeoJSON (text)")  # GDAL would open a workbook named .geojson as a workbook
+    codec = encoding or "utf-8"
     try:
-        return pyogrio.read_dataframe(path, encoding=encoding)
-    except Exception as exc:
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=encoding)
+    except ReadError as exc:
+        if exc.record is not None:  # a feature is named: the JSON itself is sound
+            raise
         text, codec = decode_text(path.read_bytes(), path=path, encoding=encoding)
         problem = _json_problem(text, path)
         if problem is not None:
             raise problem from exc
-        with _reading(path, what="GeoJSON"):
-            if encoding is None and codec == "gb18030":
-                return pyogrio.read_dataframe(path, encoding=codec)
+        if encoding is not None or codec not in ("gb18030", "big5"):
             raise
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec)
+    if frame.geometry.isna().any():
+        _check_lost_geometries(frame, path, codec=codec)
+    return frame
 
 
-def _read_geopackage(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _json_features(document: object) -> list:
+    """The features of a GeoJSON document: a FeatureCollection's, a single Feature, or a bare geometry."""
+    if not isinstance(document, dict):
+        return []
+    if document.get("type") == "FeatureCollection":
+        return document.get("features") or []
+    if document.get("type") == "Feature":
+        return [document]
+    return [{"geometry": document}]
+
+
+#: How deep the coordinates of each GeoJSON geometry type are nested, and how that reads.
+_NESTING = {
+    "Point": (1, "one [lon, lat] pair"),
+    "LineString": (2, "a list of [lon, lat] points"),
+    "MultiPoint": (2, "a list of [lon, lat] points"),
+    "Polygon": (3, "a list of rings, each a list of [lon, lat] points, e.g. [[[108.31, 22.80], "
+                   "[108.32, 22.80], ...]]"),
+    "MultiLineString": (3, "a list of lines, each a list of [lon, lat] points"),
+    "MultiPolygon": (4, "a list of polygons, each a list of rings of [lon, lat] points"),
+}
+
+
+def _nesting(coordinates: object) -> int:
+    depth = 0
+    while isinstance(coordinates, list) and coordinates:
+        coordinates, depth = coordinates[0], depth + 1
+    return depth
+
+
+def _geojson_problem(geometry: object, kind: str) -> str:
+    """Say why a GeoJSON geometry cannot be read: brackets missing, else what shapely says."""
+    if isinstance(geometry, dict) and kind in _NESTING:
+        depth, wanted = _nesting(geometry.get("coordinates")), _NESTING[kind][0]
+        if depth != wanted:
+            return f"its coordinates are nested {depth} lists deep, a {kind}'s {wanted}: brackets are missing " \
+                   "or extra"
+    try:
+        shapely.from_geojson(json.dumps(geometry))
+    except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
+        return re.sub(r"^\w+Exception: ", "", " ".join(str(exc).split()))
+    return "GDAL could not read it"
+
+
+def _check_lost_geometries(frame: gpd.GeoDataFrame, path: Path, *, codec: str) -> None:
+    """Refuse a GeoJSON whose features have a geometry in the file that GDAL read as empty (NULL).
+
+    GDAL turns a malformed geometry (a Polygon without its ring's brackets) into NULL with at most a
+    warning; the record would then come back without geometry as if the file had none.
+    """
+    text = path.read_bytes().decode(codec, "replace")  # read once already: only the structure matters
+    try:
+        features = _json_features(json.loads(text.removeprefix("\ufeff")))
+    except ValueError:  # GDAL reads more than the JSON standard (GeoJSON sequences): nothing to compare
+        return
+    if len(features) != len(frame):
+        return
+    given = np.array([isinstance(f, dict) and f.get("geometry") is not None for f in features])
+    lost = np.flatnonzero(given & frame.geometry.isna().to_numpy())
+    if not len(lost):
+        return
+    geometry = features[lost[0]]["geometry"]
+    kind = geometry.get("type", "?") if isinstance(geometry, dict) else type(geometry).__name__
+    reason = _geojson_problem(geometry, kind)
+    more = f" ({len(lost) - 1} more features like it)" if len(lost) > 1 else ""
+    raise ReadError(f"the {kind} geometry of the feature cannot be read ({reason}) and would come back "
+                    f"empty{more}", path=path, record=f"feature {int(lost[0]) + 1}",
+                    fix=f"check the geometry in the file: a {kind}'s coordinates are "
+                        f"{_NESTING.get(kind, (0, 'as the GeoJSON standard (RFC 7946) says'))[1]}")
+
+
+def _read_geopackage(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     with _reading(path, what="GeoPackage"):
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     chosen = _choose_layer(layers, layer, path=path)
-    with _reading(path, what=f"layer {chosen!r}"):
-        return pyogrio.read_dataframe(path, layer=chosen)
+    return _read_vector(path, shown=path, what=f"layer {chosen!r}", layer=chosen), chosen
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -587,9 +734,9 @@ def _read_any(path: Path, layer: str | None, *,
     if suffix in _EXCEL:
         return _read_excel(path, layer)
     if suffix == ".zip":
-        return _read_zip(path, layer, encoding=encoding), None
+        return _read_zip(path, layer, encoding=encoding)[0], None
     if suffix == ".gpkg":
-        return _read_geopackage(path, layer), None
+        return _read_geopackage(path, layer)[0], None
     if layer is not None:
         _choose_layer([path.stem], layer, path=path)
     if suffix in _TEXT:

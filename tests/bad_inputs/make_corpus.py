@@ -270,26 +270,20 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_csv(folder, "big5_units.csv", rows, encoding="big5")
     case("csv_big5", "a CSV in Big5 (Traditional Chinese, Taiwan/Hong Kong) with ASCII headers",
          "big5_units.csv", "read_layer", "reads", rows=3, values={"name": traditional},
-         gap="every Big5 byte pair is also valid GB18030, so the names are silently decoded as other "
-             "characters (翠竹苑 -> 籄λ璪). Suggest: gridmap.io._encoding checks a GB18030 decoding for "
-             "characters outside GB2312/common CJK and, when Big5 reads as common text, warns or raises "
-             "naming encoding='big5'")
+         warns="the text is Big5 (Traditional Chinese), not GB18030")
 
     full = shapefile_members("truncated_shp", wgs)
     for name, data in full.items():
         (folder / name).write_bytes(data[: len(data) // 2] if name.endswith(".shp") else data)
     case("shp_truncated", "a shapefile whose .shp is cut in half (the .shx lists 4 records)",
-         "truncated_shp.shp", "read_layer", "error", error="ReadError", words=["truncated", "copy"],
-         gap="GDAL reads the records whose bytes are missing as null geometries without an error: "
-             "read_layer returns 4 rows, 3 of them without geometry. Suggest: gridmap.io.read checks the "
-             ".shp length against the .shx offsets (or the header's file length) and raises ReadError "
-             "'the .shp is cut off after record N'")
+         "truncated_shp.shp", "read_layer", "error", error="ReadError",
+         words=["truncated", "features 2 to 4 are lost", "copy"], record="feature 2")
 
     full = shapefile_members("truncated_dbf", wgs)
     for name, data in full.items():
         (folder / name).write_bytes(data[: len(data) // 2] if name.endswith(".dbf") else data)
     case("dbf_truncated", "a shapefile whose .dbf is cut in half", "truncated_dbf.shp", "read_layer",
-         "error", error="ReadError", words=["cannot read the shapefile", "check that the file is complete"])
+         "error", error="ReadError", words=["truncated", "1 of its 4 records", "copy"], record="feature 2")
 
     text = "".join(",".join(map(str, row)) + "\r" for row in [UNIT_HEADER, *unit_rows()])
     (folder / "mac_line_endings.csv").write_bytes(text.encode("utf-8"))
@@ -341,10 +335,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_geojson(folder, "open_ring.geojson", features)
     case("open_ring", "a GeoJSON polygon whose ring has two points and is not closed", "open_ring.geojson",
          "read_layer", "error", error="ReadError", words=["closed", "check that the file is complete"],
-         record="feature 2",
-         gap="the ReadError quotes GEOS ('Points of LinearRing do not form a closed linestring') but not "
-             "the feature. Suggest: gridmap.io.read._read_geojson, on a geometry error, finds the first "
-             "feature whose geometry shapely refuses and names it ('feature 2')")
+         record="feature 2")
 
     flat_ring = {"type": "Polygon", "coordinates": [[108.31, 22.80], [108.32, 22.80], [108.32, 22.81],
                                                     [108.31, 22.80]]}
@@ -353,11 +344,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_geojson(folder, "polygon_missing_nesting.geojson", features)
     case("polygon_missing_nesting", "a GeoJSON polygon written without its ring's brackets",
          "polygon_missing_nesting.geojson", "read_layer", "error", error="ReadError",
-         words=["geometry", "check"], record="feature 2",
-         gap="GDAL sets the geometry to NULL with only a RuntimeWarning from pyogrio; read_layer returns "
-             "the community without geometry and says nothing. Suggest: gridmap.io.read compares null "
-             "geometries with the file's geometry members (or turns pyogrio's 'Feature gets NULL geometry' "
-             "warning into ReadError naming the feature)")
+         words=["geometry", "brackets are missing", "check"], record="feature 2")
 
     (folder / "single_feature.geojson").write_text(_json_text(communities[0]), encoding="utf-8")
     case("single_feature", "a GeoJSON that is one Feature, not a FeatureCollection",
