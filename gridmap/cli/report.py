@@ -1,0 +1,240 @@
+"""``gridmap report``: the monthly batch job — cockpit, street maps, statistics and a summary in one folder.
+
+The folder is staged (:func:`gridmap.cli._output.staged_folder`): a failure half-way writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from gridmap.cli.options import echo_warnings
+
+__all__ = ["report"]
+
+_LEVELS = ("community", "street", "district")
+
+_TEXT = {
+    "zh": {
+        "title": "网格化服务管理报告", "source": "数据", "made": "生成时间", "period": "统计期",
+        "all": "全部事件", "overview": "概况", "streets": "各街道（乡镇）", "files": "文件",
+        "grids": "网格数", "households": "户数", "population": "人口", "area_km2": "面积（平方千米）",
+        "cases": "事件数", "cases_change_mom": "环比", "cases_change_yoy": "同比",
+        "response_rate": "受理率", "on_time_rate": "接单不过夜率", "share_grid": "网格内办结占比",
+        "households_per_worker": "专职网格员户数", "code": "编码", "name": "名称",
+        "cockpit": "驾驶舱", "map": "地图", "stats": "统计表（Excel）", "summary": "本摘要",
+        "public": "已隐藏小于 5 的事件数（公开版）。", "none": "—",
+    },
+    "en": {
+        "title": "Grid management report", "source": "Data", "made": "Made", "period": "Period",
+        "all": "every case", "overview": "Overview", "streets": "Streets and townships", "files": "Files",
+        "grids": "Grids", "households": "Households", "population": "Population", "area_km2": "Area (km²)",
+        "cases": "Cases", "cases_change_mom": "Change on previous period",
+        "cases_change_yoy": "Change on a year before", "response_rate": "Response rate",
+        "on_time_rate": "Accepted on time", "share_grid": "Settled in the grid",
+        "households_per_worker": "Households per full-time worker", "code": "Code", "name": "Name",
+        "cockpit": "Cockpit", "map": "Map", "stats": "Statistics (Excel)", "summary": "This summary",
+        "public": "Case counts below 5 are hidden (public edition).", "none": "—",
+    },
+}
+_SHARES = ("cases_change_mom", "cases_change_yoy", "response_rate", "on_time_rate", "share_grid")
+_STREET_COLUMNS = ("code", "name", "n_grids", "households", "population", "cases", "cases_change_mom",
+                   "response_rate", "on_time_rate", "share_grid", "households_per_worker")
+
+
+@click.command("report", epilog="""
+\b
+Examples:
+  gridmap report demo/gridmap.gpkg --out report-2025-12 --cases cases.csv --staff staff.xlsx
+  gridmap report city.gpkg --out street --street 990102001 --cases cases.csv --lang en
+  gridmap report city.gpkg --out public --cases cases.csv --publish   # small counts hidden
+""")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write (created if needed).")
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Cases file [default: FILE's 'cases' layer, if any].")
+@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
+              help="What the case coordinates are (GCJ-02/BD-09 are converted).")
+@click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Staff roster [default: FILE's 'staff' layer, if any].")
+@click.option("--street", default=None, metavar="CODE", help="Report on one street (9-digit code) alone.")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True,
+              help="Statistics per period, with 环比 and 同比; the summary and cockpit show the latest one.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--publish", is_flag=True,
+              help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
+@click.option("--title", default=None, help="Title of the cockpit and the summary.")
+@click.pass_context
+def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coords: str | None,
+           staff_path: str | None, street: str | None, period: str, lang: str, publish: bool,
+           title: str | None) -> None:
+    """Write the report folder of FILE (what `gridmap build` or `gridmap demo` writes).
+
+    OUT gets cockpit.html (map, headline figures, cases by month), maps/<street code>.html (one map per
+    street), stats.xlsx (community, street and district sheets) and summary.md / summary.html.
+    """
+    from gridmap.cli._output import staged_folder
+    from gridmap.cli.map import _read
+
+    quiet = (ctx.obj or {}).get("quiet", False)
+    with echo_warnings(quiet=quiet):
+        layers = _read(path, None, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        layers = _scoped(layers, street)
+        with staged_folder(out) as staging:
+            written = _write(layers, staging, source=path, period=period, lang=lang, publish=publish,
+                             title=title)
+    if not quiet:
+        click.echo(f"wrote {out}/: {', '.join(written)}")
+
+
+def _scoped(layers: dict, street: str | None) -> dict:
+    """Return the layers of one street (grids by their community code, admin layers by code prefix)."""
+    from gridmap.errors import GridmapError
+
+    if street is None:
+        return layers
+    grids = layers["grids"]
+    inside = grids["community_code"].astype(str).str.startswith(street)
+    if not inside.any():
+        raise GridmapError(f"no grid lies in street {street}", record=f"--street {street}",
+                           fix="give a 9-digit street code of the grids' community_code column")
+    scoped = dict(layers, grids=grids.loc[inside])
+    for name in ("communities", "streets"):
+        if name in layers:
+            scoped[name] = layers[name].loc[layers[name]["code"].astype(str).str.startswith(street)]
+    if "units" in layers and "grid_code" in layers["units"].columns:
+        scoped["units"] = layers["units"].loc[layers["units"]["grid_code"].isin(scoped["grids"]["code"])]
+    if "staff" in layers:
+        scoped["staff"] = layers["staff"].loc[layers["staff"]["grid_code"].isin(scoped["grids"]["code"])]
+    return scoped
+
+
+def _write(layers: dict, folder: Path, *, source: str, period: str, lang: str, publish: bool,
+           title: str | None) -> list[str]:
+    """Write every file of the report into ``folder``; return their names relative to it."""
+    from gridmap.maps import one_screen, save_cockpit, save_html
+    from gridmap.stats import summarize_levels, write_stats
+
+    grids, cases, staff = layers["grids"], layers.get("cases"), layers.get("staff")
+    admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}
+    names = [frame for frame in admin.values() if frame is not None] or None
+    tables = summarize_levels(grids, cases, staff, levels=_LEVELS, names=names, publish=publish,
+                              period=period if cases is not None else None)
+    latest = _latest(tables["street"])
+    map_period = latest if period == "month" else None
+    files = {"stats": "stats.xlsx"}
+    write_stats(tables, folder / files["stats"], lang=lang, grids=grids)
+    save_cockpit(grids, folder / "cockpit.html", cases=cases, staff=staff, units=layers.get("units"),
+                 title=title, period=map_period, lang=lang, public=publish, **admin)
+    files["cockpit"] = "cockpit.html"
+    street_names = _names(admin["streets"])
+    maps = {}
+    for code in sorted(grids["community_code"].astype(str).str[:9].unique()):
+        fmap = one_screen(grids, units=layers.get("units"), cases=cases, lang=lang, period=map_period,
+                          public=publish, focus=code, title=street_names.get(code, code), **admin)
+        maps[f"{street_names.get(code, '')} {code}".strip()] = page = f"maps/{code}.html"
+        (folder / "maps").mkdir(exist_ok=True)
+        save_html(fmap, folder / page)
+    blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
+                      publish=publish, title=title)
+    (folder / "summary.md").write_text(_markdown(blocks), encoding="utf-8")
+    (folder / "summary.html").write_text(_html(blocks, title or _TEXT[lang]["title"]), encoding="utf-8")
+    return ["summary.md", "summary.html", "stats.xlsx", "cockpit.html", f"maps/ ({len(maps)} streets)"]
+
+
+def _latest(table: pd.DataFrame) -> str | None:
+    """Return the last period of a per-period table (None without periods)."""
+    if "period" not in table.columns or table["period"].isna().all():
+        return None
+    return str(table["period"].dropna().astype(str).max())
+
+
+def _names(frame) -> dict[str, str]:
+    if frame is None or "name" not in frame.columns:
+        return {}
+    return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
+
+
+def _summary(streets: pd.DataFrame, latest: str | None, *, files: dict, maps: dict, source: str, lang: str,
+             publish: bool, title: str | None) -> list[tuple[str, object]]:
+    """Return the summary as blocks (heading, paragraph, table) that render to both Markdown and HTML."""
+    text = _TEXT[lang]
+    if latest is not None:
+        streets = streets.loc[streets["period"].astype(str) == latest]
+    made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    blocks: list[tuple[str, object]] = [
+        ("h1", title or text["title"]),
+        ("p", f"{text['source']}: {Path(source).name} · {text['period']}: {latest or text['all']} · "
+              f"{text['made']}: {made}"),
+    ]
+    if publish:
+        blocks.append(("p", text["public"]))
+    overview = {text["grids"]: streets["n_grids"].sum(), text["households"]: streets["households"].sum(),
+                text["population"]: streets["population"].sum(),
+                text["area_km2"]: round(float(streets["area_km2"].sum()), 2)}
+    if "cases" in streets.columns:
+        overview[text["cases"]] = streets["cases"].sum(min_count=1)
+    blocks += [("h2", text["overview"]), ("table", pd.DataFrame([overview]))]
+    columns = [c for c in _STREET_COLUMNS if c in streets.columns]
+    table = streets[columns].rename(columns={"n_grids": "grids"})
+    for column in _SHARES:
+        if column in table.columns:
+            table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    if "households_per_worker" in table.columns:
+        table["households_per_worker"] = table["households_per_worker"].round(0).astype("Int64")
+    blocks += [("h2", text["streets"]), ("table", table.rename(columns=text))]
+    links = [(text["summary"], "summary.html"), (text["cockpit"], files["cockpit"]),
+             (text["stats"], files["stats"])]
+    links += [(f"{text['map']} {label}", page) for label, page in maps.items()]
+    blocks += [("h2", text["files"]), ("links", links)]
+    return blocks
+
+
+def _cell(value) -> str:
+    return "—" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+# Markdown and HTML are written by hand: a few headings, two small tables and a list of links do not need
+# a templating or Markdown library.
+def _markdown(blocks: list) -> str:
+    lines: list[str] = []
+    for kind, body in blocks:
+        if kind == "h1":
+            lines += [f"# {body}", ""]
+        elif kind == "h2":
+            lines += [f"## {body}", ""]
+        elif kind == "p":
+            lines += [body, ""]
+        elif kind == "table":
+            lines.append("| " + " | ".join(map(str, body.columns)) + " |")
+            lines.append("|" + "---|" * len(body.columns))
+            lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |"
+                      for row in body.itertuples(index=False)]
+            lines.append("")
+        else:
+            lines += [f"- [{label}]({target})" for label, target in body] + [""]
+    return "\n".join(lines)
+
+
+def _html(blocks: list, title: str) -> str:
+    esc = html.escape
+    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{esc(title)}</title>'
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:.2em .6em}td{text-align:right}</style></head><body>"]
+    for kind, body in blocks:
+        if kind in ("h1", "h2", "p"):
+            parts.append(f"<{kind}>{esc(body)}</{kind}>")
+        elif kind == "table":
+            head = "".join(f"<th>{esc(str(c))}</th>" for c in body.columns)
+            rows = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
+                           for row in body.itertuples(index=False))
+            parts.append(f"<table><tr>{head}</tr>{rows}</table>")
+        else:
+            items = "".join(f'<li><a href="{esc(target)}">{esc(label)}</a></li>' for label, target in body)
+            parts.append(f"<ul>{items}</ul>")
+    return "\n".join(parts) + "\n</body></html>\n"
