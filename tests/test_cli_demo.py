@@ -22,12 +22,24 @@ def demo_out(tmp_path_factory):
 
 def test_demo_writes_geopackage_registry_and_map(demo_out):
     out, output = demo_out
-    assert sorted(p.name for p in out.iterdir()) == ["gridmap.gpkg", "index.html", "registry.sqlite"]
+    assert sorted(p.name for p in out.iterdir()) == ["cockpit.html", "gridmap.gpkg", "index.html",
+                                                     "registry.sqlite"]
     layers = {name for name, _ in pyogrio.list_layers(out / "gridmap.gpkg")}
-    assert {"districts", "streets", "communities", "units", "grids"} <= layers
-    assert f"wrote {out}/gridmap.gpkg" in output
-    page = (out / "index.html").read_text(encoding="utf-8")
-    assert "示例市" in page and "<script src=" not in page
+    assert {"districts", "streets", "communities", "units", "grids", "cases", "staff"} <= layers
+    assert f"wrote {out}/index.html" in output
+    for page in ("index.html", "cockpit.html"):
+        text = (out / page).read_text(encoding="utf-8")
+        assert "示例市" in text and "<script src=" not in text and "<link href=" not in text
+
+
+def test_demo_cases_each_in_one_grid(demo_out):
+    out, _ = demo_out
+    cases = gpd.read_file(out / "gridmap.gpkg", layer="cases")
+    grids = gpd.read_file(out / "gridmap.gpkg", layer="grids")
+    assert len(cases) == 20_000
+    located = cases.dropna(subset=["grid_code"])
+    joined = gpd.sjoin(located, grids[["code", "geometry"]], predicate="intersects")
+    assert (joined["grid_code"] == joined["code"]).groupby(level=0).any().all(), "each case lies in its grid"
 
 
 def test_demo_grids_tile_every_community_and_carry_permanent_codes(demo_out):

@@ -60,9 +60,10 @@ def _register_commands() -> None:
     from gridmap.cli.cases import cases
     from gridmap.cli.check import check
     from gridmap.cli.demo import demo
+    from gridmap.cli.map import map_command
     from gridmap.cli.stats import stats
 
-    for command in (demo, build, check, cases, stats):
+    for command in (demo, build, check, cases, stats, map_command):
         main.add_command(command)
 
 

@@ -16,7 +16,7 @@ __all__ = ["demo"]
 @click.command(epilog="""
 \b
 Example:
-  gridmap demo --out demo     # writes demo/gridmap.gpkg, demo/registry.sqlite and demo/index.html
+  gridmap demo --out demo     # demo/index.html (map), demo/cockpit.html (一屏), gridmap.gpkg, registry.sqlite
 """)
 @click.option("--out", "out", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Folder to write into (created if needed).")
@@ -24,18 +24,19 @@ Example:
               help="Language of map labels, legends and popups.")
 @click.pass_context
 def demo(ctx: click.Context, out: str, lang: str) -> None:
-    """Run everything on the sample city (示例市): validate, divide into grids, code, check and map.
+    """Run everything on the sample city (示例市): validate, divide, code, check, locate cases and map.
 
     The sample city carries deliberate flaws (units without or with a wrong community code, compounds
     straddling a community line); the command reports them and carries on, as an analyst would.
     """
+    from gridmap.cases import assign
     from gridmap.checks import check
     from gridmap.cli.options import register_codes
     from gridmap.datasets import load_sample
     from gridmap.division import build_grids
     from gridmap.errors import GridmapWarning
     from gridmap.io import write_layer
-    from gridmap.maps import overview_map, save_html
+    from gridmap.maps import one_screen, save_cockpit, save_html
     from gridmap.validation import validate_admin, validate_units
 
     city = load_sample()
@@ -55,16 +56,19 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
             # the sample's deliberate flaws are reported below, once, with the other findings
             warnings.simplefilter("ignore", GridmapWarning)
             build = register_codes(build_grids(layers["communities"], units), registry)
+            cases = assign(city.cases, build.grids)
         reports += [build.report, check(build.grids, layers["communities"])]
-        layers.update(units=build.units, grids=build.grids)
+        layers.update(units=build.units, grids=build.grids, cases=cases, staff=city.staff)
         gpkg = staging / "gridmap.gpkg"
         for name, frame in layers.items():
             write_layer(frame, gpkg, name, mode="a")
+        maps = {name: layers[name] for name in ("districts", "streets", "communities", "units", "cases", "staff")}
         title = "示例市 网格化服务管理" if lang == "zh" else "Sample city grid management"
-        save_html(overview_map(**layers, lang=lang, title=title), staging / "index.html")
+        save_html(one_screen(build.grids, **maps, lang=lang, title=title), staging / "index.html")
+        save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title)
 
     if not ctx.obj["quiet"]:
         for report in reports:
             click.echo(report.summary())
-        click.echo(f"wrote {out}/gridmap.gpkg ({', '.join(layers)}), {out}/registry.sqlite "
-                   f"({len(build.grids)} grid codes) and {out}/index.html")
+        click.echo(f"wrote {out}/index.html (map), {out}/cockpit.html (一屏), {out}/gridmap.gpkg "
+                   f"({', '.join(layers)}) and {out}/registry.sqlite ({len(build.grids)} grid codes)")
