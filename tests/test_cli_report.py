@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 
@@ -94,8 +95,11 @@ def test_one_street_published_in_english(demo_gpkg, tmp_path):
 
 
 def test_report_without_cases_has_no_case_columns(demo_gpkg, tmp_path):
+    plain = tmp_path / "plain.gpkg"
+    for layer in ("grids", "streets"):
+        gpd.read_file(demo_gpkg, layer=layer).to_file(plain, layer=layer)
     out = tmp_path / "plain"
-    result = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(out), "--street", "990121200"])
+    result = CliRunner().invoke(main, ["report", str(plain), "--out", str(out), "--street", "990121200"])
     assert result.exit_code == 0, result.output
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "事件数" not in summary and "全部事件" in summary and "坡林乡" in summary
@@ -110,3 +114,13 @@ def test_a_failed_report_writes_nothing(demo_gpkg, tmp_path):
     assert "no grid lies in street 990199999" in result.output
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["existing"], "no staging folder left behind"
+
+
+def test_report_reads_cases_and_staff_layers_of_the_file(demo_gpkg, tmp_path):
+    out = tmp_path / "from-file"
+    result = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(out), "--street", "990102001"])
+    assert result.exit_code == 0, result.output
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    layers = [name for name, _ in pyogrio.list_layers(demo_gpkg)]
+    assert ("事件数" in summary) == ("cases" in layers)
+    assert ("专职网格员户数" in summary) == ("staff" in layers)
