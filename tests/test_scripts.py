@@ -1,0 +1,132 @@
+"""scripts/batch_maps.py and scripts/check_existing_grids.py on the output of `gridmap demo`."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from gridmap.cli import main as gridmap_main
+from gridmap.crs import metric_crs
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+batch_maps = _script("batch_maps")
+check_existing_grids = _script("check_existing_grids")
+
+
+@pytest.fixture(scope="module")
+def demo_gpkg(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    result = CliRunner().invoke(gridmap_main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "gridmap.gpkg"
+
+
+@pytest.fixture(scope="module")
+def grids(demo_gpkg):
+    return gpd.read_file(demo_gpkg, layer="grids")
+
+
+def test_batch_maps_writes_every_district_and_street_with_an_index(demo_gpkg, grids, tmp_path, capsys):
+    out = tmp_path / "maps"
+    assert batch_maps.main(["--gpkg", str(demo_gpkg), "--out", str(out)]) == 0
+    districts = sorted(grids["community_code"].str[:6].unique())
+    streets = sorted(grids["community_code"].str[:9].unique())
+    assert sorted(p.stem for p in (out / "districts").iterdir()) == districts
+    assert sorted(p.stem for p in (out / "streets").iterdir()) == streets
+    index = (out / "index.html").read_text(encoding="utf-8")
+    linked = re.findall(r'href="([^"]+)"', index)
+    pages = [f"districts/{c}.html" for c in districts] + [f"streets/{c}.html" for c in streets]
+    assert sorted(linked) == sorted(pages)
+    assert all((out / page).is_file() for page in linked)
+    for level, codes in (("districts", districts), ("streets", streets)):
+        for code in codes:
+            page = (out / level / f"{code}.html").read_text(encoding="utf-8")
+            assert "<script src=" not in page, "self-contained"
+            mine = grids.loc[grids["community_code"].str.startswith(code), "code"]
+            others = grids.loc[~grids["community_code"].str.startswith(code), "code"]
+            assert all(grid in page for grid in mine), f"{level}/{code} shows its grids"
+            assert not any(grid in page for grid in others), f"{level}/{code} shows only its grids"
+    assert "3 district and 8 street maps" in capsys.readouterr().out
+
+
+def test_batch_maps_bad_input_writes_nothing(demo_gpkg, tmp_path, capsys):
+    out = tmp_path / "maps"
+    assert batch_maps.main(["--gpkg", str(tmp_path / "missing.gpkg"), "--out", str(out)]) == 2
+    assert "missing.gpkg" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def flawed(grids, tmp_path_factory):
+    """The demo grids with one grid removed (a gap) and another duplicated under a new code (an overlap)."""
+    removed, doubled = grids.iloc[0], grids.iloc[1]
+    copy = grids.iloc[[1]].assign(code="990102001001999")
+    layer = gpd.GeoDataFrame(pd.concat([grids.drop(index=grids.index[0]), copy], ignore_index=True),
+                             crs=grids.crs)
+    path = tmp_path_factory.mktemp("existing") / "existing.gpkg"
+    layer[["code", "community_code", "households", "type", "geometry"]].to_file(path, layer="grids")
+    return path, removed, doubled
+
+
+def test_check_existing_grids_finds_the_gap_and_the_overlap(demo_gpkg, grids, flawed, tmp_path, capsys):
+    path, removed, doubled = flawed
+    out = tmp_path / "findings.gpkg"
+    code = check_existing_grids.main([str(path), "--communities", str(demo_gpkg), "--other", str(demo_gpkg),
+                                      "--other-layer", "communities", "--out", str(out)])
+    assert code == 1, "a gap and an overlap are errors"
+    layers = [name for name, _ in pyogrio.list_layers(out)]
+    assert sorted(layers) == ["crosswalk", "crosswalk_summary", "findings", "gaps", "overlaps", "summary"]
+    metric = metric_crs(grids)
+    area = gpd.GeoSeries([removed.geometry, doubled.geometry], crs=grids.crs).to_crs(metric).area
+    gaps = gpd.read_file(out, layer="gaps").to_crs(metric)
+    overlaps = gpd.read_file(out, layer="overlaps").to_crs(metric)
+    assert gaps.area.sum() == pytest.approx(area[0], rel=1e-3)
+    assert overlaps.area.sum() == pytest.approx(area[1], rel=1e-3)
+    printed = capsys.readouterr().out
+    assert "gap" in printed and "overlap" in printed and str(out) in printed
+
+    # crosswalk of the communities: each is covered by its grids, except the removed grid's land
+    table = gpd.read_file(out, layer="crosswalk")
+    inside = table.loc[table["grid_code"].notna()].groupby("other_code")["share_of_other"].sum()
+    communities = gpd.read_file(demo_gpkg, layer="communities").set_index("code").to_crs(metric)
+    missing = shapely.area(gpd.GeoSeries([removed.geometry], crs=grids.crs).to_crs(metric).iloc[0])
+    expected = {c: 1.0 for c in communities.index}
+    # the duplicated grid counts twice towards its community's share
+    expected[removed["community_code"]] -= missing / communities.area[removed["community_code"]]
+    expected[doubled["community_code"]] += area[1] / communities.area[doubled["community_code"]]
+    assert inside.to_dict() == pytest.approx(expected, abs=1e-3)
+    summary = gpd.read_file(out, layer="crosswalk_summary")
+    assert len(summary) == len(communities) and summary.geometry.notna().all()
+
+
+def test_check_existing_grids_passes_the_demo_grids(demo_gpkg, tmp_path):
+    out = tmp_path / "findings.gpkg"
+    argv = [str(demo_gpkg), "--communities", str(demo_gpkg), "--out", str(out)]
+    assert check_existing_grids.main(argv) == 0
+    assert len(gpd.read_file(out, layer="gaps")) == 0 and len(gpd.read_file(out, layer="overlaps")) == 0
+
+
+def test_check_existing_grids_names_a_missing_code_column(flawed, demo_gpkg, tmp_path, capsys):
+    path, _, _ = flawed
+    out = tmp_path / "findings.gpkg"
+    code = check_existing_grids.main([str(path), "--communities", str(demo_gpkg), "--code-column", "网格编码",
+                                      "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "网格编码" in err and "--code-column" in err
+    assert not out.exists()
