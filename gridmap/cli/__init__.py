@@ -26,6 +26,7 @@ Examples:
   gridmap demo --out demo --lang en       # the same with English labels
   gridmap build --communities data/sample/sample_city.gpkg --units data/sample/sample_city.gpkg --out grids.gpkg
   gridmap check grids.gpkg --communities communities
+  gridmap report demo/gridmap.gpkg --out report      # the monthly folder: cockpit, street maps, workbook
 """
 
 
@@ -61,9 +62,10 @@ def _register_commands() -> None:
     from gridmap.cli.check import check
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
+    from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
-    for command in (demo, build, check, cases, stats, map_command):
+    for command in (demo, build, check, cases, stats, map_command, report):
         main.add_command(command)
 
 
