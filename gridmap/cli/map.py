@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli.options import echo_warnings
+from gridmap.cli.options import echo_warnings, read_city
 
 __all__ = ["map_command"]
 
@@ -72,7 +72,7 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
     quiet = (ctx.obj or {}).get("quiet", False)
     with echo_warnings(quiet=quiet):
-        layers = _read(path, layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        layers = read_city(path, layer=layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
                tianditu_key=tianditu_key, public=public, title=title)
@@ -81,37 +81,6 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
         scope = community or street or f"{len(layers['grids'])} grids"
         suppressed = ", small counts suppressed" if public else ""
         click.echo(f"wrote {out} ({what} of {scope}{suppressed})")
-
-
-def _read(path: str, layer: str | None, *, cases_path, coords, staff_path) -> dict:
-    """Read the grid layer and whatever else FILE (or --cases/--staff) holds."""
-    from gridmap.cli.cases import read_named_layer
-    from gridmap.io import list_layers, read_layer
-
-    available = list_layers(path)
-    layers = {"grids": read_named_layer(path, layer, "grids")}
-    for name in ("communities", "streets", "districts"):
-        if name in available:
-            layers[name] = read_layer(path, name)
-    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
-    if units:
-        import pandas as pd
-
-        crs = units[0].crs
-        layers["units"] = pd.concat([frame.to_crs(crs) for frame in units], ignore_index=True)
-    if cases_path:
-        from gridmap.cases import read_cases
-
-        layers["cases"] = read_cases(cases_path, coords=coords)
-    elif "cases" in available:
-        layers["cases"] = read_layer(path, "cases")
-    if staff_path:
-        from gridmap.staffing import read_staff
-
-        layers["staff"] = read_staff(staff_path)
-    elif "staff" in available:
-        layers["staff"] = read_layer(path, "staff")
-    return layers
 
 
 def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,

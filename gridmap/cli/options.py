@@ -32,6 +32,7 @@ from gridmap.errors import GridmapError, GridmapWarning, ReadError, WriteError
 from gridmap.io import list_layers, read_layer
 
 __all__ = [
+    "read_city",
     "register_codes",
     "COORDS",
     "coords_option",
@@ -214,3 +215,34 @@ def register_codes(result: GridBuild, path: str | os.PathLike) -> GridBuild:
     permanent = dict(zip(grids["temp_code"], grids["code"], strict=True))
     units = result.units.assign(grid_code=result.units["grid_code"].map(permanent))
     return GridBuild(grids=grids, units=units, report=result.report)
+
+
+def read_city(path: str | os.PathLike, *, layer: str | None = None, cases_path=None, coords=None,
+              staff_path=None) -> dict:
+    """Read the grid layer of FILE and whatever else it holds, as ``gridmap build``/``demo`` write it.
+
+    Returns a dict with ``grids`` and, when present, ``communities``, ``streets``, ``districts``, ``units``
+    (the ``units`` and ``unit_points`` layers together), ``cases`` (or ``cases_path`` read with ``coords``) and
+    ``staff`` (or ``staff_path``; in a GeoPackage the staff roster is an attribute table).
+    """
+    from gridmap.cases import read_cases
+    from gridmap.cli.cases import read_named_layer
+    from gridmap.staffing import read_staff
+
+    available = list_layers(path)
+    layers = {"grids": read_named_layer(path, layer, "grids")}
+    layers |= {name: read_layer(path, name) for name in ("communities", "streets", "districts")
+               if name in available}
+    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
+    if units:
+        layers["units"] = pd.concat([frame.to_crs(units[0].crs) for frame in units], ignore_index=True)
+    if cases_path:
+        layers["cases"] = read_cases(cases_path, coords=coords)
+    elif "cases" in available:
+        layers["cases"] = read_layer(path, "cases")
+    if staff_path:
+        layers["staff"] = read_staff(staff_path)
+    elif "staff" in available:
+        staff = pyogrio.read_dataframe(path, layer="staff", read_geometry=False)
+        layers["staff"] = staff.astype({c: "string" for c in ("grid_code", "community_code") if c in staff})
+    return layers

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gridmap.cli.options import echo_warnings
+from gridmap.cli.options import echo_warnings, read_city
 
 __all__ = ["report"]
 
@@ -82,42 +82,13 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
 
     quiet = (ctx.obj or {}).get("quiet", False)
     with echo_warnings(quiet=quiet):
-        layers = _read(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        layers = read_city(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
         layers = _scoped(layers, street)
         with staged_folder(out) as staging:
             written = _write(layers, staging, source=path, period=period, lang=lang, publish=publish,
                              title=title)
     if not quiet:
         click.echo(f"wrote {out}/: {', '.join(written)}")
-
-
-def _read(path: str, *, cases_path, coords, staff_path) -> dict:
-    """Read the grids and whatever else FILE (or --cases/--staff) holds; staff may be an attribute table."""
-    import pyogrio
-
-    from gridmap.cases import read_cases
-    from gridmap.cli.cases import read_named_layer
-    from gridmap.io import list_layers, read_layer
-    from gridmap.staffing import read_staff
-
-    available = list_layers(path)
-    layers = {"grids": read_named_layer(path, None, "grids")}
-    layers |= {name: read_layer(path, name) for name in ("communities", "streets", "districts")
-               if name in available}
-    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
-    if units:
-        crs = units[0].crs
-        layers["units"] = pd.concat([frame.to_crs(crs) for frame in units], ignore_index=True)
-    if cases_path:
-        layers["cases"] = read_cases(cases_path, coords=coords)
-    elif "cases" in available:
-        layers["cases"] = read_layer(path, "cases")
-    if staff_path:
-        layers["staff"] = read_staff(staff_path)
-    elif "staff" in available:  # an attribute table in a GeoPackage, as `gridmap demo` writes it
-        staff = pyogrio.read_dataframe(path, layer="staff", read_geometry=False)
-        layers["staff"] = staff.astype({c: "string" for c in ("grid_code", "community_code") if c in staff})
-    return layers
 
 
 def _scoped(layers: dict, street: str | None) -> dict:
