@@ -67,3 +67,14 @@ def test_demo_rerun_keeps_the_codes(demo_out):
     assert result.exit_code == 0, result.output
     again = gpd.read_file(out / "gridmap.gpkg", layer="grids")[["code", "unit_ids"]]
     assert dict(zip(first["unit_ids"], first["code"])) == dict(zip(again["unit_ids"], again["code"]))
+
+
+def test_map_and_report_read_the_demo_output(demo_out, tmp_path):
+    out, _ = demo_out
+    page = tmp_path / "map.html"
+    result = CliRunner().invoke(main, ["map", str(out / "gridmap.gpkg"), "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "990102" in page.read_text(encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(out / "gridmap.gpkg"), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report" / "cockpit.html").exists() and (tmp_path / "report" / "stats.xlsx").exists()
