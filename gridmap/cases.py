@@ -537,7 +537,7 @@ _OUTSIDE, _EXACT, _TREE = -1, -2, -3
 
 
 def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = False,
-           report: Report | None = None) -> gpd.GeoDataFrame:
+           report: Report | None = None, engine: str = "memory") -> gpd.GeoDataFrame:
     """Put every case in exactly one grid.
 
     A case belongs to the grids its point ``intersects`` (interior or boundary). A point on a boundary
@@ -571,6 +571,10 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
         Raise :class:`~gridmap.errors.CaseError` when a case lies outside every grid.
     report : gridmap.Report, optional
         Findings (``outside`` with ``distance_m``, ``no_location``) are added to it.
+    engine : {"memory", "dask"}, default "memory"
+        ``"dask"`` runs the same assignment on the partitions of a dask cluster (the current
+        ``distributed.Client``; ``pip install gridmap[dask]``) with identical results; see
+        :mod:`gridmap.engines.dask`. For files larger than memory see :mod:`gridmap.engines.chunked`.
 
     Returns
     -------
@@ -598,6 +602,12 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
     1  2      POINT (1 1)         A        NaN
     2  3    POINT (5 0.5)       NaN        3.0
     """
+    if engine not in ("memory", "dask"):
+        raise ValueError(f"engine must be 'memory' or 'dask', got {engine!r}")
+    if engine == "dask":
+        from gridmap.engines.dask import assign_dask
+
+        return assign_dask(cases, grids, strict=strict, report=report)
     geoms, codes, communities = _checked_grids(grids)
     x, y, located = _case_xy(cases, grids.crs)
     position = np.full(len(cases), -1, dtype=np.int64)

@@ -151,3 +151,16 @@ def test_a_missing_dask_names_the_install_command(monkeypatch):
     grids = gpd.GeoDataFrame({"code": ["A"]}, geometry=[Point(0, 0).buffer(1)], crs="EPSG:4547")
     with pytest.raises(ImportError, match=r"pip install gridmap\[dask\]"):
         aggregate_dask(grids, grids)
+
+
+@needs_dask
+def test_assign_engine_dask_equals_memory(client):
+    city = load_sample()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridmapWarning)
+        grids = build_grids(city.communities, city.units).grids
+        cases = city.cases.head(3000)
+        in_memory = assign(cases, grids)
+        on_cluster = assign(cases, grids, engine="dask")
+    pd.testing.assert_frame_equal(pd.DataFrame(on_cluster.drop(columns="geometry")),
+                                  pd.DataFrame(in_memory.drop(columns="geometry")))
