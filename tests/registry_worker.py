@@ -1,5 +1,8 @@
-"""Code that tests/test_registry_processes.py runs in other processes: writers assigning codes at the same
-time, and writers killed in the middle of an assignment. Importable by name (the tests folder is on sys.path)."""
+"""Code that tests/test_registry_processes.py runs in other processes.
+
+Writers assigning codes at the same time, and writers killed in the middle of an assignment. Importable by
+name (the tests folder is on sys.path).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def wait_for(path: Path, *, timeout: float = 120.0) -> None:
 
 
 def parallel_assign(path: str, builds: list, ready: str, go: str, out: str) -> None:
-    """Assign each build in turn (scope "communities"), starting when ``go`` appears; write what was issued."""
+    """Assign each build in turn (scope "communities") once ``go`` appears; write what was issued."""
     rounds = []
     with Registry(path, timeout=120) as registry:
         Path(ready).touch()

@@ -40,14 +40,15 @@ def run(*args):
 
 def grids(codes_):
     cells = [shapely.box(108.30 + 0.01 * i, 22.80, 108.31 + 0.01 * i, 22.81) for i in range(len(codes_))]
-    return gpd.GeoDataFrame({"code": codes_, "name": [f"网格{i}" for i in range(len(codes_))]}, geometry=cells,
-                            crs="EPSG:4490")
+    names = [f"网格{i}" for i in range(len(codes_))]
+    return gpd.GeoDataFrame({"code": codes_, "name": names}, geometry=cells, crs="EPSG:4490")
 
 
 @pytest.mark.parametrize("command", ["parse", "validate", "history", "diff"])
 def test_every_command_has_a_worked_example(command):
     result = run(command, "--help")
-    assert result.exit_code == 0 and "Example" in result.output and f"gridmap codes {command}" in result.output
+    assert result.exit_code == 0 and "Example" in result.output
+    assert f"gridmap codes {command}" in result.output
 
 
 def test_parse_prints_the_fields_and_json():
@@ -95,7 +96,8 @@ def test_validate_a_table_without_coordinates_and_against_division_codes(tmp_pat
     result = run("validate", str(staff), "--admin", str(admin), "--json")
     problems = json.loads(result.output)["problems"]
     assert result.exit_code == EXIT_VIOLATIONS and [p["row"] for p in problems] == [2]
-    assert "community 450102001099 of code 450102001099001 is not in the division table" in problems[0]["problem"]
+    assert "community 450102001099 of code 450102001099001 is not in the division table" in \
+        problems[0]["problem"]
 
 
 def test_validate_without_a_code_column_exits_2(tmp_path):

@@ -51,7 +51,8 @@ def snapshot(path) -> dict:
     con = sqlite3.connect(path)
     try:
         queries = {
-            "codes": "SELECT * FROM codes ORDER BY code", "grid_versions": "SELECT * FROM grid_versions ORDER BY id",
+            "codes": "SELECT * FROM codes ORDER BY code",
+            "grid_versions": "SELECT * FROM grid_versions ORDER BY id",
             "lineage": "SELECT * FROM lineage ORDER BY parent, child, version",
             "counters": "SELECT * FROM counters ORDER BY community_code",
             "versions": "SELECT version, issued_on, grids, kept, added, changed, retired FROM versions "
@@ -83,8 +84,8 @@ def assert_consistent(path) -> None:
 # ------------------------------------------------------------------------------- parallel writers
 
 def community_build(community: str, tag: str, n: int = 3) -> pd.DataFrame:
-    return pd.DataFrame({"code": [f"{tag}-{i}" for i in range(n)], "community_code": community, "type": "city",
-                         "unit_ids": [f"{tag}-U{i}" for i in range(n)]})
+    return pd.DataFrame({"code": [f"{tag}-{i}" for i in range(n)], "community_code": community,
+                         "type": "city", "unit_ids": [f"{tag}-U{i}" for i in range(n)]})
 
 
 def test_parallel_writers_never_issue_a_code_twice(tmp_path):
@@ -97,7 +98,8 @@ def test_parallel_writers_never_issue_a_code_twice(tmp_path):
     processes = []
     for w in range(workers):
         builds = [community_build(COMMUNITIES[(w + r) % 3], f"w{w}r{r}") for r in range(rounds)]
-        args = (str(path), builds, str(tmp_path / f"ready{w}"), str(tmp_path / "go"), str(tmp_path / f"out{w}"))
+        args = (str(path), builds, str(tmp_path / f"ready{w}"), str(tmp_path / "go"),
+                str(tmp_path / f"out{w}"))
         processes.append(context.Process(target=registry_worker.parallel_assign, args=args))
     for process in processes:
         process.start()
@@ -130,7 +132,7 @@ def test_parallel_writers_never_issue_a_code_twice(tmp_path):
 # ------------------------------------------------------------------------------- killed writers
 
 def layer(*rows):
-    temps, units, boxes = zip(*rows)
+    temps, units, boxes = zip(*rows, strict=True)
     geoms = [shapely.box(X0 + a, Y0 + b, X0 + c, Y0 + d) for a, b, c, d in boxes]
     return gpd.GeoDataFrame({"code": list(temps), "community_code": COMMUNITIES[0], "type": "city",
                              "unit_ids": list(units)}, geometry=geoms, crs=ZONE).to_crs("EPSG:4490")
@@ -144,9 +146,11 @@ def geometric(tmp_path_factory):
     with Registry(base) as registry:
         registry.assign(layer(("A", "a", (0, 0, 100, 100)), ("B", "b1;b2", (100, 0, 300, 100)),
                               ("C", "c", (300, 0, 400, 100)), ("D", "d", (400, 0, 500, 100)),
-                              ("E", "e", (500, 0, 600, 100)), ("F", "f", (600, 0, 700, 100))), when="2025-01-06")
-    rebuild = layer(("A", "a", (0, 0, 100, 100)), ("B1", "b1", (100, 0, 200, 100)), ("B2", "b2", (200, 0, 300, 100)),
-                    ("CD", "c;d", (300, 0, 500, 100)), ("E", "e", (500, 0, 650, 100)), ("G", "g", (650, 0, 700, 100)))
+                              ("E", "e", (500, 0, 600, 100)), ("F", "f", (600, 0, 700, 100))),
+                        when="2025-01-06")
+    rebuild = layer(("A", "a", (0, 0, 100, 100)), ("B1", "b1", (100, 0, 200, 100)),
+                    ("B2", "b2", (200, 0, 300, 100)), ("CD", "c;d", (300, 0, 500, 100)),
+                    ("E", "e", (500, 0, 650, 100)), ("G", "g", (650, 0, 700, 100)))
     return base, rebuild, _reference(base, rebuild, folder)
 
 
@@ -160,7 +164,7 @@ def _reference(base, build, folder) -> dict:
 
 
 def run_until_killed(context, target, args, marker, *, delay=None) -> bool:
-    """Start ``target``, wait for ``marker`` (then ``delay`` seconds), SIGKILL it. True if it was still running."""
+    """Start ``target``, wait for ``marker`` (and ``delay`` s), SIGKILL it. True if it was still running."""
     process = context.Process(target=target, args=args, daemon=True)
     process.start()
     deadline = time.monotonic() + 60
@@ -190,8 +194,8 @@ def test_writer_killed_after_each_step_leaves_the_registry_as_it_was(forkserver,
     shutil.copy(base, path)
     before = snapshot(path)
     marker = tmp_path / "paused"
-    assert run_until_killed(forkserver, registry_worker.paused_assign, (str(path), rebuild, step, str(marker)),
-                            marker)
+    args = (str(path), rebuild, step, str(marker))
+    assert run_until_killed(forkserver, registry_worker.paused_assign, args, marker)
     assert snapshot(path) == before
     assert_consistent(path)
     with Registry(path) as registry:  # the re-run completes and gives what an undisturbed run gives
@@ -229,8 +233,9 @@ def test_writers_killed_at_random_times_leave_a_consistent_registry(forkserver, 
         path = tmp_path / f"registry{attempt}.sqlite"
         shutil.copy(base, path)
         marker = tmp_path / f"started{attempt}"
-        mid_run += run_until_killed(forkserver, registry_worker.signalled_assign, (str(path), rebuild, str(marker)),
-                                    marker, delay=rng.uniform(0.0, seconds))
+        args = (str(path), rebuild, str(marker))
+        mid_run += run_until_killed(forkserver, registry_worker.signalled_assign, args, marker,
+                                    delay=rng.uniform(0.0, seconds))
         state = snapshot(path)
         assert state in (before, after), f"attempt {attempt}: neither the old nor the new registry"
         assert_consistent(path)

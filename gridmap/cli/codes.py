@@ -29,9 +29,10 @@ __all__ = ["codes", "SHOWN"]
 SHOWN = 50
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet")
 
-scheme_option = click.option("--scheme", type=click.Choice(list(SCHEMES)), default="default", show_default=True,
-                             help="Code layout: default (community 12 + sequence 3), type_digit (+ type digit), "
-                                  "cjt349 (CJ/T 349, 20 digits).")
+scheme_option = click.option("--scheme", type=click.Choice(list(SCHEMES)), default="default",
+                             show_default=True,
+                             help="Code layout: default (community 12 + sequence 3), type_digit (+ type "
+                                  "digit), cjt349 (CJ/T 349, 20 digits).")
 registry_option = click.option("--registry", "registry_path", required=True, metavar="FILE",
                                type=click.Path(dir_okay=False),
                                help="The code registry (SQLite file written by gridmap build --registry or "
@@ -93,13 +94,15 @@ Examples:
 @click.argument("path", metavar="FILE", type=click.Path())
 @click.option("--admin", "admin_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Statistical division codes (CSV such as villages.csv.gz): communities must exist there.")
-@click.option("--layer", default=None, metavar="NAME", help="Layer of FILE [default: its only layer, else grids].")
-@click.option("--column", default=None, metavar="NAME", help="Column of codes [default: code, else grid_code].")
+@click.option("--layer", default=None, metavar="NAME",
+              help="Layer of FILE [default: its only layer, else grids].")
+@click.option("--column", default=None, metavar="NAME",
+              help="Column of codes [default: code, else grid_code].")
 @scheme_option
 @json_option
 @click.pass_context
-def validate_command(ctx: click.Context, path: str, admin_path: str | None, layer: str | None, column: str | None,
-                     scheme: str, as_json: bool) -> None:
+def validate_command(ctx: click.Context, path: str, admin_path: str | None, layer: str | None,
+                     column: str | None, scheme: str, as_json: bool) -> None:
     """Check every grid code of a layer or table; exit 1 if any is invalid or duplicated."""
     with echo_warnings(quiet=_quiet(ctx)):
         frame = _read_codes(Path(path), layer)
@@ -132,7 +135,8 @@ def _read_codes(path: Path, layer: str | None) -> pd.DataFrame:
 def _code_column(frame: pd.DataFrame, column: str | None, path: str) -> pd.Series:
     found = column or next((name for name in ("code", "grid_code") if name in frame.columns), None)
     if found not in frame.columns:
-        raise SchemaError(f"no column {found or 'code or grid_code'} (columns: {', '.join(map(str, frame.columns))})",
+        columns = ", ".join(map(str, frame.columns))
+        raise SchemaError(f"no column {found or 'code or grid_code'} (columns: {columns})",
                           path=path, fix="name the column of grid codes with --column")
     values = frame[found].astype(object)
     return values.where(values.notna(), None).reset_index(drop=True)
@@ -153,7 +157,8 @@ def _problems(values: pd.Series, admin: pd.DataFrame | None, scheme: CodeScheme)
         nearby = admin[admin["code"].str.slice(0, 9).isin(set(parsed["street_code"][bad].dropna()))]
     rows = [(i + 1, values[i], validate(values[i], nearby, scheme=scheme)[0]) for i in np.flatnonzero(bad)]
     repeated = text.duplicated().to_numpy() & text.notna().to_numpy() & ~bad
-    first = dict(zip(text[~text.duplicated()], np.flatnonzero(~text.duplicated().to_numpy()) + 1, strict=True))
+    once = ~text.duplicated().to_numpy()
+    first = dict(zip(text[once], np.flatnonzero(once) + 1, strict=True))
     rows += [(i + 1, values[i], f"duplicate of row {first[values[i]]}") for i in np.flatnonzero(repeated)]
     return pd.DataFrame(sorted(rows), columns=["row", "code", "problem"])
 
@@ -190,7 +195,8 @@ Examples:
 """)
 @registry_option
 @click.option("--since", required=True, metavar="DATE|VERSION",
-              help="An ISO date (versions issued on or after it) or a version number (the versions after it).")
+              help="An ISO date (versions issued on or after it) or a version number (the versions after "
+                   "it).")
 @json_option
 def diff_command(registry_path: str, since: str, as_json: bool) -> None:
     """Codes added, retired, split, merged and changed since a date or version, per street and community."""

@@ -54,8 +54,9 @@ class Plan:
 
 
 def overlap_pairs(old: np.ndarray, new: np.ndarray) -> pd.DataFrame:
-    """Pairs (old position, new position) of metric polygons sharing land, with the shared area and its
-    share of each polygon's area.
+    """Return pairs (old position, new position) of metric polygons sharing land.
+
+    With the shared ``area`` and its share of each polygon's area (``old_share``, ``new_share``).
     """
     empty = pd.DataFrame({"old": np.empty(0, np.int64), "new": np.empty(0, np.int64), "area": [],
                           "old_share": [], "new_share": []})
@@ -69,7 +70,8 @@ def overlap_pairs(old: np.ndarray, new: np.ndarray) -> pd.DataFrame:
     keep = area >= MIN_SHARED_M2
     i, j, area = i[keep], j[keep], area[keep]
     return pd.DataFrame({"old": present_old[i], "new": present_new[j], "area": area,
-                         "old_share": area / shapely.area(olds[i]), "new_share": area / shapely.area(news[j])})
+                         "old_share": area / shapely.area(olds[i]),
+                         "new_share": area / shapely.area(news[j])})
 
 
 def _valid(geoms: np.ndarray) -> np.ndarray:
@@ -80,14 +82,16 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _explode(units: np.ndarray, index: np.ndarray) -> pd.DataFrame:
-    text = pd.Series(units[index], index=index, dtype=object)
+def _explode(units: np.ndarray | pd.Series, index: np.ndarray) -> pd.DataFrame:
+    values = units.iloc[index].to_numpy(dtype=object) if isinstance(units, pd.Series) else units[index]
+    text = pd.Series(values, index=index, dtype=object)
     text = text[text != ""]
     exploded = text.str.split(";").explode()
-    return pd.DataFrame({"row": exploded.index.to_numpy(dtype=np.int64), "unit": exploded.to_numpy(dtype=object)})
+    return pd.DataFrame({"row": exploded.index.to_numpy(dtype=np.int64),
+                         "unit": exploded.to_numpy(dtype=object)})
 
 
-def unit_pairs(old_units: np.ndarray, old_rows: np.ndarray, new_units: np.ndarray,
+def unit_pairs(old_units: np.ndarray, old_rows: np.ndarray, new_units: pd.Series,
                new_rows: np.ndarray) -> pd.DataFrame:
     """Pairs (old position, new position) sharing member units, with the number shared."""
     left, right = _explode(old_units, old_rows), _explode(new_units, new_rows)
@@ -98,18 +102,23 @@ def unit_pairs(old_units: np.ndarray, old_rows: np.ndarray, new_units: np.ndarra
                          "shared_units": counts.to_numpy(dtype=np.int64)})
 
 
-def _overlap_keeps(pairs: pd.DataFrame, old: OldGrids, community: np.ndarray, types: np.ndarray,
+def _values(series: pd.Series, positions: np.ndarray) -> np.ndarray:
+    part = series.iloc[positions]
+    return part.astype(object).where(part.notna(), None).to_numpy(dtype=object)
+
+
+def _overlap_keeps(pairs: pd.DataFrame, old: OldGrids, community: pd.Series, types: pd.Series,
                    matched: np.ndarray, *, typed: bool, keep_share: float) -> tuple[np.ndarray, np.ndarray]:
     """(old, new) positions kept by mutual overlap, greedily from the largest smaller share down."""
     o, n = pairs["old"].to_numpy(), pairs["new"].to_numpy()
-    ok = old.candidate[o] & ~matched[n] & (old.community[o] == community[n])
+    ok = old.candidate[o] & ~matched[n] & (old.community[o] == _values(community, n))
     ok &= (pairs["old_share"].to_numpy() >= keep_share) & (pairs["new_share"].to_numpy() >= keep_share)
     if typed:
-        ok &= old.types[o] == types[n]
+        ok &= old.types[o] == _values(types, n)
     chosen = pairs[ok].assign(score=lambda f: np.minimum(f["old_share"], f["new_share"]))
     chosen = chosen.sort_values(["score", "old", "new"], ascending=[False, True, True], kind="stable")
     used_old, used_new, keep_old, keep_new = set(), set(), [], []
-    for i, j in zip(chosen["old"].to_numpy(), chosen["new"].to_numpy()):
+    for i, j in zip(chosen["old"].to_numpy(), chosen["new"].to_numpy(), strict=True):
         if i not in used_old and j not in used_new:
             used_old.add(i)
             used_new.add(j)
@@ -119,7 +128,9 @@ def _overlap_keeps(pairs: pd.DataFrame, old: OldGrids, community: np.ndarray, ty
 
 
 def _link_kinds(links: pd.DataFrame) -> pd.Series:
-    """Split / merge / reshaped / successor between retired and new grids; absorbed (retired into a kept
+    """Name each link (see :data:`LINK_KINDS`).
+
+    split / merge / reshaped / successor between retired and new grids; absorbed (retired into a kept
     grid); carved (a new grid taking land or units of a kept grid).
     """
     retired_links = links[links["parent_retired"]]
@@ -134,17 +145,18 @@ def _link_kinds(links: pd.DataFrame) -> pd.Series:
     return pd.Series(kind, index=links.index)
 
 
-def plan_matches(old: OldGrids, *, n: int, community: np.ndarray, types: np.ndarray, units: np.ndarray,
+def plan_matches(old: OldGrids, *, community: pd.Series, types: pd.Series, units: pd.Series,
                  geometry: np.ndarray | None, matched: np.ndarray, typed: bool, keep_share: float,
                  link_share: float) -> Plan:
-    """Decide keeps by overlap, retirements and lineage for a build of ``n`` grids.
+    """Decide keeps by overlap, retirements and lineage for a build (attributes by row position).
 
     ``matched`` flags the new positions kept by units (or by an imported code they name); ``geometry``
     holds the new grids in the same metric CRS as ``old.geometry`` (None without geometry).
     """
     pairs = (overlap_pairs(old.geometry, geometry) if geometry is not None and old.geometry is not None
              else overlap_pairs(np.empty(0, object), np.empty(0, object)))
-    keep_old, keep_new = _overlap_keeps(pairs, old, community, types, matched, typed=typed, keep_share=keep_share)
+    keep_old, keep_new = _overlap_keeps(pairs, old, community, types, matched, typed=typed,
+                                        keep_share=keep_share)
     kept_old = ~old.candidate
     kept_old[keep_old] = True
     kept_new = matched.copy()
@@ -160,6 +172,6 @@ def plan_matches(old: OldGrids, *, n: int, community: np.ndarray, types: np.ndar
     links["kind"] = _link_kinds(links)
     retired = np.flatnonzero(~kept_old)
     return Plan(
-        keeps=[(int(j), old.codes[i], int(old.ids[i])) for i, j in zip(keep_old, keep_new)],
+        keeps=[(int(j), old.codes[i], int(old.ids[i])) for i, j in zip(keep_old, keep_new, strict=True)],
         retired=[(old.codes[i], int(old.ids[i])) for i in retired],
         links=links, fresh=np.flatnonzero(~kept_new), overlap_kept_old=keep_old, overlap_kept_new=keep_new)

@@ -13,11 +13,13 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from gridmap.codes.scheme import CodeScheme, parse_many
 from gridmap.errors import CodeError, RegistryError
@@ -46,6 +48,7 @@ __all__ = [
     "insert_lineage",
     "record_version",
     "fetch_issued",
+    "duplicate_grids",
     "drop_temp_tables",
 ]
 
@@ -58,6 +61,7 @@ APPLICATION_ID = 0x47524D52
 _GEOPACKAGE_ID = 0x47504B47  # "GPKG"
 _FORMAT = "gridmap code registry"
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_NOT_OURS = "give the registry file written by gridmap (Registry(path)), or a new file name"
 #: Page cache of a connection (KiB, negative = size in KiB): bulk assignments of millions of codes keep
 #: their indexes in memory instead of spilling half-written pages to the WAL.
 _CACHE_KIB = 131_072
@@ -120,9 +124,11 @@ CREATE TABLE counters (community_code TEXT PRIMARY KEY, last_sequence INTEGER NO
 """
 
 _TEMP_TABLES = {
-    "new": "pos INTEGER PRIMARY KEY, community_code TEXT NOT NULL, type TEXT, units TEXT NOT NULL, "
-           "n_units INTEGER NOT NULL, geometry BLOB, minx REAL, miny REAL, maxx REAL, maxy REAL",
-    "matched": "pos INTEGER PRIMARY KEY, code TEXT NOT NULL, old_id INTEGER NOT NULL, differs INTEGER NOT NULL",
+    "new": "pos INTEGER PRIMARY KEY, community_code TEXT NOT NULL, kind TEXT, units TEXT NOT NULL, "
+           "geometry BLOB, minx REAL, miny REAL, maxx REAL, maxy REAL",
+    "kinds": "kind TEXT PRIMARY KEY, type TEXT NOT NULL",
+    "matched": "pos INTEGER PRIMARY KEY, code TEXT NOT NULL, old_id INTEGER NOT NULL UNIQUE, "
+               "differs INTEGER NOT NULL",
     "claims": "pos INTEGER PRIMARY KEY, code TEXT NOT NULL",
     "fresh": "pos INTEGER PRIMARY KEY, ord INTEGER NOT NULL",
     "issued": "pos INTEGER PRIMARY KEY, community_code TEXT NOT NULL, sequence INTEGER NOT NULL, code TEXT",
@@ -142,7 +148,8 @@ def _check_file(path: Path, *, create: bool) -> None:
     if not path.exists():
         if not create:
             raise RegistryError("no registry at this path", path=path,
-                                fix="check the path, or create the registry with Registry(path).assign(grids)")
+                                fix="check the path, or create the registry with "
+                                    "Registry(path).assign(grids)")
         if not path.parent.is_dir():
             raise RegistryError(f"folder {path.parent} does not exist", path=path,
                                 fix="create the folder first or give another path")
@@ -151,7 +158,7 @@ def _check_file(path: Path, *, create: bool) -> None:
         header = handle.read(len(_SQLITE_HEADER))
     if header and header != _SQLITE_HEADER:
         raise RegistryError("not a code registry: the file is not an SQLite database", path=path,
-                            fix="give the registry file written by gridmap (Registry(path)), or a new file name")
+                            fix=_NOT_OURS)
 
 
 def open_connection(path: Path, *, scheme: CodeScheme, timeout: float, create: bool) -> sqlite3.Connection:
@@ -203,23 +210,23 @@ def _columns(con: sqlite3.Connection, table: str) -> set[str]:
 
 
 def _recognise(con: sqlite3.Connection, path: Path) -> int | None:
-    """Schema version of the file, ``None`` for an empty database; refuses files that are not registries."""
+    """Return the file's schema version (None: an empty database); refuse files that are not registries."""
     application_id = con.execute("PRAGMA application_id").fetchone()[0]
     user_version = con.execute("PRAGMA user_version").fetchone()[0]
-    fix = "give the registry file written by gridmap (Registry(path)), or a new file name"
     if application_id == _GEOPACKAGE_ID:
         raise RegistryError("not a code registry: the file is a GeoPackage", path=path,
-                            fix=fix + "; export a registry's grids to a GeoPackage with "
-                                      "gridmap.write_layer(registry.current(), 'grids.gpkg')")
+                            fix=_NOT_OURS + "; export a registry's grids to a GeoPackage with "
+                                            "gridmap.write_layer(registry.current(), 'grids.gpkg')")
     if application_id not in (0, APPLICATION_ID):
         raise RegistryError(f"not a code registry: the SQLite file belongs to another application "
-                            f"(application_id {application_id:#x})", path=path, fix=fix)
+                            f"(application_id {application_id:#x})", path=path, fix=_NOT_OURS)
     tables = _tables(con)
     if application_id == APPLICATION_ID:
         if user_version > SCHEMA_VERSION:
-            raise RegistryError(f"the registry has schema version {user_version}, written by a newer gridmap; "
-                                f"this gridmap reads versions up to {SCHEMA_VERSION}", path=path,
-                                fix="upgrade gridmap (pip install -U gridmap) to open it; do not edit the file")
+            raise RegistryError(f"the registry has schema version {user_version}, written by a newer "
+                                f"gridmap; this gridmap reads versions up to {SCHEMA_VERSION}", path=path,
+                                fix="upgrade gridmap (pip install -U gridmap) to open it; do not edit the "
+                                    "file")
         if "meta" not in tables or "codes" not in tables:
             raise RegistryError("the registry is damaged: its tables are missing", path=path,
                                 fix="restore the registry from a backup")
@@ -230,7 +237,8 @@ def _recognise(con: sqlite3.Connection, path: Path) -> int | None:
             and {"code", "community_code", "sequence"} <= _columns(con, "codes"):
         return 0
     shown = ", ".join(sorted(tables)[:5])
-    raise RegistryError(f"not a code registry: the SQLite file holds other tables ({shown})", path=path, fix=fix)
+    raise RegistryError(f"not a code registry: the SQLite file holds other tables ({shown})", path=path,
+                        fix=_NOT_OURS)
 
 
 def _now() -> str:
@@ -262,7 +270,7 @@ def _write_meta(con: sqlite3.Connection, scheme: CodeScheme) -> None:
 
 
 def read_scheme(con: sqlite3.Connection) -> CodeScheme:
-    """The code scheme the registry was created with."""
+    """Return the code scheme the registry was created with."""
     (text,) = con.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone()
     fields = json.loads(text)
     fields["fields"] = tuple(tuple(pair) for pair in fields["fields"])
@@ -273,16 +281,16 @@ def read_scheme(con: sqlite3.Connection) -> CodeScheme:
 # ------------------------------------------------------------------------------------------ migrations
 
 def _migrate_0_to_1(con: sqlite3.Connection, scheme: CodeScheme, path: Path) -> None:
-    """Schema 0: one table ``codes(code, community_code, sequence[, type, issued_on, retired_on])``.
+    """Migrate schema 0, one table ``codes(code, community_code, sequence[, type, issued_on, retired_on])``.
 
     That is how registries were kept before gridmap (a table exported from a spreadsheet): each distinct
     issue or retirement date becomes a version, counters start after the highest sequence ever issued in
     each community, and grids have no member units or geometry until the next assignment.
     """
     columns = _columns(con, "codes")
-    rows = con.execute(
-        "SELECT code, community_code, sequence, {}, {}, {} FROM codes".format(
-            *(name if name in columns else "NULL" for name in ("type", "issued_on", "retired_on")))).fetchall()
+    optional = (name if name in columns else "NULL" for name in ("type", "issued_on", "retired_on"))
+    query = "SELECT code, community_code, sequence, {}, {}, {} FROM codes".format(*optional)
+    rows = con.execute(query).fetchall()
     _check_v0_codes(rows, scheme, path)
     today = dt.date.today().isoformat()
     dates = sorted({row[4] or today for row in rows} | {row[5] for row in rows if row[5]})
@@ -291,11 +299,14 @@ def _migrate_0_to_1(con: sqlite3.Connection, scheme: CodeScheme, path: Path) -> 
     for statement in _statements(_SCHEMA):
         con.execute(statement)
     _write_meta(con, scheme)
-    issued = [(r[1], int(r[2]), r[0], r[3], number[r[4] or today], number[r[5]] if r[5] else None) for r in rows]
+    issued = [(r[1], int(r[2]), r[0], r[3], number[r[4] or today], number[r[5]] if r[5] else None)
+              for r in rows]
     con.executemany("INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?)", issued)
-    con.execute("INSERT INTO grid_versions (code, version, until_version, community_code, type, units, n_units) "
-                "SELECT code, issued_version, retired_version, community_code, type, '', 0 FROM codes")
-    con.execute("INSERT INTO counters SELECT community_code, MAX(sequence) FROM codes GROUP BY community_code")
+    con.execute("INSERT INTO grid_versions (code, version, until_version, community_code, type, units, "
+                "n_units) SELECT code, issued_version, retired_version, community_code, type, '', 0 "
+                "FROM codes")
+    con.execute("INSERT INTO counters SELECT community_code, MAX(sequence) FROM codes "
+                "GROUP BY community_code")
     for date, version in number.items():
         con.execute(
             "INSERT INTO versions SELECT ?, ?, ?, (SELECT COUNT(*) FROM codes WHERE issued_version <= ?1 AND "
@@ -318,16 +329,17 @@ def _check_v0_codes(rows: list[tuple], scheme: CodeScheme, path: Path) -> None:
     except CodeError as err:
         raise RegistryError(f"the schema 0 registry holds codes that are not of scheme '{scheme.name}' "
                             f"({err.problem})", path=path,
-                            fix="open it with the scheme its codes use, e.g. Registry(path, scheme='type_digit')"
-                            ) from err
+                            fix="open it with the scheme its codes use, e.g. "
+                                "Registry(path, scheme='type_digit')") from err
     agree = (parsed["community_code"].to_numpy() == np.array([row[1] for row in rows], dtype=object)) & (
         parsed["sequence"].to_numpy() == np.array([int(row[2]) for row in rows]))
     if not agree.all():
         bad = rows[int(np.flatnonzero(~agree)[0])]
-        raise RegistryError(f"code {bad[0]} disagrees with its community_code {bad[1]} or sequence {bad[2]}",
-                            path=path, record=f"code {bad[0]}", fix="correct the row, then open the registry again")
+        raise RegistryError(f"code {bad[0]} disagrees with its community_code {bad[1]} or sequence "
+                            f"{bad[2]}", path=path, record=f"code {bad[0]}",
+                            fix="correct the row, then open the registry again")
     if len(set(codes)) < len(codes):
-        duplicate = next(code for code in codes if codes.count(code) > 1)
+        duplicate = Counter(codes).most_common(1)[0][0]
         raise RegistryError(f"code {duplicate} appears twice", path=path, record=f"code {duplicate}",
                             fix="keep one row per code, then open the registry again")
 
@@ -340,13 +352,16 @@ _MIGRATIONS = {0: _migrate_0_to_1}
 
 @contextmanager
 def immediate(con: sqlite3.Connection, path: Path) -> Iterator[None]:
-    """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock at once (waiting up to the busy
-    timeout), so no two writers read the counters at the same time; COMMIT on success, ROLLBACK otherwise.
+    """Run the body in one write transaction: COMMIT on success, ROLLBACK otherwise.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once (waiting up to the busy timeout), so no two writers
+    read the counters at the same time.
     """
     try:
         con.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
-        raise RegistryError(f"the registry is busy: another process kept it locked too long ({err})", path=path,
+        raise RegistryError(f"the registry is busy: another process kept it locked too long ({err})",
+                            path=path,
                             fix="retry when the other assignment has finished, or open the registry with a "
                                 "longer timeout=") from err
     try:
@@ -359,7 +374,7 @@ def immediate(con: sqlite3.Connection, path: Path) -> Iterator[None]:
 
 
 def next_version(con: sqlite3.Connection) -> tuple[int, str | None]:
-    """The number the next version gets, and the issue date of the last one."""
+    """Return the number the next version gets, and the issue date of the last one."""
     last, date = con.execute(
         "SELECT version, issued_on FROM versions ORDER BY version DESC LIMIT 1").fetchone() or (0, None)
     return last + 1, date
@@ -367,66 +382,77 @@ def next_version(con: sqlite3.Connection) -> tuple[int, str | None]:
 
 # ------------------------------------------------------------------------------------ assignment steps
 
+#: The new build with its grid types and numbers of units spelt out (``temp.new`` holds a one-letter kind:
+#: computing those for the few rows written is cheaper than for millions of rows loaded).
+_NEW_GRIDS = ("CREATE TEMP VIEW new_grids AS SELECT n.pos, n.community_code, k.type, n.units, "
+              "CASE WHEN n.units = '' THEN 0 "
+              "ELSE length(n.units) - length(replace(n.units, ';', '')) + 1 END AS n_units, "
+              "n.geometry, n.minx, n.miny, n.maxx, n.maxy "
+              "FROM temp.new AS n LEFT JOIN temp.kinds AS k ON k.kind = n.kind")
+
+
 def create_temp_tables(con: sqlite3.Connection) -> None:
     """(Re)create the empty temporary tables of one assignment."""
     drop_temp_tables(con)
     for name, columns in _TEMP_TABLES.items():
         con.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    con.execute(_NEW_GRIDS)
 
 
 def drop_temp_tables(con: sqlite3.Connection) -> None:
     """Drop the temporary tables of an assignment (they live as long as the connection otherwise)."""
+    con.execute("DROP VIEW IF EXISTS temp.new_grids")
     for name in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def load_new(con: sqlite3.Connection, communities: np.ndarray, types: np.ndarray, units: np.ndarray,
-             n_units: np.ndarray, geometry: Sequence | None) -> None:
-    """Load the new build into ``temp.new`` (position, community, type, units, geometry WKB and bbox).
+def load_new(con: sqlite3.Connection, communities: pd.Series, types: pd.Series, units: pd.Series,
+             geometry: tuple[list[bytes], np.ndarray] | None) -> None:
+    """Load the new build into ``temp.new`` (position, community, type letter, units, geometry WKB, bbox).
 
-    Without geometry, the rows travel as one JSON array of strings parsed by SQLite's ``json_each`` (about
-    three times faster than ``executemany`` for millions of rows); with geometry, by ``executemany``.
+    Without geometry the rows travel as one JSON array of strings (community 12 + type letter + units),
+    split by SQLite's ``json_each``: about three times faster than ``executemany`` for millions of rows.
+    With geometry (thousands of grids), by ``executemany``.
     """
+    index, kinds = pd.factorize(types)
+    if len(kinds) > 26:
+        raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
+    letters = np.array([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(kinds)], "-"])  # index -1 (no type): "-"
+    con.executemany("INSERT INTO temp.kinds VALUES (?, ?)",
+                    zip(letters[:-1].tolist(), map(str, kinds), strict=True))
+    tags = pd.Series(letters[index], index=communities.index, dtype="str")
     if geometry is None:
-        kinds = sorted({t for t in types if t is not None})
-        letter = dict(zip(kinds, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(kinds)], strict=True)) if len(kinds) <= 26 \
-            else None
-        if letter is None:
-            raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
-        tag = np.array([letter.get(t, "-") for t in kinds + [None]], dtype=object)
-        index = {t: i for i, t in enumerate(kinds + [None])}
-        tags = tag[np.fromiter((index[t] for t in types), dtype=np.int64, count=len(types))]
-        packed = (communities.astype(object) + tags + units.astype(object)).tolist()
-        cases = " ".join(f"WHEN '{letter[k]}' THEN ?" for k in kinds)
-        type_sql = f"CASE substr(value, 13, 1) {cases} END" if kinds else "NULL"
-        con.execute(
-            f"INSERT INTO temp.new (pos, community_code, type, units, n_units) "
-            f"SELECT key, substr(value, 1, 12), {type_sql}, substr(value, 14), "
-            f"CASE WHEN length(value) = 13 THEN 0 ELSE length(value) - length(replace(value, ';', '')) + 1 END "
-            f"FROM json_each(?)", (*kinds, json.dumps(packed, ensure_ascii=False)))
+        packed = json.dumps((communities + tags + units).tolist(), ensure_ascii=False)
+        con.execute("INSERT INTO temp.new (pos, community_code, kind, units) "
+                    "SELECT key, substr(value, 1, 12), substr(value, 13, 1), substr(value, 14) "
+                    "FROM json_each(?)", (packed,))
         return
     wkb, bounds = geometry
-    rows = zip(range(len(communities)), communities.tolist(), types.tolist(), units.tolist(), n_units.tolist(),
-               wkb, *(bounds[:, i].tolist() for i in range(4)))
-    con.executemany("INSERT INTO temp.new VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    rows = zip(range(len(communities)), communities.tolist(), tags.tolist(), units.tolist(), wkb,
+               *(bounds[:, i].tolist() for i in range(4)), strict=True)
+    con.executemany("INSERT INTO temp.new VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def match_units(con: sqlite3.Connection, *, typed: bool) -> None:
-    """Match new grids to current grids with the same member units in the same community (and type, when
-    the type is part of the code); ``differs`` flags a changed type or different geometry bytes.
+    """Match new grids to current grids with the same member units in the same community.
+
+    The type must agree too when it is part of the code; ``differs`` flags a changed type or different
+    geometry bytes.
     """
     con.execute(
         "INSERT INTO temp.matched (pos, code, old_id, differs) "
         "SELECT n.pos, g.code, g.id, (n.type IS NOT g.type) OR (n.geometry IS NOT NULL AND "
         "n.geometry IS NOT g.geometry) "
-        "FROM temp.new AS n JOIN grid_versions AS g ON g.community_code = n.community_code "
+        "FROM temp.new_grids AS n JOIN grid_versions AS g ON g.community_code = n.community_code "
         "AND g.units = n.units AND g.until_version IS NULL AND g.units <> '' "
         f"WHERE n.units <> '' {'AND g.type IS n.type' if typed else ''}")
 
 
 def match_claims(con: sqlite3.Connection, claims: Sequence[tuple[int, str]]) -> None:
-    """Match new grids to imported codes they name (``grid_code``): codes of the same community that have
-    neither member units nor geometry (from a schema 0 table) and were not matched otherwise.
+    """Match new grids to imported codes they name (``grid_code``).
+
+    Only codes of the same community that have neither member units nor geometry (from a schema 0 table)
+    and were not matched otherwise.
     """
     con.executemany("INSERT INTO temp.claims VALUES (?, ?)", claims)
     con.execute(
@@ -437,13 +463,32 @@ def match_claims(con: sqlite3.Connection, claims: Sequence[tuple[int, str]]) -> 
         "WHERE c.pos NOT IN (SELECT pos FROM temp.matched)")
 
 
-def fetch_matched(con: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions, codes and ``differs`` flags of the matched grids, fetched as three JSON arrays."""
-    pos, codes, differs = con.execute(
-        "SELECT json_group_array(pos), json_group_array(code), json_group_array(differs) "
-        "FROM (SELECT * FROM temp.matched ORDER BY pos)").fetchone()
-    return (np.array(json.loads(pos), dtype=np.int64), np.array(json.loads(codes), dtype=object),
-            np.array(json.loads(differs), dtype=bool))
+def _codes(text: str | None, count: int, width: int) -> np.ndarray:
+    """Codes sent as one string of ``count`` codes of ``width`` digits, as a numpy array of ASCII bytes."""
+    if not count:
+        return np.empty(0, dtype=f"S{width}")
+    return np.frombuffer(text.encode("ascii"), dtype=f"S{width}")
+
+
+def _positions(con: sqlite3.Connection, table: str) -> np.ndarray:
+    query = f"SELECT json_group_array(pos) FROM (SELECT pos FROM temp.{table} ORDER BY pos)"
+    (text,) = con.execute(query).fetchone()
+    return np.array(json.loads(text), dtype=np.int64)
+
+
+def fetch_matched(con: sqlite3.Connection, *, n: int,
+                  width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return positions and codes of the matched grids, and the positions flagged ``differs``.
+
+    The codes travel as one string of fixed-width codes (registries hold codes of one length), the
+    positions not at all when every grid matched (the common re-run).
+    """
+    count, text = con.execute("SELECT COUNT(*), group_concat(code, '') FROM "
+                              "(SELECT code FROM temp.matched ORDER BY pos)").fetchone()
+    positions = np.arange(n, dtype=np.int64) if count == n else _positions(con, "matched")
+    differs = np.array([p for (p,) in con.execute("SELECT pos FROM temp.matched WHERE differs ORDER BY pos")],
+                       dtype=np.int64)
+    return positions, _codes(text, count, width), differs
 
 
 def _scope_sql(scope: str, alias: str = "g") -> str:
@@ -453,7 +498,13 @@ def _scope_sql(scope: str, alias: str = "g") -> str:
 
 
 def count_active(con: sqlite3.Connection, scope: str) -> int:
-    """Number of active codes the assignment may retire (all, or those of the build's communities)."""
+    """Count the active codes the assignment may retire (all, or those of the build's communities).
+
+    For the whole registry the versions table has the answer (codes added minus codes retired), which
+    spares a scan of millions of codes; :meth:`Registry.check` verifies the two agree.
+    """
+    if scope == "all":
+        return con.execute("SELECT COALESCE(SUM(added) - SUM(retired), 0) FROM versions").fetchone()[0]
     return con.execute("SELECT COUNT(*) FROM codes AS g WHERE retired_version IS NULL"
                        + _scope_sql(scope)).fetchone()[0]
 
@@ -462,15 +513,15 @@ _OLD_COLUMNS = "g.code, g.id, g.community_code, g.type, g.units, g.geometry"
 
 
 def fetch_unmatched_old(con: sqlite3.Connection, scope: str) -> list[tuple]:
-    """Current grids in scope that no new grid matched by units: code, id, community, type, units, WKB."""
-    con.execute("CREATE INDEX IF NOT EXISTS temp.matched_old ON matched (old_id)")
+    """Return the current grids in scope no new grid matched: code, id, community, type, units, WKB."""
     return con.execute(
         f"SELECT {_OLD_COLUMNS} FROM grid_versions AS g WHERE g.until_version IS NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM temp.matched AS m WHERE m.old_id = g.id)" + _scope_sql(scope)).fetchall()
+        f"AND NOT EXISTS (SELECT 1 FROM temp.matched AS m WHERE m.old_id = g.id)"
+        + _scope_sql(scope)).fetchall()
 
 
 def fetch_old_near(con: sqlite3.Connection, scope: str, bounds: Sequence[float]) -> list[tuple]:
-    """Current grids in scope matched by units whose bounding box meets ``bounds`` (minx, miny, maxx, maxy)."""
+    """Return grids in scope matched by units whose bounding box meets ``bounds`` (minx, miny, maxx, maxy)."""
     return con.execute(
         f"SELECT {_OLD_COLUMNS} FROM grid_versions AS g JOIN temp.matched AS m ON m.old_id = g.id "
         "WHERE g.maxx >= ? AND g.minx <= ? AND g.maxy >= ? AND g.miny <= ?" + _scope_sql(scope),
@@ -478,20 +529,23 @@ def fetch_old_near(con: sqlite3.Connection, scope: str, bounds: Sequence[float])
 
 
 def fetch_matched_old(con: sqlite3.Connection, positions: Sequence[int]) -> list[tuple]:
-    """(position, version id, type, units, WKB) of the current version of the grids matched at ``positions``."""
+    """Return (position, version id, type, units, WKB) of the grids matched at ``positions``."""
     con.execute("DROP TABLE IF EXISTS temp.wanted")
     con.execute("CREATE TEMP TABLE wanted (pos INTEGER PRIMARY KEY)")
     con.executemany("INSERT INTO temp.wanted VALUES (?)", ((int(p),) for p in positions))
-    return con.execute("SELECT m.pos, m.old_id, g.type, g.units, g.geometry FROM temp.wanted AS w JOIN temp.matched AS m ON m.pos = w.pos "
-                       "JOIN grid_versions AS g ON g.id = m.old_id").fetchall()
+    return con.execute("SELECT m.pos, m.old_id, g.type, g.units, g.geometry FROM temp.wanted AS w "
+                       "JOIN temp.matched AS m ON m.pos = w.pos JOIN grid_versions AS g ON g.id = m.old_id"
+                       ).fetchall()
 
 
 def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]],
                fresh: Sequence[tuple[int, int]] | None, changed: Sequence[tuple[int, str, int]],
                retired: Sequence[tuple[str, int]], links: Sequence[tuple]) -> None:
-    """Load the decisions taken in Python: grids kept by overlap (position, code, old version id), new grids
-    with their numbering order (``None``: every unmatched grid, in input order), changed and retired grids,
-    lineage links (parent code, child position, kind, shares, shared units).
+    """Load the decisions taken in Python.
+
+    They are: grids kept by overlap (position, code, old version id), new grids with their numbering order
+    (``None``: every unmatched grid, in input order), changed and retired grids, and lineage links (parent
+    code, child position, kind, shares, shared units).
     """
     con.executemany("INSERT INTO temp.matched VALUES (?, ?, ?, 0)", keeps)
     if fresh is None:
@@ -505,7 +559,7 @@ def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]]
 
 
 def _code_sql(scheme: CodeScheme) -> tuple[str, list[str]]:
-    """SQL expression (over ``n.community_code``, ``n.type``, ``seq``) writing a code of ``scheme``."""
+    """Return the SQL expression (over ``n.community_code``, ``n.type``, ``seq``) of a code of ``scheme``."""
     parts, params = [], []
     for name, width in scheme.fields:
         if name == "community":
@@ -523,7 +577,7 @@ def _code_sql(scheme: CodeScheme) -> tuple[str, list[str]]:
 
 
 def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path) -> int:
-    """Number the new grids: per community, after the highest sequence ever issued there, in ``ord`` order.
+    """Give the new grids codes: per community after the highest sequence ever issued, in ``ord`` order.
 
     One INSERT with a window function numbers every community at once; the codes go into ``codes`` in
     index order and the counters move on. Returns the number of codes issued.
@@ -534,20 +588,21 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
         f"SELECT pos, community_code, seq, {expression} FROM ("
         "SELECT n.pos, n.community_code, n.type, COALESCE(c.last_sequence, 0) + "
         "ROW_NUMBER() OVER (PARTITION BY n.community_code ORDER BY f.ord, f.pos) AS seq "
-        "FROM temp.fresh AS f JOIN temp.new AS n ON n.pos = f.pos "
+        "FROM temp.fresh AS f JOIN temp.new_grids AS n ON n.pos = f.pos "
         "LEFT JOIN counters AS c ON c.community_code = n.community_code) AS n", params)
     full = con.execute("SELECT community_code, MIN(sequence), MAX(sequence), COUNT(*) FROM temp.issued "
-                       "GROUP BY community_code HAVING MAX(sequence) > ? LIMIT 1", (scheme.sequence_max,)).fetchone()
+                       "GROUP BY community_code HAVING MAX(sequence) > ? LIMIT 1",
+                       (scheme.sequence_max,)).fetchone()
     if full:
         community, first, last, count = full
         raise RegistryError(f"community {community} needs {count} new codes ({first}–{last}) but scheme "
                             f"'{scheme.name}' holds sequences up to {scheme.sequence_max}; numbers are never "
                             "reused", path=path, record=f"community {community}",
-                            fix="check for a build that splits the community into too many grids, or move to a "
-                                "scheme with a wider sequence field")
+                            fix="check for a build that splits the community into too many grids, or move "
+                                "to a scheme with a wider sequence field")
     con.execute("INSERT INTO codes (community_code, sequence, code, type, issued_version) "
                 "SELECT i.community_code, i.sequence, i.code, n.type, ? FROM temp.issued AS i "
-                "JOIN temp.new AS n ON n.pos = i.pos ORDER BY i.community_code, i.sequence", (version,))
+                "JOIN temp.new_grids AS n ON n.pos = i.pos ORDER BY i.community_code, i.sequence", (version,))
     con.execute("INSERT INTO counters SELECT community_code, MAX(sequence) FROM temp.issued WHERE true "
                 "GROUP BY community_code ON CONFLICT (community_code) DO UPDATE "
                 "SET last_sequence = max(last_sequence, excluded.last_sequence)")
@@ -567,14 +622,15 @@ def insert_versions(con: sqlite3.Connection, version: int) -> None:
         "minx, miny, maxx, maxy) "
         "SELECT k.code, ?, n.community_code, n.type, n.units, n.n_units, n.geometry, n.minx, n.miny, n.maxx, "
         "n.maxy FROM (SELECT pos, code FROM temp.changed UNION ALL SELECT pos, code FROM temp.issued) AS k "
-        "JOIN temp.new AS n ON n.pos = k.pos ORDER BY k.code", (version,))
-    con.execute("UPDATE codes SET type = n.type FROM temp.changed AS c JOIN temp.new AS n ON n.pos = c.pos "
-                "WHERE codes.code = c.code")
+        "JOIN temp.new_grids AS n ON n.pos = k.pos ORDER BY k.code", (version,))
+    con.execute("UPDATE codes SET type = n.type FROM temp.changed AS c "
+                "JOIN temp.new_grids AS n ON n.pos = c.pos WHERE codes.code = c.code")
 
 
 def retire_codes(con: sqlite3.Connection, version: int) -> None:
     """Mark the retired codes (they stay in the registry; their numbers are never issued again)."""
-    con.execute("UPDATE codes SET retired_version = ? WHERE code IN (SELECT code FROM temp.retired)", (version,))
+    con.execute("UPDATE codes SET retired_version = ? WHERE code IN (SELECT code FROM temp.retired)",
+                (version,))
 
 
 def insert_lineage(con: sqlite3.Connection, version: int) -> None:
@@ -589,13 +645,20 @@ def record_version(con: sqlite3.Connection, version: int, issued_on: str, counts
     """Add the row of this version to ``versions``."""
     con.execute("INSERT INTO versions (version, issued_on, created_at, grids, kept, added, changed, retired) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (version, issued_on, _now(), counts["grids"], counts["kept"], counts["added"], counts["changed"],
-                 counts["retired"]))
+                (version, issued_on, _now(), *(counts[name] for name in ("grids", "kept", "added", "changed",
+                                                                         "retired"))))
 
 
-def fetch_issued(con: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+def duplicate_grids(con: sqlite3.Connection) -> tuple[int, int] | None:
+    """Return the positions of two new grids with the same member units in one community, if any."""
+    row = con.execute("SELECT MIN(pos), MAX(pos) FROM temp.new WHERE units <> '' "
+                      "GROUP BY community_code, units HAVING COUNT(*) > 1 ORDER BY MIN(pos) LIMIT 1"
+                      ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def fetch_issued(con: sqlite3.Connection, *, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions and codes of the newly issued grids."""
-    pos, codes = con.execute("SELECT json_group_array(pos), json_group_array(code) "
-                             "FROM (SELECT pos, code FROM temp.issued ORDER BY pos)").fetchone()
-    return np.array(json.loads(pos), dtype=np.int64), np.array(json.loads(codes), dtype=object)
-
+    count, text = con.execute("SELECT COUNT(*), group_concat(code, '') FROM "
+                              "(SELECT code FROM temp.issued ORDER BY pos)").fetchone()
+    return _positions(con, "issued"), _codes(text, count, width)

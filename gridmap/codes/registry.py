@@ -1,4 +1,4 @@
-"""The code registry: every grid code ever issued, kept in one SQLite file, and permanent codes for new builds.
+"""The code registry: every grid code ever issued, in one SQLite file, and permanent codes for new builds.
 
 A grid's code is its identity card: the code of its community followed by a sequence counted in the order
 grids are added, never reused (DOMAIN, "Grid codes"). :class:`Registry` keeps that promise across builds:
@@ -41,8 +41,9 @@ Examples
 1  450102001003002  450102001003-002    new
 2  450102001003003  450102001003-003    new
 >>> added = gpd.GeoDataFrame({"code": ["450102001003-004"], "community_code": ["450102001003"],
-...     "type": ["city"], "unit_ids": ["D"]}, geometry=[shapely.box(108.33, 22.80, 108.34, 22.81)], crs="EPSG:4490")
->>> rebuilt = pd.concat([grids.assign(unit_ids=["A", "B", "C"]), added], ignore_index=True)  # D: a grid of its own
+...     "type": ["city"], "unit_ids": ["D"]}, geometry=[shapely.box(108.33, 22.80, 108.34, 22.81)],
+...     crs="EPSG:4490")
+>>> rebuilt = pd.concat([grids.assign(unit_ids=["A", "B", "C"]), added], ignore_index=True)  # D alone
 >>> registry.assign(rebuilt, when="2025-03-03")[["code", "status", "changed"]]
               code status  changed
 0  450102001003001   kept    False
@@ -62,6 +63,7 @@ import datetime as dt
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -71,6 +73,8 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 
@@ -105,13 +109,13 @@ _REPLACED_COLUMNS = ("temp_code", "status", "changed", "parents", "beidou")
 
 @dataclass(frozen=True)
 class _Build:
-    """A new build, checked and laid out as arrays by row position."""
+    """A new build, checked; columns are Series on a RangeIndex (row positions), text kept in Arrow."""
 
-    community: np.ndarray
-    types: np.ndarray
-    units: np.ndarray
+    community: pd.Series
+    types: pd.Series
+    units: pd.Series
     n_units: np.ndarray
-    temp: np.ndarray
+    temp: pd.Series
     claims: list[tuple[int, str]]
     geometry: np.ndarray | None = None
     metric: np.ndarray | None = None
@@ -129,10 +133,10 @@ class _Build:
 
 @dataclass(frozen=True)
 class _Outcome:
-    codes: np.ndarray
-    status: np.ndarray
+    codes: np.ndarray  # ASCII bytes
+    status: np.ndarray  # True: new
     changed: np.ndarray
-    parents: np.ndarray
+    parents: pd.Series
     counts: dict[str, int]
 
 
@@ -162,11 +166,11 @@ class RegistryDiff:
     by_street: pd.DataFrame
 
     def totals(self) -> dict[str, int]:
-        """Counts :data:`DIFF_COUNTS` over the whole registry."""
+        """Return the counts :data:`DIFF_COUNTS` over the whole registry."""
         return {name: int(self.by_community[name].sum()) for name in DIFF_COUNTS}
 
     def to_json(self) -> str:
-        """The diff as JSON (non-ASCII text kept readable)."""
+        """Return the diff as JSON (non-ASCII text kept readable)."""
         payload = {"since": self.since, "versions": self.versions, "totals": self.totals()}
         for name in ("changes", "by_community", "by_street"):
             payload[name] = json.loads(getattr(self, name).to_json(orient="records", force_ascii=False))
@@ -222,10 +226,11 @@ class Registry:
         self.scheme = _registry_sql.read_scheme(self._con)
         if wanted is not None and replace(wanted, description="") != replace(self.scheme, description=""):
             self.close()
-            raise RegistryError(f"the registry holds codes of scheme '{self.scheme.name}' ({self.scheme.layout}), "
-                                f"not of scheme '{wanted.name}' ({wanted.layout})", path=self.path,
-                                fix=f"open it without scheme= (or with scheme='{self.scheme.name}'), or keep the "
-                                    "codes of another scheme in another registry file")
+            raise RegistryError(f"the registry holds codes of scheme '{self.scheme.name}' "
+                                f"({self.scheme.layout}), not of scheme '{wanted.name}' ({wanted.layout})",
+                                path=self.path,
+                                fix=f"open it without scheme= (or with scheme='{self.scheme.name}'), or keep "
+                                    "the codes of another scheme in another registry file")
 
     # ------------------------------------------------------------------------------------------- basics
 
@@ -240,7 +245,7 @@ class Registry:
         self.close()
 
     def __len__(self) -> int:
-        """Number of active (not retired) codes."""
+        """Return the number of active (not retired) codes."""
         return self._con.execute("SELECT COUNT(*) FROM codes WHERE retired_version IS NULL").fetchone()[0]
 
     def __repr__(self) -> str:
@@ -306,7 +311,17 @@ class Registry:
             if last is not None and issued_on < last:
                 raise RegistryError(f"when={issued_on} is before the registry's last version {version - 1} "
                                     f"({last})", path=self.path, fix=f"give a date on or after {last}")
-            outcome = self._apply(con, build, version=version, issued_on=issued_on, scope=scope)
+            try:
+                outcome = self._apply(con, build, version=version, issued_on=issued_on, scope=scope)
+            except sqlite3.IntegrityError as err:  # the UNIQUE indexes refuse one grid twice
+                pair = _registry_sql.duplicate_grids(con)
+                if pair is None:
+                    raise
+                raise RegistryError(f"two grids have the same member units {build.units.iloc[pair[0]]!r}",
+                                    path=self.path,
+                                    record=f"{_row(grids, pair[0])} and {_row(grids, pair[1])}",
+                                    fix="every unit belongs to one grid: rebuild the grids or drop the "
+                                        "duplicate") from err
         counts = outcome.counts
         logger.info("%s: %d grids, %d kept, %d new, %d changed, %d retired%s", self.path, len(build),
                     counts["kept"], counts["added"], counts["changed"], counts["retired"],
@@ -316,25 +331,28 @@ class Registry:
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
         typed = "type" in self.scheme.widths
-        _registry_sql.load_new(con, build.community, build.types, build.units, build.n_units, build.storage())
+        _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
         _registry_sql.match_units(con, typed=typed)
         if build.claims:
             _registry_sql.match_claims(con, build.claims)
-        m_pos, m_codes, m_differs = _registry_sql.fetch_matched(con)
+        m_pos, m_codes, differs = _registry_sql.fetch_matched(con, n=n, width=self.scheme.length)
         matched = np.zeros(n, dtype=bool)
         matched[m_pos] = True
-        old = self._old_grids(con, build, scope, matched, unmatched=_registry_sql.count_active(con, scope) - len(m_pos))
+        unmatched = _registry_sql.count_active(con, scope) - len(m_pos)
+        old = self._old_grids(con, build, scope, matched, unmatched=unmatched)
         plan = None if old is None else plan_matches(
-            old, n=n, community=build.community, types=build.types, units=build.units, geometry=build.metric,
+            old, community=build.community, types=build.types, units=build.units, geometry=build.metric,
             matched=matched, typed=typed, keep_share=KEEP_SHARE, link_share=LINK_SHARE)
         fresh = np.flatnonzero(~matched) if plan is None else plan.fresh
-        changed = _changed_units_matched(con, build, m_pos[m_differs], m_codes[m_differs])
+        differing = np.isin(m_pos, differs)
+        code_of = dict(zip(m_pos[differing].tolist(), m_codes[differing].astype(str).tolist(), strict=True))
+        changed = _changed_units_matched(con, build, differs, code_of)
         if plan is not None:
             changed += _changed_overlap_kept(build, old, plan)
-        links = [] if plan is None else _link_rows(plan, old)
         _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
                                  fresh=None if build.geometry is None else _fresh_order(build, fresh),
-                                 changed=changed, retired=[] if plan is None else plan.retired, links=links)
+                                 changed=changed, retired=[] if plan is None else plan.retired,
+                                 links=[] if plan is None else _link_rows(plan, old))
         added = _registry_sql.issue_codes(con, self.scheme, version, self.path)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
@@ -345,12 +363,12 @@ class Registry:
             _registry_sql.retire_codes(con, version)
             _registry_sql.insert_lineage(con, version)
             _registry_sql.record_version(con, version, issued_on, counts)
-        i_pos, i_codes = _registry_sql.fetch_issued(con)
-        return _outcome(n, m_pos, m_codes, plan, old, i_pos, i_codes, changed, counts)
+        i_pos, i_codes = _registry_sql.fetch_issued(con, width=self.scheme.length)
+        return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self.scheme.length)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
                    *, unmatched: int) -> OldGrids | None:
-        """Registered grids that may be kept by overlap, retired, or be parents of new grids."""
+        """Load the registered grids that may be kept by overlap, retired, or be parents of new grids."""
         rows = _registry_sql.fetch_unmatched_old(con, scope) if unmatched > 0 else []
         candidate = [True] * len(rows)
         if build.geometry is not None and not matched.all():
@@ -359,7 +377,8 @@ class Registry:
             rows, candidate = rows + near, candidate + [False] * len(near)
         if not rows:
             return None
-        codes, ids, community, types, units, wkb = (np.array(column, dtype=object) for column in zip(*rows))
+        codes, ids, community, types, units, wkb = (np.array(column, dtype=object)
+                                                    for column in zip(*rows, strict=True))
         geometry = None
         if build.metric is not None:
             geometry = gpd.GeoSeries.from_wkb(wkb, crs=4490).to_crs(build.metric_crs).to_numpy()
@@ -369,13 +388,15 @@ class Registry:
     # ------------------------------------------------------------------------------------------ queries
 
     def versions(self) -> pd.DataFrame:
-        """One row per version: ``version``, ``issued_on``, ``created_at`` (UTC), ``grids`` in the build,
-        ``kept``, ``added``, ``changed``, ``retired``, ``note``.
+        """Return one row per version.
+
+        Columns ``version``, ``issued_on``, ``created_at`` (UTC), ``grids`` in the build, ``kept``,
+        ``added``, ``changed``, ``retired``, ``note``.
         """
         return pd.read_sql_query("SELECT * FROM versions ORDER BY version", self._con)
 
     def current(self, *, beidou_level: int = 7) -> gpd.GeoDataFrame:
-        """The active grids with their codes, in EPSG:4490 (geometry None where the registry has none).
+        """Return the active grids with their codes, in EPSG:4490 (geometry None where there is none).
 
         Columns: ``code``, ``community_code``, ``street_code``, ``type``, ``sequence``, ``unit_ids``,
         ``n_units``, ``issued_version``, ``issued_on``, ``version`` (of the current geometry and units),
@@ -420,11 +441,13 @@ class Registry:
                                 fix="check the code; registry.current() lists the active codes")
         rows = self._con.execute(
             "SELECT g.version, v.issued_on, g.type, g.n_units, g.units FROM grid_versions AS g "
-            "JOIN versions AS v ON v.version = g.version WHERE g.code = ? ORDER BY g.version", (code,)).fetchall()
+            "JOIN versions AS v ON v.version = g.version WHERE g.code = ? ORDER BY g.version",
+            (code,)).fetchall()
         events = [(version, date, "issued" if version == issued[0] else "changed", kind, n_units, units)
                   for version, date, kind, n_units, units in rows]
         if issued[1] is not None:
-            (date,) = self._con.execute("SELECT issued_on FROM versions WHERE version = ?", (issued[1],)).fetchone()
+            (date,) = self._con.execute("SELECT issued_on FROM versions WHERE version = ?",
+                                        (issued[1],)).fetchone()
             events.append((issued[1], date, "retired", None, None, None))
         frame = pd.DataFrame(events, columns=["version", "date", "event", "type", "n_units", "unit_ids"])
         frame["n_units"] = frame["n_units"].astype("Int64")
@@ -477,9 +500,11 @@ class Registry:
         changed = con.execute("SELECT g.code, g.community_code, g.type, g.version FROM grid_versions AS g "
                               "JOIN codes AS c ON c.code = g.code WHERE g.version >= ? "
                               "AND g.version > c.issued_version", (first,)).fetchall()
-        lineage = pd.DataFrame(con.execute("SELECT parent, child, version, kind FROM lineage WHERE version >= ?",
-                                           (first,)).fetchall(), columns=["parent", "child", "version", "kind"])
-        dates = dict(con.execute("SELECT version, issued_on FROM versions WHERE version >= ?", (first,)).fetchall())
+        links = con.execute("SELECT parent, child, version, kind FROM lineage WHERE version >= ?",
+                            (first,)).fetchall()
+        lineage = pd.DataFrame(links, columns=["parent", "child", "version", "kind"])
+        dates = dict(con.execute("SELECT version, issued_on FROM versions WHERE version >= ?",
+                                 (first,)).fetchall())
         changes = _diff_changes({"added": added, "retired": retired, "changed": changed}, lineage, dates)
         return RegistryDiff(since=str(since), versions=sorted(dates), changes=changes,
                             by_community=_diff_counts(changes, "community_code"),
@@ -491,10 +516,12 @@ class Registry:
         if isinstance(since, (int, np.integer)) and not isinstance(since, bool):
             if since < 0:
                 raise RegistryError(f"since={since} is not a version", path=self.path,
-                                    fix="give a version number >= 0 (registry.versions() lists them) or a date")
+                                    fix="give a version number >= 0 (registry.versions() lists them) or a "
+                                        "date")
             return int(since) + 1
         date = _as_date(since, self.path, what="since")
-        first = self._con.execute("SELECT MIN(version) FROM versions WHERE issued_on >= ?", (date,)).fetchone()[0]
+        (first,) = self._con.execute("SELECT MIN(version) FROM versions WHERE issued_on >= ?",
+                                     (date,)).fetchone()
         return first if first is not None else _registry_sql.next_version(self._con)[0]
 
     # -------------------------------------------------------------------------------------------- check
@@ -503,9 +530,11 @@ class Registry:
         """Check the registry's consistency (after a crash, a copy, a manual edit).
 
         Findings (severity error): ``integrity`` (SQLite's ``PRAGMA integrity_check``), ``duplicate_code``,
-        ``counter`` (a community's counter differs from the highest sequence issued there), ``current_version``
-        (an active code without exactly one current version, or a retired code with one), ``invalid_code``
-        (a code that is not of the scheme or disagrees with its community and sequence).
+        ``counter`` (a community's counter differs from the highest sequence issued there),
+        ``current_version`` (an active code without exactly one current version, or a retired code with
+        one), ``invalid_code``
+        (a code that is not of the scheme or disagrees with its community and sequence), ``version_counts``
+        (the active codes are not the codes added minus those retired by the versions).
         """
         report = Report(f"code registry {self.path}")
         con = self._con
@@ -527,6 +556,11 @@ class Registry:
                 "HAVING COUNT(g.id) <> (c.retired_version IS NULL)"):
             state = "retired" if retired is not None else "active"
             report.add("current_version", f"{state} code {code} has {current} current versions", record=code)
+        active, counted = con.execute(
+            "SELECT (SELECT COUNT(*) FROM codes WHERE retired_version IS NULL), "
+            "(SELECT COALESCE(SUM(added) - SUM(retired), 0) FROM versions)").fetchone()
+        if active != counted:
+            report.add("version_counts", f"{active} active codes but the versions add up to {counted}")
         _check_codes(con, self.scheme, report)
         return report
 
@@ -535,7 +569,8 @@ class Registry:
 
 def _check_level(level: Any) -> None:
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 1 <= level <= 10:
-        raise CodeError(f"beidou_level must be an integer 1–10, got {level!r}", fix="pass beidou_level=1 … 10")
+        raise CodeError(f"beidou_level must be an integer 1–10, got {level!r}",
+                        fix="pass beidou_level=1 … 10")
 
 
 def _as_date(value: Any, path: Path, *, what: str = "when") -> str:
@@ -562,87 +597,81 @@ def _row(grids: pd.DataFrame, position: int) -> str:
     return f"row {label}" + (f" ({code})" if isinstance(code, str) else "")
 
 
-def _communities(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> np.ndarray:
+def _communities(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> pd.Series:
     if "community_code" not in grids.columns:
         raise RegistryError("grids have no community_code column", path=path,
                             fix="give grids as built by gridmap.division.build_grids, or add the 12-digit "
-                                f"community code of each grid (columns: {', '.join(map(str, grids.columns))})")
-    raw = grids["community_code"]
+                                "community code of each grid "
+                                f"(columns: {', '.join(map(str, grids.columns))})")
+    raw = grids["community_code"].reset_index(drop=True)
     missing = raw.isna().to_numpy()
     if missing.any():
-        raise RegistryError("community_code is missing", path=path, record=_row(grids, int(np.argmax(missing))),
+        raise RegistryError("community_code is missing", path=path,
+                            record=_row(grids, int(np.argmax(missing))),
                             fix="give every grid the 12-digit code of its community")
-    values = raw.to_numpy(dtype=object)
-    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values)) \
-        if pd.api.types.infer_dtype(raw, skipna=False) != "string" else np.ones(len(values), dtype=bool)
-    if not is_text.all():
-        raise RegistryError(f"community_code {values[~is_text][0]!r} is not text", path=path,
+    if pd.api.types.infer_dtype(raw, skipna=False) != "string":
+        is_text = raw.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        raise RegistryError(f"community_code {raw[~is_text].iloc[0]!r} is not text", path=path,
                             record=_row(grids, int(np.argmin(is_text))),
                             fix="read codes as text (dtype=str) so leading zeros survive")
-    unique = pd.unique(raw)
-    probes = _probe_codes(np.asarray(unique, dtype=object), scheme)
+    text = raw.astype("str")
+    unique = pd.Series(text.unique(), dtype="str")
+    probes = _probe_codes(unique, scheme)
     bad = parse_many(probes, scheme=scheme, errors="coerce")["community_code"].isna().to_numpy()
     if bad.any():
-        community = unique[int(np.argmax(bad))]
-        problem = validate(probes[int(np.argmax(bad))], scheme=scheme)[0] if len(community) == 12 and \
-            community.isdigit() else "it is not 12 digits"
+        community = unique.iloc[int(np.argmax(bad))]
+        problem = validate(probes.iloc[int(np.argmax(bad))], scheme=scheme)[0] \
+            if len(community) == 12 and community.isdigit() else "it is not 12 digits"
         raise RegistryError(f"community_code {community!r} is not a community or village code ({problem})",
-                            path=path, record=_row(grids, int(np.argmax(values == community))),
+                            path=path, record=_row(grids, int(np.argmax((text == community).to_numpy()))),
                             fix="give the 12-digit statistical division code of the grid's community")
-    return values
+    return text
 
 
-def _probe_codes(communities: np.ndarray, scheme: CodeScheme) -> np.ndarray:
-    """A code of sequence 1 in each community (with the first type digit), to check community codes."""
+def _probe_codes(communities: pd.Series, scheme: CodeScheme) -> pd.Series:
+    """Write a code of sequence 1 in each community (with the first type digit), to check communities."""
     parts = {"community": communities, "object": scheme.object_code,
-             "type": next(iter(scheme.grid_types.values()), ""), "sequence": f"{1:0{scheme.widths['sequence']}d}"}
-    codes = np.full(len(communities), "", dtype=object)
+             "type": next(iter(scheme.grid_types.values()), ""),
+             "sequence": f"{1:0{scheme.widths['sequence']}d}"}
+    codes = pd.Series("", index=communities.index, dtype="str")
     for name, _ in scheme.fields:
         codes = codes + parts[name]
     return codes
 
 
-def _types(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> np.ndarray:
+def _types(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> pd.Series:
     column = "type" if "type" in grids.columns else "grid_type" if "grid_type" in grids.columns else None
     if column is None:
         if scheme.grid_types:
             raise RegistryError(f"scheme '{scheme.name}' writes the grid type but grids have no type column",
                                 path=path, fix="add type (city / rural / dedicated) to every grid")
-        return np.full(len(grids), None, dtype=object)
-    values = grids[column].astype(object).where(grids[column].notna(), None).to_numpy(dtype=object)
+        return pd.Series(np.nan, index=pd.RangeIndex(len(grids)), dtype="str")
+    values = grids[column].reset_index(drop=True).astype("str")
     if scheme.grid_types:
-        bad = ~np.isin(values, list(scheme.grid_types))
+        bad = ~values.isin(list(scheme.grid_types)).to_numpy()
         if bad.any():
-            raise RegistryError(f"grid type {values[bad][0]!r} has no digit in scheme '{scheme.name}'", path=path,
-                                record=_row(grids, int(np.argmax(bad))),
+            first = int(np.argmax(bad))
+            raise RegistryError(f"grid type {grids[column].iloc[first]!r} has no digit in scheme "
+                                f"'{scheme.name}'", path=path, record=_row(grids, first),
                                 fix=f"set {column} to one of {', '.join(scheme.grid_types)}")
     return values
 
 
-def _units(grids: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
     """Member unit ids as sorted, de-duplicated ";"-joined text, and their number."""
     if "unit_ids" not in grids.columns:
-        return np.full(len(grids), "", dtype=object), np.zeros(len(grids), dtype=np.int64)
-    text = grids["unit_ids"].astype(object).where(grids["unit_ids"].notna(), "").astype(str).str.strip()
-    several = text.str.contains(";", regex=False).to_numpy()
-    values = text.to_numpy(dtype=object)
-    values[several] = [";".join(sorted({u.strip() for u in v.split(";")} - {""})) for v in values[several]]
-    counts = np.where(values == "", 0, pd.Series(values).str.count(";").to_numpy() + 1)
-    return values, counts.astype(np.int64)
-
-
-def _check_duplicates(grids: pd.DataFrame, community: np.ndarray, types: np.ndarray, units: np.ndarray,
-                      scheme: CodeScheme, path: Path) -> None:
-    key = pd.Series(community + "|" + units, dtype=object)
-    if scheme.grid_types:
-        key = key + "|" + pd.Series(types, dtype=object).astype(str)
-    duplicated = key.duplicated(keep=False).to_numpy() & (units != "")
-    if duplicated.any():
-        first = np.flatnonzero(duplicated)
-        twin = first[1:][key.to_numpy()[first[1:]] == key.to_numpy()[first[0]]][0]
-        raise RegistryError(f"two grids have the same member units {units[first[0]]!r}", path=path,
-                            record=f"{_row(grids, int(first[0]))} and {_row(grids, int(twin))}",
-                            fix="every unit belongs to one grid: rebuild the grids or drop the duplicate")
+        empty = pd.Series(pa.repeat("", len(grids)), dtype="str")
+        return empty, np.zeros(len(grids), dtype=np.int64)
+    text = grids["unit_ids"].reset_index(drop=True).astype("str").fillna("").str.strip()
+    several = np.flatnonzero(text.str.contains(";", regex=False).to_numpy())
+    given = text.iloc[several].tolist()
+    ordered = [";".join(sorted({u.strip() for u in v.split(";")} - {""})) for v in given]
+    unsorted = [i for i, (a, b) in enumerate(zip(given, ordered, strict=True)) if a != b]
+    if unsorted:  # builders write sorted ids: usually nothing to replace
+        text = text.copy()
+        text.iloc[several[unsorted]] = [ordered[i] for i in unsorted]
+    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(";").to_numpy() + 1)
+    return text, counts.astype(np.int64)
 
 
 def _claims(grids: pd.DataFrame, path: Path) -> list[tuple[int, str]]:
@@ -653,8 +682,9 @@ def _claims(grids: pd.DataFrame, path: Path) -> list[tuple[int, str]]:
     duplicated = pd.Series(codes).duplicated().to_numpy()
     if duplicated.any():
         raise RegistryError(f"grid_code {codes[duplicated][0]} is given to two grids", path=path,
-                            record=_row(grids, int(positions[duplicated][0])), fix="give each existing code once")
-    return [(int(p), str(c)) for p, c in zip(positions, codes)]
+                            record=_row(grids, int(positions[duplicated][0])),
+                            fix="give each existing code once")
+    return [(int(p), str(c)) for p, c in zip(positions, codes, strict=True)]
 
 
 def _geometry(grids: pd.DataFrame, path: Path) -> dict[str, Any]:
@@ -665,26 +695,26 @@ def _geometry(grids: pd.DataFrame, path: Path) -> dict[str, Any]:
         return {}
     if series.crs is None:
         raise CRSError("grids have no CRS", path=path,
-                       fix="set the CRS of the grids (EPSG:4490 or EPSG:4326) with set_crs, or read them with "
-                           "gridmap.read_layer")
+                       fix="set the CRS of the grids (EPSG:4490 or EPSG:4326) with set_crs, or read them "
+                           "with gridmap.read_layer")
     values = series.to_numpy()
     empty = shapely.is_missing(values) | shapely.is_empty(values)
     if empty.any():
         raise GeometryError(f"{int(empty.sum())} grids have no geometry", path=path,
                             record=_row(grids, int(np.argmax(empty))),
-                            fix="give every grid its polygon, or pass a DataFrame without geometry to match by "
-                                "units only")
+                            fix="give every grid its polygon, or pass a DataFrame without geometry to match "
+                                "by units only")
     crs = metric_crs(series)
-    return {"geometry": series.to_crs(4490).to_numpy(), "metric": series.to_crs(crs).to_numpy(), "metric_crs": crs}
+    return {"geometry": series.to_crs(4490).to_numpy(), "metric": series.to_crs(crs).to_numpy(),
+            "metric_crs": crs}
 
 
-def _temp_codes(grids: pd.DataFrame) -> np.ndarray:
-    """The builder's ids: ``temp_code`` (a frame assign returned, with rows added), else ``code``."""
-    temp = pd.Series(None, index=grids.index, dtype=object)
-    for column in ("temp_code", "code"):
-        if column in grids.columns:
-            temp = temp.where(temp.notna(), grids[column].astype(object))
-    return temp.where(temp.notna(), None).to_numpy(dtype=object)
+def _temp_codes(grids: pd.DataFrame) -> pd.Series:
+    """Return the builder's ids: ``temp_code`` (of a frame assign returned, rows added), else ``code``."""
+    columns = [grids[c].reset_index(drop=True) for c in ("temp_code", "code") if c in grids.columns]
+    if not columns:
+        return pd.Series(None, index=pd.RangeIndex(len(grids)), dtype=object)
+    return columns[0] if len(columns) == 1 else columns[0].where(columns[0].notna(), columns[1])
 
 
 def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
@@ -693,18 +723,23 @@ def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
                             path=path, fix="pass gridmap.division.build_grids(...).grids")
     if grids.empty:
         raise RegistryError("the build has no grids", path=path,
-                            fix="pass the grids of the whole network (an empty build would retire every code)")
+                            fix="pass the grids of the whole network (an empty build would retire every "
+                                "code)")
     community = _communities(grids, scheme, path)
     types = _types(grids, scheme, path)
     units, n_units = _units(grids)
-    _check_duplicates(grids, community, types, units, scheme, path)
-    temp = _temp_codes(grids)
-    build = _Build(community=community, types=types, units=units, n_units=n_units, temp=temp,
+    build = _Build(community=community, types=types, units=units, n_units=n_units, temp=_temp_codes(grids),
                    claims=_claims(grids, path), **_geometry(grids, path))
-    if build.geometry is None and not (units != "").any() and not build.claims:
+    if build.geometry is None and not n_units.any() and not build.claims:
         raise RegistryError("grids have neither member units (unit_ids) nor geometry", path=path,
                             fix="give unit_ids or polygons so that grids can be recognised in later builds")
     return build
+
+
+def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:
+    """Values as an object array, missing ones as None (at ``positions``, or all)."""
+    part = series if positions is None else series.iloc[positions]
+    return part.astype(object).where(part.notna(), None).to_numpy(dtype=object)
 
 
 # -------------------------------------------------------------------------------------- the decisions
@@ -712,10 +747,10 @@ def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
 def _fresh_order(build: _Build, fresh: np.ndarray) -> list[tuple[int, int]]:
     """(position, rank) of the new grids: their reading order within their community."""
     rank = np.zeros(len(fresh), dtype=np.int64)
-    groups = pd.Series(np.arange(len(fresh))).groupby(build.community[fresh]).indices
+    groups = pd.Series(np.arange(len(fresh))).groupby(build.community.iloc[fresh].to_numpy()).indices
     for members in groups.values():
         rank[members[reading_order(build.geometry[fresh[members]])]] = np.arange(len(members))
-    return list(zip(fresh.tolist(), rank.tolist()))
+    return list(zip(fresh.tolist(), rank.tolist(), strict=True))
 
 
 def _differs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -726,55 +761,58 @@ def _differs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return missing | (area > GEOMETRY_TOLERANCE_M2)
 
 
-def _changed_units_matched(con: Any, build: _Build, positions: np.ndarray, codes: np.ndarray) -> list[tuple]:
+def _changed_units_matched(con: Any, build: _Build, positions: np.ndarray,
+                           code_of: dict[int, str]) -> list[tuple]:
     """Grids kept by units (or by an imported code) whose type, units or geometry changed."""
     if not len(positions):
         return []
-    code_of = dict(zip(positions.tolist(), codes.tolist()))
-    pos, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions))
+    pos, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions), strict=True)
     pos = np.array(pos, dtype=np.int64)
-    changed = (np.array(types, dtype=object) != build.types[pos]) | (np.array(units, dtype=object) != build.units[pos])
+    changed = (np.array(types, dtype=object) != _objects(build.types, pos)) | (
+        np.array(units, dtype=object) != _objects(build.units, pos))
     if build.metric is not None:
         old = gpd.GeoSeries.from_wkb(list(wkb), crs=4490).to_crs(build.metric_crs).to_numpy()
         changed |= _differs(old, build.metric[pos])
-    return [(int(p), code_of[int(p)], int(i)) for p, i, c in zip(pos, old_ids, changed) if c]
+    return [(int(p), code_of[int(p)], int(i)) for p, i, c in zip(pos, old_ids, changed, strict=True) if c]
 
 
 def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple]:
     """Grids kept by overlap whose units, type or geometry changed."""
     i, j = plan.overlap_kept_old, plan.overlap_kept_new
-    changed = (old.units[i] != build.units[j]) | (old.types[i] != build.types[j])
+    changed = (old.units[i] != _objects(build.units, j)) | (old.types[i] != _objects(build.types, j))
     if build.metric is not None and len(i):
         changed |= _differs(old.geometry[i], build.metric[j])
-    return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed])]
+    return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed], strict=True)]
 
 
 def _link_rows(plan: Any, old: OldGrids) -> list[tuple]:
     links = plan.links
-    shares = links[["old_share", "new_share"]].astype(object).where(links[["old_share", "new_share"]].notna(), None)
-    return list(zip(old.codes[links["old"].to_numpy(dtype=np.int64)].tolist(), links["new"].astype(int).tolist(),
-                    links["kind"].tolist(), shares["old_share"].tolist(), shares["new_share"].tolist(),
-                    links["shared_units"].astype(int).tolist()))
+    shares = links[["old_share", "new_share"]]
+    shares = shares.astype(object).where(shares.notna(), None)
+    parents = old.codes[links["old"].to_numpy(dtype=np.int64)]
+    return list(zip(parents.tolist(), links["new"].astype(int).tolist(), links["kind"].tolist(),
+                    shares["old_share"].tolist(), shares["new_share"].tolist(),
+                    links["shared_units"].astype(int).tolist(), strict=True))
 
 
-def _outcome(n: int, m_pos: np.ndarray, m_codes: np.ndarray, plan: Any, old: OldGrids | None, i_pos: np.ndarray,
-             i_codes: np.ndarray, changed: list[tuple], counts: dict[str, Any]) -> _Outcome:
-    codes = np.full(n, None, dtype=object)
-    codes[m_pos] = m_codes
-    parents = np.full(n, "", dtype=object)
+def _outcome(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
+             old: OldGrids | None, changed: list[tuple], counts: dict[str, Any], width: int) -> _Outcome:
+    codes = np.zeros(n, dtype=f"S{width}")
+    codes[matched[0]] = matched[1]
+    codes[issued[0]] = issued[1]
+    parents = pd.Series(pa.repeat("", n), dtype="str")
     if plan is not None:
         for position, code, _ in plan.keeps:
-            codes[position] = code
+            codes[position] = code.encode("ascii")
         if len(plan.links):
             named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
             joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
-            parents[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
-    status = np.full(n, "kept", dtype=object)
-    status[i_pos] = "new"
-    codes[i_pos] = i_codes
+            parents.iloc[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    is_new = np.zeros(n, dtype=bool)
+    is_new[issued[0]] = True
     flags = np.zeros(n, dtype=bool)
     flags[[position for position, _, _ in changed]] = True
-    return _Outcome(codes=codes, status=status, changed=flags, parents=parents, counts=counts)
+    return _Outcome(codes=codes, status=is_new, changed=flags, parents=parents, counts=counts)
 
 
 def _beidou(geometry: np.ndarray, level: int) -> np.ndarray:
@@ -790,9 +828,12 @@ def _result(grids: pd.DataFrame, build: _Build, outcome: _Outcome, level: int) -
     out = grids.drop(columns=[c for c in _REPLACED_COLUMNS if c in grids.columns])
     at = out.columns.get_loc("code") if "code" in out.columns else 0
     out = out.drop(columns=["code"], errors="ignore")
-    for offset, (name, values) in enumerate((("code", outcome.codes), ("temp_code", build.temp),
-                                             ("status", outcome.status), ("changed", outcome.changed),
-                                             ("parents", outcome.parents))):
+    # codes are ASCII: bytes -> Arrow strings without a detour through Python or UCS-4 text
+    codes = pd.array(pa.array(outcome.codes).cast(pa.string()), dtype="str")
+    status = pd.array(pc.if_else(pa.array(outcome.status), "new", "kept"), dtype="str")
+    columns = (("code", codes), ("temp_code", build.temp.array), ("status", status),
+               ("changed", outcome.changed), ("parents", outcome.parents.array))
+    for offset, (name, values) in enumerate(columns):
         out.insert(at + offset, name, values)
     geometry = build.geometry if build.geometry is not None else np.full(len(build), None, dtype=object)
     beidou_codes = _beidou(geometry, level)
@@ -805,7 +846,8 @@ def _result(grids: pd.DataFrame, build: _Build, outcome: _Outcome, level: int) -
 
 # ------------------------------------------------------------------------------------------------ diff
 
-def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame, dates: dict[int, str]) -> pd.DataFrame:
+def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame,
+                  dates: dict[int, str]) -> pd.DataFrame:
     frames = [pd.DataFrame(rows, columns=["code", "community_code", "type", "version"]).assign(event=event)
               for event, rows in events.items()]
     changes = pd.concat(frames, ignore_index=True)
@@ -823,8 +865,8 @@ def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame, dates: 
         "merge|reshaped|absorbed", regex=True)
     changes["date"] = changes["version"].map(dates)
     changes["street_code"] = changes["community_code"].str.slice(0, 9)
-    columns = ["version", "date", "event", "code", "community_code", "street_code", "type", "parents", "children",
-               "lineage", "split", "merged"]
+    columns = ["version", "date", "event", "code", "community_code", "street_code", "type", "parents",
+               "children", "lineage", "split", "merged"]
     order = {"retired": 0, "changed": 1, "added": 2}
     changes = changes.assign(_order=changes["event"].map(order)).sort_values(["version", "_order", "code"])
     return changes[columns].reset_index(drop=True)
@@ -852,8 +894,8 @@ def _check_codes(con: Any, scheme: CodeScheme, report: Report) -> None:
     codes = pd.DataFrame(con.execute("SELECT code, community_code, sequence FROM codes").fetchall(),
                          columns=["code", "community_code", "sequence"])
     parsed = parse_many(codes["code"].astype(object), scheme=scheme, errors="coerce")
-    agree = (parsed["community_code"].to_numpy(dtype=object) == codes["community_code"].to_numpy(dtype=object)) & (
-        parsed["sequence"].to_numpy(dtype=object) == codes["sequence"].to_numpy(dtype=object))
+    same_community = parsed["community_code"].to_numpy(object) == codes["community_code"].to_numpy(object)
+    agree = same_community & (parsed["sequence"].to_numpy(object) == codes["sequence"].to_numpy(object))
     for code in codes["code"][~agree].head(20):
-        report.add("invalid_code", f"code {code} is not a code of scheme '{scheme.name}' with its community and "
-                   "sequence", record=code)
+        report.add("invalid_code", f"code {code} is not a code of scheme '{scheme.name}' with its community "
+                   "and sequence", record=code)
