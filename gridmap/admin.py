@@ -45,7 +45,7 @@ _LEVEL_BY_LENGTH = {length: level for level, length in CODE_LENGTHS.items()}
 _PARENT_LENGTH = {12: 9, 9: 6, 6: 4, 4: 2}
 # The levels add_hierarchy derives, with the code lengths they need.
 _HIERARCHY = {"district_code": 6, "street_code": 9, "community_code": 12}
-_GB2260_PATTERN = r"\d{6}|\d{9}|\d{12}"
+_GB2260_PATTERN = r"[0-9]{6}|[0-9]{9}|[0-9]{12}"
 _TOWNSHIP_KINDS = ((1, 99, "street"), (100, 199, "town"), (200, 399, "township"))
 _COMMUNITY_KINDS = ((1, 199, "urban"), (200, 399, "rural"))
 # Parent columns of the NBS tables (china-division) and the adcode table (Vonng/adcode).
@@ -288,7 +288,7 @@ def read_division_codes(path: str | os.PathLike) -> pd.DataFrame:
     renamed = _standard_columns(raw, path)
     table = _unpad(renamed)
     codes = table["code"]
-    bad = ~codes.str.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}").fillna(False).astype(bool)
+    bad = ~codes.str.fullmatch(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}").fillna(False).astype(bool)
     if bad.any():
         first = _first(bad)
         raise CodeError(f"code {codes.iloc[first]!r} is not a 2-, 4-, 6-, 9- or 12-digit division code",

@@ -246,10 +246,6 @@ def test_add_hierarchy_refuses_a_bad_code_naming_its_row(codes, bad, data):
     assert info.value.fix
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "add_hierarchy matches codes with the regex \\d, which takes any Unicode digit: full-width "
-    "(４５０１０２) and Arabic-Indic digits pass and give non-ASCII district codes, while code_level and "
-    "validate_admin refuse them. Suggest: gridmap.admin uses [0-9] (or NFKC first, as the readers do)"))
 @settings(max_examples=50, deadline=None)
 @given(division_codes(), st.data())
 @example(["450102001003"], None)
