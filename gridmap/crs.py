@@ -534,13 +534,9 @@ def _check_degrees(xy: np.ndarray, crs: pyproj.CRS | None, where: dict) -> None:
     bad = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
     if not bad.any():
         return
+    if bad.mean() <= 0.5:  # a few records: _check_record_degrees names them
+        return
     evidence = f"{_share(bad)} have |x| > 180 or |y| > 90, e.g. {_examples(xy[bad])}"
-    if bad.mean() <= 0.5:
-        raise CRSError(
-            f"some coordinates are not valid degrees: {evidence}",
-            fix="correct or remove those records (mistyped, or x and y swapped)",
-            **where,
-        )
     fix = f"give the real projected CRS: {_suggest_crs(xy[bad])}, or put the right .prj beside the shapefile"
     if crs is None:
         raise CRSError(
@@ -553,6 +549,26 @@ def _check_degrees(xy: np.ndarray, crs: pyproj.CRS | None, where: dict) -> None:
         f"projected metres declared as degrees: the layer says {crs.name} ({crs.to_string()}) but {evidence}",
         fix=fix,
         **where,
+    )
+
+
+def _check_record_degrees(
+    geometry: gpd.GeoSeries, where: dict, records: Callable[[int], str] | None
+) -> None:
+    """Refuse the records whose coordinates cannot be degrees, naming them (all records, not a sample)."""
+    bounds = np.abs(shapely.bounds(np.asarray(geometry.values, dtype=object)))
+    bad = np.flatnonzero((bounds[:, [0, 2]] > 180.0).any(axis=1) | (bounds[:, [1, 3]] > 90.0).any(axis=1))
+    if not len(bad):
+        return
+    name = records or (lambda position: f"feature {position + 1}")
+    named = ", ".join(name(int(i)) for i in bad[:5])
+    named += f" (and {len(bad) - 5:,} more)" if len(bad) > 5 else ""
+    xy = np.array([shapely.get_coordinates(geometry.values[i])[0] for i in bad[:3]])
+    raise CRSError(
+        f"some coordinates are not valid degrees: {len(bad):,} of {len(geometry):,} records have |x| > 180 "
+        f"or |y| > 90, e.g. {_examples(xy)}",
+        fix="correct or remove those records (mistyped, in metres, or x and y swapped)",
+        path=where["path"], record=", ".join(part for part in (where["record"], named) if part),
     )
 
 
@@ -637,6 +653,7 @@ def normalize_crs(
     path: str | os.PathLike | None = None,
     layer: str | None = None,
     assume: str | pyproj.CRS | int | None = None,
+    records: Callable[[int], str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Check a freshly read layer's coordinates and return it in a storage CRS (EPSG:4326 or EPSG:4490).
 
@@ -657,6 +674,9 @@ def normalize_crs(
         What the coordinates really are, replacing what the file declares (readers pass their ``crs=``
         argument): anything pyproj accepts ("EPSG:4545", 4490) or one of :data:`COORDINATE_SYSTEMS`;
         "gcj02" and "bd09" data are converted to WGS84.
+    records : callable, optional
+        Names the record at a position for messages, e.g. ``lambda i: f"row {i + 2}"`` for a table (readers
+        pass the file's row numbers); by default ``feature N``, counted from 1.
 
     Returns
     -------
@@ -668,8 +688,8 @@ def normalize_crs(
     CRSError
         When coordinates are not degrees without a CRS ("look like projected metres"), metres under a
         geographic CRS ("projected metres declared as degrees"), latitude and longitude are swapped, most
-        points lie outside China, or ``assume`` is not a CRS. The message names the file, the layer, sample
-        coordinates and the fix.
+        points lie outside China, some records are not valid degrees (named), or ``assume`` is not a CRS. The
+        message names the file, the layer, sample coordinates and the fix.
 
     Examples
     --------
@@ -707,6 +727,7 @@ def normalize_crs(
         lon, lat = xy[:, 0], xy[:, 1]
         _check_not_swapped(lon, lat, where)
         _check_degrees(xy, frame.crs, where)
+        _check_record_degrees(frame.geometry, where, records)
     if frame.crs is None:
         _LOG.info("%s: no CRS declared; assuming WGS84 (EPSG:4326), GeoJSON's default", _place(where))
         frame = frame.set_crs(4326)

@@ -1,8 +1,11 @@
 """Validation and repair of input layers: admin units and base units.
 
 Each function returns the normalised layer (a new GeoDataFrame; the input is never changed) and a
-:class:`gridmap.report.Report` with one finding per problem. Records are named ``row N`` (counted from
-1 in the order of the layer) followed by their code or id, e.g. ``row 3 (450102001003)``. Given values
+:class:`gridmap.report.Report` with one finding per problem. Records are named as the file they were read
+from numbers them (:func:`gridmap.io.record_labels`: ``row 4`` of a CSV or sheet, as the spreadsheet shows
+it, ``feature 3`` of a GeoJSON, the same as the readers' own messages), or ``row N`` counted from 1 for a
+layer made in memory, followed by their code or id, e.g. ``row 4 (450102001003)``. Findings and errors
+name the file the reader recorded in ``frame.attrs`` unless ``path=`` names another. Given values
 are never overwritten: a value that disagrees with the code is reported and kept. With ``strict=True``
 the first error (by row) is raised instead, as the :class:`gridmap.errors.GridmapError` subclass below;
 strict mode also refuses to repair invalid geometries.
@@ -33,7 +36,7 @@ unknown_parent      error     CodeError      the parent code is absent from the 
 unknown_level       error     SchemaError    a level that is not district, street or community
 kind_mismatch       warning   —              the given community kind disagrees with the village digits
 unknown_kind        error     SchemaError    a missing kind, or one gridmap does not know
-generated_id        info      —              a missing unit_id generated as "U" + row number
+generated_id        info      —              a missing unit_id generated as "U" + its position (1, 2, ...)
 duplicate_id        error     SchemaError    a unit_id that more than one record has
 count_value         error     SchemaError    a count that is not a whole number
 negative_count      error     SchemaError    a negative count
@@ -73,6 +76,7 @@ import shapely
 from gridmap.admin import _community_kinds, _parent_codes
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, GeometryError, GridmapError, SchemaError
+from gridmap.io.read import SOURCE, record_labels
 from gridmap.report import Report
 from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES, COUNT_COLUMNS, LABELS_ZH, LEVELS, UNIT_KINDS
 
@@ -141,9 +145,10 @@ def repair_geometries(
     strict : bool, default False
         Raise :class:`~gridmap.errors.GeometryError` at the first bad record instead of repairing.
     path : str or os.PathLike, optional
-        The file the layer came from, named in findings and errors.
+        The file the layer came from, named in findings and errors (default: the file
+        :func:`gridmap.io.read_layer` read it from).
     id_column : str, optional
-        A column whose value names each record besides its row number.
+        A column whose value names each record besides its label (row or feature).
 
     Returns
     -------
@@ -161,9 +166,10 @@ def repair_geometries(
     >>> report.to_frame().loc[0, "message"]
     'invalid geometry (Self-intersection[1 1]) repaired: area 0 m² -> 2 m²...'
     """
+    path = _source(frame, path)
     _require_geometry(frame, path)
     table = frame.reset_index(drop=True)
-    geometry, findings = _geometry_findings(table, _record_names(table, id_column))
+    geometry, findings = _geometry_findings(table, _record_names(table, id_column, record_labels(frame)))
     report = _finish(Report(_title("geometries", path)), findings, strict=strict, path=path)
     return _result(table, geometry, frame.index), report
 
@@ -193,7 +199,8 @@ def validate_admin(
         Raise the first error instead of reporting it (CodeError for codes, GeometryError for
         geometries, SchemaError for values).
     path : str or os.PathLike, optional
-        The file the layer came from, named in findings and errors.
+        The file the layer came from, named in findings and errors (default: the file
+        :func:`gridmap.io.read_layer` read it from).
 
     Returns
     -------
@@ -220,14 +227,16 @@ def validate_admin(
     """
     if level is not None and level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    path = _source(frame, path)
     _require_geometry(frame, path)
     table, findings = _renamed(frame.reset_index(drop=True), ("code", "name", "level", "parent_code", "kind"))
     _require_columns(table, ("code", "name"), path)
     codes, more = _code_text(table["code"], "code")
     findings += more
-    records = _record_names(table.assign(code=codes), "code")
+    labels = record_labels(frame)
+    records = _record_names(table.assign(code=codes), "code", labels)
     good, more = _code_format(codes, records, lengths=_lengths(level), column="code")
-    findings += more + _duplicates(codes, records, "duplicate_code", "code")
+    findings += more + _duplicates(codes, records, labels, "duplicate_code", "code")
     filled = {"level": _levels(table, codes, good, records, findings)}
     filled["parent_code"] = _parents(table, codes, good, records, findings)
     if parents is not None:
@@ -249,7 +258,7 @@ def validate_units(
     :data:`gridmap.schema.UNIT_KINDS`; checks that households, population and buildings are whole,
     non-negative and plausible (households ≤ :data:`MAX_HOUSEHOLDS`, population ≤
     :data:`MAX_POPULATION` and at least half the households); that unit ids are unique (missing ones
-    become ``"U" + row number``); that ``community_code``, when given, has 12 digits; and that
+    become ``"U"`` + their position, 1, 2, ...); that ``community_code``, when given, has 12 digits; and that
     geometries are points or polygons (repaired with :func:`repair_geometries`).
 
     Parameters
@@ -260,7 +269,8 @@ def validate_units(
     strict : bool, default False
         Raise the first error instead of reporting it.
     path : str or os.PathLike, optional
-        The file the layer came from, named in findings and errors.
+        The file the layer came from, named in findings and errors (default: the file
+        :func:`gridmap.io.read_layer` read it from).
 
     Returns
     -------
@@ -282,13 +292,15 @@ def validate_units(
     >>> print(*errors["check"] + ", " + errors["record"] + ": " + errors["message"])
     negative_count, row 2 (U2): households is negative (-3). Fix: give the households count, 0 or more.
     """
+    path = _source(frame, path)
     _require_geometry(frame, path)
     table, findings = _renamed(frame.reset_index(drop=True),
                                ("unit_id", "name", "kind", *COUNT_COLUMNS, "community_code"))
     _require_columns(table, ("name", "kind"), path)
-    ids = _unit_ids(table, findings)
-    records = _record_names(table.assign(unit_id=ids), "unit_id")
-    findings += _duplicates(ids, records, "duplicate_id", "unit_id")
+    labels = record_labels(frame)
+    ids = _unit_ids(table, labels, findings)
+    records = _record_names(table.assign(unit_id=ids), "unit_id", labels)
+    findings += _duplicates(ids, records, labels, "duplicate_id", "unit_id")
     kinds, more = _translated(table["kind"], _unit_kind, "kind")
     findings += more + _unknown_values(kinds, UNIT_KINDS, records, "kind")
     normalised = {"unit_id": ids, "kind": kinds}
@@ -328,9 +340,14 @@ def _finish(report: Report, findings: list[_Finding], *, strict: bool, path) -> 
     return report
 
 
-def _record_names(table: pd.DataFrame, id_column: str | None) -> pd.Series:
-    """``row N`` (N counted from 1) followed by the record's id when it has one."""
-    rows = pd.Series([f"row {n}" for n in range(1, len(table) + 1)], index=table.index, dtype=object)
+def _source(frame: pd.DataFrame, path) -> str | os.PathLike | None:
+    """Return the file to name in findings: the caller's ``path``, else the one the reader recorded."""
+    return path if path is not None else frame.attrs.get(SOURCE)
+
+
+def _record_names(table: pd.DataFrame, id_column: str | None, labels: pd.Series) -> pd.Series:
+    """Name records by their label (``row 3``, as the file numbers them) and their id when they have one."""
+    rows = pd.Series(labels.to_numpy(), index=table.index, dtype=object)
     if id_column is None or id_column not in table.columns:
         return rows
     ids = table[id_column]
@@ -454,14 +471,21 @@ def _level_names(lengths: tuple[int, ...]) -> str:
     return "/".join(names[n] for n in lengths)
 
 
-def _duplicates(ids: pd.Series, records: pd.Series, check: str, column: str) -> list[_Finding]:
+def _duplicates(ids: pd.Series, records: pd.Series, labels: pd.Series, check: str,
+                column: str) -> list[_Finding]:
     dup = ids.notna() & ids.duplicated(keep=False)
-    rows = {}
+    where: dict[Any, list[str]] = {}
     for i in _rows(dup):
-        rows.setdefault(ids[i], []).append(i + 1)
-    return [_Finding(i, check, f"{column} {ids[i]!r} appears in rows {', '.join(map(str, rows[ids[i]]))}",
+        where.setdefault(ids[i], []).append(labels.iloc[i])
+    return [_Finding(i, check, f"{column} {ids[i]!r} appears in {_listed(where[ids[i]])}",
                      records[i], fix=f"give every record its own {column}")
             for i in _rows(dup)]
+
+
+def _listed(labels: list[str]) -> str:
+    """``rows 2, 4`` for ``row 2`` and ``row 4`` (labels share their word: all come from one numbering)."""
+    word = labels[0].split(" ")[0]
+    return f"{word}s " + ", ".join(label.split(" ", 1)[1] for label in labels)
 
 
 def _levels(table, codes, good, records, findings: list[_Finding]) -> pd.Series:
@@ -552,8 +576,8 @@ def _community_kind_column(table, codes, communities, records, findings: list[_F
 # --- unit values -----------------------------------------------------------------------------------------
 
 
-def _unit_ids(table, findings: list[_Finding]) -> pd.Series:
-    """unit_id as text; missing ids become "U" + row number."""
+def _unit_ids(table, labels: pd.Series, findings: list[_Finding]) -> pd.Series:
+    """unit_id as text; missing ids become "U" + their position."""
     generated = pd.Series([f"U{n}" for n in range(1, len(table) + 1)], index=table.index, dtype=object)
     if "unit_id" not in table.columns:
         findings.append(_Finding(-1, "generated_id", "no unit_id column: ids U1, U2, ... generated from row "
@@ -561,7 +585,7 @@ def _unit_ids(table, findings: list[_Finding]) -> pd.Series:
         return generated
     ids, more = _code_text(table["unit_id"], "unit_id")
     findings += more
-    findings += [_Finding(i, "generated_id", f"no unit_id: {generated[i]} generated", f"row {i + 1}",
+    findings += [_Finding(i, "generated_id", f"no unit_id: {generated[i]} generated", labels.iloc[i],
                           severity="info") for i in _rows(ids.isna())]
     return ids.where(ids.notna(), generated)
 

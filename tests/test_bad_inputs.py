@@ -104,7 +104,8 @@ def op_validate_admin(entry, tmp_path, monkeypatch):
 
 def op_validate_units(entry, tmp_path, monkeypatch):
     path = _input(entry)
-    return gridmap.validate_units(gridmap.read_layer(path), path=path, **_args(entry))
+    named = {"path": path} if entry.get("args", {}).get("pass_path", True) else {}
+    return gridmap.validate_units(gridmap.read_layer(path), **named, **_args(entry, "pass_path"))
 
 
 def op_build_grids(entry, tmp_path, monkeypatch):

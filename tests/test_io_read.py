@@ -20,7 +20,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, Polygon
 
-from gridmap.crs import convert
+from gridmap.crs import convert, is_in_china
 from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
 from gridmap.io import list_layers, read_layer, read_table
 from gridmap.io._encoding import detect_dbf_encoding
@@ -759,7 +759,8 @@ def test_count_too_large_for_an_integer_is_refused(tmp_path, value):
     if isinstance(value, str):
         frame["户数"] = frame["户数"].astype(str)
     pyogrio.write_dataframe(frame, tmp_path / "huge.geojson")
-    with pytest.raises(SchemaError, match=r"huge\.geojson, feature 2: column '户数' \(households\): .* too large"):
+    with pytest.raises(SchemaError, match=r"huge\.geojson, feature 2: column '户数' \(households\): .* too "
+                                          r"large"):
         read_layer(tmp_path / "huge.geojson")
 
 
@@ -821,7 +822,8 @@ def test_open_ring_names_the_feature(tmp_path):
 @pytest.mark.parametrize("geometry, words", [
     ({"type": "Polygon", "coordinates": [[108.31, 22.80], [108.32, 22.80], [108.32, 22.81], [108.31, 22.80]]},
      r"the Polygon geometry .*nested 2 lists deep, a Polygon's 3: brackets are missing.*a list of rings"),
-    ({"type": "Point", "coordinates": [[108.31, 22.80]]}, r".*nested 2 lists deep, a Point's 1.*one \[lon, lat\]"),
+    ({"type": "Point", "coordinates": [[108.31, 22.80]]},
+     r".*nested 2 lists deep, a Point's 1.*one \[lon, lat\]"),
 ])
 def test_geometry_gdal_reads_as_null_is_refused(tmp_path, geometry, words):
     path = geojson_with(tmp_path, {1: geometry})
@@ -855,7 +857,8 @@ def test_big5_csv_is_read_as_big5_with_a_warning(tmp_path):
 
 
 def test_big5_named_by_the_user_reads_without_warning(tmp_path):
-    units = read_layer(write(tmp_path / "hk.csv", csv_bytes(BIG5_ROWS, "big5", ASCII_HEADER)), encoding="big5")
+    path = write(tmp_path / "hk.csv", csv_bytes(BIG5_ROWS, "big5", ASCII_HEADER))
+    units = read_layer(path, encoding="big5")
     assert units["name"].tolist() == TRADITIONAL
 
 
@@ -891,3 +894,163 @@ def test_big5_geojson_is_detected(tmp_path):
     with pytest.warns(GridmapWarning, match=r"hk\.geojson: the text is Big5"):
         units = read_layer(path)
     assert units["name"].tolist() == TRADITIONAL
+
+
+# --- records in metres, records outside China -------------------------------------------------------
+
+def units_csv(rows: list[tuple], title: bool = False) -> bytes:
+    lines = (["兴宁区小区表", ""] if title else []) + ["名称,经度,纬度"]
+    return ("\n".join(lines + [f"{name},{x},{y}" for name, x, y in rows]) + "\n").encode()
+
+
+NANNING = [(f"U{i}", 108.3 + i / 1000, 22.8) for i in range(6)]
+
+
+def test_one_record_in_metres_is_named_by_its_row(tmp_path):
+    rows = NANNING[:3] + [("米", 537600.0, 2524000.0)] + NANNING[3:]
+    path = write(tmp_path / "units.csv", units_csv(rows, title=True))  # lines: title, blank, header, data
+    with pytest.raises(CRSError, match=r"units\.csv, row 7: some coordinates are not valid degrees: 1 of 7 "
+                                       r"records .*\(537600\.0, 2524000\.0\).*Fix: correct or remove"):
+        read_layer(path)
+
+
+def test_a_record_in_metres_outside_the_crs_sample_is_still_named(tmp_path):
+    # 20,000 records: the CRS checks look at a sample of 2,000, the record check at all of them
+    rows = [(f"U{i}", 108.3 + i / 1e6, 22.8) for i in range(20_000)]
+    rows[7_777] = ("米", 537600.0, 22.8)
+    with pytest.raises(CRSError, match=r"units\.csv, row 7779: .*1 of 20,000 records"):
+        read_layer(write(tmp_path / "units.csv", units_csv(rows)))
+
+
+def test_feature_in_metres_is_named_by_its_feature(tmp_path):
+    geometry = [Point(108.3, 22.8)] * 20
+    geometry[2] = shapely.box(108.3, 22.8, 537600, 2524000)
+    frame = gpd.GeoDataFrame({"name": list("abcdefghijklmnopqrst")}, geometry=geometry, crs=4326)
+    pyogrio.write_dataframe(frame, tmp_path / "u.geojson")
+    with pytest.raises(CRSError, match=r"u\.geojson, feature 3: some coordinates are not valid degrees"):
+        read_layer(tmp_path / "u.geojson")
+
+
+def test_records_outside_china_are_named_in_a_warning(tmp_path):
+    rows = NANNING + [("零", 0, 0)] + [(f"巴黎{i}", 2.35, 48.85) for i in range(5)]
+    path = write(tmp_path / "units.csv", units_csv(rows))
+    words = (r"units\.csv: 6 of 12 records lie outside China, read as they are: row 8, row 9, row 10, "
+             r"row 11, row 12 \(and 1 more\), e\.g\. lon/lat \(0, 0\)")
+    with pytest.warns(GridmapWarning, match=words) as given:
+        units = read_layer(path)
+    assert given[0].filename == __file__
+    assert units.geometry[6].equals(Point(0, 0)) and len(units) == 12  # read as they are
+
+
+def test_polygon_outside_china_is_placed_by_its_middle(tmp_path):
+    border = shapely.box(97.5, 24.0, 98.5, 24.5)  # straddles the Yunnan-Myanmar border: middle inside
+    far = shapely.box(100.0, 15.0, 100.1, 15.1)  # Thailand
+    nanning = [shapely.box(108.3 + i / 100, 22.8, 108.305 + i / 100, 22.805) for i in range(6)]
+    frame = gpd.GeoDataFrame({"name": list("abcdefgh")}, crs=4326, geometry=[*nanning[:3], border, far,
+                                                                            *nanning[3:]])
+    assert not is_in_china(97.5, 24.0) and is_in_china(98.0, 24.25)
+    pyogrio.write_dataframe(frame, tmp_path / "areas.geojson")
+    with pytest.warns(GridmapWarning, match=r"1 of 8 records lie outside China.*: feature 5, e\.g\. lon/lat "
+                                            r"\(100\.05, 15\.05\)"):
+        read_layer(tmp_path / "areas.geojson")
+
+
+# --- where a frame came from: frame.attrs and record_labels ---------------------------------------------
+
+def test_every_reader_records_its_file_layer_and_records(tmp_path):
+    from gridmap.io import record_labels
+
+    frame = four_boxes()
+    pyogrio.write_dataframe(frame, tmp_path / "a.gpkg", layer="grids")
+    pyogrio.write_dataframe(frame, tmp_path / "a.gpkg", layer="units", append=True)
+    pyogrio.write_dataframe(frame, tmp_path / "a.geojson")
+    book = openpyxl.Workbook()
+    book.active.title = "封面"
+    sheet = book.create_sheet("小区")
+    for row in [["小区表"], ["名称", "经度", "纬度"], ["a", 108.3, 22.8], [None], ["b", 108.4, 22.9]]:
+        sheet.append(row)
+    book.save(tmp_path / "a.xlsx")
+    cases = [
+        (read_layer(tmp_path / "a.gpkg", layer="units"), "a.gpkg", "units", "feature 1-4"),
+        (read_layer(tmp_path / "a.geojson"), "a.geojson", "a", "feature 1-4"),
+        (read_layer(tmp_path / "a.xlsx", layer="小区"), "a.xlsx", "小区", "row 3,5"),
+        (read_table(tmp_path / "a.xlsx", sheet="小区"), "a.xlsx", "小区", "row 3,5"),
+    ]
+    for layer, name, layer_name, records in cases:
+        assert layer.attrs == {"gridmap_source": str(tmp_path / name), "gridmap_layer": layer_name,
+                               "gridmap_records": records}
+    assert record_labels(cases[0][0]).tolist() == ["feature 1", "feature 2", "feature 3", "feature 4"]
+    assert record_labels(cases[2][0]).tolist() == ["row 3", "row 5"]
+
+
+def test_zipped_shapefile_records_its_member(tmp_path):
+    pyogrio.write_dataframe(four_boxes(), tmp_path / "grids.shp")
+    with zipfile.ZipFile(tmp_path / "g.zip", "w") as archive:
+        for part in sorted(tmp_path.glob("grids.*")):
+            archive.write(part, f"data/{part.name}")
+    layer = read_layer(tmp_path / "g.zip")
+    assert layer.attrs["gridmap_source"] == str(tmp_path / "g.zip")
+    assert layer.attrs["gridmap_layer"] == "grids"
+
+
+def test_a_frame_with_its_source_writes_and_reads_back(tmp_path):
+    from gridmap.io import write_layer
+
+    units = read_layer(write(tmp_path / "units.csv", csv_bytes(ROWS, "utf-8")))
+    for name in ("out.parquet", "out.gpkg"):
+        write_layer(units, tmp_path / name)
+        back = read_layer(tmp_path / name)
+        assert back["name"].tolist() == units["name"].tolist()
+        assert back.attrs["gridmap_source"] == str(tmp_path / name)  # the file it was read from now
+
+
+def test_header_only_table_logs_that_the_layer_is_empty(tmp_path, caplog):
+    layer = read_layer(write(tmp_path / "units.csv", (HEADER + "\n\n").encode()))
+    assert len(layer) == 0 and layer.crs.to_epsg() == 4326
+    book = openpyxl.Workbook()
+    book.active.append(["名称", "经度", "纬度"])
+    book.save(tmp_path / "units.xlsx")
+    assert len(read_layer(tmp_path / "units.xlsx")) == 0
+    empty = {"type": "FeatureCollection", "features": []}  # a layer file with no features: as it says
+    assert len(read_layer(write(tmp_path / "gaps.geojson", json.dumps(empty).encode()))) == 0
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "no records" in r.getMessage()]
+    assert said == [("WARNING", f"{tmp_path / 'units.csv'}: the file holds a header but no records; the "
+                                "layer is empty"),
+                    ("WARNING", f"{tmp_path / 'units.xlsx'}: the sheet holds a header but no records; the "
+                                "layer is empty")]
+
+
+def test_damaged_geopackage_gets_a_short_message(tmp_path):
+    path = write(tmp_path / "damaged.gpkg", b"SQLite format 3\x00" + bytes(range(256)) * 4)
+    with pytest.raises(ReadError) as caught:
+        read_layer(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: cannot read the GeoPackage: the file is damaged or is no GeoPackage "
+                              "(SQLite says 'file is not a database'). Fix: copy the file again")
+    assert "sqlite3_prepare" not in message and len(message) < 250 + len(str(path))
+
+
+def test_big5_rule_takes_no_real_gbk_file_for_big5(shared_data):
+    """Files of real street and village names (统计用区划代码) saved as GBK are never read as Big5."""
+    import random
+
+    from gridmap.io._encoding import _looks_big5
+
+    names = []
+    for name in ("streets.csv", "villages_guangxi_45.csv"):
+        table = pd.read_csv(shared_data / "admin-codes" / name, dtype=str)
+        names += table["name"].dropna().tolist()
+    assert len(names) > 50_000
+    chooser = random.Random(5)
+    files = [names[i:i + 1] for i in range(0, len(names), 7)]  # one name a file: the hardest case
+    files += [chooser.sample(names, chooser.choice([3, 6, 20])) for _ in range(3_000)]
+    taken = []
+    for group in files:
+        data = "\n".join(group).encode("gbk", "ignore")
+        try:
+            big5 = data.decode("big5")
+        except UnicodeDecodeError:
+            continue
+        if _looks_big5(data.decode("gb18030"), big5):
+            taken.append(group)
+    assert taken == []

@@ -240,3 +240,22 @@ def test_geopackage_layers_written_by_pyogrio_are_readable_by_gdal(tmp_path):
     path = write_layer(grids(), tmp_path / "grids.gpkg")
     info = pyogrio.read_info(path)
     assert info["crs"] == "EPSG:4490" and info["features"] == 2 and info["geometry_type"] == "Polygon"
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("value", [["001", "002"], ("a", 1), {"a", "b"}, {"households": 3}])
+def test_lists_sets_and_dicts_are_refused_naming_the_column(tmp_path, suffix, value):
+    previous = write_layer(units(), tmp_path / f"units{suffix}").read_bytes()
+    frame = units().assign(members=pd.Series(["003", value], dtype=object))
+    with pytest.raises(WriteError, match=rf"units{suffix}: column 'members' holds a {type(value).__name__} "
+                                         r".* in record 2; .*Fix: turn them into text first"):
+        write_layer(frame, tmp_path / f"units{suffix}")
+    assert (tmp_path / f"units{suffix}").read_bytes() == previous and files(tmp_path) == [f"units{suffix}"]
+
+
+def test_text_and_mixed_plain_values_are_written(tmp_path):
+    frame = units().assign(note=pd.Series(["a;b", None], dtype=object),
+                           mixed=pd.Series([1, "x"], dtype=object))
+    back = read_layer(write_layer(frame, tmp_path / "units.gpkg"))
+    assert back["note"].iloc[0] == "a;b" and pd.isna(back["note"].iloc[1])
+    assert back["mixed"].tolist() == ["1", "x"]

@@ -351,3 +351,79 @@ def test_units_chinese_headers_and_input_untouched():
 def test_units_missing_kind_column():
     with pytest.raises(SchemaError, match=r"no 'kind' column.*类型"):
         validate_units(layer({"name": ["a"]}, [Point(0, 0)]))
+
+
+# --- records named as the file numbers them; the file named as the reader recorded it -----------------------
+
+UNITS_CSV = """兴宁区小区表（2025年）
+
+编号,小区名称,类型,户数,人口,经度,纬度
+001,翠竹苑,小区,320,860,108.303,22.803
+002,民生花园,小区,1000000000,1100,108.307,22.806
+
+003,兴宁大厦,写字楼,0,0,108.314,22.803
+001,朝阳小区,小区,280,700,108.304,22.815
+"""
+
+
+def absurd(report) -> list[str]:
+    """The records with absurd counts (a unit may have two: too many households, too few people)."""
+    return sorted(set(findings(report, "absurd_count")["record"]))
+
+
+@pytest.fixture
+def units_csv(tmp_path):
+    from gridmap.io import read_layer
+
+    path = tmp_path / "units.csv"
+    path.write_text(UNITS_CSV, encoding="utf-8")
+    return path, read_layer(path)
+
+
+def test_validation_names_the_rows_the_reader_and_the_spreadsheet_name(units_csv):
+    path, units = units_csv
+    lines = UNITS_CSV.splitlines()
+    assert lines[4].startswith("002") and lines[7].startswith("001")  # lines 5 and 8 (and the rows)
+    _, report = validate_units(units)
+    assert absurd(report) == ["row 5 (002)"]
+    dup = findings(report, "duplicate_id")
+    assert dup["record"].tolist() == ["row 4 (001)", "row 8 (001)"]
+    assert dup["message"].str.contains("appears in rows 4, 8").all()
+    with pytest.raises(SchemaError, match=rf"^{path}, row 4 \(001\): unit_id '001' appears in rows 4, 8"):
+        validate_units(units, strict=True)
+
+
+def test_validation_names_the_file_the_reader_recorded(units_csv):
+    path, units = units_csv
+    assert validate_units(units)[1].title == f"units ({path})"
+    assert validate_units(units, path="其他.csv")[1].title == "units (其他.csv)"
+    plain = units.copy()
+    plain.attrs = {}
+    with pytest.raises(SchemaError, match=r"^row 1 \(001\): unit_id"):  # no file: rows by position
+        validate_units(plain, strict=True)
+
+
+def test_file_rows_follow_the_records_through_filters_and_sorting(units_csv):
+    _, units = units_csv
+    sorted_units = units.sort_values("households", ascending=False)
+    assert absurd(validate_units(sorted_units)[1]) == ["row 5 (002)"]
+    later = units[units["unit_id"] != "001"]
+    assert absurd(validate_units(later)[1]) == ["row 5 (002)"]
+    reset = later.reset_index(drop=True)  # cannot be matched to the file any more: position, as a record
+    assert absurd(validate_units(reset)[1]) == ["record 1 (002)"]
+    # the first two records (index 0, 1) look like a reset index: named by position too, never wrongly
+    assert absurd(validate_units(units[units["households"] > 300])[1]) == ["record 2 (002)"]
+    fixed, _ = validate_units(later)
+    assert fixed.index.equals(later.index) and fixed.attrs == units.attrs
+
+
+def test_geojson_records_are_features_as_the_reader_names_them(tmp_path):
+    from gridmap.io import read_layer
+
+    layer_ = gpd.GeoDataFrame({"code": ["450102001001", "45010200100", "450102001001"], "name": list("abc")},
+                              geometry=[cell(0), cell(1), cell(2)], crs=4490)
+    layer_.to_file(tmp_path / "c.geojson")
+    communities = read_layer(tmp_path / "c.geojson")
+    _, report = validate_admin(communities, level="community")
+    assert findings(report, "code_length")["record"].tolist() == ["feature 2 (45010200100)"]
+    assert findings(report, "duplicate_code")["message"].str.contains("appears in features 1, 3").all()

@@ -39,6 +39,8 @@ __all__ = [
     "clean_values",
     "infer_numbers",
     "record_label",
+    "records_text",
+    "record_numbers",
 ]
 
 #: The dtype of text columns: pandas' "str" from pandas 3 on, object before (where "str" would turn
@@ -218,6 +220,40 @@ def rename_columns(frame: pd.DataFrame, *, path=None, explicit: dict[str, str] |
 def record_label(rows: Sequence[int] | None, position: int) -> str:
     """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based)."""
     return f"feature {position + 1}" if rows is None else f"row {rows[position]}"
+
+
+def records_text(rows: Sequence[int] | None, count: int) -> str:
+    """Describe how a layer's records are numbered in its file, compactly (kept in ``frame.attrs``).
+
+    Examples
+    --------
+    >>> records_text([3, 4, 5, 7], 4), records_text(None, 3), records_text([], 0)
+    ('row 3-5,7', 'feature 1-3', 'row ')
+    """
+    if rows is None:
+        return f"feature 1-{count}" if count else "feature "
+    runs: list[list[int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    return "row " + ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+
+
+def record_numbers(text: str) -> tuple[str, np.ndarray]:
+    """Return the word (``row``/``feature``) and the numbers a :func:`records_text` describes.
+
+    Examples
+    --------
+    >>> word, numbers = record_numbers("row 3-5,7")
+    >>> word, numbers.tolist()
+    ('row', [3, 4, 5, 7])
+    """
+    word, _, runs = text.partition(" ")
+    parts = [[int(n) for n in run.split("-")] for run in runs.split(",") if run]
+    numbers = [np.arange(part[0], part[-1] + 1) for part in parts]
+    return word, np.concatenate(numbers) if numbers else np.array([], dtype=int)
 
 
 def _column_label(target: str, sources: dict[str, str]) -> str:

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,21 +44,26 @@ import pyogrio
 import shapely
 import shapely.errors
 
-from gridmap.crs import convert_frame, normalize_crs
-from gridmap.errors import CRSError, GridmapError, ReadError
+from gridmap.crs import convert_frame, is_in_china, normalize_crs
+from gridmap.errors import CRSError, GridmapError, GridmapWarning, ReadError
 from gridmap.io._columns import (
     STRING_DTYPE,
     clean_values,
-    header_rows,
     header_key,
+    header_rows,
     infer_numbers,
     record_label,
+    record_numbers,
+    records_text,
     rename_columns,
     unique_headers,
 )
 from gridmap.io._encoding import dbf_encoding, decode_text
 
-__all__ = ["read_layer", "read_table", "list_layers"]
+__all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
+
+#: Keys of ``frame.attrs`` where the readers record the file, the layer and the record numbers.
+SOURCE, LAYER, RECORDS = "gridmap_source", "gridmap_layer", "gridmap_records"
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +75,9 @@ _SUPPORTED = (*_VECTOR, *_PARQUET, *_TEXT, *_EXCEL)
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 _WKT_HEADERS = ("geometry", "wkt")
 _SEPARATORS = (",", "\t", ";", "|")
-_COPY_SHAPEFILE = ("copy the shapefile again, all its files (.shp, .shx, .dbf, .prj, .cpg), and check that it "
-                   "opens in QGIS")
+_COPY_SHAPEFILE = ("copy the shapefile again, all its files (.shp, .shx, .dbf, .prj, .cpg), and check "
+                   "that it opens in QGIS")
+_SQLITE_DAMAGE = ("file is not a database", "database disk image is malformed", "file is encrypted")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _HEAD_LINES = 21  # lines searched for the header (a title may sit above it)
 _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
@@ -282,7 +289,7 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
 
 
 def _json_features(document: object) -> list:
-    """The features of a GeoJSON document: a FeatureCollection's, a single Feature, or a bare geometry."""
+    """Return the features of a GeoJSON document: a collection's, a single Feature, or a bare geometry."""
     if not isinstance(document, dict):
         return []
     if document.get("type") == "FeatureCollection":
@@ -316,8 +323,8 @@ def _geojson_problem(geometry: object, kind: str) -> str:
     if isinstance(geometry, dict) and kind in _NESTING:
         depth, wanted = _nesting(geometry.get("coordinates")), _NESTING[kind][0]
         if depth != wanted:
-            return f"its coordinates are nested {depth} lists deep, a {kind}'s {wanted}: brackets are missing " \
-                   "or extra"
+            return (f"its coordinates are nested {depth} lists deep, a {kind}'s {wanted}: brackets are "
+                    "missing or extra")
     try:
         shapely.from_geojson(json.dumps(geometry))
     except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
@@ -352,9 +359,25 @@ def _check_lost_geometries(frame: gpd.GeoDataFrame, path: Path, *, codec: str) -
                         f"{_NESTING.get(kind, (0, 'as the GeoJSON standard (RFC 7946) says'))[1]}")
 
 
-def _read_geopackage(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
+def _geopackage_layers(path: Path) -> list[str]:
+    """List a GeoPackage's layers; a damaged file gets a short message instead of SQLite's query."""
     with _reading(path, what="GeoPackage"):
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's retries on a damaged file
+                return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        except Exception as exc:
+            damage = next((words for words in _SQLITE_DAMAGE if words in str(exc)), None)
+            if damage is None:
+                raise
+            raise ReadError(f"cannot read the GeoPackage: the file is damaged or is no GeoPackage "
+                            f"(SQLite says '{damage}')", path=path,
+                            fix="copy the file again and check that it opens in QGIS (a GeoPackage copied "
+                                "while another program was writing it is often damaged)") from None
+
+
+def _read_geopackage(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
+    layers = _geopackage_layers(path)
     chosen = _choose_layer(layers, layer, path=path)
     return _read_vector(path, shown=path, what=f"layer {chosen!r}", layer=chosen), chosen
 
@@ -454,8 +477,9 @@ def _refuse_binary(path: Path, what: str) -> None:
     if found is not None:
         kind, suffix = found
         first, *other = suffix.split(" or ")
+        others = "".join(f" (or {path.stem}{o})" for o in other)
         raise ReadError(f"this is {kind}, not {what}, whatever its name says", path=path,
-                        fix=f"rename it to {path.stem}{first}" + "".join(f" (or {path.stem}{o})" for o in other))
+                        fix=f"rename it to {path.stem}{first}{others}")
 
 
 def _ragged_line(exc: Exception, *, path, lines_before: int, header_width: int) -> ReadError | None:
@@ -549,8 +573,8 @@ def _xls_engine() -> str:
     return "calamine"
 
 
-def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int]]:
-    """Read one sheet (the first by default) as a frame; return it and each record's sheet row number."""
+def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int], str]:
+    """Read one sheet (the first by default) as a frame; return it, each record's row number and the sheet."""
     chosen = _choose_layer(_excel_sheets(path), sheet, path=path, default_first=True)
     with _reading(path, what=f"sheet {chosen!r}"):
         if path.suffix.lower() == ".xls":
@@ -566,7 +590,7 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int]]
                 book.close()
     if not any(any(not _blank(v) for v in row) for row in rows):
         raise ReadError(f"sheet {chosen!r} is empty", path=path, fix="name the sheet that holds the data")
-    return _frame_from_rows(rows, path=path)
+    return (*_frame_from_rows(rows, path=path), chosen)
 
 
 # --- geometry from columns ------------------------------------------------------------------------------
@@ -637,7 +661,7 @@ def _geometry_from_columns(frame: pd.DataFrame, *, path, rows, sources, explicit
 
 # --- CRS ------------------------------------------------------------------------------------------------
 
-def _apply_crs(frame: gpd.GeoDataFrame, *, path, layer, crs, coords) -> gpd.GeoDataFrame:
+def _apply_crs(frame: gpd.GeoDataFrame, *, path, layer, crs, coords, rows) -> gpd.GeoDataFrame:
     """Normalise the CRS (``crs=`` replaces the declared one) and shift GCJ-02/BD-09 data to WGS84."""
     if coords is not None and coords not in _COORDS:
         raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows", path=path,
@@ -645,10 +669,32 @@ def _apply_crs(frame: gpd.GeoDataFrame, *, path, layer, crs, coords) -> gpd.GeoD
     assume = crs
     if assume is None and frame.crs is None and coords in ("wgs84", "cgcs2000"):
         assume = coords
-    frame = normalize_crs(frame, path=path, layer=layer, assume=assume)
+    frame = normalize_crs(frame, path=path, layer=layer, assume=assume,
+                          records=lambda position: record_label(rows, position))
+    _warn_outside_china(frame, path=path, rows=rows)
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
     return frame
+
+
+def _warn_outside_china(frame: gpd.GeoDataFrame, *, path, rows) -> None:
+    """Warn about the records outside China of a layer that is mostly inside (normalize_crs refuses others).
+
+    A record is placed by the middle of its bounds; (0, 0) is where a failed geocoding puts it.
+    """
+    bounds = shapely.bounds(np.asarray(frame.geometry.values, dtype=object))
+    lon, lat = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    present = ~np.isnan(lon)
+    outside = np.flatnonzero(present & ~is_in_china(lon, lat))
+    if not len(outside):
+        return
+    first = outside[0]
+    warnings.warn(
+        f"{path}: {len(outside):,} of {int(present.sum()):,} records lie outside China, read as they are: "
+        f"{_records(rows, outside)}, e.g. lon/lat ({lon[first]:.6g}, {lat[first]:.6g}). Check their "
+        "coordinates (0, 0 is where a failed geocoding puts a record)",
+        GridmapWarning, stacklevel=4,  # the caller of read_layer
+    )
 
 
 # --- public API -----------------------------------------------------------------------------------------
@@ -685,16 +731,25 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     -------
     geopandas.GeoDataFrame
         Model column names (``name``, ``code``, ``households``…) with codes as strings and counts as
-        ``Int64``, unknown columns kept; geometry in EPSG:4326 or EPSG:4490.
+        ``Int64``, unknown columns kept; geometry in EPSG:4326 or EPSG:4490. ``frame.attrs`` records the
+        file, the layer and how the file numbers the records (see :func:`record_labels`).
 
     Raises
     ------
     ReadError
-        Missing, empty, truncated or undecodable file; unknown type; layer not found; shapefile without
-        .shx/.dbf; no geometry and no coordinate columns; records without coordinates.
+        Missing, empty, truncated (.shp, .shx, .dbf too) or undecodable file; a binary file under a text
+        name (a workbook named .csv); unknown type; layer not found; shapefile without .shx/.dbf; a line
+        with more fields than the header; a geometry that cannot be read (named by its feature); no
+        geometry and no coordinate columns; records without coordinates.
     SchemaError, CodeError, CRSError
         Two headers for one column, a count that is not a whole number, a code in scientific notation,
-        no usable CRS.
+        no usable CRS, records whose coordinates are not degrees (named by their row).
+
+    Warns
+    -----
+    GridmapWarning
+        Text read as Big5; a shapefile's .cpg that is wrong; records outside China (named) in a layer that
+        is mostly inside. A table with a header and no records is logged (WARNING).
 
     Examples
     --------
@@ -709,7 +764,10 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     explicit = {key: value for key, value in (("lon", lon), ("lat", lat)) if value is not None}
     if len(explicit) == 1:
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
-    frame, rows = _read_any(path, layer, encoding=encoding)
+    frame, rows, chosen = _read_any(path, layer, encoding=encoding)
+    if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
+        logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
+                       "sheet" if path.suffix.lower() in _EXCEL else "file")
     frame, sources = rename_columns(frame, path=path, explicit=explicit)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if path.suffix.lower() in _TEXT:
@@ -719,7 +777,78 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
-    return _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords)
+    frame = _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords, rows=rows)
+    return _with_source(frame, path=path, layer=chosen, rows=rows)
+
+
+def _with_source(frame: pd.DataFrame, *, path: Path, layer: str, rows: Sequence[int] | None) -> pd.DataFrame:
+    """Record where the frame came from in ``frame.attrs`` (see :func:`record_labels`).
+
+    The values are short strings: pandas deep-copies ``attrs`` on every operation, compares them when
+    concatenating and writes them to Parquet as JSON.
+    """
+    frame.attrs.update({SOURCE: str(path), LAYER: layer, RECORDS: records_text(rows, len(frame))})
+    return frame
+
+
+def record_labels(frame: pd.DataFrame) -> pd.Series:
+    r"""Name each record of a layer as the file it was read from does: ``row 3`` or ``feature 2``.
+
+    :func:`read_layer` and :func:`read_table` keep the file, layer and record numbers in ``frame.attrs``
+    (``gridmap_source``, ``gridmap_layer``, ``gridmap_records``); messages about a record should use these
+    labels, so that a user who opens the file finds the record the message means. The labels follow the
+    records through filtering and sorting (the index is kept). When the records can no longer be matched
+    to the file (``reset_index`` after a filter: a new 0, 1, ... index of fewer records), records are named
+    ``record N`` by position; a frame that was not read from a file has ``row N`` by position. A sorted
+    frame whose index was then reset cannot be told from the frame as read: do not reset the index.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+
+    Returns
+    -------
+    pandas.Series
+        Text labels aligned to ``frame.index``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "units.csv"
+    >>> _ = path.write_text("兴宁区小区表\n名称,经度,纬度\n甲,108.3,22.8\n\n乙,108.4,22.9\n", encoding="utf8")
+    >>> units = read_layer(path)
+    >>> units.attrs["gridmap_source"] == str(path), record_labels(units).tolist()
+    (True, ['row 3', 'row 5'])
+    >>> record_labels(units[units["name"] == "乙"]).tolist(), record_labels(units.iloc[::-1]).tolist()
+    (['row 5'], ['row 5', 'row 3'])
+    >>> record_labels(units.drop(index=0).reset_index(drop=True)).tolist()
+    ['record 1']
+    """
+    positions = np.arange(1, len(frame) + 1)
+    text = frame.attrs.get(RECORDS)
+    if not isinstance(text, str):
+        return pd.Series([f"row {n}" for n in positions], index=frame.index, dtype=object)
+    word, numbers = record_numbers(text)
+    at = _file_positions(frame.index, len(numbers))
+    if at is None:
+        word, at = "record", positions - 1
+        numbers = positions
+    return pd.Series([f"{word} {n}" for n in numbers[at]], index=frame.index, dtype=object)
+
+
+def _file_positions(index: pd.Index, count: int) -> np.ndarray | None:
+    """Positions in the file of the records of a frame whose index read_layer made, or None if unknown.
+
+    read_layer gives a RangeIndex 0..n-1: filtering and sorting keep each record's label, so the label is
+    its position in the file. An index 0..k-1 of fewer records is a reset index (or the first records):
+    unknown.
+    """
+    if not len(index) or not (pd.api.types.is_integer_dtype(index) and index.is_unique):
+        return None
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and len(index) < count:
+        return None
+    at = index.to_numpy()
+    return at if at.min() >= 0 and at.max() < count else None
 
 
 def _has_geometry(frame: pd.DataFrame) -> bool:
@@ -728,24 +857,24 @@ def _has_geometry(frame: pd.DataFrame) -> bool:
 
 
 def _read_any(path: Path, layer: str | None, *,
-              encoding: str | None) -> tuple[pd.DataFrame, list[int] | None]:
-    """Read any supported file as it is; return the frame and the file row of each record (tables only)."""
+              encoding: str | None) -> tuple[pd.DataFrame, list[int] | None, str]:
+    """Read any supported file as it is; return the frame, each record's file row (tables) and the layer."""
     suffix = path.suffix.lower()
     if suffix in _EXCEL:
         return _read_excel(path, layer)
-    if suffix == ".zip":
-        return _read_zip(path, layer, encoding=encoding)[0], None
-    if suffix == ".gpkg":
-        return _read_geopackage(path, layer)[0], None
+    if suffix in (".zip", ".gpkg"):
+        frame, chosen = (_read_zip(path, layer, encoding=encoding) if suffix == ".zip"
+                         else _read_geopackage(path, layer))
+        return frame, None, chosen
     if layer is not None:
         _choose_layer([path.stem], layer, path=path)
     if suffix in _TEXT:
-        return _read_text(path, encoding=encoding)
+        return (*_read_text(path, encoding=encoding), path.stem)
     if suffix in _PARQUET:
-        return _read_parquet(path), None
+        return _read_parquet(path), None, path.stem
     if suffix == ".shp":
-        return _read_shapefile(path, encoding=encoding), None
-    return _read_geojson(path, encoding=encoding), None
+        return _read_shapefile(path, encoding=encoding), None, path.stem
+    return _read_geojson(path, encoding=encoding), None, path.stem
 
 
 def read_table(path: str | os.PathLike, *, sheet: str | None = None,
@@ -783,12 +912,12 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
         raise ReadError(f"{suffix} files hold layers, not tables", path=path, fix="read it with read_layer")
     if sheet is not None and suffix not in _EXCEL:
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
-    frame, rows = _read_any(path, sheet, encoding=encoding)
+    frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if suffix in _TEXT:
         frame = infer_numbers(frame, skip=[c for c in sources if c not in ("lon", "lat")])
-    return frame
+    return _with_source(frame, path=path, layer=chosen, rows=rows)
 
 
 def list_layers(path: str | os.PathLike) -> list[str]:
@@ -807,8 +936,7 @@ def list_layers(path: str | os.PathLike) -> list[str]:
     path = _checked_file(path)
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
-        with _reading(path, what="GeoPackage"):
-            return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        return _geopackage_layers(path)
     if suffix == ".zip":
         with _reading(path, what="zip file"), zipfile.ZipFile(path) as archive:
             return [PurePosixPath(name).stem for name in _zip_shapefiles(archive)]

@@ -50,6 +50,10 @@ _REFUSED = {".shp": "a shapefile cuts column names to 10 characters and spans se
 _MULTI_LAYER = ("GPKG", "XLSX")
 _EXCEL_TEXT_LIMIT = 32_767  # characters an Excel cell holds
 _SIDECARS = ("", "-wal", "-shm", "-journal")
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+#: What pandas.api.types.infer_dtype says of object columns that hold no container: no need to look inside.
+_PLAIN_KINDS = ("string", "empty", "integer", "floating", "mixed-integer-float", "decimal", "boolean",
+                "datetime", "date", "time", "bytes", "period", "interval", "categorical")
 
 
 def _driver(path: Path, driver: str | None) -> str:
@@ -135,6 +139,30 @@ def _need_geometry(frame, *, path: Path) -> None:
                          fix="write it as .csv, .xlsx or .parquet, or give it a geometry")
 
 
+def _refuse_containers(frame: pd.DataFrame, *, path: Path) -> None:
+    """Refuse columns holding lists, tuples, sets or dicts: formats would write them as Python text.
+
+    GeoPackage, GeoJSON, CSV and Excel would store ``['a', 'b']`` as that text, which no reader turns back
+    into a list; Parquet stores lists but refuses a column that mixes them with other values.
+    """
+    geometry = getattr(frame, "_geometry_column_name", None)
+    for column in frame.columns:
+        series = frame[column]
+        if column == geometry or series.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(series, skipna=True) in _PLAIN_KINDS:
+            continue
+        found = series.map(lambda value: isinstance(value, _CONTAINERS)).to_numpy()
+        if found.any():
+            position = int(found.nonzero()[0][0])
+            value = series.iloc[position]
+            shown = f"a {type(value).__name__} ({str(value)[:40]})"
+            raise WriteError(f"column {column!r} holds {shown} in record {position + 1}; files hold text and "
+                             "numbers", path=path,
+                             fix=f"turn them into text first, e.g. frame[{column!r}].map(';'.join) for lists "
+                                 "of text, or drop the column")
+
+
 _WRITERS: dict[str, Callable[..., None]] = {"GPKG": _write_gpkg, "GeoJSON": _write_geojson,
                                             "Parquet": _write_parquet, "CSV": _write_csv, "XLSX": _write_xlsx}
 
@@ -198,6 +226,7 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
         raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
     if path.is_dir():
         raise WriteError("path is a folder", path=path, fix="name a file")
+    _refuse_containers(frame, path=path)
     temporary = _temporary(path)
     try:
         if mode == "a" and path.exists():

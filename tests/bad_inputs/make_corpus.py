@@ -298,7 +298,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("mixed_geometry_strict", "communities holding a point and a line among polygons (strict)",
          "mixed_geometry.geojson", "validate_admin", "error", args={"strict": True},
          error="GeometryError", words=["point", "polygon", "give a polygon geometry"],
-         record="row 2 (450102001002)")
+         record="feature 2 (450102001002)")
     case("mixed_geometry_report", "the same communities, default mode: reported",
          "mixed_geometry.geojson", "validate_admin", "report", checks=["geometry_type"])
 
@@ -306,7 +306,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_geojson(folder, "bow_tie.geojson", community_features(row1={"geometry": bow_tie}))
     case("bow_tie_strict", "a self-intersecting (bow-tie) community polygon, strict mode",
          "bow_tie.geojson", "validate_admin", "error", args={"strict": True}, error="GeometryError",
-         words=["Self-intersection", "redraw it"], record="row 2 (450102001002)")
+         words=["Self-intersection", "redraw it"], record="feature 2 (450102001002)")
     case("bow_tie_repaired", "the same bow-tie, default mode: repaired (area > 0) and reported",
          "bow_tie.geojson", "validate_admin", "report", checks=["invalid_geometry"], repaired_row=1)
 
@@ -314,7 +314,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_geojson(folder, "zero_area.geojson", community_features(row1={"geometry": flat}))
     case("zero_area_strict", "a community polygon of zero area, strict mode", "zero_area.geojson",
          "validate_admin", "error", args={"strict": True}, error="GeometryError",
-         words=["no area", "redraw"], record="row 2 (450102001002)")
+         words=["no area", "redraw"], record="feature 2 (450102001002)")
     case("zero_area_report", "the same zero-area polygon, default mode: reported", "zero_area.geojson",
          "validate_admin", "report", checks=["zero_area"])
 
@@ -322,7 +322,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_geojson(folder, "null_geometry.geojson", features)
     case("null_geometry", "a GeoJSON with one null geometry (validate_admin, strict)",
          "null_geometry.geojson", "validate_admin", "error", args={"strict": True}, error="GeometryError",
-         words=["no geometry", "draw the geometry or drop the record"], record="row 2 (450102001002)")
+         words=["no geometry", "draw the geometry or drop the record"], record="feature 2 (450102001002)")
 
     write_geojson(folder, "all_null_geometry.geojson",
                   [dict(f, geometry=None) for f in community_features()])
@@ -382,20 +382,14 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_csv(folder, "one_row_in_metres.csv", rows)
     case("one_row_in_metres", "a CSV of degrees with one row in metres", "one_row_in_metres.csv",
          "read_layer", "error", error="CRSError", words=["not valid degrees", "correct or remove"],
-         record="row 5",
-         gap="the CRSError shows the bad coordinates but not the row: normalize_crs sees only geometries. "
-             "Suggest: gridmap.io.read checks the lon/lat columns row by row before building points (or "
-             "normalize_crs returns the positions) and names 'row 5'")
+         record="row 5")
 
     rows = [UNIT_HEADER, *unit_rows()]
     rows[3][5], rows[3][6] = 0, 0
     write_csv(folder, "null_island.csv", rows)
     case("null_island", "a CSV where one unit that failed geocoding has 0, 0", "null_island.csv",
-         "read_layer", "reads", rows=6, epsg=4326, warns="outside China",
-         gap="normalize_crs refuses a layer only when most points are outside China; one unit at (0, 0) "
-             "is read without a word and later excluded by build_grids as ~12,000 km outside. Suggest: "
-             "gridmap.crs.normalize_crs (or the readers) warn naming the records outside China when a "
-             "minority are")
+         "read_layer", "reads", rows=6, epsg=4326,
+         warns="1 of 6 records lie outside China, read as they are: row 4")
 
     zone36 = wgs.to_crs(4524)  # CGCS2000 3-degree GK zone 36 (108 E) with the zone number in front
     features = [_feature(f["properties"], g) for f, g in zip(communities, zone36.geometry, strict=True)]
@@ -442,12 +436,12 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
         write_geojson(folder, f"code_{n}_digits.geojson", community_features(row1={"code": code}))
         case(f"code_{n}_digits", f"a community code of {n} digits", f"code_{n}_digits.geojson",
              "validate_admin", "error", args={"level": "community", "strict": True}, error="CodeError",
-             words=[f"has {n} digits", "12-digit code"], record=f"row 2 ({code})")
+             words=[f"has {n} digits", "12-digit code"], record=f"feature 2 ({code})")
 
     write_geojson(folder, "code_non_digit.geojson", community_features(row1={"code": "4501O2001002"}))
     case("code_non_digit", "a community code with the letter O for a zero", "code_non_digit.geojson",
          "validate_admin", "error", args={"level": "community", "strict": True}, error="CodeError",
-         words=["not made of digits", "12 digits"], record="row 2 (4501O2001002)")
+         words=["not made of digits", "12 digits"], record="feature 2 (4501O2001002)")
 
     wrong = community_features(**{f"row{i}": {"parent_code": STREET} for i in range(4)})
     wrong[2]["properties"]["parent_code"] = "450102002"
@@ -455,7 +449,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("community_not_in_its_street", "a community whose code does not start with its street's",
          "wrong_street.geojson", "validate_admin", "error", args={"strict": True}, error="CodeError",
          words=["does not start with its parent_code", "set parent_code to '450102001'"],
-         record="row 3 (450102001003)")
+         record="feature 3 (450102001003)")
 
     write_geojson(folder, "streets.geojson", [_feature({"code": STREET, "name": "民生街道"},
                                                         box(108.30, 22.80, 108.32, 22.82))])
@@ -464,12 +458,13 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("community_street_unknown", "a community whose street is not in the streets layer",
          "orphan_community.geojson", "validate_admin", "error",
          args={"strict": True, "parents": "streets.geojson"}, error="CodeError",
-         words=["not in the parent layer", "add the parent unit"], record="row 4 (450102003004)")
+         words=["not in the parent layer", "add the parent unit"], record="feature 4 (450102003004)")
 
     write_geojson(folder, "duplicate_codes.geojson", community_features(row2={"code": COMMUNITIES[0][0]}))
     case("duplicate_codes", "two communities with the same code", "duplicate_codes.geojson",
          "validate_admin", "error", args={"strict": True}, error="CodeError",
-         words=["appears in rows 1, 3", "give every record its own code"], record="row 1 (450102001001)")
+         words=["appears in features 1, 3", "give every record its own code"],
+         record="feature 1 (450102001001)")
 
     # -- counts and kinds ------------------------------------------------------------------------------
     def units_csv(name: str, column: str, row: int, value) -> None:
@@ -488,7 +483,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
 
     units_csv("duplicate_unit_ids.csv", "编号", 3, "001")
     case("duplicate_unit_ids", "two units with id 001", "duplicate_unit_ids.csv", "validate_units", "error",
-         args={"strict": True}, error="SchemaError", words=["appears in rows 1, 3", "its own unit_id"],
+         args={"strict": True}, error="SchemaError", words=["appears in rows 2, 4", "its own unit_id"],
          record="(001)")
 
     rows = [[v for j, v in enumerate(row) if j != 2] for row in [UNIT_HEADER, *unit_rows()]]
@@ -502,11 +497,11 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          words=["exceed 20,000", "split the unit"], record="(002)")
     case("validation_row_is_file_row", "the same file: validation names the unit by the row the file shows",
          "absurd_households.csv", "validate_units", "error", args={"strict": True}, error="SchemaError",
-         words=["exceed 20,000"], record="row 3 (002)",
-         gap="validate_units/validate_admin count rows from the first record (row 2 here) while read_layer "
-             "names the same record 'row 3' as the spreadsheet does; a user opening the CSV at row 2 finds "
-             "another unit. Suggest: read_layer keeps the file row of each record (e.g. frame.attrs) and "
-             "gridmap.validation uses it, or validation says 'record 2' instead of 'row 2'")
+         words=["exceed 20,000"], record="row 3 (002)")
+    case("validation_names_the_file_read", "the same file validated without path=: the error names the file "
+         "read_layer recorded in frame.attrs", "absurd_households.csv", "validate_units", "error",
+         args={"strict": True, "pass_path": False}, error="SchemaError", words=["exceed 20,000"],
+         record="row 3 (002)")
 
     units_csv("population_below_half.csv", "人口", 4, 100)
     case("population_below_half", "a compound of 280 households and 100 people",
@@ -680,9 +675,10 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          "units_outside.geojson", "build_grids", "error", args={"communities": "communities.geojson",
                                                                  "strict": True}, error="TopologyError",
          words=["outside every community"], record="unit 001",
-         gap="build_grids takes frames and has no path=, and read_layer records no source on the frame, so "
-             "TopologyError/GeometryError from gridmap.division.assign cannot name the file. Suggest: "
-             "read_layer sets frame.attrs['source'] and assign/build_grids/check name it in errors")
+         gap="read_layer now records the file in frame.attrs['gridmap_source'] and names records with "
+             "gridmap.io.record_labels, but gridmap.division (build_grids/assign) does not use them yet: its "
+             "TopologyError names 'unit 001' and no file. Suggest: division passes "
+             "path=frame.attrs.get('gridmap_source') to the errors it raises about a layer")
 
     overlapping = community_features(row1={"geometry": box(108.305, 22.800, 108.320, 22.810)})
     write_geojson(folder, "overlapping_communities.geojson", overlapping)
