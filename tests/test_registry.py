@@ -416,6 +416,13 @@ def test_schema_0_codes_of_another_scheme_are_refused(tmp_path):
         assert len(registry) == 1
 
 
+def test_schema_0_micro_grid_codes_are_refused(tmp_path):
+    path = tmp_path / "old.sqlite"
+    write_v0(path, [(C1 + "00101", C1, 1, "2024-01-02", None)])
+    with pytest.raises(RegistryError, match=r"code 45010200100300101 is a micro-grid code"):
+        Registry(path)
+
+
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "new.sqlite"
     Registry(path).close()

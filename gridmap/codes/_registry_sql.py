@@ -331,6 +331,11 @@ def _check_v0_codes(rows: list[tuple], scheme: CodeScheme, path: Path) -> None:
                             f"({err.problem})", path=path,
                             fix="open it with the scheme its codes use, e.g. "
                                 "Registry(path, scheme='type_digit')") from err
+    micro = parsed["micro"].notna().to_numpy()
+    if micro.any():
+        code = codes[int(np.argmax(micro))]
+        raise RegistryError(f"code {code} is a micro-grid code; the registry holds grid codes", path=path,
+                            record=f"code {code}", fix="remove micro-grid rows, then open the registry again")
     agree = (parsed["community_code"].to_numpy() == np.array([row[1] for row in rows], dtype=object)) & (
         parsed["sequence"].to_numpy() == np.array([int(row[2]) for row in rows]))
     if not agree.all():
