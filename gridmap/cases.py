@@ -448,7 +448,8 @@ def _time_order(frame: pd.DataFrame, findings: Report) -> pd.Series:
         wrong = wrong.fillna(False).to_numpy(dtype=bool)
         for position in np.flatnonzero(wrong & ok.to_numpy()):
             findings.add("time_order", f"{what}; the case is left out of time measures until its times are "
-                         "corrected", record=_label(frame, position), row=position + 1)
+                         "corrected", record=_label(frame, position), row=position + 1,
+                         fix="correct reported_at, accepted_at and closed_at of this case in the source")
         ok &= ~wrong
     return ok
 

@@ -3,7 +3,8 @@
 Functions that inspect data (:func:`gridmap.check`, validation in the readers, grid building) return or
 attach a :class:`Report` instead of printing. A finding has a ``check`` (what was tested), a ``severity``
 (``error`` — a violation; ``warning`` — repaired or suspicious; ``info``), the ``record`` it is about and a
-``message`` that says what to do. Extra keyword values (an area, a distance) become columns.
+``message``, and optionally the ``fix`` (what to do about it). Extra keyword values (an area, a distance)
+become columns.
 
 Examples
 --------
@@ -46,14 +47,16 @@ class Report:
         self._rows: list[dict[str, Any]] = []
         self.tables: dict[str, pd.DataFrame] = {}
 
-    def add(self, check: str, message: str, *, record: Any = None, severity: str = "error", **extra: Any) -> None:
-        """Record one finding; ``extra`` values become columns of :meth:`to_frame`."""
+    def add(self, check: str, message: str, *, record: Any = None, severity: str = "error",
+            fix: str | None = None, **extra: Any) -> None:
+        """Record one finding; ``fix`` says what to do; ``extra`` values become columns of :meth:`to_frame`."""
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-        self._rows.append(
-            {"check": check, "severity": severity, "record": None if record is None else str(record),
-             "message": message, **extra}
-        )
+        row = {"check": check, "severity": severity, "record": None if record is None else str(record),
+               "message": message, **extra}
+        if fix is not None:
+            row["fix"] = fix
+        self._rows.append(row)
 
     def extend(self, other: Report) -> None:
         """Append the findings and tables of another report."""
@@ -87,7 +90,7 @@ class Report:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         record = f"record {first['record']}" if first["record"] is not None else None
-        raise error(f"{first['check']}: {first['message']}{more}", path=path, record=record)
+        raise error(f"{first['check']}: {first['message']}{more}", path=path, record=record, fix=first.get("fix"))
 
     def to_json(self) -> str:
         """Serialise findings and tables as JSON (non-ASCII text kept readable)."""

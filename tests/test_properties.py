@@ -277,6 +277,7 @@ def _no_lone_cr(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+@pytest.mark.filterwarnings("ignore::gridmap.errors.GridmapWarning")  # Big5, records outside China
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CSV_BYTES.map(_no_lone_cr))
 def test_any_csv_bytes_read_or_raise_gridmap_error(tmp_path_factory, data):
@@ -311,6 +312,7 @@ documents = st.one_of(features, geometries,
                                              "features": st.lists(features, max_size=5)}))
 
 
+@pytest.mark.filterwarnings("ignore::gridmap.errors.GridmapWarning")  # Big5, records outside China
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # GDAL's notes on odd geometries, via pyogrio
 @pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")  # pyogrio on JSON-like values
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,8 +20,16 @@ def test_report_raises_first_error_with_count():
     report = Report("codes")
     report.add("duplicate", "code 450102001003 appears twice", record="row 3")
     report.add("duplicate", "code 450102001004 appears twice", record="row 9")
-    with pytest.raises(GridmapError, match=r"units.csv, record row 3: duplicate: .*and 1 more"):
+    with pytest.raises(GridmapError, match=r"units.csv, record row 3: duplicate: .*and 1 more\)$"):
         report.raise_for_errors(path="units.csv")
+
+
+def test_report_passes_the_fix_of_the_first_error():
+    report = Report("cases")
+    report.add("time_order", "closed before it was reported", record="case 7", fix="correct the times")
+    assert report.to_frame().loc[0, "fix"] == "correct the times"
+    with pytest.raises(GridmapError, match=r"record case 7: time_order: .*Fix: correct the times\.$"):
+        report.raise_for_errors()
 
 
 def test_report_json_keeps_chinese_readable():

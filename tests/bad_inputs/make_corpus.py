@@ -519,10 +519,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     write_csv(folder, "closed_before_reported.csv", rows)
     case("case_closed_before_reported", "a case closed the day before it was reported",
          "closed_before_reported.csv", "read_cases", "error", args={"coords": "wgs84", "strict": True},
-         error="CaseError", words=["closed before it was reported"], record="E2",
-         gap="the CaseError has no fix: gridmap.cases raises through Report.raise_for_errors, which passes "
-             "no fix= (the time_order finding has none either). Suggest: time_order findings carry "
-             "'correct 办结时间/上报时间 of the case' and raise_for_errors passes the first finding's fix")
+         error="CaseError", words=["closed before it was reported"], record="E2")
 
     # -- spreadsheets and tables -----------------------------------------------------------------------
     def title_row(book):
@@ -762,16 +759,10 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          "unchanged", error="exit 2", words=["is a file", "--out"])
     case("cli_out_read_only", "gridmap demo --out inside a read-only folder (simulated for root)", None,
          "cli_demo", "unchanged", args={"read_only": True}, error="exit 2",
-         words=["permission", "--out"],
-         gap="PermissionError from tempfile.mkdtemp escapes gridmap.cli._output.staged_folder as a bare "
-             "traceback (exit 1, not 2). Suggest: staged_folder turns OSError into WriteError naming the "
-             "folder and the fix ('choose a folder you can write to')")
+         words=["permission", "--out"])
     case("cli_out_half_written", "gridmap demo --out into a folder where index.html is a folder: the "
          "second move fails", None, "cli_demo", "unchanged", args={"blocked": "index.html"},
-         error="exit 2", words=["index.html", "--out"],
-         gap="staged_folder moves files one by one: gridmap.gpkg is replaced, then IsADirectoryError on "
-             "index.html escapes as a traceback, leaving a new gridmap.gpkg beside the old map. Suggest: "
-             "check every target first, turn OSError into WriteError, and restore replaced files on failure")
+         error="exit 2", words=["index.html", "--out"])
 
     # -- the command line: bad input exits 2 with one line, the previous output untouched -------------
     (folder / "previous_findings.csv").write_text("check,severity,record,message\n", encoding="utf-8")
