@@ -60,12 +60,13 @@ def _register_commands() -> None:
     from gridmap.cli.build import build
     from gridmap.cli.cases import cases
     from gridmap.cli.check import check
+    from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
-    for command in (demo, build, check, cases, stats, map_command, report):
+    for command in (demo, build, check, codes, cases, stats, map_command, report):
         main.add_command(command)
 
 
