@@ -220,8 +220,18 @@ def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M
         clipped[inside] = shapely.set_precision(units[inside], grid_size)
     crossing = polygonal & ~inside
     if crossing.any():
-        clipped[crossing] = shapely.intersection(units[crossing], community, grid_size=grid_size)
+        clipped[crossing] = _polygonal_part(shapely.intersection(units[crossing], community, grid_size=grid_size))
     return clipped
+
+
+def _polygonal_part(geometries: np.ndarray) -> np.ndarray:
+    """Drop the lines and points an overlay adds where a unit only touches the community's edge."""
+    geometries = geometries.copy()
+    for i in np.flatnonzero(shapely.get_type_id(geometries) == shapely.GeometryType.GEOMETRYCOLLECTION):
+        parts = shapely.get_parts(geometries[i])
+        polygons = parts[shapely.get_dimensions(parts) == 2]
+        geometries[i] = shapely.union_all(polygons) if len(polygons) else shapely.Polygon()
+    return geometries
 
 
 def _seeds(
