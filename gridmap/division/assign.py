@@ -126,7 +126,8 @@ def assign(
     unit_geoms = densified(units.geometry).to_crs(crs).to_numpy()
     codes = communities["code"].to_numpy(dtype=object)
 
-    _report_overlaps(community_geoms, codes, report, strict=strict)
+    _report_overlaps(community_geoms, codes, report, strict=strict,
+                     path=communities.attrs.get("gridmap_source"))
     native = units.geometry if units.crs == communities.crs else units.geometry.to_crs(communities.crs)
     pairs = _candidate_pairs(
         native.to_numpy(), communities.geometry.to_numpy(), unit_geoms, community_geoms, codes
@@ -289,7 +290,7 @@ def _checked_geometries(
     return out
 
 
-def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, strict: bool) -> None:
+def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, strict: bool, path=None) -> None:
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
@@ -307,6 +308,7 @@ def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, st
         if strict:
             raise TopologyError(
                 f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²",
+                path=path,
                 record=f"communities {codes[a]}/{codes[b]}",
                 fix="correct the boundaries so that communities only touch",
             )
@@ -441,6 +443,7 @@ def _report_outside(
         if strict:
             raise TopologyError(
                 f"unit {unit_id} ({name}) lies {distance:,.0f} m outside every community",
+                path=units.attrs.get("gridmap_source"),  # set by gridmap.read_layer
                 record=f"unit {unit_id}",
                 fix=fix,
             )

@@ -671,11 +671,7 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("topology_error_names_file", "the units-outside error of build_grids(strict) names the units file",
          "units_outside.geojson", "build_grids", "error", args={"communities": "communities.geojson",
                                                                  "strict": True}, error="TopologyError",
-         words=["outside every community"], record="unit 001",
-         gap="read_layer now records the file in frame.attrs['gridmap_source'] and names records with "
-             "gridmap.io.record_labels, but gridmap.division (build_grids/assign) does not use them yet: its "
-             "TopologyError names 'unit 001' and no file. Suggest: division passes "
-             "path=frame.attrs.get('gridmap_source') to the errors it raises about a layer")
+         words=["outside every community"], record="unit 001")
 
     overlapping = community_features(row1={"geometry": box(108.305, 22.800, 108.320, 22.810)})
     write_geojson(folder, "overlapping_communities.geojson", overlapping)
