@@ -6,6 +6,7 @@
 """
 
 from gridmap.codes.beidou import beidou, beidou_cell, beidou_decode, beidou_level
+from gridmap.codes.registry import Registry, RegistryDiff
 from gridmap.codes.scheme import (
     CJT_349,
     COLUMNS,
@@ -25,6 +26,8 @@ from gridmap.codes.scheme import (
 )
 
 __all__ = [
+    "Registry",
+    "RegistryDiff",
     "CodeScheme",
     "GridCode",
     "DEFAULT",
