@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from division_checks import frame, metric, rect
@@ -236,3 +237,31 @@ def test_rules_from_bad_toml_names_key_and_fix(tmp_path, text, match):
     with pytest.raises(GridmapError, match=match) as info:
         GridRules.from_toml(path)
     assert str(path) in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_units_in_gcj02_declared_as_wgs84_are_recognised():
+    from shapely import box
+
+    from gridmap.crs import wgs84_to_gcj02
+
+    # a 4 x 3 block of 500 m communities near Nanning, one unit at the centre of each
+    size = 0.005
+    cells = [(108.30 + i * size, 22.80 + j * size) for i in range(4) for j in range(3)]
+    communities = gpd.GeoDataFrame(
+        {"code": [f"450102001{k + 1:03d}" for k in range(len(cells))]},
+        geometry=[box(x, y, x + size, y + size) for x, y in cells], crs="EPSG:4326")
+    centres = np.array([(x + size / 2, y + size / 2) for x, y in cells])
+    lon, lat = wgs84_to_gcj02(centres[:, 0], centres[:, 1])  # as Amap geocodes them
+    units = gpd.GeoDataFrame(
+        {"unit_id": [f"U{k}" for k in range(len(cells))], "kind": "compound", "households": 300,
+         "community_code": communities["code"].to_numpy()},
+        geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    with pytest.warns(GridmapWarning):
+        _, report = assign_units(units, communities)
+    findings = report.to_frame().set_index("check")
+    assert "coordinate_shift" in findings.index
+    assert findings.loc["coordinate_shift", "agreement_after"] == 1.0
+    assert 'coords="gcj02"' in findings.loc["coordinate_shift", "fix"]
+
+    _, clean = assign_units(units.set_geometry(gpd.points_from_xy(*centres.T), crs="EPSG:4326"), communities)
+    assert "coordinate_shift" not in set(clean.to_frame()["check"])

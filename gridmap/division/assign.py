@@ -68,6 +68,11 @@ class Assignment(NamedTuple):
     unit_community: np.ndarray  # position of each unit's community, -1 when outside every community
 
 
+#: A units layer is tested for a GCJ-02/BD-09 shift when at least this many units carry a community_code
+#: and fewer than this share of them lie in it.
+_SHIFT_MIN_UNITS = 5
+_SHIFT_AGREEMENT = 0.8
+
 def assign_units(
     units: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, strict: bool = False, prefer: str = "location"
 ) -> tuple[gpd.GeoDataFrame, Report]:
@@ -133,6 +138,7 @@ def assign(
         native.to_numpy(), communities.geometry.to_numpy(), unit_geoms, community_geoms, codes
     )
     located = _locate(pairs, len(units))
+    _report_coordinate_shift(units, native, communities, located, codes, report)
     chosen = _apply_given_codes(units, located, pairs, codes, report, prefer=prefer)
     _report_outside(units, unit_geoms, community_geoms, codes, chosen, report, strict=strict)
 
@@ -348,6 +354,55 @@ def _candidate_pairs(
     return pd.DataFrame(
         {"unit": units_pos, "community": communities_pos, "area": areas, "code": codes[communities_pos]}
     )
+
+
+def _agreement(given: np.ndarray, located: np.ndarray, codes: np.ndarray) -> float:
+    """Share of the units with a given community code that lie in that community."""
+    found = np.where(located >= 0, codes[np.maximum(located, 0)], None)
+    return float(np.mean(found == given))
+
+
+def _report_coordinate_shift(units: gpd.GeoDataFrame, native: gpd.GeoSeries, communities: gpd.GeoDataFrame,
+                             located: np.ndarray, codes: np.ndarray, report: Report) -> None:
+    """Report a units layer that is in GCJ-02 or BD-09 although it is declared WGS84/CGCS2000.
+
+    The communities are the reference: when most units that carry a ``community_code`` lie outside that
+    community, but would lie inside it after the GCJ-02 (or BD-09) inverse shift, the layer was almost
+    certainly geocoded by Amap (or Baidu) and saved as WGS84. No other reference exists in the data.
+    """
+    if "community_code" not in units.columns or not communities.crs.is_geographic:
+        return
+    has_code = units["community_code"].notna().to_numpy()
+    if has_code.sum() < _SHIFT_MIN_UNITS:
+        return
+    given = units["community_code"].to_numpy(dtype=object)[has_code]
+    before = _agreement(given, located[has_code], codes)
+    if before >= _SHIFT_AGREEMENT:
+        return
+    from gridmap.crs import convert
+
+    points = shapely.point_on_surface(native.to_numpy()[has_code])
+    tree = shapely.STRtree(communities.geometry.to_numpy())
+    for source in ("gcj02", "bd09"):
+        lon, lat = convert(shapely.get_x(points), shapely.get_y(points), source, "wgs84")
+        point, community = tree.query(shapely.points(lon, lat), predicate="within")
+        shifted = np.full(len(points), -1, dtype=np.int64)
+        shifted[point] = community
+        after = _agreement(given, shifted, codes)
+        if after >= _SHIFT_AGREEMENT and after - before >= 0.3:
+            report.add(
+                "coordinate_shift",
+                f"the units look like {source.upper()} coordinates declared as WGS84: {before:.0%} of the units "
+                f"with a community_code lie in that community as given, {after:.0%} after the {source.upper()} "
+                "inverse shift",
+                record="units layer",
+                severity="warning",
+                fix=f'read the units with gridmap.read_layer(path, coords="{source}"), or convert them with '
+                    f'gridmap.crs.convert_frame(units, "{source}", "wgs84")',
+                agreement_before=round(before, 3),
+                agreement_after=round(after, 3),
+            )
+            return
 
 
 def _locate(pairs: pd.DataFrame, n_units: int) -> np.ndarray:
