@@ -4,7 +4,8 @@ in the middle of an assignment leaves the registry as it was, readable and consi
 Parallel writers are started with multiprocessing's "spawn" (fresh interpreters). Killed writers come from a
 "forkserver" that imported gridmap once: each is still a fresh process (forked from the clean server, not from
 pytest), and a try costs milliseconds instead of an interpreter start, so the number of random kills
-(GRIDMAP_KILL_TRIES, default 10) can be raised to 50 and more.
+(GRIDMAP_KILL_TRIES, default 50) can be raised further; the number of parallel writers is
+GRIDMAP_WRITERS (default 8). `python scripts/reliability_figures.py` runs them with 50 kills.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from gridmap.codes.registry import Registry
 ZONE = "EPSG:4545"
 X0, Y0 = 540_000.0, 2_525_000.0
 COMMUNITIES = ["450102001003", "450102001004", "450102002001"]
-KILL_TRIES = int(os.environ.get("GRIDMAP_KILL_TRIES", "10"))
+KILL_TRIES = int(os.environ.get("GRIDMAP_KILL_TRIES", "50"))
+WRITERS = int(os.environ.get("GRIDMAP_WRITERS", "8"))
 #: The assignment steps, in the order assign runs them (each is stopped after in turn).
 STEPS = ["load_new", "match_units", "fetch_matched", "write_plan", "issue_codes", "close_versions",
          "insert_versions", "retire_codes", "insert_lineage", "record_version", "fetch_issued"]
@@ -93,7 +95,7 @@ def test_parallel_writers_never_issue_a_code_twice(tmp_path):
     base = pd.concat([community_build(c, f"base{c}", 5) for c in COMMUNITIES], ignore_index=True)
     with Registry(path) as registry:
         registry.assign(base, when="2025-01-06")
-    workers, rounds = 4, 6
+    workers, rounds = WRITERS, 4
     context = multiprocessing.get_context("spawn")
     processes = []
     for w in range(workers):
