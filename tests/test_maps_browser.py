@@ -3,7 +3,7 @@
 import folium
 import geopandas as gpd
 import pytest
-from browser import launch_chromium, open_offline
+from browser import click_at, launch_chromium, open_offline
 from maps_fixtures import UNITS, XSS_NAME, small_city
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, box, shape
 
@@ -53,15 +53,6 @@ def assert_clean(log):
 def drawn_count(page) -> int:
     """Paths Leaflet drew on the map's canvas renderer."""
     return page.evaluate(f"Object.keys({MAP}._renderer._layers).length")
-
-
-def click_at(page, lat: float, lon: float) -> None:
-    x, y = page.evaluate(f"""([lat, lon]) => {{
-        const map = {MAP}, point = map.latLngToContainerPoint([lat, lon]);
-        const box = map.getContainer().getBoundingClientRect();
-        return [box.left + point.x, box.top + point.y];
-    }}""", [lat, lon])
-    page.mouse.click(x, y)
 
 
 def popup(page) -> dict:
