@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
     "GridmapError",
     "ReadError",
@@ -43,7 +45,8 @@ class GridmapError(ValueError):
         What the user should do about it.
     """
 
-    def __init__(self, problem: str, *, path=None, record: str | None = None, fix: str | None = None):
+    def __init__(self, problem: str, *, path: str | os.PathLike | None = None, record: str | None = None,
+                 fix: str | None = None):
         self.problem = problem
         self.path = None if path is None else str(path)
         self.record = record
@@ -57,7 +60,7 @@ class GridmapError(ValueError):
             message += f". Fix: {self.fix.rstrip('.')}."
         return message
 
-    def at(self, path) -> "GridmapError":
+    def at(self, path: str | os.PathLike) -> GridmapError:
         """Return the same error with the file it came from filled in (when it had none)."""
         if self.path is not None:
             return self

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -50,7 +51,7 @@ def _pysal():
     return esda, libpysal
 
 
-def case_rates(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, **options) -> gpd.GeoDataFrame:
+def case_rates(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, **options: Any) -> gpd.GeoDataFrame:
     """Return the grids with ``cases``, ``cases_per_1000`` and ``cases_per_km2`` (from ``summarize``).
 
     ``options`` go to :func:`~gridmap.stats.summarize` (``by`` is always "grid").

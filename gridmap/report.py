@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from typing import Any
 
 import pandas as pd
@@ -49,7 +50,7 @@ class Report:
 
     def add(self, check: str, message: str, *, record: Any = None, severity: str = "error",
             fix: str | None = None, **extra: Any) -> None:
-        """Record one finding; ``fix`` says what to do; ``extra`` values become columns of :meth:`to_frame`."""
+        """Record one finding; ``fix`` says what to do; ``extra`` values become :meth:`to_frame` columns."""
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
         row = {"check": check, "severity": severity, "record": None if record is None else str(record),
@@ -79,10 +80,11 @@ class Report:
         return frame[_BASE_COLUMNS + [c for c in frame.columns if c not in _BASE_COLUMNS]]
 
     def counts(self) -> pd.Series:
-        """Number of findings per check, largest first."""
+        """Return the number of findings per check, largest first."""
         return self.to_frame()["check"].value_counts()
 
-    def raise_for_errors(self, error: type[GridmapError] = GridmapError, *, path=None) -> None:
+    def raise_for_errors(self, error: type[GridmapError] = GridmapError, *,
+                         path: str | os.PathLike | None = None) -> None:
         """Raise ``error`` naming the first violations when the report has any."""
         errors = [row for row in self._rows if row["severity"] == "error"]
         if not errors:
@@ -90,7 +92,8 @@ class Report:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         record = f"record {first['record']}" if first["record"] is not None else None
-        raise error(f"{first['check']}: {first['message']}{more}", path=path, record=record, fix=first.get("fix"))
+        raise error(f"{first['check']}: {first['message']}{more}", path=path, record=record,
+                    fix=first.get("fix"))
 
     def to_json(self) -> str:
         """Serialise findings and tables as JSON (non-ASCII text kept readable)."""

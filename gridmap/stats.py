@@ -40,6 +40,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -179,7 +180,7 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
 
 def summarize_levels(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | None = None,
                      staff: pd.DataFrame | None = None, *, levels: Sequence[str] = LEVELS,
-                     **options) -> dict[str, pd.DataFrame]:
+                     **options: Any) -> dict[str, pd.DataFrame]:
     """:func:`summarize` at several levels at once (cases are put in grids once); a dict level → table.
 
     Examples

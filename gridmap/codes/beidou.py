@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap.errors import CodeError
 
@@ -105,7 +106,7 @@ def _encode(x: np.ndarray, y: np.ndarray, level: int) -> np.ndarray:
     return out
 
 
-def beidou(lon, lat, level: int = 7):
+def beidou(lon: ArrayLike, lat: ArrayLike, level: int = 7) -> str | np.ndarray | pd.Series:
     """Beidou grid location code (GB/T 39409-2020) of points, vectorised.
 
     Parameters
@@ -219,7 +220,7 @@ def _code_array(code) -> tuple[np.ndarray, bool]:
     return np.asarray(code, dtype=object).ravel(), False
 
 
-def beidou_decode(code):
+def beidou_decode(code: str | ArrayLike) -> tuple:
     """Bounds ``(west, south, east, north)`` in degrees of the cell a Beidou code names.
 
     Parameters
@@ -249,7 +250,7 @@ def beidou_decode(code):
     return bounds
 
 
-def beidou_cell(code):
+def beidou_cell(code: str | ArrayLike) -> shapely.Polygon | np.ndarray:
     """Return the cell a Beidou code names as a shapely polygon (an array of polygons for many codes).
 
     Examples

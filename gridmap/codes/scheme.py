@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import operator
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -426,7 +427,7 @@ def validate(code: str, admin: pd.DataFrame | None = None, *,
 
 
 def check_code(code: str, admin: pd.DataFrame | None = None, *, scheme: CodeScheme | str = DEFAULT,
-               record: str | None = None, path=None) -> None:
+               record: str | None = None, path: str | os.PathLike | None = None) -> None:
     """Raise :class:`~gridmap.errors.CodeError` naming the bad field and the fix when ``code`` is invalid.
 
     Parameters

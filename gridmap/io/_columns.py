@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -158,7 +159,7 @@ def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
     return headers
 
 
-def unique_headers(headers: Sequence[object], *, path=None) -> list[str]:
+def unique_headers(headers: Sequence[object], *, path: str | os.PathLike | None = None) -> list[str]:
     """Return headers as text, blanks named ``unnamed_N`` and repeats numbered (``备注``, ``备注.1``).
 
     A repeated header that is a known alias is ambiguous and raises :class:`~gridmap.errors.SchemaError`.
@@ -186,8 +187,8 @@ def _find_column(columns: Sequence[str], wanted: str, *, option: str, path) -> s
                     fix=f"pass {option}= one of the column names above")
 
 
-def rename_columns(frame: pd.DataFrame, *, path=None, explicit: dict[str, str] | None = None
-                   ) -> tuple[pd.DataFrame, dict[str, str]]:
+def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None,
+                   explicit: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename headers to model names; return the new frame and ``{model name: original header}``.
 
     ``explicit`` maps model names to headers the user named (``lon=``, ``lat=``); it wins over aliases.
@@ -357,8 +358,8 @@ def _clean_counts(series: pd.Series, **where) -> pd.Series:
     return pd.Series(pd.array(values, dtype="Int64"), index=series.index)
 
 
-def clean_values(frame: pd.DataFrame, *, path=None, rows: Sequence[int] | None = None,
-                 sources: dict[str, str] | None = None) -> pd.DataFrame:
+def clean_values(frame: pd.DataFrame, *, path: str | os.PathLike | None = None,
+                 rows: Sequence[int] | None = None, sources: dict[str, str] | None = None) -> pd.DataFrame:
     """Return ``frame`` with code columns as stripped strings and count columns as nullable integers.
 
     Codes: whole numbers (numeric spreadsheet cells, 450102001003.0) become their digits; blanks become

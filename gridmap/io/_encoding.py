@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import re
 import struct
 import warnings
@@ -66,7 +67,7 @@ _BIG5_RARE_BIG5 = 0.1  # ... and at most this share of the Big5 reading
 _FIX = "pass the file's encoding, e.g. encoding='gb18030', encoding='big5' or encoding='latin-1'"
 
 
-def normalize_codec(name: str, *, path=None) -> str:
+def normalize_codec(name: str, *, path: str | os.PathLike | None = None) -> str:
     """Return Python's codec name for an encoding label (a ``.cpg`` text, a code page, a user argument).
 
     Code page numbers (``936``, ``ANSI 936``, ``65001``) are accepted; the GB2312/GBK family is widened to
@@ -86,7 +87,8 @@ def normalize_codec(name: str, *, path=None) -> str:
     return "gb18030" if codec in _GB_FAMILY else codec
 
 
-def decode_text(data: bytes, *, path=None, encoding: str | None = None) -> tuple[str, str]:
+def decode_text(data: bytes, *, path: str | os.PathLike | None = None,
+                encoding: str | None = None) -> tuple[str, str]:
     """Decode the bytes of a text file; return the text and the encoding used.
 
     With ``encoding`` given, only that encoding is tried. Otherwise a byte-order mark decides, then UTF-8,
@@ -262,7 +264,8 @@ def _detect(names: list[bytes], blocks: list[np.ndarray]) -> str | None:
     return next((codec for codec in _TRIAL if _dbf_decodes(names, blocks, codec)), None)
 
 
-def dbf_encoding(dbf: bytes, *, cpg: str | None = None, encoding: str | None = None, path=None) -> str:
+def dbf_encoding(dbf: bytes, *, cpg: str | None = None, encoding: str | None = None,
+                 path: str | os.PathLike | None = None) -> str:
     """Choose the encoding of a shapefile's attribute table.
 
     ``encoding`` (the user's) wins, then the ``.cpg`` text, then detection from the .dbf bytes
