@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 
 import geopandas as gpd
@@ -35,7 +36,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike
 
-from gridmap.errors import CRSError
+from gridmap.errors import CRSError, GridmapWarning
 
 __all__ = [
     "COORDINATE_SYSTEMS",
@@ -638,13 +639,37 @@ def _place(where: dict) -> str:
     return ", ".join(str(part) for part in (where["path"], where["record"]) if part) or "layer"
 
 
-def _to_storage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _to_storage(frame: gpd.GeoDataFrame, where: dict) -> gpd.GeoDataFrame:
     """Return ``frame`` in EPSG:4326 or EPSG:4490: kept when it is one of them, else reprojected to 4490."""
     if frame.crs.to_epsg() in STORAGE_CRS:
         return frame.copy()
     if frame.crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
         return frame.set_crs(4326, allow_override=True)
+    _warn_legacy_datum(frame.crs, where)
     return frame.to_crs(4490)
+
+
+def _warn_legacy_datum(crs: pyproj.CRS, where: dict) -> None:
+    """Warn when no real datum transformation to CGCS2000 exists (Beijing 1954, Xi'an 1980, ...).
+
+    PROJ then applies a "ballpark" offset of zero: the coordinates are moved as if the datums were the same,
+    which leaves them tens of metres (up to about 100 m) from where they belong. WGS84-based CRSs also get a
+    ballpark offset to CGCS2000, but the two datums agree within a metre.
+    """
+    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs is not None else ""
+    if datum.startswith("World Geodetic System 1984") or datum == "China 2000":
+        return
+    steps = pyproj.Transformer.from_crs(crs, 4490, always_xy=True).description
+    if "ballpark" not in steps.lower():
+        return
+    warnings.warn(
+        f"{_place(where)}: {crs.name} has no published transformation to CGCS2000; the coordinates were "
+        f"converted as if datum {datum!r} were CGCS2000, so they may be off by tens of metres (up to about "
+        "100 m). Fix: convert them with the 7-parameter transformation from your natural-resources "
+        "bureau (e.g. read_layer(..., crs=\"+proj=tmerc ... +towgs84=dx,dy,dz,rx,ry,rz,s\")), or re-export "
+        "the layer in CGCS2000 (EPSG:4490 or a CGCS2000 Gauss-Kruger zone such as EPSG:4545)",
+        GridmapWarning, stacklevel=4,
+    )
 
 
 def normalize_crs(
@@ -712,7 +737,7 @@ def normalize_crs(
         frame, shifted = _declare(frame, assume, where)
     xy = _sample_xy(frame.geometry)
     if len(xy) == 0:
-        return _to_storage(frame if frame.crs is not None else frame.set_crs(4326))
+        return _to_storage(frame if frame.crs is not None else frame.set_crs(4326), where)
     kind = _frame_crs_kind(frame.crs)
     if kind == "other":
         raise CRSError(
@@ -734,4 +759,4 @@ def normalize_crs(
     _check_in_china(xy, lon, lat, frame.crs, where)
     if shifted != "wgs84":
         frame = convert_frame(frame, shifted, "wgs84")
-    return _to_storage(frame)
+    return _to_storage(frame, where)

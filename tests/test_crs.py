@@ -1,6 +1,7 @@
 """Tests of gridmap.crs: GCJ-02/BD-09 conversion, the China outline, frames, metric CRS and normalize_crs."""
 
 import logging
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +25,7 @@ from gridmap.crs import (
     normalize_crs,
     wgs84_to_gcj02,
 )
-from gridmap.errors import CRSError
+from gridmap.errors import CRSError, GridmapWarning
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -483,7 +484,8 @@ def test_storage_crs_are_kept_and_others_reprojected_to_cgcs2000():
     np.testing.assert_allclose(
         shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-9
     )
-    assert normalize_crs(layer(NANNING_DEGREES, crs=4610)).crs.to_epsg() == 4490  # Xi'an 1980, geographic
+    with pytest.warns(GridmapWarning, match="Xian 1980"):  # Xi'an 1980, geographic: no datum shift known
+        assert normalize_crs(layer(NANNING_DEGREES, crs=4610)).crs.to_epsg() == 4490
     assert normalize_crs(layer(NANNING_DEGREES, crs="OGC:CRS84")).crs.to_epsg() == 4326
 
 
@@ -528,3 +530,26 @@ def test_large_layers_are_checked_on_a_sample():
     xy[::3] = xy[::3, ::-1]  # a third swapped: their |y| > 90 is refused
     with pytest.raises(CRSError, match="not valid degrees"):
         normalize_crs(gpd.GeoDataFrame(geometry=shapely.points(xy), crs=4326))
+
+
+@pytest.mark.parametrize("epsg", [2381, 2435, 4214])  # Xi'an 1980 and Beijing 1954 Gauss-Kruger, Beijing 1954
+def test_legacy_datums_warn_that_positions_may_be_off_and_name_the_fix(epsg):
+    crs = pyproj.CRS.from_epsg(epsg)
+    degrees = pyproj.Transformer.from_crs(4490, crs, always_xy=True).transform(*np.array(NANNING_DEGREES).T)
+    frame = layer(list(zip(*degrees, strict=True)), crs=crs)
+    with pytest.warns(GridmapWarning) as caught:
+        out = normalize_crs(frame, path="社区.shp")
+    message = str(caught[0].message)
+    assert "社区.shp" in message and crs.name in message
+    assert "7-parameter" in message and "EPSG:4490" in message
+    # the coordinates are still converted (with a zero datum shift): within a centimetre of where they started
+    np.testing.assert_allclose(shapely.get_coordinates(out.geometry.values), NANNING_DEGREES, atol=1e-7)
+
+
+@pytest.mark.parametrize("epsg", [4545, 32649, 3857])  # CGCS2000 and WGS84 projections: no warning
+def test_modern_datums_convert_without_a_warning(epsg):
+    transform = pyproj.Transformer.from_crs(4490, epsg, always_xy=True).transform
+    frame = layer(list(zip(*transform(*np.array(NANNING_DEGREES).T), strict=True)), crs=epsg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert normalize_crs(frame).crs.to_epsg() == 4490
