@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import warnings
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import pandas as pd
@@ -259,6 +260,29 @@ def test_diff_by_version_and_date_and_current_export(registry):
     assert current.crs.to_epsg() == 4490 and current["code"].tolist() == [C1 + "001", C2 + "002", C2 + "003"]
     assert current["street_code"].tolist() == [C1[:9], C2[:9], C2[:9]]
     assert metres(current).area.round(3).tolist() == [10_000, 5_000, 5_000]
+
+
+def html_tables(page):
+    """The tables of an HTML fragment as DataFrames of text (the fragment is well-formed XML)."""
+    root = ElementTree.fromstring(f"<div>{page}</div>")
+    frames = []
+    for table in root.iter("table"):
+        rows = [[cell.text or "" for cell in row] for row in table.iter("tr")]
+        frames.append(pd.DataFrame(rows[1:], columns=rows[0]))
+    return frames
+
+
+def test_registry_and_diff_show_summary_tables_in_jupyter(registry):
+    registry.assign(layer(("t1", C1, "a", (0, 0, 100, 100)), ("t2", C2, "b", (0, 100, 100, 200))),
+                    when="2025-01-06")
+    registry.assign(layer(("t1", C1, "a", (0, 0, 100, 100))), when="2025-02-03")
+    (shown,) = html_tables(registry._repr_html_())
+    assert shown["version"].tolist() == ["1", "2"] and shown["retired"].tolist() == ["0", "1"]
+    assert "<b>1</b> active codes" in registry._repr_html_()
+    diff = registry.diff(since="2025-01-07")
+    totals, by_street = html_tables(diff._repr_html_())
+    assert totals.iloc[0].astype(int).to_dict() == diff.totals() and diff.totals()["retired"] == 1
+    assert by_street["street_code"].tolist() == [C2[:9]]
 
 
 # --------------------------------------------------------------------------- the sample city

@@ -60,6 +60,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
 import os
@@ -181,6 +182,13 @@ class RegistryDiff:
         span = f"versions {self.versions[0]}–{self.versions[-1]}" if self.versions else "no versions"
         return f"RegistryDiff(since {self.since}: {span}; {totals})"
 
+    def _repr_html_(self) -> str:
+        span = f"versions {self.versions[0]}–{self.versions[-1]}" if self.versions else "no versions"
+        heading = f"<p><b>Changes since {html.escape(self.since)}</b> ({span})</p>"
+        totals = pd.DataFrame([self.totals()]).to_html(index=False)
+        by_street = self.by_street.head(20).to_html(index=False) if len(self.by_street) else ""
+        return heading + totals + by_street
+
 
 class Registry:
     """Every grid code ever issued, in an SQLite file; gives new builds their permanent codes.
@@ -252,6 +260,12 @@ class Registry:
         versions = self._con.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
         return f"Registry({str(self.path)!r}, scheme='{self.scheme.name}': {len(self)} active codes, " \
                f"{versions} versions)"
+
+    def _repr_html_(self) -> str:
+        heading = (f"<p><b>Registry</b> <code>{html.escape(str(self.path))}</code>, scheme "
+                   f"'{html.escape(self.scheme.name)}': <b>{len(self)}</b> active codes</p>")
+        columns = ["version", "issued_on", "grids", "kept", "added", "changed", "retired"]
+        return heading + self.versions()[columns].tail(10).to_html(index=False)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
