@@ -1,24 +1,37 @@
 """Benchmark case assignment: gridmap.cases.assign against geopandas.sjoin on a Nanning-scale city.
 
-Run: ``python benchmarks/bench_cases.py [--grids 9000] [--cases 2000000] [--seed 0] [--repeat 3]``
+Run: ``python benchmarks/bench_cases.py [--grids 9000] [--cases 2000000] [--on-boundary 0.01] [--seed 0]
+[--repeat 5]``
 
 The grids are a Voronoi tessellation of ``--grids`` random seeds over a 110 x 90 km box around Nanning
 (EPSG:4490), densified to about 50 vertices per grid like gridmap's built grids; the cases are uniform
-random points in the same box. Both methods run in the same process on the same data:
+random points in the same box, a share of them (``--on-boundary``) put exactly on grid vertices, where
+two or three grids meet. Everything runs in one process on the same data, like with like:
 
-* ``geopandas.sjoin(cases, grids, predicate="within", how="left")``, the usual way;
-* ``gridmap.cases.assign(cases, grids)``.
+* index builds, each timed on its own: ``GridIndex(grids)``, and the STR-tree sjoin needs: for
+  ``predicate="within"`` geopandas builds it over the *cases* (``cases.sindex``, cached on the frame)
+  and queries it with the grids' polygons ("contains");
+* with the indexes already built — the comparison issue #8 asks for: ``assign(cases, index)`` against
+  ``sjoin(cases, grids, predicate="within", how="left")`` on cases whose ``sindex`` exists;
+* including the builds: ``assign(cases, grids)`` (which builds an index sized for the call) against
+  sjoin on a fresh copy of the cases (which builds their STR-tree).
 
 Each is timed ``--repeat`` times (wall clock and process CPU time, best run, after a warm-up on 10,000
 cases) and run again under tracemalloc for the peak of Python-tracked memory (numpy arrays and pandas
 columns; GEOS's own allocations are not tracked). On a shared machine wall times stretch with the load:
-compare the two methods within one run, and the CPU times. The results must be identical: every case
-sjoin puts in a grid gets that grid from assign; cases sjoin leaves
-unmatched (outside every grid, or exactly on a boundary, where "within" is false) must be NA in assign's
-result unless the point lies on a grid's boundary, which is checked with shapely.
+compare within one run; the load average is printed. Results must be identical to an independent
+reference — for every case the smallest code among the grids it intersects (geopandas
+``sjoin(predicate="intersects")`` and ``groupby().min()``), NA for none — and equal to sjoin(within)
+wherever "within" matched (it is false on boundaries, where the smallest-code rule decides).
+
+The last lines printed are ``BENCH {json}`` rows for ``benchmarks/run.py``.
 """
 
+from __future__ import annotations
+
 import argparse
+import json
+import os
 import time
 import tracemalloc
 import warnings
@@ -29,6 +42,7 @@ import pandas as pd
 import shapely
 
 from gridmap.cases import assign
+from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 
 BOX = (107.9, 22.45, 108.97, 23.26)  # about 110 x 90 km
@@ -49,15 +63,22 @@ def make_grids(n: int, seed: int) -> gpd.GeoDataFrame:
                             crs="EPSG:4490")
 
 
-def make_cases(n: int, seed: int) -> gpd.GeoDataFrame:
+def make_cases(n: int, seed: int, *, grids: gpd.GeoDataFrame | None = None,
+               on_boundary: float = 0.0) -> gpd.GeoDataFrame:
+    """``n`` uniform random cases over BOX; a share ``on_boundary`` of them on vertices of ``grids``."""
     rng = np.random.default_rng(seed + 1)
     xmin, ymin, xmax, ymax = BOX
-    points = gpd.points_from_xy(rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n))
+    xy = np.column_stack([rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n)])
+    if grids is not None and on_boundary > 0:
+        vertices = shapely.get_coordinates(grids.geometry.to_numpy())
+        chosen = rng.choice(n, int(n * on_boundary), replace=False)
+        xy[chosen] = vertices[rng.integers(0, len(vertices), len(chosen))]
+    points = gpd.points_from_xy(xy[:, 0], xy[:, 1])
     return gpd.GeoDataFrame({"case_id": np.arange(n).astype(str)}, geometry=points, crs="EPSG:4490")
 
 
 def run_sjoin(cases, grids) -> pd.Series:
-    joined = gpd.sjoin(cases, grids[["code", "geometry"]], predicate="within", how="left")
+    joined = gpd.sjoin(cases, grids, predicate="within", how="left")
     return joined.loc[~joined.index.duplicated(), "code"]
 
 
@@ -65,52 +86,110 @@ def run_assign(cases, grids) -> pd.Series:
     return assign(cases, grids, report=Report("bench"))["grid_code"]
 
 
-def measure(func, cases, grids, repeat: int):
-    func(cases.iloc[:10_000], grids)
+def measure(func, *args, repeat: int, warm=None):
+    """Best wall and CPU seconds of ``repeat`` runs, the traced peak (MiB) of one more, the last result.
+
+    ``warm`` is called before each run (untimed): it gives the run the state it should start from.
+    """
     seconds, cpu = [], []
     for _ in range(repeat):
+        fresh = warm() if warm else args
         start, start_cpu = time.perf_counter(), time.process_time()
-        result = func(cases, grids)
+        result = func(*fresh)
         seconds.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+    fresh = warm() if warm else args
     tracemalloc.start()
-    func(cases, grids)
+    func(*fresh)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return min(seconds), min(cpu), peak, result
 
 
-def check(sjoined: pd.Series, assigned: pd.Series, cases, grids) -> None:
-    matched = sjoined.notna()
-    same = (assigned[matched] == sjoined[matched]).all()
-    extra = matched.index[~matched & assigned.notna()]
-    polygons = grids.set_index("code").geometry[assigned[extra]].to_numpy()
-    on_boundary = shapely.intersects(shapely.boundary(polygons), cases.geometry[extra].to_numpy()).all()
-    print(f"identical where sjoin matched: {same}; unmatched by sjoin: {int((~matched).sum())}, "
-          f"of which assign placed {len(extra)} (all on a boundary: {bool(on_boundary)})")
-    if not (same and on_boundary):
-        raise SystemExit("results differ")
+def reference(cases, grids) -> pd.DataFrame:
+    """Per case, by geopandas alone: the smallest code among the grids it intersects (NaN for none) and
+    how many grids it intersects."""
+    joined = gpd.sjoin(cases[["geometry"]], grids[["code", "geometry"]], predicate="intersects", how="inner")
+    found = joined.groupby(level=0)["code"].agg(code="min", grids="size")
+    return found.reindex(cases.index).fillna({"grids": 0})
+
+
+def check(expected: pd.DataFrame, sjoined: pd.Series, results: dict[str, pd.Series]) -> bool:
+    """Print and return whether every result equals the reference, and sjoin where "within" settles it."""
+    identical = True
+    for name, result in results.items():
+        same = bool(((result == expected["code"]) | (result.isna() & expected["code"].isna())).all())
+        identical &= same
+        print(f"  {name}: the smallest intersecting code for every case: {same}")
+    alone = sjoined.notna() & (expected["grids"] == 1)
+    same = bool((results["prebuilt"][alone] == sjoined[alone]).all())
+    identical &= same
+    shared = int((expected["grids"] > 1).sum())
+    print(f"  equal to sjoin(within) for all {int(alone.sum()):,} cases in one grid's interior: {same}; "
+          f"{shared:,} cases intersect several grids (on boundaries: the smallest code), sjoin(within) "
+          f"matched {int(sjoined[expected['grids'] > 1].notna().sum()):,} of them (inside a grid and on "
+          "another's boundary, rounding slivers)")
+    return identical
+
+
+def bench_row(scenario: str, size: str, ours: tuple, plain: tuple, note: str) -> str:
+    return "BENCH " + json.dumps({
+        "scenario": scenario, "size": size, "gridmap_s": ours[0], "plain_s": plain[0],
+        "gridmap_peak_mb": ours[2], "plain_peak_mb": plain[2], "memory": "traced (tracemalloc)",
+        "note": f"{note}; CPU {ours[1]:.2f} vs {plain[1]:.2f} s"})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", type=int, default=9000)
     parser.add_argument("--cases", type=int, default=2_000_000)
+    parser.add_argument("--on-boundary", type=float, default=0.01, help="share of cases on grid vertices")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each; the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each; the best counts")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    grids, cases = make_grids(args.grids, args.seed), make_cases(args.cases, args.seed)
+    grids = make_grids(args.grids, args.seed)
+    cases = make_cases(args.cases, args.seed, grids=grids, on_boundary=args.on_boundary)
     vertices = shapely.get_num_coordinates(grids.geometry.to_numpy()).mean()
-    print(f"{len(grids)} grids ({vertices:.0f} vertices each on average), {len(cases):,} cases")
-    sjoin_s, sjoin_cpu, sjoin_mb, sjoined = measure(run_sjoin, cases, grids, args.repeat)
-    print(f"geopandas.sjoin(within): {sjoin_s:6.2f} s wall, {sjoin_cpu:6.2f} s CPU, "
-          f"peak traced memory {sjoin_mb:5.0f} MiB")
-    assign_s, assign_cpu, assign_mb, assigned = measure(run_assign, cases, grids, args.repeat)
-    print(f"gridmap.cases.assign:    {assign_s:6.2f} s wall, {assign_cpu:6.2f} s CPU, "
-          f"peak traced memory {assign_mb:5.0f} MiB")
-    print(f"speed-up: {sjoin_s / assign_s:.1f}x wall, {sjoin_cpu / assign_cpu:.1f}x CPU")
-    check(sjoined, assigned, cases, grids)
+    size = f"{len(cases):,} cases, {len(grids):,} grids"
+    print(f"{len(grids)} grids ({vertices:.0f} vertices each on average), {len(cases):,} cases "
+          f"({args.on_boundary:.0%} on grid vertices); load average {os.getloadavg()[0]:.1f}")
+    plain = grids[["code", "geometry"]]
+    build = measure(GridIndex, grids, repeat=args.repeat)
+    index = build[3]
+    tree = measure(lambda frame: frame.sindex, repeat=args.repeat, warm=lambda: (cases.copy(),))
+    print(f"index builds: GridIndex(grids) {build[0]:.2f} s wall, {build[1]:.2f} s CPU, peak traced "
+          f"{build[2]:.0f} MiB; cases.sindex (sjoin's) {tree[0]:.2f} s wall, {tree[1]:.2f} s CPU")
+    print(f"  {index!r}")
+    print("with the indexes built (the issue's comparison):")
+    cases.sindex  # noqa: B018 (built and cached on the frame, as after sjoin's first call)
+    sjoin = measure(run_sjoin, cases, plain, repeat=args.repeat)
+    print(f"  geopandas.sjoin(within): {sjoin[0]:6.2f} s wall, {sjoin[1]:6.2f} s CPU, "
+          f"peak traced memory {sjoin[2]:5.0f} MiB")
+    run_assign(cases.iloc[:10_000], index)
+    prebuilt = measure(run_assign, cases, index, repeat=args.repeat)
+    print(f"  gridmap.cases.assign:    {prebuilt[0]:6.2f} s wall, {prebuilt[1]:6.2f} s CPU, "
+          f"peak traced memory {prebuilt[2]:5.0f} MiB")
+    print(f"  speed-up: {sjoin[0] / prebuilt[0]:.1f}x wall, {sjoin[1] / prebuilt[1]:.1f}x CPU")
+    print("including the index builds:")
+    sjoin_cold = measure(run_sjoin, repeat=args.repeat, warm=lambda: (cases.copy(), plain))
+    print(f"  geopandas.sjoin(within): {sjoin_cold[0]:6.2f} s wall, {sjoin_cold[1]:6.2f} s CPU, "
+          f"peak traced memory {sjoin_cold[2]:5.0f} MiB")
+    once = measure(run_assign, cases, grids, repeat=args.repeat)
+    print(f"  gridmap.cases.assign:    {once[0]:6.2f} s wall, {once[1]:6.2f} s CPU, "
+          f"peak traced memory {once[2]:5.0f} MiB")
+    print(f"  speed-up: {sjoin_cold[0] / once[0]:.1f}x wall, {sjoin_cold[1] / once[1]:.1f}x CPU")
+    print("results:")
+    identical = check(reference(cases, grids), sjoin[3], {"prebuilt": prebuilt[3], "built per call": once[3]})
+    print(f"identical: {identical}; load average {os.getloadavg()[0]:.1f}")
+    same = f"identical: {identical}"
+    print(bench_row("case assignment, index prebuilt", size, prebuilt, sjoin,
+                    f"assign(cases, GridIndex) vs sjoin(within) with cases.sindex built; builds not "
+                    f"timed (GridIndex {build[0]:.2f} s, sindex {tree[0]:.2f} s); {same}"))
+    print(bench_row("case assignment, index built per call", size, once, sjoin_cold,
+                    f"assign(cases, grids) vs sjoin(within), each building its index; {same}"))
+    if not identical:
+        raise SystemExit("results differ")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小�
   CGCS2000, GCJ-02 (Amap) or BD-09 (Baidu), or with a compound's name or id instead of coordinates;
 * :func:`clean_cases` normalises an in-memory frame the same way (levels in Chinese or English, statuses,
   times, counts) and flags impossible times (``times_ok``);
-* :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how).
+* :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how), with the
+  grids or a :class:`~gridmap.gridindex.GridIndex` built once from them.
 
 Every problem is reported by record in a :class:`~gridmap.report.Report` (pass ``report=`` to collect
 them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
@@ -46,11 +47,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 
-from gridmap.crs import convert_frame, metric_crs, normalize_crs
+from gridmap.crs import convert_frame, normalize_crs
 from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.gridindex import GridIndex
 from gridmap.io import read_layer, read_table
 from gridmap.report import Report
 from gridmap.schema import HANDLING_LEVELS
@@ -526,18 +529,7 @@ def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> N
 
 # --- assignment -----------------------------------------------------------------------------------------
 
-# Lattice size: _CELLS_PER_CASE cells per case, at least _MIN_CELLS_PER_GRID per grid, at most _MAX_CELLS.
-_CELLS_PER_CASE = 1.0
-_MIN_CELLS_PER_GRID = 64
-_MAX_CELLS = 4_000_000
-# The scanline fill packs (grid + 1) above this many bits and the count of grids below.
-_SHIFT_BITS = 20
-_SHIFT = 1 << _SHIFT_BITS
-# Cell labels besides grid positions (>= 0).
-_OUTSIDE, _EXACT, _TREE = -1, -2, -3
-
-
-def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = False,
+def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, strict: bool = False,
            report: Report | None = None, engine: str = "memory") -> gpd.GeoDataFrame:
     """Put every case in exactly one grid.
 
@@ -547,27 +539,21 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
     ``outside_m``, its distance in metres to the nearest grid (metric CRS of the grids); it is reported,
     never dropped.
 
-    How it stays exact and fast: the grids are rasterised onto a lattice of square cells (about one per
-    case, at least 64 per grid). A cell is *mixed* when its closed square, widened by a margin far larger
-    than floating-point rounding, may touch any grid boundary: boundary segments are cut into pieces no
-    longer than a cell and every cell overlapping a piece's widened bounding box is marked (a superset of
-    the cells really touched). A cell that is not mixed touches no boundary, so it lies wholly inside one
-    grid's interior or wholly outside all grids; which one is decided at its centre, at least half a cell
-    away from any boundary, by an even-odd scanline fill. A case in such a cell gets that answer directly
-    (a point strictly inside a grid intersects it and no other grid). A case in a mixed cell is tested
-    exactly with GEOS (``shapely.intersects_xy`` on prepared grids) against the grids listed for its cell:
-    the grids whose boundary touches the cell plus the grid holding the cell's centre — every grid that
-    can intersect the cell. Cells whose centre lies in two grids (overlapping grids, an error the
-    checks report) are answered with an STR-tree query. So every result equals the exact predicate;
-    only the work differs.
+    How it stays exact and fast: a :class:`~gridmap.gridindex.GridIndex` rasterises the grids onto two
+    levels of square cells. A case in a cell that no boundary can touch (widened by a margin far larger
+    than rounding) gets that cell's grid, or none, by numpy lookups; only cases within a few metres of a
+    boundary are tested with GEOS (``shapely.intersects_xy`` on prepared grids) against every grid that
+    can intersect their cell. So every result equals the exact predicate; see :mod:`gridmap.gridindex`.
+    Passing grids builds an index sized for this call; to put many frames of cases in the same grids,
+    build ``GridIndex(grids)`` once and pass it instead.
 
     Parameters
     ----------
     cases : geopandas.GeoDataFrame
         Point cases (missing or empty points allowed: they get NA). Not modified.
-    grids : geopandas.GeoDataFrame
-        Valid polygons with a unique text ``code`` and, optionally, ``community_code``. Cases are
-        compared in the grids' CRS (converted when the CRSs differ).
+    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+        Valid polygons with a unique text ``code`` and, optionally, ``community_code``, or an index
+        built from them. Cases are compared in the grids' CRS (converted when the CRSs differ).
     strict : bool, default False
         Raise :class:`~gridmap.errors.CaseError` when a case lies outside every grid.
     report : gridmap.Report, optional
@@ -598,10 +584,16 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
     >>> cases = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[Point(0.5, 0.5), Point(1, 1), Point(5, 0.5)],
     ...                          crs="EPSG:4547")
     >>> assign(cases, grids, report=Report("cases"))
-           n         geometry grid_code  outside_m
+       n         geometry grid_code  outside_m
     0  1  POINT (0.5 0.5)         B        NaN
     1  2      POINT (1 1)         A        NaN
     2  3    POINT (5 0.5)       NaN        3.0
+
+    The same with an index built once, for any number of frames of cases:
+
+    >>> index = GridIndex(grids)
+    >>> assign(cases.iloc[:2], index)["grid_code"].tolist()
+    ['B', 'A']
     """
     if engine not in ("memory", "dask"):
         raise ValueError(f"engine must be 'memory' or 'dask', got {engine!r}")
@@ -609,20 +601,21 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
         from gridmap.engines.dask import assign_dask
 
         return assign_dask(cases, grids, strict=strict, report=report)
-    geoms, codes, communities = _checked_grids(grids)
-    x, y, located = _case_xy(cases, grids.crs)
+    index = grids if isinstance(grids, GridIndex) else _index_for(grids, len(cases))
+    x, y, located = _case_xy(cases, index.crs)
     position = np.full(len(cases), -1, dtype=np.int64)
-    if len(geoms) and located.any():
-        index = np.flatnonzero(located)
-        position[index] = _locate(geoms, codes, x[index], y[index])
+    if located.all():
+        position = index.locate(x, y)
+    elif located.any():
+        position[located] = index.locate(x[located], y[located])
     result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
-    result["grid_code"] = _take(codes, position, cases.index)
-    if communities is not None:
-        result["community_code"] = _take(communities, position, cases.index)
+    result["grid_code"] = _take(index.codes, position, cases.index)
+    if index.community_codes is not None:
+        result["community_code"] = _take(index.community_codes, position, cases.index)
     outside = located & (position < 0)
     distance = np.full(len(cases), np.nan)
     if outside.any():
-        distance[outside] = _distances(grids, x[outside], y[outside])
+        distance[outside] = index.distances(x[outside], y[outside])
     result["outside_m"] = distance
     findings = Report("case assignment")
     _report_assignment(cases, located, outside, distance, findings)
@@ -635,42 +628,14 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, strict: bool = F
     return result
 
 
-def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Grid polygons (copied, so preparing them leaves the caller's alone), codes and community codes."""
-    if not isinstance(grids, gpd.GeoDataFrame):
-        raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
-                          fix="read them with gridmap.io.read_layer")
-    if "code" not in grids.columns:
-        raise SchemaError(f"grids have no column 'code' (columns: {', '.join(map(str, grids.columns))})",
-                          fix="give each grid its code in a column named code")
-    if grids.crs is None:
-        raise CRSError("grids have no CRS", fix="read them with gridmap.io.read_layer or set_crs()")
-    codes = grids["code"].to_numpy(dtype=object)
-    bad = [i for i, code in enumerate(codes) if not isinstance(code, str) or not code]
-    if bad:
-        raise SchemaError(f"grid code {codes[bad[0]]!r} is not text", record=f"grid row {bad[0] + 1}",
-                          fix="codes are text: read them with gridmap's readers (dtype str)")
-    repeated = pd.Series(codes).duplicated()
-    if repeated.any():
-        code = codes[int(np.flatnonzero(repeated.to_numpy())[0])]
-        raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
-                          fix="give every grid its own code (gridmap.checks finds duplicates)")
-    geoms = np.asarray(grids.geometry.to_numpy(), dtype=object)
-    kinds = shapely.get_type_id(geoms)
-    wrong = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))
-    if len(wrong):
-        raise GeometryError(f"grid {codes[wrong[0]]} has no polygon", record=f"grid {codes[wrong[0]]}",
-                            fix="give every grid a polygon or drop it")
-    invalid = np.flatnonzero(~shapely.is_valid(geoms))
-    if len(invalid):
-        raise GeometryError(f"grid {codes[invalid[0]]} has an invalid polygon "
-                            f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
-                            record=f"grid {codes[invalid[0]]}",
-                            fix="repair them with gridmap.validation.repair_geometries")
-    geoms = shapely.from_wkb(shapely.to_wkb(geoms))
-    has_communities = "community_code" in grids.columns
-    communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
-    return geoms, codes, communities
+def _index_for(grids: gpd.GeoDataFrame, n_cases: int) -> GridIndex:
+    """Build an index for one call: about one cell per case (at least 64 per grid), no second level.
+
+    A second level pays for its build only over tens of millions of lookups: :class:`GridIndex`
+    builds one by default, for reuse.
+    """
+    n_grids = len(grids) if isinstance(grids, pd.DataFrame) else 1  # GridIndex refuses the rest
+    return GridIndex(grids, cells_per_grid=max(64, -(-n_cases // max(n_grids, 1))), refine=1)
 
 
 def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -681,229 +646,35 @@ def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.n
     if cases.crs is None:
         raise CRSError("cases have no CRS", fix="read them with read_cases(..., coords=...) or set_crs()")
     geometry = cases.geometry
-    if not pyproj.CRS(cases.crs).equals(pyproj.CRS(crs)):
+    if not pyproj.CRS(cases.crs).equals(crs):
         geometry = geometry.to_crs(crs)
     values = np.asarray(geometry.to_numpy(), dtype=object)
-    kinds = shapely.get_type_id(values)  # -1 missing, 0 point
-    wrong = np.flatnonzero(kinds > 0)
+    try:  # NaN for missing geometries and non-points (told apart below)
+        x, y = shapely.get_x(values), shapely.get_y(values)
+    except shapely.errors.GEOSException:  # empty points have no x
+        x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
+        usable = ~shapely.is_empty(values)
+        x[usable], y[usable] = shapely.get_x(values[usable]), shapely.get_y(values[usable])
+    located = np.isfinite(x) & np.isfinite(y)
+    unknown = np.flatnonzero(~located)
+    wrong = unknown[shapely.get_type_id(values[unknown]) > 0]  # -1 missing, 0 point
     if len(wrong):
         raise GeometryError(f"case geometry is a {values[wrong[0]].geom_type}, not a point",
                             record=f"case row {wrong[0] + 1}",
                             fix="locate cases by points, e.g. cases.representative_point()")
-    points = kinds == 0
-    xy = shapely.get_coordinates(values)  # one pass; empty points have no coordinates
-    x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
-    if len(xy) == points.sum():
-        x[points], y[points] = xy[:, 0], xy[:, 1]
-    else:
-        x, y = shapely.get_x(values), shapely.get_y(values)  # NaN for missing and empty points
-    return x, y, np.isfinite(x) & np.isfinite(y)
+    return x, y, located
 
 
 def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values[position]`` as text, NA where position is -1.
+    """``values[position]`` as text, NA where position is -1 or the value is missing.
 
-    Built as an Arrow dictionary array cast to strings: millions of codes in milliseconds, where a
+    Taken with Arrow from the few grid values: millions of codes in milliseconds, where a
     Python-object array would take a second.
     """
-    codes, uniques = pd.factorize(values)
-    taken = np.where(position >= 0, codes[np.maximum(position, 0)], -1).astype(np.int32)
-    dictionary = pa.DictionaryArray.from_arrays(pa.array(taken, mask=taken < 0),
-                                                pa.array(np.asarray(uniques, dtype=object), pa.string()))
-    text = dictionary.cast(pa.string())
+    text = pc.take(pa.array(values, pa.string(), from_pandas=True), pa.array(position, mask=position < 0))
     if _STR == "str":
         return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     return pd.Series(text.to_pandas(), index=index, dtype=object)
-
-
-def _locate(geoms: np.ndarray, codes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Position of the grid of each point (-1 outside): the lattice answers, GEOS settles the rest."""
-    rank = np.empty(len(codes), dtype=np.int64)
-    rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
-    lattice = _Lattice(geoms, n_points=len(x))
-    cell = lattice.cell_of(x, y)
-    label = np.where(cell >= 0, lattice.label[np.maximum(cell, 0)], _OUTSIDE)
-    shapely.prepare(geoms)
-    exact = np.flatnonzero(label == _EXACT)
-    if len(exact):
-        exact = exact[np.argsort(cell[exact], kind="stable")]  # neighbours share grids: cache-friendly
-        points, grids = lattice.candidates(cell[exact])
-        label[exact] = _first_hit(geoms, rank, exact[points], grids, x, y, points, len(exact))
-    tree = np.flatnonzero(label == _TREE)
-    if len(tree):
-        points, grids = shapely.STRtree(geoms).query(shapely.points(x[tree], y[tree]))
-        order = np.argsort(points, kind="stable")
-        points, grids = points[order], grids[order]
-        label[tree] = _first_hit(geoms, rank, tree[points], grids, x, y, points, len(tree))
-    return label
-
-
-def _first_hit(geoms, rank, which, grids, x, y, local, n) -> np.ndarray:
-    """Return, per point, the grid of smallest code it intersects among its candidates (-1: none).
-
-    The candidate pairs (point ``which``, grid) are grouped by ``local`` (0 .. n-1, ascending).
-    """
-    hit = shapely.intersects_xy(geoms[grids], x[which], y[which])
-    missing = np.iinfo(np.int64).max
-    ranks = np.where(hit, rank[grids], missing)
-    best = np.full(n, missing)
-    if len(ranks):
-        starts = np.flatnonzero(np.concatenate([[True], local[1:] != local[:-1]]))
-        best[local[starts]] = np.minimum.reduceat(ranks, starts)
-    found = best != missing
-    result = np.full(n, -1, dtype=np.int64)
-    result[found] = np.argsort(rank)[best[found]]
-    return result
-
-
-class _Lattice:
-    """Square cells over the grids: a grid position for cells inside one grid, else a marker.
-
-    Labels: a grid position (the cell is inside that grid), ``_OUTSIDE``, ``_EXACT`` (a boundary may
-    cross it; ``candidates`` lists the grids that can intersect it) or ``_TREE`` (centre inside two
-    grids). See :func:`assign` for why this is exact.
-    """
-
-    def __init__(self, geoms: np.ndarray, *, n_points: int):
-        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-        width, height = max(xmax - xmin, 1e-300), max(ymax - ymin, 1e-300)
-        target = min(max(_CELLS_PER_CASE * n_points, _MIN_CELLS_PER_GRID * len(geoms)), _MAX_CELLS)
-        size = max(np.sqrt(width * height / target), max(width, height) / 4096)
-        self.x0, self.y0, self.size = xmin, ymin, size
-        self.nx = int(np.floor((xmax - xmin) / size)) + 1
-        self.ny = int(np.floor((ymax - ymin) / size)) + 1
-        self.stride = self.nx + 1  # flat index j * stride + i; column nx is the fill's spare column
-        magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
-        self.margin = max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
-        segments = _segments(geoms)
-        self._touched_cells, self._touched_grids = self._touched(segments)
-        count, holder = self._fill(segments)
-        mixed = np.zeros(self.ny * self.stride, dtype=bool)
-        mixed[self._touched_cells] = True
-        one = count == 1
-        self.label = np.full(self.ny * self.stride, _OUTSIDE, dtype=np.int32)
-        self.label[one] = holder[one]
-        self.label[count >= 2] = _TREE
-        self.label[mixed & (self.label != _TREE)] = _EXACT
-        # The grid holding a mixed cell's centre can intersect the cell without its boundary touching it.
-        self._centre_cells = np.flatnonzero(mixed & one)
-        self._centre_grids = holder[self._centre_cells].astype(np.int64)
-        logger.debug("lattice %d x %d cells of %.3g; %.1f%% mixed", self.nx, self.ny, size,
-                     100 * mixed.mean())
-
-    def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Flat cell index of each point, -1 outside the lattice (so outside every grid)."""
-        i = np.floor((x - self.x0) / self.size)
-        j = np.floor((y - self.y0) / self.size)
-        inside = (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
-        return np.where(inside, j * self.stride + i, -1).astype(np.int64)
-
-    def candidates(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return pairs (index into ``cells``, grid position) of every grid that can intersect each cell.
-
-        The pairs come grouped by index into ``cells``.
-        """
-        wanted = np.zeros(self.ny * self.stride, dtype=bool)
-        wanted[cells] = True
-        keep = wanted[self._touched_cells]
-        centre = wanted[self._centre_cells]
-        n_grids = np.int64(max(self._touched_grids.max(initial=0), self._centre_grids.max(initial=0)) + 1)
-        keys = np.sort(np.concatenate([self._touched_cells[keep] * n_grids + self._touched_grids[keep],
-                                       self._centre_cells[centre] * n_grids + self._centre_grids[centre]]))
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        listed_cells, listed_grids = keys // n_grids, keys % n_grids
-        per_cell = np.bincount(listed_cells, minlength=self.ny * self.stride)
-        start = (np.cumsum(per_cell) - per_cell)[cells]
-        n = per_cell[cells]
-        points = np.repeat(np.arange(len(cells)), n)
-        offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        return points, listed_grids[np.repeat(start, n) + offsets]
-
-    def _touched(self, segments) -> tuple[np.ndarray, np.ndarray]:
-        """(cell, grid) for every cell whose widened square may touch a boundary segment of the grid."""
-        xa, ya, xb, yb, grid = segments
-        pieces = np.maximum(np.ceil(np.maximum(abs(xb - xa), abs(yb - ya)) / self.size), 1).astype(np.int64)
-        owner = np.repeat(np.arange(len(xa)), pieces)
-        step = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        t0, t1 = step / pieces[owner], (step + 1) / pieces[owner]
-        last = step + 1 == pieces[owner]
-        dx, dy = xb[owner] - xa[owner], yb[owner] - ya[owner]
-        px0, py0 = xa[owner] + dx * t0, ya[owner] + dy * t0
-        px1 = np.where(last, xb[owner], xa[owner] + dx * t1)
-        py1 = np.where(last, yb[owner], ya[owner] + dy * t1)
-        m = self.margin
-        i0 = self._clip(np.floor((np.minimum(px0, px1) - m - self.x0) / self.size), self.nx)
-        i1 = self._clip(np.floor((np.maximum(px0, px1) + m - self.x0) / self.size), self.nx)
-        j0 = self._clip(np.floor((np.minimum(py0, py1) - m - self.y0) / self.size), self.ny)
-        j1 = self._clip(np.floor((np.maximum(py0, py1) + m - self.y0) / self.size), self.ny)
-        cells, grids = [], []
-        for di in range(3):
-            for dj in range(3):
-                keep = (i0 + di <= i1) & (j0 + dj <= j1)
-                cells.append((j0[keep] + dj) * self.stride + i0[keep] + di)
-                grids.append(grid[owner[keep]])
-        return np.concatenate(cells), np.concatenate(grids)
-
-    @staticmethod
-    def _clip(index: np.ndarray, n: int) -> np.ndarray:
-        return np.clip(index, 0, n - 1).astype(np.int64)
-
-    def _fill(self, segments) -> tuple[np.ndarray, np.ndarray]:
-        """Fill the lattice by an even-odd scanline at cell centres.
-
-        Returns, per cell (flat index), how many grids hold the centre and, where that is one, which.
-        """
-        xa, ya, xb, yb, grid = segments
-        row_of = lambda v: np.ceil((v - self.y0) / self.size - 0.5).astype(np.int64)  # noqa: E731
-        r0, r1 = row_of(np.minimum(ya, yb)), row_of(np.maximum(ya, yb))  # rows r0 .. r1 - 1 cross
-        n = np.maximum(r1 - r0, 0)
-        edge = np.repeat(np.arange(len(xa)), n)
-        row = np.repeat(r0, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        yc = self.y0 + (row + 0.5) * self.size
-        xc = xa[edge] + (yc - ya[edge]) * (xb[edge] - xa[edge]) / (yb[edge] - ya[edge])
-        order = np.lexsort((xc, row, grid[edge]))
-        xc, row, owner = xc[order], row[order], grid[edge][order]
-        if len(xc) % 2 or np.any(owner[0::2] != owner[1::2]) or np.any(row[0::2] != row[1::2]):
-            raise GeometryError("a grid boundary is not closed", fix="repair the grid polygons")
-        first = np.ceil((xc[0::2] - self.x0) / self.size - 0.5)
-        stop = np.ceil((xc[1::2] - self.x0) / self.size - 0.5)
-        first = np.clip(first, 0, self.nx).astype(np.int64)
-        stop = np.clip(stop, 0, self.nx).astype(np.int64)
-        keep = (row[0::2] >= 0) & (row[0::2] < self.ny) & (stop > first)
-        starts = row[0::2][keep] * self.stride
-        # One pass for both answers: each interval adds (grid + 1) * 2**20 + 1 from its first cell on and
-        # takes it off after its last; the running sum per row is exact in float64 (far below 2**53).
-        value = (owner[0::2][keep] + 1.0) * _SHIFT + 1.0
-        total = np.bincount(np.concatenate([starts + first[keep], starts + stop[keep]]),
-                            weights=np.concatenate([value, -value]), minlength=self.ny * self.stride)
-        rows = total.reshape(self.ny, self.stride)
-        np.cumsum(rows, axis=1, out=rows)
-        total = total.astype(np.int64)
-        count = total & (_SHIFT - 1)
-        holder = (total >> _SHIFT_BITS) - 1  # the grid, where count is 1
-        return count, holder
-
-
-def _segments(geoms: np.ndarray):
-    """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
-    same = vertex_of[1:] == vertex_of[:-1]
-    start = np.flatnonzero(same)
-    grid = part_of[ring_of[vertex_of[start]]]
-    return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
-
-
-def _distances(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Distance in metres from each point to the nearest grid, in the grids' metric CRS."""
-    crs = pyproj.CRS(grids.crs)
-    metre = crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
-    metric = crs if metre else metric_crs(grids)
-    polygons = grids.geometry.to_crs(metric).to_numpy()
-    points = gpd.GeoSeries(shapely.points(x, y), crs=grids.crs).to_crs(metric).to_numpy()
-    _, distance = shapely.STRtree(polygons).query_nearest(points, return_distance=True, all_matches=False)
-    return distance
 
 
 def _report_assignment(cases: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,

@@ -1,0 +1,598 @@
+r"""A precomputed index of grids: find the grid of millions of points exactly, building the index once.
+
+:class:`GridIndex` checks the grids (a CRS, unique text codes, valid polygons) and rasterises them onto
+two levels of square cells; :meth:`GridIndex.locate` then gives every point the position of its grid by
+the rule of :func:`gridmap.cases.assign` — the grid the point ``intersects``, the smallest code when it lies
+on a boundary shared by several — with numpy lookups for almost every point and an exact GEOS test only
+for the few points within a few metres of a boundary. Build it once and pass it wherever grids are
+expected (:func:`gridmap.cases.assign`, the engines of :mod:`gridmap.engines`) to put any number of case
+batches in the same grids without building it again.
+
+How it stays exact
+------------------
+The cells are laid over the grids' bounds. A cell is *mixed* when its closed square, widened by a margin
+far larger than floating-point rounding, may touch any grid boundary: every boundary segment is cut into
+pieces no longer than a cell and each cell overlapping a piece's widened bounding box is marked (a
+superset of the cells really touched). A cell that is not mixed touches no boundary, so it lies wholly in
+one grid's interior or wholly outside every grid; which one is decided at its centre, at least half a
+cell from any boundary, by an even-odd scanline fill. A point in such a cell gets that answer directly: a
+point strictly inside a grid intersects it and no other. Mixed cells of the first level are split into
+4 x 4 cells of the second level, classified the same way, so only points in mixed cells of the second
+level — a few percent — are tested with GEOS (``shapely.intersects_xy`` on prepared polygons) against
+the grids listed for their first-level cell: every grid whose boundary may touch the cell plus the grid
+holding its centre, which is every grid that can intersect it. Cells whose centre lies in two grids
+(overlapping grids, an error :func:`gridmap.check` reports) are answered by an STR-tree query and the same
+exact test. So every result equals the exact predicate; the lattice only decides how much work it takes.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> grids = gpd.GeoDataFrame({"code": ["B", "A"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+...                          crs="EPSG:4547")
+>>> index = GridIndex(grids)
+>>> index.locate([0.5, 1.0, 1.5, 5.0], [0.5, 0.5, 0.5, 0.5])  # 1.0 is on the shared edge: "A" < "B"
+array([ 0,  1,  1, -1])
+>>> index.codes[index.locate([0.5], [0.5])]
+array(['B'], dtype=object)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridmap.crs import metric_crs
+from gridmap.errors import CRSError, GeometryError, SchemaError
+
+__all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE"]
+
+logger = logging.getLogger(__name__)
+
+#: First-level cells per grid on average (at most 4 million in all).
+CELLS_PER_GRID = 256
+#: Second-level cells per side of a mixed first-level cell.
+REFINE = 4
+_MIN_CELLS = 1024
+_MAX_CELLS = 4_000_000
+# The largest number of second-level cells (one byte each); beyond it ``refine`` is halved.
+_MAX_FINE_CELLS = 64_000_000
+# Boundary pieces handled at once while marking mixed cells (bounds the memory of building).
+_PIECES_PER_CHUNK = 1_000_000
+# Cells cumulated at once by the second-level scanline fill (bounds the memory of building).
+_CELLS_PER_BAND = 4_000_000
+# The scanline fill packs (grid + 1) above this many bits and the count of grids below.
+_SHIFT_BITS = 20
+_SHIFT = 1 << _SHIFT_BITS
+# Labels besides grid positions (>= 0): outside every grid, in a cell whose centre is in two grids (an
+# STR-tree query decides), and for points only, in a mixed cell of the second level (GEOS decides).
+_OUTSIDE, _TREE, _EXACT = -1, -2, -3
+# First-level labels <= _BLOCK are mixed cells: mixed cell number _BLOCK - label.
+_BLOCK = -4
+# Second-level labels (int8) besides slots (>= 0) into the first-level cell's list of candidate grids.
+_FINE_OUTSIDE, _FINE_EXACT, _FINE_TREE = -1, -2, -3
+_MAX_SLOT = 127
+
+
+class GridIndex:
+    """Grids prepared for locating points: checked once, rasterised once, reusable for any number of cases.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Valid polygons with a unique text ``code``, a CRS and, optionally, ``community_code``. Not
+        modified (the index keeps its own copies of the polygons).
+    cells_per_grid : int, default :data:`CELLS_PER_GRID`
+        First-level cells per grid on average.
+    refine : {1, 2, 4, 8, 16}, default :data:`REFINE`
+        Second-level cells per side of a mixed first-level cell; 1 builds no second level. Any values
+        give the same results: they trade the index's build time and size (a second level takes most
+        of both) against the share of points tested with GEOS.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        The grids' CRS: :meth:`locate` takes coordinates in it.
+    codes : numpy.ndarray
+        The grid codes (text), in the grids' row order: ``codes[locate(x, y)]`` names the grids.
+    community_codes : numpy.ndarray or None
+        The grids' ``community_code`` values, or None when the grids have no such column.
+
+    Raises
+    ------
+    SchemaError, CRSError, GeometryError
+        Grids without unique text codes, without a CRS, or with missing, empty or invalid polygons.
+
+    Examples
+    --------
+    Build once, reuse for every batch:
+
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon, box
+    >>> ring = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])
+    >>> grids = gpd.GeoDataFrame({"code": ["450102001003002", "450102001003001"]},
+    ...                          geometry=[ring, box(1, 1, 3, 3)], crs="EPSG:4547")
+    >>> index = GridIndex(grids)
+    >>> index
+    GridIndex(2 grids, EPSG:4547, ...)
+    >>> index.codes[index.locate([0.5, 2.0, 3.0], [0.5, 2.0, 2.0])].tolist()  # 3, 2 is on both
+    ['450102001003002', '450102001003001', '450102001003001']
+    """
+
+    def __init__(self, grids: gpd.GeoDataFrame, *, cells_per_grid: int = CELLS_PER_GRID,
+                 refine: int = REFINE):
+        if isinstance(cells_per_grid, bool) or not isinstance(cells_per_grid, (int, np.integer)) \
+                or cells_per_grid < 1:
+            raise ValueError(f"cells_per_grid must be a whole number of at least 1, got {cells_per_grid!r}")
+        if refine not in (1, 2, 4, 8, 16) or isinstance(refine, bool):
+            raise ValueError(f"refine must be one of 1, 2, 4, 8, 16, got {refine!r}")
+        geoms, codes, communities = _checked_grids(grids)
+        self.crs = pyproj.CRS(grids.crs)
+        self.codes = _read_only(codes)
+        self.community_codes = None if communities is None else _read_only(communities)
+        self._geoms = geoms
+        self._rank = np.empty(len(codes), dtype=np.int64)
+        self._rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
+        self._by_rank = np.argsort(self._rank)
+        self._metric = _metric(grids)
+        cells = min(max(int(cells_per_grid) * len(geoms), _MIN_CELLS), _MAX_CELLS)
+        self._lattice = _Lattice(geoms, self._rank, cells=cells, refine=int(refine)) if len(geoms) else None
+        self._start()
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __repr__(self) -> str:
+        shape = self._lattice.describe() if self._lattice is not None else "no cells"
+        return f"GridIndex({len(self):,} grids, {self.crs.to_string()}, {shape})"
+
+    def __getstate__(self) -> dict:
+        """Pickle without the lock and the trees (rebuilt where the index is unpickled)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_tree", "_metric_tree")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._start()
+
+    def _start(self) -> None:
+        shapely.prepare(self._geoms)
+        # GEOS prepared geometries build their own indexes lazily and are not thread-safe
+        # (libgeos/geos#825): threads sharing this index take turns for the exact tests.
+        self._lock = threading.Lock()
+        self._tree: shapely.STRtree | None = None
+        self._metric_tree: shapely.STRtree | None = None
+
+    def locate(self, x, y) -> np.ndarray:
+        """Return the position (row) of the grid of each point, -1 for points outside every grid.
+
+        A point belongs to the grids it intersects (interior or boundary); on a boundary shared by
+        several grids it gets the one with the smallest code. NaN coordinates give -1.
+
+        Parameters
+        ----------
+        x, y : array_like of float
+            Coordinates in the index's CRS (:attr:`crs`).
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Positions into :attr:`codes` (the grids' rows), -1 outside.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import box
+        >>> index = GridIndex(gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547"))
+        >>> index.locate([0.0, 1.0, 1.5, float("nan")], [0.0, 0.5, 0.5, 0.5])
+        array([ 0,  0, -1, -1])
+        """
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if x.shape != y.shape:
+            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        if self._lattice is None:
+            return np.full(len(x), -1, dtype=np.int64)
+        label, block = self._lattice.look_up(x, y)
+        exact = np.flatnonzero(label == _EXACT)
+        tree = np.flatnonzero(label == _TREE)
+        if len(exact) or len(tree):
+            with self._lock:
+                if len(exact):
+                    label[exact] = self._exact(x[exact], y[exact], block[exact])
+                if len(tree):
+                    label[tree] = self._queried(x[tree], y[tree])
+        return label
+
+    def distances(self, x, y) -> np.ndarray:
+        """Return the distance in metres from each point to the nearest grid (0 on or in a grid).
+
+        Distances are measured in the grids' CRS when it is in metres, else in the metric CRS
+        :func:`gridmap.crs.metric_crs` chooses for them.
+
+        Parameters
+        ----------
+        x, y : array_like of float
+            Coordinates in the index's CRS (:attr:`crs`).
+
+        Returns
+        -------
+        numpy.ndarray of float64
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import box
+        >>> index = GridIndex(gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547"))
+        >>> index.distances([0.5, 4.0], [0.5, 5.0])
+        array([0., 5.])
+        """
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if not len(self) or not len(x):
+            return np.full(len(x), np.nan)
+        with self._lock:
+            if self._metric_tree is None:
+                polygons = gpd.GeoSeries(self._geoms, crs=self.crs).to_crs(self._metric).to_numpy()
+                self._metric_tree = shapely.STRtree(polygons)
+            tree = self._metric_tree
+        points = gpd.GeoSeries(shapely.points(x, y), crs=self.crs).to_crs(self._metric).to_numpy()
+        _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
+        return distance
+
+    def _exact(self, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
+        """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
+        order = np.argsort(block, kind="stable")  # neighbours test the same grids: far faster for GEOS
+        start = self._lattice.candidate_start[block[order]]
+        n = self._lattice.candidate_start[block[order] + 1] - start
+        points = np.repeat(np.arange(len(order)), n)
+        offsets = np.arange(len(points)) - np.repeat(np.cumsum(n) - n, n)
+        grids = self._lattice.candidate_grids[np.repeat(start, n) + offsets]
+        result = np.empty(len(x), dtype=np.int64)
+        result[order] = self._first_hit(order[points], grids, x, y, points, len(order))
+        return result
+
+    def _queried(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Grid of each point, by an STR-tree query and GEOS (cells whose centre is in two grids)."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self._geoms)
+        points, grids = self._tree.query(shapely.points(x, y))
+        order = np.argsort(points, kind="stable")
+        points, grids = points[order], grids[order]
+        return self._first_hit(points, grids, x, y, points, len(x))
+
+    def _first_hit(self, which, grids, x, y, local, n) -> np.ndarray:
+        """Return, per point, the grid of smallest code it intersects among its candidates (-1: none).
+
+        The candidate pairs (point ``which``, grid) are grouped by ``local`` (0 .. n-1, ascending).
+        """
+        hit = shapely.intersects_xy(self._geoms[grids], x[which], y[which])
+        missing = np.iinfo(np.int64).max
+        ranks = np.where(hit, self._rank[grids], missing)
+        best = np.full(n, missing)
+        if len(ranks):
+            starts = np.flatnonzero(np.concatenate([[True], local[1:] != local[:-1]]))
+            best[local[starts]] = np.minimum.reduceat(ranks, starts)
+        found = best != missing
+        result = np.full(n, -1, dtype=np.int64)
+        result[found] = self._by_rank[best[found]]
+        return result
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False
+    return values
+
+
+def _metric(grids: gpd.GeoDataFrame) -> pyproj.CRS:
+    """Return the CRS to measure distances in: the grids' own when in metres, else gridmap's metric CRS."""
+    crs = pyproj.CRS(grids.crs)
+    if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
+        return crs
+    return metric_crs(grids) if len(grids) else crs
+
+
+def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Grid polygons (copied, so preparing them leaves the caller's alone), codes and community codes."""
+    if not isinstance(grids, gpd.GeoDataFrame):
+        raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
+                          fix="read them with gridmap.io.read_layer")
+    if "code" not in grids.columns:
+        raise SchemaError(f"grids have no column 'code' (columns: {', '.join(map(str, grids.columns))})",
+                          fix="give each grid its code in a column named code")
+    if grids.crs is None:
+        raise CRSError("grids have no CRS", fix="read them with gridmap.io.read_layer or set_crs()")
+    codes = grids["code"].to_numpy(dtype=object)
+    bad = [i for i, code in enumerate(codes) if not isinstance(code, str) or not code]
+    if bad:
+        raise SchemaError(f"grid code {codes[bad[0]]!r} is not text", record=f"grid row {bad[0] + 1}",
+                          fix="codes are text: read them with gridmap's readers (dtype str)")
+    repeated = pd.Series(codes).duplicated()
+    if repeated.any():
+        code = codes[int(np.flatnonzero(repeated.to_numpy())[0])]
+        raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
+                          fix="give every grid its own code (gridmap.checks finds duplicates)")
+    geoms = np.asarray(grids.geometry.to_numpy(), dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    wrong = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))
+    if len(wrong):
+        raise GeometryError(f"grid {codes[wrong[0]]} has no polygon", record=f"grid {codes[wrong[0]]}",
+                            fix="give every grid a polygon or drop it")
+    invalid = np.flatnonzero(~shapely.is_valid(geoms))
+    if len(invalid):
+        raise GeometryError(f"grid {codes[invalid[0]]} has an invalid polygon "
+                            f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
+                            record=f"grid {codes[invalid[0]]}",
+                            fix="repair them with gridmap.validation.repair_geometries")
+    geoms = shapely.from_wkb(shapely.to_wkb(geoms))
+    has_communities = "community_code" in grids.columns
+    communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
+    return geoms, codes, communities
+
+
+# --- the lattice ----------------------------------------------------------------------------------------
+
+class _Lattice:
+    """Two levels of square cells over the grids (see the module's docstring for why it is exact).
+
+    First level: a label per cell (flat index ``j * stride + i``): a grid position (the cell is inside
+    that grid), ``_OUTSIDE``, ``_TREE`` (centre inside two grids) or ``_BLOCK - b`` for mixed cell
+    number ``b``. Each mixed cell has a list of candidate grids in code order (``candidate_grids`` from
+    ``candidate_start[b]`` to ``candidate_start[b + 1]``) and ``refine x refine`` second-level labels
+    (int8): a slot in that list, ``_FINE_OUTSIDE``, ``_FINE_EXACT`` (still mixed) or ``_FINE_TREE``.
+    """
+
+    def __init__(self, geoms: np.ndarray, rank: np.ndarray, *, cells: int, refine: int):
+        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        width, height = max(xmax - xmin, 1e-300), max(ymax - ymin, 1e-300)
+        size = max(np.sqrt(width * height / cells), max(width, height) / 4096)
+        self.x0, self.y0, self.size = xmin, ymin, size
+        self.nx = int(np.floor((xmax - xmin) / size)) + 1
+        self.ny = int(np.floor((ymax - ymin) / size)) + 1
+        self.stride = self.nx + 1  # column nx is the fill's spare column
+        self._magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
+        segments = _segments(geoms)
+        n_grids = np.int64(len(geoms))
+        cells_touched, grids_touched = self._touched_pairs(segments)
+        count, holder = _unpack(_fill(_intervals(segments, self.x0, self.y0, size, self.nx, self.ny), 0,
+                                      self.ny, self.stride))
+        mixed = np.zeros(self.ny * self.stride, dtype=bool)
+        mixed[cells_touched] = True
+        one = count == 1
+        label = np.full(self.ny * self.stride, _OUTSIDE, dtype=np.int32)
+        label[one] = holder[one]
+        label[count >= 2] = _TREE
+        blocks = np.flatnonzero(mixed & (label != _TREE))
+        label[blocks] = _BLOCK - np.arange(len(blocks), dtype=np.int32)
+        self.label = label
+        # Candidates of each mixed cell, by code: the grids whose boundary may touch it, and the grid
+        # holding its centre (it can intersect the cell without its boundary touching it).
+        keep = label[cells_touched] <= _BLOCK
+        centre = blocks[one[blocks]]
+        keys = np.sort(np.concatenate([
+            (_BLOCK - label[cells_touched[keep]].astype(np.int64)) * n_grids + rank[grids_touched[keep]],
+            (_BLOCK - label[centre].astype(np.int64)) * n_grids + rank[holder[centre]]]))
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        del cells_touched, grids_touched, count, holder
+        self.candidate_grids = np.argsort(rank)[keys % n_grids].astype(np.int32)
+        self.candidate_start = np.searchsorted(keys // n_grids, np.arange(len(blocks) + 1))
+        self.refine = refine
+        while self.refine > 1 and len(blocks) * self.refine ** 2 > _MAX_FINE_CELLS:
+            self.refine //= 2
+        self._shift = self.refine.bit_length() - 1
+        self.fine = self._fine_labels(segments, blocks, keys, rank)
+        logger.debug("%s", self.describe())
+
+    def describe(self) -> str:
+        """Cells, their size and the share of mixed cells at each level."""
+        mixed = len(self.fine) / self.refine ** 2 / (self.nx * self.ny)
+        still = float(np.mean(self.fine == _FINE_EXACT)) if len(self.fine) else 0.0
+        return (f"{self.nx:,} x {self.ny:,} cells of {self.size:.3g}, {mixed:.1%} mixed, split in "
+                f"{self.refine} x {self.refine}: {mixed * still:.1%} of the area tested exactly")
+
+    # --- looking up -------------------------------------------------------------------------------------
+
+    def look_up(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return per point a grid position, ``_OUTSIDE``, ``_EXACT`` or ``_TREE``, and its mixed cell.
+
+        The mixed cell (block number, to find its candidates) is set where the label is ``_EXACT``.
+        """
+        k, shift = self.refine, self._shift
+        i, j = _column(x, self.x0, self.size / k), _column(y, self.y0, self.size / k)  # exact: k is 2**n
+        inside = (i >= 0) & (i < self.nx * k) & (j >= 0) & (j < self.ny * k)
+        everywhere = inside.all()
+        if not everywhere:
+            i[~inside], j[~inside] = 0, 0
+        i, j = i.astype(np.int32), j.astype(np.int32)  # the lattice has fewer than 2**31 cells
+        label = self.label[(j >> shift) * np.int32(self.stride) + (i >> shift)]
+        if not everywhere:
+            label[~inside] = _OUTSIDE
+        which = np.flatnonzero(label <= _BLOCK)
+        b = (_BLOCK - label[which]).astype(np.int64)
+        slot = self.fine[b * (k * k) + ((j[which] & (k - 1)) << shift) + (i[which] & (k - 1))]
+        label = label.astype(np.int64)
+        found = slot >= 0
+        label[which[found]] = self.candidate_grids[self.candidate_start[b[found]] + slot[found]]
+        label[which[slot == _FINE_OUTSIDE]] = _OUTSIDE
+        label[which[slot == _FINE_TREE]] = _TREE
+        exact = slot == _FINE_EXACT
+        label[which[exact]] = _EXACT
+        block = np.zeros(len(x), dtype=np.int64)
+        block[which[exact]] = b[exact]
+        return label, block
+
+    # --- building ---------------------------------------------------------------------------------------
+
+    def _touched_pairs(self, segments) -> tuple[np.ndarray, np.ndarray]:
+        """(first-level cell, grid) for every cell whose widened square may touch a segment of the grid."""
+        cells, grids = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for i, j, grid in _touched(segments, self.x0, self.y0, self.size, self.nx, self.ny,
+                                   _margin(self.size, self._magnitude)):
+            cells.append(j * self.stride + i)
+            grids.append(grid)
+        return np.concatenate(cells), np.concatenate(grids)
+
+    def _fine_labels(self, segments, blocks: np.ndarray, keys: np.ndarray, rank: np.ndarray) -> np.ndarray:
+        """Second-level labels of the mixed cells (``refine ** 2`` per cell, row by row).
+
+        ``keys`` are the candidates of the mixed cells, ``block * len(rank) + rank of grid``, sorted.
+        """
+        k, shift = self.refine, self._shift
+        labels = np.full(len(blocks) * k * k, _FINE_EXACT, dtype=np.int8)
+        if k == 1 or not len(blocks):
+            return labels  # a mixed cell is its own second-level cell
+        fine = self.size / k
+        nx, ny, stride = self.nx * k, self.ny * k, self.nx * k + 1
+        clear = np.ones(len(labels), dtype=bool)
+        for i, j, _ in _touched(segments, self.x0, self.y0, fine, nx, ny, _margin(fine, self._magnitude)):
+            first = self.label[(j >> shift) * self.stride + (i >> shift)]
+            keep = first <= _BLOCK  # only mixed first-level cells have a second level
+            b = _BLOCK - first[keep].astype(np.int64)
+            clear[b * k * k + ((j[keep] & (k - 1)) << shift) + (i[keep] & (k - 1))] = False
+        block_row = blocks // self.stride
+        pattern = (np.arange(k)[:, None] * stride + np.arange(k)[None, :]).ravel()
+        intervals = _intervals(segments, self.x0, self.y0, fine, nx, ny)
+        rows = max(k, _CELLS_PER_BAND // stride // k * k)  # whole first-level rows per band
+        for start in range(0, ny, rows):
+            stop = min(start + rows, ny)
+            inside = np.flatnonzero((block_row >= start // k) & (block_row < stop // k))
+            if not len(inside):
+                continue
+            cell = blocks[inside]
+            corner = ((cell // self.stride) * k - start) * stride + (cell % self.stride) * k
+            where = (inside[:, None] * k * k + np.arange(k * k)[None, :]).ravel()
+            wanted = clear[where]
+            where = where[wanted]
+            count, holder = _unpack(_fill(intervals, start, stop, stride)[
+                (corner[:, None] + pattern[None, :]).ravel()[wanted]])
+            labels[where] = np.where(count == 0, _FINE_OUTSIDE, _FINE_TREE)
+            one = np.flatnonzero(count == 1)
+            number = where[one] // (k * k)
+            key = number * len(rank) + rank[holder[one]]
+            position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            slot = position - self.candidate_start[number]
+            listed = (keys[position] == key) & (slot <= _MAX_SLOT)
+            labels[where[one[listed]]] = slot[listed]
+        return labels
+
+
+def _margin(size: float, magnitude: float) -> float:
+    """How far beyond its square a cell counts as touched: far more than the rounding of a lookup."""
+    return max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
+
+
+def _segments(geoms: np.ndarray):
+    """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
+    same = vertex_of[1:] == vertex_of[:-1]
+    start = np.flatnonzero(same)
+    grid = part_of[ring_of[vertex_of[start]]]
+    return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
+
+
+def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):
+    """Yield (i, j, grid) of the cells whose square widened by ``margin`` may touch a segment, in chunks.
+
+    Segments are cut into pieces no longer than a cell; every cell overlapping a piece's bounding box,
+    widened by ``margin``, is listed (at most 3 x 3 cells per piece).
+    """
+    xa, ya, xb, yb, grid = segments
+    pieces = np.maximum(np.ceil(np.maximum(abs(xb - xa), abs(yb - ya)) / size), 1).astype(np.int64)
+    ends = np.cumsum(pieces)
+    total = int(ends[-1]) if len(ends) else 0
+    cuts = np.searchsorted(ends, np.arange(_PIECES_PER_CHUNK, total, _PIECES_PER_CHUNK), side="right")
+    edges = [0, *np.unique(cuts).tolist(), len(xa)]
+    for first, last in zip(edges[:-1], edges[1:], strict=True):
+        if first < last:
+            yield from _touched_chunk(xa[first:last], ya[first:last], xb[first:last], yb[first:last],
+                                      grid[first:last], pieces[first:last], x0, y0, size, nx, ny, margin)
+
+
+def _touched_chunk(xa, ya, xb, yb, grid, pieces, x0, y0, size, nx, ny, margin):
+    owner = np.repeat(np.arange(len(xa)), pieces)
+    step = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t0, t1 = step / pieces[owner], (step + 1) / pieces[owner]
+    last = step + 1 == pieces[owner]
+    dx, dy = xb[owner] - xa[owner], yb[owner] - ya[owner]
+    px0, py0 = xa[owner] + dx * t0, ya[owner] + dy * t0
+    px1 = np.where(last, xb[owner], xa[owner] + dx * t1)
+    py1 = np.where(last, yb[owner], ya[owner] + dy * t1)
+    i0 = _clip(np.floor((np.minimum(px0, px1) - margin - x0) / size), nx)
+    i1 = _clip(np.floor((np.maximum(px0, px1) + margin - x0) / size), nx)
+    j0 = _clip(np.floor((np.minimum(py0, py1) - margin - y0) / size), ny)
+    j1 = _clip(np.floor((np.maximum(py0, py1) + margin - y0) / size), ny)
+    owner = grid[owner]
+    for di in range(3):  # a piece is no longer than a cell: its widened box spans at most 3 x 3 cells
+        for dj in range(3):
+            keep = (i0 + di <= i1) & (j0 + dj <= j1)
+            yield i0[keep] + di, j0[keep] + dj, owner[keep]
+
+
+def _column(v: np.ndarray, origin: float, size: float) -> np.ndarray:
+    """``floor((v - origin) / size)``: the column (or row) of a coordinate, NaN for NaN."""
+    column = np.subtract(v, origin)
+    column /= size
+    return np.floor(column, out=column)
+
+
+def _clip(index: np.ndarray, n: int) -> np.ndarray:
+    return np.clip(index, 0, n - 1).astype(np.int64)
+
+
+def _intervals(segments, x0: float, y0: float, size: float, nx: int, ny: int):
+    """Find the runs of cells whose centre is inside a grid, by an even-odd scanline at the rows' centres.
+
+    Returns row, first column, end column (exclusive) and grid of every run, ordered by row.
+    """
+    xa, ya, xb, yb, grid = segments
+    row_of = lambda v: np.ceil((v - y0) / size - 0.5).astype(np.int64)  # noqa: E731
+    r0, r1 = row_of(np.minimum(ya, yb)), row_of(np.maximum(ya, yb))  # rows r0 .. r1 - 1 cross
+    n = np.maximum(r1 - r0, 0)
+    edge = np.repeat(np.arange(len(xa)), n)
+    row = np.repeat(r0, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    yc = y0 + (row + 0.5) * size
+    xc = xa[edge] + (yc - ya[edge]) * (xb[edge] - xa[edge]) / (yb[edge] - ya[edge])
+    key = grid[edge] * np.int64(ny + 2) + (row + 1)  # by grid, then row (rows are -1 .. ny)
+    del edge, yc
+    order = np.lexsort((xc, key))
+    xc, key = xc[order], key[order]
+    if len(xc) % 2 or np.any(key[0::2] != key[1::2]):
+        raise GeometryError("a grid boundary is not closed", fix="repair the grid polygons")
+    first = np.clip(np.ceil((xc[0::2] - x0) / size - 0.5), 0, nx).astype(np.int64)
+    stop = np.clip(np.ceil((xc[1::2] - x0) / size - 0.5), 0, nx).astype(np.int64)
+    owner, row = np.divmod(key[0::2], np.int64(ny + 2))
+    row -= 1
+    keep = (row >= 0) & (row < ny) & (stop > first)
+    by_row = np.argsort(row[keep], kind="stable")
+    return row[keep][by_row], first[keep][by_row], stop[keep][by_row], owner[keep][by_row]
+
+
+def _fill(intervals, start: int, stop: int, stride: int) -> np.ndarray:
+    """Return the grids holding the centre of each cell of rows ``start`` .. ``stop - 1``, packed.
+
+    One value per cell (flat, ``stride`` per row); :func:`_unpack` reads it.
+    """
+    row, first, end, owner = intervals
+    lo, hi = np.searchsorted(row, [start, stop])
+    base = (row[lo:hi] - start) * stride
+    # One pass for both answers: each run adds (grid + 1) * 2**20 + 1 from its first cell on and takes
+    # it off after its last; the running sum per row is exact in float64 (far below 2**53).
+    value = (owner[lo:hi] + 1.0) * _SHIFT + 1.0
+    total = np.bincount(np.concatenate([base + first[lo:hi], base + end[lo:hi]]),
+                        weights=np.concatenate([value, -value]), minlength=(stop - start) * stride)
+    rows = total.reshape(stop - start, stride)
+    np.cumsum(rows, axis=1, out=rows)
+    return total
+
+
+def _unpack(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return how many grids hold a cell's centre and, where that is one, which, from :func:`_fill`."""
+    total = total.astype(np.int64)
+    return total & (_SHIFT - 1), (total >> _SHIFT_BITS) - 1
