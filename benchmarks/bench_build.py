@@ -131,14 +131,15 @@ def tiling_figures(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> di
     land = communities.set_index("code").geometry
     union = grids.dissolve("community_code").geometry
     within = land.reindex(union.index).to_numpy()
-    difference = area(shapely.symmetric_difference(union.to_numpy(), within)) / area(within)
+    difference = area(shapely.symmetric_difference(union.to_numpy(), within))
     own = land.reindex(grids["community_code"]).to_numpy()
     outside = area(shapely.difference(grids.geometry.to_numpy(), own))
     named = ", ".join(f"{name} {n}" for name, n in errors["check"].value_counts().items())
     return {
         "tiling_errors": len(errors),
         "tiling_error_checks": named or "-",
-        "max_area_difference": float(difference.max()),
+        "max_area_difference": float((difference / area(within)).max()),
+        "max_difference_m2": float(difference.max()),
         "max_outside_m2": float(outside.max()),
         "communities_tiled": int(len(union)),
     }
@@ -203,7 +204,7 @@ def main() -> None:
             sys.exit(f"scale {scale:g} failed:\n{out.stderr}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     table = pd.DataFrame(results).set_index("scale").T
-    pd.set_option("display.float_format", lambda v: f"{v:,.2f}")
+    pd.set_option("display.float_format", lambda v: f"{v:,.2f}" if v == 0 or abs(v) >= 0.01 else f"{v:.1e}")
     print(table.to_string())
     if len(results) > 1:
         first, last = results[0], results[-1]
