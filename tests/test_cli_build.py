@@ -71,10 +71,20 @@ def test_build_writes_four_layers_and_one_summary_line(built):
     lines = result.stdout.splitlines()
     assert len(lines) == 1
     counts = grids["type"].value_counts()
-    assert lines[0].startswith(f"wrote {out}: {len(grids)} grids (")
+    assert lines[0].startswith(f"wrote {out} ({len(grids)} grids in ")
     assert all(f"{kind} {n}" in lines[0] for kind, n in counts.items())
     assert "gridmap: warning: " in result.stderr and "Traceback" not in result.output
-    assert "communities" in result.stderr  # the progress bar
+    assert "steps [" not in result.stderr, "no progress bar when stderr is not a terminal"
+
+
+def test_progress_bars_on_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
+    result = run("build", "--communities", SAMPLE, "--units", SAMPLE, "--out", tmp_path / "g.gpkg")
+    assert result.exit_code == 0, result.output
+    for step in ("build: read and validate", "build: divide into grids", f"build: write {tmp_path}",
+                 "/5 steps [", "communities:"):  # the last: build_grids' own bar over the communities
+        assert step in result.stderr, step
+    assert result.stdout.startswith("wrote "), "bars go to stderr only"
 
 
 def test_grids_tile_the_communities(built):

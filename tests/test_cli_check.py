@@ -66,8 +66,8 @@ def metric_area(frame: gpd.GeoDataFrame) -> pd.Series:
 def test_a_fresh_build_passes(built):
     result = run("check", built, "--communities", "communities")
     assert result.exit_code == EXIT_OK, result.output
-    first = result.stdout.splitlines()[0]
-    assert first.startswith(f"grid check ({len(gpd.read_file(built, layer='grids'))} grids): OK")
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith(f"grid check ({len(gpd.read_file(built, layer='grids'))} grids): OK")
     assert not [line for line in result.stdout.splitlines() if line.startswith("error ")]
 
 
@@ -84,7 +84,7 @@ def test_a_removed_grid_is_a_gap_with_its_area(one_grid_removed):
     assert removed.geometry.buffer(1e-7).contains(location), "the gap is located where the grid was"
     text = run("check", path, "--communities", "communities")
     assert text.exit_code == EXIT_VIOLATIONS
-    assert text.stdout.startswith("grid check") and "FAILED" in text.stdout.splitlines()[0]
+    assert text.stdout.splitlines()[-1].startswith("grid check") and "FAILED" in text.stdout.splitlines()[-1]
     assert any(line.startswith("error") and " gap " in line and removed["community_code"] in line
                for line in text.stdout.splitlines())
 
@@ -157,7 +157,7 @@ def test_a_city_layer_with_chinese_headers(built, tmp_path):
     flagged = findings.loc[findings["check"] == "households_out_of_range", "record"]
     assert sorted(flagged) == sorted(above["code"])
     text = run("check", path, "--communities", SAMPLE).stdout
-    assert text.splitlines()[0].endswith(")") and "OK" in text.splitlines()[0]
+    assert text.splitlines()[-1].endswith(")") and "OK" in text.splitlines()[-1], "the verdict comes last"
 
 
 def test_quiet_prints_nothing_but_keeps_the_exit_code(one_grid_removed):
@@ -187,8 +187,8 @@ def test_bad_input_exits_2(built, tmp_path, args, message):
 def test_help_has_a_worked_example():
     result = run("check", "--help")
     assert result.exit_code == 0
-    assert "gridmap build --communities data/sample/sample_city.gpkg" in result.output
-    assert "gridmap check grids.gpkg --communities communities --units units" in result.output
+    assert "gridmap check demo/gridmap.gpkg --communities communities --units units" in result.output
+    assert "Exit codes: 0 the layer passes, 1 it violates" in result.output
 
 
 def test_no_findings_no_table(tmp_path):

@@ -13,6 +13,7 @@ import sys
 import click
 
 from gridmap import __version__
+from gridmap.cli.options import epilog
 from gridmap.errors import GridmapError
 
 __all__ = ["main", "EXIT_OK", "EXIT_VIOLATIONS", "EXIT_BAD_INPUT"]
@@ -20,14 +21,15 @@ __all__ = ["main", "EXIT_OK", "EXIT_VIOLATIONS", "EXIT_BAD_INPUT"]
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 _EXAMPLES = """
-\b
-Examples:
-  gridmap demo --out demo                 # the sample city: GeoPackage and map in demo/
-  gridmap demo --out demo --lang en       # the same with English labels
-  gridmap build --communities data/sample/sample_city.gpkg --units data/sample/sample_city.gpkg --out grids.gpkg
-  gridmap check grids.gpkg --communities communities
+  gridmap demo --out demo           # the sample city: map, cockpit, GeoPackage and code registry in demo/
+  gridmap build --communities data/sample/sample_city.gpkg \\
+                --units data/sample/sample_city.gpkg --out grids.gpkg
+  gridmap check grids.gpkg --communities communities --units units   # exit 1: 5 compounds lie in two grids
   gridmap report demo/gridmap.gpkg --out report      # the monthly folder: cockpit, street maps, workbook
 """
+_EXITS = ("0 ok; 1 a check found violations (check, codes validate);\n"
+          "  2 bad input: the message on stderr names the file and the fix (--debug shows the traceback).\n"
+          "  A command that fails writes no output file")
 
 
 class _GridmapGroup(click.Group):
@@ -43,13 +45,21 @@ class _GridmapGroup(click.Group):
             ctx.exit(EXIT_BAD_INPUT)
 
 
-@click.group(cls=_GridmapGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_GridmapGroup, epilog=epilog(_EXAMPLES, exits=_EXITS),
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridmap")
 @click.option("--debug", is_flag=True, help="Show full tracebacks and debug logging.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print nothing but errors (and --json output); no progress bars. Every command takes "
+                   "it too.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
-    """gridmap: community grid management (网格化服务管理) — load, divide, code, analyse and map grids."""
+    """gridmap: community grid management (网格化服务管理) — load, divide, code, analyse and map grids.
+
+    Every command has --help with worked examples and takes -q/--quiet; those whose result is a table take
+    --json (the result on stdout). Steps that take a while show a progress bar on stderr (on a terminal), and
+    each command ends with one line saying what it wrote where.
+    """
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.obj = {"quiet": quiet, "debug": debug}

@@ -1,17 +1,102 @@
-"""Output folders that appear whole or not at all."""
+"""What a command shows and writes: progress bars, the summary line, folders that appear whole or not at all.
+
+Every command reports the same way: progress on stderr while it works (:class:`Steps`), then one line on
+stdout saying what it wrote where (:func:`echo_wrote`), and nothing of either with ``--quiet``.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+
+import click
+from tqdm import tqdm
 
 from gridmap.errors import WriteError
 
-__all__ = ["staged_folder"]
+__all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder"]
+
+
+def _terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def show_progress(quiet: bool) -> bool:
+    """Whether to draw progress bars: never with ``--quiet``, and only when stderr is a terminal.
+
+    A log file or a pipe gets no bars (what tqdm's ``disable=None`` does), so scripts and cron jobs capture
+    the summary line and the messages only.
+    """
+    return not quiet and _terminal()
+
+
+class Steps:
+    """The named steps of a command as one progress bar on stderr, e.g. ``report: map of street 990102001``.
+
+    Call the object with the name of each step as it starts; the bar counts the steps done and disappears
+    when the command ends, leaving the summary line alone. Drawn only when :func:`show_progress` says so.
+
+    Parameters
+    ----------
+    command : str
+        The command's name, shown before each step.
+    total : int
+        The number of steps; :meth:`add` adds more once they are known (a map per street).
+    quiet : bool
+        ``--quiet``: no bar.
+
+    Examples
+    --------
+    >>> with Steps("demo", 2, quiet=True) as step:
+    ...     step("validate")
+    ...     step("divide into grids")
+    >>> step.done
+    2
+    """
+
+    def __init__(self, command: str, total: int, *, quiet: bool) -> None:
+        self.command, self.done, self.current = command, 0, None
+        self._bar = tqdm(total=total, desc=command, unit="step", leave=False, file=sys.stderr,
+                         disable=not show_progress(quiet),
+                         bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} steps [{elapsed}]")
+
+    def __call__(self, name: str) -> None:
+        """Mark the current step done and show ``name`` as the one running."""
+        self._finish_current()
+        self.current = name
+        self._bar.set_description_str(f"{self.command}: {name}")
+
+    def add(self, steps: int) -> None:
+        """Count ``steps`` more steps (known only once the input is read)."""
+        self._bar.total += steps
+        self._bar.refresh()
+
+    def _finish_current(self) -> None:
+        if self.current is not None:
+            self.done += 1
+            self._bar.update()
+
+    def __enter__(self) -> Steps:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            self._finish_current()
+            self.current = None
+        self._bar.close()
+
+
+def echo_wrote(path: str | os.PathLike, details: str, *, quiet: bool) -> None:
+    """Print the line that ends a command, ``wrote PATH (DETAILS)``, on stdout (nothing with ``--quiet``)."""
+    if not quiet:
+        click.echo(f"wrote {path} ({details})")
 
 
 @contextmanager
@@ -67,4 +152,5 @@ def _move_all(staging: Path, out: Path) -> None:
             if (backup / name).exists():
                 os.replace(backup / name, out / name)
         raise WriteError(f"cannot move the results into {out}: {error.strerror or error}", path=out,
-                         fix="check the folder's permissions and free space; nothing in it was changed") from error
+                         fix="check the folder's permissions and free space; nothing in it was changed"
+                         ) from error

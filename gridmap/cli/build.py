@@ -20,14 +20,18 @@ import click
 import geopandas as gpd
 import pandas as pd
 
+from gridmap.cli._output import Steps, echo_wrote, show_progress
 from gridmap.cli.options import (
-    register_codes,
     Input,
     coords_option,
     echo_warnings,
+    epilog,
+    is_quiet,
     join_inputs,
     json_option,
+    quiet_option,
     read_inputs,
+    register_codes,
     staged_file,
 )
 from gridmap.division import GridBuild, GridRules, build_grids
@@ -41,23 +45,19 @@ __all__ = ["build", "LAYERS"]
 LAYERS = ("grids", "units", "communities", "report")
 
 _EXAMPLES = """
-\b
-Examples:
   # the sample city (its units are in two layers, units and unit_points, read together)
   gridmap build --communities data/sample/sample_city.gpkg \\
                 --units data/sample/sample_city.gpkg --out grids.gpkg
-\b
-  # units geocoded with Amap (GCJ-02), 250-450 households per city grid, summary as JSON
-  gridmap build --communities communities.shp --units 小区.xlsx --coords gcj02 \\
-                --rules rules.toml --out grids.gpkg --json
-\b
-  # permanent codes: grids that continue last year's keep their codes
+
+  # permanent codes from the demo's registry: the grids keep the codes the demo gave them; summary as JSON
   gridmap build --communities data/sample/sample_city.gpkg \\
-                --units data/sample/sample_city.gpkg --registry codes.sqlite --out grids.gpkg
-\b
-rules.toml holds keys of gridmap.GridRules, e.g.
-  [rules]
-  city_households = [250, 450]
+                --units data/sample/sample_city.gpkg --registry demo/registry.sqlite --out coded.gpkg --json
+
+  # units geocoded with Amap (GCJ-02); rules.toml holds keys of gridmap.GridRules, e.g.
+  #   [rules]
+  #   city_households = [250, 450]
+  gridmap build --communities 社区.shp --units 小区.xlsx --coords gcj02 \\
+                --rules rules.toml --out grids.gpkg  # your files
 """
 
 
@@ -68,7 +68,7 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     return Path(value)
 
 
-@click.command("build", epilog=_EXAMPLES)
+@click.command("build", epilog=epilog(_EXAMPLES, exits="0 built (findings are warnings), 2 bad input"))
 @click.option("--communities", "communities_path", required=True, type=click.Path(), metavar="FILE",
               help="Communities (社区/村): code, name, polygon; any format gridmap reads.")
 @click.option("--communities-layer", default=None, metavar="NAME",
@@ -92,6 +92,7 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_gpkg_path,
               metavar="FILE.gpkg", help="GeoPackage to write (replaced whole, only when the build succeeds).")
 @json_option
+@quiet_option
 @click.pass_context
 def build(ctx: click.Context, communities_path: str, communities_layer: str | None, units_path: str,
           units_layers: tuple[str, ...], coords: str | None, rules_path: str | None, strict: bool,
@@ -101,20 +102,27 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
     Writes the layers grids, units (with grid_code), communities and report (the findings) to one
     GeoPackage. Exits 0 when the grids are built (findings are warnings), 2 on bad input.
     """
-    quiet = ctx.obj["quiet"]
-    with staged_file(out) as staging, echo_warnings(quiet=quiet):
+    quiet = is_quiet(ctx)
+    with staged_file(out) as staging, echo_warnings(quiet=quiet), \
+            Steps("build", 5 + (registry_path is not None), quiet=quiet) as step:
         rules = None if rules_path is None else GridRules.from_toml(rules_path)
         layer = [communities_layer] if communities_layer else []
+        step(f"read and validate {communities_path}")
         communities, community_report = _validated_communities(
             read_inputs(communities_path, layer, defaults=["communities"], option="--communities-layer",
                         coords=coords), strict=strict)
+        step(f"read and validate {units_path}")
         units, unit_report = _validated_units(
             read_inputs(units_path, units_layers, defaults=["units", "unit_points"], option="--units-layer",
                         coords=coords), strict=strict)
-        result = build_grids(communities, units, rules=rules, strict=strict, progress=not quiet)
+        step("divide into grids")
+        result = build_grids(communities, units, rules=rules, strict=strict, progress=show_progress(quiet))
         if registry_path is not None:
+            step(f"codes from {registry_path}")
             result = register_codes(result, registry_path)
+        step("findings")
         findings = _findings([community_report, unit_report, result.report])
+        step(f"write {out}")
         write_layer(result.grids, staging, "grids")
         write_layer(result.units, staging, "units", mode="a")
         write_layer(communities, staging, "communities", mode="a")
@@ -122,8 +130,8 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
     summary = _summary(out, result, findings, registry_path)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    elif not quiet:
-        click.echo(_summary_line(summary))
+    else:
+        echo_wrote(out, _details(summary), quiet=quiet)
 
 
 def _validated_communities(inputs: list[Input], *, strict: bool) -> tuple[gpd.GeoDataFrame, Report]:
@@ -185,11 +193,11 @@ def _summary(out: Path, result: GridBuild, findings: pd.DataFrame, registry: str
     }
 
 
-def _summary_line(summary: dict) -> str:
+def _details(summary: dict) -> str:
     types = ", ".join(f"{kind} {n}" for kind, n in summary["grids_by_type"].items())
     codes = ", ".join(f"{status} {n}" for status, n in summary["codes_by_status"].items())
-    registry = f", codes from {summary['registry']} ({codes})" if summary["registry"] else ""
+    registry = f"; codes from {summary['registry']}: {codes}" if summary["registry"] else ""
     severities = ", ".join(f"{s} {n}" for s, n in summary["findings_by_severity"].items() if n) or "none"
-    return (f"wrote {summary['out']}: {summary['grids']} grids ({types}) in {summary['communities']} "
-            f"communities{registry}, {summary['units']} units ({summary['units_in_grids']} in grids), "
-            f"{summary['findings']} findings ({severities}) in layer report")
+    return (f"{summary['grids']} grids in {summary['communities']} communities: {types}{registry}; "
+            f"{summary['units']} units, {summary['units_in_grids']} in grids; "
+            f"{summary['findings']} findings in layer report: {severities}")

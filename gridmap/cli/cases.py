@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-__all__ = ["cases"]
+from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, json_option, quiet_option
 
-_COORDS = ["wgs84", "cgcs2000", "gcj02", "bd09"]
+__all__ = ["cases", "read_named_layer"]
 
 
 def read_named_layer(path: str, layer: str | None, default: str):
@@ -20,37 +23,38 @@ def read_named_layer(path: str, layer: str | None, default: str):
     return read_layer(path, layer)
 
 
-@click.group(epilog="""
-\b
-Example:
-  gridmap cases assign cases.csv --grids city.gpkg --coords gcj02 --out cases_in_grids.gpkg
-""")
+@click.group(epilog=epilog("""
+  gridmap cases assign data/sample/cases.parquet --grids demo/gridmap.gpkg --out cases_in_grids.gpkg
+"""))
 def cases() -> None:
     """Cases (事件/案件): read them, locate them, put each in exactly one grid."""
 
 
-@cases.command("assign", epilog="""
-\b
-Examples:
+@cases.command("assign", epilog=epilog("""
+  # the sample's 20,000 cases into the demo's grids
+  gridmap cases assign data/sample/cases.parquet --grids demo/gridmap.gpkg --out cases_in_grids.gpkg
+
+  # the same as a table for Excel users, the summary as JSON
+  gridmap cases assign data/sample/cases.parquet --grids demo/gridmap.gpkg --out cases.csv --json
+
   # cases geocoded by Amap (GCJ-02) into the grids layer of a GeoPackage
-  gridmap cases assign cases.csv --grids city.gpkg --coords gcj02 --out cases_in_grids.gpkg
-  # cases that name their compound (小区) instead of coordinates
-  gridmap cases assign cases.xlsx --grids city.gpkg --units city.gpkg --out cases.csv
-""")
+  gridmap cases assign cases.csv --grids city.gpkg --coords gcj02 --out cases_in_grids.gpkg  # your files
+""", exits="0 written (cases outside every grid are reported), 2 bad input"))
 @click.argument("cases_path", metavar="CASES", type=click.Path(exists=True, dir_okay=False))
 @click.option("--grids", "grids_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Grid layer (GeoPackage, GeoJSON, GeoParquet, Shapefile) with code and community_code.")
 @click.option("--layer", default=None, help="Layer of the grids file [default: 'grids', or the only one].")
-@click.option("--coords", type=click.Choice(_COORDS), default=None,
-              help="What the case coordinates are: GCJ-02 (Amap) and BD-09 (Baidu) are converted.")
+@coords_option
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Base units to locate cases by compound name or id [layer 'units' of a GeoPackage].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output file: .gpkg, .parquet, .geojson, .csv or .xlsx (written atomically).")
 @click.option("--strict", is_flag=True, help="Fail on the first bad case or case outside every grid.")
+@json_option
+@quiet_option
 @click.pass_context
 def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: str | None,
-                   coords: str | None, units_path: str | None, out: str, strict: bool) -> None:
+                   coords: str | None, units_path: str | None, out: str, strict: bool, as_json: bool) -> None:
     """Put every case of CASES in exactly one grid and write them with grid_code and community_code.
 
     A case on a boundary shared by grids goes to the grid with the smallest code; a case outside every
@@ -60,15 +64,27 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
     from gridmap.io import write_layer
     from gridmap.report import Report
 
-    grids = read_named_layer(grids_path, layer, "grids")
-    units = read_named_layer(units_path, None, "units") if units_path else None
-    report = Report("cases")
-    located = read_cases(cases_path, coords=coords, units=units, strict=strict, report=report)
-    result = assign(located, grids, strict=strict, report=report)
-    write_layer(result, out)
-    if not (ctx.obj or {}).get("quiet"):
-        placed, outside = int(result["grid_code"].notna().sum()), int(result["outside_m"].notna().sum())
-        click.echo(f"{len(result)} cases: {placed} in grids, {outside} outside every grid, "
-                   f"{int(result.geometry.isna().sum())} without location; wrote {out}")
-        if len(report):
-            click.echo(report.summary())
+    quiet = is_quiet(ctx)
+    with echo_warnings(quiet=quiet), Steps("cases assign", 4, quiet=quiet) as step:
+        step(f"read {grids_path}")
+        grids = read_named_layer(grids_path, layer, "grids")
+        units = read_named_layer(units_path, None, "units") if units_path else None
+        step(f"read {cases_path}")
+        report = Report("cases")
+        located = read_cases(cases_path, coords=coords, units=units, strict=strict, report=report)
+        step(f"put {len(located):,} cases in {len(grids):,} grids")
+        result = assign(located, grids, strict=strict, report=report)
+        step(f"write {out}")
+        write_layer(result, out)
+    checks = report.to_frame()["check"].value_counts() if len(report) else {}
+    summary = {"out": out, "cases": len(result), "in_grids": int(result["grid_code"].notna().sum()),
+               "outside": int(result["outside_m"].notna().sum()),
+               "without_location": int(result.geometry.isna().sum()),
+               "findings_by_check": {str(check): int(n) for check, n in checks.items()}}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    if len(report) and not quiet:
+        click.echo(report.summary())
+    echo_wrote(out, f"{summary['cases']} cases: {summary['in_grids']} in grids, {summary['outside']} outside "
+                    f"every grid, {summary['without_location']} without location", quiet=quiet)

@@ -18,13 +18,17 @@ import pandas as pd
 from gridmap.checks import check as check_grids
 from gridmap.checks import coverage_gaps, coverage_overlaps
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
+from gridmap.cli._output import Steps, echo_wrote
 from gridmap.cli.options import (
     Input,
     coords_option,
     echo_warnings,
+    epilog,
     households_option,
+    is_quiet,
     join_inputs,
     json_option,
+    quiet_option,
     read_inputs,
     staged_file,
 )
@@ -40,19 +44,17 @@ _OUT_TYPES = (".csv", ".xlsx", ".gpkg")
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 _EXAMPLES = """
-\b
-Examples:
-  # grids written by gridmap build, against the communities and units in the same file
-  # (exit 1 on the sample: 5 compounds straddle a community boundary, so lie in two grids)
-  gridmap build --communities data/sample/sample_city.gpkg \\
-                --units data/sample/sample_city.gpkg --out grids.gpkg
-  gridmap check grids.gpkg --communities communities --units units
-\b
-  # a city's own grid layer against the sample communities; all findings to a GeoPackage
-  gridmap check 网格.shp --communities data/sample/sample_city.gpkg --out findings.gpkg
-\b
-  # in a script: exit code 1 means gaps, overlaps or misplaced units
-  gridmap -q check grids.gpkg --json > report.json
+  # the demo's grids against the communities and units in the same file
+  gridmap check demo/gridmap.gpkg --communities communities --units units  # exit 1: 5 units in two grids
+
+  # coverage only, against the sample's communities; every finding (gaps and overlaps as polygons) to a file
+  gridmap check demo/gridmap.gpkg --communities data/sample/sample_city.gpkg --out findings.gpkg
+
+  # in a script: the exit code says whether the layer passes; the findings as JSON
+  gridmap -q check demo/gridmap.gpkg --communities communities --json > check.json
+
+  # a city's own grid layer: headers such as 网格编码, 社区代码 and 户数 are understood
+  gridmap check 网格.shp --communities 社区.shp --households 250-450  # your files
 """
 
 
@@ -63,7 +65,8 @@ def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return None if value is None else Path(value)
 
 
-@click.command("check", epilog=_EXAMPLES)
+@click.command("check", epilog=epilog(_EXAMPLES, exits="0 the layer passes, 1 it violates 全覆盖、不交叉, "
+                                                      "2 bad input"))
 @click.argument("path", metavar="FILE", type=click.Path())
 @click.option("--grids-layer", default=None, metavar="NAME",
               help="Layer of FILE holding the grids [default: its only layer, else 'grids'].")
@@ -79,6 +82,7 @@ def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--out", type=click.Path(dir_okay=False), callback=_out_path, metavar="FILE",
               help="Also write the findings: .csv, .xlsx (sheets findings, summary) or .gpkg (findings as "
                    "points, gaps and overlaps as polygons, summary).")
+@quiet_option
 @click.pass_context
 def check(ctx: click.Context, path: str, grids_layer: str | None, communities: str | None, units: str | None,
           coords: str | None, households: tuple[int, int], as_json: bool, out: Path | None) -> None:
@@ -86,19 +90,25 @@ def check(ctx: click.Context, path: str, grids_layer: str | None, communities: s
 
     Exits 1 when the check finds violations (report not OK), 0 otherwise, 2 on bad input.
     """
-    quiet = ctx.obj["quiet"]
-    with echo_warnings(quiet=quiet):
+    quiet = is_quiet(ctx)
+    with echo_warnings(quiet=quiet), Steps("check", 3 + (out is not None), quiet=quiet) as step:
+        step(f"read {path}")
         grids = _grids(read_inputs(path, [grids_layer] if grids_layer else [], defaults=["grids"],
                                    option="--grids-layer", coords=coords))
+        step("read the communities and units")
         comm = _companion(communities, path, "--communities", ["communities"], coords)
         unit_layer = _companion(units, path, "--units", ["units", "unit_points"], coords)
+        step("check")
         report = check_grids(grids, comm, unit_layer, households=households)
         if out is not None:
+            step(f"write {out}")
             _write(report, out, grids, comm)
     if as_json:
         click.echo(report.to_json())
     elif not quiet:
-        click.echo(_text(report, out))
+        click.echo(_text(report))
+    if out is not None and not as_json:
+        echo_wrote(out, _written(report, out), quiet=quiet)
     ctx.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
 
 
@@ -151,20 +161,25 @@ def _located(findings: pd.DataFrame, crs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(findings, geometry=points, crs=crs)
 
 
-def _text(report: Report, out: Path | None) -> str:
-    """Format the report for people: summary line, findings per check, then the findings (errors first)."""
+def _text(report: Report) -> str:
+    """Format the report for people: findings per check, the findings (errors first), then the verdict."""
     summary = report.tables["summary"]
     found = summary[summary["count"] > 0]
-    lines = [report.summary()]
     findings = report.to_frame()
+    lines = []
     if len(findings):
         per_check = [[row.check, row.severity, f"{row.count:,}", f"{row.area_m2:,.1f}"]
                      for row in found.itertuples()]
-        lines += ["", *_table(["check", "severity", "count", "area_m2"], per_check, right=(2, 3)), "",
-                  *_finding_lines(findings)]
-    if out is not None:
-        lines.append(f"findings written to {out}")
-    return "\n".join(lines)
+        lines += [*_table(["check", "severity", "count", "area_m2"], per_check, right=(2, 3)), "",
+                  *_finding_lines(findings), ""]
+    return "\n".join([*lines, report.summary()])
+
+
+def _written(report: Report, out: Path) -> str:
+    """Say what ``--out`` holds, for the summary line."""
+    layers = {".csv": "", ".xlsx": "; sheets findings, summary",
+              ".gpkg": "; layers findings, gaps, overlaps, summary"}[out.suffix.lower()]
+    return f"{len(report.to_frame()):,} findings{layers}"
 
 
 def _finding_lines(findings: pd.DataFrame) -> list[str]:

@@ -17,7 +17,16 @@ import pandas as pd
 
 from gridmap.admin import read_division_codes
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
-from gridmap.cli.options import echo_warnings, join_inputs, json_option, read_inputs
+from gridmap.cli._output import Steps
+from gridmap.cli.options import (
+    echo_warnings,
+    epilog,
+    is_quiet,
+    join_inputs,
+    json_option,
+    quiet_option,
+    read_inputs,
+)
 from gridmap.codes.registry import Registry
 from gridmap.codes.scheme import SCHEMES, CodeScheme, get_scheme, parse, parse_many, validate
 from gridmap.errors import ReadError, SchemaError
@@ -39,38 +48,38 @@ registry_option = click.option("--registry", "registry_path", required=True, met
                                     "gridmap.Registry).")
 
 
-def _quiet(ctx: click.Context) -> bool:
-    return bool((ctx.obj or {}).get("quiet"))
-
-
-@click.group("codes", epilog="""
-\b
-Examples:
-  gridmap codes parse 450102001003007
-  gridmap codes validate grids.gpkg --admin villages_guangxi_45.csv
-  gridmap codes history 450102001003007 --registry codes.sqlite
-  gridmap codes diff --registry codes.sqlite --since 2025-01-01
-""")
+@click.group("codes", epilog=epilog("""
+  gridmap codes parse 990102001001001
+  gridmap codes validate demo/gridmap.gpkg
+  gridmap codes history 990102001001001 --registry demo/registry.sqlite
+  gridmap codes diff --registry demo/registry.sqlite --since 2025-01-01
+""", exits="0 ok, 1 codes validate found invalid codes, 2 bad input"))
 def codes() -> None:
     """Grid codes (网格编码): parse, validate, and the history of a code registry."""
 
 
-@codes.command("parse", epilog="""
-\b
-Examples:
-  gridmap codes parse 450102001003007
-      community 450102001003, street 450102001, district 450102, sequence 7
-  gridmap codes parse 4501020010033007 --scheme type_digit --json
-      {"code": "4501020010033007", ..., "grid_type": "dedicated", "sequence": 7, ...}
-""")
+@codes.command("parse", epilog=epilog("""
+  gridmap codes parse 990102001001001
+      990102001001001: community 12 + sequence 3 = 15 digits, micro-grids + 2
+        ...
+        community_code  990102001001
+        sequence        1
+  gridmap codes parse 9901020010013007 --scheme type_digit --json
+      {"code": "9901020010013007", ..., "grid_type": "dedicated", "sequence": 7, ...}
+  gridmap codes parse 99010200100100     # exit 2: 14 digits, the message says which layout to use
+""", exits="0 a valid code, 2 bad input (a malformed code)"))
 @click.argument("code")
 @scheme_option
 @json_option
-def parse_command(code: str, scheme: str, as_json: bool) -> None:
+@quiet_option
+@click.pass_context
+def parse_command(ctx: click.Context, code: str, scheme: str, as_json: bool) -> None:
     """Split a grid code into its fields and the division codes it contains (exit 2 if malformed)."""
     fields = parse(code.strip(), scheme=scheme).to_dict()
     if as_json:
         click.echo(json.dumps(fields, ensure_ascii=False))
+        return
+    if is_quiet(ctx):
         return
     click.echo(f"{code.strip()}: {get_scheme(scheme).layout}")
     width = max(len(name) for name in fields)
@@ -79,18 +88,16 @@ def parse_command(code: str, scheme: str, as_json: bool) -> None:
             click.echo(f"  {name:<{width}}  {value}")
 
 
-@codes.command("validate", epilog="""
-\b
-Examples:
-  # every code of the grids layer (column code or grid_code); exit 1 if any is invalid
-  gridmap codes validate grids.gpkg
-\b
-  # also check that each community exists in the statistical division codes
-  gridmap codes validate 网格.xlsx --admin ../shared/data/admin-codes/villages_guangxi_45.csv
-\b
-  # a staff roster's grid_code column, CJ/T 349 codes, all problems as JSON
-  gridmap codes validate staff.csv --column grid_code --scheme cjt349 --json
-""")
+@codes.command("validate", epilog=epilog("""
+  # every code of the demo's grids layer (column code or grid_code); exit 1 if any is invalid
+  gridmap codes validate demo/gridmap.gpkg
+
+  # in a script: every problem as JSON (an empty list here)
+  gridmap -q codes validate demo/gridmap.gpkg --json > codes.json
+
+  # also check that each community exists in the statistical division codes (统计用区划代码)
+  gridmap codes validate 网格.xlsx --admin villages.csv.gz  # your files
+""", exits="0 every code valid, 1 a code invalid or duplicated, 2 bad input"))
 @click.argument("path", metavar="FILE", type=click.Path())
 @click.option("--admin", "admin_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Statistical division codes (CSV such as villages.csv.gz): communities must exist there.")
@@ -100,25 +107,32 @@ Examples:
               help="Column of codes [default: code, else grid_code].")
 @scheme_option
 @json_option
+@quiet_option
 @click.pass_context
 def validate_command(ctx: click.Context, path: str, admin_path: str | None, layer: str | None,
                      column: str | None, scheme: str, as_json: bool) -> None:
     """Check every grid code of a layer or table; exit 1 if any is invalid or duplicated."""
-    with echo_warnings(quiet=_quiet(ctx)):
+    quiet = is_quiet(ctx)
+    steps = 2 + (admin_path is not None)
+    with echo_warnings(quiet=quiet), Steps("codes validate", steps, quiet=quiet) as step:
+        step(f"read {path}")
         frame = _read_codes(Path(path), layer)
-    values = _code_column(frame, column, path)
-    admin = None if admin_path is None else read_division_codes(admin_path)
-    problems = _problems(values, admin, get_scheme(scheme))
+        values = _code_column(frame, column, path)
+        if admin_path is not None:
+            step(f"read {admin_path}")
+        admin = None if admin_path is None else read_division_codes(admin_path)
+        step(f"check {len(values):,} codes")
+        problems = _problems(values, admin, get_scheme(scheme))
     if as_json:
         click.echo(json.dumps({"file": path, "codes": len(values), "invalid": len(problems),
                                "problems": problems.to_dict(orient="records")}, ensure_ascii=False, indent=2))
-    elif not _quiet(ctx):
-        click.echo(f"{path}: {len(values):,} codes, " + (f"{len(problems):,} invalid" if len(problems) else
-                                                          "all valid"))
+    elif not quiet:
         if len(problems):
             click.echo(problems.head(SHOWN).to_string(index=False))
         if len(problems) > SHOWN:
             click.echo(f"... {len(problems) - SHOWN:,} more (--json lists them all)")
+        click.echo(f"{path}: {len(values):,} codes, " + (f"{len(problems):,} invalid" if len(problems) else
+                                                          "all valid"))
     ctx.exit(EXIT_VIOLATIONS if len(problems) else EXIT_OK)
 
 
@@ -163,47 +177,48 @@ def _problems(values: pd.Series, admin: pd.DataFrame | None, scheme: CodeScheme)
     return pd.DataFrame(sorted(rows), columns=["row", "code", "problem"])
 
 
-@codes.command("history", epilog="""
-\b
-Example:
-  gridmap codes history 450102001003001 --registry codes.sqlite
-      version       date   event type n_units unit_ids parents                        children lineage
-            1 2025-01-06  issued city       2  C01;C02
-            2 2025-06-02 retired                               450102001003003;450102001003004   split
-""")
+@codes.command("history", epilog=epilog("""
+  gridmap codes history 990102001001001 --registry demo/registry.sqlite
+      version       date  event type n_units unit_ids parents children lineage
+            1 2026-11-23 issued city       1    C0001      (the day gridmap demo first ran)
+""", exits="0 shown, 2 bad input (no such registry or code)"))
 @click.argument("code")
 @registry_option
 @json_option
-def history_command(code: str, registry_path: str, as_json: bool) -> None:
+@quiet_option
+@click.pass_context
+def history_command(ctx: click.Context, code: str, registry_path: str, as_json: bool) -> None:
     """Show everything that happened to a code: issue, changes, retirement, parents and children."""
     with Registry(registry_path, create=False) as registry:
         history = registry.history(code.strip())
     if as_json:
         click.echo(history.to_json(orient="records", force_ascii=False, indent=2))
-    else:
+    elif not is_quiet(ctx):
         click.echo(history.drop(columns="code").astype(object).fillna("").to_string(index=False))
 
 
-@codes.command("diff", epilog="""
-\b
-Examples:
-  # what changed since 1 January (versions issued on or after that date)
-  gridmap codes diff --registry codes.sqlite --since 2025-01-01
-\b
-  # since version 3 (the versions after it), as JSON for a report
-  gridmap codes diff --registry codes.sqlite --since 3 --json > changes.json
-""")
+@codes.command("diff", epilog=epilog("""
+  # what changed since 1 January 2025 (versions issued on or after that date)
+  gridmap codes diff --registry demo/registry.sqlite --since 2025-01-01
+
+  # since version 1 (the versions after it), as JSON for a report
+  gridmap codes diff --registry demo/registry.sqlite --since 1 --json > changes.json
+""", exits="0 shown, 2 bad input (no such registry, a bad --since)"))
 @registry_option
 @click.option("--since", required=True, metavar="DATE|VERSION",
               help="An ISO date (versions issued on or after it) or a version number (the versions after "
                    "it).")
 @json_option
-def diff_command(registry_path: str, since: str, as_json: bool) -> None:
+@quiet_option
+@click.pass_context
+def diff_command(ctx: click.Context, registry_path: str, since: str, as_json: bool) -> None:
     """Codes added, retired, split, merged and changed since a date or version, per street and community."""
     with Registry(registry_path, create=False) as registry:
         diff = registry.diff(since)
     if as_json:
         click.echo(diff.to_json())
+        return
+    if is_quiet(ctx):
         return
     click.echo(repr(diff))
     streets = diff.by_street[diff.by_street.drop(columns="street_code").sum(axis=1) > 0]

@@ -8,20 +8,23 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import staged_folder
+from gridmap.cli._output import Steps, echo_wrote, show_progress, staged_folder
+from gridmap.cli.options import epilog, is_quiet, quiet_option
 
 __all__ = ["demo"]
 
+_EXAMPLES = """
+  gridmap demo --out demo               # index.html (map), cockpit.html (一屏), gridmap.gpkg, registry.sqlite
+  gridmap demo --out demo-en --lang en   # the same with English labels
+"""
 
-@click.command(epilog="""
-\b
-Example:
-  gridmap demo --out demo     # demo/index.html (map), demo/cockpit.html (一屏), gridmap.gpkg, registry.sqlite
-""")
+
+@click.command(epilog=epilog(_EXAMPLES))
 @click.option("--out", "out", type=click.Path(file_okay=False), default="demo", show_default=True,
-              help="Folder to write into (created if needed).")
+              help="Folder to write into (created if needed); its registry.sqlite, if any, is kept.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of map labels, legends and popups.")
+@quiet_option
 @click.pass_context
 def demo(ctx: click.Context, out: str, lang: str) -> None:
     """Run everything on the sample city (示例市): validate, divide, code, check, locate cases and map.
@@ -39,36 +42,49 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     from gridmap.maps import one_screen, save_cockpit, save_html
     from gridmap.validation import validate_admin, validate_units
 
-    city = load_sample()
-    layers, reports = {}, []
-    for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
-        layers[name], report = validate_admin(getattr(city, name), parents=layers.get(parents),
-                                              path=f"{city.path / 'sample_city.gpkg'}:{name}")
+    quiet = is_quiet(ctx)
+    with Steps("demo", 8, quiet=quiet) as step:
+        step("read and validate the sample city")
+        city = load_sample()
+        layers, reports = {}, []
+        for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
+            layers[name], report = validate_admin(getattr(city, name), parents=layers.get(parents),
+                                                  path=f"{city.path / 'sample_city.gpkg'}:{name}")
+            reports.append(report)
+        units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
         reports.append(report)
-    units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
-    reports.append(report)
 
-    with staged_folder(out) as staging:
-        registry = staging / "registry.sqlite"
-        if (Path(out) / registry.name).exists():  # codes issued by an earlier run are kept
-            shutil.copy2(Path(out) / registry.name, registry)
-        with warnings.catch_warnings():
-            # the sample's deliberate flaws are reported below, once, with the other findings
-            warnings.simplefilter("ignore", GridmapWarning)
-            build = register_codes(build_grids(layers["communities"], units), registry)
-            cases = assign(city.cases, build.grids)
-        reports += [build.report, check(build.grids, layers["communities"])]
-        layers.update(units=build.units, grids=build.grids, cases=cases, staff=city.staff)
-        gpkg = staging / "gridmap.gpkg"
-        for name, frame in layers.items():
-            write_layer(frame, gpkg, name, mode="a")
-        maps = {name: layers[name] for name in ("districts", "streets", "communities", "units", "cases", "staff")}
-        title = "示例市 网格化服务管理" if lang == "zh" else "Sample city grid management"
-        save_html(one_screen(build.grids, **maps, lang=lang, title=title), staging / "index.html")
-        save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title)
+        with staged_folder(out) as staging:
+            registry = staging / "registry.sqlite"
+            if (Path(out) / registry.name).exists():  # codes issued by an earlier run are kept
+                shutil.copy2(Path(out) / registry.name, registry)
+            with warnings.catch_warnings():
+                # the sample's deliberate flaws are reported below, once, with the other findings
+                warnings.simplefilter("ignore", GridmapWarning)
+                step("divide into grids")
+                build = build_grids(layers["communities"], units, progress=show_progress(quiet))
+                step("give permanent codes")
+                build = register_codes(build, registry)
+                step("put cases in grids")
+                cases = assign(city.cases, build.grids)
+            step("check")
+            reports += [build.report, check(build.grids, layers["communities"])]
+            layers.update(units=build.units, grids=build.grids, cases=cases, staff=city.staff)
+            step("write gridmap.gpkg")
+            gpkg = staging / "gridmap.gpkg"
+            for name, frame in layers.items():
+                write_layer(frame, gpkg, name, mode="a")
+            maps = {name: layers[name] for name in ("districts", "streets", "communities", "units", "cases",
+                                                     "staff")}
+            title = "示例市 网格化服务管理" if lang == "zh" else "Sample city grid management"
+            step("map index.html")
+            save_html(one_screen(build.grids, **maps, lang=lang, title=title), staging / "index.html")
+            step("cockpit cockpit.html")
+            save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title)
 
-    if not ctx.obj["quiet"]:
+    if not quiet:
         for report in reports:
             click.echo(report.summary())
-        click.echo(f"wrote {out}/index.html (map), {out}/cockpit.html (一屏), {out}/gridmap.gpkg "
-                   f"({', '.join(layers)}) and {out}/registry.sqlite ({len(build.grids)} grid codes)")
+    echo_wrote(f"{out}/", f"index.html map, cockpit.html 一屏, gridmap.gpkg with {len(layers)} layers "
+                          f"({', '.join(layers)}), registry.sqlite with {len(build.grids)} grid codes",
+               quiet=quiet)

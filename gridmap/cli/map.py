@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli.options import echo_warnings, read_city
+from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
 
 __all__ = ["map_command"]
 
@@ -14,15 +15,19 @@ _MEASURES = ["population_density", "households", "cases_per_1000", "cases_per_km
 _STATIC = (".png", ".pdf", ".svg")
 
 
-@click.command("map", epilog="""
-\b
-Examples:
-  gridmap map city.gpkg --out map.html                      # every grid of the city, offline
-  gridmap map city.gpkg --out cuizhu.html --community 450102001003   # one community, for phones
-  gridmap map city.gpkg --cases cases.csv --coords gcj02 --period 2025-06 --cockpit --out screen.html
-  gridmap map city.gpkg --cases cases.csv --measure cases_per_1000 --public --out public.html
-  gridmap map city.gpkg --measure households --out households.png   # static map for a report
-""")
+_EXAMPLES = """
+  gridmap map demo/gridmap.gpkg --out map.html                            # every grid of the city, offline
+  gridmap map demo/gridmap.gpkg --out minzhu.html --street 990102001      # one street (民主街道), for phones
+  gridmap map demo/gridmap.gpkg --cockpit --period 2025-06 --out screen.html   # the 1920×1080 cockpit, June
+  gridmap map demo/gridmap.gpkg --measure cases_per_1000 --public --out public.html   # for publication
+  gridmap map demo/gridmap.gpkg --measure households --out households.png      # static map for a report
+
+  # cases geocoded with Amap (GCJ-02), shown on your own grids
+  gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
+"""
+
+
+@click.command("map", epilog=epilog(_EXAMPLES))
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output: .html (self-contained page), or .png/.pdf/.svg for a static map.")
@@ -40,8 +45,7 @@ Examples:
               help="Number of classes.")
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Cases file [default: FILE's 'cases' layer, if any].")
-@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
-              help="What the case coordinates are (GCJ-02/BD-09 are converted).")
+@coords_option
 @click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Staff roster [default: FILE's 'staff' layer, if any].")
 @click.option("--show-staff", is_flag=True,
@@ -56,6 +60,7 @@ Examples:
 @click.option("--public", is_flag=True,
               help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
 @click.option("--title", default=None, help="Title of the map or cockpit.")
+@quiet_option
 @click.pass_context
 def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_cockpit: bool,
                 community: str | None, street: str | None, measure: str | None, scheme: str, k: int,
@@ -70,17 +75,18 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
         raise click.BadParameter("name a .html file, or .png/.pdf/.svg for a static map", param_hint="--out")
     if as_cockpit and (community or street or suffix in _STATIC):
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
-    quiet = (ctx.obj or {}).get("quiet", False)
-    with echo_warnings(quiet=quiet):
+    quiet = is_quiet(ctx)
+    what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
+    with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
+        step(f"read {path}")
         layers = read_city(path, layer=layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
                tianditu_key=tianditu_key, public=public, title=title)
-    if not quiet:
-        what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
-        scope = community or street or f"{len(layers['grids'])} grids"
-        suppressed = ", small counts suppressed" if public else ""
-        click.echo(f"wrote {out} ({what} of {scope}{suppressed})")
+    scope = f"community {community}" if community else f"street {street}" if street else \
+        f"{len(layers['grids'])} grids"
+    echo_wrote(out, f"{what} of {scope}{', small counts suppressed' if public else ''}", quiet=quiet)
 
 
 def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,

@@ -1,6 +1,7 @@
 """Options and helpers shared by gridmap's subcommands (after rasterio's ``rio/options.py``).
 
-Options are click decorators (``coords_option``, ``json_option``, ``households_option``); the helpers read
+Options are click decorators (``coords_option``, ``json_option``, ``quiet_option``, ``households_option``) and
+:func:`epilog` writes the end of every ``--help`` (worked examples, exit codes); the helpers read
 input layers by file and layer name (:func:`read_inputs`), write an output file whole or not at all
 (:func:`staged_file`) and show the library's :class:`~gridmap.errors.GridmapWarning` as one line each
 (:func:`echo_warnings`).
@@ -37,6 +38,9 @@ __all__ = [
     "COORDS",
     "coords_option",
     "json_option",
+    "quiet_option",
+    "is_quiet",
+    "epilog",
     "households_option",
     "parse_households",
     "Input",
@@ -58,6 +62,40 @@ coords_option = click.option(
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as JSON on stdout (also with --quiet).")
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(dict)["quiet"] = True
+    return value
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                            help="Print nothing but errors (and --json output); no progress bars. "
+                                 "The same as gridmap -q.")
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether ``gridmap -q`` or the command's own ``--quiet`` was given."""
+    return bool((ctx.obj or {}).get("quiet"))
+
+
+def epilog(examples: str, *, exits: str = "0 written, 2 bad input") -> str:
+    r"""Return the end of a command's ``--help``: worked examples run in the project folder, exit codes.
+
+    ``examples`` holds lines ``gridmap ...`` (a trailing backslash continues one), ``# comments`` and indented
+    output; a command ending in ``# exit N`` exits with N, and one ending in ``# your files`` names files
+    a new user does not have (tests/test_cli_examples.py runs every other one as written).
+
+    Examples
+    --------
+    >>> text = epilog("  gridmap codes parse 990102001001001", exits="0 valid, 2 malformed")
+    >>> text.splitlines()[3:]
+    ['  gridmap codes parse 990102001001001', '\x08', 'Exit codes: 0 valid, 2 malformed.']
+    """
+    paragraphs = examples.strip("\n").replace("\n\n", "\n\n\b\n")  # \b: click keeps the lines as written
+    return (f"\n\b\nExamples (in the project folder; demo/ is what `gridmap demo --out demo` writes):\n"
+            f"{paragraphs}\n\b\nExit codes: {exits}.")
 
 
 def parse_households(ctx: click.Context | None, param: click.Parameter | None, value: str) -> tuple[int, int]:
@@ -209,7 +247,7 @@ def echo_warnings(*, quiet: bool) -> Iterator[None]:
 
 
 def register_codes(result: GridBuild, path: str | os.PathLike) -> GridBuild:
-    """Give the grids their permanent codes from the registry at ``path``, and the units their grids' codes."""
+    """Give the grids their permanent codes from the registry at ``path``, and the units their grid's code."""
     with Registry(path) as registry:
         grids = registry.assign(result.grids)
     permanent = dict(zip(grids["temp_code"], grids["code"], strict=True))
@@ -222,7 +260,8 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None, cases_path=N
     """Read the grid layer of FILE and whatever else it holds, as ``gridmap build``/``demo`` write it.
 
     Returns a dict with ``grids`` and, when present, ``communities``, ``streets``, ``districts``, ``units``
-    (the ``units`` and ``unit_points`` layers together), ``cases`` (or ``cases_path`` read with ``coords``) and
+    (the ``units`` and ``unit_points`` layers together), ``cases`` (or ``cases_path`` read with ``coords``)
+    and
     ``staff`` (or ``staff_path``; in a GeoPackage the staff roster is an attribute table).
     """
     from gridmap.cases import read_cases

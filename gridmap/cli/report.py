@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from gridmap.cli.options import echo_warnings, read_city
+from gridmap.cli._output import Steps, echo_wrote, staged_folder
+from gridmap.cli.options import (
+    coords_option,
+    echo_warnings,
+    epilog,
+    is_quiet,
+    quiet_option,
+    read_city,
+)
 
 __all__ = ["report"]
 
@@ -46,20 +55,26 @@ _STREET_COLUMNS = ("code", "name", "n_grids", "households", "population", "cases
                    "response_rate", "on_time_rate", "share_grid", "households_per_worker")
 
 
-@click.command("report", epilog="""
-\b
-Examples:
-  gridmap report demo/gridmap.gpkg --out report-2025-12 --cases cases.csv --staff staff.xlsx
-  gridmap report city.gpkg --out street --street 990102001 --cases cases.csv --lang en
-  gridmap report city.gpkg --out public --cases cases.csv --publish   # small counts hidden
-""")
+_EXAMPLES = """
+  # the monthly folder of the demo city (cases and staff: the file's own layers)
+  gridmap report demo/gridmap.gpkg --out report
+
+  # one street in English, with the sample's cases and staff roster; the summary as JSON
+  gridmap report demo/gridmap.gpkg --out street --street 990102001 --lang en \\
+      --cases data/sample/cases.parquet --staff data/sample/staff.csv --json > street.json
+
+  # for publication: case counts below 5 hidden, no staff names or phones
+  gridmap report demo/gridmap.gpkg --out public --publish
+"""
+
+
+@click.command("report", epilog=epilog(_EXAMPLES))
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder to write (created if needed).")
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Cases file [default: FILE's 'cases' layer, if any].")
-@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
-              help="What the case coordinates are (GCJ-02/BD-09 are converted).")
+@coords_option
 @click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Staff roster [default: FILE's 'staff' layer, if any].")
 @click.option("--street", default=None, metavar="CODE", help="Report on one street (9-digit code) alone.")
@@ -69,26 +84,34 @@ Examples:
 @click.option("--publish", is_flag=True,
               help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
 @click.option("--title", default=None, help="Title of the cockpit and the summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the files written and the summary's street table (latest period, machine column "
+                   "names) as JSON on stdout (also with --quiet).")
+@quiet_option
 @click.pass_context
 def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coords: str | None,
            staff_path: str | None, street: str | None, period: str, lang: str, publish: bool,
-           title: str | None) -> None:
+           title: str | None, as_json: bool) -> None:
     """Write the report folder of FILE (what `gridmap build` or `gridmap demo` writes).
 
     OUT gets cockpit.html (map, headline figures, cases by month), maps/<street code>.html (one map per
     street), stats.xlsx (community, street and district sheets) and summary.md / summary.html.
     """
-    from gridmap.cli._output import staged_folder
-
-    quiet = (ctx.obj or {}).get("quiet", False)
-    with echo_warnings(quiet=quiet):
+    quiet = is_quiet(ctx)
+    with echo_warnings(quiet=quiet), Steps("report", 1, quiet=quiet) as step:
+        step(f"read {path}")
         layers = read_city(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
         layers = _scoped(layers, street)
         with staged_folder(out) as staging:
-            written = _write(layers, staging, source=path, period=period, lang=lang, publish=publish,
-                             title=title)
-    if not quiet:
-        click.echo(f"wrote {out}/: {', '.join(written)}")
+            written = _write(layers, staging, step=step, source=path, period=period, lang=lang,
+                             publish=publish, title=title)
+    if as_json:
+        click.echo(json.dumps({"out": out, **written}, ensure_ascii=False, indent=2))
+        return
+    maps = sum(name.startswith("maps/") for name in written["files"])
+    pages = f"{maps} street map{'s' * (maps != 1)} in maps/"
+    echo_wrote(f"{out}/", f"summary.md, summary.html, stats.xlsx, cockpit.html, {pages}"
+                          f"{', small counts suppressed' if publish else ''}", quiet=quiet)
 
 
 def _scoped(layers: dict, street: str | None) -> dict:
@@ -108,42 +131,61 @@ def _scoped(layers: dict, street: str | None) -> dict:
             scoped[name] = layers[name].loc[layers[name]["code"].astype(str).str.startswith(street)]
     if "units" in layers and "grid_code" in layers["units"].columns:
         scoped["units"] = layers["units"].loc[layers["units"]["grid_code"].isin(scoped["grids"]["code"])]
+    if "cases" in layers:  # the street's cases: those in its grids (put in the city's grids first)
+        from gridmap.cases import assign
+
+        cases = layers["cases"]
+        cases = cases if "grid_code" in cases.columns else assign(cases, grids)
+        scoped["cases"] = cases.loc[cases["grid_code"].isin(scoped["grids"]["code"])]
     if "staff" in layers:
         scoped["staff"] = layers["staff"].loc[layers["staff"]["grid_code"].isin(scoped["grids"]["code"])]
     return scoped
 
 
-def _write(layers: dict, folder: Path, *, source: str, period: str, lang: str, publish: bool,
-           title: str | None) -> list[str]:
-    """Write every file of the report into ``folder``; return their names relative to it."""
+def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str, lang: str, publish: bool,
+           title: str | None) -> dict:
+    """Write every file of the report into ``folder``, one step each (a map per street).
+
+    Returns the names of the files relative to ``folder``, the latest period and the summary's street table
+    (as records), for ``--json``.
+    """
     from gridmap.maps import one_screen, save_cockpit, save_html
     from gridmap.stats import summarize_levels, write_stats
 
     grids, cases, staff = layers["grids"], layers.get("cases"), layers.get("staff")
     admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}
     names = [frame for frame in admin.values() if frame is not None] or None
+    codes = sorted(grids["community_code"].astype(str).str[:9].unique())
+    step.add(3 + len(codes))
+    step(f"figures per {', '.join(_LEVELS)}")
     tables = summarize_levels(grids, cases, staff, levels=_LEVELS, names=names, publish=publish,
                               period=period if cases is not None else None)
     latest = _latest(tables["street"])
     map_period = latest if period == "month" else None
-    files = {"stats": "stats.xlsx"}
+    files = {"stats": "stats.xlsx", "cockpit": "cockpit.html"}
+    step(f"write {files['stats']}")
     write_stats(tables, folder / files["stats"], lang=lang, grids=grids)
-    save_cockpit(grids, folder / "cockpit.html", cases=cases, staff=staff, units=layers.get("units"),
+    step(f"cockpit {files['cockpit']}")
+    save_cockpit(grids, folder / files["cockpit"], cases=cases, staff=staff, units=layers.get("units"),
                  title=title, period=map_period, lang=lang, public=publish, **admin)
-    files["cockpit"] = "cockpit.html"
     street_names = _names(admin["streets"])
     maps = {}
-    for code in sorted(grids["community_code"].astype(str).str[:9].unique()):
+    (folder / "maps").mkdir()
+    for code in codes:
+        maps[f"{street_names.get(code, '')} {code}".strip()] = page = f"maps/{code}.html"
+        step(f"map of street {code}")
         fmap = one_screen(grids, units=layers.get("units"), cases=cases, lang=lang, period=map_period,
                           public=publish, focus=code, title=street_names.get(code, code), **admin)
-        maps[f"{street_names.get(code, '')} {code}".strip()] = page = f"maps/{code}.html"
-        (folder / "maps").mkdir(exist_ok=True)
         save_html(fmap, folder / page)
     blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
                       publish=publish, title=title)
     (folder / "summary.md").write_text(_markdown(blocks), encoding="utf-8")
     (folder / "summary.html").write_text(_html(blocks, title or _TEXT[lang]["title"]), encoding="utf-8")
-    return ["summary.md", "summary.html", "stats.xlsx", "cockpit.html", f"maps/ ({len(maps)} streets)"]
+    streets = tables["street"] if latest is None else \
+        tables["street"].loc[tables["street"]["period"].astype(str) == latest]
+    return {"files": ["summary.md", "summary.html", files["stats"], files["cockpit"], *maps.values()],
+            "period": latest,
+            "streets": json.loads(streets.to_json(orient="records", date_format="iso", force_ascii=False))}
 
 
 def _latest(table: pd.DataFrame) -> str | None:

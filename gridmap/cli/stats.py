@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
 
 __all__ = ["stats"]
 
 _LEVELS = ["grid", "community", "street", "district"]
+_SPLIT = (".csv", ".parquet")  # formats that hold one table: write_stats writes a file per level
+
+_EXAMPLES = """
+  # communities and up, per month, with the sample's cases and staff roster; Chinese headers
+  gridmap stats demo/gridmap.gpkg --cases data/sample/cases.parquet --staff data/sample/staff.csv \\
+      --by community --period month --out report.xlsx
+
+  # for publication: small case counts hidden, English headers (cases and staff: the file's own layers)
+  gridmap stats demo/gridmap.gpkg --by street --out public.xlsx --publish --lang en
+
+  # in a script: the street table as JSON on stdout, streets and districts in the workbook
+  gridmap -q stats demo/gridmap.gpkg --by street --out streets.xlsx --json > streets.json
+"""
 
 
 def _on_time(value: str):
@@ -19,23 +38,15 @@ def _on_time(value: str):
                                  param_hint="--on-time") from None
 
 
-@click.command("stats", epilog="""
-\b
-Examples:
-  # communities and up, per month, with cases and the staff roster, Chinese headers
-  gridmap stats city.gpkg --cases cases.csv --coords gcj02 --staff staff.xlsx \\
-      --by community --period month --out report.xlsx
-  # for publication: small case counts hidden, English headers
-  gridmap stats city.gpkg --cases cases.csv --by street --out public.xlsx --publish --lang en
-""")
+@click.command("stats", epilog=epilog(_EXAMPLES))
 @click.argument("grids_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Cases (CSV, Excel, GeoJSON, GeoPackage, GeoParquet), with or without grid_code.")
-@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
-              help="What the case coordinates are (GCJ-02/BD-09 are converted).")
+              help="Cases (CSV, Excel, GeoJSON, GeoPackage, GeoParquet), with or without grid_code "
+                   "[default: FILE's 'cases' layer, if any].")
+@coords_option
 @click.option("--staff", "staff_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Staff roster (grid_code, role, name, phone).")
+              help="Staff roster (grid_code, role, name, phone) [default: FILE's 'staff' table, if any].")
 @click.option("--by", type=click.Choice(_LEVELS), default="community", show_default=True,
               help="Finest level written; every coarser level gets its own sheet too.")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default=None,
@@ -52,28 +63,49 @@ Examples:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of sheet names and headers.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Output: .xlsx (one sheet per level), .csv, .parquet or .gpkg (written atomically).")
+              help="Output: .xlsx (one sheet per level), .gpkg (one layer per level), .csv or .parquet (one "
+                   "file per level, OUT's name + _level, when there are several); written atomically.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the rows of the finest level (machine column names) and the files written as JSON "
+                   "on stdout (also with --quiet).")
+@quiet_option
 @click.pass_context
 def stats(ctx: click.Context, grids_path: str, layer: str | None, cases_path: str | None, coords: str | None,
           staff_path: str | None, by: str, period: str | None, at: str | None, overdue_days: float,
-          on_time: str, publish: bool, threshold: int, staff_contacts: bool, lang: str, out: str) -> None:
+          on_time: str, publish: bool, threshold: int, staff_contacts: bool, lang: str, out: str,
+          as_json: bool) -> None:
     """Households, population, area, cases, escalation, response and staffing per unit of FILE's grids."""
-    from gridmap.cases import read_cases
-    from gridmap.cli.cases import read_named_layer
-    from gridmap.io import list_layers, read_layer
-    from gridmap.staffing import read_staff
     from gridmap.stats import summarize_levels, write_stats
 
-    grids = read_named_layer(grids_path, layer, "grids")
-    cases = read_cases(cases_path, coords=coords) if cases_path else None
-    staff = read_staff(staff_path) if staff_path else None
-    admin = [name for name in ("districts", "streets", "communities") if name in list_layers(grids_path)]
-    names = [read_layer(grids_path, name) for name in admin] or None
+    quiet = is_quiet(ctx)
     levels = _LEVELS[_LEVELS.index(by):]
-    tables = summarize_levels(grids, cases, staff, levels=levels, period=period, at=at,
-                              on_time=_on_time(on_time), overdue_days=overdue_days, names=names,
-                              publish=publish, threshold=threshold, include_staff_contacts=staff_contacts)
-    write_stats(tables, out, lang=lang, grids=grids)
-    if not (ctx.obj or {}).get("quiet"):
-        rows = ", ".join(f"{level} {len(table)}" for level, table in tables.items())
-        click.echo(f"wrote {out} ({rows} rows{', small counts suppressed' if publish else ''})")
+    with echo_warnings(quiet=quiet), Steps("stats", 3, quiet=quiet) as step:
+        step(f"read {grids_path}")
+        layers = read_city(grids_path, layer=layer, cases_path=cases_path, coords=coords,
+                           staff_path=staff_path)
+        names = [layers[name] for name in ("districts", "streets", "communities") if name in layers] or None
+        step(f"figures per {', '.join(levels)}")
+        tables = summarize_levels(layers["grids"], layers.get("cases"), layers.get("staff"), levels=levels,
+                                  period=period, at=at, on_time=_on_time(on_time), overdue_days=overdue_days,
+                                  names=names, publish=publish, threshold=threshold,
+                                  include_staff_contacts=staff_contacts)
+        step(f"write {out}")
+        write_stats(tables, out, lang=lang, grids=layers["grids"])
+    files = _files(Path(out), levels)
+    rows = {level: len(table) for level, table in tables.items()}
+    if as_json:
+        table = json.loads(tables[by].to_json(orient="records", date_format="iso", force_ascii=False))
+        click.echo(json.dumps({"files": files, "rows": rows, "by": by, "period": period, "publish": publish,
+                               "table": table}, ensure_ascii=False, indent=2))
+        return
+    counts = ", ".join(f"{level} {n}" for level, n in rows.items())
+    others = f"; also {', '.join(files[1:])}" if len(files) > 1 else ""
+    suppressed = ", small counts suppressed" if publish else ""
+    echo_wrote(files[0], f"{counts} rows{others}{suppressed}", quiet=quiet)
+
+
+def _files(out: Path, levels: list[str]) -> list[str]:
+    """Return the files :func:`gridmap.stats.write_stats` writes for ``out``."""
+    if out.suffix.lower() in _SPLIT and len(levels) > 1:
+        return [str(out.with_name(f"{out.stem}_{level}{out.suffix}")) for level in levels]
+    return [str(out)]

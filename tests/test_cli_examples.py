@@ -1,0 +1,263 @@
+"""Every example of every ``gridmap ... --help`` runs as written, as a new user would run it.
+
+The examples are read from the help text itself (the root group, every command and subcommand), then run in
+order in a fresh project folder: ``data/`` as in a clone, and ``demo/`` made once by the documented
+``gridmap demo --out demo``. Each must exit with the code it documents (``# exit N``, else 0) and write
+what it promises (``--out`` and ``> file``), files that open. Lines marked ``# your files`` name files a
+new user does not have: only their options are checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from gridmap.cli import main
+from gridmap.io import read_layer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = "gridmap demo --out demo"  # the example every other one builds on, run once per test session
+#: Commands whose result is a table: they print it as JSON with --json.
+TABULAR = ["build", "check", "codes parse", "codes validate", "codes history", "codes diff", "cases assign",
+           "stats", "report"]
+
+
+@dataclass
+class Example:
+    text: str  # as written, continuation lines joined
+    argv: list[str]  # after "gridmap"
+    stdout_to: str | None  # the file of "> file"
+    exit_code: int
+    own_files: bool  # "# your files": names files a new user does not have
+
+
+def commands(group: click.Group = main, path: tuple[str, ...] = ()):
+    """Every command's path, the root group's ``()`` first, in the order help lists them."""
+    yield path, group
+    for name in group.list_commands(click.Context(group)):
+        command = group.get_command(click.Context(group), name)
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def help_text(path: tuple[str, ...]) -> str:
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="gridmap", terminal_width=120)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def parse_examples(text: str) -> list[Example]:
+    """The command lines of the Examples section of a help text."""
+    section = text.split("Examples (", 1)[1].split("Exit codes:", 1)[0]
+    lines, pending = [], ""
+    for raw in section.splitlines()[1:]:
+        line = raw.strip()
+        if pending:
+            pending += " " + line
+        elif line.startswith("gridmap "):
+            pending = line
+        if pending and not pending.endswith("\\"):
+            lines.append(pending)
+            pending = ""
+        elif pending:
+            pending = pending[:-1].rstrip()
+    return [_example(line) for line in lines]
+
+
+def _example(line: str) -> Example:
+    command, _, comment = line.partition(" #")
+    comment = comment.strip()
+    words = shlex.split(command)
+    stdout_to = None
+    if ">" in words:
+        at = words.index(">")
+        words, stdout_to = words[:at], words[at + 1]
+    found = re.match(r"exit (\d)", comment)
+    return Example(line, words[1:], stdout_to, int(found.group(1)) if found else 0,
+                   comment.startswith("your files"))
+
+
+HELPS = {" ".join(("gridmap", *path)): help_text(path) for path, _ in commands()}
+EXAMPLES = {name: parse_examples(text) for name, text in HELPS.items()}
+
+
+@contextlib.contextmanager
+def working_directory(path: Path):
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run(example: Example, cwd: Path):
+    with working_directory(cwd):
+        result = CliRunner().invoke(main, example.argv, prog_name="gridmap")
+        if example.stdout_to:
+            Path(example.stdout_to).write_text(result.stdout, encoding="utf-8")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback a user would see
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory) -> Path:
+    """A project folder (data/ of the clone) where ``gridmap demo --out demo`` ran; one for all workers."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, shared by the xdist workers
+    project = shared / "cli_examples_project"
+    # an fcntl lock, as the filelock package would do: one worker runs the demo, the others wait for it
+    with open(shared / "cli_examples_project.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (project / "demo.done").exists():
+            shutil.rmtree(project, ignore_errors=True)
+            project.mkdir()
+            (project / "data").symlink_to(ROOT / "data", target_is_directory=True)
+            (demo,) = [e for e in EXAMPLES["gridmap"] if e.text.startswith(DEMO + " ")]
+            result = run(demo, project)
+            assert result.exit_code == 0, result.output
+            assert result.stdout.splitlines()[-1].startswith("wrote demo/ (")
+            (project / "demo.done").touch()
+    return project
+
+
+@pytest.fixture
+def project(demo_project, tmp_path) -> Path:
+    """A fresh copy of the project folder, so that examples that change demo/ change only theirs."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    (copy / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    shutil.copytree(demo_project / "demo", copy / "demo")
+    return copy
+
+
+def options_of(argv: list[str]) -> tuple[click.Command, set[str]]:
+    """The command an argv names, and every option it and the root group take."""
+    command, names = main, {opt for param in main.params for opt in (*param.opts, *param.secondary_opts)}
+    for word in argv:
+        if isinstance(command, click.Group) and word in command.commands:
+            command = command.commands[word]
+            names |= {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    return command, names
+
+
+def promised(example: Example) -> list[str]:
+    """The files and folders an example says it writes."""
+    paths = [example.argv[i + 1] for i, word in enumerate(example.argv) if word == "--out"]
+    return paths + ([example.stdout_to] if example.stdout_to else [])
+
+
+def assert_opens(path: Path) -> None:
+    """A file or folder written by an example exists, is not empty and opens with the usual tools."""
+    assert path.exists(), f"{path} was not written"
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+        assert files and all(p.stat().st_size for p in files), f"{path} is empty or holds an empty file"
+        return
+    assert path.stat().st_size, f"{path} is empty"
+    suffix = path.suffix.lower()
+    if suffix in (".gpkg", ".geojson", ".parquet"):
+        first = pyogrio.list_layers(path)[0][0] if suffix == ".gpkg" else None
+        assert len(read_layer(path, first)) > 0
+    elif suffix == ".xlsx":
+        assert openpyxl.load_workbook(path, read_only=True).sheetnames
+    elif suffix == ".csv":
+        assert len(pd.read_csv(path)) > 0
+    elif suffix == ".json":
+        json.loads(path.read_text(encoding="utf-8"))
+    elif suffix in (".html", ".htm"):
+        assert "</html>" in path.read_text(encoding="utf-8").lower()
+    elif suffix == ".png":
+        assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def assert_report_folder(folder: Path, grids_path: Path, street: str | None) -> None:
+    """``gridmap report`` writes the whole folder: summary, workbook, cockpit and a map per street."""
+    assert sorted(p.name for p in folder.iterdir()) == ["cockpit.html", "maps", "stats.xlsx", "summary.html",
+                                                         "summary.md"]
+    streets = sorted(read_layer(grids_path, "grids")["community_code"].str[:9].unique())
+    assert sorted(p.stem for p in (folder / "maps").iterdir()) == ([street] if street else streets)
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_help_has_runnable_examples_and_exit_codes(name):
+    text = HELPS[name]
+    assert "Exit codes: 0" in text and "2 bad input" in text.split("Exit codes:")[1]
+    runnable = [e for e in EXAMPLES[name] if not e.own_files]
+    assert runnable, f"{name} --help has no example a new user can run"
+    path = name.split()[1:]
+    for example in runnable:
+        words = [w for w in example.argv if w not in ("-q", "--quiet")]
+        assert words[:len(path)] == path, f"{example.text}: not an example of {name}"
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_examples_run_as_written(name, project):
+    for example in EXAMPLES[name]:
+        command, options = options_of(example.argv)
+        unknown = [w for w in example.argv if w.startswith("-") and w.split("=")[0] not in options]
+        assert not unknown, f"{example.text}: {command.name} has no option {unknown}"
+        if example.own_files:
+            continue
+        if example.text.startswith(DEMO + " "):  # made by the fixture: the same command, once a session
+            assert_opens(project / "demo")
+            continue
+        result = run(example, project)
+        assert result.exit_code == example.exit_code, f"{example.text}\n{result.output}"
+        for path in promised(example):
+            assert_opens(project / path)
+        quiet = "-q" in example.argv or "--quiet" in example.argv
+        if "--json" in example.argv:
+            text = (project / example.stdout_to).read_text(encoding="utf-8") if example.stdout_to else \
+                result.stdout
+            json.loads(text)
+        elif quiet:
+            assert result.stdout == "", f"{example.text}: --quiet printed {result.stdout!r}"
+        elif "--out" in example.argv:
+            out = example.argv[example.argv.index("--out") + 1]
+            assert result.stdout.splitlines()[-1].startswith(f"wrote {out}"), \
+                f"{example.text}: the last line does not say what was written where:\n{result.stdout}"
+        if command.name == "report":
+            out = example.argv[example.argv.index("--out") + 1]
+            street = example.argv[example.argv.index("--street") + 1] if "--street" in example.argv else None
+            assert_report_folder(project / out, project / example.argv[1], street)
+
+
+def test_every_command_takes_quiet_and_the_tabular_ones_json():
+    leaves = {" ".join(path): command for path, command in commands() if not isinstance(command, click.Group)}
+    for name, command in leaves.items():
+        options = {opt for param in command.params for opt in param.opts}
+        assert {"-q", "--quiet"} <= options, f"gridmap {name} has no --quiet"
+        assert ("--json" in options) == (name in TABULAR), f"gridmap {name}: --json where output is a table"
+
+
+def test_python_m_gridmap_runs_an_example(demo_project, tmp_path):
+    (example,) = [e for e in EXAMPLES["gridmap codes"] if e.argv[:2] == ["codes", "validate"]]
+    result = subprocess.run([sys.executable, "-m", "gridmap", *example.argv], cwd=demo_project,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    grids = read_layer(demo_project / "demo" / "gridmap.gpkg", "grids")
+    assert result.stdout.strip() == f"demo/gridmap.gpkg: {len(grids)} codes, all valid"
+    version = subprocess.run([sys.executable, "-m", "gridmap", "--help"], capture_output=True, text=True,
+                             timeout=120)
+    assert version.returncode == 0 and "Usage: gridmap" in version.stdout
