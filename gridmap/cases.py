@@ -671,7 +671,8 @@ def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Serie
     Taken with Arrow from the few grid values: millions of codes in milliseconds, where a
     Python-object array would take a second.
     """
-    text = pc.take(pa.array(values, pa.string(), from_pandas=True), pa.array(position, mask=position < 0))
+    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True),
+                   pa.array(position, mask=position < 0))
     if _STR == "str":
         return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     return pd.Series(text.to_pandas(), index=index, dtype=object)

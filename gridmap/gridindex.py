@@ -70,9 +70,9 @@ _CELLS_PER_BAND = 4_000_000
 # The scanline fill packs (grid + 1) above this many bits and the count of grids below.
 _SHIFT_BITS = 20
 _SHIFT = 1 << _SHIFT_BITS
-# Labels besides grid positions (>= 0): outside every grid, in a cell whose centre is in two grids (an
-# STR-tree query decides), and for points only, in a mixed cell of the second level (GEOS decides).
-_OUTSIDE, _TREE, _EXACT = -1, -2, -3
+# First-level labels besides grid positions (>= 0): outside every grid, and in a cell whose centre is in
+# two grids (an STR-tree query decides).
+_OUTSIDE, _TREE = -1, -2
 # First-level labels <= _BLOCK are mixed cells: mixed cell number _BLOCK - label.
 _BLOCK = -4
 # Second-level labels (int8) besides slots (>= 0) into the first-level cell's list of candidate grids.
@@ -198,13 +198,11 @@ class GridIndex:
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if self._lattice is None:
             return np.full(len(x), -1, dtype=np.int64)
-        label, block = self._lattice.look_up(x, y)
-        exact = np.flatnonzero(label == _EXACT)
-        tree = np.flatnonzero(label == _TREE)
+        label, exact, block, tree = self._lattice.look_up(x, y)
         if len(exact) or len(tree):
             with self._lock:
                 if len(exact):
-                    label[exact] = self._exact(x[exact], y[exact], block[exact])
+                    label[exact] = self._exact(x[exact], y[exact], block)
                 if len(tree):
                     label[tree] = self._queried(x[tree], y[tree])
         return label
@@ -247,7 +245,7 @@ class GridIndex:
 
     def _exact(self, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
         """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
-        order = np.argsort(block, kind="stable")  # neighbours test the same grids: far faster for GEOS
+        order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
         start = self._lattice.candidate_start[block[order]]
         n = self._lattice.candidate_start[block[order] + 1] - start
         points = np.repeat(np.arange(len(order)), n)
@@ -397,10 +395,11 @@ class _Lattice:
 
     # --- looking up -------------------------------------------------------------------------------------
 
-    def look_up(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return per point a grid position, ``_OUTSIDE``, ``_EXACT`` or ``_TREE``, and its mixed cell.
+    def look_up(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return per point a grid position or ``_OUTSIDE``, and the points left to test.
 
-        The mixed cell (block number, to find its candidates) is set where the label is ``_EXACT``.
+        Those are the points in still mixed cells with the number of their first-level cell (to find
+        its candidates), and the points in cells whose centre is in two grids (``_TREE``).
         """
         k, shift = self.refine, self._shift
         i, j = _column(x, self.x0, self.size / k), _column(y, self.y0, self.size / k)  # exact: k is 2**n
@@ -418,13 +417,10 @@ class _Lattice:
         label = label.astype(np.int64)
         found = slot >= 0
         label[which[found]] = self.candidate_grids[self.candidate_start[b[found]] + slot[found]]
-        label[which[slot == _FINE_OUTSIDE]] = _OUTSIDE
-        label[which[slot == _FINE_TREE]] = _TREE
+        label[which[~found]] = _OUTSIDE
         exact = slot == _FINE_EXACT
-        label[which[exact]] = _EXACT
-        block = np.zeros(len(x), dtype=np.int64)
-        block[which[exact]] = b[exact]
-        return label, block
+        tree = np.concatenate([np.flatnonzero(label == _TREE), which[slot == _FINE_TREE]])
+        return label, which[exact], b[exact], tree
 
     # --- building ---------------------------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ import pandas as pd
 
 from gridmap.cases import assign
 from gridmap.errors import GridmapWarning, SchemaError
+from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 from gridmap.stats import LEVELS, PERIODS
 
-__all__ = ["check_options", "check_columns", "check_grids", "tally", "combine", "finish", "add_findings",
+__all__ = ["check_options", "check_columns", "grid_index", "tally", "combine", "finish", "add_findings",
            "NO_PERIOD"]
 
 #: Period ordinal of records without a usable report time (pandas' NaT ordinal).
@@ -29,25 +30,30 @@ _SUMS = ["records", "cases", "bad_count", "no_time"]
 _CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
 
 
-def check_options(grids: gpd.GeoDataFrame, *, by: str, period: str | None) -> None:
+def check_options(grids: gpd.GeoDataFrame | GridIndex, *, by: str, period: str | None) -> None:
     """Refuse an unknown level or period, and grids that cannot be rolled up to ``by``."""
     if by not in LEVELS:
         raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period={period!r} is not a period",
                           fix=f"pass period= one of {', '.join(PERIODS)}")
-    if by == "grid" or not isinstance(grids, pd.DataFrame):
-        return  # assign checks the grids themselves
-    if "community_code" not in grids.columns:
+    if by == "grid" or not isinstance(grids, (pd.DataFrame, GridIndex)):
+        return  # GridIndex checks the grids themselves
+    if isinstance(grids, GridIndex):
+        codes, community = grids.codes, grids.community_codes
+    else:
+        codes = grids["code"].to_numpy(dtype=object) if "code" in grids.columns else None
+        community = grids["community_code"].to_numpy(dtype=object) if "community_code" in grids.columns \
+            else None
+    if community is None:
         raise SchemaError(f"grids have no column 'community_code' to roll cases up by {by}",
                           fix="give every grid the 12-digit code of its community, or pass by='grid'")
-    community = grids["community_code"].astype(object)
-    bad = ~community.map(lambda code: isinstance(code, str) and len(code) == 12 and code.isdigit())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SchemaError(f"grid {grids['code'].iloc[position]!r} has community code "
-                          f"{community.iloc[position]!r}, not 12 digits",
-                          record=f"grid {grids['code'].iloc[position]}",
+    bad = [i for i, code in enumerate(community)
+           if not (isinstance(code, str) and len(code) == 12 and code.isdigit())]
+    if bad:
+        grid = codes[bad[0]] if codes is not None else f"row {bad[0] + 1}"
+        raise SchemaError(f"grid {grid!r} has community code {community[bad[0]]!r}, not 12 digits",
+                          record=f"grid {grid}",
                           fix="give every grid the 12-digit statistical code of its community")
 
 
@@ -58,19 +64,21 @@ def check_columns(columns, *, period: str | None, path=None) -> None:
                           path=path, fix="give the cases a reported_at column, or pass period=None")
 
 
-def check_grids(grids: gpd.GeoDataFrame, crs) -> None:
-    """Check the grids before reading any case: assign an empty frame of cases in ``crs``."""
-    assign(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), grids, report=Report("grids"))
+def grid_index(grids: gpd.GeoDataFrame | GridIndex, crs) -> GridIndex:
+    """Return the grids' index (built once for all batches), checked by assigning no cases in ``crs``."""
+    index = grids if isinstance(grids, GridIndex) else GridIndex(grids)
+    assign(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), index, report=Report("grids"))
+    return index
 
 
-def tally(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, period: str | None) -> pd.DataFrame:
+def tally(cases: gpd.GeoDataFrame, index: GridIndex, *, period: str | None) -> pd.DataFrame:
     """Put one batch of cases in grids and count them per grid (and period).
 
     ``cases`` needs a point geometry and may have ``count`` (default 1 per record; a count that is not a
     whole number of 0 or more counts 0, as in :func:`gridmap.stats.summarize`) and ``reported_at``
     (required with ``period``). Findings of the assignment are not kept: the tally counts them.
     """
-    assigned = assign(cases[[cases.geometry.name]], grids, report=Report("tally"))
+    assigned = assign(cases[[cases.geometry.name]], index, report=Report("tally"))
     weight, bad_count = _weights(cases)
     frame = pd.DataFrame({
         "grid_code": assigned["grid_code"].to_numpy(dtype=object),
@@ -94,7 +102,7 @@ def combine(tallies: list[pd.DataFrame]) -> pd.DataFrame:
                           **dict.fromkeys(_SUMS, np.int64)})
 
 
-def finish(tallies: pd.DataFrame, grids: gpd.GeoDataFrame, *, by: str, period: str | None,
+def finish(tallies: pd.DataFrame, index: GridIndex, *, by: str, period: str | None,
            report: Report | None = None) -> pd.DataFrame:
     """Return records and cases per unit of ``by`` (and period), and account for the cases left out.
 
@@ -107,12 +115,11 @@ def finish(tallies: pd.DataFrame, grids: gpd.GeoDataFrame, *, by: str, period: s
     timed = (tallies["period"] != NO_PERIOD).to_numpy() if period else np.ones(len(tallies), dtype=bool)
     add_findings(report, _left_out(tallies, in_grid, timed, period=period), stacklevel=4)
     known = tallies[in_grid & timed]
-    codes = grids["code"].astype(object).to_numpy()
+    codes = index.codes
     if by == "grid":
         unit_of = pd.Series(codes, index=codes)
     else:
-        unit_of = pd.Series(grids["community_code"].astype(object).str[:_CODE_LENGTH[by]].to_numpy(),
-                            index=codes)
+        unit_of = pd.Series([code[:_CODE_LENGTH[by]] for code in index.community_codes], index=codes)
     keys = [known["grid_code"].map(unit_of).rename("code")]
     if period:
         keys.append(known["period"])

@@ -61,13 +61,14 @@ from gridmap.cases import assign
 from gridmap.engines._tally import (
     add_findings,
     check_columns,
-    check_grids,
     check_options,
     combine,
     finish,
+    grid_index,
     tally,
 )
 from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
+from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 
 __all__ = ["assign_partitioned", "aggregate_partitioned", "DEFAULT_BATCH_SIZE"]
@@ -94,7 +95,7 @@ class _Source:
     columns: tuple[str, ...]  # the other columns to read
 
 
-def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDataFrame, *,
+def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDataFrame | GridIndex, *,
                        columns: Sequence[str] | None = None, xy: tuple[str, str] | None = None,
                        crs: object = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False,
                        report: Report | None = None) -> Iterator[gpd.GeoDataFrame]:
@@ -103,14 +104,15 @@ def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDat
     Each batch is put in grids by :func:`gridmap.cases.assign`, so it gets ``grid_code``,
     ``community_code`` (when the grids have it) and ``outside_m`` by the same exact rule; the batches are
     numbered on (a running index), so ``pd.concat`` of all of them equals ``assign`` on the whole source.
+    The grids' :class:`~gridmap.gridindex.GridIndex` is built once, before the first batch.
 
     Parameters
     ----------
     source : str, os.PathLike or pyarrow.dataset.Dataset
         A GeoParquet file, a folder of them (Hive partition folders such as ``month=2025-01`` become
         columns) or an opened dataset.
-    grids : geopandas.GeoDataFrame
-        Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`.
+    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+        Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`, or their index.
     columns : sequence of str, optional
         Columns to keep besides the geometry; default all (without the ``xy`` columns).
     xy : (str, str), optional
@@ -168,11 +170,11 @@ def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDat
                               fix="name columns of the source in columns=")
         opened = replace(opened, columns=tuple(c for c in columns if c not in opened.point_columns))
     _check_batch_size(batch_size)
-    check_grids(grids, opened.crs)
-    return _assigned(opened, grids, batch_size=batch_size, progress=progress, report=report)
+    index = grid_index(grids, opened.crs)
+    return _assigned(opened, index, batch_size=batch_size, progress=progress, report=report)
 
 
-def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDataFrame, *,
+def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDataFrame | GridIndex, *,
                           by: str = "grid", period: str | None = None, xy: tuple[str, str] | None = None,
                           crs: object = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False,
                           report: Report | None = None) -> pd.DataFrame:
@@ -185,8 +187,9 @@ def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.Geo
     ----------
     source : str, os.PathLike or pyarrow.dataset.Dataset
         A GeoParquet file, a folder of them or an opened dataset (see :func:`assign_partitioned`).
-    grids : geopandas.GeoDataFrame
-        Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``.
+    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+        Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``,
+        or their index (built once here otherwise).
     by : {"grid", "community", "street", "district"}, default "grid"
         The level of the rows; communities, streets and districts are read from ``community_code``.
     period : {None, "day", "week", "month"}, default None
@@ -217,14 +220,14 @@ def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.Geo
     check_columns(names, period=period, path=opened.path)
     wanted = tuple(c for c in ("count", "reported_at") if c in names and (c == "count" or period))
     _check_batch_size(batch_size)
-    check_grids(grids, opened.crs)
+    index = grid_index(grids, opened.crs)
     running = combine([])
     for frame in _frames(replace(opened, columns=wanted), batch_size, progress=progress):
-        running = combine([running, tally(frame, grids, period=period)])
-    return finish(running, grids, by=by, period=period, report=report)
+        running = combine([running, tally(frame, index, period=period)])
+    return finish(running, index, by=by, period=period, report=report)
 
 
-def _assigned(opened: _Source, grids: gpd.GeoDataFrame, *, batch_size: int, progress: bool,
+def _assigned(opened: _Source, index: GridIndex, *, batch_size: int, progress: bool,
               report: Report | None) -> Iterator[gpd.GeoDataFrame]:
     counted: Counter = Counter()
     first: dict[str, dict] = {}
@@ -233,7 +236,7 @@ def _assigned(opened: _Source, grids: gpd.GeoDataFrame, *, batch_size: int, prog
         frame.index = pd.RangeIndex(start, start + len(frame))
         start += len(frame)
         found = Report("batch")
-        result = assign(frame, grids, report=found)
+        result = assign(frame, index, report=found)
         rows = found.to_frame()
         counted.update(rows["check"].value_counts().to_dict())
         for row in rows.drop_duplicates("check").to_dict("records"):

@@ -26,8 +26,9 @@ connect before calling; every computation runs there::
     table = aggregate_dask(cases, grids, by="community", period="month")   # a pandas DataFrame
     assign_dask(cases, grids).to_parquet("/shared/cases_with_grids/")    # written by the workers
 
-The grids travel to every worker once; each partition should hold a few hundred thousand to a few million
-cases (``npartitions=``, or ``dask_geopandas.read_parquet(..., split_row_groups=...)``).
+The grids' :class:`~gridmap.gridindex.GridIndex` is built once on the client (pass one to reuse it across
+calls) and travels to every worker once; each partition should hold a few hundred thousand to a few
+million cases (``npartitions=``, or ``dask_geopandas.read_parquet(..., split_row_groups=...)``).
 """
 
 from __future__ import annotations
@@ -41,14 +42,15 @@ from gridmap.cases import assign
 from gridmap.engines._tally import (
     add_findings,
     check_columns,
-    check_grids,
     check_options,
     combine,
     finish,
+    grid_index,
     tally,
 )
 from gridmap.engines.chunked import DEFAULT_BATCH_SIZE
 from gridmap.errors import CaseError, ReadError, SchemaError
+from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 
 __all__ = ["assign_dask", "aggregate_dask"]
@@ -59,8 +61,8 @@ _FAN_IN = 8
 _CHECK_ORDER = ("outside", "no_location")
 
 
-def assign_dask(cases, grids: gpd.GeoDataFrame, *, npartitions: int | None = None, strict: bool = False,
-                report: Report | None = None):
+def assign_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, npartitions: int | None = None,
+                strict: bool = False, report: Report | None = None):
     """Put every case in exactly one grid, partition by partition on dask workers.
 
     Parameters
@@ -68,8 +70,8 @@ def assign_dask(cases, grids: gpd.GeoDataFrame, *, npartitions: int | None = Non
     cases : geopandas.GeoDataFrame, dask_geopandas.GeoDataFrame, str or os.PathLike
         Point cases; a path is read with ``dask_geopandas.read_parquet`` (a GeoParquet file or folder
         every worker can read).
-    grids : geopandas.GeoDataFrame
-        Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`.
+    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+        Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`, or their index.
     npartitions : int, optional
         Partitions to split the cases into; default one per million cases (an in-memory frame) or the
         partitions the source already has.
@@ -96,21 +98,21 @@ def assign_dask(cases, grids: gpd.GeoDataFrame, *, npartitions: int | None = Non
     """
     dask, _ = _import_dask()
     if isinstance(cases, gpd.GeoDataFrame):
-        check_grids(grids, cases.crs)
-        return _assign_eager(dask, cases, grids, npartitions=npartitions, strict=strict, report=report)
+        index = grid_index(grids, cases.crs)
+        return _assign_eager(dask, cases, index, npartitions=npartitions, strict=strict, report=report)
     if strict or report is not None:
         raise SchemaError("strict= and report= need the cases in memory",
                           fix="pass a GeoDataFrame, or find the cases outside every grid in the result: "
                           "grid_code is NA and outside_m is set")
     lazy = _as_dask(cases, npartitions)
-    check_grids(grids, lazy.crs)
+    index = grid_index(grids, lazy.crs)
     from dask.dataframe.utils import make_meta
 
-    meta = _assign_quiet(make_meta(lazy), grids)
-    return lazy.map_partitions(_assign_quiet, dask.delayed(grids, pure=True), meta=meta)
+    meta = _assign_quiet(make_meta(lazy), index)
+    return lazy.map_partitions(_assign_quiet, dask.delayed(index), meta=meta)
 
 
-def aggregate_dask(cases, grids: gpd.GeoDataFrame, *, by: str = "grid", period: str | None = None,
+def aggregate_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, by: str = "grid", period: str | None = None,
                    npartitions: int | None = None, report: Report | None = None) -> pd.DataFrame:
     """Count records and cases per grid, community, street or district (and period) on dask workers.
 
@@ -123,8 +125,9 @@ def aggregate_dask(cases, grids: gpd.GeoDataFrame, *, by: str = "grid", period: 
     cases : geopandas.GeoDataFrame, dask_geopandas.GeoDataFrame, str or os.PathLike
         Point cases with optional ``count`` and, for ``period``, ``reported_at``; a path is read with
         ``dask_geopandas.read_parquet``.
-    grids : geopandas.GeoDataFrame
-        Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``.
+    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+        Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``,
+        or their index.
     by : {"grid", "community", "street", "district"}, default "grid"
     period : {None, "day", "week", "month"}, default None
     npartitions : int, optional
@@ -148,15 +151,15 @@ def aggregate_dask(cases, grids: gpd.GeoDataFrame, *, by: str = "grid", period: 
     check_options(grids, by=by, period=period)
     lazy = _as_dask(cases, npartitions)
     check_columns(list(lazy.columns), period=period)
-    check_grids(grids, lazy.crs)
+    index = grid_index(grids, lazy.crs)
     wanted = [c for c in ("count", "reported_at") if c in lazy.columns and (c == "count" or period)]
     lazy = lazy[[*wanted, lazy.geometry.name]]
-    shared = dask.delayed(grids, pure=True)
+    shared = dask.delayed(index)
     parts = [dask.delayed(tally)(part, shared, period=period) for part in lazy.to_delayed()]
     while len(parts) > 1:
         parts = [dask.delayed(combine)(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
     (total,) = dask.compute(parts[0]) if parts else (combine([]),)
-    return finish(total, grids, by=by, period=period, report=report)
+    return finish(total, index, by=by, period=period, report=report)
 
 
 def _import_dask():
@@ -197,21 +200,21 @@ def _partitions(n: int) -> int:
     return max(1, -(-n // DEFAULT_BATCH_SIZE))
 
 
-def _assign_quiet(part: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _assign_quiet(part: gpd.GeoDataFrame, index: GridIndex) -> gpd.GeoDataFrame:
     """Assign one partition; its findings are in its rows (lazy results have no report)."""
-    return assign(part, grids, report=Report("partition"))
+    return assign(part, index, report=Report("partition"))
 
 
-def _assign_found(part: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, Report]:
+def _assign_found(part: gpd.GeoDataFrame, index: GridIndex) -> tuple[gpd.GeoDataFrame, Report]:
     """Assign one partition and keep its findings."""
     found = Report("partition")
-    return assign(part, grids, report=found), found
+    return assign(part, index, report=found), found
 
 
-def _assign_eager(dask, cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, npartitions, strict,
+def _assign_eager(dask, cases: gpd.GeoDataFrame, index: GridIndex, *, npartitions, strict,
                   report) -> gpd.GeoDataFrame:
     lazy = _as_dask(cases, npartitions)
-    shared = dask.delayed(grids, pure=True)
+    shared = dask.delayed(index)
     parts = dask.compute(*[dask.delayed(_assign_found)(part, shared) for part in lazy.to_delayed()])
     result = pd.concat([frame for frame, _ in parts])
     findings = _merged([found for _, found in parts])
