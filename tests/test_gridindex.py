@@ -1,0 +1,255 @@
+"""gridmap.gridindex: GridIndex.locate equals brute force (every grid tested by shapely), any resolution."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import MultiPolygon, Polygon, box
+
+from gridmap import gridindex
+from gridmap.crs import metric_crs
+from gridmap.errors import CRSError, GeometryError, SchemaError
+from gridmap.gridindex import GridIndex
+
+
+def brute_force(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Position of the smallest code among the grids each point intersects (-1: none), testing every pair."""
+    points = shapely.points(x, y)
+    hits = shapely.intersects(grids.geometry.to_numpy()[:, None], points[None, :])  # grids x points
+    codes = grids["code"].to_numpy(dtype=str)
+    order = np.argsort(codes, kind="stable")
+    first = np.argmax(hits[order], axis=0)  # first grid in code order that the point intersects
+    return np.where(hits.any(axis=0), order[first], -1)
+
+
+def on_boundaries(grids: gpd.GeoDataFrame, n: int, rng) -> np.ndarray:
+    """Vertices, edge midpoints and points at random fractions of edges: on boundaries or within rounding."""
+    rings, ring = shapely.get_coordinates(shapely.boundary(grids.geometry.to_numpy()), return_index=True)
+    same = np.flatnonzero(ring[1:] == ring[:-1])
+    edges = same[rng.integers(0, len(same), n)]
+    t = rng.uniform(0, 1, (n, 1))
+    along = rings[edges] + t * (rings[edges + 1] - rings[edges])
+    middle = (rings[edges] + rings[edges + 1]) / 2
+    return np.vstack([rings[rng.integers(0, len(rings), n)], middle, along])
+
+
+def voronoi_city(n: int, seed: int, *, origin=(0.0, 0.0), extent=5000.0, crs="EPSG:4545") -> gpd.GeoDataFrame:
+    """Voronoi grids in random code order, one with a hole holding another grid, one with an empty hole,
+    and one of two parts."""
+    rng = np.random.default_rng(seed)
+    frame = box(origin[0], origin[1], origin[0] + extent, origin[1] + extent)
+    seeds = shapely.multipoints(rng.uniform(origin, np.add(origin, extent), (n, 2)))
+    cells = list(shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame)),
+                                      frame))
+    holed, inner = cells[0], shapely.buffer(cells[0].centroid, 0.001 * extent, quad_segs=4)
+    cells[0] = holed.difference(inner)
+    cells.append(inner.buffer(-0.0002 * extent))  # inside the hole, leaving a gap on its rim
+    empty_hole = shapely.buffer(cells[1].centroid, 0.0005 * extent, quad_segs=3)
+    cells[1] = cells[1].difference(empty_hole)
+    outside = box(origin[0] - 0.2 * extent, origin[1], origin[0] - 0.1 * extent, origin[1] + 0.1 * extent)
+    cells[2] = MultiPolygon([cells[2], outside])
+    codes = [f"45010200100{i:04d}" for i in rng.permutation(len(cells))]
+    return gpd.GeoDataFrame({"code": codes, "community_code": [c[:12] for c in codes]}, geometry=cells,
+                            crs=crs)
+
+
+def city_points(grids: gpd.GeoDataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    pad = 0.05 * (xmax - xmin)
+    holes = shapely.get_coordinates(shapely.centroid(grids.geometry.to_numpy()[:2]))  # in the holes
+    xy = np.vstack([on_boundaries(grids, n, rng), holes,
+                    rng.uniform([xmin - pad, ymin - pad], [xmax + pad, ymax + pad], (3 * n, 2))])
+    return xy[:, 0], xy[:, 1]
+
+
+@pytest.fixture(scope="module")
+def metres():
+    grids = voronoi_city(150, 0)
+    return grids, GridIndex(grids), city_points(grids, 1500, 1)
+
+
+@pytest.fixture(scope="module")
+def degrees():
+    grids = voronoi_city(150, 2, origin=(108.2, 22.7), extent=0.05, crs="EPSG:4490")
+    return grids, GridIndex(grids), city_points(grids, 1500, 3)
+
+
+# --- exactness ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("city", ["metres", "degrees"])
+def test_locate_equals_brute_force_on_boundaries_vertices_holes_parts_and_outside(city, request):
+    grids, index, (x, y) = request.getfixturevalue(city)
+    expected = brute_force(grids, x, y)
+    np.testing.assert_array_equal(index.locate(x, y), expected)
+    assert (expected[: 1500] >= 0).mean() > 0.99  # vertices and edge points are on grids
+    assert (expected == -1).sum() > 100  # and some points are outside every grid
+    holed, empty_hole = grids.geometry.iloc[0], grids.geometry.iloc[1]
+    in_holes = shapely.points(x[4500:4502], y[4500:4502])
+    assert not holed.intersects(in_holes[0]) and not empty_hole.intersects(in_holes[1])
+    assert expected[4500] == len(grids) - 1 and expected[4501] == -1  # the grid in the hole; nothing
+    assert (expected == 2).any()  # the grid of two parts is found in both
+    part = grids.geometry.iloc[2].geoms[1]
+    assert part.contains(shapely.points(x[expected == 2], y[expected == 2])).any()
+
+
+@pytest.mark.parametrize(("cells_per_grid", "refine"), [(1, 1), (4, 2), (64, 8), (1024, 16), (256, 4)])
+def test_any_resolution_gives_the_same_positions(metres, cells_per_grid, refine):
+    grids, _, (x, y) = metres
+    index = GridIndex(grids, cells_per_grid=cells_per_grid, refine=refine)
+    np.testing.assert_array_equal(index.locate(x, y), brute_force(grids, x, y))
+
+
+def test_index_is_reused_across_calls_and_pieces_add_up(metres):
+    grids, index, (x, y) = metres
+    whole = index.locate(x, y)
+    pieces = np.concatenate([index.locate(x[i:i + 997], y[i:i + 997]) for i in range(0, len(x), 997)])
+    np.testing.assert_array_equal(pieces, whole)
+    np.testing.assert_array_equal(index.locate(x[::-1], y[::-1]), whole[::-1])  # order does not matter
+    np.testing.assert_array_equal(index.locate(x, y), whole)
+
+
+def test_overlapping_grids_and_grids_in_one_cell():
+    """Overlaps (centres in two grids), and 300 tiny grids in one first-level cell with a large grid of a
+    later code (more candidates than a second-level label can number)."""
+    tiny = [box(i % 20 * 0.1, i // 20 * 0.1, i % 20 * 0.1 + 0.1, i // 20 * 0.1 + 0.1) for i in range(300)]
+    grids = gpd.GeoDataFrame({"code": [f"t{i:03d}" for i in range(300)] + ["big", "over", "b0", "zz"]},
+                             geometry=[*tiny, box(500, 500, 1000, 1000), box(700, 700, 1200, 1200),
+                                       box(900, 0, 1000, 800), box(2.1, 0, 40, 40)], crs="EPSG:4545")
+    rng = np.random.default_rng(4)
+    xy = np.vstack([np.round(rng.uniform(0, 2.1, (3000, 2)), 2), on_boundaries(grids, 500, rng),
+                    rng.uniform(-10, 1210, (3000, 2)), rng.uniform(0, 45, (1000, 2))])
+    for cells_per_grid, refine in ((1, 4), (256, 4), (16, 1)):
+        index = GridIndex(grids, cells_per_grid=cells_per_grid, refine=refine)
+        np.testing.assert_array_equal(index.locate(*xy.T), brute_force(grids, *xy.T))
+
+
+def split(rectangle, cuts):
+    """Cut a rectangle (x0, y0, x1, y1) by a list of (vertical?, fraction) into a partition of rectangles."""
+    pieces = [rectangle]
+    for vertical, fraction in cuts:
+        x0, y0, x1, y1 = pieces.pop(0)
+        if vertical and x1 - x0 >= 2:
+            x = x0 + max(1, int((x1 - x0) * fraction))
+            pieces += [(x0, y0, x, y1), (x, y0, x1, y1)]
+        elif y1 - y0 >= 2:
+            y = y0 + max(1, int((y1 - y0) * fraction))
+            pieces += [(x0, y0, x1, y), (x0, y, x1, y1)]
+        else:
+            pieces.append((x0, y0, x1, y1))
+    return pieces
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.tuples(st.booleans(), st.floats(0.1, 0.9)), min_size=1, max_size=25),
+       xy=st.lists(st.tuples(st.integers(-2, 34), st.integers(-2, 34)), min_size=1, max_size=200),
+       scale=st.sampled_from([1.0, 1e-4, 3e3]), shift=st.sampled_from([0.0, 108.0, 5e5]),
+       cells_per_grid=st.sampled_from([1, 8, 256]), refine=st.sampled_from([1, 2, 4, 8]))
+def test_any_partition_any_point_at_any_resolution(cuts, xy, scale, shift, cells_per_grid, refine):
+    """Integer points on a partition into rectangles (most on edges or vertices exactly), shifted, scaled."""
+    rectangles = split((0, 0, 32, 32), cuts)
+    codes = [f"c{k:03d}" for k in np.random.default_rng(len(cuts)).permutation(len(rectangles))]
+    polygons = [box(*(shift + scale * np.array(r))) for r in rectangles]
+    grids = gpd.GeoDataFrame({"code": codes}, geometry=polygons, crs="EPSG:4545")
+    x, y = (shift + scale * np.array(xy, dtype=float)).T
+    index = GridIndex(grids, cells_per_grid=cells_per_grid, refine=refine)
+    np.testing.assert_array_equal(index.locate(x, y), brute_force(grids, x, y))
+
+
+def test_building_in_chunks_and_bands_changes_nothing(metres, monkeypatch):
+    grids, index, (x, y) = metres
+    monkeypatch.setattr(gridindex, "_PIECES_PER_CHUNK", 97)
+    monkeypatch.setattr(gridindex, "_CELLS_PER_BAND", 5000)
+    np.testing.assert_array_equal(GridIndex(grids).locate(x, y), index.locate(x, y))
+
+
+# --- the index as an object -----------------------------------------------------------------------------
+
+def test_pickled_index_locates_the_same(metres):
+    grids, index, (x, y) = metres
+    copy = pickle.loads(pickle.dumps(index))
+    np.testing.assert_array_equal(copy.locate(x, y), index.locate(x, y))
+    assert copy.crs.equals(index.crs) and (copy.codes == index.codes).all()
+    np.testing.assert_allclose(copy.distances(x[-5:], y[-5:]), index.distances(x[-5:], y[-5:]))
+
+
+def test_threads_sharing_an_index_get_the_same_positions(metres):
+    grids, _, (x, y) = metres
+    index = GridIndex(grids)  # fresh: prepared geometries build their own indexes at first use
+    expected = brute_force(grids, x, y)
+    results = [None] * 4
+
+    def work(slot):
+        results[slot] = index.locate(x, y)
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_distances_in_metres_equal_shapely_in_the_metric_crs(degrees):
+    grids, index, (x, y) = degrees
+    outside = index.locate(x, y) < 0
+    metric = metric_crs(grids)
+    polygons = shapely.union_all(grids.to_crs(metric).geometry.to_numpy())
+    points = gpd.GeoSeries(shapely.points(x[outside], y[outside]), crs=grids.crs).to_crs(metric)
+    expected = shapely.distance(polygons, points.to_numpy())
+    np.testing.assert_allclose(index.distances(x[outside], y[outside]), expected, rtol=1e-9, atol=1e-6)
+    assert expected.max() > 100 and index.distances([108.225], [22.725])[0] == 0.0
+
+
+def test_attributes_inputs_untouched_and_nan_points(metres):
+    grids, index, _ = metres
+    before = grids.copy()
+    fresh = GridIndex(grids)
+    assert len(fresh) == len(grids) and fresh.codes.tolist() == grids["code"].tolist()
+    assert fresh.community_codes.tolist() == grids["community_code"].tolist()
+    with pytest.raises(ValueError, match="read-only"):
+        fresh.codes[0] = "x"
+    assert not shapely.is_prepared(grids.geometry.to_numpy()).any()
+    assert grids.equals(before)
+    assert index.locate([np.nan, 1.0], [1.0, np.nan]).tolist() == [-1, -1]
+    assert GridIndex(grids.drop(columns="community_code")).community_codes is None
+    assert repr(fresh).startswith("GridIndex(151 grids, EPSG:4545, ")
+
+
+def test_no_grids_locate_nothing():
+    index = GridIndex(gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4545"))
+    assert index.locate([1.0], [2.0]).tolist() == [-1] and len(index) == 0
+
+
+def test_bad_grids_and_options_are_refused():
+    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                             crs="EPSG:4545")
+    with pytest.raises(SchemaError, match="must be a GeoDataFrame"):
+        GridIndex(grids.geometry)
+    with pytest.raises(SchemaError, match="no column 'code'"):
+        GridIndex(grids.rename(columns={"code": "id"}))
+    with pytest.raises(SchemaError, match="is not text"):
+        GridIndex(grids.assign(code=[1, 2]))
+    with pytest.raises(SchemaError, match="more than one grid"):
+        GridIndex(grids.assign(code=["a", "a"]))
+    with pytest.raises(CRSError, match="grids have no CRS"):
+        GridIndex(grids.set_crs(None, allow_override=True))
+    with pytest.raises(GeometryError, match="grid b has no polygon"):
+        GridIndex(grids.set_geometry([box(0, 0, 1, 1), shapely.Point(1, 1)], crs="EPSG:4545"))
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    with pytest.raises(GeometryError, match="grid a has an invalid polygon.*Fix: repair"):
+        GridIndex(grids.set_geometry([bowtie, box(1, 0, 2, 1)], crs="EPSG:4545"))
+    with pytest.raises(ValueError, match="refine must be one of"):
+        GridIndex(grids, refine=3)
+    with pytest.raises(ValueError, match="cells_per_grid must be"):
+        GridIndex(grids, cells_per_grid=0)
+    with pytest.raises(ValueError, match="same length"):
+        GridIndex(grids).locate([1.0, 2.0], [1.0])
