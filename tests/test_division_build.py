@@ -535,12 +535,6 @@ def test_long_straight_edges_in_degrees_are_tiled_exactly():
     assert on_edge.sum() > 1000 and distance[on_edge].max() < 0.0002
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gridmap.checks._measure projects gaps and crossings vertex by vertex: a sliver 0.08 mm wide "
-    "along a 12 km edge straight in degrees measures as 1-2 m² (its chord is 0.96 m off its curve); "
-    "passes once _measure densifies geographic geometries before projecting",
-)
 def test_long_straight_edges_in_degrees_pass_gridmap_check():
     communities, units = long_strip_city()
     build = build_grids(communities, units)
