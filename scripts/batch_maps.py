@@ -20,11 +20,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import geopandas as gpd
 
 from gridmap.cli._output import staged_folder
-from gridmap.errors import GridmapError, GridmapWarning
+from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.io import list_layers, read_layer
 from gridmap.maps import one_screen, save_html
 
@@ -33,6 +34,7 @@ __all__ = ["main", "write_maps"]
 _MEASURES = ("population_density", "households", "cases_per_1000", "cases_per_km2")
 _TEXT = {"zh": {"title": "网格地图索引", "districts": "区县", "streets": "街道（乡镇）", "grids": "个网格"},
          "en": {"title": "Grid maps", "districts": "Districts", "streets": "Streets", "grids": "grids"}}
+_HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -58,6 +60,7 @@ def read_city(gpkg: Path, *, cases: Path | None = None, coords: str | None = Non
                            fix="give the GeoPackage `gridmap build` or `gridmap demo` writes")
     wanted = ("grids", "communities", "streets", "districts", "units")
     layers = {name: read_layer(gpkg, name) for name in wanted if name in available}
+    _check_community_codes(layers["grids"], path=gpkg)
     if cases is not None:
         from gridmap.cases import read_cases
 
@@ -77,10 +80,26 @@ def _names(frame: gpd.GeoDataFrame | None) -> dict[str, str]:
     return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
 
 
+def _check_community_codes(grids: gpd.GeoDataFrame, *, path: Path | None = None) -> None:
+    """Refuse community codes that are not 12 ASCII digits: their prefixes name the pages written."""
+    if "community_code" not in grids.columns:
+        raise SchemaError("the grids have no community_code column", path=path, record="grids",
+                          fix="give the GeoPackage `gridmap build` or `gridmap demo` writes")
+    codes = grids["community_code"].astype(str)
+    bad = ~codes.str.fullmatch(r"[0-9]{12}")
+    if bad.any():
+        position = int(bad.to_numpy().argmax())
+        grid = grids["code"].astype(str).iloc[position] if "code" in grids.columns else f"row {position + 1}"
+        raise SchemaError(f"{int(bad.sum())} grid(s) have a community_code that is not 12 digits, e.g. "
+                          f"{codes.iloc[position]!r}", path=path, record=f"grid {grid}",
+                          fix="give each grid the 12-digit code of its community (0-9 only)")
+
+
 def write_maps(layers: dict, folder: Path, *, measure: str | None = None, lang: str = "zh",
                public: bool = False) -> dict[str, list[tuple[str, str, str, int]]]:
     """Write a map per district and per street into ``folder``; return the pages (code, name, file, grids)."""
     grids = layers["grids"]
+    _check_community_codes(grids)
     admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}
     options = {"units": layers.get("units"), "cases": layers.get("cases"), "lang": lang, "public": public,
                "measure": measure or ("cases_per_km2" if "cases" in layers else "population_density")}
@@ -106,13 +125,15 @@ def write_maps(layers: dict, folder: Path, *, measure: str | None = None, lang: 
 def index_page(pages: dict[str, list[tuple[str, str, str, int]]], *, lang: str = "zh") -> str:
     """Return the index page linking every map, districts first."""
     text = _TEXT[lang]
-    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{text["title"]}</title>'
+    esc = html.escape  # every piece of text, data or not, is escaped
+    parts = [f'<!DOCTYPE html>\n<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">'
+             f'<title>{esc(text["title"])}</title>'
              "<style>body{font-family:sans-serif;margin:2em}li{margin:.2em 0}</style></head><body>",
-             f"<h1>{text['title']}</h1>"]
+             f"<h1>{esc(text['title'])}</h1>"]
     for level in ("districts", "streets"):
-        items = "".join(f'<li><a href="{html.escape(page)}">{html.escape(name)}</a> {code} · '
-                        f'{n} {text["grids"]}</li>' for code, name, page, n in pages[level])
-        parts.append(f"<h2>{text[level]}</h2><ul>{items}</ul>")
+        items = "".join(f'<li><a href="{esc(quote(page))}">{esc(name)}</a> {esc(code)} · '
+                        f'{int(n)} {esc(text["grids"])}</li>' for code, name, page, n in pages[level])
+        parts.append(f"<h2>{esc(text[level])}</h2><ul>{items}</ul>")
     return "\n".join(parts) + "\n</body></html>\n"
 
 

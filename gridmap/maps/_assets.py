@@ -336,7 +336,8 @@ _RUNTIME_TEMPLATE = """(function () {
   };
 })();"""
 
-#: Styles of gridmap's page pieces; the plain background is what the map shows without a base map.
+#: Styles of gridmap's page pieces; the plain background is what the map shows without a base map. The title
+#: lies under Leaflet's controls (z-index 1000), so that a long title never hides the layer control or search.
 RUNTIME_CSS = """.leaflet-container { background: #f2efe9; font-family: "Noto Sans CJK SC", "PingFang SC",
   "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif; }
 .gridmap-popup-title { font-weight: bold; font-size: 14px; margin-bottom: 4px; }
@@ -354,7 +355,7 @@ RUNTIME_CSS = """.leaflet-container { background: #f2efe9; font-family: "Noto Sa
 .gridmap-legend-key { display: inline-block; width: 14px; height: 10px; margin-right: 6px; border: 2px solid;
   vertical-align: middle; box-sizing: border-box; }
 .gridmap-legend-key.point { width: 10px; border-radius: 50%; }
-.gridmap-title { position: absolute; z-index: 1000; top: 10px; left: 50%; transform: translateX(-50%);
+.gridmap-title { position: absolute; z-index: 999; top: 10px; left: 50%; transform: translateX(-50%);
   max-width: calc(100% - 130px); overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   background: rgba(255, 255, 255, 0.9); padding: 4px 12px; border-radius: 4px; font-size: 16px;
   font-weight: bold; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); pointer-events: auto; }"""

@@ -44,7 +44,8 @@ from gridmap.maps._assets import (
     runtime_js,
 )
 
-__all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "write_page", "js_string"]
+__all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "write_page", "js_string",
+           "control_label", "RawHTML"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,44 @@ def js_string(value) -> str:
     # branca renders each script once more as a Jinja template: "{{", "{%" and "{#" in data would be run
     # as template code. JSON itself never writes them outside a string, so escaping them there is enough.
     return _JINJA_OPEN.sub("\\\\u007b", text)
+
+
+def control_label(name: str) -> str:
+    """Return a layer name as folium's layer control may carry it: HTML-escaped, braces as entities.
+
+    Leaflet's layer control shows names as HTML, so ``<`` and ``&`` are escaped; folium writes them into a
+    script that branca reads once more as a Jinja template, so ``{`` becomes ``&#123;`` (a name such as
+    ``{{7*7}}`` would otherwise be shown as 49, and ``{{ ... }}`` would run Python while the page is made).
+
+    Examples
+    --------
+    >>> control_label("<b>{{7*7}}</b> & 网格")
+    '&lt;b&gt;&#123;&#123;7*7}}&lt;/b&gt; &amp; 网格'
+    """
+    return html.escape(str(name)).replace("{", "&#123;")
+
+
+class RawHTML(Element):
+    """HTML put into the page exactly as given, never read as a Jinja template.
+
+    ``branca.element.Element(text)`` treats ``text`` as a template: ``{{ ... }}`` in text from data (a
+    community named ``{{7*7}}``) would be evaluated, with access to Python, when the page is rendered.
+    Page panels written by gridmap (already HTML-escaped) are added with this class instead.
+
+    Examples
+    --------
+    >>> RawHTML("<h1>{{7*7}}</h1>").render()
+    '<h1>{{7*7}}</h1>'
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "RawHTML"
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        """Return the HTML as given."""
+        return self.text
 
 
 def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:

@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from folium.utilities import get_obj_in_upper_tree
 
 from gridmap.errors import GridmapError
 from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
-from gridmap.maps.base import js_string
+from gridmap.maps.base import control_label, js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
 
 __all__ = ["MEASURES", "SCHEMES", "DETAIL_ZOOM", "Measure", "Classes", "classify", "GridLayer",
@@ -218,7 +217,7 @@ class GridLayer(Layer):
     def __init__(self, geometry: gpd.GeoSeries, *, codes: list, titles: list, fields: list, measures: list,
                  name: str, lang: str, measure: int | None = None, labels: bool = True, key: str = "grid",
                  show: bool = True, style: dict | None = None):
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=control_label(name), overlay=True, control=True, show=show)
         self._name = "GridLayer"
         self.title = name
         self.key = key
@@ -296,7 +295,7 @@ class MeasureLayer(Layer):
     """)
 
     def __init__(self, grid: GridLayer, index: int | None, *, name: str, show: bool):
-        super().__init__(name=html.escape(name), overlay=False, control=True, show=show)
+        super().__init__(name=control_label(name), overlay=False, control=True, show=show)
         self._name = "MeasureLayer"
         self.grid = grid
         self.index = index

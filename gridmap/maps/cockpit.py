@@ -31,10 +31,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 
-from gridmap.maps.base import to_html, write_page
+from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
 
@@ -158,7 +158,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     heading = title or text["title"]
     figure = fmap.get_root()
     figure.title = html.escape(heading)
-    figure.header.add_child(Element(f"<style>{_CSS}</style>"), name="cockpit_css")
+    figure.header.add_child(RawHTML(f"<style>{_CSS}</style>"), name="cockpit_css")
     totals = _totals(built, staff, period=period, public=public)
     monthly = area_figures(built.grids, built.cases, by_month=True) if built.cases is not None else None
     if monthly is not None and public:
@@ -168,8 +168,8 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     panels = [_head(heading, period, text, public=public),
               _left(totals, monthly, period, text, lang=lang),
               _right(built, text, top=top)]
-    for i, panel in enumerate(panels):
-        figure.html.add_child(Element(panel), name=f"cockpit_panel_{i}")
+    for i, panel in enumerate(panels):  # text from data is escaped, and must not be read as a template
+        figure.html.add_child(RawHTML(panel), name=f"cockpit_panel_{i}")
     _RowClicks().add_to(fmap)
     return to_html(fmap)
 

@@ -16,8 +16,6 @@ True
 
 from __future__ import annotations
 
-import html
-
 import folium
 import geopandas as gpd
 import numpy as np
@@ -30,7 +28,7 @@ from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
 from gridmap.maps._topology import encode_numbers
-from gridmap.maps.base import js_string
+from gridmap.maps.base import control_label, js_string
 
 __all__ = ["fullscreen_control", "HeatLayer"]
 
@@ -83,7 +81,7 @@ class HeatLayer(JSCSSMixin, Layer):
     default_js = HeatMap.default_js  # inlined from folium's installed copy by gridmap.maps.to_html
 
     def __init__(self, points: gpd.GeoSeries, *, weights=None, name: str, scale: float, show: bool = True):
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=control_label(name), overlay=True, control=True, show=show)
         self._name = "HeatLayer"
         self.title = name
         self.points = points.reset_index(drop=True)

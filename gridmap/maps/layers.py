@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ from folium.utilities import get_obj_in_upper_tree
 from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
-from gridmap.maps.base import base_map, js_string
+from gridmap.maps.base import base_map, control_label, js_string
 from gridmap.schema import LABELS_ZH, UNIT_KINDS
 
 __all__ = [
@@ -143,7 +142,7 @@ class GeoLayer(Layer):
                  style_index: Sequence[int], key: str, name: str, labels: bool = False, label_rank: int = 0,
                  show: bool = True):
         # Leaflet's layer control shows names as HTML; the legend shows ``title`` as text.
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=control_label(name), overlay=True, control=True, show=show)
         self._name = "GeoLayer"
         self.title = name
         self.geometry = geometry.reset_index(drop=True)
