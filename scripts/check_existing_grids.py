@@ -5,11 +5,19 @@ on the grids a city already has, and with ``--other`` :func:`gridmap.crosswalk` 
 layer (urban management, party building, ...) onto them. Writes one GeoPackage of findings and prints a
 summary.
 
-Usage (from the repository root)::
+Usage (from the project folder; demo/ is what ``gridmap demo --out demo`` writes)::
 
-    python scripts/check_existing_grids.py 网格.shp --communities 社区.gpkg --out findings.gpkg
-    python scripts/check_existing_grids.py grids.gpkg --communities data/sample/sample_city.gpkg \\
-        --other 城管网格.shp --other-code 单元网格编码 --households 300-500
+    # the demo's grids against the sample's communities (exit 0: they pass)
+    python scripts/check_existing_grids.py demo/gridmap.gpkg --communities data/sample/sample_city.gpkg \\
+        --out findings.gpkg
+
+    # crosswalk another layer onto them: here the demo's communities stand for a department's grids
+    python scripts/check_existing_grids.py demo/gridmap.gpkg --communities data/sample/sample_city.gpkg \\
+        --other demo/gridmap.gpkg --other-layer communities --out crosswalk.gpkg
+
+    # a city's own grids, and urban management's grids with their own code column
+    python scripts/check_existing_grids.py 网格.shp --communities 社区.gpkg \\
+        --other 城管网格.shp --other-code 单元网格编码 --households 300-500  # your files
 
 The findings GeoPackage holds ``findings`` (one point per finding), ``gaps`` and ``overlaps`` (polygons),
 ``summary`` (counts per check) and, with ``--other``, ``crosswalk`` (one row per piece) and
@@ -39,7 +47,8 @@ __all__ = ["main", "check_existing"]
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("grids", type=Path, metavar="GRIDS_FILE", help="The city's existing grid layer.")
     parser.add_argument("--layer", default=None,
                         help="Grid layer of GRIDS_FILE [default: 'grids' or the only one].")

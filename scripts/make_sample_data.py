@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generate gridmap's fictional sample city, 示例市 (code 9901), into ``data/sample/``.
 
-Usage::
+Usage (from the project folder)::
 
-    python scripts/make_sample_data.py               # writes data/sample/
-    python scripts/make_sample_data.py --out /tmp/x  # somewhere else
+    python scripts/make_sample_data.py                     # writes data/sample/
+    python scripts/make_sample_data.py --out sample-copy   # somewhere else
 
 Everything is drawn from one seeded ``numpy`` generator, so two runs with the same libraries give
 byte-identical files (the GeoPackage's ``last_change`` timestamps are pinned with GDAL's
@@ -1060,11 +1060,11 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_all(out, admin, units, staff, cases, flaws, gaps)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/sample)")
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     start = time.perf_counter()
@@ -1072,7 +1072,8 @@ def main() -> None:
     sizes = {p.name: p.stat().st_size for p in sorted(args.out.iterdir()) if p.is_file()}
     for name, size in sizes.items():
         log.info("%-18s %9d bytes", name, size)
-    log.info("total %d bytes, %.1f s", sum(sizes.values()), time.perf_counter() - start)
+    log.info("wrote %s (%d files, %d bytes, %.1f s)", args.out, len(sizes), sum(sizes.values()),
+             time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
+import json
 import os
 import tempfile
 from pathlib import Path
 
 import click
+import geopandas as gpd
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from gridmap import CodeError, WriteError, __version__
 from gridmap.cli import EXIT_BAD_INPUT, _GridmapGroup, main
-from gridmap.cli._output import staged_folder
+from gridmap.cli._output import Steps, echo_wrote, show_progress, staged_folder
 
 
 def test_version_and_help_show_examples():
@@ -104,3 +107,75 @@ def test_staged_folder_names_an_unwritable_place(tmp_path, monkeypatch):
     with pytest.raises(WriteError, match=r"cannot write beside .*Permission denied.*Fix: choose a folder"):
         with staged_folder(tmp_path / "out"):
             pass
+
+
+# --- progress, --quiet and the summary line (gridmap.cli._output) ----------------------------------------
+
+def test_steps_count_and_draw_one_bar_on_stderr_of_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
+    with Steps("report", 1, quiet=False) as step:
+        step("read city.gpkg")
+        step.add(2)
+        step("map of street 990102001")
+        step("map of street 990102002")
+    assert step.done == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "report: read city.gpkg" in captured.err and "report: map of street 990102002" in captured.err
+    assert "/3 steps" in captured.err, "the steps added count in the total"
+
+
+def test_steps_draw_nothing_when_quiet_or_not_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
+    with Steps("demo", 1, quiet=True) as step:
+        step("validate")
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: False)
+    with Steps("demo", 1, quiet=False) as step:
+        step("validate")
+    assert capsys.readouterr() == ("", "")
+    assert show_progress(False) is False
+
+
+def test_a_failed_step_is_not_counted_done():
+    with pytest.raises(RuntimeError), Steps("build", 2, quiet=True) as step:
+        step("read")
+        step("divide")
+        raise RuntimeError("failed in divide")
+    assert step.done == 1 and step.current == "divide"
+
+
+def test_echo_wrote_is_the_one_summary_line(capsys):
+    echo_wrote("map.html", "map of 507 grids", quiet=False)
+    echo_wrote("map.html", "map of 507 grids", quiet=True)
+    assert capsys.readouterr().out == "wrote map.html (map of 507 grids)\n"
+
+
+@pytest.fixture
+def two_codes(tmp_path):
+    path = tmp_path / "grids.geojson"
+    cells = [shapely.box(108.30 + 0.01 * i, 22.80, 108.31 + 0.01 * i, 22.81) for i in range(2)]
+    gpd.GeoDataFrame({"code": ["990102001001001", "990102001001002"]}, geometry=cells,
+                     crs="EPSG:4490").to_file(path)
+    return path
+
+
+@pytest.mark.parametrize(("before", "after"), [([], []), (["-q"], []), ([], ["-q"]), ([], ["--quiet"])],
+                         ids=["loud", "gridmap -q", "-q", "--quiet"])
+def test_progress_and_quiet_on_a_command(two_codes, monkeypatch, before, after):
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
+    result = CliRunner().invoke(main, [*before, "codes", "validate", str(two_codes), *after])
+    assert result.exit_code == 0, result.output
+    if before or after:
+        assert result.stdout == "" and result.stderr == ""
+    else:
+        assert result.stdout == f"{two_codes}: 2 codes, all valid\n"
+        assert f"codes validate: read {two_codes}" in result.stderr
+        assert "codes validate: check 2 codes" in result.stderr
+
+
+def test_quiet_of_a_command_invoked_without_the_root_group(two_codes):
+    from gridmap.cli.codes import codes
+
+    result = CliRunner().invoke(codes, ["validate", str(two_codes), "--quiet", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["codes"] == 2, "--json prints even when quiet"
+    assert CliRunner().invoke(codes, ["validate", str(two_codes), "-q"]).stdout == ""

@@ -13,38 +13,26 @@ import contextlib
 import fcntl
 import json
 import os
-import re
-import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import openpyxl
-import pandas as pd
-import pyogrio
 import pytest
 from click.testing import CliRunner
+from command_lines import Example, assert_opens, parse_command_lines
 
 from gridmap.cli import main
 from gridmap.io import read_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = "gridmap demo --out demo"  # the example every other one builds on, run once per test session
+#: Commands that can take more than a couple of seconds: they show their steps as a progress bar.
+SLOW = ["demo", "build", "check", "codes validate", "cases assign", "stats", "map", "report"]
 #: Commands whose result is a table: they print it as JSON with --json.
 TABULAR = ["build", "check", "codes parse", "codes validate", "codes history", "codes diff", "cases assign",
            "stats", "report"]
-
-
-@dataclass
-class Example:
-    text: str  # as written, continuation lines joined
-    argv: list[str]  # after "gridmap"
-    stdout_to: str | None  # the file of "> file"
-    exit_code: int
-    own_files: bool  # "# your files": names files a new user does not have
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):
@@ -64,39 +52,13 @@ def help_text(path: tuple[str, ...]) -> str:
     return result.output
 
 
-def parse_examples(text: str) -> list[Example]:
-    """The command lines of the Examples section of a help text."""
-    section = text.split("Examples (", 1)[1].split("Exit codes:", 1)[0]
-    lines, pending = [], ""
-    for raw in section.splitlines()[1:]:
-        line = raw.strip()
-        if pending:
-            pending += " " + line
-        elif line.startswith("gridmap "):
-            pending = line
-        if pending and not pending.endswith("\\"):
-            lines.append(pending)
-            pending = ""
-        elif pending:
-            pending = pending[:-1].rstrip()
-    return [_example(line) for line in lines]
-
-
-def _example(line: str) -> Example:
-    command, _, comment = line.partition(" #")
-    comment = comment.strip()
-    words = shlex.split(command)
-    stdout_to = None
-    if ">" in words:
-        at = words.index(">")
-        words, stdout_to = words[:at], words[at + 1]
-    found = re.match(r"exit (\d)", comment)
-    return Example(line, words[1:], stdout_to, int(found.group(1)) if found else 0,
-                   comment.startswith("your files"))
+def examples_of(help_text: str) -> list[Example]:
+    """The examples of a help text: its Examples section, up to the exit codes."""
+    return parse_command_lines(help_text.split("Examples (", 1)[1].split("Exit codes:", 1)[0], "gridmap")
 
 
 HELPS = {" ".join(("gridmap", *path)): help_text(path) for path, _ in commands()}
-EXAMPLES = {name: parse_examples(text) for name, text in HELPS.items()}
+EXAMPLES = {name: examples_of(text) for name, text in HELPS.items()}
 
 
 @contextlib.contextmanager
@@ -151,44 +113,16 @@ def project(demo_project, tmp_path) -> Path:
     return copy
 
 
-def options_of(argv: list[str]) -> tuple[click.Command, set[str]]:
-    """The command an argv names, and every option it and the root group take."""
-    command, names = main, {opt for param in main.params for opt in (*param.opts, *param.secondary_opts)}
+def resolve(argv: list[str]) -> tuple[str, set[str]]:
+    """The command an argv runs, as its help names it (``codes validate``), and every option it may take."""
+    command, words = main, []
+    options = {opt for param in main.params for opt in (*param.opts, *param.secondary_opts)}
     for word in argv:
         if isinstance(command, click.Group) and word in command.commands:
             command = command.commands[word]
-            names |= {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
-    return command, names
-
-
-def promised(example: Example) -> list[str]:
-    """The files and folders an example says it writes."""
-    paths = [example.argv[i + 1] for i, word in enumerate(example.argv) if word == "--out"]
-    return paths + ([example.stdout_to] if example.stdout_to else [])
-
-
-def assert_opens(path: Path) -> None:
-    """A file or folder written by an example exists, is not empty and opens with the usual tools."""
-    assert path.exists(), f"{path} was not written"
-    if path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file()]
-        assert files and all(p.stat().st_size for p in files), f"{path} is empty or holds an empty file"
-        return
-    assert path.stat().st_size, f"{path} is empty"
-    suffix = path.suffix.lower()
-    if suffix in (".gpkg", ".geojson", ".parquet"):
-        first = pyogrio.list_layers(path)[0][0] if suffix == ".gpkg" else None
-        assert len(read_layer(path, first)) > 0
-    elif suffix == ".xlsx":
-        assert openpyxl.load_workbook(path, read_only=True).sheetnames
-    elif suffix == ".csv":
-        assert len(pd.read_csv(path)) > 0
-    elif suffix == ".json":
-        json.loads(path.read_text(encoding="utf-8"))
-    elif suffix in (".html", ".htm"):
-        assert "</html>" in path.read_text(encoding="utf-8").lower()
-    elif suffix == ".png":
-        assert path.read_bytes().startswith(b"\x89PNG")
+            words.append(word)
+            options |= {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    return " ".join(words), options
 
 
 def assert_report_folder(folder: Path, grids_path: Path, street: str | None) -> None:
@@ -212,35 +146,43 @@ def test_help_has_runnable_examples_and_exit_codes(name):
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
-def test_examples_run_as_written(name, project):
+def test_examples_run_as_written(name, project, monkeypatch):
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)  # as on a terminal: bars drawn
     for example in EXAMPLES[name]:
-        command, options = options_of(example.argv)
+        command, options = resolve(example.argv)
         unknown = [w for w in example.argv if w.startswith("-") and w.split("=")[0] not in options]
-        assert not unknown, f"{example.text}: {command.name} has no option {unknown}"
+        assert not unknown, f"{example.text}: gridmap {command} has no option {unknown}"
         if example.own_files:
             continue
         if example.text.startswith(DEMO + " "):  # made by the fixture: the same command, once a session
             assert_opens(project / "demo")
             continue
-        result = run(example, project)
-        assert result.exit_code == example.exit_code, f"{example.text}\n{result.output}"
-        for path in promised(example):
-            assert_opens(project / path)
-        quiet = "-q" in example.argv or "--quiet" in example.argv
-        if "--json" in example.argv:
-            text = (project / example.stdout_to).read_text(encoding="utf-8") if example.stdout_to else \
-                result.stdout
-            json.loads(text)
-        elif quiet:
-            assert result.stdout == "", f"{example.text}: --quiet printed {result.stdout!r}"
-        elif "--out" in example.argv:
-            out = example.argv[example.argv.index("--out") + 1]
-            assert result.stdout.splitlines()[-1].startswith(f"wrote {out}"), \
-                f"{example.text}: the last line does not say what was written where:\n{result.stdout}"
-        if command.name == "report":
-            out = example.argv[example.argv.index("--out") + 1]
-            street = example.argv[example.argv.index("--street") + 1] if "--street" in example.argv else None
-            assert_report_folder(project / out, project / example.argv[1], street)
+        assert_as_documented(example, command, run(example, project), project)
+
+
+def assert_as_documented(example: Example, command: str, result, project: Path) -> None:
+    """The exit code documented, the files promised, a progress bar, and stdout as --json/--quiet say."""
+    assert result.exit_code == example.exit_code, f"{example.text}\n{result.output}"
+    for path in example.promised:
+        assert_opens(project / path)
+    quiet = "-q" in example.argv or "--quiet" in example.argv
+    if command in SLOW and not quiet:
+        assert f"{command}: " in result.stderr and "steps [" in result.stderr, f"{example.text}: no bar"
+    elif quiet:
+        assert "steps [" not in result.stderr, f"{example.text}: a progress bar despite --quiet"
+    if "--json" in example.argv:
+        json.loads((project / example.stdout_to).read_text(encoding="utf-8") if example.stdout_to else
+                   result.stdout)
+    elif quiet:
+        assert result.stdout == "", f"{example.text}: --quiet printed {result.stdout!r}"
+    elif "--out" in example.argv:
+        out = example.argv[example.argv.index("--out") + 1]
+        assert result.stdout.splitlines()[-1].startswith(f"wrote {out}"), \
+            f"{example.text}: the last line does not say what was written where:\n{result.stdout}"
+    if command == "report":
+        out = example.argv[example.argv.index("--out") + 1]
+        street = example.argv[example.argv.index("--street") + 1] if "--street" in example.argv else None
+        assert_report_folder(project / out, project / example.argv[1], street)
 
 
 def test_every_command_takes_quiet_and_the_tabular_ones_json():
@@ -251,13 +193,13 @@ def test_every_command_takes_quiet_and_the_tabular_ones_json():
         assert ("--json" in options) == (name in TABULAR), f"gridmap {name}: --json where output is a table"
 
 
-def test_python_m_gridmap_runs_an_example(demo_project, tmp_path):
+def test_python_m_gridmap_runs_an_example(demo_project):
     (example,) = [e for e in EXAMPLES["gridmap codes"] if e.argv[:2] == ["codes", "validate"]]
     result = subprocess.run([sys.executable, "-m", "gridmap", *example.argv], cwd=demo_project,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     grids = read_layer(demo_project / "demo" / "gridmap.gpkg", "grids")
     assert result.stdout.strip() == f"demo/gridmap.gpkg: {len(grids)} codes, all valid"
-    version = subprocess.run([sys.executable, "-m", "gridmap", "--help"], capture_output=True, text=True,
-                             timeout=120)
-    assert version.returncode == 0 and "Usage: gridmap" in version.stdout
+    usage = subprocess.run([sys.executable, "-m", "gridmap", "--help"], capture_output=True, text=True,
+                           timeout=120)
+    assert usage.returncode == 0 and "Usage: gridmap" in usage.stdout

@@ -1,7 +1,16 @@
-"""scripts/batch_maps.py and scripts/check_existing_grids.py on the output of `gridmap demo`."""
+"""scripts/: each script's documented Usage runs as written; batch_maps and check_existing_grids do their job.
 
+The Usage lines of each script's docstring are run as a new user would, ``python scripts/NAME.py ...`` in a
+project folder holding ``data/`` and the ``demo/`` that ``gridmap demo --out demo`` writes; lines marked
+``# your files`` name files a new user does not have, and only their options are checked.
+"""
+
+import ast
 import importlib.util
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,11 +19,17 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from command_lines import assert_opens, parse_command_lines
 
 from gridmap.cli import main as gridmap_main
 from gridmap.crs import metric_crs
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+#: Usage lines naming files a new user lacks, not yet marked "# your files" in a script this file's authors
+#: do not own (batch_maps.py belongs to the HTML-safety work); skipped until the mark is there.
+UNMARKED = {"python scripts/batch_maps.py --gpkg city.gpkg --out maps --cases cases.csv --coords gcj02 "
+            "--lang en"}
 
 
 def _script(name: str):
@@ -28,12 +43,60 @@ batch_maps = _script("batch_maps")
 check_existing_grids = _script("check_existing_grids")
 
 
+def usage(name: str):
+    """The command lines of the Usage block of ``scripts/NAME.py``'s docstring."""
+    doc = ast.get_docstring(ast.parse((SCRIPTS / f"{name}.py").read_text(encoding="utf-8")))
+    return parse_command_lines(doc.split("Usage", 1)[1], f"python scripts/{name}.py")
+
+
+def run_script(name: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, f"scripts/{name}.py", *argv], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
 @pytest.fixture(scope="module")
 def demo_gpkg(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo"
     result = CliRunner().invoke(gridmap_main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out / "gridmap.gpkg"
+
+
+@pytest.mark.parametrize("name", ["batch_maps", "check_existing_grids"])
+def test_documented_usage_runs_as_written(name, demo_gpkg, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    (project / "scripts").symlink_to(SCRIPTS, target_is_directory=True)
+    shutil.copytree(demo_gpkg.parent, project / "demo")
+    examples = usage(name)
+    for example in examples:  # every line's options exist, whether or not a new user has its files
+        _script(name)._parse(example.argv)
+    runnable = [e for e in examples if not e.own_files and e.text not in UNMARKED]
+    assert runnable, f"scripts/{name}.py documents no command a new user can run"
+    for example in runnable:
+        result = run_script(name, example.argv, project)
+        assert result.returncode == example.exit_code, f"{example.text}\n{result.stderr}"
+        for path in example.promised:
+            assert_opens(project / path)
+        assert result.stdout.splitlines()[-1].startswith(f"wrote {example.promised[0]}"), result.stdout
+
+
+def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path):
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    # a copy, not a link: by default the script writes data/sample/ beside its own folder
+    shutil.copy2(SCRIPTS / "make_sample_data.py", project / "scripts")
+    shipped = {p.name: p.read_bytes() for p in (ROOT / "data" / "sample").iterdir()}
+    examples = usage("make_sample_data")
+    assert {tuple(e.argv[:1]) for e in examples} == {(), ("--out",)}, "the default folder and --out"
+    for example in examples:
+        result = run_script("make_sample_data", example.argv, project)
+        assert result.returncode == 0, result.stderr
+        out = project / (example.promised[0] if example.promised else "data/sample")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == shipped
+        last = result.stderr.splitlines()[-1]
+        assert last.startswith("wrote ") and f"{out.relative_to(project)} (4 files" in last, last
 
 
 @pytest.fixture(scope="module")
