@@ -122,6 +122,19 @@ def test_cases_in_another_crs_are_converted(sample, tmp_path):
     result = pd.concat(list(assign_partitioned(tmp_path / "metric.parquet", grids, report=Report("x"))))
     expected = assign(cases.iloc[:500], grids, report=Report("memory"))
     assert (result["grid_code"] == expected["grid_code"]).all()
+    counts = aggregate_partitioned(tmp_path / "metric.parquet", grids)
+    assert counts.set_index("code")["records"].to_dict() == {
+        code: int((expected["grid_code"] == code).sum()) for code in grids["code"]}
+
+
+def test_points_not_in_two_dimensions_are_counted_through_shapely(city, tmp_path):
+    """3D points (29 WKB bytes) take the slower path through shapely and count the same."""
+    grids, cases, folder = city
+    flat = aggregate_partitioned(folder, grids, period="month", report=Report("x"))
+    raised = cases.set_geometry(shapely.force_3d(cases.geometry.to_numpy(), z=5.0), crs=cases.crs)
+    write_parts(raised, tmp_path / "z", 3)
+    pd.testing.assert_frame_equal(aggregate_partitioned(tmp_path / "z", grids, period="month",
+                                                        report=Report("x")), flat)
 
 
 # --- counting in batches --------------------------------------------------------------------------------
@@ -266,6 +279,8 @@ def test_bytes_that_are_not_wkb_are_a_geometry_error(sample, tmp_path):
     pq.write_table(broken.replace_schema_metadata(table.schema.metadata), tmp_path / "broken.parquet")
     with pytest.raises(GeometryError, match="not WKB"):
         list(assign_partitioned(tmp_path / "broken.parquet", grids))
+    with pytest.raises(GeometryError, match="not WKB"):
+        aggregate_partitioned(tmp_path / "broken.parquet", grids)
 
 
 # --- the benchmark suite --------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Case tallies: the small table both engines add up, batch by batch or partition by partition.
 
-A tally has one row per (grid, located, period) with the number of records, the number of cases (sum of
-``count``) and the records whose count or report time is unusable. Tallies of any number of batches add up
-to the tally of all of them (:func:`combine`), and :func:`finish` turns one into a table per grid,
-community, street or district (and period) with exactly the counts :func:`gridmap.stats.summarize` gives.
+A tally has one row per (grid position, located, period) with the number of records, the number of
+cases (sum of ``count``) and the records whose count or report time is unusable. Tallies of any number of
+batches add up to the tally of all of them (:func:`combine`), and :func:`finish` turns one into a table per
+grid, community, street or district (and period) with exactly the counts :func:`gridmap.stats.summarize`
+gives.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 from gridmap.stats import LEVELS, PERIODS
 
-__all__ = ["check_options", "check_columns", "grid_index", "tally", "combine", "finish", "add_findings",
-           "NO_PERIOD"]
+__all__ = ["check_options", "check_columns", "grid_index", "tally", "tally_points", "combine", "finish",
+           "add_findings", "NO_PERIOD"]
 
 #: Period ordinal of records without a usable report time (pandas' NaT ordinal).
 NO_PERIOD = np.iinfo(np.int64).min
-_KEYS = ["grid_code", "located", "period"]
+_KEYS = ["grid", "located", "period"]  # grid: position among the grids, -1 for none
 _SUMS = ["records", "cases", "bad_count", "no_time"]
 _CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
 
@@ -79,10 +80,28 @@ def tally(cases: gpd.GeoDataFrame, index: GridIndex, *, period: str | None) -> p
     (required with ``period``). Findings of the assignment are not kept: the tally counts them.
     """
     assigned = assign(cases[[cases.geometry.name]], index, report=Report("tally"))
+    grid = pd.Index(index.codes).get_indexer(assigned["grid_code"])  # -1 for NA
+    located = (assigned["grid_code"].notna() | assigned["outside_m"].notna()).to_numpy()
+    return _tallied(grid, located, cases, period=period)
+
+
+def tally_points(x: np.ndarray, y: np.ndarray, cases: pd.DataFrame, index: GridIndex, *,
+                 period: str | None) -> pd.DataFrame:
+    """Count one batch of cases given by coordinates in the index's CRS (NaN: no point), as :func:`tally`.
+
+    ``cases`` holds the batch's ``count`` and ``reported_at`` (when there are such columns).
+    """
+    located = np.isfinite(x) & np.isfinite(y)
+    grid = np.full(len(x), -1, dtype=np.int64)
+    grid[located] = index.locate(x[located], y[located])
+    return _tallied(grid, located, cases, period=period)
+
+
+def _tallied(grid: np.ndarray, located: np.ndarray, cases: pd.DataFrame, *,
+             period: str | None) -> pd.DataFrame:
     weight, bad_count = _weights(cases)
     frame = pd.DataFrame({
-        "grid_code": assigned["grid_code"].to_numpy(dtype=object),
-        "located": (assigned["grid_code"].notna() | assigned["outside_m"].notna()).to_numpy(),
+        "grid": grid, "located": located,
         "period": _period_ordinals(cases["reported_at"], period) if period else NO_PERIOD,
         "records": 1, "cases": weight, "bad_count": bad_count.astype(np.int64),
     })
@@ -94,11 +113,11 @@ def combine(tallies: list[pd.DataFrame]) -> pd.DataFrame:
     """Add tallies up: one row per (grid, located, period)."""
     filled = [t for t in tallies if len(t)]
     if not filled:
-        return pd.DataFrame({"grid_code": pd.Series(dtype=object), "located": pd.Series(dtype=bool),
+        return pd.DataFrame({"grid": pd.Series(dtype=np.int64), "located": pd.Series(dtype=bool),
                              **{c: pd.Series(dtype=np.int64) for c in ["period", *_SUMS]}})
     frame = pd.concat(filled, ignore_index=True)
-    summed = frame.groupby(_KEYS, dropna=False, sort=False)[_SUMS].sum().reset_index()
-    return summed.astype({"grid_code": object, "located": bool, "period": np.int64,
+    summed = frame.groupby(_KEYS, sort=False)[_SUMS].sum().reset_index()
+    return summed.astype({"grid": np.int64, "located": bool, "period": np.int64,
                           **dict.fromkeys(_SUMS, np.int64)})
 
 
@@ -111,20 +130,19 @@ def finish(tallies: pd.DataFrame, index: GridIndex, *, by: str, period: str | No
     without a location or (with ``period``) without a report time are left out and summarised in
     ``report`` (a :class:`~gridmap.errors.GridmapWarning` without one).
     """
-    in_grid = tallies["grid_code"].notna().to_numpy()
+    in_grid = (tallies["grid"] >= 0).to_numpy()
     timed = (tallies["period"] != NO_PERIOD).to_numpy() if period else np.ones(len(tallies), dtype=bool)
     add_findings(report, _left_out(tallies, in_grid, timed, period=period), stacklevel=4)
     known = tallies[in_grid & timed]
-    codes = index.codes
     if by == "grid":
-        unit_of = pd.Series(codes, index=codes)
+        unit_of = np.asarray(index.codes, dtype=object)
     else:
-        unit_of = pd.Series([code[:_CODE_LENGTH[by]] for code in index.community_codes], index=codes)
-    keys = [known["grid_code"].map(unit_of).rename("code")]
+        unit_of = np.array([code[:_CODE_LENGTH[by]] for code in index.community_codes], dtype=object)
+    keys = [pd.Series(unit_of[known["grid"].to_numpy()], index=known.index, name="code")]
     if period:
         keys.append(known["period"])
     counts = known.groupby(keys, sort=False)[["records", "cases"]].sum()
-    units = pd.Index(np.sort(unit_of.unique().astype(str)), name="code")
+    units = pd.Index(np.unique(unit_of.astype(str)), name="code")
     if period:
         spans = _span(known["period"], period)
         counts = counts.reindex(pd.MultiIndex.from_product([units, spans], names=["code", "period"]),
