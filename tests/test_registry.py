@@ -339,6 +339,8 @@ def test_sample_city_codes_are_unique_valid_and_in_reading_order(sample, tmp_pat
     for community, group in out.groupby("community_code"):
         expected = [f"{community}{i:03d}" for i in range(1, len(group) + 1)]
         assert group["code"].iloc[reading_order(group.geometry)].tolist() == expected
+    # the builder numbers grids the same way: -002 of the build becomes …002, not …003
+    assert (out["temp_code"].str.replace("-", "") == out["code"]).all()
 
 
 def test_sample_city_rebuild_keeps_untouched_codes_and_retires_with_lineage(sample, tmp_path):

@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.codes.scheme import reading_order
 from gridmap.division.assign import assign
-from gridmap.division.group import community_kinds, group_units, reading_order, target_range
+from gridmap.division.group import community_kinds, group_units, target_range
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
@@ -212,8 +213,9 @@ def build_grids(
                 report,
             )
         )
-    grids = _grids_frame(pieces, assignment.crs).to_crs(communities.crs)
-    unit_grid = {unit: grid for piece in pieces for unit, grid in piece["unit_grid"].items()}
+    grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
+    unit_grid = {unit: ";".join(sorted(renamed[code] for code in grid.split(";"))) if grid else grid
+                 for piece in pieces for unit, grid in piece["unit_grid"].items()}
     out_units = assignment.units.copy()
     out_units["community_code"] = pd.Series(
         [codes[i] if i >= 0 else None for i in unit_community], index=out_units.index, dtype=object
@@ -399,10 +401,7 @@ def _divide_community(
             severity="error",
         )
     members = [rows[labels == g] for g in range(len(groups))]
-    centres = shapely.points(
-        [(frame["x"][labels == g].mean(), frame["y"][labels == g].mean()) for g in range(len(groups))]
-    )
-    return _piece(code, list(grids), groups, members, table, derived=plan.derived, centres=centres)
+    return _piece(code, list(grids), groups, members, table, derived=plan.derived)
 
 
 class _Plan(NamedTuple):
@@ -547,17 +546,16 @@ def _piece(
     members: list,
     table: pd.DataFrame,
     derived=None,
-    centres=None,
 ) -> dict:
-    """Return the grids of one community in reading order, their codes and the grid code of each unit."""
+    """Return the grids of one community, provisional codes and the grid code of each unit.
+
+    Grids come in the order of their first unit id; :func:`_in_reading_order` numbers them.
+    """
     geometries = np.asarray(geometries, dtype=object)
-    point = shapely.point_on_surface(geometries)
-    if centres is not None:  # only a grid without land (see grid_without_land) lacks a point of its own
-        point = np.where(shapely.is_empty(point), centres, point)
     ids = table["unit_id"].to_numpy(dtype=object)
     counts = {column: table[column].to_numpy() for column in COUNT_COLUMNS}
     first_id = [min(ids[m]) if len(m) else "" for m in members]
-    order = reading_order(shapely.get_x(point), shapely.get_y(point), first_id)
+    order = np.argsort(np.asarray(first_id, dtype=str), kind="stable")
     types, reasons, notes = (groups[column].to_numpy() for column in ("type", "reason", "note"))
     rows, unit_grid = [], {}
     for sequence, g in enumerate(order, start=1):
@@ -580,6 +578,27 @@ def _piece(
     for unit, sources in (derived or {}).items():  # a split compound, and buildings of unsplit compounds
         unit_grid[unit] = ";".join(sorted({unit_grid[source] for source in sources if source in unit_grid}))
     return {"rows": rows, "unit_grid": unit_grid}
+
+
+def _in_reading_order(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Give each community's grids the numbers ``-001``, ``-002``, … in reading order, as the registry does.
+
+    The order is :func:`gridmap.codes.scheme.reading_order` of the grids in their output CRS, the one
+    :meth:`gridmap.codes.Registry.assign` applies when it first issues codes, so a grid's temporary number
+    is the serial number of its permanent code. Returns the renumbered grids (sorted by code) and
+    ``{provisional code: code}``.
+    """
+    geometries = grids.geometry.to_numpy()
+    landless = shapely.is_missing(geometries) | shapely.is_empty(geometries)  # see grid_without_land
+    codes = np.empty(len(grids), dtype=object)
+    for community, positions in grids.groupby("community_code", sort=False).indices.items():
+        with_land = positions[~landless[positions]]
+        ordered = np.concatenate([with_land[reading_order(geometries[with_land])],
+                                  positions[landless[positions]]])
+        codes[ordered] = [f"{community}-{n:03d}" for n in range(1, len(ordered) + 1)]
+    renamed = dict(zip(grids["code"], codes, strict=True))
+    grids = grids.assign(code=codes).sort_values("code", kind="stable", ignore_index=True)
+    return grids, renamed
 
 
 def _grids_frame(pieces: list[dict], crs) -> gpd.GeoDataFrame:
