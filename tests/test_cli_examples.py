@@ -186,8 +186,8 @@ def assert_as_documented(example: Example, command: str, result, project: Path) 
 
 
 def test_every_command_takes_quiet_and_the_tabular_ones_json():
-    leaves = {" ".join(path): command for path, command in commands() if not isinstance(command, click.Group)}
-    for name, command in leaves.items():
+    for path, command in commands():  # groups too: gridmap -q codes validate, gridmap codes -q validate
+        name = " ".join(path)
         options = {opt for param in command.params for opt in param.opts}
         assert {"-q", "--quiet"} <= options, f"gridmap {name} has no --quiet"
         assert ("--json" in options) == (name in TABULAR), f"gridmap {name}: --json where output is a table"

@@ -26,6 +26,7 @@ def read_named_layer(path: str, layer: str | None, default: str):
 @click.group(epilog=epilog("""
   gridmap cases assign data/sample/cases.parquet --grids demo/gridmap.gpkg --out cases_in_grids.gpkg
 """))
+@quiet_option
 def cases() -> None:
     """Cases (事件/案件): read them, locate them, put each in exactly one grid."""
 

@@ -91,11 +91,14 @@ def check(ctx: click.Context, path: str, grids_layer: str | None, communities: s
     Exits 1 when the check finds violations (report not OK), 0 otherwise, 2 on bad input.
     """
     quiet = is_quiet(ctx)
-    with echo_warnings(quiet=quiet), Steps("check", 3 + (out is not None), quiet=quiet) as step:
+    companions = [name for name, value in (("communities", communities), ("units", units)) if value]
+    steps = 2 + bool(companions) + (out is not None)
+    with echo_warnings(quiet=quiet), Steps("check", steps, quiet=quiet) as step:
         step(f"read {path}")
         grids = _grids(read_inputs(path, [grids_layer] if grids_layer else [], defaults=["grids"],
                                    option="--grids-layer", coords=coords))
-        step("read the communities and units")
+        if companions:
+            step(f"read the {' and '.join(companions)}")
         comm = _companion(communities, path, "--communities", ["communities"], coords)
         unit_layer = _companion(units, path, "--units", ["units", "unit_points"], coords)
         step("check")

@@ -54,6 +54,7 @@ registry_option = click.option("--registry", "registry_path", required=True, met
   gridmap codes history 990102001001001 --registry demo/registry.sqlite
   gridmap codes diff --registry demo/registry.sqlite --since 2025-01-01
 """, exits="0 ok, 1 codes validate found invalid codes, 2 bad input"))
+@quiet_option
 def codes() -> None:
     """Grid codes (网格编码): parse, validate, and the history of a code registry."""
 
