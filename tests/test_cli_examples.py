@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -183,6 +184,33 @@ def assert_as_documented(example: Example, command: str, result, project: Path) 
         out = example.argv[example.argv.index("--out") + 1]
         street = example.argv[example.argv.index("--street") + 1] if "--street" in example.argv else None
         assert_report_folder(project / out, project / example.argv[1], street)
+
+
+def readme_blocks() -> list[str]:
+    """The README's code blocks marked ``<!-- cli-examples ... -->``: commands that must run as written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"<!-- cli-examples[^>]*-->\s*```\w*\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_examples_run_as_written(project, monkeypatch):
+    blocks = readme_blocks()
+    if not blocks:
+        pytest.skip("README.md marks no block of commands with <!-- cli-examples --> yet")
+    monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
+    (project / "scripts").symlink_to(ROOT / "scripts", target_is_directory=True)
+    for block in blocks:
+        for example in parse_command_lines(block, "python"):  # python scripts/NAME.py ...
+            if example.own_files:
+                continue
+            result = subprocess.run([sys.executable, *example.argv], cwd=project, capture_output=True,
+                                    text=True, timeout=600)
+            assert result.returncode == example.exit_code, f"{example.text}\n{result.stderr}"
+            for path in example.promised:
+                assert_opens(project / path)
+        for example in parse_command_lines(block, "gridmap"):
+            if example.own_files or example.text.startswith(DEMO + " "):
+                continue
+            assert_as_documented(example, resolve(example.argv)[0], run(example, project), project)
 
 
 def test_every_command_takes_quiet_and_the_tabular_ones_json():
