@@ -192,10 +192,9 @@ def readme_blocks() -> list[str]:
     return re.findall(r"<!-- cli-examples[^>]*-->\s*```\w*\n(.*?)```", text, flags=re.S)
 
 
+@pytest.mark.skipif(not readme_blocks(), reason="README.md marks no block with <!-- cli-examples --> yet")
 def test_readme_examples_run_as_written(project, monkeypatch):
     blocks = readme_blocks()
-    if not blocks:
-        pytest.skip("README.md marks no block of commands with <!-- cli-examples --> yet")
     monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)
     (project / "scripts").symlink_to(ROOT / "scripts", target_is_directory=True)
     for block in blocks:
