@@ -87,25 +87,6 @@ def parse_build(output: str, label: str) -> list[dict]:
     ]
 
 
-def parse_cases(output: str, label: str) -> list[dict]:
-    """bench_cases.py: sjoin and assign lines with seconds (wall, and CPU when given) and traced MiB."""
-    def method(name: str):
-        found = re.search(rf"{re.escape(name)}:\s*([\d.]+) s(?: wall)?,(?:\s*([\d.]+) s CPU,)?"
-                          r"\s*peak traced memory\s*([\d.]+) MiB", output)
-        return float(found.group(1)), found.group(2), float(found.group(3))
-
-    (plain_s, plain_cpu, plain_mb), (ours_s, ours_cpu, ours_mb) = (
-        method("geopandas.sjoin(within)"), method("gridmap.cases.assign"))
-    size = re.search(r"^(\d+) grids .*?, ([\d,]+) cases", output, re.MULTILINE)
-    same = re.search(r"identical where sjoin matched: (\w+)", output)
-    cpu = f"; CPU {ours_cpu} vs {plain_cpu} s" if ours_cpu and plain_cpu else ""
-    return [{"scenario": "case assignment (in memory)",
-             "size": f"{size.group(2)} cases, {int(size.group(1)):,} grids" if size else label,
-             "gridmap_s": ours_s, "plain_s": plain_s, "gridmap_peak_mb": ours_mb, "plain_peak_mb": plain_mb,
-             "memory": "traced (tracemalloc)",
-             "note": f"assign vs sjoin(within), wall time{cpu}; identical: {same.group(1) if same else '?'}"}]
-
-
 def parse_registry(output: str, label: str) -> list[dict]:
     """bench_registry.py prints one dict per phase (assign, rerun, update, plain)."""
     phases = {}
@@ -179,10 +160,10 @@ SCENARIOS = (
              full=(Run("all villages", ("--folder", "{tmp}")),),
              quick=(Run("2,000 villages", ("--communities", "2000", "--folder", "{tmp}")),),
              parse=parse_registry),
-    Scenario("cases", "bench_cases.py", "case assignment in memory, 2 million cases",
+    Scenario("cases", "bench_cases.py", "case assignment in memory, 2 million cases, index prebuilt and not",
              full=(Run("2,000,000 cases", ("--cases", "2000000")),),
              quick=(Run("100,000 cases", ("--cases", "100000", "--grids", "900", "--repeat", "1")),),
-             parse=parse_cases),
+             parse=parse_bench_lines),
     Scenario("scale", "bench_scale.py", "10 million cases out of core (partitioned GeoParquet)",
              full=(Run("10,000,000 cases", ("--cases", "10000000")),),
              quick=(Run("200,000 cases", ("--cases", "200000", "--grids", "900", "--batch-size", "50000")),),

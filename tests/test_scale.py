@@ -1,9 +1,9 @@
 """Out-of-core batches (gridmap.engines.chunked) and the benchmark suite's table (benchmarks/run.py)."""
 
 import importlib.util
+import os
 import subprocess
 import sys
-import textwrap
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -311,20 +311,6 @@ def test_table_cells_round_and_compute_the_speed_up(suite):
 
 
 def test_parsers_read_the_scripts_output(suite):
-    cases_output = textwrap.dedent("""\
-        9000 grids (50 vertices each on average), 2,000,000 cases
-        geopandas.sjoin(within):   12.50 s wall,  11.00 s CPU, peak traced memory     900 MiB
-        gridmap.cases.assign:       2.50 s wall,   2.00 s CPU, peak traced memory     300 MiB
-        speed-up: 5.0x
-        identical where sjoin matched: True; unmatched by sjoin: 0, of which assign placed 0
-        """)
-    (row,) = suite.parse_cases(cases_output, "label")
-    figures = (row["gridmap_s"], row["plain_s"], row["gridmap_peak_mb"], row["plain_peak_mb"])
-    assert figures == (2.5, 12.5, 300, 900)
-    assert row["size"] == "2,000,000 cases, 9,000 grids" and "identical: True" in row["note"]
-    assert "CPU 2.00 vs 11.00 s" in row["note"]
-    older = cases_output.replace(" wall,  11.00 s CPU,", ",").replace(" wall,   2.00 s CPU,", ",")
-    assert suite.parse_cases(older, "label")[0]["plain_s"] == 12.5  # before CPU times were printed
     bench = 'noise\nBENCH {"scenario": "x", "gridmap_s": 1.5, "plain_s": 3, "unknown": 1}\n'
     assert suite.parse_bench_lines(bench, "10 cases") == [
         {"size": "10 cases", "scenario": "x", "gridmap_s": 1.5, "plain_s": 3}]
@@ -351,6 +337,21 @@ def test_a_run_measures_the_child_peak_and_reports_failures(suite, tmp_path):
     assert failed["note"].startswith("failed (exit 3)")
     missing = suite.Scenario("gone", "bench_gone.py", "", (suite.Run("any"),), (), suite.parse_bench_lines)
     assert suite.run_scenario(missing, quick=False, log=lambda line: None)[0]["note"].endswith("not present")
+
+
+def test_the_case_benchmark_prints_both_comparisons_for_the_table(suite):
+    """bench_cases at a tiny size: identical results, one row with the index prebuilt and one without."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_cases.py"), "--cases", "3000",
+                           "--grids", "60", "--repeat", "1"], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "identical: True" in done.stdout
+    rows = suite.parse_bench_lines(done.stdout, "3,000 cases")
+    assert [row["scenario"] for row in rows] == ["case assignment, index prebuilt",
+                                                 "case assignment, index built per call"]
+    assert all(row["gridmap_s"] > 0 and row["plain_s"] > 0 for row in rows)
+    assert all("identical: True" in row["note"] for row in rows)
+    assert suite.cells(rows[0])[4].endswith("x")  # the speed-up column
 
 
 def test_the_suite_runs_its_cheapest_scenario_end_to_end(tmp_path):

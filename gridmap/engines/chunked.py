@@ -12,10 +12,12 @@ memory stays bounded by the batch size, not by the archive:
 
 Points come from the GeoParquet geometry column (WKB or GeoArrow point encoding, CRS from the file's
 metadata) or from two coordinate columns (``xy=("lon", "lat")`` with ``crs=``). Write row groups no larger
-than the batch size (``to_parquet(..., row_group_size=...)``): a row group is read whole. Counting 10 million
-cases against 9,000 grids peaks at about 1.4 GB resident, under a third of reading them all with geopandas,
-and whatever the number of cases (``benchmarks/bench_scale.py``). For more than one machine, see
-:mod:`gridmap.engines.dask`.
+than the batch size (``to_parquet(..., row_group_size=...)``): a row group is read whole. The grids'
+:class:`~gridmap.gridindex.GridIndex` is built once per call (or passed in, built once for many calls);
+counting reads the points' coordinates straight from the Arrow columns. Counting 10 million cases against
+9,000 grids takes about 6 s and peaks at about 1.1 GB resident, a quarter of reading them all with geopandas
+(71 s, 4.8 GB), whatever the number of cases (``benchmarks/bench_scale.py``). For more than one machine,
+see :mod:`gridmap.engines.dask`.
 
 Examples
 --------
@@ -76,8 +78,8 @@ __all__ = ["assign_partitioned", "aggregate_partitioned", "DEFAULT_BATCH_SIZE"]
 
 logger = logging.getLogger(__name__)
 
-#: Records per batch. Counting 10 million cases against 9,000 grids peaked at 1.46 GB resident in 31 s;
-#: batches of 500,000 at 1.13 GB in 39 s, of 250,000 at 1.01 GB in 67 s (benchmarks/bench_scale.py).
+#: Records per batch. Counting 10 million cases against 9,000 grids peaked at 1.09 GB resident in 6.0 s;
+#: batches of 500,000 at 0.97 GB in 5.9 s, of 250,000 at 0.83 GB in 6.5 s (benchmarks/bench_scale.py).
 DEFAULT_BATCH_SIZE = 1_000_000
 
 _CRS84 = pyproj.CRS("OGC:CRS84")  # GeoParquet's CRS when the metadata names none
