@@ -140,7 +140,6 @@ class GridIndex:
         self._rank = np.empty(len(codes), dtype=np.int64)
         self._rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
         self._by_rank = np.argsort(self._rank)
-        self._metric = _metric(grids)
         cells = min(max(int(cells_per_grid) * len(geoms), _MIN_CELLS), _MAX_CELLS)
         self._lattice = _Lattice(geoms, self._rank, cells=cells, refine=int(refine)) if len(geoms) else None
         self._start()
@@ -154,7 +153,7 @@ class GridIndex:
 
     def __getstate__(self) -> dict:
         """Pickle without the lock and the trees (rebuilt where the index is unpickled)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_tree", "_metric_tree")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_tree", "_metric")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -166,7 +165,7 @@ class GridIndex:
         # (libgeos/geos#825): threads sharing this index take turns for the exact tests.
         self._lock = threading.Lock()
         self._tree: shapely.STRtree | None = None
-        self._metric_tree: shapely.STRtree | None = None
+        self._metric: tuple[pyproj.CRS, shapely.STRtree] | None = None  # built at the first distances()
 
     def locate(self, x, y) -> np.ndarray:
         """Return the position (row) of the grid of each point, -1 for points outside every grid.
@@ -235,11 +234,12 @@ class GridIndex:
         if not len(self) or not len(x):
             return np.full(len(x), np.nan)
         with self._lock:
-            if self._metric_tree is None:
-                polygons = gpd.GeoSeries(self._geoms, crs=self.crs).to_crs(self._metric).to_numpy()
-                self._metric_tree = shapely.STRtree(polygons)
-            tree = self._metric_tree
-        points = gpd.GeoSeries(shapely.points(x, y), crs=self.crs).to_crs(self._metric).to_numpy()
+            if self._metric is None:
+                polygons = gpd.GeoSeries(self._geoms, crs=self.crs)
+                metric = _metric_crs(polygons)
+                self._metric = metric, shapely.STRtree(polygons.to_crs(metric).to_numpy())
+            metric, tree = self._metric
+        points = gpd.GeoSeries(shapely.points(x, y), crs=self.crs).to_crs(metric).to_numpy()
         _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
         return distance
 
@@ -287,12 +287,12 @@ def _read_only(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _metric(grids: gpd.GeoDataFrame) -> pyproj.CRS:
+def _metric_crs(grids: gpd.GeoSeries) -> pyproj.CRS:
     """Return the CRS to measure distances in: the grids' own when in metres, else gridmap's metric CRS."""
     crs = pyproj.CRS(grids.crs)
     if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
         return crs
-    return metric_crs(grids) if len(grids) else crs
+    return metric_crs(grids)
 
 
 def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -109,7 +109,7 @@ def assign_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, npartitions: int 
     from dask.dataframe.utils import make_meta
 
     meta = _assign_quiet(make_meta(lazy), index)
-    return lazy.map_partitions(_assign_quiet, dask.delayed(index), meta=meta)
+    return lazy.map_partitions(_assign_quiet, _shared(dask, index), meta=meta)
 
 
 def aggregate_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, by: str = "grid", period: str | None = None,
@@ -154,7 +154,7 @@ def aggregate_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, by: str = "gri
     index = grid_index(grids, lazy.crs)
     wanted = [c for c in ("count", "reported_at") if c in lazy.columns and (c == "count" or period)]
     lazy = lazy[[*wanted, lazy.geometry.name]]
-    shared = dask.delayed(index)
+    shared = _shared(dask, index)
     parts = [dask.delayed(tally)(part, shared, period=period) for part in lazy.to_delayed()]
     while len(parts) > 1:
         parts = [dask.delayed(combine)(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
@@ -196,6 +196,21 @@ def _as_dask(cases, npartitions: int | None):
     return cases if npartitions is None else cases.repartition(npartitions=npartitions)
 
 
+def _shared(dask, index: GridIndex):
+    """Return the index as every task should get it: sent once to each worker of a cluster.
+
+    With a distributed client the index (tens of MB for thousands of grids) is scattered to the workers
+    rather than put in every graph; without one, dask's local threads share the object itself.
+    """
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed, or no client
+        return dask.delayed(index)
+    return dask.delayed(client.scatter(index, broadcast=True))
+
+
 def _partitions(n: int) -> int:
     return max(1, -(-n // DEFAULT_BATCH_SIZE))
 
@@ -214,7 +229,7 @@ def _assign_found(part: gpd.GeoDataFrame, index: GridIndex) -> tuple[gpd.GeoData
 def _assign_eager(dask, cases: gpd.GeoDataFrame, index: GridIndex, *, npartitions, strict,
                   report) -> gpd.GeoDataFrame:
     lazy = _as_dask(cases, npartitions)
-    shared = dask.delayed(index)
+    shared = _shared(dask, index)
     parts = dask.compute(*[dask.delayed(_assign_found)(part, shared) for part in lazy.to_delayed()])
     result = pd.concat([frame for frame, _ in parts])
     findings = _merged([found for _, found in parts])
