@@ -74,6 +74,8 @@ ADMIN = ("districts", "streets", "communities")
 GRID_FIELDS = frozenset({"grid_name", "grid_type", "community_name", "unit_name", "unit_id", "unit_kind"})
 PLACES = frozenset({"district_name", "street_name", "community_name", "community_kind"})
 STAFF = frozenset({"staff_name", "staff_phone"})
+#: Library pages are made with poisoned grid codes too (the command line reads digit codes).
+CODED = GRID_FIELDS | {"grid_code"}
 
 
 @dataclass(frozen=True)
@@ -88,17 +90,14 @@ class Product:
 
 
 PRODUCTS = {
-    "one_screen": Product("library/one_screen.html", "map",
-                          fields=GRID_FIELDS | PLACES | STAFF | {"grid_code"}),
+    "one_screen": Product("library/one_screen.html", "map", fields=CODED | PLACES | STAFF),
     "one_community": Product("library/one_community.html", "map", title=None,
-                             fields=GRID_FIELDS | STAFF | {"community_kind"}),
-    "one_screen_public": Product("library/one_screen_public.html", "map", public=True,
-                                 fields=GRID_FIELDS | PLACES),
-    "overview": Product("library/overview.html", "geo", fields=PLACES | GRID_FIELDS | {"grid_code"}),
-    "layer_names": Product("library/layer_names.html", "geo", fields=PLACES | {"layer_name", "unit_name"}),
-    "cockpit": Product("library/cockpit.html", "cockpit", fields=GRID_FIELDS | PLACES),
-    "cockpit_public": Product("library/cockpit_public.html", "cockpit", public=True,
-                              fields=GRID_FIELDS | PLACES),
+                             fields=CODED | STAFF | {"community_kind"}),
+    "one_screen_public": Product("library/one_screen_public.html", "map", public=True, fields=CODED | PLACES),
+    "overview": Product("library/overview.html", "geo", fields=CODED | PLACES),
+    "layer_names": Product("library/layer_names.html", "geo", fields=CODED | PLACES | {"layer_name"}),
+    "cockpit": Product("library/cockpit.html", "cockpit", fields=CODED | PLACES),
+    "cockpit_public": Product("library/cockpit_public.html", "cockpit", public=True, fields=CODED | PLACES),
     "cli_map": Product("command_line/map.html", "map", fields=GRID_FIELDS | PLACES | STAFF),
     "cli_cockpit_public": Product("command_line/cockpit.html", "cockpit", public=True,
                                   fields=GRID_FIELDS | PLACES),
@@ -196,7 +195,9 @@ def _make_command_line_pages(folder: Path) -> None:
     _invoke(["map", gpkg, "--out", folder / "map.html", "--show-staff", "--period", PERIOD, "--title", MIXED])
     _invoke(["map", gpkg, "--out", folder / "cockpit.html", "--cockpit", "--public", "--period", PERIOD,
              "--title", MIXED])
-    _invoke(["map", gpkg, "--out", folder / "static.svg", "--title", MIXED])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Glyph .* missing", UserWarning)  # U+2028/9 have no glyph
+        _invoke(["map", gpkg, "--out", folder / "static.svg", "--title", MIXED])
     _invoke(["report", gpkg, "--out", folder / "report", "--publish", "--title", MIXED])
     assert _script("batch_maps").main(["--gpkg", str(gpkg), "--out", str(folder / "batch")]) == 0
 
@@ -601,6 +602,22 @@ def test_published_summary_and_workbook_hide_small_counts_and_people(products):
         assert len(shown) and (shown >= 5).all()
         text = " ".join(map(str, sheet.to_numpy().ravel()))
         assert not [found for found in MARKER.findall(text) if found[0] in PERSONAL]
+
+
+@pytest.mark.xfail(strict=True, reason="gridmap/cli/report.py writes names into summary.md unescaped, and "
+                   "Markdown viewers render raw HTML (patch in issue #9's report; drop this mark with it)")
+def test_summary_markdown_shows_text_in_a_markdown_viewer(products, chromium, tmp_path):
+    mistune = pytest.importorskip("mistune")
+    markdown = products("report_summary").with_name("summary.md").read_text(encoding="utf-8")
+    body = mistune.create_markdown(escape=False, plugins=["table"])(markdown)  # raw HTML kept, as viewers do
+    path = tmp_path / "summary.md.html"
+    path.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>',
+                    encoding="utf-8")
+    seen = _use(chromium(), path, "doc")
+    assert seen["state"]["pwned"] is False and seen["state"]["handlers"] == [] and seen["dialogs"] == []
+    shown, changed = _shown(seen["texts"])
+    assert changed == [] and ("street_name", "img") in shown
+    assert MIXED in seen["texts"] and any(GPKG_NAME in text for text in seen["texts"])
 
 
 # -------------------------------------------------------------------------------- writing, and file names

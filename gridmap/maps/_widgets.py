@@ -10,8 +10,10 @@ from data is put in the page with ``textContent``; nothing is parsed as HTML.
 
 from __future__ import annotations
 
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
+
+from gridmap.maps.base import RawHTML
 
 __all__ = ["WIDGETS_JS", "WIDGETS_CSS", "WidgetRuntime"]
 
@@ -377,6 +379,6 @@ class WidgetRuntime(MacroElement):
 
     def render(self, **kwargs):
         figure = self.get_root()
-        figure.header.add_child(Element(f"<style>{WIDGETS_CSS}</style>"), name="gridmap_widgets_css")
-        figure.header.add_child(Element(f"<script>{WIDGETS_JS}</script>"), name="gridmap_widgets_js")
+        figure.header.add_child(RawHTML(f"<style>{WIDGETS_CSS}</style>"), name="gridmap_widgets_css")
+        figure.header.add_child(RawHTML(f"<script>{WIDGETS_JS}</script>"), name="gridmap_widgets_js")
         super().render(**kwargs)

@@ -151,8 +151,8 @@ class _Runtime(MacroElement):
 
     def render(self, **kwargs):
         figure = self.get_root()
-        figure.header.add_child(Element(f"<style>{RUNTIME_CSS}</style>"), name="gridmap_css")
-        figure.header.add_child(Element(f"<script>{runtime_js()}</script>"), name="gridmap_js")
+        figure.header.add_child(RawHTML(f"<style>{RUNTIME_CSS}</style>"), name="gridmap_css")
+        figure.header.add_child(RawHTML(f"<script>{runtime_js()}</script>"), name="gridmap_js")
         super().render(**kwargs)
 
 
