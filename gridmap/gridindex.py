@@ -74,7 +74,7 @@ _SHIFT = 1 << _SHIFT_BITS
 # two grids (an STR-tree query decides).
 _OUTSIDE, _TREE = -1, -2
 # First-level labels <= _BLOCK are mixed cells: mixed cell number _BLOCK - label.
-_BLOCK = -4
+_BLOCK = -3
 # Second-level labels (int8) besides slots (>= 0) into the first-level cell's list of candidate grids.
 _FINE_OUTSIDE, _FINE_EXACT, _FINE_TREE = -1, -2, -3
 _MAX_SLOT = 127
