@@ -6,7 +6,7 @@ Reads what ``gridmap build`` or ``gridmap demo`` writes (layers ``grids``, ``com
 Usage (from the repository root)::
 
     python scripts/batch_maps.py --gpkg demo/gridmap.gpkg --out maps
-    python scripts/batch_maps.py --gpkg city.gpkg --out maps --cases cases.csv --coords gcj02 --lang en
+    python scripts/batch_maps.py --gpkg city.gpkg --cases cases.csv --coords gcj02 --out maps  # your files
 
 Writes ``OUT/index.html``, ``OUT/districts/<code>.html`` and ``OUT/streets/<code>.html``; the folder is
 staged, so a failure writes nothing. Exits 2 with the message on bad input.

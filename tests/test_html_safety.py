@@ -29,6 +29,7 @@ from xml.etree import ElementTree
 
 import folium
 import geopandas as gpd
+import mistune
 import pandas as pd
 import pytest
 from browser import launch_chromium, open_offline
@@ -604,10 +605,7 @@ def test_published_summary_and_workbook_hide_small_counts_and_people(products):
         assert not [found for found in MARKER.findall(text) if found[0] in PERSONAL]
 
 
-@pytest.mark.xfail(strict=True, reason="gridmap/cli/report.py writes names into summary.md unescaped, and "
-                   "Markdown viewers render raw HTML (patch in issue #9's report; drop this mark with it)")
 def test_summary_markdown_shows_text_in_a_markdown_viewer(products, chromium, tmp_path):
-    mistune = pytest.importorskip("mistune")
     markdown = products("report_summary").with_name("summary.md").read_text(encoding="utf-8")
     body = mistune.create_markdown(escape=False, plugins=["table"])(markdown)  # raw HTML kept, as viewers do
     path = tmp_path / "summary.md.html"

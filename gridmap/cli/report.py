@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from pathlib import Path
 
 import click
@@ -242,23 +243,32 @@ def _cell(value) -> str:
 
 # Markdown and HTML are written by hand: a few headings, two small tables and a list of links do not need
 # a templating or Markdown library.
+_MD_MARKUP = re.compile(r"([\\`*_\[\]|])")
+
+
+def _md(value) -> str:
+    """Text as Markdown shows it: on one line, HTML escaped (viewers render raw HTML), markup escaped."""
+    text = html.escape(re.sub(r"[\r\n]+", " ", str(value)), quote=False)
+    return _MD_MARKUP.sub(r"\\\1", text)
+
+
 def _markdown(blocks: list) -> str:
     lines: list[str] = []
     for kind, body in blocks:
         if kind == "h1":
-            lines += [f"# {body}", ""]
+            lines += [f"# {_md(body)}", ""]
         elif kind == "h2":
-            lines += [f"## {body}", ""]
+            lines += [f"## {_md(body)}", ""]
         elif kind == "p":
-            lines += [body, ""]
+            lines += [_md(body), ""]
         elif kind == "table":
-            lines.append("| " + " | ".join(map(str, body.columns)) + " |")
+            lines.append("| " + " | ".join(map(_md, body.columns)) + " |")
             lines.append("|" + "---|" * len(body.columns))
-            lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |"
+            lines += ["| " + " | ".join(_md(_cell(v)) for v in row) + " |"
                       for row in body.itertuples(index=False)]
             lines.append("")
         else:
-            lines += [f"- [{label}]({target})" for label, target in body] + [""]
+            lines += [f"- [{_md(label)}]({target})" for label, target in body] + [""]
     return "\n".join(lines)
 
 
