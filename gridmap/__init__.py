@@ -15,10 +15,11 @@ True
 
 __version__ = "0.1.0"
 
-from gridmap import cases, codes, crs, maps, stats, staffing
+from gridmap import cases, codes, crs, maps, staffing, stats
 from gridmap.admin import add_hierarchy, read_division_codes
 from gridmap.cases import read_cases
 from gridmap.checks import check, coverage_gaps, coverage_overlaps
+from gridmap.codes.registry import Registry
 from gridmap.crosswalk import crosswalk, crosswalk_summary
 from gridmap.datasets import load_sample
 from gridmap.division import GridBuild, GridRules, assign_units, build_grids
@@ -36,10 +37,9 @@ from gridmap.errors import (
     WriteError,
 )
 from gridmap.io import list_layers, read_layer, read_table, write_layer
-from gridmap.codes.registry import Registry
 from gridmap.report import Report
-from gridmap.stats import summarize
 from gridmap.staffing import read_staff
+from gridmap.stats import summarize
 from gridmap.validation import repair_geometries, validate_admin, validate_units
 
 __all__ = [

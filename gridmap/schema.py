@@ -41,7 +41,9 @@ STAFF_ROLES = ("instructor", "leader", "full_time", "member")
 HANDLING_LEVELS = ("grid", "community", "street", "district")
 
 #: Columns that hold codes: always read as strings, never as numbers.
-CODE_COLUMNS = ("code", "parent_code", "community_code", "street_code", "district_code", "grid_code", "unit_id")
+CODE_COLUMNS = (
+    "code", "parent_code", "community_code", "street_code", "district_code", "grid_code", "unit_id",
+)
 
 #: Columns that hold counts of people, households or buildings.
 COUNT_COLUMNS = ("households", "population", "buildings")
@@ -53,7 +55,8 @@ COLUMN_ALIASES = {
     "自然村": "name", "屯名": "name", "社区名称": "name", "网格名称": "name", "name": "name",
     "区划代码": "code", "行政区划代码": "code", "统计用区划代码": "code", "代码": "code", "编码": "code",
     "code": "code", "adcode": "code",
-    "上级代码": "parent_code", "上级区划代码": "parent_code", "parent_code": "parent_code", "parent": "parent_code",
+    "上级代码": "parent_code", "上级区划代码": "parent_code", "parent_code": "parent_code",
+    "parent": "parent_code",
     "社区代码": "community_code", "村代码": "community_code", "社区编码": "community_code",
     "所属社区代码": "community_code", "community_code": "community_code",
     "网格编码": "grid_code", "网格代码": "grid_code", "grid_code": "grid_code",

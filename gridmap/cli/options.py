@@ -255,8 +255,9 @@ def register_codes(result: GridBuild, path: str | os.PathLike) -> GridBuild:
     return GridBuild(grids=grids, units=units, report=result.report)
 
 
-def read_city(path: str | os.PathLike, *, layer: str | None = None, cases_path=None, coords=None,
-              staff_path=None) -> dict:
+def read_city(path: str | os.PathLike, *, layer: str | None = None,
+              cases_path: str | os.PathLike | None = None, coords: str | None = None,
+              staff_path: str | os.PathLike | None = None) -> dict:
     """Read the grid layer of FILE and whatever else it holds, as ``gridmap build``/``demo`` write it.
 
     Returns a dict with ``grids`` and, when present, ``communities``, ``streets``, ``districts``, ``units``

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import NamedTuple
 
@@ -296,7 +297,8 @@ def _checked_geometries(
     return out
 
 
-def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, strict: bool, path=None) -> None:
+def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, strict: bool,
+                     path: str | os.PathLike | None = None) -> None:
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
@@ -392,9 +394,9 @@ def _report_coordinate_shift(units: gpd.GeoDataFrame, native: gpd.GeoSeries, com
         if after >= _SHIFT_AGREEMENT and after - before >= 0.3:
             report.add(
                 "coordinate_shift",
-                f"the units look like {source.upper()} coordinates declared as WGS84: {before:.0%} of the units "
-                f"with a community_code lie in that community as given, {after:.0%} after the {source.upper()} "
-                "inverse shift",
+                f"the units look like {source.upper()} coordinates declared as WGS84: {before:.0%} of the "
+                f"units with a community_code lie in that community as given, {after:.0%} after the "
+                f"{source.upper()} inverse shift",
                 record="units layer",
                 severity="warning",
                 fix=f'read the units with gridmap.read_layer(path, coords="{source}"), or convert them with '

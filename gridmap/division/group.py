@@ -40,6 +40,7 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from gridmap.division.rules import GridRules
 
@@ -106,7 +107,7 @@ def community_kinds(communities: pd.DataFrame) -> pd.Series:
     return given.fillna(derived).astype(object)
 
 
-def reading_order(x, y, keys=None) -> np.ndarray:
+def reading_order(x: ArrayLike, y: ArrayLike, keys: ArrayLike | None = None) -> np.ndarray:
     """Positions sorted in reading order: rows from north to south, west to east within a row.
 
     Rows are as tall as the typical spacing of the items (the square root of their bounding box area per

@@ -131,7 +131,7 @@ class GridRules:
         return cls._from_mapping(data, path=path)
 
     @classmethod
-    def _from_mapping(cls, data: dict[str, Any], *, path=None) -> GridRules:
+    def _from_mapping(cls, data: dict[str, Any], *, path: str | os.PathLike | None = None) -> GridRules:
         allowed = [field.name for field in dataclasses.fields(cls)]
         for key in data:
             if key not in allowed:

@@ -31,9 +31,12 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -58,11 +61,11 @@ _EMPTY = shapely.Polygon()
 
 
 def unit_regions(
-    units,
+    units: ArrayLike,
     community: BaseGeometry,
     *,
     split: dict[int, list[int]] | None = None,
-    clipped=None,
+    clipped: np.ndarray | None = None,
     spacing: float = SAMPLE_SPACING_M,
     grid_size: float = GRID_SIZE_M,
 ) -> np.ndarray:
@@ -209,7 +212,7 @@ def _find_seed(seeds: np.ndarray, points: np.ndarray, grid_size: float) -> np.nd
     return np.where(hit, order[at], -1)
 
 
-def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
+def clip_units(units: ArrayLike, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
     """Return the part of each unit inside the community (points unchanged) on the ``grid_size`` grid."""
     units = np.asarray(units, dtype=object)
     clipped = units.copy()
@@ -220,7 +223,8 @@ def clip_units(units, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M
         clipped[inside] = shapely.set_precision(units[inside], grid_size)
     crossing = polygonal & ~inside
     if crossing.any():
-        clipped[crossing] = _polygonal_part(shapely.intersection(units[crossing], community, grid_size=grid_size))
+        inside = shapely.intersection(units[crossing], community, grid_size=grid_size)
+        clipped[crossing] = _polygonal_part(inside)
     return clipped
 
 
@@ -276,7 +280,7 @@ def _label_faces(
     return labels
 
 
-def dissolve(pieces, labels, n: int) -> np.ndarray:
+def dissolve(pieces: ArrayLike, labels: ArrayLike, n: int) -> np.ndarray:
     """Union of the pieces of each label ``0 .. n-1`` (empty polygon for a label without pieces).
 
     The pieces must form a coverage (share edges exactly), as faces, regions and Voronoi cells do here;
@@ -300,7 +304,7 @@ def dissolve(pieces, labels, n: int) -> np.ndarray:
     return out
 
 
-def region_adjacency(regions) -> pd.DataFrame:
+def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
     """Pairs of regions that share a boundary of positive length (not just a corner).
 
     Returns
@@ -325,7 +329,7 @@ def region_adjacency(regions) -> pd.DataFrame:
     return frame.sort_values(["left", "right"]).reset_index(drop=True)
 
 
-def connect_parts(grids, anchors) -> tuple[np.ndarray, list[int]]:
+def connect_parts(grids: ArrayLike, anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
     """Give detached parts of a grid that hold none of its units to the neighbour they share most edge with.
 
     Parameters

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
@@ -72,7 +73,7 @@ class Topology:
     geometry: np.ndarray
 
 
-def encode_numbers(values) -> str:
+def encode_numbers(values: ArrayLike) -> str:
     """Write integers as printable ASCII, 5 bits a character (the Google polyline scheme).
 
     A step of less than 16 takes one character, of less than 512 two: about half of what the same numbers
@@ -127,7 +128,7 @@ def topology_polygons(topology: Topology) -> list:
     return polygons
 
 
-def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
+def simplify_coverage(geoms: ArrayLike, tolerance: float) -> np.ndarray:
     """Simplify polygons that tile an area together, keeping their shared edges shared.
 
     Noded first (see :func:`coverage_topology`) when the polygons do not form a valid coverage; when they
@@ -148,7 +149,7 @@ def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
     return _simplified(geoms, tolerance)
 
 
-def coverage_topology(geoms, *, scale: float, tolerance: float = 0.0) -> Topology:
+def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0) -> Topology:
     """Node, simplify and split polygons into shared arcs on an integer grid of ``scale`` steps a unit.
 
     Parameters

@@ -10,6 +10,8 @@ from data is put in the page with ``textContent``; nothing is parsed as HTML.
 
 from __future__ import annotations
 
+from typing import Any
+
 from branca.element import MacroElement
 from folium.template import Template
 
@@ -377,7 +379,7 @@ class WidgetRuntime(MacroElement):
 
     _template = Template("")
 
-    def render(self, **kwargs):
+    def render(self, **kwargs: Any) -> None:
         figure = self.get_root()
         figure.header.add_child(RawHTML(f"<style>{WIDGETS_CSS}</style>"), name="gridmap_widgets_css")
         figure.header.add_child(RawHTML(f"<script>{WIDGETS_JS}</script>"), name="gridmap_widgets_js")

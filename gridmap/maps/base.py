@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import folium
@@ -70,7 +71,7 @@ _BASEMAP_NAMES = {
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 
 
-def js_string(value) -> str:
+def js_string(value: Any) -> str:
     r"""Return ``value`` as JSON that is safe inside an HTML ``<script>``, keeping Chinese as UTF-8.
 
     ``<``, ``>`` and ``&`` become ``\u003c`` etc. (so no text can close the script), ``$`` becomes
@@ -126,7 +127,7 @@ class RawHTML(Element):
         self._name = "RawHTML"
         self.text = text
 
-    def render(self, **kwargs) -> str:
+    def render(self, **kwargs: Any) -> str:
         """Return the HTML as given."""
         return self.text
 
@@ -149,7 +150,7 @@ class _Runtime(MacroElement):
         {% endmacro %}
     """)
 
-    def render(self, **kwargs):
+    def render(self, **kwargs: Any) -> None:
         figure = self.get_root()
         figure.header.add_child(RawHTML(f"<style>{RUNTIME_CSS}</style>"), name="gridmap_css")
         figure.header.add_child(RawHTML(f"<script>{runtime_js()}</script>"), name="gridmap_js")

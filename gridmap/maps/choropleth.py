@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -30,6 +31,7 @@ from branca.utilities import color_brewer
 from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
+from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapError
 from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
@@ -91,7 +93,8 @@ class Classes:
     classes: str
 
 
-def classify(values, *, scheme: str = "quantiles", k: int = 5, suppressed=None) -> Classes:
+def classify(values: ArrayLike, *, scheme: str = "quantiles", k: int = 5,
+             suppressed: ArrayLike | None = None) -> Classes:
     """Sort values into ``k`` classes with mapclassify.
 
     ``natural_breaks`` is Fisher-Jenks (exact Jenks breaks) on at most 300 evenly spaced quantiles of the
@@ -251,7 +254,7 @@ class GridLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs):
+    def render(self, **kwargs: Any) -> None:
         """Build the shared arcs in the map's coordinates and write the layer's data into the page."""
         scale = 256 * 2**DETAIL_ZOOM / 360  # one step = one pixel at DETAIL_ZOOM
         drawn = self.drawn_geometry()

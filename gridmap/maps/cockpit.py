@@ -27,6 +27,7 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +36,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gridmap.maps.base import RawHTML, to_html, write_page
-from gridmap.maps.figures import THRESHOLD, area_figures, period_bounds, period_label
+from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
 
 __all__ = ["cockpit", "save_cockpit", "month_chart"]
@@ -118,8 +119,8 @@ class _RowClicks(MacroElement):
 def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
             staff: pd.DataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
             streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
-            units: gpd.GeoDataFrame | None = None, title: str | None = None, period=None, lang: str = "zh",
-            public: bool = False, basemap: str = "none", tianditu_key: str | None = None,
+            units: gpd.GeoDataFrame | None = None, title: str | None = None, period: PeriodLike = None,
+            lang: str = "zh", public: bool = False, basemap: str = "none", tianditu_key: str | None = None,
             top: int = 15) -> str:
     """Return the cockpit page: map, headline figures, cases by month and top grids on one screen.
 
@@ -174,7 +175,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     return to_html(fmap)
 
 
-def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options) -> Path:
+def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options: Any) -> Path:
     """Write :func:`cockpit` ``(grids, **options)`` to ``path`` atomically (UTF-8); return the path.
 
     The page is made completely before anything is written; a failure leaves an existing file untouched.
@@ -257,7 +258,7 @@ def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
             "</section>")
 
 
-def month_chart(monthly: pd.DataFrame, *, period=None, lang: str = "zh", width: int = 392,
+def month_chart(monthly: pd.DataFrame, *, period: PeriodLike = None, lang: str = "zh", width: int = 392,
                 height: int = 230) -> str:
     """Return cases by month as an inline SVG bar chart (no script, no external file).
 

@@ -35,11 +35,15 @@ __all__ = ["period_bounds", "period_label", "in_period", "cases_in_period", "gri
 #: Case counts below this are not published (``public=True``).
 THRESHOLD = 5
 _CASE_COLUMNS = ("cases", "cases_per_1000", "cases_per_km2")
+#: What a ``period=`` argument may be: "2025", "2025Q2", "2025-06", "2025-06-01", a pandas Period, a pair
+#: (start, end) of anything pandas reads as a time, or None for all time.
+PeriodLike = str | pd.Period | tuple | list | None
+
 _PERIOD = re.compile(r"\d{4}(Q[1-4]|-\d{2}(-\d{2})?)?")
 _PERIOD_FIX = "pass period= like '2025-06' (a month), '2025Q2', '2025', or a (start, end) pair of dates"
 
 
-def period_bounds(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def period_bounds(period: PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """Return ``(start, end)`` of ``period`` (start included, end excluded), or None for no period."""
     if period is None:
         return None
@@ -58,7 +62,7 @@ def period_bounds(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     return start, end
 
 
-def period_label(period) -> str | None:
+def period_label(period: PeriodLike) -> str | None:
     """Return the period as shown on maps."""
     if period is None:
         return None
@@ -80,7 +84,7 @@ def community_codes(grids: pd.DataFrame) -> pd.Series:
     return derived
 
 
-def in_period(cases: pd.DataFrame, period) -> np.ndarray:
+def in_period(cases: pd.DataFrame, period: PeriodLike) -> np.ndarray:
     """Which cases were reported in ``period`` (all for None)."""
     bounds = period_bounds(period)
     if bounds is None:
@@ -92,7 +96,7 @@ def in_period(cases: pd.DataFrame, period) -> np.ndarray:
     return ((reported >= bounds[0]) & (reported < bounds[1])).fillna(False).to_numpy(dtype=bool)
 
 
-def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period) -> pd.DataFrame:
+def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period: PeriodLike) -> pd.DataFrame:
     """Return the cases reported in ``period`` that lie in ``grids``, each with its ``grid_code``."""
     from gridmap.cases import assign
 
@@ -106,7 +110,8 @@ def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
     return grids.geometry.to_crs(metric_crs(grids)).area.to_numpy() / 1e6
 
 
-def grid_figures(grids: gpd.GeoDataFrame, cases=None, staff=None, *, period=None, public: bool = False,
+def grid_figures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
+                 staff: pd.DataFrame | None = None, *, period: PeriodLike = None, public: bool = False,
                  contacts: bool = False) -> pd.DataFrame:
     """Figures per grid, aligned to ``grids`` (same index).
 
@@ -180,7 +185,9 @@ def _stats_table(grids, cases, staff, *, period, contacts: bool) -> pd.DataFrame
     return table.set_index("code").reindex(frame["code"].astype(str)).reset_index()
 
 
-def area_figures(grids: gpd.GeoDataFrame, cases=None, staff=None, *, period=None, by_month: bool = False):
+def area_figures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
+                 staff: pd.DataFrame | None = None, *, period: PeriodLike = None,
+                 by_month: bool = False) -> dict[str, pd.DataFrame]:
     """Totals for all ``grids`` together, from :func:`gridmap.stats.summarize`.
 
     Returns a one-row table (households, population, cases, response_rate, on_time_rate, share_grid, staff

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -37,6 +38,7 @@ from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
@@ -172,7 +174,7 @@ class GeoLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs):
+    def render(self, **kwargs: Any) -> None:
         """Serialise the features (in the map's coordinates) into the page, then render as a folium layer."""
         geometry = self.drawn_geometry()
         label_points = _label_points(geometry, [row[0] for row in self.rows]) if self.labels else None
@@ -205,7 +207,7 @@ def _encode_line(coords) -> list[int]:
     return ints.ravel().tolist()
 
 
-def encode_geometry(geom) -> dict:
+def encode_geometry(geom: BaseGeometry) -> dict:
     """Return a geometry as compact GeoJSON: each line or ring a flat list of integers.
 
     Coordinates are counted in units of 1e-6 degree (about 0.1 m): a line ``[x0, y0, dx1, dy1, ...]`` holds

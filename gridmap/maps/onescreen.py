@@ -53,7 +53,14 @@ from gridmap.maps.choropleth import (
     nan_to_none,
 )
 from gridmap.maps.controls import HeatLayer, fullscreen_control
-from gridmap.maps.figures import community_codes, grid_figures, in_period, period_bounds, period_label
+from gridmap.maps.figures import (
+    PeriodLike,
+    community_codes,
+    grid_figures,
+    in_period,
+    period_bounds,
+    period_label,
+)
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.search import search_control
 from gridmap.schema import DEDICATED_KINDS, LABELS_ZH
@@ -91,7 +98,7 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
                units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                staff: pd.DataFrame | None = None, measure: str = "population_density",
                scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
-               tianditu_key: str | None = None, period=None, show_staff: bool = False,
+               tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
                public: bool = False, focus: str | None = None, title: str | None = None) -> folium.Map:
     """Return the one-screen map of a city's grids, or of one street or community (``focus``).
 
@@ -178,11 +185,13 @@ class OneScreen:
     community_names: list
 
 
-def build_one_screen(grids: gpd.GeoDataFrame, *, communities=None, streets=None, districts=None, units=None,
-                     cases=None, staff=None, measure: str = "population_density", scheme: str = "quantiles",
-                     k: int = 5, lang: str = "zh", basemap: str = "none", tianditu_key: str | None = None,
-                     period=None, show_staff: bool = False, public: bool = False, focus: str | None = None,
-                     title: str | None = None) -> OneScreen:
+def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
+                     streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
+                     units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
+                     staff: pd.DataFrame | None = None, measure: str = "population_density",
+                     scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
+                     tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
+                     public: bool = False, focus: str | None = None, title: str | None = None) -> OneScreen:
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
     _check_frame(grids, "grid layer", ["code"])

@@ -14,7 +14,10 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 from branca.element import MacroElement
+from folium.map import Layer
 from folium.template import Template
 
 from gridmap.maps.base import js_string
@@ -36,20 +39,20 @@ class SearchControl(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, grid, spec: dict):
+    def __init__(self, grid: Layer | None, spec: dict):
         super().__init__()
         self._name = "GridmapSearch"
         self.grid = grid
         self.spec = spec
 
-    def render(self, **kwargs):
+    def render(self, **kwargs: Any) -> None:
         """Write the search entries into the page."""
         self.grid_name = "null" if self.grid is None else self.grid.get_name()
         self.spec_json = js_string(self.spec)
         super().render(**kwargs)
 
 
-def search_control(grid, *, units: list, places: list, lang: str = "zh") -> SearchControl:
+def search_control(grid: Layer | None, *, units: list, places: list, lang: str = "zh") -> SearchControl:
     """Return the search box for a map.
 
     Parameters

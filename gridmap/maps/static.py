@@ -33,7 +33,7 @@ from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, WriteError
 from gridmap.maps.base import LANGS, _check_choice
 from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
-from gridmap.maps.figures import grid_figures
+from gridmap.maps.figures import PeriodLike, grid_figures
 
 __all__ = ["static_map", "cjk_font", "CJK_FAMILIES", "FORMATS"]
 
@@ -48,7 +48,7 @@ FORMATS = (".png", ".pdf", ".svg")
 _PROBE = "网格人口密度户数案件社区街道图例千"
 
 
-def cjk_font(text: str = _PROBE):
+def cjk_font(text: str = _PROBE) -> str:
     """Return the path of an installed font that has every character of ``text`` (Chinese by default).
 
     Returns
@@ -93,7 +93,7 @@ def _installed(font_manager, family: str) -> bool:
 def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str = "population_density",
                lang: str = "zh", scheme: str = "quantiles", k: int = 5, title: str | None = None,
                communities: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
-               period=None, public: bool = False, dpi: int = 200) -> Path:
+               period: PeriodLike = None, public: bool = False, dpi: int = 200) -> Path:
     """Draw the grids coloured by ``measure`` into a PNG, PDF or SVG file (written atomically).
 
     Parameters
