@@ -36,6 +36,7 @@ from gridmap.errors import (
     TopologyError,
     WriteError,
 )
+from gridmap.gridindex import GridIndex
 from gridmap.io import list_layers, read_layer, read_table, write_layer
 from gridmap.report import Report
 from gridmap.staffing import read_staff
@@ -76,6 +77,7 @@ __all__ = [
     "crosswalk_summary",
     # codes and analysis
     "Registry",
+    "GridIndex",
     "summarize",
     # results and errors
     "Report",

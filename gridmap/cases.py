@@ -325,8 +325,8 @@ def _name_key(value: object) -> str | None:
 
 # --- cleaning -------------------------------------------------------------------------------------------
 
-def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | None = None, path=None,
-                _findings: Report | None = None) -> pd.DataFrame:
+def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | None = None,
+                path: str | os.PathLike | None = None, _findings: Report | None = None) -> pd.DataFrame:
     """Return a clean copy of a case frame: model columns, normalised values, impossible times flagged.
 
     ``case_id`` becomes text (``record N`` when absent), the three times datetimes (naive China Standard

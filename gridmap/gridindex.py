@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, SchemaError
@@ -167,7 +168,7 @@ class GridIndex:
         self._tree: shapely.STRtree | None = None
         self._metric: tuple[pyproj.CRS, shapely.STRtree] | None = None  # built at the first distances()
 
-    def locate(self, x, y) -> np.ndarray:
+    def locate(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Return the position (row) of the grid of each point, -1 for points outside every grid.
 
         A point belongs to the grids it intersects (interior or boundary); on a boundary shared by
@@ -206,7 +207,7 @@ class GridIndex:
                     label[tree] = self._queried(x[tree], y[tree])
         return label
 
-    def distances(self, x, y) -> np.ndarray:
+    def distances(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Return the distance in metres from each point to the nearest grid (0 on or in a grid).
 
         Distances are measured in the grids' CRS when it is in metres, else in the metric CRS

@@ -9,11 +9,14 @@ gives.
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from gridmap.cases import assign
 from gridmap.errors import GridmapWarning, SchemaError
@@ -58,14 +61,15 @@ def check_options(grids: gpd.GeoDataFrame | GridIndex, *, by: str, period: str |
                           fix="give every grid the 12-digit statistical code of its community")
 
 
-def check_columns(columns, *, period: str | None, path=None) -> None:
+def check_columns(columns: Iterable[str], *, period: str | None,
+                  path: str | os.PathLike | None = None) -> None:
     """Refuse cases without a report time when counting per period."""
     if period is not None and "reported_at" not in columns:
         raise SchemaError(f"the cases have no report time (reported_at) to count them per {period}",
                           path=path, fix="give the cases a reported_at column, or pass period=None")
 
 
-def grid_index(grids: gpd.GeoDataFrame | GridIndex, crs) -> GridIndex:
+def grid_index(grids: gpd.GeoDataFrame | GridIndex, crs: pyproj.CRS | str | None) -> GridIndex:
     """Return the grids' index (built once for all batches), checked by assigning no cases in ``crs``."""
     index = grids if isinstance(grids, GridIndex) else GridIndex(grids)
     assign(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), index, report=Report("grids"))

@@ -34,6 +34,7 @@ million cases (``npartitions=``, or ``dask_geopandas.read_parquet(..., split_row
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -53,6 +54,9 @@ from gridmap.errors import CaseError, ReadError, SchemaError
 from gridmap.gridindex import GridIndex
 from gridmap.report import Report
 
+if TYPE_CHECKING:
+    import dask_geopandas
+
 __all__ = ["assign_dask", "aggregate_dask"]
 
 # Tallies added up together in one task of the reduction tree.
@@ -61,8 +65,10 @@ _FAN_IN = 8
 _CHECK_ORDER = ("outside", "no_location")
 
 
-def assign_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, npartitions: int | None = None,
-                strict: bool = False, report: Report | None = None):
+def assign_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
+                grids: gpd.GeoDataFrame | GridIndex, *,
+                npartitions: int | None = None, strict: bool = False,
+                report: Report | None = None) -> gpd.GeoDataFrame | dask_geopandas.GeoDataFrame:
     """Put every case in exactly one grid, partition by partition on dask workers.
 
     Parameters
@@ -112,7 +118,8 @@ def assign_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, npartitions: int 
     return lazy.map_partitions(_assign_quiet, _shared(dask, index), meta=meta)
 
 
-def aggregate_dask(cases, grids: gpd.GeoDataFrame | GridIndex, *, by: str = "grid", period: str | None = None,
+def aggregate_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
+                   grids: gpd.GeoDataFrame | GridIndex, *, by: str = "grid", period: str | None = None,
                    npartitions: int | None = None, report: Report | None = None) -> pd.DataFrame:
     """Count records and cases per grid, community, street or district (and period) on dask workers.
 
