@@ -6,11 +6,11 @@ Usage (from the project folder)::
     python scripts/make_sample_data.py                     # writes data/sample/
     python scripts/make_sample_data.py --out sample-copy   # somewhere else
 
-Everything is drawn from one seeded ``numpy`` generator, so two runs with the same libraries give
-byte-identical files (the GeoPackage's ``last_change`` timestamps are pinned with GDAL's
-``OGR_CURRENT_DATE``). The city is FICTIONAL: codes use the province prefix 99, which no real province
-has. See ``data/sample/README.md`` (written by this script) for the layers, the columns and the deliberate
-flaws.
+Everything is drawn from seeded ``numpy`` generators (the staff roster from its own, ``[seed, 2]``), so
+two runs with the same libraries give byte-identical files (the GeoPackage's ``last_change`` timestamps are
+pinned with GDAL's ``OGR_CURRENT_DATE``). The city is FICTIONAL: codes use the province prefix 99, which no
+real province has. See ``data/sample/README.md`` (written by this script) for the layers, the columns and
+the deliberate flaws.
 
 How the geometry is made (all in the metric CRS EPSG:4545, then reprojected to EPSG:4490 for storage):
 
@@ -22,7 +22,10 @@ How the geometry is made (all in the metric CRS EPSG:4545, then reprojected to E
    share exactly the same vertices; streets, districts and the city are the coverage union of their children;
 4. residential compounds and dedicated sites are quads inside the blocks of a rotated road lattice (the roads
    keep them apart), natural villages are spaced points (some as small polygons) inside the villages;
-5. staff rosters follow 1+1+1+N per planned grid, cases are drawn over 2025 with seasons and two hot spots.
+5. cases are drawn over 2025 with seasons and two hot spots;
+6. the grids are those ``gridmap.build_grids`` makes from the written GeoPackage, read back as
+   ``gridmap.load_sample`` reads it, with their codes as a registry issues them first (the temporary
+   ``<community>-NNN`` without the dash); the staff roster gives each of them a 1+1+1+N team.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +51,8 @@ from pyproj import Transformer
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
+import gridmap
+
 log = logging.getLogger("make_sample_data")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +65,8 @@ CITY_CODE, CITY_NAME = "9901", "示例市"
 NODE_GRID_M = 0.01  # boundaries are noded on a 1 cm grid
 FIXED_GDAL_DATE = "2025-01-01T00:00:00.000Z"  # pins the GeoPackage timestamps
 GPKG_NAME, STAFF_NAME, CASES_NAME = "sample_city.gpkg", "staff.csv", "cases.parquet"
-HOUSEHOLDS_PER_GRID = 400
+STAFF_STREAM = 2  # the roster's generator is default_rng([seed, STAFF_STREAM])
+GRIDS_PER_INSTRUCTOR = 3
 N_CASES = 20_000
 YEAR_START, EXTRACT_TIME = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31 23:59:59")
 FICTIONAL_NOTE = "示例市 is a FICTIONAL city (province prefix 99 does not exist); sample data of gridmap"
@@ -734,26 +741,44 @@ def person_name(rng: np.random.Generator) -> str:
     return str(rng.choice(SURNAMES)) + given
 
 
-def build_staff(units: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple:
-    """A 1+1+1+N roster for every planned grid, with four documented gaps."""
-    residential = units[units["kind"].isin(["compound", "natural_village"])]
-    households = residential.groupby("true_code")["households"].sum()
+def built_grids(gpkg: Path) -> pd.DataFrame:
+    """``code`` and ``community_code`` of the grids gridmap builds from the written sample.
+
+    The layers are read back exactly as ``gridmap.load_sample`` reads them (units and unit points joined,
+    sorted by ``unit_id``), so the roster follows what a user builds. ``build_grids`` numbers the grids in
+    a registry's reading order, so ``<community>-NNN`` without the dash is the code a registry issues first.
+    """
+    communities = pyogrio.read_dataframe(gpkg, layer="communities")
+    units = pd.concat([pyogrio.read_dataframe(gpkg, layer=layer) for layer in ("units", "unit_points")],
+                      ignore_index=True).sort_values("unit_id", ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gridmap.GridmapWarning)  # the sample's deliberate flaws
+        grids = gridmap.build_grids(communities, units).grids
+    codes = grids["code"].str.replace("-", "", regex=False)
+    return pd.DataFrame({"code": codes, "community_code": grids["community_code"]}).sort_values(
+        "code", ignore_index=True)
+
+
+def build_staff(grids: pd.DataFrame, rng: np.random.Generator) -> tuple:
+    """A 1+1+1+N roster for every grid, with four documented gaps.
+
+    A community cadre instructs up to three consecutive grids of the community.
+    """
     rows, phone = [], iter(range(1, 10_000))
 
     def person() -> tuple[str, str]:
         return person_name(rng), f"199-0000-{next(phone):04d}"
 
-    for code in comm["code"]:
-        n_grids = max(1, math.ceil(households.get(code, 0) / HOUSEHOLDS_PER_GRID))
-        cadres = [person() for _ in range(max(1, math.ceil(n_grids / 3)))]
-        for g in range(1, n_grids + 1):
-            grid = f"{code}{g:03d}"
-            team = [("instructor", cadres[(g - 1) // 3]), ("leader", person()), ("full_time", person())]
+    for code, mine in grids.groupby("community_code", sort=True)["code"]:
+        cadres = [person() for _ in range(math.ceil(len(mine) / GRIDS_PER_INSTRUCTOR))]
+        for k, grid in enumerate(mine):
+            team = [("instructor", cadres[k // GRIDS_PER_INSTRUCTOR]), ("leader", person()),
+                    ("full_time", person())]
             team += [("member", person()) for _ in range(int(rng.choice([1, 2, 3], p=[0.3, 0.45, 0.25])))]
             rows += [(grid, code, role, name, tel) for role, (name, tel) in team]
     staff = pd.DataFrame(rows, columns=["grid_code", "community_code", "role", "name", "phone"])
-    grids = staff["grid_code"].unique()
-    picked = [str(g) for g in grids[np.sort(rng.choice(len(grids), 4, replace=False))]]
+    codes = staff["grid_code"].unique()
+    picked = [str(g) for g in codes[np.sort(rng.choice(len(codes), 4, replace=False))]]
     gaps = dict(zip(picked, ["no leader", "no leader", "two leaders", "no full-time worker"], strict=True))
     drop = staff.index[((staff["grid_code"].isin(picked[:2])) & (staff["role"] == "leader"))
                        | ((staff["grid_code"] == picked[3]) & (staff["role"] == "full_time"))]
@@ -911,9 +936,8 @@ def write_cases(path: Path, cases: gpd.GeoDataFrame) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
-def write_all(out: Path, admin: dict, units, staff, cases, flaws: dict, gaps: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    write_gpkg(out / GPKG_NAME, admin, units)
+def write_rest(out: Path, admin: dict, units, staff, cases, flaws: dict, gaps: dict) -> None:
+    """Everything but the GeoPackage (written first: the grids of the roster are built from it)."""
     atomic_write(out / STAFF_NAME, lambda tmp: staff.to_csv(tmp, index=False, lineterminator="\n",
                                                              encoding="utf-8"))
     write_cases(out / CASES_NAME, cases)
@@ -1022,13 +1046,14 @@ Deliberate flaws, so that checks have something to find:
 
 {straddle}
 
-## Staff ({n_staff} rows, {n_grids} planned grids)
+## Staff ({n_staff} rows, {n_grids} grids)
 
-Grids do not exist in the sample; every community plans max(1, ceil(residential households / 400))
-grids, coded community code + `001`, `002`, …. Columns: `grid_code`, `community_code`, `role`
-(instructor / leader / full_time / member), `name` (invented), `phone` (`199-0000-nnnn`, fake). Every grid
-follows 1+1+1+N (one instructor — a community cadre instructs up to three grids —, one leader, one
-full-time worker, one to three members) except:
+One team per grid that gridmap builds from this sample, `gridmap.build_grids(city.communities,
+city.units)`, coded as a registry codes them first: the temporary code `<community>-NNN` without the dash
+(`990102001001-002` becomes `990102001001002`), as `gridmap demo` registers them. Columns: `grid_code`,
+`community_code`, `role` (instructor / leader / full_time / member), `name` (invented), `phone`
+(`199-0000-nnnn`, fake). Every grid follows 1+1+1+N (one instructor — a community cadre instructs up to
+three grids of its community —, one leader, one full-time worker, one to three members) except:
 
 {gaps}
 
@@ -1044,7 +1069,7 @@ About 90% are accepted the same day.
 
 
 def generate(out: Path, seed: int = SEED) -> None:
-    """Build every layer from one seeded generator and write them to ``out``."""
+    """Build every layer from seeded generators and write them to ``out`` (the roster after the GPKG)."""
     rng = np.random.default_rng(seed)
     centre = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True).transform(*CENTRE_LONLAT)
     admin = build_admin(rng, centre)
@@ -1054,10 +1079,12 @@ def generate(out: Path, seed: int = SEED) -> None:
     hamlets = build_hamlets(admin, park_shapes, rng)
     points = village_point_sites(admin, hamlets, park_shapes, rng)
     units, flaws = finish_units(compounds, hamlets, sites + parks + points, admin, rng)
-    staff, gaps = build_staff(units, admin["communities"], rng)
     city = shapely.coverage_union_all(admin["districts"].geometry.values)
     cases = build_cases(units, admin["communities"], city, rng)
-    write_all(out, admin, units, staff, cases, flaws, gaps)
+    out.mkdir(parents=True, exist_ok=True)
+    write_gpkg(out / GPKG_NAME, admin, units)
+    staff, gaps = build_staff(built_grids(out / GPKG_NAME), np.random.default_rng([seed, STAFF_STREAM]))
+    write_rest(out, admin, units, staff, cases, flaws, gaps)
 
 
 def main(argv: list[str] | None = None) -> None:

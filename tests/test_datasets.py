@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from cases_fixtures import sample_grids
 
+from gridmap.codes import Registry
 from gridmap.datasets import SampleCity, load_sample, sample_path
 from gridmap.errors import GridmapError, ReadError
 from gridmap.schema import DEDICATED_KINDS, HANDLING_LEVELS, STAFF_ROLES, UNIT_KINDS
@@ -298,17 +300,20 @@ def test_community_codes_are_missing_or_wrong_exactly_as_documented(city, true_c
 # ------------------------------------------------------------------ staff
 
 
-def test_planned_grids_follow_residential_households(city, true_codes):
-    units = city.units
-    residential = units["kind"].isin(RESIDENTIAL)
-    households = units.loc[residential, "households"].groupby(true_codes[residential]).sum()
+def test_roster_grids_are_the_grids_gridmap_builds_as_first_registered(city, readme, tmp_path):
+    built = sample_grids()  # gridmap.build_grids(city.communities, city.units), temporary codes
+    with Registry(tmp_path / "registry.sqlite") as registry:
+        registered = registry.assign(built)
+    permanent = dict(zip(registered["temp_code"], registered["code"], strict=True))
+    assert all(permanent[t] == t.replace("-", "") for t in built["code"])  # first registration drops the dash
     staff = city.staff
     assert staff["grid_code"].str.fullmatch(r"\d{15}").all()
     assert (staff["grid_code"].str[:12] == staff["community_code"]).all()
-    for code in city.communities["code"]:
-        expected = max(1, math.ceil(households.get(code, 0) / 400))
-        grids = sorted(staff.loc[staff["community_code"] == code, "grid_code"].unique())
-        assert grids == [f"{code}{k:03d}" for k in range(1, expected + 1)], code
+    assert set(staff["grid_code"]) == set(registered["code"])  # every built grid has a team, no other grid
+    community_of = dict(zip(registered["code"], registered["community_code"], strict=True))
+    assert (staff["community_code"] == staff["grid_code"].map(community_of)).all()
+    heading = f"## Staff ({len(staff)} rows, {len(built)} grids)"
+    assert heading in readme
 
 
 def test_staff_follow_1_1_1_n_except_the_documented_gaps(city, readme):
@@ -330,6 +335,12 @@ def test_staff_follow_1_1_1_n_except_the_documented_gaps(city, readme):
     assert sorted(found.values()) == ["no full-time worker", "no leader", "no leader", "two leaders"]
     assert staff["phone"].str.fullmatch(r"199-0000-\d{4}").all()
     assert staff.notna().all().all()
+    assert staff.drop_duplicates(["name", "phone"])["phone"].is_unique  # a phone number is one person
+    assert staff.loc[staff["role"] != "instructor", "phone"].is_unique  # only instructors serve several grids
+    instructors = staff[staff["role"] == "instructor"].groupby("phone")
+    grids_per_instructor = instructors["grid_code"].nunique()
+    assert grids_per_instructor.between(1, 3).all() and (grids_per_instructor == 3).any()
+    assert (instructors["community_code"].nunique() == 1).all()  # a cadre instructs grids of one community
 
 
 # ------------------------------------------------------------------ cases

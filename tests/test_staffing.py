@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from cases_fixtures import sample_city, sample_grids
@@ -11,28 +13,40 @@ from gridmap.errors import SchemaError
 from gridmap.report import Report
 from gridmap.staffing import check, normalize_roles, read_staff
 
-# The sample roster's deliberate gaps, as data/sample/README.md lists them.
-DOCUMENTED = {("no_leader", "990102001004012"), ("no_leader", "990102002001002"),
-              ("several_leaders", "990102002005008"), ("no_full_time", "990103001002001")}
+#: The check reporting each gap of the sample README's staff table.
+CHECK_OF_GAP = {"no leader": "no_leader", "two leaders": "several_leaders",
+                "no full-time worker": "no_full_time"}
 
 
-def roster_grids(staff: pd.DataFrame) -> pd.DataFrame:
-    """The grids the roster plans (community + 001..n), with invented households."""
-    grids = staff[["grid_code", "community_code"]].drop_duplicates().rename(columns={"grid_code": "code"})
-    return grids.assign(households=400).reset_index(drop=True)
+def documented_gaps() -> set[tuple[str, str]]:
+    """The sample roster's deliberate gaps as data/sample/README.md lists them: (check, grid code)."""
+    text = (sample_city().path / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d{15}) \| [^|]+ \| ([^|]+?) \|$", text, flags=re.MULTILINE)
+    return {(CHECK_OF_GAP[gap], code) for code, gap in rows}
+
+
+def first_coded_grids() -> pd.DataFrame:
+    """The sample's built grids with the codes a registry gives them first (per community, reading order)."""
+    return assign_sequential_codes(sample_grids().drop(columns="code"))
 
 
 def test_sample_roster_gaps_are_the_documented_ones():
     staff = sample_city().staff
-    report = check(roster_grids(staff), staff)
+    documented = documented_gaps()
+    assert sorted(check_ for check_, _ in documented) == ["no_full_time", "no_leader", "no_leader",
+                                                          "several_leaders"]
+    report = check(first_coded_grids(), staff)
     found = set(map(tuple, report.to_frame()[["check", "record"]].to_numpy()))
-    assert found == DOCUMENTED
+    assert found == documented  # no unknown grid, no unstaffed grid: only the planted gaps
     assert not report.ok
     table = report.tables["grids"].set_index("code")
-    assert table.loc["990102002005008", "leaders"] == 2
-    assert table.loc["990103001002001", "gaps"] == "no_full_time"
+    two_leaders = next(code for check_, code in documented if check_ == "several_leaders")
+    no_full_time = next(code for check_, code in documented if check_ == "no_full_time")
+    assert table.loc[two_leaders, "leaders"] == 2
+    assert table.loc[no_full_time, "gaps"] == "no_full_time"
     community = report.tables["community"].set_index("code")
-    assert community.loc["990102002005", "grids_with_gaps"] == 1
+    in_community = sum(code.startswith(two_leaders[:12]) for _, code in documented)
+    assert community.loc[two_leaders[:12], "grids_with_gaps"] == in_community
     grids = report.tables["grids"]
     for level in ("community", "street", "district"):
         columns = ["instructors", "leaders", "full_time", "members", "households"]
@@ -41,19 +55,22 @@ def test_sample_roster_gaps_are_the_documented_ones():
     assert report.tables["district"]["grids_with_gaps"].sum() == 4
 
 
-def test_built_grids_against_the_planned_roster():
+def test_every_built_grid_of_the_sample_is_staffed():
     staff = sample_city().staff
-    built = assign_sequential_codes(sample_grids().drop(columns="code"))
+    built = first_coded_grids()
+    assert set(built["code"]) == set(staff["grid_code"])
     report = check(built, staff)
     found = report.to_frame()
-    unknown = set(staff["grid_code"]) - set(built["code"])
-    unstaffed = set(built["code"]) - set(staff["grid_code"])
-    assert set(found.loc[found["check"] == "unknown_grid", "record"]) == unknown
+    assert not found["check"].isin(["unknown_grid", "no_instructor", "unknown_role"]).any()
     no_leader = set(found.loc[found["check"] == "no_leader", "record"])
-    assert unstaffed <= no_leader
-    assert no_leader - unstaffed <= {code for check_, code in DOCUMENTED if check_ == "no_leader"}
+    assert no_leader == {code for check_, code in documented_gaps() if check_ == "no_leader"}
     table = report.tables["grids"].set_index("code")
+    assert len(table) == len(built) and (table["instructors"] == 1).all() and (table["members"] >= 1).all()
+    posts = ["instructors", "leaders", "full_time", "members"]
+    assert table[posts].to_numpy().sum() == len(staff)  # every person counted in the grid they serve
+    assert (table["households"] == built.set_index("code")["households"].reindex(table.index)).all()
     staffed = table[table["full_time"] > 0]
+    assert len(staffed) == len(table) - 1
     assert (staffed["households_per_worker"] == staffed["households"] / staffed["full_time"]).all()
 
 
