@@ -118,8 +118,8 @@ def tiling_figures(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> di
     along a kilometre-long edge measures as the area between the edge's chord and its curve (square
     metres), which is a measuring error, not a tiling one.
     """
-    from gridmap.checks import check
     from gridmap.crs import metric_crs
+    from gridmap.division.checks import check
 
     findings = check(grids, communities).to_frame()
     errors = findings[findings["severity"] == "error"]

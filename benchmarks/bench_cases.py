@@ -42,8 +42,8 @@ import pandas as pd
 import shapely
 
 from gridmap.cases import assign
-from gridmap.gridindex import GridIndex
-from gridmap.report import Report
+from gridmap.cases.gridindex import GridIndex
+from gridmap.findings import Report
 
 BOX = (107.9, 22.45, 108.97, 23.26)  # about 110 x 90 km
 

@@ -1,4 +1,4 @@
-"""Benchmark counting cases larger than memory: gridmap.engines.chunked against plain geopandas.
+"""Benchmark counting cases larger than memory: gridmap.cases.engines.chunked against plain geopandas.
 
 Run: ``python benchmarks/bench_scale.py [--cases 10000000] [--grids 9000] [--batch-size 1000000]
 [--folder DIR]``
@@ -66,8 +66,8 @@ def write_cases(folder: Path, n: int, *, seed: int = 0, rows_per_file: int = ROW
 
 
 def run_gridmap(folder: Path, grids: gpd.GeoDataFrame, batch_size: int) -> pd.DataFrame:
-    from gridmap.engines import aggregate_partitioned
-    from gridmap.report import Report
+    from gridmap.cases.engines import aggregate_partitioned
+    from gridmap.findings import Report
 
     table = aggregate_partitioned(folder, grids, period="month", batch_size=batch_size,
                                   report=Report("bench"))
@@ -93,7 +93,7 @@ def child(mode: str, folder: Path, n_grids: int, batch_size: int, out: Path) -> 
     seconds = time.perf_counter() - started
     result = {"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if mode == "gridmap":
-        from gridmap.gridindex import GridIndex
+        from gridmap.cases.gridindex import GridIndex
 
         started = time.perf_counter()
         GridIndex(grids)

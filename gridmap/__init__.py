@@ -15,14 +15,23 @@ True
 
 __version__ = "0.1.0"
 
-from gridmap import cases, codes, crs, maps, staffing, stats
-from gridmap.admin import add_hierarchy, read_division_codes
-from gridmap.cases import read_cases
-from gridmap.checks import check, coverage_gaps, coverage_overlaps
+from typing import TYPE_CHECKING
+
+from gridmap import codes, crs
+from gridmap.cases import GridIndex, read_cases
 from gridmap.codes.registry import Registry
-from gridmap.crosswalk import crosswalk, crosswalk_summary
 from gridmap.datasets import load_sample
-from gridmap.division import GridBuild, GridRules, assign_units, build_grids
+from gridmap.division import (
+    GridBuild,
+    GridRules,
+    assign_units,
+    build_grids,
+    check,
+    coverage_gaps,
+    coverage_overlaps,
+    crosswalk,
+    crosswalk_summary,
+)
 from gridmap.errors import (
     CaseError,
     CodeError,
@@ -36,12 +45,34 @@ from gridmap.errors import (
     TopologyError,
     WriteError,
 )
-from gridmap.gridindex import GridIndex
-from gridmap.io import list_layers, read_layer, read_table, write_layer
-from gridmap.report import Report
-from gridmap.staffing import read_staff
-from gridmap.stats import summarize
-from gridmap.validation import repair_geometries, validate_admin, validate_units
+from gridmap.findings import Report
+from gridmap.io import (
+    add_hierarchy,
+    list_layers,
+    read_division_codes,
+    read_layer,
+    read_table,
+    repair_geometries,
+    validate_admin,
+    validate_units,
+    write_layer,
+)
+from gridmap.stats import read_staff, staffing, summarize
+
+if TYPE_CHECKING:  # imported on first use (__getattr__): folium and matplotlib stay out of `import gridmap`
+    from gridmap import maps
+
+_LAZY_SUBMODULES = {"maps": "gridmap.maps"}
+
+
+def __getattr__(name: str) -> object:
+    """Import ``gridmap.maps`` (folium, branca, matplotlib) on first use."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_SUBMODULES[name])
+    raise AttributeError(f"module 'gridmap' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

@@ -6,7 +6,8 @@ gridmap's layers (see README, "Data model"):
   community), ``parent_code``, ``kind`` (urban / rural / other, for communities), polygon;
 * base units — ``unit_id``, ``name``, ``kind`` (one of :data:`UNIT_KINDS`), ``households``,
   ``population``, ``buildings``, optional ``community_code``, point or polygon;
-* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.staffing`, :mod:`gridmap.cases`.
+* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.stats.staffing`,
+  :mod:`gridmap.cases`.
 
 Codes are always strings: leading zeros and 12-digit precision survive every reader.
 """
@@ -20,6 +21,8 @@ __all__ = [
     "DEDICATED_KINDS",
     "STAFF_ROLES",
     "HANDLING_LEVELS",
+    "SUMMARY_LEVELS",
+    "PERIODS",
     "COLUMN_ALIASES",
     "CODE_COLUMNS",
     "COUNT_COLUMNS",
@@ -39,6 +42,12 @@ STAFF_ROLES = ("instructor", "leader", "full_time", "member")
 
 #: Where a case was settled: 小事不出网格、大事不出社区、难事不出街道.
 HANDLING_LEVELS = ("grid", "community", "street", "district")
+
+#: Levels a summary can be made at, finest first (the grid, then the admin levels above it).
+SUMMARY_LEVELS = ("grid", "community", "street", "district")
+
+#: Summary periods: pandas frequency, 环比 base (periods back), 同比 base (periods back; None: a year).
+PERIODS = {"day": ("D", 1, None), "week": ("W-SUN", 1, 52), "month": ("M", 1, 12)}
 
 #: Columns that hold codes: always read as strings, never as numbers.
 CODE_COLUMNS = (

@@ -36,12 +36,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from gridmap.checks import check, coverage_gaps, coverage_overlaps
 from gridmap.cli.options import join_inputs, parse_households, read_inputs, staged_file
-from gridmap.crosswalk import crosswalk, crosswalk_summary
+from gridmap.division.checks import check, coverage_gaps, coverage_overlaps
+from gridmap.division.crosswalk import crosswalk, crosswalk_summary
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
+from gridmap.findings import Report
 from gridmap.io import write_layer
-from gridmap.report import Report
 
 __all__ = ["main", "check_existing"]
 

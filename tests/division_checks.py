@@ -1,4 +1,4 @@
-"""Geometry checks of a grid build, shared by the division tests (independent of gridmap.checks)."""
+"""Geometry checks of a grid build, shared by the division tests (independent of gridmap.division.checks)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from shapely import box
 
-from gridmap.admin import (
+from gridmap.errors import CodeError, ReadError, SchemaError
+from gridmap.io.admin import (
     add_hierarchy,
     ancestor_code,
     code_level,
@@ -12,7 +13,6 @@ from gridmap.admin import (
     read_division_codes,
     township_kind,
 )
-from gridmap.errors import CodeError, ReadError, SchemaError
 
 # --- single codes ----------------------------------------------------------------------------------------
 

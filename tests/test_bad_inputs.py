@@ -37,7 +37,7 @@ from click.testing import CliRunner
 
 import gridmap
 from gridmap.errors import GridmapError, GridmapWarning
-from gridmap.report import Report
+from gridmap.findings import Report
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))

@@ -18,8 +18,8 @@ from gridmap.cli import _GridmapGroup
 from gridmap.cli.cases import cases as cases_group
 from gridmap.crs import convert_frame, metric_crs
 from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.findings import Report
 from gridmap.io import read_layer, write_layer
-from gridmap.report import Report
 
 
 def points(xy, crs="EPSG:4490", **columns):

@@ -1,4 +1,4 @@
-"""Tests of gridmap.checks: geometry fixtures built in metres (CGCS2000 GK CM 108E) near 22.8N 108.3E,
+"""gridmap.division.checks: geometry fixtures built in metres (CGCS2000 GK CM 108E) near 22.8N 108.3E,
 converted to WGS84, so that every expected area is known exactly."""
 
 import itertools
@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 from shapely import affinity, box
 
-from gridmap.checks import CHECKS, check, coverage_gaps, coverage_overlaps
+from gridmap.division.checks import CHECKS, check, coverage_gaps, coverage_overlaps
 from gridmap.errors import CRSError, GridmapError, SchemaError
 
 METRIC = "EPSG:4545"  # CGCS2000 / 3-degree Gauss-Kruger CM 108E

@@ -25,9 +25,9 @@ from gridmap.codes import (
     get_scheme,
     parse,
     parse_many,
-    reading_order,
     validate,
 )
+from gridmap.division.order import reading_order
 from gridmap.errors import CodeError, GeometryError, SchemaError
 
 # ---------------------------------------------------------------- schemes
@@ -287,7 +287,7 @@ def test_nanning_codes_round_trip_in_other_schemes(nanning, scheme):
 
 
 def test_validate_against_the_real_division_table_flags_a_fake_community(nanning, shared_data):
-    from gridmap.admin import read_division_codes
+    from gridmap.io.admin import read_division_codes
 
     admin = pd.concat([read_division_codes(shared_data / "admin-codes" / "streets_guangxi_45.csv"),
                        read_division_codes(shared_data / "admin-codes" / "villages_guangxi_45.csv")])

@@ -1,4 +1,4 @@
-"""Tests of gridmap.crosswalk: fixtures drawn in metres (CGCS2000 GK CM 108E) near 22.8N 108.3E, as WGS84."""
+"""gridmap.division.crosswalk: fixtures in metres (CGCS2000 GK CM 108E) near 22.8N 108.3E, as WGS84."""
 
 import geopandas as gpd
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from pyproj import Transformer
 from shapely import affinity, box
 
-from gridmap.crosswalk import crosswalk, crosswalk_summary
+from gridmap.division.crosswalk import crosswalk, crosswalk_summary
 from gridmap.errors import CodeError, CRSError, GridmapWarning, SchemaError
 
 METRIC = "EPSG:4545"

@@ -15,11 +15,11 @@ from scale_fixtures import independent_counts, make_city, write_parts
 from shapely import Point
 
 from gridmap.cases import assign
+from gridmap.cases.engines import aggregate_dask, aggregate_partitioned, assign_dask
 from gridmap.datasets import load_sample
 from gridmap.division import build_grids
-from gridmap.engines import aggregate_dask, aggregate_partitioned, assign_dask
 from gridmap.errors import CaseError, GridmapWarning, ReadError, SchemaError
-from gridmap.report import Report
+from gridmap.findings import Report
 from gridmap.stats import summarize
 
 

@@ -162,7 +162,7 @@ def test_bow_tie_community_is_repaired_or_refused():
     assert assigned["community_code"].tolist() == [A]
     assert "invalid_geometry" in set(report.to_frame()["check"])
     with pytest.raises(
-        GeometryError, match="community 450102001001 has an invalid polygon.*gridmap.validation"
+        GeometryError, match="community 450102001001 has an invalid polygon.*gridmap.io.validation"
     ):
         assign_units(units, communities, strict=True)
 

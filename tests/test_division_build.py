@@ -20,9 +20,9 @@ from division_checks import (
 )
 from shapely import Point, Polygon, box
 
-from gridmap.checks import check
 from gridmap.crs import metric_crs
 from gridmap.division import GridBuild, GridRules, build_grids
+from gridmap.division.checks import check
 from gridmap.errors import GridmapWarning, SchemaError, TopologyError
 
 URBAN, URBAN2, RURAL, EMPTY = "450102001003", "450102001004", "450127100201", "450102001005"

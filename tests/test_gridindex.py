@@ -1,4 +1,4 @@
-"""gridmap.gridindex: GridIndex.locate equals brute force (every grid tested by shapely), any resolution."""
+"""gridmap.cases.GridIndex: locate equals brute force (every grid tested by shapely), any resolution."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon, box
 
-from gridmap import gridindex
+from gridmap.cases import gridindex
+from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, SchemaError
-from gridmap.gridindex import GridIndex
 
 
 def brute_force(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""gridmap.hotspots: Gi* and local Moran's I against the textbook formulas, kernel density by integration."""
+"""gridmap.stats.hotspots: Gi* and local Moran against the textbook formulas, kernel density integrated."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cases_fixtures import sample_city, sample_grids
 from shapely import Point, box
 
 from gridmap.errors import SchemaError
-from gridmap.hotspots import case_rates, getis_ord, kernel_density, local_moran
+from gridmap.stats.hotspots import case_rates, getis_ord, kernel_density, local_moran
 
 pytest.importorskip("esda")
 pytest.importorskip("libpysal")

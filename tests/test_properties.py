@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gridmap
-from gridmap.admin import add_hierarchy
 from gridmap.codes import SCHEMES, check_code, format_code, parse, validate
 from gridmap.crs import (
     bd09_to_gcj02,
@@ -35,6 +34,7 @@ from gridmap.crs import (
     wgs84_to_gcj02,
 )
 from gridmap.errors import CodeError, GridmapError
+from gridmap.io.admin import add_hierarchy
 
 GEOD = pyproj.Geod(ellps="WGS84")
 # China's extent: the bounding box of gridmap's outline of China; points are kept when inside the outline.
@@ -254,7 +254,7 @@ def test_add_hierarchy_accepts_the_codes_code_level_accepts(codes, data):
     table = str.maketrans("0123456789", data.draw(st.sampled_from(digits)) if data else digits[0])
     odd = codes[0].translate(table)
     with pytest.raises(CodeError):
-        gridmap.admin.code_level(odd)
+        gridmap.io.admin.code_level(odd)
     with pytest.raises(CodeError, match=r"row 1\b"):
         add_hierarchy(pd.DataFrame({"code": [odd, *codes[1:]]}))
 

@@ -1,4 +1,4 @@
-"""Out-of-core batches (gridmap.engines.chunked) and the benchmark suite's table (benchmarks/run.py)."""
+"""Out-of-core batches (gridmap.cases.engines.chunked) and the benchmark suite's table (benchmarks/run.py)."""
 
 import importlib.util
 import os
@@ -19,12 +19,12 @@ from scale_fixtures import independent_counts, make_city, write_parts
 from shapely import box
 
 from gridmap.cases import assign
+from gridmap.cases.engines import aggregate_partitioned, assign_partitioned
+from gridmap.cases.gridindex import GridIndex
 from gridmap.datasets import load_sample
 from gridmap.division import build_grids
-from gridmap.engines import aggregate_partitioned, assign_partitioned
 from gridmap.errors import CRSError, GeometryError, GridmapWarning, ReadError, SchemaError
-from gridmap.gridindex import GridIndex
-from gridmap.report import Report
+from gridmap.findings import Report
 from gridmap.stats import summarize
 
 ROOT = Path(__file__).resolve().parents[1]

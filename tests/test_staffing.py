@@ -1,4 +1,4 @@
-"""gridmap.staffing: reading rosters and finding 1+1+1+N gaps, on the sample city and small inline data."""
+"""gridmap.stats.staffing: reading rosters, finding 1+1+1+N gaps, on the sample city and small inline data."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from cases_fixtures import sample_city, sample_grids
 
 from gridmap.codes import assign_sequential_codes
 from gridmap.errors import SchemaError
-from gridmap.report import Report
-from gridmap.staffing import check, normalize_roles, read_staff
+from gridmap.findings import Report
+from gridmap.stats.staffing import check, normalize_roles, read_staff
 
 #: The check reporting each gap of the sample README's staff table.
 CHECK_OF_GAP = {"no leader": "no_leader", "two leaders": "several_leaders",

@@ -6,16 +6,16 @@ import shapely
 from pyproj import Geod
 from shapely import LineString, Point, Polygon, box
 
-from gridmap.admin import read_division_codes
 from gridmap.errors import CodeError, GeometryError, SchemaError
-from gridmap.schema import LABELS_ZH, UNIT_KINDS
-from gridmap.validation import (
+from gridmap.io.admin import read_division_codes
+from gridmap.io.validation import (
     MAX_HOUSEHOLDS,
     MAX_POPULATION,
     repair_geometries,
     validate_admin,
     validate_units,
 )
+from gridmap.schema import LABELS_ZH, UNIT_KINDS
 
 # A bow-tie near Nanning: two triangles meeting at (108.305, 22.805).
 BOW_TIE = Polygon([(108.30, 22.80), (108.31, 22.81), (108.31, 22.80), (108.30, 22.81)])

@@ -35,9 +35,9 @@ from gridmap.cli.options import (
     staged_file,
 )
 from gridmap.division import GridBuild, GridRules, build_grids
+from gridmap.findings import Report
 from gridmap.io import write_layer
-from gridmap.report import Report
-from gridmap.validation import validate_admin, validate_units
+from gridmap.io.validation import validate_admin, validate_units
 
 __all__ = ["build", "LAYERS"]
 

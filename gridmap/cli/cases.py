@@ -7,20 +7,17 @@ import json
 import click
 
 from gridmap.cli._output import Steps, echo_wrote
-from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, json_option, quiet_option
+from gridmap.cli.options import (
+    coords_option,
+    echo_warnings,
+    epilog,
+    is_quiet,
+    json_option,
+    quiet_option,
+    read_named_layer,
+)
 
-__all__ = ["cases", "read_named_layer"]
-
-
-def read_named_layer(path: str, layer: str | None, default: str):
-    """Read ``layer`` of ``path``; without one, the layer called ``default`` when the file has several."""
-    from gridmap.io import list_layers, read_layer
-
-    if layer is None:
-        layers = list_layers(path)
-        if len(layers) > 1 and default in layers:
-            layer = default
-    return read_layer(path, layer)
+__all__ = ["cases"]
 
 
 @click.group(epilog=epilog("""
@@ -61,9 +58,9 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
     A case on a boundary shared by grids goes to the grid with the smallest code; a case outside every
     grid keeps an empty grid_code and gets outside_m, its distance to the nearest grid in metres.
     """
-    from gridmap.cases import assign, read_cases
+    from gridmap.cases.read import assign, read_cases
+    from gridmap.findings import Report
     from gridmap.io import write_layer
-    from gridmap.report import Report
 
     quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("cases assign", 4, quiet=quiet) as step:

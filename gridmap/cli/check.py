@@ -15,8 +15,6 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from gridmap.checks import check as check_grids
-from gridmap.checks import coverage_gaps, coverage_overlaps
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
 from gridmap.cli._output import Steps, echo_wrote
 from gridmap.cli.options import (
@@ -32,9 +30,11 @@ from gridmap.cli.options import (
     read_inputs,
     staged_file,
 )
+from gridmap.division.checks import check as check_grids
+from gridmap.division.checks import coverage_gaps, coverage_overlaps
 from gridmap.errors import ReadError
+from gridmap.findings import Report
 from gridmap.io import list_layers, write_layer
-from gridmap.report import Report
 
 __all__ = ["check"]
 

@@ -15,7 +15,6 @@ import click
 import numpy as np
 import pandas as pd
 
-from gridmap.admin import read_division_codes
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
 from gridmap.cli._output import Steps
 from gridmap.cli.options import (
@@ -31,6 +30,7 @@ from gridmap.codes.registry import Registry
 from gridmap.codes.scheme import SCHEMES, CodeScheme, get_scheme, parse, parse_many, validate
 from gridmap.errors import ReadError, SchemaError
 from gridmap.io import read_table
+from gridmap.io.admin import read_division_codes
 
 __all__ = ["codes", "SHOWN"]
 

@@ -32,15 +32,15 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     The sample city carries deliberate flaws (units without or with a wrong community code, compounds
     straddling a community line); the command reports them and carries on, as an analyst would.
     """
-    from gridmap.cases import assign
-    from gridmap.checks import check
+    from gridmap.cases.read import assign
     from gridmap.cli.options import register_codes
     from gridmap.datasets import load_sample
     from gridmap.division import build_grids
+    from gridmap.division.checks import check
     from gridmap.errors import GridmapWarning
     from gridmap.io import write_layer
+    from gridmap.io.validation import validate_admin, validate_units
     from gridmap.maps import one_screen, save_cockpit, save_html
-    from gridmap.validation import validate_admin, validate_units
 
     quiet = is_quiet(ctx)
     with Steps("demo", 8, quiet=quiet) as step:

@@ -34,6 +34,7 @@ from gridmap.io import list_layers, read_layer
 
 __all__ = [
     "read_city",
+    "read_named_layer",
     "register_codes",
     "COORDS",
     "coords_option",
@@ -265,9 +266,8 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
     and
     ``staff`` (or ``staff_path``; in a GeoPackage the staff roster is an attribute table).
     """
-    from gridmap.cases import read_cases
-    from gridmap.cli.cases import read_named_layer
-    from gridmap.staffing import read_staff
+    from gridmap.cases.read import read_cases
+    from gridmap.stats.staffing import read_staff
 
     available = list_layers(path)
     layers = {"grids": read_named_layer(path, layer, "grids")}
@@ -286,3 +286,12 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
         staff = pyogrio.read_dataframe(path, layer="staff", read_geometry=False)
         layers["staff"] = staff.astype({c: "string" for c in ("grid_code", "community_code") if c in staff})
     return layers
+
+
+def read_named_layer(path: str, layer: str | None, default: str) -> gpd.GeoDataFrame:
+    """Read ``layer`` of ``path``; without one, the layer called ``default`` when the file has several."""
+    if layer is None:
+        layers = list_layers(path)
+        if len(layers) > 1 and default in layers:
+            layer = default
+    return read_layer(path, layer)

@@ -133,7 +133,7 @@ def _scoped(layers: dict, street: str | None) -> dict:
     if "units" in layers and "grid_code" in layers["units"].columns:
         scoped["units"] = layers["units"].loc[layers["units"]["grid_code"].isin(scoped["grids"]["code"])]
     if "cases" in layers:  # the street's cases: those in its grids (put in the city's grids first)
-        from gridmap.cases import assign
+        from gridmap.cases.read import assign
 
         cases = layers["cases"]
         cases = cases if "grid_code" in cases.columns else assign(cases, grids)
@@ -151,7 +151,7 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str,
     (as records), for ``--json``.
     """
     from gridmap.maps import one_screen, save_cockpit, save_html
-    from gridmap.stats import summarize_levels, write_stats
+    from gridmap.stats.summary import summarize_levels, write_stats
 
     grids, cases, staff = layers["grids"], layers.get("cases"), layers.get("staff")
     admin = {name: layers.get(name) for name in ("communities", "streets", "districts")}

@@ -75,7 +75,7 @@ def stats(ctx: click.Context, grids_path: str, layer: str | None, cases_path: st
           on_time: str, publish: bool, threshold: int, staff_contacts: bool, lang: str, out: str,
           as_json: bool) -> None:
     """Households, population, area, cases, escalation, response and staffing per unit of FILE's grids."""
-    from gridmap.stats import summarize_levels, write_stats
+    from gridmap.stats.summary import summarize_levels, write_stats
 
     quiet = is_quiet(ctx)
     levels = _LEVELS[_LEVELS.index(by):]

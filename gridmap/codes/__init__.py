@@ -21,9 +21,9 @@ from gridmap.codes.scheme import (
     get_scheme,
     parse,
     parse_many,
-    reading_order,
     validate,
 )
+from gridmap.division.order import reading_order
 
 __all__ = [
     "Registry",

@@ -7,7 +7,7 @@ grids are added, never reused (DOMAIN, "Grid codes"). :class:`Registry` keeps th
   same community, or, when the units changed, at least 90% mutual area overlap (intersection / area
   >= :data:`KEEP_SHARE` both ways, measured in :func:`gridmap.crs.metric_crs`);
 * a new grid gets the next sequence of its community after the highest ever issued there; the new grids of
-  one community are numbered in :func:`~gridmap.codes.scheme.reading_order` (rows north to south, west to
+  one community are numbered in :func:`~gridmap.division.order.reading_order` (rows north to south, west to
   east within a row);
 * a registered grid that matches nothing is retired, never deleted, and its number is never issued again;
 * splits, merges and replacements record parent -> child lineage; a kept grid whose member units or
@@ -82,10 +82,11 @@ import shapely
 from gridmap.codes import _registry_sql
 from gridmap.codes._registry_match import OldGrids, plan_matches
 from gridmap.codes.beidou import beidou
-from gridmap.codes.scheme import DEFAULT, CodeScheme, get_scheme, parse_many, reading_order, validate
+from gridmap.codes.scheme import DEFAULT, CodeScheme, get_scheme, parse_many, validate
 from gridmap.crs import metric_crs
+from gridmap.division.order import reading_order
 from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
-from gridmap.report import Report
+from gridmap.findings import Report
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
            "DIFF_COUNTS", "SCOPES"]

@@ -16,7 +16,7 @@ is an attribute, not a digit. Schemes with ``micro_width`` accept micro-grid cod
 followed by a micro-grid sequence (01–99). Codes are always strings.
 
 Grids issued together in one community are numbered in reading order, "west to east, then north to
-south" (DB6101/T 3185-2024, DB11/T 2157-2023): see :func:`reading_order` and
+south" (DB6101/T 3185-2024, DB11/T 2157-2023): see :func:`gridmap.division.order.reading_order` and
 :func:`assign_sequential_codes`. Later grids take the next free number (the registry's job).
 
 Examples
@@ -44,9 +44,9 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from gridmap.errors import CodeError, GeometryError, SchemaError
+from gridmap.division.order import reading_order
+from gridmap.errors import CodeError, SchemaError
 
 __all__ = [
     "FIELD_NAMES",
@@ -63,7 +63,6 @@ __all__ = [
     "parse_many",
     "validate",
     "check_code",
-    "reading_order",
     "assign_sequential_codes",
 ]
 
@@ -360,7 +359,7 @@ def _problems(code: Any, scheme: CodeScheme) -> list[tuple[str, str]]:
 def _admin_problems(community: str, code: str, admin: pd.DataFrame) -> list[tuple[str, str]]:
     if not isinstance(admin, pd.DataFrame) or "code" not in admin.columns:
         raise SchemaError("admin must be a DataFrame with a 'code' column (and 'name')",
-                          fix="pass the division table, e.g. gridmap.admin.read_division_codes(path)")
+                          fix="pass the division table, e.g. gridmap.io.admin.read_division_codes(path)")
     known = admin["code"].astype(str)
     if known.eq(community).any():
         return []
@@ -649,81 +648,6 @@ def _raise_first_invalid(raw: pd.Series, valid: pd.Series, scheme: CodeScheme) -
     more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
     raise CodeError(f"{len(bad):,} of {len(raw):,} codes are invalid: " + "; ".join(shown) + more,
                     fix="correct those codes, or pass errors='coerce' to get NA fields for them")
-
-
-def _geometry_values(geometries: Any) -> np.ndarray:
-    if isinstance(geometries, gpd.GeoDataFrame):
-        geometries = geometries.geometry
-    return np.asarray(getattr(geometries, "values", geometries), dtype=object)
-
-
-def _default_band(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
-    bounds = shapely.bounds(geoms)
-    heights = bounds[:, 3] - bounds[:, 1]
-    heights = heights[heights > 0]
-    if heights.size:
-        return float(np.median(heights))
-    # points only: the side of a square if the n points' bounding box were shared out equally
-    return float(math.sqrt(np.ptp(x) * np.ptp(y) / len(x)))
-
-
-def _rows(y: np.ndarray, band: float) -> np.ndarray:
-    """Return the row of each point (0 = northernmost) among bands of height ``band``.
-
-    The band centre lines pass through the circular mean of ``y`` modulo ``band``, so points sit mid-band.
-    """
-    if band == 0:
-        return np.unique(-y, return_inverse=True)[1]
-    turns = 2 * np.pi * np.mod(y, band) / band
-    phase = np.arctan2(np.sin(turns).mean(), np.cos(turns).mean()) * band / (2 * np.pi)
-    line = np.floor((y - phase) / band + 0.5)  # nearest centre line, counted northwards
-    return (line.max() - line).astype(np.int64)
-
-
-def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
-    """Positions of the geometries in the order grids issued together are numbered: like reading text.
-
-    Rows run from north to south; within a row, grids are numbered from west to east (DB6101/T 3185-2024,
-    DB11/T 2157-2023). Each geometry is placed by its representative point (always inside it). Rows are
-    horizontal bands of height ``band``, like lines of text, placed so that the points sit as near the
-    middle of their band as possible (the band centre lines pass through the circular mean of the
-    points' y modulo ``band``). Within a row, points are taken west to east; at equal x, north first;
-    full ties keep their input order, so the result is deterministic.
-
-    Parameters
-    ----------
-    geometries : GeoSeries, GeoDataFrame or array of shapely geometries
-        The grids of one community, in any CRS (only north-south and west-east comparisons are made).
-    band : float, optional
-        Row height in the CRS's units. Default: the median height (bounding-box ``maxy - miny``) of the
-        geometries; for points, the side of a square if the points' bounding box were shared out equally
-        among them. 0 makes every distinct latitude a row of its own.
-
-    Returns
-    -------
-    numpy.ndarray of int
-        Positions, first-numbered first (like ``numpy.argsort``): ``frame.iloc[order]`` is in reading order.
-
-    Examples
-    --------
-    >>> cells = [shapely.box(x, y, x + 1, y + 1) for y in (0, 1) for x in (1, 0)]   # SE, SW, NE, NW
-    >>> reading_order(cells, band=1.0).tolist()
-    [3, 2, 1, 0]
-    """
-    geoms = _geometry_values(geometries)
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if bad.size:
-        raise GeometryError(f"{bad.size} geometries are missing or empty (first at position {bad[0]})",
-                            fix="drop or repair empty geometries before numbering grids")
-    if len(geoms) == 0:
-        return np.empty(0, dtype=np.intp)
-    points = shapely.point_on_surface(geoms)
-    x, y = shapely.get_x(points), shapely.get_y(points)
-    band = _default_band(geoms, x, y) if band is None else band
-    if not (isinstance(band, (int, float)) and math.isfinite(band) and band >= 0):
-        raise CodeError(f"band must be a finite number >= 0, got {band!r}",
-                        fix="pass the row height in CRS units")
-    return np.lexsort((np.arange(len(geoms)), -y, x, _rows(y, float(band))))
 
 
 def _communities(grids: pd.DataFrame, column: str, scheme: CodeScheme) -> pd.Series:

@@ -2,11 +2,15 @@
 
 :func:`build_grids` does the whole job and returns a :class:`GridBuild`; :class:`GridRules` holds the rules
 (household range, population cap, rural and dedicated thresholds); :func:`assign_units` is the first step on
-its own.
+its own. :mod:`gridmap.division.checks` is the 一张网 QA of any grid layer (:func:`check`: gaps, overlaps,
+units in no or two grids) and :mod:`gridmap.division.crosswalk` matches grids to other networks (多网合一).
 """
 
 from gridmap.division.assign import assign_units
 from gridmap.division.build import GridBuild, build_grids
+from gridmap.division.checks import check, coverage_gaps, coverage_overlaps
+from gridmap.division.crosswalk import crosswalk, crosswalk_summary
 from gridmap.division.rules import GridRules
 
-__all__ = ["build_grids", "GridBuild", "GridRules", "assign_units"]
+__all__ = ["build_grids", "GridBuild", "GridRules", "assign_units", "check", "coverage_gaps",
+           "coverage_overlaps", "crosswalk", "crosswalk_summary"]

@@ -41,7 +41,7 @@ import pyproj
 import shapely
 
 from gridmap.errors import CodeError, CRSError, GeometryError, GridmapWarning, SchemaError, TopologyError
-from gridmap.report import Report
+from gridmap.findings import Report
 
 __all__ = ["assign_units", "PREFER"]
 
@@ -250,7 +250,7 @@ def _checked_geometries(
     *,
     strict: bool,
 ) -> gpd.GeoDataFrame:
-    """Return the frame with invalid polygons repaired by gridmap.validation (strict: refused)."""
+    """Return the frame with invalid polygons repaired by gridmap.io.validation (strict: refused)."""
     geoms = frame.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -278,9 +278,9 @@ def _checked_geometries(
             f"{name} {ids.iloc[first]} has an invalid polygon ({shapely.is_valid_reason(geoms[first])});"
             f" {int(invalid.sum())} invalid in all",
             record=f"{name} {ids.iloc[first]}",
-            fix="repair the layer with gridmap.validation.repair_geometries and check the result",
+            fix="repair the layer with gridmap.io.validation.repair_geometries and check the result",
         )
-    from gridmap.validation import repair_geometries  # a sibling module; imported where needed
+    from gridmap.io.validation import repair_geometries  # a sibling module; imported where needed
 
     repaired, findings = repair_geometries(frame.iloc[np.flatnonzero(invalid)], id_column=ids.name)
     still = ~shapely.is_valid(repaired.geometry.to_numpy()) | repaired.geometry.is_empty.to_numpy()
@@ -289,7 +289,7 @@ def _checked_geometries(
         raise GeometryError(
             f"{name} {bad} has an invalid polygon that cannot be repaired",
             record=f"{name} {bad}",
-            fix="redraw it, or run gridmap.validation.repair_geometries and fix what it reports",
+            fix="redraw it, or run gridmap.io.validation.repair_geometries and fix what it reports",
         )
     report.extend(findings)
     out = frame.copy()
@@ -311,7 +311,7 @@ def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, st
         message = (
             f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²; their grids overlap there "
             "too. "
-            "Fix the boundaries (gridmap.validation) so that each piece of land is in one community"
+            "Fix the boundaries (gridmap.io.validation) so that each piece of land is in one community"
         )
         if strict:
             raise TopologyError(

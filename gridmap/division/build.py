@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.codes.scheme import reading_order
 from gridmap.division.assign import assign
 from gridmap.division.group import community_kinds, group_units, target_range
+from gridmap.division.order import reading_order
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
@@ -46,7 +46,7 @@ from gridmap.division.tessellate import (
     unit_regions,
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
-from gridmap.report import Report
+from gridmap.findings import Report
 from gridmap.schema import COUNT_COLUMNS, UNIT_KINDS
 
 __all__ = ["build_grids", "GridBuild", "GRID_COLUMNS", "BUILDING_KIND"]
@@ -242,7 +242,7 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
     if "kind" not in units.columns:
         raise SchemaError(
             f"units lack the column 'kind'; columns are {list(units.columns)}",
-            fix=f"add kind, one of {', '.join(UNIT_KINDS)} (gridmap.validation.validate_units "
+            fix=f"add kind, one of {', '.join(UNIT_KINDS)} (gridmap.io.validation.validate_units "
             "translates Chinese kind names)",
         )
     kinds = units["kind"]
@@ -251,7 +251,7 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
         raise SchemaError(
             f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
             record=f"unit {units['unit_id'][unknown.index[0]]}",
-            fix=f"use one of {', '.join(kinds_allowed)}; gridmap.validation.validate_units translates "
+            fix=f"use one of {', '.join(kinds_allowed)}; gridmap.io.validation.validate_units translates "
             "Chinese kind names",
         )
     # object columns, not pandas' Arrow strings: taking rows of an Arrow column costs time in proportion
@@ -308,7 +308,7 @@ def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
         raise SchemaError(
             f"unit {unit} has negative {column} ({values[negative.idxmax()]})",
             record=f"unit {unit}",
-            fix=f"correct {column}; gridmap.validation.validate_units checks counts",
+            fix=f"correct {column}; gridmap.io.validation.validate_units checks counts",
         )
     missing = values.isna()
     if missing.any():
@@ -583,7 +583,7 @@ def _piece(
 def _in_reading_order(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     """Give each community's grids the numbers ``-001``, ``-002``, … in reading order, as the registry does.
 
-    The order is :func:`gridmap.codes.scheme.reading_order` of the grids in their output CRS, the one
+    The order is :func:`gridmap.division.order.reading_order` of the grids in their output CRS, the one
     :meth:`gridmap.codes.Registry.assign` applies when it first issues codes, so a grid's temporary number
     is the serial number of its permanent code. Returns the renumbered grids (sorted by code) and
     ``{provisional code: code}``.

@@ -163,7 +163,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     totals = _totals(built, staff, period=period, public=public)
     monthly = area_figures(built.grids, built.cases, by_month=True) if built.cases is not None else None
     if monthly is not None and public:
-        from gridmap.stats import suppress_small_counts
+        from gridmap.stats.summary import suppress_small_counts
 
         monthly = suppress_small_counts(monthly, columns=["cases"], threshold=THRESHOLD)
     panels = [_head(heading, period, text, public=public),
@@ -198,7 +198,7 @@ def _totals(built, staff, *, period, public: bool) -> dict:
     if built.cases is not None:
         table = area_figures(grids, built.cases, period=period)
         if public:
-            from gridmap.stats import suppress_small_counts
+            from gridmap.stats.summary import suppress_small_counts
 
             table = suppress_small_counts(table, columns=["cases"], threshold=THRESHOLD)
         row = table.iloc[0]

@@ -98,7 +98,7 @@ def in_period(cases: pd.DataFrame, period: PeriodLike) -> np.ndarray:
 
 def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period: PeriodLike) -> pd.DataFrame:
     """Return the cases reported in ``period`` that lie in ``grids``, each with its ``grid_code``."""
-    from gridmap.cases import assign
+    from gridmap.cases.read import assign
 
     if "grid_code" not in cases.columns:
         cases = assign(cases, grids)
@@ -162,7 +162,7 @@ def grid_figures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
 
 def _suppressed(figures: pd.DataFrame) -> pd.DataFrame:
     """Hide small counts with gridmap.stats' rule; keep the mask in ``suppressed``."""
-    from gridmap.stats import suppress_small_counts
+    from gridmap.stats.summary import suppress_small_counts
 
     mask = figures["suppressed"].to_numpy(dtype=bool)
     if "cases" not in figures.columns:
@@ -176,7 +176,7 @@ def _stats_table(grids, cases, staff, *, period, contacts: bool) -> pd.DataFrame
     """:func:`gridmap.stats.summarize` by grid, rows in the order of ``grids``; None when nothing to add."""
     if cases is None and not (contacts and staff is not None):
         return None
-    from gridmap.stats import summarize
+    from gridmap.stats.summary import summarize
 
     frame = grids.assign(community_code=community_codes(grids).to_numpy())
     selected = cases_in_period(cases, frame, period) if cases is not None else None
@@ -193,7 +193,7 @@ def area_figures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
     Returns a one-row table (households, population, cases, response_rate, on_time_rate, share_grid, staff
     posts, …) or, with ``by_month``, one row per month of the cases (every case, whatever ``period``).
     """
-    from gridmap.stats import summarize
+    from gridmap.stats.summary import summarize
 
     # summarize rolls grids up by community code: one shared code makes the whole area one unit.
     frame = grids.assign(community_code="0" * 12)

@@ -201,7 +201,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     grids = _drawable(grids, "grid layer", "code")
     grids = grids.assign(code=grids["code"].astype(str))
     if cases is not None and "grid_code" not in cases.columns:
-        from gridmap.cases import assign
+        from gridmap.cases.read import assign
 
         cases = assign(cases, grids)  # all grids, before focusing: no case is "outside" because of the focus
     scope = _Scope(grids, focus, communities=communities, streets=streets, districts=districts)

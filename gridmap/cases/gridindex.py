@@ -5,7 +5,7 @@ two levels of square cells; :meth:`GridIndex.locate` then gives every point the 
 the rule of :func:`gridmap.cases.assign` — the grid the point ``intersects``, the smallest code when it lies
 on a boundary shared by several — with numpy lookups for almost every point and an exact GEOS test only
 for the few points within a few metres of a boundary. Build it once and pass it wherever grids are
-expected (:func:`gridmap.cases.assign`, the engines of :mod:`gridmap.engines`) to put any number of case
+expected (:func:`gridmap.cases.assign`, the engines of :mod:`gridmap.cases.engines`) to put any number of case
 batches in the same grids without building it again.
 
 How it stays exact
@@ -315,7 +315,7 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
     if repeated.any():
         code = codes[int(np.flatnonzero(repeated.to_numpy())[0])]
         raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
-                          fix="give every grid its own code (gridmap.checks finds duplicates)")
+                          fix="give every grid its own code (gridmap.division.checks finds duplicates)")
     geoms = np.asarray(grids.geometry.to_numpy(), dtype=object)
     kinds = shapely.get_type_id(geoms)
     wrong = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))
@@ -327,7 +327,7 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
         raise GeometryError(f"grid {codes[invalid[0]]} has an invalid polygon "
                             f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
                             record=f"grid {codes[invalid[0]]}",
-                            fix="repair them with gridmap.validation.repair_geometries")
+                            fix="repair them with gridmap.io.validation.repair_geometries")
     geoms = shapely.from_wkb(shapely.to_wkb(geoms))
     has_communities = "community_code" in grids.columns
     communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None

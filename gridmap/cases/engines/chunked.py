@@ -13,11 +13,11 @@ memory stays bounded by the batch size, not by the archive:
 Points come from the GeoParquet geometry column (WKB or GeoArrow point encoding, CRS from the file's
 metadata) or from two coordinate columns (``xy=("lon", "lat")`` with ``crs=``). Write row groups no larger
 than the batch size (``to_parquet(..., row_group_size=...)``): a row group is read whole. The grids'
-:class:`~gridmap.gridindex.GridIndex` is built once per call (or passed in, built once for many calls);
+:class:`~gridmap.cases.gridindex.GridIndex` is built once per call (or passed in, built once for many calls);
 counting reads the points' coordinates straight from the Arrow columns. Counting 10 million cases against
 9,000 grids takes 4 to 6 s, 9 to 12 times less than reading them all with geopandas, and peaks at about
 1.1 GB resident, under a quarter of geopandas' 4.8 GB, whatever the number of cases
-(``benchmarks/bench_scale.py``). For more than one machine, see :mod:`gridmap.engines.dask`.
+(``benchmarks/bench_scale.py``). For more than one machine, see :mod:`gridmap.cases.engines.dask`.
 
 Examples
 --------
@@ -59,8 +59,7 @@ import pyproj
 import shapely
 from tqdm.auto import tqdm
 
-from gridmap.cases import assign
-from gridmap.engines._tally import (
+from gridmap.cases.engines._tally import (
     add_findings,
     check_columns,
     check_options,
@@ -70,9 +69,10 @@ from gridmap.engines._tally import (
     tally,
     tally_points,
 )
+from gridmap.cases.gridindex import GridIndex
+from gridmap.cases.read import assign
 from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
-from gridmap.gridindex import GridIndex
-from gridmap.report import Report
+from gridmap.findings import Report
 
 __all__ = ["assign_partitioned", "aggregate_partitioned", "DEFAULT_BATCH_SIZE"]
 
@@ -107,14 +107,14 @@ def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDat
     Each batch is put in grids by :func:`gridmap.cases.assign`, so it gets ``grid_code``,
     ``community_code`` (when the grids have it) and ``outside_m`` by the same exact rule; the batches are
     numbered on (a running index), so ``pd.concat`` of all of them equals ``assign`` on the whole source.
-    The grids' :class:`~gridmap.gridindex.GridIndex` is built once, before the first batch.
+    The grids' :class:`~gridmap.cases.gridindex.GridIndex` is built once, before the first batch.
 
     Parameters
     ----------
     source : str, os.PathLike or pyarrow.dataset.Dataset
         A GeoParquet file, a folder of them (Hive partition folders such as ``month=2025-01`` become
         columns) or an opened dataset.
-    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
         Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`, or their index.
     columns : sequence of str, optional
         Columns to keep besides the geometry; default all (without the ``xy`` columns).
@@ -190,7 +190,7 @@ def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.Geo
     ----------
     source : str, os.PathLike or pyarrow.dataset.Dataset
         A GeoParquet file, a folder of them or an opened dataset (see :func:`assign_partitioned`).
-    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
         Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``,
         or their index (built once here otherwise).
     by : {"grid", "community", "street", "district"}, default "grid"

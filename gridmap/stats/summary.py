@@ -47,12 +47,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from gridmap.cases import assign, clean_cases
+from gridmap.cases.read import assign, clean_cases
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
+from gridmap.findings import Report
 from gridmap.io import write_layer
-from gridmap.report import Report
-from gridmap.schema import COUNT_COLUMNS, HANDLING_LEVELS, STAFF_ROLES
+from gridmap.schema import COUNT_COLUMNS, HANDLING_LEVELS, PERIODS, STAFF_ROLES, SUMMARY_LEVELS
 
 __all__ = [
     "summarize",
@@ -68,13 +68,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Levels a summary can be made at, finest first, with the length of their codes (grid codes: any).
-LEVELS = ("grid", "community", "street", "district")
+LEVELS = SUMMARY_LEVELS
 _CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
 _PARENTS = {"grid": ("community_code", "street_code", "district_code"),
             "community": ("street_code", "district_code"), "street": ("district_code",), "district": ()}
 
-#: Periods: pandas period frequency, 环比 base (periods back), 同比 base (periods back; None: one year back).
-PERIODS = {"day": ("D", 1, None), "week": ("W-SUN", 1, 52), "month": ("M", 1, 12)}
 
 #: Columns that count cases (suppressed below the threshold when publishing), and the columns derived
 #: from each (suppressed with it).
@@ -128,7 +126,7 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
         grids with :func:`gridmap.cases.assign`; cases in no grid (or in a grid not in ``grids``) are left
         out of every level, with a warning.
     staff : pandas.DataFrame, optional
-        Roster (``grid_code``, ``role``) as read by :func:`gridmap.staffing.read_staff`.
+        Roster (``grid_code``, ``role``) as read by :func:`gridmap.stats.staffing.read_staff`.
     by : {"grid", "community", "street", "district"}, default "grid"
         The level of the rows.
     period : {None, "day", "week", "month"}, default None
@@ -409,12 +407,12 @@ def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataF
 
 
 def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    from gridmap.staffing import normalize_roles
+    from gridmap.stats.staffing import normalize_roles
 
     for column in ("grid_code", "role"):
         if column not in staff.columns:
             raise SchemaError(f"the roster has no column {column!r}",
-                              fix="read it with gridmap.staffing.read_staff")
+                              fix="read it with gridmap.stats.staffing.read_staff")
     roster = staff.copy()
     roster["role"] = normalize_roles(roster["role"])
     return roster[roster["grid_code"].isin(table["code"])].reset_index(drop=True)

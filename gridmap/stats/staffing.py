@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import SchemaError
+from gridmap.findings import Report
 from gridmap.io import read_table
-from gridmap.report import Report
 from gridmap.schema import STAFF_ROLES
 
 __all__ = ["read_staff", "check", "normalize_roles", "ROLE_NAMES"]

@@ -1,7 +1,7 @@
 """Check a grid layer against "一张网、全覆盖、不交叉、无死角" (one network, full coverage, no overlap).
 
 :func:`check` inspects any grid layer — built by gridmap or drawn by hand elsewhere — and returns a
-:class:`~gridmap.report.Report` with one row per finding. Every finding has the record it is about, a
+:class:`~gridmap.findings.Report` with one row per finding. Every finding has the record it is about, a
 location (``lon``, ``lat``: a representative point in the layer's geographic CRS) and, where it has
 one, an area ``area_m2`` measured in the metric CRS of the data (:func:`gridmap.crs.metric_crs`).
 Topology is computed in the layer's own coordinates (edges are straight there); only measures are
@@ -74,7 +74,7 @@ import shapely
 
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
-from gridmap.report import Report
+from gridmap.findings import Report
 
 __all__ = ["check", "coverage_gaps", "coverage_overlaps", "CHECKS"]
 
@@ -152,7 +152,7 @@ def check(
 
     Returns
     -------
-    gridmap.report.Report
+    gridmap.findings.Report
         Findings as described in the module docstring; ``tables["summary"]`` counts them per check.
 
     Raises

@@ -56,7 +56,7 @@ def case_rates(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, **options: Any)
 
     ``options`` go to :func:`~gridmap.stats.summarize` (``by`` is always "grid").
     """
-    from gridmap.stats import summarize
+    from gridmap.stats.summary import summarize
 
     columns = ["code", "cases", "cases_per_1000", "cases_per_km2"]
     table = summarize(grids, cases, by="grid", **options)[columns]
@@ -67,7 +67,7 @@ def case_rates(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, **options: Any)
 def _values(grids: gpd.GeoDataFrame, column: str) -> np.ndarray:
     if not isinstance(grids, gpd.GeoDataFrame) or column not in grids.columns:
         raise SchemaError(f"grids have no column {column!r}",
-                          fix="add the rate to test, e.g. with gridmap.hotspots.case_rates(grids, cases)")
+                          fix="add the rate to test, e.g. with gridmap.stats.case_rates(grids, cases)")
     values = pd.to_numeric(grids[column], errors="coerce").astype("float64")
     missing = np.flatnonzero(~np.isfinite(values.to_numpy()))
     if len(missing):

@@ -1,7 +1,7 @@
 """Validation and repair of input layers: admin units and base units.
 
 Each function returns the normalised layer (a new GeoDataFrame; the input is never changed) and a
-:class:`gridmap.report.Report` with one finding per problem. Records are named as the file they were read
+:class:`gridmap.findings.Report` with one finding per problem. Records are named as the file they were read
 from numbers them (:func:`gridmap.io.record_labels`: ``row 4`` of a CSV or sheet, as the spreadsheet shows
 it, ``feature 3`` of a GeoJSON, the same as the readers' own messages), or ``row N`` counted from 1 for a
 layer made in memory, followed by their code or id, e.g. ``row 4 (450102001003)``. Findings and errors
@@ -73,11 +73,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.admin import _community_kinds, _parent_codes
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, GeometryError, GridmapError, SchemaError
+from gridmap.findings import Report
+from gridmap.io.admin import _community_kinds, _parent_codes
 from gridmap.io.read import SOURCE, record_labels
-from gridmap.report import Report
 from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES, COUNT_COLUMNS, LABELS_ZH, LEVELS, UNIT_KINDS
 
 __all__ = ["repair_geometries", "validate_admin", "validate_units", "MAX_HOUSEHOLDS", "MAX_POPULATION"]
@@ -193,7 +193,7 @@ def validate_admin(
     level : {"district", "street", "community"}, optional
         The level every record must have; by default each code's length gives its level.
     parents : DataFrame, optional
-        The layer above (or a table from :func:`gridmap.admin.read_division_codes`): every parent code
+        The layer above (or a table from :func:`gridmap.io.admin.read_division_codes`): every parent code
         must be one of its ``code`` values.
     strict : bool, default False
         Raise the first error instead of reporting it (CodeError for codes, GeometryError for

@@ -163,7 +163,7 @@ def crosswalk_summary(table: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in _COLUMNS if c not in table.columns]
     if missing:
         raise SchemaError(f"table lacks the crosswalk columns {missing}", record="table",
-                          fix="pass the DataFrame returned by gridmap.crosswalk.crosswalk")
+                          fix="pass the DataFrame returned by gridmap.division.crosswalk.crosswalk")
     rows = [_summarise(code, group) for code, group in table.groupby("other_code", sort=True)]
     return pd.DataFrame(rows, columns=["other_code", "area_m2", "best_grid", "best_share", "n_grids",
                                        "outside_share", "relation"])

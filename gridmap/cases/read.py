@@ -9,9 +9,9 @@ accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小�
 * :func:`clean_cases` normalises an in-memory frame the same way (levels in Chinese or English, statuses,
   times, counts) and flags impossible times (``times_ok``);
 * :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how), with the
-  grids or a :class:`~gridmap.gridindex.GridIndex` built once from them.
+  grids or a :class:`~gridmap.cases.gridindex.GridIndex` built once from them.
 
-Every problem is reported by record in a :class:`~gridmap.report.Report` (pass ``report=`` to collect
+Every problem is reported by record in a :class:`~gridmap.findings.Report` (pass ``report=`` to collect
 them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
 :class:`~gridmap.errors.CaseError` instead.
 
@@ -51,11 +51,11 @@ import pyarrow.compute as pc
 import pyproj
 import shapely
 
+from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import convert_frame, normalize_crs
 from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
-from gridmap.gridindex import GridIndex
+from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
-from gridmap.report import Report
 from gridmap.schema import HANDLING_LEVELS
 
 __all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "CASE_COLUMNS", "LEVEL_NAMES"]
@@ -539,11 +539,11 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     ``outside_m``, its distance in metres to the nearest grid (metric CRS of the grids); it is reported,
     never dropped.
 
-    How it stays exact and fast: a :class:`~gridmap.gridindex.GridIndex` rasterises the grids onto two
+    How it stays exact and fast: a :class:`~gridmap.cases.gridindex.GridIndex` rasterises the grids onto two
     levels of square cells. A case in a cell that no boundary can touch (widened by a margin far larger
     than rounding) gets that cell's grid, or none, by numpy lookups; only cases within a few metres of a
     boundary are tested with GEOS (``shapely.intersects_xy`` on prepared grids) against every grid that
-    can intersect their cell. So every result equals the exact predicate; see :mod:`gridmap.gridindex`.
+    can intersect their cell. So every result equals the exact predicate; see :mod:`gridmap.cases.gridindex`.
     Passing grids builds an index sized for this call; to put many frames of cases in the same grids,
     build ``GridIndex(grids)`` once and pass it instead.
 
@@ -551,7 +551,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     ----------
     cases : geopandas.GeoDataFrame
         Point cases (missing or empty points allowed: they get NA). Not modified.
-    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
         Valid polygons with a unique text ``code`` and, optionally, ``community_code``, or an index
         built from them. Cases are compared in the grids' CRS (converted when the CRSs differ).
     strict : bool, default False
@@ -561,7 +561,8 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     engine : {"memory", "dask"}, default "memory"
         ``"dask"`` runs the same assignment on the partitions of a dask cluster (the current
         ``distributed.Client``; ``pip install gridmap[dask]``) with identical results; see
-        :mod:`gridmap.engines.dask`. For files larger than memory see :mod:`gridmap.engines.chunked`.
+        :mod:`gridmap.cases.engines.dask`. For files larger than memory see
+        :mod:`gridmap.cases.engines.chunked`.
 
     Returns
     -------
@@ -598,7 +599,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     if engine not in ("memory", "dask"):
         raise ValueError(f"engine must be 'memory' or 'dask', got {engine!r}")
     if engine == "dask":
-        from gridmap.engines.dask import assign_dask
+        from gridmap.cases.engines.dask import assign_dask
 
         return assign_dask(cases, grids, strict=strict, report=report)
     index = grids if isinstance(grids, GridIndex) else _index_for(grids, len(cases))

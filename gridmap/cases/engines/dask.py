@@ -7,7 +7,7 @@ the cases are split into partitions (dask-geopandas) and every partition is put 
 * :func:`assign_dask` — a GeoDataFrame in, the same GeoDataFrame ``assign`` returns out (findings and
   ``strict`` included); a dask-geopandas frame or a GeoParquet path in, a lazy dask-geopandas frame out;
 * :func:`aggregate_dask` — records and cases per grid, community, street or district (and period), equal
-  to :func:`gridmap.engines.chunked.aggregate_partitioned` and to the counts of
+  to :func:`gridmap.cases.engines.chunked.aggregate_partitioned` and to the counts of
   :func:`gridmap.stats.summarize`.
 
 Install the optional part with ``pip install gridmap[dask]`` (dask[distributed] and dask-geopandas).
@@ -19,14 +19,14 @@ connect before calling; every computation runs there::
 
     import dask_geopandas
     from distributed import Client
-    from gridmap.engines.dask import aggregate_dask, assign_dask
+    from gridmap.cases.engines.dask import aggregate_dask, assign_dask
 
     client = Client("tcp://scheduler:8786")            # or Client(LocalCluster()) on one machine
     cases = dask_geopandas.read_parquet("/shared/cases/")  # a folder of GeoParquet files
     table = aggregate_dask(cases, grids, by="community", period="month")   # a pandas DataFrame
     assign_dask(cases, grids).to_parquet("/shared/cases_with_grids/")    # written by the workers
 
-The grids' :class:`~gridmap.gridindex.GridIndex` is built once on the client (pass one to reuse it across
+The grids' :class:`~gridmap.cases.GridIndex` is built once on the client (pass one to reuse it across
 calls) and travels to every worker once; each partition should hold a few hundred thousand to a few
 million cases (``npartitions=``, or ``dask_geopandas.read_parquet(..., split_row_groups=...)``).
 """
@@ -39,8 +39,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from gridmap.cases import assign
-from gridmap.engines._tally import (
+from gridmap.cases.engines._tally import (
     add_findings,
     check_columns,
     check_options,
@@ -49,10 +48,11 @@ from gridmap.engines._tally import (
     grid_index,
     tally,
 )
-from gridmap.engines.chunked import DEFAULT_BATCH_SIZE
+from gridmap.cases.engines.chunked import DEFAULT_BATCH_SIZE
+from gridmap.cases.gridindex import GridIndex
+from gridmap.cases.read import assign
 from gridmap.errors import CaseError, ReadError, SchemaError
-from gridmap.gridindex import GridIndex
-from gridmap.report import Report
+from gridmap.findings import Report
 
 if TYPE_CHECKING:
     import dask_geopandas
@@ -76,7 +76,7 @@ def assign_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
     cases : geopandas.GeoDataFrame, dask_geopandas.GeoDataFrame, str or os.PathLike
         Point cases; a path is read with ``dask_geopandas.read_parquet`` (a GeoParquet file or folder
         every worker can read).
-    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
         Grids with a unique text ``code``, as for :func:`gridmap.cases.assign`, or their index.
     npartitions : int, optional
         Partitions to split the cases into; default one per million cases (an in-memory frame) or the
@@ -125,14 +125,14 @@ def aggregate_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
 
     Every partition is put in grids and counted on a worker; the counts are added up in a tree of tasks,
     so only tables of grids × periods travel. The result equals
-    :func:`gridmap.engines.chunked.aggregate_partitioned` on the same cases.
+    :func:`gridmap.cases.engines.chunked.aggregate_partitioned` on the same cases.
 
     Parameters
     ----------
     cases : geopandas.GeoDataFrame, dask_geopandas.GeoDataFrame, str or os.PathLike
         Point cases with optional ``count`` and, for ``period``, ``reported_at``; a path is read with
         ``dask_geopandas.read_parquet``.
-    grids : geopandas.GeoDataFrame or gridmap.gridindex.GridIndex
+    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
         Grids with a unique text ``code`` and, for ``by`` other than grid, a 12-digit ``community_code``,
         or their index.
     by : {"grid", "community", "street", "district"}, default "grid"

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from gridmap.cases import assign
+from gridmap.cases.gridindex import GridIndex
+from gridmap.cases.read import assign
 from gridmap.errors import GridmapWarning, SchemaError
-from gridmap.gridindex import GridIndex
-from gridmap.report import Report
-from gridmap.stats import LEVELS, PERIODS
+from gridmap.findings import Report
+from gridmap.schema import PERIODS
+from gridmap.schema import SUMMARY_LEVELS as LEVELS
 
 __all__ = ["check_options", "check_columns", "grid_index", "tally", "tally_points", "combine", "finish",
            "add_findings", "NO_PERIOD"]
