@@ -86,6 +86,7 @@ _HEAD_LINES = 21  # lines searched for the header (a title may sit above it)
 _JSON_NUL = re.compile(rb"\\[uU]0000|\x00")  # a NUL in JSON text: escaped, or a raw (invalid) byte
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")  # a formula in a worksheet's XML
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DBF_BYTES = "ISO-8859-1"  # GDAL's name for the encoding that passes every .dbf byte through as one character
 _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
 
 
@@ -290,7 +291,45 @@ def _read_shapefile(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     codec = _shapefile_encoding(parts, lambda name: (path.parent / name).read_bytes(),
                                 lambda name: (path.parent / name).stat().st_size, shown=str(path),
                                 encoding=encoding)
-    return _read_vector(path, shown=path, what="shapefile", encoding=codec)
+    return _read_dbf_layer(path, shown=path, codec=codec)
+
+
+def _read_dbf_layer(source, *, shown, codec: str) -> gpd.GeoDataFrame:
+    """Read a shapefile and decode its attribute text (field names and values) with ``codec`` in Python.
+
+    GDAL is told the table is ISO-8859-1, so each byte comes through as one character, and Python then
+    decodes the bytes. Left to GDAL, a name or value that the .dbf's fixed width cut in the middle of a
+    character (a field 区划代码 in UTF-8 is 12 bytes, the .dbf keeps 10) makes pyogrio fail, and codec names
+    GDAL does not know (cp1252) are silently not applied.
+    """
+    frame = _read_vector(source, shown=shown, what="shapefile", encoding=_DBF_BYTES)
+    cut: list[str] = []
+
+    def decode(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        raw = text.encode("latin-1")
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:  # only a character cut at the end is left: the bytes were checked
+            cut.append(raw.decode(codec, "ignore"))
+            return cut[-1]
+
+    geometry = frame.geometry.name
+    frame = frame.rename(columns={c: decode(c) for c in frame.columns if c != geometry})
+    for column in frame.columns:
+        if column != geometry and (frame[column].dtype == object
+                                   or pd.api.types.is_string_dtype(frame[column])):
+            frame[column] = frame[column].map(decode)
+    if cut:
+        warnings.warn(
+            f"{shown}: {_count(len(cut), 'field name or value is', 'field names or values are')} cut in the "
+            f"middle of a character by the .dbf's fixed width, the partial character dropped: "
+            f"{', '.join(map(repr, cut[:5]))}. Shorten the field names (10 bytes: 3 Chinese characters in "
+            "UTF-8, 5 in GBK) or save the layer as GeoPackage",
+            GridmapWarning, stacklevel=5,  # the caller of read_layer
+        )
+    return frame
 
 
 def _zip_shapefiles(archive: zipfile.ZipFile) -> list[str]:
@@ -315,8 +354,7 @@ def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> tuple[g
         codec = _shapefile_encoding(_shapefile_parts(archive.namelist(), member), archive.read,
                                     lambda name: archive.getinfo(name).file_size, shown=shown,
                                     encoding=encoding)
-    return _read_vector(f"/vsizip/{path.resolve()}/{member}", shown=shown, what="shapefile",
-                        encoding=codec), chosen
+    return _read_dbf_layer(f"/vsizip/{path.resolve()}/{member}", shown=shown, codec=codec), chosen
 
 
 # --- other vector formats -------------------------------------------------------------------------------
