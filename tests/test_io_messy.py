@@ -97,7 +97,7 @@ def test_z_is_dropped_with_a_warning_naming_the_file(tmp_path, name):
     with pytest.warns(GridmapWarning, match=r"communities\.\w+: 4 of 4 records have Z \(height\)") as caught:
         frame = read_layer(path)
     assert str(path) in str(caught[0].message) and "feature 1" in str(caught[0].message)
-    assert not frame.has_z.any()
+    assert not frame.has_z.any() and frame.crs.to_epsg() == 4326  # not GDAL's 3D EPSG:4979 (GeoJSON)
     coordinates = shapely.get_coordinates(frame.geometry.values, include_z=True)
     assert np.isnan(coordinates[:, 2]).all() and not np.isnan(coordinates[:, :2]).any()
     flat = communities()

@@ -849,11 +849,13 @@ def _geometry_from_columns(frame: pd.DataFrame, *, path, rows, sources, explicit
 
 
 def _drop_z(frame: gpd.GeoDataFrame, *, path, rows) -> gpd.GeoDataFrame:
-    """Drop Z (height) and M (measure) coordinates with a warning: gridmap works on the map plane.
+    """Drop Z (height) and M (measure) coordinates with a warning, and a CRS's height axis.
 
     GDAL reads 3D shapefiles, GeoJSON positions of three numbers and GeoPackage PolygonZ as they are;
     overlays and areas on them mix planar and 3D rules and can give NaN coordinates further on.
     """
+    if frame.crs is not None and len(frame.crs.axis_info) > 2:  # GDAL gives 3D GeoJSON EPSG:4979
+        frame = frame.set_crs(frame.crs.to_2d(), allow_override=True)
     values = np.asarray(frame.geometry.values, dtype=object)
     extra = shapely.has_z(values) | shapely.has_m(values)
     if not extra.any():
