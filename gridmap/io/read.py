@@ -848,7 +848,7 @@ def _geometry_from_columns(frame: pd.DataFrame, *, path, rows, sources, explicit
                                    "lon= and lat= naming the coordinate columns")
 
 
-def _drop_z(frame: gpd.GeoDataFrame, *, path, rows) -> gpd.GeoDataFrame:
+def _drop_z(frame: gpd.GeoDataFrame, *, path, rows, layer: str | None) -> gpd.GeoDataFrame:
     """Drop Z (height) and M (measure) coordinates with a warning, and a CRS's height axis.
 
     GDAL reads 3D shapefiles, GeoJSON positions of three numbers and GeoPackage PolygonZ as they are;
@@ -863,8 +863,9 @@ def _drop_z(frame: gpd.GeoDataFrame, *, path, rows) -> gpd.GeoDataFrame:
     frame = frame.copy()
     frame[frame.geometry.name] = gpd.GeoSeries(shapely.force_2d(values), index=frame.index, crs=frame.crs)
     found = np.flatnonzero(extra)
+    where = str(path) if layer is None else f"{path} (layer {layer!r})"
     warnings.warn(
-        f"{path}: {len(found):,} of {len(frame):,} records have Z (height) or M coordinates, dropped "
+        f"{where}: {len(found):,} of {len(frame):,} records have Z (height) or M coordinates, dropped "
         f"(gridmap works on the map plane; areas and lengths are flat): {_records(rows, found)}. To keep "
         "heights, put them in a column such as 高程",
         GridmapWarning, stacklevel=3,  # the caller of read_layer
@@ -991,7 +992,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
-    frame = _drop_z(frame, path=path, rows=rows)
+    frame = _drop_z(frame, path=path, rows=rows,
+                    layer=chosen if path.suffix.lower() in (".gpkg", ".zip", *_EXCEL) else None)
     frame = _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords, rows=rows)
     return _with_source(frame, path=path, layer=chosen, rows=rows)
 
