@@ -951,10 +951,13 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Raises
     ------
     ReadError
-        Missing, empty, truncated (.shp, .shx, .dbf too) or undecodable file; a binary file under a text
-        name (a workbook named .csv); unknown type; layer not found; shapefile without .shx/.dbf; a line
-        with more fields than the header; a geometry that cannot be read (named by its feature); no
-        geometry and no coordinate columns; records without coordinates.
+        Missing, empty, truncated (.shp, .shx, .dbf too) or undecodable file; a symlink loop, a broken
+        symlink or a file the system refuses to read; a binary file under a text name (a workbook named
+        .csv); unknown type; layer not found; shapefile without .shx/.dbf; a line with more fields than the
+        header; a geometry that cannot be read (named by its feature); JSON nested too deeply; a text value
+        holding a NUL character (CSV, GeoJSON, .dbf, Parquet: named by its record and column); Excel cells
+        holding formulas without a saved value (named ``sheet!A1``); no geometry and no coordinate columns;
+        records without coordinates.
     SchemaError, CodeError, CRSError
         Two headers for one column, a count that is not a whole number, a code in scientific notation,
         no usable CRS, records whose coordinates are not degrees (named by their row).
@@ -962,8 +965,10 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Warns
     -----
     GridmapWarning
-        Text read as Big5; a shapefile's .cpg that is wrong; records outside China (named) in a layer that
-        is mostly inside. A table with a header and no records is logged (WARNING).
+        Text read as Big5; a shapefile's .cpg that is wrong; shapefile field names or values cut in the
+        middle of a character by the .dbf's fixed width; Z (height) or M coordinates, dropped (named by
+        record); records outside China (named) in a layer that is mostly inside. A table with a header and no
+        records, and a header found below a title, are logged (WARNING).
 
     Examples
     --------
