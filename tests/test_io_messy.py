@@ -271,6 +271,11 @@ def test_symlink_loop_is_named_as_such(tmp_path):
     assert not (tmp_path / "o.gpkg").exists()
 
 
+def test_a_nul_in_the_file_name_is_a_read_error():
+    with pytest.raises(ReadError, match=r"'units\\x00\.csv': the file name holds a NUL character"):
+        read_layer("units\x00.csv")
+
+
 def test_broken_symlink_names_its_target(tmp_path):
     link = tmp_path / "units.csv"
     link.symlink_to(tmp_path / "moved" / "units.csv")

@@ -110,6 +110,9 @@ def _check_reachable(path: Path) -> None:
     """Refuse a path that cannot be opened: not found, a broken symlink, a symlink loop, no permission."""
     try:
         os.stat(path)
+    except ValueError:  # "embedded null byte"
+        raise ReadError("the file name holds a NUL character (\\x00)", path=repr(str(path)),
+                        fix="give the file name without it") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ReadError("symlink loop: the link points back to itself through other links",
