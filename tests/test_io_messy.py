@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -23,6 +24,8 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon, box
 
 from gridmap.cli import EXIT_BAD_INPUT, EXIT_OK, main
@@ -517,3 +520,33 @@ def test_no_temporary_files_left(tmp_path):
     with pytest.raises(ReadError):
         read_layer(path)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+# --- properties -----------------------------------------------------------------------------------------
+
+#: Characters of real names: common ones, GB18030-only ones, full-width and ASCII digits and letters.
+NAME_CHARACTERS = "翠竹苑民生花园兴宁大厦朝阳小区望仙坡滨江那坡屯号楼栋（）·" + RARE + "0123456789ABCab"
+names = st.lists(st.text(alphabet=NAME_CHARACTERS, min_size=1, max_size=30), min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=names, encoding=st.sampled_from(["UTF-8", "GB18030"]))
+def test_any_names_survive_a_shapefile_round_trip(tmp_path, values, encoding):
+    """Shapefile text is decoded in Python: every name comes back as written, in either encoding."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    frame = gpd.GeoDataFrame({"名称": values}, geometry=[Point(108.3 + i / 100, 22.8) for i in
+                                                       range(len(values))], crs=4326)
+    frame.to_file(folder / "小区.shp", encoding=encoding)
+    assert read_layer(folder / "小区.shp")["name"].tolist() == values
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=names, end=st.sampled_from(["\r\n", "\n", "\r"]))
+def test_any_names_survive_a_gb18030_csv(tmp_path, values, end):
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "小区.csv"
+    rows = [[value, str(i), "108.3", "22.8"] for i, value in enumerate(values)]
+    text = "".join(",".join(row) + end for row in [["名称", "户数", "经度", "纬度"], *rows])
+    path.write_bytes(text.encode("gb18030"))
+    frame = read_layer(path)
+    assert frame["name"].tolist() == values
+    assert frame["households"].tolist() == list(range(len(values)))
