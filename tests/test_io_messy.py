@@ -215,6 +215,7 @@ def test_nul_in_a_geojson_name_is_refused_not_cut_short(tmp_path):
     assert gpd.read_file(path)["名称"].tolist()[1] == "民生"  # what GDAL alone makes of it
     with pytest.raises(ReadError, match=r"feature 2: column '名称' holds a NUL character .* after '民生'"):
         read_layer(path)
+    assert_bad_input(run("check", path), f"{path}, feature 2", "NUL character")
 
 
 def test_escaped_backslash_before_u0000_is_not_a_nul(tmp_path):
