@@ -274,13 +274,15 @@ def _read_vector(source, *, shown, what: str, **options) -> gpd.GeoDataFrame:
         try:
             return pyogrio.read_dataframe(source, **options)
         except shapely.errors.GEOSException as exc:
-            raise _refused_geometry(source, shown, exc, layer=options.get("layer")) from exc
+            raise _refused_geometry(source, shown, exc, layer=options.get("layer"),
+                                    encoding=options.get("encoding")) from exc
 
 
-def _refused_geometry(source, shown, exc: Exception, *, layer: str | None) -> ReadError:
+def _refused_geometry(source, shown, exc: Exception, *, layer: str | None,
+                      encoding: str | None = None) -> ReadError:
     """Find the first feature whose geometry shapely cannot build and explain it."""
     reason = re.sub(r"^\w+Exception: ", "", " ".join(str(exc).split()))
-    wkb = pyogrio.raw.read(source, layer=layer, columns=[])[2]
+    wkb = pyogrio.raw.read(source, layer=layer, columns=[], encoding=encoding)[2]
     bad = np.flatnonzero(pd.notna(wkb) & pd.isna(shapely.from_wkb(wkb, on_invalid="ignore")))
     if not len(bad):
         return ReadError(f"cannot read the geometries: {reason}", path=shown, fix=_EXPORT_AGAIN)
