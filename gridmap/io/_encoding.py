@@ -51,7 +51,7 @@ import numpy as np
 
 from gridmap.errors import GridmapWarning, ReadError
 
-__all__ = ["decode_text", "normalize_codec", "dbf_encoding", "detect_dbf_encoding"]
+__all__ = ["decode_text", "normalize_codec", "dbf_encoding", "detect_dbf_encoding", "dbf_cut_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,12 @@ def _dbf_text(data: bytes) -> tuple[list[bytes], list[np.ndarray]]:
 
     Numeric, date and logical fields are ASCII and play no part in the choice of encoding.
     """
+    names, fields = _dbf_fields(data)
+    return names, [block for _, block in fields]
+
+
+def _dbf_fields(data: bytes) -> tuple[list[bytes], list[tuple[bytes, np.ndarray]]]:
+    """Return the field names and the (name, values) of each character field (see :func:`_dbf_text`)."""
     if len(data) < 32:
         return [], []
     n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
@@ -198,14 +204,44 @@ def _dbf_text(data: bytes) -> tuple[list[bytes], list[np.ndarray]]:
         descriptor = data[start: start + 32]
         names.append(descriptor[:11].split(b"\x00", 1)[0])
         if descriptor[11:12] == b"C":
-            fields.append((offset, descriptor[16]))
+            fields.append((names[-1], offset, descriptor[16]))
         offset += descriptor[16]
     n_records = min(n_records, (len(data) - header_len) // record_len if record_len else 0)
     if n_records <= 0:
         return names, []
     table = np.frombuffer(data, dtype=np.uint8, count=n_records * record_len, offset=header_len)
     table = table.reshape(n_records, record_len)
-    return names, [table[:, start: start + width] for start, width in fields if start + width <= record_len]
+    return names, [(name, table[:, start: start + width]) for name, start, width in fields
+                   if start + width <= record_len]
+
+
+def dbf_cut_text(data: bytes) -> tuple[int, bytes, bytes] | None:
+    r"""Find the first text value of a .dbf that holds a NUL byte before more text, or None.
+
+    Text fields are padded with blanks (some programs pad with NUL bytes); a NUL followed by other
+    characters is inside the value, and GDAL would silently cut the value there.
+
+    Returns
+    -------
+    tuple of (int, bytes, bytes) or None
+        The record (0-based), the field name and the raw value.
+
+    Examples
+    --------
+    >>> header = bytes([3, 0, 0, 0]) + (1).to_bytes(4, "little") + (65).to_bytes(2, "little")
+    >>> header += (9).to_bytes(2, "little") + bytes(20)
+    >>> field = b"NAME" + bytes(7) + b"C" + bytes(4) + bytes([8, 0]) + bytes(14)
+    >>> dbf_cut_text(header + field + b"\r" + b" " + b"AB\x00CD   " + b"\x1a")
+    (0, b'NAME', b'AB\x00CD')
+    >>> dbf_cut_text(header + field + b"\r" + b" " + b"ABCD\x00\x00  " + b"\x1a") is None
+    True
+    """
+    for name, block in _dbf_fields(data)[1]:
+        after_nul = np.cumsum(block == 0, axis=1) > 0
+        cut = np.flatnonzero((after_nul & (block != 0) & (block != 0x20)).any(axis=1))
+        if len(cut):
+            return int(cut[0]), name, block[cut[0]].tobytes().rstrip(b" \x00")
+    return None
 
 
 def _values_decode(values, codec: str) -> bool:

@@ -25,16 +25,19 @@ Examples
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import logging
 import os
 import re
+import sys
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import numpy as np
@@ -58,7 +61,7 @@ from gridmap.io._columns import (
     rename_columns,
     unique_headers,
 )
-from gridmap.io._encoding import dbf_encoding, decode_text
+from gridmap.io._encoding import dbf_cut_text, dbf_encoding, decode_text
 
 __all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
 
@@ -80,6 +83,10 @@ _COPY_SHAPEFILE = ("copy the shapefile again, all its files (.shp, .shx, .dbf, .
 _SQLITE_DAMAGE = ("file is not a database", "database disk image is malformed", "file is encrypted")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _HEAD_LINES = 21  # lines searched for the header (a title may sit above it)
+_JSON_NUL = re.compile(rb"\\[uU]0000|\x00")  # a NUL in JSON text: escaped, or a raw (invalid) byte
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")  # a formula in a worksheet's XML
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DBF_BYTES = "ISO-8859-1"  # GDAL's name for the encoding that passes every .dbf byte through as one character
 _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and that it opens in QGIS"
 
 
@@ -88,9 +95,7 @@ _EXPORT_AGAIN = "check that the file is complete (copy or download it again) and
 def _checked_file(path: str | os.PathLike) -> Path:
     """Return ``path`` as a Path after checking it exists, is a non-empty file of a supported type."""
     path = Path(path)
-    if not path.exists():
-        raise ReadError("file not found", path=path,
-                        fix=f"check the name and folder (the current folder is {Path.cwd()})")
+    _check_reachable(path)
     if path.is_dir():
         raise ReadError("this is a folder, not a file", path=path, fix="name a file inside it")
     if path.suffix.lower() not in _SUPPORTED:
@@ -99,6 +104,45 @@ def _checked_file(path: str | os.PathLike) -> Path:
     if path.stat().st_size == 0:
         raise ReadError("file is empty (0 bytes)", path=path, fix="export or copy the data again")
     return path
+
+
+def _check_reachable(path: Path) -> None:
+    """Refuse a path that cannot be opened: not found, a broken symlink, a symlink loop, no permission."""
+    try:
+        os.stat(path)
+    except ValueError:  # "embedded null byte"
+        raise ReadError("the file name holds a NUL character (\\x00)", path=repr(str(path)),
+                        fix="give the file name without it") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ReadError("symlink loop: the link points back to itself through other links",
+                            path=path, fix="point the link at the real file (ls -l shows where each link "
+                                           "leads)") from None
+        if path.is_symlink():
+            raise ReadError(f"broken symlink: it points to {os.readlink(path)}, which does not exist",
+                            path=path, fix="point the link at the real file or copy the file here") from None
+        if isinstance(exc, FileNotFoundError):
+            raise ReadError("file not found", path=path,
+                            fix=f"check the name and folder (the current folder is {Path.cwd()})") from None
+        raise _os_problem(exc, path) from None
+
+
+def _os_problem(exc: OSError, path) -> ReadError:
+    """Say why the system refused to open or read a file (no permission, I/O error), naming it."""
+    reason = exc.strerror or type(exc).__name__
+    fix = ("check you may read it (ls -l), or copy it to a folder of yours"
+           if isinstance(exc, PermissionError)
+           else "check the disk or network drive, or copy the file to a local folder")
+    return ReadError(f"the system cannot read the file: {reason}", path=exc.filename or path, fix=fix)
+
+
+@contextmanager
+def _system_errors(path) -> Iterator[None]:
+    """Turn an OSError raised while reading (permission, I/O) into a ReadError naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise _os_problem(exc, path) from exc
 
 
 @contextmanager
@@ -113,6 +157,26 @@ def _reading(path, *, what: str = "file", fix: str = _EXPORT_AGAIN) -> Iterator[
     except Exception as exc:  # pyogrio, pandas, openpyxl, pyarrow and zipfile errors alike
         message = " ".join(str(exc).split()) or type(exc).__name__
         raise ReadError(f"cannot read the {what}: {message}", path=path, fix=fix) from exc
+
+
+def _nul_error(path, record: str, column: object, value: str) -> ReadError:
+    """Refuse a text value holding a NUL character: GIS formats and GDAL cut the text there."""
+    before = value.split("\x00", 1)[0][-12:]
+    return ReadError(f"column {str(column)!r} holds a NUL character (\\x00) after {before!r}: GIS files "
+                     "end the text there, so the value would be silently cut short", path=path, record=record,
+                     fix="delete the NUL character from the value (it often comes from a damaged export: "
+                         "export the data again)")
+
+
+def _check_nuls(frame: pd.DataFrame, *, path, rows: Sequence[int] | None) -> None:
+    """Refuse text values holding a NUL character (CSV, Parquet): writing them would cut them short."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            found = np.flatnonzero(values.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy())
+            if len(found):
+                position = int(found[0])
+                raise _nul_error(path, record_label(rows, position), column, values.iloc[position])
 
 
 def _choose_layer(layers: Sequence[str], layer: str | None, *, path, default_first: bool = False) -> str:
@@ -156,7 +220,13 @@ def _shapefile_encoding(parts: dict[str, str], read_bytes, size_of, *, shown: st
     cpg = read_bytes(parts[".cpg"]).decode("ascii", "replace") if ".cpg" in parts else None
     dbf = read_bytes(parts[".dbf"])
     _check_dbf_length(dbf, shown=shown)
-    return dbf_encoding(dbf, cpg=cpg, encoding=encoding, path=shown)
+    codec = dbf_encoding(dbf, cpg=cpg, encoding=encoding, path=shown)
+    cut = dbf_cut_text(dbf)
+    if cut is not None:
+        record, field, value = cut
+        raise _nul_error(shown, f"feature {record + 1}", field.decode(codec, "replace"),
+                         value.decode(codec, "replace"))
+    return codec
 
 
 def _check_dbf_length(dbf: bytes, *, shown: str) -> None:
@@ -204,13 +274,15 @@ def _read_vector(source, *, shown, what: str, **options) -> gpd.GeoDataFrame:
         try:
             return pyogrio.read_dataframe(source, **options)
         except shapely.errors.GEOSException as exc:
-            raise _refused_geometry(source, shown, exc, layer=options.get("layer")) from exc
+            raise _refused_geometry(source, shown, exc, layer=options.get("layer"),
+                                    encoding=options.get("encoding")) from exc
 
 
-def _refused_geometry(source, shown, exc: Exception, *, layer: str | None) -> ReadError:
+def _refused_geometry(source, shown, exc: Exception, *, layer: str | None,
+                      encoding: str | None = None) -> ReadError:
     """Find the first feature whose geometry shapely cannot build and explain it."""
     reason = re.sub(r"^\w+Exception: ", "", " ".join(str(exc).split()))
-    wkb = pyogrio.raw.read(source, layer=layer, columns=[])[2]
+    wkb = pyogrio.raw.read(source, layer=layer, columns=[], encoding=encoding)[2]
     bad = np.flatnonzero(pd.notna(wkb) & pd.isna(shapely.from_wkb(wkb, on_invalid="ignore")))
     if not len(bad):
         return ReadError(f"cannot read the geometries: {reason}", path=shown, fix=_EXPORT_AGAIN)
@@ -224,7 +296,45 @@ def _read_shapefile(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     codec = _shapefile_encoding(parts, lambda name: (path.parent / name).read_bytes(),
                                 lambda name: (path.parent / name).stat().st_size, shown=str(path),
                                 encoding=encoding)
-    return _read_vector(path, shown=path, what="shapefile", encoding=codec)
+    return _read_dbf_layer(path, shown=path, codec=codec)
+
+
+def _read_dbf_layer(source, *, shown, codec: str) -> gpd.GeoDataFrame:
+    """Read a shapefile and decode its attribute text (field names and values) with ``codec`` in Python.
+
+    GDAL is told the table is ISO-8859-1, so each byte comes through as one character, and Python then
+    decodes the bytes. Left to GDAL, a name or value that the .dbf's fixed width cut in the middle of a
+    character (a field 区划代码 in UTF-8 is 12 bytes, the .dbf keeps 10) makes pyogrio fail, and codec names
+    GDAL does not know (cp1252) are silently not applied.
+    """
+    frame = _read_vector(source, shown=shown, what="shapefile", encoding=_DBF_BYTES)
+    cut: list[str] = []
+
+    def decode(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        raw = text.encode("latin-1")
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:  # only a character cut at the end is left: the bytes were checked
+            cut.append(raw.decode(codec, "ignore"))
+            return cut[-1]
+
+    geometry = frame.geometry.name
+    frame = frame.rename(columns={c: decode(c) for c in frame.columns if c != geometry})
+    for column in frame.columns:
+        if column != geometry and (frame[column].dtype == object
+                                   or pd.api.types.is_string_dtype(frame[column])):
+            frame[column] = frame[column].map(decode)
+    if cut:
+        warnings.warn(
+            f"{shown}: {_count(len(cut), 'field name or value is', 'field names or values are')} cut in the "
+            f"middle of a character by the .dbf's fixed width, the partial character dropped: "
+            f"{', '.join(map(repr, cut[:5]))}. Shorten the field names (10 bytes: 3 Chinese characters in "
+            "UTF-8, 5 in GBK) or save the layer as GeoPackage",
+            GridmapWarning, stacklevel=5,  # the caller of read_layer
+        )
+    return frame
 
 
 def _zip_shapefiles(archive: zipfile.ZipFile) -> list[str]:
@@ -249,16 +359,26 @@ def _read_zip(path: Path, layer: str | None, *, encoding: str | None) -> tuple[g
         codec = _shapefile_encoding(_shapefile_parts(archive.namelist(), member), archive.read,
                                     lambda name: archive.getinfo(name).file_size, shown=shown,
                                     encoding=encoding)
-    return _read_vector(f"/vsizip/{path.resolve()}/{member}", shown=shown, what="shapefile",
-                        encoding=codec), chosen
+    return _read_dbf_layer(f"/vsizip/{path.resolve()}/{member}", shown=shown, codec=codec), chosen
 
 
 # --- other vector formats -------------------------------------------------------------------------------
 
+def _load_json(text: str, path: Path) -> object:
+    """Parse JSON text (control characters allowed in strings); nesting too deep is a ReadError."""
+    try:
+        return json.loads(text, strict=False)
+    except RecursionError:
+        raise ReadError(f"the JSON is nested too deeply: more than {sys.getrecursionlimit():,} levels of "
+                        "brackets, while a GeoJSON needs at most 4 (a MultiPolygon's coordinates)",
+                        path=path, fix="check how the file was made and export it again; it is no "
+                                       "GeoJSON as written") from None
+
+
 def _json_problem(text: str, path: Path) -> ReadError | None:
     """Explain why a GeoJSON text does not parse, with the line and column, or None when it parses."""
     try:
-        json.loads(text)
+        _load_json(text, path)
     except json.JSONDecodeError as exc:
         cut = exc.msg.startswith("Unterminated") or exc.pos >= len(text.rstrip())
         problem = "GeoJSON is cut off (truncated)" if cut else f"invalid GeoJSON: {exc.msg}"
@@ -285,7 +405,24 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
         frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec)
     if frame.geometry.isna().any():
         _check_lost_geometries(frame, path, codec=codec)
+    _check_json_nuls(path, codec=codec)
     return frame
+
+
+def _check_json_nuls(path: Path, *, codec: str) -> None:
+    """Refuse a GeoJSON whose property text holds a NUL character: GDAL would cut the text there."""
+    data = path.read_bytes()
+    if not _JSON_NUL.search(data):
+        return
+    try:
+        document = _load_json(data.decode(codec, "replace").removeprefix("\ufeff"), path)
+    except ValueError:  # GDAL reads more than the JSON standard (GeoJSON sequences): not checked
+        return
+    for number, feature in enumerate(_json_features(document), start=1):
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        for key, value in (properties.items() if isinstance(properties, dict) else ()):
+            if isinstance(value, str) and "\x00" in value:
+                raise _nul_error(path, f"feature {number}", key, value)
 
 
 def _json_features(document: object) -> list:
@@ -340,7 +477,7 @@ def _check_lost_geometries(frame: gpd.GeoDataFrame, path: Path, *, codec: str) -
     """
     text = path.read_bytes().decode(codec, "replace")  # read once already: only the structure matters
     try:
-        features = _json_features(json.loads(text.removeprefix("\ufeff")))
+        features = _json_features(_load_json(text.removeprefix("\ufeff"), path))
     except ValueError:  # GDAL reads more than the JSON standard (GeoJSON sequences): nothing to compare
         return
     if len(features) != len(frame):
@@ -386,11 +523,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     """Read GeoParquet; a plain Parquet table (no geo metadata) comes back as a DataFrame."""
     with _reading(path, what="Parquet file"):
         try:
-            return gpd.read_parquet(path)
+            frame = gpd.read_parquet(path)
         except ValueError as exc:
             if "geo metadata" not in str(exc).lower():
                 raise
-        return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
+    _check_nuls(frame, path=path, rows=None)
+    return frame
 
 
 # --- tables (CSV, Excel) --------------------------------------------------------------------------------
@@ -399,7 +538,7 @@ def _frame_from_rows(rows: list[list[object]], *, path) -> tuple[pd.DataFrame, l
     """Build a frame from the rows of a sheet: find the header, drop blank rows; return row numbers too."""
     start, depth, headers = header_rows(rows)
     if start:
-        logger.info("%s: header found in row %d; rows above it (a title) skipped", path, start + 1)
+        _note_header(path, "row", start, headers)
     if depth > 1:
         logger.info("%s: rows %d-%d form one header (merged cells); joined", path, start + 1, start + depth)
     body = rows[start + depth:]
@@ -412,6 +551,13 @@ def _frame_from_rows(rows: list[list[object]], *, path) -> tuple[pd.DataFrame, l
     frame = frame.drop(columns=empty)
     frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
     return frame, [start + depth + 1 + i for i in keep]
+
+
+def _note_header(path, unit: str, start: int, headers: Sequence[object]) -> None:
+    """Log (WARNING, shown by the command line) where the header was found below a title."""
+    shown = ", ".join(str(h) for h in headers if not _blank(h))
+    logger.warning("%s: the header is on %s %d (%s); the %s above it (a title) skipped", path, unit,
+                   start + 1, shown[:80], f"{unit}s" if start > 1 else unit)
 
 
 def _blank(value: object) -> bool:
@@ -527,10 +673,13 @@ def _read_text(path: Path, *, encoding: str | None) -> tuple[pd.DataFrame, list[
     frame = frame.drop(columns=empty).astype(STRING_DTYPE)
     frame.columns = unique_headers([headers[j] for j in frame.columns], path=path)
     if start:
-        logger.info("%s: header found on line %d; lines above it (a title) skipped", path, start + 1)
+        _note_header(path, "line", start, headers)
     if depth > 1:
         logger.info("%s: lines %d-%d form one header; joined", path, start + 1, skipped)
-    return frame, [int(skipped + 1 + i) for i in keep]
+    rows = [int(skipped + 1 + i) for i in keep]
+    if "\x00" in body:
+        _check_nuls(frame, path=path, rows=rows)
+    return frame, rows
 
 
 def _parse_body(body: str, sep: str, *, width: int) -> pd.DataFrame:
@@ -586,11 +735,56 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int],
                 sheet = book[chosen]
                 sheet.reset_dimensions()  # some tools write a wrong used range; read every stored cell
                 rows = [[_excel_value(cell) for cell in row] for row in sheet.iter_rows(min_row=1)]
+                part = sheet._worksheet_path  # the sheet's XML in the zip (openpyxl keeps it private)
             finally:
                 book.close()
+            _check_formula_values(path, chosen, part)
     if not any(any(not _blank(v) for v in row) for row in rows):
         raise ReadError(f"sheet {chosen!r} is empty", path=path, fix="name the sheet that holds the data")
     return (*_frame_from_rows(rows, path=path), chosen)
+
+
+def _check_formula_values(path: Path, sheet: str, part: str) -> None:
+    """Refuse a sheet holding formulas without a saved result: they would be read as empty cells."""
+    with zipfile.ZipFile(path) as archive:
+        cells = _formulas_without_values(archive, part)
+    if cells:
+        quoted = sheet if re.fullmatch(r"\w+", sheet) else "'" + sheet.replace("'", "''") + "'"
+        shown = ", ".join(f"{quoted}!{cell}" for cell in cells[:8])
+        more = f" (and {len(cells) - 8:,} more)" if len(cells) > 8 else ""
+        raise ReadError(
+            f"{_count(len(cells), 'cell holds a formula', 'cells hold formulas')} without a value: "
+            f"{shown}{more}. The workbook was written by a "
+            "program that stores formulas but not their results (openpyxl, pandas), and was never saved by "
+            "Excel, so these cells would be read as empty", path=path,
+            fix="open the workbook in Excel or WPS and save it (that stores the values), or copy the cells "
+                "and paste them as values (选择性粘贴 → 数值)")
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"1 {one}" if number == 1 else f"{number:,} {many}"
+
+
+def _formulas_without_values(archive: zipfile.ZipFile, part: str) -> list[str]:
+    """Return the cells (A1 style) of a worksheet's XML that hold a formula but no saved result.
+
+    Excel, WPS and LibreOffice save a formula's result in the cell's ``<v>``; openpyxl and pandas write the
+    formula with an empty or no ``<v>``. A text result (``t="str"``) may rightly be empty; any other type
+    (number by default, boolean, error) cannot.
+    """
+    with archive.open(part) as stream:
+        if not _FORMULA_TAG.search(stream.read()):
+            return []
+    cells = []
+    with archive.open(part) as stream:
+        for _, element in ElementTree.iterparse(stream):
+            if element.tag == f"{_SHEET_NS}c":
+                if element.find(f"{_SHEET_NS}f") is not None and not element.findtext(f"{_SHEET_NS}v") \
+                        and element.get("t", "n") not in ("str", "s", "inlineStr"):
+                    cells.append(element.get("r") or "?")
+            elif element.tag == f"{_SHEET_NS}row":
+                element.clear()
+    return cells
 
 
 # --- geometry from columns ------------------------------------------------------------------------------
@@ -657,6 +851,31 @@ def _geometry_from_columns(frame: pd.DataFrame, *, path, rows, sources, explicit
     raise ReadError(f"no geometry and no coordinate columns (columns: {', '.join(map(str, frame.columns))})",
                     path=path, fix="add 经度/纬度 (lon/lat) columns or a WKT column named geometry, or pass "
                                    "lon= and lat= naming the coordinate columns")
+
+
+def _drop_z(frame: gpd.GeoDataFrame, *, path, rows, layer: str | None) -> gpd.GeoDataFrame:
+    """Drop Z (height) and M (measure) coordinates with a warning, and a CRS's height axis.
+
+    GDAL reads 3D shapefiles, GeoJSON positions of three numbers and GeoPackage PolygonZ as they are;
+    overlays and areas on them mix planar and 3D rules and can give NaN coordinates further on.
+    """
+    if frame.crs is not None and len(frame.crs.axis_info) > 2:  # GDAL gives 3D GeoJSON EPSG:4979
+        frame = frame.set_crs(frame.crs.to_2d(), allow_override=True)
+    values = np.asarray(frame.geometry.values, dtype=object)
+    extra = shapely.has_z(values) | shapely.has_m(values)
+    if not extra.any():
+        return frame
+    frame = frame.copy()
+    frame[frame.geometry.name] = gpd.GeoSeries(shapely.force_2d(values), index=frame.index, crs=frame.crs)
+    found = np.flatnonzero(extra)
+    where = str(path) if layer is None else f"{path} (layer {layer!r})"
+    warnings.warn(
+        f"{where}: {len(found):,} of {len(frame):,} records have Z (height) or M coordinates, dropped "
+        f"(gridmap works on the map plane; areas and lengths are flat): {_records(rows, found)}. To keep "
+        "heights, put them in a column such as 高程",
+        GridmapWarning, stacklevel=3,  # the caller of read_layer
+    )
+    return frame
 
 
 # --- CRS ------------------------------------------------------------------------------------------------
@@ -737,10 +956,13 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Raises
     ------
     ReadError
-        Missing, empty, truncated (.shp, .shx, .dbf too) or undecodable file; a binary file under a text
-        name (a workbook named .csv); unknown type; layer not found; shapefile without .shx/.dbf; a line
-        with more fields than the header; a geometry that cannot be read (named by its feature); no
-        geometry and no coordinate columns; records without coordinates.
+        Missing, empty, truncated (.shp, .shx, .dbf too) or undecodable file; a symlink loop, a broken
+        symlink or a file the system refuses to read; a binary file under a text name (a workbook named
+        .csv); unknown type; layer not found; shapefile without .shx/.dbf; a line with more fields than the
+        header; a geometry that cannot be read (named by its feature); JSON nested too deeply; a text value
+        holding a NUL character (CSV, GeoJSON, .dbf, Parquet: named by its record and column); Excel cells
+        holding formulas without a saved value (named ``sheet!A1``); no geometry and no coordinate columns;
+        records without coordinates.
     SchemaError, CodeError, CRSError
         Two headers for one column, a count that is not a whole number, a code in scientific notation,
         no usable CRS, records whose coordinates are not degrees (named by their row).
@@ -748,8 +970,10 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Warns
     -----
     GridmapWarning
-        Text read as Big5; a shapefile's .cpg that is wrong; records outside China (named) in a layer that
-        is mostly inside. A table with a header and no records is logged (WARNING).
+        Text read as Big5; a shapefile's .cpg that is wrong; shapefile field names or values cut in the
+        middle of a character by the .dbf's fixed width; Z (height) or M coordinates, dropped (named by
+        record); records outside China (named) in a layer that is mostly inside. A table with a header and no
+        records, and a header found below a title, are logged (WARNING).
 
     Examples
     --------
@@ -764,7 +988,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     explicit = {key: value for key, value in (("lon", lon), ("lat", lat)) if value is not None}
     if len(explicit) == 1:
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
-    frame, rows, chosen = _read_any(path, layer, encoding=encoding)
+    with _system_errors(path):
+        frame, rows, chosen = _read_any(path, layer, encoding=encoding)
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
@@ -777,6 +1002,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
+    frame = _drop_z(frame, path=path, rows=rows,
+                    layer=chosen if path.suffix.lower() in (".gpkg", ".zip", *_EXCEL) else None)
     frame = _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords, rows=rows)
     return _with_source(frame, path=path, layer=chosen, rows=rows)
 
@@ -912,7 +1139,8 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
         raise ReadError(f"{suffix} files hold layers, not tables", path=path, fix="read it with read_layer")
     if sheet is not None and suffix not in _EXCEL:
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
-    frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
+    with _system_errors(path):
+        frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if suffix in _TEXT:
@@ -934,6 +1162,11 @@ def list_layers(path: str | os.PathLike) -> list[str]:
     ['grids']
     """
     path = _checked_file(path)
+    with _system_errors(path):
+        return _layer_names(path)
+
+
+def _layer_names(path: Path) -> list[str]:
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
         return _geopackage_layers(path)

@@ -28,12 +28,15 @@ import json
 import re
 import sys
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import openpyxl
 import pyogrio
+import shapely
 from shapely import LineString, Point, Polygon, box
 
 HERE = Path(__file__).resolve().parent
@@ -176,6 +179,123 @@ def _fixed_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# --- messy files as analysts have them (issues 14 and 16) ----------------------------------------------
+
+#: 𠀀 (U+20000) and 䶮 (U+4DAE) are in GB18030, not in GBK.
+RARE = "𠀀䶮"
+
+
+def _lifted(frame: gpd.GeoDataFrame, z: float) -> gpd.GeoDataFrame:
+    """The frame with a height on every vertex (``z`` plus a little per vertex, like surveyed terrain)."""
+    def heights(xyz):
+        return np.column_stack([xyz[:, :2], z + 1000 * (xyz[:, 0] - 108.3)])
+
+    return frame.set_geometry(shapely.transform(shapely.force_3d(frame.geometry.values), heights,
+                                                include_z=True))
+
+
+def messy_real_files(folder: Path, case, wgs: gpd.GeoDataFrame) -> None:  # noqa: C901 - one flat list
+    """Z coordinates, JSON nested too deep, NUL in names, formulas without values, GBK and GB18030."""
+    lifted = _lifted(wgs, 85.0)
+    write_geojson(folder, "z_communities.geojson", [_feature(row, geom) for row, geom in
+                                                    zip(wgs[["code", "name"]].to_dict("records"),
+                                                        lifted.geometry, strict=True)])
+    case("z_geojson", "GeoJSON communities whose positions have three numbers (height)",
+         "z_communities.geojson", "read_layer", "reads", rows=4, epsg=4326,
+         values={"code": [c[0] for c in COMMUNITIES]}, warns="4 of 4 records have Z (height)")
+    write_shapefile(folder, "z_communities", lifted)
+    case("z_shapefile", "a PolygonZ shapefile of communities", "z_communities.shp", "read_layer", "reads",
+         rows=4, epsg=4326, values={"name": [c[1] for c in COMMUNITIES]},
+         warns="4 of 4 records have Z (height)")
+    units = gpd.GeoDataFrame({"unit_id": [u[0] for u in UNITS], "name": [u[1] for u in UNITS],
+                              "kind": "compound", "households": [u[3] for u in UNITS]},
+                             geometry=[Point(u[5], u[6]) for u in UNITS], crs=4326)
+    write_geojson(folder, "z_units.geojson", [_feature(row, geom) for row, geom in
+                                              zip(units.drop(columns="geometry").to_dict("records"),
+                                                  _lifted(units, 12.0).geometry, strict=True)])
+    case("z_build", "build_grids of 3D communities and 3D units (heights dropped on read)",
+         "z_units.geojson", "build_grids", "report", args={"communities": "z_communities.geojson"},
+         checks=[], warns="have Z (height)", warnings_ok=True)
+
+    depth = 20_000
+    (folder / "deep.geojson").write_text(
+        '{"type": "FeatureCollection", "features": ' + "[" * depth + "]" * depth + "}\n", encoding="utf-8")
+    case("json_nested_deep", f"a GeoJSON nested {depth:,} brackets deep", "deep.geojson", "read_layer",
+         "error", error="ReadError", words=["nested"])
+
+    rows = [UNIT_HEADER, *unit_rows()]
+    rows[2][1] = "民生\x00花园"
+    write_csv(folder, "nul_name.csv", rows)
+    case("csv_nul_in_name", "a CSV whose name 民生花园 holds a NUL character (\\x00)", "nul_name.csv",
+         "read_layer", "error", error="ReadError",
+         words=["column '小区名称' holds a NUL character", "'民生'", "delete the NUL"], record="row 3")
+    features = community_features(row1={"name": "兴宁\x00社区"})
+    write_geojson(folder, "nul_name.geojson", features)
+    case("geojson_nul_in_name", "a GeoJSON whose name holds a NUL character (\\u0000); GDAL alone cuts it",
+         "nul_name.geojson", "read_layer", "error", error="ReadError",
+         words=["NUL character", "'兴宁'", "delete the NUL"], record="feature 2")
+    write_shapefile(folder, "nul_name", wgs, encoding="GBK", drop=(".cpg",))
+    dbf = (folder / "nul_name.dbf").read_bytes()
+    name = "兴宁社区".encode("gbk")
+    (folder / "nul_name.dbf").write_bytes(dbf.replace(name, name[:4] + b"\x00" + name[4:7]))
+    case("dbf_nul_in_name", "a GBK shapefile whose name holds a NUL byte; GDAL alone cuts it",
+         "nul_name.shp", "read_layer", "error", error="ReadError", words=["NUL character", "'兴宁'"],
+         record="feature 2")
+
+    write_shapefile(folder, "gbk_no_cpg", wgs, encoding="GBK", drop=(".cpg",))
+    case("shp_gbk_without_cpg", "a GBK shapefile without its .cpg (encoding detected)", "gbk_no_cpg.shp",
+         "read_layer", "reads", rows=4, epsg=4326, values={"name": [c[1] for c in COMMUNITIES]})
+    cut = wgs.rename(columns={"code": "区划代码"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL says it cuts the name: the point of the case
+        write_shapefile(folder, "cut_field_name", cut)
+    case("shp_utf8_field_name_cut", "a UTF-8 shapefile whose field 区划代码 the .dbf cut to 10 bytes "
+         "(3⅓ characters)", "cut_field_name.shp", "read_layer", "reads", rows=4, epsg=4326,
+         values={"name": [c[1] for c in COMMUNITIES]}, warns="'区划代'")
+
+    text = "".join(",".join(map(str, row)) + "\r\n" for row in [UNIT_HEADER, *unit_rows()])
+    (folder / "gbk_crlf_units.csv").write_bytes(text.encode("gbk"))
+    case("csv_gbk_crlf", "a GBK CSV with Windows line endings (CRLF) and no BOM", "gbk_crlf_units.csv",
+         "read_layer", "reads", rows=6, epsg=4326, values={"name": [u[1] for u in UNITS]})
+    rows = [UNIT_HEADER, *unit_rows()]
+    rows[1][1] = f"{RARE}苑"
+    write_csv(folder, "gb18030_rare.csv", rows, encoding="gb18030")
+    case("csv_gb18030_only_characters", f"a GB18030 CSV holding {RARE} (not in GBK)", "gb18030_rare.csv",
+         "read_layer", "reads", rows=6, values={"name": [f"{RARE}苑", *(u[1] for u in UNITS[1:])]})
+
+    def formulas(book):
+        sheet = book.active
+        sheet.title = "小区"
+        sheet.append(["示例市网格统计表"])
+        sheet.merge_cells("A1:G1")
+        sheet.append([])
+        sheet.append(UNIT_HEADER)
+        for row in unit_rows():
+            sheet.append(row)
+        sheet["D4"] = "=320"
+        sheet["G5"] = "=22.8+0.006"
+
+    write_xlsx(folder, "formulas.xlsx", formulas)
+    case("xlsx_formulas_without_values", "an Excel sheet written by openpyxl with formulas never computed "
+         "(no saved value)", "formulas.xlsx", "read_layer", "error", error="ReadError",
+         words=["2 cells hold formulas without a value", "小区!D4, 小区!G5", "paste them as values"])
+
+    def title_and_blank_row(book):
+        sheet = book.active
+        sheet.title = "小区"
+        sheet.append(["示例市网格统计表"])
+        sheet.merge_cells("A1:G1")
+        sheet.append([])
+        sheet.append(UNIT_HEADER)
+        for row in unit_rows():
+            sheet.append(row)
+
+    write_xlsx(folder, "title_blank_row.xlsx", title_and_blank_row)
+    case("xlsx_title_and_blank_row", "an Excel sheet with a merged title row and a blank row above the "
+         "header", "title_blank_row.xlsx", "read_layer", "reads", rows=6, epsg=4326,
+         values={"name": [u[1] for u in UNITS]})
+
+
 # --- the cases ---------------------------------------------------------------------------------------
 
 def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
@@ -290,6 +410,8 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
     case("csv_cr_line_endings", "a CSV with classic-Mac CR line endings (Excel 'CSV (Macintosh)')",
          "mac_line_endings.csv", "read_layer", "reads", rows=6, epsg=4326,
          values={"name": [u[1] for u in UNITS]})
+
+    messy_real_files(folder, case, wgs)
 
     # -- geometry --------------------------------------------------------------------------------------
     mixed = community_features(row1={"geometry": Point(108.315, 22.805)},
@@ -780,6 +902,12 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
         "truncated.geojson", ["check", "@truncated.geojson", "--communities", "@communities.geojson",
                               "--out", "{out}"], ["truncated", "download"],
         args={"out": "findings.csv", "previous": "previous_findings.csv"})
+    cli("cli_check_deep_json", "gridmap check of a GeoJSON nested 20,000 brackets deep", "deep.geojson",
+        ["check", "@deep.geojson", "--communities", "@communities.geojson", "--out", "{out}"],
+        ["nested too deeply"], args={"out": "findings.csv", "previous": "previous_findings.csv"})
+    cli("cli_build_formulas", "gridmap build with units from a sheet of formulas without values",
+        "formulas.xlsx", [*build[:4], "@formulas.xlsx", *build[5:]], ["formulas without a value", "小区!D4"],
+        args={"out": "grids.gpkg", "previous": "previous.gpkg"})
     cli("cli_check_unknown_layer", "gridmap check --communities naming neither a file nor a layer",
         "grids_overlap.geojson", ["check", "@grids_overlap.geojson", "--communities", "communes"],
         ["neither a file nor a layer", "give a file"])
