@@ -41,7 +41,6 @@ from xml.etree import ElementTree
 
 import geopandas as gpd
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyogrio
 import shapely
@@ -705,6 +704,8 @@ def _excel_sheets(path: Path) -> list[str]:
         with _reading(path, what="Excel file"), pd.ExcelFile(path, engine=_xls_engine()) as book:
             return [str(name) for name in book.sheet_names]
     with _reading(path, what="Excel file"):
+        import openpyxl  # imported here: `import gridmap` stays light
+
         book = openpyxl.load_workbook(path, read_only=True)
         try:
             return list(book.sheetnames)
@@ -730,6 +731,8 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int],
             raw = pd.read_excel(path, sheet_name=chosen, header=None, dtype=object, engine=_xls_engine())
             rows = [[None if _blank(v) else v for v in row] for row in raw.itertuples(index=False)]
         else:
+            import openpyxl
+
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
                 sheet = book[chosen]
