@@ -47,8 +47,10 @@ import shapely.errors
 from gridmap.crs import convert_frame, is_in_china, normalize_crs
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, ReadError
 from gridmap.io._columns import (
+    COORDS_ATTR,
     STRING_DTYPE,
     clean_values,
+    header_coords,
     header_key,
     header_rows,
     infer_numbers,
@@ -768,13 +770,14 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
-    frame, sources = rename_columns(frame, path=path, explicit=explicit)
+    frame, sources = rename_columns(frame, path=path, explicit=explicit, coords=coords)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if path.suffix.lower() in _TEXT:
         frame = infer_numbers(frame, skip=list(sources))
     if explicit or not _has_geometry(frame):
         geometry = getattr(frame, "_geometry_column_name", None)
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
+        coords = header_coords(sources, table.columns, coords=coords, path=path)  # 经度_gcj02 names gcj02
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
     frame = _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords, rows=rows)
@@ -915,6 +918,9 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
     frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
+    system = header_coords(sources, frame.columns, coords=None, path=path)  # 经度_gcj02: for read_cases
+    if system is not None:
+        frame.attrs[COORDS_ATTR] = system
     if suffix in _TEXT:
         frame = infer_numbers(frame, skip=[c for c in sources if c not in ("lon", "lat")])
     return _with_source(frame, path=path, layer=chosen, rows=rows)
