@@ -61,6 +61,7 @@ from gridmap.io._columns import (
     unique_headers,
 )
 from gridmap.io._encoding import dbf_encoding, decode_text
+from gridmap.io._nested import flatten_properties
 
 __all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
 
@@ -202,7 +203,9 @@ def _check_shp_length(shx: bytes, shp_size: int, *, shown: str) -> None:
 
 def _read_vector(source, *, shown, what: str, **options) -> gpd.GeoDataFrame:
     """Read a vector layer with pyogrio; a geometry shapely refuses is named by its feature."""
-    with _reading(shown, what=what):
+    with _reading(shown, what=what), warnings.catch_warnings():
+        # a property GDAL types as JSON but holding plain text (DataV's "100000_JD" adcode) stays text
+        warnings.filterwarnings("ignore", "Could not parse column .* as JSON", UserWarning)
         try:
             return pyogrio.read_dataframe(source, **options)
         except shapely.errors.GEOSException as exc:
@@ -767,6 +770,7 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if len(explicit) == 1:
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
     frame, rows, chosen = _read_any(path, layer, encoding=encoding)
+    frame = flatten_properties(frame, path=path, datav=rows is None)  # DataV atlas; dicts, lists as JSON
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
@@ -916,6 +920,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
     if sheet is not None and suffix not in _EXCEL:
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
     frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
+    frame = flatten_properties(frame, path=path, datav=False)  # lists in Parquet columns as JSON text
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     system = header_coords(sources, frame.columns, coords=None, path=path)  # 经度_gcj02: for read_cases
