@@ -61,6 +61,7 @@ from gridmap.io._columns import (
     unique_headers,
 )
 from gridmap.io._encoding import dbf_encoding, decode_text
+from gridmap.io._kml import read_kml
 from gridmap.io._nested import flatten_properties
 
 __all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
@@ -70,7 +71,7 @@ SOURCE, LAYER, RECORDS = "gridmap_source", "gridmap_layer", "gridmap_records"
 
 logger = logging.getLogger(__name__)
 
-_VECTOR = (".geojson", ".json", ".shp", ".gpkg", ".zip")
+_VECTOR = (".geojson", ".json", ".shp", ".gpkg", ".zip", ".kml", ".kmz")
 _PARQUET = (".parquet", ".geoparquet")
 _TEXT = (".csv", ".tsv", ".txt")
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -881,6 +882,8 @@ def _read_any(path: Path, layer: str | None, *,
         return _read_parquet(path), None, path.stem
     if suffix == ".shp":
         return _read_shapefile(path, encoding=encoding), None, path.stem
+    if suffix in (".kml", ".kmz"):
+        return read_kml(path), None, path.stem
     return _read_geojson(path, encoding=encoding), None, path.stem
 
 
