@@ -37,6 +37,7 @@ __all__ = ["read_kml"]
 _EXPORT_AGAIN = "export the KML/KMZ again from the map tool and check that it opens in Google Earth"
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.-]+)[\"'][^>]*\?>")
 _FIXED = ("name", "description", "folder")
+_COORDINATES = "write KML coordinates as lon,lat or lon,lat,alt separated by spaces"
 _EXPAT_ENCODINGS = ("utf8", "utf16", "usascii", "iso88591")
 
 
@@ -87,7 +88,7 @@ def _points(element: ET.Element, record: str, shown: str) -> list[tuple[float, f
             lon, lat = float(parts[0]), float(parts[1])
         except (ValueError, IndexError):
             raise ReadError(f"the coordinates hold {item[:40]!r}, not lon,lat[,alt]", path=shown,
-                            record=record, fix="write coordinates as lon,lat,alt separated by spaces") from None
+                            record=record, fix=_COORDINATES) from None
         points.append((lon, lat))
     if not points:
         raise ReadError(f"a {_local(element.tag)} without coordinates", path=shown, record=record,
