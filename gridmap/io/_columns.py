@@ -43,6 +43,7 @@ __all__ = [
     "record_label",
     "records_text",
     "record_numbers",
+    "FeatureNumbers",
     "COORDS_ATTR",
     "header_system",
     "header_coords",
@@ -352,9 +353,21 @@ def agreed_coords(declared: str | None, coords: str | None, *, where: str = "the
                        "if the headers are wrong, rename them")
 
 
+class FeatureNumbers(list):
+    """The 1-based numbers in the file of the features a vector layer kept (some were left out)."""
+
+
+def _word(rows: Sequence[int]) -> str:
+    return "feature" if isinstance(rows, FeatureNumbers) else "row"
+
+
 def record_label(rows: Sequence[int] | None, position: int) -> str:
-    """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based)."""
-    return f"feature {position + 1}" if rows is None else f"row {rows[position]}"
+    """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based).
+
+    ``rows`` is None for a vector layer whose features are all kept, :class:`FeatureNumbers` for one of
+    which some were left out.
+    """
+    return f"feature {position + 1}" if rows is None else f"{_word(rows)} {rows[position]}"
 
 
 def records_text(rows: Sequence[int] | None, count: int) -> str:
@@ -364,6 +377,8 @@ def records_text(rows: Sequence[int] | None, count: int) -> str:
     --------
     >>> records_text([3, 4, 5, 7], 4), records_text(None, 3), records_text([], 0)
     ('row 3-5,7', 'feature 1-3', 'row ')
+    >>> records_text(FeatureNumbers([2, 3]), 2)
+    'feature 2-3'
     """
     if rows is None:
         return f"feature 1-{count}" if count else "feature "
@@ -373,7 +388,7 @@ def records_text(rows: Sequence[int] | None, count: int) -> str:
             runs[-1][1] = row
         else:
             runs.append([row, row])
-    return "row " + ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+    return f"{_word(rows)} " + ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 def record_numbers(text: str) -> tuple[str, np.ndarray]:

@@ -169,8 +169,8 @@ def read_kml(path: str | os.PathLike) -> gpd.GeoDataFrame:
     ...     '</name><ExtendedData><Data name="户数"><value>12</value></Data></ExtendedData>'
     ...     '<Point><coordinates>108.3,22.8,35</coordinates></Point></Placemark></Document></kml>', "utf-8")
     >>> sites = read_kml(path)
-    >>> sites[["name", "户数"]].iloc[0].tolist(), sites.geometry[0].wkt
-    (['市一医院', 12], 'POINT (108.3 22.8)')
+    >>> sites.loc[0, "name"], int(sites.loc[0, "户数"]), sites.geometry[0].wkt
+    ('市一医院', 12, 'POINT (108.3 22.8)')
     """
     path = Path(path)
     data, shown = _kml_bytes(path)

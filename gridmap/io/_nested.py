@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import GridmapWarning
+from gridmap.io._columns import FeatureNumbers
 
 __all__ = ["flatten_properties", "is_datav", "nested_as_text"]
 
@@ -114,8 +115,12 @@ def _left_out(frame: pd.DataFrame, adcodes: list[str | None], parents: list[str 
     return drop
 
 
-def _from_datav(frame: pd.DataFrame, *, path: str | os.PathLike | None) -> pd.DataFrame:
-    """Read the DataV layout: ``code`` and ``parent_code`` from the adcodes, the odd features left out."""
+def _from_datav(frame: pd.DataFrame, *,
+                path: str | os.PathLike | None) -> tuple[pd.DataFrame, FeatureNumbers | None]:
+    """Read the DataV layout: ``code`` and ``parent_code`` from the adcodes, the odd features left out.
+
+    Return the layer and, when features were left out, the file's numbers of those kept.
+    """
     adcodes = [_adcode_text(value) for value in frame["adcode"]]
     raw_parents = ([_adcode_text(value) for value in frame["parent"]] if "parent" in frame.columns
                    else [None] * len(frame))
@@ -125,7 +130,9 @@ def _from_datav(frame: pd.DataFrame, *, path: str | os.PathLike | None) -> pd.Da
     table = frame.drop(columns=["adcode", "parent"], errors="ignore")
     table.insert(0, "code", pd.array(codes, dtype="str"))
     table.insert(1, "parent_code", pd.array(parents, dtype="str"))
-    return table.loc[~drop]  # the index keeps each feature's position in the file, for record labels
+    if not drop.any():
+        return table, None
+    return table.loc[~drop].reset_index(drop=True), FeatureNumbers((np.flatnonzero(~drop) + 1).tolist())
 
 
 def _json_text(value: object) -> object:
@@ -162,11 +169,14 @@ def nested_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def flatten_properties(frame: pd.DataFrame, *, path: str | os.PathLike | None = None,
-                       datav: bool = True) -> pd.DataFrame:
-    """Return a layer as read with the DataV layout read (:func:`is_datav`) and nested values as JSON text.
+def flatten_properties(frame: pd.DataFrame, rows: list[int] | None = None, *,
+                       path: str | os.PathLike | None = None,
+                       datav: bool = True) -> tuple[pd.DataFrame, list[int] | None]:
+    """Read the DataV layout (:func:`is_datav`) of a vector layer and turn nested values into JSON text.
 
-    ``datav=False`` (tables, whose records are numbered by row) only turns nested values into text.
+    ``rows`` numbers the records as a reader does (None: ``feature N`` by position); the result's rows
+    are :class:`~gridmap.io._columns.FeatureNumbers` when DataV features were left out. Tables (``rows``
+    given) and ``datav=False`` only have their nested values turned into text.
 
     Examples
     --------
@@ -176,12 +186,12 @@ def flatten_properties(frame: pd.DataFrame, *, path: str | os.PathLike | None = 
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
-    ...     flat = flatten_properties(frame)
+    ...     flat, rows = flatten_properties(frame)
     >>> flat.loc[0, ["code", "parent_code", "name", "acroutes"]].tolist()
     ['450102', '4501', '兴宁区', '[100000, 450000, 450100]']
-    >>> len(flat)
-    1
+    >>> len(flat), rows
+    (1, [1])
     """
-    if datav and is_datav(frame):
-        frame = _from_datav(frame, path=path)
-    return nested_as_text(frame)
+    if datav and rows is None and is_datav(frame):
+        frame, rows = _from_datav(frame, path=path)
+    return nested_as_text(frame), rows

@@ -771,7 +771,7 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if len(explicit) == 1:
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
     frame, rows, chosen = _read_any(path, layer, encoding=encoding)
-    frame = flatten_properties(frame, path=path, datav=rows is None)  # DataV atlas; dicts, lists as JSON
+    frame, rows = flatten_properties(frame, rows, path=path)  # DataV atlas; dicts and lists as JSON text
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
@@ -923,7 +923,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
     if sheet is not None and suffix not in _EXCEL:
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
     frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
-    frame = flatten_properties(frame, path=path, datav=False)  # lists in Parquet columns as JSON text
+    frame, rows = flatten_properties(frame, rows, path=path, datav=False)  # Parquet lists as JSON text
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     system = header_coords(sources, frame.columns, coords=None, path=path)  # 经度_gcj02: for read_cases
