@@ -713,9 +713,10 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Parameters
     ----------
     path : str or os.PathLike
-        GeoJSON (``.geojson``/``.json``), Shapefile (``.shp``, or a ``.zip`` holding one), GeoPackage
-        (``.gpkg``), GeoParquet (``.parquet``), CSV/TSV (``.csv``/``.tsv``/``.txt``) or Excel
-        (``.xlsx``/``.xls``) with coordinate columns or a WKT column (``geometry``/``wkt``).
+        GeoJSON (``.geojson``/``.json``, DataV atlas files too), Shapefile (``.shp``, or a ``.zip`` holding
+        one), GeoPackage (``.gpkg``), GeoParquet (``.parquet``), KML/KMZ (``.kml``/``.kmz``), CSV/TSV
+        (``.csv``/``.tsv``/``.txt``) or Excel (``.xlsx``/``.xls``) with coordinate columns (headers such as
+        ``经度_gcj02`` name their coordinate system) or a WKT column (``geometry``/``wkt``).
     layer : str, optional
         Layer of a GeoPackage, shapefile in a zip, or sheet of a workbook (default: the only layer; the
         first sheet). A GeoPackage with several layers needs it.
