@@ -385,3 +385,42 @@ def test_geojson_in_epsg_4490_with_a_crs_member(tmp_path):
     written = write_layer(layer, tmp_path / "back.gpkg")
     assert gpd.read_file(written).crs.to_epsg() == 4490
     assert np.allclose(read_layer(written).geometry[0].exterior.coords, ring)
+
+
+# --- ECharts' compressed map files --------------------------------------------------------------------------
+
+def _encode_ring(points: list[list[float]], offsets: list[int]) -> str:
+    """Encode a ring as ECharts' encoder does (quantise by 1024, zigzag deltas, plus 64)."""
+    previous = [int(np.ceil(points[0][0] * 1024)), int(np.ceil(points[0][1] * 1024))]
+    offsets.extend(previous)
+    text = ""
+    for point in points:
+        for axis in (0, 1):
+            value = int(np.ceil(point[axis] * 1024))
+            delta = value - previous[axis]
+            text += chr(((delta << 1) ^ (delta >> 15)) + 64)
+            previous[axis] = value
+    return text
+
+
+def test_echarts_compressed_map_file(tmp_path):
+    rings = [[[108.3, 22.8], [108.4, 22.8], [108.4, 22.9], [108.3, 22.9], [108.3, 22.8]],
+             [[108.5, 22.8], [108.6, 22.8], [108.6, 22.9], [108.5, 22.8]]]
+    offsets: list[list[int]] = [[], []]
+    encoded = [_encode_ring(ring, offset) for ring, offset in zip(rings, offsets, strict=True)]
+    document = {"type": "FeatureCollection", "UTF8Encoding": True, "features": [
+        {"id": "450102", "type": "Feature",
+         "properties": {"name": "兴宁区", "cp": [108.35, 22.85], "childNum": 1},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[encoded[0]], [encoded[1]]],
+                      "encodeOffsets": [[offsets[0]], [offsets[1]]]}},
+        {"id": "450103", "type": "Feature", "properties": {"name": "青秀区", "cp": None, "childNum": None},
+         "geometry": {"type": "Polygon", "coordinates": [encoded[0]], "encodeOffsets": [offsets[0]]}}]}
+    path = tmp_path / "nanning.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    layer = read_layer(path)
+    assert layer["name"].tolist() == ["兴宁区", "青秀区"]
+    assert layer.loc[0, "cp"] == "[108.35, 22.85]" and pd.isna(layer.loc[1, "cp"])
+    expected = shapely.MultiPolygon([shapely.Polygon(rings[0]), shapely.Polygon(rings[1])])
+    step = np.hypot(1, 1) / 1024  # ECharts keeps 1/1024 degree on each axis
+    assert layer.geometry[0].equals_exact(expected, step)
+    assert layer.geometry[1].equals_exact(shapely.Polygon(rings[0]), step)

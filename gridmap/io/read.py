@@ -60,6 +60,7 @@ from gridmap.io._columns import (
     rename_columns,
     unique_headers,
 )
+from gridmap.io._echarts import is_echarts, read_echarts
 from gridmap.io._encoding import dbf_encoding, decode_text
 from gridmap.io._kml import read_kml
 from gridmap.io._nested import flatten_properties
@@ -885,6 +886,8 @@ def _read_any(path: Path, layer: str | None, *,
         return _read_shapefile(path, encoding=encoding), None, path.stem
     if suffix in (".kml", ".kmz"):
         return read_kml(path), None, path.stem
+    if is_echarts(path):  # ECharts' compressed map files ("UTF8Encoding": true)
+        return read_echarts(path), None, path.stem
     return _read_geojson(path, encoding=encoding), None, path.stem
 
 
