@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridmap.cases import read_cases
@@ -424,3 +424,29 @@ def test_echarts_compressed_map_file(tmp_path):
     step = np.hypot(1, 1) / 1024  # ECharts keeps 1/1024 degree on each axis
     assert layer.geometry[0].equals_exact(expected, step)
     assert layer.geometry[1].equals_exact(shapely.Polygon(rings[0]), step)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.text("兴宁区abc-_ \"'\\{}[]:,", max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("名称abc", min_size=1, max_size=3),
+                                                                inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nested=st.lists(st.lists(_JSON, max_size=3) | st.dictionaries(st.text("ab", min_size=1, max_size=2),
+                                                                     _JSON, min_size=1, max_size=3),
+                       min_size=3, max_size=3))
+def test_any_nested_property_is_read_as_its_json_text(tmp_path, nested):
+    """Lists and objects of text, whole numbers, booleans and nulls come back as JSON text loading equal."""
+    keys = ["标签", "联系人", "extra"]
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [108.3, 22.8]},
+               "properties": {"名称": "翠竹苑", **dict(zip(keys, nested, strict=True))}}
+    path = tmp_path / "nested.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
+                    encoding="utf-8")
+    layer = read_layer(path)
+    for key, value in zip(keys, nested, strict=True):
+        assert json.loads(layer.loc[0, key]) == value
+    back = read_layer(write_layer(layer, tmp_path / "nested.gpkg"))
+    assert back.loc[0, keys].tolist() == layer.loc[0, keys].tolist()
