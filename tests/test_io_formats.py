@@ -450,3 +450,13 @@ def test_any_nested_property_is_read_as_its_json_text(tmp_path, nested):
         assert json.loads(layer.loc[0, key]) == value
     back = read_layer(write_layer(layer, tmp_path / "nested.gpkg"))
     assert back.loc[0, keys].tolist() == layer.loc[0, keys].tolist()
+
+
+def test_echarts_ring_too_short_is_named(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps({"type": "FeatureCollection", "UTF8Encoding": True, "features": [
+        {"type": "Feature", "properties": {"name": "南宁市"},
+         "geometry": {"type": "Polygon", "coordinates": ["@@BA"], "encodeOffsets": [[110900, 23347]]}}]}),
+        encoding="utf-8")
+    with pytest.raises(ReadError, match=r"broken.json, feature 1: the geometry .* cannot be decoded"):
+        read_layer(path)

@@ -14,6 +14,10 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import shapely
+import shapely.errors
+import shapely.geometry
 
 from gridmap.errors import ReadError
 
@@ -72,5 +76,19 @@ def read_echarts(path: str | os.PathLike) -> gpd.GeoDataFrame:
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise ReadError(f"cannot decode the ECharts map file (UTF8Encoding): {exc}", path=path,
                         fix="download the file again, or an uncompressed GeoJSON of the same area") from None
-    frame = gpd.GeoDataFrame.from_features(features, crs=4326)
-    return frame if "geometry" in frame.columns else gpd.GeoDataFrame(geometry=[], crs=4326)
+    geometries = [_shape(feature.get("geometry"), n, path) for n, feature in enumerate(features)]
+    table = pd.DataFrame.from_records([feature.get("properties") or {} for feature in features])
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometries, index=table.index), crs=4326)
+
+
+def _shape(geometry: dict | None, position: int, path: Path):
+    """Build a decoded geometry; one shapely refuses (a ring of two points) is named by its feature."""
+    if geometry is None:
+        return None
+    try:
+        return shapely.geometry.shape(geometry)
+    except (ValueError, TypeError, KeyError, IndexError, shapely.errors.GEOSException) as exc:
+        reason = str(exc).rstrip(".")
+        raise ReadError(f"the geometry of the feature cannot be decoded: {reason}", path=path,
+                        record=f"feature {position + 1}",
+                        fix="download the file again, or an uncompressed GeoJSON of the same area") from None
