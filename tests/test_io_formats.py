@@ -360,6 +360,11 @@ def test_broken_kml_files_are_named(tmp_path):
     bad.write_text(_KML.format(encoding="UTF-8").replace("108.305,22.805,35.5", "108.305;22.805"), "utf-8")
     with pytest.raises(ReadError, match=r"feature 3.*'108.305;22.805', not lon,lat"):
         read_layer(bad)
+    short = tmp_path / "short.kml"
+    short.write_text(_KML.format(encoding="UTF-8").replace(
+        "108.31,22.80 108.32,22.80 108.32,22.81\n 108.31,22.80", "108.31,22.80 108.32,22.80"), "utf-8")
+    with pytest.raises(ReadError, match=r"short.kml, feature 2: the geometry .* cannot be built"):
+        read_layer(short)
     empty = tmp_path / "empty.kmz"
     with zipfile.ZipFile(empty, "w") as archive:
         archive.writestr("readme.txt", "no kml")

@@ -27,6 +27,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.errors
 
 from gridmap.errors import ReadError
 from gridmap.io._columns import STRING_DTYPE, header_key, infer_numbers
@@ -127,6 +128,16 @@ def _geometry(element: ET.Element, record: str, shown: str):
     return None
 
 
+def _placemark_geometry(placemark: ET.Element, record: str, shown: str):
+    """Return the first geometry of a Placemark; one shapely refuses (a ring of two points) is named."""
+    try:
+        return next((g for c in placemark if (g := _geometry(c, record, shown)) is not None), None)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        reason = str(exc).rstrip(".")
+        raise ReadError(f"the geometry of the Placemark cannot be built: {reason}", path=shown, record=record,
+                        fix="redraw the shape in the map tool and export again") from None
+
+
 def _fields(placemark: ET.Element) -> dict[str, str | None]:
     """Return a Placemark's ``<ExtendedData>``: ``<Data name>`` values and ``<SimpleData name>`` texts."""
     fields: dict[str, str | None] = {}
@@ -178,7 +189,7 @@ def read_kml(path: str | os.PathLike) -> gpd.GeoDataFrame:
     records, geometries = [], []
     for position, (folder, placemark) in enumerate(_placemarks(root)):
         record = f"feature {position + 1}"
-        shape = next((g for c in placemark if (g := _geometry(c, record, shown)) is not None), None)
+        shape = _placemark_geometry(placemark, record, shown)
         records.append({"name": _text(placemark, "name"), "description": _text(placemark, "description"),
                         "folder": folder, **_fields(placemark)})
         geometries.append(shape)
