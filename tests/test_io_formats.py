@@ -465,3 +465,15 @@ def test_echarts_ring_too_short_is_named(tmp_path):
         encoding="utf-8")
     with pytest.raises(ReadError, match=r"broken.json, feature 1: the geometry .* cannot be decoded"):
         read_layer(path)
+
+
+def test_lists_of_one_type_keep_every_value(tmp_path):
+    """GDAL would type [false, false] as a boolean list (read as one False) and fail on [true, false]."""
+    path = tmp_path / "lists.geojson"
+    properties = {"名称": "翠竹苑", "整改": [True, False], "楼号": [1, 2, 3], "面积": [1.5, 2.25], "空": [False]}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [108.3, 22.8]},
+         "properties": properties}]}, ensure_ascii=False), encoding="utf-8")
+    layer = read_layer(path)
+    for key in ("整改", "楼号", "面积", "空"):
+        assert json.loads(layer.loc[0, key]) == properties[key]

@@ -34,7 +34,11 @@ import pandas as pd
 from gridmap.errors import GridmapWarning
 from gridmap.io._columns import FeatureNumbers
 
-__all__ = ["flatten_properties", "is_datav", "nested_as_text"]
+__all__ = ["GEOJSON_OPTIONS", "flatten_properties", "is_datav", "nested_as_text"]
+
+#: GDAL open options for GeoJSON: arrays as JSON (lists), never as GDAL list fields, which pyogrio reads
+#: wrongly (``[false, false]`` as one False) or not at all (a list of booleans raises).
+GEOJSON_OPTIONS = {"ARRAY_AS_STRING": "YES"}
 
 #: Properties only DataV files have beside ``adcode``; one of them is enough to recognise the layout.
 _DATAV_KEYS = ("parent", "acroutes", "childrenNum", "subFeatureIndex", "centroid", "center", "adchar")

@@ -63,7 +63,7 @@ from gridmap.io._columns import (
 from gridmap.io._echarts import is_echarts, read_echarts
 from gridmap.io._encoding import dbf_encoding, decode_text
 from gridmap.io._kml import read_kml
-from gridmap.io._nested import flatten_properties
+from gridmap.io._nested import GEOJSON_OPTIONS, flatten_properties
 
 __all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
 
@@ -279,7 +279,7 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     _refuse_binary(path, "GeoJSON (text)")  # GDAL would open a workbook named .geojson as a workbook
     codec = encoding or "utf-8"
     try:
-        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=encoding)
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=encoding, **GEOJSON_OPTIONS)
     except ReadError as exc:
         if exc.record is not None:  # a feature is named: the JSON itself is sound
             raise
@@ -289,7 +289,7 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
             raise problem from exc
         if encoding is not None or codec not in ("gb18030", "big5"):
             raise
-        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec)
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec, **GEOJSON_OPTIONS)
     if frame.geometry.isna().any():
         _check_lost_geometries(frame, path, codec=codec)
     return frame
