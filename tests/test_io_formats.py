@@ -470,7 +470,8 @@ def test_echarts_ring_too_short_is_named(tmp_path):
 def test_lists_of_one_type_keep_every_value(tmp_path):
     """GDAL would type [false, false] as a boolean list (read as one False) and fail on [true, false]."""
     path = tmp_path / "lists.geojson"
-    properties = {"名称": "翠竹苑", "整改": [True, False], "楼号": [1, 2, 3], "面积": [1.5, 2.25], "空": [False]}
+    properties = {"名称": "翠竹苑", "整改": [True, False], "楼号": [1, 2, 3], "面积": [1.5, 2.25],
+                  "空": [False]}
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [108.3, 22.8]},
          "properties": properties}]}, ensure_ascii=False), encoding="utf-8")
