@@ -70,6 +70,7 @@ def test_datav_codes_parents_and_nested_values(datav):
     assert json.loads(layer.loc[0, "acroutes"]) == [100000, 450000, 450100]
     assert json.loads(layer.loc[1, "center"]) == pytest.approx([108.42, 22.82])
     assert "adcode" not in layer.columns and "parent" not in layer.columns
+    assert layer["childrenNum"].tolist() == [6, 6, 6] and str(layer["subFeatureIndex"].dtype) == "int64"
     assert layer.crs.to_epsg() == 4326
     assert record_labels(layer).tolist() == ["feature 1", "feature 2", "feature 3"]
     assert shapely.equals(layer.geometry[2], shapely.geometry.shape(_square(108.3, 22.7))).all()

@@ -136,7 +136,20 @@ def _from_datav(frame: pd.DataFrame, *,
     table.insert(1, "parent_code", pd.array(parents, dtype="str"))
     if not drop.any():
         return table, None
-    return table.loc[~drop].reset_index(drop=True), FeatureNumbers((np.flatnonzero(~drop) + 1).tolist())
+    kept = _whole_numbers(table.loc[~drop].reset_index(drop=True))
+    return kept, FeatureNumbers((np.flatnonzero(~drop) + 1).tolist())
+
+
+def _whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn float columns of whole numbers back into integers (``childrenNum``, ``subFeatureIndex``).
+
+    GDAL reads them as floats when a feature left out (the nine-dash line) lacks them.
+    """
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_float_dtype(series) and series.notna().all() and (series % 1 == 0).all():
+            frame[column] = series.astype("int64")
+    return frame
 
 
 def _json_text(value: object) -> object:
