@@ -290,10 +290,10 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
             raise SchemaError(f"columns {sources[target]!r} and {column!r} both mean {target!r}", path=path,
                               fix="rename or delete one of them")
         mapping[column], sources[target] = target, column
-    wanted = [target for target in ("lon", "lat") if target not in sources]
+    missing = [name for name in ("lon", "lat") if name not in sources]
     pairs = _suffixed_pairs([c for c in columns if c not in mapping], path=path)
-    for column, target in (_chosen_coordinates(pairs, wanted, coords=coords) if wanted else {}).items():
-        mapping[column], sources[target] = target, column
+    for column, name in (_chosen_coordinates(pairs, missing, coords=coords) if missing else {}).items():
+        mapping[column], sources[name] = name, column
     kept = set(columns) - set(mapping)
     clash = [target for target in sources if target in kept]
     if clash:

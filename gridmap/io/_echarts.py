@@ -53,6 +53,7 @@ def _decoded(geometry: dict | None, scale: float) -> dict | None:
     if not isinstance(geometry, dict) or "encodeOffsets" not in geometry:
         return geometry
     kind, rings, offsets = geometry.get("type"), geometry["coordinates"], geometry["encodeOffsets"]
+    coordinates: list
     if kind == "LineString":
         coordinates = _ring(rings, offsets, scale)
     elif kind in ("Polygon", "MultiLineString"):

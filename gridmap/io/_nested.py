@@ -64,16 +64,18 @@ def is_datav(frame: pd.DataFrame) -> bool:
 def _adcode_text(value: object) -> str | None:
     """Return an adcode as text: ``450102``, ``{"adcode": 450100}`` and ``"450102"`` alike; None if absent."""
     if isinstance(value, str) and value.strip().startswith("{"):
+        text = value.strip()
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return value.strip()
+            return text
     if isinstance(value, dict):
         value = value.get("adcode")
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    whole = isinstance(value, (float, np.floating)) and value.is_integer()
-    if isinstance(value, (int, np.integer)) or whole:
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value).strip() or None
 
@@ -102,7 +104,7 @@ def _left_out(frame: pd.DataFrame, adcodes: list[str | None], parents: list[str 
     """Mark the features that are no division (``100000_JD``) or the outline of the others' parent; warn."""
     outlines = {p for p in parents if p is not None}
     names = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
-    reasons = []
+    reasons: list[str | None] = []
     for position, (adcode, name) in enumerate(zip(adcodes, names, strict=True)):
         shown = f"feature {position + 1} ({adcode} {name or ''})".replace(" )", ")")
         if adcode is None or not (adcode.isascii() and adcode.isdigit()):
@@ -126,8 +128,9 @@ def _from_datav(frame: pd.DataFrame, *,
     Return the layer and, when features were left out, the file's numbers of those kept.
     """
     adcodes = [_adcode_text(value) for value in frame["adcode"]]
-    raw_parents = ([_adcode_text(value) for value in frame["parent"]] if "parent" in frame.columns
-                   else [None] * len(frame))
+    raw_parents: list[str | None] = [None] * len(frame)
+    if "parent" in frame.columns:
+        raw_parents = [_adcode_text(value) for value in frame["parent"]]
     drop = _left_out(frame, adcodes, raw_parents, path)
     codes = [_unpadded(adcode) for adcode in adcodes]
     parents = [_parent_code(parent, code) for parent, code in zip(raw_parents, codes, strict=True)]
