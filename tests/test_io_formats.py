@@ -479,3 +479,23 @@ def test_lists_of_one_type_keep_every_value(tmp_path):
     layer = read_layer(path)
     for key in ("整改", "楼号", "面积", "空"):
         assert json.loads(layer.loc[0, key]) == properties[key]
+
+
+def test_suffixed_headers_under_a_title_and_a_group_cell(tmp_path):
+    """A title row above, 位置 merged over 经度_gcj02/纬度_gcj02 in the row below: found and read."""
+    path = tmp_path / "units.csv"
+    path.write_text("兴宁区小区坐标表,,,\n小区,户数,位置,\n,,经度_gcj02,纬度_gcj02\n翠竹苑,320,108.33,22.82\n",
+                    encoding="utf-8")
+    units = read_layer(path)
+    x, y = gcj02_to_wgs84(*_GCJ)
+    assert (units.geometry[0].x, units.geometry[0].y) == pytest.approx((float(x), float(y)), abs=1e-9)
+    assert units.loc[0, "households"] == 320 and record_labels(units).tolist() == ["row 4"]
+
+
+def test_explicit_lon_lat_naming_a_suffixed_header(tmp_path):
+    path = tmp_path / "units.csv"
+    path.write_text("名称,东经_gcj02,北纬_gcj02\n甲,108.33,22.82\n", encoding="utf-8")
+    with pytest.raises(ReadError, match="no coordinate columns"):
+        read_layer(path)  # 东经/北纬 are no aliases: the user names them
+    point = read_layer(path, lon="东经_gcj02", lat="北纬_gcj02").geometry[0]
+    assert point.x == pytest.approx(float(gcj02_to_wgs84(*_GCJ)[0]), abs=1e-9)

@@ -110,7 +110,7 @@ def find_header_row(rows: Sequence[Sequence[object]], *, scan: int = 20) -> int:
     wide = [i for i, cells in enumerate(top) if len(cells) >= least or (width == 1 and cells)]
     known = (*COLUMN_ALIASES, "geometry", "wkt")
     for i in wide:
-        if any(header_key(cell) in known for cell in top[i]):
+        if any(header_key(cell) in known or header_system(cell) for cell in top[i]):
             return i
     return wide[0] if wide else 0
 
@@ -156,8 +156,8 @@ def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
         return None
     if len(filled) >= sum(not _blank(v) for v in top):
         return None
-    known = {COLUMN_ALIASES.get(header_key(v)) for v in top if not _blank(v)}
-    if not {COLUMN_ALIASES.get(header_key(v)) for v in filled} - known - {None}:
+    known = {_model_name(v) for v in top if not _blank(v)}
+    if not {_model_name(v) for v in filled} - known - {None}:
         return None
     width = max(len(top), len(sub))
     top, sub = top + [None] * (width - len(top)), sub + [None] * (width - len(sub))
@@ -167,11 +167,17 @@ def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
         group = group if _blank(above) else above
         if _blank(below):
             headers.append(above)
-        elif header_key(below) in COLUMN_ALIASES or _blank(group):
+        elif _model_name(below) is not None or _blank(group):
             headers.append(below)
         else:
             headers.append(f"{group}_{below}")
     return headers
+
+
+def _model_name(header: object) -> str | None:
+    """Return the model column a header means: an alias's, or lon/lat for ``经度_gcj02``; else None."""
+    found = header_system(header)
+    return COLUMN_ALIASES.get(header_key(header)) or (found[0] if found else None)
 
 
 def unique_headers(headers: Sequence[object], *, path: str | os.PathLike | None = None) -> list[str]:
@@ -320,9 +326,9 @@ def header_coords(sources: dict[str, str], columns: Sequence[str], *, coords: st
     """
     if "lon" not in sources or "lat" not in sources:
         return coords
-    lon, lat = (header_system(sources[target]) for target in ("lon", "lat"))
-    if (lon and lon[1]) != (lat and lat[1]):
-        said = " and ".join(f"{sources[target]!r} {_SYSTEM_NAMES[found[1]] if found else 'no system'}"
+    lon, lat = (_named_system(sources[target]) for target in ("lon", "lat"))
+    if lon != lat:
+        said = " and ".join(f"{sources[target]!r} {_SYSTEM_NAMES[found] if found else 'no system'}"
                             for target, found in (("lon", lon), ("lat", lat)))
         raise CRSError(f"the coordinate headers name different coordinate systems: {said}", path=path,
                        fix="name the same system in both headers (e.g. 经度_gcj02 and 纬度_gcj02), "
@@ -333,7 +339,13 @@ def header_coords(sources: dict[str, str], columns: Sequence[str], *, coords: st
                       f"columns {', '.join(map(repr, others))} are kept as they are. Pass lon= and lat= to "
                       "read the others", GridmapWarning, stacklevel=3)
     where = f"the headers {sources['lon']!r}/{sources['lat']!r}"
-    return agreed_coords(lon[1] if lon else None, coords, where=where, path=path)
+    return agreed_coords(lon, coords, where=where, path=path)
+
+
+def _named_system(header: str) -> str | None:
+    """Return the system a coordinate header names, whatever the rest says (``东经_gcj02`` given as lon=)."""
+    match = _SYSTEM_IN_HEADER.search(header_key(header))
+    return re.sub(r"[-_]", "", match.group(1)) if match else None
 
 
 def agreed_coords(declared: str | None, coords: str | None, *, where: str = "the coordinate headers",
