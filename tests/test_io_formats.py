@@ -499,3 +499,42 @@ def test_explicit_lon_lat_naming_a_suffixed_header(tmp_path):
         read_layer(path)  # 东经/北纬 are no aliases: the user names them
     point = read_layer(path, lon="东经_gcj02", lat="北纬_gcj02").geometry[0]
     assert point.x == pytest.approx(float(gcj02_to_wgs84(*_GCJ)[0]), abs=1e-9)
+
+
+def test_real_amap_polygons_in_the_datav_layout(shared_data, tmp_path):
+    """Nanning's counties from Amap (DataV's source), written in the DataV layout, land on the CGCS2000 ones.
+
+    Read with coords="gcj02" they must fall onto the official polygons: centroids a few metres apart, where
+    the GCJ-02 shift puts them hundreds of metres off.
+    """
+    amap = gpd.read_file(shared_data / "boundaries" / "cnmaps_amap_45_gcj02.geojson")
+    nanning = amap[amap["adcode"].str.startswith("4501")].reset_index(drop=True)
+    names = nanning["district"].fillna(nanning["city"])
+    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(row.geometry),
+                 "properties": {"adcode": int(row.adcode), "name": names[row.Index],
+                                "level": "city" if row.level == "市" else "district",
+                                "parent": {"adcode": 450000 if row.level == "市" else 450100},
+                                "center": [row.geometry.centroid.x, row.geometry.centroid.y],
+                                "acroutes": [100000, 450000] + ([] if row.level == "市" else [450100])}}
+                for row in nanning.itertuples()]
+    features.append({"type": "Feature", "geometry": None, "properties": {"adcode": "100000_JD", "name": ""}})
+    path = _datav(tmp_path, features)
+    with pytest.warns(GridmapWarning, match=r"2 features left out: feature 1 \(450100 南宁市\).*100000_JD"):
+        layer = read_layer(path, coords="gcj02")
+    assert len(layer) == 12 and (layer["parent_code"] == "4501").all()
+    assert record_labels(layer).tolist() == [f"feature {n}" for n in range(2, 14)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridmapWarning)
+        shifted = read_layer(path)
+    official = gpd.read_file(shared_data / "boundaries" / "fastgeocn_guangxi_45_cgcs2000.geojson")
+    official["code"] = official["gb"].str[3:]
+    metric = 4545
+    truth = official.set_index("code").to_crs(metric).centroid
+    def offsets(frame):
+        centroids = frame.set_index("code").to_crs(metric).centroid
+        common = centroids.index.intersection(truth.index)
+        return centroids[common].distance(truth[common])
+    after, before = offsets(layer), offsets(shifted)
+    assert len(after) >= 11  # 横州市 has a new code (450181) in the official file
+    print(f"median centroid offset: {before.median():.0f} m as read, {after.median():.0f} m as GCJ-02")
+    assert after.median() < 100 < 300 < before.median()

@@ -106,7 +106,8 @@ def _left_out(frame: pd.DataFrame, adcodes: list[str | None], parents: list[str 
     names = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
     reasons: list[str | None] = []
     for position, (adcode, name) in enumerate(zip(adcodes, names, strict=True)):
-        shown = f"feature {position + 1} ({adcode} {name or ''})".replace(" )", ")")
+        name = name if isinstance(name, str) else ""
+        shown = f"feature {position + 1} ({adcode} {name})".replace(" )", ")")
         if adcode is None or not (adcode.isascii() and adcode.isdigit()):
             reasons.append(f"{shown}: no division code (DataV's nine-dash line or a decoration)")
         elif adcode in outlines:
