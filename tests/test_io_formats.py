@@ -538,3 +538,12 @@ def test_real_amap_polygons_in_the_datav_layout(shared_data, tmp_path):
     assert len(after) >= 11  # 横州市 has a new code (450181) in the official file
     print(f"median centroid offset: {before.median():.0f} m as read, {after.median():.0f} m as GCJ-02")
     assert after.median() < 100 < 300 < before.median()
+
+
+def test_a_wkt_column_wins_and_the_suffixed_headers_name_nothing(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text('名称,经度_gcj02,纬度_gcj02,WKT\n甲,108.33,22.82,"POINT (108.3 22.8)"\n',
+                    encoding="utf-8")
+    assert read_layer(path).geometry[0].coords[0] == (108.3, 22.8)
+    named = read_layer(path, lon="经度_gcj02", lat="纬度_gcj02").geometry[0]
+    assert named.x == pytest.approx(float(gcj02_to_wgs84(*_GCJ)[0]), abs=1e-9)

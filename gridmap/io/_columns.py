@@ -309,10 +309,12 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
 
 
 def header_coords(sources: dict[str, str], columns: Sequence[str], *, coords: str | None,
-                  path: str | os.PathLike | None = None) -> str | None:
+                  path: str | os.PathLike | None = None, explicit: bool = False) -> str | None:
     """Return the coordinate system to read a table's lon/lat in: the one its headers name, else ``coords``.
 
-    ``sources`` is what :func:`rename_columns` returned, ``columns`` the headers after renaming. Raises
+    ``sources`` is what :func:`rename_columns` returned, ``columns`` the headers after renaming. A table
+    with a WKT column (``geometry``/``wkt``) takes its geometry from there unless ``explicit`` (``lon=`` and
+    ``lat=`` given), so its coordinate headers name nothing then. Raises
     :class:`~gridmap.errors.CRSError` when the longitude and latitude headers name different systems or
     when ``coords`` contradicts them; warns (:class:`~gridmap.errors.GridmapWarning`) when other coordinate
     columns naming a system are left as they are.
@@ -324,7 +326,8 @@ def header_coords(sources: dict[str, str], columns: Sequence[str], *, coords: st
     >>> header_coords({"lon": "经度", "lat": "纬度"}, ["lon", "lat"], coords="bd09")
     'bd09'
     """
-    if "lon" not in sources or "lat" not in sources:
+    wkt = any(header_key(column) in ("geometry", "wkt") for column in columns)
+    if "lon" not in sources or "lat" not in sources or (wkt and not explicit):
         return coords
     lon, lat = (_named_system(sources[target]) for target in ("lon", "lat"))
     if lon != lat:

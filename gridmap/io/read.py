@@ -1,4 +1,4 @@
-r"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, CSV and Excel.
+r"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, KML, CSV and Excel.
 
 Every reader gives the same result for the same data: headers renamed to model names
 (:data:`gridmap.schema.COLUMN_ALIASES`), codes as strings, counts as nullable integers, coordinates in
@@ -784,7 +784,8 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if explicit or not _has_geometry(frame):
         geometry = getattr(frame, "_geometry_column_name", None)
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
-        coords = header_coords(sources, table.columns, coords=coords, path=path)  # 经度_gcj02 names gcj02
+        coords = header_coords(sources, table.columns, coords=coords, path=path,  # 经度_gcj02: gcj02
+                               explicit=bool(explicit))
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
     frame = _apply_crs(frame, path=path, layer=layer, crs=crs, coords=coords, rows=rows)
