@@ -332,8 +332,24 @@ def test_kml_from_a_map_tool(tmp_path):
     _check_kml_layer(read_layer(_kml(tmp_path)))
 
 
-def test_kml_declared_gbk(tmp_path):
-    _check_kml_layer(read_layer(_kml(tmp_path, encoding="GBK")))
+@pytest.mark.parametrize("encoding", ["GBK", "GB18030"])
+def test_kml_declared_gbk(tmp_path, encoding):
+    _check_kml_layer(read_layer(_kml(tmp_path, encoding=encoding)))
+
+
+def test_kml_declared_gb2312_holding_gbk_characters(tmp_path):
+    path = tmp_path / "gb2312.kml"
+    path.write_bytes(_KML.format(encoding="GB2312").replace("翠竹苑", "翠竹苑·堃").encode("gbk"))
+    assert read_layer(path).loc[2, "name"] == "翠竹苑·堃"  # 堃 is GBK, not GB2312
+
+
+def test_kml_field_called_name_keeps_the_placemark_name(tmp_path):
+    path = tmp_path / "fields.kml"
+    path.write_text('<kml><Document><Placemark><name>市一医院</name><ExtendedData><Data name="name"><value>'
+                    'No.1 Hospital</value></Data></ExtendedData><Point><coordinates>108.3,22.8</coordinates>'
+                    '</Point></Placemark></Document></kml>', encoding="utf-8")
+    layer = read_layer(path)
+    assert layer.loc[0, "name"] == "市一医院" and layer.loc[0, "name.1"] == "No.1 Hospital"
 
 
 def test_kmz_is_a_zip_with_doc_kml(tmp_path):

@@ -40,6 +40,7 @@ _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.-]+)[\"'][^>]*\?>")
 _FIXED = ("name", "description", "folder")
 _COORDINATES = "write KML coordinates as lon,lat or lon,lat,alt separated by spaces"
 _EXPAT_ENCODINGS = ("utf8", "utf16", "usascii", "iso88591")
+_GB = {"gb2312": "gb18030", "gbk": "gb18030"}  # files declared GB2312 often hold GBK characters
 
 
 def _local(tag: str) -> str:
@@ -70,7 +71,7 @@ def _parse(data: bytes, shown: str) -> ET.Element:
     declared = match.group(1).decode("ascii") if match else "utf-8"
     try:
         if declared.lower().replace("-", "") not in _EXPAT_ENCODINGS:
-            text = data.decode(declared)
+            text = data.decode(_GB.get(declared.lower(), declared))
             return ET.fromstring(text[text.index("?>") + 2:])
         return ET.fromstring(data)
     except (ET.ParseError, LookupError, UnicodeDecodeError) as exc:
@@ -190,8 +191,9 @@ def read_kml(path: str | os.PathLike) -> gpd.GeoDataFrame:
     for position, (folder, placemark) in enumerate(_placemarks(root)):
         record = f"feature {position + 1}"
         shape = _placemark_geometry(placemark, record, shown)
+        fields = {f"{key}.1" if key in _FIXED else key: value for key, value in _fields(placemark).items()}
         records.append({"name": _text(placemark, "name"), "description": _text(placemark, "description"),
-                        "folder": folder, **_fields(placemark)})
+                        "folder": folder, **fields})
         geometries.append(shape)
     return _layer(records, geometries)
 
