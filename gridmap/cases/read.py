@@ -56,6 +56,7 @@ from gridmap.crs import convert_frame, normalize_crs
 from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
+from gridmap.io._columns import COORDS_ATTR, agreed_coords
 from gridmap.schema import HANDLING_LEVELS
 
 __all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "CASE_COLUMNS", "LEVEL_NAMES"]
@@ -227,6 +228,7 @@ def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
 
 def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report) -> gpd.GeoDataFrame:
     """Point geometry from lon/lat where given (None elsewhere), in a storage CRS like read_layer's."""
+    coords = agreed_coords(table.attrs.get(COORDS_ATTR), coords, path=path)  # headers such as 经度_gcj02
     if "lon" in table.columns and "lat" in table.columns:
         lon = pd.to_numeric(table["lon"], errors="coerce").astype("float64")
         lat = pd.to_numeric(table["lat"], errors="coerce").astype("float64")

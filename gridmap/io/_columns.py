@@ -22,12 +22,13 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+import warnings
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
 
-from gridmap.errors import CodeError, ReadError, SchemaError
+from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
 from gridmap.schema import CODE_COLUMNS, COLUMN_ALIASES, COUNT_COLUMNS
 
 __all__ = [
@@ -42,6 +43,11 @@ __all__ = [
     "record_label",
     "records_text",
     "record_numbers",
+    "FeatureNumbers",
+    "COORDS_ATTR",
+    "header_system",
+    "header_coords",
+    "agreed_coords",
 ]
 
 #: The dtype of text columns: pandas' "str" from pandas 3 on, object before (where "str" would turn
@@ -55,6 +61,15 @@ _WHOLE = re.compile(r"[+-]?\d+(?:\.0*)?")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0*)?")
 _MAX_COUNT = 2**53  # whole numbers above this are not exact as floats (and soon overflow an int64)
 _IDENTIFIER_LIKE = r"^[+-]?0\d|^\d{16,}"  # leading zero or more digits than a float keeps: stays text
+
+#: Key of ``frame.attrs`` where :func:`~gridmap.io.read_table` records the coordinate system its lon/lat
+#: headers name (``经度_gcj02`` → ``"gcj02"``), for readers that build the points later (case lists).
+COORDS_ATTR = "gridmap_coords"
+#: A coordinate system named in a header, with optional brackets (full-width ones are NFKC-folded).
+_SYSTEM_IN_HEADER = re.compile(r"[(\[【]?(wgs[-_]?84|gcj[-_]?02|bd[-_]?09|cgcs[-_]?2000)[)\]】]?")
+#: Coordinate systems in the order a pair of columns is preferred when a table has several.
+_SYSTEM_ORDER = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_SYSTEM_NAMES = {"wgs84": "WGS84", "cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "bd09": "BD-09"}
 
 
 class _BadValue(Exception):
@@ -95,7 +110,7 @@ def find_header_row(rows: Sequence[Sequence[object]], *, scan: int = 20) -> int:
     wide = [i for i, cells in enumerate(top) if len(cells) >= least or (width == 1 and cells)]
     known = (*COLUMN_ALIASES, "geometry", "wkt")
     for i in wide:
-        if any(header_key(cell) in known for cell in top[i]):
+        if any(header_key(cell) in known or header_system(cell) for cell in top[i]):
             return i
     return wide[0] if wide else 0
 
@@ -141,8 +156,8 @@ def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
         return None
     if len(filled) >= sum(not _blank(v) for v in top):
         return None
-    known = {COLUMN_ALIASES.get(header_key(v)) for v in top if not _blank(v)}
-    if not {COLUMN_ALIASES.get(header_key(v)) for v in filled} - known - {None}:
+    known = {_model_name(v) for v in top if not _blank(v)}
+    if not {_model_name(v) for v in filled} - known - {None}:
         return None
     width = max(len(top), len(sub))
     top, sub = top + [None] * (width - len(top)), sub + [None] * (width - len(sub))
@@ -152,11 +167,17 @@ def _joined_header(top: list[object], sub: list[object]) -> list[object] | None:
         group = group if _blank(above) else above
         if _blank(below):
             headers.append(above)
-        elif header_key(below) in COLUMN_ALIASES or _blank(group):
+        elif _model_name(below) is not None or _blank(group):
             headers.append(below)
         else:
             headers.append(f"{group}_{below}")
     return headers
+
+
+def _model_name(header: object) -> str | None:
+    """Return the model column a header means: an alias's, or lon/lat for ``经度_gcj02``; else None."""
+    found = header_system(header)
+    return COLUMN_ALIASES.get(header_key(header)) or (found[0] if found else None)
 
 
 def unique_headers(headers: Sequence[object], *, path: str | os.PathLike | None = None) -> list[str]:
@@ -187,13 +208,78 @@ def _find_column(columns: Sequence[str], wanted: str, *, option: str, path) -> s
                     fix=f"pass {option}= one of the column names above")
 
 
+def header_system(name: object) -> tuple[str, str] | None:
+    """Return ``(lon or lat, system)`` for a coordinate header that names its coordinate system, else None.
+
+    The system (wgs84, cgcs2000, gcj02, bd09) may come after or before a longitude/latitude header
+    (:data:`~gridmap.schema.COLUMN_ALIASES`), joined by ``_``, ``-`` or brackets, full-width ones too.
+
+    Examples
+    --------
+    >>> header_system("经度_gcj02"), header_system("纬度（GCJ02）"), header_system("gcj02_lng")
+    (('lon', 'gcj02'), ('lat', 'gcj02'), ('lon', 'gcj02'))
+    >>> header_system("BD09经度"), header_system("lat_WGS-84"), header_system("经度")
+    (('lon', 'bd09'), ('lat', 'wgs84'), None)
+    >>> header_system("备注_gcj02") is None
+    True
+    """
+    key = header_key(name)
+    match = _SYSTEM_IN_HEADER.search(key)
+    if match is None:
+        return None
+    base = (key[:match.start()] + key[match.end():]).strip("_-.:")
+    target = COLUMN_ALIASES.get(base)
+    if target not in ("lon", "lat"):
+        return None
+    return target, re.sub(r"[-_]", "", match.group(1))
+
+
+def _suffixed_pairs(columns: Sequence[str], *, path) -> dict[str, dict[str, str]]:
+    """Group the coordinate headers that name a system: ``{system: {"lon": header, "lat": header}}``."""
+    pairs: dict[str, dict[str, str]] = {}
+    for column in columns:
+        found = header_system(column)
+        if found is None:
+            continue
+        target, system = found
+        other = pairs.setdefault(system, {}).get(target)
+        if other is not None:
+            raise SchemaError(f"columns {other!r} and {column!r} both mean {target!r} "
+                              f"({_SYSTEM_NAMES[system]})", path=path, fix="rename or delete one of them")
+        pairs[system][target] = column
+    return pairs
+
+
+def _chosen_coordinates(pairs: dict[str, dict[str, str]], wanted: Collection[str], *,
+                        coords: str | None) -> dict[str, str]:
+    """Choose the suffixed headers to read as ``wanted`` (lon, lat): a whole pair, the declared one first.
+
+    The pair of the system ``coords=`` declares wins, then WGS84, CGCS2000, GCJ-02, BD-09. Without a whole
+    pair, each column is taken on its own, so the reader can say which one lacks its partner.
+    """
+    order = sorted(pairs, key=lambda s: (s != coords, _SYSTEM_ORDER.index(s)))
+    whole = [s for s in order if set(wanted) <= set(pairs[s])]
+    if whole:
+        return {pairs[whole[0]][target]: target for target in wanted}
+    chosen: dict[str, str] = {}
+    for target in wanted:
+        system = next((s for s in order if target in pairs[s]), None)
+        if system is not None:
+            chosen[pairs[system][target]] = target
+    return chosen
+
+
 def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None,
-                   explicit: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+                   explicit: dict[str, str] | None = None,
+                   coords: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename headers to model names; return the new frame and ``{model name: original header}``.
 
     ``explicit`` maps model names to headers the user named (``lon=``, ``lat=``); it wins over aliases.
-    Two headers that mean the same model column raise :class:`~gridmap.errors.SchemaError` naming both.
-    Unknown headers are kept as they are. The geometry column is left alone.
+    Coordinate headers that name their system (``经度_gcj02``, see :func:`header_system`) become ``lon``
+    and ``lat`` when no plain header does; of several such pairs, the one of the system ``coords`` names,
+    else the WGS84 one, is taken (:func:`header_coords` says so). Two headers that mean the same model
+    column raise :class:`~gridmap.errors.SchemaError` naming both. Unknown headers are kept as they are.
+    The geometry column is left alone.
     """
     geometry = getattr(frame, "_geometry_column_name", None)
     columns = [c for c in frame.columns if c != geometry]
@@ -210,6 +296,10 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
             raise SchemaError(f"columns {sources[target]!r} and {column!r} both mean {target!r}", path=path,
                               fix="rename or delete one of them")
         mapping[column], sources[target] = target, column
+    missing = [name for name in ("lon", "lat") if name not in sources]
+    pairs = _suffixed_pairs([c for c in columns if c not in mapping], path=path)
+    for column, name in (_chosen_coordinates(pairs, missing, coords=coords) if missing else {}).items():
+        mapping[column], sources[name] = name, column
     kept = set(columns) - set(mapping)
     clash = [target for target in sources if target in kept]
     if clash:
@@ -218,9 +308,81 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
     return frame.rename(columns=mapping), sources
 
 
+def header_coords(sources: dict[str, str], columns: Sequence[str], *, coords: str | None,
+                  path: str | os.PathLike | None = None, explicit: bool = False) -> str | None:
+    """Return the coordinate system to read a table's lon/lat in: the one its headers name, else ``coords``.
+
+    ``sources`` is what :func:`rename_columns` returned, ``columns`` the headers after renaming. A table
+    with a WKT column (``geometry``/``wkt``) takes its geometry from there unless ``explicit`` (``lon=`` and
+    ``lat=`` given), so its coordinate headers name nothing then. Raises
+    :class:`~gridmap.errors.CRSError` when the longitude and latitude headers name different systems or
+    when ``coords`` contradicts them; warns (:class:`~gridmap.errors.GridmapWarning`) when other coordinate
+    columns naming a system are left as they are.
+
+    Examples
+    --------
+    >>> header_coords({"lon": "lng_gcj02", "lat": "lat_gcj02"}, ["name", "lon", "lat"], coords=None)
+    'gcj02'
+    >>> header_coords({"lon": "经度", "lat": "纬度"}, ["lon", "lat"], coords="bd09")
+    'bd09'
+    """
+    wkt = any(header_key(column) in ("geometry", "wkt") for column in columns)
+    if "lon" not in sources or "lat" not in sources or (wkt and not explicit):
+        return coords
+    lon, lat = (_named_system(sources[target]) for target in ("lon", "lat"))
+    if lon != lat:
+        said = " and ".join(f"{sources[target]!r} {_SYSTEM_NAMES[found] if found else 'no system'}"
+                            for target, found in (("lon", lon), ("lat", lat)))
+        raise CRSError(f"the coordinate headers name different coordinate systems: {said}", path=path,
+                       fix="name the same system in both headers (e.g. 经度_gcj02 and 纬度_gcj02), "
+                           "or rename them 经度 and 纬度 and pass coords=")
+    others = [c for c in columns if header_system(c) is not None]
+    if others:
+        warnings.warn(f"{path}: coordinates read from {sources['lon']!r}/{sources['lat']!r}; the coordinate "
+                      f"columns {', '.join(map(repr, others))} are kept as they are. Pass lon= and lat= to "
+                      "read the others", GridmapWarning, stacklevel=3)
+    where = f"the headers {sources['lon']!r}/{sources['lat']!r}"
+    return agreed_coords(lon, coords, where=where, path=path)
+
+
+def _named_system(header: str) -> str | None:
+    """Return the system a coordinate header names, whatever the rest says (``东经_gcj02`` given as lon=)."""
+    match = _SYSTEM_IN_HEADER.search(header_key(header))
+    return re.sub(r"[-_]", "", match.group(1)) if match else None
+
+
+def agreed_coords(declared: str | None, coords: str | None, *, where: str = "the coordinate headers",
+                  path: str | os.PathLike | None = None) -> str | None:
+    """Return the coordinate system ``where`` declares, or ``coords``; raise CRSError when they disagree.
+
+    Examples
+    --------
+    >>> agreed_coords("gcj02", None), agreed_coords(None, "bd09"), agreed_coords("wgs84", "wgs84")
+    ('gcj02', 'bd09', 'wgs84')
+    """
+    if declared is None or coords is None or declared == coords:
+        return declared or coords
+    raise CRSError(f"{where} say the coordinates are {_SYSTEM_NAMES[declared]}, but coords={coords!r} "
+                   f"says {_SYSTEM_NAMES.get(coords, coords)}", path=path,
+                   fix=f"leave out coords= (the headers name the system), or pass coords={declared!r}; "
+                       "if the headers are wrong, rename them")
+
+
+class FeatureNumbers(list):
+    """The 1-based numbers in the file of the features a vector layer kept (some were left out)."""
+
+
+def _word(rows: Sequence[int]) -> str:
+    return "feature" if isinstance(rows, FeatureNumbers) else "row"
+
+
 def record_label(rows: Sequence[int] | None, position: int) -> str:
-    """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based)."""
-    return f"feature {position + 1}" if rows is None else f"row {rows[position]}"
+    """Name a record for messages: ``row N`` (the file's row number) or ``feature N`` (1-based).
+
+    ``rows`` is None for a vector layer whose features are all kept, :class:`FeatureNumbers` for one of
+    which some were left out.
+    """
+    return f"feature {position + 1}" if rows is None else f"{_word(rows)} {rows[position]}"
 
 
 def records_text(rows: Sequence[int] | None, count: int) -> str:
@@ -230,6 +392,8 @@ def records_text(rows: Sequence[int] | None, count: int) -> str:
     --------
     >>> records_text([3, 4, 5, 7], 4), records_text(None, 3), records_text([], 0)
     ('row 3-5,7', 'feature 1-3', 'row ')
+    >>> records_text(FeatureNumbers([2, 3]), 2)
+    'feature 2-3'
     """
     if rows is None:
         return f"feature 1-{count}" if count else "feature "
@@ -239,7 +403,7 @@ def records_text(rows: Sequence[int] | None, count: int) -> str:
             runs[-1][1] = row
         else:
             runs.append([row, row])
-    return "row " + ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+    return f"{_word(rows)} " + ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 def record_numbers(text: str) -> tuple[str, np.ndarray]:

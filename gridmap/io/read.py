@@ -1,4 +1,4 @@
-r"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, CSV and Excel.
+r"""Read layers and tables: GeoJSON, Shapefile (also zipped), GeoPackage, GeoParquet, KML, CSV and Excel.
 
 Every reader gives the same result for the same data: headers renamed to model names
 (:data:`gridmap.schema.COLUMN_ALIASES`), codes as strings, counts as nullable integers, coordinates in
@@ -49,8 +49,10 @@ import shapely.errors
 from gridmap.crs import convert_frame, is_in_china, normalize_crs
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, ReadError
 from gridmap.io._columns import (
+    COORDS_ATTR,
     STRING_DTYPE,
     clean_values,
+    header_coords,
     header_key,
     header_rows,
     infer_numbers,
@@ -60,7 +62,10 @@ from gridmap.io._columns import (
     rename_columns,
     unique_headers,
 )
+from gridmap.io._echarts import is_echarts, read_echarts
 from gridmap.io._encoding import dbf_cut_text, dbf_encoding, decode_text
+from gridmap.io._kml import read_kml
+from gridmap.io._nested import GEOJSON_OPTIONS, flatten_properties
 
 __all__ = ["read_layer", "read_table", "list_layers", "record_labels", "SOURCE", "LAYER", "RECORDS"]
 
@@ -69,7 +74,7 @@ SOURCE, LAYER, RECORDS = "gridmap_source", "gridmap_layer", "gridmap_records"
 
 logger = logging.getLogger(__name__)
 
-_VECTOR = (".geojson", ".json", ".shp", ".gpkg", ".zip")
+_VECTOR = (".geojson", ".json", ".shp", ".gpkg", ".zip", ".kml", ".kmz")
 _PARQUET = (".parquet", ".geoparquet")
 _TEXT = (".csv", ".tsv", ".txt")
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -269,7 +274,9 @@ def _check_shp_length(shx: bytes, shp_size: int, *, shown: str) -> None:
 
 def _read_vector(source, *, shown, what: str, **options) -> gpd.GeoDataFrame:
     """Read a vector layer with pyogrio; a geometry shapely refuses is named by its feature."""
-    with _reading(shown, what=what):
+    with _reading(shown, what=what), warnings.catch_warnings():
+        # a property GDAL types as JSON but holding plain text (DataV's "100000_JD" adcode) stays text
+        warnings.filterwarnings("ignore", "Could not parse column .* as JSON", UserWarning)
         try:
             return pyogrio.read_dataframe(source, **options)
         except shapely.errors.GEOSException as exc:
@@ -391,7 +398,7 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
     _refuse_binary(path, "GeoJSON (text)")  # GDAL would open a workbook named .geojson as a workbook
     codec = encoding or "utf-8"
     try:
-        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=encoding)
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=encoding, **GEOJSON_OPTIONS)
     except ReadError as exc:
         if exc.record is not None:  # a feature is named: the JSON itself is sound
             raise
@@ -401,7 +408,7 @@ def _read_geojson(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
             raise problem from exc
         if encoding is not None or codec not in ("gb18030", "big5"):
             raise
-        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec)
+        frame = _read_vector(path, shown=path, what="GeoJSON", encoding=codec, **GEOJSON_OPTIONS)
     if frame.geometry.isna().any():
         _check_lost_geometries(frame, path, codec=codec)
     _check_json_nuls(path, codec=codec)
@@ -929,9 +936,10 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     Parameters
     ----------
     path : str or os.PathLike
-        GeoJSON (``.geojson``/``.json``), Shapefile (``.shp``, or a ``.zip`` holding one), GeoPackage
-        (``.gpkg``), GeoParquet (``.parquet``), CSV/TSV (``.csv``/``.tsv``/``.txt``) or Excel
-        (``.xlsx``/``.xls``) with coordinate columns or a WKT column (``geometry``/``wkt``).
+        GeoJSON (``.geojson``/``.json``, DataV atlas files too), Shapefile (``.shp``, or a ``.zip`` holding
+        one), GeoPackage (``.gpkg``), GeoParquet (``.parquet``), KML/KMZ (``.kml``/``.kmz``), CSV/TSV
+        (``.csv``/``.tsv``/``.txt``) or Excel (``.xlsx``/``.xls``) with coordinate columns (headers such as
+        ``经度_gcj02`` name their coordinate system) or a WKT column (``geometry``/``wkt``).
     layer : str, optional
         Layer of a GeoPackage, shapefile in a zip, or sheet of a workbook (default: the only layer; the
         first sheet). A GeoPackage with several layers needs it.
@@ -993,16 +1001,19 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
         raise ReadError(f"only {next(iter(explicit))}= is given", path=path, fix="pass both lon= and lat=")
     with _system_errors(path):
         frame, rows, chosen = _read_any(path, layer, encoding=encoding)
+    frame, rows = flatten_properties(frame, rows, path=path)  # DataV atlas; dicts and lists as JSON text
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
-    frame, sources = rename_columns(frame, path=path, explicit=explicit)
+    frame, sources = rename_columns(frame, path=path, explicit=explicit, coords=coords)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if path.suffix.lower() in _TEXT:
         frame = infer_numbers(frame, skip=list(sources))
     if explicit or not _has_geometry(frame):
         geometry = getattr(frame, "_geometry_column_name", None)
         table = pd.DataFrame(frame).drop(columns=[geometry], errors="ignore")
+        coords = header_coords(sources, table.columns, coords=coords, path=path,  # 经度_gcj02: gcj02
+                               explicit=bool(explicit))
         frame = _geometry_from_columns(table, path=path, rows=rows, sources=sources,
                                        explicit=bool(explicit))
     frame = _drop_z(frame, path=path, rows=rows,
@@ -1104,6 +1115,10 @@ def _read_any(path: Path, layer: str | None, *,
         return _read_parquet(path), None, path.stem
     if suffix == ".shp":
         return _read_shapefile(path, encoding=encoding), None, path.stem
+    if suffix in (".kml", ".kmz"):
+        return read_kml(path), None, path.stem
+    if is_echarts(path):  # ECharts' compressed map files ("UTF8Encoding": true)
+        return read_echarts(path), None, path.stem
     return _read_geojson(path, encoding=encoding), None, path.stem
 
 
@@ -1144,8 +1159,12 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
         raise ReadError("sheet= applies to Excel workbooks only", path=path, fix="leave out sheet=")
     with _system_errors(path):
         frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
+    frame, rows = flatten_properties(frame, rows, path=path, datav=False)  # Parquet lists as JSON text
     frame, sources = rename_columns(pd.DataFrame(frame), path=path)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
+    system = header_coords(sources, frame.columns, coords=None, path=path)  # 经度_gcj02: for read_cases
+    if system is not None:
+        frame.attrs[COORDS_ATTR] = system
     if suffix in _TEXT:
         frame = infer_numbers(frame, skip=[c for c in sources if c not in ("lon", "lat")])
     return _with_source(frame, path=path, layer=chosen, rows=rows)
