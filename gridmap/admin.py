@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import CodeError, ReadError, SchemaError
-from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES
+from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES, STATISTICAL_LEVELS
 
 __all__ = [
     "code_level",
@@ -50,8 +50,6 @@ _TOWNSHIP_KINDS = ((1, 99, "street"), (100, 199, "town"), (200, 399, "township")
 _COMMUNITY_KINDS = ((1, 199, "urban"), (200, 399, "rural"))
 # Parent columns of the NBS tables (china-division) and the adcode table (Vonng/adcode).
 _PARENT_COLUMNS = ("streetCode", "areaCode", "cityCode", "provinceCode", "parent_code", "parent")
-# Level names of the adcode table, whose codes are all padded to 12 digits.
-_PADDED_LEVELS = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12}
 
 
 def _checked(code: str, *, allowed: tuple[int, ...] = tuple(_LEVEL_BY_LENGTH)) -> str:
@@ -343,9 +341,9 @@ def _standard_columns(raw: pd.DataFrame, path) -> pd.DataFrame:
 
 def _unpad(table: pd.DataFrame) -> pd.DataFrame:
     """Cut codes padded to 12 digits (adcode table: 450100000000 = city 4501) to their level's length."""
-    if "level" not in table.columns or not table["level"].isin(list(_PADDED_LEVELS)).all():
+    if "level" not in table.columns or not table["level"].isin(list(STATISTICAL_LEVELS)).all():
         return table
-    lengths = table["level"].map(_PADDED_LEVELS)
+    lengths = table["level"].map(STATISTICAL_LEVELS)
     parent_lengths = lengths.map(_PARENT_LENGTH.get).astype("Int64")
     cut = table.assign(code=[code[:n] for code, n in zip(table["code"], lengths, strict=True)])
     if "parent_code" in table.columns:

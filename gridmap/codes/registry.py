@@ -86,6 +86,7 @@ from gridmap.codes.scheme import DEFAULT, CodeScheme, get_scheme, parse_many, re
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
 from gridmap.report import Report
+from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, join_ids, split_ids
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
            "DIFF_COUNTS", "SCOPES"]
@@ -672,19 +673,19 @@ def _types(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> pd.Series:
 
 
 def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
-    """Member unit ids as sorted, de-duplicated ";"-joined text, and their number."""
+    """Member unit ids (:func:`gridmap.schema.split_ids`) as sorted joined text, and their number."""
     if "unit_ids" not in grids.columns:
         empty = pd.Series(pa.repeat("", len(grids)), dtype="str")
         return empty, np.zeros(len(grids), dtype=np.int64)
     text = grids["unit_ids"].reset_index(drop=True).astype("str").fillna("").str.strip()
-    several = np.flatnonzero(text.str.contains(";", regex=False).to_numpy())
+    several = np.flatnonzero(text.str.contains(ID_SEPARATORS, regex=True).to_numpy())
     given = text.iloc[several].tolist()
-    ordered = [";".join(sorted({u.strip() for u in v.split(";")} - {""})) for v in given]
+    ordered = [join_ids(sorted(set(split_ids(v)))) for v in given]
     unsorted = [i for i, (a, b) in enumerate(zip(given, ordered, strict=True)) if a != b]
     if unsorted:  # builders write sorted ids: usually nothing to replace
         text = text.copy()
         text.iloc[several[unsorted]] = [ordered[i] for i in unsorted]
-    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(";").to_numpy() + 1)
+    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(ID_SEPARATOR).to_numpy() + 1)
     return text, counts.astype(np.int64)
 
 

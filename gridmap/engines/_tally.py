@@ -22,7 +22,8 @@ from gridmap.cases import assign
 from gridmap.errors import GridmapWarning, SchemaError
 from gridmap.gridindex import GridIndex
 from gridmap.report import Report
-from gridmap.stats import LEVELS, PERIODS
+from gridmap.schema import ROLLUP_LEVELS
+from gridmap.stats import PERIODS
 
 __all__ = ["check_options", "check_columns", "grid_index", "tally", "tally_points", "combine", "finish",
            "add_findings", "NO_PERIOD"]
@@ -36,8 +37,8 @@ _CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
 
 def check_options(grids: gpd.GeoDataFrame | GridIndex, *, by: str, period: str | None) -> None:
     """Refuse an unknown level or period, and grids that cannot be rolled up to ``by``."""
-    if by not in LEVELS:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
+    if by not in ROLLUP_LEVELS:
+        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)}")
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period={period!r} is not a period",
                           fix=f"pass period= one of {', '.join(PERIODS)}")
