@@ -471,7 +471,7 @@ class Registry:
         children = self._links("parent", "child", code)
         frame["parents"] = [parents.get(v, ("", set()))[0] for v in frame["version"]]
         frame["children"] = [children.get(v, ("", set()))[0] for v in frame["version"]]
-        frame["lineage"] = [";".join(sorted(parents.get(v, ("", set()))[1] | children.get(v, ("", set()))[1]))
+        frame["lineage"] = [join_ids(sorted(parents.get(v, ("", set()))[1] | children.get(v, ("", set()))[1]))
                             for v in frame["version"]]
         return frame
 
@@ -482,7 +482,7 @@ class Registry:
             codes, kinds = found.setdefault(version, ([], set()))
             codes.append(related)
             kinds.add(kind)
-        return {version: (";".join(codes), kinds) for version, (codes, kinds) in found.items()}
+        return {version: (join_ids(codes), kinds) for version, (codes, kinds) in found.items()}
 
     def _check_code(self, code: Any) -> None:
         problems = validate(code, scheme=self.scheme)
@@ -872,9 +872,9 @@ def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame,
     changes = changes.merge(children, on=["code", "version"], how="left", suffixes=("", "_children"))
     for column in ("parents", "children", "kinds", "kinds_children"):
         changes[column] = changes[column].fillna("").astype(object)
-    kinds = (changes["kinds"] + ";" + changes["kinds_children"]).str.split(";")
-    changes["lineage"] = [";".join(sorted(set(k) - {""})) for k in kinds]
-    n_children = changes["children"].str.count(";").where(changes["children"] != "", -1) + 1
+    kinds = (changes["kinds"] + ID_SEPARATOR + changes["kinds_children"]).map(split_ids)
+    changes["lineage"] = [join_ids(sorted(set(k))) for k in kinds]
+    n_children = changes["children"].str.count(ID_SEPARATOR).where(changes["children"] != "", -1) + 1
     changes["split"] = (changes["event"] == "retired") & (n_children >= 2)
     changes["merged"] = changes["event"].isin(["added", "changed"]) & changes["kinds"].str.contains(
         "merge|reshaped|absorbed", regex=True)
@@ -892,8 +892,8 @@ def _related(lineage: pd.DataFrame, side: str, other: str, name: str) -> pd.Data
         return pd.DataFrame({"code": pd.Series(dtype=object), "version": pd.Series(dtype=np.int64),
                              name: pd.Series(dtype=object), "kinds": pd.Series(dtype=object)})
     grouped = lineage.sort_values(other).groupby([side, "version"])
-    frame = pd.DataFrame({name: grouped[other].agg(";".join),
-                          "kinds": grouped["kind"].agg(lambda k: ";".join(sorted(set(k))))}).reset_index()
+    frame = pd.DataFrame({name: grouped[other].agg(join_ids),
+                          "kinds": grouped["kind"].agg(lambda k: join_ids(sorted(set(k))))}).reset_index()
     return frame.rename(columns={side: "code"})
 
 

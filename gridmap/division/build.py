@@ -263,7 +263,8 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
             f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
             record=f"unit {units['unit_id'][unknown.index[0]]}",
             fix=f"use one of {', '.join(kinds_allowed)} or a word of gridmap.schema.UNIT_KIND_WORDS "
-            f"({', '.join(UNIT_KIND_WORDS)})" + (f"; the closest is {closest!r}" if closest else ""),
+            f"({', '.join(UNIT_KIND_WORDS)})" + (f"; the closest is {closest!r}" if closest else "")
+            + "; gridmap.validation.validate_units lists every unknown kind at once",
         )
     # object columns, not pandas' Arrow strings: taking rows of an Arrow column costs time in proportion
     # to the whole column, which made the per-community slices of a large city quadratic

@@ -43,7 +43,7 @@ from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
 from gridmap.maps.base import base_map, control_label, js_string
-from gridmap.schema import GRID_TYPE_NAMES_ZH, LABELS_ZH, UNIT_KINDS
+from gridmap.schema import GRID_TYPE_NAMES_ZH, LABELS_ZH, LEVELS, UNIT_KINDS
 
 __all__ = [
     "BOUNDARY_LEVELS",
@@ -62,7 +62,7 @@ __all__ = [
 PRECISION = 6
 _SCALE = 10**PRECISION
 #: Levels :func:`boundary_layer` draws, from the largest down.
-BOUNDARY_LEVELS = ("district", "street", "community", "grid")
+BOUNDARY_LEVELS = (*LEVELS, "grid")
 
 #: Line styles of boundary layers (Leaflet path options): thicker and darker for larger units. Districts and
 #: streets have an invisible fill (still clickable inside) so that fills do not pile up.

@@ -504,7 +504,8 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          error="SchemaError", words=["less than half the households", "swapped"], record="(004)")
 
     units_csv("unknown_kind.csv", "类型", 3, "幼儿园区")
-    case("unknown_unit_kind", "a unit of kind 幼儿园区 (a typo: not a word for a unit kind)", "unknown_kind.csv",
+    case("unknown_unit_kind", "a unit of kind 幼儿园区 (a typo: not a word for a unit kind)",
+         "unknown_kind.csv",
          "validate_units", "error", args={"strict": True}, error="SchemaError",
          words=["'幼儿园区' is not known", "use one of compound", "the closest is '幼儿园'"], record="(003)")
 
