@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import CodeError, ReadError, SchemaError
-from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES, STATISTICAL_LEVELS
+from gridmap.schema import CODE_LENGTHS, STATISTICAL_LEVELS, alias_renames
 
 __all__ = [
     "code_level",
@@ -322,12 +322,7 @@ def _read_csv(path) -> pd.DataFrame:
 
 def _standard_columns(raw: pd.DataFrame, path) -> pd.DataFrame:
     """Return ``code``, ``name``, optional ``level`` and the immediate ``parent_code`` column."""
-    names = {}
-    for column in raw.columns:
-        model = COLUMN_ALIASES.get(str(column).strip().lower())
-        if model in ("code", "name", "level") and model not in raw.columns and model not in names.values():
-            names[column] = model
-    table = raw.rename(columns=names)
+    table = raw.rename(columns=alias_renames(raw.columns, dict.fromkeys(("code", "name", "level"), ())))
     missing = [c for c in ("code", "name") if c not in table.columns]
     if missing:
         raise SchemaError(f"no {' and no '.join(missing)} column (columns: {list(raw.columns)})",

@@ -88,6 +88,7 @@ from gridmap.schema import (
     LEVELS,
     UNIT_KIND_WORDS,
     UNIT_KINDS,
+    alias_renames,
     closest_word,
     unit_kind,
     vocabulary_key,
@@ -366,11 +367,7 @@ def _require_geometry(frame, path) -> None:
 
 def _renamed(frame: gpd.GeoDataFrame, wanted: tuple[str, ...]) -> tuple[gpd.GeoDataFrame, list[_Finding]]:
     """Rename header aliases (schema.COLUMN_ALIASES) to the model columns in ``wanted`` that are absent."""
-    names: dict[str, str] = {}
-    for column in frame.columns:
-        model = COLUMN_ALIASES.get(str(column).strip().lower())
-        if model in wanted and column != model and model not in frame.columns and model not in names.values():
-            names[column] = model
+    names = alias_renames(frame.columns, dict.fromkeys(wanted, ()))
     findings = [_Finding(-1, "renamed_column", f"column {old!r} read as {new!r}", None, severity="info")
                 for old, new in names.items()]
     return frame.rename(columns=names), findings
