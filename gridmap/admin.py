@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import CodeError, ReadError, SchemaError
-from gridmap.schema import CODE_LENGTHS, STATISTICAL_LEVELS, alias_renames
+from gridmap.schema import CODE_LENGTHS, STATISTICAL_LEVELS, alias_renames, find_column
 
 __all__ = [
     "code_level",
@@ -187,7 +187,7 @@ def add_hierarchy(frame: FrameT, *, code_column: str = "code") -> FrameT:
     frame : GeoDataFrame or DataFrame
         A layer whose ``code_column`` holds 6-, 9- or 12-digit codes as strings.
     code_column : str, default "code"
-        The column with the codes.
+        The column with the codes (or a header that is an alias of it, such as 区划代码 for ``code``).
 
     Returns
     -------
@@ -209,9 +209,11 @@ def add_hierarchy(frame: FrameT, *, code_column: str = "code") -> FrameT:
     0  450102001003        450102   450102001   450102001003
     1     450102002        450102   450102002            NaN
     """
-    if code_column not in frame.columns:
+    column = find_column(frame.columns, code_column)  # 区划代码 for "code", or a reader's rename of it
+    if column is None:
         raise SchemaError(f"the layer has no column {code_column!r} (columns: {list(frame.columns)})",
                           fix="pass code_column= the name of the column with division codes")
+    code_column = column
     codes = frame[code_column]
     if not (pd.api.types.is_string_dtype(codes) or codes.dtype == object):
         raise CodeError(f"column {code_column!r} holds {codes.dtype} numbers, not text",

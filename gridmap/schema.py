@@ -170,6 +170,9 @@ LAYER_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
               **dict.fromkeys(COUNT_COLUMNS, ())},
     "cases": {"grid_code": (), "community_code": ()},
     "staff": {"grid_code": (), "community_code": (), "name": ()},
+    # a build given to the registry: its "code" is a temporary id and grid_code a claimed code, so the two
+    # never stand for each other
+    "build": {"community_code": (), "grid_code": ()},
 }
 
 #: Chinese labels for model values, used in maps, legends and reports.

@@ -319,17 +319,35 @@ def _coverage(layers):
     assert gridmap.coverage_overlaps(layers["grids"]).empty
 
 
+def _add_hierarchy(layers):
+    table = gridmap.add_hierarchy(pd.DataFrame(layers["communities"].drop(columns="geometry")))
+    assert table["street_code"].tolist() == [COMMUNITY[:9]] and "区划代码" in table.columns
+
+
+def _registry(layers, tmp_path):
+    build = gridmap.build_grids(layers["communities"], layers["units"]).grids
+    build = build.rename(columns={"community_code": "社区代码", "households": "户数"})
+    with gridmap.Registry(tmp_path / "registry.sqlite") as registry:
+        coded = registry.assign(build, when="2025-01-06")
+    assert sorted(coded["code"]) == [COMMUNITY + "001", COMMUNITY + "002"]
+    assert {"社区代码", "户数"} <= set(coded.columns) and "community_code" not in coded.columns
+
+
 CALLS = {"check": _check, "crosswalk": _crosswalk, "crosswalk_summary": _crosswalk_summary,
          "build_grids": _build_grids, "assign_units": _assign_units, "validate_admin": _validate_admin,
          "validate_units": _validate_units, "summarize": _summarize, "cases.assign": _cases_assign,
-         "cases.in_grids": _in_grids, "GridIndex": _grid_index, "coverage_gaps/overlaps": _coverage}
+         "cases.in_grids": _in_grids, "GridIndex": _grid_index, "coverage_gaps/overlaps": _coverage,
+         "add_hierarchy": _add_hierarchy, "Registry.assign": _registry}
 
 
 @pytest.mark.parametrize("name", list(CALLS))
-def test_public_functions_take_chinese_headers(name):
+def test_public_functions_take_chinese_headers(name, tmp_path):
     layers = chinese_layers()
     before = {key: frame.copy() for key, frame in layers.items()}
-    CALLS[name](layers)
+    if name == "Registry.assign":
+        _registry(layers, tmp_path)
+    else:
+        CALLS[name](layers)
     for key, frame in layers.items():  # the caller's frames are left as they were
         pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(before[key]))
 

@@ -86,7 +86,7 @@ from gridmap.codes.scheme import DEFAULT, CodeScheme, get_scheme, parse_many, re
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
 from gridmap.report import Report
-from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, join_ids, split_ids
+from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, caller_columns, join_ids, model_columns, split_ids
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
            "DIFF_COUNTS", "SCOPES"]
@@ -320,6 +320,7 @@ class Registry:
                                 fix="pass scope='all' (the whole network) or scope='communities'")
         _check_level(beidou_level)
         issued_on = _as_date(when, self.path)
+        grids, names = model_columns(grids, "build")
         build = _prepare(grids, self.scheme, self.path)
         with self._transaction() as con:
             version, last = _registry_sql.next_version(con)
@@ -341,7 +342,7 @@ class Registry:
         logger.info("%s: %d grids, %d kept, %d new, %d changed, %d retired%s", self.path, len(build),
                     counts["kept"], counts["added"], counts["changed"], counts["retired"],
                     f" (version {version})" if counts["written"] else " (nothing changed)")
-        return _result(grids, build, outcome, beidou_level)
+        return caller_columns(_result(grids, build, outcome, beidou_level), names)
 
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
