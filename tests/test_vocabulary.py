@@ -333,19 +333,27 @@ def _registry(layers, tmp_path):
     assert {"社区代码", "户数"} <= set(coded.columns) and "community_code" not in coded.columns
 
 
+def _maps(layers, tmp_path):
+    page = gridmap.maps.one_screen(layers["grids"], cases=layers["cases"], units=layers["units"])
+    html = page.get_root().render()
+    assert COMMUNITY + "001" in html and COMMUNITY + "002" in html
+    png = gridmap.maps.static_map(layers["grids"], tmp_path / "grids.png", measure="households", lang="en")
+    assert png.stat().st_size > 1000
+
+
 CALLS = {"check": _check, "crosswalk": _crosswalk, "crosswalk_summary": _crosswalk_summary,
          "build_grids": _build_grids, "assign_units": _assign_units, "validate_admin": _validate_admin,
          "validate_units": _validate_units, "summarize": _summarize, "cases.assign": _cases_assign,
          "cases.in_grids": _in_grids, "GridIndex": _grid_index, "coverage_gaps/overlaps": _coverage,
-         "add_hierarchy": _add_hierarchy, "Registry.assign": _registry}
+         "add_hierarchy": _add_hierarchy, "Registry.assign": _registry, "maps": _maps}
 
 
 @pytest.mark.parametrize("name", list(CALLS))
 def test_public_functions_take_chinese_headers(name, tmp_path):
     layers = chinese_layers()
     before = {key: frame.copy() for key, frame in layers.items()}
-    if name == "Registry.assign":
-        _registry(layers, tmp_path)
+    if name in ("Registry.assign", "maps"):
+        CALLS[name](layers, tmp_path)
     else:
         CALLS[name](layers)
     for key, frame in layers.items():  # the caller's frames are left as they were

@@ -63,7 +63,7 @@ from gridmap.maps.figures import (
 )
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.search import search_control
-from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, split_ids
+from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
 
 __all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
 
@@ -193,6 +193,10 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                      public: bool = False, focus: str | None = None, title: str | None = None) -> OneScreen:
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
+    grids, units, staff = (model_columns(grids, "grids")[0], model_columns(units, "units")[0],
+                           model_columns(staff, "staff")[0])
+    communities, streets, districts = (model_columns(layer, "admin")[0]
+                                       for layer in (communities, streets, districts))
     _check_frame(grids, "grid layer", ["code"])
     if period is not None:
         period_bounds(period)
