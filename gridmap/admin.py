@@ -209,20 +209,19 @@ def add_hierarchy(frame: FrameT, *, code_column: str = "code") -> FrameT:
     0  450102001003        450102   450102001   450102001003
     1     450102002        450102   450102002            NaN
     """
-    column = find_column(frame.columns, code_column)  # 区划代码 for "code", or a reader's rename of it
-    if column is None:
+    found = find_column(frame.columns, code_column)  # 区划代码 for "code", or a reader's rename of it
+    if found is None:
         raise SchemaError(f"the layer has no column {code_column!r} (columns: {list(frame.columns)})",
                           fix="pass code_column= the name of the column with division codes")
-    code_column = column
-    codes = frame[code_column]
+    codes = frame[found]
     if not (pd.api.types.is_string_dtype(codes) or codes.dtype == object):
-        raise CodeError(f"column {code_column!r} holds {codes.dtype} numbers, not text",
+        raise CodeError(f"column {found!r} holds {codes.dtype} numbers, not text",
                         fix="read division codes as text (dtype=str) so that they stay exact")
     codes = codes.astype("str")
-    bad = ~codes.str.fullmatch(_GB2260_PATTERN).fillna(False).astype(bool) | frame[code_column].isna()
+    bad = ~codes.str.fullmatch(_GB2260_PATTERN).fillna(False).astype(bool) | frame[found].isna()
     if bad.any():
         first = _first(bad)
-        raise CodeError(f"code {frame[code_column].iloc[first]!r} is not a 6-, 9- or 12-digit division code"
+        raise CodeError(f"code {frame[found].iloc[first]!r} is not a 6-, 9- or 12-digit division code"
                         f" ({int(bad.sum())} such rows)", record=f"row {first + 1}",
                         fix="correct the code or drop the row")
     lengths = codes.str.len()

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Hashable
 
 import geopandas as gpd
 import numpy as np
@@ -209,7 +210,7 @@ def _flag(table: pd.DataFrame, min_share: float) -> pd.DataFrame:
     return table[_COLUMNS].reset_index(drop=True)
 
 
-def _polygons_by_code(frame: gpd.GeoDataFrame, column: str, name: str, *, crs
+def _polygons_by_code(frame: gpd.GeoDataFrame, column: Hashable, name: str, *, crs
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Codes and (repaired) polygons of a layer in ``crs`` (its own when None), one per code."""
     if not isinstance(frame, gpd.GeoDataFrame) or column not in frame.columns:
