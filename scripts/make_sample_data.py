@@ -52,6 +52,7 @@ from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
 import gridmap
+from gridmap.schema import HANDLING_LEVELS
 
 log = logging.getLogger("make_sample_data")
 
@@ -179,7 +180,7 @@ CASE_CATEGORIES = {
     "疫情防控": (0.02, [16, 12, 8, 5, 5, 5, 5, 5, 6, 8, 11, 14], (0.75, 0.15, 0.06, 0.04), (75, 20, 4, 1)),
     "城市管理": (0.06, [7, 7, 8, 8, 9, 9, 9, 9, 9, 9, 8, 8], (0.40, 0.02, 0.13, 0.45), (70, 18, 10, 2)),
 }
-LEVELS = ("grid", "community", "street", "district")
+LEVELS = HANDLING_LEVELS  # where cases are settled: grid, community, street, district
 CLOSE_MEDIAN_HOURS = {"grid": 5.0, "community": 30.0, "street": 96.0, "district": 240.0}
 HOT_SPOTS = ("朝阳农贸市场", "绿谷工业园")
 

@@ -101,7 +101,9 @@ def test_no_two_modules_import_each_other():
 
 def test_the_graph_sees_real_imports():
     # the walker itself: a known lazy import and a known top-level one are found
-    assert "gridmap.io.read" in GRAPH["gridmap.cases.read"]
+    assert "gridmap.io" in GRAPH["gridmap.cases.read"]  # top level
+    assert "gridmap.io.read" in GRAPH["gridmap.io.validation"]
+    assert "gridmap.stats.summary" in GRAPH["gridmap.maps.cockpit"]  # inside a function
     assert "gridmap.division.order" in GRAPH["gridmap.codes.scheme"]
     assert _stage("gridmap.cli.build") > _stage("gridmap.maps.base") > _stage("gridmap.io.read")
 

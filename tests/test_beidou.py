@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridmap.codes import beidou, beidou_cell, beidou_decode, beidou_level
-from gridmap.codes.beidou import LEVEL_LENGTHS
+from gridmap.codes.beidou import LEVEL_LENGTHS, NOISE_ULPS
 from gridmap.errors import CodeError, GridmapError
 
 PER_DEGREE = 3600 * 2048  # level-10 ticks (1/2048 arc-second) per degree
@@ -189,3 +189,77 @@ def test_invalid_code_among_many_names_its_position():
         beidou_decode(["N50J", "N50Z", "N49F"])
     with pytest.raises(CodeError, match="not a string"):
         beidou_decode([None, "N50J"])
+
+
+# --- exact reference (issue 16): the code of the decimal the caller typed, float noise aside -------------
+
+DIGITS = "0123456789ABCDEF"
+
+
+def reference_beidou(lon: float, lat: float, level: int) -> str:
+    """The GB/T 39409 code of the exact decimal ``repr(lon)``, ``repr(lat)``, computed with fractions.
+
+    Independent of the module: cell sides come from SIDE_ARCSEC, digits from the standard's layout. The
+    only tolerance is the module's documented one: a decimal within NOISE_ULPS ulps of the float input
+    from a level-10 edge is read as on the edge.
+    """
+    def arcsec(value: float) -> Fraction:
+        exact = Fraction(repr(value))
+        edge = Fraction(round(exact * PER_DEGREE), PER_DEGREE)
+        return 3600 * (edge if abs(exact - edge) <= NOISE_ULPS * Fraction(math.ulp(value)) else exact)
+
+    x, y = arcsec(lon), arcsec(lat)
+    code = f"N{x // SIDE_ARCSEC[1][0] + 31}{chr(ord('A') + y // SIDE_ARCSEC[1][1])}"
+    for lev in range(2, level + 1):
+        (pw, ph), (w, h) = SIDE_ARCSEC[lev - 1], SIDE_ARCSEC[lev]
+        i, j = int(x % pw // w), int(y % ph // h)
+        code += DIGITS[2 * j + i] if lev in (3, 6) else DIGITS[i] + DIGITS[j]
+    return code
+
+
+def test_reference_agrees_with_the_standards_vectors():
+    assert [reference_beidou(*POINT, level) for level in range(1, 9)] == VECTORS
+
+
+def test_a_point_1e11_below_an_edge_stays_west_of_it():
+    assert beidou(116.24999999999, 39.9, 3) == reference_beidou(116.24999999999, 39.9, 3) == "N50J474"
+    assert beidou(116.25, 39.9, 3) == "N50J475"
+
+
+EDGE_OFFSETS = {
+    "on": lambda v: v,
+    "1 ulp below": lambda v: math.nextafter(v, -math.inf),
+    "1 ulp above": lambda v: math.nextafter(v, math.inf),
+    "1e-11 below": lambda v: v - 1e-11,
+    "1e-9 below": lambda v: v - 1e-9,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 10), st.integers(73 * 3600, 135 * 3600 - 1), st.integers(4 * 3600, 54 * 3600 - 1),
+       st.integers(0, 2047), st.sampled_from(sorted(EDGE_OFFSETS)))
+def test_points_on_and_just_below_edges_match_the_exact_reference(edge_level, sec_x, sec_y, frac, offset):
+    width, height = SIDE_ARCSEC[edge_level]
+    edge_x = Fraction(sec_x + Fraction(frac, 2048)) // width * width
+    edge_y = Fraction(sec_y + Fraction(frac, 2048)) // height * height
+    move = EDGE_OFFSETS[offset]
+    lon, lat = move(float(edge_x / 3600)), move(float(edge_y / 3600))
+    for level in range(1, 11):
+        assert beidou(lon, lat, level=level) == reference_beidou(lon, lat, level), (lon, lat, level)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(73, 135.0), st.floats(3, 54.0), st.integers(1, 10))
+def test_random_points_match_the_exact_reference(lon, lat, level):
+    assert beidou(lon, lat, level=level) == reference_beidou(lon, lat, level)
+
+
+def test_vectorised_codes_match_the_exact_reference_point_by_point():
+    rng = np.random.default_rng(16)
+    digits = rng.integers(3, 15, (2, 500))  # decimals as typed: 3 to 14 places
+    lon = np.array([round(v, int(n)) for v, n in zip(rng.uniform(73, 135, 500), digits[0], strict=True)])
+    lat = np.array([round(v, int(n)) for v, n in zip(rng.uniform(3, 54, 500), digits[1], strict=True)])
+    for level in (3, 7, 10):
+        codes = beidou(lon, lat, level=level)
+        assert codes.tolist() == [reference_beidou(a, b, level) for a, b in zip(lon.tolist(), lat.tolist(),
+                                                                                strict=True)]

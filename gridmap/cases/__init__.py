@@ -6,7 +6,15 @@
 """
 
 from gridmap.cases.gridindex import GridIndex
-from gridmap.cases.read import CASE_COLUMNS, LEVEL_NAMES, assign, clean_cases, normalize_level, read_cases
+from gridmap.cases.read import (
+    CASE_COLUMNS,
+    LEVEL_NAMES,
+    assign,
+    clean_cases,
+    in_grids,
+    normalize_level,
+    read_cases,
+)
 
-__all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "GridIndex", "CASE_COLUMNS",
+__all__ = ["read_cases", "clean_cases", "assign", "in_grids", "normalize_level", "GridIndex", "CASE_COLUMNS",
            "LEVEL_NAMES"]

@@ -51,6 +51,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, SchemaError
+from gridmap.schema import model_columns
 
 __all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE"]
 
@@ -301,6 +302,7 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
     if not isinstance(grids, gpd.GeoDataFrame):
         raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
                           fix="read them with gridmap.io.read_layer")
+    grids = model_columns(grids, "grids")[0]
     if "code" not in grids.columns:
         raise SchemaError(f"grids have no column 'code' (columns: {', '.join(map(str, grids.columns))})",
                           fix="give each grid its code in a column named code")

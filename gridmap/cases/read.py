@@ -57,9 +57,10 @@ from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, S
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
 from gridmap.io._columns import COORDS_ATTR, agreed_coords
-from gridmap.schema import HANDLING_LEVELS
+from gridmap.schema import HANDLING_LEVELS, model_columns
 
-__all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "CASE_COLUMNS", "LEVEL_NAMES"]
+__all__ = ["read_cases", "clean_cases", "assign", "in_grids", "normalize_level", "CASE_COLUMNS",
+           "LEVEL_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
     Parameters
     ----------
     cases : pandas.DataFrame or geopandas.GeoDataFrame
-        Cases with at least ``reported_at``; not modified.
+        Cases with at least ``reported_at`` (or a Chinese header such as 上报时间); not modified.
     strict : bool, default False
         Raise :class:`~gridmap.errors.CaseError` for the first bad record instead of reporting it.
     report : gridmap.Report, optional
@@ -370,6 +371,8 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
     """
     findings = _findings if _findings is not None else Report("cases")
     frame = cases.copy()
+    if "reported_at" not in frame.columns:  # a frame not read by read_cases: 事件编号, 上报时间 …
+        frame = _case_columns(frame, path=path)
     frame["case_id"] = _case_ids(frame, findings)
     for column in _TIMES:
         frame[column] = _times(frame, column, findings)
@@ -629,6 +632,51 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     elif len(findings):
         warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning, stacklevel=2)
     return result
+
+
+def in_grids(cases: pd.DataFrame, grids: gpd.GeoDataFrame | GridIndex, *,
+             report: Report | None = None) -> pd.DataFrame:
+    """Return the cases with the grid each is in: the ``grid_code`` they carry, else :func:`assign`'s.
+
+    Cases that already name their grid (``grid_code``, or an alias such as 网格编码, read as
+    ``grid_code``) keep it; cases with points and no grid code are put in ``grids``. The one rule
+    statistics, figures, maps and the report share.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame or geopandas.GeoDataFrame
+        Cases with a ``grid_code`` column, or points.
+    grids : geopandas.GeoDataFrame or GridIndex
+        The grids to put cases without a grid code in.
+    report : Report, optional
+        Receives the findings of :func:`assign` (otherwise they are warned about).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cases, with ``grid_code`` (model column names for the aliases renamed).
+
+    Raises
+    ------
+    SchemaError
+        The cases have neither a grid code nor points.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> grids = gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547")
+    >>> in_grids(pd.DataFrame({"网格编码": ["B"]}), grids)["grid_code"].tolist()
+    ['B']
+    >>> in_grids(gpd.GeoDataFrame(geometry=[Point(0.5, 0.5)], crs="EPSG:4547"), grids)["grid_code"].tolist()
+    ['A']
+    """
+    cases = model_columns(cases, "cases")[0]
+    if "grid_code" in cases.columns:
+        return cases
+    if not isinstance(cases, gpd.GeoDataFrame):
+        raise SchemaError("cases have neither grid_code nor a geometry",
+                          fix="give cases points (read_cases) or a grid_code column")
+    return assign(cases, grids, report=report)
 
 
 def _index_for(grids: gpd.GeoDataFrame, n_cases: int) -> GridIndex:

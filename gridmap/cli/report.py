@@ -23,10 +23,11 @@ from gridmap.cli.options import (
     quiet_option,
     read_city,
 )
+from gridmap.schema import ROLLUP_LEVELS
 
 __all__ = ["report"]
 
-_LEVELS = ("community", "street", "district")
+_LEVELS = ROLLUP_LEVELS[1:]  # community, street, district
 
 _TEXT = {
     "zh": {
@@ -133,10 +134,9 @@ def _scoped(layers: dict, street: str | None) -> dict:
     if "units" in layers and "grid_code" in layers["units"].columns:
         scoped["units"] = layers["units"].loc[layers["units"]["grid_code"].isin(scoped["grids"]["code"])]
     if "cases" in layers:  # the street's cases: those in its grids (put in the city's grids first)
-        from gridmap.cases.read import assign
+        from gridmap.cases import in_grids
 
-        cases = layers["cases"]
-        cases = cases if "grid_code" in cases.columns else assign(cases, grids)
+        cases = in_grids(layers["cases"], grids)
         scoped["cases"] = cases.loc[cases["grid_code"].isin(scoped["grids"]["code"])]
     if "staff" in layers:
         scoped["staff"] = layers["staff"].loc[layers["staff"]["grid_code"].isin(scoped["grids"]["code"])]

@@ -9,10 +9,11 @@ import click
 
 from gridmap.cli._output import Steps, echo_wrote
 from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
+from gridmap.schema import ROLLUP_LEVELS
 
 __all__ = ["stats"]
 
-_LEVELS = ["grid", "community", "street", "district"]
+_LEVELS = list(ROLLUP_LEVELS)
 _SPLIT = (".csv", ".parquet")  # formats that hold one table: write_stats writes a file per level
 
 _EXAMPLES = """

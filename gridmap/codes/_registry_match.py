@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.schema import ID_SEPARATOR
+
 __all__ = ["OldGrids", "Plan", "overlap_pairs", "plan_matches", "unit_pairs", "LINK_KINDS"]
 
 #: Kinds of lineage link (parent -> child), see :class:`gridmap.codes.registry.Registry`.
@@ -86,7 +88,7 @@ def _explode(units: np.ndarray | pd.Series, index: np.ndarray) -> pd.DataFrame:
     values = units.iloc[index].to_numpy(dtype=object) if isinstance(units, pd.Series) else units[index]
     text = pd.Series(values, index=index, dtype=object)
     text = text[text != ""]
-    exploded = text.str.split(";").explode()
+    exploded = text.str.split(ID_SEPARATOR, regex=False).explode()  # normalised by registry._units
     return pd.DataFrame({"row": exploded.index.to_numpy(dtype=np.int64),
                          "unit": exploded.to_numpy(dtype=object)})
 

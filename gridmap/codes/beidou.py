@@ -19,10 +19,12 @@ Codes have 4, 6, 7, 9, 11, 12, 14, 16, 18 or 20 characters for levels 1–10; a 
 parent's. The standard mirrors digit directions in the other hemispheres; gridmap supports the north-eastern
 quadrant (0–180°E, 0–88°N), which holds all of China, and refuses the others rather than guess.
 
-Arithmetic is exact: degrees are turned once into integers of 1/2,048,000 arc-second (snapping a value
-within half of that, about 8 nanometres, to the nearest such integer, so that decimal inputs such as
-116 + 19/60 land on the cell edge they mean), then divided as integers. A point on a cell edge belongs
-to the cell east and north of it.
+Arithmetic is exact: degrees are turned once into integer ticks of 1/2048 arc-second (the level-10 cell
+side), then divided as integers. Only float noise is snapped: a value within :data:`NOISE_ULPS` units in
+the last place of an edge is read as on it, so that inputs such as ``116 + 19/60`` (which no float holds
+exactly) land on the cell edge they mean, while ``116.24999999999`` (1e-11° below an edge, hundreds of
+ulps) stays in the cell west of it, as the standard's exact decimal arithmetic puts it. A point on a cell
+edge belongs to the cell east and north of it.
 
 Checked against the test vectors of GB/T 39409-2020 (see tests/test_beidou.py) and cross-read with the
 MIT-licensed Java implementation ywx001/BeidouGridCodec (``BeiDouGridEncoder.java``), whose north-eastern
@@ -45,11 +47,13 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import CodeError
 
-__all__ = ["beidou", "beidou_decode", "beidou_cell", "beidou_level", "LEVEL_LENGTHS"]
+__all__ = ["beidou", "beidou_decode", "beidou_cell", "beidou_level", "LEVEL_LENGTHS", "NOISE_ULPS"]
 
 _TICKS_PER_ARCSEC = 2048  # a tick is the level-10 cell side, 1/2048 arc-second
-_SNAP = 1000  # sub-ticks per tick: degrees are rounded to 1/2,048,000 arc-second before integer division
-_SUBTICKS_PER_DEGREE = 3600 * _TICKS_PER_ARCSEC * _SNAP
+_TICKS_PER_DEGREE = 3600 * _TICKS_PER_ARCSEC
+#: A coordinate at most this many units in the last place (of the coordinate) from a cell edge is read as
+#: on the edge: float noise of decimal arithmetic, never a real distance (4 ulps of 180° is 1e-13°).
+NOISE_ULPS = 4
 
 # Cell side per level in ticks, (longitude, latitude); index 0 unused.
 _LON = (0, 6 * 3600 * 2048, 1800 * 2048, 900 * 2048, 60 * 2048, 4 * 2048, 2 * 2048, 512, 64, 8, 1)
@@ -79,9 +83,8 @@ def _check_level(level: int) -> int:
 def _ticks(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Degrees to integer ticks (1/2048″), refusing points outside the north-eastern quadrant."""
     with np.errstate(invalid="ignore"):
-        x = np.rint(lon * _SUBTICKS_PER_DEGREE)
-        y = np.rint(lat * _SUBTICKS_PER_DEGREE)
-        bad = ~((x >= 0) & (x < 180 * _SUBTICKS_PER_DEGREE) & (y >= 0) & (y < 88 * _SUBTICKS_PER_DEGREE))
+        x, y = _snapped_ticks(lon), _snapped_ticks(lat)
+        bad = ~((x >= 0) & (x < 180 * _TICKS_PER_DEGREE) & (y >= 0) & (y < 88 * _TICKS_PER_DEGREE))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         swapped = " (are longitude and latitude swapped?)" if lat[i] >= 88 and 0 <= lon[i] < 88 else ""
@@ -89,7 +92,15 @@ def _ticks(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                         f"{int(bad.sum())} of {bad.size} points are", record=f"point {i}",
                         fix="give finite CGCS2000/WGS84 longitude and latitude in degrees, longitude first; "
                             "drop points without coordinates")
-    return x.astype(np.int64) // _SNAP, y.astype(np.int64) // _SNAP
+    return x.astype(np.int64), y.astype(np.int64)
+
+
+def _snapped_ticks(degrees: np.ndarray) -> np.ndarray:
+    """Whole ticks below ``degrees`` (floats), snapping values within NOISE_ULPS of a tick onto it."""
+    ticks = degrees * _TICKS_PER_DEGREE
+    nearest = np.rint(ticks)
+    noise = NOISE_ULPS * np.spacing(np.abs(degrees)) * _TICKS_PER_DEGREE
+    return np.where(np.abs(ticks - nearest) <= noise, nearest, np.floor(ticks))
 
 
 def _encode(x: np.ndarray, y: np.ndarray, level: int) -> np.ndarray:

@@ -87,6 +87,7 @@ from gridmap.crs import metric_crs
 from gridmap.division.order import reading_order
 from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
 from gridmap.findings import Report
+from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, caller_columns, join_ids, model_columns, split_ids
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
            "DIFF_COUNTS", "SCOPES"]
@@ -320,6 +321,7 @@ class Registry:
                                 fix="pass scope='all' (the whole network) or scope='communities'")
         _check_level(beidou_level)
         issued_on = _as_date(when, self.path)
+        grids, names = model_columns(grids, "build")
         build = _prepare(grids, self.scheme, self.path)
         with self._transaction() as con:
             version, last = _registry_sql.next_version(con)
@@ -341,7 +343,7 @@ class Registry:
         logger.info("%s: %d grids, %d kept, %d new, %d changed, %d retired%s", self.path, len(build),
                     counts["kept"], counts["added"], counts["changed"], counts["retired"],
                     f" (version {version})" if counts["written"] else " (nothing changed)")
-        return _result(grids, build, outcome, beidou_level)
+        return caller_columns(_result(grids, build, outcome, beidou_level), names)
 
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
@@ -471,7 +473,7 @@ class Registry:
         children = self._links("parent", "child", code)
         frame["parents"] = [parents.get(v, ("", set()))[0] for v in frame["version"]]
         frame["children"] = [children.get(v, ("", set()))[0] for v in frame["version"]]
-        frame["lineage"] = [";".join(sorted(parents.get(v, ("", set()))[1] | children.get(v, ("", set()))[1]))
+        frame["lineage"] = [join_ids(sorted(parents.get(v, ("", set()))[1] | children.get(v, ("", set()))[1]))
                             for v in frame["version"]]
         return frame
 
@@ -482,7 +484,7 @@ class Registry:
             codes, kinds = found.setdefault(version, ([], set()))
             codes.append(related)
             kinds.add(kind)
-        return {version: (";".join(codes), kinds) for version, (codes, kinds) in found.items()}
+        return {version: (join_ids(codes), kinds) for version, (codes, kinds) in found.items()}
 
     def _check_code(self, code: Any) -> None:
         problems = validate(code, scheme=self.scheme)
@@ -673,19 +675,19 @@ def _types(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> pd.Series:
 
 
 def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
-    """Member unit ids as sorted, de-duplicated ";"-joined text, and their number."""
+    """Member unit ids (:func:`gridmap.schema.split_ids`) as sorted joined text, and their number."""
     if "unit_ids" not in grids.columns:
         empty = pd.Series(pa.repeat("", len(grids)), dtype="str")
         return empty, np.zeros(len(grids), dtype=np.int64)
     text = grids["unit_ids"].reset_index(drop=True).astype("str").fillna("").str.strip()
-    several = np.flatnonzero(text.str.contains(";", regex=False).to_numpy())
+    several = np.flatnonzero(text.str.contains(ID_SEPARATORS, regex=True).to_numpy())
     given = text.iloc[several].tolist()
-    ordered = [";".join(sorted({u.strip() for u in v.split(";")} - {""})) for v in given]
+    ordered = [join_ids(sorted(set(split_ids(v)))) for v in given]
     unsorted = [i for i, (a, b) in enumerate(zip(given, ordered, strict=True)) if a != b]
     if unsorted:  # builders write sorted ids: usually nothing to replace
         text = text.copy()
         text.iloc[several[unsorted]] = [ordered[i] for i in unsorted]
-    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(";").to_numpy() + 1)
+    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(ID_SEPARATOR).to_numpy() + 1)
     return text, counts.astype(np.int64)
 
 
@@ -872,9 +874,9 @@ def _diff_changes(events: dict[str, list[tuple]], lineage: pd.DataFrame,
     changes = changes.merge(children, on=["code", "version"], how="left", suffixes=("", "_children"))
     for column in ("parents", "children", "kinds", "kinds_children"):
         changes[column] = changes[column].fillna("").astype(object)
-    kinds = (changes["kinds"] + ";" + changes["kinds_children"]).str.split(";")
-    changes["lineage"] = [";".join(sorted(set(k) - {""})) for k in kinds]
-    n_children = changes["children"].str.count(";").where(changes["children"] != "", -1) + 1
+    kinds = (changes["kinds"] + ID_SEPARATOR + changes["kinds_children"]).map(split_ids)
+    changes["lineage"] = [join_ids(sorted(set(k))) for k in kinds]
+    n_children = changes["children"].str.count(ID_SEPARATOR).where(changes["children"] != "", -1) + 1
     changes["split"] = (changes["event"] == "retired") & (n_children >= 2)
     changes["merged"] = changes["event"].isin(["added", "changed"]) & changes["kinds"].str.contains(
         "merge|reshaped|absorbed", regex=True)
@@ -892,8 +894,8 @@ def _related(lineage: pd.DataFrame, side: str, other: str, name: str) -> pd.Data
         return pd.DataFrame({"code": pd.Series(dtype=object), "version": pd.Series(dtype=np.int64),
                              name: pd.Series(dtype=object), "kinds": pd.Series(dtype=object)})
     grouped = lineage.sort_values(other).groupby([side, "version"])
-    frame = pd.DataFrame({name: grouped[other].agg(";".join),
-                          "kinds": grouped["kind"].agg(lambda k: ";".join(sorted(set(k))))}).reset_index()
+    frame = pd.DataFrame({name: grouped[other].agg(join_ids),
+                          "kinds": grouped["kind"].agg(lambda k: join_ids(sorted(set(k))))}).reset_index()
     return frame.rename(columns={side: "code"})
 
 

@@ -42,6 +42,7 @@ import shapely
 
 from gridmap.errors import CodeError, CRSError, GeometryError, GridmapWarning, SchemaError, TopologyError
 from gridmap.findings import Report
+from gridmap.schema import caller_columns, model_columns
 
 __all__ = ["assign_units", "PREFER"]
 
@@ -112,8 +113,9 @@ def assign_units(
     --------
     gridmap.division.build_grids : assigns, groups and tessellates in one go.
     """
-    result = assign(units, communities, strict=strict, prefer=prefer)
-    return result.units, result.report
+    units, names = model_columns(units, "units")
+    result = assign(units, model_columns(communities, "admin")[0], strict=strict, prefer=prefer)
+    return caller_columns(result.units, names), result.report
 
 
 def assign(

@@ -47,15 +47,22 @@ from gridmap.division.tessellate import (
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.findings import Report
-from gridmap.schema import COUNT_COLUMNS, UNIT_KINDS
+from gridmap.schema import (
+    BUILDING_KIND,
+    COUNT_COLUMNS,
+    UNIT_KIND_WORDS,
+    UNIT_KINDS,
+    caller_columns,
+    closest_word,
+    join_ids,
+    model_columns,
+    split_ids,
+    unit_kind,
+)
 
 __all__ = ["build_grids", "GridBuild", "GRID_COLUMNS", "BUILDING_KIND"]
 
 logger = logging.getLogger(__name__)
-
-#: Kind of the building-level units (楼栋) that let a large compound be split; ``parent_unit`` names
-#: the compound.
-BUILDING_KIND = "building"
 
 #: Columns of the grids layer, before the geometry.
 GRID_COLUMNS = [
@@ -188,6 +195,8 @@ def build_grids(
             f"rules must be a GridRules, got {type(rules).__name__}",
             fix="pass gridmap.division.GridRules(...) or GridRules.from_toml(path)",
         )
+    units, names = model_columns(units, "units")
+    communities = model_columns(communities, "admin")[0]
     assignment = assign(units, communities, strict=strict, prefer=prefer)
     report = Report("grid build")
     report.extend(assignment.report)
@@ -214,7 +223,7 @@ def build_grids(
             )
         )
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
-    unit_grid = {unit: ";".join(sorted(renamed[code] for code in grid.split(";"))) if grid else grid
+    unit_grid = {unit: join_ids(sorted(renamed[code] for code in split_ids(grid))) if grid else grid
                  for piece in pieces for unit, grid in piece["unit_grid"].items()}
     out_units = assignment.units.copy()
     out_units["community_code"] = pd.Series(
@@ -225,7 +234,7 @@ def build_grids(
     )
     _range_tables(grids, rules, report)
     _warn_summary(report)
-    return GridBuild(grids=grids, units=out_units, report=report)
+    return GridBuild(grids=grids, units=caller_columns(out_units, names), report=report)
 
 
 def _progress(positions, progress: bool, total: int):
@@ -238,21 +247,24 @@ def _progress(positions, progress: bool, total: int):
 
 def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
     """unit_id, kind, parent_unit, counts (missing -> 0, reported) and areal flag, by row position."""
-    kinds_allowed = (*UNIT_KINDS, BUILDING_KIND)
+    kinds_allowed = UNIT_KINDS
     if "kind" not in units.columns:
         raise SchemaError(
             f"units lack the column 'kind'; columns are {list(units.columns)}",
             fix=f"add kind, one of {', '.join(UNIT_KINDS)} (gridmap.io.validation.validate_units "
             "translates Chinese kind names)",
         )
-    kinds = units["kind"]
+    words = {word: unit_kind(word) for word in pd.unique(units["kind"].dropna())}
+    kinds = units["kind"].replace({word: kind for word, kind in words.items() if kind and kind != word})
     unknown = kinds[~kinds.isin(kinds_allowed)]
     if len(unknown):
+        closest = closest_word(unknown.iloc[0], UNIT_KIND_WORDS)
         raise SchemaError(
             f"unit {units['unit_id'][unknown.index[0]]} has kind {unknown.iloc[0]!r}",
             record=f"unit {units['unit_id'][unknown.index[0]]}",
-            fix=f"use one of {', '.join(kinds_allowed)}; gridmap.io.validation.validate_units translates "
-            "Chinese kind names",
+            fix=f"use one of {', '.join(kinds_allowed)} or a word of gridmap.schema.UNIT_KIND_WORDS "
+            f"({', '.join(UNIT_KIND_WORDS)})" + (f"; the closest is {closest!r}" if closest else "")
+            + "; gridmap.io.validation.validate_units lists every unknown kind at once",
         )
     # object columns, not pandas' Arrow strings: taking rows of an Arrow column costs time in proportion
     # to the whole column, which made the per-community slices of a large city quadratic
@@ -260,7 +272,7 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
         {
             "unit_id": pd.Series(units["unit_id"].to_numpy(dtype=object), dtype=object),
             "kind": pd.Series(kinds.to_numpy(dtype=object), dtype=object),
-            "parent_unit": pd.Series(_parents(units, kinds == BUILDING_KIND), dtype=object),
+            "parent_unit": pd.Series(_parents(units, kinds), dtype=object),
         }
     )
     for column in COUNT_COLUMNS:
@@ -269,8 +281,9 @@ def _unit_table(units: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
     return table
 
 
-def _parents(units: gpd.GeoDataFrame, is_building: pd.Series) -> np.ndarray:
+def _parents(units: gpd.GeoDataFrame, kinds: pd.Series) -> np.ndarray:
     """Return the compound of each building row (None for other units); refuse buildings without one."""
+    is_building = kinds == BUILDING_KIND
     parents = np.full(len(units), None, dtype=object)
     if not is_building.any():
         return parents
@@ -279,7 +292,7 @@ def _parents(units: gpd.GeoDataFrame, is_building: pd.Series) -> np.ndarray:
             "units of kind 'building' need a parent_unit column",
             fix="give each building the unit_id of its compound in parent_unit",
         )
-    compounds = set(units.loc[~is_building & (units["kind"] == "compound"), "unit_id"])
+    compounds = set(units.loc[kinds == "compound", "unit_id"])
     for row in np.flatnonzero(is_building.to_numpy()):
         parent = units["parent_unit"].iloc[row]
         if parent not in compounds:
@@ -384,7 +397,7 @@ def _divide_community(
     grids = dissolve(regions, labels, len(groups))
     grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
     for g in multipart:
-        ids = ";".join(frame["unit_id"][labels == g])
+        ids = join_ids(frame["unit_id"][labels == g])
         report.add(
             "grid_multipart",
             f"a grid of community {code} ({ids}) has {shapely.get_num_geometries(grids[g])} "
@@ -393,7 +406,7 @@ def _divide_community(
             severity="warning",
         )
     for g in np.flatnonzero(shapely.is_empty(grids)):  # a safeguard: the tessellation gives every grid land
-        ids = ";".join(frame["unit_id"][labels == g])
+        ids = join_ids(frame["unit_id"][labels == g])
         report.add(
             "grid_without_land",
             f"a grid of community {code} ({ids}) got no land; please report this with the input",
@@ -569,14 +582,14 @@ def _piece(
                 "community_code": code,
                 **{column: int(values[members[g]].sum()) for column, values in counts.items()},
                 "n_units": len(member_ids),
-                "unit_ids": ";".join(member_ids),
+                "unit_ids": join_ids(member_ids),
                 "reason": reasons[g],
                 "note": notes[g],
                 "geometry": geometries[g],
             }
         )
     for unit, sources in (derived or {}).items():  # a split compound, and buildings of unsplit compounds
-        unit_grid[unit] = ";".join(sorted({unit_grid[source] for source in sources if source in unit_grid}))
+        unit_grid[unit] = join_ids(sorted({unit_grid[source] for source in sources if source in unit_grid}))
     return {"rows": rows, "unit_grid": unit_grid}
 
 

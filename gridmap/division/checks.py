@@ -75,6 +75,7 @@ import shapely
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
+from gridmap.schema import model_columns
 
 __all__ = ["check", "coverage_gaps", "coverage_overlaps", "CHECKS"]
 
@@ -168,6 +169,8 @@ def check(
                      sliver_width_m=sliver_width_m)
     slivers = {"sliver_area_m2": sliver_area_m2, "sliver_width_m": sliver_width_m}
     report = Report(f"grid check ({len(grids)} grids)")
+    grids, communities, units = (model_columns(grids, "grids")[0], model_columns(communities, "admin")[0],
+                                 model_columns(units, "units")[0])
     layer = _prepare(grids, "grids", report)
     comm = None if communities is None else _prepare(communities, "communities", None, like=layer)
     _check_codes(grids, layer, report)
@@ -224,8 +227,9 @@ def coverage_gaps(
     (1, 'A', 11400.0)
     """
     _require_options(tolerance_m2=tolerance_m2)
-    layer = _prepare(grids, "grids", None)
-    comm = None if communities is None else _prepare(communities, "communities", None, like=layer)
+    layer = _prepare(model_columns(grids, "grids")[0], "grids", None)
+    comm = None if communities is None else _prepare(model_columns(communities, "admin")[0], "communities",
+                                                     None, like=layer)
     tree = shapely.STRtree(layer.geoms)
     gaps = _gaps(layer, tree, comm, tolerance_m2)
     return gaps.rename(columns={"record": "community_code"})
@@ -259,7 +263,7 @@ def coverage_overlaps(grids: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0) -> 
     (['A', 'B'], 11400.0)
     """
     _require_options(tolerance_m2=tolerance_m2)
-    layer = _prepare(grids, "grids", None)
+    layer = _prepare(model_columns(grids, "grids")[0], "grids", None)
     tree = shapely.STRtree(layer.geoms)
     overlaps = _overlaps(layer, tree, tolerance_m2)
     return overlaps.drop(columns="record")

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Hashable
 
 import geopandas as gpd
 import numpy as np
@@ -50,6 +51,7 @@ import shapely
 
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, CRSError, GeometryError, GridmapError, GridmapWarning, SchemaError
+from gridmap.schema import find_column, model_columns
 
 __all__ = ["crosswalk", "crosswalk_summary"]
 
@@ -72,12 +74,13 @@ def crosswalk(
     Parameters
     ----------
     grids : geopandas.GeoDataFrame
-        The unified grids (``code``, polygons).
+        The unified grids (``code`` or an alias such as ``网格编码``, polygons).
     other : geopandas.GeoDataFrame
         The department's grids (urban-management unit grids, party-building grids, ...), polygons, in
         any CRS (they are brought to the grids' CRS; GCJ-02 or BD-09 data must be converted first).
     other_code : str, default "code"
-        The column of ``other`` that holds its grid codes.
+        The column of ``other`` that holds its grid codes; when a reader renamed it (``编号`` is read as
+        ``unit_id``), the renamed column.
     min_share : float, default 0.01
         Pieces smaller than this share of their grid do not count towards ``split`` and ``gathers``.
     tolerance_m2 : float, default 1.0
@@ -112,8 +115,11 @@ def crosswalk(
     if tolerance_m2 < 0:
         raise GridmapError(f"tolerance_m2 must be >= 0, got {tolerance_m2!r}",
                            fix="pass e.g. tolerance_m2=1.0")
+    grids = model_columns(grids, "grids")[0]
     unified_codes, unified = _polygons_by_code(grids, "code", "grids", crs=None)
-    other_codes, others = _polygons_by_code(other, other_code, "other", crs=grids.crs)
+    column = find_column(getattr(other, "columns", ()), other_code)
+    other_codes, others = _polygons_by_code(other, other_code if column is None else column, "other",
+                                            crs=grids.crs)
     metric = pyproj.CRS(metric_crs(grids))
     other_idx, grid_idx = shapely.STRtree(unified).query(others, predicate="intersects")
     outside = _outside_area(others, unified, other_idx, grid_idx, grids.crs, metric)
@@ -204,7 +210,7 @@ def _flag(table: pd.DataFrame, min_share: float) -> pd.DataFrame:
     return table[_COLUMNS].reset_index(drop=True)
 
 
-def _polygons_by_code(frame: gpd.GeoDataFrame, column: str, name: str, *, crs
+def _polygons_by_code(frame: gpd.GeoDataFrame, column: Hashable, name: str, *, crs
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Codes and (repaired) polygons of a layer in ``crs`` (its own when None), one per code."""
     if not isinstance(frame, gpd.GeoDataFrame) or column not in frame.columns:

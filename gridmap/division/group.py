@@ -2,7 +2,8 @@
 
 The rules (see :class:`~gridmap.division.rules.GridRules` for the numbers):
 
-* **dedicated** — a dedicated site (office building, industrial park, market, school, hospital) given as a
+* **dedicated** — a dedicated site (office building, industrial park, market, school, hospital, transport
+  hub, government office or institution; ``GridRules.dedicated_kinds``) given as a
   polygon, or as a point with at least ``dedicated_min_people``, is a grid by itself ("dedicated site");
   smaller sites are ordinary units;
 * **city** (units of an urban community) — a unit with at least the lower bound of households, or more people

@@ -3,7 +3,7 @@
 The defaults follow the practice described in the project's domain notes (Nanning, Guilin, Nanjing-Xuanwu):
 a city grid holds about 300–500 households and at most 2,500 people; a rural grid is one natural village,
 small villages merged with their neighbours; a dedicated site (office building, industrial park, market,
-school, hospital) forms its own dedicated grid.
+school, hospital, transport hub, government office or institution) forms its own dedicated grid.
 
 Examples
 --------

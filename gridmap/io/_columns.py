@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
-from gridmap.schema import CODE_COLUMNS, COLUMN_ALIASES, COUNT_COLUMNS
+from gridmap.schema import CODE_COLUMNS, COLUMN_ALIASES, COUNT_COLUMNS, header_key
 
 __all__ = [
     "STRING_DTYPE",
@@ -54,7 +54,6 @@ __all__ = [
 #: missing values into the text "nan").
 STRING_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
-_BLANKS = re.compile(r"[\s\ufeff\u200b]+")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
 _DOT_ZERO = re.compile(r"(\d+)\.0+")
 _WHOLE = re.compile(r"[+-]?\d+(?:\.0*)?")
@@ -74,17 +73,6 @@ _SYSTEM_NAMES = {"wgs84": "WGS84", "cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "b
 
 class _BadValue(Exception):
     """A value that cannot be converted; carries the reason for the user's message."""
-
-
-def header_key(name: object) -> str:
-    r"""Return the form a header is compared in: NFKC, no blanks or byte-order marks, lower case.
-
-    Examples
-    --------
-    >>> header_key("\ufeff 户　数 "), header_key("ＣＯＤＥ")
-    ('户数', 'code')
-    """
-    return _BLANKS.sub("", unicodedata.normalize("NFKC", str(name))).lower()
 
 
 def _blank(value: object) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import CodeError, ReadError, SchemaError
-from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES
+from gridmap.schema import CODE_LENGTHS, STATISTICAL_LEVELS, alias_renames, find_column
 
 __all__ = [
     "code_level",
@@ -50,8 +50,6 @@ _TOWNSHIP_KINDS = ((1, 99, "street"), (100, 199, "town"), (200, 399, "township")
 _COMMUNITY_KINDS = ((1, 199, "urban"), (200, 399, "rural"))
 # Parent columns of the NBS tables (china-division) and the adcode table (Vonng/adcode).
 _PARENT_COLUMNS = ("streetCode", "areaCode", "cityCode", "provinceCode", "parent_code", "parent")
-# Level names of the adcode table, whose codes are all padded to 12 digits.
-_PADDED_LEVELS = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12}
 
 
 def _checked(code: str, *, allowed: tuple[int, ...] = tuple(_LEVEL_BY_LENGTH)) -> str:
@@ -189,7 +187,7 @@ def add_hierarchy(frame: FrameT, *, code_column: str = "code") -> FrameT:
     frame : GeoDataFrame or DataFrame
         A layer whose ``code_column`` holds 6-, 9- or 12-digit codes as strings.
     code_column : str, default "code"
-        The column with the codes.
+        The column with the codes (or a header that is an alias of it, such as 区划代码 for ``code``).
 
     Returns
     -------
@@ -211,18 +209,19 @@ def add_hierarchy(frame: FrameT, *, code_column: str = "code") -> FrameT:
     0  450102001003        450102   450102001   450102001003
     1     450102002        450102   450102002            NaN
     """
-    if code_column not in frame.columns:
+    found = find_column(frame.columns, code_column)  # 区划代码 for "code", or a reader's rename of it
+    if found is None:
         raise SchemaError(f"the layer has no column {code_column!r} (columns: {list(frame.columns)})",
                           fix="pass code_column= the name of the column with division codes")
-    codes = frame[code_column]
+    codes = frame[found]
     if not (pd.api.types.is_string_dtype(codes) or codes.dtype == object):
-        raise CodeError(f"column {code_column!r} holds {codes.dtype} numbers, not text",
+        raise CodeError(f"column {found!r} holds {codes.dtype} numbers, not text",
                         fix="read division codes as text (dtype=str) so that they stay exact")
     codes = codes.astype("str")
-    bad = ~codes.str.fullmatch(_GB2260_PATTERN).fillna(False).astype(bool) | frame[code_column].isna()
+    bad = ~codes.str.fullmatch(_GB2260_PATTERN).fillna(False).astype(bool) | frame[found].isna()
     if bad.any():
         first = _first(bad)
-        raise CodeError(f"code {frame[code_column].iloc[first]!r} is not a 6-, 9- or 12-digit division code"
+        raise CodeError(f"code {frame[found].iloc[first]!r} is not a 6-, 9- or 12-digit division code"
                         f" ({int(bad.sum())} such rows)", record=f"row {first + 1}",
                         fix="correct the code or drop the row")
     lengths = codes.str.len()
@@ -324,12 +323,7 @@ def _read_csv(path) -> pd.DataFrame:
 
 def _standard_columns(raw: pd.DataFrame, path) -> pd.DataFrame:
     """Return ``code``, ``name``, optional ``level`` and the immediate ``parent_code`` column."""
-    names = {}
-    for column in raw.columns:
-        model = COLUMN_ALIASES.get(str(column).strip().lower())
-        if model in ("code", "name", "level") and model not in raw.columns and model not in names.values():
-            names[column] = model
-    table = raw.rename(columns=names)
+    table = raw.rename(columns=alias_renames(raw.columns, dict.fromkeys(("code", "name", "level"), ())))
     missing = [c for c in ("code", "name") if c not in table.columns]
     if missing:
         raise SchemaError(f"no {' and no '.join(missing)} column (columns: {list(raw.columns)})",
@@ -343,9 +337,9 @@ def _standard_columns(raw: pd.DataFrame, path) -> pd.DataFrame:
 
 def _unpad(table: pd.DataFrame) -> pd.DataFrame:
     """Cut codes padded to 12 digits (adcode table: 450100000000 = city 4501) to their level's length."""
-    if "level" not in table.columns or not table["level"].isin(list(_PADDED_LEVELS)).all():
+    if "level" not in table.columns or not table["level"].isin(list(STATISTICAL_LEVELS)).all():
         return table
-    lengths = table["level"].map(_PADDED_LEVELS)
+    lengths = table["level"].map(STATISTICAL_LEVELS)
     parent_lengths = lengths.map(_PARENT_LENGTH.get).astype("Int64")
     cut = table.assign(code=[code[:n] for code, n in zip(table["code"], lengths, strict=True)])
     if "parent_code" in table.columns:

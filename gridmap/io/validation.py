@@ -78,7 +78,21 @@ from gridmap.errors import CodeError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
 from gridmap.io.admin import _community_kinds, _parent_codes
 from gridmap.io.read import SOURCE, record_labels
-from gridmap.schema import CODE_LENGTHS, COLUMN_ALIASES, COUNT_COLUMNS, LABELS_ZH, LEVELS, UNIT_KINDS
+from gridmap.schema import (
+    CODE_LENGTHS,
+    COLUMN_ALIASES,
+    COMMUNITY_KIND_WORDS,
+    COMMUNITY_KINDS,
+    COUNT_COLUMNS,
+    LEVEL_WORDS,
+    LEVELS,
+    UNIT_KIND_WORDS,
+    UNIT_KINDS,
+    alias_renames,
+    closest_word,
+    unit_kind,
+    vocabulary_key,
+)
 
 __all__ = ["repair_geometries", "validate_admin", "validate_units", "MAX_HOUSEHOLDS", "MAX_POPULATION"]
 
@@ -94,23 +108,6 @@ _ERROR_CLASS: dict[str, type[GridmapError]] = {
 }
 _FAMILY = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon", 6: "polygon",
            7: "collection"}
-_LEVEL_WORDS = {
-    **{LABELS_ZH[level]: level for level in LEVELS},
-    **dict.fromkeys(("区", "县", "城区", "县级市", "区县"), "district"),
-    **dict.fromkeys(("街道", "乡镇", "镇", "乡"), "street"),
-    **dict.fromkeys(("社区", "村", "居委会", "村委会", "行政村"), "community"),
-}
-_COMMUNITY_KIND_WORDS = {
-    **{LABELS_ZH[kind]: kind for kind in ("urban", "rural", "other")},
-    **dict.fromkeys(("城镇", "社区", "居委会"), "urban"),
-    **dict.fromkeys(("乡村", "村", "村委会", "行政村"), "rural"),
-}
-_UNIT_KIND_WORDS = {
-    **{LABELS_ZH[kind]: kind for kind in UNIT_KINDS if kind in LABELS_ZH},
-    "其他": "other", "小区": "compound", "自然村": "natural_village", "屯": "natural_village",
-    "写字楼": "office_building", "园区": "industrial_park", "市场": "market", "商场": "market",
-    "商圈": "market",
-}
 
 
 class _Finding(NamedTuple):
@@ -301,8 +298,8 @@ def validate_units(
     ids = _unit_ids(table, labels, findings)
     records = _record_names(table.assign(unit_id=ids), "unit_id", labels)
     findings += _duplicates(ids, records, labels, "duplicate_id", "unit_id")
-    kinds, more = _translated(table["kind"], _unit_kind, "kind")
-    findings += more + _unknown_values(kinds, UNIT_KINDS, records, "kind")
+    kinds, more = _translated(table["kind"], unit_kind, "kind")
+    findings += more + _unknown_kinds(kinds, records)
     normalised = {"unit_id": ids, "kind": kinds}
     for column in (c for c in COUNT_COLUMNS if c in table.columns):
         normalised[column], more = _count_column(table[column], records, column)
@@ -370,11 +367,7 @@ def _require_geometry(frame, path) -> None:
 
 def _renamed(frame: gpd.GeoDataFrame, wanted: tuple[str, ...]) -> tuple[gpd.GeoDataFrame, list[_Finding]]:
     """Rename header aliases (schema.COLUMN_ALIASES) to the model columns in ``wanted`` that are absent."""
-    names: dict[str, str] = {}
-    for column in frame.columns:
-        model = COLUMN_ALIASES.get(str(column).strip().lower())
-        if model in wanted and column != model and model not in frame.columns and model not in names.values():
-            names[column] = model
+    names = alias_renames(frame.columns, dict.fromkeys(wanted, ()))
     findings = [_Finding(-1, "renamed_column", f"column {old!r} read as {new!r}", None, severity="info")
                 for old, new in names.items()]
     return frame.rename(columns=names), findings
@@ -419,26 +412,35 @@ def _translated(values: pd.Series, translate, column: str) -> tuple[pd.Series, l
 
 
 def _word(value: Any, words: dict[str, str], allowed: Iterable[str]) -> str | None:
-    """Model name for ``value``: itself, an English spelling variant or a Chinese word; None if unknown."""
+    """Model name for ``value``: itself, a spelling variant or a Chinese word; None if unknown.
+
+    :func:`gridmap.schema.vocabulary_key` compares them.
+    """
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    english = text.lower().replace(" ", "_").replace("-", "_")
-    return english if english in allowed else words.get(text)
-
-
-def _unit_kind(value: Any) -> str | None:
-    return _word(value, _UNIT_KIND_WORDS, UNIT_KINDS)
+    key = vocabulary_key(value)
+    known = {**{vocabulary_key(word): name for word, name in words.items()},
+             **{vocabulary_key(name): name for name in allowed}}
+    return known.get(key)
 
 
 def _unknown_values(values: pd.Series, allowed: tuple[str, ...], records: pd.Series,
                     column: str) -> list[_Finding]:
     bad = ~values.isin(allowed)
     return [_Finding(i, f"unknown_{column}", f"{column} {values[i]!r} is not known" if pd.notna(values[i])
-                     else f"{column} is missing", records[i],
-                     fix=f"use one of {', '.join(allowed)} (or a Chinese name such as 小区, 自然村, 学校)"
-                     if column == "kind" else f"use one of {', '.join(allowed)}")
+                     else f"{column} is missing", records[i], fix=f"use one of {', '.join(allowed)}")
             for i in _rows(bad)]
+
+
+def _unknown_kinds(kinds: pd.Series, records: pd.Series) -> list[_Finding]:
+    """unknown_kind findings naming the accepted kinds and words and the word closest to the one given."""
+    words = ", ".join(UNIT_KIND_WORDS)
+    findings = _unknown_values(kinds, UNIT_KINDS, records, "kind")
+    for n, finding in enumerate(findings):
+        closest = closest_word(kinds[finding.row], UNIT_KIND_WORDS)
+        hint = f"; the closest is {closest!r} ({UNIT_KIND_WORDS[closest]})" if closest else ""
+        findings[n] = finding._replace(fix=f"{finding.fix}, or one of the words {words}{hint}")
+    return findings
 
 
 # --- codes ---------------------------------------------------------------------------------------------
@@ -495,7 +497,7 @@ def _levels(table, codes, good, records, findings: list[_Finding]) -> pd.Series:
         findings.append(_Finding(-1, "derived_level", "column 'level' derived from the code lengths", None,
                                  severity="info"))
         return derived.astype(object)
-    given, more = _translated(table["level"], lambda v: _word(v, _LEVEL_WORDS, LEVELS), "level")
+    given, more = _translated(table["level"], lambda v: _word(v, LEVEL_WORDS, LEVELS), "level")
     findings += more
     present = given.notna()
     findings += _unknown_values(given[present], LEVELS, records[present], "level")
@@ -559,8 +561,8 @@ def _community_kind_column(table, codes, communities, records, findings: list[_F
     if "kind" not in table.columns:
         _note_filled(findings, communities, "kind", "the village digits (001-199 urban, 200-399 rural)")
         return derived
-    allowed = ("urban", "rural", "other")
-    given, more = _translated(table["kind"], lambda v: _word(v, _COMMUNITY_KIND_WORDS, allowed), "kind")
+    allowed = COMMUNITY_KINDS
+    given, more = _translated(table["kind"], lambda v: _word(v, COMMUNITY_KIND_WORDS, allowed), "kind")
     present = given.notna()
     checked = present & communities
     findings += more + _unknown_values(given[checked], allowed, records[checked], "kind")

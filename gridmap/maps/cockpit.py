@@ -38,13 +38,14 @@ from folium.template import Template
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
+from gridmap.schema import GRID_TYPE_NAMES_ZH
 
 __all__ = ["cockpit", "save_cockpit", "month_chart"]
 
 
 _TEXT = {
-    "zh": {"title": "网格化服务管理驾驶舱", "grids": "网格", "city": "城市网格", "rural": "农村网格",
-           "dedicated": "专属网格", "population": "人口", "households": "户数", "cases": "案件",
+    "zh": {"title": "网格化服务管理驾驶舱", "grids": "网格", **GRID_TYPE_NAMES_ZH,
+           "population": "人口", "households": "户数", "cases": "案件",
            "response_rate": "响应率", "on_time_rate": "当日接单率", "share_grid": "网格内办结",
            "months": "各月案件数", "top": "案件密度最高的网格", "rank": "排名", "code": "网格编码",
            "community": "社区/村", "per_km2": "件/km²", "per_1000": "件/千人", "all": "全部案件",

@@ -98,10 +98,9 @@ def in_period(cases: pd.DataFrame, period: PeriodLike) -> np.ndarray:
 
 def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period: PeriodLike) -> pd.DataFrame:
     """Return the cases reported in ``period`` that lie in ``grids``, each with its ``grid_code``."""
-    from gridmap.cases.read import assign
+    from gridmap.cases import in_grids
 
-    if "grid_code" not in cases.columns:
-        cases = assign(cases, grids)
+    cases = in_grids(cases, grids)
     keep = cases["grid_code"].isin(grids["code"]).to_numpy(dtype=bool) & in_period(cases, period)
     return cases.loc[keep]
 

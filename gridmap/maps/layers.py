@@ -43,7 +43,7 @@ from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
 from gridmap.maps.base import base_map, control_label, js_string
-from gridmap.schema import LABELS_ZH, UNIT_KINDS
+from gridmap.schema import GRID_TYPE_NAMES_ZH, LABELS_ZH, LEVELS, UNIT_KINDS
 
 __all__ = [
     "BOUNDARY_LEVELS",
@@ -62,7 +62,7 @@ __all__ = [
 PRECISION = 6
 _SCALE = 10**PRECISION
 #: Levels :func:`boundary_layer` draws, from the largest down.
-BOUNDARY_LEVELS = ("district", "street", "community", "grid")
+BOUNDARY_LEVELS = (*LEVELS, "grid")
 
 #: Line styles of boundary layers (Leaflet path options): thicker and darker for larger units. Districts and
 #: streets have an invisible fill (still clickable inside) so that fills do not pile up.
@@ -79,18 +79,21 @@ BOUNDARY_STYLES = {
 UNIT_COLORS = {
     "compound": "#e41a1c", "natural_village": "#4daf4a", "office_building": "#377eb8",
     "industrial_park": "#984ea3", "market": "#ff7f00", "school": "#a65628", "hospital": "#f781bf",
-    "other": "#777777",
+    "transport_hub": "#17becf", "institution": "#bcbd22", "building": "#fb9a99", "other": "#777777",
 }
 
 _LABELS = {
-    "zh": {**LABELS_ZH, "unit_id": "编号", "units": "基本单元", "legend": "图例", "rural_grid": "农村网格",
+    "zh": {**LABELS_ZH, "unit_id": "编号", "units": "基本单元", "legend": "图例",
+           "rural_grid": GRID_TYPE_NAMES_ZH["rural"],
            "district_layer": "城区/县界", "street_layer": "街道/乡镇界", "community_layer": "社区/村界",
            "grid_layer": "网格"},
     "en": {"district": "District/county", "street": "Street/township", "community": "Community/village",
            "grid": "Grid", "urban": "urban", "rural": "rural", "other": "Other",
            "compound": "Residential compound", "natural_village": "Natural village",
            "office_building": "Office building", "industrial_park": "Industrial park", "market": "Market",
-           "school": "School", "hospital": "Hospital", "city": "City grid", "dedicated": "Dedicated grid",
+           "school": "School", "hospital": "Hospital", "transport_hub": "Transport hub",
+           "institution": "Government / institution", "building": "Building", "city": "City grid",
+           "dedicated": "Dedicated grid",
            "rural_grid": "Rural grid", "households": "Households", "population": "Population",
            "buildings": "Buildings", "code": "Code", "kind": "Type", "name": "Name", "unit_id": "ID",
            "units": "Base units", "legend": "Legend", "district_layer": "District boundaries",

@@ -63,7 +63,7 @@ from gridmap.maps.figures import (
 )
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.search import search_control
-from gridmap.schema import DEDICATED_KINDS, LABELS_ZH
+from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
 
 __all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
 
@@ -76,7 +76,7 @@ TEXT = {
            "cases": "案件数", "outline": "仅边界（不填色）", "sites": "专属网格场所",
            "units_layer": "小区/自然村",
            "heat": "案件热力", "legend": "图例", "title": "网格化服务管理一屏", "suppressed": "少于5件",
-           "city": LABELS_ZH["city"], "rural": "农村网格", "dedicated": LABELS_ZH["dedicated"],
+           **GRID_TYPE_NAMES_ZH,
            "community_kind": "社区/村", "street_kind": "街道/乡镇", "all": "全部"},
     "en": {"grid_layer": "Grids", "code": "Grid code", "type": "Type", "community": "Community/village",
            "street": "Street/township", "leader": "Grid leader", "phone": "Phone", "households": "Households",
@@ -87,7 +87,6 @@ TEXT = {
            "city": "City grid", "rural": "Rural grid", "dedicated": "Dedicated grid",
            "community_kind": "Community", "street_kind": "Street", "all": "all"},
 }
-_UNIT_SPLIT = re.compile(r"[;,，；、|\s]+")
 _GRID_STYLE = {"color": "#e66101", "weight": 1, "fillColor": "#e66101", "fillOpacity": 0.04}
 _LINE_ONLY = {"fill": False, "interactive": False}
 _HEAT_ZOOM = 16
@@ -194,16 +193,21 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                      public: bool = False, focus: str | None = None, title: str | None = None) -> OneScreen:
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
+    grids, units, staff = (model_columns(grids, "grids")[0], model_columns(units, "units")[0],
+                           model_columns(staff, "staff")[0])
+    communities, streets, districts = (model_columns(layer, "admin")[0]
+                                       for layer in (communities, streets, districts))
     _check_frame(grids, "grid layer", ["code"])
     if period is not None:
         period_bounds(period)
     text = TEXT[lang]
     grids = _drawable(grids, "grid layer", "code")
     grids = grids.assign(code=grids["code"].astype(str))
-    if cases is not None and "grid_code" not in cases.columns:
-        from gridmap.cases.read import assign
+    if cases is not None:
+        from gridmap.cases import in_grids
 
-        cases = assign(cases, grids)  # all grids, before focusing: no case is "outside" because of the focus
+        # all grids, before focusing: no case is "outside" because of the focus
+        cases = in_grids(cases, grids)
     scope = _Scope(grids, focus, communities=communities, streets=streets, districts=districts)
     grids = scope.grids
     cases = None if cases is None else cases[cases["grid_code"].isin(grids["code"])]
@@ -393,7 +397,7 @@ def _split_ids(value) -> list[str]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
     if isinstance(value, str):
-        return [part for part in _UNIT_SPLIT.split(value) if part]
+        return split_ids(value)
     if isinstance(value, Iterable):
         return [str(part) for part in value]
     return [str(value)]

@@ -12,7 +12,6 @@ from gridmap.stats.staffing import read_staff
 from gridmap.stats.summary import (
     CASE_COUNT_COLUMNS,
     HEADERS_ZH,
-    LEVELS,
     PERIODS,
     summarize,
     summarize_levels,
@@ -30,7 +29,6 @@ __all__ = [
     "local_moran",
     "case_rates",
     "kernel_density",
-    "LEVELS",
     "PERIODS",
     "CASE_COUNT_COLUMNS",
     "HEADERS_ZH",

@@ -47,19 +47,27 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from gridmap.cases.read import assign, clean_cases
+from gridmap.cases import clean_cases, in_grids
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
 from gridmap.findings import Report
 from gridmap.io import write_layer
-from gridmap.schema import COUNT_COLUMNS, HANDLING_LEVELS, PERIODS, STAFF_ROLES, SUMMARY_LEVELS
+from gridmap.schema import (
+    CODE_LENGTHS,
+    COUNT_COLUMNS,
+    HANDLING_LEVELS,
+    LEVELS,
+    PERIODS,
+    ROLLUP_LEVELS,
+    STAFF_ROLES,
+    model_columns,
+)
 
 __all__ = [
     "summarize",
     "summarize_levels",
     "suppress_small_counts",
     "write_stats",
-    "LEVELS",
     "PERIODS",
     "CASE_COUNT_COLUMNS",
     "HEADERS_ZH",
@@ -67,9 +75,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Levels a summary can be made at, finest first, with the length of their codes (grid codes: any).
-LEVELS = SUMMARY_LEVELS
-_CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
+# Levels a summary can be made at: gridmap.schema.ROLLUP_LEVELS, finest first; their code lengths.
+_CODE_LENGTH = {level: CODE_LENGTHS[level] for level in LEVELS}
 _PARENTS = {"grid": ("community_code", "street_code", "district_code"),
             "community": ("street_code", "district_code"), "street": ("district_code",), "district": ()}
 
@@ -177,7 +184,7 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
 
 
 def summarize_levels(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | None = None,
-                     staff: pd.DataFrame | None = None, *, levels: Sequence[str] = LEVELS,
+                     staff: pd.DataFrame | None = None, *, levels: Sequence[str] = ROLLUP_LEVELS,
                      **options: Any) -> dict[str, pd.DataFrame]:
     """:func:`summarize` at several levels at once (cases are put in grids once); a dict level → table.
 
@@ -323,6 +330,7 @@ class _Prepared:
 
 
 def _prepare(grids, cases, staff, *, at) -> _Prepared:
+    grids, staff = model_columns(grids, "grids")[0], model_columns(staff, "staff")[0]
     table = _grid_table(grids)
     prepared_cases = None
     if cases is not None:
@@ -388,11 +396,7 @@ def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
 def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Clean cases with the grid each is in (assigned when not given); cases in no known grid dropped."""
     findings = Report("cases for statistics")
-    if "grid_code" not in cases.columns:
-        if not isinstance(cases, gpd.GeoDataFrame):
-            raise SchemaError("cases have neither grid_code nor a geometry",
-                              fix="give cases points (read_cases) or a grid_code column")
-        cases = assign(cases, grids, report=findings)
+    cases = in_grids(cases, grids, report=findings)
     frame = clean_cases(pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)],
                                                 errors="ignore")), report=findings)
     known = frame["grid_code"].isin(table["code"])
@@ -421,8 +425,8 @@ def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 # --- summaries ------------------------------------------------------------------------------------------
 
 def _key_column(by: str) -> str:
-    if by not in LEVELS:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
+    if by not in ROLLUP_LEVELS:
+        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)}")
     return "code" if by == "grid" else f"{by}_code"
 
 
@@ -686,7 +690,7 @@ def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) 
 
 def _with_geometry(table: pd.DataFrame, grids: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
     """Return the table with each unit's polygon: the grid's, or the union of its grids."""
-    key = _key_column(level) if level in LEVELS else "code"
+    key = _key_column(level) if level in ROLLUP_LEVELS else "code"
     shapes = gpd.GeoDataFrame({"code": grids["code"].astype(str).to_numpy(),
                                "community_code": grids["community_code"].astype(str).to_numpy()},
                               geometry=grids.geometry.to_numpy(), crs=grids.crs)

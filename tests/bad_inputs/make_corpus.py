@@ -625,10 +625,11 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
          "population_below_half.csv", "validate_units", "error", args={"strict": True},
          error="SchemaError", words=["less than half the households", "swapped"], record="(004)")
 
-    units_csv("unknown_kind.csv", "类型", 3, "幼儿园")
-    case("unknown_unit_kind", "a unit of kind 幼儿园 (not a base unit kind)", "unknown_kind.csv",
+    units_csv("unknown_kind.csv", "类型", 3, "幼儿园区")
+    case("unknown_unit_kind", "a unit of kind 幼儿园区 (a typo: not a word for a unit kind)",
+         "unknown_kind.csv",
          "validate_units", "error", args={"strict": True}, error="SchemaError",
-         words=["'幼儿园' is not known", "use one of compound"], record="(003)")
+         words=["'幼儿园区' is not known", "use one of compound", "the closest is '幼儿园'"], record="(003)")
 
     rows = [["事件编号", "上报时间", "办结时间", "办结层级", "经度", "纬度"],
             ["E1", "2025-03-01 09:00", "2025-03-01 17:30", "网格", 108.303, 22.803],

@@ -22,8 +22,7 @@ from gridmap.cases.gridindex import GridIndex
 from gridmap.cases.read import assign
 from gridmap.errors import GridmapWarning, SchemaError
 from gridmap.findings import Report
-from gridmap.schema import PERIODS
-from gridmap.schema import SUMMARY_LEVELS as LEVELS
+from gridmap.schema import PERIODS, ROLLUP_LEVELS
 
 __all__ = ["check_options", "check_columns", "grid_index", "tally", "tally_points", "combine", "finish",
            "add_findings", "NO_PERIOD"]
@@ -37,8 +36,8 @@ _CODE_LENGTH = {"community": 12, "street": 9, "district": 6}
 
 def check_options(grids: gpd.GeoDataFrame | GridIndex, *, by: str, period: str | None) -> None:
     """Refuse an unknown level or period, and grids that cannot be rolled up to ``by``."""
-    if by not in LEVELS:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(LEVELS)}")
+    if by not in ROLLUP_LEVELS:
+        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)}")
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period={period!r} is not a period",
                           fix=f"pass period= one of {', '.join(PERIODS)}")
