@@ -719,6 +719,7 @@ def assign_sequential_codes(grids: gpd.GeoDataFrame, *, scheme: CodeScheme | str
 
     Examples
     --------
+    >>> import shapely
     >>> cells = [shapely.box(x, y, x + 1, y + 1) for y in (0, 1) for x in (1, 0)]   # SE, SW, NE, NW
     >>> grids = gpd.GeoDataFrame({"community_code": ["450102001003"] * 4}, geometry=cells, crs=4546)
     >>> assign_sequential_codes(grids)["code"].tolist()
