@@ -75,6 +75,7 @@ import shapely
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.report import Report
+from gridmap.validation import require_polygons
 
 __all__ = ["check", "coverage_gaps", "coverage_overlaps", "CHECKS"]
 
@@ -297,6 +298,7 @@ def _prepare(frame: gpd.GeoDataFrame, name: str, report: Report | None, *, like:
     if frame.crs is None:
         raise CRSError(f"{name} has no CRS", record=name,
                        fix="set it, e.g. frame.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84")
+    require_polygons(frame, name)
     if like is not None:
         frame = frame.to_crs(like.crs)
     crs = pyproj.CRS(frame.crs)

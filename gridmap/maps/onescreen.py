@@ -64,6 +64,7 @@ from gridmap.maps.figures import (
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.search import search_control
 from gridmap.schema import DEDICATED_KINDS, LABELS_ZH
+from gridmap.validation import require_polygons
 
 __all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
 
@@ -195,6 +196,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
     _check_frame(grids, "grid layer", ["code"])
+    require_polygons(grids, "grids")
     if period is not None:
         period_bounds(period)
     text = TEXT[lang]

@@ -34,6 +34,7 @@ from gridmap.errors import GridmapError, WriteError
 from gridmap.maps.base import LANGS, _check_choice
 from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
 from gridmap.maps.figures import PeriodLike, grid_figures
+from gridmap.validation import require_polygons
 
 __all__ = ["static_map", "cjk_font", "CJK_FAMILIES", "FORMATS"]
 
@@ -140,6 +141,7 @@ def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str
                          fix="name a .png, .pdf or .svg file")
     if not path.parent.is_dir():
         raise WriteError("the folder does not exist", path=path, fix="create the folder first")
+    require_polygons(grids, "grids")
     values, suppressed = _values(grids, measure, cases=cases, period=period, public=public)
     font = cjk_font() if lang == "zh" else None
     figure = _draw(grids, values, suppressed, measure=measure, lang=lang, scheme=scheme, k=k,
