@@ -52,6 +52,11 @@ _PROBE = "网格人口密度户数案件社区街道图例千"
 def cjk_font(text: str = _PROBE) -> str:
     """Return the path of an installed font that has every character of ``text`` (Chinese by default).
 
+    A font counts only when its character map gives each character a glyph of its own: matplotlib's
+    "Last Resort" fallback maps every character to one placeholder box and is never chosen. When no listed
+    font has the characters (a stale font cache: fonts installed after matplotlib first ran), matplotlib's
+    font list is rebuilt once and searched again.
+
     Returns
     -------
     matplotlib.font_manager.FontPath or str
@@ -72,19 +77,32 @@ def cjk_font(text: str = _PROBE) -> str:
     from matplotlib import font_manager
 
     wanted = {ord(char) for char in text if not char.isspace()}
-    candidates = [font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-                  for family in CJK_FAMILIES if _installed(font_manager, family)]
-    candidates += [entry.fname for entry in font_manager.fontManager.ttflist]
-    for path in candidates:
-        try:
-            charmap = font_manager.get_font(path).get_charmap()
-        except (OSError, RuntimeError):  # a broken font file: try the next
-            continue
-        if wanted <= charmap.keys():
-            return path
+    found = _font_with(font_manager, wanted)
+    if found is None:  # a stale cache lists fonts since removed and misses those installed since: rebuild
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        found = _font_with(font_manager, wanted)
+    if found is not None:
+        return found
     raise GridmapError("no installed font has Chinese characters, so a static map would show empty boxes",
                        fix="install Noto CJK fonts (Debian/Ubuntu: apt-get install fonts-noto-cjk; then "
                            "delete matplotlib's font cache ~/.cache/matplotlib), or pass lang='en'")
+
+
+def _font_with(font_manager, wanted: set[int]) -> str | None:
+    """Return the first listed font (preferred families first) drawing every character of ``wanted``."""
+    candidates = [font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+                  for family in CJK_FAMILIES if _installed(font_manager, family)]
+    candidates += [entry.fname for entry in font_manager.fontManager.ttflist
+                   if "Last Resort" not in entry.name]
+    for path in candidates:
+        try:
+            charmap = font_manager.get_font(path).get_charmap()
+        except (OSError, RuntimeError):  # a broken or vanished font file: try the next
+            continue
+        glyphs = {charmap.get(code) for code in wanted}
+        if None not in glyphs and len(glyphs) == len(wanted):  # one placeholder glyph for all: not a font
+            return path
+    return None
 
 
 def _installed(font_manager, family: str) -> bool:
@@ -183,11 +201,19 @@ def _draw(grids, values, suppressed, *, measure, lang, scheme, k, title, communi
     axes.set_aspect("equal")
     handles = [Patch(facecolor=_class_color(spec, item["c"]), edgecolor="#888", label=item["label"])
                for item in spec["items"]]
-    axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props,
-                title_fontproperties=props, loc="lower left", frameon=True, fontsize=9)
-    axes.set_title(title or f"{spec['name']} ({spec['unit']})", fontproperties=props, fontsize=15)
+    legend = axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props,
+                         title_fontproperties=props, loc="lower left", frameon=True, fontsize=9)
+    heading = axes.set_title(title or f"{spec['name']} ({spec['unit']})", fontproperties=props, fontsize=15)
     _scale_bar(axes, props, lang)
+    for text in (heading, legend.get_title(), *legend.get_texts(), *axes.texts):
+        _literal(text)
     return figure
+
+
+def _literal(text) -> None:
+    """Draw a matplotlib Text as typed: ``$x^2$`` stays dollars and caret (no mathtext, no LaTeX)."""
+    text.set_parse_math(False)
+    text.set_usetex(False)
 
 
 def _class_color(spec: dict, c) -> str:
