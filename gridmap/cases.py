@@ -60,7 +60,7 @@ import pyproj
 import shapely
 
 from gridmap.crs import convert_frame, normalize_crs
-from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.errors import CaseError, CRSError, GeometryError, GridmapError, GridmapWarning, SchemaError
 from gridmap.gridindex import GridIndex
 from gridmap.io import read_layer, read_table
 from gridmap.report import Report
@@ -143,8 +143,8 @@ def normalize_level(value: object) -> str | None:
     key = _key(value)
     level = _LEVEL_LOOKUP.get(key) or (_LEVEL_LOOKUP.get(key[:-1]) if key.endswith("级") else None)
     if level is None:
-        raise ValueError(f"unknown handling level {value!r}; allowed: {', '.join(HANDLING_LEVELS)} "
-                         "or 网格/社区/街道/区县")
+        raise CaseError(f"unknown handling level {value!r}",
+                        fix=f"give one of {', '.join(HANDLING_LEVELS)} or 网格/社区/街道/区县")
     return level
 
 
@@ -552,7 +552,8 @@ def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
 def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
     unlocated = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     known = findings.to_frame()
-    already = set(known.loc[known["check"].isin(["unknown_unit", "ambiguous_unit", "bad_coordinates"]), "record"])
+    reported = known["check"].isin(["unknown_unit", "ambiguous_unit", "bad_coordinates"])
+    already = set(known.loc[reported, "record"])
     for position in np.flatnonzero(unlocated):
         record = _label(frame, position)
         if record not in already:
@@ -641,7 +642,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     ['B', 'A']
     """
     if engine not in ("memory", "dask"):
-        raise ValueError(f"engine must be 'memory' or 'dask', got {engine!r}")
+        raise GridmapError(f"engine={engine!r} is not an engine", fix="pass engine='memory' or engine='dask'")
     if engine == "dask":
         from gridmap.engines.dask import assign_dask
 

@@ -63,6 +63,7 @@ False
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -277,8 +278,8 @@ def _require_options(**options: object) -> None:
             ok = isinstance(value, Sequence) and len(value) == 2 and 0 <= value[0] <= value[1]
             allowed = "a pair (low, high) with 0 <= low <= high, e.g. (300, 500)"
         else:
-            ok = isinstance(value, (int, float)) and value >= 0
-            allowed = "a number >= 0"
+            ok = isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+            allowed = "a finite number >= 0"
         if not ok:
             raise GridmapError(f"{name} must be {allowed}, got {value!r}", fix=f"pass {name}= as {allowed}")
 

@@ -229,7 +229,8 @@ def validate_admin(
     True
     """
     if level is not None and level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise GridmapError(f"level={level!r} is not a division level",
+                           fix=f"pass level= one of {', '.join(map(repr, LEVELS))}, or None")
     path = _source(frame, path)
     _require_geometry(frame, path)
     table, findings = _renamed(frame.reset_index(drop=True), ("code", "name", "level", "parent_code", "kind"))

@@ -98,9 +98,9 @@ def _kept_summary(report, cases_path: str, out: str) -> str:
     """Say what was found and that every case was kept (the reason the command still succeeds)."""
     frame = report.to_frame()
     parts = ", ".join(f"{check} {n}" for check, n in frame["check"].value_counts().items())
-    lines = [f"cases: {cases_path}: {len(frame)} findings ({parts}); every case is kept in {out}: a bad value is left "
-             "empty and a case without location has no grid_code. Correct these records in the source, or "
-             "pass --strict to stop at the first one:"]
+    lines = [f"cases: {cases_path}: {len(frame)} findings ({parts}); every case is kept in {out}: a bad "
+             "value is left empty and a case without location has no grid_code. Correct these records in the "
+             "source, or pass --strict to stop at the first one:"]
     for row in frame.head(_SHOWN).itertuples():
         where = f"row {int(row.row)}, " if "row" in frame.columns and pd.notna(row.row) else ""
         lines.append(f"  {where}{row.record}: {row.message}")
