@@ -201,6 +201,9 @@ def open_connection(path: Path, *, scheme: CodeScheme, timeout: float, create: b
     try:
         con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         version = _recognise(con, path)
+        if version is None and not create:
+            raise RegistryError("the file is empty, not a code registry", path=path,
+                                fix="give the registry file gridmap wrote")
         if version is not None:
             _check_structure(con, path, version)
         if version != SCHEMA_VERSION and read_only:
