@@ -77,10 +77,10 @@ def cjk_font(text: str = _PROBE) -> str:
     from matplotlib import font_manager
 
     wanted = {ord(char) for char in text if not char.isspace()}
-    found = _font_with(font_manager, wanted)
-    if found is None:  # a stale cache lists fonts since removed and misses those installed since: rebuild
-        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
-        found = _font_with(font_manager, wanted)
+    found = _font_with(font_manager, font_manager.fontManager.ttflist, wanted)
+    if found is None:  # a stale cache lists fonts since removed and misses those installed since: rebuild it
+        rebuilt = font_manager._load_fontmanager(try_read_cache=False)  # rewrites the cache file too
+        found = _font_with(font_manager, rebuilt.ttflist, wanted)
     if found is not None:
         return found
     raise GridmapError("no installed font has Chinese characters, so a static map would show empty boxes",
@@ -88,12 +88,10 @@ def cjk_font(text: str = _PROBE) -> str:
                            "delete matplotlib's font cache ~/.cache/matplotlib), or pass lang='en'")
 
 
-def _font_with(font_manager, wanted: set[int]) -> str | None:
-    """Return the first listed font (preferred families first) drawing every character of ``wanted``."""
-    candidates = [font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-                  for family in CJK_FAMILIES if _installed(font_manager, family)]
-    candidates += [entry.fname for entry in font_manager.fontManager.ttflist
-                   if "Last Resort" not in entry.name]
+def _font_with(font_manager, fonts: list, wanted: set[int]) -> str | None:
+    """Return the first of ``fonts`` (preferred families first) that draws every character of ``wanted``."""
+    preferred = [entry.fname for family in CJK_FAMILIES for entry in fonts if entry.name == family]
+    candidates = preferred + [entry.fname for entry in fonts if "Last Resort" not in entry.name]
     for path in candidates:
         try:
             charmap = font_manager.get_font(path).get_charmap()
@@ -103,10 +101,6 @@ def _font_with(font_manager, wanted: set[int]) -> str | None:
         if None not in glyphs and len(glyphs) == len(wanted):  # one placeholder glyph for all: not a font
             return path
     return None
-
-
-def _installed(font_manager, family: str) -> bool:
-    return any(entry.name == family for entry in font_manager.fontManager.ttflist)
 
 
 def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str = "population_density",
