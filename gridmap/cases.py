@@ -12,12 +12,12 @@ accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小�
   grids or a :class:`~gridmap.gridindex.GridIndex` built once from them.
 
 Times are read by one rule, whatever mix a column holds: a time with a zone (``2024-05-01T08:00+08:00``,
-``2024-05-01T00:00Z``, ``-05:00``) is converted to Beijing time (Asia/Shanghai, UTC+8); a time without a
-zone (``2024-05-01 08:00``, ``2024/5/1 8:00``, ``2024年5月1日 8:00``) is taken as Beijing time already; a bare
-number from 1 to 109,575 is an Excel serial date (days since 1899-12-30). The result is naive Beijing time.
-A value that is none of these is reported (``bad_time``) and left missing. Coordinates that are not finite
-numbers (``inf``, ``nan``, text) and counts that are not whole numbers from 0 to :data:`MAX_COUNT` are
-reported by row and left missing; the rest of the case is kept.
+``2024-05-01T00:00Z``, ``-05:00``) is converted to Beijing time (Asia/Shanghai: UTC+8, UTC+9 in the
+summers of 1986–1991); a time without a zone (``2024-05-01 08:00``, ``2024/5/1 8:00``, ``2024年5月1日 8:00``)
+is taken as Beijing time already; a bare number from 1 to 109,575 is an Excel serial date (days since
+1899-12-30). The result is naive Beijing time. A value that is none of these is reported (``bad_time``) and
+left missing. Coordinates that are not finite numbers (``inf``, ``nan``, text) and counts that are not whole
+numbers from 0 to :data:`MAX_COUNT` are reported by row and left missing; the rest of the case is kept.
 
 Every problem is reported by record in a :class:`~gridmap.report.Report` (pass ``report=`` to collect
 them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
@@ -131,7 +131,7 @@ def normalize_level(value: object) -> str | None:
     """Return the handling level named by ``value`` (grid / community / street / district), or None.
 
     Chinese names are accepted (网格, 社区, 村, 街道, 乡镇, 区县, 区, 县 …), with or without a final 级.
-    Missing values give None; unknown names raise :class:`ValueError`.
+    Missing values give None; unknown names raise :class:`~gridmap.errors.CaseError` (a ``ValueError``).
 
     Examples
     --------
