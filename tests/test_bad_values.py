@@ -266,21 +266,32 @@ def _read_only_place(monkeypatch, folder: Path) -> None:
 
 
 @pytest.fixture
-def read_only_mount(tmp_path, registry_file):
-    """The registry in a real read-only bind mount (skipped where mounting is not allowed)."""
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root to mount a read-only folder")
-    done = subprocess.run(["mount", "--bind", str(registry_file.parent), str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount here: {done.stderr.decode(errors='replace').strip()}")
-    try:
-        if subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], capture_output=True).returncode:
+def mount_read_only(tmp_path):
+    """Return a function showing a folder through a real read-only bind mount (skipped where not allowed)."""
+    mounts: list[Path] = []
+
+    def mount(folder: Path) -> Path:
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            pytest.skip("needs root to mount a read-only folder")
+        target = tmp_path / f"mnt{len(mounts)}"
+        target.mkdir()
+        done = subprocess.run(["mount", "--bind", str(folder), str(target)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount here: {done.stderr.decode(errors='replace').strip()}")
+        mounts.append(target)
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], capture_output=True).returncode:
             pytest.skip("cannot remount read-only here")
-        yield mount / registry_file.name
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        return target
+
+    yield mount
+    for target in reversed(mounts):
+        subprocess.run(["umount", str(target)], check=False)
+
+
+@pytest.fixture
+def read_only_mount(registry_file, mount_read_only):
+    """The registry in a real read-only bind mount."""
+    return mount_read_only(registry_file.parent) / registry_file.name
 
 
 def _assert_read_only_registry_works(path: Path) -> None:
@@ -302,6 +313,20 @@ def _assert_read_only_registry_works(path: Path) -> None:
 
 def test_a_registry_in_a_read_only_mount_is_read_and_says_read_only(read_only_mount):
     _assert_read_only_registry_works(read_only_mount)
+
+
+def test_a_read_only_registry_shows_changes_still_in_its_wal_file(tmp_path, registry_file, mount_read_only):
+    folder = tmp_path / "stopped"
+    folder.mkdir()
+    con = sqlite3.connect(registry_file)  # a writer stopped before SQLite copied its WAL into the file
+    con.execute("PRAGMA wal_autocheckpoint = 0")
+    con.execute("UPDATE versions SET note = 'only in the WAL'")
+    con.commit()
+    for name in ("registry.sqlite", "registry.sqlite-wal", "registry.sqlite-shm"):
+        shutil.copy(registry_file.parent / name, folder / name)
+    con.close()
+    with Registry(mount_read_only(folder) / "registry.sqlite") as registry:
+        assert registry.read_only and registry.versions()["note"].tolist() == ["only in the WAL"]
 
 
 def test_a_registry_in_a_folder_gridmap_may_not_write_is_opened_read_only(registry_file, monkeypatch):

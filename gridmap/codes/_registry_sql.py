@@ -176,11 +176,14 @@ def _connect(path: Path, timeout: float, *, read_only: bool) -> sqlite3.Connecti
     """Connect to ``path``; to a read-only registry read-only.
 
     ``mode=ro``, or ``immutable=1`` when its folder is read-only too (SQLite can create no -shm file there,
-    and nobody can be writing the file meanwhile).
+    and nobody can be writing the file meanwhile) unless a -wal file holds changes not yet copied into the
+    file (a writer that was stopped): ``mode=ro`` reads them.
     """
     if not read_only:
         return sqlite3.connect(path, timeout=timeout, isolation_level=None)
-    query = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    wal = Path(f"{path}-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    query = "mode=ro" if pending or os.access(path.parent, os.W_OK) else "immutable=1"
     return sqlite3.connect(f"{path.resolve().as_uri()}?{query}", timeout=timeout, isolation_level=None,
                            uri=True)
 
