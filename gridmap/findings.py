@@ -52,7 +52,8 @@ class Report:
             fix: str | None = None, **extra: Any) -> None:
         """Record one finding; ``fix`` says what to do; ``extra`` values become :meth:`to_frame` columns."""
         if severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+            raise GridmapError(f"severity={severity!r} is not a severity",
+                               fix=f"pass severity= one of {', '.join(map(repr, SEVERITIES))}")
         row = {"check": check, "severity": severity, "record": None if record is None else str(record),
                "message": message, **extra}
         if fix is not None:

@@ -53,8 +53,41 @@ def paused_assign(path: str, build, step: str, marker: str) -> None:
     Registry(path).assign(build, when=WHEN)
 
 
-def signalled_assign(path: str, build, marker: str) -> None:
-    """Open the registry, signal through ``marker``, then assign (the test kills it at a random time)."""
+#: SQLite virtual machine instructions between two progress ticks (see :func:`ticked_assign`).
+TICK = 500
+
+
+def count_ticks(path: str, build) -> int:
+    """Assign ``build`` to the registry at ``path`` and return the SQLite progress ticks it took."""
+    ticks = 0
+
+    def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return 0
+
+    with Registry(path) as registry:
+        registry._con.set_progress_handler(tick, TICK)
+        registry.assign(build, when=WHEN)
+    return ticks
+
+
+def ticked_assign(path: str, build, stop_at: int, marker: str) -> None:
+    """Assign, but stop for good at SQLite progress tick ``stop_at``: inside a statement (killed there).
+
+    The same build on a copy of the same registry runs the same statements, so tick N is the same point of
+    the assignment in every run: where the kill lands is chosen by the test, not by the machine's load.
+    """
+    ticks = 0
+
+    def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        if ticks == stop_at:
+            Path(marker).write_text(str(os.getpid()))
+            time.sleep(600)
+        return 0
+
     registry = Registry(path)
-    Path(marker).touch()
+    registry._con.set_progress_handler(tick, TICK)
     registry.assign(build, when=WHEN)

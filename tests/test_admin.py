@@ -52,7 +52,7 @@ def test_ancestor_code():
     assert ancestor_code("450102", "province") == "45"
     with pytest.raises(CodeError, match="district code and has no street ancestor"):
         ancestor_code("450102", "street")
-    with pytest.raises(ValueError, match="level must be one of"):
+    with pytest.raises(ValueError, match="is not a division level"):
         ancestor_code("450102", "village")
 
 

@@ -152,7 +152,7 @@ def test_registry_commands_refuse_a_missing_registry(tmp_path):
 
 def test_diff_refuses_a_bad_since(registry_file):
     result = run("diff", "--registry", str(registry_file), "--since", "last week")
-    assert result.exit_code == EXIT_BAD_INPUT and "since='last week' is not a date" in result.output
+    assert result.exit_code == EXIT_BAD_INPUT and "--since 'last week' is not a date" in result.output
 
 
 def test_codes_output_is_a_frame_with_the_codes(registry_file):

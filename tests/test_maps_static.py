@@ -73,6 +73,9 @@ def test_no_chinese_font_is_a_clear_error_and_english_still_works(tmp_path, city
 
     monkeypatch.setattr(font_manager.fontManager, "ttflist",
                         [e for e in font_manager.fontManager.ttflist if "DejaVu" in e.name])
+    # no Chinese font on the machine: rebuilding the font cache finds none either
+    monkeypatch.setattr(font_manager, "_load_fontmanager",
+                        lambda try_read_cache=True: font_manager.fontManager)
     with pytest.raises(GridmapError, match="fonts-noto-cjk"):
         static_map(city[1].head(10), tmp_path / "zh.png")
     assert not os.listdir(tmp_path)

@@ -165,8 +165,8 @@ def _reference(base, build, folder) -> dict:
     return snapshot(reference)
 
 
-def run_until_killed(context, target, args, marker, *, delay=None) -> bool:
-    """Start ``target``, wait for ``marker`` (and ``delay`` s), SIGKILL it. True if it was still running."""
+def run_until_killed(context, target, args, marker) -> bool:
+    """Start ``target``, wait for ``marker``, SIGKILL it. True if it was still running."""
     process = context.Process(target=target, args=args, daemon=True)
     process.start()
     deadline = time.monotonic() + 60
@@ -174,8 +174,6 @@ def run_until_killed(context, target, args, marker, *, delay=None) -> bool:
         assert process.exitcode is None, f"the writer ended early with exit code {process.exitcode}"
         assert time.monotonic() < deadline, "the writer never reached the marker"
         time.sleep(0.002)
-    if delay:
-        time.sleep(delay)
     if process.is_alive():
         os.kill(process.pid, signal.SIGKILL)
     process.join(timeout=30)
@@ -218,26 +216,28 @@ def bulk(tmp_path_factory):
         registry.assign(first, when="2025-01-06")
     second = first.copy()
     second.loc[::4, "unit_ids"] = [f"{u};V{i}" for i, u in enumerate(second["unit_ids"][::4])]
-    reference = folder / "timed.sqlite"
-    shutil.copy(base, reference)
-    with Registry(reference) as registry:
-        start = time.perf_counter()
-        registry.assign(second, when=registry_worker.WHEN)
-        seconds = time.perf_counter() - start
-    return base, second, _reference(base, second, folder), seconds
+    counted = folder / "counted.sqlite"
+    shutil.copy(base, counted)
+    ticks = registry_worker.count_ticks(str(counted), second)
+    return base, second, _reference(base, second, folder), ticks
 
 
-def test_writers_killed_at_random_times_leave_a_consistent_registry(forkserver, bulk, tmp_path):
-    base, rebuild, after, seconds = bulk
+def test_writers_killed_at_random_points_leave_a_consistent_registry(forkserver, bulk, tmp_path):
+    """Kill writers inside SQLite statements at random points of the assignment (its progress ticks).
+
+    The points are random but fixed by the seed, and each writer waits at its point until killed: every
+    kill hits a running writer however loaded the machine is (a kill at a random *time* could miss it).
+    """
+    base, rebuild, after, ticks = bulk
+    assert ticks > 2 * KILL_TRIES  # enough distinct points to choose from
     rng = random.Random(20250601)
     before, mid_run = snapshot(base), 0
     for attempt in range(KILL_TRIES):
         path = tmp_path / f"registry{attempt}.sqlite"
         shutil.copy(base, path)
         marker = tmp_path / f"started{attempt}"
-        args = (str(path), rebuild, str(marker))
-        mid_run += run_until_killed(forkserver, registry_worker.signalled_assign, args, marker,
-                                    delay=rng.uniform(0.0, seconds))
+        args = (str(path), rebuild, rng.randint(1, ticks - 1), str(marker))
+        mid_run += run_until_killed(forkserver, registry_worker.ticked_assign, args, marker)
         state = snapshot(path)
         assert state in (before, after), f"attempt {attempt}: neither the old nor the new registry"
         assert_consistent(path)
@@ -245,4 +245,4 @@ def test_writers_killed_at_random_times_leave_a_consistent_registry(forkserver, 
             result = registry.assign(rebuild, when=registry_worker.WHEN)
         assert snapshot(path) == after
         assert result["code"].is_unique and parse_many(result["code"])["sequence"].notna().all()
-    assert mid_run >= KILL_TRIES // 2  # most kills hit a running writer
+    assert mid_run == KILL_TRIES  # every kill hit a writer paused inside the assignment

@@ -50,7 +50,7 @@ import shapely
 from numpy.typing import ArrayLike
 
 from gridmap.crs import metric_crs
-from gridmap.errors import CRSError, GeometryError, SchemaError
+from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.schema import model_columns
 
 __all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE"]
@@ -131,9 +131,10 @@ class GridIndex:
                  refine: int = REFINE):
         if isinstance(cells_per_grid, bool) or not isinstance(cells_per_grid, (int, np.integer)) \
                 or cells_per_grid < 1:
-            raise ValueError(f"cells_per_grid must be a whole number of at least 1, got {cells_per_grid!r}")
+            raise GridmapError(f"cells_per_grid={cells_per_grid!r} is not allowed",
+                               fix="pass cells_per_grid= a whole number of at least 1")
         if refine not in (1, 2, 4, 8, 16) or isinstance(refine, bool):
-            raise ValueError(f"refine must be one of 1, 2, 4, 8, 16, got {refine!r}")
+            raise GridmapError(f"refine={refine!r} is not allowed", fix="pass refine= 1, 2, 4, 8 or 16")
         geoms, codes, communities = _checked_grids(grids)
         self.crs = pyproj.CRS(grids.crs)
         self.codes = _read_only(codes)
@@ -196,7 +197,8 @@ class GridIndex:
         x = np.asarray(x, dtype=np.float64).ravel()
         y = np.asarray(y, dtype=np.float64).ravel()
         if x.shape != y.shape:
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+            raise GridmapError(f"x and y have different lengths ({len(x)} and {len(y)})",
+                               fix="pass one x and one y per point")
         if self._lattice is None:
             return np.full(len(x), -1, dtype=np.int64)
         label, exact, block, tree = self._lattice.look_up(x, y)

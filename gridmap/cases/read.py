@@ -11,6 +11,14 @@ accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小�
 * :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how), with the
   grids or a :class:`~gridmap.cases.gridindex.GridIndex` built once from them.
 
+Times are read by one rule, whatever mix a column holds: a time with a zone (``2024-05-01T08:00+08:00``,
+``2024-05-01T00:00Z``, ``-05:00``) is converted to Beijing time (Asia/Shanghai: UTC+8, UTC+9 in the
+summers of 1986–1991); a time without a zone (``2024-05-01 08:00``, ``2024/5/1 8:00``, ``2024年5月1日 8:00``)
+is taken as Beijing time already; a bare number from 1 to 109,575 is an Excel serial date (days since
+1899-12-30). The result is naive Beijing time. A value that is none of these is reported (``bad_time``) and
+left missing. Coordinates that are not finite numbers (``inf``, ``nan``, text) and counts that are not whole
+numbers from 0 to :data:`MAX_COUNT` are reported by row and left missing; the rest of the case is kept.
+
 Every problem is reported by record in a :class:`~gridmap.findings.Report` (pass ``report=`` to collect
 them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
 :class:`~gridmap.errors.CaseError` instead.
@@ -53,7 +61,7 @@ import shapely
 
 from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import convert_frame, normalize_crs
-from gridmap.errors import CaseError, CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.errors import CaseError, CRSError, GeometryError, GridmapError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
 from gridmap.io._columns import COORDS_ATTR, agreed_coords
@@ -105,6 +113,13 @@ _CASE_LOOKUP = {alias: column for column, aliases in _CASE_ALIASES.items() for a
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 _TIMES = ("reported_at", "accepted_at", "closed_at")
+#: The time zone every case time is given in once read: naive times are taken as Beijing time.
+BEIJING = "Asia/Shanghai"
+_ZONE = r"(?i)\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:z|utc|gmt|[+-]\d\d(?::?\d\d)?)$"  # a time ending in a zone
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's day 0 (its 1900 date system, leap-year bug included)
+#: The largest ``count`` one record may stand for; larger counts (``1e30``) are reported as mistakes.
+MAX_COUNT = 1_000_000
+_EXCEL_LAST_SERIAL = 109_575  # 2199-12-31: larger bare numbers are not taken for dates
 # Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
@@ -118,7 +133,7 @@ def normalize_level(value: object) -> str | None:
     """Return the handling level named by ``value`` (grid / community / street / district), or None.
 
     Chinese names are accepted (网格, 社区, 村, 街道, 乡镇, 区县, 区, 县 …), with or without a final 级.
-    Missing values give None; unknown names raise :class:`ValueError`.
+    Missing values give None; unknown names raise :class:`~gridmap.errors.CaseError` (a ``ValueError``).
 
     Examples
     --------
@@ -130,8 +145,8 @@ def normalize_level(value: object) -> str | None:
     key = _key(value)
     level = _LEVEL_LOOKUP.get(key) or (_LEVEL_LOOKUP.get(key[:-1]) if key.endswith("级") else None)
     if level is None:
-        raise ValueError(f"unknown handling level {value!r}; allowed: {', '.join(HANDLING_LEVELS)} "
-                         "or 网格/社区/街道/区县")
+        raise CaseError(f"unknown handling level {value!r}",
+                        fix=f"give one of {', '.join(HANDLING_LEVELS)} or 网格/社区/街道/区县")
     return level
 
 
@@ -234,11 +249,12 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
         lon = pd.to_numeric(table["lon"], errors="coerce").astype("float64")
         lat = pd.to_numeric(table["lat"], errors="coerce").astype("float64")
         for column, numbers in (("lon", lon), ("lat", lat)):
-            bad = numbers.isna() & table[column].notna()
+            bad = ~np.isfinite(numbers) & table[column].notna() & (_as_text(table[column]).notna())
             for position in np.flatnonzero(bad.to_numpy()):
-                report.add("bad_coordinates", f"{column} {table[column].iloc[position]!r} is not a number; "
-                           "enter decimal degrees such as 108.3203", record=_label(table, position),
-                           row=position + 1)
+                report.add("bad_coordinates", f"{column} {table[column].iloc[position]!r} is not a finite "
+                           "number; the case is kept without location. Enter decimal degrees such as "
+                           "108.3203", record=_label(table, position), row=position + 1)
+            numbers[~np.isfinite(numbers)] = np.nan
         given = lon.notna() & lat.notna()
         geometry = np.where(given, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()), None)
         table = table.drop(columns=["lon", "lat"])
@@ -418,7 +434,12 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
-    """Parse one time column to naive datetimes; values that are not times are reported and set missing."""
+    """Parse one time column to naive Beijing times; values that are not times are reported and set missing.
+
+    The rule (see the module docstring): a time with a zone (``+08:00``, ``Z``, ``-05:00``) is converted to
+    Asia/Shanghai; a time without one is taken as Beijing time; a bare number between 1 and 109,575 is an
+    Excel serial date (days since 1899-12-30, the fraction the time of day).
+    """
     if column not in frame.columns:
         if column == "reported_at":
             raise SchemaError("the cases have no report time (上报时间 / reported_at)",
@@ -427,22 +448,44 @@ def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
     raw = frame[column]
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw
-    else:
-        text = _as_text(raw)  # Excel's datetime cells become ISO text, parsed again below
-        if pd.api.types.is_string_dtype(text) and text.str.contains("[年月日]", regex=True).any():
-            text = text.str.replace("年", "-").str.replace("月", "-").str.replace("日", " ")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert(BEIJING).dt.tz_localize(None)
+        return parsed.astype("datetime64[ns]")
+    text = _as_text(raw)  # Excel's datetime cells become ISO text, parsed again below
+    if pd.api.types.is_string_dtype(text) and text.str.contains("[年月日]", regex=True).any():
+        text = text.str.replace("年", "-").str.replace("月", "-").str.replace("日", " ")
+    parsed = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    given = text.notna()
+    serial = pd.to_numeric(text.where(given & text.astype(str).str.fullmatch(r"\d+(\.\d+)?")),
+                           errors="coerce")
+    is_serial = serial.between(1, _EXCEL_LAST_SERIAL).fillna(False).to_numpy(dtype=bool)
+    days = pd.to_timedelta(serial[is_serial].astype("float64"), unit="D")
+    parsed[is_serial] = _EXCEL_EPOCH + days.dt.round("s")
+    aware = (given & text.astype(str).str.contains(_ZONE, regex=True)).to_numpy(dtype=bool) & ~is_serial
+    if aware.any():
+        zoned = pd.to_datetime(text[aware].astype(str), errors="coerce", utc=True, format="mixed")
+        parsed[aware] = zoned.dt.tz_convert(BEIJING).dt.tz_localize(None).astype("datetime64[ns]")
+    naive = given.to_numpy(dtype=bool) & ~aware & ~is_serial
+    if naive.any():
+        parsed[naive] = _naive_times(text[naive].astype(str))
+    for position in np.flatnonzero((parsed.isna() & given).to_numpy()):
+        findings.add("bad_time", f"{column} {raw.iloc[position]!r} is not a date and time; write it as "
+                     "2025-03-01 09:30 (Beijing time) or with its zone, 2025-03-01T01:30Z",
+                     record=_label(frame, position), row=position + 1)
+    return parsed
+
+
+def _naive_times(text: pd.Series) -> pd.Series:
+    """Parse times without a zone (one format for the column when pandas finds one, else value by value)."""
+    try:
         parsed = pd.to_datetime(text, errors="coerce")
-        retry = parsed.isna() & text.notna()
-        if retry.any():
-            parsed = parsed.astype("datetime64[ns]")
-            parsed[retry] = pd.to_datetime(text[retry].astype(str), errors="coerce", format="mixed")
-        bad = (parsed.isna() & text.notna()).to_numpy()
-        for position in np.flatnonzero(bad):
-            findings.add("bad_time", f"{column} {raw.iloc[position]!r} is not a date and time; write it as "
-                         "2025-03-01 09:30", record=_label(frame, position), row=position + 1)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    except (ValueError, TypeError):  # pandas could not settle on one format
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed = parsed.astype("datetime64[ns]")
+    retry = parsed.isna()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed").astype("datetime64[ns]")
+    return parsed
 
 
 def _time_order(frame: pd.DataFrame, findings: Report) -> pd.Series:
@@ -502,17 +545,20 @@ def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
         return pd.Series(1, index=frame.index, dtype="Int64")
     raw = frame["count"]
     numbers = pd.to_numeric(raw, errors="coerce")
-    bad = (raw.notna() & (numbers.isna() | (numbers < 0) | (numbers % 1 != 0))).to_numpy()
+    bad = (raw.notna() & (~numbers.between(0, MAX_COUNT).fillna(False) | (numbers % 1 != 0))).to_numpy()
     for position in np.flatnonzero(bad):
-        findings.add("bad_count", f"count {raw.iloc[position]!r} is not a whole number of cases (0 or more)",
-                     record=_label(frame, position), row=position + 1)
+        findings.add("bad_count", f"count '{raw.iloc[position]}' is not a whole number of cases from 0 to "
+                     f"{MAX_COUNT:,}; the case is kept with its count missing",
+                     record=_label(frame, position), row=position + 1,
+                     fix="correct the count (数量) of this record in the source")
     return numbers.where(~bad).fillna(1).where(~bad).astype("Int64")
 
 
 def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
     unlocated = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     known = findings.to_frame()
-    already = set(known.loc[known["check"].isin(["unknown_unit", "ambiguous_unit"]), "record"])
+    reported = known["check"].isin(["unknown_unit", "ambiguous_unit", "bad_coordinates"])
+    already = set(known.loc[reported, "record"])
     for position in np.flatnonzero(unlocated):
         record = _label(frame, position)
         if record not in already:
@@ -602,7 +648,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     ['B', 'A']
     """
     if engine not in ("memory", "dask"):
-        raise ValueError(f"engine must be 'memory' or 'dask', got {engine!r}")
+        raise GridmapError(f"engine={engine!r} is not an engine", fix="pass engine='memory' or engine='dask'")
     if engine == "dask":
         from gridmap.cases.engines.dask import assign_dask
 

@@ -8,6 +8,7 @@ Exit codes, the same for every command: 0 ok, 1 a check found violations, 2 bad 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import click
@@ -41,8 +42,42 @@ class _GridmapGroup(click.Group):
         except GridmapError as error:
             if ctx.find_root().params.get("debug"):
                 raise
-            click.echo(f"gridmap: error: {error}", err=True)
+            click.echo(f"gridmap: error: {_as_options(error, _options(self, ctx))}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def _options(group: click.Group, ctx: click.Context) -> dict[str, str]:
+    """Map the Python names of the options of the command run (``layer``) to their flags (``--layer``)."""
+    options: dict[str, str] = {}
+    commands: list[click.Command] = [group.get_command(ctx, ctx.invoked_subcommand or "")]
+    while commands:
+        command = commands.pop()
+        if isinstance(command, click.Group):
+            commands.extend(command.commands.values())
+        for param in getattr(command, "params", ()):
+            if isinstance(param, click.Option) and param.name and param.opts[0].startswith("--"):
+                options.setdefault(param.name, param.opts[0])
+                options.setdefault(param.opts[0][2:].replace("-", "_"), param.opts[0])
+    return options
+
+
+def _as_options(error: GridmapError, options: dict[str, str]) -> GridmapError:
+    """Name command line options, not the library's arguments: ``pass layer='x'`` becomes ``--layer 'x'``.
+
+    The library's messages name its Python arguments (``layer=``), which mean nothing on the command line.
+    Arguments the command has no option for are left as they are.
+    """
+    def option(match: re.Match) -> str:
+        flag = options.get(match.group(1))
+        return match.group(0) if flag is None else f"{flag} "
+
+    def rewrite(text: str | None) -> str | None:
+        return None if text is None else _ARGUMENT.sub(option, text)
+
+    return type(error)(rewrite(error.problem), path=error.path, record=error.record, fix=rewrite(error.fix))
+
+
+_ARGUMENT = re.compile(r"(?<![\w.'\"-])([a-z_][a-z0-9_]*)=(?!=) ?")  # layer= but not a==b, x.y=, 'k=v'
 
 
 @click.group(cls=_GridmapGroup, epilog=epilog(_EXAMPLES, exits=_EXITS),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import pandas as pd
 
 from gridmap.cli._output import Steps, echo_wrote
 from gridmap.cli.options import (
@@ -18,6 +19,8 @@ from gridmap.cli.options import (
 )
 
 __all__ = ["cases"]
+
+_SHOWN = 5  # findings listed one per line after the summary of cases assign
 
 
 @click.group(epilog=epilog("""
@@ -83,6 +86,21 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     if len(report) and not quiet:
-        click.echo(report.summary())
+        click.echo(_kept_summary(report, cases_path, out), err=True)
     echo_wrote(out, f"{summary['cases']} cases: {summary['in_grids']} in grids, {summary['outside']} outside "
                     f"every grid, {summary['without_location']} without location", quiet=quiet)
+
+
+def _kept_summary(report, cases_path: str, out: str) -> str:
+    """Say what was found and that every case was kept (the reason the command still succeeds)."""
+    frame = report.to_frame()
+    parts = ", ".join(f"{check} {n}" for check, n in frame["check"].value_counts().items())
+    lines = [f"cases: {cases_path}: {len(frame)} findings ({parts}); every case is kept in {out}: a bad "
+             "value is left empty and a case without location has no grid_code. Correct these records in the "
+             "source, or pass --strict to stop at the first one:"]
+    for row in frame.head(_SHOWN).itertuples():
+        where = f"row {int(row.row)}, " if "row" in frame.columns and pd.notna(row.row) else ""
+        lines.append(f"  {where}{row.record}: {row.message}")
+    if len(frame) > _SHOWN:
+        lines.append(f"  … and {len(frame) - _SHOWN} more")
+    return "\n".join(lines)

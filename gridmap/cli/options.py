@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 import warnings
@@ -43,6 +44,7 @@ __all__ = [
     "is_quiet",
     "epilog",
     "households_option",
+    "FiniteFloat",
     "parse_households",
     "Input",
     "read_inputs",
@@ -110,6 +112,53 @@ def parse_households(ctx: click.Context | None, param: click.Parameter | None, v
     if not 0 <= low <= high:
         raise click.BadParameter(f"expected 0 <= LOW <= HIGH, got {value!r}", ctx=ctx, param=param)
     return low, high
+
+
+class FiniteFloat(click.ParamType):
+    """A click type for a finite number within ``[min, max]``: ``nan``, ``inf`` and ``1e400`` are refused.
+
+    Parameters
+    ----------
+    min, max : float, optional
+        The smallest and largest value allowed (inclusive).
+    unit : str, default ""
+        What the number counts (``days``), for the message.
+    words : sequence of str, default ()
+        Words allowed besides numbers (``same_day`` for ``--on-time``); they are returned as given.
+
+    Examples
+    --------
+    >>> FiniteFloat(min=0).convert("15", None, None)
+    15.0
+    >>> FiniteFloat(min=0, words=("same_day",)).convert("same_day", None, None)
+    'same_day'
+    """
+
+    name = "number"
+
+    def __init__(self, *, min: float | None = None, max: float | None = None, unit: str = "",
+                 words: Sequence[str] = ()):
+        self.min, self.max, self.unit, self.words = min, max, unit, tuple(words)
+
+    def _expected(self) -> str:
+        bounds = (f"from {self.min:g} to {self.max:g}" if self.min is not None and self.max is not None
+                  else f"{self.min:g} or more" if self.min is not None
+                  else f"{self.max:g} or less" if self.max is not None else "finite")
+        number = f"a number {bounds}{' ' + self.unit if self.unit else ''}"
+        return " or ".join([*(repr(word) for word in self.words), number])
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
+        """Return ``value`` as a float (or one of ``words``); fail with click's usage error otherwise."""
+        if isinstance(value, str) and value.strip() in self.words:
+            return value.strip()
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"expected {self._expected()}, got {value!r}", param, ctx)
+        if not math.isfinite(number) or (self.min is not None and number < self.min) or (
+                self.max is not None and number > self.max):
+            self.fail(f"expected {self._expected()}, got {value!r}", param, ctx)
+        return number
 
 
 households_option = click.option(

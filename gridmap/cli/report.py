@@ -103,6 +103,7 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
     with echo_warnings(quiet=quiet), Steps("report", 1, quiet=quiet) as step:
         step(f"read {path}")
         layers = read_city(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        _require_grid_columns(layers["grids"], path)
         layers = _scoped(layers, street)
         with staged_folder(out) as staging:
             written = _write(layers, staging, step=step, source=path, period=period, lang=lang,
@@ -114,6 +115,18 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
     pages = f"{maps} street map{'s' * (maps != 1)} in maps/"
     echo_wrote(f"{out}/", f"summary.md, summary.html, stats.xlsx, cockpit.html, {pages}"
                           f"{', small counts suppressed' if publish else ''}", quiet=quiet)
+
+
+def _require_grid_columns(grids, path: str) -> None:
+    """Refuse grids without the codes a report is organised by (grid code, community code)."""
+    from gridmap.errors import SchemaError
+
+    missing = [column for column in ("code", "community_code") if column not in grids.columns]
+    if missing:
+        raise SchemaError(f"the grids have no {' or '.join(missing)} column (columns: "
+                          f"{', '.join(map(str, grids.columns))})", path=path, record="layer grids",
+                          fix="give every grid its code and the 12-digit code of its community "
+                              "(community_code), as `gridmap build` writes them")
 
 
 def _scoped(layers: dict, street: str | None) -> dict:

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from gridmap.cli._output import Steps, echo_wrote
-from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
+from gridmap.cli.options import (
+    FiniteFloat,
+    coords_option,
+    echo_warnings,
+    epilog,
+    is_quiet,
+    quiet_option,
+    read_city,
+)
 from gridmap.schema import ROLLUP_LEVELS
 
 __all__ = ["stats"]
@@ -29,16 +37,6 @@ _EXAMPLES = """
 """
 
 
-def _on_time(value: str):
-    if value == "same_day":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter("give 'same_day' or a number of hours, e.g. 24",
-                                 param_hint="--on-time") from None
-
-
 @click.command("stats", epilog=epilog(_EXAMPLES))
 @click.argument("grids_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
@@ -54,12 +52,14 @@ def _on_time(value: str):
               help="One row per unit and period, with 同比 and 环比.")
 @click.option("--at", default=None,
               help="Reference time for open and overdue cases [default: latest case time].")
-@click.option("--overdue-days", type=float, default=15, show_default=True,
+@click.option("--overdue-days", type=FiniteFloat(min=0, max=36_500, unit="days"), default=15,
+              show_default=True,
               help="Open longer than this many days is overdue.")
-@click.option("--on-time", default="same_day", show_default=True,
+@click.option("--on-time", type=FiniteFloat(min=0, max=8_760, unit="hours", words=("same_day",)),
+              default="same_day", show_default=True,
               help="On-time acceptance: 'same_day' (接单不过夜) or a number of hours.")
 @click.option("--publish", is_flag=True, help="Hide case counts below --threshold (and rates from them).")
-@click.option("--threshold", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--threshold", type=click.IntRange(1, 1_000_000), default=5, show_default=True)
 @click.option("--staff-contacts", is_flag=True, help="Add grid leaders' names and phones to the grid sheet.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of sheet names and headers.")
@@ -73,7 +73,7 @@ def _on_time(value: str):
 @click.pass_context
 def stats(ctx: click.Context, grids_path: str, layer: str | None, cases_path: str | None, coords: str | None,
           staff_path: str | None, by: str, period: str | None, at: str | None, overdue_days: float,
-          on_time: str, publish: bool, threshold: int, staff_contacts: bool, lang: str, out: str,
+          on_time: str | float, publish: bool, threshold: int, staff_contacts: bool, lang: str, out: str,
           as_json: bool) -> None:
     """Households, population, area, cases, escalation, response and staffing per unit of FILE's grids."""
     from gridmap.stats.summary import summarize_levels, write_stats
@@ -87,7 +87,7 @@ def stats(ctx: click.Context, grids_path: str, layer: str | None, cases_path: st
         names = [layers[name] for name in ("districts", "streets", "communities") if name in layers] or None
         step(f"figures per {', '.join(levels)}")
         tables = summarize_levels(layers["grids"], layers.get("cases"), layers.get("staff"), levels=levels,
-                                  period=period, at=at, on_time=_on_time(on_time), overdue_days=overdue_days,
+                                  period=period, at=at, on_time=on_time, overdue_days=overdue_days,
                                   names=names, publish=publish, threshold=threshold,
                                   include_staff_contacts=staff_contacts)
         step(f"write {out}")

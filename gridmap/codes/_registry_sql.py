@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "APPLICATION_ID",
     "open_connection",
+    "translated_errors",
+    "damaged",
     "immediate",
     "read_scheme",
     "next_version",
@@ -61,7 +64,7 @@ APPLICATION_ID = 0x47524D52
 _GEOPACKAGE_ID = 0x47504B47  # "GPKG"
 _FORMAT = "gridmap code registry"
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_NOT_OURS = "give the registry file written by gridmap (Registry(path)), or a new file name"
+_NOT_OURS = "give the registry file gridmap wrote, or a new file name"
 #: Page cache of a connection (KiB, negative = size in KiB): bulk assignments of millions of codes keep
 #: their indexes in memory instead of spilling half-written pages to the WAL.
 _CACHE_KIB = 131_072
@@ -157,17 +160,59 @@ def _check_file(path: Path, *, create: bool) -> None:
     with open(path, "rb") as handle:
         header = handle.read(len(_SQLITE_HEADER))
     if header and header != _SQLITE_HEADER:
-        raise RegistryError("not a code registry: the file is not an SQLite database", path=path,
-                            fix=_NOT_OURS)
+        raise RegistryError("not a code registry: the file is not an SQLite database (or it is damaged)",
+                            path=path, fix=_NOT_OURS + "; if it was your registry, " + _RESTORE)
 
 
-def open_connection(path: Path, *, scheme: CodeScheme, timeout: float, create: bool) -> sqlite3.Connection:
-    """Open (creating or migrating when needed) the registry at ``path`` and tune the connection."""
+def writable(path: Path) -> bool:
+    """Return whether the registry at ``path`` and its folder (SQLite's -wal and -shm files) can be written.
+
+    False on a read-only mount or for a read-only file (root may write read-only files: True).
+    """
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _connect(path: Path, timeout: float, *, read_only: bool) -> sqlite3.Connection:
+    """Connect to ``path``; to a read-only registry read-only.
+
+    ``mode=ro``, or ``immutable=1`` when its folder is read-only too (SQLite can create no -shm file there,
+    and nobody can be writing the file meanwhile) unless a -wal file holds changes not yet copied into the
+    file (a writer that was stopped): ``mode=ro`` reads them.
+    """
+    if not read_only:
+        return sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    wal = Path(f"{path}-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    query = "mode=ro" if pending or os.access(path.parent, os.W_OK) else "immutable=1"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{query}", timeout=timeout, isolation_level=None,
+                           uri=True)
+
+
+def open_connection(path: Path, *, scheme: CodeScheme, timeout: float, create: bool
+                    ) -> tuple[sqlite3.Connection, bool]:
+    """Open (creating or migrating when needed) the registry at ``path`` and tune the connection.
+
+    Returns the connection and whether it is read-only (a registry in a read-only file or folder is read,
+    not written: it can be queried; an assignment that needs new codes raises a read-only RegistryError).
+    """
     _check_file(path, create=create)
-    con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    read_only = not writable(path)
+    if read_only and not path.exists():
+        raise RegistryError(f"cannot create the registry: folder {path.parent} is read-only", path=path,
+                            fix="give a registry path in a folder you may write to")
+    con = _connect(path, timeout, read_only=read_only)
     try:
         con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         version = _recognise(con, path)
+        if version is None and not create:
+            raise RegistryError("the file is empty, not a code registry", path=path,
+                                fix="give the registry file gridmap wrote")
+        if version is not None:
+            _check_structure(con, path, version)
+        if version != SCHEMA_VERSION and read_only:
+            raise RegistryError(f"the registry has schema version {version} and must be upgraded to "
+                                f"{SCHEMA_VERSION} once, but it is read-only", path=path,
+                                fix="open it once where it can be written (a copy in a writable folder)")
         if version != SCHEMA_VERSION:
             _use_wal(con, path)
             with immediate(con, path):
@@ -177,19 +222,58 @@ def open_connection(path: Path, *, scheme: CodeScheme, timeout: float, create: b
                 else:
                     for old in range(version, SCHEMA_VERSION):
                         _MIGRATIONS[old](con, scheme, path)
-        _use_wal(con, path)
+        if not read_only:
+            _use_wal(con, path)
         for pragma in ("synchronous = FULL", f"cache_size = -{_CACHE_KIB}", "temp_store = MEMORY",
                        "journal_size_limit = 67108864"):
             con.execute(f"PRAGMA {pragma}")
     except sqlite3.DatabaseError as err:
         con.close()
-        raise RegistryError(f"cannot read the registry ({err})", path=path,
-                            fix="give the registry file written by gridmap; restore it from a backup if it "
-                                "is damaged") from err
+        raise explain(err, path) from err
     except BaseException:
         con.close()
         raise
-    return con
+    return con, read_only
+
+
+_RESTORE = ("restore the registry file from a backup (a copy taken before the damage); never edit it by "
+            "hand, and do not start a new registry: codes already issued would be issued again")
+
+
+def damaged(path: Path, table: str, what: str) -> RegistryError:
+    """Return the error for a registry whose ``table`` is damaged (missing, wrong columns, bad values)."""
+    return RegistryError(f"registry damaged: table {table} {what}", path=path, fix=_RESTORE)
+
+
+def explain(err: sqlite3.Error, path: Path) -> RegistryError:
+    """Turn an SQLite error into a RegistryError that says what is wrong: read-only, disk full, damaged."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    folder = path.resolve().parent
+    if name.startswith("SQLITE_READONLY") or "readonly database" in str(err):
+        return RegistryError(f"the registry is read-only (the file or its folder {folder} cannot be written) "
+                             "and this needs to write it: new codes, versions or an upgrade", path=path,
+                             fix="run it where the registry can be written (make the folder writable, or "
+                                 "copy the registry to a writable folder and use the copy from now on); "
+                                 "reading it (gridmap codes history, gridmap codes diff) works as it is")
+    if name == "SQLITE_FULL" or "disk is full" in str(err):
+        return RegistryError(f"disk full: the registry could not be written; nothing was changed ({err})",
+                             path=path, fix=f"free space on the disk that holds {folder}, then run again")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+        return RegistryError(f"cannot read or write the registry file ({err})", path=path,
+                             fix=f"check the disk and the permissions of {folder}, then run again")
+    missing = str(err).partition("no such table: ")[2] or str(err).partition("no such column: ")[2]
+    if missing:
+        return damaged(path, missing.split(".")[0], f"or a column of it is missing ({err})")
+    return RegistryError(f"registry damaged: {err}", path=path, fix=_RESTORE)
+
+
+@contextmanager
+def translated_errors(path: Path) -> Iterator[None]:
+    """Raise SQLite errors met in the body as :func:`explain` names them (RegistryError)."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise explain(err, path) from err
 
 
 def _use_wal(con: sqlite3.Connection, path: Path) -> None:
@@ -227,9 +311,10 @@ def _recognise(con: sqlite3.Connection, path: Path) -> int | None:
                                 f"gridmap; this gridmap reads versions up to {SCHEMA_VERSION}", path=path,
                                 fix="upgrade gridmap (pip install -U gridmap) to open it; do not edit the "
                                     "file")
-        if "meta" not in tables or "codes" not in tables:
-            raise RegistryError("the registry is damaged: its tables are missing", path=path,
-                                fix="restore the registry from a backup")
+        missing = [table for table in _expected_columns() if table not in tables]
+        if missing:
+            raise damaged(path, missing[0], "is missing" + (f" (also {', '.join(missing[1:])})"
+                                                            if missing[1:] else ""))
         return user_version
     if not tables:
         return None
@@ -239,6 +324,44 @@ def _recognise(con: sqlite3.Connection, path: Path) -> int | None:
     shown = ", ".join(sorted(tables)[:5])
     raise RegistryError(f"not a code registry: the SQLite file holds other tables ({shown})", path=path,
                         fix=_NOT_OURS)
+
+
+def _expected_columns() -> dict[str, set[str]]:
+    """Return the tables of a registry of the current schema and their columns (from ``_SCHEMA`` itself)."""
+    if not _EXPECTED:
+        with sqlite3.connect(":memory:") as memory:
+            for statement in _statements(_SCHEMA):
+                memory.execute(statement)
+            _EXPECTED.update({table: _columns(memory, table) for table in sorted(_tables(memory))})
+        memory.close()
+    return _EXPECTED
+
+
+_EXPECTED: dict[str, set[str]] = {}
+
+
+def _check_structure(con: sqlite3.Connection, path: Path, version: int) -> None:
+    """Refuse a registry with tables lacking columns, missing or garbage meta rows, or impossible counters.
+
+    Each of them would make gridmap issue wrong or duplicate codes.
+    """
+    if version < SCHEMA_VERSION:
+        return  # migrated from what it holds
+    for table, columns in _expected_columns().items():
+        lacking = columns - _columns(con, table)
+        if lacking:
+            raise damaged(path, table, f"lacks column {', '.join(sorted(lacking))}")
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("format") != _FORMAT:
+        raise damaged(path, "meta", f"row 'format' is {meta.get('format')!r}, not {_FORMAT!r}")
+    try:
+        _scheme_from(meta.get("scheme"))
+    except (TypeError, ValueError, KeyError) as err:
+        raise damaged(path, "meta", f"row 'scheme' is missing or unreadable ({err})") from err
+    bad = con.execute("SELECT community_code, last_sequence FROM counters WHERE typeof(last_sequence) <> "
+                      "'integer' OR last_sequence < 0 OR typeof(community_code) <> 'text' LIMIT 1").fetchone()
+    if bad:
+        raise damaged(path, "counters", f"holds an impossible counter {bad[1]!r} for community {bad[0]!r}")
 
 
 def _now() -> str:
@@ -272,6 +395,12 @@ def _write_meta(con: sqlite3.Connection, scheme: CodeScheme) -> None:
 def read_scheme(con: sqlite3.Connection) -> CodeScheme:
     """Return the code scheme the registry was created with."""
     (text,) = con.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone()
+    return _scheme_from(text)
+
+
+def _scheme_from(text: str | None) -> CodeScheme:
+    if text is None:
+        raise ValueError("no such row")
     fields = json.loads(text)
     fields["fields"] = tuple(tuple(pair) for pair in fields["fields"])
     fields["type_digits"] = tuple(tuple(pair) for pair in fields["type_digits"])
@@ -587,6 +716,16 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
     One INSERT with a window function numbers every community at once; the codes go into ``codes`` in
     index order and the counters move on. Returns the number of codes issued.
     """
+    behind = con.execute(
+        "SELECT n.community_code, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
+        "WHERE k.community_code = n.community_code) AS highest FROM (SELECT DISTINCT community_code FROM "
+        "temp.new_grids WHERE pos IN (SELECT pos FROM temp.fresh)) AS n LEFT JOIN counters AS c "
+        "ON c.community_code = n.community_code WHERE highest > COALESCE(c.last_sequence, 0) LIMIT 1"
+    ).fetchone()
+    if behind:
+        raise damaged(path, "counters", f"says community {behind[0]} has issued up to sequence {behind[1]}, "
+                                        f"but table codes holds sequence {behind[2]}: new codes would repeat "
+                                        "old ones")
     expression, params = _code_sql(scheme)
     con.execute(
         "INSERT INTO temp.issued (pos, community_code, sequence, code) "
@@ -605,13 +744,16 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
                             "reused", path=path, record=f"community {community}",
                             fix="check for a build that splits the community into too many grids, or move "
                                 "to a scheme with a wider sequence field")
+    issued = con.execute("SELECT COUNT(*) FROM temp.issued").fetchone()[0]
+    if not issued:  # nothing to write: a rerun also works on a read-only registry
+        return 0
     con.execute("INSERT INTO codes (community_code, sequence, code, type, issued_version) "
                 "SELECT i.community_code, i.sequence, i.code, n.type, ? FROM temp.issued AS i "
                 "JOIN temp.new_grids AS n ON n.pos = i.pos ORDER BY i.community_code, i.sequence", (version,))
     con.execute("INSERT INTO counters SELECT community_code, MAX(sequence) FROM temp.issued WHERE true "
                 "GROUP BY community_code ON CONFLICT (community_code) DO UPDATE "
                 "SET last_sequence = max(last_sequence, excluded.last_sequence)")
-    return con.execute("SELECT COUNT(*) FROM temp.issued").fetchone()[0]
+    return issued
 
 
 def close_versions(con: sqlite3.Connection, version: int) -> None:

@@ -60,16 +60,17 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -88,6 +89,8 @@ from gridmap.division.order import reading_order
 from gridmap.errors import CodeError, CRSError, GeometryError, RegistryError
 from gridmap.findings import Report
 from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, caller_columns, join_ids, model_columns, split_ids
+
+_T = TypeVar("_T")
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
            "DIFF_COUNTS", "SCOPES"]
@@ -192,6 +195,15 @@ class RegistryDiff:
         return heading + totals + by_street
 
 
+def _sqlite_errors(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Raise the SQLite errors of a Registry method as RegistryErrors saying what is wrong (read-only, …)."""
+    @functools.wraps(method)
+    def wrapper(self: Registry, *args: Any, **kwargs: Any) -> _T:
+        with _registry_sql.translated_errors(self.path):
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Registry:
     """Every grid code ever issued, in an SQLite file; gives new builds their permanent codes.
 
@@ -212,12 +224,18 @@ class Registry:
     ----------
     path : pathlib.Path
     scheme : CodeScheme
+    read_only : bool
+        The file or its folder cannot be written (a read-only mount, a read-only file): the registry was
+        opened read-only (SQLite ``mode=ro``, or ``immutable=1`` in a read-only folder). Queries work; an
+        assignment that needs new codes raises a RegistryError saying the registry is read-only.
 
     Raises
     ------
     RegistryError
         The file is not a registry, was written by a newer gridmap, was created with another scheme, or is
-        locked by another process for longer than ``timeout``.
+        locked by another process for longer than ``timeout``; it is damaged ("registry damaged", naming the
+        table: missing tables or columns, a missing or garbage ``meta`` row, impossible counters); it is
+        read-only or the disk is full when it must be written (each says so: no backup is needed then).
 
     Notes
     -----
@@ -231,8 +249,8 @@ class Registry:
                  timeout: float = 60.0, create: bool = True):
         self.path = Path(path)
         wanted = None if scheme is None else get_scheme(scheme)
-        self._con = _registry_sql.open_connection(self.path, scheme=wanted or DEFAULT, timeout=timeout,
-                                                  create=create)
+        self._con, self.read_only = _registry_sql.open_connection(self.path, scheme=wanted or DEFAULT,
+                                                                  timeout=timeout, create=create)
         self.scheme = _registry_sql.read_scheme(self._con)
         if wanted is not None and replace(wanted, description="") != replace(self.scheme, description=""):
             self.close()
@@ -254,6 +272,7 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_sqlite_errors
     def __len__(self) -> int:
         """Return the number of active (not retired) codes."""
         return self._con.execute("SELECT COUNT(*) FROM codes WHERE retired_version IS NULL").fetchone()[0]
@@ -281,6 +300,7 @@ class Registry:
 
     # --------------------------------------------------------------------------------------- assignment
 
+    @_sqlite_errors
     def assign(self, grids: pd.DataFrame, *, when: Any = None, scope: Literal["all", "communities"] = "all",
                beidou_level: int = 7) -> pd.DataFrame:
         """Give the grids of a new build their permanent codes, in one transaction.
@@ -404,6 +424,7 @@ class Registry:
 
     # ------------------------------------------------------------------------------------------ queries
 
+    @_sqlite_errors
     def versions(self) -> pd.DataFrame:
         """Return one row per version.
 
@@ -412,6 +433,7 @@ class Registry:
         """
         return pd.read_sql_query("SELECT * FROM versions ORDER BY version", self._con)
 
+    @_sqlite_errors
     def current(self, *, beidou_level: int = 7) -> gpd.GeoDataFrame:
         """Return the active grids with their codes, in EPSG:4490 (geometry None where there is none).
 
@@ -434,6 +456,7 @@ class Registry:
         frame["beidou"] = _beidou(geometry, beidou_level)
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=4490)
 
+    @_sqlite_errors
     def history(self, code: str) -> pd.DataFrame:
         """Everything that happened to one code: issue, changes, retirement, parents and children.
 
@@ -493,6 +516,7 @@ class Registry:
                                 f"({self.scheme.layout})", path=self.path, record=f"code {code!r}",
                                 fix="give a code of the registry's scheme")
 
+    @_sqlite_errors
     def diff(self, since: Any) -> RegistryDiff:
         """Codes added, retired, split, merged and changed since a version or a date.
 
@@ -543,6 +567,7 @@ class Registry:
 
     # -------------------------------------------------------------------------------------------- check
 
+    @_sqlite_errors
     def check(self) -> Report:
         """Check the registry's consistency (after a crash, a copy, a manual edit).
 
@@ -583,6 +608,7 @@ class Registry:
 
 
 # ------------------------------------------------------------------------------------------- the build
+
 
 def _check_level(level: Any) -> None:
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 1 <= level <= 10:

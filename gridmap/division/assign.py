@@ -40,7 +40,15 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridmap.errors import CodeError, CRSError, GeometryError, GridmapWarning, SchemaError, TopologyError
+from gridmap.errors import (
+    CodeError,
+    CRSError,
+    GeometryError,
+    GridmapError,
+    GridmapWarning,
+    SchemaError,
+    TopologyError,
+)
 from gridmap.findings import Report
 from gridmap.schema import caller_columns, model_columns
 
@@ -123,7 +131,8 @@ def assign(
 ) -> Assignment:
     """Do the work of :func:`assign_units` and keep the metric geometries for the later steps."""
     if prefer not in PREFER:
-        raise ValueError(f"prefer must be one of {PREFER}, got {prefer!r}")
+        raise GridmapError(f"prefer={prefer!r} is not allowed",
+                           fix=f"pass prefer= one of {', '.join(map(repr, PREFER))}")
     report = Report("assignment")
     communities = _checked_communities(communities, report, strict=strict)
     units = _checked_units(units, report, strict=strict)

@@ -63,6 +63,7 @@ False
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -75,6 +76,7 @@ import shapely
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
+from gridmap.io.validation import require_polygons
 from gridmap.schema import model_columns
 
 __all__ = ["check", "coverage_gaps", "coverage_overlaps", "CHECKS"]
@@ -280,8 +282,8 @@ def _require_options(**options: object) -> None:
             ok = isinstance(value, Sequence) and len(value) == 2 and 0 <= value[0] <= value[1]
             allowed = "a pair (low, high) with 0 <= low <= high, e.g. (300, 500)"
         else:
-            ok = isinstance(value, (int, float)) and value >= 0
-            allowed = "a number >= 0"
+            ok = isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+            allowed = "a finite number >= 0"
         if not ok:
             raise GridmapError(f"{name} must be {allowed}, got {value!r}", fix=f"pass {name}= as {allowed}")
 
@@ -301,6 +303,7 @@ def _prepare(frame: gpd.GeoDataFrame, name: str, report: Report | None, *, like:
     if frame.crs is None:
         raise CRSError(f"{name} has no CRS", record=name,
                        fix="set it, e.g. frame.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84")
+    require_polygons(frame, name)
     if like is not None:
         frame = frame.to_crs(like.crs)
     crs = pyproj.CRS(frame.crs)

@@ -19,6 +19,8 @@ TypeError: GridRules.__init__() got an unexpected keyword argument 'colour'
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,7 @@ class GridRules:
     neighbour_distance_m: float = 150.0
 
     def __post_init__(self) -> None:
+        _require_numbers(self)
         low, high = self.city_households
         if not 0 <= low <= high:
             raise GridmapError(
@@ -152,3 +155,35 @@ class GridRules:
                 path=path,
                 fix="city_households is a list of two integers, the other keys are numbers",
             ) from exc
+
+
+_NUMBERS = ("city_households", "max_population", "rural_min_households", "dedicated_min_people",
+            "neighbour_distance_m")
+_WHOLE = ("city_households", "max_population", "rural_min_households", "dedicated_min_people")
+
+
+def _require_numbers(rules: GridRules) -> None:
+    """Refuse a rule that is not a finite number (``inf``, ``nan``, text, true/false).
+
+    Rules that count households or people must be whole numbers too.
+    """
+    for field in dataclasses.fields(rules):
+        if field.name not in _NUMBERS:
+            continue
+        given = getattr(rules, field.name)
+        values = given if isinstance(given, tuple) else (given,)
+        whole = field.name in _WHOLE
+        pair = field.name == "city_households"
+        if (not pair or len(values) == 2) and all(_finite(value, whole=whole) for value in values):
+            continue
+        kind = "two whole numbers" if pair else "a whole number" if whole else "a finite number"
+        example = list(field.default) if pair else field.default
+        raise GridmapError(f"{field.name} = {given!r} is not {kind}", record=f"key {field.name}",
+                           fix=f"give {kind}, e.g. {field.name} = {example}")
+
+
+def _finite(value: object, *, whole: bool) -> bool:
+    """Whether ``value`` is a real, finite number (and whole when ``whole``); bools and text are not."""
+    if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return False
+    return not whole or float(value).is_integer()

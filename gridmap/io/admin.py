@@ -121,7 +121,8 @@ def ancestor_code(code: str, level: str) -> str:
     '4501'
     """
     if level not in CODE_LENGTHS:
-        raise ValueError(f"level must be one of {tuple(CODE_LENGTHS)}, got {level!r}")
+        raise CodeError(f"level={level!r} is not a division level",
+                        fix=f"pass level= one of {', '.join(map(repr, CODE_LENGTHS))}")
     length = CODE_LENGTHS[level]
     if length > len(_checked(code)):
         raise CodeError(f"code {code!r} is a {code_level(code)} code and has no {level} ancestor",

@@ -94,7 +94,8 @@ from gridmap.schema import (
     vocabulary_key,
 )
 
-__all__ = ["repair_geometries", "validate_admin", "validate_units", "MAX_HOUSEHOLDS", "MAX_POPULATION"]
+__all__ = ["repair_geometries", "validate_admin", "validate_units", "require_polygons", "MAX_HOUSEHOLDS",
+           "MAX_POPULATION"]
 
 #: More households than this in one base unit is reported as absurd (the largest compounds hold ~10,000).
 MAX_HOUSEHOLDS = 20_000
@@ -106,6 +107,8 @@ _ERROR_CLASS: dict[str, type[GridmapError]] = {
     **dict.fromkeys(("code_digits", "code_length", "duplicate_code", "level_mismatch", "parent_mismatch",
                      "unknown_parent"), CodeError),
 }
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
+               7: "GeometryCollection"}
 _FAMILY = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon", 6: "polygon",
            7: "collection"}
 
@@ -223,7 +226,8 @@ def validate_admin(
     True
     """
     if level is not None and level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise GridmapError(f"level={level!r} is not a division level",
+                           fix=f"pass level= one of {', '.join(map(repr, LEVELS))}, or None")
     path = _source(frame, path)
     _require_geometry(frame, path)
     table, findings = _renamed(frame.reset_index(drop=True), ("code", "name", "level", "parent_code", "kind"))
@@ -314,6 +318,57 @@ def validate_units(
     findings += more
     report = _finish(Report(_title("units", path)), findings, strict=strict, path=path)
     return _result(table.assign(**normalised), geometry, frame.index), report
+
+
+def require_polygons(frame: gpd.GeoDataFrame, what: str = "grids", *, path: str | os.PathLike | None = None,
+                     shown: int = 3) -> None:
+    """Refuse a layer whose records are points or lines where areas (grids, communities) are needed.
+
+    Missing and empty geometries are left to the checks that report them by record.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        The layer.
+    what : str, default "grids"
+        What the layer holds, for the message.
+    path : str or os.PathLike, optional
+        The file it came from (default: the file :func:`gridmap.io.read_layer` read it from).
+    shown : int, default 3
+        How many of the wrong records the message names.
+
+    Raises
+    ------
+    GeometryError
+        Some records are not Polygon or MultiPolygon; the message names the file and the first records.
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> layer = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), LineString([(0, 0), (1, 1)])])
+    >>> try:
+    ...     require_polygons(layer)
+    ... except GeometryError as error:
+    ...     print(error.record, "|", error.problem)
+    row 2 (a LineString) | 1 of 2 grids are not polygons
+    """
+    _require_geometry(frame, _source(frame, path))
+    geoms = frame.geometry.to_numpy()
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    wrong = present & ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    if not wrong.any():
+        return
+    labels = record_labels(frame).to_numpy()[wrong]
+    types = shapely.get_type_id(geoms[wrong])
+    names = [f"{label} (a {_TYPE_NAMES[kind]})"
+             for label, kind in zip(labels[:shown], types[:shown], strict=True)]
+    more = f" and {int(wrong.sum()) - shown} more" if wrong.sum() > shown else ""
+    raise GeometryError(f"{int(wrong.sum())} of {len(frame)} {what} are not polygons",
+                        path=_source(frame, path),
+                        record=", ".join(names) + more,
+                        fix=f"give the {what} as polygons (areas); an outline drawn as a line can be closed "
+                            "into a polygon in QGIS (Vector > Geometry Tools > Lines to Polygons), points "
+                            "cannot")
 
 
 # --- reporting -----------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import GridmapError, GridmapWarning
+from gridmap.io.validation import require_polygons
 from gridmap.maps._topology import simplify_coverage
 from gridmap.maps._widgets import WidgetRuntime
 from gridmap.maps.base import LANGS, _check_choice, base_map
@@ -198,6 +199,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     communities, streets, districts = (model_columns(layer, "admin")[0]
                                        for layer in (communities, streets, districts))
     _check_frame(grids, "grid layer", ["code"])
+    require_polygons(grids, "grids")
     if period is not None:
         period_bounds(period)
     text = TEXT[lang]

@@ -31,6 +31,7 @@ import numpy as np
 
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, WriteError
+from gridmap.io.validation import require_polygons
 from gridmap.maps.base import LANGS, _check_choice
 from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
 from gridmap.maps.figures import PeriodLike, grid_figures
@@ -52,6 +53,11 @@ _PROBE = "网格人口密度户数案件社区街道图例千"
 def cjk_font(text: str = _PROBE) -> str:
     """Return the path of an installed font that has every character of ``text`` (Chinese by default).
 
+    A font counts only when its character map gives each character a glyph of its own: matplotlib's
+    "Last Resort" fallback maps every character to one placeholder box and is never chosen. When no listed
+    font has the characters (a stale font cache: fonts installed after matplotlib first ran), matplotlib's
+    font list is rebuilt once and searched again.
+
     Returns
     -------
     matplotlib.font_manager.FontPath or str
@@ -72,23 +78,30 @@ def cjk_font(text: str = _PROBE) -> str:
     from matplotlib import font_manager
 
     wanted = {ord(char) for char in text if not char.isspace()}
-    candidates = [font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-                  for family in CJK_FAMILIES if _installed(font_manager, family)]
-    candidates += [entry.fname for entry in font_manager.fontManager.ttflist]
-    for path in candidates:
-        try:
-            charmap = font_manager.get_font(path).get_charmap()
-        except (OSError, RuntimeError):  # a broken font file: try the next
-            continue
-        if wanted <= charmap.keys():
-            return path
+    found = _font_with(font_manager, font_manager.fontManager.ttflist, wanted)
+    if found is None:  # a stale cache lists fonts since removed and misses those installed since: rebuild it
+        rebuilt = font_manager._load_fontmanager(try_read_cache=False)  # rewrites the cache file too
+        found = _font_with(font_manager, rebuilt.ttflist, wanted)
+    if found is not None:
+        return found
     raise GridmapError("no installed font has Chinese characters, so a static map would show empty boxes",
                        fix="install Noto CJK fonts (Debian/Ubuntu: apt-get install fonts-noto-cjk; then "
                            "delete matplotlib's font cache ~/.cache/matplotlib), or pass lang='en'")
 
 
-def _installed(font_manager, family: str) -> bool:
-    return any(entry.name == family for entry in font_manager.fontManager.ttflist)
+def _font_with(font_manager, fonts: list, wanted: set[int]) -> str | None:
+    """Return the first of ``fonts`` (preferred families first) that draws every character of ``wanted``."""
+    preferred = [entry.fname for family in CJK_FAMILIES for entry in fonts if entry.name == family]
+    candidates = preferred + [entry.fname for entry in fonts if "Last Resort" not in entry.name]
+    for path in candidates:
+        try:
+            charmap = font_manager.get_font(path).get_charmap()
+        except (OSError, RuntimeError):  # a broken or vanished font file: try the next
+            continue
+        glyphs = {charmap.get(code) for code in wanted}
+        if None not in glyphs and len(glyphs) == len(wanted):  # one placeholder glyph for all: not a font
+            return path
+    return None
 
 
 def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str = "population_density",
@@ -141,6 +154,7 @@ def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str
                          fix="name a .png, .pdf or .svg file")
     if not path.parent.is_dir():
         raise WriteError("the folder does not exist", path=path, fix="create the folder first")
+    require_polygons(grids, "grids")
     grids, communities = model_columns(grids, "grids")[0], model_columns(communities, "admin")[0]
     values, suppressed = _values(grids, measure, cases=cases, period=period, public=public)
     font = cjk_font() if lang == "zh" else None
@@ -183,11 +197,19 @@ def _draw(grids, values, suppressed, *, measure, lang, scheme, k, title, communi
     axes.set_aspect("equal")
     handles = [Patch(facecolor=_class_color(spec, item["c"]), edgecolor="#888", label=item["label"])
                for item in spec["items"]]
-    axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props,
-                title_fontproperties=props, loc="lower left", frameon=True, fontsize=9)
-    axes.set_title(title or f"{spec['name']} ({spec['unit']})", fontproperties=props, fontsize=15)
+    legend = axes.legend(handles=handles, title=f"{spec['name']} ({spec['unit']})", prop=props,
+                         title_fontproperties=props, loc="lower left", frameon=True, fontsize=9)
+    heading = axes.set_title(title or f"{spec['name']} ({spec['unit']})", fontproperties=props, fontsize=15)
     _scale_bar(axes, props, lang)
+    for text in (heading, legend.get_title(), *legend.get_texts(), *axes.texts):
+        _literal(text)
     return figure
+
+
+def _literal(text) -> None:
+    """Draw a matplotlib Text as typed: ``$x^2$`` stays dollars and caret (no mathtext, no LaTeX)."""
+    text.set_parse_math(False)
+    text.set_usetex(False)
 
 
 def _class_color(spec: dict, c) -> str:

@@ -925,6 +925,18 @@ def cases(folder: Path) -> list[dict]:  # noqa: C901 - one flat list reads best
         "closed_before_reported.csv", ["cases", "assign", "@closed_before_reported.csv", "--grids",
                                        "@grids_overlap.geojson", "--strict", "--out", "{out}"],
         ["closed before it was reported"], args={"out": "cases.csv", "previous": "previous_findings.csv"})
+    # -- bad values (issue 14): named by file, record or option -------------------------------------------
+    cli("cli_check_lines_as_grids", "gridmap check of a layer holding a point and a line among polygons",
+        "mixed_geometry.geojson", ["check", "@mixed_geometry.geojson"], ["not polygons", "Lines to Polygons"])
+    cli("cli_stats_overdue_nan", "gridmap stats --overdue-days nan over an existing workbook",
+        "grids_overlap.geojson",
+        ["stats", "@grids_overlap.geojson", "--overdue-days", "nan", "--out", "{out}"],
+        ["--overdue-days", "'nan'"], file_in_message=False,
+        args={"out": "stats.xlsx", "previous": "title_row.xlsx"})
+    (folder / "rules_nan.toml").write_text("[rules]\nmax_population = nan\n", encoding="utf-8")
+    cli("cli_build_rules_nan", "gridmap build --rules with max_population = nan in the rules file",
+        "rules_nan.toml", [*build[:-2], "--rules", "@rules_nan.toml", *build[-2:]],
+        ["key max_population", "whole number"], args={"out": "grids.gpkg", "previous": "previous.gpkg"})
     return out
 
 
