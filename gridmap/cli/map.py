@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
 
 __all__ = ["map_command"]
@@ -75,6 +75,7 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
         raise click.BadParameter("name a .html file, or .png/.pdf/.svg for a static map", param_hint="--out")
     if as_cockpit and (community or street or suffix in _STATIC):
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
     quiet = is_quiet(ctx)
     what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
     with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
