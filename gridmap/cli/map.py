@@ -68,6 +68,7 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
                 period: str | None, lang: str, basemap: str, tianditu_key: str | None, public: bool,
                 title: str | None) -> None:
     """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
     if community and street:
         raise click.UsageError("give --community or --street, not both")
     suffix = Path(out).suffix.lower()
@@ -75,7 +76,6 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
         raise click.BadParameter("name a .html file, or .png/.pdf/.svg for a static map", param_hint="--out")
     if as_cockpit and (community or street or suffix in _STATIC):
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
-    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
     quiet = is_quiet(ctx)
     what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
     with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
