@@ -104,7 +104,7 @@ def test_staged_folder_keeps_the_old_folder_when_the_swap_fails(tmp_path, monkey
         return real_rename(source, target)
 
     monkeypatch.setattr(os, "rename", failing_rename)
-    with pytest.raises(WriteError, match=r"out: cannot write the folder: the disk is full.*previous folder"):
+    with pytest.raises(WriteError, match=r"out: cannot replace the folder: the disk is full"):
         with staged_folder(out) as staging:
             (staging / "a.txt").write_text("new a")
             (staging / "b.txt").write_text("new b")

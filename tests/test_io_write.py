@@ -212,7 +212,8 @@ def test_failed_final_move_leaves_no_temporary(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", str(dst))
 
     monkeypatch.setattr(write_module.os, "replace", refuse)
-    with pytest.raises(WriteError, match=r"units\.gpkg: cannot write GPKG: permission denied"):
+    with pytest.raises(WriteError, match=r"units\.gpkg: cannot replace GPKG: permission denied.*Fix: close "
+                                         r"it in other programs"):
         write_layer(grids(), path)
     monkeypatch.undo()
     assert path.read_bytes() == original and files(tmp_path) == ["units.gpkg"]

@@ -342,7 +342,7 @@ def test_build_on_a_read_only_or_full_disk_says_so(tmp_path, city, monkeypatch, 
     result = invoke("build", "--communities", city, "--units", city, "--out", out)
     monkeypatch.undo()
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"{out}: cannot write" in result.output and says in result.output
+    assert f"{out}: cannot replace " in result.output and f": {says}. Fix:" in result.output
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["grids.gpkg"]
 
 
@@ -362,11 +362,11 @@ def test_every_writer_names_a_read_only_disk(tmp_path, monkeypatch, writer):
              "write_text": lambda: write_text(target, "x"),
              "write_stats": lambda: write_stats({"community": frame.assign(code="1")}, target)}.get(writer)
     if writer == "atomic_folder":
-        with pytest.raises(WriteError, match=r"out: cannot write the folder: the folder is on a read-only"):
+        with pytest.raises(WriteError, match=r"out: cannot replace the folder: the folder is on a read-only"):
             with atomic_folder(target) as staging:
                 (staging / "a").write_text("x")
     else:
-        with pytest.raises(WriteError, match=r"out\.xlsx: cannot write .*the folder is on a read-only disk"):
+        with pytest.raises(WriteError, match=r"out\.xlsx: cannot replace .*the folder is on a read-only"):
             write()
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []

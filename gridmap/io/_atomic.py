@@ -45,8 +45,12 @@ _REASONS = {
 }
 
 
-def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the file") -> WriteError:
+def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the file", step: str = "write",
+                option: str | None = None) -> WriteError:
     """Return the :class:`~gridmap.errors.WriteError` for an operating system error writing ``path``.
+
+    ``step`` is ``"write"`` or ``"replace"`` (moving the finished file over the old one: refused on Windows
+    while another program holds the file open); ``option`` names the command line option to change.
 
     Examples
     --------
@@ -57,8 +61,12 @@ def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the fil
     reason, fix = _REASONS.get(error.errno, (error.strerror or str(error) or type(error).__name__,
                                              "check that the folder exists and is writable and the disk is "
                                              "not full"))
+    if step == "replace" and error.errno in (errno.EACCES, errno.EPERM):
+        fix = "close it in other programs (QGIS, Excel) and check you may write to the folder"
+    if option:
+        fix += f", or choose another place with {option}"
     kept = "folder" if what == "the folder" else "file"
-    return WriteError(f"cannot write {what}: {reason}", path=path,
+    return WriteError(f"cannot {step} {what}: {reason}", path=path,
                       fix=f"{fix}. The previous {kept}, if any, is unchanged")
 
 
@@ -124,7 +132,7 @@ def atomic_path(path: str | os.PathLike, *, what: str = "the file") -> Iterator[
                 os.chmod(temporary, path.stat().st_mode & 0o7777)
             os.replace(temporary, path)
         except OSError as error:
-            raise write_error(error, path, what=what) from error
+            raise write_error(error, path, what=what, step="replace") from error
         _fsync(path.parent)
     finally:
         with deferred():
@@ -150,7 +158,9 @@ def write_text(path: str | os.PathLike, text: str, *, what: str = "the file") ->
 
 
 def foreign_files(folder: str | os.PathLike, owned: Iterable[str]) -> list[str]:
-    """Return the files of ``folder`` (relative, ``/``-separated) no pattern of ``owned`` matches.
+    """Return what ``folder`` holds (relative, ``/``-separated) that no pattern of ``owned`` accounts for.
+
+    A file is accounted for when a pattern matches it, a subfolder when a pattern lies inside it.
 
     Examples
     --------
@@ -163,8 +173,16 @@ def foreign_files(folder: str | os.PathLike, owned: Iterable[str]) -> list[str]:
     folder, patterns = Path(folder), list(owned)
     if not folder.is_dir():
         return []
-    names = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if not path.is_dir())
-    return [name for name in names if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(pattern.startswith(f"{name}/") for pattern in patterns):
+                found.append(f"{name}/")
+        elif not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            found.append(name)
+    return [name for name in found if not any(name.startswith(other) for other in found if other != name
+                                              and other.endswith("/"))]
 
 
 def _refuse_foreign(out: Path, owned: Iterable[str] | None, command: str) -> None:
@@ -213,7 +231,7 @@ def atomic_folder(out: str | os.PathLike, *, owned: Iterable[str] | None = None,
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as error:
-        raise write_error(error, shown, what="the folder") from error
+        raise write_error(error, shown, what="the folder", option="--out") from error
     try:
         yield staging
         _refuse_foreign(target, owned, command)  # it may have changed while the command ran
@@ -241,6 +259,6 @@ def _swap(staging: Path, target: Path, shown: Path) -> None:
                 os.rename(old, target)
                 raise
         except OSError as error:
-            raise write_error(error, shown, what="the folder") from error
+            raise write_error(error, shown, what="the folder", step="replace", option="--out") from error
         shutil.rmtree(old, ignore_errors=True)
         _fsync(target.parent)
