@@ -484,7 +484,9 @@ def test_every_text_survives_a_csv_round_trip_neutralised(tmp_path_factory, text
 
 
 def test_spreadsheet_safe_leaves_the_table_and_numbers_alone():
-    table = pd.DataFrame({"name": ["=1"], "n": [-1]})
+    table = pd.DataFrame({"name": ["=1"], "n": [-1], "kind": pd.Categorical(["@x"]),
+                          "text": pd.array(["-a"], dtype="string"), "when": pd.to_datetime(["2025-01-01"])})
     safe = spreadsheet_safe(table)
     assert table["name"].tolist() == ["=1"] and safe["name"].tolist() == ["'=1"]
-    assert safe["n"].dtype == table["n"].dtype
+    assert safe["kind"].tolist() == ["'@x"] and safe["text"].tolist() == ["'-a"]
+    assert safe["n"].dtype == table["n"].dtype and safe["when"].dtype == table["when"].dtype

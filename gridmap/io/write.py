@@ -128,6 +128,13 @@ def _write_xlsx(frame, temporary: Path, layer: str, *, path: Path) -> None:
     _write_sheets({layer: table}, temporary, path=path, append=temporary.exists())
 
 
+def _may_hold_text(series: pd.Series) -> bool:
+    """Whether a column can hold text (object, string or categorical): numbers and times cannot."""
+    types = pd.api.types
+    return not (types.is_numeric_dtype(series.dtype) or types.is_datetime64_any_dtype(series.dtype)
+                or types.is_timedelta64_dtype(series.dtype))
+
+
 def _neutralised(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -150,7 +157,7 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     safe = table.rename(columns=_neutralised)
     for position in range(safe.shape[1]):
         series = safe.iloc[:, position]
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        if _may_hold_text(series):
             safe.isetitem(position, series.map(_neutralised, na_action="ignore"))
     return safe
 
@@ -160,8 +167,8 @@ def _refuse_unwritable_characters(table: pd.DataFrame, sheet: str, *, path: Path
     from openpyxl.utils import get_column_letter
 
     for position, column in enumerate(table.columns):
-        cells = [str(column), *table.iloc[:, position]] if table.iloc[:, position].dtype == object or \
-            isinstance(table.iloc[:, position].dtype, pd.StringDtype) else [str(column)]
+        series = table.iloc[:, position]
+        cells = [str(column), *series] if _may_hold_text(series) else [str(column)]
         for row, value in enumerate(cells, start=1):
             found = _NOT_IN_XLSX.search(value) if isinstance(value, str) else None
             if found:
