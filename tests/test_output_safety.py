@@ -490,3 +490,23 @@ def test_spreadsheet_safe_leaves_the_table_and_numbers_alone():
     assert table["name"].tolist() == ["=1"] and safe["name"].tolist() == ["'=1"]
     assert safe["kind"].tolist() == ["'@x"] and safe["text"].tolist() == ["'-a"]
     assert safe["n"].dtype == table["n"].dtype and safe["when"].dtype == table["when"].dtype
+
+
+def test_ctrl_c_while_drawing_a_png_leaves_the_old_map_only(tmp_path, grids, monkeypatch):
+    import matplotlib.figure
+
+    from gridmap.maps import static_map
+
+    target = tmp_path / "map.png"
+    target.write_bytes(b"last month's map")
+    real = matplotlib.figure.Figure.savefig
+
+    def interrupted(self, name, *args, **kwargs):
+        real(self, name, *args, **kwargs)  # the temporary PNG is on disk when Ctrl-C comes
+        assert Path(name).exists() and Path(name).parent == tmp_path
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        static_map(gridmap.read_layer(grids, "grids"), target)
+    assert [p.name for p in tmp_path.iterdir()] == ["map.png"] and target.read_bytes() == b"last month's map"
