@@ -510,3 +510,17 @@ def test_ctrl_c_while_drawing_a_png_leaves_the_old_map_only(tmp_path, grids, mon
     with pytest.raises(KeyboardInterrupt):
         static_map(gridmap.read_layer(grids, "grids"), target)
     assert [p.name for p in tmp_path.iterdir()] == ["map.png"] and target.read_bytes() == b"last month's map"
+
+
+def test_write_layer_refuses_its_source(tmp_path):
+    source = tmp_path / "units.gpkg"
+    write_layer(hostile_frame(), source)
+    before = sha(source)
+    link = tmp_path / "link.gpkg"
+    link.symlink_to(source)
+    (tmp_path / "x").mkdir()
+    for out in (link, tmp_path / "x" / ".." / "units.gpkg", tmp_path / "UNITS.gpkg"):
+        with pytest.raises(WriteError, match=rf"is the same file.* as the source {source}"):
+            write_layer(hostile_frame(), out, source=[tmp_path / "other.csv", source])
+    assert sha(source) == before
+    assert write_layer(hostile_frame(), tmp_path / "copy.gpkg", source=source).exists()

@@ -19,7 +19,7 @@ import click
 from tqdm import tqdm
 
 from gridmap.errors import WriteError
-from gridmap.io._atomic import atomic_folder
+from gridmap.io._atomic import atomic_folder, resolved, same_file
 
 __all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder", "refuse_overwriting"]
 
@@ -114,27 +114,8 @@ def staged_folder(out: str | os.PathLike, *, owned: Iterable[str] | None = None,
         yield staging
 
 
-def _resolved(path: str | os.PathLike) -> str:
-    return os.path.normcase(os.path.realpath(path))
-
-
-def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
-    """Why two paths name one file (None if they do not): the same file, or names differing only in case."""
-    try:
-        if os.path.exists(first) and os.path.exists(second) and os.path.samefile(first, second):
-            return "the same file"
-    except OSError:
-        pass
-    one, other = _resolved(first), _resolved(second)
-    if one == other:
-        return "the same file"
-    if one.casefold() == other.casefold():
-        return "the same file on a disk that ignores case (Windows, macOS)"
-    return None
-
-
 def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
-    return _resolved(path).casefold().startswith(_resolved(folder).casefold().rstrip(os.sep) + os.sep)
+    return resolved(path).casefold().startswith(resolved(folder).casefold().rstrip(os.sep) + os.sep)
 
 
 def _given(paths: Mapping[str, str | os.PathLike | None]) -> list[tuple[str, str | os.PathLike]]:
@@ -176,7 +157,7 @@ def refuse_overwriting(inputs: Mapping[str, str | os.PathLike | None],
     given_inputs, given_outputs = _given(inputs), _given(outputs)
     for number, (option, out) in enumerate(given_outputs):
         for source_option, source in [*given_inputs, *given_outputs[:number]]:
-            reason = _same_file(out, source)
+            reason = same_file(out, source)
             if reason:
                 damage = "destroy the input" if (source_option, source) in given_inputs else \
                     f"mix the two outputs into one file and damage {source_option}"
@@ -184,7 +165,7 @@ def refuse_overwriting(inputs: Mapping[str, str | os.PathLike | None],
                                  f"{damage}", path=out, fix=f"write to another file with {option}")
     for option, folder in _given(folders or {}):
         for source_option, source in given_inputs:
-            if _same_file(folder, source) or _inside(source, folder):
+            if same_file(folder, source) or _inside(source, folder):
                 raise WriteError(f"{option} folder {folder} holds {source_option} {source}; the folder is "
                                  "replaced whole, which would delete the input", path=folder,
                                  fix=f"write to another folder with {option}, or move the input out of it")

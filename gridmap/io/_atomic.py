@@ -32,7 +32,8 @@ from pathlib import Path
 from gridmap._interrupt import deferred
 from gridmap.errors import WriteError
 
-__all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "foreign_files", "SIDECARS"]
+__all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "foreign_files", "same_file",
+           "resolved", "SIDECARS"]
 
 #: Files SQLite (GeoPackage) can leave beside a database being written.
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -68,6 +69,34 @@ def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the fil
     kept = "folder" if what == "the folder" else "file"
     return WriteError(f"cannot {step} {what}: {reason}", path=path,
                       fix=f"{fix}. The previous {kept}, if any, is unchanged")
+
+
+def resolved(path: str | os.PathLike) -> str:
+    """Return the absolute path with symbolic links, ``.`` and ``..`` resolved (case folded on Windows)."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
+    """Say why two paths name one file (None if they do not): the same file, or names differing only in case.
+
+    Examples
+    --------
+    >>> same_file("city.gpkg", "./x/../city.gpkg"), same_file("city.gpkg", "City.gpkg")[:13]
+    ('the same file', 'the same file')
+    >>> same_file("city.gpkg", "grids.gpkg") is None
+    True
+    """
+    try:
+        if os.path.exists(first) and os.path.exists(second) and os.path.samefile(first, second):
+            return "the same file"
+    except OSError:
+        pass
+    one, other = resolved(first), resolved(second)
+    if one == other:
+        return "the same file"
+    if one.casefold() == other.casefold():
+        return "the same file on a disk that ignores case (Windows, macOS)"
+    return None
 
 
 def _remove(temporary: Path) -> None:

@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,7 +42,7 @@ import pyogrio
 import shapely
 
 from gridmap.errors import GridmapError, WriteError
-from gridmap.io._atomic import atomic_path, write_error
+from gridmap.io._atomic import atomic_path, same_file, write_error
 
 __all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "DRIVERS"]
 
@@ -249,7 +249,8 @@ _WRITERS: dict[str, Callable[..., None]] = {"GPKG": _write_gpkg, "GeoJSON": _wri
 
 
 def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None = None, *,
-                driver: str | None = None, mode: str = "w") -> Path:
+                driver: str | None = None, mode: str = "w",
+                source: str | os.PathLike | Sequence[str | os.PathLike] | None = None) -> Path:
     """Write a layer (or a table) to a file atomically; return the path written.
 
     Parameters
@@ -268,6 +269,9 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
     mode : {"w", "a"}
         ``"w"`` replaces the file; ``"a"`` adds the layer to an existing GeoPackage or workbook (a layer of
         the same name is replaced, the others are kept).
+    source : path or sequence of paths, optional
+        The file(s) ``frame`` was read from: ``path`` naming one of them (through links, ``..`` or another
+        case) is refused, so a script cannot write over its own input.
 
     Returns
     -------
@@ -276,8 +280,9 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
     Raises
     ------
     WriteError
-        Unknown driver or mode, missing folder, a type the format cannot hold, or any failure while
-        writing; the previous file, if any, is left untouched and no temporary file remains.
+        Unknown driver or mode, missing folder, ``path`` is a ``source``, a type the format cannot hold, or
+        any failure while writing; the previous file, if any, is left untouched and no temporary file
+        remains.
 
     Examples
     --------
@@ -307,6 +312,12 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
         raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
     if path.is_dir():
         raise WriteError("path is a folder", path=path, fix="name a file")
+    sources = [] if source is None else [source] if isinstance(source, (str, os.PathLike)) else source
+    for read in sources:
+        reason = same_file(path, read)
+        if reason:
+            raise WriteError(f"{path} is {reason} as the source {read}; writing it would destroy the data "
+                             "read", path=path, fix="write to another file")
     _refuse_containers(frame, path=path)
     try:
         with atomic_path(path, what=chosen) as temporary:
