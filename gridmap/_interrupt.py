@@ -50,7 +50,7 @@ def describe(error: KeyboardInterrupt) -> tuple[str, int]:
     """Return the line to print and the exit code for an interrupt (plain Ctrl-C counts as SIGINT)."""
     signum = getattr(error, "signum", signal.SIGINT)
     name = _NAMES.get(signum, f"signal {signum}")
-    message = f"gridmap: stopped by {name}; no output was written or changed"
+    message = f"gridmap: stopped by {name}; no half-written file was left behind"
     return message, EXIT_CODES.get(signum, 128 + signum)
 
 
