@@ -15,6 +15,9 @@ True
 
 __version__ = "0.1.0"
 
+# first, before the heavy imports below: started as the `gridmap` command, Ctrl-C or SIGTERM while they load
+# ends the process with one line instead of a KeyboardInterrupt traceback (see gridmap._interrupt)
+from gridmap import _interrupt  # noqa: F401, I001
 from typing import TYPE_CHECKING
 
 from gridmap import codes, crs

@@ -9,7 +9,8 @@ Usage (from the repository root)::
     python scripts/batch_maps.py --gpkg city.gpkg --cases cases.csv --coords gcj02 --out maps  # your files
 
 Writes ``OUT/index.html``, ``OUT/districts/<code>.html`` and ``OUT/streets/<code>.html``; the folder is
-staged, so a failure writes nothing. Exits 2 with the message on bad input.
+staged and replaced whole, so a failure or Ctrl-C writes nothing and a rerun leaves no page of the last run
+behind (a folder holding other files is refused). Exits 2 with the message on bad input.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from urllib.parse import quote
 
 import geopandas as gpd
 
-from gridmap.cli._output import staged_folder
+from gridmap.cli._output import refuse_overwriting, staged_folder
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.io import list_layers, read_layer
+from gridmap.io._atomic import write_text
 from gridmap.maps import one_screen, save_html
 
 __all__ = ["main", "write_maps"]
@@ -35,6 +37,8 @@ _MEASURES = ("population_density", "households", "cases_per_1000", "cases_per_km
 _TEXT = {"zh": {"title": "网格地图索引", "districts": "区县", "streets": "街道（乡镇）", "grids": "个网格"},
          "en": {"title": "Grid maps", "districts": "Districts", "streets": "Streets", "grids": "grids"}}
 _HTML_LANG = {"zh": "zh-CN", "en": "en"}
+#: The files the maps folder holds: an existing --out holding anything else is refused, not replaced.
+OWNED = ("index.html", "districts/*.html", "streets/*.html")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -141,12 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the script; return the exit code (0 written, 2 bad input)."""
     args = _parse(argv)
     try:
+        refuse_overwriting({"--gpkg": args.gpkg, "--cases": args.cases}, {}, folders={"--out": args.out})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridmapWarning)
             layers = read_city(args.gpkg, cases=args.cases, coords=args.coords)
-            with staged_folder(args.out) as staging:
+            with staged_folder(args.out, owned=OWNED, command="batch_maps.py") as staging:
                 pages = write_maps(layers, staging, measure=args.measure, lang=args.lang, public=args.public)
-                (staging / "index.html").write_text(index_page(pages, lang=args.lang), encoding="utf-8")
+                write_text(staging / "index.html", index_page(pages, lang=args.lang))
     except GridmapError as error:
         print(f"batch_maps: error: {error}", file=sys.stderr)
         return 2

@@ -36,6 +36,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridmap.cli._output import refuse_overwriting
 from gridmap.cli.options import join_inputs, parse_households, read_inputs, staged_file
 from gridmap.division.checks import check, coverage_gaps, coverage_overlaps
 from gridmap.division.crosswalk import crosswalk, crosswalk_summary
@@ -129,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"check_existing_grids: error: --households: {error}", file=sys.stderr)
         return 2
     try:
+        refuse_overwriting({"GRIDS_FILE": args.grids, "--communities": args.communities,
+                            "--other": args.other}, {"--out": args.out})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridmapWarning)
             grids = _read(args.grids, args.layer, "grids", "--layer")

@@ -34,7 +34,6 @@ import argparse
 import io
 import logging
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
 import gridmap
+from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
 
 log = logging.getLogger("make_sample_data")
@@ -893,13 +893,8 @@ def build_cases(units: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, city: Polygon,
 
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp)`` on a temporary name in the same folder, then move it over ``path``."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    tmp.unlink(missing_ok=True)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 UNIT_COLUMNS = ["unit_id", "name", "kind", "households", "population", "buildings", "community_code",

@@ -21,6 +21,7 @@ PACKAGE = Path(gridmap.__file__).parent
 
 #: Stage of each top-level name under ``gridmap``; the base modules are ordered among themselves too.
 STAGES = {
+    "_interrupt": 0.0,  # Ctrl-C and SIGTERM handling, installed before anything else loads
     "errors": 0.0,
     "schema": 0.1,
     "findings": 0.2,

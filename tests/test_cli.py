@@ -65,31 +65,46 @@ def test_staged_folder_writes_whole_or_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no staging folder left behind"
 
 
-def test_staged_folder_refuses_a_folder_in_the_way_before_moving_anything(tmp_path):
+def test_staged_folder_replaces_the_folder_whole(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.txt").write_text("old")
-    (out / "b.txt").mkdir()
-    with pytest.raises(WriteError, match=r"b.txt is a folder.*Fix: remove or rename"):
-        with staged_folder(out) as staging:
-            (staging / "a.txt").write_text("new")
-            (staging / "b.txt").write_text("new")
-    assert (out / "a.txt").read_text() == "old"
+    (out / "b.txt").mkdir()  # a folder where the new run writes a file: replaced with the rest
+    (out / "gone.txt").write_text("written by the last run only")
+    with staged_folder(out) as staging:
+        (staging / "a.txt").write_text("new")
+        (staging / "b.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]
+    assert (out / "a.txt").read_text() == "new" and (out / "b.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no staging or old folder left behind"
 
 
-def test_staged_folder_restores_replaced_files_when_a_move_fails(tmp_path, monkeypatch):
+def test_staged_folder_refuses_files_the_command_does_not_write_before_the_body(tmp_path):
+    out = tmp_path / "out"
+    (out / "maps").mkdir(parents=True)
+    (out / "maps" / "1.html").write_text("old map")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(WriteError, match=r"out: the folder holds notes\.txt, which gridmap report does not "
+                                         r"write.*Fix: choose a new or empty folder"):
+        with staged_folder(out, owned=["maps/*.html", "summary.md"], command="gridmap report"):
+            raise AssertionError("the body must not run")
+    assert (out / "notes.txt").read_text() == "mine" and (out / "maps" / "1.html").read_text() == "old map"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_folder_keeps_the_old_folder_when_the_swap_fails(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.txt").write_text("old a")
-    real_replace = os.replace
+    real_rename = os.rename
 
-    def failing_replace(source, target):
-        if Path(target).name == "b.txt" and Path(target).parent == out:
+    def failing_rename(source, target):
+        if Path(target) == out and str(source).endswith(".tmp"):  # the new folder moving in
             raise OSError(28, "No space left on device")
-        return real_replace(source, target)
+        return real_rename(source, target)
 
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(WriteError, match="No space left on device"):
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(WriteError, match=r"out: cannot replace the folder: the disk is full"):
         with staged_folder(out) as staging:
             (staging / "a.txt").write_text("new a")
             (staging / "b.txt").write_text("new b")
@@ -104,7 +119,8 @@ def test_staged_folder_names_an_unwritable_place(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    with pytest.raises(WriteError, match=r"cannot write beside .*Permission denied.*Fix: choose a folder"):
+    with pytest.raises(WriteError, match=r"out: cannot write the folder: permission denied.*Fix: write to a "
+                                         r"folder you may write to"):
         with staged_folder(tmp_path / "out"):
             pass
 

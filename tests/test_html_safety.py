@@ -635,7 +635,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_other(tmp_path, monkeypatch, 
 
     with monkeypatch.context() as patched:
         patched.setattr(os, "replace", disk_full)
-        with pytest.raises(WriteError, match="disk is not full"):
+        with pytest.raises(WriteError, match="the disk is full"):
             write()
     assert target.read_text(encoding="utf-8") == "old" and os.listdir(tmp_path) == [target.name]
     write()

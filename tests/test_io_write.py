@@ -197,8 +197,8 @@ def test_failed_write_leaves_original_and_no_temporary(tmp_path, monkeypatch, su
         raise OSError(28, "No space left on device")
 
     monkeypatch.setitem(write_module._WRITERS, driver, disk_full)
-    with pytest.raises(WriteError, match=rf"units{suffix}: cannot write {driver}: .*No space left on device"
-                                         r".*the previous file is unchanged"):
+    with pytest.raises(WriteError, match=rf"units{suffix}: cannot write {driver}: the disk is full"
+                                         r".*The previous file, if any, is unchanged"):
         write_layer(grids(), path, "grids", mode=mode)
     assert path.read_bytes() == original
     assert files(tmp_path) == [path.name]
@@ -212,7 +212,8 @@ def test_failed_final_move_leaves_no_temporary(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", str(dst))
 
     monkeypatch.setattr(write_module.os, "replace", refuse)
-    with pytest.raises(WriteError, match=r"units\.gpkg: cannot write GPKG: .*Permission denied"):
+    with pytest.raises(WriteError, match=r"units\.gpkg: cannot replace GPKG: permission denied.*Fix: close "
+                                         r"it in other programs"):
         write_layer(grids(), path)
     monkeypatch.undo()
     assert path.read_bytes() == original and files(tmp_path) == ["units.gpkg"]

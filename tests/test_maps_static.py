@@ -99,6 +99,6 @@ def test_failed_write_leaves_the_old_file(tmp_path, city, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(static_module.os, "replace", fail)
-    with pytest.raises(WriteError, match="No space left"):
+    with pytest.raises(WriteError, match="the disk is full"):
         static_map(city[1].head(10), target)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["map.png"]

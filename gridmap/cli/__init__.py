@@ -14,6 +14,7 @@ import sys
 import click
 
 from gridmap import __version__
+from gridmap._interrupt import describe, handle_signals
 from gridmap.cli.options import epilog
 from gridmap.errors import GridmapError
 
@@ -34,7 +35,15 @@ _EXITS = ("0 ok; 1 a check found violations (check, codes validate);\n"
 
 
 class _GridmapGroup(click.Group):
-    """A click group that turns user errors into exit code 2 and a one-line message."""
+    """A click group that turns user errors into exit code 2 and a one-line message.
+
+    While a command runs, Ctrl-C and SIGTERM unwind it like an error (every temporary file is removed) and
+    end it with one line and exit 130 (SIGINT) or 143 (SIGTERM), never a traceback.
+    """
+
+    def main(self, *args, **kwargs):
+        with handle_signals():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -44,6 +53,10 @@ class _GridmapGroup(click.Group):
                 raise
             click.echo(f"gridmap: error: {_as_options(error, _options(self, ctx))}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt as interrupt:
+            message, code = describe(interrupt)
+            click.echo(message, err=True)
+            ctx.exit(code)
 
 
 def _options(group: click.Group, ctx: click.Context) -> dict[str, str]:

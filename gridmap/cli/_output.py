@@ -1,16 +1,16 @@
-"""What a command shows and writes: progress bars, the summary line, folders that appear whole or not at all.
+"""What a command shows and writes: progress, the summary line, whole folders, and no input overwritten.
 
 Every command reports the same way: progress on stderr while it works (:class:`Steps`), then one line on
-stdout saying what it wrote where (:func:`echo_wrote`), and nothing of either with ``--quiet``.
+stdout saying what it wrote where (:func:`echo_wrote`), and nothing of either with ``--quiet``. Folders
+appear whole or not at all (:func:`staged_folder`), and :func:`refuse_overwriting` keeps every command from
+writing over its own inputs.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -19,8 +19,9 @@ import click
 from tqdm import tqdm
 
 from gridmap.errors import WriteError
+from gridmap.io._atomic import atomic_folder, resolved, same_file
 
-__all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder"]
+__all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder", "refuse_overwriting"]
 
 
 def _terminal() -> bool:
@@ -100,57 +101,71 @@ def echo_wrote(path: str | os.PathLike, details: str, *, quiet: bool) -> None:
 
 
 @contextmanager
-def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out``; on success move its files into ``out``.
+def staged_folder(out: str | os.PathLike, *, owned: Iterable[str] | None = None,
+                  command: str = "gridmap") -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out`` whole.
 
-    If the body raises, the temporary folder is removed and ``out`` is left exactly as it was, so a failed
-    command writes no output file. Moving in is all or nothing too: every target is checked first, and if a
-    move still fails, the files already replaced are put back.
+    If the body raises or is interrupted (Ctrl-C, SIGTERM), the temporary folder is removed and ``out`` is
+    left exactly as it was, so a failed command writes nothing; a rerun replaces the folder rather than
+    adding to it. ``owned`` lists the files (``fnmatch`` patterns) the command writes: an existing folder
+    holding anything else is refused instead of deleted (see :func:`gridmap.io._atomic.atomic_folder`).
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise WriteError(f"output path {out} exists and is not a folder", fix="give a folder name with --out")
-    try:
-        parent = out.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    except OSError as error:
-        raise WriteError(f"cannot write beside {out}: {error.strerror or error}", path=out,
-                         fix="choose a folder you can write to with --out") from error
-    try:
+    with atomic_folder(out, owned=owned, command=command) as staging:
         yield staging
-        _move_all(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _move_all(staging: Path, out: Path) -> None:
-    """Move every file of ``staging`` into ``out``, keeping the old files until all have moved."""
-    files = sorted(path.relative_to(staging) for path in staging.rglob("*") if path.is_file())
-    blocked = [name for name in files if (out / name).is_dir()]
-    if blocked:
-        raise WriteError(f"{out / blocked[0]} is a folder, where the command writes a file", path=out,
-                         fix=f"remove or rename {out / blocked[0]}, or choose another folder with --out")
-    backup = staging / ".previous"
-    moved: list[Path] = []
-    try:
-        for name in files:
-            target = out / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                (backup / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(target, backup / name)
-            os.replace(staging / name, target)
-            moved.append(name)
-    except OSError as error:
-        for name in moved:  # put the previous files back; remove the ones that are new
-            if (backup / name).exists():
-                os.replace(backup / name, out / name)
-            else:
-                (out / name).unlink(missing_ok=True)
-        for name in files[len(moved):]:
-            if (backup / name).exists():
-                os.replace(backup / name, out / name)
-        raise WriteError(f"cannot move the results into {out}: {error.strerror or error}", path=out,
-                         fix="check the folder's permissions and free space; nothing in it was changed"
-                         ) from error
+def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    return resolved(path).casefold().startswith(resolved(folder).casefold().rstrip(os.sep) + os.sep)
+
+
+def _given(paths: Mapping[str, str | os.PathLike | None]) -> list[tuple[str, str | os.PathLike]]:
+    return [(option, path) for option, path in paths.items() if path is not None and str(path) != ""]
+
+
+def refuse_overwriting(inputs: Mapping[str, str | os.PathLike | None],
+                       outputs: Mapping[str, str | os.PathLike | None], *,
+                       folders: Mapping[str, str | os.PathLike | None] | None = None) -> None:
+    """Refuse, before anything is read, an output that would overwrite an input or another output.
+
+    Every command that writes calls this first. Two paths are the same file when they resolve to one file
+    (through ``./``, ``..`` and symbolic links, :func:`os.path.samefile`) or differ only in case (one file on
+    Windows and macOS disks).
+
+    Parameters
+    ----------
+    inputs : mapping option → path
+        What the command reads, by the option (or argument) naming it, e.g. ``{"FILE": "city.gpkg"}``;
+        None for an option not given.
+    outputs : mapping option → path
+        Files the command writes or changes (``--out``, ``--registry``): none may be an input, nor each
+        other.
+    folders : mapping option → path, optional
+        Folders the command replaces whole (``report --out``): none may hold an input or be one.
+
+    Raises
+    ------
+    WriteError
+        Naming both paths and the options they came from.
+
+    Examples
+    --------
+    >>> refuse_overwriting({"FILE": "city.gpkg"}, {"--out": "./x/../city.gpkg"})
+    Traceback (most recent call last):
+    ...
+    gridmap.errors.WriteError: ./x/../city.gpkg: --out ./x/../city.gpkg is the same file as FILE ...
+    """
+    given_inputs, given_outputs = _given(inputs), _given(outputs)
+    for number, (option, out) in enumerate(given_outputs):
+        for source_option, source in [*given_inputs, *given_outputs[:number]]:
+            reason = same_file(out, source)
+            if reason:
+                damage = "destroy the input" if (source_option, source) in given_inputs else \
+                    f"mix the two outputs into one file and damage {source_option}"
+                raise WriteError(f"{option} {out} is {reason} as {source_option} {source}; writing it would "
+                                 f"{damage}", path=out, fix=f"write to another file with {option}")
+    for option, folder in _given(folders or {}):
+        for source_option, source in given_inputs:
+            if same_file(folder, source) or _inside(source, folder):
+                raise WriteError(f"{option} folder {folder} holds {source_option} {source}; the folder is "
+                                 "replaced whole, which would delete the input", path=folder,
+                                 fix=f"write to another folder with {option}, or move the input out of it")

@@ -20,7 +20,7 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from gridmap.cli._output import Steps, echo_wrote, show_progress
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, show_progress
 from gridmap.cli.options import (
     Input,
     coords_option,
@@ -102,6 +102,8 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
     Writes the layers grids, units (with grid_code), communities and report (the findings) to one
     GeoPackage. Exits 0 when the grids are built (findings are warnings), 2 on bad input.
     """
+    refuse_overwriting({"--communities": communities_path, "--units": units_path, "--rules": rules_path},
+                       {"--registry": registry_path, "--out": out})
     quiet = is_quiet(ctx)
     with staged_file(out) as staging, echo_warnings(quiet=quiet), \
             Steps("build", 5 + (registry_path is not None), quiet=quiet) as step:

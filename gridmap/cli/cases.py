@@ -7,7 +7,7 @@ import json
 import click
 import pandas as pd
 
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -65,6 +65,7 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
     from gridmap.findings import Report
     from gridmap.io import write_layer
 
+    refuse_overwriting({"CASES": cases_path, "--grids": grids_path, "--units": units_path}, {"--out": out})
     quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("cases assign", 4, quiet=quiet) as step:
         step(f"read {grids_path}")

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     Input,
     coords_option,
@@ -90,6 +90,7 @@ def check(ctx: click.Context, path: str, grids_layer: str | None, communities: s
 
     Exits 1 when the check finds violations (report not OK), 0 otherwise, 2 on bad input.
     """
+    refuse_overwriting({"FILE": path, "--communities": communities, "--units": units}, {"--out": out})
     quiet = is_quiet(ctx)
     companions = [name for name, value in (("communities", communities), ("units", units)) if value]
     steps = 2 + bool(companions) + (out is not None)

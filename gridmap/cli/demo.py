@@ -11,7 +11,10 @@ import click
 from gridmap.cli._output import Steps, echo_wrote, show_progress, staged_folder
 from gridmap.cli.options import epilog, is_quiet, quiet_option
 
-__all__ = ["demo"]
+__all__ = ["demo", "OWNED"]
+
+#: The files the demo folder holds: an existing --out holding anything else is refused, not replaced.
+OWNED = ("index.html", "cockpit.html", "gridmap.gpkg", "registry.sqlite", "registry.sqlite-*")
 
 _EXAMPLES = """
   gridmap demo --out demo               # index.html (map), cockpit.html (一屏), gridmap.gpkg, registry.sqlite
@@ -21,7 +24,8 @@ _EXAMPLES = """
 
 @click.command(epilog=epilog(_EXAMPLES))
 @click.option("--out", "out", type=click.Path(file_okay=False), default="demo", show_default=True,
-              help="Folder to write into (created if needed); its registry.sqlite, if any, is kept.")
+              help="Folder to write (created if needed, replaced whole); its registry.sqlite, if any, is "
+                   "kept.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of map labels, legends and popups.")
 @quiet_option
@@ -54,7 +58,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
         units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
         reports.append(report)
 
-        with staged_folder(out) as staging:
+        with staged_folder(out, owned=OWNED, command="gridmap demo") as staging:
             registry = staging / "registry.sqlite"
             if (Path(out) / registry.name).exists():  # codes issued by an earlier run are kept
                 shutil.copy2(Path(out) / registry.name, registry)

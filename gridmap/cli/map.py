@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
 
 __all__ = ["map_command"]
@@ -68,6 +68,7 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
                 period: str | None, lang: str, basemap: str, tianditu_key: str | None, public: bool,
                 title: str | None) -> None:
     """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
     if community and street:
         raise click.UsageError("give --community or --street, not both")
     suffix = Path(out).suffix.lower()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,8 +29,9 @@ import pyogrio
 
 from gridmap.codes.registry import Registry
 from gridmap.division import GridBuild
-from gridmap.errors import GridmapError, GridmapWarning, ReadError, WriteError
+from gridmap.errors import GridmapError, GridmapWarning, ReadError
 from gridmap.io import list_layers, read_layer
+from gridmap.io._atomic import atomic_path
 
 __all__ = [
     "read_city",
@@ -55,7 +55,6 @@ __all__ = [
 
 #: Coordinate systems ``--coords`` accepts (see :func:`gridmap.read_layer`).
 COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
-_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite files that can sit beside a GeoPackage being written
 _SHEETS = (".xlsx", ".xlsm", ".xls")  # read_layer reads the first sheet of a workbook by default
 
 coords_option = click.option(
@@ -235,45 +234,30 @@ def join_inputs(inputs: Sequence[Input]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=inputs[0].frame.geometry.name, crs=crs)
 
 
-def _remove(temporary: Path) -> None:
-    for suffix in ("", *_SIDECARS):
-        Path(f"{temporary}{suffix}").unlink(missing_ok=True)
-
-
 @contextmanager
 def staged_file(out: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary name beside ``out`` (same extension); on success move it over ``out``.
 
-    Commands that write several layers into one file write them all to the temporary name, so a failure
-    half-way leaves ``out`` exactly as it was (or absent) and no temporary file behind.
+    Commands that write several layers into one file write them all to the temporary name, so a failure or
+    an interruption half-way leaves ``out`` exactly as it was (or absent) and no temporary file behind
+    (:func:`gridmap.io._atomic.atomic_path`).
 
     Raises
     ------
     WriteError
-        ``out`` is a folder or its folder does not exist (checked before the body runs).
+        ``out`` is a folder or its folder does not exist (checked before the body runs), or it cannot be
+        replaced (the message says why).
     """
     out = Path(out)
-    if out.is_dir():
-        raise WriteError("output path is a folder", path=out, fix="name a file, e.g. grids.gpkg")
-    if not out.resolve().parent.is_dir():
-        raise WriteError(f"folder {out.parent} does not exist", path=out,
-                         fix=f"create it first (mkdir -p {out.parent}) or write elsewhere")
-    temporary = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:12]}.tmp{out.suffix}")
+    temporary = None
     try:
-        yield temporary
-        try:
-            os.replace(temporary, out)
-        except OSError as exc:
-            raise WriteError(f"cannot replace the file: {exc.strerror}", path=out,
-                             fix="close it in other programs (QGIS, Excel) and check you may write "
-                                 "there") from exc
+        with atomic_path(out) as temporary:
+            yield temporary
     except GridmapError as error:
-        if error.path != str(temporary):
+        if temporary is None or error.path != str(temporary):
             raise
         # name the file the user asked for, not the temporary one
         raise type(error)(error.problem, path=out, record=error.record, fix=error.fix) from error
-    finally:
-        _remove(temporary)
 
 
 @contextmanager

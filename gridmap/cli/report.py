@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gridmap.cli._output import Steps, echo_wrote, staged_folder
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, staged_folder
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -23,11 +23,14 @@ from gridmap.cli.options import (
     quiet_option,
     read_city,
 )
+from gridmap.io._atomic import write_text
 from gridmap.schema import ROLLUP_LEVELS
 
 __all__ = ["report"]
 
 _LEVELS = ROLLUP_LEVELS[1:]  # community, street, district
+#: The files a report folder holds: an existing --out holding anything else is refused, not replaced.
+OWNED = ("summary.md", "summary.html", "stats.xlsx", "cockpit.html", "maps/*.html")
 
 _TEXT = {
     "zh": {
@@ -99,13 +102,15 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
     OUT gets cockpit.html (map, headline figures, cases by month), maps/<street code>.html (one map per
     street), stats.xlsx (community, street and district sheets) and summary.md / summary.html.
     """
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {},
+                       folders={"--out": out})
     quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("report", 1, quiet=quiet) as step:
         step(f"read {path}")
         layers = read_city(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
         _require_grid_columns(layers["grids"], path)
         layers = _scoped(layers, street)
-        with staged_folder(out) as staging:
+        with staged_folder(out, owned=OWNED, command="gridmap report") as staging:
             written = _write(layers, staging, step=step, source=path, period=period, lang=lang,
                              publish=publish, title=title)
     if as_json:
@@ -193,8 +198,8 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str,
         save_html(fmap, folder / page)
     blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
                       publish=publish, title=title)
-    (folder / "summary.md").write_text(_markdown(blocks), encoding="utf-8")
-    (folder / "summary.html").write_text(_html(blocks, title or _TEXT[lang]["title"]), encoding="utf-8")
+    write_text(folder / "summary.md", _markdown(blocks))
+    write_text(folder / "summary.html", _html(blocks, title or _TEXT[lang]["title"]))
     streets = tables["street"] if latest is None else \
         tables["street"].loc[tables["street"]["period"].astype(str) == latest]
     return {"files": ["summary.md", "summary.html", files["stats"], files["cockpit"], *maps.values()],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     FiniteFloat,
     coords_option,
@@ -78,8 +78,12 @@ def stats(ctx: click.Context, grids_path: str, layer: str | None, cases_path: st
     """Households, population, area, cases, escalation, response and staffing per unit of FILE's grids."""
     from gridmap.stats.summary import summarize_levels, write_stats
 
-    quiet = is_quiet(ctx)
     levels = _LEVELS[_LEVELS.index(by):]
+    written = _files(Path(out), levels)
+    refuse_overwriting({"FILE": grids_path, "--cases": cases_path, "--staff": staff_path},
+                       {"--out" if len(written) == 1 else f"--out ({Path(name).name})": name
+                        for name in written})
+    quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("stats", 3, quiet=quiet) as step:
         step(f"read {grids_path}")
         layers = read_city(grids_path, layer=layer, cases_path=cases_path, coords=coords,

@@ -1,9 +1,15 @@
 """Write layers atomically: GeoPackage, GeoParquet, GeoJSON, CSV and Excel.
 
 The file is first written under a temporary name in the target folder, then moved over the target with
-:func:`os.replace`, so a reader never sees half a file and a failed write leaves the previous file as it
-was. Adding a layer to an existing GeoPackage or workbook (``mode="a"``) copies it to the temporary name
-first, adds the layer there, then replaces the original.
+:func:`os.replace` (:func:`gridmap.io._atomic.atomic_path`), so a reader never sees half a file and a failed
+or interrupted write leaves the previous file as it was. Adding a layer to an existing GeoPackage or
+workbook (``mode="a"``) copies it to the temporary name first, adds the layer there, then replaces the
+original.
+
+CSV and Excel files are safe to open in a spreadsheet: text starting with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return gets a leading ``'`` (the OWASP rule against formula injection), so no cell written from
+data is ever a formula; numbers stay numbers; CSV lines end in CRLF, so a field holding a line break is
+quoted (:func:`spreadsheet_safe`, :func:`write_workbook`).
 
 Examples
 --------
@@ -27,8 +33,7 @@ import logging
 import os
 import re
 import shutil
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,8 +42,9 @@ import pyogrio
 import shapely
 
 from gridmap.errors import GridmapError, WriteError
+from gridmap.io._atomic import atomic_path, same_file, write_error
 
-__all__ = ["write_layer", "DRIVERS"]
+__all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "DRIVERS"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +55,10 @@ _REFUSED = {".shp": "a shapefile cuts column names to 10 characters and spans se
             ".zip": "gridmap does not write zipped shapefiles", ".xls": "the old .xls format is read-only"}
 _MULTI_LAYER = ("GPKG", "XLSX")
 _EXCEL_TEXT_LIMIT = 32_767  # characters an Excel cell holds
-_SIDECARS = ("", "-wal", "-shm", "-journal")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters an XLSX file cannot hold (what openpyxl refuses): control characters but tab and line ends.
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 #: What pandas.api.types.infer_dtype says of object columns that hold no container: no need to look inside.
 _PLAIN_KINDS = ("string", "empty", "integer", "floating", "mixed-integer-float", "decimal", "boolean",
@@ -68,16 +77,6 @@ def _driver(path: Path, driver: str | None) -> str:
         raise WriteError(f"cannot write {suffix}: {_REFUSED[suffix]}", path=path,
                          fix="write a GeoPackage (.gpkg) instead")
     return DRIVERS.get(suffix, "GPKG")
-
-
-def _temporary(path: Path) -> Path:
-    """Return a fresh name in the target's folder with the target's extension (drivers look at it)."""
-    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
-
-
-def _remove(temporary: Path) -> None:
-    for sidecar in _SIDECARS:
-        Path(f"{temporary}{sidecar}").unlink(missing_ok=True)
 
 
 def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.DataFrame:
@@ -118,19 +117,101 @@ def _write_parquet(frame, temporary: Path, layer: str, *, path: Path) -> None:
 
 
 def _write_csv(frame, temporary: Path, layer: str, *, path: Path) -> None:
-    # UTF-8 with a byte-order mark: Excel opens Chinese text right only with it.
-    _flat(frame, path=path).to_csv(temporary, index=False, encoding="utf-8-sig")
+    # UTF-8 with a byte-order mark: Excel opens Chinese text right only with it. CRLF line ends (RFC 4180):
+    # the csv module then quotes a field holding a bare carriage return, which would otherwise split the row.
+    spreadsheet_safe(_flat(frame, path=path)).to_csv(temporary, index=False, encoding="utf-8-sig",
+                                                     lineterminator="\r\n")
 
 
 def _write_xlsx(frame, temporary: Path, layer: str, *, path: Path) -> None:
-    if len(layer) > 31 or re.search(r"[\[\]:*?/\\]", layer):
-        raise WriteError(f"{layer!r} cannot name an Excel sheet (at most 31 characters, none of []:*?/\\)",
-                         path=path, fix="pass a shorter layer= name without those characters")
     table = _flat(frame, path=path, limit=_EXCEL_TEXT_LIMIT)
-    append = temporary.exists()
+    _write_sheets({layer: table}, temporary, path=path, append=temporary.exists())
+
+
+def _may_hold_text(series: pd.Series) -> bool:
+    """Whether a column can hold text (object, string or categorical): numbers and times cannot."""
+    types = pd.api.types
+    return not (types.is_numeric_dtype(series.dtype) or types.is_datetime64_any_dtype(series.dtype)
+                or types.is_timedelta64_dtype(series.dtype))
+
+
+def _neutralised(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    r"""Return ``table`` with text that a spreadsheet would run as a formula prefixed by ``'``.
+
+    Text cells and column names starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a
+    leading apostrophe (the OWASP rule against CSV injection); numbers, dates and every other cell are left
+    as they are, so a negative number stays a number. The table is not changed.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "翠竹苑", "-1"], "households": [-5, 3, 0]})
+    >>> spreadsheet_safe(table).to_dict("list")
+    {'name': ['\'=HYPERLINK("http://x")', '翠竹苑', "'-1"], 'households': [-5, 3, 0]}
+    """
+    safe = table.rename(columns=_neutralised)
+    for position in range(safe.shape[1]):
+        series = safe.iloc[:, position]
+        if _may_hold_text(series):
+            safe.isetitem(position, series.map(_neutralised, na_action="ignore"))
+    return safe
+
+
+def _refuse_unwritable_characters(table: pd.DataFrame, sheet: str, *, path: Path) -> None:
+    """Name the first cell (sheet, row, column) holding a character no XLSX file can hold."""
+    from openpyxl.utils import get_column_letter
+
+    for position, column in enumerate(table.columns):
+        series = table.iloc[:, position]
+        cells = [str(column), *series] if _may_hold_text(series) else [str(column)]
+        for row, value in enumerate(cells, start=1):
+            found = _NOT_IN_XLSX.search(value) if isinstance(value, str) else None
+            if found:
+                raise WriteError(f"cell {get_column_letter(position + 1)}{row} (sheet {sheet}, row {row}, "
+                                 f"column {column!r}) holds the control character "
+                                 f"U+{ord(found.group()):04X}, which an Excel file cannot hold", path=path,
+                                 fix="remove the character from the data (e.g. with "
+                                     "frame[column].str.replace('\\x00', '')), or write a .csv or .gpkg")
+
+
+def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: Path, append: bool) -> None:
+    for sheet, table in sheets.items():
+        if len(sheet) > 31 or re.search(r"[\[\]:*?/\\]", sheet):
+            raise WriteError(f"{sheet!r} cannot name an Excel sheet (at most 31 characters, none of "
+                             "[]:*?/\\)", path=path,
+                             fix="pass a shorter layer= name without those characters")
+        _refuse_unwritable_characters(table, sheet, path=path)
     with pd.ExcelWriter(temporary, engine="openpyxl", mode="a" if append else "w",
                         **({"if_sheet_exists": "replace"} if append else {})) as writer:
-        table.to_excel(writer, sheet_name=layer, index=False)
+        for sheet, table in sheets.items():
+            spreadsheet_safe(table).to_excel(writer, sheet_name=sheet, index=False)
+
+
+def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+    """Write tables as the sheets of one Excel workbook, atomically and safe to open; return the path.
+
+    Text is neutralised as :func:`spreadsheet_safe` says, so no cell is a formula; a control character no
+    XLSX file can hold is refused naming its cell.
+
+    Raises
+    ------
+    WriteError
+        A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a missing folder or
+        a failure while writing (disk full, read-only disk: the message says which).
+    """
+    path = Path(path)
+    try:
+        with atomic_path(path, what="the workbook") as temporary:
+            _write_sheets(sheets, temporary, path=path, append=False)
+    except OSError as error:
+        raise write_error(error, path, what="the workbook") from error
+    logger.info("wrote %s (%s)", path, ", ".join(sheets))
+    return path
 
 
 def _need_geometry(frame, *, path: Path) -> None:
@@ -168,7 +249,8 @@ _WRITERS: dict[str, Callable[..., None]] = {"GPKG": _write_gpkg, "GeoJSON": _wri
 
 
 def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None = None, *,
-                driver: str | None = None, mode: str = "w") -> Path:
+                driver: str | None = None, mode: str = "w",
+                source: str | os.PathLike | Sequence[str | os.PathLike] | None = None) -> Path:
     """Write a layer (or a table) to a file atomically; return the path written.
 
     Parameters
@@ -187,6 +269,9 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
     mode : {"w", "a"}
         ``"w"`` replaces the file; ``"a"`` adds the layer to an existing GeoPackage or workbook (a layer of
         the same name is replaced, the others are kept).
+    source : path or sequence of paths, optional
+        The file(s) ``frame`` was read from: ``path`` naming one of them (through links, ``..`` or another
+        case) is refused, so a script cannot write over its own input.
 
     Returns
     -------
@@ -195,8 +280,9 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
     Raises
     ------
     WriteError
-        Unknown driver or mode, missing folder, a type the format cannot hold, or any failure while
-        writing; the previous file, if any, is left untouched and no temporary file remains.
+        Unknown driver or mode, missing folder, ``path`` is a ``source``, a type the format cannot hold, or
+        any failure while writing; the previous file, if any, is left untouched and no temporary file
+        remains.
 
     Examples
     --------
@@ -226,18 +312,23 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
         raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
     if path.is_dir():
         raise WriteError("path is a folder", path=path, fix="name a file")
+    sources = [] if source is None else [source] if isinstance(source, (str, os.PathLike)) else source
+    for read in sources:
+        reason = same_file(path, read)
+        if reason:
+            raise WriteError(f"{path} is {reason} as the source {read}; writing it would destroy the data "
+                             "read", path=path, fix="write to another file")
     _refuse_containers(frame, path=path)
-    temporary = _temporary(path)
     try:
-        if mode == "a" and path.exists():
-            shutil.copy2(path, temporary)
-        _WRITERS[chosen](frame, temporary, layer or path.stem, path=path)
-        os.replace(temporary, path)
+        with atomic_path(path, what=chosen) as temporary:
+            if mode == "a" and path.exists():
+                shutil.copy2(path, temporary)
+            _WRITERS[chosen](frame, temporary, layer or path.stem, path=path)
     except GridmapError:
-        _remove(temporary)
         raise
-    except Exception as exc:  # pyogrio, pyarrow, openpyxl, OS errors: none may leave a partial file
-        _remove(temporary)
+    except OSError as exc:
+        raise write_error(exc, path, what=chosen) from exc
+    except Exception as exc:  # pyogrio, pyarrow, openpyxl: none may leave a partial file (atomic_path)
         message = " ".join(str(exc).split()) or type(exc).__name__
         raise WriteError(f"cannot write {chosen}: {message}", path=path,
                          fix="check the column types (text, numbers, dates) and the free disk space; "

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +34,8 @@ import folium
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from gridmap.errors import GridmapError, WriteError
+from gridmap.errors import GridmapError
+from gridmap.io._atomic import write_text
 from gridmap.maps._assets import (
     JQUERY_SHIM,
     LEAFLET_CSS_URL,
@@ -375,29 +375,15 @@ def save_html(fmap: folium.Map, path: str | os.PathLike) -> Path:
 def write_page(page: str, path: str | os.PathLike, *, what: str = "map") -> Path:
     """Write a rendered page (UTF-8) atomically, readable by others; return the path.
 
-    The page goes to a temporary file in the same folder that then replaces ``path``, so a failure leaves
-    any previous file untouched. An existing file keeps its permissions; a new one is 0644.
+    The page goes to a temporary file in the same folder that then replaces ``path``
+    (:func:`gridmap.io._atomic.write_text`), so a failure or an interruption leaves any previous file
+    untouched. An existing file keeps its permissions.
 
     Raises
     ------
     WriteError
         When the folder is missing or the file cannot be written.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise WriteError("the folder does not exist", path=path, fix="create the folder first")
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(page)
-        # mkstemp makes the file private (0600); a map is for sharing: keep the old file's mode or use 0644.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        raise WriteError(f"cannot write the {what} ({exc.strerror or exc})", path=path,
-                         fix="check that the folder is writable and the disk is not full") from exc
+    path = write_text(path, page, what=f"the {what}")
     logger.info("wrote %s (%d bytes)", path, len(page.encode("utf-8")))
     return path

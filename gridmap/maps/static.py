@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,6 +30,7 @@ import numpy as np
 
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, WriteError
+from gridmap.io._atomic import atomic_path, write_error
 from gridmap.io.validation import require_polygons
 from gridmap.maps.base import LANGS, _check_choice
 from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
@@ -233,16 +233,9 @@ def _scale_bar(axes, props, lang: str) -> None:
 
 
 def _save(figure, path: Path, *, dpi: int) -> None:
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-        os.close(handle)
-        figure.savefig(temporary, dpi=dpi, metadata=None if path.suffix.lower() == ".svg" else {})
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        raise WriteError(f"cannot write the static map ({exc.strerror or exc})", path=path,
-                         fix="check that the folder is writable and the disk is not full") from exc
+    with atomic_path(path, what="the static map") as temporary:
+        try:
+            figure.savefig(temporary, dpi=dpi, metadata=None if path.suffix.lower() == ".svg" else {})
+        except OSError as exc:
+            raise write_error(exc, path, what="the static map") from exc
     logger.info("wrote %s", path)

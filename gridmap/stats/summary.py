@@ -52,6 +52,8 @@ from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
 from gridmap.findings import Report
 from gridmap.io import write_layer
+from gridmap.io._atomic import atomic_path
+from gridmap.io.write import write_workbook
 from gridmap.schema import (
     CODE_LENGTHS,
     COUNT_COLUMNS,
@@ -651,40 +653,21 @@ def _machine(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_excel(tables: Mapping[str, pd.DataFrame], path: Path, *, lang: str) -> Path:
-    if not path.parent.is_dir():
-        raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
-    try:
-        with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-            for level, table in tables.items():
-                sheet = _SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level)
-                table = _machine(table)
-                if lang == "zh":
-                    table = table.rename(columns=HEADERS_ZH)
-                table.to_excel(writer, sheet_name=sheet[:31], index=False)
-        os.replace(temporary, path)
-    except Exception as exc:
-        temporary.unlink(missing_ok=True)
-        raise WriteError(f"cannot write the workbook: {exc}", path=path,
-                         fix="close the file if Excel has it open, and check the free disk space") from exc
-    logger.info("wrote %s (%s)", path, ", ".join(tables))
-    return path
+    sheets = {}
+    for level, table in tables.items():
+        sheet = _SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level)
+        table = _machine(table)
+        sheets[sheet[:31]] = table.rename(columns=HEADERS_ZH) if lang == "zh" else table
+    return write_workbook(sheets, path)
 
 
 def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) -> Path:
-    if not path.parent.is_dir():
-        raise WriteError(f"folder {path.parent} does not exist", path=path, fix="create the folder first")
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
-    try:
+    with atomic_path(path, what="the GeoPackage") as temporary:
         for level, table in tables.items():
             layer = _machine(table)
             if grids is not None:
                 layer = _with_geometry(layer, grids, level)
             write_layer(layer, temporary, str(level), mode="a")
-        os.replace(temporary, path)
-    finally:
-        for sidecar in ("", "-wal", "-shm", "-journal"):
-            Path(f"{temporary}{sidecar}").unlink(missing_ok=True)
     return path
 
 
