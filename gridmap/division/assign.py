@@ -147,7 +147,8 @@ def assign(
     chosen = _apply_given_codes(units, located, pairs, codes, report, prefer=prefer)
     _report_outside(units, unit_geoms, community_geoms, codes, chosen, report, strict=strict)
     community_geoms, chosen = resolve_overlaps(
-        community_geoms, codes, unit_geoms, chosen, report, tolerance_m2=OVERLAP_TOLERANCE_M2
+        community_geoms, codes, unit_geoms, chosen, report,
+        unit_ids=units["unit_id"].to_numpy(dtype=object), tolerance_m2=OVERLAP_TOLERANCE_M2,
     )
 
     assigned = units.copy()

@@ -10,8 +10,9 @@ Every overlap of two communities goes, whole, to one of them (the other loses it
 3. **code** — else the community with the smaller code.
 
 Pairs are resolved in the order of their codes, each against the outlines left by the pairs before it, so
-three-way overlaps are resolved too. A unit of the losing community that lay in the lost land moves to the
-winner (a polygon when the winner now holds more of it). Each overlap larger than ``tolerance_m2`` is
+three-way overlaps are resolved too. Then every unit whose community lost the land under it moves to the
+community that now holds it (a point: the one covering it, the smaller code on a shared edge; a polygon: the
+one holding most of it), reported as ``unit_community_moved`` (info). Each overlap larger than ``tolerance_m2`` is
 reported as ``community_overlap`` with its area and winner, and listed in
 ``report.tables["community_overlaps"]``.
 
@@ -62,6 +63,7 @@ def resolve_overlaps(
     unit_community: np.ndarray,
     report: Report,
     *,
+    unit_ids: np.ndarray | None = None,
     tolerance_m2: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give every overlap of two communities to one of them.
@@ -77,7 +79,10 @@ def resolve_overlaps(
     unit_community : numpy.ndarray of int
         Position of each unit's community (-1 outside every community).
     report : gridmap.Report
-        Receives one ``community_overlap`` finding per overlap above ``tolerance_m2``.
+        Receives one ``community_overlap`` finding per overlap above ``tolerance_m2`` and one
+        ``unit_community_moved`` per unit moved.
+    unit_ids : numpy.ndarray of str, optional
+        Unit ids for the findings (row positions when None).
     tolerance_m2 : float, default 1.0
         Smaller overlaps are resolved silently.
 
@@ -89,15 +94,15 @@ def resolve_overlaps(
         The units' communities after units in lost land moved to the winner.
     """
     left, right = overlapping_pairs(geoms)
-    table = pd.DataFrame(columns=["community_a", "community_b", "winner", "rule", "area_m2", "units_moved"])
+    columns = ["community_a", "community_b", "winner", "rule", "area_m2"]
     if not len(left):
-        report.tables["community_overlaps"] = table
+        report.tables["community_overlaps"] = pd.DataFrame(columns=columns)
         return geoms, unit_community
     geoms, unit_community = geoms.copy(), unit_community.copy()
     tree = shapely.STRtree(unit_geoms)
-    rows = []
-    for a, b in sorted(zip(left, right, strict=True), key=lambda p: (codes[p[0]], codes[p[1]])):
-        a, b = (a, b) if codes[a] <= codes[b] else (b, a)
+    rows, losers = [], set()
+    pairs = [(a, b) if codes[a] <= codes[b] else (b, a) for a, b in zip(left, right, strict=True)]
+    for a, b in sorted(pairs, key=lambda p: (codes[p[0]], codes[p[1]])):
         piece = _polygonal(shapely.intersection(geoms[a], geoms[b], grid_size=GRID_SIZE_M))
         area = shapely.area(piece)
         if area <= 0:
@@ -106,14 +111,13 @@ def resolve_overlaps(
         winner, rule = _winner(a, b, [int((unit_community[held] == c).sum()) for c in (a, b)], geoms)
         loser = b if winner == a else a
         geoms[loser] = _polygonal(shapely.difference(geoms[loser], geoms[winner], grid_size=GRID_SIZE_M))
-        moved = _move_units(held, loser, winner, geoms, unit_geoms, unit_community)
-        rows.append((codes[a], codes[b], codes[winner], rule, round(float(area), 1), moved))
+        losers.add(loser)
+        rows.append((codes[a], codes[b], codes[winner], rule, round(float(area), 1)))
         if area > tolerance_m2:
             report.add(
                 "community_overlap",
                 f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²; the overlap goes to "
-                f"{codes[winner]} ({_RULE_TEXT[rule]})"
-                + (f" and {moved} unit(s) there move to it" if moved else ""),
+                f"{codes[winner]} ({_RULE_TEXT[rule]})",
                 record=f"{codes[a]}/{codes[b]}",
                 severity="warning",
                 fix="correct the boundaries so that communities only touch (gridmap.validation)",
@@ -121,7 +125,9 @@ def resolve_overlaps(
                 winner=codes[winner],
                 rule=rule,
             )
-    report.tables["community_overlaps"] = pd.DataFrame(rows, columns=table.columns)
+    report.tables["community_overlaps"] = pd.DataFrame(rows, columns=columns)
+    ids = np.arange(len(unit_geoms)).astype(str) if unit_ids is None else np.asarray(unit_ids, dtype=object)
+    _relocate(unit_geoms, unit_community, geoms, codes, ids, sorted(losers), report)
     return geoms, unit_community
 
 
@@ -158,19 +164,34 @@ def _winner(a: int, b: int, held: list[int], geoms: np.ndarray) -> tuple[int, st
     return a, "code"
 
 
-def _move_units(held: np.ndarray, loser: int, winner: int, geoms: np.ndarray, unit_geoms: np.ndarray,
-                unit_community: np.ndarray) -> int:
-    """Move the loser's units in the lost land to the winner; return how many moved."""
-    mine = held[unit_community[held] == loser]
+def _relocate(unit_geoms: np.ndarray, unit_community: np.ndarray, geoms: np.ndarray, codes: np.ndarray,
+              ids: np.ndarray, losers: list[int], report: Report) -> None:
+    """Move the units of communities that lost land, where they no longer lie in them (in place)."""
+    mine = np.flatnonzero(np.isin(unit_community, losers))
     if not len(mine):
-        return 0
+        return
     units = unit_geoms[mine]
     areal = shapely.get_dimensions(units) == 2
-    stays = np.where(
-        areal,
-        shapely.area(shapely.intersection(units, geoms[loser]))
-        >= shapely.area(shapely.intersection(units, geoms[winner])),
-        shapely.intersects(units, geoms[loser]),
-    )
-    unit_community[mine[~stays]] = winner
-    return int((~stays).sum())
+    home = geoms[unit_community[mine]]
+    stays = np.where(areal, shapely.area(shapely.intersection(units, home)) > 0,
+                     shapely.dwithin(units, home, GRID_SIZE_M))
+    tree = shapely.STRtree(geoms)
+    for unit in mine[~stays]:
+        found = tree.query(unit_geoms[unit], predicate="dwithin", distance=GRID_SIZE_M)
+        if not len(found):
+            continue
+        if shapely.get_dimensions(unit_geoms[unit]) == 2:
+            shares = np.round(shapely.area(shapely.intersection(unit_geoms[unit], geoms[found])), 4)
+            best = found[np.lexsort((codes[found], -shares))[0]]
+        else:
+            best = found[np.argsort(codes[found], kind="stable")[0]]
+        report.add(
+            "unit_community_moved",
+            f"unit {ids[unit]} moves from community {codes[unit_community[unit]]} to {codes[best]}: the land "
+            "under it went to that community when their overlap was resolved",
+            record=ids[unit],
+            severity="info",
+            community_from=codes[unit_community[unit]],
+            community_to=codes[best],
+        )
+        unit_community[unit] = best
