@@ -15,6 +15,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from division_checks import frame, metric
 from hypothesis import HealthCheck, Phase, given, settings
@@ -67,7 +68,8 @@ def messy_cities(draw):
         line = lines[draw(st.integers(0, len(lines) - 1))]
         on = shapely.line_interpolate_point(line, draw(fraction), normalized=True)
         if draw(st.booleans()):
-            on = Point(shapely.get_coordinates(line)[draw(st.integers(0, 20)) % len(shapely.get_coordinates(line))])
+            vertices = shapely.get_coordinates(line)
+            on = Point(vertices[draw(st.integers(0, 20)) % len(vertices)])
         points.append(on)
         if draw(st.booleans()):  # and millimetres off it
             dx, dy = draw(st.integers(-3, 3)), draw(st.integers(-3, 3))
@@ -102,7 +104,6 @@ def build_quietly(communities, units):
 @given(messy_cities())
 def test_messy_city_builds_clean_grids(city):
     communities, units = city
-    import pickle; pickle.dump(city, open("/tmp/division/city.pkl", "wb"))  # DEBUG
     build = build_quietly(communities, units)
     grids = metric(build.grids, communities)
     comms = metric(communities, communities, densify=True).set_index("code").geometry
@@ -114,10 +115,15 @@ def test_messy_city_builds_clean_grids(city):
 
     lost = _lost_area(build.report.tables["community_overlaps"])
     for code, community in comms.items():
-        own = shapely.union_all(geoms[(grids["community_code"] == code).to_numpy()])
+        mine = geoms[(grids["community_code"] == code).to_numpy()]
+        own = shapely.union_all(mine)
         resolved = community.area - lost.get(code, 0.0)
         assert abs(own.area - resolved) / resolved < 1e-4, code
         assert shapely.difference(own, community).area < 1.0, code  # inside its own outline
+        # no grid narrower than 10 m unless its piece of the community is that narrow
+        narrow = shapely.is_empty(shapely.buffer(mine, -5))
+        wide_land = shapely.buffer(own, -5)
+        assert (shapely.area(shapely.intersection(mine[narrow], wide_land)) < 1.0).all(), code
     everything = shapely.union_all(comms.to_numpy())
     assert shapely.symmetric_difference(shapely.union_all(geoms), everything).area / everything.area < 1e-4
 
@@ -146,3 +152,61 @@ def _lost_area(overlaps: pd.DataFrame) -> dict[str, float]:
         loser = row.community_b if row.winner == row.community_a else row.community_a
         lost[loser] = lost.get(loser, 0.0) + row.area_m2
     return lost
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@given(messy_cities(), st.randoms(use_true_random=False))
+def test_messy_city_grids_do_not_depend_on_row_order(city, random):
+    communities, units = city
+    first = build_quietly(communities, units)
+    order = list(range(len(units)))
+    random.shuffle(order)
+    second = build_quietly(communities.iloc[::-1], units.iloc[order])
+    columns = ["code", "community_code", "households", "unit_ids", "position"]
+    assert first.grids[columns].equals(second.grids[columns])
+    assert np.all(first.grids.geometry.geom_equals_exact(second.grids.geometry, tolerance=0))
+
+
+def test_twenty_units_on_one_spot_are_spread_reported_and_flagged():
+    communities = frame([{"code": "450102001001", "geometry": box(0, 0, 400, 300)}])
+    units = frame([{"unit_id": f"U{i:02d}", "kind": "compound", "households": 200, "population": 500,
+                    "geometry": Point(200, 150)} for i in range(20)])
+    build = build_quietly(communities, units)
+    spots = build.report.to_frame().query("check == 'units_shared_spot'")
+    assert spots["count"].tolist() == [20]
+    assert (build.grids["households"] <= HIGH).all() and len(build.grids) == 10
+    assert (build.grids["position"] == "approximate").all()
+    assert (build.units["position"] == "approximate").all()
+    moved = metric(build.units, communities).geometry
+    centre = metric(units, communities).geometry.iloc[0]
+    gaps = shapely.distance(moved.to_numpy()[:, None], moved.to_numpy()[None, :])
+    assert gaps[~np.eye(20, dtype=bool)].min() >= 11.9 and moved.distance(centre).max() < 80
+    with pytest.warns(GridmapWarning, match="units_same_place 19"):  # spreading off: one grid
+        kept = build_grids(communities, units, rules=GridRules(coincident_m=0))
+    assert len(kept.grids) == 1 and (kept.units["position"] == "exact").all()
+
+
+def test_overlap_goes_to_units_then_smaller_community_then_smaller_code():
+    a, b, c = "450102001001", "450102001002", "450102001003"
+    communities = frame([{"code": a, "geometry": box(0, 0, 210, 200)},  # A and B share x 200-210
+                         {"code": b, "geometry": box(200, 0, 500, 200)},
+                         {"code": c, "geometry": box(-100, 195, 210, 400)}])  # C overlaps A by 5 m
+    units = frame([{"unit_id": "P", "kind": "compound", "households": 300, "geometry": Point(205, 100)}])
+    build = build_quietly(communities, units)  # P lies in A and B: the smaller code, A, holds it
+    table = build.report.tables["community_overlaps"].set_index(["community_a", "community_b"])
+    assert table[["winner", "rule"]].to_dict("index") == {
+        (a, b): {"winner": a, "rule": "units"},  # A holds P there
+        (a, c): {"winner": a, "rule": "share"},  # no units: A is the smaller community
+    }
+    assert table.loc[(a, b), "area_m2"] == pytest.approx(2000, rel=1e-3)
+    findings = build.report.to_frame().query("check == 'community_overlap'")
+    assert findings["severity"].eq("warning").all() and len(findings) == 2
+    grids = metric(build.grids, communities).set_index("community_code").geometry
+    assert grids[a].area == pytest.approx(210 * 200, rel=1e-4)
+    assert grids[b].area == pytest.approx(290 * 200, rel=1e-4)
+    assert grids[c].area == pytest.approx(310 * 205 - 210 * 5, rel=1e-4)
+    equal = frame([{"code": b, "geometry": box(90, 0, 190, 100)},
+                   {"code": a, "geometry": box(0, 0, 100, 100)}])
+    table = build_quietly(equal, units.iloc[:0]).report.tables["community_overlaps"]
+    assert table[["winner", "rule"]].values.tolist() == [[a, "code"]]  # same size: the smaller code

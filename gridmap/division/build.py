@@ -601,7 +601,7 @@ def _piece(
 
 
 def _moved_units(units: gpd.GeoDataFrame, pieces: list[dict], crs) -> gpd.GeoDataFrame:
-    """A copy of the units with the moved points in place and the ``position`` of each unit."""
+    """Return a copy of the units with the moved points in place and the ``position`` of each unit."""
     moved = {unit: point for piece in pieces for unit, point in piece.get("moved", {}).items()}
     out = units.copy()
     at = out["unit_id"].isin(list(moved)).to_numpy()

@@ -12,9 +12,9 @@ Every overlap of two communities goes, whole, to one of them (the other loses it
 Pairs are resolved in the order of their codes, each against the outlines left by the pairs before it, so
 three-way overlaps are resolved too. Then every unit whose community lost the land under it moves to the
 community that now holds it (a point: the one covering it, the smaller code on a shared edge; a polygon: the
-one holding most of it), reported as ``unit_community_moved`` (info). Each overlap larger than ``tolerance_m2`` is
-reported as ``community_overlap`` with its area and winner, and listed in
-``report.tables["community_overlaps"]``.
+one holding most of it), reported as ``unit_community_moved`` (info). Each overlap larger than
+``tolerance_m2`` is reported as ``community_overlap`` with its area and winner, and every overlap is listed
+in ``report.tables["community_overlaps"]``.
 
 All geometry is metric; the outlines are on the precision grid of the tessellation, so the resolved
 communities share their edges exactly.
@@ -155,7 +155,7 @@ def _units_in(piece, unit_geoms: np.ndarray, tree: shapely.STRtree) -> np.ndarra
 
 
 def _winner(a: int, b: int, held: list[int], geoms: np.ndarray) -> tuple[int, str]:
-    """The community that keeps the overlap of ``a`` and ``b`` (``a`` has the smaller code) and the rule."""
+    """Return who keeps the overlap of ``a`` and ``b`` (``a`` has the smaller code), and the rule."""
     if held[0] != held[1]:
         return (a if held[0] > held[1] else b), "units"
     area_a, area_b = np.round(shapely.area(geoms[[a, b]]), 2)

@@ -141,7 +141,7 @@ def place_points(
 
 
 def _spots(points: np.ndarray, ids: np.ndarray, reach: float) -> list[np.ndarray]:
-    """Groups (positions, in id order) of two or more points chained within ``reach``; by first id."""
+    """Return the groups (positions, id order) of two or more points chained within ``reach``."""
     if reach <= 0 or len(points) < 2:
         return []
     left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=reach)
@@ -176,13 +176,13 @@ def _spread(centre, n: int, community: BaseGeometry, polygons: np.ndarray, other
 
 
 def _inner(community: BaseGeometry, inset: float) -> BaseGeometry:
-    """The community shrunk by ``inset`` (by the clearance margin when it would vanish)."""
+    """Return the community shrunk by ``inset`` (by the clearance margin when it would vanish)."""
     inner = shapely.buffer(community, -inset)
     return inner if not inner.is_empty else shapely.buffer(community, -_INSET_M)
 
 
 def _spiral_fit(centre, n: int, spacing: float, inner, polygons: np.ndarray, others: np.ndarray) -> list:
-    """The first ``n`` spiral positions inside ``inner``, half a spacing from polygons, a spacing from points."""
+    """Return the first ``n`` spiral positions inside ``inner``, clear of polygons and points."""
     k = np.arange(_TRIES_PER_UNIT * n)
     radius = spacing / _SPIRAL_MIN_GAP * np.sqrt(k + 0.5)
     candidates = shapely.points(centre.x + radius * np.cos(k * _GOLDEN_ANGLE),
