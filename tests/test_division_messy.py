@@ -138,6 +138,10 @@ def test_messy_city_builds_clean_grids(city):
     assert shapely.contains(held, points).all()
     clearance = shapely.distance(points, shapely.boundary(held))
     assert (clearance >= CLEARANCE_M).all(), assigned["unit_id"][clearance < CLEARANCE_M].tolist()
+    cases = gpd.GeoDataFrame({"case_id": assigned["unit_id"].to_numpy()},
+                             geometry=assigned.geometry.to_numpy(), crs=assigned.crs)
+    located = gridmap.cases.assign(cases, build.grids)  # case location agrees with the build
+    assert located["grid_code"].tolist() == assigned["grid_code"].tolist()
 
     biggest = assigned.groupby("grid_code")["households"].max()
     ranged = build.grids[build.grids["type"] != "dedicated"].set_index("code")
