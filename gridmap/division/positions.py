@@ -10,7 +10,7 @@ grid's edge, so that a checker or a case locator finds them in the neighbour. So
   (``units_shared_spot``, with the count per spot) and spread on a sunflower spiral around the spot,
   :data:`SPREAD_SPACING_M` apart, in the order of their ids, keeping inside the community (at least half a
   spacing from its boundary where it is wide enough, else at least :data:`CLEARANCE_M`) and away from unit
-  polygons and other points;
+  polygons (half a spacing) and other points (two spacings);
 * **boundaries** — a point closer than :data:`CLEARANCE_M` (plus a margin) to its community's boundary is
   moved straight inward to that distance (``unit_near_boundary``, info).
 
@@ -182,7 +182,11 @@ def _inner(community: BaseGeometry, inset: float) -> BaseGeometry:
 
 
 def _spiral_fit(centre, n: int, spacing: float, inner, polygons: np.ndarray, others: np.ndarray) -> list:
-    """Return the first ``n`` spiral positions inside ``inner``, clear of polygons and points."""
+    """Return the first ``n`` spiral positions inside ``inner``, clear of polygons and points.
+
+    Half a spacing from unit polygons, two spacings from other points: a point may stand half a metre from
+    the community boundary, and its grid is only 10 m wide when its neighbours are about 20 m away.
+    """
     k = np.arange(_TRIES_PER_UNIT * n)
     radius = spacing / _SPIRAL_MIN_GAP * np.sqrt(k + 0.5)
     candidates = shapely.points(centre.x + radius * np.cos(k * _GOLDEN_ANGLE),
@@ -192,7 +196,7 @@ def _spiral_fit(centre, n: int, spacing: float, inner, polygons: np.ndarray, oth
         near, _ = shapely.STRtree(polygons).query(candidates, predicate="dwithin", distance=spacing / 2)
         ok[near] = False
     if len(others):
-        near, _ = shapely.STRtree(others).query(candidates, predicate="dwithin", distance=spacing)
+        near, _ = shapely.STRtree(others).query(candidates, predicate="dwithin", distance=2 * spacing)
         ok[near] = False
     return list(candidates[ok][:n])
 
