@@ -56,8 +56,10 @@ _INSET_M = CLEARANCE_M + 0.1
 #: least ``1.546 c`` apart.
 _GOLDEN_ANGLE = np.pi * (3 - np.sqrt(5))
 _SPIRAL_MIN_GAP = 1.546
-#: Spiral positions tried per unit of a spot before the spacing is halved.
+#: Spiral positions tried per unit of a spot (at least :data:`_MIN_TRIES`, out to about 150 m) before the
+#: spacing is halved.
 _TRIES_PER_UNIT = 40
+_MIN_TRIES = 400
 
 
 class Placement(NamedTuple):
@@ -187,7 +189,7 @@ def _spiral_fit(centre, n: int, spacing: float, inner, polygons: np.ndarray, oth
     Half a spacing from unit polygons, two spacings from other points: a point may stand half a metre from
     the community boundary, and its grid is only 10 m wide when its neighbours are about 20 m away.
     """
-    k = np.arange(_TRIES_PER_UNIT * n)
+    k = np.arange(max(_TRIES_PER_UNIT * n, _MIN_TRIES))
     radius = spacing / _SPIRAL_MIN_GAP * np.sqrt(k + 0.5)
     candidates = shapely.points(centre.x + radius * np.cos(k * _GOLDEN_ANGLE),
                                 centre.y + radius * np.sin(k * _GOLDEN_ANGLE))
