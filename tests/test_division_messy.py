@@ -4,8 +4,9 @@ Generated cities have overlapping communities (outlines grown by centimetres to 
 multipolygons, point units exactly on and millimetres from community boundaries, twenty units on one
 coordinate and near-duplicate points. Every build must: keep grids from overlapping (< 1 m² per pair),
 tile each community's resolved land (its outline less the overlaps it lost) within 0.01%, pass
-``gridmap.check`` without an error, hold every unit point at least 0.5 m inside the grid its code names,
-and keep every grid at or below the household ceiling unless one unit alone exceeds it.
+``gridmap.check`` without an error, hold every unit point at least 0.5 m inside the grid its code names
+(where case location finds it too), keep every grid at or below the household ceiling unless one unit
+alone exceeds it, and make no grid narrower than 10 m where its community is wider.
 """
 
 from __future__ import annotations
@@ -116,10 +117,14 @@ def test_messy_city_builds_clean_grids(city):
 
     lost = _lost_area(build.report.tables["community_overlaps"])
     for code, community in comms.items():
-        own = shapely.union_all(geoms[(grids["community_code"] == code).to_numpy()])
+        mine = geoms[(grids["community_code"] == code).to_numpy()]
+        own = shapely.union_all(mine)
         resolved = community.area - lost.get(code, 0.0)
         assert abs(own.area - resolved) / resolved < 1e-4, code
         assert shapely.difference(own, community).area < 1.0, code  # inside its own outline
+        # no grid narrower than 10 m (buffer(-5 m) empty) unless its piece of the community is that narrow
+        narrow = shapely.is_empty(shapely.buffer(mine, -5))
+        assert (shapely.area(shapely.intersection(mine[narrow], shapely.buffer(own, -5))) < 1.0).all(), code
     everything = shapely.union_all(comms.to_numpy())
     assert shapely.symmetric_difference(shapely.union_all(geoms), everything).area / everything.area < 1e-4
 
