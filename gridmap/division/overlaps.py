@@ -23,7 +23,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from shapely import Point, box
->>> from gridmap.report import Report
+>>> from gridmap import Report
 >>> geoms = np.array([box(0, 0, 100, 100), box(90, 0, 200, 100)], dtype=object)
 >>> report = Report("example")
 >>> resolved, located = resolve_overlaps(geoms, np.array(["450102001001", "450102001002"]),

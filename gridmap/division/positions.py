@@ -21,7 +21,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from shapely import Point, box
->>> from gridmap.report import Report
+>>> from gridmap import Report
 >>> units = np.array([Point(50, 50)] * 3 + [Point(100, 20)], dtype=object)
 >>> placed = place_points(units, box(0, 0, 100, 100), np.array(["a", "b", "c", "d"]), coincident_m=5,
 ...                       report=Report("example"))
