@@ -678,13 +678,28 @@ def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Serie
     return pd.Series(text.to_pandas(), index=index, dtype=object)
 
 
+def _labels(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """:func:`_label` of many records at once (vectorised: millions of cases outside in a blink)."""
+    labels = np.char.add("record ", (positions + 1).astype(str)).astype(object)
+    if "case_id" in frame.columns and len(positions):
+        ids = frame["case_id"].iloc[positions].reset_index(drop=True)
+        if isinstance(ids.dtype, pd.StringDtype):  # every value present is text
+            text = ids.notna().to_numpy()
+        else:
+            text = np.fromiter((isinstance(v, str) for v in ids.to_numpy(dtype=object)), bool, len(ids))
+        stripped = ids[text].astype(str).str.strip()
+        named = stripped.str.len().gt(0).to_numpy()
+        labels[np.flatnonzero(text)[named]] = ("case " + stripped[named]).to_numpy(dtype=object)
+    return labels
+
+
 def _report_assignment(cases: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
                        distance: np.ndarray, findings: Report) -> None:
     ids = cases if "case_id" in cases.columns else pd.DataFrame(index=cases.index)
-    for position in np.flatnonzero(outside):
-        findings.add("outside", f"the case lies {distance[position]:,.0f} m outside every grid; check its "
-                     "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
-                     record=_label(ids, position), distance_m=round(float(distance[position]), 1))
+    far = np.flatnonzero(outside)
+    findings.add_many("outside", "the case lies {distance_m:,.0f} m outside every grid; check its "
+                      "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
+                      records=_labels(ids, far), distance_m=np.round(distance[far], 1))
     for position in np.flatnonzero(~located):
         findings.add("no_location", "the case has no point and cannot be put in a grid",
                      record=_label(ids, position), severity="warning")

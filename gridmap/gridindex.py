@@ -79,6 +79,8 @@ _BLOCK = -3
 # Second-level labels (int8) besides slots (>= 0) into the first-level cell's list of candidate grids.
 _FINE_OUTSIDE, _FINE_EXACT, _FINE_TREE = -1, -2, -3
 _MAX_SLOT = 127
+# Odd multipliers hashing a segment's four coordinates (their bits) into one sort key.
+_HASH = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
 
 
 class GridIndex:
@@ -232,16 +234,41 @@ class GridIndex:
         """
         x = np.asarray(x, dtype=np.float64).ravel()
         y = np.asarray(y, dtype=np.float64).ravel()
+        distance = self.outside_distances(x, y)
+        distance[self.locate(x, y) >= 0] = 0.0
+        return distance
+
+    def outside_distances(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
+        """Return :meth:`distances` for points known to lie outside every grid (``locate`` gave -1).
+
+        The distance from a point outside every grid to the nearest grid is its distance to the outline
+        of all grids: the boundary segments not shared, in opposite directions, by two grids (after
+        orienting every ring with the interior on its left; a shared segment has grids on both sides,
+        so no point of it is nearest). One bulk STR-tree ``query_nearest`` over those few segments,
+        projected like the grids, gives every distance with no Python loop per point.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import box
+        >>> grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        ...                          crs="EPSG:4547")
+        >>> GridIndex(grids).outside_distances([5.0, 1.0], [0.5, 4.0])
+        array([3., 3.])
+        """
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
         if not len(self) or not len(x):
             return np.full(len(x), np.nan)
         with self._lock:
             if self._metric is None:
-                polygons = gpd.GeoSeries(self._geoms, crs=self.crs)
-                metric = _metric_crs(polygons)
-                self._metric = metric, shapely.STRtree(polygons.to_crs(metric).to_numpy())
+                outline = gpd.GeoSeries(_outline(self._geoms), crs=self.crs)
+                metric = _metric_crs(gpd.GeoSeries(self._geoms, crs=self.crs))
+                self._metric = metric, shapely.STRtree(outline.to_crs(metric).to_numpy())
             metric, tree = self._metric
-        points = gpd.GeoSeries(shapely.points(x, y), crs=self.crs).to_crs(metric).to_numpy()
-        _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
+        if not metric.equals(self.crs):  # as GeoSeries.to_crs does, without making points twice
+            x, y = pyproj.Transformer.from_crs(self.crs, metric, always_xy=True).transform(x, y)
+        _, distance = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
         return distance
 
     def _exact(self, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -485,13 +512,48 @@ def _margin(size: float, magnitude: float) -> float:
 
 def _segments(geoms: np.ndarray):
     """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    is_multi = shapely.get_type_id(geoms) == 6
+    if is_multi.any():  # splitting copies every geometry: only multipolygons need it
+        multi, single = np.flatnonzero(is_multi), np.flatnonzero(~is_multi)
+        pieces, piece_of = shapely.get_parts(geoms[multi], return_index=True)
+        parts = np.concatenate([geoms[single], pieces])
+        part_of = np.concatenate([single, multi[piece_of]])
+    else:
+        parts, part_of = geoms, np.arange(len(geoms))
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
     same = vertex_of[1:] == vertex_of[:-1]
     start = np.flatnonzero(same)
     grid = part_of[ring_of[vertex_of[start]]]
     return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
+
+
+def _outline(geoms: np.ndarray) -> np.ndarray:
+    """Return the boundary segments of the grids (as lines) that no grid shares from the other side.
+
+    Rings are oriented with the interior on the left; a segment met once in each direction (exactly the
+    same end points) has a grid on both sides and is dropped. What is left holds the boundary of the
+    union of the grids, so the distance from any point outside every grid to it is the distance to the
+    nearest grid.
+    """
+    xa, ya, xb, yb, _ = _segments(shapely.orient_polygons(geoms))
+    flip = (xa > xb) | ((xa == xb) & (ya > yb))
+    key = np.column_stack([np.where(flip, xb, xa), np.where(flip, yb, ya),
+                           np.where(flip, xa, xb), np.where(flip, ya, yb)]) + 0.0  # -0.0 is 0.0
+    # Sorted by a hash of the end points (one key sorts far faster than four); a pair is shared only
+    # when its two segments are equal and opposite, so a collision merely keeps a segment.
+    with np.errstate(over="ignore"):
+        hashed = (key.view(np.uint64) * np.array(_HASH, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    order = np.argsort(hashed)
+    hashed, key, flipped = hashed[order], key[order], flip[order]
+    start = np.flatnonzero(np.concatenate([[True], hashed[1:] != hashed[:-1]]))
+    size = np.diff(np.append(start, len(key)))
+    pair = start[size == 2]
+    shared = np.zeros(len(start), dtype=bool)
+    shared[size == 2] = (key[pair] == key[pair + 1]).all(axis=1) & (flipped[pair] != flipped[pair + 1])
+    kept = order[np.repeat(~shared, size)]
+    ends = np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
+    return shapely.linestrings(ends)
 
 
 def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):

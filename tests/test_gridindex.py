@@ -253,3 +253,34 @@ def test_bad_grids_and_options_are_refused():
         GridIndex(grids, cells_per_grid=0)
     with pytest.raises(ValueError, match="same length"):
         GridIndex(grids).locate([1.0, 2.0], [1.0])
+
+
+def test_outline_drops_only_segments_with_grids_on_both_sides():
+    """2 x 2 boxes keep their 8 outer sides; a T-junction (no exact twin) keeps both sides of it."""
+    boxes = [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)]
+    outline = gridindex._outline(np.array(boxes, dtype=object))
+    assert len(outline) == 8
+    assert shapely.equals(shapely.line_merge(shapely.union_all(outline)), box(0, 0, 2, 2).exterior)
+    tall = [box(0, 0, 1, 2), box(1, 0, 2, 1), box(1, 1, 2, 2)]  # x = 1 is one side left, two right
+    assert len(gridindex._outline(np.array(tall, dtype=object))) == 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.integers(1, 9), min_size=1, max_size=4, unique=True),
+       xy=st.lists(st.tuples(st.floats(-30, 40), st.floats(-30, 40)), min_size=1, max_size=30),
+       hole=st.booleans())
+def test_outside_distances_equal_the_distance_to_the_union(cuts, xy, hole):
+    """For every point outside every grid, the outline gives shapely's distance to all the grids."""
+    edges = [0, *sorted(cuts), 10]
+    cells = [box(a, b, c, d) for a, c in zip(edges[:-1], edges[1:], strict=True)
+             for b, d in zip([0, 10][:-1], [0, 10][1:], strict=True)]
+    if hole:  # a hole through one grid, and a grid of two parts
+        cells[0] = cells[0].difference(box(0.2, 2, 0.8, 3))
+        cells[-1] = MultiPolygon([cells[-1], box(12, 12, 13, 14)])
+    grids = gpd.GeoDataFrame({"code": [f"g{i}" for i in range(len(cells))]}, geometry=cells, crs="EPSG:4547")
+    index = GridIndex(grids)
+    x, y = np.array(xy).T
+    outside = index.locate(x, y) < 0
+    expected = shapely.distance(shapely.union_all(cells), shapely.points(x[outside], y[outside]))
+    np.testing.assert_allclose(index.outside_distances(x[outside], y[outside]), expected, rtol=1e-12)
+    np.testing.assert_array_equal(index.distances(x, y)[~outside], 0.0)
