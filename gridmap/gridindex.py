@@ -39,8 +39,13 @@ array(['B'], dtype=object)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -50,9 +55,9 @@ import shapely
 from numpy.typing import ArrayLike
 
 from gridmap.crs import metric_crs
-from gridmap.errors import CRSError, GeometryError, SchemaError
+from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError, WriteError
 
-__all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE"]
+__all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE", "fingerprint", "index_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +84,10 @@ _BLOCK = -3
 # Second-level labels (int8) besides slots (>= 0) into the first-level cell's list of candidate grids.
 _FINE_OUTSIDE, _FINE_EXACT, _FINE_TREE = -1, -2, -3
 _MAX_SLOT = 127
+# What GridIndex.save writes: the format's version (load refuses others) and the lattice's attributes.
+_FORMAT = 1
+_LATTICE_ARRAYS = ("label", "candidate_grids", "candidate_start", "fine")
+_LATTICE_NUMBERS = ("x0", "y0", "size", "nx", "ny", "stride", "_magnitude", "refine", "_shift")
 # Odd multipliers hashing a segment's four coordinates (their bits) into one sort key.
 _HASH = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
 
@@ -161,6 +170,114 @@ class GridIndex:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._start()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the index to ``path`` (raw arrays behind a JSON header) to :meth:`load` it in milliseconds.
+
+        The file holds the lattice, the grid polygons (WKB), codes, CRS and the :func:`fingerprint` of
+        the grids it was built from, so :meth:`load` can tell when the grids have changed since. It is
+        written to a temporary file first and renamed: never half written.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, tempfile, pathlib
+        >>> from shapely import box
+        >>> grids = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547")
+        >>> path = GridIndex(grids).save(pathlib.Path(tempfile.mkdtemp()) / "grids.gridindex")
+        >>> GridIndex.load(path, grids=grids).locate([0.5], [0.5])
+        array([0])
+        """
+        path = Path(path)
+        arrays = {"crs": np.array(self.crs.to_wkt()), "fingerprint": np.array(self._fingerprint()),
+                  "rank": self._rank, "codes": self.codes.astype(str)}
+        if len(self._geoms):  # as coordinates and offsets: decoded three times faster than WKB
+            kind, coords, offsets = shapely.to_ragged_array(self._geoms)
+            arrays.update({"geometry_type": np.array(int(kind)), "coords": coords},
+                          **{f"offsets_{i}": offset for i, offset in enumerate(offsets)})
+        if self.community_codes is not None:
+            missing = pd.isna(self.community_codes)
+            arrays["community_codes"] = np.where(missing, "", self.community_codes).astype(str)
+            arrays["community_missing"] = missing
+        if self._lattice is not None:
+            arrays.update({f"lattice_{name}": getattr(self._lattice, name) for name in _LATTICE_ARRAYS})
+            arrays.update({f"lattice_{name}": np.array(getattr(self._lattice, name))
+                           for name in _LATTICE_NUMBERS})
+        try:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                             delete=False) as handle:
+                _write_arrays(handle, arrays)
+            os.replace(handle.name, path)
+        except OSError as error:
+            if "handle" in locals():
+                Path(handle.name).unlink(missing_ok=True)
+            raise WriteError(f"cannot write the grid index: {error}", path=path,
+                             fix="write it to a folder you may write to") from error
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, grids: gpd.GeoDataFrame | None = None) -> GridIndex:
+        """Read an index written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+            A file written by :meth:`save`.
+        grids : geopandas.GeoDataFrame, optional
+            The grids the index should answer for: when their :func:`fingerprint` differs from the one
+            saved (grids, codes or CRS changed since), the index is stale and refused.
+
+        Raises
+        ------
+        ReadError
+            A missing, damaged or stale file (the message says which; build ``GridIndex(grids)`` again).
+        """
+        path = Path(path)
+        arrays = _read_arrays(path)
+        if grids is not None and fingerprint(grids) != str(arrays["fingerprint"]):
+            raise ReadError("the grid index is stale: the grids changed since it was saved", path=path,
+                            fix="build it again with GridIndex(grids).save(path)")
+        return cls._from_arrays(arrays)
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray]) -> GridIndex:
+        index = cls.__new__(cls)
+        index.crs = pyproj.CRS.from_wkt(str(arrays["crs"]))
+        index.codes = _read_only(arrays["codes"].astype(object))
+        index.community_codes = None
+        if "community_codes" in arrays:
+            communities = arrays["community_codes"].astype(object)
+            communities[arrays["community_missing"]] = None
+            index.community_codes = _read_only(communities)
+        index._geoms = np.empty(0, dtype=object)
+        if "coords" in arrays:
+            offsets = [arrays[f"offsets_{i}"] for i in range(3) if f"offsets_{i}" in arrays]
+            kind = shapely.GeometryType(int(arrays["geometry_type"]))
+            index._geoms = shapely.from_ragged_array(kind, arrays["coords"], tuple(offsets))
+        index._rank = arrays["rank"]
+        index._by_rank = np.argsort(index._rank)
+        index._saved_fingerprint = str(arrays["fingerprint"])
+        index._lattice = None
+        if "lattice_label" in arrays:
+            lattice = _Lattice.__new__(_Lattice)
+            for name in _LATTICE_ARRAYS:
+                setattr(lattice, name, arrays[f"lattice_{name}"])
+            for name in _LATTICE_NUMBERS:
+                setattr(lattice, name, arrays[f"lattice_{name}"].item())
+            index._lattice = lattice
+        index._start()
+        return index
+
+    def _fingerprint(self) -> str:
+        """:func:`fingerprint` of the grids the index was built from."""
+        if hasattr(self, "_saved_fingerprint"):
+            return self._saved_fingerprint
+        return _fingerprint(self.crs, {"code": self.codes, "community_code": self.community_codes},
+                            self._geoms)
 
     def _start(self) -> None:
         shapely.prepare(self._geoms)
@@ -308,6 +425,96 @@ class GridIndex:
         result = np.full(n, -1, dtype=np.int64)
         result[found] = self._by_rank[best[found]]
         return result
+
+
+_MAGIC = b"GRIDMAP-GRIDINDEX\n"
+_ALIGN = 64
+
+
+def _write_arrays(handle, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` raw, each aligned, behind a header naming their types, shapes and places."""
+    entries, offset = [], 0
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        entries.append([name, array.dtype.str, list(array.shape), offset, array.nbytes])
+        offset += -(-array.nbytes // _ALIGN) * _ALIGN
+    header = json.dumps({"format": _FORMAT, "arrays": entries}).encode()
+    start = -(-(len(_MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
+    handle.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+    handle.write(b"\0" * (start - len(_MAGIC) - 8 - len(header)))
+    for (*_, nbytes), array in zip(entries, arrays.values(), strict=True):
+        handle.write(np.asarray(array).tobytes())  # C order
+        handle.write(b"\0" * (-(-nbytes // _ALIGN) * _ALIGN - nbytes))
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read what :func:`_write_arrays` wrote (read-only arrays over one buffer: no copies)."""
+    fix = "build it again with GridIndex(grids).save(path)"
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ReadError(f"cannot read the grid index: {error}", path=path, fix=fix) from error
+    try:
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a grid index")
+        size = int.from_bytes(data[len(_MAGIC):len(_MAGIC) + 8], "little")
+        header = json.loads(data[len(_MAGIC) + 8:len(_MAGIC) + 8 + size])
+        if header.get("format") != _FORMAT:
+            raise ValueError(f"format {header.get('format')!r}, this gridmap reads {_FORMAT}")
+        start = -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+        arrays = {}
+        for name, dtype, shape, offset, nbytes in header["arrays"]:
+            dtype = np.dtype(dtype)
+            if dtype.hasobject or start + offset + nbytes > len(data):
+                raise ValueError(f"array {name} is damaged")
+            shape = tuple(shape)
+            count = nbytes // dtype.itemsize
+            arrays[name] = (np.frombuffer(data, dtype, count, start + offset).reshape(shape) if nbytes
+                            else np.empty(shape, dtype))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+        raise ReadError(f"the file is not a readable grid index ({error})", path=path, fix=fix) from error
+    return arrays
+
+
+def index_path(grids_path: str | os.PathLike, layer: str | None = None) -> Path:
+    """Return where the index of the grids in ``grids_path`` (and ``layer``) is saved: beside them.
+
+    Examples
+    --------
+    >>> index_path("demo/gridmap.gpkg", "grids").as_posix()
+    'demo/gridmap.gpkg.grids.gridindex'
+    """
+    path = Path(grids_path)
+    return path.with_name(f"{path.name}.{layer}.gridindex" if layer else f"{path.name}.gridindex")
+
+
+def fingerprint(grids: gpd.GeoDataFrame) -> str:
+    """Return a hash (SHA-256, hex) of the grids' codes, community codes, polygons (WKB) and CRS.
+
+    Equal fingerprints mean an index saved for one set of grids answers for the other.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> a = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547")
+    >>> fingerprint(a) == fingerprint(a.copy()), fingerprint(a) == fingerprint(a.assign(code=["b"]))
+    (True, False)
+    """
+    columns = {name: grids[name].to_numpy(dtype=object) if name in grids.columns else None
+               for name in ("code", "community_code")}
+    return _fingerprint(None if grids.crs is None else pyproj.CRS(grids.crs), columns,
+                        np.asarray(grids.geometry.to_numpy(), dtype=object))
+
+
+def _fingerprint(crs: pyproj.CRS | None, columns: dict[str, np.ndarray | None], geoms: np.ndarray) -> str:
+    digest = hashlib.sha256(b"" if crs is None else crs.to_wkt().encode())
+    for name, values in columns.items():
+        if values is not None:
+            digest.update(f"\0{name}\0".encode())
+            digest.update("\0".join(map(str, values.tolist())).encode())
+    digest.update(b"".join(shapely.to_wkb(geoms)))
+    return digest.hexdigest()
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
