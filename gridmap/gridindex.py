@@ -719,14 +719,7 @@ def _margin(size: float, magnitude: float) -> float:
 
 def _segments(geoms: np.ndarray):
     """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
-    is_multi = shapely.get_type_id(geoms) == 6
-    if is_multi.any():  # splitting copies every geometry: only multipolygons need it
-        multi, single = np.flatnonzero(is_multi), np.flatnonzero(~is_multi)
-        pieces, piece_of = shapely.get_parts(geoms[multi], return_index=True)
-        parts = np.concatenate([geoms[single], pieces])
-        part_of = np.concatenate([single, multi[piece_of]])
-    else:
-        parts, part_of = geoms, np.arange(len(geoms))
+    parts, part_of = _polygons(geoms)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
     same = vertex_of[1:] == vertex_of[:-1]
@@ -735,18 +728,40 @@ def _segments(geoms: np.ndarray):
     return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
 
 
+def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the polygons of the grids (multipolygons split) and the grid position of each."""
+    is_multi = shapely.get_type_id(geoms) == 6
+    if is_multi.any():  # splitting copies every geometry: only multipolygons need it
+        multi, single = np.flatnonzero(is_multi), np.flatnonzero(~is_multi)
+        pieces, piece_of = shapely.get_parts(geoms[multi], return_index=True)
+        parts = np.concatenate([geoms[single], pieces])
+        part_of = np.concatenate([single, multi[piece_of]])
+    else:
+        parts, part_of = geoms, np.arange(len(geoms))
+    return parts, part_of
+
+
 def _outline(geoms: np.ndarray) -> np.ndarray:
     """Return the boundary segments of the grids (as lines) that no grid shares from the other side.
 
-    Rings are oriented with the interior on the left; a segment met once in each direction (exactly the
-    same end points) has a grid on both sides and is dropped. What is left holds the boundary of the
-    union of the grids, so the distance from any point outside every grid to it is the distance to the
-    nearest grid.
+    Rings are taken with the interior on the left (exteriors counter-clockwise, holes clockwise, by the
+    sign of their area); a segment met once in each direction (exactly the same end points) has a grid on
+    both sides and is dropped. What is left holds the boundary of the union of the grids, so the distance
+    from any point outside every grid to it is the distance to the nearest grid.
     """
-    xa, ya, xb, yb, _ = _segments(shapely.orient_polygons(geoms))
-    flip = (xa > xb) | ((xa == xb) & (ya > yb))
-    key = np.column_stack([np.where(flip, xb, xa), np.where(flip, yb, ya),
-                           np.where(flip, xa, xb), np.where(flip, ya, yb)]) + 0.0  # -0.0 is 0.0
+    rings, ring_of = shapely.get_rings(_polygons(geoms)[0], return_index=True)
+    exterior = np.concatenate([[True], ring_of[1:] != ring_of[:-1]])  # each polygon's first ring
+    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
+    start = np.flatnonzero(vertex_of[1:] == vertex_of[:-1])
+    xa, ya, xb, yb = xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1]
+    ring = vertex_of[start]
+    x0, y0 = xy[np.searchsorted(vertex_of, ring)].T  # shoelace about each ring's first vertex: exact sign
+    area = np.bincount(ring, weights=(xa - x0) * (yb - y0) - (xb - x0) * (ya - y0), minlength=len(rings))
+    backwards = (exterior != (area > 0))[ring]  # this ring runs with its interior on the right
+    low = (xa > xb) | ((xa == xb) & (ya > yb))  # the segment's end points in a fixed order
+    flip = low != backwards
+    key = np.column_stack([np.where(low, xb, xa), np.where(low, yb, ya),
+                           np.where(low, xa, xb), np.where(low, ya, yb)]) + 0.0  # -0.0 is 0.0
     # Sorted by a hash of the end points (one key sorts far faster than four); a pair is shared only
     # when its two segments are equal and opposite, so a collision merely keeps a segment.
     with np.errstate(over="ignore"):
@@ -758,7 +773,7 @@ def _outline(geoms: np.ndarray) -> np.ndarray:
     pair = start[size == 2]
     shared = np.zeros(len(start), dtype=bool)
     shared[size == 2] = (key[pair] == key[pair + 1]).all(axis=1) & (flipped[pair] != flipped[pair + 1])
-    kept = order[np.repeat(~shared, size)]
+    kept = np.sort(order[np.repeat(~shared, size)])  # back in ring order
     ends = np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
     return shapely.linestrings(ends)
 

@@ -267,6 +267,10 @@ def test_outline_drops_only_segments_with_grids_on_both_sides():
     outline = gridindex._outline(np.array(boxes, dtype=object))
     assert len(outline) == 8
     assert shapely.equals(shapely.line_merge(shapely.union_all(outline)), box(0, 0, 2, 2).exterior)
+    mixed = [box(0, 0, 1, 1, ccw=False), box(1, 0, 2, 1), shapely.reverse(boxes[2]), boxes[3]]
+    assert len(gridindex._outline(np.array(mixed, dtype=object))) == 8  # any ring orientation
+    holed = Polygon(box(0, 0, 3, 3, ccw=False).exterior.coords, holes=[box(1, 1, 2, 2).exterior.coords])
+    assert len(gridindex._outline(np.array([holed, box(1, 1, 2, 2, ccw=False)], dtype=object))) == 4
     tall = [box(0, 0, 1, 2), box(1, 0, 2, 1), box(1, 1, 2, 2)]  # x = 1 is one side left, two right
     assert len(gridindex._outline(np.array(tall, dtype=object))) == 10
 
