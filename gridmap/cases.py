@@ -681,7 +681,8 @@ def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Serie
 
 def _labels(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     """:func:`_label` of many records at once (vectorised: millions of cases outside in a blink)."""
-    labels = np.char.add("record ", (positions + 1).astype(str)).astype(object)
+    labels = np.empty(len(positions), dtype=object)
+    unnamed = np.ones(len(positions), dtype=bool)
     if "case_id" in frame.columns and len(positions):
         ids = frame["case_id"].iloc[positions].reset_index(drop=True)
         if isinstance(ids.dtype, pd.StringDtype):  # every value present is text
@@ -689,8 +690,11 @@ def _labels(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
         else:
             text = np.fromiter((isinstance(v, str) for v in ids.to_numpy(dtype=object)), bool, len(ids))
         stripped = ids[text].astype(str).str.strip()
-        named = stripped.str.len().gt(0).to_numpy()
-        labels[np.flatnonzero(text)[named]] = ("case " + stripped[named]).to_numpy(dtype=object)
+        filled = stripped.str.len().gt(0)
+        named = np.flatnonzero(text)[filled.to_numpy()]
+        labels[named] = ("case " + stripped[filled]).to_numpy(dtype=object)
+        unnamed[named] = False
+    labels[unnamed] = np.char.add("record ", (positions[unnamed] + 1).astype(str)).astype(object)
     return labels
 
 
