@@ -562,7 +562,7 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
                             f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
                             record=f"grid {codes[invalid[0]]}",
                             fix="repair them with gridmap.validation.repair_geometries")
-    geoms = shapely.from_wkb(shapely.to_wkb(geoms))
+    geoms = shapely.transform(geoms, lambda xy: xy, include_z=None)  # new geometries, twice as fast as WKB
     has_communities = "community_code" in grids.columns
     communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
     return geoms, codes, communities

@@ -360,3 +360,13 @@ def test_cli_assign_saves_and_then_uses_a_fresh_index(tmp_path, monkeypatch):
     c = read_layer(tmp_path / "c.parquet")
     expected = assign(cases, grids.iloc[1:], report=Report("cases"))["grid_code"]
     assert c["grid_code"].fillna("-").tolist() == expected.fillna("-").tolist()
+
+
+def test_grids_with_z_are_copied_with_z_and_located_in_plan():
+    """The index copies the polygons (Z kept, the caller's never prepared) and locates in x, y."""
+    z_box = Polygon([(0, 0, 5.0), (2, 0, 5.0), (2, 2, 6.0), (0, 2, 6.0)])
+    grids = gpd.GeoDataFrame({"code": ["z", "flat"]}, geometry=[z_box, box(2, 0, 4, 2)], crs="EPSG:4547")
+    index = GridIndex(grids)
+    assert index._geoms[0].has_z and not shapely.is_prepared(grids.geometry.to_numpy()).any()
+    assert index.locate([1.0, 2.0, 3.0, 9.0], [1.0, 1.0, 1.0, 1.0]).tolist() == [0, 1, 1, -1]
+    assert index.distances([9.0], [1.0]).tolist() == [5.0]
