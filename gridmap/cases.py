@@ -615,7 +615,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     outside = located & (position < 0)
     distance = np.full(len(cases), np.nan)
     if outside.any():
-        distance[outside] = index.distances(x[outside], y[outside])
+        distance[outside] = index.outside_distances(x[outside], y[outside])
     result["outside_m"] = distance
     findings = Report("case assignment")
     _report_assignment(cases, located, outside, distance, findings)
