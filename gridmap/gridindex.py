@@ -174,7 +174,7 @@ class GridIndex:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the index to ``path`` (raw arrays behind a JSON header) to :meth:`load` it in milliseconds.
 
-        The file holds the lattice, the grid polygons (WKB), codes, CRS and the :func:`fingerprint` of
+        The file holds the lattice, the grid polygons (coordinates), codes, CRS and the :func:`fingerprint` of
         the grids it was built from, so :meth:`load` can tell when the grids have changed since. It is
         written to a temporary file first and renamed: never half written.
 
