@@ -667,7 +667,7 @@ def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, stri
     outside = located & (position < 0)
     distance = np.full(len(cases), np.nan)
     if outside.any():
-        distance[outside] = index.distances(x[outside], y[outside])
+        distance[outside] = index.outside_distances(x[outside], y[outside])
     result["outside_m"] = distance
     findings = Report("case assignment")
     _report_assignment(cases, located, outside, distance, findings)
@@ -726,13 +726,14 @@ def in_grids(cases: pd.DataFrame, grids: gpd.GeoDataFrame | GridIndex, *,
 
 
 def _index_for(grids: gpd.GeoDataFrame, n_cases: int) -> GridIndex:
-    """Build an index for one call: about one cell per case (at least 64 per grid), no second level.
+    """Build an index for one call: about one cell per case, 64 to 128 per grid, no second level.
 
     A second level pays for its build only over tens of millions of lookups: :class:`GridIndex`
-    builds one by default, for reuse.
+    builds one by default, for reuse. Beyond 128 cells per grid the build costs more than the exact
+    tests it saves (9,000 grids, 2 million cases: 0.28 s build + 0.24 s lookups at 128, 0.40 + 0.23 at 222).
     """
     n_grids = len(grids) if isinstance(grids, pd.DataFrame) else 1  # GridIndex refuses the rest
-    return GridIndex(grids, cells_per_grid=max(64, -(-n_cases // max(n_grids, 1))), refine=1)
+    return GridIndex(grids, cells_per_grid=min(128, max(64, -(-n_cases // max(n_grids, 1)))), refine=1)
 
 
 def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -775,13 +776,32 @@ def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Serie
     return pd.Series(text.to_pandas(), index=index, dtype=object)
 
 
+def _labels(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """:func:`_label` of many records at once (vectorised: millions of cases outside in a blink)."""
+    labels = np.empty(len(positions), dtype=object)
+    unnamed = np.ones(len(positions), dtype=bool)
+    if "case_id" in frame.columns and len(positions):
+        ids = frame["case_id"].iloc[positions].reset_index(drop=True)
+        if isinstance(ids.dtype, pd.StringDtype):  # every value present is text
+            text = ids.notna().to_numpy()
+        else:
+            text = np.fromiter((isinstance(v, str) for v in ids.to_numpy(dtype=object)), bool, len(ids))
+        stripped = ids[text].astype(str).str.strip()
+        filled = stripped.str.len().gt(0)
+        named = np.flatnonzero(text)[filled.to_numpy()]
+        labels[named] = ("case " + stripped[filled]).to_numpy(dtype=object)
+        unnamed[named] = False
+    labels[unnamed] = np.char.add("record ", (positions[unnamed] + 1).astype(str)).astype(object)
+    return labels
+
+
 def _report_assignment(cases: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
                        distance: np.ndarray, findings: Report) -> None:
     ids = cases if "case_id" in cases.columns else pd.DataFrame(index=cases.index)
-    for position in np.flatnonzero(outside):
-        findings.add("outside", f"the case lies {distance[position]:,.0f} m outside every grid; check its "
-                     "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
-                     record=_label(ids, position), distance_m=round(float(distance[position]), 1))
+    far = np.flatnonzero(outside)
+    findings.add_many("outside", "the case lies {distance_m:,.0f} m outside every grid; check its "
+                      "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
+                      records=_labels(ids, far), distance_m=np.round(distance[far], 1))
     for position in np.flatnonzero(~located):
         findings.add("no_location", "the case has no point and cannot be put in a grid",
                      record=_label(ids, position), severity="warning")
