@@ -65,7 +65,7 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
     grid keeps an empty grid_code and gets outside_m, its distance to the nearest grid in metres.
     An index saved beside the grids (--save-index) is used while the grids are unchanged.
     """
-    from gridmap.cases.read import assign, read_cases
+    from gridmap.cases import assign, read_cases
     from gridmap.findings import Report
     from gridmap.io import write_layer
 
