@@ -1,12 +1,15 @@
 """Cases (事件/案件/病例): read and clean them, index the grids, put every case in one grid, at any scale.
 
 * :mod:`gridmap.cases.read` — :func:`read_cases`, :func:`clean_cases` and :func:`assign`;
+* :mod:`gridmap.cases.address` — :func:`match_addresses` and :func:`normalize_address`: locate cases by
+  address or compound name against the units (a gazetteer), never guessing between near candidates;
 * :mod:`gridmap.cases.gridindex` — :class:`GridIndex`, the point-in-grid index built once and reused;
 * :mod:`gridmap.cases.engines` — out-of-core batches and dask clusters for archives larger than memory.
 """
 
+from gridmap.cases.address import match_addresses, normalize_address
 from gridmap.cases.gridindex import GridIndex
 from gridmap.cases.read import CASE_COLUMNS, LEVEL_NAMES, assign, clean_cases, normalize_level, read_cases
 
-__all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "GridIndex", "CASE_COLUMNS",
-           "LEVEL_NAMES"]
+__all__ = ["read_cases", "clean_cases", "assign", "normalize_level", "match_addresses", "normalize_address",
+           "GridIndex", "CASE_COLUMNS", "LEVEL_NAMES"]
