@@ -25,7 +25,7 @@ from shapely import Point, box
 from gridmap.cases import assign, match_addresses, normalize_address, read_cases
 from gridmap.cases.address import MATCH_KINDS
 from gridmap.cli import main
-from gridmap.errors import CRSError, SchemaError
+from gridmap.errors import CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, write_layer
 
@@ -428,3 +428,31 @@ def test_cli_assigns_by_address(tmp_path, city):
     missing = CliRunner().invoke(main, ["cases", "assign", str(table), "--grids", str(grids_only),
                                         "--by-address", "地址", "--out", str(tmp_path / "c.csv"), "-q"])
     assert missing.exit_code == 2 and "--gazetteer" in missing.output and "Traceback" not in missing.output
+
+
+def test_messy_gazetteer_and_cases(city):
+    units = city[0].to_crs("EPSG:4547")  # a metric gazetteer; cases with points in WGS84
+    units.loc[units.index[5], "geometry"] = None  # a unit not drawn yet
+    drawn, undrawn = units.iloc[4], units.iloc[5]
+    cases = gpd.GeoDataFrame({"case_id": ["A", "B", "C", "D"],
+                              "地址": [drawn["name"], undrawn["name"], 2281, "阳光花园"]},
+                             geometry=[None, None, None, Point(121.51, 31.19)], crs="EPSG:4326")
+    report = Report("t")
+    result = match_addresses(cases, units, column="地址", report=report)
+    assert result.crs.to_epsg() == 4326
+    assert drawn.geometry.contains(gpd.GeoSeries([result.geometry.iloc[0]], crs=4326).to_crs(4547).iloc[0])
+    assert result.geometry.iloc[1] is None and result["address_match"].iloc[1] == undrawn["name"]
+    assert result["match_kind"].tolist()[2] == "unmatched"  # a bare number names no unit
+    assert result.geometry.iloc[3].equals(Point(121.51, 31.19))  # its own point is kept
+    checks = report.to_frame().set_index("record")["check"]
+    assert checks["case B"] == "address_unit_without_location" and checks["case C"] == "address_unmatched"
+    with pytest.warns(GridmapWarning, match="address_unmatched 1.*pass report="):
+        match_addresses(cases.iloc[[2]], units, column="地址")
+
+
+def test_cli_names_a_missing_address_column(tmp_path, city):
+    _, table, gpkg = _small_files(tmp_path, city)
+    result = CliRunner().invoke(main, ["cases", "assign", str(table), "--grids", str(gpkg),
+                                       "--by-address", "门牌", "--out", str(tmp_path / "x.gpkg")])
+    assert result.exit_code == 2 and "门牌" in result.output and "地址" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "x.gpkg").exists()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from gridmap.errors import CRSError, SchemaError
+from gridmap.errors import CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 
 __all__ = ["normalize_address", "match_addresses", "MATCH_KINDS"]
@@ -117,9 +118,16 @@ def normalize_address(text: object, *, admin_names: Iterable[str] = ()) -> str:
     >>> normalize_address("金湖社区星河里", admin_names=["金湖社区"])
     '星河里'
     """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
+    if _missing(text):
         return ""
     return _fixpoint(str(text), _admin_keys(admin_names))
+
+
+def _missing(value: object) -> bool:
+    """Tell whether a cell holds no value (None, NaN, NA, NaT)."""
+    if value is None:
+        return True
+    return pd.api.types.is_scalar(value) and not isinstance(value, str) and bool(pd.isna(value))
 
 
 def _fixpoint(text: str, admin: tuple[str, ...]) -> str:
@@ -214,7 +222,7 @@ def _core(key: str) -> str:
 
 def _address_keys(text: object, admin: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(prefixes stripped, keys) of one address: the whole, its road + number, its compound part(s)."""
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
+    if _missing(text):
         return [], []
     text = str(text)
     prefixes, rest = _split_prefixes(_arabic(_clean(text)), admin)
@@ -238,7 +246,7 @@ def _header(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
 
 def _scope_key(value: object) -> str | None:
     """Return a district or street name as compared: normalised, without 区/县/街道/镇/乡."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         return None
     key = _ADMIN_SUFFIX.sub("", _arabic(_clean(str(value))))
     return key or None
@@ -251,6 +259,7 @@ class _Gazetteer:
         self.units = units
         self.names = units[name].to_numpy(dtype=object)
         self.ids = units["unit_id"].to_numpy(dtype=object) if "unit_id" in units.columns else None
+        self.has_point = (units.geometry.notna() & ~units.geometry.is_empty).to_numpy()
         alias = _header(units, _ALIAS_HEADERS)
         address = _header(units, _ADDRESS_HEADERS)
         self.scopes: dict[str, np.ndarray] = {}
@@ -365,21 +374,26 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
     frame = cases if isinstance(cases, gpd.GeoDataFrame) else gpd.GeoDataFrame(
         cases, geometry=gpd.GeoSeries([None] * len(cases), index=cases.index, crs=gazetteer.crs))
     missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if frame.crs is None and (~missing).any():
+        raise CRSError("the cases have points but no CRS", fix="read them with read_cases(..., coords=...)")
     todo = missing if only_missing else np.ones(len(frame), dtype=bool)
     scopes = _case_scopes(frame, gaz)
     results: list[tuple[str | None, int | None, float, list[tuple[int, float]]]] = []
     cache: dict[tuple[object, object], tuple] = {}
-    values = frame[column].to_numpy(dtype=object)
-    for position in range(len(frame)):
-        if not todo[position] or not isinstance(values[position], str) or not values[position].strip():
+    for position, value in enumerate(frame[column].to_numpy(dtype=object)):
+        text = None if _missing(value) else str(value).strip()
+        if not todo[position] or not text:
             results.append((None, None, np.nan, []))
             continue
-        key = (values[position], scopes[position])
-        if key not in cache:
-            cache[key] = _match_one(values[position], scopes[position], gaz, min_score, margin)
-        results.append(cache[key])
-    findings = report if report is not None else Report("address matching")
+        if (text, scopes[position]) not in cache:
+            cache[text, scopes[position]] = _match_one(text, scopes[position], gaz, min_score, margin)
+        results.append(cache[text, scopes[position]])
+    findings = Report("address matching")
     _report_misses(frame, column, results, gaz, findings)
+    if report is not None:
+        report.extend(findings)
+    elif len(findings):
+        warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning, stacklevel=2)
     return _located(frame, column, results, gaz, missing)
 
 
@@ -465,7 +479,12 @@ def _prefix_scope(prefixes: list[str], gaz: _Gazetteer) -> tuple[str, str] | Non
 def _report_misses(frame: pd.DataFrame, column: str, results: list, gaz: _Gazetteer,
                    findings: Report) -> None:
     """One finding per ambiguous or unmatched address, naming its best candidates."""
-    for position, (kind, _, _, ranked) in enumerate(results):
+    for position, (kind, unit, _, ranked) in enumerate(results):
+        if unit is not None and not gaz.has_point[unit]:
+            findings.add("address_unit_without_location", f"address {frame[column].iloc[position]!r} matches "
+                         f"{gaz.label(unit)}, which has no geometry; the case is not located",
+                         record=_record(frame, position), fix="draw the unit or give the case coordinates",
+                         row=position + 1)
         if kind not in ("ambiguous", "unmatched"):
             continue
         value = frame[column].iloc[position]
@@ -505,13 +524,11 @@ def _located(frame: gpd.GeoDataFrame, column: str, results: list, gaz: _Gazettee
         codes = gaz.units["grid_code"].to_numpy(dtype=object)
         before = result["grid_code"].to_numpy(dtype=object) if "grid_code" in result.columns else None
         result["grid_code"] = pd.array(np.where(matched, codes[units], before), dtype="string")
-    if frame.crs is None and (~missing).any():
-        raise CRSError("the cases have points but no CRS", fix="read them with read_cases(..., coords=...)")
     crs = frame.crs if (~missing).any() else gaz.units.crs
     points = gaz.units.geometry.representative_point()
     if not points.crs.equals(crs):
         points = points.to_crs(crs)
-    place = matched & missing
+    place = matched & missing & gaz.has_point[units]
     geometry = frame.geometry.to_numpy().copy()
     geometry[place] = points.to_numpy()[units[place]]
     if "located_by" in result.columns or place.any():
