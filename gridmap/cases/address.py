@@ -272,8 +272,9 @@ class _Gazetteer:
         self.admin = _admin_keys([*admin_names, *extra_admin])
         self.exact: dict[str, set[int]] = defaultdict(set)
         self.core: dict[str, set[int]] = defaultdict(set)
-        self.by_numbers: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
-        self.all_keys: list[tuple[str, int]] = []
+        # (key, its words with numbers as '#', unit position), by house numbers and all together
+        self.by_numbers: dict[tuple[str, ...], list[tuple[str, str, int]]] = defaultdict(list)
+        self.all_keys: list[tuple[str, str, int]] = []
         for position in range(len(units)):
             texts = [self.names[position]]
             if alias is not None and isinstance(units[alias].iloc[position], str):
@@ -287,8 +288,9 @@ class _Gazetteer:
     def _add(self, key: str, position: int) -> None:
         self.exact[key].add(position)
         self.core[_core(key)].add(position)
-        self.by_numbers[tuple(_NUMBERS.findall(key))].append((key, position))
-        self.all_keys.append((key, position))
+        words = _DIGIT_RUNS.sub("#", key)
+        self.by_numbers[tuple(_NUMBERS.findall(key))].append((key, words, position))
+        self.all_keys.append((key, words, position))
 
     def label(self, position: int) -> str:
         name = str(self.names[position])
@@ -380,11 +382,14 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
     scopes = _case_scopes(frame, gaz)
     results: list[tuple[str | None, int | None, float, list[tuple[int, float]]]] = []
     cache: dict[tuple[object, object], tuple] = {}
+    keys: dict[str, str] = {}
     for position, value in enumerate(frame[column].to_numpy(dtype=object)):
         text = None if _missing(value) else str(value).strip()
         if not todo[position] or not text:
             results.append((None, None, np.nan, []))
             continue
+        if text not in keys:
+            keys[text] = _fixpoint(text, gaz.admin)
         if (text, scopes[position]) not in cache:
             cache[text, scopes[position]] = _match_one(text, scopes[position], gaz, min_score, margin)
         results.append(cache[text, scopes[position]])
@@ -394,7 +399,7 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
         report.extend(findings)
     elif len(findings):
         warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning, stacklevel=2)
-    return _located(frame, column, results, gaz, missing)
+    return _located(frame, column, results, gaz, missing, keys)
 
 
 def _check_gazetteer(gazetteer: gpd.GeoDataFrame, name: str) -> None:
@@ -454,13 +459,13 @@ def _ranked(keys: list[str], gaz: _Gazetteer, allowed: np.ndarray | None, *,
     for key in keys:
         words = _DIGIT_RUNS.sub("#", key)
         pool = gaz.by_numbers.get(tuple(_NUMBERS.findall(key)), []) if same_numbers else gaz.all_keys
-        choices = [(k, p) for k, p in pool if allowed is None or allowed[p]]
+        choices = [c for c in pool if allowed is None or allowed[c[2]]]
         if not choices:
             continue
-        scores = process.cdist([words], [_DIGIT_RUNS.sub("#", k) for k, _ in choices], scorer=fuzz.ratio)[0]
+        scores = process.cdist([words], [w for _, w, _ in choices], scorer=fuzz.ratio)[0]
         if not same_numbers:
-            scores = (scores + process.cdist([key], [k for k, _ in choices], scorer=fuzz.ratio)[0]) / 2
-        for (_, p), score in zip(choices, scores, strict=True):
+            scores = (scores + process.cdist([key], [k for k, _, _ in choices], scorer=fuzz.ratio)[0]) / 2
+        for (_, _, p), score in zip(choices, scores, strict=True):
             best[p] = max(best.get(p, 0.0), float(score))
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:3]
 
@@ -506,15 +511,15 @@ def _record(frame: pd.DataFrame, position: int) -> str:
 
 
 def _located(frame: gpd.GeoDataFrame, column: str, results: list, gaz: _Gazetteer,
-             missing: np.ndarray) -> gpd.GeoDataFrame:
+             missing: np.ndarray, keys: dict[str, str]) -> gpd.GeoDataFrame:
     """Return the cases with the match columns, and the unit's point for matched cases without one."""
     kinds = [kind for kind, _, _, _ in results]
     units = np.array([-1 if unit is None else unit for _, unit, _, _ in results], dtype=np.int64)
     matched = units >= 0
     result = frame.copy()
-    keys = [None if kind is None else normalize_address(value, admin_names=gaz.admin)
-            for kind, value in zip(kinds, frame[column], strict=True)]
-    result["address_key"] = pd.array(keys, dtype="string")
+    texts = zip(kinds, frame[column], strict=True)
+    result["address_key"] = pd.array([None if kind is None else keys[str(value).strip()]
+                                      for kind, value in texts], dtype="string")
     result["address_match"] = pd.array(np.where(matched, gaz.names[units], None), dtype="string")
     if gaz.ids is not None:
         result["address_unit"] = pd.array(np.where(matched, gaz.ids[units], None), dtype="string")
