@@ -456,3 +456,14 @@ def test_cli_names_a_missing_address_column(tmp_path, city):
                                        "--by-address", "门牌", "--out", str(tmp_path / "x.gpkg")])
     assert result.exit_code == 2 and "门牌" in result.output and "地址" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "x.gpkg").exists()
+
+
+def test_suffix_free_match_needs_the_same_or_a_generic_suffix():
+    units = gpd.GeoDataFrame({"unit_id": ["U1", "U2"], "name": ["金桂苑", "阳光花园"]},
+                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4547")
+    cases = pd.DataFrame({"地址": ["金桂小区", "金桂", "阳光5号楼", "金桂花园", "阳光公寓"]})
+    report = Report("t")
+    result = match_addresses(cases, units, column="地址", report=report)
+    assert result["address_unit"].tolist()[:3] == ["U1", "U1", "U2"]
+    assert result["match_kind"].tolist() == ["exact"] * 3 + ["unmatched"] * 2  # 花园 is not 苑
+    assert report.to_frame()["candidates"].str.startswith(("金桂苑 (U1)", "阳光花园 (U2)")).all()

@@ -13,7 +13,8 @@ How an address is matched, in this order:
    carries), house tails cut (``张东路2281弄3号601室`` → ``张东路2281弄``; ``阳光花园3号楼`` → ``阳光花园``).
 2. **Exact**: a normalised key of the case (the whole address, its road + number, its compound part) equals
    a key of exactly one unit (its name, an alias or its address); failing that, the same without the
-   compound suffix (小区/花园/苑/公寓/家园/新村, so ``阳光小区`` finds ``阳光花园`` when it is the only 阳光).
+   compound suffix (小区/花园/苑/公寓/家园/新村): ``阳光小区`` or ``阳光`` finds ``阳光花园`` when it is the
+   only 阳光, but ``阳光苑`` does not (two different suffixes name two compounds).
 3. **Fuzzy** (``rapidfuzz``), among the units of the case's district or street when the case names one
    (a column such as ``街道`` or a prefix of the address), and only among keys with the **same house
    numbers**: numbers are never guessed. The best unit is taken when it scores at least ``min_score`` and
@@ -53,6 +54,7 @@ MATCH_KINDS = ("exact", "fuzzy", "ambiguous", "unmatched")
 
 #: Compound suffixes dropped for the second, suffix-free key (longest first).
 COMPOUND_SUFFIXES = ("住宅小区", "小区", "花园", "花苑", "家园", "新村", "公寓", "苑")
+_GENERIC_SUFFIXES = ("住宅小区", "小区")  # 金桂小区 may be any 金桂 compound; 金桂花园 is not 金桂苑
 
 # Headers of the gazetteer and case columns (compared after NFKC, blanks removed, lower case).
 _ALIAS_HEADERS = ("别名", "alias", "aliases", "曾用名", "俗称", "其他名称", "又名")
@@ -208,16 +210,21 @@ def _cut_tail(text: str) -> str:
     return _TAIL.sub("", text)
 
 
-def _core(key: str) -> str:
-    """Drop the compound suffix of a key (阳光花园2期 → 阳光2期), unless too little would be left."""
+def _core(key: str) -> tuple[str, str]:
+    """Drop the compound suffix of a key: (阳光2期, 花园) for 阳光花园2期; 小区 is generic and gives ''.
+
+    The key stays whole when too little would be left (雅苑 stays 雅苑).
+    """
     phase = re.search(r"(\d+期|[东西南北]区|\d+区)$", key)
     body, tail = (key[:phase.start()], phase.group()) if phase else (key, "")
+    specific = ""
     for _ in range(2):
         suffix = next((s for s in COMPOUND_SUFFIXES if body.endswith(s) and len(body) - len(s) >= 2), None)
         if suffix is None:
             break
         body = body[:-len(suffix)]
-    return body + tail
+        specific = specific or ("" if suffix in _GENERIC_SUFFIXES else suffix)
+    return body + tail, specific
 
 
 def _address_keys(text: object, admin: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -271,7 +278,7 @@ class _Gazetteer:
                 extra_admin += [v for v in units[column].dropna().astype(str).unique()]
         self.admin = _admin_keys([*admin_names, *extra_admin])
         self.exact: dict[str, set[int]] = defaultdict(set)
-        self.core: dict[str, set[int]] = defaultdict(set)
+        self.core: dict[str, set[tuple[int, str]]] = defaultdict(set)  # (unit position, its suffix)
         # (key, its words with numbers as '#', unit position), by house numbers and all together
         self.by_numbers: dict[tuple[str, ...], list[tuple[str, str, int]]] = defaultdict(list)
         self.all_keys: list[tuple[str, str, int]] = []
@@ -287,7 +294,8 @@ class _Gazetteer:
 
     def _add(self, key: str, position: int) -> None:
         self.exact[key].add(position)
-        self.core[_core(key)].add(position)
+        core, suffix = _core(key)
+        self.core[core].add((position, suffix))
         words = _DIGIT_RUNS.sub("#", key)
         self.by_numbers[tuple(_NUMBERS.findall(key))].append((key, words, position))
         self.all_keys.append((key, words, position))
@@ -352,7 +360,7 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
     ...      "grid_code": ["G1", "G2", "G3"]},
     ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs="EPSG:4547")
     >>> cases = pd.DataFrame({"case_id": ["A", "B", "C", "D"],
-    ...                       "地址": ["张东路２２８１弄3号601室", "阳光花园2期", "金桂花园12栋", "银杏苑"]})
+    ...                       "地址": ["张东路２２８１弄3号601室", "阳光花园2期", "金桂小区12栋", "银杏苑"]})
     >>> found = Report("cases")
     >>> located = match_addresses(cases, units, column="地址", report=found)
     >>> located[["case_id", "address_match", "match_kind", "grid_code"]]
@@ -424,6 +432,16 @@ def _case_scopes(frame: pd.DataFrame, gaz: _Gazetteer) -> list[tuple[str, str] |
     return scopes
 
 
+def _exact_hits(key: str, gaz: _Gazetteer) -> set[int]:
+    return gaz.exact.get(key, set())
+
+
+def _core_hits(key: str, gaz: _Gazetteer) -> set[int]:
+    """Return the units whose key equals ``key`` but for the suffix, unless both name different ones."""
+    core, suffix = _core(key)
+    return {p for p, theirs in gaz.core.get(core, ()) if not suffix or not theirs or suffix == theirs}
+
+
 def _match_one(address: str, scope: tuple[str, str] | None, gaz: _Gazetteer, min_score: float,
                margin: float) -> tuple[str, int | None, float, list[tuple[int, float]]]:
     """(kind, unit position, score, best candidates) for one address."""
@@ -431,9 +449,9 @@ def _match_one(address: str, scope: tuple[str, str] | None, gaz: _Gazetteer, min
     if scope is None:
         scope = _prefix_scope(prefixes, gaz)
     allowed = None if scope is None else gaz.scopes[scope[0]] == scope[1]
-    for table, transform in ((gaz.exact, lambda k: k), (gaz.core, _core)):
+    for lookup in (_exact_hits, _core_hits):
         for key in keys:  # the whole address first, then its road + number, then its compound part
-            hits = sorted(p for p in table.get(transform(key), ()) if allowed is None or allowed[p])
+            hits = sorted(p for p in lookup(key, gaz) if allowed is None or allowed[p])
             if len(hits) == 1:
                 return "exact", hits[0], 100.0, [(hits[0], 100.0)]
             if len(hits) > 1:
