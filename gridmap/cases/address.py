@@ -71,7 +71,7 @@ _PREFIXES = tuple(re.compile(pattern) for pattern in (
     rf"^{_HAN}{{2,3}}?省",
     rf"^{_HAN}{{2,6}}?(?:自治区|特别行政区)",
     rf"^{_HAN}{{2,8}}?自治州",
-    rf"^{_HAN}{{2,3}}?市",
+    rf"^{_HAN}{{2,3}}?市(?!场)",
     rf"^{_HAN}{{2,3}}?(?:新区|区|县)",
     rf"^{_HAN}{{2,4}}?(?:街道|镇|乡)",
 ))
@@ -228,12 +228,17 @@ def _core(key: str) -> tuple[str, str]:
 
 
 def _address_keys(text: object, admin: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(prefixes stripped, keys) of one address: the whole, its road + number, its compound part(s)."""
+    """Return (prefixes stripped, keys) of one address, in the order they are tried.
+
+    The keys: the address as written (cleaned), normalised, its compound part after a road + number, a
+    misspelt road's house number, the parts in and out of brackets.
+    """
     if _missing(text):
         return [], []
     text = str(text)
-    prefixes, rest = _split_prefixes(_arabic(_clean(text)), admin)
-    keys = [_fixpoint(rest, admin)]
+    whole = _arabic(_clean(text))
+    prefixes, rest = _split_prefixes(whole, admin)
+    keys = [whole, _fixpoint(rest, admin)]  # 西城区人民医院 as written first: 示例市人民医院 is another
     road = _ROAD.match(rest)
     if road:
         keys.append(_fixpoint(rest[road.end():], admin))
