@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -467,3 +468,10 @@ def test_suffix_free_match_needs_the_same_or_a_generic_suffix():
     assert result["address_unit"].tolist()[:3] == ["U1", "U1", "U2"]
     assert result["match_kind"].tolist() == ["exact"] * 3 + ["unmatched"] * 2  # 花园 is not 苑
     assert report.to_frame()["candidates"].str.startswith(("金桂苑 (U1)", "阳光花园 (U2)")).all()
+
+
+def test_every_sample_unit_name_finds_its_own_unit():
+    units = read_layer(Path(__file__).resolve().parents[1] / "data" / "sample" / "sample_city.gpkg", "units")
+    result = match_addresses(pd.DataFrame({"小区": units["name"]}), units, column="小区")
+    # 示例市人民医院 and 西城区人民医院 both normalise to 人民医院: the name as written tells them apart
+    assert (result["match_kind"] == "exact").all() and (result["address_unit"] == units["unit_id"]).all()
