@@ -475,3 +475,12 @@ def test_every_sample_unit_name_finds_its_own_unit():
     result = match_addresses(pd.DataFrame({"小区": units["name"]}), units, column="小区")
     # 示例市人民医院 and 西城区人民医院 both normalise to 人民医院: the name as written tells them apart
     assert (result["match_kind"] == "exact").all() and (result["address_unit"] == units["unit_id"]).all()
+
+
+def test_numeric_ids_and_codes_come_back_as_text():
+    units = gpd.GeoDataFrame({"unit_id": [101, 102], "name": ["星河湾", "桃源里"],
+                              "grid_code": [310115001, None]},  # read as floats, as from Excel
+                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4547")
+    result = match_addresses(pd.DataFrame({"小区": ["桃源里", "星河湾3栋"]}), units, column="小区")
+    assert result["address_unit"].tolist() == ["102", "101"]
+    assert pd.isna(result["grid_code"].iloc[0]) and result["grid_code"].iloc[1] == "310115001"

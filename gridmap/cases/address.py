@@ -127,9 +127,8 @@ def normalize_address(text: object, *, admin_names: Iterable[str] = ()) -> str:
 
 def _missing(value: object) -> bool:
     """Tell whether a cell holds no value (None, NaN, NA, NaT)."""
-    if value is None:
-        return True
-    return pd.api.types.is_scalar(value) and not isinstance(value, str) and bool(pd.isna(value))
+    return value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, float | np.floating) and bool(np.isnan(value)))
 
 
 def _fixpoint(text: str, admin: tuple[str, ...]) -> str:
@@ -387,7 +386,8 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
                           fix="give min_score between 0 and 100 and a margin of 0 or more")
     gaz = _Gazetteer(gazetteer, name=name, admin_names=admin_names)
     frame = cases if isinstance(cases, gpd.GeoDataFrame) else gpd.GeoDataFrame(
-        cases, geometry=gpd.GeoSeries([None] * len(cases), index=cases.index, crs=gazetteer.crs))
+        cases, geometry=gpd.GeoSeries(np.full(len(cases), None, dtype=object), index=cases.index,
+                                      crs=gazetteer.crs))
     missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     if frame.crs is None and (~missing).any():
         raise CRSError("the cases have points but no CRS", fix="read them with read_cases(..., coords=...)")
@@ -543,18 +543,17 @@ def _located(frame: gpd.GeoDataFrame, column: str, results: list, gaz: _Gazettee
     texts = zip(kinds, frame[column], strict=True)
     result["address_key"] = pd.array([None if kind is None else keys[str(value).strip()]
                                       for kind, value in texts], dtype="string")
-    result["address_match"] = pd.array(np.where(matched, gaz.names[units], None), dtype="string")
+    result["address_match"] = _pick(gaz.names, units, matched)
     if gaz.ids is not None:
-        result["address_unit"] = pd.array(np.where(matched, gaz.ids[units], None), dtype="string")
+        result["address_unit"] = _pick(gaz.ids, units, matched)
     result["address_score"] = np.array([score for _, _, score, _ in results], dtype="float64")
     result["match_kind"] = pd.array(kinds, dtype="string")
     if "grid_code" in gaz.units.columns:
-        codes = gaz.units["grid_code"].to_numpy(dtype=object)
         before = result["grid_code"].to_numpy(dtype=object) if "grid_code" in result.columns else None
-        result["grid_code"] = pd.array(np.where(matched, codes[units], before), dtype="string")
-    crs = frame.crs if (~missing).any() else gaz.units.crs
+        result["grid_code"] = _pick(gaz.units["grid_code"].to_numpy(dtype=object), units, matched, before)
+    crs = frame.crs if (~missing).any() and frame.crs is not None else gaz.units.crs
     points = gaz.units.geometry.representative_point()
-    if not points.crs.equals(crs):
+    if crs is not None and not crs.equals(gaz.units.crs):
         points = points.to_crs(crs)
     place = matched & missing & gaz.has_point[units]
     geometry = frame.geometry.to_numpy().copy()
@@ -565,3 +564,20 @@ def _located(frame: gpd.GeoDataFrame, column: str, results: list, gaz: _Gazettee
         located[place] = "address"
         result["located_by"] = pd.array(located, dtype="string")
     return result.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=crs))
+
+
+def _pick(values: np.ndarray, units: np.ndarray, matched: np.ndarray,
+          before: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """Return the matched units' values as text, ``before`` (or NA) for the other cases."""
+    out = np.full(len(units), None, dtype=object) if before is None else before.copy()
+    out[matched] = [_text(v) for v in values[units[matched]]]
+    return pd.array(out, dtype="string")
+
+
+def _text(value: object) -> str | None:
+    """Return a cell as text: whole numbers without ".0" (codes read as floats), None when missing."""
+    if _missing(value):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
