@@ -334,8 +334,13 @@ def _locate_by_address(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, 
         column = _CASE_LOOKUP.get(_key(column), column)
     if column not in frame.columns:
         raise SchemaError(f"the case list has no column {column!r}", path=path, record=f"address={column!r}",
-                          fix=f"name one of its columns: {', '.join(map(str, frame.columns))}")
+                          fix=f"name one of its columns: {', '.join(_file_columns(frame))}")
     return match_addresses(frame, units, column=column, only_missing=True, report=report)
+
+
+def _file_columns(frame: gpd.GeoDataFrame) -> list[str]:
+    """Return the columns read from the file (not the geometry or ``located_by`` added on reading)."""
+    return [str(c) for c in frame.columns if c not in (frame.geometry.name, "located_by")]
 
 
 def _name_key(value: object) -> str | None:
