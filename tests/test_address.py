@@ -484,3 +484,24 @@ def test_numeric_ids_and_codes_come_back_as_text():
     result = match_addresses(pd.DataFrame({"小区": ["桃源里", "星河湾3栋"]}), units, column="小区")
     assert result["address_unit"].tolist() == ["102", "101"]
     assert pd.isna(result["grid_code"].iloc[0]) and result["grid_code"].iloc[1] == "310115001"
+
+
+def test_cli_strips_the_community_names_of_the_file(tmp_path, city):
+    units, grids, _ = city
+    gpkg = tmp_path / "city.gpkg"
+    write_layer(grids, gpkg, "grids")
+    write_layer(units.drop(columns=["road", "number", "lane"]), gpkg, "units", mode="a")
+    write_layer(gpd.GeoDataFrame({"code": ["310115001001"], "name": ["金湖社区"]},
+                                 geometry=[grids.geometry.union_all().envelope], crs=grids.crs),
+                gpkg, "communities", mode="a")
+    name = units["name"].iloc[7]
+    table = tmp_path / "list.csv"
+    table.write_text(f"事件编号,上报时间,住址\nE1,2025-05-02,金湖社区{name}3号楼\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["cases", "assign", str(table), "--grids", str(gpkg),
+                                       "--by-address", "住址", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, encoding="utf-8-sig")
+    assert written["address_unit"].tolist() == [units["unit_id"].iloc[7]]
+    assert written["match_kind"].tolist() == ["exact"]
+    assert written["grid_code"].astype(str).tolist() == [units["grid_code"].iloc[7]]

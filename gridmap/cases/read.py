@@ -41,6 +41,7 @@ import logging
 import os
 import unicodedata
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -137,9 +138,9 @@ def normalize_level(value: object) -> str | None:
 # --- reading --------------------------------------------------------------------------------------------
 
 def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd.GeoDataFrame | None = None,
-               address: str | None = None, layer: str | None = None, crs: object = None,
-               encoding: str | None = None, strict: bool = False, report: Report | None = None
-               ) -> gpd.GeoDataFrame:
+               address: str | None = None, admin_names: Iterable[str] = (), layer: str | None = None,
+               crs: object = None, encoding: str | None = None, strict: bool = False,
+               report: Report | None = None) -> gpd.GeoDataFrame:
     r"""Read a case list and locate every case, by coordinates, the compound it names or its address.
 
     Parameters
@@ -160,6 +161,9 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         still without a point are matched to ``units`` as the gazetteer (names, 别名 aliases, 地址) by
         :func:`gridmap.cases.address.match_addresses`, which adds ``address_match``, ``address_score`` and
         ``match_kind``; ambiguous and unmatched addresses are reported, never assigned.
+    admin_names : iterable of str, optional
+        District, street or community names to strip from the start of addresses (e.g. the ``name``
+        column of the communities), besides the ``区``/``街道`` names the units carry.
     layer : str, optional
         Layer of a GeoPackage or sheet of a workbook.
     crs : optional
@@ -213,7 +217,7 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
                                         dtype=_STR)
     frame = _locate_by_units(frame, units, report=findings, path=path)
     if address is not None:
-        frame = _locate_by_address(frame, units, address, report=findings, path=path)
+        frame = _locate_by_address(frame, units, address, admin_names, report=findings, path=path)
     return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
 
 
@@ -324,8 +328,8 @@ def _locate_by_units(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, *,
     return result.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=crs))
 
 
-def _locate_by_address(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, column: str, *,
-                       report: Report, path) -> gpd.GeoDataFrame:
+def _locate_by_address(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, column: str,
+                       admin_names: Iterable[str], *, report: Report, path) -> gpd.GeoDataFrame:
     """Put cases still without a point at the unit their address matches (see gridmap.cases.address)."""
     if units is None:
         raise SchemaError(f"cases are to be located by the address in column {column!r} but no units were "
@@ -335,7 +339,8 @@ def _locate_by_address(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, 
     if column not in frame.columns:
         raise SchemaError(f"the case list has no column {column!r}", path=path, record=f"address={column!r}",
                           fix=f"name one of its columns: {', '.join(_file_columns(frame))}")
-    return match_addresses(frame, units, column=column, only_missing=True, report=report)
+    return match_addresses(frame, units, column=column, admin_names=admin_names, only_missing=True,
+                           report=report)
 
 
 def _file_columns(frame: gpd.GeoDataFrame) -> list[str]:

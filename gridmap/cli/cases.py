@@ -61,7 +61,8 @@ def cases() -> None:
                    "ambiguous and unmatched addresses are reported, never assigned.")
 @click.option("--gazetteer", "gazetteer_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Units to match addresses to (name, 别名, 地址, 街道) [default: --units, else the 'units' "
-                   "layer of --grids].")
+                   "layer of --grids]; its districts/streets/communities layers' names are stripped from "
+                   "addresses.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output file: .gpkg, .parquet, .geojson, .csv or .xlsx (written atomically).")
 @click.option("--strict", is_flag=True, help="Fail on the first bad case or case outside every grid.")
@@ -92,8 +93,9 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
             units = _gazetteer(gazetteer_path, units_path, grids_path, units)
         step(f"read {cases_path}")
         report = Report("cases")
-        located = read_cases(cases_path, coords=coords, units=units, address=address, strict=strict,
-                             report=report)
+        admin = _admin_names(gazetteer_path or units_path or grids_path) if address is not None else []
+        located = read_cases(cases_path, coords=coords, units=units, address=address, admin_names=admin,
+                             strict=strict, report=report)
         step(f"put {len(located):,} cases in {len(grids):,} grids")
         result = assign(located, grids, strict=strict, report=report)
         step(f"write {out}")
@@ -128,3 +130,11 @@ def _gazetteer(gazetteer_path: str | None, units_path: str | None, grids_path: s
         return read_named_layer(grids_path, "units", "units")
     raise click.UsageError(f"--by-address needs units to match addresses to, and {grids_path} has no "
                            "'units' layer: give --gazetteer units.gpkg (or --units)")
+
+
+def _admin_names(path: str) -> list[str]:
+    """Return the names of the districts, streets and communities layers of ``path``, when it has them."""
+    from gridmap.io import list_layers, read_layer
+
+    layers = [name for name in ("districts", "streets", "communities") if name in list_layers(path)]
+    return [str(n) for layer in layers for n in read_layer(path, layer).get("name", []) if isinstance(n, str)]
