@@ -333,7 +333,8 @@ def match_addresses(cases: pd.DataFrame, gazetteer: gpd.GeoDataFrame, *, column:
     admin_names : iterable of str, optional
         More district / street / community names to strip from addresses (e.g. ``communities["name"]``).
     min_score : float, default 75
-        Lowest fuzzy score (``rapidfuzz.fuzz.ratio`` of the keys, 0–100) to accept.
+        Lowest fuzzy score to accept (0–100: ``rapidfuzz.fuzz.ratio`` of the two keys with each house
+        number, equal on both sides, written as one sign).
     margin : float, default 5
         A fuzzy match needs this lead over the next unit; closer candidates make the case ambiguous.
     only_missing : bool, default False
