@@ -483,7 +483,7 @@ def _ranked(keys: list[str], gaz: _Gazetteer, allowed: np.ndarray | None, *,
     for key in keys:
         words = _DIGIT_RUNS.sub("#", key)
         pool = gaz.by_numbers.get(tuple(_NUMBERS.findall(key)), []) if same_numbers else gaz.all_keys
-        choices = [c for c in pool if allowed is None or allowed[c[2]]]
+        choices = pool if allowed is None else [c for c in pool if allowed[c[2]]]
         if not choices:
             continue
         scores = process.cdist([words], [w for _, w, _ in choices], scorer=fuzz.ratio)[0]
