@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import geopandas as gpd
 
+from gridmap._interrupt import run_script
 from gridmap.cli._output import refuse_overwriting, staged_folder
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.io import list_layers, read_layer
@@ -163,4 +164,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, prog="batch_maps"))
