@@ -18,11 +18,8 @@ STAFF = sample_path() / "staff.csv"
 
 
 @pytest.fixture(scope="module")
-def demo_gpkg(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "gridmap.gpkg"
+def demo_gpkg(demo):
+    return demo.gpkg  # gridmap demo's output, made once per test run (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,12 @@
 """The cockpit in chromium with the network blocked: one 1920×1080 screen; rows zoom the map to their grid."""
 
 import pytest
-from browser import assert_clean, launch_chromium, open_offline, popup, screenshot
+from browser import assert_clean, open_offline, popup, screenshot
 from maps_fixtures import sample_city
 
 from gridmap.maps import save_cockpit
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright, chromium = launch_chromium()
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,11 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
+from cases_fixtures import sample_city, sample_grids
 from scale_fixtures import independent_counts, make_city, write_parts
 from shapely import Point
 
 from gridmap.cases import assign
-from gridmap.datasets import load_sample
-from gridmap.division import build_grids
 from gridmap.engines import aggregate_dask, aggregate_partitioned, assign_dask
 from gridmap.errors import CaseError, GridmapWarning, ReadError, SchemaError
 from gridmap.report import Report
@@ -49,9 +48,7 @@ def client():
 @pytest.fixture(scope="module")
 def sample():
     """The sample's cases with three outside every grid (in different partitions) and one without a point."""
-    city = load_sample()
-    with pytest.warns(GridmapWarning):  # the sample's deliberate flaws
-        grids = build_grids(city.communities, city.units).grids
+    city, grids = sample_city(), sample_grids()  # built once per session (tests/cases_fixtures.py)
     cases = city.cases.copy()
     far = [Point(100.0, 30.0), Point(101.0, 30.0), Point(102.0, 30.0)]
     for position, point in zip((17, 9_000, 19_990), far, strict=True):
@@ -155,10 +152,9 @@ def test_a_missing_dask_names_the_install_command(monkeypatch):
 
 @needs_dask
 def test_assign_engine_dask_equals_memory(client):
-    city = load_sample()
+    city, grids = sample_city(), sample_grids()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridmapWarning)
-        grids = build_grids(city.communities, city.units).grids
         cases = city.cases.head(3000)
         in_memory = assign(cases, grids)
         on_cluster = assign(cases, grids, engine="dask")

@@ -18,10 +18,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from click.testing import CliRunner
 from command_lines import assert_opens, parse_command_lines
 
-from gridmap.cli import main as gridmap_main
 from gridmap.crs import metric_crs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,11 +49,8 @@ def run_script(name: str, argv: list[str], cwd: Path) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def demo_gpkg(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(gridmap_main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "gridmap.gpkg"
+def demo_gpkg(demo):
+    return demo.gpkg  # gridmap demo's output, made once per test run (tests/conftest.py)
 
 
 @pytest.mark.parametrize("name", ["batch_maps", "check_existing_grids"])
