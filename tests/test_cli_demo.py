@@ -59,6 +59,7 @@ def test_demo_grids_tile_every_community_and_carry_permanent_codes(demo_out):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+@pytest.mark.slow
 def test_demo_rerun_keeps_the_codes(demo_out, tmp_path):
     out = tmp_path / "demo"
     shutil.copytree(demo_out[0], out)  # the shared demo stays as it was made
@@ -70,6 +71,7 @@ def test_demo_rerun_keeps_the_codes(demo_out, tmp_path):
         dict(zip(again["unit_ids"], again["code"], strict=True))
 
 
+@pytest.mark.slow
 def test_map_and_report_read_the_demo_output(demo_out, tmp_path):
     out, _ = demo_out
     page = tmp_path / "map.html"

@@ -133,6 +133,7 @@ def test_help_has_runnable_examples_and_exit_codes(name):
         assert words[:len(path)] == path, f"{example.text}: not an example of {name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_examples_run_as_written(name, project, monkeypatch):
     monkeypatch.setattr("gridmap.cli._output._terminal", lambda: True)  # as on a terminal: bars drawn
@@ -179,6 +180,7 @@ def readme_blocks() -> list[str]:
     return re.findall(r"<!-- cli-examples[^>]*-->\s*```\w*\n(.*?)```", text, flags=re.S)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not readme_blocks(), reason="README.md marks no block with <!-- cli-examples --> yet")
 def test_readme_examples_run_as_written(project, monkeypatch):
     blocks = readme_blocks()
@@ -207,6 +209,7 @@ def test_every_command_takes_quiet_and_the_tabular_ones_json():
         assert ("--json" in options) == (name in TABULAR), f"gridmap {name}: --json where output is a table"
 
 
+@pytest.mark.slow
 def test_python_m_gridmap_runs_an_example(demo_project):
     (example,) = [e for e in EXAMPLES["gridmap codes"] if e.argv[:2] == ["codes", "validate"]]
     result = subprocess.run([sys.executable, "-m", "gridmap", *example.argv], cwd=demo_project,

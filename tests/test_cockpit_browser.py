@@ -29,6 +29,7 @@ def box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
+@pytest.mark.slow
 def test_everything_fits_one_wall_screen(opened, tmp_path):
     page, log = opened
     assert page.evaluate("document.documentElement.scrollWidth") <= 1920

@@ -57,6 +57,7 @@ def sample():
     return cases, grids
 
 
+@pytest.mark.slow
 @needs_dask
 def test_assign_on_the_cluster_equals_assign_with_its_findings(client, sample):
     from distributed import get_task_stream
@@ -73,6 +74,7 @@ def test_assign_on_the_cluster_equals_assign_with_its_findings(client, sample):
     assert len(ran) == 4 and {task["worker"] for task in ran} <= set(client.scheduler_info()["workers"])
 
 
+@pytest.mark.slow
 @needs_dask
 def test_strict_mode_and_the_warning_are_those_of_assign(client, sample):
     cases, grids = sample
@@ -88,6 +90,7 @@ def test_strict_mode_and_the_warning_are_those_of_assign(client, sample):
     assert str(cluster_warning[0].message) == str(memory_warning[0].message)
 
 
+@pytest.mark.slow
 @needs_dask
 def test_lazy_frames_and_paths_give_lazy_results(client, sample, tmp_path):
     import dask_geopandas
@@ -110,6 +113,7 @@ def test_lazy_frames_and_paths_give_lazy_results(client, sample, tmp_path):
         aggregate_dask(tmp_path / "nothing", grids)
 
 
+@pytest.mark.slow
 @needs_dask
 @pytest.mark.parametrize(("by", "period"), [("grid", None), ("district", "week")])
 def test_counts_on_the_cluster_equal_the_other_engines_on_the_sample(client, sample, tmp_path, by, period):
@@ -127,6 +131,7 @@ def test_counts_on_the_cluster_equal_the_other_engines_on_the_sample(client, sam
     assert found.to_frame().set_index("check")["records"].to_dict() == {"outside": 3, "no_location": 1}
 
 
+@pytest.mark.slow
 @needs_dask
 def test_a_larger_generated_city_gives_the_same_results_on_the_cluster(client, tmp_path):
     grids, cases = make_city(300, 40_000, seed=7)
@@ -150,6 +155,7 @@ def test_a_missing_dask_names_the_install_command(monkeypatch):
         aggregate_dask(grids, grids)
 
 
+@pytest.mark.slow
 @needs_dask
 def test_assign_engine_dask_equals_memory(client):
     city, grids = sample_city(), sample_grids()

@@ -421,6 +421,7 @@ def _shown(texts) -> tuple[set, list]:
 
 # ---------------------------------------------------------------------------------------------- the tests
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_page_runs_nothing_and_loads_nothing(used, products, name):
     seen = used(name)
@@ -439,6 +440,7 @@ def test_page_runs_nothing_and_loads_nothing(used, products, name):
         assert all((folder / link).is_file() for link in seen["state"]["links"]), seen["state"]["links"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_every_field_is_shown_as_the_text_it_is(used, name):
     product, seen = PRODUCTS[name], used(name)
@@ -451,6 +453,7 @@ def test_every_field_is_shown_as_the_text_it_is(used, name):
         assert any(GPKG_NAME in text for text in seen["texts"]), "the input file's name"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("name", PAGES)
 def test_payload_is_text_not_code(used, products, name, payload):
@@ -490,6 +493,7 @@ def _true_counts(spec: dict, codes: bool, period: str | None) -> pd.Series:
     return joined.groupby("code")["count"].sum().reindex(spec["codes"], fill_value=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PUBLIC)
 def test_published_page_carries_no_personal_field(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -498,6 +502,7 @@ def test_published_page_carries_no_personal_field(products, name):
     assert "gridmap.heat(" not in source, "no case points"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_no_page_carries_case_texts_or_id_numbers(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -505,6 +510,7 @@ def test_no_page_carries_case_texts_or_id_numbers(products, name):
     assert not [found for found in MARKER.findall(source) if found[0] in never]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in PUBLIC if PRODUCTS[name].kind != "doc"])
 def test_published_map_hides_counts_below_five(products, name):
     spec = _grid_spec(products(name).read_text(encoding="utf-8"))
@@ -523,6 +529,7 @@ def test_published_map_hides_counts_below_five(products, name):
             assert all(rate is None for rate, hidden in zip(rates, small, strict=True) if hidden)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in PUBLIC if PRODUCTS[name].kind == "cockpit"])
 def test_published_cockpit_figures_are_five_or_more(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -544,6 +551,7 @@ def _html_tables(source: str) -> list[pd.DataFrame]:
     return tables
 
 
+@pytest.mark.slow
 def test_published_summary_and_workbook_hide_small_counts_and_people(products):
     summary = products("report_summary")
     tables = _html_tables(summary.read_text(encoding="utf-8"))
@@ -559,6 +567,7 @@ def test_published_summary_and_workbook_hide_small_counts_and_people(products):
         assert not [found for found in MARKER.findall(text) if found[0] in PERSONAL]
 
 
+@pytest.mark.slow
 def test_summary_markdown_shows_text_in_a_markdown_viewer(products, chromium, tmp_path):
     markdown = products("report_summary").with_name("summary.md").read_text(encoding="utf-8")
     body = mistune.create_markdown(escape=False, plugins=["table"])(markdown)  # raw HTML kept, as viewers do

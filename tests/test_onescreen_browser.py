@@ -69,6 +69,7 @@ def grids_wgs84():
     return sample_city()[1].to_crs("EPSG:4326")
 
 
+@pytest.mark.slow
 def test_whole_city_on_a_wall_screen(opened, pages, tmp_path):
     files, _ = pages
     grids = grids_wgs84()
