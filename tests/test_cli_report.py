@@ -57,6 +57,7 @@ def test_report_writes_cockpit_street_maps_workbook_and_summary(full_report, dem
         assert f"maps/{code}.html" in summary and f'href="maps/{code}.html"' in html
 
 
+@pytest.mark.slow
 def test_summary_figures_match_an_independent_count(full_report, demo_gpkg):
     grids = gpd.read_file(demo_gpkg, layer="grids")
     summary = (full_report / "summary.md").read_text(encoding="utf-8")
