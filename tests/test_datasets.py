@@ -405,6 +405,7 @@ def test_data_readme_says_it_is_fictional(readme):
     assert "FICTIONAL" in readme and "99" in readme and "make_sample_data.py" in readme
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic(tmp_path):
     digests = []
     for run, hash_seed in enumerate(("1", "2")):
