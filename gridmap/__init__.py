@@ -24,8 +24,11 @@ from gridmap.datasets import load_sample
 from gridmap.division import (
     GridBuild,
     GridRules,
+    MicroBuild,
+    MicroRules,
     assign_units,
     build_grids,
+    build_microgrids,
     check,
     coverage_gaps,
     coverage_overlaps,
@@ -98,6 +101,9 @@ __all__ = [
     "read_division_codes",
     # dividing and checking grids
     "build_grids",
+    "build_microgrids",
+    "MicroBuild",
+    "MicroRules",
     "assign_units",
     "GridRules",
     "GridBuild",
