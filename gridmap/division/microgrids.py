@@ -113,7 +113,8 @@ class MicroBuild:
 
     def _repr_html_(self) -> str:
         grids = self.microgrids["grid_code"].nunique()
-        heading = (f"<p><b>{len(self.microgrids)} micro-grids</b> in {grids} grids from {len(self.buildings)} buildings</p>")
+        heading = (f"<p><b>{len(self.microgrids)} micro-grids</b> in {grids} grids from "
+                   f"{len(self.buildings)} buildings</p>")
         return heading + f"<p>{html.escape(self.report.summary())}</p>"
 
 
@@ -325,7 +326,8 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
             metric, return_distance=True, all_matches=False)
         for row, metres in zip(outside, distance, strict=True):
             report.add("building_outside_grids",
-                       f"building {ids[row]} lies {metres:,.0f} m outside every grid; it is in no micro-grid", record=ids[row], severity="warning",
+                       f"building {ids[row]} lies {metres:,.0f} m outside every grid; it is in no "
+                       "micro-grid", record=ids[row], severity="warning",
                        distance_m=round(float(metres), 1))
     return grid_of
 
