@@ -61,6 +61,8 @@ from gridmap.schema import BUILDING_KIND, caller_columns, join_ids, model_column
 
 __all__ = ["build_microgrids", "MicroBuild", "MICROGRID_COLUMNS", "MICRO_WIDTH"]
 
+#: A building this close to a grid (m) but outside every grid is on the grid's outer edge: it is the grid's.
+_EDGE_TOLERANCE_M = 0.01
 #: Digits of the micro-grid sequence by default, as in the default code scheme (``DEFAULT.micro_width``).
 MICRO_WIDTH = 2
 
@@ -296,7 +298,8 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
 
     A point belongs to the grids it intersects (interior or boundary), compared in the grids' CRS; on an
     edge shared by two grids it goes to the one with the smaller code, as a case there does
-    (:func:`gridmap.cases.assign`).
+    (:func:`gridmap.cases.assign`). A point outside every grid by at most 1 cm (an outer edge, after
+    reprojection) goes to the nearest grid.
     """
     if not len(buildings):
         return np.empty(0, dtype=np.int64)
@@ -322,9 +325,11 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
     if len(outside):
         crs = metric_crs(grids)
         metric = gpd.GeoSeries(points[outside], crs=grids.crs).to_crs(crs).to_numpy()
-        _, distance = shapely.STRtree(grids.to_crs(crs).geometry.to_numpy()).query_nearest(
+        (_, nearest), distance = shapely.STRtree(grids.to_crs(crs).geometry.to_numpy()).query_nearest(
             metric, return_distance=True, all_matches=False)
-        for row, metres in zip(outside, distance, strict=True):
+        near = distance <= _EDGE_TOLERANCE_M  # on an outer edge, outside only by rounding of coordinates
+        grid_of[outside[near]] = nearest[near]
+        for row, metres in zip(outside[~near], distance[~near], strict=True):
             report.add("building_outside_grids",
                        f"building {ids[row]} lies {metres:,.0f} m outside every grid; it is in no "
                        "micro-grid", record=ids[row], severity="warning",
