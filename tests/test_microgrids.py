@@ -6,6 +6,7 @@ random points or footprints inside them, all given to gridmap in EPSG:4490 as re
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +15,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from shapely import MultiPolygon, Point, box
 
-import geopandas as gpd
 from gridmap import MicroRules, build_microgrids
 from gridmap.crs import metric_crs
 from gridmap.division.order import reading_order
@@ -28,7 +28,8 @@ GRID_CODES = ["450102001003001", "450102001003002", "450102001003003"]
 def make_grids() -> gpd.GeoDataFrame:
     """Two 300 m x 200 m grids side by side and a grid of two separate parts, in EPSG:4490."""
     geoms = [box(X0, Y0, X0 + 300, Y0 + 200), box(X0 + 300, Y0, X0 + 600, Y0 + 200),
-             MultiPolygon([box(X0, Y0 + 300, X0 + 150, Y0 + 400), box(X0 + 250, Y0 + 300, X0 + 400, Y0 + 400)])]
+             MultiPolygon([box(X0, Y0 + 300, X0 + 150, Y0 + 400),
+                           box(X0 + 250, Y0 + 300, X0 + 400, Y0 + 400)])]
     frame = gpd.GeoDataFrame({"code": GRID_CODES, "community_code": ["450102001003"] * 3}, geometry=geoms,
                              crs=METRIC)
     return frame.to_crs(4490)
@@ -194,7 +195,8 @@ def test_buildings_on_a_grid_edge_and_outside_every_grid():
     west = Point(X0, Y0 + 100 + 1e-7)  # on the grids' outer edge: outside by rounding once reprojected
     buildings = gpd.GeoDataFrame({"编号": ["E", "C", "O", "A", "W"], "户数": [20, 20, 20, 20, 20],
                                   "楼栋名称": ["1栋", "2栋", "3栋", "4栋", "5栋"]},
-                                 geometry=[edge, corner, outside, Point(X0 + 100, Y0 + 100), west], crs=METRIC)
+                                 geometry=[edge, corner, outside, Point(X0 + 100, Y0 + 100), west],
+                                 crs=METRIC)
     result = build_microgrids(grids.to_crs(4490), buildings.to_crs(4490))
     out = result.buildings.set_index("编号")
     assert list(result.buildings.columns[:3]) == ["编号", "户数", "楼栋名称"]  # the caller's headers back
@@ -250,8 +252,8 @@ def test_bad_grids_and_options_are_refused():
     crowded = gpd.GeoDataFrame({"households": [60] * 120}, geometry=shapely.points(xs.ravel(), ys.ravel()),
                                crs=METRIC).to_crs(4490)
     assert shapely.contains(grid, crowded.to_crs(METRIC).geometry.to_numpy()).all()
-    with pytest.raises(GridmapError, match="grid 450102001003001 needs 120 micro-grids but a 2-digit sequence "
-                                           "holds 99"):
+    with pytest.raises(GridmapError, match="grid 450102001003001 needs 120 micro-grids but a 2-digit "
+                                           "sequence holds 99"):
         build_microgrids(grids, crowded)
 
 
@@ -279,7 +281,7 @@ def cities(draw):
     households = draw(st.lists(st.integers(0, 120), min_size=n, max_size=n))
     points = [Point(X0 + x * width, Y0 + y * height) for x, y in zip(xs, ys, strict=True)]
     points = [p if grid.covers(p) else grid.point_on_surface() for p in points]
-    if draw(st.booleans()):  # footprints on a 10 m lattice: identical (coincident) or apart, never overlapping
+    if draw(st.booleans()):  # footprints on a 10 m lattice: identical (coincident) or apart, never overlap
         points = [Point(X0 + round((p.x - X0) / 10) * 10, Y0 + round((p.y - Y0) / 10) * 10) for p in points]
         points = [p.buffer(2, quad_segs=1) if p.buffer(2).within(grid) else grid.point_on_surface()
                   for p in points]
@@ -304,6 +306,7 @@ def test_property_micro_grids_tile_hold_their_buildings_and_keep_the_range(city)
     places = places.round(3)
     coincident = pd.Series([tuple(p) for p in places]).duplicated(keep=False).to_numpy()
     crowded = set(result.buildings["microgrid_code"][coincident])
-    several = result.microgrids[(result.microgrids["buildings"] > 1) & ~result.microgrids["code"].isin(crowded)]
+    micro = result.microgrids
+    several = micro[(micro["buildings"] > 1) & ~micro["code"].isin(crowded)]
     assert (several["households"] <= rules.households[1]).all()
     assert result.microgrids["code"].str.fullmatch(r"450102001003001\d\d").all()
