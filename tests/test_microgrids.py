@@ -131,7 +131,7 @@ def test_codes_are_the_grid_code_and_two_digits_in_reading_order():
     for code, group in micro.groupby("grid_code"):
         assert all(c.startswith(code) and len(c) == len(code) + 2 for c in group["code"])
         assert [int(c[-2:]) for c in group["code"]] == list(range(1, len(group) + 1))
-        ordered = group.to_crs(METRIC).geometry.to_numpy()
+        ordered = group.geometry.to_numpy()  # numbered in the grids' CRS, as the registry numbers codes
         assert reading_order(ordered).tolist() == list(range(len(group)))
     from gridmap.codes.scheme import DEFAULT, parse_many
 
@@ -310,3 +310,81 @@ def test_property_micro_grids_tile_hold_their_buildings_and_keep_the_range(city)
     several = micro[(micro["buildings"] > 1) & ~micro["code"].isin(crowded)]
     assert (several["households"] <= rules.households[1]).all()
     assert result.microgrids["code"].str.fullmatch(r"450102001003001\d\d").all()
+
+
+def test_registry_keeps_micro_grid_codes_and_retires_only_a_redivided_grids(tmp_path):
+    from gridmap import Registry
+    from gridmap.errors import RegistryError
+
+    grids, buildings = make_grids(), make_buildings(seed=8, n=60)
+    first = build_microgrids(grids, buildings).microgrids
+    path = tmp_path / "micro.sqlite"
+    with Registry(path, level="micro") as registry:
+        coded = registry.assign(first, when="2025-01-06")
+        assert (coded["status"] == "new").all()
+        assert coded["code"].tolist() == first["code"].tolist()  # reading order: temporary = permanent
+        again = registry.assign(build_microgrids(grids, buildings).microgrids, when="2025-02-03")
+        assert again["code"].tolist() == coded["code"].tolist() and (again["status"] == "kept").all()
+        assert len(registry.versions()) == 1  # the rerun wrote nothing
+        # the third grid's buildings change: it is divided again, the other grids' micro-grids stay
+        third = shapely.covered_by(buildings.geometry.to_numpy(), grids.geometry.iloc[2])
+        changed = buildings.copy()
+        changed.loc[third, "households"] = 45
+        redone = registry.assign(build_microgrids(grids, changed).microgrids, when="2025-03-03")
+        in_third = redone["grid_code"] == GRID_CODES[2]
+        assert (redone.loc[~in_third, "status"] == "kept").all()
+        assert redone.loc[~in_third, "code"].tolist() == coded.loc[coded["grid_code"] != GRID_CODES[2],
+                                                                   "code"].tolist()
+        old_third = set(coded.loc[coded["grid_code"] == GRID_CODES[2], "code"])
+        diff = registry.diff(since=1).changes
+        retired = set(diff.loc[diff["event"] == "retired", "code"])
+        assert retired and retired <= old_third
+        new = redone.loc[redone["status"] == "new", "code"]
+        assert new.str.startswith(GRID_CODES[2]).all()
+        highest = max(int(c[-2:]) for c in old_third)
+        assert (new.str[-2:].astype(int) > highest).all()  # numbers are never issued again
+        assert (redone.loc[redone["status"] == "new", "parents"] != "").all()  # lineage to the old ones
+        current = registry.current()
+        assert set(current["code"]) == set(redone["code"])
+        assert (current["grid_code"] == current["code"].str[:15]).all()
+        assert (current["community_code"] == "450102001003").all()
+        assert registry.check().ok
+    with pytest.raises(RegistryError, match="holds micro-grid codes"):
+        Registry(path)
+    with Registry(tmp_path / "grids.sqlite") as grid_registry:
+        grid_registry.assign(grids.assign(unit_ids=["a", "b", "c"]), when="2025-01-06")
+    with pytest.raises(RegistryError, match="holds grid codes"):
+        Registry(tmp_path / "grids.sqlite", level="micro")
+    with Registry(tmp_path / "other.sqlite", level="micro") as registry, \
+            pytest.raises(RegistryError, match="is not a grid code"):
+        registry.assign(first.assign(grid_code="450102001003-001"))
+
+
+def test_micro_grids_roll_up_to_grids_and_cases_assign_to_them():
+    from gridmap.cases import assign
+    from gridmap.stats import summarize
+
+    grids, buildings = make_grids(), make_buildings(seed=9, n=50)
+    micro = build_microgrids(grids, buildings).microgrids
+    rng = np.random.default_rng(3)
+    points = buildings.sample(20, random_state=1).geometry.to_numpy()
+    cases = gpd.GeoDataFrame({"case_id": [f"C{i}" for i in range(20)], "count": 1,
+                              "reported_at": pd.Timestamp("2025-03-01 09:00")
+                              + pd.to_timedelta(rng.integers(0, 600, 20), unit="h")},
+                             geometry=points, crs=4490)
+    located = assign(cases, micro)
+    assert located["grid_code"].str.len().eq(17).all()
+    by_micro = summarize(micro, cases, by="microgrid")
+    assert by_micro["code"].tolist() == micro["code"].tolist()
+    assert by_micro["cases"].sum() == 20
+    assert by_micro.set_index("code")["households"].to_dict() == micro.set_index("code")["households"].to_dict()
+    by_grid = summarize(micro, cases, by="grid")
+    assert by_grid["code"].tolist() == GRID_CODES
+    households = buildings.assign(grid=build_microgrids(grids, buildings).buildings["grid_code"]) \
+        .groupby("grid")["households"].sum()
+    assert by_grid.set_index("code")["households"].to_dict() == households.to_dict()
+    direct = summarize(grids.assign(households=households.reindex(GRID_CODES).to_numpy()), cases, by="grid")
+    assert by_grid["cases"].tolist() == direct["cases"].tolist()
+    assert by_grid["n_grids"].tolist() == micro.groupby("grid_code").size().tolist()
+    with pytest.raises(SchemaError, match="not micro-grids"):
+        summarize(grids, by="microgrid")

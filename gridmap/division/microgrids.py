@@ -175,7 +175,7 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
         members = np.flatnonzero(grid_of == g)
         members = members[np.argsort(table["unit_id"].to_numpy(dtype=str)[members], kind="stable")]
         pieces = _divide_grid(codes[g], grid_geoms[g], building_geoms[members], table.iloc[members], rules,
-                              report)
+                              report, crs=(crs, grids.crs))
         if len(pieces) >= 10 ** width:
             raise CodeError(f"grid {codes[g]} needs {len(pieces)} micro-grids but a {width}-digit sequence "
                             f"holds {10 ** width - 1}", record=f"grid {codes[g]}",
@@ -186,7 +186,7 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
             micro_of[members[piece["members"]]] = code
             rows.append({"code": code, "grid_code": codes[g], "community_code": _community(grids, g),
                          **{k: v for k, v in piece.items() if k != "members"}})
-    microgrids = _frame(rows, crs, grids)
+    microgrids = _frame(rows, grids)
     _range_findings(microgrids, rules, report)
     out = buildings.copy()
     out["grid_code"] = pd.Series([codes[g] if g >= 0 else None for g in grid_of], index=out.index,
@@ -338,8 +338,13 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
 
 
 def _divide_grid(code: str, grid, geoms: np.ndarray, table: pd.DataFrame, rules: MicroRules,
-                 report: Report) -> list[dict]:
-    """Micro-grids of one grid (metric CRS), in reading order: geometry, counts and member positions."""
+                 report: Report, *, crs: tuple) -> list[dict]:
+    """Micro-grids of one grid, in reading order: geometry, counts and member positions.
+
+    The division runs in the metric CRS ``crs[0]``; the micro-grids are numbered in the grids' CRS
+    ``crs[1]``, as :meth:`gridmap.codes.Registry.assign` numbers new codes, so that a micro-grid's temporary
+    sequence is the one its permanent code gets.
+    """
     if not len(geoms):
         return [{"households": 0, "population": 0, "buildings": 0, "unit_ids": "", "reason": "no buildings",
                  "note": "", "geometry": None, "members": np.empty(0, dtype=np.int64)}]
@@ -369,6 +374,7 @@ def _divide_grid(code: str, grid, geoms: np.ndarray, table: pd.DataFrame, rules:
             report.add("microgrid_without_land",
                        f"a micro-grid of grid {code} ({join_ids(ids[labels == g])}) got no land; please "
                        "report this with the input", record=code, severity="error")
+        parts = gpd.GeoSeries(parts, crs=crs[0]).to_crs(crs[1]).to_numpy()
         order = np.concatenate([np.flatnonzero(~empty)[reading_order(parts[~empty])], np.flatnonzero(empty)])
     return [{"households": int(frame["households"].to_numpy()[labels == g].sum()),
              "population": int(frame["population"].to_numpy()[labels == g].sum()),
@@ -377,16 +383,14 @@ def _divide_grid(code: str, grid, geoms: np.ndarray, table: pd.DataFrame, rules:
              "members": np.flatnonzero(labels == g)} for g in order]
 
 
-def _frame(rows: list[dict], crs, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _frame(rows: list[dict], grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return the micro-grids in the grids' CRS; an undivided grid keeps its own polygon exactly."""
     frame = pd.DataFrame(rows, columns=[*MICROGRID_COLUMNS, "geometry"])
     for column in ("households", "population", "buildings"):
         frame[column] = frame[column].astype(np.int64)
     geometry = frame.pop("geometry").to_numpy(dtype=object)
     whole = shapely.is_missing(geometry)
-    out = np.empty(len(frame), dtype=object)
-    if (~whole).any():
-        out[~whole] = gpd.GeoSeries(geometry[~whole], crs=crs).to_crs(grids.crs).to_numpy()
+    out = geometry.copy()
     own = pd.Series(grids.geometry.to_numpy(), index=grids["code"].to_numpy())
     out[whole] = own[frame["grid_code"].to_numpy()[whole]].to_numpy()
     return gpd.GeoDataFrame(frame, geometry=out, crs=grids.crs)
