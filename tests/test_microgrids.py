@@ -6,6 +6,8 @@ random points or footprints inside them, all given to gridmap in EPSG:4490 as re
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -388,3 +390,48 @@ def test_micro_grids_roll_up_to_grids_and_cases_assign_to_them():
     assert by_grid["n_grids"].tolist() == micro.groupby("grid_code").size().tolist()
     with pytest.raises(SchemaError, match="not micro-grids"):
         summarize(grids, by="microgrid")
+
+
+def test_cli_divides_writes_registers_and_refuses_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+    from gridmap.io import list_layers, read_layer, write_layer
+
+    grids, buildings = make_grids(), make_buildings(seed=11, n=40, footprints=True)
+    write_layer(grids, tmp_path / "grids.gpkg", "grids")
+    buildings = buildings.rename(columns={"unit_id": "楼栋编号", "households": "户数"})
+    write_layer(buildings, tmp_path / "buildings.gpkg", "buildings")
+    runner = CliRunner()
+    args = ["microgrids", "--grids", str(tmp_path / "grids.gpkg"),
+            "--buildings", str(tmp_path / "buildings.gpkg"), "--out", str(tmp_path / "micro.gpkg")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith(f"wrote {tmp_path / 'micro.gpkg'} (")
+    assert list(list_layers(tmp_path / "micro.gpkg")) == ["microgrids", "buildings", "report"]
+    micro = read_layer(tmp_path / "micro.gpkg", "microgrids")
+    assert_tiles(micro, grids)
+    expected = build_microgrids(grids, buildings).microgrids
+    assert micro["code"].tolist() == expected["code"].tolist()
+    registry = tmp_path / "micro.sqlite"
+    first = runner.invoke(main, [*args, "--registry", str(registry), "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["codes_by_status"] == {"new": len(expected)}
+    again = runner.invoke(main, [*args, "--registry", str(registry), "--json"])
+    assert json.loads(again.stdout)["codes_by_status"] == {"kept": len(expected)}
+    coded = read_layer(tmp_path / "micro.gpkg", "buildings")
+    assert set(coded["microgrid_code"]) <= set(read_layer(tmp_path / "micro.gpkg", "microgrids")["code"])
+    # bad input: exit 2, a message naming the fix, no traceback, the output left as it was
+    before = (tmp_path / "micro.gpkg").read_bytes()
+    write_layer(buildings.drop(columns="户数"), tmp_path / "bad.gpkg", "buildings")
+    bad = runner.invoke(main, [*args[:3], "--buildings", str(tmp_path / "bad.gpkg"), *args[5:]])
+    assert bad.exit_code == 2 and "households" in bad.stderr and "Fix:" in bad.stderr
+    assert "Traceback" not in bad.output
+    assert (tmp_path / "micro.gpkg").read_bytes() == before
+    grid_registry = tmp_path / "grids.sqlite"
+    from gridmap import Registry
+
+    with Registry(grid_registry) as grid_codes:
+        grid_codes.assign(grids.assign(unit_ids=["a", "b", "c"]))
+    wrong = runner.invoke(main, [*args, "--registry", str(grid_registry)])
+    assert wrong.exit_code == 2 and "holds grid codes" in wrong.stderr
