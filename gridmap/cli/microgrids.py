@@ -39,11 +39,11 @@ __all__ = ["microgrids", "LAYERS"]
 LAYERS = ("microgrids", "buildings", "report")
 
 _EXAMPLES = """
-  # the demo's grids; the sample city has no building layer, so its units stand in for buildings
-  gridmap microgrids --grids demo/gridmap.gpkg --buildings data/sample/sample_city.gpkg --out micro.gpkg
+  # the demo's grids and the sample city's buildings (楼栋 footprints of its compounds)
+  gridmap microgrids --grids demo/gridmap.gpkg --buildings data/sample/buildings.gpkg --out micro.gpkg
 
   # permanent micro-grid codes (grid code + 01, 02 ...) from a micro-grid registry; summary as JSON
-  gridmap microgrids --grids demo/gridmap.gpkg --buildings data/sample/sample_city.gpkg \\
+  gridmap microgrids --grids demo/gridmap.gpkg --buildings data/sample/buildings.gpkg \\
                      --registry demo/microgrids.sqlite --out micro.gpkg --json
 
   # your buildings (楼栋: 户数, points or footprints); rules.toml holds keys of gridmap.MicroRules, e.g.
