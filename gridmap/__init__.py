@@ -27,8 +27,11 @@ from gridmap.datasets import load_sample
 from gridmap.division import (
     GridBuild,
     GridRules,
+    MicroBuild,
+    MicroRules,
     assign_units,
     build_grids,
+    build_microgrids,
     check,
     coverage_gaps,
     coverage_overlaps,
@@ -101,6 +104,9 @@ __all__ = [
     "read_division_codes",
     # dividing and checking grids
     "build_grids",
+    "build_microgrids",
+    "MicroBuild",
+    "MicroRules",
     "assign_units",
     "GridRules",
     "GridBuild",

@@ -79,7 +79,11 @@ logger = logging.getLogger(__name__)
 
 # Levels a summary can be made at: gridmap.schema.ROLLUP_LEVELS, finest first; their code lengths.
 _CODE_LENGTH = {level: CODE_LENGTHS[level] for level in LEVELS}
-_PARENTS = {"grid": ("community_code", "street_code", "district_code"),
+#: Micro-grids (微网格, gridmap.division.build_microgrids) summarized as such; ``by="grid"`` then rolls them
+#: up into the grids they divide (their ``grid_code``).
+_MICROGRID = "microgrid"
+_PARENTS = {_MICROGRID: ("grid_code", "community_code", "street_code", "district_code"),
+            "grid": ("community_code", "street_code", "district_code"),
             "community": ("street_code", "district_code"), "street": ("district_code",), "district": ()}
 
 
@@ -96,9 +100,9 @@ CASE_COUNT_COLUMNS = {
 
 #: Chinese headers of every column summarize writes.
 HEADERS_ZH = {
-    "code": "编码", "name": "名称", "community_code": "社区代码", "street_code": "街道代码",
-    "district_code": "区县代码", "period": "时期", "n_grids": "网格数", "households": "户数",
-    "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)",
+    "code": "编码", "name": "名称", "grid_code": "网格编码", "community_code": "社区代码",
+    "street_code": "街道代码", "district_code": "区县代码", "period": "时期", "n_grids": "网格数",
+    "households": "户数", "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)",
     "density": "人口密度(人/平方公里)",
     "cases": "事件数", "cases_per_1000": "每千人事件数", "cases_per_km2": "每平方公里事件数",
     "cases_change_mom": "环比", "cases_change_yoy": "同比", "closed": "办结数",
@@ -109,7 +113,7 @@ HEADERS_ZH = {
     "members": "定岗网格员", "households_per_worker": "每名专职网格员户数", "leader_name": "网格长姓名",
     "leader_phone": "网格长电话", "suppressed": "已隐去(小于阈值)",
 }
-_SHEETS_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
+_SHEETS_ZH = {_MICROGRID: "微网格", "grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
 _ROLE_COLUMNS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time",
                  "member": "members"}
 # Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
@@ -136,8 +140,10 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
         out of every level, with a warning.
     staff : pandas.DataFrame, optional
         Roster (``grid_code``, ``role``) as read by :func:`gridmap.stats.staffing.read_staff`.
-    by : {"grid", "community", "street", "district"}, default "grid"
-        The level of the rows.
+    by : {"grid", "community", "street", "district", "microgrid"}, default "grid"
+        The level of the rows. Micro-grids (``grids`` with a ``grid_code`` column that starts each
+        ``code``, as :func:`gridmap.division.build_microgrids` writes them) are rolled up into their grids by
+        ``"grid"``; ``"microgrid"`` gives one row per micro-grid.
     period : {None, "day", "week", "month"}, default None
         One row per unit and period (cases by report time, every period from the first to the last case,
         zeros included) with 环比 (``cases_change_mom``: against the previous period) and 同比
@@ -379,6 +385,8 @@ def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
                           fix="give every grid its own code")
     table = pd.DataFrame({"code": grids["code"].astype(_STR).to_numpy(),
                           "community_code": community.to_numpy()})
+    if _micro_grids(grids):
+        table.insert(1, "grid_code", grids["grid_code"].astype(_STR).to_numpy())
     table["street_code"] = table["community_code"].str[:9]
     table["district_code"] = table["community_code"].str[:6]
     for column in COUNT_COLUMNS:
@@ -386,6 +394,16 @@ def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
         table[column] = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy()
     table["area_km2"] = _areas_km2(grids)
     return table
+
+
+def _micro_grids(grids: pd.DataFrame) -> bool:
+    """Whether the layer is micro-grids: each code starts with its ``grid_code`` and is longer."""
+    if "grid_code" not in grids.columns or not len(grids):
+        return False
+    codes, parents = grids["code"].astype(_STR), grids["grid_code"].astype(_STR)
+    starts = [isinstance(c, str) and isinstance(g, str) and len(c) > len(g) and c.startswith(g)
+              for c, g in zip(codes, parents, strict=True)]
+    return all(starts)
 
 
 def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
@@ -426,16 +444,24 @@ def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 # --- summaries ------------------------------------------------------------------------------------------
 
-def _key_column(by: str) -> str:
-    if by not in ROLLUP_LEVELS:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)}")
-    return "code" if by == "grid" else f"{by}_code"
+def _key_column(by: str, *, micro: bool = False) -> str:
+    if by not in (*ROLLUP_LEVELS, _MICROGRID):
+        raise SchemaError(f"by={by!r} is not a level",
+                          fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)} (or {_MICROGRID} for micro-grids)")
+    if by == "grid":
+        return "grid_code" if micro else "code"
+    return "code" if by == _MICROGRID else f"{by}_code"
 
 
 def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None, on_time="same_day",
              overdue_days: float = 15, names=None, publish: bool = False, threshold: int = 5,
              include_staff_contacts: bool = False) -> pd.DataFrame:
-    key = _key_column(by)
+    micro = "grid_code" in prepared.grids.columns
+    if by == _MICROGRID and not micro:
+        raise SchemaError("by='microgrid' needs micro-grids; these grids are not micro-grids (no grid_code "
+                          "column whose code starts each code)",
+                          fix="pass the micro-grids of gridmap.division.build_microgrids, or by='grid'")
+    key = _key_column(by, micro=micro)
     units = _units(prepared.grids, by, key)
     result = units
     if prepared.cases is not None:
@@ -629,12 +655,12 @@ def _names(names) -> Mapping[str, str]:
     return mapping
 
 
-_ORDER = ["code", "name", "community_code", "street_code", "district_code", "period", "n_grids", "households",
-          "population", "buildings", "area_km2", "density", "cases", "cases_per_1000", "cases_per_km2",
-          "cases_change_mom", "cases_change_yoy", "closed", "share_grid", "share_community", "share_street",
-          "share_district", "response_rate", "on_time_rate", "median_close_h", "p90_close_h", "open",
-          "overdue", "instructors", "leaders", "full_time", "members", "households_per_worker", "leader_name",
-          "leader_phone"]
+_ORDER = ["code", "name", "grid_code", "community_code", "street_code", "district_code", "period",
+          "n_grids", "households", "population", "buildings", "area_km2", "density", "cases",
+          "cases_per_1000", "cases_per_km2", "cases_change_mom", "cases_change_yoy", "closed",
+          "share_grid", "share_community", "share_street", "share_district", "response_rate",
+          "on_time_rate", "median_close_h", "p90_close_h", "open", "overdue", "instructors", "leaders",
+          "full_time", "members", "households_per_worker", "leader_name", "leader_phone"]
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
