@@ -53,8 +53,10 @@ from gridmap.errors import (
 )
 from gridmap.findings import Report
 from gridmap.io import (
+    City,
     add_hierarchy,
     list_layers,
+    load_city,
     read_division_codes,
     read_layer,
     read_table,
@@ -88,6 +90,8 @@ __all__ = [
     "list_layers",
     "write_layer",
     "load_sample",
+    "load_city",
+    "City",
     "read_cases",
     "read_staff",
     "crs",

@@ -35,6 +35,7 @@ import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
+from gridmap.io.city import City, city_layers
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
@@ -117,7 +118,7 @@ class _RowClicks(MacroElement):
     """)
 
 
-def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
+def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = None,
             staff: pd.DataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
             streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
             units: gpd.GeoDataFrame | None = None, title: str | None = None, period: PeriodLike = None,
@@ -127,8 +128,9 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
 
     Parameters
     ----------
-    grids : geopandas.GeoDataFrame
-        Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts).
+    grids : geopandas.GeoDataFrame or gridmap.io.city.City
+        Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts), or a
+        whole :class:`~gridmap.io.city.City` whose layers fill the arguments below not given.
     cases, communities, streets, districts, units : optional
         As for :func:`gridmap.maps.one_screen`.
     staff : pandas.DataFrame, optional
@@ -151,6 +153,11 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     str
         The self-contained HTML page.
     """
+    layers = city_layers(grids, cases=cases, staff=staff, communities=communities, streets=streets,
+                         districts=districts, units=units)
+    grids, cases, staff = layers["grids"], layers.get("cases"), layers.get("staff")
+    communities, streets, districts, units = (layers.get(name) for name in ("communities", "streets",
+                                                                             "districts", "units"))
     text = _TEXT[lang]
     measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
     built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
@@ -176,7 +183,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     return to_html(fmap)
 
 
-def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options: Any) -> Path:
+def save_cockpit(grids: gpd.GeoDataFrame | City, path: str | os.PathLike, **options: Any) -> Path:
     """Write :func:`cockpit` ``(grids, **options)`` to ``path`` atomically (UTF-8); return the path.
 
     The page is made completely before anything is written; a failure leaves an existing file untouched.
