@@ -87,3 +87,82 @@ def test_a_bad_period_exits_2_naming_the_option(demo_gpkg, tmp_path, options, na
     assert result.exit_code == 2, result.output
     assert named in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+# --- 3. finished Excel files ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def city(demo_gpkg):
+    from gridmap.cli.options import read_city
+
+    return read_city(str(demo_gpkg))
+
+
+def _levels(city, **options):
+    from gridmap.stats.summary import summarize_levels
+
+    names = [city["communities"], city["streets"], city["districts"]]
+    return summarize_levels(city["grids"], city["cases"], city["staff"],
+                            levels=("community", "street", "district"), names=names, **options)
+
+
+def _sheet_frame(sheet):
+    rows = list(sheet.iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:-1], columns=rows[0]), rows[-1]
+
+
+@pytest.mark.parametrize("period", [None, "month"])
+def test_stats_workbook_looks_finished(city, tmp_path, period):
+    import openpyxl
+
+    from gridmap.stats.summary import write_stats
+
+    tables = _levels(city, period=period)
+    path = write_stats(tables, tmp_path / "stats.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["社区", "街道", "区县"]
+    for level, sheet in zip(("community", "street", "district"), book.worksheets, strict=True):
+        table, totals = _sheet_frame(sheet)
+        header = [cell.value for cell in sheet[1]]
+        assert header[:2] == ["编码", "名称"] and "户数" in header and "响应率" in header
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}{len(table) + 1}"
+        formats = {name: sheet.cell(2, i + 1).number_format for i, name in enumerate(header)}
+        assert formats["户数"] == formats["事件数"] == "#,##0"
+        assert formats["响应率"] == formats["网格办结占比"] == "0.0%"
+        for position, name in enumerate(header, start=1):  # fitted: the widest text, CJK counted double
+            width = sheet.column_dimensions[sheet.cell(1, position).column_letter].width
+            assert width >= min(len(name.encode("gbk")) + 2, 60), name
+        assert sheet.column_dimensions["B"].width >= 2 * table["名称"].str.len().max()
+        totals = dict(zip(header, totals, strict=True))
+        assert totals["编码"] == "合计"
+        assert totals["事件数"] == table["事件数"].sum() == tables[level]["cases"].sum()
+        one_period = table.drop_duplicates("编码")
+        for column in ("网格数", "户数", "人口", "专职网格员"):
+            assert totals[column] == one_period[column].sum(), column
+        assert totals["每千人事件数"] == pytest.approx(1000 * totals["事件数"] / totals["人口"])
+        assert totals["人口密度(人/平方公里)"] == pytest.approx(totals["人口"] / totals["面积(平方公里)"])
+        accepted = (table["响应率"] * table["事件数"]).sum()
+        assert totals["响应率"] == pytest.approx(accepted / totals["事件数"])
+        assert totals["网格办结占比"] is None, "a share cannot be recomputed from the table: left empty"
+        assert sheet.cell(sheet.max_row, 1).font.bold
+
+
+def test_workbook_keeps_numbers_numeric_and_formulas_out(tmp_path):
+    import openpyxl
+
+    from gridmap.io.write import write_workbook
+
+    table = pd.DataFrame({"名称": ["=1+1", "@SUM(A1)", "翠竹苑小区第一网格"], "户数": [1200, -5, 0],
+                          "上报时间": pd.to_datetime(["2025-01-02 09:30", "2025-01-03 00:00", None]),
+                          "日期": pd.to_datetime(["2025-01-02", "2025-01-03", "2025-01-04"])})
+    path = write_workbook({"网格": table}, tmp_path / "a.xlsx",
+                          totals={"网格": {"名称": "-合计", "户数": 1195}})
+    sheet = openpyxl.load_workbook(path)["网格"]
+    names = [sheet.cell(r, 1).value for r in range(2, 6)]
+    assert names == ["'=1+1", "'@SUM(A1)", "翠竹苑小区第一网格", "'-合计"]
+    assert [sheet.cell(r, 2).value for r in range(2, 6)] == [1200, -5, 0, 1195]
+    assert sheet["B2"].number_format == "#,##0"
+    assert sheet["C2"].number_format == "yyyy-mm-dd hh:mm" and sheet["D2"].number_format == "yyyy-mm-dd"
+    assert sheet.column_dimensions["A"].width == 2 * len("翠竹苑小区第一网格") + 2
+    assert sheet.auto_filter.ref == "A1:D4" and sheet.freeze_panes == "A2"

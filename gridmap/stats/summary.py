@@ -70,6 +70,7 @@ __all__ = [
     "summarize_levels",
     "suppress_small_counts",
     "write_stats",
+    "totals_row",
     "PERIODS",
     "CASE_COUNT_COLUMNS",
     "HEADERS_ZH",
@@ -269,7 +270,9 @@ def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | o
         Tables from :func:`summarize` / :func:`summarize_levels`.
     path : str or os.PathLike
         ``.xlsx``: one sheet per level (网格, 社区, 街道, 区县; English names with ``lang="en"``), headers in
-        Chinese (:data:`HEADERS_ZH`) or, with ``lang="en"``, the column names. ``.csv`` or ``.parquet``:
+        Chinese (:data:`HEADERS_ZH`) or, with ``lang="en"``, the column names; thousands separators,
+        percentages for shares and rates of change, widths fitted, the header frozen and filtered, and a
+        bold totals row (:func:`totals_row`) below each table. ``.csv`` or ``.parquet``:
         one table, or one file per level named ``<stem>_<level><suffix>`` for several. ``.gpkg``: one
         layer per level, with the grids' polygons (dissolved per unit) when ``grids`` is given, else
         attribute tables. Column names stay English in machine formats.
@@ -652,13 +655,72 @@ def _machine(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+#: Excel number formats of the columns (others: thousands separators for counts, two decimals).
+_FORMATS = {**dict.fromkeys(("cases_change_mom", "cases_change_yoy", "share_grid", "share_community",
+                             "share_street", "share_district", "response_rate", "on_time_rate"), "0.0%"),
+            **dict.fromkeys(("density", "households_per_worker"), "#,##0"),
+            **dict.fromkeys(("cases_per_1000", "cases_per_km2", "median_close_h", "p90_close_h"), "#,##0.0"),
+            "area_km2": "#,##0.00"}
+#: Counts of what a unit has (the same in every period of a per-period table), and counts of cases.
+_STOCKS = ("n_grids", *COUNT_COLUMNS, "area_km2", *_ROLE_COLUMNS.values())
+_FLOWS = tuple(CASE_COUNT_COLUMNS)
+
+
+def totals_row(table: pd.DataFrame, *, label: str = "合计") -> dict[str, object]:
+    """Return the totals of a :func:`summarize` table: counts summed, rates recomputed from the totals.
+
+    Counts of what units have (grids, households, population, buildings, area, staff posts) are summed
+    over the units (once per unit in a per-period table); case counts over every row. Rates are recomputed
+    from those totals, never summed: ``density``, ``cases_per_1000``, ``cases_per_km2``,
+    ``households_per_worker``, and ``response_rate`` (accepted cases, ``response_rate × cases`` per row,
+    over the cases). Rates whose parts the table does not hold (settled shares, on-time rate, times to
+    close, 环比/同比) are left empty, as is a count whose column has hidden (suppressed) cells: the sum of
+    the shown cells would be wrong. ``label`` goes in the ``code`` column.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"code": ["a", "b"], "population": [1000, 3000], "area_km2": [1.0, 1.0],
+    ...                       "cases": [10, 30], "cases_per_1000": [10.0, 10.0]})
+    >>> totals_row(table)
+    {'code': '合计', 'population': 4000, 'area_km2': 2.0, 'cases': 40, 'cases_per_1000': 10.0}
+    """
+    units = table.drop_duplicates("code") if "code" in table.columns else table
+    row: dict[str, object] = {}
+    for column in table.columns:
+        source = units if column in _STOCKS else table if column in _FLOWS else None
+        if source is not None and not source[column].isna().any():
+            total = source[column].sum()
+            row[column] = total.item() if hasattr(total, "item") else total
+
+    def ratio(numerator: str, denominator: str, scale: float = 1.0) -> float | None:
+        top, bottom = row.get(numerator), row.get(denominator)
+        return None if top is None or not bottom else scale * float(top) / float(bottom)
+    recomputed = {"density": ratio("population", "area_km2"),
+                  "cases_per_1000": ratio("cases", "population", 1000.0),
+                  "cases_per_km2": ratio("cases", "area_km2"),
+                  "households_per_worker": ratio("households", "full_time")}
+    if {"response_rate", "cases"} <= set(table.columns) and "cases" in row:
+        accepted = (pd.to_numeric(table["response_rate"], errors="coerce")
+                    * pd.to_numeric(table["cases"], errors="coerce")).sum()
+        recomputed["response_rate"] = float(accepted) / float(row["cases"]) if row["cases"] else None
+    row.update({column: value for column, value in recomputed.items()
+                if column in table.columns and value is not None})
+    if "code" in table.columns:
+        row["code"] = label
+    return {column: row[column] for column in table.columns if column in row}
+
+
 def _write_excel(tables: Mapping[str, pd.DataFrame], path: Path, *, lang: str) -> Path:
-    sheets = {}
+    sheets, totals = {}, {}
+    headers = HEADERS_ZH if lang == "zh" else {}
     for level, table in tables.items():
-        sheet = _SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level)
+        sheet = (_SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level))[:31]
         table = _machine(table)
-        sheets[sheet[:31]] = table.rename(columns=HEADERS_ZH) if lang == "zh" else table
-    return write_workbook(sheets, path)
+        sheets[sheet] = table.rename(columns=headers)
+        totals[sheet] = {headers.get(c, c): v
+                         for c, v in totals_row(table, label="合计" if lang == "zh" else "Total").items()}
+    formats = {headers.get(column, column): number_format for column, number_format in _FORMATS.items()}
+    return write_workbook(sheets, path, formats=formats, totals=totals)
 
 
 def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) -> Path:
