@@ -166,3 +166,80 @@ def test_workbook_keeps_numbers_numeric_and_formulas_out(tmp_path):
     assert sheet["C2"].number_format == "yyyy-mm-dd hh:mm" and sheet["D2"].number_format == "yyyy-mm-dd"
     assert sheet.column_dimensions["A"].width == 2 * len("翠竹苑小区第一网格") + 2
     assert sheet.auto_filter.ref == "A1:D4" and sheet.freeze_panes == "A2"
+
+
+# --- 2. a phone page per community ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def phone_pages(demo_gpkg, tmp_path_factory):
+    out = tmp_path_factory.mktemp("phone") / "phone"
+    result = CliRunner().invoke(main, ["map", str(demo_gpkg), "--per-community", str(out),
+                                       "--street", STREET])
+    assert result.exit_code == 0, result.output
+    assert "index.html and 6 community pages" in result.output
+    return out
+
+
+def test_per_community_writes_a_light_page_per_community_and_an_index(phone_pages, demo_gpkg):
+    grids = gpd.read_file(demo_gpkg, layer="grids")
+    codes = sorted(grids.loc[grids["community_code"].str.startswith(STREET), "community_code"].unique())
+    written = sorted(p.name for p in phone_pages.iterdir())
+    assert written == sorted([f"{c}.html" for c in codes] + ["index.html"])
+    index = (phone_pages / "index.html").read_text(encoding="utf-8")
+    communities = gpd.read_file(demo_gpkg, layer="communities").set_index("code")["name"]
+    for code in codes:
+        page = phone_pages / f"{code}.html"
+        text = page.read_text(encoding="utf-8")
+        assert page.stat().st_size <= 300_000, f"{page.name} is {page.stat().st_size} bytes"
+        assert 'name="viewport"' in text and "<script src=" not in text
+        assert f"<title>{communities[code]}</title>" in text and 'href="index.html"' in text
+        assert f'href="{code}.html"' in index and communities[code] in index
+    assert 'name="viewport" content="width=device-width' in index and 'type="search"' in index
+
+
+def test_per_community_replaces_the_folder_whole_or_not_at_all(demo_gpkg, tmp_path):
+    out = tmp_path / "phone"
+    out.mkdir()
+    (out / "index.html").write_text("old", encoding="utf-8")
+    result = CliRunner().invoke(main, ["map", str(demo_gpkg), "--per-community", str(out),
+                                       "--street", "990199999"])
+    assert result.exit_code == 2 and "990199999" in result.output
+    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert (out / "index.html").read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["phone"], "no staging folder left behind"
+    result = CliRunner().invoke(main, ["map", str(demo_gpkg), "--per-community", str(out), "--out", "a.html"])
+    assert result.exit_code == 2 and "--per-community" in result.output
+
+
+@pytest.mark.browser
+def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_pages):
+    from browser import assert_clean, launch_chromium, open_offline
+
+    playwright, chromium = launch_chromium()
+    try:
+        page, log = open_offline(chromium, phone_pages / "index.html", width=360, height=740)
+        visible = "() => [...document.querySelectorAll('#pages li')].filter(li => !li.hidden).length"
+        assert page.evaluate(visible) == 6
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling"
+        page.fill("#search", "桃源")
+        assert page.evaluate(visible) == 1 and "共 1 个" in page.inner_text("#count")
+        page.fill("#search", "990102001006")
+        assert page.evaluate(visible) == 1
+        page.fill("#search", "没有这个社区")
+        assert page.evaluate(visible) == 0 and page.is_visible("#none")
+        page.fill("#search", "桃源")
+        with page.expect_navigation():
+            page.click("#pages li:not([hidden]) a")
+        page.wait_for_load_state("load")
+        assert page.url.endswith("990102001003.html")
+        assert page.evaluate("gridmap.maps.length") >= 1
+        assert "桃源社区" in page.inner_text("body")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        drawn = "gridmap.grid.polygons.filter(p => p && p._renderer && p._renderer._layers[L.stamp(p)])"
+        drawn += ".length"
+        assert page.evaluate(drawn) == 8, "the community's 8 grids are drawn"
+        assert_clean(log)
+        page.context.close()
+    finally:
+        chromium.close()
+        playwright.stop()
