@@ -243,3 +243,142 @@ def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_page
     finally:
         chromium.close()
         playwright.stop()
+
+
+# --- 4. secondary suppression ---------------------------------------------------------------------------
+
+def _exposed(true: dict, published: dict, column: str, threshold: int = 5) -> list:
+    """Hidden cells an attacker can solve back from everything published (by linear programming).
+
+    The attacker knows every shown cell at every level, that a parent's count is the sum of its
+    children's (community → street → district → the whole area, whose total is shown when at least the
+    threshold), and that a hidden cell lies in [0, threshold - 1] when below the threshold and in
+    [threshold, ∞) otherwise. A hidden cell is exposed when its smallest and largest feasible values
+    differ by less than one.
+    """
+    from scipy.optimize import linprog
+
+    parents = {"community": "street_code", "street": "district_code"}
+    exposed = []
+    periods = true["district"]["period"].unique() if "period" in true["district"].columns else [None]
+    for period in periods:
+        cells, hidden = {}, {}
+        for level, table in true.items():
+            rows = table if period is None else table.loc[table["period"] == period]
+            shown = published[level].loc[rows.index, column]
+            for index, row in rows.iterrows():
+                cells[(level, row["code"])] = float(row[column])
+                hidden[(level, row["code"])] = pd.isna(shown.loc[index])
+            if level in parents:
+                for _, row in rows.iterrows():
+                    cells.setdefault(("sum", level, row["code"]), row[parents[level]])
+        tops = [key for key in hidden if key[0] == "district"]
+        area = sum(cells[key] for key in tops)  # withheld when every district's count is hidden (rule 6)
+        cells[("area", "")] = area
+        hidden[("area", "")] = area < threshold or all(hidden[key] for key in tops)
+        unknown = [key for key in hidden if hidden[key]]
+        if not unknown:
+            continue
+        position = {key: i for i, key in enumerate(unknown)}
+        equations = []  # parent - sum(children) = 0
+        for child_level, parent_level in (("community", "street"), ("street", "district")):
+            for code in [k[1] for k in hidden if k[0] == parent_level]:
+                children = [k[1] for k in hidden if k[0] == child_level
+                            and cells[("sum", child_level, k[1])] == code]
+                equations.append([((parent_level, code), 1.0)] + [((child_level, c), -1.0) for c in children])
+        equations.append([(("area", ""), 1.0)] + [(k, -1.0) for k in hidden if k[0] == "district"])
+        a_eq, b_eq = [], []
+        for terms in equations:
+            row, rhs = [0.0] * len(unknown), 0.0
+            for key, weight in terms:
+                if key in position:
+                    row[position[key]] += weight
+                else:
+                    rhs -= weight * cells[key]
+            if any(row):
+                a_eq.append(row)
+                b_eq.append(rhs)
+        bounds = [(0, threshold - 1) if cells[key] < threshold else (threshold, None) for key in unknown]
+        for i, key in enumerate(unknown):
+            objective = [0.0] * len(unknown)
+            objective[i] = 1.0
+            low = linprog(objective, A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds).fun
+            most = linprog([-x for x in objective], A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds)
+            high = float("inf") if most.status == 3 else -most.fun  # 3: unbounded
+            if high - low < 1 - 1e-6:
+                exposed.append((period, key, cells[key], low, high))
+    return exposed
+
+
+def _hierarchy(counts: list[list[list[int]]], periods: int) -> dict:
+    """Community, street and district tables of made-up case counts (district → street → community)."""
+    rows = []
+    for d, streets in enumerate(counts):
+        for s, communities in enumerate(streets):
+            for c, value in enumerate(communities):
+                for p in range(periods):
+                    rows.append({"code": f"9901{d:02d}{s:03d}{c:03d}", "street_code": f"9901{d:02d}{s:03d}",
+                                 "district_code": f"9901{d:02d}", "period": f"2025-0{p + 1}",
+                                 "cases": (value * (p + 3)) % 13})
+    community = pd.DataFrame(rows)
+    street = community.groupby(["street_code", "period"], as_index=False).agg(
+        district_code=("district_code", "first"), cases=("cases", "sum"))
+    street = street.rename(columns={"street_code": "code"})
+    district = community.groupby(["district_code", "period"], as_index=False)["cases"].sum().rename(
+        columns={"district_code": "code"})
+    return {"community": community, "street": street[["code", "district_code", "period", "cases"]],
+            "district": district}
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COUNTS = st.lists(st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=4), min_size=1, max_size=3),
+                   min_size=1, max_size=2)
+
+
+@settings(max_examples=80, deadline=None)
+@given(counts=_COUNTS, periods=st.integers(1, 2))
+def test_no_suppressed_count_can_be_solved_back(counts, periods):
+    from gridmap.stats.summary import _published
+
+    true = _hierarchy(counts, periods)
+    published = _published(true, 5)
+    for level, table in published.items():
+        small = true[level]["cases"] < 5
+        assert table.loc[small, "cases"].isna().all(), f"{level}: a small count is shown"
+        shown = table["cases"].notna()
+        assert (table.loc[shown, "cases"] == true[level].loc[shown, "cases"]).all(), "shown counts are true"
+    assert _exposed(true, published, "cases") == []
+
+
+def test_secondary_suppression_hides_a_complement_in_the_same_group():
+    from gridmap.stats.summary import suppress_small_counts
+
+    table = pd.DataFrame({"code": ["a1", "a2", "a3", "b1", "b2"], "street_code": ["a", "a", "a", "b", "b"],
+                          "cases": [3, 40, 9, 0, 0], "cases_per_1000": [1.0, 2.0, 3.0, 0.0, 0.0]})
+    out = suppress_small_counts(table)
+    assert out["cases"].isna().tolist() == [True, False, True, True, True]  # 9, the smallest shown in a
+    assert out.loc[2, "suppressed"] == "cases, cases_per_1000"
+    primary = suppress_small_counts(table, secondary=False)
+    assert primary["cases"].isna().tolist() == [True, False, False, True, True]
+
+
+def test_a_change_on_a_hidden_base_is_hidden():
+    from gridmap.stats.summary import suppress_small_counts
+
+    table = pd.DataFrame({"code": ["a"] * 3 + ["b"] * 3, "period": ["2025-01", "2025-02", "2025-03"] * 2,
+                          "cases": [3, 30, 33, 2, 20, 22],
+                          "cases_change_mom": [None, 9.0, 0.1, None, 9.0, 0.1]})
+    table.attrs["period"] = "month"
+    out = suppress_small_counts(table)
+    assert out["cases"].isna().tolist() == [True, False, False, True, False, False]
+    assert out["cases_change_mom"].isna().tolist() == [True, True, False, True, True, False]
+
+
+def test_published_report_tables_reveal_no_hidden_count(city):
+    tables = _levels(city, period="month")
+    published = _levels(city, period="month", publish=True)
+    for column in ("cases", "closed", "open", "overdue"):
+        assert _exposed(tables, published, column) == [], column
