@@ -350,7 +350,8 @@ def _summary(streets: pd.DataFrame, latest: str | None, *, files: dict, maps: di
                 text["area_km2"]: round(float(streets["area_km2"].sum()), 2)}
     if "cases" in streets.columns:
         # the sum of the shown counts would be wrong where some are hidden: leave it empty then
-        overview[text["cases"]] = streets["cases"].sum(min_count=1) if streets["cases"].notna().all() else None
+        shown = streets["cases"].notna().all()
+        overview[text["cases"]] = streets["cases"].sum(min_count=1) if shown else None
     blocks += [("h2", text["overview"]), ("table", pd.DataFrame([overview]))]
     columns = [c for c in _STREET_COLUMNS if c in streets.columns]
     table = streets[columns].rename(columns={"n_grids": "grids"})
