@@ -404,10 +404,13 @@ def _markdown(blocks: list) -> str:
 
 
 def _html(blocks: list, title: str) -> str:
+    from gridmap.maps.pages import VIEWPORT
+
     esc = html.escape
-    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{esc(title)}</title>'
-             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.2em .6em}td{text-align:right}</style></head><body>"]
+    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{VIEWPORT}<title>{esc(title)}</title>'
+             "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;display:block;"
+             "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .6em}td{text-align:right}</style>"
+             "</head><body>"]
     for kind, body in blocks:
         if kind in ("h1", "h2", "p"):
             parts.append(f"<{kind}>{esc(body)}</{kind}>")

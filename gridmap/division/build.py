@@ -127,17 +127,20 @@ class GridBuild:
         )
         return table.reset_index()
 
+    def _counts(self) -> tuple[str, str, str]:
+        grids, units = len(self.grids), len(self.units)
+        communities = self.grids["community_code"].nunique()
+        places = f"communit{'y' if communities == 1 else 'ies'}"
+        grid_count, unit_count = f"{grids} grid{'s' * (grids != 1)}", f"{units} unit{'s' * (units != 1)}"
+        return grid_count, f"{communities} {places}", unit_count
+
     def __repr__(self) -> str:
-        return (
-            f"GridBuild({len(self.grids)} grids in {self.grids['community_code'].nunique()} communities, "
-            f"{len(self.units)} units; {self.report.summary()})"
-        )
+        grids, communities, units = self._counts()
+        return f"GridBuild({grids} in {communities}, {units}; {self.report.summary()})"
 
     def _repr_html_(self) -> str:
-        heading = (
-            f"<p><b>{len(self.grids)} grids</b> in {self.grids['community_code'].nunique()} communities "
-            f"from {len(self.units)} units</p>"
-        )
+        grids, communities, units = self._counts()
+        heading = f"<p><b>{grids}</b> in {communities} from {units}</p>"
         return heading + self.summary().to_html(index=False) + f"<p>{html.escape(self.report.summary())}</p>"
 
 
@@ -666,4 +669,6 @@ def _warn_summary(report: Report) -> None:
     frame = frame[frame["check"].isin(_WARN_CHECKS)]
     if len(frame):
         text = ", ".join(f"{check} {n}" for check, n in frame["check"].value_counts().items())
-        warnings.warn(f"grid build: {text}; see build.report", GridmapWarning, stacklevel=3)
+        warnings.warn(f"grid build: {text}; each finding is listed in the 'report' layer that "
+                      "`gridmap build` writes (in Python: the result's .report)", GridmapWarning,
+                      stacklevel=3)

@@ -86,7 +86,7 @@ _LABELS = {
     "zh": {**LABELS_ZH, "unit_id": "编号", "units": "基本单元", "legend": "图例",
            "rural_grid": GRID_TYPE_NAMES_ZH["rural"],
            "district_layer": "城区/县界", "street_layer": "街道/乡镇界", "community_layer": "社区/村界",
-           "grid_layer": "网格"},
+           "grid_layer": "网格", "hidden": "（默认隐藏，在图层菜单中打开）"},
     "en": {"district": "District/county", "street": "Street/township", "community": "Community/village",
            "grid": "Grid", "urban": "urban", "rural": "rural", "other": "Other",
            "compound": "Residential compound", "natural_village": "Natural village",
@@ -98,6 +98,7 @@ _LABELS = {
            "buildings": "Buildings", "code": "Code", "kind": "Type", "name": "Name", "unit_id": "ID",
            "units": "Base units", "legend": "Legend", "district_layer": "District boundaries",
            "street_layer": "Street boundaries", "community_layer": "Community boundaries",
+           "hidden": " (hidden; switch it on in the layers menu)",
            "grid_layer": "Grids"},
 }
 _COUNTS = ("households", "population", "buildings")
@@ -476,6 +477,9 @@ class _Legend(MacroElement):
 def legend(*layers: GeoLayer, lang: str = "zh") -> MacroElement:
     """Return a legend for boundary and unit layers: one entry per boundary level and unit kind shown.
 
+    An entry of a layer hidden when the page opens (compounds and villages on a city map) says so and
+    where to switch it on, so the legend never lists what the map does not show.
+
     Parameters
     ----------
     *layers : GeoLayer
@@ -491,16 +495,17 @@ def legend(*layers: GeoLayer, lang: str = "zh") -> MacroElement:
     text = _labels(lang)
     items = []
     for layer in layers:
+        hint = "" if getattr(layer, "show", True) else text["hidden"]
         if layer.key in BOUNDARY_STYLES:
             style = BOUNDARY_STYLES[layer.key]
-            items.append({"label": layer.title, "color": style["color"], "fill": None,
+            items.append({"label": layer.title + hint, "color": style["color"], "fill": None,
                           "dashed": "dashArray" in style, "shape": "area"})
             continue
         for index in sorted(set(layer.style_index)):
             kind = UNIT_KINDS[index]
             points = all(layer.geometry.values[i].geom_type == "Point"
                          for i, s in enumerate(layer.style_index) if s == index)
-            items.append({"label": text[kind], "color": UNIT_COLORS[kind], "fill": UNIT_COLORS[kind],
+            items.append({"label": text[kind] + hint, "color": UNIT_COLORS[kind], "fill": UNIT_COLORS[kind],
                           "dashed": False, "shape": "point" if points else "area"})
     return _Legend(text["legend"], items)
 
