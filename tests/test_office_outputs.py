@@ -382,3 +382,137 @@ def test_published_report_tables_reveal_no_hidden_count(city):
     published = _levels(city, period="month", publish=True)
     for column in ("cases", "closed", "open", "overdue"):
         assert _exposed(tables, published, column) == [], column
+
+
+# --- 5. what a new user sees ----------------------------------------------------------------------------
+
+def test_legend_marks_the_layers_hidden_when_the_page_opens(city):
+    from gridmap.maps.onescreen import build_one_screen
+
+    admin = {name: city[name] for name in ("communities", "streets", "districts")}
+    for focus, hidden in ((None, True), ("990102001003", False)):
+        built = build_one_screen(city["grids"], units=city["units"], focus=focus, **admin)
+        page = built.map.get_root().render()
+        shown = {layer.layer_name: layer.show for layer in built.map._children.values()
+                 if getattr(layer, "layer_name", None) in ("住宅小区", "自然村/屯", "小区/自然村")}
+        assert ("住宅小区（默认隐藏，在图层菜单中打开）" in page) == hidden
+        assert all(show is not hidden for show in shown.values())
+
+
+def test_readme_case_figures_agree_with_the_sample_and_the_cockpit(demo_gpkg):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    cases = gpd.read_parquet(CASES)
+    assert f"{len(cases):,} case records" in readme
+    assert f"{int(cases['count'].sum()):,} cases" in readme
+    cockpit = (demo_gpkg.parent / "cockpit.html").read_text(encoding="utf-8")
+    assert f"{int(cases['count'].sum()):,}" in cockpit
+
+
+def test_summary_and_batch_index_have_a_viewport(demo_gpkg, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    out = tmp_path / "r"
+    result = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(out), "--street", STREET])
+    assert result.exit_code == 0, result.output
+    assert '<meta name="viewport" content="width=device-width' in (out / "summary.html").read_text("utf-8")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "batch_maps.py"
+    spec = importlib.util.spec_from_file_location("batch_maps", script)
+    batch_maps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(batch_maps)
+    index = batch_maps.index_page({"districts": [], "streets": []})
+    assert '<meta name="viewport" content="width=device-width' in index
+
+
+def _blocks():
+    from shapely.geometry import box
+
+    communities = gpd.GeoDataFrame({"code": ["450102001003"], "name": ["兴宁社区"]},
+                                   geometry=[box(0, 0, 600, 300)], crs="EPSG:4547")
+    units = gpd.GeoDataFrame({"unit_id": ["u1", "u2", "u3"], "name": ["甲小区", "乙小区", "丙小区"],
+                              "kind": ["compound"] * 3, "households": [350, 420, 380],
+                              "population": [900, 1100, 1000]},
+                             geometry=[box(10, 10, 190, 290), box(210, 10, 390, 290), box(410, 10, 590, 290)],
+                             crs="EPSG:4547")
+    return communities, units
+
+
+def test_build_says_what_a_cli_user_can_do_and_counts_in_words():
+    import warnings
+
+    from gridmap import build_grids
+
+    communities, units = _blocks()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build = build_grids(communities, units.assign(population=[900, None, 1000]))  # missing_count
+    messages = [str(w.message) for w in caught if str(w.message).startswith("grid build:")]
+    assert messages and all("build.report" not in m and "'report' layer" in m for m in messages)
+    assert "in 1 community," in repr(build) and "1 communities" not in build._repr_html_()
+
+
+def test_unknown_buildings_are_unknown_not_zero(city):
+    from gridmap import build_grids
+    from gridmap.maps import one_screen, to_html
+
+    communities, units = _blocks()
+    build = build_grids(communities, units)
+    assert build.grids["buildings"].isna().all(), "no unit gives buildings: unknown, not 0"
+    assert "the grids' buildings are unknown" in " ".join(build.report.to_frame()["message"])
+    page = to_html(one_screen(build.grids))
+    assert "未知" in page
+    known = build_grids(communities, units.assign(buildings=[3, 4, 5]))
+    assert known.grids["buildings"].tolist() == [3, 4, 5]
+
+
+def test_check_gives_builds_reason_instead_of_contradicting_it(demo_gpkg, tmp_path):
+    out = tmp_path / "findings.csv"
+    result = CliRunner().invoke(main, ["check", str(demo_gpkg), "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(out)
+    flagged = findings.loc[findings["check"] == "households_out_of_range"]
+    grids = gpd.read_file(demo_gpkg, layer="grids").set_index("code")
+    assert len(flagged)
+    for row in flagged.itertuples():
+        note = grids.loc[str(row.record), "note"]
+        assert f"gridmap build left it so because it is {note}" in row.message
+        assert not row.message.endswith("Fix: split it") and "merge it with a neighbouring" not in row.message
+
+
+@pytest.mark.browser
+def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg):
+    from browser import launch_chromium, open_offline
+
+    playwright, chromium = launch_chromium()
+    try:
+        for width, height in ((1920, 1080), (1280, 720)):
+            page, _ = open_offline(chromium, demo_gpkg.parent / "cockpit.html", width=width, height=height)
+            boxes = page.evaluate("""() => Object.fromEntries(["body", ".cockpit-left", ".cockpit-chart",
+                ".cockpit-chart svg", ".cockpit-top", ".cockpit-top table"].map(s => {
+                  const r = document.querySelector(s).getBoundingClientRect();
+                  return [s, {top: r.top, bottom: r.bottom}];
+                }))""")
+            left, chart, svg = boxes[".cockpit-left"], boxes[".cockpit-chart"], boxes[".cockpit-chart svg"]
+            assert chart["bottom"] == pytest.approx(left["bottom"], abs=1), "the chart panel fills the column"
+            assert svg["bottom"] <= chart["bottom"] + 1, "the chart is not cut off"
+            top, table = boxes[".cockpit-top"], boxes[".cockpit-top table"]
+            assert top["bottom"] - table["bottom"] < 30, "no empty band under the top-grids table"
+            colors = page.evaluate("""() => [".cockpit-card .label", ".cockpit-top th", ".cockpit-head span"]
+                .map(s => getComputedStyle(document.querySelector(s)).color)""")
+            for color in colors:
+                assert _contrast(color, "rgb(18, 48, 90)") >= 7, color  # WCAG AAA on the panels' blue
+            page.context.close()
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+def _contrast(first: str, second: str) -> float:
+    def luminance(color: str) -> float:
+        channels = [int(v) / 255 for v in color[color.index("(") + 1:color.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

@@ -89,7 +89,7 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-card .value small { font-size: 14px; color: #c9d8ec; margin-left: 4px; font-weight: normal; }
 .cockpit-card .detail { font-size: 14px; color: #dde6f2; }
 /* the chart and the table fill their column at any window size or browser zoom: no empty band below */
-.cockpit-chart { flex: 1 1 auto; min-height: 160px; display: flex; flex-direction: column; }
+.cockpit-chart { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; }
 .cockpit-chart svg { flex: 1 1 auto; width: 100%; height: 100%; min-height: 0; display: block; }
 .cockpit-top { display: flex; flex-direction: column; }
 .cockpit-top table { width: 100%; flex: 1 1 auto; border-collapse: collapse; font-size: 16px; }
