@@ -21,7 +21,7 @@ _EXAMPLES = """
   gridmap map demo/gridmap.gpkg --cockpit --period 2025-06 --out screen.html   # the 1920×1080 cockpit, June
   gridmap map demo/gridmap.gpkg --measure cases_per_1000 --public --out public.html   # for publication
   gridmap map demo/gridmap.gpkg --measure households --out households.png      # static map for a report
-  gridmap map demo/gridmap.gpkg --per-community phone/     # a phone page per community, phone/index.html
+  gridmap map demo/gridmap.gpkg --per-community phone/ --street 990102001   # phone pages + index.html
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
