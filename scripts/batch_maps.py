@@ -31,6 +31,7 @@ from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.io import list_layers, read_layer
 from gridmap.io._atomic import write_text
 from gridmap.maps import one_screen, save_html
+from gridmap.maps.pages import VIEWPORT
 
 __all__ = ["main", "write_maps"]
 
@@ -131,7 +132,7 @@ def index_page(pages: dict[str, list[tuple[str, str, str, int]]], *, lang: str =
     """Return the index page linking every map, districts first."""
     text = _TEXT[lang]
     esc = html.escape  # every piece of text, data or not, is escaped
-    parts = [f'<!DOCTYPE html>\n<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">'
+    parts = [f'<!DOCTYPE html>\n<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">{VIEWPORT}'
              f'<title>{esc(text["title"])}</title>'
              "<style>body{font-family:sans-serif;margin:2em}li{margin:.2em 0}</style></head><body>",
              f"<h1>{esc(text['title'])}</h1>"]

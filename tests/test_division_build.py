@@ -469,7 +469,7 @@ def test_repr_html_and_progress(capsys):
     assert "5 grids" in page and "<table" in page and "city" in page
     summary = build.summary().set_index("type").loc["city"]
     assert (summary["grids"], summary["households_min"], summary["outside_range"]) == (5, 210, 2)
-    assert "5 grids in 1 communities" in repr(build)
+    assert "5 grids in 1 community," in repr(build)
 
 
 def test_sample_city_end_to_end():
