@@ -317,6 +317,46 @@ def test_cli_refuses_a_missing_barriers_file(city, tmp_path):
     assert not (tmp_path / "out.gpkg").exists()
 
 
+def test_split_compound_and_rural_villages_follow_barriers():
+    """A compound split along its buildings with a road through it, and a rural community cut by a river."""
+    urban, rural = "450102001003", "450127100201"
+    communities = frame([{"code": urban, "geometry": box(0, 0, 600, 300)},
+                         {"code": rural, "geometry": box(0, 300, 1400, 700)}])
+    building = {"kind": "building", "households": 225, "population": 675, "buildings": 1}
+    village = {"kind": "natural_village", "population": 300, "buildings": 10}
+    units = frame([
+        {"unit_id": "big", "kind": "compound", "households": 900, "population": 2700, "buildings": 4,
+         "geometry": box(10, 10, 290, 290)},
+        {"unit_id": "small", "kind": "compound", "households": 350, "population": 1000, "buildings": 1,
+         "geometry": box(310, 10, 590, 290)},
+        *[{"unit_id": f"big-{k + 1}", "parent_unit": "big", "geometry": Point(x, y), **building}
+          for k, (x, y) in enumerate([(70, 230), (220, 230), (70, 60), (220, 60)])],
+        *[{"unit_id": f"V{k}", "households": h, "geometry": Point(x, 500), **village}
+          for k, (x, h) in enumerate([(100, 250), (600, 60), (800, 200), (1250, 120)])],
+    ])
+    barriers = frame([{"geometry": LineString([(300, -10), (300, 310)])},  # between the compounds
+                      {"geometry": LineString([(0, 150), (300, 150)])},  # through the big compound
+                      {"geometry": LineString([(650, 290), (650, 710)])}])  # a stream across the village land
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build = build_grids(communities, units, barriers=barriers)
+    assert_exact_tiling(build, communities, units)
+    assert grid_members(build) == {frozenset({"big-1", "big-2"}), frozenset({"big-3", "big-4"}),
+                                   frozenset({"small"}), frozenset({"V0", "V1"}), frozenset({"V2"}),
+                                   frozenset({"V3"})}
+    stream = metric(barriers.iloc[[2]], communities).geometry.iloc[0]
+    grids = metric(build.grids, communities).set_index("unit_ids").geometry
+    assert grids["V0;V1"].bounds[2] <= stream.bounds[0] + 0.01 <= grids["V2"].bounds[0] + 0.02
+    road = metric(barriers.iloc[[1]], communities).geometry.iloc[0]
+    assert grids["big-1;big-2"].bounds[1] >= road.bounds[1] - 0.01 >= grids["big-3;big-4"].bounds[3] - 0.02
+    # (a compound split along its buildings lies in two grids by design: check the tiling, not the units)
+    assert check(build.grids, communities).to_frame()["severity"].ne("error").all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = build_grids(communities, units)
+    assert frozenset({"V1", "V2"}) in grid_members(plain)  # without the stream, V1 joins its nearer neighbour
+
+
 def test_no_barrier_crossing_the_community_keeps_todays_grids(city):
     communities, units, _ = city
     far = gpd.GeoDataFrame(geometry=[LineString([(X0 + 5000, Y0), (X0 + 6000, Y0)])], crs=ORIGIN_CRS)

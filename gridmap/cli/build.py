@@ -60,10 +60,9 @@ _EXAMPLES = """
   gridmap build --communities data/sample/sample_city.gpkg \\
                 --units data/sample/sample_city.gpkg --registry demo/registry.sqlite --out coded.gpkg --json
 
-  # grids that follow the sample city's streets and river (layer roads)
+  # grids that follow the sample city's streets: they cross one only where a block is too small
   gridmap build --communities data/sample/sample_city.gpkg \
-                --units data/sample/sample_city.gpkg --barriers data/sample/sample_city.gpkg \
-                --out streets.gpkg
+                --units data/sample/sample_city.gpkg --barriers data/sample/roads.gpkg --out streets.gpkg
 
   # units geocoded with Amap (GCJ-02); rules.toml holds keys of gridmap.GridRules, e.g.
   #   [rules]

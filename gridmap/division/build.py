@@ -533,8 +533,8 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
         zone = None if lines is None else np.zeros(len(geoms), dtype=np.int64)
         return _Land(placed.geoms, placed.moved, regions, zone, blocks, blocks[:0])
     zone = block_of(geoms, blocks)
-    for container, members in plan.split.items():  # a split compound's buildings stay in its block
-        zone[members] = zone[container]
+    for container, members in plan.split.items():  # a split compound goes where most of its buildings are
+        zone[container] = np.argmax(np.bincount(zone[members]))
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
     regions = np.full(len(geoms), shapely.Polygon(), dtype=object)
     for block in np.unique(zone):
@@ -544,8 +544,8 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
         placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
                               report=report, code=f"{code} (block {block + 1})")
         geoms[inside], moved[inside] = placed.geoms, placed.moved
-        split = {position[c]: [position[m] for m in members] for c, members in plan.split.items()
-                 if c in position}
+        split = {position[c]: [position[m] for m in members if m in position]
+                 for c, members in plan.split.items() if c in position}
         regions[inside] = unit_regions(placed.geoms, blocks[block], split=split,
                                        clipped=clip_units(placed.geoms, blocks[block]))
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
