@@ -81,8 +81,9 @@ def make_city(scale: float, seed: int = 0) -> tuple[gpd.GeoDataFrame, gpd.GeoDat
     unit, cell = shapely.STRtree(cells).query(points, predicate="within")
     community = np.zeros(n_units, dtype=np.int64)
     community[unit] = cell
-    # compounds stay inside their block and their community (the input is clean: only the streets matter)
-    land = shapely.intersection(blocks[block], cells[community])
+    # compounds stay inside their block and 3 m inside their community (the input is clean: only the streets
+    # matter; an edge on the community outline stored with other vertices would bulge across it in degrees)
+    land = shapely.intersection(blocks[block], shapely.buffer(cells, -3.0)[community])
     geoms = np.where(as_polygon, shapely.intersection(
         shapely.box(xy[:, 0] - half, xy[:, 1] - half * 0.8, xy[:, 0] + half, xy[:, 1] + half * 0.8), land),
         points)

@@ -544,6 +544,9 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
         placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
                               report=report, code=f"{code} (block {block + 1})")
         geoms[inside], moved[inside] = placed.geoms, placed.moved
+        if len(inside) == 1:  # one unit: the block is its land
+            regions[inside[0]] = shapely.set_precision(blocks[block], GRID_SIZE_M)
+            continue
         split = {position[c]: [position[m] for m in members if m in position]
                  for c, members in plan.split.items() if c in position}
         regions[inside] = unit_regions(placed.geoms, blocks[block], split=split,
