@@ -462,7 +462,7 @@ def _divide_community(
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
     geoms[active], moved[active] = land.geoms, land.moved
     moved_points = dict(zip(table["unit_id"].to_numpy(dtype=object)[moved], geoms[moved], strict=True))
-    clipped = clip_units(geoms[active], community)
+    clipped = land.clipped
     rows = active[plan.grouped]  # positions in table of the units that are grouped
     geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], table.iloc[rows]
     clipped = clipped[plan.grouped]
@@ -514,6 +514,7 @@ class _Land(NamedTuple):
 
     geoms: np.ndarray  # the units, moved points replaced
     moved: np.ndarray  # bool per unit
+    clipped: np.ndarray  # the units clipped to the community
     regions: np.ndarray  # the land of each unit; with ``empty``, a coverage of the community
     zone: np.ndarray | None  # the block of each unit (None without barriers)
     blocks: np.ndarray  # the blocks (the community alone without barriers)
@@ -528,10 +529,10 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
     if len(blocks) == 1:  # no barriers, or none crossing the community
         placed = place_points(geoms, community, ids, coincident_m=rules.coincident_m, report=report,
                               code=code)
-        regions = unit_regions(placed.geoms, community, split=plan.split,
-                               clipped=clip_units(placed.geoms, community))
+        clipped = clip_units(placed.geoms, community)
+        regions = unit_regions(placed.geoms, community, split=plan.split, clipped=clipped)
         zone = None if lines is None else np.zeros(len(geoms), dtype=np.int64)
-        return _Land(placed.geoms, placed.moved, regions, zone, blocks, blocks[:0])
+        return _Land(placed.geoms, placed.moved, clipped, regions, zone, blocks, blocks[:0])
     zone = block_of(geoms, blocks)
     for container, members in plan.split.items():  # a split compound goes where most of its buildings are
         zone[container] = np.argmax(np.bincount(zone[members]))
@@ -553,7 +554,8 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
                                        clipped=clip_units(placed.geoms, blocks[block]))
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
     pieces = common_edges(np.concatenate([regions, empty]))
-    return _Land(geoms, moved, pieces[: len(geoms)], zone, blocks, pieces[len(geoms):])
+    return _Land(geoms, moved, clip_units(geoms, community), pieces[: len(geoms)], zone, blocks,
+                 pieces[len(geoms):])
 
 
 def _crossings(piece: dict, ids: np.ndarray, households, labels: np.ndarray, zones: np.ndarray,
