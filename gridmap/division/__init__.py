@@ -2,7 +2,8 @@
 
 :func:`build_grids` does the whole job and returns a :class:`GridBuild`; :class:`GridRules` holds the rules
 (household range, population cap, rural and dedicated thresholds); :func:`assign_units` is the first step on
-its own. :mod:`gridmap.division.checks` is the 一张网 QA of any grid layer (:func:`check`: gaps, overlaps,
+its own; with ``barriers=`` (streets, rivers, railways) grids follow them (:mod:`gridmap.division.barriers`).
+:mod:`gridmap.division.checks` is the 一张网 QA of any grid layer (:func:`check`: gaps, overlaps,
 units in no or two grids) and :mod:`gridmap.division.crosswalk` matches grids to other networks (多网合一).
 """
 

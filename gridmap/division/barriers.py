@@ -34,6 +34,7 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
+from gridmap.crs import metric_crs
 from gridmap.division.tessellate import GRID_SIZE_M, dissolve
 from gridmap.errors import CRSError, GeometryError
 
@@ -301,8 +302,6 @@ def along_barriers(
     float
         Between 0 and 1; 1.0 when the grids have no inner boundary.
     """
-    from gridmap.crs import metric_crs
-
     crs = metric_crs(communities)
     edges = shapely.union_all(shapely.boundary(grids.to_crs(crs).geometry.to_numpy()))
     outlines = shapely.union_all(shapely.boundary(communities.to_crs(crs).geometry.to_numpy()))
