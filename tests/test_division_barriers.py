@@ -24,6 +24,7 @@ from shapely import LineString, MultiLineString, Point, box
 
 from gridmap.cli import main as gridmap_main
 from gridmap.crs import convert_frame
+from gridmap.datasets import sample_path
 from gridmap.division import GridRules, build_grids
 from gridmap.division.barriers import MIN_BLOCK_WIDTH_M, along_barriers, barrier_lines, cut_blocks
 from gridmap.division.checks import check
@@ -355,6 +356,18 @@ def test_split_compound_and_rural_villages_follow_barriers():
         warnings.simplefilter("ignore")
         plain = build_grids(communities, units)
     assert frozenset({"V1", "V2"}) in grid_members(plain)  # without the stream, V1 joins its nearer neighbour
+
+
+def test_sample_roads_run_between_the_compounds():
+    """data/sample/roads.gpkg: street centre lines of the lattices the sample's compounds were drawn in."""
+    roads = read_layer(sample_path() / "roads.gpkg")
+    units = read_layer(sample_path() / "sample_city.gpkg", "units")
+    assert set(roads.geom_type) == {"LineString"} and set(roads["kind"]) == {"主干道", "支路"}
+    assert roads["road_id"].is_unique
+    compounds = units[units["kind"] == "compound"].geometry.to_numpy()
+    lines = roads.geometry.to_numpy()
+    hit, _ = shapely.STRtree(lines).query(compounds, predicate="intersects")
+    assert len(hit) == 0  # no street runs through a compound
 
 
 def test_no_barrier_crossing_the_community_keeps_todays_grids(city):
