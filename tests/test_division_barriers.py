@@ -29,7 +29,7 @@ from gridmap.division import GridRules, build_grids
 from gridmap.division.barriers import MIN_BLOCK_WIDTH_M, along_barriers, barrier_lines, cut_blocks
 from gridmap.division.checks import check
 from gridmap.division.group import group_units
-from gridmap.errors import CRSError, GridmapError
+from gridmap.errors import CRSError, GeometryError, GridmapError
 from gridmap.io import read_layer
 
 CODES = ["450102001001", "450102001002", "450102001003", "450102001004"]
@@ -246,6 +246,10 @@ def test_barrier_lines_take_lines_polygons_and_z():
         barrier_lines(gpd.GeoSeries([LineString([(0, 0), (1, 1)])]), lines.crs)
     with pytest.raises(GridmapError, match="GeoDataFrame or GeoSeries"):
         barrier_lines([LineString([(0, 0), (1, 1)])], lines.crs)
+    with pytest.raises(GeometryError, match=r"no lines or polygons \(2 records: Point\)"):
+        barrier_lines(gpd.GeoSeries([Point(0, 0), Point(1, 1)], crs=ORIGIN_CRS), lines.crs)
+    with pytest.raises(GeometryError, match="0 records: no geometry"):
+        barrier_lines(gpd.GeoDataFrame(geometry=[], crs=ORIGIN_CRS), lines.crs)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -368,6 +372,20 @@ def test_sample_roads_run_between_the_compounds():
     lines = roads.geometry.to_numpy()
     hit, _ = shapely.STRtree(lines).query(compounds, predicate="intersects")
     assert len(hit) == 0  # no street runs through a compound
+
+
+def test_cli_refuses_a_barriers_layer_of_points(city, tmp_path):
+    communities, units, _ = city
+    paths = {name: tmp_path / f"{name}.geojson" for name in ("communities", "units")}
+    communities.to_file(paths["communities"], driver="GeoJSON")
+    units.to_file(paths["units"], driver="GeoJSON")
+    units[units.geom_type == "Point"].to_file(tmp_path / "路口.geojson", driver="GeoJSON")
+    result = CliRunner().invoke(gridmap_main, [
+        "build", "--communities", str(paths["communities"]), "--units", str(paths["units"]),
+        "--barriers", str(tmp_path / "路口.geojson"), "--out", str(tmp_path / "out.gpkg")])
+    assert result.exit_code == 2
+    assert "路口.geojson" in result.output and "no lines or polygons" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out.gpkg").exists()
 
 
 def test_no_barrier_crossing_the_community_keeps_todays_grids(city):

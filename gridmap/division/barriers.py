@@ -74,7 +74,8 @@ def barrier_lines(barriers: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS) -
     CRSError
         The layer has no CRS.
     GeometryError
-        ``barriers`` is not a GeoDataFrame or GeoSeries.
+        ``barriers`` is not a GeoDataFrame or GeoSeries, or holds no line or polygon (points only, or no
+        records: surely the wrong file or layer).
 
     Examples
     --------
@@ -102,8 +103,15 @@ def barrier_lines(barriers: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS) -
     parts = np.concatenate([parts[~polygonal], shapely.get_parts(shapely.boundary(parts[polygonal]))])
     parts = shapely.get_parts(parts)  # a polygon with holes has a multi-line boundary
     lines = parts[np.isin(shapely.get_type_id(parts), _LINE_TYPES) & (shapely.length(parts) > 0)]
-    return shapely.linestrings(shapely.get_coordinates(lines), indices=_ring_index(lines)) if len(lines) \
-        else np.empty(0, dtype=object)
+    if not len(lines):
+        kinds = ", ".join(sorted(set(geometry.geom_type))) or "no geometry"
+        raise GeometryError(
+            f"the barriers layer holds no lines or polygons ({len(barriers)} records: {kinds})",
+            path=barriers.attrs.get("gridmap_source"),
+            fix="give the road, river or railway layer (lines, or polygons for rivers drawn as areas); "
+            "choose its layer with --barriers-layer",
+        )
+    return shapely.linestrings(shapely.get_coordinates(lines), indices=_ring_index(lines))
 
 
 def _ring_index(lines: np.ndarray) -> np.ndarray:
