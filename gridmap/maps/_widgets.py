@@ -42,6 +42,22 @@ WIDGETS_JS = """(function () {
   }
   gm.numbers = numbers;
 
+  // The first two integers of an encoded text.
+  function firstTwo(text) {
+    var out = [], value = 0, factor = 1;
+    for (var i = 0; i < text.length && out.length < 2; i++) {
+      var chunk = text.charCodeAt(i) - 63;
+      value += (chunk & 31) * factor;
+      factor *= 32;
+      if (chunk < 32) {
+        out.push(value % 2 ? -(value + 1) / 2 : value / 2);
+        value = 0;
+        factor = 1;
+      }
+    }
+    return out;
+  }
+
   // Points written as steps: [x0, y0, dx1, dy1, ...] -> [[lat, lng], ...].
   function points(text, spec) {
     var n = numbers(text), x = 0, y = 0, out = [];
@@ -77,10 +93,50 @@ WIDGETS_JS = """(function () {
     return spec.shapes.split(" ").map(shape);
   };
 
-  // The same, one shape at a time (lazy grids): arcs are decoded the first time a shape needs them.
-  gm.lazyTopology = function (spec) {
-    var decoded = new Array(spec.arcs.length), shapes = spec.shapes.split(" ");
-    function arc(i) { return decoded[i] || (decoded[i] = points(spec.arcs[i], spec)); }
+  // Compact lazy grids (gridmap.maps.levels.LazyGridLayer): codes with shared prefixes, numbers encoded.
+  gm.expand = function (spec) {
+    if (typeof spec.codes === "string") {
+      var previous = "";
+      spec.codes = spec.codes.split(" ").map(function (text) {
+        previous = previous.slice(0, text.charCodeAt(0) - 65) + text.slice(1);
+        return previous;
+      });
+    }
+    spec.fields.forEach(function (field) {
+      if (field.enc !== undefined) {
+        field.values = numbers(field.enc).map(function (n) {
+          return n === 0 ? null : (n > 0 ? n - 1 : n) / field.div;
+        });
+      }
+      if (field.indexEnc !== undefined) {
+        field.index = numbers(field.indexEnc).map(function (n) { return n < 0 ? null : n; });
+      }
+    });
+  };
+
+  // The same, one shape at a time (lazy grids): arcs are decoded the first time a shape needs them. Arcs
+  // come as one string; chained: each arc's first point is relative to the previous arc's.
+  gm.lazyTopology = function (spec, chained) {
+    var texts = typeof spec.arcs === "string" ? spec.arcs.split(" ") : spec.arcs;
+    var decoded = new Array(texts.length), shapes = spec.shapes.split(" "), starts = null;
+    if (chained) {  // the absolute first point of each arc: sum the first two numbers of every arc
+      starts = new Array(texts.length);
+      var x = 0, y = 0;
+      for (var k = 0; k < texts.length; k++) {
+        var first = firstTwo(texts[k]);
+        x += first[0];
+        y += first[1];
+        starts[k] = [x - first[0], y - first[1]];
+      }
+    }
+    function arc(i) {
+      if (!decoded[i]) {
+        var shifted = starts ? {scale: spec.scale, translate: [spec.translate[0] + starts[i][0],
+                                                               spec.translate[1] + starts[i][1]]} : spec;
+        decoded[i] = points(texts[i], shifted);
+      }
+      return decoded[i];
+    }
     function ring(text) {
       var out = [], ref = 0, steps = numbers(text), i, j, a;
       for (i = 0; i < steps.length; i++) {
@@ -122,8 +178,9 @@ WIDGETS_JS = """(function () {
   // lazy (optional, gridmap.maps.levels): {zoom, groups: [[first, end, south, west, north, east]], labelZoom}
   // — the grids of a group (a community) are decoded and drawn only from that zoom on, near the view.
   gm.gridLayer = function (spec, lazy) {
+    if (lazy) { gm.expand(spec); }
     var group = L.featureGroup(), polygons = [], titles = spec.titles || spec.codes;
-    var shapeOf = lazy ? gm.lazyTopology(spec) : null, shapes = lazy ? null : gm.topology(spec);
+    var shapeOf = lazy ? gm.lazyTopology(spec, lazy.chained) : null, shapes = lazy ? null : gm.topology(spec);
     var at = spec.labelAt ? points(spec.labelAt, spec) : null;
     function value(field, i) {
       return field.values ? field.values[i] : (field.index[i] === null ? null : field.dict[field.index[i]]);

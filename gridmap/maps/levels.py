@@ -26,13 +26,14 @@ Examples
 >>> codes, parts = dissolve(grids.geometry.values, grids["code"].str[:12].to_numpy())
 >>> codes.tolist(), [round(p.area, 4) for p in parts]
 (['990101001001', '990101001002'], [0.0001, 0.0001])
->>> start_zoom(0.01, 120)   # a level of units 0.01° wide appears at zoom 14.1
-14.08
+>>> start_zoom(0.01, 120)   # a level of units 0.01° wide appears at zoom 14.04
+14.04
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -48,13 +49,15 @@ from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
 from gridmap.maps.layers import BOUNDARY_STYLES, _text_px, label_zoom
 
-__all__ = ["LEVELS", "LOD_MIN_GRIDS", "LazyGridLayer", "LevelLayer", "LevelsControl", "dissolve", "start_zoom",
+__all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "compact_codes", "compact_field", "LazyGridLayer", "LevelLayer", "LevelsControl", "dissolve", "start_zoom",
            "rollup", "level_layers"]
 
 #: Levels above the grids and the digits of their codes.
 LEVELS = {"district": 6, "street": 9, "community": 12}
 #: With this many grids or more, the one-screen map draws levels of detail (see gridmap.maps.one_screen).
 LOD_MIN_GRIDS = 5_000
+#: Grid vertices are snapped and simplified to one pixel at this zoom (about 2.4 m), the page's last but two.
+GRID_ZOOM = 16
 _ADMIN_PX, _GRID_PX = 120, 64
 _TEXT = {
     "zh": {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grids": "网格数",
@@ -184,8 +187,14 @@ class LazyGridLayer(GridLayer):
                                _GRID_PX)
 
     def render(self, **kwargs: Any) -> None:
-        """Write the grids (titles left out when they are the codes), their communities and label zooms."""
+        """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
+        scale = 256 * 2**GRID_ZOOM / 360
         drawn = self.drawn_geometry()
+        coords = self._coords()
+        if coords not in self._topologies:
+            self._topologies[coords] = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale,
+                                                         chained=True)
+        self.topology = topology = self._topologies[coords]
         bounds = shapely.bounds(drawn.values)
         keys = self.communities
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
@@ -193,17 +202,86 @@ class LazyGridLayer(GridLayer):
         groups = [[int(a), int(b), round(float(bounds[a:b, 1].min()), 6), round(float(bounds[a:b, 0].min()), 6),
                    round(float(bounds[a:b, 3].max()), 6), round(float(bounds[a:b, 2].max()), 6)]
                   for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
         zooms = [label_zoom(width, str(title)) or 22 for width, title in
                  zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
-        self.lazy_json = js_string({"zoom": self.zoom, "groups": groups,
+        label_at = None
+        if self.labels and len(drawn):
+            points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
+            ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
+            ints[1:] = np.diff(ints, axis=0)
+            label_at = encode_numbers(ints.ravel())
+        rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
+                                       for ring in part]))
+        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
+                          for shape in topology.shapes)
+        self.spec_json = js_string({
+            "key": self.key, "scale": scale, "translate": list(topology.translate),
+            "arcs": " ".join(topology.arcs), "shapes": shapes, "codes": compact_codes(self.codes),
+            "titles": titles, "fields": [compact_field(field) for field in self.fields],
+            "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
+            "labels": -1 if self.labels else None, "labelAt": label_at})
+        self.lazy_json = js_string({"zoom": self.zoom, "groups": groups, "chained": True,
                                     "labelZoom": "".join(chr(65 + z) for z in zooms)})
-        titles = self.titles
-        if list(titles) == list(self.codes):
-            self.titles = None  # the page shows the codes
-        try:
-            super().render(**kwargs)
-        finally:
-            self.titles = titles
+        Layer.render(self, **kwargs)
+
+
+_CODE = re.compile(r"[0-9A-Za-z_.-]*")
+
+
+def compact_codes(codes: list) -> str | list:
+    """Codes as one string: each the number of characters it shares with the one before (``A`` + n) and
+    the rest, separated by spaces (``990101001001001 990101001001002`` → ``A990101001001001 O2``); a list when
+    some code has characters other than letters, digits, ``_.-``.
+
+    Examples
+    --------
+    >>> compact_codes(["990101001001001", "990101001001002", "990101001002001"])
+    'A990101001001001 O2 L2001'
+    """
+    if not all(isinstance(code, str) and _CODE.fullmatch(code) for code in codes):
+        return codes
+    out, previous = [], ""
+    for code in codes:
+        shared = 0
+        for a, b in zip(code[:57], previous, strict=False):
+            if a != b:
+                break
+            shared += 1
+        out.append(chr(65 + shared) + code[shared:])
+        previous = code
+    return " ".join(out)
+
+
+def compact_field(field: dict) -> dict:
+    """A popup field whose values are all numbers (or missing) as encoded integers (``enc``, ``div``).
+
+    A value ``v`` is written as ``round(v * div) + 1`` when not negative, as itself when negative, 0 for
+    missing (:func:`gridmap.maps._topology.encode_numbers`).
+
+    Examples
+    --------
+    >>> compact_field({"label": "面积", "unit": "km²", "values": [0.25, None, 1.5]})
+    {'label': '面积', 'unit': 'km²', 'enc': 's@?mH', 'div': 100}
+    """
+    if "index" in field:
+        return {key: value for key, value in field.items() if key != "index"} | \
+            {"indexEnc": encode_numbers([-1 if i is None else i for i in field["index"]])}
+    values = field.get("values")
+    if values is None or not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)
+                                               and math.isfinite(v)) for v in values):
+        return field
+    numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
+    for div in (1, 10, 100, 1000):
+        scaled = numbers * div
+        if np.allclose(scaled[~np.isnan(scaled)], np.round(scaled[~np.isnan(scaled)]), rtol=0, atol=1e-6):
+            break
+    else:
+        return field
+    ints = np.round(np.nan_to_num(scaled, nan=0)).astype(np.int64)
+    ints = np.where(np.isnan(scaled), 0, np.where(ints >= 0, ints + 1, ints))
+    return {key: value for key, value in field.items() if key != "values"} | \
+        {"enc": encode_numbers(ints), "div": div}
 
 
 class LevelLayer(Layer):
