@@ -20,7 +20,8 @@ province.
 How: ``N`` random points in a square about 300 m a grid, one Lloyd step, Voronoi cells clipped to the
 square; cell edges are cut into pieces so that a grid has about 30 vertices, then every vertex is moved by
 the same smooth displacement (neighbours keep their shared boundaries, which now wiggle like digitised
-ones), and stored to 1e-7 degree (1 cm). Districts, streets and communities are k-means clusters of the cell centres, nested.
+ones), and stored to 1e-7 degree (1 cm). Districts, streets and communities are nested k-means clusters
+of the cell centres.
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     names = write(grids, args.out, n_cases=args.cases, admin=args.admin, seed=args.seed)
     communities = grids["community_code"].nunique()
-    print(f"wrote {args.out} ({len(grids):,} grids in {communities:,} communities; layers {', '.join(names)}; "
-          f"{time.perf_counter() - started:.1f} s)")
+    print(f"wrote {args.out} ({len(grids):,} grids in {communities:,} communities; "
+          f"layers {', '.join(names)}; {time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -30,7 +30,9 @@ LEVELS_JS = """(function () {
 
   // Grids drawn by community: those of the communities near the view, from lazy.zoom on (see gridLayer).
   gm.lazyGrids = function (grid, lazy, at, titles) {
-    var shown = [], bounds = lazy.groups.map(function (g) { return L.latLngBounds([g[2], g[3]], [g[4], g[5]]); });
+    var shown = [], bounds = lazy.groups.map(function (g) {
+      return L.latLngBounds([g[2], g[3]], [g[4], g[5]]);
+    });
     grid.lazy = lazy;
     grid.update = function () {
       var map = grid._map;
@@ -85,7 +87,8 @@ LEVELS_JS = """(function () {
       polygons.push(polygon);
     });
     function style(i) {
-      var fill = group.mode === "fill", measure = group.measure === null ? null : spec.measures[group.measure];
+      var fill = group.mode === "fill";
+      var measure = group.measure === null ? null : spec.measures[group.measure];
       var s = {fill: fill, fillOpacity: 0, weight: spec.style.weight};
       if (fill && measure) {
         var c = measure.classes.charAt(i);
@@ -117,7 +120,9 @@ LEVELS_JS = """(function () {
       if (!map || e.layer.gridmapIndex === undefined || group.mode !== "fill") { return; }
       tip.setContent(el("span", null, spec.rows[e.layer.gridmapIndex][0])).setLatLng(e.latlng).addTo(map);
     });
-    group.on("mousemove", function (e) { if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); } });
+    group.on("mousemove", function (e) {
+      if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); }
+    });
     group.on("mouseout", function () { if (group._map) { group._map.removeLayer(tip); } });
     group.openAt = function (i, latlng) {
       var map = group._map;
@@ -127,7 +132,9 @@ LEVELS_JS = """(function () {
       group.opened = i;
     };
     group.on("click", function (e) {
-      if (e.layer.gridmapIndex !== undefined && group.mode === "fill") { group.openAt(e.layer.gridmapIndex, e.latlng); }
+      if (e.layer.gridmapIndex !== undefined && group.mode === "fill") {
+        group.openAt(e.layer.gridmapIndex, e.latlng);
+      }
     });
     group.polygons = polygons;
     group.labelItems = at.map(function (latlng, i) {
@@ -169,7 +176,8 @@ LEVELS_JS = """(function () {
       layer.end = end;
       var rank = ["district", "street", "community"].indexOf(layer.spec.key);
       gm.addLabels(layer, layer.labelItems.map(function (item) {
-        return {text: item.text, latlng: item.latlng, zoom: Math.max(item.zoom, Math.ceil(Math.max(starts[k], 0)))};
+        var from = Math.ceil(Math.max(starts[k], 0));
+        return {text: item.text, latlng: item.latlng, zoom: Math.max(item.zoom, from)};
       }), layer.spec.key, rank);
       layer.addTo(map);
     });
@@ -205,7 +213,10 @@ LEVELS_JS = """(function () {
     }
     grid.on("measurechange", function () {
       layers.forEach(function (layer) {
-        if (layer.measure !== grid.measure && layer.mode !== "off") { layer.measure = grid.measure; layer.restyle(); }
+        if (layer.measure !== grid.measure && layer.mode !== "off") {
+          layer.measure = grid.measure;
+          layer.restyle();
+        }
       });
     });
     update();

@@ -191,7 +191,7 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
 
 
 def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
-    """The polygons with their vertices on the grid, when that alone keeps them a valid coverage.
+    """Return the polygons with their vertices on the grid, when that alone keeps them a valid coverage.
 
     Much faster than noding (:func:`_noded`) for polygons that already share their edges exactly, as grids
     built by gridmap do; None when they do not (gaps or overlaps, T-junctions) or when snapping breaks them.

@@ -49,8 +49,8 @@ from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
 from gridmap.maps.layers import BOUNDARY_STYLES, _text_px, label_zoom
 
-__all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "compact_codes", "compact_field", "LazyGridLayer", "LevelLayer", "LevelsControl", "dissolve", "start_zoom",
-           "rollup", "level_layers"]
+__all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
+           "compact_codes", "compact_field", "dissolve", "start_zoom", "rollup", "level_layers"]
 
 #: Levels above the grids and the digits of their codes.
 LEVELS = {"district": 6, "street": 9, "community": 12}
@@ -71,7 +71,7 @@ _TEXT = {
 
 
 def start_zoom(width_degrees: float, pixels: int) -> float:
-    """The zoom (to 0.01) at which something ``width_degrees`` wide is ``pixels`` wide on screen."""
+    """Return the zoom (to 0.01) at which something ``width_degrees`` wide is ``pixels`` wide on screen."""
     if not width_degrees > 0:
         return 0.0
     return round(math.log2(pixels * 360 / (256 * width_degrees)), 2)
@@ -199,8 +199,9 @@ class LazyGridLayer(GridLayer):
         keys = self.communities
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
         ends = np.r_[starts[1:], len(keys)]
-        groups = [[int(a), int(b), round(float(bounds[a:b, 1].min()), 6), round(float(bounds[a:b, 0].min()), 6),
-                   round(float(bounds[a:b, 3].max()), 6), round(float(bounds[a:b, 2].max()), 6)]
+        groups = [[int(a), int(b), *(round(float(v), 6) for v in
+                                     (bounds[a:b, 1].min(), bounds[a:b, 0].min(), bounds[a:b, 3].max(),
+                                      bounds[a:b, 2].max()))]
                   for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
         titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
         zooms = [label_zoom(width, str(title)) or 22 for width, title in
@@ -230,9 +231,11 @@ _CODE = re.compile(r"[0-9A-Za-z_.-]*")
 
 
 def compact_codes(codes: list) -> str | list:
-    """Codes as one string: each the number of characters it shares with the one before (``A`` + n) and
-    the rest, separated by spaces (``990101001001001 990101001001002`` → ``A990101001001001 O2``); a list when
-    some code has characters other than letters, digits, ``_.-``.
+    """Write codes as one string, each as what it shares with the one before and the rest.
+
+    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before, then the rest;
+    codes are separated by spaces. A list is returned as it is when some code has characters other than
+    letters, digits and ``_.-``.
 
     Examples
     --------
@@ -254,7 +257,7 @@ def compact_codes(codes: list) -> str | list:
 
 
 def compact_field(field: dict) -> dict:
-    """A popup field whose values are all numbers (or missing) as encoded integers (``enc``, ``div``).
+    """Write a popup field whose values are all numbers (or missing) as encoded integers (``enc``, ``div``).
 
     A value ``v`` is written as ``round(v * div) + 1`` when not negative, as itself when negative, 0 for
     missing (:func:`gridmap.maps._topology.encode_numbers`).
@@ -320,7 +323,7 @@ class LevelLayer(Layer):
         self.title = text[level]
 
     def drawn_geometry(self) -> gpd.GeoSeries:
-        """The level's polygons (EPSG:4326), for search bounds."""
+        """Return the level's polygons (EPSG:4326), for search bounds."""
         return self.frame.geometry
 
     def render(self, **kwargs: Any) -> None:
@@ -414,7 +417,7 @@ class LevelsControl(MacroElement):
 def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Series, given: dict, *,
                  measures: list, scheme: str, k: int, lang: str, public: bool,
                  raw_cases: pd.Series | None = None) -> list[LevelLayer]:
-    """The district, street and community layers of a province map (see :func:`rollup`)."""
+    """Return the district, street and community layers of a province map (see :func:`rollup`)."""
     frames = rollup(grids, figures, communities, given, raw_cases=raw_cases)
     layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public)
               for level, frame in frames.items()]

@@ -61,6 +61,7 @@ from gridmap.maps.figures import (
     period_bounds,
     period_label,
 )
+from gridmap.maps.inline import inline
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.levels import LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
 from gridmap.maps.search import search_control
@@ -151,17 +152,19 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
     Returns
     -------
     folium.Map
-        Write it with :func:`gridmap.maps.save_html`.
+        Write it with :func:`gridmap.maps.save_html`; a notebook shows the same self-contained page inline
+        (:mod:`gridmap.maps.inline`).
 
     Raises
     ------
     GridmapError
         Bad options, a focus with no grid, a case measure without cases, or bad layers.
     """
-    return build_one_screen(grids, communities=communities, streets=streets, districts=districts, units=units,
-                            cases=cases, staff=staff, measure=measure, scheme=scheme, k=k, lang=lang,
-                            basemap=basemap, tianditu_key=tianditu_key, period=period, show_staff=show_staff,
-                            public=public, focus=focus, title=title, levels=levels).map
+    built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
+                             units=units, cases=cases, staff=staff, measure=measure, scheme=scheme, k=k,
+                             lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
+                             show_staff=show_staff, public=public, focus=focus, title=title, levels=levels)
+    return inline(built.map)
 
 
 @dataclass(frozen=True)
@@ -244,12 +247,16 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     titles = grids["name"].fillna(grids["code"]).astype(str).tolist() if "name" in grids.columns \
         else grids["code"].tolist()
     grid_options = {"codes": grids["code"].tolist(), "titles": titles, "fields": fields, "measures": measures,
-                    "measure": keys.index(measure), "name": text["grid_layer"], "lang": lang, "style": _GRID_STYLE}
+                    "measure": keys.index(measure), "name": text["grid_layer"], "lang": lang,
+                    "style": _GRID_STYLE}
     grid = LazyGridLayer(grids.geometry, communities=scope.community.tolist(), **grid_options) if lod \
         else GridLayer(grids.geometry, **grid_options)
     grid.add_to(fmap)
-    boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
-                               period=period, public=public) if lod else _boundary_layers(scope, lang).values()
+    if lod:
+        boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
+                                   period=period, public=public)
+    else:
+        boundaries = _boundary_layers(scope, lang).values()
     for layer in boundaries:
         layer.add_to(fmap)
     unit_layers, unit_grid = _unit_layers(units, grids, text, lang=lang, show=focus is not None)
@@ -298,8 +305,8 @@ def _level_layers(grids, figures, scope: _Scope, cases, measures, *, scheme, k, 
     if public and "cases" in figures.columns:
         raw_cases = grid_figures(grids, cases, None, period=period)["cases"]
     given = {level: scope.layers[level] for level in ("district", "street", "community")}
-    return level_layers(grids, figures, scope.community, given, measures=measures, scheme=scheme, k=k, lang=lang,
-                        public=public, raw_cases=raw_cases)
+    return level_layers(grids, figures, scope.community, given, measures=measures, scheme=scheme, k=k,
+                        lang=lang, public=public, raw_cases=raw_cases)
 
 
 def _check_options(measure: str, scheme: str, lang: str) -> None:
