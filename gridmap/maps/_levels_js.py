@@ -37,7 +37,7 @@ LEVELS_JS = """(function () {
     grid.update = function () {
       var map = grid._map;
       if (!map) { return; }
-      var on = map.getZoom() >= lazy.zoom, view = map.getBounds().pad(0.25), count = 0;
+      var on = map.getZoom() >= lazy.zoom, view = map.getBounds().pad(0.1), count = 0;
       lazy.groups.forEach(function (g, k) {
         var want = on && view.intersects(bounds[k]), i, polygon;
         if (want && !shown[k]) {
