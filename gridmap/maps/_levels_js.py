@@ -60,18 +60,34 @@ LEVELS_JS = """(function () {
       grid.update();
     });
     grid.on("remove", function (e) { if (e.target === grid) { shown = []; } });
-    if (at) {
-      var zooms = chars(lazy.labelZoom, 65);
-      gm.addLabels(grid, at.map(function (latlng, i) {
-        return {text: titles[i], latlng: latlng, zoom: zooms[i]};
-      }), grid.spec.key, -1);
+    if (grid.spec.labels !== null) {  // a grid's label is placed when its polygon is made
+      var zooms = chars(lazy.labelZoom, 65), ensure = grid.ensure;
+      gm.addLabels(grid, [], grid.spec.key, -1);
+      var labels = gm.labelSets[gm.labelSets.length - 1];
+      grid.ensure = function (i) {
+        var made = grid.polygons[i] === undefined, polygon = ensure(i);
+        if (made && polygon) {
+          labels.items.push({text: titles[i], latlng: middle(polygon), tip: null,
+                             zoom: Math.max(zooms[i], Math.ceil(lazy.zoom))});
+        }
+        return polygon;
+      };
     }
   };
+
+  // The mean of the outer ring's vertices: inside a convex grid, near the middle of most others.
+  function middle(polygon) {
+    var ring = polygon.getLatLngs()[0], lat = 0, lng = 0;
+    if (Array.isArray(ring[0])) { ring = ring[0]; }
+    ring.forEach(function (p) { lat += p.lat; lng += p.lng; });
+    return L.latLng(lat / ring.length, lng / ring.length);
+  }
 
   // One level (districts, streets, communities): spec = {key, scale, translate, arcs, shapes, rows (title,
   // values), fields, measures (this level's classes of the grid measures), zoom, style, labelAt, labelZoom}.
   gm.levelLayer = function (spec) {
-    var shapes = gm.topology(spec), group = L.featureGroup(), polygons = [];
+    var shapeOf = gm.lazyTopology(spec, true), group = L.featureGroup(), polygons = [];
+    var shapes = spec.shapes.split(" ").map(function (text, i) { return shapeOf(i); });
     var at = points(spec.labelAt, spec), zooms = chars(spec.labelZoom, 65);
     var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});
     group.spec = spec;

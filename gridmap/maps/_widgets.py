@@ -108,8 +108,9 @@ WIDGETS_JS = """(function () {
           return n === 0 ? null : (n > 0 ? n - 1 : n) / field.div;
         });
       }
-      if (field.indexEnc !== undefined) {
-        field.index = numbers(field.indexEnc).map(function (n) { return n < 0 ? null : n; });
+      if (field.indexSteps !== undefined) {
+        var at = 0;
+        field.index = numbers(field.indexSteps).map(function (n) { at += n; return at < 0 ? null : at; });
       }
     });
   };

@@ -11,10 +11,11 @@ A page cannot draw 100,000 grids at once and stay smooth (nor can a reader see t
   view (:class:`LazyGridLayer`), so the page loads without making a single grid polygon.
 
 Each level's geometry is the union of its grids (by code prefix: 6, 9 and 12 digits, with
-``shapely.coverage_union_all``) where no boundary layer gives it, simplified for the zooms it is filled at
-(one pixel at ``start + 2``) and embedded as shared arcs (:mod:`gridmap.maps._topology`). The zoom at which a
-level appears is where its typical unit is about 120 pixels wide (64 for grids); the page moves the
-thresholds so that the whole-area view always shows the top level and each level has at least one zoom step.
+``shapely.coverage_union_all``) where no boundary layer gives it, snapped and simplified as the grids are
+(one pixel at :data:`GRID_ZOOM`: a level stays on as outlines over the grids) and embedded as shared arcs
+(:mod:`gridmap.maps._topology`). A level appears at the zoom where its typical unit is about 120 pixels wide
+(64 for grids); the page moves the thresholds so that the whole-area view always shows the top level and
+each level has at least one zoom step.
 
 Examples
 --------
@@ -56,8 +57,9 @@ __all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer"
 LEVELS = {"district": 6, "street": 9, "community": 12}
 #: With this many grids or more, the one-screen map draws levels of detail (see gridmap.maps.one_screen).
 LOD_MIN_GRIDS = 5_000
-#: Grid vertices are snapped and simplified to one pixel at this zoom (about 2.4 m), the page's last but two.
-GRID_ZOOM = 16
+#: Grid vertices are snapped and simplified to one pixel at this zoom (about 4.8 m at the equator, 4.4 m at
+#: 23° N); the page zooms in to GRID_ZOOM + 3.
+GRID_ZOOM = 15
 _ADMIN_PX, _GRID_PX = 120, 64
 _TEXT = {
     "zh": {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grids": "网格数",
@@ -206,12 +208,6 @@ class LazyGridLayer(GridLayer):
         titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
         zooms = [label_zoom(width, str(title)) or 22 for width, title in
                  zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
-        label_at = None
-        if self.labels and len(drawn):
-            points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
-            ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
-            ints[1:] = np.diff(ints, axis=0)
-            label_at = encode_numbers(ints.ravel())
         rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
                                        for ring in part]))
         shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
@@ -221,7 +217,7 @@ class LazyGridLayer(GridLayer):
             "arcs": " ".join(topology.arcs), "shapes": shapes, "codes": compact_codes(self.codes),
             "titles": titles, "fields": [compact_field(field) for field in self.fields],
             "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
-            "labels": -1 if self.labels else None, "labelAt": label_at})
+            "labels": -1 if self.labels else None, "labelAt": None})  # labels go where grids are made
         self.lazy_json = js_string({"zoom": self.zoom, "groups": groups, "chained": True,
                                     "labelZoom": "".join(chr(65 + z) for z in zooms)})
         Layer.render(self, **kwargs)
@@ -267,9 +263,10 @@ def compact_field(field: dict) -> dict:
     >>> compact_field({"label": "面积", "unit": "km²", "values": [0.25, None, 1.5]})
     {'label': '面积', 'unit': 'km²', 'enc': 's@?mH', 'div': 100}
     """
-    if "index" in field:
+    if "index" in field:  # steps: grids sorted by community have long runs of the same index
+        index = np.array([-1 if i is None else i for i in field["index"]], dtype=np.int64)
         return {key: value for key, value in field.items() if key != "index"} | \
-            {"indexEnc": encode_numbers([-1 if i is None else i for i in field["index"]])}
+            {"indexSteps": encode_numbers(np.diff(index, prepend=0))}
     values = field.get("values")
     if values is None or not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)
                                                and math.isfinite(v)) for v in values):
@@ -327,9 +324,10 @@ class LevelLayer(Layer):
         return self.frame.geometry
 
     def render(self, **kwargs: Any) -> None:
-        """Simplify and encode the polygons for the zooms the level is filled at."""
-        scale = 256 * 2 ** min(math.ceil(self.zoom) + 3, 18) / 360
-        topology = coverage_topology(self.frame.geometry.values, scale=scale, tolerance=1 / scale)
+        """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
+        scale = 256 * 2**GRID_ZOOM / 360
+        topology = coverage_topology(self.frame.geometry.values, scale=scale, tolerance=1 / scale,
+                                     chained=True)
         rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
                                        for ring in part]))
         shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
@@ -342,7 +340,8 @@ class LevelLayer(Layer):
         zooms = [label_zoom(w, t) or 22 for w, t in zip((widths["maxx"] - widths["minx"]).tolist(), titles,
                                                         strict=True)]
         self.spec_json = js_string({
-            "key": self.key, "scale": scale, "translate": list(topology.translate), "arcs": topology.arcs,
+            "key": self.key, "scale": scale, "translate": list(topology.translate),
+            "arcs": " ".join(topology.arcs),
             "shapes": shapes, "rows": self.rows, "fields": self.fields, "measures": self.measures,
             "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key], "labelAt": encode_numbers(ints.ravel()),
             "labelZoom": "".join(chr(65 + z) for z in zooms), "labelWidth": [_text_px(t) for t in titles]})

@@ -63,7 +63,7 @@ from gridmap.maps.figures import (
 )
 from gridmap.maps.inline import inline
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
-from gridmap.maps.levels import LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
+from gridmap.maps.levels import GRID_ZOOM, LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
 from gridmap.maps.search import search_control
 from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
 
@@ -240,6 +240,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                     title=title if title is not None else scope.title(text))
     fmap.options["zoom_snap"] = 0.25  # fit one community to a phone closely, not to the next power of 2
     fmap.options["max_zoom"] = DETAIL_ZOOM + 1  # boundaries are exact to a pixel at DETAIL_ZOOM
+    if lod:
+        fmap.options["max_zoom"] = GRID_ZOOM + 3  # lazy grids are exact to a pixel at GRID_ZOOM
     for child in list(fmap._children.values()):
         if isinstance(child, folium.TileLayer):
             child.overlay = True  # measures are the base layers (radio buttons); tiles can be switched off
