@@ -58,7 +58,7 @@ def demo_gpkg(tmp_path_factory):
     return out / "gridmap.gpkg"
 
 
-@pytest.mark.parametrize("name", ["batch_maps", "check_existing_grids"])
+@pytest.mark.parametrize("name", ["batch_maps", "check_existing_grids", "make_province"])
 def test_documented_usage_runs_as_written(name, demo_gpkg, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
