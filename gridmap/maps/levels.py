@@ -37,6 +37,7 @@ import math
 import re
 from typing import Any
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -44,11 +45,12 @@ import shapely
 from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
+from folium.utilities import get_obj_in_upper_tree
 
 from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
 from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
-from gridmap.maps.layers import BOUNDARY_STYLES, _text_px, label_zoom
+from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
 
 __all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
            "compact_codes", "compact_field", "dissolve", "start_zoom", "rollup", "level_layers"]
@@ -320,23 +322,24 @@ class LevelLayer(Layer):
         self.title = text[level]
 
     def drawn_geometry(self) -> gpd.GeoSeries:
-        """Return the level's polygons (EPSG:4326), for search bounds."""
-        return self.frame.geometry
+        """Return the level's polygons as drawn: WGS84, or GCJ-02 on an Amap base map."""
+        fmap = get_obj_in_upper_tree(self, folium.Map)
+        return _shift(self.frame.geometry, getattr(fmap, "gridmap_coords", "wgs84"))
 
     def render(self, **kwargs: Any) -> None:
         """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
         scale = 256 * 2**GRID_ZOOM / 360
-        topology = coverage_topology(self.frame.geometry.values, scale=scale, tolerance=1 / scale,
-                                     chained=True)
+        drawn = self.drawn_geometry()
+        topology = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale, chained=True)
         rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
                                        for ring in part]))
         shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
                           for shape in topology.shapes)
         titles = [row[0] for row in self.rows]
-        points = shapely.get_coordinates(shapely.point_on_surface(self.frame.geometry.values))
+        points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
         ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
         ints[1:] = np.diff(ints, axis=0)
-        widths = self.frame.geometry.bounds
+        widths = drawn.bounds
         zooms = [label_zoom(w, t) or 22 for w, t in zip((widths["maxx"] - widths["minx"]).tolist(), titles,
                                                         strict=True)]
         self.spec_json = js_string({
