@@ -14,7 +14,7 @@ Each level's geometry is the union of its grids (by code prefix: 6, 9 and 12 dig
 ``shapely.coverage_union_all``) where no boundary layer gives it, snapped and simplified as the grids are
 (one pixel at :data:`GRID_ZOOM`: a level stays on as outlines over the grids) and embedded as shared arcs
 (:mod:`gridmap.maps._topology`). A level appears at the zoom where its typical unit is about 120 pixels wide
-(64 for grids); the page moves the thresholds so that the whole-area view always shows the top level and
+(96 for grids); the page moves the thresholds so that the whole-area view always shows the top level and
 each level has at least one zoom step.
 
 Examples
@@ -62,7 +62,7 @@ LOD_MIN_GRIDS = 5_000
 #: Grid vertices are snapped and simplified to one pixel at this zoom (about 4.8 m at the equator, 4.4 m at
 #: 23° N); the page zooms in to GRID_ZOOM + 3.
 GRID_ZOOM = 15
-_ADMIN_PX, _GRID_PX = 120, 64
+_ADMIN_PX, _GRID_PX = 120, 96
 _TEXT = {
     "zh": {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grids": "网格数",
            "code": "编码", "kind": "类型", "households": "户数", "population": "人口", "area": "面积",
