@@ -449,3 +449,8 @@ def test_a_city_bundle_feeds_the_map_functions(tmp_path, city):
     by_keywords = cockpit(loaded.grids, communities=loaded.communities, streets=loaded.streets,
                           districts=loaded.districts, cases=city.cases.head(200), title="城市驾驶舱")
     assert len(page) == len(by_keywords) and "城市驾驶舱" in page
+    from gridmap.maps import one_screen, to_html
+
+    separate = one_screen(loaded.grids, cases=city.cases.head(200), communities=loaded.communities,
+                          streets=loaded.streets, districts=loaded.districts)
+    assert len(to_html(one_screen(with_cases))) == len(to_html(separate))

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
+from gridmap.io.city import City, city_layers
 from gridmap.io.validation import require_polygons
 from gridmap.maps._topology import simplify_coverage
 from gridmap.maps._widgets import WidgetRuntime
@@ -95,7 +96,7 @@ _LINE_ONLY = {"fill": False, "interactive": False}
 _HEAT_ZOOM = 16
 
 
-def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
+def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame | None = None,
                streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
                units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                staff: pd.DataFrame | None = None, measure: str = "population_density",
@@ -107,11 +108,12 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
 
     Parameters
     ----------
-    grids : geopandas.GeoDataFrame
+    grids : geopandas.GeoDataFrame or gridmap.io.city.City
         ``code``, optional ``type`` (city / rural / dedicated), ``community_code``, ``households``,
         ``population``, ``buildings``, ``unit_ids`` (ids separated by ``;``), ``name``, and precomputed
         figures (``population_density``, ``cases``, ``cases_per_1000``, ``cases_per_km2``, used as given);
-        polygons in any CRS.
+        polygons in any CRS. Or a whole :class:`~gridmap.io.city.City` (:func:`gridmap.load_city`), whose
+        layers fill the ones below that are not given.
     communities, streets, districts : geopandas.GeoDataFrame, optional
         Admin boundaries (``code``, ``name``): drawn, named in popups, searchable.
     units : geopandas.GeoDataFrame, optional
@@ -161,8 +163,9 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
     GridmapError
         Bad options, a focus with no grid, a case measure without cases, or bad layers.
     """
-    built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
-                             units=units, cases=cases, staff=staff, measure=measure, scheme=scheme, k=k,
+    layers = city_layers(grids, communities=communities, streets=streets, districts=districts, units=units,
+                         cases=cases, staff=staff)
+    built = build_one_screen(layers.pop("grids"), **layers, measure=measure, scheme=scheme, k=k,
                              lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
                              show_staff=show_staff, public=public, focus=focus, title=title, levels=levels)
     return inline(built.map)
