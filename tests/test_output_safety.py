@@ -92,6 +92,9 @@ FILE_COMMANDS = {
     "check --communities": lambda source, out: ["check", SAMPLE, "--communities", source, "--out", out],
     "stats --cases": lambda source, out: ["stats", SAMPLE, "--cases", source, "--out", out],
     "map --staff": lambda source, out: ["map", SAMPLE, "--staff", source, "--out", out],
+    "microgrids": lambda source, out: ["microgrids", "--grids", source, "--buildings", SAMPLE, "--out", out],
+    "microgrids --buildings": lambda source, out: ["microgrids", "--grids", SAMPLE, "--buildings", source,
+                                                   "--out", out],
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gridmap.cli._output import Steps, echo_wrote
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -95,6 +95,8 @@ def microgrids(ctx: click.Context, grids_path: str, grids_layer: str | None, bui
     reading order. A grid without buildings stays whole (sequence 01). Writes the layers microgrids,
     buildings (with grid_code and microgrid_code) and report to one GeoPackage.
     """
+    refuse_overwriting({"--grids": grids_path, "--buildings": buildings_path, "--rules": rules_path},
+                       {"--out": out, "--registry": registry_path})
     quiet = is_quiet(ctx)
     with staged_file(out) as staging, echo_warnings(quiet=quiet), \
             Steps("microgrids", 4 + (registry_path is not None), quiet=quiet) as step:

@@ -37,8 +37,6 @@ from typing import NamedTuple
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.findings import Report
@@ -151,6 +149,9 @@ def _spots(points: np.ndarray, ids: np.ndarray, reach: float) -> list[np.ndarray
     keep = left < right
     if not keep.any():
         return []
+    from scipy.sparse import coo_matrix  # scipy loads only when points share a spot
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(keep.sum()), (left[keep], right[keep])), shape=(len(points), len(points)))
     _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)
