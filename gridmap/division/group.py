@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -76,13 +77,18 @@ def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
     >>> unit_roles(units, GridRules()).tolist()
     ['ordinary', 'dedicated', 'village']
     """
-    dedicated = units["kind"].isin(rules.dedicated_kinds) & (
-        units["areal"].astype(bool) | (units["population"] >= rules.dedicated_min_people)
+    return pd.Series(_roles(units, rules), index=units.index, dtype=object)
+
+
+def _roles(units, rules: GridRules) -> np.ndarray:
+    """:func:`unit_roles` of a DataFrame or a dict of numpy columns, as an array."""
+    kinds = np.asarray(units["kind"], dtype=object)
+    dedicated = np.isin(kinds, list(rules.dedicated_kinds)) & (
+        np.asarray(units["areal"], dtype=bool)
+        | (np.asarray(units["population"], dtype=float) >= rules.dedicated_min_people)
     )
-    roles = np.where(
-        dedicated, "dedicated", np.where(units["kind"] == "natural_village", "village", "ordinary")
-    )
-    return pd.Series(roles, index=units.index, dtype=object)
+    roles = np.where(dedicated, "dedicated", np.where(kinds == "natural_village", "village", "ordinary"))
+    return roles.astype(object)
 
 
 def community_kinds(communities: pd.DataFrame) -> pd.Series:
@@ -141,19 +147,19 @@ def group_units(
 
     Parameters
     ----------
-    units : pandas.DataFrame
+    units : pandas.DataFrame or dict of numpy arrays
         One row per unit: ``unit_id``, ``kind``, ``households``, ``population``, ``areal`` (polygon unit),
         ``x``, ``y`` (a point of the unit in a metric CRS, for the reading order); optional ``split_of``:
         for the buildings of a compound split along its buildings, the compound's id (they form grids only
         with each other, reason "split"), else None.
-    adjacency : pandas.DataFrame
+    adjacency : pandas.DataFrame or dict of numpy arrays
         Pairs of units whose land touches: ``left``, ``right`` (row positions), ``gap_m`` (distance between
         the units themselves).
     community_kind : {"urban", "rural", "other"}
         Rural communities form rural grids; the others city grids.
     rules : GridRules
         The thresholds.
-    links : pandas.DataFrame, optional
+    links : pandas.DataFrame or dict of numpy arrays, optional
         Units that must share a grid: ``member``, ``head`` (row positions), e.g. a point inside another
         unit's polygon, or two points at the same place.
 
@@ -170,12 +176,12 @@ def group_units(
     rank[reading_order(data["x"], data["y"], data["unit_id"])] = np.arange(len(rank))
     head = _heads(data["areal"], links, rank)
     nodes = _Nodes(data, head, rank, adjacency, rules)
-    roles = unit_roles(units, rules).to_numpy()
+    roles = _roles(units, rules)
     groups: list[dict] = []
     for node in nodes.ordered:
         if roles[node] == "dedicated":
             groups.append({"nodes": [node], "type": "dedicated", "reason": "dedicated site", "note": ""})
-    split_of = units["split_of"].to_numpy(dtype=object) if "split_of" in units.columns else None
+    split_of = np.asarray(units["split_of"], dtype=object) if "split_of" in units else None
     groups += _split_groups(nodes, split_of, rules)
     ordinary = [n for n in nodes.ordered if roles[n] != "dedicated" and not _is_split(split_of, n)]
     if community_kind == "rural":
@@ -185,15 +191,15 @@ def group_units(
     return _finish(data, nodes, groups, roles, rules)
 
 
-def _arrays(units: pd.DataFrame) -> dict[str, np.ndarray]:
+def _arrays(units: pd.DataFrame | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Return the columns grouping needs as numpy arrays (pandas indexing per unit dominates run time)."""
     return {
-        "unit_id": units["unit_id"].to_numpy(dtype=object),
-        "households": units["households"].to_numpy(float),
-        "population": units["population"].to_numpy(float),
-        "areal": units["areal"].to_numpy(dtype=bool),
-        "x": units["x"].to_numpy(float),
-        "y": units["y"].to_numpy(float),
+        "unit_id": np.asarray(units["unit_id"], dtype=object),
+        "households": np.asarray(units["households"], dtype=float),
+        "population": np.asarray(units["population"], dtype=float),
+        "areal": np.asarray(units["areal"], dtype=bool),
+        "x": np.asarray(units["x"], dtype=float),
+        "y": np.asarray(units["y"], dtype=float),
     }
 
 
@@ -207,7 +213,9 @@ def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> n
             i = parent[i]
         return i
 
-    for member, head in [] if links is None else zip(links["member"], links["head"], strict=True):
+    pairs = [] if links is None else zip(np.asarray(links["member"]).tolist(),
+                                           np.asarray(links["head"]).tolist(), strict=True)
+    for member, head in pairs:
         a, b = find(int(member)), find(int(head))
         if a != b:
             keep, drop = sorted((a, b), key=lambda i: (not areal[i], rank[i]))
@@ -238,9 +246,9 @@ class _Nodes:
         self.is_point = {node: not data["areal"][node] for node in self.ordered}
         self.gap: dict[int, dict[int, float]] = defaultdict(dict)
         for left, right, gap in zip(
-            head[adjacency["left"].to_numpy(int)],
-            head[adjacency["right"].to_numpy(int)],
-            adjacency["gap_m"].to_numpy(float),
+            head[np.asarray(adjacency["left"], dtype=int)],
+            head[np.asarray(adjacency["right"], dtype=int)],
+            np.asarray(adjacency["gap_m"], dtype=float),
             strict=True,
         ):
             if left != right:
@@ -396,18 +404,35 @@ def _finish(
         members = [unit for node in group["nodes"] for unit in nodes.members[node]]
         labels[members] = gid
         rows.append(
-            {
-                "type": group["type"],
-                "reason": group["reason"] or _reason(group["type"], members, roles),
-                "note": group["note"],
-                "households": float(data["households"][members].sum()),
-                "population": float(data["population"][members].sum()),
-            }
+            _Grid(
+                group["type"],
+                group["reason"] or _reason(group["type"], members, roles),
+                group["note"],
+                float(data["households"][members].sum()),
+                float(data["population"][members].sum()),
+            )
         )
-    frame = pd.DataFrame(rows, columns=["type", "reason", "note", "households", "population"])
-    totals = frame.groupby("type")["households"].sum().to_dict()
-    frame["note"] = [_join(row.note, _range_note(row, totals, rules)) for row in frame.itertuples()]
+    totals: dict[str, float] = defaultdict(float)  # plain Python: pandas per community costs more
+    for row in rows:
+        totals[row.type] += row.households
+    rows = [row._replace(note=_join(row.note, _range_note(row, totals, rules))) for row in rows]
+    frame = pd.DataFrame(
+        {
+            field: pd.Series([getattr(row, field) for row in rows], dtype=dtype)
+            for field, dtype in zip(_Grid._fields, (object, object, object, float, float), strict=True)
+        }
+    )
     return labels, frame
+
+
+class _Grid(NamedTuple):
+    """One row of the grids :func:`group_units` returns."""
+
+    type: str
+    reason: str
+    note: str
+    households: float
+    population: float
 
 
 def _reason(grid_type: str, members: list[int], roles: np.ndarray) -> str:

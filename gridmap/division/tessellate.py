@@ -43,6 +43,7 @@ __all__ = [
     "unit_regions",
     "clip_units",
     "region_adjacency",
+    "adjacent_pairs",
     "dissolve",
     "connect_parts",
     "SAMPLE_SPACING_M",
@@ -319,14 +320,30 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
        left  right
     0     0      1
     """
+    left, right = adjacent_pairs(regions)
+    return pd.DataFrame({"left": left, "right": right})
+
+
+def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`region_adjacency` as two arrays ``left``, ``right``, sorted.
+
+    Without a DataFrame: in a loop over many communities, building frames costs more than the geometry.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)])]
+    [[0, 0], [1, 2]]
+    """
     regions = np.asarray(regions, dtype=object)
     left, right = shapely.STRtree(regions).query(regions, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
     # boundaries meet in a line (DE-9IM boundary/boundary of dimension 1); cheaper than measuring the line
     touch = shapely.relate_pattern(regions[left], regions[right], "****1****")
-    frame = pd.DataFrame({"left": left[touch], "right": right[touch]})
-    return frame.sort_values(["left", "right"]).reset_index(drop=True)
+    left, right = left[touch], right[touch]
+    order = np.lexsort((right, left))
+    return left[order], right[order]
 
 
 def connect_parts(grids: ArrayLike, anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
