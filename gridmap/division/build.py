@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 
 from gridmap.division.assign import assign
-from gridmap.division.group import community_kinds, group_units, target_range
+from gridmap.division.group import GridRow, community_kinds, group_unit_rows, target_range
 from gridmap.division.order import reading_order
 from gridmap.division.positions import CLEARANCE_M, place_points
 from gridmap.division.rules import GridRules
@@ -390,15 +390,7 @@ def _divide_community(
             severity="info",
         )
         geometry = shapely.set_precision(community, GRID_SIZE_M)
-        attrs = pd.DataFrame(
-            {
-                "type": [grid_type],
-                "reason": ["empty community"],
-                "note": [""],
-                "households": [0.0],
-                "population": [0.0],
-            }
-        )
+        attrs = [GridRow(grid_type, "empty community", "", 0.0, 0.0)]
         return _piece(code, [geometry], attrs, [[]], table)
     plan = _split_plan(table, kind, rules, report)
     active = plan.active
@@ -423,7 +415,7 @@ def _divide_community(
         "y": shapely.get_y(position),
         "split_of": plan.split_of,
     }
-    labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links)
+    labels, groups = group_unit_rows(frame, adjacency, community_kind=kind, rules=rules, links=links)
     grids = dissolve(regions, labels, len(groups))
     grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
     for g in multipart:
@@ -592,7 +584,7 @@ def _links(
 def _piece(
     code: str,
     geometries: list,
-    groups: pd.DataFrame,
+    groups: list[GridRow],
     members: list,
     table: dict[str, np.ndarray],
     derived=None,
@@ -613,7 +605,6 @@ def _piece(
         np.add.at(totals[column], group_of, table[column][flat])
     first_id = [min(ids[m]) if len(m) else "" for m in members]
     order = np.argsort(np.asarray(first_id, dtype=str), kind="stable")
-    types, reasons, notes = (groups[column].to_numpy() for column in ("type", "reason", "note"))
     rows, unit_grid = [], {}
     for sequence, g in enumerate(order, start=1):
         grid_code = f"{code}-{sequence:03d}"
@@ -622,13 +613,13 @@ def _piece(
         rows.append(
             {
                 "code": grid_code,
-                "type": types[g],
+                "type": groups[g].type,
                 "community_code": code,
                 **{column: int(values[g]) for column, values in totals.items()},
                 "n_units": len(member_ids),
                 "unit_ids": join_ids(member_ids),
-                "reason": reasons[g],
-                "note": notes[g],
+                "reason": groups[g].reason,
+                "note": groups[g].note,
                 "position": "approximate" if moved is not None and moved[members[g]].any() else "exact",
                 "geometry": geometries[g],
             }

@@ -46,7 +46,16 @@ from numpy.typing import ArrayLike
 
 from gridmap.division.rules import GridRules
 
-__all__ = ["group_units", "unit_roles", "community_kinds", "reading_order", "target_range", "REASONS"]
+__all__ = [
+    "group_units",
+    "group_unit_rows",
+    "GridRow",
+    "unit_roles",
+    "community_kinds",
+    "reading_order",
+    "target_range",
+    "REASONS",
+]
 
 #: Why units form a grid (the ``reason`` column of grids).
 REASONS = (
@@ -58,6 +67,16 @@ REASONS = (
     "dedicated site",
     "empty community",
 )
+
+
+class GridRow(NamedTuple):
+    """One grid of a community, as :func:`group_unit_rows` returns it (a row of :func:`group_units`)."""
+
+    type: str
+    reason: str
+    note: str
+    households: float
+    population: float
 
 
 def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
@@ -170,6 +189,23 @@ def group_units(
     groups : pandas.DataFrame
         One row per grid: ``type`` (city / rural / dedicated), ``reason`` (one of :data:`REASONS`),
         ``note`` (why a grid is outside the range, which units joined), ``households``, ``population``.
+    """
+    labels, rows = group_unit_rows(units, adjacency, community_kind=community_kind, rules=rules, links=links)
+    return labels, pd.DataFrame.from_records(rows, columns=list(GridRow._fields))
+
+
+def group_unit_rows(
+    units: pd.DataFrame | dict[str, np.ndarray],
+    adjacency: pd.DataFrame | dict[str, np.ndarray],
+    *,
+    community_kind: str,
+    rules: GridRules,
+    links: pd.DataFrame | dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, list[GridRow]]:
+    """Return :func:`group_units` with the grids as a list of :class:`GridRow` instead of a DataFrame.
+
+    For loops over many communities (``build_grids``), where building a small DataFrame per community
+    costs more than the grouping.
     """
     data = _arrays(units)
     rank = np.empty(len(data["unit_id"]), dtype=np.int64)
@@ -397,14 +433,14 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
 
 def _finish(
     data: dict[str, np.ndarray], nodes: _Nodes, groups: list[dict], roles: np.ndarray, rules: GridRules
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[np.ndarray, list[GridRow]]:
     labels = np.full(len(data["unit_id"]), -1, dtype=np.int64)
     rows = []
     for gid, group in enumerate(groups):
         members = [unit for node in group["nodes"] for unit in nodes.members[node]]
         labels[members] = gid
         rows.append(
-            _Grid(
+            GridRow(
                 group["type"],
                 group["reason"] or _reason(group["type"], members, roles),
                 group["note"],
@@ -415,24 +451,7 @@ def _finish(
     totals: dict[str, float] = defaultdict(float)  # plain Python: pandas per community costs more
     for row in rows:
         totals[row.type] += row.households
-    rows = [row._replace(note=_join(row.note, _range_note(row, totals, rules))) for row in rows]
-    frame = pd.DataFrame(
-        {
-            field: pd.Series([getattr(row, field) for row in rows], dtype=dtype)
-            for field, dtype in zip(_Grid._fields, (object, object, object, float, float), strict=True)
-        }
-    )
-    return labels, frame
-
-
-class _Grid(NamedTuple):
-    """One row of the grids :func:`group_units` returns."""
-
-    type: str
-    reason: str
-    note: str
-    households: float
-    population: float
+    return labels, [row._replace(note=_join(row.note, _range_note(row, totals, rules))) for row in rows]
 
 
 def _reason(grid_type: str, members: list[int], roles: np.ndarray) -> str:

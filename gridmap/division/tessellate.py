@@ -327,7 +327,9 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
 def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Return :func:`region_adjacency` as two arrays ``left``, ``right``, sorted.
 
-    Without a DataFrame: in a loop over many communities, building frames costs more than the geometry.
+    The regions must form a coverage (neighbours share their edges vertex for vertex, as regions and grids
+    here do): two regions then share a boundary of positive length exactly when they have a ring segment
+    in common, which sorting every segment finds without a spatial predicate per pair.
 
     Examples
     --------
@@ -336,14 +338,20 @@ def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     [[0, 0], [1, 2]]
     """
     regions = np.asarray(regions, dtype=object)
-    left, right = shapely.STRtree(regions).query(regions, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    # boundaries meet in a line (DE-9IM boundary/boundary of dimension 1); cheaper than measuring the line
-    touch = shapely.relate_pattern(regions[left], regions[right], "****1****")
-    left, right = left[touch], right[touch]
-    order = np.lexsort((right, left))
-    return left[order], right[order]
+    polygons, region = shapely.get_parts(regions, return_index=True)
+    rings, polygon = shapely.get_rings(polygons, return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same_ring = np.flatnonzero(ring[1:] == ring[:-1])
+    start, end = coords[same_ring], coords[same_ring + 1]
+    flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+    start[flip], end[flip] = end[flip], start[flip].copy()
+    owner = region[polygon[ring[same_ring]]]
+    order = np.lexsort((owner, end[:, 1], end[:, 0], start[:, 1], start[:, 0]))
+    key = np.column_stack([start, end])[order]
+    owner = owner[order]
+    shared = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (owner[1:] != owner[:-1]))
+    pairs = np.unique(np.column_stack([owner[shared], owner[shared + 1]]), axis=0).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def connect_parts(grids: ArrayLike, anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
