@@ -559,8 +559,9 @@ def _links(
                 head=ids[head],
             )
     placed: dict[tuple[float, float], int] = {}
-    for member in points:
-        key = tuple(np.round(shapely.get_coordinates(clipped[member])[0] / GRID_SIZE_M).astype(np.int64))
+    first = shapely.get_geometry(clipped[points], 0)  # a point (the first of a multipoint)
+    cells = np.round(shapely.get_coordinates(first) / GRID_SIZE_M).astype(np.int64)
+    for member, key in zip(points, map(tuple, cells), strict=True):
         if key in placed:
             rows.append((member, placed[key]))
             report.add(
