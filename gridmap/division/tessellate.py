@@ -161,7 +161,10 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size:
     """
     cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, ordered=True)
     # GEOS 3.14 returns some ordered cells as a GeometryCollection of the polygon and a zero-length line
-    cells, cell = shapely.get_parts(shapely.get_parts(cells), return_index=True)
+    cells = shapely.get_parts(cells)
+    cell = np.arange(len(cells))
+    if (shapely.get_type_id(cells) == shapely.GeometryType.GEOMETRYCOLLECTION).any():
+        cells, cell = shapely.get_parts(cells, return_index=True)
     polygon = shapely.get_type_id(cells) == shapely.GeometryType.POLYGON
     coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(cells[polygon]), return_index=True)
     start = np.flatnonzero(ring[1:] == ring[:-1])
