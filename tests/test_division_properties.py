@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.division import build_grids
+from gridmap.division.tessellate import adjacent_pairs, unit_regions
 from gridmap.errors import GridmapWarning
 
 SIDE, CELL = 2000.0, 200.0  # the city is a 2 km square; units sit in distinct 200 m lattice cells
@@ -121,3 +122,28 @@ def test_row_order_does_not_change_the_grids(city, random):
     columns = ["code", "type", "community_code", "households", "unit_ids", "reason"]
     assert first.grids[columns].equals(second.grids[columns])
     assert np.all(first.grids.geometry.geom_equals_exact(second.grids.geometry, tolerance=0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 19), st.integers(0, 19), st.booleans()),
+        min_size=2,
+        max_size=30,
+        unique_by=lambda t: t[:2],
+    )
+)
+def test_adjacent_pairs_agree_with_the_boundary_predicate(spots):
+    """Shared ring segments find exactly the regions whose boundaries meet in a line (DE-9IM ****1****)."""
+    units = [
+        box(i * 100 + 10, j * 100 + 10, i * 100 + 70, j * 100 + 60)
+        if areal
+        else Point(i * 100 + 50, j * 100 + 50)
+        for i, j, areal in spots
+    ]
+    regions = unit_regions(units, box(0, 0, SIDE, SIDE))
+    left, right = np.triu_indices(len(regions), 1)
+    touch = shapely.relate_pattern(regions[left], regions[right], "****1****")
+    expected = sorted(zip(left[touch].tolist(), right[touch].tolist(), strict=True))
+    found = adjacent_pairs(regions)
+    assert list(zip(found[0].tolist(), found[1].tolist(), strict=True)) == expected

@@ -35,16 +35,16 @@ import shapely
 
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
-from gridmap.division.group import community_kinds, group_units, target_range
+from gridmap.division.group import GridRow, community_kinds, group_unit_rows, target_range
 from gridmap.division.order import reading_order
 from gridmap.division.positions import CLEARANCE_M, place_points
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
+    adjacent_pairs,
     clip_units,
     connect_parts,
     dissolve,
-    region_adjacency,
     unit_regions,
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
@@ -83,6 +83,8 @@ GRID_COLUMNS = [
 
 #: Unit polygons overlapping by more than this (m²) are reported.
 _AREA_TOLERANCE_M2 = 1.0
+# The unit-table columns group_units reads.
+_GROUPING_COLUMNS = ("unit_id", "kind", "households", "population", "areal")
 #: Build findings that also raise a GridmapWarning (the others are in the report only).
 _WARN_CHECKS = (
     "unit_overlap",
@@ -233,6 +235,7 @@ def build_grids(
     if outside_excluded:
         logger.info("%d units outside every community are excluded from grids", outside_excluded)
 
+    columns = {column: table[column].to_numpy() for column in table.columns}
     lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
     near_lines = _lines_near(lines, assignment.community_geoms)
     pieces = []
@@ -243,7 +246,7 @@ def build_grids(
                 kinds[position],
                 assignment.community_geoms[position],
                 assignment.unit_geoms[members[position]],
-                table.iloc[members[position]],
+                _take(columns, members[position]),
                 rules,
                 report,
                 lines=near_lines(position),
@@ -264,6 +267,14 @@ def build_grids(
     _range_tables(grids, rules, report)
     _warn_summary(report)
     return GridBuild(grids=grids, units=caller_columns(out_units, names), report=report)
+
+
+def _take(columns: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the given rows of a table held as numpy columns.
+
+    A DataFrame per community costs more than the community's geometry.
+    """
+    return {column: values[rows] for column, values in columns.items()}
 
 
 def _lines_near(lines: np.ndarray | None, communities: np.ndarray):
@@ -444,12 +455,15 @@ def _divide_community(
     kind: str,
     community,
     geoms: np.ndarray,
-    table: pd.DataFrame,
+    table: dict[str, np.ndarray],
     rules: GridRules,
     report: Report,
     lines: np.ndarray | None = None,
 ) -> dict:
-    """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
+    """Grids of one community: geometries (metric), attributes and the grid code of each unit.
+
+    ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns.
+    """
     if not len(geoms):
         grid_type = "rural" if kind == "rural" else "city"
         report.add(
@@ -459,39 +473,32 @@ def _divide_community(
             severity="info",
         )
         geometry = shapely.set_precision(community, GRID_SIZE_M)
-        attrs = pd.DataFrame(
-            {
-                "type": [grid_type],
-                "reason": ["empty community"],
-                "note": [""],
-                "households": [0.0],
-                "population": [0.0],
-            }
-        )
+        attrs = [GridRow(grid_type, "empty community", "", 0.0, 0.0)]
         return _piece(code, [geometry], attrs, [[]], table)
     plan = _split_plan(table, kind, rules, report)
     active = plan.active
-    land = _land(geoms[active], community, table["unit_id"].to_numpy(dtype=object)[active], plan, rules,
-                 report, code, lines)
+    land = _land(geoms[active], community, table["unit_id"][active], plan, rules, report, code, lines)
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
     geoms[active], moved[active] = land.geoms, land.moved
-    moved_points = dict(zip(table["unit_id"].to_numpy(dtype=object)[moved], geoms[moved], strict=True))
+    moved_points = dict(zip(table["unit_id"][moved], geoms[moved], strict=True))
     clipped = land.clipped
     rows = active[plan.grouped]  # positions in table of the units that are grouped
-    geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], table.iloc[rows]
+    geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], _take(table, rows)
     clipped = clipped[plan.grouped]
     zones = None if land.zone is None else land.zone[plan.grouped]
     _report_units_geometry(geoms, clipped, table_grouped, report)
-    adjacency = region_adjacency(regions)
-    adjacency["gap_m"] = shapely.distance(
-        geoms[adjacency["left"].to_numpy()], geoms[adjacency["right"].to_numpy()]
-    )
+    left, right = adjacent_pairs(regions)
+    adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
     links = _links(clipped, regions, table_grouped, report)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
-    frame = table_grouped.reset_index(drop=True).assign(
-        x=shapely.get_x(position), y=shapely.get_y(position), split_of=plan.split_of
-    )
-    labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links, zones=zones)
+    frame = {
+        **{column: table_grouped[column] for column in _GROUPING_COLUMNS},
+        "x": shapely.get_x(position),
+        "y": shapely.get_y(position),
+        "split_of": plan.split_of,
+    }
+    labels, groups = group_unit_rows(frame, adjacency, community_kind=kind, rules=rules, links=links,
+                                     zones=zones)
     grids = dissolve(regions, labels, len(groups))
     if len(land.empty):
         grids = absorb_blocks(grids, land.empty)[0]
@@ -518,8 +525,8 @@ def _divide_community(
     piece["moved"] = moved_points
     if land.zone is not None:
         piece["blocks"], piece["empty_blocks"] = len(land.blocks), len(land.empty)
-        piece["crossings"] = _crossings(piece, frame["unit_id"].to_numpy(dtype=object), frame["households"],
-                                        labels, zones, land.blocks)
+        piece["crossings"] = _crossings(piece, frame["unit_id"], frame["households"], labels, zones,
+                                        land.blocks)
     return piece
 
 
@@ -604,15 +611,15 @@ class _Plan(NamedTuple):
     derived: dict[str, list[str]]  # unit_id -> unit_ids whose grid codes it takes
 
 
-def _split_plan(table: pd.DataFrame, kind: str, rules: GridRules, report: Report) -> _Plan:
+def _split_plan(table: dict[str, np.ndarray], kind: str, rules: GridRules, report: Report) -> _Plan:
     """Split city compounds above the range that have buildings; other buildings follow their compound."""
-    ids, kinds = table["unit_id"].to_numpy(dtype=object), table["kind"].to_numpy(dtype=object)
+    ids, kinds = table["unit_id"], table["kind"]
     row_of = {unit: row for row, unit in enumerate(ids)}
     children: dict[int, list[int]] = {}
-    for row, parent in enumerate(table["parent_unit"].to_numpy(dtype=object)):
+    for row, parent in enumerate(table["parent_unit"]):
         if parent is not None and parent in row_of:
             children.setdefault(row_of[parent], []).append(row)
-    households, population = table["households"].to_numpy(), table["population"].to_numpy()
+    households, population = table["households"], table["population"]
     split = [
         row
         for row, rows in sorted(children.items())
@@ -647,12 +654,12 @@ def _split_plan(table: pd.DataFrame, kind: str, rules: GridRules, report: Report
 
 
 def _report_units_geometry(
-    geoms: np.ndarray, clipped: np.ndarray, table: pd.DataFrame, report: Report
+    geoms: np.ndarray, clipped: np.ndarray, table: dict[str, np.ndarray], report: Report
 ) -> None:
     """Units reaching beyond their community, and unit polygons overlapping each other."""
-    areal = np.flatnonzero(table["areal"].to_numpy())
+    areal = np.flatnonzero(table["areal"])
     outside = shapely.area(geoms[areal]) - shapely.area(clipped[areal])
-    for unit, area in zip(table["unit_id"].to_numpy()[areal], outside, strict=True):
+    for unit, area in zip(table["unit_id"][areal], outside, strict=True):
         if area > _AREA_TOLERANCE_M2:
             report.add(
                 "unit_crosses_boundary",
@@ -667,7 +674,7 @@ def _report_units_geometry(
     keep = left < right
     left, right = left[keep], right[keep]
     areas = shapely.area(shapely.intersection(polygons[left], polygons[right]))
-    ids = table["unit_id"].to_numpy()[areal]
+    ids = table["unit_id"][areal]
     for a, b, area in zip(left, right, areas, strict=True):
         if area > _AREA_TOLERANCE_M2:
             report.add(
@@ -680,14 +687,16 @@ def _report_units_geometry(
             )
 
 
-def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report: Report) -> pd.DataFrame:
-    """Return the units that must share a grid, as (member, head) pairs.
+def _links(
+    clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report
+) -> dict[str, np.ndarray]:
+    """Return the units that must share a grid, as (member, head) pairs (numpy columns).
 
     A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
     and a polygon left without land because smaller units cover it.
     """
-    ids = table["unit_id"].to_numpy()
-    kinds = table["kind"].to_numpy()
+    ids = table["unit_id"]
+    kinds = table["kind"]
     rows = []
     points = np.flatnonzero(shapely.get_dimensions(clipped) == 0)
     polygons = np.flatnonzero(shapely.area(clipped) > 0)
@@ -710,8 +719,9 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
                 head=ids[head],
             )
     placed: dict[tuple[float, float], int] = {}
-    for member in points:
-        key = tuple(np.round(shapely.get_coordinates(clipped[member])[0] / GRID_SIZE_M).astype(np.int64))
+    first = shapely.get_geometry(clipped[points], 0)  # a point (the first of a multipoint)
+    cells = np.round(shapely.get_coordinates(first) / GRID_SIZE_M).astype(np.int64)
+    for member, key in zip(points, map(tuple, cells), strict=True):
         if key in placed:
             rows.append((member, placed[key]))
             report.add(
@@ -728,20 +738,21 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
         rows.append((member, int(np.argmax(cover))))
-    return pd.DataFrame(rows, columns=["member", "head"], dtype=np.int64)
+    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return {"member": pairs[:, 0], "head": pairs[:, 1]}
 
 
-def _total(values: np.ndarray) -> int | None:
-    """Return the sum of a grid's unit counts, None (unknown) when any unit's count is unknown."""
-    return None if np.isnan(values.astype(float)).any() else int(values.sum())
+def _total(value: float) -> int | None:
+    """Return a grid's sum of unit counts as an int, None (unknown) when any unit's count is unknown."""
+    return None if np.isnan(value) else int(value)
 
 
 def _piece(
     code: str,
     geometries: list,
-    groups: pd.DataFrame,
+    groups: list[GridRow],
     members: list,
-    table: pd.DataFrame,
+    table: dict[str, np.ndarray],
     derived=None,
     moved: np.ndarray | None = None,
 ) -> dict:
@@ -750,11 +761,16 @@ def _piece(
     Grids come in the order of their first unit id; :func:`_in_reading_order` numbers them.
     """
     geometries = np.asarray(geometries, dtype=object)
-    ids = table["unit_id"].to_numpy(dtype=object)
-    counts = {column: table[column].to_numpy() for column in COUNT_COLUMNS}
+    ids = table["unit_id"]
+    rows_of = [np.asarray(m, dtype=np.intp) for m in members]
+    group_of = np.repeat(np.arange(len(rows_of)), [len(m) for m in rows_of])
+    flat = np.concatenate(rows_of)
+    totals = {}
+    for column in COUNT_COLUMNS:  # every grid's sum at once: numpy per grid costs more than the sums
+        totals[column] = np.zeros(len(rows_of))  # NaN (an unknown count) stays NaN
+        np.add.at(totals[column], group_of, table[column][flat].astype(float))
     first_id = [min(ids[m]) if len(m) else "" for m in members]
     order = np.argsort(np.asarray(first_id, dtype=str), kind="stable")
-    types, reasons, notes = (groups[column].to_numpy() for column in ("type", "reason", "note"))
     rows, unit_grid = [], {}
     for sequence, g in enumerate(order, start=1):
         grid_code = f"{code}-{sequence:03d}"
@@ -763,13 +779,13 @@ def _piece(
         rows.append(
             {
                 "code": grid_code,
-                "type": types[g],
+                "type": groups[g].type,
                 "community_code": code,
-                **{column: _total(values[members[g]]) for column, values in counts.items()},
+                **{column: _total(values[g]) for column, values in totals.items()},
                 "n_units": len(member_ids),
                 "unit_ids": join_ids(member_ids),
-                "reason": reasons[g],
-                "note": notes[g],
+                "reason": groups[g].reason,
+                "note": groups[g].note,
                 "position": "approximate" if moved is not None and moved[members[g]].any() else "exact",
                 "geometry": geometries[g],
             }

@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,16 @@ from numpy.typing import ArrayLike
 
 from gridmap.division.rules import GridRules
 
-__all__ = ["group_units", "unit_roles", "community_kinds", "reading_order", "target_range", "REASONS"]
+__all__ = [
+    "group_units",
+    "group_unit_rows",
+    "GridRow",
+    "unit_roles",
+    "community_kinds",
+    "reading_order",
+    "target_range",
+    "REASONS",
+]
 
 #: Why units form a grid (the ``reason`` column of grids).
 REASONS = (
@@ -61,6 +71,16 @@ REASONS = (
     "dedicated site",
     "empty community",
 )
+
+
+class GridRow(NamedTuple):
+    """One grid of a community, as :func:`group_unit_rows` returns it (a row of :func:`group_units`)."""
+
+    type: str
+    reason: str
+    note: str
+    households: float
+    population: float
 
 
 def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
@@ -80,13 +100,18 @@ def unit_roles(units: pd.DataFrame, rules: GridRules) -> pd.Series:
     >>> unit_roles(units, GridRules()).tolist()
     ['ordinary', 'dedicated', 'village']
     """
-    dedicated = units["kind"].isin(rules.dedicated_kinds) & (
-        units["areal"].astype(bool) | (units["population"] >= rules.dedicated_min_people)
+    return pd.Series(_roles(units, rules), index=units.index, dtype=object)
+
+
+def _roles(units, rules: GridRules) -> np.ndarray:
+    """:func:`unit_roles` of a DataFrame or a dict of numpy columns, as an array."""
+    kinds = np.asarray(units["kind"], dtype=object)
+    dedicated = np.isin(kinds, list(rules.dedicated_kinds)) & (
+        np.asarray(units["areal"], dtype=bool)
+        | (np.asarray(units["population"], dtype=float) >= rules.dedicated_min_people)
     )
-    roles = np.where(
-        dedicated, "dedicated", np.where(units["kind"] == "natural_village", "village", "ordinary")
-    )
-    return pd.Series(roles, index=units.index, dtype=object)
+    roles = np.where(dedicated, "dedicated", np.where(kinds == "natural_village", "village", "ordinary"))
+    return roles.astype(object)
 
 
 def community_kinds(communities: pd.DataFrame) -> pd.Series:
@@ -146,19 +171,19 @@ def group_units(
 
     Parameters
     ----------
-    units : pandas.DataFrame
+    units : pandas.DataFrame or dict of numpy arrays
         One row per unit: ``unit_id``, ``kind``, ``households``, ``population``, ``areal`` (polygon unit),
         ``x``, ``y`` (a point of the unit in a metric CRS, for the reading order); optional ``split_of``:
         for the buildings of a compound split along its buildings, the compound's id (they form grids only
         with each other, reason "split"), else None.
-    adjacency : pandas.DataFrame
+    adjacency : pandas.DataFrame or dict of numpy arrays
         Pairs of units whose land touches: ``left``, ``right`` (row positions), ``gap_m`` (distance between
         the units themselves).
     community_kind : {"urban", "rural", "other"}
         Rural communities form rural grids; the others city grids.
     rules : GridRules
         The thresholds.
-    links : pandas.DataFrame, optional
+    links : pandas.DataFrame or dict of numpy arrays, optional
         Units that must share a grid: ``member``, ``head`` (row positions), e.g. a point inside another
         unit's polygon, or two points at the same place.
     zones : array-like of int, optional
@@ -173,17 +198,36 @@ def group_units(
         One row per grid: ``type`` (city / rural / dedicated), ``reason`` (one of :data:`REASONS`),
         ``note`` (why a grid is outside the range, which units joined), ``households``, ``population``.
     """
+    labels, rows = group_unit_rows(units, adjacency, community_kind=community_kind, rules=rules, links=links,
+                                   zones=zones)
+    return labels, pd.DataFrame.from_records(rows, columns=list(GridRow._fields))
+
+
+def group_unit_rows(
+    units: pd.DataFrame | dict[str, np.ndarray],
+    adjacency: pd.DataFrame | dict[str, np.ndarray],
+    *,
+    community_kind: str,
+    rules: GridRules,
+    links: pd.DataFrame | dict[str, np.ndarray] | None = None,
+    zones: ArrayLike | None = None,
+) -> tuple[np.ndarray, list[GridRow]]:
+    """Return :func:`group_units` with the grids as a list of :class:`GridRow` instead of a DataFrame.
+
+    For loops over many communities (``build_grids``), where building a small DataFrame per community
+    costs more than the grouping.
+    """
     data = _arrays(units)
     rank = np.empty(len(data["unit_id"]), dtype=np.int64)
     rank[reading_order(data["x"], data["y"], data["unit_id"])] = np.arange(len(rank))
     head = _heads(data["areal"], links, rank)
     nodes = _Nodes(data, head, rank, adjacency, rules, zones=zones)
-    roles = unit_roles(units, rules).to_numpy()
+    roles = _roles(units, rules)
     groups: list[dict] = []
     for node in nodes.ordered:
         if roles[node] == "dedicated":
             groups.append({"nodes": [node], "type": "dedicated", "reason": "dedicated site", "note": ""})
-    split_of = units["split_of"].to_numpy(dtype=object) if "split_of" in units.columns else None
+    split_of = np.asarray(units["split_of"], dtype=object) if "split_of" in units else None
     groups += _split_groups(nodes, split_of, rules)
     ordinary = [n for n in nodes.ordered if roles[n] != "dedicated" and not _is_split(split_of, n)]
     if community_kind == "rural":
@@ -193,15 +237,15 @@ def group_units(
     return _finish(data, nodes, groups, roles, rules)
 
 
-def _arrays(units: pd.DataFrame) -> dict[str, np.ndarray]:
+def _arrays(units: pd.DataFrame | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Return the columns grouping needs as numpy arrays (pandas indexing per unit dominates run time)."""
     return {
-        "unit_id": units["unit_id"].to_numpy(dtype=object),
-        "households": units["households"].to_numpy(float),
-        "population": units["population"].to_numpy(float),
-        "areal": units["areal"].to_numpy(dtype=bool),
-        "x": units["x"].to_numpy(float),
-        "y": units["y"].to_numpy(float),
+        "unit_id": np.asarray(units["unit_id"], dtype=object),
+        "households": np.asarray(units["households"], dtype=float),
+        "population": np.asarray(units["population"], dtype=float),
+        "areal": np.asarray(units["areal"], dtype=bool),
+        "x": np.asarray(units["x"], dtype=float),
+        "y": np.asarray(units["y"], dtype=float),
     }
 
 
@@ -215,7 +259,9 @@ def _heads(areal: np.ndarray, links: pd.DataFrame | None, rank: np.ndarray) -> n
             i = parent[i]
         return i
 
-    for member, head in [] if links is None else zip(links["member"], links["head"], strict=True):
+    pairs = [] if links is None else zip(np.asarray(links["member"]).tolist(),
+                                           np.asarray(links["head"]).tolist(), strict=True)
+    for member, head in pairs:
         a, b = find(int(member)), find(int(head))
         if a != b:
             keep, drop = sorted((a, b), key=lambda i: (not areal[i], rank[i]))
@@ -248,9 +294,9 @@ class _Nodes:
         self.is_point = {node: not data["areal"][node] for node in self.ordered}
         self.gap: dict[int, dict[int, float]] = defaultdict(dict)
         for left, right, gap in zip(
-            head[adjacency["left"].to_numpy(int)],
-            head[adjacency["right"].to_numpy(int)],
-            adjacency["gap_m"].to_numpy(float),
+            head[np.asarray(adjacency["left"], dtype=int)],
+            head[np.asarray(adjacency["right"], dtype=int)],
+            np.asarray(adjacency["gap_m"], dtype=float),
             strict=True,
         ):
             if left != right:
@@ -412,25 +458,25 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
 
 def _finish(
     data: dict[str, np.ndarray], nodes: _Nodes, groups: list[dict], roles: np.ndarray, rules: GridRules
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[np.ndarray, list[GridRow]]:
     labels = np.full(len(data["unit_id"]), -1, dtype=np.int64)
     rows = []
     for gid, group in enumerate(groups):
         members = [unit for node in group["nodes"] for unit in nodes.members[node]]
         labels[members] = gid
         rows.append(
-            {
-                "type": group["type"],
-                "reason": group["reason"] or _reason(group["type"], members, roles),
-                "note": group["note"],
-                "households": float(data["households"][members].sum()),
-                "population": float(data["population"][members].sum()),
-            }
+            GridRow(
+                group["type"],
+                group["reason"] or _reason(group["type"], members, roles),
+                group["note"],
+                float(data["households"][members].sum()),
+                float(data["population"][members].sum()),
+            )
         )
-    frame = pd.DataFrame(rows, columns=["type", "reason", "note", "households", "population"])
-    totals = frame.groupby("type")["households"].sum().to_dict()
-    frame["note"] = [_join(row.note, _range_note(row, totals, rules)) for row in frame.itertuples()]
-    return labels, frame
+    totals: dict[str, float] = defaultdict(float)  # plain Python: pandas per community costs more
+    for row in rows:
+        totals[row.type] += row.households
+    return labels, [row._replace(note=_join(row.note, _range_note(row, totals, rules))) for row in rows]
 
 
 def _reason(grid_type: str, members: list[int], roles: np.ndarray) -> str:

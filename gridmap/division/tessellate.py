@@ -43,6 +43,7 @@ __all__ = [
     "unit_regions",
     "clip_units",
     "region_adjacency",
+    "adjacent_pairs",
     "dissolve",
     "connect_parts",
     "SAMPLE_SPACING_M",
@@ -160,7 +161,10 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size:
     """
     cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, ordered=True)
     # GEOS 3.14 returns some ordered cells as a GeometryCollection of the polygon and a zero-length line
-    cells, cell = shapely.get_parts(shapely.get_parts(cells), return_index=True)
+    cells = shapely.get_parts(cells)
+    cell = np.arange(len(cells))
+    if (shapely.get_type_id(cells) == shapely.GeometryType.GEOMETRYCOLLECTION).any():
+        cells, cell = shapely.get_parts(cells, return_index=True)
     polygon = shapely.get_type_id(cells) == shapely.GeometryType.POLYGON
     coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(cells[polygon]), return_index=True)
     start = np.flatnonzero(ring[1:] == ring[:-1])
@@ -319,14 +323,38 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
        left  right
     0     0      1
     """
+    left, right = adjacent_pairs(regions)
+    return pd.DataFrame({"left": left, "right": right})
+
+
+def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`region_adjacency` as two arrays ``left``, ``right``, sorted.
+
+    The regions must form a coverage (neighbours share their edges vertex for vertex, as regions and grids
+    here do): two regions then share a boundary of positive length exactly when they have a ring segment
+    in common, which sorting every segment finds without a spatial predicate per pair.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)])]
+    [[0, 0], [1, 2]]
+    """
     regions = np.asarray(regions, dtype=object)
-    left, right = shapely.STRtree(regions).query(regions, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    # boundaries meet in a line (DE-9IM boundary/boundary of dimension 1); cheaper than measuring the line
-    touch = shapely.relate_pattern(regions[left], regions[right], "****1****")
-    frame = pd.DataFrame({"left": left[touch], "right": right[touch]})
-    return frame.sort_values(["left", "right"]).reset_index(drop=True)
+    polygons, region = shapely.get_parts(regions, return_index=True)
+    rings, polygon = shapely.get_rings(polygons, return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same_ring = np.flatnonzero(ring[1:] == ring[:-1])
+    start, end = coords[same_ring], coords[same_ring + 1]
+    flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+    start[flip], end[flip] = end[flip], start[flip].copy()
+    owner = region[polygon[ring[same_ring]]]
+    order = np.lexsort((owner, end[:, 1], end[:, 0], start[:, 1], start[:, 0]))
+    key = np.column_stack([start, end])[order]
+    owner = owner[order]
+    shared = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (owner[1:] != owner[:-1]))
+    pairs = np.unique(np.column_stack([owner[shared], owner[shared + 1]]), axis=0).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def connect_parts(grids: ArrayLike, anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
