@@ -505,3 +505,101 @@ def test_cli_strips_the_community_names_of_the_file(tmp_path, city):
     assert written["address_unit"].tolist() == [units["unit_id"].iloc[7]]
     assert written["match_kind"].tolist() == ["exact"]
     assert written["grid_code"].astype(str).tolist() == [units["grid_code"].iloc[7]]
+
+
+# --- names sharing a root: 富丽新村 / 富丽小区 / 富丽花园 ---------------------------------------------------
+
+SHARED_ROOTS = ["富丽新村", "富丽小区", "富丽花园", "碧园新村", "碧园小区"]
+SHARED_AMBIGUOUS = ["富丽苑", "富丽", "碧园花园", "碧园苑", "富丽家园", "碧园"]  # each root names 2–3 units
+
+
+def shared_root_units() -> gpd.GeoDataFrame:
+    """The Shanghai gazetteer with five compounds whose names share a root and differ in their suffix."""
+    units = shanghai_units()
+    y0 = ORIGIN[1] + 12 * CELL
+    extra = gpd.GeoDataFrame(
+        [{"unit_id": f"FL{i + 1}", "name": name, "区": "浦东新区", "街道": "张江镇",
+          "地址": f"上海市浦东新区富丽路{100 + i}弄", "road": "富丽路", "number": 100 + i, "lane": "弄",
+          "别名": "", "grid_code": f"310115{i:03d}006",
+          "geometry": box(ORIGIN[0] + i * CELL, y0, ORIGIN[0] + i * CELL + 0.003, y0 + 0.003)}
+         for i, name in enumerate(SHARED_ROOTS)], crs=units.crs)
+    return pd.concat([units, extra], ignore_index=True)
+
+
+def shared_root_cases(units: gpd.GeoDataFrame, seed: int = 23) -> pd.DataFrame:
+    """150 messy addresses: 100 of the usual forms, 50 naming a shared-root compound (6 ambiguous)."""
+    rng = random.Random(seed)
+    general = case_list(units, n=97, seed=seed)[["case_id", "地址", "true_unit", "区"]]
+    ids = dict(zip(units["name"], units["unit_id"], strict=False))
+    rows = []
+    for i in range(44):
+        name = SHARED_ROOTS[i % len(SHARED_ROOTS)]
+        other = rng.choice([s for s in ("花园", "小区", "新村") if not name.endswith(s)])
+        address = [f"{name}{other}", f"{name}{rng.randrange(1, 30)}号楼{rng.randrange(1, 4)}单元",
+                   f"浦东新区张江镇{name}", f"{name}{other}{rng.randrange(1, 9)}栋"][i % 4]
+        rows.append({"case_id": f"S{i + 1:02d}", "地址": address, "true_unit": ids[name], "区": None})
+    rows += [{"case_id": f"Z{i + 1}", "地址": address, "true_unit": None, "区": None}
+             for i, address in enumerate(SHARED_AMBIGUOUS)]
+    return pd.concat([general, pd.DataFrame(rows)], ignore_index=True)
+
+
+def shared_root_agreement() -> tuple[float, int, pd.DataFrame, pd.DataFrame]:
+    """(share of matched cases at their true unit, number matched, cases, result)."""
+    units = shared_root_units()
+    cases = shared_root_cases(units)
+    result = match_addresses(cases, units, column="地址", report=Report("t"))
+    matched = result["match_kind"].isin(["exact", "fuzzy"]).to_numpy()
+    same = (result["address_unit"].astype(object) == cases["true_unit"].astype(object)).to_numpy()
+    return float(same[matched].mean()), int(matched.sum()), cases, result
+
+
+def test_shared_roots_keep_the_longest_name_and_never_guess():
+    share, matched, cases, result = shared_root_agreement()
+    assert len(cases) == 150 and matched >= 130
+    assert share >= 0.99, f"{share:.2%} of {matched} matched cases are at their true unit"
+    named = cases["case_id"].str.startswith("S").to_numpy()
+    assert (result.loc[named, "match_kind"] == "exact").all(), result.loc[named, ["地址", "match_kind"]]
+    assert (result.loc[named, "address_unit"] == cases.loc[named, "true_unit"]).all()
+    roots = cases["case_id"].str.startswith("Z").to_numpy()
+    assert (result.loc[roots, "match_kind"] == "ambiguous").all(), result.loc[roots]
+    ambiguous = (result["match_kind"] == "ambiguous").to_numpy()
+    assert result.loc[ambiguous, ["address_match", "address_unit", "grid_code"]].isna().all().all()
+    assert result.loc[ambiguous].geometry.isna().all()
+
+
+def test_a_stripped_name_beats_a_generic_suffix():
+    units = gpd.GeoDataFrame({"unit_id": ["U1", "U2", "U3"], "name": ["富丽小区", "富丽新村", "碧园小区"]},
+                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs="EPSG:4547")
+    cases = pd.DataFrame({"case_id": ["A", "B", "C", "D"],
+                          "地址": ["富丽新村花园", "富丽花园", "富丽", "碧园花园"]})
+    report = Report("t")
+    result = match_addresses(cases, units, column="地址", report=report)
+    assert result["match_kind"].tolist() == ["exact", "ambiguous", "ambiguous", "exact"]
+    assert result["address_unit"].tolist()[0] == "U2" and result["address_unit"].tolist()[3] == "U3"
+    found = report.to_frame().set_index("record")
+    assert set(found.index) == {"case B", "case C"}
+    assert found.loc["case B", "candidates"] == "富丽小区 (U1) 100; 富丽新村 (U2) 100"
+
+
+def test_cli_reads_a_12345_bianhao_as_the_case_id(tmp_path, city):
+    units, grids, cases = city
+    gpkg = tmp_path / "city.gpkg"
+    write_layer(grids, gpkg, "grids")
+    write_layer(units.drop(columns=["road", "number", "lane"]), gpkg, "units", mode="a")
+    sample = cases.iloc[:30]
+    table = tmp_path / "addr.csv"
+    pd.DataFrame({"编号": [f"A{i + 1}" for i in range(len(sample))], "地址": sample["地址"].to_numpy(),
+                  "上报时间": "2025-05-01 09:00"}).to_csv(table, index=False, encoding="gbk")
+    out = tmp_path / "o.csv"
+    result = CliRunner().invoke(main, ["cases", "assign", str(table), "--grids", str(gpkg),
+                                       "--by-address", "地址", "--out", str(out), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "unit_id" not in result.output and "matches no unit" not in result.output
+    summary = json.loads(result.stdout)
+    assert not {"unknown_unit", "ambiguous_unit"} & set(summary["findings_by_check"])
+    written = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert written["case_id"].tolist() == [f"A{i + 1}" for i in range(len(sample))]
+    assert "unit_id" not in written.columns
+    hit = written.dropna(subset=["address_unit"])
+    assert len(hit) >= 25 and (hit["address_unit"].to_numpy() == sample["true_unit"].to_numpy()[
+        hit.index]).mean() >= 0.99

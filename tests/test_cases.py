@@ -302,6 +302,28 @@ def test_cases_located_by_unit_name_or_id(tmp_path):
     assert located.geometry.iloc[0].equals(Point(108.31, 22.81)) and located.crs.to_epsg() == 4490
 
 
+def test_bianhao_of_a_case_list_is_the_case_id_not_a_unit_id(tmp_path):
+    units = gpd.GeoDataFrame({"unit_id": ["C1", "C2"], "name": ["翠竹苑", "兴宁花园"]},
+                             geometry=[Point(108.30, 22.80), Point(108.31, 22.81)], crs="EPSG:4490")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("编号,上报时间,小区编号\nA1,2025-01-01 08:00,C2\nA2,2025-01-01 09:00,C1\n",
+                     encoding="gbk")
+    report = Report("t")
+    cases = read_cases(plain, units=units, report=report)
+    assert cases["case_id"].tolist() == ["A1", "A2"] and "编号" not in cases.columns
+    assert cases["located_by"].tolist() == ["unit_id", "unit_id"]
+    assert cases.geometry.iloc[0].equals(Point(108.31, 22.81)) and len(report) == 0
+    both = tmp_path / "both.csv"  # a named case-id header wins; 编号 is kept as it is
+    both.write_text("编号,工单编号,上报时间,经度,纬度\n7,W1,2025-01-01,108.3,22.8\n", encoding="utf-8")
+    cases = read_cases(both, coords="wgs84")
+    assert cases["case_id"].tolist() == ["W1"] and cases["编号"].astype(str).tolist() == ["7"]
+    assert "unit_id" not in cases.columns
+    geo = tmp_path / "cases.geojson"  # vector case files too
+    write_layer(gpd.GeoDataFrame({"编号": ["G1"], "上报时间": ["2025-01-01"]}, geometry=[Point(108.3, 22.8)],
+                                 crs="EPSG:4326"), geo)
+    assert read_cases(geo)["case_id"].tolist() == ["G1"]
+
+
 def test_clean_cases_normalises_and_flags():
     raw = pd.DataFrame({"case_id": ["a", "b", "c", "d", "d"],
                         "reported_at": ["2025-01-02 08:00", "2025年1月3日 9:30", "not a time", "2025-01-02",

@@ -12,9 +12,12 @@ How an address is matched, in this order:
    street prefixes stripped (``上海市浦东新区``, ``XX街道``, ``XX镇`` and the admin names the gazetteer
    carries), house tails cut (``张东路2281弄3号601室`` → ``张东路2281弄``; ``阳光花园3号楼`` → ``阳光花园``).
 2. **Exact**: a normalised key of the case (the whole address, its road + number, its compound part) equals
-   a key of exactly one unit (its name, an alias or its address); failing that, the same without the
-   compound suffix (小区/花园/苑/公寓/家园/新村): ``阳光小区`` or ``阳光`` finds ``阳光花园`` when it is the
-   only 阳光, but ``阳光苑`` does not (two different suffixes name two compounds).
+   a key of exactly one unit (its name, an alias or its address); failing that, the key with its compound
+   suffixes (小区/花园/苑/公寓/家园/新村) dropped one at a time, the first that names a unit winning
+   (``富丽新村花园`` finds ``富丽新村``, never ``富丽小区``); failing that, the root (every suffix dropped):
+   ``阳光小区`` or ``阳光`` finds ``阳光花园`` when it is the only 阳光, ``阳光苑`` does not (two different
+   suffixes name two compounds), and a root two or more units share (富丽 of 富丽小区 and 富丽新村) makes
+   the address ambiguous.
 3. **Fuzzy** (``rapidfuzz``), among the units of the case's district or street when the case names one
    (a column such as ``街道`` or a prefix of the address), and only among keys with the **same house
    numbers**: numbers are never guessed. The best unit is taken when it scores at least ``min_score`` and
@@ -209,21 +212,31 @@ def _cut_tail(text: str) -> str:
     return _TAIL.sub("", text)
 
 
-def _core(key: str) -> tuple[str, str]:
-    """Drop the compound suffix of a key: (阳光2期, 花园) for 阳光花园2期; 小区 is generic and gives ''.
+def _suffix_steps(key: str) -> list[tuple[str, str]]:
+    """Drop compound suffixes one at a time: [(富丽新村, 花园), (富丽, 新村)] for 富丽新村花园.
 
-    The key stays whole when too little would be left (雅苑 stays 雅苑).
+    A phase (``2期``, ``东区``) stays at the end; a key stays whole when too little would be left (雅苑).
     """
     phase = re.search(r"(\d+期|[东西南北]区|\d+区)$", key)
     body, tail = (key[:phase.start()], phase.group()) if phase else (key, "")
-    specific = ""
+    steps: list[tuple[str, str]] = []
     for _ in range(2):
         suffix = next((s for s in COMPOUND_SUFFIXES if body.endswith(s) and len(body) - len(s) >= 2), None)
         if suffix is None:
             break
         body = body[:-len(suffix)]
-        specific = specific or ("" if suffix in _GENERIC_SUFFIXES else suffix)
-    return body + tail, specific
+        steps.append((body + tail, suffix))
+    return steps
+
+
+def _core(key: str) -> tuple[str, str]:
+    """Return the root of a key and its first specific suffix: (阳光2期, 花园) for 阳光花园2期.
+
+    小区 is generic and gives ''; a key without suffix is its own root.
+    """
+    steps = _suffix_steps(key)
+    specific = next((suffix for _, suffix in steps if suffix not in _GENERIC_SUFFIXES), "")
+    return (steps[-1][0] if steps else key), specific
 
 
 def _address_keys(text: object, admin: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -438,14 +451,36 @@ def _case_scopes(frame: pd.DataFrame, gaz: _Gazetteer) -> list[tuple[str, str] |
     return scopes
 
 
-def _exact_hits(key: str, gaz: _Gazetteer) -> set[int]:
-    return gaz.exact.get(key, set())
+def _whole_hits(key: str, gaz: _Gazetteer, allowed: np.ndarray | None) -> list[int]:
+    """Return the units one of whose keys equals ``key``."""
+    return sorted(p for p in gaz.exact.get(key, ()) if allowed is None or allowed[p])
 
 
-def _core_hits(key: str, gaz: _Gazetteer) -> set[int]:
-    """Return the units whose key equals ``key`` but for the suffix, unless both name different ones."""
+def _stripped_hits(key: str, gaz: _Gazetteer, allowed: np.ndarray | None) -> list[int]:
+    """Return the units named by ``key`` with fewer suffixes (富丽新村 for 富丽新村花园), the longest first.
+
+    Suffixes are dropped one at a time and the first key that names a unit is taken; the root (every
+    suffix dropped) is left to :func:`_root_hits`.
+    """
+    for stripped, _ in _suffix_steps(key)[:-1]:
+        hits = _whole_hits(stripped, gaz, allowed)
+        if hits:
+            return hits
+    return []
+
+
+def _root_hits(key: str, gaz: _Gazetteer, allowed: np.ndarray | None) -> list[int]:
+    """Return the units sharing the root of ``key``: all of them when two or more do (an ambiguity).
+
+    A single unit counts only when the suffixes do not name different compounds: 阳光小区 or 阳光 finds
+    阳光花园, 阳光苑 does not.
+    """
     core, suffix = _core(key)
-    return {p for p, theirs in gaz.core.get(core, ()) if not suffix or not theirs or suffix == theirs}
+    pairs = [(p, theirs) for p, theirs in gaz.core.get(core, ()) if allowed is None or allowed[p]]
+    everyone = sorted({p for p, _ in pairs})
+    if len(everyone) != 1:
+        return everyone
+    return everyone if any(not suffix or not theirs or suffix == theirs for _, theirs in pairs) else []
 
 
 def _match_one(address: str, scope: tuple[str, str] | None, gaz: _Gazetteer, min_score: float,
@@ -455,9 +490,9 @@ def _match_one(address: str, scope: tuple[str, str] | None, gaz: _Gazetteer, min
     if scope is None:
         scope = _prefix_scope(prefixes, gaz)
     allowed = None if scope is None else gaz.scopes[scope[0]] == scope[1]
-    for lookup in (_exact_hits, _core_hits):
+    for lookup in (_whole_hits, _stripped_hits, _root_hits):
         for key in keys:  # the whole address first, then its road + number, then its compound part
-            hits = sorted(p for p in lookup(key, gaz) if allowed is None or allowed[p])
+            hits = lookup(key, gaz, allowed)
             if len(hits) == 1:
                 return "exact", hits[0], 100.0, [(hits[0], 100.0)]
             if len(hits) > 1:

@@ -86,8 +86,13 @@ _CASE_ALIASES = {
     "level": ("办结层级", "处置层级", "办结级别", "处置层级", "办理层级", "handled_level", "handling_level"),
     "count": ("count", "数量", "件数", "病例数", "事件数", "案件数"),
     "unit_name": ("unit_name", "小区", "所在小区", "所属小区", "小区名", "单元", "所在单元"),
+    "unit_id": ("unit_id", "单位编号", "小区编号", "单元编号"),  # named explicitly in a case list
 }
 _CASE_LOOKUP = {alias: column for column, aliases in _CASE_ALIASES.items() for alias in aliases}
+# Headers that are the case id when no header above names it (a 12345 export's 编号), never a unit id.
+_GENERIC_CASE_IDS = ("编号", "id")
+# What the case reader tells read_table / read_layer: its own aliases win over gridmap.schema's.
+_READER_ALIASES = {**dict.fromkeys(_GENERIC_CASE_IDS), **{a: "unit_id" for a in _CASE_ALIASES["unit_id"]}}
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 _TIMES = ("reported_at", "accepted_at", "closed_at")
@@ -142,7 +147,8 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         CSV/TSV, Excel, GeoJSON, GeoPackage or GeoParquet. Headers in Chinese or English: 事件编号/case_id,
         上报时间/reported_at, 受理时间/accepted_at, 办结时间/closed_at, 事件类型/category, 状态/status,
         办结层级/level (网格/社区/街道/区县 or grid/community/street/district), 数量/count, coordinates
-        (经度/纬度, lon/lat) and, instead of coordinates, 小区/unit_name or 编号/unit_id.
+        (经度/纬度, lon/lat) and, instead of coordinates, 小区/unit_name or 单位编号/小区编号/unit_id (a
+        case list's ``编号`` is its case id).
     coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
         What the coordinates really are. GCJ-02 (Amap, Tencent) and BD-09 (Baidu) are shifted to WGS84.
     units : geopandas.GeoDataFrame, optional
@@ -201,10 +207,12 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows", path=path,
                        fix=f"pass coords= one of {', '.join(map(repr, _COORDS))}")
     if path.suffix.lower() in _TABLES:
-        table = _case_columns(read_table(path, sheet=layer, encoding=encoding), path=path)
+        table = _case_columns(read_table(path, sheet=layer, encoding=encoding, aliases=_READER_ALIASES),
+                              path=path)
         frame = _points_from_table(table, coords=coords, crs=crs, path=path, report=findings)
     else:
-        frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding), path=path)
+        frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding,
+                                         aliases=_READER_ALIASES), path=path)
         has_point = frame.geometry.notna() & ~frame.geometry.is_empty
         frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index,
                                         dtype=_STR)
@@ -215,7 +223,10 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
 
 
 def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
-    """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (``kind``) is the category."""
+    """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (``kind``) is the category.
+
+    ``编号`` or ``id`` is the case id when no other header names it.
+    """
     mapping: dict[str, str] = {}
     for column in frame.columns:
         target = _CASE_LOOKUP.get(_key(column))
@@ -225,6 +236,10 @@ def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
             raise SchemaError(f"columns {column!r} and {target!r} both mean {target!r}", path=path,
                               fix="rename or delete one of them")
         mapping[column] = target
+    if "case_id" not in frame.columns and "case_id" not in mapping.values():
+        generic = [c for c in frame.columns if _key(c) in _GENERIC_CASE_IDS]
+        if len(generic) == 1:
+            mapping[generic[0]] = "case_id"
     frame = frame.rename(columns=mapping)
     if "category" not in frame.columns and "kind" in frame.columns:
         frame = frame.rename(columns={"kind": "category"})

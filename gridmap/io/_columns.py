@@ -23,7 +23,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -258,11 +258,14 @@ def _chosen_coordinates(pairs: dict[str, dict[str, str]], wanted: Collection[str
 
 
 def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None,
-                   explicit: dict[str, str] | None = None,
-                   coords: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+                   explicit: dict[str, str] | None = None, coords: str | None = None,
+                   aliases: Mapping[str, str | None] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename headers to model names; return the new frame and ``{model name: original header}``.
 
     ``explicit`` maps model names to headers the user named (``lon=``, ``lat=``); it wins over aliases.
+    ``aliases`` maps headers to the names a reader of one kind of file gives them (compared like
+    :func:`~gridmap.schema.header_key`); they win over :data:`~gridmap.schema.COLUMN_ALIASES`, and a header
+    mapped to None is kept as it is (a case list's ``编号`` is its case id, not a unit id).
     Coordinate headers that name their system (``经度_gcj02``, see :func:`header_system`) become ``lon``
     and ``lat`` when no plain header does; of several such pairs, the one of the system ``coords`` names,
     else the WGS84 one, is taken (:func:`header_coords` says so). Two headers that mean the same model
@@ -276,8 +279,10 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
     for target, wanted in (explicit or {}).items():
         column = _find_column(columns, wanted, option=target, path=path)
         mapping[column], sources[target] = target, column
+    own = {header_key(header): target for header, target in (aliases or {}).items()}
     for column in columns:
-        target = COLUMN_ALIASES.get(header_key(column))
+        key = header_key(column)
+        target = own[key] if key in own else COLUMN_ALIASES.get(key)
         if column in mapping or target is None or target in (explicit or {}):
             continue
         if target in sources:

@@ -34,7 +34,7 @@ import re
 import sys
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
@@ -930,7 +930,7 @@ def _warn_outside_china(frame: gpd.GeoDataFrame, *, path, rows) -> None:
 
 def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str | None = None,
                crs: object = None, encoding: str | None = None, lon: str | None = None,
-               lat: str | None = None) -> gpd.GeoDataFrame:
+               lat: str | None = None, aliases: Mapping[str, str | None] | None = None) -> gpd.GeoDataFrame:
     r"""Read a spatial layer from any supported file into a clean GeoDataFrame.
 
     Parameters
@@ -956,6 +956,9 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     lon, lat : str, optional
         Headers of the coordinate columns when they are not 经度/纬度, lon/lat, lng,
         longitude/latitude or x/y.
+    aliases : mapping of str to str or None, optional
+        Header aliases of one kind of file that win over :data:`gridmap.schema.COLUMN_ALIASES`; a header
+        mapped to None is kept as it is (:func:`gridmap.cases.read_cases` keeps a case list's ``编号``).
 
     Returns
     -------
@@ -1005,7 +1008,7 @@ def read_layer(path: str | os.PathLike, layer: str | None = None, *, coords: str
     if rows is not None and not rows:  # logged, not warned: an empty list of cases or sites can be right
         logger.warning("%s: the %s holds a header but no records; the layer is empty", path,
                        "sheet" if path.suffix.lower() in _EXCEL else "file")
-    frame, sources = rename_columns(frame, path=path, explicit=explicit, coords=coords)
+    frame, sources = rename_columns(frame, path=path, explicit=explicit, coords=coords, aliases=aliases)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     if path.suffix.lower() in _TEXT:
         frame = infer_numbers(frame, skip=list(sources))
@@ -1122,8 +1125,8 @@ def _read_any(path: Path, layer: str | None, *,
     return _read_geojson(path, encoding=encoding), None, path.stem
 
 
-def read_table(path: str | os.PathLike, *, sheet: str | None = None,
-               encoding: str | None = None) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None,
+               aliases: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     r"""Read a table without geometry (staff rosters, case lists): CSV, Excel or Parquet.
 
     Headers, codes and counts are cleaned as by :func:`read_layer`; coordinate columns, if any, are kept
@@ -1137,6 +1140,8 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
         Sheet of a workbook (default: the first).
     encoding : str, optional
         Text encoding of a CSV when it is neither UTF-8 nor GBK/GB18030.
+    aliases : mapping of str to str or None, optional
+        Header aliases that win over :data:`gridmap.schema.COLUMN_ALIASES` (see :func:`read_layer`).
 
     Returns
     -------
@@ -1160,7 +1165,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | None = None,
     with _system_errors(path):
         frame, rows, chosen = _read_any(path, sheet, encoding=encoding)
     frame, rows = flatten_properties(frame, rows, path=path, datav=False)  # Parquet lists as JSON text
-    frame, sources = rename_columns(pd.DataFrame(frame), path=path)
+    frame, sources = rename_columns(pd.DataFrame(frame), path=path, aliases=aliases)
     frame = clean_values(frame, path=path, rows=rows, sources=sources)
     system = header_coords(sources, frame.columns, coords=None, path=path)  # 经度_gcj02: for read_cases
     if system is not None:
