@@ -212,7 +212,7 @@ def test_split_ids_reads_the_separators_people_type():
 
 
 # ";" that is not a list of ids: ring coordinates of map shapes, SQL statements
-NOT_ID_LISTS = {"schema.py", "_widgets.py", "choropleth.py", "_registry_sql.py"}
+NOT_ID_LISTS = {"schema.py", "_widgets.py", "_topology.py", "_registry_sql.py"}
 
 
 def test_no_module_splits_or_joins_ids_by_hand():

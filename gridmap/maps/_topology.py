@@ -349,6 +349,22 @@ def encode_sequences(sequences: list) -> list[str]:
     return [text[a:b] for a, b in zip(chars[:-1].tolist(), chars[1:].tolist(), strict=True)]
 
 
+def encode_shapes(topology: Topology) -> str:
+    """Encode the shapes of a topology as text: arc references as steps, rings by ``,``, parts by ``;``.
+
+    Shapes are separated by spaces; each ring is the :func:`encode_sequences` text of its arc references as
+    differences from the previous one (the page's decoder adds them back).
+    """
+    rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
+                                   for ring in part]))
+    return " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
+                    for shape in topology.shapes)
+
+
+def _steps(refs: list[int]) -> list[int]:
+    return [refs[0], *np.diff(refs).tolist()] if refs else []
+
+
 def _encode_array(values: np.ndarray) -> tuple[str, np.ndarray]:
     """:func:`encode_numbers` for a numpy array; also the number of characters of each value."""
     zigzag = np.where(values < 0, ~(values << 1), values << 1).astype(np.uint64)

@@ -34,7 +34,7 @@ from folium.utilities import get_obj_in_upper_tree
 from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapError
-from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
+from gridmap.maps._topology import coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
 
@@ -270,10 +270,7 @@ class GridLayer(Layer):
             ints = np.rint(points * scale).astype(np.int64) - np.asarray(self.topology.translate)
             ints[1:] = np.diff(ints, axis=0)
             label_at = encode_numbers(ints.ravel())
-        rings = iter(encode_sequences([_steps(ring) for shape in self.topology.shapes for part in shape
-                                       for ring in part]))
-        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
-                          for shape in self.topology.shapes)
+        shapes = encode_shapes(self.topology)
         self.spec_json = js_string({
             "key": self.key, "scale": scale, "translate": list(self.topology.translate),
             "arcs": self.topology.arcs, "shapes": shapes, "codes": self.codes, "titles": self.titles,
@@ -282,10 +279,6 @@ class GridLayer(Layer):
             "labels": -1 if self.labels else None, "labelAt": label_at,  # -1: placed after admin labels
         })
         super().render(**kwargs)
-
-
-def _steps(refs: list[int]) -> list[int]:
-    return [refs[0], *np.diff(refs).tolist()] if refs else []
 
 
 class MeasureLayer(Layer):

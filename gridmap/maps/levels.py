@@ -47,7 +47,7 @@ from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
-from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
+from gridmap.maps._topology import coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
 from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
@@ -210,10 +210,7 @@ class LazyGridLayer(GridLayer):
         titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
         zooms = [label_zoom(width, str(title)) or 22 for width, title in
                  zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
-        rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
-                                       for ring in part]))
-        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
-                          for shape in topology.shapes)
+        shapes = encode_shapes(topology)
         self.spec_json = js_string({
             "key": self.key, "scale": scale, "translate": list(topology.translate),
             "arcs": " ".join(topology.arcs), "shapes": shapes, "codes": compact_codes(self.codes),
@@ -331,10 +328,7 @@ class LevelLayer(Layer):
         scale = 256 * 2**GRID_ZOOM / 360
         drawn = self.drawn_geometry()
         topology = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale, chained=True)
-        rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
-                                       for ring in part]))
-        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
-                          for shape in topology.shapes)
+        shapes = encode_shapes(topology)
         titles = [row[0] for row in self.rows]
         points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
         ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
@@ -349,10 +343,6 @@ class LevelLayer(Layer):
             "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key], "labelAt": encode_numbers(ints.ravel()),
             "labelZoom": "".join(chr(65 + z) for z in zooms), "labelWidth": [_text_px(t) for t in titles]})
         super().render(**kwargs)
-
-
-def _steps(refs: list[int]) -> list[int]:
-    return [refs[0], *np.diff(refs).tolist()] if refs else []
 
 
 def _rows(frame: gpd.GeoDataFrame, level: str, text: dict, *, public: bool):
