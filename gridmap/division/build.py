@@ -35,7 +35,8 @@ import shapely
 
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
-from gridmap.division.group import community_kinds, group_units, target_range
+from gridmap.division.group import community_kinds, group_units, target_range, unit_roles
+from gridmap.division.narrow import narrow_links
 from gridmap.division.order import reading_order
 from gridmap.division.positions import CLEARANCE_M, place_points
 from gridmap.division.rules import GridRules
@@ -491,6 +492,7 @@ def _divide_community(
     frame = table_grouped.reset_index(drop=True).assign(
         x=shapely.get_x(position), y=shapely.get_y(position), split_of=plan.split_of
     )
+    links = _with_narrow_links(links, regions, community, frame, rules, report, zones, code)
     labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links, zones=zones)
     grids = dissolve(regions, labels, len(groups))
     if len(land.empty):
@@ -729,6 +731,20 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
         cover = shapely.area(shapely.intersection(clipped[member], regions))
         rows.append((member, int(np.argmax(cover))))
     return pd.DataFrame(rows, columns=["member", "head"], dtype=np.int64)
+
+
+def _with_narrow_links(links: pd.DataFrame, regions: np.ndarray, community, frame: pd.DataFrame,
+                       rules: GridRules, report: Report, zones: np.ndarray | None, code: str) -> pd.DataFrame:
+    """Add the links that join land too narrow for a grid to a neighbour (:func:`narrow_links`)."""
+    fixed = (unit_roles(frame, rules) == "dedicated").to_numpy() | frame["split_of"].notna().to_numpy()
+    extra = narrow_links(regions, community, frame["unit_id"].to_numpy(dtype=object),
+                         frame["households"].to_numpy(float), frame["population"].to_numpy(float),
+                         links[["member", "head"]].to_numpy(np.int64), high=rules.city_households[1],
+                         max_population=rules.max_population, report=report, zones=zones, fixed=fixed,
+                         code=code)
+    if not len(extra):
+        return links
+    return pd.concat([links, pd.DataFrame(extra, columns=["member", "head"])], ignore_index=True)
 
 
 def _total(values: np.ndarray) -> int | None:
