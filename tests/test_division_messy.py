@@ -194,6 +194,35 @@ def test_twenty_units_on_one_spot_are_spread_reported_and_flagged():
     assert len(kept.grids) == 1 and (kept.units["position"] == "exact").all()
 
 
+def test_two_points_ten_metres_apart_in_a_corner_share_a_grid_unless_the_ceiling_forbids():
+    """Two units 9.9 m apart on a corner's edge: the corner one's land is a 5 m strip (issue 17, point 3).
+
+    Found by the property test above (a rural community, units of 104 and 170 households, each a grid of
+    its own by the rural rules): the strip joins its neighbour's grid. With 300 households each the
+    ceiling (500) forbids the join: the strip stays a grid and is reported.
+    """
+    communities = frame([{"code": "450102001200", "geometry": box(0, 0, 400, 300)}])
+
+    def units(households):
+        return frame([{"unit_id": uid, "kind": "compound", "households": h, "population": 2 * h,
+                       "geometry": Point(x, 299.999)}
+                      for uid, h, x in zip("AB", households, [0.001, 9.86], strict=True)])
+
+    build = build_quietly(communities, units([104, 170]))
+    grids = metric(build.grids, communities).geometry
+    assert build.grids["unit_ids"].tolist() == ["A;B"]
+    assert not grids.buffer(-5).is_empty.any()
+    found = build.report.to_frame().query("check == 'land_narrow'")
+    assert found["record"].tolist() == ["450102001200: A"] and (found["severity"] == "info").all()
+
+    apart = build_quietly(communities, units([300, 300]))
+    narrow = metric(apart.grids, communities).geometry.buffer(-5).is_empty
+    assert apart.grids.loc[narrow.to_numpy(), "unit_ids"].tolist() == ["A"]
+    assert (apart.grids["households"] <= HIGH).all()
+    found = apart.report.to_frame().query("check == 'grid_narrow'")
+    assert found["record"].tolist() == ["450102001200: A"] and (found["severity"] == "warning").all()
+
+
 def test_overlap_goes_to_units_then_smaller_community_then_smaller_code():
     a, b, c = "450102001001", "450102001002", "450102001003"
     communities = frame([{"code": a, "geometry": box(0, 0, 210, 200)},  # A and B share x 200-210

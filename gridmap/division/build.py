@@ -35,7 +35,8 @@ import shapely
 
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
-from gridmap.division.group import GridRow, community_kinds, group_unit_rows, target_range
+from gridmap.division.group import GridRow, _roles, community_kinds, group_unit_rows, target_range
+from gridmap.division.narrow import narrow_links
 from gridmap.division.order import reading_order
 from gridmap.division.positions import CLEARANCE_M, place_points
 from gridmap.division.rules import GridRules
@@ -497,6 +498,7 @@ def _divide_community(
         "y": shapely.get_y(position),
         "split_of": plan.split_of,
     }
+    links = _with_narrow_links(links, regions, community, frame, rules, report, zones, code)
     labels, groups = group_unit_rows(frame, adjacency, community_kind=kind, rules=rules, links=links,
                                      zones=zones)
     grids = dissolve(regions, labels, len(groups))
@@ -740,6 +742,24 @@ def _links(
         rows.append((member, int(np.argmax(cover))))
     pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return {"member": pairs[:, 0], "head": pairs[:, 1]}
+
+
+def _with_narrow_links(links: dict[str, np.ndarray], regions: np.ndarray, community,
+                       frame: dict[str, np.ndarray], rules: GridRules, report: Report,
+                       zones: np.ndarray | None, code: str) -> dict[str, np.ndarray]:
+    """Add the links that join land too narrow for a grid to a neighbour (:func:`narrow_links`)."""
+    fixed = (_roles(frame, rules) == "dedicated") | pd.notna(np.asarray(frame["split_of"], dtype=object))
+    extra = narrow_links(regions, community, np.asarray(frame["unit_id"], dtype=object),
+                         np.asarray(frame["households"], dtype=float),
+                         np.asarray(frame["population"], dtype=float),
+                         np.column_stack([links["member"], links["head"]]).astype(np.int64),
+                         high=rules.city_households[1], max_population=rules.max_population, report=report,
+                         zones=zones, fixed=fixed, code=code)
+    if not len(extra):
+        return links
+    pairs = np.asarray(extra, dtype=np.int64).reshape(-1, 2)
+    return {"member": np.concatenate([links["member"], pairs[:, 0]]),
+            "head": np.concatenate([links["head"], pairs[:, 1]])}
 
 
 def _total(value: float) -> int | None:

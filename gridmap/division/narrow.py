@@ -1,0 +1,170 @@
+"""Units whose land is too narrow for a grid of its own share a grid with the neighbour next to it.
+
+Two units a few metres apart near a community boundary (a corner, an edge) split the land between them
+along their bisector, and the land of one can be a strip a few metres wide: a grid narrower than
+:data:`MIN_WIDTH_M` that no one can patrol or draw. Such land (no disc of :data:`MIN_WIDTH_M` fits in it,
+although one fits in the part of the community it lies in) is linked to the neighbouring land it shares
+the longest edge with, so that the grouping puts both units in one grid. A link never takes a grid beyond
+the household ceiling or the population cap: land that has no such neighbour stays narrow and is reported
+(``grid_narrow``, a warning). Geometry is metric.
+
+Examples
+--------
+>>> import numpy as np
+>>> from shapely import box
+>>> from gridmap import Report
+>>> regions = np.array([box(0, 0, 4, 100), box(4, 0, 100, 100)], dtype=object)
+>>> narrow_links(regions, box(0, 0, 100, 100), np.array(["a", "b"]), np.array([100.0, 100.0]),
+...              np.array([200.0, 200.0]), np.zeros((0, 2), dtype=np.int64), high=500, max_population=2500,
+...              report=Report("example")).tolist()
+[[0, 1]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
+
+from gridmap.division.tessellate import dissolve
+from gridmap.findings import Report
+from gridmap.schema import join_ids
+
+__all__ = ["narrow_links", "MIN_WIDTH_M"]
+
+#: Least width (m) of a grid: a disc this wide fits in it (its inner buffer by half the width is not empty).
+MIN_WIDTH_M = 10.0
+#: Area (m²) of a narrow piece of land that must lie in the wide part of the community for it to count.
+_WIDE_AREA_M2 = 0.5
+
+_EMPTY = shapely.Polygon()
+
+
+def narrow_links(
+    regions: np.ndarray,
+    community: BaseGeometry,
+    ids: np.ndarray,
+    households: np.ndarray,
+    population: np.ndarray,
+    links: np.ndarray,
+    *,
+    high: float,
+    max_population: float,
+    report: Report,
+    zones: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    code: str = "",
+) -> np.ndarray:
+    """Return (member, head) links that join each too-narrow piece of land to a neighbour.
+
+    Parameters
+    ----------
+    regions : numpy.ndarray of shapely geometries
+        The land of each unit (a coverage of the community), metric.
+    community : shapely Polygon or MultiPolygon
+        The community, same CRS.
+    ids, households, population : numpy.ndarray
+        Per unit: id, households and people.
+    links : numpy.ndarray of int, shape (n, 2)
+        The (member, head) links already made: linked units form one piece of land.
+    high, max_population : float
+        A link keeps the households and people of the linked units within these.
+    report : gridmap.Report
+        Receives ``land_narrow`` (info) for each link and ``grid_narrow`` (warning) for narrow land that no
+        neighbour can take.
+    zones : numpy.ndarray of int, optional
+        The block of each unit: links stay within a block.
+    fixed : numpy.ndarray of bool, optional
+        Units never linked (dedicated sites: a grid by themselves).
+    code : str, optional
+        The community code, for the findings.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (m, 2)
+        The new links.
+    """
+    n = len(regions)
+    fixed = np.zeros(n, dtype=bool) if fixed is None else fixed
+    parts = shapely.get_parts(community)
+    wide = shapely.union_all(parts[~shapely.is_empty(shapely.buffer(parts, -MIN_WIDTH_M / 2))])
+    label = _clusters(n, links.reshape(-1, 2))
+    land = dissolve(regions, label, label.max() + 1 if n else 0)
+    pending = sorted(np.flatnonzero(_narrow(land, wide)), key=lambda c: str(min(ids[label == c])))
+    new = []
+    while pending:
+        cluster = pending.pop(0)
+        members = np.flatnonzero(label == cluster)
+        joinable = ~fixed & (_totals(households, label, cluster) <= high) & (
+            _totals(population, label, cluster) <= max_population)
+        if zones is not None:  # links stay within a block
+            joinable &= zones == zones[members[0]]
+        target = _neighbour(land[cluster], regions, ids, label, cluster, joinable)
+        if target is None or fixed[members].any():
+            _report(report, ids[members], code)
+            continue
+        _report(report, ids[members], code, joined=ids[target])
+        new.append((members[0], target))
+        other = label[target]
+        label[label == other] = cluster
+        land[cluster], land[other] = shapely.coverage_union_all([land[cluster], land[other]]), _EMPTY
+        if other in pending:
+            pending.remove(other)
+        if _narrow(land[cluster:cluster + 1], wide)[0]:
+            pending.insert(0, cluster)
+    return np.array(new, dtype=np.int64).reshape(-1, 2)
+
+
+def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None) -> None:
+    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning)."""
+    land = f"the land of unit(s) {join_ids(ids)} of community {code} is narrower than {MIN_WIDTH_M:g} m"
+    if joined is not None:
+        report.add("land_narrow", f"{land}: they share a grid with unit {joined}, whose land is next to it",
+                   record=f"{code}: {join_ids(ids)}", severity="info", joined=joined)
+        return
+    report.add(
+        "grid_narrow",
+        f"{land} and no neighbouring grid can take it within the household and population limits: "
+        "its grid stays narrow",
+        record=f"{code}: {join_ids(ids)}",
+        severity="warning",
+        fix="check the units' locations (points a few metres apart near the community boundary)",
+    )
+
+
+def _clusters(n: int, links: np.ndarray) -> np.ndarray:
+    """Cluster label of each unit, linked units together."""
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _narrow(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
+    """Whether each piece of land is narrower than the least width where the community is wider."""
+    thin = ~shapely.is_empty(land)
+    # a point of the land half the width from its edge proves it wide (most land, and cheaper than a buffer)
+    inner = shapely.point_on_surface(land[thin])
+    thin[thin] = shapely.distance(inner, shapely.boundary(land[thin])) < MIN_WIDTH_M / 2
+    thin[thin] = shapely.is_empty(shapely.buffer(land[thin], -MIN_WIDTH_M / 2))
+    thin[thin] = shapely.area(shapely.intersection(land[thin], wide)) >= _WIDE_AREA_M2
+    return thin
+
+
+def _totals(values: np.ndarray, label: np.ndarray, cluster: int) -> np.ndarray:
+    """Per unit, the sum of ``values`` over its cluster and ``cluster`` together (unknown values count 0)."""
+    sums = np.bincount(label, weights=np.nan_to_num(values))
+    return sums[label] + sums[cluster]
+
+
+def _neighbour(land: BaseGeometry, regions: np.ndarray, ids: np.ndarray, label: np.ndarray, cluster: int,
+               joinable: np.ndarray) -> int | None:
+    """Return the joinable unit of another cluster whose land shares the longest edge with ``land``."""
+    near = shapely.STRtree(regions).query(land, predicate="intersects")
+    near = near[joinable[near] & (label[near] != cluster)]
+    if not len(near):
+        return None
+    shared = np.round(shapely.length(shapely.intersection(shapely.boundary(land), regions[near])), 6)
+    if shared.max() <= 0:
+        return None
+    return int(near[np.lexsort((ids[near].astype(str), -shared))[0]])  # the longest edge, then the first id
