@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.division.tessellate import dissolve
@@ -136,6 +134,9 @@ def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = Non
 
 def _clusters(n: int, links: np.ndarray) -> np.ndarray:
     """Cluster label of each unit, linked units together."""
+    from scipy.sparse import coo_matrix  # scipy loads only when land is narrow: `import gridmap` stays light
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
