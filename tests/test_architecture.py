@@ -108,7 +108,8 @@ def test_the_graph_sees_real_imports():
     assert _stage("gridmap.cli.build") > _stage("gridmap.maps.base") > _stage("gridmap.io.read")
 
 
-@pytest.mark.parametrize("heavy", ["folium", "branca", "matplotlib", "openpyxl", "dask", "esda", "libpysal"])
+@pytest.mark.parametrize("heavy", ["folium", "branca", "matplotlib", "openpyxl", "dask", "esda", "libpysal",
+                                   "scipy", "rapidfuzz"])
 def test_import_gridmap_leaves_heavy_libraries_unloaded(heavy):
     code = f"import gridmap, sys; print({heavy!r} in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -45,7 +45,6 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 
 from gridmap.errors import CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
@@ -514,6 +513,8 @@ def _ranked(keys: list[str], gaz: _Gazetteer, allowed: np.ndarray | None, *,
     number counts as one sign). Without, every key competes (for the report's hints), scored on the mean
     of its words' and its whole key's ratio, so other lanes of the same road come first.
     """
+    from rapidfuzz import fuzz, process  # imported here: `import gridmap` stays light
+
     best: dict[int, float] = {}
     for key in keys:
         words = _DIGIT_RUNS.sub("#", key)
