@@ -212,37 +212,32 @@ def test_per_community_replaces_the_folder_whole_or_not_at_all(demo_gpkg, tmp_pa
 
 
 @pytest.mark.browser
-def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_pages):
-    from browser import assert_clean, launch_chromium, open_offline
+def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_pages, browser):
+    from browser import assert_clean, open_offline
 
-    playwright, chromium = launch_chromium()
-    try:
-        page, log = open_offline(chromium, phone_pages / "index.html", width=360, height=740)
-        visible = "() => [...document.querySelectorAll('#pages li')].filter(li => !li.hidden).length"
-        assert page.evaluate(visible) == 6
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling"
-        page.fill("#search", "桃源")
-        assert page.evaluate(visible) == 1 and "共 1 个" in page.inner_text("#count")
-        page.fill("#search", "990102001006")
-        assert page.evaluate(visible) == 1
-        page.fill("#search", "没有这个社区")
-        assert page.evaluate(visible) == 0 and page.is_visible("#none")
-        page.fill("#search", "桃源")
-        with page.expect_navigation():
-            page.click("#pages li:not([hidden]) a")
-        page.wait_for_load_state("load")
-        assert page.url.endswith("990102001003.html")
-        assert page.evaluate("gridmap.maps.length") >= 1
-        assert "桃源社区" in page.inner_text("body")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
-        drawn = "gridmap.grid.polygons.filter(p => p && p._renderer && p._renderer._layers[L.stamp(p)])"
-        drawn += ".length"
-        assert page.evaluate(drawn) == 8, "the community's 8 grids are drawn"
-        assert_clean(log)
-        page.context.close()
-    finally:
-        chromium.close()
-        playwright.stop()
+    page, log = open_offline(browser, phone_pages / "index.html", width=360, height=740)
+    visible = "() => [...document.querySelectorAll('#pages li')].filter(li => !li.hidden).length"
+    assert page.evaluate(visible) == 6
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling"
+    page.fill("#search", "桃源")
+    assert page.evaluate(visible) == 1 and "共 1 个" in page.inner_text("#count")
+    page.fill("#search", "990102001006")
+    assert page.evaluate(visible) == 1
+    page.fill("#search", "没有这个社区")
+    assert page.evaluate(visible) == 0 and page.is_visible("#none")
+    page.fill("#search", "桃源")
+    with page.expect_navigation():
+        page.click("#pages li:not([hidden]) a")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("990102001003.html")
+    assert page.evaluate("gridmap.maps.length") >= 1
+    assert "桃源社区" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    drawn = "gridmap.grid.polygons.filter(p => p && p._renderer && p._renderer._layers[L.stamp(p)])"
+    drawn += ".length"
+    assert page.evaluate(drawn) == 8, "the community's 8 grids are drawn"
+    assert_clean(log)
+    page.context.close()
 
 
 # --- 4. secondary suppression ---------------------------------------------------------------------------
@@ -482,31 +477,26 @@ def test_check_gives_builds_reason_instead_of_contradicting_it(demo_gpkg, tmp_pa
 
 
 @pytest.mark.browser
-def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg):
-    from browser import launch_chromium, open_offline
+def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg, browser):
+    from browser import open_offline
 
-    playwright, chromium = launch_chromium()
-    try:
-        for width, height in ((1920, 1080), (1280, 720)):
-            page, _ = open_offline(chromium, demo_gpkg.parent / "cockpit.html", width=width, height=height)
-            boxes = page.evaluate("""() => Object.fromEntries(["body", ".cockpit-left", ".cockpit-chart",
-                ".cockpit-chart svg", ".cockpit-top", ".cockpit-top table"].map(s => {
-                  const r = document.querySelector(s).getBoundingClientRect();
-                  return [s, {top: r.top, bottom: r.bottom}];
-                }))""")
-            left, chart, svg = boxes[".cockpit-left"], boxes[".cockpit-chart"], boxes[".cockpit-chart svg"]
-            assert chart["bottom"] == pytest.approx(left["bottom"], abs=1), "the chart panel fills the column"
-            assert svg["bottom"] <= chart["bottom"] + 1, "the chart is not cut off"
-            top, table = boxes[".cockpit-top"], boxes[".cockpit-top table"]
-            assert top["bottom"] - table["bottom"] < 30, "no empty band under the top-grids table"
-            colors = page.evaluate("""() => [".cockpit-card .label", ".cockpit-top th", ".cockpit-head span"]
-                .map(s => getComputedStyle(document.querySelector(s)).color)""")
-            for color in colors:
-                assert _contrast(color, "rgb(18, 48, 90)") >= 7, color  # WCAG AAA on the panels' blue
-            page.context.close()
-    finally:
-        chromium.close()
-        playwright.stop()
+    for width, height in ((1920, 1080), (1280, 720)):
+        page, _ = open_offline(browser, demo_gpkg.parent / "cockpit.html", width=width, height=height)
+        boxes = page.evaluate("""() => Object.fromEntries(["body", ".cockpit-left", ".cockpit-chart",
+            ".cockpit-chart svg", ".cockpit-top", ".cockpit-top table"].map(s => {
+              const r = document.querySelector(s).getBoundingClientRect();
+              return [s, {top: r.top, bottom: r.bottom}];
+            }))""")
+        left, chart, svg = boxes[".cockpit-left"], boxes[".cockpit-chart"], boxes[".cockpit-chart svg"]
+        assert chart["bottom"] == pytest.approx(left["bottom"], abs=1), "the chart panel fills the column"
+        assert svg["bottom"] <= chart["bottom"] + 1, "the chart is not cut off"
+        top, table = boxes[".cockpit-top"], boxes[".cockpit-top table"]
+        assert top["bottom"] - table["bottom"] < 30, "no empty band under the top-grids table"
+        colors = page.evaluate("""() => [".cockpit-card .label", ".cockpit-top th", ".cockpit-head span"]
+            .map(s => getComputedStyle(document.querySelector(s)).color)""")
+        for color in colors:
+            assert _contrast(color, "rgb(18, 48, 90)") >= 7, color  # WCAG AAA on the panels' blue
+        page.context.close()
 
 
 def _contrast(first: str, second: str) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from browser import assert_clean, click_at, close_popup, launch_chromium, open_offline, popup
+from browser import assert_clean, click_at, close_popup, open_offline, popup
 from click.testing import CliRunner
 
 from gridmap.cli import main as gridmap_main
@@ -55,14 +55,6 @@ def province(tmp_path_factory):
     layers = {name: gpd.read_file(gpkg, layer=name)
               for name in ("grids", "districts", "streets", "communities")}
     return folder / "province.html", layers
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright, chromium = launch_chromium()
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture
