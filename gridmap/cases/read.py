@@ -43,6 +43,7 @@ from gridmap.errors import CaseError, CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
 from gridmap.io._columns import COORDS_ATTR, agreed_coords
+from gridmap.io.read import SOURCE
 from gridmap.schema import HANDLING_LEVELS
 
 __all__ = ["read_cases", "clean_cases", "normalize_level", "CASE_COLUMNS",
@@ -400,7 +401,7 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
         frame = _case_columns(frame, path=path)
     frame["case_id"] = _case_ids(frame, findings)
     for column in _TIMES:
-        frame[column] = _times(frame, column, findings)
+        frame[column] = _times(frame, column, findings, path=path or cases.attrs.get(SOURCE))
     frame["times_ok"] = _time_order(frame, findings)
     frame["level"] = _levels(frame, findings)
     frame["status"] = _statuses(frame, findings)
@@ -442,7 +443,8 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text.where(text != "")
 
 
-def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
+def _times(frame: pd.DataFrame, column: str, findings: Report,
+           path: str | os.PathLike | None = None) -> pd.Series:
     """Parse one time column to naive Beijing times; values that are not times are reported and set missing.
 
     The rule (see the module docstring): a time with a zone (``+08:00``, ``Z``, ``-05:00``) is converted to
@@ -451,7 +453,7 @@ def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
     """
     if column not in frame.columns:
         if column == "reported_at":
-            raise SchemaError("the cases have no report time (上报时间 / reported_at)",
+            raise SchemaError("the cases have no report time (上报时间 / reported_at)", path=path,
                               fix="add a column with the time each case was reported")
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     raw = frame[column]
