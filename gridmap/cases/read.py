@@ -241,7 +241,9 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
         for column, numbers in (("lon", lon), ("lat", lat)):
             bad = ~np.isfinite(numbers) & table[column].notna() & (_as_text(table[column]).notna())
             for position in np.flatnonzero(bad.to_numpy()):
-                report.add("bad_coordinates", f"{column} {table[column].iloc[position]!r} is not a finite "
+                value = table[column].iloc[position]
+                shown = f"'{value}'" if isinstance(value, str) else str(value)  # inf, not np.float64(inf)
+                report.add("bad_coordinates", f"{column} {shown} is not a finite "
                            "number; the case is kept without location. Enter decimal degrees such as "
                            "108.3203", record=_label(table, position), row=position + 1)
             numbers[~np.isfinite(numbers)] = np.nan
@@ -576,7 +578,8 @@ def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
         record = _label(frame, position)
         if record not in already:
             findings.add("no_location", "the case has no coordinates and names no known unit; give 经度/纬度 "
-                         "or the compound's name or id (with units=)", record=record, row=position + 1)
+                         "or the compound's name or id (and the units: --units, units= in Python)",
+                         record=record, row=position + 1)
 
 
 def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> None:
