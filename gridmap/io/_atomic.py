@@ -23,6 +23,7 @@ import errno
 import fnmatch
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -33,7 +34,7 @@ from gridmap._interrupt import deferred
 from gridmap.errors import WriteError
 
 __all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "folder_cause", "foreign_files",
-           "same_file", "resolved", "SIDECARS"]
+           "same_file", "ignores_case", "resolved", "SIDECARS"]
 
 #: Files SQLite (GeoPackage) can leave beside a database being written.
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -120,13 +121,45 @@ def resolved(path: str | os.PathLike) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
-    """Say why two paths name one file (None if they do not): the same file, or names differing only in case.
+def ignores_case(folder: str | os.PathLike) -> bool:
+    """Whether the disk holding ``folder`` takes names differing only in case for one (Windows, macOS).
+
+    Probes the disk: a temporary file is created in ``folder`` (or its nearest existing parent) and its
+    name with the case swapped looked up. A folder that cannot be written falls back to the system's usual
+    disks (case ignored on Windows and macOS).
 
     Examples
     --------
-    >>> same_file("city.gpkg", "./x/../city.gpkg"), same_file("city.gpkg", "City.gpkg")[:13]
-    ('the same file', 'the same file')
+    >>> import tempfile
+    >>> ignores_case(tempfile.gettempdir()) == (sys.platform in ("win32", "darwin"))
+    True
+    """
+    folder = Path(folder)
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        handle, name = tempfile.mkstemp(prefix=".gridmap-case-probe-", dir=folder)
+    except OSError:
+        return sys.platform in ("win32", "darwin")
+    os.close(handle)
+    probe = Path(name)
+    try:
+        return probe.with_name(probe.name.swapcase()).exists()
+    finally:
+        with suppress(OSError):
+            probe.unlink()
+
+
+def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
+    """Say why two paths name one file (None if they do not): the same file, or names differing only in case.
+
+    Names differing only in case are one file only on a disk that ignores case (:func:`ignores_case`); on
+    other disks (Linux) ``city.gpkg`` and ``CITY.gpkg`` are two files.
+
+    Examples
+    --------
+    >>> same_file("city.gpkg", "./x/../city.gpkg")
+    'the same file'
     >>> same_file("city.gpkg", "grids.gpkg") is None
     True
     """
@@ -138,7 +171,7 @@ def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None
     one, other = resolved(first), resolved(second)
     if one == other:
         return "the same file"
-    if one.casefold() == other.casefold():
+    if one.casefold() == other.casefold() and ignores_case(Path(one).parent):
         return "the same file on a disk that ignores case (Windows, macOS)"
     return None
 
