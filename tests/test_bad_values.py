@@ -522,3 +522,41 @@ def test_library_argument_errors_are_gridmap_errors():
         warnings.simplefilter("ignore")
         with pytest.raises(GridmapError, match="engine='spark'"):
             gridmap.cases.assign(gpd.GeoDataFrame(geometry=[], crs="EPSG:4490"), _grids(), engine="spark")
+
+
+# --- messages name the file the frame came from (issue 14) ----------------------------------------------
+
+def test_buildings_without_parent_unit_name_the_units_file(tmp_path):
+    units = tmp_path / "bld.csv"
+    pd.DataFrame({"unit_id": ["b1", "b2"], "name": ["楼1", "楼2"], "kind": ["building"] * 2,
+                  "lon": [108.301, 108.305], "lat": [22.801, 22.805], "community_code": ["450102001003"] * 2,
+                  "households": [10, 20]}).to_csv(units, index=False)
+    communities = tmp_path / "c.gpkg"
+    gpd.GeoDataFrame({"code": ["450102001003"], "name": ["翠竹社区"]}, crs=4490,
+                     geometry=[shapely.box(108.30, 22.80, 108.31, 22.81)]).to_file(communities)
+    result = run("build", "--communities", str(communities), "--units", str(units),
+                 "--out", str(tmp_path / "g.gpkg"))
+    assert_user_error(result, f"{units}: units of kind 'building' need a parent_unit column", "Fix:")
+
+
+def test_cases_without_a_report_time_name_the_cases_file(tmp_path, grids_file):
+    cases = tmp_path / "cases.csv"
+    pd.DataFrame({"事件编号": ["A"], "经度": [108.301], "纬度": [22.801]}).to_csv(cases, index=False)
+    result = run("cases", "assign", str(cases), "--grids", str(grids_file), "--out", str(tmp_path / "o.gpkg"))
+    assert_user_error(result, f"{cases}: the cases have no report time (上报时间 / reported_at)", "Fix:")
+
+
+def test_cases_findings_show_no_python(tmp_path, grids_file):
+    from gridmap.cases.read import _points_from_table
+    table = pd.DataFrame({"case_id": ["G1", "B2"], "lon": [108.305, float("inf")], "lat": [22.805, 22.805]})
+    report = Report("cases")
+    _points_from_table(table, coords="wgs84", crs=None, path=None, report=report)  # numbers: numpy floats
+    message = report.to_frame()["message"].iloc[0]
+    assert message.startswith("lon inf is not a finite number") and "np.float64" not in message
+    path = tmp_path / "cases.csv"
+    path.write_text("事件编号,上报时间,经度,纬度\nG1,2025-03-01 09:00,108.305,22.805\n"
+                    "B2,2025-03-01 09:00,,\n", encoding="utf-8")
+    result = run("cases", "assign", str(path), "--grids", str(grids_file), "--coords", "wgs84",
+                 "--out", str(tmp_path / "out.gpkg"))
+    assert result.exit_code == 0, result.output
+    assert "(and the units: --units" in result.output and "(with units=)" not in result.output

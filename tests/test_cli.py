@@ -195,3 +195,23 @@ def test_quiet_of_a_command_invoked_without_the_root_group(two_codes):
     result = CliRunner().invoke(codes, ["validate", str(two_codes), "--quiet", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["codes"] == 2, "--json prints even when quiet"
     assert CliRunner().invoke(codes, ["validate", str(two_codes), "-q"]).stdout == ""
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["build", "--communities", "c.gpkg", "--units", "u.gpkg", "--out", "g.gpkg", "--x", "1"],
+     "gridmap: error: No such option '--x'. Fix: see gridmap build --help."),
+    (["--nope"], "gridmap: error: No such option '--nope'. Fix: see gridmap --help."),
+    (["nosuch"], "gridmap: error: No such command 'nosuch'. Fix: see gridmap --help."),
+    (["cases", "assign"], "gridmap: error: Missing argument 'CASES'. Fix: see gridmap cases assign --help."),
+    (["cases", "assign", "x.csv", "--grids", "g.gpkg", "--out", "o.gpkg", "--coords", "zzz"],
+     "gridmap: error: Invalid value for '--coords': 'zzz' is not one of"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, monkeypatch, args, says):
+    monkeypatch.chdir(tmp_path)
+    for name in ("c.gpkg", "u.gpkg", "x.csv", "g.gpkg"):
+        (tmp_path / name).write_bytes(b"")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(says), result.output
+    assert "Usage:" not in result.output and "Try '" not in result.output and "Traceback" not in result.output

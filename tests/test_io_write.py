@@ -260,3 +260,103 @@ def test_text_and_mixed_plain_values_are_written(tmp_path):
     back = read_layer(write_layer(frame, tmp_path / "units.gpkg"))
     assert back["note"].iloc[0] == "a;b" and pd.isna(back["note"].iloc[1])
     assert back["mixed"].tolist() == ["1", "x"]
+
+
+# --- GDAL's own words for a read-only folder or a full disk (issue 14) -----------------------------------
+
+def _gdal_failure(message: str):
+    def fail(frame, temporary, layer, **kwargs):
+        raise pyogrio.errors.DataSourceError(message.format(temporary=temporary))
+    return fail
+
+
+@pytest.mark.parametrize("message", ["Failed to commit transaction", "sqlite3_exec(COMMIT) failed: database "
+                                     "or disk is full", "disk I/O error"])
+def test_gdal_failure_on_a_full_disk_says_the_disk_is_full(tmp_path, monkeypatch, message):
+    path = write_layer(units(), tmp_path / "units.gpkg")
+    previous = path.read_bytes()
+    monkeypatch.setitem(write_module._WRITERS, "GPKG", _gdal_failure(message))
+    monkeypatch.setattr(write_module, "folder_cause", _full_unless_said(message))
+    with pytest.raises(WriteError, match=r"units\.gpkg: cannot write GPKG: the disk is full\. Fix: free some "
+                                         r"space"):
+        write_layer(grids(), path)
+    assert path.read_bytes() == previous and files(tmp_path) == ["units.gpkg"]
+
+
+def _full_unless_said(message: str):
+    """folder_cause as on a disk with no free space left (statvfs says 0 bytes free)."""
+    from gridmap.io import _atomic
+
+    def cause(path, text="", *, needed=0):
+        assert text == message
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_atomic, "_free_bytes", lambda folder: 0)
+            return _atomic.folder_cause(path, text, needed=needed)
+    return cause
+
+
+def test_gdal_failure_in_a_read_only_folder_names_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setitem(write_module._WRITERS, "GPKG", _gdal_failure(
+        "sqlite3_open({temporary}) failed: unable to open database file"))
+    monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: False)
+    with pytest.raises(WriteError) as raised:
+        write_layer(grids(), tmp_path / "grids.gpkg")
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'grids.gpkg'}: cannot write GPKG: the folder {tmp_path} cannot "
+                              "be written (read-only or no permission). Fix: write to a folder you may write")
+    assert ".tmp." not in message and "column types" not in message
+
+
+def test_gdal_failure_with_room_and_permission_still_points_at_the_data(tmp_path, monkeypatch):
+    monkeypatch.setitem(write_module._WRITERS, "GPKG", _gdal_failure("Failed to commit transaction"))
+    with pytest.raises(WriteError, match=r"cannot write GPKG: Failed to commit transaction\. Fix: check the "
+                                         r"column types"):
+        write_layer(grids(), tmp_path / "grids.gpkg")
+
+
+_SUBPROCESS = "import sys, gridmap, geopandas as gpd, shapely\n" \
+              "n = int(sys.argv[2])\n" \
+              "points = shapely.points([[108 + i * 1e-5, 22.8] for i in range(n)])\n" \
+              "frame = gpd.GeoDataFrame({'code': [f'x{i}' * 20 for i in range(n)]}, geometry=points)\n" \
+              "try:\n    gridmap.write_layer(frame, sys.argv[1])\n" \
+              "except gridmap.GridmapError as error:\n    print(error)\n"
+
+
+def _run(*prefix: str, path: Path, rows: int) -> str:
+    import subprocess
+    import sys
+    result = subprocess.run([*prefix, sys.executable, "-c", _SUBPROCESS, str(path), str(rows)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_real_read_only_folder(tmp_path):
+    import shutil
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop the permission override (non-root is the same case)")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    said = _run("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--",
+                path=folder / "x.gpkg", rows=3)
+    assert f"the folder {folder} cannot be written (read-only or no permission)" in said, said
+    assert list(folder.iterdir()) == []
+
+
+def test_real_full_disk(tmp_path):
+    import subprocess
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        for suffix in (".gpkg", ".geojson"):
+            said = _run(path=folder / f"x{suffix}", rows=5000)
+            assert "the disk is full. Fix: free some space" in said, said
+        assert list(folder.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -31,10 +31,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 import gridmap
-from gridmap.cli import main
+from gridmap.cli import _output, main
 from gridmap.datasets import sample_path
 from gridmap.errors import WriteError
-from gridmap.io import write_layer
+from gridmap.io import _atomic, write_layer
 from gridmap.io._atomic import atomic_folder, atomic_path, write_text
 from gridmap.io.write import spreadsheet_safe, write_workbook
 from gridmap.stats import write_stats
@@ -108,9 +108,17 @@ def _same_file_variants(source: Path) -> dict[str, Path]:
             "case": folder / source.name.upper().replace(source.suffix.upper(), source.suffix)}
 
 
+def _disk_ignores_case(monkeypatch, ignores: bool = True) -> None:
+    """Simulate a disk that ignores case (Windows, macOS) or one that does not, whatever the test disk is."""
+    monkeypatch.setattr(_atomic, "ignores_case", lambda folder: ignores)
+    monkeypatch.setattr(_output, "ignores_case", lambda folder: ignores)
+
+
 @pytest.mark.parametrize("variant", ["symlink", "dotdot", "case"])
 @pytest.mark.parametrize("command", list(FILE_COMMANDS))
-def test_an_output_that_is_an_input_is_refused_before_reading(tmp_path, command, variant):
+def test_an_output_that_is_an_input_is_refused_before_reading(tmp_path, monkeypatch, command, variant):
+    if variant == "case":
+        _disk_ignores_case(monkeypatch)
     source = tmp_path / "input.gpkg"
     source.write_bytes(b"not even a GeoPackage: the guard runs before anything is read")
     before = sha(source)
@@ -123,13 +131,33 @@ def test_an_output_that_is_an_input_is_refused_before_reading(tmp_path, command,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.gpkg", "link.gpkg", "x"]
 
 
-def test_the_case_variant_names_disks_that_ignore_case(tmp_path):
+def test_the_case_variant_names_disks_that_ignore_case(tmp_path, monkeypatch):
     source = tmp_path / "city.gpkg"
     source.write_bytes(b"x")
+    _disk_ignores_case(monkeypatch)
     assert "same file" not in invoke("map", source, "--out", tmp_path / "CITY.html").output
     result = invoke("stats", source, "--out", tmp_path / "City.gpkg")
     assert result.exit_code == 2
     assert "the same file on a disk that ignores case (Windows, macOS)" in result.output
+
+
+def test_a_different_case_name_is_another_file_on_a_disk_that_keeps_case(tmp_path, monkeypatch, city):
+    _disk_ignores_case(monkeypatch, ignores=False)
+    for folder in ("rv", "x"):
+        (tmp_path / folder).mkdir()
+    out = tmp_path / "x" / ".." / "rv" / "CITY.gpkg"
+    source = tmp_path / "rv" / "city.gpkg"
+    source.write_bytes(Path(city).read_bytes())
+    result = invoke("build", "--communities", source, "--units", source, "--out", out)
+    assert "same file" not in result.output and result.exit_code == 0, result.output
+    assert source.read_bytes() == Path(city).read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux disks (ext4, tmpfs) keep case")
+def test_the_probe_finds_a_linux_disk_keeps_case(tmp_path):
+    assert not _atomic.ignores_case(tmp_path) and not _atomic.ignores_case(tmp_path / "not" / "yet")
+    assert _atomic.same_file(tmp_path / "city.gpkg", tmp_path / "CITY.gpkg") is None
+    assert sorted(tmp_path.iterdir()) == []  # the probe file is gone
 
 
 @pytest.mark.parametrize("variant", ["same", "symlink", "dotdot"])
@@ -149,7 +177,9 @@ def test_registry_equal_to_out_is_refused_and_the_registry_kept(tmp_path, city, 
 
 
 @pytest.mark.parametrize("variant", ["same", "symlink", "dotdot", "case"])
-def test_report_refuses_a_folder_holding_its_input(tmp_path, grids, variant):
+def test_report_refuses_a_folder_holding_its_input(tmp_path, monkeypatch, grids, variant):
+    if variant == "case":
+        _disk_ignores_case(monkeypatch)
     folder = tmp_path / "data"
     folder.mkdir()
     source = folder / "grids.gpkg"
@@ -515,7 +545,8 @@ def test_ctrl_c_while_drawing_a_png_leaves_the_old_map_only(tmp_path, grids, mon
     assert [p.name for p in tmp_path.iterdir()] == ["map.png"] and target.read_bytes() == b"last month's map"
 
 
-def test_write_layer_refuses_its_source(tmp_path):
+def test_write_layer_refuses_its_source(tmp_path, monkeypatch):
+    _disk_ignores_case(monkeypatch)  # UNITS.gpkg is units.gpkg there
     source = tmp_path / "units.gpkg"
     write_layer(hostile_frame(), source)
     before = sha(source)

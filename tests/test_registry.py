@@ -572,3 +572,41 @@ def test_check_finds_a_tampered_counter(registry):
     con.close()
     report = registry.check()
     assert not report.ok and report.to_frame()["check"].tolist() == ["counter"]
+
+
+# --- a full disk under the registry: SQLite often says only "disk I/O error" (issue 14) -------------------
+
+def test_disk_io_error_on_a_full_disk_says_disk_full(tmp_path, monkeypatch):
+    from gridmap.codes import _registry_sql
+    from gridmap.io import _atomic
+
+    error = sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(_atomic, "_free_bytes", lambda folder: 0)
+    said = _registry_sql.explain(error, tmp_path / "registry.sqlite")
+    assert str(said).startswith(f"{tmp_path / 'registry.sqlite'}: disk full: the registry could not be "
+                                "written; nothing was changed")
+    monkeypatch.setattr(_atomic, "_free_bytes", lambda folder: 10 << 30)
+    assert "cannot read or write the registry file (disk I/O error)" in \
+        str(_registry_sql.explain(error, tmp_path / "registry.sqlite"))
+
+
+def test_real_full_disk_under_the_registry(tmp_path):
+    import subprocess
+    grids = sample_build().grids
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        for filler in (100_000, 190_000):  # fails at COMMIT ("disk is full") or at BEGIN ("disk I/O error")
+            (folder / "filler").write_bytes(b"x" * filler)
+            with pytest.raises(RegistryError, match="disk full: the registry could not be written") as caught:
+                with Registry(folder / "registry.sqlite") as registry:
+                    registry.assign(grids, when="2025-01-01")
+            assert "busy" not in str(caught.value) and "damaged" not in str(caught.value)
+            for path in folder.iterdir():
+                path.unlink()
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

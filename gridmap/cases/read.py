@@ -43,6 +43,7 @@ from gridmap.errors import CaseError, CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
 from gridmap.io._columns import COORDS_ATTR, agreed_coords
+from gridmap.io.read import SOURCE
 from gridmap.schema import HANDLING_LEVELS
 
 __all__ = ["read_cases", "clean_cases", "normalize_level", "CASE_COLUMNS",
@@ -255,7 +256,9 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
         for column, numbers in (("lon", lon), ("lat", lat)):
             bad = ~np.isfinite(numbers) & table[column].notna() & (_as_text(table[column]).notna())
             for position in np.flatnonzero(bad.to_numpy()):
-                report.add("bad_coordinates", f"{column} {table[column].iloc[position]!r} is not a finite "
+                value = table[column].iloc[position]
+                shown = f"'{value}'" if isinstance(value, str) else str(value)  # inf, not np.float64(inf)
+                report.add("bad_coordinates", f"{column} {shown} is not a finite "
                            "number; the case is kept without location. Enter decimal degrees such as "
                            "108.3203", record=_label(table, position), row=position + 1)
             numbers[~np.isfinite(numbers)] = np.nan
@@ -415,7 +418,7 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
         frame = _case_columns(frame, path=path)
     frame["case_id"] = _case_ids(frame, findings)
     for column in _TIMES:
-        frame[column] = _times(frame, column, findings)
+        frame[column] = _times(frame, column, findings, path=path or cases.attrs.get(SOURCE))
     frame["times_ok"] = _time_order(frame, findings)
     frame["level"] = _levels(frame, findings)
     frame["status"] = _statuses(frame, findings)
@@ -457,7 +460,8 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text.where(text != "")
 
 
-def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
+def _times(frame: pd.DataFrame, column: str, findings: Report,
+           path: str | os.PathLike | None = None) -> pd.Series:
     """Parse one time column to naive Beijing times; values that are not times are reported and set missing.
 
     The rule (see the module docstring): a time with a zone (``+08:00``, ``Z``, ``-05:00``) is converted to
@@ -466,7 +470,7 @@ def _times(frame: pd.DataFrame, column: str, findings: Report) -> pd.Series:
     """
     if column not in frame.columns:
         if column == "reported_at":
-            raise SchemaError("the cases have no report time (上报时间 / reported_at)",
+            raise SchemaError("the cases have no report time (上报时间 / reported_at)", path=path,
                               fix="add a column with the time each case was reported")
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     raw = frame[column]
@@ -589,7 +593,8 @@ def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
         record = _label(frame, position)
         if record not in already:
             findings.add("no_location", "the case has no coordinates and names no known unit; give 经度/纬度 "
-                         "or the compound's name or id (with units=)", record=record, row=position + 1)
+                         "or the compound's name or id (and the units: --units, units= in Python)",
+                         record=record, row=position + 1)
 
 
 def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> None:

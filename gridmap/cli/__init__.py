@@ -34,20 +34,45 @@ _EXITS = ("0 ok; 1 a check found violations (check, codes validate);\n"
           "  A command that fails writes no output file")
 
 
+def _usage_error(error: click.UsageError) -> click.exceptions.Exit:
+    """Print a usage error (bad option, missing argument) as one line naming the help, not click's three.
+
+    ``gridmap: error: Invalid value for '--x': … Fix: see gridmap build --help.`` on stderr; exit code 2.
+    """
+    names, ctx = [], error.ctx
+    while ctx is not None and ctx.parent is not None:  # the root is "gridmap" however it was started
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(["gridmap", *names])
+    message = " ".join(error.format_message().split()).rstrip(".")
+    click.echo(f"gridmap: error: {message}. Fix: see {command} --help.", err=True)
+    return click.exceptions.Exit(EXIT_BAD_INPUT)
+
+
 class _GridmapGroup(click.Group):
     """A click group that turns user errors into exit code 2 and a one-line message.
 
-    While a command runs, Ctrl-C and SIGTERM unwind it like an error (every temporary file is removed) and
-    end it with one line and exit 130 (SIGINT) or 143 (SIGTERM), never a traceback.
+    Usage errors (an unknown option, a bad value, a missing argument) are one line too, naming the command's
+    ``--help`` (:func:`_usage_error`). While a command runs, Ctrl-C and SIGTERM unwind it like an error
+    (every temporary file is removed) and end it with one line and exit 130 (SIGINT) or 143 (SIGTERM),
+    never a traceback.
     """
 
     def main(self, *args, **kwargs):
         with handle_signals():
             return super().main(*args, **kwargs)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _usage_error(error) from error
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _usage_error(error) from error
         except GridmapError as error:
             if ctx.find_root().params.get("debug"):
                 raise

@@ -19,7 +19,7 @@ import click
 from tqdm import tqdm
 
 from gridmap.errors import WriteError
-from gridmap.io._atomic import atomic_folder, resolved, same_file
+from gridmap.io._atomic import atomic_folder, ignores_case, resolved, same_file
 
 __all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder", "refuse_overwriting"]
 
@@ -115,7 +115,10 @@ def staged_folder(out: str | os.PathLike, *, owned: Iterable[str] | None = None,
 
 
 def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
-    return resolved(path).casefold().startswith(resolved(folder).casefold().rstrip(os.sep) + os.sep)
+    inner, outer = resolved(path), resolved(folder).rstrip(os.sep) + os.sep
+    if inner.startswith(outer):
+        return True
+    return inner.casefold().startswith(outer.casefold()) and ignores_case(outer)
 
 
 def _given(paths: Mapping[str, str | os.PathLike | None]) -> list[tuple[str, str | os.PathLike]]:
@@ -128,8 +131,8 @@ def refuse_overwriting(inputs: Mapping[str, str | os.PathLike | None],
     """Refuse, before anything is read, an output that would overwrite an input or another output.
 
     Every command that writes calls this first. Two paths are the same file when they resolve to one file
-    (through ``./``, ``..`` and symbolic links, :func:`os.path.samefile`) or differ only in case (one file on
-    Windows and macOS disks).
+    (through ``./``, ``..`` and symbolic links, :func:`os.path.samefile`) or differ only in case on a disk
+    that ignores case (Windows and macOS disks; see :func:`gridmap.io._atomic.ignores_case`).
 
     Parameters
     ----------

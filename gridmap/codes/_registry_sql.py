@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ import pandas as pd
 
 from gridmap.codes.scheme import CodeScheme, parse_many
 from gridmap.errors import CodeError, RegistryError
+from gridmap.io._atomic import folder_cause
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -246,6 +248,21 @@ def damaged(path: Path, table: str, what: str) -> RegistryError:
     return RegistryError(f"registry damaged: table {table} {what}", path=path, fix=_RESTORE)
 
 
+def _busy(err: sqlite3.Error) -> bool:
+    """Whether an error means another process holds the lock (not a disk or file problem)."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(err)
+
+
+def _disk_full(err: sqlite3.Error, path: Path) -> bool:
+    """Whether an I/O error is a full disk: SQLite often says only "disk I/O error" (growing -shm files)."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    if not (name.startswith("SQLITE_IOERR") or "disk I/O error" in str(err)):
+        return False
+    cause = folder_cause(path.resolve(), str(err))
+    return cause is not None and cause.errno == errno.ENOSPC
+
+
 def explain(err: sqlite3.Error, path: Path) -> RegistryError:
     """Turn an SQLite error into a RegistryError that says what is wrong: read-only, disk full, damaged."""
     name = getattr(err, "sqlite_errorname", "") or ""
@@ -256,10 +273,10 @@ def explain(err: sqlite3.Error, path: Path) -> RegistryError:
                              fix="run it where the registry can be written (make the folder writable, or "
                                  "copy the registry to a writable folder and use the copy from now on); "
                                  "reading it (gridmap codes history, gridmap codes diff) works as it is")
-    if name == "SQLITE_FULL" or "disk is full" in str(err):
+    if name == "SQLITE_FULL" or "disk is full" in str(err) or _disk_full(err, path):
         return RegistryError(f"disk full: the registry could not be written; nothing was changed ({err})",
                              path=path, fix=f"free space on the disk that holds {folder}, then run again")
-    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or "disk I/O error" in str(err):
         return RegistryError(f"cannot read or write the registry file ({err})", path=path,
                              fix=f"check the disk and the permissions of {folder}, then run again")
     missing = str(err).partition("no such table: ")[2] or str(err).partition("no such column: ")[2]
@@ -509,6 +526,8 @@ def immediate(con: sqlite3.Connection, path: Path) -> Iterator[None]:
     try:
         con.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
+        if not _busy(err):
+            raise explain(err, path) from err
         raise RegistryError(f"the registry is busy: another process kept it locked too long ({err})",
                             path=path,
                             fix="retry when the other assignment has finished, or open the registry with a "

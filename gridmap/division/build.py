@@ -50,6 +50,7 @@ from gridmap.division.tessellate import (
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.findings import Report
+from gridmap.io.read import SOURCE
 from gridmap.schema import (
     BUILDING_KIND,
     COUNT_COLUMNS,
@@ -376,7 +377,7 @@ def _parents(units: gpd.GeoDataFrame, kinds: pd.Series) -> np.ndarray:
         return parents
     if "parent_unit" not in units.columns:
         raise SchemaError(
-            "units of kind 'building' need a parent_unit column",
+            "units of kind 'building' need a parent_unit column", path=units.attrs.get(SOURCE),
             fix="give each building the unit_id of its compound in parent_unit",
         )
     compounds = set(units.loc[kinds == "compound", "unit_id"])
@@ -386,7 +387,7 @@ def _parents(units: gpd.GeoDataFrame, kinds: pd.Series) -> np.ndarray:
             building = units["unit_id"].iloc[row]
             raise SchemaError(
                 f"building {building} has parent_unit {parent!r}, which is not a compound among the units",
-                record=f"unit {building}",
+                record=f"unit {building}", path=units.attrs.get(SOURCE),
                 fix="set parent_unit to the unit_id of the compound the building belongs to",
             )
         parents[row] = parent

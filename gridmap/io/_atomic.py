@@ -23,6 +23,7 @@ import errno
 import fnmatch
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -32,8 +33,8 @@ from pathlib import Path
 from gridmap._interrupt import deferred
 from gridmap.errors import WriteError
 
-__all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "foreign_files", "same_file",
-           "resolved", "SIDECARS"]
+__all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "folder_cause", "foreign_files",
+           "same_file", "ignores_case", "resolved", "SIDECARS"]
 
 #: Files SQLite (GeoPackage) can leave beside a database being written.
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -44,6 +45,48 @@ _REASONS = {
     errno.EACCES: ("permission denied", "write to a folder you may write to, or ask for write permission"),
     errno.EPERM: ("permission denied", "write to a folder you may write to, or ask for write permission"),
 }
+
+
+#: Words of SQLite, GDAL and the C library for a full disk.
+_FULL_WORDS = ("database or disk is full", "no space left on device", "disk is full", "disk quota exceeded")
+#: Below this much free space (bytes) a failed write is blamed on the disk.
+_LOW_SPACE = 1 << 20
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
+def folder_cause(path: str | os.PathLike, message: str = "", *, needed: int = 0) -> OSError | None:
+    """Return the operating system error behind a library's failure to write ``path``, if its folder says.
+
+    GDAL and SQLite report a full disk or a read-only folder in their own words ("sqlite3_open(...) failed",
+    "Failed to commit transaction", "disk I/O error"). This looks at the folder instead: a read-only disk,
+    no write permission, a message naming a full disk, or less free space than ``needed`` bytes (or 1 MiB).
+
+    Examples
+    --------
+    >>> folder_cause("grids.gpkg", "database or disk is full").errno == errno.ENOSPC
+    True
+    """
+    folder = Path(path).parent
+    if any(words in message.casefold() for words in _FULL_WORDS):
+        return OSError(errno.ENOSPC, "No space left on device")
+    if folder.is_dir():
+        read_only = getattr(os, "ST_RDONLY", 0)
+        with suppress(OSError, AttributeError):
+            if read_only and os.statvfs(folder).f_flag & read_only:
+                return OSError(errno.EROFS, "Read-only file system")
+        if not os.access(folder, os.W_OK):
+            return OSError(errno.EACCES, "Permission denied")
+    free = _free_bytes(folder) if folder.is_dir() else None
+    if free is not None and free < max(needed, _LOW_SPACE):
+        return OSError(errno.ENOSPC, "No space left on device")
+    return None
 
 
 def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the file", step: str = "write",
@@ -59,6 +102,8 @@ def write_error(error: OSError, path: str | os.PathLike, *, what: str = "the fil
     grids.gpkg: cannot write the file: the disk is full. Fix: free some space on the disk or write
     elsewhere. The previous file, if any, is unchanged.
     """
+    if error.errno not in _REASONS:
+        error = folder_cause(path, str(error)) or error
     reason, fix = _REASONS.get(error.errno, (error.strerror or str(error) or type(error).__name__,
                                              "check that the folder exists and is writable and the disk is "
                                              "not full"))
@@ -76,13 +121,45 @@ def resolved(path: str | os.PathLike) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
-    """Say why two paths name one file (None if they do not): the same file, or names differing only in case.
+def ignores_case(folder: str | os.PathLike) -> bool:
+    """Whether the disk holding ``folder`` takes names differing only in case for one (Windows, macOS).
+
+    Probes the disk: a temporary file is created in ``folder`` (or its nearest existing parent) and its
+    name with the case swapped looked up. A folder that cannot be written falls back to the system's usual
+    disks (case ignored on Windows and macOS).
 
     Examples
     --------
-    >>> same_file("city.gpkg", "./x/../city.gpkg"), same_file("city.gpkg", "City.gpkg")[:13]
-    ('the same file', 'the same file')
+    >>> import tempfile
+    >>> ignores_case(tempfile.gettempdir()) == (sys.platform in ("win32", "darwin"))
+    True
+    """
+    folder = Path(folder)
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        handle, name = tempfile.mkstemp(prefix=".gridmap-case-probe-", dir=folder)
+    except OSError:
+        return sys.platform in ("win32", "darwin")
+    os.close(handle)
+    probe = Path(name)
+    try:
+        return probe.with_name(probe.name.swapcase()).exists()
+    finally:
+        with suppress(OSError):
+            probe.unlink()
+
+
+def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None:
+    """Say why two paths name one file (None if they do not): the same file, or names differing only in case.
+
+    Names differing only in case are one file only on a disk that ignores case (:func:`ignores_case`); on
+    other disks (Linux) ``city.gpkg`` and ``CITY.gpkg`` are two files.
+
+    Examples
+    --------
+    >>> same_file("city.gpkg", "./x/../city.gpkg")
+    'the same file'
     >>> same_file("city.gpkg", "grids.gpkg") is None
     True
     """
@@ -94,7 +171,7 @@ def same_file(first: str | os.PathLike, second: str | os.PathLike) -> str | None
     one, other = resolved(first), resolved(second)
     if one == other:
         return "the same file"
-    if one.casefold() == other.casefold():
+    if one.casefold() == other.casefold() and ignores_case(Path(one).parent):
         return "the same file on a disk that ignores case (Windows, macOS)"
     return None
 

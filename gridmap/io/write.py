@@ -29,6 +29,7 @@ unit_id,name,lon,lat
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -42,7 +43,7 @@ import pyogrio
 import shapely
 
 from gridmap.errors import GridmapError, WriteError
-from gridmap.io._atomic import atomic_path, same_file, write_error
+from gridmap.io._atomic import atomic_path, folder_cause, same_file, write_error
 
 __all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "display_width", "DRIVERS"]
 
@@ -100,6 +101,22 @@ def _flat(frame: pd.DataFrame, *, path: Path, limit: int | None = None) -> pd.Da
                          fix="write a GeoPackage (.gpkg) or simplify the geometry first")
     table["geometry"] = wkt
     return table
+
+
+def _library_error(exc: Exception, frame: pd.DataFrame, path: Path, chosen: str) -> WriteError:
+    """Return the error for a writer library's failure (pyogrio, pyarrow, openpyxl): folder, disk or data."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    cause = folder_cause(path, message, needed=int(frame.memory_usage(deep=True).sum()))
+    if cause is not None and cause.errno == errno.ENOSPC:
+        return write_error(cause, path, what=chosen)
+    if cause is not None:
+        return WriteError(f"cannot write {chosen}: the folder {path.parent} cannot be written (read-only or "
+                          "no permission)", path=path,
+                          fix="write to a folder you may write to, or make this one writable; the previous "
+                              "file is unchanged")
+    return WriteError(f"cannot write {chosen}: {message}", path=path,
+                      fix="check the column types (text, numbers, dates) and the free disk space; the "
+                          "previous file is unchanged")
 
 
 def _write_gpkg(frame, temporary: Path, layer: str, *, path: Path) -> None:
@@ -429,15 +446,15 @@ def write_layer(frame: pd.DataFrame, path: str | os.PathLike, layer: str | None 
         with atomic_path(path, what=chosen) as temporary:
             if mode == "a" and path.exists():
                 shutil.copy2(path, temporary)
-            _WRITERS[chosen](frame, temporary, layer or path.stem, path=path)
+            try:
+                _WRITERS[chosen](frame, temporary, layer or path.stem, path=path)
+            except (GridmapError, OSError):
+                raise
+            except Exception as exc:  # judged while the temporary file still takes its space on the disk
+                raise _library_error(exc, frame, path, chosen) from exc
     except GridmapError:
         raise
     except OSError as exc:
         raise write_error(exc, path, what=chosen) from exc
-    except Exception as exc:  # pyogrio, pyarrow, openpyxl: none may leave a partial file (atomic_path)
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise WriteError(f"cannot write {chosen}: {message}", path=path,
-                         fix="check the column types (text, numbers, dates) and the free disk space; "
-                             "the previous file is unchanged") from exc
     logger.info("wrote %s (%s, layer %s, %d records)", path, chosen, layer or path.stem, len(frame))
     return path
