@@ -205,7 +205,7 @@ class GridIndex:
         if len(exact) or len(tree):
             with self._lock:
                 if len(exact):
-                    label[exact] = self._exact(x[exact], y[exact], block)
+                    label[exact] = self._exact(self._lattice, x[exact], y[exact], block)
                 if len(tree):
                     label[tree] = self._queried(x[tree], y[tree])
         return label
@@ -247,14 +247,14 @@ class GridIndex:
         _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
         return distance
 
-    def _exact(self, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
+    def _exact(self, lattice: _Lattice, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
         """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
         order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
-        start = self._lattice.candidate_start[block[order]]
-        n = self._lattice.candidate_start[block[order] + 1] - start
+        start = lattice.candidate_start[block[order]]
+        n = lattice.candidate_start[block[order] + 1] - start
         points = np.repeat(np.arange(len(order)), n)
         offsets = np.arange(len(points)) - np.repeat(np.cumsum(n) - n, n)
-        grids = self._lattice.candidate_grids[np.repeat(start, n) + offsets]
+        grids = lattice.candidate_grids[np.repeat(start, n) + offsets]
         result = np.empty(len(x), dtype=np.int64)
         result[order] = self._first_hit(order[points], grids, x, y, points, len(order))
         return result

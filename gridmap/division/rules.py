@@ -22,6 +22,7 @@ import dataclasses
 import math
 import numbers
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,9 @@ from typing import Any
 from gridmap.errors import GridmapError
 from gridmap.schema import DEDICATED_KINDS
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["GridRules"]
@@ -144,7 +145,7 @@ class GridRules:
                     record=f"key {key}",
                     fix=f"use only the keys {', '.join(allowed)}",
                 )
-        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
         try:
             return cls(**values)
         except GridmapError as exc:
@@ -177,7 +178,7 @@ def _require_numbers(rules: GridRules) -> None:
         if (not pair or len(values) == 2) and all(_finite(value, whole=whole) for value in values):
             continue
         kind = "two whole numbers" if pair else "a whole number" if whole else "a finite number"
-        example = list(field.default) if pair else field.default
+        example = list(GridRules.city_households) if pair else field.default
         raise GridmapError(f"{field.name} = {given!r} is not {kind}", record=f"key {field.name}",
                            fix=f"give {kind}, e.g. {field.name} = {example}")
 
