@@ -384,12 +384,13 @@ class Registry:
         differing = np.isin(m_pos, differs)
         code_of = dict(zip(m_pos[differing].tolist(), m_codes[differing].astype(str).tolist(), strict=True))
         changed = _changed_units_matched(con, build, differs, code_of)
-        if plan is not None:
+        if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
         _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
-                                 fresh=None if build.geometry is None else _fresh_order(build, fresh),
+                                 fresh=None if build.geometry is None else _fresh_order(build, build.geometry,
+                                                                                        fresh),
                                  changed=changed, retired=[] if plan is None else plan.retired,
-                                 links=[] if plan is None else _link_rows(plan, old))
+                                 links=[] if plan is None or old is None else _link_rows(plan, old))
         added = _registry_sql.issue_codes(con, self.scheme, version, self.path)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
@@ -787,12 +788,12 @@ def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarr
 
 # -------------------------------------------------------------------------------------- the decisions
 
-def _fresh_order(build: _Build, fresh: np.ndarray) -> list[tuple[int, int]]:
+def _fresh_order(build: _Build, geometry: np.ndarray, fresh: np.ndarray) -> list[tuple[int, int]]:
     """(position, rank) of the new grids: their reading order within their community."""
     rank = np.zeros(len(fresh), dtype=np.int64)
     groups = pd.Series(np.arange(len(fresh))).groupby(build.community.iloc[fresh].to_numpy()).indices
     for members in groups.values():
-        rank[members[reading_order(build.geometry[fresh[members]])]] = np.arange(len(members))
+        rank[members[reading_order(geometry[fresh[members]])]] = np.arange(len(members))
     return list(zip(fresh.tolist(), rank.tolist(), strict=True))
 
 
@@ -809,8 +810,8 @@ def _changed_units_matched(con: Any, build: _Build, positions: np.ndarray,
     """Grids kept by units (or by an imported code) whose type, units or geometry changed."""
     if not len(positions):
         return []
-    pos, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions), strict=True)
-    pos = np.array(pos, dtype=np.int64)
+    found, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions), strict=True)
+    pos = np.array(found, dtype=np.int64)
     changed = (np.array(types, dtype=object) != _objects(build.types, pos)) | (
         np.array(units, dtype=object) != _objects(build.units, pos))
     if build.metric is not None:
@@ -844,7 +845,7 @@ def _outcome(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.nd
     codes[matched[0]] = matched[1]
     codes[issued[0]] = issued[1]
     parents = pd.Series(pa.repeat("", n), dtype="str")
-    if plan is not None:
+    if plan is not None and old is not None:
         for position, code, _ in plan.keeps:
             codes[position] = code.encode("ascii")
         if len(plan.links):

@@ -32,6 +32,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import folium
 import geopandas as gpd
@@ -256,7 +257,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     folium.LayerControl(collapsed=True).add_to(fmap)
     bounds = grid.get_bounds()
     if None not in bounds[0]:
-        fmap.fit_bounds(bounds)
+        fmap.fit_bounds(cast(list[list[float]], bounds))
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
         [names.get(c, c) for c in scope.community]
@@ -276,7 +277,7 @@ class _Scope:
         self.focus = None if focus is None else str(focus).strip()
         self.level = None
         community = community_codes(grids) if focus is not None or "community_code" in grids.columns else None
-        if self.focus is not None:
+        if self.focus is not None and community is not None:  # a focus always has community codes
             if not re.fullmatch(r"\d{9}|\d{12}", self.focus):
                 raise GridmapError(f"focus={focus!r} is not a street (9 digits) or community (12 digits) "
                                    "code",
@@ -310,7 +311,7 @@ class _Scope:
         return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
 
     def title(self, text: dict) -> str:
-        if self.focus is None:
+        if self.focus is None or self.level is None:
             return text["title"]
         name = self.names(self.level).get(self.focus, self.focus)
         return f"{name} {text['title']}"
