@@ -50,6 +50,7 @@ import os
 import unicodedata
 import warnings
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -219,8 +220,8 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
     else:
         frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding), path=path)
         has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-        frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index,
-                                        dtype=_STR)
+        located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+        frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     frame = _locate_by_units(frame, units, report=findings, path=path)
     return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
 
@@ -256,7 +257,8 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
                            "108.3203", record=_label(table, position), row=position + 1)
             numbers[~np.isfinite(numbers)] = np.nan
         given = lon.notna() & lat.notna()
-        geometry = np.where(given, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()), None)
+        points = cast(np.ndarray, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()))
+        geometry = np.where(given, points, None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
         table = table.drop(columns=["lon", "lat"])
     elif "lon" in table.columns or "lat" in table.columns:
         raise SchemaError("the case list has only one coordinate column", path=path,
@@ -269,11 +271,12 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
     has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-    frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index, dtype=_STR)
+    located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+    frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     return frame
 
 
-def _label(frame: pd.DataFrame, position: int) -> str:
+def _label(frame: pd.DataFrame, position: int | np.integer) -> str:
     """Name a record for findings: its case id when it has one, else its position."""
     if "case_id" in frame.columns:
         value = frame["case_id"].iloc[position]

@@ -62,7 +62,7 @@ class _GridmapGroup(click.Group):
 def _options(group: click.Group, ctx: click.Context) -> dict[str, str]:
     """Map the Python names of the options of the command run (``layer``) to their flags (``--layer``)."""
     options: dict[str, str] = {}
-    commands: list[click.Command] = [group.get_command(ctx, ctx.invoked_subcommand or "")]
+    commands: list[click.Command | None] = [group.get_command(ctx, ctx.invoked_subcommand or "")]
     while commands:
         command = commands.pop()
         if isinstance(command, click.Group):
@@ -87,7 +87,8 @@ def _as_options(error: GridmapError, options: dict[str, str]) -> GridmapError:
     def rewrite(text: str | None) -> str | None:
         return None if text is None else _ARGUMENT.sub(option, text)
 
-    return type(error)(rewrite(error.problem), path=error.path, record=error.record, fix=rewrite(error.fix))
+    return type(error)(_ARGUMENT.sub(option, error.problem), path=error.path, record=error.record,
+                       fix=rewrite(error.fix))
 
 
 _ARGUMENT = re.compile(r"(?<![\w.'\"-])([a-z_][a-z0-9_]*)=(?!=) ?")  # layer= but not a==b, x.y=, 'k=v'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,9 +51,11 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     with Steps("demo", 8, quiet=quiet) as step:
         step("read and validate the sample city")
         city = load_sample()
-        layers, reports = {}, []
+        layers: dict[str, Any] = {}
+        reports = []
         for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
-            layers[name], report = validate_admin(getattr(city, name), parents=layers.get(parents),
+            parent_layer = layers.get(parents) if parents else None
+            layers[name], report = validate_admin(getattr(city, name), parents=parent_layer,
                                                   path=f"{city.path / 'sample_city.gpkg'}:{name}")
             reports.append(report)
         units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")

@@ -185,7 +185,7 @@ def _layers_to_read(path: Path, layers: Sequence[str], defaults: Sequence[str], 
         return list(layers)
     if len(available) == 1 or path.suffix.lower() in _SHEETS:
         return [None]
-    chosen = [name for name in defaults if name in available]
+    chosen: list[str | None] = [name for name in defaults if name in available]
     if not chosen:
         raise ReadError(f"file holds {len(available)} layers: {', '.join(available)}", path=path,
                         fix=f"choose one with {option} NAME, e.g. {option} {available[0]}")
@@ -321,7 +321,7 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
     return layers
 
 
-def read_named_layer(path: str, layer: str | None, default: str) -> gpd.GeoDataFrame:
+def read_named_layer(path: str | os.PathLike, layer: str | None, default: str) -> gpd.GeoDataFrame:
     """Read ``layer`` of ``path``; without one, the layer called ``default`` when the file has several."""
     if layer is None:
         layers = list_layers(path)

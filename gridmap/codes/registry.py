@@ -824,7 +824,7 @@ def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple
     """Grids kept by overlap whose units, type or geometry changed."""
     i, j = plan.overlap_kept_old, plan.overlap_kept_new
     changed = (old.units[i] != _objects(build.units, j)) | (old.types[i] != _objects(build.types, j))
-    if build.metric is not None and len(i):
+    if build.metric is not None and old.geometry is not None and len(i):
         changed |= _differs(old.geometry[i], build.metric[j])
     return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed], strict=True)]
 

@@ -405,7 +405,8 @@ def _divide_community(
             record=f"{code}: {ids}",
             severity="warning",
         )
-    for g in np.flatnonzero(shapely.is_empty(grids)):  # a safeguard: the tessellation gives every grid land
+    # a safeguard: the tessellation gives every grid land
+    for g in np.flatnonzero(shapely.is_empty(grids)).tolist():
         ids = join_ids(frame["unit_id"][labels == g])
         report.add(
             "grid_without_land",
@@ -544,7 +545,7 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
                 head=ids[placed[key]],
             )
         else:
-            placed[key] = member
+            placed[key] = int(member)
     landless = [p for p in polygons if shapely.is_empty(regions[p])]
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
@@ -554,7 +555,7 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
 
 def _piece(
     code: str,
-    geometries: list,
+    geometries: list | np.ndarray,
     groups: pd.DataFrame,
     members: list,
     table: pd.DataFrame,

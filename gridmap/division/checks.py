@@ -460,7 +460,8 @@ def _gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer | None, tolerance_m
     area, perimeter = _measure(parts, layer.crs, layer.metric)
     big = area > tolerance_m2
     parts, index, area, perimeter = parts[big], index[big], area[big], perimeter[big]
-    record = comm.records[owner[index]] if comm is not None and owner is not None else np.full(len(parts), None, dtype=object)
+    record = (comm.records[owner[index]] if comm is not None and owner is not None
+              else np.full(len(parts), None, dtype=object))
     lon, lat = _lonlat(parts, layer.crs, centre=True)
     return gpd.GeoDataFrame(
         {"record": record, "area_m2": area, "perimeter_m": perimeter, "lon": lon, "lat": lat,

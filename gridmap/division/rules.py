@@ -145,7 +145,8 @@ class GridRules:
                     record=f"key {key}",
                     fix=f"use only the keys {', '.join(allowed)}",
                 )
-        values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                                  for key, value in data.items()}
         try:
             return cls(**values)
         except GridmapError as exc:

@@ -330,7 +330,8 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
     return frame.sort_values(["left", "right"]).reset_index(drop=True)
 
 
-def connect_parts(grids: Iterable[BaseGeometry], anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
+def connect_parts(grids: Iterable[BaseGeometry],
+                  anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
     """Give detached parts of a grid that hold none of its units to the neighbour they share most edge with.
 
     Parameters

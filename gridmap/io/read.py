@@ -746,7 +746,9 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int],
             try:
                 worksheet = cast(ReadOnlyWorksheet, book[chosen])  # what read_only=True gives
                 worksheet.reset_dimensions()  # some tools write a wrong used range; read every stored cell
-                rows = [[_excel_value(cell) for cell in row] for row in worksheet.iter_rows(min_row=1)]
+                # types-openpyxl gives ReadOnlyWorksheet the iter_rows of Worksheet (a wrong self type)
+                cells = worksheet.iter_rows(min_row=1)  # type: ignore[misc]
+                rows = [[_excel_value(cell) for cell in row] for row in cells]
                 # the sheet's XML in the zip (openpyxl keeps it private, so its stubs omit it)
                 part = worksheet._worksheet_path  # type: ignore[attr-defined]
             finally:

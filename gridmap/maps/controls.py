@@ -83,8 +83,8 @@ class HeatLayer(JSCSSMixin, Layer):
     """)
     default_js = HeatMap.default_js  # inlined from folium's installed copy by gridmap.maps.to_html
 
-    def __init__(self, points: gpd.GeoSeries, *, weights: Iterable[float] | None = None, name: str, scale: float,
-                 show: bool = True):
+    def __init__(self, points: gpd.GeoSeries, *, weights: Iterable[float] | None = None, name: str,
+                 scale: float, show: bool = True):
         super().__init__(name=control_label(name), overlay=True, control=True, show=show)
         self._name = "HeatLayer"
         self.title = name

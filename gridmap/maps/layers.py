@@ -239,7 +239,8 @@ def encode_geometry(geom: BaseGeometry) -> dict:
     elif kind == "MultiLineString":
         coordinates = [_encode_line(part.coords) for part in cast(shapely.MultiLineString, geom).geoms]
     else:  # MultiPolygon
-        coordinates = [encode_geometry(part)["coordinates"] for part in cast(shapely.MultiPolygon, geom).geoms]
+        polygons = cast(shapely.MultiPolygon, geom).geoms
+        coordinates = [encode_geometry(part)["coordinates"] for part in polygons]
     return {"type": kind, "coordinates": coordinates}
 
 
