@@ -429,7 +429,8 @@ def convert_frame(
             f"({frame.crs.to_string()})",
             fix='reproject first with frame.to_crs("EPSG:4326")',
         )
-    transformed = shapely.transform(  # type: ignore[call-overload]  # stubs lack interleaved=False, include_z=None
+    # types-shapely knows neither interleaved=False nor include_z=None
+    transformed = shapely.transform(  # type: ignore[call-overload]
         np.asarray(frame.geometry.values, dtype=object),
         lambda x, y, *z: (*convert(x, y, src_key, dst_key), *z),
         include_z=None,

@@ -220,7 +220,8 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
     else:
         frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding), path=path)
         has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-        located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+        # numpy's type stubs refuse None as the fill value
+        located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]
         frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     frame = _locate_by_units(frame, units, report=findings, path=path)
     return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
@@ -258,7 +259,8 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
             numbers[~np.isfinite(numbers)] = np.nan
         given = lon.notna() & lat.notna()
         points = cast(np.ndarray, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()))
-        geometry = np.where(given, points, None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+        # numpy's type stubs refuse None as the fill value
+        geometry = np.where(given, points, None)  # type: ignore[call-overload]
         table = table.drop(columns=["lon", "lat"])
     elif "lon" in table.columns or "lat" in table.columns:
         raise SchemaError("the case list has only one coordinate column", path=path,
@@ -271,7 +273,8 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
     has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-    located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+    # numpy's type stubs refuse None as the fill value
+    located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]
     frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     return frame
 

@@ -386,9 +386,8 @@ class Registry:
         changed = _changed_units_matched(con, build, differs, code_of)
         if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
-                                 fresh=None if build.geometry is None else _fresh_order(build, build.geometry,
-                                                                                        fresh),
+        fresh_rows = None if build.geometry is None else _fresh_order(build, build.geometry, fresh)
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=fresh_rows,
                                  changed=changed, retired=[] if plan is None else plan.retired,
                                  links=[] if plan is None or old is None else _link_rows(plan, old))
         added = _registry_sql.issue_codes(con, self.scheme, version, self.path)

@@ -379,7 +379,8 @@ class WidgetRuntime(MacroElement):
 
     _template = Template("")
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca: MacroElement.render returns None
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         figure = cast(Figure, self.get_root())
         figure.header.add_child(RawHTML(f"<style>{WIDGETS_CSS}</style>"), name="gridmap_widgets_css")
         figure.header.add_child(RawHTML(f"<script>{WIDGETS_JS}</script>"), name="gridmap_widgets_js")

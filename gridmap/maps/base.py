@@ -150,7 +150,8 @@ class _Runtime(MacroElement):
         {% endmacro %}
     """)
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca: MacroElement.render returns None
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         figure = cast(Figure, self.get_root())
         figure.header.add_child(RawHTML(f"<style>{RUNTIME_CSS}</style>"), name="gridmap_css")
         figure.header.add_child(RawHTML(f"<script>{runtime_js()}</script>"), name="gridmap_js")

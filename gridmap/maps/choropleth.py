@@ -254,7 +254,8 @@ class GridLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca: MacroElement.render returns None
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Build the shared arcs in the map's coordinates and write the layer's data into the page."""
         scale = 256 * 2**DETAIL_ZOOM / 360  # one step = one pixel at DETAIL_ZOOM
         drawn = self.drawn_geometry()

@@ -101,7 +101,8 @@ class HeatLayer(JSCSSMixin, Layer):
 
         return convert_frame(self.points, "wgs84", coords)
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca: MacroElement.render returns None
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the rounded points into the page."""
         xy = shapely.get_coordinates(self._drawn().values)
         ints = np.rint(xy * self.scale).astype(np.int64)

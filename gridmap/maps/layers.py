@@ -177,7 +177,8 @@ class GeoLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca: MacroElement.render returns None
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Serialise the features (in the map's coordinates) into the page, then render as a folium layer."""
         geometry = self.drawn_geometry()
         label_points = _label_points(geometry, [row[0] for row in self.rows]) if self.labels else None

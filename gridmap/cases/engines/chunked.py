@@ -398,7 +398,8 @@ def _points(table: pa.Table, opened: _Source) -> np.ndarray:
     x, y = xy
     given = np.isfinite(x) & np.isfinite(y)
     points = cast(np.ndarray, shapely.points(np.where(given, x, 0), np.where(given, y, 0)))
-    return np.where(given, points, None)  # type: ignore[call-overload]  # numpy's stubs refuse None as a fill value
+    # numpy's type stubs refuse None as the fill value
+    return np.where(given, points, None)  # type: ignore[call-overload]
 
 
 def _coordinates(table: pa.Table, opened: _Source) -> tuple[np.ndarray, np.ndarray] | None:
