@@ -91,7 +91,6 @@ def test_no_module_imports_from_a_later_stage():
     assert not backwards, "imports against the pipeline order:\n" + "\n".join(sorted(backwards))
 
 
-@pytest.mark.xfail(strict=True, reason="cases.read <-> cases.engines.dask: to split")
 def test_no_two_modules_import_each_other():
     loops = sorted({tuple(sorted((a, b))) for a, targets in GRAPH.items() for b in targets
                     if b in GRAPH and a in GRAPH[b] and "gridmap" not in (a, b)

@@ -517,7 +517,7 @@ def test_library_argument_errors_are_gridmap_errors():
     with pytest.raises(GridmapError, match="severity='fatal'"):
         Report("x").add("check", "message", severity="fatal")
     with pytest.raises(CodeError, match="level='planet'"):
-        gridmap.admin.ancestor_code(COMMUNITY, "planet")
+        gridmap.io.admin.ancestor_code(COMMUNITY, "planet")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(GridmapError, match="engine='spark'"):

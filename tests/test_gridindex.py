@@ -7,16 +7,21 @@ import threading
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon, box
 
-from gridmap.cases import gridindex
+from gridmap.cases import assign, gridindex
 from gridmap.cases.gridindex import GridIndex
+from gridmap.cli.cases import cases as cases_group
 from gridmap.crs import metric_crs
-from gridmap.errors import CRSError, GeometryError, SchemaError
+from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
+from gridmap.findings import Report
+from gridmap.io import read_layer, write_layer
 
 
 def brute_force(grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -253,3 +258,114 @@ def test_bad_grids_and_options_are_refused():
         GridIndex(grids, cells_per_grid=0)
     with pytest.raises(ValueError, match="different lengths"):
         GridIndex(grids).locate([1.0, 2.0], [1.0])
+
+
+def test_outline_drops_only_segments_with_grids_on_both_sides():
+    """2 x 2 boxes keep their 8 outer sides; a T-junction (no exact twin) keeps both sides of it."""
+    boxes = [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)]
+    outline = gridindex._outline(np.array(boxes, dtype=object))
+    assert len(outline) == 8
+    assert shapely.equals(shapely.line_merge(shapely.union_all(outline)), box(0, 0, 2, 2).exterior)
+    mixed = [box(0, 0, 1, 1, ccw=False), box(1, 0, 2, 1), shapely.reverse(boxes[2]), boxes[3]]
+    assert len(gridindex._outline(np.array(mixed, dtype=object))) == 8  # any ring orientation
+    holed = Polygon(box(0, 0, 3, 3, ccw=False).exterior.coords, holes=[box(1, 1, 2, 2).exterior.coords])
+    assert len(gridindex._outline(np.array([holed, box(1, 1, 2, 2, ccw=False)], dtype=object))) == 4
+    tall = [box(0, 0, 1, 2), box(1, 0, 2, 1), box(1, 1, 2, 2)]  # x = 1 is one side left, two right
+    assert len(gridindex._outline(np.array(tall, dtype=object))) == 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.integers(1, 9), min_size=1, max_size=4, unique=True),
+       xy=st.lists(st.tuples(st.floats(-30, 40), st.floats(-30, 40)), min_size=1, max_size=30),
+       hole=st.booleans())
+def test_outside_distances_equal_the_distance_to_the_union(cuts, xy, hole):
+    """For every point outside every grid, the outline gives shapely's distance to all the grids."""
+    edges = [0, *sorted(cuts), 10]
+    cells = [box(a, b, c, d) for a, c in zip(edges[:-1], edges[1:], strict=True)
+             for b, d in zip([0, 10][:-1], [0, 10][1:], strict=True)]
+    if hole:  # a hole through one grid, and a grid of two parts
+        cells[0] = cells[0].difference(box(0.2, 2, 0.8, 3))
+        cells[-1] = MultiPolygon([cells[-1], box(12, 12, 13, 14)])
+    grids = gpd.GeoDataFrame({"code": [f"g{i}" for i in range(len(cells))]}, geometry=cells, crs="EPSG:4547")
+    index = GridIndex(grids)
+    x, y = np.array(xy).T
+    outside = index.locate(x, y) < 0
+    expected = shapely.distance(shapely.union_all(cells), shapely.points(x[outside], y[outside]))
+    np.testing.assert_allclose(index.outside_distances(x[outside], y[outside]), expected, rtol=1e-12,
+                               atol=1e-12)  # GEOS itself differs below that (1e-100 off an edge: 1e-45)
+    np.testing.assert_array_equal(index.distances(x, y)[~outside], 0.0)
+
+
+# --- saving and loading ---------------------------------------------------------------------------------
+
+def test_saved_index_loads_and_answers_the_same(degrees, tmp_path):
+    grids, index, (x, y) = degrees
+    grids = grids.assign(community_code=[None, *grids["community_code"].iloc[1:]])  # a missing one too
+    index = GridIndex(grids)
+    path = index.save(tmp_path / "city.gpkg.gridindex")
+    assert [p.name for p in tmp_path.iterdir()] == ["city.gpkg.gridindex"]  # no temporary file left
+    loaded = GridIndex.load(path, grids=grids)
+    assert repr(loaded) == repr(index) and loaded.crs.equals(index.crs)
+    np.testing.assert_array_equal(loaded.locate(x, y), index.locate(x, y))
+    np.testing.assert_array_equal(loaded.distances(x, y), index.distances(x, y))
+    assert loaded.codes.tolist() == index.codes.tolist()
+    missing = pd.isna(index.community_codes)
+    assert missing[0] and missing.sum() == 1 and (pd.isna(loaded.community_codes) == missing).all()
+    assert loaded.community_codes[~missing].tolist() == index.community_codes[~missing].tolist()
+    again = pickle.loads(pickle.dumps(loaded))
+    np.testing.assert_array_equal(again.locate(x, y), index.locate(x, y))
+    assert gridindex.fingerprint(grids) == gridindex.fingerprint(grids.copy())
+
+
+@pytest.mark.parametrize("change", ["code", "geometry", "crs"])
+def test_stale_or_damaged_index_is_refused(metres, tmp_path, change):
+    grids, index, _ = metres
+    path = index.save(tmp_path / "grids.gridindex")
+    changed = {"code": lambda g: g.assign(code=[f"{c}x" for c in g["code"]]),
+               "geometry": lambda g: g.set_geometry(g.geometry.translate(0.001)),
+               "crs": lambda g: g.set_crs("EPSG:4546", allow_override=True)}[change](grids)
+    with pytest.raises(ReadError, match="stale.*Fix: build it again"):
+        GridIndex.load(path, grids=changed)
+    data = path.read_bytes()
+    (tmp_path / "cut").write_bytes(data[: len(data) // 2])
+    (tmp_path / "other").write_bytes(b"PK\x03\x04 not an index")
+    for name in ("cut", "other", "missing"):
+        with pytest.raises(ReadError, match="grid index"):
+            GridIndex.load(tmp_path / name)
+
+
+def test_cli_assign_saves_and_then_uses_a_fresh_index(tmp_path, monkeypatch):
+    grids = voronoi_city(40, 5, origin=(108.2, 22.7), extent=0.05, crs="EPSG:4490")
+    write_layer(grids, tmp_path / "city.gpkg", "grids")
+    points = shapely.points(*city_points(grids, 100, 6))
+    cases = gpd.GeoDataFrame({"case_id": [f"c{i}" for i in range(len(points))],
+                              "reported_at": pd.Timestamp("2025-03-01 09:00")}, geometry=points,
+                             crs="EPSG:4490")
+    write_layer(cases, tmp_path / "cases.parquet")
+    run = ["assign", str(tmp_path / "cases.parquet"), "--grids", str(tmp_path / "city.gpkg"), "--out"]
+    first = CliRunner().invoke(cases_group, [*run, str(tmp_path / "a.parquet"), "--save-index"])
+    assert first.exit_code == 0, first.output
+    saved = gridindex.index_path(tmp_path / "city.gpkg")
+    assert saved.exists()
+    monkeypatch.setattr(GridIndex, "__init__", lambda *a, **k: pytest.fail("the saved index was not used"))
+    second = CliRunner().invoke(cases_group, [*run, str(tmp_path / "b.parquet")])
+    assert second.exit_code == 0, second.output
+    a, b = read_layer(tmp_path / "a.parquet"), read_layer(tmp_path / "b.parquet")
+    assert a["grid_code"].equals(b["grid_code"]) and a["outside_m"].notna().sum() > 10
+    monkeypatch.undo()
+    write_layer(grids.iloc[1:], tmp_path / "city.gpkg", "grids")  # the grids change: the index is stale
+    third = CliRunner().invoke(cases_group, [*run, str(tmp_path / "c.parquet")])
+    assert third.exit_code == 0, third.output
+    c = read_layer(tmp_path / "c.parquet")
+    expected = assign(cases, grids.iloc[1:], report=Report("cases"))["grid_code"]
+    assert c["grid_code"].fillna("-").tolist() == expected.fillna("-").tolist()
+
+
+def test_grids_with_z_are_copied_with_z_and_located_in_plan():
+    """The index copies the polygons (Z kept, the caller's never prepared) and locates in x, y."""
+    z_box = Polygon([(0, 0, 5.0), (2, 0, 5.0), (2, 2, 6.0), (0, 2, 6.0)])
+    grids = gpd.GeoDataFrame({"code": ["z", "flat"]}, geometry=[z_box, box(2, 0, 4, 2)], crs="EPSG:4547")
+    index = GridIndex(grids)
+    assert index._geoms[0].has_z and not shapely.is_prepared(grids.geometry.to_numpy()).any()
+    assert index.locate([1.0, 2.0, 3.0, 9.0], [1.0, 1.0, 1.0, 1.0]).tolist() == [0, 1, 1, -1]
+    assert index.distances([9.0], [1.0]).tolist() == [5.0]

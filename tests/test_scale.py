@@ -340,7 +340,8 @@ def test_a_run_measures_the_child_peak_and_reports_failures(suite, tmp_path):
 
 
 def test_the_case_benchmark_prints_both_comparisons_for_the_table(suite):
-    """bench_cases at a tiny size: identical results, one row with the index prebuilt and one without."""
+    """bench_cases at a tiny size: identical results, rows with the index prebuilt, built per call, loaded
+    from a file, and with half the cases outside."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_cases.py"), "--cases", "3000",
                            "--grids", "60", "--repeat", "1"], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -348,10 +349,13 @@ def test_the_case_benchmark_prints_both_comparisons_for_the_table(suite):
     assert "identical: True" in done.stdout
     rows = suite.parse_bench_lines(done.stdout, "3,000 cases")
     assert [row["scenario"] for row in rows] == ["case assignment, index prebuilt",
-                                                 "case assignment, index built per call"]
-    assert all(row["gridmap_s"] > 0 and row["plain_s"] > 0 for row in rows)
-    assert all("identical: True" in row["note"] for row in rows)
+                                                 "case assignment, index built per call", "grid index load",
+                                                 "case assignment, half outside the grids"]
+    compared = [row for row in rows if row["scenario"] != "grid index load"]
+    assert all(row["gridmap_s"] > 0 and row["plain_s"] > 0 for row in compared)
+    assert all("identical: True" in row["note"] for row in compared)
     assert suite.cells(rows[0])[4].endswith("x")  # the speed-up column
+    assert rows[2]["gridmap_s"] > 0 and suite.cells(rows[2])
 
 
 def test_the_suite_runs_its_cheapest_scenario_end_to_end(tmp_path):

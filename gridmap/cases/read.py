@@ -1,4 +1,4 @@
-r"""Cases (事件/案件/病例): read them from any file, clean them, and locate each one in exactly one grid.
+r"""Cases (事件/案件/病例): read them from any file and clean them.
 
 A case is a resident's request, an incident or an epidemic case, reported at a place and time, perhaps
 accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小事不出网格、大事不出社区、难事不出
@@ -8,8 +8,7 @@ accepted (接单), perhaps closed (办结) at some level of the hierarchy ("小�
   CGCS2000, GCJ-02 (Amap) or BD-09 (Baidu), or with a compound's name or id instead of coordinates;
 * :func:`clean_cases` normalises an in-memory frame the same way (levels in Chinese or English, statuses,
   times, counts) and flags impossible times (``times_ok``);
-* :func:`assign` puts every case in one grid, fast and exactly (see its docstring for how), with the
-  grids or a :class:`~gridmap.cases.gridindex.GridIndex` built once from them.
+* :func:`gridmap.cases.assign` then puts every case in one grid, fast and exactly.
 
 Times are read by one rule, whatever mix a column holds: a time with a zone (``2024-05-01T08:00+08:00``,
 ``2024-05-01T00:00Z``, ``-05:00``) is converted to Beijing time (Asia/Shanghai: UTC+8, UTC+9 in the
@@ -22,25 +21,6 @@ numbers from 0 to :data:`MAX_COUNT` are reported by row and left missing; the re
 Every problem is reported by record in a :class:`~gridmap.findings.Report` (pass ``report=`` to collect
 them) and summarised in one :class:`~gridmap.errors.GridmapWarning`; ``strict=True`` raises
 :class:`~gridmap.errors.CaseError` instead.
-
-Examples
---------
->>> import geopandas as gpd
->>> from shapely import Point, box
->>> grids = gpd.GeoDataFrame({"code": ["450102001003001", "450102001003002"],
-...                           "community_code": ["450102001003"] * 2},
-...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
-...                          crs="EPSG:4490")
->>> cases = gpd.GeoDataFrame({"case_id": ["A1", "A2", "A3"]},
-...                          geometry=[Point(108.305, 22.805), Point(108.31, 22.805), Point(108.315, 22.805)],
-...                          crs="EPSG:4490")
->>> assign(cases, grids)[["case_id", "grid_code"]]
-  case_id        grid_code
-0      A1  450102001003001
-1      A2  450102001003001
-2      A3  450102001003002
-
-``A2`` lies on the shared edge: it goes to the grid with the smaller code.
 """
 
 from __future__ import annotations
@@ -55,20 +35,16 @@ from typing import cast
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyproj
 import shapely
 
-from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import convert_frame, normalize_crs
-from gridmap.errors import CaseError, CRSError, GeometryError, GridmapError, GridmapWarning, SchemaError
+from gridmap.errors import CaseError, CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table
 from gridmap.io._columns import COORDS_ATTR, agreed_coords
-from gridmap.schema import HANDLING_LEVELS, model_columns
+from gridmap.schema import HANDLING_LEVELS
 
-__all__ = ["read_cases", "clean_cases", "assign", "in_grids", "normalize_level", "CASE_COLUMNS",
+__all__ = ["read_cases", "clean_cases", "normalize_level", "CASE_COLUMNS",
            "LEVEL_NAMES"]
 
 logger = logging.getLogger(__name__)
@@ -582,212 +558,3 @@ def _finish(findings: Report, *, strict: bool, report: Report | None, path) -> N
         where = f"{path}: " if path is not None else ""
         warnings.warn(f"{where}{findings.summary()}; pass report= to list them", GridmapWarning,
                       stacklevel=3)
-
-
-# --- assignment -----------------------------------------------------------------------------------------
-
-def assign(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridIndex, *, strict: bool = False,
-           report: Report | None = None, engine: str = "memory") -> gpd.GeoDataFrame:
-    """Put every case in exactly one grid.
-
-    A case belongs to the grids its point ``intersects`` (interior or boundary). A point on a boundary
-    shared by several grids goes to the one with the **smallest code** (text order) among them, so the
-    result never depends on row order. A case outside every grid keeps ``grid_code`` NA and gets
-    ``outside_m``, its distance in metres to the nearest grid (metric CRS of the grids); it is reported,
-    never dropped.
-
-    How it stays exact and fast: a :class:`~gridmap.cases.gridindex.GridIndex` rasterises the grids onto two
-    levels of square cells. A case in a cell that no boundary can touch (widened by a margin far larger
-    than rounding) gets that cell's grid, or none, by numpy lookups; only cases within a few metres of a
-    boundary are tested with GEOS (``shapely.intersects_xy`` on prepared grids) against every grid that
-    can intersect their cell. So every result equals the exact predicate; see :mod:`gridmap.cases.gridindex`.
-    Passing grids builds an index sized for this call; to put many frames of cases in the same grids,
-    build ``GridIndex(grids)`` once and pass it instead.
-
-    Parameters
-    ----------
-    cases : geopandas.GeoDataFrame
-        Point cases (missing or empty points allowed: they get NA). Not modified.
-    grids : geopandas.GeoDataFrame or gridmap.cases.gridindex.GridIndex
-        Valid polygons with a unique text ``code`` and, optionally, ``community_code``, or an index
-        built from them. Cases are compared in the grids' CRS (converted when the CRSs differ).
-    strict : bool, default False
-        Raise :class:`~gridmap.errors.CaseError` when a case lies outside every grid.
-    report : gridmap.Report, optional
-        Findings (``outside`` with ``distance_m``, ``no_location``) are added to it.
-    engine : {"memory", "dask"}, default "memory"
-        ``"dask"`` runs the same assignment on the partitions of a dask cluster (the current
-        ``distributed.Client``; ``pip install gridmap[dask]``) with identical results; see
-        :mod:`gridmap.cases.engines.dask`. For files larger than memory see
-        :mod:`gridmap.cases.engines.chunked`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The cases with their own columns and geometry, plus ``grid_code``, ``community_code`` (when the
-        grids have it; replacing columns of those names) and ``outside_m``.
-
-    Raises
-    ------
-    SchemaError, CodeError, CRSError, GeometryError
-        Grids without unique codes, a missing CRS, non-point cases or invalid grid polygons.
-    CaseError
-        In strict mode, cases outside every grid.
-
-    Examples
-    --------
-    >>> from shapely import Point, box
-    >>> grids = gpd.GeoDataFrame({"code": ["B", "A"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
-    ...                          crs="EPSG:4547")
-    >>> cases = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[Point(0.5, 0.5), Point(1, 1), Point(5, 0.5)],
-    ...                          crs="EPSG:4547")
-    >>> assign(cases, grids, report=Report("cases"))
-       n         geometry grid_code  outside_m
-    0  1  POINT (0.5 0.5)         B        NaN
-    1  2      POINT (1 1)         A        NaN
-    2  3    POINT (5 0.5)       NaN        3.0
-
-    The same with an index built once, for any number of frames of cases:
-
-    >>> index = GridIndex(grids)
-    >>> assign(cases.iloc[:2], index)["grid_code"].tolist()
-    ['B', 'A']
-    """
-    if engine not in ("memory", "dask"):
-        raise GridmapError(f"engine={engine!r} is not an engine", fix="pass engine='memory' or engine='dask'")
-    if engine == "dask":
-        from gridmap.cases.engines.dask import assign_dask
-
-        return assign_dask(cases, grids, strict=strict, report=report)
-    index = grids if isinstance(grids, GridIndex) else _index_for(grids, len(cases))
-    x, y, located = _case_xy(cases, index.crs)
-    position = np.full(len(cases), -1, dtype=np.int64)
-    if located.all():
-        position = index.locate(x, y)
-    elif located.any():
-        position[located] = index.locate(x[located], y[located])
-    result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
-    result["grid_code"] = _take(index.codes, position, cases.index)
-    if index.community_codes is not None:
-        result["community_code"] = _take(index.community_codes, position, cases.index)
-    outside = located & (position < 0)
-    distance = np.full(len(cases), np.nan)
-    if outside.any():
-        distance[outside] = index.distances(x[outside], y[outside])
-    result["outside_m"] = distance
-    findings = Report("case assignment")
-    _report_assignment(cases, located, outside, distance, findings)
-    if strict:
-        findings.raise_for_errors(CaseError)
-    if report is not None:
-        report.extend(findings)
-    elif len(findings):
-        warnings.warn(f"{findings.summary()}; pass report= to list them", GridmapWarning, stacklevel=2)
-    return result
-
-
-def in_grids(cases: pd.DataFrame, grids: gpd.GeoDataFrame | GridIndex, *,
-             report: Report | None = None) -> pd.DataFrame:
-    """Return the cases with the grid each is in: the ``grid_code`` they carry, else :func:`assign`'s.
-
-    Cases that already name their grid (``grid_code``, or an alias such as 网格编码, read as
-    ``grid_code``) keep it; cases with points and no grid code are put in ``grids``. The one rule
-    statistics, figures, maps and the report share.
-
-    Parameters
-    ----------
-    cases : pandas.DataFrame or geopandas.GeoDataFrame
-        Cases with a ``grid_code`` column, or points.
-    grids : geopandas.GeoDataFrame or GridIndex
-        The grids to put cases without a grid code in.
-    report : Report, optional
-        Receives the findings of :func:`assign` (otherwise they are warned about).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The cases, with ``grid_code`` (model column names for the aliases renamed).
-
-    Raises
-    ------
-    SchemaError
-        The cases have neither a grid code nor points.
-
-    Examples
-    --------
-    >>> from shapely import Point, box
-    >>> grids = gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4547")
-    >>> in_grids(pd.DataFrame({"网格编码": ["B"]}), grids)["grid_code"].tolist()
-    ['B']
-    >>> in_grids(gpd.GeoDataFrame(geometry=[Point(0.5, 0.5)], crs="EPSG:4547"), grids)["grid_code"].tolist()
-    ['A']
-    """
-    cases = model_columns(cases, "cases")[0]
-    if "grid_code" in cases.columns:
-        return cases
-    if not isinstance(cases, gpd.GeoDataFrame):
-        raise SchemaError("cases have neither grid_code nor a geometry",
-                          fix="give cases points (read_cases) or a grid_code column")
-    return assign(cases, grids, report=report)
-
-
-def _index_for(grids: gpd.GeoDataFrame, n_cases: int) -> GridIndex:
-    """Build an index for one call: about one cell per case (at least 64 per grid), no second level.
-
-    A second level pays for its build only over tens of millions of lookups: :class:`GridIndex`
-    builds one by default, for reuse.
-    """
-    n_grids = len(grids) if isinstance(grids, pd.DataFrame) else 1  # GridIndex refuses the rest
-    return GridIndex(grids, cells_per_grid=max(64, -(-n_cases // max(n_grids, 1))), refine=1)
-
-
-def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x, y of the case points in ``crs`` and which cases have a point."""
-    if not isinstance(cases, gpd.GeoDataFrame):
-        raise SchemaError(f"cases must be a GeoDataFrame, got {type(cases).__name__}",
-                          fix="read them with gridmap.cases.read_cases")
-    if cases.crs is None:
-        raise CRSError("cases have no CRS", fix="read them with read_cases(..., coords=...) or set_crs()")
-    geometry = cases.geometry
-    if not pyproj.CRS(cases.crs).equals(crs):
-        geometry = geometry.to_crs(crs)
-    values = np.asarray(geometry.to_numpy(), dtype=object)
-    try:  # NaN for missing geometries and non-points (told apart below)
-        x, y = shapely.get_x(values), shapely.get_y(values)
-    except shapely.errors.GEOSException:  # empty points have no x
-        x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
-        usable = ~shapely.is_empty(values)
-        x[usable], y[usable] = shapely.get_x(values[usable]), shapely.get_y(values[usable])
-    located = np.isfinite(x) & np.isfinite(y)
-    unknown = np.flatnonzero(~located)
-    wrong = unknown[shapely.get_type_id(values[unknown]) > 0]  # -1 missing, 0 point
-    if len(wrong):
-        raise GeometryError(f"case geometry is a {values[wrong[0]].geom_type}, not a point",
-                            record=f"case row {wrong[0] + 1}",
-                            fix="locate cases by points, e.g. cases.representative_point()")
-    return x, y, located
-
-
-def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values[position]`` as text, NA where position is -1 or the value is missing.
-
-    Taken with Arrow from the few grid values: millions of codes in milliseconds, where a
-    Python-object array would take a second.
-    """
-    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True),
-                   pa.array(position, mask=position < 0))
-    if _STR == "str":
-        return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-    return pd.Series(text.to_pandas(), index=index, dtype=object)
-
-
-def _report_assignment(cases: gpd.GeoDataFrame, located: np.ndarray, outside: np.ndarray,
-                       distance: np.ndarray, findings: Report) -> None:
-    ids = cases if "case_id" in cases.columns else pd.DataFrame(index=cases.index)
-    for position in np.flatnonzero(outside):
-        findings.add("outside", f"the case lies {distance[position]:,.0f} m outside every grid; check its "
-                     "coordinates (GCJ-02/BD-09 not converted?) or the grids' coverage",
-                     record=_label(ids, position), distance_m=round(float(distance[position]), 1))
-    for position in np.flatnonzero(~located):
-        findings.add("no_location", "the case has no point and cannot be put in a grid",
-                     record=_label(ids, position), severity="warning")

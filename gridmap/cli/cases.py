@@ -51,17 +51,21 @@ def cases() -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Output file: .gpkg, .parquet, .geojson, .csv or .xlsx (written atomically).")
 @click.option("--strict", is_flag=True, help="Fail on the first bad case or case outside every grid.")
+@click.option("--save-index", is_flag=True,
+              help="Also save the grids' index beside them (GRIDS.gridindex) for the next runs.")
 @json_option
 @quiet_option
 @click.pass_context
 def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: str | None,
-                   coords: str | None, units_path: str | None, out: str, strict: bool, as_json: bool) -> None:
+                   coords: str | None, units_path: str | None, out: str, strict: bool, save_index: bool,
+                   as_json: bool) -> None:
     """Put every case of CASES in exactly one grid and write them with grid_code and community_code.
 
     A case on a boundary shared by grids goes to the grid with the smallest code; a case outside every
     grid keeps an empty grid_code and gets outside_m, its distance to the nearest grid in metres.
+    An index saved beside the grids (--save-index) is used while the grids are unchanged.
     """
-    from gridmap.cases.read import assign, read_cases
+    from gridmap.cases import assign, read_cases
     from gridmap.findings import Report
     from gridmap.io import write_layer
 
@@ -75,7 +79,8 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
         report = Report("cases")
         located = read_cases(cases_path, coords=coords, units=units, strict=strict, report=report)
         step(f"put {len(located):,} cases in {len(grids):,} grids")
-        result = assign(located, grids, strict=strict, report=report)
+        result = assign(located, _grid_index(grids, grids_path, layer, save=save_index), strict=strict,
+                        report=report)
         step(f"write {out}")
         write_layer(result, out)
     checks = report.to_frame()["check"].value_counts() if len(report) else {}
@@ -105,3 +110,24 @@ def _kept_summary(report, cases_path: str, out: str) -> str:
     if len(frame) > _SHOWN:
         lines.append(f"  … and {len(frame) - _SHOWN} more")
     return "\n".join(lines)
+
+
+def _grid_index(grids, grids_path: str, layer: str | None, *, save: bool):
+    """Return the index saved beside the grids when fresh, a new one when asked to save it, else the grids.
+
+    A stale or unreadable index is left alone (and rebuilt with --save-index): assignment never uses it.
+    """
+    from gridmap.cases.gridindex import GridIndex, index_path
+    from gridmap.errors import ReadError
+
+    path = index_path(grids_path, layer)
+    if path.exists() and not save:
+        try:
+            return GridIndex.load(path, grids=grids)
+        except ReadError:
+            return grids
+    if save:
+        index = GridIndex(grids)
+        index.save(path)
+        return index
+    return grids

@@ -37,7 +37,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     The sample city carries deliberate flaws (units without or with a wrong community code, compounds
     straddling a community line); the command reports them and carries on, as an analyst would.
     """
-    from gridmap.cases.read import assign
+    from gridmap.cases.assign import assign
     from gridmap.cli.options import register_codes
     from gridmap.datasets import load_sample
     from gridmap.division import build_grids

@@ -11,7 +11,9 @@ Rules, in this order:
   distance to the nearest community (``strict=True`` raises :class:`~gridmap.errors.TopologyError`);
 * a unit whose given ``community_code`` disagrees with its location is reported; its location wins unless
   ``prefer="attribute"``, in which case the given code wins when the unit still overlaps that community;
-* communities that overlap each other are reported with the overlapping area (``strict=True`` raises).
+* communities that overlap each other are resolved: each overlap goes to one community by the rule of
+  :mod:`gridmap.division.overlaps` (the one holding the units there, else the one it is the larger share
+  of, else the smaller code) and is reported with its area and winner (``strict=True`` raises instead).
 
 Examples
 --------
@@ -40,6 +42,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gridmap.division.overlaps import overlapping_pairs, resolve_overlaps
 from gridmap.errors import (
     CodeError,
     CRSError,
@@ -74,7 +77,7 @@ class Assignment(NamedTuple):
     report: Report
     crs: pyproj.CRS
     unit_geoms: np.ndarray  # metric geometries aligned with the units' rows
-    community_geoms: np.ndarray  # metric geometries aligned with the communities' rows
+    community_geoms: np.ndarray  # metric geometries aligned with the communities' rows, overlaps resolved
     unit_community: np.ndarray  # position of each unit's community, -1 when outside every community
 
 
@@ -108,7 +111,8 @@ def assign_units(
         A copy of ``units`` whose ``community_code`` is the assigned community (None outside every community).
     report : gridmap.Report
         Findings: ``unit_outside`` (with ``distance_m``), ``community_code_conflict``,
-        ``unknown_community_code``, ``community_overlap`` (with ``area_m2``).
+        ``unknown_community_code``, ``community_overlap`` (with ``area_m2``, ``winner`` and ``rule``: the
+        overlap is resolved; ``report.tables["community_overlaps"]`` lists every one).
 
     Raises
     ------
@@ -143,8 +147,8 @@ def assign(
     unit_geoms = densified(units.geometry).to_crs(crs).to_numpy()
     codes = communities["code"].to_numpy(dtype=object)
 
-    _report_overlaps(community_geoms, codes, report, strict=strict,
-                     path=communities.attrs.get("gridmap_source"))
+    if strict:
+        _refuse_overlaps(community_geoms, codes, path=communities.attrs.get("gridmap_source"))
     native = units.geometry if units.crs == communities.crs else units.geometry.to_crs(communities.crs)
     pairs = _candidate_pairs(
         native.to_numpy(), communities.geometry.to_numpy(), unit_geoms, community_geoms, codes
@@ -153,6 +157,10 @@ def assign(
     _report_coordinate_shift(units, native, communities, located, codes, report)
     chosen = _apply_given_codes(units, located, pairs, codes, report, prefer=prefer)
     _report_outside(units, unit_geoms, community_geoms, codes, chosen, report, strict=strict)
+    community_geoms, chosen = resolve_overlaps(
+        community_geoms, codes, unit_geoms, chosen, report,
+        unit_ids=units["unit_id"].to_numpy(dtype=object), tolerance_m2=OVERLAP_TOLERANCE_M2,
+    )
 
     assigned = units.copy()
     assigned["community_code"] = pd.Series(
@@ -308,32 +316,18 @@ def _checked_geometries(
     return out
 
 
-def _report_overlaps(geoms: np.ndarray, codes: np.ndarray, report: Report, *, strict: bool,
-                     path: str | os.PathLike | None = None) -> None:
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    interiors = shapely.relate_pattern(geoms[left], geoms[right], "T********")  # not just touching
-    left, right = left[interiors], right[interiors]
+def _refuse_overlaps(geoms: np.ndarray, codes: np.ndarray, *, path: str | os.PathLike | None = None) -> None:
+    """Strict mode: raise for the first two communities overlapping by more than the tolerance."""
+    left, right = overlapping_pairs(geoms)
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
     for a, b, area in zip(left, right, areas, strict=True):
-        if area <= OVERLAP_TOLERANCE_M2:
-            continue
-        message = (
-            f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²; their grids overlap there "
-            "too. "
-            "Fix the boundaries (gridmap.io.validation) so that each piece of land is in one community"
-        )
-        if strict:
+        if area > OVERLAP_TOLERANCE_M2:
             raise TopologyError(
                 f"communities {codes[a]} and {codes[b]} overlap by {area:,.0f} m²",
                 path=path,
                 record=f"communities {codes[a]}/{codes[b]}",
                 fix="correct the boundaries so that communities only touch",
             )
-        report.add(
-            "community_overlap", message, record=f"{codes[a]}/{codes[b]}", area_m2=round(float(area), 1)
-        )
 
 
 def _candidate_pairs(

@@ -36,6 +36,7 @@ import shapely
 from gridmap.division.assign import assign
 from gridmap.division.group import community_kinds, group_units, target_range
 from gridmap.division.order import reading_order
+from gridmap.division.positions import CLEARANCE_M, place_points
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
@@ -76,6 +77,7 @@ GRID_COLUMNS = [
     "unit_ids",
     "reason",
     "note",
+    "position",
 ]
 
 #: Unit polygons overlapping by more than this (m²) are reported.
@@ -87,6 +89,7 @@ _WARN_CHECKS = (
     "unit_inside_unit",
     "unit_crosses_boundary",
     "missing_count",
+    "units_shared_spot",
 )
 
 
@@ -99,11 +102,17 @@ class GridBuild:
     grids : geopandas.GeoDataFrame
         One row per grid: ``code`` (temporary: community code, "-", 3-digit sequence in reading order),
         ``type`` (city / rural / dedicated), ``community_code``, ``households``, ``population``,
-        ``buildings``, ``n_units``, ``unit_ids`` (";"-joined), ``reason``, ``note``, polygon; in the
+        ``buildings``, ``n_units``, ``unit_ids`` (";"-joined), ``reason``, ``note``, ``position``
+        ("approximate" when a unit of the grid was moved, see ``units``; else "exact"), polygon; in the
         communities' CRS.
     units : geopandas.GeoDataFrame
-        The input units with ``community_code`` as assigned and ``grid_code`` (None when excluded; the
-        ";"-joined codes of its grids for a compound split along its buildings).
+        The input units with ``community_code`` as assigned, ``grid_code`` (None when excluded; the
+        ";"-joined codes of its grids for a compound split along its buildings) and ``position``. A point
+        unit sharing its location with others (within ``GridRules.coincident_m``) is spread around the
+        spot, and a point within half a metre of its community's boundary is moved inward: its geometry
+        here is the moved point and ``position`` is "approximate" (the findings ``units_shared_spot`` and
+        ``unit_near_boundary`` give the original places). Every unit point lies at least
+        :data:`~gridmap.division.positions.CLEARANCE_M` inside the grid its ``grid_code`` names.
     report : gridmap.Report
         Findings of assignment and division; ``report.tables["households"]`` has households per grid by
         community (min, median, max, number of grids, number outside the range), and
@@ -225,7 +234,7 @@ def build_grids(
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
     unit_grid = {unit: join_ids(sorted(renamed[code] for code in split_ids(grid))) if grid else grid
                  for piece in pieces for unit, grid in piece["unit_grid"].items()}
-    out_units = assignment.units.copy()
+    out_units = _moved_units(assignment.units, pieces, assignment.crs)
     out_units["community_code"] = pd.Series(
         [codes[i] if i >= 0 else None for i in unit_community], index=out_units.index, dtype=object
     )
@@ -378,6 +387,11 @@ def _divide_community(
         return _piece(code, [geometry], attrs, [[]], table)
     plan = _split_plan(table, kind, rules, report)
     active = plan.active
+    placed = place_points(geoms[active], community, table["unit_id"].to_numpy(dtype=object)[active],
+                          coincident_m=rules.coincident_m, report=report, code=code)
+    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
+    geoms[active], moved[active] = placed.geoms, placed.moved
+    moved_points = dict(zip(table["unit_id"].to_numpy(dtype=object)[moved], geoms[moved], strict=True))
     clipped = clip_units(geoms[active], community)
     regions = unit_regions(geoms[active], community, split=plan.split, clipped=clipped)
     rows = active[plan.grouped]  # positions in table of the units that are grouped
@@ -415,7 +429,9 @@ def _divide_community(
             severity="error",
         )
     members = [rows[labels == g] for g in range(len(groups))]
-    return _piece(code, list(grids), groups, members, table, derived=plan.derived)
+    piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
+    piece["moved"] = moved_points
+    return piece
 
 
 class _Plan(NamedTuple):
@@ -507,8 +523,8 @@ def _report_units_geometry(
 def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report: Report) -> pd.DataFrame:
     """Return the units that must share a grid, as (member, head) pairs.
 
-    A point inside (or on) another unit's polygon, a point at an earlier point's place, and a polygon left
-    without land because smaller units cover it.
+    A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
+    and a polygon left without land because smaller units cover it.
     """
     ids = table["unit_id"].to_numpy()
     kinds = table["kind"].to_numpy()
@@ -516,7 +532,9 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
     points = np.flatnonzero(shapely.get_dimensions(clipped) == 0)
     polygons = np.flatnonzero(shapely.area(clipped) > 0)
     if len(points) and len(polygons):
-        point, hit = shapely.STRtree(clipped[polygons]).query(clipped[points], predicate="covered_by")
+        point, hit = shapely.STRtree(clipped[polygons]).query(
+            clipped[points], predicate="dwithin", distance=2 * CLEARANCE_M
+        )
         order = np.lexsort((polygons[hit], shapely.area(clipped[polygons[hit]]), point))
         point, hit = point[order], hit[order]
         first = np.ones(len(point), dtype=bool)
@@ -525,8 +543,8 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
             rows.append((member, head))
             report.add(
                 "unit_inside_unit",
-                f"unit {ids[member]} ({kinds[member]}) is a point inside unit "
-                f"{ids[head]}'s polygon and shares its grid; give it a polygon to keep it apart",
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                f"of) unit {ids[head]}'s polygon and shares its grid; give it a polygon to keep it apart",
                 record=ids[member],
                 severity="warning",
                 head=ids[head],
@@ -560,6 +578,7 @@ def _piece(
     members: list,
     table: pd.DataFrame,
     derived=None,
+    moved: np.ndarray | None = None,
 ) -> dict:
     """Return the grids of one community, provisional codes and the grid code of each unit.
 
@@ -586,12 +605,27 @@ def _piece(
                 "unit_ids": join_ids(member_ids),
                 "reason": reasons[g],
                 "note": notes[g],
+                "position": "approximate" if moved is not None and moved[members[g]].any() else "exact",
                 "geometry": geometries[g],
             }
         )
     for unit, sources in (derived or {}).items():  # a split compound, and buildings of unsplit compounds
         unit_grid[unit] = join_ids(sorted({unit_grid[source] for source in sources if source in unit_grid}))
     return {"rows": rows, "unit_grid": unit_grid}
+
+
+def _moved_units(units: gpd.GeoDataFrame, pieces: list[dict], crs) -> gpd.GeoDataFrame:
+    """Return a copy of the units with the moved points in place and the ``position`` of each unit."""
+    moved = {unit: point for piece in pieces for unit, point in piece.get("moved", {}).items()}
+    out = units.copy()
+    at = out["unit_id"].isin(list(moved)).to_numpy()
+    out["position"] = pd.Series(np.where(at, "approximate", "exact"), index=out.index, dtype=object)
+    if at.any():
+        points = gpd.GeoSeries([moved[u] for u in out["unit_id"][at]], crs=crs).to_crs(out.crs)
+        geometry = out.geometry.to_numpy().copy()
+        geometry[at] = points.to_numpy()
+        out[out.geometry.name] = gpd.GeoSeries(geometry, index=out.index, crs=out.crs)
+    return out
 
 
 def _in_reading_order(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, str]]:

@@ -58,6 +58,10 @@ class GridRules:
     neighbour_distance_m : float, default 150
         Two units whose land touches are merge neighbours when they are at most this far apart (across a
         road, say); units further apart are only joined when a grid would otherwise stay below the range.
+    coincident_m : float, default 5
+        Point units this close to each other share a location (a geocoder's road or village centroid):
+        they are reported as low-confidence positions and spread around the spot so that they can form
+        separate grids (see :mod:`gridmap.division.positions`); 0 keeps them where they are.
     """
 
     city_households: tuple[int, int] = (300, 500)
@@ -66,6 +70,7 @@ class GridRules:
     dedicated_kinds: tuple[str, ...] = DEDICATED_KINDS
     dedicated_min_people: int = 100
     neighbour_distance_m: float = 150.0
+    coincident_m: float = 5.0
 
     def __post_init__(self) -> None:
         _require_numbers(self)
@@ -81,6 +86,7 @@ class GridRules:
             "rural_min_households",
             "dedicated_min_people",
             "neighbour_distance_m",
+            "coincident_m",
         ):
             if getattr(self, name) < 0:
                 raise GridmapError(

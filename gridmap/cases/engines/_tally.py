@@ -19,7 +19,7 @@ import pandas as pd
 import pyproj
 
 from gridmap.cases.gridindex import GridIndex
-from gridmap.cases.read import assign
+from gridmap.cases.locate import assign_in_memory
 from gridmap.errors import GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.schema import PERIODS, ROLLUP_LEVELS
@@ -73,7 +73,7 @@ def check_columns(columns: Iterable[str], *, period: str | None,
 def grid_index(grids: gpd.GeoDataFrame | GridIndex, crs: pyproj.CRS | str | None) -> GridIndex:
     """Return the grids' index (built once for all batches), checked by assigning no cases in ``crs``."""
     index = grids if isinstance(grids, GridIndex) else GridIndex(grids)
-    assign(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), index, report=Report("grids"))
+    assign_in_memory(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs)), index, report=Report("grids"))
     return index
 
 
@@ -84,7 +84,7 @@ def tally(cases: gpd.GeoDataFrame, index: GridIndex, *, period: str | None) -> p
     whole number of 0 or more counts 0, as in :func:`gridmap.stats.summarize`) and ``reported_at``
     (required with ``period``). Findings of the assignment are not kept: the tally counts them.
     """
-    assigned = assign(cases[[cases.geometry.name]], index, report=Report("tally"))
+    assigned = assign_in_memory(cases[[cases.geometry.name]], index, report=Report("tally"))
     grid = pd.Index(index.codes).get_indexer(assigned["grid_code"])  # -1 for NA
     located = (assigned["grid_code"].notna() | assigned["outside_m"].notna()).to_numpy()
     return _tallied(grid, located, cases, period=period)

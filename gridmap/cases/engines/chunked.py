@@ -71,7 +71,7 @@ from gridmap.cases.engines._tally import (
     tally_points,
 )
 from gridmap.cases.gridindex import GridIndex
-from gridmap.cases.read import assign
+from gridmap.cases.locate import assign_in_memory
 from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
 from gridmap.findings import Report
 
@@ -252,7 +252,7 @@ def _assigned(opened: _Source, index: GridIndex, *, batch_size: int, progress: b
         frame.index = pd.RangeIndex(start, start + len(frame))
         start += len(frame)
         found = Report("batch")
-        result = assign(frame, index, report=found)
+        result = assign_in_memory(frame, index, report=found)
         rows = found.to_frame()
         counted.update(rows["check"].value_counts().to_dict())
         for row in rows.drop_duplicates("check").to_dict("records"):

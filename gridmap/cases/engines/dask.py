@@ -50,7 +50,7 @@ from gridmap.cases.engines._tally import (
 )
 from gridmap.cases.engines.chunked import DEFAULT_BATCH_SIZE
 from gridmap.cases.gridindex import GridIndex
-from gridmap.cases.read import assign
+from gridmap.cases.locate import assign_in_memory
 from gridmap.errors import CaseError, ReadError, SchemaError
 from gridmap.findings import Report
 
@@ -224,13 +224,13 @@ def _partitions(n: int) -> int:
 
 def _assign_quiet(part: gpd.GeoDataFrame, index: GridIndex) -> gpd.GeoDataFrame:
     """Assign one partition; its findings are in its rows (lazy results have no report)."""
-    return assign(part, index, report=Report("partition"))
+    return assign_in_memory(part, index, report=Report("partition"))
 
 
 def _assign_found(part: gpd.GeoDataFrame, index: GridIndex) -> tuple[gpd.GeoDataFrame, Report]:
     """Assign one partition and keep its findings."""
     found = Report("partition")
-    return assign(part, index, report=found), found
+    return assign_in_memory(part, index, report=found), found
 
 
 def _assign_eager(dask, cases: gpd.GeoDataFrame, index: GridIndex, *, npartitions, strict,
