@@ -27,8 +27,11 @@ from gridmap.datasets import load_sample
 from gridmap.division import (
     GridBuild,
     GridRules,
+    MicroBuild,
+    MicroRules,
     assign_units,
     build_grids,
+    build_microgrids,
     check,
     coverage_gaps,
     coverage_overlaps,
@@ -50,8 +53,10 @@ from gridmap.errors import (
 )
 from gridmap.findings import Report
 from gridmap.io import (
+    City,
     add_hierarchy,
     list_layers,
+    load_city,
     read_division_codes,
     read_layer,
     read_table,
@@ -85,6 +90,8 @@ __all__ = [
     "list_layers",
     "write_layer",
     "load_sample",
+    "load_city",
+    "City",
     "read_cases",
     "read_staff",
     "crs",
@@ -101,6 +108,9 @@ __all__ = [
     "read_division_codes",
     # dividing and checking grids
     "build_grids",
+    "build_microgrids",
+    "MicroBuild",
+    "MicroRules",
     "assign_units",
     "GridRules",
     "GridBuild",

@@ -25,11 +25,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 __all__ = ["Interrupted", "install_at_startup", "handle_signals", "deferred", "describe",
-           "started_as_command", "EXIT_CODES"]
+           "started_as_command", "run_script", "EXIT_CODES"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Exit code of a command stopped by each signal (the shell's 128 + signal number).
@@ -101,6 +101,23 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
+def run_script(main: Callable[[], int], *, prog: str) -> int:
+    """Run a script's ``main`` with Ctrl-C and SIGTERM handled: its exit code, or one line and 130/143.
+
+    Examples
+    --------
+    >>> run_script(lambda: 0, prog="batch_maps")
+    0
+    """
+    with handle_signals():
+        try:
+            return main()
+        except KeyboardInterrupt as interrupt:
+            message, code = describe(interrupt)
+            print(message.replace("gridmap:", f"{prog}:", 1), file=sys.stderr)
+            return code
 
 
 def started_as_command() -> bool:

@@ -20,10 +20,8 @@ Examples
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,8 +30,9 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridmap.errors import ReadError
+from gridmap.io.city import City
 
-__all__ = ["SampleCity", "load_sample", "sample_path"]
+__all__ = ["load_sample", "sample_path"]
 
 log = logging.getLogger(__name__)
 
@@ -42,50 +41,6 @@ _SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 _GPKG, _STAFF, _CASES = "sample_city.gpkg", "staff.csv", "cases.parquet"
 _FIX = "run `python scripts/make_sample_data.py` in the gridmap repository (the sample ships with the " \
        "repository, not with a wheel; install gridmap with `pip install -e .`)"
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class SampleCity:
-    """The layers of the sample city, all in EPSG:4490 except the non-spatial staff roster.
-
-    Attributes
-    ----------
-    districts, streets, communities : geopandas.GeoDataFrame
-        Administrative polygons: ``code``, ``name``, ``level``, ``parent_code``, ``kind``.
-    units : geopandas.GeoDataFrame
-        Compounds, natural villages and dedicated sites (polygons and points) sorted by ``unit_id``.
-    staff : pandas.DataFrame
-        ``grid_code``, ``community_code``, ``role``, ``name``, ``phone`` (all str).
-    cases : geopandas.GeoDataFrame
-        Points with ``case_id``, ``reported_at``, ``accepted_at``, ``closed_at``, ``category``, ``status``,
-        ``level``, ``count``.
-    path : pathlib.Path
-        The folder the layers were read from.
-    """
-
-    districts: gpd.GeoDataFrame
-    streets: gpd.GeoDataFrame
-    communities: gpd.GeoDataFrame
-    units: gpd.GeoDataFrame
-    staff: pd.DataFrame
-    cases: gpd.GeoDataFrame
-    path: Path
-
-    def summary(self) -> pd.DataFrame:
-        """One row per layer: its name, number of rows and CRS (``-`` for the staff table)."""
-        rows = []
-        for layer in ("districts", "streets", "communities", "units", "staff", "cases"):
-            frame = getattr(self, layer)
-            crs = getattr(frame, "crs", None)
-            rows.append({"layer": layer, "rows": len(frame), "crs": crs.to_string() if crs else "-"})
-        return pd.DataFrame(rows)
-
-    def __repr__(self) -> str:
-        return f"SampleCity 示例市 (fictional) from {self.path}\n{self.summary().to_string(index=False)}"
-
-    def _repr_html_(self) -> str:
-        heading = f"<p><b>SampleCity 示例市 (fictional)</b> from <code>{html.escape(str(self.path))}</code>"
-        return heading + "</p>" + self.summary().to_html(index=False)
 
 
 def sample_path() -> Path:
@@ -104,12 +59,12 @@ def sample_path() -> Path:
     Examples
     --------
     >>> sorted(p.name for p in sample_path().iterdir() if p.suffix != ".md")
-    ['cases.parquet', 'sample_city.gpkg', 'staff.csv']
+    ['buildings.gpkg', 'cases.parquet', 'sample_city.gpkg', 'staff.csv']
     """
     return _checked(_SAMPLE_DIR)
 
 
-def load_sample(*, path: str | os.PathLike | None = None) -> SampleCity:
+def load_sample(*, path: str | os.PathLike | None = None) -> City:
     """Load every layer of the fictional sample city 示例市.
 
     Parameters
@@ -119,8 +74,9 @@ def load_sample(*, path: str | os.PathLike | None = None) -> SampleCity:
 
     Returns
     -------
-    SampleCity
-        Districts, streets, communities, units (polygons and points together), staff and cases; codes are str.
+    gridmap.io.city.City
+        Districts, streets, communities, units (polygons and points together), staff and cases, all in
+        EPSG:4490 except the staff table; codes are str. No grids: :func:`gridmap.build_grids` makes them.
 
     Raises
     ------
@@ -149,7 +105,7 @@ def load_sample(*, path: str | os.PathLike | None = None) -> SampleCity:
     staff = _read(folder / _STAFF, pd.read_csv, dtype=str, keep_default_na=False, encoding="utf-8")
     cases = _read(folder / _CASES, gpd.read_parquet)
     log.debug("loaded the sample city from %s", folder)
-    return SampleCity(**admin, units=units, staff=staff, cases=cases, path=folder)
+    return City(**admin, units=units, staff=staff, cases=cases, name="示例市 (fictional)", path=folder)
 
 
 def _checked(folder: Path) -> Path:

@@ -152,6 +152,7 @@ COLUMN_ALIASES = {
     "所属社区代码": "community_code", "community_code": "community_code",
     "网格编码": "grid_code", "网格代码": "grid_code", "grid_code": "grid_code",
     "单元编号": "unit_id", "编号": "unit_id", "unit_id": "unit_id", "id": "unit_id",
+    "楼栋名称": "name", "楼栋编号": "unit_id", "楼栋代码": "unit_id",
     "层级": "level", "级别": "level", "level": "level",
     # "type" is left as it is: grids use it (city/rural/dedicated); units use "kind"
     "类型": "kind", "类别": "kind", "kind": "kind",
@@ -173,6 +174,8 @@ LAYER_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "grids": {"code": ("grid_code",), "community_code": (), "name": (), **dict.fromkeys(COUNT_COLUMNS, ())},
     "units": {"unit_id": (), "name": (), "kind": (), "community_code": (), "grid_code": (),
               **dict.fromkeys(COUNT_COLUMNS, ())},
+    # buildings divided into micro-grids (微网格); grid_code is the grid a building was given
+    "buildings": {"unit_id": (), "name": (), "households": (), "population": (), "grid_code": ()},
     "cases": {"grid_code": (), "community_code": ()},
     "staff": {"grid_code": (), "community_code": (), "name": ()},
     # a build given to the registry: its "code" is a temporary id and grid_code a claimed code, so the two

@@ -25,11 +25,13 @@ from urllib.parse import quote
 
 import geopandas as gpd
 
+from gridmap._interrupt import run_script
 from gridmap.cli._output import refuse_overwriting, staged_folder
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.io import list_layers, read_layer
 from gridmap.io._atomic import write_text
 from gridmap.maps import one_screen, save_html
+from gridmap.maps.pages import VIEWPORT
 
 __all__ = ["main", "write_maps"]
 
@@ -130,7 +132,7 @@ def index_page(pages: dict[str, list[tuple[str, str, str, int]]], *, lang: str =
     """Return the index page linking every map, districts first."""
     text = _TEXT[lang]
     esc = html.escape  # every piece of text, data or not, is escaped
-    parts = [f'<!DOCTYPE html>\n<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">'
+    parts = [f'<!DOCTYPE html>\n<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">{VIEWPORT}'
              f'<title>{esc(text["title"])}</title>'
              "<style>body{font-family:sans-serif;margin:2em}li{margin:.2em 0}</style></head><body>",
              f"<h1>{esc(text['title'])}</h1>"]
@@ -163,4 +165,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, prog="batch_maps"))

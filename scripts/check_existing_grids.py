@@ -36,6 +36,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridmap._interrupt import run_script
 from gridmap.cli._output import refuse_overwriting
 from gridmap.cli.options import join_inputs, parse_households, read_inputs, staged_file
 from gridmap.division.checks import check, coverage_gaps, coverage_overlaps
@@ -153,4 +154,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, prog="check_existing_grids"))

@@ -25,7 +25,9 @@ How the geometry is made (all in the metric CRS EPSG:4545, then reprojected to E
 5. cases are drawn over 2025 with seasons and two hot spots;
 6. the grids are those ``gridmap.build_grids`` makes from the written GeoPackage, read back as
    ``gridmap.load_sample`` reads it, with their codes as a registry issues them first (the temporary
-   ``<community>-NNN`` without the dash); the staff roster gives each of them a 1+1+1+N team.
+   ``<community>-NNN`` without the dash); the staff roster gives each of them a 1+1+1+N team;
+7. each compound polygon gets its buildings (楼栋) as slab footprints on a lattice inside it, sharing out the
+   compound's households (``buildings.gpkg``, for micro-grids), from a generator of their own.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ CITY_CODE, CITY_NAME = "9901", "示例市"
 NODE_GRID_M = 0.01  # boundaries are noded on a 1 cm grid
 FIXED_GDAL_DATE = "2025-01-01T00:00:00.000Z"  # pins the GeoPackage timestamps
 GPKG_NAME, STAFF_NAME, CASES_NAME = "sample_city.gpkg", "staff.csv", "cases.parquet"
+BUILDINGS_NAME = "buildings.gpkg"
 STAFF_STREAM = 2  # the roster's generator is default_rng([seed, STAFF_STREAM])
+BUILDINGS_STREAM = 3  # the buildings' generator is default_rng([seed, BUILDINGS_STREAM])
 GRIDS_PER_INSTRUCTOR = 3
 N_CASES = 20_000
 YEAR_START, EXTRACT_TIME = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31 23:59:59")
@@ -920,6 +924,57 @@ def write_gpkg(path: Path, admin: dict, units: gpd.GeoDataFrame) -> None:
     atomic_write(path, write)
 
 
+def build_buildings(units: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Slab footprints on a lattice inside each compound polygon, sharing out its households and people."""
+    compounds = units[(units["kind"] == "compound") & (units.geom_type == "Polygon")].sort_values("unit_id")
+    rows = []
+    for unit in compounds.itertuples():
+        centres, (half_x, half_y) = building_lattice(unit.geometry, int(unit.buildings))
+        shares = rng.dirichlet(np.full(len(centres), 4.0))
+        households, population = share_out(unit.households, shares), share_out(unit.population, shares)
+        for k, ((x, y), h, p) in enumerate(zip(centres, households, population, strict=True), start=1):
+            rows.append({"unit_id": f"{unit.unit_id}-{k:02d}", "name": f"{unit.name}{k}栋", "households": h,
+                         "population": p, "parent_unit": unit.unit_id,
+                         "geometry": shapely.box(x - half_x, y - half_y, x + half_x, y + half_y)})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+
+
+def building_lattice(compound: Polygon, n: int) -> tuple[np.ndarray, tuple[float, float]]:
+    """Return up to ``n`` slab centres on a lattice inside ``compound`` and the slab's half sizes."""
+    minx, miny, maxx, maxy = compound.bounds
+    step = math.sqrt(compound.area / max(n, 1))
+    while True:
+        xs = np.arange(minx + step / 2, maxx, step)
+        ys = np.arange(maxy - step / 2, miny, -step * 0.7)
+        grid_x, grid_y = np.meshgrid(xs, ys)
+        half = (min(0.35 * step, 30.0), min(0.2 * step, 9.0))
+        slabs = shapely.box(grid_x.ravel() - half[0], grid_y.ravel() - half[1], grid_x.ravel() + half[0],
+                            grid_y.ravel() + half[1])
+        inside = shapely.within(slabs, compound)
+        if inside.sum() >= n or step < 8:
+            centres = np.column_stack([grid_x.ravel(), grid_y.ravel()])[inside][:n]
+            return np.round(centres, 2), half
+        step *= 0.85
+
+
+def share_out(total: int, shares: np.ndarray) -> list[int]:
+    """``total`` split by ``shares`` into whole numbers that add up to it (largest remainders)."""
+    exact = total * shares
+    whole = np.floor(exact).astype(int)
+    whole[np.argsort(whole - exact, kind="stable")[: total - whole.sum()]] += 1
+    return whole.tolist()
+
+
+def write_buildings(path: Path, buildings: gpd.GeoDataFrame) -> None:
+    """The buildings layer in a GeoPackage of its own, pinned timestamps (byte-reproducible)."""
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GDAL_DATE})
+    atomic_write(path, lambda tmp: pyogrio.write_dataframe(
+        buildings.to_crs(STORAGE_CRS), tmp, layer="buildings", driver="GPKG", geometry_type="Polygon",
+        layer_options={"DESCRIPTION": f"{CITY_NAME} buildings — FICTIONAL sample data"},
+        metadata={"TITLE": f"{CITY_NAME} sample city (FICTIONAL)", "DESCRIPTION": FICTIONAL_NOTE,
+                  "SOURCE": "scripts/make_sample_data.py"}))
+
+
 def write_cases(path: Path, cases: gpd.GeoDataFrame) -> None:
     """Cases as GeoParquet (zstd), coordinates rounded to 1e-6 degree (about 0.1 m)."""
     stored = cases.to_crs(STORAGE_CRS)
@@ -994,9 +1049,15 @@ may overlap real places, but it describes none of them. Load it with `gridmap.da
 | `sample_city.gpkg` | `units` (Polygon), `unit_points` (Point) | base units, same columns (note 1) |
 | `staff.csv` | — | grid staff roster, UTF-8, no geometry |
 | `cases.parquet` | — | GeoParquet points (WKB, zstd), EPSG:4490, coordinates rounded to 1e-6° |
+| `buildings.gpkg` | `buildings` (Polygon) | buildings (楼栋) of the compounds, for micro-grids (note 2) |
 
 Note 1: a GeoPackage layer holds one geometry type, so polygon and point units are two layers;
 `load_sample()` joins them into one frame sorted by `unit_id`.
+
+Note 2: slab footprints on a lattice inside each compound polygon, as many as the compound's `buildings`;
+columns `unit_id` (compound id + `-NN`), `name` (…栋), `households` and `population` (the compound's, shared
+out), `parent_unit` (the compound). Villages and point compounds have none. `gridmap microgrids --grids
+demo/gridmap.gpkg --buildings data/sample/buildings.gpkg --out micro.gpkg` divides the grids into micro-grids.
 
 Reproducible: running the script twice gives byte-identical files with the same library versions (the
 GeoPackage timestamps are pinned by GDAL's `OGR_CURRENT_DATE`; no file records the time it was written). Other
@@ -1081,6 +1142,8 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_gpkg(out / GPKG_NAME, admin, units)
     staff, gaps = build_staff(built_grids(out / GPKG_NAME), np.random.default_rng([seed, STAFF_STREAM]))
     write_rest(out, admin, units, staff, cases, flaws, gaps)
+    buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
+    write_buildings(out / BUILDINGS_NAME, buildings)
 
 
 def main(argv: list[str] | None = None) -> None:

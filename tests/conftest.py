@@ -1,8 +1,27 @@
-"""Shared fixtures: paths to the real reference data beside the project."""
+"""Shared fixtures: the real reference data beside the project, and what the suite makes once.
 
+Under pytest-xdist every worker runs its own session, so a session fixture runs once per worker. What can be
+kept as files is made once per run instead: the workers share one folder (``run_folder``) and ``once`` holds
+a lock per key, so the first worker that asks does the work and the others read what it left (the demo
+project, the HTML-safety pages and what the browser saw in them). What lives in memory is made once per
+worker: the browser (``browser``, ``chromium``) and the sample city with its grids
+(``cases_fixtures.sample_build``).
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: xdist workers do not share a folder, each makes its own
+    fcntl = None
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -14,3 +33,119 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real reference data not found at {SHARED_DATA} (clone the project beside shared/)")
     return SHARED_DATA
+
+
+# ------------------------------------------------------------------------------ made once per run
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path`` while the block runs.
+
+    Hand-written with the standard library's ``fcntl.flock`` (``filelock`` is no dependency); without
+    fcntl each worker has its own folder and needs no lock.
+    """
+    with open(path, "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory) -> Path:
+    """The folder every xdist worker of this run shares (the worker's own without xdist or fcntl)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None:
+        base = base.parent  # the run's folder, parent of the workers' own
+    return base
+
+
+@pytest.fixture(scope="session")
+def once(run_folder) -> Callable:
+    """``once(key, make)``: ``make()``'s result (JSON), computed once per run whichever worker asks first.
+
+    ``key`` names the result's file in the run folder (``a/b`` makes a subfolder); a ``make`` that raises
+    leaves nothing behind, so the next test that asks tries again.
+    """
+
+    def get(key: str, make: Callable):
+        done = run_folder / f"{key}.json"
+        done.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(run_folder / f"{key}.lock"):
+            if not done.exists():
+                done.write_text(json.dumps(make()), encoding="utf-8")
+        return json.loads(done.read_text(encoding="utf-8"))
+
+    return get
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A project folder where ``gridmap demo --out demo`` ran, and what the command printed."""
+
+    project: Path  # holds data/ (a link to the clone's) and demo/
+    output: str  # stdout and stderr, as the user saw them
+    stdout: str
+
+    @property
+    def folder(self) -> Path:
+        return self.project / "demo"
+
+    @property
+    def gpkg(self) -> Path:
+        return self.folder / "gridmap.gpkg"
+
+
+@pytest.fixture(scope="session")
+def demo(once, run_folder) -> Demo:
+    """``gridmap demo --out demo`` run once per run in a project folder as a new user has it (``data/`` of
+    the clone). Read it, or copy ``demo.folder`` before changing anything in it."""
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+
+    project = run_folder / "demo_project"
+
+    def make() -> dict:
+        shutil.rmtree(project, ignore_errors=True)
+        project.mkdir()
+        (project / "data").symlink_to(PROJECT_ROOT / "data", target_is_directory=True)
+        before = os.getcwd()
+        os.chdir(project)  # contextlib.chdir is Python 3.11+
+        try:
+            result = CliRunner().invoke(main, ["demo", "--out", "demo"], prog_name="gridmap")
+        finally:
+            os.chdir(before)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # a traceback a user would see
+        assert result.exit_code == 0, result.output
+        return {"output": result.output, "stdout": result.stdout}
+
+    printed = once("demo_project", make)
+    return Demo(project, printed["output"], printed["stdout"])
+
+
+# --------------------------------------------------------------------------- the browser, once per worker
+
+@pytest.fixture(scope="session")
+def chromium() -> Callable:
+    """``chromium()``: the worker's browser, started on first use (a test that only reads what another
+    worker saw in a page needs none); skips the test when playwright or chromium is missing."""
+    from browser import launch_chromium
+
+    started = []
+
+    def get():
+        if not started:
+            started.append(launch_chromium())
+        return started[0][1]
+
+    yield get
+    for playwright, browser in started:
+        browser.close()
+        playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """The worker's browser (Playwright + Debian's chromium), started once."""
+    return chromium()

@@ -75,19 +75,12 @@ _SAMPLE = {}
 def sample_city():
     """The sample city 示例市 and its grids with sequential codes (built once per test session)."""
     if not _SAMPLE:
-        import warnings
+        import cases_fixtures
 
         from gridmap.codes import assign_sequential_codes
-        from gridmap.datasets import load_sample
-        from gridmap.division import build_grids
-        from gridmap.errors import GridmapWarning
 
-        city = load_sample()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GridmapWarning)
-            built = build_grids(city.communities, city.units)
-        _SAMPLE["city"] = city
-        _SAMPLE["grids"] = assign_sequential_codes(built.grids.drop(columns="code"))
+        _SAMPLE["city"] = cases_fixtures.sample_city()
+        _SAMPLE["grids"] = assign_sequential_codes(cases_fixtures.sample_grids().drop(columns="code"))
     return _SAMPLE["city"], _SAMPLE["grids"]
 
 

@@ -157,6 +157,7 @@ def test_reads_the_padded_adcode_table(shared_data):
     assert table.set_index("code").loc["450127", "parent_code"] == "4501"
 
 
+@pytest.mark.slow
 def test_whole_country_hierarchy_points_to_real_streets(shared_data):
     codes = shared_data / "admin-codes"
     villages = read_division_codes(codes / "villages.csv.gz")

@@ -250,9 +250,11 @@ OUTPUTS = {"write_layer": output_write_layer, "cli_demo": output_cli_demo, "cli"
 # --- checks ----------------------------------------------------------------------------------------------
 
 def _marks(entry: dict) -> list:
+    # a blocked output folder fails only after the whole demo ran: seconds
+    marks = [pytest.mark.slow] if entry["op"] == "cli_demo" and "blocked" in entry.get("args", {}) else []
     if entry.get("gap"):
-        return [pytest.mark.xfail(strict=True, reason=entry["gap"])]
-    return []
+        return [*marks, pytest.mark.xfail(strict=True, reason=entry["gap"])]
+    return marks
 
 
 def _params(*expects: str) -> list:

@@ -77,6 +77,7 @@ def test_decoded_cell_contains_the_point_and_has_the_level_size(lon, lat, level)
     assert beidou_level(code) == level
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(china_lon, china_lat)
 def test_codes_are_hierarchical_and_child_cells_lie_in_parent_cells(lon, lat):

@@ -371,7 +371,8 @@ def test_cli_help_has_example_and_bad_input_exits_2(tmp_path):
                                  pd.array(["a", " b ", "", None, "x", "  "], dtype="string"), None])
 def test_outside_findings_name_cases_as_one_by_one(ids):
     """The bulk labels of cases outside every grid are those of _label: the trimmed id, else the row."""
-    from gridmap.cases import _label, _labels
+    from gridmap.cases.locate import _labels
+    from gridmap.cases.read import _label
 
     frame = pd.DataFrame(index=range(6)) if ids is None else pd.DataFrame({"case_id": ids})
     for positions in (np.arange(6), np.array([4, 1]), np.array([], dtype=np.int64)):

@@ -150,6 +150,7 @@ def test_json_summary_quiet_and_rules(tmp_path, built):
     assert (grids["type"] == "city").sum() > (before["type"] == "city").sum(), "the rules were not applied"
 
 
+@pytest.mark.slow
 def test_registry_gives_permanent_codes_kept_on_rebuild(tmp_path):
     registry = tmp_path / "codes.sqlite"
     args = ["-q", "build", "--communities", SAMPLE, "--units", SAMPLE, "--registry", registry, "--json"]

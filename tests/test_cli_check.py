@@ -63,6 +63,7 @@ def metric_area(frame: gpd.GeoDataFrame) -> pd.Series:
     return frame.to_crs(6933).area
 
 
+@pytest.mark.slow
 def test_a_fresh_build_passes(built):
     result = run("check", built, "--communities", "communities")
     assert result.exit_code == EXIT_OK, result.output

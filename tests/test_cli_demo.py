@@ -1,5 +1,6 @@
 """`gridmap demo` end to end on the sample city: the README's first command."""
 
+import shutil
 import sqlite3
 
 import geopandas as gpd
@@ -13,11 +14,9 @@ from gridmap.crs import metric_crs
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def demo_out(demo):
+    """``gridmap demo --out demo``, run once per test run (tests/conftest.py)."""
+    return demo.folder, demo.output
 
 
 def test_demo_writes_geopackage_registry_and_map(demo_out):
@@ -26,7 +25,7 @@ def test_demo_writes_geopackage_registry_and_map(demo_out):
                                                      "registry.sqlite"]
     layers = {name for name, _ in pyogrio.list_layers(out / "gridmap.gpkg")}
     assert {"districts", "streets", "communities", "units", "grids", "cases", "staff"} <= layers
-    assert output.splitlines()[-1].startswith(f"wrote {out}/ (index.html map, cockpit.html")
+    assert output.splitlines()[-1].startswith("wrote demo/ (index.html map, cockpit.html")
     for page in ("index.html", "cockpit.html"):
         text = (out / page).read_text(encoding="utf-8")
         assert "示例市" in text and "<script src=" not in text and "<link href=" not in text
@@ -60,8 +59,10 @@ def test_demo_grids_tile_every_community_and_carry_permanent_codes(demo_out):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_demo_rerun_keeps_the_codes(demo_out):
-    out, _ = demo_out
+@pytest.mark.slow
+def test_demo_rerun_keeps_the_codes(demo_out, tmp_path):
+    out = tmp_path / "demo"
+    shutil.copytree(demo_out[0], out)  # the shared demo stays as it was made
     first = gpd.read_file(out / "gridmap.gpkg", layer="grids")[["code", "unit_ids"]]
     result = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -70,6 +71,7 @@ def test_demo_rerun_keeps_the_codes(demo_out):
         dict(zip(again["unit_ids"], again["code"], strict=True))
 
 
+@pytest.mark.slow
 def test_map_and_report_read_the_demo_output(demo_out, tmp_path):
     out, _ = demo_out
     page = tmp_path / "map.html"

@@ -18,11 +18,8 @@ STAFF = sample_path() / "staff.csv"
 
 
 @pytest.fixture(scope="module")
-def demo_gpkg(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "gridmap.gpkg"
+def demo_gpkg(demo):
+    return demo.gpkg  # gridmap demo's output, made once per test run (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +40,7 @@ def _street_cases_by_sjoin(grids: gpd.GeoDataFrame, month: str) -> pd.Series:
     return joined.groupby(joined["community_code"].str[:9])["count"].sum()
 
 
+@pytest.mark.slow
 def test_report_writes_cockpit_street_maps_workbook_and_summary(full_report, demo_gpkg):
     grids = gpd.read_file(demo_gpkg, layer="grids")
     streets = sorted(grids["community_code"].str[:9].unique())
@@ -59,6 +57,7 @@ def test_report_writes_cockpit_street_maps_workbook_and_summary(full_report, dem
         assert f"maps/{code}.html" in summary and f'href="maps/{code}.html"' in html
 
 
+@pytest.mark.slow
 def test_summary_figures_match_an_independent_count(full_report, demo_gpkg):
     grids = gpd.read_file(demo_gpkg, layer="grids")
     summary = (full_report / "summary.md").read_text(encoding="utf-8")
@@ -74,6 +73,7 @@ def test_summary_figures_match_an_independent_count(full_report, demo_gpkg):
     assert int(overview[4].strip("| ")) == expected.sum()
 
 
+@pytest.mark.slow
 def test_one_street_published_in_english(demo_gpkg, tmp_path):
     grids = gpd.read_file(demo_gpkg, layer="grids")
     street = sorted(grids["community_code"].str[:9].unique())[0]
@@ -84,7 +84,8 @@ def test_one_street_published_in_english(demo_gpkg, tmp_path):
     assert [p.stem for p in (out / "maps").iterdir()] == [street]
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith("# Grid management report") and "hidden" in summary
-    sheets = pd.read_excel(out / "stats.xlsx", sheet_name=None, engine="openpyxl")
+    sheets = pd.read_excel(out / "stats.xlsx", sheet_name=None, engine="openpyxl",
+                           skipfooter=1)  # without the totals row
     communities = sheets["community"]
     assert set(communities["code"].astype(str).str[:9]) == {street}
     shown = pd.to_numeric(communities["cases"], errors="coerce").dropna()
@@ -116,6 +117,7 @@ def test_a_failed_report_writes_nothing(demo_gpkg, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["existing"], "no staging folder left behind"
 
 
+@pytest.mark.slow
 def test_report_reads_cases_and_staff_layers_of_the_file(demo_gpkg, tmp_path):
     out = tmp_path / "from-file"
     result = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(out), "--street", "990102001"])

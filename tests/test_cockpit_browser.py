@@ -1,20 +1,12 @@
 """The cockpit in chromium with the network blocked: one 1920×1080 screen; rows zoom the map to their grid."""
 
 import pytest
-from browser import assert_clean, launch_chromium, open_offline, popup, screenshot
+from browser import assert_clean, open_offline, popup, screenshot
 from maps_fixtures import sample_city
 
 from gridmap.maps import save_cockpit
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright, chromium = launch_chromium()
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +29,7 @@ def box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
+@pytest.mark.slow
 def test_everything_fits_one_wall_screen(opened, tmp_path):
     page, log = opened
     assert page.evaluate("document.documentElement.scrollWidth") <= 1920

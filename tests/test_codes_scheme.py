@@ -106,6 +106,7 @@ def test_type_digit_round_trip(community, sequence, grid_type, micro):
     assert (g.community_code, g.sequence, g.grid_type, g.micro) == (community, sequence, grid_type, micro)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(community_codes(merged=True), st.integers(0, 99), st.from_regex(r"\A[0-9]{6}\Z"))
 def test_cjt349_round_trip(community, sequence, object_code):

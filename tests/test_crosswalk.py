@@ -125,6 +125,7 @@ def test_bad_input_raises_gridmap_errors():
         crosswalk_summary(other)
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_real_amap_counties_converted_to_wgs84_match_the_official_counties(shared_data):
     from gridmap.crs import convert_frame, metric_crs

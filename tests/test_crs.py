@@ -185,6 +185,7 @@ def china_grid_contains(lon, lat, margin=0.02):
     return bool(is_in_china(lon + dx, lat + dy).all())
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(lon=st.floats(73.0, 135.0), lat=st.floats(15.0, 53.5), via=st.sampled_from(["gcj02", "bd09"]))
 def test_round_trip_property(lon, lat, via):

@@ -11,13 +11,12 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
+from cases_fixtures import sample_city, sample_grids
 from scale_fixtures import independent_counts, make_city, write_parts
 from shapely import Point
 
 from gridmap.cases import assign
 from gridmap.cases.engines import aggregate_dask, aggregate_partitioned, assign_dask
-from gridmap.datasets import load_sample
-from gridmap.division import build_grids
 from gridmap.errors import CaseError, GridmapWarning, ReadError, SchemaError
 from gridmap.findings import Report
 from gridmap.stats import summarize
@@ -49,9 +48,7 @@ def client():
 @pytest.fixture(scope="module")
 def sample():
     """The sample's cases with three outside every grid (in different partitions) and one without a point."""
-    city = load_sample()
-    with pytest.warns(GridmapWarning):  # the sample's deliberate flaws
-        grids = build_grids(city.communities, city.units).grids
+    city, grids = sample_city(), sample_grids()  # built once per session (tests/cases_fixtures.py)
     cases = city.cases.copy()
     far = [Point(100.0, 30.0), Point(101.0, 30.0), Point(102.0, 30.0)]
     for position, point in zip((17, 9_000, 19_990), far, strict=True):
@@ -60,6 +57,7 @@ def sample():
     return cases, grids
 
 
+@pytest.mark.slow
 @needs_dask
 def test_assign_on_the_cluster_equals_assign_with_its_findings(client, sample):
     from distributed import get_task_stream
@@ -76,6 +74,7 @@ def test_assign_on_the_cluster_equals_assign_with_its_findings(client, sample):
     assert len(ran) == 4 and {task["worker"] for task in ran} <= set(client.scheduler_info()["workers"])
 
 
+@pytest.mark.slow
 @needs_dask
 def test_strict_mode_and_the_warning_are_those_of_assign(client, sample):
     cases, grids = sample
@@ -91,6 +90,7 @@ def test_strict_mode_and_the_warning_are_those_of_assign(client, sample):
     assert str(cluster_warning[0].message) == str(memory_warning[0].message)
 
 
+@pytest.mark.slow
 @needs_dask
 def test_lazy_frames_and_paths_give_lazy_results(client, sample, tmp_path):
     import dask_geopandas
@@ -113,6 +113,7 @@ def test_lazy_frames_and_paths_give_lazy_results(client, sample, tmp_path):
         aggregate_dask(tmp_path / "nothing", grids)
 
 
+@pytest.mark.slow
 @needs_dask
 @pytest.mark.parametrize(("by", "period"), [("grid", None), ("district", "week")])
 def test_counts_on_the_cluster_equal_the_other_engines_on_the_sample(client, sample, tmp_path, by, period):
@@ -130,6 +131,7 @@ def test_counts_on_the_cluster_equal_the_other_engines_on_the_sample(client, sam
     assert found.to_frame().set_index("check")["records"].to_dict() == {"outside": 3, "no_location": 1}
 
 
+@pytest.mark.slow
 @needs_dask
 def test_a_larger_generated_city_gives_the_same_results_on_the_cluster(client, tmp_path):
     grids, cases = make_city(300, 40_000, seed=7)
@@ -153,12 +155,12 @@ def test_a_missing_dask_names_the_install_command(monkeypatch):
         aggregate_dask(grids, grids)
 
 
+@pytest.mark.slow
 @needs_dask
 def test_assign_engine_dask_equals_memory(client):
-    city = load_sample()
+    city, grids = sample_city(), sample_grids()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridmapWarning)
-        grids = build_grids(city.communities, city.units).grids
         cases = city.cases.head(3000)
         in_memory = assign(cases, grids)
         on_cluster = assign(cases, grids, engine="dask")

@@ -16,8 +16,9 @@ import shapely
 from cases_fixtures import sample_grids
 
 from gridmap.codes import Registry
-from gridmap.datasets import SampleCity, load_sample, sample_path
+from gridmap.datasets import load_sample, sample_path
 from gridmap.errors import GridmapError, ReadError
+from gridmap.io.city import City
 from gridmap.schema import DEDICATED_KINDS, HANDLING_LEVELS, STAFF_ROLES, UNIT_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ RESIDENTIAL = ("compound", "natural_village")
 
 
 @pytest.fixture(scope="module")
-def city() -> SampleCity:
+def city() -> City:
     return load_sample()
 
 
@@ -397,7 +398,8 @@ def test_cases_show_seasons_and_a_hot_spot(metric, city):
 
 def test_sample_is_small(city):
     files = [p for p in city.path.iterdir() if p.is_file()]
-    assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet"}
+    assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet",
+                                       "buildings.gpkg"}
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
 
@@ -405,6 +407,7 @@ def test_data_readme_says_it_is_fictional(readme):
     assert "FICTIONAL" in readme and "99" in readme and "make_sample_data.py" in readme
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic(tmp_path):
     digests = []
     for run, hash_seed in enumerate(("1", "2")):
@@ -413,8 +416,36 @@ def test_generator_is_deterministic(tmp_path):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_data.py"), "--out", str(out)],
                        check=True, env=env, capture_output=True)
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())})
-    assert set(digests[0]) == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet"}
+    assert set(digests[0]) == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet",
+                               "buildings.gpkg"}
     assert digests[0] == digests[1]
     first, second = load_sample(path=tmp_path / "run0"), load_sample(path=tmp_path / "run1")
     for layer in (*ADMIN, "units", "staff", "cases"):
         pd.testing.assert_frame_equal(getattr(first, layer), getattr(second, layer))
+
+
+def test_a_city_bundle_feeds_the_map_functions(tmp_path, city):
+    """load_city reads a build back as a City; maps take it in place of seven keyword arguments."""
+    import dataclasses
+
+    import gridmap
+    from gridmap.errors import SchemaError
+    from gridmap.maps import cockpit
+
+    with pytest.raises(SchemaError, match="has no grids"):
+        cockpit(city)  # the sample carries no grids until they are built
+    with pytest.warns(gridmap.GridmapWarning):  # the sample's deliberate flaws
+        build = gridmap.build_grids(city.communities, city.units)
+    path = tmp_path / "build.gpkg"
+    gridmap.write_layer(build.grids, path, "grids")
+    for name in ("communities", "streets", "districts"):
+        gridmap.write_layer(getattr(city, name), path, name, mode="a")
+    loaded = gridmap.load_city(path)
+    assert sorted(loaded.layers()) == ["communities", "districts", "grids", "streets"]
+    assert loaded.grids["code"].tolist() == build.grids["code"].tolist()
+    assert gridmap.load_city(path, skip=["streets"]).streets is None
+    with_cases = dataclasses.replace(loaded, cases=city.cases.head(200))
+    page = cockpit(with_cases, title="城市驾驶舱")
+    by_keywords = cockpit(loaded.grids, communities=loaded.communities, streets=loaded.streets,
+                          districts=loaded.districts, cases=city.cases.head(200), title="城市驾驶舱")
+    assert len(page) == len(by_keywords) and "城市驾驶舱" in page

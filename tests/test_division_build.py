@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -471,15 +469,14 @@ def test_repr_html_and_progress(capsys):
     assert "5 grids" in page and "<table" in page and "city" in page
     summary = build.summary().set_index("type").loc["city"]
     assert (summary["grids"], summary["households_min"], summary["outside_range"]) == (5, 210, 2)
-    assert "5 grids in 1 communities" in repr(build)
+    assert "5 grids in 1 community," in repr(build)
 
 
 def test_sample_city_end_to_end():
-    datasets = pytest.importorskip("gridmap.datasets")
-    city = datasets.load_sample()
-    with warnings.catch_warnings():  # the sample may carry deliberate flaws (e.g. wrong community codes)
-        warnings.simplefilter("ignore", GridmapWarning)
-        build = build_grids(city.communities, city.units)
+    pytest.importorskip("gridmap.datasets")
+    from cases_fixtures import sample_build, sample_city
+
+    city, build = sample_city(), sample_build()  # build_grids, its warnings silenced; once per session
     assert_exact_tiling(build, city.communities, city.units)
     assert_range_or_reported(build)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 import shapely
 from division_checks import assert_exact_tiling, frame
 from hypothesis import HealthCheck, given, settings
@@ -91,6 +92,7 @@ def build_quietly(communities, units):
         return build_grids(communities, units)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cities())
 def test_random_cities_tile_exactly_with_one_grid_per_unit(city):
@@ -107,6 +109,7 @@ def test_random_cities_tile_exactly_with_one_grid_per_unit(city):
     assert (city_grids["households"] <= 500).all()  # merging never passes the upper bound
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cities(), st.randoms(use_true_random=False))
 def test_row_order_does_not_change_the_grids(city, random):

@@ -13,7 +13,8 @@ errors, requests, event-handler attributes, ``javascript:`` links) and that each
 very text it is (a marker counts only when the whole poisoned value around it is intact).
 
 Each page is made and used once per run, also under pytest-xdist: the workers share one folder, and a lock
-per page makes the first worker that needs it do the work (the pages and what was seen are kept as files).
+per page makes the first worker that needs it do the work (the pages and what was seen are kept as files;
+``once`` in tests/conftest.py).
 """
 
 import errno
@@ -22,7 +23,6 @@ import json
 import os
 import re
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -32,7 +32,7 @@ import geopandas as gpd
 import mistune
 import pandas as pd
 import pytest
-from browser import launch_chromium, open_offline
+from browser import open_offline
 from click.testing import CliRunner
 from maps_fixtures import MARKER, MIXED, PAYLOADS, PERSONAL, payloads_of, poison, poisoned_city, small_grids
 
@@ -52,11 +52,6 @@ from gridmap.maps import (
     unit_layer,
 )
 from gridmap.maps.base import write_page
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: xdist workers do not share pages, each makes its own
-    fcntl = None
 
 if "report" not in main.commands:  # until the lead registers it in gridmap/cli/__init__.py
     main.add_command(report)
@@ -203,42 +198,17 @@ def _make_command_line_pages(folder: Path) -> None:
     assert _script("batch_maps").main(["--gpkg", str(gpkg), "--out", str(folder / "batch")]) == 0
 
 
-@contextmanager
-def _locked(path: Path):
-    """Hold an exclusive lock on ``path`` while the block runs.
-
-    Hand-written with the standard library's ``fcntl.flock`` (``filelock`` is no dependency); POSIX is enough
-    here, as the browser tests need Debian's chromium.
-    """
-    with open(path, "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
-        yield
-
-
-def _once(folder: Path, key: str, make):
-    """Return ``make()`` (JSON), computed once per run under ``key`` whichever xdist worker asks first."""
-    done = folder / f"{key}.json"
-    with _locked(folder / f"{key}.lock"):
-        if not done.exists():
-            done.write_text(json.dumps(make()), encoding="utf-8")
-    return json.loads(done.read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory) -> Path:
+def shared(run_folder) -> Path:
     """The folder every xdist worker of this run shares (the worker's own without xdist or fcntl)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None:
-        base = base.parent
-    folder = base / "html_safety"
+    folder = run_folder / "html_safety"
     for sub in ("library", "command_line"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return folder
 
 
 @pytest.fixture(scope="module")
-def products(shared):
+def products(shared, once):
     """The path of a page, made on first use (the command line pages all together)."""
 
     def make(name: str) -> None:
@@ -249,7 +219,7 @@ def products(shared):
 
     def get(name: str) -> Path:
         group = "command_line" if PRODUCTS[name].file.startswith("command_line/") else name
-        _once(shared, f"made-{group}", lambda: make(group))
+        once(f"html_safety/made-{group}", lambda: make(group))
         return shared / PRODUCTS[name].file
 
     return get
@@ -424,28 +394,12 @@ def _use(browser, path: Path, kind: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """The browser, started on first use (a worker that only reads what others saw needs none)."""
-    started = []
-
-    def get():
-        if not started:
-            started.append(launch_chromium())
-        return started[0][1]
-
-    yield get
-    for playwright, browser in started:
-        browser.close()
-        playwright.stop()
-
-
-@pytest.fixture(scope="module")
-def used(shared, products, chromium):
+def used(products, once, chromium):
     """What each page showed and did when used (once per run)."""
 
     def get(name: str) -> dict:
         path = products(name)
-        return _once(shared, f"used-{name}", lambda: _use(chromium(), path, PRODUCTS[name].kind))
+        return once(f"html_safety/used-{name}", lambda: _use(chromium(), path, PRODUCTS[name].kind))
 
     return get
 
@@ -467,6 +421,7 @@ def _shown(texts) -> tuple[set, list]:
 
 # ---------------------------------------------------------------------------------------------- the tests
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_page_runs_nothing_and_loads_nothing(used, products, name):
     seen = used(name)
@@ -485,6 +440,7 @@ def test_page_runs_nothing_and_loads_nothing(used, products, name):
         assert all((folder / link).is_file() for link in seen["state"]["links"]), seen["state"]["links"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_every_field_is_shown_as_the_text_it_is(used, name):
     product, seen = PRODUCTS[name], used(name)
@@ -497,6 +453,7 @@ def test_every_field_is_shown_as_the_text_it_is(used, name):
         assert any(GPKG_NAME in text for text in seen["texts"]), "the input file's name"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("name", PAGES)
 def test_payload_is_text_not_code(used, products, name, payload):
@@ -536,6 +493,7 @@ def _true_counts(spec: dict, codes: bool, period: str | None) -> pd.Series:
     return joined.groupby("code")["count"].sum().reindex(spec["codes"], fill_value=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PUBLIC)
 def test_published_page_carries_no_personal_field(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -544,6 +502,7 @@ def test_published_page_carries_no_personal_field(products, name):
     assert "gridmap.heat(" not in source, "no case points"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
 def test_no_page_carries_case_texts_or_id_numbers(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -551,6 +510,7 @@ def test_no_page_carries_case_texts_or_id_numbers(products, name):
     assert not [found for found in MARKER.findall(source) if found[0] in never]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in PUBLIC if PRODUCTS[name].kind != "doc"])
 def test_published_map_hides_counts_below_five(products, name):
     spec = _grid_spec(products(name).read_text(encoding="utf-8"))
@@ -569,6 +529,7 @@ def test_published_map_hides_counts_below_five(products, name):
             assert all(rate is None for rate, hidden in zip(rates, small, strict=True) if hidden)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in PUBLIC if PRODUCTS[name].kind == "cockpit"])
 def test_published_cockpit_figures_are_five_or_more(products, name):
     source = products(name).read_text(encoding="utf-8")
@@ -590,6 +551,7 @@ def _html_tables(source: str) -> list[pd.DataFrame]:
     return tables
 
 
+@pytest.mark.slow
 def test_published_summary_and_workbook_hide_small_counts_and_people(products):
     summary = products("report_summary")
     tables = _html_tables(summary.read_text(encoding="utf-8"))
@@ -605,6 +567,7 @@ def test_published_summary_and_workbook_hide_small_counts_and_people(products):
         assert not [found for found in MARKER.findall(text) if found[0] in PERSONAL]
 
 
+@pytest.mark.slow
 def test_summary_markdown_shows_text_in_a_markdown_viewer(products, chromium, tmp_path):
     markdown = products("report_summary").with_name("summary.md").read_text(encoding="utf-8")
     body = mistune.create_markdown(escape=False, plugins=["table"])(markdown)  # raw HTML kept, as viewers do

@@ -3,7 +3,7 @@
 import folium
 import geopandas as gpd
 import pytest
-from browser import click_at, launch_chromium, open_offline
+from browser import click_at, open_offline
 from maps_fixtures import UNITS, XSS_NAME, small_city
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, box, shape
 
@@ -13,14 +13,6 @@ pytestmark = pytest.mark.browser
 
 N_DRAWN = 1 + 2 + 4 + len(UNITS)  # district, streets, communities, units (3 polygons, 2 circle markers)
 MAP = "gridmap.maps[0]"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright, chromium = launch_chromium()
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +214,9 @@ def test_only_an_online_base_map_makes_requests_and_only_for_tiles(opened, tmp_p
 
 
 def test_the_whole_sample_city_offline(opened, tmp_path):
-    from gridmap.datasets import load_sample
+    from cases_fixtures import sample_city
 
-    city = load_sample()
+    city = sample_city()
     layers = {name: getattr(city, name) for name in ("districts", "streets", "communities", "units")}
     page, log = opened(save_html(overview_map(**layers, title="示例市"), tmp_path / "sample.html"))
     assert drawn_count(page) == sum(len(frame) for frame in layers.values())

@@ -469,7 +469,7 @@ def test_failed_render_leaves_the_previous_file(tmp_path):
 
 
 def test_missing_folder_is_a_write_error(tmp_path):
-    with pytest.raises(WriteError, match="missing.*create the folder"):
+    with pytest.raises(WriteError, match="missing does not exist.*create it first"):
         save_html(base_map(), tmp_path / "missing" / "map.html")
 
 

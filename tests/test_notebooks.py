@@ -25,6 +25,7 @@ def test_notebook_is_stored_without_outputs(path):
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_without_error(path, tmp_path):
     copy = tmp_path / path.name

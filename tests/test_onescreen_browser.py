@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import shapely
-from browser import assert_clean, click_at, close_popup, launch_chromium, open_offline, popup, screenshot
+from browser import assert_clean, click_at, close_popup, open_offline, popup, screenshot
 from maps_fixtures import XSS_NAME, sample_city, small_city, small_grids
 
 from gridmap.maps import one_screen, save_html
@@ -16,14 +16,6 @@ PERIOD = "2025-06"
 COMMUNITY = "990102001003"
 #: Grid polygons the canvas renderer draws.
 DRAWN = "gridmap.grid.polygons.filter(p => p && p._renderer && p._renderer._layers[L.stamp(p)]).length"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright, chromium = launch_chromium()
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +69,7 @@ def grids_wgs84():
     return sample_city()[1].to_crs("EPSG:4326")
 
 
+@pytest.mark.slow
 def test_whole_city_on_a_wall_screen(opened, pages, tmp_path):
     files, _ = pages
     grids = grids_wgs84()

@@ -524,3 +524,22 @@ def test_write_layer_refuses_its_source(tmp_path):
             write_layer(hostile_frame(), out, source=[tmp_path / "other.csv", source])
     assert sha(source) == before
     assert write_layer(hostile_frame(), tmp_path / "copy.gpkg", source=source).exists()
+
+
+@pytest.mark.parametrize(("signum", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_scripts_stop_on_a_signal_with_one_line(tmp_path, signum, code):
+    # scripts/batch_maps.py and check_existing_grids.py run their main through run_script
+    program = ("import os, signal, sys, time\n"
+               "from gridmap._interrupt import run_script\n"
+               "def main():\n"
+               f"    os.kill(os.getpid(), signal.{signum})\n"
+               "    time.sleep(5)\n"
+               "    return 0\n"
+               "sys.exit(run_script(main, prog='batch_maps'))\n")
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith("batch_maps: stopped by") and "Traceback" not in result.stderr
+    for script in ("batch_maps", "check_existing_grids"):
+        source = (REPO / "scripts" / f"{script}.py").read_text(encoding="utf-8")
+        assert f'sys.exit(run_script(main, prog="{script}"))' in source

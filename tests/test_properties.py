@@ -194,6 +194,7 @@ def division_codes(draw, min_size=1):
     return [code[:draw(st.sampled_from([6, 9, 12]))] for code in communities]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(division_codes())
 def test_add_hierarchy_derives_nested_prefixes(codes):
@@ -217,6 +218,7 @@ def test_add_hierarchy_derives_nested_prefixes(codes):
     pd.testing.assert_frame_equal(add_hierarchy(out), out)  # idempotent: the derived columns agree
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(division_codes(), st.data())
 def test_add_hierarchy_names_the_row_whose_street_disagrees(codes, data):
@@ -277,6 +279,7 @@ def _no_lone_cr(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::gridmap.errors.GridmapWarning")  # Big5, records outside China
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CSV_BYTES.map(_no_lone_cr))
@@ -312,6 +315,7 @@ documents = st.one_of(features, geometries,
                                              "features": st.lists(features, max_size=5)}))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::gridmap.errors.GridmapWarning")  # Big5, records outside China
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # GDAL's notes on odd geometries, via pyogrio
 @pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")  # pyogrio on JSON-like values

@@ -4,6 +4,8 @@ import re
 import warnings
 from pathlib import Path
 
+import pytest
+
 import gridmap
 from gridmap.errors import GridmapWarning
 
@@ -17,6 +19,7 @@ def tour_code() -> str:
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
+@pytest.mark.slow
 def test_five_minute_tour_runs_and_keeps_its_promises(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}

@@ -16,11 +16,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from cases_fixtures import sample_build, sample_city
 
 from gridmap.codes import CJT_349, TYPE_DIGIT, beidou, beidou_decode, parse_many, reading_order
 from gridmap.codes.registry import KEEP_SHARE, SCHEMA_VERSION, Registry
 from gridmap.crs import metric_crs
-from gridmap.datasets import load_sample
 from gridmap.division import GridRules, build_grids
 from gridmap.errors import GridmapWarning, RegistryError
 
@@ -291,9 +291,7 @@ def test_registry_and_diff_show_summary_tables_in_jupyter(registry):
 def sample():
     """The sample city built twice: as is, then with two compounds added in empty land of two communities
     and one community re-divided with a smaller household range."""
-    city = load_sample()
-    with pytest.warns(GridmapWarning):  # the sample's deliberate flaws
-        first = build_grids(city.communities, city.units)
+    city, first = sample_city(), sample_build()  # built once per session (tests/cases_fixtures.py)
     crs = metric_crs(city.communities)
     communities = city.communities.to_crs(crs).set_index("code")
     blocked = shapely.union_all(shapely.buffer(city.units.to_crs(crs).geometry.to_numpy(), 40))

@@ -90,6 +90,7 @@ def community_build(community: str, tag: str, n: int = 3) -> pd.DataFrame:
                          "type": "city", "unit_ids": [f"{tag}-U{i}" for i in range(n)]})
 
 
+@pytest.mark.slow
 def test_parallel_writers_never_issue_a_code_twice(tmp_path):
     path = tmp_path / "registry.sqlite"
     base = pd.concat([community_build(c, f"base{c}", 5) for c in COMMUNITIES], ignore_index=True)
@@ -187,6 +188,7 @@ def test_every_assignment_step_is_a_real_step():
     assert all(callable(getattr(sql, step)) for step in STEPS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", STEPS)
 def test_writer_killed_after_each_step_leaves_the_registry_as_it_was(forkserver, geometric, tmp_path, step):
     base, rebuild, after = geometric
@@ -222,6 +224,7 @@ def bulk(tmp_path_factory):
     return base, second, _reference(base, second, folder), ticks
 
 
+@pytest.mark.slow
 def test_writers_killed_at_random_points_leave_a_consistent_registry(forkserver, bulk, tmp_path):
     """Kill writers inside SQLite statements at random points of the assignment (its progress ticks).
 

@@ -99,6 +99,7 @@ def test_warning_names_the_findings_without_a_report(city):
             pass
 
 
+@pytest.mark.slow
 def test_coordinate_columns_and_geoarrow_points_give_the_same_result(city, tmp_path):
     grids, cases, _ = city
     located = cases[cases.geometry.notna()].reset_index(drop=True)
@@ -189,6 +190,7 @@ def test_counting_warns_about_cases_left_out(city):
         aggregate_partitioned(folder, grids, period="week")
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_as_the_archive_grows(tmp_path):
     """Peak traced memory for 8 files is about that for 2 files of the same size, far below all at once.
 
@@ -322,6 +324,7 @@ def test_parsers_read_the_scripts_output(suite):
     assert figures == (4, 2, 100, 80)
 
 
+@pytest.mark.slow
 def test_a_run_measures_the_child_peak_and_reports_failures(suite, tmp_path):
     script = tmp_path / "bench_fake.py"
     script.write_text("import sys\nblock = bytearray(300 * 2**20)\n"
@@ -339,6 +342,7 @@ def test_a_run_measures_the_child_peak_and_reports_failures(suite, tmp_path):
     assert suite.run_scenario(missing, quick=False, log=lambda line: None)[0]["note"].endswith("not present")
 
 
+@pytest.mark.slow
 def test_the_case_benchmark_prints_both_comparisons_for_the_table(suite):
     """bench_cases at a tiny size: identical results, rows with the index prebuilt, built per call, loaded
     from a file, and with half the cases outside."""
@@ -358,6 +362,7 @@ def test_the_case_benchmark_prints_both_comparisons_for_the_table(suite):
     assert rows[2]["gridmap_s"] > 0 and suite.cells(rows[2])
 
 
+@pytest.mark.slow
 def test_the_suite_runs_its_cheapest_scenario_end_to_end(tmp_path):
     output = tmp_path / "results.md"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "crs",

@@ -18,10 +18,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from click.testing import CliRunner
 from command_lines import assert_opens, parse_command_lines
 
-from gridmap.cli import main as gridmap_main
 from gridmap.crs import metric_crs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,13 +49,11 @@ def run_script(name: str, argv: list[str], cwd: Path) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def demo_gpkg(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(gridmap_main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "gridmap.gpkg"
+def demo_gpkg(demo):
+    return demo.gpkg  # gridmap demo's output, made once per test run (tests/conftest.py)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["batch_maps", "check_existing_grids"])
 def test_documented_usage_runs_as_written(name, demo_gpkg, tmp_path):
     project = tmp_path / "project"
@@ -78,6 +74,7 @@ def test_documented_usage_runs_as_written(name, demo_gpkg, tmp_path):
         assert result.stdout.splitlines()[-1].startswith(f"wrote {example.promised[0]}"), result.stdout
 
 
+@pytest.mark.slow
 def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path):
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
@@ -92,7 +89,7 @@ def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path
         out = project / (example.promised[0] if example.promised else "data/sample")
         assert {p.name: p.read_bytes() for p in out.iterdir()} == shipped
         last = result.stderr.splitlines()[-1]
-        assert last.startswith("wrote ") and f"{out.relative_to(project)} (4 files" in last, last
+        assert last.startswith("wrote ") and f"{out.relative_to(project)} (5 files" in last, last
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +97,7 @@ def grids(demo_gpkg):
     return gpd.read_file(demo_gpkg, layer="grids")
 
 
+@pytest.mark.slow
 def test_batch_maps_writes_every_district_and_street_with_an_index(demo_gpkg, grids, tmp_path, capsys):
     out = tmp_path / "maps"
     assert batch_maps.main(["--gpkg", str(demo_gpkg), "--out", str(out)]) == 0

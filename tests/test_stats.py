@@ -222,7 +222,7 @@ def test_write_stats_excel_csv_geopackage(tmp_path):
     book = pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype={"编码": str})
     assert list(book) == ["网格", "社区", "街道"]
     assert book["社区"].columns[0] == "编码" and HEADERS_ZH["cases"] in book["社区"].columns
-    assert book["街道"]["编码"].tolist() == ["450102001"]
+    assert book["街道"]["编码"].tolist() == ["450102001", "合计"]  # the bold totals row below the table
     english = pd.read_excel(write_stats(tables, tmp_path / "en.xlsx", lang="en"), sheet_name=None,
                             engine="openpyxl")
     assert list(english) == ["grid", "community", "street"] and "cases" in english["grid"].columns
@@ -248,7 +248,8 @@ def test_cli_stats_writes_levels(tmp_path):
                  "--out", str(out), "--publish"]
     result = CliRunner().invoke(stats_command, arguments)
     assert result.exit_code == 0, result.output
-    book = pd.read_excel(out, sheet_name=None, engine="openpyxl", dtype={"编码": str})
+    book = pd.read_excel(out, sheet_name=None, engine="openpyxl", dtype={"编码": str},
+                         skipfooter=1)  # the totals row
     assert list(book) == ["社区", "街道", "区县"]
     community = book["社区"]
     assert community["名称"].notna().all() and community["时期"].iloc[0] == "2025-01"

@@ -29,6 +29,7 @@ import logging
 import os
 import unicodedata
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
 
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.cases.address import match_addresses
 from gridmap.crs import convert_frame, normalize_crs
 from gridmap.errors import CaseError, CRSError, GridmapWarning, SchemaError
 from gridmap.findings import Report
@@ -130,9 +132,10 @@ def normalize_level(value: object) -> str | None:
 # --- reading --------------------------------------------------------------------------------------------
 
 def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd.GeoDataFrame | None = None,
-               layer: str | None = None, crs: object = None, encoding: str | None = None,
-               strict: bool = False, report: Report | None = None) -> gpd.GeoDataFrame:
-    r"""Read a case list and locate every case, by coordinates or through the compound it names.
+               address: str | None = None, admin_names: Iterable[str] = (), layer: str | None = None,
+               crs: object = None, encoding: str | None = None, strict: bool = False,
+               report: Report | None = None) -> gpd.GeoDataFrame:
+    r"""Read a case list and locate every case, by coordinates, the compound it names or its address.
 
     Parameters
     ----------
@@ -147,6 +150,14 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         Base units (``unit_id``, ``name``, geometry). A case without coordinates is put at the
         representative point of the unit whose id (column ``unit_id``) or name (``unit_name``, else
         ``name``) it gives. Names that match no unit or several units are reported by record.
+    address : str, optional
+        Column of the file holding each case's address or compound name (地址, 发生地址, 小区 …): cases
+        still without a point are matched to ``units`` as the gazetteer (names, 别名 aliases, 地址) by
+        :func:`gridmap.cases.address.match_addresses`, which adds ``address_match``, ``address_score`` and
+        ``match_kind``; ambiguous and unmatched addresses are reported, never assigned.
+    admin_names : iterable of str, optional
+        District, street or community names to strip from the start of addresses (e.g. the ``name``
+        column of the communities), besides the ``区``/``街道`` names the units carry.
     layer : str, optional
         Layer of a GeoPackage or sheet of a workbook.
     crs : optional
@@ -156,15 +167,15 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
     strict : bool, default False
         Raise :class:`~gridmap.errors.CaseError` for the first bad record instead of reporting it.
     report : gridmap.Report, optional
-        Findings are added to it (one row per bad record: no location, unknown or ambiguous unit, times
-        out of order, unknown level, unreadable time or count).
+        Findings are added to it (one row per bad record: no location, unknown or ambiguous unit or
+        address, times out of order, unknown level, unreadable time or count).
 
     Returns
     -------
     geopandas.GeoDataFrame
         The columns of :data:`CASE_COLUMNS` first, then the file's other columns, ``located_by``
-        (coordinates / unit_id / unit_name, NA for cases without location) and a point geometry (None
-        when a case cannot be located) in EPSG:4326 or EPSG:4490.
+        (coordinates / unit_id / unit_name / address, NA for cases without location) and a point
+        geometry (None when a case cannot be located) in EPSG:4326 or EPSG:4490.
 
     Raises
     ------
@@ -200,6 +211,8 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]
         frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     frame = _locate_by_units(frame, units, report=findings, path=path)
+    if address is not None:
+        frame = _locate_by_address(frame, units, address, admin_names, report=findings, path=path)
     return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
 
 
@@ -314,6 +327,26 @@ def _locate_by_units(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, *,
     result = frame.copy()
     result["located_by"] = pd.Series(located, index=frame.index, dtype=_STR)
     return result.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=crs))
+
+
+def _locate_by_address(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, column: str,
+                       admin_names: Iterable[str], *, report: Report, path) -> gpd.GeoDataFrame:
+    """Put cases still without a point at the unit their address matches (see gridmap.cases.address)."""
+    if units is None:
+        raise SchemaError(f"cases are to be located by the address in column {column!r} but no units were "
+                          "given", path=path, fix="pass units= (the gazetteer: the units layer with names)")
+    if column not in frame.columns:  # the header may have been read as a model name (小区 → unit_name)
+        column = _CASE_LOOKUP.get(_key(column), column)
+    if column not in frame.columns:
+        raise SchemaError(f"the case list has no column {column!r}", path=path, record=f"address={column!r}",
+                          fix=f"name one of its columns: {', '.join(_file_columns(frame))}")
+    return match_addresses(frame, units, column=column, admin_names=admin_names, only_missing=True,
+                           report=report)
+
+
+def _file_columns(frame: gpd.GeoDataFrame) -> list[str]:
+    """Return the columns read from the file (not the geometry or ``located_by`` added on reading)."""
+    return [str(c) for c in frame.columns if c not in (frame.geometry.name, "located_by")]
 
 
 def _name_key(value: object) -> str | None:
@@ -539,8 +572,10 @@ def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
 def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
     unlocated = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     known = findings.to_frame()
-    reported = known["check"].isin(["unknown_unit", "ambiguous_unit", "bad_coordinates"])
-    already = set(known.loc[reported, "record"])
+    matched_by = [
+        "unknown_unit", "ambiguous_unit", "bad_coordinates", "address_unmatched", "address_ambiguous",
+    ]
+    already = set(known.loc[known["check"].isin(matched_by), "record"])
     for position in np.flatnonzero(unlocated):
         record = _label(frame, position)
         if record not in already:

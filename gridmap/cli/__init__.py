@@ -122,10 +122,11 @@ def _register_commands() -> None:
     from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
+    from gridmap.cli.microgrids import microgrids
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
-    for command in (demo, build, check, codes, cases, stats, map_command, report):
+    for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
 
 

@@ -200,6 +200,9 @@ def _details(summary: dict) -> str:
     codes = ", ".join(f"{status} {n}" for status, n in summary["codes_by_status"].items())
     registry = f"; codes from {summary['registry']}: {codes}" if summary["registry"] else ""
     severities = ", ".join(f"{s} {n}" for s, n in summary["findings_by_severity"].items() if n) or "none"
-    return (f"{summary['grids']} grids in {summary['communities']} communities: {types}{registry}; "
-            f"{summary['units']} units, {summary['units_in_grids']} in grids; "
-            f"{summary['findings']} findings in layer report: {severities}")
+    grids, communities = summary["grids"], summary["communities"]
+    units, findings = summary["units"], summary["findings"]
+    places = f"communit{'y' if communities == 1 else 'ies'}"
+    return (f"{grids} grid{'s' * (grids != 1)} in {communities} {places}: {types}{registry}; "
+            f"{units} unit{'s' * (units != 1)}, {summary['units_in_grids']} in grids; "
+            f"{findings} finding{'s' * (findings != 1)} in layer report: {severities}")

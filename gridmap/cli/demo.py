@@ -39,7 +39,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     """
     from gridmap.cases.assign import assign
     from gridmap.cli.options import register_codes
-    from gridmap.datasets import load_sample
+    from gridmap.datasets import load_sample, sample_path
     from gridmap.division import build_grids
     from gridmap.division.checks import check
     from gridmap.errors import GridmapWarning
@@ -53,12 +53,13 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
         city = load_sample()
         layers: dict[str, Any] = {}
         reports = []
+        gpkg = sample_path() / "sample_city.gpkg"  # where load_sample() read the city from
         for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
             parent_layer = layers.get(parents) if parents else None
             layers[name], report = validate_admin(getattr(city, name), parents=parent_layer,
-                                                  path=f"{city.path / 'sample_city.gpkg'}:{name}")
+                                                  path=f"{gpkg}:{name}")
             reports.append(report)
-        units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
+        units, report = validate_units(city.units, path=gpkg)
         reports.append(report)
 
         with staged_folder(out, owned=OWNED, command="gridmap demo") as staging:

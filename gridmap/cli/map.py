@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
+from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, staged_folder
 from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
 
 __all__ = ["map_command"]
@@ -21,6 +21,7 @@ _EXAMPLES = """
   gridmap map demo/gridmap.gpkg --cockpit --period 2025-06 --out screen.html   # the 1920×1080 cockpit, June
   gridmap map demo/gridmap.gpkg --measure cases_per_1000 --public --out public.html   # for publication
   gridmap map demo/gridmap.gpkg --measure households --out households.png      # static map for a report
+  gridmap map demo/gridmap.gpkg --per-community phone/ --street 990102001   # phone pages + index.html
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
@@ -29,8 +30,12 @@ _EXAMPLES = """
 
 @click.command("map", epilog=epilog(_EXAMPLES))
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Output: .html (self-contained page), or .png/.pdf/.svg for a static map.")
+@click.option("--per-community", "per_community", type=click.Path(file_okay=False), default=None,
+              metavar="OUTDIR",
+              help="Instead of --out: a light phone page per community (<code>.html) and index.html listing "
+                   "them with a search box, written to OUTDIR as a whole (with --street: its communities).")
 @click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
 @click.option("--cockpit", "as_cockpit", is_flag=True,
               help="The 1920×1080 cockpit page: map, headline figures, cases by month, top grids.")
@@ -62,12 +67,22 @@ _EXAMPLES = """
 @click.option("--title", default=None, help="Title of the map or cockpit.")
 @quiet_option
 @click.pass_context
-def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_cockpit: bool,
+def map_command(ctx: click.Context, path: str, out: str | None, per_community: str | None, layer: str | None,
+                as_cockpit: bool,
                 community: str | None, street: str | None, measure: str | None, scheme: str, k: int,
                 cases_path: str | None, coords: str | None, staff_path: str | None, show_staff: bool,
                 period: str | None, lang: str, basemap: str, tianditu_key: str | None, public: bool,
                 title: str | None) -> None:
     """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+    if per_community is not None:
+        _per_community(ctx, path, per_community, layer=layer, as_cockpit=as_cockpit, community=community,
+                       street=street, out=out, cases_path=cases_path, coords=coords, staff_path=staff_path,
+                       options={"measure": measure or "population_density", "scheme": scheme, "k": k,
+                                "period": period, "lang": lang, "basemap": basemap,
+                                "tianditu_key": tianditu_key, "public": public, "title": title})
+        return
+    if out is None:
+        raise click.UsageError("give --out FILE (a page or a static map), or --per-community OUTDIR")
     refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
     if community and street:
         raise click.UsageError("give --community or --street, not both")
@@ -88,6 +103,39 @@ def map_command(ctx: click.Context, path: str, out: str, layer: str | None, as_c
     scope = f"community {community}" if community else f"street {street}" if street else \
         f"{len(layers['grids'])} grids"
     echo_wrote(out, f"{what} of {scope}{', small counts suppressed' if public else ''}", quiet=quiet)
+
+
+def _per_community(ctx: click.Context, path: str, folder: str, *, layer, as_cockpit: bool, community,
+                   street, out, cases_path, coords, staff_path, options: dict) -> None:
+    """Write a phone page per community and their index into ``folder``, staged and swapped in whole."""
+    from gridmap.maps.pages import save_community_pages
+
+    if out is not None or as_cockpit or community:
+        raise click.UsageError("--per-community writes a folder of pages: drop --out, --cockpit and "
+                               "--community (--street keeps the street's communities)")
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {},
+                       folders={"--per-community": folder})
+    quiet = is_quiet(ctx)
+    with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
+        step(f"read {path}")
+        layers = read_city(path, layer=layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        grids = _focused(layers["grids"], street)
+        step.add(_community_count(grids))
+        with staged_folder(folder, owned=("*.html",), command="gridmap map --per-community") as staging:
+            pages = save_community_pages(
+                grids, staging, communities=layers.get("communities"), streets=layers.get("streets"),
+                districts=layers.get("districts"), units=layers.get("units"), cases=layers.get("cases"),
+                progress=step, **options)
+            step("index page")
+    count = len(pages)
+    echo_wrote(f"{folder}/", f"index.html and {count} community page{'s' * (count != 1)}"
+                             f"{', small counts suppressed' if options['public'] else ''}", quiet=quiet)
+
+
+def _community_count(grids) -> int:
+    from gridmap.maps.figures import community_codes
+
+    return int(community_codes(grids).nunique())
 
 
 def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,

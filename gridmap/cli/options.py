@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -25,13 +26,13 @@ from typing import NamedTuple
 import click
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from gridmap.codes.registry import Registry
 from gridmap.division import GridBuild
 from gridmap.errors import GridmapError, GridmapWarning, ReadError
 from gridmap.io import list_layers, read_layer
 from gridmap.io._atomic import atomic_path
+from gridmap.io.city import load_city
 
 __all__ = [
     "read_city",
@@ -292,33 +293,20 @@ def register_codes(result: GridBuild, path: str | os.PathLike) -> GridBuild:
 def read_city(path: str | os.PathLike, *, layer: str | None = None,
               cases_path: str | os.PathLike | None = None, coords: str | None = None,
               staff_path: str | os.PathLike | None = None) -> dict:
-    """Read the grid layer of FILE and whatever else it holds, as ``gridmap build``/``demo`` write it.
+    """Read FILE as :func:`gridmap.io.city.load_city` does; cases and staff from their own files when given.
 
-    Returns a dict with ``grids`` and, when present, ``communities``, ``streets``, ``districts``, ``units``
-    (the ``units`` and ``unit_points`` layers together), ``cases`` (or ``cases_path`` read with ``coords``)
-    and
-    ``staff`` (or ``staff_path``; in a GeoPackage the staff roster is an attribute table).
+    Returns the city's layers by name (``grids`` and what else FILE holds).
     """
     from gridmap.cases.read import read_cases
     from gridmap.stats.staffing import read_staff
 
-    available = list_layers(path)
-    layers = {"grids": read_named_layer(path, layer, "grids")}
-    layers |= {name: read_layer(path, name) for name in ("communities", "streets", "districts")
-               if name in available}
-    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
-    if units:
-        layers["units"] = pd.concat([frame.to_crs(units[0].crs) for frame in units], ignore_index=True)
+    skip = [name for name, own in (("cases", cases_path), ("staff", staff_path)) if own]
+    city = load_city(path, layer=layer, skip=skip)
     if cases_path:
-        layers["cases"] = read_cases(cases_path, coords=coords)
-    elif "cases" in available:
-        layers["cases"] = read_layer(path, "cases")
+        city = dataclasses.replace(city, cases=read_cases(cases_path, coords=coords))
     if staff_path:
-        layers["staff"] = read_staff(staff_path)
-    elif "staff" in available:
-        staff = pyogrio.read_dataframe(path, layer="staff", read_geometry=False)
-        layers["staff"] = staff.astype({c: "string" for c in ("grid_code", "community_code") if c in staff})
-    return layers
+        city = dataclasses.replace(city, staff=read_staff(staff_path))
+    return city.layers()
 
 
 def read_named_layer(path: str | os.PathLike, layer: str | None, default: str) -> gpd.GeoDataFrame:

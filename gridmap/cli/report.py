@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import json
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -70,6 +71,10 @@ _EXAMPLES = """
 
   # for publication: case counts below 5 hidden, no staff names or phones
   gridmap report demo/gridmap.gpkg --out public --publish
+
+  # a chosen month (with 环比 and 同比), or any span of days as one period
+  gridmap report demo/gridmap.gpkg --out 2025-06 --month 2025-06
+  gridmap report demo/gridmap.gpkg --out h1 --from 2025-01-01 --to 2025-06-30
 """
 
 
@@ -85,6 +90,13 @@ _EXAMPLES = """
 @click.option("--street", default=None, metavar="CODE", help="Report on one street (9-digit code) alone.")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True,
               help="Statistics per period, with 环比 and 同比; the summary and cockpit show the latest one.")
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="Report this month (statistics per month up to it, with 环比 and 同比) "
+                   "[default: the latest].")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Report the cases reported from this day on, as one period (with --to).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Report the cases reported up to this day, included, as one period (with --from).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--publish", is_flag=True,
               help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
@@ -95,7 +107,8 @@ _EXAMPLES = """
 @quiet_option
 @click.pass_context
 def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coords: str | None,
-           staff_path: str | None, street: str | None, period: str, lang: str, publish: bool,
+           staff_path: str | None, street: str | None, period: str, month: str | None,
+           start: dt.datetime | None, end: dt.datetime | None, lang: str, publish: bool,
            title: str | None, as_json: bool) -> None:
     """Write the report folder of FILE (what `gridmap build` or `gridmap demo` writes).
 
@@ -104,14 +117,17 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
     """
     refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {},
                        folders={"--out": out})
+    explicit_period = ctx.get_parameter_source("period") is not click.core.ParameterSource.DEFAULT
+    window = _window(month, start, end, period=period, explicit_period=explicit_period)
     quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("report", 1, quiet=quiet) as step:
         step(f"read {path}")
         layers = read_city(path, cases_path=cases_path, coords=coords, staff_path=staff_path)
         _require_grid_columns(layers["grids"], path)
         layers = _scoped(layers, street)
+        layers, window = _chosen_cases(layers, window)
         with staged_folder(out, owned=OWNED, command="gridmap report") as staging:
-            written = _write(layers, staging, step=step, source=path, period=period, lang=lang,
+            written = _write(layers, staging, step=step, source=path, window=window, lang=lang,
                              publish=publish, title=title)
     if as_json:
         click.echo(json.dumps({"out": out, **written}, ensure_ascii=False, indent=2))
@@ -161,8 +177,102 @@ def _scoped(layers: dict, street: str | None) -> dict:
     return scoped
 
 
-def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str, lang: str, publish: bool,
-           title: str | None) -> dict:
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The period a report is about: what the statistics are cut by, which cases count, how it is shown.
+
+    ``period`` is the statistics' period (``"month"``, …, or None for one span of days); ``start`` and
+    ``end`` bound the chosen period (start included, end excluded; None: open, filled from the cases);
+    ``history`` keeps the cases before ``start`` too (a month's 环比 and 同比 need them); ``option`` is the
+    command line option that chose the period (None: the latest period, as without options).
+    """
+
+    period: str | None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    history: bool = False
+    option: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The period as the summary names it: ``2025-06`` or ``2025-01-01 – 2025-06-30``."""
+        if self.option is None or self.start is None or self.end is None:
+            return None
+        if self.period == "month":
+            return f"{self.start:%Y-%m}"
+        from gridmap.maps.figures import period_label
+
+        return period_label((self.start, self.end))
+
+
+def _window(month: str | None, start: dt.datetime | None, end: dt.datetime | None, *, period: str,
+            explicit_period: bool) -> _Window:
+    """Check ``--month`` / ``--from`` / ``--to`` against each other and ``--period``; return the window."""
+    if month is not None and (start is not None or end is not None):
+        raise click.UsageError("give --month or --from/--to, not both")
+    if month is not None:
+        if not _MONTH.fullmatch(month.strip()):
+            raise click.BadParameter(f"{month!r} is not a month; write it as YYYY-MM, e.g. 2025-06",
+                                     param_hint="--month")
+        if explicit_period and period != "month":
+            raise click.UsageError(f"--month reports a month: drop --period {period}")
+        chosen = pd.Period(month.strip(), freq="M")
+        return _Window("month", chosen.start_time, (chosen + 1).start_time, history=True, option="--month")
+    if start is None and end is None:
+        return _Window(period)
+    if start is not None and end is not None and start > end:
+        raise click.BadParameter(f"{start:%Y-%m-%d} is after --to {end:%Y-%m-%d}; the period would be empty",
+                                 param_hint="--from")
+    if explicit_period:
+        raise click.UsageError(f"--from/--to report one span of days as one period: drop --period {period}")
+    option = "--from/--to" if start is not None and end is not None else "--from" if start else "--to"
+    return _Window(None, None if start is None else pd.Timestamp(start),
+                   None if end is None else pd.Timestamp(end) + pd.Timedelta(days=1), option=option)
+
+
+def _chosen_cases(layers: dict, window: _Window) -> tuple[dict, _Window]:
+    """Return the layers with the cases the window keeps, and the window with open ends filled from them.
+
+    Raises
+    ------
+    GridmapError
+        A chosen period (``window.option``) without cases, naming the option and the span of the cases.
+    """
+    from gridmap.errors import GridmapError
+
+    if window.option is None:
+        return layers, window
+    if "cases" not in layers:
+        raise GridmapError(f"{window.option} chooses a period of cases, but there are no cases",
+                           record=window.option, fix=f"give the cases with --cases, or drop {window.option}")
+    cases = layers["cases"]
+    reported = pd.to_datetime(cases["reported_at"], errors="coerce")
+    inside = reported.notna().to_numpy(dtype=bool, copy=True)
+    if window.start is not None:
+        inside &= (reported >= window.start).fillna(False).to_numpy(dtype=bool)
+    if window.end is not None:
+        inside &= (reported < window.end).fillna(False).to_numpy(dtype=bool)
+    known = reported.dropna()
+    if not inside.any():
+        span = f"{known.min():%Y-%m-%d} to {known.max():%Y-%m-%d}" if len(known) else "no dates"
+        given = window.label if window.start is not None and window.end is not None else \
+            f"or after {window.start:%Y-%m-%d}" if window.start is not None else \
+            f"or before {window.end - pd.Timedelta(days=1):%Y-%m-%d}"
+        raise GridmapError(f"no case was reported in {given} (the cases span {span})",
+                           record=f"{window.option} {window.label or ''}".strip(),
+                           fix=f"choose a period within {span} with {window.option}")
+    window = replace(window, start=known.min().normalize() if window.start is None else window.start,
+                     end=known.max().normalize() + pd.Timedelta(days=1) if window.end is None else window.end)
+    if window.history:
+        inside = (reported < window.end).fillna(False).to_numpy(dtype=bool)
+    return dict(layers, cases=cases.loc[inside]), window
+
+
+def _write(layers: dict, folder: Path, *, step: Steps, source: str, window: _Window, lang: str,
+           publish: bool, title: str | None) -> dict:
     """Write every file of the report into ``folder``, one step each (a map per street).
 
     Returns the names of the files relative to ``folder``, the latest period and the summary's street table
@@ -178,9 +288,10 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str,
     step.add(3 + len(codes))
     step(f"figures per {', '.join(_LEVELS)}")
     tables = summarize_levels(grids, cases, staff, levels=_LEVELS, names=names, publish=publish,
-                              period=period if cases is not None else None)
+                              period=window.period if cases is not None else None)
     latest = _latest(tables["street"])
-    map_period = latest if period == "month" else None
+    map_period = (window.start, window.end) if window.period is None and window.option else \
+        latest if window.period == "month" else None
     files = {"stats": "stats.xlsx", "cockpit": "cockpit.html"}
     step(f"write {files['stats']}")
     write_stats(tables, folder / files["stats"], lang=lang, grids=grids)
@@ -199,13 +310,13 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, period: str,
                           districts=admin["districts"])
         save_html(fmap, folder / page)
     blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
-                      publish=publish, title=title)
+                      publish=publish, title=title, label=window.label)
     write_text(folder / "summary.md", _markdown(blocks))
     write_text(folder / "summary.html", _html(blocks, title or _TEXT[lang]["title"]))
     streets = tables["street"] if latest is None else \
         tables["street"].loc[tables["street"]["period"].astype(str) == latest]
     return {"files": ["summary.md", "summary.html", files["stats"], files["cockpit"], *maps.values()],
-            "period": latest,
+            "period": window.label or latest,
             "streets": json.loads(streets.to_json(orient="records", date_format="iso", force_ascii=False))}
 
 
@@ -223,7 +334,7 @@ def _names(frame) -> dict[str, str]:
 
 
 def _summary(streets: pd.DataFrame, latest: str | None, *, files: dict, maps: dict, source: str, lang: str,
-             publish: bool, title: str | None) -> list[tuple[str, object]]:
+             publish: bool, title: str | None, label: str | None = None) -> list[tuple[str, object]]:
     """Return the summary as blocks (heading, paragraph, table) that render to both Markdown and HTML."""
     text = _TEXT[lang]
     if latest is not None:
@@ -231,7 +342,7 @@ def _summary(streets: pd.DataFrame, latest: str | None, *, files: dict, maps: di
     made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     blocks: list[tuple[str, object]] = [
         ("h1", title or text["title"]),
-        ("p", f"{text['source']}: {Path(source).name} · {text['period']}: {latest or text['all']} · "
+        ("p", f"{text['source']}: {Path(source).name} · {text['period']}: {label or latest or text['all']} · "
               f"{text['made']}: {made}"),
     ]
     if publish:
@@ -240,7 +351,9 @@ def _summary(streets: pd.DataFrame, latest: str | None, *, files: dict, maps: di
                 text["population"]: streets["population"].sum(),
                 text["area_km2"]: round(float(streets["area_km2"].sum()), 2)}
     if "cases" in streets.columns:
-        overview[text["cases"]] = streets["cases"].sum(min_count=1)
+        # the sum of the shown counts would be wrong where some are hidden: leave it empty then
+        shown = streets["cases"].notna().all()
+        overview[text["cases"]] = streets["cases"].sum(min_count=1) if shown else None
     blocks += [("h2", text["overview"]), ("table", pd.DataFrame([overview]))]
     columns = [c for c in _STREET_COLUMNS if c in streets.columns]
     table = streets[columns].rename(columns={"n_grids": "grids"})
@@ -293,10 +406,13 @@ def _markdown(blocks: list) -> str:
 
 
 def _html(blocks: list, title: str) -> str:
+    from gridmap.maps.pages import VIEWPORT
+
     esc = html.escape
-    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{esc(title)}</title>'
-             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.2em .6em}td{text-align:right}</style></head><body>"]
+    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{VIEWPORT}<title>{esc(title)}</title>'
+             "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;display:block;"
+             "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .6em}td{text-align:right}</style>"
+             "</head><body>"]
     for kind, body in blocks:
         if kind in ("h1", "h2", "p"):
             parts.append(f"<{kind}>{esc(body)}</{kind}>")

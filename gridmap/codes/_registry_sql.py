@@ -33,6 +33,7 @@ __all__ = [
     "damaged",
     "immediate",
     "read_scheme",
+    "claim_level",
     "next_version",
     "create_temp_tables",
     "load_new",
@@ -407,6 +408,20 @@ def _scheme_from(text: str | None) -> CodeScheme:
     return CodeScheme(**fields)
 
 
+def claim_level(con: sqlite3.Connection, level: str) -> str:
+    """Return the level of the codes the registry holds: "grid" or "micro".
+
+    A registry without versions takes ``level``; files written before micro-grids hold grid codes.
+    """
+    row = con.execute("SELECT value FROM meta WHERE key = 'level'").fetchone()
+    if row is not None:
+        return row[0]
+    if level != "grid" and con.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0:
+        con.execute("INSERT OR IGNORE INTO meta VALUES ('level', ?)", (level,))
+        return con.execute("SELECT value FROM meta WHERE key = 'level'").fetchone()[0]
+    return "grid"
+
+
 # ------------------------------------------------------------------------------------------ migrations
 
 def _migrate_0_to_1(con: sqlite3.Connection, scheme: CodeScheme, path: Path) -> None:
@@ -712,11 +727,14 @@ def _code_sql(scheme: CodeScheme) -> tuple[str, list[str | None]]:
     return " || ".join(parts), params
 
 
-def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path) -> int:
+def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path, *,
+                micro_width: int = 0) -> int:
     """Give the new grids codes: per community after the highest sequence ever issued, in ``ord`` order.
 
     One INSERT with a window function numbers every community at once; the codes go into ``codes`` in
-    index order and the counters move on. Returns the number of codes issued.
+    index order and the counters move on. Returns the number of codes issued. With ``micro_width`` the
+    grids are micro-grids, their "community" the grid they divide: the code is that grid's code and a
+    sequence of ``micro_width`` digits.
     """
     behind = con.execute(
         "SELECT n.community_code, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
@@ -729,6 +747,10 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
                                         f"but table codes holds sequence {behind[2]}: new codes would repeat "
                                         "old ones")
     expression, params = _code_sql(scheme)
+    limit = scheme.sequence_max
+    if micro_width:
+        expression, params = f"n.community_code || printf('%0{micro_width}d', seq)", []
+        limit = 10 ** micro_width - 1
     con.execute(
         "INSERT INTO temp.issued (pos, community_code, sequence, code) "
         f"SELECT pos, community_code, seq, {expression} FROM ("
@@ -738,11 +760,11 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
         "LEFT JOIN counters AS c ON c.community_code = n.community_code) AS n", params)
     full = con.execute("SELECT community_code, MIN(sequence), MAX(sequence), COUNT(*) FROM temp.issued "
                        "GROUP BY community_code HAVING MAX(sequence) > ? LIMIT 1",
-                       (scheme.sequence_max,)).fetchone()
+                       (limit,)).fetchone()
     if full:
         community, first, last, count = full
         raise RegistryError(f"community {community} needs {count} new codes ({first}–{last}) but scheme "
-                            f"'{scheme.name}' holds sequences up to {scheme.sequence_max}; numbers are never "
+                            f"'{scheme.name}' holds sequences up to {limit}; numbers are never "
                             "reused", path=path, record=f"community {community}",
                             fix="check for a build that splits the community into too many grids, or move "
                                 "to a scheme with a wider sequence field")

@@ -93,7 +93,7 @@ from gridmap.schema import ID_SEPARATOR, ID_SEPARATORS, caller_columns, join_ids
 _T = TypeVar("_T")
 
 __all__ = ["Registry", "RegistryDiff", "KEEP_SHARE", "LINK_SHARE", "GEOMETRY_TOLERANCE_M2", "SCHEMA_VERSION",
-           "DIFF_COUNTS", "SCOPES"]
+           "DIFF_COUNTS", "SCOPES", "REGISTRY_LEVELS"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,9 @@ DIFF_COUNTS = ("added", "retired", "split", "merged", "changed")
 #: What an assignment may retire: every registered grid, or those of the communities in the build.
 SCOPES = ("all", "communities")
 _REPLACED_COLUMNS = ("temp_code", "status", "changed", "parents", "beidou")
+#: What a registry holds: grid codes, or micro-grid codes (微网格: a grid's code and a sequence), each level
+#: in a registry file of its own.
+REGISTRY_LEVELS = ("grid", "micro")
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,12 @@ class Registry:
         Seconds to wait for another process's assignment to finish before giving up.
     create : bool, default True
         Create the file when missing; with False a missing file raises :class:`~gridmap.errors.RegistryError`.
+    level : {"grid", "micro"}, default "grid"
+        What the registry holds. ``"micro"``: micro-grids (微网格, :func:`gridmap.division.build_microgrids`),
+        in a registry file of their own, with the same rules as grids one level down: a micro-grid's
+        "community" is the grid it divides (its ``grid_code``), its code that grid's code and the next
+        sequence of ``scheme.micro_width`` digits there; kept, new, retired and lineage as for grids. A
+        new file takes the level it is first opened with; a file holding the other level is refused.
 
     Attributes
     ----------
@@ -228,6 +237,7 @@ class Registry:
         The file or its folder cannot be written (a read-only mount, a read-only file): the registry was
         opened read-only (SQLite ``mode=ro``, or ``immutable=1`` in a read-only folder). Queries work; an
         assignment that needs new codes raises a RegistryError saying the registry is read-only.
+    level : str
 
     Raises
     ------
@@ -246,8 +256,11 @@ class Registry:
     """
 
     def __init__(self, path: str | os.PathLike, *, scheme: CodeScheme | str | None = None,
-                 timeout: float = 60.0, create: bool = True):
+                 timeout: float = 60.0, create: bool = True, level: str = "grid"):
         self.path = Path(path)
+        if level not in REGISTRY_LEVELS:
+            raise RegistryError(f"level must be one of {', '.join(REGISTRY_LEVELS)}, got {level!r}",
+                                path=self.path, fix="pass level='grid' or level='micro'")
         wanted = None if scheme is None else get_scheme(scheme)
         self._con, self.read_only = _registry_sql.open_connection(self.path, scheme=wanted or DEFAULT,
                                                                   timeout=timeout, create=create)
@@ -259,6 +272,15 @@ class Registry:
                                 path=self.path,
                                 fix=f"open it without scheme= (or with scheme='{self.scheme.name}'), or keep "
                                     "the codes of another scheme in another registry file")
+        self.level = _registry_sql.claim_level(self._con, level)
+        if self.level != level or (level == "micro" and not self.scheme.micro_width):
+            self.close()
+            held = "micro-grid" if self.level == "micro" else "grid"
+            raise RegistryError(f"the registry holds {held} codes of scheme '{self.scheme.name}' "
+                                f"({self.scheme.layout}), not {level}-level codes", path=self.path,
+                                fix="keep micro-grids in a registry file of their own, opened with "
+                                    "Registry(path, level='micro'), and grids in another")
+        self._width = self.scheme.length + (self.scheme.micro_width if self.level == "micro" else 0)
 
     # ------------------------------------------------------------------------------------------- basics
 
@@ -342,7 +364,7 @@ class Registry:
         _check_level(beidou_level)
         issued_on = _as_date(when, self.path)
         grids, names = model_columns(grids, "build")
-        build = _prepare(grids, self.scheme, self.path)
+        build = _prepare(grids, self.scheme, self.path, micro=self.level == "micro")
         with self._transaction() as con:
             version, last = _registry_sql.next_version(con)
             if last is not None and issued_on < last:
@@ -367,12 +389,12 @@ class Registry:
 
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
-        typed = "type" in self.scheme.widths
+        typed = "type" in self.scheme.widths and self.level == "grid"
         _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
         _registry_sql.match_units(con, typed=typed)
         if build.claims:
             _registry_sql.match_claims(con, build.claims)
-        m_pos, m_codes, differs = _registry_sql.fetch_matched(con, n=n, width=self.scheme.length)
+        m_pos, m_codes, differs = _registry_sql.fetch_matched(con, n=n, width=self._width)
         matched = np.zeros(n, dtype=bool)
         matched[m_pos] = True
         unmatched = _registry_sql.count_active(con, scope) - len(m_pos)
@@ -390,7 +412,8 @@ class Registry:
         _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=fresh_rows,
                                  changed=changed, retired=[] if plan is None else plan.retired,
                                  links=[] if plan is None or old is None else _link_rows(plan, old))
-        added = _registry_sql.issue_codes(con, self.scheme, version, self.path)
+        added = _registry_sql.issue_codes(con, self.scheme, version, self.path,
+                                          micro_width=self.scheme.micro_width if self.level == "micro" else 0)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
         counts["written"] = bool(added or changed or counts["retired"])
@@ -400,8 +423,8 @@ class Registry:
             _registry_sql.retire_codes(con, version)
             _registry_sql.insert_lineage(con, version)
             _registry_sql.record_version(con, version, issued_on, counts)
-        i_pos, i_codes = _registry_sql.fetch_issued(con, width=self.scheme.length)
-        return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self.scheme.length)
+        i_pos, i_codes = _registry_sql.fetch_issued(con, width=self._width)
+        return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self._width)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
                    *, unmatched: int) -> OldGrids | None:
@@ -451,7 +474,11 @@ class Registry:
         columns = ["code", "community_code", "type", "sequence", "unit_ids", "n_units", "issued_version",
                    "issued_on", "version", "geometry"]
         frame = pd.DataFrame.from_records(rows, columns=columns)
-        frame.insert(2, "street_code", frame["community_code"].str.slice(0, 9))
+        if self.level == "micro":  # a micro-grid's "community" is its grid
+            frame.insert(1, "grid_code", frame["community_code"])
+            frame["community_code"] = parse_many(frame["code"], scheme=self.scheme)["community_code"]
+        frame.insert(frame.columns.get_loc("community_code") + 1, "street_code",
+                     frame["community_code"].str.slice(0, 9))
         geometry = shapely.from_wkb(frame.pop("geometry").to_numpy(dtype=object))
         frame["beidou"] = _beidou(geometry, beidou_level)
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=4490)
@@ -603,7 +630,7 @@ class Registry:
             "(SELECT COALESCE(SUM(added) - SUM(retired), 0) FROM versions)").fetchone()
         if active != counted:
             report.add("version_counts", f"{active} active codes but the versions add up to {counted}")
-        _check_codes(con, self.scheme, report)
+        _check_codes(con, self.scheme, report, micro=self.level == "micro")
         return report
 
 
@@ -760,7 +787,7 @@ def _temp_codes(grids: pd.DataFrame) -> pd.Series:
     return columns[0] if len(columns) == 1 else columns[0].where(columns[0].notna(), columns[1])
 
 
-def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
+def _prepare(grids: Any, scheme: CodeScheme, path: Path, *, micro: bool = False) -> _Build:
     if not isinstance(grids, pd.DataFrame):
         raise RegistryError(f"grids must be a GeoDataFrame or DataFrame, got {type(grids).__name__}",
                             path=path, fix="pass gridmap.division.build_grids(...).grids")
@@ -768,6 +795,8 @@ def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
         raise RegistryError("the build has no grids", path=path,
                             fix="pass the grids of the whole network (an empty build would retire every "
                                 "code)")
+    if micro:
+        return _prepare_micro(grids, scheme, path)
     community = _communities(grids, scheme, path)
     types = _types(grids, scheme, path)
     units, n_units = _units(grids)
@@ -777,6 +806,31 @@ def _prepare(grids: Any, scheme: CodeScheme, path: Path) -> _Build:
         raise RegistryError("grids have neither member units (unit_ids) nor geometry", path=path,
                             fix="give unit_ids or polygons so that grids can be recognised in later builds")
     return build
+
+
+def _prepare_micro(grids: pd.DataFrame, scheme: CodeScheme, path: Path) -> _Build:
+    """Check a micro-grid build: the grid each divides (``grid_code``) stands for a grid's community."""
+    if "grid_code" not in grids.columns:
+        raise RegistryError("micro-grids have no grid_code column", path=path,
+                            fix="give micro-grids as built by gridmap.division.build_microgrids: each "
+                                "with the permanent code of the grid it divides in grid_code")
+    parents = grids["grid_code"].reset_index(drop=True)
+    text = parents.where(parents.map(lambda v: isinstance(v, str)))
+    parsed = parse_many(text.astype("str"), scheme=scheme, errors="coerce")
+    bad = (parsed["sequence"].isna() | parsed["micro"].notna()).to_numpy()
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise RegistryError(f"grid_code {parents.iloc[first]!r} is not a grid code of scheme '{scheme.name}' "
+                            f"({scheme.layout})", path=path, record=_row(grids, first),
+                            fix="give micro-grids of grids that have their permanent codes (gridmap build "
+                                "--registry, or Registry.assign) before registering the micro-grids")
+    units, n_units = _units(grids)
+    geometry = _geometry(grids, path)
+    if not geometry:
+        raise RegistryError("micro-grids have no geometry", path=path,
+                            fix="give the micro-grids with their polygons (build_microgrids(...).microgrids)")
+    return _Build(community=text.astype("str"), types=pd.Series(np.nan, index=text.index, dtype="str"),
+                  units=units, n_units=n_units, temp=_temp_codes(grids), claims=[], **geometry)
 
 
 def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:
@@ -933,12 +987,18 @@ def _diff_counts(changes: pd.DataFrame, by: str) -> pd.DataFrame:
     return counts.reset_index()
 
 
-def _check_codes(con: Any, scheme: CodeScheme, report: Report) -> None:
+def _check_codes(con: Any, scheme: CodeScheme, report: Report, *, micro: bool = False) -> None:
     codes = pd.DataFrame(con.execute("SELECT code, community_code, sequence FROM codes").fetchall(),
                          columns=["code", "community_code", "sequence"])
     parsed = parse_many(codes["code"].astype(object), scheme=scheme, errors="coerce")
-    same_community = parsed["community_code"].to_numpy(object) == codes["community_code"].to_numpy(object)
-    agree = same_community & (parsed["sequence"].to_numpy(object) == codes["sequence"].to_numpy(object))
+    if micro:  # a micro-grid's code is its grid's code (stored as its community) and its sequence
+        parent = codes["code"].str.slice(0, scheme.length).to_numpy(object)
+        same_community = (parent == codes["community_code"].to_numpy(object)) & parsed["micro"].notna()
+        sequence = parsed["micro"].to_numpy(object)
+    else:
+        same_community = parsed["community_code"].to_numpy(object) == codes["community_code"].to_numpy(object)
+        sequence = parsed["sequence"].to_numpy(object)
+    agree = same_community & (sequence == codes["sequence"].to_numpy(object))
     for code in codes["code"][~agree].head(20):
         report.add("invalid_code", f"code {code} is not a code of scheme '{scheme.name}' with its community "
                    "and sequence", record=code)

@@ -136,17 +136,20 @@ class GridBuild:
         )
         return table.reset_index()
 
+    def _sizes(self) -> tuple[str, str, str]:
+        grids, units = len(self.grids), len(self.units)
+        communities = self.grids["community_code"].nunique()
+        places = f"communit{'y' if communities == 1 else 'ies'}"
+        grid_count, unit_count = f"{grids} grid{'s' * (grids != 1)}", f"{units} unit{'s' * (units != 1)}"
+        return grid_count, f"{communities} {places}", unit_count
+
     def __repr__(self) -> str:
-        return (
-            f"GridBuild({len(self.grids)} grids in {self.grids['community_code'].nunique()} communities, "
-            f"{len(self.units)} units; {self.report.summary()})"
-        )
+        grids, communities, units = self._sizes()
+        return f"GridBuild({grids} in {communities}, {units}; {self.report.summary()})"
 
     def _repr_html_(self) -> str:
-        heading = (
-            f"<p><b>{len(self.grids)} grids</b> in {self.grids['community_code'].nunique()} communities "
-            f"from {len(self.units)} units</p>"
-        )
+        grids, communities, units = self._sizes()
+        heading = f"<p><b>{grids}</b> in {communities} from {units}</p>"
         return heading + self.summary().to_html(index=False) + f"<p>{html.escape(self.report.summary())}</p>"
 
 
@@ -315,10 +318,18 @@ def _parents(units: gpd.GeoDataFrame, kinds: pd.Series) -> np.ndarray:
     return parents
 
 
+#: Counts the division does not need: a grid whose units do not all give one has it unknown (NA), not 0.
+_UNKNOWABLE = ("buildings",)
+
+
 def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
     if column not in units.columns:
         if column == "households":
             raise SchemaError("units lack the column 'households'", fix="add households (户数) to every unit")
+        if column in _UNKNOWABLE:
+            report.add("missing_column", f"units have no {column} column; the grids' {column} are unknown "
+                       "(未知)", severity="info")
+            return np.full(len(units), np.nan)
         report.add(
             "missing_column", f"units have no {column} column; grids count 0 {column}", severity="info"
         )
@@ -334,14 +345,17 @@ def _counts(units: gpd.GeoDataFrame, column: str, report: Report) -> np.ndarray:
         )
     missing = values.isna()
     if missing.any():
+        counted = f"its grid's {column} are unknown (未知)" if column in _UNKNOWABLE else "counted as 0"
         for unit in units["unit_id"][missing]:
             report.add(
                 "missing_count",
-                f"unit {unit} has no {column}; counted as 0",
+                f"unit {unit} has no {column}; {counted}",
                 record=unit,
                 severity="warning",
                 column=column,
             )
+    if column in _UNKNOWABLE:
+        return values.round().to_numpy(dtype=float)
     return values.fillna(0).round().astype(np.int64).to_numpy()
 
 
@@ -571,6 +585,11 @@ def _links(clipped: np.ndarray, regions: np.ndarray, table: pd.DataFrame, report
     return pd.DataFrame(rows, columns=["member", "head"], dtype=np.int64)
 
 
+def _total(values: np.ndarray) -> int | None:
+    """Return the sum of a grid's unit counts, None (unknown) when any unit's count is unknown."""
+    return None if np.isnan(values.astype(float)).any() else int(values.sum())
+
+
 def _piece(
     code: str,
     geometries: list | np.ndarray,
@@ -600,7 +619,7 @@ def _piece(
                 "code": grid_code,
                 "type": types[g],
                 "community_code": code,
-                **{column: int(values[members[g]].sum()) for column, values in counts.items()},
+                **{column: _total(values[members[g]]) for column, values in counts.items()},
                 "n_units": len(member_ids),
                 "unit_ids": join_ids(member_ids),
                 "reason": reasons[g],
@@ -653,7 +672,7 @@ def _grids_frame(pieces: list[dict], crs) -> gpd.GeoDataFrame:
     rows = [row for piece in pieces for row in piece["rows"]]
     frame = pd.DataFrame(rows, columns=GRID_COLUMNS + ["geometry"])
     for column in ("households", "population", "buildings", "n_units"):
-        frame[column] = frame[column].astype(np.int64)
+        frame[column] = frame[column].astype("Int64" if column in _UNKNOWABLE else np.int64)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
 
 
@@ -701,4 +720,6 @@ def _warn_summary(report: Report) -> None:
     frame = frame[frame["check"].isin(_WARN_CHECKS)]
     if len(frame):
         text = ", ".join(f"{check} {n}" for check, n in frame["check"].value_counts().items())
-        warnings.warn(f"grid build: {text}; see build.report", GridmapWarning, stacklevel=3)
+        warnings.warn(f"grid build: {text}; each finding is listed in the 'report' layer that "
+                      "`gridmap build` writes (in Python: the result's .report)", GridmapWarning,
+                      stacklevel=3)

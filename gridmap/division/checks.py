@@ -810,13 +810,26 @@ def _check_households(grids: gpd.GeoDataFrame, layer: _Layer, report: Report,
     if not len(flagged):
         return
     lon, lat = _lonlat_or_nan(layer.geoms[flagged], layer.crs)
+    notes = grids["note"] if "note" in grids.columns else pd.Series("", index=grids.index)
     for k, i in enumerate(flagged):
-        fix = "merge it with a neighbouring grid" if values[i] < low else "split it"
+        fix = _households_fix(values[i] < low, notes.iloc[i])
         report.add("households_out_of_range",
                    f"city grid {layer.records[i]} has {values[i]:g} households, outside {low:g}-{high:g} "
                    f"(not a coverage violation). Fix: {fix}",
                    record=layer.records[i], severity=CHECKS["households_out_of_range"],
                    households=values[i], lon=lon[k], lat=lat[k])
+
+
+def _households_fix(below: bool, note) -> str:
+    """Return the advice for a grid outside its range: gridmap build's own reason when the grid has one.
+
+    ``gridmap build`` writes in ``note`` why it left a grid outside the range (one unit that is never
+    divided, no neighbour that can take it); plain "merge it" or "split it" would then contradict it.
+    """
+    if isinstance(note, str) and note.strip():
+        return (f"gridmap build left it so because it is {note.strip()}; change the units (or --rules) "
+                "and build again to change it")
+    return "merge it with a neighbouring grid" if below else "split it"
 
 
 def _summary(report: Report) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.findings import Report
+from gridmap.schema import join_ids
 
 __all__ = ["place_points", "Placement", "CLEARANCE_M", "SPREAD_SPACING_M"]
 
@@ -117,7 +118,7 @@ def place_points(
             f"{len(members)} units of community {code} share one location (within {coincident_m:g} m): "
             f"their positions are approximate; they are spread {SPREAD_SPACING_M:g} m apart around it and "
             "their grids are marked position=approximate",
-            record=f"{code}: {';'.join(ids[members])}",
+            record=f"{code}: {join_ids(ids[members])}",
             severity="warning",
             fix="geocode the units to their own addresses, or give them polygons",
             count=len(members),

@@ -44,7 +44,7 @@ import shapely
 from gridmap.errors import GridmapError, WriteError
 from gridmap.io._atomic import atomic_path, same_file, write_error
 
-__all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "DRIVERS"]
+__all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "display_width", "DRIVERS"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,9 @@ def _refuse_unwritable_characters(table: pd.DataFrame, sheet: str, *, path: Path
                                      "frame[column].str.replace('\\x00', '')), or write a .csv or .gpkg")
 
 
-def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: Path, append: bool) -> None:
+def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: Path, append: bool,
+                  formats: Mapping[str, str] | None = None,
+                  totals: Mapping[str, Mapping[str, object]] | None = None) -> None:
     for sheet, table in sheets.items():
         if len(sheet) > 31 or re.search(r"[\[\]:*?/\\]", sheet):
             raise WriteError(f"{sheet!r} cannot name an Excel sheet (at most 31 characters, none of "
@@ -189,25 +191,129 @@ def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: 
     with pd.ExcelWriter(temporary, engine="openpyxl", mode="a" if append else "w",
                         **({"if_sheet_exists": "replace"} if append else {})) as writer:
         for sheet, table in sheets.items():
-            spreadsheet_safe(table).to_excel(writer, sheet_name=sheet, index=False)
+            safe = spreadsheet_safe(table)
+            safe.to_excel(writer, sheet_name=sheet, index=False)
+            footer = None if totals is None or sheet not in totals else \
+                spreadsheet_safe(pd.DataFrame([dict(totals[sheet])]).reindex(columns=table.columns)).iloc[0]
+            _finish_sheet(writer.sheets[sheet], safe, formats=formats or {}, footer=footer)
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+def _number_format(series: pd.Series, given: str | None) -> str | None:
+    """Return the number format of a column: ``given``, else thousands separators, decimals or a date."""
+    types = pd.api.types
+    if given is not None:
+        return given
+    if types.is_bool_dtype(series.dtype):
+        return None
+    if types.is_integer_dtype(series.dtype):
+        return "#,##0"
+    if types.is_float_dtype(series.dtype):
+        return "#,##0.00"
+    if types.is_datetime64_any_dtype(series.dtype):
+        times = series.dropna()
+        return "yyyy-mm-dd" if (times == times.dt.normalize()).all() else "yyyy-mm-dd hh:mm"
+    return None
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a spreadsheet: two for a wide (CJK) character, one for others.
+
+    Examples
+    --------
+    >>> display_width("户数 (households)"), display_width("1,234")
+    (17, 5)
+    """
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _shown(value, number_format: str | None) -> str:
+    """Roughly what a cell shows, for fitting the column width."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format:
+        if number_format.endswith("%"):
+            return f"{value:.1%}"
+        return f"{value:,.0f}" if number_format == "#,##0" else f"{value:,.2f}"
+    if isinstance(value, pd.Timestamp):
+        return "2000-01-01 00:00" if number_format and "hh" in number_format else "2000-01-01"
+    return str(value)
+
+
+def _finish_sheet(worksheet, table: pd.DataFrame, *, formats: Mapping[str, str],
+                  footer: pd.Series | None) -> None:
+    """Give a sheet number formats, fitted widths, a frozen and filtered header and a bold totals row."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    rows = len(table)
+    last = get_column_letter(max(table.shape[1], 1))
+    worksheet.freeze_panes = "A2"
+    worksheet.auto_filter.ref = f"A1:{last}{rows + 1}"
+    for position, column in enumerate(table.columns, start=1):
+        series = table.iloc[:, position - 1]
+        number_format = _number_format(series, formats.get(str(column)))
+        cells = [cell for (cell,) in worksheet.iter_rows(min_row=2, max_row=rows + 1, min_col=position,
+                                                          max_col=position)]
+        if number_format:
+            for cell in cells:
+                cell.number_format = number_format
+        values = [str(column), *(_shown(v, number_format) for v in series.head(2000))]
+        if footer is not None:
+            cell = worksheet.cell(row=rows + 2, column=position)
+            value = footer.iloc[position - 1]
+            cell.value = None if not isinstance(value, str) and pd.isna(value) else \
+                value.item() if hasattr(value, "item") else value
+            cell.font = Font(bold=True)
+            if number_format:
+                cell.number_format = number_format
+            values.append(_shown(cell.value, number_format))
+        width = max(display_width(text) for text in values)
+        worksheet.column_dimensions[get_column_letter(position)].width = min(width + 2, 60)
+
+
+def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
+                   formats: Mapping[str, str] | None = None,
+                   totals: Mapping[str, Mapping[str, object]] | None = None) -> Path:
     """Write tables as the sheets of one Excel workbook, atomically and safe to open; return the path.
 
     Text is neutralised as :func:`spreadsheet_safe` says, so no cell is a formula; a control character no
-    XLSX file can hold is refused naming its cell.
+    XLSX file can hold is refused naming its cell. Each sheet looks finished: the header row is frozen and
+    filtered, columns are as wide as their text (a Chinese character counts two), whole numbers show
+    thousands separators (``#,##0``), decimals two places, dates ``yyyy-mm-dd`` (with ``hh:mm`` when any
+    has a time).
+
+    Parameters
+    ----------
+    sheets : mapping sheet name → DataFrame
+    path : str or os.PathLike
+    formats : mapping column → Excel number format, optional
+        Formats that replace the defaults, e.g. ``{"受理率": "0.0%"}``.
+    totals : mapping sheet name → (mapping column → value), optional
+        A totals row written in bold below the table of that sheet (outside the filter range); columns not
+        given stay empty.
 
     Raises
     ------
     WriteError
         A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a missing folder or
         a failure while writing (disk full, read-only disk: the message says which).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, openpyxl
+    >>> table = pd.DataFrame({"社区": ["翠竹苑"], "户数": [12345]})
+    >>> path = write_workbook({"社区": table}, pathlib.Path(tempfile.mkdtemp()) / "a.xlsx",
+    ...                       totals={"社区": {"社区": "合计", "户数": 12345}})
+    >>> sheet = openpyxl.load_workbook(path)["社区"]
+    >>> sheet.freeze_panes, sheet.auto_filter.ref, sheet["B2"].number_format, sheet["A3"].value
+    ('A2', 'A1:B2', '#,##0', '合计')
     """
     path = Path(path)
     try:
         with atomic_path(path, what="the workbook") as temporary:
-            _write_sheets(sheets, temporary, path=path, append=False)
+            _write_sheets(sheets, temporary, path=path, append=False, formats=formats, totals=totals)
     except OSError as error:
         raise write_error(error, path, what="the workbook") from error
     logger.info("wrote %s (%s)", path, ", ".join(sheets))

@@ -35,6 +35,7 @@ import pandas as pd
 from branca.element import Figure, MacroElement
 from folium.template import Template
 
+from gridmap.io.city import City, city_layers
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
@@ -76,26 +77,30 @@ html > body { display: grid; grid-template-columns: 420px 1fr 470px; grid-templa
     grid-template-areas: "head" "map" "left" "right"; } }
 .cockpit-head { grid-area: head; display: flex; align-items: baseline; gap: 24px; }
 .cockpit-head h1 { margin: 0; font-size: 30px; letter-spacing: 2px; }
-.cockpit-head span { color: #9fb3cf; font-size: 18px; }
+.cockpit-head span { color: #c9d8ec; font-size: 18px; }
 html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden; color: #222; }
 .cockpit-left { grid-area: left; display: flex; flex-direction: column; gap: 12px; min-height: 0; }
 .cockpit-right { grid-area: right; min-height: 0; overflow: auto; }
 .cockpit-panel { background: #12305a; border-radius: 6px; padding: 12px 14px; }
-.cockpit-panel h2 { margin: 0 0 8px; font-size: 17px; color: #9fd0ff; font-weight: normal; }
+.cockpit-panel h2 { margin: 0 0 8px; font-size: 18px; color: #bfe0ff; font-weight: normal; }
 .cockpit-cards { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
 .cockpit-card { background: #12305a; border-radius: 6px; padding: 10px 12px; }
-.cockpit-card .label { color: #9fb3cf; font-size: 14px; }
+.cockpit-card .label { color: #c9d8ec; font-size: 15px; }
 .cockpit-card .value { font-size: 28px; font-weight: bold; color: #ffd36b; white-space: nowrap; }
-.cockpit-card .value small { font-size: 14px; color: #9fb3cf; margin-left: 4px; font-weight: normal; }
-.cockpit-card .detail { font-size: 13px; color: #c5d3e6; }
-.cockpit-chart svg { width: 100%; height: auto; display: block; }
-.cockpit-top table { width: 100%; border-collapse: collapse; font-size: 15px; }
-.cockpit-top th { text-align: left; color: #9fb3cf; font-weight: normal; padding: 4px 6px; }
+.cockpit-card .value small { font-size: 14px; color: #c9d8ec; margin-left: 4px; font-weight: normal; }
+.cockpit-card .detail { font-size: 14px; color: #dde6f2; }
+/* the chart and the table fill their column at any window size or browser zoom: no empty band below */
+.cockpit-chart { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; }
+.cockpit-chart svg { flex: 1 1 auto; width: 100%; height: 100%; min-height: 0; display: block; }
+.cockpit-top { display: flex; flex-direction: column; }
+.cockpit-top table { width: 100%; flex: 1 1 auto; border-collapse: collapse; font-size: 16px; }
+.cockpit-top th { text-align: left; color: #c9d8ec; font-weight: normal; padding: 4px 6px; }
 .cockpit-top td { padding: 6px; border-top: 1px solid #1f4475; white-space: nowrap; }
 .cockpit-top td.num, .cockpit-top th.num { text-align: right; }
 .cockpit-top tbody tr { cursor: pointer; }
 .cockpit-top tbody tr:hover, .cockpit-top tbody tr.active { background: #1d4b85; }
-.cockpit-note { font-size: 13px; color: #9fb3cf; margin-top: 6px; }
+.cockpit-note { font-size: 14px; color: #c9d8ec; margin-top: 6px; }
+html > body > .folium-map .leaflet-tooltip.gridmap-label { font-size: 13px; color: #000; font-weight: 500; }
 """
 
 
@@ -117,7 +122,7 @@ class _RowClicks(MacroElement):
     """)
 
 
-def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
+def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = None,
             staff: pd.DataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
             streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
             units: gpd.GeoDataFrame | None = None, title: str | None = None, period: PeriodLike = None,
@@ -127,8 +132,9 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
 
     Parameters
     ----------
-    grids : geopandas.GeoDataFrame
-        Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts).
+    grids : geopandas.GeoDataFrame or gridmap.io.city.City
+        Grids as for :func:`gridmap.maps.one_screen` (``code``, ``type``, ``community_code``, counts), or a
+        whole :class:`~gridmap.io.city.City` whose layers fill the arguments below not given.
     cases, communities, streets, districts, units : optional
         As for :func:`gridmap.maps.one_screen`.
     staff : pandas.DataFrame, optional
@@ -151,6 +157,11 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     str
         The self-contained HTML page.
     """
+    layers = city_layers(grids, cases=cases, staff=staff, communities=communities, streets=streets,
+                         districts=districts, units=units)
+    grids, cases, staff = layers["grids"], layers.get("cases"), layers.get("staff")
+    communities, streets, districts, units = (layers.get(name) for name in ("communities", "streets",
+                                                                             "districts", "units"))
     text = _TEXT[lang]
     measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
     built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
@@ -176,7 +187,7 @@ def cockpit(grids: gpd.GeoDataFrame, *, cases: gpd.GeoDataFrame | None = None,
     return to_html(fmap)
 
 
-def save_cockpit(grids: gpd.GeoDataFrame, path: str | os.PathLike, **options: Any) -> Path:
+def save_cockpit(grids: gpd.GeoDataFrame | City, path: str | os.PathLike, **options: Any) -> Path:
     """Write :func:`cockpit` ``(grids, **options)`` to ``path`` atomically (UTF-8); return the path.
 
     The page is made completely before anything is written; a failure leaves an existing file untouched.
@@ -252,7 +263,7 @@ def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
         for key in ("response_rate", "on_time_rate", "share_grid"):
             if key in totals:
                 cards.append(_card(text[key], _percent(totals[key])))
-    chart = month_chart(monthly, period=period, lang=lang) if monthly is not None else \
+    chart = month_chart(monthly, period=period, lang=lang, height=300) if monthly is not None else \
         f'<div class="cockpit-note">{html.escape(text["none"])}</div>'
     return (f'<section class="cockpit-left"><div class="cockpit-cards">{"".join(cards)}</div>'
             f'<div class="cockpit-panel cockpit-chart"><h2>{html.escape(text["months"])}</h2>{chart}</div>'
@@ -299,7 +310,7 @@ def month_chart(monthly: pd.DataFrame, *, period: PeriodLike = None, lang: str =
                      f"<title>{html.escape(label)}: {html.escape(shown)}</title></rect>")
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" font-size="11" fill="#e8eef7" '
                      f'text-anchor="middle">{html.escape(shown)}</text>')
-        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="11" fill="#9fb3cf" '
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="12" fill="#c9d8ec" '
                      f'text-anchor="middle">{html.escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)

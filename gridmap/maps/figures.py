@@ -15,7 +15,7 @@ Examples
 >>> period_bounds("2025-06")
 (Timestamp('2025-06-01 00:00:00'), Timestamp('2025-07-01 00:00:00'))
 >>> period_label(("2025-01-01", "2025-04-01"))
-'2025-01-01 – 2025-04-01'
+'2025-01-01 – 2025-03-31'
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def period_bounds(period: PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | Non
 
 
 def period_label(period: PeriodLike) -> str | None:
-    """Return the period as shown on maps."""
+    """Return the period as shown on maps: a span of whole days names its first and its last day."""
     if period is None:
         return None
     if isinstance(period, (tuple, list)):
         start, end = period_bounds(period)
+        if end == end.normalize():  # ends at midnight: the day before is the last one
+            end = end - pd.Timedelta(days=1)
         return f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
     return str(period)
 

@@ -86,7 +86,7 @@ _LABELS = {
     "zh": {**LABELS_ZH, "unit_id": "编号", "units": "基本单元", "legend": "图例",
            "rural_grid": GRID_TYPE_NAMES_ZH["rural"],
            "district_layer": "城区/县界", "street_layer": "街道/乡镇界", "community_layer": "社区/村界",
-           "grid_layer": "网格"},
+           "grid_layer": "网格", "hidden": "（默认隐藏，在图层菜单中打开）", "unknown": "未知"},
     "en": {"district": "District/county", "street": "Street/township", "community": "Community/village",
            "grid": "Grid", "urban": "urban", "rural": "rural", "other": "Other",
            "compound": "Residential compound", "natural_village": "Natural village",
@@ -98,6 +98,7 @@ _LABELS = {
            "buildings": "Buildings", "code": "Code", "kind": "Type", "name": "Name", "unit_id": "ID",
            "units": "Base units", "legend": "Legend", "district_layer": "District boundaries",
            "street_layer": "Street boundaries", "community_layer": "Community boundaries",
+           "hidden": " (hidden; switch it on in the layers menu)", "unknown": "unknown",
            "grid_layer": "Grids"},
 }
 _COUNTS = ("households", "population", "buildings")
@@ -325,8 +326,12 @@ def _text(value):
         else str(value)
 
 
-def _counts(frame: gpd.GeoDataFrame, i: int) -> list:
-    return [_count(frame[column].iloc[i]) if column in frame.columns else None for column in _COUNTS]
+def _counts(frame: gpd.GeoDataFrame, i: int, unknown: str) -> list:
+    """Return a feature's households, population and buildings; ``unknown`` for empty buildings."""
+    counts = [_count(frame[column].iloc[i]) if column in frame.columns else None for column in _COUNTS]
+    if "buildings" in frame.columns and counts[2] is None:
+        counts[2] = unknown
+    return counts
 
 
 def _labels(lang: str) -> dict[str, str]:
@@ -401,7 +406,7 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
         code = _text(data["code"].iloc[i])
         title = _text(data["name"].iloc[i]) if "name" in data.columns else None
         kind = data[kind_column].iloc[i] if kind_column in data.columns else None
-        rows.append([title or code, code, _type_label(text, level, kind), *_counts(data, i)])
+        rows.append([title or code, code, _type_label(text, level, kind), *_counts(data, i, text["unknown"])])
     return GeoLayer(data.geometry, rows, fields=[text["code"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[{**BOUNDARY_STYLES[level], **(style or {})}], style_index=[0] * len(rows),
                     key=level,
@@ -454,7 +459,8 @@ def unit_layer(frame: gpd.GeoDataFrame, *, lang: str = "zh", name: str | None = 
     data = _drawable(frame, "unit layer", "unit_id")
     kinds = [kind if kind in UNIT_COLORS else "other" for kind in data["kind"]]
     rows = [[_text(data["name"].iloc[i]) or _text(data["unit_id"].iloc[i]), _text(data["unit_id"].iloc[i]),
-             text.get(str(data["kind"].iloc[i]), _text(data["kind"].iloc[i])), *_counts(data, i)]
+             text.get(str(data["kind"].iloc[i]), _text(data["kind"].iloc[i])),
+             *_counts(data, i, text["unknown"])]
             for i in range(len(data))]
     return GeoLayer(data.geometry, rows, fields=[text["unit_id"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[_unit_style(kind) for kind in UNIT_KINDS],
@@ -481,6 +487,9 @@ class _Legend(MacroElement):
 def legend(*layers: GeoLayer, lang: str = "zh") -> _Legend:
     """Return a legend for boundary and unit layers: one entry per boundary level and unit kind shown.
 
+    An entry of a layer hidden when the page opens (compounds and villages on a city map) says so and
+    where to switch it on, so the legend never lists what the map does not show.
+
     Parameters
     ----------
     *layers : GeoLayer
@@ -496,16 +505,17 @@ def legend(*layers: GeoLayer, lang: str = "zh") -> _Legend:
     text = _labels(lang)
     items = []
     for layer in layers:
+        hint = "" if getattr(layer, "show", True) else text["hidden"]
         if layer.key in BOUNDARY_STYLES:
             style = BOUNDARY_STYLES[layer.key]
-            items.append({"label": layer.title, "color": style["color"], "fill": None,
+            items.append({"label": layer.title + hint, "color": style["color"], "fill": None,
                           "dashed": "dashArray" in style, "shape": "area"})
             continue
         for index in sorted(set(layer.style_index)):
             kind = UNIT_KINDS[index]
             points = all(layer.geometry.values[i].geom_type == "Point"
                          for i, s in enumerate(layer.style_index) if s == index)
-            items.append({"label": text[kind], "color": UNIT_COLORS[kind], "fill": UNIT_COLORS[kind],
+            items.append({"label": text[kind] + hint, "color": UNIT_COLORS[kind], "fill": UNIT_COLORS[kind],
                           "dashed": False, "shape": "point" if points else "area"})
     return _Legend(text["legend"], items)
 

@@ -79,7 +79,7 @@ TEXT = {
            "units_layer": "小区/自然村",
            "heat": "案件热力", "legend": "图例", "title": "网格化服务管理一屏", "suppressed": "少于5件",
            **GRID_TYPE_NAMES_ZH,
-           "community_kind": "社区/村", "street_kind": "街道/乡镇", "all": "全部"},
+           "community_kind": "社区/村", "street_kind": "街道/乡镇", "all": "全部", "unknown": "未知"},
     "en": {"grid_layer": "Grids", "code": "Grid code", "type": "Type", "community": "Community/village",
            "street": "Street/township", "leader": "Grid leader", "phone": "Phone", "households": "Households",
            "population": "Population", "buildings": "Buildings", "units": "Compounds/villages/sites",
@@ -87,7 +87,7 @@ TEXT = {
            "sites": "Dedicated sites", "units_layer": "Compounds and villages", "heat": "Case heat map",
            "legend": "Legend", "title": "Grid management at a glance", "suppressed": "fewer than 5",
            "city": "City grid", "rural": "Rural grid", "dedicated": "Dedicated grid",
-           "community_kind": "Community", "street_kind": "Street", "all": "all"},
+           "community_kind": "Community", "street_kind": "Street", "all": "all", "unknown": "unknown"},
 }
 _GRID_STYLE = {"color": "#e66101", "weight": 1, "fillColor": "#e66101", "fillOpacity": 0.04}
 _LINE_ONLY = {"fill": False, "interactive": False}
@@ -349,7 +349,10 @@ def _fields_and_measures(grids, figures, scope: _Scope, units, text, *, lang, sc
                 add(text[label], [v if isinstance(v, str) and v else None for v in figures[column]])
     for column in ("households", "population", "buildings"):
         if column in grids.columns:
-            add(text[column], nan_to_none(pd.to_numeric(grids[column], errors="coerce").astype(float)))
+            values = nan_to_none(pd.to_numeric(grids[column], errors="coerce").astype(float))
+            if column == "buildings":  # not needed to divide, so often not given: unknown, never 0
+                values = [text["unknown"] if value is None else value for value in values]
+            add(text[column], values)
     unit_names = _unit_names(grids, units)
     if unit_names is not None:
         add(text["units"], unit_names)

@@ -31,6 +31,7 @@ import numpy as np
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, WriteError
 from gridmap.io._atomic import atomic_path, write_error
+from gridmap.io.city import City, city_layers
 from gridmap.io.validation import require_polygons
 from gridmap.maps.base import LANGS, _check_choice
 from gridmap.maps.choropleth import MEASURES, SCHEMES, measure_spec
@@ -105,16 +106,18 @@ def _font_with(font_manager, fonts: list, wanted: set[int]) -> str | None:
     return None
 
 
-def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str = "population_density",
-               lang: str = "zh", scheme: str = "quantiles", k: int = 5, title: str | None = None,
+def static_map(grids: gpd.GeoDataFrame | City, path: str | os.PathLike, *,
+               measure: str = "population_density", lang: str = "zh", scheme: str = "quantiles", k: int = 5,
+               title: str | None = None,
                communities: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                period: PeriodLike = None, public: bool = False, dpi: int = 200) -> Path:
     """Draw the grids coloured by ``measure`` into a PNG, PDF or SVG file (written atomically).
 
     Parameters
     ----------
-    grids : geopandas.GeoDataFrame
-        As for :func:`gridmap.maps.one_screen` (precomputed measure columns are used as given).
+    grids : geopandas.GeoDataFrame or gridmap.io.city.City
+        As for :func:`gridmap.maps.one_screen` (precomputed measure columns are used as given), or a city
+        whose communities and cases are used unless given below.
     path : str or os.PathLike
         ``.png``, ``.pdf`` or ``.svg``.
     measure : {"population_density", "households", "cases_per_1000", "cases_per_km2"}
@@ -146,6 +149,8 @@ def static_map(grids: gpd.GeoDataFrame, path: str | os.PathLike, *, measure: str
     WriteError
         The file cannot be written.
     """
+    layers = city_layers(grids, communities=communities, cases=cases)
+    grids, communities, cases = layers["grids"], layers.get("communities"), layers.get("cases")
     path = Path(path)
     _check_choice("measure", measure, tuple(MEASURES))
     _check_choice("lang", lang, LANGS)

@@ -70,6 +70,7 @@ __all__ = [
     "summarize_levels",
     "suppress_small_counts",
     "write_stats",
+    "totals_row",
     "PERIODS",
     "CASE_COUNT_COLUMNS",
     "HEADERS_ZH",
@@ -79,7 +80,11 @@ logger = logging.getLogger(__name__)
 
 # Levels a summary can be made at: gridmap.schema.ROLLUP_LEVELS, finest first; their code lengths.
 _CODE_LENGTH = {level: CODE_LENGTHS[level] for level in LEVELS}
-_PARENTS = {"grid": ("community_code", "street_code", "district_code"),
+#: Micro-grids (微网格, gridmap.division.build_microgrids) summarized as such; ``by="grid"`` then rolls them
+#: up into the grids they divide (their ``grid_code``).
+_MICROGRID = "microgrid"
+_PARENTS = {_MICROGRID: ("grid_code", "community_code", "street_code", "district_code"),
+            "grid": ("community_code", "street_code", "district_code"),
             "community": ("street_code", "district_code"), "street": ("district_code",), "district": ()}
 
 
@@ -96,9 +101,9 @@ CASE_COUNT_COLUMNS = {
 
 #: Chinese headers of every column summarize writes.
 HEADERS_ZH = {
-    "code": "编码", "name": "名称", "community_code": "社区代码", "street_code": "街道代码",
-    "district_code": "区县代码", "period": "时期", "n_grids": "网格数", "households": "户数",
-    "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)",
+    "code": "编码", "name": "名称", "grid_code": "网格编码", "community_code": "社区代码",
+    "street_code": "街道代码", "district_code": "区县代码", "period": "时期", "n_grids": "网格数",
+    "households": "户数", "population": "人口", "buildings": "楼栋数", "area_km2": "面积(平方公里)",
     "density": "人口密度(人/平方公里)",
     "cases": "事件数", "cases_per_1000": "每千人事件数", "cases_per_km2": "每平方公里事件数",
     "cases_change_mom": "环比", "cases_change_yoy": "同比", "closed": "办结数",
@@ -109,7 +114,7 @@ HEADERS_ZH = {
     "members": "定岗网格员", "households_per_worker": "每名专职网格员户数", "leader_name": "网格长姓名",
     "leader_phone": "网格长电话", "suppressed": "已隐去(小于阈值)",
 }
-_SHEETS_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
+_SHEETS_ZH = {_MICROGRID: "微网格", "grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
 _ROLE_COLUMNS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time",
                  "member": "members"}
 # Text columns: pandas' "str" from pandas 3 on, object before (where "str" turns NA into "nan").
@@ -136,8 +141,10 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
         out of every level, with a warning.
     staff : pandas.DataFrame, optional
         Roster (``grid_code``, ``role``) as read by :func:`gridmap.stats.staffing.read_staff`.
-    by : {"grid", "community", "street", "district"}, default "grid"
-        The level of the rows.
+    by : {"grid", "community", "street", "district", "microgrid"}, default "grid"
+        The level of the rows. Micro-grids (``grids`` with a ``grid_code`` column that starts each
+        ``code``, as :func:`gridmap.division.build_microgrids` writes them) are rolled up into their grids by
+        ``"grid"``; ``"microgrid"`` gives one row per micro-grid.
     period : {None, "day", "week", "month"}, default None
         One row per unit and period (cases by report time, every period from the first to the last case,
         zeros included) with 环比 (``cases_change_mom``: against the previous period) and 同比
@@ -206,18 +213,111 @@ def summarize_levels(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataF
     for level in levels:
         _check_options(by=level, period=options.get("period"), on_time=options.get("on_time", "same_day"))
     prepared = _prepare(grids, cases, staff, at=at)
-    return {level: _summary(prepared, by=level, **options) for level in levels}
+    publish = options.pop("publish", False)
+    tables = {level: _summary(prepared, by=level, **options) for level in levels}
+    return _published(tables, options.get("threshold", 5)) if publish else tables
 
 
-def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = None, threshold: int = 5
-                          ) -> pd.DataFrame:
+#: The level whose codes a group column holds (rule 5 of suppress_small_counts).
+_PARENT_LEVEL = {"community_code": "community", "street_code": "street", "district_code": "district"}
+
+
+def _published(tables: dict[str, pd.DataFrame], threshold: int) -> dict[str, pd.DataFrame]:
+    """Suppress small counts in every level's table so that no level, nor several together, reveal one.
+
+    Rules 1–3 of :func:`suppress_small_counts` in each table, and across levels until nothing changes:
+    a group left unsafe hides its parent's count (rule 5), and a hidden count whose children (in the
+    finer level's table) are all shown hides its smallest child, since the children would add up to it.
+    """
+    order = sorted(tables, key=ROLLUP_LEVELS.index)  # finest first
+    keys = {level: _suppression_groups(tables[level]) for level in order}
+    cells = {level: _cell_keys(tables[level]) for level in order}
+    columns = {level: [c for c in CASE_COUNT_COLUMNS if c in tables[level].columns] for level in order}
+    masks = {level: _masks(tables[level], columns[level], threshold, keys[level], secondary=False)[0]
+             for level in order}
+    changed = True
+    while changed:
+        changed = False
+        for position, level in enumerate(order):
+            table = tables[level]
+            parent = _PARENT_LEVEL.get(keys[level][0]) if keys[level] else None
+            for column in columns[level]:
+                values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                hidden, unsafe = _complementary(table, values, masks[level][column], keys[level], threshold)
+                changed |= bool((hidden != masks[level][column]).any())
+                masks[level][column] = hidden
+                if parent in tables and column in masks[parent]:
+                    left = set(unsafe)
+                    wanted = np.array([cell in left for cell in cells[parent]], dtype=bool)
+                    changed |= bool((wanted & ~masks[parent][column]).any())
+                    masks[parent][column] |= wanted
+                child = order[position - 1] if position else None
+                if child is not None and keys[child] and _PARENT_LEVEL.get(keys[child][0]) == level:
+                    changed |= _hide_a_child(tables[child], masks[child][column], keys[child],
+                                             {cells[level][i] for i in np.flatnonzero(masks[level][column])},
+                                             column)
+    return {level: _hidden(tables[level], masks[level], secondary=True) for level in tables}
+
+
+def _cell_keys(frame: pd.DataFrame) -> list[tuple]:
+    """Each row's ``(code, period)`` (``(code,)`` without periods): how a child group names its parent."""
+    codes = frame["code"].astype(str) if "code" in frame.columns else pd.Series("", index=frame.index)
+    if "period" in frame.columns:
+        return list(zip(codes, frame["period"].astype(str), strict=True))
+    return [(code,) for code in codes]
+
+
+def _hide_a_child(child: pd.DataFrame, mask: np.ndarray, keys: list[str], hidden_parents: set,
+                  column: str) -> bool:
+    """Hide the smallest child of each hidden parent whose children are all shown; return whether any was."""
+    if not hidden_parents:
+        return False
+    values = pd.to_numeric(child[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    changed = False
+    groups = child[keys].astype(str).reset_index(drop=True).groupby(keys, sort=False).indices
+    for key, positions in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        group = np.asarray(positions)
+        group = group[~np.isnan(values[group])]
+        if key in hidden_parents and len(group) and not mask[group].any():
+            mask[group[np.argmin(values[group])]] = True
+            changed = True
+    return changed
+
+
+def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = None, threshold: int = 5, *,
+                          secondary: bool = True, groups: Sequence[str] | None = None) -> pd.DataFrame:
     """Replace case counts below ``threshold`` (and what is derived from them) with NA, and mark them.
 
     Counts of cases about few people can identify them. Each count column below the threshold becomes
     NA, with the rates derived from it (:data:`CASE_COUNT_COLUMNS`); the ``suppressed`` column lists,
-    per row, the columns hidden ("" when none). Zero counts are below the threshold too. Totals of higher
-    levels are computed from the true counts, so publish only levels whose small cells cannot be
-    recovered by subtraction, or suppress the higher levels as well.
+    per row, the columns hidden ("" when none). Zero counts are below the threshold too.
+
+    With ``secondary=True`` (the default) enough other cells are hidden that no hidden count can be
+    solved back from the totals published beside the table. The rule, for each count column:
+
+    1. The cells are grouped by the unit's parent (the first of ``community_code``, ``street_code``,
+       ``district_code`` in the table: a parent's count at its own level is the sum of its group) and by
+       ``period``; without a parent column the whole table (per period) is one group, whose sum a totals
+       row shows. ``groups`` names other grouping columns.
+    2. An attacker knows the group's sum, every shown cell, and that a hidden cell lies in
+       ``[0, threshold - 1]`` if it was below the threshold (primary) or in ``[threshold, ∞)`` if it was
+       hidden as a complement. Then a hidden cell ``i`` of the hidden sum ``S`` lies in
+       ``[max(lo_i, S - Σ_{j≠i} hi_j), min(hi_i, S - Σ_{j≠i} lo_j)]``.
+    3. A group is safe when that range holds at least two whole numbers for every hidden cell (so a group
+       never has exactly one hidden cell, and two hidden zeros are not left alone). Until it is safe, the
+       smallest shown cell of the group (the first in table order on ties) is hidden as a complement.
+    4. In a per-period table (``frame.attrs["period"]``, as :func:`summarize` sets it) a 环比/同比 change
+       whose base count is hidden is hidden too (the base would be ``count / (1 + change)``).
+
+    5. A group whose cells are all hidden and still not safe (all zeros, say) cannot be protected inside
+       this table: with ``publish=True``, :func:`summarize_levels` hides the parent's count in the
+       parent level's table too (then protects that table by the same rules), when that level is one of
+       the levels asked for.
+    6. The whole area's total of a column (the sum of the top level's group) is to be withheld when every
+       top-level cell of it is hidden: :func:`totals_row` leaves a column with any hidden cell empty.
+
+    Rates derived from a hidden count are hidden with it.
 
     Parameters
     ----------
@@ -226,37 +326,157 @@ def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = N
     columns : sequence of str, optional
         Count columns to check; default those of :data:`CASE_COUNT_COLUMNS` present.
     threshold : int, default 5
+    secondary : bool, default True
+        Hide complementary cells as described above.
+    groups : sequence of str, optional
+        Columns whose values form the groups of rule 1 (default: the parent code and ``period``).
 
     Examples
     --------
-    >>> table = pd.DataFrame({"code": ["a", "b"], "cases": [3, 12], "cases_per_1000": [1.5, 6.0]})
+    >>> table = pd.DataFrame({"code": ["a", "b", "c"], "cases": [3, 12, 20],
+    ...                       "cases_per_1000": [1.5, 6.0, 7.0]})
     >>> suppress_small_counts(table)
-      code  cases  cases_per_1000   suppressed
+      code  cases  cases_per_1000             suppressed
     0    a   <NA>             NaN  cases, cases_per_1000
-    1    b     12             6.0
+    1    b   <NA>             NaN  cases, cases_per_1000
+    2    c     20             7.0
     """
     if not isinstance(threshold, (int, np.integer)) or threshold < 1:
         raise SchemaError(f"threshold must be a whole number of at least 1, got {threshold!r}",
                           fix="pass threshold=5 (the default) or another whole number")
     columns = [c for c in CASE_COUNT_COLUMNS if c in frame.columns] if columns is None else list(columns)
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in [*columns, *(groups or ())] if c not in frame.columns]
     if missing:
         listed = ", ".join(map(str, frame.columns))
         raise SchemaError(f"no column {missing[0]!r} to suppress (columns: {listed})",
                           fix="name count columns of the table")
-    result = frame.copy()
-    hidden = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    keys = _suppression_groups(frame) if groups is None else list(groups)
+    masks, _ = _masks(frame, columns, threshold, keys, secondary=secondary)
+    return _hidden(frame, masks, secondary=secondary)
+
+
+def _masks(frame: pd.DataFrame, columns: Sequence[str], threshold: int, keys: list[str], *, secondary: bool,
+           forced: Mapping[str, set] | None = None) -> tuple[dict[str, np.ndarray], list[tuple[str, tuple]]]:
+    """Return the hidden cells per count column, and the groups that stay unsafe (column, group key).
+
+    ``forced`` maps a column to the ``(code, period)`` (or ``(code,)``) keys of cells to hide whatever
+    their value: a group below them could not be protected (rule 5 of :func:`suppress_small_counts`).
+    """
+    masks, unsafe = {}, []
+    cells = frame["code"].astype(str) if "code" in frame.columns else pd.Series("", index=frame.index)
+    if "period" in frame.columns:
+        cells = list(zip(cells, frame["period"].astype(str), strict=True))
+    else:
+        cells = [(code,) for code in cells]
     for column in columns:
-        small = (frame[column] < threshold).fillna(False).to_numpy(dtype=bool)
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        small = values < threshold
+        if forced and column in forced:
+            small |= np.array([cell in forced[column] for cell in cells], dtype=bool)
+        if secondary:
+            small, left = _complementary(frame, values, small, keys, threshold)
+            unsafe += [(column, key) for key in left]
+        masks[column] = small
+    return masks, unsafe
+
+
+def _suppression_groups(frame: pd.DataFrame) -> list[str]:
+    """Return the columns grouping cells whose sum is published elsewhere: the parent code, the period."""
+    parents = [c for c in ("community_code", "street_code", "district_code") if c in frame.columns]
+    return parents[:1] + (["period"] if "period" in frame.columns else [])
+
+
+def _complementary(frame: pd.DataFrame, values: np.ndarray, primary: np.ndarray, keys: list[str],
+                   threshold: int) -> tuple[np.ndarray, list[tuple]]:
+    """Return ``primary`` with complementary cells hidden until every group is safe (rules 1–3).
+
+    Also returns the keys of the groups left unsafe (every cell hidden).
+    """
+    hidden, unsafe = primary.copy(), []
+    known = ~np.isnan(values)
+    if keys:
+        key_frame = frame[keys].astype(str).reset_index(drop=True)
+        groups = key_frame.groupby(keys, sort=False).indices.items()
+    else:
+        groups = [((), np.arange(len(frame)))]
+    for key, positions in groups:
+        group = np.asarray(positions)[known[np.asarray(positions)]]
+        if not hidden[group].any():
+            continue
+        while not _safe(values[group], hidden[group], threshold):
+            shown = group[~hidden[group]]
+            if not len(shown):
+                unsafe.append(key if isinstance(key, tuple) else (key,))
+                break
+            hidden[shown[np.argmin(values[shown])]] = True
+    return hidden, unsafe
+
+
+def _safe(values: np.ndarray, hidden: np.ndarray, threshold: int) -> bool:
+    """Whether every hidden cell can take two values given the hidden sum and the cells' bounds (rule 2)."""
+    cells = values[hidden]
+    if not len(cells):
+        return True
+    low = np.where(cells < threshold, 0.0, float(threshold))
+    high = np.where(cells < threshold, float(threshold - 1), np.inf)
+    total = cells.sum()
+    unbounded = np.isinf(high)
+    finite = np.where(unbounded, 0.0, high)
+    others_low = low.sum() - low
+    others_high = np.where(unbounded.sum() - unbounded > 0, np.inf, finite.sum() - finite)
+    lowest = np.maximum(low, total - others_high)
+    highest = np.minimum(high, total - others_low)
+    return bool((highest - lowest >= 1).all())
+
+
+def _hidden(frame: pd.DataFrame, masks: dict[str, np.ndarray], *, secondary: bool) -> pd.DataFrame:
+    """Return ``frame`` with the masked counts, what derives from them and the ``suppressed`` column."""
+    result = frame.copy()
+    hidden: list[list[str]] = [[] for _ in range(len(frame))]
+    for column, mask in masks.items():
         derived = [c for c in CASE_COUNT_COLUMNS.get(column, ()) if c in frame.columns]
         if frame[column].dtype.kind in "iu":
             result[column] = result[column].astype("Int64")
         for target in (column, *derived):
-            result.loc[small, target] = pd.NA
-        for position in np.flatnonzero(small):
-            hidden.iloc[position] = hidden.iloc[position] + [column, *derived]
-    result["suppressed"] = hidden.map(lambda names: ", ".join(dict.fromkeys(names))).astype(_STR)
+            result.loc[mask, target] = pd.NA
+        for position in np.flatnonzero(mask):
+            hidden[position] += [column, *derived]
+    if secondary and "cases" in masks:
+        for column, leaking in _leaking_changes(frame, masks["cases"]).items():
+            result.loc[leaking, column] = pd.NA
+            for position in np.flatnonzero(leaking):
+                hidden[position].append(column)
+    result["suppressed"] = pd.Series([", ".join(dict.fromkeys(names)) for names in hidden],
+                                     index=frame.index, dtype=_STR)
     return result
+
+
+def _leaking_changes(frame: pd.DataFrame, hidden: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows whose 环比/同比 has a hidden base count (rule 4), per change column."""
+    period = frame.attrs.get("period")
+    changes = [c for c in ("cases_change_mom", "cases_change_yoy") if c in frame.columns]
+    if period not in PERIODS or not changes or "period" not in frame.columns or not hidden.any():
+        return {}
+    labels = frame["period"].astype(str)
+    hidden_cells = set(zip(frame["code"].astype(str)[hidden], labels[hidden], strict=True))
+    bases = _base_labels(labels, period)
+    return {column: np.array([(code, base) in hidden_cells
+                              for code, base in zip(frame["code"].astype(str), bases[column], strict=True)])
+            for column in changes}
+
+
+def _base_labels(labels: pd.Series, period: str) -> dict[str, list[str]]:
+    """Return the period label each row's 环比 and 同比 compare with (as :func:`_add_changes` does)."""
+    freq, back_mom, back_yoy = PERIODS[period]
+    if period == "week":
+        starts = pd.to_datetime(labels.to_numpy(dtype=str) + "-1", format="%G-W%V-%u")
+        periods = pd.Series(starts.to_period(freq))
+    else:
+        periods = pd.Series(pd.PeriodIndex(labels.to_numpy(dtype=str), freq=freq))
+    yoy = (periods.dt.to_timestamp() - pd.DateOffset(years=1)).dt.to_period("D") if back_yoy is None \
+        else periods - back_yoy
+    return {"cases_change_mom": _period_labels(periods - back_mom, period).tolist(),
+            "cases_change_yoy": _period_labels(yoy, period).tolist()}
 
 
 def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
@@ -269,7 +489,9 @@ def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | o
         Tables from :func:`summarize` / :func:`summarize_levels`.
     path : str or os.PathLike
         ``.xlsx``: one sheet per level (网格, 社区, 街道, 区县; English names with ``lang="en"``), headers in
-        Chinese (:data:`HEADERS_ZH`) or, with ``lang="en"``, the column names. ``.csv`` or ``.parquet``:
+        Chinese (:data:`HEADERS_ZH`) or, with ``lang="en"``, the column names; thousands separators,
+        percentages for shares and rates of change, widths fitted, the header frozen and filtered, and a
+        bold totals row (:func:`totals_row`) below each table. ``.csv`` or ``.parquet``:
         one table, or one file per level named ``<stem>_<level><suffix>`` for several. ``.gpkg``: one
         layer per level, with the grids' polygons (dissolved per unit) when ``grids`` is given, else
         attribute tables. Column names stay English in machine formats.
@@ -379,6 +601,8 @@ def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
                           fix="give every grid its own code")
     table = pd.DataFrame({"code": grids["code"].astype(_STR).to_numpy(),
                           "community_code": community.to_numpy()})
+    if _micro_grids(grids):
+        table.insert(1, "grid_code", grids["grid_code"].astype(_STR).to_numpy())
     table["street_code"] = table["community_code"].str[:9]
     table["district_code"] = table["community_code"].str[:6]
     for column in COUNT_COLUMNS:
@@ -386,6 +610,16 @@ def _grid_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
         table[column] = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy()
     table["area_km2"] = _areas_km2(grids)
     return table
+
+
+def _micro_grids(grids: pd.DataFrame) -> bool:
+    """Whether the layer is micro-grids: each code starts with its ``grid_code`` and is longer."""
+    if "grid_code" not in grids.columns or not len(grids):
+        return False
+    codes, parents = grids["code"].astype(_STR), grids["grid_code"].astype(_STR)
+    starts = [isinstance(c, str) and isinstance(g, str) and len(c) > len(g) and c.startswith(g)
+              for c, g in zip(codes, parents, strict=True)]
+    return all(starts)
 
 
 def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
@@ -426,16 +660,24 @@ def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 # --- summaries ------------------------------------------------------------------------------------------
 
-def _key_column(by: str) -> str:
-    if by not in ROLLUP_LEVELS:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)}")
-    return "code" if by == "grid" else f"{by}_code"
+def _key_column(by: str, *, micro: bool = False) -> str:
+    if by not in (*ROLLUP_LEVELS, _MICROGRID):
+        raise SchemaError(f"by={by!r} is not a level",
+                          fix=f"pass by= one of {', '.join(ROLLUP_LEVELS)} (or {_MICROGRID} for micro-grids)")
+    if by == "grid":
+        return "grid_code" if micro else "code"
+    return "code" if by == _MICROGRID else f"{by}_code"
 
 
 def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None, on_time="same_day",
              overdue_days: float = 15, names=None, publish: bool = False, threshold: int = 5,
              include_staff_contacts: bool = False) -> pd.DataFrame:
-    key = _key_column(by)
+    micro = "grid_code" in prepared.grids.columns
+    if by == _MICROGRID and not micro:
+        raise SchemaError("by='microgrid' needs micro-grids; these grids are not micro-grids (no grid_code "
+                          "column whose code starts each code)",
+                          fix="pass the micro-grids of gridmap.division.build_microgrids, or by='grid'")
+    key = _key_column(by, micro=micro)
     units = _units(prepared.grids, by, key)
     result = units
     if prepared.cases is not None:
@@ -455,9 +697,9 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
     if names is not None:
         result.insert(1, "name", result["code"].map(_names(names)).astype(_STR))
     result = _ordered(result)
+    result.attrs.update(level=by, period=period)
     if publish:
         result = suppress_small_counts(result, threshold=threshold)
-    result.attrs.update(level=by, period=period)
     return result
 
 
@@ -630,12 +872,12 @@ def _names(names) -> Mapping[str, str]:
     return mapping
 
 
-_ORDER = ["code", "name", "community_code", "street_code", "district_code", "period", "n_grids", "households",
-          "population", "buildings", "area_km2", "density", "cases", "cases_per_1000", "cases_per_km2",
-          "cases_change_mom", "cases_change_yoy", "closed", "share_grid", "share_community", "share_street",
-          "share_district", "response_rate", "on_time_rate", "median_close_h", "p90_close_h", "open",
-          "overdue", "instructors", "leaders", "full_time", "members", "households_per_worker", "leader_name",
-          "leader_phone"]
+_ORDER = ["code", "name", "grid_code", "community_code", "street_code", "district_code", "period",
+          "n_grids", "households", "population", "buildings", "area_km2", "density", "cases",
+          "cases_per_1000", "cases_per_km2", "cases_change_mom", "cases_change_yoy", "closed",
+          "share_grid", "share_community", "share_street", "share_district", "response_rate",
+          "on_time_rate", "median_close_h", "p90_close_h", "open", "overdue", "instructors", "leaders",
+          "full_time", "members", "households_per_worker", "leader_name", "leader_phone"]
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
@@ -653,13 +895,72 @@ def _machine(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+#: Excel number formats of the columns (others: thousands separators for counts, two decimals).
+_FORMATS = {**dict.fromkeys(("cases_change_mom", "cases_change_yoy", "share_grid", "share_community",
+                             "share_street", "share_district", "response_rate", "on_time_rate"), "0.0%"),
+            **dict.fromkeys(("density", "households_per_worker"), "#,##0"),
+            **dict.fromkeys(("cases_per_1000", "cases_per_km2", "median_close_h", "p90_close_h"), "#,##0.0"),
+            "area_km2": "#,##0.00"}
+#: Counts of what a unit has (the same in every period of a per-period table), and counts of cases.
+_STOCKS = ("n_grids", *COUNT_COLUMNS, "area_km2", *_ROLE_COLUMNS.values())
+_FLOWS = tuple(CASE_COUNT_COLUMNS)
+
+
+def totals_row(table: pd.DataFrame, *, label: str = "合计") -> dict[str, object]:
+    """Return the totals of a :func:`summarize` table: counts summed, rates recomputed from the totals.
+
+    Counts of what units have (grids, households, population, buildings, area, staff posts) are summed
+    over the units (once per unit in a per-period table); case counts over every row. Rates are recomputed
+    from those totals, never summed: ``density``, ``cases_per_1000``, ``cases_per_km2``,
+    ``households_per_worker``, and ``response_rate`` (accepted cases, ``response_rate × cases`` per row,
+    over the cases). Rates whose parts the table does not hold (settled shares, on-time rate, times to
+    close, 环比/同比) are left empty, as is a count whose column has hidden (suppressed) cells: the sum of
+    the shown cells would be wrong. ``label`` goes in the ``code`` column.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"code": ["a", "b"], "population": [1000, 3000], "area_km2": [1.0, 1.0],
+    ...                       "cases": [10, 30], "cases_per_1000": [10.0, 10.0]})
+    >>> totals_row(table)
+    {'code': '合计', 'population': 4000, 'area_km2': 2.0, 'cases': 40, 'cases_per_1000': 10.0}
+    """
+    units = table.drop_duplicates("code") if "code" in table.columns else table
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        source = units if column in _STOCKS else table if column in _FLOWS else None
+        if source is not None and not source[column].isna().any():
+            total = source[column].sum()
+            row[column] = total.item() if hasattr(total, "item") else total
+
+    def ratio(numerator: str, denominator: str, scale: float = 1.0) -> float | None:
+        top, bottom = row.get(numerator), row.get(denominator)
+        return None if top is None or not bottom else scale * float(top) / float(bottom)
+    recomputed = {"density": ratio("population", "area_km2"),
+                  "cases_per_1000": ratio("cases", "population", 1000.0),
+                  "cases_per_km2": ratio("cases", "area_km2"),
+                  "households_per_worker": ratio("households", "full_time")}
+    if {"response_rate", "cases"} <= set(table.columns) and "cases" in row:
+        accepted = (pd.to_numeric(table["response_rate"], errors="coerce")
+                    * pd.to_numeric(table["cases"], errors="coerce")).sum()
+        recomputed["response_rate"] = float(accepted) / float(row["cases"]) if row["cases"] else None
+    row.update({column: value for column, value in recomputed.items()
+                if column in table.columns and value is not None})
+    if "code" in table.columns:
+        row["code"] = label
+    return {column: row[column] for column in table.columns if column in row}
+
+
 def _write_excel(tables: Mapping[str, pd.DataFrame], path: Path, *, lang: str) -> Path:
-    sheets = {}
+    sheets, totals = {}, {}
+    headers = HEADERS_ZH if lang == "zh" else {}
     for level, table in tables.items():
-        sheet = _SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level)
+        sheet = (_SHEETS_ZH.get(level, str(level)) if lang == "zh" else str(level))[:31]
         table = _machine(table)
-        sheets[sheet[:31]] = table.rename(columns=HEADERS_ZH) if lang == "zh" else table
-    return write_workbook(sheets, path)
+        sheets[sheet] = table.rename(columns=headers)
+        totals[sheet] = {headers.get(c, c): v
+                         for c, v in totals_row(table, label="合计" if lang == "zh" else "Total").items()}
+    formats = {headers.get(column, column): number_format for column, number_format in _FORMATS.items()}
+    return write_workbook(sheets, path, formats=formats, totals=totals)
 
 
 def _write_geopackage(tables: Mapping[str, pd.DataFrame], path: Path, *, grids) -> Path:
