@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import click
 import geopandas as gpd
@@ -147,12 +147,12 @@ class FiniteFloat(click.ParamType):
         number = f"a number {bounds}{' ' + self.unit if self.unit else ''}"
         return " or ".join([*(repr(word) for word in self.words), number])
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
         """Return ``value`` as a float (or one of ``words``); fail with click's usage error otherwise."""
         if isinstance(value, str) and value.strip() in self.words:
             return value.strip()
         try:
-            number = float(value)  # type: ignore[arg-type]
+            number = float(value)
         except (TypeError, ValueError):
             self.fail(f"expected {self._expected()}, got {value!r}", param, ctx)
         if not math.isfinite(number) or (self.min is not None and number < self.min) or (
