@@ -69,6 +69,7 @@ NODE_GRID_M = 0.01  # boundaries are noded on a 1 cm grid
 FIXED_GDAL_DATE = "2025-01-01T00:00:00.000Z"  # pins the GeoPackage timestamps
 GPKG_NAME, STAFF_NAME, CASES_NAME = "sample_city.gpkg", "staff.csv", "cases.parquet"
 BUILDINGS_NAME = "buildings.gpkg"
+ROADS_NAME = "roads.gpkg"  # the street centre lines of the lattices, for gridmap build --barriers
 STAFF_STREAM = 2  # the roster's generator is default_rng([seed, STAFF_STREAM])
 BUILDINGS_STREAM = 3  # the buildings' generator is default_rng([seed, BUILDINGS_STREAM])
 GRIDS_PER_INSTRUCTOR = 3
@@ -434,8 +435,12 @@ def dissolve(children: gpd.GeoDataFrame, by: str, describe) -> gpd.GeoDataFrame:
 # Base units: compounds, dedicated sites, natural villages
 
 
-def lattice_blocks(region: Polygon, rng: np.random.Generator) -> list[Block]:
-    """Blocks of a randomly rotated road lattice that lie inside ``region``."""
+def lattice_blocks(region: Polygon, rng: np.random.Generator, roads: list[dict] | None = None) -> list[Block]:
+    """Blocks of a randomly rotated road lattice that lie inside ``region``.
+
+    With ``roads``, the lattice's street centre lines inside ``region`` are appended to it (no random draws:
+    the other layers stay the same).
+    """
     angle = rng.uniform(-0.35, 0.35)
     c = region.centroid
     local = shapely.affinity.rotate(region, -angle, origin=c, use_radians=True)
@@ -452,11 +457,30 @@ def lattice_blocks(region: Polygon, rng: np.random.Generator) -> list[Block]:
 
     xs, rx = breaks(minx - c.x, maxx - c.x)
     ys, ry = breaks(miny - c.y, maxy - c.y)
+    if roads is not None:
+        roads += lattice_streets(region, xs, rx, ys, ry, Block(0, 0, 0, 0, (c.x, c.y), angle), len(roads))
     blocks = [Block(xs[i] + rx[i] / 2, ys[j] + ry[j] / 2, xs[i + 1] - rx[i + 1] / 2,
                     ys[j + 1] - ry[j + 1] / 2, (c.x, c.y), angle)
               for i in range(len(xs) - 1) for j in range(len(ys) - 1)]
     shapely.prepare(region)
     return [b for b in blocks if region.contains(b.polygon)]
+
+
+def lattice_streets(region: Polygon, xs: np.ndarray, rx: np.ndarray, ys: np.ndarray, ry: np.ndarray,
+                    frame: Block, first: int) -> list[dict]:
+    """Centre lines of the lattice's streets inside ``region``: 纵 (along y) and 横 (along x) roads, every
+    fourth an arterial (主干道, 30-45 m wide), the others branch roads (支路, 12-20 m)."""
+    out = []
+    lines = [(f"纵{i + 1}路", [[x, ys[0]], [x, ys[-1]]], rx[i], i) for i, x in enumerate(xs)]
+    lines += [(f"横{j + 1}路", [[xs[0], y], [xs[-1], y]], ry[j], j) for j, y in enumerate(ys)]
+    for name, local, width, index in lines:
+        inside = shapely.intersection(shapely.LineString(frame.to_world(np.array(local))), region)
+        for part in shapely.get_parts(inside):
+            if part.geom_type == "LineString" and part.length > 0:
+                out.append({"road_id": f"R{first + len(out) + 1:03d}", "name": name,
+                            "kind": "主干道" if index % 4 == 0 else "支路", "width_m": round(float(width), 1),
+                            "geometry": part})
+    return out
 
 
 def classify_blocks(blocks: list[Block], communities: gpd.GeoDataFrame) -> tuple[dict, list]:
@@ -509,15 +533,19 @@ def allocate(total: int, capacity: dict[str, int]) -> dict[str, int]:
     return alloc
 
 
-def build_urban_units(admin: dict, rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
-    """Compounds (400, five of them straddling two communities) and the dedicated sites on urban blocks."""
+def build_urban_units(admin: dict, rng: np.random.Generator,
+                      roads: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+    """Compounds (400, five of them straddling two communities) and the dedicated sites on urban blocks.
+
+    ``roads`` receives the street centre lines of the lattices (see :func:`lattice_blocks`).
+    """
     comm = admin["communities"]
     urban = comm[comm["kind"] == "urban"]
     core = shapely.coverage_union_all(admin["districts"].geometry.values[:2])
-    single, straddle = classify_blocks(lattice_blocks(core, rng), urban)
+    single, straddle = classify_blocks(lattice_blocks(core, rng, roads), urban)
     for code in urban.loc[urban["parent_code"].str.startswith("990121"), "code"]:
         town = comm.geometry[comm["code"] == code].iat[0]
-        town_single, _ = classify_blocks(lattice_blocks(town, rng), urban)
+        town_single, _ = classify_blocks(lattice_blocks(town, rng, roads), urban)
         single[code] = town_single[code]
     street_of = dict(zip(admin["streets"]["name"], admin["streets"]["code"], strict=True))
     sites = urban_sites(single, street_of, urban, rng)
@@ -975,6 +1003,17 @@ def write_buildings(path: Path, buildings: gpd.GeoDataFrame) -> None:
                   "SOURCE": "scripts/make_sample_data.py"}))
 
 
+def write_roads(path: Path, roads: list[dict]) -> None:
+    """The street centre lines as one GeoPackage layer ``roads`` (pinned timestamps, byte-reproducible)."""
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GDAL_DATE})
+    frame = gpd.GeoDataFrame(roads, geometry="geometry", crs=METRIC_CRS).to_crs(STORAGE_CRS)
+    atomic_write(path, lambda tmp: pyogrio.write_dataframe(
+        frame, tmp, layer="roads", driver="GPKG", geometry_type="LineString",
+        layer_options={"DESCRIPTION": f"{CITY_NAME} roads — FICTIONAL sample data"},
+        metadata={"TITLE": f"{CITY_NAME} sample city roads (FICTIONAL)", "DESCRIPTION": FICTIONAL_NOTE,
+                  "SOURCE": "scripts/make_sample_data.py"}))
+
+
 def write_cases(path: Path, cases: gpd.GeoDataFrame) -> None:
     """Cases as GeoParquet (zstd), coordinates rounded to 1e-6 degree (about 0.1 m)."""
     stored = cases.to_crs(STORAGE_CRS)
@@ -1047,14 +1086,19 @@ may overlap real places, but it describes none of them. Load it with `gridmap.da
 |---|---|---|
 | `sample_city.gpkg` | `districts`, `streets`, `communities` | administrative polygons, EPSG:4490 |
 | `sample_city.gpkg` | `units` (Polygon), `unit_points` (Point) | base units, same columns (note 1) |
+| `roads.gpkg` | `roads` (LineString) | street centre lines of the road lattices (note 2), EPSG:4490 |
 | `staff.csv` | — | grid staff roster, UTF-8, no geometry |
 | `cases.parquet` | — | GeoParquet points (WKB, zstd), EPSG:4490, coordinates rounded to 1e-6° |
-| `buildings.gpkg` | `buildings` (Polygon) | buildings (楼栋) of the compounds, for micro-grids (note 2) |
+| `buildings.gpkg` | `buildings` (Polygon) | buildings (楼栋) of the compounds, for micro-grids (note 3) |
 
 Note 1: a GeoPackage layer holds one geometry type, so polygon and point units are two layers;
 `load_sample()` joins them into one frame sorted by `unit_id`.
 
-Note 2: slab footprints on a lattice inside each compound polygon, as many as the compound's `buildings`;
+Note 2: `road_id`, `name` (纵N路 / 横N路), `kind` (主干道 arterial / 支路 branch road), `width_m`; the
+compounds lie in the blocks between them. `gridmap build ... --barriers data/sample/roads.gpkg` makes grids
+that follow them.
+
+Note 3: slab footprints on a lattice inside each compound polygon, as many as the compound's `buildings`;
 columns `unit_id` (compound id + `-NN`), `name` (…栋), `households` and `population` (the compound's, shared
 out), `parent_unit` (the compound). Villages and point compounds have none. `gridmap microgrids --grids
 demo/gridmap.gpkg --buildings data/sample/buildings.gpkg --out micro.gpkg` divides the grids into micro-grids.
@@ -1130,7 +1174,8 @@ def generate(out: Path, seed: int = SEED) -> None:
     rng = np.random.default_rng(seed)
     centre = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True).transform(*CENTRE_LONLAT)
     admin = build_admin(rng, centre)
-    compounds, sites = build_urban_units(admin, rng)
+    roads: list[dict] = []
+    compounds, sites = build_urban_units(admin, rng, roads)
     parks = rural_sites(admin, rng)
     park_shapes = [p["geometry"] for p in parks]
     hamlets = build_hamlets(admin, park_shapes, rng)
@@ -1140,6 +1185,7 @@ def generate(out: Path, seed: int = SEED) -> None:
     cases = build_cases(units, admin["communities"], city, rng)
     out.mkdir(parents=True, exist_ok=True)
     write_gpkg(out / GPKG_NAME, admin, units)
+    write_roads(out / ROADS_NAME, roads)
     staff, gaps = build_staff(built_grids(out / GPKG_NAME), np.random.default_rng([seed, STAFF_STREAM]))
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))

@@ -398,8 +398,8 @@ def test_cases_show_seasons_and_a_hot_spot(metric, city):
 
 def test_sample_is_small(city):
     files = [p for p in city.path.iterdir() if p.is_file()]
-    assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet",
-                                       "buildings.gpkg"}
+    assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv",
+                                       "cases.parquet", "buildings.gpkg"}
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
 
@@ -416,7 +416,7 @@ def test_generator_is_deterministic(tmp_path):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_data.py"), "--out", str(out)],
                        check=True, env=env, capture_output=True)
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())})
-    assert set(digests[0]) == {"README.md", "sample_city.gpkg", "staff.csv", "cases.parquet",
+    assert set(digests[0]) == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv", "cases.parquet",
                                "buildings.gpkg"}
     assert digests[0] == digests[1]
     first, second = load_sample(path=tmp_path / "run0"), load_sample(path=tmp_path / "run1")
@@ -449,3 +449,8 @@ def test_a_city_bundle_feeds_the_map_functions(tmp_path, city):
     by_keywords = cockpit(loaded.grids, communities=loaded.communities, streets=loaded.streets,
                           districts=loaded.districts, cases=city.cases.head(200), title="城市驾驶舱")
     assert len(page) == len(by_keywords) and "城市驾驶舱" in page
+    from gridmap.maps import one_screen, to_html
+
+    separate = one_screen(loaded.grids, cases=city.cases.head(200), communities=loaded.communities,
+                          streets=loaded.streets, districts=loaded.districts)
+    assert len(to_html(one_screen(with_cases))) == len(to_html(separate))

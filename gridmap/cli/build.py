@@ -5,6 +5,9 @@ writes the layers ``grids``, ``units`` (with ``grid_code``), ``communities`` and
 of validation and building, a table without geometry) to a temporary file that replaces ``--out`` only
 when everything succeeded.
 
+With ``--barriers`` (roads, rivers, railways: lines, or polygons by their outlines) each community is cut
+into blocks along them first, and grids follow the blocks (see :mod:`gridmap.division.barriers`).
+
 With ``--registry`` the grids get their permanent codes from a :class:`~gridmap.codes.registry.Registry`
 (grids that continue registered ones keep their codes, new ones take the next free sequence). The registry
 is updated before the GeoPackage is written; should writing fail, running the same build again gives the
@@ -22,6 +25,7 @@ import pandas as pd
 
 from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, show_progress
 from gridmap.cli.options import (
+    COORDS,
     Input,
     coords_option,
     echo_warnings,
@@ -41,6 +45,9 @@ from gridmap.io.validation import validate_admin, validate_units
 
 __all__ = ["build", "LAYERS"]
 
+#: Layers ``--barriers`` reads from a file of several layers when no ``--barriers-layer`` is given.
+BARRIER_LAYERS = ("roads", "rivers", "railways", "barriers")
+
 #: Layers ``gridmap build`` writes, in order.
 LAYERS = ("grids", "units", "communities", "report")
 
@@ -52,6 +59,10 @@ _EXAMPLES = """
   # permanent codes from the demo's registry: the grids keep the codes the demo gave them; summary as JSON
   gridmap build --communities data/sample/sample_city.gpkg \\
                 --units data/sample/sample_city.gpkg --registry demo/registry.sqlite --out coded.gpkg --json
+
+  # grids that follow the sample city's streets: they cross one only where a block is too small
+  gridmap build --communities data/sample/sample_city.gpkg \
+                --units data/sample/sample_city.gpkg --barriers data/sample/roads.gpkg --out streets.gpkg
 
   # units geocoded with Amap (GCJ-02); rules.toml holds keys of gridmap.GridRules, e.g.
   #   [rules]
@@ -80,6 +91,15 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
               help="Layer of the units file; repeat to read several together "
                    "[default: its only layer, else 'units' and 'unit_points'].")
 @coords_option
+@click.option("--barriers", "barriers_path", type=click.Path(), default=None, metavar="FILE",
+              help="Streets, rivers, railways (lines; polygons count by their outline) that grids follow and "
+                   "cross only when a block has too few households; any format gridmap reads.")
+@click.option("--barriers-layer", "barriers_layers", multiple=True, metavar="NAME",
+              help="Layer of the barriers file; repeat to read several together "
+                   "[default: its only layer, else 'roads', 'rivers', 'railways' and 'barriers'].")
+@click.option("--barriers-coords", type=click.Choice(COORDS), default=None,
+              help="Coordinate system of the barriers when it differs from --coords (e.g. gcj02 for an "
+                   "Amap road layer) [default: --coords].")
 @click.option("--rules", "rules_path", type=click.Path(), default=None, metavar="FILE.toml",
               help="Division rules (keys of gridmap.GridRules) [default: 300-500 households per city grid, "
                    "at most 2,500 people].")
@@ -95,18 +115,20 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 @quiet_option
 @click.pass_context
 def build(ctx: click.Context, communities_path: str, communities_layer: str | None, units_path: str,
-          units_layers: tuple[str, ...], coords: str | None, rules_path: str | None, strict: bool,
-          registry_path: str | None, out: Path, as_json: bool) -> None:
+          units_layers: tuple[str, ...], coords: str | None, barriers_path: str | None,
+          barriers_layers: tuple[str, ...], barriers_coords: str | None, rules_path: str | None,
+          strict: bool, registry_path: str | None, out: Path, as_json: bool) -> None:
     """Divide communities into grids (网格) that tile them exactly, from base units.
 
     Writes the layers grids, units (with grid_code), communities and report (the findings) to one
     GeoPackage. Exits 0 when the grids are built (findings are warnings), 2 on bad input.
     """
-    refuse_overwriting({"--communities": communities_path, "--units": units_path, "--rules": rules_path},
+    refuse_overwriting({"--communities": communities_path, "--units": units_path, "--rules": rules_path,
+                        "--barriers": barriers_path},
                        {"--registry": registry_path, "--out": out})
     quiet = is_quiet(ctx)
-    with staged_file(out) as staging, echo_warnings(quiet=quiet), \
-            Steps("build", 5 + (registry_path is not None), quiet=quiet) as step:
+    steps = 5 + (registry_path is not None) + (barriers_path is not None)
+    with staged_file(out) as staging, echo_warnings(quiet=quiet), Steps("build", steps, quiet=quiet) as step:
         rules = None if rules_path is None else GridRules.from_toml(rules_path)
         layer = [communities_layer] if communities_layer else []
         step(f"read and validate {communities_path}")
@@ -117,8 +139,14 @@ def build(ctx: click.Context, communities_path: str, communities_layer: str | No
         units, unit_report = _validated_units(
             read_inputs(units_path, units_layers, defaults=["units", "unit_points"], option="--units-layer",
                         coords=coords), strict=strict)
+        barriers = None
+        if barriers_path is not None:
+            step(f"read {barriers_path}")
+            barriers = join_inputs(read_inputs(barriers_path, barriers_layers, defaults=BARRIER_LAYERS,
+                                               option="--barriers-layer", coords=barriers_coords or coords))
         step("divide into grids")
-        result = build_grids(communities, units, rules=rules, strict=strict, progress=show_progress(quiet))
+        result = build_grids(communities, units, rules=rules, strict=strict, progress=show_progress(quiet),
+                             barriers=barriers)
         if registry_path is not None:
             step(f"codes from {registry_path}")
             result = register_codes(result, registry_path)

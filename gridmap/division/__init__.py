@@ -2,10 +2,10 @@
 
 :func:`build_grids` does the whole job and returns a :class:`GridBuild`; :class:`GridRules` holds the rules
 (household range, population cap, rural and dedicated thresholds); :func:`assign_units` is the first step on
-its own. :func:`build_microgrids` divides grids into micro-grids (微网格) of a few buildings
-(:class:`MicroRules`). :mod:`gridmap.division.checks` is the 一张网 QA of any grid layer (:func:`check`:
-gaps, overlaps, units in no or two grids) and :mod:`gridmap.division.crosswalk` matches grids to other
-networks (多网合一).
+its own; with ``barriers=`` (streets, rivers, railways) grids follow them (:mod:`gridmap.division.barriers`).
+:func:`build_microgrids` divides grids into micro-grids (微网格) of a few buildings (:class:`MicroRules`).
+:mod:`gridmap.division.checks` is the 一张网 QA of any grid layer (:func:`check`: gaps, overlaps,
+units in no or two grids) and :mod:`gridmap.division.crosswalk` matches grids to other networks (多网合一).
 """
 
 from gridmap.division.assign import assign_units

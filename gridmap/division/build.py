@@ -34,6 +34,7 @@ import pandas as pd
 import shapely
 
 from gridmap.division.assign import assign
+from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
 from gridmap.division.group import community_kinds, group_units, target_range
 from gridmap.division.order import reading_order
 from gridmap.division.positions import CLEARANCE_M, place_points
@@ -161,6 +162,7 @@ def build_grids(
     strict: bool = False,
     prefer: str = "location",
     progress: bool = False,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
 ) -> GridBuild:
     """Divide every community into grids that tile it exactly.
 
@@ -168,6 +170,13 @@ def build_grids(
     community are grouped into city, rural and dedicated grids (:func:`~gridmap.division.group.group_units`)
     and the community's land is shared out among the grids so that they cover it exactly without overlap
     (:func:`~gridmap.division.tessellate.unit_regions`). A community without units becomes one grid.
+
+    With ``barriers`` (streets, rivers, railways), each community is first cut into blocks along them
+    (:mod:`gridmap.division.barriers`); units are grouped within their block and each block's units share
+    out the block's land, so grid edges follow the barriers. A grid crosses a barrier only when its block has
+    too few households to stand alone (finding ``grid_crosses_barrier`` and
+    ``report.tables["barrier_crossings"]``); a block without units joins the neighbouring grid that shares
+    the longest edge with it.
 
     Parameters
     ----------
@@ -189,6 +198,9 @@ def build_grids(
         Which wins when a unit's ``community_code`` disagrees with its location (see ``assign_units``).
     progress : bool, default False
         Show a progress bar over the communities (tqdm).
+    barriers : geopandas.GeoDataFrame or geopandas.GeoSeries, optional
+        Lines (and polygons, by their outlines) that grids should not cross: roads, rivers, railways, in any
+        CRS (``gridmap.read_layer(path, coords="gcj02")`` reads an Amap layer); Z coordinates are dropped.
 
     Returns
     -------
@@ -221,6 +233,8 @@ def build_grids(
     if outside_excluded:
         logger.info("%d units outside every community are excluded from grids", outside_excluded)
 
+    lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
+    near_lines = _lines_near(lines, assignment.community_geoms)
     pieces = []
     for position in _progress(np.argsort(codes, kind="stable"), progress, len(codes)):
         pieces.append(
@@ -232,9 +246,12 @@ def build_grids(
                 table.iloc[members[position]],
                 rules,
                 report,
+                lines=near_lines(position),
             )
         )
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
+    if lines is not None:
+        _report_barriers(pieces, renamed, len(lines), assignment.crs, communities.crs, rules, report)
     unit_grid = {unit: join_ids(sorted(renamed[code] for code in split_ids(grid))) if grid else grid
                  for piece in pieces for unit, grid in piece["unit_grid"].items()}
     out_units = _moved_units(assignment.units, pieces, assignment.crs)
@@ -247,6 +264,52 @@ def build_grids(
     _range_tables(grids, rules, report)
     _warn_summary(report)
     return GridBuild(grids=grids, units=caller_columns(out_units, names), report=report)
+
+
+def _lines_near(lines: np.ndarray | None, communities: np.ndarray):
+    """Return a function giving the barrier lines that reach each community (None without barriers)."""
+    if lines is None:
+        return lambda position: None
+    tree = shapely.STRtree(lines)
+    return lambda position: lines[np.sort(tree.query(communities[position]))]
+
+
+def _report_barriers(pieces: list[dict], renamed: dict[str, str], n_lines: int, metric, crs, rules: GridRules,
+                     report: Report) -> None:
+    """Report the blocks the barriers made and every grid that crosses a barrier, by its final code."""
+    crossings = [dict(row, code=renamed[row["code"]])
+                 for piece in pieces for row in piece.get("crossings", [])]
+    where = gpd.GeoSeries([row.pop("point") for row in crossings], crs=metric).to_crs(crs)
+    low = rules.city_households[0]
+    for row, point in zip(crossings, where, strict=True):
+        row["lon"], row["lat"] = round(point.x, 6), round(point.y, 6)
+        report.add(
+            "grid_crosses_barrier",
+            f"grid {row['code']} crosses a street, river or railway: its block near ({row['lon']}, "
+            f"{row['lat']}) holds only {row['block_households']} households, too few to stand alone "
+            f"(below {low}), so it joined {row['blocks'] - 1} neighbouring block(s)",
+            record=row["code"],
+            severity="info",
+            block_households=row["block_households"],
+            blocks=row["blocks"],
+            lon=row["lon"],
+            lat=row["lat"],
+        )
+    report.tables["barrier_crossings"] = pd.DataFrame(
+        crossings, columns=["code", "blocks", "block_households", "lon", "lat"]
+    )
+    blocks = sum(piece.get("blocks", 1) for piece in pieces)
+    empty = sum(piece.get("empty_blocks", 0) for piece in pieces)
+    report.add(
+        "barriers",
+        f"{n_lines} barrier lines cut {len(pieces)} communities into {blocks} blocks; {empty} blocks without "
+        f"units joined a neighbouring grid; {len(crossings)} grids cross a barrier",
+        severity="info",
+        lines=n_lines,
+        blocks=blocks,
+        empty_blocks=empty,
+        crossings=len(crossings),
+    )
 
 
 def _progress(positions, progress: bool, total: int):
@@ -377,7 +440,14 @@ def _members_by_community(unit_community: np.ndarray, unit_ids: np.ndarray, n: i
 
 
 def _divide_community(
-    code: str, kind: str, community, geoms: np.ndarray, table: pd.DataFrame, rules: GridRules, report: Report
+    code: str,
+    kind: str,
+    community,
+    geoms: np.ndarray,
+    table: pd.DataFrame,
+    rules: GridRules,
+    report: Report,
+    lines: np.ndarray | None = None,
 ) -> dict:
     """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
     if not len(geoms):
@@ -401,16 +471,16 @@ def _divide_community(
         return _piece(code, [geometry], attrs, [[]], table)
     plan = _split_plan(table, kind, rules, report)
     active = plan.active
-    placed = place_points(geoms[active], community, table["unit_id"].to_numpy(dtype=object)[active],
-                          coincident_m=rules.coincident_m, report=report, code=code)
+    land = _land(geoms[active], community, table["unit_id"].to_numpy(dtype=object)[active], plan, rules,
+                 report, code, lines)
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
-    geoms[active], moved[active] = placed.geoms, placed.moved
+    geoms[active], moved[active] = land.geoms, land.moved
     moved_points = dict(zip(table["unit_id"].to_numpy(dtype=object)[moved], geoms[moved], strict=True))
-    clipped = clip_units(geoms[active], community)
-    regions = unit_regions(geoms[active], community, split=plan.split, clipped=clipped)
+    clipped = land.clipped
     rows = active[plan.grouped]  # positions in table of the units that are grouped
-    geoms, regions, table_grouped = geoms[rows], regions[plan.grouped], table.iloc[rows]
+    geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], table.iloc[rows]
     clipped = clipped[plan.grouped]
+    zones = None if land.zone is None else land.zone[plan.grouped]
     _report_units_geometry(geoms, clipped, table_grouped, report)
     adjacency = region_adjacency(regions)
     adjacency["gap_m"] = shapely.distance(
@@ -421,8 +491,10 @@ def _divide_community(
     frame = table_grouped.reset_index(drop=True).assign(
         x=shapely.get_x(position), y=shapely.get_y(position), split_of=plan.split_of
     )
-    labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links)
+    labels, groups = group_units(frame, adjacency, community_kind=kind, rules=rules, links=links, zones=zones)
     grids = dissolve(regions, labels, len(groups))
+    if len(land.empty):
+        grids = absorb_blocks(grids, land.empty)[0]
     grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
     for g in multipart:
         ids = join_ids(frame["unit_id"][labels == g])
@@ -445,7 +517,82 @@ def _divide_community(
     members = [rows[labels == g] for g in range(len(groups))]
     piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
     piece["moved"] = moved_points
+    if land.zone is not None and zones is not None:
+        piece["blocks"], piece["empty_blocks"] = len(land.blocks), len(land.empty)
+        piece["crossings"] = _crossings(piece, frame["unit_id"].to_numpy(dtype=object), frame["households"],
+                                        labels, zones, land.blocks)
     return piece
+
+
+class _Land(NamedTuple):
+    """The land of a community's active units (:func:`_land`)."""
+
+    geoms: np.ndarray  # the units, moved points replaced
+    moved: np.ndarray  # bool per unit
+    clipped: np.ndarray  # the units clipped to the community
+    regions: np.ndarray  # the land of each unit; with ``empty``, a coverage of the community
+    zone: np.ndarray | None  # the block of each unit (None without barriers)
+    blocks: np.ndarray  # the blocks (the community alone without barriers)
+    empty: np.ndarray  # the blocks without units
+
+
+def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: GridRules, report: Report,
+          code: str, lines: np.ndarray | None) -> _Land:
+    """Place the points and share out the land: over the community, or block by block along barriers."""
+    blocks = np.array([community], dtype=object) if lines is None else \
+        cut_blocks(community, lines, min_area_m2=rules.min_block_m2)
+    if len(blocks) == 1:  # no barriers, or none crossing the community
+        placed = place_points(geoms, community, ids, coincident_m=rules.coincident_m, report=report,
+                              code=code)
+        clipped = clip_units(placed.geoms, community)
+        regions = unit_regions(placed.geoms, community, split=plan.split, clipped=clipped)
+        zone = None if lines is None else np.zeros(len(geoms), dtype=np.int64)
+        return _Land(placed.geoms, placed.moved, clipped, regions, zone, blocks, blocks[:0])
+    zone = block_of(geoms, blocks)
+    for container, members in plan.split.items():  # a split compound goes where most of its buildings are
+        zone[container] = np.argmax(np.bincount(zone[members]))
+    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
+    regions = np.full(len(geoms), shapely.Polygon(), dtype=object)
+    for block in np.unique(zone):
+        inside = np.flatnonzero(zone == block)
+        local = {int(k): v for k, v in enumerate(inside)}
+        position = {int(v): k for k, v in local.items()}
+        placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
+                              report=report, code=f"{code} (block {block + 1})")
+        geoms[inside], moved[inside] = placed.geoms, placed.moved
+        if len(inside) == 1:  # one unit: the block is its land
+            regions[inside[0]] = shapely.set_precision(blocks[block], GRID_SIZE_M)
+            continue
+        split = {position[c]: [position[m] for m in members if m in position]
+                 for c, members in plan.split.items() if c in position}
+        regions[inside] = unit_regions(placed.geoms, blocks[block], split=split,
+                                       clipped=clip_units(placed.geoms, blocks[block]))
+    empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
+    pieces = common_edges(np.concatenate([regions, empty]))
+    return _Land(geoms, moved, clip_units(geoms, community), pieces[: len(geoms)], zone, blocks,
+                 pieces[len(geoms):])
+
+
+def _crossings(piece: dict, ids: np.ndarray, households, labels: np.ndarray, zones: np.ndarray,
+               blocks: np.ndarray) -> list[dict]:
+    """Return the grids whose units lie in several blocks.
+
+    Each with its provisional code, the number of blocks, the households it holds in its smallest block and
+    a point of that block.
+    """
+    households = np.asarray(households)
+    out = []
+    for g in np.unique(labels):
+        mine = labels == g
+        zone_set = np.unique(zones[mine])
+        if len(zone_set) < 2:
+            continue
+        per_block = {int(z): int(households[mine & (zones == z)].sum()) for z in zone_set}
+        smallest = min(per_block, key=lambda z: (per_block[z], z))
+        out.append({"code": piece["unit_grid"][min(ids[mine])], "blocks": len(zone_set),
+                    "block_households": per_block[smallest],
+                    "point": shapely.point_on_surface(blocks[smallest])})
+    return out
 
 
 class _Plan(NamedTuple):

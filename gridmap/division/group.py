@@ -14,7 +14,11 @@ The rules (see :class:`~gridmap.division.rules.GridRules` for the numbers):
   ``rural_min_households`` are merged with neighbouring villages ("merged villages"); compounds and other
   units of a rural community join the rural grid of the village next to them (recorded in ``note``);
 * **leftovers** — a grid still below the range joins an adjacent grid when the result stays within the upper
-  bound and the population cap; otherwise it stays, and ``note`` says why.
+  bound and the population cap; otherwise it stays, and ``note`` says why;
+* **blocks** (``zones``, the blocks streets, rivers and railways cut a community into; see
+  :mod:`gridmap.division.barriers`) — units merge only with neighbours of their own block; a grid crosses a
+  barrier only as a leftover (its block has too few households to stand alone), and then an adjacent grid of
+  its own block is preferred.
 
 *Neighbours* are units whose land (see :func:`~gridmap.division.tessellate.unit_regions`) shares a boundary
 and whose gap is at most ``neighbour_distance_m`` (a point has no extent, so a point's neighbours are all
@@ -136,6 +140,7 @@ def group_units(
     community_kind: str,
     rules: GridRules,
     links: pd.DataFrame | None = None,
+    zones: ArrayLike | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Group the units of one community into grids.
 
@@ -156,6 +161,9 @@ def group_units(
     links : pandas.DataFrame, optional
         Units that must share a grid: ``member``, ``head`` (row positions), e.g. a point inside another
         unit's polygon, or two points at the same place.
+    zones : array-like of int, optional
+        The block of each unit (see :mod:`gridmap.division.barriers`): units merge across blocks only when a
+        grid would otherwise stay below the range. None: one block.
 
     Returns
     -------
@@ -169,7 +177,7 @@ def group_units(
     rank = np.empty(len(data["unit_id"]), dtype=np.int64)
     rank[reading_order(data["x"], data["y"], data["unit_id"])] = np.arange(len(rank))
     head = _heads(data["areal"], links, rank)
-    nodes = _Nodes(data, head, rank, adjacency, rules)
+    nodes = _Nodes(data, head, rank, adjacency, rules, zones=zones)
     roles = unit_roles(units, rules).to_numpy()
     groups: list[dict] = []
     for node in nodes.ordered:
@@ -225,8 +233,10 @@ class _Nodes:
         rank: np.ndarray,
         adjacency: pd.DataFrame,
         rules: GridRules,
+        zones: ArrayLike | None = None,
     ):
         self.head = head
+        self.zone = None if zones is None else np.asarray(zones)
         heads = np.unique(head)
         self.ordered = [int(h) for h in heads[np.argsort(rank[heads])]]
         self.rank = rank
@@ -253,9 +263,20 @@ class _Nodes:
         near = [
             (gap, int(self.rank[other]), other)
             for other, gap in self.gap[node].items()
-            if gap <= self.limit or self.is_point[node] or self.is_point[other]
+            if (gap <= self.limit or self.is_point[node] or self.is_point[other])
+            and self.same_zone(node, other)
         ]
         return sorted(near)
+
+    def same_zone(self, node: int, other: int) -> bool:
+        """Whether two nodes lie in one block (always, without blocks)."""
+        return self.zone is None or self.zone[node] == self.zone[other]
+
+    def crosses(self, group: list[int], other: list[int]) -> bool:
+        """Whether joining two groups of nodes would cross a block edge (no node of one block in both)."""
+        if self.zone is None:
+            return False
+        return not set(self.zone[group]) & set(self.zone[other])
 
     def adjacent(self, node: int) -> dict[int, float]:
         """Nodes whose land touches ``node``'s land, with the gap between them."""
@@ -316,13 +337,14 @@ def _absorb_leftovers(
                 owner[other] for node in group for other in nodes.adjacent(node) if other in owner
             } - {gid}
             options = [
-                (total_h[t] >= low, total_h[t], min(nodes.rank[n] for n in groups[t]), t)
+                (nodes.crosses(group, groups[t]), total_h[t] >= low, total_h[t],
+                 min(nodes.rank[n] for n in groups[t]), t)
                 for t in touching
                 if total_h[gid] + total_h[t] <= high and total_p[gid] + total_p[t] <= max_population
             ]
             if not options:
                 continue
-            target = min(options)[3]
+            target = min(options)[-1]
             groups[target] = groups[target] + group
             total_h[target] += total_h[gid]
             total_p[target] += total_p[gid]
@@ -368,12 +390,13 @@ def _rural_groups(nodes: _Nodes, pool: list[int], roles: np.ndarray, rules: Grid
         placed = []
         for node in pending:
             near = [
-                (gap, sum(nodes.households[n] for n in groups[owner[o]]), owner[o])
+                (not nodes.same_zone(node, o), gap, sum(nodes.households[n] for n in groups[owner[o]]),
+                 owner[o])
                 for o, gap in nodes.adjacent(node).items()
                 if o in owner
             ]
             if near:
-                gid = min(near)[2]
+                gid = min(near)[-1]
                 groups[gid].append(node)
                 owner[node] = gid
                 joined[gid].append(node)

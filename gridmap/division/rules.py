@@ -136,6 +136,10 @@ class GridRules(_TomlRules):
         Point units this close to each other share a location (a geocoder's road or village centroid):
         they are reported as low-confidence positions and spread around the spot so that they can form
         separate grids (see :mod:`gridmap.division.positions`); 0 keeps them where they are.
+    min_block_m2 : float, default 200
+        With barriers (streets, rivers, railways; see :mod:`gridmap.division.barriers`), a block smaller than
+        this is merged into the neighbouring block it shares the longest edge with: dangling road ends,
+        duplicate lines and lines along the community boundary make no slivers.
     """
 
     city_households: tuple[int, int] = (300, 500)
@@ -145,6 +149,7 @@ class GridRules(_TomlRules):
     dedicated_min_people: int = 100
     neighbour_distance_m: float = 150.0
     coincident_m: float = 5.0
+    min_block_m2: float = 200.0
 
     def __post_init__(self) -> None:
         _require_numbers(self)
@@ -161,6 +166,7 @@ class GridRules(_TomlRules):
             "dedicated_min_people",
             "neighbour_distance_m",
             "coincident_m",
+            "min_block_m2",
         ):
             if getattr(self, name) < 0:
                 raise GridmapError(
@@ -229,7 +235,7 @@ class MicroRules(_TomlRules):
 
 
 _NUMBERS = ("city_households", "max_population", "rural_min_households", "dedicated_min_people",
-            "neighbour_distance_m", "coincident_m")
+            "neighbour_distance_m", "coincident_m", "min_block_m2")
 _WHOLE = ("city_households", "max_population", "rural_min_households", "dedicated_min_people")
 
 

@@ -42,6 +42,22 @@ WIDGETS_JS = """(function () {
   }
   gm.numbers = numbers;
 
+  // The first two integers of an encoded text.
+  function firstTwo(text) {
+    var out = [], value = 0, factor = 1;
+    for (var i = 0; i < text.length && out.length < 2; i++) {
+      var chunk = text.charCodeAt(i) - 63;
+      value += (chunk & 31) * factor;
+      factor *= 32;
+      if (chunk < 32) {
+        out.push(value % 2 ? -(value + 1) / 2 : value / 2);
+        value = 0;
+        factor = 1;
+      }
+    }
+    return out;
+  }
+
   // Points written as steps: [x0, y0, dx1, dy1, ...] -> [[lat, lng], ...].
   function points(text, spec) {
     var n = numbers(text), x = 0, y = 0, out = [];
@@ -71,9 +87,75 @@ WIDGETS_JS = """(function () {
       out.pop();  // the closing point repeats the first
       return out;
     }
-    return spec.shapes.split(" ").map(function (shape) {
-      return shape ? shape.split(";").map(function (part) { return part.split(",").map(ring); }) : [];
+    function shape(text) {
+      return text ? text.split(";").map(function (part) { return part.split(",").map(ring); }) : [];
+    }
+    return spec.shapes.split(" ").map(shape);
+  };
+
+  // Compact lazy grids (gridmap.maps.levels.LazyGridLayer): codes with shared prefixes, numbers encoded.
+  gm.expand = function (spec) {
+    if (typeof spec.codes === "string") {
+      var previous = "";
+      spec.codes = spec.codes.split(" ").map(function (text) {
+        previous = previous.slice(0, text.charCodeAt(0) - 65) + text.slice(1);
+        return previous;
+      });
+    }
+    spec.fields.forEach(function (field) {
+      if (field.enc !== undefined) {
+        field.values = numbers(field.enc).map(function (n) {
+          return n === 0 ? null : (n > 0 ? n - 1 : n) / field.div;
+        });
+      }
+      if (field.indexSteps !== undefined) {
+        var at = 0;
+        field.index = numbers(field.indexSteps).map(function (n) { at += n; return at < 0 ? null : at; });
+      }
     });
+  };
+
+  // The same, one shape at a time (lazy grids): arcs are decoded the first time a shape needs them. Arcs
+  // come as one string; chained: each arc's first point is relative to the previous arc's.
+  gm.lazyTopology = function (spec, chained) {
+    var texts = typeof spec.arcs === "string" ? spec.arcs.split(" ") : spec.arcs;
+    var decoded = new Array(texts.length), shapes = spec.shapes.split(" "), starts = null;
+    if (chained) {  // the absolute first point of each arc: sum the first two numbers of every arc
+      starts = new Array(texts.length);
+      var x = 0, y = 0;
+      for (var k = 0; k < texts.length; k++) {
+        var first = firstTwo(texts[k]);
+        x += first[0];
+        y += first[1];
+        starts[k] = [x - first[0], y - first[1]];
+      }
+    }
+    function arc(i) {
+      if (!decoded[i]) {
+        var shifted = starts ? {scale: spec.scale, translate: [spec.translate[0] + starts[i][0],
+                                                               spec.translate[1] + starts[i][1]]} : spec;
+        decoded[i] = points(texts[i], shifted);
+      }
+      return decoded[i];
+    }
+    function ring(text) {
+      var out = [], ref = 0, steps = numbers(text), i, j, a;
+      for (i = 0; i < steps.length; i++) {
+        ref += steps[i];
+        a = arc(ref >= 0 ? ref : ~ref);
+        if (ref >= 0) {
+          for (j = out.length ? 1 : 0; j < a.length; j++) { out.push(a[j]); }
+        } else {
+          for (j = a.length - (out.length ? 2 : 1); j >= 0; j--) { out.push(a[j]); }
+        }
+      }
+      out.pop();
+      return out;
+    }
+    return function (i) {
+      var text = shapes[i];
+      return text ? text.split(";").map(function (part) { return part.split(",").map(ring); }) : [];
+    };
   };
 
   function textWidth(text) {
@@ -93,9 +175,13 @@ WIDGETS_JS = """(function () {
 
   // The grids: spec = {key, scale, translate, arcs, shapes, titles, fields: [{label, values | dict+index,
   // unit}], measures: [{name, unit, field, classes (one character per grid), colors, items}], measure,
-  // style, labels (rank or null), labelAt (encoded points), lang, popupFocus}.
-  gm.gridLayer = function (spec) {
-    var shapes = gm.topology(spec), group = L.featureGroup(), polygons = [];
+  // style, labels (rank or null), labelAt (encoded points), lang, popupFocus}. titles null: the codes.
+  // lazy (optional, gridmap.maps.levels): {zoom, groups: [[first, end, south, west, north, east]], labelZoom}
+  // — the grids of a group (a community) are decoded and drawn only from that zoom on, near the view.
+  gm.gridLayer = function (spec, lazy) {
+    if (lazy) { gm.expand(spec); }
+    var group = L.featureGroup(), polygons = [], titles = spec.titles || spec.codes;
+    var shapeOf = lazy ? gm.lazyTopology(spec, lazy.chained) : null, shapes = lazy ? null : gm.topology(spec);
     var at = spec.labelAt ? points(spec.labelAt, spec) : null;
     function value(field, i) {
       return field.values ? field.values[i] : (field.index[i] === null ? null : field.dict[field.index[i]]);
@@ -118,31 +204,43 @@ WIDGETS_JS = """(function () {
         : {fillColor: c === "s" ? "#bdbdbd" : "#ffffff", fillOpacity: c === "s" ? 0.6 : 0.3};
     }
     group.measure = spec.measure;
-    shapes.forEach(function (parts, i) {
-      if (!parts.length) { polygons.push(null); return; }
+    function make(parts, i) {
+      if (!parts.length) { return null; }
       var polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
-                              L.extend({}, spec.style, fill(spec.measure, i)));
+                              L.extend({}, spec.style, fill(group.measure, i)));
       polygon.gridmapIndex = i;
-      group.addLayer(polygon);
-      polygons.push(polygon);
-    });
+      return polygon;
+    }
+    // The polygon of grid i, made when first wanted (lazy grids) — null when nothing of it is left.
+    group.ensure = function (i) {
+      if (polygons[i] === undefined) { polygons[i] = make(shapeOf(i), i); }
+      return polygons[i];
+    };
+    if (lazy) {
+      polygons.length = spec.codes.length;
+    } else {
+      shapes.forEach(function (parts, i) {
+        polygons.push(make(parts, i));
+        if (polygons[i]) { group.addLayer(polygons[i]); }
+      });
+    }
     // One tooltip and one popup for the whole layer (not one each for thousands of grids).
     // Popups pan clear of the controls at the top left (zoom, search, fullscreen) and the title.
     var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});
     group.on("mouseover", function (e) {
       var map = group._map;
       if (!map || e.layer.gridmapIndex === undefined) { return; }
-      tip.setContent(el("span", null, spec.titles[e.layer.gridmapIndex])).setLatLng(e.latlng).addTo(map);
+      tip.setContent(el("span", null, titles[e.layer.gridmapIndex])).setLatLng(e.latlng).addTo(map);
     });
     group.on("mousemove", function (e) {
       if (group._map && group._map.hasLayer(tip)) { tip.setLatLng(e.latlng); }
     });
     group.on("mouseout", function () { if (group._map) { group._map.removeLayer(tip); } });
     group.openAt = function (i, latlng) {
-      var map = group._map;
-      if (!map || !polygons[i]) { return; }
+      var map = group._map, polygon = group.ensure(i);
+      if (!map || !polygon) { return; }
       if (map.hasLayer(tip)) { map.removeLayer(tip); }
-      popup.setLatLng(latlng || polygons[i].getCenter()).setContent(gm.table(spec.titles[i], group.rows(i)));
+      popup.setLatLng(latlng || polygon.getCenter()).setContent(gm.table(titles[i], group.rows(i)));
       popup.openOn(map);
       group.opened = i;
     };
@@ -151,6 +249,7 @@ WIDGETS_JS = """(function () {
     });
     group.polygons = polygons;
     group.spec = spec;
+    group.titles = titles;
     group.setMeasure = function (index) {
       if (index !== group.measure) {
         group.measure = index;
@@ -159,18 +258,18 @@ WIDGETS_JS = """(function () {
       group.fire("measurechange", {measure: index === null ? null : spec.measures[index]});
     };
     group.zoomTo = function (i) {
-      var polygon = polygons[i], map = group._map;
+      var polygon = group.ensure(i), map = group._map;
       if (!polygon || !map) { return; }
       map.fitBounds(polygon.getBounds(), {maxZoom: 17, animate: false});
       group.openAt(i);
     };
     group.indexOf = function (code) { return spec.codes.indexOf(code); };
-    if (spec.labels !== null && at) {
+    if (lazy) { gm.lazyGrids(group, lazy, at, titles); } else if (spec.labels !== null && at) {
       gm.addLabels(group, polygons.map(function (polygon, i) {
         if (!polygon) { return null; }
         var bounds = polygon.getBounds(), width = bounds.getEast() - bounds.getWest();
-        var zoom = width > 0 ? Math.ceil(Math.log2(textWidth(spec.titles[i]) * 360 / (256 * width))) : 99;
-        return {text: spec.titles[i], latlng: at[i], zoom: Math.min(Math.max(zoom, 0), 22)};
+        var zoom = width > 0 ? Math.ceil(Math.log2(textWidth(titles[i]) * 360 / (256 * width))) : 99;
+        return {text: titles[i], latlng: at[i], zoom: Math.min(Math.max(zoom, 0), 22)};
       }).filter(function (item) { return item; }), spec.key, spec.labels);
     }
     group.gridmapGeo = group;
@@ -204,7 +303,8 @@ WIDGETS_JS = """(function () {
     }
     function render() {
       classes.textContent = "";
-      var measure = grid.measure === null ? null : grid.spec.measures[grid.measure];
+      // the measure of the level on display (gridmap.maps.levels), else of the grids
+      var measure = grid.measure === null ? null : (grid.shownMeasures || grid.spec.measures)[grid.measure];
       if (!measure) { return; }
       classes.appendChild(el("div", "gridmap-legend-measure", measure.name + " (" + measure.unit + ")"));
       measure.items.forEach(function (item) {
@@ -240,7 +340,7 @@ WIDGETS_JS = """(function () {
   gm.search = function (map, grid, spec) {
     var control = L.control({position: "topleft"}), entries = [];
     if (grid) {
-      grid.spec.titles.forEach(function (title, i) {
+      grid.titles.forEach(function (title, i) {
         entries.push({text: grid.spec.codes[i], label: title, kind: spec.gridKind, grid: i});
       });
     }
@@ -256,6 +356,7 @@ WIDGETS_JS = """(function () {
       if (entry.grid !== undefined) { grid.zoomTo(entry.grid); return; }
       map.fitBounds(entry.bounds, {animate: false});
       var layer = gm.layers[entry.layer];
+      if (layer && layer.openAt && entry.feature !== null) { layer.openAt(entry.feature); return; }
       if (layer && map.hasLayer(layer) && entry.feature !== null) {
         var feature = layer.gridmapGeo.getLayers()[entry.feature];
         if (feature) { feature.openPopup(L.latLngBounds(entry.bounds).getCenter()); }

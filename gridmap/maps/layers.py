@@ -43,6 +43,7 @@ from shapely.ops import polylabel
 
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
 from gridmap.maps.base import base_map, control_label, js_string
+from gridmap.maps.inline import inline
 from gridmap.schema import GRID_TYPE_NAMES_ZH, LABELS_ZH, LEVELS, UNIT_KINDS
 
 __all__ = [
@@ -551,7 +552,7 @@ def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoD
     Returns
     -------
     folium.Map
-        Write it with :func:`gridmap.maps.save_html`.
+        Write it with :func:`gridmap.maps.save_html`; a notebook shows the same self-contained page inline.
 
     Raises
     ------
@@ -574,4 +575,4 @@ def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoD
     bounds = fmap.get_bounds()
     if None not in bounds[0]:
         fmap.fit_bounds(cast(list[list[float]], bounds))
-    return fmap
+    return inline(fmap)

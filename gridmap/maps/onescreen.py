@@ -39,7 +39,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridmap.errors import GridmapError, GridmapWarning
+from gridmap.errors import GridmapError, GridmapWarning, SchemaError
+from gridmap.io.city import City, city_layers
 from gridmap.io.validation import require_polygons
 from gridmap.maps._topology import simplify_coverage
 from gridmap.maps._widgets import WidgetRuntime
@@ -63,7 +64,9 @@ from gridmap.maps.figures import (
     period_bounds,
     period_label,
 )
+from gridmap.maps.inline import inline
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
+from gridmap.maps.levels import GRID_ZOOM, LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
 from gridmap.maps.search import search_control
 from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
 
@@ -94,22 +97,24 @@ _LINE_ONLY = {"fill": False, "interactive": False}
 _HEAT_ZOOM = 16
 
 
-def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
+def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame | None = None,
                streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
                units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                staff: pd.DataFrame | None = None, measure: str = "population_density",
                scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
                tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
-               public: bool = False, focus: str | None = None, title: str | None = None) -> folium.Map:
+               public: bool = False, focus: str | None = None, title: str | None = None,
+               levels: bool | None = None) -> folium.Map:
     """Return the one-screen map of a city's grids, or of one street or community (``focus``).
 
     Parameters
     ----------
-    grids : geopandas.GeoDataFrame
+    grids : geopandas.GeoDataFrame or gridmap.io.city.City
         ``code``, optional ``type`` (city / rural / dedicated), ``community_code``, ``households``,
         ``population``, ``buildings``, ``unit_ids`` (ids separated by ``;``), ``name``, and precomputed
         figures (``population_density``, ``cases``, ``cases_per_1000``, ``cases_per_km2``, used as given);
-        polygons in any CRS.
+        polygons in any CRS. Or a whole :class:`~gridmap.io.city.City` (:func:`gridmap.load_city`), whose
+        layers fill the ones below that are not given.
     communities, streets, districts : geopandas.GeoDataFrame, optional
         Admin boundaries (``code``, ``name``): drawn, named in popups, searchable.
     units : geopandas.GeoDataFrame, optional
@@ -142,21 +147,29 @@ def one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None 
         A 12-digit community code or 9-digit street code: map that area alone.
     title : str, optional
         Title on the map and of the page.
+    levels : bool, optional
+        Levels of detail (:mod:`gridmap.maps.levels`): districts, then streets, then communities with their
+        totals as the view zooms in, and the grids only near the view once a few communities fill it.
+        Default: on for a whole map (no ``focus``) of :data:`gridmap.maps.levels.LOD_MIN_GRIDS` grids or
+        more. Needs community codes (``community_code``, or codes that start with them).
 
     Returns
     -------
     folium.Map
-        Write it with :func:`gridmap.maps.save_html`.
+        Write it with :func:`gridmap.maps.save_html`; a notebook shows the same self-contained page inline
+        (:mod:`gridmap.maps.inline`).
 
     Raises
     ------
     GridmapError
         Bad options, a focus with no grid, a case measure without cases, or bad layers.
     """
-    return build_one_screen(grids, communities=communities, streets=streets, districts=districts, units=units,
-                            cases=cases, staff=staff, measure=measure, scheme=scheme, k=k, lang=lang,
-                            basemap=basemap, tianditu_key=tianditu_key, period=period, show_staff=show_staff,
-                            public=public, focus=focus, title=title).map
+    layers = city_layers(grids, communities=communities, streets=streets, districts=districts, units=units,
+                         cases=cases, staff=staff)
+    built = build_one_screen(layers.pop("grids"), **layers, measure=measure, scheme=scheme, k=k,
+                             lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
+                             show_staff=show_staff, public=public, focus=focus, title=title, levels=levels)
+    return inline(built.map)
 
 
 @dataclass(frozen=True)
@@ -192,7 +205,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                      staff: pd.DataFrame | None = None, measure: str = "population_density",
                      scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
                      tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
-                     public: bool = False, focus: str | None = None, title: str | None = None) -> OneScreen:
+                     public: bool = False, focus: str | None = None, title: str | None = None,
+                     levels: bool | None = None) -> OneScreen:
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
     grids, units, staff = (model_columns(grids, "grids")[0], model_columns(units, "units")[0],
@@ -213,6 +227,11 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         cases = in_grids(cases, grids)
     scope = _Scope(grids, focus, communities=communities, streets=streets, districts=districts)
     grids = scope.grids
+    lod = _use_levels(levels, scope)
+    if lod and scope.community is not None:  # each community's grids together, drawn community by community
+        order = np.lexsort((grids["code"].to_numpy(), scope.community.to_numpy()))
+        grids, scope.community = grids.iloc[order], scope.community.iloc[order]
+        scope.grids = grids
     cases = None if cases is None else cases[cases["grid_code"].isin(grids["code"])]
     contacts = show_staff and not public and staff is not None
     figures = grid_figures(grids, cases, staff, period=period, public=public, contacts=contacts)
@@ -227,17 +246,25 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                     title=title if title is not None else scope.title(text))
     fmap.options["zoom_snap"] = 0.25  # fit one community to a phone closely, not to the next power of 2
     fmap.options["max_zoom"] = DETAIL_ZOOM + 1  # boundaries are exact to a pixel at DETAIL_ZOOM
+    if lod:
+        fmap.options["max_zoom"] = GRID_ZOOM + 3  # lazy grids are exact to a pixel at GRID_ZOOM
     for child in list(fmap._children.values()):
         if isinstance(child, folium.TileLayer):
             child.overlay = True  # measures are the base layers (radio buttons); tiles can be switched off
     WidgetRuntime().add_to(fmap)
     titles = grids["name"].fillna(grids["code"]).astype(str).tolist() if "name" in grids.columns \
         else grids["code"].tolist()
-    grid = GridLayer(grids.geometry, codes=grids["code"].tolist(), titles=titles, fields=fields,
-                     measures=measures, measure=keys.index(measure), name=text["grid_layer"], lang=lang,
-                     style=_GRID_STYLE)
+    grid_options = {"codes": grids["code"].tolist(), "titles": titles, "fields": fields, "measures": measures,
+                    "measure": keys.index(measure), "name": text["grid_layer"], "lang": lang,
+                    "style": _GRID_STYLE}
+    grid = LazyGridLayer(grids.geometry, communities=scope.community.tolist(), **grid_options) \
+        if lod and scope.community is not None else GridLayer(grids.geometry, **grid_options)
     grid.add_to(fmap)
-    boundaries = _boundary_layers(scope, lang).values()
+    if lod:
+        boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
+                                   period=period, public=public)
+    else:
+        boundaries = list(_boundary_layers(scope, lang).values())
     for layer in boundaries:
         layer.add_to(fmap)
     unit_layers, unit_grid = _unit_layers(units, grids, text, lang=lang, show=focus is not None)
@@ -258,10 +285,36 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     bounds = grid.get_bounds()
     if None not in bounds[0]:
         fmap.fit_bounds(cast(list[list[float]], bounds))
+    if lod and isinstance(grid, LazyGridLayer):  # after the view is fitted: the whole area, top level
+        LevelsControl(grid, list(boundaries)).add_to(fmap)
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
         [names.get(c, c) for c in scope.community]
     return OneScreen(fmap, grid, grids, figures, cases, community_names)
+
+
+def _use_levels(levels: bool | None, scope: _Scope) -> bool:
+    """Whether to draw levels of detail: as asked, else for a whole map of many grids with community codes."""
+    if levels is False or (levels is None and (scope.focus is not None or len(scope.grids) < LOD_MIN_GRIDS)):
+        return False
+    if scope.community is None:
+        try:
+            scope.community = community_codes(scope.grids)
+        except SchemaError:
+            if levels:
+                raise
+            return False
+    return True
+
+
+def _level_layers(grids, figures, scope: _Scope, cases, measures, *, scheme, k, lang, period, public) -> list:
+    """District, street and community layers with totals (case totals before small counts are hidden)."""
+    raw_cases = None
+    if public and "cases" in figures.columns:
+        raw_cases = grid_figures(grids, cases, None, period=period)["cases"]
+    given = {level: scope.layers[level] for level in ("district", "street", "community")}
+    return level_layers(grids, figures, scope.community, given, measures=measures, scheme=scheme, k=k,
+                        lang=lang, public=public, raw_cases=raw_cases)
 
 
 def _check_options(measure: str, scheme: str, lang: str) -> None:

@@ -1,0 +1,436 @@
+"""Levels of detail for a province on one screen: districts, then streets, then communities, then grids.
+
+A page cannot draw 100,000 grids at once and stay smooth (nor can a reader see them). With
+:func:`level_layers` the one-screen map draws, as the view zooms in,
+
+* districts, then streets, then communities, each filled by the measure on display and clickable, with
+  their totals (grids, households, population, area, density, cases) in the popup; a level stays on as
+  outlines once a finer one is shown;
+* the grids themselves only from the zoom at which a few communities fill the screen, and only those of the
+  communities near the view: their shared arcs are decoded in the browser when a community first comes into
+  view (:class:`LazyGridLayer`), so the page loads without making a single grid polygon.
+
+Each level's geometry is the union of its grids (by code prefix: 6, 9 and 12 digits, with
+``shapely.coverage_union_all``) where no boundary layer gives it, snapped and simplified as the grids are
+(one pixel at :data:`GRID_ZOOM`: a level stays on as outlines over the grids) and embedded as shared arcs
+(:mod:`gridmap.maps._topology`). A level appears at the zoom where its typical unit is about 120 pixels wide
+(96 for grids); the page moves the thresholds so that the whole-area view always shows the top level and
+each level has at least one zoom step.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> grids = gpd.GeoDataFrame({"code": ["990101001001001", "990101001002001"], "population": [900, 1100]},
+...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
+...                          crs="EPSG:4326")
+>>> codes, parts = dissolve(grids.geometry.values, grids["code"].str[:12].to_numpy())
+>>> codes.tolist(), [round(p.area, 4) for p in parts]
+(['990101001001', '990101001002'], [0.0001, 0.0001])
+>>> start_zoom(0.01, 120)   # a level of units 0.01° wide appears at zoom 14.04
+14.04
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, cast
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Figure, MacroElement
+from folium.map import Layer
+from folium.template import Template
+from folium.utilities import get_obj_in_upper_tree
+
+from gridmap.maps._topology import coverage_topology, encode_numbers, encode_sequences
+from gridmap.maps.base import RawHTML, control_label, js_string
+from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
+from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
+
+__all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
+           "compact_codes", "compact_field", "dissolve", "start_zoom", "rollup", "level_layers"]
+
+#: Levels above the grids and the digits of their codes.
+LEVELS = {"district": 6, "street": 9, "community": 12}
+#: With this many grids or more, the one-screen map draws levels of detail (see gridmap.maps.one_screen).
+LOD_MIN_GRIDS = 5_000
+#: Grid vertices are snapped and simplified to one pixel at this zoom (about 4.8 m at the equator, 4.4 m at
+#: 23° N); the page zooms in to GRID_ZOOM + 3.
+GRID_ZOOM = 15
+_ADMIN_PX, _GRID_PX = 120, 96
+_TEXT = {
+    "zh": {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grids": "网格数",
+           "code": "编码", "kind": "类型", "households": "户数", "population": "人口", "area": "面积",
+           "km2": "km²", "cases": "案件数", "suppressed": "少于5件"},
+    "en": {"district": "District/county", "street": "Street/township", "community": "Community/village",
+           "grids": "Grids", "code": "Code", "kind": "Type", "households": "Households",
+           "population": "Population", "area": "Area", "km2": "km²", "cases": "Cases",
+           "suppressed": "fewer than 5"},
+}
+
+
+def start_zoom(width_degrees: float, pixels: int) -> float:
+    """Return the zoom (to 0.01) at which something ``width_degrees`` wide is ``pixels`` wide on screen."""
+    if not width_degrees > 0:
+        return 0.0
+    return round(math.log2(pixels * 360 / (256 * width_degrees)), 2)
+
+
+def dissolve(geoms: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union the polygons by key; return the sorted keys and their unions.
+
+    ``shapely.coverage_union_all`` (fast, for polygons that share their edges exactly); a group whose
+    polygons are not noded together is united with ``shapely.union_all`` instead.
+    """
+    order = np.argsort(keys, kind="stable")
+    keys, geoms = keys[order], geoms[order]
+    uniques, starts = np.unique(keys, return_index=True)
+    ends = np.r_[starts[1:], len(keys)]
+    out = np.empty(len(uniques), dtype=object)
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        group = geoms[a:b]
+        try:
+            out[i] = group[0] if b - a == 1 else shapely.coverage_union_all(group)
+        except shapely.errors.GEOSException:
+            out[i] = shapely.union_all(group)
+    return uniques, out
+
+
+def rollup(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Series, given: dict, *,
+           raw_cases: pd.Series | None) -> dict[str, gpd.GeoDataFrame]:
+    """Districts, streets and communities of the grids with their totals, geometry and names.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grids in EPSG:4326 (optional ``households``, ``population``).
+    figures : pandas.DataFrame
+        :func:`gridmap.maps.figures.grid_figures` of the grids (``area_km2``, optional ``cases``).
+    communities : pandas.Series
+        Each grid's 12-digit community code.
+    given : dict
+        Boundary layer of each level, or None: names from it, and its geometry where it has one.
+    raw_cases : pandas.Series, optional
+        Each grid's case count before small counts are hidden (public maps), else ``figures["cases"]``.
+
+    Returns
+    -------
+    dict of geopandas.GeoDataFrame
+        Per level: ``code``, ``name``, ``grids``, ``households``, ``population``, ``area_km2`` and
+        ``cases`` when known, geometry in EPSG:4326.
+    """
+    values = pd.DataFrame({"grids": 1, "area_km2": figures["area_km2"].to_numpy()}, index=grids.index)
+    for column in ("households", "population"):
+        if column in grids.columns:
+            values[column] = pd.to_numeric(grids[column], errors="coerce").to_numpy()
+    cases = raw_cases if raw_cases is not None else figures.get("cases")
+    if cases is not None:
+        values["cases"] = pd.to_numeric(cases, errors="coerce").to_numpy()
+    codes, geoms = communities.to_numpy().astype(str), grids.geometry.values
+    levels = {}
+    for level in ("community", "street", "district"):  # each from the one below it
+        digits = LEVELS[level]
+        keys = np.asarray([c[:digits] for c in codes])
+        totals = values.groupby(keys).sum(min_count=1)
+        codes, geoms = dissolve(np.asarray(geoms), keys)
+        frame = gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs="EPSG:4326")
+        frame = frame.join(totals, on="code")
+        levels[level] = _with_given(frame, given.get(level))
+        codes = frame["code"].to_numpy()
+        geoms = frame.geometry.values
+        values = totals.reset_index(drop=True)
+        values.index = range(len(values))
+    return {level: levels[level] for level in LEVELS}
+
+
+def _with_given(frame: gpd.GeoDataFrame, layer) -> gpd.GeoDataFrame:
+    """Names (and ``kind``) from a boundary layer; its geometry where it has one."""
+    frame = frame.assign(name=frame["code"])
+    if layer is None or "code" not in layer.columns:
+        return frame
+    layer = layer.drop_duplicates("code").set_index(layer["code"].astype(str).to_numpy())
+    if "name" in layer.columns:
+        names = layer["name"].where(layer["name"].notna(), None)
+        frame["name"] = [names.get(c) or c for c in frame["code"]]
+    if "kind" in layer.columns:
+        frame["kind"] = [layer["kind"].get(c) for c in frame["code"]]
+    drawn = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
+    if len(drawn):
+        drawn = drawn if drawn.crs.equals("EPSG:4326") else drawn.to_crs("EPSG:4326")
+        given = drawn.geometry.reindex(frame["code"].to_numpy())
+        keep = given.notna().to_numpy()
+        geometry = frame.geometry.to_numpy().copy()
+        geometry[keep] = given.to_numpy()[keep]
+        frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs="EPSG:4326"))
+    return frame
+
+
+class LazyGridLayer(GridLayer):
+    """The grid layer of a province: grids drawn only near the view from ``zoom`` on (see module doc).
+
+    Takes :class:`~gridmap.maps.choropleth.GridLayer`'s parameters and ``communities`` (each grid's
+    community code; the grids must be sorted by it).
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = gridmap.gridLayer({{ this.spec_json }}, {{ this.lazy_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, geometry: gpd.GeoSeries, *, communities: list, **kwargs: Any):
+        super().__init__(geometry, **kwargs)
+        self.communities = np.asarray(communities, dtype=str)
+        widths = shapely.bounds(self.geometry.values)
+        self.zoom = start_zoom(float(np.nanmedian(widths[:, 2] - widths[:, 0])) if len(widths) else 0,
+                               _GRID_PX)
+
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
+        scale = 256 * 2**GRID_ZOOM / 360
+        drawn = self.drawn_geometry()
+        coords = self._coords()
+        if coords not in self._topologies:
+            self._topologies[coords] = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale,
+                                                         chained=True)
+        self.topology = topology = self._topologies[coords]
+        bounds = shapely.bounds(drawn.values)
+        keys = self.communities
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
+        ends = np.r_[starts[1:], len(keys)]
+        groups = [[int(a), int(b), *(round(float(v), 6) for v in
+                                     (bounds[a:b, 1].min(), bounds[a:b, 0].min(), bounds[a:b, 3].max(),
+                                      bounds[a:b, 2].max()))]
+                  for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
+        zooms = [label_zoom(width, str(title)) or 22 for width, title in
+                 zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
+        rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
+                                       for ring in part]))
+        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
+                          for shape in topology.shapes)
+        self.spec_json = js_string({
+            "key": self.key, "scale": scale, "translate": list(topology.translate),
+            "arcs": " ".join(topology.arcs), "shapes": shapes, "codes": compact_codes(self.codes),
+            "titles": titles, "fields": [compact_field(field) for field in self.fields],
+            "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
+            "labels": -1 if self.labels else None, "labelAt": None})  # labels go where grids are made
+        self.lazy_json = js_string({"zoom": self.zoom, "groups": groups, "chained": True,
+                                    "labelZoom": "".join(chr(65 + z) for z in zooms)})
+        Layer.render(self, **kwargs)
+
+
+_CODE = re.compile(r"[0-9A-Za-z_.-]*")
+
+
+def compact_codes(codes: list) -> str | list:
+    """Write codes as one string, each as what it shares with the one before and the rest.
+
+    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before, then the rest;
+    codes are separated by spaces. A list is returned as it is when some code has characters other than
+    letters, digits and ``_.-``.
+
+    Examples
+    --------
+    >>> compact_codes(["990101001001001", "990101001001002", "990101001002001"])
+    'A990101001001001 O2 L2001'
+    """
+    if not all(isinstance(code, str) and _CODE.fullmatch(code) for code in codes):
+        return codes
+    out, previous = [], ""
+    for code in codes:
+        shared = 0
+        for a, b in zip(code[:57], previous, strict=False):
+            if a != b:
+                break
+            shared += 1
+        out.append(chr(65 + shared) + code[shared:])
+        previous = code
+    return " ".join(out)
+
+
+def compact_field(field: dict) -> dict:
+    """Write a popup field whose values are all numbers (or missing) as encoded integers (``enc``, ``div``).
+
+    A value ``v`` is written as ``round(v * div) + 1`` when not negative, as itself when negative, 0 for
+    missing (:func:`gridmap.maps._topology.encode_numbers`).
+
+    Examples
+    --------
+    >>> compact_field({"label": "面积", "unit": "km²", "values": [0.25, None, 1.5]})
+    {'label': '面积', 'unit': 'km²', 'enc': 's@?mH', 'div': 100}
+    """
+    if "index" in field:  # steps: grids sorted by community have long runs of the same index
+        index = np.array([-1 if i is None else i for i in field["index"]], dtype=np.int64)
+        return {key: value for key, value in field.items() if key != "index"} | \
+            {"indexSteps": encode_numbers(np.diff(index, prepend=0))}
+    values = field.get("values")
+    if values is None or not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)
+                                               and math.isfinite(v)) for v in values):
+        return field
+    numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
+    for div in (1, 10, 100, 1000):
+        scaled = numbers * div
+        if np.allclose(scaled[~np.isnan(scaled)], np.round(scaled[~np.isnan(scaled)]), rtol=0, atol=1e-6):
+            break
+    else:
+        return field
+    ints = np.round(np.nan_to_num(scaled, nan=0)).astype(np.int64)
+    ints = np.where(np.isnan(scaled), 0, np.where(ints >= 0, ints + 1, ints))
+    return {key: value for key, value in field.items() if key != "values"} | \
+        {"enc": encode_numbers(ints), "div": div}
+
+
+class LevelLayer(Layer):
+    """One level (districts, streets or communities) as filled, clickable polygons with their totals.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        From :func:`rollup`.
+    level : {"district", "street", "community"}
+    measures : list of dict
+        The grid layer's measures (keys in the same order): this level's classes of each.
+    scheme, k, lang, public
+        As for the one-screen map.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = gridmap.levelLayer({{ this.spec_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, frame: gpd.GeoDataFrame, *, level: str, measures: list, scheme: str, k: int, lang: str,
+                 public: bool):
+        text = _TEXT[lang]
+        super().__init__(name=control_label(text[level]), overlay=True, control=False, show=True)
+        self._name = "LevelLayer"
+        self.key = level
+        self.frame = frame.reset_index(drop=True)
+        widths = self.frame.geometry.bounds
+        self.zoom = start_zoom(float((widths["maxx"] - widths["minx"]).median()), _ADMIN_PX)
+        self.rows, self.fields, values, suppressed = _rows(self.frame, level, text, public=public)
+        self.measures = [measure_spec(m["key"], values[m["key"]], field=0, scheme=scheme, k=k, lang=lang,
+                                      suppressed=suppressed if m["key"].startswith("cases") else None)
+                         for m in measures]
+        self.title = text[level]
+
+    def drawn_geometry(self) -> gpd.GeoSeries:
+        """Return the level's polygons as drawn: WGS84, or GCJ-02 on an Amap base map."""
+        fmap = get_obj_in_upper_tree(self, folium.Map)
+        return _shift(self.frame.geometry, getattr(fmap, "gridmap_coords", "wgs84"))
+
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
+        scale = 256 * 2**GRID_ZOOM / 360
+        drawn = self.drawn_geometry()
+        topology = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale, chained=True)
+        rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
+                                       for ring in part]))
+        shapes = " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
+                          for shape in topology.shapes)
+        titles = [row[0] for row in self.rows]
+        points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
+        ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
+        ints[1:] = np.diff(ints, axis=0)
+        widths = drawn.bounds
+        zooms = [label_zoom(w, t) or 22 for w, t in zip((widths["maxx"] - widths["minx"]).tolist(), titles,
+                                                        strict=True)]
+        self.spec_json = js_string({
+            "key": self.key, "scale": scale, "translate": list(topology.translate),
+            "arcs": " ".join(topology.arcs),
+            "shapes": shapes, "rows": self.rows, "fields": self.fields, "measures": self.measures,
+            "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key], "labelAt": encode_numbers(ints.ravel()),
+            "labelZoom": "".join(chr(65 + z) for z in zooms), "labelWidth": [_text_px(t) for t in titles]})
+        super().render(**kwargs)
+
+
+def _steps(refs: list[int]) -> list[int]:
+    return [refs[0], *np.diff(refs).tolist()] if refs else []
+
+
+def _rows(frame: gpd.GeoDataFrame, level: str, text: dict, *, public: bool):
+    """Popup rows (title first), field names, measure values and the suppression mask of a level."""
+    n = len(frame)
+
+    def column(name):
+        return pd.to_numeric(frame[name], errors="coerce").astype(float) if name in frame.columns \
+            else pd.Series(np.nan, index=frame.index)
+
+    area = column("area_km2")
+    population, households, cases = column("population"), column("households"), column("cases")
+    positive = area.where(area > 0)
+    values = {"population_density": (population / positive).to_numpy(),
+              "households": households.to_numpy(),
+              "cases_per_1000": (1000 * cases / population.where(population > 0)).to_numpy(),
+              "cases_per_km2": (cases / positive).to_numpy()}
+    suppressed = (public & (cases < 5)).to_numpy(dtype=bool) if "cases" in frame.columns \
+        else np.zeros(n, dtype=bool)
+    fields = [text["code"], text["kind"], text["grids"], text["households"], text["population"],
+              f"{text['area']} ({text['km2']})", "density"]
+    columns = [frame["code"].tolist(), [text[level]] * n, nan_to_none(column("grids")),
+               nan_to_none(households), nan_to_none(population), nan_to_none(area.round(2)),
+               nan_to_none(pd.Series(values["population_density"]).round(0))]
+    if "cases" in frame.columns:
+        shown = [text["suppressed"] if hidden else value
+                 for hidden, value in zip(suppressed, nan_to_none(cases), strict=True)]
+        fields += [text["cases"], "cases_per_1000", "cases_per_km2"]
+        columns += [shown,
+                    [None if h else v for h, v in zip(suppressed, nan_to_none(
+                        pd.Series(values["cases_per_1000"]).round(1)), strict=True)],
+                    [None if h else v for h, v in zip(suppressed, nan_to_none(
+                        pd.Series(values["cases_per_km2"]).round(1)), strict=True)]]
+    titles = [str(name) for name in frame["name"]]
+    rows = [[titles[i], *(col[i] for col in columns)] for i in range(n)]
+    return rows, fields, values, suppressed
+
+
+class LevelsControl(MacroElement):
+    """Switches levels by zoom: the top level at the whole-area view, grids once a few communities fill it."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        gridmap.levels({{ this._parent.get_name() }}, {{ this.grid.get_name() }},
+                       [{{ this.layer_names }}]);
+        {% endmacro %}
+    """)
+
+    def __init__(self, grid: LazyGridLayer, layers: list[LevelLayer]):
+        super().__init__()
+        self._name = "GridmapLevels"
+        self.grid = grid
+        self.layers = layers
+
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Put the level code into the page header once and switch the given layers."""
+        from gridmap.maps._levels_js import LEVELS_JS
+
+        self.layer_names = ", ".join(layer.get_name() for layer in self.layers)
+        figure = cast(Figure, self.get_root())
+        figure.header.add_child(RawHTML(f"<script>{LEVELS_JS}</script>"), name="gridmap_levels_js")
+        super().render(**kwargs)
+
+
+def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Series, given: dict, *,
+                 measures: list, scheme: str, k: int, lang: str, public: bool,
+                 raw_cases: pd.Series | None = None) -> list[LevelLayer]:
+    """Return the district, street and community layers of a province map (see :func:`rollup`)."""
+    frames = rollup(grids, figures, communities, given, raw_cases=raw_cases)
+    layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public)
+              for level, frame in frames.items()]
+    labels: dict[str, str | None] = {"density": None, "cases_per_1000": None, "cases_per_km2": None}
+    for layer in layers:  # measure fields carry their names with units
+        for spec in layer.measures:
+            labels[{"population_density": "density"}.get(spec["key"], spec["key"])] = \
+                f"{spec['name']} ({spec['unit']})"
+        layer.fields = [labels.get(field) or field for field in layer.fields]
+    return layers
