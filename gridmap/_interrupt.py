@@ -33,8 +33,8 @@ __all__ = ["Interrupted", "install_at_startup", "handle_signals", "deferred", "d
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Exit code of a command stopped by each signal (the shell's 128 + signal number).
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 
 class Interrupted(KeyboardInterrupt):

@@ -30,6 +30,7 @@ import os
 import warnings
 from collections.abc import Callable
 from functools import cache, partial
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -603,7 +604,8 @@ def convert_frame(
             f"({frame.crs.to_string()})",
             fix='reproject first with frame.to_crs("EPSG:4326")',
         )
-    transformed = shapely.transform(
+    # types-shapely knows neither interleaved=False nor include_z=None
+    transformed = shapely.transform(  # type: ignore[call-overload]
         np.asarray(frame.geometry.values, dtype=object),
         lambda x, y, *z: (*convert(x, y, src_key, dst_key), *z),
         include_z=None,
@@ -831,7 +833,8 @@ def _warn_legacy_datum(crs: pyproj.CRS, where: dict) -> None:
     which leaves them tens of metres (up to about 100 m) from where they belong. WGS84-based CRSs also get a
     ballpark offset to CGCS2000, but the two datums agree within a metre.
     """
-    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs is not None else ""
+    geodetic = crs.geodetic_crs
+    datum = geodetic.datum.name if geodetic is not None and geodetic.datum is not None else ""
     if datum.startswith("World Geodetic System 1984") or datum == "China 2000":
         return
     steps = pyproj.Transformer.from_crs(crs, 4490, always_xy=True).description
@@ -906,7 +909,7 @@ def normalize_crs(
     ...
     gridmap.errors.CRSError: units.shp: projected metres declared as degrees: ...
     """
-    where = {"path": path, "record": None if layer is None else f"layer {layer!r}"}
+    where: dict[str, Any] = {"path": path, "record": None if layer is None else f"layer {layer!r}"}
     shifted = "wgs84"
     if assume is not None:
         frame, shifted = _declare(frame, assume, where)

@@ -60,7 +60,7 @@ class GridmapError(ValueError):
             message += f". Fix: {self.fix.rstrip('.')}."
         return message
 
-    def at(self, path: str | os.PathLike) -> GridmapError:
+    def at(self, path: str | os.PathLike | None) -> GridmapError:
         """Return the same error with the file it came from filled in (when it had none)."""
         if self.path is not None:
             return self

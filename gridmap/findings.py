@@ -23,7 +23,7 @@ import html
 import json
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,8 @@ __all__ = ["Report", "SEVERITIES"]
 
 SEVERITIES = ("error", "warning", "info")
 _BASE_COLUMNS = ["check", "severity", "record", "message"]
+#: One value per record for :meth:`Report.add_many`: a list, a tuple or a numpy array.
+_Values: TypeAlias = Sequence[Any] | np.ndarray
 
 
 class Report:
@@ -64,8 +66,8 @@ class Report:
         self._rows.append(row)
         self._count += 1
 
-    def add_many(self, check: str, message: str, *, records: Sequence[Any], severity: str = "error",
-                 fix: str | None = None, **extra: Sequence[Any]) -> None:
+    def add_many(self, check: str, message: str, *, records: _Values, severity: str = "error",
+                 fix: str | None = None, **extra: _Values) -> None:
         """Record one finding per record at once, as :meth:`add` would in a loop, in no time.
 
         ``message`` is formatted per finding with its ``extra`` values (``str.format`` fields named after
@@ -170,8 +172,8 @@ class Report:
 class _Many:
     """Findings of one check for many records, kept as columns and made into rows only when read."""
 
-    def __init__(self, check: str, message: str, records: Sequence[Any], severity: str, fix: str | None,
-                 extra: dict[str, Sequence[Any]]):
+    def __init__(self, check: str, message: str, records: _Values, severity: str, fix: str | None,
+                 extra: dict[str, _Values]):
         self.check, self.message, self.severity, self.fix = check, message, severity, fix
         self.records = np.asarray(records, dtype=object)
         self.extra = {name: np.asarray(values) for name, values in extra.items()}

@@ -45,6 +45,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -137,6 +138,9 @@ class GridIndex:
     >>> index.codes[index.locate([0.5, 2.0, 3.0], [0.5, 2.0, 2.0])].tolist()  # 3, 2 is on both
     ['450102001003002', '450102001003001', '450102001003001']
     """
+
+    #: Set by :meth:`load` only: the fingerprint stored in the file.
+    _saved_fingerprint: str
 
     def __init__(self, grids: gpd.GeoDataFrame, *, cells_per_grid: int = CELLS_PER_GRID,
                  refine: int = REFINE):
@@ -316,7 +320,7 @@ class GridIndex:
         if len(exact) or len(tree):
             with self._lock:
                 if len(exact):
-                    label[exact] = self._exact(x[exact], y[exact], block)
+                    label[exact] = self._exact(self._lattice, x[exact], y[exact], block)
                 if len(tree):
                     label[tree] = self._queried(x[tree], y[tree])
         return label
@@ -381,18 +385,19 @@ class GridIndex:
                 self._metric = metric, shapely.STRtree(outline.to_crs(metric).to_numpy(), node_capacity=4)
             metric, tree = self._metric
         if not metric.equals(self.crs):  # as GeoSeries.to_crs does, without making points twice
-            x, y = pyproj.Transformer.from_crs(self.crs, metric, always_xy=True).transform(x, y)
+            to_metric = pyproj.Transformer.from_crs(self.crs, metric, always_xy=True)
+            x, y = cast(tuple[np.ndarray, np.ndarray], to_metric.transform(x, y))
         _, distance = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
         return distance
 
-    def _exact(self, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
+    def _exact(self, lattice: _Lattice, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
         """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
         order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
-        start = self._lattice.candidate_start[block[order]]
-        n = self._lattice.candidate_start[block[order] + 1] - start
+        start = lattice.candidate_start[block[order]]
+        n = lattice.candidate_start[block[order] + 1] - start
         points = np.repeat(np.arange(len(order)), n)
         offsets = np.arange(len(points)) - np.repeat(np.cumsum(n) - n, n)
-        grids = self._lattice.candidate_grids[np.repeat(start, n) + offsets]
+        grids = lattice.candidate_grids[np.repeat(start, n) + offsets]
         result = np.empty(len(x), dtype=np.int64)
         result[order] = self._first_hit(order[points], grids, x, y, points, len(order))
         return result
@@ -560,7 +565,8 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
                             f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
                             record=f"grid {codes[invalid[0]]}",
                             fix="repair them with gridmap.io.validation.repair_geometries")
-    geoms = shapely.transform(geoms, lambda xy: xy, include_z=None)  # new geometries, twice as fast as WKB
+    # new geometries, twice as fast as WKB (types-shapely does not know include_z=None)
+    geoms = shapely.transform(geoms, lambda xy: xy, include_z=None)  # type: ignore[call-overload]
     has_communities = "community_code" in grids.columns
     communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
     return geoms, codes, communities
@@ -773,7 +779,7 @@ def _outline(geoms: np.ndarray) -> np.ndarray:
     shared[size == 2] = (key[pair] == key[pair + 1]).all(axis=1) & (flipped[pair] != flipped[pair + 1])
     kept = np.sort(order[np.repeat(~shared, size)])  # back in ring order
     ends = np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
-    return shapely.linestrings(ends)
+    return cast(np.ndarray, shapely.linestrings(ends))
 
 
 def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):

@@ -31,6 +31,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -215,8 +216,9 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding,
                                          aliases=_READER_ALIASES), path=path)
         has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-        frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index,
-                                        dtype=_STR)
+        # numpy's type stubs refuse None as the fill value
+        located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]
+        frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     frame = _locate_by_units(frame, units, report=findings, path=path)
     if address is not None:
         frame = _locate_by_address(frame, units, address, admin_names, report=findings, path=path)
@@ -263,7 +265,9 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
                            "108.3203", record=_label(table, position), row=position + 1)
             numbers[~np.isfinite(numbers)] = np.nan
         given = lon.notna() & lat.notna()
-        geometry = np.where(given, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()), None)
+        points = cast(np.ndarray, shapely.points(lon.fillna(0).to_numpy(), lat.fillna(0).to_numpy()))
+        # numpy's type stubs refuse None as the fill value
+        geometry = np.where(given, points, None)  # type: ignore[call-overload]
         table = table.drop(columns=["lon", "lat"])
     elif "lon" in table.columns or "lat" in table.columns:
         raise SchemaError("the case list has only one coordinate column", path=path,
@@ -276,11 +280,13 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
     has_point = frame.geometry.notna() & ~frame.geometry.is_empty
-    frame["located_by"] = pd.Series(np.where(has_point, "coordinates", None), index=frame.index, dtype=_STR)
+    # numpy's type stubs refuse None as the fill value
+    located_by = np.where(has_point, "coordinates", None)  # type: ignore[call-overload]
+    frame["located_by"] = pd.Series(located_by, index=frame.index, dtype=_STR)
     return frame
 
 
-def _label(frame: pd.DataFrame, position: int) -> str:
+def _label(frame: pd.DataFrame, position: int | np.integer) -> str:
     """Name a record for findings: its case id when it has one, else its position."""
     if "case_id" in frame.columns:
         value = frame["case_id"].iloc[position]

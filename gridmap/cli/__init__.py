@@ -39,9 +39,10 @@ def _usage_error(error: click.UsageError) -> click.exceptions.Exit:
 
     ``gridmap: error: Invalid value for '--x': … Fix: see gridmap build --help.`` on stderr; exit code 2.
     """
-    names, ctx = [], error.ctx
+    names: list[str] = []
+    ctx = error.ctx
     while ctx is not None and ctx.parent is not None:  # the root is "gridmap" however it was started
-        names.insert(0, ctx.info_name)
+        names.insert(0, ctx.info_name or "")
         ctx = ctx.parent
     command = " ".join(["gridmap", *names])
     message = " ".join(error.format_message().split()).rstrip(".")
@@ -87,7 +88,7 @@ class _GridmapGroup(click.Group):
 def _options(group: click.Group, ctx: click.Context) -> dict[str, str]:
     """Map the Python names of the options of the command run (``layer``) to their flags (``--layer``)."""
     options: dict[str, str] = {}
-    commands: list[click.Command] = [group.get_command(ctx, ctx.invoked_subcommand or "")]
+    commands: list[click.Command | None] = [group.get_command(ctx, ctx.invoked_subcommand or "")]
     while commands:
         command = commands.pop()
         if isinstance(command, click.Group):
@@ -112,7 +113,8 @@ def _as_options(error: GridmapError, options: dict[str, str]) -> GridmapError:
     def rewrite(text: str | None) -> str | None:
         return None if text is None else _ARGUMENT.sub(option, text)
 
-    return type(error)(rewrite(error.problem), path=error.path, record=error.record, fix=rewrite(error.fix))
+    return type(error)(_ARGUMENT.sub(option, error.problem), path=error.path, record=error.record,
+                       fix=rewrite(error.fix))
 
 
 _ARGUMENT = re.compile(r"(?<![\w.'\"-])([a-z_][a-z0-9_]*)=(?!=) ?")  # layer= but not a==b, x.y=, 'k=v'

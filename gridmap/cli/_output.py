@@ -62,7 +62,8 @@ class Steps:
     """
 
     def __init__(self, command: str, total: int, *, quiet: bool) -> None:
-        self.command, self.done, self.current = command, 0, None
+        self.command, self.done = command, 0
+        self.current: str | None = None
         self._bar = tqdm(total=total, desc=command, unit="step", leave=False, file=sys.stderr,
                          disable=not show_progress(quiet),
                          bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} steps [{elapsed}]")
@@ -75,7 +76,7 @@ class Steps:
 
     def add(self, steps: int) -> None:
         """Count ``steps`` more steps (known only once the input is read)."""
-        self._bar.total += steps
+        self._bar.total = (self._bar.total or 0) + steps
         self._bar.refresh()
 
     def _finish_current(self) -> None:

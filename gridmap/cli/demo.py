@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,7 +39,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     """
     from gridmap.cases.assign import assign
     from gridmap.cli.options import register_codes
-    from gridmap.datasets import load_sample
+    from gridmap.datasets import load_sample, sample_path
     from gridmap.division import build_grids
     from gridmap.division.checks import check
     from gridmap.errors import GridmapWarning
@@ -50,12 +51,15 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     with Steps("demo", 8, quiet=quiet) as step:
         step("read and validate the sample city")
         city = load_sample()
-        layers, reports = {}, []
+        layers: dict[str, Any] = {}
+        reports = []
+        gpkg = sample_path() / "sample_city.gpkg"  # where load_sample() read the city from
         for name, parents in (("districts", None), ("streets", "districts"), ("communities", "streets")):
-            layers[name], report = validate_admin(getattr(city, name), parents=layers.get(parents),
-                                                  path=f"{city.path / 'sample_city.gpkg'}:{name}")
+            parent_layer = layers.get(parents) if parents else None
+            layers[name], report = validate_admin(getattr(city, name), parents=parent_layer,
+                                                  path=f"{gpkg}:{name}")
             reports.append(report)
-        units, report = validate_units(city.units, path=city.path / "sample_city.gpkg")
+        units, report = validate_units(city.units, path=gpkg)
         reports.append(report)
 
         with staged_folder(out, owned=OWNED, command="gridmap demo") as staging:

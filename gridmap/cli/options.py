@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import click
 import geopandas as gpd
@@ -147,12 +147,12 @@ class FiniteFloat(click.ParamType):
         number = f"a number {bounds}{' ' + self.unit if self.unit else ''}"
         return " or ".join([*(repr(word) for word in self.words), number])
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
         """Return ``value`` as a float (or one of ``words``); fail with click's usage error otherwise."""
         if isinstance(value, str) and value.strip() in self.words:
             return value.strip()
         try:
-            number = float(value)  # type: ignore[arg-type]
+            number = float(value)
         except (TypeError, ValueError):
             self.fail(f"expected {self._expected()}, got {value!r}", param, ctx)
         if not math.isfinite(number) or (self.min is not None and number < self.min) or (
@@ -186,7 +186,7 @@ def _layers_to_read(path: Path, layers: Sequence[str], defaults: Sequence[str], 
         return list(layers)
     if len(available) == 1 or path.suffix.lower() in _SHEETS:
         return [None]
-    chosen = [name for name in defaults if name in available]
+    chosen: list[str | None] = [name for name in defaults if name in available]
     if not chosen:
         raise ReadError(f"file holds {len(available)} layers: {', '.join(available)}", path=path,
                         fix=f"choose one with {option} NAME, e.g. {option} {available[0]}")
@@ -309,7 +309,7 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
     return city.layers()
 
 
-def read_named_layer(path: str, layer: str | None, default: str) -> gpd.GeoDataFrame:
+def read_named_layer(path: str | os.PathLike, layer: str | None, default: str) -> gpd.GeoDataFrame:
     """Read ``layer`` of ``path``; without one, the layer called ``default`` when the file has several."""
     if layer is None:
         layers = list_layers(path)

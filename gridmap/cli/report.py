@@ -305,7 +305,9 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, window: _Win
         maps[f"{street_names.get(code, '')} {code}".strip()] = page = f"maps/{code}.html"
         step(f"map of street {code}")
         fmap = one_screen(grids, units=layers.get("units"), cases=cases, lang=lang, period=map_period,
-                          public=publish, focus=code, title=street_names.get(code, code), **admin)
+                          public=publish, focus=code, title=street_names.get(code, code),
+                          communities=admin["communities"], streets=admin["streets"],
+                          districts=admin["districts"])
         save_html(fmap, folder / page)
     blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
                       publish=publish, title=title, label=window.label)

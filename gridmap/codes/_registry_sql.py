@@ -16,7 +16,7 @@ import logging
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -639,6 +639,7 @@ def _codes(text: str | None, count: int, width: int) -> np.ndarray:
     """Codes sent as one string of ``count`` codes of ``width`` digits, as a numpy array of ASCII bytes."""
     if not count:
         return np.empty(0, dtype=f"S{width}")
+    assert text is not None, "SQLite gives the codes whenever it counts some"
     return np.frombuffer(text.encode("ascii"), dtype=f"S{width}")
 
 
@@ -692,7 +693,7 @@ def fetch_unmatched_old(con: sqlite3.Connection, scope: str) -> list[tuple]:
         + _scope_sql(scope)).fetchall()
 
 
-def fetch_old_near(con: sqlite3.Connection, scope: str, bounds: Sequence[float]) -> list[tuple]:
+def fetch_old_near(con: sqlite3.Connection, scope: str, bounds: Sequence[float] | np.ndarray) -> list[tuple]:
     """Return grids in scope matched by units whose bounding box meets ``bounds`` (minx, miny, maxx, maxy)."""
     return con.execute(
         f"SELECT {_OLD_COLUMNS} FROM grid_versions AS g JOIN temp.matched AS m ON m.old_id = g.id "
@@ -700,7 +701,7 @@ def fetch_old_near(con: sqlite3.Connection, scope: str, bounds: Sequence[float])
         (bounds[0], bounds[2], bounds[1], bounds[3])).fetchall()
 
 
-def fetch_matched_old(con: sqlite3.Connection, positions: Sequence[int]) -> list[tuple]:
+def fetch_matched_old(con: sqlite3.Connection, positions: Iterable[int]) -> list[tuple]:
     """Return (position, version id, type, units, WKB) of the grids matched at ``positions``."""
     con.execute("DROP TABLE IF EXISTS temp.wanted")
     con.execute("CREATE TEMP TABLE wanted (pos INTEGER PRIMARY KEY)")
@@ -730,9 +731,10 @@ def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]]
     con.executemany("INSERT INTO temp.links VALUES (?, ?, ?, ?, ?, ?)", links)
 
 
-def _code_sql(scheme: CodeScheme) -> tuple[str, list[str]]:
+def _code_sql(scheme: CodeScheme) -> tuple[str, list[str | None]]:
     """Return the SQL expression (over ``n.community_code``, ``n.type``, ``seq``) of a code of ``scheme``."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[str | None] = []
     for name, width in scheme.fields:
         if name == "community":
             parts.append("n.community_code")

@@ -218,8 +218,8 @@ def _decode_ticks(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         x, y = (column - 31) * _LON[1], row * _LAT[1]
         for k, (level, axis, _) in enumerate(_CHARS[: length - 4]):
             v = values[:, k]
-            x = x + {"lon": v, "lat": 0, "z": v % 2}[axis] * _LON[level]
-            y = y + {"lon": 0, "lat": v, "z": v // 2}[axis] * _LAT[level]
+            x = x + (v if axis == "lon" else v % 2 if axis == "z" else 0) * _LON[level]
+            y = y + (v if axis == "lat" else v // 2 if axis == "z" else 0) * _LAT[level]
         level = _LEVEL_OF_LENGTH[int(length)]
         west[rows], south[rows], width[rows], height[rows] = x, y, _LON[level], _LAT[level]
     return west, south, width, height

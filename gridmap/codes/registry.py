@@ -406,12 +406,12 @@ class Registry:
         differing = np.isin(m_pos, differs)
         code_of = dict(zip(m_pos[differing].tolist(), m_codes[differing].astype(str).tolist(), strict=True))
         changed = _changed_units_matched(con, build, differs, code_of)
-        if plan is not None:
+        if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
-                                 fresh=None if build.geometry is None else _fresh_order(build, fresh),
+        fresh_rows = None if build.geometry is None else _fresh_order(build, build.geometry, fresh)
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=fresh_rows,
                                  changed=changed, retired=[] if plan is None else plan.retired,
-                                 links=[] if plan is None else _link_rows(plan, old))
+                                 links=[] if plan is None or old is None else _link_rows(plan, old))
         added = _registry_sql.issue_codes(con, self.scheme, version, self.path,
                                           micro_width=self.scheme.micro_width if self.level == "micro" else 0)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
@@ -841,12 +841,12 @@ def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarr
 
 # -------------------------------------------------------------------------------------- the decisions
 
-def _fresh_order(build: _Build, fresh: np.ndarray) -> list[tuple[int, int]]:
+def _fresh_order(build: _Build, geometry: np.ndarray, fresh: np.ndarray) -> list[tuple[int, int]]:
     """(position, rank) of the new grids: their reading order within their community."""
     rank = np.zeros(len(fresh), dtype=np.int64)
     groups = pd.Series(np.arange(len(fresh))).groupby(build.community.iloc[fresh].to_numpy()).indices
     for members in groups.values():
-        rank[members[reading_order(build.geometry[fresh[members]])]] = np.arange(len(members))
+        rank[members[reading_order(geometry[fresh[members]])]] = np.arange(len(members))
     return list(zip(fresh.tolist(), rank.tolist(), strict=True))
 
 
@@ -863,8 +863,8 @@ def _changed_units_matched(con: Any, build: _Build, positions: np.ndarray,
     """Grids kept by units (or by an imported code) whose type, units or geometry changed."""
     if not len(positions):
         return []
-    pos, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions), strict=True)
-    pos = np.array(pos, dtype=np.int64)
+    found, old_ids, types, units, wkb = zip(*_registry_sql.fetch_matched_old(con, positions), strict=True)
+    pos = np.array(found, dtype=np.int64)
     changed = (np.array(types, dtype=object) != _objects(build.types, pos)) | (
         np.array(units, dtype=object) != _objects(build.units, pos))
     if build.metric is not None:
@@ -877,7 +877,7 @@ def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple
     """Grids kept by overlap whose units, type or geometry changed."""
     i, j = plan.overlap_kept_old, plan.overlap_kept_new
     changed = (old.units[i] != _objects(build.units, j)) | (old.types[i] != _objects(build.types, j))
-    if build.metric is not None and len(i):
+    if build.metric is not None and old.geometry is not None and len(i):
         changed |= _differs(old.geometry[i], build.metric[j])
     return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed], strict=True)]
 
@@ -898,7 +898,7 @@ def _outcome(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.nd
     codes[matched[0]] = matched[1]
     codes[issued[0]] = issued[1]
     parents = pd.Series(pa.repeat("", n), dtype="str")
-    if plan is not None:
+    if plan is not None and old is not None:
         for position, code, _ in plan.keeps:
             codes[position] = code.encode("ascii")
         if len(plan.links):

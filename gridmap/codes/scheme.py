@@ -79,8 +79,8 @@ _DIGITS = frozenset("0123456789")
 _TEXT_FIX = "read codes as text (dtype=str), never as numbers, so leading zeros and long codes survive"
 
 
-def _is_digits(value: str, width: int) -> bool:
-    return len(value) == width and set(value) <= _DIGITS
+def _is_digits(value: str | None, width: int) -> bool:
+    return value is not None and len(value) == width and set(value) <= _DIGITS
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ class CodeScheme:
         for name, width in self.fields:
             extra = ""
             if name == "type":
-                extra = " (" + ", ".join(f"{t} {d}" for t, d in self.type_digits) + ")"
+                extra = " (" + ", ".join(f"{t} {d}" for t, d in self.grid_types.items()) + ")"
             parts.append(f"{name} {width}{extra}")
         micro = f", micro-grids + {self.micro_width}" if self.micro_width else ""
         return " + ".join(parts) + f" = {self.length} digits{micro}"
@@ -198,7 +198,7 @@ def _scheme_problems(scheme: CodeScheme) -> list[str]:
         problems.append("needs a 'community' field of width 12 (the statistical division code)")
     if not 1 <= widths.get("sequence", 0) <= 6:
         problems.append("needs a 'sequence' field of width 1–6")
-    digits = [d for _, d in scheme.type_digits]
+    digits = list(scheme.grid_types.values())
     if ("type" in widths) != bool(digits):
         problems.append("a 'type' field needs type_digits, and type_digits need a 'type' field")
     elif digits and (len(set(digits)) != len(digits) or
@@ -341,8 +341,8 @@ def _problems(code: Any, scheme: CodeScheme) -> list[tuple[str, str]]:
                  "grid codes hold digits only: remove spaces, letters and punctuation")]
     parts = _split(code, scheme)
     problems = _community_problems(parts["community"], code, scheme)
-    if "type" in parts and parts["type"] not in {d for _, d in scheme.type_digits}:
-        allowed = ", ".join(f"{d} ({t})" for t, d in scheme.type_digits)
+    if "type" in parts and parts["type"] not in set(scheme.grid_types.values()):
+        allowed = ", ".join(f"{d} ({t})" for t, d in scheme.grid_types.items())
         problems.append((f"type field '{parts['type']}' of code {code} must be one of {allowed}",
                          "use the digit of the grid's type, or a scheme with your city's type digits"))
     sequence, width = parts["sequence"], len(parts["sequence"])
@@ -473,7 +473,7 @@ def parse(code: str, *, scheme: CodeScheme | str = DEFAULT) -> GridCode:
         code=code,
         community_code=parts["community"],
         sequence=int(parts["sequence"]),
-        grid_type={d: t for t, d in scheme.type_digits}.get(parts.get("type")),
+        grid_type={d: t for t, d in scheme.grid_types.items()}.get(parts.get("type", "")),
         micro=int(parts["micro"]) if len(code) > scheme.length else None,
         object_code=parts.get("object"),
     )
@@ -529,7 +529,7 @@ def format_code(community_code: str, sequence: int, *, scheme: CodeScheme | str 
                         fix="a community cannot hold more grids under this scheme; "
                             "use a wider sequence field")
     values = {"community": community_code, "sequence": f"{sequence:0{widths['sequence']}d}",
-              "object": scheme.object_code if object_code is None else object_code}
+              "object": (scheme.object_code if object_code is None else object_code) or ""}
     if "type" in widths:
         if grid_type not in scheme.grid_types:
             allowed = ", ".join(scheme.grid_types)
@@ -579,7 +579,7 @@ def _valid_mask(s: pd.Series, scheme: CodeScheme) -> tuple[pd.Series, dict[str, 
         "micro": (length == scheme.length) | (fields["micro"] != "0" * scheme.micro_width),
     }
     if "type" in fields:
-        checks["type"] = fields["type"].isin([d for _, d in scheme.type_digits])
+        checks["type"] = fields["type"].isin(list(scheme.grid_types.values()))
     valid = shaped.copy()
     for ok in checks.values():
         valid &= ok.fillna(False).astype(bool)
@@ -628,7 +628,7 @@ def parse_many(codes: Iterable[str], *, scheme: CodeScheme | str = DEFAULT,
     for column, width in _PARENTS.items():
         frame[column] = community.str.slice(0, width)
     frame["community_code"] = community
-    types = {d: t for t, d in scheme.type_digits}
+    types = {d: t for t, d in scheme.grid_types.items()}
     missing = pd.Series(None, index=s.index, dtype="str")
     frame["grid_type"] = fields["type"].where(valid).map(types).astype("str") if types else missing
     frame["sequence"] = _to_int(fields["sequence"].where(valid))

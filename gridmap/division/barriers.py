@@ -27,6 +27,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -111,7 +114,7 @@ def barrier_lines(barriers: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS) -
             fix="give the road, river or railway layer (lines, or polygons for rivers drawn as areas); "
             "choose its layer with --barriers-layer",
         )
-    return shapely.linestrings(shapely.get_coordinates(lines), indices=_ring_index(lines))
+    return cast(np.ndarray, shapely.linestrings(shapely.get_coordinates(lines), indices=_ring_index(lines)))
 
 
 def _ring_index(lines: np.ndarray) -> np.ndarray:
@@ -253,7 +256,7 @@ def common_edges(pieces: ArrayLike, grid_size: float = GRID_SIZE_M) -> np.ndarra
     return out
 
 
-def absorb_blocks(grids: ArrayLike, blocks: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def absorb_blocks(grids: Iterable[BaseGeometry], blocks: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Give each block without units to the grid it shares the longest edge with.
 
     ``grids`` and ``blocks`` together form a coverage. A block that touches only other unit-less blocks

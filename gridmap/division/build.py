@@ -515,7 +515,8 @@ def _divide_community(
             record=f"{code}: {ids}",
             severity="warning",
         )
-    for g in np.flatnonzero(shapely.is_empty(grids)):  # a safeguard: the tessellation gives every grid land
+    # a safeguard: the tessellation gives every grid land
+    for g in np.flatnonzero(shapely.is_empty(grids)).tolist():
         ids = join_ids(frame["unit_id"][labels == g])
         report.add(
             "grid_without_land",
@@ -526,7 +527,7 @@ def _divide_community(
     members = [rows[labels == g] for g in range(len(groups))]
     piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
     piece["moved"] = moved_points
-    if land.zone is not None:
+    if land.zone is not None and zones is not None:
         piece["blocks"], piece["empty_blocks"] = len(land.blocks), len(land.empty)
         piece["crossings"] = _crossings(piece, frame["unit_id"], frame["households"], labels, zones,
                                         land.blocks)
@@ -565,7 +566,7 @@ def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: Gri
     for block in np.unique(zone):
         inside = np.flatnonzero(zone == block)
         local = {int(k): v for k, v in enumerate(inside)}
-        position = {v: k for k, v in local.items()}
+        position = {int(v): k for k, v in local.items()}
         placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
                               report=report, code=f"{code} (block {block + 1})")
         geoms[inside], moved[inside] = placed.geoms, placed.moved
@@ -736,7 +737,7 @@ def _links(
                 head=ids[placed[key]],
             )
         else:
-            placed[key] = member
+            placed[key] = int(member)
     landless = [p for p in polygons if shapely.is_empty(regions[p])]
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
@@ -770,7 +771,7 @@ def _total(value: float) -> int | None:
 
 def _piece(
     code: str,
-    geometries: list,
+    geometries: list | np.ndarray,
     groups: list[GridRow],
     members: list,
     table: dict[str, np.ndarray],

@@ -457,7 +457,7 @@ def _collect(parts: np.ndarray, owner: np.ndarray, wanted: np.ndarray) -> np.nda
 def _largest_part(parts: np.ndarray, owner: np.ndarray, area: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Return the part with the largest area of each wanted owner."""
     order = np.lexsort((-area, owner))
-    first = {}
+    first: dict[int, object] = {}
     for k in order:
         first.setdefault(owner[k], parts[k])
     return np.array([first[i] for i in wanted], dtype=object)
@@ -473,7 +473,8 @@ def _gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer | None, tolerance_m
     area, perimeter = _measure(parts, layer.crs, layer.metric)
     big = area > tolerance_m2
     parts, index, area, perimeter = parts[big], index[big], area[big], perimeter[big]
-    record = comm.records[owner[index]] if comm is not None else np.full(len(parts), None, dtype=object)
+    record = (comm.records[owner[index]] if comm is not None and owner is not None
+              else np.full(len(parts), None, dtype=object))
     lon, lat = _lonlat(parts, layer.crs, centre=True)
     return gpd.GeoDataFrame(
         {"record": record, "area_m2": area, "perimeter_m": perimeter, "lon": lon, "lat": lat,

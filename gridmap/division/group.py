@@ -405,6 +405,8 @@ def _is_split(split_of: np.ndarray | None, node: int) -> bool:
 
 def _split_groups(nodes: _Nodes, split_of: np.ndarray | None, rules: GridRules) -> list[dict]:
     """Grids of the buildings of each split compound, grown among the compound's own buildings."""
+    if split_of is None:
+        return []
     compounds = list(dict.fromkeys(split_of[node] for node in nodes.ordered if _is_split(split_of, node)))
     groups = []
     low, high = rules.city_households

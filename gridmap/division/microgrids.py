@@ -164,11 +164,11 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
     report = Report("micro-grid build")
     if buildings is None:
         buildings = gpd.GeoDataFrame({"households": pd.Series(dtype=np.int64)}, geometry=[], crs=grids.crs)
-    buildings, names = model_columns(buildings, "buildings")
-    table = _building_table(buildings, report)
-    grid_of = _grid_of(buildings, grids, table, report)
+    footprints, names = model_columns(buildings, "buildings")
+    table = _building_table(footprints, report)
+    grid_of = _grid_of(footprints, grids, table, report)
     grid_geoms = grids.to_crs(crs).geometry.to_numpy()
-    building_geoms = buildings.to_crs(crs).geometry.to_numpy() if len(buildings) else np.empty(0, object)
+    building_geoms = footprints.to_crs(crs).geometry.to_numpy() if len(footprints) else np.empty(0, object)
     codes = grids["code"].to_numpy(dtype=object)
     rows, micro_of = [], np.full(len(table), None, dtype=object)
     for g in np.argsort(codes.astype(str), kind="stable"):
@@ -188,7 +188,7 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
                          **{k: v for k, v in piece.items() if k != "members"}})
     microgrids = _frame(rows, grids)
     _range_findings(microgrids, rules, report)
-    out = buildings.copy()
+    out = footprints.copy()
     out["grid_code"] = pd.Series([codes[g] if g >= 0 else None for g in grid_of], index=out.index,
                                  dtype=object)
     out["microgrid_code"] = pd.Series(micro_of, index=out.index, dtype=object)
@@ -370,7 +370,7 @@ def _divide_grid(code: str, grid, geoms: np.ndarray, table: pd.DataFrame, rules:
         order = np.zeros(1, dtype=np.int64)
     else:
         empty = shapely.is_empty(parts)
-        for g in np.flatnonzero(empty):  # a safeguard: the tessellation gives every group land
+        for g in np.flatnonzero(empty).tolist():  # a safeguard: the tessellation gives every group land
             report.add("microgrid_without_land",
                        f"a micro-grid of grid {code} ({join_ids(ids[labels == g])}) got no land; please "
                        "report this with the input", record=code, severity="error")

@@ -90,7 +90,7 @@ def narrow_links(
     wide = shapely.union_all(parts[~shapely.is_empty(shapely.buffer(parts, -MIN_WIDTH_M / 2))])
     label = _clusters(n, links.reshape(-1, 2))
     land = dissolve(regions, label, label.max() + 1 if n else 0)
-    pending = sorted(np.flatnonzero(_narrow(land, wide)), key=lambda c: str(min(ids[label == c])))
+    pending = sorted(np.flatnonzero(_narrow(land, wide)).tolist(), key=lambda c: str(min(ids[label == c])))
     new = []
     while pending:
         cluster = pending.pop(0)

@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import shapely
@@ -209,6 +209,6 @@ def _inward(points: np.ndarray, community: BaseGeometry) -> np.ndarray:
     """Each point moved to the nearest place at least the clearance (plus margin) inside the community."""
     inner = shapely.buffer(community, -_INSET_M)
     if inner.is_empty:  # a community narrower than twice the clearance: its most inward point
-        return np.array([shapely.get_point(shapely.maximum_inscribed_circle(community), 0)] * len(points),
-                        dtype=object)
+        circle = shapely.maximum_inscribed_circle(cast(shapely.Polygon | shapely.MultiPolygon, community))
+        return np.array([shapely.get_point(circle, 0)] * len(points), dtype=object)
     return shapely.get_point(shapely.shortest_line(points, inner), -1)

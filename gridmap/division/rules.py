@@ -22,16 +22,17 @@ import dataclasses
 import math
 import numbers
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from gridmap.errors import GridmapError
 from gridmap.schema import DEDICATED_KINDS
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["GridRules", "MicroRules"]
@@ -39,6 +40,9 @@ __all__ = ["GridRules", "MicroRules"]
 
 class _TomlRules:
     """TOML loading shared by the rule classes: keys are the dataclass's field names."""
+
+    #: Given by ``@dataclass`` on each subclass.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     #: The table of a TOML file holding the keys, when the file has one; what the rules are called.
     _TABLE, _WHAT = "rules", "grid rule"
@@ -221,7 +225,8 @@ class MicroRules(_TomlRules):
     def as_grid_rules(self) -> GridRules:
         """Return these rules as the :class:`GridRules` that :mod:`gridmap.division.group` applies."""
         try:
-            return GridRules(city_households=tuple(self.households), max_population=self.max_population,
+            households = cast(tuple[int, int], tuple(self.households))
+            return GridRules(city_households=households, max_population=self.max_population,
                              neighbour_distance_m=self.neighbour_distance_m)
         except GridmapError as exc:
             raise GridmapError(exc.problem.replace("city_households", "households"),
@@ -249,7 +254,7 @@ def _require_numbers(rules: GridRules) -> None:
         if (not pair or len(values) == 2) and all(_finite(value, whole=whole) for value in values):
             continue
         kind = "two whole numbers" if pair else "a whole number" if whole else "a finite number"
-        example = list(field.default) if pair else field.default
+        example = list(GridRules.city_households) if pair else field.default
         raise GridmapError(f"{field.name} = {given!r} is not {kind}", record=f"key {field.name}",
                            fix=f"give {kind}, e.g. {field.name} = {example}")
 

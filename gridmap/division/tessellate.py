@@ -31,7 +31,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def unit_regions(
         return np.empty(0, dtype=object)
     clipped = clip_units(units, community, grid_size=grid_size) if clipped is None else np.asarray(clipped)
     seeds, owners = _seeds(units, clipped, community, spacing=spacing, grid_size=grid_size)
-    seed_points = shapely.points(seeds)
+    seed_points = cast(np.ndarray, shapely.points(seeds))
     owners = _hand_over(seed_points, owners, split or {})
     regions = np.full(len(units), _EMPTY, dtype=object)
     if len(np.unique(owners)) < 2:  # one unit (or one with seeds) takes the whole community
@@ -121,9 +122,9 @@ def unit_regions(
     inside = shapely.intersects(whole, points)
     faces, points = faces[inside], points[inside]
     labels = _label_faces(points, clipped, seed_points, owners)
-    for container in split or {}:  # faces inside a split unit's polygon go to the nearest of its members
-        inside = np.flatnonzero(labels == container)
-        labels[inside] = _nearest_member(points[inside], seed_points, owners, split[container], container)
+    for container, members in (split or {}).items():  # faces inside a split unit go to its nearest member
+        at = np.flatnonzero(labels == container)
+        labels[at] = _nearest_member(points[at], seed_points, owners, members, container)
     return dissolve(faces, labels, len(units))
 
 
@@ -188,14 +189,14 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size:
     missed = np.flatnonzero(across < 0)
     if len(missed):
         reach = np.hypot(*(mirror[missed] - seeds[own[missed]]).T)
-        (found, seed), distance = shapely.STRtree(shapely.points(seeds)).query_nearest(
+        (found, seed), distance = shapely.STRtree(cast(np.ndarray, shapely.points(seeds))).query_nearest(
             shapely.points(mirror[missed]), return_distance=True, all_matches=False
         )
         near = distance <= 1e-3 * reach[found]
         across[missed[found[near]]] = seed[near]
     found = across >= 0
     dividing = found & (owners[own] < np.where(found, owners[across], -1))
-    return shapely.linestrings(np.stack([first[dividing], second[dividing]], axis=1))
+    return cast(np.ndarray, shapely.linestrings(np.stack([first[dividing], second[dividing]], axis=1)))
 
 
 def _find_seed(seeds: np.ndarray, points: np.ndarray, grid_size: float) -> np.ndarray:
@@ -357,7 +358,8 @@ def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0], pairs[:, 1]
 
 
-def connect_parts(grids: ArrayLike, anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
+def connect_parts(grids: Iterable[BaseGeometry],
+                  anchors: Sequence[ArrayLike]) -> tuple[np.ndarray, list[int]]:
     """Give detached parts of a grid that hold none of its units to the neighbour they share most edge with.
 
     Parameters

@@ -38,7 +38,7 @@ __all__ = ["atomic_path", "atomic_folder", "write_text", "write_error", "folder_
 
 #: Files SQLite (GeoPackage) can leave beside a database being written.
 SIDECARS = ("-wal", "-shm", "-journal")
-_REASONS = {
+_REASONS: dict[int | None, tuple[str, str]] = {
     errno.ENOSPC: ("the disk is full", "free some space on the disk or write elsewhere"),
     errno.EDQUOT: ("the disk quota is used up", "free some space or write elsewhere"),
     errno.EROFS: ("the folder is on a read-only disk", "write to a folder on a writable disk"),

@@ -282,13 +282,13 @@ def rename_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None = None
     own = {header_key(header): target for header, target in (aliases or {}).items()}
     for column in columns:
         key = header_key(column)
-        target = own[key] if key in own else COLUMN_ALIASES.get(key)
-        if column in mapping or target is None or target in (explicit or {}):
+        alias = own[key] if key in own else COLUMN_ALIASES.get(key)
+        if column in mapping or alias is None or alias in (explicit or {}):
             continue
-        if target in sources:
-            raise SchemaError(f"columns {sources[target]!r} and {column!r} both mean {target!r}", path=path,
+        if alias in sources:
+            raise SchemaError(f"columns {sources[alias]!r} and {column!r} both mean {alias!r}", path=path,
                               fix="rename or delete one of them")
-        mapping[column], sources[target] = target, column
+        mapping[column], sources[alias] = alias, column
     missing = [name for name in ("lon", "lat") if name not in sources]
     pairs = _suffixed_pairs([c for c in columns if c not in mapping], path=path)
     for column, name in (_chosen_coordinates(pairs, missing, coords=coords) if missing else {}).items():

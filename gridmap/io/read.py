@@ -37,6 +37,7 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import cast
 from xml.etree import ElementTree
 
 import geopandas as gpd
@@ -739,13 +740,17 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int],
             rows = [[None if _blank(v) else v for v in row] for row in raw.itertuples(index=False)]
         else:
             import openpyxl
+            from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
-                sheet = book[chosen]
-                sheet.reset_dimensions()  # some tools write a wrong used range; read every stored cell
-                rows = [[_excel_value(cell) for cell in row] for row in sheet.iter_rows(min_row=1)]
-                part = sheet._worksheet_path  # the sheet's XML in the zip (openpyxl keeps it private)
+                worksheet = cast(ReadOnlyWorksheet, book[chosen])  # what read_only=True gives
+                worksheet.reset_dimensions()  # some tools write a wrong used range; read every stored cell
+                # types-openpyxl gives ReadOnlyWorksheet the iter_rows of Worksheet (a wrong self type)
+                cells = worksheet.iter_rows(min_row=1)  # type: ignore[misc]
+                rows = [[_excel_value(cell) for cell in row] for row in cells]
+                # the sheet's XML in the zip (openpyxl keeps it private, so its stubs omit it)
+                part = worksheet._worksheet_path  # type: ignore[attr-defined]
             finally:
                 book.close()
             _check_formula_values(path, chosen, part)

@@ -32,6 +32,7 @@ import functools
 import importlib.resources
 import re
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from folium.folium import _default_css, _default_js
 
@@ -78,6 +79,10 @@ _SOURCE_MAP_COMMENT = re.compile(r"^\s*/[/*]# sourceMappingURL=\S+(\s*\*/)?\s*$"
 _CSS_URL = re.compile(r"url\((['\"]?)(images/[\w.@-]+\.png)\1\)")
 
 
+@overload
+def _read(package: str, path: str, install: str, *, binary: Literal[False] = ...) -> str: ...
+@overload
+def _read(package: str, path: str, install: str, *, binary: Literal[True]) -> bytes: ...
 def _read(package: str, path: str, install: str, *, binary: bool = False) -> str | bytes:
     try:
         resource = importlib.resources.files(package).joinpath(path)

@@ -123,7 +123,7 @@ def topology_polygons(topology: Topology) -> list:
     x0, y0 = topology.translate
 
     def ring(refs):
-        points = []
+        points: list[tuple[int, int]] = []
         for ref in refs:
             arc = arcs[ref] if ref >= 0 else arcs[~ref][::-1]
             points.extend(arc[1:] if points else arc)

@@ -10,9 +10,9 @@ from data is put in the page with ``textContent``; nothing is parsed as HTML.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.template import Template
 
 from gridmap.maps.base import RawHTML
@@ -480,8 +480,9 @@ class WidgetRuntime(MacroElement):
 
     _template = Template("")
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure = cast(Figure, self.get_root())
         figure.header.add_child(RawHTML(f"<style>{WIDGETS_CSS}</style>"), name="gridmap_widgets_css")
         figure.header.add_child(RawHTML(f"<script>{WIDGETS_JS}</script>"), name="gridmap_widgets_js")
         super().render(**kwargs)

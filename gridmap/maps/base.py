@@ -27,11 +27,11 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from gridmap.errors import GridmapError
@@ -150,8 +150,9 @@ class _Runtime(MacroElement):
         {% endmacro %}
     """)
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure = cast(Figure, self.get_root())
         figure.header.add_child(RawHTML(f"<style>{RUNTIME_CSS}</style>"), name="gridmap_css")
         figure.header.add_child(RawHTML(f"<script>{runtime_js()}</script>"), name="gridmap_js")
         super().render(**kwargs)
@@ -182,9 +183,9 @@ def _tile_layers(basemap: str, *, tianditu_key: str | None, lang: str) -> list[f
         return [folium.TileLayer(providers.Gaode.Normal, name=name, max_zoom=18)]
     if basemap == "tianditu":
         key = _tianditu_key(tianditu_key)
-        common = {"attr": _TIANDITU_ATTRIBUTION, "subdomains": "01234567", "max_zoom": 18}
+        common: dict[str, Any] = {"attr": _TIANDITU_ATTRIBUTION, "subdomains": "01234567", "max_zoom": 18}
         return [folium.TileLayer(_TIANDITU_URL.format(layer="vec", key=key), name=name, **common),
-                folium.TileLayer(_TIANDITU_URL.format(layer="cva", key=key), name=name + " (注记)",
+                folium.TileLayer(_TIANDITU_URL.format(layer="cva", key=key), name=f"{name} (注记)",
                                  overlay=True, control=False, **common)]
     return []
 
@@ -242,13 +243,13 @@ def base_map(*, basemap: str = "none", tianditu_key: str | None = None, title: s
     # Leaflet only: jQuery, Bootstrap and Font Awesome are not needed (see gridmap.maps._assets).
     fmap.default_js = [("leaflet", LEAFLET_JS_URL)]
     fmap.default_css = [("leaflet_css", LEAFLET_CSS_URL)]
-    fmap.gridmap_coords = _BASEMAP_COORDS[basemap]
-    fmap.gridmap_lang = lang
+    fmap.gridmap_coords = _BASEMAP_COORDS[basemap]  # type: ignore[attr-defined]  # read back by the layers
+    fmap.gridmap_lang = lang  # type: ignore[attr-defined]  # read back by to_html
     _Runtime().add_to(fmap)
     for tile in tiles:
         tile.add_to(fmap)
     if title:
-        fmap.get_root().title = html.escape(title)
+        cast(Figure, fmap.get_root()).title = html.escape(title)
         _Title(title).add_to(fmap)
     return fmap
 

@@ -34,7 +34,7 @@ from folium.utilities import get_obj_in_upper_tree
 from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapError
-from gridmap.maps._topology import coverage_topology, encode_numbers, encode_shapes
+from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
 
@@ -229,8 +229,8 @@ class GridLayer(Layer):
         self.measure = measure
         self.lang, self.labels = lang, labels
         self.style = dict(BOUNDARY_STYLES["grid"] if style is None else style)
-        self.topology = None
-        self._topologies: dict = {}
+        self.topology: Topology | None = None
+        self._topologies: dict[str, Topology] = {}
         self._drawn: dict = {}
 
     def _coords(self) -> str:
@@ -254,7 +254,8 @@ class GridLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Build the shared arcs in the map's coordinates and write the layer's data into the page."""
         scale = 256 * 2**DETAIL_ZOOM / 360  # one step = one pixel at DETAIL_ZOOM
         drawn = self.drawn_geometry()
@@ -321,7 +322,7 @@ def measure_legend(grid: GridLayer, *, title: str, items: list) -> MacroElement:
 
 def nan_to_none(values) -> list:
     """Numbers for the page: NaN becomes null, whole numbers become ints."""
-    out = []
+    out: list[int | float | None] = []
     for value in values:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             out.append(None)

@@ -27,12 +27,12 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.template import Template
 
 from gridmap.io.city import City, city_layers
@@ -169,7 +169,7 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
                              tianditu_key=tianditu_key, period=period, public=public, title="")
     fmap = built.map
     heading = title or text["title"]
-    figure = fmap.get_root()
+    figure = cast(Figure, fmap.get_root())
     figure.title = html.escape(heading)
     figure.header.add_child(RawHTML(f"<style>{_CSS}</style>"), name="cockpit_css")
     totals = _totals(built, staff, period=period, public=public)
@@ -198,7 +198,7 @@ def save_cockpit(grids: gpd.GeoDataFrame | City, path: str | os.PathLike, **opti
 def _totals(built, staff, *, period, public: bool) -> dict:
     """Headline figures: grids by type, population, households, staff posts and the case measures."""
     grids = built.grids
-    totals = {"grids": len(grids)}
+    totals: dict[str, Any] = {"grids": len(grids)}
     if staff is not None:
         row = area_figures(grids, staff=staff).iloc[0]
         totals["staff"] = {role: int(row[role]) for role in ("leaders", "full_time", "members")}

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import folium
@@ -28,7 +29,6 @@ from folium.map import Layer
 from folium.plugins import HeatMap
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
-from numpy.typing import ArrayLike
 
 from gridmap.maps._topology import encode_numbers
 from gridmap.maps.base import control_label, js_string
@@ -83,8 +83,8 @@ class HeatLayer(JSCSSMixin, Layer):
     """)
     default_js = HeatMap.default_js  # inlined from folium's installed copy by gridmap.maps.to_html
 
-    def __init__(self, points: gpd.GeoSeries, *, weights: ArrayLike | None = None, name: str, scale: float,
-                 show: bool = True):
+    def __init__(self, points: gpd.GeoSeries, *, weights: Iterable[float] | None = None, name: str,
+                 scale: float, show: bool = True):
         super().__init__(name=control_label(name), overlay=True, control=True, show=show)
         self._name = "HeatLayer"
         self.title = name
@@ -101,7 +101,8 @@ class HeatLayer(JSCSSMixin, Layer):
 
         return convert_frame(self.points, "wgs84", coords)
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the rounded points into the page."""
         xy = shapely.get_coordinates(self._drawn().values)
         ints = np.rint(xy * self.scale).astype(np.int64)

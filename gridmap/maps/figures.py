@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import TypeAlias, overload
 
 import geopandas as gpd
 import numpy as np
@@ -37,12 +38,18 @@ THRESHOLD = 5
 _CASE_COLUMNS = ("cases", "cases_per_1000", "cases_per_km2")
 #: What a ``period=`` argument may be: "2025", "2025Q2", "2025-06", "2025-06-01", a pandas Period, a pair
 #: (start, end) of anything pandas reads as a time, or None for all time.
-PeriodLike = str | pd.Period | tuple | list | None
+PeriodLike: TypeAlias = str | pd.Period | tuple | list | None
 
 _PERIOD = re.compile(r"\d{4}(Q[1-4]|-\d{2}(-\d{2})?)?")
 _PERIOD_FIX = "pass period= like '2025-06' (a month), '2025Q2', '2025', or a (start, end) pair of dates"
 
 
+@overload
+def period_bounds(period: None) -> None: ...
+@overload
+def period_bounds(period: str | pd.Period | tuple | list) -> tuple[pd.Timestamp, pd.Timestamp]: ...
+@overload
+def period_bounds(period: PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | None: ...
 def period_bounds(period: PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """Return ``(start, end)`` of ``period`` (start included, end excluded), or None for no period."""
     if period is None:
@@ -188,7 +195,7 @@ def _stats_table(grids, cases, staff, *, period, contacts: bool) -> pd.DataFrame
 
 def area_figures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
                  staff: pd.DataFrame | None = None, *, period: PeriodLike = None,
-                 by_month: bool = False) -> dict[str, pd.DataFrame]:
+                 by_month: bool = False) -> pd.DataFrame:
     """Totals for all ``grids`` together, from :func:`gridmap.stats.summarize`.
 
     Returns a one-row table (households, population, cases, response_rate, on_time_rate, share_grid, staff

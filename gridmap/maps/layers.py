@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
@@ -179,7 +179,8 @@ class GeoLayer(Layer):
         minx, miny, maxx, maxy = self.drawn_geometry().total_bounds
         return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Serialise the features (in the map's coordinates) into the page, then render as a folium layer."""
         geometry = self.drawn_geometry()
         label_points = _label_points(geometry, [row[0] for row in self.rows]) if self.labels else None
@@ -227,18 +228,22 @@ def encode_geometry(geom: BaseGeometry) -> dict:
     {'type': 'LineString', 'coordinates': [108300000, 22800000, 12, 3]}
     """
     kind = geom.geom_type
+    coordinates: list
     if kind == "GeometryCollection":
-        return {"type": kind, "geometries": [encode_geometry(part) for part in geom.geoms]}
+        parts = cast(shapely.GeometryCollection, geom).geoms
+        return {"type": kind, "geometries": [encode_geometry(part) for part in parts]}
     if kind == "Point":
         coordinates = _encode_line([geom.coords[0]])
     elif kind in ("LineString", "MultiPoint"):
         coordinates = _encode_line(shapely.get_coordinates(geom))
     elif kind == "Polygon":
-        coordinates = [_encode_line(ring.coords) for ring in (geom.exterior, *geom.interiors)]
+        polygon = cast(shapely.Polygon, geom)
+        coordinates = [_encode_line(ring.coords) for ring in (polygon.exterior, *polygon.interiors)]
     elif kind == "MultiLineString":
-        coordinates = [_encode_line(part.coords) for part in geom.geoms]
+        coordinates = [_encode_line(part.coords) for part in cast(shapely.MultiLineString, geom).geoms]
     else:  # MultiPolygon
-        coordinates = [encode_geometry(part)["coordinates"] for part in geom.geoms]
+        polygons = cast(shapely.MultiPolygon, geom).geoms
+        coordinates = [encode_geometry(part)["coordinates"] for part in polygons]
     return {"type": kind, "coordinates": coordinates}
 
 
@@ -265,7 +270,7 @@ def label_zoom(width_degrees: float, text: str) -> int | None:
 
 def _label_points(geometry: gpd.GeoSeries, texts: list) -> list:
     """For each polygon: a point well inside its largest part and the zoom from which to label it."""
-    points = []
+    points: list[tuple[list[float], int] | None] = []
     for geom, text in zip(geometry.values, texts, strict=True):
         parts = getattr(geom, "geoms", [geom])
         polygons = [part for part in parts if part.geom_type == "Polygon"]
@@ -480,7 +485,7 @@ class _Legend(MacroElement):
         self.spec_json = js_string({"title": title, "items": items})
 
 
-def legend(*layers: GeoLayer, lang: str = "zh") -> MacroElement:
+def legend(*layers: GeoLayer, lang: str = "zh") -> _Legend:
     """Return a legend for boundary and unit layers: one entry per boundary level and unit kind shown.
 
     An entry of a layer hidden when the page opens (compounds and villages on a city map) says so and
@@ -569,5 +574,5 @@ def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoD
     folium.LayerControl(collapsed=True).add_to(fmap)
     bounds = fmap.get_bounds()
     if None not in bounds[0]:
-        fmap.fit_bounds(bounds)
+        fmap.fit_bounds(cast(list[list[float]], bounds))
     return inline(fmap)

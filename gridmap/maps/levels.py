@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
@@ -190,7 +190,8 @@ class LazyGridLayer(GridLayer):
         self.zoom = start_zoom(float(np.nanmedian(widths[:, 2] - widths[:, 0])) if len(widths) else 0,
                                _GRID_PX)
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
         scale = 256 * 2**GRID_ZOOM / 360
         drawn = self.drawn_geometry()
@@ -323,7 +324,8 @@ class LevelLayer(Layer):
         fmap = get_obj_in_upper_tree(self, folium.Map)
         return _shift(self.frame.geometry, getattr(fmap, "gridmap_coords", "wgs84"))
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
         scale = 256 * 2**GRID_ZOOM / 360
         drawn = self.drawn_geometry()
@@ -397,12 +399,14 @@ class LevelsControl(MacroElement):
         self.grid = grid
         self.layers = layers
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Put the level code into the page header once and switch the given layers."""
         from gridmap.maps._levels_js import LEVELS_JS
 
         self.layer_names = ", ".join(layer.get_name() for layer in self.layers)
-        self.get_root().header.add_child(RawHTML(f"<script>{LEVELS_JS}</script>"), name="gridmap_levels_js")
+        figure = cast(Figure, self.get_root())
+        figure.header.add_child(RawHTML(f"<script>{LEVELS_JS}</script>"), name="gridmap_levels_js")
         super().render(**kwargs)
 
 
@@ -413,7 +417,7 @@ def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd
     frames = rollup(grids, figures, communities, given, raw_cases=raw_cases)
     layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public)
               for level, frame in frames.items()]
-    labels = {"density": None, "cases_per_1000": None, "cases_per_km2": None}
+    labels: dict[str, str | None] = {"density": None, "cases_per_1000": None, "cases_per_km2": None}
     for layer in layers:  # measure fields carry their names with units
         for spec in layer.measures:
             labels[{"population_density": "density"}.get(spec["key"], spec["key"])] = \

@@ -32,6 +32,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import folium
 import geopandas as gpd
@@ -227,7 +228,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     scope = _Scope(grids, focus, communities=communities, streets=streets, districts=districts)
     grids = scope.grids
     lod = _use_levels(levels, scope)
-    if lod:  # each community's grids together, for the page to draw them community by community
+    if lod and scope.community is not None:  # each community's grids together, drawn community by community
         order = np.lexsort((grids["code"].to_numpy(), scope.community.to_numpy()))
         grids, scope.community = grids.iloc[order], scope.community.iloc[order]
         scope.grids = grids
@@ -256,14 +257,14 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     grid_options = {"codes": grids["code"].tolist(), "titles": titles, "fields": fields, "measures": measures,
                     "measure": keys.index(measure), "name": text["grid_layer"], "lang": lang,
                     "style": _GRID_STYLE}
-    grid = LazyGridLayer(grids.geometry, communities=scope.community.tolist(), **grid_options) if lod \
-        else GridLayer(grids.geometry, **grid_options)
+    grid = LazyGridLayer(grids.geometry, communities=scope.community.tolist(), **grid_options) \
+        if lod and scope.community is not None else GridLayer(grids.geometry, **grid_options)
     grid.add_to(fmap)
     if lod:
         boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
                                    period=period, public=public)
     else:
-        boundaries = _boundary_layers(scope, lang).values()
+        boundaries = list(_boundary_layers(scope, lang).values())
     for layer in boundaries:
         layer.add_to(fmap)
     unit_layers, unit_grid = _unit_layers(units, grids, text, lang=lang, show=focus is not None)
@@ -283,8 +284,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     folium.LayerControl(collapsed=True).add_to(fmap)
     bounds = grid.get_bounds()
     if None not in bounds[0]:
-        fmap.fit_bounds(bounds)
-    if lod:  # after the view is fitted: the whole-area view shows the top level
+        fmap.fit_bounds(cast(list[list[float]], bounds))
+    if lod and isinstance(grid, LazyGridLayer):  # after the view is fitted: the whole area, top level
         LevelsControl(grid, list(boundaries)).add_to(fmap)
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
@@ -329,7 +330,7 @@ class _Scope:
         self.focus = None if focus is None else str(focus).strip()
         self.level = None
         community = community_codes(grids) if focus is not None or "community_code" in grids.columns else None
-        if self.focus is not None:
+        if self.focus is not None and community is not None:  # a focus always has community codes
             if not re.fullmatch(r"\d{9}|\d{12}", self.focus):
                 raise GridmapError(f"focus={focus!r} is not a street (9 digits) or community (12 digits) "
                                    "code",
@@ -363,7 +364,7 @@ class _Scope:
         return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
 
     def title(self, text: dict) -> str:
-        if self.focus is None:
+        if self.focus is None or self.level is None:
             return text["title"]
         name = self.names(self.level).get(self.focus, self.focus)
         return f"{name} {text['title']}"

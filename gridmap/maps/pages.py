@@ -31,10 +31,11 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
+from branca.element import Figure
 
 from gridmap.maps.base import RawHTML, write_page
 from gridmap.maps.figures import community_codes
@@ -136,8 +137,9 @@ def save_community_pages(grids: gpd.GeoDataFrame, folder: str | os.PathLike, *,
         fmap = one_screen(grids, communities=communities, streets=streets, lang=lang, public=public,
                           focus=entry["code"], title=entry["name"] or entry["code"], **options)
         back = html.escape(text["back"])
-        fmap.get_root().html.add_child(RawHTML(f'<a class="gridmap-back" href="index.html">{back}</a>'
-                                               f"<style>{_BACK_CSS}</style>"), name="gridmap_back")
+        figure = cast(Figure, fmap.get_root())
+        figure.html.add_child(RawHTML(f'<a class="gridmap-back" href="index.html">{back}</a>'
+                                      f"<style>{_BACK_CSS}</style>"), name="gridmap_back")
         save_html(fmap, folder / entry["file"])
     write_page(index_page(entries, lang=lang, title=title, public=public), folder / "index.html",
                what="index page")

@@ -45,7 +45,8 @@ class SearchControl(MacroElement):
         self.grid = grid
         self.spec = spec
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render as returning str; MacroElement.render, the base here, returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the search entries into the page."""
         self.grid_name = "null" if self.grid is None else self.grid.get_name()
         self.spec_json = js_string(self.spec)

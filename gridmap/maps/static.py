@@ -81,7 +81,8 @@ def cjk_font(text: str = _PROBE) -> str:
     wanted = {ord(char) for char in text if not char.isspace()}
     found = _font_with(font_manager, font_manager.fontManager.ttflist, wanted)
     if found is None:  # a stale cache lists fonts since removed and misses those installed since: rebuild it
-        rebuilt = font_manager._load_fontmanager(try_read_cache=False)  # rewrites the cache file too
+        # rewrites the cache file too; private, so not in matplotlib's type hints
+        rebuilt = font_manager._load_fontmanager(try_read_cache=False)  # type: ignore[attr-defined]
         found = _font_with(font_manager, rebuilt.ttflist, wanted)
     if found is not None:
         return found

@@ -432,7 +432,7 @@ def _safe(values: np.ndarray, hidden: np.ndarray, threshold: int) -> bool:
 def _hidden(frame: pd.DataFrame, masks: dict[str, np.ndarray], *, secondary: bool) -> pd.DataFrame:
     """Return ``frame`` with the masked counts, what derives from them and the ``suppressed`` column."""
     result = frame.copy()
-    hidden = [[] for _ in range(len(frame))]
+    hidden: list[list[str]] = [[] for _ in range(len(frame))]
     for column, mask in masks.items():
         derived = [c for c in CASE_COUNT_COLUMNS.get(column, ()) if c in frame.columns]
         if frame[column].dtype.kind in "iu":
@@ -681,14 +681,16 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
     units = _units(prepared.grids, by, key)
     result = units
     if prepared.cases is not None:
-        measures = _case_measures(prepared, key, period, on_time=on_time, overdue_days=overdue_days)
+        measures = _case_measures(prepared, prepared.cases, key, period, on_time=on_time,
+                                  overdue_days=overdue_days)
         result = _join_periods(units, measures, period)
         result = _add_rates(result)
         if period is not None:
             result = _add_changes(result, period)
     if prepared.staff is not None:
         contacts = include_staff_contacts and by == "grid"
-        result = result.merge(_staff_measures(prepared, key, contacts=contacts), on="code", how="left")
+        result = result.merge(_staff_measures(prepared, prepared.staff, key, contacts=contacts), on="code",
+                              how="left")
         for column in _ROLE_COLUMNS.values():
             result[column] = result[column].fillna(0).astype("int64")
         result["households_per_worker"] = _ratio(result["households"], result["full_time"])
@@ -728,10 +730,10 @@ def _periods(times: pd.Series, period: str) -> pd.Series:
     return times.dt.to_period(PERIODS[period][0])
 
 
-def _case_measures(prepared: _Prepared, key: str, period: str | None, *, on_time,
+def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: str | None, *, on_time,
                    overdue_days) -> pd.DataFrame:
-    """Sum the cases and take quantiles of their times per unit (and period)."""
-    cases, at = prepared.cases, prepared.at
+    """Sum the cases (``prepared.cases``) and take quantiles of their times per unit (and period)."""
+    at = prepared.at
     keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
     if period is not None:
         keys.append(_periods(cases["reported_at"], period).rename("period"))
@@ -844,9 +846,8 @@ def _period_labels(periods: pd.Series, period: str) -> pd.Series:
     return periods.astype(str).astype(_STR)
 
 
-def _staff_measures(prepared: _Prepared, key: str, *, contacts: bool) -> pd.DataFrame:
-    """Count posts per role per unit; with ``contacts``, add the grid leaders' names and phones."""
-    roster = prepared.staff
+def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
+    """Count posts per role per unit of ``roster``; with ``contacts``, add the leaders' names and phones."""
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
     counts = pd.crosstab(unit, roster["role"]).reindex(columns=list(STAFF_ROLES), fill_value=0)
     counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
@@ -924,7 +925,7 @@ def totals_row(table: pd.DataFrame, *, label: str = "合计") -> dict[str, objec
     {'code': '合计', 'population': 4000, 'area_km2': 2.0, 'cases': 40, 'cases_per_1000': 10.0}
     """
     units = table.drop_duplicates("code") if "code" in table.columns else table
-    row: dict[str, object] = {}
+    row: dict[str, Any] = {}
     for column in table.columns:
         source = units if column in _STOCKS else table if column in _FLOWS else None
         if source is not None and not source[column].isna().any():

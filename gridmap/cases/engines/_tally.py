@@ -43,6 +43,7 @@ def check_options(grids: gpd.GeoDataFrame | GridIndex, *, by: str, period: str |
                           fix=f"pass period= one of {', '.join(PERIODS)}")
     if by == "grid" or not isinstance(grids, (pd.DataFrame, GridIndex)):
         return  # GridIndex checks the grids themselves
+    codes: np.ndarray | None
     if isinstance(grids, GridIndex):
         codes, community = grids.codes, grids.community_codes
     else:
@@ -141,7 +142,9 @@ def finish(tallies: pd.DataFrame, index: GridIndex, *, by: str, period: str | No
     if by == "grid":
         unit_of = np.asarray(index.codes, dtype=object)
     else:
-        unit_of = np.array([code[:_CODE_LENGTH[by]] for code in index.community_codes], dtype=object)
+        communities = index.community_codes
+        assert communities is not None, "the option check refuses a level above grid without community codes"
+        unit_of = np.array([code[:_CODE_LENGTH[by]] for code in communities], dtype=object)
     keys = [pd.Series(unit_of[known["grid"].to_numpy()], index=known.index, name="code")]
     if period:
         keys.append(known["period"])

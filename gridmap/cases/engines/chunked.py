@@ -48,6 +48,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -298,15 +299,15 @@ def _open(source, *, xy, crs) -> _Source:
         return _Source(dataset, path, "geometry", "xy", tuple(xy), _crs(crs, path),
                        tuple(c for c in names if c not in xy))
     column, encoding, declared = _geo_column(dataset.schema, path)
-    if declared is None and crs is None:
-        raise CRSError(f"the GeoParquet metadata gives column {column!r} no CRS", path=path,
-                       fix="pass crs='EPSG:4490' (CGCS2000) or crs='EPSG:4326' (WGS84)")
     given = None if crs is None else _crs(crs, path)
     if declared is not None and given is not None and not declared.equals(given):
         raise CRSError(f"crs={crs!r} contradicts the file's CRS {declared.name}", path=path,
                        fix="leave crs= out for files that declare their CRS")
-    return _Source(dataset, path, column, encoding, (column,), declared if declared is not None else given,
-                   tuple(c for c in names if c != column))
+    chosen = declared if declared is not None else given
+    if chosen is None:
+        raise CRSError(f"the GeoParquet metadata gives column {column!r} no CRS", path=path,
+                       fix="pass crs='EPSG:4490' (CGCS2000) or crs='EPSG:4326' (WGS84)")
+    return _Source(dataset, path, column, encoding, (column,), chosen, tuple(c for c in names if c != column))
 
 
 def _geo_column(schema: pa.Schema, path: str) -> tuple[str, str, pyproj.CRS | None]:
@@ -392,9 +393,13 @@ def _points(table: pa.Table, opened: _Source) -> np.ndarray:
         except shapely.errors.GEOSException as exc:
             raise GeometryError(f"column {opened.geometry!r} holds bytes that are not WKB ({exc})",
                                 path=opened.path, fix="write the cases with GeoDataFrame.to_parquet") from exc
-    x, y = _coordinates(table, opened)
+    xy = _coordinates(table, opened)
+    assert xy is not None, "only WKB columns have no coordinates"
+    x, y = xy
     given = np.isfinite(x) & np.isfinite(y)
-    return np.where(given, shapely.points(np.where(given, x, 0), np.where(given, y, 0)), None)
+    points = cast(np.ndarray, shapely.points(np.where(given, x, 0), np.where(given, y, 0)))
+    # numpy's type stubs refuse None as the fill value
+    return np.where(given, points, None)  # type: ignore[call-overload]
 
 
 def _coordinates(table: pa.Table, opened: _Source) -> tuple[np.ndarray, np.ndarray] | None:

@@ -1,0 +1,23 @@
+"""gridmap is typed: mypy (configured in setup.cfg) finds no error in the package."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_mypy_finds_no_error_in_gridmap():
+    if importlib.util.find_spec("mypy") is None:
+        if os.environ.get("CI"):
+            pytest.fail("mypy is missing: pip install -e '.[test]' installs it")
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    result = subprocess.run([sys.executable, "-m", "mypy", "gridmap"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert "Success: no issues found" in result.stdout
