@@ -20,24 +20,6 @@ __version__ = "0.1.0"
 from gridmap import _interrupt  # noqa: F401, I001
 from typing import TYPE_CHECKING
 
-from gridmap import codes, crs
-from gridmap.cases import GridIndex, read_cases
-from gridmap.codes.registry import Registry
-from gridmap.datasets import load_sample
-from gridmap.division import (
-    GridBuild,
-    GridRules,
-    MicroBuild,
-    MicroRules,
-    assign_units,
-    build_grids,
-    build_microgrids,
-    check,
-    coverage_gaps,
-    coverage_overlaps,
-    crosswalk,
-    crosswalk_summary,
-)
 from gridmap.errors import (
     CaseError,
     CodeError,
@@ -51,35 +33,75 @@ from gridmap.errors import (
     TopologyError,
     WriteError,
 )
-from gridmap.findings import Report
-from gridmap.io import (
-    City,
-    add_hierarchy,
-    list_layers,
-    load_city,
-    read_division_codes,
-    read_layer,
-    read_table,
-    repair_geometries,
-    validate_admin,
-    validate_units,
-    write_layer,
-)
-from gridmap.stats import read_staff, staffing, summarize
 
-if TYPE_CHECKING:  # imported on first use (__getattr__): folium and matplotlib stay out of `import gridmap`
-    from gridmap import maps
+if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and readers
+    from gridmap import cases, codes, crs, maps, stats
+    from gridmap.cases import GridIndex, read_cases
+    from gridmap.codes.registry import Registry
+    from gridmap.datasets import load_sample
+    from gridmap.division import (
+        GridBuild,
+        GridRules,
+        MicroBuild,
+        MicroRules,
+        assign_units,
+        build_grids,
+        build_microgrids,
+        check,
+        coverage_gaps,
+        coverage_overlaps,
+        crosswalk,
+        crosswalk_summary,
+    )
+    from gridmap.findings import Report
+    from gridmap.io import (
+        City,
+        add_hierarchy,
+        list_layers,
+        load_city,
+        read_division_codes,
+        read_layer,
+        read_table,
+        repair_geometries,
+        validate_admin,
+        validate_units,
+        write_layer,
+    )
+    from gridmap.stats import read_staff, staffing, summarize
 
-_LAZY_SUBMODULES = {"maps": "gridmap.maps"}
+#: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
+#: and a script that only reads a layer never loads the registry, the cases engines or the maps.
+_LAZY = {
+    **dict.fromkeys(("cases", "codes", "crs", "maps", "stats", "io", "division", "datasets", "schema",
+                     "findings"), ""),
+    **dict.fromkeys(("GridIndex", "read_cases"), "gridmap.cases"),
+    "Registry": "gridmap.codes.registry",
+    "load_sample": "gridmap.datasets",
+    **dict.fromkeys(("GridBuild", "GridRules", "MicroBuild", "MicroRules", "assign_units", "build_grids",
+                     "build_microgrids", "check", "coverage_gaps", "coverage_overlaps", "crosswalk",
+                     "crosswalk_summary"), "gridmap.division"),
+    "Report": "gridmap.findings",
+    **dict.fromkeys(("City", "add_hierarchy", "list_layers", "load_city", "read_division_codes", "read_layer",
+                     "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
+                    "gridmap.io"),
+    **dict.fromkeys(("read_staff", "staffing", "summarize"), "gridmap.stats"),
+}
 
 
 def __getattr__(name: str) -> object:
-    """Import ``gridmap.maps`` (folium, branca, matplotlib) on first use."""
-    if name in _LAZY_SUBMODULES:
-        import importlib
+    """Import a public name's module on first use (PEP 562) and keep the name in the package."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gridmap' has no attribute {name!r}")
+    import importlib
 
-        return importlib.import_module(_LAZY_SUBMODULES[name])
-    raise AttributeError(f"module 'gridmap' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name] or f"gridmap.{name}")
+    value = module if not _LAZY[name] else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

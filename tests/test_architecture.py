@@ -121,3 +121,17 @@ def test_lazy_maps_package_is_there_when_asked_for():
             "m = gridmap.maps; print(m.__name__, 'folium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["gridmap.maps", "True"]
+
+
+def test_import_gridmap_loads_no_stage_until_a_name_is_used():
+    # the public names are imported on first use (PEP 562), so `import gridmap` costs ~0 beyond geopandas
+    code = ("import gridmap, sys; before = sorted(m for m in sys.modules if m.startswith('gridmap')); "
+            "gridmap.read_layer; after = 'gridmap.io.read' in sys.modules; print(before, after)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['gridmap', 'gridmap._interrupt', 'gridmap.errors'] True"
+
+
+def test_every_public_name_resolves():
+    for name in gridmap.__all__:
+        assert getattr(gridmap, name) is not None, name
+    assert set(gridmap.__all__) <= set(dir(gridmap))
