@@ -42,6 +42,7 @@ def _summary_cases(summary: str) -> dict[str, int]:
     (["--month", "2025-06"], "2025-06", "2025-06-01", "2025-07-01"),
     (["--from", "2025-03-10", "--to", "2025-04-05"], "2025-03-10 – 2025-04-05", "2025-03-10", "2025-04-06"),
 ])
+@pytest.mark.slow
 def test_report_of_a_chosen_period_counts_the_cases_of_that_period(demo_gpkg, tmp_path, options, label,
                                                                    start, end):
     out = tmp_path / "period"
@@ -335,6 +336,7 @@ _COUNTS = st.lists(st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=4)
 
 @settings(max_examples=80, deadline=None)
 @given(counts=_COUNTS, periods=st.integers(1, 2))
+@pytest.mark.slow
 def test_no_suppressed_count_can_be_solved_back(counts, periods):
     from gridmap.stats.summary import _published
 
@@ -372,6 +374,7 @@ def test_a_change_on_a_hidden_base_is_hidden():
     assert out["cases_change_mom"].isna().tolist() == [True, True, False, True, True, False]
 
 
+@pytest.mark.slow
 def test_published_report_tables_reveal_no_hidden_count(city):
     tables = _levels(city, period="month")
     published = _levels(city, period="month", publish=True)
@@ -476,6 +479,7 @@ def test_check_gives_builds_reason_instead_of_contradicting_it(demo_gpkg, tmp_pa
         assert not row.message.endswith("Fix: split it") and "merge it with a neighbouring" not in row.message
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg, browser):
     from browser import open_offline

@@ -285,6 +285,7 @@ def run_killed(tmp_path: Path, args: list, point: str, *, target: str = "", sign
 
 @pytest.mark.parametrize(("point", "external"), [("read", False), ("layer", False), ("replace", False),
                                                  ("layer", True)])
+@pytest.mark.slow
 def test_sigterm_during_build_leaves_the_old_output_and_no_temporary_file(tmp_path, city, point, external):
     work = tmp_path / "work"
     work.mkdir()
@@ -299,6 +300,7 @@ def test_sigterm_during_build_leaves_the_old_output_and_no_temporary_file(tmp_pa
     assert snapshot(work) == before, "no temporary file (nor -journal) left, the old output unchanged"
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_build_exits_130(tmp_path, city):
     work = tmp_path / "work"
     work.mkdir()
@@ -309,6 +311,7 @@ def test_ctrl_c_during_build_exits_130(tmp_path, city):
     assert list(work.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("external", [False, True])
 def test_sigterm_during_report_keeps_the_whole_old_folder(tmp_path, grids, external):
     work = tmp_path / "work"
@@ -560,6 +563,7 @@ def test_write_layer_refuses_its_source(tmp_path, monkeypatch):
     assert write_layer(hostile_frame(), tmp_path / "copy.gpkg", source=source).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_scripts_stop_on_a_signal_with_one_line(tmp_path, signum, code):
     # scripts/batch_maps.py and check_existing_grids.py run their main through run_script

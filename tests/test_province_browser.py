@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from gridmap.cli import main as gridmap_main
 from gridmap.maps import overview_map
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 GRIDS = 6000
