@@ -30,6 +30,7 @@ from gridmap.cli.options import (
     coords_option,
     echo_warnings,
     epilog,
+    gpkg_path,
     is_quiet,
     join_inputs,
     json_option,
@@ -72,13 +73,6 @@ _EXAMPLES = """
 """
 
 
-def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
-    if Path(value).suffix.lower() != ".gpkg":
-        raise click.BadParameter(f"{value!r} is not a GeoPackage name (it must end in .gpkg)", ctx=ctx,
-                                 param=param)
-    return Path(value)
-
-
 @click.command("build", epilog=epilog(_EXAMPLES, exits="0 built (findings are warnings), 2 bad input"))
 @click.option("--communities", "communities_path", required=True, type=click.Path(), metavar="FILE",
               help="Communities (社区/村): code, name, polygon; any format gridmap reads.")
@@ -109,7 +103,7 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 @click.option("--registry", "registry_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Code registry (SQLite, created when missing) giving the grids permanent codes "
                    "[default: temporary codes, community code + '-' + sequence].")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_gpkg_path,
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=gpkg_path,
               metavar="FILE.gpkg", help="GeoPackage to write (replaced whole, only when the build succeeds).")
 @json_option
 @quiet_option

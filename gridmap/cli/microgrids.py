@@ -22,6 +22,7 @@ from gridmap.cli.options import (
     coords_option,
     echo_warnings,
     epilog,
+    gpkg_path,
     is_quiet,
     join_inputs,
     json_option,
@@ -54,13 +55,6 @@ _EXAMPLES = """
 """
 
 
-def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
-    if Path(value).suffix.lower() != ".gpkg":
-        raise click.BadParameter(f"{value!r} is not a GeoPackage name (it must end in .gpkg)", ctx=ctx,
-                                 param=param)
-    return Path(value)
-
-
 @click.command("microgrids", epilog=epilog(_EXAMPLES, exits="0 written (findings are warnings), 2 bad input"))
 @click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
               help="Grids: code (网格编码), polygon; e.g. the grids layer gridmap build writes.")
@@ -79,7 +73,7 @@ def _gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 @click.option("--registry", "registry_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Micro-grid code registry (SQLite, created when missing; not the grids' registry) giving "
                    "permanent codes [default: grid code + sequence, not registered].")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_gpkg_path,
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=gpkg_path,
               metavar="FILE.gpkg",
               help="GeoPackage to write (replaced whole, only when the division succeeds).")
 @json_option

@@ -35,6 +35,7 @@ from gridmap.io._atomic import atomic_path
 from gridmap.io.city import load_city
 
 __all__ = [
+    "gpkg_path",
     "read_city",
     "read_named_layer",
     "register_codes",
@@ -316,3 +317,11 @@ def read_named_layer(path: str | os.PathLike, layer: str | None, default: str) -
         if len(layers) > 1 and default in layers:
             layer = default
     return read_layer(path, layer)
+
+
+def gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """Click callback for an output that must be a GeoPackage: the path, or a usage error naming it."""
+    if Path(value).suffix.lower() != ".gpkg":
+        raise click.BadParameter(f"{value!r} is not a GeoPackage name (it must end in .gpkg)", ctx=ctx,
+                                 param=param)
+    return Path(value)
