@@ -1,7 +1,7 @@
 """The package layout: one package per pipeline stage, data flowing one way, a light ``import gridmap``.
 
 Stages, first to last: the base modules (errors, vocabulary, findings, CRS, sample data), then
-io → division → codes → cases → stats → maps → cli. A module may import from its own stage and from
+io → division → codes → cases → people → fieldwork → stats → maps → cli. A module may import from its own stage and from
 stages before it, never from a later one, and no two modules import each other (at module level or inside a
 function: a lazy import still ties the two together).
 """
@@ -31,6 +31,8 @@ STAGES = {
     "division": 2,
     "codes": 3,
     "cases": 4,
+    "people": 4.5,  # roster, roles, party organisation, liaison, service centres
+    "fieldwork": 4.7,  # patrols, patrol zones, walking circles, escalation, satisfaction
     "stats": 5,
     "maps": 6,
     "cli": 7,
