@@ -774,12 +774,15 @@ def person_name(rng: np.random.Generator) -> str:
     return str(rng.choice(SURNAMES)) + given
 
 
-def built_grids(gpkg: Path) -> pd.DataFrame:
-    """``code`` and ``community_code`` of the grids gridmap builds from the written sample.
+def built_grids(gpkg: Path) -> gpd.GeoDataFrame:
+    """The grids gridmap builds from the written sample, with the codes a registry issues first.
 
     The layers are read back exactly as ``gridmap.load_sample`` reads them (units and unit points joined,
     sorted by ``unit_id``), so the roster follows what a user builds. ``build_grids`` numbers the grids in
     a registry's reading order, so ``<community>-NNN`` without the dash is the code a registry issues first.
+    Columns: ``code``, ``community_code``, ``type``, ``households``, ``population``, ``unit_ids`` and the
+    geometry (EPSG:4490), sorted by ``code``; the generators of the other sample files
+    (``scripts/sample_*.py``) receive this frame.
     """
     communities = pyogrio.read_dataframe(gpkg, layer="communities")
     units = pd.concat([pyogrio.read_dataframe(gpkg, layer=layer) for layer in ("units", "unit_points")],
@@ -787,9 +790,9 @@ def built_grids(gpkg: Path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gridmap.GridmapWarning)  # the sample's deliberate flaws
         grids = gridmap.build_grids(communities, units).grids
-    codes = grids["code"].str.replace("-", "", regex=False)
-    return pd.DataFrame({"code": codes, "community_code": grids["community_code"]}).sort_values(
-        "code", ignore_index=True)
+    grids = grids.assign(code=grids["code"].str.replace("-", "", regex=False))
+    columns = ["code", "community_code", "type", "households", "population", "unit_ids", "geometry"]
+    return grids[columns].sort_values("code", ignore_index=True)
 
 
 def build_staff(grids: pd.DataFrame, rng: np.random.Generator) -> tuple:
@@ -1186,7 +1189,8 @@ def generate(out: Path, seed: int = SEED) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_gpkg(out / GPKG_NAME, admin, units)
     write_roads(out / ROADS_NAME, roads)
-    staff, gaps = build_staff(built_grids(out / GPKG_NAME), np.random.default_rng([seed, STAFF_STREAM]))
+    grids = built_grids(out / GPKG_NAME)
+    staff, gaps = build_staff(grids, np.random.default_rng([seed, STAFF_STREAM]))
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)

@@ -79,7 +79,8 @@ def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     # a copy, not a link: by default the script writes data/sample/ beside its own folder
-    shutil.copy2(SCRIPTS / "make_sample_data.py", project / "scripts")
+    for script in [SCRIPTS / "make_sample_data.py", *SCRIPTS.glob("sample_*.py")]:  # and the parts it imports
+        shutil.copy2(script, project / "scripts")
     shipped = {p.name: p.read_bytes() for p in (ROOT / "data" / "sample").iterdir()}
     examples = usage("make_sample_data")
     assert {tuple(e.argv[:1]) for e in examples} == {(), ("--out",)}, "the default folder and --out"
