@@ -57,6 +57,20 @@ __all__ = [
     "CODE_COLUMNS",
     "COUNT_COLUMNS",
     "LABELS_ZH",
+    # issue 21: escalation, satisfaction, mediation, quality index
+    "HANDLING_LEVEL_NAMES_ZH",
+    "STEP_COLUMN_WORDS",
+    "TIER_RULES",
+    "SATISFACTION_CLASSES",
+    "SATISFACTION_WORDS",
+    "SATISFACTION_SCALES",
+    "SATISFACTION_THRESHOLDS",
+    "MEDIATION_OUTCOMES",
+    "MEDIATION_WORDS",
+    "MEDIATION_LEVELS",
+    "MEDIATION_LEVEL_WORDS",
+    "FEEDBACK_COLUMN_WORDS",
+    "QUALITY_MEASURES",
 ]
 
 #: Administrative levels gridmap models, from the largest down, with the length of their codes.
@@ -387,3 +401,88 @@ def find_column(columns: Iterable[Hashable], name: str) -> Hashable | None:
     if model is None:
         return None
     return next((h for h in headers if COLUMN_ALIASES.get(header_key(h)) == model), None)
+
+
+# === SECTION: escalation, tiered response, satisfaction, mediation, quality index (issue 21) ==============
+# Vocabulary of gridmap.fieldwork.escalation, gridmap.fieldwork.satisfaction and gridmap.stats.quality.
+
+#: Chinese names of the handling levels (:data:`HANDLING_LEVELS`), for labels and report headers.
+HANDLING_LEVEL_NAMES_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
+
+#: Headers of a handling history (one row per step), by canonical column; compared after
+#: :func:`header_key`. In the one-row-per-case shape the level, handler and time headers carry the step
+#: number (``level_1``, ``层级1``, ``第2步处置人``, ``时间(3)``).
+STEP_COLUMN_WORDS = {
+    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号", "事件号",
+                "诉求编号", "编号", "id"),
+    "step": ("step", "step_no", "步骤", "序号", "环节", "第几步", "流转序号", "处置步骤"),
+    "level": ("level", "层级", "级别", "处置层级", "流转层级", "办理层级", "所在层级", "handling_level"),
+    "handler": ("handler", "处置人", "处理人", "经办人", "办理人", "承办人", "处置单位", "承办单位", "处置部门"),
+    "time": ("time", "at", "时间", "处置时间", "流转时间", "办理时间", "到达时间", "转办时间", "上报时间"),
+}
+
+#: Tiered response (分级响应, seed 004): the handling levels each case type may reach. Types are compared
+#: after :func:`vocabulary_key`; ``default`` holds for types the table does not name. A TOML file
+#: (``[tiers]``, see :class:`gridmap.fieldwork.escalation.TierRules`) replaces rows of it.
+TIER_RULES = {
+    "default": ("grid", "community", "street", "district"),
+    "环境卫生": ("grid", "community"),
+    "城市管理": ("grid", "community", "street"),
+    "民生诉求": ("grid", "community", "street"),
+    "矛盾纠纷": ("grid", "community", "street", "district"),
+    "治安隐患": ("grid", "community", "street", "district"),
+    "安全生产": ("grid", "community", "street", "district"),
+    "疫情防控": ("grid", "community", "street", "district"),
+}
+
+#: Satisfaction classes (满意度), best first, with their Chinese names.
+SATISFACTION_CLASSES = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+#: Words read as each satisfaction class (compared after :func:`vocabulary_key`).
+SATISFACTION_WORDS = {
+    **dict.fromkeys(("满意", "非常满意", "很满意", "十分满意", "satisfied", "very satisfied"), "satisfied"),
+    **dict.fromkeys(("基本满意", "比较满意", "较满意", "一般", "basically satisfied", "basic", "neutral"),
+                    "basic"),
+    **dict.fromkeys(("不满意", "非常不满意", "很不满意", "不太满意", "dissatisfied", "unsatisfied",
+                     "very dissatisfied"), "dissatisfied"),
+}
+#: Numeric scores: the scales recognised (a 5-point, 10-point or 100-point score; the smallest that holds
+#: every score of a file) and the share of the scale from which a score is 满意 and 基本满意.
+SATISFACTION_SCALES = (5, 10, 100)
+SATISFACTION_THRESHOLDS = {"satisfied": 0.8, "basic": 0.6}
+
+#: Mediation outcomes (调解结果) with their Chinese names, and the words read as each.
+MEDIATION_OUTCOMES = {"success": "调解成功", "failure": "调解失败", "pending": "未结"}
+MEDIATION_WORDS = {
+    **dict.fromkeys(("成功", "调解成功", "达成协议", "已调解", "化解", "已化解", "success", "succeeded"),
+                    "success"),
+    **dict.fromkeys(("失败", "调解失败", "未达成协议", "调解不成", "未化解", "failure", "failed"), "failure"),
+    **dict.fromkeys(("未结", "调解中", "在调", "进行中", "待调解", "未办结", "pending", "open"), "pending"),
+}
+#: The three levels of mediation centres (seed 003: 县、乡、村三级矛盾纠纷调解中心(站、点)) and the words
+#: read as each (besides the handling level names of :func:`gridmap.cases.normalize_level`).
+MEDIATION_LEVELS = {"community": "村(社区)调解点", "street": "乡镇(街道)调解站", "district": "县(区)调解中心"}
+MEDIATION_LEVEL_WORDS = {
+    **dict.fromkeys(("调解点", "调解室", "村调解点", "社区调解室", "村(社区)调解点", "人民调解委员会", "调委会"),
+                    "community"),
+    **dict.fromkeys(("调解站", "乡镇调解站", "街道调解站", "乡镇(街道)调解站", "司法所"), "street"),
+    **dict.fromkeys(("调解中心", "县调解中心", "区调解中心", "县(区)调解中心", "县级调解中心",
+                     "矛盾纠纷调解中心"), "district"),
+}
+#: Headers of a feedback table (satisfaction and mediation per case), by canonical column.
+FEEDBACK_COLUMN_WORDS = {
+    "satisfaction": ("satisfaction", "满意度", "满意程度", "评价", "回访评价", "群众评价", "回访结果", "评分"),
+    "mediation": ("mediation", "mediation_outcome", "调解结果", "调解情况", "调解结论"),
+    "mediation_level": ("mediation_level", "调解层级", "调解级别", "调解机构", "调解组织", "调解地点"),
+}
+
+#: Measures of the grid quality index (网格+ 质效评估, seed 002): Chinese name, direction (``higher`` or
+#: ``lower`` is better) and default weight. See :mod:`gridmap.stats.quality`.
+QUALITY_MEASURES = {
+    "response_rate": ("响应率", "higher", 0.15),
+    "on_time_closure": ("按期办结率", "higher", 0.15),
+    "settled_in_grid": ("网格内化解率", "higher", 0.15),
+    "patrol_coverage": ("巡查覆盖率", "higher", 0.15),
+    "staffing": ("人员配备完整率", "higher", 0.10),
+    "satisfaction": ("满意率", "higher", 0.20),
+    "case_density": ("每千人事件数", "lower", 0.10),
+}
