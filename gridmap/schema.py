@@ -418,7 +418,7 @@ STEP_COLUMN_WORDS = {
     "step": ("step", "step_no", "步骤", "序号", "环节", "第几步", "流转序号", "处置步骤"),
     "level": ("level", "层级", "级别", "处置层级", "流转层级", "办理层级", "所在层级", "handling_level"),
     "handler": ("handler", "处置人", "处理人", "经办人", "办理人", "承办人", "处置单位", "承办单位", "处置部门"),
-    "time": ("time", "at", "时间", "处置时间", "流转时间", "办理时间", "到达时间", "转办时间", "上报时间"),
+    "time": ("time", "at", "时间", "处置时间", "流转时间", "办理时间", "到达时间", "转办时间", "流转时间点"),
 }
 
 #: Tiered response (分级响应, seed 004): the handling levels each case type may reach. Types are compared
