@@ -336,7 +336,7 @@ def _levels(long: pd.DataFrame, path) -> pd.Series:
 def _ordered(long: pd.DataFrame, findings: Report, path) -> pd.DataFrame:
     """Drop repeated steps, put each case's steps in order and number them 1, 2 …"""
     content = ["case_id", "level", "handler", "time"]
-    repeated = long.duplicated([*content, "step"], keep="first") | (
+    repeated = (long["step"].notna() & long.duplicated([*content, "step"], keep="first")) | (
         long["time"].notna() & long.duplicated(content, keep="first"))
     if repeated.any():
         findings.add_many("duplicate_step", "a step of case {case} is listed twice; the repeat is left out",
@@ -590,8 +590,8 @@ def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRule
     """One row per case: path, first/final/top level, skips, returns, time per level, tier rule."""
     rank = history["level"].map(_RANK).to_numpy(dtype="int64")
     case = history["case_id"].to_numpy()
-    same = np.r_[False, case[1:] == case[:-1]]  # the step before is of the same case
-    jump = np.where(same, rank - np.r_[0, rank[:-1]], 0)
+    same = _same_case(case)
+    jump = np.where(same, rank - (np.r_[0, rank[:-1]] if len(rank) else rank), 0)
     starts = np.flatnonzero(~same)
     groups = pd.Series(np.cumsum(~same) - 1)
     table = pd.DataFrame({"case_id": case[starts]})
@@ -602,7 +602,7 @@ def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRule
     table["path"] = pd.Series(levels).groupby(groups).agg(">".join).to_numpy()
     table["path_zh"] = table["path"].map(lambda p: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in p.split(">")))
     table["first_level"] = levels[starts]
-    ends = np.r_[starts[1:], len(history)] - 1
+    ends = np.r_[starts[1:], len(history)][:len(starts)] - 1
     table["final_level"] = levels[ends]
     table["top_level"] = [HANDLING_LEVELS[r] for r in np.maximum.reduceat(rank, starts)] if len(starts) else []
     table["n_steps"] = ends - starts + 1
@@ -620,12 +620,19 @@ def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRule
     return table
 
 
+def _same_case(case: np.ndarray) -> np.ndarray:
+    """Whether each step's previous step (in order) is of the same case."""
+    same = np.zeros(len(case), dtype=bool)
+    same[1:] = case[1:] == case[:-1]
+    return same
+
+
 def _time_per_level(table: pd.DataFrame, history: pd.DataFrame, same: np.ndarray, starts: np.ndarray,
                     groups: pd.Series, findings: Report) -> pd.DataFrame:
     """Hours at each level: from a step to the next (the last to ``closed_at``); backwards times reported."""
     times = history["time"].to_numpy(dtype="datetime64[ns]")
-    following = np.r_[times[1:], np.datetime64("NaT", "ns")]
-    last = ~np.r_[same[1:], False]
+    following = np.r_[times[1:], np.datetime64("NaT", "ns")][:len(times)]
+    last = ~np.r_[same[1:], False][:len(times)]
     if "closed_at" in history.columns:
         closing = history["closed_at"].to_numpy(dtype="datetime64[ns]")
         following = np.where(last, closing, following)
@@ -663,10 +670,10 @@ def _tiers(table: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, rules:
     """Whether every step of each case is at a level its type may reach; breaches are findings (errors)."""
     if "category" not in table.columns:
         return np.ones(len(table), dtype=bool)
-    kinds, kind_of_case = np.unique(table["category"].astype(str).to_numpy(), return_inverse=True)
-    allowed = {kind: rules.allowed(kind) for kind in table["category"].dropna().unique()}
-    matrix = np.array([[level in rules.allowed(kind if kind != "nan" else None) for level in HANDLING_LEVELS]
-                       for kind in kinds], dtype=bool).reshape(len(kinds), len(HANDLING_LEVELS))
+    kind_of_case, kinds = pd.factorize(table["category"])  # a missing type is -1: the last row, default
+    allowed = {kind: rules.allowed(kind) for kind in kinds}
+    matrix = np.array([[level in rules.allowed(kind) for level in HANDLING_LEVELS] for kind in [*kinds, None]],
+                      dtype=bool)
     rank = history["level"].map(_RANK).to_numpy(dtype="int64")
     ok_step = matrix[kind_of_case[groups.to_numpy()], rank]
     ok = pd.Series(ok_step).groupby(groups).all().to_numpy(dtype=bool)
@@ -702,8 +709,8 @@ def _per_level(history: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     entered = table["first_level"].value_counts()
     rank = history["level"].map(_RANK).to_numpy(dtype="int64")
     case = history["case_id"].to_numpy()
-    same = np.r_[False, case[1:] == case[:-1]]
-    before = np.r_[0, rank[:-1]]
+    same = _same_case(case)
+    before = np.r_[0, rank[:-1]] if len(rank) else rank
     rows = []
     for level, position in _RANK.items():
         over = same & (before < position) & (rank > position)
