@@ -126,7 +126,7 @@ histories = st.lists(  # per case: steps of (level, minutes after the previous s
     min_size=1, max_size=8)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories, st.randoms(use_true_random=False))
 def test_any_history_reads_the_same_in_both_shapes(cases, random):
     rows = []

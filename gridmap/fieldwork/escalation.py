@@ -538,8 +538,13 @@ def analyse_escalation(steps: pd.DataFrame, cases: pd.DataFrame | None = None, *
     return Escalation(cases=per_case, levels=levels, grids=per_grid, report=findings)
 
 
-def _case_table(cases: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: Report) -> pd.DataFrame:
-    """Clean cases with their grid when it is known (grid_code, or points put in ``grids``)."""
+def _case_table(cases: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: Report, *,
+                columns: Sequence[str] = ("grid_code", "category", "status", "level", "closed_at")) -> pd.DataFrame:
+    """Clean cases with their grid when it is known (grid_code, or points put in ``grids``), by case id.
+
+    Cases with a report time go through :func:`gridmap.cases.clean_cases`; a bare list (case ids, types,
+    grids) only has its ids made text and its levels normalised. ``columns``: those kept, when present.
+    """
     cases = model_columns(cases, "cases")[0]
     if "grid_code" in cases.columns or (grids is not None and isinstance(cases, gpd.GeoDataFrame)):
         cases = in_grids(cases, grids if grids is not None else gpd.GeoDataFrame(), report=findings)
@@ -547,9 +552,8 @@ def _case_table(cases: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: R
     if "reported_at" not in frame.columns:
         frame = _case_columns(frame, path=cases.attrs.get(SOURCE))
     frame = clean_cases(frame, report=findings) if "reported_at" in frame.columns else _light_clean(frame)
-    columns = [c for c in ("case_id", "grid_code", "category", "status", "level", "closed_at")
-               if c in frame.columns]
-    return frame[columns].drop_duplicates("case_id", keep="first").set_index("case_id")
+    kept = [c for c in ("case_id", *columns) if c in frame.columns]
+    return frame[kept].drop_duplicates("case_id", keep="first").set_index("case_id")
 
 
 def _light_clean(frame: pd.DataFrame) -> pd.DataFrame:
