@@ -317,14 +317,18 @@ def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = N
     6. The whole area's total of a column (the sum of the top level's group) is to be withheld when every
        top-level cell of it is hidden: :func:`totals_row` leaves a column with any hidden cell empty.
 
-    Rates derived from a hidden count are hidden with it.
+    Rates derived from a hidden count are hidden with it. A table may name its own count columns and what
+    derives from each in ``frame.attrs["count_columns"]`` (and its 环比/同比 columns per count in
+    ``frame.attrs["changes"]``), as the satisfaction, mediation and escalation tables of
+    :mod:`gridmap.fieldwork` do; they are then checked instead of :data:`CASE_COUNT_COLUMNS`.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         A table from :func:`summarize`; not modified.
     columns : sequence of str, optional
-        Count columns to check; default those of :data:`CASE_COUNT_COLUMNS` present.
+        Count columns to check; default those of ``frame.attrs["count_columns"]`` or
+        :data:`CASE_COUNT_COLUMNS` present.
     threshold : int, default 5
     secondary : bool, default True
         Hide complementary cells as described above.
@@ -344,7 +348,8 @@ def suppress_small_counts(frame: pd.DataFrame, columns: Sequence[str] | None = N
     if not isinstance(threshold, (int, np.integer)) or threshold < 1:
         raise SchemaError(f"threshold must be a whole number of at least 1, got {threshold!r}",
                           fix="pass threshold=5 (the default) or another whole number")
-    columns = [c for c in CASE_COUNT_COLUMNS if c in frame.columns] if columns is None else list(columns)
+    counts = _count_columns(frame)
+    columns = [c for c in counts if c in frame.columns] if columns is None else list(columns)
     missing = [c for c in [*columns, *(groups or ())] if c not in frame.columns]
     if missing:
         listed = ", ".join(map(str, frame.columns))
@@ -434,15 +439,18 @@ def _hidden(frame: pd.DataFrame, masks: dict[str, np.ndarray], *, secondary: boo
     result = frame.copy()
     hidden: list[list[str]] = [[] for _ in range(len(frame))]
     for column, mask in masks.items():
-        derived = [c for c in CASE_COUNT_COLUMNS.get(column, ()) if c in frame.columns]
+        derived = [c for c in _count_columns(frame).get(column, ()) if c in frame.columns]
         if frame[column].dtype.kind in "iu":
             result[column] = result[column].astype("Int64")
         for target in (column, *derived):
             result.loc[mask, target] = pd.NA
         for position in np.flatnonzero(mask):
             hidden[position] += [column, *derived]
-    if secondary and "cases" in masks:
-        for column, leaking in _leaking_changes(frame, masks["cases"]).items():
+    changes = frame.attrs.get("changes", _CASE_CHANGES) if "count_columns" in frame.attrs else _CASE_CHANGES
+    for count, columns in changes.items() if secondary else ():
+        if count not in masks:
+            continue
+        for column, leaking in _leaking_changes(frame, masks[count], columns).items():
             result.loc[leaking, column] = pd.NA
             for position in np.flatnonzero(leaking):
                 hidden[position].append(column)
@@ -451,17 +459,31 @@ def _hidden(frame: pd.DataFrame, masks: dict[str, np.ndarray], *, secondary: boo
     return result
 
 
-def _leaking_changes(frame: pd.DataFrame, hidden: np.ndarray) -> dict[str, np.ndarray]:
-    """Rows whose 环比/同比 has a hidden base count (rule 4), per change column."""
+def _count_columns(frame: pd.DataFrame) -> Mapping[str, Sequence[str]]:
+    """The count columns of a table and what derives from each: ``attrs["count_columns"]`` when the table
+    carries them (the rate tables of :mod:`gridmap.fieldwork`), else :data:`CASE_COUNT_COLUMNS`."""
+    return frame.attrs.get("count_columns") or CASE_COUNT_COLUMNS
+
+
+#: The 环比 and 同比 columns of each count column (rule 4), in that order; a table may carry its own in
+#: ``attrs["changes"]`` (with its ``count_columns``).
+_CASE_CHANGES = {"cases": ("cases_change_mom", "cases_change_yoy")}
+
+
+def _leaking_changes(frame: pd.DataFrame, hidden: np.ndarray,
+                     columns: Sequence[str] = _CASE_CHANGES["cases"]) -> dict[str, np.ndarray]:
+    """Rows whose 环比/同比 (``columns``: the mom and yoy columns) has a hidden base (rule 4), per column."""
     period = frame.attrs.get("period")
-    changes = [c for c in ("cases_change_mom", "cases_change_yoy") if c in frame.columns]
+    kinds = dict(zip(columns, ("cases_change_mom", "cases_change_yoy"), strict=False))
+    changes = [c for c in columns if c in frame.columns]
     if period not in PERIODS or not changes or "period" not in frame.columns or not hidden.any():
         return {}
     labels = frame["period"].astype(str)
     hidden_cells = set(zip(frame["code"].astype(str)[hidden], labels[hidden], strict=True))
     bases = _base_labels(labels, period)
     return {column: np.array([(code, base) in hidden_cells
-                              for code, base in zip(frame["code"].astype(str), bases[column], strict=True)])
+                              for code, base in zip(frame["code"].astype(str), bases[kinds[column]],
+                                                    strict=True)])
             for column in changes}
 
 
