@@ -104,7 +104,7 @@ ESCALATION_HEADERS_ZH = {
 #: :func:`gridmap.stats.suppress_small_counts` (the table carries it in ``attrs["count_columns"]``).
 GRID_COUNT_COLUMNS = {
     "cases": ("skipped", "returned", "tier_breaches"),
-    "settled": ("settled_in_grid", "settled_in_grid_rate", *(f"share_{x}" for x in HANDLING_LEVELS)),
+    "settled": ("settled_in_grid", "settled_in_grid_rate", *(f"share_{x}" for x in HANDLING_LEVELS), "label"),
 }
 
 _RANK = {level: rank for rank, level in enumerate(HANDLING_LEVELS)}

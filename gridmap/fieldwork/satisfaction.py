@@ -461,7 +461,7 @@ def _finished(table: pd.DataFrame, count: str, rate: str, *, by: str, period: st
         table = _changes(table, rate, period)
         changes = (f"{rate}_change_mom", f"{rate}_change_yoy")
     derived = [c for c in table.columns if c not in ("code", "level", "level_zh", "community_code", "street_code",
-                                                     "district_code", "period", count, "label")]
+                                                     "district_code", "period", count)]
     if by == "level":
         table = table.rename(columns={"code": "level"})
         table.insert(1, "level_zh", table["level"].map(HANDLING_LEVEL_NAMES_ZH))

@@ -232,7 +232,7 @@ def _published(tables: dict[str, pd.DataFrame], threshold: int) -> dict[str, pd.
     order = sorted(tables, key=ROLLUP_LEVELS.index)  # finest first
     keys = {level: _suppression_groups(tables[level]) for level in order}
     cells = {level: _cell_keys(tables[level]) for level in order}
-    columns = {level: [c for c in CASE_COUNT_COLUMNS if c in tables[level].columns] for level in order}
+    columns = {level: [c for c in _count_columns(tables[level]) if c in tables[level].columns] for level in order}
     masks = {level: _masks(tables[level], columns[level], threshold, keys[level], secondary=False)[0]
              for level in order}
     changed = True
