@@ -68,6 +68,8 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         write_layer,
     )
     from gridmap.stats import read_staff, staffing, summarize
+    from gridmap.fieldwork import analyse_escalation, read_steps, satisfaction_rates, mediation_rates
+    from gridmap.stats import quality_index, quality_measures
 
 #: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
 #: and a script that only reads a layer never loads the registry, the cases engines or the maps.
@@ -85,6 +87,10 @@ _LAZY = {
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
     **dict.fromkeys(("read_staff", "staffing", "summarize"), "gridmap.stats"),
+    # issue 21: escalation, satisfaction, quality index
+    **dict.fromkeys(("read_steps", "analyse_escalation", "satisfaction_rates", "mediation_rates"),
+                    "gridmap.fieldwork"),
+    **dict.fromkeys(("quality_measures", "quality_index"), "gridmap.stats"),
 }
 
 
@@ -145,6 +151,12 @@ __all__ = [
     "Registry",
     "GridIndex",
     "summarize",
+    "read_steps",
+    "analyse_escalation",
+    "satisfaction_rates",
+    "mediation_rates",
+    "quality_measures",
+    "quality_index",
     # results and errors
     "Report",
     "GridmapError",

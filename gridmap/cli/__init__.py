@@ -147,12 +147,16 @@ def _register_commands() -> None:
     from gridmap.cli.check import check
     from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
+    from gridmap.cli.escalation import escalation
+    from gridmap.cli.index import index_command
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
+        main.add_command(command)
+    for command in (escalation, index_command):  # issue 21: escalation steps, the grid quality index
         main.add_command(command)
 
 
