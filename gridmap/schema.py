@@ -426,9 +426,9 @@ STEP_COLUMN_WORDS = {
 #: (``[tiers]``, see :class:`gridmap.fieldwork.escalation.TierRules`) replaces rows of it.
 TIER_RULES = {
     "default": ("grid", "community", "street", "district"),
-    "环境卫生": ("grid", "community"),
+    "环境卫生": ("grid", "community", "street"),  # sanitation never needs the district
     "城市管理": ("grid", "community", "street"),
-    "民生诉求": ("grid", "community", "street"),
+    "民生诉求": ("grid", "community", "street", "district"),
     "矛盾纠纷": ("grid", "community", "street", "district"),
     "治安隐患": ("grid", "community", "street", "district"),
     "安全生产": ("grid", "community", "street", "district"),

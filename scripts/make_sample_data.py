@@ -54,6 +54,7 @@ from shapely.ops import nearest_points
 
 import gridmap
 from gridmap.io._atomic import atomic_path
+from sample_escalation import generate_escalation
 from gridmap.schema import HANDLING_LEVELS
 
 log = logging.getLogger("make_sample_data")
@@ -1194,6 +1195,9 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    escalation = generate_escalation(out, grids, seed)  # case_steps.csv, case_feedback.csv (issue 21)
+    text = (out / "README.md").read_text(encoding="utf-8") + "\n" + "\n".join(escalation) + "\n"
+    atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:

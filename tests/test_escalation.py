@@ -15,6 +15,7 @@ from gridmap.fieldwork.escalation import STEP_COLUMNS, TierRules, analyse_escala
 from gridmap.schema import HANDLING_LEVELS, TIER_RULES
 
 LEVELS_ZH = {"grid": "网格", "community": "社区", "street": "街道", "district": "区县"}
+RULES = TierRules({"环境卫生": ["网格", "社区"]})  # the fixture's tiered response: sanitation stays below the street
 
 
 def four_cases() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -34,7 +35,7 @@ def four_cases() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_four_cases_give_hand_checked_shares_times_skips_and_returns():
     steps, cases = four_cases()
-    result = analyse_escalation(steps, cases)
+    result = analyse_escalation(steps, cases, rules=RULES)
     levels = result.levels.set_index("level")
     assert levels["settled"].tolist() == [1, 2, 1, 0]
     assert levels["share_settled"].tolist() == [0.25, 0.5, 0.25, 0.0]
@@ -64,7 +65,7 @@ def test_four_cases_give_hand_checked_shares_times_skips_and_returns():
 
 def test_tier_breaches_are_findings_with_the_grid_code():
     steps, cases = four_cases()
-    result = analyse_escalation(steps, cases)
+    result = analyse_escalation(steps, cases, rules=RULES)
     breach = result.report.to_frame().query("check == 'tier_breach'")
     assert breach["record"].tolist() == ["case C"] and breach["code"].tolist() == ["G2"]
     assert breach["severity"].tolist() == ["error"] and "网格/社区" in breach["message"].iloc[0]
@@ -250,7 +251,8 @@ def test_cases_with_points_are_put_in_grids_and_every_grid_gets_a_row():
 def test_steps_of_unknown_cases_and_mismatched_levels_are_warnings():
     steps, cases = four_cases()
     cases = cases.assign(level=["网格", "社区", "社区", "社区"])  # C's last step is at the street
-    result = analyse_escalation(pd.concat([steps, pd.DataFrame({"case_id": ["Z"], "level": ["grid"]})]), cases)
+    more = pd.concat([steps, pd.DataFrame({"case_id": ["Z"], "level": ["grid"]})])
+    result = analyse_escalation(more, cases, rules=RULES)
     found = result.report.to_frame().set_index("check")
     assert found.loc["level_mismatch", "record"] == "case C" and found.loc["level_mismatch", "code"] == "G2"
     assert found.loc["unknown_case", "record"] == "case Z"
