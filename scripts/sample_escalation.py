@@ -86,21 +86,21 @@ def _steps(cases: pd.DataFrame, handlers: dict[str, str], rng: np.random.Generat
     """One row per step: levels from the path, times spread between acceptance and closing."""
     end_of_data = cases[["reported_at", "accepted_at", "closed_at"]].max().max()
     rows = []
-    flawed = set(rng.choice(len(cases), BACKWARDS, replace=False).tolist())
-    for number, case in enumerate(cases.itertuples(index=False)):
+    for case in cases.itertuples(index=False):
         path, kind = _path(HANDLING_LEVELS.index(case.level), rng)
         start = case.accepted_at if pd.notna(case.accepted_at) else case.reported_at
         end = case.closed_at if pd.notna(case.closed_at) else end_of_data
         cuts = np.sort(rng.random(len(path) - 1)) * 0.8 * (end - start).total_seconds()
         times = [start] + [start + pd.Timedelta(seconds=float(s)) for s in cuts]
-        if number in flawed and len(times) > 1:
-            times[1] = times[0] - pd.Timedelta(hours=2)  # a clerk's typo: the second step before the first
         for level, time in zip(path, times, strict=True):
             name = HANDLING_LEVELS[level]
             handler = handlers.get(case.grid_code) if name == "grid" else _unit_code(case.community_code, name)
             rows.append((case.case_id, name, handler, time.floor("min"), kind))
     steps = pd.DataFrame(rows, columns=["case_id", "level", "handler", "time", "kind"])
     steps.insert(1, "step", steps.groupby("case_id").cumcount() + 1)
+    seconds = steps.index[steps["step"].eq(2)]  # a clerk's typo: the second step timed before the first
+    flawed = np.sort(rng.choice(seconds, BACKWARDS, replace=False))
+    steps.loc[flawed, "time"] = steps.loc[flawed - 1, "time"].to_numpy() - pd.Timedelta(hours=2)
     return steps
 
 

@@ -91,6 +91,7 @@ def escalation(ctx: click.Context, cases_path: str, steps_path: str | None, rule
     from gridmap.cases import read_cases
     from gridmap.fieldwork import TierRules, analyse_escalation, clean_steps, read_steps
     from gridmap.fieldwork.escalation import ESCALATION_HEADERS_ZH
+    from gridmap.fieldwork.satisfaction import FEEDBACK_HEADERS_ZH
 
     refuse_overwriting({"--cases": cases_path, "--steps": steps_path, "--rules": rules_path,
                         "--grids": grids_path, "--feedback": feedback_path}, {"--out": out})
@@ -114,8 +115,8 @@ def escalation(ctx: click.Context, cases_path: str, steps_path: str | None, rule
         tables["findings"] = findings
         step(f"write {out}" if out else "summarise")
         if out is not None:
-            write_tables({k: v for k, v in tables.items() if v is not None}, out, headers=ESCALATION_HEADERS_ZH,
-                         sheets=_SHEETS)
+            write_tables({k: v for k, v in tables.items() if v is not None}, out,
+                         headers={**FEEDBACK_HEADERS_ZH, **ESCALATION_HEADERS_ZH}, sheets=_SHEETS)
     totals = result.totals()
     if as_json:
         click.echo(json.dumps({"out": None if out is None else str(out), "totals": totals, "publish": publish,
