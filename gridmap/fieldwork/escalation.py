@@ -295,15 +295,14 @@ def _text(values: pd.Series) -> pd.Series:
     """Values as stripped text (whole numbers without ``.0``), NA for missing and blank ones."""
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
-    text = values.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v).strip())
+    text = values.astype("string").str.strip()
     return text.where(text.notna() & (text != ""), None).astype(_STR)
 
 
 def _drop_blank(long: pd.DataFrame, findings: Report) -> pd.DataFrame:
     """Drop empty step slots, and steps that give a handler or time but no level (reported)."""
     long = long.assign(level=_text(long["level"]), handler=_text(long["handler"]))
-    blank = long["time"].map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-    time_given = long["time"].notna() & ~blank
+    time_given = long["time"].notna() & long["time"].astype("string").str.strip().ne("").fillna(False)
     no_level = long["level"].isna()
     orphan = no_level & (long["handler"].notna() | time_given)
     if orphan.any():
@@ -604,7 +603,8 @@ def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRule
             table[column] = history[column].to_numpy()[starts]
     levels = history["level"].to_numpy()
     table["path"] = pd.Series(levels).groupby(groups).agg(">".join).to_numpy()
-    table["path_zh"] = table["path"].map(lambda p: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in p.split(">")))
+    table["path_zh"] = table["path"].map({path: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in path.split(">"))
+                                          for path in table["path"].unique()})
     table["first_level"] = levels[starts]
     ends = np.r_[starts[1:], len(history)][:len(starts)] - 1
     table["final_level"] = levels[ends]

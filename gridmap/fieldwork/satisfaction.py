@@ -204,7 +204,7 @@ def _satisfaction(values: pd.Series, scale: int | None, labels: np.ndarray, find
     """Satisfaction classes from words or numeric scores; scores as shares of their scale."""
     text = _text(values)
     numbers = pd.to_numeric(text, errors="coerce")
-    words = text.map(lambda v: _SATISFACTION.get(vocabulary_key(v)) if isinstance(v, str) else None)
+    words = text.map({value: _SATISFACTION.get(vocabulary_key(value)) for value in text.dropna().unique()})
     if scale is None:
         top = numbers[numbers.between(0, SATISFACTION_SCALES[-1])].max()
         scale = next((s for s in SATISFACTION_SCALES if s >= top), SATISFACTION_SCALES[-1]) if pd.notna(top) \
