@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk,
         crosswalk_summary,
     )
+    from gridmap.fieldwork import analyse_escalation, mediation_rates, read_steps, satisfaction_rates
     from gridmap.findings import Report
     from gridmap.io import (
         City,
@@ -67,9 +68,7 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         validate_units,
         write_layer,
     )
-    from gridmap.stats import read_staff, staffing, summarize
-    from gridmap.fieldwork import analyse_escalation, read_steps, satisfaction_rates, mediation_rates
-    from gridmap.stats import quality_index, quality_measures
+    from gridmap.stats import quality_index, quality_measures, read_staff, staffing, summarize
 
 #: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
 #: and a script that only reads a layer never loads the registry, the cases engines or the maps.

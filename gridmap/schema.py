@@ -413,11 +413,13 @@ HANDLING_LEVEL_NAMES_ZH = {"grid": "网格", "community": "社区", "street": "�
 #: :func:`header_key`. In the one-row-per-case shape the level, handler and time headers carry the step
 #: number (``level_1``, ``层级1``, ``第2步处置人``, ``时间(3)``).
 STEP_COLUMN_WORDS = {
-    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号", "事件号",
+    "case_id": ("case_id", "caseid", "事件编号", "案件编号", "工单编号", "工单号", "事件id", "案件号",
+                "事件号",
                 "诉求编号", "编号", "id"),
     "step": ("step", "step_no", "步骤", "序号", "环节", "第几步", "流转序号", "处置步骤"),
     "level": ("level", "层级", "级别", "处置层级", "流转层级", "办理层级", "所在层级", "handling_level"),
-    "handler": ("handler", "处置人", "处理人", "经办人", "办理人", "承办人", "处置单位", "承办单位", "处置部门"),
+    "handler": ("handler", "处置人", "处理人", "经办人", "办理人", "承办人", "处置单位", "承办单位",
+                "处置部门"),
     "time": ("time", "at", "时间", "处置时间", "流转时间", "办理时间", "到达时间", "转办时间", "流转时间点"),
 }
 
@@ -462,7 +464,8 @@ MEDIATION_WORDS = {
 #: read as each (besides the handling level names of :func:`gridmap.cases.normalize_level`).
 MEDIATION_LEVELS = {"community": "村(社区)调解点", "street": "乡镇(街道)调解站", "district": "县(区)调解中心"}
 MEDIATION_LEVEL_WORDS = {
-    **dict.fromkeys(("调解点", "调解室", "村调解点", "社区调解室", "村(社区)调解点", "人民调解委员会", "调委会"),
+    **dict.fromkeys(("调解点", "调解室", "村调解点", "社区调解室", "村(社区)调解点", "人民调解委员会",
+                     "调委会"),
                     "community"),
     **dict.fromkeys(("调解站", "乡镇调解站", "街道调解站", "乡镇(街道)调解站", "司法所"), "street"),
     **dict.fromkeys(("调解中心", "县调解中心", "区调解中心", "县(区)调解中心", "县级调解中心",
@@ -470,7 +473,8 @@ MEDIATION_LEVEL_WORDS = {
 }
 #: Headers of a feedback table (satisfaction and mediation per case), by canonical column.
 FEEDBACK_COLUMN_WORDS = {
-    "satisfaction": ("satisfaction", "满意度", "满意程度", "评价", "回访评价", "群众评价", "回访结果", "评分"),
+    "satisfaction": ("satisfaction", "满意度", "满意程度", "评价", "回访评价", "群众评价", "回访结果",
+                     "评分"),
     "mediation": ("mediation", "mediation_outcome", "调解结果", "调解情况", "调解结论"),
     "mediation_level": ("mediation_level", "调解层级", "调解级别", "调解机构", "调解组织", "调解地点"),
 }

@@ -49,12 +49,12 @@ import pyogrio
 import shapely
 import shapely.affinity
 from pyproj import Transformer
+from sample_escalation import generate_escalation
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
 import gridmap
 from gridmap.io._atomic import atomic_path
-from sample_escalation import generate_escalation
 from gridmap.schema import HANDLING_LEVELS
 
 log = logging.getLogger("make_sample_data")

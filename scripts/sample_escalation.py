@@ -26,8 +26,13 @@ FIRST_DAY = pd.Timestamp("2025-10-01")  # histories for the cases reported from 
 SKIP, RETURN, ENTER_ABOVE, BACKWARDS = 0.10, 0.04, 0.05, 3  # shares of cases, and a count of flawed ones
 RATED = 0.7  # share of closed cases whose residents answered the return visit (回访)
 #: Chance of 满意 / 基本满意 / 不满意 by the level a case was settled at, and after a skip or a return.
-SATISFACTION = {"grid": (0.78, 0.18, 0.04), "community": (0.66, 0.26, 0.08), "street": (0.55, 0.30, 0.15),
-                "district": (0.45, 0.32, 0.23), "detour": (0.40, 0.35, 0.25)}
+SATISFACTION = {
+    "grid": (0.78, 0.18, 0.04),
+    "community": (0.66, 0.26, 0.08),
+    "street": (0.55, 0.30, 0.15),
+    "district": (0.45, 0.32, 0.23),
+    "detour": (0.40, 0.35, 0.25),
+}
 MEDIATION_SUCCESS = 0.82
 DISPUTES = "矛盾纠纷"
 
@@ -56,7 +61,7 @@ def _cases(out: Path, grids: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def _full_time_ids(out: Path) -> dict[str, str]:
-    """Grid code → the person id of its full-time worker (``P`` + row number in staff.csv), else its leader."""
+    """Grid code → its full-time worker's person id (``P`` + row number in staff.csv), else its leader's."""
     staff = pd.read_csv(out / "staff.csv", dtype=str)
     staff["person_id"] = [f"P{number:06d}" for number in range(1, len(staff) + 1)]
     ids: dict[str, str] = {}
@@ -94,7 +99,9 @@ def _steps(cases: pd.DataFrame, handlers: dict[str, str], rng: np.random.Generat
         times = [start] + [start + pd.Timedelta(seconds=float(s)) for s in cuts]
         for level, time in zip(path, times, strict=True):
             name = HANDLING_LEVELS[level]
-            handler = handlers.get(case.grid_code) if name == "grid" else _unit_code(case.community_code, name)
+            handler = (
+                handlers.get(case.grid_code) if name == "grid" else _unit_code(case.community_code, name)
+            )
             rows.append((case.case_id, name, handler, time.floor("min"), kind))
     steps = pd.DataFrame(rows, columns=["case_id", "level", "handler", "time", "kind"])
     steps.insert(1, "step", steps.groupby("case_id").cumcount() + 1)
@@ -105,7 +112,7 @@ def _steps(cases: pd.DataFrame, handlers: dict[str, str], rng: np.random.Generat
 
 
 def _unit_code(community: str, level: str) -> str:
-    return community[:{"community": 12, "street": 9, "district": 6}[level]]
+    return community[: {"community": 12, "street": 9, "district": 6}[level]]
 
 
 def _feedback(cases: pd.DataFrame, steps: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -123,8 +130,14 @@ def _feedback(cases: pd.DataFrame, steps: pd.DataFrame, rng: np.random.Generator
     success = rng.random(len(cases)) < MEDIATION_SUCCESS
     outcome = np.where(~closed, "未结", np.where(success, "调解成功", "调解失败"))
     centre = cases["level"].map({"grid": MEDIATION_LEVELS["community"], **MEDIATION_LEVELS}).to_numpy()
-    feedback = pd.DataFrame({"事件编号": cases["case_id"], "满意度": satisfaction,
-                             "调解结果": np.where(dispute, outcome, None), "调解层级": np.where(dispute, centre, None)})
+    feedback = pd.DataFrame(
+        {
+            "事件编号": cases["case_id"],
+            "满意度": satisfaction,
+            "调解结果": np.where(dispute, outcome, None),
+            "调解层级": np.where(dispute, centre, None),
+        }
+    )
     keep = feedback["满意度"].notna() | feedback["调解结果"].notna()
     return feedback[keep].reset_index(drop=True)
 
@@ -152,15 +165,16 @@ def _readme(cases: pd.DataFrame, steps: pd.DataFrame, feedback: pd.DataFrame) ->
         "closing (open cases: to the end of the data).",
         f"Made to be found: {kinds.get('skip', 0)} cases skip a level (越级: 网格 → 街道), "
         f"{kinds.get('return', 0)} go one level too far and are returned down (退回), "
-        f"{kinds.get('above', 0)} are reported straight to the community or above, and {BACKWARDS} have a second "
-        "step timed before the first (a typing slip, reported as `time_backwards`). Under the default tiered "
-        "response (`gridmap.schema.TIER_RULES`) the 环境卫生 and 城市管理 cases settled at district level "
-        "break the rules (`tier_breach`).",
+        f"{kinds.get('above', 0)} are reported straight to the community or above, and {BACKWARDS} "
+        "have a second step timed before the first (a typing slip, reported as `time_backwards`). Under "
+        "the default tiered response (`gridmap.schema.TIER_RULES`) the 环境卫生 and 城市管理 cases that "
+        "reach the district break the rules (`tier_breach`).",
         "",
-        f"`{FEEDBACK_NAME}` (UTF-8): `事件编号`, `满意度` (满意 / 基本满意 / 不满意: {rated:,} return visits, "
-        f"{RATED:.0%} of the closed cases; less satisfied after a skip or a return), `调解结果` and `调解层级` "
-        f"for the {mediated:,} disputes (矛盾纠纷): 调解成功 / 调解失败 for closed ones, 未结 for open ones, at the "
-        "mediation centre of the level the case was settled at (村(社区)调解点, 乡镇(街道)调解站, 县(区)调解中心).",
+        f"`{FEEDBACK_NAME}` (UTF-8): `事件编号`, `满意度` (满意 / 基本满意 / 不满意: {rated:,} return "
+        f"visits, {RATED:.0%} of the closed cases; less satisfied after a skip or a return), `调解结果` "
+        f"and `调解层级` for the {mediated:,} disputes (矛盾纠纷): 调解成功 / 调解失败 for closed ones, "
+        "未结 for open ones, at the mediation centre of the level the case was settled at "
+        "(村(社区)调解点, 乡镇(街道)调解站, 县(区)调解中心).",
         "`gridmap escalation --cases data/sample/cases.parquet --steps data/sample/case_steps.csv --grids "
         "demo/gridmap.gpkg --feedback data/sample/case_feedback.csv` analyses them.",
     ]

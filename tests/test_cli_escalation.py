@@ -20,21 +20,30 @@ G1, G2, G3 = f"{C}001", f"{C}002", f"{C}003"
 @pytest.fixture()
 def files(tmp_path):
     """Grids (GeoPackage), a GBK case list with step columns, a separate steps file, feedback, rules."""
-    grids = gpd.GeoDataFrame({"code": [G1, G2, G3], "community_code": [C] * 3, "population": [900, 1200, 600]},
-                             geometry=[box(108.30 + i * 0.01, 22.80, 108.31 + i * 0.01, 22.81) for i in range(3)],
-                             crs=4490)
+    grids = gpd.GeoDataFrame(
+        {"code": [G1, G2, G3], "community_code": [C] * 3, "population": [900, 1200, 600]},
+        geometry=[box(108.30 + i * 0.01, 22.80, 108.31 + i * 0.01, 22.81) for i in range(3)],
+        crs=4490,
+    )
     write_layer(grids, tmp_path / "grids.gpkg", "grids")
-    cases = ("事件编号,网格编码,事件类型,上报时间,受理时间,办结时间,层级1,时间1,层级2,时间2\n"
-             f"A,{G1},环境卫生,2025-03-01 08:00,2025-03-01 08:10,2025-03-01 12:00,网格,2025-03-01 08:10,,\n"
-             f"B,{G1},环境卫生,2025-03-01 08:00,2025-03-01 08:10,2025-03-02 12:00,网格,2025-03-01 08:10,"
-             "社区,2025-03-01 10:00\n"
-             f"C,{G2},矛盾纠纷,2025-03-01 08:00,2025-03-01 08:10,2025-03-03 12:00,网格,2025-03-01 08:10,"
-             "街道,2025-03-01 12:00\n")
+    cases = (
+        "事件编号,网格编码,事件类型,上报时间,受理时间,办结时间,层级1,时间1,层级2,时间2\n"
+        f"A,{G1},环境卫生,2025-03-01 08:00,2025-03-01 08:10,2025-03-01 12:00,网格,2025-03-01 08:10,,\n"
+        f"B,{G1},环境卫生,2025-03-01 08:00,2025-03-01 08:10,2025-03-02 12:00,网格,2025-03-01 08:10,"
+        "社区,2025-03-01 10:00\n"
+        f"C,{G2},矛盾纠纷,2025-03-01 08:00,2025-03-01 08:10,2025-03-03 12:00,网格,2025-03-01 08:10,"
+        "街道,2025-03-01 12:00\n"
+    )
     (tmp_path / "cases.csv").write_bytes(cases.encode("gbk"))
-    (tmp_path / "steps.csv").write_text("case_id,level,time\nA,grid,2025-03-01 08:10\nB,grid,2025-03-01 08:10\n"
-                                        "B,district,2025-03-01 09:00\nC,grid,2025-03-01 08:10\n", encoding="utf-8")
-    (tmp_path / "feedback.csv").write_text("事件编号,满意度,调解结果,调解层级\nA,满意,,\nB,不满意,,\n"
-                                           "C,基本满意,调解成功,乡镇调解站\n", encoding="utf-8")
+    (tmp_path / "steps.csv").write_text(
+        "case_id,level,time\nA,grid,2025-03-01 08:10\nB,grid,2025-03-01 08:10\n"
+        "B,district,2025-03-01 09:00\nC,grid,2025-03-01 08:10\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "feedback.csv").write_text(
+        "事件编号,满意度,调解结果,调解层级\nA,满意,,\nB,不满意,,\nC,基本满意,调解成功,乡镇调解站\n",
+        encoding="utf-8",
+    )
     (tmp_path / "tiers.toml").write_text('[tiers]\n"环境卫生" = ["网格"]\n', encoding="utf-8")
     return tmp_path
 
@@ -58,11 +67,22 @@ def test_escalation_reads_step_columns_of_the_case_list_and_writes_a_workbook(fi
 
 
 def test_tier_breaches_exit_1_and_json_findings_carry_the_grid_code(files):
-    result = run("-q", "escalation", "--cases", files / "cases.csv", "--steps", files / "steps.csv",
-                 "--rules", files / "tiers.toml", "--json")
+    result = run(
+        "-q",
+        "escalation",
+        "--cases",
+        files / "cases.csv",
+        "--steps",
+        files / "steps.csv",
+        "--rules",
+        files / "tiers.toml",
+        "--json",
+    )
     assert result.exit_code == 1, result.output
     payload = json.loads(result.output)
-    assert payload["totals"]["tier_breaches"] == 1 and payload["totals"]["skipped_rate"] == pytest.approx(1 / 3)
+    assert payload["totals"]["tier_breaches"] == 1 and payload["totals"]["skipped_rate"] == pytest.approx(
+        1 / 3
+    )
     breach = [f for f in payload["findings"] if f["check"] == "tier_breach"]
     assert [(f["record"], f["code"]) for f in breach] == [("case B", G1)]
     assert {row["code"] for row in payload["grids"]} == {G1, G2}
@@ -71,8 +91,18 @@ def test_tier_breaches_exit_1_and_json_findings_carry_the_grid_code(files):
 
 def test_geopackage_with_the_grid_layer_feedback_and_publication(files):
     out = files / "esc.gpkg"
-    result = run("escalation", "--cases", files / "cases.csv", "--grids", files / "grids.gpkg",
-                 "--feedback", files / "feedback.csv", "--publish", "--out", out)
+    result = run(
+        "escalation",
+        "--cases",
+        files / "cases.csv",
+        "--grids",
+        files / "grids.gpkg",
+        "--feedback",
+        files / "feedback.csv",
+        "--publish",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     layer = gpd.read_file(out, layer="grids")
     assert layer.geometry.notna().all() and len(layer) == 3
@@ -82,7 +112,8 @@ def test_geopackage_with_the_grid_layer_feedback_and_publication(files):
     import pyogrio
 
     assert {"levels", "grids", "findings", "satisfaction", "mediation_levels"} <= {
-        name for name, _ in pyogrio.list_layers(out)}
+        name for name, _ in pyogrio.list_layers(out)
+    }
     assert "cases" not in {name for name, _ in pyogrio.list_layers(out)}  # no case rows in public output
 
 
@@ -92,21 +123,38 @@ def test_bad_inputs_exit_2_and_write_nothing(files):
     result = run("escalation", "--cases", files / "cases.csv", "--out", files / "cases.csv")
     assert result.exit_code == 2 and "same file" in result.output
     (files / "bad.csv").write_text("事件编号,层级\nA,网格\nB,居委办\n", encoding="utf-8")
-    result = run("escalation", "--cases", files / "cases.csv", "--steps", files / "bad.csv", "--out",
-                 files / "x.xlsx")
+    result = run(
+        "escalation", "--cases", files / "cases.csv", "--steps", files / "bad.csv", "--out", files / "x.xlsx"
+    )
     assert result.exit_code == 2 and "bad.csv, row 3: level '居委办'" in result.output
     assert not (files / "x.xlsx").exists()
 
 
 def test_index_ranks_the_grids_and_writes_a_map_layer(files):
     out = files / "index.gpkg"
-    (files / "patrols.csv").write_text(f"网格编码,patrol_coverage\n{G1},0.9\n{G2},0.4\n{G3},0.7\n",
-                                       encoding="utf-8")
-    (files / "weights.toml").write_text("[index.measures.patrol_coverage]\nweight = 0.5\n"
-                                        "normalisation = 'raw'\n", encoding="utf-8")
-    result = run("index", "--grids", files / "grids.gpkg", "--cases", files / "cases.csv", "--steps",
-                 files / "steps.csv", "--feedback", files / "feedback.csv", "--measures", files / "patrols.csv",
-                 "--weights", files / "weights.toml", "--out", out)
+    (files / "patrols.csv").write_text(
+        f"网格编码,patrol_coverage\n{G1},0.9\n{G2},0.4\n{G3},0.7\n", encoding="utf-8"
+    )
+    (files / "weights.toml").write_text(
+        "[index.measures.patrol_coverage]\nweight = 0.5\nnormalisation = 'raw'\n", encoding="utf-8"
+    )
+    result = run(
+        "index",
+        "--grids",
+        files / "grids.gpkg",
+        "--cases",
+        files / "cases.csv",
+        "--steps",
+        files / "steps.csv",
+        "--feedback",
+        files / "feedback.csv",
+        "--measures",
+        files / "patrols.csv",
+        "--weights",
+        files / "weights.toml",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     layer = gpd.read_file(out, layer="index")
     assert len(layer) == 3 and layer.geometry.notna().all()
@@ -127,6 +175,9 @@ def test_index_ranks_the_grids_and_writes_a_map_layer(files):
 
 
 def test_help_has_examples():
-    for command, text in (("escalation", "--steps data/sample/case_steps.csv"), ("index", "--weights index.toml")):
+    for command, text in (
+        ("escalation", "--steps data/sample/case_steps.csv"),
+        ("index", "--weights index.toml"),
+    ):
         result = run(command, "--help")
         assert result.exit_code == 0 and text in result.output

@@ -1,4 +1,4 @@
-"""The grid quality index (网格+ 质效评估, issue 21): weights, normalisation, missing measures, explanation."""
+"""The grid quality index (网格+ 质效评估, issue 21): weights, normalisation, missing measures, breakdown."""
 
 from __future__ import annotations
 
@@ -20,40 +20,63 @@ C = "990102001001"
 
 def three_grids() -> pd.DataFrame:
     """Min-max scores: response A 1, B 0, C 0.5; satisfaction A 0, B 1, C 2/3."""
-    return pd.DataFrame({"code": ["A", "B", "C"], "response_rate": [0.9, 0.7, 0.8],
-                         "satisfaction": [0.6, 0.9, 0.8]})
+    return pd.DataFrame(
+        {"code": ["A", "B", "C"], "response_rate": [0.9, 0.7, 0.8], "satisfaction": [0.6, 0.9, 0.8]}
+    )
 
 
-@pytest.mark.parametrize("response, satisfaction, ranks", [
-    (2, 1, [1, 3, 2]),  # A 66.7, B 33.3, C 55.6
-    (1, 2, [3, 1, 2]),  # A 33.3, B 66.7, C 61.1
-    (1, 1, [2, 2, 1]),  # A 50, B 50 (tied), C 58.3
-])
+@pytest.mark.parametrize(
+    "response, satisfaction, ranks",
+    [
+        (2, 1, [1, 3, 2]),  # A 66.7, B 33.3, C 55.6
+        (1, 2, [3, 1, 2]),  # A 33.3, B 66.7, C 61.1
+        (1, 1, [2, 2, 1]),  # A 50, B 50 (tied), C 58.3
+    ],
+)
 def test_changing_a_weight_changes_the_rank_as_predicted(response, satisfaction, ranks):
-    index = quality_index(three_grids(), weights={"response_rate": response, "satisfaction": satisfaction},
-                          config=IndexConfig(measures={}))
+    index = quality_index(
+        three_grids(),
+        weights={"response_rate": response, "satisfaction": satisfaction},
+        config=IndexConfig(measures={}),
+    )
     scores = {"A": (1.0, 0.0), "B": (0.0, 1.0), "C": (0.5, 2 / 3)}
-    predicted = [100 * (response * r + satisfaction * s) / (response + satisfaction) for r, s in scores.values()]
+    predicted = [
+        100 * (response * r + satisfaction * s) / (response + satisfaction) for r, s in scores.values()
+    ]
     assert index["index"].tolist() == pytest.approx(predicted)
     assert index["rank"].tolist() == ranks
     points = index[["response_rate_points", "satisfaction_points"]].sum(axis=1)
     assert points.tolist() == pytest.approx(index["index"].tolist())  # the breakdown adds up
-    assert index.attrs["weights"] == pytest.approx({"response_rate": response / (response + satisfaction),
-                                                    "satisfaction": satisfaction / (response + satisfaction)})
+    assert index.attrs["weights"] == pytest.approx(
+        {
+            "response_rate": response / (response + satisfaction),
+            "satisfaction": satisfaction / (response + satisfaction),
+        }
+    )
 
 
 def test_breakdown_and_label_explain_the_number():
-    index = quality_index(three_grids(), weights={"response_rate": 2, "satisfaction": 1},
-                          config=IndexConfig(measures={}))
+    index = quality_index(
+        three_grids(), weights={"response_rate": 2, "satisfaction": 1}, config=IndexConfig(measures={})
+    )
     assert index.loc[2, "breakdown"] == "响应率 33.3 + 满意率 22.2"
     assert index.loc[0, "label"] == "质效指数 66.7（第 1/3 名）"
 
 
 def test_lower_is_better_rank_and_raw_normalisations():
-    measures = pd.DataFrame({"code": ["A", "B", "C", "D"], "case_density": [5.0, 20.0, 10.0, 10.0],
-                             "patrol_coverage": [0.5, 1.0, 0.25, 0.0]})
-    config = IndexConfig(measures={"case_density": MeasureRule(1, "lower", "rank"),
-                                   "patrol_coverage": MeasureRule(1, normalisation="raw")})
+    measures = pd.DataFrame(
+        {
+            "code": ["A", "B", "C", "D"],
+            "case_density": [5.0, 20.0, 10.0, 10.0],
+            "patrol_coverage": [0.5, 1.0, 0.25, 0.0],
+        }
+    )
+    config = IndexConfig(
+        measures={
+            "case_density": MeasureRule(1, "lower", "rank"),
+            "patrol_coverage": MeasureRule(1, normalisation="raw"),
+        }
+    )
     index = quality_index(measures, config=config)
     assert index["case_density_score"].tolist() == pytest.approx([1.0, 0.0, 0.5, 0.5])  # ties share a rank
     assert index["patrol_coverage_score"].tolist() == [0.5, 1.0, 0.25, 0.0]
@@ -63,12 +86,18 @@ def test_lower_is_better_rank_and_raw_normalisations():
 
 
 def test_equal_values_score_one_and_normalisation_is_per_city():
-    measures = pd.DataFrame({"code": ["A", "B", "C", "D"],
-                             "community_code": ["990102001001", "990102001002", "990201001001", "990201001001"],
-                             "response_rate": [0.5, 0.9, 0.7, 0.7]})
+    measures = pd.DataFrame(
+        {
+            "code": ["A", "B", "C", "D"],
+            "community_code": ["990102001001", "990102001002", "990201001001", "990201001001"],
+            "response_rate": [0.5, 0.9, 0.7, 0.7],
+        }
+    )
     index = quality_index(measures, weights={"response_rate": 1}, config=IndexConfig(measures={}))
     assert index["response_rate_score"].tolist() == [0.0, 1.0, 1.0, 1.0]  # city 9902: all equal
-    whole = quality_index(measures, weights={"response_rate": 1}, config=IndexConfig(measures={}, scope="all"))
+    whole = quality_index(
+        measures, weights={"response_rate": 1}, config=IndexConfig(measures={}, scope="all")
+    )
     assert whole["response_rate_score"].tolist() == pytest.approx([0.0, 1.0, 0.5, 0.5])
 
 
@@ -82,23 +111,36 @@ def test_missing_measures_are_reweighted_or_exclude_the_grid():
     light = quality_index(measures, weights={"response_rate": 1, "satisfaction": 3}, config=config)
     assert np.isnan(light.loc[2, "index"]) and light.loc[2, "label"] == "指标不足，未参评"  # 25 % < half
     assert light["rank"].tolist()[:2] == [2, 1] and pd.isna(light["rank"].iloc[2])
-    strict = quality_index(measures, weights={"response_rate": 1, "satisfaction": 1},
-                           config=IndexConfig(measures={}, missing="exclude"))
+    strict = quality_index(
+        measures,
+        weights={"response_rate": 1, "satisfaction": 1},
+        config=IndexConfig(measures={}, missing="exclude"),
+    )
     assert np.isnan(strict.loc[2, "index"])
-    absent = quality_index(three_grids(), weights={"response_rate": 1, "patrol_coverage": 5},
-                           config=config)  # no patrol column at all: left out everywhere
+    absent = quality_index(
+        three_grids(), weights={"response_rate": 1, "patrol_coverage": 5}, config=config
+    )  # no patrol column at all: left out everywhere
     assert absent.attrs["weights"] == {"response_rate": 1.0}
     assert absent["index"].tolist() == pytest.approx([100.0, 0.0, 50.0])
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=8),
-       st.floats(0.1, 10), st.floats(0.1, 10))
+@given(
+    st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=8),
+    st.floats(0.1, 10),
+    st.floats(0.1, 10),
+)
 def test_points_always_add_up_and_the_index_stays_in_range(values, w1, w2):
-    measures = pd.DataFrame({"code": [f"G{i}" for i in range(len(values))],
-                             "response_rate": [a for a, _ in values], "satisfaction": [b for _, b in values]})
-    index = quality_index(measures, weights={"response_rate": w1, "satisfaction": w2},
-                          config=IndexConfig(measures={}))
+    measures = pd.DataFrame(
+        {
+            "code": [f"G{i}" for i in range(len(values))],
+            "response_rate": [a for a, _ in values],
+            "satisfaction": [b for _, b in values],
+        }
+    )
+    index = quality_index(
+        measures, weights={"response_rate": w1, "satisfaction": w2}, config=IndexConfig(measures={})
+    )
     assert index["index"].between(-1e-9, 100 + 1e-9).all()
     total = index[["response_rate_points", "satisfaction_points"]].sum(axis=1)
     assert np.allclose(total, index["index"])
@@ -108,16 +150,22 @@ def test_points_always_add_up_and_the_index_stays_in_range(values, w1, w2):
 
 def test_configuration_from_toml_and_its_errors(tmp_path):
     path = tmp_path / "index.toml"
-    path.write_text("[index]\nmissing = 'exclude'\n[index.measures.satisfaction]\nweight = 0.4\n"
-                    "[index.measures.party_members]\nweight = 0.1\ndirection = 'higher'\n", encoding="utf-8")
+    path.write_text(
+        "[index]\nmissing = 'exclude'\n[index.measures.satisfaction]\nweight = 0.4\n"
+        "[index.measures.party_members]\nweight = 0.1\ndirection = 'higher'\n",
+        encoding="utf-8",
+    )
     config = IndexConfig.from_toml(path)
     assert config.missing == "exclude" and config.measures["satisfaction"].weight == 0.4
     assert config.measures["party_members"].weight == 0.1 and config.measures["response_rate"].weight == 0.15
-    for text, message in [("[index]\ncolour = 1\n", "unknown index setting 'colour'"),
-                          ("[index.measures.satisfaction]\nweight = -1\n", "measures.satisfaction: weight -1"),
-                          ("[index.measures.satisfaction]\ndirection = 'up'\n", "direction 'up'"),
-                          ("[index.measures.satisfaction]\ncolour = 'red'\n", "unexpected keyword"),
-                          ("[index]\nscope = 'world'\n", "scope 'world'"), ("[index\n", "cannot read")]:
+    for text, message in [
+        ("[index]\ncolour = 1\n", "unknown index setting 'colour'"),
+        ("[index.measures.satisfaction]\nweight = -1\n", "measures.satisfaction: weight -1"),
+        ("[index.measures.satisfaction]\ndirection = 'up'\n", "direction 'up'"),
+        ("[index.measures.satisfaction]\ncolour = 'red'\n", "unexpected keyword"),
+        ("[index]\nscope = 'world'\n", "scope 'world'"),
+        ("[index\n", "cannot read"),
+    ]:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(GridmapError, match=message):
             IndexConfig.from_toml(path)
@@ -138,21 +186,29 @@ def test_bad_measures_tables_are_errors():
 
 # --- measures from grids, cases and other stages ------------------------------------------------------------
 
+
 def grid_layer() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"网格编码": [f"{C}001", f"{C}002"], "community_code": [C, C],
-                             "population": [1000, 2000]},
-                            geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=4547)
+    return gpd.GeoDataFrame(
+        {"网格编码": [f"{C}001", f"{C}002"], "community_code": [C, C], "population": [1000, 2000]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs=4547,
+    )
 
 
 def cases_layer() -> gpd.GeoDataFrame:
     """Grid 1: 2 cases, both accepted, one closed in 2 days, one in 20; grid 2: 2 cases, 1 accepted, open."""
-    return gpd.GeoDataFrame({
-        "case_id": ["A", "B", "C", "D"],
-        "reported_at": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-03-01", "2025-03-02"]),
-        "accepted_at": pd.to_datetime(["2025-03-01 10:00", "2025-03-01 10:00", "2025-03-01 10:00", None]),
-        "closed_at": pd.to_datetime(["2025-03-03", "2025-03-21", None, None]),
-        "level": ["grid", "community", None, None], "category": ["民生诉求"] * 4},
-        geometry=[Point(50, 50), Point(60, 50), Point(150, 50), Point(160, 50)], crs=4547)
+    return gpd.GeoDataFrame(
+        {
+            "case_id": ["A", "B", "C", "D"],
+            "reported_at": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-03-01", "2025-03-02"]),
+            "accepted_at": pd.to_datetime(["2025-03-01 10:00", "2025-03-01 10:00", "2025-03-01 10:00", None]),
+            "closed_at": pd.to_datetime(["2025-03-03", "2025-03-21", None, None]),
+            "level": ["grid", "community", None, None],
+            "category": ["民生诉求"] * 4,
+        },
+        geometry=[Point(50, 50), Point(60, 50), Point(150, 50), Point(160, 50)],
+        crs=4547,
+    )
 
 
 def test_measures_from_cases_hand_checked():
@@ -171,8 +227,14 @@ def test_measures_from_escalation_satisfaction_and_extra_tables_make_a_map_layer
     escalation = analyse_escalation(steps, cases, grids=grid_layer())
     satisfaction = satisfaction_rates(cases, grids=grid_layer())
     patrols = pd.DataFrame({"网格编码": [f"{C}002", f"{C}001"], "patrol_coverage": [0.9, 0.3]})
-    measures = quality_measures(grid_layer(), cases, escalation=escalation, satisfaction=satisfaction,
-                                extra=[patrols], at="2025-04-01")
+    measures = quality_measures(
+        grid_layer(),
+        cases,
+        escalation=escalation,
+        satisfaction=satisfaction,
+        extra=[patrols],
+        at="2025-04-01",
+    )
     table = measures.set_index("code")
     assert table["settled_in_grid"].tolist()[0] == 0.5  # A never left the grid, B did
     assert table["satisfaction"].tolist() == [0.5, 1.0]

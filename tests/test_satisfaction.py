@@ -19,17 +19,24 @@ C1, C2 = "990102001001", "990102001002"
 
 
 def grids() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"code": [f"{C1}001", f"{C1}002", f"{C2}001"], "community_code": [C1, C1, C2]},
-                            geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)], crs=4547)
+    return gpd.GeoDataFrame(
+        {"code": [f"{C1}001", f"{C1}002", f"{C2}001"], "community_code": [C1, C1, C2]},
+        geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)],
+        crs=4547,
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("scores, classes", [
-    ([5, 4, 3, 2, 1], ["satisfied", "satisfied", "basic", "dissatisfied", "dissatisfied"]),  # 5-point
-    ([10, 8, 7, 6, 5], ["satisfied", "satisfied", "basic", "basic", "dissatisfied"]),  # 10-point
-    ([100, 80, 79, 60, 59.5], ["satisfied", "satisfied", "basic", "basic", "dissatisfied"]),  # 100-point
-])
+
+@pytest.mark.parametrize(
+    "scores, classes",
+    [
+        ([5, 4, 3, 2, 1], ["satisfied", "satisfied", "basic", "dissatisfied", "dissatisfied"]),  # 5-point
+        ([10, 8, 7, 6, 5], ["satisfied", "satisfied", "basic", "basic", "dissatisfied"]),  # 10-point
+        ([100, 80, 79, 60, 59.5], ["satisfied", "satisfied", "basic", "basic", "dissatisfied"]),  # 100-point
+    ],
+)
 def test_numeric_scores_are_read_on_the_smallest_scale_holding_them(scores, classes):
     clean = clean_feedback(pd.DataFrame({"case_id": list("ABCDE"), "满意度": scores}))
     assert clean["satisfaction"].tolist() == classes
@@ -38,8 +45,12 @@ def test_numeric_scores_are_read_on_the_smallest_scale_holding_them(scores, clas
 
 def test_words_numbers_and_mistakes_in_one_column():
     found = Report("feedback")
-    raw = pd.DataFrame({"工单编号": ["A", "B", "C", "D", "E", "F", "G", "A"],
-                        "回访评价": ["非常满意", "基本满意", " 不满意 ", "4", "还行", -1, None, "不满意"]})
+    raw = pd.DataFrame(
+        {
+            "工单编号": ["A", "B", "C", "D", "E", "F", "G", "A"],
+            "回访评价": ["非常满意", "基本满意", " 不满意 ", "4", "还行", -1, None, "不满意"],
+        }
+    )
     clean = clean_feedback(raw, report=found)
     assert clean["case_id"].tolist() == list("ABCDEFG")  # the second A is dropped
     assert clean["satisfaction"].tolist()[:4] == ["satisfied", "basic", "dissatisfied", "satisfied"]
@@ -54,12 +65,16 @@ def test_words_numbers_and_mistakes_in_one_column():
 
 def test_gbk_feedback_file_with_mediation_centres_named_as_people_write_them(tmp_path):
     path = tmp_path / "回访.csv"
-    path.write_bytes(("事件编号,满意度,调解结果,调解机构\n"
-                      "E1,满意,调解成功,石岭镇调解站\n"
-                      "E2,,调解失败,示例县矛盾纠纷调解中心\n"
-                      "E3,,调解中,桃源社区调解室\n"
-                      "E4,,成功,村\n"
-                      "E5,,谈崩了,法院\n").encode("gbk"))
+    path.write_bytes(
+        (
+            "事件编号,满意度,调解结果,调解机构\n"
+            "E1,满意,调解成功,石岭镇调解站\n"
+            "E2,,调解失败,示例县矛盾纠纷调解中心\n"
+            "E3,,调解中,桃源社区调解室\n"
+            "E4,,成功,村\n"
+            "E5,,谈崩了,法院\n"
+        ).encode("gbk")
+    )
     found = Report("feedback")
     clean = read_feedback(path, report=found)
     assert clean["mediation"].tolist()[:4] == ["success", "failure", "pending", "success"]
@@ -70,16 +85,28 @@ def test_gbk_feedback_file_with_mediation_centres_named_as_people_write_them(tmp
 
 # --- rates --------------------------------------------------------------------------------------------------
 
+
 def hand_cases() -> pd.DataFrame:
     """Seven cases in three grids; six rated, three mediated."""
-    return pd.DataFrame({
-        "case_id": list("ABCDEFG"), "grid_code": [f"{C1}001"] * 3 + [f"{C1}002"] * 3 + [f"{C2}001"],
-        "reported_at": ["2025-01-05", "2025-02-05", "2025-02-06", "2025-01-07", "2025-02-07", "2025-02-08",
-                        "2025-02-09"],
-        "level": ["网格", "社区", "网格", "网格", "街道", "网格", "网格"],
-        "满意度": ["满意", "不满意", "基本满意", "满意", None, 2, "满意"],
-        "调解结果": [None, "成功", "失败", None, "调解中", None, "成功"],
-        "调解层级": [None, "调解点", "调解站", None, "调解站", None, "调解点"]})
+    return pd.DataFrame(
+        {
+            "case_id": list("ABCDEFG"),
+            "grid_code": [f"{C1}001"] * 3 + [f"{C1}002"] * 3 + [f"{C2}001"],
+            "reported_at": [
+                "2025-01-05",
+                "2025-02-05",
+                "2025-02-06",
+                "2025-01-07",
+                "2025-02-07",
+                "2025-02-08",
+                "2025-02-09",
+            ],
+            "level": ["网格", "社区", "网格", "网格", "街道", "网格", "网格"],
+            "满意度": ["满意", "不满意", "基本满意", "满意", None, 2, "满意"],
+            "调解结果": [None, "成功", "失败", None, "调解中", None, "成功"],
+            "调解层级": [None, "调解点", "调解站", None, "调解站", None, "调解点"],
+        }
+    )
 
 
 def test_satisfaction_per_grid_and_community_hand_checked():
@@ -94,7 +121,10 @@ def test_satisfaction_per_grid_and_community_hand_checked():
     assert community.loc[C1, "street_code"] == "990102001"
     per_level = satisfaction_rates(hand_cases(), by="level").set_index("level")
     assert per_level["rated"].tolist() == [5, 1, 0, 0]
-    assert per_level.loc["community", "satisfaction_rate"] == 0.0 and per_level.loc["community", "level_zh"] == "社区"
+    assert (
+        per_level.loc["community", "satisfaction_rate"] == 0.0
+        and per_level.loc["community", "level_zh"] == "社区"
+    )
 
 
 def test_mediation_per_level_and_grid():
@@ -108,8 +138,11 @@ def test_mediation_per_level_and_grid():
 
 
 def test_feedback_from_a_separate_table_and_cases_located_by_points():
-    cases = gpd.GeoDataFrame({"事件编号": ["A", "B", "C"], "上报时间": ["2025-03-01"] * 3},
-                             geometry=[Point(5, 5), Point(15, 5), Point(99, 99)], crs=4547)
+    cases = gpd.GeoDataFrame(
+        {"事件编号": ["A", "B", "C"], "上报时间": ["2025-03-01"] * 3},
+        geometry=[Point(5, 5), Point(15, 5), Point(99, 99)],
+        crs=4547,
+    )
     feedback = pd.DataFrame({"case_id": ["A", "B", "Z"], "满意度": ["满意", "不满意", "满意"]})
     found = Report("x")
     table = satisfaction_rates(cases, feedback, grids=grids(), report=found)
@@ -121,11 +154,19 @@ def test_feedback_from_a_separate_table_and_cases_located_by_points():
 def test_month_on_month_and_year_on_year_changes_of_the_rate():
     months = ["2024-02-10"] * 2 + ["2025-01-10"] * 4 + ["2025-02-10"] * 5
     scores = ["满意", "不满意"] + ["满意"] * 2 + ["不满意"] * 2 + ["满意"] * 4 + ["不满意"]
-    cases = pd.DataFrame({"case_id": [f"E{i}" for i in range(11)], "grid_code": ["G"] * 11,
-                          "reported_at": months, "满意度": scores})
+    cases = pd.DataFrame(
+        {
+            "case_id": [f"E{i}" for i in range(11)],
+            "grid_code": ["G"] * 11,
+            "reported_at": months,
+            "满意度": scores,
+        }
+    )
     table = satisfaction_rates(cases, period="month").set_index("period")
     assert len(table) == 13 and table.index[0] == "2024-02"  # every month, empty ones too
-    assert table.loc["2025-01", "satisfaction_rate"] == 0.5 and table.loc["2025-02", "satisfaction_rate"] == 0.8
+    assert (
+        table.loc["2025-01", "satisfaction_rate"] == 0.5 and table.loc["2025-02", "satisfaction_rate"] == 0.8
+    )
     assert table.loc["2025-02", "satisfaction_rate_change_mom"] == pytest.approx(0.3)
     assert table.loc["2025-02", "satisfaction_rate_change_yoy"] == pytest.approx(0.3)  # 2024-02: 0.5
     assert np.isnan(table.loc["2025-01", "satisfaction_rate_change_mom"])  # December: nothing rated
@@ -146,6 +187,7 @@ def test_bad_options_are_errors():
 
 # --- publication --------------------------------------------------------------------------------------------
 
+
 def test_suppression_hides_small_counts_their_rates_and_complements():
     table = satisfaction_rates(hand_cases(), grids=grids())
     published = suppress_small_counts(table)
@@ -158,8 +200,10 @@ def test_suppression_hides_small_counts_their_rates_and_complements():
 def big_cases(rated: list[int], communities: list[str]) -> pd.DataFrame:
     rows = []
     for number, (n, community) in enumerate(zip(rated, communities, strict=True)):
-        rows += [{"case_id": f"E{number}-{i}", "grid_code": f"{community}{number:03d}", "满意度": "满意"}
-                 for i in range(n)]
+        rows += [
+            {"case_id": f"E{number}-{i}", "grid_code": f"{community}{number:03d}", "满意度": "满意"}
+            for i in range(n)
+        ]
     return pd.DataFrame(rows, columns=["case_id", "grid_code", "满意度"])
 
 
@@ -196,9 +240,11 @@ def test_no_hidden_count_can_be_solved_back_from_the_community_totals(cells):
     from gridmap.stats.summary import _published
 
     rated, communities = [n for n, _ in cells], [c for _, c in cells]
-    layer = gpd.GeoDataFrame({"code": [f"{c}{i:03d}" for i, c in enumerate(communities)],
-                              "community_code": communities},
-                             geometry=[box(i, 0, i + 1, 1) for i in range(len(cells))], crs=4547)
+    layer = gpd.GeoDataFrame(
+        {"code": [f"{c}{i:03d}" for i, c in enumerate(communities)], "community_code": communities},
+        geometry=[box(i, 0, i + 1, 1) for i in range(len(cells))],
+        crs=4547,
+    )
     cases = big_cases(rated, communities)
     true = {level: satisfaction_rates(cases, by=level, grids=layer) for level in ("grid", "community")}
     published = _published(true, 5)  # both levels together: rule 5 hides a parent its grids cannot protect
@@ -213,8 +259,14 @@ def test_no_hidden_count_can_be_solved_back_from_the_community_totals(cells):
 
 def test_a_rate_change_on_a_hidden_base_month_is_hidden():
     months = ["2025-01-10"] * 3 + ["2025-02-10"] * 6 + ["2025-03-10"] * 7
-    cases = pd.DataFrame({"case_id": [f"E{i}" for i in range(16)], "grid_code": ["G"] * 16,
-                          "reported_at": months, "满意度": ["满意", "不满意", "满意"] + ["满意"] * 13})
+    cases = pd.DataFrame(
+        {
+            "case_id": [f"E{i}" for i in range(16)],
+            "grid_code": ["G"] * 16,
+            "reported_at": months,
+            "满意度": ["满意", "不满意", "满意"] + ["满意"] * 13,
+        }
+    )
     table = satisfaction_rates(cases, period="month")
     published = suppress_small_counts(table).set_index("period")
     assert published["rated"].isna().tolist() == [True, False, False]

@@ -1,8 +1,8 @@
 r"""Escalation steps: "小事不出网格、大事不出社区、难事不出街道" measured from each case's handling history.
 
 A case's handling history is a sequence of steps (level, handler, time): it enters at some level (网格,
-社区, 街道, 区县), may be reported up (上报), returned down (退回/下派) and is settled at the level of its last
-step (seeds 000 and 004). :func:`read_steps` reads histories in either shape:
+社区, 街道, 区县), may be reported up (上报), returned down (退回/下派) and is settled at the level of its
+last step (seeds 000 and 004). :func:`read_steps` reads histories in either shape:
 
 * one row per step — ``case_id``, ``level``, optional ``handler``, ``time`` and ``step`` (事件编号, 层级,
   处置人, 时间, 步骤 …);
@@ -77,8 +77,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["read_steps", "clean_steps", "analyse_escalation", "Escalation", "TierRules", "STEP_COLUMNS",
-           "ESCALATION_HEADERS_ZH"]
+__all__ = [
+    "read_steps",
+    "clean_steps",
+    "analyse_escalation",
+    "Escalation",
+    "TierRules",
+    "STEP_COLUMNS",
+    "ESCALATION_HEADERS_ZH",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +94,38 @@ STEP_COLUMNS = ["case_id", "step", "level", "handler", "time"]
 
 #: Chinese headers of the tables :func:`analyse_escalation` returns.
 ESCALATION_HEADERS_ZH = {
-    "case_id": "事件编号", "grid_code": "网格编码", "category": "事件类型", "status": "状态",
-    "path": "流转路径", "path_zh": "流转路径(中文)", "first_level": "首个层级", "final_level": "办结层级",
-    "top_level": "最高层级", "n_steps": "步骤数", "skipped": "越级上报", "returned": "退回下级",
-    "settled": "已办结", "settled_in_grid": "网格内化解", "times_ok": "时间有效", "tier_ok": "符合分级响应",
-    "level": "层级", "level_zh": "层级名称", "share_settled": "办结占比", "reached": "到达事件数",
-    "entered": "首入事件数", "returned_from": "由此退回数", "median_hours": "停留时长中位数(小时)",
-    "mean_hours": "停留时长平均(小时)", "code": "编码", "community_code": "社区代码", "street_code": "街道代码",
-    "district_code": "区县代码", "cases": "事件数", "settled_in_grid_rate": "网格内化解率",
-    "tier_breaches": "违反分级响应数", "label": "标签",
+    "case_id": "事件编号",
+    "grid_code": "网格编码",
+    "category": "事件类型",
+    "status": "状态",
+    "path": "流转路径",
+    "path_zh": "流转路径(中文)",
+    "first_level": "首个层级",
+    "final_level": "办结层级",
+    "top_level": "最高层级",
+    "n_steps": "步骤数",
+    "skipped": "越级上报",
+    "returned": "退回下级",
+    "settled": "已办结",
+    "settled_in_grid": "网格内化解",
+    "times_ok": "时间有效",
+    "tier_ok": "符合分级响应",
+    "level": "层级",
+    "level_zh": "层级名称",
+    "share_settled": "办结占比",
+    "reached": "到达事件数",
+    "entered": "首入事件数",
+    "returned_from": "由此退回数",
+    "median_hours": "停留时长中位数(小时)",
+    "mean_hours": "停留时长平均(小时)",
+    "code": "编码",
+    "community_code": "社区代码",
+    "street_code": "街道代码",
+    "district_code": "区县代码",
+    "cases": "事件数",
+    "settled_in_grid_rate": "网格内化解率",
+    "tier_breaches": "违反分级响应数",
+    "label": "标签",
     **{f"hours_{level}": f"{name}停留(小时)" for level, name in HANDLING_LEVEL_NAMES_ZH.items()},
     **{f"share_{level}": f"{name}办结占比" for level, name in HANDLING_LEVEL_NAMES_ZH.items()},
 }
@@ -111,8 +141,10 @@ _RANK = {level: rank for rank, level in enumerate(HANDLING_LEVELS)}
 _WORDS = {header_key(word): column for column, words in STEP_COLUMN_WORDS.items() for word in words}
 _NUMERALS = dict(zip("一二三四五六七八九十", range(1, 11), strict=True))
 _STEP_AFTER = re.compile(r"^(?P<name>.+?)[_\-.#]?[(\[]?(?P<n>\d+)[)\]]?$")  # level_1, 层级1, 时间(2)
-_STEP_BEFORE = re.compile(r"^(?:第|step|步骤)?(?P<n>\d+|[一二三四五六七八九十])(?:步|级|次|环节)?[_\-.]?"
-                          r"(?P<name>.+)$")  # 第2步层级, step2_level
+_STEP_BEFORE = re.compile(
+    r"^(?:第|step|步骤)?(?P<n>\d+|[一二三四五六七八九十])(?:步|级|次|环节)?[_\-.]?"
+    r"(?P<name>.+)$"
+)  # 第2步层级, step2_level
 _NUMBERED = ("level", "handler", "time")
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 _ROW = "_row"  # the record label of the row a step came from, while cleaning
@@ -120,8 +152,14 @@ _ROW = "_row"  # the record label of the row a step came from, while cleaning
 
 # --- reading --------------------------------------------------------------------------------------------
 
-def read_steps(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None,
-               report: Report | None = None) -> pd.DataFrame:
+
+def read_steps(
+    path: str | os.PathLike,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    report: Report | None = None,
+) -> pd.DataFrame:
     r"""Read handling histories from a CSV (UTF-8, GBK …), Excel or Parquet file, in either shape.
 
     Parameters
@@ -152,21 +190,24 @@ def read_steps(path: str | os.PathLike, *, sheet: str | None = None, encoding: s
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "steps.csv"
-    >>> _ = path.write_text("事件编号,层级1,时间1,层级2,时间2\nE1,网格,2025-03-01 09:00,社区,2025-03-01 11:30\n",
+    >>> _ = path.write_text("事件编号,层级1,时间1,层级2,时间2\n"
+    ...                     "E1,网格,2025-03-01 09:00,社区,2025-03-01 11:30\n",
     ...                     encoding="gbk")
     >>> read_steps(path)[["case_id", "step", "level", "time"]]
       case_id  step      level                time
     0      E1     1       grid 2025-03-01 09:00:00
     1      E1     2  community 2025-03-01 11:30:00
     """
-    aliases: dict[str, str | None] = {word: column for column, words in STEP_COLUMN_WORDS.items()
-                                      for word in words}
+    aliases: dict[str, str | None] = {
+        word: column for column, words in STEP_COLUMN_WORDS.items() for word in words
+    }
     table = read_table(path, sheet=sheet, encoding=encoding, aliases=aliases)
     return clean_steps(table, path=path, report=report)
 
 
-def clean_steps(steps: pd.DataFrame, *, path: str | os.PathLike | None = None,
-                report: Report | None = None) -> pd.DataFrame:
+def clean_steps(
+    steps: pd.DataFrame, *, path: str | os.PathLike | None = None, report: Report | None = None
+) -> pd.DataFrame:
     """Return handling histories as one row per step, in order, whichever shape they were given in.
 
     Headers in Chinese or English (:data:`gridmap.schema.STEP_COLUMN_WORDS`); levels in Chinese or English
@@ -253,12 +294,18 @@ def _numbered_columns(columns: Sequence[Hashable]) -> dict[int, dict[str, Hashab
 
 def _case_ids(frame: pd.DataFrame, path) -> pd.Series:
     renames = _renamed(frame.columns)
-    column = "case_id" if "case_id" in frame.columns else next(
-        (header for header, target in renames.items() if target == "case_id"), None)
+    column = (
+        "case_id"
+        if "case_id" in frame.columns
+        else next((header for header, target in renames.items() if target == "case_id"), None)
+    )
     if column is None:
         listed = ", ".join(str(c) for c in frame.columns if c != _ROW)
-        raise SchemaError(f"the handling steps have no case id column (columns: {listed})", path=path,
-                          fix="head the column of case ids 事件编号 or case_id")
+        raise SchemaError(
+            f"the handling steps have no case id column (columns: {listed})",
+            path=path,
+            fix="head the column of case ids 事件编号 or case_id",
+        )
     return _text(frame[column])
 
 
@@ -281,9 +328,11 @@ def _from_long(frame: pd.DataFrame, path) -> pd.DataFrame:
     renamed = frame.rename(columns={k: v for k, v in _renamed(frame.columns).items() if v != "case_id"})
     if "level" not in renamed.columns:
         listed = ", ".join(str(c) for c in frame.columns if c != _ROW)
-        raise SchemaError(f"the handling steps have no level column (columns: {listed})", path=path,
-                          fix="head the level of each step 层级 or level (or give level_1, level_2 … for one "
-                              "row per case)")
+        raise SchemaError(
+            f"the handling steps have no level column (columns: {listed})",
+            path=path,
+            fix="head the level of each step 层级 or level (or give level_1, level_2 … for one row per case)",
+        )
     long = pd.DataFrame({"case_id": ids, _ROW: renamed[_ROW]}, index=frame.index)
     for target in ("step", *_NUMBERED):
         long[target] = renamed[target] if target in renamed.columns else pd.NA
@@ -306,14 +355,22 @@ def _drop_blank(long: pd.DataFrame, findings: Report) -> pd.DataFrame:
     no_level = long["level"].isna()
     orphan = no_level & (long["handler"].notna() | time_given)
     if orphan.any():
-        findings.add_many("missing_level", "step {step} of case {case} has no level; it is left out",
-                          records=long.loc[orphan, _ROW].to_numpy(), severity="warning",
-                          step=long.loc[orphan, "step"].astype(str).to_numpy(),
-                          case=long.loc[orphan, "case_id"].astype(str).to_numpy())
+        findings.add_many(
+            "missing_level",
+            "step {step} of case {case} has no level; it is left out",
+            records=long.loc[orphan, _ROW].to_numpy(),
+            severity="warning",
+            step=long.loc[orphan, "step"].astype(str).to_numpy(),
+            case=long.loc[orphan, "case_id"].astype(str).to_numpy(),
+        )
     missing_id = long["case_id"].isna() & ~no_level
     if missing_id.any():
-        findings.add_many("missing_case_id", "a step has no case id; it is left out",
-                          records=long.loc[missing_id, _ROW].to_numpy(), severity="warning")
+        findings.add_many(
+            "missing_case_id",
+            "a step has no case id; it is left out",
+            records=long.loc[missing_id, _ROW].to_numpy(),
+            severity="warning",
+        )
     return long[~no_level & ~missing_id].reset_index(drop=True)
 
 
@@ -326,21 +383,30 @@ def _levels(long: pd.DataFrame, path) -> pd.Series:
         except CaseError as error:
             position = int(np.flatnonzero((long["level"] == value).to_numpy())[0])
             row = long.iloc[position]
-            raise CaseError(f"level {value!r} of step {row['step'] if pd.notna(row['step']) else ''} "
-                            f"(column {row['_column']!r}) of case {row['case_id']} is not a handling level",
-                            path=path, record=str(row[_ROW]), fix=error.fix) from None
+            raise CaseError(
+                f"level {value!r} of step {row['step'] if pd.notna(row['step']) else ''} "
+                f"(column {row['_column']!r}) of case {row['case_id']} is not a handling level",
+                path=path,
+                record=str(row[_ROW]),
+                fix=error.fix,
+            ) from None
     return long["level"].map(lookup).astype(_STR)
 
 
 def _ordered(long: pd.DataFrame, findings: Report, path) -> pd.DataFrame:
-    """Drop repeated steps, put each case's steps in order and number them 1, 2 …"""
+    """Drop repeated steps, put each case's steps in order and number them 1, 2 and so on."""
     content = ["case_id", "level", "handler", "time"]
     repeated = (long["step"].notna() & long.duplicated([*content, "step"], keep="first")) | (
-        long["time"].notna() & long.duplicated(content, keep="first"))
+        long["time"].notna() & long.duplicated(content, keep="first")
+    )
     if repeated.any():
-        findings.add_many("duplicate_step", "a step of case {case} is listed twice; the repeat is left out",
-                          records=long.loc[repeated, _ROW].to_numpy(), severity="warning",
-                          case=long.loc[repeated, "case_id"].astype(str).to_numpy())
+        findings.add_many(
+            "duplicate_step",
+            "a step of case {case} is listed twice; the repeat is left out",
+            records=long.loc[repeated, _ROW].to_numpy(),
+            severity="warning",
+            case=long.loc[repeated, "case_id"].astype(str).to_numpy(),
+        )
     long = long[~repeated.to_numpy()].reset_index(drop=True)
     long["_position"] = np.arange(len(long))
     if long["step"].notna().any():
@@ -348,15 +414,23 @@ def _ordered(long: pd.DataFrame, findings: Report, path) -> pd.DataFrame:
         bad = long["step"].notna() & (number.isna() | (number % 1 != 0))
         if bad.any():
             row = long[bad.to_numpy()].iloc[0]
-            raise CaseError(f"step number {row['step']!r} of case {row['case_id']} is not a whole number",
-                            path=path, record=str(row[_ROW]), fix="number the steps of each case 1, 2, 3 …")
+            raise CaseError(
+                f"step number {row['step']!r} of case {row['case_id']} is not a whole number",
+                path=path,
+                record=str(row[_ROW]),
+                fix="number the steps of each case 1, 2, 3 …",
+            )
         long["_key"] = number.astype("float64")
         clash = long["_key"].notna() & long.duplicated(["case_id", "_key"], keep="first")
         if clash.any():
-            findings.add_many("conflicting_step", "case {case} has two different steps numbered {step}; "
-                              "both are kept, in file order", records=long.loc[clash, _ROW].to_numpy(),
-                              case=long.loc[clash, "case_id"].astype(str).to_numpy(),
-                              step=long.loc[clash, "step"].astype(str).to_numpy(), severity="warning")
+            findings.add_many(
+                "conflicting_step",
+                "case {case} has two different steps numbered {step}; both are kept, in file order",
+                records=long.loc[clash, _ROW].to_numpy(),
+                case=long.loc[clash, "case_id"].astype(str).to_numpy(),
+                step=long.loc[clash, "step"].astype(str).to_numpy(),
+                severity="warning",
+            )
     else:  # by time; a step without a time stays after the step listed before it
         filled = long.groupby("case_id", sort=False)["time"].ffill()
         long["_key"] = filled.fillna(pd.Timestamp.min).astype("int64").astype("float64")
@@ -366,6 +440,7 @@ def _ordered(long: pd.DataFrame, findings: Report, path) -> pd.DataFrame:
 
 
 # --- tiered response ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TierRules:
@@ -392,14 +467,20 @@ class TierRules:
         table = {vocabulary_key(kind): tuple(levels) for kind, levels in TIER_RULES.items()}
         for kind, levels in dict(self.levels).items():
             if isinstance(levels, str) or not isinstance(levels, Sequence):
-                raise GridmapError(f"the levels of case type {kind!r} are {levels!r}, not a list",
-                                   record=f"key {kind}", fix='write them as a list, e.g. ["网格", "社区"]')
+                raise GridmapError(
+                    f"the levels of case type {kind!r} are {levels!r}, not a list",
+                    record=f"key {kind}",
+                    fix='write them as a list, e.g. ["网格", "社区"]',
+                )
             try:
                 normalised = [normalize_level(level) for level in levels]
             except CaseError as error:
-                raise GridmapError(f"case type {kind!r}: {error.problem}", record=f"key {kind}",
-                                   fix=error.fix) from None
-            table[vocabulary_key(str(kind))] = tuple(level for level in HANDLING_LEVELS if level in normalised)
+                raise GridmapError(
+                    f"case type {kind!r}: {error.problem}", record=f"key {kind}", fix=error.fix
+                ) from None
+            table[vocabulary_key(str(kind))] = tuple(
+                level for level in HANDLING_LEVELS if level in normalised
+            )
         object.__setattr__(self, "_table", table)
 
     def allowed(self, category: object) -> tuple[str, ...]:
@@ -425,10 +506,12 @@ class TierRules:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise GridmapError(f"cannot read the tiered response rules: {exc}", path=path,
-                               fix='give a UTF-8 TOML file with a [tiers] table of lines "城市管理" = ["网格", "社区"] '
-                                   '(Chinese keys in double quotes)') \
-                from exc
+            raise GridmapError(
+                f"cannot read the tiered response rules: {exc}",
+                path=path,
+                fix='give a UTF-8 TOML file with a [tiers] table of lines "城市管理" = ["网格", "社区"] '
+                "(Chinese keys in double quotes)",
+            ) from exc
         if isinstance(data.get(table), dict):
             data = data[table]
         try:
@@ -438,6 +521,7 @@ class TierRules:
 
 
 # --- analysis -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Escalation:
@@ -481,17 +565,25 @@ class Escalation:
         """
         cases = self.cases
         settled = int(cases["settled"].sum())
-        return {"cases": len(cases), "settled": settled,
-                "skipped_rate": _share(int(cases["skipped"].sum()), len(cases)),
-                "returned_rate": _share(int(cases["returned"].sum()), len(cases)),
-                "settled_in_grid_rate": _share(int(cases["settled_in_grid"].sum()), settled),
-                "tier_breaches": int((~cases["tier_ok"]).sum()),
-                "times_backwards": int((~cases["times_ok"]).sum())}
+        return {
+            "cases": len(cases),
+            "settled": settled,
+            "skipped_rate": _share(int(cases["skipped"].sum()), len(cases)),
+            "returned_rate": _share(int(cases["returned"].sum()), len(cases)),
+            "settled_in_grid_rate": _share(int(cases["settled_in_grid"].sum()), settled),
+            "tier_breaches": int((~cases["tier_ok"]).sum()),
+            "times_backwards": int((~cases["times_ok"]).sum()),
+        }
 
 
-def analyse_escalation(steps: pd.DataFrame, cases: pd.DataFrame | None = None, *,
-                       grids: gpd.GeoDataFrame | None = None, rules: TierRules | None = None,
-                       report: Report | None = None) -> Escalation:
+def analyse_escalation(
+    steps: pd.DataFrame,
+    cases: pd.DataFrame | None = None,
+    *,
+    grids: gpd.GeoDataFrame | None = None,
+    rules: TierRules | None = None,
+    report: Report | None = None,
+) -> Escalation:
     """Measure escalation from handling histories: settled shares, time per level, skips, returns, tiers.
 
     Parameters
@@ -537,8 +629,13 @@ def analyse_escalation(steps: pd.DataFrame, cases: pd.DataFrame | None = None, *
     return Escalation(cases=per_case, levels=levels, grids=per_grid, report=findings)
 
 
-def _case_table(cases: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: Report, *,
-                columns: Sequence[str] = ("grid_code", "category", "status", "level", "closed_at")) -> pd.DataFrame:
+def _case_table(
+    cases: pd.DataFrame,
+    grids: gpd.GeoDataFrame | None,
+    findings: Report,
+    *,
+    columns: Sequence[str] = ("grid_code", "category", "status", "level", "closed_at"),
+) -> pd.DataFrame:
     """Clean cases with their grid when it is known (grid_code, or points put in ``grids``), by case id.
 
     Cases with a report time go through :func:`gridmap.cases.clean_cases`; a bare list (case ids, types,
@@ -560,7 +657,9 @@ def _light_clean(frame: pd.DataFrame) -> pd.DataFrame:
     renames = {c: "case_id" for c, target in _renamed(frame.columns).items() if target == "case_id"}
     frame = frame.rename(columns=renames)
     if "case_id" not in frame.columns:
-        raise SchemaError("the cases have no case id column", fix="head the column of case ids 事件编号 or case_id")
+        raise SchemaError(
+            "the cases have no case id column", fix="head the column of case ids 事件编号 or case_id"
+        )
     frame = frame.assign(case_id=_text(frame["case_id"]))
     if "level" in frame.columns:
         frame["level"] = frame["level"].map(_level_or_none)
@@ -582,14 +681,20 @@ def _with_case_columns(history: pd.DataFrame, known: pd.DataFrame | None, findin
     missing = ~history["case_id"].isin(known.index)
     if missing.any():
         ids = pd.unique(history.loc[missing, "case_id"])
-        findings.add_many("unknown_case", "case {case} has handling steps but is not in the case list; its "
-                          "steps are kept without grid or type", records=[f"case {i}" for i in ids],
-                          severity="warning", case=ids)
+        findings.add_many(
+            "unknown_case",
+            "case {case} has handling steps but is not in the case list; its "
+            "steps are kept without grid or type",
+            records=[f"case {i}" for i in ids],
+            severity="warning",
+            case=ids,
+        )
     return joined
 
 
-def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRules,
-              findings: Report) -> pd.DataFrame:
+def _per_case(
+    history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRules, findings: Report
+) -> pd.DataFrame:
     """One row per case: path, first/final/top level, skips, returns, time per level, tier rule."""
     rank = history["level"].map(_RANK).to_numpy(dtype="int64")
     case = history["case_id"].to_numpy()
@@ -603,17 +708,26 @@ def _per_case(history: pd.DataFrame, known: pd.DataFrame | None, rules: TierRule
             table[column] = history[column].to_numpy()[starts]
     levels = history["level"].to_numpy()
     table["path"] = pd.Series(levels).groupby(groups).agg(">".join).to_numpy()
-    table["path_zh"] = table["path"].map({path: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in path.split(">"))
-                                          for path in table["path"].unique()})
+    table["path_zh"] = table["path"].map(
+        {
+            path: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in path.split(">"))
+            for path in table["path"].unique()
+        }
+    )
     table["first_level"] = levels[starts]
-    ends = np.r_[starts[1:], len(history)][:len(starts)] - 1
+    ends = np.r_[starts[1:], len(history)][: len(starts)] - 1
     table["final_level"] = levels[ends]
-    table["top_level"] = [HANDLING_LEVELS[r] for r in np.maximum.reduceat(rank, starts)] if len(starts) else []
+    table["top_level"] = (
+        [HANDLING_LEVELS[r] for r in np.maximum.reduceat(rank, starts)] if len(starts) else []
+    )
     table["n_steps"] = ends - starts + 1
     table["skipped"] = np.logical_or.reduceat(jump > 1, starts) if len(starts) else []
     table["returned"] = np.logical_or.reduceat(jump < 0, starts) if len(starts) else []
-    closed = table["status"].eq("closed").to_numpy(dtype=bool) if "status" in table.columns \
+    closed = (
+        table["status"].eq("closed").to_numpy(dtype=bool)
+        if "status" in table.columns
         else np.ones(len(table), dtype=bool)
+    )
     table["settled"] = closed
     all_grid = np.logical_and.reduceat(rank == 0, starts) if len(starts) else np.array([], dtype=bool)
     table["settled_in_grid"] = closed & all_grid
@@ -631,12 +745,18 @@ def _same_case(case: np.ndarray) -> np.ndarray:
     return same
 
 
-def _time_per_level(table: pd.DataFrame, history: pd.DataFrame, same: np.ndarray, starts: np.ndarray,
-                    groups: pd.Series, findings: Report) -> pd.DataFrame:
+def _time_per_level(
+    table: pd.DataFrame,
+    history: pd.DataFrame,
+    same: np.ndarray,
+    starts: np.ndarray,
+    groups: pd.Series,
+    findings: Report,
+) -> pd.DataFrame:
     """Hours at each level: from a step to the next (the last to ``closed_at``); backwards times reported."""
     times = history["time"].to_numpy(dtype="datetime64[ns]")
-    following = np.r_[times[1:], np.datetime64("NaT", "ns")][:len(times)]
-    last = ~np.r_[same[1:], False][:len(times)]
+    following = np.r_[times[1:], np.datetime64("NaT", "ns")][: len(times)]
+    last = ~np.r_[same[1:], False][: len(times)]
     if "closed_at" in history.columns:
         closing = history["closed_at"].to_numpy(dtype="datetime64[ns]")
         following = np.where(last, closing, following)
@@ -647,14 +767,20 @@ def _time_per_level(table: pd.DataFrame, history: pd.DataFrame, same: np.ndarray
     bad_case = np.logical_or.reduceat(backwards, starts) if len(starts) else np.array([], dtype=bool)
     table["times_ok"] = ~bad_case
     if bad_case.any():
-        findings.add_many("time_backwards", "the times of case {case} go backwards (a step, or its closing "
-                          "time, before the step listed before it); it is left out of the times spent at "
-                          "each level", records=("case " + table.loc[bad_case, "case_id"].astype(str)).tolist(),
-                          severity="warning", case=table.loc[bad_case, "case_id"].to_numpy(),
-                          code=_codes(table, bad_case))
+        findings.add_many(
+            "time_backwards",
+            "the times of case {case} go backwards (a step, or its closing "
+            "time, before the step listed before it); it is left out of the times spent at "
+            "each level",
+            records=("case " + table.loc[bad_case, "case_id"].astype(str)).tolist(),
+            severity="warning",
+            case=table.loc[bad_case, "case_id"].to_numpy(),
+            code=_codes(table, bad_case),
+        )
     usable = ~bad_case[groups.to_numpy()]
-    stays = pd.DataFrame({"group": groups, "level": history["level"].to_numpy(),
-                          "hours": np.where(usable, hours, np.nan)})
+    stays = pd.DataFrame(
+        {"group": groups, "level": history["level"].to_numpy(), "hours": np.where(usable, hours, np.nan)}
+    )
     spent = stays.groupby(["group", "level"])["hours"].sum(min_count=1).unstack()
     for level in HANDLING_LEVELS:
         column = spent[level] if level in spent.columns else pd.Series(dtype="float64")
@@ -663,33 +789,46 @@ def _time_per_level(table: pd.DataFrame, history: pd.DataFrame, same: np.ndarray
 
 
 def _codes(table: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
-    """The grid code of the cases ``mask`` selects (None where unknown), for the findings' ``code``."""
+    """Return the grid code of the cases ``mask`` selects (None where unknown), for the findings."""
     if "grid_code" not in table.columns:
         return np.full(int(mask.sum()), None, dtype=object)
-    return table.loc[mask, "grid_code"].astype(object).where(table.loc[mask, "grid_code"].notna(), None).to_numpy()
+    return (
+        table.loc[mask, "grid_code"]
+        .astype(object)
+        .where(table.loc[mask, "grid_code"].notna(), None)
+        .to_numpy()
+    )
 
 
-def _tiers(table: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, rules: TierRules,
-           findings: Report) -> np.ndarray:
+def _tiers(
+    table: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, rules: TierRules, findings: Report
+) -> np.ndarray:
     """Whether every step of each case is at a level its type may reach; breaches are findings (errors)."""
     if "category" not in table.columns:
         return np.ones(len(table), dtype=bool)
     kind_of_case, kinds = pd.factorize(table["category"])  # a missing type is -1: the last row, default
     allowed = {kind: rules.allowed(kind) for kind in kinds}
-    matrix = np.array([[level in rules.allowed(kind) for level in HANDLING_LEVELS] for kind in [*kinds, None]],
-                      dtype=bool)
+    matrix = np.array(
+        [[level in rules.allowed(kind) for level in HANDLING_LEVELS] for kind in [*kinds, None]], dtype=bool
+    )
     rank = history["level"].map(_RANK).to_numpy(dtype="int64")
     ok_step = matrix[kind_of_case[groups.to_numpy()], rank]
     ok = pd.Series(ok_step).groupby(groups).all().to_numpy(dtype=bool)
     if (~ok).any():
         bad = table[~ok]
-        findings.add_many("tier_breach", "a {category} case may go to {allowed} (分级响应); case {case} went "
-                          "{path}", records=("case " + bad["case_id"].astype(str)).tolist(),
-                          case=bad["case_id"].to_numpy(), category=bad["category"].astype(str).to_numpy(),
-                          allowed=["/".join(HANDLING_LEVEL_NAMES_ZH[x] for x in allowed.get(c, ()))
-                                   for c in bad["category"]],
-                          path=bad["path_zh"].to_numpy(), code=_codes(table, ~ok),
-                          fix="handle the case at the levels the tiered response allows, or change the rules")
+        findings.add_many(
+            "tier_breach",
+            "a {category} case may go to {allowed} (分级响应); case {case} went {path}",
+            records=("case " + bad["case_id"].astype(str)).tolist(),
+            case=bad["case_id"].to_numpy(),
+            category=bad["category"].astype(str).to_numpy(),
+            allowed=[
+                "/".join(HANDLING_LEVEL_NAMES_ZH[x] for x in allowed.get(c, ())) for c in bad["category"]
+            ],
+            path=bad["path_zh"].to_numpy(),
+            code=_codes(table, ~ok),
+            fix="handle the case at the levels the tiered response allows, or change the rules",
+        )
     return ok
 
 
@@ -698,11 +837,16 @@ def _check_final_levels(table: pd.DataFrame, known: pd.DataFrame, findings: Repo
     recorded = table["case_id"].map(known["level"])
     differs = (recorded.notna() & recorded.ne(table["final_level"])).to_numpy(dtype=bool)
     if differs.any():
-        findings.add_many("level_mismatch", "case {case} is recorded as settled at {recorded} but its last "
-                          "step is at {final}", records=("case " + table.loc[differs, "case_id"]).tolist(),
-                          severity="warning", case=table.loc[differs, "case_id"].to_numpy(),
-                          recorded=recorded[differs].to_numpy(), final=table.loc[differs, "final_level"].to_numpy(),
-                          code=_codes(table, differs))
+        findings.add_many(
+            "level_mismatch",
+            "case {case} is recorded as settled at {recorded} but its last step is at {final}",
+            records=("case " + table.loc[differs, "case_id"]).tolist(),
+            severity="warning",
+            case=table.loc[differs, "case_id"].to_numpy(),
+            recorded=recorded[differs].to_numpy(),
+            final=table.loc[differs, "final_level"].to_numpy(),
+            code=_codes(table, differs),
+        )
 
 
 def _per_level(history: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -720,13 +864,20 @@ def _per_level(history: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         over = same & (before < position) & (rank > position)
         down = same & (before == position) & (rank < before)
         hours = table[f"hours_{level}"].dropna()
-        rows.append({"level": level, "level_zh": HANDLING_LEVEL_NAMES_ZH[level],
-                     "settled": int(settled.get(level, 0)),
-                     "share_settled": _share(int(settled.get(level, 0)), total),
-                     "reached": int(reached.get(level, 0)), "entered": int(entered.get(level, 0)),
-                     "skipped": int(pd.unique(case[over]).size), "returned_from": int(pd.unique(case[down]).size),
-                     "median_hours": float(hours.median()) if len(hours) else np.nan,
-                     "mean_hours": float(hours.mean()) if len(hours) else np.nan})
+        rows.append(
+            {
+                "level": level,
+                "level_zh": HANDLING_LEVEL_NAMES_ZH[level],
+                "settled": int(settled.get(level, 0)),
+                "share_settled": _share(int(settled.get(level, 0)), total),
+                "reached": int(reached.get(level, 0)),
+                "entered": int(entered.get(level, 0)),
+                "skipped": int(pd.unique(case[over]).size),
+                "returned_from": int(pd.unique(case[down]).size),
+                "median_hours": float(hours.median()) if len(hours) else np.nan,
+                "mean_hours": float(hours.mean()) if len(hours) else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -737,11 +888,17 @@ def _share(part: int, whole: int) -> float:
 def _per_grid(table: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: Report) -> pd.DataFrame:
     """Per grid: cases, settled, settled inside the grid, shares per level, skips, returns, tier breaches."""
     known = table[table["grid_code"].notna()]
-    flags = pd.DataFrame({"code": known["grid_code"].astype(str), "cases": 1,
-                          "settled": known["settled"].astype(int),
-                          "settled_in_grid": known["settled_in_grid"].astype(int),
-                          "skipped": known["skipped"].astype(int), "returned": known["returned"].astype(int),
-                          "tier_breaches": (~known["tier_ok"]).astype(int)})
+    flags = pd.DataFrame(
+        {
+            "code": known["grid_code"].astype(str),
+            "cases": 1,
+            "settled": known["settled"].astype(int),
+            "settled_in_grid": known["settled_in_grid"].astype(int),
+            "skipped": known["skipped"].astype(int),
+            "returned": known["returned"].astype(int),
+            "tier_breaches": (~known["tier_ok"]).astype(int),
+        }
+    )
     for level in HANDLING_LEVELS:
         flags[f"_at_{level}"] = (known["settled"] & known["final_level"].eq(level)).astype(int)
     sums = flags.groupby("code", sort=True).sum()
@@ -755,18 +912,28 @@ def _per_grid(table: pd.DataFrame, grids: gpd.GeoDataFrame | None, findings: Rep
         result = base.join(sums, on="code").fillna({c: 0 for c in sums.columns})
         outside = sorted(set(sums.index) - set(base["code"]))
         if outside:
-            findings.add_many("not_in_grids", "{n} cases with histories are in grid {code}, which is not in the "
-                              "grids given; they are left out of the per-grid table", records=outside,
-                              severity="warning", code=outside, n=sums.loc[outside, "cases"].to_numpy())
+            findings.add_many(
+                "not_in_grids",
+                "{n} cases with histories are in grid {code}, which is not in the "
+                "grids given; they are left out of the per-grid table",
+                records=outside,
+                severity="warning",
+                code=outside,
+                n=sums.loc[outside, "cases"].to_numpy(),
+            )
     else:
         result = sums.reset_index()
     for column in sums.columns:
         result[column] = result[column].astype("int64")
-    result["settled_in_grid_rate"] = result["settled_in_grid"] / result["settled"].where(result["settled"] > 0)
+    result["settled_in_grid_rate"] = result["settled_in_grid"] / result["settled"].where(
+        result["settled"] > 0
+    )
     for level in HANDLING_LEVELS:
         result[f"share_{level}"] = result.pop(f"_at_{level}") / result["settled"].where(result["settled"] > 0)
-    result["label"] = [f"网格内化解率 {rate:.0%}（{n} 件）" if pd.notna(rate) else "无已办结事件"
-                       for rate, n in zip(result["settled_in_grid_rate"], result["settled"], strict=True)]
+    result["label"] = [
+        f"网格内化解率 {rate:.0%}（{n} 件）" if pd.notna(rate) else "无已办结事件"
+        for rate, n in zip(result["settled_in_grid_rate"], result["settled"], strict=True)
+    ]
     if grids is not None:
         result = gpd.GeoDataFrame(result, geometry=grids.geometry.to_numpy(), crs=grids.crs)
     result.attrs["count_columns"] = GRID_COUNT_COLUMNS

@@ -64,8 +64,14 @@ from gridmap.schema import (
     vocabulary_key,
 )
 
-__all__ = ["read_feedback", "clean_feedback", "satisfaction_rates", "mediation_rates", "FEEDBACK_COLUMNS",
-           "FEEDBACK_HEADERS_ZH"]
+__all__ = [
+    "read_feedback",
+    "clean_feedback",
+    "satisfaction_rates",
+    "mediation_rates",
+    "FEEDBACK_COLUMNS",
+    "FEEDBACK_HEADERS_ZH",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +80,31 @@ FEEDBACK_COLUMNS = ["case_id", "satisfaction", "score", "mediation", "mediation_
 
 #: Chinese headers of the rate tables.
 FEEDBACK_HEADERS_ZH = {
-    "code": "编码", "level": "层级", "level_zh": "层级名称", "community_code": "社区代码", "street_code": "街道代码",
-    "district_code": "区县代码", "period": "时期", "rated": "评价事件数", "satisfied": "满意",
-    "basic": "基本满意", "dissatisfied": "不满意", "satisfaction_rate": "满意率",
-    "dissatisfaction_rate": "不满意率", "satisfaction_rate_change_mom": "满意率环比(百分点)",
-    "satisfaction_rate_change_yoy": "满意率同比(百分点)", "mediated": "调解事件数", "success": "调解成功",
-    "failure": "调解失败", "pending": "未结", "success_rate": "调解成功率", "pending_rate": "未结占比",
-    "success_rate_change_mom": "调解成功率环比(百分点)", "success_rate_change_yoy": "调解成功率同比(百分点)",
-    "label": "标签", "suppressed": "已隐去(小于阈值)",
+    "code": "编码",
+    "level": "层级",
+    "level_zh": "层级名称",
+    "community_code": "社区代码",
+    "street_code": "街道代码",
+    "district_code": "区县代码",
+    "period": "时期",
+    "rated": "评价事件数",
+    "satisfied": "满意",
+    "basic": "基本满意",
+    "dissatisfied": "不满意",
+    "satisfaction_rate": "满意率",
+    "dissatisfaction_rate": "不满意率",
+    "satisfaction_rate_change_mom": "满意率环比(百分点)",
+    "satisfaction_rate_change_yoy": "满意率同比(百分点)",
+    "mediated": "调解事件数",
+    "success": "调解成功",
+    "failure": "调解失败",
+    "pending": "未结",
+    "success_rate": "调解成功率",
+    "pending_rate": "未结占比",
+    "success_rate_change_mom": "调解成功率环比(百分点)",
+    "success_rate_change_yoy": "调解成功率同比(百分点)",
+    "label": "标签",
+    "suppressed": "已隐去(小于阈值)",
 }
 
 _UNITS = {"grid": None, "community": 12, "street": 9, "district": 6}
@@ -89,15 +112,24 @@ _BY = (*_UNITS, "level")
 _HEADERS = {header_key(word): column for column, words in FEEDBACK_COLUMN_WORDS.items() for word in words}
 _SATISFACTION = {vocabulary_key(word): value for word, value in SATISFACTION_WORDS.items()}
 _OUTCOMES = {vocabulary_key(word): value for word, value in MEDIATION_WORDS.items()}
-_CENTRES = sorted(((vocabulary_key(word), level) for word, level in MEDIATION_LEVEL_WORDS.items()),
-                  key=lambda pair: -len(pair[0]))  # longest first: 县调解中心 before 调解中心
+_CENTRES = sorted(
+    ((vocabulary_key(word), level) for word, level in MEDIATION_LEVEL_WORDS.items()),
+    key=lambda pair: -len(pair[0]),
+)  # longest first: 县调解中心 before 调解中心
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
 # --- reading --------------------------------------------------------------------------------------------
 
-def read_feedback(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None,
-                  scale: int | None = None, report: Report | None = None) -> pd.DataFrame:
+
+def read_feedback(
+    path: str | os.PathLike,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    scale: int | None = None,
+    report: Report | None = None,
+) -> pd.DataFrame:
     r"""Read satisfaction and mediation per case from a CSV (UTF-8, GBK …), Excel or Parquet file.
 
     Parameters
@@ -132,8 +164,13 @@ def read_feedback(path: str | os.PathLike, *, sheet: str | None = None, encoding
     return clean_feedback(table, scale=scale, report=report, path=path)
 
 
-def clean_feedback(feedback: pd.DataFrame, *, scale: int | None = None, report: Report | None = None,
-                   path: str | os.PathLike | None = None) -> pd.DataFrame:
+def clean_feedback(
+    feedback: pd.DataFrame,
+    *,
+    scale: int | None = None,
+    report: Report | None = None,
+    path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
     """Return satisfaction and mediation per case, in the vocabulary's terms.
 
     Parameters
@@ -158,7 +195,8 @@ def clean_feedback(feedback: pd.DataFrame, *, scale: int | None = None, report: 
 
     Examples
     --------
-    >>> clean_feedback(pd.DataFrame({"case_id": ["A", "B", "C"], "评分": [9, 6, 3]}))[["satisfaction", "score"]]
+    >>> scores = pd.DataFrame({"case_id": ["A", "B", "C"], "评分": [9, 6, 3]})
+    >>> clean_feedback(scores)[["satisfaction", "score"]]
       satisfaction  score
     0    satisfied    0.9
     1        basic    0.6
@@ -168,8 +206,11 @@ def clean_feedback(feedback: pd.DataFrame, *, scale: int | None = None, report: 
     frame = feedback.rename(columns={c: t for c, t in _renamed(feedback.columns).items()})
     if "case_id" not in frame.columns:
         listed = ", ".join(map(str, feedback.columns))
-        raise SchemaError(f"the feedback has no case id column (columns: {listed})", path=path,
-                          fix="head the column of case ids 事件编号 or case_id")
+        raise SchemaError(
+            f"the feedback has no case id column (columns: {listed})",
+            path=path,
+            fix="head the column of case ids 事件编号 or case_id",
+        )
     labels = record_labels(feedback).to_numpy()
     result = pd.DataFrame({"case_id": _text(frame["case_id"])}, index=frame.index)
     given = frame["satisfaction"] if "satisfaction" in frame.columns else pd.Series(pd.NA, index=frame.index)
@@ -179,9 +220,13 @@ def clean_feedback(feedback: pd.DataFrame, *, scale: int | None = None, report: 
         result[column] = _words(values, read, column, labels, findings)
     repeated = result["case_id"].notna() & result["case_id"].duplicated(keep="first")
     if repeated.any():
-        findings.add_many("duplicate_case", "case {case} has feedback twice; the first is kept",
-                          records=labels[repeated.to_numpy()], severity="warning",
-                          case=result.loc[repeated, "case_id"].to_numpy())
+        findings.add_many(
+            "duplicate_case",
+            "case {case} has feedback twice; the first is kept",
+            records=labels[repeated.to_numpy()],
+            severity="warning",
+            case=result.loc[repeated, "case_id"].to_numpy(),
+        )
     if report is not None:
         report.extend(findings)
     elif len(findings):
@@ -194,37 +239,68 @@ def _renamed(columns: Sequence[Hashable]) -> dict[Hashable, str]:
     renames: dict[Hashable, str] = {}
     for column in columns:
         target = words.get(header_key(column))
-        if target is not None and column != target and target not in columns and target not in renames.values():
+        if (
+            target is not None
+            and column != target
+            and target not in columns
+            and target not in renames.values()
+        ):
             renames[column] = target
     return renames
 
 
-def _satisfaction(values: pd.Series, scale: int | None, labels: np.ndarray, findings: Report,
-                  path) -> tuple[pd.Series, pd.Series]:
+def _satisfaction(
+    values: pd.Series, scale: int | None, labels: np.ndarray, findings: Report, path
+) -> tuple[pd.Series, pd.Series]:
     """Satisfaction classes from words or numeric scores; scores as shares of their scale."""
     text = _text(values)
     numbers = pd.to_numeric(text, errors="coerce")
     words = text.map({value: _SATISFACTION.get(vocabulary_key(value)) for value in text.dropna().unique()})
     if scale is None:
         top = numbers[numbers.between(0, SATISFACTION_SCALES[-1])].max()
-        scale = next((s for s in SATISFACTION_SCALES if s >= top), SATISFACTION_SCALES[-1]) if pd.notna(top) \
+        scale = (
+            next((s for s in SATISFACTION_SCALES if s >= top), SATISFACTION_SCALES[-1])
+            if pd.notna(top)
             else SATISFACTION_SCALES[0]
+        )
     elif not isinstance(scale, (int, np.integer)) or isinstance(scale, bool) or scale <= 0:
-        raise SchemaError(f"scale={scale!r} is not the top of a score scale", path=path,
-                          fix=f"pass scale= a whole number such as {', '.join(map(str, SATISFACTION_SCALES))}")
+        raise SchemaError(
+            f"scale={scale!r} is not the top of a score scale",
+            path=path,
+            fix=f"pass scale= a whole number such as {', '.join(map(str, SATISFACTION_SCALES))}",
+        )
     out_of_range = numbers.notna() & ~numbers.between(0, scale)
     unknown = text.notna() & numbers.isna() & words.isna()
     for check, mask, message in (
-            ("bad_score", out_of_range, "satisfaction score {value} is outside 0–{scale}; it is left out"),
-            ("unknown_satisfaction", unknown, "satisfaction {value!r} is not 满意, 基本满意, 不满意 or a score; "
-                                              "it is left out")):
+        ("bad_score", out_of_range, "satisfaction score {value} is outside 0–{scale}; it is left out"),
+        (
+            "unknown_satisfaction",
+            unknown,
+            "satisfaction {value!r} is not 满意, 基本满意, 不满意 or a score; it is left out",
+        ),
+    ):
         if mask.any():
-            findings.add_many(check, message, records=labels[mask.to_numpy()], severity="warning",
-                              value=text[mask].to_numpy(), scale=np.full(int(mask.sum()), scale))
+            findings.add_many(
+                check,
+                message,
+                records=labels[mask.to_numpy()],
+                severity="warning",
+                value=text[mask].to_numpy(),
+                scale=np.full(int(mask.sum()), scale),
+            )
     score = (numbers / scale).where(~out_of_range)
-    classes = pd.Series(np.select([score >= SATISFACTION_THRESHOLDS["satisfied"],
-                                   score >= SATISFACTION_THRESHOLDS["basic"], score.notna()],
-                                  ["satisfied", "basic", "dissatisfied"], default=""), index=values.index)
+    classes = pd.Series(
+        np.select(
+            [
+                score >= SATISFACTION_THRESHOLDS["satisfied"],
+                score >= SATISFACTION_THRESHOLDS["basic"],
+                score.notna(),
+            ],
+            ["satisfied", "basic", "dissatisfied"],
+            default="",
+        ),
+        index=values.index,
+    )
     classes = classes.where(classes != "", words)
     return classes.astype(_STR), score.astype("float64")
 
@@ -234,7 +310,7 @@ def _outcome(key: str) -> str | None:
 
 
 def _centre(key: str) -> str | None:
-    """The level of a mediation centre: a word of the vocabulary, a name ending in one, or a level name."""
+    """Return the level of a mediation centre: a word of the vocabulary, a name ending in one, a level."""
     for word, level in _CENTRES:
         if key == word or key.endswith(word):
             return level
@@ -252,17 +328,30 @@ def _words(values: pd.Series, read, column: str, labels: np.ndarray, findings: R
     unknown = text.notna() & result.isna()
     if unknown.any():
         known = ", ".join(MEDIATION_OUTCOMES.values() if column == "mediation" else MEDIATION_LEVELS.values())
-        findings.add_many(f"unknown_{column}", "{column} {value!r} is not one of " + known + "; it is left out",
-                          records=labels[unknown.to_numpy()], severity="warning",
-                          value=text[unknown].to_numpy(), column=np.full(int(unknown.sum()), column))
+        findings.add_many(
+            f"unknown_{column}",
+            "{column} {value!r} is not one of " + known + "; it is left out",
+            records=labels[unknown.to_numpy()],
+            severity="warning",
+            value=text[unknown].to_numpy(),
+            column=np.full(int(unknown.sum()), column),
+        )
     return result.astype(_STR)
 
 
 # --- rates ----------------------------------------------------------------------------------------------
 
-def satisfaction_rates(cases: pd.DataFrame, feedback: pd.DataFrame | None = None, *, by: str = "grid",
-                       period: str | None = None, grids: gpd.GeoDataFrame | None = None,
-                       scale: int | None = None, report: Report | None = None) -> pd.DataFrame:
+
+def satisfaction_rates(
+    cases: pd.DataFrame,
+    feedback: pd.DataFrame | None = None,
+    *,
+    by: str = "grid",
+    period: str | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    scale: int | None = None,
+    report: Report | None = None,
+) -> pd.DataFrame:
     """Satisfaction rates (满意率) per grid, community, street, district or handling level, and period.
 
     Parameters
@@ -301,14 +390,22 @@ def satisfaction_rates(cases: pd.DataFrame, feedback: pd.DataFrame | None = None
     table = _counted(prepared, parts, grids, by=by, period=period)
     table["satisfaction_rate"] = _ratio(table["satisfied"] + table["basic"], table["rated"])
     table["dissatisfaction_rate"] = _ratio(table["dissatisfied"], table["rated"])
-    table["label"] = [f"满意率 {rate:.0%}（{n} 件评价）" if pd.notna(rate) else "无评价"
-                      for rate, n in zip(table["satisfaction_rate"], table["rated"], strict=True)]
+    table["label"] = [
+        f"满意率 {rate:.0%}（{n} 件评价）" if pd.notna(rate) else "无评价"
+        for rate, n in zip(table["satisfaction_rate"], table["rated"], strict=True)
+    ]
     return _finished(table, "rated", "satisfaction_rate", by=by, period=period)
 
 
-def mediation_rates(cases: pd.DataFrame, feedback: pd.DataFrame | None = None, *, by: str = "grid",
-                    period: str | None = None, grids: gpd.GeoDataFrame | None = None,
-                    report: Report | None = None) -> pd.DataFrame:
+def mediation_rates(
+    cases: pd.DataFrame,
+    feedback: pd.DataFrame | None = None,
+    *,
+    by: str = "grid",
+    period: str | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    report: Report | None = None,
+) -> pd.DataFrame:
     """Mediation success rates (调解成功率) per grid, unit or mediation level (调解层级), and period.
 
     Parameters are those of :func:`satisfaction_rates`; ``by="level"`` groups by the level of the mediation
@@ -333,26 +430,39 @@ def mediation_rates(cases: pd.DataFrame, feedback: pd.DataFrame | None = None, *
     2     street         0        0           NaN           NaN
     3   district         0        0           NaN           NaN
     """
-    prepared = _prepare(cases, feedback, grids, by=by, period=period, scale=None, report=report,
-                        level="mediation_level")
+    prepared = _prepare(
+        cases, feedback, grids, by=by, period=period, scale=None, report=report, level="mediation_level"
+    )
     parts = {name: prepared["mediation"].eq(name).fillna(False) for name in MEDIATION_OUTCOMES}
     parts = {"mediated": prepared["mediation"].notna(), **parts}
     table = _counted(prepared, parts, grids, by=by, period=period)
     table["success_rate"] = _ratio(table["success"], table["success"] + table["failure"])
     table["pending_rate"] = _ratio(table["pending"], table["mediated"])
-    table["label"] = [f"调解成功率 {rate:.0%}（{n} 件）" if pd.notna(rate) else "无调解结果"
-                      for rate, n in zip(table["success_rate"], table["mediated"], strict=True)]
+    table["label"] = [
+        f"调解成功率 {rate:.0%}（{n} 件）" if pd.notna(rate) else "无调解结果"
+        for rate, n in zip(table["success_rate"], table["mediated"], strict=True)
+    ]
     return _finished(table, "mediated", "success_rate", by=by, period=period)
 
 
-def _prepare(cases: pd.DataFrame, feedback: pd.DataFrame | None, grids: gpd.GeoDataFrame | None, *, by: str,
-             period: str | None, scale: int | None, report: Report | None,
-             level: str = "level") -> pd.DataFrame:
+def _prepare(
+    cases: pd.DataFrame,
+    feedback: pd.DataFrame | None,
+    grids: gpd.GeoDataFrame | None,
+    *,
+    by: str,
+    period: str | None,
+    scale: int | None,
+    report: Report | None,
+    level: str = "level",
+) -> pd.DataFrame:
     """Cases with their grid, report time, level and feedback, one row per case."""
     if by not in _BY:
         raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(_BY)}")
     if period is not None and period not in PERIODS:
-        raise SchemaError(f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}")
+        raise SchemaError(
+            f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}"
+        )
     if by in ("community", "street", "district") and grids is None:
         raise SchemaError(f"by={by!r} needs the grids (their community_code)", fix="pass grids=")
     findings = Report("satisfaction and mediation")
@@ -364,17 +474,26 @@ def _prepare(cases: pd.DataFrame, feedback: pd.DataFrame | None, grids: gpd.GeoD
         given = clean_feedback(feedback, scale=scale, report=findings)
         unknown = ~given["case_id"].isin(known["case_id"])
         if unknown.any():
-            findings.add_many("unknown_case", "case {case} has feedback but is not in the case list; left out",
-                              records=("case " + given.loc[unknown, "case_id"]).tolist(), severity="warning",
-                              case=given.loc[unknown, "case_id"].to_numpy())
+            findings.add_many(
+                "unknown_case",
+                "case {case} has feedback but is not in the case list; left out",
+                records=("case " + given.loc[unknown, "case_id"]).tolist(),
+                severity="warning",
+                case=given.loc[unknown, "case_id"].to_numpy(),
+            )
     merged = known.drop(columns=[c for c in FEEDBACK_COLUMNS[1:] if c in known.columns]).merge(
-        given, on="case_id", how="inner")
+        given, on="case_id", how="inner"
+    )
     if by != "level" and "grid_code" not in merged.columns:
-        raise SchemaError("the cases have no grid: no grid_code column and no points with grids",
-                          fix="give the cases a grid_code (网格编码) column, or points and grids=")
+        raise SchemaError(
+            "the cases have no grid: no grid_code column and no points with grids",
+            fix="give the cases a grid_code (网格编码) column, or points and grids=",
+        )
     if period is not None and "reported_at" not in merged.columns:
-        raise SchemaError(f"period={period!r} needs the cases' report times (上报时间 / reported_at)",
-                          fix="give the cases their report times, or leave out period=")
+        raise SchemaError(
+            f"period={period!r} needs the cases' report times (上报时间 / reported_at)",
+            fix="give the cases their report times, or leave out period=",
+        )
     merged["level"] = merged[level] if level in merged.columns else pd.Series(pd.NA, index=merged.index)
     if report is not None:
         report.extend(findings)
@@ -384,12 +503,18 @@ def _prepare(cases: pd.DataFrame, feedback: pd.DataFrame | None, grids: gpd.GeoD
 
 
 def _renamed_targets(frame: pd.DataFrame) -> list[str]:
-    """The feedback columns a case list holds itself (满意度 …), under the names the case table gives them."""
+    """Return the feedback columns a case list holds itself (满意度 …)."""
     return [str(c) for c in frame.columns if header_key(c) in _HEADERS or c in FEEDBACK_COLUMN_WORDS]
 
 
-def _counted(prepared: pd.DataFrame, parts: dict[str, pd.Series], grids: gpd.GeoDataFrame | None, *, by: str,
-             period: str | None) -> pd.DataFrame:
+def _counted(
+    prepared: pd.DataFrame,
+    parts: dict[str, pd.Series],
+    grids: gpd.GeoDataFrame | None,
+    *,
+    by: str,
+    period: str | None,
+) -> pd.DataFrame:
     """Sum ``parts`` per unit (and period); every unit (and period) gets a row, zeros included."""
     table = _grid_table(grids, prepared) if by != "level" else None
     units = _units(table, by)
@@ -402,8 +527,11 @@ def _counted(prepared: pd.DataFrame, parts: dict[str, pd.Series], grids: gpd.Geo
     sums = counts.dropna(subset=keys).groupby(keys, sort=True).sum()
     if period is not None:
         present = counts["period"].dropna()
-        spans = pd.period_range(present.min(), present.max(), freq=PERIODS[period][0]) if len(present) \
+        spans = (
+            pd.period_range(present.min(), present.max(), freq=PERIODS[period][0])
+            if len(present)
             else pd.PeriodIndex([], freq=PERIODS[period][0])
+        )
         index: pd.Index = pd.MultiIndex.from_product([units["code"], spans], names=keys)
     else:
         index = pd.Index(units["code"], name="code")
@@ -422,13 +550,16 @@ def _grid_table(grids: gpd.GeoDataFrame | None, prepared: pd.DataFrame) -> pd.Da
     table = pd.DataFrame({"code": frame["code"].astype(str).to_numpy()})
     if "community_code" in frame.columns:
         community = frame["community_code"].astype(str)
-        table = table.assign(community_code=community.to_numpy(), street_code=community.str[:9].to_numpy(),
-                             district_code=community.str[:6].to_numpy())
+        table = table.assign(
+            community_code=community.to_numpy(),
+            street_code=community.str[:9].to_numpy(),
+            district_code=community.str[:6].to_numpy(),
+        )
     return table.sort_values("code", kind="stable").reset_index(drop=True)
 
 
 def _units(table: pd.DataFrame | None, by: str) -> pd.DataFrame:
-    """The rows of the result: every level, grid, or unit of the grids (with their parent codes)."""
+    """Return the rows of the result: every level, grid or unit of the grids (with parent codes)."""
     if table is None:
         return pd.DataFrame({"code": list(HANDLING_LEVELS)})
     if by == "grid":
@@ -436,22 +567,24 @@ def _units(table: pd.DataFrame | None, by: str) -> pd.DataFrame:
     if "community_code" not in table.columns:
         raise SchemaError(f"by={by!r} needs the grids' community_code", fix="give the grids community_code")
     parents = {"community": ["street_code", "district_code"], "street": ["district_code"], "district": []}[by]
-    units = table.assign(code=table["community_code"].str[:_UNITS[by]])[["code", *parents]]
+    units = table.assign(code=table["community_code"].str[: _UNITS[by]])[["code", *parents]]
     return units.drop_duplicates("code").sort_values("code").reset_index(drop=True)
 
 
 def _unit_of(prepared: pd.DataFrame, table: pd.DataFrame | None, by: str) -> pd.Series:
-    """The code of the row each case counts in (its level with ``by="level"``)."""
+    """Return the code of the row each case counts in (its level with ``by="level"``)."""
     if table is None:
         return prepared["level"]
     grid = prepared["grid_code"].astype(str).where(prepared["grid_code"].notna())
     if by == "grid":
         return grid
-    return grid.map(table.set_index("code")["community_code"]).str[:_UNITS[by]]
+    return grid.map(table.set_index("code")["community_code"]).str[: _UNITS[by]]
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return (numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)).astype("float64")
+    return (numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)).astype(
+        "float64"
+    )
 
 
 def _finished(table: pd.DataFrame, count: str, rate: str, *, by: str, period: str | None) -> pd.DataFrame:
@@ -460,15 +593,32 @@ def _finished(table: pd.DataFrame, count: str, rate: str, *, by: str, period: st
     if period is not None:
         table = _changes(table, rate, period)
         changes = (f"{rate}_change_mom", f"{rate}_change_yoy")
-    derived = [c for c in table.columns if c not in ("code", "level", "level_zh", "community_code", "street_code",
-                                                     "district_code", "period", count)]
+    derived = [
+        c
+        for c in table.columns
+        if c
+        not in (
+            "code",
+            "level",
+            "level_zh",
+            "community_code",
+            "street_code",
+            "district_code",
+            "period",
+            count,
+        )
+    ]
     if by == "level":
         table = table.rename(columns={"code": "level"})
         table.insert(1, "level_zh", table["level"].map(HANDLING_LEVEL_NAMES_ZH))
         table.insert(0, "code", table["level"])  # suppression names cells by their code
     table = table.reset_index(drop=True)
-    table.attrs.update(level=by, period=period, count_columns={count: tuple(derived)},
-                       changes={count: changes} if changes else {})
+    table.attrs.update(
+        level=by,
+        period=period,
+        count_columns={count: tuple(derived)},
+        changes={count: changes} if changes else {},
+    )
     return table
 
 
@@ -484,7 +634,9 @@ def _changes(table: pd.DataFrame, rate: str, period: str) -> pd.DataFrame:
         bases["yoy"] = periods - back_yoy
     for name, base_period in bases.items():
         index = pd.MultiIndex.from_arrays([table["code"], base_period])
-        table[f"{rate}_change_{name}"] = table[rate].to_numpy() - rates.reindex(index).to_numpy(dtype="float64")
+        table[f"{rate}_change_{name}"] = table[rate].to_numpy() - rates.reindex(index).to_numpy(
+            dtype="float64"
+        )
     table["period"] = _period_labels(table["period"], period)
     return table
 

@@ -1,4 +1,4 @@
-r"""The grid quality index (网格+ 质效评估, seed 002): per-grid measures combined into one number that explains itself.
+r"""The grid quality index (网格+ 质效评估, seed 002): per-grid measures made one number that explains itself.
 
 :func:`quality_measures` gathers, per grid, the measures it can compute from the grids and cases (response
 rate, on-time closure, settled-in-grid rate, case density) and those other stages give (satisfaction from
@@ -81,8 +81,14 @@ _MISSING = ("reweight", "exclude")
 
 #: Chinese headers of the index table (measures: their names in :data:`gridmap.schema.QUALITY_MEASURES`).
 QUALITY_HEADERS_ZH = {
-    "code": "网格编码", "community_code": "社区代码", "index": "质效指数", "rank": "排名",
-    "measures_used": "参评指标数", "weight_used": "参评权重占比", "breakdown": "得分构成", "label": "标签",
+    "code": "网格编码",
+    "community_code": "社区代码",
+    "index": "质效指数",
+    "rank": "排名",
+    "measures_used": "参评指标数",
+    "weight_used": "参评权重占比",
+    "breakdown": "得分构成",
+    "label": "标签",
     **{name: zh for name, (zh, _, _) in QUALITY_MEASURES.items()},
     **{f"{name}_score": f"{zh}(标准化)" for name, (zh, _, _) in QUALITY_MEASURES.items()},
     **{f"{name}_points": f"{zh}得分" for name, (zh, _, _) in QUALITY_MEASURES.items()},
@@ -105,15 +111,25 @@ class MeasureRule:
 
     def __post_init__(self) -> None:
         weight = self.weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) \
-                or weight < 0:
-            raise GridmapError(f"weight {weight!r} is not a number of at least 0", fix="give weights such as 0.2")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not math.isfinite(weight)
+            or weight < 0
+        ):
+            raise GridmapError(
+                f"weight {weight!r} is not a number of at least 0", fix="give weights such as 0.2"
+            )
         if self.direction not in _DIRECTIONS:
-            raise GridmapError(f"direction {self.direction!r} is not one of {', '.join(_DIRECTIONS)}",
-                               fix="say whether a higher or a lower value is better")
+            raise GridmapError(
+                f"direction {self.direction!r} is not one of {', '.join(_DIRECTIONS)}",
+                fix="say whether a higher or a lower value is better",
+            )
         if self.normalisation not in _NORMALISATIONS:
-            raise GridmapError(f"normalisation {self.normalisation!r} is not one of {', '.join(_NORMALISATIONS)}",
-                               fix="use minmax (default), rank or raw (values already from 0 to 1)")
+            raise GridmapError(
+                f"normalisation {self.normalisation!r} is not one of {', '.join(_NORMALISATIONS)}",
+                fix="use minmax (default), rank or raw (values already from 0 to 1)",
+            )
 
 
 def _default_measures() -> dict[str, MeasureRule]:
@@ -143,13 +159,19 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         if self.scope not in _SCOPES:
-            raise GridmapError(f"scope {self.scope!r} is not one of {', '.join(_SCOPES)}",
-                               fix="normalise per city (default), per district or over all grids")
+            raise GridmapError(
+                f"scope {self.scope!r} is not one of {', '.join(_SCOPES)}",
+                fix="normalise per city (default), per district or over all grids",
+            )
         if self.missing not in _MISSING:
-            raise GridmapError(f"missing {self.missing!r} is not one of {', '.join(_MISSING)}",
-                               fix="re-weight the measures a grid has (default) or exclude the grid")
+            raise GridmapError(
+                f"missing {self.missing!r} is not one of {', '.join(_MISSING)}",
+                fix="re-weight the measures a grid has (default) or exclude the grid",
+            )
         if not 0 <= self.min_weight <= 1:
-            raise GridmapError(f"min_weight {self.min_weight!r} is not from 0 to 1", fix="give a share, e.g. 0.5")
+            raise GridmapError(
+                f"min_weight {self.min_weight!r} is not from 0 to 1", fix="give a share, e.g. 0.5"
+            )
 
     def with_weights(self, weights: Mapping[str, float]) -> IndexConfig:
         """Return the configuration with these weights (new measures count ``higher`` as better)."""
@@ -161,7 +183,7 @@ class IndexConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> IndexConfig:
-        r"""Read the configuration: an ``[index]`` table (or top-level keys), measures in ``[index.measures.X]``.
+        r"""Read the configuration: an ``[index]`` table (or top-level keys), ``[index.measures.X]`` tables.
 
         Measures not named keep their defaults; a measure given only ``weight = 0`` is left out.
 
@@ -177,29 +199,44 @@ class IndexConfig:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise GridmapError(f"cannot read the index configuration: {exc}", path=path,
-                               fix="give a UTF-8 TOML file with an [index] table (see gridmap.stats.quality)") \
-                from exc
+            raise GridmapError(
+                f"cannot read the index configuration: {exc}",
+                path=path,
+                fix="give a UTF-8 TOML file with an [index] table (see gridmap.stats.quality)",
+            ) from exc
         data = data.get("index", data) if isinstance(data.get("index", data), dict) else data
         allowed = ("measures", "scope", "missing", "min_weight")
         unknown = [key for key in data if key not in allowed]
         if unknown:
-            raise GridmapError(f"unknown index setting {unknown[0]!r}", path=path, record=f"key {unknown[0]}",
-                               fix=f"use only {', '.join(allowed)}")
+            raise GridmapError(
+                f"unknown index setting {unknown[0]!r}",
+                path=path,
+                record=f"key {unknown[0]}",
+                fix=f"use only {', '.join(allowed)}",
+            )
         measures = _default_measures()
         for name, values in dict(data.get("measures", {})).items():
             if not isinstance(values, dict):
-                raise GridmapError(f"measure {name!r} is not a table", path=path, record=f"key measures.{name}",
-                                   fix=f"write [index.measures.{name}] with weight, direction, normalisation")
+                raise GridmapError(
+                    f"measure {name!r} is not a table",
+                    path=path,
+                    record=f"key measures.{name}",
+                    fix=f"write [index.measures.{name}] with weight, direction, normalisation",
+                )
             try:
                 rule = measures.get(name, MeasureRule(0.0))
                 measures[name] = dataclasses.replace(rule, **values)
             except TypeError as exc:
-                raise GridmapError(f"measure {name!r}: {exc}", path=path, record=f"key measures.{name}",
-                                   fix="give only weight, direction and normalisation") from exc
+                raise GridmapError(
+                    f"measure {name!r}: {exc}",
+                    path=path,
+                    record=f"key measures.{name}",
+                    fix="give only weight, direction and normalisation",
+                ) from exc
             except GridmapError as error:
-                raise GridmapError(error.problem, path=path, record=f"key measures.{name}", fix=error.fix) \
-                    from None
+                raise GridmapError(
+                    error.problem, path=path, record=f"key measures.{name}", fix=error.fix
+                ) from None
         settings = {key: value for key, value in data.items() if key != "measures"}
         try:
             return cls(measures=measures, **settings)
@@ -209,10 +246,18 @@ class IndexConfig:
 
 # --- the measures ---------------------------------------------------------------------------------------
 
-def quality_measures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None, *,
-                     escalation: Escalation | None = None, satisfaction: pd.DataFrame | None = None,
-                     extra: Iterable[pd.DataFrame] = (), close_days: float = 15, at: object = None,
-                     report: Report | None = None) -> gpd.GeoDataFrame:
+
+def quality_measures(
+    grids: gpd.GeoDataFrame,
+    cases: pd.DataFrame | None = None,
+    *,
+    escalation: Escalation | None = None,
+    satisfaction: pd.DataFrame | None = None,
+    extra: Iterable[pd.DataFrame] = (),
+    close_days: float = 15,
+    at: object = None,
+    report: Report | None = None,
+) -> gpd.GeoDataFrame:
     """Per-grid measures for :func:`quality_index`, from the grids, cases and other stages' tables.
 
     Parameters
@@ -246,8 +291,9 @@ def quality_measures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
         One row per grid: ``code``, ``community_code``, the measures available, the grids' polygons.
     """
     frame = model_columns(grids, "grids")[0]
-    table = gpd.GeoDataFrame({"code": frame["code"].astype(str).to_numpy()}, geometry=frame.geometry.to_numpy(),
-                             crs=frame.crs)
+    table = gpd.GeoDataFrame(
+        {"code": frame["code"].astype(str).to_numpy()}, geometry=frame.geometry.to_numpy(), crs=frame.crs
+    )
     if "community_code" in frame.columns:
         table.insert(1, "community_code", frame["community_code"].astype(str).to_numpy())
     if cases is not None:
@@ -258,16 +304,25 @@ def quality_measures(grids: gpd.GeoDataFrame, cases: pd.DataFrame | None = None,
     if satisfaction is not None:
         rates = satisfaction.set_index(satisfaction["code"].astype(str))["satisfaction_rate"]
         if rates.index.duplicated().any():
-            raise SchemaError("the satisfaction table has several rows per grid (one per period?)",
-                              fix="pass satisfaction_rates(...) per grid without period=")
+            raise SchemaError(
+                "the satisfaction table has several rows per grid (one per period?)",
+                fix="pass satisfaction_rates(...) per grid without period=",
+            )
         table["satisfaction"] = table["code"].map(rates).astype("float64")
     for number, more in enumerate(extra, start=1):
         table = _joined(table, more, number)
     return table
 
 
-def _case_measures(table: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, cases: pd.DataFrame, *,
-                   close_days: float, at: object, report: Report | None) -> gpd.GeoDataFrame:
+def _case_measures(
+    table: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    cases: pd.DataFrame,
+    *,
+    close_days: float,
+    at: object,
+    report: Report | None,
+) -> gpd.GeoDataFrame:
     """Response rate, on-time closure, share settled at grid level and cases per 1,000 residents."""
     if not (isinstance(close_days, (int, float)) and not isinstance(close_days, bool) and close_days > 0):
         raise SchemaError(f"close_days={close_days!r} is not a number of days", fix="pass close_days=15, say")
@@ -277,8 +332,12 @@ def _case_measures(table: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, cases: pd.D
     table["settled_in_grid"] = table["code"].map(summary["share_grid"]).astype("float64")
     table["case_density"] = table["code"].map(summary["cases_per_1000"]).astype("float64")
     located = in_grids(cases, grids, report=findings)
-    frame = clean_cases(pd.DataFrame(located.drop(columns=[getattr(located, "_geometry_column_name", None)],
-                                                  errors="ignore")), report=findings)
+    frame = clean_cases(
+        pd.DataFrame(
+            located.drop(columns=[getattr(located, "_geometry_column_name", None)], errors="ignore")
+        ),
+        report=findings,
+    )
     reference = pd.Timestamp(at) if at is not None else frame[["reported_at", "closed_at"]].max().max()
     deadline = frame["reported_at"] + pd.Timedelta(days=close_days)
     closed = frame["status"].eq("closed") & frame["closed_at"].notna() & frame["times_ok"]
@@ -297,14 +356,24 @@ def _joined(table: gpd.GeoDataFrame, more: pd.DataFrame, number: int) -> gpd.Geo
     more = model_columns(pd.DataFrame(more), "grids")[0]
     key = "code" if "code" in more.columns else "grid_code" if "grid_code" in more.columns else None
     if key is None:
-        raise SchemaError(f"extra measures table {number} has no grid code column (columns: "
-                          f"{', '.join(map(str, more.columns))})", fix="key it by code, grid_code or 网格编码")
+        raise SchemaError(
+            f"extra measures table {number} has no grid code column (columns: "
+            f"{', '.join(map(str, more.columns))})",
+            fix="key it by code, grid_code or 网格编码",
+        )
     codes = more[key].astype(str)
     if codes.duplicated().any():
-        raise SchemaError(f"extra measures table {number} lists grid {codes[codes.duplicated()].iloc[0]} twice",
-                          record=f"grid {codes[codes.duplicated()].iloc[0]}", fix="give one row per grid")
-    columns = [c for c in more.columns if c not in ("code", "grid_code", "community_code", "geometry", "name")
-               and pd.api.types.is_numeric_dtype(more[c])]
+        raise SchemaError(
+            f"extra measures table {number} lists grid {codes[codes.duplicated()].iloc[0]} twice",
+            record=f"grid {codes[codes.duplicated()].iloc[0]}",
+            fix="give one row per grid",
+        )
+    columns = [
+        c
+        for c in more.columns
+        if c not in ("code", "grid_code", "community_code", "geometry", "name")
+        and pd.api.types.is_numeric_dtype(more[c])
+    ]
     values = more[columns].set_axis(codes.to_numpy())
     for column in columns:
         table[str(column)] = table["code"].map(values[column]).astype("float64")
@@ -313,8 +382,10 @@ def _joined(table: gpd.GeoDataFrame, more: pd.DataFrame, number: int) -> gpd.Geo
 
 # --- the index ------------------------------------------------------------------------------------------
 
-def quality_index(measures: pd.DataFrame, weights: Mapping[str, float] | None = None, *,
-                  config: IndexConfig | None = None) -> pd.DataFrame:
+
+def quality_index(
+    measures: pd.DataFrame, weights: Mapping[str, float] | None = None, *, config: IndexConfig | None = None
+) -> pd.DataFrame:
     """Combine per-grid measures into the quality index, ranked, with each measure's share of it.
 
     Parameters
@@ -352,7 +423,9 @@ def quality_index(measures: pd.DataFrame, weights: Mapping[str, float] | None = 
         raise SchemaError("the measures have no grid code column", fix="key them by code (网格编码)")
     if frame["code"].duplicated().any():
         code = frame["code"][frame["code"].duplicated()].iloc[0]
-        raise SchemaError(f"grid {code} has two rows of measures", record=f"grid {code}", fix="give one row per grid")
+        raise SchemaError(
+            f"grid {code} has two rows of measures", record=f"grid {code}", fix="give one row per grid"
+        )
     used = _used(frame, config)
     groups = _scope(frame, config.scope)
     result = frame.copy()
@@ -375,27 +448,34 @@ def quality_index(measures: pd.DataFrame, weights: Mapping[str, float] | None = 
     result["weight_used"] = share
     result["breakdown"] = _breakdown(result, used)
     ranked = int(result["index"].notna().sum())
-    result["label"] = [f"质效指数 {value:.1f}（第 {rank}/{ranked} 名）" if pd.notna(value) else "指标不足，未参评"
-                       for value, rank in zip(result["index"], result["rank"], strict=True)]
+    result["label"] = [
+        f"质效指数 {value:.1f}（第 {rank}/{ranked} 名）" if pd.notna(value) else "指标不足，未参评"
+        for value, rank in zip(result["index"], result["rank"], strict=True)
+    ]
     result.attrs["weights"] = {name: config.measures[name].weight / total for name in used}
     return _caller(result, names)
 
 
 def _used(frame: pd.DataFrame, config: IndexConfig) -> list[str]:
-    """The measures that enter: a weight above 0 and a value in at least one grid; numeric columns only."""
+    """Return the measures that enter: a weight above 0, a value in some grid; numeric columns only."""
     used = []
     for name, rule in config.measures.items():
         if rule.weight <= 0 or name not in frame.columns or frame[name].isna().all():
             continue
         if not pd.api.types.is_numeric_dtype(frame[name]):
-            raise SchemaError(f"measure {name!r} is not numeric (e.g. {frame[name].dropna().iloc[0]!r})",
-                              record=f"column {name}", fix="give numbers, shares as 0.85 rather than 85%")
+            raise SchemaError(
+                f"measure {name!r} is not numeric (e.g. {frame[name].dropna().iloc[0]!r})",
+                record=f"column {name}",
+                fix="give numbers, shares as 0.85 rather than 85%",
+            )
         used.append(name)
     if not used:
         weighted = ", ".join(name for name, rule in config.measures.items() if rule.weight > 0)
-        raise SchemaError(f"none of the weighted measures ({weighted}) is in the measures table (columns: "
-                          f"{', '.join(map(str, frame.columns))})",
-                          fix="give the grids' cases, extra measure columns, or weights for the columns given")
+        raise SchemaError(
+            f"none of the weighted measures ({weighted}) is in the measures table (columns: "
+            f"{', '.join(map(str, frame.columns))})",
+            fix="give the grids' cases, extra measure columns, or weights for the columns given",
+        )
     return used
 
 
@@ -407,18 +487,24 @@ def _scope(frame: pd.DataFrame, scope: str) -> pd.Series:
 
 
 def _normalised(frame: pd.DataFrame, name: str, rule: MeasureRule, groups: pd.Series) -> pd.Series:
-    """A measure as a score from 0 to 1 (1 best) within each scope group."""
+    """Return a measure as a score from 0 to 1 (1 best) within each scope group."""
     values = frame[name].astype("float64")
     if not np.isfinite(values.dropna()).all():
-        raise SchemaError(f"measure {name!r} holds an infinite value", record=f"column {name}",
-                          fix="give finite numbers (a rate over zero cases is missing, not infinite)")
+        raise SchemaError(
+            f"measure {name!r} holds an infinite value",
+            record=f"column {name}",
+            fix="give finite numbers (a rate over zero cases is missing, not infinite)",
+        )
     if rule.normalisation == "raw":
         outside = values.notna() & ~values.between(0, 1)
         if outside.any():
             code = frame.loc[outside, "code"].iloc[0]
-            raise SchemaError(f"measure {name!r} is {values[outside].iloc[0]!r} for grid {code}, outside 0–1, "
-                              "but its normalisation is raw", record=f"grid {code}",
-                              fix="give shares from 0 to 1, or normalise it minmax")
+            raise SchemaError(
+                f"measure {name!r} is {values[outside].iloc[0]!r} for grid {code}, outside 0–1, "
+                "but its normalisation is raw",
+                record=f"grid {code}",
+                fix="give shares from 0 to 1, or normalise it minmax",
+            )
         score = values
     elif rule.normalisation == "rank":
         grouped = values.groupby(groups)
@@ -433,7 +519,7 @@ def _normalised(frame: pd.DataFrame, name: str, rule: MeasureRule, groups: pd.Se
 
 
 def _breakdown(result: pd.DataFrame, used: list[str]) -> list[str]:
-    """Each grid's points per measure in Chinese, largest first: 满意率 20.0 + 响应率 15.0 …"""
+    """Return each grid's points per measure in Chinese, largest first: 满意率 20.0 + 响应率 15.0."""
     names = {name: QUALITY_MEASURES[name][0] if name in QUALITY_MEASURES else name for name in used}
     points = result[[f"{name}_points" for name in used]].to_numpy(dtype="float64")
     texts = []

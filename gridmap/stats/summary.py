@@ -232,7 +232,8 @@ def _published(tables: dict[str, pd.DataFrame], threshold: int) -> dict[str, pd.
     order = sorted(tables, key=ROLLUP_LEVELS.index)  # finest first
     keys = {level: _suppression_groups(tables[level]) for level in order}
     cells = {level: _cell_keys(tables[level]) for level in order}
-    columns = {level: [c for c in _count_columns(tables[level]) if c in tables[level].columns] for level in order}
+    columns = {level: [c for c in _count_columns(tables[level]) if c in tables[level].columns]
+               for level in order}
     masks = {level: _masks(tables[level], columns[level], threshold, keys[level], secondary=False)[0]
              for level in order}
     changed = True
@@ -460,8 +461,11 @@ def _hidden(frame: pd.DataFrame, masks: dict[str, np.ndarray], *, secondary: boo
 
 
 def _count_columns(frame: pd.DataFrame) -> Mapping[str, Sequence[str]]:
-    """The count columns of a table and what derives from each: ``attrs["count_columns"]`` when the table
-    carries them (the rate tables of :mod:`gridmap.fieldwork`), else :data:`CASE_COUNT_COLUMNS`."""
+    """Return the count columns of a table and what derives from each.
+
+    ``attrs["count_columns"]`` when the table carries them (the rate tables of :mod:`gridmap.fieldwork`),
+    else :data:`CASE_COUNT_COLUMNS`.
+    """
     return frame.attrs.get("count_columns") or CASE_COUNT_COLUMNS
 
 
