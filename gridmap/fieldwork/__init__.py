@@ -3,4 +3,11 @@
 The stage after :mod:`gridmap.people` and before :mod:`gridmap.stats`.
 """
 
-__all__: list[str] = []
+from gridmap.fieldwork.zones import ZoneCoverage, patrol_zones, zone_coverage
+
+__all__: list[str] = [
+    # patrol zones around sensitive sites (zones helper)
+    "patrol_zones",
+    "zone_coverage",
+    "ZoneCoverage",
+]
