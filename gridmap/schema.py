@@ -400,8 +400,9 @@ def find_column(columns: Iterable[Hashable], name: str) -> Hashable | None:
 
 
 # --- SECTION: patrol zones around sensitive sites and walking circles (issue 21, fieldwork.zones/circles) ---
-# Guilin (seed 003) draws patrol grids (巡控网格) "以治安复杂区和入城口为点，以学校、幼儿园、医院、车站、大型商场
-# 等为面"; Nanning (seed 001) plans 15-minute service circles (15分钟服务圈) around its service centres.
+# Guilin (seed 003) draws patrol grids (巡控网格) "以治安复杂区和入城口为点，以学校、幼儿园、医院、
+# 车站、大型商场等为面"; Nanning (seed 001) plans 15-minute service circles (15分钟服务圈) around its
+# service centres.
 
 #: Kinds of sensitive site a patrol zone is drawn around (:func:`gridmap.fieldwork.patrol_zones`).
 SITE_KINDS = ("school", "kindergarten", "hospital", "station", "mall", "city_entrance", "complex_area")

@@ -3,6 +3,7 @@
 The stage after :mod:`gridmap.people` and before :mod:`gridmap.stats`.
 """
 
+from gridmap.fieldwork.circles import STRAIGHT_LINE_CAVEAT, CircleCoverage, circle_coverage, service_circles
 from gridmap.fieldwork.zones import ZoneCoverage, patrol_zones, zone_coverage
 
 __all__: list[str] = [
@@ -10,4 +11,9 @@ __all__: list[str] = [
     "patrol_zones",
     "zone_coverage",
     "ZoneCoverage",
+    # walking circles around service centres (zones helper)
+    "service_circles",
+    "circle_coverage",
+    "CircleCoverage",
+    "STRAIGHT_LINE_CAVEAT",
 ]

@@ -131,7 +131,7 @@ def patrol_zones(sites: gpd.GeoDataFrame, *, radius: Mapping[str, float] | None 
 
 
 def _sites(sites: gpd.GeoDataFrame, coords: str | None) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """The sites with model column names and true coordinates, and their record labels."""
+    """Check the sites; return them with model column names and true coordinates, and their record labels."""
     if not isinstance(sites, gpd.GeoDataFrame):
         raise SchemaError(f"sites must be a GeoDataFrame, got {type(sites).__name__}", record="sites",
                           fix="read the file with gridmap.read_layer")
@@ -153,10 +153,10 @@ def _sites(sites: gpd.GeoDataFrame, coords: str | None) -> tuple[gpd.GeoDataFram
 
 
 def _kinds(frame: gpd.GeoDataFrame, labels: pd.Series) -> pd.Series:
-    """The site kind of each record; an unknown word is an error naming the records and the closest word."""
+    """Return the site kind of each record; an unknown word raises, naming the records and closest word."""
     if "kind" not in frame.columns:
         raise SchemaError("sites have no kind column", record="sites",
-                          fix="name the column kind, 类型 or 场所类型, holding words such as 学校, 医院, 车站")
+                          fix="name the column kind, 类型 or 场所类型, holding words such as 学校, 医院")
     kinds = frame["kind"].map(site_kind)
     unknown = kinds.isna()
     if unknown.any():
@@ -186,7 +186,7 @@ def _radii(radius: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def _metres(value: object, word: str) -> float:
-    """A radius as a positive, finite number of metres, or a SchemaError."""
+    """Return a radius as a positive, finite number of metres; else raise SchemaError."""
     try:
         metres = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -221,8 +221,9 @@ def _warn_duplicates(geoms: np.ndarray, kinds: np.ndarray, labels: np.ndarray) -
     keys = pd.Series(shapely.to_wkb(shapely.normalize(shapely.set_precision(geoms, _SAME_PLACE_M))))
     duplicated = pd.DataFrame({"kind": kinds, "key": keys}).duplicated(keep=False).to_numpy()
     if duplicated.any():
-        warnings.warn(f"patrol_zones: duplicate sites: {_records(pd.Series(labels[duplicated]))} are sites of "
-                      "one kind at the same place; each group shares one zone", GridmapWarning, stacklevel=3)
+        warnings.warn(f"patrol_zones: duplicate sites: {_records(pd.Series(labels[duplicated]))} are sites "
+                      "of one kind at the same place; each group shares one zone", GridmapWarning,
+                      stacklevel=3)
 
 
 def _touching_groups(geoms: np.ndarray, radii: np.ndarray, kinds: np.ndarray) -> np.ndarray:
@@ -254,8 +255,9 @@ def _zones(table: pd.DataFrame, buffers: np.ndarray, metric: object, crs: object
         names = list(dict.fromkeys(members["name"]))
         kind, metres = members["kind"].iloc[0], float(members["radius_m"].max())
         zone_id = f"Z{number[group]:0{width}d}"
-        rows.append({"zone_id": zone_id, "kind": kind, "kind_zh": SITE_KIND_NAMES_ZH[kind], "radius_m": metres,
-                     "n_sites": len(ids), "site_ids": join_ids(ids), "site_names": "、".join(names),
+        rows.append({"zone_id": zone_id, "kind": kind, "kind_zh": SITE_KIND_NAMES_ZH[kind],
+                     "radius_m": metres, "n_sites": len(ids), "site_ids": join_ids(ids),
+                     "site_names": "、".join(names),
                      "label": _label(zone_id, kind, names, metres), "number": number[group]})
         shapes.append(shapely.union_all(buffers[members.index.to_numpy()]))
     zones = gpd.GeoDataFrame(rows, geometry=shapes, crs=metric)
@@ -339,7 +341,8 @@ def zone_coverage(zones: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, min_share
     >>> import geopandas as gpd
     >>> from shapely import box
     >>> grids = gpd.GeoDataFrame({"code": ["990102001001001", "990102001001002"]}, crs="EPSG:4545",
-    ...     geometry=[box(500_000, 2_500_000, 500_100, 2_500_100), box(500_100, 2_500_000, 500_200, 2_500_100)])
+    ...     geometry=[box(500_000, 2_500_000, 500_100, 2_500_100),
+    ...               box(500_100, 2_500_000, 500_200, 2_500_100)])
     >>> zones = gpd.GeoDataFrame({"zone_id": ["Z001"]}, crs="EPSG:4545",
     ...     geometry=[box(500_050, 2_500_000, 500_100, 2_500_100)])
     >>> coverage = zone_coverage(zones, grids)
@@ -367,7 +370,7 @@ def zone_coverage(zones: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, min_share
 
 
 def _grid_codes(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The grids with model names and ``community_code`` (derived from 15-digit codes when absent)."""
+    """Return the grids with model names and ``community_code`` (from 15-digit codes when absent)."""
     if not isinstance(grids, gpd.GeoDataFrame):
         raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}", record="grids",
                           fix="read the grids with gridmap.read_layer")
@@ -385,7 +388,7 @@ def _grid_codes(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _table(pieces: pd.DataFrame, grids: gpd.GeoDataFrame, grid_area: pd.Series,
            zones: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The long table: each zone's pieces per grid, then summed per community and per street."""
+    """Make the long table: each zone's pieces per grid, then summed per community and per street."""
     inside = pieces[pieces["grid_code"].notna()]
     community = grids.set_index("code")["community_code"]
     base = pd.DataFrame({"zone_id": inside["other_code"].astype(str), "grid": inside["grid_code"],
@@ -411,7 +414,7 @@ def _table(pieces: pd.DataFrame, grids: gpd.GeoDataFrame, grid_area: pd.Series,
 
 
 def _zone_layer(zones: gpd.GeoDataFrame, table: pd.DataFrame, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The zones with the units each enters (largest share first) and the share outside every grid."""
+    """Return the zones with the units each enters (largest share first) and the share outside the grids."""
     layer = zones.copy()
     key = layer["zone_id"].astype(str)
     for level, plural in zip(_LEVELS, ("grids", "communities", "streets"), strict=True):
@@ -434,10 +437,11 @@ def _grid_layer(grids: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, table: pd.Data
     metric_grids = np.asarray(grids.to_crs(metric).geometry.values, dtype=object)
     union = shapely.union_all(np.asarray(zones.to_crs(metric).geometry.values, dtype=object))
     share = shapely.area(shapely.intersection(metric_grids, union)) / shapely.area(metric_grids)
-    layer = gpd.GeoDataFrame({"code": grids["code"].to_numpy(), "community_code": grids["community_code"]
-                              .to_numpy(), "n_zones": grids["code"].map(counts).fillna(0).astype(int).to_numpy(),
-                              "zone_ids": grids["code"].map(ids).fillna("").to_numpy(),
-                              "zone_share": share}, geometry=grids.geometry.to_numpy(), crs=grids.crs)
+    codes = grids["code"]
+    layer = gpd.GeoDataFrame({"code": codes.to_numpy(), "community_code": grids["community_code"].to_numpy(),
+                              "n_zones": codes.map(counts).fillna(0).astype(int).to_numpy(),
+                              "zone_ids": codes.map(ids).fillna("").to_numpy(), "zone_share": share},
+                             geometry=grids.geometry.to_numpy(), crs=grids.crs)
     layer["label"] = [f"网格 {code}：{n}个巡控区{f'（{z}）' if z else ''}，巡控区覆盖{s:.0%}"
                       for code, n, z, s in zip(layer["code"], layer["n_zones"], layer["zone_ids"],
                                                layer["zone_share"], strict=True)]
@@ -453,7 +457,8 @@ def _findings(layer: gpd.GeoDataFrame, min_share: float) -> Report:
                     fix="check the zone's site, or give the grids around it",
                     code=out["zone_id"].astype(str).to_numpy(), outside_share=out["outside_share"].to_numpy())
     shared = layer[layer["n_communities"] >= 2]
-    report.add_many("crosses_communities", "zone {code} enters {n_communities} communities: {community_codes}",
+    report.add_many("crosses_communities",
+                    "zone {code} enters {n_communities} communities: {community_codes}",
                     records=shared["zone_id"].astype(str).to_numpy(), severity="info",
                     code=shared["zone_id"].astype(str).to_numpy(),
                     n_communities=shared["n_communities"].to_numpy(),
