@@ -145,14 +145,18 @@ def _register_commands() -> None:
     from gridmap.cli.build import build
     from gridmap.cli.cases import cases
     from gridmap.cli.check import check
+    from gridmap.cli.circles import circles
     from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
+    from gridmap.cli.zones import zones
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
+        main.add_command(command)
+    for command in (zones, circles):  # issue 21: field work (zones helper)
         main.add_command(command)
 
 
