@@ -78,7 +78,7 @@ def patrol_zones(sites: gpd.GeoDataFrame, *, radius: Mapping[str, float] | None 
     sites : geopandas.GeoDataFrame
         One row per site: ``kind`` (or 类型 / 场所类型: a word of :data:`gridmap.schema.SITE_KIND_WORDS`
         such as 学校, 幼儿园, 医院, 车站, 商场, 入城口, 治安复杂区), optional ``site_id`` (or 编号 / 场所编号;
-        default: the record, ``row N``) and ``name`` (名称 / 场所名称); points, lines or polygons (Z is
+        default: the record, ``rowN``) and ``name`` (名称 / 场所名称); points, lines or polygons (Z is
         ignored; a polygon is buffered from its edge). Any CRS.
     radius : mapping of str to float, optional
         Radius in metres by kind (a kind or any of its words: ``{"学校": 300}``), overriding
@@ -198,11 +198,12 @@ def _metres(value: object, word: str) -> float:
 
 
 def _site_ids(frame: gpd.GeoDataFrame, labels: pd.Series) -> np.ndarray:
-    """Each site's id: its ``site_id`` (stand-ins: 编号, code), else its record label."""
+    """Each site's id: its ``site_id`` (stand-ins: 编号, code), else its record label, unspaced (``row3``)."""
+    compact = labels.str.replace(" ", "", regex=False)
     if "site_id" not in frame.columns:
-        return labels.to_numpy(dtype=object)
+        return compact.to_numpy(dtype=object)
     given = frame["site_id"].astype("string").str.strip()
-    return given.where(given.notna() & (given != ""), labels).to_numpy(dtype=object)
+    return given.where(given.notna() & (given != ""), compact).to_numpy(dtype=object)
 
 
 def _repaired(geoms: np.ndarray) -> np.ndarray:
