@@ -201,7 +201,7 @@ sites_strategy = st.lists(st.tuples(st.floats(0, 2000), st.floats(0, 2000), st.s
                           min_size=1, max_size=12)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sites_strategy, st.floats(5, 400), st.sampled_from([METRIC, "EPSG:4490"]))
 def test_zones_contain_their_sites_and_each_site_is_in_exactly_one_zone(rows, radius, crs):
     sites = layer([k for _, _, k in rows], [at(x, y) for x, y, _ in rows]).to_crs(crs)

@@ -88,7 +88,7 @@ def service_circles(centres: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None = 
     ----------
     centres : geopandas.GeoDataFrame
         Service centres: points or polygons, optional ``centre_id`` (or 编号 / 服务中心编号; default: the
-        record, ``row N``) and ``name`` (名称). Any CRS; Z is ignored.
+        record, ``rowN``) and ``name`` (名称). Any CRS; Z is ignored.
     roads : geopandas.GeoDataFrame, optional
         Roads and footpaths (lines, any CRS). Without them the circles are straight-line discs (see the
         module docstring) and a warning says so.
@@ -186,11 +186,12 @@ def _minutes(minutes: Sequence[float]) -> np.ndarray:
 
 
 def _ids(frame: gpd.GeoDataFrame, labels: pd.Series) -> np.ndarray:
-    """Each centre's id: its ``centre_id`` (stand-ins: 编号, code), else its record label."""
+    """Each centre's id: its ``centre_id`` (stand-ins: 编号, code), else its record label unspaced (row3)."""
+    compact = labels.str.replace(" ", "", regex=False)
     if "centre_id" not in frame.columns:
-        return labels.to_numpy(dtype=object)
+        return compact.to_numpy(dtype=object)
     given = frame["centre_id"].astype("string").str.strip()
-    return given.where(given.notna() & (given != ""), labels).to_numpy(dtype=object)
+    return given.where(given.notna() & (given != ""), compact).to_numpy(dtype=object)
 
 
 def _straight(geoms: np.ndarray, reach: np.ndarray) -> tuple[list[dict], list]:
@@ -226,8 +227,7 @@ class _Network:
         lines = shapely.get_parts(geoms)
         not_lines = shapely.get_type_id(lines) != shapely.GeometryType.LINESTRING
         if not_lines.any():
-            kinds = ", ".join(shapely.GeometryType(k).name for k in sorted(set(shapely.get_type_id(
-                lines[not_lines]).tolist())))
+            kinds = ", ".join(sorted({geom.geom_type for geom in lines[not_lines]}))
             raise GeometryError(f"roads must be lines; they hold {kinds}", record="roads",
                                 fix="give the road centre lines or footpaths as LineStrings")
         lines = lines[shapely.length(lines) > 0]
@@ -372,8 +372,8 @@ class CircleCoverage:
         ``share_area`` (of the community's area inside any circle; NaN without communities) and ``label``
         (Chinese). With communities it is a GeoDataFrame of their polygons: a map layer per minutes.
     outside : geopandas.GeoDataFrame
-        The compounds and natural villages (:data:`gridmap.schema.RESIDENTIAL_KINDS`; every unit when the
-        units have no kind) outside every circle: ``unit_id``, ``name``, ``kind``, ``community_code``,
+        The units counted (compounds, natural villages, units of no known kind) outside every circle:
+        ``unit_id``, ``name``, ``kind``, ``community_code``,
         ``households``, ``population``, ``distance_m`` (to the nearest circle), ``label``, geometry.
     report : gridmap.findings.Report
         ``outside_circles`` (one per unit outside), ``straight_line`` (one per centre drawn without a
@@ -399,7 +399,9 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
         Base units (compounds, natural villages, sites): ``households`` (户数), ``population`` (人口),
         optional ``unit_id`` (编号), ``name``, ``kind``, ``community_code`` (社区代码); points or polygons,
         any CRS. A unit counts inside a circle when its point (a polygon's representative point) is.
-        Give the compounds without their buildings (楼栋), or households count twice.
+        Only units where people live count: compounds and natural villages
+        (:data:`gridmap.schema.RESIDENTIAL_KINDS`) and units of no known kind; sites (schools, markets …)
+        and buildings (楼栋, which would count their compound's households twice) are left out.
     communities : geopandas.GeoDataFrame, optional
         Community polygons (``code``, ``name``). A unit's community is then the one holding its point, and
         the share of each community's area inside the circles is measured; without them the units'
@@ -444,19 +446,27 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
                                                             predicate="covers")
     by_circle = _by_circle(rings, table, holds)
     by_community = _by_community(rings, table, holds, communities, metric)
-    outside = _outside(rings, frame, table, holds, report)
+    outside = _outside(rings, table, holds, report, frame.crs)
     _report_straight(circles, report)
     return CircleCoverage(circles=by_circle, communities=by_community, outside=outside, report=report)
 
 
 def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataFrame | None,
            metric: pyproj.CRS) -> tuple[pd.DataFrame, Report]:
-    """One row per unit: id, kind, community, counts and its point in the metric CRS."""
+    """One row per unit where people live: id, kind, community, counts, its shape and point (metric CRS).
+
+    Units of a kind where nobody lives (schools, offices, markets …, and buildings, which would count their
+    compound twice) are left out; units of no known kind are kept.
+    """
     report = Report("walking circles")
     missing = frame.geometry.isna() | frame.geometry.is_empty
     if missing.any():
         raise GeometryError(f"{int(missing.sum())} units have no geometry", record=_records(labels[missing]),
                             fix="give each unit its point or outline, or drop the record")
+    if "kind" in frame.columns:
+        kinds = frame["kind"].map(unit_kind)
+        lived_in = (kinds.isna() | kinds.isin(RESIDENTIAL_KINDS)).to_numpy()
+        frame, labels = frame[lived_in], labels[lived_in]
     points = shapely.point_on_surface(shapely.force_2d(np.asarray(frame.geometry.to_crs(metric).values,
                                                                   dtype=object)))
     table = pd.DataFrame({"unit_id": frame["unit_id"].astype("string").fillna(labels).to_numpy()
@@ -466,6 +476,7 @@ def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataF
     table["kind"] = frame["kind"].map(unit_kind).to_numpy() if "kind" in frame.columns else None
     table["community_code"] = _community_of(frame, points, communities, metric)
     table["name"] = frame["name"].astype("string").to_numpy() if "name" in frame.columns else table["unit_id"]
+    table["shape"] = frame.geometry.to_numpy()
     lost = table["community_code"] == ""
     report.add_many("no_community", "unit {unit_id} lies in no community; it is counted under ''",
                     records=labels[lost.to_numpy()].to_numpy(), severity="warning",
@@ -588,18 +599,16 @@ def _community_labels(names: pd.Series, result: pd.DataFrame) -> list[str]:
             zip(names, result["minutes"], result["share_households"], strict=True)]
 
 
-def _outside(rings: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarray,
-             report: Report) -> gpd.GeoDataFrame:
+def _outside(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarray, report: Report,
+             crs: object) -> gpd.GeoDataFrame:
     """List the compounds and villages outside every circle, with their distance to the nearest one."""
-    residential = table["kind"].isin(RESIDENTIAL_KINDS) if table["kind"].notna().any() else \
-        pd.Series(True, index=table.index)
-    out = residential.to_numpy() & ~np.isin(np.arange(len(table)), holds[1])
+    out = ~np.isin(np.arange(len(table)), holds[1])
     union = shapely.union_all(np.asarray(rings.geometry.values, dtype=object))
     chosen = table[out]
     distance = shapely.distance(chosen["point"].to_numpy(), union)
     columns = ["unit_id", "name", "kind", "community_code", "households", "population"]
     layer = gpd.GeoDataFrame({**{c: chosen[c].to_numpy() for c in columns}, "distance_m": distance},
-                             geometry=frame.geometry[out].to_numpy(), crs=frame.crs)
+                             geometry=chosen["shape"].to_numpy(), crs=crs)
     layer["label"] = [f"{name}：不在任何步行圈内（距最近的圈约{d:,.0f}米）"
                       for name, d in zip(layer["name"].fillna(layer["unit_id"]), distance, strict=True)]
     report.add_many("outside_circles", "{unit_id} ({households:.0f} households) lies {distance_m:,.0f} m "
