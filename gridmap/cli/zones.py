@@ -28,6 +28,7 @@ from gridmap.cli.options import (
     read_inputs,
     staged_file,
 )
+from gridmap.errors import GridmapError
 from gridmap.fieldwork import ZoneCoverage, patrol_zones, zone_coverage
 from gridmap.io import write_layer
 from gridmap.schema import SITE_KIND_NAMES_ZH, SITE_KINDS, SITE_RADII_M
@@ -124,7 +125,12 @@ def zones(ctx: click.Context, sites_path: str, sites_layer: str | None, coords: 
         grids = join_inputs(read_inputs(grids_path, [grids_layer] if grids_layer else [],
                                         defaults=["grids"], option="--grids-layer"))
         step("draw the zones")
-        drawn = patrol_zones(sites, radius=radius)
+        try:
+            drawn = patrol_zones(sites, radius=radius)
+        except GridmapError as error:  # name the sites file (a bad --radius names itself)
+            if error.record == "radius":
+                raise
+            raise error.at(sites_path) from error
         step("overlay the grids")
         coverage = zone_coverage(drawn, grids)
         if out is not None:
