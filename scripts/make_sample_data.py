@@ -55,6 +55,7 @@ from shapely.ops import nearest_points
 import gridmap
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
+from sample_zones import generate_zones
 
 log = logging.getLogger("make_sample_data")
 
@@ -1194,6 +1195,14 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    add_to_readme(out, generate_zones(out, grids, seed))
+
+
+def add_to_readme(out: Path, lines: list[str]) -> None:
+    """Append a generator's README section to the README written above (write_rest)."""
+    path = out / "README.md"
+    text = path.read_text(encoding="utf-8") + "\n" + "\n".join(lines)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:
