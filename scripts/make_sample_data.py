@@ -49,13 +49,13 @@ import pyogrio
 import shapely
 import shapely.affinity
 from pyproj import Transformer
+from sample_zones import generate_zones
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
 import gridmap
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
-from sample_zones import generate_zones
 
 log = logging.getLogger("make_sample_data")
 

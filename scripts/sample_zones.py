@@ -45,10 +45,10 @@ KINDERGARTEN_GAP_M = 220.0  # two kindergartens this far apart: their 150 m zone
 BRANCH_GAP_M = 300.0  # a branch school this far from its main site: their 200 m zones overlap and merge
 
 #: The kind word of a sample site, read from the end of its name (first match), else from its unit kind.
-NAME_WORDS = (("幼儿园", "幼儿园"), ("小学", "小学"), ("中学", "中学"), ("教学点", "教学点"), ("学校", "学校"),
-              ("卫生院", "卫生院"), ("卫生服务中心", "社区卫生服务中心"), ("卫生服务站", "卫生服务站"),
-              ("保健院", "妇幼保健院"), ("医院", "医院"), ("农贸市场", "农贸市场"), ("批发市场", "批发市场"),
-              ("商圈", "商圈"), ("商业街", "商业街"))
+NAME_WORDS = (("幼儿园", "幼儿园"), ("小学", "小学"), ("中学", "中学"), ("教学点", "教学点"),
+              ("学校", "学校"), ("卫生院", "卫生院"), ("卫生服务中心", "社区卫生服务中心"),
+              ("卫生服务站", "卫生服务站"), ("保健院", "妇幼保健院"), ("医院", "医院"),
+              ("农贸市场", "农贸市场"), ("批发市场", "批发市场"), ("商圈", "商圈"), ("商业街", "商业街"))
 KIND_WORDS = {"school": "学校", "hospital": "医院", "market": "市场"}
 
 
@@ -194,7 +194,7 @@ def park_loop(street, lines: np.ndarray, rng: np.random.Generator) -> LineString
     return LineString(tries[best].buffer(radius, quad_segs=6).exterior.coords)
 
 
-# --- writing and the README -----------------------------------------------------------------------------------
+# --- writing and the README ---------------------------------------------------------------------------
 
 def write_layer(path: Path, frame: gpd.GeoDataFrame, layer: str, geometry_type: str) -> None:
     """One layer in a GeoPackage of its own, EPSG:4490, pinned timestamps (byte-reproducible), atomically."""
@@ -203,8 +203,8 @@ def write_layer(path: Path, frame: gpd.GeoDataFrame, layer: str, geometry_type: 
         pyogrio.write_dataframe(frame.to_crs(STORAGE_CRS), tmp, layer=layer, driver="GPKG",
                                 geometry_type=geometry_type,
                                 layer_options={"DESCRIPTION": f"示例市 {layer} — FICTIONAL sample data"},
-                                metadata={"TITLE": "示例市 sample city (FICTIONAL)", "DESCRIPTION": FICTIONAL_NOTE,
-                                          "SOURCE": "scripts/sample_zones.py"})
+                                metadata={"TITLE": "示例市 sample city (FICTIONAL)",
+                                          "DESCRIPTION": FICTIONAL_NOTE, "SOURCE": "scripts/sample_zones.py"})
 
 
 def readme_lines(sites: gpd.GeoDataFrame, paths: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> list[str]:
@@ -214,11 +214,12 @@ def readme_lines(sites: gpd.GeoDataFrame, paths: gpd.GeoDataFrame, grids: gpd.Ge
         warnings.simplefilter("ignore", gridmap.GridmapWarning)
         zones = gridmap.patrol_zones(stored)
         coverage = gridmap.zone_coverage(zones, grids)
-    kinds = stored.assign(type=stored.geom_type).groupby(["kind", "type"]).size().rename("sites").reset_index()
+    kinds = stored.assign(type=stored.geom_type).groupby(["kind", "type"]).size().rename("sites")
     merged = zones[zones["n_sites"] > 1][["zone_id", "kind_zh", "radius_m", "site_ids", "site_names"]]
-    entered = coverage.table[coverage.table["level"] == "grid"]
+    entered = coverage.table.loc[coverage.table["level"] == "grid", "code"].nunique()
     twice = paths[paths.duplicated(subset=["name", "kind"], keep=False) & (paths["kind"] == "步道")]
     loop = paths.loc[paths["name"] == "民主公园环形步道", "path_id"].iat[0]
+    count = paths["kind"].value_counts()
     return [
         "## Patrol-zone sites and footpaths",
         "",
@@ -226,30 +227,32 @@ def readme_lines(sites: gpd.GeoDataFrame, paths: gpd.GeoDataFrame, grids: gpd.Ge
         "",
         "| file | layers | what |",
         "|---|---|---|",
-        f"| `{SITES_NAME}` | `sites` (Point and Polygon) | {len(sites)} sensitive sites for patrol zones (巡控网格) |",
-        f"| `{FOOTPATHS_NAME}` | `footpaths` (LineString) | roads and footpaths of 民主街道 for walking circles |",
+        f"| `{SITES_NAME}` | `sites` (Point and Polygon) | {len(sites)} sensitive sites for patrol zones "
+        "(巡控网格) |",
+        f"| `{FOOTPATHS_NAME}` | `footpaths` (LineString) | roads and footpaths of 民主街道 for walking "
+        "circles |",
         "",
-        "Sites: columns `site_id` (the unit id of the sample's schools, hospitals and markets, `K01`… for the "
-        "sites added here), `name`, `kind` (a word of `gridmap.schema.SITE_KIND_WORDS`, read from the name), "
-        "and the outline of polygon units or a point:",
+        "Sites: columns `site_id` (the unit id of the sample's schools, hospitals and markets, `K01`… "
+        "for the sites added here), `name`, `kind` (a word of `gridmap.schema.SITE_KIND_WORDS`, read "
+        "from the name), and the outline of polygon units or a point:",
         "",
-        md_table(kinds),
+        md_table(kinds.reset_index()),
         "",
-        f"With the default radii (`gridmap.schema.SITE_RADII_M`) they make {len(zones)} patrol zones entering "
-        f"{entered['code'].nunique()} grids; these zones merge sites whose zones touch (`gridmap zones --sites "
+        f"With the default radii (`gridmap.schema.SITE_RADII_M`) they make {len(zones)} patrol zones "
+        f"entering {entered} grids; these zones merge sites whose zones touch (`gridmap zones --sites "
         "data/sample/sites.gpkg --grids demo/gridmap.gpkg --out zones.gpkg`):",
         "",
         md_table(merged),
         "",
-        f"Footpaths: columns `path_id`, `name`, `kind` (道路: a road centre line of `roads.gpkg` cut to the "
-        f"street, {int((paths['kind'] == '道路').sum())} pieces; 步道: a footpath, "
-        f"{int((paths['kind'] == '步道').sum())}), EPSG:4490. The footpaths cut through compounds from one road "
-        f"to the next; {' and '.join(twice['path_id'])} are one path drawn twice, and {loop} is a park loop "
-        "joined to no road, which walking circles never reach. The service centres the circles start from are "
-        "`centres.gpkg` (written by the organisation generator): `gridmap circles --centres "
-        "data/sample/centres.gpkg --roads data/sample/footpaths.gpkg --units data/sample/sample_city.gpkg` "
-        "walks along these paths; centres outside 民主街道 lie far from them (a warning says so): give "
-        "`--roads data/sample/roads.gpkg` for the whole urban area, or no roads for straight-line circles.",
+        f"Footpaths: columns `path_id`, `name`, `kind` (道路: a road centre line of `roads.gpkg` cut to "
+        f"the street, {count['道路']} pieces; 步道: a footpath, {count['步道']}), EPSG:4490. The "
+        f"footpaths cut through compounds from one road to the next; {' and '.join(twice['path_id'])} "
+        f"are one path drawn twice, and {loop} is a park loop joined to no road, which walking circles "
+        "never reach. The service centres the circles start from are `centres.gpkg` (written by the "
+        "organisation generator): `gridmap circles --centres data/sample/centres.gpkg --roads "
+        "data/sample/footpaths.gpkg --units data/sample/sample_city.gpkg` walks along these paths; "
+        "centres outside 民主街道 lie far from them (a warning says so): give `--roads "
+        "data/sample/roads.gpkg` for the whole urban area, or no roads for straight-line circles.",
         "",
     ]
 
