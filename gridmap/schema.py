@@ -142,7 +142,7 @@ HANDLING_LEVELS = ROLLUP_LEVELS
 PERIODS = {"day": ("D", 1, None), "week": ("W-SUN", 1, 52), "month": ("M", 1, 12)}
 
 #: Columns that hold codes: always read as strings, never as numbers.
-CODE_COLUMNS = (
+CODE_COLUMNS: tuple[str, ...] = (
     "code", "parent_code", "community_code", "street_code", "district_code", "grid_code", "unit_id",
 )
 

@@ -45,6 +45,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -65,6 +66,9 @@ from gridmap.schema import (
     model_columns,
     unit_kind,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["service_circles", "circle_coverage", "CircleCoverage", "STRAIGHT_LINE_CAVEAT"]
 
@@ -210,7 +214,7 @@ class _Network:
     length: np.ndarray
     u: np.ndarray
     v: np.ndarray
-    graph: object  # networkx.MultiGraph (networkx is imported only when a network is given)
+    graph: nx.MultiGraph[int]  # networkx is imported only when a network is given
 
     @classmethod
     def from_lines(cls, roads: gpd.GeoDataFrame, metric: pyproj.CRS) -> _Network:
@@ -242,7 +246,7 @@ class _Network:
         node = np.unique(np.round(ends / _NODE_GRID_M).astype(np.int64), axis=0,
                          return_inverse=True)[1].ravel()
         u, v, length = node[: len(edges)], node[len(edges):], shapely.length(edges)
-        graph = nx.MultiGraph()
+        graph: nx.MultiGraph[int] = nx.MultiGraph()
         graph.add_nodes_from(range(int(node.max()) + 1))
         graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), length.tolist(), strict=True))
         _LOG.debug("network: %d lines noded into %d edges and %d nodes", len(lines), len(edges),
@@ -258,13 +262,13 @@ class _Network:
         import networkx as nx
 
         graph = self.graph
-        start = graph.number_of_nodes()  # type: ignore[attr-defined]
-        graph.add_weighted_edges_from([(start, int(self.u[edge]), along),  # type: ignore[attr-defined]
+        start = graph.number_of_nodes()
+        graph.add_weighted_edges_from([(start, int(self.u[edge]), along),
                                        (start, int(self.v[edge]), float(self.length[edge]) - along)])
         try:
             reached = nx.single_source_dijkstra_path_length(graph, start, cutoff=cutoff, weight="weight")
         finally:
-            graph.remove_node(start)  # type: ignore[attr-defined]
+            graph.remove_node(start)
         distance = np.full(start + 1, np.inf)
         distance[np.fromiter(reached.keys(), dtype=np.int64)] = np.fromiter(reached.values(), dtype=float)
         return distance, start
