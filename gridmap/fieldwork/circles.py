@@ -292,20 +292,22 @@ def _walked(geoms: np.ndarray, reach: np.ndarray, walk_off: float, network: _Net
     for k, centre in enumerate(geoms):
         budget = reach - snap[k]
         distance, start = network.distances(int(nearest[k]), float(along[k]), float(max(budget[-1], 0.0)))
-        edges, length, u, v = _split_at(network, int(nearest[k]), float(along[k]), start)
+        edges, length, u, v = _split_at(network, int(nearest[k]), float(along[k]), start, distance)
         for b, total in zip(budget, reach, strict=True):
             pieces, walked = _reached(edges, length, distance[u], distance[v], b)
             connector = shapely.ops.substring(connectors[k], 0, min(total, snap[k])) if snap[k] > 0 else None
-            parts = [centre, *([] if connector is None else [connector]), *pieces]
-            shapes.append(shapely.buffer(shapely.geometrycollections(parts), walk_off, quad_segs=_QUAD_SEGS))
+            parts = np.array([centre, *([] if connector is None else [connector]), *pieces], dtype=object)
+            # buffering each part and uniting the buffers is ~2.5 times faster than buffering them together
+            shapes.append(shapely.union_all(shapely.buffer(parts, walk_off, quad_segs=_QUAD_SEGS)))
             rows.append({"method": "network", "snap_m": float(snap[k]), "network_m": walked, "caveat": ""})
     return rows, shapes
 
 
-def _split_at(network: _Network, edge: int, along: float, start: int
+def _split_at(network: _Network, edge: int, along: float, start: int, distance: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return the network's edges with ``edge`` replaced by its two halves either side of the snap point."""
-    keep = np.arange(len(network.edges)) != edge
+    """Return the edges with an end within reach, ``edge`` replaced by its halves either side of the snap."""
+    keep = np.isfinite(distance[network.u]) | np.isfinite(distance[network.v])
+    keep[edge] = False
     line, total = network.edges[edge], float(network.length[edge])
     halves = np.array([shapely.ops.substring(line, 0, along), shapely.ops.substring(line, along, total)],
                       dtype=object)
