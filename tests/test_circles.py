@@ -344,6 +344,13 @@ def test_negative_counts_and_units_without_geometry_are_refused():
         circle_coverage(circles.drop(columns="minutes"), units_layer(UNITS))
 
 
+def test_sites_alone_count_nobody_and_say_so():
+    circles = square_circles(("A", 15, box(X0, Y0, X0 + 400, Y0 + 200)))
+    coverage = circle_coverage(circles, units_layer([u for u in UNITS if u[0] == "S1"]))
+    assert coverage.communities.empty and coverage.outside.empty
+    assert coverage.report.to_frame()["check"].tolist() == ["no_residents"]
+
+
 def test_straight_line_circles_are_reported_once_per_centre():
     with pytest.warns(GridmapWarning, match="straight-line"):
         circles = service_circles(centres(at(0), at(5000), centre_id=["A", "B"]), minutes=[10, 15])

@@ -384,7 +384,7 @@ class CircleCoverage:
     report : gridmap.findings.Report
         ``outside_circles`` (one per unit outside), ``straight_line`` (one per centre drawn without a
         network), ``no_community`` and ``no_households`` (units counted without them), each with
-        ``community_code`` or ``centre_id``.
+        ``community_code`` or ``centre_id``; ``no_residents`` when no unit is a compound or village.
     """
 
     circles: pd.DataFrame
@@ -472,6 +472,10 @@ def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataF
     if "kind" in frame.columns:
         kinds = frame["kind"].map(unit_kind)
         lived_in = (kinds.isna() | kinds.isin(RESIDENTIAL_KINDS)).to_numpy()
+        if not lived_in.any():
+            report.add("no_residents", f"none of the {len(frame)} units is a compound or a village; "
+                       "nothing is counted", severity="warning",
+                       fix="give the compounds (小区) and villages (自然村)")
         frame, labels = frame[lived_in], labels[lived_in]
     points = shapely.point_on_surface(shapely.force_2d(np.asarray(frame.geometry.to_crs(metric).values,
                                                                   dtype=object)))
