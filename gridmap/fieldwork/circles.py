@@ -55,17 +55,11 @@ import shapely
 import shapely.ops
 
 from gridmap.crs import metric_crs
-from gridmap.errors import CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.errors import GeometryError, GridmapWarning, SchemaError
+from gridmap.fieldwork._layers import checked, records, require_geometry
+from gridmap.fieldwork._layers import ids as _ids
 from gridmap.findings import Report
-from gridmap.io.read import record_labels
-from gridmap.schema import (
-    RESIDENTIAL_KINDS,
-    WALK_MINUTES,
-    WALK_OFF_M,
-    WALK_SPEED_KMH,
-    model_columns,
-    unit_kind,
-)
+from gridmap.schema import RESIDENTIAL_KINDS, WALK_MINUTES, WALK_OFF_M, WALK_SPEED_KMH, unit_kind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -127,12 +121,8 @@ def service_circles(centres: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None = 
         No network (straight-line circles); centres farther from the network than the walk-off; roads
         without geometry left out.
     """
-    frame, labels = _layer(centres, "centres")
-    missing = frame.geometry.isna() | frame.geometry.is_empty
-    if missing.any():
-        raise GeometryError(f"{int(missing.sum())} centres have no geometry",
-                            record=_records(labels[missing]),
-                            fix="give each centre its point or outline, or drop the record")
+    frame, labels = checked(centres, "centres", "centres")
+    require_geometry(frame, labels, "centres")
     times = _minutes(minutes)
     speed = _positive(speed_kmh, "speed_kmh", "e.g. speed_kmh=4.5", most=30)
     walk_off = _positive(walk_off_m, "walk_off_m", "e.g. walk_off_m=50", most=1000)
@@ -147,24 +137,10 @@ def service_circles(centres: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None = 
     else:
         network = _Network.from_lines(roads, metric)
         rows, shapes = _walked(geoms, reach, walk_off, network, labels)
-    ids = _ids(frame, labels)
+    ids = _ids(frame, labels, "centre_id")
     names = frame["name"].astype("string").fillna(pd.Series(ids, index=frame.index)).to_numpy() \
         if "name" in frame.columns else ids
     return _circles(rows, shapes, ids, names, times, speed, metric, frame.crs)
-
-
-def _layer(frame: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """Check a layer (non-empty GeoDataFrame, CRS); return it with model names, and its record labels."""
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise SchemaError(f"{name} must be a GeoDataFrame, got {type(frame).__name__}", record=name,
-                          fix="read the file with gridmap.read_layer")
-    if frame.crs is None:
-        raise CRSError(f"{name} have no CRS", record=name,
-                       fix="set it, e.g. frame.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84")
-    if frame.empty:
-        raise SchemaError(f"{name} hold no records", record=name, fix=f"give at least one of the {name}")
-    layer = {"centres": "centres", "units": "units", "communities": "admin"}.get(name)
-    return (model_columns(frame, layer)[0] if layer else frame), record_labels(frame)
 
 
 def _positive(value: object, name: str, example: str, *, most: float) -> float:
@@ -187,15 +163,6 @@ def _minutes(minutes: Sequence[float]) -> np.ndarray:
     if not values:
         raise SchemaError("minutes is empty", record="minutes", fix="pass e.g. minutes=(5, 10, 15)")
     return np.unique(np.array(values, dtype=float))
-
-
-def _ids(frame: gpd.GeoDataFrame, labels: pd.Series) -> np.ndarray:
-    """Each centre's id: its ``centre_id`` (stand-ins: 编号, code), else its record label unspaced (row3)."""
-    compact = labels.str.replace(" ", "", regex=False)
-    if "centre_id" not in frame.columns:
-        return compact.to_numpy(dtype=object)
-    given = frame["centre_id"].astype("string").str.strip()
-    return given.where(given.notna() & (given != ""), compact).to_numpy(dtype=object)
 
 
 def _straight(geoms: np.ndarray, reach: np.ndarray) -> tuple[list[dict], list]:
@@ -221,12 +188,12 @@ class _Network:
         """Node the roads at every crossing and build the graph (edges weighted by length in metres)."""
         import networkx as nx
 
-        frame, labels = _layer(roads, "roads")
+        frame, labels = checked(roads, "roads", None)
         geoms = np.asarray(frame.geometry.to_crs(metric).values, dtype=object)
         absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         if absent.any():
             warnings.warn(f"service_circles: {int(absent.sum())} roads without geometry were left out "
-                          f"({_records(labels[absent])})", GridmapWarning, stacklevel=4)
+                          f"({records(labels[absent])})", GridmapWarning, stacklevel=4)
         geoms = shapely.force_2d(geoms[~absent])
         lines = shapely.get_parts(geoms)
         not_lines = shapely.get_type_id(lines) != shapely.GeometryType.LINESTRING
@@ -353,12 +320,6 @@ def _circles(rows: list[dict], shapes: list, ids: np.ndarray, names: np.ndarray,
     return circles[[*_CIRCLE_COLUMNS, "geometry"]].to_crs(crs)
 
 
-def _records(labels: pd.Series) -> str:
-    """Name up to five records: ``row 3, row 7 and 4 more``."""
-    shown = ", ".join(map(str, labels.iloc[:5]))
-    return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-
-
 # --- who lives inside the circles ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -444,7 +405,7 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
     if not isinstance(circles, gpd.GeoDataFrame) or not {"centre_id", "minutes"} <= set(circles.columns):
         raise SchemaError("circles must be a GeoDataFrame with centre_id and minutes columns",
                           record="circles", fix="pass what gridmap.fieldwork.service_circles returns")
-    frame, labels = _layer(units, "units")
+    frame, labels = checked(units, "units", "units")
     metric = metric_crs(circles)
     rings = circles.to_crs(metric).reset_index(drop=True)
     table, report = _units(frame, labels, communities, metric)
@@ -465,10 +426,7 @@ def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataF
     compound twice) are left out; units of no known kind are kept.
     """
     report = Report("walking circles")
-    missing = frame.geometry.isna() | frame.geometry.is_empty
-    if missing.any():
-        raise GeometryError(f"{int(missing.sum())} units have no geometry", record=_records(labels[missing]),
-                            fix="give each unit its point or outline, or drop the record")
+    require_geometry(frame, labels, "units")
     if "kind" in frame.columns:
         kinds = frame["kind"].map(unit_kind)
         lived_in = (kinds.isna() | kinds.isin(RESIDENTIAL_KINDS)).to_numpy()
@@ -507,7 +465,7 @@ def _counts(frame: gpd.GeoDataFrame, labels: pd.Series, column: str, report: Rep
     negative = values < 0
     if negative.any():
         raise SchemaError(f"{column} is negative ({values[negative].iloc[0]:g})",
-                          record=_records(labels[negative]), fix=f"correct the {column} of these units")
+                          record=records(labels[negative]), fix=f"correct the {column} of these units")
     absent = values.isna()
     if absent.any() and column == "households":
         codes = frame["community_code"].astype("string").fillna("") if "community_code" in frame.columns \
@@ -526,7 +484,7 @@ def _community_of(frame: gpd.GeoDataFrame, points: np.ndarray, communities: gpd.
         if "community_code" not in frame.columns:
             return np.full(len(frame), "", dtype=object)
         return frame["community_code"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
-    admin, _ = _layer(communities, "communities")
+    admin, _ = checked(communities, "communities", "admin")
     if "code" not in admin.columns:
         raise SchemaError("communities have no code column", record="communities",
                           fix="name the column code or 区划代码")
@@ -583,7 +541,7 @@ def _by_community(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarra
 def _with_areas(result: pd.DataFrame, rings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
                 metric: pyproj.CRS) -> gpd.GeoDataFrame:
     """Add each community's share of area inside the circles, its name and polygon (a map layer)."""
-    admin = _layer(communities, "communities")[0]
+    admin = checked(communities, "communities", "admin")[0]
     admin = admin.assign(code=admin["code"].astype("string")).drop_duplicates("code")
     shapes = admin.set_index("code").geometry
     metric_shapes = gpd.GeoSeries(shapes.to_crs(metric))

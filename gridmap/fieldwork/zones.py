@@ -41,9 +41,10 @@ import shapely
 
 from gridmap.crs import convert_frame, metric_crs
 from gridmap.division import crosswalk
-from gridmap.errors import CRSError, GeometryError, GridmapWarning, SchemaError
+from gridmap.errors import GridmapWarning, SchemaError
+from gridmap.fieldwork._layers import checked, records, require_geometry
+from gridmap.fieldwork._layers import ids as _ids
 from gridmap.findings import Report
-from gridmap.io.read import record_labels
 from gridmap.schema import (
     CODE_LENGTHS,
     SITE_KIND_NAMES_ZH,
@@ -118,7 +119,7 @@ def patrol_zones(sites: gpd.GeoDataFrame, *, radius: Mapping[str, float] | None 
     radii = kinds.map(_radii(radius)).to_numpy(dtype=float)
     metric = metric_crs(frame)
     geoms = _repaired(shapely.force_2d(np.asarray(frame.geometry.to_crs(metric).values, dtype=object)))
-    ids = _site_ids(frame, labels)
+    ids = _ids(frame, labels, "site_id")
     _warn_duplicates(geoms, kinds.to_numpy(), labels.to_numpy())
     group = _touching_groups(geoms, radii, kinds.to_numpy())
     names = frame["name"].astype("string").fillna(pd.Series(ids, index=frame.index)) \
@@ -132,20 +133,8 @@ def patrol_zones(sites: gpd.GeoDataFrame, *, radius: Mapping[str, float] | None 
 
 def _sites(sites: gpd.GeoDataFrame, coords: str | None) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """Check the sites; return them with model column names and true coordinates, and their record labels."""
-    if not isinstance(sites, gpd.GeoDataFrame):
-        raise SchemaError(f"sites must be a GeoDataFrame, got {type(sites).__name__}", record="sites",
-                          fix="read the file with gridmap.read_layer")
-    if sites.crs is None:
-        raise CRSError("sites have no CRS", record="sites",
-                       fix="set it, e.g. sites.set_crs('EPSG:4490') for CGCS2000 or 'EPSG:4326' for WGS84")
-    if sites.empty:
-        raise SchemaError("sites hold no records", record="sites", fix="give at least one site")
-    labels = record_labels(sites)
-    frame = model_columns(sites, "sites")[0]
-    missing = frame.geometry.isna() | frame.geometry.is_empty
-    if missing.any():
-        raise GeometryError(f"{int(missing.sum())} sites have no geometry", record=_records(labels[missing]),
-                            fix="give each site its point or outline, or drop the record")
+    frame, labels = checked(sites, "sites", "sites")
+    require_geometry(frame, labels, "sites")
     if coords is not None and coords.lower() not in ("wgs84", "cgcs2000"):
         target = "cgcs2000" if frame.crs.to_epsg() == 4490 else "wgs84"
         frame = convert_frame(frame, coords, target)
@@ -164,7 +153,7 @@ def _kinds(frame: gpd.GeoDataFrame, labels: pd.Series) -> pd.Series:
         closest = closest_word(word, SITE_KIND_WORDS)
         hint = "" if closest is None else f"; the closest is {closest!r} ({SITE_KIND_WORDS[closest]})"
         raise SchemaError(f"site kind {word!r} is not a kind of sensitive site{hint}",
-                          record=_records(labels[unknown]),
+                          record=records(labels[unknown]),
                           fix="use one of " + ", ".join(SITE_KIND_NAMES_ZH[k] for k in SITE_KINDS)
                           + " (or their English names), or drop the record")
     return kinds.astype(str)
@@ -197,15 +186,6 @@ def _metres(value: object, word: str) -> float:
     return metres
 
 
-def _site_ids(frame: gpd.GeoDataFrame, labels: pd.Series) -> np.ndarray:
-    """Each site's id: its ``site_id`` (stand-ins: 编号, code), else its record label, unspaced (``row3``)."""
-    compact = labels.str.replace(" ", "", regex=False)
-    if "site_id" not in frame.columns:
-        return compact.to_numpy(dtype=object)
-    given = frame["site_id"].astype("string").str.strip()
-    return given.where(given.notna() & (given != ""), compact).to_numpy(dtype=object)
-
-
 def _repaired(geoms: np.ndarray) -> np.ndarray:
     """Geometries with invalid ones repaired by shapely.make_valid (with a warning)."""
     invalid = ~shapely.is_valid(geoms)
@@ -222,7 +202,7 @@ def _warn_duplicates(geoms: np.ndarray, kinds: np.ndarray, labels: np.ndarray) -
     keys = pd.Series(shapely.to_wkb(shapely.normalize(shapely.set_precision(geoms, _SAME_PLACE_M))))
     duplicated = pd.DataFrame({"kind": kinds, "key": keys}).duplicated(keep=False).to_numpy()
     if duplicated.any():
-        warnings.warn(f"patrol_zones: duplicate sites: {_records(pd.Series(labels[duplicated]))} are sites "
+        warnings.warn(f"patrol_zones: duplicate sites: {records(pd.Series(labels[duplicated]))} are sites "
                       "of one kind at the same place; each group shares one zone", GridmapWarning,
                       stacklevel=3)
 
@@ -271,12 +251,6 @@ def _label(zone_id: str, kind: str, names: list[str], metres: float) -> str:
     """``学校巡控区 Z001：实验小学、第二小学（半径100米）``; more than three sites end in 等N处."""
     shown = "、".join(names[:_LABEL_NAMES]) + (f"等{len(names)}处" if len(names) > _LABEL_NAMES else "")
     return f"{SITE_KIND_NAMES_ZH[kind]}巡控区 {zone_id}：{shown}（半径{metres:g}米）"
-
-
-def _records(labels: pd.Series) -> str:
-    """Name up to five records: ``row 3, row 7 and 4 more``."""
-    shown = ", ".join(map(str, labels.iloc[:5]))
-    return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
 
 
 # --- coverage ---------------------------------------------------------------------------------------------
