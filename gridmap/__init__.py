@@ -54,6 +54,14 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk_summary,
     )
     from gridmap.fieldwork import analyse_escalation, mediation_rates, read_steps, satisfaction_rates
+    from gridmap.fieldwork import (  # issue 21: zones and circles
+        CircleCoverage,
+        ZoneCoverage,
+        circle_coverage,
+        patrol_zones,
+        service_circles,
+        zone_coverage,
+    )
     from gridmap.findings import Report
     from gridmap.io import (
         City,
@@ -82,6 +90,8 @@ _LAZY = {
                      "build_microgrids", "check", "coverage_gaps", "coverage_overlaps", "crosswalk",
                      "crosswalk_summary"), "gridmap.division"),
     "Report": "gridmap.findings",
+    **dict.fromkeys(("patrol_zones", "zone_coverage", "ZoneCoverage", "service_circles", "circle_coverage",
+                     "CircleCoverage"), "gridmap.fieldwork"),  # issue 21: zones and circles
     **dict.fromkeys(("City", "add_hierarchy", "list_layers", "load_city", "read_division_codes", "read_layer",
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
@@ -156,6 +166,13 @@ __all__ = [
     "mediation_rates",
     "quality_measures",
     "quality_index",
+    # field work (issue 21): patrol zones and walking circles
+    "patrol_zones",
+    "zone_coverage",
+    "ZoneCoverage",
+    "service_circles",
+    "circle_coverage",
+    "CircleCoverage",
     # results and errors
     "Report",
     "GridmapError",

@@ -71,6 +71,16 @@ __all__ = [
     "MEDIATION_LEVEL_WORDS",
     "FEEDBACK_COLUMN_WORDS",
     "QUALITY_MEASURES",
+    # patrol zones and walking circles (issue 21)
+    "SITE_KINDS",
+    "SITE_RADII_M",
+    "SITE_KIND_NAMES_ZH",
+    "SITE_KIND_WORDS",
+    "site_kind",
+    "WALK_SPEED_KMH",
+    "WALK_MINUTES",
+    "WALK_OFF_M",
+    "RESIDENTIAL_KINDS",
 ]
 
 #: Administrative levels gridmap models, from the largest down, with the length of their codes.
@@ -146,7 +156,7 @@ HANDLING_LEVELS = ROLLUP_LEVELS
 PERIODS = {"day": ("D", 1, None), "week": ("W-SUN", 1, 52), "month": ("M", 1, 12)}
 
 #: Columns that hold codes: always read as strings, never as numbers.
-CODE_COLUMNS = (
+CODE_COLUMNS: tuple[str, ...] = (
     "code", "parent_code", "community_code", "street_code", "district_code", "grid_code", "unit_id",
 )
 
@@ -490,3 +500,83 @@ QUALITY_MEASURES = {
     "satisfaction": ("满意率", "higher", 0.20),
     "case_density": ("每千人事件数", "lower", 0.10),
 }
+# --- SECTION: patrol zones around sensitive sites and walking circles (issue 21, fieldwork.zones/circles) ---
+# Guilin (seed 003) draws patrol grids (巡控网格) "以治安复杂区和入城口为点，以学校、幼儿园、医院、
+# 车站、大型商场等为面"; Nanning (seed 001) plans 15-minute service circles (15分钟服务圈) around its
+# service centres.
+
+#: Kinds of sensitive site a patrol zone is drawn around (:func:`gridmap.fieldwork.patrol_zones`).
+SITE_KINDS = ("school", "kindergarten", "hospital", "station", "mall", "city_entrance", "complex_area")
+
+#: Default radius of a patrol zone around each kind of site, in metres. No standard publishes these: they
+#: are gridmap's defaults (a few minutes' walk around the site; wider around stations, city entrances and
+#: complex areas); set a city's own with ``patrol_zones(..., radius={"school": 300})`` or
+#: ``gridmap zones --radius 学校=300``.
+SITE_RADII_M = {"school": 200.0, "kindergarten": 150.0, "hospital": 200.0, "station": 300.0, "mall": 200.0,
+                "city_entrance": 500.0, "complex_area": 300.0}
+
+#: Chinese names of the site kinds (labels, legends and reports).
+SITE_KIND_NAMES_ZH = {"school": "学校", "kindergarten": "幼儿园", "hospital": "医院", "station": "车站",
+                      "mall": "大型商场", "city_entrance": "入城口", "complex_area": "治安复杂区"}
+
+#: The words read as each site kind, compared after :func:`vocabulary_key`: Chinese first, then English.
+#: The unit kinds ``school``, ``hospital``, ``transport_hub`` and ``market`` are among them, so the dedicated
+#: sites of a units layer can be given as they are.
+SITE_KIND_WORDS = {
+    **dict.fromkeys(("学校", "小学", "中学", "初中", "高中", "完全中学", "九年一贯制学校", "大学", "高校",
+                     "职业学校", "中职", "技工学校", "教学点", "school", "primary school", "middle school",
+                     "university"), "school"),
+    **dict.fromkeys(("幼儿园", "托儿所", "托育机构", "kindergarten", "nursery"), "kindergarten"),
+    **dict.fromkeys(("医院", "卫生院", "社区卫生服务中心", "卫生服务中心", "社区卫生服务站", "卫生服务站",
+                     "卫生室", "妇幼保健院", "门诊部", "诊所", "hospital", "clinic", "health centre"),
+                    "hospital"),
+    **dict.fromkeys(("车站", "火车站", "汽车站", "客运站", "高铁站", "地铁站", "公交枢纽", "交通枢纽", "码头",
+                     "机场", "station", "bus station", "railway station", "transport hub"), "station"),
+    **dict.fromkeys(("大型商场", "商场", "购物中心", "商业综合体", "商业街", "商圈", "商圈市场", "市场",
+                     "农贸市场", "批发市场", "超市", "mall", "shopping mall", "market"), "mall"),
+    **dict.fromkeys(("入城口", "城市出入口", "出入城口", "进城口", "高速出入口", "高速路口", "收费站",
+                     "city entrance"), "city_entrance"),
+    **dict.fromkeys(("治安复杂区", "治安复杂区域", "治安复杂地区", "复杂区域", "重点区域", "城中村",
+                     "complex area", "public order area"), "complex_area"),
+}
+
+_SITE_KIND_BY_KEY = {**{vocabulary_key(kind): kind for kind in SITE_KINDS},
+                     **{vocabulary_key(word): kind for word, kind in SITE_KIND_WORDS.items()}}
+
+#: Header aliases of the sites and service-centre layers (besides :data:`COLUMN_ALIASES`).
+COLUMN_ALIASES.update({
+    "场所编号": "site_id", "场所代码": "site_id", "site_id": "site_id",
+    "场所名称": "name", "场所类型": "kind", "场所类别": "kind",
+    "服务中心编号": "centre_id", "中心编号": "centre_id", "centre_id": "centre_id", "center_id": "centre_id",
+    "服务中心名称": "name", "中心名称": "name",
+})
+#: Site and centre ids are codes: always read as strings.
+CODE_COLUMNS = (*CODE_COLUMNS, "site_id", "centre_id")
+LAYER_COLUMNS.update({
+    "sites": {"site_id": ("unit_id", "code"), "name": (), "kind": ()},
+    "centres": {"centre_id": ("unit_id", "code"), "name": ()},
+})
+
+#: Walking speed of the walking circles (km/h) and the minutes drawn by default (Nanning's 15-minute circle).
+WALK_SPEED_KMH = 4.5
+WALK_MINUTES = (5, 10, 15)
+#: Walk-off distance (m): how far off a path the area reached along it extends (building entrances set
+#: back from the path, crossing a square); a circle is the reached network buffered by it.
+WALK_OFF_M = 50.0
+#: Unit kinds whose households a walking circle serves and whose units outside every circle are listed.
+RESIDENTIAL_KINDS = ("compound", "natural_village")
+
+
+def site_kind(word: object) -> str | None:
+    """Return the site kind a word names (:data:`SITE_KIND_WORDS` or a kind itself), None if unknown.
+
+    Examples
+    --------
+    >>> site_kind("幼儿园"), site_kind(" 火车站 "), site_kind("City-Entrance"), site_kind("transport_hub")
+    ('kindergarten', 'station', 'city_entrance', 'station')
+    >>> site_kind("加油站") is None
+    True
+    """
+    if not isinstance(word, str):
+        return None
+    return _SITE_KIND_BY_KEY.get(vocabulary_key(word))

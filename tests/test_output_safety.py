@@ -95,6 +95,11 @@ FILE_COMMANDS = {
     "microgrids": lambda source, out: ["microgrids", "--grids", source, "--buildings", SAMPLE, "--out", out],
     "microgrids --buildings": lambda source, out: ["microgrids", "--grids", SAMPLE, "--buildings", source,
                                                    "--out", out],
+    "zones": lambda source, out: ["zones", "--sites", source, "--grids", SAMPLE, "--out", out],
+    "zones --grids": lambda source, out: ["zones", "--sites", SAMPLE, "--grids", source, "--out", out],
+    "circles": lambda source, out: ["circles", "--centres", source, "--out", out],
+    "circles --roads": lambda source, out: ["circles", "--centres", SAMPLE, "--roads", source, "--out", out],
+    "circles --units": lambda source, out: ["circles", "--centres", SAMPLE, "--units", source, "--out", out],
 }
 
 

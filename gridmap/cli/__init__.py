@@ -145,6 +145,7 @@ def _register_commands() -> None:
     from gridmap.cli.build import build
     from gridmap.cli.cases import cases
     from gridmap.cli.check import check
+    from gridmap.cli.circles import circles
     from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
     from gridmap.cli.escalation import escalation
@@ -153,10 +154,11 @@ def _register_commands() -> None:
     from gridmap.cli.microgrids import microgrids
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
+    from gridmap.cli.zones import zones
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
-    for command in (escalation, index_command):  # issue 21: escalation steps, the grid quality index
+    for command in (zones, circles, escalation, index_command):  # field work (issue 21)
         main.add_command(command)
 
 
