@@ -115,7 +115,8 @@ def numbers(values: pd.Series, *, column: str, frame: pd.DataFrame, whole: bool,
         (np.isfinite(value) & (value > high), f"is larger than {high:,.0f}{unit}, no plausible value"),
     ]
     if whole:
-        problems.append((np.isfinite(value) & (value % 1 != 0), "is not a whole number"))
+        problems.append((np.isfinite(value) & (np.mod(value, 1, where=np.isfinite(value), out=np.zeros_like(value))
+                                               != 0), "is not a whole number"))
     for mask, reason in problems:
         if mask.any():
             first = int(mask.nonzero()[0][0])

@@ -244,13 +244,18 @@ def _grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _known_kinds(party: pd.DataFrame, report: Report) -> pd.DataFrame:
     unknown = party["kind"].isna()
     labels = record_labels(party)[unknown]
-    for label, word in zip(labels, party.loc[unknown, "kind_given"], strict=True):
-        closest = closest_word(word, PARTY_KIND_WORDS)
+    for label, (_, row) in zip(labels, party[unknown].iterrows(), strict=True):
+        closest = closest_word(row["kind_given"], PARTY_KIND_WORDS)
         hint = f"; the closest is {closest!r}" if closest else ""
-        report.add("unknown_kind", f"{label}: kind {word!r} is not a party organisation kind{hint}",
-                   record=None, row=label,
+        report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a party organisation kind{hint}",
+                   record=_code_of(row), row=label,
                    fix=f"write one of {', '.join(PARTY_KIND_NAMES_ZH.values())} (or {', '.join(PARTY_KINDS)})")
     return party[~unknown]
+
+
+def _code_of(row: pd.Series) -> str | None:
+    """The first code an organisation is keyed to (grid, building, community), for a finding's record."""
+    return next((row[key] for key in KEYS if isinstance(row[key], str)), None)
 
 
 def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
@@ -261,9 +266,8 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
     repeated = keys.duplicated()
     labels = record_labels(party)[repeated]
     for label, (_, row) in zip(labels, party[repeated].iterrows(), strict=True):
-        code = next((row[key] for key in KEYS if row[key] is not None), None)
         report.add("duplicate", f"{label}: {row['name']} ({row['kind']}) is listed twice; counted once",
-                   record=code, severity="warning", row=label, fix="delete the repeated row")
+                   record=_code_of(row), severity="warning", row=label, fix="delete the repeated row")
     return party[~repeated]
 
 
@@ -342,7 +346,7 @@ def _links(party: pd.DataFrame, grids: gpd.GeoDataFrame, report: Report) -> pd.D
     branches["label"] = record_labels(branches).to_numpy()
     branches["grid_code"] = branches["grid_code"].map(split_ids)
     links = branches[["position", "label", "name", "grid_code", "members"]].explode("grid_code")
-    links = links[links["grid_code"].notna()]
+    links = links[links["grid_code"].notna()].drop_duplicates(["position", "grid_code"])
     known = links["grid_code"].isin(set(grids["code"]))
     for row in links[~known].itertuples(index=False):
         report.add("unknown_grid", f"{row.label}: {row.name} is set up on grid {row.grid_code}, which does not "
@@ -425,7 +429,7 @@ def _leaders(grids: gpd.GeoDataFrame, roster: pd.DataFrame | None, report: Repor
                         "asks for one (党建引领)", records=codes[no].to_numpy(),
                         community_code=communities[no].to_numpy(),
                         fix="appoint a party member as grid leader, or turn the rule off")
-        unknown = (status.reindex(codes).isna() & codes.isin(status.index)).to_numpy()
+        unknown = status.reindex(codes).isna().to_numpy() & codes.isin(status.index).to_numpy()
         report.add_many("leader_party_unknown", "the roster does not say whether the grid leader is a party "
                         "member", records=codes[unknown].to_numpy(), severity="warning",
                         community_code=communities[unknown].to_numpy(), fix="fill in party_member (是否党员)")
