@@ -333,7 +333,7 @@ def test_a_roster_without_the_canonical_columns_is_refused():
 
 # --- properties ------------------------------------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 6), rows=st.lists(st.tuples(st.lists(st.integers(0, 8), min_size=1, max_size=3),
                                                     st.integers(0, 500)), max_size=8))
 def test_the_grid_share_is_covered_over_total_and_members_add_up(n, rows):

@@ -408,7 +408,7 @@ def _compound_table(centres: gpd.GeoDataFrame, homes: gpd.GeoDataFrame | None, r
             pd.DataFrame(columns=["households", "new", "grid_code"]))
     info = info[~info.index.duplicated()]
     table["households"] = table["compound"].map(info["households"]).astype("Float64").astype("Int64")
-    table["new"] = table["compound"].map(info["new"]).fillna(False).astype(bool)
+    table["new"] = table["compound"].map(info["new"]).eq(True).to_numpy(dtype=bool)
     table["grid_code"] = table["grid_code"].where(table["grid_code"].notna(), table["compound"].map(info["grid_code"]))
     per_household = rules["new_compound_m2_per_100_households"] / 100
     table["rule"] = np.where(table["new"], "new_compound_m2_per_100_households", "compound_m2")
@@ -550,8 +550,9 @@ def _labels(table: pd.DataFrame, limit: float, with_reach: bool) -> pd.Series:
     within = "住户均在步行范围内" if with_reach else f"住户均在 {limit:,.0f} 米内"
     text = pd.Series("", index=table.index)
     some = (far > 0).fillna(False).to_numpy(dtype=bool)
-    text[some] = (where + " " + far[some].astype("int64").map("{:,}".format) + " 户（"
-                  + (100 * table.loc[some, "far_share"]).map("{:.1f}%".format) + "）")
+    if some.any():
+        text[some] = (where + " " + far[some].astype("int64").map("{:,}".format) + " 户（"
+                      + (100 * table.loc[some, "far_share"]).map("{:.1f}%".format) + "）")
     none = ((far == 0) & (households > 0)).fillna(False).to_numpy(dtype=bool)
     text[none] = within
     return (centres + np.where((centres != "") & (text != ""), "；", "") + text).where(
