@@ -67,6 +67,14 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         validate_units,
         write_layer,
     )
+    from gridmap.people import (  # party organisation and service centres (issue 20)
+        CentreCheck,
+        PartyCoverage,
+        check_centres,
+        party_coverage,
+        read_centres,
+        read_party,
+    )
     from gridmap.stats import read_staff, staffing, summarize
 
 #: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
@@ -85,6 +93,9 @@ _LAZY = {
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
     **dict.fromkeys(("read_staff", "staffing", "summarize"), "gridmap.stats"),
+    # party organisation and service centres (issue 20)
+    **dict.fromkeys(("PartyCoverage", "party_coverage", "read_party", "CentreCheck", "check_centres",
+                     "read_centres"), "gridmap.people"),
 }
 
 
@@ -145,6 +156,13 @@ __all__ = [
     "Registry",
     "GridIndex",
     "summarize",
+    # party organisation and service centres (issue 20)
+    "party_coverage",
+    "read_party",
+    "PartyCoverage",
+    "check_centres",
+    "read_centres",
+    "CentreCheck",
     # results and errors
     "Report",
     "GridmapError",

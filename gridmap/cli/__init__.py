@@ -144,15 +144,19 @@ def _register_commands() -> None:
     # Imported here so that each command lives in its own module and `gridmap --help` stays fast.
     from gridmap.cli.build import build
     from gridmap.cli.cases import cases
+    from gridmap.cli.centres import centres
     from gridmap.cli.check import check
     from gridmap.cli.codes import codes
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
+    from gridmap.cli.party import party
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
+        main.add_command(command)
+    for command in (party, centres):  # people and organisation (issue 20)
         main.add_command(command)
 
 
