@@ -142,7 +142,7 @@ def _layer(path: str, layer: str | None, defaults: list[str], option: str, coord
 
 def _headline(result: CentreCheck, with_reach: bool) -> str:
     """One line of figures: centres, communities and compounds below standard, households far."""
-    row = result.report.tables["summary"].iloc[0]
+    row = result.report.tables["summary"].to_dict("records")[0]
     parts = [f"{row['centres']:,} centres",
              f"{row['communities']:,} communities checked, {row['communities_below']:,} below standard",
              f"{row['compounds']:,} compounds checked, {row['compounds_below']:,} below standard"]

@@ -121,7 +121,7 @@ def party(ctx: click.Context, branches_path: str, branches_layer: str | None, gr
 
 def _headline(result: PartyCoverage) -> str:
     """One line of figures: grids covered, buildings with a group, members, leaders not members."""
-    row = result.report.tables["summary"].iloc[0]
+    row = result.report.tables["summary"].to_dict("records")[0]
     parts = [f"{row['grids']:,} grids, {row['grids_covered']:,} with a grid branch ({row['grid_share']:.1%})"]
     if pd.notna(row["buildings"]):
         share = f" ({row['building_share']:.1%})" if row["buildings"] else ""
