@@ -49,6 +49,7 @@ import pyogrio
 import shapely
 import shapely.affinity
 from pyproj import Transformer
+from sample_org import generate_org
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
@@ -1194,6 +1195,13 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    add_readme_section(out, generate_org(out, grids, seed))  # party.csv, centres.gpkg (issue 20)
+
+
+def add_readme_section(out: Path, lines: list[str]) -> None:
+    """Append the section a ``sample_*.py`` generator returns to the README (written by write_rest)."""
+    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,13 @@ from shapely import LineString, MultiPolygon, Point, box
 from gridmap.crs import wgs84_to_gcj02
 from gridmap.errors import GeometryError, GridmapError, SchemaError
 from gridmap.people.centres import centre_standards, check_centres, clean_centres, read_centres
-from gridmap.schema import CENTRE_KIND_NAMES_ZH, CENTRE_KIND_WORDS, CENTRE_KINDS, CENTRE_STANDARDS, centre_kind
+from gridmap.schema import (
+    CENTRE_KIND_NAMES_ZH,
+    CENTRE_KIND_WORDS,
+    CENTRE_KINDS,
+    CENTRE_STANDARDS,
+    centre_kind,
+)
 
 URBAN, RURAL = "450102001003", "450102001201"  # village digits 003: 社区 (urban), 201: 村 (rural)
 G1, G2, G3 = f"{URBAN}001", f"{URBAN}002", f"{RURAL}001"

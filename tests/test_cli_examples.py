@@ -32,7 +32,7 @@ DEMO = "gridmap demo --out demo"  # the example every other one builds on, run o
 SLOW = ["demo", "build", "microgrids", "check", "codes validate", "cases assign", "stats", "map", "report"]
 #: Commands whose result is a table: they print it as JSON with --json.
 TABULAR = ["build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
-           "cases assign", "stats", "report"]
+           "cases assign", "stats", "report", "party", "centres"]
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):

@@ -1,4 +1,4 @@
-"""What ``gridmap party`` and ``gridmap centres`` share: the --out formats, writing them, the findings as text.
+"""What ``gridmap party`` and ``gridmap centres`` share: the ``--out`` formats and the findings as text.
 
 Both commands end with a per-grid layer (a map layer: code, measures, a Chinese label, polygon) and a
 :class:`~gridmap.findings.Report` with tables; ``--out`` writes them whole or not at all.
@@ -52,14 +52,14 @@ def write_result(out: Path, grids: gpd.GeoDataFrame, report: Report, tables: lis
 
 
 def _findings(report: Report) -> pd.DataFrame:
-    """The findings with text columns as text, so that an empty or mixed column writes to any format."""
+    """Return the findings with text columns as text, so that an empty or mixed column writes anywhere."""
     frame = report.to_frame()
     return frame.astype({c: str for c in ("check", "severity", "record", "message") if c in frame.columns}) \
         if not frame.empty else pd.DataFrame({c: pd.Series(dtype=str) for c in frame.columns})
 
 
 def written(out: Path, tables: list[str]) -> str:
-    """What ``--out`` holds, for the summary line."""
+    """Say what ``--out`` holds, for the summary line."""
     if out.suffix.lower() == ".csv":
         return "the per-grid table"
     kind = "layers" if out.suffix.lower() == ".gpkg" else "sheets"

@@ -50,7 +50,8 @@ _EXAMPLES = """
                   --units data/sample/sample_city.gpkg --max-distance 800 --out centres.xlsx  # exit 1
 
   # in a script: findings and tables as JSON, each finding with its community or compound code
-  gridmap -q centres --centres data/sample/centres.gpkg --grids demo/gridmap.gpkg --json > centres.json  # exit 1
+  gridmap -q centres --centres data/sample/centres.gpkg --grids demo/gridmap.gpkg \\
+                     --json > centres.json  # exit 1
 
   # your centres from Amap (GCJ-02), counted against the walking areas the field-work stage computed
   gridmap centres --centres 阵地.xlsx --coords gcj02 --grids grids.gpkg --units units.gpkg \\
@@ -58,9 +59,9 @@ _EXAMPLES = """
 """
 
 
-@click.command("centres", epilog=epilog(_EXAMPLES, exits="0 every standard met, 1 a community or compound "
-                                                         "below its standard (or a code that does not exist), "
-                                                         "2 bad input"))
+@click.command("centres", epilog=epilog(_EXAMPLES, exits=(
+    "0 every standard met, 1 a community or compound below its standard (or a code that does not exist), "
+    "2 bad input")))
 @click.option("--centres", "centres_path", required=True, type=click.Path(), metavar="FILE",
               help="Service centres, points or footprints: 类型/kind (社区党群服务中心, 小区党群服务中心 …), "
                    "面积/floor_area_m2 (m²), optional 社区代码 and 小区编号 (the compound served).")
@@ -104,7 +105,8 @@ def centres(ctx: click.Context, centres_path: str, centres_layers: tuple[str, ..
     refuse_overwriting(inputs, {"--out": out})
     quiet = is_quiet(ctx)
     given = [option for option, path in inputs.items() if path is not None]
-    with echo_warnings(quiet=quiet), Steps("centres", len(given) + 1 + (out is not None), quiet=quiet) as step:
+    steps = len(given) + 1 + (out is not None)
+    with echo_warnings(quiet=quiet), Steps("centres", steps, quiet=quiet) as step:
         step(f"read {centres_path}")
         found = join_inputs(read_inputs(centres_path, centres_layers, defaults=CENTRE_LAYERS,
                                         option="--centres-layer", coords=coords, aliases=CENTRE_ALIASES))
@@ -135,7 +137,8 @@ def centres(ctx: click.Context, centres_path: str, centres_layers: tuple[str, ..
     ctx.exit(EXIT_OK if result.report.ok else EXIT_VIOLATIONS)
 
 
-def _layer(path: str, layer: str | None, defaults: list[str], option: str, coords: str | None) -> gpd.GeoDataFrame:
+def _layer(path: str, layer: str | None, defaults: list[str], option: str,
+           coords: str | None) -> gpd.GeoDataFrame:
     return join_inputs(read_inputs(path, [layer] if layer else [], defaults=defaults, option=option,
                                    coords=coords))
 

@@ -102,8 +102,9 @@ def party(ctx: click.Context, branches_path: str, branches_layer: str | None, gr
             roster = read_table(roster_path)  # roster: read_roster after merge
         if buildings_path is not None:
             step(f"read {buildings_path}")
-            buildings = join_inputs(read_inputs(buildings_path, [buildings_layer] if buildings_layer else [],
-                                                defaults=["buildings"], option="--buildings-layer", coords=coords))
+            layers = [buildings_layer] if buildings_layer else []
+            buildings = join_inputs(read_inputs(buildings_path, layers, defaults=["buildings"],
+                                                option="--buildings-layer", coords=coords))
         step("coverage")
         result = party_coverage(grids, branches, roster=roster, buildings=buildings,
                                 leader_party_member=leader_rule)
@@ -125,7 +126,8 @@ def _headline(result: PartyCoverage) -> str:
     parts = [f"{row['grids']:,} grids, {row['grids_covered']:,} with a grid branch ({row['grid_share']:.1%})"]
     if pd.notna(row["buildings"]):
         share = f" ({row['building_share']:.1%})" if row["buildings"] else ""
-        parts.append(f"{row['buildings']:,} buildings, {row['buildings_covered']:,} with a building group{share}")
+        parts.append(f"{row['buildings']:,} buildings, {row['buildings_covered']:,} with a building "
+                     f"group{share}")
     if pd.notna(row["members"]):
         parts.append(f"{row['members']:,} party members in grid branches")
     if row["leaders_not_party_members"]:

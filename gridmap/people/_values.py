@@ -24,7 +24,7 @@ from gridmap.io import record_labels
 from gridmap.io.read import SOURCE
 from gridmap.schema import vocabulary_key
 
-__all__ = ["codes_as_text", "flags", "numbers", "source_of", "FLAG_WORDS"]
+__all__ = ["codes_as_text", "code_column", "or_none", "flags", "numbers", "source_of", "FLAG_WORDS"]
 
 #: Words read as yes and no in a flag column (party membership 是否党员, a new compound 是否新建); compared
 #: after :func:`gridmap.schema.vocabulary_key`. A probationary member (预备党员) is a party member.
@@ -59,6 +59,18 @@ def codes_as_text(values: pd.Series) -> pd.Series:
     return pd.Series([lookup.get(v) for v in values.astype(object)], index=values.index, dtype=object)
 
 
+def code_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Return ``frame[column]`` as :func:`codes_as_text`, or a column of None when the frame has none."""
+    if column in frame.columns:
+        return codes_as_text(frame[column])
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def or_none(values: pd.Series) -> pd.Series:
+    """Return ``values`` as objects with None for every missing value (NaN, NA)."""
+    return values.astype(object).where(values.notna(), None)
+
+
 def flags(values: pd.Series, *, column: str, frame: pd.DataFrame | None = None) -> pd.Series:
     """Return a yes/no column as pandas ``boolean`` (NA when blank): True/False, 是/否, 1/0, 党员/群众 ….
 
@@ -77,7 +89,8 @@ def flags(values: pd.Series, *, column: str, frame: pd.DataFrame | None = None) 
     if bad.any():
         where = frame if frame is not None else values.to_frame()
         first = bad.to_numpy().nonzero()[0][0]
-        raise SchemaError(f"{column} {words.iloc[first]!r} is neither yes nor no ({int(bad.sum())} such values)",
+        raise SchemaError(f"{column} {words.iloc[first]!r} is neither yes nor no "
+                          f"({int(bad.sum())} such values)",
                           path=source_of(where), record=record_labels(where).iloc[first],
                           fix=f"write 是/否 (or true/false, 1/0) in column {column!r}, blank when unknown")
     return result.astype("boolean")
@@ -115,8 +128,8 @@ def numbers(values: pd.Series, *, column: str, frame: pd.DataFrame, whole: bool,
         (np.isfinite(value) & (value > high), f"is larger than {high:,.0f}{unit}, no plausible value"),
     ]
     if whole:
-        problems.append((np.isfinite(value) & (np.mod(value, 1, where=np.isfinite(value), out=np.zeros_like(value))
-                                               != 0), "is not a whole number"))
+        fraction = np.mod(value, 1, where=np.isfinite(value), out=np.zeros_like(value))
+        problems.append((fraction != 0, "is not a whole number"))
     for mask, reason in problems:
         if mask.any():
             first = int(mask.nonzero()[0][0])

@@ -61,7 +61,7 @@ from gridmap.findings import Report
 from gridmap.io import read_layer, record_labels
 from gridmap.io._columns import rename_columns
 from gridmap.io.admin import community_kind
-from gridmap.people._values import codes_as_text, flags, numbers, source_of
+from gridmap.people._values import code_column, codes_as_text, flags, numbers, or_none, source_of
 from gridmap.schema import (
     BUILDING_KIND,
     CENTRE_ALIASES,
@@ -79,6 +79,8 @@ from gridmap.schema import (
 )
 
 __all__ = ["CentreCheck", "read_centres", "clean_centres", "check_centres", "centre_standards"]
+
+_KIND_FIX = f"write one of {', '.join(CENTRE_KIND_NAMES_ZH.values())} (or {', '.join(CENTRE_KINDS)})"
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,9 @@ def centre_standards(standards: Mapping[str, float] | None = None) -> dict[str, 
 
 def read_centres(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None,
                  coords: str | None = None) -> gpd.GeoDataFrame:
-    r"""Read service centres: points or polygons (any layer :func:`gridmap.read_layer` reads, or a CSV/Excel
-    with 经度/纬度) with kind and floor area.
+    r"""Read service centres: points or polygons with kind and floor area.
+
+    Any layer :func:`gridmap.read_layer` reads, or a CSV/Excel with 经度/纬度 (``经度_gcj02`` …).
 
     Parameters
     ----------
@@ -168,7 +171,8 @@ def read_centres(path: str | os.PathLike, *, layer: str | None = None, encoding:
              name             kind  floor_area_m2
     0  翠竹小区党群服务中心  compound_centre          320.0
     """
-    return clean_centres(read_layer(Path(path), layer, coords=coords, encoding=encoding, aliases=CENTRE_ALIASES))
+    layer_read = read_layer(Path(path), layer, coords=coords, encoding=encoding, aliases=CENTRE_ALIASES)
+    return clean_centres(layer_read)
 
 
 def clean_centres(centres: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -201,11 +205,11 @@ def clean_centres(centres: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     frame["kind"] = words.map({w: centre_kind(w) for w in pd.unique(words)}).astype(object)
     if "name" not in frame.columns:
         frame["name"] = [f"centre {label}" for label in record_labels(frame)]
-    area = frame["floor_area_m2"] if "floor_area_m2" in frame.columns else pd.Series(np.nan, index=frame.index)
+    area = frame.get("floor_area_m2", pd.Series(np.nan, index=frame.index))
     frame["floor_area_m2"] = numbers(area, column="floor_area_m2", frame=frame, whole=False, low=0,
                                      high=FLOOR_AREA_MAX_M2, unit=" m²")
     for key in ("community_code", "unit_id"):
-        frame[key] = codes_as_text(frame[key]) if key in frame.columns else pd.Series(None, frame.index, object)
+        frame[key] = code_column(frame, key)
     return frame
 
 
@@ -219,9 +223,9 @@ def _check_shapes(frame: gpd.GeoDataFrame) -> None:
                             fix="give each centre its location (a point) or its footprint (a polygon)")
 
 
-def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, units: gpd.GeoDataFrame | None = None,
-                  communities: gpd.GeoDataFrame | None = None, standards: Mapping[str, float] | None = None,
-                  reach: gpd.GeoDataFrame | None = None,
+def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
+                  units: gpd.GeoDataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
+                  standards: Mapping[str, float] | None = None, reach: gpd.GeoDataFrame | None = None,
                   community_kinds: tuple[str, ...] = ("urban",)) -> CentreCheck:
     """Check service centres against the floor-area standards and find the households far from all of them.
 
@@ -303,7 +307,7 @@ def _known_kinds(centres: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
         hint = f"; the closest is {closest!r}" if closest else ""
         report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a service-centre kind{hint}",
                    record=row["name"], row=label,
-                   fix=f"write one of {', '.join(CENTRE_KIND_NAMES_ZH.values())} (or {', '.join(CENTRE_KINDS)})")
+                   fix=_KIND_FIX)
     missing = centres["floor_area_m2"].isna() & ~unknown
     for label, (_, row) in zip(record_labels(centres)[missing], centres[missing].iterrows(), strict=True):
         report.add("no_floor_area", f"{label}: {row['name']} gives no floor area; counted as 0 m²",
@@ -317,8 +321,8 @@ def _unique(centres: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
     keys["place"] = shapely.to_wkb(centres.geometry.to_numpy())
     repeated = keys.duplicated().to_numpy()
     for label, name in zip(record_labels(centres)[repeated], centres.loc[repeated, "name"], strict=True):
-        report.add("duplicate", f"{label}: {name} is listed twice; counted once", record=name, severity="warning",
-                   row=label, fix="delete the repeated row")
+        report.add("duplicate", f"{label}: {name} is listed twice; counted once", record=name,
+                   severity="warning", row=label, fix="delete the repeated row")
     return centres[~repeated]
 
 
@@ -331,7 +335,7 @@ def _placed(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, communities: gpd
     points = gpd.GeoDataFrame(geometry=centres.geometry.representative_point(), crs=centres.crs)
     in_grids = assign(points[located], grids, report=Report("scratch"))
     centres["grid_code"] = None
-    centres.loc[located, "grid_code"] = in_grids["grid_code"].astype(object).where(in_grids["grid_code"].notna())
+    centres.loc[located, "grid_code"] = or_none(in_grids["grid_code"])
     where = centres["grid_code"].isna().to_numpy() & located
     for label, name in zip(record_labels(centres)[where], centres.loc[where, "name"], strict=True):
         report.add("centre_outside", f"{label}: {name} lies in no grid", record=name, severity="warning",
@@ -359,7 +363,7 @@ def _community_frame(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _homes(units: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The units that hold households, as points: ``unit_id``, ``kind``, ``households``, ``new``, grid."""
+    """Return the units that hold households: ``unit_id``, ``kind``, ``households``, ``new``, grid, point."""
     frame = model_columns(units, "units")[0]
     for column in ("unit_id", "households"):
         if column not in frame.columns:
@@ -382,7 +386,7 @@ def _homes(units: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     if "grid_code" in frame.columns:
         homes["grid_code"] = codes_as_text(frame.loc[homes.index, "grid_code"]).to_numpy()
     else:
-        homes["grid_code"] = assign(points, grids, report=Report("scratch"))["grid_code"].astype(object).to_numpy()
+        homes["grid_code"] = or_none(assign(points, grids, report=Report("scratch"))["grid_code"]).to_numpy()
     homes["point"] = points.geometry.to_numpy()
     return homes
 
@@ -409,7 +413,8 @@ def _compound_table(centres: gpd.GeoDataFrame, homes: gpd.GeoDataFrame | None, r
     info = info[~info.index.duplicated()]
     table["households"] = table["compound"].map(info["households"]).astype("Float64").astype("Int64")
     table["new"] = table["compound"].map(info["new"]).eq(True).to_numpy(dtype=bool)
-    table["grid_code"] = table["grid_code"].where(table["grid_code"].notna(), table["compound"].map(info["grid_code"]))
+    own_grid = table["compound"].map(info["grid_code"])
+    table["grid_code"] = table["grid_code"].where(table["grid_code"].notna(), own_grid)
     per_household = rules["new_compound_m2_per_100_households"] / 100
     table["rule"] = np.where(table["new"], "new_compound_m2_per_100_households", "compound_m2")
     table["needed_m2"] = np.where(table["new"], table["households"].astype("float64") * per_household,
@@ -422,12 +427,12 @@ def _compound_table(centres: gpd.GeoDataFrame, homes: gpd.GeoDataFrame | None, r
 
 
 def _compound_of(mine: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame, report: Report) -> pd.Series:
-    """The compound of each compound centre: the unit_id it names, else the compound polygon holding it."""
+    """Return each compound centre's compound: the unit_id it names, else the compound polygon holding it."""
     named = mine["unit_id"].notna()
     unknown = named & ~mine["unit_id"].isin(set(compounds["unit_id"]))
     for label, (_, row) in zip(record_labels(mine)[unknown], mine[unknown].iterrows(), strict=True):
-        report.add("unknown_compound", f"{label}: {row['name']} serves compound {row['unit_id']}, which is not a "
-                   "compound of the units", record=row["unit_id"], row=label,
+        report.add("unknown_compound", f"{label}: {row['name']} serves compound {row['unit_id']}, which is "
+                   "not a compound of the units", record=row["unit_id"], row=label,
                    fix="give the unit_id (小区编号) of a compound of the units layer")
     result = mine["unit_id"].where(named & ~unknown, None)
     polygons = compounds[np.isin(shapely.get_type_id(compounds.geometry.to_numpy()), (3, 6))]
@@ -441,8 +446,9 @@ def _compound_of(mine: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame, report: Re
     return result
 
 
-def _community_table(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None,
-                     rules: dict[str, float], community_kinds: tuple[str, ...], report: Report) -> pd.DataFrame:
+def _community_table(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
+                     communities: gpd.GeoDataFrame | None, rules: dict[str, float],
+                     community_kinds: tuple[str, ...], report: Report) -> pd.DataFrame:
     """Needed and present service space of each community the standard applies to."""
     known = _community_frame(communities) if communities is not None else \
         pd.DataFrame({"code": pd.unique(grids["community_code"].dropna()), "kind": None})
@@ -450,12 +456,13 @@ def _community_table(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, communi
     mine = centres[centres["kind"] == "community_centre"]
     stray = mine["community_code"].notna() & ~mine["community_code"].isin(set(known["code"]))
     for label, (_, row) in zip(record_labels(mine)[stray], mine[stray].iterrows(), strict=True):
-        report.add("unknown_community", f"{label}: {row['name']} is in community {row['community_code']}, which "
-                   "is not a community of the grids", record=row["community_code"], row=label,
+        report.add("unknown_community", f"{label}: {row['name']} is in community {row['community_code']}, "
+                   "which is not a community of the grids", record=row["community_code"], row=label,
                    fix="give the 12-digit code of a community (社区代码)")
     present = mine.assign(area=mine["floor_area_m2"].fillna(0)).groupby("community_code")["area"]
     table = pd.DataFrame({"community_code": known["code"].to_numpy(), "kind": kinds.to_numpy()})
-    table = table[table["kind"].isin(community_kinds).to_numpy()].sort_values("community_code", ignore_index=True)
+    table = table[table["kind"].isin(community_kinds).to_numpy()]
+    table = table.sort_values("community_code", ignore_index=True)
     table["centres"] = present.size().reindex(table["community_code"]).fillna(0).astype("int64").to_numpy()
     table["needed_m2"] = rules["community_m2"]
     table["present_m2"] = present.sum().reindex(table["community_code"]).fillna(0.0).to_numpy()
@@ -478,7 +485,8 @@ def _report_short(short: pd.DataFrame, check: str, key: str, report: Report) -> 
     extra = {"community_code": short["community_code"].to_numpy()} if key != "community_code" else {}
     report.add_many(check, f"{what}: {{present_m2:,.0f}} m² present, {{needed_m2:,.0f}} m² needed, "
                     f"{{short_m2:,.0f}} m² short", records=short[key].to_numpy(),
-                    needed_m2=short["needed_m2"].to_numpy(float), present_m2=short["present_m2"].to_numpy(float),
+                    needed_m2=short["needed_m2"].to_numpy(float),
+                    present_m2=short["present_m2"].to_numpy(float),
                     short_m2=short["short_m2"].to_numpy(float), **extra,
                     fix="enlarge or add a centre (seed 001: 社区≥500 m², 小区≥300 m², 新建小区每百户≥30 m²)")
 
@@ -495,8 +503,8 @@ def _grid_table(grids: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, homes: gpd.G
     else:
         far = _far(homes, centres, rules["max_distance_m"], reach, report)
         per_grid = homes.assign(far=np.where(far, homes["households"].fillna(0), 0)).groupby("grid_code")
-        table["households"] = per_grid["households"].sum().reindex(table["code"]).fillna(0).astype("Int64").array
-        table["households_far"] = per_grid["far"].sum().reindex(table["code"]).fillna(0).astype("Int64").array
+        for column, source in (("households", "households"), ("households_far", "far")):
+            table[column] = per_grid[source].sum().reindex(table["code"]).fillna(0).astype("Int64").array
         share = table["households_far"].astype("Float64") / table["households"].astype("Float64")
         table["far_share"] = share.astype("float64").where(table["households"] > 0, np.nan)
     table["label"] = _labels(table, rules["max_distance_m"], reach is not None)
@@ -515,14 +523,15 @@ def _far(homes: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, limit: float, reach
     distance = _distances(xy, centres, crs)
     if reach is None:
         far = distance > limit
-        check, message = "far_from_centre", f"{{households:,}} households live {{distance_m:,.0f}} m from the " \
-            f"nearest service centre, farther than {limit:,.0f} m (15-minute circle, straight line)"
+        check = "far_from_centre"
+        message = (f"{{households:,}} households live {{distance_m:,.0f}} m from the nearest service centre, "
+                   f"farther than {limit:,.0f} m (15-minute circle, straight line)")
     else:
         areas = shapely.union_all(reach.to_crs(crs).geometry.make_valid().to_numpy()) if len(reach) \
             else shapely.Polygon()
         far = ~shapely.covers(areas, xy)
-        check, message = "outside_reach", "{households:,} households live outside every walking area (reach) " \
-            "of the service centres"
+        check = "outside_reach"
+        message = "{households:,} households live outside every walking area (reach) of the service centres"
     far &= homes["households"].fillna(0).to_numpy() > 0
     report.add_many(check, message, records=homes.loc[far, "unit_id"].to_numpy(), severity="warning",
                     households=homes.loc[far, "households"].to_numpy().astype("int64"),
@@ -532,7 +541,7 @@ def _far(homes: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, limit: float, reach
 
 
 def _distances(xy: np.ndarray, centres: gpd.GeoDataFrame, crs) -> np.ndarray:
-    """Straight-line distance (m) from each point to the nearest centre (0 inside a footprint; inf if none)."""
+    """Return the straight-line distance (m) to the nearest centre (0 inside a footprint; inf if none)."""
     geoms = centres.to_crs(crs).geometry.to_numpy()
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if not len(geoms) or not len(xy):

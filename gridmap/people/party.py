@@ -14,8 +14,8 @@ Examples
 >>> from shapely import box
 >>> grids = gpd.GeoDataFrame({"code": ["450102001003001", "450102001003002", "450102001003003"],
 ...                           "community_code": ["450102001003"] * 3},
-...                          geometry=[box(108.30 + i / 100, 22.80, 108.31 + i / 100, 22.81) for i in range(3)],
-...                          crs="EPSG:4490")
+...                          geometry=[box(108.30 + i / 100, 22.80, 108.31 + i / 100, 22.81)
+...                                    for i in range(3)], crs="EPSG:4490")
 >>> party = pd.DataFrame({"党组织名称": ["第一网格党支部", "第二网格党支部"], "类型": ["网格党支部"] * 2,
 ...                       "网格编码": ["450102001003001", "450102001003002"], "党员数": [12, 9]})
 >>> result = party_coverage(grids, party)
@@ -49,7 +49,7 @@ from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table, record_labels
 from gridmap.io._columns import rename_columns
-from gridmap.people._values import codes_as_text, flags, numbers, source_of
+from gridmap.people._values import code_column, codes_as_text, flags, numbers, or_none, source_of
 from gridmap.schema import (
     PARTY_ALIASES,
     PARTY_KIND_NAMES_ZH,
@@ -68,6 +68,7 @@ __all__ = ["PartyCoverage", "read_party", "clean_party", "party_coverage"]
 KEYS = ("grid_code", "building_code", "community_code")
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _BUILDING_KINDS = ("building_group", "member_household")
+_KIND_FIX = f"write one of {', '.join(PARTY_KIND_NAMES_ZH.values())} (or {', '.join(PARTY_KINDS)})"
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def read_party(path: str | os.PathLike, *, layer: str | None = None, encoding: s
 
 
 def clean_party(party: pd.DataFrame) -> pd.DataFrame:
-    """Return a party table with gridmap's columns: headers renamed, kinds read, codes as text, counts checked.
+    """Return a party table with gridmap's columns: headers renamed, kinds read, codes and counts checked.
 
     Columns ``name``, ``kind`` (one of :data:`PARTY_KINDS`, or NA for an unknown word, kept in
     ``kind_given``), ``grid_code``, ``building_code``, ``community_code`` (text or None) and ``members``
@@ -156,8 +157,9 @@ def clean_party(party: pd.DataFrame) -> pd.DataFrame:
     """
     frame, _ = rename_columns(party, path=source_of(party), aliases=PARTY_ALIASES)
     if "kind" not in frame.columns:
-        raise SchemaError(f"the party table has no kind column (columns: {', '.join(map(str, frame.columns))})",
-                          path=source_of(party), fix="add a column 类型 (网格党支部, 楼栋党小组, 党员中心户 …)")
+        listed = ", ".join(map(str, frame.columns))
+        raise SchemaError(f"the party table has no kind column (columns: {listed})", path=source_of(party),
+                          fix="add a column 类型 (网格党支部, 楼栋党小组, 党员中心户 …)")
     geometry = isinstance(frame, gpd.GeoDataFrame)
     if not geometry and not any(key in frame.columns for key in KEYS):
         raise SchemaError("the party table has no grid, building or community code column and no points",
@@ -170,7 +172,7 @@ def clean_party(party: pd.DataFrame) -> pd.DataFrame:
     if "name" not in frame.columns:
         frame["name"] = frame["kind"].map(PARTY_KIND_NAMES_ZH).fillna(words.astype(str))
     for key in KEYS:
-        frame[key] = codes_as_text(frame[key]) if key in frame.columns else pd.Series(None, frame.index, object)
+        frame[key] = code_column(frame, key)
     members = frame["members"] if "members" in frame.columns else pd.Series(np.nan, index=frame.index)
     frame["members"] = numbers(members, column="members", frame=frame, whole=True, low=0,
                                high=PARTY_MEMBERS_MAX).astype("Int64")
@@ -178,7 +180,8 @@ def clean_party(party: pd.DataFrame) -> pd.DataFrame:
 
 
 def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.DataFrame | None = None,
-                   buildings: gpd.GeoDataFrame | None = None, leader_party_member: bool = True) -> PartyCoverage:
+                   buildings: gpd.GeoDataFrame | None = None,
+                   leader_party_member: bool = True) -> PartyCoverage:
     """Measure how party organisation covers the grids and buildings, and check the chain and the leaders.
 
     A grid is covered when a grid branch (网格党支部, a grid's 党小组 or a joint branch) lists its code or
@@ -232,7 +235,7 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
 
 
 def _grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The grids checked (unique text codes, polygons, CRS) with ``code``, ``community_code``, geometry."""
+    """Check the grids (unique text codes, polygons, CRS); return ``code``, ``community_code``, geometry."""
     _checked_grids(grids)
     frame = model_columns(grids, "grids")[0]
     community = frame["community_code"].astype(object) if "community_code" in frame.columns else None
@@ -247,14 +250,13 @@ def _known_kinds(party: pd.DataFrame, report: Report) -> pd.DataFrame:
     for label, (_, row) in zip(labels, party[unknown].iterrows(), strict=True):
         closest = closest_word(row["kind_given"], PARTY_KIND_WORDS)
         hint = f"; the closest is {closest!r}" if closest else ""
-        report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a party organisation kind{hint}",
-                   record=_code_of(row), row=label,
-                   fix=f"write one of {', '.join(PARTY_KIND_NAMES_ZH.values())} (or {', '.join(PARTY_KINDS)})")
+        report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a party organisation "
+                   f"kind{hint}", record=_code_of(row), row=label, fix=_KIND_FIX)
     return party[~unknown]
 
 
 def _code_of(row: pd.Series) -> str | None:
-    """The first code an organisation is keyed to (grid, building, community), for a finding's record."""
+    """Return the first code an organisation is keyed to (grid, building, community): a finding's record."""
     return next((row[key] for key in KEYS if isinstance(row[key], str)), None)
 
 
@@ -272,7 +274,7 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
 
 
 def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The buildings with ``unit_id`` (text) and ``grid_code`` (theirs, or the grid holding them)."""
+    """Return the buildings' ``unit_id`` (text) and ``grid_code`` (theirs, or the grid holding them)."""
     frame = model_columns(buildings, "buildings")[0]
     if "unit_id" not in frame.columns:
         raise SchemaError("buildings have no unit_id (楼栋编号) column", path=source_of(buildings),
@@ -283,8 +285,8 @@ def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataF
         sites["grid_code"] = codes_as_text(frame["grid_code"]).to_numpy()
     else:
         points = sites.set_geometry(sites.geometry.representative_point())
-        sites["grid_code"] = assign(points[["geometry"]], grids, report=Report("scratch"))["grid_code"] \
-            .astype(object).where(lambda s: s.notna(), None).to_numpy()
+        located = assign(points[["geometry"]], grids, report=Report("scratch"))
+        sites["grid_code"] = or_none(located["grid_code"]).to_numpy()
     return sites
 
 
@@ -315,26 +317,22 @@ def _from_points(party: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, sites: gpd.Ge
     if sites is not None:
         wanted = has_point & party["kind"].isin(_BUILDING_KINDS).to_numpy() & party["building_code"].isna()
         if wanted.any():
-            found = gpd.sjoin(points.loc[wanted, ["geometry"]], sites[["unit_id", "geometry"]].to_crs(party.crs),
-                              how="left", predicate="within")
-            found = found[~found.index.duplicated()]
-            party.loc[wanted, "building_code"] = found["unit_id"].astype(object).where(found["unit_id"].notna(),
-                                                                                       None)
+            footprints = sites[["unit_id", "geometry"]].to_crs(party.crs)
+            found = gpd.sjoin(points.loc[wanted, ["geometry"]], footprints, how="left", predicate="within")
+            party.loc[wanted, "building_code"] = or_none(found[~found.index.duplicated()]["unit_id"])
     wanted = has_point & party["grid_code"].isna().to_numpy()
     if wanted.any():
         located = assign(points.loc[wanted, ["geometry"]], grids, report=Report("scratch"))
-        party.loc[wanted, "grid_code"] = located["grid_code"].astype(object).where(located["grid_code"].notna(),
-                                                                                   None)
+        party.loc[wanted, "grid_code"] = or_none(located["grid_code"])
         community = located["community_code"] if "community_code" in located.columns else None
         needs = wanted & party["community_code"].isna().to_numpy()
         if community is not None and needs.any():
-            party.loc[needs, "community_code"] = community[needs[wanted]].astype(object).where(
-                community[needs[wanted]].notna(), None)
+            party.loc[needs, "community_code"] = or_none(community[needs[wanted]])
         outside = located["outside_m"].notna()
-        for label, distance in zip(record_labels(party)[wanted][outside.to_numpy()], located["outside_m"][outside],
-                                   strict=True):
-            report.add("outside", f"{label}: the organisation's point lies {distance:,.0f} m outside every grid; "
-                       "check its coordinates (GCJ-02/BD-09 not converted?)", record=None, row=label,
+        labels = record_labels(party)[wanted][outside.to_numpy()]
+        for label, distance in zip(labels, located["outside_m"][outside], strict=True):
+            report.add("outside", f"{label}: the organisation's point lies {distance:,.0f} m outside every "
+                       "grid; check its coordinates (GCJ-02/BD-09 not converted?)", record=None, row=label,
                        distance_m=round(float(distance), 1))
     return party
 
@@ -349,8 +347,8 @@ def _links(party: pd.DataFrame, grids: gpd.GeoDataFrame, report: Report) -> pd.D
     links = links[links["grid_code"].notna()].drop_duplicates(["position", "grid_code"])
     known = links["grid_code"].isin(set(grids["code"]))
     for row in links[~known].itertuples(index=False):
-        report.add("unknown_grid", f"{row.label}: {row.name} is set up on grid {row.grid_code}, which does not "
-                   "exist (a retired or mistyped code)", record=row.grid_code, row=row.label,
+        report.add("unknown_grid", f"{row.label}: {row.name} is set up on grid {row.grid_code}, which does "
+                   "not exist (a retired or mistyped code)", record=row.grid_code, row=row.label,
                    fix="give the branch the code of a current grid")
     links = links[known].sort_values(["position", "grid_code"], kind="stable")
     links["n"] = links.groupby("position")["grid_code"].transform("size")
@@ -359,8 +357,10 @@ def _links(party: pd.DataFrame, grids: gpd.GeoDataFrame, report: Report) -> pd.D
 
 
 def _shared_out(links: pd.DataFrame) -> pd.Series:
-    """A joint branch's members shared out over its grids in whole numbers that add up (largest remainder:
-    the grids with the smallest codes get one more)."""
+    """Share a joint branch's members out over its grids in whole numbers that add up.
+
+    Largest remainder: the grids with the smallest codes get one more.
+    """
     members = links["members"].astype("Int64")
     base = members // links["n"]
     extra = links.groupby("position").cumcount() < (members % links["n"])
@@ -384,7 +384,7 @@ def _per_grid(grids: gpd.GeoDataFrame, links: pd.DataFrame) -> pd.DataFrame:
 
 def _buildings_covered(table: pd.DataFrame, party: pd.DataFrame, sites: gpd.GeoDataFrame | None,
                        report: Report) -> pd.DataFrame:
-    """Buildings per grid and those with a building group; unknown building codes reported."""
+    """Count the buildings per grid and those with a building group; report unknown building codes."""
     keyed = party[party["building_code"].notna()]
     if sites is None:
         table["buildings"] = table["buildings_covered"] = pd.array([pd.NA] * len(table), dtype="Int64")
@@ -392,8 +392,9 @@ def _buildings_covered(table: pd.DataFrame, party: pd.DataFrame, sites: gpd.GeoD
         return table
     known = keyed["building_code"].isin(set(sites["unit_id"]))
     for label, (_, row) in zip(record_labels(keyed)[~known], keyed[~known].iterrows(), strict=True):
-        report.add("unknown_building", f"{label}: {row['name']} is set up in building {row['building_code']}, "
-                   "which is not in the buildings layer", record=row["building_code"], row=label,
+        report.add("unknown_building", f"{label}: {row['name']} is set up in building "
+                   f"{row['building_code']}, which is not in the buildings layer",
+                   record=row["building_code"], row=label,
                    fix="give the code of a building of the layer (楼栋编号)")
     groups = set(keyed.loc[known & (keyed["kind"] == "building_group"), "building_code"])
     covered = sites.assign(covered=sites["unit_id"].isin(groups)).groupby("grid_code")["covered"]
@@ -413,7 +414,8 @@ def _leaders(grids: gpd.GeoDataFrame, roster: pd.DataFrame | None, report: Repor
         return none
     missing = [c for c in ("role", "unit_code", "party_member") if c not in roster.columns]
     if missing:
-        raise SchemaError(f"the roster has no column {missing[0]!r} (columns: {', '.join(map(str, roster.columns))})",
+        listed = ", ".join(map(str, roster.columns))
+        raise SchemaError(f"the roster has no column {missing[0]!r} (columns: {listed})",
                           path=source_of(roster), fix="read it with gridmap.people.read_roster")
     of_grid = roster["level"].isna() | roster["level"].eq("grid") if "level" in roster.columns else True
     leaders = roster[roster["role"].eq("leader") & of_grid]
@@ -439,8 +441,8 @@ def _leaders(grids: gpd.GeoDataFrame, roster: pd.DataFrame | None, report: Repor
 def _report_grids(table: pd.DataFrame, party: pd.DataFrame, links: pd.DataFrame, report: Report) -> None:
     """Uncovered grids, unknown communities, building groups without a branch, communities without one."""
     bare = ~table["covered"].to_numpy()
-    report.add_many("no_grid_branch", "no grid party branch (网格党支部) is set up on this grid; Nanning's rule is "
-                    "full coverage (支部建在网格上)", records=table.loc[bare, "code"].to_numpy(),
+    report.add_many("no_grid_branch", "no grid party branch (网格党支部) is set up on this grid; Nanning's rule "
+                    "is full coverage (支部建在网格上)", records=table.loc[bare, "code"].to_numpy(),
                     community_code=table.loc[bare, "community_code"].to_numpy(),
                     fix="set up a branch on the grid, alone or jointly with a neighbouring grid")
     communities = set(table["community_code"].dropna())
@@ -448,8 +450,9 @@ def _report_grids(table: pd.DataFrame, party: pd.DataFrame, links: pd.DataFrame,
     for label, (_, row) in zip(record_labels(committees), committees.iterrows(), strict=True):
         if row["community_code"] is not None and row["community_code"] not in communities:
             report.add("unknown_community", f"{label}: {row['name']} is set up in community "
-                       f"{row['community_code']}, which holds none of the grids", record=row["community_code"],
-                       row=label, fix="give the 12-digit code of a community of the grids")
+                       f"{row['community_code']}, which holds none of the grids",
+                       record=row["community_code"], row=label,
+                       fix="give the 12-digit code of a community of the grids")
     covered = set(table.loc[table["covered"], "code"])
     groups = party[(party["kind"] == "building_group") & party["grid_code"].isin(set(table["code"]))]
     for code in sorted(set(groups["grid_code"]) - covered):
@@ -459,13 +462,13 @@ def _report_grids(table: pd.DataFrame, party: pd.DataFrame, links: pd.DataFrame,
     if len(committees):
         led = set(committees["community_code"].dropna())
         for code in sorted(set(table.loc[table["covered"], "community_code"].dropna()) - led):
-            report.add("no_committee", f"community {code} has grid branches but no community party organisation "
-                       "(社区党组织) in the table", record=code, severity="warning",
+            report.add("no_committee", f"community {code} has grid branches but no community party "
+                       "organisation (社区党组织) in the table", record=code, severity="warning",
                        fix="add the community's party organisation")
 
 
 def _labels(table: pd.DataFrame) -> pd.Series:
-    """The Chinese label of each grid: branch or none, members, building groups, the leader."""
+    """Return the Chinese label of each grid: branch or none, members, building groups, the leader."""
     members = table["members"].astype("Float64")
     text = pd.Series(np.where(table["covered"], "网格党支部：已建", "网格党支部：未建"), index=table.index)
     counted = table["covered"] & members.notna().to_numpy()
