@@ -45,6 +45,7 @@ import shapely
 
 from gridmap.cases.assign import assign
 from gridmap.cases.gridindex import _checked_grids
+from gridmap.cases.read import _points_from_table
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table, record_labels
@@ -128,11 +129,24 @@ def read_party(path: str | os.PathLike, *, layer: str | None = None, encoding: s
     1   三组  building_group                             None      C0001-01        5
     """
     path = Path(path)
-    frame: pd.DataFrame = read_table(path, sheet=layer, encoding=encoding, aliases=PARTY_ALIASES) \
-        if path.suffix.lower() in _TABLES else pd.DataFrame()
-    if path.suffix.lower() not in _TABLES or {"lon", "lat"} <= set(frame.columns):
-        frame = read_layer(path, layer, coords=coords, encoding=encoding, aliases=PARTY_ALIASES)
+    if path.suffix.lower() not in _TABLES:
+        return clean_party(read_layer(path, layer, coords=coords, encoding=encoding, aliases=PARTY_ALIASES))
+    frame = read_table(path, sheet=layer, encoding=encoding, aliases=PARTY_ALIASES)
+    if "lon" in frame.columns or "lat" in frame.columns:
+        frame = _points(frame, coords=coords, path=path)
     return clean_party(frame)
+
+
+def _points(table: pd.DataFrame, *, coords: str | None, path: Path) -> gpd.GeoDataFrame:
+    """Points where a row gives coordinates (a table may mix rows keyed to codes and rows placed by points)."""
+    scratch = Report("coordinates")
+    frame = _points_from_table(table, coords=coords, crs=None, path=path, report=scratch)
+    bad = scratch.to_frame()
+    if len(bad):
+        raise SchemaError(bad["message"].iloc[0].split(";")[0], path=path,
+                          record=record_labels(table).iloc[int(bad["row"].iloc[0]) - 1],
+                          fix="enter decimal degrees such as 108.3203, or leave both coordinates blank")
+    return frame.drop(columns="located_by")
 
 
 def clean_party(party: pd.DataFrame) -> pd.DataFrame:
