@@ -101,8 +101,9 @@ def test_party_out_writes_the_per_grid_layer_and_the_tables(tmp_path, grids, suf
         layer = gpd.read_file(out, layer="grids")
         assert layer.geom_type.unique().tolist() == ["Polygon"] and layer.crs.to_epsg() == 4490
     else:
-        layer = pd.read_excel(out, sheet_name="grids", dtype={"code": str}, engine="openpyxl")
-        assert pd.ExcelFile(out, engine="openpyxl").sheet_names == ["grids", "findings", "summary", "communities"]
+        with pd.ExcelFile(out, engine="openpyxl") as book:
+            assert book.sheet_names == ["grids", "findings", "summary", "communities"]
+            layer = pd.read_excel(book, sheet_name="grids", dtype={"code": str})
     assert layer["code"].tolist() == [G1, G2, G3] and layer["label"].iloc[1] == "网格党支部：未建"
 
 
