@@ -260,6 +260,13 @@ def test_bad_member_counts_are_errors_naming_the_row(tmp_path, value, reason):
         read_party(path)
 
 
+def test_a_longitude_that_is_no_number_is_refused_naming_the_row(tmp_path):
+    path = tmp_path / "party.csv"
+    path.write_text(f"类型,网格编码,经度,纬度\n网格党支部,{G1},,\n楼栋党小组,,东经108度,22.8\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="party.csv, row 3: lon '东经108度' is not a finite number.*Fix: enter"):
+        read_party(path)
+
+
 def test_a_table_without_kind_or_without_any_place_is_refused():
     with pytest.raises(SchemaError, match="no kind column.*Fix: add a column 类型"):
         clean_party(pd.DataFrame({"网格编码": [G1]}))

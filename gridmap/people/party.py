@@ -138,12 +138,12 @@ def read_party(path: str | os.PathLike, *, layer: str | None = None, encoding: s
 
 
 def _points(table: pd.DataFrame, *, coords: str | None, path: Path) -> gpd.GeoDataFrame:
-    """Points where a row gives coordinates (a table may mix rows keyed to codes and rows placed by points)."""
+    """Make points where a row gives coordinates (a table may mix rows keyed to codes and placed rows)."""
     scratch = Report("coordinates")
     frame = _points_from_table(table, coords=coords, crs=None, path=path, report=scratch)
     bad = scratch.to_frame()
     if len(bad):
-        raise SchemaError(bad["message"].iloc[0].split(";")[0], path=path,
+        raise SchemaError(bad["message"].iloc[0].partition("; ")[0], path=path,
                           record=record_labels(table).iloc[int(bad["row"].iloc[0]) - 1],
                           fix="enter decimal degrees such as 108.3203, or leave both coordinates blank")
     return frame.drop(columns="located_by")
