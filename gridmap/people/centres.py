@@ -275,6 +275,21 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     Returns
     -------
     CentreCheck
+
+    Examples
+    --------
+    A new compound of 250 households needs 75 m² (30 m² per 100 households); its centre has 60 m²:
+
+    >>> from shapely import Point, box
+    >>> grids = gpd.GeoDataFrame({"code": ["G1"], "community_code": ["450102001003"]},
+    ...                          geometry=[box(108.30, 22.80, 108.31, 22.81)], crs="EPSG:4490")
+    >>> units = gpd.GeoDataFrame({"unit_id": ["C1"], "kind": ["住宅小区"], "households": [250], "新建": ["是"]},
+    ...                          geometry=[box(108.301, 22.801, 108.303, 22.803)], crs="EPSG:4490")
+    >>> centres = gpd.GeoDataFrame({"kind": ["小区党群服务中心"], "floor_area_m2": [60.0]},
+    ...                            geometry=[Point(108.302, 22.802)], crs="EPSG:4490")
+    >>> check_centres(centres, grids, units=units).compounds[["compound", "needed_m2", "present_m2", "short_m2"]]
+      compound  needed_m2  present_m2  short_m2
+    0       C1       75.0        60.0      15.0
     """
     rules = centre_standards(standards)
     grids = _grids(grids)

@@ -230,6 +230,26 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
     Returns
     -------
     PartyCoverage
+
+    Examples
+    --------
+    A joint branch (联合组建) of 7 members on two grids, and a leader who is not a party member:
+
+    >>> from shapely import box
+    >>> grids = gpd.GeoDataFrame({"code": ["G1", "G2"], "community_code": ["450102001003"] * 2},
+    ...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
+    ...                          crs="EPSG:4490")
+    >>> party = pd.DataFrame({"类型": ["联合党支部"], "网格编码": ["G1;G2"], "党员数": [7]})
+    >>> roster = pd.DataFrame({"role": ["leader", "leader"], "unit_code": ["G1", "G2"],
+    ...                        "party_member": ["是", "否"]})
+    >>> result = party_coverage(grids, party, roster=roster)
+    >>> result.grids[["code", "members", "joint", "leader_party_member"]]
+      code  members  joint  leader_party_member
+    0   G1        4   True                 True
+    1   G2        3   True                False
+    >>> result.report.to_frame()[["check", "record"]]
+                         check record
+    0  leader_not_party_member     G2
     """
     grids = _grids(grids)
     report = Report("party organisation on the grid (支部建在网格上)")
