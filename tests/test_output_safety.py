@@ -95,6 +95,12 @@ FILE_COMMANDS = {
     "microgrids": lambda source, out: ["microgrids", "--grids", source, "--buildings", SAMPLE, "--out", out],
     "microgrids --buildings": lambda source, out: ["microgrids", "--grids", SAMPLE, "--buildings", source,
                                                    "--out", out],
+    "party": lambda source, out: ["party", "--branches", source, "--grids", SAMPLE, "--out", out],
+    "party --buildings": lambda source, out: ["party", "--branches", SAMPLE, "--grids", SAMPLE, "--buildings",
+                                              source, "--out", out],
+    "centres": lambda source, out: ["centres", "--centres", source, "--grids", SAMPLE, "--out", out],
+    "centres --units": lambda source, out: ["centres", "--centres", SAMPLE, "--grids", SAMPLE, "--units", source,
+                                            "--out", out],
 }
 
 
