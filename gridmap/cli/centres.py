@@ -53,8 +53,9 @@ _EXAMPLES = """
   gridmap -q centres --centres data/sample/centres.gpkg --grids demo/gridmap.gpkg \\
                      --json > centres.json  # exit 1
 
-  # your centres from Amap (GCJ-02), counted against the walking areas the field-work stage computed
-  gridmap centres --centres 阵地.xlsx --coords gcj02 --grids grids.gpkg --units units.gpkg \\
+  # your centres located on Amap (headers 经度_gcj02, 纬度_gcj02 name the system; --coords would shift every
+  # input), counted against the walking areas the field-work stage computed
+  gridmap centres --centres 阵地.xlsx --grids grids.gpkg --units units.gpkg \\
                   --reach walking.gpkg --out centres.gpkg  # your files
 """
 
