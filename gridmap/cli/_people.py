@@ -6,6 +6,7 @@ Both commands end with a per-grid layer (a map layer: code, measures, a Chinese 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,11 +14,12 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.cli.check import _table
-from gridmap.cli.options import staged_file
+from gridmap.cli.options import join_inputs, read_inputs, staged_file
 from gridmap.findings import Report
 from gridmap.io import write_layer
 
-__all__ = ["OUT_TYPES", "out_path", "write_result", "written", "findings_text", "SHOWN"]
+__all__ = ["OUT_TYPES", "out_path", "grids_options", "read_grids", "write_result", "written", "findings_text",
+           "SHOWN"]
 
 #: Formats ``--out`` writes: a GeoPackage (layers), a workbook (sheets) or a CSV (the per-grid table).
 OUT_TYPES = (".gpkg", ".xlsx", ".csv")
@@ -31,6 +33,20 @@ def out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> P
     if value is not None and Path(value).suffix.lower() not in OUT_TYPES:
         raise click.BadParameter(f"{value!r}: write to a {', '.join(OUT_TYPES)} file", ctx=ctx, param=param)
     return None if value is None else Path(value)
+
+
+def grids_options(command: Callable) -> Callable:
+    """Add ``--grids FILE`` and ``--grids-layer NAME`` (the layer the people checks measure against)."""
+    command = click.option("--grids-layer", default=None, metavar="NAME",
+                           help="Layer of the grids file [default: its only layer, else 'grids'].")(command)
+    return click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
+                        help="Grids: code (网格编码), community_code, polygon; e.g. demo/gridmap.gpkg.")(command)
+
+
+def read_grids(path: str, layer: str | None, coords: str | None) -> gpd.GeoDataFrame:
+    """Read ``--grids``: the named layer, the only one, else ``grids``."""
+    return join_inputs(read_inputs(path, [layer] if layer else [], defaults=["grids"], option="--grids-layer",
+                                   coords=coords))
 
 
 def write_result(out: Path, grids: gpd.GeoDataFrame, report: Report, tables: list[str]) -> None:

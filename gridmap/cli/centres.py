@@ -18,7 +18,7 @@ import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
 from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
-from gridmap.cli._people import findings_text, out_path, write_result, written
+from gridmap.cli._people import findings_text, grids_options, out_path, read_grids, write_result, written
 from gridmap.cli.options import (
     FiniteFloat,
     coords_option,
@@ -69,10 +69,7 @@ _EXAMPLES = """
 @click.option("--centres-layer", "centres_layers", multiple=True, metavar="NAME",
               help="Layer of the centres file; repeat to read several [default: its only layer, else "
                    "'centres' and 'centre_footprints'].")
-@click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
-              help="Grids: code (网格编码), community_code, polygon; e.g. demo/gridmap.gpkg.")
-@click.option("--grids-layer", default=None, metavar="NAME",
-              help="Layer of the grids file [default: its only layer, else 'grids'].")
+@grids_options
 @click.option("--units", "units_path", type=click.Path(), default=None, metavar="FILE",
               help="Base units with households (户数) and kind: compounds for their standard, every unit for "
                    "the distance; a column 新建 (是/否) marks new compounds [default: none, no distances].")
@@ -112,7 +109,7 @@ def centres(ctx: click.Context, centres_path: str, centres_layers: tuple[str, ..
         found = join_inputs(read_inputs(centres_path, centres_layers, defaults=CENTRE_LAYERS,
                                         option="--centres-layer", coords=coords, aliases=CENTRE_ALIASES))
         step(f"read {grids_path}")
-        grids = _layer(grids_path, grids_layer, ["grids"], "--grids-layer", coords)
+        grids = read_grids(grids_path, grids_layer, coords)
         units = communities = reach = None
         if units_path is not None:
             step(f"read {units_path}")
@@ -140,6 +137,7 @@ def centres(ctx: click.Context, centres_path: str, centres_layers: tuple[str, ..
 
 def _layer(path: str, layer: str | None, defaults: list[str], option: str,
            coords: str | None) -> gpd.GeoDataFrame:
+    """Read ``path``: its only layer, else the ``defaults`` it holds, joined."""
     return join_inputs(read_inputs(path, [layer] if layer else [], defaults=defaults, option=option,
                                    coords=coords))
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
 from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
-from gridmap.cli._people import findings_text, out_path, write_result, written
+from gridmap.cli._people import findings_text, grids_options, out_path, read_grids, write_result, written
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -57,10 +57,7 @@ _EXAMPLES = """
                    "(several, ;-separated, for a joint branch), 楼栋编号, 社区代码, 党员数; or points.")
 @click.option("--branches-layer", default=None, metavar="NAME",
               help="Layer (or sheet) of the branches file [default: its only or first one].")
-@click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
-              help="Grids: code (网格编码), community_code, polygon; e.g. demo/gridmap.gpkg.")
-@click.option("--grids-layer", default=None, metavar="NAME",
-              help="Layer of the grids file [default: its only layer, else 'grids'].")
+@grids_options
 @click.option("--roster", "roster_path", type=click.Path(), default=None, metavar="FILE",
               help="Roster (person_id, name, role, level, unit_code, party_member, phone): grid leaders "
                    "(role leader) who are not party members are reported.")
@@ -94,8 +91,7 @@ def party(ctx: click.Context, branches_path: str, branches_layer: str | None, gr
         step(f"read {branches_path}")
         branches = read_party(branches_path, layer=branches_layer, coords=coords)
         step(f"read {grids_path}")
-        grids = join_inputs(read_inputs(grids_path, [grids_layer] if grids_layer else [], defaults=["grids"],
-                                        option="--grids-layer", coords=coords))
+        grids = read_grids(grids_path, grids_layer, coords)
         roster = buildings = None
         if roster_path is not None:
             step(f"read {roster_path}")

@@ -15,16 +15,21 @@ Examples
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.cases.gridindex import _checked_grids
 from gridmap.errors import SchemaError
+from gridmap.findings import Report
 from gridmap.io import record_labels
 from gridmap.io.read import SOURCE
-from gridmap.schema import vocabulary_key
+from gridmap.schema import closest_word, model_columns, vocabulary_key
 
-__all__ = ["codes_as_text", "code_column", "or_none", "flags", "numbers", "source_of", "FLAG_WORDS"]
+__all__ = ["codes_as_text", "code_column", "or_none", "flags", "numbers", "source_of", "grid_frame",
+           "report_unknown_kinds", "FLAG_WORDS"]
 
 #: Words read as yes and no in a flag column (party membership 是否党员, a new compound 是否新建); compared
 #: after :func:`gridmap.schema.vocabulary_key`. A probationary member (预备党员) is a party member.
@@ -34,6 +39,28 @@ FLAG_WORDS = {
     **dict.fromkeys(("否", "无", "no", "n", "false", "f", "0", "×", "✗", "群众", "非党员", "共青团员",
                      "团员"), False),
 }
+
+
+def grid_frame(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check the grids (unique text codes, polygons, CRS); return ``code``, ``community_code``, geometry."""
+    _checked_grids(grids)
+    frame = model_columns(grids, "grids")[0]
+    return gpd.GeoDataFrame({"code": frame["code"].astype(str).to_numpy(),
+                             "community_code": code_column(frame, "community_code").to_numpy()},
+                            geometry=frame.geometry.to_numpy(), crs=frame.crs)
+
+
+def report_unknown_kinds(frame: pd.DataFrame, report: Report, *, words: Mapping[str, str], what: str,
+                         records: pd.Series, fix: str) -> pd.DataFrame:
+    """Report the rows of unknown kind (``kind`` NA), naming the closest word; return the others."""
+    unknown = frame["kind"].isna()
+    for label, given, record in zip(record_labels(frame)[unknown], frame.loc[unknown, "kind_given"],
+                                    records[unknown], strict=True):
+        closest = closest_word(given, words)
+        hint = f"; the closest is {closest!r}" if closest else ""
+        report.add("unknown_kind", f"{label}: kind {given!r} is not {what}{hint}", record=record, row=label,
+                   fix=fix)
+    return frame[~unknown]
 
 
 def source_of(frame: pd.DataFrame) -> str | None:

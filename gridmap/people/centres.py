@@ -54,14 +54,22 @@ import pandas as pd
 import shapely
 
 from gridmap.cases.assign import assign
-from gridmap.cases.gridindex import _checked_grids
 from gridmap.crs import metric_crs
 from gridmap.errors import CodeError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, record_labels
 from gridmap.io._columns import rename_columns
 from gridmap.io.admin import community_kind
-from gridmap.people._values import code_column, codes_as_text, flags, numbers, or_none, source_of
+from gridmap.people._values import (
+    code_column,
+    codes_as_text,
+    flags,
+    grid_frame,
+    numbers,
+    or_none,
+    report_unknown_kinds,
+    source_of,
+)
 from gridmap.schema import (
     BUILDING_KIND,
     CENTRE_ALIASES,
@@ -72,7 +80,6 @@ from gridmap.schema import (
     FLOOR_AREA_MAX_M2,
     NEW_COMPOUND_HEADERS,
     centre_kind,
-    closest_word,
     header_key,
     model_columns,
     unit_kind,
@@ -287,12 +294,13 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     ...                          geometry=[box(108.301, 22.801, 108.303, 22.803)], crs="EPSG:4490")
     >>> centres = gpd.GeoDataFrame({"kind": ["小区党群服务中心"], "floor_area_m2": [60.0]},
     ...                            geometry=[Point(108.302, 22.802)], crs="EPSG:4490")
-    >>> check_centres(centres, grids, units=units).compounds[["compound", "needed_m2", "present_m2", "short_m2"]]
+    >>> result = check_centres(centres, grids, units=units)
+    >>> result.compounds[["compound", "needed_m2", "present_m2", "short_m2"]]
       compound  needed_m2  present_m2  short_m2
     0       C1       75.0        60.0      15.0
     """
     rules = centre_standards(standards)
-    grids = _grids(grids)
+    grids = grid_frame(grids)
     report = Report("service centres (党群服务中心)")
     centres = _unique(_known_kinds(clean_centres(centres), report), report)
     centres = _placed(centres, grids, communities, report)
@@ -306,28 +314,15 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
                        communities=community_table, compounds=compounds, report=report)
 
 
-def _grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    _checked_grids(grids)
-    frame = model_columns(grids, "grids")[0]
-    community = frame["community_code"] if "community_code" in frame.columns else pd.Series(None, frame.index)
-    return gpd.GeoDataFrame({"code": frame["code"].astype(str).to_numpy(),
-                             "community_code": codes_as_text(community).to_numpy()},
-                            geometry=frame.geometry.to_numpy(), crs=frame.crs)
-
-
 def _known_kinds(centres: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
-    unknown = centres["kind"].isna()
-    for label, (_, row) in zip(record_labels(centres)[unknown], centres[unknown].iterrows(), strict=True):
-        closest = closest_word(row["kind_given"], CENTRE_KIND_WORDS)
-        hint = f"; the closest is {closest!r}" if closest else ""
-        report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a service-centre kind{hint}",
-                   record=row["name"], row=label,
-                   fix=_KIND_FIX)
-    missing = centres["floor_area_m2"].isna() & ~unknown
-    for label, (_, row) in zip(record_labels(centres)[missing], centres[missing].iterrows(), strict=True):
-        report.add("no_floor_area", f"{label}: {row['name']} gives no floor area; counted as 0 m²",
-                   record=row["name"], severity="warning", row=label, fix="fill in its floor area (面积, m²)")
-    return centres[~unknown]
+    """Drop (and report) centres of unknown kind; report those without floor area."""
+    centres = report_unknown_kinds(centres, report, words=CENTRE_KIND_WORDS, what="a service-centre kind",
+                                   records=centres["name"], fix=_KIND_FIX)
+    missing = centres["floor_area_m2"].isna()
+    for label, name in zip(record_labels(centres)[missing], centres.loc[missing, "name"], strict=True):
+        report.add("no_floor_area", f"{label}: {name} gives no floor area; counted as 0 m²", record=name,
+                   severity="warning", row=label, fix="fill in its floor area (面积, m²)")
+    return centres
 
 
 def _unique(centres: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:

@@ -44,20 +44,27 @@ import pandas as pd
 import shapely
 
 from gridmap.cases.assign import assign
-from gridmap.cases.gridindex import _checked_grids
 from gridmap.cases.read import _points_from_table
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table, record_labels
 from gridmap.io._columns import rename_columns
-from gridmap.people._values import code_column, codes_as_text, flags, numbers, or_none, source_of
+from gridmap.people._values import (
+    code_column,
+    codes_as_text,
+    flags,
+    grid_frame,
+    numbers,
+    or_none,
+    report_unknown_kinds,
+    source_of,
+)
 from gridmap.schema import (
     PARTY_ALIASES,
     PARTY_KIND_NAMES_ZH,
     PARTY_KIND_WORDS,
     PARTY_KINDS,
     PARTY_MEMBERS_MAX,
-    closest_word,
     model_columns,
     party_kind,
     split_ids,
@@ -237,8 +244,8 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
 
     >>> from shapely import box
     >>> grids = gpd.GeoDataFrame({"code": ["G1", "G2"], "community_code": ["450102001003"] * 2},
-    ...                          geometry=[box(108.30, 22.80, 108.31, 22.81), box(108.31, 22.80, 108.32, 22.81)],
-    ...                          crs="EPSG:4490")
+    ...                          geometry=[box(108.30, 22.80, 108.31, 22.81),
+    ...                                    box(108.31, 22.80, 108.32, 22.81)], crs="EPSG:4490")
     >>> party = pd.DataFrame({"类型": ["联合党支部"], "网格编码": ["G1;G2"], "党员数": [7]})
     >>> roster = pd.DataFrame({"role": ["leader", "leader"], "unit_code": ["G1", "G2"],
     ...                        "party_member": ["是", "否"]})
@@ -251,7 +258,7 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
                          check record
     0  leader_not_party_member     G2
     """
-    grids = _grids(grids)
+    grids = grid_frame(grids)
     report = Report("party organisation on the grid (支部建在网格上)")
     party = _known_kinds(clean_party(party), report)
     party = _unique(party, report)
@@ -268,25 +275,11 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
     return PartyCoverage(grids=gpd.GeoDataFrame(table, geometry="geometry", crs=grids.crs), report=report)
 
 
-def _grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Check the grids (unique text codes, polygons, CRS); return ``code``, ``community_code``, geometry."""
-    _checked_grids(grids)
-    frame = model_columns(grids, "grids")[0]
-    community = frame["community_code"].astype(object) if "community_code" in frame.columns else None
-    return gpd.GeoDataFrame({"code": frame["code"].astype(str).to_numpy(),
-                             "community_code": None if community is None else community.to_numpy()},
-                            geometry=frame.geometry.to_numpy(), crs=frame.crs)
-
-
 def _known_kinds(party: pd.DataFrame, report: Report) -> pd.DataFrame:
-    unknown = party["kind"].isna()
-    labels = record_labels(party)[unknown]
-    for label, (_, row) in zip(labels, party[unknown].iterrows(), strict=True):
-        closest = closest_word(row["kind_given"], PARTY_KIND_WORDS)
-        hint = f"; the closest is {closest!r}" if closest else ""
-        report.add("unknown_kind", f"{label}: kind {row['kind_given']!r} is not a party organisation "
-                   f"kind{hint}", record=_code_of(row), row=label, fix=_KIND_FIX)
-    return party[~unknown]
+    records = pd.Series([_code_of(row) for _, row in party[list(KEYS)].iterrows()], index=party.index,
+                        dtype=object)
+    return report_unknown_kinds(party, report, words=PARTY_KIND_WORDS, what="a party organisation kind",
+                                records=records, fix=_KIND_FIX)
 
 
 def _code_of(row: pd.Series) -> str | None:
