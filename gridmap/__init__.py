@@ -77,6 +77,14 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         write_layer,
     )
     from gridmap.stats import quality_index, quality_measures, read_staff, staffing, summarize
+    from gridmap.people import (  # party organisation and service centres (issue 20)
+        CentreCheck,
+        PartyCoverage,
+        check_centres,
+        party_coverage,
+        read_centres,
+        read_party,
+    )
 
 #: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
 #: and a script that only reads a layer never loads the registry, the cases engines or the maps.
@@ -100,6 +108,9 @@ _LAZY = {
     **dict.fromkeys(("read_steps", "analyse_escalation", "satisfaction_rates", "mediation_rates"),
                     "gridmap.fieldwork"),
     **dict.fromkeys(("quality_measures", "quality_index"), "gridmap.stats"),
+    # party organisation and service centres (issue 20)
+    **dict.fromkeys(("PartyCoverage", "party_coverage", "read_party", "CentreCheck", "check_centres",
+                     "read_centres"), "gridmap.people"),
 }
 
 
@@ -173,6 +184,13 @@ __all__ = [
     "service_circles",
     "circle_coverage",
     "CircleCoverage",
+    # party organisation and service centres (issue 20)
+    "party_coverage",
+    "read_party",
+    "PartyCoverage",
+    "check_centres",
+    "read_centres",
+    "CentreCheck",
     # results and errors
     "Report",
     "GridmapError",

@@ -81,6 +81,21 @@ __all__ = [
     "WALK_MINUTES",
     "WALK_OFF_M",
     "RESIDENTIAL_KINDS",
+    # party organisation and service centres (issue 20)
+    "PARTY_KINDS",
+    "PARTY_KIND_NAMES_ZH",
+    "PARTY_KIND_WORDS",
+    "PARTY_MEMBERS_MAX",
+    "PARTY_ALIASES",
+    "CENTRE_KINDS",
+    "CENTRE_KIND_NAMES_ZH",
+    "CENTRE_KIND_WORDS",
+    "CENTRE_STANDARDS",
+    "FLOOR_AREA_MAX_M2",
+    "CENTRE_ALIASES",
+    "NEW_COMPOUND_HEADERS",
+    "party_kind",
+    "centre_kind",
 ]
 
 #: Administrative levels gridmap models, from the largest down, with the length of their codes.
@@ -580,3 +595,117 @@ def site_kind(word: object) -> str | None:
     if not isinstance(word, str):
         return None
     return _SITE_KIND_BY_KEY.get(vocabulary_key(word))
+# ==========================================================================================================
+# SECTION: party organisation on the grid and service centres (issue 20; gridmap.people.party, .centres)
+# ==========================================================================================================
+
+#: Kinds of party organisation on the grid, Xuanwu's four-level chain from the top down (seed 002: 社区党组织 —
+#: 网格党支部 — 楼栋党小组 — 党员中心户). Nanning sets up "a branch or a party group on each grid" (seed 001:
+#: 将党支部或党小组建在网格上), alone or jointly for several grids (seed 000: 单独组建、联合组建), so a
+#: grid's 党小组 and a joint branch are grid branches too.
+PARTY_KINDS = ("community_committee", "grid_branch", "building_group", "member_household")
+
+#: Chinese names of :data:`PARTY_KINDS`.
+PARTY_KIND_NAMES_ZH = {"community_committee": "社区党组织", "grid_branch": "网格党支部",
+                       "building_group": "楼栋党小组", "member_household": "党员中心户"}
+
+#: The words read as each party kind (compared after :func:`vocabulary_key`).
+PARTY_KIND_WORDS = {
+    **dict.fromkeys(("社区党组织", "社区党委", "社区党总支", "社区党支部", "社区大党委", "村党组织", "村党委",
+                     "村党总支", "村党支部", "community committee", "community party committee"),
+                    "community_committee"),
+    **dict.fromkeys(("网格党支部", "网格支部", "网格党小组", "联合党支部", "网格联合党支部", "grid branch",
+                     "grid party branch"), "grid_branch"),
+    **dict.fromkeys(("楼栋党小组", "楼门党小组", "楼道党小组", "楼栋党支部", "楼栋小组", "building group",
+                     "building party group"), "building_group"),
+    **dict.fromkeys(("党员中心户", "党员示范户", "member household", "party member household"),
+                    "member_household"),
+}
+
+#: The largest member count a party organisation may give (more is a typing error, not a branch).
+PARTY_MEMBERS_MAX = 100_000
+
+#: Header aliases of a party organisation table (they win over :data:`COLUMN_ALIASES`): ``branch_id``,
+#: ``name``, ``kind``, ``grid_code`` (one code, or several for a joint branch), ``building_code``,
+#: ``community_code``, ``members``.
+PARTY_ALIASES: dict[str, str | None] = {
+    **dict.fromkeys(("编号", "组织编号", "支部编号", "branch_id", "id"), "branch_id"),
+    **dict.fromkeys(("党组织名称", "支部名称", "组织名称", "党组织", "党支部名称", "名称", "name"), "name"),
+    **dict.fromkeys(("组织类型", "党组织类型", "类型", "层级", "组织层级", "kind"), "kind"),
+    **dict.fromkeys(("所在网格", "所属网格", "网格", "网格编码", "grid_code", "grid_codes"), "grid_code"),
+    **dict.fromkeys(("楼栋编号", "楼栋代码", "楼栋号", "楼栋", "building", "building_code", "building_id"),
+                    "building_code"),
+    **dict.fromkeys(("党员数", "党员人数", "党员数量", "党员", "members", "party_members"), "members"),
+}
+
+#: Kinds of service centre (党群服务中心 and the like; seed 001 names the community and compound ones).
+CENTRE_KINDS = ("community_centre", "compound_centre", "street_centre", "regional_centre", "grid_station")
+
+#: Chinese names of :data:`CENTRE_KINDS`.
+CENTRE_KIND_NAMES_ZH = {"community_centre": "社区党群服务中心", "compound_centre": "小区党群服务中心",
+                        "street_centre": "街道党群服务中心", "regional_centre": "区域性党群服务中心",
+                        "grid_station": "网格党群服务站"}
+
+#: The words read as each centre kind (compared after :func:`vocabulary_key`).
+CENTRE_KIND_WORDS = {
+    **dict.fromkeys(("社区党群服务中心", "社区服务用房", "社区综合服务设施", "社区服务中心", "社区综合服务中心",
+                     "村党群服务中心", "村级综合服务中心", "community centre", "community center",
+                     "community service centre"), "community_centre"),
+    **dict.fromkeys(("小区党群服务中心", "居民小区党群服务中心", "小区党群服务站", "小区服务用房",
+                     "compound centre", "compound center"), "compound_centre"),
+    **dict.fromkeys(("街道党群服务中心", "乡镇党群服务中心", "street centre", "street center"), "street_centre"),
+    **dict.fromkeys(("区域性党群服务中心", "楼宇党群服务中心", "园区党群服务中心", "商圈党群服务中心",
+                     "regional centre", "regional center"), "regional_centre"),
+    **dict.fromkeys(("网格党群服务站", "网格工作站", "党群服务站", "微幸福服务站", "grid station"), "grid_station"),
+}
+
+#: Floor-area standards of seed 001 (Nanning): every urban community's service space ≥ 500 m², every
+#: compound's party-and-people service centre ≥ 300 m², new compounds ≥ 30 m² per 100 households; and the
+#: default straight-line distance (m) a household may live from the nearest centre (see
+#: :mod:`gridmap.people.centres` for why 1,000 m stands for the "15-minute" circle).
+CENTRE_STANDARDS = {"community_m2": 500.0, "compound_m2": 300.0, "new_compound_m2_per_100_households": 30.0,
+                    "max_distance_m": 1000.0}
+
+#: The largest floor area (m²) a centre may give; more is a unit mistake (a site area, cm²), not a centre.
+FLOOR_AREA_MAX_M2 = 100_000.0
+
+#: Header aliases of a service-centre layer (they win over :data:`COLUMN_ALIASES`).
+CENTRE_ALIASES: dict[str, str | None] = {
+    **dict.fromkeys(("编号", "中心编号", "centre_id", "center_id", "id"), "centre_id"),
+    **dict.fromkeys(("中心名称", "阵地名称", "名称", "name"), "name"),
+    **dict.fromkeys(("类型", "中心类型", "阵地类型", "kind"), "kind"),
+    **dict.fromkeys(("面积", "建筑面积", "使用面积", "服务用房面积", "用房面积", "面积(m2)", "面积(平方米)",
+                     "建筑面积(m2)", "建筑面积(平方米)", "floor_area", "floor_area_m2", "area_m2"),
+                    "floor_area_m2"),
+    **dict.fromkeys(("小区编号", "所在小区编号", "小区代码", "compound_id"), "unit_id"),
+}
+
+#: Headers of a units layer read as ``new`` (a newly built compound, held to the per-household standard).
+NEW_COMPOUND_HEADERS = ("new", "new_compound", "新建", "是否新建", "新建小区")
+
+_PARTY_BY_KEY = {**{vocabulary_key(kind): kind for kind in PARTY_KINDS},
+                 **{vocabulary_key(word): kind for word, kind in PARTY_KIND_WORDS.items()}}
+_CENTRE_BY_KEY = {**{vocabulary_key(kind): kind for kind in CENTRE_KINDS},
+                  **{vocabulary_key(word): kind for word, kind in CENTRE_KIND_WORDS.items()}}
+
+
+def party_kind(word: object) -> str | None:
+    """Return the party kind a word names (:data:`PARTY_KIND_WORDS` or a kind itself), None if unknown.
+
+    Examples
+    --------
+    >>> party_kind("网格党支部"), party_kind(" 楼门党小组 "), party_kind("Grid_Branch"), party_kind("工会")
+    ('grid_branch', 'building_group', 'grid_branch', None)
+    """
+    return _PARTY_BY_KEY.get(vocabulary_key(word)) if isinstance(word, str) else None
+
+
+def centre_kind(word: object) -> str | None:
+    """Return the centre kind a word names (:data:`CENTRE_KIND_WORDS` or a kind itself), None if unknown.
+
+    Examples
+    --------
+    >>> centre_kind("社区服务用房"), centre_kind("小区党群服务中心"), centre_kind("compound-centre")
+    ('community_centre', 'compound_centre', 'compound_centre')
+    """
+    return _CENTRE_BY_KEY.get(vocabulary_key(word)) if isinstance(word, str) else None

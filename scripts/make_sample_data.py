@@ -50,6 +50,7 @@ import shapely
 import shapely.affinity
 from pyproj import Transformer
 from sample_escalation import generate_escalation
+from sample_org import generate_org
 from sample_zones import generate_zones
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
@@ -1196,15 +1197,15 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
-    add_to_readme(out, generate_escalation(out, grids, seed))  # case_steps.csv, case_feedback.csv
-    add_to_readme(out, generate_zones(out, grids, seed))  # sites.gpkg, footpaths.gpkg
+    add_readme_section(out, generate_org(out, grids, seed))  # party.csv, centres.gpkg (issue 20)
+    add_readme_section(out, generate_escalation(out, grids, seed))  # case_steps.csv, case_feedback.csv
+    add_readme_section(out, generate_zones(out, grids, seed))  # sites.gpkg, footpaths.gpkg
 
 
-def add_to_readme(out: Path, lines: list[str]) -> None:
-    """Append a generator's README section to the README written above (write_rest)."""
-    path = out / "README.md"
-    text = path.read_text(encoding="utf-8") + "\n" + "\n".join(lines)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def add_readme_section(out: Path, lines: list[str]) -> None:
+    """Append the section a ``sample_*.py`` generator returns to the README (written by write_rest)."""
+    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,9 +32,8 @@ DEMO = "gridmap demo --out demo"  # the example every other one builds on, run o
 SLOW = ["demo", "build", "microgrids", "check", "codes validate", "cases assign", "stats", "map", "report",
         "escalation", "index"]
 #: Commands whose result is a table: they print it as JSON with --json.
-TABULAR = ["escalation", "index",
-           "build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
-           "cases assign", "stats", "report"]
+TABULAR = ["build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
+           "cases assign", "stats", "report", "escalation", "index", "party", "centres"]
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):

@@ -100,6 +100,12 @@ FILE_COMMANDS = {
     "circles": lambda source, out: ["circles", "--centres", source, "--out", out],
     "circles --roads": lambda source, out: ["circles", "--centres", SAMPLE, "--roads", source, "--out", out],
     "circles --units": lambda source, out: ["circles", "--centres", SAMPLE, "--units", source, "--out", out],
+    "party": lambda source, out: ["party", "--branches", source, "--grids", SAMPLE, "--out", out],
+    "party --buildings": lambda source, out: ["party", "--branches", SAMPLE, "--grids", SAMPLE, "--buildings",
+                                              source, "--out", out],
+    "centres": lambda source, out: ["centres", "--centres", source, "--grids", SAMPLE, "--out", out],
+    "centres --units": lambda source, out: ["centres", "--centres", SAMPLE, "--grids", SAMPLE, "--units", source,
+                                            "--out", out],
 }
 
 

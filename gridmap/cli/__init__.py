@@ -144,6 +144,7 @@ def _register_commands() -> None:
     # Imported here so that each command lives in its own module and `gridmap --help` stays fast.
     from gridmap.cli.build import build
     from gridmap.cli.cases import cases
+    from gridmap.cli.centres import centres
     from gridmap.cli.check import check
     from gridmap.cli.circles import circles
     from gridmap.cli.codes import codes
@@ -152,13 +153,14 @@ def _register_commands() -> None:
     from gridmap.cli.index import index_command
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
+    from gridmap.cli.party import party
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
     from gridmap.cli.zones import zones
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
-    for command in (zones, circles, escalation, index_command):  # field work (issue 21)
+    for command in (zones, circles, escalation, index_command, party, centres):  # field work (21), organisation (20)
         main.add_command(command)
 
 

@@ -18,7 +18,7 @@ import dataclasses
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -195,7 +195,8 @@ def _layers_to_read(path: Path, layers: Sequence[str], defaults: Sequence[str], 
 
 
 def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults: Sequence[str] = (),
-                option: str = "--layer", coords: str | None = None) -> list[Input]:
+                option: str = "--layer", coords: str | None = None,
+                aliases: Mapping[str, str | None] | None = None) -> list[Input]:
     """Read the layers of ``path`` a command works on.
 
     Parameters
@@ -209,8 +210,9 @@ def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults
         Layer names to look for in a file with several layers.
     option : str
         The command line option that names layers, for the fix in the error message.
-    coords : str, optional
-        Passed to :func:`gridmap.read_layer`.
+    coords, aliases : optional
+        Passed to :func:`gridmap.read_layer` (``aliases``: the header aliases of one kind of file, e.g.
+        :data:`gridmap.schema.CENTRE_ALIASES`).
 
     Returns
     -------
@@ -225,7 +227,8 @@ def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults
     path = Path(path)
     available = list_layers(path)
     chosen = _layers_to_read(path, layers, defaults, option, available)
-    return [Input(read_layer(path, name, coords=coords), path, None if len(available) == 1 else name)
+    return [Input(read_layer(path, name, coords=coords, aliases=aliases), path,
+                  None if len(available) == 1 else name)
             for name in chosen]
 
 

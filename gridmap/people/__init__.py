@@ -4,4 +4,9 @@ The stage after :mod:`gridmap.cases` and before :mod:`gridmap.fieldwork`: it rea
 liaison tables and service centres and checks them against the grids and a table of rules.
 """
 
+from gridmap.people.centres import CentreCheck, check_centres, read_centres
+from gridmap.people.party import PartyCoverage, party_coverage, read_party
+
 __all__: list[str] = []
+# party organisation and service centres (issue 20)
+__all__ += ["PartyCoverage", "party_coverage", "read_party", "CentreCheck", "check_centres", "read_centres"]
