@@ -6,7 +6,7 @@ gridmap's layers (see README, "Data model"):
   community), ``parent_code``, ``kind`` (urban / rural / other, for communities), polygon;
 * base units — ``unit_id``, ``name``, ``kind`` (one of :data:`UNIT_KINDS`), ``households``,
   ``population``, ``buildings``, optional ``community_code``, point or polygon;
-* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.stats.staffing`,
+* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.people`,
   :mod:`gridmap.cases`.
 
 Codes are always strings: leading zeros and 12-digit precision survive every reader.

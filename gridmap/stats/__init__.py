@@ -1,14 +1,12 @@
-"""Figures per grid and up the hierarchy: roll-ups and KPIs, staffing, hot spots.
+"""Figures per grid and up the hierarchy: roll-ups and KPIs, hot spots (staffing: :mod:`gridmap.people`).
 
 * :mod:`gridmap.stats.summary` — :func:`summarize`, :func:`summarize_levels`, small-count suppression and
   :func:`write_stats`;
-* :mod:`gridmap.stats.staffing` — the "1+1+1+N" roster: :func:`read_staff` and its checks;
 * :mod:`gridmap.stats.hotspots` — Getis-Ord, local Moran, case rates and kernel density
   (``pip install gridmap[analysis]`` for the first two).
 """
 
 from gridmap.stats.hotspots import case_rates, getis_ord, kernel_density, local_moran
-from gridmap.stats.staffing import read_staff
 from gridmap.stats.summary import (
     CASE_COUNT_COLUMNS,
     HEADERS_ZH,
@@ -24,7 +22,6 @@ __all__ = [
     "summarize_levels",
     "suppress_small_counts",
     "write_stats",
-    "read_staff",
     "getis_ord",
     "local_moran",
     "case_rates",
