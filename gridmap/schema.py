@@ -455,10 +455,13 @@ ROSTER_LEVEL_NAMES_ZH = {"district": "城区/县", "street": "街道/乡镇", "c
 #: Words read as each level of people (:data:`ROSTER_LEVELS` and ``city``, the liaison tables' top level).
 PEOPLE_LEVEL_WORDS = {
     **LEVEL_WORDS,
-    **dict.fromkeys(("市", "市级", "地级市", "全市", "city"), "city"),
-    **dict.fromkeys(("县级", "区级", "城区级", "县(区)级", "县(市、区)", "county"), "district"),
-    **dict.fromkeys(("乡镇级", "街道级", "乡镇(街道)", "乡镇(街道)级", "township", "town"), "street"),
-    **dict.fromkeys(("村级", "社区级", "村(社区)", "村(社区)级", "village"), "community"),
+    **dict.fromkeys(("市", "市级", "地级市", "全市", "市级领导", "市领导", "city"), "city"),
+    **dict.fromkeys(("县级", "区级", "城区级", "县(区)级", "县(市、区)", "城区领导", "区领导", "县领导", "county"),
+                    "district"),
+    **dict.fromkeys(("乡镇级", "街道级", "乡镇(街道)", "乡镇(街道)级", "街道领导", "乡镇领导", "township", "town"),
+                    "street"),
+    **dict.fromkeys(("村级", "社区级", "村(社区)", "村(社区)级", "社区领导", "村领导", "社区干部", "village"),
+                    "community"),
     **dict.fromkeys(("网格", "网格级", "基础网格", "grid"), "grid"),
     **dict.fromkeys(("微网格", "micro", "micro grid", "microgrid"), "micro"),
     **dict.fromkeys(("楼栋", "楼宇", "楼门", "单元", "building"), "building"),
