@@ -43,9 +43,9 @@ from gridmap.io._columns import STRING_DTYPE, clean_values, rename_columns
 from gridmap.schema import (
     LEVEL_LEADERS,
     PARTY_WORDS,
+    ROLE_ALIASES,
     ROLE_LEVELS,
     ROLE_NAMES_ZH,
-    ROLE_ALIASES,
     ROSTER_COLUMNS,
     ROSTER_HEADERS,
     ROSTER_LEVEL_NAMES_ZH,
@@ -130,8 +130,8 @@ def read_roster(source: str | os.PathLike | pd.DataFrame, *, sheet: str | None =
     path = None if isinstance(source, pd.DataFrame) else source
     table = _source_table(source, sheet=sheet, encoding=encoding)
     problems = Report(f"roster {os.fspath(path) if path is not None else ''}".strip())
+    labels = record_labels(table)  # before any row is dropped: rows as the source numbers them
     table = table[~_blank_rows(table)]
-    labels = record_labels(table)
     table, vacant = _without_vacancies(table)
     if len(vacant):
         problems.add_many("vacant_post", "{role} at {unit} is vacant (no name, no id): not counted",

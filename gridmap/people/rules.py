@@ -15,7 +15,7 @@ roles                                     level      min–max       kind  seed
 网格长                                    网格       1–1           any   000: "1+1+1+N"
 专职网格员                                网格       1–            any   000: "1+1+1+N"
 兼职/定岗网格员, 医生, 民警 (N)           网格       0–            any   000: N 定岗网格员 (医护人员、公安干警)
-网格长 + 专职 + 兼职/定岗 + 医生 + 民警   网格       3–4           any   001: 每个网格配备3—4名网格员
+网格长 + 专职 + 兼职/定岗 (网格员)       网格       3–4           any   001: 每个网格配备3—4名网格员
 微网格员                                  微网格     1–            any   003: micro-grids with their workers
 辅警                                      社区/村    1–            rural 003: 一村一辅警
 法律明白人                                社区/村    10–           any   003: 每个行政村(社区)10名以上
@@ -28,7 +28,7 @@ Examples
 --------
 >>> rules = StaffingRules.default()
 >>> print(rules.to_frame().loc[4, ["role", "level", "min", "max"]].to_string())
-role     leader+full_time+member+doctor+police
+role     leader+full_time+member
 level                                     grid
 min                                          3
 max                                          4
@@ -43,7 +43,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,9 @@ __all__ = ["StaffingRule", "StaffingRules", "check_staffing", "DEFAULT_RULES", "
 MAX_PEOPLE = 100_000
 #: The largest ``per_households`` a rule may give.
 MAX_HOUSEHOLDS = 10_000_000
-_WORKERS = ("leader", "full_time", "member", "doctor", "police")
+_WORKERS = ("leader", "full_time", "member")
+#: Short Chinese names of the groups of roles the default rules count together.
+_GROUP_NAMES = {_WORKERS: "网格员", ("member", "doctor", "police"): "定岗网格员"}
 
 #: The seeds' rules (see the module's table); :meth:`StaffingRules.default` reads them.
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
@@ -93,7 +95,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"role": ["member", "doctor", "police"], "level": "grid", "min": 0,
      "description": "1+1+1+N: N 定岗网格员 such as 医护人员 and 公安干警 (000, Nanning)"},
     {"role": list(_WORKERS), "level": "grid", "min": 3, "max": 4,
-     "description": "每个网格配备3—4名网格员: 3-4 grid workers per grid (001, Nanning)"},
+     "description": "每个网格配备3—4名网格员: 3-4 grid workers (网格长, 专职, 兼职) per grid (001, Nanning)"},
     {"role": "micro_worker", "level": "micro", "min": 1,
      "description": "a 微网格员 for each micro-grid (003, Guilin: 28,493 micro-grids)"},
     {"role": "auxiliary_police", "level": "community", "min": 1, "kind": "rural",
@@ -202,9 +204,14 @@ class StaffingRule:
         return kind
 
     @property
+    def roles_zh(self) -> str:
+        """The roles in Chinese: one role's name, a group's (网格员), or the names joined by ``+``."""
+        return _GROUP_NAMES.get(self.role) or "+".join(ROLE_NAMES_ZH[role] for role in self.role)
+
+    @property
     def label(self) -> str:
         """The rule in Chinese: roles, level and range (``网格: 网格长 1–1``)."""
-        roles = "+".join(ROLE_NAMES_ZH[role] for role in self.role)
+        roles = self.roles_zh
         upper = "" if self.max is None else str(self.max)
         per = f"/{self.per_households}户" if self.per_households else ""
         return f"{ROSTER_LEVEL_NAMES_ZH[self.level]}: {roles} {self.min}–{upper}{per}"
@@ -374,7 +381,8 @@ def check_staffing(roster: pd.DataFrame, grids: pd.DataFrame, *, rules: Staffing
     3  understaffed  450102001003002   3.0      0.0       1.0
     4  understaffed  450102001003002   5.0      0.0       3.0
     >>> print(report.to_frame()["message"].iloc[4])
-    grid 450102001003002 has 0 网格长+专职网格员+兼职/定岗网格员+医生(定岗)+民警(定岗), 3 required: 3 to fill (rule 5: 每个网格配备3—4名网格员: 3-4 grid workers per grid (001, Nanning))
+    grid 450102001003002 has 0 网格员, 3 required: 3 to fill (rule 5: 每个网格配备3—4名网格员: 3-4 grid workers
+    (网格长, 专职, 兼职) per grid (001, Nanning))
     >>> print(report.tables["grid"][["code", "vacancies", "label"]].to_string(index=False))
                code  vacancies                          label
     450102001003001          0 网格长：黄丽；专职网格员：李强；兼职/定岗网格员：丙
@@ -570,7 +578,7 @@ def _bounds(rule: StaffingRule, households: pd.Series) -> tuple[Any, Any]:
 
 
 def _report_rule(number: int, rule: StaffingRule, frame: pd.DataFrame, report: Report) -> None:
-    role_zh = "+".join(ROLE_NAMES_ZH[role] for role in rule.role)
+    role_zh = rule.roles_zh
     where = f"rule {number}: {rule.description or rule.label}"
     short = frame[frame["vacancies"].fillna(0).gt(0).to_numpy()]
     if len(short):
@@ -692,7 +700,7 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
         of_role = named[named["role"].eq(role)]
         for column in ("name", "phone"):
             if column in of_role.columns and len(of_role):
-                joined = of_role.groupby("unit_code")[column].agg(lambda v: "、".join(v.dropna().astype(str)))
+                joined = of_role[column].fillna("").astype(str).groupby(of_role["unit_code"]).agg("、".join)
                 values = frame["code"].map(joined)
                 if values.notna().any():
                     frame[f"{role}_{column}"] = values
