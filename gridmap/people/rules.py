@@ -53,6 +53,7 @@ import pandas as pd
 from gridmap.errors import GridmapError, ReadError
 from gridmap.findings import Report
 from gridmap.io import record_labels
+from gridmap.io._columns import STRING_DTYPE
 from gridmap.people.roster import as_roster, public_roster
 from gridmap.people.units import units_from_grids
 from gridmap.schema import (
@@ -394,11 +395,8 @@ def check_staffing(roster: pd.DataFrame, grids: pd.DataFrame, *, rules: Staffing
     people = _people(as_roster(roster), report)
     people = _at_known_units(people, table, report)
     counts = _counts(people, table)
-    checks = [_apply(number, rule, table, counts, people, report) for number, rule in enumerate(rules, 1)]
-    checks = [frame for frame in checks if frame is not None]
-    columns = ["code", "level", "rule", "role", "households", "present", "required", "allowed", "vacancies",
-               "excess", "broken"]
-    checked = pd.concat(checks, ignore_index=True) if checks else pd.DataFrame(columns=columns)
+    rows = [_apply(number, rule, table, counts, people, report) for number, rule in enumerate(rules, 1)]
+    checked = _checks_table([part for part in rows if part is not None])
     report.tables["rules"] = rules.to_frame().assign(rule=lambda f: f.index + 1)
     report.tables["checks"] = checked
     public = public_roster(people, show_contacts=show_contacts) if len(people) else None
@@ -539,80 +537,92 @@ def _counts(people: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _apply(number: int, rule: StaffingRule, table: pd.DataFrame, counts: pd.DataFrame, people: pd.DataFrame,
-           report: Report) -> pd.DataFrame | None:
-    """Check one rule at every unit it applies to; return one row per unit."""
-    applies = table["level"].eq(rule.level).to_numpy()
+           report: Report) -> dict[str, np.ndarray] | None:
+    """Check one rule at every unit it applies to; return its rows of the ``checks`` table as columns."""
+    levels = table["level"].to_numpy(dtype=object)
+    applies = levels == rule.level
     if rule.kind is not None:
-        applies = applies & table["kind"].eq(rule.kind).fillna(False).to_numpy(dtype=bool)
+        applies &= table["kind"].to_numpy(dtype=object) == rule.kind
     if not applies.any():
-        if not table["level"].eq(rule.level).any():
+        if not (levels == rule.level).any():
             report.add("no_units", f"rule {number} ({rule.label}) is not checked: no {rule.level} units were "
                        "given", severity="info", record=f"rule {number}",
                        fix=f"pass units= with the {rule.level} units (code, level)")
         return None
-    units = table[applies]
-    present = counts.loc[applies, list(rule.role)].sum(axis=1).to_numpy()
-    required, allowed = _bounds(rule, units["households"])
-    role = "+".join(rule.role)
-    frame = pd.DataFrame({"code": units["code"].to_numpy(), "level": rule.level, "rule": number, "role": role,
-                          "households": units["households"].to_numpy(), "present": present,
-                          "required": required, "allowed": allowed})
-    frame["vacancies"] = (frame["required"] - frame["present"]).clip(lower=0).astype("Int64")
-    frame["excess"] = (frame["present"] - frame["allowed"]).clip(lower=0).astype("Int64")
-    frame["broken"] = (frame["vacancies"].fillna(0) > 0) | (frame["excess"].fillna(0) > 0)
-    _report_rule(number, rule, frame, report)
+    n = int(applies.sum())
+    households = pd.to_numeric(table["households"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    columns = [ROSTER_ROLES.index(role) for role in rule.role]
+    present = counts.to_numpy()[applies][:, columns].sum(axis=1).astype(float)
+    required, allowed = _bounds(rule, households[applies])
+    rows = {"code": table["code"].to_numpy(dtype=object)[applies], "level": np.full(n, rule.level, dtype=object),
+            "rule": np.full(n, number), "role": np.full(n, "+".join(rule.role), dtype=object),
+            "households": households[applies], "present": present, "required": required, "allowed": allowed,
+            "vacancies": np.maximum(required - present, 0), "excess": np.maximum(present - allowed, 0)}
+    rows["broken"] = (np.nan_to_num(rows["vacancies"]) > 0) | (np.nan_to_num(rows["excess"]) > 0)
+    _report_rule(rule, rows, report)
     if rule.party_required:
-        _report_party(number, rule, units, people, report)
-    return frame
+        _report_party(number, rule, set(rows["code"]), people, report)
+    return rows
 
 
-def _bounds(rule: StaffingRule, households: pd.Series) -> tuple[Any, Any]:
-    """The least and most people each unit needs (NA where a per-households rule lacks households)."""
-    n = len(households)
-    if rule.per_households is None:
-        return pd.array([rule.min] * n, dtype="Int64"), pd.array([rule.max] * n, dtype="Int64")
-    counts = pd.array(pd.to_numeric(households, errors="coerce"), dtype="Float64")
-    blocks = np.ceil(counts / rule.per_households).astype("Int64")
-    allowed = blocks * rule.max if rule.max is not None else pd.array([None] * n, dtype="Int64")
+def _bounds(rule: StaffingRule, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the least and most people each unit needs (NaN: no maximum, or households unknown)."""
+    blocks = np.ceil(households / rule.per_households) if rule.per_households else np.ones(len(households))
+    allowed = blocks * rule.max if rule.max is not None else np.full(len(households), np.nan)
     return blocks * rule.min, allowed
 
 
-def _report_rule(number: int, rule: StaffingRule, frame: pd.DataFrame, report: Report) -> None:
+def _checks_table(rows: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The ``checks`` table: one row per unit and rule, counts as nullable integers."""
+    columns = ["code", "level", "rule", "role", "households", "present", "required", "allowed", "vacancies",
+               "excess", "broken"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame({column: np.concatenate([part[column] for part in rows]) for column in columns})
+    for column in ("households", "present", "required", "allowed", "vacancies", "excess"):
+        table[column] = pd.array(table[column].to_numpy(), dtype="Float64").astype("Int64")
+    return table.astype({"code": STRING_DTYPE, "level": STRING_DTYPE, "role": STRING_DTYPE, "rule": "int64",
+                         "broken": bool})
+
+
+def _report_rule(rule: StaffingRule, rows: dict[str, np.ndarray], report: Report) -> None:
+    """Add the rule's ``understaffed``, ``overstaffed`` and ``no_households`` findings."""
     role_zh = rule.roles_zh
-    where = f"rule {number}: {rule.description or rule.label}"
-    short = frame[frame["vacancies"].fillna(0).gt(0).to_numpy()]
-    if len(short):
+    number = int(rows["rule"][0])
+    where = f"rule {number}: {rule.description or rule.label}".replace("{", "{{").replace("}", "}}")
+    common = {"unit_code": rows["code"], "level": rows["level"], "role": rows["role"], "rule": rows["rule"],
+              "role_zh": np.full(len(rows["code"]), role_zh, dtype=object)}
+    short = np.nan_to_num(rows["vacancies"]) > 0
+    if short.any():
         report.add_many("understaffed", "{level} {unit_code} has {present} {role_zh}, {required} required: "
-                        "{vacancies} to fill (" + where.replace("{", "{{").replace("}", "}}") + ")",
-                        records=short["code"].to_numpy(), unit_code=short["code"].to_numpy(),
-                        level=short["level"].to_numpy(), role=short["role"].to_numpy(),
-                        role_zh=np.full(len(short), role_zh), present=short["present"].to_numpy(),
-                        required=short["required"].to_numpy(dtype="int64"),
-                        vacancies=short["vacancies"].to_numpy(dtype="int64"), rule=short["rule"].to_numpy(),
+                        "{vacancies} to fill (" + where + ")", records=rows["code"][short],
+                        **{key: values[short] for key, values in common.items()},
+                        present=rows["present"][short].astype("int64"),
+                        required=rows["required"][short].astype("int64"),
+                        vacancies=rows["vacancies"][short].astype("int64"),
                         fix=f"appoint the missing {role_zh}, or correct the roster")
-    over = frame[frame["excess"].fillna(0).gt(0).to_numpy()]
-    if len(over):
-        report.add_many("overstaffed", "{level} {unit_code} has {present} {role_zh}, at most {allowed} "
-                        "allowed (" + where.replace("{", "{{").replace("}", "}}") + ")",
-                        records=over["code"].to_numpy(), unit_code=over["code"].to_numpy(),
-                        level=over["level"].to_numpy(), role=over["role"].to_numpy(),
-                        role_zh=np.full(len(over), role_zh), present=over["present"].to_numpy(),
-                        allowed=over["allowed"].to_numpy(dtype="int64"),
-                        excess=over["excess"].to_numpy(dtype="int64"), rule=over["rule"].to_numpy(),
+    over = np.nan_to_num(rows["excess"]) > 0
+    if over.any():
+        report.add_many("overstaffed", "{level} {unit_code} has {present} {role_zh}, at most {allowed} allowed ("
+                        + where + ")", records=rows["code"][over],
+                        **{key: values[over] for key, values in common.items()},
+                        present=rows["present"][over].astype("int64"),
+                        allowed=rows["allowed"][over].astype("int64"),
+                        excess=rows["excess"][over].astype("int64"),
                         fix="move the extra people to a unit that lacks them, or correct the roster")
-    unknown = frame[frame["required"].isna().to_numpy()]
-    if len(unknown):
+    unknown = np.isnan(rows["required"])
+    if unknown.any():
         report.add_many("no_households", "{level} {unit_code}: households unknown, rule {rule} (per households) "
-                        "not checked", records=unknown["code"].to_numpy(), unit_code=unknown["code"].to_numpy(),
-                        level=unknown["level"].to_numpy(), rule=unknown["rule"].to_numpy(),
-                        role=unknown["role"].to_numpy(), severity="warning",
+                        "not checked", records=rows["code"][unknown],
+                        **{key: values[unknown] for key, values in common.items()}, severity="warning",
                         fix="give the grids' households (户数)")
 
 
-def _report_party(number: int, rule: StaffingRule, units: pd.DataFrame, people: pd.DataFrame,
+def _report_party(number: int, rule: StaffingRule, units: set[str], people: pd.DataFrame,
                   report: Report) -> None:
+    """Add ``not_party_member`` and ``party_unknown`` for a rule asking for party members."""
     mine = people[people["role"].isin(rule.role).to_numpy() & people["level"].eq(rule.level).to_numpy()
-                  & people["unit_code"].isin(set(units["code"])).to_numpy()]
+                  & people["unit_code"].isin(units).to_numpy()]
     for check, severity, mask, says in (("not_party_member", "error", mine["party_member"].eq(False), "are not"),
                                         ("party_unknown", "warning", mine["party_member"].isna(), "may not be")):
         found = mine[mask.fillna(False).to_numpy(dtype=bool)]
@@ -632,17 +642,16 @@ def _report_party(number: int, rule: StaffingRule, units: pd.DataFrame, people: 
 
 def _level_table(units: pd.DataFrame, counts: pd.DataFrame, checked: pd.DataFrame, rules: StaffingRules,
                  table: pd.DataFrame, public: pd.DataFrame | None) -> pd.DataFrame:
+    """Return one level's units: people per role, households per worker, rules broken, vacancies, label."""
     level = units["level"].iloc[0]
     roles = [role for role in ROSTER_ROLES if level in ROLE_LEVELS[role]]
-    at = units.index
-    frame = units[["code", "name", "parent_code", "kind", "households"]].reset_index(drop=True)
-    if level != "community":
-        frame = frame.drop(columns="kind")
-    for role in roles:
-        frame[role] = counts.loc[at, role].to_numpy() if len(counts) else 0
+    columns = ["code", "name", "parent_code", *(["kind"] if level == "community" else []), "households"]
+    people = counts.to_numpy()[units.index.to_numpy()]
+    frame = pd.DataFrame({**{column: units[column].to_numpy() for column in columns},
+                          **{role: people[:, ROSTER_ROLES.index(role)] for role in roles}})
+    frame["households"] = frame["households"].astype("Int64")
     frame["households_per_worker"] = _per_worker(frame, level, counts, table)
-    mine = checked[checked["level"].eq(level)] if len(checked) else checked
-    broken = mine[mine["broken"]] if len(mine) else mine
+    broken = checked[checked["broken"].to_numpy() & checked["level"].eq(level).to_numpy()]
     frame["rules_broken"] = frame["code"].map(broken.groupby("code").size()).fillna(0).astype("int64")
     frame["vacancies"] = _vacancies(frame, level, roles, rules).to_numpy()
     frame = _with_names(frame, public, level)
