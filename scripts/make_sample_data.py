@@ -55,6 +55,7 @@ from shapely.ops import nearest_points
 import gridmap
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
+from sample_roster import generate_roster
 
 log = logging.getLogger("make_sample_data")
 
@@ -1194,6 +1195,13 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    append_readme(out, generate_roster(out, grids, seed))
+
+
+def append_readme(out: Path, lines: list[str]) -> None:
+    """Add a generator's section (``scripts/sample_*.py``) to the README ``write_rest`` wrote."""
+    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines).rstrip() + "\n"
+    atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:

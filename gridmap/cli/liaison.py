@@ -26,8 +26,8 @@ _EXAMPLES = """
   # the sample's liaison table against the demo's grids; exit 1: the sample leaves a few units without one
   gridmap liaison --links data/sample/liaison.csv --grids demo/gridmap.gpkg  # exit 1
 
-  # no leader linked to more than 12 units; the per-unit tables to a workbook
-  gridmap liaison --links data/sample/liaison.csv --grids demo/gridmap.gpkg --limit 12 \\
+  # no leader linked to more than 45 units (two street leaders are); the tables to a workbook
+  gridmap liaison --links data/sample/liaison.csv --grids demo/gridmap.gpkg --limit 45 \\
       --out liaison.xlsx  # exit 1
 
   # in a script: the findings as JSON, each with the code of the unit it is about
