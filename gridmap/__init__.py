@@ -95,8 +95,8 @@ _LAZY = {
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
     **dict.fromkeys(("summarize",), "gridmap.stats"),
-    **dict.fromkeys(("read_roster", "public_roster", "read_staff", "staffing", "StaffingRules", "check_staffing",
-                     "read_liaison", "check_liaison"), "gridmap.people"),
+    **dict.fromkeys(("read_roster", "public_roster", "read_staff", "staffing", "StaffingRules",
+                     "check_staffing", "read_liaison", "check_liaison"), "gridmap.people"),
 }
 
 

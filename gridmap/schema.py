@@ -413,9 +413,9 @@ def find_column(columns: Iterable[Hashable], name: str) -> Hashable | None:
 #: The roles of a roster (:func:`gridmap.people.read_roster`): the "1+1+1+N" :data:`STAFF_ROLES` first, then
 #: the other posts the seeds name (003: micro-grid workers, 双长, three levels of 网格长, 辅警, 法律明白人;
 #: 004: volunteers; 000: doctors and police as 定岗 members).
-ROSTER_ROLES = (*STAFF_ROLES, "micro_worker", "building_head", "party_leader", "order_leader", "district_leader",
-                "street_leader", "village_leader", "auxiliary_police", "legal_helper", "volunteer", "doctor",
-                "police")
+ROSTER_ROLES = (*STAFF_ROLES, "micro_worker", "building_head", "party_leader", "order_leader",
+                "district_leader", "street_leader", "village_leader", "auxiliary_police", "legal_helper",
+                "volunteer", "doctor", "police")
 
 #: The Chinese name of each role (what reports and maps show; a roster may use it too).
 ROLE_NAMES_ZH = {
@@ -432,12 +432,14 @@ ROLE_ALIASES = {
     **dict.fromkeys(("指导员", "grid instructor"), "instructor"),
     **dict.fromkeys(("grid leader", "基础网格长"), "leader"),
     **dict.fromkeys(("专职", "专职化网格员", "全职网格员", "grid worker", "fulltime"), "full_time"),
-    **dict.fromkeys(("兼职网格员", "定岗网格员", "网格员", "定岗", "兼职", "grid member", "part time"), "member"),
+    **dict.fromkeys(("兼职网格员", "定岗网格员", "网格员", "定岗", "兼职", "grid member", "part time"),
+                    "member"),
     **dict.fromkeys(("微网格长", "micro grid worker"), "micro_worker"),
     **dict.fromkeys(("楼长", "楼门长", "单元长", "楼栋负责人"), "building_head"),
     **dict.fromkeys(("党建网格员",), "party_leader"),
     **dict.fromkeys(("综治网格员", "public order leader"), "order_leader"),
-    **dict.fromkeys(("县级网格长", "区级网格长", "城区级网格长", "一级网格长", "county leader"), "district_leader"),
+    **dict.fromkeys(("县级网格长", "区级网格长", "城区级网格长", "一级网格长", "county leader"),
+                    "district_leader"),
     **dict.fromkeys(("乡镇级网格长", "街道级网格长", "二级网格长", "township leader"), "street_leader"),
     **dict.fromkeys(("村级网格长", "社区级网格长", "三级网格长"), "village_leader"),
     **dict.fromkeys(("协警", "村辅警", "auxiliary police officer"), "auxiliary_police"),
@@ -456,10 +458,10 @@ ROSTER_LEVEL_NAMES_ZH = {"district": "城区/县", "street": "街道/乡镇", "c
 PEOPLE_LEVEL_WORDS = {
     **LEVEL_WORDS,
     **dict.fromkeys(("市", "市级", "地级市", "全市", "市级领导", "市领导", "city"), "city"),
-    **dict.fromkeys(("县级", "区级", "城区级", "县(区)级", "县(市、区)", "城区领导", "区领导", "县领导", "county"),
-                    "district"),
-    **dict.fromkeys(("乡镇级", "街道级", "乡镇(街道)", "乡镇(街道)级", "街道领导", "乡镇领导", "township", "town"),
-                    "street"),
+    **dict.fromkeys(("县级", "区级", "城区级", "县(区)级", "县(市、区)", "城区领导", "区领导", "县领导",
+                     "county"), "district"),
+    **dict.fromkeys(("乡镇级", "街道级", "乡镇(街道)", "乡镇(街道)级", "街道领导", "乡镇领导", "township",
+                     "town"), "street"),
     **dict.fromkeys(("村级", "社区级", "村(社区)", "村(社区)级", "社区领导", "村领导", "社区干部", "village"),
                     "community"),
     **dict.fromkeys(("网格", "网格级", "基础网格", "grid"), "grid"),
@@ -484,10 +486,10 @@ LEVEL_LEADERS = {"district": "district_leader", "street": "street_leader", "comm
 
 #: Words read as party membership (政治面貌 or 是否党员), compared after :func:`vocabulary_key`.
 PARTY_WORDS = {
-    **dict.fromkeys(("是", "党员", "中共党员", "中国共产党党员", "预备党员", "中共预备党员", "正式党员", "yes",
-                     "y", "true", "t", "1", "√", "✓"), True),
-    **dict.fromkeys(("否", "不是", "群众", "非党员", "共青团员", "团员", "民主党派", "无党派", "无党派人士", "no",
-                     "n", "false", "f", "0", "×", "✗"), False),
+    **dict.fromkeys(("是", "党员", "中共党员", "中国共产党党员", "预备党员", "中共预备党员", "正式党员",
+                     "yes", "y", "true", "t", "1", "√", "✓"), True),
+    **dict.fromkeys(("否", "不是", "群众", "非党员", "共青团员", "团员", "民主党派", "无党派", "无党派人士",
+                     "no", "n", "false", "f", "0", "×", "✗"), False),
 }
 
 #: The columns :func:`gridmap.people.read_roster` returns, in this order (other columns follow).
@@ -496,8 +498,8 @@ ROSTER_COLUMNS = ("person_id", "name", "role", "level", "unit_code", "party_memb
 #: Header aliases of rosters and liaison tables; they win over :data:`COLUMN_ALIASES` when a roster is
 #: read (a roster's 编号 is a person's id, not a unit id).
 ROSTER_HEADERS = {
-    **dict.fromkeys(("人员编号", "人员id", "人员代码", "工号", "编号", "序号id", "id", "person_id", "personid"),
-                    "person_id"),
+    **dict.fromkeys(("人员编号", "人员id", "人员代码", "工号", "编号", "序号id", "id", "person_id",
+                     "personid"), "person_id"),
     **dict.fromkeys(("姓名", "名字", "人员姓名", "name"), "name"),
     **dict.fromkeys(("角色", "岗位", "职务", "职位", "身份", "人员类别", "role"), "role"),
     **dict.fromkeys(("层级", "级别", "所在层级", "level"), "level"),
@@ -506,8 +508,8 @@ ROSTER_HEADERS = {
     **dict.fromkeys(("是否党员", "政治面貌", "党员", "party_member", "party"), "party_member"),
     **dict.fromkeys(("电话", "联系电话", "手机", "手机号", "手机号码", "联系方式", "phone", "tel", "mobile"),
                     "phone"),
-    **dict.fromkeys(("联系单位", "联系对象", "包联单位", "挂点单位", "联系网格", "联系社区", "联系街道", "linked",
-                     "links", "linked_codes", "linked_code"), "linked_codes"),
+    **dict.fromkeys(("联系单位", "联系对象", "包联单位", "挂点单位", "联系网格", "联系社区", "联系街道",
+                     "linked", "links", "linked_codes", "linked_code"), "linked_codes"),
 }
 
 #: The levels of the liaison chain (004: 市—城区—街道(乡镇)—社区), from the top.
@@ -529,8 +531,8 @@ def roster_role(word: object) -> str | None:
 
     Examples
     --------
-    >>> roster_role("兼职网格员"), roster_role("定岗网格员"), roster_role(" 网 格 长 "), roster_role("ＬＥＡＤＥＲ")
-    ('member', 'member', 'leader', 'leader')
+    >>> [roster_role(word) for word in ("兼职网格员", "定岗网格员", " 网 格 长 ", "ＬＥＡＤＥＲ")]
+    ['member', 'member', 'leader', 'leader']
     >>> roster_role("县（区）级网格长"), roster_role("保安")
     ('district_leader', None)
     """

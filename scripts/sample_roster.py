@@ -24,8 +24,8 @@ ROSTER_NAME, LIAISON_NAME = "roster.csv", "liaison.csv"
 ROSTER_COLUMNS = ["person_id", "name", "role", "level", "unit_code", "party_member", "phone"]
 LIAISON_COLUMNS = ["person_id", "name", "level", "unit_code", "linked_codes", "phone"]
 FIRST_OTHER_ID = 100_001
-#: Between the codes of ``linked_codes``: the enumeration comma people type (gridmap.schema.split_ids reads it);
-#: not ";", which a CSV reader may take for the field separator.
+#: Between the codes of ``linked_codes``: the enumeration comma people type (``split_ids`` reads it); not
+#: ";", which a CSV reader may take for the field separator.
 LINK_SEPARATOR = "、"
 CITY_CODE = "9901"
 SURNAMES = list("黄李陈韦梁刘张覃莫农蒙王杨周吴林何罗潘陆卢蓝谢苏廖邓赵唐")
@@ -101,7 +101,7 @@ def _pick_gaps(admin: dict, grids: gpd.GeoDataFrame, rng: np.random.Generator) -
 
 
 def _grid_staff(staff: pd.DataFrame, people: _People) -> pd.DataFrame:
-    """Everyone of staff.csv, id ``P`` + row number; a grid's third member is a 定岗 doctor or police officer."""
+    """Everyone of staff.csv, id ``P`` + row number; a grid's third member is a 定岗 doctor or police."""
     roles = staff["role"].to_numpy(dtype=object).copy()
     members = staff["role"].eq("member")
     order = members.groupby(staff["grid_code"]).cumsum().to_numpy()
@@ -129,7 +129,8 @@ def _admin_posts(admin: dict, gaps: dict[str, str], people: _People) -> pd.DataF
             post("street_leader", "street", code)
     for code, kind in zip(admin["communities"]["code"], admin["communities"]["kind"], strict=True):
         post("village_leader", "community", code)
-        post("party_leader", "community", code, "false" if code == gaps["party_leader_not_member"] else "true")
+        not_member = code == gaps["party_leader_not_member"]
+        post("party_leader", "community", code, "false" if not_member else "true")
         if code != gaps["no_order_leader"]:
             post("order_leader", "community", code)
         helpers = 9 if code == gaps["nine_legal_helpers"] else int(people.rng.integers(10, 14))
@@ -143,7 +144,7 @@ def _admin_posts(admin: dict, gaps: dict[str, str], people: _People) -> pd.DataF
 
 
 def _small_units(grids: gpd.GeoDataFrame, buildings: pd.DataFrame, people: _People) -> pd.DataFrame:
-    """微网格员 of micro-grid 01 of one grid in ten, 楼栋长 of one building in six, volunteers of some grids."""
+    """微网格员 of micro-grid 01 of one grid in ten, 楼栋长 of one building in six, grid volunteers."""
     rows = []
     codes = grids["code"].to_numpy(dtype=object)
     for code in codes[people.rng.random(len(codes)) < 0.1]:
@@ -161,8 +162,8 @@ def _small_units(grids: gpd.GeoDataFrame, buildings: pd.DataFrame, people: _Peop
 def _planted(grids: gpd.GeoDataFrame, gaps: dict[str, str], people: _People) -> pd.DataFrame:
     """A 兼职网格员 still listed in a grid that no longer exists (retired)."""
     person, name, phone = people.new()
-    return pd.DataFrame([(person, name, "member", "grid", gaps["retired_grid"], people.party("member"), phone)],
-                        columns=ROSTER_COLUMNS)
+    row = (person, name, "member", "grid", gaps["retired_grid"], people.party("member"), phone)
+    return pd.DataFrame([row], columns=ROSTER_COLUMNS)
 
 
 def _liaison(admin: dict, grids: gpd.GeoDataFrame, leaders: pd.DataFrame, people: _People,
@@ -220,7 +221,8 @@ def _readme(roster: pd.DataFrame, liaison: pd.DataFrame, gaps: dict[str, str], l
         ("no_street_leader", "street without its 乡镇(街道)级网格长 (三级网格长, 003)"),
         ("retired_grid", "grid that does not exist (retired): one 兼职网格员 is still listed in it"),
     ]
-    links = liaison["linked_codes"].str.split(LINK_SEPARATOR).str.len().where(liaison["linked_codes"] != "", 0)
+    codes = liaison["linked_codes"]
+    links = codes.str.split(LINK_SEPARATOR).str.len().where(codes != "", 0)
     most = liaison.assign(links=links).groupby("level")["links"].max()
     return [
         f"## People on the grid ({len(roster)} roster rows, {len(liaison)} liaison rows)",
@@ -232,13 +234,14 @@ def _readme(roster: pd.DataFrame, liaison: pd.DataFrame, gaps: dict[str, str], l
         f"`{'`, `'.join(LIAISON_COLUMNS)}` |",
         "",
         f"`{ROSTER_NAME}` lists everyone of `staff.csv` with the id `P` + their 6-digit row number there "
-        "(`P000001` is its first row), the same name, phone and grid (level `grid`); the third 兼职/定岗 member of "
-        "a grid is recorded as a 定岗 `doctor` (even grids) or `police` officer (odd grids). The other posts "
-        f"have ids from `P{FIRST_OTHER_ID:06d}`: the district, street and village 网格长, 双长 (`party_leader`, "
-        "`order_leader`), 10–13 法律明白人 and 0–3 volunteers per community, a 辅警 per rural village, a 微网格员 "
-        "for micro-grid `01` of one grid in ten, a 楼栋长 for one building of `buildings.gpkg` in six "
-        "(`unit_code` is the building's `unit_id`) and volunteers of one grid in ten. `party_member` is "
-        "`true`/`false` (blank: unknown). Names and phones (`199-1000-nnnn`) are invented.",
+        "(`P000001` is its first row), the same name, phone and grid (level `grid`); the third 兼职/定岗 "
+        "member of a grid is recorded as a 定岗 `doctor` (even grids) or `police` officer (odd grids). The "
+        f"other posts have ids from `P{FIRST_OTHER_ID:06d}`: the district, street and village 网格长, 双长 "
+        "(`party_leader`, `order_leader`), 10–13 法律明白人 and 0–3 volunteers per community, a 辅警 per "
+        "rural village, a 微网格员 for micro-grid `01` of one grid in ten, a 楼栋长 for one building of "
+        "`buildings.gpkg` in six (`unit_code` is the building's `unit_id`) and volunteers of one grid in "
+        "ten. `party_member` is `true`/`false` (blank: unknown). Names and phones (`199-1000-nnnn`) are "
+        "invented.",
         "",
         f"Roles: {roles}.",
         "",
@@ -249,11 +252,11 @@ def _readme(roster: pd.DataFrame, liaison: pd.DataFrame, gaps: dict[str, str], l
         *[f"| {what} | {gaps[key]} | {names.get(gaps[key], names.get(gaps[key][:12], ''))} |"
           for key, what in planted],
         "",
-        f"`{LIAISON_NAME}`: one row per leader, `linked_codes` separated by `{LINK_SEPARATOR}`; `level` city (unit "
-        f"`{CITY_CODE}`, linked to streets), district (to communities), street and community (to grids). The "
-        "district, street and village 网格长 of the roster lead their unit's team (same ids). Most units one leader "
-        "is linked to: " + ", ".join(f"{level} {int(n)}" for level, n in most.items()) + ". Units left without a "
-        "liaison of the level above:",
+        f"`{LIAISON_NAME}`: one row per leader, `linked_codes` separated by `{LINK_SEPARATOR}`; `level` city "
+        f"(unit `{CITY_CODE}`, linked to streets), district (to communities), street and community (to "
+        "grids). The district, street and village 网格长 of the roster lead their unit's team (same ids). "
+        "Most units one leader is linked to: " + ", ".join(f"{level} {int(n)}" for level, n in most.items())
+        + ". Units left without a liaison of the level above:",
         "",
         "| leader level | unit without one |",
         "|---|---|",

@@ -30,9 +30,11 @@ POSTS = [
     ("网格指导员", "网格", R1, "是"), ("专职网格员", "网格", R1, "是"), ("兼职网格员", "网格", R1, "是"),
     ("医生(定岗)", "网格", R1, "否"),
     *[("法律明白人", "社区", COMM_U, "否")] * 10,
-    ("党建网格长", "社区", COMM_U, "是"), ("综治网格长", "社区", COMM_U, "否"), ("网格长", "社区", COMM_U, "是"),
+    ("党建网格长", "社区", COMM_U, "是"), ("综治网格长", "社区", COMM_U, "否"),
+    ("网格长", "社区", COMM_U, "是"),
     *[("法律明白人", "村", COMM_R, "否")] * 9,
-    ("党建网格长", "村", COMM_R, "否"), ("综治网格长", "村", COMM_R, "是"), ("村级网格长", None, COMM_R, "是"),
+    ("党建网格长", "村", COMM_R, "否"), ("综治网格长", "村", COMM_R, "是"),
+    ("村级网格长", None, COMM_R, "是"),
     ("志愿者", "社区", COMM_U, None),
     ("街道级网格长", None, STREET_U, "是"),
     ("县级网格长", "区", DISTRICT, "是"), ("一级网格长", None, DISTRICT, "是"),
@@ -54,7 +56,8 @@ EXPECTED = {
 
 def grids() -> pd.DataFrame:
     """The three grids with Chinese headers."""
-    return pd.DataFrame({"网格编码": [U1, U2, R1], "社区代码": [COMM_U, COMM_U, COMM_R], "户数": [420, 380, 300]})
+    return pd.DataFrame({"网格编码": [U1, U2, R1], "社区代码": [COMM_U, COMM_U, COMM_R],
+                         "户数": [420, 380, 300]})
 
 
 def roster_frame() -> pd.DataFrame:

@@ -8,7 +8,17 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from people_fixtures import COMM_R, COMM_U, DISTRICT, MICRO, POSTS, U1, personal_values, roster_frame, write_gbk_csv
+from people_fixtures import (
+    COMM_R,
+    COMM_U,
+    DISTRICT,
+    MICRO,
+    POSTS,
+    U1,
+    personal_values,
+    roster_frame,
+    write_gbk_csv,
+)
 
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
@@ -81,7 +91,8 @@ def test_the_old_staff_table_reads_with_ids_by_row_number():
 
 
 @pytest.mark.parametrize("word, role", [
-    (" 网 格 长 ", "leader"), ("ＬＥＡＤＥＲ", "leader"), ("兼职网格员\u3000", "member"), ("定岗网格员", "member"),
+    (" 网 格 长 ", "leader"), ("ＬＥＡＤＥＲ", "leader"), ("兼职网格员\u3000", "member"),
+    ("定岗网格员", "member"),
     ("Full-Time", "full_time"), ("县（区）级网格长", "district_leader"), ("辅\t警", "auxiliary_police"),
     ("楼长", "building_head"), ("社区民警", "police"), ("村(社区)级网格长", "village_leader"),
 ])

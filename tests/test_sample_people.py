@@ -42,11 +42,13 @@ def test_roster_keeps_everyone_of_staff_csv_under_their_row_number():
     staff = pd.read_csv(folder / "staff.csv", dtype=str)
     roster = read_roster(folder / "roster.csv")
     mine = roster.set_index("person_id").loc[[f"P{k:06d}" for k in range(1, len(staff) + 1)]]
-    assert mine["name"].tolist() == staff["name"].tolist() and mine["phone"].tolist() == staff["phone"].tolist()
+    assert mine["name"].tolist() == staff["name"].tolist()
+    assert mine["phone"].tolist() == staff["phone"].tolist()
     assert mine["unit_code"].tolist() == staff["grid_code"].tolist() and (mine["level"] == "grid").all()
     same = mine["role"].to_numpy() == staff["role"].to_numpy()
     # only members differ: a grid's third member is a 定岗 doctor or police officer
-    assert set(staff.loc[~same, "role"]) == {"member"} and set(mine.loc[~same, "role"]) == {"doctor", "police"}
+    assert set(staff.loc[~same, "role"]) == {"member"}
+    assert set(mine.loc[~same, "role"]) == {"doctor", "police"}
     others = roster[~roster["person_id"].isin(mine.index)]
     assert others["person_id"].is_unique and roster["person_id"].is_unique
     assert (others["person_id"].str[1:].astype(int) >= 100_001).all()
@@ -70,7 +72,8 @@ def test_staffing_check_finds_exactly_the_documented_gaps():
     frame = report.to_frame().query("severity == 'error'")
     rules = [None if pd.isna(rule) else int(rule) for rule in frame["rule"]]
     assert set(zip(frame["check"], frame["unit_code"], rules, strict=True)) == expected
-    assert len(expected) == 6 + 4 + 2  # the two-leader grid has 5 网格员, the grid without a full-time worker 2
+    # the two-leader grid has 5 网格员, the grid without a full-time worker 2
+    assert len(expected) == 6 + 4 + 2
 
 
 def test_liaison_gaps_are_the_documented_ones():

@@ -1,4 +1,4 @@
-"""gridmap.people.staffing: reading rosters, finding 1+1+1+N gaps, on the sample city and small inline data."""
+"""gridmap.people.staffing: reading rosters, finding 1+1+1+N gaps, on the sample city and inline data."""
 
 from __future__ import annotations
 

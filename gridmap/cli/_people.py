@@ -1,4 +1,4 @@
-"""What ``gridmap staffing`` and ``gridmap liaison`` share: reading grids and units, printing and writing findings.
+"""What ``gridmap staffing`` and ``gridmap liaison`` share: reading grids and units, showing findings.
 
 Both print the findings of a :class:`~gridmap.findings.Report` as a table (errors first, at most
 :data:`SHOWN`), exit 1 when the report has errors, and write ``--out`` as CSV (the findings) or Excel (the
@@ -41,7 +41,7 @@ def out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> P
 
 
 def read_grids(path: str, layer: str | None) -> pd.DataFrame:
-    """The grids: a table (CSV, Excel, Parquet) or a layer of a spatial file ('grids' when it has several)."""
+    """Read the grids: a table (CSV, Excel, Parquet) or a layer of a file ('grids' when it has several)."""
     if Path(path).suffix.lower() in _TABLES:
         return read_table(path, sheet=layer)
     return read_named_layer(path, layer, "grids")
@@ -65,7 +65,7 @@ def read_units(paths: Sequence[str]) -> list[pd.DataFrame] | None:
 
 
 def _unit_layer(frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    """A layer's units with their level; buildings are known by ``unit_id``."""
+    """Return a layer's units with their level; buildings are known by ``unit_id``."""
     if "code" not in frame.columns and "unit_id" in frame.columns:
         frame = frame.rename(columns={"unit_id": "code"})
     return frame.assign(level=level)[[c for c in ("code", "level", "name", "kind", "households")
@@ -73,7 +73,7 @@ def _unit_layer(frame: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def findings_text(report: Report, headline: str) -> str:
-    """The findings for people: a table (errors first, :data:`SHOWN` at most), a headline and the verdict."""
+    """Format the findings for people: a table (errors first, :data:`SHOWN` at most), headline, verdict."""
     findings = report.to_frame()
     lines = []
     if len(findings):

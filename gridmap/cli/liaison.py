@@ -41,20 +41,21 @@ _EXAMPLES = """
 @click.command("liaison", epilog=epilog(_EXAMPLES, exits="0 every unit is covered, 1 a gap or a leader over "
                                                         "the limit, 2 bad input"))
 @click.option("--links", "links_path", required=True, type=click.Path(), metavar="FILE",
-              help="Liaison table: 层级 (level: 市级, 城区, 街道, 社区), 联系单位 (linked_codes: one or more codes), "
-                   "optional 姓名, 人员编号, 单位编码 (the leader's own unit), 电话.")
+              help="Liaison table: 层级 (level: 市级, 城区, 街道, 社区), 联系单位 (linked_codes: one or "
+                   "more codes), optional 姓名, 人员编号, 单位编码 (the leader's own unit), 电话.")
 @click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
               help="Grids: code (网格编码), optional community_code; a layer or a table.")
 @click.option("--grids-layer", default=None, metavar="NAME",
               help="Layer (or sheet) of the grids file [default: its only layer, else 'grids'].")
 @click.option("--units", "units_paths", multiple=True, type=click.Path(), metavar="FILE",
-              help="Admin layers or a table of units with code and level (repeatable), for units without grids "
-                   "and for names [default: from the grid codes].")
+              help="Admin layers or a table of units with code and level (repeatable), for units without "
+                   "grids and for names [default: from the grid codes].")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, metavar="N",
               help="Most units one leader may be linked to [default: no limit].")
 @json_option
 @click.option("--out", type=click.Path(dir_okay=False), callback=out_path, metavar="FILE",
-              help="Also write the findings: .csv, or .xlsx (sheets findings, grid, community, street, leaders).")
+              help="Also write the findings: .csv, or .xlsx (sheets findings, grid, community, street, "
+                   "leaders).")
 @click.option("--show-contacts", is_flag=True,
               help="Name the leaders and add their phones (internal use only; never published).")
 @quiet_option

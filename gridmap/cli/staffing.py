@@ -1,4 +1,4 @@
-"""``gridmap staffing``: check a roster against staffing rules (1+1+1+N, 3–4 workers, 辅警, 法律明白人, 双长 …).
+"""``gridmap staffing``: check a roster against staffing rules (1+1+1+N, 3–4 网格员, 辅警, 双长 …).
 
 Reads the roster (:func:`gridmap.people.read_roster`), the grids and, optionally, a city's rules (TOML,
 :class:`gridmap.people.StaffingRules`) and units of other levels; prints every unit that breaks a rule with
@@ -31,7 +31,8 @@ _EXAMPLES = """
       --units data/sample/sample_city.gpkg --units data/sample/buildings.gpkg --out staffing.xlsx  # exit 1
 
   # the old 1+1+1+N staff table reads too; the findings as JSON, each with the code of its unit
-  gridmap -q staffing --roster data/sample/staff.csv --grids demo/gridmap.gpkg --json > staffing.json  # exit 1
+  gridmap -q staffing --roster data/sample/staff.csv --grids demo/gridmap.gpkg \\
+      --json > staffing.json  # exit 1
 
   # a city's own rules (TOML, [[rule]] tables) and roster (Chinese headers, GBK or Excel); phones included
   #   [[rule]]
@@ -44,25 +45,27 @@ _EXAMPLES = """
 """
 
 
-@click.command("staffing", epilog=epilog(_EXAMPLES, exits="0 every rule is met, 1 a rule is broken, 2 bad input"))
+@click.command("staffing",
+               epilog=epilog(_EXAMPLES, exits="0 every rule is met, 1 a rule is broken, 2 bad input"))
 @click.option("--roster", "roster_path", required=True, type=click.Path(), metavar="FILE",
-              help="Roster: CSV (UTF-8 or GBK), Excel or Parquet; 姓名, 岗位 (role), 层级 (level), 单位编码 or "
-                   "网格编码 (unit served), 政治面貌, 电话 — or the staff.csv form (grid_code, role, name, phone).")
+              help="Roster: CSV (UTF-8 or GBK), Excel or Parquet; 姓名, 岗位 (role), 层级 (level), "
+                   "单位编码 or 网格编码 (unit served), 政治面貌, 电话 — or the staff.csv form (grid_code, "
+                   "role, name, phone).")
 @click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
               help="Grids: code (网格编码), optional community_code, households (户数); a layer or a table.")
 @click.option("--grids-layer", default=None, metavar="NAME",
               help="Layer (or sheet) of the grids file [default: its only layer, else 'grids'].")
 @click.option("--units", "units_paths", multiple=True, type=click.Path(), metavar="FILE",
               help="Units beyond the grids (repeatable): admin layers (districts, streets, communities), "
-                   "micro-grids, buildings, or a table with code and level [default: communities, streets and "
-                   "districts from the grid codes].")
+                   "micro-grids, buildings, or a table with code and level [default: communities, streets "
+                   "and districts from the grid codes].")
 @click.option("--rules", "rules_path", type=click.Path(), default=None, metavar="FILE.toml",
               help="Staffing rules: [[rule]] tables with role, level, min, max, per_households, "
                    "party_required, kind, description [default: the seeds' rules].")
 @json_option
 @click.option("--out", type=click.Path(dir_okay=False), callback=out_path, metavar="FILE",
-              help="Also write the findings: .csv, or .xlsx (sheets findings, grid, community, street, district, "
-                   "checks, rules, roster).")
+              help="Also write the findings: .csv, or .xlsx (sheets findings, grid, community, street, "
+                   "district, checks, rules, roster).")
 @click.option("--show-contacts", is_flag=True,
               help="Add the phones of grid leaders and grid workers (internal use only; never published).")
 @quiet_option
@@ -110,6 +113,6 @@ def _headline(report: Report) -> str:
         if level in report.tables:
             table = report.tables[level]
             broken = int(table["rules_broken"].gt(0).sum())
-            parts.append(f"{word} {broken:,} of {len(table):,} break a rule, {int(table['vacancies'].sum()):,} "
-                         "posts to fill")
+            posts = int(table["vacancies"].sum())
+            parts.append(f"{word} {broken:,} of {len(table):,} break a rule, {posts:,} posts to fill")
     return "; ".join(parts)

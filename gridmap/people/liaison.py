@@ -89,7 +89,8 @@ def read_liaison(source: str | os.PathLike | pd.DataFrame, *, sheet: str | None 
 
     Examples
     --------
-    >>> read_liaison(pd.DataFrame({"level": ["街道"], "联系网格": ["G1;G2"]}))[["level", "linked_code", "row"]]
+    >>> links = read_liaison(pd.DataFrame({"level": ["街道"], "联系网格": ["G1;G2"]}))
+    >>> links[["level", "linked_code", "row"]]
         level linked_code    row
     0  street          G1  row 1
     1  street          G2  row 1
@@ -110,7 +111,8 @@ def read_liaison(source: str | os.PathLike | pd.DataFrame, *, sheet: str | None 
     frame = pd.DataFrame({
         "person_id": _text(table, "person_id").fillna(_person_keys(names, levels, own)).fillna(rows),
         "name": names, "level": levels, "unit_code": own,
-        "linked_code": _text(table, "linked_codes").map(split_ids), "phone": _text(table, "phone"), "row": rows,
+        "linked_code": _text(table, "linked_codes").map(split_ids), "phone": _text(table, "phone"),
+        "row": rows,
     }, index=table.index)
     frame = frame.explode("linked_code", ignore_index=True)
     for column in LINK_COLUMNS:
@@ -208,19 +210,20 @@ def _limits(limit: int | Mapping[str, int] | None) -> dict[str, int]:
 
 
 def _counted_links(linked: pd.DataFrame, known: dict[str, str], report: Report) -> pd.DataFrame:
-    """The links that count: to a unit of the level their leader covers, inside the leader's own unit."""
+    """Return the links that count: to a unit of the level their leader covers, inside the leader's unit."""
     level_of = linked["linked_code"].map(known)
     unknown = linked[level_of.isna().to_numpy()]
     if len(unknown):
-        report.add_many("unknown_unit", "{row}: a {leader_level} leader is linked to {unit_code}, which is not a "
-                        "unit of the grids (a retired or mistyped code)", records=unknown["linked_code"].to_numpy(),
+        report.add_many("unknown_unit", "{row}: a {leader_level} leader is linked to {unit_code}, which is "
+                        "not a unit of the grids (a retired or mistyped code)",
+                        records=unknown["linked_code"].to_numpy(),
                         unit_code=unknown["linked_code"].to_numpy(), leader_level=unknown["level"].to_numpy(),
                         row=unknown["row"].to_numpy(), fix="link the leader to the unit that replaced it")
     covers = linked["level"].map(LIAISON_COVERS)
     wrong = linked[(level_of.notna() & level_of.ne(covers)).to_numpy()]
     if len(wrong):
-        report.add_many("other_level", "{row}: a {leader_level} leader is linked to {unit_level} {unit_code}; "
-                        "{leader_level} leaders cover {covers}s, so it is not counted",
+        report.add_many("other_level", "{row}: a {leader_level} leader is linked to {unit_level} "
+                        "{unit_code}; {leader_level} leaders cover {covers}s, so it is not counted",
                         records=wrong["linked_code"].to_numpy(), unit_code=wrong["linked_code"].to_numpy(),
                         leader_level=wrong["level"].to_numpy(), row=wrong["row"].to_numpy(),
                         unit_level=wrong["linked_code"].map(known).to_numpy(),
@@ -235,7 +238,8 @@ def _counted_links(linked: pd.DataFrame, known: dict[str, str], report: Report) 
         report.add_many("outside_unit", "{row}: a {leader_level} leader of {own} is linked to {unit_code}, "
                         "outside that unit: not counted", records=outside["linked_code"].to_numpy(),
                         unit_code=outside["linked_code"].to_numpy(), leader_level=outside["level"].to_numpy(),
-                        own=outside["unit_code"].to_numpy(), row=outside["row"].to_numpy(), severity="warning",
+                        own=outside["unit_code"].to_numpy(), row=outside["row"].to_numpy(),
+                        severity="warning",
                         fix="link the leader to units of their own district, street or community")
     return fits[inside].drop_duplicates(["person_id", "level", "linked_code"])
 
@@ -245,13 +249,15 @@ def _coverage(level: str, covers: str, counted: pd.DataFrame, table: pd.DataFram
     reached = set(counted.loc[counted["level"].eq(level), "linked_code"])
     missing = targets[~targets.isin(reached)].to_numpy()
     if len(missing):
-        report.add_many("no_liaison", "{unit_level} {unit_code} has no {leader_level}-level leader linked to it "
-                        f"(全覆盖联系: {_ZH[level]}级 → {_ZH[covers]})", records=missing, unit_code=missing,
+        report.add_many("no_liaison", "{unit_level} {unit_code} has no {leader_level}-level leader linked "
+                        f"to it (全覆盖联系: {_ZH[level]}级 → {_ZH[covers]})", records=missing,
+                        unit_code=missing,
                         unit_level=np.full(len(missing), covers), leader_level=np.full(len(missing), level),
                         fix=f"link a {level} leader to each {covers}")
 
 
-def _leaders(links: pd.DataFrame, limits: dict[str, int], report: Report, *, show_contacts: bool) -> pd.DataFrame:
+def _leaders(links: pd.DataFrame, limits: dict[str, int], report: Report, *,
+             show_contacts: bool) -> pd.DataFrame:
     """One row per leader: rows, level, own unit, units linked; ``too_many_links`` beyond the limit."""
     grouped = links.groupby("person_id", sort=False)
     leaders = grouped.agg(rows=("row", lambda rows: ", ".join(dict.fromkeys(rows))), level=("level", "first"),
@@ -261,14 +267,16 @@ def _leaders(links: pd.DataFrame, limits: dict[str, int], report: Report, *, sho
     leaders["over_limit"] = leaders["links"].gt(leaders["limit"]).fillna(False).astype(bool)
     over = leaders[leaders["over_limit"]]
     if len(over):
-        contacts = {"name": over["name"].to_numpy(), "phone": over["phone"].to_numpy()} if show_contacts else {}
-        report.add_many("too_many_links", "{rows}: a {level} leader is linked to {links} units, more than the "
-                        "limit of {limit}", records=over["rows"].to_numpy(), unit_code=over["unit_code"].to_numpy(),
+        contacts = ({"name": over["name"].to_numpy(), "phone": over["phone"].to_numpy()} if show_contacts
+                    else {})
+        report.add_many("too_many_links", "{rows}: a {level} leader is linked to {links} units, more than "
+                        "the limit of {limit}", records=over["rows"].to_numpy(),
+                        unit_code=over["unit_code"].to_numpy(),
                         level=over["level"].to_numpy(), links=over["links"].to_numpy(),
                         limit=over["limit"].to_numpy(dtype="int64"), rows=over["rows"].to_numpy(), **contacts,
                         fix="share the units among more leaders of that level")
-    shown = ["rows", "level", "unit_code", "links", "limit", "over_limit", *(["name", "phone"] if show_contacts
-                                                                           else [])]
+    shown = ["rows", "level", "unit_code", "links", "limit", "over_limit",
+             *(["name", "phone"] if show_contacts else [])]
     return leaders[shown]
 
 

@@ -169,13 +169,14 @@ def as_roster(frame: pd.DataFrame) -> pd.DataFrame:
          role level unit_code
     0  leader  grid        G1
     """
-    if {"role", "level", "unit_code"} <= set(frame.columns) and frame["role"].dropna().isin(ROSTER_ROLES).all():
+    columns = {"role", "level", "unit_code"}
+    if columns <= set(frame.columns) and frame["role"].dropna().isin(ROSTER_ROLES).all():
         return frame
     return read_roster(frame)
 
 
 def public_roster(roster: pd.DataFrame, *, show_contacts: bool = False) -> pd.DataFrame:
-    """Return what a public output may show of a roster: leaders' and grid workers' names, other roles counted.
+    """Return what a public output may show of a roster: leaders' and workers' names, other roles counted.
 
     One row per named person of :data:`PUBLIC_NAME_ROLES` (网格长, 专职网格员, 兼职/定岗网格员) and one row
     per unit and other role with the number of people (``name`` missing). No ids, phones or other personal
@@ -214,7 +215,7 @@ def public_roster(roster: pd.DataFrame, *, show_contacts: bool = False) -> pd.Da
     table["order"] = table["role"].map(_ROLE_ORDER)
     table = table.sort_values(["unit_code", "order", "name"], kind="stable", ignore_index=True)
     table.insert(3, "role_zh", table["role"].map(ROLE_NAMES_ZH))
-    columns = ["unit_code", "level", "role", "role_zh", "name", "count", *(["phone"] if show_contacts else [])]
+    columns = ["unit_code", "level", "role", "role_zh", "name", "count", *shown[4:]]
     table["count"] = table["count"].astype("int64")
     return table[columns]
 
@@ -283,7 +284,8 @@ def _person_ids(table: pd.DataFrame, labels: pd.Series) -> pd.Series:
     return ids.fillna(labels).astype(STRING_DTYPE)
 
 
-def _roles_and_levels(table: pd.DataFrame, labels: pd.Series, problems: Report) -> tuple[pd.Series, pd.Series]:
+def _roles_and_levels(table: pd.DataFrame, labels: pd.Series,
+                      problems: Report) -> tuple[pd.Series, pd.Series]:
     """Role keys and levels: words read, levels filled from the role, a 网格长 at an admin level renamed."""
     if "role" not in table.columns:
         raise SchemaError(f"the roster has no role column (columns: {', '.join(map(str, table.columns))})",

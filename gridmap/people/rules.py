@@ -6,23 +6,19 @@ kind) must number at least ``min`` and at most ``max`` — per unit, or per ``pe
 a city writes its own in TOML (:meth:`StaffingRules.from_toml`; :meth:`StaffingRules.to_toml` writes the
 defaults to start from). :func:`check_staffing` checks a roster against them.
 
-The default rules:
+The default rules (:data:`DEFAULT_RULES`), each with its seed:
 
-========================================  =========  ============  ====  ======================================
-roles                                     level      min–max       kind  seed
-========================================  =========  ============  ====  ======================================
-网格指导员                                网格       1–            any   000: "1+1+1+N"
-网格长                                    网格       1–1           any   000: "1+1+1+N"
-专职网格员                                网格       1–            any   000: "1+1+1+N"
-兼职/定岗网格员, 医生, 民警 (N)           网格       0–            any   000: N 定岗网格员 (医护人员、公安干警)
-网格长 + 专职 + 兼职/定岗 (网格员)       网格       3–4           any   001: 每个网格配备3—4名网格员
-微网格员                                  微网格     1–            any   003: micro-grids with their workers
-辅警                                      社区/村    1–            rural 003: 一村一辅警
-法律明白人                                社区/村    10–           any   003: 每个行政村(社区)10名以上
-党建网格长 (a party member)               社区/村    1–1           any   003: "双长", 288 posts in 144 villages
-综治网格长                                社区/村    1–1           any   003: "双长"
-县(区)级 / 乡镇(街道)级 / 村(社区)级网格长  each       1–1           any   003: 三级网格长责任制
-========================================  =========  ============  ====  ======================================
+1. 网格指导员, grid, 1 or more — 000, "1+1+1+N";
+2. 网格长, grid, exactly 1 — 000;
+3. 专职网格员, grid, 1 or more — 000;
+4. 兼职/定岗网格员, 医生 and 民警 together (the N), grid, 0 or more — 000;
+5. 网格长 + 专职 + 兼职/定岗网格员 (网格员), grid, 3–4 — 001, 每个网格配备3—4名网格员;
+6. 微网格员, micro-grid, 1 or more — 003;
+7. 辅警, rural community (村), 1 or more — 003, 一村一辅警;
+8. 法律明白人, community, 10 or more — 003;
+9. 党建网格长, a party member, community, exactly 1 — 003, "双长";
+10. 综治网格长, community, exactly 1 — 003, "双长";
+11–13. 县(区)级, 乡镇(街道)级 and 村(社区)级网格长, exactly 1 per district, street, community — 003.
 
 Examples
 --------
@@ -169,7 +165,8 @@ class StaffingRule:
         level = _level(self.level)
         for role in roles:
             if level not in ROLE_LEVELS[role]:
-                raise GridmapError(f"{ROLE_NAMES_ZH[role]} ({role}) do not serve at level {level}", record="level",
+                raise GridmapError(f"{ROLE_NAMES_ZH[role]} ({role}) do not serve at level {level}",
+                                   record="level",
                                    fix=f"give level {' or '.join(ROLE_LEVELS[role])} for {role}")
         object.__setattr__(self, "role", roles)
         object.__setattr__(self, "level", level)
@@ -219,7 +216,7 @@ class StaffingRule:
 
 
 class StaffingRules:
-    """A table of :class:`StaffingRule`\\s (iterable, indexable from 0; rules are numbered from 1 in reports).
+    """A table of staffing rules (iterable, indexable from 0; reports number them from 1).
 
     Parameters
     ----------
@@ -255,7 +252,8 @@ class StaffingRules:
         --------
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "rules.toml"
-        >>> _ = path.write_text('[[rule]]\nrole = "网格长"\nlevel = "网格"\nmin = 1\nmax = 1\n', encoding="utf-8")
+        >>> _ = path.write_text('[[rule]]\nrole = "网格长"\nlevel = "网格"\nmin = 1\nmax = 1\n',
+        ...                     encoding="utf-8")
         >>> StaffingRules.from_toml(path).to_frame()[["role", "level", "min", "max"]]
              role level  min  max
         0  leader  grid    1    1
@@ -263,7 +261,7 @@ class StaffingRules:
         >>> StaffingRules.from_toml(path)
         Traceback (most recent call last):
         ...
-        gridmap.errors.GridmapError: ...rules.toml, rule 1 (min): min = -1 is negative. Fix: give a whole number ...
+        gridmap.errors.GridmapError: ...rules.toml, rule 1 (min): min = -1 is negative. Fix: ...
         """
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -275,16 +273,21 @@ class StaffingRules:
         if others or not isinstance(data.get("rule"), list):
             found = f"keys {', '.join(others)}" if others else "no [[rule]] table"
             raise GridmapError(f"the staffing rules file has {found}", path=path,
-                               fix='write each rule as a [[rule]] table: role = "网格长", level = "网格", min = 1')
+                               fix='write each rule as a [[rule]] table: role = "网格长", level = "网格", '
+                                   'min = 1')
         return cls(_from_records(data["rule"], path=path))
 
     def to_toml(self) -> str:
-        """Return the rules as TOML that :meth:`from_toml` reads back.
+        r"""Return the rules as TOML that :meth:`from_toml` reads back.
 
         Examples
         --------
-        >>> print(StaffingRules.default().to_toml().splitlines()[1:6])
-        ['[[rule]]', 'role = "instructor"', 'level = "grid"', 'min = 1', 'description = "1+1+1+N: 1 网格指导员 per grid (000, Nanning)"']
+        >>> print("\n".join(StaffingRules.default().to_toml().splitlines()[1:6]))
+        [[rule]]
+        role = "instructor"
+        level = "grid"
+        min = 1
+        description = "1+1+1+N: 1 网格指导员 per grid (000, Nanning)"
         """
         lines = ["# staffing rules for gridmap staffing --rules (keys: gridmap.people.StaffingRule)"]
         for rule in self._rules:
@@ -382,8 +385,8 @@ def check_staffing(roster: pd.DataFrame, grids: pd.DataFrame, *, rules: Staffing
     3  understaffed  450102001003002   3.0      0.0       1.0
     4  understaffed  450102001003002   5.0      0.0       3.0
     >>> print(report.to_frame()["message"].iloc[4])
-    grid 450102001003002 has 0 网格员, 3 required: 3 to fill (rule 5: 每个网格配备3—4名网格员: 3-4 grid workers
-    (网格长, 专职, 兼职) per grid (001, Nanning))
+    grid 450102001003002 has 0 网格员, 3 required: 3 to fill (rule 5: 每个网格配备3—4名网格员:
+    3-4 grid workers (网格长, 专职, 兼职) per grid (001, Nanning))
     >>> print(report.tables["grid"][["code", "vacancies", "label"]].to_string(index=False))
                code  vacancies                          label
     450102001003001          0 网格长：黄丽；专职网格员：李强；兼职/定岗网格员：丙
@@ -480,7 +483,7 @@ def _toml_value(value: object) -> str:
 # --- checking --------------------------------------------------------------------------------------------
 
 def _people(roster: pd.DataFrame, report: Report) -> pd.DataFrame:
-    """The roster's countable rows, repeats dropped (``duplicate_person``, ``person_conflict``)."""
+    """Return the roster's countable rows, repeats dropped (``duplicate_person``, ``person_conflict``)."""
     labels = record_labels(roster)
     usable = roster["role"].notna() & roster["level"].notna() & roster["unit_code"].notna()
     people = roster[usable.to_numpy()].assign(row=labels[usable.to_numpy()].to_numpy())
@@ -508,8 +511,9 @@ def _at_known_units(people: pd.DataFrame, table: pd.DataFrame, report: Report) -
     checkable = people["level"].isin(listed)
     for level in sorted(set(people.loc[~checkable.to_numpy(), "level"])):
         n = int((people["level"] == level).sum())
-        report.add("no_units", f"{n} people serve {ROSTER_LEVEL_NAMES_ZH[level]} units, which were not given: "
-                   "their codes are not checked and no rule counts them", severity="info", record=level,
+        report.add("no_units", f"{n} people serve {ROSTER_LEVEL_NAMES_ZH[level]} units, which were not "
+                   "given: their codes are not checked and no rule counts them", severity="info",
+                   record=level,
                    fix=f"pass units= with the {level} units (code, level)")
     unknown = people[(~known & checkable).to_numpy()]
     if len(unknown):
@@ -519,8 +523,9 @@ def _at_known_units(people: pd.DataFrame, table: pd.DataFrame, report: Report) -
         sizes = groups.size()
         levels = summary.index.get_level_values(0).to_numpy()
         codes = summary.index.get_level_values(1).to_numpy()
-        report.add_many("unknown_unit", "{level} {unit_code} is not a unit of the grids (a retired or mistyped "
-                        "code), yet {people} on the roster serve it: {roles}", records=codes, unit_code=codes,
+        report.add_many("unknown_unit", "{level} {unit_code} is not a unit of the grids (a retired or "
+                        "mistyped code), yet {people} on the roster serve it: {roles}", records=codes,
+                        unit_code=codes,
                         level=levels, people=sizes.to_numpy(), roles=summary.to_numpy(),
                         role=groups.first().to_numpy(),
                         fix="move them to the unit that replaced it, or correct the code")
@@ -530,7 +535,8 @@ def _at_known_units(people: pd.DataFrame, table: pd.DataFrame, report: Report) -
 def _counts(people: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """People per role (columns) and unit (rows: ``table``'s order)."""
     key = people["level"] + "|" + people["unit_code"]
-    counts = pd.crosstab(key, people["role"]) if len(people) else pd.DataFrame(index=pd.Index([], dtype=object))
+    counts = (pd.crosstab(key, people["role"]) if len(people)
+              else pd.DataFrame(index=pd.Index([], dtype=object)))
     index = table["level"] + "|" + table["code"]
     counts = counts.reindex(index=index, columns=list(ROSTER_ROLES), fill_value=0).fillna(0).astype("int64")
     return counts.set_axis(table.index)
@@ -554,7 +560,8 @@ def _apply(number: int, rule: StaffingRule, table: pd.DataFrame, counts: pd.Data
     columns = [ROSTER_ROLES.index(role) for role in rule.role]
     present = counts.to_numpy()[applies][:, columns].sum(axis=1).astype(float)
     required, allowed = _bounds(rule, households[applies])
-    rows = {"code": table["code"].to_numpy(dtype=object)[applies], "level": np.full(n, rule.level, dtype=object),
+    rows = {"code": table["code"].to_numpy(dtype=object)[applies],
+            "level": np.full(n, rule.level, dtype=object),
             "rule": np.full(n, number), "role": np.full(n, "+".join(rule.role), dtype=object),
             "households": households[applies], "present": present, "required": required, "allowed": allowed,
             "vacancies": np.maximum(required - present, 0), "excess": np.maximum(present - allowed, 0)}
@@ -573,7 +580,7 @@ def _bounds(rule: StaffingRule, households: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _checks_table(rows: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """The ``checks`` table: one row per unit and rule, counts as nullable integers."""
+    """Return the ``checks`` table: one row per unit and rule, counts as nullable integers."""
     columns = ["code", "level", "rule", "role", "households", "present", "required", "allowed", "vacancies",
                "excess", "broken"]
     if not rows:
@@ -603,8 +610,8 @@ def _report_rule(rule: StaffingRule, rows: dict[str, np.ndarray], report: Report
                         fix=f"appoint the missing {role_zh}, or correct the roster")
     over = np.nan_to_num(rows["excess"]) > 0
     if over.any():
-        report.add_many("overstaffed", "{level} {unit_code} has {present} {role_zh}, at most {allowed} allowed ("
-                        + where + ")", records=rows["code"][over],
+        report.add_many("overstaffed", "{level} {unit_code} has {present} {role_zh}, at most {allowed} "
+                        "allowed (" + where + ")", records=rows["code"][over],
                         **{key: values[over] for key, values in common.items()},
                         present=rows["present"][over].astype("int64"),
                         allowed=rows["allowed"][over].astype("int64"),
@@ -612,8 +619,8 @@ def _report_rule(rule: StaffingRule, rows: dict[str, np.ndarray], report: Report
                         fix="move the extra people to a unit that lacks them, or correct the roster")
     unknown = np.isnan(rows["required"])
     if unknown.any():
-        report.add_many("no_households", "{level} {unit_code}: households unknown, rule {rule} (per households) "
-                        "not checked", records=rows["code"][unknown],
+        report.add_many("no_households", "{level} {unit_code}: households unknown, rule {rule} (per "
+                        "households) not checked", records=rows["code"][unknown],
                         **{key: values[unknown] for key, values in common.items()}, severity="warning",
                         fix="give the grids' households (户数)")
 
@@ -623,8 +630,9 @@ def _report_party(number: int, rule: StaffingRule, units: set[str], people: pd.D
     """Add ``not_party_member`` and ``party_unknown`` for a rule asking for party members."""
     mine = people[people["role"].isin(rule.role).to_numpy() & people["level"].eq(rule.level).to_numpy()
                   & people["unit_code"].isin(units).to_numpy()]
-    for check, severity, mask, says in (("not_party_member", "error", mine["party_member"].eq(False), "are not"),
-                                        ("party_unknown", "warning", mine["party_member"].isna(), "may not be")):
+    kinds = (("not_party_member", "error", mine["party_member"].eq(False), "are not"),
+             ("party_unknown", "warning", mine["party_member"].isna(), "may not be"))
+    for check, severity, mask, says in kinds:
         found = mine[mask.fillna(False).to_numpy(dtype=bool)]
         if not len(found):
             continue
@@ -634,7 +642,8 @@ def _report_party(number: int, rule: StaffingRule, units: set[str], people: pd.D
         report.add_many(check, "{unit_code}: {people} {role_zh} {says} party members; rule " + str(number)
                         + " asks for party members", records=codes, unit_code=codes, role=roles,
                         role_zh=np.array([ROLE_NAMES_ZH[r] for r in roles], dtype=object),
-                        people=grouped.to_numpy(), says=np.full(len(codes), says), rule=np.full(len(codes), number),
+                        people=grouped.to_numpy(), says=np.full(len(codes), says),
+                        rule=np.full(len(codes), number),
                         severity=severity, fix="appoint a party member, or fill in 政治面貌 in the roster")
 
 
@@ -677,7 +686,7 @@ def _per_worker(frame: pd.DataFrame, level: str, counts: pd.DataFrame, table: pd
 
 
 def _vacancies(frame: pd.DataFrame, level: str, roles: list[str], rules: StaffingRules) -> pd.Series:
-    """Posts to fill so that every rule's minimum is met: single-role rules first, then the others topped up.
+    """Count the posts to fill so that every rule's minimum is met: single-role rules first, then the rest.
 
     The posts a rule over several roles still lacks go to one of its roles that no rule caps at this level.
     """
@@ -717,7 +726,7 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
 
 
 def _labels(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.Series:
-    """A Chinese label per unit for map popups: its named leaders and workers, and what it lacks."""
+    """Return a Chinese label per unit for map popups: its named leaders and workers, and what it lacks."""
     parts = []
     for role in ("leader", "full_time", "member"):
         column = f"{role}_name"

@@ -97,7 +97,8 @@ def grid_staff(roster: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> roster = pd.DataFrame({"grid_code": ["G1", "G1"], "role": ["网格长", "法律明白人"], "name": ["黄丽", "甲"]})
+    >>> roster = pd.DataFrame({"grid_code": ["G1", "G1"], "role": ["网格长", "法律明白人"],
+    ...                        "name": ["黄丽", "甲"]})
     >>> grid_staff(roster)[["grid_code", "role", "name"]]
       grid_code    role name
     0        G1  leader   黄丽

@@ -91,13 +91,14 @@ def _grids(grids: pd.DataFrame) -> pd.DataFrame:
                  else codes.str[:CODE_LENGTHS["community"]])
     households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
     names = grids["name"] if "name" in grids.columns else pd.Series(None, index=grids.index)
-    return pd.DataFrame({"code": codes.to_numpy(), "level": "grid", "name": names.astype(STRING_DTYPE).to_numpy(),
-                         "kind": None, "households": pd.to_numeric(households, errors="coerce").to_numpy(),
+    return pd.DataFrame({"code": codes.to_numpy(), "level": "grid",
+                         "name": names.astype(STRING_DTYPE).to_numpy(), "kind": None,
+                         "households": pd.to_numeric(households, errors="coerce").to_numpy(),
                          "parent_code": community.fillna(codes.str[:CODE_LENGTHS["community"]]).to_numpy()})
 
 
 def _derived(grids: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The units of an admin level above the grids: prefixes of the grids' community codes."""
+    """Return the units of an admin level above the grids: prefixes of the grids' community codes."""
     codes = grids["parent_code"].str[:CODE_LENGTHS[level]]
     parent = LEVELS[LEVELS.index(level) - 1] if level != LEVELS[0] else None
     frame = pd.DataFrame({"code": codes.drop_duplicates().to_numpy()})
@@ -113,7 +114,8 @@ def _given(units: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
         if "code" not in frame.columns:
             frame = model_columns(frame, "admin")[0]
         if "code" not in frame.columns:
-            raise SchemaError(f"the units have no code column (columns: {', '.join(map(str, frame.columns))})",
+            listed = ", ".join(map(str, frame.columns))
+            raise SchemaError(f"the units have no code column (columns: {listed})",
                               fix="give each unit's code in a column code")
         codes = frame["code"].astype(STRING_DTYPE).str.strip()
         levels = (frame["level"].map(people_level) if "level" in frame.columns
@@ -123,18 +125,19 @@ def _given(units: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
         if bad.any():
             first = codes[bad].iloc[0]
             raise SchemaError(f"unit {first!r} has no level this table can place ({int(bad.sum())} units)",
-                              record=first, fix="give a column level (district, street, community, grid, micro, "
-                                                "building) or admin codes of 6, 9 or 12 digits")
+                              record=first, fix="give a column level (district, street, community, grid, "
+                                                "micro, building) or admin codes of 6, 9 or 12 digits")
         tables.append(pd.DataFrame({
             "code": codes, "level": levels,
             **{c: frame[c] if c in frame.columns else None for c in ("name", "kind", "households")},
-            "parent_code": frame["parent_code"].astype(STRING_DTYPE) if "parent_code" in frame.columns else None,
+            "parent_code": (frame["parent_code"].astype(STRING_DTYPE) if "parent_code" in frame.columns
+                            else None),
         }))
     return pd.concat(tables, ignore_index=True)
 
 
 def _merged(table: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
-    """The units of both tables; where a unit is in both, the given values that are not missing win."""
+    """Return the units of both tables; where a unit is in both, the given values that are there win."""
     given = given.drop_duplicates(["level", "code"], keep="first")
     key = ["level", "code"]
     both = table.merge(given, on=key, how="outer", suffixes=("", "_given"))
