@@ -55,7 +55,7 @@ def read_units(paths: Sequence[str]) -> list[pd.DataFrame] | None:
             frames.append(read_table(path))
             continue
         layers = list_layers(path)
-        named = [name for name in layers if name in UNIT_LAYERS]
+        named: list[str | None] = [name for name in layers if name in UNIT_LAYERS]
         for name in named or [None]:
             frame = pd.DataFrame(read_layer(path, name).drop(columns="geometry", errors="ignore"))
             if name is not None:

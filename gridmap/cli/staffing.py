@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
 from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
@@ -91,10 +92,10 @@ def staffing(ctx: click.Context, roster_path: str, grids_path: str, grids_layer:
         report = check_staffing(roster, grids, rules=rules, units=units, show_contacts=show_contacts)
         if out is not None:
             step(f"write {out}")
-            sheets = {**{name: report.tables[name] for name in ("grid", "community", "street", "district")
-                         if name in report.tables},
-                      "checks": report.tables["checks"], "rules": report.tables["rules"],
-                      "roster": public_roster(roster, show_contacts=show_contacts)}
+            names = ("grid", "community", "street", "district", "checks", "rules")
+            sheets: dict[str, pd.DataFrame] = {name: report.tables[name] for name in names
+                                               if name in report.tables}
+            sheets["roster"] = public_roster(roster, show_contacts=show_contacts)
             written = write_findings(report, out, sheets)
     if as_json:
         click.echo(report.to_json())

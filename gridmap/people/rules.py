@@ -79,7 +79,7 @@ MAX_PEOPLE = 100_000
 MAX_HOUSEHOLDS = 10_000_000
 _WORKERS = ("leader", "full_time", "member")
 #: Short Chinese names of the groups of roles the default rules count together.
-_GROUP_NAMES = {_WORKERS: "网格员", ("member", "doctor", "police"): "定岗网格员"}
+_GROUP_NAMES: dict[tuple[str, ...], str] = {_WORKERS: "网格员", ("member", "doctor", "police"): "定岗网格员"}
 
 #: The seeds' rules (see the module's table); :meth:`StaffingRules.default` reads them.
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
