@@ -156,6 +156,19 @@ def check_liaison(links: pd.DataFrame, grids: pd.DataFrame, *, limit: int | Mapp
         Tables ``street``, ``community`` and ``grid`` (keyed by ``code``: liaisons per covering level, e.g.
         ``street_liaisons``, ``covered`` and a Chinese ``label`` for maps) and ``leaders`` (one row per
         leader: ``rows``, ``level``, ``unit_code``, ``links``, ``over_limit``).
+
+    Examples
+    --------
+    >>> grids = pd.DataFrame({"code": ["450102001003001", "450102001003002"]})
+    >>> links = pd.DataFrame({"level": ["社区", "街道", "市级"], "unit_code": ["450102001003", None, None],
+    ...                       "linked_codes": ["450102001003001、450102001003002", "450102001003001",
+    ...                                        "450102001"]})
+    >>> report = check_liaison(links, grids, limit=1)
+    >>> report.to_frame()[["check", "record", "unit_code"]]
+                check           record        unit_code
+    0      no_liaison     450102001003         450102001003
+    1      no_liaison  450102001003002  450102001003002
+    2  too_many_links            row 1     450102001003
     """
     links = links if {"level", "linked_code", "row"} <= set(links.columns) else read_liaison(links)
     table = units_from_grids(grids, units)
