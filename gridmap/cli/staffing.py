@@ -20,6 +20,7 @@ from gridmap.cli._people import findings_text, out_path, read_grids, read_units,
 from gridmap.cli.options import echo_warnings, epilog, is_quiet, json_option, quiet_option
 from gridmap.findings import Report
 from gridmap.people import StaffingRules, check_staffing, public_roster, read_roster
+from gridmap.schema import ROLLUP_LEVELS
 
 __all__ = ["staffing"]
 
@@ -92,7 +93,7 @@ def staffing(ctx: click.Context, roster_path: str, grids_path: str, grids_layer:
         report = check_staffing(roster, grids, rules=rules, units=units, show_contacts=show_contacts)
         if out is not None:
             step(f"write {out}")
-            names = ("grid", "community", "street", "district", "checks", "rules")
+            names = (*ROLLUP_LEVELS, "checks", "rules")
             sheets: dict[str, pd.DataFrame] = {name: report.tables[name] for name in names
                                                if name in report.tables}
             sheets["roster"] = public_roster(roster, show_contacts=show_contacts)
