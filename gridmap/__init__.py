@@ -35,7 +35,7 @@ from gridmap.errors import (
 )
 
 if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and readers
-    from gridmap import cases, codes, crs, maps, stats
+    from gridmap import cases, codes, crs, maps, people, stats
     from gridmap.cases import GridIndex, read_cases
     from gridmap.codes.registry import Registry
     from gridmap.datasets import load_sample
@@ -76,21 +76,29 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         validate_units,
         write_layer,
     )
-    from gridmap.stats import quality_index, quality_measures, read_staff, staffing, summarize
-    from gridmap.people import (  # party organisation and service centres (issue 20)
+    from gridmap.people import (
         CentreCheck,
         PartyCoverage,
+        StaffingRules,
         check_centres,
+        check_liaison,
+        check_staffing,
         party_coverage,
+        public_roster,
         read_centres,
+        read_liaison,
         read_party,
+        read_roster,
+        read_staff,
+        staffing,
     )
+    from gridmap.stats import quality_index, quality_measures, summarize
 
 #: Where each public name lives: imported on first use, so `import gridmap` costs little more than geopandas
 #: and a script that only reads a layer never loads the registry, the cases engines or the maps.
 _LAZY = {
     **dict.fromkeys(("cases", "codes", "crs", "maps", "stats", "io", "division", "datasets", "schema",
-                     "findings"), ""),
+                     "findings", "people"), ""),
     **dict.fromkeys(("GridIndex", "read_cases"), "gridmap.cases"),
     "Registry": "gridmap.codes.registry",
     "load_sample": "gridmap.datasets",
@@ -103,14 +111,13 @@ _LAZY = {
     **dict.fromkeys(("City", "add_hierarchy", "list_layers", "load_city", "read_division_codes", "read_layer",
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
-    **dict.fromkeys(("read_staff", "staffing", "summarize"), "gridmap.stats"),
-    # issue 21: escalation, satisfaction, quality index
+    **dict.fromkeys(("summarize", "quality_measures", "quality_index"), "gridmap.stats"),
     **dict.fromkeys(("read_steps", "analyse_escalation", "satisfaction_rates", "mediation_rates"),
                     "gridmap.fieldwork"),
-    **dict.fromkeys(("quality_measures", "quality_index"), "gridmap.stats"),
-    # party organisation and service centres (issue 20)
-    **dict.fromkeys(("PartyCoverage", "party_coverage", "read_party", "CentreCheck", "check_centres",
-                     "read_centres"), "gridmap.people"),
+    # people and organisation (issue 20)
+    **dict.fromkeys(("read_roster", "public_roster", "read_staff", "staffing", "StaffingRules",
+                     "check_staffing", "read_liaison", "check_liaison", "PartyCoverage", "party_coverage",
+                     "read_party", "CentreCheck", "check_centres", "read_centres"), "gridmap.people"),
 }
 
 
@@ -142,11 +149,14 @@ __all__ = [
     "City",
     "read_cases",
     "read_staff",
+    "read_roster",
+    "read_liaison",
     "crs",
     "codes",
     "cases",
     "stats",
     "staffing",
+    "people",
     "maps",
     # checking inputs
     "validate_admin",
@@ -191,6 +201,11 @@ __all__ = [
     "check_centres",
     "read_centres",
     "CentreCheck",
+    # people on the grid
+    "StaffingRules",
+    "check_staffing",
+    "check_liaison",
+    "public_roster",
     # results and errors
     "Report",
     "GridmapError",

@@ -59,7 +59,8 @@ def sample_path() -> Path:
     Examples
     --------
     >>> sorted(p.name for p in sample_path().iterdir() if p.suffix != ".md")
-    ['buildings.gpkg', 'cases.parquet', 'roads.gpkg', 'sample_city.gpkg', 'staff.csv']
+    ['buildings.gpkg', 'cases.parquet', 'liaison.csv', 'roads.gpkg', 'roster.csv', 'sample_city.gpkg',
+     'staff.csv']
     """
     return _checked(_SAMPLE_DIR)
 

@@ -6,7 +6,7 @@ gridmap's layers (see README, "Data model"):
   community), ``parent_code``, ``kind`` (urban / rural / other, for communities), polygon;
 * base units — ``unit_id``, ``name``, ``kind`` (one of :data:`UNIT_KINDS`), ``households``,
   ``population``, ``buildings``, optional ``community_code``, point or polygon;
-* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.stats.staffing`,
+* grids, staff and cases — added by :mod:`gridmap.division`, :mod:`gridmap.people`,
   :mod:`gridmap.cases`.
 
 Codes are always strings: leading zeros and 12-digit precision survive every reader.
@@ -96,6 +96,23 @@ __all__ = [
     "NEW_COMPOUND_HEADERS",
     "party_kind",
     "centre_kind",
+    # people: roster roles and levels (issue 20)
+    "ROSTER_ROLES",
+    "ROLE_NAMES_ZH",
+    "ROLE_ALIASES",
+    "ROSTER_LEVELS",
+    "ROSTER_LEVEL_NAMES_ZH",
+    "PEOPLE_LEVEL_WORDS",
+    "ROLE_LEVELS",
+    "LEVEL_LEADERS",
+    "PARTY_WORDS",
+    "ROSTER_COLUMNS",
+    "ROSTER_HEADERS",
+    "LIAISON_LEVELS",
+    "LIAISON_COVERS",
+    "roster_role",
+    "people_level",
+    "party_membership",
 ]
 
 #: Administrative levels gridmap models, from the largest down, with the length of their codes.
@@ -709,3 +726,169 @@ def centre_kind(word: object) -> str | None:
     ('community_centre', 'compound_centre', 'compound_centre')
     """
     return _CENTRE_BY_KEY.get(vocabulary_key(word)) if isinstance(word, str) else None
+# ==========================================================================================================
+# SECTION people: roster roles, levels and party membership (issue 20; read by gridmap.people)
+# ==========================================================================================================
+
+#: The roles of a roster (:func:`gridmap.people.read_roster`): the "1+1+1+N" :data:`STAFF_ROLES` first, then
+#: the other posts the seeds name (003: micro-grid workers, 双长, three levels of 网格长, 辅警, 法律明白人;
+#: 004: volunteers; 000: doctors and police as 定岗 members).
+ROSTER_ROLES = (*STAFF_ROLES, "micro_worker", "building_head", "party_leader", "order_leader",
+                "district_leader", "street_leader", "village_leader", "auxiliary_police", "legal_helper",
+                "volunteer", "doctor", "police")
+
+#: The Chinese name of each role (what reports and maps show; a roster may use it too).
+ROLE_NAMES_ZH = {
+    "instructor": "网格指导员", "leader": "网格长", "full_time": "专职网格员", "member": "兼职/定岗网格员",
+    "micro_worker": "微网格员", "building_head": "楼栋长", "party_leader": "党建网格长",
+    "order_leader": "综治网格长", "district_leader": "县(区)级网格长", "street_leader": "乡镇(街道)级网格长",
+    "village_leader": "村(社区)级网格长", "auxiliary_police": "辅警", "legal_helper": "法律明白人",
+    "volunteer": "志愿者", "doctor": "医生(定岗)", "police": "民警(定岗)",
+}
+
+#: Other words read as each role (besides the key and :data:`ROLE_NAMES_ZH`), compared after
+#: :func:`vocabulary_key` (full-width → half-width, blanks, ``_`` and ``-`` dropped, lower case).
+ROLE_ALIASES = {
+    **dict.fromkeys(("指导员", "grid instructor"), "instructor"),
+    **dict.fromkeys(("grid leader", "基础网格长"), "leader"),
+    **dict.fromkeys(("专职", "专职化网格员", "全职网格员", "grid worker", "fulltime"), "full_time"),
+    **dict.fromkeys(("兼职网格员", "定岗网格员", "网格员", "定岗", "兼职", "grid member", "part time"),
+                    "member"),
+    **dict.fromkeys(("微网格长", "micro grid worker"), "micro_worker"),
+    **dict.fromkeys(("楼长", "楼门长", "单元长", "楼栋负责人"), "building_head"),
+    **dict.fromkeys(("党建网格员",), "party_leader"),
+    **dict.fromkeys(("综治网格员", "public order leader"), "order_leader"),
+    **dict.fromkeys(("县级网格长", "区级网格长", "城区级网格长", "一级网格长", "county leader"),
+                    "district_leader"),
+    **dict.fromkeys(("乡镇级网格长", "街道级网格长", "二级网格长", "township leader"), "street_leader"),
+    **dict.fromkeys(("村级网格长", "社区级网格长", "三级网格长"), "village_leader"),
+    **dict.fromkeys(("协警", "村辅警", "auxiliary police officer"), "auxiliary_police"),
+    **dict.fromkeys(("legal aware resident",), "legal_helper"),
+    **dict.fromkeys(("网格志愿者", "楼栋志愿者", "社区志愿者"), "volunteer"),
+    **dict.fromkeys(("医生", "医护人员", "家庭医生", "医务人员", "定岗医生"), "doctor"),
+    **dict.fromkeys(("民警", "社区民警", "公安干警", "警察", "定岗民警", "police officer"), "police"),
+}
+
+#: The levels a person serves at (the unit their ``unit_code`` names), from the largest unit down.
+ROSTER_LEVELS = (*LEVELS, "grid", "micro", "building")
+#: Chinese names of the roster levels.
+ROSTER_LEVEL_NAMES_ZH = {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grid": "网格",
+                         "micro": "微网格", "building": "楼栋", "city": "市"}
+#: Words read as each level of people (:data:`ROSTER_LEVELS` and ``city``, the liaison tables' top level).
+PEOPLE_LEVEL_WORDS = {
+    **LEVEL_WORDS,
+    **dict.fromkeys(("市", "市级", "地级市", "全市", "市级领导", "市领导", "city"), "city"),
+    **dict.fromkeys(("县级", "区级", "城区级", "县(区)级", "县(市、区)", "城区领导", "区领导", "县领导",
+                     "county"), "district"),
+    **dict.fromkeys(("乡镇级", "街道级", "乡镇(街道)", "乡镇(街道)级", "街道领导", "乡镇领导", "township",
+                     "town"), "street"),
+    **dict.fromkeys(("村级", "社区级", "村(社区)", "村(社区)级", "社区领导", "村领导", "社区干部", "village"),
+                    "community"),
+    **dict.fromkeys(("网格", "网格级", "基础网格", "grid"), "grid"),
+    **dict.fromkeys(("微网格", "micro", "micro grid", "microgrid"), "micro"),
+    **dict.fromkeys(("楼栋", "楼宇", "楼门", "单元", "building"), "building"),
+}
+
+#: The levels each role serves at; the first is assumed when a roster gives no level.
+ROLE_LEVELS = {
+    **dict.fromkeys(STAFF_ROLES, ("grid",)),
+    "micro_worker": ("micro",), "building_head": ("building",),
+    "party_leader": ("community", "grid"), "order_leader": ("community", "grid"),
+    "district_leader": ("district",), "street_leader": ("street",), "village_leader": ("community",),
+    "auxiliary_police": ("community", "grid"), "legal_helper": ("community", "grid"),
+    "volunteer": ("community", *ROSTER_LEVELS), "doctor": ("grid", "community"),
+    "police": ("grid", "community"),
+}
+
+#: The 网格长 of each administrative level (003: 县、乡、村三级网格长): a ``leader`` a roster lists at one of
+#: these levels is read as that level's leader.
+LEVEL_LEADERS = {"district": "district_leader", "street": "street_leader", "community": "village_leader"}
+
+#: Words read as party membership (政治面貌 or 是否党员), compared after :func:`vocabulary_key`.
+PARTY_WORDS = {
+    **dict.fromkeys(("是", "党员", "中共党员", "中国共产党党员", "预备党员", "中共预备党员", "正式党员",
+                     "yes", "y", "true", "t", "1", "√", "✓"), True),
+    **dict.fromkeys(("否", "不是", "群众", "非党员", "共青团员", "团员", "民主党派", "无党派", "无党派人士",
+                     "no", "n", "false", "f", "0", "×", "✗"), False),
+}
+
+#: The columns :func:`gridmap.people.read_roster` returns, in this order (other columns follow).
+ROSTER_COLUMNS = ("person_id", "name", "role", "level", "unit_code", "party_member", "phone")
+
+#: Header aliases of rosters and liaison tables; they win over :data:`COLUMN_ALIASES` when a roster is
+#: read (a roster's 编号 is a person's id, not a unit id).
+ROSTER_HEADERS = {
+    **dict.fromkeys(("人员编号", "人员id", "人员代码", "工号", "编号", "序号id", "id", "person_id",
+                     "personid"), "person_id"),
+    **dict.fromkeys(("姓名", "名字", "人员姓名", "name"), "name"),
+    **dict.fromkeys(("角色", "岗位", "职务", "职位", "身份", "人员类别", "role"), "role"),
+    **dict.fromkeys(("层级", "级别", "所在层级", "level"), "level"),
+    **dict.fromkeys(("单位编码", "服务单元编码", "所在单位编码", "服务单位编码", "负责单元编码", "unit_code"),
+                    "unit_code"),
+    **dict.fromkeys(("是否党员", "政治面貌", "党员", "party_member", "party"), "party_member"),
+    **dict.fromkeys(("电话", "联系电话", "手机", "手机号", "手机号码", "联系方式", "phone", "tel", "mobile"),
+                    "phone"),
+    **dict.fromkeys(("联系单位", "联系对象", "包联单位", "挂点单位", "联系网格", "联系社区", "联系街道",
+                     "linked", "links", "linked_codes", "linked_code"), "linked_codes"),
+}
+
+#: The levels of the liaison chain (004: 市—城区—街道(乡镇)—社区), from the top.
+LIAISON_LEVELS = ("city", *LEVELS)
+#: The units each level of leaders must all be linked to (004: 市级全覆盖联系街道、城区全覆盖联系社区、
+#: 街道(乡镇)和社区全覆盖联系网格).
+LIAISON_COVERS = {"city": "street", "district": "community", "street": "grid", "community": "grid"}
+
+_ROLE_BY_KEY = {vocabulary_key(word): role
+                for role in ROSTER_ROLES for word in (role, ROLE_NAMES_ZH[role])}
+_ROLE_BY_KEY.update({vocabulary_key(word): role for word, role in ROLE_ALIASES.items()})
+_PEOPLE_LEVEL_BY_KEY = {vocabulary_key(word): level for word, level in PEOPLE_LEVEL_WORDS.items()}
+_PEOPLE_LEVEL_BY_KEY.update({vocabulary_key(level): level for level in (*ROSTER_LEVELS, "city")})
+_PARTY_BY_KEY = {vocabulary_key(word): value for word, value in PARTY_WORDS.items()}
+
+
+def roster_role(word: object) -> str | None:
+    """Return the role a word names (a key, its Chinese name or an alias), None if unknown.
+
+    Examples
+    --------
+    >>> [roster_role(word) for word in ("兼职网格员", "定岗网格员", " 网 格 长 ", "ＬＥＡＤＥＲ")]
+    ['member', 'member', 'leader', 'leader']
+    >>> roster_role("县（区）级网格长"), roster_role("保安")
+    ('district_leader', None)
+    """
+    if not isinstance(word, str):
+        return None
+    return _ROLE_BY_KEY.get(vocabulary_key(word))
+
+
+def people_level(word: object) -> str | None:
+    """Return the level a word names (:data:`PEOPLE_LEVEL_WORDS` or a level itself), None if unknown.
+
+    Examples
+    --------
+    >>> people_level("街道"), people_level("村（社区）级"), people_level("Micro-Grid"), people_level("组")
+    ('street', 'community', 'micro', None)
+    """
+    if not isinstance(word, str):
+        return None
+    return _PEOPLE_LEVEL_BY_KEY.get(vocabulary_key(word))
+
+
+def party_membership(word: object) -> bool | None:
+    """Return whether a value says "party member" (:data:`PARTY_WORDS`, 1/0, True/False); None if blank.
+
+    Raises ``KeyError`` for a value that says neither (the roster reader names its row).
+
+    Examples
+    --------
+    >>> [party_membership(v) for v in ("中共党员", "群众", 1, 0.0, " ", "是", "否")]
+    [True, False, True, False, None, True, False]
+    """
+    if word is None or (isinstance(word, float) and word != word):
+        return None
+    if isinstance(word, bool) or (isinstance(word, (int, float)) and word in (0, 1)):
+        return bool(word)
+    key = vocabulary_key(str(word))
+    if not key or key in ("nan", "<na>", "none"):
+        return None
+    return _PARTY_BY_KEY[key]

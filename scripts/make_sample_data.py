@@ -51,6 +51,7 @@ import shapely.affinity
 from pyproj import Transformer
 from sample_escalation import generate_escalation
 from sample_org import generate_org
+from sample_roster import generate_roster
 from sample_zones import generate_zones
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
@@ -1197,6 +1198,7 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    add_readme_section(out, generate_roster(out, grids, seed))  # roster.csv, liaison.csv (issue 20)
     add_readme_section(out, generate_org(out, grids, seed))  # party.csv, centres.gpkg (issue 20)
     add_readme_section(out, generate_escalation(out, grids, seed))  # case_steps.csv, case_feedback.csv
     add_readme_section(out, generate_zones(out, grids, seed))  # sites.gpkg, footpaths.gpkg
@@ -1204,7 +1206,7 @@ def generate(out: Path, seed: int = SEED) -> None:
 
 def add_readme_section(out: Path, lines: list[str]) -> None:
     """Append the section a ``sample_*.py`` generator returns to the README (written by write_rest)."""
-    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines).rstrip() + "\n"
     atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 

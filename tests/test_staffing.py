@@ -1,4 +1,4 @@
-"""gridmap.stats.staffing: reading rosters, finding 1+1+1+N gaps, on the sample city and small inline data."""
+"""gridmap.people.staffing: reading rosters, finding 1+1+1+N gaps, on the sample city and inline data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cases_fixtures import sample_city, sample_grids
 from gridmap.codes import assign_sequential_codes
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
-from gridmap.stats.staffing import check, normalize_roles, read_staff
+from gridmap.people.staffing import check, normalize_roles, read_staff
 
 #: The check reporting each gap of the sample README's staff table.
 CHECK_OF_GAP = {"no leader": "no_leader", "two leaders": "several_leaders",
@@ -81,12 +81,15 @@ def test_read_staff_chinese_headers_and_roles(tmp_path):
                     encoding="gbk")
     report = Report("t")
     staff = read_staff(path, report=report)
-    assert staff.columns.tolist() == ["grid_code", "role", "name", "phone"]
+    assert staff.columns.tolist() == ["grid_code", "role", "name", "phone", "person_id", "party_member"]
     assert staff["role"].tolist()[:2] == ["leader", "full_time"] and pd.isna(staff["role"].iloc[2])
     assert staff["phone"].iloc[0] == "13800000001"
-    assert report.to_frame()[["check", "record"]].values.tolist() == [["unknown_role", "record 3"]]
+    assert staff["person_id"].tolist() == ["P000001", "P000002", "P000003"]
+    assert report.to_frame()[["check", "record"]].values.tolist() == [["unknown_role", "row 4"]]
+    with pytest.raises(SchemaError, match=r"row 4: role '保安' is not a roster role"):
+        read_staff(path)  # without a report an unknown role is an error naming the file and the row
     (tmp_path / "bad.csv").write_text("姓名,电话\n黄丽,1\n", encoding="utf-8")
-    with pytest.raises(SchemaError, match="grid_code"):
+    with pytest.raises(SchemaError, match="no unit column"):
         read_staff(tmp_path / "bad.csv")
 
 

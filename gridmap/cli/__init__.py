@@ -29,7 +29,7 @@ _EXAMPLES = """
   gridmap check grids.gpkg --communities communities --units units   # exit 1: 5 compounds lie in two grids
   gridmap report demo/gridmap.gpkg --out report      # the monthly folder: cockpit, street maps, workbook
 """
-_EXITS = ("0 ok; 1 a check found violations (check, codes validate);\n"
+_EXITS = ("0 ok; 1 a check found violations (check, codes validate, staffing, liaison);\n"
           "  2 bad input: the message on stderr names the file and the fix (--debug shows the traceback).\n"
           "  A command that fails writes no output file")
 
@@ -151,16 +151,18 @@ def _register_commands() -> None:
     from gridmap.cli.demo import demo
     from gridmap.cli.escalation import escalation
     from gridmap.cli.index import index_command
+    from gridmap.cli.liaison import liaison
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
     from gridmap.cli.party import party
     from gridmap.cli.report import report
+    from gridmap.cli.staffing import staffing
     from gridmap.cli.stats import stats
     from gridmap.cli.zones import zones
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
-    for command in (zones, circles, escalation, index_command, party, centres):  # field work (21), organisation (20)
+    for command in (staffing, liaison, party, centres, zones, circles, escalation, index_command):
         main.add_command(command)
 
 

@@ -302,7 +302,7 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
     Returns the city's layers by name (``grids`` and what else FILE holds).
     """
     from gridmap.cases.read import read_cases
-    from gridmap.stats.staffing import read_staff
+    from gridmap.people.staffing import read_staff
 
     skip = [name for name, own in (("cases", cases_path), ("staff", staff_path)) if own]
     city = load_city(path, layer=layer, skip=skip)

@@ -118,7 +118,7 @@ def load_city(path: str | os.PathLike, *, layer: str | None = None, skip: Iterab
     Reads the layers ``gridmap build`` and ``gridmap demo`` write: ``grids`` (or ``layer``), and when present
     ``communities``, ``streets``, ``districts``, ``units`` with ``unit_points``, ``cases`` and the ``staff``
     attribute table. Cases and staff from files of their own are read with
-    :func:`gridmap.cases.read_cases` and :func:`gridmap.stats.read_staff` and put in with
+    :func:`gridmap.cases.read_cases` and :func:`gridmap.people.read_staff` and put in with
     ``dataclasses.replace(city, cases=...)``.
 
     Parameters

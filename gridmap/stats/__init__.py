@@ -1,8 +1,7 @@
-"""Figures per grid and up the hierarchy: roll-ups and KPIs, staffing, hot spots.
+"""Figures per grid and up the hierarchy: roll-ups and KPIs, hot spots (staffing: :mod:`gridmap.people`).
 
 * :mod:`gridmap.stats.summary` — :func:`summarize`, :func:`summarize_levels`, small-count suppression and
   :func:`write_stats`;
-* :mod:`gridmap.stats.staffing` — the "1+1+1+N" roster: :func:`read_staff` and its checks;
 * :mod:`gridmap.stats.quality` — the grid quality index (网格+ 质效评估): :func:`quality_measures`,
   :func:`quality_index`, :class:`IndexConfig`;
 * :mod:`gridmap.stats.hotspots` — Getis-Ord, local Moran, case rates and kernel density
@@ -11,7 +10,6 @@
 
 from gridmap.stats.hotspots import case_rates, getis_ord, kernel_density, local_moran
 from gridmap.stats.quality import IndexConfig, quality_index, quality_measures
-from gridmap.stats.staffing import read_staff
 from gridmap.stats.summary import (
     CASE_COUNT_COLUMNS,
     HEADERS_ZH,
@@ -27,7 +25,6 @@ __all__ = [
     "summarize_levels",
     "suppress_small_counts",
     "write_stats",
-    "read_staff",
     "getis_ord",
     "local_moran",
     "case_rates",

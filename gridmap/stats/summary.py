@@ -140,7 +140,8 @@ def summarize(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame | pd.DataFrame | 
         grids with :func:`gridmap.cases.assign`; cases in no grid (or in a grid not in ``grids``) are left
         out of every level, with a warning.
     staff : pandas.DataFrame, optional
-        Roster (``grid_code``, ``role``) as read by :func:`gridmap.stats.staffing.read_staff`.
+        Grid staff (``grid_code``, ``role``) as read by :func:`gridmap.people.read_staff`, or a roster
+        (:func:`gridmap.people.read_roster`).
     by : {"grid", "community", "street", "district", "microgrid"}, default "grid"
         The level of the rows. Micro-grids (``grids`` with a ``grid_code`` column that starts each
         ``code``, as :func:`gridmap.division.build_microgrids` writes them) are rolled up into their grids by
@@ -673,12 +674,14 @@ def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataF
 
 
 def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    from gridmap.stats.staffing import normalize_roles
+    from gridmap.people.staffing import grid_staff, normalize_roles
 
+    if "grid_code" not in staff.columns and {"unit_code", "role"} <= set(staff.columns):
+        staff = grid_staff(staff)
     for column in ("grid_code", "role"):
         if column not in staff.columns:
             raise SchemaError(f"the roster has no column {column!r}",
-                              fix="read it with gridmap.stats.staffing.read_staff")
+                              fix="read it with gridmap.people.read_staff")
     roster = staff.copy()
     roster["role"] = normalize_roles(roster["role"])
     return roster[roster["grid_code"].isin(table["code"])].reset_index(drop=True)

@@ -25,78 +25,56 @@ Examples
 
 from __future__ import annotations
 
-import logging
 import os
-import unicodedata
 
 import numpy as np
 import pandas as pd
 
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
-from gridmap.io import read_table
-from gridmap.schema import STAFF_ROLES
+from gridmap.people.roster import as_roster, read_roster
+from gridmap.schema import STAFF_ROLES, roster_role
 
-__all__ = ["read_staff", "check", "normalize_roles", "ROLE_NAMES"]
+__all__ = ["read_staff", "grid_staff", "check", "normalize_roles"]
 
-logger = logging.getLogger(__name__)
-
-#: Names accepted for each role (compared after NFKC, blanks removed, lower case).
-ROLE_NAMES = {
-    "instructor": ("instructor", "grid_instructor", "网格指导员", "指导员"),
-    "leader": ("leader", "grid_leader", "网格长"),
-    "full_time": ("full_time", "fulltime", "grid_worker", "专职网格员", "专职"),
-    "member": ("member", "grid_member", "定岗网格员", "兼职网格员", "网格员", "定岗"),
-}
-_ROLE_LOOKUP = {name: role for role, names in ROLE_NAMES.items() for name in names}
-_HEADERS = {"姓名": "name", "名字": "name", "电话": "phone", "联系电话": "phone", "手机": "phone",
-            "手机号": "phone", "手机号码": "phone", "phone": "phone", "角色": "role", "职务": "role",
-            "岗位": "role", "身份": "role", "role": "role", "网格": "grid_code"}
 _COUNTS = {"instructor": "instructors", "leader": "leaders", "full_time": "full_time", "member": "members"}
 _LEVEL_KEYS = {"community": "community_code", "street": "street_code", "district": "district_code"}
 _STR = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
-def _key(value: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(value)).split()).lower()
-
-
 def normalize_roles(roles: pd.Series) -> pd.Series:
-    """Map role names (English or Chinese) to instructor / leader / full_time / member; NA if unknown.
+    """Map role names (English or Chinese) to role keys (:func:`gridmap.schema.roster_role`); NA if unknown.
 
     Examples
     --------
     >>> normalize_roles(pd.Series(["网格长", "专职网格员", "Member", "保安"])).tolist()
     ['leader', 'full_time', 'member', nan]
     """
-    return roles.map(lambda v: _ROLE_LOOKUP.get(_key(v)) if isinstance(v, str) else None).astype(_STR)
+    return roles.map(roster_role).astype(_STR)
 
 
 def read_staff(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None,
                report: Report | None = None) -> pd.DataFrame:
-    r"""Read a staff roster: grid_code, role, name, phone (Chinese headers accepted).
+    r"""Read a roster and return its grid staff: :func:`~gridmap.people.read_roster` then :func:`grid_staff`.
 
     Parameters
     ----------
     path : str or os.PathLike
-        CSV or Excel with 网格编码/grid_code, 角色/岗位/职务/role (网格指导员, 网格长, 专职网格员,
-        定岗网格员 or instructor, leader, full_time, member), 姓名/name, 电话/phone; other columns kept.
+        CSV or Excel that :func:`~gridmap.people.read_roster` reads: the old form 网格编码/grid_code,
+        岗位/role, 姓名/name, 电话/phone, or a roster with roles at every level.
     sheet : str, optional
         Sheet of a workbook (default: the first).
     encoding : str, optional
         Text encoding of a CSV that is neither UTF-8 nor GBK/GB18030.
     report : gridmap.Report, optional
-        Rows with an unknown role are added to it (``unknown_role``) and kept with role NA.
+        Rows with an unknown role are added to it (``unknown_role``) and kept with role NA; without it
+        they are an error.
 
     Returns
     -------
     pandas.DataFrame
-        ``grid_code`` and ``role`` first; codes and phones as text.
-
-    Raises
-    ------
-    SchemaError
-        No grid code or role column.
+        :func:`grid_staff` of the roster: ``grid_code``, ``role``, ``name``, ``phone``, ``person_id``,
+        ``party_member`` and the other columns.
 
     Examples
     --------
@@ -104,33 +82,32 @@ def read_staff(path: str | os.PathLike, *, sheet: str | None = None, encoding: s
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "staff.csv"
     >>> _ = path.write_text("网格编码,岗位,姓名,电话\n450102001003001,网格长,黄丽,13800000000\n",
     ...                     encoding="utf-8")
-    >>> read_staff(path)
+    >>> read_staff(path)[["grid_code", "role", "name", "phone"]]
              grid_code    role name        phone
     0  450102001003001  leader   黄丽  13800000000
     """
-    table = read_table(path, sheet=sheet, encoding=encoding)
-    mapping = {c: _HEADERS[_key(c)] for c in table.columns if _key(c) in _HEADERS and c != _HEADERS[_key(c)]}
-    table = table.rename(columns=mapping)
-    for column in ("grid_code", "role"):
-        if column not in table.columns:
-            listed = ", ".join(map(str, table.columns))
-            raise SchemaError(f"the roster has no {column} column (columns: {listed})", path=path,
-                              fix="head the columns 网格编码 and 岗位 (or grid_code and role)")
-    roles = normalize_roles(table["role"])
-    findings = Report(f"staff {os.fspath(path)}")
-    for position in np.flatnonzero((roles.isna() & table["role"].notna()).to_numpy()):
-        findings.add("unknown_role", f"role {table['role'].iloc[position]!r} is not one of 网格指导员, "
-                     "网格长, 专职网格员, 定岗网格员", record=f"record {position + 1}", row=position + 1)
-    if report is not None:
-        report.extend(findings)
-    elif len(findings):
-        logger.warning("%s; pass report= to list them", findings.summary())
-    table["role"] = roles
-    if "phone" in table.columns:
-        table["phone"] = table["phone"].map(lambda v: None if pd.isna(v) else str(v)).astype(_STR)
-    table["grid_code"] = table["grid_code"].astype(_STR)
-    first = ["grid_code", "role"]
-    return table[first + [c for c in table.columns if c not in first]]
+    return grid_staff(read_roster(path, sheet=sheet, encoding=encoding, report=report))
+
+
+def grid_staff(roster: pd.DataFrame) -> pd.DataFrame:
+    """Return the people of a roster who serve grids, in the ``grid_code`` form the statistics and maps read.
+
+    Rows whose role could not be read (NA, kept by :func:`~gridmap.people.read_roster` with a report) stay,
+    so :func:`check` can list them.
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"grid_code": ["G1", "G1"], "role": ["网格长", "法律明白人"],
+    ...                        "name": ["黄丽", "甲"]})
+    >>> grid_staff(roster)[["grid_code", "role", "name"]]
+      grid_code    role name
+    0        G1  leader   黄丽
+    """
+    roster = as_roster(roster)
+    at_grid = roster["level"].eq("grid") | roster["level"].isna()
+    staff = roster[at_grid.to_numpy()].rename(columns={"unit_code": "grid_code"}).drop(columns="level")
+    first = ["grid_code", "role", "name", "phone", "person_id", "party_member"]
+    return staff[first + [c for c in staff.columns if c not in first]]
 
 
 def check(grids: pd.DataFrame, staff: pd.DataFrame) -> Report:
@@ -145,7 +122,8 @@ def check(grids: pd.DataFrame, staff: pd.DataFrame) -> Report:
     grids : pandas.DataFrame or geopandas.GeoDataFrame
         ``code``, ``community_code`` (12 digits) and, optionally, ``households``.
     staff : pandas.DataFrame
-        The roster: ``grid_code``, ``role`` (English or Chinese role names).
+        The grid staff: ``grid_code``, ``role`` (English or Chinese role names), as :func:`read_staff` or
+        :func:`grid_staff` give them, or a roster (:func:`~gridmap.people.read_roster`).
 
     Returns
     -------
@@ -154,6 +132,8 @@ def check(grids: pd.DataFrame, staff: pd.DataFrame) -> Report:
         the gaps found) and ``community``, ``street``, ``district`` (the same summed, with the number of
         grids with a gap).
     """
+    if "grid_code" not in staff.columns and "role" in staff.columns:
+        staff = grid_staff(staff)
     needed = ((grids, "grids", ("code", "community_code")), (staff, "staff", ("grid_code", "role")))
     for frame, name, columns in needed:
         missing = [c for c in columns if c not in frame.columns]
