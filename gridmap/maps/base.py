@@ -45,7 +45,7 @@ from gridmap.maps._assets import (
     runtime_js,
 )
 from gridmap.maps._escape import control_label, js_string
-from gridmap.maps.tiles import TileSource, tile_layers, tile_source
+from gridmap.maps.tiles import TilesLike, TileSource, tile_layers, tile_source
 
 __all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "write_page", "js_string",
            "control_label", "RawHTML"]
@@ -123,7 +123,7 @@ class _Title(MacroElement):
         self.text_json = js_string(text)
 
 
-def base_map(*, basemap: str = "none", tiles: str | os.PathLike | TileSource | None = None,
+def base_map(*, basemap: str = "none", tiles: TilesLike = None,
              tianditu_key: str | None = None, title: str | None = None, lang: str = "zh",
              prefer_canvas: bool = True) -> folium.Map:
     """Return an empty ``folium.Map`` whose page works offline, with a scale bar.

@@ -58,7 +58,8 @@ from folium.utilities import get_obj_in_upper_tree
 from gridmap.errors import GridmapError, GridmapWarning, ReadError
 from gridmap.maps._escape import control_label, js_string
 
-__all__ = ["TileSource", "tile_source", "tile_layers", "INLINE_MAX_MB", "TILE_CRS", "BUILTIN_TILES"]
+__all__ = ["TileSource", "TilesLike", "tile_source", "tile_layers", "INLINE_MAX_MB", "TILE_CRS",
+           "BUILTIN_TILES"]
 
 #: Coordinates a tile source may be drawn in (``"cgcs2000"`` is taken as ``"wgs84"``: they differ by < 1 m).
 TILE_CRS = ("wgs84", "gcj02")
@@ -117,6 +118,10 @@ class TileSource:
     max_zoom: int | None = None
     tms: bool = False
     max_mb: float = INLINE_MAX_MB
+
+
+#: What the ``tiles=`` option of the map functions takes.
+TilesLike = str | os.PathLike | TileSource | None
 
 
 def tile_source(source: str | os.PathLike | TileSource, *, crs: str | None = None, name: str | None = None,
@@ -399,12 +404,12 @@ def _levels(store: _Store, cover, source: TileSource) -> list[int]:
         text = math.ceil(size / 3) * 4 + _TILE_OVERHEAD * count
         if total + text > cap:
             if not kept:
-                raise GridmapError(f"the tiles over the map's area take {text / 1e6:.1f} MB at zoom {z}, its "
+                raise GridmapError(f"the tiles over the map's area take {_mb(text)} at zoom {z}, its "
                                    f"coarsest level, more than max_mb={source.max_mb:g}", path=store.label,
                                    fix="raise max_mb= (the page grows as much), or serve the tiles on the "
                                        "intranet and pass a URL template http://host/{z}/{x}/{y}.png")
             warnings.warn(f"tiles: {store.label}: zoom levels above {kept[-1]} are left out of the page "
-                          f"(zoom {z} would add {text / 1e6:.1f} MB to {total / 1e6:.1f} MB, over "
+                          f"(zoom {z} would add {_mb(text)} to {_mb(total)}, over "
                           f"max_mb={source.max_mb:g}); closer in, the zoom-{kept[-1]} tiles are shown "
                           "enlarged. For sharp tiles serve them on the intranet and pass a URL template, or "
                           "raise max_mb=", GridmapWarning, stacklevel=2)
@@ -417,6 +422,10 @@ def _levels(store: _Store, cover, source: TileSource) -> list[int]:
                       "from the south)",
                       GridmapWarning, stacklevel=2)
     return kept
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.{1 if size >= 1e6 else 2}f} MB"
 
 
 def _inline(source: TileSource, bounds) -> tuple[dict[str, str], list[int], list[list[float]]]:
