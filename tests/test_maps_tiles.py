@@ -41,8 +41,8 @@ def stores(tmp_path_factory):
     root = tmp_path_factory.mktemp("底图 tiles")  # a Chinese name with a space
     tiles = city_tiles(CITY, range(10, 16))
     tiles[(15, 0, 0)] = png()  # the Pacific's north-west corner: never over the city
-    return {"folder": write_folder(root / "xyz", tiles), "mbtiles": write_mbtiles(root / "城市.mbtiles", tiles),
-            "tiles": tiles}
+    return {"folder": write_folder(root / "xyz", tiles),
+            "mbtiles": write_mbtiles(root / "城市.mbtiles", tiles), "tiles": tiles}
 
 
 def page_tiles(page: str) -> set[tuple[int, int, int]]:
@@ -56,7 +56,7 @@ def inline_spec(fmap) -> dict:
     return json.loads(layer.spec_json)
 
 
-# --- sources and their errors --------------------------------------------------------------------------------
+# --- sources and their errors -------------------------------------------------------------------------
 
 def test_builtin_gaode_is_gcj02_over_https():
     for name in ("gaode", "amap"):
@@ -181,7 +181,7 @@ def test_no_tiles_is_a_plain_background_and_no_tile_layer(city):
     assert "L.tileLayer" not in page and "L.TileLayer.extend" not in page
 
 
-# --- the tiles a page carries -------------------------------------------------------------------------------
+# --- the tiles a page carries -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["folder", "mbtiles"])
 def test_page_carries_the_tiles_over_the_map_and_no_other(stores, city, kind):
@@ -277,7 +277,7 @@ def test_one_screen_and_cockpit_take_tiles(stores, city, grids):
     assert page_tiles(cockpit(grids, **city, tiles=source))
 
 
-# --- alignment -------------------------------------------------------------------------------------------------
+# --- alignment -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("crs", ["gcj02", "wgs84"])
 def test_data_are_drawn_in_the_tiles_coordinates(stores, grids, city, crs):
@@ -307,7 +307,8 @@ def test_gcj02_tiles_are_taken_over_the_shifted_area(tmp_path, city):
              for crs in ("wgs84", "gcj02")}
     cover_west = {crs: min(x for _, x, _ in tiles) for crs, tiles in pages.items()}
     assert cover_west["gcj02"] > cover_west["wgs84"]
-    assert cover_west["gcj02"] - cover_west["wgs84"] == tile_of(gcj_west, CITY[1], z)[0] - tile_of(*CITY[:2], z)[0]
+    moved = tile_of(gcj_west, CITY[1], z)[0] - tile_of(*CITY[:2], z)[0]
+    assert cover_west["gcj02"] - cover_west["wgs84"] == moved
 
 
 @settings(max_examples=60, deadline=None)

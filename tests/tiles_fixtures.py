@@ -1,4 +1,4 @@
-"""Tile stores made in the test: a folder of ``{z}/{x}/{y}.png`` tiles and an MBTiles file, over the tiny city.
+"""Tile stores made in the test: a folder of ``{z}/{x}/{y}.png`` tiles and an MBTiles file over the tiny city.
 
 Every tile is a plain 256×256 PNG of one colour (:data:`PAPER`), so a page that draws them is told from the
 map's own background (#f2efe9); a tile may carry a red square (:data:`MARK`, 5×5 pixels) centred on the
@@ -44,8 +44,10 @@ def png(mark: tuple[int, int] | None = None) -> bytes:
 
 
 def city_tiles(bounds: tuple[float, float, float, float], zooms, *, mark=None, margin: int = 1) -> dict:
-    """Tiles ``{(z, x, y): png}`` over ``bounds`` (lon/lat) plus ``margin`` tiles around; ``mark`` = (lon, lat)
-    is put as a red square on its pixel at every zoom."""
+    """Tiles ``{(z, x, y): png}`` over ``bounds`` (lon/lat) plus ``margin`` tiles around.
+
+    ``mark`` = (lon, lat) is put as a red square on its pixel at every zoom.
+    """
     west, south, east, north = bounds
     plain = png()
     tiles = {}
