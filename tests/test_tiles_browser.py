@@ -42,7 +42,8 @@ def server(tmp_path_factory):
     """A folder of GCJ-02 tiles served over http on 127.0.0.1, as an intranet tile server would."""
     gcj = tuple(float(v) for v in wgs84_to_gcj02(*HOSPITAL))
     folder = write_folder(tmp_path_factory.mktemp("served"), city_tiles(CITY, ZOOMS, mark=gcj, margin=2))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    handler = functools.partial(_Quiet, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -137,7 +138,8 @@ def show_hospital(page, crs: str) -> dict:
         return tiles.length > 0 && tiles.every(t => t.classList.contains("leaflet-tile-loaded"));
     }""", timeout=15000)
     page.add_style_tag(content=".leaflet-pane:not(.leaflet-tile-pane):not(.leaflet-map-pane), "
-                               ".leaflet-control-container, .gridmap-title { visibility: hidden !important; }")
+                               ".leaflet-control-container, .gridmap-title "
+                               "{ visibility: hidden !important; }")
     return found
 
 
