@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, staged_folder
+from gridmap.cli._output import Steps, counted, echo_wrote, refuse_overwriting, staged_folder
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -121,7 +121,7 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
                tiles=source, tianditu_key=tianditu_key, public=public, title=title)
     scope = f"community {community}" if community else f"street {street}" if street else \
-        f"{len(layers['grids'])} grids"
+        counted(len(layers["grids"]), "grid")
     echo_wrote(out, f"{what} of {scope}{', small counts suppressed' if public else ''}", quiet=quiet)
 
 
