@@ -494,7 +494,8 @@ def test_a_count_of_one_is_singular(tmp_path):
     assert "共 1 个社区（村）" in index_page([entry])
     assert [counted(n, "grid") for n in (0, 1, 2, 1234)] == ["0 grids", "1 grid", "2 grids", "1,234 grids"]
     grids = gpd.GeoDataFrame({"code": ["450102001003001"], "community_code": ["450102001003"],
-                              "population": [800]}, geometry=[box(108.3, 22.8, 108.31, 22.81)], crs="EPSG:4490")
+                              "population": [800]}, geometry=[box(108.3, 22.8, 108.31, 22.81)],
+                             crs="EPSG:4490")
     grids.to_file(tmp_path / "one.gpkg", layer="grids")
     out = tmp_path / "one.html"
     result = CliRunner().invoke(main, ["map", str(tmp_path / "one.gpkg"), "--out", str(out)])
