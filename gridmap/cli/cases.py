@@ -123,7 +123,7 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
         return
     if len(report) and not quiet:
         click.echo(_kept_summary(report, cases_path, out), err=True)
-    echo_wrote(out, f"{counted(summary['cases'], 'case')}: {summary['in_grids']} in grids, "
+    echo_wrote(out, f"{counted(len(result), 'case')}: {summary['in_grids']} in grids, "
                     f"{summary['outside']} outside every grid, {summary['without_location']} without "
                     "location", quiet=quiet)
 

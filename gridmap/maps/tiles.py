@@ -397,7 +397,8 @@ def _mime(data: bytes, where: str) -> str:
 
 def _levels(store: _Store, cover, source: TileSource) -> list[int]:
     """Return the zoom levels whose tiles over ``cover`` fit in ``source.max_mb``, coarsest first."""
-    cap, total, found, kept = source.max_mb * 1e6, 0, 0, []
+    cap, total, found = source.max_mb * 1e6, 0, 0
+    kept: list[int] = []
     zooms = [z for z in store.zooms() if source.max_zoom is None or z <= source.max_zoom]
     for z in zooms:
         count, size = store.sizes(z, _tile_box(cover, z))
