@@ -277,6 +277,17 @@ def test_one_screen_and_cockpit_take_tiles(stores, city, grids):
     assert page_tiles(cockpit(grids, **city, tiles=source))
 
 
+def test_phone_pages_each_carry_the_tiles_of_their_community(stores, city, grids, tmp_path):
+    from gridmap.maps.pages import save_community_pages
+
+    source = tile_source(stores["mbtiles"], crs="wgs84")
+    pages = save_community_pages(grids, tmp_path, communities=city["communities"], tiles=source)
+    carried = [page_tiles((tmp_path / page["file"]).read_text(encoding="utf-8")) for page in pages]
+    assert len(pages) >= 2 and all(carried)
+    finest = [{(x, y) for z, x, y in tiles if z == 15} for tiles in carried]
+    assert finest[0] != finest[1]  # each page its own area
+
+
 # --- alignment -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("crs", ["gcj02", "wgs84"])

@@ -27,6 +27,8 @@ tiles each gridmap layer converts its WGS84/CGCS2000 data to GCJ-02 for display
 stays on the road; the data themselves are never changed. Baidu (BD-09) tiles use a tiling of their own and
 are not supported.
 
+On the command line: ``gridmap map FILE --tiles SOURCE --tiles-crs gcj02|wgs84`` (also ``gridmap report``).
+
 Examples
 --------
 >>> source = tile_source("https://tiles.example.gov.cn/{z}/{x}/{y}.png", crs="gcj02")
@@ -72,7 +74,7 @@ _NAMES = {
     "zh": {"osm": "OpenStreetMap", "tianditu": "天地图", "gaode": "高德地图", "own": "底图"},
     "en": {"osm": "OpenStreetMap", "tianditu": "Tianditu", "gaode": "Amap (Gaode)", "own": "Base map"},
 }
-_GAODE_URL = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+_GAODE_URL = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7&x={x}&y={y}&z={z}"
 _GAODE_ATTRIBUTION = '&copy; <a href="https://www.amap.com/">高德地图 Amap</a>'
 _TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                  "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
