@@ -131,7 +131,9 @@ def main() -> None:
         "scenario": "province map", "size": f"{args.grids:,} grids", "gridmap_s": g["wall_s"],
         "plain_s": p["wall_s"],
         "gridmap_peak_mb": g["peak_mb"], "plain_peak_mb": p["peak_mb"],
-        "note": f"page {g['page_mb']} vs {p['page_mb']} MB; load event {g['load_ms']} vs {p['load_ms']} ms; "
+        "memory": "RSS of the process writing each page",
+        "note": f"gridmap map vs folium.GeoJson: page {g['page_mb']} vs {p['page_mb']} MB; load event "
+                f"{g['load_ms']} vs {p['load_ms']} ms; "
                 f"CPU {g['cpu_s']} vs {p['cpu_s']} s; zoom idle ≤ {max(zooms)} ms; "
                 f"{len(requests)} requests"}, ensure_ascii=False))
 

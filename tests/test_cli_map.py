@@ -123,3 +123,75 @@ def test_any_grid_layer_with_codes_works(tmp_path):
 def test_quiet(gpkg, tmp_path):
     result = CliRunner().invoke(cli(), ["-q", "map", str(gpkg), "--out", str(tmp_path / "m.html")])
     assert result.exit_code == 0 and result.output == ""
+
+
+# --- --tiles: your own base map --------------------------------------------------------------------------
+
+SAMPLE_BOUNDS = (108.234, 22.734, 108.364, 22.869)  # the sample city's districts, WGS84
+
+
+@pytest.fixture(scope="module")
+def tiles_folder(tmp_path_factory):
+    from tiles_fixtures import city_tiles, write_folder
+
+    return write_folder(tmp_path_factory.mktemp("底图") / "tiles", city_tiles(SAMPLE_BOUNDS, [10, 11, 12]))
+
+
+def test_map_on_a_folder_of_gcj02_tiles(gpkg, tmp_path, tiles_folder):
+    out = tmp_path / "map.html"
+    result = run(gpkg, "--out", out, "--tiles", tiles_folder, "--tiles-crs", "gcj02")
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "L.TileLayer.extend" in page and len(re.findall(r'"12/\d+/\d+":"data:image/png', page)) >= 4
+    plain = tmp_path / "plain.html"
+    assert run(gpkg, "--out", plain).exit_code == 0
+    fitted = [json.loads(re.findall(r"\.fitBounds\(\s*(\[\[.*?\]\])", text, re.S)[-1])  # the map's own
+              for text in (page, plain.read_text(encoding="utf-8"))]
+    assert 0.003 < fitted[0][0][1] - fitted[1][0][1] < 0.007  # drawn in GCJ-02: ~0.004° east of WGS84
+
+
+def test_map_on_builtin_gaode_needs_no_tiles_crs(gpkg, tmp_path):
+    out = tmp_path / "gaode.html"
+    result = run(gpkg, "--out", out, "--tiles", "gaode")
+    assert result.exit_code == 0, result.output
+    assert "https://webrd0{s}.is.autonavi.com" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tiles", "TILES"], "--tiles TILES needs --tiles-crs: gcj02"),
+    (["--tiles-crs", "gcj02"], "give --tiles too"),
+    (["--tiles", "gaode", "--basemap", "osm"], "give --basemap or --tiles, not both"),
+])
+def test_tiles_options_that_do_not_go_together(gpkg, tmp_path, tiles_folder, args, message):
+    args = [str(tiles_folder) if arg == "TILES" else arg for arg in args]
+    message = message.replace("TILES", str(tiles_folder))
+    result = run(gpkg, "--out", tmp_path / "x.html", *args)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_static_map_has_no_base_map(gpkg, tmp_path):
+    result = run(gpkg, "--out", tmp_path / "x.png", "--tiles", "gaode")
+    assert result.exit_code == 2 and "static map has no base map" in result.output
+
+
+def test_bad_tiles_are_bad_input_naming_the_file_and_the_fix(gpkg, tmp_path):
+    table = tmp_path / "网格.mbtiles"
+    table.write_bytes("编码,名称\n1,翠竹\n".encode("gbk"))
+    for source, problem in ((tmp_path / "missing", "there is no tile folder or MBTiles file here"),
+                            (table, "the file is not an MBTiles file (not SQLite)"),
+                            ("http://tiles/{z}/{x}.png", "the URL template has no {y}")):
+        result = run(gpkg, "--out", tmp_path / "x.html", "--tiles", source, "--tiles-crs", "wgs84")
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert problem in result.output and str(source) in result.output and "Fix:" in result.output
+        assert not (tmp_path / "x.html").exists()
+
+
+def test_out_cannot_overwrite_the_tiles(gpkg, tmp_path):
+    from tiles_fixtures import png, write_mbtiles
+
+    tiles = write_mbtiles(tmp_path / "city.mbtiles", {(12, 3280, 1781): png()})
+    before = tiles.read_bytes()
+    result = run(gpkg, "--out", tiles, "--tiles", tiles, "--tiles-crs", "wgs84")
+    assert result.exit_code == EXIT_BAD_INPUT and "--tiles" in result.output
+    assert tiles.read_bytes() == before

@@ -126,3 +126,19 @@ def test_report_reads_cases_and_staff_layers_of_the_file(demo_gpkg, tmp_path):
     layers = [name for name, _ in pyogrio.list_layers(demo_gpkg)]
     assert ("事件数" in summary) == ("cases" in layers)
     assert ("专职网格员户数" in summary) == ("staff" in layers)
+
+
+def test_report_maps_carry_the_tiles_of_an_mbtiles_file(demo_gpkg, tmp_path):
+    from tiles_fixtures import city_tiles, write_mbtiles
+
+    tiles = write_mbtiles(tmp_path / "城市.mbtiles", city_tiles((108.234, 22.734, 108.364, 22.869), [10, 11]))
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(out), "--street", "990102001",
+                                       "--tiles", str(tiles), "--tiles-crs", "wgs84"])
+    assert result.exit_code == 0, result.output
+    for page in [out / "cockpit.html", *(out / "maps").iterdir()]:
+        text = page.read_text(encoding="utf-8")
+        assert "L.TileLayer.extend" in text and '"11/' in text and "<script src=" not in text, page.name
+    refused = CliRunner().invoke(main, ["report", str(demo_gpkg), "--out", str(tmp_path), "--tiles",
+                                        str(tiles), "--tiles-crs", "wgs84"])
+    assert refused.exit_code == 2 and "--tiles" in refused.output and tiles.exists()

@@ -479,6 +479,32 @@ def test_check_gives_builds_reason_instead_of_contradicting_it(demo_gpkg, tmp_pa
         assert not row.message.endswith("Fix: split it") and "merge it with a neighbouring" not in row.message
 
 
+def test_a_count_of_one_is_singular(tmp_path):
+    """"1 communities" (issue 19) was fixed in build; the English phone index and the CLI said it too."""
+    from shapely.geometry import box
+
+    from gridmap.cli._output import counted
+    from gridmap.maps.pages import index_page
+
+    entry = {"code": "450102001003", "name": "Cuizhu", "street": "Minzhu", "file": "a.html", "grids": 1,
+             "households": 1, "population": 1}
+    one, two = index_page([entry], lang="en"), index_page([entry, entry], lang="en")
+    assert ">1 community</p>" in one and 'data-one="{n} community"' in one and ">2 communities</p>" in two
+    assert "1 grid · 1 household · 1 person" in one and "1 grids" not in one
+    assert "共 1 个社区（村）" in index_page([entry])
+    assert [counted(n, "grid") for n in (0, 1, 2, 1234)] == ["0 grids", "1 grid", "2 grids", "1,234 grids"]
+    grids = gpd.GeoDataFrame({"code": ["450102001003001"], "community_code": ["450102001003"],
+                              "population": [800]}, geometry=[box(108.3, 22.8, 108.31, 22.81)],
+                             crs="EPSG:4490")
+    grids.to_file(tmp_path / "one.gpkg", layer="grids")
+    out = tmp_path / "one.html"
+    result = CliRunner().invoke(main, ["map", str(tmp_path / "one.gpkg"), "--out", str(out)])
+    assert result.exit_code == 0 and result.output.strip() == f"wrote {out} (map of 1 grid)", result.output
+    (tmp_path / "one.csv").write_text("code\n450102001003001\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["codes", "validate", str(tmp_path / "one.csv")])
+    assert result.stdout == f"{tmp_path / 'one.csv'}: 1 code, all valid\n", result.output
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg, browser):

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from gridmap.errors import WriteError
 from gridmap.io._atomic import atomic_folder, ignores_case, resolved, same_file
 
-__all__ = ["Steps", "echo_wrote", "show_progress", "staged_folder", "refuse_overwriting"]
+__all__ = ["Steps", "echo_wrote", "counted", "show_progress", "staged_folder", "refuse_overwriting"]
 
 
 def _terminal() -> bool:
@@ -93,6 +93,17 @@ class Steps:
             self._finish_current()
             self.current = None
         self._bar.close()
+
+
+def counted(number: int, one: str, many: str | None = None) -> str:
+    """Return ``number`` with the word for one or many: "1 grid", "9,000 grids", "1 community".
+
+    Examples
+    --------
+    >>> counted(1, "community", "communities"), counted(12000, "grid"), counted(0, "finding")
+    ('1 community', '12,000 grids', '0 findings')
+    """
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def echo_wrote(path: str | os.PathLike, details: str, *, quiet: bool) -> None:

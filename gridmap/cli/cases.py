@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 import pandas as pd
 
-from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
+from gridmap.cli._output import Steps, counted, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -123,8 +123,9 @@ def assign_command(ctx: click.Context, cases_path: str, grids_path: str, layer: 
         return
     if len(report) and not quiet:
         click.echo(_kept_summary(report, cases_path, out), err=True)
-    echo_wrote(out, f"{summary['cases']} cases: {summary['in_grids']} in grids, {summary['outside']} outside "
-                    f"every grid, {summary['without_location']} without location", quiet=quiet)
+    echo_wrote(out, f"{counted(len(result), 'case')}: {summary['in_grids']} in grids, "
+                    f"{summary['outside']} outside every grid, {summary['without_location']} without "
+                    "location", quiet=quiet)
 
 
 def _kept_summary(report, cases_path: str, out: str) -> str:

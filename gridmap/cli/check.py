@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
-from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting
+from gridmap.cli._output import Steps, counted, echo_wrote, refuse_overwriting
 from gridmap.cli.options import (
     Input,
     coords_option,
@@ -183,7 +183,7 @@ def _written(report: Report, out: Path) -> str:
     """Say what ``--out`` holds, for the summary line."""
     layers = {".csv": "", ".xlsx": "; sheets findings, summary",
               ".gpkg": "; layers findings, gaps, overlaps, summary"}[out.suffix.lower()]
-    return f"{len(report.to_frame()):,} findings{layers}"
+    return f"{counted(len(report.to_frame()), 'finding')}{layers}"
 
 
 def _finding_lines(findings: pd.DataFrame) -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.cli import EXIT_OK, EXIT_VIOLATIONS
-from gridmap.cli._output import Steps
+from gridmap.cli._output import Steps, counted
 from gridmap.cli.options import (
     echo_warnings,
     epilog,
@@ -132,8 +132,8 @@ def validate_command(ctx: click.Context, path: str, admin_path: str | None, laye
             click.echo(problems.head(SHOWN).to_string(index=False))
         if len(problems) > SHOWN:
             click.echo(f"... {len(problems) - SHOWN:,} more (--json lists them all)")
-        click.echo(f"{path}: {len(values):,} codes, " + (f"{len(problems):,} invalid" if len(problems) else
-                                                          "all valid"))
+        result = f"{len(problems):,} invalid" if len(problems) else "all valid"
+        click.echo(f"{path}: {counted(len(values), 'code')}, {result}")
     ctx.exit(EXIT_VIOLATIONS if len(problems) else EXIT_OK)
 
 

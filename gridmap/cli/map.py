@@ -6,8 +6,18 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli._output import Steps, echo_wrote, refuse_overwriting, staged_folder
-from gridmap.cli.options import coords_option, echo_warnings, epilog, is_quiet, quiet_option, read_city
+from gridmap.cli._output import Steps, counted, echo_wrote, refuse_overwriting, staged_folder
+from gridmap.cli.options import (
+    coords_option,
+    echo_warnings,
+    epilog,
+    is_quiet,
+    quiet_option,
+    read_city,
+    tile_source_of,
+    tiles_input,
+    tiles_options,
+)
 
 __all__ = ["map_command"]
 
@@ -25,6 +35,11 @@ _EXAMPLES = """
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
+
+  # your own base map, offline: tiles cut from Gaode (GCJ-02) in a folder, an MBTiles file or on a server
+  gridmap map demo/gridmap.gpkg --tiles tiles/ --tiles-crs gcj02 --out map.html         # your files
+  gridmap map demo/gridmap.gpkg --tiles city.mbtiles --tiles-crs gcj02 --out map.html   # your files
+  gridmap map demo/gridmap.gpkg --tiles "http://tiles/{z}/{x}/{y}.png" --tiles-crs gcj02 --out map.html
 """
 
 
@@ -60,6 +75,7 @@ _EXAMPLES = """
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--basemap", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="none",
               show_default=True, help="'none' works offline; the others load tiles from the internet.")
+@tiles_options
 @click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY",
               help="Tianditu (天地图) browser key, for --basemap tianditu [env: TIANDITU_KEY].")
 @click.option("--public", is_flag=True,
@@ -71,24 +87,28 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
                 as_cockpit: bool,
                 community: str | None, street: str | None, measure: str | None, scheme: str, k: int,
                 cases_path: str | None, coords: str | None, staff_path: str | None, show_staff: bool,
-                period: str | None, lang: str, basemap: str, tianditu_key: str | None, public: bool,
-                title: str | None) -> None:
+                period: str | None, lang: str, basemap: str, tiles: str | None, tiles_crs: str | None,
+                tianditu_key: str | None, public: bool, title: str | None) -> None:
     """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+    source = tile_source_of(tiles, tiles_crs, basemap=basemap)
     if per_community is not None:
         _per_community(ctx, path, per_community, layer=layer, as_cockpit=as_cockpit, community=community,
                        street=street, out=out, cases_path=cases_path, coords=coords, staff_path=staff_path,
                        options={"measure": measure or "population_density", "scheme": scheme, "k": k,
-                                "period": period, "lang": lang, "basemap": basemap,
+                                "period": period, "lang": lang, "basemap": basemap, "tiles": source,
                                 "tianditu_key": tianditu_key, "public": public, "title": title})
         return
     if out is None:
         raise click.UsageError("give --out FILE (a page or a static map), or --per-community OUTDIR")
-    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {"--out": out})
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path, **tiles_input(source)},
+                       {"--out": out})
     if community and street:
         raise click.UsageError("give --community or --street, not both")
     suffix = Path(out).suffix.lower()
     if suffix not in (".html", ".htm", *_STATIC):
         raise click.BadParameter("name a .html file, or .png/.pdf/.svg for a static map", param_hint="--out")
+    if source is not None and suffix in _STATIC:
+        raise click.UsageError("--tiles draws under a .html page; a static map has no base map")
     if as_cockpit and (community or street or suffix in _STATIC):
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
     quiet = is_quiet(ctx)
@@ -99,9 +119,9 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
         step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
-               tianditu_key=tianditu_key, public=public, title=title)
+               tiles=source, tianditu_key=tianditu_key, public=public, title=title)
     scope = f"community {community}" if community else f"street {street}" if street else \
-        f"{len(layers['grids'])} grids"
+        counted(len(layers["grids"]), "grid")
     echo_wrote(out, f"{what} of {scope}{', small counts suppressed' if public else ''}", quiet=quiet)
 
 
@@ -113,8 +133,8 @@ def _per_community(ctx: click.Context, path: str, folder: str, *, layer, as_cock
     if out is not None or as_cockpit or community:
         raise click.UsageError("--per-community writes a folder of pages: drop --out, --cockpit and "
                                "--community (--street keeps the street's communities)")
-    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {},
-                       folders={"--per-community": folder})
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path,
+                        **tiles_input(options["tiles"])}, {}, folders={"--per-community": folder})
     quiet = is_quiet(ctx)
     with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
         step(f"read {path}")
@@ -139,7 +159,7 @@ def _community_count(grids) -> int:
 
 
 def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,
-           period, lang, basemap, tianditu_key, public, title) -> None:
+           period, lang, basemap, tiles, tianditu_key, public, title) -> None:
     from gridmap.maps import one_screen, save_cockpit, save_html, static_map
 
     grids = layers["grids"]
@@ -151,12 +171,13 @@ def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, meas
     elif as_cockpit:
         save_cockpit(grids, out, cases=layers.get("cases"), staff=layers.get("staff"),
                      units=layers.get("units"), title=title, period=period, lang=lang, public=public,
-                     basemap=basemap, tianditu_key=tianditu_key, **admin)
+                     basemap=basemap, tiles=tiles, tianditu_key=tianditu_key, **admin)
     else:
         fmap = one_screen(grids, units=layers.get("units"), cases=layers.get("cases"),
                           staff=layers.get("staff"), measure=measure or "population_density", scheme=scheme,
-                          k=k, lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
-                          show_staff=show_staff, public=public, focus=focus, title=title, **admin)
+                          k=k, lang=lang, basemap=basemap, tiles=tiles, tianditu_key=tianditu_key,
+                          period=period, show_staff=show_staff, public=public, focus=focus, title=title,
+                          **admin)
         save_html(fmap, out)
 
 

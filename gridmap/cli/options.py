@@ -42,6 +42,9 @@ __all__ = [
     "COORDS",
     "coords_option",
     "json_option",
+    "tiles_options",
+    "tile_source_of",
+    "tiles_input",
     "quiet_option",
     "is_quiet",
     "epilog",
@@ -63,6 +66,52 @@ coords_option = click.option(
     "--coords", type=click.Choice(COORDS), default=None,
     help="Coordinate system the inputs are really in: gcj02 (Amap, Tencent) and bd09 (Baidu) are shifted "
          "to WGS84 on load; wgs84/cgcs2000 name the CRS of files that declare none [default: their own].")
+
+_TILES_HELP = ("Base map tiles: a folder of {z}/{x}/{y}.png tiles or an .mbtiles file (the tiles over the "
+               "map go into the page, up to 20 MB; finer zooms are left out with a warning), a URL template "
+               "http://host/{z}/{x}/{y}.png (an intranet tile server, loaded from there), or gaode, osm, "
+               "tianditu. Your own tiles need --tiles-crs.")
+
+
+def tiles_options(command):
+    """Add ``--tiles SOURCE`` and ``--tiles-crs {wgs84,gcj02}`` (read with :func:`tile_source_of`)."""
+    command = click.option("--tiles-crs", type=click.Choice(["wgs84", "gcj02"]), default=None,
+                           help="Coordinates the --tiles are drawn in: gcj02 (Gaode/Amap, Tencent and tiles "
+                                "cut from them; the map shifts your data to match) or wgs84 (OSM, Tianditu, "
+                                "CGCS2000, most GIS exports).")(command)
+    return click.option("--tiles", default=None, metavar="SOURCE", help=_TILES_HELP)(command)
+
+
+def tile_source_of(tiles: str | None, tiles_crs: str | None, *, basemap: str = "none"):
+    """Return the checked tile source ``--tiles``/``--tiles-crs`` name, or None (before reading anything).
+
+    Raises
+    ------
+    click.UsageError
+        ``--tiles-crs`` without ``--tiles``, your own ``--tiles`` without ``--tiles-crs``, or ``--tiles``
+        with ``--basemap``.
+    GridmapError
+        A source that cannot be used (see :func:`gridmap.maps.tile_source`).
+    """
+    if tiles is None:
+        if tiles_crs is not None:
+            raise click.UsageError("--tiles-crs says what the --tiles are drawn in: give --tiles too")
+        return None
+    from gridmap.maps.tiles import BUILTIN_TILES, tile_source
+
+    if basemap != "none":
+        raise click.UsageError("give --basemap or --tiles, not both (--tiles also takes gaode, osm and "
+                               "tianditu)")
+    if tiles_crs is None and tiles.lower() not in BUILTIN_TILES:
+        raise click.UsageError(f"--tiles {tiles} needs --tiles-crs: gcj02 (Gaode/Amap, Tencent and tiles cut "
+                               "from them) or wgs84 (OSM, Tianditu, CGCS2000, most GIS exports)")
+    return tile_source(tiles, crs=tiles_crs)
+
+
+def tiles_input(source) -> dict[str, str]:
+    """Return the ``--tiles`` folder or file as an input (for ``refuse_overwriting``)."""
+    return {"--tiles": source.location} if source is not None and source.kind in ("folder", "mbtiles") else {}
+
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as JSON on stdout (also with --quiet).")

@@ -23,6 +23,9 @@ from gridmap.cli.options import (
     is_quiet,
     quiet_option,
     read_city,
+    tile_source_of,
+    tiles_input,
+    tiles_options,
 )
 from gridmap.io._atomic import write_text
 from gridmap.schema import ROLLUP_LEVELS
@@ -75,6 +78,9 @@ _EXAMPLES = """
   # a chosen month (with 环比 and 同比), or any span of days as one period
   gridmap report demo/gridmap.gpkg --out 2025-06 --month 2025-06
   gridmap report demo/gridmap.gpkg --out h1 --from 2025-01-01 --to 2025-06-30
+
+  # the maps on the office's own tiles (an MBTiles file cut from Gaode: GCJ-02)
+  gridmap report city.gpkg --out report --tiles city.mbtiles --tiles-crs gcj02   # your files
 """
 
 
@@ -101,6 +107,7 @@ _EXAMPLES = """
 @click.option("--publish", is_flag=True,
               help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
 @click.option("--title", default=None, help="Title of the cockpit and the summary.")
+@tiles_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the files written and the summary's street table (latest period, machine column "
                    "names) as JSON on stdout (also with --quiet).")
@@ -109,14 +116,15 @@ _EXAMPLES = """
 def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coords: str | None,
            staff_path: str | None, street: str | None, period: str, month: str | None,
            start: dt.datetime | None, end: dt.datetime | None, lang: str, publish: bool,
-           title: str | None, as_json: bool) -> None:
+           title: str | None, tiles: str | None, tiles_crs: str | None, as_json: bool) -> None:
     """Write the report folder of FILE (what `gridmap build` or `gridmap demo` writes).
 
     OUT gets cockpit.html (map, headline figures, cases by month), maps/<street code>.html (one map per
     street), stats.xlsx (community, street and district sheets) and summary.md / summary.html.
     """
-    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path}, {},
-                       folders={"--out": out})
+    source = tile_source_of(tiles, tiles_crs)
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path, **tiles_input(source)},
+                       {}, folders={"--out": out})
     explicit_period = ctx.get_parameter_source("period") is not click.core.ParameterSource.DEFAULT
     window = _window(month, start, end, period=period, explicit_period=explicit_period)
     quiet = is_quiet(ctx)
@@ -128,7 +136,7 @@ def report(ctx: click.Context, path: str, out: str, cases_path: str | None, coor
         layers, window = _chosen_cases(layers, window)
         with staged_folder(out, owned=OWNED, command="gridmap report") as staging:
             written = _write(layers, staging, step=step, source=path, window=window, lang=lang,
-                             publish=publish, title=title)
+                             publish=publish, title=title, tiles=source)
     if as_json:
         click.echo(json.dumps({"out": out, **written}, ensure_ascii=False, indent=2))
         return
@@ -272,7 +280,7 @@ def _chosen_cases(layers: dict, window: _Window) -> tuple[dict, _Window]:
 
 
 def _write(layers: dict, folder: Path, *, step: Steps, source: str, window: _Window, lang: str,
-           publish: bool, title: str | None) -> dict:
+           publish: bool, title: str | None, tiles=None) -> dict:
     """Write every file of the report into ``folder``, one step each (a map per street).
 
     Returns the names of the files relative to ``folder``, the latest period and the summary's street table
@@ -297,7 +305,7 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, window: _Win
     write_stats(tables, folder / files["stats"], lang=lang, grids=grids)
     step(f"cockpit {files['cockpit']}")
     save_cockpit(grids, folder / files["cockpit"], cases=cases, staff=staff, units=layers.get("units"),
-                 title=title, period=map_period, lang=lang, public=publish, **admin)
+                 title=title, period=map_period, lang=lang, public=publish, tiles=tiles, **admin)
     street_names = _names(admin["streets"])
     maps = {}
     (folder / "maps").mkdir()
@@ -307,7 +315,7 @@ def _write(layers: dict, folder: Path, *, step: Steps, source: str, window: _Win
         fmap = one_screen(grids, units=layers.get("units"), cases=cases, lang=lang, period=map_period,
                           public=publish, focus=code, title=street_names.get(code, code),
                           communities=admin["communities"], streets=admin["streets"],
-                          districts=admin["districts"])
+                          districts=admin["districts"], tiles=tiles)
         save_html(fmap, folder / page)
     blocks = _summary(tables["street"], latest, files=files, maps=maps, source=source, lang=lang,
                       publish=publish, title=title, label=window.label)

@@ -4,8 +4,9 @@
 heat map, search, popups); :func:`cockpit` puts it on a 1920×1080 page with headline figures, cases by month
 and the top grids; :func:`static_map` draws a PNG/PDF for reports. :func:`overview_map` draws a city's
 districts, streets, communities, grids and base units; :func:`base_map` is the empty offline map other map
-types start from; :func:`save_html` writes a page with every script and style inline, so it opens with no
-network (government intranet, a phone, behind blocked CDNs).
+types start from, with no base map, a built-in one or your own tiles (:func:`tile_source`: a folder,
+an MBTiles file or an intranet URL, GCJ-02 or WGS84); :func:`save_html` writes a page with every script and
+style inline, so it opens with no network (government intranet, a phone, behind blocked CDNs).
 
 Examples
 --------
@@ -35,6 +36,7 @@ from gridmap.maps.layers import (
 )
 from gridmap.maps.onescreen import one_screen
 from gridmap.maps.static import cjk_font, static_map
+from gridmap.maps.tiles import TileSource, tile_source
 
 __all__ = [
     "one_screen",
@@ -46,6 +48,8 @@ __all__ = [
     "SCHEMES",
     "classify",
     "BASEMAPS",
+    "tile_source",
+    "TileSource",
     "LANGS",
     "BOUNDARY_LEVELS",
     "BOUNDARY_STYLES",

@@ -5,9 +5,11 @@ Font Awesome), with an optional base map; :func:`to_html` renders it with every 
 inline and refuses to return a page that would still load something from the internet; :func:`save_html`
 writes that page atomically.
 
-Only the online base maps (``"osm"``, ``"tianditu"``, ``"amap"``) make requests, for their tiles. Amap
-(Gaode) tiles are in GCJ-02 coordinates: gridmap's layers on such a map shift their data from WGS84 to
-GCJ-02 themselves (see :mod:`gridmap.maps.layers`).
+Only the online base maps (``"osm"``, ``"tianditu"``, ``"amap"``) and a URL template of your own make
+requests, for their tiles; a folder of tiles or an MBTiles file is put into the page (see
+:mod:`gridmap.maps.tiles`). Amap (Gaode) tiles, and your own declared ``crs="gcj02"``, are in GCJ-02
+coordinates: gridmap's layers on such a map shift their data from WGS84 to GCJ-02 themselves (see
+:mod:`gridmap.maps.layers`).
 
 Examples
 --------
@@ -22,13 +24,11 @@ True
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 import re
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 import folium
 from branca.element import Element, Figure, MacroElement
@@ -44,6 +44,8 @@ from gridmap.maps._assets import (
     asset_for_url,
     runtime_js,
 )
+from gridmap.maps._escape import control_label, js_string
+from gridmap.maps.tiles import TilesLike, TileSource, tile_layers, tile_source
 
 __all__ = ["BASEMAPS", "LANGS", "base_map", "to_html", "save_html", "write_page", "js_string",
            "control_label", "RawHTML"]
@@ -55,59 +57,7 @@ BASEMAPS = ("none", "osm", "tianditu", "amap")
 #: Languages of map text.
 LANGS = ("zh", "en")
 
-#: The coordinate frame each base map's tiles are drawn in; layers shift their data to it.
-_BASEMAP_COORDS = {"none": "wgs84", "osm": "wgs84", "tianditu": "wgs84", "amap": "gcj02"}
 _HTML_LANG = {"zh": "zh-CN", "en": "en"}
-_TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                 "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                 "&TILECOL={{x}}&tk={key}")
-_TIANDITU_ATTRIBUTION = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>'
-_BASEMAP_NAMES = {
-    "zh": {"osm": "OpenStreetMap", "tianditu": "天地图", "amap": "高德地图"},
-    "en": {"osm": "OpenStreetMap", "tianditu": "Tianditu", "amap": "Amap (Gaode)"},
-}
-
-
-_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
-
-
-def js_string(value: Any) -> str:
-    r"""Return ``value`` as JSON that is safe inside an HTML ``<script>``, keeping Chinese as UTF-8.
-
-    ``<``, ``>`` and ``&`` become ``\u003c`` etc. (so no text can close the script), ``$`` becomes
-    ``\u0024`` (so data never looks like jQuery to :func:`to_html`), ``{`` before ``{``, ``%`` or ``#``
-    becomes ``\u007b`` (so data is never read as a Jinja template when folium renders the page), and the
-    line separators U+2028/9 are escaped. Other characters are written as they are: a Chinese character
-    takes 3 bytes, not 6.
-
-    Examples
-    --------
-    >>> js_string({"name": "翠竹苑</script>"})
-    '{"name":"翠竹苑\\u003c/script\\u003e"}'
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("$", "\\u0024"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    # branca renders each script once more as a Jinja template: "{{", "{%" and "{#" in data would be run
-    # as template code. JSON itself never writes them outside a string, so escaping them there is enough.
-    return _JINJA_OPEN.sub("\\\\u007b", text)
-
-
-def control_label(name: str) -> str:
-    """Return a layer name as folium's layer control may carry it: HTML-escaped, braces as entities.
-
-    Leaflet's layer control shows names as HTML, so ``<`` and ``&`` are escaped; folium writes them into a
-    script that branca reads once more as a Jinja template, so ``{`` becomes ``&#123;`` (a name such as
-    ``{{7*7}}`` would otherwise be shown as 49, and ``{{ ... }}`` would run Python while the page is made).
-
-    Examples
-    --------
-    >>> control_label("<b>{{7*7}}</b> & 网格")
-    '&lt;b&gt;&#123;&#123;7*7}}&lt;/b&gt; &amp; 网格'
-    """
-    return html.escape(str(name)).replace("{", "&#123;")
-
 
 class RawHTML(Element):
     """HTML put into the page exactly as given, never read as a Jinja template.
@@ -173,36 +123,9 @@ class _Title(MacroElement):
         self.text_json = js_string(text)
 
 
-def _tile_layers(basemap: str, *, tianditu_key: str | None, lang: str) -> list[folium.TileLayer]:
-    name = _BASEMAP_NAMES[lang].get(basemap)
-    if basemap == "osm":
-        return [folium.TileLayer("OpenStreetMap", name=name)]
-    if basemap == "amap":
-        import xyzservices.providers as providers  # a dependency of folium
-
-        return [folium.TileLayer(providers.Gaode.Normal, name=name, max_zoom=18)]
-    if basemap == "tianditu":
-        key = _tianditu_key(tianditu_key)
-        common: dict[str, Any] = {"attr": _TIANDITU_ATTRIBUTION, "subdomains": "01234567", "max_zoom": 18}
-        return [folium.TileLayer(_TIANDITU_URL.format(layer="vec", key=key), name=name, **common),
-                folium.TileLayer(_TIANDITU_URL.format(layer="cva", key=key), name=f"{name} (注记)",
-                                 overlay=True, control=False, **common)]
-    return []
-
-
-def _tianditu_key(key: str | None) -> str:
-    if not key:
-        raise GridmapError("basemap='tianditu' needs a Tianditu (天地图) key",
-                           fix="apply for a free browser key at console.tianditu.gov.cn and pass "
-                               "tianditu_key='...', or use basemap='none' to work offline")
-    if not re.fullmatch(r"[A-Za-z0-9]+", key):
-        raise GridmapError(f"tianditu_key {key!r} is not a Tianditu key (letters and digits only)",
-                           fix="copy the key from console.tianditu.gov.cn without spaces")
-    return quote(key)
-
-
-def base_map(*, basemap: str = "none", tianditu_key: str | None = None, title: str | None = None,
-             lang: str = "zh", prefer_canvas: bool = True) -> folium.Map:
+def base_map(*, basemap: str = "none", tiles: TilesLike = None,
+             tianditu_key: str | None = None, title: str | None = None, lang: str = "zh",
+             prefer_canvas: bool = True) -> folium.Map:
     """Return an empty ``folium.Map`` whose page works offline, with a scale bar.
 
     Parameters
@@ -210,6 +133,10 @@ def base_map(*, basemap: str = "none", tianditu_key: str | None = None, title: s
     basemap : {"none", "osm", "tianditu", "amap"}, default "none"
         ``"none"`` draws a plain background and makes no request; the others load tiles from the
         internet. ``"amap"`` tiles are GCJ-02: gridmap layers added to the map shift their data to match.
+    tiles : str, os.PathLike or TileSource, optional
+        Instead of ``basemap``: a built-in name (``"gaode"``, ``"osm"``, ``"tianditu"``) or your own offline
+        or intranet tiles, :func:`gridmap.maps.tile_source` ``(folder, .mbtiles file or URL template,
+        crs="wgs84"|"gcj02")`` (see :mod:`gridmap.maps.tiles`). On GCJ-02 tiles the layers shift their data.
     tianditu_key : str, optional
         The Tianditu (天地图) browser key; required with ``basemap="tianditu"``.
     title : str, optional
@@ -227,7 +154,8 @@ def base_map(*, basemap: str = "none", tianditu_key: str | None = None, title: s
     Raises
     ------
     GridmapError
-        For an unknown ``basemap`` or ``lang``, or ``basemap="tianditu"`` without a usable key.
+        For an unknown ``basemap`` or ``lang``, ``basemap="tianditu"`` without a usable key, both
+        ``basemap`` and ``tiles``, or unusable ``tiles`` (see :func:`gridmap.maps.tile_source`).
 
     Examples
     --------
@@ -237,21 +165,33 @@ def base_map(*, basemap: str = "none", tianditu_key: str | None = None, title: s
     """
     _check_choice("basemap", basemap, BASEMAPS)
     _check_choice("lang", lang, LANGS)
-    tiles = _tile_layers(basemap, tianditu_key=tianditu_key, lang=lang)
+    source = _source(basemap, tiles)
+    layers = tile_layers(source, lang=lang, tianditu_key=tianditu_key)
     fmap = folium.Map(location=[35.0, 105.0], zoom_start=4, tiles=None, prefer_canvas=prefer_canvas,
                       control_scale=True)
     # Leaflet only: jQuery, Bootstrap and Font Awesome are not needed (see gridmap.maps._assets).
     fmap.default_js = [("leaflet", LEAFLET_JS_URL)]
     fmap.default_css = [("leaflet_css", LEAFLET_CSS_URL)]
-    fmap.gridmap_coords = _BASEMAP_COORDS[basemap]  # type: ignore[attr-defined]  # read back by the layers
+    # read back by the layers, which shift their data to the tiles' coordinates
+    fmap.gridmap_coords = "wgs84" if source is None else source.crs  # type: ignore[attr-defined]
     fmap.gridmap_lang = lang  # type: ignore[attr-defined]  # read back by to_html
     _Runtime().add_to(fmap)
-    for tile in tiles:
-        tile.add_to(fmap)
+    for layer in layers:
+        layer.add_to(fmap)
     if title:
         cast(Figure, fmap.get_root()).title = html.escape(title)
         _Title(title).add_to(fmap)
     return fmap
+
+
+def _source(basemap: str, tiles) -> TileSource | None:
+    """Return the base map's tiles: ``tiles`` (a source or a built-in name), else the built-in ``basemap``."""
+    if tiles is not None and not (isinstance(tiles, str) and tiles == "none"):
+        if basemap != "none":
+            raise GridmapError(f"basemap={basemap!r} and tiles= both name a base map",
+                               fix="give one of them (tiles= also takes the built-in names)")
+        return tile_source(tiles)
+    return None if basemap == "none" else tile_source(basemap)
 
 
 _EXTERNAL_SCRIPT = re.compile(r'<script\b[^>]*?\bsrc="([^"]+)"[^>]*>\s*</script>', re.IGNORECASE)

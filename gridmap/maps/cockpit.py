@@ -39,6 +39,7 @@ from gridmap.io.city import City, city_layers
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
+from gridmap.maps.tiles import TilesLike
 from gridmap.schema import GRID_TYPE_NAMES_ZH
 
 __all__ = ["cockpit", "save_cockpit", "month_chart"]
@@ -126,8 +127,8 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
             staff: pd.DataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
             streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
             units: gpd.GeoDataFrame | None = None, title: str | None = None, period: PeriodLike = None,
-            lang: str = "zh", public: bool = False, basemap: str = "none", tianditu_key: str | None = None,
-            top: int = 15) -> str:
+            lang: str = "zh", public: bool = False, basemap: str = "none", tiles: TilesLike = None,
+            tianditu_key: str | None = None, top: int = 15) -> str:
     """Return the cockpit page: map, headline figures, cases by month and top grids on one screen.
 
     Parameters
@@ -147,8 +148,9 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
     lang : {"zh", "en"}, default "zh"
     public : bool, default False
         Suppress case counts below 5 and everything derived from them; no heat map.
-    basemap, tianditu_key : optional
-        As for :func:`gridmap.maps.one_screen`.
+    basemap, tiles, tianditu_key : optional
+        As for :func:`gridmap.maps.one_screen`: no base map (the default), a built-in one, or your own
+        tiles (:func:`gridmap.maps.tile_source`).
     top : int, default 15
         Rows of the top-grids table.
 
@@ -166,7 +168,7 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
     measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
     built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
                              units=units, cases=cases, measure=measure, lang=lang, basemap=basemap,
-                             tianditu_key=tianditu_key, period=period, public=public, title="")
+                             tiles=tiles, tianditu_key=tianditu_key, period=period, public=public, title="")
     fmap = built.map
     heading = title or text["title"]
     figure = cast(Figure, fmap.get_root())

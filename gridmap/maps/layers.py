@@ -44,6 +44,7 @@ from shapely.ops import polylabel
 from gridmap.errors import CRSError, GridmapError, GridmapWarning, SchemaError
 from gridmap.maps.base import base_map, control_label, js_string
 from gridmap.maps.inline import inline
+from gridmap.maps.tiles import TilesLike
 from gridmap.schema import GRID_TYPE_NAMES_ZH, LABELS_ZH, LEVELS, UNIT_KINDS
 
 __all__ = [
@@ -524,7 +525,8 @@ def legend(*layers: GeoLayer, lang: str = "zh") -> _Legend:
 def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoDataFrame | None = None,
                  communities: gpd.GeoDataFrame | None = None, units: gpd.GeoDataFrame | None = None,
                  grids: gpd.GeoDataFrame | None = None, lang: str = "zh", basemap: str = "none",
-                 tianditu_key: str | None = None, title: str | None = None) -> folium.Map:
+                 tiles: TilesLike = None, tianditu_key: str | None = None,
+                 title: str | None = None) -> folium.Map:
     """Return a map of a city: boundaries by level, base units by kind, a legend and a layer control.
 
     Districts, streets, communities and grids are separate layers that can be switched on and off;
@@ -544,6 +546,8 @@ def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoD
         Language of labels, legend and popups.
     basemap : {"none", "osm", "tianditu", "amap"}, default "none"
         See :func:`gridmap.maps.base_map`; ``"none"`` works offline.
+    tiles : str, os.PathLike or TileSource, optional
+        Your own tiles instead (:func:`gridmap.maps.tile_source`); see :func:`gridmap.maps.base_map`.
     tianditu_key : str, optional
         Needed with ``basemap="tianditu"``.
     title : str, optional
@@ -563,7 +567,7 @@ def overview_map(*, districts: gpd.GeoDataFrame | None = None, streets: gpd.GeoD
     if all(frame is None for frame in (*given.values(), units)):
         raise GridmapError("overview_map got no layer to draw",
                            fix="pass at least one of districts=, streets=, communities=, grids=, units=")
-    fmap = base_map(basemap=basemap, tianditu_key=tianditu_key, title=title, lang=lang)
+    fmap = base_map(basemap=basemap, tiles=tiles, tianditu_key=tianditu_key, title=title, lang=lang)
     layers = [boundary_layer(frame, level=level, lang=lang)
               for level, frame in given.items() if frame is not None]
     if units is not None:

@@ -68,6 +68,7 @@ from gridmap.maps.inline import inline
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.levels import GRID_ZOOM, LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
 from gridmap.maps.search import search_control
+from gridmap.maps.tiles import TilesLike
 from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
 
 __all__ = ["one_screen", "build_one_screen", "OneScreen", "TEXT"]
@@ -102,6 +103,7 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
                units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                staff: pd.DataFrame | None = None, measure: str = "population_density",
                scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
+               tiles: TilesLike = None,
                tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
                public: bool = False, focus: str | None = None, title: str | None = None,
                levels: bool | None = None) -> folium.Map:
@@ -133,6 +135,10 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
     lang : {"zh", "en"}, default "zh"
     basemap : {"none", "osm", "tianditu", "amap"}, default "none"
         ``"none"`` is offline; ``"amap"`` shifts every layer to GCJ-02.
+    tiles : str, os.PathLike or TileSource, optional
+        Instead of ``basemap``: your own offline or intranet tiles, :func:`gridmap.maps.tile_source`
+        ``(folder, .mbtiles file or URL template, crs="wgs84"|"gcj02")``, or a built-in name (``"gaode"``).
+        On GCJ-02 tiles every layer is shifted to GCJ-02 for display.
     tianditu_key : str, optional
         Needed with ``basemap="tianditu"``.
     period : optional
@@ -167,8 +173,9 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
     layers = city_layers(grids, communities=communities, streets=streets, districts=districts, units=units,
                          cases=cases, staff=staff)
     built = build_one_screen(layers.pop("grids"), **layers, measure=measure, scheme=scheme, k=k,
-                             lang=lang, basemap=basemap, tianditu_key=tianditu_key, period=period,
-                             show_staff=show_staff, public=public, focus=focus, title=title, levels=levels)
+                             lang=lang, basemap=basemap, tiles=tiles, tianditu_key=tianditu_key,
+                             period=period, show_staff=show_staff, public=public, focus=focus, title=title,
+                             levels=levels)
     return inline(built.map)
 
 
@@ -204,6 +211,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                      units: gpd.GeoDataFrame | None = None, cases: gpd.GeoDataFrame | None = None,
                      staff: pd.DataFrame | None = None, measure: str = "population_density",
                      scheme: str = "quantiles", k: int = 5, lang: str = "zh", basemap: str = "none",
+                     tiles: TilesLike = None,
                      tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
                      public: bool = False, focus: str | None = None, title: str | None = None,
                      levels: bool | None = None) -> OneScreen:
@@ -242,7 +250,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         raise GridmapError(f"measure={measure!r} cannot be shown: the grids have no figures for it",
                            fix="pass cases= for case measures, or a population/households column; "
                                f"available here: {', '.join(keys)}")
-    fmap = base_map(basemap=basemap, tianditu_key=tianditu_key, lang=lang,
+    fmap = base_map(basemap=basemap, tiles=tiles, tianditu_key=tianditu_key, lang=lang,
                     title=title if title is not None else scope.title(text))
     fmap.options["zoom_snap"] = 0.25  # fit one community to a phone closely, not to the next power of 2
     fmap.options["max_zoom"] = DETAIL_ZOOM + 1  # boundaries are exact to a pixel at DETAIL_ZOOM

@@ -51,8 +51,9 @@ _TEXT = {
            "none": "没有匹配的社区", "back": "‹ 全部社区",
            "public": "公开版：少于5件的数字不显示"},
     "en": {"title": "Grid maps by community", "search": "Search a community, street or code",
-           "count": "{n} communities", "back": "‹ All communities", "grids": "grids",
-           "households": "households", "population": "people", "unknown": "unknown",
+           "count": "{n} communities", "count_one": "{n} community", "back": "‹ All communities",
+           "grids": "grids", "grids_one": "grid", "households": "households", "households_one": "household",
+           "population": "people", "population_one": "person", "unknown": "unknown",
            "none": "No community matches", "public": "Public version: counts below 5 are not shown"},
 }
 _CSS = """
@@ -77,7 +78,7 @@ _SCRIPT = """
 (function () {
   var box = document.getElementById("search"), items = document.querySelectorAll("#pages li"),
       count = document.getElementById("count"), none = document.getElementById("none");
-  var template = count.getAttribute("data-template");
+  var template = count.getAttribute("data-template"), one = count.getAttribute("data-one");
   function filter() {
     var words = box.value.trim().toLowerCase().split(/\\s+/).filter(Boolean), shown = 0;
     items.forEach(function (item) {
@@ -86,7 +87,7 @@ _SCRIPT = """
       item.hidden = !match;
       if (match) { shown += 1; }
     });
-    count.textContent = template.replace("{n}", shown);
+    count.textContent = (shown === 1 ? one : template).replace("{n}", shown);
     none.hidden = shown > 0;
   }
   box.addEventListener("input", filter);
@@ -193,7 +194,7 @@ def index_page(entries: list[dict], *, lang: str = "zh", title: str | None = Non
     heading = title or text["title"]
     items = []
     for entry in entries:
-        figures = " · ".join(f"{_figure(entry.get(key), text)} {text[key]}"
+        figures = " · ".join(f"{_figure(entry.get(key), text)} {_word(text, key, entry.get(key))}"
                              for key in ("grids", "households", "population"))
         label = entry["name"] or entry["code"]
         searched = " ".join([entry["name"], entry["code"], entry["street"]]).lower()
@@ -201,18 +202,24 @@ def index_page(entries: list[dict], *, lang: str = "zh", title: str | None = Non
                      f"<b>{html.escape(label)}</b><span>{html.escape(entry['street'])} {entry['code']}</span>"
                      f"<span>{html.escape(figures)}</span></a></li>")
     note = f'<p class="note">{html.escape(text["public"])}</p>' if public else ""
-    template = json.dumps(text["count"], ensure_ascii=False)[1:-1]
+    template, one = (json.dumps(_word(text, "count", n), ensure_ascii=False)[1:-1] for n in (2, 1))
     language = "zh-CN" if lang == "zh" else "en"
     return (f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
             f"{VIEWPORT}<title>{html.escape(heading)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(heading)}</h1>{note}"
             f'<input type="search" id="search" placeholder="{html.escape(text["search"])}" '
             f'aria-label="{html.escape(text["search"])}" autocomplete="off">'
-            f'<p class="count" id="count" data-template="{html.escape(template)}">'
-            f"{html.escape(text['count'].format(n=len(entries)))}</p>"
+            f'<p class="count" id="count" data-template="{html.escape(template)}" '
+            f'data-one="{html.escape(one)}">'
+            f"{html.escape(_word(text, 'count', len(entries)).format(n=len(entries)))}</p>"
             f'<ul id="pages">{"".join(items)}</ul>'
             f'<p class="note" id="none" hidden>{html.escape(text["none"])}</p>'
             f"<script>{_SCRIPT}</script></body></html>\n")
+
+
+def _word(text: dict, key: str, number) -> str:
+    """Return the word for ``number`` of a thing: "1 grid", "2 grids" (Chinese has one form)."""
+    return text.get(f"{key}_one", text[key]) if number == 1 else text[key]
 
 
 def _figure(value, text: dict) -> str:
