@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check rules, not speed: on a loaded 2-core machine an example may take seconds, so no
+# per-example deadline (hypothesis's default 200 ms fails healthy tests at random).
+settings.register_profile("gridmap", deadline=None)
+settings.load_profile("gridmap")
 
 try:
     import fcntl

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
-__all__ = ["Topology", "coverage_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
+__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
            "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
@@ -180,23 +180,47 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return Topology([], [], scale, (0, 0), geoms, chained)
+        return stored_topology(geoms, scale=scale, chained=chained)
     stored = _snapped(geoms, 1.0 / scale)
+    snapped = stored is not None
     if stored is None:
         stored = _noded(geoms, 1.0 / scale)
     if tolerance > 0:
-        stored = _simplified(stored, tolerance)
+        stored = _simplified(stored, tolerance, coverage=snapped or None)
+    return stored_topology(stored, scale=scale, chained=chained)
+
+
+def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False) -> Topology:
+    """Split polygons that are already on the integer grid, and share their edges, into arcs.
+
+    No snapping, noding or simplifying: for polygons made from another topology's ``geometry``, such as
+    the unions of its polygons (a province map's communities, streets and districts from its grids),
+    which share the grid's vertices exactly.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> grids = coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], scale=10)
+    >>> merged = stored_topology([shapely.union_all(grids.geometry[:2]), grids.geometry[2]], scale=10)
+    >>> len(merged.arcs), [polygon.area for polygon in topology_polygons(merged)]
+    (3, [2.0, 1.0])
+    """
+    stored = np.asarray(stored, dtype=object)
+    if len(stored) == 0:
+        return Topology([], [], scale, (0, 0), stored, chained)
     arcs, shapes, translate = _arcs(stored, scale, chained)
     return Topology(arcs, shapes, scale, translate, stored, chained)
 
 
 def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
-    """Return the polygons with their vertices on the grid, when that alone keeps them a valid coverage.
+    """Return the polygons with their vertices on the grid, when that alone makes them a valid coverage.
 
-    Much faster than noding (:func:`_noded`) for polygons that already share their edges exactly, as grids
-    built by gridmap do; None when they do not (gaps or overlaps, T-junctions) or when snapping breaks them.
+    Much faster than noding (:func:`_noded`) for polygons that share their edges, exactly (as grids built
+    by gridmap do) or up to floating-point noise (as reprojected or digitised files do: the two copies of a
+    shared vertex snap to the same grid point). None when snapping leaves overlaps or T-junctions, or
+    empties a polygon.
     """
-    if not (shapely.is_valid(geoms).all() and shapely.coverage_is_valid(geoms)):
+    if not shapely.is_valid(geoms).all():
         return None
     snapped = shapely.set_precision(geoms, grid_size)
     if shapely.is_empty(snapped).any() or not shapely.coverage_is_valid(snapped):
@@ -230,8 +254,9 @@ def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
     return rebuilt
 
 
-def _simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    if shapely.coverage_is_valid(geoms):
+def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = None) -> np.ndarray:
+    """Simplify a coverage together (``coverage``: known to be a valid coverage; None: test it)."""
+    if coverage or (coverage is None and shapely.coverage_is_valid(geoms)):
         return shapely.coverage_simplify(geoms, tolerance)
     warnings.warn("the polygons overlap, so they are simplified one by one and neighbours may not match "
                   "exactly (gridmap.check lists the overlaps)", GridmapWarning, stacklevel=4)

@@ -47,7 +47,7 @@ from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
-from gridmap.maps._topology import coverage_topology, encode_numbers, encode_shapes
+from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes, stored_topology
 from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
 from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
@@ -62,6 +62,8 @@ LOD_MIN_GRIDS = 5_000
 #: Grid vertices are snapped and simplified to one pixel at this zoom (about 4.8 m at the equator, 4.4 m at
 #: 23° N); the page zooms in to GRID_ZOOM + 3.
 GRID_ZOOM = 15
+#: Integer steps per degree of the stored vertices: one pixel at GRID_ZOOM.
+GRID_SCALE = 256 * 2**GRID_ZOOM / 360
 _ADMIN_PX, _GRID_PX = 120, 96
 _TEXT = {
     "zh": {"district": "城区/县", "street": "街道/乡镇", "community": "社区/村", "grids": "网格数",
@@ -190,16 +192,19 @@ class LazyGridLayer(GridLayer):
         self.zoom = start_zoom(float(np.nanmedian(widths[:, 2] - widths[:, 0])) if len(widths) else 0,
                                _GRID_PX)
 
+    def drawn_topology(self) -> Topology:
+        """Return the grids as drawn, as chained arcs at :data:`GRID_ZOOM` (made once per coordinate system)."""
+        coords = self._coords()
+        if coords not in self._topologies:
+            self._topologies[coords] = coverage_topology(self.drawn_geometry().values, scale=GRID_SCALE,
+                                                         tolerance=1 / GRID_SCALE, chained=True)
+        return self._topologies[coords]
+
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
-        scale = 256 * 2**GRID_ZOOM / 360
         drawn = self.drawn_geometry()
-        coords = self._coords()
-        if coords not in self._topologies:
-            self._topologies[coords] = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale,
-                                                         chained=True)
-        self.topology = topology = self._topologies[coords]
+        self.topology = topology = self.drawn_topology()
         bounds = shapely.bounds(drawn.values)
         keys = self.communities
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
@@ -213,7 +218,7 @@ class LazyGridLayer(GridLayer):
                  zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
         shapes = encode_shapes(topology)
         self.spec_json = js_string({
-            "key": self.key, "scale": scale, "translate": list(topology.translate),
+            "key": self.key, "scale": GRID_SCALE, "translate": list(topology.translate),
             "arcs": " ".join(topology.arcs), "shapes": shapes, "codes": compact_codes(self.codes),
             "titles": titles, "fields": [compact_field(field) for field in self.fields],
             "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
@@ -292,6 +297,9 @@ class LevelLayer(Layer):
     frame : geopandas.GeoDataFrame
         From :func:`rollup`.
     level : {"district", "street", "community"}
+    from_grids : bool, default False
+        The frame's geometry is the union of the grids' (no boundary layer gave it): drawn from the grid
+        layer's arcs once a :class:`LevelsControl` joins the two.
     measures : list of dict
         The grid layer's measures (keys in the same order): this level's classes of each.
     scheme, k, lang, public
@@ -305,8 +313,10 @@ class LevelLayer(Layer):
     """)
 
     def __init__(self, frame: gpd.GeoDataFrame, *, level: str, measures: list, scheme: str, k: int, lang: str,
-                 public: bool):
+                 public: bool, from_grids: bool = False):
         text = _TEXT[lang]
+        self.from_grids = from_grids
+        self.grids: LazyGridLayer | None = None  # set by LevelsControl
         super().__init__(name=control_label(text[level]), overlay=True, control=False, show=True)
         self._name = "LevelLayer"
         self.key = level
@@ -327,9 +337,9 @@ class LevelLayer(Layer):
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
-        scale = 256 * 2**GRID_ZOOM / 360
+        scale = GRID_SCALE
         drawn = self.drawn_geometry()
-        topology = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale, chained=True)
+        topology = self._topology(drawn)
         shapes = encode_shapes(topology)
         titles = [row[0] for row in self.rows]
         points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
@@ -345,6 +355,21 @@ class LevelLayer(Layer):
             "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key], "labelAt": encode_numbers(ints.ravel()),
             "labelZoom": "".join(chr(65 + z) for z in zooms), "labelWidth": [_text_px(t) for t in titles]})
         super().render(**kwargs)
+
+
+    def _topology(self, drawn: gpd.GeoSeries) -> Topology:
+        """The level's arcs: unions of the drawn grids when its geometry comes from them, else its own.
+
+        Unions of the grids' stored polygons share the grids' vertices exactly, so they need no second
+        noding or simplifying (most of a province map's writing time), and the level's outlines lie exactly
+        on the grid outlines.
+        """
+        if self.grids is not None and self.from_grids:
+            keys = np.asarray([code[:LEVELS[self.key]] for code in self.grids.communities])
+            codes, geoms = dissolve(self.grids.drawn_topology().geometry, keys)
+            if codes.tolist() == self.frame["code"].astype(str).tolist():
+                return stored_topology(geoms, scale=GRID_SCALE, chained=True)
+        return coverage_topology(drawn.values, scale=GRID_SCALE, tolerance=1 / GRID_SCALE, chained=True)
 
 
 def _rows(frame: gpd.GeoDataFrame, level: str, text: dict, *, public: bool):
@@ -398,6 +423,8 @@ class LevelsControl(MacroElement):
         self._name = "GridmapLevels"
         self.grid = grid
         self.layers = layers
+        for layer in layers:
+            layer.grids = grid
 
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
@@ -415,7 +442,8 @@ def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd
                  raw_cases: pd.Series | None = None) -> list[LevelLayer]:
     """Return the district, street and community layers of a province map (see :func:`rollup`)."""
     frames = rollup(grids, figures, communities, given, raw_cases=raw_cases)
-    layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public)
+    layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public,
+                         from_grids=not _has_geometry(given.get(level)))
               for level, frame in frames.items()]
     labels: dict[str, str | None] = {"density": None, "cases_per_1000": None, "cases_per_km2": None}
     for layer in layers:  # measure fields carry their names with units
@@ -424,3 +452,8 @@ def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd
                 f"{spec['name']} ({spec['unit']})"
         layer.fields = [labels.get(field) or field for field in layer.fields]
     return layers
+
+
+def _has_geometry(layer) -> bool:
+    """Whether a boundary layer draws any of its units (else the level is drawn from the grids)."""
+    return isinstance(layer, gpd.GeoDataFrame) and bool((layer.geometry.notna() & ~layer.geometry.is_empty).any())
