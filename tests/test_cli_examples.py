@@ -33,7 +33,8 @@ SLOW = ["demo", "build", "microgrids", "check", "codes validate", "cases assign"
         "escalation", "index", "staffing", "liaison"]
 #: Commands whose result is a table: they print it as JSON with --json.
 TABULAR = ["build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
-           "cases assign", "stats", "report", "escalation", "index", "party", "centres", "staffing", "liaison"]
+           "cases assign", "stats", "report", "escalation", "index", "party", "centres", "staffing", "liaison",
+           "zones", "circles"]
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):
