@@ -12,9 +12,10 @@ pytest.importorskip("ipykernel")
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [path.name for path in NOTEBOOKS] == ["01_quick_start.ipynb", "02_case_analysis.ipynb",
-                                                 "03_codes_over_time.ipynb"]
+                                                 "03_codes_over_time.ipynb", "04_people_and_organisation.ipynb",
+                                                 "05_field_work.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
