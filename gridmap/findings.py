@@ -106,11 +106,19 @@ class Report:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the findings as a DataFrame (columns check, severity, record, message, extras)."""
-        if any(isinstance(row, _Many) for row in self._rows):
-            frame = pd.concat([row.frame() if isinstance(row, _Many) else pd.DataFrame([row])
-                               for row in self._rows], ignore_index=True)
-        else:
-            frame = pd.DataFrame(self._rows)
+        parts: list[pd.DataFrame] = []
+        singles: list[dict] = []
+        for row in self._rows:  # runs of single findings make one frame each: thousands stay fast
+            if isinstance(row, _Many):
+                if singles:
+                    parts.append(pd.DataFrame(singles))
+                    singles = []
+                parts.append(row.frame())
+            else:
+                singles.append(row)
+        if singles:
+            parts.append(pd.DataFrame(singles))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else pd.DataFrame()
         if frame.empty:
             return pd.DataFrame(columns=_BASE_COLUMNS)
         return frame[_BASE_COLUMNS + [c for c in frame.columns if c not in _BASE_COLUMNS]]
