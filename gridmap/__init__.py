@@ -53,6 +53,8 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk,
         crosswalk_summary,
     )
+    from gridmap import fieldwork
+    from gridmap.fieldwork import PatrolRules, read_patrols, summarize_patrols
     from gridmap.findings import Report
     from gridmap.io import (
         City,
@@ -81,6 +83,8 @@ _LAZY = {
                      "build_microgrids", "check", "coverage_gaps", "coverage_overlaps", "crosswalk",
                      "crosswalk_summary"), "gridmap.division"),
     "Report": "gridmap.findings",
+    "fieldwork": "",  # issue 21: patrols
+    **dict.fromkeys(("PatrolRules", "read_patrols", "summarize_patrols"), "gridmap.fieldwork"),
     **dict.fromkeys(("City", "add_hierarchy", "list_layers", "load_city", "read_division_codes", "read_layer",
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
@@ -145,6 +149,11 @@ __all__ = [
     "Registry",
     "GridIndex",
     "summarize",
+    # field work (issue 21)
+    "fieldwork",
+    "read_patrols",
+    "summarize_patrols",
+    "PatrolRules",
     # results and errors
     "Report",
     "GridmapError",

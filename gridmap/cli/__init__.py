@@ -149,11 +149,13 @@ def _register_commands() -> None:
     from gridmap.cli.demo import demo
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
+    from gridmap.cli.patrols import patrols
     from gridmap.cli.report import report
     from gridmap.cli.stats import stats
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
+    main.add_command(patrols)  # issue 21, field work
 
 
 _register_commands()

@@ -236,6 +236,9 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
 
     A segment running past midnight is measured but not drawn (each day's line stays within its day).
     """
+    if not len(points):
+        return gpd.GeoDataFrame({"person": [], "day": [], "points": [], "seconds": [], "length_m": [], "grid": []},
+                                geometry=gpd.GeoSeries([], crs=setting.crs))
     person = points["person"].to_numpy(dtype=object)
     drawn = valid.copy()
     drawn[:-1] &= day[1:] == day[:-1]
