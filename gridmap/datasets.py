@@ -92,7 +92,7 @@ def load_sample(*, path: str | os.PathLike | None = None) -> City:
     1      streets      8  EPSG:4490
     2  communities     40  EPSG:4490
     3        units    660  EPSG:4490
-    4        staff   2558          -
+    4        staff   2546          -
     5        cases  20000  EPSG:4490
     >>> city.communities["code"].str.len().unique().tolist()
     [12]

@@ -46,8 +46,10 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import ArrayLike
 
+from gridmap.division.order import reading_order
 from gridmap.division.rules import GridRules
 
 __all__ = [
@@ -56,7 +58,6 @@ __all__ = [
     "GridRow",
     "unit_roles",
     "community_kinds",
-    "reading_order",
     "target_range",
     "REASONS",
 ]
@@ -137,27 +138,6 @@ def community_kinds(communities: pd.DataFrame) -> pd.Series:
     return given.fillna(derived).astype(object)
 
 
-def reading_order(x: ArrayLike, y: ArrayLike, keys: ArrayLike | None = None) -> np.ndarray:
-    """Positions sorted in reading order: rows from north to south, west to east within a row.
-
-    Rows are as tall as the typical spacing of the items (the square root of their bounding box area per
-    item), so a row holds about as many items as there are rows. Ties go to ``keys`` (e.g. unit ids).
-
-    Examples
-    --------
-    >>> reading_order([0, 10, 0, 10], [10, 9, 4, 3], keys=["a", "b", "c", "d"]).tolist()
-    [0, 1, 2, 3]
-    """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if not len(x):
-        return np.empty(0, dtype=np.int64)
-    span = max(x.max() - x.min(), 1.0) * max(y.max() - y.min(), 1.0)
-    row_height = max(np.sqrt(span / len(x)), 1.0)
-    rows = np.floor((y.max() - y) / row_height)
-    keys = np.arange(len(x)) if keys is None else np.asarray(keys)
-    return np.lexsort((keys, x, rows))
-
-
 def group_units(
     units: pd.DataFrame,
     adjacency: pd.DataFrame,
@@ -219,7 +199,7 @@ def group_unit_rows(
     """
     data = _arrays(units)
     rank = np.empty(len(data["unit_id"]), dtype=np.int64)
-    rank[reading_order(data["x"], data["y"], data["unit_id"])] = np.arange(len(rank))
+    rank[reading_order(shapely.points(data["x"], data["y"]), keys=data["unit_id"])] = np.arange(len(rank))
     head = _heads(data["areal"], links, rank)
     nodes = _Nodes(data, head, rank, adjacency, rules, zones=zones)
     roles = _roles(units, rules)

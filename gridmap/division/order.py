@@ -4,7 +4,8 @@ Grid codes are numbered "like reading text" (DB6101/T 3185-2024, DB11/T 2157-202
 south, and within a row from west to east. :func:`reading_order` gives that order for any geometries; the
 temporary codes of :func:`gridmap.division.build_grids` and the permanent codes of
 :func:`gridmap.codes.scheme.assign_sequential_codes` and the registry both follow it, so a grid's temporary
-``-NNN`` is the serial of its permanent code.
+``-NNN`` is the serial of its permanent code. Grouping takes the units of a community in the same order
+(:mod:`gridmap.division.group`), so the first grid formed is the first numbered.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _rows(y: np.ndarray, band: float) -> np.ndarray:
     return (line.max() - line).astype(np.int64)
 
 
-def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
+def reading_order(geometries: Any, *, band: float | None = None, keys: Any = None) -> np.ndarray:
     """Positions of the geometries in the order grids issued together are numbered: like reading text.
 
     Rows run from north to south; within a row, grids are numbered from west to east (DB6101/T 3185-2024,
@@ -58,7 +59,7 @@ def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
     horizontal bands of height ``band``, like lines of text, placed so that the points sit as near the
     middle of their band as possible (the band centre lines pass through the circular mean of the
     points' y modulo ``band``). Within a row, points are taken west to east; at equal x, north first;
-    full ties keep their input order, so the result is deterministic.
+    full ties go to ``keys`` (default: the input order), so the result is deterministic.
 
     Parameters
     ----------
@@ -68,6 +69,8 @@ def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
         Row height in the CRS's units. Default: the median height (bounding-box ``maxy - miny``) of the
         geometries; for points, the side of a square if the points' bounding box were shared out equally
         among them. 0 makes every distinct latitude a row of its own.
+    keys : array-like, optional
+        One sortable value per geometry (e.g. unit ids) deciding full ties; default: the input position.
 
     Returns
     -------
@@ -87,10 +90,11 @@ def reading_order(geometries: Any, *, band: float | None = None) -> np.ndarray:
                             fix="drop or repair empty geometries before numbering grids")
     if len(geoms) == 0:
         return np.empty(0, dtype=np.intp)
-    points = shapely.point_on_surface(geoms)
+    points = geoms if shapely.get_type_id(geoms).max() == 0 else shapely.point_on_surface(geoms)
     x, y = shapely.get_x(points), shapely.get_y(points)
     band = _default_band(geoms, x, y) if band is None else band
     if not (isinstance(band, (int, float)) and math.isfinite(band) and band >= 0):
         raise CodeError(f"band must be a finite number >= 0, got {band!r}",
                         fix="pass the row height in CRS units")
-    return np.lexsort((np.arange(len(geoms)), -y, x, _rows(y, float(band))))
+    ties = np.arange(len(geoms)) if keys is None else np.asarray(keys)
+    return np.lexsort((ties, -y, x, _rows(y, float(band))))
