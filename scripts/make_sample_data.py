@@ -55,6 +55,7 @@ from shapely.ops import nearest_points
 import gridmap
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
+from sample_patrols import generate_patrols
 
 log = logging.getLogger("make_sample_data")
 
@@ -1194,6 +1195,9 @@ def generate(out: Path, seed: int = SEED) -> None:
     write_rest(out, admin, units, staff, cases, flaws, gaps)
     buildings = build_buildings(units, np.random.default_rng([seed, BUILDINGS_STREAM]))
     write_buildings(out / BUILDINGS_NAME, buildings)
+    patrols = generate_patrols(out, grids, seed)  # issue 21: tracks and check-ins, README section
+    atomic_write(out / "README.md", lambda tmp: tmp.write_text(
+        (out / "README.md").read_text(encoding="utf-8") + "\n" + "\n".join(patrols), encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,6 +56,8 @@ _EXAMPLES = """
               metavar="FILE",
               help="Patrol records: CSV/Excel/Parquet or a point layer; 人员编号 or 巡查员, 时间, 经度/纬度 "
                    "and/or 网格编码, optional 所属网格 and 坐标系.")
+@click.option("--area", default=None, metavar="CODE",
+              help="Only the grids whose code starts with CODE (a district, street or community code).")
 @click.option("--kind", type=click.Choice(PATROL_KINDS), default=None,
               help="checkins (打卡) or tracks (轨迹) [default: check-ins when the records name grids or have "
                    "no coordinates].")
@@ -84,7 +86,8 @@ _EXAMPLES = """
 @json_option
 @quiet_option
 @click.pass_context
-def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, records_path: str, kind: str | None,
+def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, records_path: str, area: str | None,
+            kind: str | None,
             units_path: str | None, roster_path: str | None, period: str, within_m: float | None,
             rules_path: str | None, idle_days: float | None, at: str | None, coords: str | None,
             out: str | None, as_json: bool) -> None:
@@ -106,7 +109,7 @@ def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, record
     with echo_warnings(quiet=quiet), Steps("patrols", 3 + (out is not None), quiet=quiet) as step:
         rules = PatrolRules.from_toml(rules_path) if rules_path else None
         step(f"read {grids_path}")
-        grids = read_named_layer(grids_path, grids_layer, "grids")
+        grids = _area(read_named_layer(grids_path, grids_layer, "grids"), area, grids_path)
         units = _units(units_path, grids_path)
         roster = _roster(roster_path) if roster_path else None
         step(f"read {records_path}")
@@ -118,12 +121,37 @@ def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, record
             step(f"write {out}")
             _write(summary, out)
     result = _result(summary, records_path, out)
+    if not quiet and not as_json:
+        _echo_data_findings(summary.report)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     elif out is not None:
         echo_wrote(out, _details(result), quiet=quiet)
     elif not quiet:
         click.echo(f"patrols: {_details(result)}")
+
+
+def _area(grids, area: str | None, path: str):
+    """The grids of ``area`` (a code prefix), all of them without one."""
+    from gridmap.errors import SchemaError
+    from gridmap.schema import model_columns
+
+    if area is None:
+        return grids
+    codes = model_columns(grids, "grids")[0]["code"].astype(str)
+    inside = codes.str.startswith(area.strip()).to_numpy()
+    if not inside.any():
+        raise SchemaError(f"no grid code starts with {area!r}", path=path,
+                          fix=f"give --area a district, street or community code, e.g. {codes.iloc[0][:9]}")
+    return grids[inside]
+
+
+def _echo_data_findings(report: Report) -> None:
+    """Say on stderr which records were left out or merged (the findings about grids are in the output)."""
+    frame = report.to_frame()
+    data = frame[~frame["check"].isin(["under_patrolled", "idle_grid"])]
+    for row in data.itertuples():
+        click.echo(f"gridmap: warning: {row.message}", err=True)
 
 
 def _records(path: str, *, kind: str | None, coords: str | None, report: Report):
@@ -162,7 +190,8 @@ def _roster(path: str) -> pd.DataFrame:
 
 def _write(summary: PatrolSummary, out: str) -> None:
     """Write the tables: GeoPackage layers, workbook sheets (Chinese headers) or the period table."""
-    from gridmap.io import write_layer, write_workbook
+    from gridmap.io import write_layer
+    from gridmap.io.write import write_workbook
     from gridmap.schema import PATROL_HEADERS_ZH
 
     suffix = Path(out).suffix.lower()

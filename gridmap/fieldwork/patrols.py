@@ -153,9 +153,10 @@ def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *, units: 
         Grids with a unique text ``code`` (网格编码) and polygons; ``type`` (city/rural/dedicated) picks
         type rows of the rule table; ``unit_ids`` lists their units when the units do not say.
     units : geopandas.GeoDataFrame, optional
-        The units whose share passed is measured (points or polygons, any CRS). A unit belongs to the grids
-        its ``grid_code`` names, else to the grids whose ``unit_ids`` name its ``unit_id``, else to the grid
-        holding its representative point. Without units, ``coverage`` is missing.
+        The units whose share passed is measured (points or polygons, any CRS: compounds, buildings). A unit
+        belongs to the grids its ``grid_code`` (网格编码) names, else to the grids whose ``unit_ids`` name its
+        ``unit_id``; a unit naming none of the grids belongs to the grid holding its representative point.
+        Without units, ``coverage`` is missing.
     roster : pandas.DataFrame, optional
         ``person_id`` and ``unit_code`` (see :func:`gridmap.people.read_roster`; ``grid_code`` is read as
         ``unit_code``): the own grids of the workers it lists.
@@ -377,9 +378,14 @@ def _units(units: gpd.GeoDataFrame | None, grids: gpd.GeoDataFrame, index: GridI
         pairs = _listed(grids["unit_ids"], np.arange(len(grids))).rename(columns={"unit": "grid"})
         pairs["unit"] = pd.Index(units["unit_id"].astype(str)).get_indexer(pairs.pop("value"))
     else:
-        points = units.geometry.representative_point().to_crs(index.crs)
-        pairs = pd.DataFrame({"unit": np.arange(len(units)), "grid": index.locate(points.x, points.y)})
-    pairs = pairs[(pairs["unit"] >= 0) & (pairs["grid"] >= 0)].drop_duplicates()
+        pairs = pd.DataFrame({"unit": np.array([], dtype=np.int64), "grid": np.array([], dtype=np.int64)})
+    pairs = pairs[(pairs["unit"] >= 0) & (pairs["grid"] >= 0)]
+    rest = np.setdiff1d(np.arange(len(units)), pairs["unit"].to_numpy())  # named no grid: where they lie
+    present = units.geometry.iloc[rest].notna().to_numpy() & ~units.geometry.iloc[rest].is_empty.to_numpy()
+    rest = rest[present]
+    points = units.geometry.iloc[rest].representative_point().to_crs(index.crs)
+    located = pd.DataFrame({"unit": rest, "grid": index.locate(points.x, points.y)})
+    pairs = pd.concat([pairs, located[located["grid"] >= 0]]).drop_duplicates()
     geometry = np.asarray(units.geometry.to_crs(metric).to_numpy(), dtype=object)
     return pairs[["unit", "grid"]].astype(np.int64).reset_index(drop=True), shapely.STRtree(geometry)
 
