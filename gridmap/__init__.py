@@ -35,7 +35,7 @@ from gridmap.errors import (
 )
 
 if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and readers
-    from gridmap import cases, codes, crs, maps, stats
+    from gridmap import cases, codes, crs, fieldwork, maps, stats
     from gridmap.cases import GridIndex, read_cases
     from gridmap.codes.registry import Registry
     from gridmap.datasets import load_sample
@@ -53,7 +53,6 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk,
         crosswalk_summary,
     )
-    from gridmap import fieldwork
     from gridmap.fieldwork import PatrolRules, read_patrols, summarize_patrols
     from gridmap.findings import Report
     from gridmap.io import (

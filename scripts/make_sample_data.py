@@ -49,13 +49,13 @@ import pyogrio
 import shapely
 import shapely.affinity
 from pyproj import Transformer
+from sample_patrols import generate_patrols
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
 import gridmap
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import HANDLING_LEVELS
-from sample_patrols import generate_patrols
 
 log = logging.getLogger("make_sample_data")
 

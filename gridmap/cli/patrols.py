@@ -72,8 +72,9 @@ _EXAMPLES = """
 @click.option("--within", "within_m", type=FiniteFloat(min=0.01, max=10_000, unit="metres"), default=None,
               metavar="M", help="A unit within M metres of a track is passed [default: 50, or --rules].")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              metavar="FILE.toml", help="Patrol rules ([patrols] table: required rows, within_m, idle_days, …) "
-                                        "[default: one patrol per grid per day].")
+              metavar="FILE.toml",
+              help="Patrol rules ([patrols] table: required rows, within_m, idle_days, …) [default: one "
+                   "patrol per grid per day].")
 @click.option("--idle-days", type=FiniteFloat(min=0, max=3650, unit="days"), default=None, metavar="N",
               help="List grids not patrolled for N days [default: 3, or --rules].")
 @click.option("--at", default=None, metavar="TIME",
@@ -81,8 +82,8 @@ _EXAMPLES = """
 @coords_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write: .gpkg (layers patrol_grids with polygons, patrol_periods, patrol_workers, "
-                   "patrol_idle, patrol_tracks, report), .xlsx (sheets with Chinese headers), .csv or .parquet "
-                   "(the table per grid and period); atomically.")
+                   "patrol_idle, patrol_tracks, report), .xlsx (sheets with Chinese headers), .csv or "
+                   ".parquet (the table per grid and period); atomically.")
 @json_option
 @quiet_option
 @click.pass_context
@@ -101,7 +102,8 @@ def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, record
     from gridmap.findings import Report
 
     if out is not None and Path(out).suffix.lower() not in _OUT:
-        raise click.BadParameter(f"{out!r} is not a .gpkg, .xlsx, .csv or .parquet file", param_hint="'--out'")
+        raise click.BadParameter(f"{out!r} is not a .gpkg, .xlsx, .csv or .parquet file",
+                                 param_hint="'--out'")
     refuse_overwriting({"--grids": grids_path, "--records": records_path, "--units": units_path,
                         "--roster": roster_path, "--rules": rules_path}, {"--out": out})
     quiet = is_quiet(ctx)
@@ -132,7 +134,7 @@ def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, record
 
 
 def _area(grids, area: str | None, path: str):
-    """The grids of ``area`` (a code prefix), all of them without one."""
+    """Return the grids of ``area`` (a code prefix), all of them without one."""
     from gridmap.errors import SchemaError
     from gridmap.schema import model_columns
 
@@ -172,7 +174,7 @@ def _units(units_path: str | None, grids_path: str):
 
 
 def _roster(path: str) -> pd.DataFrame:
-    """The roster's person_id and unit_code (网格编码 read as the unit)."""
+    """Read the roster's person_id and unit_code (网格编码 read as the unit)."""
     from gridmap.errors import SchemaError
     from gridmap.io import read_table
     from gridmap.schema import PATROL_ALIASES
@@ -183,8 +185,9 @@ def _roster(path: str) -> pd.DataFrame:
         table = table.rename(columns={"grid_code": "unit_code"})
     missing = [c for c in ("person_id", "unit_code") if c not in table.columns]
     if missing:
-        raise SchemaError(f"the roster has no column {missing[0]!r} (columns: {', '.join(map(str, table.columns))})",
-                          path=path, fix="give person_id (人员编号) and unit_code (the grid's code, 网格编码)")
+        columns = ", ".join(map(str, table.columns))
+        raise SchemaError(f"the roster has no column {missing[0]!r} (columns: {columns})", path=path,
+                          fix="give person_id (人员编号) and unit_code (the code of the grid, 网格编码)")
     return table
 
 
@@ -198,8 +201,8 @@ def _write(summary: PatrolSummary, out: str) -> None:
     if suffix in (".csv", ".parquet"):
         write_layer(summary.periods, out)
         return
-    tables = {"patrol_grids": summary.grids, "patrol_periods": summary.periods, "patrol_workers": summary.workers,
-              "patrol_idle": summary.idle}
+    tables = {"patrol_grids": summary.grids, "patrol_periods": summary.periods,
+              "patrol_workers": summary.workers, "patrol_idle": summary.idle}
     if suffix == ".xlsx":
         names = {"patrol_grids": "网格", "patrol_periods": "周期", "patrol_workers": "网格员",
                  "patrol_idle": "未巡查网格"}
@@ -216,16 +219,18 @@ def _write(summary: PatrolSummary, out: str) -> None:
 
 
 def _result(summary: PatrolSummary, records_path: str, out: str | None) -> dict:
-    """What the command found, for --json and the summary line."""
+    """Return what the command found, for --json and the summary line."""
     grids = summary.grids
     findings = summary.report.to_frame()
-    columns = ["code", "patrols", "required", "done_rate", "units", "units_passed", "coverage", "longest_gap_h",
-               "last_patrol", "idle_days", "label"]
+    columns = ["code", "patrols", "required", "done_rate", "units", "units_passed", "coverage",
+               "longest_gap_h", "last_patrol", "idle_days", "label"]
+    units = grids["units"].sum()
     return {
         "out": out, "records": records_path, "kind": summary.kind, "period": summary.period,
-        "grids": len(grids), "patrols": int(grids["patrols"].sum()), "required": float(grids["required"].sum()),
+        "grids": len(grids), "patrols": int(grids["patrols"].sum()),
+        "required": float(grids["required"].sum()),
         "grids_short": int((grids["patrols"] < grids["required"]).sum()),
-        "coverage": float(grids["units_passed"].sum() / grids["units"].sum()) if grids["units"].sum() else None,
+        "coverage": float(grids["units_passed"].sum() / units) if units else None,
         "idle": summary.idle["code"].tolist(), "workers": int(summary.workers["person_id"].nunique()),
         "tracks": len(summary.tracks),
         "table": json.loads(pd.DataFrame(grids[columns]).to_json(orient="records", date_format="iso",

@@ -1,4 +1,4 @@
-"""Work in the field: patrols, patrol zones around sensitive sites, walking circles, escalation and satisfaction.
+"""Work in the field: patrols, patrol zones around sensitive sites, walking circles, escalation, satisfaction.
 
 The stage after :mod:`gridmap.people` and before :mod:`gridmap.stats`.
 

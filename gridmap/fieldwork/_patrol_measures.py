@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +38,8 @@ _MINUTE_NS = 60 * 10**9
 #: The columns of located points: worker, time (int64 ns), coordinates in the records' CRS, grid and own
 #: grid (positions in the index, -1 for none).
 POINT_COLUMNS = ["person", "time", "x", "y", "grid", "own"]
-_QUERY_CHUNK = 250_000  # geometries per STR-tree query (bounds the memory of the pairs)
+_QUERY_CHUNK = 250_000  # segments or points per STR-tree query (bounds the memory of the pairs)
+_SEGMENTS_PER_LINE = 16  # consecutive segments queried as one line
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class Part:
     counts: Counter = field(default_factory=Counter)
 
 
-def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, setting: Setting) -> tuple[pd.DataFrame, Counter]:
+def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray,
+            setting: Setting) -> tuple[pd.DataFrame, Counter]:
     """Locate clean records: the points :func:`measure` takes, and the records left out by reason.
 
     ``table`` holds ``person_id``, ``time`` (datetime64), ``grid_code`` and ``own_grid`` (see
@@ -115,7 +118,7 @@ def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, setting: Setting)
     counts.update({"no_worker": int((~person).sum()), "no_time": int((person & ~timed).sum()),
                    "no_location": int((person & timed & ~placed).sum()),
                    "outside": int((keep & (grid < 0)).sum())})
-    points = pd.DataFrame({"person": table["person_id"].to_numpy(dtype=object)[keep],
+    points = pd.DataFrame({"person": table["person_id"].array[keep],
                            "time": table["time"].to_numpy(dtype="datetime64[ns]")[keep].astype(np.int64),
                            "x": x[keep], "y": y[keep], "grid": grid[keep], "own": own[keep]})
     return points, counts
@@ -123,36 +126,53 @@ def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, setting: Setting)
 
 def measure(points: pd.DataFrame, setting: Setting) -> Part:
     """Measure the points of some workers (every point of each of them): see the module's docstring."""
-    points, duplicates = _sorted_unique(points)
-    counts = Counter({"duplicate": duplicates})
-    if len(points):
-        counts.update({"first": int(points["time"].min()), "last": int(points["time"].max())})
-    person = points["person"].to_numpy(dtype=object)
+    labels, p = _workers(points["person"])
     time = points["time"].to_numpy(dtype=np.int64)
-    grid = points["grid"].to_numpy(dtype=np.int64)
-    mx, my = setting.to_metric(points["x"].to_numpy(dtype=float), points["y"].to_numpy(dtype=float))
-    mx, my = np.asarray(mx, dtype=float), np.asarray(my, dtype=float)
-    valid, seconds, length = _segments(person, time, mx, my, setting)
-    counts["jump"] = int(_jumps(person, time, valid, setting))
+    x, y = points["x"].to_numpy(dtype=float), points["y"].to_numpy(dtype=float)
+    grid, own = points["grid"].to_numpy(dtype=np.int64), points["own"].to_numpy(dtype=np.int64)
+    order = np.lexsort((grid, y, x, time, p))  # by worker and time; exact repeats side by side
+    p, time, x, y, grid, own = (column[order] for column in (p, time, x, y, grid, own))
+    repeated = _repeats(p, time, x, y, grid)
+    keep = ~repeated
+    p, time, x, y, grid, own = (column[keep] for column in (p, time, x, y, grid, own))
+    counts = Counter({"duplicate": int(repeated.sum())})
+    if len(time):
+        counts.update({"first": int(time.min()), "last": int(time.max())})
+    mx, my = (np.asarray(v, dtype=float) for v in setting.to_metric(x, y))
+    valid, seconds, length = _segments(p, time, mx, my, setting)
+    counts["jump"] = int(_jumps(p, time, valid, setting))
     day = time // DAY_NS
-    presence = pd.DataFrame({"person": person, "grid": grid, "day": day, "seconds": seconds, "records": 1})
-    presence = presence.groupby(["person", "grid", "day"], sort=True, as_index=False)[["seconds", "records"]].sum()
-    owned = points["own"].to_numpy() >= 0
-    owns = pd.DataFrame({"person": person[owned], "grid": points["own"].to_numpy()[owned]}).drop_duplicates()
-    tracks = _tracks(points, day, valid, seconds, length, setting) if setting.tracks else None
-    return Part(sessions=_sessions(person, time, grid, setting), presence=presence,
-                hits=_hits(mx, my, day, valid, setting), owns=owns.reset_index(drop=True), tracks=tracks,
-                counts=counts)
+    owned = own >= 0
+    owns = pd.DataFrame({"person": labels[p[owned]], "grid": own[owned]}).drop_duplicates(ignore_index=True)
+    tracks = None
+    if setting.tracks:
+        drawn = pd.DataFrame({"person": labels[p], "x": x, "y": y, "grid": grid})
+        tracks = _tracks(drawn, day, valid, seconds, length, setting)
+    return Part(sessions=_sessions(labels, p, time, grid, setting),
+                presence=_presence(labels, p, grid, day, seconds), hits=_hits(mx, my, day, valid, setting),
+                owns=owns, tracks=tracks, counts=counts)
 
 
-def _sorted_unique(points: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Points in (worker, time) order without exact repeats (same worker, time, place and grid)."""
-    points = points.sort_values(["person", "time"], kind="stable", ignore_index=True)
-    repeated = points.duplicated(["person", "time", "x", "y", "grid"]).to_numpy()
-    return points[~repeated].reset_index(drop=True), int(repeated.sum())
+def _workers(person: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The workers' ids (object array) and each point's position among them, in the order of the ids."""
+    codes, uniques = pd.factorize(person, sort=True)
+    return np.asarray(uniques, dtype=object), codes.astype(np.int64)
 
 
-def _segments(person: np.ndarray, time: np.ndarray, mx: np.ndarray, my: np.ndarray,
+def _repeats(p: np.ndarray, time: np.ndarray, x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Points (sorted) that repeat the one before: same worker, time, place (NaN equal to NaN) and grid."""
+    same = np.zeros(len(p), dtype=bool)
+    if len(p) > 1:
+        same[1:] = (p[1:] == p[:-1]) & (time[1:] == time[:-1]) & (grid[1:] == grid[:-1]) \
+            & _equal(x[1:], x[:-1]) & _equal(y[1:], y[:-1])
+    return same
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def _segments(p: np.ndarray, time: np.ndarray, mx: np.ndarray, my: np.ndarray,
               setting: Setting) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which points start a segment to the next, and its seconds and metres (attributed to its start).
 
@@ -167,7 +187,7 @@ def _segments(person: np.ndarray, time: np.ndarray, mx: np.ndarray, my: np.ndarr
     dist = np.hypot(mx[1:] - mx[:-1], my[1:] - my[:-1])
     rules = setting.rules
     with np.errstate(invalid="ignore"):
-        joined = (person[1:] == person[:-1]) & (dt > 0) & (dt <= rules.break_minutes * 60) \
+        joined = (p[1:] == p[:-1]) & (dt > 0) & (dt <= rules.break_minutes * 60) \
             & (dist <= rules.max_speed_kmh / 3.6 * dt)
     valid[:-1] = joined
     seconds[:-1] = np.where(joined, dt, 0.0)
@@ -175,34 +195,49 @@ def _segments(person: np.ndarray, time: np.ndarray, mx: np.ndarray, my: np.ndarr
     return valid, seconds, length
 
 
-def _jumps(person: np.ndarray, time: np.ndarray, valid: np.ndarray, setting: Setting) -> int:
+def _jumps(p: np.ndarray, time: np.ndarray, valid: np.ndarray, setting: Setting) -> int:
     """Consecutive points of one worker close in time but too far apart to be joined (GPS jumps)."""
     if setting.kind != "tracks" or len(time) < 2:
         return 0
-    near = (person[1:] == person[:-1]) & (time[1:] - time[:-1] <= setting.rules.break_minutes * _MINUTE_NS)
+    near = (p[1:] == p[:-1]) & (time[1:] - time[:-1] <= setting.rules.break_minutes * _MINUTE_NS)
     return int((near & ~valid[:-1]).sum())
 
 
-def _sessions(person: np.ndarray, time: np.ndarray, grid: np.ndarray, setting: Setting) -> pd.DataFrame:
+def _presence(labels: np.ndarray, p: np.ndarray, grid: np.ndarray, day: np.ndarray,
+              seconds: np.ndarray) -> pd.DataFrame:
+    """Seconds of track and records per (worker, grid, day)."""
+    frame = pd.DataFrame({"p": p, "grid": grid, "day": day, "seconds": seconds, "records": 1})
+    frame = frame.groupby(["p", "grid", "day"], sort=True, as_index=False)[["seconds", "records"]].sum()
+    frame.insert(0, "person", labels[frame.pop("p").to_numpy()])
+    return frame.astype({"grid": np.int64, "day": np.int64, "records": np.int64})
+
+
+def _sessions(labels: np.ndarray, p: np.ndarray, time: np.ndarray, grid: np.ndarray,
+              setting: Setting) -> pd.DataFrame:
     """Patrols: runs of one worker's records in one grid no more than ``patrol_gap_minutes`` apart."""
     inside = np.flatnonzero(grid >= 0)
-    frame = pd.DataFrame({"person": person[inside], "grid": grid[inside], "time": time[inside]})
-    frame = frame.sort_values(["person", "grid", "time"], kind="stable", ignore_index=True)
-    p, g, t = (frame[c].to_numpy() for c in ("person", "grid", "time"))
-    new = np.ones(len(frame), dtype=bool)
-    new[1:] = (p[1:] != p[:-1]) | (g[1:] != g[:-1]) \
+    order = inside[np.lexsort((time[inside], grid[inside], p[inside]))]
+    pp, g, t = p[order], grid[order], time[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (pp[1:] != pp[:-1]) | (g[1:] != g[:-1]) \
         | (t[1:] - t[:-1] > setting.rules.patrol_gap_minutes * _MINUTE_NS)
-    frame["session"] = np.cumsum(new)
-    sessions = frame.groupby("session", sort=False).agg(person=("person", "first"), grid=("grid", "first"),
-                                                         start=("time", "min"), end=("time", "max"),
-                                                         records=("time", "size")).reset_index(drop=True)
-    long_enough = sessions["end"] - sessions["start"] >= setting.rules.min_patrol_minutes * _MINUTE_NS
-    sessions["counts"] = long_enough.to_numpy() | (setting.kind == "checkins")
-    return sessions.astype({"grid": np.int64, "start": np.int64, "end": np.int64, "records": np.int64})
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(order)) - 1 if len(first) else first
+    start, end = t[first], t[last]
+    long_enough = end - start >= setting.rules.min_patrol_minutes * _MINUTE_NS
+    return pd.DataFrame({"person": labels[pp[first]], "grid": g[first].astype(np.int64), "start": start,
+                         "end": end, "records": (last - first + 1).astype(np.int64),
+                         "counts": long_enough | (setting.kind == "checkins")})
 
 
-def _hits(mx: np.ndarray, my: np.ndarray, day: np.ndarray, valid: np.ndarray, setting: Setting) -> pd.DataFrame:
-    """Unique (unit, day): the units within ``within_m`` of a segment, or of a point that is on none."""
+def _hits(mx: np.ndarray, my: np.ndarray, day: np.ndarray, valid: np.ndarray,
+          setting: Setting) -> pd.DataFrame:
+    """Return unique (unit, day): the units within ``within_m`` of a segment, or of a lone point.
+
+    Runs of up to :data:`_SEGMENTS_PER_LINE` consecutive segments of one day are queried as one line: the
+    distance to a line is the least distance to its segments, so the units found are the same, for far
+    fewer geometries to make and query.
+    """
     empty = pd.DataFrame({"unit": np.array([], dtype=np.int64), "day": np.array([], dtype=np.int64)})
     if setting.units is None or not len(mx):
         return empty
@@ -211,16 +246,40 @@ def _hits(mx: np.ndarray, my: np.ndarray, day: np.ndarray, valid: np.ndarray, se
     on_segment[start] = True
     on_segment[start + 1] = True
     lone = np.flatnonzero(~on_segment & np.isfinite(mx) & np.isfinite(my))
+    vertex, line = _lines(start, day)
     found = [empty]
-    for begin in range(0, len(start), _QUERY_CHUNK):
-        chunk = start[begin:begin + _QUERY_CHUNK]
-        lines = shapely.linestrings(np.stack([mx[chunk], my[chunk], mx[chunk + 1], my[chunk + 1]],
-                                             axis=1).reshape(-1, 2, 2))
-        found.append(_passed(lines, day[chunk], setting))
+    lines_per_query = _QUERY_CHUNK // _SEGMENTS_PER_LINE
+    n_lines = int(line[-1]) + 1 if len(line) else 0
+    cuts = np.searchsorted(line, np.arange(0, n_lines + lines_per_query, lines_per_query))
+    for begin, (low, high) in zip(range(0, n_lines, lines_per_query), zip(cuts[:-1], cuts[1:], strict=False),
+                                  strict=False):
+        chosen = np.arange(low, high)
+        geometries = cast(np.ndarray, shapely.linestrings(
+            np.column_stack([mx[vertex[chosen]], my[vertex[chosen]]]), indices=line[chosen] - begin))
+        first = vertex[chosen][np.r_[True, line[chosen][1:] != line[chosen][:-1]]]
+        found.append(_passed(geometries, day[first], setting))
     for begin in range(0, len(lone), _QUERY_CHUNK):
         chunk = lone[begin:begin + _QUERY_CHUNK]
-        found.append(_passed(shapely.points(mx[chunk], my[chunk]), day[chunk], setting))
+        found.append(_passed(cast(np.ndarray, shapely.points(mx[chunk], my[chunk])), day[chunk], setting))
     return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _lines(start: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (point positions) and line numbers of the segments starting at ``start``, grouped in lines.
+
+    A line is a run of consecutive segments starting on one day, at most :data:`_SEGMENTS_PER_LINE` long;
+    each segment gives its first point, and the last of a line its end point too.
+    """
+    if not len(start):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    run_start = np.r_[True, (start[1:] != start[:-1] + 1) | (day[start[1:]] != day[start[:-1]])]
+    run_first = np.maximum.accumulate(np.where(run_start, np.arange(len(start)), 0))
+    new = run_start | ((np.arange(len(start)) - run_first) % _SEGMENTS_PER_LINE == 0)
+    line = np.cumsum(new) - 1
+    last = np.r_[line[1:] != line[:-1], True]
+    repeat = 1 + last.astype(np.int64)
+    vertex = np.repeat(start, repeat) + (np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat))
+    return vertex, np.repeat(line, repeat)
 
 
 def _passed(geometries: np.ndarray, day: np.ndarray, setting: Setting) -> pd.DataFrame:
@@ -237,8 +296,8 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
     A segment running past midnight is measured but not drawn (each day's line stays within its day).
     """
     if not len(points):
-        return gpd.GeoDataFrame({"person": [], "day": [], "points": [], "seconds": [], "length_m": [], "grid": []},
-                                geometry=gpd.GeoSeries([], crs=setting.crs))
+        columns = ["person", "day", "points", "seconds", "length_m", "grid"]
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=setting.crs))
     person = points["person"].to_numpy(dtype=object)
     drawn = valid.copy()
     drawn[:-1] &= day[1:] == day[:-1]
@@ -246,21 +305,23 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
     sizes = np.bincount(piece)
     on_line = sizes[piece] >= 2
     _, line_of = np.unique(piece[on_line], return_inverse=True)
-    lines = shapely.linestrings(np.column_stack([points["x"].to_numpy()[on_line], points["y"].to_numpy()[on_line]]),
-                                indices=line_of)
+    xy = np.column_stack([points["x"].to_numpy()[on_line], points["y"].to_numpy()[on_line]])
+    lines = cast(np.ndarray, shapely.linestrings(xy, indices=line_of))
     first = np.flatnonzero(on_line & np.concatenate([[True], piece[1:] != piece[:-1]]))
     keys = pd.DataFrame({"person": person[first], "day": day[first]})
     group = keys.groupby(["person", "day"], sort=False).ngroup().to_numpy()
-    parts = shapely.multilinestrings(lines, indices=group) if len(lines) else np.array([], dtype=object)
+    parts = cast(np.ndarray, shapely.multilinestrings(lines, indices=group)) if len(lines) else \
+        np.array([], dtype=object)
     single = shapely.get_num_geometries(parts) == 1
     geometry = np.where(single, shapely.get_geometry(parts, 0), parts)
     daily = pd.DataFrame({"person": person, "day": day, "grid": points["grid"].to_numpy(), "seconds": seconds,
                           "length": length})
-    summary = daily.groupby(["person", "day"], sort=False).agg(points=("grid", "size"), seconds=("seconds", "sum"),
-                                                               length_m=("length", "sum"))
+    summary = daily.groupby(["person", "day"], sort=False).agg(
+        points=("grid", "size"), seconds=("seconds", "sum"), length_m=("length", "sum"))
     main = daily.groupby(["person", "day", "grid"], sort=True)["seconds"].agg(["sum", "size"]).reset_index()
-    main = main.sort_values(["person", "day", "sum", "size", "grid"], ascending=[True, True, False, False, True],
-                            kind="stable").drop_duplicates(["person", "day"]).set_index(["person", "day"])["grid"]
+    main = main.sort_values(["person", "day", "sum", "size", "grid"],
+                            ascending=[True, True, False, False, True], kind="stable")
+    main = main.drop_duplicates(["person", "day"]).set_index(["person", "day"])["grid"]
     drawn_keys = keys.drop_duplicates().set_index(["person", "day"]).index
     frame = summary.loc[drawn_keys].assign(grid=main.loc[drawn_keys].to_numpy()).reset_index()
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=setting.crs))

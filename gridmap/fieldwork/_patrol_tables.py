@@ -86,7 +86,7 @@ class Span:
 
 
 def span_of(part: Part, *, start: object = None, end: object = None, at: object = None) -> Span:
-    """The days from ``start`` (default the first record's) to ``end`` (the last record's), and ``at``."""
+    """Return the days from ``start`` (default the first record's) to ``end`` (the last's), and ``at``."""
     bounds = []
     for given, key in ((start, "first"), (end, "last")):
         if given is not None:
@@ -107,7 +107,7 @@ def span_of(part: Part, *, start: object = None, end: object = None, at: object 
 
 def _timestamp(value: object, name: str) -> int:
     try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"{name}={value!r} is not a date or time", fix=f"pass {name}= such as '2025-03-01'"
                           ) from exc
@@ -155,7 +155,7 @@ def _period_labels(calendar: pd.DataFrame, period: str | None) -> np.ndarray:
 
 
 def _slots(days: pd.Series | np.ndarray, span: Span, calendar: pd.DataFrame) -> np.ndarray:
-    """The period slot of each day, -1 outside the span."""
+    """Return the period slot of each day, -1 outside the span."""
     days = np.asarray(days, dtype=np.int64)
     inside = (days >= span.first) & (days <= span.last)
     slot = np.full(len(days), -1, dtype=np.int64)
@@ -172,14 +172,16 @@ def _owns(part: Part, layout: Layout) -> pd.DataFrame:
     records = part.owns[~part.owns["person"].isin(found[0]["person"])] if found else part.owns
     found.append(records.assign(own_from="records"))
     known = pd.Index(pd.concat(found)["person"].unique())
-    rest = part.presence[part.presence["person"].isin(people.difference(known)) & (part.presence["grid"] >= 0)]
+    presence = part.presence
+    rest = presence[presence["person"].isin(people.difference(known)) & (presence["grid"] >= 0)]
     weight = "seconds" if layout.kind == "tracks" else "records"
     most = rest.groupby(["person", "grid"], as_index=False)[["seconds", "records"]].sum()
     most = most.sort_values(["person", weight, "records", "grid"], ascending=[True, False, False, True],
                             kind="stable").drop_duplicates("person")
     found.append(most[["person", "grid"]].assign(own_from="most_time"))
     owns = pd.concat(found, ignore_index=True)
-    return owns.astype({"person": object, "grid": np.int64}).sort_values(["person", "grid"], ignore_index=True)
+    owns = owns.astype({"person": object, "grid": np.int64})
+    return owns.sort_values(["person", "grid"], ignore_index=True)
 
 
 def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFrame,
@@ -191,7 +193,8 @@ def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFr
     inside = pd.MultiIndex.from_frame(presence[["person", "grid"]]).isin(own_pairs)
     presence = presence.assign(seconds_inside=np.where(inside, presence["seconds"], 0.0),
                                records_inside=np.where(inside, presence["records"], 0))
-    sums = presence.groupby(["person", "slot"])[["seconds", "seconds_inside", "records", "records_inside"]].sum()
+    sums = presence.groupby(["person", "slot"])[
+        ["seconds", "seconds_inside", "records", "records_inside"]].sum()
     sessions = part.sessions[part.sessions["counts"]]
     patrols = sessions.assign(slot=_slots(sessions["start"] // DAY_NS, span, calendar)).query("slot >= 0") \
         .groupby(["person", "slot"]).size().rename("patrols")
@@ -218,7 +221,8 @@ def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, worke
            owns: pd.DataFrame) -> pd.DataFrame:
     """Per grid and period slot: the measures of :data:`GRID_COLUMNS` (``grid`` and ``slot`` positions)."""
     n_grids, n_slots = len(layout.codes), int(calendar["slot"].max()) + 1
-    full = pd.MultiIndex.from_product([pd.RangeIndex(n_grids, name="grid"), pd.RangeIndex(n_slots, name="slot")])
+    full = pd.MultiIndex.from_product([pd.RangeIndex(n_grids, name="grid"),
+                                       pd.RangeIndex(n_slots, name="slot")])
     sessions = part.sessions[part.sessions["counts"]]
     slot = _slots(sessions["start"] // DAY_NS, span, calendar)
     patrols = pd.Series(1, index=pd.MultiIndex.from_arrays([sessions["grid"], slot], names=["grid", "slot"]))
@@ -244,7 +248,7 @@ def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, worke
 
 
 def _required(layout: Layout, calendar: pd.DataFrame) -> np.ndarray:
-    """Required patrols per grid and slot: each day weighs 1, 1/7 or 1/(days of its month) of a count."""
+    """Return the required patrols per grid and slot: a day weighs 1, 1/7 or 1/(days of its month)."""
     weights = {"day": np.ones(len(calendar)), "week": np.full(len(calendar), 1 / 7),
                "month": 1 / calendar["month_days"].to_numpy(dtype=float)}
     slot = calendar["slot"].to_numpy()
@@ -263,7 +267,7 @@ def _passed(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame) -> p
 
 
 def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_grids: int) -> np.ndarray:
-    """The longest stretch (ns) without a patrol of each grid in each period slot, from span start to ``at``.
+    """Return the longest stretch (ns) without a patrol of each grid in each slot, from the start to ``at``.
 
     The gaps between patrols (merged where patrols of several workers overlap), before the first and after
     the last, are cut at the period bounds; the longest piece per grid and period wins.
@@ -304,7 +308,7 @@ def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout) -> pd.
 
 
 def idle_grids(part: Part, layout: Layout, span: Span) -> pd.DataFrame:
-    """Per grid: the end of its last patrol up to ``at`` (NaT: none) and the days since (or since the start)."""
+    """Return per grid the end of its last patrol up to ``at`` (NaT: none) and the days since."""
     sessions = part.sessions[part.sessions["counts"] & (part.sessions["start"] <= span.at)]
     last = sessions.groupby("grid")["end"].max().reindex(range(len(layout.codes)))
     since = np.where(last.notna(), last.to_numpy(dtype=float), span.start)

@@ -254,7 +254,7 @@ def _points(table: pd.DataFrame, records: pd.DataFrame, *, coords, crs, findings
 
 
 def _xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y of point geometries (the first point of anything else; NaN for none), Z ignored."""
+    """X and y of point geometries (the first point of anything else; NaN for none), Z ignored."""
     present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     x, y = np.full(len(geometry), np.nan), np.full(len(geometry), np.nan)
     first = shapely.get_point(geometry[present], 0)
@@ -264,7 +264,7 @@ def _xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numbers(table: pd.DataFrame, column: str, findings: Report) -> np.ndarray:
-    """A coordinate column as floats, NaN where missing; values that are not finite numbers reported."""
+    """Return a coordinate column as floats, NaN where missing; report values that are not numbers."""
     raw = table[column]
     numbers = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(copy=True)
     bad = ~np.isfinite(numbers) & _as_text(raw).notna().to_numpy()
@@ -299,8 +299,9 @@ def shift_rows(x: np.ndarray, y: np.ndarray, systems: pd.Series | None, coords: 
         unknown = (given.notna() & words.isna()).to_numpy()
         for position in np.flatnonzero(unknown):
             findings.add("bad_coord_system", f"坐标系 {given.iloc[position]!r} is not a coordinate system "
-                         "gridmap knows; the record is kept without location", record=f"record {position + 1}",
-                         row=position + 1, fix="write wgs84, cgcs2000, gcj02 (高德) or bd09 (百度)")
+                         "gridmap knows; the record is kept without location",
+                         record=f"record {position + 1}", row=position + 1,
+                         fix="write wgs84, cgcs2000, gcj02 (高德) or bd09 (百度)")
         named = words.where(given.notna(), named).where(~unknown, "unknown")
     x, y = x.copy(), y.copy()
     for system in ("gcj02", "bd09"):

@@ -82,8 +82,8 @@ class PatrolRules(_TomlRules):
     idle_days: float = 3.0
 
     _TABLE, _WHAT = "patrols", "patrol rule"
-    _VALUES = ("required is a list of tables with count, per (day/week/month) and at most one of code or type; "
-               "the other keys are numbers")
+    _VALUES = ("required is a list of tables with count, per (day/week/month) and at most one of code or "
+               "type; the other keys are numbers")
 
     def __post_init__(self) -> None:
         for name in ("within_m", "patrol_gap_minutes", "min_patrol_minutes", "break_minutes", "max_speed_kmh",
@@ -129,13 +129,15 @@ def _checked_row(row: object, number: int) -> dict[str, Any]:
         raise GridmapError(f"{where} is {row!r}, not a table", fix="write rows as {count = 1, per = \"day\"}")
     unknown = [key for key in row if key not in _ROW_KEYS]
     if unknown:
-        raise GridmapError(f"{where} has the unknown key {unknown[0]!r}", fix=f"use only {', '.join(_ROW_KEYS)}")
+        raise GridmapError(f"{where} has the unknown key {unknown[0]!r}",
+                           fix=f"use only {', '.join(_ROW_KEYS)}")
     if "count" not in row:
         raise GridmapError(f"{where} has no count", fix="give the number of patrols, e.g. count = 1")
     _check_number(f"count ({where})", row["count"], positive=False)
     per = row.get("per", "day")
     if per not in PERIODS:
-        raise GridmapError(f"per={per!r} ({where}) is not a period", fix=f"give per one of {', '.join(PERIODS)}")
+        raise GridmapError(f"per={per!r} ({where}) is not a period",
+                           fix=f"give per one of {', '.join(PERIODS)}")
     if row.get("code") is not None and row.get("type") is not None:
         raise GridmapError(f"{where} names both a code and a type", fix="give one of them, or split the row")
     return {**row, "per": per}

@@ -1,4 +1,4 @@
-r"""Patrols (巡查): how often each grid is patrolled, how much of it a patrol passes, and where workers spend time.
+r"""Patrols (巡查): how often each grid is patrolled, what a patrol passes, where workers spend time.
 
 Nanjing-Xuanwu's patrol rule "八定一轮两响应" (seed 002) asks every grid worker for one full round of their
 grid a day. From patrol records — check-ins or GPS tracks (:mod:`gridmap.fieldwork.patrol_records`) — and
@@ -83,7 +83,8 @@ from gridmap.schema import GRID_TYPE_NAMES_ZH, PATROL_ALIASES, PATROL_KINDS, PER
 
 __all__ = ["summarize_patrols", "summarize_patrols_partitioned", "PatrolSummary", "PatrolRules"]
 
-_TYPES = {**{name: key for key, name in GRID_TYPE_NAMES_ZH.items()}, **{key: key for key in GRID_TYPE_NAMES_ZH}}
+_TYPES = {**{name: key for key, name in GRID_TYPE_NAMES_ZH.items()},
+          **{key: key for key in GRID_TYPE_NAMES_ZH}}  # city/rural/dedicated or 城市网格/农村网格/专属网格
 _GRID_KEEP = ("name", "community_code", "type")  # grid columns the map layer keeps beside the code
 _POINT_SCHEMA = pa.schema([("person", pa.string()), ("time", pa.int64()), ("x", pa.float64()),
                            ("y", pa.float64()), ("grid", pa.int64()), ("own", pa.int64())])
@@ -136,9 +137,10 @@ class PatrolSummary:
     period: str
 
 
-def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *, units: gpd.GeoDataFrame | None = None,
-                      roster: pd.DataFrame | None = None, kind: str | None = None, period: str = "day",
-                      rules: PatrolRules | None = None, coords: str | None = None, within_m: float | None = None,
+def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *,
+                      units: gpd.GeoDataFrame | None = None, roster: pd.DataFrame | None = None,
+                      kind: str | None = None, period: str = "day", rules: PatrolRules | None = None,
+                      coords: str | None = None, within_m: float | None = None,
                       idle_days: float | None = None, start: object = None, end: object = None,
                       at: object = None, tracks: bool = True, report: Report | None = None) -> PatrolSummary:
     """Measure patrols per grid and period from check-ins or GPS tracks held in memory.
@@ -192,7 +194,8 @@ def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *, units: 
     rules = _rules(rules, within_m=within_m, idle_days=idle_days)
     _check_period(period)
     findings = Report("patrols")
-    if records.attrs.get(KIND_ATTR) not in PATROL_KINDS or (kind is not None and kind != records.attrs[KIND_ATTR]):
+    given = records.attrs.get(KIND_ATTR)
+    if given not in PATROL_KINDS or (kind is not None and kind != given):  # not read by read_patrols
         records = clean_patrols(records, kind=kind, coords=coords, report=findings)
     kind = records.attrs[KIND_ATTR]
     layout, setting = _prepared(grids, units, roster, rules, kind=kind, crs=records.crs, tracks=tracks)
@@ -211,9 +214,10 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
                                   crs: object = None, within_m: float | None = None,
                                   idle_days: float | None = None, start: object = None, end: object = None,
                                   at: object = None, tracks: bool = False,
-                                  batch_size: int = DEFAULT_BATCH_SIZE, workdir: str | os.PathLike | None = None,
-                                  progress: bool = False, report: Report | None = None) -> PatrolSummary:
-    """Measure patrols from (partitioned) GeoParquet larger than memory: :func:`summarize_patrols` out of core.
+                                  batch_size: int = DEFAULT_BATCH_SIZE,
+                                  workdir: str | os.PathLike | None = None, progress: bool = False,
+                                  report: Report | None = None) -> PatrolSummary:
+    """Measure patrols from GeoParquet larger than memory: :func:`summarize_patrols` out of core.
 
     The records are read in batches of ``batch_size`` (:func:`gridmap.cases.engines.chunked.point_batches`),
     cleaned and put in grids batch by batch, and written to temporary Parquet files by worker (a hash of
@@ -260,8 +264,9 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
     counts: Counter = Counter()
     folder = Path(tempfile.mkdtemp(prefix="gridmap-patrols-", dir=workdir))
     try:
-        buckets = _spill(opened.batches, max(1, -(-opened.rows // batch_size)), folder, setting, coords=coords,
-                         found=found, counts=counts, path=str(source))
+        n_buckets = max(1, -(-opened.rows // batch_size))
+        buckets = _spill(opened.batches, n_buckets, folder, setting, coords=coords, found=found,
+                         counts=counts, path=str(source))
         parts = [measure(pq.read_table(path).to_pandas(), setting)
                  for path in tqdm(buckets, unit="bucket", disable=not progress)]
     finally:
@@ -274,7 +279,7 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
 
 
 def _record_fields(source, xy: tuple[str, str] | None) -> list[str] | None:
-    """The source's columns the records need (worker, time, grids, 坐标系), by their aliases."""
+    """Return the source's columns the records need (worker, time, grids, 坐标系), by their aliases."""
     import pyarrow.dataset as ds
 
     try:
@@ -282,7 +287,8 @@ def _record_fields(source, xy: tuple[str, str] | None) -> list[str] | None:
     except (pa.ArrowException, OSError):
         return None  # point_batches says what is wrong
     _, sources = rename_columns(pd.DataFrame(columns=names), aliases=PATROL_ALIASES)
-    return [sources[field] for field in _RECORD_FIELDS if field in sources and sources[field] not in (xy or ())]
+    return [sources[field] for field in _RECORD_FIELDS
+            if field in sources and sources[field] not in (xy or ())]
 
 
 def _spill(batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]], n_buckets: int, folder: Path,
@@ -296,12 +302,15 @@ def _spill(batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]], n_buc
             x, y = shift_rows(x, y, table.get("coord_system"), coords, found)
             points, batch_counts = prepare(table, x, y, setting)
             counts.update(batch_counts)
-            bucket = pd.util.hash_array(points["person"].to_numpy(dtype=object)) % np.uint64(n_buckets)
-            for number in np.unique(bucket):
-                rows = pa.Table.from_pandas(points[bucket == number], schema=_POINT_SCHEMA, preserve_index=False)
+            bucket = (pd.util.hash_pandas_object(points["person"], index=False).to_numpy()
+                      % np.uint64(n_buckets)).astype(np.int64)
+            order = np.argsort(bucket, kind="stable")
+            table = pa.Table.from_pandas(points, schema=_POINT_SCHEMA, preserve_index=False).take(order)
+            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+            for number in np.flatnonzero(np.diff(bounds)):
                 if number not in writers:
                     writers[int(number)] = pq.ParquetWriter(paths[int(number)], _POINT_SCHEMA)
-                writers[int(number)].write_table(rows)
+                writers[int(number)].write_table(table.slice(bounds[number], bounds[number + 1] - bounds[number]))
     finally:
         for writer in writers.values():
             writer.close()
@@ -326,14 +335,16 @@ def _rules(rules: PatrolRules | None, *, within_m: float | None, idle_days: floa
         raise SchemaError(f"rules must be PatrolRules, got {type(rules).__name__}",
                           fix="pass gridmap.fieldwork.PatrolRules(...) or PatrolRules.from_toml(path)")
     rules = rules or PatrolRules()
-    changes = {name: value for name, value in (("within_m", within_m), ("idle_days", idle_days))
-               if value is not None}
-    return dataclasses.replace(rules, **changes) if changes else rules
+    if within_m is None and idle_days is None:
+        return rules
+    return dataclasses.replace(rules, within_m=rules.within_m if within_m is None else within_m,
+                               idle_days=rules.idle_days if idle_days is None else idle_days)
 
 
 def _check_period(period: str) -> None:
     if period not in PERIODS:
-        raise SchemaError(f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}")
+        raise SchemaError(f"period={period!r} is not a period",
+                          fix=f"pass period= one of {', '.join(PERIODS)}")
 
 
 def _prepared(grids: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, roster: pd.DataFrame | None,
@@ -355,7 +366,7 @@ def _prepared(grids: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, roster: p
 
 
 def _metric_crs(grids: gpd.GeoDataFrame) -> pyproj.CRS:
-    """The grids' own CRS when in metres, else gridmap's metric CRS for them."""
+    """Return the grids' own CRS when in metres, else gridmap's metric CRS for them."""
     crs = pyproj.CRS(grids.crs)
     if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
         return crs
@@ -364,9 +375,9 @@ def _metric_crs(grids: gpd.GeoDataFrame) -> pyproj.CRS:
 
 def _units(units: gpd.GeoDataFrame | None, grids: gpd.GeoDataFrame, index: GridIndex,
            metric: pyproj.CRS) -> tuple[pd.DataFrame, shapely.STRtree | None]:
-    """(unit, grid) pairs and an STR-tree of the units in the metric CRS (None without units)."""
+    """Return (unit, grid) pairs and an STR-tree of the units in the metric CRS (None without units)."""
     if units is None:
-        return pd.DataFrame({"unit": np.array([], dtype=np.int64), "grid": np.array([], dtype=np.int64)}), None
+        return _no_pairs(), None
     if not isinstance(units, gpd.GeoDataFrame) or units.crs is None:
         raise SchemaError("units must be a GeoDataFrame with a CRS", fix="read them with gridmap.read_layer")
     units = model_columns(units, "units")[0]
@@ -378,7 +389,7 @@ def _units(units: gpd.GeoDataFrame | None, grids: gpd.GeoDataFrame, index: GridI
         pairs = _listed(grids["unit_ids"], np.arange(len(grids))).rename(columns={"unit": "grid"})
         pairs["unit"] = pd.Index(units["unit_id"].astype(str)).get_indexer(pairs.pop("value"))
     else:
-        pairs = pd.DataFrame({"unit": np.array([], dtype=np.int64), "grid": np.array([], dtype=np.int64)})
+        pairs = _no_pairs()
     pairs = pairs[(pairs["unit"] >= 0) & (pairs["grid"] >= 0)]
     rest = np.setdiff1d(np.arange(len(units)), pairs["unit"].to_numpy())  # named no grid: where they lie
     present = units.geometry.iloc[rest].notna().to_numpy() & ~units.geometry.iloc[rest].is_empty.to_numpy()
@@ -388,6 +399,10 @@ def _units(units: gpd.GeoDataFrame | None, grids: gpd.GeoDataFrame, index: GridI
     pairs = pd.concat([pairs, located[located["grid"] >= 0]]).drop_duplicates()
     geometry = np.asarray(units.geometry.to_crs(metric).to_numpy(), dtype=object)
     return pairs[["unit", "grid"]].astype(np.int64).reset_index(drop=True), shapely.STRtree(geometry)
+
+
+def _no_pairs() -> pd.DataFrame:
+    return pd.DataFrame({"unit": np.array([], dtype=np.int64), "grid": np.array([], dtype=np.int64)})
 
 
 def _listed(values: pd.Series, rows: np.ndarray) -> pd.DataFrame:
@@ -403,7 +418,8 @@ def _roster(roster: pd.DataFrame | None, codes: np.ndarray) -> pd.DataFrame | No
         return None
     unit = "unit_code" if "unit_code" in roster.columns else "grid_code"
     if "person_id" not in roster.columns or unit not in roster.columns:
-        raise SchemaError(f"the roster has no person_id and unit_code (columns: {', '.join(map(str, roster.columns))})",
+        columns = ", ".join(map(str, roster.columns))
+        raise SchemaError(f"the roster has no person_id and unit_code (columns: {columns})",
                           fix="give the roster as gridmap.people.read_roster returns it")
     grid = pd.Index(codes).get_indexer(roster[unit].astype(str))
     found = pd.DataFrame({"person": roster["person_id"].astype(str).to_numpy(dtype=object), "grid": grid})
@@ -432,17 +448,21 @@ def _summary(part: Part, layout: Layout, setting: Setting, grids: gpd.GeoDataFra
     if report is not None:
         report.extend(findings)
     return PatrolSummary(grids=layer, periods=periods, workers=workers, idle=idle_table,
-                         tracks=_tracks(part, layout, setting), report=findings, kind=layout.kind, period=period)
+                         tracks=_tracks(part, layout, setting), report=findings, kind=layout.kind,
+                         period=period)
 
 
-def _layer(grids: gpd.GeoDataFrame, whole: pd.DataFrame, idle: pd.DataFrame, layout: Layout) -> gpd.GeoDataFrame:
-    """The map layer: the grids' polygons with the measures over the span, idle days and a Chinese label."""
+def _layer(grids: gpd.GeoDataFrame, whole: pd.DataFrame, idle: pd.DataFrame,
+           layout: Layout) -> gpd.GeoDataFrame:
+    """Return the map layer: the grids' polygons, the measures over the span, idle days, a Chinese label."""
     model = model_columns(grids, "grids")[0]
     kept = ["code", *(c for c in _GRID_KEEP if c in model.columns)]
     layer = model[kept].reset_index(drop=True).astype({"code": STRING_DTYPE})
-    layer = pd.concat([layer, whole[GRID_COLUMNS].reset_index(drop=True), idle.reset_index(drop=True)], axis=1)
-    layer["label"] = _labels_zh(layer) + np.where(layer["idle_days"] >= layout.rules.idle_days,
-                                                  [f"，已{days:.1f}天未巡查" for days in layer["idle_days"]], "")
+    layer = pd.concat([layer, whole[GRID_COLUMNS].reset_index(drop=True), idle.reset_index(drop=True)],
+                      axis=1)
+    idle_words = [f"，已{days:.1f}天未巡查" for days in layer["idle_days"]]
+    idle = layer["idle_days"] >= layout.rules.idle_days
+    layer["label"] = _labels_zh(layer) + np.where(idle, idle_words, "")
     return gpd.GeoDataFrame(layer, geometry=model.geometry.reset_index(drop=True), crs=grids.crs)
 
 
@@ -462,16 +482,17 @@ def _labels_zh(table: pd.DataFrame) -> pd.Series:
 def _grid_findings(layer: gpd.GeoDataFrame, idle: pd.DataFrame, findings: Report, rules: PatrolRules) -> None:
     """One finding per grid patrolled less than required and per grid not patrolled for idle_days days."""
     under = layer[layer["patrols"] < layer["required"]]
-    findings.add_many("under_patrolled", "{patrols} patrols of {required:.3g} required", records=under["code"],
-                      severity="warning", code=under["code"].to_numpy(), patrols=under["patrols"].to_numpy(),
-                      required=under["required"].to_numpy())
-    findings.add_many("idle_grid", f"not patrolled for {{idle_days:.1f}} days (the rule: {rules.idle_days:g})",
+    findings.add_many("under_patrolled", "{patrols} patrols of {required:.3g} required",
+                      records=under["code"], severity="warning", code=under["code"].to_numpy(),
+                      patrols=under["patrols"].to_numpy(), required=under["required"].to_numpy())
+    rule = f"the rule: {rules.idle_days:g}"
+    findings.add_many("idle_grid", f"not patrolled for {{idle_days:.1f}} days ({rule})",
                       records=idle["code"], severity="warning", code=idle["code"].to_numpy(),
                       idle_days=idle["idle_days"].to_numpy())
 
 
 def _tracks(part: Part, layout: Layout, setting: Setting) -> gpd.GeoDataFrame:
-    """The tracks per worker and day, with the code of the grid of most of the day's time."""
+    """Return the tracks per worker and day, with the code of the grid of most of the day's time."""
     columns = ["person_id", "day", "code", "points", "minutes", "length_m"]
     if part.tracks is None or not len(part.tracks):
         return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns},

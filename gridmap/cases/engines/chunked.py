@@ -231,7 +231,7 @@ def _point_batches(opened: _Source, batch_size: int, *,
 
 
 def _selected(opened: _Source, columns: Sequence[str] | None) -> _Source:
-    """The source reading only ``columns`` (besides the points); refuses names it does not have."""
+    """Return the source reading only ``columns`` (besides the points); refuse names it lacks."""
     if columns is None:
         return opened
     missing = [c for c in columns if c not in opened.dataset.schema.names]
