@@ -63,7 +63,8 @@ def _stops(out: Path, grids: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     buildings = pyogrio.read_dataframe(out / "buildings.gpkg").to_crs(METRIC_CRS)
     places = pd.concat([buildings[["unit_id", "parent_unit", "geometry"]],
                         units.assign(parent_unit=units["unit_id"])[["unit_id", "parent_unit", "geometry"]]])
-    places = places[~places["parent_unit"].isin(buildings["parent_unit"]) | places["unit_id"].str.contains("-")]
+    split = places["parent_unit"].isin(buildings["parent_unit"]) & ~places["unit_id"].str.contains("-")
+    places = places[~split]  # a compound with buildings is walked through its buildings
     xy = shapely.get_coordinates(places.geometry.representative_point().to_numpy())
     by_unit = pd.DataFrame({"id": places["unit_id"].to_numpy(), "unit": places["parent_unit"].to_numpy(),
                             "x": xy[:, 0], "y": xy[:, 1]})
@@ -110,12 +111,13 @@ def _tracks(plan: pd.DataFrame, grids: gpd.GeoDataFrame, stops: dict[str, np.nda
             path = np.vstack([path, _route(stops[neighbour], grids.loc[neighbour, "geometry"], rng)])
         xy = _walk(path, speed=rng.uniform(0.35, 0.6)) + rng.normal(0, 4, (1, 2))  # walking and stopping
         xy = xy + rng.normal(0, 4, xy.shape)
-        times = row.start + pd.to_timedelta(np.arange(len(xy)) * STEP_S + rng.integers(0, 5, len(xy)), unit="s")
+        seconds = np.arange(len(xy)) * STEP_S + rng.integers(0, 5, len(xy))
+        times = row.start + pd.to_timedelta(seconds, unit="s")
         parts.append(pd.DataFrame({"person_id": row.person_id, "time": times, "x": xy[:, 0], "y": xy[:, 1],
                                    "own_grid": row.grid, "coord_system": "gcj02" if row.gcj02 else "wgs84"}))
     tracks = pd.concat(parts, ignore_index=True)
-    lon, lat = gpd.GeoSeries(gpd.points_from_xy(tracks["x"], tracks["y"]), crs=METRIC_CRS).to_crs(STORAGE_CRS) \
-        .pipe(lambda s: (s.x.to_numpy().copy(), s.y.to_numpy().copy()))
+    stored = gpd.GeoSeries(gpd.points_from_xy(tracks["x"], tracks["y"]), crs=METRIC_CRS).to_crs(STORAGE_CRS)
+    lon, lat = stored.x.to_numpy().copy(), stored.y.to_numpy().copy()
     shifted = (tracks["coord_system"] == "gcj02").to_numpy()
     lon[shifted], lat[shifted] = wgs84_to_gcj02(lon[shifted], lat[shifted])
     tracks = tracks.drop(columns=["x", "y"]).assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
@@ -131,8 +133,8 @@ def _tracks(plan: pd.DataFrame, grids: gpd.GeoDataFrame, stops: dict[str, np.nda
 def _route(stops: np.ndarray, grid, rng: np.random.Generator) -> np.ndarray:
     """Around the grid 25 m inside its edge, then through 60-100% of the stops, nearest first, and back."""
     inside = grid.buffer(-25)
-    ring = shapely.get_coordinates(max(getattr(inside, "geoms", [inside]), key=lambda part: part.area).exterior
-                                   if not inside.is_empty else grid.exterior)
+    largest = max(getattr(inside, "geoms", [inside]), key=lambda part: part.area)
+    ring = shapely.get_coordinates(largest.exterior if not inside.is_empty else grid.exterior)
     ring = ring[:: max(1, len(ring) // 40)]
     if len(stops) < 2:
         return ring
@@ -169,13 +171,14 @@ def _checkins(grids: gpd.GeoDataFrame, workers: pd.Series, stops: dict[str, np.n
                 named = code if rng.random() < 0.85 else ""  # the app could not name the grid: the point does
                 rows.append((str(workers[code]), time.strftime("%Y-%m-%d %H:%M"), named, *place))
     table = pd.DataFrame(rows, columns=["人员编号", "打卡时间", "网格编码", "x", "y"])
-    points = gpd.GeoSeries(gpd.points_from_xy(table.pop("x"), table.pop("y")), crs=METRIC_CRS).to_crs(STORAGE_CRS)
+    points = gpd.GeoSeries(gpd.points_from_xy(table.pop("x"), table.pop("y")), crs=METRIC_CRS)
+    points = points.to_crs(STORAGE_CRS)
     table["经度"], table["纬度"] = np.round(points.x.to_numpy(), 6), np.round(points.y.to_numpy(), 6)
     return table.sort_values(["打卡时间", "人员编号"], kind="stable", ignore_index=True), absent
 
 
 def _write_tracks(path: Path, tracks: pd.DataFrame) -> None:
-    """Plain Parquet (lon/lat columns: GCJ-02 rows cannot share one CRS in a geometry), zstd, no timestamps."""
+    """Plain Parquet (lon/lat: GCJ-02 rows cannot share a geometry's CRS), zstd, no timestamps."""
     table = pa.Table.from_pandas(tracks.astype({"time": "datetime64[s]"}), preserve_index=False)
     table = table.replace_schema_metadata({b"description": "示例市 patrol tracks — FICTIONAL sample data"})
     with atomic_path(path) as tmp:
@@ -187,31 +190,31 @@ def _readme(plan: pd.DataFrame, tracks: pd.DataFrame, checkins: pd.DataFrame, ab
     return [
         f"## Patrols ({len(tracks):,} track points, {len(checkins)} check-ins)",
         "",
-        f"A week (Monday {WEEK[0]:%Y-%m-%d} to Sunday {WEEK[-1]:%Y-%m-%d}) of patrols (巡查) by the full-time workers"
-        " (专职网格员) of `staff.csv`, written by `scripts/sample_patrols.py`. A worker's `person_id` is `P` and the",
-        "6-digit row of `staff.csv` (`P000003` is its third row), as the sample roster numbers people. Times are",
-        "naive Beijing time.",
+        f"A week (Monday {WEEK[0]:%Y-%m-%d} to Sunday {WEEK[-1]:%Y-%m-%d}) of patrols (巡查) by the",
+        "full-time workers (专职网格员) of `staff.csv`, written by `scripts/sample_patrols.py`. A worker's",
+        "`person_id` is `P` and the 6-digit row of `staff.csv` (`P000003` is its third row), as the sample",
+        "roster numbers people. Times are naive Beijing time.",
         "",
-        f"`{TRACKS_NAME}` — GPS tracks (轨迹) of the {plan['grid'].nunique()} staffed grids of street "
-        f"{TRACK_STREET} (民主街道) that are patrolled: a point a minute along a round inside the grid's edge and through some of its",
-        "buildings, once or twice a day, fewer at weekends. Plain Parquet (zstd), columns",
-        "`person_id`, `time`, `lon`, `lat` (rounded to 1e-6°), `coord_system` (wgs84, or gcj02 for the "
-        f"{GCJ_WORKERS} workers whose phones record Amap's GCJ-02: {', '.join(info['gcj'])}), `own_grid` (the",
-        "worker's grid). Deliberately:",
+        f"`{TRACKS_NAME}` — GPS tracks (轨迹) in the {plan['grid'].nunique()} grids of street {TRACK_STREET}",
+        "(民主街道) that are patrolled: a point a minute along a round inside the grid's edge and through",
+        "some of its buildings, once or twice a day, fewer at weekends. Plain Parquet (zstd), columns",
+        "`person_id`, `time`, `lon`, `lat` (rounded to 1e-6°), `coord_system` (wgs84, or gcj02 for the",
+        f"{GCJ_WORKERS} workers whose phones record Amap's GCJ-02, in grids {', '.join(info['gcj'])}),",
+        "`own_grid` (the worker's grid). Deliberately:",
         "",
         f"- grids {' and '.join(info['never'])} are never patrolled (their workers are away all week);",
-        f"- the worker of {info['away']} is away Wednesday to Friday, so the grid is unpatrolled for three days;",
-        f"- the worker of {info['helper']} spends the first round of each day also in the next grid (time outside"
-        " the own grid);",
-        f"- grids without a full-time worker in `staff.csv` ({', '.join(info['unstaffed']) or 'none'}) have no"
-        " tracks;",
-        "- one point jumps about 3 km east (a GPS error) and about 0.5% of the points were sent twice (duplicates).",
+        f"- the worker of {info['away']} is away Wednesday to Friday: three days without a patrol;",
+        f"- the worker of {info['helper']} spends the first round of each day also in the next grid",
+        "  (time outside the own grid);",
+        f"- grids without a full-time worker in `staff.csv`: {', '.join(info['unstaffed']) or 'none'};",
+        "- one point jumps about 3 km east (a GPS error); about 0.5% of the points were sent twice.",
         "",
-        f"`{CHECKINS_NAME}` — check-ins (打卡) of the full-time workers of town {CHECKIN_STREET} (城关镇), UTF-8,",
-        "Chinese headers: `人员编号`, `打卡时间`, `网格编码` (empty where the app could not name the grid: the point",
-        f"does), `经度`, `纬度` (CGCS2000). Grids {' and '.join(absent)} have no check-in all week.",
+        f"`{CHECKINS_NAME}` — check-ins (打卡) of the full-time workers of town {CHECKIN_STREET}",
+        "(城关镇), UTF-8, Chinese headers: `人员编号`, `打卡时间`, `网格编码` (empty where the app could not",
+        f"name the grid: the point does), `经度`, `纬度` (CGCS2000). Grids {' and '.join(absent)} have no",
+        "check-in all week.",
         "",
-        "`gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --out patrols.gpkg`",
+        "`gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --out p.gpkg`",
         "measures them (`--kind checkins` for the check-ins).",
         "",
     ]

@@ -1,5 +1,6 @@
 """Patrols (issue 21): records read in both shapes, patrols against the rule table, units passed, gaps,
-time in the own grid, idle grids — on small hand-checked fixtures — and the out-of-core engine equal to memory.
+time in the own grid, idle grids — on small hand-checked fixtures — and the out-of-core engine equal to
+memory.
 
 Fixtures are in EPSG:4545 (CGCS2000 Gauss-Krüger, 108 E) around Nanning, so distances are metres; degree
 versions are made by reprojecting them.
@@ -190,7 +191,8 @@ def in_then_out() -> gpd.GeoDataFrame:
 def test_time_inside_and_outside_the_own_grid(source):
     records, roster = in_then_out(), None
     if source == "roster":
-        roster = pd.DataFrame({"person_id": ["P000003", "P000003", "P000009"], "unit_code": [G1, "990102001001", G2]})
+        roster = pd.DataFrame({"person_id": ["P000003", "P000003", "P000009"],
+                               "unit_code": [G1, "990102001001", G2]})  # a community is no grid
     elif source == "records":
         records = records.assign(所属网格=G1)
     summary, _ = quiet(records, two_grids(), roster=roster)
@@ -219,7 +221,8 @@ def test_duplicate_and_coincident_points():
     still = walk([100] * 11, 0)  # standing still for ten minutes, every point twice
     doubled = pd.concat([still, still], ignore_index=True)
     summary, report = quiet(doubled, two_grids(), units=row_units())
-    assert summary.grids.loc[0, ["records", "minutes", "patrols", "units_passed"]].tolist() == [11, 10.0, 1, 1]
+    row = summary.grids.loc[0]
+    assert [row["records"], row["minutes"], row["patrols"], row["units_passed"]] == [11, 10.0, 1, 1]
     assert report.to_frame().set_index("check").loc["duplicate", "records"] == 11
     assert summary.tracks.loc[0, "length_m"] == 0 and summary.tracks.loc[0, "points"] == 11
 
@@ -228,8 +231,9 @@ def test_gps_jumps_and_long_breaks_split_the_track():
     xs = np.array([0, 20, 40, 5000, 60, 80, 100, 120, 140])  # a 5 km jump in one minute at the fourth point
     track = walk(xs, 0)
     track.loc[6:, "time"] += pd.Timedelta(minutes=30)  # and a 30-minute break before the seventh
-    summary, report = quiet(track, gpd.GeoDataFrame({"code": [G1]}, geometry=[box(X0 - 100, Y0 - 100, X0 + 6000,
-                                                                                       Y0 + 100)], crs=METRIC))
+    wide = gpd.GeoDataFrame({"code": [G1]}, geometry=[box(X0 - 100, Y0 - 100, X0 + 6000, Y0 + 100)],
+                            crs=METRIC)
+    summary, report = quiet(track, wide)
     line = summary.tracks.geometry.iloc[0]
     # 0-40 m, then 60-80 m (the jump's point is on no line), then 100-140 m after the break
     assert line.geom_type == "MultiLineString" and [len(p.coords) for p in line.geoms] == [3, 2, 3]
@@ -262,7 +266,8 @@ def test_gcj02_tracks_give_the_answer_of_their_wgs84_originals():
     grids, units, track = degrees_case()
     original, _ = quiet(track, grids, units=units)
     lon, lat = wgs84_to_gcj02(track.geometry.x.to_numpy(), track.geometry.y.to_numpy())
-    shifted = gpd.GeoDataFrame(track.drop(columns="geometry"), geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    shifted = gpd.GeoDataFrame(track.drop(columns="geometry"), geometry=gpd.points_from_xy(lon, lat),
+                               crs=4326)
     assert shifted.to_crs(METRIC).distance(track.to_crs(METRIC), align=False).min() > 100  # really shifted
     same_answer(original, quiet(shifted, grids, units=units, coords="gcj02")[0], tracks_m=0.5)
     rows = shifted.assign(坐标系=np.where(np.arange(len(shifted)) % 2, "高德", "GCJ-02"))  # stated row by row
@@ -289,7 +294,8 @@ def test_z_coordinates_give_the_flat_answer():
     raised = flat.set_geometry(shapely.force_3d(flat.geometry.to_numpy(), z=np.arange(len(flat)) * 10.0),
                                crs=METRIC)
     assert raised.has_z.all()
-    same_answer(quiet(flat, two_grids(), units=row_units())[0], quiet(raised, two_grids(), units=row_units())[0])
+    same_answer(quiet(flat, two_grids(), units=row_units())[0],
+                quiet(raised, two_grids(), units=row_units())[0])
 
 
 def test_nulls_are_left_out_and_reported():
@@ -309,9 +315,10 @@ def test_nulls_are_left_out_and_reported():
 def test_time_zones_are_read_as_beijing_time():
     times = ["2025-03-03T01:00:00Z", "2025-03-03 09:01", "2025-03-03T09:02:00+08:00", "2025/3/3 9:03",
              "2025年3月3日 9:04", "2025-03-02T20:05:00-05:00"]
-    records = pd.DataFrame({"person_id": "P1", "time": times, "lon": 108.0 + np.arange(6) * 1e-4, "lat": 22.8})
+    records = pd.DataFrame({"person_id": "P1", "time": times, "lon": 108.0 + np.arange(6) * 1e-4,
+                            "lat": 22.8})
     clean = clean_patrols(records)
-    assert clean["time"].dt.strftime("%H:%M").tolist() == ["09:00", "09:01", "09:02", "09:03", "09:04", "09:05"]
+    assert clean["time"].dt.strftime("%H:%M").tolist() == [f"09:0{minute}" for minute in range(6)]
     assert clean.attrs["patrol_kind"] == "tracks"
 
 
@@ -323,7 +330,8 @@ def write_csv(frame: pd.DataFrame, path, encoding: str) -> None:
 def test_chinese_headers_in_a_gbk_csv(tmp_path, encoding):
     grids, units, track = degrees_case()
     table = pd.DataFrame({"巡查员": "韦静梅", "定位时间": track["time"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-                          "经度": track.geometry.x.round(9), "纬度": track.geometry.y.round(9), "备注": "日常巡查"})
+                          "经度": track.geometry.x.round(9), "纬度": track.geometry.y.round(9),
+                          "备注": "日常巡查"})
     write_csv(table, tmp_path / "tracks.csv", encoding)
     read = read_patrols(tmp_path / "tracks.csv")
     assert read["person_id"].unique().tolist() == ["韦静梅"] and read["备注"].iloc[0] == "日常巡查"
@@ -332,9 +340,11 @@ def test_chinese_headers_in_a_gbk_csv(tmp_path, encoding):
 
 
 def test_checkins_by_grid_code_or_point_and_unknown_codes(tmp_path):
-    table = pd.DataFrame({"巡查员编号": ["P1", "P1", "P2", "P2"], "打卡时间": [f"{DAY} 0{h}:00" for h in (8, 9, 8, 9)],
+    table = pd.DataFrame({"巡查员编号": ["P1", "P1", "P2", "P2"],
+                          "打卡时间": [f"{DAY} 0{h}:00" for h in (8, 9, 8, 9)],
                           "打卡网格": [G1, "990102001001099", None, G2]})
-    points = gpd.GeoDataFrame(table, geometry=[None, Point(X0 + 700, Y0), Point(X0 + 100, Y0), None], crs=METRIC)
+    places = [None, Point(X0 + 700, Y0), Point(X0 + 100, Y0), None]
+    points = gpd.GeoDataFrame(table, geometry=places, crs=METRIC)
     summary, report = quiet(points, two_grids())
     assert summary.grids.set_index("code")["patrols"].to_dict() == {G1: 2, G2: 2}
     assert report.to_frame().set_index("check").loc["unknown_grid", "records"] == 1
@@ -387,9 +397,10 @@ def many_workers(seed: int, n_workers: int = 6, days: int = 2) -> gpd.GeoDataFra
     for w in range(n_workers):
         for d in range(days):
             n = int(rng.integers(2, 40))
+            start = f"2025-03-0{3 + d} 0{int(rng.integers(6, 9))}:00"
             parts.append(walk(rng.uniform(-50, 1250) + np.cumsum(rng.normal(0, 40, n)),
-                              np.cumsum(rng.normal(0, 40, n)), person=f"P{w:06d}",
-                              start=f"2025-03-0{3 + d} 0{int(rng.integers(6, 9))}:00", minutes=rng.uniform(0.2, 3)))
+                              np.cumsum(rng.normal(0, 40, n)), person=f"P{w:06d}", start=start,
+                              minutes=rng.uniform(0.2, 3)))
     frame = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(frame.sample(frac=1, random_state=seed, ignore_index=True), crs=METRIC)
 
@@ -409,7 +420,8 @@ def test_the_partitioned_engine_reads_chinese_columns_and_gcj02(tmp_path):
     grids, units, track = degrees_case()
     expected, _ = quiet(track, grids, units=units)
     lon, lat = wgs84_to_gcj02(track.geometry.x.to_numpy(), track.geometry.y.to_numpy())
-    table = pd.DataFrame({"巡查员": track["person_id"], "定位时间": track["time"].astype(str), "lng": lon, "lat": lat})
+    table = pd.DataFrame({"巡查员": track["person_id"], "定位时间": track["time"].astype(str), "lng": lon,
+                          "lat": lat})
     table.to_parquet(tmp_path / "tracks.parquet")
     found = summarize_patrols_partitioned(tmp_path / "tracks.parquet", grids, units=units, xy=("lng", "lat"),
                                           crs=4326, coords="gcj02", batch_size=7, tracks=True,
@@ -426,8 +438,8 @@ def test_coverage_is_a_share_and_grows_with_the_distance(seed, near, far):
     track = many_workers(seed, n_workers=2, days=1)
     grids = two_grids()
     rng = np.random.default_rng(seed)
-    units = gpd.GeoDataFrame(geometry=gpd.points_from_xy(X0 + rng.uniform(0, 1200, 15), Y0 + rng.uniform(-300, 300, 15)),
-                             crs=METRIC)
+    units = gpd.GeoDataFrame(geometry=gpd.points_from_xy(X0 + rng.uniform(0, 1200, 15),
+                                                         Y0 + rng.uniform(-300, 300, 15)), crs=METRIC)
     small, _ = quiet(track, grids, units=units, within_m=near)
     large, _ = quiet(track, grids, units=units, within_m=far)
     for summary in (small, large):

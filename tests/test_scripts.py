@@ -90,7 +90,7 @@ def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path
         out = project / (example.promised[0] if example.promised else "data/sample")
         assert {p.name: p.read_bytes() for p in out.iterdir()} == shipped
         last = result.stderr.splitlines()[-1]
-        assert last.startswith("wrote ") and f"{out.relative_to(project)} (6 files" in last, last
+        assert last.startswith("wrote ") and f"{out.relative_to(project)} (8 files" in last, last
 
 
 @pytest.fixture(scope="module")

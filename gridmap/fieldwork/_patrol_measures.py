@@ -130,7 +130,7 @@ def measure(points: pd.DataFrame, setting: Setting) -> Part:
     time = points["time"].to_numpy(dtype=np.int64)
     x, y = points["x"].to_numpy(dtype=float), points["y"].to_numpy(dtype=float)
     grid, own = points["grid"].to_numpy(dtype=np.int64), points["own"].to_numpy(dtype=np.int64)
-    order = np.lexsort((grid, y, x, time, p))  # by worker and time; exact repeats side by side
+    order = _by_worker_and_time(p, time, x, y, grid)
     p, time, x, y, grid, own = (column[order] for column in (p, time, x, y, grid, own))
     repeated = _repeats(p, time, x, y, grid)
     keep = ~repeated
@@ -154,9 +154,23 @@ def measure(points: pd.DataFrame, setting: Setting) -> Part:
 
 
 def _workers(person: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The workers' ids (object array) and each point's position among them, in the order of the ids."""
+    """Return the workers' ids (object array) and each point's position among them (ids sorted)."""
     codes, uniques = pd.factorize(person, sort=True)
     return np.asarray(uniques, dtype=object), codes.astype(np.int64)
+
+
+def _by_worker_and_time(p: np.ndarray, time: np.ndarray, x: np.ndarray, y: np.ndarray,
+                        grid: np.ndarray) -> np.ndarray:
+    """Return the order by worker and time; points of one worker and time by place, so repeats are adjacent."""
+    order = np.lexsort((time, p))
+    tie = np.zeros(len(order), dtype=bool)
+    tie[1:] = (p[order][1:] == p[order][:-1]) & (time[order][1:] == time[order][:-1])
+    if tie.any():  # rare: sort those runs by place too
+        runs = np.flatnonzero(tie | np.r_[tie[1:], False])
+        group = np.cumsum(~tie[runs])
+        within = runs[np.lexsort((grid[order[runs]], y[order[runs]], x[order[runs]], group))]
+        order[runs] = order[within]
+    return order
 
 
 def _repeats(p: np.ndarray, time: np.ndarray, x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -206,10 +220,17 @@ def _jumps(p: np.ndarray, time: np.ndarray, valid: np.ndarray, setting: Setting)
 def _presence(labels: np.ndarray, p: np.ndarray, grid: np.ndarray, day: np.ndarray,
               seconds: np.ndarray) -> pd.DataFrame:
     """Seconds of track and records per (worker, grid, day)."""
-    frame = pd.DataFrame({"p": p, "grid": grid, "day": day, "seconds": seconds, "records": 1})
-    frame = frame.groupby(["p", "grid", "day"], sort=True, as_index=False)[["seconds", "records"]].sum()
-    frame.insert(0, "person", labels[frame.pop("p").to_numpy()])
-    return frame.astype({"grid": np.int64, "day": np.int64, "records": np.int64})
+    if not len(p):
+        return pd.DataFrame({"person": np.array([], dtype=object), **{c: np.array([], dtype=np.int64)
+                             for c in ("grid", "day")}, "seconds": np.array([]),
+                             "records": np.array([], dtype=np.int64)})
+    first_day, days = int(day.min()), int(day.max() - day.min()) + 1
+    key = (p * (int(grid.max()) + 2) + grid + 1) * days + (day - first_day)  # one int64 per (worker, grid, day)
+    keys, which = np.unique(key, return_inverse=True)
+    return pd.DataFrame({"person": labels[keys // days // (int(grid.max()) + 2)],
+                         "grid": (keys // days) % (int(grid.max()) + 2) - 1, "day": keys % days + first_day,
+                         "seconds": np.bincount(which, weights=seconds, minlength=len(keys)),
+                         "records": np.bincount(which, minlength=len(keys)).astype(np.int64)})
 
 
 def _sessions(labels: np.ndarray, p: np.ndarray, time: np.ndarray, grid: np.ndarray,
@@ -278,7 +299,8 @@ def _lines(start: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     line = np.cumsum(new) - 1
     last = np.r_[line[1:] != line[:-1], True]
     repeat = 1 + last.astype(np.int64)
-    vertex = np.repeat(start, repeat) + (np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat))
+    step = np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat)  # 0, or 1 for an end point
+    vertex = np.repeat(start, repeat) + step
     return vertex, np.repeat(line, repeat)
 
 

@@ -57,7 +57,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pyproj
 import shapely
 from tqdm.auto import tqdm
@@ -267,8 +266,8 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
         n_buckets = max(1, -(-opened.rows // batch_size))
         buckets = _spill(opened.batches, n_buckets, folder, setting, coords=coords, found=found,
                          counts=counts, path=str(source))
-        parts = [measure(pq.read_table(path).to_pandas(), setting)
-                 for path in tqdm(buckets, unit="bucket", disable=not progress)]
+        parts = [measure(_read_bucket(path), setting) for path in tqdm(buckets, unit="bucket",
+                                                                        disable=not progress)]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     part = combine(parts)
@@ -294,8 +293,8 @@ def _record_fields(source, xy: tuple[str, str] | None) -> list[str] | None:
 def _spill(batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]], n_buckets: int, folder: Path,
            setting: Setting, *, coords: str | None, found: Report, counts: Counter, path: str) -> list[Path]:
     """Clean and locate every batch and append its points to the Parquet file of their workers' bucket."""
-    paths = [folder / f"bucket-{number:05d}.parquet" for number in range(n_buckets)]
-    writers: dict[int, pq.ParquetWriter] = {}
+    paths = [folder / f"bucket-{number:05d}.arrow" for number in range(n_buckets)]
+    writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
     try:
         for frame, x, y in batches:
             table = record_columns(frame, found, path=path)
@@ -307,14 +306,20 @@ def _spill(batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]], n_buc
             order = np.argsort(bucket, kind="stable")
             table = pa.Table.from_pandas(points, schema=_POINT_SCHEMA, preserve_index=False).take(order)
             bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
-            for number in np.flatnonzero(np.diff(bounds)):
-                if number not in writers:
-                    writers[int(number)] = pq.ParquetWriter(paths[int(number)], _POINT_SCHEMA)
-                writers[int(number)].write_table(table.slice(bounds[number], bounds[number + 1] - bounds[number]))
+            for number in map(int, np.flatnonzero(np.diff(bounds))):
+                if number not in writers:  # Arrow IPC: written and read back at disk speed
+                    writers[number] = pa.ipc.new_file(paths[number], _POINT_SCHEMA)
+                rows = table.slice(bounds[number], bounds[number + 1] - bounds[number])
+                writers[number].write_table(rows)
     finally:
         for writer in writers.values():
             writer.close()
     return [paths[number] for number in sorted(writers)]
+
+
+def _read_bucket(path: Path) -> pd.DataFrame:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().to_pandas()
 
 
 def _first_of_each(found: Report) -> Report:
