@@ -199,9 +199,9 @@ def record_columns(records: pd.DataFrame, findings: Report, *,
                      record=f"record {position + 1}", row=position + 1,
                      fix=f"fill in the {worker} of this record")
     table["time"] = _times(table, "time", findings, path=path)
-    for column in ("grid_code", "own_grid"):
-        table[column] = (_as_text(table[column]) if column in table.columns
-                         else pd.Series(pd.NA, index=table.index)).astype(STRING_DTYPE)
+    for column in ("grid_code", "own_grid"):  # (an all-missing text column made directly: far faster)
+        table[column] = _as_text(table[column]).astype(STRING_DTYPE) if column in table.columns \
+            else pd.Series(np.nan, index=table.index, dtype=STRING_DTYPE)
     return table
 
 
