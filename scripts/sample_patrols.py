@@ -214,7 +214,8 @@ def _readme(plan: pd.DataFrame, tracks: pd.DataFrame, checkins: pd.DataFrame, ab
         f"name the grid: the point does), `经度`, `纬度` (CGCS2000). Grids {' and '.join(absent)} have no",
         "check-in all week.",
         "",
-        "`gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --out p.gpkg`",
-        "measures them (`--kind checkins` for the check-ins).",
+        "`gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --area 990102001",
+        "--out patrols.gpkg` measures the tracks (`--records data/sample/patrol_checkins.csv --area 990121100`",
+        "the check-ins).",
         "",
     ]

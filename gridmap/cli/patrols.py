@@ -33,12 +33,17 @@ _OUT = (".gpkg", ".xlsx", ".csv", ".parquet")
 _SHOWN = 5  # unpatrolled grids named in the summary line
 
 _EXAMPLES = """
-  # a week of the sample's GPS tracks against the demo's grids and units: a GeoPackage for the map
-  gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --out patrols.gpkg
+  # a week of the sample's GPS tracks in street 990102001, against the demo's grids and units (compounds)
+  gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --area 990102001 \\
+      --out patrols.gpkg
 
-  # the sample's check-ins per week, in a workbook with Chinese headers; the summary as JSON
-  gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrol_checkins.csv --kind checkins \\
-      --period week --out patrols.xlsx --json
+  # the same with the buildings (楼栋) as the units to pass, as a workbook with Chinese headers
+  gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --area 990102001 \\
+      --units data/sample/buildings.gpkg --out patrols.xlsx
+
+  # the check-ins of town 990121100 per week; the summary and the table per grid as JSON
+  gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrol_checkins.csv --area 990121100 \\
+      --period week --json > checkins.json
 
   # an Amap (GCJ-02) export with Chinese headers (巡查员, 定位时间, 经度, 纬度), rules of your own
   gridmap patrols --grids city.gpkg --records tracks.csv --coords gcj02 --rules patrols.toml \\
