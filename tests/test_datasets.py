@@ -399,7 +399,8 @@ def test_cases_show_seasons_and_a_hot_spot(metric, city):
 def test_sample_is_small(city):
     files = [p for p in city.path.iterdir() if p.is_file()]
     assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv",
-                                       "cases.parquet", "buildings.gpkg"}
+                                       "cases.parquet", "buildings.gpkg",
+                                       "patrols.parquet", "patrol_checkins.csv"}  # issue 21
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
 
@@ -417,7 +418,7 @@ def test_generator_is_deterministic(tmp_path):
                        check=True, env=env, capture_output=True)
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())})
     assert set(digests[0]) == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv", "cases.parquet",
-                               "buildings.gpkg"}
+                               "buildings.gpkg", "patrols.parquet", "patrol_checkins.csv"}  # issue 21
     assert digests[0] == digests[1]
     first, second = load_sample(path=tmp_path / "run0"), load_sample(path=tmp_path / "run1")
     for layer in (*ADMIN, "units", "staff", "cases"):
