@@ -1,4 +1,4 @@
-"""Benchmark a month of GPS patrol tracks for 9,000 grids: gridmap's out-of-core patrols against plain geopandas.
+"""Benchmark a month of GPS patrol tracks for 9,000 grids: gridmap out of core against plain geopandas.
 
 Run: ``python benchmarks/bench_patrols.py [--scale 1.0] [--days 30] [--points-per-day 120]
 [--units-per-grid 20] [--batch-size 1000000] [--folder DIR] [--skip-plain]``
@@ -57,12 +57,12 @@ def make_units(n_grids: int, per_grid: int, seed: int = 0) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed + 7)
     xmin, ymin, xmax, ymax = BOX
     n = n_grids * per_grid
-    return gpd.GeoDataFrame({"unit_id": [f"U{i:07d}" for i in range(n)]}, crs="EPSG:4490",
-                            geometry=gpd.points_from_xy(rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n)))
+    points = gpd.points_from_xy(rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n))
+    return gpd.GeoDataFrame({"unit_id": [f"U{i:07d}" for i in range(n)]}, geometry=points, crs="EPSG:4490")
 
 
 def write_tracks(folder: Path, grids: gpd.GeoDataFrame, *, days: int, per_day: int, seed: int = 0) -> int:
-    """Write one GeoParquet file of tracks per day, one patrol per worker (one worker per grid); return points."""
+    """Write a GeoParquet file of tracks per day, a patrol per worker and a worker per grid; return points."""
     rng = np.random.default_rng(seed + 3)
     start = shapely.get_coordinates(grids.geometry.representative_point().to_numpy())
     workers = np.array([f"P{i + 1:06d}" for i in range(len(grids))], dtype=object)
@@ -108,7 +108,8 @@ def run_geopandas(folder: Path, grids, units, batch_size: int) -> pd.DataFrame:
     dist = np.hypot(*(xy[1:] - xy[:-1]).T)
     valid = (person[1:] == person[:-1]) & (dt > 0) & (dt <= 600) & (dist <= 40 / 3.6 * dt)
     start = np.flatnonzero(valid)
-    segments = gpd.GeoDataFrame({"period": points["time"].dt.strftime("%Y-%m-%d").to_numpy()[start]}, crs=metric,
+    days = points["time"].dt.strftime("%Y-%m-%d").to_numpy()[start]
+    segments = gpd.GeoDataFrame({"period": days}, crs=metric,
                                 geometry=shapely.linestrings(np.stack([xy[start], xy[start + 1]], axis=1)))
     units_m = units.to_crs(metric)
     unit_grid = gpd.sjoin(units, grids[["code", "geometry"]], predicate="within")[["code"]]
@@ -130,8 +131,9 @@ def child(mode: str, args, out: Path) -> dict:
 
 
 def run(mode: str, args, out: Path) -> dict:
-    command = [sys.executable, __file__, "--child", mode, "--folder", str(args.folder), "--scale", str(args.scale),
-               "--units-per-grid", str(args.units_per_grid), "--batch-size", str(args.batch_size), "--out", str(out)]
+    command = [sys.executable, __file__, "--child", mode, "--folder", str(args.folder), "--scale",
+               str(args.scale), "--units-per-grid", str(args.units_per_grid), "--batch-size",
+               str(args.batch_size), "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{mode} failed:\n{done.stderr}")
@@ -172,30 +174,34 @@ def main() -> None:
         if not args.folder.exists() or not any(args.folder.glob("*.parquet")):
             args.folder.mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
-            n = write_tracks(args.folder, make_grids(args.grids, 0), days=args.days, per_day=args.points_per_day)
-            print(f"wrote {n:,} points ({args.grids:,} workers x {args.days} days x {args.points_per_day}) in "
-                  f"{time.perf_counter() - started:.1f} s to {args.folder}")
+            n = write_tracks(args.folder, make_grids(args.grids, 0), days=args.days,
+                             per_day=args.points_per_day)
+            print(f"wrote {n:,} points ({args.grids:,} workers x {args.days} days x {args.points_per_day}) "
+                  f"in {time.perf_counter() - started:.1f} s to {args.folder}")
         n_points = sum(pq_rows(p) for p in args.folder.glob("*.parquet"))
         ours, theirs = work / "gridmap.parquet", work / "geopandas.parquet"
         gm = run("gridmap", args, ours)
-        print(f"gridmap summarize_patrols_partitioned: {gm['seconds']:7.1f} s, peak RSS {gm['peak_rss_mb']:6.0f} MB "
-              f"({n_points / gm['seconds'] / 1e6:.2f} million points/s)")
+        print(f"gridmap summarize_patrols_partitioned: {gm['seconds']:7.1f} s, peak RSS "
+              f"{gm['peak_rss_mb']:6.0f} MB ({n_points / gm['seconds'] / 1e6:.2f} million points/s)")
         gp, differ = None, None
         if not args.skip_plain:
             gp = run("geopandas", args, theirs)
             differ = compare(ours, theirs)
-            print(f"geopandas read + sjoin + groupby:     {gp['seconds']:7.1f} s, peak RSS {gp['peak_rss_mb']:6.0f} MB")
-            print(f"speed-up {gp['seconds'] / gm['seconds']:.1f}x, memory {gp['peak_rss_mb'] / gm['peak_rss_mb']:.1f}x "
-                  f"less; (grid, day) rows that differ: {differ}")
+            print(f"geopandas read + sjoin + groupby:     {gp['seconds']:7.1f} s, peak RSS "
+                  f"{gp['peak_rss_mb']:6.0f} MB")
+            print(f"speed-up {gp['seconds'] / gm['seconds']:.1f}x, memory "
+                  f"{gp['peak_rss_mb'] / gm['peak_rss_mb']:.1f}x less; (grid, day) rows that differ: "
+                  f"{differ}")
         load_end = os.getloadavg()
         print(f"load average at end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
         print("BENCH " + json.dumps({
             "scenario": "patrols out-of-core", "size": f"{n_points:,} points, {args.grids:,} grids",
             "gridmap_s": gm["seconds"], "plain_s": gp["seconds"] if gp else None,
             "gridmap_peak_mb": gm["peak_rss_mb"], "plain_peak_mb": gp["peak_rss_mb"] if gp else None,
-            "memory": "RSS", "note": f"summarize_patrols_partitioned vs read_parquet + sjoin + groupby (points "
-            f"and units passed per grid and day); batches of {args.batch_size:,}; load {load_start[0]:.1f} -> "
-            f"{load_end[0]:.1f}; rows differing: {differ}"}))
+            "memory": "RSS",
+            "note": f"summarize_patrols_partitioned vs read_parquet + sjoin + groupby (points and units "
+                    f"passed per grid and day); batches of {args.batch_size:,}; load {load_start[0]:.1f} -> "
+                    f"{load_end[0]:.1f}; rows differing: {differ}"}))
         if differ:
             sys.exit("results differ")
     finally:

@@ -8,6 +8,8 @@ versions are made by reprojecting them.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import warnings
 
 import geopandas as gpd
@@ -26,6 +28,7 @@ from gridmap.fieldwork import (
     clean_patrols,
     read_patrols,
     summarize_patrols,
+    summarize_patrols_dask,
     summarize_patrols_partitioned,
 )
 from gridmap.findings import Report
@@ -427,6 +430,23 @@ def test_the_partitioned_engine_reads_chinese_columns_and_gcj02(tmp_path):
                                           crs=4326, coords="gcj02", batch_size=7, tracks=True,
                                           report=Report("chunked"))
     same_answer(expected, found, tracks_m=0.5)
+
+
+needs_dask = pytest.mark.skipif(
+    importlib.util.find_spec("dask_geopandas") is None and os.environ.get("GRIDMAP_REQUIRE_DASK") != "1",
+    reason="dask-geopandas not installed: pip install gridmap[dask]")
+
+
+@needs_dask
+def test_the_dask_engine_equals_memory(tmp_path):
+    track = many_workers(2)
+    memory, _ = quiet(track, two_grids(), units=row_units())
+    found = summarize_patrols_dask(track, two_grids(), units=row_units(), npartitions=3, tracks=True,
+                                   report=Report("dask"))
+    same_answer(memory, found)
+    track.to_parquet(tmp_path / "tracks.parquet", row_group_size=40)  # a path, read by dask-geopandas
+    same_answer(memory, summarize_patrols_dask(tmp_path / "tracks.parquet", two_grids(), units=row_units(),
+                                               tracks=True, report=Report("dask")))
 
 
 # --- properties ---------------------------------------------------------------------------------------------

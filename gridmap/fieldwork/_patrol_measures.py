@@ -161,7 +161,7 @@ def _workers(person: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _by_worker_and_time(p: np.ndarray, time: np.ndarray, x: np.ndarray, y: np.ndarray,
                         grid: np.ndarray) -> np.ndarray:
-    """Return the order by worker and time; points of one worker and time by place, so repeats are adjacent."""
+    """Return the order by worker and time, then by place: repeated points become neighbours."""
     order = np.lexsort((time, p))
     tie = np.zeros(len(order), dtype=bool)
     tie[1:] = (p[order][1:] == p[order][:-1]) & (time[order][1:] == time[order][:-1])
@@ -225,7 +225,7 @@ def _presence(labels: np.ndarray, p: np.ndarray, grid: np.ndarray, day: np.ndarr
                              for c in ("grid", "day")}, "seconds": np.array([]),
                              "records": np.array([], dtype=np.int64)})
     first_day, days = int(day.min()), int(day.max() - day.min()) + 1
-    key = (p * (int(grid.max()) + 2) + grid + 1) * days + (day - first_day)  # one int64 per (worker, grid, day)
+    key = (p * (int(grid.max()) + 2) + grid + 1) * days + (day - first_day)  # per (worker, grid, day)
     keys, which = np.unique(key, return_inverse=True)
     return pd.DataFrame({"person": labels[keys // days // (int(grid.max()) + 2)],
                          "grid": (keys // days) % (int(grid.max()) + 2) - 1, "day": keys % days + first_day,

@@ -16,10 +16,9 @@ same per period, ``workers`` per worker and period, ``idle`` the unpatrolled gri
 worker's track per day as a LineString for the community page.
 
 A month of tracks for a city of 9,000 grids — tens of millions of points — does not fit in memory as
-geometries: :func:`summarize_patrols_partitioned` reads GeoParquet with the out-of-core engine of the cases
-(:func:`gridmap.cases.engines.chunked.point_batches`), puts every point in its grid with the same
-:class:`~gridmap.cases.GridIndex`, spills the located points to disk by worker and measures one bucket of
-workers at a time, so memory is bounded by the batch size; the result equals :func:`summarize_patrols`.
+geometries: :func:`gridmap.fieldwork.patrol_engines.summarize_patrols_partitioned` reads GeoParquet with the
+out-of-core engine of the cases, and :func:`~gridmap.fieldwork.patrol_engines.summarize_patrols_dask` runs on
+a dask cluster; both give the answer of :func:`summarize_patrols`.
 
 Examples
 --------
@@ -44,28 +43,19 @@ A worker walks along a row of four compounds, 10, 49, 51 and 200 m from the path
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 import warnings
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyproj
 import shapely
-from tqdm.auto import tqdm
 
-from gridmap.cases.engines.chunked import DEFAULT_BATCH_SIZE, point_batches
 from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError
-from gridmap.fieldwork._patrol_measures import DAY_NS, Part, Setting, combine, measure, prepare
+from gridmap.fieldwork._patrol_measures import DAY_NS, Part, Setting, measure, prepare
 from gridmap.fieldwork._patrol_tables import (
     GRID_COLUMNS,
     Layout,
@@ -74,20 +64,17 @@ from gridmap.fieldwork._patrol_tables import (
     span_of,
     tables,
 )
-from gridmap.fieldwork.patrol_records import KIND_ATTR, _xy, clean_patrols, record_columns, shift_rows
+from gridmap.fieldwork.patrol_records import KIND_ATTR, _xy, clean_patrols
 from gridmap.fieldwork.patrol_rules import PatrolRules
 from gridmap.findings import Report
-from gridmap.io._columns import STRING_DTYPE, rename_columns
-from gridmap.schema import GRID_TYPE_NAMES_ZH, PATROL_ALIASES, PATROL_KINDS, PERIODS, model_columns, split_ids
+from gridmap.io._columns import STRING_DTYPE
+from gridmap.schema import GRID_TYPE_NAMES_ZH, PATROL_KINDS, PERIODS, model_columns, split_ids
 
-__all__ = ["summarize_patrols", "summarize_patrols_partitioned", "PatrolSummary", "PatrolRules"]
+__all__ = ["summarize_patrols", "PatrolSummary", "PatrolRules"]
 
 _TYPES = {**{name: key for key, name in GRID_TYPE_NAMES_ZH.items()},
           **{key: key for key in GRID_TYPE_NAMES_ZH}}  # city/rural/dedicated or 城市网格/农村网格/专属网格
 _GRID_KEEP = ("name", "community_code", "type")  # grid columns the map layer keeps beside the code
-_POINT_SCHEMA = pa.schema([("person", pa.string()), ("time", pa.int64()), ("x", pa.float64()),
-                           ("y", pa.float64()), ("grid", pa.int64()), ("own", pa.int64())])
-_RECORD_FIELDS = ("person_id", "person_name", "time", "grid_code", "own_grid", "coord_system")
 
 
 @dataclass(frozen=True)
@@ -204,133 +191,6 @@ def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *,
     part.counts.update(counts)
     return _summary(part, layout, setting, grids, period=period, span=(start, end, at), findings=findings,
                     report=report)
-
-
-def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataFrame, *,
-                                  units: gpd.GeoDataFrame | None = None, roster: pd.DataFrame | None = None,
-                                  kind: str = "tracks", period: str = "day", rules: PatrolRules | None = None,
-                                  coords: str | None = None, xy: tuple[str, str] | None = None,
-                                  crs: object = None, within_m: float | None = None,
-                                  idle_days: float | None = None, start: object = None, end: object = None,
-                                  at: object = None, tracks: bool = False,
-                                  batch_size: int = DEFAULT_BATCH_SIZE,
-                                  workdir: str | os.PathLike | None = None, progress: bool = False,
-                                  report: Report | None = None) -> PatrolSummary:
-    """Measure patrols from GeoParquet larger than memory: :func:`summarize_patrols` out of core.
-
-    The records are read in batches of ``batch_size`` (:func:`gridmap.cases.engines.chunked.point_batches`),
-    cleaned and put in grids batch by batch, and written to temporary Parquet files by worker (a hash of
-    the worker's id), about ``batch_size`` records each; each file then holds every record of its workers
-    and is measured on its own. Memory is bounded by the batch size; the temporary files (about 50 bytes a
-    record) are removed at the end. The result equals :func:`summarize_patrols` on the same records.
-
-    Parameters
-    ----------
-    source : str or os.PathLike
-        A GeoParquet file or folder of them (Hive partitions such as ``day=2025-03-03`` too), or Parquet
-        with coordinate columns (``xy=``). Columns as for :func:`summarize_patrols` (Chinese headers too).
-    grids, units, roster, kind, period, rules, coords, within_m, idle_days, start, end, at
-        As for :func:`summarize_patrols` (``kind`` defaults to tracks).
-    xy : (str, str), optional
-        Coordinate columns (longitude, latitude) instead of the geometry; needs ``crs``.
-    crs : optional
-        CRS of the coordinates when the source declares none.
-    tracks : bool, default False
-        Draw the tracks (a month of a city's tracks is a large layer).
-    batch_size : int, default 1,000,000
-        Records read and measured at once.
-    workdir : str or os.PathLike, optional
-        Folder for the temporary files (default the system's temporary folder).
-    progress : bool, default False
-        Show progress bars (tqdm) while reading and measuring.
-    report : gridmap.Report, optional
-        As for :func:`summarize_patrols`; problems of single records are summarised by kind with the
-        number of records and the first of them.
-
-    Returns
-    -------
-    PatrolSummary
-    """
-    rules = _rules(rules, within_m=within_m, idle_days=idle_days)
-    _check_period(period)
-    if kind not in PATROL_KINDS:
-        raise SchemaError(f"kind={kind!r} is not a kind of patrol record",
-                          fix=f"pass kind= one of {', '.join(PATROL_KINDS)}")
-    opened = point_batches(source, xy=xy, crs=crs, batch_size=batch_size, progress=progress,
-                           columns=_record_fields(source, xy))
-    layout, setting = _prepared(grids, units, roster, rules, kind=kind, crs=opened.crs, tracks=tracks)
-    findings, found = Report("patrols"), Report("patrol records")
-    counts: Counter = Counter()
-    folder = Path(tempfile.mkdtemp(prefix="gridmap-patrols-", dir=workdir))
-    try:
-        n_buckets = max(1, -(-opened.rows // batch_size))
-        buckets = _spill(opened.batches, n_buckets, folder, setting, coords=coords, found=found,
-                         counts=counts, path=str(source))
-        parts = [measure(_read_bucket(path), setting) for path in tqdm(buckets, unit="bucket",
-                                                                        disable=not progress)]
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    part = combine(parts)
-    part.counts.update(counts)
-    findings.extend(_first_of_each(found))
-    return _summary(part, layout, setting, grids, period=period, span=(start, end, at), findings=findings,
-                    report=report)
-
-
-def _record_fields(source, xy: tuple[str, str] | None) -> list[str] | None:
-    """Return the source's columns the records need (worker, time, grids, 坐标系), by their aliases."""
-    import pyarrow.dataset as ds
-
-    try:
-        names = ds.dataset(source, format="parquet", partitioning="hive").schema.names
-    except (pa.ArrowException, OSError):
-        return None  # point_batches says what is wrong
-    _, sources = rename_columns(pd.DataFrame(columns=names), aliases=PATROL_ALIASES)
-    return [sources[field] for field in _RECORD_FIELDS
-            if field in sources and sources[field] not in (xy or ())]
-
-
-def _spill(batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]], n_buckets: int, folder: Path,
-           setting: Setting, *, coords: str | None, found: Report, counts: Counter, path: str) -> list[Path]:
-    """Clean and locate every batch and append its points to the Parquet file of their workers' bucket."""
-    paths = [folder / f"bucket-{number:05d}.arrow" for number in range(n_buckets)]
-    writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
-    try:
-        for frame, x, y in batches:
-            table = record_columns(frame, found, path=path)
-            x, y = shift_rows(x, y, table.get("coord_system"), coords, found)
-            points, batch_counts = prepare(table, x, y, setting)
-            counts.update(batch_counts)
-            bucket = (pd.util.hash_pandas_object(points["person"], index=False).to_numpy()
-                      % np.uint64(n_buckets)).astype(np.int64)
-            order = np.argsort(bucket, kind="stable")
-            table = pa.Table.from_pandas(points, schema=_POINT_SCHEMA, preserve_index=False).take(order)
-            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
-            for number in map(int, np.flatnonzero(np.diff(bounds))):
-                if number not in writers:  # Arrow IPC: written and read back at disk speed
-                    writers[number] = pa.ipc.new_file(paths[number], _POINT_SCHEMA)
-                rows = table.slice(bounds[number], bounds[number + 1] - bounds[number])
-                writers[number].write_table(rows)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return [paths[number] for number in sorted(writers)]
-
-
-def _read_bucket(path: Path) -> pd.DataFrame:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all().to_pandas()
-
-
-def _first_of_each(found: Report) -> Report:
-    """One finding per check of the records: how many, and the first of them."""
-    summary = Report("patrol records")
-    frame = found.to_frame()
-    for check, rows in frame.groupby("check", sort=False):
-        first = rows.iloc[0]
-        summary.add(str(check), f"{len(rows):,} records; the first: {first['record']}: {first['message']}",
-                    severity=str(first["severity"]), records=len(rows))
-    return summary
 
 
 # --- setting up -------------------------------------------------------------------------------------------
