@@ -419,6 +419,15 @@ def test_the_partitioned_engine_equals_memory(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "tracks.parquet"]  # no temporary file left
 
 
+def test_the_partitioned_engine_refuses_a_source_without_usable_records(tmp_path):
+    track = straight().to_crs(4490).assign(time=pd.NaT)
+    track.to_parquet(tmp_path / "tracks.parquet")
+    with pytest.raises(SchemaError, match="no patrol record is usable"):
+        summarize_patrols_partitioned(tmp_path / "tracks.parquet", two_grids(), report=Report("x"))
+    with pytest.raises(SchemaError, match="kind='walks'"):
+        summarize_patrols_partitioned(tmp_path / "tracks.parquet", two_grids(), kind="walks")
+
+
 def test_the_partitioned_engine_reads_chinese_columns_and_gcj02(tmp_path):
     grids, units, track = degrees_case()
     expected, _ = quiet(track, grids, units=units)

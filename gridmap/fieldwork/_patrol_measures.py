@@ -30,7 +30,7 @@ import shapely
 from gridmap.cases.gridindex import GridIndex
 from gridmap.fieldwork.patrol_rules import PatrolRules
 
-__all__ = ["Setting", "Part", "prepare", "measure", "combine", "DAY_NS", "POINT_COLUMNS"]
+__all__ = ["Setting", "Part", "prepare", "measure", "combine", "no_points", "DAY_NS", "POINT_COLUMNS"]
 
 #: Nanoseconds in a day: ``time // DAY_NS`` is the day's number (days since 1970-01-01, Beijing time).
 DAY_NS = 86_400 * 10**9
@@ -122,6 +122,13 @@ def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray,
                            "time": table["time"].to_numpy(dtype="datetime64[ns]")[keep].astype(np.int64),
                            "x": x[keep], "y": y[keep], "grid": grid[keep], "own": own[keep]})
     return points, counts
+
+
+def no_points() -> pd.DataFrame:
+    """Return located points of nobody (what a source without one usable record gives)."""
+    return pd.DataFrame({"person": pd.Series([], dtype=object), "time": np.array([], dtype=np.int64),
+                         "x": np.array([]), "y": np.array([]), "grid": np.array([], dtype=np.int64),
+                         "own": np.array([], dtype=np.int64)})
 
 
 def measure(points: pd.DataFrame, setting: Setting) -> Part:

@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from gridmap.cases.engines.chunked import DEFAULT_BATCH_SIZE, point_batches
 from gridmap.errors import SchemaError
-from gridmap.fieldwork._patrol_measures import Part, Setting, combine, measure, prepare
+from gridmap.fieldwork._patrol_measures import Part, Setting, combine, measure, no_points, prepare
 from gridmap.fieldwork.patrol_records import _xy, record_columns, shift_rows
 from gridmap.fieldwork.patrol_rules import PatrolRules
 from gridmap.fieldwork.patrols import PatrolSummary, _check_period, _prepared, _rules, _summary
@@ -127,6 +127,7 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
                          counts=counts, path=str(source))
         parts = [measure(_read_bucket(path), setting) for path in tqdm(buckets, unit="bucket",
                                                                         disable=not progress)]
+        parts = parts or [measure(no_points(), setting)]  # no usable record: said by the summary
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     part = combine(parts)
