@@ -325,8 +325,10 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
     A segment running past midnight is measured but not drawn (each day's line stays within its day).
     """
     if not len(points):
-        columns = ["person", "day", "points", "seconds", "length_m", "grid"]
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=setting.crs))
+        empty = {"person": np.array([], dtype=object), "day": np.array([], dtype=np.int64),
+                 "points": np.array([], dtype=np.int64), "seconds": np.array([]), "length_m": np.array([]),
+                 "grid": np.array([], dtype=np.int64)}
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=setting.crs))
     person = points["person"].to_numpy(dtype=object)
     drawn = valid.copy()
     drawn[:-1] &= day[1:] == day[:-1]

@@ -6,7 +6,8 @@ geometries. Both engines reuse the engines of the cases (:mod:`gridmap.cases.eng
 
 * :func:`summarize_patrols_partitioned` reads (partitioned) GeoParquet in batches with
   :func:`gridmap.cases.engines.chunked.point_batches`, spills the located points to temporary Arrow files by
-  worker and measures one file of workers at a time: memory stays bounded by the batch size;
+  worker and measures one file of workers at a time: memory stays bounded by the batch size (and the size
+  of the result);
 * :func:`summarize_patrols_dask` does the same on a dask cluster: every partition is cleaned, located and
   split by worker on a worker, and each bucket of workers is measured on a worker; only the pieces of a
   bucket and the small measured parts travel (``pip install gridmap[dask]``).
@@ -82,8 +83,8 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
     The records are read in batches of ``batch_size`` (:func:`gridmap.cases.engines.chunked.point_batches`),
     cleaned and put in grids batch by batch, and written to temporary Arrow files by worker (a hash of the
     worker's id), about ``batch_size`` records each; each file then holds every record of its workers and
-    is measured on its own. Memory is bounded by the batch size; the temporary files (about 45 bytes a
-    record) are removed at the end. The result equals :func:`~gridmap.fieldwork.patrols.summarize_patrols`
+    is measured on its own. Memory is bounded by the batch size and the size of the result (grids ×
+    days); the temporary files (about 45 bytes a record) are removed at the end. The result equals :func:`~gridmap.fieldwork.patrols.summarize_patrols`
     on the same records.
 
     Parameters
@@ -125,12 +126,11 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
         n_buckets = max(1, -(-opened.rows // batch_size))
         buckets = _spill(opened.batches, n_buckets, folder, setting, coords=coords, found=found,
                          counts=counts, path=str(source))
-        parts = [measure(_read_bucket(path), setting) for path in tqdm(buckets, unit="bucket",
-                                                                        disable=not progress)]
-        parts = parts or [measure(no_points(), setting)]  # no usable record: said by the summary
+        part = measure(no_points(), setting)  # no usable record at all: the summary says so
+        for path in tqdm(buckets, unit="bucket", disable=not progress):
+            part = combine([part, measure(_read_bucket(path), setting)])  # units passed: deduplicated
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    part = combine(parts)
     part.counts.update(counts)
     findings.extend(_first_of_each(found))
     return _summary(part, layout, setting, grids, period=period, span=(start, end, at), findings=findings,

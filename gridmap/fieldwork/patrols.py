@@ -363,7 +363,7 @@ def _tracks(part: Part, layout: Layout, setting: Setting) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns},
                                 geometry=gpd.GeoSeries([], crs=setting.crs))
     frame = part.tracks.sort_values(["person", "day"], kind="stable", ignore_index=True)
-    grid = frame["grid"].to_numpy()
+    grid = frame["grid"].to_numpy(dtype=np.int64)
     codes = np.where(grid >= 0, layout.codes[np.maximum(grid, 0)], None)
     table = pd.DataFrame({
         "person_id": frame["person"].astype(STRING_DTYPE),
