@@ -215,7 +215,8 @@ def _readme(plan: pd.DataFrame, tracks: pd.DataFrame, checkins: pd.DataFrame, ab
         "check-in all week.",
         "",
         "`gridmap patrols --grids demo/gridmap.gpkg --records data/sample/patrols.parquet --area 990102001",
-        "--out patrols.gpkg` measures the tracks (`--records data/sample/patrol_checkins.csv --area 990121100`",
+        "--out patrols.gpkg` measures the tracks (`--records data/sample/patrol_checkins.csv "
+        "--area 990121100`",
         "the check-ins).",
         "",
     ]

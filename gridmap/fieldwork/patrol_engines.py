@@ -84,8 +84,8 @@ def summarize_patrols_partitioned(source: str | os.PathLike, grids: gpd.GeoDataF
     cleaned and put in grids batch by batch, and written to temporary Arrow files by worker (a hash of the
     worker's id), about ``batch_size`` records each; each file then holds every record of its workers and
     is measured on its own. Memory is bounded by the batch size and the size of the result (grids ×
-    days); the temporary files (about 45 bytes a record) are removed at the end. The result equals :func:`~gridmap.fieldwork.patrols.summarize_patrols`
-    on the same records.
+    days); the temporary files (about 45 bytes a record) are removed at the end. The result equals
+    :func:`~gridmap.fieldwork.patrols.summarize_patrols` on the same records.
 
     Parameters
     ----------
