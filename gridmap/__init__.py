@@ -35,7 +35,7 @@ from gridmap.errors import (
 )
 
 if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and readers
-    from gridmap import cases, codes, crs, maps, people, stats
+    from gridmap import cases, codes, crs, fieldwork, maps, people, stats
     from gridmap.cases import GridIndex, read_cases
     from gridmap.codes.registry import Registry
     from gridmap.datasets import load_sample
@@ -53,7 +53,15 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk,
         crosswalk_summary,
     )
-    from gridmap.fieldwork import analyse_escalation, mediation_rates, read_steps, satisfaction_rates
+    from gridmap.fieldwork import (
+        PatrolRules,
+        analyse_escalation,
+        mediation_rates,
+        read_patrols,
+        read_steps,
+        satisfaction_rates,
+        summarize_patrols,
+    )
     from gridmap.fieldwork import (  # issue 21: zones and circles
         CircleCoverage,
         ZoneCoverage,
@@ -108,6 +116,8 @@ _LAZY = {
     "Report": "gridmap.findings",
     **dict.fromkeys(("patrol_zones", "zone_coverage", "ZoneCoverage", "service_circles", "circle_coverage",
                      "CircleCoverage"), "gridmap.fieldwork"),  # issue 21: zones and circles
+    "fieldwork": "",  # issue 21: patrols
+    **dict.fromkeys(("PatrolRules", "read_patrols", "summarize_patrols"), "gridmap.fieldwork"),
     **dict.fromkeys(("City", "add_hierarchy", "list_layers", "load_city", "read_division_codes", "read_layer",
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
@@ -206,6 +216,11 @@ __all__ = [
     "check_staffing",
     "check_liaison",
     "public_roster",
+    # field work (issue 21)
+    "fieldwork",
+    "read_patrols",
+    "summarize_patrols",
+    "PatrolRules",
     # results and errors
     "Report",
     "GridmapError",

@@ -113,6 +113,11 @@ __all__ = [
     "roster_role",
     "people_level",
     "party_membership",
+    # patrols (issue 21)
+    "PATROL_KINDS",
+    "PATROL_ALIASES",
+    "PATROL_COORD_WORDS",
+    "PATROL_HEADERS_ZH",
 ]
 
 #: Administrative levels gridmap models, from the largest down, with the length of their codes.
@@ -892,3 +897,46 @@ def party_membership(word: object) -> bool | None:
     if not key or key in ("nan", "<na>", "none"):
         return None
     return _PARTY_MEMBER_BY_KEY[key]
+# === SECTION: patrols (巡查, issue 21; the patrols helper's) ===============================================
+# Patrol records, read by gridmap.fieldwork.patrol_records: check-ins (打卡) and GPS tracks (轨迹).
+
+#: The two shapes of patrol records: check-ins (a worker at a grid or a point at a time) and GPS tracks
+#: (a worker's positions over time).
+PATROL_KINDS = ("checkins", "tracks")
+
+#: Header aliases of patrol records (compared like :func:`header_key`); they win over
+#: :data:`COLUMN_ALIASES` when patrol records are read. 经度/纬度 (lon/lat) and 网格编码 (grid_code) come from
+#: :data:`COLUMN_ALIASES`. A worker named only by name (巡查员, 姓名) is told apart by that name.
+PATROL_ALIASES = {
+    **dict.fromkeys(("person_id", "人员编号", "人员id", "工号", "网格员编号", "巡查员编号", "巡查人员编号",
+                     "worker_id", "staff_id"), "person_id"),
+    **dict.fromkeys(("person_name", "巡查员", "巡查人", "巡查人员", "网格员", "姓名", "人员", "人员姓名",
+                     "worker"), "person_name"),
+    **dict.fromkeys(("time", "时间", "巡查时间", "打卡时间", "定位时间", "采集时间", "记录时间", "上报时间",
+                     "gps时间", "时刻", "timestamp", "datetime", "gps_time"), "time"),
+    **dict.fromkeys(("打卡网格", "巡查网格", "网格编码", "网格代码", "grid_code", "grid"), "grid_code"),
+    **dict.fromkeys(("own_grid", "所属网格", "责任网格", "本人网格", "所属网格编码"), "own_grid"),
+    **dict.fromkeys(("coord_system", "坐标系", "坐标系统", "坐标类型", "coords"), "coord_system"),
+    "编号": None, "id": None,  # a record number, not a unit id
+}
+
+#: Words of a ``coord_system`` column (坐标系) and the coordinate system each names (compared after
+#: :func:`vocabulary_key`).
+PATROL_COORD_WORDS = {
+    **dict.fromkeys(("wgs84", "wgs-84", "gps", "wgs"), "wgs84"),
+    **dict.fromkeys(("cgcs2000", "2000", "国家2000", "cgcs"), "cgcs2000"),
+    **dict.fromkeys(("gcj02", "gcj-02", "高德", "腾讯", "火星", "火星坐标", "amap"), "gcj02"),
+    **dict.fromkeys(("bd09", "bd-09", "百度", "baidu"), "bd09"),
+}
+
+#: Chinese headers of the patrol tables (gridmap.fieldwork.patrols.PatrolSummary), for workbooks and maps.
+PATROL_HEADERS_ZH = {
+    "code": "网格编码", "period": "周期", "patrols": "巡查次数", "required": "应巡查次数",
+    "done_rate": "完成率", "units": "单元数", "units_passed": "途经单元数", "coverage": "覆盖率",
+    "longest_gap_h": "最长间隔(小时)", "last_patrol": "最近巡查", "idle_days": "未巡查天数",
+    "workers": "巡查人数", "records": "记录数", "minutes": "巡查时长(分钟)", "own_share": "本网格员在格率",
+    "label": "说明", "person_id": "人员编号", "own_grids": "所属网格", "own_from": "所属网格来源",
+    "minutes_inside": "格内时长(分钟)", "minutes_outside": "格外时长(分钟)", "share_inside": "在格率",
+    "records_inside": "格内记录数", "records_outside": "格外记录数", "day": "日期", "points": "轨迹点数",
+    "length_m": "长度(米)",
+}

@@ -51,6 +51,7 @@ import shapely.affinity
 from pyproj import Transformer
 from sample_escalation import generate_escalation
 from sample_org import generate_org
+from sample_patrols import generate_patrols
 from sample_roster import generate_roster
 from sample_zones import generate_zones
 from shapely.geometry import Point, Polygon
@@ -1202,6 +1203,7 @@ def generate(out: Path, seed: int = SEED) -> None:
     add_readme_section(out, generate_org(out, grids, seed))  # party.csv, centres.gpkg (issue 20)
     add_readme_section(out, generate_escalation(out, grids, seed))  # case_steps.csv, case_feedback.csv
     add_readme_section(out, generate_zones(out, grids, seed))  # sites.gpkg, footpaths.gpkg
+    add_readme_section(out, generate_patrols(out, grids, seed))  # patrols.parquet, patrol_checkins.csv
 
 
 def add_readme_section(out: Path, lines: list[str]) -> None:

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = "gridmap demo --out demo"  # the example every other one builds on, run once per test session
 #: Commands that can take more than a couple of seconds: they show their steps as a progress bar.
 SLOW = ["demo", "build", "microgrids", "check", "codes validate", "cases assign", "stats", "map", "report",
-        "escalation", "index", "staffing", "liaison"]
+        "escalation", "index", "staffing", "liaison", "patrols"]
 #: Commands whose result is a table: they print it as JSON with --json.
 TABULAR = ["build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
            "cases assign", "stats", "report", "escalation", "index", "party", "centres", "staffing", "liaison",
-           "zones", "circles"]
+           "zones", "circles", "patrols"]
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):

@@ -400,7 +400,8 @@ def test_sample_is_small(city):
     files = [p for p in city.path.iterdir() if p.is_file()]
     assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv",
                                        "cases.parquet", "buildings.gpkg", "roster.csv", "liaison.csv", "party.csv", "centres.gpkg",
-                                       "case_steps.csv", "case_feedback.csv", "sites.gpkg", "footpaths.gpkg"}
+                                       "case_steps.csv", "case_feedback.csv", "sites.gpkg", "footpaths.gpkg",
+                                       "patrols.parquet", "patrol_checkins.csv"}
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
 
@@ -419,7 +420,8 @@ def test_generator_is_deterministic(tmp_path):
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())})
     assert set(digests[0]) == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv", "cases.parquet",
                                "buildings.gpkg", "roster.csv", "liaison.csv", "party.csv", "centres.gpkg",
-                               "case_steps.csv", "case_feedback.csv", "sites.gpkg", "footpaths.gpkg"}
+                               "case_steps.csv", "case_feedback.csv", "sites.gpkg", "footpaths.gpkg",
+                               "patrols.parquet", "patrol_checkins.csv"}
     assert digests[0] == digests[1]
     first, second = load_sample(path=tmp_path / "run0"), load_sample(path=tmp_path / "run1")
     for layer in (*ADMIN, "units", "staff", "cases"):

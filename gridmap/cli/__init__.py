@@ -155,6 +155,7 @@ def _register_commands() -> None:
     from gridmap.cli.map import map_command
     from gridmap.cli.microgrids import microgrids
     from gridmap.cli.party import party
+    from gridmap.cli.patrols import patrols
     from gridmap.cli.report import report
     from gridmap.cli.staffing import staffing
     from gridmap.cli.stats import stats
@@ -162,7 +163,7 @@ def _register_commands() -> None:
 
     for command in (demo, build, microgrids, check, codes, cases, stats, map_command, report):
         main.add_command(command)
-    for command in (staffing, liaison, party, centres, zones, circles, escalation, index_command):
+    for command in (staffing, liaison, party, centres, zones, circles, escalation, index_command, patrols):
         main.add_command(command)
 
 

@@ -48,7 +48,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import geopandas as gpd
 import numpy as np
@@ -75,7 +75,8 @@ from gridmap.cases.locate import assign_in_memory
 from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
 from gridmap.findings import Report
 
-__all__ = ["assign_partitioned", "aggregate_partitioned", "DEFAULT_BATCH_SIZE"]
+__all__ = ["assign_partitioned", "aggregate_partitioned", "point_batches", "PointBatches",
+           "DEFAULT_BATCH_SIZE"]
 
 logger = logging.getLogger(__name__)
 
@@ -165,17 +166,80 @@ def assign_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDat
     1      E2         A
     2      E3         A
     """
-    opened = _open(source, xy=xy, crs=crs)
-    if columns is not None:
-        missing = [c for c in columns if c not in opened.dataset.schema.names]
-        if missing:
-            raise SchemaError(f"the cases have no column {missing[0]!r} (columns: "
-                              f"{', '.join(opened.dataset.schema.names)})", path=opened.path,
-                              fix="name columns of the source in columns=")
-        opened = replace(opened, columns=tuple(c for c in columns if c not in opened.point_columns))
+    opened = _selected(_open(source, xy=xy, crs=crs), columns)
     _check_batch_size(batch_size)
     index = grid_index(grids, opened.crs)
     return _assigned(opened, index, batch_size=batch_size, progress=progress, report=report)
+
+
+class PointBatches(NamedTuple):
+    """Point records opened by :func:`point_batches`: their CRS, their number and the batches."""
+
+    crs: pyproj.CRS
+    rows: int
+    batches: Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]
+
+
+def point_batches(source: str | os.PathLike | ds.Dataset, *, columns: Sequence[str] | None = None,
+                  xy: tuple[str, str] | None = None, crs: object = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                  progress: bool = False) -> PointBatches:
+    """Open point records of any kind (cases, patrol tracks) and read them in batches of coordinates.
+
+    The reading :func:`aggregate_partitioned` does, for other analyses that go through a large file once:
+    each batch is a frame of the other columns and the x and y of its points (NaN where there is none), in
+    the source's CRS, read straight from the Arrow columns where the points allow it. The source is
+    checked at the call (missing file or columns, no CRS), the batches are read as they are iterated.
+
+    Parameters
+    ----------
+    source, xy, crs, batch_size, progress
+        As for :func:`assign_partitioned`.
+    columns : sequence of str, optional
+        Columns to read besides the points; default all.
+
+    Returns
+    -------
+    PointBatches
+        ``crs`` of the coordinates, the number of ``rows``, and ``batches``: (frame, x, y) per batch.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "points.parquet"
+    >>> gpd.GeoDataFrame({"person_id": ["P1", "P2", "P1"]}, geometry=gpd.points_from_xy(
+    ...     [108.30, 108.31, 108.32], [22.80] * 3), crs="EPSG:4490").to_parquet(path)
+    >>> opened = point_batches(path, batch_size=2)
+    >>> opened.crs.to_epsg(), opened.rows, [(len(frame), x.tolist()) for frame, x, _ in opened.batches]
+    (4490, 3, [(2, [108.3, 108.31]), (1, [108.32])])
+    """
+    opened = _selected(_open(source, xy=xy, crs=crs), columns)
+    _check_batch_size(batch_size)
+    return PointBatches(opened.crs, opened.dataset.count_rows(),
+                        _point_batches(opened, batch_size, progress=progress))
+
+
+def _point_batches(opened: _Source, batch_size: int, *,
+                   progress: bool) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+    for table in _tables(opened, batch_size, progress=progress):
+        xy = _coordinates(table, opened)
+        if xy is None:  # WKB other than 2D points (3D points): read by shapely, Z dropped
+            points = _points(table, opened)
+            xy = shapely.get_x(points), shapely.get_y(points)
+        frame = table.select(list(opened.columns)).to_pandas()
+        frame.index = pd.RangeIndex(table.num_rows)
+        yield frame, np.asarray(xy[0], dtype=float), np.asarray(xy[1], dtype=float)
+
+
+def _selected(opened: _Source, columns: Sequence[str] | None) -> _Source:
+    """Return the source reading only ``columns`` (besides the points); refuse names it lacks."""
+    if columns is None:
+        return opened
+    missing = [c for c in columns if c not in opened.dataset.schema.names]
+    if missing:
+        raise SchemaError(f"the source has no column {missing[0]!r} (columns: "
+                          f"{', '.join(opened.dataset.schema.names)})", path=opened.path,
+                          fix="name columns of the source in columns=")
+    return replace(opened, columns=tuple(c for c in columns if c not in opened.point_columns))
 
 
 def aggregate_partitioned(source: str | os.PathLike | ds.Dataset, grids: gpd.GeoDataFrame | GridIndex, *,

@@ -203,8 +203,8 @@ def _as_dask(cases, npartitions: int | None):
     return cases if npartitions is None else cases.repartition(npartitions=npartitions)
 
 
-def _shared(dask, index: GridIndex):
-    """Return the index as every task should get it: sent once to each worker of a cluster.
+def _shared(dask, index: GridIndex | object):
+    """Return the index (or anything every task needs) as every task should get it: sent once to each worker.
 
     With a distributed client the index (tens of MB for thousands of grids) is scattered to the workers
     rather than put in every graph; without one, dask's local threads share the object itself.
