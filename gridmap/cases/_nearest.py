@@ -37,35 +37,38 @@ class Outline:
 
     Parameters
     ----------
-    segments : numpy.ndarray of shapely.LineString
-        Two-point lines, in a metric CRS: every grid boundary segment no two grids share.
+    ends : numpy.ndarray of float, shape (n, 2, 2)
+        The end points of every grid boundary segment no two grids share, in a metric CRS.
 
     Examples
     --------
     >>> import shapely
     >>> square = shapely.get_coordinates(shapely.box(0, 0, 2, 2).exterior)
-    >>> outline = Outline(shapely.linestrings(np.stack([square[:-1], square[1:]], axis=1)))
+    >>> outline = Outline(np.stack([square[:-1], square[1:]], axis=1))
     >>> outline.distances(np.array([5.0, 1.0, 5.0]), np.array([1.0, -3.0, 6.0]))
     array([3., 3., 5.])
     """
 
-    def __init__(self, segments: np.ndarray):
-        self._segments = np.asarray(segments, dtype=object)
+    def __init__(self, ends: np.ndarray):
+        self._ends = np.asarray(ends, dtype=np.float64).reshape(-1, 2, 2)
         self._tree: shapely.STRtree | None = None
-        ends = shapely.get_coordinates(self._segments).reshape(-1, 2, 2)
-        self._hull = _hull(ends) if len(ends) else None
+        self._hull = _hull(self._ends) if len(self._ends) else None
 
     def distances(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Return the distance from each point (outside every grid) to the nearest outline segment."""
+        """Return the distance from each point (outside every grid) to the nearest outline segment.
+
+        NaN for points with a missing (NaN) or infinite coordinate.
+        """
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         distance = np.full(len(x), np.nan)
-        if not len(self._segments) or not len(x):
+        usable = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        if not len(self._ends) or not len(usable):
             return distance
-        left = np.arange(len(x))
+        left = usable
         if self._hull is not None:
-            answered, value = self._hull.distances(x, y)
-            distance[answered] = value
-            left = np.flatnonzero(~np.isfinite(distance))
+            answered, value = self._hull.distances(x[usable], y[usable])
+            distance[usable[answered]] = value
+            left = usable[np.isnan(distance[usable])]
         if len(left):
             distance[left] = self._queried(x[left], y[left])
         return distance
@@ -74,8 +77,11 @@ class Outline:
         if self._tree is None:
             # Small nodes: far points face long runs of short segments at almost the same distance,
             # and a tree of 4 per node prunes them about twice as fast as the default 10.
-            self._tree = shapely.STRtree(self._segments, node_capacity=4)
-        _, distance = self._tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+            self._tree = shapely.STRtree(shapely.linestrings(self._ends), node_capacity=4)
+        (point, _), found = self._tree.query_nearest(shapely.points(x, y), return_distance=True,
+                                                     all_matches=False)
+        distance = np.full(len(x), np.nan)
+        distance[point] = found
         return distance
 
 

@@ -381,13 +381,14 @@ class GridIndex:
             return np.full(len(x), np.nan)
         with self._lock:
             if self._metric is None:
-                outline = gpd.GeoSeries(_outline(self._geoms), crs=self.crs)
                 metric = _metric_crs(gpd.GeoSeries(self._geoms, crs=self.crs))
-                self._metric = metric, Outline(outline.to_crs(metric).to_numpy())
+                ends = _outline(self._geoms)
+                if not metric.equals(self.crs):
+                    ends = np.stack(_to_metric(self.crs, metric, ends[..., 0], ends[..., 1]), axis=-1)
+                self._metric = metric, Outline(ends)
             metric, nearest = self._metric
-        if not metric.equals(self.crs):  # as GeoSeries.to_crs does, without making points twice
-            to_metric = pyproj.Transformer.from_crs(self.crs, metric, always_xy=True)
-            x, y = cast(tuple[np.ndarray, np.ndarray], to_metric.transform(x, y))
+        if not metric.equals(self.crs):
+            x, y = _to_metric(self.crs, metric, x, y)
         with self._lock:  # the outline builds its STR-tree at the first point it cannot answer alone
             return nearest.distances(x, y)
 
@@ -746,8 +747,16 @@ def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts, part_of
 
 
+def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates projected as ``GeoSeries.to_crs`` projects them, without making geometries."""
+    transformer = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
+    return cast(tuple[np.ndarray, np.ndarray], transformer.transform(x, y))
+
+
 def _outline(geoms: np.ndarray) -> np.ndarray:
-    """Return the boundary segments of the grids (as lines) that no grid shares from the other side.
+    """Return the boundary segments of the grids that no grid shares from the other side.
+
+    As an array of ``(segment, end, x/y)``: two points per segment.
 
     Rings are taken with the interior on the left (exteriors counter-clockwise, holes clockwise, by the
     sign of their area); a segment met once in each direction (exactly the same end points) has a grid on
@@ -779,8 +788,7 @@ def _outline(geoms: np.ndarray) -> np.ndarray:
     shared = np.zeros(len(start), dtype=bool)
     shared[size == 2] = (key[pair] == key[pair + 1]).all(axis=1) & (flipped[pair] != flipped[pair + 1])
     kept = np.sort(order[np.repeat(~shared, size)])  # back in ring order
-    ends = np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
-    return cast(np.ndarray, shapely.linestrings(ends))
+    return np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
 
 
 def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):
