@@ -733,15 +733,33 @@ def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
         empty = pd.Series(pa.repeat("", len(grids)), dtype="str")
         return empty, np.zeros(len(grids), dtype=np.int64)
     text = grids["unit_ids"].reset_index(drop=True).astype("str").fillna("").str.strip()
-    several = np.flatnonzero(text.str.contains(ID_SEPARATORS, regex=True).to_numpy())
-    given = text.iloc[several].tolist()
-    ordered = [join_ids(sorted(set(split_ids(v)))) for v in given]
-    unsorted = [i for i, (a, b) in enumerate(zip(given, ordered, strict=True)) if a != b]
-    if unsorted:  # builders write sorted ids: usually nothing to replace
+    several = np.flatnonzero(pc.match_substring_regex(pa.array(text, pa.large_string()), ID_SEPARATORS)
+                             .to_numpy(zero_copy_only=False))
+    unsorted = several[~_canonical(text.iloc[several])]
+    if len(unsorted):  # builders write sorted ids: usually nothing to replace
         text = text.copy()
-        text.iloc[several[unsorted]] = [ordered[i] for i in unsorted]
+        text.iloc[unsorted] = [join_ids(sorted(set(split_ids(v)))) for v in text.iloc[unsorted].tolist()]
     counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(ID_SEPARATOR).to_numpy() + 1)
     return text, counts.astype(np.int64)
+
+
+def _canonical(text: pd.Series) -> np.ndarray:
+    """Which lists of ids are written as :func:`_units` writes them: ``;`` between ids in ascending order.
+
+    Vectorised (Arrow): ids compared as UTF-8 bytes, which orders them as Python orders text.
+    """
+    canonical = np.ones(len(text), dtype=bool)
+    if not len(text):
+        return canonical
+    lists = pc.split_pattern(pa.array(text, pa.large_string()), ID_SEPARATOR)
+    ids, owner = pc.list_flatten(lists), pc.list_parent_indices(lists).to_numpy()
+    wrong = pc.or_(pc.equal(pc.utf8_length(ids), 0), pc.match_substring_regex(ids, ID_SEPARATORS))
+    bad = owner[wrong.to_numpy(zero_copy_only=False)]
+    same = owner[1:] == owner[:-1]
+    rising = pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    canonical[bad] = False
+    canonical[owner[1:][same & ~rising]] = False
+    return canonical
 
 
 def _claims(grids: pd.DataFrame, path: Path) -> list[tuple[int, str]]:
