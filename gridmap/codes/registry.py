@@ -408,12 +408,17 @@ class Registry:
         changed = _changed_units_matched(con, build, differs, code_of)
         if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
-        fresh_rows = None if build.geometry is None else _fresh_order(build, build.geometry, fresh)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=fresh_rows,
+        order = fresh if build.geometry is None else _fresh_order(build, build.geometry, fresh)
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
+                                 fresh=None if build.geometry is None else zip(fresh.tolist(), order.tolist()),
                                  changed=changed, retired=[] if plan is None else plan.retired,
                                  links=[] if plan is None or old is None else _link_rows(plan, old))
-        added = _registry_sql.issue_codes(con, self.scheme, version, self.path,
-                                          micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+        i_pos, i_codes = _registry_sql.issue_codes(
+            con, self.scheme, version, self.path, fresh=fresh, order=order,
+            communities=build.community.to_numpy(dtype=object)[fresh],
+            types=build.types.to_numpy(dtype=object)[fresh],
+            micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+        added = len(i_pos)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
         counts["written"] = bool(added or changed or counts["retired"])
@@ -423,7 +428,6 @@ class Registry:
             _registry_sql.retire_codes(con, version)
             _registry_sql.insert_lineage(con, version)
             _registry_sql.record_version(con, version, issued_on, counts)
-        i_pos, i_codes = _registry_sql.fetch_issued(con, width=self._width)
         return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self._width)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
@@ -859,13 +863,13 @@ def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarr
 
 # -------------------------------------------------------------------------------------- the decisions
 
-def _fresh_order(build: _Build, geometry: np.ndarray, fresh: np.ndarray) -> list[tuple[int, int]]:
-    """(position, rank) of the new grids: their reading order within their community."""
+def _fresh_order(build: _Build, geometry: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """The rank of each new grid in its community's reading order."""
     rank = np.zeros(len(fresh), dtype=np.int64)
     groups = pd.Series(np.arange(len(fresh))).groupby(build.community.iloc[fresh].to_numpy()).indices
     for members in groups.values():
         rank[members[reading_order(geometry[fresh[members]])]] = np.arange(len(members))
-    return list(zip(fresh.tolist(), rank.tolist(), strict=True))
+    return rank
 
 
 def _differs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
