@@ -77,7 +77,7 @@ class Outline:
         if self._tree is None:
             # Small nodes: far points face long runs of short segments at almost the same distance,
             # and a tree of 4 per node prunes them about twice as fast as the default 10.
-            self._tree = shapely.STRtree(shapely.linestrings(self._ends), node_capacity=4)
+            self._tree = shapely.STRtree(np.asarray(shapely.linestrings(self._ends)), node_capacity=4)
         (point, _), found = self._tree.query_nearest(shapely.points(x, y), return_distance=True,
                                                      all_matches=False)
         distance = np.full(len(x), np.nan)
