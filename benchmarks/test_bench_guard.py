@@ -31,8 +31,8 @@ from bench_crs import one_step, points_in_china  # noqa: E402
 from gridmap.cases import assign  # noqa: E402
 from gridmap.cases import locate as locate_module  # noqa: E402
 from gridmap.cases.gridindex import GridIndex  # noqa: E402
-from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02  # noqa: E402
 from gridmap.codes.registry import Registry  # noqa: E402
+from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02  # noqa: E402
 from gridmap.findings import Report  # noqa: E402
 
 pytestmark = pytest.mark.bench
@@ -143,16 +143,18 @@ def test_code_registration_against_cumcount_and_to_sql():
     codes = bench_registry.communities(COMMUNITIES)
     frame = bench_registry.build(codes, 5)
     with tempfile.TemporaryDirectory() as folder:
-        def plain(n=iter(range(99))):
+        runs = iter(range(99))
+
+        def plain():
             sequence = frame.groupby("community_code").cumcount() + 1
             table = frame.assign(code=frame["community_code"] + sequence.astype(str).str.zfill(3),
                                  sequence=sequence)
-            with sqlite3.connect(Path(folder) / f"plain{next(n)}.sqlite") as con:
+            with sqlite3.connect(Path(folder) / f"plain{next(runs)}.sqlite") as con:
                 table.to_sql("codes", con, index=False)
             return table
 
-        def ours(n=iter(range(99))):
-            with Registry(Path(folder) / f"registry{next(n)}.sqlite") as registry:
+        def ours():
+            with Registry(Path(folder) / f"registry{next(runs)}.sqlite") as registry:
                 return registry.assign(frame, when="2025-01-06")
 
         plain_s, table = best_cpu(plain)

@@ -369,7 +369,8 @@ def test_outside_distances_answer_most_far_points_without_the_tree(monkeypatch):
 
 
 def test_outside_distances_of_points_without_coordinates_are_nan():
-    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4547")
+    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                             crs="EPSG:4547")
     index = GridIndex(grids)
     got = index.outside_distances([np.nan, np.inf, 5.0, 5.0, 1.0, -3.0], [0.5, 0.5, 0.5, 0.5, 4.0, -4.0])
     np.testing.assert_array_equal(got, [np.nan, np.nan, 3.0, 3.0, 3.0, 5.0])  # coincident points too

@@ -16,9 +16,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from cases_fixtures import sample_build, sample_city
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from cases_fixtures import sample_build, sample_city
 
 from gridmap.codes import CJT_349, TYPE_DIGIT, beidou, beidou_decode, parse_many, reading_order
 from gridmap.codes import registry as registry_module
@@ -616,8 +616,8 @@ def test_real_full_disk_under_the_registry(tmp_path):
         subprocess.run(["umount", str(folder)], check=True)
 
 
-_ID_PIECES = st.sampled_from(["U1", "U2", "u10", "Z", "a", "é", "e", "甲", "乙", "𠀀", "1", "01", " ", ";", ",", "，",
-                              "；", "、", "|", "\t"])
+_ID_PIECES = st.sampled_from(["U1", "U2", "u10", "Z", "a", "é", "e", "甲", "乙", "𠀀", "1", "01", " ", ";",
+                              ",", "，", "；", "、", "|", "\t"])
 
 
 @settings(max_examples=150, deadline=None)

@@ -97,7 +97,7 @@ class _Polygon:
         self._angles = np.unwrap(np.roll(angle, -self._first))  # increasing from the smallest
 
     def first_guess(self, x: np.ndarray, y: np.ndarray, origin: tuple | None = None) -> np.ndarray:
-        """The edge whose outward normal is the first at or after the direction to the point from ``origin``.
+        """Return the edge whose outward normal comes first at or after the direction ``origin`` -> point.
 
         ``origin`` is a point (or one per point) near the feature nearest the point; the centre by default.
         """
@@ -107,7 +107,8 @@ class _Polygon:
         position = np.searchsorted(self._angles, direction) % len(self._angles)
         return (position + self._first) % len(self._angles)
 
-    def walk(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    def walk(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, steps: int
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Walk each point from ``edge`` to the feature of the polygon nearest to it, ``steps`` at most.
 
         Returns the edge reached and where the point lies: ``_START`` in the region of the edge's start
@@ -130,7 +131,8 @@ class _Polygon:
             at_end = beyond & ((px - self.vx[j]) * self.ex[j] + (py - self.vy[j]) * self.ey[j] <= 0)
             within = ~before & ~beyond
             facing = wx * self.ey[i] - wy * self.ex[i] >= 0
-            state[active] = np.select([at_start | at_end, within & facing, within], [_START, _FACING, _BEHIND],
+            state[active] = np.select([at_start | at_end, within & facing, within],
+                                      [_START, _FACING, _BEHIND],
                                       _WALKING)
             edge[active] = np.where(before & ~at_start, h, np.where(beyond, j, i))
             active = active[(before & ~at_start) | (beyond & ~at_end)]
@@ -168,10 +170,11 @@ class _Hull:
         dx, dy = x[corner] - f.vx[edge[corner]], y[corner] - f.vy[edge[corner]]
         i = edge[facing]
         return np.concatenate([corner, facing]), np.concatenate([
-            np.sqrt(dx * dx + dy * dy), _to_segment(x[facing], y[facing], f.vx[i], f.vy[i], f.ex[i], f.ey[i])])
+            np.sqrt(dx * dx + dy * dy),
+            _to_segment(x[facing], y[facing], f.vx[i], f.vy[i], f.ex[i], f.ey[i])])
 
     def _fine_start(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, state: np.ndarray) -> np.ndarray:
-        """The fine edge to start from, by a binary search of the fine edges the coarse edge reached spans.
+        """Return the fine edge to start from: a binary search of the fine edges of the coarse edge reached.
 
         Those of the edge before it too, for points facing the coarse edge's start vertex. Along the part of
         a convex ring a point sees, the point lies beyond the end of every edge before its nearest feature
@@ -198,7 +201,7 @@ def _to_segment(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, 
 
 
 def _hull(ends: np.ndarray) -> _Hull | None:
-    """The convex hull of the segments' end points, None when it is not a polygon."""
+    """Return the convex hull of the segments' end points, None when it is not a polygon."""
     hull = shapely.convex_hull(shapely.multipoints(ends.reshape(-1, 2)))
     if not isinstance(hull, shapely.Polygon) or hull.is_empty:
         return None

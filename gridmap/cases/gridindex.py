@@ -747,7 +747,8 @@ def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts, part_of
 
 
-def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates projected as ``GeoSeries.to_crs`` projects them, without making geometries."""
     transformer = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
     return cast(tuple[np.ndarray, np.ndarray], transformer.transform(x, y))

@@ -781,8 +781,11 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
 
 def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, communities: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per new grid its community's number and its rank (from 1) there; per community number the sequence
-    its ranks start after (its counter, 0 for a community without codes) and its code."""
+    """Return the new grids numbered in their communities.
+
+    Returns per new grid its community's number and its rank (from 1) there; per community number the
+    sequence its ranks start after (its counter, 0 for a community without codes) and its code.
+    """
     number, names = pd.factorize(pd.Series(communities, dtype="str"))
     rows = con.execute(
         "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
@@ -814,7 +817,7 @@ def _check_room(sequence: np.ndarray, number: np.ndarray, names: np.ndarray, lim
 
 def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: np.ndarray, sequence: np.ndarray,
                 micro_width: int) -> np.ndarray:
-    """The codes (ASCII bytes) of ``scheme`` for these communities, grid types and sequences."""
+    """Return the codes (ASCII bytes) of ``scheme`` for these communities, grid types and sequences."""
     if micro_width:
         parts = [_ascii(communities), _digits(sequence, micro_width)]
     else:
@@ -846,7 +849,7 @@ def _ascii(values: np.ndarray) -> np.ndarray:
 
 
 def _json_strings(records: np.ndarray) -> str:
-    """A JSON array of the rows of an ``(n, width)`` array of ASCII digits and letters, one string each."""
+    """Return a JSON array of the rows of an ``(n, width)`` array of ASCII digits and letters, as strings."""
     quoted = np.full((len(records), records.shape[1] + 3), ord(","), dtype=np.uint8)
     quoted[:, 0] = quoted[:, -2] = ord('"')
     quoted[:, 1:-2] = records

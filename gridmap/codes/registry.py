@@ -409,8 +409,8 @@ class Registry:
         if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
         order = fresh if build.geometry is None else _fresh_order(build, build.geometry, fresh)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps,
-                                 fresh=None if build.geometry is None else zip(fresh.tolist(), order.tolist()),
+        ranked = None if build.geometry is None else zip(fresh.tolist(), order.tolist(), strict=True)
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=ranked,
                                  changed=changed, retired=[] if plan is None else plan.retired,
                                  links=[] if plan is None or old is None else _link_rows(plan, old))
         i_pos, i_codes = _registry_sql.issue_codes(
@@ -864,7 +864,7 @@ def _objects(series: pd.Series, positions: np.ndarray | None = None) -> np.ndarr
 # -------------------------------------------------------------------------------------- the decisions
 
 def _fresh_order(build: _Build, geometry: np.ndarray, fresh: np.ndarray) -> np.ndarray:
-    """The rank of each new grid in its community's reading order."""
+    """Return the rank of each new grid in its community's reading order."""
     rank = np.zeros(len(fresh), dtype=np.int64)
     groups = pd.Series(np.arange(len(fresh))).groupby(build.community.iloc[fresh].to_numpy()).indices
     for members in groups.values():
