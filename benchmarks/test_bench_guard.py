@@ -4,14 +4,14 @@ Run: ``python -m pytest benchmarks -m bench -p no:cacheprovider -q`` (not part o
 ``benchmarks`` is outside ``testpaths``). Each test times gridmap and the plain way in the same process on
 the same data (best of three, process CPU time, which a shared machine's load stretches far less than wall
 time), checks the answers are identical, and fails when the ratio (plain time / gridmap time) falls below
-80 % of its floor. The floor is the issue's target where gridmap meets it; where it does not yet, it is the
-ratio this guard measured when it was written (in :data:`FLOORS`, with the target beside it), so a change
-that makes gridmap slower still fails. Sizes are a tenth to a quarter of ``benchmarks/run.py``'s, so the
-guard takes about a minute; ratios at full size are in ``benchmarks/RESULTS.md``.
+80 % of the issue's target (:data:`TARGETS`): a step that misses its target fails here until it meets it,
+and a change that makes a step slower fails. Sizes are a tenth to a quarter of ``benchmarks/run.py``'s, so
+the guard takes about a minute; ratios at full size are in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import tempfile
 import time
@@ -24,24 +24,29 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_registry  # noqa: E402
 from bench_cases import make_cases, make_cases_outside, make_grids, reference  # noqa: E402
 from bench_crs import one_step, points_in_china  # noqa: E402
 
 from gridmap.cases import assign  # noqa: E402
+from gridmap.cases import locate as locate_module  # noqa: E402
 from gridmap.cases.gridindex import GridIndex  # noqa: E402
+from gridmap.codes.registry import Registry  # noqa: E402
 from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02  # noqa: E402
 from gridmap.findings import Report  # noqa: E402
 
 pytestmark = pytest.mark.bench
 
-GRIDS, CASES, POINTS = 9000, 500_000, 1_000_000
-#: scenario: (issue #18 target ratio, floor held now). Ratios are plain time / gridmap time (CPU).
-FLOORS = {
-    "assign, index prebuilt": (30.0, 6.0),  # at 2M cases the issue's figure; 500k here
-    "assign, index built per call": (10.0, 1.2),
-    "assign, half the cases outside": (10.0, 0.35),
-    "GridIndex.load under 50 ms": (1.0, 1.0),  # ratio = 50 ms / load time
-    "GCJ-02 -> WGS84 within 0.3 s per 1M": (0.93, 0.3),  # ratio = one-step / iterated
+GRIDS, CASES, POINTS, COMMUNITIES = 9000, 500_000, 1_000_000, 40_000
+#: scenario: issue #18's target ratio, plain time / gridmap time (CPU).
+TARGETS = {
+    "assign, index prebuilt": 30.0,  # at 2M cases the issue's figure; 500k here
+    "assign, index built per call": 10.0,
+    "assign, half the cases outside": 10.0,
+    "GridIndex build under 0.1 s": 1.0,  # ratio = 0.1 s / build time (the index assign builds per call)
+    "GridIndex.load under 50 ms": 1.0,  # ratio = 50 ms / load time
+    "GCJ-02 -> WGS84 within 0.3 s per 1M": 0.93,  # ratio = one-step / iterated (0.28 s / 0.3 s)
+    "code registration within 2x the plain way": 0.5,  # ratio = cumcount + to_sql / Registry.assign
 }
 SHARE = 0.8
 
@@ -63,12 +68,11 @@ def same_codes(result: gpd.GeoDataFrame, expected) -> bool:
 
 
 def guard(name: str, plain_s: float, gridmap_s: float) -> None:
-    target, floor = FLOORS[name]
+    target = TARGETS[name]
     ratio = plain_s / gridmap_s
     print(f"BENCH-GUARD {name}: {ratio:.2f}x (plain {plain_s:.3f} s, gridmap {gridmap_s:.3f} s CPU); "
-          f"target {target}x, floor {floor}x")
-    assert ratio >= SHARE * min(target, floor), (
-        f"{name}: {ratio:.2f}x is below {SHARE:.0%} of {min(target, floor)}x (target {target}x)")
+          f"target {target}x, guard {SHARE * target:.2f}x")
+    assert ratio >= SHARE * target, f"{name}: {ratio:.2f}x is below {SHARE:.0%} of the target {target}x"
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +115,15 @@ def test_assign_with_half_the_cases_outside(city):
     guard("assign, half the cases outside", plain_s, ours_s)
 
 
+def test_index_built_per_call_builds_fast(city):
+    grids, _, cases = city
+    index_for = locate_module._index_for
+    seconds, index = best_cpu(index_for, grids, 4 * len(cases))  # the index of a call with 2M cases
+    xy = cases.geometry.x.to_numpy(), cases.geometry.y.to_numpy()
+    assert np.array_equal(index.locate(*xy), GridIndex(grids).locate(*xy))
+    guard("GridIndex build under 0.1 s", 0.1, seconds)
+
+
 def test_saved_index_loads_fast(city):
     grids, _, cases = city
     index = GridIndex(grids)
@@ -124,6 +137,30 @@ def test_saved_index_loads_fast(city):
     xy = cases.geometry.x.to_numpy(), cases.geometry.y.to_numpy()
     assert np.array_equal(loaded.locate(*xy), index.locate(*xy))
     guard("GridIndex.load under 50 ms", 0.050, min(times))
+
+
+def test_code_registration_against_cumcount_and_to_sql():
+    codes = bench_registry.communities(COMMUNITIES)
+    frame = bench_registry.build(codes, 5)
+    with tempfile.TemporaryDirectory() as folder:
+        runs = iter(range(99))
+
+        def plain():
+            sequence = frame.groupby("community_code").cumcount() + 1
+            table = frame.assign(code=frame["community_code"] + sequence.astype(str).str.zfill(3),
+                                 sequence=sequence)
+            with sqlite3.connect(Path(folder) / f"plain{next(runs)}.sqlite") as con:
+                table.to_sql("codes", con, index=False)
+            return table
+
+        def ours():
+            with Registry(Path(folder) / f"registry{next(runs)}.sqlite") as registry:
+                return registry.assign(frame, when="2025-01-06")
+
+        plain_s, table = best_cpu(plain)
+        ours_s, result = best_cpu(ours)
+    assert result["code"].tolist() == table["code"].tolist()  # the same codes: input order per community
+    guard("code registration within 2x the plain way", plain_s, ours_s)
 
 
 def test_gcj02_to_wgs84_against_the_one_step_approximation():

@@ -344,7 +344,7 @@ def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     est_lon, est_lat = lon.copy(), lat.copy()
     angles = _gcj02_angles(lon, lat)
-    active = np.arange(lon.size)
+    active: slice | np.ndarray = slice(None)  # every point at first: views, no copies
     for _ in range(_MAX_ITERATIONS):
         part_lon, part_lat = est_lon[active], est_lat[active]
         dlon, dlat, lon_dx, lon_dy, lat_dx, lat_dy = _gcj02_offset(part_lon, part_lat, angles, jacobian=True)
@@ -361,15 +361,15 @@ def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
         going = (residual > _GCJ_RESIDUAL_DEG) & (
             (residual > _GCJ_ACCEPT_DEG) | (np.abs(part_lon - 105.0) < _GCJ_NEAR_105)
         )
-        active = active[going]
-        if not active.size:
-            break
-        step_lon, step_lat = step_lon[going], step_lat[going]
+        if not going.all():
+            active = np.flatnonzero(going) if isinstance(active, slice) else active[going]
+            if not active.size:
+                break
+            step_lon, step_lat = step_lon[going], step_lat[going]
+            angles = tuple(angle[going] for angle in angles)
         if max(np.abs(step_lon).max(), np.abs(step_lat).max()) < 0.5:  # the angles turn by under 0.03 rad
-            angles = (
-                *_turn(angles[0][going], angles[1][going], step_lon * (-np.pi / 60.0)),
-                *_turn(angles[2][going], angles[3][going], step_lat * (-np.pi / 180.0)),
-            )
+            angles = (*_turn(angles[0], angles[1], step_lon * (-np.pi / 60.0)),
+                      *_turn(angles[2], angles[3], step_lat * (-np.pi / 180.0)))
         else:
             angles = _gcj02_angles(est_lon[active], est_lat[active])
     return est_lon, est_lat

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon, box
 
-from gridmap.cases import assign, gridindex
+from gridmap.cases import _nearest, assign, gridindex
 from gridmap.cases.gridindex import GridIndex
 from gridmap.cli.cases import cases as cases_group
 from gridmap.crs import metric_crs
@@ -265,7 +265,8 @@ def test_outline_drops_only_segments_with_grids_on_both_sides():
     boxes = [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)]
     outline = gridindex._outline(np.array(boxes, dtype=object))
     assert len(outline) == 8
-    assert shapely.equals(shapely.line_merge(shapely.union_all(outline)), box(0, 0, 2, 2).exterior)
+    assert shapely.equals(shapely.line_merge(shapely.union_all(shapely.linestrings(outline))),
+                          box(0, 0, 2, 2).exterior)
     mixed = [box(0, 0, 1, 1, ccw=False), box(1, 0, 2, 1), shapely.reverse(boxes[2]), boxes[3]]
     assert len(gridindex._outline(np.array(mixed, dtype=object))) == 8  # any ring orientation
     holed = Polygon(box(0, 0, 3, 3, ccw=False).exterior.coords, holes=[box(1, 1, 2, 2).exterior.coords])
@@ -294,6 +295,86 @@ def test_outside_distances_equal_the_distance_to_the_union(cuts, xy, hole):
     np.testing.assert_allclose(index.outside_distances(x[outside], y[outside]), expected, rtol=1e-12,
                                atol=1e-12)  # GEOS itself differs below that (1e-100 off an edge: 1e-45)
     np.testing.assert_array_equal(index.distances(x, y)[~outside], 0.0)
+
+
+def _messy_grids(seed: int, *, dense: float) -> list:
+    """Random star-shaped polygons (concave, some overlapping, merged), cut to ``dense`` metres, one
+    with a hole, one of two parts."""
+    rng = np.random.default_rng(seed)
+    shapes = []
+    for _ in range(rng.integers(2, 7)):
+        centre, radius, n = rng.uniform(-500, 500, 2), rng.uniform(20, 300), rng.integers(3, 14)
+        angle = np.sort(rng.uniform(0, 2 * np.pi, n))
+        reach = radius * rng.uniform(0.2, 1.0, n)
+        ring = np.column_stack([centre[0] + reach * np.cos(angle), centre[1] + reach * np.sin(angle)])
+        shapes.append(shapely.segmentize(Polygon(ring).buffer(0), dense))
+    shapes = list(shapely.get_parts(shapely.union_all(shapes)))
+    shapes[0] = shapes[0].difference(shapes[0].centroid.buffer(shapes[0].area ** 0.5 / 8))
+    if len(shapes) > 2:
+        shapes = [MultiPolygon([shapes[0], shapes[1]]) if shapes[0].is_valid else shapes[0], *shapes[2:]]
+    return [shape for shape in shapes if not shape.is_empty]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), dense=st.sampled_from([1000.0, 25.0, 3.0]),
+       far=st.sampled_from([1.0, 30.0, 5000.0]))
+def test_outside_distances_by_the_hull_equal_brute_force(seed, dense, far):
+    """Messy grids (concave, holes, two-part grids, long finely cut sides): for points around them, near
+    and up to thousands of kilometres away, on hull edges' extensions, in bays and in holes, the distance
+    equals shapely's distance to the union of the grids."""
+    cells = _messy_grids(seed, dense=dense)
+    grids = gpd.GeoDataFrame({"code": [f"g{i:02d}" for i in range(len(cells))]}, geometry=cells,
+                             crs="EPSG:4547")
+    rng = np.random.default_rng(seed)
+    xy = [rng.uniform(-1000 * far, 1000 * far, (300, 2)), rng.uniform(-700, 700, (300, 2))]
+    corners = shapely.get_coordinates(shapely.convex_hull(shapely.union_all(cells)))
+    along = np.diff(corners, axis=0)
+    xy += [corners[:-1] + along * 3, corners[:-1] - along * 2, corners[:-1]]  # on edges' extensions
+    holes = shapely.get_coordinates(shapely.centroid(shapely.get_interior_ring(
+        shapely.get_parts(cells[0]), 0)[~shapely.is_missing(shapely.get_interior_ring(
+            shapely.get_parts(cells[0]), 0))]))
+    x, y = np.vstack([*xy, holes]).T
+    index = GridIndex(grids)
+    outside = index.locate(x, y) < 0
+    expected = shapely.distance(shapely.union_all(cells), shapely.points(x[outside], y[outside]))
+    np.testing.assert_allclose(index.outside_distances(x[outside], y[outside]), expected, rtol=1e-12,
+                               atol=1e-9)
+
+
+def test_outside_distances_answer_most_far_points_without_the_tree(monkeypatch):
+    """A district of 400 finely cut grids in EPSG:4490, cases across a wider city: the hull answers
+    cases beyond it, exactly as shapely measures in the metric CRS; the tree only those in the bay or
+    facing the hull edge across its mouth."""
+    city = voronoi_city(400, 3, origin=(108.2, 22.7), extent=0.2, crs="EPSG:4490")
+    city = city.set_geometry(shapely.segmentize(city.geometry.to_numpy(), 0.0005)).set_crs(4490,
+                                                                                          allow_override=True)
+    bay = box(108.35, 22.85, 108.41, 22.91)  # a square bite out of the north-east corner
+    city = city.set_geometry(city.geometry.difference(bay))
+    city = city[~city.geometry.is_empty]
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(107.6, 109.0, 4000), rng.uniform(22.1, 23.5, 4000)
+    index = GridIndex(city)
+    outside = index.locate(x, y) < 0
+    queried = []
+    original = _nearest.Outline._queried
+    monkeypatch.setattr(_nearest.Outline, "_queried", lambda self, px, py: queried.append(len(px)) or
+                        original(self, px, py))
+    got = index.outside_distances(x[outside], y[outside])
+    metric = metric_crs(city)
+    union = shapely.union_all(city.to_crs(metric).geometry.to_numpy())
+    points = gpd.GeoSeries(gpd.points_from_xy(x[outside], y[outside]), crs=4490).to_crs(metric).to_numpy()
+    np.testing.assert_allclose(got, shapely.distance(union, points), rtol=1e-12, atol=1e-9)
+    in_bay = shapely.contains_xy(bay, x[outside], y[outside])
+    assert 0 < in_bay.sum() <= sum(queried) < outside.sum() / 4  # the bay, and the strip facing its mouth
+
+
+def test_outside_distances_of_points_without_coordinates_are_nan():
+    grids = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                             crs="EPSG:4547")
+    index = GridIndex(grids)
+    got = index.outside_distances([np.nan, np.inf, 5.0, 5.0, 1.0, -3.0], [0.5, 0.5, 0.5, 0.5, 4.0, -4.0])
+    np.testing.assert_array_equal(got, [np.nan, np.nan, 3.0, 3.0, 3.0, 5.0])  # coincident points too
+    np.testing.assert_array_equal(index.distances([np.nan, 0.5, 2.0], [0.5, 0.5, 0.0]), [np.nan, 0.0, 0.0])
 
 
 # --- saving and loading ---------------------------------------------------------------------------------

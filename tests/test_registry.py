@@ -17,12 +17,16 @@ import pandas as pd
 import pytest
 import shapely
 from cases_fixtures import sample_build, sample_city
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridmap.codes import CJT_349, TYPE_DIGIT, beidou, beidou_decode, parse_many, reading_order
+from gridmap.codes import registry as registry_module
 from gridmap.codes.registry import KEEP_SHARE, SCHEMA_VERSION, Registry
 from gridmap.crs import metric_crs
 from gridmap.division import GridRules, build_grids
 from gridmap.errors import GridmapWarning, RegistryError
+from gridmap.schema import join_ids, split_ids
 
 ZONE = "EPSG:4545"  # CGCS2000 3-degree Gauss-Krüger zone of Nanning (central meridian 108 E)
 X0, Y0 = 540_000.0, 2_525_000.0
@@ -610,3 +614,19 @@ def test_real_full_disk_under_the_registry(tmp_path):
                 path.unlink()
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+_ID_PIECES = st.sampled_from(["U1", "U2", "u10", "Z", "a", "é", "e", "甲", "乙", "𠀀", "1", "01", " ", ";",
+                              ",", "，", "；", "、", "|", "\t"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.lists(_ID_PIECES, max_size=8).map("".join)), min_size=1,
+                       max_size=20))
+def test_unit_ids_are_read_as_their_sorted_distinct_ids(values):
+    """Arrow's check of which lists are already sorted (no Python loop per grid) changes no answer:
+    every list comes out as ``join_ids(sorted(set(split_ids(...))))``, with the number of its ids."""
+    text, counts = registry_module._units(pd.DataFrame({"unit_ids": values}, index=range(5, 5 + len(values))))
+    expected = [join_ids(sorted(set(split_ids(v)))) for v in values]
+    assert text.tolist() == expected
+    assert counts.tolist() == [len(split_ids(e)) for e in expected]

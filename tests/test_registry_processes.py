@@ -36,7 +36,7 @@ KILL_TRIES = int(os.environ.get("GRIDMAP_KILL_TRIES", "50"))
 WRITERS = int(os.environ.get("GRIDMAP_WRITERS", "8"))
 #: The assignment steps, in the order assign runs them (each is stopped after in turn).
 STEPS = ["load_new", "match_units", "fetch_matched", "write_plan", "issue_codes", "close_versions",
-         "insert_versions", "retire_codes", "insert_lineage", "record_version", "fetch_issued"]
+         "insert_versions", "retire_codes", "insert_lineage", "record_version"]
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike
 
+from gridmap.cases._nearest import Outline
 from gridmap.crs import metric_crs
 from gridmap.errors import CRSError, GeometryError, GridmapError, ReadError, SchemaError
 from gridmap.io._atomic import atomic_path
@@ -283,7 +284,7 @@ class GridIndex:
         # (libgeos/geos#825): threads sharing this index take turns for the exact tests.
         self._lock = threading.Lock()
         self._tree: shapely.STRtree | None = None
-        self._metric: tuple[pyproj.CRS, shapely.STRtree] | None = None  # built at the first distances()
+        self._metric: tuple[pyproj.CRS, Outline] | None = None  # built at the first distances()
 
     def locate(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Return the position (row) of the grid of each point, -1 for points outside every grid.
@@ -360,8 +361,10 @@ class GridIndex:
         The distance from a point outside every grid to the nearest grid is its distance to the outline
         of all grids: the boundary segments not shared, in opposite directions, by two grids (after
         orienting every ring with the interior on its left; a shared segment has grids on both sides,
-        so no point of it is nearest). One bulk STR-tree ``query_nearest`` over those few segments,
-        projected like the grids, gives every distance with no Python loop per point.
+        so no point of it is nearest), projected like the grids. Points whose nearest point on the convex
+        hull of that outline lies on a grid are measured to the hull in numpy; the others (in a bay of the
+        outline or a hole) by one bulk STR-tree ``query_nearest``: no Python loop per point
+        (see :mod:`gridmap.cases._nearest`).
 
         Examples
         --------
@@ -378,17 +381,16 @@ class GridIndex:
             return np.full(len(x), np.nan)
         with self._lock:
             if self._metric is None:
-                outline = gpd.GeoSeries(_outline(self._geoms), crs=self.crs)
                 metric = _metric_crs(gpd.GeoSeries(self._geoms, crs=self.crs))
-                # Small nodes: far points face long runs of short segments at almost the same distance,
-                # and a tree of 4 per node prunes them about twice as fast as the default 10.
-                self._metric = metric, shapely.STRtree(outline.to_crs(metric).to_numpy(), node_capacity=4)
-            metric, tree = self._metric
-        if not metric.equals(self.crs):  # as GeoSeries.to_crs does, without making points twice
-            to_metric = pyproj.Transformer.from_crs(self.crs, metric, always_xy=True)
-            x, y = cast(tuple[np.ndarray, np.ndarray], to_metric.transform(x, y))
-        _, distance = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
-        return distance
+                ends = _outline(self._geoms)
+                if not metric.equals(self.crs):
+                    ends = np.stack(_to_metric(self.crs, metric, ends[..., 0], ends[..., 1]), axis=-1)
+                self._metric = metric, Outline(ends)
+            metric, nearest = self._metric
+        if not metric.equals(self.crs):
+            x, y = _to_metric(self.crs, metric, x, y)
+        with self._lock:  # the outline builds its STR-tree at the first point it cannot answer alone
+            return nearest.distances(x, y)
 
     def _exact(self, lattice: _Lattice, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
         """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
@@ -745,8 +747,17 @@ def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts, part_of
 
 
+def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates projected as ``GeoSeries.to_crs`` projects them, without making geometries."""
+    transformer = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
+    return cast(tuple[np.ndarray, np.ndarray], transformer.transform(x, y))
+
+
 def _outline(geoms: np.ndarray) -> np.ndarray:
-    """Return the boundary segments of the grids (as lines) that no grid shares from the other side.
+    """Return the boundary segments of the grids that no grid shares from the other side.
+
+    As an array of ``(segment, end, x/y)``: two points per segment.
 
     Rings are taken with the interior on the left (exteriors counter-clockwise, holes clockwise, by the
     sign of their area); a segment met once in each direction (exactly the same end points) has a grid on
@@ -778,8 +789,7 @@ def _outline(geoms: np.ndarray) -> np.ndarray:
     shared = np.zeros(len(start), dtype=bool)
     shared[size == 2] = (key[pair] == key[pair + 1]).all(axis=1) & (flipped[pair] != flipped[pair + 1])
     kept = np.sort(order[np.repeat(~shared, size)])  # back in ring order
-    ends = np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
-    return cast(np.ndarray, shapely.linestrings(ends))
+    return np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
 
 
 def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):

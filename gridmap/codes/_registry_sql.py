@@ -53,7 +53,6 @@ __all__ = [
     "retire_codes",
     "insert_lineage",
     "record_version",
-    "fetch_issued",
     "duplicate_grids",
     "drop_temp_tables",
 ]
@@ -712,7 +711,7 @@ def fetch_matched_old(con: sqlite3.Connection, positions: Iterable[int]) -> list
 
 
 def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]],
-               fresh: Sequence[tuple[int, int]] | None, changed: Sequence[tuple[int, str, int]],
+               fresh: Iterable[tuple[int, int]] | None, changed: Sequence[tuple[int, str, int]],
                retired: Sequence[tuple[str, int]], links: Sequence[tuple]) -> None:
     """Load the decisions taken in Python.
 
@@ -731,33 +730,19 @@ def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]]
     con.executemany("INSERT INTO temp.links VALUES (?, ?, ?, ?, ?, ?)", links)
 
 
-def _code_sql(scheme: CodeScheme) -> tuple[str, list[str | None]]:
-    """Return the SQL expression (over ``n.community_code``, ``n.type``, ``seq``) of a code of ``scheme``."""
-    parts: list[str] = []
-    params: list[str | None] = []
-    for name, width in scheme.fields:
-        if name == "community":
-            parts.append("n.community_code")
-        elif name == "sequence":
-            parts.append(f"printf('%0{width}d', seq)")
-        elif name == "object":
-            parts.append("?")
-            params.append(scheme.object_code)
-        else:
-            cases = " ".join("WHEN ? THEN ?" for _ in scheme.type_digits)
-            parts.append(f"(CASE n.type {cases} END)")
-            params.extend(value for pair in scheme.type_digits for value in pair)
-    return " || ".join(parts), params
+def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path, *, fresh: np.ndarray,
+                order: np.ndarray, communities: np.ndarray, types: np.ndarray,
+                micro_width: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Give the new grids codes: per community after the highest sequence ever issued, in ``order``.
 
-
-def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path, *,
-                micro_width: int = 0) -> int:
-    """Give the new grids codes: per community after the highest sequence ever issued, in ``ord`` order.
-
-    One INSERT with a window function numbers every community at once; the codes go into ``codes`` in
-    index order and the counters move on. Returns the number of codes issued. With ``micro_width`` the
-    grids are micro-grids, their "community" the grid they divide: the code is that grid's code and a
-    sequence of ``micro_width`` digits.
+    ``fresh`` are the positions of the new grids (those in ``temp.fresh``), ``order`` their reading order
+    within their community (ties by position), ``communities`` and ``types`` their community codes (12
+    digits) and grid types. The numbering and the codes are computed with numpy from the counters of
+    those communities (no window function: sorting millions of rows in SQL took most of an assignment),
+    loaded into ``temp.issued`` as one string, written into ``codes`` in index order, and the counters move
+    on. With ``micro_width`` the grids are micro-grids, their "community" the grid they divide: the code is
+    that grid's code and a sequence of ``micro_width`` digits. Returns the positions (ascending) and codes
+    (ASCII bytes) issued.
     """
     behind = con.execute(
         "SELECT n.community_code, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
@@ -769,39 +754,106 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
         raise damaged(path, "counters", f"says community {behind[0]} has issued up to sequence {behind[1]}, "
                                         f"but table codes holds sequence {behind[2]}: new codes would repeat "
                                         "old ones")
-    expression, params = _code_sql(scheme)
-    limit = scheme.sequence_max
-    if micro_width:
-        expression, params = f"n.community_code || printf('%0{micro_width}d', seq)", []
-        limit = 10 ** micro_width - 1
+    width = scheme.length + micro_width
+    if not len(fresh):  # nothing to write: a rerun also works on a read-only registry
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=f"S{width}")
+    community_width = scheme.length if micro_width else 12
+    limit = 10 ** micro_width - 1 if micro_width else scheme.sequence_max
+    number, rank, first, names = _numbering(con, fresh, order, communities)
+    sequence = first[number] + rank
+    _check_room(sequence, number, names, limit, scheme, path)
+    names = np.asarray(communities, dtype=f"S{community_width}")
+    codes = _code_bytes(scheme, names, np.asarray(types, dtype=object), sequence, micro_width)
+    order_by_pos = np.argsort(fresh)
+    records = np.hstack([_digits(fresh, 10), _digits(sequence, 6), _ascii(names), _ascii(codes)])
     con.execute(
-        "INSERT INTO temp.issued (pos, community_code, sequence, code) "
-        f"SELECT pos, community_code, seq, {expression} FROM ("
-        "SELECT n.pos, n.community_code, n.type, COALESCE(c.last_sequence, 0) + "
-        "ROW_NUMBER() OVER (PARTITION BY n.community_code ORDER BY f.ord, f.pos) AS seq "
-        "FROM temp.fresh AS f JOIN temp.new_grids AS n ON n.pos = f.pos "
-        "LEFT JOIN counters AS c ON c.community_code = n.community_code) AS n", params)
-    full = con.execute("SELECT 1 FROM temp.issued WHERE sequence > ? LIMIT 1",  # a scan, not a GROUP BY
-                       (limit,)).fetchone() and con.execute(
-        "SELECT community_code, MIN(sequence), MAX(sequence), COUNT(*) FROM temp.issued "
-        "GROUP BY community_code HAVING MAX(sequence) > ? LIMIT 1", (limit,)).fetchone()
-    if full:
-        community, first, last, count = full
-        raise RegistryError(f"community {community} needs {count} new codes ({first}–{last}) but scheme "
-                            f"'{scheme.name}' holds sequences up to {limit}; numbers are never "
-                            "reused", path=path, record=f"community {community}",
-                            fix="check for a build that splits the community into too many grids, or move "
-                                "to a scheme with a wider sequence field")
-    issued = con.execute("SELECT COUNT(*) FROM temp.issued").fetchone()[0]
-    if not issued:  # nothing to write: a rerun also works on a read-only registry
-        return 0
+        "INSERT INTO temp.issued (pos, community_code, sequence, code) SELECT CAST(substr(value, 1, 10) AS "
+        f"INTEGER), substr(value, 17, {community_width}), CAST(substr(value, 11, 6) AS INTEGER), "
+        f"substr(value, {17 + community_width}) FROM json_each(?)", (_json_strings(records[order_by_pos]),))
     con.execute("INSERT INTO codes (community_code, sequence, code, type, issued_version) "
                 "SELECT i.community_code, i.sequence, i.code, n.type, ? FROM temp.issued AS i "
                 "JOIN temp.new_grids AS n ON n.pos = i.pos ORDER BY i.community_code, i.sequence", (version,))
     con.execute("INSERT INTO counters SELECT community_code, MAX(sequence) FROM temp.issued WHERE true "
                 "GROUP BY community_code ON CONFLICT (community_code) DO UPDATE "
                 "SET last_sequence = max(last_sequence, excluded.last_sequence)")
-    return issued
+    return np.asarray(fresh, dtype=np.int64)[order_by_pos], codes[order_by_pos]
+
+
+def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, communities: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the new grids numbered in their communities.
+
+    Returns per new grid its community's number and its rank (from 1) there; per community number the
+    sequence its ranks start after (its counter, 0 for a community without codes) and its code.
+    """
+    number, names = pd.factorize(pd.Series(communities, dtype="str"))
+    rows = con.execute(
+        "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
+        "community_code IN (SELECT value FROM json_each(?))", (json.dumps(names.tolist()),)).fetchone()[0]
+    counters = dict(json.loads(rows)) if rows else {}
+    first = pd.Series(counters, dtype=np.int64).reindex(names).fillna(0).to_numpy(dtype=np.int64)
+    ranked = np.lexsort((fresh, order, number))
+    start = np.flatnonzero(np.concatenate([[True], number[ranked][1:] != number[ranked][:-1]]))
+    rank = np.empty(len(fresh), dtype=np.int64)
+    rank[ranked] = np.arange(len(fresh)) - np.repeat(start, np.diff(np.append(start, len(fresh)))) + 1
+    return number, rank, first, names.to_numpy(dtype=object)
+
+
+def _check_room(sequence: np.ndarray, number: np.ndarray, names: np.ndarray, limit: int, scheme: CodeScheme,
+                path: Path) -> None:
+    """Refuse a numbering past the scheme's last sequence, naming the first community (by code) it hits."""
+    full = np.unique(number[sequence > limit])
+    if not len(full):
+        return
+    which = full[np.argmin(names[full])]
+    community, mine = names[which], number == which
+    first, last, count = int(sequence[mine].min()), int(sequence[mine].max()), int(mine.sum())
+    raise RegistryError(f"community {community} needs {count} new codes ({first}–{last}) but scheme "
+                        f"'{scheme.name}' holds sequences up to {limit}; numbers are never "
+                        "reused", path=path, record=f"community {community}",
+                        fix="check for a build that splits the community into too many grids, or move "
+                            "to a scheme with a wider sequence field")
+
+
+def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: np.ndarray, sequence: np.ndarray,
+                micro_width: int) -> np.ndarray:
+    """Return the codes (ASCII bytes) of ``scheme`` for these communities, grid types and sequences."""
+    if micro_width:
+        parts = [_ascii(communities), _digits(sequence, micro_width)]
+    else:
+        parts = []
+        for name, width in scheme.fields:
+            if name == "community":
+                parts.append(_ascii(communities))
+            elif name == "sequence":
+                parts.append(_digits(sequence, width))
+            elif name == "object":
+                parts.append(np.tile(np.frombuffer(str(scheme.object_code).encode("ascii"), np.uint8),
+                                     (len(sequence), 1)))
+            else:
+                digit = pd.Series(types).map(scheme.grid_types).to_numpy(dtype=object)
+                parts.append(_ascii(np.asarray(digit, dtype=f"S{width}")))
+    matrix = np.ascontiguousarray(np.hstack(parts))
+    return matrix.view(f"S{matrix.shape[1]}").ravel()
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded decimal digits of non-negative whole numbers, as an ``(n, width)`` array of ASCII."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(values, dtype=np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+
+
+def _ascii(values: np.ndarray) -> np.ndarray:
+    """Fixed-width bytes as an ``(n, width)`` array of their bytes."""
+    return np.ascontiguousarray(values).view(np.uint8).reshape(len(values), -1)
+
+
+def _json_strings(records: np.ndarray) -> str:
+    """Return a JSON array of the rows of an ``(n, width)`` array of ASCII digits and letters, as strings."""
+    quoted = np.full((len(records), records.shape[1] + 3), ord(","), dtype=np.uint8)
+    quoted[:, 0] = quoted[:, -2] = ord('"')
+    quoted[:, 1:-2] = records
+    return "[" + quoted.tobytes()[:-1].decode("ascii") + "]"
 
 
 def close_versions(con: sqlite3.Connection, version: int) -> None:
@@ -850,10 +902,3 @@ def duplicate_grids(con: sqlite3.Connection) -> tuple[int, int] | None:
                       "GROUP BY community_code, units HAVING COUNT(*) > 1 ORDER BY MIN(pos) LIMIT 1"
                       ).fetchone()
     return None if row is None else (row[0], row[1])
-
-
-def fetch_issued(con: sqlite3.Connection, *, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and codes of the newly issued grids."""
-    count, text = con.execute("SELECT COUNT(*), group_concat(code, '') FROM "
-                              "(SELECT code FROM temp.issued ORDER BY pos)").fetchone()
-    return _positions(con, "issued"), _codes(text, count, width)
