@@ -77,7 +77,7 @@ def test_three_grids_two_with_a_branch_is_two_thirds_and_the_third_is_an_error()
     summary = result.report.tables["summary"].iloc[0]
     assert summary["grids"] == 3 and summary["grids_covered"] == 2
     assert summary["grid_share"] == pytest.approx(2 / 3)  # 66.7 %
-    assert summary["members"] == 21 and summary["grid_branchs"] == 2
+    assert summary["members"] == 21 and summary["grid_branches"] == 2
     assert findings(result, "no_grid_branch") == [G3]
     assert not result.report.ok
     grids = result.grids.set_index("code")
