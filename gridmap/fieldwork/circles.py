@@ -540,7 +540,7 @@ def _shares(table: pd.DataFrame, zones: np.ndarray, pairs: np.ndarray) -> np.nda
     return share
 
 
-def _share_in(table: pd.DataFrame, zone: object) -> np.ndarray:
+def _share_in(table: pd.DataFrame, zone: shapely.Geometry) -> np.ndarray:
     """The share of every unit inside one zone (0 for units it does not reach)."""
     share = np.zeros(len(table))
     if not len(table):
