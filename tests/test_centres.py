@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from shapely import LineString, MultiPolygon, Point, box
 
 from gridmap.crs import wgs84_to_gcj02
-from gridmap.errors import GeometryError, GridmapError, SchemaError
+from gridmap.errors import GeometryError, GridmapError, GridmapWarning, SchemaError
 from gridmap.people.centres import centre_standards, check_centres, clean_centres, read_centres
 from gridmap.schema import (
     CENTRE_KIND_NAMES_ZH,
@@ -318,3 +318,39 @@ def test_a_centre_outside_every_grid_is_a_warning_and_the_callers_frames_stay():
     pd.testing.assert_frame_equal(units, before[1])
     assert isinstance(result.grids, gpd.GeoDataFrame) and result.grids.crs == METRIC
     assert np.isclose(result.grids.area.sum(), 3 * S * S)
+
+
+# --- units whose grid code is none of the grids' --------------------------------------------------------------
+
+def test_units_with_the_builders_temporary_grid_codes_are_placed_by_their_location_with_a_warning():
+    """The builder's units carry 450102001003-001 until the registry gives codes: they must not count 0."""
+    centres = centres_layer(("社区服务用房", 600.0, at(400)))
+    units = units_layer(("U1", "compound", 100, at(500)),  # 100 m from the centre, in G1
+                        ("U2", "compound", 200, box(E0 + 2400, N0 + 900, E0 + 2600, N0 + 1100)),  # G2, 2,100 m
+                        ("U3", "natural_village", 300, at(4500)))  # G3, 4,100 m
+    units["grid_code"] = [f"{URBAN}-001", G2, f"{URBAN}-003"]  # U2's code is a grid's: trusted
+    with pytest.warns(GridmapWarning, match=r"check_centres: 2 of 3 units name a grid code that is none of the "
+                      r"grids' \(e.g. 450102001003-001, a temporary code of the builder\).*Fix: .*temp_code"):
+        result = check_centres(centres, grids_layer(), units=units)
+    grids = result.grids.set_index("code")
+    assert grids["households"].tolist() == [100, 200, 300]
+    assert grids["households_far"].tolist() == [0, 200, 300]
+    summary = result.report.tables["summary"].iloc[0]
+    assert (summary["households"], summary["households_far"]) == (600, 500)
+    stray = findings(result, "unknown_grid_code")
+    assert stray["record"].tolist() == ["U1", "U3"] and set(stray["severity"]) == {"warning"}
+    assert stray["grid_code_given"].tolist() == [f"{URBAN}-001", f"{URBAN}-003"]
+    assert stray["grid_code"].tolist() == [G1, G3]
+    assert findings(result, "far_from_centre")["grid_code"].tolist() == [G2, G3]
+    without = check_centres(centres, grids_layer(), units=units.drop(columns="grid_code"))
+    pd.testing.assert_frame_equal(pd.DataFrame(without.grids), pd.DataFrame(result.grids))
+
+
+def test_a_unit_in_no_grid_is_a_warning_and_a_blank_grid_code_is_placed_silently():
+    units = units_layer(("U1", "compound", 100, at(500)), ("U2", "compound", 70, at(-800)))
+    units["网格编码"] = [None, None]  # blank codes: placed by location, no GridmapWarning (it would raise)
+    result = check_centres(centres_layer(("社区服务用房", 600.0, at(400))), grids_layer(), units=units)
+    assert findings(result, "unknown_grid_code").empty
+    outside = findings(result, "outside_grids")
+    assert outside["record"].tolist() == ["U2"] and outside["severity"].tolist() == ["warning"]
+    assert result.grids["households"].tolist() == [100, 0, 0]

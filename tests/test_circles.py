@@ -261,7 +261,7 @@ def square_circles(*specs, crs=METRIC) -> gpd.GeoDataFrame:
 UNITS = [
     ("C1", "小区", 300, 900, C1, at(100, 100)),
     ("C2", "compound", 200, 560, C1, at(400, 100)),  # on the east edge of the box: counts
-    ("C3", "住宅小区", 500, 1400, C2, box(X0 + 700, Y0, X0 + 800, Y0 + 100)),  # its point lies 350 m out
+    ("C3", "住宅小区", 500, 1400, C2, box(X0 + 700, Y0, X0 + 800, Y0 + 100)),  # its west edge lies 300 m out
     ("S1", "学校", 0, 1200, C1, at(150, 150)),  # a school: not a household, nor listed outside
     ("V1", "自然村", 80, 250, C2, at(1000, 100)),
 ]
@@ -285,13 +285,13 @@ def test_the_compounds_and_villages_outside_every_circle_are_listed_with_their_d
     coverage = circle_coverage(circles, units_layer(UNITS))
     outside = coverage.outside
     assert outside["unit_id"].tolist() == ["C3", "V1"]  # the school outside is no household: not listed
-    assert outside["distance_m"].tolist() == pytest.approx([350.0, 600.0])
+    assert outside["distance_m"].tolist() == pytest.approx([300.0, 600.0])  # from C3's nearest edge
     assert outside.geometry.iloc[0].geom_type == "Polygon" and outside.crs == circles.crs
     assert outside["label"].iloc[1] == "V1：不在任何步行圈内（距最近的圈约600米）"
     found = coverage.report.to_frame()
     assert found[["check", "record", "community_code"]].values.tolist() == [
         ["outside_circles", "C3", C2], ["outside_circles", "V1", C2]]
-    assert found["message"].iloc[0] == "C3 (500 households) lies 350 m outside every walking circle"
+    assert found["message"].iloc[0] == "C3 (500 households) lies 300 m outside every walking circle"
 
 
 def test_units_inside_two_circles_count_once_for_their_community():
@@ -370,3 +370,80 @@ def test_end_to_end_a_compound_beside_the_path_is_reached_in_15_minutes_not_in_1
     assert coverage.outside["unit_id"].tolist() == ["C2"]
     assert coverage.outside["distance_m"].iloc[0] == pytest.approx(25, abs=0.5)  # 1,200 - 1,125 - 50 m
     assert np.isclose(coverage.circles["households"].sum(), 400)
+
+
+# --- compounds cut by a circle's edge -------------------------------------------------------------------------
+
+CIRCLE = box(X0, Y0, X0 + 400, Y0 + 200)
+
+
+def test_a_compound_30_percent_inside_counts_30_percent_of_its_households_though_its_centre_is_outside():
+    """60 m of its 200 m width lie inside: 0.3 × 400 households, 0.3 × 1,000 people; never listed outside."""
+    units = units_layer([("C1", "小区", 400, 1000, C1, box(X0 + 340, Y0, X0 + 540, Y0 + 100)),
+                         ("C2", "小区", 100, 300, C1, at(100, 100))])
+    assert not CIRCLE.covers(units.geometry[0].representative_point())  # the old rule counted it 0
+    coverage = circle_coverage(square_circles(("A", 15, CIRCLE)), units)
+    got = coverage.communities.iloc[0]
+    assert (got["units"], got["units_in"]) == (2, 2)
+    assert got["households_in"] == pytest.approx(100 + 0.3 * 400)
+    assert got["population_in"] == pytest.approx(300 + 0.3 * 1000)
+    assert got["share_households"] == pytest.approx(220 / 500)
+    assert coverage.circles["households"].tolist() == pytest.approx([220.0])
+    assert coverage.outside.empty and coverage.report.to_frame().empty
+
+
+def test_a_compound_in_two_overlapping_circles_counts_once_by_the_union_and_in_part_in_each():
+    units = units_layer([("C1", "小区", 400, 1000, C1, box(X0 + 200, Y0, X0 + 400, Y0 + 100))])
+    circles = square_circles(("A", 15, box(X0, Y0, X0 + 300, Y0 + 200)),
+                             ("B", 15, box(X0 + 250, Y0, X0 + 450, Y0 + 200)))
+    coverage = circle_coverage(circles, units)
+    assert coverage.circles[["centre_id", "households"]].values.tolist() == [["A", 200.0], ["B", 300.0]]
+    assert coverage.communities.loc[0, "households_in"] == pytest.approx(400.0)  # wholly inside the union
+
+
+def test_a_multipolygon_village_with_a_hole_counts_the_share_of_its_own_area():
+    """One part 100 × 100 m inside, another 100 × 300 m outside, a 50 × 50 m hole in the first: 7,500/37,500."""
+    inner = Polygon(box(X0 + 100, Y0, X0 + 200, Y0 + 100).exterior.coords,
+                    [box(X0 + 125, Y0 + 25, X0 + 175, Y0 + 75).exterior.coords])
+    village = shapely.MultiPolygon([inner, box(X0 + 500, Y0, X0 + 800, Y0 + 100)])
+    units = units_layer([("V1", "自然村", 150, 500, C1, village)])
+    coverage = circle_coverage(square_circles(("A", 15, CIRCLE)), units)
+    assert coverage.communities.loc[0, "share_households"] == pytest.approx(7_500 / 37_500)
+
+
+def test_compounds_2_m_from_a_circle_are_outside_and_a_point_on_its_edge_is_inside():
+    units = units_layer([("C1", "小区", 40, 90, C1, box(X0 + 402, Y0, X0 + 500, Y0 + 100)),
+                         ("C2", "小区", 60, 150, C1, at(400, 50)),
+                         ("C3", "小区", 80, 200, C1, Polygon([(X0 + 400, Y0), (X0 + 450, Y0),
+                                                               (X0 + 450, Y0 + 50), (X0 + 400, Y0 + 50)]))])
+    coverage = circle_coverage(square_circles(("A", 15, CIRCLE)), units)
+    assert coverage.outside[["unit_id", "distance_m"]].values.tolist() == [["C1", pytest.approx(2.0)],
+                                                                            ["C3", 0.0]]  # C3 only touches
+    assert coverage.communities.loc[0, "households_in"] == 60
+
+
+def test_no_unit_in_any_circle_gives_an_empty_table_not_an_error():
+    units = units_layer([("C1", "小区", 40, 90, C1, box(X0 + 1000, Y0, X0 + 1010, Y0 + 10))])
+    coverage = circle_coverage(square_circles(("A", 15, CIRCLE)), units)
+    assert coverage.circles.empty and coverage.circles["households"].dtype == float
+    assert coverage.communities[["units_in", "households_in"]].values.tolist() == [[0, 0.0]]
+    assert coverage.outside["distance_m"].tolist() == [600.0]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(boxes=st.lists(st.tuples(st.floats(-300, 700), st.floats(-100, 300), st.floats(1, 300), st.floats(1, 300),
+                                st.integers(0, 2_000)), min_size=1, max_size=6),
+       cut=st.floats(1, 399))
+def test_cutting_a_circle_in_two_changes_no_count(boxes, cut):
+    """The households of a circle equal those of its two halves; no unit counts more than its households."""
+    units = units_layer([(f"C{i}", "小区", h, 2 * h, C1, box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + d))
+                         for i, (x, y, w, d, h) in enumerate(boxes)])
+    whole = circle_coverage(square_circles(("A", 15, CIRCLE)), units)
+    halves = circle_coverage(square_circles(("L", 15, box(X0, Y0, X0 + cut, Y0 + 200)),
+                                            ("R", 15, box(X0 + cut, Y0, X0 + 400, Y0 + 200))), units)
+    total = whole.circles["households"].sum()
+    assert halves.circles["households"].sum() == pytest.approx(total, abs=1e-6)
+    assert halves.communities["households_in"].sum() == pytest.approx(total, abs=1e-6)
+    assert 0 <= total <= sum(b[4] for b in boxes) + 1e-6
+    reached = set(units["unit_id"]) - set(whole.outside["unit_id"])
+    assert whole.communities["units_in"].sum() == len(reached)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -12,8 +13,8 @@ from hypothesis import strategies as st
 from shapely import MultiPolygon, Point, box
 
 from gridmap.crs import wgs84_to_gcj02
-from gridmap.errors import SchemaError
-from gridmap.people.party import clean_party, party_coverage, read_party
+from gridmap.errors import GridmapWarning, SchemaError
+from gridmap.people.party import PARTY_HEADERS_ZH, clean_party, party_coverage, read_party
 from gridmap.schema import PARTY_KIND_NAMES_ZH, PARTY_KIND_WORDS, PARTY_KINDS, party_kind
 
 X, Y, W = 108.30, 22.80, 0.01  # three grids of 0.01° (about 1 km) in a row, west to east
@@ -77,7 +78,7 @@ def test_three_grids_two_with_a_branch_is_two_thirds_and_the_third_is_an_error()
     summary = result.report.tables["summary"].iloc[0]
     assert summary["grids"] == 3 and summary["grids_covered"] == 2
     assert summary["grid_share"] == pytest.approx(2 / 3)  # 66.7 %
-    assert summary["members"] == 21 and summary["grid_branchs"] == 2
+    assert summary["members"] == 21 and summary["grid_branches"] == 2
     assert findings(result, "no_grid_branch") == [G3]
     assert not result.report.ok
     grids = result.grids.set_index("code")
@@ -85,6 +86,23 @@ def test_three_grids_two_with_a_branch_is_two_thirds_and_the_third_is_an_error()
     assert grids["members"].tolist() == [12, 9, pd.NA]
     assert grids.loc[G1, "label"] == "网格党支部：已建（党员 12 名）"
     assert grids.loc[G3, "label"] == "网格党支部：未建"
+
+
+def test_the_summary_counts_each_kind_in_its_plural_and_every_column_has_a_chinese_header():
+    party = pd.DataFrame({"类型": ["社区党组织", "网格党支部", "联合党支部", "楼栋党小组", "党员中心户", "党员中心户"],
+                          "网格编码": [None, G1, f"{G2};{G3}", None, None, None],
+                          "社区代码": [COMMUNITY, None, None, None, None, None],
+                          "楼栋编号": [None, None, None, "B1", "B2", "B3"]})
+    result = party_coverage(grids_layer(), party, buildings=buildings_layer())
+    summary = result.report.tables["summary"]
+    counts = ["community_committees", "grid_branches", "building_groups", "member_households"]
+    assert summary[counts].iloc[0].tolist() == [1, 2, 1, 2]
+    assert not any(column.endswith("hs") for column in summary.columns)
+    assert [PARTY_HEADERS_ZH[c] for c in counts] == ["社区党组织数", "网格党支部数", "楼栋党小组数", "党员中心户数"]
+    for table in ("summary", "grids", "communities"):
+        assert set(result.report.tables[table].columns) <= set(PARTY_HEADERS_ZH), table
+    headers = summary.rename(columns=PARTY_HEADERS_ZH).columns
+    assert headers.is_unique and all(re.search("[\u4e00-\u9fff]", h) for h in headers)
 
 
 def test_the_per_grid_frame_is_a_map_layer_with_the_grids_geometry_and_crs():
@@ -192,6 +210,23 @@ def test_buildings_with_their_own_grid_code_are_not_placed_again():
     result = party_coverage(grids_layer(), party, buildings=buildings)
     assert result.grids["buildings"].tolist() == [4, 2, 0]
     assert result.grids["buildings_covered"].tolist() == [1, 0, 0]
+
+
+def test_buildings_with_the_builders_temporary_grid_codes_are_placed_by_their_footprint_with_a_warning():
+    """B1–B6 lie two per grid; B1, B2 and B5 carry codes no grid has (temporary, retired): placed, not lost."""
+    buildings = buildings_layer().assign(grid_code=[f"{COMMUNITY}-001", "450102001003099", G2, G2,
+                                                    f"{COMMUNITY}-003", G3])
+    party = pd.DataFrame({"kind": ["building_group", "building_group"], "building_code": ["B1", "B5"]})
+    with pytest.warns(GridmapWarning, match=r"party_coverage: 3 of 6 buildings name a grid code that is none of "
+                      r"the grids' \(e.g. 450102001003-001, a temporary code of the builder\)"):
+        result = party_coverage(grids_layer(), party, buildings=buildings)
+    assert result.grids["buildings"].tolist() == [2, 2, 2]
+    assert result.grids["buildings_covered"].tolist() == [1, 0, 1]
+    frame = result.report.to_frame().query("check == 'unknown_grid_code'")
+    assert frame[["record", "grid_code_given", "grid_code"]].values.tolist() == [
+        ["B1", f"{COMMUNITY}-001", G1], ["B2", "450102001003099", G1], ["B5", f"{COMMUNITY}-003", G3]]
+    assert set(frame["severity"]) == {"warning"} and frame["fix"].str.contains("temp_code").all()
+    assert findings(result, "group_without_branch") == [G1, G3]  # the groups found their grids
 
 
 # --- points ----------------------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import Point, box
 
-from gridmap.errors import GridmapError, SchemaError
+from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.fieldwork.escalation import analyse_escalation
 from gridmap.fieldwork.satisfaction import satisfaction_rates
-from gridmap.stats.quality import IndexConfig, MeasureRule, quality_index, quality_measures
+from gridmap.stats.quality import QUALITY_HEADERS_ZH, IndexConfig, MeasureRule, quality_index, quality_measures
 
 C = "990102001001"
 
@@ -108,20 +108,50 @@ def test_missing_measures_are_reweighted_or_exclude_the_grid():
     assert index.loc[2, "index"] == pytest.approx(50.0)  # response only, re-weighted to the whole index
     assert index.loc[2, "weight_used"] == 0.5 and index.loc[2, "measures_used"] == 1
     assert index.loc[2, "satisfaction_points"] != index.loc[2, "satisfaction_points"]  # NaN
-    light = quality_index(measures, weights={"response_rate": 1, "satisfaction": 3}, config=config)
+    assert index["no_index_reason"].tolist() == ["", "", ""]
+    with pytest.warns(GridmapWarning, match="quality_index: 1 of 3 grids have no index"):
+        light = quality_index(measures, weights={"response_rate": 1, "satisfaction": 3}, config=config)
     assert np.isnan(light.loc[2, "index"]) and light.loc[2, "label"] == "指标不足，未参评"  # 25 % < half
     assert light["rank"].tolist()[:2] == [2, 1] and pd.isna(light["rank"].iloc[2])
-    strict = quality_index(
-        measures,
-        weights={"response_rate": 1, "satisfaction": 1},
-        config=IndexConfig(measures={}, missing="exclude"),
-    )
+    assert light["no_index_reason"].tolist() == ["", "", "参评指标权重 25% 低于最低要求 50%（缺 满意率）"]
+    with pytest.warns(GridmapWarning, match="each lacks a measure and missing='exclude'.*missing='reweight'"):
+        strict = quality_index(
+            measures,
+            weights={"response_rate": 1, "satisfaction": 1},
+            config=IndexConfig(measures={}, missing="exclude"),
+        )
     assert np.isnan(strict.loc[2, "index"])
+    assert strict.loc[2, "no_index_reason"] == '缺 满意率（missing="exclude"：缺任一指标即不参评）'
     absent = quality_index(
         three_grids(), weights={"response_rate": 1, "patrol_coverage": 5}, config=config
     )  # no patrol column at all: left out everywhere
     assert absent.attrs["weights"] == {"response_rate": 1.0}
     assert absent["index"].tolist() == pytest.approx([100.0, 0.0, 50.0])
+
+
+def test_a_heavy_weight_on_a_measure_few_grids_have_leaves_them_unranked_and_says_why_and_what_to_do():
+    """Defaults plus satisfaction 0.5: total 1.3; a grid with response and case density only carries 0.25."""
+    measures = pd.DataFrame({"code": ["G1", "G2", "G3", "G4"], "response_rate": [0.9, 0.8, 0.7, None],
+                             "case_density": [3.0, 5.0, 4.0, None], "satisfaction": [0.9, 0.95, None, None]})
+    with pytest.warns(GridmapWarning) as caught:
+        index = quality_index(measures, weights={"satisfaction": 0.5})
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith("quality_index: 2 of 4 grids have no index: the measures each has carry less "
+                              "than min_weight=0.5 of the weight (e.g. grid G3: 参评指标权重 33% 低于最低要求 50%"
+                              "（缺 满意率）)")
+    assert message.endswith("Fix: give those grids the measures they lack, lower min_weight "
+                            "(config=IndexConfig(min_weight=0.33) ranks every grid with a measure) or give less "
+                            "weight to the measures they lack")
+    assert index["index"].notna().tolist() == [True, True, False, False]
+    assert index["weight_used"].tolist() == pytest.approx([1.0, 1.0, 0.25 / 0.75, 0.0])
+    assert index["no_index_reason"].tolist() == ["", "", "参评指标权重 33% 低于最低要求 50%（缺 满意率）",
+                                                 "没有任何参评指标"]
+    assert QUALITY_HEADERS_ZH["no_index_reason"] == "未参评原因"
+    with pytest.warns(GridmapWarning, match=r"1 of 4 grids .*G4: 没有任何参评指标.*Fix: give those grids the "
+                                            r"measures they lack or give less weight"):
+        lower = quality_index(measures, weights={"satisfaction": 0.5}, config=IndexConfig(min_weight=0.33))
+    assert lower["index"].notna().tolist() == [True, True, True, False]  # G4 has nothing: still no index
 
 
 @settings(max_examples=30, deadline=None)

@@ -299,3 +299,55 @@ def test_vacancies_are_the_shortfall_of_every_rule_and_unit(people):
         assert (table["vacancies"] <= mine.sum().reindex(table.index)).all()
     assert report.tables["grid"][["instructor", "leader", "full_time", "member", "doctor"]].to_numpy().sum() \
         == int(frame["层级"].eq("网格").sum())
+
+
+def test_not_party_member_names_the_level_and_role_of_the_rule():
+    report = check_staffing(read_roster(roster_frame()), grids())
+    broken = report.to_frame().query("check == 'not_party_member'")
+    assert broken[["record", "level", "role", "rule"]].values.tolist() == [[COMM_R, "community", "party_leader", 9]]
+
+
+def buildings_layer():
+    """Two building footprints with Chinese headers (楼栋编号, 户数), as data/sample/buildings.gpkg."""
+    import geopandas as gpd
+    from shapely import box
+
+    return gpd.GeoDataFrame({"楼栋编号": ["B1", "B2"], "楼栋名称": ["1栋", "2栋"], "户数": [40, None]},
+                            geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs="EPSG:4545")
+
+
+def with_building_heads() -> pd.DataFrame:
+    """The roster plus a 楼栋长 of B1 and one of B9, a building that does not exist."""
+    heads = pd.DataFrame({"人员编号": ["ID0901", "ID0902"], "姓名": ["楼长甲", "楼长乙"], "岗位": ["楼栋长"] * 2,
+                          "层级": ["楼栋"] * 2, "单位编码": ["B1", "B9"], "政治面貌": ["群众"] * 2,
+                          "联系电话": [None, None]})
+    return read_roster(pd.concat([roster_frame(), heads], ignore_index=True))
+
+
+def test_the_buildings_layer_is_taken_as_units_of_level_building():
+    rules = StaffingRules([StaffingRule(role="楼栋长", level="楼栋", min=1)])
+    roster = with_building_heads()
+    report = check_staffing(roster, grids(), rules=rules, units=[buildings_layer()])
+    assert found(report) == {("understaffed", "B2", 1), ("unknown_unit", "B9", None),
+                             ("unknown_unit", RETIRED, None)}  # the fixture's retired grid
+    table = report.tables["building"]
+    assert table[["code", "name", "building_head"]].values.tolist() == [["B1", "1栋", 1], ["B2", "2栋", 0]]
+    assert table["households"].iloc[0] == 40 and pd.isna(table["households"].iloc[1])
+    coded = pd.DataFrame({"code": ["B1", "B2"], "level": "building"})  # the long way gives the same findings
+    assert found(check_staffing(roster, grids(), rules=rules, units=[coded])) == found(report)
+
+
+def test_base_units_or_a_table_without_codes_are_refused_with_what_to_pass():
+    import geopandas as gpd
+    from shapely import Point
+
+    from gridmap.errors import SchemaError
+
+    compounds = gpd.GeoDataFrame({"unit_id": ["C0001", "C0002"], "kind": ["住宅小区", "楼栋"]},
+                                 geometry=[Point(0, 0), Point(1, 1)], crs="EPSG:4545")
+    with pytest.raises(SchemaError, match=r"base units, not buildings: 1 of them, such as 'C0001', are of kind "
+                                          r"'compound'.*Fix: pass the buildings layer .*code and level"):
+        check_staffing(read_roster(roster_frame()), grids(), units=[compounds])
+    with pytest.raises(SchemaError, match=r"no code column \(columns: name\).*Fix: .*the buildings layer "
+                                          r"\(unit_id, 楼栋编号\)"):
+        check_staffing(read_roster(roster_frame()), grids(), units=pd.DataFrame({"名称": ["甲"]}))

@@ -189,7 +189,7 @@ def _summary(out: Path | None, drawn: gpd.GeoDataFrame, coverage: CircleCoverage
     table = coverage.communities.drop(columns="geometry", errors="ignore")
     findings = coverage.report.to_frame()
     return {**summary,
-            "households_in": {f"{m:g}": int(group["households_in"].sum())
+            "households_in": {f"{m:g}": round(float(group["households_in"].sum()))
                               for m, group in table.groupby("minutes")},
             "households": int(table.loc[table["minutes"] == table["minutes"].max(), "households"].sum()),
             "outside": len(coverage.outside),

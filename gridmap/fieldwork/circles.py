@@ -20,8 +20,11 @@ Without a network the circles are straight-line discs of radius speed × minutes
 what is reachable on foot. A network part that no path links to a centre is never reached from it.
 
 :func:`circle_coverage` counts the households and population of the units (compounds, villages) inside each
-circle, per community (a unit counts where its point lies: a polygon's representative point), the share of
-each community's households and area covered, and lists the compounds and villages outside every circle.
+circle, per community, the share of each community's households and area covered, and lists the compounds
+and villages outside every circle. A unit given as a polygon counts by the share of its area inside the
+circle (half its area inside: half its households, assumed spread evenly over it), so a compound cut by the
+circle's edge counts in part rather than all or nothing by where its centre falls; a unit given as a point
+counts whole when the circle covers the point. A unit is outside when no part of it is inside any circle.
 
 Examples
 --------
@@ -329,19 +332,22 @@ class CircleCoverage:
     Attributes
     ----------
     circles : pandas.DataFrame
-        One row per circle (centre and minutes) and community it holds units of: ``centre_id``, ``name``,
-        ``minutes``, ``community_code``, ``units``, ``households``, ``population``, ``share_households``
+        One row per circle (centre and minutes) and community it reaches units of: ``centre_id``, ``name``,
+        ``minutes``, ``community_code``, ``units`` (reached at least in part), ``households``,
+        ``population`` (polygons by the share of their area inside: not whole numbers), ``share_households``
         (of the community's households).
     communities : pandas.DataFrame or geopandas.GeoDataFrame
         One row per community and minutes, all centres together: ``community_code``, ``name`` (with
         communities), ``minutes``, ``units``, ``households``, ``population`` (the community's totals),
-        ``units_in``, ``households_in``, ``population_in``, ``share_households``, ``share_population``,
+        ``units_in`` (reached at least in part), ``households_in``, ``population_in`` (polygons by the
+        share of their area inside any circle; floats), ``share_households``, ``share_population``,
         ``share_area`` (of the community's area inside any circle; NaN without communities) and ``label``
         (Chinese). With communities it is a GeoDataFrame of their polygons: a map layer per minutes.
     outside : geopandas.GeoDataFrame
-        The units counted (compounds, natural villages, units of no known kind) outside every circle:
-        ``unit_id``, ``name``, ``kind``, ``community_code``,
-        ``households``, ``population``, ``distance_m`` (to the nearest circle), ``label``, geometry.
+        The units counted (compounds, natural villages, units of no known kind) no part of which lies
+        inside any circle: ``unit_id``, ``name``, ``kind``, ``community_code``, ``households``,
+        ``population``, ``distance_m`` (from the unit's nearest edge or point to the nearest circle; 0 for
+        a polygon that only touches one), ``label``, geometry.
     report : gridmap.findings.Report
         ``outside_circles`` (one per unit outside), ``straight_line`` (one per centre drawn without a
         network), ``no_community`` and ``no_households`` (units counted without them), each with
@@ -365,12 +371,14 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
     units : geopandas.GeoDataFrame
         Base units (compounds, natural villages, sites): ``households`` (户数), ``population`` (人口),
         optional ``unit_id`` (编号), ``name``, ``kind``, ``community_code`` (社区代码); points or polygons,
-        any CRS. A unit counts inside a circle when its point (a polygon's representative point) is.
-        Only units where people live count: compounds and natural villages
+        any CRS. A polygon counts inside a circle by the share of its area inside (its households and
+        population times that share); a point (or a line) counts whole when the circle covers it (a line's
+        point on its surface). Only units where people live count: compounds and natural villages
         (:data:`gridmap.schema.RESIDENTIAL_KINDS`) and units of no known kind; sites (schools, markets …)
         and buildings (楼栋, which would count their compound's households twice) are left out.
     communities : geopandas.GeoDataFrame, optional
-        Community polygons (``code``, ``name``). A unit's community is then the one holding its point, and
+        Community polygons (``code``, ``name``). A unit's community is then the one holding its point (a
+        polygon's representative point), and
         the share of each community's area inside the circles is measured; without them the units'
         ``community_code`` is used and ``share_area`` is NaN.
 
@@ -397,10 +405,22 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
     >>> coverage = circle_coverage(circles, units)
     >>> coverage.communities[["community_code", "households", "households_in", "share_households"]]
       community_code  households  households_in  share_households
-    0   990102001001         800            300             0.375
+    0   990102001001         800          300.0             0.375
     >>> coverage.outside[["unit_id", "households", "distance_m"]].round(0)
       unit_id  households  distance_m
     0      C2         500       875.0
+
+    A compound half inside the circle counts half its 400 households, and is not outside:
+
+    >>> from shapely import box
+    >>> half = gpd.GeoDataFrame({"编号": ["C3"], "户数": [400], "社区代码": ["990102001001"]}, crs=4545,
+    ...                         geometry=[box(500_000, 2_501_000, 500_100, 2_501_400)])
+    >>> circle = gpd.GeoDataFrame({"centre_id": ["A"], "minutes": [15.0]}, crs=4545,
+    ...                           geometry=[box(499_000, 2_500_000, 501_000, 2_501_200)])
+    >>> coverage = circle_coverage(circle, half)
+    >>> coverage.communities[["units_in", "households_in", "share_households"]], len(coverage.outside)
+    (   units_in  households_in  share_households
+    0         1          200.0               0.5, 0)
     """
     if not isinstance(circles, gpd.GeoDataFrame) or not {"centre_id", "minutes"} <= set(circles.columns):
         raise SchemaError("circles must be a GeoDataFrame with centre_id and minutes columns",
@@ -409,11 +429,13 @@ def circle_coverage(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
     metric = metric_crs(circles)
     rings = circles.to_crs(metric).reset_index(drop=True)
     table, report = _units(frame, labels, communities, metric)
-    holds = shapely.STRtree(table["point"].to_numpy()).query(np.asarray(rings.geometry.values, dtype=object),
-                                                            predicate="covers")
+    zones = np.asarray(rings.geometry.values, dtype=object)
+    pairs = shapely.STRtree(table["metric_shape"].to_numpy()).query(zones, predicate="intersects")
+    share = _shares(table, zones, pairs)
+    holds = pd.DataFrame({"circle": pairs[0], "unit": pairs[1], "share": share})[share > 0]
     by_circle = _by_circle(rings, table, holds)
-    by_community = _by_community(rings, table, holds, communities, metric)
-    outside = _outside(rings, table, holds, report, frame.crs)
+    by_community = _by_community(rings, table, communities, metric)
+    outside = _outside(rings, table, report, frame.crs)
     _report_straight(circles, report)
     return CircleCoverage(circles=by_circle, communities=by_community, outside=outside, report=report)
 
@@ -435,8 +457,9 @@ def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataF
                        "nothing is counted", severity="warning",
                        fix="give the compounds (小区) and villages (自然村)")
         frame, labels = frame[lived_in], labels[lived_in]
-    points = shapely.point_on_surface(shapely.force_2d(np.asarray(frame.geometry.to_crs(metric).values,
-                                                                  dtype=object)))
+    shapes = shapely.force_2d(np.asarray(frame.geometry.to_crs(metric).values, dtype=object))
+    shapes = np.where(shapely.is_valid(shapes), shapes, shapely.make_valid(shapes))
+    points = shapely.point_on_surface(shapes)
     table = pd.DataFrame({"unit_id": frame["unit_id"].astype("string").fillna(labels).to_numpy()
                           if "unit_id" in frame.columns else labels.to_numpy(), "point": points})
     for count in ("households", "population"):
@@ -445,6 +468,8 @@ def _units(frame: gpd.GeoDataFrame, labels: pd.Series, communities: gpd.GeoDataF
     table["community_code"] = _community_of(frame, points, communities, metric)
     table["name"] = frame["name"].astype("string").to_numpy() if "name" in frame.columns else table["unit_id"]
     table["shape"] = frame.geometry.to_numpy()
+    table["metric_shape"] = shapes
+    table["area"] = shapely.area(shapes)
     lost = table["community_code"] == ""
     report.add_many("no_community", "unit {unit_id} lies in no community; it is counted under ''",
                     records=labels[lost.to_numpy()].to_numpy(), severity="warning",
@@ -497,36 +522,72 @@ def _community_of(frame: gpd.GeoDataFrame, points: np.ndarray, communities: gpd.
     return result
 
 
-def _by_circle(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarray) -> pd.DataFrame:
-    """Households and population of each circle per community."""
-    inside = table.iloc[holds[1]].assign(circle=holds[0])
+def _shares(table: pd.DataFrame, zones: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The share of each unit inside each zone, for the (zone, unit) pairs that intersect.
+
+    A polygon: the share of its area inside; a point or line (no area): 1 when the zone covers its point.
+    """
+    zone, unit = pairs
+    area = table["area"].to_numpy(dtype=float)[unit]
+    share = np.zeros(len(unit))
+    polygon = area > 0
+    if polygon.any():
+        pieces = shapely.intersection(table["metric_shape"].to_numpy()[unit[polygon]], zones[zone[polygon]])
+        share[polygon] = np.minimum(shapely.area(pieces) / area[polygon], 1.0)
+    point = ~polygon
+    if point.any():
+        share[point] = shapely.covers(zones[zone[point]], table["point"].to_numpy()[unit[point]])
+    return share
+
+
+def _share_in(table: pd.DataFrame, zone: shapely.Geometry) -> np.ndarray:
+    """The share of every unit inside one zone (0 for units it does not reach)."""
+    share = np.zeros(len(table))
+    if not len(table):
+        return share
+    unit = shapely.STRtree(table["metric_shape"].to_numpy()).query(zone, predicate="intersects")
+    share[unit] = _shares(table, np.array([zone], dtype=object), np.vstack([np.zeros_like(unit), unit]))
+    return share
+
+
+def _by_circle(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: pd.DataFrame) -> pd.DataFrame:
+    """Households and population of each circle per community (polygons by their share inside)."""
+    inside = table.iloc[holds["unit"].to_numpy()].assign(circle=holds["circle"].to_numpy())
+    share = holds["share"].to_numpy()
+    inside = inside.assign(households=inside["households"].to_numpy() * share,
+                           population=inside["population"].to_numpy() * share)
     summed = inside.groupby(["circle", "community_code"], as_index=False).agg(
         units=("unit_id", "size"), households=("households", "sum"), population=("population", "sum"))
+    summed = summed.astype({"circle": np.int64, "units": np.int64, "households": float, "population": float})
     totals = table.groupby("community_code")["households"].sum()
     summed["share_households"] = (summed["households"]
-                                  / summed["community_code"].map(totals).replace(0, np.nan))
+                                  / summed["community_code"].map(totals).astype(float).replace(0, np.nan))
     keys = rings[[c for c in ("centre_id", "name", "minutes") if c in rings.columns]]
     summed = keys.iloc[summed["circle"]].reset_index(drop=True).join(summed.drop(columns="circle"))
     return summed.sort_values([*keys.columns[:1], "minutes", "community_code"], kind="stable",
                               ignore_index=True)
 
 
-def _by_community(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarray,
-                  communities: gpd.GeoDataFrame | None, metric: pyproj.CRS) -> pd.DataFrame:
+def _by_community(rings: gpd.GeoDataFrame, table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
+                  metric: pyproj.CRS) -> pd.DataFrame:
     """Per community and minutes, all centres together: counts inside any circle and shares."""
     totals = table.groupby("community_code").agg(units=("unit_id", "size"), households=("households", "sum"),
                                                  population=("population", "sum"))
     minutes = rings["minutes"].to_numpy(dtype=float)
     parts = []
     for m in np.unique(minutes):
-        covered = np.unique(holds[1][minutes[holds[0]] == m])
-        inside = table.iloc[covered].groupby("community_code").agg(
-            units_in=("unit_id", "size"), households_in=("households", "sum"),
+        share = _share_in(table, shapely.union_all(np.asarray(rings.geometry[minutes == m].values,
+                                                              dtype=object)))
+        reached = table.assign(units=(share > 0).astype(np.int64), households=table["households"] * share,
+                               population=table["population"] * share)
+        inside = reached.groupby("community_code").agg(
+            units_in=("units", "sum"), households_in=("households", "sum"),
             population_in=("population", "sum"))
         parts.append(totals.join(inside).fillna(0).assign(minutes=m))
     result = pd.concat(parts).rename_axis("community_code").reset_index()
-    for count in ("units", "households", "population"):
-        result[f"{count}_in"] = result[f"{count}_in"].astype(result[count].dtype)
+    result["units_in"] = result["units_in"].astype(np.int64)
+    for count in ("households", "population"):
+        result[f"{count}_in"] = result[f"{count}_in"].astype("float64")
     result["share_households"] = result["households_in"] / result["households"].replace(0, np.nan)
     result["share_population"] = result["population_in"] / result["population"].replace(0, np.nan)
     result["share_area"] = np.nan
@@ -567,13 +628,11 @@ def _community_labels(names: pd.Series, result: pd.DataFrame) -> list[str]:
             zip(names, result["minutes"], result["share_households"], strict=True)]
 
 
-def _outside(rings: gpd.GeoDataFrame, table: pd.DataFrame, holds: np.ndarray, report: Report,
-             crs: object) -> gpd.GeoDataFrame:
-    """List the compounds and villages outside every circle, with their distance to the nearest one."""
-    out = ~np.isin(np.arange(len(table)), holds[1])
+def _outside(rings: gpd.GeoDataFrame, table: pd.DataFrame, report: Report, crs: object) -> gpd.GeoDataFrame:
+    """List the compounds and villages no part of which is inside a circle, with their distance to one."""
     union = shapely.union_all(np.asarray(rings.geometry.values, dtype=object))
-    chosen = table[out]
-    distance = shapely.distance(chosen["point"].to_numpy(), union)
+    chosen = table[_share_in(table, union) == 0]
+    distance = shapely.distance(chosen["metric_shape"].to_numpy(), union)
     columns = ["unit_id", "name", "kind", "community_code", "households", "population"]
     layer = gpd.GeoDataFrame({**{c: chosen[c].to_numpy() for c in columns}, "distance_m": distance},
                              geometry=chosen["shape"].to_numpy(), crs=crs)

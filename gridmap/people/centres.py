@@ -60,6 +60,7 @@ from gridmap.findings import Report
 from gridmap.io import read_layer, record_labels
 from gridmap.io._columns import rename_columns
 from gridmap.io.admin import community_kind
+from gridmap.people._located import grid_codes
 from gridmap.people._values import (
     code_column,
     codes_as_text,
@@ -257,7 +258,9 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     ``present_m2``, ``short_m2``), ``far_from_centre`` or ``outside_reach`` (warnings, with
     ``households``), ``unknown_kind``, ``unknown_community``, ``unknown_compound`` (errors),
     ``no_floor_area``, ``centre_outside`` and ``duplicate`` (warnings: counted as 0 m²; in no grid; the
-    same centre twice, counted once). Each finding's
+    same centre twice, counted once), ``unknown_grid_code`` and ``outside_grids`` (warnings: a unit whose
+    ``grid_code`` is none of the grids', placed by its location instead; a unit in no grid, whose
+    households count in no grid's figures). Each finding's
     ``record`` is the code of the community or compound (``unit_id``) it is about, or the centre's name.
 
     Parameters
@@ -268,7 +271,10 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     grids : geopandas.GeoDataFrame
         Polygons with a unique ``code`` and ``community_code``.
     units : geopandas.GeoDataFrame, optional
-        Base units with ``unit_id``, ``kind``, ``households`` and optionally ``new`` and ``grid_code``.
+        Base units with ``unit_id``, ``kind``, ``households`` and optionally ``new`` and ``grid_code``. A
+        unit without a grid code, or whose code is none of the grids' (the builder's temporary
+        ``990102001001-001`` before the registry's codes, a retired grid: a ``GridmapWarning`` says how
+        many), is in the grid holding its representative point.
     communities : geopandas.GeoDataFrame, optional
         Community polygons with ``code`` and optionally ``kind`` (urban/rural; else read from the code).
     standards : mapping, optional
@@ -304,7 +310,7 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     report = Report("service centres (党群服务中心)")
     centres = _unique(_known_kinds(clean_centres(centres), report), report)
     centres = _placed(centres, grids, communities, report)
-    homes = None if units is None else _homes(units, grids)
+    homes = None if units is None else _homes(units, grids, report)
     compounds = _compound_table(centres, homes, rules, report)
     community_table = _community_table(centres, grids, communities, rules, community_kinds, report)
     table = _grid_table(grids, centres, homes, rules, reach, report)
@@ -372,7 +378,7 @@ def _community_frame(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                             geometry=frame.geometry.to_numpy(), crs=frame.crs)
 
 
-def _homes(units: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _homes(units: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
     """Return the units that hold households: ``unit_id``, ``kind``, ``households``, ``new``, grid, point."""
     frame = model_columns(units, "units")[0]
     for column in ("unit_id", "households"):
@@ -392,12 +398,11 @@ def _homes(units: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     homes = homes[homes["kind"].ne(BUILDING_KIND).to_numpy()]
     geoms = homes.geometry.to_numpy()
     homes = homes[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    points = gpd.GeoDataFrame(geometry=homes.geometry.representative_point(), crs=homes.crs)
-    if "grid_code" in frame.columns:
-        homes["grid_code"] = codes_as_text(frame.loc[homes.index, "grid_code"]).to_numpy()
-    else:
-        homes["grid_code"] = or_none(assign(points, grids, report=Report("scratch"))["grid_code"]).to_numpy()
-    homes["point"] = points.geometry.to_numpy()
+    given = frame.loc[homes.index, ["grid_code"]] if "grid_code" in frame.columns else None
+    homes["grid_code"] = grid_codes(homes.join(given) if given is not None else homes, grids, report,
+                                    what="units", ids=homes["unit_id"], caller="check_centres",
+                                    stacklevel=3).to_numpy()
+    homes["point"] = homes.geometry.representative_point().to_numpy()
     return homes
 
 

@@ -49,6 +49,7 @@ from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table, record_labels
 from gridmap.io._columns import rename_columns
+from gridmap.people._located import grid_codes
 from gridmap.people._values import (
     code_column,
     codes_as_text,
@@ -70,10 +71,22 @@ from gridmap.schema import (
     split_ids,
 )
 
-__all__ = ["PartyCoverage", "read_party", "clean_party", "party_coverage"]
+__all__ = ["PartyCoverage", "read_party", "clean_party", "party_coverage", "PARTY_HEADERS_ZH"]
 
 #: The codes an organisation can be keyed to.
 KEYS = ("grid_code", "building_code", "community_code")
+#: The summary's column counting the organisations of each kind (:data:`gridmap.schema.PARTY_KINDS`).
+KIND_COUNTS = {"community_committee": "community_committees", "grid_branch": "grid_branches",
+               "building_group": "building_groups", "member_household": "member_households"}
+#: Chinese headers of the columns of :func:`party_coverage`'s tables (``summary``, ``grids``, ``communities``).
+PARTY_HEADERS_ZH = {
+    "code": "网格编码", "community_code": "社区代码", "grids": "网格数", "grids_covered": "已建网格党支部的网格数",
+    "grid_share": "网格党支部覆盖率", "branches": "网格党支部数", "covered": "已建网格党支部",
+    "joint": "联合组建", "members": "党员数", "buildings": "楼栋数", "buildings_covered": "已建楼栋党小组的楼栋数",
+    "building_share": "楼栋党小组覆盖率", "leader_party_member": "网格长是党员",
+    "leaders_not_party_members": "非党员网格长数", "label": "标签",
+    **{column: f"{PARTY_KIND_NAMES_ZH[kind]}数" for kind, column in KIND_COUNTS.items()},
+}
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _BUILDING_KINDS = ("building_group", "member_household")
 _KIND_FIX = f"write one of {', '.join(PARTY_KIND_NAMES_ZH.values())} (or {', '.join(PARTY_KINDS)})"
@@ -93,8 +106,12 @@ class PartyCoverage:
         ``building_share`` (NA without buildings), ``leader_party_member`` (NA without a roster or
         leader), ``label`` (Chinese, for a popup), polygon.
     report : gridmap.Report
-        Findings and the tables ``summary`` (one row), ``grids`` (the above without geometry) and
-        ``communities`` (per community code).
+        Findings and the tables ``summary`` (one row: ``grids``, ``grids_covered``, ``grid_share``,
+        ``buildings``, ``buildings_covered``, ``building_share``, ``members``, ``leaders_not_party_members``
+        and the organisations of each kind, ``community_committees``, ``grid_branches``,
+        ``building_groups``, ``member_households``), ``grids`` (the above without geometry) and
+        ``communities`` (per community code). :data:`PARTY_HEADERS_ZH` gives every column's Chinese
+        header: ``table.rename(columns=PARTY_HEADERS_ZH)``.
     """
 
     grids: gpd.GeoDataFrame
@@ -215,9 +232,11 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
     (errors: an organisation on a code that does not exist, e.g. a retired grid), ``unknown_kind`` (error),
     ``no_place`` (error: no code and no point), ``outside`` (error: a point in no grid), ``duplicate``
     (warning: the same organisation twice, counted once), ``group_without_branch`` (warning: a building
-    group in a grid without branch) and ``no_committee`` (warning: a covered grid whose community has no
-    community party organisation, when the table lists any). Every finding's ``record`` is the code of
-    the unit it is about (the grid, building or community).
+    group in a grid without branch), ``no_committee`` (warning: a covered grid whose community has no
+    community party organisation, when the table lists any), ``unknown_grid_code`` and ``outside_grids``
+    (warnings: a building whose grid code is none of the grids', placed by its location; a building in no
+    grid). Every finding's ``record`` is the code of the unit it is about (the grid, building or
+    community).
 
     Parameters
     ----------
@@ -229,8 +248,11 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
         People with ``role`` (``leader`` is 网格长), ``unit_code``, ``party_member`` (boolean, NA
         unknown; 是/否 accepted) and optionally ``level`` (leaders of level ``grid`` are taken).
     buildings : geopandas.GeoDataFrame, optional
-        Buildings (楼栋) with ``unit_id`` and footprints or points, optionally ``grid_code``; without it
-        building codes are not checked and building coverage is NA.
+        Buildings (楼栋) with ``unit_id`` and footprints or points, optionally ``grid_code``. A building
+        without a grid code, or whose code is none of the grids' (the builder's temporary
+        ``990102001001-001``, a retired grid: a ``GridmapWarning`` and an ``unknown_grid_code`` finding), is
+        in the grid holding its representative point. Without buildings, building codes are not checked
+        and building coverage is NA.
     leader_party_member : bool, default True
         Whether a grid's leader must be a party member.
 
@@ -262,7 +284,7 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
     report = Report("party organisation on the grid (支部建在网格上)")
     party = _known_kinds(clean_party(party), report)
     party = _unique(party, report)
-    sites = None if buildings is None else _sites(buildings, grids)
+    sites = None if buildings is None else _sites(buildings, grids, report)
     party = _placed(party, grids, sites, report)
     links = _links(party, grids, report)
     table = _per_grid(grids, links)
@@ -300,20 +322,19 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
     return party[~repeated]
 
 
-def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return the buildings' ``unit_id`` (text) and ``grid_code`` (theirs, or the grid holding them)."""
+def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
+    """Return the buildings' ``unit_id`` (text) and ``grid_code`` (theirs if a grid's, else the grid holding
+    them: :func:`gridmap.people._located.grid_codes`)."""
     frame = model_columns(buildings, "buildings")[0]
     if "unit_id" not in frame.columns:
         raise SchemaError("buildings have no unit_id (楼栋编号) column", path=source_of(buildings),
                           fix="give each building its code in a column unit_id or 楼栋编号")
-    sites = gpd.GeoDataFrame({"unit_id": codes_as_text(frame["unit_id"]).to_numpy()},
+    sites = gpd.GeoDataFrame({"unit_id": codes_as_text(frame["unit_id"]).to_numpy(),
+                              "grid_code": code_column(frame, "grid_code").to_numpy()},
                              geometry=frame.geometry.to_numpy(), crs=frame.crs)
-    if "grid_code" in frame.columns:
-        sites["grid_code"] = codes_as_text(frame["grid_code"]).to_numpy()
-    else:
-        points = sites.set_geometry(sites.geometry.representative_point())
-        located = assign(points[["geometry"]], grids, report=Report("scratch"))
-        sites["grid_code"] = or_none(located["grid_code"]).to_numpy()
+    sites["grid_code"] = grid_codes(sites, grids, report, what="buildings",
+                                    ids=sites["unit_id"].fillna(pd.Series(record_labels(frame).to_numpy())),
+                                    caller="party_coverage", stacklevel=3).to_numpy()
     return sites
 
 
@@ -516,7 +537,7 @@ def _summary(table: pd.DataFrame, party: pd.DataFrame) -> pd.DataFrame:
            "building_share": sites_covered / sites if isinstance(sites, int) and sites else np.nan,
            "members": table["members"].sum(min_count=1),
            "leaders_not_party_members": int(table["leader_party_member"].eq(False).sum()),
-           **{f"{kind}s": int(counts.get(kind, 0)) for kind in PARTY_KINDS}}
+           **{column: int(counts.get(kind, 0)) for kind, column in KIND_COUNTS.items()}}
     frame = pd.DataFrame([row])
     for column in ("buildings", "buildings_covered", "members"):
         frame[column] = frame[column].astype("Int64")

@@ -353,7 +353,8 @@ def check_staffing(roster: pd.DataFrame, grids: pd.DataFrame, *, rules: Staffing
     rules : StaffingRules, optional
         Default :meth:`StaffingRules.default`.
     units : DataFrame or sequence of DataFrames, optional
-        Admin layers or units of other levels (micro-grids, buildings) with ``code`` and ``level``; see
+        Admin layers, the buildings layer (``unit_id``: units of level ``building``) or units of other
+        levels (micro-grids, buildings) with ``code`` and ``level``; see
         :func:`~gridmap.people.units.units_from_grids`.
     show_contacts : bool, default False
         Add the phones of the named people to the tables (never to the findings).
@@ -640,7 +641,8 @@ def _report_party(number: int, rule: StaffingRule, units: set[str], people: pd.D
         codes = grouped.index.get_level_values(0).to_numpy()
         roles = grouped.index.get_level_values(1).to_numpy()
         report.add_many(check, "{unit_code}: {people} {role_zh} {says} party members; rule " + str(number)
-                        + " asks for party members", records=codes, unit_code=codes, role=roles,
+                        + " asks for party members", records=codes, unit_code=codes,
+                        level=np.full(len(codes), rule.level, dtype=object), role=roles,
                         role_zh=np.array([ROLE_NAMES_ZH[r] for r in roles], dtype=object),
                         people=grouped.to_numpy(), says=np.full(len(codes), says),
                         rule=np.full(len(codes), number),

@@ -33,7 +33,15 @@ import pandas as pd
 from gridmap.division.group import community_kinds
 from gridmap.errors import SchemaError
 from gridmap.io._columns import STRING_DTYPE
-from gridmap.schema import CODE_LENGTHS, LEVELS, ROSTER_LEVELS, model_columns, people_level
+from gridmap.schema import (
+    BUILDING_KIND,
+    CODE_LENGTHS,
+    LEVELS,
+    ROSTER_LEVELS,
+    model_columns,
+    people_level,
+    unit_kind,
+)
 
 __all__ = ["units_from_grids", "UNIT_COLUMNS"]
 
@@ -53,8 +61,10 @@ def units_from_grids(grids: pd.DataFrame, units: pd.DataFrame | Sequence[pd.Data
     units : DataFrame or sequence of DataFrames, optional
         Admin layers (``gridmap.load_sample().communities`` …) or any table of units with ``code`` and a
         ``level`` (:data:`~gridmap.schema.ROSTER_LEVELS` or its Chinese words; admin codes without a level
-        are placed by their length, 6/9/12 digits), optional ``name``, ``kind`` and ``households``. Their
-        units are added to those of the grids, and their names, kinds and households win.
+        are placed by their length, 6/9/12 digits), optional ``name``, ``kind`` and ``households``. A
+        buildings layer (``unit_id`` or 楼栋编号, no ``code``: ``data/sample/buildings.gpkg``) gives units of
+        level ``building`` coded by their ``unit_id``. Their units are added to those of the grids, and
+        their names, kinds and households win.
 
     Returns
     -------
@@ -114,9 +124,7 @@ def _given(units: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
         if "code" not in frame.columns:
             frame = model_columns(frame, "admin")[0]
         if "code" not in frame.columns:
-            listed = ", ".join(map(str, frame.columns))
-            raise SchemaError(f"the units have no code column (columns: {listed})",
-                              fix="give each unit's code in a column code")
+            frame = _buildings(frame)
         codes = frame["code"].astype(STRING_DTYPE).str.strip()
         levels = (frame["level"].map(people_level) if "level" in frame.columns
                   else pd.Series(None, index=frame.index, dtype=object))
@@ -134,6 +142,34 @@ def _given(units: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
                             else None),
         }))
     return pd.concat(tables, ignore_index=True)
+
+
+def _buildings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a buildings layer (``unit_id``/楼栋编号, no ``code``) as units: the unit_id as code, level building.
+
+    Raises
+    ------
+    SchemaError
+        No unit_id either, or units of another kind (compounds, villages …: no level of the roster).
+    """
+    frame = model_columns(frame, "units")[0]
+    if "unit_id" not in frame.columns:
+        listed = ", ".join(map(str, frame.columns))
+        raise SchemaError(f"the units have no code column (columns: {listed})",
+                          fix="pass admin layers (code), the buildings layer (unit_id, 楼栋编号) or a table "
+                              "with each unit's code and level (district, street, community, grid, micro, "
+                              "building)")
+    kinds = frame["kind"].map(unit_kind) if "kind" in frame.columns else pd.Series(None, index=frame.index)
+    other = kinds.notna() & kinds.ne(BUILDING_KIND)
+    if other.any() and "level" not in frame.columns:
+        first = frame.loc[other, "unit_id"].iloc[0]
+        raise SchemaError(f"the units are base units, not buildings: {int(other.sum())} of them, such as "
+                          f"{first!r}, are of kind {kinds[other].iloc[0]!r}, which no roster serves",
+                          record=str(first),
+                          fix="pass the buildings layer (buildings.gpkg: unit_id per building), or a table "
+                              "with columns code and level for micro-grids and buildings")
+    level = frame["level"] if "level" in frame.columns else BUILDING_KIND
+    return frame.assign(code=frame["unit_id"], level=level, kind=kinds.to_numpy())
 
 
 def _merged(table: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,11 @@ plain tables keyed by grid code). :func:`quality_index` turns them into the inde
    (``missing="reweight"``, the default), provided the measures it has carry at least ``min_weight`` (default
    half) of the total weight, else the grid gets no index; with ``missing="exclude"`` a grid missing any
    measure gets no index. A measure missing in every grid (not computed, not given) is left out of the
-   index altogether.
+   index altogether. Grids left without an index say why in ``no_index_reason`` (the weight their
+   measures carry, the measures they lack), and a ``GridmapWarning`` says how many there are and what to do:
+   give them the missing measures, lower ``min_weight`` or give weight to measures they have. A large
+   weight on a measure many grids lack (``weights={"satisfaction": 0.5}``: grids without rated cases have
+   no satisfaction rate) leaves the grids without it below ``min_weight``.
 3. **Explain**: each measure's points (``<measure>_points``: 100 × its weight × its score / the weight the
    grid has) add up to the index exactly; ``breakdown`` writes them out in Chinese, ``rank`` ranks the
    grids (1 = best, ties share the better rank).
@@ -51,6 +55,7 @@ import dataclasses
 import math
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.cases import clean_cases, in_grids
-from gridmap.errors import GridmapError, SchemaError
+from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.fieldwork.escalation import Escalation
 from gridmap.findings import Report
 from gridmap.schema import QUALITY_MEASURES, model_columns
@@ -87,6 +92,7 @@ QUALITY_HEADERS_ZH = {
     "rank": "排名",
     "measures_used": "参评指标数",
     "weight_used": "参评权重占比",
+    "no_index_reason": "未参评原因",
     "breakdown": "得分构成",
     "label": "标签",
     **{name: zh for name, (zh, _, _) in QUALITY_MEASURES.items()},
@@ -405,9 +411,17 @@ def quality_index(
     pandas.DataFrame or geopandas.GeoDataFrame
         The input with, per measure used, ``<measure>_score`` (0–1) and ``<measure>_points``, and ``index``
         (0–100, NA for grids without enough measures), ``rank`` (1 = best), ``measures_used``,
-        ``weight_used`` (the share of the total weight the grid's measures carry), ``breakdown`` and
-        ``label`` (Chinese). ``attrs["weights"]`` holds the weights used (summing to 1); a GeoDataFrame in
-        is a map layer out.
+        ``weight_used`` (the share of the total weight the grid's measures carry), ``no_index_reason``
+        (Chinese, empty for a grid with an index: e.g. ``参评指标权重 33% 低于最低要求 50%（缺 满意率）``),
+        ``breakdown`` and ``label`` (Chinese). ``attrs["weights"]`` holds the weights used (summing to 1); a
+        GeoDataFrame in is a map layer out.
+
+    Warns
+    -----
+    GridmapWarning
+        Some grids get no index: how many, an example with its reason, and the fix (give the measures
+        they lack, lower ``min_weight`` with ``config=IndexConfig(min_weight=…)``, or weigh less the
+        measures they lack; with ``missing="exclude"``, re-weight instead).
 
     Raises
     ------
@@ -446,6 +460,7 @@ def quality_index(
     result["rank"] = result["index"].rank(ascending=False, method="min").astype("Int64")
     result["measures_used"] = points.notna().sum(axis=1).astype("int64")
     result["weight_used"] = share
+    result["no_index_reason"] = _reasons(result, used, config, share, enough)
     result["breakdown"] = _breakdown(result, used)
     ranked = int(result["index"].notna().sum())
     result["label"] = [
@@ -516,6 +531,44 @@ def _normalised(frame: pd.DataFrame, name: str, rule: MeasureRule, groups: pd.Se
         score = ((values - low) / (high - low).where(high > low)).where(high > low, 1.0)
     score = score.where(values.notna())
     return (1 - score if rule.direction == "lower" else score).astype("float64")
+
+
+def _reasons(result: pd.DataFrame, used: list[str], config: IndexConfig, share: pd.Series,
+             enough: pd.Series) -> pd.Series:
+    """Say, in Chinese, why each grid has no index ('' when it has one); warn once when some have none."""
+    names = {name: QUALITY_MEASURES[name][0] if name in QUALITY_MEASURES else name for name in used}
+    lacking = result[[f"{name}_score" for name in used]].isna().to_numpy()
+    reasons = pd.Series("", index=result.index, dtype=object)
+    short = np.flatnonzero(~enough.to_numpy())
+    for row in short:  # only grids without an index: few, and each needs its own sentence
+        lack = "、".join(names[used[k]] for k in np.flatnonzero(lacking[row]))
+        if share.iloc[row] == 0:
+            reasons.iloc[row] = "没有任何参评指标"
+        elif config.missing == "exclude":
+            reasons.iloc[row] = f"缺 {lack}（missing=\"exclude\"：缺任一指标即不参评）"
+        else:
+            reasons.iloc[row] = (f"参评指标权重 {share.iloc[row]:.0%} 低于最低要求 {config.min_weight:.0%}"
+                                 f"（缺 {lack}）")
+    if len(short):
+        _warn_unranked(result, short, reasons, config, share)
+    return reasons
+
+
+def _warn_unranked(result: pd.DataFrame, short: np.ndarray, reasons: pd.Series, config: IndexConfig,
+                   share: pd.Series) -> None:
+    some = share.iloc[short][share.iloc[short] > 0]
+    if config.missing == "exclude":
+        why = "each lacks a measure and missing='exclude'"
+        fix = "pass config=IndexConfig(missing='reweight') to re-weight the measures a grid has"
+    else:
+        why = f"the measures each has carry less than min_weight={config.min_weight:g} of the weight"
+        lower = (f", lower min_weight (config=IndexConfig(min_weight={math.floor(some.min() * 100) / 100:g}) "
+                 "ranks every grid with a measure)" if len(some) else "")
+        fix = f"give those grids the measures they lack{lower} or give less weight to the measures they lack"
+    first = short[0]
+    warnings.warn(f"quality_index: {len(short):,} of {len(result):,} grids have no index: {why} (e.g. grid "
+                  f"{result['code'].iloc[first]}: {reasons.iloc[first]}); the column no_index_reason says why "
+                  f"for each. Fix: {fix}", GridmapWarning, stacklevel=4)
 
 
 def _breakdown(result: pd.DataFrame, used: list[str]) -> list[str]:
