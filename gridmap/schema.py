@@ -843,7 +843,7 @@ _ROLE_BY_KEY = {vocabulary_key(word): role
 _ROLE_BY_KEY.update({vocabulary_key(word): role for word, role in ROLE_ALIASES.items()})
 _PEOPLE_LEVEL_BY_KEY = {vocabulary_key(word): level for word, level in PEOPLE_LEVEL_WORDS.items()}
 _PEOPLE_LEVEL_BY_KEY.update({vocabulary_key(level): level for level in (*ROSTER_LEVELS, "city")})
-_PARTY_BY_KEY = {vocabulary_key(word): value for word, value in PARTY_WORDS.items()}
+_MEMBERSHIP_BY_KEY = {vocabulary_key(word): value for word, value in PARTY_WORDS.items()}
 
 
 def roster_role(word: object) -> str | None:
@@ -891,4 +891,4 @@ def party_membership(word: object) -> bool | None:
     key = vocabulary_key(str(word))
     if not key or key in ("nan", "<na>", "none"):
         return None
-    return _PARTY_BY_KEY[key]
+    return _MEMBERSHIP_BY_KEY[key]
