@@ -18,7 +18,8 @@ import shapely
 
 from gridmap.cli.options import join_inputs, read_inputs
 
-__all__ = ["OverlayFiles", "overlay_options", "read_overlay_files", "field_overlays", "OVERLAY_HELP", "NEAR_M"]
+__all__ = ["OverlayFiles", "overlay_options", "read_overlay_files", "field_overlays", "OVERLAY_HELP",
+           "NEAR_M"]
 
 #: A map of one street or community walks from the centres this near its grids (m).
 NEAR_M = 1_200.0
@@ -29,10 +30,12 @@ OVERLAY_HELP = {
               "breaking a staffing rule (人员配备不达标).",
     "liaison": "Liaison table (leaders and the units they link to): the layer of units without a liaison "
                "of the level above (联系领导缺位).",
-    "party": "Party organisations (网格党支部 …) keyed to grid codes or as points: the layer of grids with and "
-             "without a grid party branch; with --roster, leaders who are not party members.",
-    "sites": "Sensitive sites (schools, hospitals, stations …): the layer of patrol zones around them (巡控区).",
-    "centres": "Service centres: the layer of 5-, 10- and 15-minute walking circles around them (步行服务圈).",
+    "party": "Party organisations (网格党支部 …) keyed to grid codes or as points: the layer of grids "
+             "with and without a grid party branch; with --roster, leaders who are not party members.",
+    "sites": "Sensitive sites (schools, hospitals, stations …): the layer of patrol zones around them "
+             "(巡控区).",
+    "centres": "Service centres: the layer of 5-, 10- and 15-minute walking circles around them "
+               "(步行服务圈).",
     "paths": "Roads and footpaths the walking circles follow [default: straight-line circles].",
     "steps": "Handling histories of the cases: the layer of each grid's settled-in-grid rate (网格内化解率).",
     "feedback": "Satisfaction per case (满意度): a measure of the quality index (needs --index).",
@@ -62,8 +65,11 @@ class OverlayFiles:
 
 
 def overlay_options(command: Callable) -> Callable:
-    """Add ``--roster``, ``--liaison``, ``--party``, ``--sites``, ``--centres``, ``--paths``, ``--steps``,
-    ``--feedback`` and ``--index`` (read them with :func:`read_overlay_files`)."""
+    """Add the options of the layers for people and field work (read them with :func:`read_overlay_files`).
+
+    ``--roster``, ``--liaison``, ``--party``, ``--sites``, ``--centres``, ``--paths``, ``--steps``,
+    ``--feedback`` and the flag ``--index``.
+    """
     command = click.option("--index", "quality_index", is_flag=True,
                            help="Add the layer of the grid quality index (网格质效指数), from the cases (and "
                                 "--steps, --feedback when given).")(command)
@@ -113,7 +119,8 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, c
     from gridmap.maps import overlay
 
     if cases is None and ("steps" in given or quality):
-        raise click.UsageError("--steps and --index need cases: give --cases FILE or a FILE with a cases layer")
+        raise click.UsageError("--steps and --index need cases: give --cases FILE, or a FILE with a cases "
+                               "layer")
     if "paths" in given and "centres" not in given:
         raise click.UsageError("--paths is what the walking circles follow: give --centres too")
     if "feedback" in given and not quality:
@@ -126,7 +133,7 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, c
 
 
 def _near(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The centres within :data:`NEAR_M` of the ``grids`` (a 15-minute walk is 1,125 m at 4.5 km/h)."""
+    """Return the centres within :data:`NEAR_M` of the ``grids`` (15 minutes' walk is 1,125 m at 4.5 km/h)."""
     from gridmap.crs import metric_crs
 
     metric = metric_crs(grids)

@@ -98,19 +98,21 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
             save_html(one_screen(build.grids, **maps, lang=lang, title=title, overlays=overlays),
                       staging / "index.html")
             step("cockpit cockpit.html")
-            save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title, overlays=overlays)
+            save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title,
+                         overlays=overlays)
 
     if not quiet:
         for report in reports:
             click.echo(report.summary())
-    echo_wrote(f"{out}/", f"index.html map, cockpit.html 一屏 ({len(overlays)} layers for people and field work), "
+    echo_wrote(f"{out}/", f"index.html map, cockpit.html 一屏 ({len(overlays)} layers for people and field "
+                          "work), "
                           f"gridmap.gpkg with {len(layers)} layers "
                           f"({', '.join(layers)}), registry.sqlite with {len(build.grids)} grid codes",
                quiet=quiet)
 
 
 def _sample_overlays(grids, cases, streets) -> list:
-    """The layers for people and field work from the sample's files (see data/sample/README.md)."""
+    """Return the layers for people and field work from the sample's files (data/sample/README.md)."""
     from gridmap.cli._overlays import field_overlays
     from gridmap.datasets import sample_path
     from gridmap.fieldwork import read_feedback, read_steps

@@ -146,10 +146,10 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
         overlays = []
         if with_layers:
             step("analyse people and field work")
+            focus = community or street
             overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords),
                                       cases=layers.get("cases"), quality=quality_index,
-                                      near=_focused(layers["grids"], community or street) if community or street
-                                      else None)
+                                      near=_focused(layers["grids"], focus) if focus else None)
         step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,

@@ -33,7 +33,7 @@ from gridmap.schema import HANDLING_LEVEL_NAMES_ZH, HANDLING_LEVELS, LEVELS, spl
 
 __all__ = ["Card", "field_cards", "level_panel", "quality_panel", "TEXT"]
 
-TEXT = {
+TEXT: dict[str, dict] = {
     "zh": {"staffing": "配备达标网格", "staffing_detail": "{ok}/{n} 个网格 · 缺员 {vacancies} 岗",
            "units_broken": " · 不达标社区/街道 {units} 个", "party": "网格党支部覆盖",
            "party_detail": "未建 {missing} 个网格", "members": " · 党员 {members} 名",
@@ -45,7 +45,7 @@ TEXT = {
            "levels": "各层级办结占比", "levels_note": "越级上报 {skipped} 件 · 退回下级 {returned} 件",
            "quality": "质效指数 前{n}名与后{n}名", "rank": "排名", "code": "网格编码", "community": "社区/村",
            "index": "指数", "suppressed": f"<{THRESHOLD}件",
-           "grid": "网格", "community": "社区", "street": "街道", "district": "城区"},
+           "gaps": {"grid": "网格", "community": "社区", "street": "街道"}},
     "en": {"staffing": "Grids fully staffed", "staffing_detail": "{ok}/{n} grids · {vacancies} vacancies",
            "units_broken": " · {units} communities/streets short", "party": "Grid party branches",
            "party_detail": "{missing} grids without one", "members": " · {members} members",
@@ -54,10 +54,11 @@ TEXT = {
            "circles": "Walking circles", "circles_detail": "{steps}-minute walks",
            "circles_households": " · {households} households within {m:g} min", "unit_centres": "centres",
            "patrols": "Patrol coverage", "patrols_detail": "mean of {n} grids",
-           "levels": "Settled at each level", "levels_note": "{skipped} skipped a level · {returned} returned",
+           "levels": "Settled at each level",
+           "levels_note": "{skipped} skipped a level · {returned} returned",
            "quality": "Quality index: first and last {n}", "rank": "#", "code": "Grid code",
            "community": "Community", "index": "Index", "suppressed": f"<{THRESHOLD}",
-           "grid": "grids", "community": "communities", "street": "streets", "district": "districts"},
+           "gaps": {"grid": "grids", "community": "communities", "street": "streets"}},
 }
 #: Colours of the handling levels in the stacked bar, from the grid up.
 LEVEL_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59")
@@ -138,7 +139,7 @@ def _liaison_card(tables: dict[str, pd.DataFrame], codes: set[str], text: dict) 
         flags = table["covered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         covered, total = covered + int(flags.sum()), total + len(flags)
         if (~flags).any():
-            gaps.append(f"{text[level]} {int((~flags).sum())}")
+            gaps.append(f"{text['gaps'].get(level, level)} {int((~flags).sum())}")
     detail = text["liaison_detail"].format(gaps=" · ".join(gaps)) if gaps else text["none_missing"]
     return Card(text["liaison"], _share(covered, total), detail=detail)
 

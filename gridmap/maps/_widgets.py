@@ -313,7 +313,7 @@ WIDGETS_JS = """(function () {
         classes.appendChild(row(key(color, "#888"), item.label));
       });
     }
-    // An entry of an optional layer (item.layer: its key in gridmap.layers) shows only while that layer is on.
+    // An entry of an optional layer (item.layer: its key in gridmap.layers) shows while the layer is on.
     function follow(item, line) {
       var layer = gm.layers[item.layer];
       line.style.display = layer && map.hasLayer(layer) ? "" : "none";

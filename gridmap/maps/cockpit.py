@@ -107,9 +107,10 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-top tbody tr:hover, .cockpit-top tbody tr.active { background: #1d4b85; }
 .cockpit-note { font-size: 14px; color: #c9d8ec; margin-top: 6px; }
 .cockpit-field table { width: 100%; border-collapse: collapse; }
-.cockpit-field th { text-align: left; font-weight: normal; color: #c9d8ec; font-size: 15px; padding: 3px 6px 3px 0;
-  white-space: nowrap; }
-.cockpit-field td.value { font-size: 20px; font-weight: bold; color: #ffd36b; white-space: nowrap; padding: 3px 8px; }
+.cockpit-field th { text-align: left; font-weight: normal; color: #c9d8ec; font-size: 15px;
+  padding: 3px 6px 3px 0; white-space: nowrap; }
+.cockpit-field td.value { font-size: 20px; font-weight: bold; color: #ffd36b; white-space: nowrap;
+  padding: 3px 8px; }
 .cockpit-field td.value small { font-size: 13px; color: #c9d8ec; margin-left: 3px; font-weight: normal; }
 .cockpit-field td.detail { font-size: 13px; color: #dde6f2; line-height: 1.25; }
 .cockpit-stack { display: flex; flex-direction: column; gap: 12px; }
@@ -305,7 +306,7 @@ def _left(totals: dict, monthly, period, text: dict, *, lang: str, field: list[C
 
 
 def _field_panel(field: list[Card], text: dict) -> str:
-    """The figures of the people and field-work overlays, one line each; "" without overlays."""
+    """Write the figures of the people and field-work overlays, one line each; "" without overlays."""
     if not field:
         return ""
     rows = "".join(f'<tr><th>{html.escape(c.label)}</th><td class="value">{html.escape(c.value)}'

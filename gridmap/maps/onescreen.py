@@ -28,10 +28,11 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 import folium
@@ -212,7 +213,7 @@ class OneScreen:
     figures: pd.DataFrame
     cases: pd.DataFrame | None
     community_names: list
-    overlays: list[OverlayLayer] = field(default_factory=list)
+    overlays: list[OverlayLayer] = dataclasses.field(default_factory=list)
 
 
 def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
@@ -316,7 +317,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
 
 
 def _areas(scope: _Scope) -> dict[str, gpd.GeoDataFrame | None]:
-    """The mapped districts, streets and communities in EPSG:4326 (for overlays of units above the grids)."""
+    """Return the mapped districts, streets and communities in EPSG:4326 (overlays of units above grids)."""
     areas: dict[str, gpd.GeoDataFrame | None] = {}
     for level, frame in scope.layers.items():
         if frame is None or "code" not in frame.columns or frame.crs is None:

@@ -58,7 +58,8 @@ from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
-from gridmap.errors import GridmapError, SchemaError
+from gridmap.errors import GridmapError
+from gridmap.fieldwork.escalation import GRID_COUNT_COLUMNS
 from gridmap.findings import Report
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.choropleth import DETAIL_ZOOM, GridLayer, _colors, classify
@@ -98,7 +99,8 @@ OVERLAYS = {
     "liaison": OverlayKind("联系领导缺位", "Units without a liaison",
                            "the Report of gridmap.people.check_liaison"),
     "zones": OverlayKind("巡控区", "Patrol zones",
-                         "gridmap.fieldwork.patrol_zones(...) or zone_coverage(...) (zone_id, kind, polygons)"),
+                         "gridmap.fieldwork.patrol_zones(...) or zone_coverage(...) "
+                         "(zone_id, kind, polygons)"),
     "circles": OverlayKind("步行服务圈", "Walking circles",
                            "gridmap.fieldwork.service_circles(...) (centre_id, minutes, polygons)"),
     "escalation": OverlayKind("网格内化解率", "Settled inside the grid",
@@ -107,7 +109,8 @@ OVERLAYS = {
     "quality": OverlayKind("网格质效指数", "Grid quality index",
                            "gridmap.stats.quality_index(...) (code, index, rank, breakdown)"),
     "patrols": OverlayKind("巡查覆盖率", "Patrol coverage",
-                           "a per-grid frame: code and a 0–1 share column (column=, default patrol_coverage)"),
+                           "a per-grid frame: code and a 0–1 share column "
+                           "(column=, default patrol_coverage)"),
 }
 
 _TEXT = {
@@ -118,18 +121,21 @@ _TEXT = {
            "metres": "米", "sites": "场所", "grids": "涉及网格", "communities": "涉及社区",
            "centre": "服务中心", "minutes": "步行时间", "minute_unit": "分钟", "method": "计算方式",
            "network": "沿道路网络", "straight_line": "直线距离", "caveat": "说明", "cases": "有流转记录事件",
-           "settled": "已办结", "settled_in_grid": "网格内化解", "skipped": "越级上报", "returned": "退回下级",
+           "settled": "已办结", "settled_in_grid": "网格内化解", "skipped": "越级上报",
+           "returned": "退回下级",
            "index": "质效指数", "rank": "排名", "breakdown": "得分构成", "measures_used": "参评指标数",
            "no_data": "无数据", "suppressed": "少于5件，不公开", "unranked": "指标不足，未参评",
            "understaffed": "缺员网格", "other_broken": "超员或其他不达标网格",
-           "units_broken": "不达标的社区、街道、城区", "covered": "已建网格党支部", "uncovered": "未建网格党支部",
+           "units_broken": "不达标的社区、街道、城区", "covered": "已建网格党支部",
+           "uncovered": "未建网格党支部",
            "no_liaison_grid": "缺联系领导的网格", "no_liaison_unit": "缺联系领导的社区、街道",
            "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比",
            "coverage": "覆盖率"},
     "en": {"level": "Level", "rules_broken": "Rules broken", "vacancies": "Vacancies",
            "households_per_worker": "Households per full-time worker", "state": "State",
            "branches": "Grid party branches", "joint": "Joint branch", "members": "Party members",
-           "building_share": "Buildings with a party group", "leader_party_member": "Leader is a party member",
+           "building_share": "Buildings with a party group",
+           "leader_party_member": "Leader is a party member",
            "yes": "yes", "no": "no", "kind": "Kind", "radius": "Radius", "metres": "m", "sites": "Sites",
            "grids": "Grids entered", "communities": "Communities entered", "centre": "Service centre",
            "minutes": "Walk", "minute_unit": "min", "method": "Method", "network": "along the network",
@@ -141,7 +147,8 @@ _TEXT = {
            "other_broken": "Grids over a maximum or breaking another rule",
            "units_broken": "Communities, streets, districts breaking a rule",
            "covered": "Grid party branch", "uncovered": "No grid party branch",
-           "no_liaison_grid": "Grids without a liaison", "no_liaison_unit": "Communities, streets without one",
+           "no_liaison_grid": "Grids without a liaison",
+           "no_liaison_unit": "Communities, streets without one",
            "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}",
            "coverage": "Coverage"},
 }
@@ -347,7 +354,7 @@ def _style(color: str, base: dict) -> dict:
 
 
 def _value(value: Any) -> Any:
-    """A number or text for a popup: NaN/NA is None, whole floats are ints."""
+    """Return a number or text for a popup: NaN/NA is None, whole floats are ints."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -360,8 +367,9 @@ def _value(value: Any) -> Any:
 
 
 def _percent(value: Any) -> str | None:
-    number = _value(value)
-    return None if number is None else f"{100 * float(number):.{_SHARE_DECIMALS}f}%"
+    if _value(value) is None:
+        return None
+    return f"{100 * float(value):.{_SHARE_DECIMALS}f}%"
 
 
 def _yes_no(value: Any, text: dict) -> str | None:
@@ -371,6 +379,17 @@ def _yes_no(value: Any, text: dict) -> str | None:
 
 def _column(frame: pd.DataFrame, name: str) -> list:
     return [_value(v) for v in frame[name]] if name in frame.columns else [None] * len(frame)
+
+
+def _percents(frame: pd.DataFrame, name: str) -> list:
+    """Return a share column as ``85.0%`` texts (None where missing)."""
+    return [_percent(v) for v in frame[name]] if name in frame.columns else [None] * len(frame)
+
+
+def _role_name(column: str, lang: str) -> str:
+    """Return the role of a ``<role>_name`` column as a popup label."""
+    role = column.removesuffix("_name")
+    return ROLE_NAMES_ZH[role] if lang == "zh" else role.replace("_", " ")
 
 
 def _level_name(level: str, lang: str) -> str:
@@ -397,7 +416,7 @@ def _paint_staffing(tables: dict[str, pd.DataFrame], context: _Context) -> _Pain
     names = [] if context.public else [column for column in ("leader_name", "full_time_name", "member_name")]
     paint = _Paint(fields=[text["level"], text["rules_broken"], text["vacancies"],
                            text["households_per_worker"],
-                           *(ROLE_NAMES_ZH[c[:-5]] if lang == "zh" else c[:-5].replace("_", " ") for c in names),
+                           *(_role_name(column, lang) for column in names),
                            *([] if context.public else [text["state"]])])
     short = paint.add_class(text["understaffed"], _style("#e31a1c", _FILL))
     other = paint.add_class(text["other_broken"], _style("#fd8d3c", _FILL))
@@ -405,7 +424,8 @@ def _paint_staffing(tables: dict[str, pd.DataFrame], context: _Context) -> _Pain
 
     def rows(table: pd.DataFrame, level: str, titles: list) -> list[list]:
         values = [_column(table, c) for c in ("rules_broken", "vacancies")]
-        per_worker = [None if v is None else round(float(v), 1) for v in _column(table, "households_per_worker")]
+        per_worker = [None if v is None else round(float(v), 1)
+                      for v in _column(table, "households_per_worker")]
         named = [_column(table, c) for c in names]
         state = [] if context.public else [_column(table, "label")]
         return [[title, _level_name(level, lang), *row] for title, *row in
@@ -439,7 +459,7 @@ def _paint_party(frame: pd.DataFrame, context: _Context) -> _Paint:
     paint.codes = frame["code"].astype(str).tolist()
     joint = [_yes_no(v, text) for v in _column(frame, "joint")]
     leader = [_yes_no(v, text) for v in _column(frame, "leader_party_member")]
-    share = [_percent(v) for v in _column(frame, "building_share")]
+    share = _percents(frame, "building_share")
     paint.code_rows = [list(row) for row in zip(paint.codes, _column(frame, "branches"), joint,
                                                 _column(frame, "members"), share, leader,
                                                 _column(frame, "label"), strict=True)]
@@ -524,8 +544,8 @@ def _paint_circles(circles: gpd.GeoDataFrame, context: _Context) -> _Paint:
         color = _CIRCLE_COLORS[min(i, len(_CIRCLE_COLORS) - 1)]
         classes[step] = paint.add_class(label, _style(color, {"weight": 1, "fillOpacity": 0.2}))
     methods = [text.get(m, m) if m else None for m in _column(circles, "method")]
-    titles = [label or centre for label, centre in zip(_column(circles, "label"), _column(circles, "centre_id"),
-                                                       strict=True)]
+    titles = [label or centre for label, centre in
+              zip(_column(circles, "label"), _column(circles, "centre_id"), strict=True)]
     names = _column(circles, "name") if "name" in circles.columns else _column(circles, "centre_id")
     kept = np.isfinite(minutes)
     paint.shapes = list(circles.geometry.values[kept])
@@ -540,7 +560,7 @@ def _paint_circles(circles: gpd.GeoDataFrame, context: _Context) -> _Paint:
 def _paint_measure(frame: pd.DataFrame, column: str, *, context: _Context, fields: list[tuple[str, list]],
                    label_none: str, palette: str, decimals: int, percent: bool,
                    suppressed: np.ndarray | None = None) -> _Paint:
-    """A per-grid choropleth: classes of ``column`` (mapclassify quantiles), missing and suppressed grids."""
+    """Paint a per-grid choropleth: classes of ``column`` (mapclassify quantiles), missing, suppressed."""
     text = context.text
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     shown = values * 100 if percent else values
@@ -571,16 +591,17 @@ def _paint_escalation(frame: pd.DataFrame, context: _Context) -> _Paint:
     if context.public:
         from gridmap.stats.summary import suppress_small_counts
 
-        counts = frame.attrs.get("count_columns", {"settled": ("settled_in_grid", "settled_in_grid_rate",
-                                                               "label")})
-        hidden = suppress_small_counts(pd.DataFrame(frame), columns=list(counts), secondary=False)
+        plain = pd.DataFrame(frame)
+        plain.attrs.update(frame.attrs)  # the count columns and what derives from each
+        plain.attrs.setdefault("count_columns", GRID_COUNT_COLUMNS)
+        hidden = suppress_small_counts(plain, columns=list(plain.attrs["count_columns"]))
         suppressed = hidden["settled"].isna().to_numpy() & frame["settled"].notna().to_numpy() \
             if "settled" in frame.columns else None
         frame = hidden
     shares = [(text["share"].format(name=HANDLING_LEVEL_NAMES_ZH[level] if lang == "zh" else level),
-               [_percent(v) for v in _column(frame, f"share_{level}")]) for level in HANDLING_LEVELS]
+               _percents(frame, f"share_{level}")) for level in HANDLING_LEVELS]
     fields = [(text["settled_in_grid"] + "率" if lang == "zh" else text["settled_in_grid"],
-               [_percent(v) for v in _column(frame, "settled_in_grid_rate")]),
+               _percents(frame, "settled_in_grid_rate")),
               (text["cases"], _column(frame, "cases")), (text["settled"], _column(frame, "settled")),
               (text["settled_in_grid"], _column(frame, "settled_in_grid")), *shares,
               (text["skipped"], _column(frame, "skipped")), (text["returned"], _column(frame, "returned"))]
@@ -602,7 +623,7 @@ def _paint_quality(frame: pd.DataFrame, context: _Context) -> _Paint:
 
 def _paint_patrols(frame: pd.DataFrame, column: str, name: str, context: _Context) -> _Paint:
     text = context.text
-    fields = [(name, [_percent(v) for v in _column(frame, column)]), (text["state"], _column(frame, "label"))]
+    fields = [(name, _percents(frame, column)), (text["state"], _column(frame, "label"))]
     return _paint_measure(frame, column, context=context, fields=fields, label_none=text["no_data"],
                           palette="YlGn", decimals=0, percent=True)
 
@@ -701,8 +722,9 @@ class OverlayLayer(Layer):
         super().render(**kwargs)
 
 
-def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *, areas: Mapping[str, gpd.GeoDataFrame | None],
-                   lang: str = "zh", public: bool = False) -> list[OverlayLayer]:
+def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *,
+                   areas: Mapping[str, gpd.GeoDataFrame | None], lang: str = "zh",
+                   public: bool = False) -> list[OverlayLayer]:
     """Return the layers of ``overlays`` over ``grid`` (the grids it draws; codes elsewhere are left out).
 
     Parameters
@@ -736,7 +758,7 @@ def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *, areas: Mappi
 
 
 def _drawable_shapes(shapes: list, bounds, made: Overlay) -> tuple[gpd.GeoSeries, list[int]]:
-    """The features' own geometry in EPSG:4326, 2-D, simplified; only those over the mapped grids."""
+    """Return the features' own geometry in EPSG:4326, 2-D, simplified; only those over the mapped grids."""
     if not shapes:
         return gpd.GeoSeries([], crs="EPSG:4326"), []
     crs = _crs_of(made)
@@ -751,7 +773,7 @@ def _drawable_shapes(shapes: list, bounds, made: Overlay) -> tuple[gpd.GeoSeries
 
 
 def _crs_of(made: Overlay):
-    """The CRS of an overlay's own shapes: of its frame, or of the admin areas (units of a Report)."""
+    """Return the CRS of an overlay's own shapes: its frame's, or the admin areas' (units of a Report)."""
     if made.kind in ("zones", "circles"):
         return _SOURCES[made.kind](made).crs
     return "EPSG:4326"  # units above the grids come from the map's areas, already in EPSG:4326
