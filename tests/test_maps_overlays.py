@@ -108,8 +108,8 @@ def test_staffing_popups_name_leaders_and_workers_only_and_never_a_phone_or_an_i
 
 def test_party_layer_colours_the_uncovered_grid_as_uncovered():
     grids = small_grids()
-    branches = pd.DataFrame({"类型": ["网格党支部"] * 4,
-                             "网格编码": [c for c in grids["code"] if c != UNCOVERED], "党员数": [5, 6, 7, 8]})
+    branches = pd.DataFrame({"类型": ["网格党支部"] * 4, "党员数": [5, 6, 7, 8],
+                             "网格编码": [c for c in grids["code"] if c != UNCOVERED]})
     coverage = party_coverage(grids, branches)
     page = to_html(one_screen(grids, overlays=[overlay(coverage, kind="party")]))
     spec, = specs(page)
