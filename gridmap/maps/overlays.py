@@ -615,8 +615,9 @@ def _paint_quality(frame: pd.DataFrame, context: _Context) -> _Paint:
     ranked = int(pd.to_numeric(frame["index"], errors="coerce").notna().sum())
     ranks = [None if r is None else f"{r}/{ranked}" for r in _column(frame, "rank")]
     index = [None if v is None else round(float(v), 1) for v in _column(frame, "index")]
-    fields = [(text["index"], index), (text["rank"], ranks), (text["breakdown"], _column(frame, "breakdown")),
-              (text["measures_used"], _column(frame, "measures_used"))]
+    fields: list[tuple[str, list]] = [(text["index"], index), (text["rank"], ranks),
+                                      (text["breakdown"], _column(frame, "breakdown")),
+                                      (text["measures_used"], _column(frame, "measures_used"))]
     return _paint_measure(frame, "index", context=context, fields=fields, label_none=text["unranked"],
                           palette="RdYlGn", decimals=1, percent=False)
 
