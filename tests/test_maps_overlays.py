@@ -290,3 +290,30 @@ def test_cockpit_sums_each_layer_up_beside_the_map():
     assert [(int(p), int(r)) for p, r, _ in ranks] == [(0, 1), (2, 2), (1, 3), (4, 4), (3, 5)]
     assert all(grids["code"].iloc[int(p)] == code for p, _, code in ranks)
     assert page.count("gridmap.overlay(") == 4
+
+
+def test_a_per_grid_frame_with_chinese_headers_is_read():
+    grids = small_grids()
+    patrols = pd.DataFrame({"网格编码": grids["code"], "巡查覆盖": [0.9, 0.5, 0.2, 1.0, 0.4]})
+    made = overlay(patrols, kind="patrols", column="巡查覆盖", name="巡查覆盖（6月）")
+    page = to_html(one_screen(grids, overlays=[made]))
+    spec, = specs(page)
+    assert len(spec["features"]) == 5 and spec["fields"][0] == "巡查覆盖（6月）"
+    assert [f["v"][1] for f in spec["features"]] == ["90.0%", "50.0%", "20.0%", "100.0%", "40.0%"]
+
+
+def test_on_a_gcj02_base_map_own_polygons_shift_with_the_grids():
+    from gridmap.crs import wgs84_to_gcj02
+
+    grids = small_grids()
+    sites = gpd.GeoDataFrame({"名称": ["兴宁小学"], "类型": ["小学"]}, geometry=[Point(108.305, 22.826)],
+                             crs="EPSG:4326")
+    made = [overlay(patrol_zones(sites), kind="zones")]
+    plain, shifted = (specs(to_html(one_screen(grids, overlays=made, basemap=basemap)))[0]
+                      for basemap in ("none", "amap"))
+    first = [spec["features"][0]["geometry"]["coordinates"][0][:2] for spec in (plain, shifted)]
+    x, y = (value / plain["scale"] for value in first[0])
+    expected = wgs84_to_gcj02(x, y)
+    assert abs(first[1][0] / shifted["scale"] - expected[0]) < 2e-6
+    assert abs(first[1][1] / shifted["scale"] - expected[1]) < 2e-6
+    assert abs(first[1][0] - first[0][0]) / plain["scale"] > 0.003  # GCJ-02 lies about 500 m off here

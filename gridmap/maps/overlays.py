@@ -72,6 +72,7 @@ from gridmap.schema import (
     ROSTER_LEVEL_NAMES_ZH,
     SITE_KIND_NAMES_ZH,
     SITE_KINDS,
+    model_columns,
 )
 
 __all__ = ["OVERLAYS", "OverlayKind", "Overlay", "overlay", "OverlayLayer", "overlay_layers"]
@@ -239,9 +240,14 @@ def overlay(data: Any, *, kind: str, column: str | None = None, name: str | None
 # --- what each kind is made from ----------------------------------------------------------------------
 
 def _frame(made: Overlay, data: Any, required: Iterable[str], attribute: str | None = None) -> pd.DataFrame:
-    """Return the frame of ``data`` (or its ``attribute``), checked to have the ``required`` columns."""
+    """Return the frame of ``data`` (or its ``attribute``), checked to have the ``required`` columns.
+
+    A grid code given under another header (网格编码, grid_code) is read as ``code``.
+    """
     if attribute is not None and not isinstance(data, pd.DataFrame) and hasattr(data, attribute):
         data = getattr(data, attribute)
+    if isinstance(data, pd.DataFrame) and "code" not in data.columns:
+        data = model_columns(data, "grids")[0]
     missing = [] if not isinstance(data, pd.DataFrame) else [c for c in required if c not in data.columns]
     if not isinstance(data, pd.DataFrame) or missing:
         got = type(data).__name__ if not isinstance(data, pd.DataFrame) else \
@@ -257,7 +263,7 @@ def _report_tables(made: Overlay, required: Iterable[str]) -> dict[str, pd.DataF
     if isinstance(data, pd.DataFrame):  # the grid table alone
         return {"grid": _frame(made, data, ["code", *required])}
     if not isinstance(data, Report) or "grid" not in data.tables:
-        _frame(made, None, [])
+        return {"grid": _frame(made, None, [])}  # refused: names what the kind is made from
     tables = {level: data.tables[level] for level in ("grid", *LEVELS) if level in data.tables}
     for table in tables.values():
         _frame(made, table, ["code", *required])
