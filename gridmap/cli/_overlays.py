@@ -13,16 +13,13 @@ from dataclasses import dataclass, fields
 
 import click
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from gridmap.cli.options import join_inputs, read_inputs
 
-__all__ = ["OverlayFiles", "overlay_options", "read_overlay_files", "field_overlays", "OVERLAY_HELP",
-           "NEAR_M"]
-
-#: A map of one street or community walks from the centres this near its grids (m).
-NEAR_M = 1_200.0
+__all__ = ["OverlayFiles", "overlay_options", "read_overlay_files", "field_overlays", "OVERLAY_HELP"]
 
 #: One line per option, for the --help of the commands that take them.
 OVERLAY_HELP = {
@@ -108,7 +105,7 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, c
     """Run the analyses the ``given`` tables allow and return their layers, in the order of the map.
 
     ``near``: the grids of a map of one street or community; walking circles are drawn only around the
-    centres within :data:`NEAR_M` of them (the checks always run on all ``grids``).
+    centres inside them (the checks always run on all ``grids``).
 
     Raises
     ------
@@ -127,18 +124,15 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, c
         raise click.UsageError("--feedback is a measure of the quality index: give --index too")
     layers = _people(grids, given)
     if near is not None and "centres" in given:
-        given = {**given, "centres": _near(given["centres"], near)}
+        given = {**given, "centres": _inside(given["centres"], near)}
     layers += _fieldwork(grids, given, cases=cases, quality=quality)
     return [overlay(data, kind=kind) for kind, data in layers]
 
 
-def _near(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return the centres within :data:`NEAR_M` of the ``grids`` (15 minutes' walk is 1,125 m at 4.5 km/h)."""
-    from gridmap.crs import metric_crs
-
-    metric = metric_crs(grids)
-    area = shapely.box(*grids.to_crs(metric).total_bounds).buffer(NEAR_M)
-    return centres[centres.to_crs(metric).intersects(area).to_numpy()]
+def _inside(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the centres that lie in the ``grids`` (a polygon centre: any part of it)."""
+    area = shapely.union_all(np.asarray(grids.to_crs(centres.crs).geometry.values, dtype=object))
+    return centres[centres.intersects(area).to_numpy()]
 
 
 def _people(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame]) -> list[tuple[str, object]]:
