@@ -49,8 +49,7 @@ _TEXT = {
            "units_broken": "不达标的社区、街道、城区", "covered": "已建网格党支部",
            "uncovered": "未建网格党支部",
            "no_liaison_grid": "缺联系领导的网格", "no_liaison_unit": "缺联系领导的社区、街道",
-           "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比",
-           "coverage": "覆盖率"},
+           "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比"},
     "en": {"level": "Level", "rules_broken": "Rules broken", "vacancies": "Vacancies",
            "households_per_worker": "Households per full-time worker", "state": "State",
            "branches": "Grid party branches", "joint": "Joint branch", "members": "Party members",
@@ -69,10 +68,8 @@ _TEXT = {
            "covered": "Grid party branch", "uncovered": "No grid party branch",
            "no_liaison_grid": "Grids without a liaison",
            "no_liaison_unit": "Communities, streets without one",
-           "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}",
-           "coverage": "Coverage"},
+           "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}"},
 }
-_LEVEL_EN = {"grid": "grid", "community": "community", "street": "street", "district": "district"}
 #: Colours of zones by site kind (ColorBrewer Dark2, one per kind of :data:`gridmap.schema.SITE_KINDS`).
 ZONE_COLORS = dict(zip(SITE_KINDS, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
                                     "#a6761d"), strict=True))
@@ -159,7 +156,7 @@ def _role_name(column: str, lang: str) -> str:
 
 
 def _level_name(level: str, lang: str) -> str:
-    return ROSTER_LEVEL_NAMES_ZH[level] if lang == "zh" else _LEVEL_EN[level]
+    return ROSTER_LEVEL_NAMES_ZH[level] if lang == "zh" else level
 
 
 def _unit_shapes(table: pd.DataFrame, level: str, context: Context) -> tuple[pd.DataFrame, list, list]:
