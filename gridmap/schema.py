@@ -897,6 +897,8 @@ def party_membership(word: object) -> bool | None:
     if not key or key in ("nan", "<na>", "none"):
         return None
     return _PARTY_MEMBER_BY_KEY[key]
+
+
 # === SECTION: patrols (巡查, issue 21; the patrols helper's) ===============================================
 # Patrol records, read by gridmap.fieldwork.patrol_records: check-ins (打卡) and GPS tracks (轨迹).
 

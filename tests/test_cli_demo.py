@@ -1,9 +1,12 @@
 """`gridmap demo` end to end on the sample city: the README's first command."""
 
+import json
+import re
 import shutil
 import sqlite3
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 
 from gridmap.cli import main
 from gridmap.crs import metric_crs
+from gridmap.datasets import sample_path
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +33,30 @@ def test_demo_writes_geopackage_registry_and_map(demo_out):
     for page in ("index.html", "cockpit.html"):
         text = (out / page).read_text(encoding="utf-8")
         assert "示例市" in text and "<script src=" not in text and "<link href=" not in text
+
+
+def test_demo_pages_carry_every_layer_for_people_and_field_work_and_no_phone_or_id(demo_out):
+    out, output = demo_out
+    assert "cockpit.html 一屏 (7 layers for people and field work)" in output
+    sample = sample_path()
+    roster = pd.read_csv(sample / "roster.csv", dtype=str)
+    links = pd.read_csv(sample / "liaison.csv", dtype=str)
+    private = {*roster["phone"].dropna(), *roster["person_id"], *links["phone"].dropna(), *links["person_id"]}
+    public = set(roster.loc[roster["role"].isin(["leader", "full_time", "member"]), "name"])
+    unnamed = set(roster["name"]) - public - set(links["name"])  # 法律明白人, 志愿者, 辅警 … and 定岗 doctors
+    for name in ("index.html", "cockpit.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        specs = re.findall(r"gridmap\.overlay\((\{.*?\}), \w+\);\n", page)
+        keys = [json.loads(spec)["key"] for spec in specs]
+        assert [key.split("_")[1] for key in keys] == ["staffing", "party", "liaison", "zones", "circles",
+                                                     "escalation", "quality"]
+        assert not [value for value in private if value in page]
+        alone = r"(?<![\u4e00-\u9fff]){}(?![\u4e00-\u9fff])"  # a name, not part of a longer word
+        assert not [person for person in unnamed if re.search(alone.format(person), page)]
+    cockpit = (out / "cockpit.html").read_text(encoding="utf-8")
+    for figure in ("配备达标网格", "网格党支部覆盖", "联系领导覆盖", "巡控区", "服务中心步行圈",
+                   "各层级办结占比", "质效指数 前5名与后5名"):
+        assert figure in cockpit
 
 
 def test_demo_cases_each_in_one_grid(demo_out):

@@ -4,12 +4,14 @@ import json
 import re
 
 import click
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from maps_fixtures import sample_city
 
 from gridmap.cli import EXIT_BAD_INPUT, _GridmapGroup
 from gridmap.cli.map import map_command
+from gridmap.datasets import sample_path
 from gridmap.io import write_layer
 
 
@@ -195,3 +197,71 @@ def test_out_cannot_overwrite_the_tiles(gpkg, tmp_path):
     result = run(gpkg, "--out", tiles, "--tiles", tiles, "--tiles-crs", "wgs84")
     assert result.exit_code == EXIT_BAD_INPUT and "--tiles" in result.output
     assert tiles.read_bytes() == before
+
+
+# --- layers for people and field work --------------------------------------------------------------------
+
+SAMPLE = sample_path()
+NO_BRANCH = "990102002003005"  # a grid of 滨江社区 without a grid party branch (data/sample/README.md)
+
+
+def overlay_specs(page: str) -> dict[str, dict]:
+    """Each overlay's spec in the page, by kind."""
+    found = [json.loads(text) for text in re.findall(r"gridmap\.overlay\((\{.*?\}), \w+\);\n", page)]
+    return {spec["key"].split("_")[1]: spec for spec in found}
+
+
+def test_layers_for_people_are_drawn_from_the_sample_files_naming_no_phone_or_id(gpkg, tmp_path):
+    out = tmp_path / "people.html"
+    result = run(gpkg, "--out", out, "--community", "990102002003", "--roster", SAMPLE / "roster.csv",
+                 "--party", SAMPLE / "party.csv", "--liaison", SAMPLE / "liaison.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("(map of community 990102002003, 3 layers for people and field "
+                                          "work)")
+    page = out.read_text(encoding="utf-8")
+    specs = overlay_specs(page)
+    assert list(specs) == ["staffing", "party", "liaison"]
+    codes = grid_spec(page)["codes"]
+    party = specs["party"]
+    assert len(party["features"]) == len(codes)
+    uncovered = next(f for f in party["features"] if codes[f["g"]] == NO_BRANCH)
+    assert party["styles"][uncovered["s"]]["fillColor"] == "#d73027"
+    roster = pd.read_csv(SAMPLE / "roster.csv", dtype=str)
+    links = pd.read_csv(SAMPLE / "liaison.csv", dtype=str)
+    private = {*roster["phone"].dropna(), *roster["person_id"], *links["phone"].dropna(), *links["person_id"]}
+    assert not [value for value in private if value in page]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--paths", "FOOTPATHS"], "give --centres too"),
+    (["--index"], "need cases"),
+    (["--feedback", "FEEDBACK"], "give --index too"),
+])
+def test_layer_options_that_do_not_go_together(tmp_path, args, message):
+    _, grids = sample_city()
+    path = tmp_path / "grids.gpkg"
+    write_layer(grids.head(10), path, "grids")
+    files = {"FOOTPATHS": SAMPLE / "footpaths.gpkg", "FEEDBACK": SAMPLE / "case_feedback.csv"}
+    args = [str(files.get(arg, arg)) for arg in args]
+    result = run(path, "--out", tmp_path / "x.html", *args)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "OUT.png"], "drawn on .html pages"),
+    (["--per-community", "OUT"], "drop --per-community"),
+])
+def test_layers_go_on_one_html_page(gpkg, tmp_path, args, message):
+    args = [str(tmp_path / arg.replace("OUT", "map")) if arg.startswith("OUT") else arg for arg in args]
+    result = run(gpkg, *args, "--party", SAMPLE / "party.csv")
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_cannot_overwrite_a_layer_file(gpkg, tmp_path):
+    roster = tmp_path / "roster.html"
+    roster.write_bytes((SAMPLE / "roster.csv").read_bytes())
+    result = run(gpkg, "--out", roster, "--roster", roster)
+    assert result.exit_code == EXIT_BAD_INPUT and "--roster" in result.output
+    assert roster.read_bytes() == (SAMPLE / "roster.csv").read_bytes()

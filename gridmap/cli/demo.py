@@ -21,6 +21,8 @@ _EXAMPLES = """
   gridmap demo --out demo               # index.html (map), cockpit.html (一屏), gridmap.gpkg, registry.sqlite
   gridmap demo --out demo-en --lang en   # the same with English labels
 """
+#: The street whose footpaths the sample holds (data/sample/footpaths.gpkg): its centres' walking circles.
+FOOTPATH_STREET = "990102001"
 
 
 @click.command(epilog=epilog(_EXAMPLES))
@@ -35,7 +37,10 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     """Run everything on the sample city (示例市): validate, divide, code, check, locate cases and map.
 
     The sample city carries deliberate flaws (units without or with a wrong community code, compounds
-    straddling a community line); the command reports them and carries on, as an analyst would.
+    straddling a community line); the command reports them and carries on, as an analyst would. The map
+    and the cockpit carry the layers for people and field work from data/sample (roster, party branches,
+    liaison, patrol zones, the walking circles of 民主街道's centres along its footpaths, escalation, quality
+    index), off when the page opens.
     """
     from gridmap.cases.assign import assign
     from gridmap.cli.options import register_codes
@@ -48,7 +53,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     from gridmap.maps import one_screen, save_cockpit, save_html
 
     quiet = is_quiet(ctx)
-    with Steps("demo", 8, quiet=quiet) as step:
+    with Steps("demo", 9, quiet=quiet) as step:
         step("read and validate the sample city")
         city = load_sample()
         layers: dict[str, Any] = {}
@@ -77,6 +82,10 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
                 cases = assign(city.cases, build.grids)
             step("check")
             reports += [build.report, check(build.grids, layers["communities"])]
+            step("layers for people and field work")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GridmapWarning)  # the sample's planted gaps are the point
+                overlays = _sample_overlays(build.grids, cases, layers["streets"])
             layers.update(units=build.units, grids=build.grids, cases=cases, staff=city.staff)
             step("write gridmap.gpkg")
             gpkg = staging / "gridmap.gpkg"
@@ -86,13 +95,36 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
                                                      "staff")}
             title = "示例市 网格化服务管理" if lang == "zh" else "Sample city grid management"
             step("map index.html")
-            save_html(one_screen(build.grids, **maps, lang=lang, title=title), staging / "index.html")
+            save_html(one_screen(build.grids, **maps, lang=lang, title=title, overlays=overlays),
+                      staging / "index.html")
             step("cockpit cockpit.html")
-            save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title)
+            save_cockpit(build.grids, staging / "cockpit.html", **maps, lang=lang, title=title,
+                         overlays=overlays)
 
     if not quiet:
         for report in reports:
             click.echo(report.summary())
-    echo_wrote(f"{out}/", f"index.html map, cockpit.html 一屏, gridmap.gpkg with {len(layers)} layers "
+    echo_wrote(f"{out}/", f"index.html map, cockpit.html 一屏 ({len(overlays)} layers for people and field "
+                          "work), "
+                          f"gridmap.gpkg with {len(layers)} layers "
                           f"({', '.join(layers)}), registry.sqlite with {len(build.grids)} grid codes",
                quiet=quiet)
+
+
+def _sample_overlays(grids, cases, streets) -> list:
+    """Return the layers for people and field work from the sample's files (data/sample/README.md)."""
+    from gridmap.cli._overlays import field_overlays
+    from gridmap.datasets import sample_path
+    from gridmap.fieldwork import read_feedback, read_steps
+    from gridmap.io import read_layer
+    from gridmap.people import read_liaison, read_party, read_roster
+
+    folder = sample_path()
+    centres = read_layer(folder / "centres.gpkg", "centres")
+    street = streets.loc[streets["code"].astype(str).eq(FOOTPATH_STREET).to_numpy()].to_crs(centres.crs)
+    given = {"roster": read_roster(folder / "roster.csv"), "liaison": read_liaison(folder / "liaison.csv"),
+             "party": read_party(folder / "party.csv"), "sites": read_layer(folder / "sites.gpkg"),
+             "centres": centres[centres.within(street.geometry.union_all()).to_numpy()],
+             "paths": read_layer(folder / "footpaths.gpkg"), "steps": read_steps(folder / "case_steps.csv"),
+             "feedback": read_feedback(folder / "case_feedback.csv")}
+    return field_overlays(grids, given, cases=cases, quality=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gridmap.cli._output import Steps, counted, echo_wrote, refuse_overwriting, staged_folder
+from gridmap.cli._overlays import OverlayFiles, field_overlays, overlay_options, read_overlay_files
 from gridmap.cli.options import (
     coords_option,
     echo_warnings,
@@ -32,6 +33,12 @@ _EXAMPLES = """
   gridmap map demo/gridmap.gpkg --measure cases_per_1000 --public --out public.html   # for publication
   gridmap map demo/gridmap.gpkg --measure households --out households.png      # static map for a report
   gridmap map demo/gridmap.gpkg --per-community phone/ --street 990102001   # phone pages + index.html
+
+  # layers for people and field work (off when the page opens; tick them in the layer menu)
+  gridmap map demo/gridmap.gpkg --cockpit --roster data/sample/roster.csv --party data/sample/party.csv \
+      --liaison data/sample/liaison.csv --steps data/sample/case_steps.csv --index --out people.html
+  gridmap map demo/gridmap.gpkg --street 990102001 --sites data/sample/sites.gpkg \
+      --centres data/sample/centres.gpkg --paths data/sample/footpaths.gpkg --out field.html
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
@@ -81,6 +88,7 @@ _EXAMPLES = """
 @click.option("--public", is_flag=True,
               help="For publication: case counts below 5 hidden, no heat map, no staff names or phones.")
 @click.option("--title", default=None, help="Title of the map or cockpit.")
+@overlay_options
 @quiet_option
 @click.pass_context
 def map_command(ctx: click.Context, path: str, out: str | None, per_community: str | None, layer: str | None,
@@ -88,9 +96,25 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
                 community: str | None, street: str | None, measure: str | None, scheme: str, k: int,
                 cases_path: str | None, coords: str | None, staff_path: str | None, show_staff: bool,
                 period: str | None, lang: str, basemap: str, tiles: str | None, tiles_crs: str | None,
-                tianditu_key: str | None, public: bool, title: str | None) -> None:
-    """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page."""
+                tianditu_key: str | None, public: bool, title: str | None, roster_path: str | None,
+                liaison_path: str | None, party_path: str | None, sites_path: str | None,
+                centres_path: str | None, paths_path: str | None, steps_path: str | None,
+                feedback_path: str | None, quality_index: bool) -> None:
+    """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page.
+
+    With --roster, --party, --liaison, --sites, --centres, --steps or --index the page gains layers for
+    people and field work, off when it opens: grids and units breaking a staffing rule, grids with and
+    without a grid party branch, units without a liaison, patrol zones, walking circles, the settled-in-grid
+    rate and the quality index (a cockpit also sums each up). Popups name grid leaders and workers only, no
+    phone, no id; none at all with --public.
+    """
     source = tile_source_of(tiles, tiles_crs, basemap=basemap)
+    files = OverlayFiles(roster=roster_path, liaison=liaison_path, party=party_path, sites=sites_path,
+                         centres=centres_path, paths=paths_path, steps=steps_path, feedback=feedback_path)
+    with_layers = files.any() or quality_index
+    if with_layers and per_community is not None:
+        raise click.UsageError("the layers for people and field work go on one page: drop --per-community, "
+                               "or the layer options")
     if per_community is not None:
         _per_community(ctx, path, per_community, layer=layer, as_cockpit=as_cockpit, community=community,
                        street=street, out=out, cases_path=cases_path, coords=coords, staff_path=staff_path,
@@ -100,8 +124,8 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
         return
     if out is None:
         raise click.UsageError("give --out FILE (a page or a static map), or --per-community OUTDIR")
-    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path, **tiles_input(source)},
-                       {"--out": out})
+    refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path, **tiles_input(source),
+                        **files.inputs()}, {"--out": out})
     if community and street:
         raise click.UsageError("give --community or --street, not both")
     suffix = Path(out).suffix.lower()
@@ -111,18 +135,29 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
         raise click.UsageError("--tiles draws under a .html page; a static map has no base map")
     if as_cockpit and (community or street or suffix in _STATIC):
         raise click.UsageError("--cockpit maps the whole file to a .html page; drop --community/--street")
+    if with_layers and suffix in _STATIC:
+        raise click.UsageError("the layers for people and field work are drawn on .html pages: name a .html "
+                               "--out, or drop the layer options")
     quiet = is_quiet(ctx)
     what = "cockpit" if as_cockpit else "static map" if suffix in _STATIC else "map"
-    with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
+    with echo_warnings(quiet=quiet), Steps("map", 3 if with_layers else 2, quiet=quiet) as step:
         step(f"read {path}")
         layers = read_city(path, layer=layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
+        overlays = []
+        if with_layers:
+            step("analyse people and field work")
+            focus = community or street
+            overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords),
+                                      cases=layers.get("cases"), quality=quality_index,
+                                      near=_focused(layers["grids"], focus) if focus else None)
         step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
-               tiles=source, tianditu_key=tianditu_key, public=public, title=title)
+               tiles=source, tianditu_key=tianditu_key, public=public, title=title, overlays=overlays)
     scope = f"community {community}" if community else f"street {street}" if street else \
         counted(len(layers["grids"]), "grid")
-    echo_wrote(out, f"{what} of {scope}{', small counts suppressed' if public else ''}", quiet=quiet)
+    extra = f", {counted(len(overlays), 'layer')} for people and field work" if overlays else ""
+    echo_wrote(out, f"{what} of {scope}{extra}{', small counts suppressed' if public else ''}", quiet=quiet)
 
 
 def _per_community(ctx: click.Context, path: str, folder: str, *, layer, as_cockpit: bool, community,
@@ -159,7 +194,7 @@ def _community_count(grids) -> int:
 
 
 def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, measure, scheme, k, show_staff,
-           period, lang, basemap, tiles, tianditu_key, public, title) -> None:
+           period, lang, basemap, tiles, tianditu_key, public, title, overlays: list) -> None:
     from gridmap.maps import one_screen, save_cockpit, save_html, static_map
 
     grids = layers["grids"]
@@ -171,13 +206,13 @@ def _write(layers: dict, out: str, *, suffix: str, as_cockpit: bool, focus, meas
     elif as_cockpit:
         save_cockpit(grids, out, cases=layers.get("cases"), staff=layers.get("staff"),
                      units=layers.get("units"), title=title, period=period, lang=lang, public=public,
-                     basemap=basemap, tiles=tiles, tianditu_key=tianditu_key, **admin)
+                     basemap=basemap, tiles=tiles, tianditu_key=tianditu_key, overlays=overlays, **admin)
     else:
         fmap = one_screen(grids, units=layers.get("units"), cases=layers.get("cases"),
                           staff=layers.get("staff"), measure=measure or "population_density", scheme=scheme,
                           k=k, lang=lang, basemap=basemap, tiles=tiles, tianditu_key=tianditu_key,
                           period=period, show_staff=show_staff, public=public, focus=focus, title=title,
-                          **admin)
+                          overlays=overlays, **admin)
         save_html(fmap, out)
 
 

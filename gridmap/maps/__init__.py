@@ -1,8 +1,9 @@
 """Maps that open anywhere: self-contained HTML pages built on folium and Leaflet, offline by default.
 
 :func:`one_screen` is the one-screen map (一屏) of a city's grids or of one community (choropleths, case
-heat map, search, popups); :func:`cockpit` puts it on a 1920×1080 page with headline figures, cases by month
-and the top grids; :func:`static_map` draws a PNG/PDF for reports. :func:`overview_map` draws a city's
+heat map, search, popups, and optional layers for people and field work made with :func:`overlay`);
+:func:`cockpit` puts it on a 1920×1080 page with headline figures, cases by month, the top grids and panels
+for the overlays; :func:`static_map` draws a PNG/PDF for reports. :func:`overview_map` draws a city's
 districts, streets, communities, grids and base units; :func:`base_map` is the empty offline map other map
 types start from, with no base map, a built-in one or your own tiles (:func:`tile_source`: a folder,
 an MBTiles file or an intranet URL, GCJ-02 or WGS84); :func:`save_html` writes a page with every script and
@@ -35,11 +36,15 @@ from gridmap.maps.layers import (
     unit_layer,
 )
 from gridmap.maps.onescreen import one_screen
+from gridmap.maps.overlays import OVERLAYS, Overlay, overlay
 from gridmap.maps.static import cjk_font, static_map
 from gridmap.maps.tiles import TileSource, tile_source
 
 __all__ = [
     "one_screen",
+    "overlay",
+    "Overlay",
+    "OVERLAYS",
     "cockpit",
     "save_cockpit",
     "static_map",

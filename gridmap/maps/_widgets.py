@@ -313,6 +313,16 @@ WIDGETS_JS = """(function () {
         classes.appendChild(row(key(color, "#888"), item.label));
       });
     }
+    // An entry of an optional layer (item.layer: its key in gridmap.layers) shows while the layer is on.
+    function follow(item, line) {
+      var layer = gm.layers[item.layer];
+      line.style.display = layer && map.hasLayer(layer) ? "" : "none";
+      if (layer) {
+        layer.on("add remove", function (e) {
+          if (e.target === layer) { line.style.display = e.type === "add" ? "" : "none"; }
+        });
+      }
+    }
     control.onAdd = function () {
       box = el("details", "gridmap-legend leaflet-bar");
       box.open = map.getSize().x >= 600;
@@ -320,9 +330,19 @@ WIDGETS_JS = """(function () {
       classes = el("div", "gridmap-legend-classes");
       box.appendChild(classes);
       spec.items.forEach(function (item) {
-        var node = key(item.fill, item.color, item.shape);
-        if (item.dashed) { node.style.borderStyle = "dashed"; }
-        box.appendChild(row(node, item.label));
+        var line;
+        if (item.heading) {
+          line = el("div", "gridmap-legend-measure", item.label);
+        } else {
+          var node = key(item.fill, item.color, item.shape);
+          if (item.dashed) { node.style.borderStyle = "dashed"; }
+          line = row(node, item.label);
+        }
+        if (item.layer) {
+          line.setAttribute("data-layer", item.layer);
+          follow(item, line);
+        }
+        box.appendChild(line);
       });
       render();
       L.DomEvent.disableClickPropagation(box);
@@ -332,6 +352,44 @@ WIDGETS_JS = """(function () {
     grid.on("measurechange", function () { if (classes) { render(); } });
     control.addTo(map);
     return control;
+  };
+
+  // An optional layer over the grids (gridmap.maps.overlays): spec = {key, scale, radius, fields, styles,
+  // features: [{g: grid position} or {geometry}, v: [title, values of fields...], s: style index]}. A feature
+  // on a grid takes that grid's polygon from the grid layer, made when the layer is first shown.
+  gm.overlay = function (spec, grid) {
+    var group = L.featureGroup(), made = false;
+    function bind(layer, v) {
+      layer.bindTooltip(function () { return el("span", null, v[0]); }, {sticky: true});
+      layer.bindPopup(function () {
+        return gm.table(v[0], spec.fields.map(function (name, i) { return [name, v[i + 1]]; }));
+      }, {maxWidth: 360});
+    }
+    function make() {
+      made = true;
+      spec.features.forEach(function (f) {
+        var style = spec.styles[f.s], layer;
+        if (f.g !== undefined) {
+          var polygon = grid.ensure(f.g);
+          if (!polygon) { return; }
+          layer = L.polygon(polygon.getLatLngs(), style);
+          layer.gridmapIndex = f.g;
+        } else {
+          layer = L.geoJSON(gm.decode(f.geometry, spec.scale), {
+            style: function () { return style; },
+            pointToLayer: function (p, latlng) {
+              return L.circleMarker(latlng, L.extend({radius: spec.radius}, style));
+            }
+          });
+        }
+        bind(layer, f.v);
+        group.addLayer(layer);
+      });
+    }
+    group.on("add", function (e) { if (e.target === group && !made) { make(); } });
+    group.spec = spec;
+    gm.layers[spec.key] = group;
+    return group;
   };
 
   // Search by grid code, compound or village name, community or street name. spec = {placeholder, empty,
@@ -471,6 +529,8 @@ WIDGETS_CSS = """.gridmap-search { background: #fff; padding: 2px; }
 .gridmap-search-empty { color: #777; }
 .gridmap-fullscreen a { display: flex; align-items: center; justify-content: center; }
 .gridmap-legend-measure { font-weight: bold; margin-top: 4px; }
+.gridmap-legend[open] { max-height: 45vh; overflow-y: auto; }
+.leaflet-top.leaflet-right { z-index: 1001; }  /* the open layer control lies over a long legend */
 .gridmap-legend-classes { margin-bottom: 4px; }
 .leaflet-tooltip.gridmap-label-grid { font-size: 11px; color: #7a3b00; }"""
 

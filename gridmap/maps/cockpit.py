@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,9 +37,11 @@ from branca.element import Figure, MacroElement
 from folium.template import Template
 
 from gridmap.io.city import City, city_layers
+from gridmap.maps._panels import Card, field_cards, level_panel, quality_panel
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
+from gridmap.maps.overlays import Overlay
 from gridmap.maps.tiles import TilesLike
 from gridmap.schema import GRID_TYPE_NAMES_ZH
 
@@ -53,7 +56,8 @@ _TEXT = {
            "community": "社区/村", "per_km2": "件/km²", "per_1000": "件/千人", "all": "全部案件",
            "suppressed": f"<{THRESHOLD}", "unit_people": "人", "unit_households": "户", "unit_cases": "件",
            "month": "{m}月", "none": "无案件数据", "public": "公开版：少于5件的数字不显示",
-           "full_time": "专职网格员", "leaders": "网格长", "members": "定岗网格员"},
+           "full_time": "专职网格员", "leaders": "网格长", "members": "定岗网格员",
+           "field": "人员组织与基层治理"},
     "en": {"title": "Grid management cockpit", "grids": "Grids", "city": "City", "rural": "Rural",
            "dedicated": "Dedicated", "population": "Population", "households": "Households", "cases": "Cases",
            "response_rate": "Response rate", "on_time_rate": "Accepted same day",
@@ -63,8 +67,9 @@ _TEXT = {
            "all": "all cases", "suppressed": f"<{THRESHOLD}", "unit_people": "", "unit_households": "",
            "unit_cases": "", "month": "{abbr}", "none": "no case data",
            "public": "Public version: counts below 5 are not shown", "full_time": "Full-time grid workers",
-           "leaders": "Leaders", "members": "Members"},
+           "leaders": "Leaders", "members": "Members", "field": "People and field work"},
 }
+_TOP, _STACKED_TOP = 15, 8
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CSS = """
 html, html > body { width: 1920px; height: 1080px; max-width: 100vw; max-height: 100vh; margin: 0; }
@@ -101,6 +106,20 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-top tbody tr { cursor: pointer; }
 .cockpit-top tbody tr:hover, .cockpit-top tbody tr.active { background: #1d4b85; }
 .cockpit-note { font-size: 14px; color: #c9d8ec; margin-top: 6px; }
+.cockpit-field table { width: 100%; border-collapse: collapse; }
+.cockpit-field th { text-align: left; font-weight: normal; color: #c9d8ec; font-size: 15px;
+  padding: 3px 6px 3px 0; white-space: nowrap; }
+.cockpit-field td.value { font-size: 20px; font-weight: bold; color: #ffd36b; white-space: nowrap;
+  padding: 3px 8px; }
+.cockpit-field td.value small { font-size: 13px; color: #c9d8ec; margin-left: 3px; font-weight: normal; }
+.cockpit-field td.detail { font-size: 13px; color: #dde6f2; line-height: 1.25; }
+.cockpit-stack { display: flex; flex-direction: column; gap: 12px; }
+.cockpit-stack > .cockpit-panel { flex: 0 0 auto; }
+.cockpit-rank td { padding: 3px 6px; }
+.cockpit-rank tr.cockpit-gap td { border-top: 3px double #4f77a8; }
+.cockpit-levels svg { width: 100%; height: 22px; display: block; border-radius: 3px; }
+.cockpit-level-keys { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 8px; font-size: 15px; }
+.cockpit-level i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; border-radius: 2px; }
 html > body > .folium-map .leaflet-tooltip.gridmap-label { font-size: 13px; color: #000; font-weight: 500; }
 """
 
@@ -128,8 +147,13 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
             streets: gpd.GeoDataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
             units: gpd.GeoDataFrame | None = None, title: str | None = None, period: PeriodLike = None,
             lang: str = "zh", public: bool = False, basemap: str = "none", tiles: TilesLike = None,
-            tianditu_key: str | None = None, top: int = 15) -> str:
+            tianditu_key: str | None = None, top: int | None = None, overlays: Iterable[Overlay] = ()) -> str:
     """Return the cockpit page: map, headline figures, cases by month and top grids on one screen.
+
+    With ``overlays`` (:func:`gridmap.maps.overlay`) the map gains their layers (off when the page opens) and
+    the page a figure for each: the share of grids meeting every staffing rule, covered by a grid party
+    branch and with their liaisons, the patrol zones and walking circles, the shares settled at each level
+    (a stacked bar) and the quality index's first and last grids (rows zoom the map to their grid).
 
     Parameters
     ----------
@@ -151,8 +175,10 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
     basemap, tiles, tianditu_key : optional
         As for :func:`gridmap.maps.one_screen`: no base map (the default), a built-in one, or your own
         tiles (:func:`gridmap.maps.tile_source`).
-    top : int, default 15
-        Rows of the top-grids table.
+    top : int, optional
+        Rows of the top-grids table (default 15; 8 when the escalation or quality panel shares the column).
+    overlays : iterable of Overlay, optional
+        Layers and panels for people and field work (see :mod:`gridmap.maps.overlays`).
 
     Returns
     -------
@@ -166,9 +192,11 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
                                                                              "districts", "units"))
     text = _TEXT[lang]
     measure = "cases_per_km2" if cases is not None or "cases" in grids.columns else "population_density"
+    overlays = list(overlays)
     built = build_one_screen(grids, communities=communities, streets=streets, districts=districts,
                              units=units, cases=cases, measure=measure, lang=lang, basemap=basemap,
-                             tiles=tiles, tianditu_key=tianditu_key, period=period, public=public, title="")
+                             tiles=tiles, tianditu_key=tianditu_key, period=period, public=public, title="",
+                             overlays=overlays)
     fmap = built.map
     heading = title or text["title"]
     figure = cast(Figure, fmap.get_root())
@@ -180,9 +208,13 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
         from gridmap.stats.summary import suppress_small_counts
 
         monthly = suppress_small_counts(monthly, columns=["cases"], threshold=THRESHOLD)
+    field = field_cards(overlays, built.grids, units=units, lang=lang)
+    stacked = [level_panel(overlays, lang=lang, public=public),
+               quality_panel(overlays, built.grid.codes, built.community_names, lang=lang)]
+    rows = top if top is not None else (_STACKED_TOP if any(stacked) else _TOP)
     panels = [_head(heading, period, text, public=public),
-              _left(totals, monthly, period, text, lang=lang),
-              _right(built, text, top=top)]
+              _left(totals, monthly, period, text, lang=lang, field=field),
+              _right(built, text, top=rows, stacked=[panel for panel in stacked if panel])]
     for i, panel in enumerate(panels):  # text from data is escaped, and must not be read as a template
         figure.html.add_child(RawHTML(panel), name=f"cockpit_panel_{i}")
     _RowClicks().add_to(fmap)
@@ -232,10 +264,10 @@ def _percent(value) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{100 * value:.1f}%"
 
 
-def _card(label: str, value: str, unit: str = "", detail: str = "") -> str:
+def _card(label: str, value: str, unit: str = "", detail: str = "", kind: str = "cockpit-card") -> str:
     unit_html = f"<small>{html.escape(unit)}</small>" if unit else ""
     detail_html = f'<div class="detail">{html.escape(detail)}</div>' if detail else ""
-    return (f'<div class="cockpit-card"><div class="label">{html.escape(label)}</div>'
+    return (f'<div class="{kind}"><div class="label">{html.escape(label)}</div>'
             f'<div class="value">{html.escape(value)}{unit_html}</div>{detail_html}</div>')
 
 
@@ -246,7 +278,7 @@ def _head(heading: str, period, text: dict, *, public: bool) -> str:
             f"<span>{html.escape(label)}</span>{note}</header>")
 
 
-def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
+def _left(totals: dict, monthly, period, text: dict, *, lang: str, field: list[Card]) -> str:
     by_type = totals.get("by_type", {})
     detail = " · ".join(f"{text.get(kind, kind)} {count}" for kind, count in by_type.items()
                         if isinstance(kind, str))
@@ -268,8 +300,20 @@ def _left(totals: dict, monthly, period, text: dict, *, lang: str) -> str:
     chart = month_chart(monthly, period=period, lang=lang, height=300) if monthly is not None else \
         f'<div class="cockpit-note">{html.escape(text["none"])}</div>'
     return (f'<section class="cockpit-left"><div class="cockpit-cards">{"".join(cards)}</div>'
+            f"{_field_panel(field, text)}"
             f'<div class="cockpit-panel cockpit-chart"><h2>{html.escape(text["months"])}</h2>{chart}</div>'
             "</section>")
+
+
+def _field_panel(field: list[Card], text: dict) -> str:
+    """Write the figures of the people and field-work overlays, one line each; "" without overlays."""
+    if not field:
+        return ""
+    rows = "".join(f'<tr><th>{html.escape(c.label)}</th><td class="value">{html.escape(c.value)}'
+                   f'{f"<small>{html.escape(c.unit)}</small>" if c.unit else ""}</td>'
+                   f'<td class="detail">{html.escape(c.detail)}</td></tr>' for c in field)
+    return (f'<div class="cockpit-panel cockpit-field"><h2>{html.escape(text["field"])}</h2>'
+            f"<table><tbody>{rows}</tbody></table></div>")
 
 
 def month_chart(monthly: pd.DataFrame, *, period: PeriodLike = None, lang: str = "zh", width: int = 392,
@@ -326,11 +370,21 @@ def _cell(tag: str, text: str, numeric: bool) -> str:
     return f"<{tag}{attribute}>{html.escape(text)}</{tag}>"
 
 
-def _right(built, text: dict, *, top: int) -> str:
-    """Write the table of grids with the most cases per km² (rows carry the grid's position on the map)."""
+def _right(built, text: dict, *, top: int, stacked: list[str]) -> str:
+    """Write the table of grids with the most cases per km², then the ``stacked`` panels below it."""
+    table = _top_table(built, text, top=top)
+    if not stacked:
+        return (f'<section class="cockpit-right cockpit-panel cockpit-top">{table}</section>' if table
+                else '<section class="cockpit-right"></section>')
+    first = f'<div class="cockpit-panel cockpit-top">{table}</div>' if table else ""
+    return f'<section class="cockpit-right cockpit-stack">{first}{"".join(stacked)}</section>'
+
+
+def _top_table(built, text: dict, *, top: int) -> str:
+    """Write the grids with the most cases per km² (rows carry the grid's position on the map); "" without."""
     figures = built.figures
     if "cases_per_km2" not in figures.columns:
-        return '<section class="cockpit-right"></section>'
+        return ""
     ranked = figures.assign(position=np.arange(len(figures)))
     ranked = ranked[pd.to_numeric(ranked["cases_per_km2"], errors="coerce").notna()]
     ranked = ranked.sort_values(["cases_per_km2", "cases"], ascending=False, kind="stable").head(top)
@@ -344,5 +398,5 @@ def _right(built, text: dict, *, top: int) -> str:
         rows.append(f'<tr data-grid="{position}">{tds}</tr>')
     heads = [text["rank"], text["code"], text["community"], text["cases"], text["per_1000"], text["per_km2"]]
     ths = "".join(_cell("th", h, i in _NUMERIC) for i, h in enumerate(heads))
-    return (f'<section class="cockpit-right cockpit-panel cockpit-top"><h2>{html.escape(text["top"])}</h2>'
-            f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
+    return (f'<h2>{html.escape(text["top"])}</h2>'
+            f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table>")

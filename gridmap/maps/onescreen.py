@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Iterable
@@ -67,6 +68,7 @@ from gridmap.maps.figures import (
 from gridmap.maps.inline import inline
 from gridmap.maps.layers import _check_frame, _drawable, boundary_layer, legend, unit_layer
 from gridmap.maps.levels import GRID_ZOOM, LOD_MIN_GRIDS, LazyGridLayer, LevelsControl, level_layers
+from gridmap.maps.overlays import Overlay, OverlayLayer, overlay_layers
 from gridmap.maps.search import search_control
 from gridmap.maps.tiles import TilesLike
 from gridmap.schema import DEDICATED_KINDS, GRID_TYPE_NAMES_ZH, LABELS_ZH, model_columns, split_ids
@@ -106,7 +108,7 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
                tiles: TilesLike = None,
                tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
                public: bool = False, focus: str | None = None, title: str | None = None,
-               levels: bool | None = None) -> folium.Map:
+               levels: bool | None = None, overlays: Iterable[Overlay] = ()) -> folium.Map:
     """Return the one-screen map of a city's grids, or of one street or community (``focus``).
 
     Parameters
@@ -158,6 +160,11 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
         totals as the view zooms in, and the grids only near the view once a few communities fill it.
         Default: on for a whole map (no ``focus``) of :data:`gridmap.maps.levels.LOD_MIN_GRIDS` grids or
         more. Needs community codes (``community_code``, or codes that start with them).
+    overlays : iterable of Overlay, optional
+        Optional layers for people and field work (:func:`gridmap.maps.overlay`: staffing, party coverage,
+        liaison gaps, patrol zones, walking circles, settled-in-grid rate, quality index, patrol coverage),
+        off when the page opens; their legend entries show while they are on. Popups name grid leaders and
+        workers only (:func:`gridmap.people.public_roster`), nobody on a public map.
 
     Returns
     -------
@@ -175,7 +182,7 @@ def one_screen(grids: gpd.GeoDataFrame | City, *, communities: gpd.GeoDataFrame 
     built = build_one_screen(layers.pop("grids"), **layers, measure=measure, scheme=scheme, k=k,
                              lang=lang, basemap=basemap, tiles=tiles, tianditu_key=tianditu_key,
                              period=period, show_staff=show_staff, public=public, focus=focus, title=title,
-                             levels=levels)
+                             levels=levels, overlays=overlays)
     return inline(built.map)
 
 
@@ -196,6 +203,8 @@ class OneScreen:
         The cases in the mapped grids, each with its ``grid_code`` (every period).
     community_names : list of str or None
         Each grid's community name (or code), None where unknown.
+    overlays : list of OverlayLayer
+        The optional layers drawn (:mod:`gridmap.maps.overlays`), in the order given.
     """
 
     map: folium.Map
@@ -204,6 +213,7 @@ class OneScreen:
     figures: pd.DataFrame
     cases: pd.DataFrame | None
     community_names: list
+    overlays: list[OverlayLayer] = dataclasses.field(default_factory=list)
 
 
 def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
@@ -214,7 +224,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
                      tiles: TilesLike = None,
                      tianditu_key: str | None = None, period: PeriodLike = None, show_staff: bool = False,
                      public: bool = False, focus: str | None = None, title: str | None = None,
-                     levels: bool | None = None) -> OneScreen:
+                     levels: bool | None = None, overlays: Iterable[Overlay] = ()) -> OneScreen:
     """:func:`one_screen`, returning the map together with the grids and figures it shows."""
     _check_options(measure, scheme, lang)
     grids, units, staff = (model_columns(grids, "grids")[0], model_columns(units, "units")[0],
@@ -280,12 +290,17 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         layer.add_to(fmap)
     if cases is not None and not public:
         _heat_layer(cases, period, text).add_to(fmap)
+    overlays = list(overlays)
+    extra = overlay_layers(overlays, grid, areas=_areas(scope), lang=lang, public=public) if overlays else []
+    for layer in extra:
+        layer.add_to(fmap)
     MeasureLayer(grid, None, name=text["outline"], show=False).add_to(fmap)
     for index, spec in enumerate(measures):
         MeasureLayer(grid, index, name=f"{spec['name']} ({spec['unit']})",
                      show=spec["key"] == measure).add_to(fmap)
     keys_legend = legend(*boundaries, *unit_layers, lang=lang)
-    measure_legend(grid, title=text["legend"], items=keys_legend.items).add_to(fmap)
+    items = keys_legend.items + [item for layer in extra for item in layer.legend_items()]
+    measure_legend(grid, title=text["legend"], items=items).add_to(fmap)
     search_control(grid, units=_unit_entries(units, unit_grid, lang), places=_place_entries(boundaries, text),
                    lang=lang).add_to(fmap)
     fullscreen_control(lang=lang).add_to(fmap)
@@ -298,7 +313,19 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
         [names.get(c, c) for c in scope.community]
-    return OneScreen(fmap, grid, grids, figures, cases, community_names)
+    return OneScreen(fmap, grid, grids, figures, cases, community_names, extra)
+
+
+def _areas(scope: _Scope) -> dict[str, gpd.GeoDataFrame | None]:
+    """Return the mapped districts, streets and communities in EPSG:4326 (overlays of units above grids)."""
+    areas: dict[str, gpd.GeoDataFrame | None] = {}
+    for level, frame in scope.layers.items():
+        if frame is None or "code" not in frame.columns or frame.crs is None:
+            areas[level] = None
+            continue
+        drawn = frame.loc[~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()]
+        areas[level] = drawn if drawn.crs.equals("EPSG:4326") else drawn.to_crs("EPSG:4326")
+    return areas
 
 
 def _use_levels(levels: bool | None, scope: _Scope) -> bool:

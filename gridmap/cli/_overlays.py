@@ -1,0 +1,178 @@
+"""The layers for people and field work that ``gridmap map`` and ``gridmap demo`` add to their pages.
+
+``gridmap map`` takes one file per layer (:func:`overlay_options`); ``gridmap demo`` takes the sample's.
+Both run the same analyses (:func:`field_overlays`): the staffing rules on the roster, party coverage, the
+liaison check, patrol zones around the sites, walking circles around the centres, escalation from the
+handling histories and the quality index, and give them to the map as :class:`gridmap.maps.Overlay`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import click
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.cli.options import join_inputs, read_inputs
+
+__all__ = ["OverlayFiles", "overlay_options", "read_overlay_files", "field_overlays", "OVERLAY_HELP"]
+
+#: One line per option, for the --help of the commands that take them.
+OVERLAY_HELP = {
+    "roster": "Roster of every role (person_id, name, role, level, unit_code): the layer of grids and units "
+              "breaking a staffing rule (人员配备不达标).",
+    "liaison": "Liaison table (leaders and the units they link to): the layer of units without a liaison "
+               "of the level above (联系领导缺位).",
+    "party": "Party organisations (网格党支部 …) keyed to grid codes or as points: the layer of grids "
+             "with and without a grid party branch; with --roster, leaders who are not party members.",
+    "sites": "Sensitive sites (schools, hospitals, stations …): the layer of patrol zones around them "
+             "(巡控区).",
+    "centres": "Service centres: the layer of 5-, 10- and 15-minute walking circles around them "
+               "(步行服务圈).",
+    "paths": "Roads and footpaths the walking circles follow [default: straight-line circles].",
+    "steps": "Handling histories of the cases: the layer of each grid's settled-in-grid rate (网格内化解率).",
+    "feedback": "Satisfaction per case (满意度): a measure of the quality index (needs --index).",
+}
+
+
+@dataclass(frozen=True)
+class OverlayFiles:
+    """The files of the layers for people and field work (None: not given)."""
+
+    roster: str | None = None
+    liaison: str | None = None
+    party: str | None = None
+    sites: str | None = None
+    centres: str | None = None
+    paths: str | None = None
+    steps: str | None = None
+    feedback: str | None = None
+
+    def inputs(self) -> dict[str, str | None]:
+        """Return the files by option, for ``refuse_overwriting``."""
+        return {f"--{item.name}": getattr(self, item.name) for item in fields(self)}
+
+    def any(self) -> bool:
+        """Whether any file is given."""
+        return any(path is not None for path in self.inputs().values())
+
+
+def overlay_options(command: Callable) -> Callable:
+    """Add the options of the layers for people and field work (read them with :func:`read_overlay_files`).
+
+    ``--roster``, ``--liaison``, ``--party``, ``--sites``, ``--centres``, ``--paths``, ``--steps``,
+    ``--feedback`` and the flag ``--index``.
+    """
+    command = click.option("--index", "quality_index", is_flag=True,
+                           help="Add the layer of the grid quality index (网格质效指数), from the cases (and "
+                                "--steps, --feedback when given).")(command)
+    for name in reversed([item.name for item in fields(OverlayFiles)]):
+        command = click.option(f"--{name}", f"{name}_path", type=click.Path(exists=True, dir_okay=False),
+                               default=None, metavar="FILE", help=OVERLAY_HELP[name])(command)
+    return command
+
+
+def read_overlay_files(files: OverlayFiles, *, coords: str | None) -> dict[str, pd.DataFrame]:
+    """Read the files given, by name (what :func:`field_overlays` takes)."""
+    from gridmap.fieldwork import read_feedback, read_steps
+    from gridmap.people import read_liaison, read_party, read_roster
+
+    readers: dict[str, Callable[[str], pd.DataFrame]] = {
+        "roster": read_roster, "liaison": read_liaison,
+        "party": lambda path: read_party(path, coords=coords),
+        "sites": lambda path: _layer(path, ["sites"], "--sites", coords),
+        "centres": lambda path: _layer(path, ["centres"], "--centres", coords),
+        "paths": lambda path: _layer(path, ["footpaths", "roads"], "--paths", coords, first=True),
+        "steps": read_steps, "feedback": read_feedback,
+    }
+    return {item.name: readers[item.name](getattr(files, item.name)) for item in fields(files)
+            if getattr(files, item.name) is not None}
+
+
+def _layer(path: str, defaults: list[str], option: str, coords: str | None, *,
+           first: bool = False) -> gpd.GeoDataFrame:
+    """Read a file's only layer, else the ``defaults`` it holds (the first of them with ``first``)."""
+    inputs = read_inputs(path, [], defaults=defaults, option=option, coords=coords)
+    return join_inputs(inputs[:1] if first else inputs)
+
+
+def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, cases: pd.DataFrame | None,
+                   quality: bool = False, near: gpd.GeoDataFrame | None = None) -> list:
+    """Run the analyses the ``given`` tables allow and return their layers, in the order of the map.
+
+    ``near``: the grids of a map of one street or community; walking circles are drawn only around the
+    centres inside them (the checks always run on all ``grids``).
+
+    Raises
+    ------
+    click.UsageError
+        ``--steps`` or ``--index`` without cases, ``--paths`` without ``--centres``, ``--feedback`` without
+        ``--index``.
+    """
+    from gridmap.maps import overlay
+
+    if cases is None and ("steps" in given or quality):
+        raise click.UsageError("--steps and --index need cases: give --cases FILE, or a FILE with a cases "
+                               "layer")
+    if "paths" in given and "centres" not in given:
+        raise click.UsageError("--paths is what the walking circles follow: give --centres too")
+    if "feedback" in given and not quality:
+        raise click.UsageError("--feedback is a measure of the quality index: give --index too")
+    layers = _people(grids, given)
+    if near is not None and "centres" in given:
+        given = {**given, "centres": _inside(given["centres"], near)}
+    layers += _fieldwork(grids, given, cases=cases, quality=quality)
+    return [overlay(data, kind=kind) for kind, data in layers]
+
+
+def _inside(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the centres that lie in the ``grids`` (a polygon centre: any part of it)."""
+    area = shapely.union_all(np.asarray(grids.to_crs(centres.crs).geometry.values, dtype=object))
+    return centres[centres.intersects(area).to_numpy()]
+
+
+def _people(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame]) -> list[tuple[str, object]]:
+    from gridmap.people import check_liaison, check_staffing, party_coverage
+
+    layers: list[tuple[str, object]] = []
+    roster = given.get("roster")
+    if roster is not None:
+        layers.append(("staffing", check_staffing(roster, grids)))
+    if "party" in given:
+        layers.append(("party", party_coverage(grids, given["party"], roster=roster)))
+    if "liaison" in given:
+        layers.append(("liaison", check_liaison(given["liaison"], grids)))
+    return layers
+
+
+def _fieldwork(grids: gpd.GeoDataFrame, given: dict[str, pd.DataFrame], *, cases: pd.DataFrame | None,
+               quality: bool) -> list[tuple[str, object]]:
+    from gridmap.fieldwork import (
+        analyse_escalation,
+        patrol_zones,
+        satisfaction_rates,
+        service_circles,
+        zone_coverage,
+    )
+
+    layers: list[tuple[str, object]] = []
+    if "sites" in given:
+        layers.append(("zones", zone_coverage(patrol_zones(given["sites"]), grids)))
+    if "centres" in given:
+        layers.append(("circles", service_circles(given["centres"], given.get("paths"))))
+    escalation = None
+    if "steps" in given:
+        escalation = analyse_escalation(given["steps"], cases, grids=grids)
+        layers.append(("escalation", escalation))
+    if quality:
+        from gridmap.stats import quality_index, quality_measures
+
+        satisfaction = satisfaction_rates(cases, given["feedback"], grids=grids) if "feedback" in given \
+            else None
+        measures = quality_measures(grids, cases, escalation=escalation, satisfaction=satisfaction)
+        layers.append(("quality", quality_index(measures)))
+    return layers
