@@ -7,6 +7,7 @@ project folder holding ``data/`` and the ``demo/`` that ``gridmap demo --out dem
 
 import ast
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -43,9 +44,9 @@ def usage(name: str):
     return parse_command_lines(doc.split("Usage", 1)[1], f"python scripts/{name}.py")
 
 
-def run_script(name: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def run_script(name: str, argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, f"scripts/{name}.py", *argv], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +85,9 @@ def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path
     shipped = {p.name: p.read_bytes() for p in (ROOT / "data" / "sample").iterdir()}
     examples = usage("make_sample_data")
     assert {tuple(e.argv[:1]) for e in examples} == {(), ("--out",)}, "the default folder and --out"
-    for example in examples:
-        result = run_script("make_sample_data", example.argv, project)
+    for run, example in enumerate(examples):  # each run with its own hash seed: nothing hangs on set order
+        result = run_script("make_sample_data", example.argv, project,
+                            env={**os.environ, "PYTHONHASHSEED": str(run + 1)})
         assert result.returncode == 0, result.stderr
         out = project / (example.promised[0] if example.promised else "data/sample")
         assert {p.name: p.read_bytes() for p in out.iterdir()} == shipped
