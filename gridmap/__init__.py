@@ -53,21 +53,19 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         crosswalk,
         crosswalk_summary,
     )
-    from gridmap.fieldwork import (
+    from gridmap.fieldwork import (  # issue 21: zones and circles
+        CircleCoverage,
         PatrolRules,
+        ZoneCoverage,
         analyse_escalation,
+        circle_coverage,
         mediation_rates,
+        patrol_zones,
         read_patrols,
         read_steps,
         satisfaction_rates,
-        summarize_patrols,
-    )
-    from gridmap.fieldwork import (  # issue 21: zones and circles
-        CircleCoverage,
-        ZoneCoverage,
-        circle_coverage,
-        patrol_zones,
         service_circles,
+        summarize_patrols,
         zone_coverage,
     )
     from gridmap.findings import Report

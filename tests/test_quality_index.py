@@ -13,7 +13,13 @@ from shapely import Point, box
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.fieldwork.escalation import analyse_escalation
 from gridmap.fieldwork.satisfaction import satisfaction_rates
-from gridmap.stats.quality import QUALITY_HEADERS_ZH, IndexConfig, MeasureRule, quality_index, quality_measures
+from gridmap.stats.quality import (
+    QUALITY_HEADERS_ZH,
+    IndexConfig,
+    MeasureRule,
+    quality_index,
+    quality_measures,
+)
 
 C = "990102001001"
 

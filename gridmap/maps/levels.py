@@ -358,7 +358,7 @@ class LevelLayer(Layer):
 
 
     def _topology(self, drawn: gpd.GeoSeries) -> Topology:
-        """The level's arcs: unions of the drawn grids when its geometry comes from them, else its own.
+        """Return the level's arcs: unions of the drawn grids when its geometry comes from them, else its own.
 
         Unions of the grids' stored polygons share the grids' vertices exactly, so they need no second
         noding or simplifying (most of a province map's writing time), and the level's outlines lie exactly

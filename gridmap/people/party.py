@@ -324,7 +324,8 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
 
 def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
     """Return the buildings' ``unit_id`` (text) and ``grid_code`` (theirs if a grid's, else the grid holding
-    them: :func:`gridmap.people._located.grid_codes`)."""
+    them: :func:`gridmap.people._located.grid_codes`).
+    """
     frame = model_columns(buildings, "buildings")[0]
     if "unit_id" not in frame.columns:
         raise SchemaError("buildings have no unit_id (楼栋编号) column", path=source_of(buildings),
