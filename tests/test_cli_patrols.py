@@ -161,3 +161,18 @@ def test_records_left_out_are_warned_about_on_stderr(city, tmp_path):
     assert result.exit_code == 0
     assert "gridmap: warning: 2 records repeat another record exactly" in result.stderr
     assert result.stdout.startswith("patrols: 1 grids, 1 patrols of 1 required")
+
+
+@pytest.mark.slow
+def test_the_samples_never_patrolled_grids_have_no_unit_passed(demo, monkeypatch):
+    monkeypatch.chdir(demo.project)
+    result = invoke("patrols", "--grids", demo.gpkg, "--records", "data/sample/patrols.parquet", "--area",
+                    "990102001", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    rows = pd.DataFrame(found["table"]).set_index("code")
+    never = ["990102001003001", "990102001006009"]  # the sample README's: their workers are away all week
+    assert found["idle"] == never and rows.loc[never, "patrols"].tolist() == [0, 0]
+    assert rows.loc[never, "units_passed"].tolist() == [0, 0] and rows.loc[never, "coverage"].tolist() == [0, 0]
+    assert rows.loc[never, "label"].str.startswith("巡查0次/应7次，途经单元0%").all()
+    assert (rows.loc[rows["patrols"] == 0, "units_passed"] == 0).all()
