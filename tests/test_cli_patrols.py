@@ -173,6 +173,6 @@ def test_the_samples_never_patrolled_grids_have_no_unit_passed(demo, monkeypatch
     rows = pd.DataFrame(found["table"]).set_index("code")
     never = ["990102001003001", "990102001006009"]  # the sample README's: their workers are away all week
     assert found["idle"] == never and rows.loc[never, "patrols"].tolist() == [0, 0]
-    assert rows.loc[never, "units_passed"].tolist() == [0, 0] and rows.loc[never, "coverage"].tolist() == [0, 0]
+    assert rows.loc[never, ["units_passed", "coverage"]].to_numpy().tolist() == [[0, 0], [0, 0]]
     assert rows.loc[never, "label"].str.startswith("巡查0次/应7次，途经单元0%").all()
     assert (rows.loc[rows["patrols"] == 0, "units_passed"] == 0).all()
