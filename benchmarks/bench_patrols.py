@@ -12,15 +12,18 @@ random points per grid over the same box. ``--scale`` shrinks the number of grid
 for a check.
 
 Two methods, each in its own child process so that its peak resident memory (``ru_maxrss``) is its own,
-compute per grid and day the GPS points in the grid and the units passed within 50 m of a track:
+compute per grid and day the GPS points in the grid and the grid's units passed within 50 m by its own
+patrols (the pieces of track inside the grid, of patrols of 5 minutes or more, on the day they start):
 
 * gridmap: ``summarize_patrols_partitioned(folder, grids, units=units)`` — batches of ``--batch-size``
   records, points located with the grids' ``GridIndex``, spilled to disk by worker, measured one bucket of
   workers at a time (patrols, gaps, time in the own grid and idle grids are computed too);
 * plain geopandas: ``read_parquet`` of every point, ``sjoin(points, grids, predicate="within")`` and
-  ``groupby`` for the points per grid and day; the track segments (the same rule: one worker, at most
-  10 minutes and 40 km/h apart) as LineStrings in the metric CRS, ``sjoin(segments, units,
-  predicate="dwithin", distance=50)`` and ``groupby(...).nunique()`` for the units passed.
+  ``groupby`` for the points per grid and day; the patrols (one worker's points in one grid at most an
+  hour apart) with ``groupby``; the track segments (the same rule: one worker, at most 10 minutes and
+  40 km/h apart) as LineStrings in the metric CRS, each the patrol's of its first point, and a patrol's
+  points on none of its segments, ``sjoin(pieces, units, predicate="dwithin", distance=50)``, kept where
+  the unit is in the piece's grid, and ``groupby(...).nunique()`` for the units passed.
 
 The two tables must agree exactly. The load average is printed at the start and the end: the machine is
 shared. The last line printed is ``BENCH {json}`` for ``benchmarks/run.py``.
@@ -100,21 +103,39 @@ def run_geopandas(folder: Path, grids, units, batch_size: int) -> pd.DataFrame:
     joined = gpd.sjoin(points, grids[["code", "geometry"]], predicate="within", how="inner")
     day = joined["time"].dt.strftime("%Y-%m-%d").rename("period")
     counts = joined.groupby(["code", day]).size().rename("points")
+    # patrols: one worker's points in one grid at most 60 minutes apart, counted when 5 minutes or longer
+    inside = joined.sort_values(["person_id", "code", "time"], kind="stable")
+    new = (inside["person_id"] != inside["person_id"].shift()) | (inside["code"] != inside["code"].shift()) \
+        | (inside["time"].diff() > pd.Timedelta(minutes=60))
+    inside = inside.assign(patrol=new.cumsum())
+    span = inside.groupby("patrol")["time"].agg(["min", "max"])
+    counted = span.index[span["max"] - span["min"] >= pd.Timedelta(minutes=5)]
+    patrol = pd.Series(-1, index=points.index).where(~points.index.isin(inside.index),
+                                                     inside["patrol"]).to_numpy()
+    code = joined["code"].reindex(points.index).to_numpy()
+    started = span["min"].dt.strftime("%Y-%m-%d")
+    mine = np.isin(patrol, counted)
     metric = metric_crs(grids)
     xy = shapely.get_coordinates(points.to_crs(metric).geometry.to_numpy())
     person = points["person_id"].to_numpy()
     t = points["time"].to_numpy().astype("datetime64[ns]").astype("int64")
     dt = (t[1:] - t[:-1]) / 1e9
     dist = np.hypot(*(xy[1:] - xy[:-1]).T)
-    valid = (person[1:] == person[:-1]) & (dt > 0) & (dt <= 600) & (dist <= 40 / 3.6 * dt)
-    start = np.flatnonzero(valid)
-    days = points["time"].dt.strftime("%Y-%m-%d").to_numpy()[start]
-    segments = gpd.GeoDataFrame({"period": days}, crs=metric,
-                                geometry=shapely.linestrings(np.stack([xy[start], xy[start + 1]], axis=1)))
+    valid = np.r_[(person[1:] == person[:-1]) & (dt > 0) & (dt <= 600) & (dist <= 40 / 3.6 * dt), False]
+    start = np.flatnonzero(valid & mine)  # a segment is the patrol's of its first point
+    ends_own = np.zeros(len(points), dtype=bool)
+    ends_own[start + 1] = patrol[start + 1] == patrol[start]
+    lone = np.flatnonzero(mine & ~valid & ~ends_own)  # a patrol's points on none of its segments
+    pieces = gpd.GeoDataFrame(
+        {"code": np.r_[code[start], code[lone]],
+         "period": started.loc[np.r_[patrol[start], patrol[lone]]].to_numpy()}, crs=metric,
+        geometry=np.r_[shapely.linestrings(np.stack([xy[start], xy[start + 1]], axis=1)),
+                       shapely.points(xy[lone])])
     units_m = units.to_crs(metric)
     unit_grid = gpd.sjoin(units, grids[["code", "geometry"]], predicate="within")[["code"]]
-    passed = gpd.sjoin(segments, units_m, predicate="dwithin", distance=50)
-    passed = passed.join(unit_grid, on="index_right", how="inner")
+    passed = gpd.sjoin(pieces, units_m, predicate="dwithin", distance=50)
+    passed = passed.join(unit_grid.rename(columns={"code": "unit_code"}), on="index_right", how="inner")
+    passed = passed[passed["code"] == passed["unit_code"]]  # only a grid's own patrols pass its units
     units_passed = passed.groupby(["code", "period"])["index_right"].nunique().rename("units_passed")
     return pd.concat([counts, units_passed], axis=1).fillna(0).astype("int64")
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
-from test_patrols import G1, G2, row_units, straight, two_grids, walk
+from test_patrols import G1, G2, edge_units, row_units, straight, two_grids, walk
 
 from gridmap.cli import main
 
@@ -46,6 +46,24 @@ def test_json_gives_the_hand_checked_measures_per_grid(city):
     assert found["kind"] == "tracks" and found["idle"] == [] and found["out"] is None
     assert {f["check"] for f in found["findings"]} == {"under_patrolled"}
     assert [f["code"] for f in found["findings"]] == [G2]
+
+
+def test_a_track_along_the_shared_edge_passes_only_its_own_grids_unit(tmp_path):
+    gpkg = tmp_path / "edge.gpkg"
+    two_grids().to_crs(4490).to_file(gpkg, layer="grids")
+    edge_units().to_crs(4490).to_file(gpkg, layer="units")  # 20 m and 40 m from the track, one per grid
+    track = walk(590, np.linspace(-250, 250, 26)).to_crs(4490)  # G1's worker, 10 m inside G1
+    records = tmp_path / "edge.csv"
+    pd.DataFrame({"人员编号": "P000003", "时间": track["time"].astype(str), "经度": track.geometry.x.round(9),
+                  "纬度": track.geometry.y.round(9)}).to_csv(records, index=False)
+    result = invoke("patrols", "--grids", gpkg, "--records", records, "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    rows = {row["code"]: row for row in found["table"]}
+    measures = ("patrols", "units", "units_passed", "coverage")
+    assert [rows[G1][k] for k in measures] == [1, 1, 1, 1.0]
+    assert [rows[G2][k] for k in measures] == [0, 1, 0, 0.0]
+    assert rows[G2]["label"].startswith("巡查0次/应1次，途经单元0%") and found["coverage"] == 0.5
 
 
 def test_out_geopackage_has_the_map_layer_tables_and_tracks(city, tmp_path):
@@ -143,3 +161,18 @@ def test_records_left_out_are_warned_about_on_stderr(city, tmp_path):
     assert result.exit_code == 0
     assert "gridmap: warning: 2 records repeat another record exactly" in result.stderr
     assert result.stdout.startswith("patrols: 1 grids, 1 patrols of 1 required")
+
+
+@pytest.mark.slow
+def test_the_samples_never_patrolled_grids_have_no_unit_passed(demo, monkeypatch):
+    monkeypatch.chdir(demo.project)
+    result = invoke("patrols", "--grids", demo.gpkg, "--records", "data/sample/patrols.parquet", "--area",
+                    "990102001", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    rows = pd.DataFrame(found["table"]).set_index("code")
+    never = ["990102001003001", "990102001006009"]  # the sample README's: their workers are away all week
+    assert found["idle"] == never and rows.loc[never, "patrols"].tolist() == [0, 0]
+    assert rows.loc[never, ["units_passed", "coverage"]].to_numpy().tolist() == [[0, 0], [0, 0]]
+    assert rows.loc[never, "label"].str.startswith("巡查0次/应7次，途经单元0%").all()
+    assert (rows.loc[rows["patrols"] == 0, "units_passed"] == 0).all()

@@ -103,6 +103,44 @@ def test_units_belong_to_the_grids_they_name_or_that_name_them():
     assert summary.grids["units"].tolist() == [2, 2] and summary.grids["units_passed"].tolist() == [2, 0]
 
 
+def edge_units() -> gpd.GeoDataFrame:
+    """U1 in G1 30 m west of the shared edge (x0 + 600), U2 in G2 30 m east of it."""
+    return gpd.GeoDataFrame({"unit_id": ["U1", "U2"]}, crs=METRIC,
+                            geometry=[Point(X0 + 570, Y0), Point(X0 + 630, Y0)])
+
+
+@pytest.mark.parametrize("kind", ["tracks", "checkins"])
+def test_a_neighbour_walking_the_shared_edge_passes_none_of_the_grids_units(kind):
+    track = walk(590, np.linspace(-250, 250, 26))  # G1's worker, 10 m inside G1, 25 minutes northwards
+    units = edge_units()
+    path = shapely.LineString(np.column_stack([track.geometry.x, track.geometry.y]))
+    assert track.within(two_grids().geometry[0]).all()  # every point in G1, none on the edge
+    assert path.distance(units.geometry[0]) == 20 and path.distance(units.geometry[1]) == 40  # both within 50
+    summary, report = quiet(track, two_grids(), units=units, kind=kind)
+    grids = summary.grids.set_index("code")
+    measures = ["patrols", "units", "units_passed", "coverage"]
+    assert grids.loc[G1, measures].tolist() == [1, 1, 1, 1.0]  # G1's own unit, passed by G1's patrol
+    assert grids.loc[G2, measures].tolist() == [0, 1, 0, 0.0]  # G2's unit: G1's patrol does not pass it
+    assert grids.loc[G2, "label"].startswith("巡查0次/应1次，途经单元0%，")
+    assert summary.periods.set_index("code").loc[G2, "units_passed"] == 0
+
+
+def test_only_a_grids_counted_patrols_pass_its_units_in_the_period_they_start():
+    # Monday: G1's worker walks G1 for 9 minutes, then 2 points (1 minute) in G2 past U2 (10 m away):
+    # the segment 580 -> 620 m is G1's (its first point is), the minute in G2 is no patrol.
+    crossing = walk(np.r_[np.linspace(400, 580, 10), 620, 640], 0, start=f"{DAY} 09:00")
+    # Tuesday 23:55 to Wednesday 00:05: G2's worker walks G2 west to U2, within 50 m of it from 00:03 on.
+    own = walk(1000 - 38 * np.arange(11), 0, person="P000009", start="2025-03-04 23:55")
+    assert (own.geometry.x - X0 > 600).all() and (np.abs(own.geometry.x[:8] - X0 - 630) > 50).all()
+    records = gpd.GeoDataFrame(pd.concat([crossing, own], ignore_index=True), crs=METRIC)
+    summary, _ = quiet(records, two_grids(), units=edge_units())
+    days = summary.periods.query("code == @G2").set_index("period")
+    assert days["records"].tolist() == [2, 5, 6] and days["patrols"].tolist() == [0, 1, 0]
+    assert days["units_passed"].tolist() == [0, 1, 0]  # Tuesday's patrol passed U2, on Tuesday
+    assert days["coverage"].tolist() == [0.0, 1.0, 0.0]
+    assert summary.grids.set_index("code").loc[G2, ["patrols", "units_passed"]].tolist() == [1, 1]
+
+
 def test_without_units_coverage_is_missing_not_zero():
     summary, _ = quiet(straight(), two_grids())
     assert summary.grids["coverage"].isna().all() and summary.grids["units"].tolist() == [0, 0]
@@ -286,6 +324,11 @@ def test_mixed_coordinate_systems_row_by_row():
     mixed = pd.DataFrame({"巡查员": "P000003", "时间": track["time"], "经度": np.where(odd, glon, lon),
                           "纬度": np.where(odd, glat, lat), "坐标系": np.where(odd, "gcj02", "wgs84")})
     same_answer(original, quiet(mixed, grids, units=units)[0], tracks_m=0.5)
+    clean = clean_patrols(mixed)
+    assert clean["converted_from"].tolist() == [("gcj02" if o else np.nan) for o in odd]
+    again = clean_patrols(clean, kind="tracks")  # no 坐标系 any more: cleaning again converts nothing
+    assert again.geometry.geom_equals_exact(clean.geometry, tolerance=0).all()
+    assert again["converted_from"].tolist() == clean["converted_from"].tolist()
     mixed.loc[0, "坐标系"] = "火星2"
     summary, report = quiet(mixed, grids, units=units)
     assert report.to_frame()["check"].tolist()[0] == "bad_coord_system"
@@ -474,6 +517,8 @@ def test_coverage_is_a_share_and_grows_with_the_distance(seed, near, far):
     for summary in (small, large):
         shares = pd.concat([summary.grids["coverage"], summary.periods["coverage"]]).dropna()
         assert ((shares >= 0) & (shares <= 1)).all()
+        for table in (summary.grids, summary.periods):  # only a grid's own patrols pass its units
+            assert (table.loc[table["patrols"] == 0, "units_passed"] == 0).all()
     assert (large.grids["units_passed"] >= small.grids["units_passed"]).all()
     assert (large.periods["units_passed"] >= small.periods["units_passed"]).all()
 

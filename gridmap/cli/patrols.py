@@ -75,7 +75,8 @@ _EXAMPLES = """
 @click.option("--period", type=click.Choice(list(PERIODS)), default="day", show_default=True,
               help="Rows per grid and period.")
 @click.option("--within", "within_m", type=FiniteFloat(min=0.01, max=10_000, unit="metres"), default=None,
-              metavar="M", help="A unit within M metres of a track is passed [default: 50, or --rules].")
+              metavar="M",
+              help="A unit within M metres of a patrol of its own grid is passed [default: 50, or --rules].")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), default=None,
               metavar="FILE.toml",
               help="Patrol rules ([patrols] table: required rows, within_m, idle_days, …) [default: one "
@@ -100,8 +101,10 @@ def patrols(ctx: click.Context, grids_path: str, grids_layer: str | None, record
     """Patrols (巡查) per grid and period: done against required, units passed, gaps, time in own grid.
 
     A patrol is one worker's records in one grid no more than an hour apart (a track shorter than 5
-    minutes does not count); the rule table asks one a day per grid by default. Units are passed within
-    --within metres of a track or check-in. Grids not patrolled for --idle-days days are listed.
+    minutes does not count); the rule table asks one a day per grid by default. A grid's units are passed
+    within --within metres of the grid's own patrols only (its track segments and check-ins inside it): a
+    neighbour walking the shared edge passes none, and a grid without a patrol has none passed. Grids not
+    patrolled for --idle-days days are listed.
     """
     from gridmap.fieldwork.patrols import PatrolRules, summarize_patrols
     from gridmap.findings import Report

@@ -10,9 +10,12 @@ the part of all of them, which is how the out-of-core engine stays equal to the 
 
 Track points of one worker are joined into segments in time order when they are at most
 ``break_minutes`` apart and the move between them is not faster than ``max_speed_kmh``. A segment's time
-counts in the grid (and day) of its first point. A unit is passed when a segment, or a record that starts
-or ends none, comes within ``within_m`` metres of it (GEOS ``dwithin`` in bulk on an STR-tree of the
-units, in a metric CRS: no loop per point).
+counts in the grid (and day) of its first point. A grid's units are passed only by that grid's patrols:
+the segments that start in the grid, and its records that start or end no segment in it, of the patrols
+that count (long enough), within ``within_m`` metres (GEOS ``dwithin`` in bulk on an STR-tree of the
+units, in a metric CRS: no loop per point). A neighbour walking their own grid along the shared edge
+passes none of this grid's units, and a grid without a patrol has none passed. The units a patrol passes
+count on the day the patrol starts, as the patrol itself does.
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class Part:
     sessions: pd.DataFrame
     #: One row per (person, grid, day): seconds of track and records; grid -1 is outside every grid.
     presence: pd.DataFrame
-    #: Unique (unit, day) pairs: the units passed each day (unit: position among the units).
+    #: Unique (unit, grid, day): the units each grid's patrols starting that day passed (unit: position
+    #: among the units; the grid's own units are picked from these by the tables).
     hits: pd.DataFrame
     #: Unique (person, grid) pairs of the own grid the records name.
     owns: pd.DataFrame
@@ -155,9 +159,10 @@ def measure(points: pd.DataFrame, setting: Setting) -> Part:
     if setting.tracks:
         drawn = pd.DataFrame({"person": labels[p], "x": x, "y": y, "grid": grid})
         tracks = _tracks(drawn, day, valid, seconds, length, setting)
-    return Part(sessions=_sessions(labels, p, time, grid, setting),
-                presence=_presence(labels, p, grid, day, seconds), hits=_hits(mx, my, day, valid, setting),
-                owns=owns, tracks=tracks, counts=counts)
+    sessions, session = _sessions(labels, p, time, grid, setting)
+    return Part(sessions=sessions, presence=_presence(labels, p, grid, day, seconds),
+                hits=_hits(mx, my, valid, session, sessions, setting), owns=owns, tracks=tracks,
+                counts=counts)
 
 
 def _workers(person: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -241,8 +246,11 @@ def _presence(labels: np.ndarray, p: np.ndarray, grid: np.ndarray, day: np.ndarr
 
 
 def _sessions(labels: np.ndarray, p: np.ndarray, time: np.ndarray, grid: np.ndarray,
-              setting: Setting) -> pd.DataFrame:
-    """Patrols: runs of one worker's records in one grid no more than ``patrol_gap_minutes`` apart."""
+              setting: Setting) -> tuple[pd.DataFrame, np.ndarray]:
+    """Patrols: runs of one worker's records in one grid no more than ``patrol_gap_minutes`` apart.
+
+    Returns the patrols and the patrol of each point (its row; -1 for points outside every grid).
+    """
     inside = np.flatnonzero(grid >= 0)
     order = inside[np.lexsort((time[inside], grid[inside], p[inside]))]
     pp, g, t = p[order], grid[order], time[order]
@@ -253,28 +261,36 @@ def _sessions(labels: np.ndarray, p: np.ndarray, time: np.ndarray, grid: np.ndar
     last = np.append(first[1:], len(order)) - 1 if len(first) else first
     start, end = t[first], t[last]
     long_enough = end - start >= setting.rules.min_patrol_minutes * _MINUTE_NS
+    session = np.full(len(p), -1, dtype=np.int64)
+    session[order] = np.cumsum(new) - 1
     return pd.DataFrame({"person": labels[pp[first]], "grid": g[first].astype(np.int64), "start": start,
                          "end": end, "records": (last - first + 1).astype(np.int64),
-                         "counts": long_enough | (setting.kind == "checkins")})
+                         "counts": long_enough | (setting.kind == "checkins")}), session
 
 
-def _hits(mx: np.ndarray, my: np.ndarray, day: np.ndarray, valid: np.ndarray,
+def _hits(mx: np.ndarray, my: np.ndarray, valid: np.ndarray, session: np.ndarray, sessions: pd.DataFrame,
           setting: Setting) -> pd.DataFrame:
-    """Return unique (unit, day): the units within ``within_m`` of a segment, or of a lone point.
+    """Return unique (unit, grid, day): the units within ``within_m`` of the pieces of each counted patrol.
 
-    Runs of up to :data:`_SEGMENTS_PER_LINE` consecutive segments of one day are queried as one line: the
-    distance to a line is the least distance to its segments, so the units found are the same, for far
-    fewer geometries to make and query.
+    A patrol's pieces are the segments starting at its points and its points that start or end no segment
+    of it (a lone check-in, the last point before a break, a point a segment from the next grid ends at).
+    ``grid`` is the patrol's grid and ``day`` the day it starts. Runs of up to :data:`_SEGMENTS_PER_LINE`
+    consecutive segments of one patrol are queried as one line: the distance to a line is the least
+    distance to its segments, so the units found are the same, for far fewer geometries to make and query.
     """
-    empty = pd.DataFrame({"unit": np.array([], dtype=np.int64), "day": np.array([], dtype=np.int64)})
+    empty = pd.DataFrame({c: np.array([], dtype=np.int64) for c in ("unit", "grid", "day")})
     if setting.units is None or not len(mx):
         return empty
-    start = np.flatnonzero(valid)
-    on_segment = np.zeros(len(mx), dtype=bool)
-    on_segment[start] = True
-    on_segment[start + 1] = True
-    lone = np.flatnonzero(~on_segment & np.isfinite(mx) & np.isfinite(my))
-    vertex, line = _lines(start, day)
+    counted = sessions["counts"].to_numpy(dtype=bool)
+    patrol_grid = sessions["grid"].to_numpy(dtype=np.int64)
+    patrol_day = sessions["start"].to_numpy(dtype=np.int64) // DAY_NS
+    mine = session >= 0
+    mine[mine] = counted[session[mine]]
+    start = np.flatnonzero(valid & mine)
+    ends_own = np.zeros(len(mx), dtype=bool)
+    ends_own[start + 1] = session[start + 1] == session[start]
+    lone = np.flatnonzero(mine & ~valid & ~ends_own & np.isfinite(mx) & np.isfinite(my))
+    vertex, line = _lines(start, session)
     found = [empty]
     lines_per_query = _QUERY_CHUNK // _SEGMENTS_PER_LINE
     n_lines = int(line[-1]) + 1 if len(line) else 0
@@ -284,23 +300,24 @@ def _hits(mx: np.ndarray, my: np.ndarray, day: np.ndarray, valid: np.ndarray,
         chosen = np.arange(low, high)
         geometries = cast(np.ndarray, shapely.linestrings(
             np.column_stack([mx[vertex[chosen]], my[vertex[chosen]]]), indices=line[chosen] - begin))
-        first = vertex[chosen][np.r_[True, line[chosen][1:] != line[chosen][:-1]]]
-        found.append(_passed(geometries, day[first], setting))
+        first = session[vertex[chosen][np.r_[True, line[chosen][1:] != line[chosen][:-1]]]]
+        found.append(_passed(geometries, patrol_grid[first], patrol_day[first], setting))
     for begin in range(0, len(lone), _QUERY_CHUNK):
         chunk = lone[begin:begin + _QUERY_CHUNK]
-        found.append(_passed(cast(np.ndarray, shapely.points(mx[chunk], my[chunk])), day[chunk], setting))
+        found.append(_passed(cast(np.ndarray, shapely.points(mx[chunk], my[chunk])),
+                             patrol_grid[session[chunk]], patrol_day[session[chunk]], setting))
     return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
-def _lines(start: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lines(start: np.ndarray, session: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (point positions) and line numbers of the segments starting at ``start``, grouped in lines.
 
-    A line is a run of consecutive segments starting on one day, at most :data:`_SEGMENTS_PER_LINE` long;
-    each segment gives its first point, and the last of a line its end point too.
+    A line is a run of consecutive segments starting in one patrol, at most :data:`_SEGMENTS_PER_LINE`
+    long; each segment gives its first point, and the last of a line its end point too.
     """
     if not len(start):
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    run_start = np.r_[True, (start[1:] != start[:-1] + 1) | (day[start[1:]] != day[start[:-1]])]
+    run_start = np.r_[True, (start[1:] != start[:-1] + 1) | (session[start[1:]] != session[start[:-1]])]
     run_first = np.maximum.accumulate(np.where(run_start, np.arange(len(start)), 0))
     new = run_start | ((np.arange(len(start)) - run_first) % _SEGMENTS_PER_LINE == 0)
     line = np.cumsum(new) - 1
@@ -311,10 +328,10 @@ def _lines(start: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return vertex, np.repeat(line, repeat)
 
 
-def _passed(geometries: np.ndarray, day: np.ndarray, setting: Setting) -> pd.DataFrame:
+def _passed(geometries: np.ndarray, grid: np.ndarray, day: np.ndarray, setting: Setting) -> pd.DataFrame:
     assert setting.units is not None
     which, unit = setting.units.query(geometries, predicate="dwithin", distance=setting.rules.within_m)
-    pairs = pd.DataFrame({"unit": unit.astype(np.int64), "day": day[which]})
+    pairs = pd.DataFrame({"unit": unit.astype(np.int64), "grid": grid[which], "day": day[which]})
     return pairs.drop_duplicates(ignore_index=True)
 
 

@@ -5,8 +5,9 @@ period:
 
 * ``patrols`` — patrols that start in the period; ``required`` — the rule table's count spread over the
   period's days within the span (see :class:`~gridmap.fieldwork.patrol_rules.PatrolRules`); ``done_rate``;
-* ``units``, ``units_passed``, ``coverage`` — the grid's units, those passed within ``within_m`` of any
-  worker's track (or check-in point) in the period, and their share;
+* ``units``, ``units_passed``, ``coverage`` — the grid's units, those passed within ``within_m`` by the
+  grid's own patrols starting in the period (their track segments and points inside the grid; a
+  neighbour's track along the shared edge passes none), and their share: 0 for a grid without a patrol;
 * ``longest_gap_h`` — the longest stretch of the period with no patrol of the grid, in hours: patrols
   before and after the period count, the span runs from the first day's midnight to ``at`` (default the
   last record's time);
@@ -259,11 +260,10 @@ def _required(layout: Layout, calendar: pd.DataFrame) -> np.ndarray:
 
 
 def _passed(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame) -> pd.Series:
-    """Units passed per (grid, slot): a unit counts once per period, in every grid it belongs to."""
+    """Units passed per (grid, slot): the grid's own units its patrols passed, each once per period."""
     hits = part.hits.assign(slot=_slots(part.hits["day"], span, calendar))
-    hits = hits[hits["slot"] >= 0].drop_duplicates(["unit", "slot"])
-    pairs = hits.merge(layout.unit_grid, on="unit")
-    return pairs.groupby(["grid", "slot"]).size()
+    hits = hits[hits["slot"] >= 0].merge(layout.unit_grid, on=["unit", "grid"])
+    return hits.drop_duplicates(["unit", "grid", "slot"]).groupby(["grid", "slot"]).size()
 
 
 def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_grids: int) -> np.ndarray:

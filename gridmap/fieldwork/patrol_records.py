@@ -10,8 +10,11 @@ Headers may be Chinese or English (:data:`~gridmap.schema.PATROL_ALIASES`: 人�
 坐标系/coord_system). Coordinates may be WGS84, CGCS2000, GCJ-02 (Amap, Tencent) or BD-09 (Baidu): for the
 whole file (``coords=``, or headers such as ``经度_gcj02``) or row by row in a 坐标系 column (values such as
 gcj02, 高德, 百度, wgs84, :data:`~gridmap.schema.PATROL_COORD_WORDS`); shifted points are converted to
-WGS84. Times follow the rule of :func:`gridmap.cases.read_cases`: a time with a zone is converted to
-Beijing time, one without is taken as Beijing time (the result is naive Beijing time).
+WGS84, and the clean records' ``converted_from`` says which (gcj02 or bd09; missing for points kept as
+given). The 坐标系 column itself is not kept: the points no longer are what it says, and cleaning the
+records again must not convert them twice. Times follow the rule of :func:`gridmap.cases.read_cases`: a
+time with a zone is converted to Beijing time, one without is taken as Beijing time (the result is naive
+Beijing time).
 
 Problems are reported by record in a :class:`~gridmap.findings.Report` and the record is kept with the
 value missing; the analyses (:func:`gridmap.fieldwork.patrols.summarize_patrols`) skip records they cannot
@@ -57,7 +60,7 @@ from gridmap.schema import PATROL_ALIASES, PATROL_COORD_WORDS, PATROL_KINDS, voc
 __all__ = ["read_patrols", "clean_patrols", "record_columns", "shift_rows", "PATROL_COLUMNS", "KIND_ATTR"]
 
 #: The columns of clean patrol records (before the others kept from the file and the point geometry).
-PATROL_COLUMNS = ["person_id", "time", "grid_code", "own_grid"]
+PATROL_COLUMNS = ["person_id", "time", "grid_code", "own_grid", "converted_from"]
 #: Key of ``frame.attrs`` holding the kind of records (``checkins`` or ``tracks``).
 KIND_ATTR = "patrol_kind"
 _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
@@ -94,8 +97,10 @@ def read_patrols(path: str | os.PathLike, *, kind: str | None = None, coords: st
     -------
     geopandas.GeoDataFrame
         :data:`PATROL_COLUMNS` first (``person_id`` text, ``time`` naive Beijing time, ``grid_code`` and
-        ``own_grid`` text or missing), then the file's other columns, and a point geometry (None where a
-        record has none) in EPSG:4326 or EPSG:4490; ``attrs["patrol_kind"]`` holds the kind.
+        ``own_grid`` text or missing, ``converted_from`` the system a point was converted from, gcj02 or
+        bd09, missing for points kept as given), then the file's other columns (not 坐标系), and a point
+        geometry (None where a record has none) in EPSG:4326 or EPSG:4490; ``attrs["patrol_kind"]`` holds
+        the kind.
 
     Raises
     ------
@@ -155,9 +160,12 @@ def clean_patrols(records: pd.DataFrame, *, kind: str | None = None, coords: str
     path = path if path is not None else records.attrs.get(SOURCE)
     findings = Report("patrol records")
     table = record_columns(records, findings, path=path)
-    geometry, frame_crs = _points(table, records, coords=coords, crs=crs, findings=findings, path=path)
+    geometry, frame_crs, converted = _points(table, records, coords=coords, crs=crs, findings=findings,
+                                             path=path)
     kind = _kind(kind, has_grid="grid_code" in records.columns or table["grid_code"].notna().any(),
                  has_points=bool(pd.notna(geometry).any()), path=path)
+    before = table["converted_from"] if "converted_from" in table.columns else None  # cleaned before
+    table["converted_from"] = converted if before is None else converted.fillna(_as_text(before))
     ordered = [*PATROL_COLUMNS, *(c for c in table.columns if c not in PATROL_COLUMNS
                                   and c not in ("lon", "lat", "coord_system", "person_name"))]
     result = gpd.GeoDataFrame(table[ordered], geometry=gpd.GeoSeries(geometry, index=table.index,
@@ -222,8 +230,11 @@ def _kind(kind: str | None, *, has_grid: bool, has_points: bool, path) -> str:
 
 
 def _points(table: pd.DataFrame, records: pd.DataFrame, *, coords, crs, findings: Report,
-            path) -> tuple[np.ndarray, object]:
-    """Point geometry of each record (None without one) in a storage CRS, shifted rows converted."""
+            path) -> tuple[np.ndarray, object, pd.Series]:
+    """Point geometry of each record (None without one) in a storage CRS, shifted rows converted.
+
+    Also returns the system each point was converted from (gcj02, bd09; missing: none), on the table's index.
+    """
     if isinstance(records, gpd.GeoDataFrame) and records.geometry.notna().any():
         frame = gpd.GeoDataFrame(geometry=records.geometry.values, crs=records.crs)
         if crs is not None or frame.crs is None:  # a frame's own CRS is trusted; a missing one checked
@@ -235,7 +246,7 @@ def _points(table: pd.DataFrame, records: pd.DataFrame, *, coords, crs, findings
         x, y = (_numbers(table, column, findings) for column in ("lon", "lat"))
         given = np.isfinite(x) & np.isfinite(y)
         if not given.any():
-            return np.full(len(table), None, dtype=object), None
+            return np.full(len(table), None, dtype=object), None, _none_converted(table)
         probe = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[given], y[given]))
         stored = normalize_crs(probe, path=path, assume=crs if crs is not None else
                                coords if coords in ("wgs84", "cgcs2000") else None)
@@ -245,12 +256,20 @@ def _points(table: pd.DataFrame, records: pd.DataFrame, *, coords, crs, findings
         raise SchemaError("the patrol records have only one coordinate column", path=path,
                           fix="give both 经度 (lon) and 纬度 (lat), or neither and the grid (网格编码)")
     else:
-        return np.full(len(table), None, dtype=object), None
-    x, y = shift_rows(x, y, table.get("coord_system"), coords, findings)
+        return np.full(len(table), None, dtype=object), None, _none_converted(table)
+    named = _systems(table.get("coord_system"), coords, findings, len(x))
+    x, y = _shift(x, y, named)
     given = np.isfinite(x) & np.isfinite(y)
     points = shapely.points(np.where(given, x, 0.0), np.where(given, y, 0.0))
+    shifted = named.isin(["gcj02", "bd09"]).to_numpy() & given
+    converted = pd.Series(np.where(shifted, named.to_numpy(dtype=object), None), index=table.index,
+                          dtype=STRING_DTYPE)
     # numpy's type stubs refuse None as the fill value
-    return np.where(given, points, None), frame_crs  # type: ignore[call-overload]
+    return np.where(given, points, None), frame_crs, converted  # type: ignore[call-overload]
+
+
+def _none_converted(table: pd.DataFrame) -> pd.Series:
+    return pd.Series(np.nan, index=table.index, dtype=STRING_DTYPE)
 
 
 def _xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -289,20 +308,30 @@ def shift_rows(x: np.ndarray, y: np.ndarray, systems: pd.Series | None, coords: 
     >>> x.round(4).tolist(), y.round(4).tolist()
     ([108.366, 108.366], [22.817, 22.817])
     """
+    return _shift(x, y, _systems(systems, coords, findings, len(x)))
+
+
+def _systems(systems: pd.Series | None, coords: str | None, findings: Report, n: int) -> pd.Series:
+    """Return the system of each row (0 to n - 1): its 坐标系, else ``coords``; "unknown" (reported)."""
     if coords is not None and coords not in COORDINATE_SYSTEMS:
         raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows",
                        fix=f"pass coords= one of {', '.join(map(repr, COORDINATE_SYSTEMS))}")
-    named = pd.Series(coords, index=range(len(x)), dtype=object)
-    if systems is not None:
-        given = _as_text(systems.reset_index(drop=True))
-        words = given.map(lambda word: _WORDS.get(vocabulary_key(word)) if isinstance(word, str) else None)
-        unknown = (given.notna() & words.isna()).to_numpy()
-        for position in np.flatnonzero(unknown):
-            findings.add("bad_coord_system", f"坐标系 {given.iloc[position]!r} is not a coordinate system "
-                         "gridmap knows; the record is kept without location",
-                         record=f"record {position + 1}", row=position + 1,
-                         fix="write wgs84, cgcs2000, gcj02 (高德) or bd09 (百度)")
-        named = words.where(given.notna(), named).where(~unknown, "unknown")
+    named = pd.Series(coords, index=range(n), dtype=object)
+    if systems is None:
+        return named
+    given = _as_text(systems.reset_index(drop=True))
+    words = given.map(lambda word: _WORDS.get(vocabulary_key(word)) if isinstance(word, str) else None)
+    unknown = (given.notna() & words.isna()).to_numpy()
+    for position in np.flatnonzero(unknown):
+        findings.add("bad_coord_system", f"坐标系 {given.iloc[position]!r} is not a coordinate system "
+                     "gridmap knows; the record is kept without location",
+                     record=f"record {position + 1}", row=position + 1,
+                     fix="write wgs84, cgcs2000, gcj02 (高德) or bd09 (百度)")
+    return words.where(given.notna(), named).where(~unknown, "unknown")
+
+
+def _shift(x: np.ndarray, y: np.ndarray, named: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Convert the rows named gcj02 or bd09 to WGS84 and drop those named "unknown"; new arrays."""
     x, y = x.copy(), y.copy()
     for system in ("gcj02", "bd09"):
         rows = (named == system).to_numpy()

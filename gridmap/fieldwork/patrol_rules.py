@@ -8,7 +8,7 @@ and after how many days a grid counts as unpatrolled. Rules are read from TOML (
 table ``[patrols]``)::
 
     [patrols]
-    within_m = 50          # a unit within 50 m of a track is passed
+    within_m = 50          # a unit within 50 m of its grid's patrol is passed
     idle_days = 3          # grids not patrolled for 3 days are listed
 
     [[patrols.required]]   # the rule table: the row naming a grid's code wins, then its type, then the rest
@@ -58,8 +58,9 @@ class PatrolRules(_TomlRules):
         neither, the rest keep the default, one per day. Counts per week or month are spread over their days:
         "3 per week" asks 3 for a whole week and 3/7 for one day.
     within_m : float, default 50
-        A unit (a compound, a building) is passed when a track comes within this many metres of it
-        (measured in a metric CRS; a track through a unit is at 0 m).
+        A unit (a compound, a building) is passed when a patrol of its own grid comes within this many
+        metres of it (measured in a metric CRS; a track through a unit is at 0 m); a neighbour's track
+        along the shared edge does not pass it.
     patrol_gap_minutes : float, default 60
         Records of one worker in one grid closer in time than this belong to one patrol.
     min_patrol_minutes : float, default 5

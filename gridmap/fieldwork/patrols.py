@@ -6,7 +6,9 @@ the grids, :func:`summarize_patrols` measures per grid and period (day, week or 
 
 * the patrols done against the count the rule table requires (:class:`PatrolRules`; default one a day);
 * the share of the grid's units (compounds, villages, buildings) passed within ``within_m`` metres (default
-  50) of a track or check-in;
+  50) by the grid's own patrols: the track segments and check-ins inside the grid, of the patrols that
+  count. A neighbour walking their own grid along the shared edge passes none of this grid's units, so a
+  grid without a patrol has no unit passed (coverage 0);
 * the longest stretch without a patrol, and the grids not patrolled for ``idle_days`` days;
 * the time each worker spends inside and outside their own grid (from a roster, the records or most time).
 
@@ -144,7 +146,11 @@ def summarize_patrols(records: pd.DataFrame, grids: gpd.GeoDataFrame, *,
         The units whose share passed is measured (points or polygons, any CRS: compounds, buildings). A unit
         belongs to the grids its ``grid_code`` (网格编码) names, else to the grids whose ``unit_ids`` name its
         ``unit_id``; a unit naming none of the grids belongs to the grid holding its representative point.
-        Without units, ``coverage`` is missing.
+        A grid's unit is passed only by that grid's patrols (those that count): the track segments starting
+        inside the grid (a segment goes with its first point, as its time does) and the points inside it,
+        within ``within_m`` metres; a track in the next grid, however close, does not pass it. The units a
+        patrol passes count in the period it starts in, as the patrol does. Without units, ``coverage`` is
+        missing.
     roster : pandas.DataFrame, optional
         ``person_id`` and ``unit_code`` (see :func:`gridmap.people.read_roster`; ``grid_code`` is read as
         ``unit_code``): the own grids of the workers it lists.
