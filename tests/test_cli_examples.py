@@ -198,7 +198,7 @@ def test_readme_examples_run_as_written(project, monkeypatch):
             for path in example.promised:
                 assert_opens(project / path)
         for example in parse_command_lines(block, "gridmap"):
-            if example.own_files or example.text.startswith(DEMO + " "):
+            if example.own_files or example.text.split("#")[0].strip() == DEMO:  # the project holds its output
                 continue
             assert_as_documented(example, resolve(example.argv)[0], run(example, project), project)
 
