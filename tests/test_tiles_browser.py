@@ -139,7 +139,9 @@ def show_hospital(page, crs: str) -> dict:
     }""", timeout=15000)
     page.add_style_tag(content=".leaflet-pane:not(.leaflet-tile-pane):not(.leaflet-map-pane), "
                                ".leaflet-control-container, .gridmap-title "
-                               "{ visibility: hidden !important; }")
+                               "{ visibility: hidden !important; } "
+                               # loaded tiles fade in over 0.2 s: a loaded machine may take the shot mid-fade
+                               ".leaflet-tile { opacity: 1 !important; transition: none !important; }")
     return found
 
 
