@@ -46,7 +46,7 @@ from gridmap.division.tessellate import (
     clip_units,
     connect_parts,
     dissolve,
-    unit_regions,
+    share_land,
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.findings import Report
@@ -240,20 +240,23 @@ def build_grids(
     columns = {column: table[column].to_numpy() for column in table.columns}
     lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
     near_lines = _lines_near(lines, assignment.community_geoms)
-    pieces = []
-    for position in _progress(np.argsort(codes, kind="stable"), progress, len(codes)):
-        pieces.append(
-            _divide_community(
-                codes[position],
-                kinds[position],
-                assignment.community_geoms[position],
-                assignment.unit_geoms[members[position]],
-                _take(columns, members[position]),
-                rules,
-                report,
-                lines=near_lines(position),
-            )
+    prepared = [
+        _prepare(
+            codes[position],
+            kinds[position],
+            assignment.community_geoms[position],
+            assignment.unit_geoms[members[position]],
+            _take(columns, members[position]),
+            rules,
+            lines=near_lines(position),
         )
+        for position in np.argsort(codes, kind="stable")
+    ]
+    lands = _share_out(prepared)
+    pieces = []
+    for community, land in _progress(zip(prepared, lands, strict=True), progress, len(prepared)):
+        report.extend(community.findings)
+        pieces.append(_divide_community(community, land, rules, report))
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
     if lines is not None:
         _report_barriers(pieces, renamed, len(lines), assignment.crs, communities.crs, rules, report)
@@ -452,21 +455,80 @@ def _members_by_community(unit_community: np.ndarray, unit_ids: np.ndarray, n: i
     return [order[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
-def _divide_community(
-    code: str,
-    kind: str,
-    community,
-    geoms: np.ndarray,
-    table: dict[str, np.ndarray],
-    rules: GridRules,
-    report: Report,
-    lines: np.ndarray | None = None,
-) -> dict:
-    """Grids of one community: geometries (metric), attributes and the grid code of each unit.
+class _Prepared(NamedTuple):
+    """A community ready for the division: its units placed, blocks cut (:func:`_prepare`)."""
+
+    code: str
+    kind: str
+    community: shapely.Geometry
+    geoms: np.ndarray  # the community's units, moved points replaced
+    moved: np.ndarray  # bool per unit
+    table: dict[str, np.ndarray]  # the community's rows of the unit table
+    plan: _Plan | None  # None for a community without units
+    blocks: np.ndarray  # the blocks (the community alone without barriers)
+    zone: np.ndarray | None  # the block of each active unit (None without barriers)
+    findings: Report  # what placing the units found, added to the build's report in community order
+
+
+def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str, np.ndarray],
+             rules: GridRules, lines: np.ndarray | None = None) -> _Prepared:
+    """Plan the split compounds, cut the blocks and place the points of one community.
 
     ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns.
     """
+    findings = Report("community")
+    blocks = np.array([community], dtype=object)
     if not len(geoms):
+        return _Prepared(code, kind, community, geoms, np.zeros(0, dtype=bool), table, None, blocks, None,
+                         findings)
+    plan = _split_plan(table, kind, rules, findings)
+    active = plan.active
+    if lines is not None:
+        blocks = cut_blocks(community, lines, min_area_m2=rules.min_block_m2)
+    zone = None if lines is None else np.zeros(len(active), dtype=np.int64)
+    if len(blocks) > 1:
+        zone = block_of(geoms[active], blocks)
+        for container, members in plan.split.items():  # a split compound goes where most of its buildings are
+            zone[container] = np.argmax(np.bincount(zone[members]))
+    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
+    for block in np.unique(np.zeros(len(active), dtype=np.int64) if zone is None else zone):
+        inside = active if zone is None else active[zone == block]
+        label = code if len(blocks) == 1 else f"{code} (block {block + 1})"
+        placed = place_points(geoms[inside], blocks[block], table["unit_id"][inside],
+                              coincident_m=rules.coincident_m, report=findings, code=label)
+        geoms[inside], moved[inside] = placed.geoms, placed.moved
+    return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
+
+
+def _share_out(prepared: list[_Prepared]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Share out the land of every block of every community among its units, all blocks at once.
+
+    Returns the regions of each community's active units and the units clipped to their blocks.
+    """
+    blocks, units, where, splits, sizes = [], [], [], [], []
+    for community in prepared:
+        active = np.empty(0, dtype=np.int64) if community.plan is None else community.plan.active
+        zone = np.zeros(len(active), dtype=np.int64) if community.zone is None else community.zone
+        first, offset = sum(sizes), sum(len(b) for b in blocks)
+        for container, members in (community.plan.split.items() if community.plan else []):
+            splits.append({first + container: [first + m for m in members if zone[m] == zone[container]]})
+        blocks.append(community.blocks)
+        units.append(community.geoms[active])
+        where.append(offset + zone)
+        sizes.append(len(active))
+    areas = np.concatenate(blocks)
+    geoms, at = np.concatenate(units), np.concatenate(where)
+    clipped = clip_units(geoms, areas[at])
+    regions = share_land(geoms, at, areas, splits=splits, clipped=clipped)
+    bounds = np.cumsum([0, *sizes])
+    return [(regions[a:b], clipped[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray], rules: GridRules,
+                      report: Report) -> dict:
+    """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
+    code, kind, community, table = prepared.code, prepared.kind, prepared.community, prepared.table
+    if prepared.plan is None:
         grid_type = "rural" if kind == "rural" else "city"
         report.add(
             "community_empty",
@@ -477,11 +539,9 @@ def _divide_community(
         geometry = shapely.set_precision(community, GRID_SIZE_M)
         attrs = [GridRow(grid_type, "empty community", "", 0.0, 0.0)]
         return _piece(code, [geometry], attrs, [[]], table)
-    plan = _split_plan(table, kind, rules, report)
+    plan, geoms, moved = prepared.plan, prepared.geoms, prepared.moved
     active = plan.active
-    land = _land(geoms[active], community, table["unit_id"][active], plan, rules, report, code, lines)
-    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
-    geoms[active], moved[active] = land.geoms, land.moved
+    land = _land(prepared, *shared)
     moved_points = dict(zip(table["unit_id"][moved], geoms[moved], strict=True))
     clipped = land.clipped
     rows = active[plan.grouped]  # positions in table of the units that are grouped
@@ -537,8 +597,6 @@ def _divide_community(
 class _Land(NamedTuple):
     """The land of a community's active units (:func:`_land`)."""
 
-    geoms: np.ndarray  # the units, moved points replaced
-    moved: np.ndarray  # bool per unit
     clipped: np.ndarray  # the units clipped to the community
     regions: np.ndarray  # the land of each unit; with ``empty``, a coverage of the community
     zone: np.ndarray | None  # the block of each unit (None without barriers)
@@ -546,41 +604,20 @@ class _Land(NamedTuple):
     empty: np.ndarray  # the blocks without units
 
 
-def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: GridRules, report: Report,
-          code: str, lines: np.ndarray | None) -> _Land:
-    """Place the points and share out the land: over the community, or block by block along barriers."""
-    blocks = np.array([community], dtype=object) if lines is None else \
-        cut_blocks(community, lines, min_area_m2=rules.min_block_m2)
-    if len(blocks) == 1:  # no barriers, or none crossing the community
-        placed = place_points(geoms, community, ids, coincident_m=rules.coincident_m, report=report,
-                              code=code)
-        clipped = clip_units(placed.geoms, community)
-        regions = unit_regions(placed.geoms, community, split=plan.split, clipped=clipped)
-        zone = None if lines is None else np.zeros(len(geoms), dtype=np.int64)
-        return _Land(placed.geoms, placed.moved, clipped, regions, zone, blocks, blocks[:0])
-    zone = block_of(geoms, blocks)
-    for container, members in plan.split.items():  # a split compound goes where most of its buildings are
-        zone[container] = np.argmax(np.bincount(zone[members]))
-    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
-    regions = np.full(len(geoms), shapely.Polygon(), dtype=object)
-    for block in np.unique(zone):
-        inside = np.flatnonzero(zone == block)
-        local = {int(k): v for k, v in enumerate(inside)}
-        position = {int(v): k for k, v in local.items()}
-        placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
-                              report=report, code=f"{code} (block {block + 1})")
-        geoms[inside], moved[inside] = placed.geoms, placed.moved
-        if len(inside) == 1:  # one unit: the block is its land
-            regions[inside[0]] = shapely.set_precision(blocks[block], GRID_SIZE_M)
-            continue
-        split = {position[c]: [position[m] for m in members if m in position]
-                 for c, members in plan.split.items() if c in position}
-        regions[inside] = unit_regions(placed.geoms, blocks[block], split=split,
-                                       clipped=clip_units(placed.geoms, blocks[block]))
+def _land(prepared: _Prepared, regions: np.ndarray, clipped: np.ndarray) -> _Land:
+    """The land of a community's units from the land of its blocks' units (:func:`_share_out`).
+
+    Along barriers, the regions of neighbouring blocks and the blocks without units are noded together so
+    that they form one coverage of the community.
+    """
+    blocks, zone = prepared.blocks, prepared.zone
+    if len(blocks) == 1:  # no barriers, or none crossing the community: the blocks' clip is the community's
+        return _Land(clipped, regions, zone, blocks, blocks[:0])
+    assert prepared.plan is not None and zone is not None  # a community with units, cut into blocks
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
     pieces = common_edges(np.concatenate([regions, empty]))
-    return _Land(geoms, moved, clip_units(geoms, community), pieces[: len(geoms)], zone, blocks,
-                 pieces[len(geoms):])
+    clipped = clip_units(prepared.geoms[prepared.plan.active], prepared.community)
+    return _Land(clipped, pieces[: len(regions)], zone, blocks, pieces[len(regions):])
 
 
 def _crossings(piece: dict, ids: np.ndarray, households, labels: np.ndarray, zones: np.ndarray,
