@@ -253,10 +253,12 @@ def build_grids(
         for position in np.argsort(codes, kind="stable")
     ]
     lands = _share_out(prepared)
+    neighbours = _neighbours(prepared, lands)
     pieces = []
-    for community, land in _progress(zip(prepared, lands, strict=True), progress, len(prepared)):
+    for community, land, pairs in _progress(zip(prepared, lands, neighbours, strict=True), progress,
+                                            len(prepared)):
         report.extend(community.findings)
-        pieces.append(_divide_community(community, land, rules, report))
+        pieces.append(_divide_community(community, land, pairs, rules, report))
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
     if lines is not None:
         _report_barriers(pieces, renamed, len(lines), assignment.crs, communities.crs, rules, report)
@@ -500,33 +502,50 @@ def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str
     return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
 
 
-def _share_out(prepared: list[_Prepared]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Share out the land of every block of every community among its units, all blocks at once.
-
-    Returns the regions of each community's active units and the units clipped to their blocks.
-    """
+def _share_out(prepared: list[_Prepared]) -> list[_Land]:
+    """Share out the land of every block of every community among its units, all blocks at once."""
     blocks, units, where, splits, sizes = [], [], [], [], []
+    first = offset = 0  # the community's first unit and first block in the concatenation
     for community in prepared:
         active = np.empty(0, dtype=np.int64) if community.plan is None else community.plan.active
         zone = np.zeros(len(active), dtype=np.int64) if community.zone is None else community.zone
-        first, offset = sum(sizes), sum(len(b) for b in blocks)
         for container, members in (community.plan.split.items() if community.plan else []):
             splits.append({first + container: [first + m for m in members if zone[m] == zone[container]]})
         blocks.append(community.blocks)
         units.append(community.geoms[active])
         where.append(offset + zone)
         sizes.append(len(active))
+        first, offset = first + len(active), offset + len(community.blocks)
     areas = np.concatenate(blocks)
     geoms, at = np.concatenate(units), np.concatenate(where)
     clipped = clip_units(geoms, areas[at])
     regions = share_land(geoms, at, areas, splits=splits, clipped=clipped)
     bounds = np.cumsum([0, *sizes])
-    return [(regions[a:b], clipped[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [_land(community, regions[a:b], clipped[a:b])
+            for community, a, b in zip(prepared, bounds[:-1], bounds[1:], strict=True)]
 
 
-def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray], rules: GridRules,
-                      report: Report) -> dict:
-    """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
+def _neighbours(prepared: list[_Prepared], lands: list[_Land]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the pairs of grouped units of each community whose land shares an edge, all at once."""
+    regions = [land.regions[community.plan.grouped] for community, land in zip(prepared, lands, strict=True)
+               if community.plan is not None]
+    sizes = np.array([len(r) for r in regions], dtype=np.int64)
+    left, right = adjacent_pairs(np.concatenate([np.empty(0, dtype=object), *regions]),
+                                 groups=np.repeat(np.arange(len(sizes)), sizes))
+    bounds = np.r_[0, np.cumsum(sizes)]
+    cut = np.searchsorted(left, bounds)
+    pairs = iter([(left[a:b] - start, right[a:b] - start)
+                  for start, a, b in zip(bounds[:-1], cut[:-1], cut[1:], strict=True)])
+    empty = np.empty(0, dtype=np.int64)
+    return [next(pairs) if community.plan is not None else (empty, empty) for community in prepared]
+
+
+def _divide_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndarray, np.ndarray],
+                      rules: GridRules, report: Report) -> dict:
+    """Grids of one community: geometries (metric), attributes and the grid code of each unit.
+
+    ``neighbours`` are the pairs of grouped units whose land shares an edge (:func:`_neighbours`).
+    """
     code, kind, community, table = prepared.code, prepared.kind, prepared.community, prepared.table
     if prepared.plan is None:
         grid_type = "rural" if kind == "rural" else "city"
@@ -541,7 +560,6 @@ def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray]
         return _piece(code, [geometry], attrs, [[]], table)
     plan, geoms, moved = prepared.plan, prepared.geoms, prepared.moved
     active = plan.active
-    land = _land(prepared, *shared)
     moved_points = dict(zip(table["unit_id"][moved], geoms[moved], strict=True))
     clipped = land.clipped
     rows = active[plan.grouped]  # positions in table of the units that are grouped
@@ -549,7 +567,7 @@ def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray]
     clipped = clipped[plan.grouped]
     zones = None if land.zone is None else land.zone[plan.grouped]
     _report_units_geometry(geoms, clipped, table_grouped, report)
-    left, right = adjacent_pairs(regions)
+    left, right = neighbours
     adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
     links = _links(clipped, regions, table_grouped, report)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
@@ -565,7 +583,8 @@ def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray]
     grids = dissolve(regions, labels, len(groups))
     if len(land.empty):
         grids = absorb_blocks(grids, land.empty)[0]
-    grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
+    members = _split_by(np.arange(len(labels)), labels, len(groups))
+    grids, multipart = connect_parts(grids, [clipped[m] for m in members])
     for g in multipart:
         ids = join_ids(frame["unit_id"][labels == g])
         report.add(
@@ -584,7 +603,7 @@ def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray]
             record=f"{code}: {ids}",
             severity="error",
         )
-    members = [rows[labels == g] for g in range(len(groups))]
+    members = [rows[m] for m in members]
     piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
     piece["moved"] = moved_points
     if land.zone is not None and zones is not None:
@@ -592,6 +611,12 @@ def _divide_community(prepared: _Prepared, shared: tuple[np.ndarray, np.ndarray]
         piece["crossings"] = _crossings(piece, frame["unit_id"], frame["households"], labels, zones,
                                         land.blocks)
     return piece
+
+
+def _split_by(values: np.ndarray, labels: np.ndarray, n: int) -> list[np.ndarray]:
+    """Return the values of each label ``0 .. n-1``, in their order."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(values[order], np.searchsorted(labels[order], np.arange(1, n)))
 
 
 class _Land(NamedTuple):

@@ -86,11 +86,15 @@ def narrow_links(
     """
     n = len(regions)
     fixed = np.zeros(n, dtype=bool) if fixed is None else fixed
+    label = _clusters(n, links.reshape(-1, 2))
+    land = regions.copy() if not len(links) else dissolve(regions, label, label.max() + 1 if n else 0)
+    thin = _thin(land)
+    if not thin.any():  # most communities: every piece of land is wide
+        return np.empty((0, 2), dtype=np.int64)
     parts = shapely.get_parts(community)
     wide = shapely.union_all(parts[~shapely.is_empty(shapely.buffer(parts, -MIN_WIDTH_M / 2))])
-    label = _clusters(n, links.reshape(-1, 2))
-    land = dissolve(regions, label, label.max() + 1 if n else 0)
-    pending = sorted(np.flatnonzero(_narrow(land, wide)).tolist(), key=lambda c: str(min(ids[label == c])))
+    thin[thin] = _in_wide_part(land[thin], wide)
+    pending = sorted(np.flatnonzero(thin).tolist(), key=lambda c: str(min(ids[label == c])))
     new = []
     while pending:
         cluster = pending.pop(0)
@@ -134,6 +138,8 @@ def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = Non
 
 def _clusters(n: int, links: np.ndarray) -> np.ndarray:
     """Cluster label of each unit, linked units together."""
+    if not len(links):
+        return np.arange(n)
     from scipy.sparse import coo_matrix  # scipy loads only when land is narrow: `import gridmap` stays light
     from scipy.sparse.csgraph import connected_components
 
@@ -143,13 +149,24 @@ def _clusters(n: int, links: np.ndarray) -> np.ndarray:
 
 def _narrow(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
     """Whether each piece of land is narrower than the least width where the community is wider."""
+    thin = _thin(land)
+    thin[thin] = _in_wide_part(land[thin], wide)
+    return thin
+
+
+def _thin(land: np.ndarray) -> np.ndarray:
+    """Whether each piece of land is narrower than the least width (no disc that wide fits in it)."""
     thin = ~shapely.is_empty(land)
     # a point of the land half the width from its edge proves it wide (most land, and cheaper than a buffer)
     inner = shapely.point_on_surface(land[thin])
     thin[thin] = shapely.distance(inner, shapely.boundary(land[thin])) < MIN_WIDTH_M / 2
     thin[thin] = shapely.is_empty(shapely.buffer(land[thin], -MIN_WIDTH_M / 2))
-    thin[thin] = shapely.area(shapely.intersection(land[thin], wide)) >= _WIDE_AREA_M2
     return thin
+
+
+def _in_wide_part(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
+    """Whether each piece of land lies (by more than a trace) in the part of the community that is wide."""
+    return shapely.area(shapely.intersection(land, wide)) >= _WIDE_AREA_M2
 
 
 def _totals(values: np.ndarray, label: np.ndarray, cluster: int) -> np.ndarray:

@@ -166,20 +166,32 @@ def share_land(
     divided = _divided_areas(where[owners], owners, where, wholes, regions)
     if not len(divided):
         return regions
-    at = np.isin(where[owners], divided)
-    edges, edge_area = _dividing_edges(seeds[at], owners[at], where[owners[at]], areas)
-    faces, face_area = _faces(edges, edge_area, clipped, where, wholes, divided, grid_size)
-    points = shapely.point_on_surface(faces)
-    shapely.prepare(wholes[divided])
-    inside = shapely.intersects(wholes[face_area], points)
-    faces, points, face_area = faces[inside], points[inside], face_area[inside]
-    labels = _label_faces(points, face_area, clipped, where, seed_points, owners)
-    for split in splits or []:  # faces inside a split unit go to its nearest member
-        for container, members in split.items():
-            at = np.flatnonzero(labels == container)
-            labels[at] = _nearest_member(points[at], seed_points, owners, members, container)
-    dissolved = dissolve(faces, labels, len(units))
-    return np.where(shapely.is_empty(regions), dissolved, regions)
+    seed_area = where[owners]
+    for batch in _batches(divided, np.bincount(seed_area, minlength=len(areas))[divided]):
+        mine, at = np.flatnonzero(np.isin(where, batch)), np.flatnonzero(np.isin(seed_area, batch))
+        edges, edge_area = _dividing_edges(seeds[at], owners[at], seed_area[at], areas)
+        faces, face_area = _faces(edges, edge_area, clipped[mine], where[mine], wholes, batch, grid_size)
+        points = shapely.point_on_surface(faces)
+        shapely.prepare(wholes[batch])
+        inside = shapely.intersects(wholes[face_area], points)
+        faces, points, face_area = faces[inside], points[inside], face_area[inside]
+        labels = _label_faces(points, face_area, mine, clipped, where, at, seed_points, owners)
+        for split in splits or []:  # faces inside a split unit go to its nearest member
+            for container, members in split.items():
+                inner = np.flatnonzero(labels == container)
+                labels[inner] = _nearest_member(points[inner], seed_points, owners, members, container)
+        regions[mine] = dissolve(faces, np.searchsorted(mine, labels), len(mine))
+    return regions
+
+
+#: Seeds per batch of areas in :func:`share_land`: the faces of a batch are held at once.
+_BATCH_SEEDS = 50_000
+
+
+def _batches(areas: np.ndarray, seeds: np.ndarray) -> list[np.ndarray]:
+    """Split the areas into consecutive batches of about :data:`_BATCH_SEEDS` seeds."""
+    batch = np.cumsum(seeds) // _BATCH_SEEDS
+    return np.split(areas, np.flatnonzero(np.diff(batch)) + 1)
 
 
 def _divided_areas(seed_area: np.ndarray, owners: np.ndarray, where: np.ndarray, wholes: np.ndarray,
@@ -188,8 +200,7 @@ def _divided_areas(seed_area: np.ndarray, owners: np.ndarray, where: np.ndarray,
 
     That unit is the one of the area's first seed, or the area's first unit when it has no seed.
     """
-    owners_per_area = np.bincount(np.unique(np.column_stack([seed_area, owners]), axis=0)[:, 0],
-                                  minlength=len(wholes))
+    owners_per_area = np.bincount(where[np.unique(owners)], minlength=len(wholes))
     used, first_unit = np.unique(where, return_index=True)
     seeded, first_seed = np.unique(seed_area, return_index=True)
     owner = first_unit.copy()
@@ -344,11 +355,17 @@ def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seed_points: np.nd
     found = np.full(len(points), -1, dtype=np.int64)
     found[point] = seed
     other = np.flatnonzero(seed_area[found] != point_area)  # the nearest is across the area's edge
-    for area in np.unique(point_area[other]):
-        mine = other[point_area[other] == area]
-        candidates = np.flatnonzero(seed_area == area)
-        point, seed = shapely.STRtree(seed_points[candidates]).query_nearest(points[mine], all_matches=False)
-        found[mine[point]] = candidates[seed]
+    if not len(other):
+        return found
+    by_area = np.argsort(seed_area, kind="stable")
+    other = other[np.argsort(point_area[other], kind="stable")]
+    areas, starts = np.unique(point_area[other], return_index=True)
+    seed_bounds = np.searchsorted(seed_area[by_area], np.stack([areas, areas + 1]))
+    for area_points, (a, b) in zip(np.split(other, starts[1:]), seed_bounds.T, strict=True):
+        candidates = by_area[a:b]
+        point, seed = shapely.STRtree(seed_points[candidates]).query_nearest(points[area_points],
+                                                                             all_matches=False)
+        found[area_points[point]] = candidates[seed]
     return found
 
 
@@ -426,12 +443,12 @@ def _seeds(
     return coords[first], owners[first]
 
 
-def _label_faces(points: np.ndarray, face_area: np.ndarray, clipped: np.ndarray, where: np.ndarray,
-                 seed_points: np.ndarray, owners: np.ndarray) -> np.ndarray:
+def _label_faces(points: np.ndarray, face_area: np.ndarray, units: np.ndarray, clipped: np.ndarray,
+                 where: np.ndarray, seeds: np.ndarray, seed_points: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """Return the unit of each face: the smallest unit polygon of its area holding it, else the unit of the
-    area's nearest seed."""
+    area's nearest seed. ``units`` and ``seeds`` are the positions of those of the faces' areas."""
     labels = np.full(len(points), -1, dtype=np.int64)
-    polygon_units = np.flatnonzero(shapely.area(clipped) > 0)
+    polygon_units = units[shapely.area(clipped[units]) > 0]
     if len(polygon_units):
         face, hit = shapely.STRtree(clipped[polygon_units]).query(points, predicate="within")
         unit = polygon_units[hit]
@@ -445,7 +462,8 @@ def _label_faces(points: np.ndarray, face_area: np.ndarray, clipped: np.ndarray,
         labels[face[first]] = unit[first]
     rest = np.flatnonzero(labels < 0)
     if len(rest):
-        labels[rest] = owners[_nearest_seed(points[rest], face_area[rest], seed_points, where[owners])]
+        nearest = _nearest_seed(points[rest], face_area[rest], seed_points[seeds], where[owners[seeds]])
+        labels[rest] = owners[seeds[nearest]]
     return labels
 
 
@@ -506,18 +524,22 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
     return pd.DataFrame({"left": left, "right": right})
 
 
-def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def adjacent_pairs(regions: ArrayLike, groups: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return :func:`region_adjacency` as two arrays ``left``, ``right``, sorted.
 
     The regions must form a coverage (neighbours share their edges vertex for vertex, as regions and grids
     here do): two regions then share a boundary of positive length exactly when they have a ring segment
-    in common, which sorting every segment finds without a spatial predicate per pair.
+    in common, which sorting every segment finds without a spatial predicate per pair. With ``groups``
+    (one label per region, each group's regions together in ``regions``: the regions of many
+    communities), only pairs within a group count.
 
     Examples
     --------
     >>> from shapely import box
     >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)])]
     [[0, 0], [1, 2]]
+    >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1)], groups=[0, 1])]
+    [[], []]
     """
     regions = np.asarray(regions, dtype=object)
     polygons, region = shapely.get_parts(regions, return_index=True)
@@ -532,8 +554,12 @@ def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     key = np.column_stack([start, end])[order]
     owner = owner[order]
     shared = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (owner[1:] != owner[:-1]))
-    pairs = np.unique(np.column_stack([owner[shared], owner[shared + 1]]), axis=0).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
+    left, right = owner[shared], owner[shared + 1]  # left < right: owners are sorted within a segment
+    if groups is not None:
+        group = np.asarray(groups)
+        left, right = left[group[left] == group[right]], right[group[left] == group[right]]
+    pair = np.unique(left.astype(np.int64) * len(regions) + right)
+    return pair // max(len(regions), 1), pair % max(len(regions), 1)
 
 
 def connect_parts(grids: Iterable[BaseGeometry],
@@ -564,7 +590,7 @@ def connect_parts(grids: Iterable[BaseGeometry],
     ([1.0, 2.0], [])
     """
     grids = np.array(list(grids), dtype=object)
-    changed = True
+    changed = bool((shapely.get_num_geometries(grids) > 1).any())  # most grids are one polygon
     while changed:
         changed = False
         for g in range(len(grids)):
