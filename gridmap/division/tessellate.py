@@ -233,7 +233,7 @@ def _nearest_member(points: np.ndarray, seed_points: np.ndarray, owners: np.ndar
 
 def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, seed_area: np.ndarray, areas: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the Voronoi edges between seeds of different units, each edge once, as 2-point lines.
+    """Return the Voronoi edges between seeds of different units, each edge once, as pairs of points.
 
     One Voronoi diagram per area, of its seeds; returns the edges and the area of each. The diagram is
     read from the Delaunay triangulation (:func:`_triangles`): the edge between the cells of two
@@ -335,9 +335,9 @@ def _collinear_edges(seeds: np.ndarray, owners: np.ndarray, flat: list[np.ndarra
 
 def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners: np.ndarray,
               seed_area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the edges as lines, each with the seed of the smaller unit number on its right, in the order
-    of that seed (as GEOS's clockwise cells give them), and the area of each. Zero-length edges (between the
-    equal circumcentres of four seeds on one circle) are dropped."""
+    """Return the edges (shape ``(n, 2, 2)``), each with the seed of the smaller unit number on its right,
+    in the order of that seed (as GEOS's clockwise cells give them), and the area of each. Zero-length
+    edges (between the equal circumcentres of four seeds on one circle) are dropped."""
     own = np.where(owners[pairs[:, 0]] < owners[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
     start, end = segments[:, 0], segments[:, 1]
     direction = end - start
@@ -345,7 +345,7 @@ def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners
     segments[left] = segments[left][:, ::-1]
     keep = (direction != 0).any(axis=1)
     order = np.flatnonzero(keep)[np.argsort(own[keep], kind="stable")]
-    return cast(np.ndarray, shapely.linestrings(segments[order])), seed_area[own[order]]
+    return segments[order], seed_area[own[order]]
 
 
 def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seed_points: np.ndarray, seed_area: np.ndarray
@@ -373,18 +373,27 @@ def _faces(edges: np.ndarray, edge_area: np.ndarray, clipped: np.ndarray, where:
            wholes: np.ndarray, divided: np.ndarray, grid_size: float) -> tuple[np.ndarray, np.ndarray]:
     """Return the faces of each divided area's linework, and the area of each face.
 
-    The linework of an area: its dividing edges, the boundaries of its unit polygons and its own boundary.
+    The linework of an area: its dividing edges (``(n, 2, 2)`` points), the rings of its unit polygons and
+    its own rings, one MultiLineString per area built straight from the coordinates.
     """
     polygonal = (shapely.area(clipped) > 0) & np.isin(where, divided)
-    lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), shapely.boundary(wholes[divided])])
-    line_area = np.concatenate([edge_area, where[polygonal], divided])
-    order = np.argsort(line_area, kind="stable")
-    parts, part = shapely.get_parts(lines[order], return_index=True)
+    parts, part = shapely.get_parts(np.concatenate([clipped[polygonal], wholes[divided]]), return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_coords, ring = shapely.get_coordinates(rings, return_index=True)
+    coords = np.concatenate([edges.reshape(-1, 2), ring_coords])
+    sizes = np.r_[np.full(len(edges), 2), np.bincount(ring, minlength=len(rings))]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    line_area = np.r_[edge_area, np.r_[where[polygonal], divided][part[ring_part]]]
+    order = np.argsort(line_area, kind="stable")  # each area's lines together: edges, units, its own rings
+    sizes, starts = sizes[order], starts[order]
+    take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
+    lines_per_area = np.bincount(np.searchsorted(divided, line_area[order]), minlength=len(divided))
+    linework = shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, coords[take],
+                                         (np.r_[0, np.cumsum(sizes)], np.r_[0, np.cumsum(lines_per_area)]))
     # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
     # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
     # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
     # reprojected to degrees and back.
-    linework = shapely.multilinestrings(parts, indices=np.searchsorted(divided, line_area[order][part]))
     noded = shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size, axis=1)
     faces, face = shapely.get_parts(shapely.polygonize(noded[:, None], axis=1), return_index=True)
     return faces, divided[face]
