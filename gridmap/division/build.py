@@ -36,9 +36,9 @@ import shapely
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
 from gridmap.division.group import GridRow, _roles, community_kinds, group_unit_rows, target_range
-from gridmap.division.narrow import narrow_links
+from gridmap.division.narrow import narrow_links, thin_land
 from gridmap.division.order import reading_order
-from gridmap.division.positions import CLEARANCE_M, place_points
+from gridmap.division.positions import CLEARANCE_M, place_points, points_to_place
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
@@ -240,6 +240,9 @@ def build_grids(
     columns = {column: table[column].to_numpy() for column in table.columns}
     lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
     near_lines = _lines_near(lines, assignment.community_geoms)
+    located = np.flatnonzero(unit_community >= 0)
+    to_place = points_to_place(assignment.unit_geoms[located], unit_community[located],
+                               assignment.community_geoms, coincident_m=rules.coincident_m)
     prepared = [
         _prepare(
             codes[position],
@@ -249,16 +252,20 @@ def build_grids(
             _take(columns, members[position]),
             rules,
             lines=near_lines(position),
+            place=to_place[position],
         )
         for position in np.argsort(codes, kind="stable")
     ]
     lands = _share_out(prepared)
     neighbours = _neighbours(prepared, lands)
-    pieces = []
-    for community, land, pairs in _progress(zip(prepared, lands, neighbours, strict=True), progress,
-                                            len(prepared)):
+    needed = _checks_needed(prepared, lands)
+    grouped = [_group_community(community, land, pairs, checks, rules)
+               for community, land, pairs, checks in _progress(zip(prepared, lands, neighbours, needed,
+                                                                   strict=True), progress, len(prepared))]
+    grid_land = _dissolve_grids(prepared, lands, grouped)
+    pieces = [_finish_community(*args) for args in zip(prepared, lands, grouped, grid_land, strict=True)]
+    for community in prepared:
         report.extend(community.findings)
-        pieces.append(_divide_community(community, land, pairs, rules, report))
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
     if lines is not None:
         _report_barriers(pieces, renamed, len(lines), assignment.crs, communities.crs, rules, report)
@@ -473,10 +480,11 @@ class _Prepared(NamedTuple):
 
 
 def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str, np.ndarray],
-             rules: GridRules, lines: np.ndarray | None = None) -> _Prepared:
+             rules: GridRules, lines: np.ndarray | None = None, place: bool = True) -> _Prepared:
     """Plan the split compounds, cut the blocks and place the points of one community.
 
-    ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns.
+    ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns; without
+    ``place``, no point of the community needs moving (:func:`points_to_place`) unless blocks are cut.
     """
     findings = Report("community")
     blocks = np.array([community], dtype=object)
@@ -493,6 +501,8 @@ def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str
         for container, members in plan.split.items():  # a split compound goes where most of its buildings are
             zone[container] = np.argmax(np.bincount(zone[members]))
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
+    if not place and len(blocks) == 1:
+        return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
     for block in np.unique(np.zeros(len(active), dtype=np.int64) if zone is None else zone):
         inside = active if zone is None else active[zone == block]
         label = code if len(blocks) == 1 else f"{code} (block {block + 1})"
@@ -540,14 +550,71 @@ def _neighbours(prepared: list[_Prepared], lands: list[_Land]) -> list[tuple[np.
     return [next(pairs) if community.plan is not None else (empty, empty) for community in prepared]
 
 
-def _divide_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndarray, np.ndarray],
-                      rules: GridRules, report: Report) -> dict:
-    """Grids of one community: geometries (metric), attributes and the grid code of each unit.
+class _Grouped(NamedTuple):
+    """The grouping of a community's units into grids (:func:`_group_community`)."""
 
-    ``neighbours`` are the pairs of grouped units whose land shares an edge (:func:`_neighbours`).
+    labels: np.ndarray  # the grid of each grouped unit
+    groups: list[GridRow]
+    frame: dict[str, np.ndarray]  # the grouped units' columns
+
+
+def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndarray, np.ndarray],
+                     checks: _Checks, rules: GridRules) -> _Grouped | None:
+    """Group the units of one community into grids (None for a community without units).
+
+    ``neighbours`` are the pairs of grouped units whose land shares an edge (:func:`_neighbours`),
+    ``checks`` the checks that may find something (:func:`_checks_needed`); findings go to the community's
+    own report.
     """
+    plan, report = prepared.plan, prepared.findings
+    if plan is None:
+        return None
+    rows = plan.active[plan.grouped]  # positions in table of the units that are grouped
+    geoms, regions, table = prepared.geoms[rows], land.regions[plan.grouped], _take(prepared.table, rows)
+    clipped = land.clipped[plan.grouped]
+    zones = None if land.zone is None else land.zone[plan.grouped]
+    if checks.geometry:
+        _report_units_geometry(geoms, clipped, table, report)
+    left, right = neighbours
+    adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
+    links = _links(clipped, regions, table, report) if checks.links else _NO_LINKS
+    position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
+    frame = {
+        **{column: table[column] for column in _GROUPING_COLUMNS},
+        "x": shapely.get_x(position),
+        "y": shapely.get_y(position),
+        "split_of": plan.split_of,
+    }
+    if checks.thin or len(links["member"]):
+        links = _with_narrow_links(links, regions, prepared.community, frame, rules, report, zones,
+                                   prepared.code)
+    labels, groups = group_unit_rows(frame, adjacency, community_kind=prepared.kind, rules=rules, links=links,
+                                     zones=zones)
+    return _Grouped(labels, groups, frame)
+
+
+def _dissolve_grids(prepared: list[_Prepared], lands: list[_Land], grouped: list[_Grouped | None]
+                    ) -> list[np.ndarray]:
+    """Return the land of each community's grids: the union of their units' land, all grids at once."""
+    regions, labels, sizes = [np.empty(0, dtype=object)], [np.empty(0, dtype=np.int64)], []
+    first = 0  # the community's first grid
+    for community, land, grouping in zip(prepared, lands, grouped, strict=True):
+        size = 0 if grouping is None or community.plan is None else len(grouping.groups)
+        if size:
+            regions.append(land.regions[community.plan.grouped])
+            labels.append(grouping.labels + first)
+        sizes.append(size)
+        first += size
+    grids = dissolve(np.concatenate(regions), np.concatenate(labels), first)
+    return np.split(grids, np.cumsum(sizes)[:-1])
+
+
+def _finish_community(prepared: _Prepared, land: _Land, grouping: _Grouped | None, grids: np.ndarray
+                      ) -> dict:
+    """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
     code, kind, community, table = prepared.code, prepared.kind, prepared.community, prepared.table
-    if prepared.plan is None:
+    report = prepared.findings
+    if grouping is None or prepared.plan is None:
         grid_type = "rural" if kind == "rural" else "city"
         report.add(
             "community_empty",
@@ -558,59 +625,102 @@ def _divide_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.nda
         geometry = shapely.set_precision(community, GRID_SIZE_M)
         attrs = [GridRow(grid_type, "empty community", "", 0.0, 0.0)]
         return _piece(code, [geometry], attrs, [[]], table)
-    plan, geoms, moved = prepared.plan, prepared.geoms, prepared.moved
-    active = plan.active
-    moved_points = dict(zip(table["unit_id"][moved], geoms[moved], strict=True))
-    clipped = land.clipped
-    rows = active[plan.grouped]  # positions in table of the units that are grouped
-    geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], _take(table, rows)
-    clipped = clipped[plan.grouped]
-    zones = None if land.zone is None else land.zone[plan.grouped]
-    _report_units_geometry(geoms, clipped, table_grouped, report)
-    left, right = neighbours
-    adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
-    links = _links(clipped, regions, table_grouped, report)
-    position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
-    frame = {
-        **{column: table_grouped[column] for column in _GROUPING_COLUMNS},
-        "x": shapely.get_x(position),
-        "y": shapely.get_y(position),
-        "split_of": plan.split_of,
-    }
-    links = _with_narrow_links(links, regions, community, frame, rules, report, zones, code)
-    labels, groups = group_unit_rows(frame, adjacency, community_kind=kind, rules=rules, links=links,
-                                     zones=zones)
-    grids = dissolve(regions, labels, len(groups))
+    plan, moved = prepared.plan, prepared.moved
+    labels, groups, ids = grouping.labels, grouping.groups, grouping.frame["unit_id"]
     if len(land.empty):
         grids = absorb_blocks(grids, land.empty)[0]
     members = _split_by(np.arange(len(labels)), labels, len(groups))
-    grids, multipart = connect_parts(grids, [clipped[m] for m in members])
+    grids, multipart = connect_parts(grids, [land.clipped[plan.grouped][m] for m in members])
     for g in multipart:
-        ids = join_ids(frame["unit_id"][labels == g])
+        unit_ids = join_ids(ids[labels == g])
         report.add(
             "grid_multipart",
-            f"a grid of community {code} ({ids}) has {shapely.get_num_geometries(grids[g])} "
+            f"a grid of community {code} ({unit_ids}) has {shapely.get_num_geometries(grids[g])} "
             "separate parts: its units lie apart",
-            record=f"{code}: {ids}",
+            record=f"{code}: {unit_ids}",
             severity="warning",
         )
     # a safeguard: the tessellation gives every grid land
     for g in np.flatnonzero(shapely.is_empty(grids)).tolist():
-        ids = join_ids(frame["unit_id"][labels == g])
+        unit_ids = join_ids(ids[labels == g])
         report.add(
             "grid_without_land",
-            f"a grid of community {code} ({ids}) got no land; please report this with the input",
-            record=f"{code}: {ids}",
+            f"a grid of community {code} ({unit_ids}) got no land; please report this with the input",
+            record=f"{code}: {unit_ids}",
             severity="error",
         )
-    members = [rows[m] for m in members]
-    piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
-    piece["moved"] = moved_points
-    if land.zone is not None and zones is not None:
+    rows = plan.active[plan.grouped]
+    piece = _piece(code, list(grids), groups, [rows[m] for m in members], table, derived=plan.derived,
+                   moved=moved)
+    piece["moved"] = dict(zip(table["unit_id"][moved], prepared.geoms[moved], strict=True))
+    if land.zone is not None:
+        zones = land.zone[plan.grouped]
         piece["blocks"], piece["empty_blocks"] = len(land.blocks), len(land.empty)
-        piece["crossings"] = _crossings(piece, frame["unit_id"], frame["households"], labels, zones,
-                                        land.blocks)
+        piece["crossings"] = _crossings(piece, ids, grouping.frame["households"], labels, zones, land.blocks)
     return piece
+
+
+class _Checks(NamedTuple):
+    """Which per-community checks may find something (:func:`_checks_needed`)."""
+
+    geometry: bool  # a unit reaching beyond the community, or unit polygons that may overlap
+    links: bool  # a point on or near a polygon, points at one place, a polygon without land
+    thin: bool  # a unit's land narrower than the least width
+
+
+_NO_LINKS = {"member": np.empty(0, dtype=np.int64), "head": np.empty(0, dtype=np.int64)}
+
+
+def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Checks]:
+    """Find, for all communities at once, those where :func:`_report_units_geometry`, :func:`_links` or
+    :func:`~gridmap.division.narrow.narrow_links` may find something: the others skip them."""
+    divided = [(community, land) for community, land in zip(prepared, lands, strict=True)
+               if community.plan is not None]
+    rows = [community.plan.active[community.plan.grouped] for community, _ in divided]
+    geoms = np.concatenate([np.empty(0, dtype=object)] + [c.geoms[r] for (c, _), r in zip(divided, rows)])
+    areal = np.concatenate([np.empty(0, dtype=bool)] + [c.table["areal"][r] for (c, _), r in zip(divided, rows)])
+    clipped, regions = (np.concatenate([np.empty(0, dtype=object)]
+                                       + [getattr(land, name)[c.plan.grouped] for c, land in divided])
+                        for name in ("clipped", "regions"))
+    n = len(divided)
+    where = np.repeat(np.arange(n), [len(r) for r in rows])
+    geometry = _flagged(where[areal][shapely.area(geoms[areal]) - shapely.area(clipped[areal])
+                                     > _AREA_TOLERANCE_M2], n)
+    geometry |= _flagged(_pairs_within(clipped[areal], where[areal], "intersects"), n)
+    points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
+    links = _flagged(where[polygons & shapely.is_empty(regions)], n)
+    links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
+    cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
+    key = np.column_stack([where[points], cells])
+    key = key[np.lexsort(key.T[::-1])]
+    links |= _flagged(key[1:, 0][(key[1:] == key[:-1]).all(axis=1)].astype(np.int64), n)
+    thin = _flagged(where[thin_land(regions)], n)
+    flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
+    return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
+            for community in prepared]
+
+
+def _flagged(where: np.ndarray, n: int) -> np.ndarray:
+    """Return a boolean per community, True for those in ``where``."""
+    flags = np.zeros(n, dtype=bool)
+    flags[where] = True
+    return flags
+
+
+def _pairs_within(geoms: np.ndarray, where: np.ndarray, predicate: str) -> np.ndarray:
+    """Return the community of each pair of geometries of one community that meet the predicate."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate=predicate)
+    keep = (left < right) & (where[left] == where[right])
+    return where[left[keep]]
+
+
+def _near_pairs(clipped: np.ndarray, where: np.ndarray, points: np.ndarray, polygons: np.ndarray
+                ) -> np.ndarray:
+    """Return the community of each point unit on or near a polygon unit of its community (:func:`_links`)."""
+    point, hit = shapely.STRtree(clipped[polygons]).query(clipped[points], predicate="dwithin",
+                                                          distance=2 * CLEARANCE_M)
+    same = where[points][point] == where[polygons][hit]
+    return where[points][point[same]]
 
 
 def _split_by(values: np.ndarray, labels: np.ndarray, n: int) -> list[np.ndarray]:

@@ -30,7 +30,7 @@ from gridmap.division.tessellate import dissolve
 from gridmap.findings import Report
 from gridmap.schema import join_ids
 
-__all__ = ["narrow_links", "MIN_WIDTH_M"]
+__all__ = ["narrow_links", "thin_land", "MIN_WIDTH_M"]
 
 #: Least width (m) of a grid: a disc this wide fits in it (its inner buffer by half the width is not empty).
 MIN_WIDTH_M = 10.0
@@ -88,7 +88,7 @@ def narrow_links(
     fixed = np.zeros(n, dtype=bool) if fixed is None else fixed
     label = _clusters(n, links.reshape(-1, 2))
     land = regions.copy() if not len(links) else dissolve(regions, label, label.max() + 1 if n else 0)
-    thin = _thin(land)
+    thin = thin_land(land)
     if not thin.any():  # most communities: every piece of land is wide
         return np.empty((0, 2), dtype=np.int64)
     parts = shapely.get_parts(community)
@@ -149,13 +149,22 @@ def _clusters(n: int, links: np.ndarray) -> np.ndarray:
 
 def _narrow(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
     """Whether each piece of land is narrower than the least width where the community is wider."""
-    thin = _thin(land)
+    thin = thin_land(land)
     thin[thin] = _in_wide_part(land[thin], wide)
     return thin
 
 
-def _thin(land: np.ndarray) -> np.ndarray:
-    """Whether each piece of land is narrower than the least width (no disc that wide fits in it)."""
+def thin_land(land: np.ndarray) -> np.ndarray:
+    """Whether each piece of land is narrower than :data:`MIN_WIDTH_M` (no disc that wide fits in it).
+
+    :func:`narrow_links` links nothing where no unit's land, nor linked units' land, is thin.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> thin_land(np.array([box(0, 0, 4, 100), box(4, 0, 100, 100)], dtype=object)).tolist()
+    [True, False]
+    """
     thin = ~shapely.is_empty(land)
     # a point of the land half the width from its edge proves it wide (most land, and cheaper than a buffer)
     inner = shapely.point_on_surface(land[thin])
