@@ -157,7 +157,7 @@ def share_land(
         return regions
     clipped = clip_units(units, areas[where], grid_size=grid_size) if clipped is None else np.asarray(clipped)
     seeds, owners = _seeds(units, clipped, areas[where], where, spacing=spacing, grid_size=grid_size)
-    seed_points = cast(np.ndarray, shapely.points(seeds))
+    seed_points = cast(np.ndarray, shapely.points(seeds)) if splits else np.empty(0, dtype=object)
     for split in splits or []:
         owners = _hand_over(seed_points, owners, split)
     wholes = np.full(len(areas), None, dtype=object)
@@ -175,7 +175,7 @@ def share_land(
         shapely.prepare(wholes[batch])
         inside = shapely.intersects(wholes[face_area], points)
         faces, points, face_area = faces[inside], points[inside], face_area[inside]
-        labels = _label_faces(points, face_area, mine, clipped, where, at, seed_points, owners)
+        labels = _label_faces(points, face_area, mine, clipped, where, seeds[at], owners[at])
         for split in splits or []:  # faces inside a split unit go to its nearest member
             for container, members in split.items():
                 inner = np.flatnonzero(labels == container)
@@ -348,12 +348,12 @@ def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners
     return segments[order], seed_area[own[order]]
 
 
-def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seed_points: np.ndarray, seed_area: np.ndarray
+def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seeds: np.ndarray, seed_area: np.ndarray
                   ) -> np.ndarray:
-    """Index of the nearest seed of the same area to each point."""
-    point, seed = shapely.STRtree(seed_points).query_nearest(points, all_matches=False)
-    found = np.full(len(points), -1, dtype=np.int64)
-    found[point] = seed
+    """Index of the nearest seed of the same area to each point (coordinates, ``(n, 2)``)."""
+    from scipy.spatial import cKDTree  # loaded with the triangulation (:func:`_triangles`)
+
+    found = cKDTree(seeds).query(points)[1]
     other = np.flatnonzero(seed_area[found] != point_area)  # the nearest is across the area's edge
     if not len(other):
         return found
@@ -363,9 +363,7 @@ def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seed_points: np.nd
     seed_bounds = np.searchsorted(seed_area[by_area], np.stack([areas, areas + 1]))
     for area_points, (a, b) in zip(np.split(other, starts[1:]), seed_bounds.T, strict=True):
         candidates = by_area[a:b]
-        point, seed = shapely.STRtree(seed_points[candidates]).query_nearest(points[area_points],
-                                                                             all_matches=False)
-        found[area_points[point]] = candidates[seed]
+        found[area_points] = candidates[cKDTree(seeds[candidates]).query(points[area_points])[1]]
     return found
 
 
@@ -453,9 +451,10 @@ def _seeds(
 
 
 def _label_faces(points: np.ndarray, face_area: np.ndarray, units: np.ndarray, clipped: np.ndarray,
-                 where: np.ndarray, seeds: np.ndarray, seed_points: np.ndarray, owners: np.ndarray) -> np.ndarray:
+                 where: np.ndarray, seeds: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """Return the unit of each face: the smallest unit polygon of its area holding it, else the unit of the
-    area's nearest seed. ``units`` and ``seeds`` are the positions of those of the faces' areas."""
+    area's nearest seed. ``units`` are the positions of the units of the faces' areas, ``seeds`` and
+    ``owners`` the seeds of those areas and their units."""
     labels = np.full(len(points), -1, dtype=np.int64)
     polygon_units = units[shapely.area(clipped[units]) > 0]
     if len(polygon_units):
@@ -471,8 +470,8 @@ def _label_faces(points: np.ndarray, face_area: np.ndarray, units: np.ndarray, c
         labels[face[first]] = unit[first]
     rest = np.flatnonzero(labels < 0)
     if len(rest):
-        nearest = _nearest_seed(points[rest], face_area[rest], seed_points[seeds], where[owners[seeds]])
-        labels[rest] = owners[seeds[nearest]]
+        nearest = _nearest_seed(shapely.get_coordinates(points[rest]), face_area[rest], seeds, where[owners])
+        labels[rest] = owners[nearest]
     return labels
 
 
@@ -559,10 +558,10 @@ def adjacent_pairs(regions: ArrayLike, groups: ArrayLike | None = None) -> tuple
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
     start[flip], end[flip] = end[flip], start[flip].copy()
     owner = region[polygon[ring[same_ring]]]
-    order = np.lexsort((owner, end[:, 1], end[:, 0], start[:, 1], start[:, 0]))
-    key = np.column_stack([start, end])[order]
-    owner = owner[order]
-    shared = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (owner[1:] != owner[:-1]))
+    first, last = start[:, 0] + 1j * start[:, 1], end[:, 0] + 1j * end[:, 1]  # complex: x, then y
+    order = np.lexsort((owner, last, first))
+    first, last, owner = first[order], last[order], owner[order]
+    shared = np.flatnonzero((first[1:] == first[:-1]) & (last[1:] == last[:-1]) & (owner[1:] != owner[:-1]))
     left, right = owner[shared], owner[shared + 1]  # left < right: owners are sorted within a segment
     if groups is not None:
         group = np.asarray(groups)
