@@ -42,7 +42,7 @@ from gridmap.division.positions import CLEARANCE_M, place_points, points_to_plac
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
-    adjacent_pairs,
+    adjacent_pairs_each,
     clip_units,
     connect_parts,
     dissolve,
@@ -537,15 +537,9 @@ def _share_out(prepared: list[_Prepared]) -> list[_Land]:
 
 def _neighbours(prepared: list[_Prepared], lands: list[_Land]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return the pairs of grouped units of each community whose land shares an edge, all at once."""
-    regions = [land.regions[community.plan.grouped] for community, land in zip(prepared, lands, strict=True)
-               if community.plan is not None]
-    sizes = np.array([len(r) for r in regions], dtype=np.int64)
-    left, right = adjacent_pairs(np.concatenate([np.empty(0, dtype=object), *regions]),
-                                 groups=np.repeat(np.arange(len(sizes)), sizes))
-    bounds = np.r_[0, np.cumsum(sizes)]
-    cut = np.searchsorted(left, bounds)
-    pairs = iter([(left[a:b] - start, right[a:b] - start)
-                  for start, a, b in zip(bounds[:-1], cut[:-1], cut[1:], strict=True)])
+    pairs = iter(adjacent_pairs_each([land.regions[community.plan.grouped]
+                                      for community, land in zip(prepared, lands, strict=True)
+                                      if community.plan is not None]))
     empty = np.empty(0, dtype=np.int64)
     return [next(pairs) if community.plan is not None else (empty, empty) for community in prepared]
 

@@ -45,6 +45,8 @@ __all__ = [
     "clip_units",
     "region_adjacency",
     "adjacent_pairs",
+    "adjacent_pairs_each",
+    "share_land",
     "dissolve",
     "connect_parts",
     "SAMPLE_SPACING_M",
@@ -184,14 +186,18 @@ def share_land(
     return regions
 
 
-#: Seeds per batch of areas in :func:`share_land`: the faces of a batch are held at once.
-_BATCH_SEEDS = 50_000
+#: Seeds per batch of areas in :func:`share_land`, and regions per batch in :func:`adjacent_pairs_each`:
+#: the faces or segments of a batch are held at once.
+_BATCH_SEEDS = 20_000
+_BATCH_REGIONS = 5_000
 
 
-def _batches(areas: np.ndarray, seeds: np.ndarray) -> list[np.ndarray]:
-    """Split the areas into consecutive batches of about :data:`_BATCH_SEEDS` seeds."""
-    batch = np.cumsum(seeds) // _BATCH_SEEDS
-    return np.split(areas, np.flatnonzero(np.diff(batch)) + 1)
+def _batches(items: np.ndarray, sizes: np.ndarray, size: int = _BATCH_SEEDS) -> list[np.ndarray]:
+    """Split the items into consecutive batches of about ``size`` in all (``sizes`` each)."""
+    if not len(items):
+        return []
+    batch = np.cumsum(sizes) // size
+    return np.split(items, np.flatnonzero(np.diff(batch)) + 1)
 
 
 def _divided_areas(seed_area: np.ndarray, owners: np.ndarray, where: np.ndarray, wholes: np.ndarray,
@@ -568,6 +574,31 @@ def adjacent_pairs(regions: ArrayLike, groups: ArrayLike | None = None) -> tuple
         left, right = left[group[left] == group[right]], right[group[left] == group[right]]
     pair = np.unique(left.astype(np.int64) * len(regions) + right)
     return pair // max(len(regions), 1), pair % max(len(regions), 1)
+
+
+def adjacent_pairs_each(regions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return :func:`adjacent_pairs` of each array of regions (each a coverage: a community's regions).
+
+    Many arrays at once, in batches of about :data:`_BATCH_REGIONS` regions: a few vectorised calls
+    instead of a dozen per array.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> pairs = adjacent_pairs_each([np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]), np.array([box(1, 0, 2, 1)])])
+    >>> [(left.tolist(), right.tolist()) for left, right in pairs]
+    [([0], [1]), ([], [])]
+    """
+    sizes = np.array([len(r) for r in regions], dtype=np.int64)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for batch in _batches(np.arange(len(sizes)), sizes, _BATCH_REGIONS):
+        bounds = np.r_[0, np.cumsum(sizes[batch])]
+        left, right = adjacent_pairs(np.concatenate([np.empty(0, dtype=object), *(regions[i] for i in batch)]),
+                                     groups=np.repeat(np.arange(len(batch)), sizes[batch]))
+        cut = np.searchsorted(left, bounds)
+        out += [(left[a:b] - start, right[a:b] - start)
+                for start, a, b in zip(bounds[:-1], cut[:-1], cut[1:], strict=True)]
+    return out
 
 
 def connect_parts(grids: Iterable[BaseGeometry],
