@@ -681,17 +681,26 @@ def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Check
     geometry = _flagged(where[areal][shapely.area(geoms[areal]) - shapely.area(clipped[areal])
                                      > _AREA_TOLERANCE_M2], n)
     geometry |= _flagged(_pairs_within(clipped[areal], where[areal], "intersects"), n)
+    links = _may_link(clipped, regions, where, n)
+    thin = _flagged(where[thin_land(regions)], n)
+    flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
+    return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
+            for community in prepared]
+
+
+def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """Whether :func:`_links` may link units of each of ``n`` areas, all at once.
+
+    ``clipped`` and ``regions`` are the units (clipped to their area) and their land, ``where`` the area of
+    each: an area may link a point on or near a polygon, points at one place, or a polygon without land.
+    """
     points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
     links = _flagged(where[polygons & shapely.is_empty(regions)], n)
     links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
     cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
     key = np.column_stack([where[points], cells])
     key = key[np.lexsort(key.T[::-1])]
-    links |= _flagged(key[1:, 0][(key[1:] == key[:-1]).all(axis=1)].astype(np.int64), n)
-    thin = _flagged(where[thin_land(regions)], n)
-    flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
-    return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
-            for community in prepared]
+    return links | _flagged(key[1:, 0][(key[1:] == key[:-1]).all(axis=1)].astype(np.int64), n)
 
 
 def _flagged(where: np.ndarray, n: int) -> np.ndarray:

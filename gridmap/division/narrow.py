@@ -105,7 +105,10 @@ def narrow_links(
             joinable &= zones == zones[members[0]]
         target = _neighbour(land[cluster], regions, ids, label, cluster, joinable)
         if target is None or fixed[members].any():
-            _report(report, ids[members], code)
+            nearest = _neighbour(land[cluster], regions, ids, label, cluster, np.ones(n, dtype=bool))
+            why = _why_alone(members, nearest, ids, fixed, zones, _totals(households, label, cluster),
+                             _totals(population, label, cluster), high, max_population)
+            _report(report, ids[members], code, why=why)
             continue
         _report(report, ids[members], code, joined=ids[target])
         new.append((members[0], target))
@@ -119,20 +122,57 @@ def narrow_links(
     return np.array(new, dtype=np.int64).reshape(-1, 2)
 
 
-def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None) -> None:
-    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning)."""
+def _why_alone(members: np.ndarray, nearest: int | None, ids: np.ndarray, fixed: np.ndarray,
+               zones: np.ndarray | None, households: np.ndarray, population: np.ndarray, high: float,
+               max_population: float) -> dict:
+    """Why narrow land stays a grid of its own: the rule that forbids joining the neighbour it shares the
+    longest edge with (``nearest``), as a reason code, a sentence and the figures."""
+    why: dict = {"neighbour": None if nearest is None else ids[nearest], "households_joined": None,
+                 "population_joined": None}
+    if fixed[members].any():
+        site = ids[members[fixed[members]][0]]
+        return {**why, "reason": "dedicated_site",
+                "text": f"unit {site} is a dedicated site or part of a split compound, a grid of its own"}
+    if nearest is None:
+        return {**why, "reason": "no_neighbour", "text": "no other unit's land shares an edge with it"}
+    joined = {"households_joined": int(np.nan_to_num(households[nearest])),
+              "population_joined": int(np.nan_to_num(population[nearest]))}
+    unit = f"unit {ids[nearest]}, whose land shares the longest edge with it,"
+    if zones is not None and zones[nearest] != zones[members[0]]:
+        return {**why, **joined, "reason": "block_edge",
+                "text": f"{unit} lies across a street, river or railway (another block)"}
+    if fixed[nearest]:
+        return {**why, **joined, "reason": "dedicated_site",
+                "text": f"{unit} is a dedicated site or part of a split compound, a grid of its own"}
+    if joined["households_joined"] > high:
+        return {**why, **joined, "reason": "household_ceiling",
+                "text": f"joining {unit} would make {joined['households_joined']} households, above the "
+                        f"ceiling of {high:g}"}
+    return {**why, **joined, "reason": "population_cap",
+            "text": f"joining {unit} would make {joined['population_joined']} people, above the cap of "
+                    f"{max_population:g}"}
+
+
+def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None,
+            why: dict | None = None) -> None:
+    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning) because
+    of ``why`` (:func:`_why_alone`): the width rule yields to that rule, and the finding says so."""
     land = f"the land of unit(s) {join_ids(ids)} of community {code} is narrower than {MIN_WIDTH_M:g} m"
     if joined is not None:
         report.add("land_narrow", f"{land}: they share a grid with unit {joined}, whose land is next to it",
                    record=f"{code}: {join_ids(ids)}", severity="info", joined=joined)
         return
+    why = why or {"reason": "no_neighbour", "text": "no other unit's land shares an edge with it"}
     report.add(
         "grid_narrow",
-        f"{land} and no neighbouring grid can take it within the household and population limits: "
-        "its grid stays narrow",
+        f"{land}, but no neighbouring grid can take it: {why['text']}; its grid stays narrow (an exception "
+        f"to the {MIN_WIDTH_M:g} m rule)",
         record=f"{code}: {join_ids(ids)}",
         severity="warning",
-        fix="check the units' locations (points a few metres apart near the community boundary)",
+        fix="check the units' locations (points a few metres apart near the community boundary)"
+            + ("; or raise the household ceiling (GridRules.city_households)"
+               if why["reason"] == "household_ceiling" else ""),
+        **{key: value for key, value in why.items() if key != "text"},
     )
 
 
