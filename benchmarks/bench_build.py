@@ -215,7 +215,8 @@ def main() -> None:
         first, last = results[0], results[-1]
         print(
             f"\ngrowth x{last['scale'] / first['scale']:g} input: "
-            f"build time x{last['build_s'] / first['build_s']:.2f},"
+            f"build time x{last['build_s'] / first['build_s']:.2f} (CPU x"
+            f"{last['build_cpu_s'] / first['build_cpu_s']:.2f}),"
             f" peak memory x{last['peak_mb'] / first['peak_mb']:.2f}"
         )
     for row in results:
