@@ -246,8 +246,8 @@ def test_two_points_ten_metres_apart_in_a_corner_share_a_grid_unless_the_ceiling
     ],
     ids=["household ceiling", "population cap", "dedicated site"],
 )
-def test_narrow_land_that_no_neighbour_may_take_is_reported_with_the_rule_that_forbids_it(a, b, reason, joined):
-    """Issue 17, point 3: the width rule (no grid under 10 m) against the ceiling, the cap or a dedicated site.
+def test_narrow_land_no_neighbour_may_take_is_reported_with_the_rule_that_forbids_it(a, b, reason, joined):
+    """Issue 17, point 3: the width rule (no grid under 10 m) against the ceiling, cap or a dedicated site.
 
     Unit A stands in the north-west corner of an urban community, B 9.86 m east of it on the same edge: A's
     land is a strip about 5 m wide. The strip may only join B's grid when the result keeps the household

@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
@@ -469,7 +470,7 @@ class _Prepared(NamedTuple):
 
     code: str
     kind: str
-    community: shapely.Geometry
+    community: BaseGeometry
     geoms: np.ndarray  # the community's units, moved points replaced
     moved: np.ndarray  # bool per unit
     table: dict[str, np.ndarray]  # the community's rows of the unit table
@@ -593,8 +594,9 @@ def _dissolve_grids(prepared: list[_Prepared], lands: list[_Land], grouped: list
     regions, labels, sizes = [np.empty(0, dtype=object)], [np.empty(0, dtype=np.int64)], []
     first = 0  # the community's first grid
     for community, land, grouping in zip(prepared, lands, grouped, strict=True):
-        size = 0 if grouping is None or community.plan is None else len(grouping.groups)
-        if size:
+        size = 0
+        if grouping is not None and community.plan is not None and len(grouping.groups):
+            size = len(grouping.groups)
             regions.append(land.regions[community.plan.grouped])
             labels.append(grouping.labels + first)
         sizes.append(size)
@@ -666,21 +668,26 @@ _NO_LINKS = {"member": np.empty(0, dtype=np.int64), "head": np.empty(0, dtype=np
 
 
 def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Checks]:
-    """Find, for all communities at once, those where :func:`_report_units_geometry`, :func:`_links` or
-    :func:`~gridmap.division.narrow.narrow_links` may find something: the others skip them."""
-    divided = [(community, land) for community, land in zip(prepared, lands, strict=True)
-               if community.plan is not None]
-    rows = [community.plan.active[community.plan.grouped] for community, _ in divided]
-    geoms = np.concatenate([np.empty(0, dtype=object)] + [c.geoms[r] for (c, _), r in zip(divided, rows)])
-    areal = np.concatenate([np.empty(0, dtype=bool)] + [c.table["areal"][r] for (c, _), r in zip(divided, rows)])
-    clipped, regions = (np.concatenate([np.empty(0, dtype=object)]
-                                       + [getattr(land, name)[c.plan.grouped] for c, land in divided])
-                        for name in ("clipped", "regions"))
-    n = len(divided)
-    where = np.repeat(np.arange(n), [len(r) for r in rows])
+    """Find the communities where the per-community checks may find something, all at once.
+
+    The checks are :func:`_report_units_geometry`, :func:`_links` and
+    :func:`~gridmap.division.narrow.narrow_links`; the other communities skip them.
+    """
+    columns: dict[str, list[np.ndarray]] = {"geoms": [], "areal": [], "clipped": [], "regions": []}
+    for community, land in zip(prepared, lands, strict=True):
+        if community.plan is not None:
+            rows = community.plan.active[community.plan.grouped]
+            columns["geoms"].append(community.geoms[rows])
+            columns["areal"].append(community.table["areal"][rows])
+            columns["clipped"].append(land.clipped[community.plan.grouped])
+            columns["regions"].append(land.regions[community.plan.grouped])
+    geoms, areal, clipped, regions = (np.concatenate([np.empty(0, dtype=bool if name == "areal" else object),
+                                                      *values]) for name, values in columns.items())
+    n = len(columns["geoms"])
+    where = np.repeat(np.arange(n), [len(g) for g in columns["geoms"]])
     geometry = _flagged(where[areal][shapely.area(geoms[areal]) - shapely.area(clipped[areal])
                                      > _AREA_TOLERANCE_M2], n)
-    geometry |= _flagged(_pairs_within(clipped[areal], where[areal], "intersects"), n)
+    geometry |= _flagged(_overlapping(clipped[areal], where[areal]), n)
     links = _may_link(clipped, regions, where, n)
     thin = _flagged(where[thin_land(regions)], n)
     flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
@@ -710,9 +717,9 @@ def _flagged(where: np.ndarray, n: int) -> np.ndarray:
     return flags
 
 
-def _pairs_within(geoms: np.ndarray, where: np.ndarray, predicate: str) -> np.ndarray:
-    """Return the community of each pair of geometries of one community that meet the predicate."""
-    left, right = shapely.STRtree(geoms).query(geoms, predicate=predicate)
+def _overlapping(geoms: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Return the community of each pair of geometries of one community that intersect."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = (left < right) & (where[left] == where[right])
     return where[left[keep]]
 
@@ -743,15 +750,14 @@ class _Land(NamedTuple):
 
 
 def _land(prepared: _Prepared, regions: np.ndarray, clipped: np.ndarray) -> _Land:
-    """The land of a community's units from the land of its blocks' units (:func:`_share_out`).
+    """Return the land of a community's units from the land of its blocks' units (:func:`_share_out`).
 
     Along barriers, the regions of neighbouring blocks and the blocks without units are noded together so
     that they form one coverage of the community.
     """
     blocks, zone = prepared.blocks, prepared.zone
-    if len(blocks) == 1:  # no barriers, or none crossing the community: the blocks' clip is the community's
-        return _Land(clipped, regions, zone, blocks, blocks[:0])
-    assert prepared.plan is not None and zone is not None  # a community with units, cut into blocks
+    if len(blocks) == 1 or prepared.plan is None or zone is None:  # no barrier crosses the community
+        return _Land(clipped, regions, zone, blocks, blocks[:0])  # the blocks' clip is the community's
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
     pieces = common_edges(np.concatenate([regions, empty]))
     clipped = clip_units(prepared.geoms[prepared.plan.active], prepared.community)

@@ -347,8 +347,9 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
 def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, geoms: np.ndarray,
                   table: dict[str, np.ndarray], rules: MicroRules, *, crs: tuple
                   ) -> list[tuple[list[dict], Report]]:
-    """Micro-grids of every grid, in reading order (geometry, counts, member positions), and the findings of
-    each grid.
+    """Return the micro-grids of every grid and the findings of each grid.
+
+    The micro-grids of a grid come in reading order, each with its geometry, counts and member positions.
 
     The buildings (``geoms``, ``table``: numpy columns) are sorted by their grid (``where``, a position in
     ``codes``), then by id. The land of all grids is shared out at once
@@ -372,13 +373,15 @@ def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, 
     parts = np.split(dissolve(regions, labels, int(sizes.sum())), np.cumsum(sizes)[:-1])
     for g, part in enumerate(parts):
         if len(part):
-            parts[g] = _connected(codes[g], part, grouped[g][0], clipped[slices[g]], table["unit_id"][slices[g]],
+            mine = slices[g]
+            parts[g] = _connected(codes[g], part, grouped[g][0], clipped[mine], table["unit_id"][mine],
                                   findings[g])
     divided = np.flatnonzero(sizes > 1)  # one micro-grid keeps the grid's own polygon
     if len(divided):
         shown = gpd.GeoSeries(np.concatenate([parts[g] for g in divided]), crs=crs[0]).to_crs(crs[1])
-        for g, part in zip(divided, np.split(shown.to_numpy(), np.cumsum(sizes[divided])[:-1]), strict=True):
-            parts[g] = part
+        for grid, part in zip(divided.tolist(), np.split(shown.to_numpy(), np.cumsum(sizes[divided])[:-1]),
+                              strict=True):
+            parts[grid] = part
     return [(_pieces(grouped[g], parts[g], {k: v[slices[g]] for k, v in table.items()}, slices[g].start),
              findings[g]) for g in range(len(codes))]
 
@@ -399,14 +402,17 @@ def _group_buildings(geoms: np.ndarray, clipped: np.ndarray, regions: np.ndarray
         gap = shapely.distance(geoms[part][left], geoms[part][right])
         frame = {column: values[part] for column, values in table.items()}
         links = _links(clipped[part], regions[part], frame, findings[g]) if may_link[g] else None
-        out.append(group_unit_rows(frame, {"left": left, "right": right, "gap_m": gap}, community_kind="urban",
-                                   rules=grid_rules, links=links))
+        adjacency = {"left": left, "right": right, "gap_m": gap}
+        out.append(group_unit_rows(frame, adjacency, community_kind="urban", rules=grid_rules, links=links))
     return out
 
 
 def _connected(code: str, parts: np.ndarray, labels: np.ndarray, clipped: np.ndarray, ids: np.ndarray,
                report: Report) -> np.ndarray:
-    """The micro-grids of one grid with detached parts moved to their neighbours (reported when they stay)."""
+    """Return the micro-grids of one grid with detached parts moved to their neighbours.
+
+    Parts that stay detached, and micro-grids without land, are reported.
+    """
     parts, multipart = connect_parts(parts, [clipped[labels == g] for g in range(len(parts))])
     for g in multipart:
         report.add("microgrid_multipart", f"a micro-grid of grid {code} ({join_ids(ids[labels == g])}) has "
@@ -427,7 +433,7 @@ _NO_BUILDINGS = {"households": 0, "population": 0, "buildings": 0, "unit_ids": "
 
 def _pieces(grouped: tuple[np.ndarray, list[GridRow]], parts: np.ndarray, table: dict[str, np.ndarray],
             start: int) -> list[dict]:
-    """The micro-grids of one grid in reading order; one micro-grid keeps the grid's polygon (None here).
+    """Return the micro-grids of one grid in reading order; one micro-grid keeps the grid's polygon (None).
 
     ``members`` are the positions of their buildings among all grids' buildings (the grid's start at
     ``start``).

@@ -125,8 +125,11 @@ def narrow_links(
 def _why_alone(members: np.ndarray, nearest: int | None, ids: np.ndarray, fixed: np.ndarray,
                zones: np.ndarray | None, households: np.ndarray, population: np.ndarray, high: float,
                max_population: float) -> dict:
-    """Why narrow land stays a grid of its own: the rule that forbids joining the neighbour it shares the
-    longest edge with (``nearest``), as a reason code, a sentence and the figures."""
+    """Return why narrow land stays a grid of its own: a reason code, a sentence and the figures.
+
+    The reason is the rule that forbids joining the neighbour the land shares the longest edge with
+    (``nearest``): the household ceiling, the population cap, a dedicated site or a block edge.
+    """
     why: dict = {"neighbour": None if nearest is None else ids[nearest], "households_joined": None,
                  "population_joined": None}
     if fixed[members].any():
@@ -155,8 +158,11 @@ def _why_alone(members: np.ndarray, nearest: int | None, ids: np.ndarray, fixed:
 
 def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None,
             why: dict | None = None) -> None:
-    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning) because
-    of ``why`` (:func:`_why_alone`): the width rule yields to that rule, and the finding says so."""
+    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning).
+
+    A narrow grid is an exception to the width rule, made because of ``why`` (:func:`_why_alone`), which
+    the finding names.
+    """
     land = f"the land of unit(s) {join_ids(ids)} of community {code} is narrower than {MIN_WIDTH_M:g} m"
     if joined is not None:
         report.add("land_narrow", f"{land}: they share a grid with unit {joined}, whose land is next to it",

@@ -104,7 +104,8 @@ def unit_regions(
     """
     units = np.asarray(units, dtype=object)
     return share_land(units, np.zeros(len(units), dtype=np.int64), np.array([community], dtype=object),
-                      splits=[split] if split else None, clipped=clipped, spacing=spacing, grid_size=grid_size)
+                      splits=[split] if split else None, clipped=clipped, spacing=spacing,
+                      grid_size=grid_size)
 
 
 def share_land(
@@ -282,8 +283,11 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, seed_area: np.ndarray
 
 
 def _triangles(seeds: np.ndarray, seed_area: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Return the Delaunay triangles of each area's seeds (rows of 3 seed positions) and, for areas whose
-    seeds all lie on one line (no triangle), their seeds. ``seeds`` are sorted by area."""
+    """Return the Delaunay triangles of each area's seeds, and the seeds of areas without a triangle.
+
+    Triangles are rows of 3 seed positions; an area whose seeds all lie on one line has none. ``seeds`` are
+    sorted by area.
+    """
     from scipy.spatial import Delaunay, QhullError  # scipy loads only when land is shared out
 
     _, starts = np.unique(seed_area, return_index=True)
@@ -312,8 +316,10 @@ def _circumcentres(seeds: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 def _beyond(start: np.ndarray, a: np.ndarray, b: np.ndarray, inner: np.ndarray, area: np.ndarray
             ) -> np.ndarray:
-    """End of the edge from ``start`` along the bisector of seeds ``a`` and ``b``, away from ``inner``
-    (the triangle's third corner), out beyond ``area``."""
+    """Return the end of the edge from ``start`` along the bisector of seeds ``a`` and ``b``, out of ``area``.
+
+    The edge runs away from ``inner`` (the triangle's third corner), far enough to leave the area.
+    """
     normal = np.column_stack([a[:, 1] - b[:, 1], b[:, 0] - a[:, 0]])
     normal *= np.where(((inner - a) * normal).sum(axis=1) > 0, -1.0, 1.0)[:, None]
     normal /= np.hypot(*normal.T)[:, None]
@@ -324,8 +330,10 @@ def _beyond(start: np.ndarray, a: np.ndarray, b: np.ndarray, inner: np.ndarray, 
 
 def _collinear_edges(seeds: np.ndarray, owners: np.ndarray, flat: list[np.ndarray], area: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the Voronoi edges of areas whose seeds all lie on one line: the bisectors of neighbouring seeds
-    of different units, across the whole area, as segments and pairs of seeds."""
+    """Return the Voronoi edges of the areas whose seeds all lie on one line, and their pairs of seeds.
+
+    The edges are the bisectors of neighbouring seeds of different units, across the whole area.
+    """
     pairs = [np.empty((0, 2), dtype=np.int64)]
     for group in flat:
         along = group[np.lexsort((seeds[group, 1], seeds[group, 0]))]  # in order along the line
@@ -334,20 +342,25 @@ def _collinear_edges(seeds: np.ndarray, owners: np.ndarray, flat: list[np.ndarra
     pair = pair[owners[pair[:, 0]] != owners[pair[:, 1]]]
     a, b = seeds[pair[:, 0]], seeds[pair[:, 1]]
     middle = (a + b) / 2
-    segments = np.stack([_beyond(middle, a, b, a, area[pair[:, 0]]), _beyond(middle, b, a, b, area[pair[:, 0]])],
-                        axis=1) if len(pair) else np.empty((0, 2, 2))
+    if not len(pair):
+        return np.empty((0, 2, 2)), pair
+    where = area[pair[:, 0]]
+    segments = np.stack([_beyond(middle, a, b, a, where), _beyond(middle, b, a, b, where)], axis=1)
     return segments, np.sort(pair, axis=1)
 
 
 def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners: np.ndarray,
               seed_area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the edges (shape ``(n, 2, 2)``), each with the seed of the smaller unit number on its right,
-    in the order of that seed (as GEOS's clockwise cells give them), and the area of each. Zero-length
-    edges (between the equal circumcentres of four seeds on one circle) are dropped."""
+    """Return the edges (shape ``(n, 2, 2)``) as GEOS's clockwise cells give them, and the area of each.
+
+    Each edge has the seed of the smaller unit number on its right, and they come in the order of that
+    seed. Zero-length edges (between the equal circumcentres of four seeds on one circle) are dropped.
+    """
     own = np.where(owners[pairs[:, 0]] < owners[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
     start, end = segments[:, 0], segments[:, 1]
     direction = end - start
-    left = direction[:, 0] * (seeds[own, 1] - start[:, 1]) - direction[:, 1] * (seeds[own, 0] - start[:, 0]) > 0
+    to_seed = seeds[own] - start
+    left = direction[:, 0] * to_seed[:, 1] - direction[:, 1] * to_seed[:, 0] > 0
     segments[left] = segments[left][:, ::-1]
     keep = (direction != 0).any(axis=1)
     order = np.flatnonzero(keep)[np.argsort(own[keep], kind="stable")]
@@ -359,7 +372,7 @@ def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seeds: np.ndarray,
     """Index of the nearest seed of the same area to each point (coordinates, ``(n, 2)``)."""
     from scipy.spatial import cKDTree  # loaded with the triangulation (:func:`_triangles`)
 
-    found = cKDTree(seeds).query(points)[1]
+    found = np.asarray(cKDTree(seeds).query(points)[1], dtype=np.int64)
     other = np.flatnonzero(seed_area[found] != point_area)  # the nearest is across the area's edge
     if not len(other):
         return found
@@ -398,8 +411,10 @@ def _faces(edges: np.ndarray, edge_area: np.ndarray, clipped: np.ndarray, where:
     # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
     # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
     # reprojected to degrees and back.
-    noded = shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size, axis=1)
-    faces, face = shapely.get_parts(shapely.polygonize(noded[:, None], axis=1), return_index=True)
+    noded = cast(np.ndarray, shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size,
+                                               axis=1))
+    polygons = cast(np.ndarray, shapely.polygonize(noded[:, None], axis=1))  # type: ignore[call-overload]
+    faces, face = shapely.get_parts(polygons, return_index=True)
     return faces, divided[face]
 
 
@@ -458,9 +473,11 @@ def _seeds(
 
 def _label_faces(points: np.ndarray, face_area: np.ndarray, units: np.ndarray, clipped: np.ndarray,
                  where: np.ndarray, seeds: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    """Return the unit of each face: the smallest unit polygon of its area holding it, else the unit of the
-    area's nearest seed. ``units`` are the positions of the units of the faces' areas, ``seeds`` and
-    ``owners`` the seeds of those areas and their units."""
+    """Return the unit of each face: the smallest unit polygon holding it, else the nearest seed's unit.
+
+    ``units`` are the positions of the units of the faces' areas, ``seeds`` and ``owners`` the seeds of
+    those areas (of the same area as the face) and their units.
+    """
     labels = np.full(len(points), -1, dtype=np.int64)
     polygon_units = units[shapely.area(clipped[units]) > 0]
     if len(polygon_units):
@@ -572,8 +589,9 @@ def adjacent_pairs(regions: ArrayLike, groups: ArrayLike | None = None) -> tuple
     if groups is not None:
         group = np.asarray(groups)
         left, right = left[group[left] == group[right]], right[group[left] == group[right]]
-    pair = np.unique(left.astype(np.int64) * len(regions) + right)
-    return pair // max(len(regions), 1), pair % max(len(regions), 1)
+    n = max(len(regions), 1)
+    pair = np.unique(left.astype(np.int64) * n + right)
+    return np.asarray(pair // n), np.asarray(pair % n)
 
 
 def adjacent_pairs_each(regions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -585,7 +603,8 @@ def adjacent_pairs_each(regions: Sequence[np.ndarray]) -> list[tuple[np.ndarray,
     Examples
     --------
     >>> from shapely import box
-    >>> pairs = adjacent_pairs_each([np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]), np.array([box(1, 0, 2, 1)])])
+    >>> pairs = adjacent_pairs_each([np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]),
+    ...                              np.array([box(1, 0, 2, 1)])])
     >>> [(left.tolist(), right.tolist()) for left, right in pairs]
     [([0], [1]), ([], [])]
     """
@@ -593,9 +612,9 @@ def adjacent_pairs_each(regions: Sequence[np.ndarray]) -> list[tuple[np.ndarray,
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for batch in _batches(np.arange(len(sizes)), sizes, _BATCH_REGIONS):
         bounds = np.r_[0, np.cumsum(sizes[batch])]
-        left, right = adjacent_pairs(np.concatenate([np.empty(0, dtype=object), *(regions[i] for i in batch)]),
-                                     groups=np.repeat(np.arange(len(batch)), sizes[batch]))
-        cut = np.searchsorted(left, bounds)
+        regions_of_batch = np.concatenate([np.empty(0, dtype=object), *(regions[i] for i in batch)])
+        left, right = adjacent_pairs(regions_of_batch, groups=np.repeat(np.arange(len(batch)), sizes[batch]))
+        cut = np.asarray(np.searchsorted(left, bounds))
         out += [(left[a:b] - start, right[a:b] - start)
                 for start, a, b in zip(bounds[:-1], cut[:-1], cut[1:], strict=True)]
     return out
