@@ -160,18 +160,21 @@ def share_land(
         return regions
     clipped = clip_units(units, areas[where], grid_size=grid_size) if clipped is None else np.asarray(clipped)
     seeds, owners = _seeds(units, clipped, areas[where], where, spacing=spacing, grid_size=grid_size)
-    seed_points = cast(np.ndarray, shapely.points(seeds)) if splits else np.empty(0, dtype=object)
-    for split in splits or []:
-        owners = _hand_over(seed_points, owners, split)
+    split = [(container, members) for each in splits or [] for container, members in each.items()]
+    seed_points = cast(np.ndarray, shapely.points(seeds)) if split else np.empty(0, dtype=object)
+    of_area = _Sorted(where[owners])  # the seeds of each area (a split moves a seed within its area)
+    for container, members in split:  # the seeds of a split container go to its members
+        mine = of_area.of(where[[container]])
+        owners[mine] = _hand_over(seed_points[mine], owners[mine], container, members)
     wholes = np.full(len(areas), None, dtype=object)
     used = np.unique(where)
     wholes[used] = shapely.set_precision(areas[used], grid_size)
     divided = _divided_areas(where[owners], owners, where, wholes, regions)
     if not len(divided):
         return regions
-    seed_area = where[owners]
+    seed_area, of_units = where[owners], _Sorted(where)
     for batch in _batches(divided, np.bincount(seed_area, minlength=len(areas))[divided]):
-        mine, at = np.flatnonzero(np.isin(where, batch)), np.flatnonzero(np.isin(seed_area, batch))
+        at, mine = of_area.of(batch), np.sort(of_units.of(batch))
         edges, edge_area = _dividing_edges(seeds[at], owners[at], seed_area[at], areas)
         faces, face_area = _faces(edges, edge_area, clipped[mine], where[mine], wholes, batch, grid_size)
         points = shapely.point_on_surface(faces)
@@ -179,12 +182,26 @@ def share_land(
         inside = shapely.intersects(wholes[face_area], points)
         faces, points, face_area = faces[inside], points[inside], face_area[inside]
         labels = _label_faces(points, face_area, mine, clipped, where, seeds[at], owners[at])
-        for split in splits or []:  # faces inside a split unit go to its nearest member
-            for container, members in split.items():
-                inner = np.flatnonzero(labels == container)
-                labels[inner] = _nearest_member(points[inner], seed_points, owners, members, container)
+        for container, members in split:  # faces inside a split unit go to its nearest member
+            if where[container] in batch:
+                inner, near = np.flatnonzero(labels == container), of_area.of(where[[container]])
+                labels[inner] = _nearest_member(points[inner], seed_points[near], owners[near], members,
+                                                container)
         regions[mine] = dissolve(faces, np.searchsorted(mine, labels), len(mine))
     return regions
+
+
+class _Sorted:
+    """Positions sorted by a key (stable), to find those with given keys without a pass over all of them."""
+
+    def __init__(self, keys: np.ndarray):
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def of(self, wanted: np.ndarray) -> np.ndarray:
+        """Return the positions whose key is in ``wanted`` (sorted), in key order, stable within a key."""
+        start, stop = np.searchsorted(self.keys, wanted[0]), np.searchsorted(self.keys, wanted[-1], "right")
+        return self.order[start:stop][np.isin(self.keys[start:stop], wanted)]
 
 
 #: Seeds per batch of areas in :func:`share_land`, and regions per batch in :func:`adjacent_pairs_each`:
@@ -218,12 +235,11 @@ def _divided_areas(seed_area: np.ndarray, owners: np.ndarray, where: np.ndarray,
     return used[~single]
 
 
-def _hand_over(seed_points: np.ndarray, owners: np.ndarray, split: dict[int, list[int]]) -> np.ndarray:
-    """Give each seed of a split container to the nearest of its members."""
+def _hand_over(seed_points: np.ndarray, owners: np.ndarray, container: int, members: list[int]) -> np.ndarray:
+    """Return the owners of the seeds with each seed of a split container given to the nearest member."""
     owners = owners.copy()
-    for container, members in split.items():
-        own = np.flatnonzero(owners == container)
-        owners[own] = _nearest_member(seed_points[own], seed_points, owners, members, container)
+    own = np.flatnonzero(owners == container)
+    owners[own] = _nearest_member(seed_points[own], seed_points, owners, members, container)
     return owners
 
 
