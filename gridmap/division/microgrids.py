@@ -179,7 +179,7 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
     divided = _divide_grids(codes[by_code], grid_geoms[by_code], rank[grid_of[located]],
                             building_geoms[located], {k: v[located] for k, v in columns.items()}, rules,
                             crs=(crs, grids.crs))
-    rows, micro_of = [], np.full(len(table), None, dtype=object)
+    rows, micro_of, communities = [], np.full(len(table), None, dtype=object), _communities(grids)
     for g, (pieces, findings) in zip(by_code, divided, strict=True):
         report.extend(findings)
         if len(pieces) >= 10 ** width:
@@ -187,7 +187,7 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
                             f"holds {10 ** width - 1}", record=f"grid {codes[g]}",
                             fix="raise the micro-grid household range (MicroRules.households) or divide the "
                                 "grid first")
-        community = _community(grids, g)
+        community = communities[g]
         for sequence, piece in enumerate(pieces, start=1):
             code = f"{codes[g]}{sequence:0{width}d}"
             micro_of[located[piece["members"]]] = code
@@ -231,12 +231,14 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grids.reset_index(drop=True)
 
 
-def _community(grids: gpd.GeoDataFrame, g: int) -> str | None:
-    """Return the grid's community code: its column, else the 12 digits a code starts with."""
-    if "community_code" in grids.columns and isinstance(grids["community_code"].iloc[g], str):
-        return grids["community_code"].iloc[g]
-    code = grids["code"].iloc[g]
-    return code[:12] if code[:12].isdigit() and len(code[:12]) == 12 else None
+def _communities(grids: gpd.GeoDataFrame) -> np.ndarray:
+    """Return each grid's community code: its column, else the 12 digits its code starts with (else None)."""
+    given = (grids["community_code"].to_numpy(dtype=object) if "community_code" in grids.columns
+             else np.full(len(grids), None, dtype=object))
+    return np.array([column if isinstance(column, str) else
+                     code[:12] if code[:12].isdigit() and len(code[:12]) == 12 else None
+                     for column, code in zip(given, grids["code"].to_numpy(dtype=object), strict=True)],
+                    dtype=object)
 
 
 def _building_table(buildings: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
