@@ -1,14 +1,17 @@
 """Grid geometry that tiles a community exactly: every square metre to exactly one unit, then one grid.
 
-All functions work on shapely geometries in a **metric** CRS (metres), one community at a time.
+All functions work on shapely geometries in a **metric** CRS (metres). Each community is divided on its own;
+:func:`share_land` and :func:`adjacent_pairs_each` do so for many communities (or blocks, or grids) at
+once, one vectorised call per step instead of a dozen per community.
 
 How the land is shared out (:func:`unit_regions`):
 
 1. seeds — points sampled every ``spacing`` metres along the boundary of each unit polygon (clipped to the
    community), and the unit points themselves;
-2. the edges of the Voronoi diagram of the seeds (``shapely.voronoi_polygons(..., only_edges=True)``) that
-   separate seeds of different units, so the land between units (roads, green, water) goes to the nearest
-   unit;
+2. the edges of the Voronoi diagram of the seeds that separate seeds of different units, so the land
+   between units (roads, green, water) goes to the nearest unit; they are read from the Delaunay
+   triangulation of the seeds (scipy's Qhull) and are the edges ``shapely.voronoi_polygons(seeds,
+   extend_to=community)`` gives, coordinate for coordinate;
 3. those edges, the unit polygons' boundaries and the community boundary are noded together with
    snap-rounding to ``grid_size`` (0.1 mm) and polygonised into faces; a face inside a unit polygon belongs to
    that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
