@@ -89,7 +89,8 @@ def make_city(scale: float, seed: int = 0) -> tuple[gpd.GeoDataFrame, gpd.GeoDat
     geoms = np.where(as_polygon, shapely.intersection(
         shapely.box(xy[:, 0] - half, xy[:, 1] - half * 0.8, xy[:, 0] + half, xy[:, 1] + half * 0.8), land),
         points)
-    geoms = np.where(shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON, geoms, points)
+    polygon = (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(geoms)
+    geoms = np.where(polygon, geoms, points)  # a box that misses its land (an empty polygon) stays a point
     units = gpd.GeoDataFrame(
         {"unit_id": [f"U{i:06d}" for i in range(n_units)], "name": [f"小区{i}" for i in range(n_units)],
          "kind": "compound", "households": households,
