@@ -176,9 +176,14 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
     located = np.flatnonzero(grid_of >= 0)  # buildings by grid (in code order), then by id
     located = located[np.lexsort((table["unit_id"].to_numpy(dtype=str)[located], rank[grid_of[located]]))]
     columns = {column: table[column].to_numpy() for column in table.columns}
-    divided = _divide_grids(codes[by_code], grid_geoms[by_code], rank[grid_of[located]],
-                            building_geoms[located], {k: v[located] for k, v in columns.items()}, rules,
-                            crs=(crs, grids.crs))
+    where = rank[grid_of[located]]
+    divided = []
+    for batch in _batches(np.bincount(where, minlength=len(codes))):  # a batch of grids at a time: memory
+        a, b = np.searchsorted(where, [batch[0], batch[-1] + 1])
+        mine = located[a:b]
+        divided += _divide_grids(codes[by_code[batch]], grid_geoms[by_code[batch]], where[a:b] - batch[0],
+                                 building_geoms[mine], {k: v[mine] for k, v in columns.items()}, rules,
+                                 crs=(crs, grids.crs), start=a)
     rows, micro_of, communities = [], np.full(len(table), None, dtype=object), _communities(grids)
     for g, (pieces, findings) in zip(by_code, divided, strict=True):
         report.extend(findings)
@@ -346,19 +351,32 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
     return grid_of
 
 
+#: Buildings per batch of grids divided at once.
+_BATCH_BUILDINGS = 50_000
+
+
+def _batches(buildings: np.ndarray) -> list[np.ndarray]:
+    """Split the grids (positions, with their number of buildings) into consecutive batches."""
+    if not len(buildings):
+        return []
+    batch = np.cumsum(buildings + 1) // _BATCH_BUILDINGS
+    return np.split(np.arange(len(buildings)), np.flatnonzero(np.diff(batch)) + 1)
+
+
 def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, geoms: np.ndarray,
-                  table: dict[str, np.ndarray], rules: MicroRules, *, crs: tuple
+                  table: dict[str, np.ndarray], rules: MicroRules, *, crs: tuple, start: int = 0
                   ) -> list[tuple[list[dict], Report]]:
     """Return the micro-grids of every grid and the findings of each grid.
 
     The micro-grids of a grid come in reading order, each with its geometry, counts and member positions.
 
     The buildings (``geoms``, ``table``: numpy columns) are sorted by their grid (``where``, a position in
-    ``codes``), then by id. The land of all grids is shared out at once
-    (:func:`~gridmap.division.tessellate.share_land`) and all micro-grids are dissolved in one call; only
-    the grouping runs grid by grid. The division runs in the metric CRS ``crs[0]``; the micro-grids are
-    numbered in the grids' CRS ``crs[1]``, as :meth:`gridmap.codes.Registry.assign` numbers new codes, so
-    that a micro-grid's temporary sequence is the one its permanent code gets.
+    ``codes``), then by id; ``start`` is the position of the first among all grids' buildings. The land
+    of all grids is shared out at once (:func:`~gridmap.division.tessellate.share_land`) and all
+    micro-grids are dissolved in one call; only the grouping runs grid by grid. The division runs in the
+    metric CRS ``crs[0]``; the micro-grids are numbered in the grids' CRS ``crs[1]``, as
+    :meth:`gridmap.codes.Registry.assign` numbers new codes, so that a micro-grid's temporary sequence is
+    the one its permanent code gets.
     """
     bounds = np.searchsorted(where, np.arange(len(codes) + 1))
     slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -384,8 +402,8 @@ def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, 
         for grid, part in zip(divided.tolist(), np.split(shown.to_numpy(), np.cumsum(sizes[divided])[:-1]),
                               strict=True):
             parts[grid] = part
-    return [(_pieces(grouped[g], parts[g], {k: v[slices[g]] for k, v in table.items()}, slices[g].start),
-             findings[g]) for g in range(len(codes))]
+    return [(_pieces(grouped[g], parts[g], {k: v[part] for k, v in table.items()}, start + part.start),
+             findings[g]) for g, part in enumerate(slices)]
 
 
 def _group_buildings(geoms: np.ndarray, clipped: np.ndarray, regions: np.ndarray, where: np.ndarray,
