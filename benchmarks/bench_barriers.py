@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
 import warnings
 
@@ -87,7 +89,8 @@ def make_city(scale: float, seed: int = 0) -> tuple[gpd.GeoDataFrame, gpd.GeoDat
     geoms = np.where(as_polygon, shapely.intersection(
         shapely.box(xy[:, 0] - half, xy[:, 1] - half * 0.8, xy[:, 0] + half, xy[:, 1] + half * 0.8), land),
         points)
-    geoms = np.where(shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON, geoms, points)
+    polygon = (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(geoms)
+    geoms = np.where(polygon, geoms, points)  # a box that misses its land (an empty polygon) stays a point
     units = gpd.GeoDataFrame(
         {"unit_id": [f"U{i:06d}" for i in range(n_units)], "name": [f"小区{i}" for i in range(n_units)],
          "kind": "compound", "households": households,
@@ -127,12 +130,16 @@ def run(scale: float) -> dict:
 
     warnings.simplefilter("ignore")
     communities, units, streets = make_city(scale)
+    load_start = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()
     plain = build_grids(communities, units)
     plain_s, plain_cpu = time.perf_counter() - started, time.process_time() - cpu
+    plain_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, cpu = time.perf_counter(), time.process_time()
     built = build_grids(communities, units, barriers=streets)
     barriers_s, barriers_cpu = time.perf_counter() - started, time.process_time() - cpu
+    barriers_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load_end = os.getloadavg()[0]
     errors = check(built.grids, communities, units=built.units).to_frame().query("severity == 'error'")
     summary = built.report.to_frame().query("check == 'barriers'").iloc[0]
     return {
@@ -147,6 +154,11 @@ def run(scale: float) -> dict:
         "build_barriers_s": barriers_s,
         "build_plain_cpu_s": plain_cpu,
         "build_barriers_cpu_s": barriers_cpu,
+        "cpu_ratio": barriers_cpu / plain_cpu,
+        "peak_plain_mb": plain_peak,
+        "peak_barriers_mb": barriers_peak,
+        "load_start": load_start,
+        "load_end": load_end,
         "share_along_plain": along_barriers(plain.grids, streets, communities),
         "share_along_barriers": along_barriers(built.grids, streets, communities),
         "grids_crossing": len(built.report.tables["barrier_crossings"]),
@@ -165,11 +177,13 @@ def main() -> None:
     size = f"{row['communities']:,} communities, {row['units']:,} units, {row['streets']} streets"
     print("BENCH " + json.dumps({
         "scenario": "build with barriers", "size": size, "gridmap_s": round(row["build_barriers_s"], 2),
-        "plain_s": round(row["build_plain_s"], 2),
+        "plain_s": round(row["build_plain_s"], 2), "gridmap_peak_mb": round(row["peak_barriers_mb"]),
+        "plain_peak_mb": round(row["peak_plain_mb"]), "memory": "RSS (process peak after each build)",
         "note": f"plain = the same build without barriers (CPU {row['build_barriers_cpu_s']:.1f} s against "
-                f"{row['build_plain_cpu_s']:.1f} s); grid edges along streets "
+                f"{row['build_plain_cpu_s']:.1f} s, x{row['cpu_ratio']:.2f}); grid edges along streets "
                 f"{row['share_along_barriers']:.0%} (without barriers {row['share_along_plain']:.0%}), "
-                f"{row['grids_crossing']} grids cross a street, {row['check_errors']} check errors"}))
+                f"{row['grids_crossing']} grids cross a street, {row['check_errors']} check errors; "
+                f"load {row['load_start']:.1f} -> {row['load_end']:.1f}"}))
     if row["cut_momepy_s"] is not None:
         print("BENCH " + json.dumps({
             "scenario": "block cut", "size": "100 communities", "gridmap_s": round(row["cut_shapely_s"], 3),

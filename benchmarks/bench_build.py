@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -161,9 +162,11 @@ def run_child(scale: float) -> dict:
     geopandas_time = time.perf_counter() - started
     agree = float((assigned.set_index("unit_id")["community_code"].reindex(plain.index) == plain).mean())
 
+    load_start = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()
     build = build_grids(communities, units)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    load_end = os.getloadavg()[0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     outside = build.report.tables["outside_range"]
     tiling = tiling_figures(build.grids, communities)  # after the timing: not part of the build time
@@ -180,6 +183,8 @@ def run_child(scale: float) -> dict:
         "build_s": wall,
         "build_cpu_s": cpu,
         "peak_mb": peak_mb,
+        "load_start": load_start,
+        "load_end": load_end,
         "assign_s": ours,
         "geopandas_assign_s": geopandas_time,
         "assign_agree": agree,
@@ -210,7 +215,8 @@ def main() -> None:
         first, last = results[0], results[-1]
         print(
             f"\ngrowth x{last['scale'] / first['scale']:g} input: "
-            f"build time x{last['build_s'] / first['build_s']:.2f},"
+            f"build time x{last['build_s'] / first['build_s']:.2f} (CPU x"
+            f"{last['build_cpu_s'] / first['build_cpu_s']:.2f}),"
             f" peak memory x{last['peak_mb'] / first['peak_mb']:.2f}"
         )
     for row in results:

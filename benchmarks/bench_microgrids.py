@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 import warnings
@@ -74,10 +75,12 @@ def main() -> None:
     buildings = make_buildings(args.grids * args.per_grid, side, rng)
     grids, buildings = grids.to_crs(4490), buildings.to_crs(4490)
 
+    load_start = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()
     result = build_microgrids(grids, buildings)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = f"load {load_start:.1f} -> {os.getloadavg()[0]:.1f}"
 
     micro = result.microgrids
     metric_micro = micro.to_crs(METRIC).area.groupby(micro["grid_code"].to_numpy()).sum()
@@ -89,14 +92,15 @@ def main() -> None:
     print(f"{len(grids):,} grids, {len(buildings):,} buildings -> {len(micro):,} micro-grids "
           f"(median {per_grid.median():.0f} per grid, households median "
           f"{micro['households'].median():.0f}); {wall:.1f} s wall, {cpu:.1f} s CPU, "
-          f"peak RSS {peak_mb:,.0f} MB")
+          f"peak RSS {peak_mb:,.0f} MB; {load}")
     print(f"tiling: largest |sum of micro-grid areas / grid area - 1| = {worst:.1e}; micro-grids of several "
           f"buildings above 50 households: {above}")
     print("BENCH " + json.dumps({
         "scenario": "micro-grids", "size": f"{len(grids):,} grids, {len(buildings):,} buildings",
         "gridmap_s": wall, "gridmap_peak_mb": peak_mb, "memory": "RSS",
         "note": f"build_microgrids: {len(micro):,} micro-grids, median {per_grid.median():.0f} per grid; "
-                f"area error {worst:.1e}; several-building micro-grids above the range: {above}"}))
+                f"area error {worst:.1e}; several-building micro-grids above the range: {above}; "
+                f"{cpu:.1f} s CPU; {load}"}))
 
 
 if __name__ == "__main__":

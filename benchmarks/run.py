@@ -79,7 +79,9 @@ def parse_build(output: str, label: str) -> list[dict]:
     return [
         {"scenario": "grid build", "size": f"{label}: {size}", "gridmap_s": data["build_s"],
          "gridmap_peak_mb": data["peak_mb"], "memory": "RSS of the child (all steps)",
-         "note": f"build_grids; no plain equivalent; {data['outside_range']} grids outside the range"},
+         "note": f"build_grids; no plain equivalent; {data['build_cpu_s']:.1f} s CPU; "
+                 f"{data['outside_range']} grids outside the range; load {data.get('load_start', 0):.1f} -> "
+                 f"{data.get('load_end', 0):.1f}"},
         {"scenario": "units → communities", "size": f"{label}: {data['units']:,} units",
          "gridmap_s": data["assign_s"], "plain_s": data["geopandas_assign_s"],
          "gridmap_peak_mb": data["peak_mb"], "memory": "RSS of the grid build's child",

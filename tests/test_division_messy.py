@@ -231,6 +231,54 @@ def test_two_points_ten_metres_apart_in_a_corner_share_a_grid_unless_the_ceiling
     assert found["record"].tolist() == ["450102001200: A"] and (found["severity"] == "warning").all()
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "reason", "joined"),
+    [
+        # 300 + 300 households: joining breaks the ceiling of 500
+        ({"kind": "compound", "households": 300, "population": 600}, {"households": 300, "population": 600},
+         "household_ceiling", {"households_joined": 600}),
+        # 200 + 200 households fit, but 1,500 + 1,500 people break the cap of 2,500
+        ({"kind": "compound", "households": 200, "population": 1500}, {"households": 200, "population": 1500},
+         "population_cap", {"population_joined": 3000}),
+        # a school is a dedicated grid of its own: it joins nobody
+        ({"kind": "school", "households": 0, "population": 800}, {"households": 300, "population": 600},
+         "dedicated_site", {}),
+    ],
+    ids=["household ceiling", "population cap", "dedicated site"],
+)
+def test_narrow_land_no_neighbour_may_take_is_reported_with_the_rule_that_forbids_it(a, b, reason, joined):
+    """Issue 17, point 3: the width rule (no grid under 10 m) against the ceiling, cap or a dedicated site.
+
+    Unit A stands in the north-west corner of an urban community, B 9.86 m east of it on the same edge: A's
+    land is a strip about 5 m wide. The strip may only join B's grid when the result keeps the household
+    ceiling and the population cap and neither is a dedicated site. Here the join is forbidden: A's grid
+    stays narrow, no other rule is broken, and the build says which rule won, with the figures.
+    """
+    communities = frame([{"code": "450102001003", "name": "窄地社区", "geometry": box(0, 0, 400, 300)}])
+    units = frame([{"unit_id": "A", "name": "甲", "geometry": Point(0.001, 299.999), **a},
+                   {"unit_id": "B", "name": "乙", "kind": "compound", "geometry": Point(9.86, 299.999), **b}])
+    build = build_quietly(communities, units)
+    grids = metric(build.grids, communities)
+    assert build.grids["unit_ids"].tolist() == ["A", "B"]  # not joined
+    narrow = grids.geometry.buffer(-5).is_empty.to_numpy()
+    assert narrow.tolist() == [True, False]  # A's grid is narrower than 10 m, B's is not
+    assert grids.geometry.iloc[0].area < 5.5 * 300  # a strip along the west edge, about 5 m wide
+    whole = metric(communities, communities, densify=True).geometry.iloc[0]
+    assert abs(grids.union_all().area - whole.area) / whole.area < 1e-6  # still tiles the community
+    ranged = build.grids["type"] != "dedicated"
+    assert (build.grids.loc[ranged, "households"] <= HIGH).all()  # the ceiling holds
+    assert (build.grids.loc[ranged, "population"] <= GridRules().max_population).all()  # so does the cap
+
+    found = build.report.to_frame().query("check == 'grid_narrow'")
+    assert found["record"].tolist() == ["450102001003: A"] and found["severity"].tolist() == ["warning"]
+    finding = found.iloc[0]
+    assert finding["reason"] == reason and finding["neighbour"] == "B"
+    for column, value in joined.items():
+        assert finding[column] == value
+    assert "exception to the 10 m rule" in finding["message"]
+    assert not len(build.report.to_frame().query("check == 'land_narrow'"))
+
+
 def test_overlap_goes_to_units_then_smaller_community_then_smaller_code():
     a, b, c = "450102001001", "450102001002", "450102001003"
     communities = frame([{"code": a, "geometry": box(0, 0, 210, 200)},  # A and B share x 200-210

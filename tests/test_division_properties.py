@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.division import build_grids
-from gridmap.division.tessellate import adjacent_pairs, unit_regions
+from gridmap.division.tessellate import adjacent_pairs, share_land, unit_regions
 from gridmap.errors import GridmapWarning
 
 SIDE, CELL = 2000.0, 200.0  # the city is a 2 km square; units sit in distinct 200 m lattice cells
@@ -147,3 +147,55 @@ def test_adjacent_pairs_agree_with_the_boundary_predicate(spots):
     expected = sorted(zip(left[touch].tolist(), right[touch].tolist(), strict=True))
     found = adjacent_pairs(regions)
     assert list(zip(found[0].tolist(), found[1].tolist(), strict=True)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=2, max_size=40, unique=True),
+    st.sampled_from(["lattice", "line", "jitter"]),
+)
+def test_point_units_get_their_voronoi_cells(spots, layout):
+    """A point unit's land is its Voronoi cell within the community, as GEOS draws it.
+
+    The edges come from the Delaunay triangulation (scipy's Qhull), not from GEOS's cells: checked against
+    ``shapely.voronoi_polygons`` on points of a lattice (four or more on one circle everywhere), on one line
+    (no triangle at all) and jittered, in a community reaching far beyond the points.
+    """
+    xy = np.array(spots, dtype=float) * 37.0
+    if layout == "line":  # all on one slanted line
+        xy = np.column_stack([xy[:, 0], 0.5 * xy[:, 0]])
+        xy = np.unique(xy, axis=0)
+    elif layout == "jitter":
+        xy = xy + np.random.default_rng(len(spots)).uniform(-3, 3, xy.shape).round(4)
+    if len(xy) < 2:
+        return
+    community = box(-400, -300, 900, 700)
+    points = shapely.points(xy)
+    regions = unit_regions(points, community)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points), extend_to=community,
+                                                       ordered=True))
+    expected = shapely.intersection(cells, community)
+    difference = shapely.area(shapely.symmetric_difference(regions, expected))
+    assert (difference < 1e-6 * community.area).all(), difference.max()
+    assert abs(shapely.area(regions).sum() - community.area) < 1e-6 * community.area
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_sharing_land_of_many_areas_at_once_is_sharing_each_alone(data):
+    """``share_land`` over several communities gives exactly the regions of ``unit_regions`` one by one."""
+    n_areas = data.draw(st.integers(1, 4))
+    areas = [box(i * 500, 0, i * 500 + 400 + 50 * i, 300) for i in range(n_areas)]  # touching or apart
+    units, where = [], []
+    for i in range(n_areas):
+        for _ in range(data.draw(st.integers(0, 6))):
+            x, y = data.draw(st.integers(1, 39)) * 10.0 + i * 500, data.draw(st.integers(1, 29)) * 10.0
+            units.append(Point(x, y) if data.draw(st.booleans()) else box(x, y, x + 25, y + 15))
+            where.append(i)
+    order = data.draw(st.permutations(range(len(units))))  # areas' units interleaved
+    units, where = np.array(units, dtype=object)[order], np.array(where, dtype=np.int64)[order]
+    together = share_land(units, where, areas)
+    for i, area in enumerate(areas):
+        mine = np.flatnonzero(where == i)
+        alone = unit_regions(units[mine], area)
+        assert shapely.equals_exact(shapely.normalize(together[mine]), shapely.normalize(alone), 0).all()

@@ -189,6 +189,31 @@ def test_coincident_buildings_share_a_micro_grid_and_are_reported():
     assert (above["buildings"] == 1).sum() + len(above[above["code"] == codes["X1"]]) == len(above)
 
 
+def test_a_point_building_inside_a_footprint_shares_its_micro_grid_in_any_grid():
+    """A point building (楼栋) inside or within a metre of a footprint shares the footprint's micro-grid.
+
+    In the second grid, and third in the buildings' order, so that the rows of a grid are not the first rows
+    of the layer (before the fix, the building was looked up by row label and the build crashed).
+    """
+    grids = make_grids()
+    footprints = make_buildings(seed=7, n=24, footprints=True)
+    metric = footprints.to_crs(METRIC)
+    second = box(X0 + 300, Y0, X0 + 600, Y0 + 200)
+    host = int(np.flatnonzero(metric.within(second).to_numpy())[-1])
+    inside = metric.geometry.iloc[host].centroid
+    near = Point(metric.geometry.iloc[host].bounds[2] + 0.6, inside.y)  # 0.6 m east of its east side
+    extra = gpd.GeoDataFrame({"unit_id": ["点1", "点2"], "households": [12, 8], "population": [30, 20]},
+                             geometry=[inside, near], crs=METRIC).to_crs(4490)
+    result = build_microgrids(grids, pd.concat([footprints, extra], ignore_index=True))
+    codes = result.buildings.set_index("unit_id")["microgrid_code"]
+    host_id = footprints["unit_id"].iloc[host]
+    assert codes["点1"] == codes["点2"] == codes[host_id] and codes[host_id].startswith(GRID_CODES[1])
+    found = result.report.to_frame().query("check == 'unit_inside_unit'")
+    assert sorted(found["record"]) == ["点1", "点2"] and set(found["head"]) == {host_id}
+    assert_tiles(result.microgrids, grids)
+    assert_buildings_inside(result)
+
+
 def test_buildings_on_a_grid_edge_and_outside_every_grid():
     grids = make_grids().to_crs(METRIC)
     edge = Point(X0 + 300, Y0 + 100)  # on the edge the first two grids share

@@ -32,21 +32,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridmap.division.assign import assign
 from gridmap.division.barriers import absorb_blocks, barrier_lines, block_of, common_edges, cut_blocks
 from gridmap.division.group import GridRow, _roles, community_kinds, group_unit_rows, target_range
-from gridmap.division.narrow import narrow_links
+from gridmap.division.narrow import narrow_links, thin_land
 from gridmap.division.order import reading_order
-from gridmap.division.positions import CLEARANCE_M, place_points
+from gridmap.division.positions import CLEARANCE_M, place_points, points_to_place
 from gridmap.division.rules import GridRules
 from gridmap.division.tessellate import (
     GRID_SIZE_M,
-    adjacent_pairs,
+    adjacent_pairs_each,
     clip_units,
     connect_parts,
     dissolve,
-    unit_regions,
+    share_land,
 )
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
 from gridmap.findings import Report
@@ -240,20 +241,32 @@ def build_grids(
     columns = {column: table[column].to_numpy() for column in table.columns}
     lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
     near_lines = _lines_near(lines, assignment.community_geoms)
-    pieces = []
-    for position in _progress(np.argsort(codes, kind="stable"), progress, len(codes)):
-        pieces.append(
-            _divide_community(
-                codes[position],
-                kinds[position],
-                assignment.community_geoms[position],
-                assignment.unit_geoms[members[position]],
-                _take(columns, members[position]),
-                rules,
-                report,
-                lines=near_lines(position),
-            )
+    located = np.flatnonzero(unit_community >= 0)
+    to_place = points_to_place(assignment.unit_geoms[located], unit_community[located],
+                               assignment.community_geoms, coincident_m=rules.coincident_m)
+    prepared = [
+        _prepare(
+            codes[position],
+            kinds[position],
+            assignment.community_geoms[position],
+            assignment.unit_geoms[members[position]],
+            _take(columns, members[position]),
+            rules,
+            lines=near_lines(position),
+            place=to_place[position],
         )
+        for position in np.argsort(codes, kind="stable")
+    ]
+    lands = _share_out(prepared)
+    neighbours = _neighbours(prepared, lands)
+    needed = _checks_needed(prepared, lands)
+    grouped = [_group_community(community, land, pairs, checks, rules)
+               for community, land, pairs, checks in _progress(zip(prepared, lands, neighbours, needed,
+                                                                   strict=True), progress, len(prepared))]
+    grid_land = _dissolve_grids(prepared, lands, grouped)
+    pieces = [_finish_community(*args) for args in zip(prepared, lands, grouped, grid_land, strict=True)]
+    for community in prepared:
+        report.extend(community.findings)
     grids, renamed = _in_reading_order(_grids_frame(pieces, assignment.crs).to_crs(communities.crs))
     if lines is not None:
         _report_barriers(pieces, renamed, len(lines), assignment.crs, communities.crs, rules, report)
@@ -452,21 +465,152 @@ def _members_by_community(unit_community: np.ndarray, unit_ids: np.ndarray, n: i
     return [order[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
-def _divide_community(
-    code: str,
-    kind: str,
-    community,
-    geoms: np.ndarray,
-    table: dict[str, np.ndarray],
-    rules: GridRules,
-    report: Report,
-    lines: np.ndarray | None = None,
-) -> dict:
-    """Grids of one community: geometries (metric), attributes and the grid code of each unit.
+class _Prepared(NamedTuple):
+    """A community ready for the division: its units placed, blocks cut (:func:`_prepare`)."""
 
-    ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns.
+    code: str
+    kind: str
+    community: BaseGeometry
+    geoms: np.ndarray  # the community's units, moved points replaced
+    moved: np.ndarray  # bool per unit
+    table: dict[str, np.ndarray]  # the community's rows of the unit table
+    plan: _Plan | None  # None for a community without units
+    blocks: np.ndarray  # the blocks (the community alone without barriers)
+    zone: np.ndarray | None  # the block of each active unit (None without barriers)
+    findings: Report  # what placing the units found, added to the build's report in community order
+
+
+def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str, np.ndarray],
+             rules: GridRules, lines: np.ndarray | None = None, place: bool = True) -> _Prepared:
+    """Plan the split compounds, cut the blocks and place the points of one community.
+
+    ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns; without
+    ``place``, no point of the community needs moving (:func:`points_to_place`) unless blocks are cut.
     """
+    findings = Report("community")
+    blocks = np.array([community], dtype=object)
     if not len(geoms):
+        return _Prepared(code, kind, community, geoms, np.zeros(0, dtype=bool), table, None, blocks, None,
+                         findings)
+    plan = _split_plan(table, kind, rules, findings)
+    active = plan.active
+    if lines is not None:
+        blocks = cut_blocks(community, lines, min_area_m2=rules.min_block_m2)
+    zone = None if lines is None else np.zeros(len(active), dtype=np.int64)
+    if len(blocks) > 1:
+        zone = block_of(geoms[active], blocks)
+        for container, members in plan.split.items():  # a split compound goes where most of its buildings are
+            zone[container] = np.argmax(np.bincount(zone[members]))
+    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
+    if not place and len(blocks) == 1:
+        return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
+    for block in np.unique(np.zeros(len(active), dtype=np.int64) if zone is None else zone):
+        inside = active if zone is None else active[zone == block]
+        label = code if len(blocks) == 1 else f"{code} (block {block + 1})"
+        placed = place_points(geoms[inside], blocks[block], table["unit_id"][inside],
+                              coincident_m=rules.coincident_m, report=findings, code=label)
+        geoms[inside], moved[inside] = placed.geoms, placed.moved
+    return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
+
+
+def _share_out(prepared: list[_Prepared]) -> list[_Land]:
+    """Share out the land of every block of every community among its units, all blocks at once."""
+    blocks, units, where, splits, sizes = [], [], [], [], []
+    first = offset = 0  # the community's first unit and first block in the concatenation
+    for community in prepared:
+        active = np.empty(0, dtype=np.int64) if community.plan is None else community.plan.active
+        zone = np.zeros(len(active), dtype=np.int64) if community.zone is None else community.zone
+        for container, members in (community.plan.split.items() if community.plan else []):
+            splits.append({first + container: [first + m for m in members if zone[m] == zone[container]]})
+        blocks.append(community.blocks)
+        units.append(community.geoms[active])
+        where.append(offset + zone)
+        sizes.append(len(active))
+        first, offset = first + len(active), offset + len(community.blocks)
+    areas = np.concatenate(blocks)
+    geoms, at = np.concatenate(units), np.concatenate(where)
+    clipped = clip_units(geoms, areas[at])
+    regions = share_land(geoms, at, areas, splits=splits, clipped=clipped)
+    bounds = np.cumsum([0, *sizes])
+    return [_land(community, regions[a:b], clipped[a:b])
+            for community, a, b in zip(prepared, bounds[:-1], bounds[1:], strict=True)]
+
+
+def _neighbours(prepared: list[_Prepared], lands: list[_Land]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the pairs of grouped units of each community whose land shares an edge, all at once."""
+    pairs = iter(adjacent_pairs_each([land.regions[community.plan.grouped]
+                                      for community, land in zip(prepared, lands, strict=True)
+                                      if community.plan is not None]))
+    empty = np.empty(0, dtype=np.int64)
+    return [next(pairs) if community.plan is not None else (empty, empty) for community in prepared]
+
+
+class _Grouped(NamedTuple):
+    """The grouping of a community's units into grids (:func:`_group_community`)."""
+
+    labels: np.ndarray  # the grid of each grouped unit
+    groups: list[GridRow]
+    frame: dict[str, np.ndarray]  # the grouped units' columns
+
+
+def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndarray, np.ndarray],
+                     checks: _Checks, rules: GridRules) -> _Grouped | None:
+    """Group the units of one community into grids (None for a community without units).
+
+    ``neighbours`` are the pairs of grouped units whose land shares an edge (:func:`_neighbours`),
+    ``checks`` the checks that may find something (:func:`_checks_needed`); findings go to the community's
+    own report.
+    """
+    plan, report = prepared.plan, prepared.findings
+    if plan is None:
+        return None
+    rows = plan.active[plan.grouped]  # positions in table of the units that are grouped
+    geoms, regions, table = prepared.geoms[rows], land.regions[plan.grouped], _take(prepared.table, rows)
+    clipped = land.clipped[plan.grouped]
+    zones = None if land.zone is None else land.zone[plan.grouped]
+    if checks.geometry:
+        _report_units_geometry(geoms, clipped, table, report)
+    left, right = neighbours
+    adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
+    links = _links(clipped, regions, table, report) if checks.links else _NO_LINKS
+    position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
+    frame = {
+        **{column: table[column] for column in _GROUPING_COLUMNS},
+        "x": shapely.get_x(position),
+        "y": shapely.get_y(position),
+        "split_of": plan.split_of,
+    }
+    if checks.thin or len(links["member"]):
+        links = _with_narrow_links(links, regions, prepared.community, frame, rules, report, zones,
+                                   prepared.code)
+    labels, groups = group_unit_rows(frame, adjacency, community_kind=prepared.kind, rules=rules, links=links,
+                                     zones=zones)
+    return _Grouped(labels, groups, frame)
+
+
+def _dissolve_grids(prepared: list[_Prepared], lands: list[_Land], grouped: list[_Grouped | None]
+                    ) -> list[np.ndarray]:
+    """Return the land of each community's grids: the union of their units' land, all grids at once."""
+    regions, labels, sizes = [np.empty(0, dtype=object)], [np.empty(0, dtype=np.int64)], []
+    first = 0  # the community's first grid
+    for community, land, grouping in zip(prepared, lands, grouped, strict=True):
+        size = 0
+        if grouping is not None and community.plan is not None and len(grouping.groups):
+            size = len(grouping.groups)
+            regions.append(land.regions[community.plan.grouped])
+            labels.append(grouping.labels + first)
+        sizes.append(size)
+        first += size
+    grids = dissolve(np.concatenate(regions), np.concatenate(labels), first)
+    return np.split(grids, np.cumsum(sizes)[:-1])
+
+
+def _finish_community(prepared: _Prepared, land: _Land, grouping: _Grouped | None, grids: np.ndarray
+                      ) -> dict:
+    """Grids of one community: geometries (metric), attributes and the grid code of each unit."""
+    code, kind, community, table = prepared.code, prepared.kind, prepared.community, prepared.table
+    report = prepared.findings
+    if grouping is None or prepared.plan is None:
         grid_type = "rural" if kind == "rural" else "city"
         report.add(
             "community_empty",
@@ -477,68 +621,127 @@ def _divide_community(
         geometry = shapely.set_precision(community, GRID_SIZE_M)
         attrs = [GridRow(grid_type, "empty community", "", 0.0, 0.0)]
         return _piece(code, [geometry], attrs, [[]], table)
-    plan = _split_plan(table, kind, rules, report)
-    active = plan.active
-    land = _land(geoms[active], community, table["unit_id"][active], plan, rules, report, code, lines)
-    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
-    geoms[active], moved[active] = land.geoms, land.moved
-    moved_points = dict(zip(table["unit_id"][moved], geoms[moved], strict=True))
-    clipped = land.clipped
-    rows = active[plan.grouped]  # positions in table of the units that are grouped
-    geoms, regions, table_grouped = geoms[rows], land.regions[plan.grouped], _take(table, rows)
-    clipped = clipped[plan.grouped]
-    zones = None if land.zone is None else land.zone[plan.grouped]
-    _report_units_geometry(geoms, clipped, table_grouped, report)
-    left, right = adjacent_pairs(regions)
-    adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
-    links = _links(clipped, regions, table_grouped, report)
-    position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
-    frame = {
-        **{column: table_grouped[column] for column in _GROUPING_COLUMNS},
-        "x": shapely.get_x(position),
-        "y": shapely.get_y(position),
-        "split_of": plan.split_of,
-    }
-    links = _with_narrow_links(links, regions, community, frame, rules, report, zones, code)
-    labels, groups = group_unit_rows(frame, adjacency, community_kind=kind, rules=rules, links=links,
-                                     zones=zones)
-    grids = dissolve(regions, labels, len(groups))
+    plan, moved = prepared.plan, prepared.moved
+    labels, groups, ids = grouping.labels, grouping.groups, grouping.frame["unit_id"]
     if len(land.empty):
         grids = absorb_blocks(grids, land.empty)[0]
-    grids, multipart = connect_parts(grids, [clipped[labels == g] for g in range(len(groups))])
+    members = _split_by(np.arange(len(labels)), labels, len(groups))
+    grids, multipart = connect_parts(grids, [land.clipped[plan.grouped][m] for m in members])
     for g in multipart:
-        ids = join_ids(frame["unit_id"][labels == g])
+        unit_ids = join_ids(ids[labels == g])
         report.add(
             "grid_multipart",
-            f"a grid of community {code} ({ids}) has {shapely.get_num_geometries(grids[g])} "
+            f"a grid of community {code} ({unit_ids}) has {shapely.get_num_geometries(grids[g])} "
             "separate parts: its units lie apart",
-            record=f"{code}: {ids}",
+            record=f"{code}: {unit_ids}",
             severity="warning",
         )
     # a safeguard: the tessellation gives every grid land
     for g in np.flatnonzero(shapely.is_empty(grids)).tolist():
-        ids = join_ids(frame["unit_id"][labels == g])
+        unit_ids = join_ids(ids[labels == g])
         report.add(
             "grid_without_land",
-            f"a grid of community {code} ({ids}) got no land; please report this with the input",
-            record=f"{code}: {ids}",
+            f"a grid of community {code} ({unit_ids}) got no land; please report this with the input",
+            record=f"{code}: {unit_ids}",
             severity="error",
         )
-    members = [rows[labels == g] for g in range(len(groups))]
-    piece = _piece(code, list(grids), groups, members, table, derived=plan.derived, moved=moved)
-    piece["moved"] = moved_points
-    if land.zone is not None and zones is not None:
+    rows = plan.active[plan.grouped]
+    piece = _piece(code, list(grids), groups, [rows[m] for m in members], table, derived=plan.derived,
+                   moved=moved)
+    piece["moved"] = dict(zip(table["unit_id"][moved], prepared.geoms[moved], strict=True))
+    if land.zone is not None:
+        zones = land.zone[plan.grouped]
         piece["blocks"], piece["empty_blocks"] = len(land.blocks), len(land.empty)
-        piece["crossings"] = _crossings(piece, frame["unit_id"], frame["households"], labels, zones,
-                                        land.blocks)
+        piece["crossings"] = _crossings(piece, ids, grouping.frame["households"], labels, zones, land.blocks)
     return piece
+
+
+class _Checks(NamedTuple):
+    """Which per-community checks may find something (:func:`_checks_needed`)."""
+
+    geometry: bool  # a unit reaching beyond the community, or unit polygons that may overlap
+    links: bool  # a point on or near a polygon, points at one place, a polygon without land
+    thin: bool  # a unit's land narrower than the least width
+
+
+_NO_LINKS = {"member": np.empty(0, dtype=np.int64), "head": np.empty(0, dtype=np.int64)}
+
+
+def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Checks]:
+    """Find the communities where the per-community checks may find something, all at once.
+
+    The checks are :func:`_report_units_geometry`, :func:`_links` and
+    :func:`~gridmap.division.narrow.narrow_links`; the other communities skip them.
+    """
+    columns: dict[str, list[np.ndarray]] = {"geoms": [], "areal": [], "clipped": [], "regions": []}
+    for community, land in zip(prepared, lands, strict=True):
+        if community.plan is not None:
+            rows = community.plan.active[community.plan.grouped]
+            columns["geoms"].append(community.geoms[rows])
+            columns["areal"].append(community.table["areal"][rows])
+            columns["clipped"].append(land.clipped[community.plan.grouped])
+            columns["regions"].append(land.regions[community.plan.grouped])
+    geoms, areal, clipped, regions = (np.concatenate([np.empty(0, dtype=bool if name == "areal" else object),
+                                                      *values]) for name, values in columns.items())
+    n = len(columns["geoms"])
+    where = np.repeat(np.arange(n), [len(g) for g in columns["geoms"]])
+    geometry = _flagged(where[areal][shapely.area(geoms[areal]) - shapely.area(clipped[areal])
+                                     > _AREA_TOLERANCE_M2], n)
+    geometry |= _flagged(_overlapping(clipped[areal], where[areal]), n)
+    links = _may_link(clipped, regions, where, n)
+    thin = _flagged(where[thin_land(regions)], n)
+    flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
+    return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
+            for community in prepared]
+
+
+def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """Whether :func:`_links` may link units of each of ``n`` areas, all at once.
+
+    ``clipped`` and ``regions`` are the units (clipped to their area) and their land, ``where`` the area of
+    each: an area may link a point on or near a polygon, points at one place, or a polygon without land.
+    """
+    points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
+    links = _flagged(where[polygons & shapely.is_empty(regions)], n)
+    links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
+    cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
+    key = np.column_stack([where[points], cells])
+    key = key[np.lexsort(key.T[::-1])]
+    return links | _flagged(key[1:, 0][(key[1:] == key[:-1]).all(axis=1)].astype(np.int64), n)
+
+
+def _flagged(where: np.ndarray, n: int) -> np.ndarray:
+    """Return a boolean per community, True for those in ``where``."""
+    flags = np.zeros(n, dtype=bool)
+    flags[where] = True
+    return flags
+
+
+def _overlapping(geoms: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Return the community of each pair of geometries of one community that intersect."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (left < right) & (where[left] == where[right])
+    return where[left[keep]]
+
+
+def _near_pairs(clipped: np.ndarray, where: np.ndarray, points: np.ndarray, polygons: np.ndarray
+                ) -> np.ndarray:
+    """Return the community of each point unit on or near a polygon unit of its community (:func:`_links`)."""
+    point, hit = shapely.STRtree(clipped[polygons]).query(clipped[points], predicate="dwithin",
+                                                          distance=2 * CLEARANCE_M)
+    same = where[points][point] == where[polygons][hit]
+    return where[points][point[same]]
+
+
+def _split_by(values: np.ndarray, labels: np.ndarray, n: int) -> list[np.ndarray]:
+    """Return the values of each label ``0 .. n-1``, in their order."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(values[order], np.searchsorted(labels[order], np.arange(1, n)))
 
 
 class _Land(NamedTuple):
     """The land of a community's active units (:func:`_land`)."""
 
-    geoms: np.ndarray  # the units, moved points replaced
-    moved: np.ndarray  # bool per unit
     clipped: np.ndarray  # the units clipped to the community
     regions: np.ndarray  # the land of each unit; with ``empty``, a coverage of the community
     zone: np.ndarray | None  # the block of each unit (None without barriers)
@@ -546,41 +749,19 @@ class _Land(NamedTuple):
     empty: np.ndarray  # the blocks without units
 
 
-def _land(geoms: np.ndarray, community, ids: np.ndarray, plan: _Plan, rules: GridRules, report: Report,
-          code: str, lines: np.ndarray | None) -> _Land:
-    """Place the points and share out the land: over the community, or block by block along barriers."""
-    blocks = np.array([community], dtype=object) if lines is None else \
-        cut_blocks(community, lines, min_area_m2=rules.min_block_m2)
-    if len(blocks) == 1:  # no barriers, or none crossing the community
-        placed = place_points(geoms, community, ids, coincident_m=rules.coincident_m, report=report,
-                              code=code)
-        clipped = clip_units(placed.geoms, community)
-        regions = unit_regions(placed.geoms, community, split=plan.split, clipped=clipped)
-        zone = None if lines is None else np.zeros(len(geoms), dtype=np.int64)
-        return _Land(placed.geoms, placed.moved, clipped, regions, zone, blocks, blocks[:0])
-    zone = block_of(geoms, blocks)
-    for container, members in plan.split.items():  # a split compound goes where most of its buildings are
-        zone[container] = np.argmax(np.bincount(zone[members]))
-    geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
-    regions = np.full(len(geoms), shapely.Polygon(), dtype=object)
-    for block in np.unique(zone):
-        inside = np.flatnonzero(zone == block)
-        local = {int(k): v for k, v in enumerate(inside)}
-        position = {int(v): k for k, v in local.items()}
-        placed = place_points(geoms[inside], blocks[block], ids[inside], coincident_m=rules.coincident_m,
-                              report=report, code=f"{code} (block {block + 1})")
-        geoms[inside], moved[inside] = placed.geoms, placed.moved
-        if len(inside) == 1:  # one unit: the block is its land
-            regions[inside[0]] = shapely.set_precision(blocks[block], GRID_SIZE_M)
-            continue
-        split = {position[c]: [position[m] for m in members if m in position]
-                 for c, members in plan.split.items() if c in position}
-        regions[inside] = unit_regions(placed.geoms, blocks[block], split=split,
-                                       clipped=clip_units(placed.geoms, blocks[block]))
+def _land(prepared: _Prepared, regions: np.ndarray, clipped: np.ndarray) -> _Land:
+    """Return the land of a community's units from the land of its blocks' units (:func:`_share_out`).
+
+    Along barriers, the regions of neighbouring blocks and the blocks without units are noded together so
+    that they form one coverage of the community.
+    """
+    blocks, zone = prepared.blocks, prepared.zone
+    if len(blocks) == 1 or prepared.plan is None or zone is None:  # no barrier crosses the community
+        return _Land(clipped, regions, zone, blocks, blocks[:0])  # the blocks' clip is the community's
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
     pieces = common_edges(np.concatenate([regions, empty]))
-    return _Land(geoms, moved, clip_units(geoms, community), pieces[: len(geoms)], zone, blocks,
-                 pieces[len(geoms):])
+    clipped = clip_units(prepared.geoms[prepared.plan.active], prepared.community)
+    return _Land(clipped, pieces[: len(regions)], zone, blocks, pieces[len(regions):])
 
 
 def _crossings(piece: dict, ids: np.ndarray, households, labels: np.ndarray, zones: np.ndarray,

@@ -44,16 +44,16 @@ import pandas as pd
 import shapely
 
 from gridmap.crs import metric_crs
-from gridmap.division.build import _links
-from gridmap.division.group import group_units
+from gridmap.division.build import _links, _may_link
+from gridmap.division.group import GridRow, group_unit_rows
 from gridmap.division.order import reading_order
 from gridmap.division.rules import MicroRules
 from gridmap.division.tessellate import (
+    adjacent_pairs_each,
     clip_units,
     connect_parts,
     dissolve,
-    region_adjacency,
-    unit_regions,
+    share_land,
 )
 from gridmap.errors import CodeError, CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
@@ -170,21 +170,33 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
     grid_geoms = grids.to_crs(crs).geometry.to_numpy()
     building_geoms = footprints.to_crs(crs).geometry.to_numpy() if len(footprints) else np.empty(0, object)
     codes = grids["code"].to_numpy(dtype=object)
-    rows, micro_of = [], np.full(len(table), None, dtype=object)
-    for g in np.argsort(codes.astype(str), kind="stable"):
-        members = np.flatnonzero(grid_of == g)
-        members = members[np.argsort(table["unit_id"].to_numpy(dtype=str)[members], kind="stable")]
-        pieces = _divide_grid(codes[g], grid_geoms[g], building_geoms[members], table.iloc[members], rules,
-                              report, crs=(crs, grids.crs))
+    by_code = np.argsort(codes.astype(str), kind="stable")  # grids in code order
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[by_code] = np.arange(len(codes))
+    located = np.flatnonzero(grid_of >= 0)  # buildings by grid (in code order), then by id
+    located = located[np.lexsort((table["unit_id"].to_numpy(dtype=str)[located], rank[grid_of[located]]))]
+    columns = {column: table[column].to_numpy() for column in table.columns}
+    where = rank[grid_of[located]]
+    divided = []
+    for batch in _batches(np.bincount(where, minlength=len(codes))):  # a batch of grids at a time: memory
+        a, b = np.searchsorted(where, [batch[0], batch[-1] + 1])
+        mine = located[a:b]
+        divided += _divide_grids(codes[by_code[batch]], grid_geoms[by_code[batch]], where[a:b] - batch[0],
+                                 building_geoms[mine], {k: v[mine] for k, v in columns.items()}, rules,
+                                 crs=(crs, grids.crs), start=a)
+    rows, micro_of, communities = [], np.full(len(table), None, dtype=object), _communities(grids)
+    for g, (pieces, findings) in zip(by_code, divided, strict=True):
+        report.extend(findings)
         if len(pieces) >= 10 ** width:
             raise CodeError(f"grid {codes[g]} needs {len(pieces)} micro-grids but a {width}-digit sequence "
                             f"holds {10 ** width - 1}", record=f"grid {codes[g]}",
                             fix="raise the micro-grid household range (MicroRules.households) or divide the "
                                 "grid first")
+        community = communities[g]
         for sequence, piece in enumerate(pieces, start=1):
             code = f"{codes[g]}{sequence:0{width}d}"
-            micro_of[members[piece["members"]]] = code
-            rows.append({"code": code, "grid_code": codes[g], "community_code": _community(grids, g),
+            micro_of[located[piece["members"]]] = code
+            rows.append({"code": code, "grid_code": codes[g], "community_code": community,
                          **{k: v for k, v in piece.items() if k != "members"}})
     microgrids = _frame(rows, grids)
     _range_findings(microgrids, rules, report)
@@ -224,12 +236,14 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grids.reset_index(drop=True)
 
 
-def _community(grids: gpd.GeoDataFrame, g: int) -> str | None:
-    """Return the grid's community code: its column, else the 12 digits a code starts with."""
-    if "community_code" in grids.columns and isinstance(grids["community_code"].iloc[g], str):
-        return grids["community_code"].iloc[g]
-    code = grids["code"].iloc[g]
-    return code[:12] if code[:12].isdigit() and len(code[:12]) == 12 else None
+def _communities(grids: gpd.GeoDataFrame) -> np.ndarray:
+    """Return each grid's community code: its column, else the 12 digits its code starts with (else None)."""
+    given = (grids["community_code"].to_numpy(dtype=object) if "community_code" in grids.columns
+             else np.full(len(grids), None, dtype=object))
+    return np.array([column if isinstance(column, str) else
+                     code[:12] if code[:12].isdigit() and len(code[:12]) == 12 else None
+                     for column, code in zip(given, grids["code"].to_numpy(dtype=object), strict=True)],
+                    dtype=object)
 
 
 def _building_table(buildings: gpd.GeoDataFrame, report: Report) -> pd.DataFrame:
@@ -337,50 +351,134 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
     return grid_of
 
 
-def _divide_grid(code: str, grid, geoms: np.ndarray, table: pd.DataFrame, rules: MicroRules,
-                 report: Report, *, crs: tuple) -> list[dict]:
-    """Micro-grids of one grid, in reading order: geometry, counts and member positions.
+#: Buildings per batch of grids divided at once.
+_BATCH_BUILDINGS = 50_000
 
-    The division runs in the metric CRS ``crs[0]``; the micro-grids are numbered in the grids' CRS
-    ``crs[1]``, as :meth:`gridmap.codes.Registry.assign` numbers new codes, so that a micro-grid's temporary
-    sequence is the one its permanent code gets.
+
+def _batches(buildings: np.ndarray) -> list[np.ndarray]:
+    """Split the grids (positions, with their number of buildings) into consecutive batches."""
+    if not len(buildings):
+        return []
+    batch = np.cumsum(buildings + 1) // _BATCH_BUILDINGS
+    return np.split(np.arange(len(buildings)), np.flatnonzero(np.diff(batch)) + 1)
+
+
+def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, geoms: np.ndarray,
+                  table: dict[str, np.ndarray], rules: MicroRules, *, crs: tuple, start: int = 0
+                  ) -> list[tuple[list[dict], Report]]:
+    """Return the micro-grids of every grid and the findings of each grid.
+
+    The micro-grids of a grid come in reading order, each with its geometry, counts and member positions.
+
+    The buildings (``geoms``, ``table``: numpy columns) are sorted by their grid (``where``, a position in
+    ``codes``), then by id; ``start`` is the position of the first among all grids' buildings. The land
+    of all grids is shared out at once (:func:`~gridmap.division.tessellate.share_land`) and all
+    micro-grids are dissolved in one call; only the grouping runs grid by grid. The division runs in the
+    metric CRS ``crs[0]``; the micro-grids are numbered in the grids' CRS ``crs[1]``, as
+    :meth:`gridmap.codes.Registry.assign` numbers new codes, so that a micro-grid's temporary sequence is
+    the one its permanent code gets.
     """
-    if not len(geoms):
-        return [{"households": 0, "population": 0, "buildings": 0, "unit_ids": "", "reason": "no buildings",
-                 "note": "", "geometry": None, "members": np.empty(0, dtype=np.int64)}]
-    clipped = clip_units(geoms, grid)
-    regions = unit_regions(geoms, grid, clipped=clipped)
-    adjacency = region_adjacency(regions)
-    adjacency["gap_m"] = shapely.distance(geoms[adjacency["left"].to_numpy()],
-                                          geoms[adjacency["right"].to_numpy()])
-    links = _links(clipped, regions, table, report)
+    bounds = np.searchsorted(where, np.arange(len(codes) + 1))
+    slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    clipped = clip_units(geoms, grid_geoms[where])
+    regions = share_land(geoms, where, grid_geoms, clipped=clipped)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
-    frame = table.reset_index(drop=True).assign(x=shapely.get_x(position), y=shapely.get_y(position))
-    labels, groups = group_units(frame, adjacency, community_kind="urban", rules=rules.as_grid_rules(),
-                                 links=links)
-    parts = dissolve(regions, labels, len(groups))
-    parts, multipart = connect_parts(parts, [clipped[labels == g] for g in range(len(groups))])
-    ids = frame["unit_id"].to_numpy()
+    table = {**table, "x": shapely.get_x(position), "y": shapely.get_y(position)}
+    findings = [Report("micro-grids") for _ in codes]
+    grouped = _group_buildings(geoms, clipped, regions, where, table, slices, rules, findings)
+    sizes = np.array([len(rows) for _, rows in grouped], dtype=np.int64)
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    labels = np.concatenate([np.empty(0, dtype=np.int64)] + [local + start for (local, _), start
+                                                               in zip(grouped, first, strict=True)])
+    parts = np.split(dissolve(regions, labels, int(sizes.sum())), np.cumsum(sizes)[:-1])
+    for g, part in enumerate(parts):
+        if len(part):
+            mine = slices[g]
+            parts[g] = _connected(codes[g], part, grouped[g][0], clipped[mine], table["unit_id"][mine],
+                                  findings[g])
+    divided = np.flatnonzero(sizes > 1)  # one micro-grid keeps the grid's own polygon
+    if len(divided):
+        shown = gpd.GeoSeries(np.concatenate([parts[g] for g in divided]), crs=crs[0]).to_crs(crs[1])
+        for grid, part in zip(divided.tolist(), np.split(shown.to_numpy(), np.cumsum(sizes[divided])[:-1]),
+                              strict=True):
+            parts[grid] = part
+    return [(_pieces(grouped[g], parts[g], {k: v[part] for k, v in table.items()}, start + part.start),
+             findings[g]) for g, part in enumerate(slices)]
+
+
+def _group_buildings(geoms: np.ndarray, clipped: np.ndarray, regions: np.ndarray, where: np.ndarray,
+                     table: dict[str, np.ndarray], slices: list[slice], rules: MicroRules,
+                     findings: list[Report]) -> list[tuple[np.ndarray, list[GridRow]]]:
+    """Group the buildings of each grid (:func:`~gridmap.division.group.group_unit_rows`): labels and rows."""
+    pairs = adjacent_pairs_each([regions[part] for part in slices])
+    may_link = _may_link(clipped, regions, where, len(slices))
+    grid_rules = rules.as_grid_rules()
+    out: list[tuple[np.ndarray, list[GridRow]]] = []
+    for g, part in enumerate(slices):
+        if part.start == part.stop:
+            out.append((np.empty(0, dtype=np.int64), []))
+            continue
+        left, right = pairs[g]
+        gap = shapely.distance(geoms[part][left], geoms[part][right])
+        frame = {column: values[part] for column, values in table.items()}
+        links = _links(clipped[part], regions[part], frame, findings[g]) if may_link[g] else None
+        adjacency = {"left": left, "right": right, "gap_m": gap}
+        out.append(group_unit_rows(frame, adjacency, community_kind="urban", rules=grid_rules, links=links))
+    return out
+
+
+def _connected(code: str, parts: np.ndarray, labels: np.ndarray, clipped: np.ndarray, ids: np.ndarray,
+               report: Report) -> np.ndarray:
+    """Return the micro-grids of one grid with detached parts moved to their neighbours.
+
+    Parts that stay detached, and micro-grids without land, are reported.
+    """
+    parts, multipart = connect_parts(parts, [clipped[labels == g] for g in range(len(parts))])
     for g in multipart:
         report.add("microgrid_multipart", f"a micro-grid of grid {code} ({join_ids(ids[labels == g])}) has "
                    f"{shapely.get_num_geometries(parts[g])} separate parts: its buildings lie apart",
                    record=code, severity="warning")
-    if len(groups) == 1:
-        parts = np.array([None], dtype=object)  # the grid's own polygon, untouched
-        order = np.zeros(1, dtype=np.int64)
-    else:
-        empty = shapely.is_empty(parts)
-        for g in np.flatnonzero(empty).tolist():  # a safeguard: the tessellation gives every group land
+    if len(parts) > 1:
+        for g in np.flatnonzero(shapely.is_empty(parts)).tolist():  # a safeguard: every group gets land
             report.add("microgrid_without_land",
                        f"a micro-grid of grid {code} ({join_ids(ids[labels == g])}) got no land; please "
                        "report this with the input", record=code, severity="error")
-        parts = gpd.GeoSeries(parts, crs=crs[0]).to_crs(crs[1]).to_numpy()
+    return parts
+
+
+#: The micro-grid of a grid without buildings: the grid's own polygon (filled in by :func:`_frame`).
+_NO_BUILDINGS = {"households": 0, "population": 0, "buildings": 0, "unit_ids": "", "reason": "no buildings",
+                 "note": "", "geometry": None, "members": np.empty(0, dtype=np.int64)}
+
+
+def _pieces(grouped: tuple[np.ndarray, list[GridRow]], parts: np.ndarray, table: dict[str, np.ndarray],
+            start: int) -> list[dict]:
+    """Return the micro-grids of one grid in reading order; one micro-grid keeps the grid's polygon (None).
+
+    ``members`` are the positions of their buildings among all grids' buildings (the grid's start at
+    ``start``).
+    """
+    labels, rows = grouped
+    if not len(rows):
+        return [_NO_BUILDINGS]
+    if len(rows) == 1:
+        parts, order = np.array([None], dtype=object), np.zeros(1, dtype=np.int64)
+    else:
+        empty = shapely.is_empty(parts)
         order = np.concatenate([np.flatnonzero(~empty)[reading_order(parts[~empty])], np.flatnonzero(empty)])
-    return [{"households": int(frame["households"].to_numpy()[labels == g].sum()),
-             "population": int(frame["population"].to_numpy()[labels == g].sum()),
-             "buildings": int((labels == g).sum()), "unit_ids": join_ids(sorted(ids[labels == g])),
-             "reason": groups["reason"].iloc[g], "note": groups["note"].iloc[g], "geometry": parts[g],
-             "members": np.flatnonzero(labels == g)} for g in order]
+    members = _by_label(labels, len(rows))
+    ids = table["unit_id"]
+    return [{"households": int(table["households"][members[g]].sum()),
+             "population": int(table["population"][members[g]].sum()),
+             "buildings": len(members[g]), "unit_ids": join_ids(sorted(ids[members[g]])),
+             "reason": rows[g].reason, "note": rows[g].note, "geometry": parts[g],
+             "members": start + members[g]} for g in order]
+
+
+def _by_label(labels: np.ndarray, n: int) -> list[np.ndarray]:
+    """Positions of each label ``0 .. n-1``, in order."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(order, np.searchsorted(labels[order], np.arange(1, n)))
 
 
 def _frame(rows: list[dict], grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -30,7 +30,7 @@ from gridmap.division.tessellate import dissolve
 from gridmap.findings import Report
 from gridmap.schema import join_ids
 
-__all__ = ["narrow_links", "MIN_WIDTH_M"]
+__all__ = ["narrow_links", "thin_land", "MIN_WIDTH_M"]
 
 #: Least width (m) of a grid: a disc this wide fits in it (its inner buffer by half the width is not empty).
 MIN_WIDTH_M = 10.0
@@ -86,11 +86,15 @@ def narrow_links(
     """
     n = len(regions)
     fixed = np.zeros(n, dtype=bool) if fixed is None else fixed
+    label = _clusters(n, links.reshape(-1, 2))
+    land = regions.copy() if not len(links) else dissolve(regions, label, label.max() + 1 if n else 0)
+    thin = thin_land(land)
+    if not thin.any():  # most communities: every piece of land is wide
+        return np.empty((0, 2), dtype=np.int64)
     parts = shapely.get_parts(community)
     wide = shapely.union_all(parts[~shapely.is_empty(shapely.buffer(parts, -MIN_WIDTH_M / 2))])
-    label = _clusters(n, links.reshape(-1, 2))
-    land = dissolve(regions, label, label.max() + 1 if n else 0)
-    pending = sorted(np.flatnonzero(_narrow(land, wide)).tolist(), key=lambda c: str(min(ids[label == c])))
+    thin[thin] = _in_wide_part(land[thin], wide)
+    pending = sorted(np.flatnonzero(thin).tolist(), key=lambda c: str(min(ids[label == c])))
     new = []
     while pending:
         cluster = pending.pop(0)
@@ -101,7 +105,10 @@ def narrow_links(
             joinable &= zones == zones[members[0]]
         target = _neighbour(land[cluster], regions, ids, label, cluster, joinable)
         if target is None or fixed[members].any():
-            _report(report, ids[members], code)
+            nearest = _neighbour(land[cluster], regions, ids, label, cluster, np.ones(n, dtype=bool))
+            why = _why_alone(members, nearest, ids, fixed, zones, _totals(households, label, cluster),
+                             _totals(population, label, cluster), high, max_population)
+            _report(report, ids[members], code, why=why)
             continue
         _report(report, ids[members], code, joined=ids[target])
         new.append((members[0], target))
@@ -115,25 +122,70 @@ def narrow_links(
     return np.array(new, dtype=np.int64).reshape(-1, 2)
 
 
-def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None) -> None:
-    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning)."""
+def _why_alone(members: np.ndarray, nearest: int | None, ids: np.ndarray, fixed: np.ndarray,
+               zones: np.ndarray | None, households: np.ndarray, population: np.ndarray, high: float,
+               max_population: float) -> dict:
+    """Return why narrow land stays a grid of its own: a reason code, a sentence and the figures.
+
+    The reason is the rule that forbids joining the neighbour the land shares the longest edge with
+    (``nearest``): the household ceiling, the population cap, a dedicated site or a block edge.
+    """
+    why: dict = {"neighbour": None if nearest is None else ids[nearest], "households_joined": None,
+                 "population_joined": None}
+    if fixed[members].any():
+        site = ids[members[fixed[members]][0]]
+        return {**why, "reason": "dedicated_site",
+                "text": f"unit {site} is a dedicated site or part of a split compound, a grid of its own"}
+    if nearest is None:
+        return {**why, "reason": "no_neighbour", "text": "no other unit's land shares an edge with it"}
+    joined = {"households_joined": int(np.nan_to_num(households[nearest])),
+              "population_joined": int(np.nan_to_num(population[nearest]))}
+    unit = f"unit {ids[nearest]}, whose land shares the longest edge with it,"
+    if zones is not None and zones[nearest] != zones[members[0]]:
+        return {**why, **joined, "reason": "block_edge",
+                "text": f"{unit} lies across a street, river or railway (another block)"}
+    if fixed[nearest]:
+        return {**why, **joined, "reason": "dedicated_site",
+                "text": f"{unit} is a dedicated site or part of a split compound, a grid of its own"}
+    if joined["households_joined"] > high:
+        return {**why, **joined, "reason": "household_ceiling",
+                "text": f"joining {unit} would make {joined['households_joined']} households, above the "
+                        f"ceiling of {high:g}"}
+    return {**why, **joined, "reason": "population_cap",
+            "text": f"joining {unit} would make {joined['population_joined']} people, above the cap of "
+                    f"{max_population:g}"}
+
+
+def _report(report: Report, ids: np.ndarray, code: str, joined: str | None = None,
+            why: dict | None = None) -> None:
+    """Report narrow land: joined to unit ``joined``'s grid (info), or left a narrow grid (warning).
+
+    A narrow grid is an exception to the width rule, made because of ``why`` (:func:`_why_alone`), which
+    the finding names.
+    """
     land = f"the land of unit(s) {join_ids(ids)} of community {code} is narrower than {MIN_WIDTH_M:g} m"
     if joined is not None:
         report.add("land_narrow", f"{land}: they share a grid with unit {joined}, whose land is next to it",
                    record=f"{code}: {join_ids(ids)}", severity="info", joined=joined)
         return
+    why = why or {"reason": "no_neighbour", "text": "no other unit's land shares an edge with it"}
     report.add(
         "grid_narrow",
-        f"{land} and no neighbouring grid can take it within the household and population limits: "
-        "its grid stays narrow",
+        f"{land}, but no neighbouring grid can take it: {why['text']}; its grid stays narrow (an exception "
+        f"to the {MIN_WIDTH_M:g} m rule)",
         record=f"{code}: {join_ids(ids)}",
         severity="warning",
-        fix="check the units' locations (points a few metres apart near the community boundary)",
+        fix="check the units' locations (points a few metres apart near the community boundary)"
+            + ("; or raise the household ceiling (GridRules.city_households)"
+               if why["reason"] == "household_ceiling" else ""),
+        **{key: value for key, value in why.items() if key != "text"},
     )
 
 
 def _clusters(n: int, links: np.ndarray) -> np.ndarray:
     """Cluster label of each unit, linked units together."""
+    if not len(links):
+        return np.arange(n)
     from scipy.sparse import coo_matrix  # scipy loads only when land is narrow: `import gridmap` stays light
     from scipy.sparse.csgraph import connected_components
 
@@ -143,13 +195,33 @@ def _clusters(n: int, links: np.ndarray) -> np.ndarray:
 
 def _narrow(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
     """Whether each piece of land is narrower than the least width where the community is wider."""
+    thin = thin_land(land)
+    thin[thin] = _in_wide_part(land[thin], wide)
+    return thin
+
+
+def thin_land(land: np.ndarray) -> np.ndarray:
+    """Whether each piece of land is narrower than :data:`MIN_WIDTH_M` (no disc that wide fits in it).
+
+    :func:`narrow_links` links nothing where no unit's land, nor linked units' land, is thin.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> thin_land(np.array([box(0, 0, 4, 100), box(4, 0, 100, 100)], dtype=object)).tolist()
+    [True, False]
+    """
     thin = ~shapely.is_empty(land)
     # a point of the land half the width from its edge proves it wide (most land, and cheaper than a buffer)
     inner = shapely.point_on_surface(land[thin])
     thin[thin] = shapely.distance(inner, shapely.boundary(land[thin])) < MIN_WIDTH_M / 2
     thin[thin] = shapely.is_empty(shapely.buffer(land[thin], -MIN_WIDTH_M / 2))
-    thin[thin] = shapely.area(shapely.intersection(land[thin], wide)) >= _WIDE_AREA_M2
     return thin
+
+
+def _in_wide_part(land: np.ndarray, wide: BaseGeometry) -> np.ndarray:
+    """Whether each piece of land lies (by more than a trace) in the part of the community that is wide."""
+    return shapely.area(shapely.intersection(land, wide)) >= _WIDE_AREA_M2
 
 
 def _totals(values: np.ndarray, label: np.ndarray, cluster: int) -> np.ndarray:

@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap.findings import Report
 from gridmap.schema import join_ids
 
-__all__ = ["place_points", "Placement", "CLEARANCE_M", "SPREAD_SPACING_M"]
+__all__ = ["place_points", "points_to_place", "Placement", "CLEARANCE_M", "SPREAD_SPACING_M"]
 
 #: Least distance (m) from a unit point to the edge of its grid: build, check and case location agree.
 CLEARANCE_M = 0.5
@@ -139,6 +139,38 @@ def place_points(
                 distance_m=round(float(gap), 4),
             )
     return Placement(geoms, moved)
+
+
+def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, coincident_m: float
+                    ) -> np.ndarray:
+    """Whether :func:`place_points` would move a point unit of each area, for many areas at once.
+
+    True for an area with two point units within ``coincident_m`` of each other, or a point unit closer to
+    its boundary than the clearance (plus margin); :func:`place_points` changes nothing in the others.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> points_to_place(np.array([Point(50, 50), Point(52, 50), Point(150, 50), Point(190, 50)]),
+    ...                 np.array([0, 0, 1, 1]), np.array([box(0, 0, 100, 100), box(100, 0, 200, 100)]),
+    ...                 coincident_m=5).tolist()
+    [True, False]
+    """
+    flagged = np.zeros(len(areas), dtype=bool)
+    points = np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    if not len(points):
+        return flagged
+    if coincident_m > 0:
+        left, right = shapely.STRtree(geoms[points]).query(geoms[points], predicate="dwithin",
+                                                           distance=coincident_m)
+        same = (left < right) & (where[points[left]] == where[points[right]])
+        flagged[where[points[left[same]]]] = True
+    used = np.unique(where[points])
+    boundaries = np.full(len(areas), None, dtype=object)
+    boundaries[used] = shapely.boundary(areas[used])
+    near = shapely.distance(geoms[points], boundaries[where[points]]) < _INSET_M
+    flagged[where[points[near]]] = True
+    return flagged
 
 
 def _spots(points: np.ndarray, ids: np.ndarray, reach: float) -> list[np.ndarray]:

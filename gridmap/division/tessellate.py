@@ -1,14 +1,17 @@
 """Grid geometry that tiles a community exactly: every square metre to exactly one unit, then one grid.
 
-All functions work on shapely geometries in a **metric** CRS (metres), one community at a time.
+All functions work on shapely geometries in a **metric** CRS (metres). Each community is divided on its own;
+:func:`share_land` and :func:`adjacent_pairs_each` do so for many communities (or blocks, or grids) at
+once, one vectorised call per step instead of a dozen per community.
 
 How the land is shared out (:func:`unit_regions`):
 
 1. seeds — points sampled every ``spacing`` metres along the boundary of each unit polygon (clipped to the
    community), and the unit points themselves;
-2. the edges of the Voronoi diagram of the seeds (``shapely.voronoi_polygons(..., only_edges=True)``) that
-   separate seeds of different units, so the land between units (roads, green, water) goes to the nearest
-   unit;
+2. the edges of the Voronoi diagram of the seeds that separate seeds of different units, so the land
+   between units (roads, green, water) goes to the nearest unit; they are read from the Delaunay
+   triangulation of the seeds (scipy's Qhull) and are the edges ``shapely.voronoi_polygons(seeds,
+   extend_to=community)`` gives, coordinate for coordinate;
 3. those edges, the unit polygons' boundaries and the community boundary are noded together with
    snap-rounding to ``grid_size`` (0.1 mm) and polygonised into faces; a face inside a unit polygon belongs to
    that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
@@ -45,6 +48,8 @@ __all__ = [
     "clip_units",
     "region_adjacency",
     "adjacent_pairs",
+    "adjacent_pairs_each",
+    "share_land",
     "dissolve",
     "connect_parts",
     "SAMPLE_SPACING_M",
@@ -95,45 +100,149 @@ def unit_regions(
     numpy.ndarray of shapely geometries
         The land of each unit (its own polygon plus the nearest surrounding land), an empty polygon for a
         unit that got none (a point at the same place as an earlier unit, a polygon covered by smaller ones).
+
+    See Also
+    --------
+    share_land : the same for many communities at once.
     """
     units = np.asarray(units, dtype=object)
-    whole = shapely.set_precision(community, grid_size)
-    if len(units) == 0:
-        return np.empty(0, dtype=object)
-    clipped = clip_units(units, community, grid_size=grid_size) if clipped is None else np.asarray(clipped)
-    seeds, owners = _seeds(units, clipped, community, spacing=spacing, grid_size=grid_size)
-    seed_points = cast(np.ndarray, shapely.points(seeds))
-    owners = _hand_over(seed_points, owners, split or {})
+    return share_land(units, np.zeros(len(units), dtype=np.int64), np.array([community], dtype=object),
+                      splits=[split] if split else None, clipped=clipped, spacing=spacing,
+                      grid_size=grid_size)
+
+
+def share_land(
+    units: ArrayLike,
+    where: ArrayLike,
+    areas: ArrayLike,
+    *,
+    splits: Sequence[dict[int, list[int]]] | None = None,
+    clipped: np.ndarray | None = None,
+    spacing: float = SAMPLE_SPACING_M,
+    grid_size: float = GRID_SIZE_M,
+) -> np.ndarray:
+    """Return :func:`unit_regions` of many areas (communities, blocks, grids) at once, each on its own.
+
+    The regions are those :func:`unit_regions` gives area by area; each step is one vectorised call over
+    all areas instead of one call per area, which costs more than the geometry when areas are small.
+
+    Parameters
+    ----------
+    units : sequence of shapely geometries
+        Unit points or polygons of every area, metric; the order of an area's units breaks ties.
+    where : sequence of int
+        The area of each unit (a position in ``areas``).
+    areas : sequence of shapely Polygons or MultiPolygons
+        The areas, in the same CRS; areas without units are ignored.
+    splits : sequence of dict, optional
+        ``{container: [members]}`` with positions in ``units`` (see ``split`` of :func:`unit_regions`),
+        any number of them, each within one area.
+    clipped : sequence of shapely geometries, optional
+        ``clip_units(units, areas[where])`` when the caller has it already.
+    spacing, grid_size : float
+        As for :func:`unit_regions`.
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+        The land of each unit; the regions of an area's units tile the area.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> regions = share_land([Point(1, 1), Point(3, 1), Point(11, 1)], [0, 0, 1],
+    ...                      [box(0, 0, 4, 2), box(10, 0, 12, 2)])
+    >>> [tuple(round(v) for v in r.bounds) for r in regions]
+    [(0, 0, 2, 2), (2, 0, 4, 2), (10, 0, 12, 2)]
+    """
+    units = np.asarray(units, dtype=object)
+    where = np.asarray(where, dtype=np.int64)
+    areas = np.asarray(areas, dtype=object)
     regions = np.full(len(units), _EMPTY, dtype=object)
-    if len(np.unique(owners)) < 2:  # one unit (or one with seeds) takes the whole community
-        regions[owners[0] if len(owners) else 0] = whole
+    if not len(units):
         return regions
-    edges = _dividing_edges(seeds, owners, community, grid_size)
-    polygonal = shapely.area(clipped) > 0
-    lines = np.concatenate([edges, shapely.boundary(clipped[polygonal]), [shapely.boundary(whole)]])
-    # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
-    # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
-    # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
-    # reprojected to degrees and back.
-    merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(lines)))
-    noded = shapely.union_all(merged, grid_size=grid_size)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    points = shapely.point_on_surface(faces)
-    inside = shapely.intersects(whole, points)
-    faces, points = faces[inside], points[inside]
-    labels = _label_faces(points, clipped, seed_points, owners)
-    for container, members in (split or {}).items():  # faces inside a split unit go to its nearest member
-        at = np.flatnonzero(labels == container)
-        labels[at] = _nearest_member(points[at], seed_points, owners, members, container)
-    return dissolve(faces, labels, len(units))
+    clipped = clip_units(units, areas[where], grid_size=grid_size) if clipped is None else np.asarray(clipped)
+    seeds, owners = _seeds(units, clipped, areas[where], where, spacing=spacing, grid_size=grid_size)
+    split = [(container, members) for each in splits or [] for container, members in each.items()]
+    seed_points = cast(np.ndarray, shapely.points(seeds)) if split else np.empty(0, dtype=object)
+    of_area = _Sorted(where[owners])  # the seeds of each area (a split moves a seed within its area)
+    for container, members in split:  # the seeds of a split container go to its members
+        mine = of_area.of(where[[container]])
+        owners[mine] = _hand_over(seed_points[mine], owners[mine], container, members)
+    wholes = np.full(len(areas), None, dtype=object)
+    used = np.unique(where)
+    wholes[used] = shapely.set_precision(areas[used], grid_size)
+    divided = _divided_areas(where[owners], owners, where, wholes, regions)
+    if not len(divided):
+        return regions
+    seed_area, of_units = where[owners], _Sorted(where)
+    for batch in _batches(divided, np.bincount(seed_area, minlength=len(areas))[divided]):
+        at, mine = of_area.of(batch), np.sort(of_units.of(batch))
+        edges, edge_area = _dividing_edges(seeds[at], owners[at], seed_area[at], areas)
+        faces, face_area = _faces(edges, edge_area, clipped[mine], where[mine], wholes, batch, grid_size)
+        points = shapely.point_on_surface(faces)
+        shapely.prepare(wholes[batch])
+        inside = shapely.intersects(wholes[face_area], points)
+        faces, points, face_area = faces[inside], points[inside], face_area[inside]
+        labels = _label_faces(points, face_area, mine, clipped, where, seeds[at], owners[at])
+        for container, members in split:  # faces inside a split unit go to its nearest member
+            if where[container] in batch:
+                inner, near = np.flatnonzero(labels == container), of_area.of(where[[container]])
+                labels[inner] = _nearest_member(points[inner], seed_points[near], owners[near], members,
+                                                container)
+        regions[mine] = dissolve(faces, np.searchsorted(mine, labels), len(mine))
+    return regions
 
 
-def _hand_over(seed_points: np.ndarray, owners: np.ndarray, split: dict[int, list[int]]) -> np.ndarray:
-    """Give each seed of a split container to the nearest of its members."""
+class _Sorted:
+    """Positions sorted by a key (stable), to find those with given keys without a pass over all of them."""
+
+    def __init__(self, keys: np.ndarray):
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def of(self, wanted: np.ndarray) -> np.ndarray:
+        """Return the positions whose key is in ``wanted`` (sorted), in key order, stable within a key."""
+        start, stop = np.searchsorted(self.keys, wanted[0]), np.searchsorted(self.keys, wanted[-1], "right")
+        return self.order[start:stop][np.isin(self.keys[start:stop], wanted)]
+
+
+#: Seeds per batch of areas in :func:`share_land`, and regions per batch in :func:`adjacent_pairs_each`:
+#: the faces or segments of a batch are held at once.
+_BATCH_SEEDS = 20_000
+_BATCH_REGIONS = 5_000
+
+
+def _batches(items: np.ndarray, sizes: np.ndarray, size: int = _BATCH_SEEDS) -> list[np.ndarray]:
+    """Split the items into consecutive batches of about ``size`` in all (``sizes`` each)."""
+    if not len(items):
+        return []
+    batch = np.cumsum(sizes) // size
+    return np.split(items, np.flatnonzero(np.diff(batch)) + 1)
+
+
+def _divided_areas(seed_area: np.ndarray, owners: np.ndarray, where: np.ndarray, wholes: np.ndarray,
+                   regions: np.ndarray) -> np.ndarray:
+    """Return the areas whose seeds belong to two units or more; give every other area whole to one unit.
+
+    That unit is the one of the area's first seed, or the area's first unit when it has no seed.
+    """
+    owners_per_area = np.bincount(where[np.unique(owners)], minlength=len(wholes))
+    used, first_unit = np.unique(where, return_index=True)
+    seeded, first_seed = np.unique(seed_area, return_index=True)
+    owner = first_unit.copy()
+    has_seed = np.isin(used, seeded)
+    owner[has_seed] = owners[first_seed]
+    single = owners_per_area[used] < 2
+    regions[owner[single]] = wholes[used[single]]
+    return used[~single]
+
+
+def _hand_over(seed_points: np.ndarray, owners: np.ndarray, container: int, members: list[int]) -> np.ndarray:
+    """Return the owners of the seeds with each seed of a split container given to the nearest member."""
     owners = owners.copy()
-    for container, members in split.items():
-        own = np.flatnonzero(owners == container)
-        owners[own] = _nearest_member(seed_points[own], seed_points, owners, members, container)
+    own = np.flatnonzero(owners == container)
+    owners[own] = _nearest_member(seed_points[own], seed_points, owners, members, container)
     return owners
 
 
@@ -148,87 +257,203 @@ def _nearest_member(points: np.ndarray, seed_points: np.ndarray, owners: np.ndar
     return found
 
 
-def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, community, grid_size: float) -> np.ndarray:
-    """Return the Voronoi edges between seeds of different units, each edge once, as 2-point lines.
+def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, seed_area: np.ndarray, areas: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Voronoi edges between seeds of different units, each edge once, as pairs of points.
 
-    GEOS computes neighbouring cells separately, so their shared edges can differ in the last bit and the
-    cells cannot be dissolved as a coverage. So only the segments are used. A cell's segment lies on the
-    perpendicular bisector of the cell's seed and the seed across it, so mirroring the seed in the segment
-    finds the seed across (seeds lie on the ``grid_size`` grid, so the mirror image rounds to it exactly).
-    A segment is kept when that seed belongs to another unit — by the cell of the smaller unit number only,
-    so that each edge is kept once; segments on the diagram's outer frame have no seed across and are
-    dropped. The noding in :func:`unit_regions` then makes the faces exact. (``voronoi_polygons(
-    only_edges=True)`` gives each edge once directly, but is about four times slower.)
+    One Voronoi diagram per area, of its seeds; returns the edges and the area of each. The diagram is
+    read from the Delaunay triangulation (:func:`_triangles`): the edge between the cells of two
+    neighbouring seeds joins the circumcentres of the two triangles on either side of them, or runs from
+    the one triangle's circumcentre outwards beyond the area when the two seeds are on the hull (or beside
+    a flat triangle). Inside the area these are the edges of ``shapely.voronoi_polygons(seeds,
+    extend_to=area)``: the circumcentres are computed in extended precision, as GEOS does, so that they
+    round to the same points, each edge is oriented as GEOS orients the cell of the seed of the smaller
+    unit number (clockwise: that seed on its right), and the edges come in the order of those seeds. (The
+    edges read off GEOS's cells cost about twice as much.)
     """
-    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=community, ordered=True)
-    # GEOS 3.14 returns some ordered cells as a GeometryCollection of the polygon and a zero-length line
-    cells = shapely.get_parts(cells)
-    cell = np.arange(len(cells))
-    if (shapely.get_type_id(cells) == shapely.GeometryType.GEOMETRYCOLLECTION).any():
-        cells, cell = shapely.get_parts(cells, return_index=True)
-    polygon = shapely.get_type_id(cells) == shapely.GeometryType.POLYGON
-    coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(cells[polygon]), return_index=True)
-    start = np.flatnonzero(ring[1:] == ring[:-1])
-    first, second = coords[start], coords[start + 1]
-    own = cell[polygon][ring[start]]
-    direction = second - first
-    squared = (direction**2).sum(axis=1)
-    keep = squared > 0
-    first, second, direction, squared, own = (
-        first[keep],
-        second[keep],
-        direction[keep],
-        squared[keep],
-        own[keep],
-    )
-    along = ((seeds[own] - first) * direction).sum(axis=1) / squared
-    mirror = 2 * (first + along[:, None] * direction) - seeds[own]
-    across = _find_seed(seeds, mirror, grid_size)
-    # a very short segment (two Voronoi vertices close together) gives an imprecise mirror image: take the
-    # nearest seed when it is close relative to the distance mirrored (the diagram's outer frame has none)
-    missed = np.flatnonzero(across < 0)
-    if len(missed):
-        reach = np.hypot(*(mirror[missed] - seeds[own[missed]]).T)
-        (found, seed), distance = shapely.STRtree(cast(np.ndarray, shapely.points(seeds))).query_nearest(
-            shapely.points(mirror[missed]), return_distance=True, all_matches=False
-        )
-        near = distance <= 1e-3 * reach[found]
-        across[missed[found[near]]] = seed[near]
-    found = across >= 0
-    dividing = found & (owners[own] < np.where(found, owners[across], -1))
-    return cast(np.ndarray, shapely.linestrings(np.stack([first[dividing], second[dividing]], axis=1)))
+    order = np.argsort(seed_area, kind="stable")  # the seeds of each area together, in their order
+    seeds, owners, seed_area = seeds[order], owners[order], seed_area[order]
+    triangles, flat = _triangles(seeds, seed_area)
+    centres = _circumcentres(seeds, triangles)
+    one, two, third = (triangles[:, np.roll(np.arange(3), -shift)].ravel() for shift in range(3))
+    triangle = np.repeat(np.arange(len(triangles)), 3)
+    low, high = np.minimum(one, two), np.maximum(one, two)
+    apart = owners[low] != owners[high]  # only the edges between two units
+    low, high, third, triangle = low[apart], high[apart], third[apart], triangle[apart]
+    order = np.lexsort((triangle, high, low))
+    low, high, third, triangle = low[order], high[order], third[order], triangle[order]
+    first = np.flatnonzero(_run_starts(np.column_stack([low, high])))  # one row per pair of seeds
+    twice = np.r_[first[1:] - first[:-1] == 2, len(low) - first[-1:] == 2]
+    start, far = centres[triangle[first]], third[first]
+    end = np.full_like(start, np.nan)
+    end[twice] = centres[triangle[first[twice] + 1]]
+    known = np.isfinite(start).all(axis=1), np.isfinite(end).all(axis=1)
+    swap = ~known[0] & known[1]  # a flat triangle on the first side: run from the second one
+    start[swap], far[swap] = end[swap], third[first[swap] + 1]
+    ray = known[0] != known[1]
+    end[ray] = _beyond(start[ray], seeds[low[first[ray]]], seeds[high[first[ray]]], seeds[far[ray]],
+                       areas[seed_area[low[first[ray]]]])
+    keep = known[0] | known[1]
+    segments = np.stack([start[keep], end[keep]], axis=1)
+    pairs = np.column_stack([low[first[keep]], high[first[keep]]])
+    bisectors, bisector_pairs = _collinear_edges(seeds, owners, flat, areas[seed_area])
+    return _oriented(np.concatenate([segments, bisectors]), np.concatenate([pairs, bisector_pairs]), seeds,
+                     owners, seed_area)
 
 
-def _find_seed(seeds: np.ndarray, points: np.ndarray, grid_size: float) -> np.ndarray:
-    """Index of the seed at each point (rounded to the grid), -1 where there is none."""
-    origin = seeds.min(axis=0)
-    span = int(np.ceil((seeds.max(axis=0) - origin).max() / grid_size)) + 3
+def _triangles(seeds: np.ndarray, seed_area: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return the Delaunay triangles of each area's seeds, and the seeds of areas without a triangle.
 
-    def keys(xy):
-        cells = np.round((xy - origin) / grid_size).astype(np.int64)
-        inside = ((cells >= 0) & (cells < span)).all(axis=1)
-        return np.where(inside, cells[:, 0] * span + cells[:, 1], -1)
+    Triangles are rows of 3 seed positions; an area whose seeds all lie on one line has none. ``seeds`` are
+    sorted by area.
+    """
+    from scipy.spatial import Delaunay, QhullError  # scipy loads only when land is shared out
 
-    seed_keys = keys(seeds)
-    order = np.argsort(seed_keys)
-    wanted = keys(points)
-    at = np.clip(np.searchsorted(seed_keys[order], wanted), 0, len(order) - 1)
-    hit = (seed_keys[order][at] == wanted) & (wanted >= 0)
-    return np.where(hit, order[at], -1)
+    _, starts = np.unique(seed_area, return_index=True)
+    stops = np.r_[starts[1:], len(seeds)]
+    triangles, flat = [np.empty((0, 3), dtype=np.int64)], []
+    for start, stop in zip(starts, stops, strict=True):
+        own = seeds[start:stop]
+        try:
+            triangles.append(start + Delaunay(own - own.min(axis=0)).simplices.astype(np.int64))
+        except QhullError:  # fewer than three seeds, or all on one line
+            flat.append(np.arange(start, stop))
+    return np.concatenate(triangles), flat
 
 
-def clip_units(units: ArrayLike, community: BaseGeometry, *, grid_size: float = GRID_SIZE_M) -> np.ndarray:
-    """Return the part of each unit inside the community (points unchanged) on the ``grid_size`` grid."""
+def _circumcentres(seeds: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Circumcentre of each triangle, computed in extended precision; not finite for a flat triangle."""
+    a, b, c = (seeds[triangles[:, k]].astype(np.longdouble) for k in range(3))
+    ab, cb = a - b, c - b  # relative to one corner, as GEOS's Triangle::circumcentreDD
+    ab2, cb2 = (ab**2).sum(axis=1), (cb**2).sum(axis=1)
+    denominator = 2 * (ab[:, 0] * cb[:, 1] - ab[:, 1] * cb[:, 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = (cb[:, 1] * ab2 - ab[:, 1] * cb2) / denominator
+        y = (ab[:, 0] * cb2 - cb[:, 0] * ab2) / denominator
+        return np.column_stack([b[:, 0] + x, b[:, 1] + y]).astype(np.float64)
+
+
+def _beyond(start: np.ndarray, a: np.ndarray, b: np.ndarray, inner: np.ndarray, area: np.ndarray
+            ) -> np.ndarray:
+    """Return the end of the edge from ``start`` along the bisector of seeds ``a`` and ``b``, out of ``area``.
+
+    The edge runs away from ``inner`` (the triangle's third corner), far enough to leave the area.
+    """
+    normal = np.column_stack([a[:, 1] - b[:, 1], b[:, 0] - a[:, 0]])
+    normal *= np.where(((inner - a) * normal).sum(axis=1) > 0, -1.0, 1.0)[:, None]
+    normal /= np.hypot(*normal.T)[:, None]
+    x0, y0, x1, y1 = shapely.bounds(area).T
+    reach = np.hypot(start[:, 0] - (x0 + x1) / 2, start[:, 1] - (y0 + y1) / 2) + np.hypot(x1 - x0, y1 - y0)
+    return start + normal * reach[:, None]
+
+
+def _collinear_edges(seeds: np.ndarray, owners: np.ndarray, flat: list[np.ndarray], area: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Voronoi edges of the areas whose seeds all lie on one line, and their pairs of seeds.
+
+    The edges are the bisectors of neighbouring seeds of different units, across the whole area.
+    """
+    pairs = [np.empty((0, 2), dtype=np.int64)]
+    for group in flat:
+        along = group[np.lexsort((seeds[group, 1], seeds[group, 0]))]  # in order along the line
+        pairs.append(np.column_stack([along[:-1], along[1:]]))
+    pair = np.concatenate(pairs)
+    pair = pair[owners[pair[:, 0]] != owners[pair[:, 1]]]
+    a, b = seeds[pair[:, 0]], seeds[pair[:, 1]]
+    middle = (a + b) / 2
+    if not len(pair):
+        return np.empty((0, 2, 2)), pair
+    where = area[pair[:, 0]]
+    segments = np.stack([_beyond(middle, a, b, a, where), _beyond(middle, b, a, b, where)], axis=1)
+    return segments, np.sort(pair, axis=1)
+
+
+def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners: np.ndarray,
+              seed_area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the edges (shape ``(n, 2, 2)``) as GEOS's clockwise cells give them, and the area of each.
+
+    Each edge has the seed of the smaller unit number on its right, and they come in the order of that
+    seed. Zero-length edges (between the equal circumcentres of four seeds on one circle) are dropped.
+    """
+    own = np.where(owners[pairs[:, 0]] < owners[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
+    start, end = segments[:, 0], segments[:, 1]
+    direction = end - start
+    to_seed = seeds[own] - start
+    left = direction[:, 0] * to_seed[:, 1] - direction[:, 1] * to_seed[:, 0] > 0
+    segments[left] = segments[left][:, ::-1]
+    keep = (direction != 0).any(axis=1)
+    order = np.flatnonzero(keep)[np.argsort(own[keep], kind="stable")]
+    return segments[order], seed_area[own[order]]
+
+
+def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seeds: np.ndarray, seed_area: np.ndarray
+                  ) -> np.ndarray:
+    """Index of the nearest seed of the same area to each point (coordinates, ``(n, 2)``)."""
+    from scipy.spatial import cKDTree  # loaded with the triangulation (:func:`_triangles`)
+
+    found = np.asarray(cKDTree(seeds).query(points)[1], dtype=np.int64)
+    other = np.flatnonzero(seed_area[found] != point_area)  # the nearest is across the area's edge
+    if not len(other):
+        return found
+    by_area = np.argsort(seed_area, kind="stable")
+    other = other[np.argsort(point_area[other], kind="stable")]
+    areas, starts = np.unique(point_area[other], return_index=True)
+    seed_bounds = np.searchsorted(seed_area[by_area], np.stack([areas, areas + 1]))
+    for area_points, (a, b) in zip(np.split(other, starts[1:]), seed_bounds.T, strict=True):
+        candidates = by_area[a:b]
+        found[area_points] = candidates[cKDTree(seeds[candidates]).query(points[area_points])[1]]
+    return found
+
+
+def _faces(edges: np.ndarray, edge_area: np.ndarray, clipped: np.ndarray, where: np.ndarray,
+           wholes: np.ndarray, divided: np.ndarray, grid_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the faces of each divided area's linework, and the area of each face.
+
+    The linework of an area: its dividing edges (``(n, 2, 2)`` points), the rings of its unit polygons and
+    its own rings, one MultiLineString per area built straight from the coordinates.
+    """
+    polygonal = (shapely.area(clipped) > 0) & np.isin(where, divided)
+    parts, part = shapely.get_parts(np.concatenate([clipped[polygonal], wholes[divided]]), return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_coords, ring = shapely.get_coordinates(rings, return_index=True)
+    coords = np.concatenate([edges.reshape(-1, 2), ring_coords])
+    sizes = np.r_[np.full(len(edges), 2), np.bincount(ring, minlength=len(rings))]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    line_area = np.r_[edge_area, np.r_[where[polygonal], divided][part[ring_part]]]
+    order = np.argsort(line_area, kind="stable")  # each area's lines together: edges, units, its own rings
+    sizes, starts = sizes[order], starts[order]
+    take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
+    lines_per_area = np.bincount(np.searchsorted(divided, line_area[order]), minlength=len(divided))
+    linework = shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, coords[take],
+                                         (np.r_[0, np.cumsum(sizes)], np.r_[0, np.cumsum(lines_per_area)]))
+    # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
+    # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
+    # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
+    # reprojected to degrees and back.
+    noded = cast(np.ndarray, shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size,
+                                               axis=1))
+    polygons = cast(np.ndarray, shapely.polygonize(noded[:, None], axis=1))  # type: ignore[call-overload]
+    faces, face = shapely.get_parts(polygons, return_index=True)
+    return faces, divided[face]
+
+
+def clip_units(units: ArrayLike, community: BaseGeometry | ArrayLike, *,
+               grid_size: float = GRID_SIZE_M) -> np.ndarray:
+    """Return the part of each unit inside the community (points unchanged) on the ``grid_size`` grid.
+
+    ``community`` is one polygon, or one per unit.
+    """
     units = np.asarray(units, dtype=object)
+    areas = np.broadcast_to(np.asarray(community, dtype=object), units.shape)
     clipped = units.copy()
     polygonal = shapely.get_dimensions(units) == 2
-    shapely.prepare(community)  # cached on the geometry: repeated predicates against it are fast
-    inside = polygonal & shapely.contains_properly(community, units)  # most units: no overlay needed
+    shapely.prepare(areas)  # cached on the geometry: repeated predicates against it are fast
+    inside = polygonal & shapely.contains_properly(areas, units)  # most units: no overlay needed
     if inside.any():
         clipped[inside] = shapely.set_precision(units[inside], grid_size)
     crossing = polygonal & ~inside
     if crossing.any():
-        inside = shapely.intersection(units[crossing], community, grid_size=grid_size)
+        inside = shapely.intersection(units[crossing], areas[crossing], grid_size=grid_size)
         clipped[crossing] = _polygonal_part(inside)
     return clipped
 
@@ -244,44 +469,51 @@ def _polygonal_part(geometries: np.ndarray) -> np.ndarray:
 
 
 def _seeds(
-    units: np.ndarray, clipped: np.ndarray, community: BaseGeometry, *, spacing: float, grid_size: float
+    units: np.ndarray, clipped: np.ndarray, own_area: np.ndarray, where: np.ndarray, *, spacing: float,
+    grid_size: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Voronoi seeds and the unit each belongs to; duplicate seeds keep the first unit's label."""
+    """Voronoi seeds and the unit each belongs to; duplicate seeds of an area keep the first unit's label."""
     rings = shapely.boundary(clipped)
     # large units get at most MAX_SEEDS_PER_UNIT seeds: the split of the land between two big compounds
     # hardly changes, and the Voronoi diagram and the noding stay small
     step = np.maximum(spacing, shapely.length(rings) / MAX_SEEDS_PER_UNIT)
     outlines = np.where(shapely.area(clipped) > 0, shapely.segmentize(rings, step), clipped)
     touching = (shapely.get_dimensions(units) == 2) & (shapely.area(clipped) == 0)
-    if touching.any():  # a polygon that only touches the community: seed where it is nearest
-        outlines[touching] = shapely.get_point(shapely.shortest_line(units[touching], community), -1)
+    if touching.any():  # a polygon that only touches its area: seed where it is nearest
+        outlines[touching] = shapely.get_point(shapely.shortest_line(units[touching], own_area[touching]), -1)
     coords, owners = shapely.get_coordinates(outlines, return_index=True)
     coords = np.round(coords / grid_size) * grid_size
-    _, first = np.unique(coords, axis=0, return_index=True)
-    first = np.sort(first)
+    area = where[owners]
+    order = np.lexsort((coords[:, 1], coords[:, 0], area))  # stable: the first of equal seeds first
+    key = np.column_stack([area[order], coords[order]])
+    first = np.sort(order[_run_starts(key)])
     return coords[first], owners[first]
 
 
-def _label_faces(
-    points: np.ndarray, clipped: np.ndarray, seed_points: np.ndarray, owners: np.ndarray
-) -> np.ndarray:
-    """Return the unit of each face: the smallest unit polygon holding it, else the nearest seed's unit."""
+def _label_faces(points: np.ndarray, face_area: np.ndarray, units: np.ndarray, clipped: np.ndarray,
+                 where: np.ndarray, seeds: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """Return the unit of each face: the smallest unit polygon holding it, else the nearest seed's unit.
+
+    ``units`` are the positions of the units of the faces' areas, ``seeds`` and ``owners`` the seeds of
+    those areas (of the same area as the face) and their units.
+    """
     labels = np.full(len(points), -1, dtype=np.int64)
-    polygon_units = np.flatnonzero(shapely.area(clipped) > 0)
+    polygon_units = units[shapely.area(clipped[units]) > 0]
     if len(polygon_units):
         face, hit = shapely.STRtree(clipped[polygon_units]).query(points, predicate="within")
         unit = polygon_units[hit]
+        same = where[unit] == face_area[face]
+        face, unit = face[same], unit[same]
         order = np.lexsort(
             (unit, shapely.area(clipped[unit]), face)
         )  # smaller polygon, then earlier unit wins
         face, unit = face[order], unit[order]
-        first = np.ones(len(face), dtype=bool)
-        first[1:] = face[1:] != face[:-1]
+        first = _run_starts(face)
         labels[face[first]] = unit[first]
     rest = np.flatnonzero(labels < 0)
     if len(rest):
-        face, seed = shapely.STRtree(seed_points).query_nearest(points[rest], all_matches=False)
-        labels[rest[face]] = owners[seed]
+        nearest = _nearest_seed(shapely.get_coordinates(points[rest]), face_area[rest], seeds, where[owners])
+        labels[rest] = owners[nearest]
     return labels
 
 
@@ -289,7 +521,7 @@ def dissolve(pieces: ArrayLike, labels: ArrayLike, n: int) -> np.ndarray:
     """Union of the pieces of each label ``0 .. n-1`` (empty polygon for a label without pieces).
 
     The pieces must form a coverage (share edges exactly), as faces, regions and Voronoi cells do here;
-    ``shapely.coverage_union_all`` then dissolves them exactly and fast.
+    ``shapely.coverage_union_all`` then dissolves them exactly and fast, all labels in one call.
 
     Examples
     --------
@@ -299,14 +531,28 @@ def dissolve(pieces: ArrayLike, labels: ArrayLike, n: int) -> np.ndarray:
     [2.0, 1.0, 0.0]
     """
     pieces = np.asarray(pieces, dtype=object)
-    labels = np.asarray(labels)
+    labels = np.asarray(labels, dtype=np.int64)
     out = np.full(n, _EMPTY, dtype=object)
     order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        group = pieces[order[start:stop]]
-        out[labels[order[start]]] = group[0] if len(group) == 1 else shapely.coverage_union_all(group)
+    pieces, labels = pieces[order], labels[order]
+    new = _run_starts(labels)
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.r_[starts, len(labels)])
+    out[labels[starts[sizes == 1]]] = pieces[starts[sizes == 1]]
+    several = np.repeat(sizes > 1, sizes)
+    if several.any():  # one collection per label, all dissolved in one call
+        group = np.cumsum(new[several]) - 1
+        collections = shapely.geometrycollections(pieces[several], indices=group)
+        out[labels[starts[sizes > 1]]] = shapely.coverage_union_all(collections[:, None], axis=1)
     return out
+
+
+def _run_starts(keys: np.ndarray) -> np.ndarray:
+    """Whether each row of sorted ``keys`` starts a run of equal rows."""
+    new = np.ones(len(keys), dtype=bool)
+    different = keys[1:] != keys[:-1]
+    new[1:] = different.any(axis=1) if different.ndim > 1 else different
+    return new
 
 
 def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
@@ -328,18 +574,22 @@ def region_adjacency(regions: ArrayLike) -> pd.DataFrame:
     return pd.DataFrame({"left": left, "right": right})
 
 
-def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def adjacent_pairs(regions: ArrayLike, groups: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return :func:`region_adjacency` as two arrays ``left``, ``right``, sorted.
 
     The regions must form a coverage (neighbours share their edges vertex for vertex, as regions and grids
     here do): two regions then share a boundary of positive length exactly when they have a ring segment
-    in common, which sorting every segment finds without a spatial predicate per pair.
+    in common, which sorting every segment finds without a spatial predicate per pair. With ``groups``
+    (one label per region, each group's regions together in ``regions``: the regions of many
+    communities), only pairs within a group count.
 
     Examples
     --------
     >>> from shapely import box
     >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)])]
     [[0, 0], [1, 2]]
+    >>> [pair.tolist() for pair in adjacent_pairs([box(0, 0, 1, 1), box(1, 0, 2, 1)], groups=[0, 1])]
+    [[], []]
     """
     regions = np.asarray(regions, dtype=object)
     polygons, region = shapely.get_parts(regions, return_index=True)
@@ -350,12 +600,43 @@ def adjacent_pairs(regions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
     start[flip], end[flip] = end[flip], start[flip].copy()
     owner = region[polygon[ring[same_ring]]]
-    order = np.lexsort((owner, end[:, 1], end[:, 0], start[:, 1], start[:, 0]))
-    key = np.column_stack([start, end])[order]
-    owner = owner[order]
-    shared = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (owner[1:] != owner[:-1]))
-    pairs = np.unique(np.column_stack([owner[shared], owner[shared + 1]]), axis=0).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
+    first, last = start[:, 0] + 1j * start[:, 1], end[:, 0] + 1j * end[:, 1]  # complex: x, then y
+    order = np.lexsort((owner, last, first))
+    first, last, owner = first[order], last[order], owner[order]
+    shared = np.flatnonzero((first[1:] == first[:-1]) & (last[1:] == last[:-1]) & (owner[1:] != owner[:-1]))
+    left, right = owner[shared], owner[shared + 1]  # left < right: owners are sorted within a segment
+    if groups is not None:
+        group = np.asarray(groups)
+        left, right = left[group[left] == group[right]], right[group[left] == group[right]]
+    n = max(len(regions), 1)
+    pair = np.unique(left.astype(np.int64) * n + right)
+    return np.asarray(pair // n), np.asarray(pair % n)
+
+
+def adjacent_pairs_each(regions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return :func:`adjacent_pairs` of each array of regions (each a coverage: a community's regions).
+
+    Many arrays at once, in batches of about :data:`_BATCH_REGIONS` regions: a few vectorised calls
+    instead of a dozen per array.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> pairs = adjacent_pairs_each([np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]),
+    ...                              np.array([box(1, 0, 2, 1)])])
+    >>> [(left.tolist(), right.tolist()) for left, right in pairs]
+    [([0], [1]), ([], [])]
+    """
+    sizes = np.array([len(r) for r in regions], dtype=np.int64)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for batch in _batches(np.arange(len(sizes)), sizes, _BATCH_REGIONS):
+        bounds = np.r_[0, np.cumsum(sizes[batch])]
+        regions_of_batch = np.concatenate([np.empty(0, dtype=object), *(regions[i] for i in batch)])
+        left, right = adjacent_pairs(regions_of_batch, groups=np.repeat(np.arange(len(batch)), sizes[batch]))
+        cut = np.asarray(np.searchsorted(left, bounds))
+        out += [(left[a:b] - start, right[a:b] - start)
+                for start, a, b in zip(bounds[:-1], cut[:-1], cut[1:], strict=True)]
+    return out
 
 
 def connect_parts(grids: Iterable[BaseGeometry],
@@ -386,7 +667,7 @@ def connect_parts(grids: Iterable[BaseGeometry],
     ([1.0, 2.0], [])
     """
     grids = np.array(list(grids), dtype=object)
-    changed = True
+    changed = bool((shapely.get_num_geometries(grids) > 1).any())  # most grids are one polygon
     while changed:
         changed = False
         for g in range(len(grids)):
