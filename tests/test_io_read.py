@@ -155,6 +155,20 @@ def test_semicolon_and_tab_separated_files(tmp_path):
         read_layer(write(tmp_path / "t.tsv", csv_bytes(tabs, "utf-8", HEADER.replace(",", "\t")))), plain)
 
 
+
+def test_a_list_inside_a_field_does_not_decide_the_separator(tmp_path):
+    # a comma file whose unquoted field lists codes with ';' (more ';' than ',' on a line)
+    text = "人员编号,姓名,联系社区\nP1,张三,990101001001;990101001002;990101001003;990101001004\nP2,李四,990101001005\n"
+    table = read_table(write(tmp_path / "links.csv", text.encode("gbk")))
+    assert table.shape == (2, 3)
+    assert table.iloc[0, 2] == "990101001001;990101001002;990101001003;990101001004"
+
+
+def test_a_decimal_comma_in_a_semicolon_file(tmp_path):
+    text = "code;name;area\n990101001001;东区;1,5\n990101001002;西区;2,25\n"
+    table = read_table(write(tmp_path / "eu.csv", text.encode("utf-8")))
+    assert table.shape == (2, 3) and table.iloc[1, 2] == "2,25"
+
 # --- codes and counts -----------------------------------------------------------------------------------
 
 def test_scientific_notation_code_raises_naming_row_column_and_fix(tmp_path):

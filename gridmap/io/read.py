@@ -34,6 +34,7 @@ import re
 import sys
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -573,12 +574,24 @@ def _blank(value: object) -> bool:
 
 
 def _separator(lines: Sequence[str], suffix: str) -> str:
-    """Choose the field separator: tab for .tsv, else the candidate most frequent on the first lines."""
+    """Choose the field separator: tab for .tsv, else the one that splits the first lines most evenly.
+
+    Each candidate splits the lines as CSV does (quotes respected); the winner gives the most lines the
+    same number of fields (then the most fields), so a ``;`` list inside a comma file's field
+    (``990101001;990101002``) or a decimal comma in a semicolon file (``1,5``) does not decide it. Ties go
+    to the order of :data:`_SEPARATORS` (comma first); a file of one column is read with commas.
+    """
     if suffix == ".tsv":
         return "\t"
-    counts = {sep: max((line.count(sep) for line in lines), default=0) for sep in _SEPARATORS}
-    best = max(_SEPARATORS, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
+    rows = [line for line in lines if line.strip()]
+    best, best_score = ",", (0.0, 0)
+    for sep in _SEPARATORS:
+        widths = Counter(len(fields) for fields in csv.reader(rows, delimiter=sep))
+        width, lines_with_it = max(widths.items(), key=lambda item: (item[1], item[0]), default=(1, 0))
+        score = (lines_with_it / len(rows), width) if width > 1 else (0.0, 0)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _head_lines(text: str, limit: int) -> tuple[list[str], list[int]]:
