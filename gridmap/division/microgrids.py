@@ -44,11 +44,12 @@ import pandas as pd
 import shapely
 
 from gridmap.crs import metric_crs
-from gridmap.division.build import _links, _may_link
+from gridmap.division.build import _links, _may_link, _split_by
 from gridmap.division.group import GridRow, group_unit_rows
 from gridmap.division.order import reading_order
 from gridmap.division.rules import MicroRules
 from gridmap.division.tessellate import (
+    _batches,
     adjacent_pairs_each,
     clip_units,
     connect_parts,
@@ -178,7 +179,8 @@ def build_microgrids(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None
     columns = {column: table[column].to_numpy() for column in table.columns}
     where = rank[grid_of[located]]
     divided = []
-    for batch in _batches(np.bincount(where, minlength=len(codes))):  # a batch of grids at a time: memory
+    buildings = np.bincount(where, minlength=len(codes)) + 1  # a batch of grids at a time: memory
+    for batch in _batches(np.arange(len(codes)), buildings, _BATCH_BUILDINGS):
         a, b = np.searchsorted(where, [batch[0], batch[-1] + 1])
         mine = located[a:b]
         divided += _divide_grids(codes[by_code[batch]], grid_geoms[by_code[batch]], where[a:b] - batch[0],
@@ -355,14 +357,6 @@ def _grid_of(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, table: pd.Dat
 _BATCH_BUILDINGS = 50_000
 
 
-def _batches(buildings: np.ndarray) -> list[np.ndarray]:
-    """Split the grids (positions, with their number of buildings) into consecutive batches."""
-    if not len(buildings):
-        return []
-    batch = np.cumsum(buildings + 1) // _BATCH_BUILDINGS
-    return np.split(np.arange(len(buildings)), np.flatnonzero(np.diff(batch)) + 1)
-
-
 def _divide_grids(codes: np.ndarray, grid_geoms: np.ndarray, where: np.ndarray, geoms: np.ndarray,
                   table: dict[str, np.ndarray], rules: MicroRules, *, crs: tuple, start: int = 0
                   ) -> list[tuple[list[dict], Report]]:
@@ -466,19 +460,13 @@ def _pieces(grouped: tuple[np.ndarray, list[GridRow]], parts: np.ndarray, table:
     else:
         empty = shapely.is_empty(parts)
         order = np.concatenate([np.flatnonzero(~empty)[reading_order(parts[~empty])], np.flatnonzero(empty)])
-    members = _by_label(labels, len(rows))
+    members = _split_by(np.arange(len(labels)), labels, len(rows))
     ids = table["unit_id"]
     return [{"households": int(table["households"][members[g]].sum()),
              "population": int(table["population"][members[g]].sum()),
              "buildings": len(members[g]), "unit_ids": join_ids(sorted(ids[members[g]])),
              "reason": rows[g].reason, "note": rows[g].note, "geometry": parts[g],
              "members": start + members[g]} for g in order]
-
-
-def _by_label(labels: np.ndarray, n: int) -> list[np.ndarray]:
-    """Positions of each label ``0 .. n-1``, in order."""
-    order = np.argsort(labels, kind="stable")
-    return np.split(order, np.searchsorted(labels[order], np.arange(1, n)))
 
 
 def _frame(rows: list[dict], grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
