@@ -84,14 +84,25 @@ def written(out: Path, tables: list[str]) -> str:
 
 def findings_text(report: Report) -> list[str]:
     """Up to :data:`SHOWN` findings, errors first, as aligned text; then the report's one-line verdict."""
+    lines = findings_table(report, shown=SHOWN)
+    return [*lines, "", report.summary()] if lines else [report.summary()]
+
+
+def findings_table(report: Report, *, shown: int, unit_column: str | None = None) -> list[str]:
+    """Up to ``shown`` findings, errors first, as aligned text lines ([] without findings).
+
+    The unit column is ``unit_column`` where the findings have it (headed "unit"), else ``record``.
+    """
     findings = report.to_frame()
     if findings.empty:
-        return [report.summary()]
+        return []
     order = findings["severity"].map(_ORDER).sort_values(kind="stable").index
-    shown = findings.loc[order[:SHOWN]]
-    rows = [[row.severity, row.check, "" if pd.isna(row.record) else str(row.record), row.message]
-            for row in shown.itertuples()]
-    lines = _table(["severity", "check", "record", "message"], rows)
-    if len(findings) > SHOWN:
-        lines.append(f"... {len(findings) - SHOWN} more findings (--json or --out FILE lists them all)")
-    return [*lines, "", report.summary()]
+    first = findings.loc[order[:shown]]
+    by_unit = unit_column is not None
+    units = first[unit_column] if by_unit and unit_column in first.columns else first["record"]
+    rows = [[row.severity, row.check, "" if pd.isna(unit) else str(unit), row.message]
+            for row, unit in zip(first.itertuples(), units, strict=True)]
+    lines = _table(["severity", "check", "unit" if by_unit else "record", "message"], rows)
+    if len(findings) > shown:
+        lines.append(f"... {len(findings) - shown} more findings (--json or --out FILE lists them all)")
+    return lines

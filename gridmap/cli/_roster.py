@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gridmap.cli.check import _table
+from gridmap.cli._people import findings_table
 from gridmap.cli.options import read_named_layer, staged_file
 from gridmap.findings import Report
 from gridmap.io import list_layers, read_layer, read_table, write_layer
@@ -29,7 +29,6 @@ _TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsm", ".parquet")
 #: The level of the units of each layer name ``--units`` reads from a GeoPackage.
 UNIT_LAYERS = {"districts": "district", "streets": "street", "communities": "community",
                "microgrids": "micro", "buildings": "building"}
-_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -74,19 +73,8 @@ def _unit_layer(frame: pd.DataFrame, level: str) -> pd.DataFrame:
 
 def findings_text(report: Report, headline: str) -> str:
     """Format the findings for people: a table (errors first, :data:`SHOWN` at most), headline, verdict."""
-    findings = report.to_frame()
-    lines = []
-    if len(findings):
-        order = findings["severity"].map(_ORDER).sort_values(kind="stable").index
-        shown = findings.loc[order[:SHOWN]]
-        units = shown["unit_code"] if "unit_code" in shown.columns else shown["record"]
-        rows = [[row.severity, row.check, "" if pd.isna(unit) else str(unit), row.message]
-                for row, unit in zip(shown.itertuples(), units, strict=True)]
-        lines += _table(["severity", "check", "unit", "message"], rows)
-        if len(findings) > SHOWN:
-            lines.append(f"... {len(findings) - SHOWN} more findings (--json or --out FILE lists them all)")
-        lines.append("")
-    return "\n".join([*lines, headline, report.summary()])
+    lines = findings_table(report, shown=SHOWN, unit_column="unit_code")
+    return "\n".join([*lines, *([""] if lines else []), headline, report.summary()])
 
 
 def write_findings(report: Report, out: Path, sheets: Mapping[str, pd.DataFrame]) -> str:
