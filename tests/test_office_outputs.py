@@ -250,60 +250,89 @@ def _exposed(true: dict, published: dict, column: str, threshold: int = 5) -> li
     children's (community → street → district → the whole area, whose total is shown when at least the
     threshold), and that a hidden cell lies in [0, threshold - 1] when below the threshold and in
     [threshold, ∞) otherwise. A hidden cell is exposed when its smallest and largest feasible values
-    differ by less than one.
+    differ by less than one. Hidden cells that share no equation constrain each other in no way, so each
+    connected group of them is solved on its own (the same answer, far smaller programs).
     """
-    from scipy.optimize import linprog
-
-    parents = {"community": "street_code", "street": "district_code"}
     exposed = []
     periods = true["district"]["period"].unique() if "period" in true["district"].columns else [None]
     for period in periods:
-        cells, hidden = {}, {}
-        for level, table in true.items():
-            rows = table if period is None else table.loc[table["period"] == period]
-            shown = published[level].loc[rows.index, column]
-            for index, row in rows.iterrows():
-                cells[(level, row["code"])] = float(row[column])
-                hidden[(level, row["code"])] = pd.isna(shown.loc[index])
-            if level in parents:
-                for _, row in rows.iterrows():
-                    cells.setdefault(("sum", level, row["code"]), row[parents[level]])
-        tops = [key for key in hidden if key[0] == "district"]
-        area = sum(cells[key] for key in tops)  # withheld when every district's count is hidden (rule 6)
-        cells[("area", "")] = area
-        hidden[("area", "")] = area < threshold or all(hidden[key] for key in tops)
-        unknown = [key for key in hidden if hidden[key]]
-        if not unknown:
-            continue
-        position = {key: i for i, key in enumerate(unknown)}
-        equations = []  # parent - sum(children) = 0
-        for child_level, parent_level in (("community", "street"), ("street", "district")):
-            for code in [k[1] for k in hidden if k[0] == parent_level]:
-                children = [k[1] for k in hidden if k[0] == child_level
-                            and cells[("sum", child_level, k[1])] == code]
-                equations.append([((parent_level, code), 1.0)] + [((child_level, c), -1.0) for c in children])
-        equations.append([(("area", ""), 1.0)] + [(k, -1.0) for k in hidden if k[0] == "district"])
-        a_eq, b_eq = [], []
-        for terms in equations:
-            row, rhs = [0.0] * len(unknown), 0.0
-            for key, weight in terms:
-                if key in position:
-                    row[position[key]] += weight
-                else:
-                    rhs -= weight * cells[key]
-            if any(row):
-                a_eq.append(row)
-                b_eq.append(rhs)
-        bounds = [(0, threshold - 1) if cells[key] < threshold else (threshold, None) for key in unknown]
-        for i, key in enumerate(unknown):
-            objective = [0.0] * len(unknown)
-            objective[i] = 1.0
-            low = linprog(objective, A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds).fun
-            most = linprog([-x for x in objective], A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds)
-            high = float("inf") if most.status == 3 else -most.fun  # 3: unbounded
-            if high - low < 1 - 1e-6:
-                exposed.append((period, key, cells[key], low, high))
+        cells, hidden, equations = _attacker_view(true, published, column, period, threshold)
+        for group in _connected(equations, [key for key in hidden if hidden[key]]):
+            exposed += [(period, *found) for found in _solved_back(group, equations, cells, threshold)]
     return exposed
+
+
+def _attacker_view(true: dict, published: dict, column: str, period, threshold: int):
+    """Every cell's true value, whether it is hidden, and the equations parent - sum(children) = 0."""
+    parents = {"community": "street_code", "street": "district_code"}
+    cells, hidden, children = {}, {}, {}
+    for level, table in true.items():
+        rows = table if period is None else table.loc[table["period"] == period]
+        shown = published[level].loc[rows.index, column]
+        for code, value, is_hidden in zip(rows["code"], rows[column], shown.isna(), strict=True):
+            cells[(level, code)] = float(value)
+            hidden[(level, code)] = bool(is_hidden)
+        if level in parents:
+            for code, parent in zip(rows["code"], rows[parents[level]], strict=True):
+                children.setdefault(parent, []).append((level, code))
+    tops = [key for key in hidden if key[0] == "district"]
+    area = sum(cells[key] for key in tops)  # withheld when every district's count is hidden (rule 6)
+    cells[("area", "")] = area
+    hidden[("area", "")] = area < threshold or all(hidden[key] for key in tops)
+    equations = [[(key, 1.0)] + [(child, -1.0) for child in children.get(key[1], [])]
+                 for key in hidden if key[0] in ("street", "district")]
+    equations.append([(("area", ""), 1.0)] + [(key, -1.0) for key in tops])
+    return cells, hidden, equations
+
+
+def _connected(equations: list, unknown: list) -> list[list]:
+    """The unknowns in groups that share equations (union-find)."""
+    root = {key: key for key in unknown}
+
+    def find(key):
+        while root[key] != key:
+            root[key] = root[root[key]]
+            key = root[key]
+        return key
+
+    for terms in equations:
+        keys = [find(key) for key, _ in terms if key in root]
+        for key in keys[1:]:
+            root[key] = keys[0]
+    groups: dict = {}
+    for key in unknown:
+        groups.setdefault(find(key), []).append(key)
+    return list(groups.values())
+
+
+def _solved_back(unknown: list, equations: list, cells: dict, threshold: int) -> list:
+    """(cell, true value, smallest, largest) of the cells of one group whose feasible range is under one."""
+    from scipy.optimize import linprog
+
+    position = {key: i for i, key in enumerate(unknown)}
+    a_eq, b_eq = [], []
+    for terms in equations:
+        if not any(key in position for key, _ in terms):
+            continue
+        row, rhs = [0.0] * len(unknown), 0.0
+        for key, weight in terms:
+            if key in position:
+                row[position[key]] += weight
+            else:
+                rhs -= weight * cells[key]
+        a_eq.append(row)
+        b_eq.append(rhs)
+    bounds = [(0, threshold - 1) if cells[key] < threshold else (threshold, None) for key in unknown]
+    found = []
+    for i, key in enumerate(unknown):
+        objective = [0.0] * len(unknown)
+        objective[i] = 1.0
+        low = linprog(objective, A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds).fun
+        most = linprog([-x for x in objective], A_eq=a_eq or None, b_eq=b_eq or None, bounds=bounds)
+        high = float("inf") if most.status == 3 else -most.fun  # 3: unbounded
+        if high - low < 1 - 1e-6:
+            found.append((key, cells[key], low, high))
+    return found
 
 
 def _hierarchy(counts: list[list[list[int]]], periods: int) -> dict:
@@ -348,6 +377,17 @@ def test_no_suppressed_count_can_be_solved_back(counts, periods):
         shown = table["cases"].notna()
         assert (table.loc[shown, "cases"] == true[level].loc[shown, "cases"]).all(), "shown counts are true"
     assert _exposed(true, published, "cases") == []
+
+
+def test_the_attacker_solves_back_a_count_hidden_alone():
+    true = _hierarchy([[[3, 40], [7, 9]]], periods=1)  # one district, two streets of two communities
+    published = {level: table.copy() for level, table in true.items()}
+    first = published["community"]["code"] == "990100000000"
+    published["community"].loc[first, "cases"] = None  # hidden alone: its street total gives it away
+    exposed = _exposed(true, published, "cases")
+    assert [(key, value) for _, key, value, _, _ in exposed] == [
+        (("community", "990100000000"), float(true["community"].loc[first, "cases"].iloc[0]))]
+    assert exposed[0][3] == pytest.approx(exposed[0][4])  # smallest and largest feasible value agree
 
 
 def test_secondary_suppression_hides_a_complement_in_the_same_group():

@@ -76,8 +76,8 @@ _EXAMPLES = """
   gridmap report demo/gridmap.gpkg --out public --publish
 
   # a chosen month (with 环比 and 同比), or any span of days as one period
-  gridmap report demo/gridmap.gpkg --out 2025-06 --month 2025-06
-  gridmap report demo/gridmap.gpkg --out h1 --from 2025-01-01 --to 2025-06-30
+  gridmap report demo/gridmap.gpkg --out 2025-06 --month 2025-06 --street 990102001
+  gridmap report demo/gridmap.gpkg --out q1 --from 2025-01-01 --to 2025-03-31 --street 990102001
 
   # the maps on the office's own tiles (an MBTiles file cut from Gaode: GCJ-02)
   gridmap report city.gpkg --out report --tiles city.mbtiles --tiles-crs gcj02   # your files
