@@ -14,11 +14,9 @@ STREET = "990102001"
 
 
 @pytest.fixture(scope="module")
-def demo_gpkg(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "gridmap.gpkg"
+def demo_gpkg(demo):
+    """The run's ``gridmap demo --out demo`` (tests/conftest.py): read, never changed."""
+    return demo.gpkg
 
 
 def _street_cases(grids: gpd.GeoDataFrame, start: str, end: str) -> pd.Series:
