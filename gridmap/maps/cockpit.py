@@ -70,7 +70,7 @@ _TEXT = {
            "leaders": "Leaders", "members": "Members", "field": "People and field work"},
 }
 #: Rows of the top-grids table by the number of panels stacked below it (escalation, quality, patrols).
-_TOP_ROWS = (15, 8, 8, 6)
+_TOP_ROWS = (15, 8, 8, 5)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CSS = """
 html, html > body { width: 1920px; height: 1080px; max-width: 100vw; max-height: 100vh; margin: 0; }
@@ -117,7 +117,8 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-field td.value small { font-size: 13px; color: #c9d8ec; margin-left: 3px; font-weight: normal; }
 .cockpit-field td.detail { font-size: 13px; color: #dde6f2; line-height: 1.25; }
 .cockpit-stack { display: flex; flex-direction: column; gap: 10px; }
-.cockpit-stack > .cockpit-panel { flex: 0 0 auto; }
+.cockpit-stack > .cockpit-panel { flex: 0 0 auto; padding-top: 10px; padding-bottom: 10px; }
+.cockpit-stack > .cockpit-top:last-child { flex-grow: 1; }  /* a table last in the column fills it */
 .cockpit-stack th, .cockpit-stack td { line-height: 1.2; }
 .cockpit-stack th { padding: 3px 6px; }
 .cockpit-stack .cockpit-top td { padding: 4px 6px; }
@@ -182,7 +183,7 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
         As for :func:`gridmap.maps.one_screen`: no base map (the default), a built-in one, or your own
         tiles (:func:`gridmap.maps.tile_source`).
     top : int, optional
-        Rows of the top-grids table (default 15; 8 when the escalation or quality panel shares the column, 6
+        Rows of the top-grids table (default 15; 8 when the escalation or quality panel shares the column, 5
         when the patrol panel joins them).
     overlays : iterable of Overlay, optional
         Layers and panels for people and field work (see :mod:`gridmap.maps.overlays`).
