@@ -322,7 +322,7 @@ def test_on_a_gcj02_base_map_own_polygons_shift_with_the_grids():
 
 # --- patrol coverage from a summary of patrols --------------------------------------------------------------
 
-WALKED, BESIDE = "450102001001001", "450102001001002"  # grid A, walked end to end; grid B east of it, unwalked
+WALKED, BESIDE = "450102001001001", "450102001001002"  # grid A, walked end to end; grid B east of it
 
 
 def patrol_city() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
@@ -337,11 +337,13 @@ def patrol_city() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
     metric = "EPSG:4545"
     grids = gpd.GeoDataFrame({"code": [WALKED, BESIDE], "community_code": ["450102001001"] * 2,
                               "type": ["city", "city"], "households": [400, 300], "population": [1200, 900]},
-                             geometry=[box(x0, y0, x0 + 600, y0 + 600), box(x0 + 600, y0, x0 + 1200, y0 + 600)],
+                             geometry=[box(x0, y0, x0 + 600, y0 + 600),
+                                       box(x0 + 600, y0, x0 + 1200, y0 + 600)],
                              crs=metric).to_crs("EPSG:4490")
     offsets = [(100, 310), (200, 345), (300, 255), (400, 400), (900, 300), (605, 300)]
-    units = gpd.GeoDataFrame({"unit_id": [f"U{i}" for i in range(1, 7)], "name": [f"小区{i}" for i in range(1, 7)],
-                              "kind": "compound", "households": [50] * 6},
+    units = gpd.GeoDataFrame({"unit_id": [f"U{i}" for i in range(1, 7)],
+                              "name": [f"小区{i}" for i in range(1, 7)], "kind": "compound",
+                              "households": [50] * 6},
                              geometry=[Point(x0 + dx, y0 + dy) for dx, dy in offsets], crs=metric)
     along = gpd.GeoSeries([Point(x0 + 10 + 20 * i, y0 + 300) for i in range(30)], crs=metric).to_crs(4490)
     from gridmap.crs import wgs84_to_gcj02
@@ -367,8 +369,10 @@ def test_patrol_layer_shows_the_share_of_units_a_track_passed(patrolled):
     page = to_html(one_screen(grids, overlays=[made]))
     spec, = specs(page)
     rows = {f["v"][0]: dict(zip(spec["fields"], f["v"][1:], strict=True)) for f in spec["features"]}
-    assert rows[WALKED] == {"巡查覆盖率": "75.0%", "巡查次数（实际/应巡）": "1/1", "途经单元（已途经/总数）": "3/4",
-                            "最长间隔": "9 小时", "距上次巡查": "0 天"}  # 00:00 to 09:00, as the day began
+    assert rows[WALKED] == {"巡查覆盖率": "75.0%", "巡查次数（实际/应巡）": "1/1",
+                            "途经单元（已途经/总数）": "3/4",
+                            "最长间隔": "9 小时",  # from 00:00, the day's start, to the walk at 09:00
+                            "距上次巡查": "0 天"}
     assert rows[BESIDE]["巡查覆盖率"] == "0.0%" and rows[BESIDE]["途经单元（已途经/总数）"] == "0/2"
     assert rows[BESIDE]["巡查次数（实际/应巡）"] == "0/1" and rows[BESIDE]["距上次巡查"] == "期间未巡查"
     styles = classes_by_code(page, spec)

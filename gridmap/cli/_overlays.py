@@ -99,7 +99,7 @@ def read_overlay_files(files: OverlayFiles, *, coords: str | None, area: str | N
 
     ``area``: the code of the street or community mapped alone; patrols are measured on its grids.
     """
-    from gridmap.fieldwork import PatrolRules, read_feedback, read_patrols, read_steps
+    from gridmap.fieldwork import PatrolRules, read_feedback, read_steps
     from gridmap.people import read_liaison, read_party, read_roster
 
     readers: dict[str, Callable[[str], Any]] = {

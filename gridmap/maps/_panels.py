@@ -43,7 +43,8 @@ TEXT: dict[str, dict] = {
            "circles": "服务中心步行圈", "circles_detail": "{steps} 分钟步行圈",
            "circles_households": " · {m:g}分钟圈内 {households} 户，占 {share}", "unit_centres": "个",
            "patrols": "巡查覆盖率", "patrols_detail": "{n} 个网格平均",
-           "patrols_units": "途经单元 {passed}/{units} · {n} 个网格", "patrols_short": " · 巡查不足 {short} 个",
+           "patrols_units": "途经单元 {passed}/{units} · {n} 个网格",
+           "patrols_short": " · 巡查不足 {short} 个",
            "patrols_worst": "巡查覆盖率最低的{n}个网格", "coverage": "覆盖率", "done": "巡查/应巡",
            "levels": "各层级办结占比", "levels_note": "越级上报 {skipped} 件 · 退回下级 {returned} 件",
            "quality": "质效指数 前{n}名与后{n}名", "rank": "排名", "code": "网格编码", "community": "社区/村",
@@ -113,12 +114,13 @@ def field_cards(overlays: Iterable[Overlay], grids: gpd.GeoDataFrame, *, units: 
 
 
 def _patrols_card(frame: pd.DataFrame, column: str, title: str, text: dict) -> Card:
-    """The share of the units passed (of the mean share, for shares alone) and the grids patrolled too little."""
+    """Return the share of units passed (for shares alone: their mean) and the grids patrolled too little."""
     if {"units", "units_passed"} <= set(frame.columns):
         units = pd.to_numeric(frame["units"], errors="coerce").fillna(0)
         passed = int(pd.to_numeric(frame["units_passed"], errors="coerce").fillna(0).sum())
         value = _share(passed, float(units.sum()))
-        detail = text["patrols_units"].format(passed=f"{passed:,}", units=f"{int(units.sum()):,}", n=len(frame))
+        detail = text["patrols_units"].format(passed=f"{passed:,}", units=f"{int(units.sum()):,}",
+                                              n=len(frame))
     else:
         values = pd.to_numeric(frame[column], errors="coerce").dropna()
         value = _share(values.mean(), 1) if len(values) else "–"
@@ -288,7 +290,7 @@ def quality_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_
 
 def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_names: list, *, lang: str,
                  rows: int = 5) -> str:
-    """Return the table of the ``rows`` mapped grids with the lowest patrol coverage, or "" without that overlay.
+    """Return the table of the ``rows`` mapped grids with the lowest patrol coverage ("" without the overlay).
 
     Ties go to the grid patrolled least against its requirement, then to the lower code. Each row carries its
     grid's position on the map (``data-grid``), so a click zooms to it.
@@ -324,5 +326,6 @@ def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_n
     heads = "".join(f"<th{numeric if key in ('coverage', 'done') else ''}>{html.escape(text[key])}</th>"
                     for key in ("code", "community", "coverage", *(["done"] if done else [])))
     title = text["patrols_worst"].format(n=len(table))
-    return (f'<div class="cockpit-panel cockpit-top cockpit-rank cockpit-patrols"><h2>{html.escape(title)}</h2>'
+    return ('<div class="cockpit-panel cockpit-top cockpit-rank cockpit-patrols">'
+            f"<h2>{html.escape(title)}</h2>"
             f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")

@@ -159,8 +159,10 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
 
     With ``overlays`` (:func:`gridmap.maps.overlay`) the map gains their layers (off when the page opens) and
     the page a figure for each: the share of grids meeting every staffing rule, covered by a grid party
-    branch and with their liaisons, the patrol zones and walking circles, the shares settled at each level
-    (a stacked bar) and the quality index's first and last grids (rows zoom the map to their grid).
+    branch and with their liaisons, the patrol zones, the walking circles (with units: the households inside
+    the longest walk and their share), the share of units patrols passed, the shares settled at each level
+    (a stacked bar), the quality index's first and last grids and the grids with the lowest patrol coverage
+    (rows zoom the map to their grid).
 
     Parameters
     ----------
