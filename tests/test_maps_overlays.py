@@ -11,6 +11,8 @@ import pandas as pd
 import people_fixtures as pf
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maps_fixtures import small_grids
 from shapely.geometry import Point, box
 
@@ -391,3 +393,28 @@ def test_cockpit_sums_patrols_up_and_lists_the_least_covered_grids(patrolled):
                       r'<td class="num">(.*?)</td></tr>', panel)
     assert [row[1:] for row in rows] == [(BESIDE, "0%", "0/1"), (WALKED, "75%", "1/1")]
     assert [grids["code"].iloc[int(row[0])] for row in rows] == [BESIDE, WALKED]
+
+
+@settings(max_examples=15)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 9), st.integers(1, 9)),
+                min_size=1, max_size=12))
+def test_the_patrol_figures_are_the_units_passed_and_the_least_covered_grids_in_order(rows):
+    from gridmap.maps._panels import TEXT, field_cards, patrol_panel
+
+    frame = pd.DataFrame(rows, columns=["units", "passed", "patrols", "required"])
+    frame["units_passed"] = frame[["units", "passed"]].min(axis=1)
+    frame["coverage"] = (frame["units_passed"] / frame["units"]).where(frame["units"] > 0)
+    frame["code"] = [f"4501020010010{i:02d}" for i in range(len(frame))]
+    made = overlay(frame, kind="patrols", column="coverage")
+    card, = field_cards([made], frame[["code"]], units=None, lang="zh")  # the mapped grids: their codes
+    total = frame["units"].sum()
+    assert card.value == ("–" if not total else f"{100 * frame['units_passed'].sum() / total:.1f}%")
+    assert card.detail.endswith(f"巡查不足 {int((frame['patrols'] < frame['required']).sum())} 个")
+    panel = patrol_panel([made], frame["code"].tolist(), [None] * len(frame), lang="zh")
+    shown = [int(p) for p in re.findall(r'<tr data-grid="(\d+)">', panel)]
+    measured = frame[frame["coverage"].notna()]
+    assert len(shown) == min(5, len(measured)) and (panel == "") == measured.empty
+    key = [(frame["coverage"][i], frame["patrols"][i] / frame["required"][i], frame["code"][i]) for i in shown]
+    assert key == sorted(key) and all(k[0] <= measured["coverage"].nsmallest(len(shown)).max() for k in key)
+    if len(shown):
+        assert TEXT["zh"]["patrols_worst"].format(n=len(shown)) in panel
