@@ -218,5 +218,8 @@ def _readme(plan: pd.DataFrame, tracks: pd.DataFrame, checkins: pd.DataFrame, ab
         "--out patrols.gpkg` measures the tracks (`--records data/sample/patrol_checkins.csv "
         "--area 990121100`",
         "the check-ins).",
+        "`gridmap demo` draws both as the patrol coverage layer (巡查覆盖率) of its map and "
+        "cockpit: the tracks measured",
+        f"on the grids of {TRACK_STREET}, the check-ins on those of {CHECKIN_STREET}.",
         "",
     ]

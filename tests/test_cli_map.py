@@ -236,12 +236,16 @@ def test_layers_for_people_are_drawn_from_the_sample_files_naming_no_phone_or_id
     (["--paths", "FOOTPATHS"], "give --centres too"),
     (["--index"], "need cases"),
     (["--feedback", "FEEDBACK"], "give --index too"),
+    (["--patrol-rules", "RULES"], "give --patrols too"),
+    (["--patrols", "CHECKINS"], "a FILE with a units layer"),
 ])
 def test_layer_options_that_do_not_go_together(tmp_path, args, message):
     _, grids = sample_city()
     path = tmp_path / "grids.gpkg"
     write_layer(grids.head(10), path, "grids")
-    files = {"FOOTPATHS": SAMPLE / "footpaths.gpkg", "FEEDBACK": SAMPLE / "case_feedback.csv"}
+    (tmp_path / "rules.toml").write_text("[patrols]\nwithin_m = 30\n", encoding="utf-8")
+    files = {"FOOTPATHS": SAMPLE / "footpaths.gpkg", "FEEDBACK": SAMPLE / "case_feedback.csv",
+             "RULES": tmp_path / "rules.toml", "CHECKINS": SAMPLE / "patrol_checkins.csv"}
     args = [str(files.get(arg, arg)) for arg in args]
     result = run(path, "--out", tmp_path / "x.html", *args)
     assert result.exit_code == 2 and message in result.output, result.output
@@ -265,3 +269,44 @@ def test_out_cannot_overwrite_a_layer_file(gpkg, tmp_path):
     result = run(gpkg, "--out", roster, "--roster", roster)
     assert result.exit_code == EXIT_BAD_INPUT and "--roster" in result.output
     assert roster.read_bytes() == (SAMPLE / "roster.csv").read_bytes()
+
+
+
+VILLAGE = "990121100201"  # 11 grids of 城关镇, whose workers check in (data/sample/README.md, Patrols)
+NO_CHECKIN = "990121100201011"  # no check-in all week
+
+
+@pytest.fixture(scope="module")
+def village(tmp_path_factory):
+    """The grids of one village and the sample's units (the grids' unit_ids say whose they are), no cases."""
+    sample, grids = sample_city()
+    path = tmp_path_factory.mktemp("cli_map_village") / "village.gpkg"
+    write_layer(grids[grids["code"].str.startswith(VILLAGE).to_numpy()], path, "grids")
+    write_layer(sample.units, path, "units", mode="a")
+    return path
+
+
+def test_patrol_layer_from_the_sample_checkins_and_rules_of_ones_own(village, tmp_path):
+    rules = tmp_path / "巡查规则.toml"
+    rules.write_text('[patrols]\nrequired = [{type = "rural", count = 2, per = "day"}]\n', encoding="utf-8")
+    out = tmp_path / "patrols.html"
+    result = run(village, "--out", out, "--patrols", SAMPLE / "patrol_checkins.csv", "--patrol-rules", rules)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("(map of 11 grids, 1 layer for people and field work)")
+    page = out.read_text(encoding="utf-8")
+    spec = overlay_specs(page)["patrols"]
+    codes = grid_spec(page)["codes"]
+    rows = {codes[f["g"]]: dict(zip(spec["fields"], f["v"][1:], strict=True)) for f in spec["features"]}
+    assert set(rows) == set(codes) and spec["fields"][0] == "巡查覆盖率"
+    assert rows[NO_CHECKIN]["巡查覆盖率"] == "0.0%" and rows[NO_CHECKIN]["距上次巡查"] == "期间未巡查"
+    assert rows[NO_CHECKIN]["巡查次数（实际/应巡）"] == "0/14"  # a rural grid: 2 a day for a week
+
+
+def test_a_patrol_file_that_cannot_be_read_is_named(village, tmp_path):
+    records = tmp_path / "巡查记录.csv"
+    records.write_bytes("姓名,备注\n韦静梅,外出\n".encode("gbk"))
+    out = tmp_path / "patrols.html"
+    result = run(village, "--out", out, "--patrols", records)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert str(records) in result.output and "no time column" in result.output
+    assert "Traceback" not in result.output and not out.exists()

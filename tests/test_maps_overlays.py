@@ -11,6 +11,8 @@ import pandas as pd
 import people_fixtures as pf
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maps_fixtures import small_grids
 from shapely.geometry import Point, box
 
@@ -318,3 +320,101 @@ def test_on_a_gcj02_base_map_own_polygons_shift_with_the_grids():
     assert abs(first[1][0] / shifted["scale"] - expected[0]) < 2e-6
     assert abs(first[1][1] / shifted["scale"] - expected[1]) < 2e-6
     assert abs(first[1][0] - first[0][0]) / plain["scale"] > 0.003  # GCJ-02 lies about 500 m off here
+
+
+# --- patrol coverage from a summary of patrols --------------------------------------------------------------
+
+WALKED, BESIDE = "450102001001001", "450102001001002"  # grid A, walked end to end; grid B east of it
+
+
+def patrol_city() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """Two 600 m grids side by side, six units, and one worker's 29-minute walk along A's middle line.
+
+    Built in metres (EPSG:4545, CGCS2000 3° zone 108°E) and given as CGCS2000 lon/lat; the track as an Amap
+    export (GCJ-02, Chinese headers, one point sent twice). From the line y = 300 m: in A, U1 lies 10 m off,
+    U2 45 m, U3 45 m on the other side, U4 100 m (not passed); in B, U5 lies on the line and U6 10 m past the
+    track's end at the shared edge — passed by no patrol of B, so B has none passed.
+    """
+    x0, y0 = 500_000, 2_520_000
+    metric = "EPSG:4545"
+    grids = gpd.GeoDataFrame({"code": [WALKED, BESIDE], "community_code": ["450102001001"] * 2,
+                              "type": ["city", "city"], "households": [400, 300], "population": [1200, 900]},
+                             geometry=[box(x0, y0, x0 + 600, y0 + 600),
+                                       box(x0 + 600, y0, x0 + 1200, y0 + 600)],
+                             crs=metric).to_crs("EPSG:4490")
+    offsets = [(100, 310), (200, 345), (300, 255), (400, 400), (900, 300), (605, 300)]
+    units = gpd.GeoDataFrame({"unit_id": [f"U{i}" for i in range(1, 7)],
+                              "name": [f"小区{i}" for i in range(1, 7)], "kind": "compound",
+                              "households": [50] * 6},
+                             geometry=[Point(x0 + dx, y0 + dy) for dx, dy in offsets], crs=metric)
+    along = gpd.GeoSeries([Point(x0 + 10 + 20 * i, y0 + 300) for i in range(30)], crs=metric).to_crs(4490)
+    from gridmap.crs import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(along.x.to_numpy(), along.y.to_numpy())
+    times = pd.date_range("2025-03-03 09:00", periods=30, freq="min").strftime("%Y-%m-%d %H:%M")
+    tracks = pd.DataFrame({"巡查员": "韦静梅", "定位时间": times, "经度": lon, "纬度": lat, "坐标系": "高德"})
+    return grids, units.to_crs("EPSG:4490"), pd.concat([tracks, tracks.iloc[[5]]], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def patrolled():
+    from gridmap.fieldwork import summarize_patrols
+
+    grids, units, tracks = patrol_city()
+    with pytest.warns(GridmapWarning, match="duplicate"):
+        summary = summarize_patrols(tracks, grids, units=units)
+    return grids, units, overlay(summary.grids, kind="patrols", column="coverage")
+
+
+def test_patrol_layer_shows_the_share_of_units_a_track_passed(patrolled):
+    grids, _, made = patrolled
+    page = to_html(one_screen(grids, overlays=[made]))
+    spec, = specs(page)
+    rows = {f["v"][0]: dict(zip(spec["fields"], f["v"][1:], strict=True)) for f in spec["features"]}
+    assert rows[WALKED] == {"巡查覆盖率": "75.0%", "巡查次数（实际/应巡）": "1/1",
+                            "途经单元（已途经/总数）": "3/4",
+                            "最长间隔": "9 小时",  # from 00:00, the day's start, to the walk at 09:00
+                            "距上次巡查": "0 天"}
+    assert rows[BESIDE]["巡查覆盖率"] == "0.0%" and rows[BESIDE]["途经单元（已途经/总数）"] == "0/2"
+    assert rows[BESIDE]["巡查次数（实际/应巡）"] == "0/1" and rows[BESIDE]["距上次巡查"] == "期间未巡查"
+    styles = classes_by_code(page, spec)
+    assert styles[WALKED]["fillColor"] != styles[BESIDE]["fillColor"]
+    assert [item["label"] for item in legend_items(page) if item.get("heading")] == ["巡查覆盖率"]
+
+
+def test_cockpit_sums_patrols_up_and_lists_the_least_covered_grids(patrolled):
+    grids, units, made = patrolled
+    page = cockpit(grids, units=units, overlays=[made])
+    field = dict(re.findall(r"<tr><th>(.*?)</th><td class=\"value\">(.*?)</td>", page))
+    assert field == {"巡查覆盖率": "50.0%"}  # 3 of the 6 units, not the mean of 75% and 0%
+    assert "途经单元 3/6 · 2 个网格 · 巡查不足 1 个" in page
+    panel = page.split("巡查覆盖率最低的2个网格", 1)[1]
+    rows = re.findall(r'<tr data-grid="(\d+)"><td>(\d+)</td><td>.*?</td><td class="num">(.*?)</td>'
+                      r'<td class="num">(.*?)</td></tr>', panel)
+    assert [row[1:] for row in rows] == [(BESIDE, "0%", "0/1"), (WALKED, "75%", "1/1")]
+    assert [grids["code"].iloc[int(row[0])] for row in rows] == [BESIDE, WALKED]
+
+
+@settings(max_examples=15)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 9), st.integers(1, 9)),
+                min_size=1, max_size=12))
+def test_the_patrol_figures_are_the_units_passed_and_the_least_covered_grids_in_order(rows):
+    from gridmap.maps._panels import TEXT, field_cards, patrol_panel
+
+    frame = pd.DataFrame(rows, columns=["units", "passed", "patrols", "required"])
+    frame["units_passed"] = frame[["units", "passed"]].min(axis=1)
+    frame["coverage"] = (frame["units_passed"] / frame["units"]).where(frame["units"] > 0)
+    frame["code"] = [f"4501020010010{i:02d}" for i in range(len(frame))]
+    made = overlay(frame, kind="patrols", column="coverage")
+    card, = field_cards([made], frame[["code"]], units=None, lang="zh")  # the mapped grids: their codes
+    total = frame["units"].sum()
+    assert card.value == ("–" if not total else f"{100 * frame['units_passed'].sum() / total:.1f}%")
+    assert card.detail.endswith(f"巡查不足 {int((frame['patrols'] < frame['required']).sum())} 个")
+    panel = patrol_panel([made], frame["code"].tolist(), [None] * len(frame), lang="zh")
+    shown = [int(p) for p in re.findall(r'<tr data-grid="(\d+)">', panel)]
+    measured = frame[frame["coverage"].notna()]
+    assert len(shown) == min(5, len(measured)) and (panel == "") == measured.empty
+    key = [(frame["coverage"][i], frame["patrols"][i] / frame["required"][i], frame["code"][i]) for i in shown]
+    assert key == sorted(key) and all(k[0] <= measured["coverage"].nsmallest(len(shown)).max() for k in key)
+    if len(shown):
+        assert TEXT["zh"]["patrols_worst"].format(n=len(shown)) in panel

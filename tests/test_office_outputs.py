@@ -560,6 +560,13 @@ def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg, browser):
         assert svg["bottom"] <= chart["bottom"] + 1, "the chart is not cut off"
         top, table = boxes[".cockpit-top"], boxes[".cockpit-top table"]
         assert top["bottom"] - table["bottom"] < 30, "no empty band under the top-grids table"
+        assert page.evaluate("document.documentElement.scrollHeight") <= height, "the page does not scroll"
+        if width == 1920:  # every panel whole, the patrol panel last in the right column included
+            cut = page.evaluate("""() => [".cockpit-left", ".cockpit-field", ".cockpit-right",
+                ".cockpit-patrols"].filter(s => { const e = document.querySelector(s);
+                  return e.scrollHeight > e.clientHeight + 1
+                         || e.getBoundingClientRect().bottom > window.innerHeight; })""")
+            assert cut == [], cut
         colors = page.evaluate("""() => [".cockpit-card .label", ".cockpit-top th", ".cockpit-head span"]
             .map(s => getComputedStyle(document.querySelector(s)).color)""")
         for color in colors:

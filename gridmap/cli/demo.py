@@ -23,6 +23,8 @@ _EXAMPLES = """
 """
 #: The street whose footpaths the sample holds (data/sample/footpaths.gpkg): its centres' walking circles.
 FOOTPATH_STREET = "990102001"
+#: The sample's patrol records and the street or town each covers (data/sample/README.md, Patrols).
+PATROL_AREAS = {"patrols.parquet": "990102001", "patrol_checkins.csv": "990121100"}
 
 
 @click.command(epilog=epilog(_EXAMPLES))
@@ -40,7 +42,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
     straddling a community line); the command reports them and carries on, as an analyst would. The map
     and the cockpit carry the layers for people and field work from data/sample (roster, party branches,
     liaison, patrol zones, the walking circles of 民主街道's centres along its footpaths, escalation, quality
-    index), off when the page opens.
+    index, the patrol coverage of 民主街道's GPS tracks and 城关镇's check-ins), off when the page opens.
     """
     from gridmap.cases.assign import assign
     from gridmap.cli.options import register_codes
@@ -85,7 +87,7 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
             step("layers for people and field work")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GridmapWarning)  # the sample's planted gaps are the point
-                overlays = _sample_overlays(build.grids, cases, layers["streets"])
+                overlays = _sample_overlays(build.grids, cases, layers["streets"], build.units)
             layers.update(units=build.units, grids=build.grids, cases=cases, staff=city.staff)
             step("write gridmap.gpkg")
             gpkg = staging / "gridmap.gpkg"
@@ -111,11 +113,11 @@ def demo(ctx: click.Context, out: str, lang: str) -> None:
                quiet=quiet)
 
 
-def _sample_overlays(grids, cases, streets) -> list:
+def _sample_overlays(grids, cases, streets, units) -> list:
     """Return the layers for people and field work from the sample's files (data/sample/README.md)."""
     from gridmap.cli._overlays import field_overlays
     from gridmap.datasets import sample_path
-    from gridmap.fieldwork import read_feedback, read_steps
+    from gridmap.fieldwork import read_feedback, read_patrols, read_steps
     from gridmap.io import read_layer
     from gridmap.people import read_liaison, read_party, read_roster
 
@@ -126,5 +128,6 @@ def _sample_overlays(grids, cases, streets) -> list:
              "party": read_party(folder / "party.csv"), "sites": read_layer(folder / "sites.gpkg"),
              "centres": centres[centres.within(street.geometry.union_all()).to_numpy()],
              "paths": read_layer(folder / "footpaths.gpkg"), "steps": read_steps(folder / "case_steps.csv"),
-             "feedback": read_feedback(folder / "case_feedback.csv")}
-    return field_overlays(grids, given, cases=cases, quality=True)
+             "feedback": read_feedback(folder / "case_feedback.csv"),
+             "patrols": [(read_patrols(folder / name), area) for name, area in PATROL_AREAS.items()]}
+    return field_overlays(grids, given, cases=cases, quality=True, units=units)

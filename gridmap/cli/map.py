@@ -38,7 +38,8 @@ _EXAMPLES = """
   gridmap map demo/gridmap.gpkg --cockpit --roster data/sample/roster.csv --party data/sample/party.csv \
       --liaison data/sample/liaison.csv --steps data/sample/case_steps.csv --index --out people.html
   gridmap map demo/gridmap.gpkg --street 990102001 --sites data/sample/sites.gpkg \
-      --centres data/sample/centres.gpkg --paths data/sample/footpaths.gpkg --out field.html
+      --centres data/sample/centres.gpkg --paths data/sample/footpaths.gpkg \
+      --patrols data/sample/patrols.parquet --out field.html
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
@@ -99,18 +100,20 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
                 tianditu_key: str | None, public: bool, title: str | None, roster_path: str | None,
                 liaison_path: str | None, party_path: str | None, sites_path: str | None,
                 centres_path: str | None, paths_path: str | None, steps_path: str | None,
-                feedback_path: str | None, quality_index: bool) -> None:
+                feedback_path: str | None, patrols_path: str | None, patrol_rules_path: str | None,
+                quality_index: bool) -> None:
     """Map the grids of FILE (what `gridmap build` writes, or any grid layer with codes) as one page.
 
-    With --roster, --party, --liaison, --sites, --centres, --steps or --index the page gains layers for
-    people and field work, off when it opens: grids and units breaking a staffing rule, grids with and
-    without a grid party branch, units without a liaison, patrol zones, walking circles, the settled-in-grid
-    rate and the quality index (a cockpit also sums each up). Popups name grid leaders and workers only, no
-    phone, no id; none at all with --public.
+    With --roster, --party, --liaison, --sites, --centres, --steps, --index or --patrols the page gains
+    layers for people and field work, off when it opens: grids and units breaking a staffing rule, grids
+    with and without a grid party branch, units without a liaison, patrol zones, walking circles, the
+    settled-in-grid rate, the quality index and each grid's patrol coverage (a cockpit also sums each up).
+    Popups name grid leaders and workers only, no phone, no id; none at all with --public.
     """
     source = tile_source_of(tiles, tiles_crs, basemap=basemap)
     files = OverlayFiles(roster=roster_path, liaison=liaison_path, party=party_path, sites=sites_path,
-                         centres=centres_path, paths=paths_path, steps=steps_path, feedback=feedback_path)
+                         centres=centres_path, paths=paths_path, steps=steps_path, feedback=feedback_path,
+                         patrols=patrols_path, patrol_rules=patrol_rules_path)
     with_layers = files.any() or quality_index
     if with_layers and per_community is not None:
         raise click.UsageError("the layers for people and field work go on one page: drop --per-community, "
@@ -147,9 +150,10 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
         if with_layers:
             step("analyse people and field work")
             focus = community or street
-            overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords),
+            overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords, area=focus),
                                       cases=layers.get("cases"), quality=quality_index,
-                                      near=_focused(layers["grids"], focus) if focus else None)
+                                      near=_focused(layers["grids"], focus) if focus else None,
+                                      units=layers.get("units"))
         step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,

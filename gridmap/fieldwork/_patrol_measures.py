@@ -20,6 +20,7 @@ count on the day the patrol starts, as the patrol itself does.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import cast
@@ -67,9 +68,23 @@ class Setting:
 
 
 def _transform(source: pyproj.CRS, target: pyproj.CRS, x: np.ndarray, y: np.ndarray):
+    if source.equals(_WGS84) and (target.geodetic_crs or target).equals(_CGCS2000):
+        source = _CGCS2000  # PROJ joins the two by a no-op ("ballpark geographic offset"); skip its search
     if source.equals(target):
         return x, y
-    return pyproj.Transformer.from_crs(source, target, always_xy=True).transform(x, y)
+    return _transformer(source, target).transform(x, y)
+
+
+_WGS84, _CGCS2000 = pyproj.CRS(4326), pyproj.CRS(4490)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(source: pyproj.CRS, target: pyproj.CRS) -> pyproj.Transformer:
+    """Return one transformer per pair of CRSs, made once (PROJ may take a tenth of a second to make one).
+
+    pyproj's transformers are thread-safe; the engines that measure batch by batch reuse them.
+    """
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 @dataclass

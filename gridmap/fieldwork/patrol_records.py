@@ -320,7 +320,8 @@ def _systems(systems: pd.Series | None, coords: str | None, findings: Report, n:
     if systems is None:
         return named
     given = _as_text(systems.reset_index(drop=True))
-    words = given.map(lambda word: _WORDS.get(vocabulary_key(word)) if isinstance(word, str) else None)
+    named_words = {word: _WORDS.get(vocabulary_key(word)) for word in given.dropna().unique()}  # a few words
+    words = given.map(named_words)
     unknown = (given.notna() & words.isna()).to_numpy()
     for position in np.flatnonzero(unknown):
         findings.add("bad_coord_system", f"坐标系 {given.iloc[position]!r} is not a coordinate system "

@@ -49,7 +49,10 @@ _TEXT = {
            "units_broken": "不达标的社区、街道、城区", "covered": "已建网格党支部",
            "uncovered": "未建网格党支部",
            "no_liaison_grid": "缺联系领导的网格", "no_liaison_unit": "缺联系领导的社区、街道",
-           "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比"},
+           "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比",
+           "patrols": "巡查次数（实际/应巡）", "units_passed": "途经单元（已途经/总数）",
+           "longest_gap": "最长间隔", "hours": "小时", "since": "距上次巡查", "days": "天",
+           "never": "期间未巡查"},
     "en": {"level": "Level", "rules_broken": "Rules broken", "vacancies": "Vacancies",
            "households_per_worker": "Households per full-time worker", "state": "State",
            "branches": "Grid party branches", "joint": "Joint branch", "members": "Party members",
@@ -68,7 +71,10 @@ _TEXT = {
            "covered": "Grid party branch", "uncovered": "No grid party branch",
            "no_liaison_grid": "Grids without a liaison",
            "no_liaison_unit": "Communities, streets without one",
-           "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}"},
+           "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}",
+           "patrols": "Patrols (done/required)", "units_passed": "Units passed (of all)",
+           "longest_gap": "Longest gap", "hours": "h", "since": "Since the last patrol", "days": "days",
+           "never": "none in the span"},
 }
 #: Colours of zones by site kind (ColorBrewer Dark2, one per kind of :data:`gridmap.schema.SITE_KINDS`).
 ZONE_COLORS = dict(zip(SITE_KINDS, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
@@ -384,7 +390,31 @@ def paint_quality(frame: pd.DataFrame, context: Context) -> Paint:
 
 
 def paint_patrols(frame: pd.DataFrame, column: str, name: str, context: Context) -> Paint:
+    """Colour the grids by a share; a patrol summary's grids (patrols, units passed …) say each in a row."""
     text = context.text
-    fields = [(name, _percents(frame, column)), (text["state"], _column(frame, "label"))]
+    fields: list[tuple[str, list]] = [(name, _percents(frame, column))]
+    if {"patrols", "required"} <= set(frame.columns):
+        fields.append((text["patrols"], _ratios(frame, "patrols", "required")))
+    if {"units_passed", "units"} <= set(frame.columns):
+        fields.append((text["units_passed"], _ratios(frame, "units_passed", "units")))
+    if "longest_gap_h" in frame.columns:
+        fields.append((text["longest_gap"], _with_unit(frame["longest_gap_h"], text["hours"])))
+    if "last_patrol" in frame.columns and "idle_days" in frame.columns:
+        since = _with_unit(frame["idle_days"], text["days"])
+        never = frame["last_patrol"].isna().to_numpy()
+        fields.append((text["since"], [text["never"] if n else v for n, v in zip(never, since, strict=True)]))
+    if len(fields) == 1:  # a frame of shares alone: its label, if any, says the rest
+        fields.append((text["state"], _column(frame, "label")))
     return _paint_measure(frame, column, context=context, fields=fields, label_none=text["no_data"],
                           palette="YlGn", decimals=0, percent=True)
+
+
+def _ratios(frame: pd.DataFrame, part: str, whole: str) -> list:
+    """``5/7`` for each row (None where either is missing)."""
+    return [None if p is None or w is None else f"{p:g}/{w:g}"
+            for p, w in zip(_column(frame, part), _column(frame, whole), strict=True)]
+
+
+def _with_unit(values: pd.Series, unit: str) -> list:
+    """``30.5 小时`` for each value, one decimal at most (None where missing)."""
+    return [None if v is None else f"{round(float(v), 1):g} {unit}" for v in (_value(v) for v in values)]

@@ -6,10 +6,11 @@ Each figure sums up what an :class:`~gridmap.maps.overlays.Overlay` draws, over 
 * party — the share of grids with a grid party branch (支部建在网格上), grids without one;
 * liaison — the share of grids, communities and streets with a liaison of the level above (全覆盖联系);
 * zones — patrol zones and the grids they enter; circles — service centres and, with units, the households
-  inside the longest walk;
+  inside the longest walk and their share of all households;
 * escalation — the share of settled cases settled at each level, as one stacked bar (小事不出网格 …);
 * quality — the quality index's first and last grids, each row zooming the map to its grid;
-* patrols — the mean patrol coverage of the grids (the hook for the patrol measure).
+* patrols — the share of the grids' units passed (or, for a frame of shares alone, their mean), the grids
+  patrolled less than required, and the grids with the lowest coverage, each row zooming the map to its grid.
 
 Counts of people are never shown by name; on a public cockpit a share whose count is below 5 is hidden.
 """
@@ -31,7 +32,7 @@ from gridmap.maps.figures import THRESHOLD
 from gridmap.maps.overlays import _SOURCES, Overlay
 from gridmap.schema import HANDLING_LEVEL_NAMES_ZH, HANDLING_LEVELS, LEVELS, split_ids
 
-__all__ = ["Card", "field_cards", "level_panel", "quality_panel", "TEXT"]
+__all__ = ["Card", "field_cards", "level_panel", "quality_panel", "patrol_panel", "TEXT"]
 
 TEXT: dict[str, dict] = {
     "zh": {"staffing": "配备达标网格", "staffing_detail": "{ok}/{n} 个网格 · 缺员 {vacancies} 岗",
@@ -40,8 +41,11 @@ TEXT: dict[str, dict] = {
            "liaison": "联系领导覆盖", "liaison_detail": "缺位：{gaps}", "none_missing": "无缺位",
            "zones": "巡控区", "zones_detail": "涉及 {grids} 个网格 · {sites} 处场所", "unit_zones": "个",
            "circles": "服务中心步行圈", "circles_detail": "{steps} 分钟步行圈",
-           "circles_households": " · {m:g}分钟圈内 {households} 户", "unit_centres": "个",
+           "circles_households": " · {m:g}分钟圈内 {households} 户，占 {share}", "unit_centres": "个",
            "patrols": "巡查覆盖率", "patrols_detail": "{n} 个网格平均",
+           "patrols_units": "途经单元 {passed}/{units} · {n} 个网格",
+           "patrols_short": " · 巡查不足 {short} 个",
+           "patrols_worst": "巡查覆盖率最低的{n}个网格", "coverage": "覆盖率", "done": "巡查/应巡",
            "levels": "各层级办结占比", "levels_note": "越级上报 {skipped} 件 · 退回下级 {returned} 件",
            "quality": "质效指数 前{n}名与后{n}名", "rank": "排名", "code": "网格编码", "community": "社区/村",
            "index": "指数", "suppressed": f"<{THRESHOLD}件",
@@ -52,8 +56,11 @@ TEXT: dict[str, dict] = {
            "liaison": "Liaison coverage", "liaison_detail": "missing: {gaps}", "none_missing": "none missing",
            "zones": "Patrol zones", "zones_detail": "{grids} grids entered · {sites} sites", "unit_zones": "",
            "circles": "Walking circles", "circles_detail": "{steps}-minute walks",
-           "circles_households": " · {households} households within {m:g} min", "unit_centres": "centres",
+           "circles_households": " · {households} households within {m:g} min ({share} of all)",
+           "unit_centres": "centres",
            "patrols": "Patrol coverage", "patrols_detail": "mean of {n} grids",
+           "patrols_units": "{passed}/{units} units passed · {n} grids", "patrols_short": " · {short} short",
+           "patrols_worst": "Lowest patrol coverage: {n} grids", "coverage": "Coverage", "done": "Done",
            "levels": "Settled at each level",
            "levels_note": "{skipped} skipped a level · {returned} returned",
            "quality": "Quality index: first and last {n}", "rank": "#", "code": "Grid code",
@@ -101,11 +108,28 @@ def field_cards(overlays: Iterable[Overlay], grids: gpd.GeoDataFrame, *, units: 
         elif made.kind == "circles":
             cards.append(_circles_card(source, units, text))
         elif made.kind == "patrols":
-            column = made.column or "patrol_coverage"
-            values = pd.to_numeric(_mapped(source, codes)[column], errors="coerce").dropna()
-            cards.append(Card(made.title(lang), _share(values.mean(), 1) if len(values) else "–",
-                              detail=text["patrols_detail"].format(n=len(values))))
+            cards.append(_patrols_card(_mapped(source, codes), made.column or "patrol_coverage",
+                                       made.title(lang), text))
     return cards
+
+
+def _patrols_card(frame: pd.DataFrame, column: str, title: str, text: dict) -> Card:
+    """Return the share of units passed (for shares alone: their mean) and the grids patrolled too little."""
+    if {"units", "units_passed"} <= set(frame.columns):
+        units = pd.to_numeric(frame["units"], errors="coerce").fillna(0)
+        passed = int(pd.to_numeric(frame["units_passed"], errors="coerce").fillna(0).sum())
+        value = _share(passed, float(units.sum()))
+        detail = text["patrols_units"].format(passed=f"{passed:,}", units=f"{int(units.sum()):,}",
+                                              n=len(frame))
+    else:
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        value = _share(values.mean(), 1) if len(values) else "–"
+        detail = text["patrols_detail"].format(n=len(values))
+    if {"patrols", "required"} <= set(frame.columns):
+        short = pd.to_numeric(frame["patrols"], errors="coerce") < pd.to_numeric(frame["required"],
+                                                                                errors="coerce")
+        detail += text["patrols_short"].format(short=int(short.sum()))
+    return Card(title, value, detail=detail)
 
 
 def _staffing_card(tables: dict[str, pd.DataFrame], codes: set[str], text: dict) -> Card:
@@ -169,8 +193,10 @@ def _circles_card(circles: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, tex
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GridmapWarning)
             covered = circle_coverage(circles[minutes.eq(longest).to_numpy()], units).communities
-        households = int(pd.to_numeric(covered["households_in"], errors="coerce").sum())
-        detail += text["circles_households"].format(m=longest, households=f"{households:,}")
+        households = float(pd.to_numeric(covered["households_in"], errors="coerce").sum())
+        detail += text["circles_households"].format(
+            m=longest, households=f"{round(households):,}",
+            share=_share(households, float(pd.to_numeric(covered["households"], errors="coerce").sum())))
     return Card(text["circles"], f"{circles['centre_id'].nunique():,}", text["unit_centres"], detail)
 
 
@@ -259,4 +285,47 @@ def quality_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_
                     for i, key in enumerate(("rank", "code", "community", "index")))
     title = text["quality"].format(n=rows)
     return (f'<div class="cockpit-panel cockpit-top cockpit-rank"><h2>{html.escape(title)}</h2>'
+            f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_names: list, *, lang: str,
+                 rows: int = 5) -> str:
+    """Return the table of the ``rows`` mapped grids with the lowest patrol coverage ("" without the overlay).
+
+    Ties go to the grid patrolled least against its requirement, then to the lower code. Each row carries its
+    grid's position on the map (``data-grid``), so a click zooms to it.
+    """
+    made = next((o for o in overlays if o.kind == "patrols"), None)
+    if made is None:
+        return ""
+    text = TEXT[lang]
+    frame = _SOURCES["patrols"](made)
+    position = {code: i for i, code in enumerate(grid_codes)}
+    table = pd.DataFrame({"code": frame["code"].astype(str).to_numpy(),
+                          "coverage": pd.to_numeric(frame[made.column or "patrol_coverage"],
+                                                    errors="coerce").to_numpy(dtype=float)})
+    done = {"patrols", "required"} <= set(frame.columns)
+    if done:
+        table["patrols"] = pd.to_numeric(frame["patrols"], errors="coerce").to_numpy(dtype=float)
+        table["required"] = pd.to_numeric(frame["required"], errors="coerce").to_numpy(dtype=float)
+        table["done"] = table["patrols"] / table["required"].where(table["required"] > 0)
+    table = table[table["code"].isin(position).to_numpy() & table["coverage"].notna().to_numpy()]
+    order = ["coverage", "done", "code"] if done else ["coverage", "code"]
+    table = table.sort_values(order, kind="stable", na_position="last").head(rows)
+    if table.empty:
+        return ""
+    body = []
+    for row in table.itertuples(index=False):
+        at = position[row.code]
+        cells = [f"<td>{html.escape(row.code)}</td><td>{html.escape(community_names[at] or '')}</td>",
+                 f'<td class="num">{100 * row.coverage:.0f}%</td>']
+        if done:
+            cells.append(f'<td class="num">{row.patrols:g}/{row.required:g}</td>')
+        body.append(f'<tr data-grid="{at}">{"".join(cells)}</tr>')
+    numeric = ' class="num"'
+    heads = "".join(f"<th{numeric if key in ('coverage', 'done') else ''}>{html.escape(text[key])}</th>"
+                    for key in ("code", "community", "coverage", *(["done"] if done else [])))
+    title = text["patrols_worst"].format(n=len(table))
+    return ('<div class="cockpit-panel cockpit-top cockpit-rank cockpit-patrols">'
+            f"<h2>{html.escape(title)}</h2>"
             f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")

@@ -37,7 +37,7 @@ from branca.element import Figure, MacroElement
 from folium.template import Template
 
 from gridmap.io.city import City, city_layers
-from gridmap.maps._panels import Card, field_cards, level_panel, quality_panel
+from gridmap.maps._panels import Card, field_cards, level_panel, patrol_panel, quality_panel
 from gridmap.maps.base import RawHTML, to_html, write_page
 from gridmap.maps.figures import THRESHOLD, PeriodLike, area_figures, period_bounds, period_label
 from gridmap.maps.onescreen import build_one_screen
@@ -69,7 +69,8 @@ _TEXT = {
            "public": "Public version: counts below 5 are not shown", "full_time": "Full-time grid workers",
            "leaders": "Leaders", "members": "Members", "field": "People and field work"},
 }
-_TOP, _STACKED_TOP = 15, 8
+#: Rows of the top-grids table by the number of panels stacked below it (escalation, quality, patrols).
+_TOP_ROWS = (15, 8, 8, 5)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CSS = """
 html, html > body { width: 1920px; height: 1080px; max-width: 100vw; max-height: 100vh; margin: 0; }
@@ -95,8 +96,9 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-card .value { font-size: 28px; font-weight: bold; color: #ffd36b; white-space: nowrap; }
 .cockpit-card .value small { font-size: 14px; color: #c9d8ec; margin-left: 4px; font-weight: normal; }
 .cockpit-card .detail { font-size: 14px; color: #dde6f2; }
-/* the chart and the table fill their column at any window size or browser zoom: no empty band below */
-.cockpit-chart { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; }
+/* the chart and the table fill their column at any window size or browser zoom: no empty band below; the
+   chart takes what the panel of people and field work leaves, and that panel gives way on a small screen */
+.cockpit-chart { flex: 1 1 0; min-height: 60px; display: flex; flex-direction: column; }
 .cockpit-chart svg { flex: 1 1 auto; width: 100%; height: 100%; min-height: 0; display: block; }
 .cockpit-top { display: flex; flex-direction: column; }
 .cockpit-top table { width: 100%; flex: 1 1 auto; border-collapse: collapse; font-size: 16px; }
@@ -114,9 +116,13 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
   padding: 3px 8px; }
 .cockpit-field td.value small { font-size: 13px; color: #c9d8ec; margin-left: 3px; font-weight: normal; }
 .cockpit-field td.detail { font-size: 13px; color: #dde6f2; line-height: 1.25; }
-.cockpit-stack { display: flex; flex-direction: column; gap: 12px; }
-.cockpit-stack > .cockpit-panel { flex: 0 0 auto; }
-.cockpit-rank td { padding: 3px 6px; }
+.cockpit-stack { display: flex; flex-direction: column; gap: 10px; }
+.cockpit-stack > .cockpit-panel { flex: 0 0 auto; padding-top: 10px; padding-bottom: 10px; }
+.cockpit-stack > .cockpit-top:last-child { flex-grow: 1; }  /* a table last in the column fills it */
+.cockpit-stack th, .cockpit-stack td { line-height: 1.2; }
+.cockpit-stack th { padding: 3px 6px; }
+.cockpit-stack .cockpit-top td { padding: 4px 6px; }
+.cockpit-stack .cockpit-rank td { padding: 3px 6px; }
 .cockpit-rank tr.cockpit-gap td { border-top: 3px double #4f77a8; }
 .cockpit-levels svg { width: 100%; height: 22px; display: block; border-radius: 3px; }
 .cockpit-level-keys { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 8px; font-size: 15px; }
@@ -153,8 +159,10 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
 
     With ``overlays`` (:func:`gridmap.maps.overlay`) the map gains their layers (off when the page opens) and
     the page a figure for each: the share of grids meeting every staffing rule, covered by a grid party
-    branch and with their liaisons, the patrol zones and walking circles, the shares settled at each level
-    (a stacked bar) and the quality index's first and last grids (rows zoom the map to their grid).
+    branch and with their liaisons, the patrol zones, the walking circles (with units: the households inside
+    the longest walk and their share), the share of units patrols passed, the shares settled at each level
+    (a stacked bar), the quality index's first and last grids and the grids with the lowest patrol coverage
+    (rows zoom the map to their grid).
 
     Parameters
     ----------
@@ -177,7 +185,8 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
         As for :func:`gridmap.maps.one_screen`: no base map (the default), a built-in one, or your own
         tiles (:func:`gridmap.maps.tile_source`).
     top : int, optional
-        Rows of the top-grids table (default 15; 8 when the escalation or quality panel shares the column).
+        Rows of the top-grids table (default 15; 8 when the escalation or quality panel shares the column, 5
+        when the patrol panel joins them).
     overlays : iterable of Overlay, optional
         Layers and panels for people and field work (see :mod:`gridmap.maps.overlays`).
 
@@ -211,11 +220,13 @@ def cockpit(grids: gpd.GeoDataFrame | City, *, cases: gpd.GeoDataFrame | None = 
         monthly = suppress_small_counts(monthly, columns=["cases"], threshold=THRESHOLD)
     field = field_cards(overlays, built.grids, units=units, lang=lang)
     stacked = [level_panel(overlays, lang=lang, public=public),
-               quality_panel(overlays, built.grid.codes, built.community_names, lang=lang)]
-    rows = top if top is not None else (_STACKED_TOP if any(stacked) else _TOP)
+               quality_panel(overlays, built.grid.codes, built.community_names, lang=lang),
+               patrol_panel(overlays, built.grid.codes, built.community_names, lang=lang)]
+    stacked = [panel for panel in stacked if panel]
+    rows = top if top is not None else _TOP_ROWS[len(stacked)]
     panels = [_head(heading, period, text, public=public),
               _left(totals, monthly, period, text, lang=lang, field=field),
-              _right(built, text, top=rows, stacked=[panel for panel in stacked if panel])]
+              _right(built, text, top=rows, stacked=stacked)]
     for i, panel in enumerate(panels):  # text from data is escaped, and must not be read as a template
         figure.html.add_child(RawHTML(panel), name=f"cockpit_panel_{i}")
     _RowClicks().add_to(fmap)

@@ -15,14 +15,16 @@ zones      巡控区                  :func:`gridmap.fieldwork.patrol_zones` or 
 circles    步行服务圈              :func:`gridmap.fieldwork.service_circles`
 escalation 网格内化解率            :func:`gridmap.fieldwork.analyse_escalation` (or its ``grids`` frame)
 quality    网格质效指数            :func:`gridmap.stats.quality_index`
-patrols    巡查覆盖率              a per-grid frame: ``code`` and a 0–1 ``patrol_coverage`` (``column=``)
+patrols    巡查覆盖率              ``summarize_patrols(...).grids`` (``column="coverage"``)
 ========== ====================== ================================================================
 
 A per-grid overlay takes each grid's polygon from the grid layer in the page (nothing is embedded twice);
 units above the grids (communities, streets, districts breaking a staffing rule or without a liaison) are
 drawn as outlines when the map has their boundaries; zones and circles carry their own polygons, simplified
-to a pixel at zoom 18. ``patrols`` is the hook for per-grid measures still to come: any frame keyed by grid
-``code`` with a share column (``column=``) and an optional Chinese ``label`` is drawn the same way.
+to a pixel at zoom 18. ``patrols`` colours the grids by the share of their units a patrol passed; its popup
+gives the patrols done against required, the units passed, the longest gap and the days since the last patrol
+when the frame has them (a :class:`~gridmap.fieldwork.PatrolSummary`'s ``grids``). Any other frame keyed by
+grid ``code`` with a share column (``column=``) and an optional Chinese ``label`` is drawn the same way.
 
 Popups are text (``textContent``), never HTML. They name people only as
 :func:`gridmap.people.public_roster` allows — grid leaders and grid workers by name, nobody with a phone or
@@ -111,8 +113,8 @@ OVERLAYS = {
     "quality": OverlayKind("网格质效指数", "Grid quality index",
                            "gridmap.stats.quality_index(...) (code, index, rank, breakdown)"),
     "patrols": OverlayKind("巡查覆盖率", "Patrol coverage",
-                           "a per-grid frame: code and a 0–1 share column "
-                           "(column=, default patrol_coverage)"),
+                           "gridmap.fieldwork.summarize_patrols(...).grids (column='coverage'), or a "
+                           "per-grid frame: code and a 0–1 share column (column=, default patrol_coverage)"),
 }
 
 #: Geometry of zones and circles is simplified to one pixel at DETAIL_ZOOM.
@@ -161,8 +163,10 @@ def overlay(data: Any, *, kind: str, column: str | None = None, name: str | None
         One of :data:`OVERLAYS`: ``staffing``, ``party``, ``liaison``, ``zones``, ``circles``,
         ``escalation``, ``quality`` or ``patrols``.
     column : str, optional
-        The share (0–1) a ``patrols`` overlay colours the grids by (default ``patrol_coverage``); a
-        ``label`` column, when present, is shown in the popup.
+        The share (0–1) a ``patrols`` overlay colours the grids by (default ``patrol_coverage``;
+        ``coverage`` for the ``grids`` of :func:`gridmap.fieldwork.summarize_patrols`, whose patrols,
+        units passed, longest gap and idle days the popup shows); a frame of shares alone shows its
+        ``label`` column, when present.
     name : str, optional
         Name in the layer control and the legend (default: the kind's Chinese name).
 
