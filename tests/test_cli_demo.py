@@ -46,7 +46,7 @@ def leaked(values: set[str], text: str) -> set[str]:
 
 def test_demo_pages_carry_every_layer_for_people_and_field_work_and_no_phone_or_id(demo_out):
     out, output = demo_out
-    assert "cockpit.html 一屏 (7 layers for people and field work)" in output
+    assert "cockpit.html 一屏 (8 layers for people and field work)" in output
     sample = sample_path()
     roster = pd.read_csv(sample / "roster.csv", dtype=str)
     links = pd.read_csv(sample / "liaison.csv", dtype=str)
@@ -58,7 +58,7 @@ def test_demo_pages_carry_every_layer_for_people_and_field_work_and_no_phone_or_
         specs = re.findall(r"gridmap\.overlay\((\{.*?\}), \w+\);\n", page)
         keys = [json.loads(spec)["key"] for spec in specs]
         assert [key.split("_")[1] for key in keys] == ["staffing", "party", "liaison", "zones", "circles",
-                                                     "escalation", "quality"]
+                                                     "escalation", "quality", "patrols"]
         assert not leaked(private, page)
         # a name on its own, not part of a longer word: a whole run of Chinese characters
         assert not unnamed & set(re.findall(r"[\u4e00-\u9fff]+", page))
