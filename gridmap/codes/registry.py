@@ -373,7 +373,7 @@ class Registry:
             try:
                 outcome = self._apply(con, build, version=version, issued_on=issued_on, scope=scope)
             except sqlite3.IntegrityError as err:  # the UNIQUE indexes refuse one grid twice
-                pair = _registry_sql.duplicate_grids(con)
+                pair = _duplicate_grids(build)
                 if pair is None:
                     raise
                 raise RegistryError(f"two grids have the same member units {build.units.iloc[pair[0]]!r}",
@@ -390,8 +390,9 @@ class Registry:
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
         typed = "type" in self.scheme.widths and self.level == "grid"
-        _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
-        _registry_sql.match_units(con, typed=typed)
+        if build.claims or _registry_sql.holds_current_grids(con):  # else every grid is new: nothing to match
+            _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
+            _registry_sql.match_units(con, typed=typed)
         if build.claims:
             _registry_sql.match_claims(con, build.claims)
         m_pos, m_codes, differs = _registry_sql.fetch_matched(con, n=n, width=self._width)
@@ -409,26 +410,43 @@ class Registry:
         if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
         order = fresh if build.geometry is None else _fresh_order(build, build.geometry, fresh)
-        ranked = None if build.geometry is None else zip(fresh.tolist(), order.tolist(), strict=True)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=ranked,
-                                 changed=changed, retired=[] if plan is None else plan.retired,
-                                 links=[] if plan is None or old is None else _link_rows(plan, old))
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, changed=changed,
+                                 retired=[] if plan is None else plan.retired)
         i_pos, i_codes = _registry_sql.issue_codes(
             con, self.scheme, version, self.path, fresh=fresh, order=order,
             communities=build.community.to_numpy(dtype=object)[fresh],
             types=build.types.to_numpy(dtype=object)[fresh],
             micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+        codes = _codes(n, (m_pos, m_codes), (i_pos, i_codes), plan, self._width)
         added = len(i_pos)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
         counts["written"] = bool(added or changed or counts["retired"])
         if counts["written"]:
             _registry_sql.close_versions(con, version)
-            _registry_sql.insert_versions(con, version)
+            self._insert_versions(con, version, build, codes,
+                                  np.array([position for position, _, _ in changed], dtype=np.int64), i_pos)
             _registry_sql.retire_codes(con, version)
-            _registry_sql.insert_lineage(con, version)
+            _registry_sql.insert_lineage(con, version, [] if plan is None or old is None
+                                         else _link_rows(plan, old, codes))
             _registry_sql.record_version(con, version, issued_on, counts)
-        return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self._width)
+        return _outcome(codes, i_pos, plan, old, changed, counts)
+
+    def _insert_versions(self, con: Any, version: int, build: _Build, codes: np.ndarray, changed: np.ndarray,
+                         issued: np.ndarray) -> None:
+        """Write the versions of the changed and the new grids (positions), ordered by code."""
+        positions = np.concatenate([changed, issued])
+        positions = positions[np.argsort(codes[positions], kind="stable")]
+        storage = build.storage()
+        if storage is not None:
+            storage = [storage[0][p] for p in positions.tolist()], storage[1][positions]
+        community_width = self.scheme.length if self.level == "micro" else 12
+        _registry_sql.insert_versions(
+            con, version, codes=codes[positions],
+            communities=np.asarray(build.community.to_numpy(dtype=object)[positions], dtype=f"S{community_width}"),
+            types=build.types.to_numpy(dtype=object)[positions],
+            units=build.units.to_numpy(dtype=object)[positions], n_units=build.n_units[positions],
+            geometry=storage, changed=len(changed) > 0)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
                    *, unmatched: int) -> OldGrids | None:
@@ -904,34 +922,53 @@ def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple
     return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed], strict=True)]
 
 
-def _link_rows(plan: Any, old: OldGrids) -> list[tuple]:
+def _link_rows(plan: Any, old: OldGrids, codes: np.ndarray) -> list[tuple]:
+    """Lineage links as rows: parent code, child code, kind, shares of each, shared units."""
     links = plan.links
     shares = links[["old_share", "new_share"]]
     shares = shares.astype(object).where(shares.notna(), None)
     parents = old.codes[links["old"].to_numpy(dtype=np.int64)]
-    return list(zip(parents.tolist(), links["new"].astype(int).tolist(), links["kind"].tolist(),
+    children = codes[links["new"].to_numpy(dtype=np.int64)].astype(str)
+    return list(zip(parents.tolist(), children.tolist(), links["kind"].tolist(),
                     shares["old_share"].tolist(), shares["new_share"].tolist(),
                     links["shared_units"].astype(int).tolist(), strict=True))
 
 
-def _outcome(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
-             old: OldGrids | None, changed: list[tuple], counts: dict[str, Any], width: int) -> _Outcome:
+def _codes(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
+           width: int) -> np.ndarray:
+    """The code of every grid of the build (ASCII bytes): kept by units or overlap, or newly issued."""
     codes = np.zeros(n, dtype=f"S{width}")
     codes[matched[0]] = matched[1]
     codes[issued[0]] = issued[1]
+    for position, code, _ in [] if plan is None else plan.keeps:
+        codes[position] = code.encode("ascii")
+    return codes
+
+
+def _outcome(codes: np.ndarray, issued: np.ndarray, plan: Any, old: OldGrids | None, changed: list[tuple],
+             counts: dict[str, Any]) -> _Outcome:
+    n = len(codes)
     parents = pd.Series(pa.repeat("", n), dtype="str")
-    if plan is not None and old is not None:
-        for position, code, _ in plan.keeps:
-            codes[position] = code.encode("ascii")
-        if len(plan.links):
-            named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
-            joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
-            parents.iloc[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    if plan is not None and old is not None and len(plan.links):
+        named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
+        joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
+        parents.iloc[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
     is_new = np.zeros(n, dtype=bool)
-    is_new[issued[0]] = True
+    is_new[issued] = True
     flags = np.zeros(n, dtype=bool)
     flags[[position for position, _, _ in changed]] = True
     return _Outcome(codes=codes, status=is_new, changed=flags, parents=parents, counts=counts)
+
+
+def _duplicate_grids(build: _Build) -> tuple[int, int] | None:
+    """Return the first and last position of the first grids (by position) with the same member units in
+    one community, if any."""
+    key = build.community + "\0" + build.units
+    twice = np.flatnonzero(key.duplicated(keep=False).to_numpy() & (build.units != "").to_numpy())
+    if not len(twice):
+        return None
+    same = np.flatnonzero((key == key.iloc[twice[0]]).to_numpy())
+    return int(same[0]), int(same[-1])
 
 
 def _beidou(geometry: np.ndarray, level: int) -> np.ndarray:
