@@ -28,6 +28,7 @@ from gridmap.errors import CodeError, RegistryError
 from gridmap.io._atomic import folder_cause
 
 __all__ = [
+    "Types",
     "SCHEMA_VERSION",
     "APPLICATION_ID",
     "open_connection",
@@ -141,6 +142,41 @@ _TEMP_TABLES = {
     "changed": "pos INTEGER PRIMARY KEY, code TEXT NOT NULL, old_id INTEGER NOT NULL",
     "retired": "code TEXT PRIMARY KEY, old_id INTEGER NOT NULL",
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class Types:
+    """Grid types as small numbers: per grid its ``index`` into ``kinds`` (-1: no type)."""
+
+    index: np.ndarray
+    kinds: list[str]
+
+    @classmethod
+    def of(cls, types: pd.Series) -> Types:
+        """Number the types of a build (at most 26: each is written as a letter)."""
+        index, kinds = pd.factorize(types)
+        if len(kinds) > 26:
+            raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
+        return cls(np.asarray(index, dtype=np.int64), [str(kind) for kind in kinds])
+
+    def take(self, positions: np.ndarray) -> Types:
+        """The types of the grids at ``positions``."""
+        return Types(self.index[positions], self.kinds)
+
+    def letters(self) -> np.ndarray:
+        """A letter per grid: A, B, … for the kinds, "-" without a type (ASCII bytes)."""
+        return np.array([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(self.kinds)], "-"], dtype="S1")[self.index]
+
+    def sql(self, letter: str) -> str:
+        """SQL turning the expression ``letter`` back into the type (bound as parameters: ``kinds``)."""
+        if not self.kinds:
+            return "NULL"
+        cases = " ".join(f"WHEN '{chr(ord('A') + i)}' THEN ?" for i in range(len(self.kinds)))
+        return f"CASE {letter} {cases} END"
+
+    def values(self) -> list[str | None]:
+        """The type of each grid (None without one)."""
+        return np.array([*self.kinds, None], dtype=object)[self.index].tolist()
 
 
 # ------------------------------------------------------------------------------------------- opening
@@ -574,7 +610,7 @@ def drop_temp_tables(con: sqlite3.Connection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def load_new(con: sqlite3.Connection, communities: pd.Series, types: pd.Series, units: pd.Series,
+def load_new(con: sqlite3.Connection, communities: pd.Series, types: Types, units: pd.Series,
              geometry: tuple[list[bytes], np.ndarray] | None) -> None:
     """Load the new build into ``temp.new`` (position, community, type letter, units, geometry WKB, bbox).
 
@@ -582,13 +618,10 @@ def load_new(con: sqlite3.Connection, communities: pd.Series, types: pd.Series, 
     split by SQLite's ``json_each``: about three times faster than ``executemany`` for millions of rows.
     With geometry (thousands of grids), by ``executemany``.
     """
-    index, kinds = pd.factorize(types)
-    if len(kinds) > 26:
-        raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
-    letters = np.array([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(kinds)], "-"])  # index -1 (no type): "-"
+    letters = types.letters()
     con.executemany("INSERT INTO temp.kinds VALUES (?, ?)",
-                    zip(letters[:-1].tolist(), map(str, kinds), strict=True))
-    tags = pd.Series(letters[index], index=communities.index, dtype="str")
+                    zip([chr(ord("A") + i) for i in range(len(types.kinds))], types.kinds, strict=True))
+    tags = pd.Series(letters.astype("U1"), index=communities.index, dtype="str")
     if geometry is None:
         packed = json.dumps((communities + tags + units).tolist(), ensure_ascii=False)
         con.execute("INSERT INTO temp.new (pos, community_code, kind, units) "
@@ -733,12 +766,13 @@ def write_plan(con: sqlite3.Connection, *, keeps: Sequence[tuple[int, str, int]]
 
 
 def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path: Path, *, fresh: np.ndarray,
-                order: np.ndarray, communities: np.ndarray, types: np.ndarray,
+                order: np.ndarray, communities: np.ndarray, types: Types,
                 micro_width: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Give the new grids codes: per community after the highest sequence ever issued, in ``order``.
 
     ``fresh`` are the positions of the new grids, ``order`` their reading order within their community
-    (ties by position), ``communities`` and ``types`` their community codes (12 digits) and grid types.
+    (ties by position), ``communities`` and ``types`` their community codes (12 digits, ASCII bytes) and
+    grid types.
     The numbering and the codes are computed with numpy from the counters of those communities (no
     window function: sorting millions of rows in SQL took most of an assignment), written into ``codes``
     in index order as one string, and the counters move on. With ``micro_width`` the grids are
@@ -754,16 +788,16 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
     sequence = first[number] + rank
     _check_room(sequence, number, names, limit, scheme, path)
     communities = np.asarray(communities, dtype=f"S{community_width}")
-    codes = _code_bytes(scheme, communities, np.asarray(types, dtype=object), sequence, micro_width)
-    letters, kinds = _letters(types)
+    codes = _code_bytes(scheme, communities, types, sequence, micro_width)
     by_key = np.lexsort((sequence, communities))  # the order of the table's primary key
     records = np.hstack([_ascii(communities[by_key]), _digits(sequence[by_key], 6), _ascii(codes[by_key]),
-                         _ascii(letters[by_key])])
+                         _ascii(types.letters()[by_key])])
+    kind = types.sql(f"substr(value, {community_width + width + 7}, 1)")
     con.execute(
         f"INSERT INTO codes (community_code, sequence, code, type, issued_version) SELECT "
         f"substr(value, 1, {community_width}), CAST(substr(value, {community_width + 1}, 6) AS INTEGER), "
-        f"substr(value, {community_width + 7}, {width}), {_kind_sql(f'substr(value, {community_width + width + 7}, 1)', kinds)}, "
-        "? FROM json_each(?)", (*kinds, version, _json_strings(records)))
+        f"substr(value, {community_width + 7}, {width}), {kind}, ? FROM json_each(?)",
+        (*types.kinds, version, _json_strings(records)))
     last = np.zeros(len(names), dtype=np.int64)
     np.maximum.at(last, number, sequence)
     counters = np.hstack([_ascii(np.asarray(names, dtype=f"S{community_width}")), _digits(last, 6)])
@@ -775,23 +809,6 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
     return np.asarray(fresh, dtype=np.int64)[order_by_pos], codes[order_by_pos]
 
 
-def _letters(types: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """A letter per grid type (A, B, …; "-" without a type) and the types the letters stand for."""
-    index, kinds = pd.factorize(pd.Series(types, dtype="str"))
-    if len(kinds) > 26:
-        raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
-    alphabet = np.array([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(kinds)], "-"], dtype="S1")
-    return alphabet[index], [str(kind) for kind in kinds]
-
-
-def _kind_sql(letter: str, kinds: list[str]) -> str:
-    """SQL turning the letter of :func:`_letters` back into its type (bound as parameters), NULL for "-"."""
-    if not kinds:
-        return "NULL"
-    cases = " ".join(f"WHEN '{chr(ord('A') + i)}' THEN ?" for i in range(len(kinds)))
-    return f"CASE {letter} {cases} END"
-
-
 def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, communities: np.ndarray,
                path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return the new grids numbered in their communities.
@@ -800,7 +817,8 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     sequence its ranks start after (its counter, 0 for a community without codes) and its code. Refuses
     counters behind the codes of their community (a damaged registry: new codes would repeat old ones).
     """
-    number, names = pd.factorize(pd.Series(communities, dtype="str"))
+    names, number = np.unique(np.asarray(communities, dtype="S"), return_inverse=True)
+    names = names.astype(str)
     listed = json.dumps(names.tolist())
     behind = con.execute(
         "SELECT n.value, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
@@ -820,7 +838,7 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     start = np.flatnonzero(np.concatenate([[True], number[ranked][1:] != number[ranked][:-1]]))
     rank = np.empty(len(fresh), dtype=np.int64)
     rank[ranked] = np.arange(len(fresh)) - np.repeat(start, np.diff(np.append(start, len(fresh)))) + 1
-    return number, rank, first, names.to_numpy(dtype=object)
+    return number, rank, first, names
 
 
 def _check_room(sequence: np.ndarray, number: np.ndarray, names: np.ndarray, limit: int, scheme: CodeScheme,
@@ -839,7 +857,7 @@ def _check_room(sequence: np.ndarray, number: np.ndarray, names: np.ndarray, lim
                             "to a scheme with a wider sequence field")
 
 
-def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: np.ndarray, sequence: np.ndarray,
+def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: Types, sequence: np.ndarray,
                 micro_width: int) -> np.ndarray:
     """Return the codes (ASCII bytes) of ``scheme`` for these communities, grid types and sequences."""
     if micro_width:
@@ -855,8 +873,8 @@ def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: np.ndarray, 
                 parts.append(np.tile(np.frombuffer(str(scheme.object_code).encode("ascii"), np.uint8),
                                      (len(sequence), 1)))
             else:
-                digit = pd.Series(types).map(scheme.grid_types).to_numpy(dtype=object)
-                parts.append(_ascii(np.asarray(digit, dtype=f"S{width}")))
+                digits = [scheme.grid_types[kind] for kind in types.kinds]  # each type has a digit (checked)
+                parts.append(_ascii(np.array([*digits, ""], dtype=f"S{width}")[types.index]))
     matrix = np.ascontiguousarray(np.hstack(parts))
     return matrix.view(f"S{matrix.shape[1]}").ravel()
 
@@ -887,7 +905,7 @@ def close_versions(con: sqlite3.Connection, version: int) -> None:
 
 
 def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray, communities: np.ndarray,
-                    types: np.ndarray, units: np.ndarray, n_units: np.ndarray,
+                    types: Types, units: np.ndarray, n_units: np.ndarray,
                     geometry: tuple[list[bytes], np.ndarray] | None, changed: bool) -> None:
     """Write the new current version of changed grids and the first version of new grids.
 
@@ -896,9 +914,8 @@ def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray,
     ``changed``: some are changed grids, whose type in ``codes`` follows too.
     """
     if geometry is None:  # millions of rows as one JSON array of strings, the fixed-width fields first
-        letters, kinds = _letters(types)
         digits = len(str(int(n_units.max()))) if len(n_units) else 1
-        fixed = np.hstack([_ascii(codes), _ascii(communities), _ascii(letters), _digits(n_units, digits)])
+        fixed = np.hstack([_ascii(codes), _ascii(communities), _ascii(types.letters()), _digits(n_units, digits)])
         text = pd.Series(np.ascontiguousarray(fixed).view(f"S{fixed.shape[1]}").ravel().astype("U"),
                          dtype="str") + pd.Series(units, dtype="str")
         width, community_width = codes.dtype.itemsize, communities.dtype.itemsize
@@ -906,13 +923,13 @@ def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray,
         con.execute(
             "INSERT INTO grid_versions (code, version, community_code, type, units, n_units) SELECT "
             f"substr(value, 1, {width}), ?, substr(value, {width + 1}, {community_width}), "
-            f"{_kind_sql(f'substr(value, {at - 1}, 1)', kinds)}, substr(value, {at + digits}), "
+            f"{types.sql(f'substr(value, {at - 1}, 1)')}, substr(value, {at + digits}), "
             f"CAST(substr(value, {at}, {digits}) AS INTEGER) FROM json_each(?)",
-            (version, *kinds, json.dumps(text.tolist(), ensure_ascii=False)))
+            (version, *types.kinds, json.dumps(text.tolist(), ensure_ascii=False)))
     else:
         wkb, bounds = geometry
         rows = zip(codes.astype(str).tolist(), communities.astype(str).tolist(),
-                   pd.Series(types, dtype=object).where(pd.notna(types), None).tolist(), units.tolist(),
+                   types.values(), units.tolist(),
                    n_units.tolist(),
                    wkb, *(bounds[:, i].tolist() for i in range(4)), strict=True)
         con.executemany("INSERT INTO grid_versions (code, version, community_code, type, units, n_units, "

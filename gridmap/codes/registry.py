@@ -390,8 +390,9 @@ class Registry:
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
         typed = "type" in self.scheme.widths and self.level == "grid"
+        types = _registry_sql.Types.of(build.types)
         if build.claims or _registry_sql.holds_current_grids(con):  # else every grid is new: nothing to match
-            _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
+            _registry_sql.load_new(con, build.community, types, build.units, build.storage())
             _registry_sql.match_units(con, typed=typed)
         if build.claims:
             _registry_sql.match_claims(con, build.claims)
@@ -412,11 +413,10 @@ class Registry:
         order = fresh if build.geometry is None else _fresh_order(build, build.geometry, fresh)
         _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, changed=changed,
                                  retired=[] if plan is None else plan.retired)
+        community = _ascii_text(build.community, self.scheme.length if self.level == "micro" else 12)
         i_pos, i_codes = _registry_sql.issue_codes(
-            con, self.scheme, version, self.path, fresh=fresh, order=order,
-            communities=build.community.to_numpy(dtype=object)[fresh],
-            types=build.types.to_numpy(dtype=object)[fresh],
-            micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+            con, self.scheme, version, self.path, fresh=fresh, order=order, communities=community[fresh],
+            types=types.take(fresh), micro_width=self.scheme.micro_width if self.level == "micro" else 0)
         codes = _codes(n, (m_pos, m_codes), (i_pos, i_codes), plan, self._width)
         added = len(i_pos)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
@@ -424,29 +424,21 @@ class Registry:
         counts["written"] = bool(added or changed or counts["retired"])
         if counts["written"]:
             _registry_sql.close_versions(con, version)
-            self._insert_versions(con, version, build, codes,
-                                  np.array([position for position, _, _ in changed], dtype=np.int64), i_pos)
+            changed_at = np.array([position for position, _, _ in changed], dtype=np.int64)
+            positions = np.concatenate([changed_at, i_pos])
+            positions = positions[np.argsort(codes[positions], kind="stable")]
+            storage = build.storage()
+            _registry_sql.insert_versions(
+                con, version, codes=codes[positions], communities=community[positions],
+                types=types.take(positions), units=build.units.to_numpy(dtype=object)[positions],
+                n_units=build.n_units[positions], changed=len(changed) > 0,
+                geometry=None if storage is None else ([storage[0][p] for p in positions.tolist()],
+                                                       storage[1][positions]))
             _registry_sql.retire_codes(con, version)
             _registry_sql.insert_lineage(con, version, [] if plan is None or old is None
                                          else _link_rows(plan, old, codes))
             _registry_sql.record_version(con, version, issued_on, counts)
         return _outcome(codes, i_pos, plan, old, changed, counts)
-
-    def _insert_versions(self, con: Any, version: int, build: _Build, codes: np.ndarray, changed: np.ndarray,
-                         issued: np.ndarray) -> None:
-        """Write the versions of the changed and the new grids (positions), ordered by code."""
-        positions = np.concatenate([changed, issued])
-        positions = positions[np.argsort(codes[positions], kind="stable")]
-        storage = build.storage()
-        if storage is not None:
-            storage = [storage[0][p] for p in positions.tolist()], storage[1][positions]
-        community_width = self.scheme.length if self.level == "micro" else 12
-        _registry_sql.insert_versions(
-            con, version, codes=codes[positions],
-            communities=np.asarray(build.community.to_numpy(dtype=object)[positions], dtype=f"S{community_width}"),
-            types=build.types.to_numpy(dtype=object)[positions],
-            units=build.units.to_numpy(dtype=object)[positions], n_units=build.n_units[positions],
-            geometry=storage, changed=len(changed) > 0)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
                    *, unmatched: int) -> OldGrids | None:
@@ -958,6 +950,21 @@ def _outcome(codes: np.ndarray, issued: np.ndarray, plan: Any, old: OldGrids | N
     flags = np.zeros(n, dtype=bool)
     flags[[position for position, _, _ in changed]] = True
     return _Outcome(codes=codes, status=is_new, changed=flags, parents=parents, counts=counts)
+
+
+def _ascii_text(text: pd.Series, width: int) -> np.ndarray:
+    """Text of ``width`` ASCII characters each (checked before) as fixed-width bytes.
+
+    Read from the Arrow buffer when it holds exactly that: no Python string per value.
+    """
+    array = pa.array(text)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_large_string(array.type) and not array.null_count and len(array) \
+            and pc.all(pc.equal(pc.binary_length(array), width)).as_py():
+        start = int(np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset])
+        return np.frombuffer(array.buffers()[2], dtype=f"S{width}", count=len(array), offset=start)
+    return np.asarray(text.to_numpy(dtype=object), dtype=f"S{width}")
 
 
 def _duplicate_grids(build: _Build) -> tuple[int, int] | None:
