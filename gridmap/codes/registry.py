@@ -430,7 +430,7 @@ class Registry:
             storage = build.storage()
             _registry_sql.insert_versions(
                 con, version, codes=codes[positions], communities=community[positions],
-                types=types.take(positions), units=build.units.to_numpy(dtype=object)[positions],
+                types=types.take(positions), units=build.units.iloc[positions],
                 n_units=build.n_units[positions], changed=len(changed) > 0,
                 geometry=None if storage is None else ([storage[0][p] for p in positions.tolist()],
                                                        storage[1][positions]))
