@@ -818,7 +818,7 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     sequence its ranks start after (its counter, 0 for a community without codes) and its code. Refuses
     counters behind the codes of their community (a damaged registry: new codes would repeat old ones).
     """
-    names, number = np.unique(np.asarray(communities, dtype="S"), return_inverse=True)
+    names, number = _factorize(np.asarray(communities, dtype="S"))
     names = names.astype(str)
     listed = json.dumps(names.tolist())
     behind = con.execute(
@@ -840,6 +840,17 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     rank = np.empty(len(fresh), dtype=np.int64)
     rank[ranked] = np.arange(len(fresh)) - np.repeat(start, np.diff(np.append(start, len(fresh)))) + 1
     return number, rank, first, names
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and the number of each value among them (``np.unique`` with
+    ``return_inverse``, by a stable sort: several times faster on builds listed community by community)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if len(values) else np.empty(0, dtype=bool)
+    number = np.empty(len(values), dtype=np.int64)
+    number[order] = np.cumsum(first) - 1
+    return ordered[first], number
 
 
 def _check_room(sequence: np.ndarray, number: np.ndarray, names: np.ndarray, limit: int, scheme: CodeScheme,
