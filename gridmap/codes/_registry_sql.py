@@ -930,19 +930,33 @@ def _json_array(*columns: np.ndarray | pd.Series) -> str:
         arrays.append(array)
         text.append(not isinstance(column, np.ndarray))
     nothing = pa.scalar("", pa.large_string())
-    if any(pc.any(pc.match_substring_regex(array, r"[\x00-\x1f]")).as_py()
-           for array, escape in zip(arrays, text, strict=True) if escape):
-        joined = pc.binary_join_element_wise(*arrays, nothing)
-        return json.dumps(joined.to_pylist(), ensure_ascii=False)
-    arrays = [pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"') if escape
-              else array for array, escape in zip(arrays, text, strict=True)]
+    if any(_bytes_below(array, 0x20) for array, escape in zip(arrays, text, strict=True) if escape):
+        return json.dumps(pc.binary_join_element_wise(*arrays, nothing).to_pylist(), ensure_ascii=False)
+    arrays = [pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
+              if escape and (_holds(array, b"\\") or _holds(array, b'"')) else array
+              for array, escape in zip(arrays, text, strict=True)]
     joined = pc.binary_join_element_wise(pa.scalar('"', pa.large_string()), *arrays,
                                          pa.scalar('",', pa.large_string()), nothing)
-    if not len(joined):
-        return "[]"
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)
-    data = joined.buffers()[2].to_pybytes()[offsets[joined.offset]:offsets[joined.offset + len(joined)]]
-    return "[" + data.decode("utf-8")[:-1] + "]"
+    return "[" + _text_bytes(joined).tobytes().decode("utf-8")[:-1] + "]"
+
+
+def _text_bytes(array: pa.LargeStringArray) -> np.ndarray:
+    """The UTF-8 bytes of all values of an Arrow text array (its data buffer), as numpy uint8."""
+    data = array.buffers()[2]
+    if data is None or not len(array):
+        return np.empty(0, dtype=np.uint8)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[array.offset]:offsets[array.offset + len(array)]]
+
+
+def _bytes_below(array: pa.LargeStringArray, limit: int) -> bool:
+    """Whether any value holds a byte below ``limit`` (control characters, for 0x20)."""
+    return bool((_text_bytes(array) < limit).any())
+
+
+def _holds(array: pa.LargeStringArray, character: bytes) -> bool:
+    """Whether any value holds the ASCII ``character``."""
+    return bool((_text_bytes(array) == character[0]).any())
 
 
 def close_versions(con: sqlite3.Connection, version: int) -> None:

@@ -753,7 +753,9 @@ def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
     if len(unsorted):  # builders write sorted ids: usually nothing to replace
         text = text.copy()
         text.iloc[unsorted] = [join_ids(sorted(set(split_ids(v)))) for v in text.iloc[unsorted].tolist()]
-    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(ID_SEPARATOR).to_numpy() + 1)
+    array = pa.array(text, pa.large_string())
+    separators = pc.count_substring(array, ID_SEPARATOR).to_numpy(zero_copy_only=False)  # literal: no regex
+    counts = np.where(pc.binary_length(array).to_numpy(zero_copy_only=False) == 0, 0, separators + 1)
     return text, counts.astype(np.int64)
 
 
