@@ -758,12 +758,9 @@ class _Boundary:
             ring_part = np.concatenate([np.flatnonzero(simple), holed[split_of]])
             exterior = np.concatenate([np.ones(int(simple.sum()), dtype=bool),
                                        np.concatenate([[True], split_of[1:] != split_of[:-1]])])
-        self.rings, self.exterior = rings, exterior
-        self.n = shapely.get_num_coordinates(rings)
+        self.rings, self.exterior, self.grid = rings, exterior, part_of[ring_part]
         self.xy = shapely.get_coordinates(rings)
-        self.ring = np.repeat(np.arange(len(rings)), self.n - 1)
-        self.start = np.arange(len(self.ring)) + self.ring  # each ring's last vertex starts no segment
-        self.grid = part_of[ring_part][self.ring]
+        self.ends = np.cumsum(shapely.get_num_coordinates(rings) - 1)  # segments up to each ring's end
         self.left: np.ndarray | None = None  # per ring: the interior lies on its left (the first scan)
 
     def bounds(self) -> tuple[float, float, float, float]:
@@ -784,26 +781,31 @@ class _Boundary:
         first_scan = self.left is None
         area, spread = np.zeros(len(self.rings)), np.zeros(len(self.rings))
         crossings = []
-        for part in _chunks(len(self.start)):
-            index = self.start[part]
-            xa, ya, xb, yb = (self.xy[shift:, axis][index] for shift in (0, 1) for axis in (0, 1))
-            for v, origin in ((xa, x0), (ya, y0), (xb, x0), (yb, y0)):
-                v -= origin
-                v /= size
+        for part in _chunks(int(self.ends[-1]) if len(self.ends) else 0):
+            segment = np.arange(part.start, part.stop)
+            ring = np.searchsorted(self.ends, segment, side="right")
+            start = segment + ring  # each ring's last vertex starts no segment
+            first, last = int(start[0]), int(start[-1]) + 2
+            x, y = self.xy[first:last, 0] - x0, self.xy[first:last, 1] - y0  # in cells, vertex by vertex
+            x /= size
+            y /= size
+            start -= first
+            xa, ya, xb, yb = x[start], y[start], x[start + 1], y[start + 1]
             if first_scan:
                 cross = xa * yb
                 cross -= xb * ya
-                area += np.bincount(self.ring[part], weights=cross, minlength=len(self.rings))
-                spread += np.bincount(self.ring[part], weights=np.abs(cross, out=cross),
-                                      minlength=len(self.rings))
-            grid = self.grid[part]
+                area += np.bincount(ring, weights=cross, minlength=len(self.rings))
+                spread += np.bincount(ring, weights=np.abs(cross, out=cross), minlength=len(self.rings))
+            grid = self.grid[ring]
             for cells in _touched(xa, ya, xb, yb, grid, nx, ny, margin):
                 touched(*cells)
-            crossings.append(_crossings(xa, ya, xb, yb, grid, nx, ny, part.start))
+            flat, weight, edge = _crossings(xa, ya, xb, yb, grid, nx, ny)
+            crossings.append((flat, weight, ring[edge]))
         if first_scan:
             self.left = _interior_left(self.rings, self.exterior, area, spread)
-        flat, weight, edge = (np.concatenate(column) for column in zip(*crossings))
-        np.negative(weight, out=weight, where=~self.left[self.ring[edge]])  # rings with the interior right
+        flat, weight, ring = (np.concatenate(column) for column in zip(*crossings)) if crossings else \
+            (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64))
+        np.negative(weight, out=weight, where=~self.left[ring])  # rings with the interior on the right
         return flat, weight
 
 
@@ -826,7 +828,7 @@ def _interior_left(rings: np.ndarray, exterior: np.ndarray, area: np.ndarray, sp
 
 def _chunks(n: int) -> list[slice]:
     """Slices of ``range(n)`` of :data:`_CHUNK` items."""
-    return [slice(start, start + _CHUNK) for start in range(0, n, _CHUNK)]
+    return [slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)]
 
 
 def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -929,11 +931,13 @@ def _touched_chunk(px0, py0, px1, py1, grid, nx, ny, margin):
     ia, ja, ib, jb = _cell(px0, nx), _cell(py0, ny), _cell(px1, nx), _cell(py1, ny)
     ends = (1 << ((ja - j0) * 3 + ia - i0)) | (1 << ((jb - j0) * 3 + ib - i0))
     bits = _BOX_BITS[(j1 - j0) * 3 + (i1 - i0)] & ~ends
+    more = np.flatnonzero(bits)  # pieces crossing a corner, or near one: a few
+    bits, i0, j0, more_grid = bits[more], i0[more], j0[more], grid[more]
     cells = [np.flatnonzero(bits & (1 << offset)) for offset in range(9)]
     di, dj = np.arange(9, dtype=np.int32) % 3, np.arange(9, dtype=np.int32) // 3
     return (np.concatenate([ia, *(i0[c] + di[o] for o, c in enumerate(cells))]),
             np.concatenate([ja, *(j0[c] + dj[o] for o, c in enumerate(cells))]),
-            np.concatenate([grid, *(grid[c] for c in cells)]))
+            np.concatenate([grid, *(more_grid[c] for c in cells)]))
 
 
 def _cell(v: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
@@ -952,11 +956,10 @@ def _column(v: np.ndarray, origin: float, size: float) -> np.ndarray:
     return np.floor(column, out=column)
 
 
-def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int, offset: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where segments (in cells) cross the centre lines of the rows: cell, weight and segment of each.
 
-    Cells are numbered row by row, ``nx + 1`` per row; segments from ``offset``. A crossing counts from
+    Cells are numbered row by row, ``nx + 1`` per row. A crossing counts from
     the first cell whose centre is at or east of it (column ``nx`` is the spare column); its weight is
     ``(grid + 1) * 2**20 + 1``, positive where the segment goes south: where the boundary of a ring with
     its interior on the left enters the grid going east (:meth:`_Boundary.scan` turns the others round).
@@ -976,7 +979,7 @@ def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int, offset: int
     value = (grid[edge] + 1.0) * _SHIFT + 1.0
     weight = np.where(y0 > y1, value, -value)
     keep = (row >= 0) & (row < ny)
-    return (row * (nx + 1) + column)[keep], weight[keep], edge[keep] + offset
+    return (row * (nx + 1) + column)[keep], weight[keep], edge[keep]
 
 
 def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int, *, closed: bool = False) -> np.ndarray:
