@@ -170,9 +170,12 @@ def test_any_partition_any_point_at_any_resolution(cuts, xy, scale, shift, cells
 
 def test_building_in_chunks_and_bands_changes_nothing(metres, monkeypatch):
     grids, index, (x, y) = metres
-    monkeypatch.setattr(gridindex, "_PIECES_PER_CHUNK", 97)
+    monkeypatch.setattr(gridindex, "_CHUNK", 97)
     monkeypatch.setattr(gridindex, "_CELLS_PER_BAND", 5000)
-    np.testing.assert_array_equal(GridIndex(grids).locate(x, y), index.locate(x, y))
+    chunked = GridIndex(grids)
+    np.testing.assert_array_equal(chunked.locate(x, y), index.locate(x, y))
+    for name in ("label", "candidate_grids", "candidate_start", "fine"):  # the same lattice, not only answers
+        np.testing.assert_array_equal(getattr(chunked._lattice, name), getattr(index._lattice, name))
 
 
 # --- the index as an object -----------------------------------------------------------------------------

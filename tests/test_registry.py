@@ -227,6 +227,17 @@ def test_units_only_path_matches_by_units_and_links_by_shared_units(registry):
     assert registry.history(C2 + "001")["type"].tolist() == ["rural", "dedicated"]
 
 
+@pytest.mark.parametrize("odd", ["", "\x01"])  # "\x01": a control character (JSON must escape it)
+def test_unit_ids_of_any_text_are_stored_as_given_and_match_again(registry, odd):
+    units = ["幸福里1栋;幸福里2栋", 'say"hi"', "back\\slash", f"odd{odd}id", "ＡＢ全角"]
+    build = pd.DataFrame({"code": list("abcde"), "community_code": C1, "type": "city", "unit_ids": units})
+    first = registry.assign(build, when="2025-01-06")
+    stored = registry.current().set_index("code")["unit_ids"]
+    assert stored[first["code"]].tolist() == units
+    again = registry.assign(build.iloc[::-1], when="2025-02-03")
+    assert (again["status"] == "kept").all() and again["code"].tolist() == first["code"].tolist()[::-1]
+
+
 def test_type_digit_scheme_puts_the_type_in_the_code(tmp_path):
     with Registry(tmp_path / "typed.sqlite", scheme="type_digit") as registry:
         grids = layer(("t1", C1, "a", (0, 0, 100, 100)), ("t2", C1, "b", (100, 0, 200, 100)))

@@ -250,3 +250,43 @@ def test_writers_killed_at_random_points_leave_a_consistent_registry(forkserver,
         assert snapshot(path) == after
         assert result["code"].is_unique and parse_many(result["code"])["sequence"].notna().all()
     assert mid_run == KILL_TRIES  # every kill hit a writer paused inside the assignment
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    """An empty registry and a first, units-only build of 2,000 grids (written without matching)."""
+    folder = tmp_path_factory.mktemp("first")
+    base = folder / "empty.sqlite"
+    Registry(base).close()
+    communities = np.repeat([f"4501020{s:02d}{c:03d}" for s in range(1, 5) for c in range(1, 51)], 10)
+    build = pd.DataFrame({"community_code": communities, "type": "city",
+                          "unit_ids": [f"U{i}" for i in range(len(communities))]})
+    reference = folder / "reference.sqlite"
+    shutil.copy(base, reference)
+    with Registry(reference) as registry:
+        assert (registry.assign(build, when=registry_worker.WHEN)["status"] == "new").all()
+    counted = folder / "counted.sqlite"
+    shutil.copy(base, counted)
+    return base, build, snapshot(reference), registry_worker.count_ticks(str(counted), build)
+
+
+@pytest.mark.slow
+def test_first_registration_killed_at_random_points_leaves_the_registry_empty(forkserver, first, tmp_path):
+    base, build, after, ticks = first
+    tries = min(KILL_TRIES, 12)
+    assert ticks > 2 * tries
+    rng = random.Random(20250106)
+    before, mid_run = snapshot(base), 0
+    assert before["codes"] == [] and before["versions"] == []
+    for attempt in range(tries):
+        path = tmp_path / f"registry{attempt}.sqlite"
+        shutil.copy(base, path)
+        marker = tmp_path / f"started{attempt}"
+        args = (str(path), build, rng.randint(1, ticks - 1), str(marker))
+        mid_run += run_until_killed(forkserver, registry_worker.ticked_assign, args, marker)
+        assert snapshot(path) in (before, after), f"attempt {attempt}: neither the empty nor the full registry"
+        assert_consistent(path)
+        with Registry(path) as registry:
+            registry.assign(build, when=registry_worker.WHEN)
+        assert snapshot(path) == after
+    assert mid_run == tries

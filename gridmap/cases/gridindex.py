@@ -45,6 +45,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import cast
 
 import geopandas as gpd
@@ -72,8 +73,9 @@ _MIN_CELLS = 1024
 _MAX_CELLS = 4_000_000
 # The largest number of second-level cells (one byte each); beyond it ``refine`` is halved.
 _MAX_FINE_CELLS = 64_000_000
-# Boundary pieces handled at once while marking mixed cells (bounds the memory of building).
-_PIECES_PER_CHUNK = 1_000_000
+# Boundary segments (or pieces of them) handled at once while building: small enough for the temporary
+# arrays to stay in the processor's cache and be reused, not mapped afresh.
+_CHUNK = 1 << 16
 # Cells cumulated at once by the second-level scanline fill (bounds the memory of building).
 _CELLS_PER_BAND = 4_000_000
 # The scanline fill packs (grid + 1) above this many bits and the count of grids below.
@@ -93,6 +95,9 @@ _LATTICE_ARRAYS = ("label", "candidate_grids", "candidate_start", "fine")
 _LATTICE_NUMBERS = ("x0", "y0", "size", "nx", "ny", "stride", "_magnitude", "refine", "_shift")
 # Odd multipliers hashing a segment's four coordinates (their bits) into one sort key.
 _HASH = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+# The cells of a bounding box w + 1 cells wide and h + 1 high (index h * 3 + w), as bits dj * 3 + di.
+_BOX_BITS = np.array([sum(1 << (dj * 3 + di) for di in range(w + 1) for dj in range(h + 1))
+                      for h in range(3) for w in range(3)], dtype=np.int16)
 
 
 class GridIndex:
@@ -567,8 +572,8 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
                             f"({shapely.is_valid_reason(geoms[invalid[0]])}) and {len(invalid) - 1} more",
                             record=f"grid {codes[invalid[0]]}",
                             fix="repair them with gridmap.io.validation.repair_geometries")
-    # new geometries, twice as fast as WKB (types-shapely does not know include_z=None)
-    geoms = shapely.transform(geoms, lambda xy: xy, include_z=None)  # type: ignore[call-overload]
+    # copies (GEOS clones, with the same SRID): four times faster than shapely.transform, eight than WKB
+    geoms = shapely.set_srid(geoms, shapely.get_srid(geoms))
     has_communities = "community_code" in grids.columns
     communities = grids["community_code"].to_numpy(dtype=object) if has_communities else None
     return geoms, codes, communities
@@ -587,7 +592,8 @@ class _Lattice:
     """
 
     def __init__(self, geoms: np.ndarray, rank: np.ndarray, *, cells: int, refine: int):
-        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        boundary = _Boundary(geoms)
+        xmin, ymin, xmax, ymax = boundary.bounds()
         width, height = max(xmax - xmin, 1e-300), max(ymax - ymin, 1e-300)
         size = max(np.sqrt(width * height / cells), max(width, height) / 4096)
         self.x0, self.y0, self.size = xmin, ymin, size
@@ -595,36 +601,46 @@ class _Lattice:
         self.ny = int(np.floor((ymax - ymin) / size)) + 1
         self.stride = self.nx + 1  # column nx is the fill's spare column
         self._magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
-        segments = _segments(geoms)
         n_grids = np.int64(len(geoms))
-        cells_touched, grids_touched = self._touched_pairs(segments)
-        count, holder = _unpack(_fill(_intervals(segments, self.x0, self.y0, size, self.nx, self.ny), 0,
-                                      self.ny, self.stride))
+        touched: list[tuple[np.ndarray, np.ndarray]] = []
+        flat, weight = boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
+                                     lambda i, j, grid: touched.append((j * np.int64(self.stride) + i, grid)))
+        cells_touched, grids_touched = (np.concatenate(part) for part in zip(*touched))
+        del touched
+        label, several = _labels(_fill(flat, weight, self.ny, self.stride, closed=True), n_grids)
+        del flat, weight
         mixed = np.zeros(self.ny * self.stride, dtype=bool)
         mixed[cells_touched] = True
-        one = count == 1
-        label = np.full(self.ny * self.stride, _OUTSIDE, dtype=np.int32)
-        label[one] = holder[one]
-        label[count >= 2] = _TREE
-        blocks = np.flatnonzero(mixed & (label != _TREE))
+        held = label >= 0
+        label[several] = _TREE
+        blocks = np.flatnonzero(mixed & ~several)
+        centre = blocks[held[blocks]]
+        holder = label[centre].astype(np.int64)
         label[blocks] = _BLOCK - np.arange(len(blocks), dtype=np.int32)
         self.label = label
         # Candidates of each mixed cell, by code: the grids whose boundary may touch it, and the grid
         # holding its centre (it can intersect the cell without its boundary touching it).
-        keep = label[cells_touched] <= _BLOCK
-        centre = blocks[one[blocks]]
-        keys = np.sort(np.concatenate([
-            (_BLOCK - label[cells_touched[keep]].astype(np.int64)) * n_grids + rank[grids_touched[keep]],
-            (_BLOCK - label[centre].astype(np.int64)) * n_grids + rank[holder[centre]]]))
+        number = _BLOCK - label[cells_touched]
+        if not several.any():  # no grid overlaps another (as it should be): every touched cell is mixed
+            number, grids = number, grids_touched
+        else:
+            keep = number >= 0
+            number, grids = number[keep], grids_touched[keep]
+        # keys block * n_grids + rank, in 32 bits when they fit: sorted three times faster
+        kind = np.uint32 if (len(blocks) + 1) * int(n_grids) < 2**32 else np.int64
+        ranks = rank.astype(kind)
+        keys = np.sort(np.concatenate([number.astype(kind) * kind(n_grids) + ranks[grids],
+                                       (_BLOCK - label[centre]).astype(kind) * kind(n_grids) + ranks[holder]]))
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        del cells_touched, grids_touched, count, holder
-        self.candidate_grids = np.argsort(rank)[keys % n_grids].astype(np.int32)
-        self.candidate_start = np.searchsorted(keys // n_grids, np.arange(len(blocks) + 1))
+        del cells_touched, grids_touched, number, grids, several, held
+        self.candidate_grids = np.argsort(rank).astype(np.int32)[keys % kind(n_grids)]
+        self.candidate_start = np.zeros(len(blocks) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys // kind(n_grids), minlength=len(blocks)), out=self.candidate_start[1:])
         self.refine = refine
         while self.refine > 1 and len(blocks) * self.refine ** 2 > _MAX_FINE_CELLS:
             self.refine //= 2
         self._shift = self.refine.bit_length() - 1
-        self.fine = self._fine_labels(segments, blocks, keys, rank)
+        self.fine = self._fine_labels(boundary, blocks, keys.astype(np.int64), rank)
         logger.debug("%s", self.describe())
 
     def describe(self) -> str:
@@ -665,16 +681,8 @@ class _Lattice:
 
     # --- building ---------------------------------------------------------------------------------------
 
-    def _touched_pairs(self, segments) -> tuple[np.ndarray, np.ndarray]:
-        """(first-level cell, grid) for every cell whose widened square may touch a segment of the grid."""
-        cells, grids = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
-        for i, j, grid in _touched(segments, self.x0, self.y0, self.size, self.nx, self.ny,
-                                   _margin(self.size, self._magnitude)):
-            cells.append(j * self.stride + i)
-            grids.append(grid)
-        return np.concatenate(cells), np.concatenate(grids)
-
-    def _fine_labels(self, segments, blocks: np.ndarray, keys: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    def _fine_labels(self, boundary: _Boundary, blocks: np.ndarray, keys: np.ndarray, rank: np.ndarray
+                     ) -> np.ndarray:
         """Second-level labels of the mixed cells (``refine ** 2`` per cell, row by row).
 
         ``keys`` are the candidates of the mixed cells, ``block * len(rank) + rank of grid``, sorted.
@@ -686,14 +694,21 @@ class _Lattice:
         fine = self.size / k
         nx, ny, stride = self.nx * k, self.ny * k, self.nx * k + 1
         clear = np.ones(len(labels), dtype=bool)
-        for i, j, _ in _touched(segments, self.x0, self.y0, fine, nx, ny, _margin(fine, self._magnitude)):
-            first = self.label[(j >> shift) * self.stride + (i >> shift)]
+
+        def touched(i: np.ndarray, j: np.ndarray, grid: np.ndarray) -> None:
+            first = self.label[(j >> shift) * np.int64(self.stride) + (i >> shift)]
             keep = first <= _BLOCK  # only mixed first-level cells have a second level
             b = _BLOCK - first[keep].astype(np.int64)
             clear[b * k * k + ((j[keep] & (k - 1)) << shift) + (i[keep] & (k - 1))] = False
+
+        # a second-level cell is ``refine`` (a power of two) times smaller: its coordinates are exactly
+        # the first level's times ``refine``
+        flat, weight = boundary.scan(self.x0, self.y0, fine, nx, ny, _margin(fine, self._magnitude) / fine,
+                                     touched)
         block_row = blocks // self.stride
         pattern = (np.arange(k)[:, None] * stride + np.arange(k)[None, :]).ravel()
-        intervals = _intervals(segments, self.x0, self.y0, fine, nx, ny)
+        by_row = np.argsort(flat)
+        flat, weight = flat[by_row], weight[by_row]
         rows = max(k, _CELLS_PER_BAND // stride // k * k)  # whole first-level rows per band
         for start in range(0, ny, rows):
             stop = min(start + rows, ny)
@@ -705,10 +720,11 @@ class _Lattice:
             where = (inside[:, None] * k * k + np.arange(k * k)[None, :]).ravel()
             wanted = clear[where]
             where = where[wanted]
-            count, holder = _unpack(_fill(intervals, start, stop, stride)[
-                (corner[:, None] + pattern[None, :]).ravel()[wanted]])
-            labels[where] = np.where(count == 0, _FINE_OUTSIDE, _FINE_TREE)
-            one = np.flatnonzero(count == 1)
+            lo, hi = np.searchsorted(flat, [start * stride, stop * stride])
+            total = _fill(flat[lo:hi] - start * stride, weight[lo:hi], stop - start, stride)
+            holder, several = _labels(total[(corner[:, None] + pattern[None, :]).ravel()[wanted]], len(rank))
+            labels[where] = np.where(several | (holder >= 0), _FINE_TREE, _FINE_OUTSIDE)
+            one = np.flatnonzero(~several & (holder >= 0))
             number = where[one] // (k * k)
             key = number * len(rank) + rank[holder[one]]
             position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
@@ -723,15 +739,96 @@ def _margin(size: float, magnitude: float) -> float:
     return max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
 
 
-def _segments(geoms: np.ndarray):
-    """Every boundary segment of the grids: start x, y, end x, y and the grid position."""
-    parts, part_of = _polygons(geoms)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
-    same = vertex_of[1:] == vertex_of[:-1]
-    start = np.flatnonzero(same)
-    grid = part_of[ring_of[vertex_of[start]]]
-    return xy[start, 0], xy[start, 1], xy[start + 1, 0], xy[start + 1, 1], grid
+class _Boundary:
+    """The grids' boundaries: every ring's vertices, the grid of every segment and which side is inside.
+
+    Polygons without holes are read as they are (their coordinates are their exterior's); only the
+    polygons with holes are split into rings.
+    """
+
+    def __init__(self, geoms: np.ndarray):
+        parts, part_of = _polygons(geoms)
+        simple = shapely.get_num_interior_rings(parts) == 0
+        if simple.all():
+            rings, ring_part, exterior = parts, np.arange(len(parts)), np.ones(len(parts), dtype=bool)
+        else:
+            holed = np.flatnonzero(~simple)
+            split, split_of = shapely.get_rings(parts[holed], return_index=True)
+            rings = np.concatenate([parts[simple], split])
+            ring_part = np.concatenate([np.flatnonzero(simple), holed[split_of]])
+            exterior = np.concatenate([np.ones(int(simple.sum()), dtype=bool),
+                                       np.concatenate([[True], split_of[1:] != split_of[:-1]])])
+        self.rings, self.exterior, self.grid = rings, exterior, part_of[ring_part]
+        self.xy = shapely.get_coordinates(rings)
+        self.ends = np.cumsum(shapely.get_num_coordinates(rings) - 1)  # segments up to each ring's end
+        self.left: np.ndarray | None = None  # per ring: the interior lies on its left (the first scan)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The grids' bounds (those of their vertices)."""
+        x, y = self.xy[:, 0], self.xy[:, 1]  # column by column: 40 times faster than min(axis=0)
+        return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+    def scan(self, x0: float, y0: float, size: float, nx: int, ny: int, margin: float,
+             touched: Callable[[np.ndarray, np.ndarray, np.ndarray], None]) -> tuple[np.ndarray, np.ndarray]:
+        """Go over the segments on ``nx`` x ``ny`` cells of ``size`` from ``x0, y0``, a chunk at a time.
+
+        Calls ``touched(i, j, grid)`` with the cells each segment may touch (:func:`_touched`, ``margin``
+        in cells) and returns the cell and weight of every crossing of a row's centre line
+        (:func:`_crossings`). The first scan also finds which side of each ring is inside, by the sign of
+        its area in cells (coordinates of at most a few thousand: the shoelace is exact enough but for
+        rings so thin that rounding could flip it, which ask GEOS).
+        """
+        first_scan = self.left is None
+        area, spread = np.zeros(len(self.rings)), np.zeros(len(self.rings))
+        crossings = []
+        for part in _chunks(int(self.ends[-1]) if len(self.ends) else 0):
+            segment = np.arange(part.start, part.stop)
+            ring = np.searchsorted(self.ends, segment, side="right")
+            start = segment + ring  # each ring's last vertex starts no segment
+            first, last = int(start[0]), int(start[-1]) + 2
+            x, y = self.xy[first:last, 0] - x0, self.xy[first:last, 1] - y0  # in cells, vertex by vertex
+            x /= size
+            y /= size
+            start -= first
+            xa, ya, xb, yb = x[start], y[start], x[start + 1], y[start + 1]
+            if first_scan:
+                cross = xa * yb
+                cross -= xb * ya
+                area += np.bincount(ring, weights=cross, minlength=len(self.rings))
+                spread += np.bincount(ring, weights=np.abs(cross, out=cross), minlength=len(self.rings))
+            grid = self.grid[ring]
+            for cells in _touched(xa, ya, xb, yb, grid, nx, ny, margin):
+                touched(*cells)
+            flat, weight, edge = _crossings(xa, ya, xb, yb, grid, nx, ny)
+            crossings.append((flat, weight, ring[edge]))
+        if first_scan:
+            self.left = _interior_left(self.rings, self.exterior, area, spread)
+        flat, weight, ring = (np.concatenate(column) for column in zip(*crossings)) if crossings else \
+            (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64))
+        np.negative(weight, out=weight, where=~self.left[ring])  # rings with the interior on the right
+        return flat, weight
+
+
+def _interior_left(rings: np.ndarray, exterior: np.ndarray, area: np.ndarray, spread: np.ndarray
+                   ) -> np.ndarray:
+    """Whether each ring runs with its polygon's interior on its left, from its (doubled) signed area.
+
+    ``spread`` is the sum of the magnitudes of the area's terms: rings whose area is so small beside it
+    that rounding could flip its sign ask GEOS (``is_ccw``).
+    """
+    ccw = area > 0
+    thin = np.flatnonzero(np.abs(area) <= 1e-9 * spread)
+    if len(thin):
+        lines = rings[thin].copy()
+        polygon = shapely.get_type_id(lines) == 3
+        lines[polygon] = shapely.get_exterior_ring(lines[polygon])
+        ccw[thin] = shapely.is_ccw(lines)
+    return ccw == exterior
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of ``range(n)`` of :data:`_CHUNK` items."""
+    return [slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)]
 
 
 def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -792,25 +889,26 @@ def _outline(geoms: np.ndarray) -> np.ndarray:
     return np.stack([np.column_stack([xa[kept], ya[kept]]), np.column_stack([xb[kept], yb[kept]])], axis=1)
 
 
-def _touched(segments, x0: float, y0: float, size: float, nx: int, ny: int, margin: float):
+def _touched(xa, ya, xb, yb, grid, nx: int, ny: int, margin: float):
     """Yield (i, j, grid) of the cells whose square widened by ``margin`` may touch a segment, in chunks.
 
-    Segments are cut into pieces no longer than a cell; every cell overlapping a piece's bounding box,
-    widened by ``margin``, is listed (at most 3 x 3 cells per piece).
+    Segments (in cells) are cut into pieces no longer than a cell; every cell overlapping a piece's
+    bounding box, widened by ``margin`` (in cells), is listed (at most 3 x 3 cells per piece).
     """
-    xa, ya, xb, yb, grid = segments
-    pieces = np.maximum(np.ceil(np.maximum(abs(xb - xa), abs(yb - ya)) / size), 1).astype(np.int64)
+    pieces = np.maximum(np.ceil(np.maximum(abs(xb - xa), abs(yb - ya))), 1).astype(np.int64)
     ends = np.cumsum(pieces)
-    total = int(ends[-1]) if len(ends) else 0
-    cuts = np.searchsorted(ends, np.arange(_PIECES_PER_CHUNK, total, _PIECES_PER_CHUNK), side="right")
+    cuts = np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="right")
     edges = [0, *np.unique(cuts).tolist(), len(xa)]
     for first, last in zip(edges[:-1], edges[1:], strict=True):
         if first < last:
-            yield from _touched_chunk(xa[first:last], ya[first:last], xb[first:last], yb[first:last],
-                                      grid[first:last], pieces[first:last], x0, y0, size, nx, ny, margin)
+            yield _touched_chunk(*_pieces(xa[first:last], ya[first:last], xb[first:last], yb[first:last],
+                                          grid[first:last], pieces[first:last]), nx, ny, margin)
 
 
-def _touched_chunk(xa, ya, xb, yb, grid, pieces, x0, y0, size, nx, ny, margin):
+def _pieces(xa, ya, xb, yb, grid, pieces):
+    """Cut segments into ``pieces`` equal pieces each: start x, y, end x, y and grid of every piece."""
+    if not (pieces > 1).any():
+        return xa, ya, xb, yb, grid
     owner = np.repeat(np.arange(len(xa)), pieces)
     step = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
     t0, t1 = step / pieces[owner], (step + 1) / pieces[owner]
@@ -819,15 +917,36 @@ def _touched_chunk(xa, ya, xb, yb, grid, pieces, x0, y0, size, nx, ny, margin):
     px0, py0 = xa[owner] + dx * t0, ya[owner] + dy * t0
     px1 = np.where(last, xb[owner], xa[owner] + dx * t1)
     py1 = np.where(last, yb[owner], ya[owner] + dy * t1)
-    i0 = _clip(np.floor((np.minimum(px0, px1) - margin - x0) / size), nx)
-    i1 = _clip(np.floor((np.maximum(px0, px1) + margin - x0) / size), nx)
-    j0 = _clip(np.floor((np.minimum(py0, py1) - margin - y0) / size), ny)
-    j1 = _clip(np.floor((np.maximum(py0, py1) + margin - y0) / size), ny)
-    owner = grid[owner]
-    for di in range(3):  # a piece is no longer than a cell: its widened box spans at most 3 x 3 cells
-        for dj in range(3):
-            keep = (i0 + di <= i1) & (j0 + dj <= j1)
-            yield i0[keep] + di, j0[keep] + dj, owner[keep]
+    return px0, py0, px1, py1, grid[owner]
+
+
+def _touched_chunk(px0, py0, px1, py1, grid, nx, ny, margin):
+    """The cell of each piece's start, and the other cells of its widened bounding box but its end's.
+
+    A piece's end is the next piece's start (rings are closed), so these are the cells of the boxes,
+    in about half as many pairs.
+    """
+    i0, i1 = _cell(np.minimum(px0, px1), nx, -margin), _cell(np.maximum(px0, px1), nx, margin)
+    j0, j1 = _cell(np.minimum(py0, py1), ny, -margin), _cell(np.maximum(py0, py1), ny, margin)
+    ia, ja, ib, jb = _cell(px0, nx), _cell(py0, ny), _cell(px1, nx), _cell(py1, ny)
+    ends = (1 << ((ja - j0) * 3 + ia - i0)) | (1 << ((jb - j0) * 3 + ib - i0))
+    bits = _BOX_BITS[(j1 - j0) * 3 + (i1 - i0)] & ~ends
+    more = np.flatnonzero(bits)  # pieces crossing a corner, or near one: a few
+    bits, i0, j0, more_grid = bits[more], i0[more], j0[more], grid[more]
+    cells = [np.flatnonzero(bits & (1 << offset)) for offset in range(9)]
+    di, dj = np.arange(9, dtype=np.int32) % 3, np.arange(9, dtype=np.int32) // 3
+    return (np.concatenate([ia, *(i0[c] + di[o] for o, c in enumerate(cells))]),
+            np.concatenate([ja, *(j0[c] + dj[o] for o, c in enumerate(cells))]),
+            np.concatenate([grid, *(more_grid[c] for c in cells)]))
+
+
+def _cell(v: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
+    """The column (or row) of coordinates (in cells) moved by ``shift``, clipped to 0 .. n - 1.
+
+    Clipped first: then truncating is flooring.
+    """
+    v = v + shift if shift else v.copy()
+    return np.clip(v, 0, n - 1, out=v).astype(np.int32)
 
 
 def _column(v: np.ndarray, origin: float, size: float) -> np.ndarray:
@@ -837,57 +956,59 @@ def _column(v: np.ndarray, origin: float, size: float) -> np.ndarray:
     return np.floor(column, out=column)
 
 
-def _clip(index: np.ndarray, n: int) -> np.ndarray:
-    return np.clip(index, 0, n - 1).astype(np.int64)
+def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where segments (in cells) cross the centre lines of the rows: cell, weight and segment of each.
 
-
-def _intervals(segments, x0: float, y0: float, size: float, nx: int, ny: int):
-    """Find the runs of cells whose centre is inside a grid, by an even-odd scanline at the rows' centres.
-
-    Returns row, first column, end column (exclusive) and grid of every run, ordered by row.
+    Cells are numbered row by row, ``nx + 1`` per row. A crossing counts from
+    the first cell whose centre is at or east of it (column ``nx`` is the spare column); its weight is
+    ``(grid + 1) * 2**20 + 1``, positive where the segment goes south: where the boundary of a ring with
+    its interior on the left enters the grid going east (:meth:`_Boundary.scan` turns the others round).
+    Summed along a row (:func:`_fill`) they give at each cell centre the number of grids holding it and,
+    packed above, their positions + 1: the winding rule, which is the even-odd rule for valid polygons,
+    without sorting the crossings along the rows.
     """
-    xa, ya, xb, yb, grid = segments
-    row_of = lambda v: np.ceil((v - y0) / size - 0.5).astype(np.int64)  # noqa: E731
-    r0, r1 = row_of(np.minimum(ya, yb)), row_of(np.maximum(ya, yb))  # rows r0 .. r1 - 1 cross
-    n = np.maximum(r1 - r0, 0)
-    edge = np.repeat(np.arange(len(xa)), n)
-    row = np.repeat(r0, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    yc = y0 + (row + 0.5) * size
-    xc = xa[edge] + (yc - ya[edge]) * (xb[edge] - xa[edge]) / (yb[edge] - ya[edge])
-    key = grid[edge] * np.int64(ny + 2) + (row + 1)  # by grid, then row (rows are -1 .. ny)
-    del edge, yc
-    order = np.lexsort((xc, key))
-    xc, key = xc[order], key[order]
-    if len(xc) % 2 or np.any(key[0::2] != key[1::2]):
+    r0, r1 = np.minimum(ya, yb), np.maximum(ya, yb)
+    r0, r1 = np.ceil(r0 - 0.5, out=r0), np.ceil(r1 - 0.5, out=r1)
+    crossing = np.flatnonzero(r1 > r0)  # rows r0 .. r1 - 1 cross
+    n = (r1[crossing] - r0[crossing]).astype(np.int64)
+    edge = np.repeat(crossing, n)
+    row = np.repeat(r0[crossing].astype(np.int64) - np.cumsum(n) + n, n) + np.arange(len(edge))
+    x0, y0, x1, y1 = xa[edge], ya[edge], xb[edge], yb[edge]
+    column = (row + 0.5 - y0) * (x1 - x0) / (y1 - y0) + x0 - 0.5
+    column = np.clip(np.ceil(column, out=column), 0, nx, out=column).astype(np.int64)
+    value = (grid[edge] + 1.0) * _SHIFT + 1.0
+    weight = np.where(y0 > y1, value, -value)
+    keep = (row >= 0) & (row < ny)
+    return (row * (nx + 1) + column)[keep], weight[keep], edge[keep]
+
+
+def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int, *, closed: bool = False) -> np.ndarray:
+    """Return the grids holding the centre of each cell of ``rows`` rows from the crossings' cells, packed.
+
+    One value per cell (flat, ``stride`` per row); :func:`_labels` reads it. With ``closed``, refuse
+    boundaries whose crossings do not add up to nothing along a row.
+    """
+    # Each crossing adds its weight from its cell on; the running sum per row is exact in float64 (far
+    # below 2**53).
+    total = np.bincount(flat, weights=weight, minlength=rows * stride)
+    sums = total.reshape(rows, stride)
+    np.cumsum(sums, axis=1, out=sums)
+    if closed and np.any(sums[:, -1] != 0):
         raise GeometryError("a grid boundary is not closed", fix="repair the grid polygons")
-    first = np.clip(np.ceil((xc[0::2] - x0) / size - 0.5), 0, nx).astype(np.int64)
-    stop = np.clip(np.ceil((xc[1::2] - x0) / size - 0.5), 0, nx).astype(np.int64)
-    owner, row = np.divmod(key[0::2], np.int64(ny + 2))
-    row -= 1
-    keep = (row >= 0) & (row < ny) & (stop > first)
-    by_row = np.argsort(row[keep], kind="stable")
-    return row[keep][by_row], first[keep][by_row], stop[keep][by_row], owner[keep][by_row]
-
-
-def _fill(intervals, start: int, stop: int, stride: int) -> np.ndarray:
-    """Return the grids holding the centre of each cell of rows ``start`` .. ``stop - 1``, packed.
-
-    One value per cell (flat, ``stride`` per row); :func:`_unpack` reads it.
-    """
-    row, first, end, owner = intervals
-    lo, hi = np.searchsorted(row, [start, stop])
-    base = (row[lo:hi] - start) * stride
-    # One pass for both answers: each run adds (grid + 1) * 2**20 + 1 from its first cell on and takes
-    # it off after its last; the running sum per row is exact in float64 (far below 2**53).
-    value = (owner[lo:hi] + 1.0) * _SHIFT + 1.0
-    total = np.bincount(np.concatenate([base + first[lo:hi], base + end[lo:hi]]),
-                        weights=np.concatenate([value, -value]), minlength=(stop - start) * stride)
-    rows = total.reshape(stop - start, stride)
-    np.cumsum(rows, axis=1, out=rows)
     return total
 
 
-def _unpack(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return how many grids hold a cell's centre and, where that is one, which, from :func:`_fill`."""
+def _labels(total: np.ndarray, n_grids: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return per cell the grid holding its centre (``_OUTSIDE``: none) and whether several hold it.
+
+    From :func:`_fill`'s sums. A centre within rounding of a boundary may sum to no clear answer; it
+    counts as held by several grids (such a cell is mixed: its points are tested exactly).
+    """
     total = total.astype(np.int64)
-    return total & (_SHIFT - 1), (total >> _SHIFT_BITS) - 1
+    held = total != 0
+    label = (total >> _SHIFT_BITS).astype(np.int32)
+    label -= 1  # _OUTSIDE where no grid holds the centre
+    several = np.bitwise_and(total, _SHIFT - 1, out=total) != 1
+    several |= label.view(np.uint32) >= n_grids
+    several &= held
+    return label, several

@@ -373,7 +373,7 @@ class Registry:
             try:
                 outcome = self._apply(con, build, version=version, issued_on=issued_on, scope=scope)
             except sqlite3.IntegrityError as err:  # the UNIQUE indexes refuse one grid twice
-                pair = _registry_sql.duplicate_grids(con)
+                pair = _duplicate_grids(build)
                 if pair is None:
                     raise
                 raise RegistryError(f"two grids have the same member units {build.units.iloc[pair[0]]!r}",
@@ -390,8 +390,10 @@ class Registry:
     def _apply(self, con: Any, build: _Build, *, version: int, issued_on: str, scope: str) -> _Outcome:
         n = len(build)
         typed = "type" in self.scheme.widths and self.level == "grid"
-        _registry_sql.load_new(con, build.community, build.types, build.units, build.storage())
-        _registry_sql.match_units(con, typed=typed)
+        types = _registry_sql.Types.of(build.types)
+        if build.claims or _registry_sql.holds_current_grids(con):  # else every grid is new: nothing to match
+            _registry_sql.load_new(con, build.community, types, build.units, build.storage())
+            _registry_sql.match_units(con, typed=typed)
         if build.claims:
             _registry_sql.match_claims(con, build.claims)
         m_pos, m_codes, differs = _registry_sql.fetch_matched(con, n=n, width=self._width)
@@ -409,26 +411,34 @@ class Registry:
         if plan is not None and old is not None:
             changed += _changed_overlap_kept(build, old, plan)
         order = fresh if build.geometry is None else _fresh_order(build, build.geometry, fresh)
-        ranked = None if build.geometry is None else zip(fresh.tolist(), order.tolist(), strict=True)
-        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, fresh=ranked,
-                                 changed=changed, retired=[] if plan is None else plan.retired,
-                                 links=[] if plan is None or old is None else _link_rows(plan, old))
+        _registry_sql.write_plan(con, keeps=[] if plan is None else plan.keeps, changed=changed,
+                                 retired=[] if plan is None else plan.retired)
+        community = _ascii_text(build.community, self.scheme.length if self.level == "micro" else 12)
         i_pos, i_codes = _registry_sql.issue_codes(
-            con, self.scheme, version, self.path, fresh=fresh, order=order,
-            communities=build.community.to_numpy(dtype=object)[fresh],
-            types=build.types.to_numpy(dtype=object)[fresh],
-            micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+            con, self.scheme, version, self.path, fresh=fresh, order=order, communities=community[fresh],
+            types=types.take(fresh), micro_width=self.scheme.micro_width if self.level == "micro" else 0)
+        codes = _codes(n, (m_pos, m_codes), (i_pos, i_codes), plan, self._width)
         added = len(i_pos)
         counts = {"grids": n, "kept": n - added, "added": added, "changed": len(changed),
                   "retired": 0 if plan is None else len(plan.retired)}
         counts["written"] = bool(added or changed or counts["retired"])
         if counts["written"]:
             _registry_sql.close_versions(con, version)
-            _registry_sql.insert_versions(con, version)
+            changed_at = np.array([position for position, _, _ in changed], dtype=np.int64)
+            positions = np.concatenate([changed_at, i_pos])
+            positions = positions[np.argsort(codes[positions], kind="stable")]
+            storage = build.storage()
+            _registry_sql.insert_versions(
+                con, version, codes=codes[positions], communities=community[positions],
+                types=types.take(positions), units=build.units.iloc[positions],
+                n_units=build.n_units[positions], changed=len(changed) > 0,
+                geometry=None if storage is None else ([storage[0][p] for p in positions.tolist()],
+                                                       storage[1][positions]))
             _registry_sql.retire_codes(con, version)
-            _registry_sql.insert_lineage(con, version)
+            _registry_sql.insert_lineage(con, version, [] if plan is None or old is None
+                                         else _link_rows(plan, old, codes))
             _registry_sql.record_version(con, version, issued_on, counts)
-        return _outcome(n, (m_pos, m_codes), (i_pos, i_codes), plan, old, changed, counts, self._width)
+        return _outcome(codes, i_pos, plan, old, changed, counts)
 
     def _old_grids(self, con: Any, build: _Build, scope: str, matched: np.ndarray,
                    *, unmatched: int) -> OldGrids | None:
@@ -743,7 +753,9 @@ def _units(grids: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
     if len(unsorted):  # builders write sorted ids: usually nothing to replace
         text = text.copy()
         text.iloc[unsorted] = [join_ids(sorted(set(split_ids(v)))) for v in text.iloc[unsorted].tolist()]
-    counts = np.where(text.str.len().to_numpy() == 0, 0, text.str.count(ID_SEPARATOR).to_numpy() + 1)
+    array = pa.array(text, pa.large_string())
+    separators = pc.count_substring(array, ID_SEPARATOR).to_numpy(zero_copy_only=False)  # literal: no regex
+    counts = np.where(pc.binary_length(array).to_numpy(zero_copy_only=False) == 0, 0, separators + 1)
     return text, counts.astype(np.int64)
 
 
@@ -904,34 +916,68 @@ def _changed_overlap_kept(build: _Build, old: OldGrids, plan: Any) -> list[tuple
     return [(int(p), old.codes[k], int(old.ids[k])) for k, p in zip(i[changed], j[changed], strict=True)]
 
 
-def _link_rows(plan: Any, old: OldGrids) -> list[tuple]:
+def _link_rows(plan: Any, old: OldGrids, codes: np.ndarray) -> list[tuple]:
+    """Lineage links as rows: parent code, child code, kind, shares of each, shared units."""
     links = plan.links
     shares = links[["old_share", "new_share"]]
     shares = shares.astype(object).where(shares.notna(), None)
     parents = old.codes[links["old"].to_numpy(dtype=np.int64)]
-    return list(zip(parents.tolist(), links["new"].astype(int).tolist(), links["kind"].tolist(),
+    children = codes[links["new"].to_numpy(dtype=np.int64)].astype(str)
+    return list(zip(parents.tolist(), children.tolist(), links["kind"].tolist(),
                     shares["old_share"].tolist(), shares["new_share"].tolist(),
                     links["shared_units"].astype(int).tolist(), strict=True))
 
 
-def _outcome(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
-             old: OldGrids | None, changed: list[tuple], counts: dict[str, Any], width: int) -> _Outcome:
+def _codes(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
+           width: int) -> np.ndarray:
+    """The code of every grid of the build (ASCII bytes): kept by units or overlap, or newly issued."""
     codes = np.zeros(n, dtype=f"S{width}")
     codes[matched[0]] = matched[1]
     codes[issued[0]] = issued[1]
+    for position, code, _ in [] if plan is None else plan.keeps:
+        codes[position] = code.encode("ascii")
+    return codes
+
+
+def _outcome(codes: np.ndarray, issued: np.ndarray, plan: Any, old: OldGrids | None, changed: list[tuple],
+             counts: dict[str, Any]) -> _Outcome:
+    n = len(codes)
     parents = pd.Series(pa.repeat("", n), dtype="str")
-    if plan is not None and old is not None:
-        for position, code, _ in plan.keeps:
-            codes[position] = code.encode("ascii")
-        if len(plan.links):
-            named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
-            joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
-            parents.iloc[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    if plan is not None and old is not None and len(plan.links):
+        named = plan.links.assign(parent=old.codes[plan.links["old"].to_numpy(dtype=np.int64)])
+        joined = named.sort_values("parent").groupby("new")["parent"].agg(";".join)
+        parents.iloc[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
     is_new = np.zeros(n, dtype=bool)
-    is_new[issued[0]] = True
+    is_new[issued] = True
     flags = np.zeros(n, dtype=bool)
     flags[[position for position, _, _ in changed]] = True
     return _Outcome(codes=codes, status=is_new, changed=flags, parents=parents, counts=counts)
+
+
+def _ascii_text(text: pd.Series, width: int) -> np.ndarray:
+    """Text of ``width`` ASCII characters each (checked before) as fixed-width bytes.
+
+    Read from the Arrow buffer when it holds exactly that: no Python string per value.
+    """
+    array = pa.array(text)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_large_string(array.type) and not array.null_count and len(array) \
+            and pc.all(pc.equal(pc.binary_length(array), width)).as_py():
+        start = int(np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset])
+        return np.frombuffer(array.buffers()[2], dtype=f"S{width}", count=len(array), offset=start)
+    return np.asarray(text.to_numpy(dtype=object), dtype=f"S{width}")
+
+
+def _duplicate_grids(build: _Build) -> tuple[int, int] | None:
+    """Return the first and last position of the first grids (by position) with the same member units in
+    one community, if any."""
+    key = build.community + "\0" + build.units
+    twice = np.flatnonzero(key.duplicated(keep=False).to_numpy() & (build.units != "").to_numpy())
+    if not len(twice):
+        return None
+    same = np.flatnonzero((key == key.iloc[twice[0]]).to_numpy())
+    return int(same[0]), int(same[-1])
 
 
 def _beidou(geometry: np.ndarray, level: int) -> np.ndarray:
