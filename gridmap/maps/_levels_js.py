@@ -85,8 +85,10 @@ LEVELS_JS = """(function () {
 
   // One level (districts, streets, communities): spec = {key, scale, translate, arcs, shapes, rows (title,
   // values), fields, measures (this level's classes of the grid measures), zoom, style, labelAt, labelZoom}.
-  gm.levelLayer = function (spec) {
-    var shapeOf = gm.lazyTopology(spec, true), group = L.featureGroup(), polygons = [];
+  // arcs null: the shapes refer to the arcs of the grid layer (unions of its grids).
+  gm.levelLayer = function (spec, grid) {
+    var shapeOf = spec.arcs === null ? grid.shapeOf.over(spec.shapes) : gm.lazyTopology(spec, true);
+    var group = L.featureGroup(), polygons = [];
     var shapes = spec.shapes.split(" ").map(function (text, i) { return shapeOf(i); });
     var at = points(spec.labelAt, spec), zooms = chars(spec.labelZoom, 65);
     var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});

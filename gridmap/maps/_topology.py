@@ -21,7 +21,7 @@ Examples
 >>> from shapely.geometry import box
 >>> topo = coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10)
 >>> len(topo.arcs), topo.shapes        # the shared edge is arc 0; the right square walks it reversed
-(3, [[[[-1, 1]]], [[[0, -3]]]])
+(3, [[[[0, -2]]], [[[-1, 2]]]])
 >>> decode_arc(topo.arcs[0])
 [(10, 0), (10, 10)]
 >>> [polygon.area for polygon in topology_polygons(topo)]
@@ -67,14 +67,26 @@ class Topology:
     chained : bool
         Each arc's first point is relative to the previous arc's first point (the first arc's to
         ``translate``): shorter, but arcs are read in order.
+    coverage : bool
+        The polygons are known to form a coverage (no piece lies in two of them), so unions of them can be
+        read off the arcs (:func:`gridmap.maps._merge.merged_topology`).
+    points, offsets : numpy.ndarray or None
+        The arcs' integer points (relative to ``translate``) one after another, arc ``i`` at
+        ``points[offsets[i]:offsets[i + 1]]``; None in a topology made from another one's arcs.
+
+    Rings follow the right-hand rule of GeoJSON (RFC 7946): outer rings counter-clockwise, holes clockwise,
+    so each polygon lies on the left of its rings.
     """
 
     arcs: list
     shapes: list
     scale: float
     translate: tuple
-    geometry: np.ndarray
+    geometry: np.ndarray | None
     chained: bool = False
+    coverage: bool = False
+    points: np.ndarray | None = None
+    offsets: np.ndarray | None = None
 
 
 def encode_numbers(values: ArrayLike) -> str:
@@ -154,7 +166,7 @@ def simplify_coverage(geoms: ArrayLike, tolerance: float) -> np.ndarray:
     if len(geoms) == 0 or tolerance <= 0:
         return geoms
     if not shapely.coverage_is_valid(geoms):
-        geoms = _noded(geoms, None)
+        geoms = _noded(geoms, None)[0]
     return _simplified(geoms, tolerance)
 
 
@@ -180,22 +192,23 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return stored_topology(geoms, scale=scale, chained=chained)
+        return stored_topology(geoms, scale=scale, chained=chained, coverage=True)
     stored = _snapped(geoms, 1.0 / scale)
-    snapped = stored is not None
+    coverage = stored is not None
     if stored is None:
-        stored = _noded(geoms, 1.0 / scale)
+        stored, coverage = _noded(geoms, 1.0 / scale)
     if tolerance > 0:
-        stored = _simplified(stored, tolerance, coverage=snapped or None)
-    return stored_topology(stored, scale=scale, chained=chained)
+        stored = _simplified(stored, tolerance, coverage=coverage or None)
+    return stored_topology(stored, scale=scale, chained=chained, coverage=coverage)
 
 
-def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False) -> Topology:
+def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False,
+                    coverage: bool = False) -> Topology:
     """Split polygons that are already on the integer grid, and share their edges, into arcs.
 
     No snapping, noding or simplifying: for polygons made from another topology's ``geometry``, such as
-    the unions of its polygons (a province map's communities, streets and districts from its grids),
-    which share the grid's vertices exactly.
+    the unions of its polygons, which share its vertices exactly. ``coverage``: they are known to form a
+    coverage (see :class:`Topology`).
 
     Examples
     --------
@@ -207,9 +220,10 @@ def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False) -
     """
     stored = np.asarray(stored, dtype=object)
     if len(stored) == 0:
-        return Topology([], [], scale, (0, 0), stored, chained)
-    arcs, shapes, translate = _arcs(stored, scale, chained)
-    return Topology(arcs, shapes, scale, translate, stored, chained)
+        return Topology([], [], scale, (0, 0), stored, chained, coverage, np.zeros((0, 2), dtype=np.int64),
+                        np.zeros(1, dtype=np.int64))
+    arcs, shapes, translate, points, offsets = _arcs(stored, scale, chained)
+    return Topology(arcs, shapes, scale, translate, stored, chained, coverage, points, offsets)
 
 
 def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
@@ -228,8 +242,11 @@ def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
     return snapped
 
 
-def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
-    """Rebuild the polygons from the faces of their noded (and snap-rounded) boundaries."""
+def _noded(geoms: np.ndarray, grid_size: float | None) -> tuple[np.ndarray, bool]:
+    """Rebuild the polygons from the faces of their noded (and snap-rounded) boundaries.
+
+    Also whether they form a coverage (no face lies in two of them).
+    """
     lines = shapely.union_all(shapely.boundary(geoms), grid_size=grid_size)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
     which_face, which_geom = shapely.STRtree(geoms).query(shapely.point_on_surface(faces),
@@ -251,7 +268,7 @@ def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
             rebuilt[i] = shapely.coverage_union_all(mine)
         else:  # narrower than one step: nothing of it survives snap-rounding
             rebuilt[i] = shapely.Polygon()
-    return rebuilt
+    return rebuilt, not (owners > 1).any()
 
 
 def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = None) -> np.ndarray:
@@ -263,8 +280,12 @@ def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = 
     return shapely.simplify(geoms, tolerance, preserve_topology=True)
 
 
-def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list, list, tuple]:
-    """Split every ring where the set of rings on its edges changes; store each arc once."""
+def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list, list, tuple, np.ndarray,
+                                                                         np.ndarray]:
+    """Split every ring where the set of rings on its edges changes; store each arc once.
+
+    Returns the encoded arcs, the shapes, the translation, and the arcs' points with their offsets.
+    """
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
@@ -284,12 +305,16 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
     a, b = point_id, point_id[following]
     n_points = np.int64(len(vertex))
     edge_key = np.minimum(a, b) * n_points + np.maximum(a, b)
-    _, edge = np.unique(edge_key, return_inverse=True)
+    edges, edge = np.unique(edge_key, return_inverse=True)
     signature = _edge_signatures(edge.ravel(), vertex_of)
     previous = np.empty_like(following)
     previous[following] = np.arange(len(following))
     cut = signature != signature[previous]  # the set of rings beside the ring changes at this vertex
+    # or more than two edges meet here (rings touching at a point): unions of the polygons may pinch here
+    degree = np.bincount(np.r_[edges // n_points, edges % n_points], minlength=len(vertex))
+    cut |= degree[point_id] > 2
     cut_at = np.split(np.flatnonzero(cut), np.searchsorted(np.flatnonzero(cut), start[1:-1]))
+    flip = _reversed_rings(ints, following, start, ring_of).tolist()
     ids = point_id.tolist()
     arc_index: dict[tuple, int] = {}
     sequences: list[tuple] = []
@@ -298,11 +323,25 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
     for r in range(len(rings)):
         lo, hi = int(start[r]), int(start[r + 1])
         if hi - lo >= 3:
-            refs = _ring_arcs(ids[lo:hi], (cut_at[r] - lo).tolist(), arc_index, sequences)
+            ring, cuts = ids[lo:hi], (cut_at[r] - lo).tolist()
+            if flip[r]:  # the same vertices start arcs when the ring is walked the other way
+                ring, cuts = ring[::-1], sorted(hi - lo - 1 - c for c in cuts)
+            refs = _ring_arcs(ring, cuts, arc_index, sequences)
             part_rings.setdefault(int(ring_of[r]), []).append(refs)
     for p, polygon in sorted(part_rings.items()):
         shapes[int(part_of[p])].append(polygon)
-    return _encode_arcs(sequences, vertex, chained), shapes, translate
+    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
+    points = vertex[np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))]
+    return _encode_arcs(points, lengths, chained), shapes, translate, points, np.r_[0, np.cumsum(lengths)]
+
+
+def _reversed_rings(ints: np.ndarray, following: np.ndarray, start: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
+    """Which rings to walk backwards so that outer rings turn counter-clockwise and holes clockwise."""
+    cross = ints[:, 0] * ints[following, 1] - ints[following, 0] * ints[:, 1]
+    total = np.r_[0, np.cumsum(cross)]
+    area = total[start[1:]] - total[start[:-1]]  # twice the signed area of each ring
+    outer = np.r_[True, ring_of[1:] != ring_of[:-1]] if len(ring_of) else np.zeros(0, dtype=bool)
+    return np.where(outer, area < 0, area > 0)
 
 
 def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -340,13 +379,10 @@ def _ring_arcs(ids: list, cuts: list, arc_index: dict, sequences: list) -> list[
     return refs
 
 
-def _encode_arcs(sequences: list[tuple], vertex: np.ndarray, chained: bool = False) -> list[str]:
+def _encode_arcs(points: np.ndarray, lengths: np.ndarray, chained: bool = False) -> list[str]:
     """Each arc's points as steps (first point absolute), encoded; all arcs in one vectorised pass."""
-    if not sequences:
+    if not len(lengths):
         return []
-    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
-    flat = np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))
-    points = vertex[flat]
     steps = points.copy()
     steps[1:] -= points[:-1]
     firsts = np.cumsum(lengths) - lengths

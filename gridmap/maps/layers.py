@@ -174,6 +174,10 @@ class GeoLayer(Layer):
             self._drawn[coords] = _shift(self.geometry, coords)
         return self._drawn[coords]
 
+    def drawn_bounds(self) -> np.ndarray:
+        """Return each feature's bounds as drawn (minx, miny, maxx, maxy)."""
+        return self.drawn_geometry().bounds.to_numpy()
+
     def _get_self_bounds(self) -> list[list[float | None]]:
         if self.geometry.empty:  # folium's convention for "no bounds"
             return [[None, None], [None, None]]

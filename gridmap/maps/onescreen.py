@@ -279,8 +279,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         if lod and scope.community is not None else GridLayer(grids.geometry, **grid_options)
     grid.add_to(fmap)
     if lod:
-        boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
-                                   period=period, public=public)
+        boundaries = _level_layers(grids, figures, scope, cases, measures, grid=grid, scheme=scheme, k=k,
+                                   lang=lang, period=period, public=public)
     else:
         boundaries = list(_boundary_layers(scope, lang).values())
     for layer in boundaries:
@@ -342,14 +342,15 @@ def _use_levels(levels: bool | None, scope: _Scope) -> bool:
     return True
 
 
-def _level_layers(grids, figures, scope: _Scope, cases, measures, *, scheme, k, lang, period, public) -> list:
+def _level_layers(grids, figures, scope: _Scope, cases, measures, *, grid, scheme, k, lang, period,
+                  public) -> list:
     """District, street and community layers with totals (case totals before small counts are hidden)."""
     raw_cases = None
     if public and "cases" in figures.columns:
         raw_cases = grid_figures(grids, cases, None, period=period)["cases"]
     given = {level: scope.layers[level] for level in ("district", "street", "community")}
-    return level_layers(grids, figures, scope.community, given, measures=measures, scheme=scheme, k=k,
-                        lang=lang, public=public, raw_cases=raw_cases)
+    return level_layers(grids, figures, scope.community, given, grid=grid, measures=measures, scheme=scheme,
+                        k=k, lang=lang, public=public, raw_cases=raw_cases)
 
 
 def _check_options(measure: str, scheme: str, lang: str) -> None:
@@ -569,7 +570,7 @@ def _place_entries(layers: Iterable, text: dict) -> list:
         if layer.key not in ("community", "street"):
             continue
         kind = text[f"{layer.key}_kind"]
-        bounds = layer.drawn_geometry().bounds.to_numpy()
+        bounds = layer.drawn_bounds()
         for position, row in enumerate(layer.rows):
             minx, miny, maxx, maxy = (float(v) for v in bounds[position])
             for label in dict.fromkeys([row[0], row[1]]):
