@@ -21,7 +21,7 @@ Examples
 >>> from shapely.geometry import box
 >>> topo = coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10)
 >>> len(topo.arcs), topo.shapes        # the shared edge is arc 0; the right square walks it reversed
-(3, [[[[0, -2]]], [[[-1, 2]]]])
+(3, [[[[0, 1]]], [[[-1, 2]]]])
 >>> decode_arc(topo.arcs[0])
 [(10, 0), (10, 10)]
 >>> [polygon.area for polygon in topology_polygons(topo)]
@@ -284,7 +284,9 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
                                                                          np.ndarray]:
     """Split every ring where the set of rings on its edges changes; store each arc once.
 
-    Returns the encoded arcs, the shapes, the translation, and the arcs' points with their offsets.
+    Returns the encoded arcs, the shapes, the translation, and the arcs' points with their offsets. All
+    in numpy: rings are cut into runs of edges, and a run is the same arc as another when it holds the
+    same smallest edge (walked the same way or the other).
     """
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -292,91 +294,121 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
     ints = np.rint(xy * scale).astype(np.int64)
     translate = tuple(int(v) for v in ints.min(axis=0)) if len(ints) else (0, 0)
     ints -= np.asarray(translate, dtype=np.int64)
-    # drop each ring's closing vertex: ring r holds vertices [start[r], start[r + 1])
-    keep = np.ones(len(ints), dtype=bool)
-    ends = np.flatnonzero(np.r_[vertex_of[1:] != vertex_of[:-1], True])
-    keep[ends] = False
+    keep = np.r_[vertex_of[1:] == vertex_of[:-1], False]  # drop each ring's closing vertex
     ints, vertex_of = ints[keep], vertex_of[keep]
-    vertex, point_id = np.unique(ints, axis=0, return_inverse=True)
-    point_id = point_id.ravel()
     start = np.searchsorted(vertex_of, np.arange(len(rings) + 1))
+    ints = ints[_oriented(ints, start, vertex_of, ring_of)]
+    width = np.int64(ints[:, 1].max() + 1) if len(ints) else np.int64(1)
+    keys, point_id = np.unique(ints[:, 0] * width + ints[:, 1], return_inverse=True)
+    vertex = np.stack([keys // width, keys % width], axis=1)
     following = np.arange(len(point_id)) + 1
     following[start[1:] - 1] = start[:-1][np.diff(start) > 0]  # the last vertex of a ring wraps around
-    a, b = point_id, point_id[following]
-    n_points = np.int64(len(vertex))
-    edge_key = np.minimum(a, b) * n_points + np.maximum(a, b)
-    edges, edge = np.unique(edge_key, return_inverse=True)
-    signature = _edge_signatures(edge.ravel(), vertex_of)
-    previous = np.empty_like(following)
-    previous[following] = np.arange(len(following))
-    cut = signature != signature[previous]  # the set of rings beside the ring changes at this vertex
-    # or more than two edges meet here (rings touching at a point): unions of the polygons may pinch here
-    degree = np.bincount(np.r_[edges // n_points, edges % n_points], minlength=len(vertex))
-    cut |= degree[point_id] > 2
-    cut_at = np.split(np.flatnonzero(cut), np.searchsorted(np.flatnonzero(cut), start[1:-1]))
-    flip = _reversed_rings(ints, following, start, ring_of).tolist()
-    ids = point_id.tolist()
-    arc_index: dict[tuple, int] = {}
-    sequences: list[tuple] = []
+    edges, edge = np.unique(np.minimum(point_id, point_id[following]) * np.int64(len(vertex))
+                            + np.maximum(point_id, point_id[following]), return_inverse=True)
+    cut = _cuts(edge, vertex_of, following, point_id, edges, len(vertex))
+    runs = _Runs(point_id, edge, cut, following, start)
     shapes: list[list] = [[] for _ in range(len(geoms))]
-    part_rings: dict[int, list] = {}
-    for r in range(len(rings)):
-        lo, hi = int(start[r]), int(start[r + 1])
-        if hi - lo >= 3:
-            ring, cuts = ids[lo:hi], (cut_at[r] - lo).tolist()
-            if flip[r]:  # the same vertices start arcs when the ring is walked the other way
-                ring, cuts = ring[::-1], sorted(hi - lo - 1 - c for c in cuts)
-            refs = _ring_arcs(ring, cuts, arc_index, sequences)
-            part_rings.setdefault(int(ring_of[r]), []).append(refs)
-    for p, polygon in sorted(part_rings.items()):
+    for p, polygon in runs.parts(ring_of):
         shapes[int(part_of[p])].append(polygon)
-    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
-    points = vertex[np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))]
+    points, lengths = vertex[runs.arc_points], runs.arc_lengths
     return _encode_arcs(points, lengths, chained), shapes, translate, points, np.r_[0, np.cumsum(lengths)]
 
 
-def _reversed_rings(ints: np.ndarray, following: np.ndarray, start: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
-    """Which rings to walk backwards so that outer rings turn counter-clockwise and holes clockwise."""
+def _oriented(ints: np.ndarray, start: np.ndarray, vertex_of: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
+    """The vertex order that turns outer rings counter-clockwise and holes clockwise (others reversed)."""
+    n = np.diff(start)
+    following = np.arange(len(ints)) + 1
+    following[start[1:] - 1] = start[:-1][n > 0]
     cross = ints[:, 0] * ints[following, 1] - ints[following, 0] * ints[:, 1]
     total = np.r_[0, np.cumsum(cross)]
     area = total[start[1:]] - total[start[:-1]]  # twice the signed area of each ring
     outer = np.r_[True, ring_of[1:] != ring_of[:-1]] if len(ring_of) else np.zeros(0, dtype=bool)
-    return np.where(outer, area < 0, area > 0)
+    flip = np.where(outer, area < 0, area > 0)
+    index = np.arange(len(ints))
+    lo, hi = start[vertex_of], start[vertex_of + 1]
+    return np.where(flip[vertex_of], lo + hi - 1 - index, index)
 
 
-def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """For each ring edge, a number identifying the set of rings that use the same edge."""
-    n = edge.max() + 1 if len(edge) else 0
-    count = np.bincount(edge, minlength=n).astype(np.int64)
+def _cuts(edge: np.ndarray, ring: np.ndarray, following: np.ndarray, point_id: np.ndarray, edges: np.ndarray,
+          n_points: int) -> np.ndarray:
+    """Where arcs start: the set of rings beside the ring changes, or more than two edges meet (rings touch)."""
+    n = len(edges)
+    count = np.bincount(edge, minlength=n)
     low = np.full(n, np.iinfo(np.int64).max)
     high = np.full(n, -1)
     np.minimum.at(low, edge, ring)
     np.maximum.at(high, edge, ring)
-    total = np.bincount(edge, weights=ring, minlength=n).astype(np.int64)
-    key = np.stack([count, low, high, total], axis=1)
-    _, signature = np.unique(key, axis=0, return_inverse=True)
-    return signature.ravel()[edge]
+    total = np.bincount(edge, weights=ring, minlength=n)
+    previous = np.empty_like(following)
+    previous[following] = np.arange(len(following))
+    here, before = edge, edge[previous]
+    cut = (count[here] != count[before]) | (low[here] != low[before]) | (high[here] != high[before]) \
+        | (total[here] != total[before])
+    degree = np.bincount(np.r_[edges // n_points, edges % n_points], minlength=n_points)
+    return cut | (degree[point_id] > 2)
 
 
-def _ring_arcs(ids: list, cuts: list, arc_index: dict, sequences: list) -> list[int]:
-    """Return the arc references of one ring (vertices ``ids``; it is cut at the positions ``cuts``)."""
-    if not cuts:  # one arc all round: start at the smallest vertex so both sides agree
-        cuts = [ids.index(min(ids))]
-    first = cuts[0]
-    ring = ids[first:] + ids[:first]
-    ring.append(ring[0])
-    bounds = [c - first for c in cuts] + [len(ids)]
-    refs = []
-    for i in range(len(cuts)):
-        forward = tuple(ring[bounds[i]:bounds[i + 1] + 1])
-        backward = forward[::-1]
-        key, flip = (backward, True) if backward < forward else (forward, False)
-        found = arc_index.get(key)
-        if found is None:
-            found = arc_index[key] = len(sequences)
-            sequences.append(key)
-        refs.append(~found if flip else found)
-    return refs
+class _Runs:
+    """Rings cut into runs of edges (from one cut to the next), each run an arc walked one way or the other.
+
+    A ring without a cut is one run from its smallest point. Rings of fewer than three points are left out.
+    """
+
+    def __init__(self, point_id: np.ndarray, edge: np.ndarray, cut: np.ndarray, following: np.ndarray,
+                 start: np.ndarray):
+        n = np.diff(start)
+        ring = np.repeat(np.arange(len(n)), n)
+        index = np.arange(len(point_id))
+        first_cut = np.full(len(n), np.iinfo(np.int64).max)
+        np.minimum.at(first_cut, ring, np.where(cut, index, np.iinfo(np.int64).max))
+        smallest = np.lexsort((point_id, ring))
+        lowest = smallest[np.r_[True, ring[smallest][1:] != ring[smallest][:-1]]] if len(ring) else smallest
+        begin = start[:-1].copy()
+        begin[n > 0] = np.where(first_cut[n > 0] < len(point_id), first_cut[n > 0], lowest)
+        order = start[ring] + (begin[ring] - start[ring] + index - start[ring]) % np.maximum(n[ring], 1)
+        order = order[n[ring] >= 3]  # rotated: each ring from its first cut
+        self.ring_ids = ring[order]
+        points, edges = point_id[order], edge[order]
+        head = np.r_[True, self.ring_ids[1:] != self.ring_ids[:-1]]
+        run_start = np.flatnonzero(cut[order] | head)
+        run_end = np.r_[run_start[1:], len(order)]
+        closing = np.r_[run_start[1:], 0]  # the point a run ends at: the next one's first, or the ring's
+        ring_first = np.flatnonzero(head)
+        last_of_ring = np.r_[head[1:], True][run_end - 1]
+        closing[last_of_ring] = ring_first[np.searchsorted(ring_first, run_start[last_of_ring], side="right") - 1]
+        key = np.minimum.reduceat(edges, run_start) if len(run_start) else run_start
+        run = np.repeat(np.arange(len(run_start)), run_end - run_start)
+        at_key = np.flatnonzero(edges == key[run])
+        at_key = at_key[np.r_[True, run[at_key][1:] != run[at_key][:-1]]] if len(at_key) else at_key
+        after = np.r_[points[1:], 0]
+        after[run_end - 1] = points[closing]
+        forward = points[at_key] < after[at_key]  # the way the run walks its smallest edge
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        arc = rank[which.ravel()]  # arcs numbered in the order they are first met
+        self.refs = np.where(forward == forward[first][which.ravel()], arc, ~arc)
+        self.run_ring = self.ring_ids[run_start]
+        stored = np.sort(first)
+        self.arc_lengths = run_end[stored] - run_start[stored] + 1
+        begins = np.repeat(run_start[stored] - np.r_[0, np.cumsum(self.arc_lengths)[:-1]], self.arc_lengths)
+        self.arc_points = points[np.minimum(np.arange(int(self.arc_lengths.sum())) + begins, len(points) - 1)]
+        ends = np.cumsum(self.arc_lengths) - 1
+        self.arc_points[ends] = points[closing[stored]]
+
+    def parts(self, ring_of: np.ndarray) -> list[tuple[int, list]]:
+        """Each part with its rings as lists of arc references, in order."""
+        refs = self.refs.tolist()
+        bounds = np.flatnonzero(np.r_[True, self.run_ring[1:] != self.run_ring[:-1], True]) \
+            if len(self.run_ring) else np.zeros(1, dtype=np.int64)
+        out: list[tuple[int, list]] = []
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            part = int(ring_of[self.run_ring[a]])
+            if out and out[-1][0] == part:
+                out[-1][1].append(refs[a:b])
+            else:
+                out.append((part, [refs[a:b]]))
+        return out
 
 
 def _encode_arcs(points: np.ndarray, lengths: np.ndarray, chained: bool = False) -> list[str]:
