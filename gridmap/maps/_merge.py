@@ -64,8 +64,7 @@ def merged_topology(topology: Topology, groups: ArrayLike) -> Topology:
     groups = np.asarray(groups, dtype=np.int64)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     edges = _Edges(topology, groups)
-    walks = edges.walks()
-    rings = [ring for walk in walks for ring in edges.split(walk)]
+    rings = edges.rings()
     area = edges.areas(rings)
     outer, hole = np.flatnonzero(area > 0), np.flatnonzero(area < 0)
     group_of = edges.group[[ring[0] for ring in rings]] if rings else np.zeros(0, dtype=np.int64)
@@ -116,7 +115,17 @@ class _Edges:
         """Each edge as an arc reference (``~i``: arc ``i`` walked backwards)."""
         return np.where(self.forward, self.arc, ~self.arc).tolist()
 
-    def walks(self) -> list[list[int]]:
+    def rings(self) -> list[list[int]]:
+        """Chain the edges end to end into closed walks, cut into rings that pass each node once."""
+        walks = self._walks()
+        if not self.pinched.any():
+            return walks
+        arrives = self.arrives.tolist()
+        pinched = self.pinched.tolist()
+        return [ring for walk in walks for ring in
+                (_split(walk, arrives) if any(pinched[edge] for edge in walk) else [walk])]
+
+    def _walks(self) -> list[list[int]]:
         """Chain the edges end to end into closed walks."""
         order = np.argsort(self.leaves, kind="stable")
         leaving = self.leaves[order]
@@ -161,26 +170,6 @@ class _Edges:
             chosen = out
         return chosen
 
-    def split(self, walk: list[int]) -> list[list[int]]:
-        """Cut a walk where it comes back to a node it passed: rings that pass each node once."""
-        if not any(self.pinched[edge] for edge in walk):
-            return [walk]
-        arrives = self.arrives.tolist()
-        rings, stack, at = [], [], {arrives[walk[-1]]: 0}
-        for edge in walk:
-            stack.append(edge)
-            node = arrives[edge]
-            i = at.get(node)
-            if i is None:
-                at[node] = len(stack)
-                continue
-            ring = stack[i:]
-            for passed in ring[:-1]:
-                del at[arrives[passed]]
-            del stack[i:]
-            rings.append(ring)
-        return rings
-
     def areas(self, rings: list[list[int]]) -> np.ndarray:
         """Twice the signed area of each ring (positive: counter-clockwise), exact in integers."""
         points = self.points
@@ -201,6 +190,24 @@ class _Edges:
                                                   for ring in rings])
         index = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
         return self.points[index].astype(float), which
+
+
+def _split(walk: list[int], arrives: list) -> list[list[int]]:
+    """Cut a walk where it comes back to a node it passed (``arrives``: each edge's node): simple rings."""
+    rings, stack, at = [], [], {arrives[walk[-1]]: 0}
+    for edge in walk:
+        stack.append(edge)
+        node = arrives[edge]
+        i = at.get(node)
+        if i is None:
+            at[node] = len(stack)
+            continue
+        ring = stack[i:]
+        for passed in ring[:-1]:
+            del at[arrives[passed]]
+        del stack[i:]
+        rings.append(ring)
+    return rings
 
 
 def _hole_owners(edges: _Edges, rings: list, outer: np.ndarray, hole: np.ndarray,

@@ -51,7 +51,7 @@ from gridmap.maps._merge import merged_topology
 from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
-from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
+from gridmap.maps.layers import BOUNDARY_STYLES, _shift, label_zooms, text_px
 
 __all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
            "compact_codes", "compact_field", "dissolve", "group_bounds", "label_points", "start_zoom", "rollup",
@@ -191,6 +191,7 @@ class LazyGridLayer(GridLayer):
     def __init__(self, geometry: gpd.GeoSeries, *, communities: list, **kwargs: Any):
         super().__init__(geometry, **kwargs)
         self.communities = np.asarray(communities, dtype=str)
+        self._centres: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         widths = shapely.bounds(self.geometry.values)
         self.zoom = start_zoom(float(np.nanmedian(widths[:, 2] - widths[:, 0])) if len(widths) else 0,
                                _GRID_PX)
@@ -208,17 +209,16 @@ class LazyGridLayer(GridLayer):
         """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
         drawn = self.drawn_geometry()
         self.topology = topology = self.drawn_topology()
-        bounds = shapely.bounds(drawn.values)
+        bounds = shapely.bounds(np.asarray(drawn.values))
         keys = self.communities
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
         ends = np.r_[starts[1:], len(keys)]
-        groups = [[int(a), int(b), *(round(float(v), 6) for v in
-                                     (bounds[a:b, 1].min(), bounds[a:b, 0].min(), bounds[a:b, 3].max(),
-                                      bounds[a:b, 2].max()))]
-                  for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        boxes = np.round(group_bounds(bounds, np.cumsum(np.r_[True, keys[1:] != keys[:-1]]) - 1, len(starts)),
+                         6) if len(keys) else np.zeros((0, 4))
+        groups = [[a, b, south, west, north, east] for a, b, (west, south, east, north) in
+                  zip(starts.tolist(), ends.tolist(), boxes.tolist(), strict=True)]
         titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
-        zooms = [label_zoom(width, str(title)) or 22 for width, title in
-                 zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
+        zooms = label_zooms(bounds[:, 2] - bounds[:, 0], self.titles)
         shapes = encode_shapes(topology)
         self.spec_json = js_string({
             "key": self.key, "scale": GRID_SCALE, "translate": list(topology.translate),
@@ -227,8 +227,16 @@ class LazyGridLayer(GridLayer):
             "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
             "labels": -1 if self.labels else None, "labelAt": None})  # labels go where grids are made
         self.lazy_json = js_string({"zoom": self.zoom, "groups": groups, "chained": True,
-                                    "labelZoom": "".join(chr(65 + z) for z in zooms)})
+                                    "labelZoom": _letters(zooms)})
         Layer.render(self, **kwargs)
+
+    def drawn_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each grid's centroid and area as drawn (made once per coordinate system)."""
+        coords = self._coords()
+        if coords not in self._centres:
+            geoms = np.asarray(self.drawn_geometry().values)
+            self._centres[coords] = shapely.get_coordinates(shapely.centroid(geoms)), shapely.area(geoms)
+        return self._centres[coords]
 
 
 _CODE = re.compile(r"[0-9A-Za-z_.-]*")
@@ -362,14 +370,14 @@ class LevelLayer(Layer):
         titles = [row[0] for row in self.rows]
         if self.from_grids:
             assert self.grids is not None
-            points = label_points(self.grids.drawn_geometry().values, self.groups, len(self.frame))
+            points = label_points(np.asarray(self.grids.drawn_geometry().values), self.groups, len(self.frame),
+                                  centres=self.grids.drawn_centres())
         else:
-            points = shapely.get_coordinates(shapely.point_on_surface(self.drawn_geometry().values))
+            points = shapely.get_coordinates(shapely.point_on_surface(np.asarray(self.drawn_geometry().values)))
         ints = np.rint(points * GRID_SCALE).astype(np.int64) - np.asarray(topology.translate)
         ints[1:] = np.diff(ints, axis=0)
         widths = self.drawn_bounds()
-        zooms = [label_zoom(w, t) or 22 for w, t in zip((widths[:, 2] - widths[:, 0]).tolist(), titles,
-                                                        strict=True)]
+        zooms = label_zooms(widths[:, 2] - widths[:, 0], titles)
         shared = self.grids is not None and topology.arcs is self.grids.drawn_topology().arcs
         self.grid_name = self.grids.get_name() if shared and self.grids is not None else "null"
         self.spec_json = js_string({
@@ -377,8 +385,8 @@ class LevelLayer(Layer):
             "arcs": None if shared else " ".join(topology.arcs),  # null: the grid layer's
             "shapes": encode_shapes(topology), "rows": self.rows, "fields": self.fields,
             "measures": self.measures, "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key],
-            "labelAt": encode_numbers(ints.ravel()), "labelZoom": "".join(chr(65 + z) for z in zooms),
-            "labelWidth": [_text_px(t) for t in titles]})
+            "labelAt": encode_numbers(ints.ravel()), "labelZoom": _letters(zooms),
+            "labelWidth": text_px(titles).tolist()})
         super().render(**kwargs)
 
     def _topology(self) -> Topology:
@@ -414,12 +422,18 @@ def group_bounds(bounds: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def label_points(geoms: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+def _letters(zooms: np.ndarray) -> str:
+    """Zooms written one letter each (``A`` for 0)."""
+    return (np.asarray(zooms, dtype=np.uint8) + 65).tobytes().decode("ascii")
+
+
+def label_points(geoms: np.ndarray, groups: np.ndarray, n: int, *,
+                 centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Where to label each of ``n`` groups of polygons: inside the polygon nearest the group's centre.
 
     The centre is the area-weighted mean of the polygons' centroids; the point is that polygon's
     ``point_on_surface``, so it lies in the group even where its centre does not (a ring of polygons, parts
-    apart).
+    apart). ``centres``: the polygons' centroids and areas, when known.
 
     Examples
     --------
@@ -428,8 +442,8 @@ def label_points(geoms: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     >>> label_points(row, np.array([0, 0, 0, 1]), 2).tolist()
     [[1.5, 0.5], [7.5, 0.5]]
     """
-    centres = shapely.get_coordinates(shapely.centroid(geoms))
-    area = shapely.area(geoms)
+    centres, area = centres if centres is not None else (shapely.get_coordinates(shapely.centroid(geoms)),
+                                                          shapely.area(geoms))
     weight = np.bincount(groups, weights=area, minlength=n)
     weight = np.where(weight > 0, weight, 1.0)
     middle = np.stack([np.bincount(groups, weights=area * centres[:, i], minlength=n) / weight
