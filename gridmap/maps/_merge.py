@@ -59,7 +59,7 @@ def merged_topology(topology: Topology, groups: ArrayLike) -> Topology:
     ValueError
         The polygons are not known to form a coverage, or their arcs' points are not kept.
     """
-    if not topology.coverage or topology.points is None or topology.offsets is None:
+    if not topology.coverage or topology.points is None or topology.offsets is None or topology.rings is None:
         raise ValueError("merged_topology needs a coverage with its arcs' points (coverage_topology)")
     groups = np.asarray(groups, dtype=np.int64)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
@@ -84,11 +84,9 @@ class _Edges:
     """The outline arcs of every group, each in the direction that keeps its group on the left."""
 
     def __init__(self, topology: Topology, groups: np.ndarray):
-        rings = [(i, ring) for i, shape in enumerate(topology.shapes) for part in shape for ring in part]
-        lengths = np.fromiter((len(ring) for _, ring in rings), dtype=np.int64, count=len(rings))
-        refs = np.fromiter(itertools.chain.from_iterable(ring for _, ring in rings), dtype=np.int64,
-                           count=int(lengths.sum()))
-        owner = np.repeat(np.fromiter((i for i, _ in rings), dtype=np.int64, count=len(rings)), lengths)
+        assert topology.rings is not None
+        refs, lengths, shape = topology.rings
+        owner = np.repeat(shape, lengths)
         group = groups[owner] if len(owner) else np.zeros(0, dtype=np.int64)
         keep = group >= 0
         refs, group = refs[keep], group[keep]

@@ -73,7 +73,10 @@ class Topology:
         read off the arcs (:func:`gridmap.maps._merge.merged_topology`).
     points, offsets : numpy.ndarray or None
         The arcs' integer points (relative to ``translate``) one after another, arc ``i`` at
-        ``points[offsets[i]:offsets[i + 1]]``; None in a topology made from another one's arcs.
+        ``points[offsets[i]:offsets[i + 1]]``.
+    rings : tuple of numpy.ndarray or None
+        ``shapes`` flat: every ring's arc references one after another, the number of references of each
+        ring, and the shape each ring belongs to; None in a topology of unions read off another one's arcs.
 
     Rings follow the right-hand rule of GeoJSON (RFC 7946): outer rings counter-clockwise, holes clockwise,
     so each polygon lies on the left of its rings.
@@ -88,6 +91,7 @@ class Topology:
     coverage: bool = False
     points: np.ndarray | None = None
     offsets: np.ndarray | None = None
+    rings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def encode_numbers(values: ArrayLike) -> str:
@@ -221,10 +225,11 @@ def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False,
     """
     stored = np.asarray(stored, dtype=object)
     if len(stored) == 0:
+        none = np.zeros(0, dtype=np.int64)
         return Topology([], [], scale, (0, 0), stored, chained, coverage, np.zeros((0, 2), dtype=np.int64),
-                        np.zeros(1, dtype=np.int64))
-    arcs, shapes, translate, points, offsets = _arcs(stored, scale, chained)
-    return Topology(arcs, shapes, scale, translate, stored, chained, coverage, points, offsets)
+                        np.zeros(1, dtype=np.int64), (none, none, none))
+    arcs, shapes, translate, points, offsets, rings = _arcs(stored, scale, chained)
+    return Topology(arcs, shapes, scale, translate, stored, chained, coverage, points, offsets, rings)
 
 
 def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
@@ -285,10 +290,11 @@ def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = 
 
 
 def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list, list, tuple, np.ndarray,
-                                                                         np.ndarray]:
+                                                                         np.ndarray, tuple]:
     """Split every ring where the set of rings on its edges changes; store each arc once.
 
-    Returns the encoded arcs, the shapes, the translation, and the arcs' points with their offsets. All
+    Returns the encoded arcs, the shapes, the translation, the arcs' points with their offsets and the
+    shapes flat (see :class:`Topology`). All
     in numpy: rings are cut into runs of edges, and a run is the same arc as another when it holds the
     same smallest edge (walked the same way or the other).
     """
@@ -316,7 +322,8 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
     for p, polygon in runs.parts(ring_of):
         shapes[polygon_of[p]].append(polygon)
     points, lengths = vertex[runs.arc_points], runs.arc_lengths
-    return _encode_arcs(points, lengths, chained), shapes, translate, points, np.r_[0, np.cumsum(lengths)]
+    return (_encode_arcs(points, lengths, chained), shapes, translate, points, np.r_[0, np.cumsum(lengths)],
+            runs.flat(ring_of, part_of))
 
 
 def _oriented(ints: np.ndarray, start: np.ndarray, vertex_of: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
@@ -400,6 +407,12 @@ class _Runs:
         self.arc_points = points[np.minimum(np.arange(int(self.arc_lengths.sum())) + begins, len(points) - 1)]
         ends = np.cumsum(self.arc_lengths) - 1
         self.arc_points[ends] = points[closing[stored]]
+
+    def flat(self, ring_of: np.ndarray, part_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every ring's references one after another, each ring's number of them, and its polygon."""
+        bounds = np.flatnonzero(np.r_[True, self.run_ring[1:] != self.run_ring[:-1], True]) \
+            if len(self.run_ring) else np.zeros(1, dtype=np.int64)
+        return self.refs, np.diff(bounds), part_of[ring_of[self.run_ring[bounds[:-1]]]]
 
     def parts(self, ring_of: np.ndarray) -> list[tuple[int, list]]:
         """Each part with its rings as lists of arc references, in order."""

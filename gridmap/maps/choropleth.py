@@ -321,7 +321,28 @@ def measure_legend(grid: GridLayer, *, title: str, items: list) -> MacroElement:
 
 
 def nan_to_none(values) -> list:
-    """Numbers for the page: NaN becomes null, whole numbers become ints."""
+    """Numbers for the page: NaN becomes null, whole numbers become ints.
+
+    Examples
+    --------
+    >>> nan_to_none(np.array([1.0, 2.5, np.nan, -0.0, 1e30]))
+    [1, 2.5, None, 0, 1000000000000000019884624838656]
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "iu":
+        return array.tolist()
+    if array.dtype.kind != "f":
+        return _nan_to_none_each(values)
+    out = np.array(array.tolist() + [None], dtype=object)[:-1]  # Python floats (never a 2-D array)
+    whole = np.isfinite(array) & (np.floor(array) == array)
+    small = whole & (np.abs(array) < 2**62)
+    out[small] = array[small].astype(np.int64).tolist()
+    out[whole & ~small] = [int(value) for value in array[whole & ~small].tolist()]
+    out[np.isnan(array)] = None
+    return out.tolist()
+
+
+def _nan_to_none_each(values) -> list:
     out: list[int | float | None] = []
     for value in values:
         if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -245,27 +245,24 @@ _CODE = re.compile(r"[0-9A-Za-z_.-]*")
 def compact_codes(codes: list) -> str | list:
     """Write codes as one string, each as what it shares with the one before and the rest.
 
-    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before, then the rest;
-    codes are separated by spaces. A list is returned as it is when some code has characters other than
-    letters, digits and ``_.-``.
+    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before (at most 57), then
+    the rest; codes are separated by spaces. A list is returned as it is when some code has characters
+    other than letters, digits and ``_.-``.
 
     Examples
     --------
     >>> compact_codes(["990101001001001", "990101001001002", "990101001002001"])
     'A990101001001001 O2 L2001'
     """
-    if not all(isinstance(code, str) and _CODE.fullmatch(code) for code in codes):
+    if not all(isinstance(code, str) for code in codes) or not _CODE.fullmatch("".join(codes)):
         return codes
-    out, previous = [], ""
-    for code in codes:
-        shared = 0
-        for a, b in zip(code[:57], previous, strict=False):
-            if a != b:
-                break
-            shared += 1
-        out.append(chr(65 + shared) + code[shared:])
-        previous = code
-    return " ".join(out)
+    chars = np.asarray(codes, dtype=str)
+    if not len(chars) or not chars.itemsize:
+        return " ".join("A" + code for code in codes)
+    table = chars.view(np.uint32).reshape(len(chars), -1)
+    differs = np.c_[table[1:] != table[:-1], np.ones((len(chars) - 1, 1), dtype=bool)]
+    shared = np.minimum(np.r_[0, differs.argmax(axis=1)], 57)
+    return " ".join(chr(65 + n) + code[n:] for n, code in zip(shared.tolist(), codes, strict=True))
 
 
 def compact_field(field: dict) -> dict:
@@ -284,10 +281,12 @@ def compact_field(field: dict) -> dict:
         return {key: value for key, value in field.items() if key != "index"} | \
             {"indexSteps": encode_numbers(np.diff(index, prepend=0))}
     values = field.get("values")
-    if values is None or not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)
-                                               and math.isfinite(v)) for v in values):
+    if values is None or not all(kind is type(None) or (issubclass(kind, int | float) and not issubclass(kind, bool))
+                                 for kind in set(map(type, values))):
         return field
     numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if not np.isfinite(numbers).sum() == len(values) - list(values).count(None):  # NaN or infinite values
+        return field
     for div in (1, 10, 100, 1000):
         scaled = numbers * div
         if np.allclose(scaled[~np.isnan(scaled)], np.round(scaled[~np.isnan(scaled)]), rtol=0, atol=1e-6):
