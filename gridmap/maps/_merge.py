@@ -69,10 +69,10 @@ def merged_topology(topology: Topology, groups: ArrayLike) -> Topology:
     outer, hole = np.flatnonzero(area > 0), np.flatnonzero(area < 0)
     group_of = edges.group[[ring[0] for ring in rings]] if rings else np.zeros(0, dtype=np.int64)
     owner = _hole_owners(edges, rings, outer, hole, group_of)
-    refs = edges.refs()
-    parts: dict[int, list] = {int(r): [[refs[h] for h in rings[r]]] for r in outer}
+    refs = _ring_refs(edges, rings)
+    parts: dict[int, list] = {r: [refs[r]] for r in outer.tolist()}
     for h, o in zip(hole.tolist(), owner.tolist(), strict=True):
-        parts[o].append([refs[e] for e in rings[h]])
+        parts[o].append(refs[h])
     shapes: list[list] = [[] for _ in range(n_groups)]
     for r in outer.tolist():
         shapes[int(group_of[r])].append(parts[r])
@@ -109,9 +109,9 @@ class _Edges:
         self.leaves = self.group * n_nodes + node[:len(self.arc)]
         self.arrives = self.group * n_nodes + node[len(self.arc):]
 
-    def refs(self) -> list[int]:
+    def refs(self) -> np.ndarray:
         """Each edge as an arc reference (``~i``: arc ``i`` walked backwards)."""
-        return np.where(self.forward, self.arc, ~self.arc).tolist()
+        return np.where(self.forward, self.arc, ~self.arc)
 
     def rings(self) -> list[list[int]]:
         """Chain the edges end to end into closed walks, cut into rings that pass each node once."""
@@ -188,6 +188,15 @@ class _Edges:
                                                   for ring in rings])
         index = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
         return self.points[index].astype(float), which
+
+
+def _ring_refs(edges: _Edges, rings: list[list[int]]) -> list[list[int]]:
+    """Each ring's arc references."""
+    lengths = np.fromiter((len(ring) for ring in rings), dtype=np.int64, count=len(rings))
+    flat = edges.refs()[np.fromiter(itertools.chain.from_iterable(rings), dtype=np.int64,
+                                    count=int(lengths.sum()))].tolist()
+    ends = np.cumsum(lengths).tolist()
+    return [flat[end - n:end] for end, n in zip(ends, lengths.tolist(), strict=True)]
 
 
 def _split(walk: list[int], arrives: list) -> list[list[int]]:
