@@ -136,7 +136,7 @@ def test_the_page_stores_levels_as_references_to_the_grid_arcs(mapped):
     _, fmap, layers, grid = mapped
     page = to_html(fmap)
     assert page.count('"arcs": null') + page.count('"arcs":null') == 3
-    assert f"gridmap.levelLayer(" in page and f", {grid.get_name()});" in page
+    assert "gridmap.levelLayer(" in page and f", {grid.get_name()});" in page
 
 
 def test_overlapping_grids_are_dissolved_instead():
@@ -148,7 +148,7 @@ def test_overlapping_grids_are_dissolved_instead():
     assert any("more than one polygon" in str(w.message) for w in warned)
     layer = next(child for child in fmap._children.values() if isinstance(child, LevelLayer)
                  and child.key == "community")
-    assert not layer.topology.arcs is next(child for child in fmap._children.values()
+    assert layer.topology.arcs is not next(child for child in fmap._children.values()
                                            if isinstance(child, LazyGridLayer)).topology.arcs
     want = dissolved(grids, 12)
     for polygon, union in zip(topology_polygons(layer.topology), want.values(), strict=True):

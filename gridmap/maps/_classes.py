@@ -22,7 +22,7 @@ __all__ = ["quantile_bins", "fisher_jenks_bins"]
 
 
 def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
-    """Upper bounds of ``k`` quantile classes, repeated ones dropped (``mapclassify.Quantiles(values, k).bins``).
+    """Return the upper bounds of ``k`` quantile classes, repeats dropped (``mapclassify.Quantiles().bins``).
 
     Each break is scipy's ``scoreatpercentile`` of the sorted values (linear interpolation between the two
     values around the rank, as ``(a * (j - idx) + b * (idx - i)) / ((j - idx) + (idx - i))``).
@@ -45,7 +45,7 @@ def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
-    """Upper bounds of ``k`` Fisher-Jenks classes (``mapclassify.FisherJenks(values, k).bins``).
+    """Return the upper bounds of ``k`` Fisher-Jenks classes (``mapclassify.FisherJenks(values, k).bins``).
 
     The dynamic programme of mapclassify's ``_fisher_jenks_means`` (single precision, like it), with the
     loops over the first value of the last class and over the number of classes done by numpy: for each

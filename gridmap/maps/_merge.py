@@ -182,7 +182,7 @@ class _Edges:
         return sums[ends] - sums[ends - lengths]
 
     def ring_coordinates(self, rings: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The points of rings (each point once, not closed) and the ring of each point."""
+        """Return the points of rings (each point once, not closed) and the ring of each point."""
         pieces = [np.arange(self.tail[e], self.head[e], self.step[e]) for ring in rings for e in ring]
         which = np.repeat(np.arange(len(rings)), [sum(abs(int(self.head[e] - self.tail[e])) for e in ring)
                                                   for ring in rings])
@@ -219,7 +219,7 @@ def _split(walk: list[int], arrives: list) -> list[list[int]]:
 
 def _hole_owners(edges: _Edges, rings: list, outer: np.ndarray, hole: np.ndarray,
                  group_of: np.ndarray) -> np.ndarray:
-    """The outer ring each hole belongs to: its group's only one, else the smallest around it."""
+    """Return the outer ring each hole belongs to: its group's only one, else the smallest around it."""
     n_outer = np.bincount(group_of[outer], minlength=int(group_of.max()) + 1 if len(group_of) else 0)
     only = np.full(len(n_outer), -1, dtype=np.int64)
     only[group_of[outer]] = outer

@@ -41,8 +41,8 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
-__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
-           "encode_sequences", "decode_numbers", "decode_arc"]
+__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons",
+           "encode_numbers", "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +327,7 @@ def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list,
 
 
 def _oriented(ints: np.ndarray, start: np.ndarray, vertex_of: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
-    """The vertex order that turns outer rings counter-clockwise and holes clockwise (others reversed)."""
+    """Return the vertex order that turns outer rings counter-clockwise and holes clockwise."""
     n = np.diff(start)
     following = np.arange(len(ints)) + 1
     following[start[1:] - 1] = start[:-1][n > 0]
@@ -343,7 +343,7 @@ def _oriented(ints: np.ndarray, start: np.ndarray, vertex_of: np.ndarray, ring_o
 
 def _cuts(edge: np.ndarray, ring: np.ndarray, following: np.ndarray, point_id: np.ndarray, edges: np.ndarray,
           n_points: int) -> np.ndarray:
-    """Where arcs start: the set of rings beside the ring changes, or more than two edges meet (rings touch)."""
+    """Return where arcs start: the rings beside the ring change, or over two edges meet (rings touch)."""
     n = len(edges)
     count = np.bincount(edge, minlength=n)
     low = np.full(n, np.iinfo(np.int64).max)
@@ -387,7 +387,8 @@ class _Runs:
         closing = np.r_[run_start[1:], 0]  # the point a run ends at: the next one's first, or the ring's
         ring_first = np.flatnonzero(head)
         last_of_ring = np.r_[head[1:], True][run_end - 1]
-        closing[last_of_ring] = ring_first[np.searchsorted(ring_first, run_start[last_of_ring], side="right") - 1]
+        closing[last_of_ring] = ring_first[np.searchsorted(ring_first, run_start[last_of_ring],
+                                                           side="right") - 1]
         key = np.minimum.reduceat(edges, run_start) if len(run_start) else run_start
         run = np.repeat(np.arange(len(run_start)), run_end - run_start)
         at_key = np.flatnonzero(edges == key[run])

@@ -260,7 +260,7 @@ def _text_px(text: str) -> int:
 
 
 def text_px(texts: Sequence[str]) -> np.ndarray:
-    """The width in pixels of each label (:func:`label_zoom`'s), all at once.
+    """Return the width in pixels of each label (:func:`label_zoom`'s), all at once.
 
     Examples
     --------

@@ -54,8 +54,8 @@ from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
 from gridmap.maps.layers import BOUNDARY_STYLES, _shift, label_zooms, text_px
 
 __all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
-           "compact_codes", "compact_field", "dissolve", "group_bounds", "label_points", "start_zoom", "rollup",
-           "level_layers"]
+           "compact_codes", "compact_field", "dissolve", "group_bounds", "label_points", "start_zoom",
+           "rollup", "level_layers"]
 
 #: Levels above the grids and the digits of their codes.
 LEVELS = {"district": 6, "street": 9, "community": 12}
@@ -197,7 +197,7 @@ class LazyGridLayer(GridLayer):
                                _GRID_PX)
 
     def drawn_topology(self) -> Topology:
-        """Return the grids as drawn, as chained arcs at :data:`GRID_ZOOM` (made once per coordinate system)."""
+        """Return the grids as drawn, as chained arcs at :data:`GRID_ZOOM` (made once per coordinates)."""
         coords = self._coords()
         if coords not in self._topologies:
             self._topologies[coords] = coverage_topology(self.drawn_geometry().values, scale=GRID_SCALE,
@@ -281,7 +281,8 @@ def compact_field(field: dict) -> dict:
         return {key: value for key, value in field.items() if key != "index"} | \
             {"indexSteps": encode_numbers(np.diff(index, prepend=0))}
     values = field.get("values")
-    if values is None or not all(kind is type(None) or (issubclass(kind, int | float) and not issubclass(kind, bool))
+    if values is None or not all(kind is type(None) or (issubclass(kind, int | float)
+                                                        and not issubclass(kind, bool))
                                  for kind in set(map(type, values))):
         return field
     numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -346,12 +347,12 @@ class LevelLayer(Layer):
         self.title = text[level]
 
     def drawn_geometry(self) -> gpd.GeoSeries:
-        """Return the level's polygons as drawn from its own geometry: WGS84, or GCJ-02 on an Amap base map."""
+        """Return the level's own polygons as drawn: WGS84, or GCJ-02 on an Amap base map."""
         fmap = get_obj_in_upper_tree(self, folium.Map)
         return _shift(self.frame.geometry, getattr(fmap, "gridmap_coords", "wgs84"))
 
     def drawn_bounds(self) -> np.ndarray:
-        """Return each unit's bounds as drawn (minx, miny, maxx, maxy), from its grids when drawn from them."""
+        """Return each unit's bounds as drawn (minx, miny, maxx, maxy); its grids' when drawn from them."""
         return self._bounds(None if self.from_grids else self.drawn_geometry(), drawn=True)
 
     def _bounds(self, geometry: gpd.GeoSeries | None, *, drawn: bool) -> np.ndarray:
@@ -364,15 +365,16 @@ class LevelLayer(Layer):
 
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Write the polygons as shared arcs on the grids' integer grid: they stay on as outlines over the grids."""
+        """Write the polygons as arcs on the grids' integer grid: they stay on as outlines over the grids."""
         self.topology = topology = self._topology()
         titles = [row[0] for row in self.rows]
         if self.from_grids:
             assert self.grids is not None
-            points = label_points(np.asarray(self.grids.drawn_geometry().values), self.groups, len(self.frame),
-                                  centres=self.grids.drawn_centres())
+            points = label_points(np.asarray(self.grids.drawn_geometry().values), self.groups,
+                                  len(self.frame), centres=self.grids.drawn_centres())
         else:
-            points = shapely.get_coordinates(shapely.point_on_surface(np.asarray(self.drawn_geometry().values)))
+            own = np.asarray(self.drawn_geometry().values)
+            points = shapely.get_coordinates(shapely.point_on_surface(own))
         ints = np.rint(points * GRID_SCALE).astype(np.int64) - np.asarray(topology.translate)
         ints[1:] = np.diff(ints, axis=0)
         widths = self.drawn_bounds()
@@ -407,7 +409,7 @@ class LevelLayer(Layer):
 
 
 def group_bounds(bounds: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    """The bounds (minx, miny, maxx, maxy) of each of ``n`` groups of boxes (``groups``: each box's group).
+    """Return the bounds (minx, miny, maxx, maxy) of each of ``n`` groups of boxes (``groups``: each box's).
 
     Examples
     --------
@@ -428,7 +430,7 @@ def _letters(zooms: np.ndarray) -> str:
 
 def label_points(geoms: np.ndarray, groups: np.ndarray, n: int, *,
                  centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Where to label each of ``n`` groups of polygons: inside the polygon nearest the group's centre.
+    """Return where to label each of ``n`` groups of polygons: in the polygon nearest the group's centre.
 
     The centre is the area-weighted mean of the polygons' centroids; the point is that polygon's
     ``point_on_surface``, so it lies in the group even where its centre does not (a ring of polygons, parts
