@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
+from gridmap.io._columns import codes_in
 from gridmap.io.city import City, city_layers
 from gridmap.io.validation import require_polygons
 from gridmap.maps._topology import simplify_coverage
@@ -250,7 +251,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         order = np.lexsort((grids["code"].to_numpy(), scope.community.to_numpy()))
         grids, scope.community = grids.iloc[order], scope.community.iloc[order]
         scope.grids = grids
-    cases = None if cases is None else cases[cases["grid_code"].isin(grids["code"])]
+    cases = None if cases is None else cases[codes_in(cases["grid_code"], grids["code"])]
     contacts = show_staff and not public and staff is not None
     figures = grid_figures(grids, cases, staff, period=period, public=public, contacts=contacts)
     measures, fields = _fields_and_measures(grids, figures, scope, units, text, lang=lang, scheme=scheme, k=k,
@@ -312,7 +313,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         LevelsControl(grid, list(boundaries)).add_to(fmap)
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
-        [names.get(c, c) for c in scope.community]
+        [names.get(c, c) for c in scope.community.tolist()]
     return OneScreen(fmap, grid, grids, figures, cases, community_names, extra)
 
 
@@ -429,9 +430,10 @@ def _fields_and_measures(grids, figures, scope: _Scope, units, text, *, lang, sc
     community_names = scope.names("community")
     street_names = scope.names("street")
     if scope.community is not None:
-        add_coded(text["community"], [community_names.get(c, c) for c in scope.community])
+        communities = scope.community.tolist()
+        add_coded(text["community"], [community_names.get(c, c) for c in communities])
         if street_names:
-            add_coded(text["street"], [street_names.get(c[:9]) for c in scope.community])
+            add_coded(text["street"], [street_names.get(c[:9]) for c in communities])
     if contacts:
         for column, label in (("leader_name", "leader"), ("leader_phone", "phone")):
             if column in figures.columns:
