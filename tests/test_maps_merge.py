@@ -179,7 +179,7 @@ def test_the_page_draws_the_levels_python_made(mapped, browser, tmp_path):
     page, log = open_offline(browser, save_html(fmap, tmp_path / "messy.html"), width=1280, height=800)
     try:
         for key, layer in layers.items():
-            drawn = page.evaluate(f"gridmap.layers.{key}.polygons.map(p => p.getLatLngs())")
+            drawn = page.evaluate(f"gridmap.layers.{key}.build().polygons.map(p => p.getLatLngs())")
             for rings, polygon in zip(drawn, topology_polygons(layer.topology), strict=True):
                 parts = rings if isinstance(rings[0][0], list) else [rings]
                 wanted = list(getattr(polygon, "geoms", [polygon]))

@@ -88,22 +88,29 @@ LEVELS_JS = """(function () {
   // arcs null: the shapes refer to the arcs of the grid layer (unions of its grids).
   gm.levelLayer = function (spec, grid) {
     var shapeOf = spec.arcs === null ? grid.shapeOf.over(spec.shapes) : gm.lazyTopology(spec, true);
-    var group = L.featureGroup(), polygons = [];
-    var shapes = spec.shapes.split(" ").map(function (text, i) { return shapeOf(i); });
+    var group = L.featureGroup(), polygons = [], built = false;
     var at = points(spec.labelAt, spec), zooms = chars(spec.labelZoom, 65);
     var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});
     group.spec = spec;
-    group.mode = "fill";
+    group.mode = "off";
     group.measure = null;
     group.renderer = gm.levelRenderer();
-    shapes.forEach(function (parts, i) {
-      if (!parts.length) { polygons.push(null); return; }
-      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
+    // The polygons are made when the level is first shown: a province opens on its districts alone.
+    group.build = function () {
+      if (built) { return group; }
+      built = true;
+      at.forEach(function (latlng, i) {
+        var parts = shapeOf(i), polygon = null;
+        if (parts.length) {
+          polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
                               L.extend({renderer: group.renderer}, spec.style));
-      polygon.gridmapIndex = i;
-      group.addLayer(polygon);
-      polygons.push(polygon);
-    });
+          polygon.gridmapIndex = i;
+          group.addLayer(polygon);
+        }
+        polygons.push(polygon);
+      });
+      return group;
+    };
     function style(i) {
       var fill = group.mode === "fill";
       var measure = group.measure === null ? null : spec.measures[group.measure];
@@ -197,7 +204,6 @@ LEVELS_JS = """(function () {
         var from = Math.ceil(Math.max(starts[k], 0));
         return {text: item.text, latlng: item.latlng, zoom: Math.max(item.zoom, from)};
       }), layer.spec.key, rank);
-      layer.addTo(map);
     });
     var control = {starts: starts, gridStart: gridStart, layers: layers, grid: grid, level: null};
     function update() {
@@ -211,6 +217,7 @@ LEVELS_JS = """(function () {
           if (mode === "off") {
             if (map.hasLayer(layer)) { map.removeLayer(layer); }
           } else {
+            layer.build();
             if (!map.hasLayer(layer)) { map.addLayer(layer); }
             layer.restyle();
           }
