@@ -375,9 +375,11 @@ class LevelLayer(Layer):
         else:
             own = np.asarray(self.drawn_geometry().values)
             points = shapely.get_coordinates(shapely.point_on_surface(own))
-        ints = np.rint(points * GRID_SCALE).astype(np.int64) - np.asarray(topology.translate)
-        ints[1:] = np.diff(ints, axis=0)
+        at = np.rint(points * GRID_SCALE).astype(np.int64)
         widths = self.drawn_bounds()
+        boxes = np.rint(widths * GRID_SCALE).astype(np.int64) - np.tile(at, 2)  # bounds around the label
+        ints = at - np.asarray(topology.translate)
+        ints[1:] = np.diff(ints, axis=0)
         zooms = label_zooms(widths[:, 2] - widths[:, 0], titles)
         shared = self.grids is not None and topology.arcs is self.grids.drawn_topology().arcs
         self.grid_name = self.grids.get_name() if shared and self.grids is not None else "null"
@@ -387,7 +389,7 @@ class LevelLayer(Layer):
             "shapes": encode_shapes(topology), "rows": self.rows, "fields": self.fields,
             "measures": self.measures, "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key],
             "labelAt": encode_numbers(ints.ravel()), "labelZoom": _letters(zooms),
-            "labelWidth": text_px(titles).tolist()})
+            "labelWidth": text_px(titles).tolist(), "boxes": encode_numbers(boxes.ravel())})
         super().render(**kwargs)
 
     def _topology(self) -> Topology:
