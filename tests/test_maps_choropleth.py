@@ -3,6 +3,7 @@
 import copy
 import json
 import re
+import warnings
 
 import folium
 import geopandas as gpd
@@ -12,11 +13,14 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maps_fixtures import XSS_NAME, sample_city, small_city, small_grids
 from shapely.geometry import box
 
 from gridmap.errors import GridmapError
 from gridmap.maps import MEASURES, classify, one_screen, to_html
+from gridmap.maps._classes import fisher_jenks_bins, quantile_bins
 from gridmap.maps._topology import topology_polygons
 from gridmap.maps.choropleth import GridLayer, MeasureLayer
 from gridmap.maps.controls import HeatLayer
@@ -87,6 +91,24 @@ def test_natural_breaks_are_fisher_jenks():
         expected = mapclassify.FisherJenks(values, k=4)
     assert found.bins == pytest.approx(list(expected.bins))
     assert found.classes == "".join(map(str, expected.yb))
+
+
+_VALUES = st.lists(st.one_of(st.integers(-5, 5).map(float), st.floats(-1e9, 1e9, allow_nan=False),
+                             st.sampled_from([0.0, 0.1, 1 / 3, 7.25])), min_size=2, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_VALUES, st.integers(2, 9))
+def test_breaks_are_mapclassifys_to_the_last_bit(values, k):
+    """gridmap.maps._classes computes mapclassify's breaks without importing it (scipy.stats: seconds)."""
+    data = np.array(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # numba not installed; fewer classes than k
+        quantiles = mapclassify.Quantiles(data, k=k).bins
+        jenks = mapclassify.FisherJenks(data, k=k).bins if len(np.unique(data)) >= k else None
+    assert np.array_equal(quantile_bins(data, k), quantiles)
+    if jenks is not None:
+        assert np.array_equal(fisher_jenks_bins(data, k), jenks)
 
 
 def test_missing_and_suppressed_values_have_their_own_class_and_stay_out_of_the_breaks():

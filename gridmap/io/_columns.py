@@ -40,6 +40,7 @@ __all__ = [
     "rename_columns",
     "clean_values",
     "infer_numbers",
+    "codes_in",
     "record_label",
     "records_text",
     "record_numbers",
@@ -569,3 +570,19 @@ def infer_numbers(frame: pd.DataFrame, *, skip: Sequence[str] = ()) -> pd.DataFr
         else:
             frame[column] = pd.to_numeric(series).astype("int64" if len(text) == len(series) else "Int64")
     return frame
+
+
+def codes_in(values: pd.Series, codes: object) -> np.ndarray:
+    """Whether each of ``values`` is one of ``codes``: ``values.isin(codes)``, fast for string columns.
+
+    pandas' ``isin`` on a column of the default (Arrow-backed) string type turns each of ``codes`` into an
+    Arrow scalar in Python, about half a second for 100,000 grid codes; a hash lookup takes a tenth of it.
+
+    Examples
+    --------
+    >>> codes_in(pd.Series(["450102001003001", None, "450102001003009"], dtype="str"),
+    ...          pd.Series(["450102001003001", "450102001003001"])).tolist()
+    [True, False, False]
+    """
+    known = pd.Index(pd.unique(pd.Series(codes).dropna()))
+    return known.get_indexer(values) >= 0

@@ -84,24 +84,47 @@ LEVELS_JS = """(function () {
   }
 
   // One level (districts, streets, communities): spec = {key, scale, translate, arcs, shapes, rows (title,
-  // values), fields, measures (this level's classes of the grid measures), zoom, style, labelAt, labelZoom}.
-  gm.levelLayer = function (spec) {
-    var shapeOf = gm.lazyTopology(spec, true), group = L.featureGroup(), polygons = [];
-    var shapes = spec.shapes.split(" ").map(function (text, i) { return shapeOf(i); });
-    var at = points(spec.labelAt, spec), zooms = chars(spec.labelZoom, 65);
+  // values), fields, measures (this level's classes of the grid measures), zoom, style, labelAt, labelZoom,
+  // boxes (each unit's bounds around its label point)}. arcs null: the shapes refer to the arcs of the grid
+  // layer (unions of its grids).
+  gm.levelLayer = function (spec, grid) {
+    var shapeOf = spec.arcs === null ? grid.shapeOf.over(spec.shapes) : gm.lazyTopology(spec, true);
+    var group = L.featureGroup(), made = 0, boxes = null;
+    var at = points(spec.labelAt, spec), zooms = chars(spec.labelZoom, 65), polygons = new Array(at.length);
     var tip = L.tooltip({sticky: true}), popup = L.popup({maxWidth: 320, autoPanPaddingTopLeft: [10, 175]});
     group.spec = spec;
-    group.mode = "fill";
+    group.mode = "off";
     group.measure = null;
     group.renderer = gm.levelRenderer();
-    shapes.forEach(function (parts, i) {
-      if (!parts.length) { polygons.push(null); return; }
-      var polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
-                              L.extend({renderer: group.renderer}, spec.style));
-      polygon.gridmapIndex = i;
-      group.addLayer(polygon);
-      polygons.push(polygon);
-    });
+    function bounds(i) {
+      if (!boxes) {
+        var n = gm.numbers(spec.boxes), s = spec.scale;
+        boxes = at.map(function (p, k) {
+          return L.latLngBounds([p.lat + n[4 * k + 1] / s, p.lng + n[4 * k] / s],
+                                [p.lat + n[4 * k + 3] / s, p.lng + n[4 * k + 2] / s]);
+        });
+      }
+      return boxes[i];
+    }
+    // A unit's polygon is made when it first comes near the view (view: LatLngBounds) while its level is
+    // shown, every one without a view: a province opens on its districts, a zoom makes nearby units only.
+    group.build = function (view) {
+      if (made === at.length) { return group; }
+      at.forEach(function (latlng, i) {
+        if (polygons[i] !== undefined || (view && !view.intersects(bounds(i)))) { return; }
+        var parts = shapeOf(i), polygon = null;
+        made += 1;
+        if (parts.length) {
+          polygon = L.polygon(parts.length === 1 ? parts[0] : parts,
+                              L.extend({renderer: group.renderer}, spec.style, style(i)));
+          polygon.options.interactive = group.mode === "fill";
+          polygon.gridmapIndex = i;
+          group.addLayer(polygon);
+        }
+        polygons[i] = polygon;
+      });
+      return group;
+    };
     function style(i) {
       var fill = group.mode === "fill";
       var measure = group.measure === null ? null : spec.measures[group.measure];
@@ -195,7 +218,6 @@ LEVELS_JS = """(function () {
         var from = Math.ceil(Math.max(starts[k], 0));
         return {text: item.text, latlng: item.latlng, zoom: Math.max(item.zoom, from)};
       }), layer.spec.key, rank);
-      layer.addTo(map);
     });
     var control = {starts: starts, gridStart: gridStart, layers: layers, grid: grid, level: null};
     function update() {
@@ -209,6 +231,7 @@ LEVELS_JS = """(function () {
           if (mode === "off") {
             if (map.hasLayer(layer)) { map.removeLayer(layer); }
           } else {
+            layer.build(map.getBounds().pad(0.5));
             if (!map.hasLayer(layer)) { map.addLayer(layer); }
             layer.restyle();
           }
@@ -223,6 +246,10 @@ LEVELS_JS = """(function () {
       }
     }
     map.on("zoomend", update);
+    map.on("moveend", function () {  // units that come near the view
+      var view = map.getBounds().pad(0.5);
+      layers.forEach(function (layer) { if (layer.mode !== "off") { layer.build(view); } });
+    });
     if (!map._gridmapLabels) {
       map._gridmapLabels = true;
       map.on("moveend", function () { gm.placeLabels(map); });

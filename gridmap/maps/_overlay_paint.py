@@ -327,7 +327,7 @@ def paint_circles(circles: gpd.GeoDataFrame, context: Context) -> Paint:
 def _paint_measure(frame: pd.DataFrame, column: str, *, context: Context, fields: list[tuple[str, list]],
                    label_none: str, palette: str, decimals: int, percent: bool,
                    suppressed: np.ndarray | None = None) -> Paint:
-    """Paint a per-grid choropleth: classes of ``column`` (mapclassify quantiles), missing, suppressed."""
+    """Paint a per-grid choropleth: classes of ``column`` (quantiles), missing, suppressed."""
     text = context.text
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     shown = values * 100 if percent else values

@@ -21,7 +21,7 @@ Examples
 >>> from shapely.geometry import box
 >>> topo = coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10)
 >>> len(topo.arcs), topo.shapes        # the shared edge is arc 0; the right square walks it reversed
-(3, [[[[-1, 1]]], [[[0, -3]]]])
+(3, [[[[0, 1]]], [[[-1, 2]]]])
 >>> decode_arc(topo.arcs[0])
 [(10, 0), (10, 10)]
 >>> [polygon.area for polygon in topology_polygons(topo)]
@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
-__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons", "encode_numbers",
-           "encode_sequences", "decode_numbers", "decode_arc"]
+__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons",
+           "encode_numbers", "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,30 @@ class Topology:
     chained : bool
         Each arc's first point is relative to the previous arc's first point (the first arc's to
         ``translate``): shorter, but arcs are read in order.
+    coverage : bool
+        The polygons are known to form a coverage (no piece lies in two of them), so unions of them can be
+        read off the arcs (:func:`gridmap.maps._merge.merged_topology`).
+    points, offsets : numpy.ndarray or None
+        The arcs' integer points (relative to ``translate``) one after another, arc ``i`` at
+        ``points[offsets[i]:offsets[i + 1]]``.
+    rings : tuple of numpy.ndarray or None
+        ``shapes`` flat: every ring's arc references one after another, the number of references of each
+        ring, and the shape each ring belongs to; None in a topology of unions read off another one's arcs.
+
+    Rings follow the right-hand rule of GeoJSON (RFC 7946): outer rings counter-clockwise, holes clockwise,
+    so each polygon lies on the left of its rings.
     """
 
     arcs: list
     shapes: list
     scale: float
     translate: tuple
-    geometry: np.ndarray
+    geometry: np.ndarray | None
     chained: bool = False
+    coverage: bool = False
+    points: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+    rings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def encode_numbers(values: ArrayLike) -> str:
@@ -154,7 +171,7 @@ def simplify_coverage(geoms: ArrayLike, tolerance: float) -> np.ndarray:
     if len(geoms) == 0 or tolerance <= 0:
         return geoms
     if not shapely.coverage_is_valid(geoms):
-        geoms = _noded(geoms, None)
+        geoms = _noded(geoms, None)[0]
     return _simplified(geoms, tolerance)
 
 
@@ -180,22 +197,23 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
     """
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return stored_topology(geoms, scale=scale, chained=chained)
+        return stored_topology(geoms, scale=scale, chained=chained, coverage=True)
     stored = _snapped(geoms, 1.0 / scale)
-    snapped = stored is not None
+    coverage = stored is not None
     if stored is None:
-        stored = _noded(geoms, 1.0 / scale)
+        stored, coverage = _noded(geoms, 1.0 / scale)
     if tolerance > 0:
-        stored = _simplified(stored, tolerance, coverage=snapped or None)
-    return stored_topology(stored, scale=scale, chained=chained)
+        stored = _simplified(stored, tolerance, coverage=coverage or None)
+    return stored_topology(stored, scale=scale, chained=chained, coverage=coverage)
 
 
-def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False) -> Topology:
+def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False,
+                    coverage: bool = False) -> Topology:
     """Split polygons that are already on the integer grid, and share their edges, into arcs.
 
     No snapping, noding or simplifying: for polygons made from another topology's ``geometry``, such as
-    the unions of its polygons (a province map's communities, streets and districts from its grids),
-    which share the grid's vertices exactly.
+    the unions of its polygons, which share its vertices exactly. ``coverage``: they are known to form a
+    coverage (see :class:`Topology`).
 
     Examples
     --------
@@ -207,9 +225,11 @@ def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False) -
     """
     stored = np.asarray(stored, dtype=object)
     if len(stored) == 0:
-        return Topology([], [], scale, (0, 0), stored, chained)
-    arcs, shapes, translate = _arcs(stored, scale, chained)
-    return Topology(arcs, shapes, scale, translate, stored, chained)
+        none = np.zeros(0, dtype=np.int64)
+        return Topology([], [], scale, (0, 0), stored, chained, coverage, np.zeros((0, 2), dtype=np.int64),
+                        np.zeros(1, dtype=np.int64), (none, none, none))
+    arcs, shapes, translate, points, offsets, rings = _arcs(stored, scale, chained)
+    return Topology(arcs, shapes, scale, translate, stored, chained, coverage, points, offsets, rings)
 
 
 def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
@@ -218,18 +238,24 @@ def _snapped(geoms: np.ndarray, grid_size: float) -> np.ndarray | None:
     Much faster than noding (:func:`_noded`) for polygons that share their edges, exactly (as grids built
     by gridmap do) or up to floating-point noise (as reprojected or digitised files do: the two copies of a
     shared vertex snap to the same grid point). None when snapping leaves overlaps or T-junctions, or
-    empties a polygon.
+    empties a polygon. Vertices are rounded one by one; only a polygon that rounding leaves invalid (a
+    spike, a part narrower than a step) is snapped by GEOS's precision reducer, which mends it.
     """
     if not shapely.is_valid(geoms).all():
         return None
-    snapped = shapely.set_precision(geoms, grid_size)
+    snapped = shapely.remove_repeated_points(shapely.set_precision(geoms, grid_size, mode="pointwise"), 0)
+    broken = ~shapely.is_valid(snapped)
+    snapped[broken] = shapely.set_precision(geoms[broken], grid_size)
     if shapely.is_empty(snapped).any() or not shapely.coverage_is_valid(snapped):
         return None
     return snapped
 
 
-def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
-    """Rebuild the polygons from the faces of their noded (and snap-rounded) boundaries."""
+def _noded(geoms: np.ndarray, grid_size: float | None) -> tuple[np.ndarray, bool]:
+    """Rebuild the polygons from the faces of their noded (and snap-rounded) boundaries.
+
+    Also whether they form a coverage (no face lies in two of them).
+    """
     lines = shapely.union_all(shapely.boundary(geoms), grid_size=grid_size)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
     which_face, which_geom = shapely.STRtree(geoms).query(shapely.point_on_surface(faces),
@@ -251,7 +277,7 @@ def _noded(geoms: np.ndarray, grid_size: float | None) -> np.ndarray:
             rebuilt[i] = shapely.coverage_union_all(mine)
         else:  # narrower than one step: nothing of it survives snap-rounding
             rebuilt[i] = shapely.Polygon()
-    return rebuilt
+    return rebuilt, not (owners > 1).any()
 
 
 def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = None) -> np.ndarray:
@@ -263,90 +289,151 @@ def _simplified(geoms: np.ndarray, tolerance: float, *, coverage: bool | None = 
     return shapely.simplify(geoms, tolerance, preserve_topology=True)
 
 
-def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list, list, tuple]:
-    """Split every ring where the set of rings on its edges changes; store each arc once."""
+def _arcs(geoms: np.ndarray, scale: float, chained: bool = False) -> tuple[list, list, tuple, np.ndarray,
+                                                                         np.ndarray, tuple]:
+    """Split every ring where the set of rings on its edges changes; store each arc once.
+
+    Returns the encoded arcs, the shapes, the translation, the arcs' points with their offsets and the
+    shapes flat (see :class:`Topology`). All
+    in numpy: rings are cut into runs of edges, and a run is the same arc as another when it holds the
+    same smallest edge (walked the same way or the other).
+    """
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
     ints = np.rint(xy * scale).astype(np.int64)
     translate = tuple(int(v) for v in ints.min(axis=0)) if len(ints) else (0, 0)
     ints -= np.asarray(translate, dtype=np.int64)
-    # drop each ring's closing vertex: ring r holds vertices [start[r], start[r + 1])
-    keep = np.ones(len(ints), dtype=bool)
-    ends = np.flatnonzero(np.r_[vertex_of[1:] != vertex_of[:-1], True])
-    keep[ends] = False
+    keep = np.r_[vertex_of[1:] == vertex_of[:-1], False]  # drop each ring's closing vertex
     ints, vertex_of = ints[keep], vertex_of[keep]
-    vertex, point_id = np.unique(ints, axis=0, return_inverse=True)
-    point_id = point_id.ravel()
     start = np.searchsorted(vertex_of, np.arange(len(rings) + 1))
+    ints = ints[_oriented(ints, start, vertex_of, ring_of)]
+    width = np.int64(ints[:, 1].max() + 1) if len(ints) else np.int64(1)
+    keys, point_id = np.unique(ints[:, 0] * width + ints[:, 1], return_inverse=True)
+    vertex = np.stack([keys // width, keys % width], axis=1)
     following = np.arange(len(point_id)) + 1
     following[start[1:] - 1] = start[:-1][np.diff(start) > 0]  # the last vertex of a ring wraps around
-    a, b = point_id, point_id[following]
-    n_points = np.int64(len(vertex))
-    edge_key = np.minimum(a, b) * n_points + np.maximum(a, b)
-    _, edge = np.unique(edge_key, return_inverse=True)
-    signature = _edge_signatures(edge.ravel(), vertex_of)
-    previous = np.empty_like(following)
-    previous[following] = np.arange(len(following))
-    cut = signature != signature[previous]  # the set of rings beside the ring changes at this vertex
-    cut_at = np.split(np.flatnonzero(cut), np.searchsorted(np.flatnonzero(cut), start[1:-1]))
-    ids = point_id.tolist()
-    arc_index: dict[tuple, int] = {}
-    sequences: list[tuple] = []
+    edges, edge = np.unique(np.minimum(point_id, point_id[following]) * np.int64(len(vertex))
+                            + np.maximum(point_id, point_id[following]), return_inverse=True)
+    cut = _cuts(edge, vertex_of, following, point_id, edges, len(vertex))
+    runs = _Runs(point_id, edge, cut, following, start)
     shapes: list[list] = [[] for _ in range(len(geoms))]
-    part_rings: dict[int, list] = {}
-    for r in range(len(rings)):
-        lo, hi = int(start[r]), int(start[r + 1])
-        if hi - lo >= 3:
-            refs = _ring_arcs(ids[lo:hi], (cut_at[r] - lo).tolist(), arc_index, sequences)
-            part_rings.setdefault(int(ring_of[r]), []).append(refs)
-    for p, polygon in sorted(part_rings.items()):
-        shapes[int(part_of[p])].append(polygon)
-    return _encode_arcs(sequences, vertex, chained), shapes, translate
+    polygon_of = part_of.tolist()
+    for p, polygon in runs.parts(ring_of):
+        shapes[polygon_of[p]].append(polygon)
+    points, lengths = vertex[runs.arc_points], runs.arc_lengths
+    return (_encode_arcs(points, lengths, chained), shapes, translate, points, np.r_[0, np.cumsum(lengths)],
+            runs.flat(ring_of, part_of))
 
 
-def _edge_signatures(edge: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """For each ring edge, a number identifying the set of rings that use the same edge."""
-    n = edge.max() + 1 if len(edge) else 0
-    count = np.bincount(edge, minlength=n).astype(np.int64)
+def _oriented(ints: np.ndarray, start: np.ndarray, vertex_of: np.ndarray, ring_of: np.ndarray) -> np.ndarray:
+    """Return the vertex order that turns outer rings counter-clockwise and holes clockwise."""
+    n = np.diff(start)
+    following = np.arange(len(ints)) + 1
+    following[start[1:] - 1] = start[:-1][n > 0]
+    cross = ints[:, 0] * ints[following, 1] - ints[following, 0] * ints[:, 1]
+    total = np.r_[0, np.cumsum(cross)]
+    area = total[start[1:]] - total[start[:-1]]  # twice the signed area of each ring
+    outer = np.r_[True, ring_of[1:] != ring_of[:-1]] if len(ring_of) else np.zeros(0, dtype=bool)
+    flip = np.where(outer, area < 0, area > 0)
+    index = np.arange(len(ints))
+    lo, hi = start[vertex_of], start[vertex_of + 1]
+    return np.where(flip[vertex_of], lo + hi - 1 - index, index)
+
+
+def _cuts(edge: np.ndarray, ring: np.ndarray, following: np.ndarray, point_id: np.ndarray, edges: np.ndarray,
+          n_points: int) -> np.ndarray:
+    """Return where arcs start: the rings beside the ring change, or over two edges meet (rings touch)."""
+    n = len(edges)
+    count = np.bincount(edge, minlength=n)
     low = np.full(n, np.iinfo(np.int64).max)
     high = np.full(n, -1)
     np.minimum.at(low, edge, ring)
     np.maximum.at(high, edge, ring)
-    total = np.bincount(edge, weights=ring, minlength=n).astype(np.int64)
-    key = np.stack([count, low, high, total], axis=1)
-    _, signature = np.unique(key, axis=0, return_inverse=True)
-    return signature.ravel()[edge]
+    total = np.bincount(edge, weights=ring, minlength=n)
+    previous = np.empty_like(following)
+    previous[following] = np.arange(len(following))
+    here, before = edge, edge[previous]
+    cut = (count[here] != count[before]) | (low[here] != low[before]) | (high[here] != high[before]) \
+        | (total[here] != total[before])
+    degree = np.bincount(np.r_[edges // n_points, edges % n_points], minlength=n_points)
+    return cut | (degree[point_id] > 2)
 
 
-def _ring_arcs(ids: list, cuts: list, arc_index: dict, sequences: list) -> list[int]:
-    """Return the arc references of one ring (vertices ``ids``; it is cut at the positions ``cuts``)."""
-    if not cuts:  # one arc all round: start at the smallest vertex so both sides agree
-        cuts = [ids.index(min(ids))]
-    first = cuts[0]
-    ring = ids[first:] + ids[:first]
-    ring.append(ring[0])
-    bounds = [c - first for c in cuts] + [len(ids)]
-    refs = []
-    for i in range(len(cuts)):
-        forward = tuple(ring[bounds[i]:bounds[i + 1] + 1])
-        backward = forward[::-1]
-        key, flip = (backward, True) if backward < forward else (forward, False)
-        found = arc_index.get(key)
-        if found is None:
-            found = arc_index[key] = len(sequences)
-            sequences.append(key)
-        refs.append(~found if flip else found)
-    return refs
+class _Runs:
+    """Rings cut into runs of edges (from one cut to the next), each run an arc walked one way or the other.
+
+    A ring without a cut is one run from its smallest point. Rings of fewer than three points are left out.
+    """
+
+    def __init__(self, point_id: np.ndarray, edge: np.ndarray, cut: np.ndarray, following: np.ndarray,
+                 start: np.ndarray):
+        n = np.diff(start)
+        ring = np.repeat(np.arange(len(n)), n)
+        index = np.arange(len(point_id))
+        first_cut = np.full(len(n), np.iinfo(np.int64).max)
+        np.minimum.at(first_cut, ring, np.where(cut, index, np.iinfo(np.int64).max))
+        smallest = np.lexsort((point_id, ring))
+        lowest = smallest[np.r_[True, ring[smallest][1:] != ring[smallest][:-1]]] if len(ring) else smallest
+        begin = start[:-1].copy()
+        begin[n > 0] = np.where(first_cut[n > 0] < len(point_id), first_cut[n > 0], lowest)
+        order = start[ring] + (begin[ring] - start[ring] + index - start[ring]) % np.maximum(n[ring], 1)
+        order = order[n[ring] >= 3]  # rotated: each ring from its first cut
+        self.ring_ids = ring[order]
+        points, edges = point_id[order], edge[order]
+        head = np.r_[True, self.ring_ids[1:] != self.ring_ids[:-1]]
+        run_start = np.flatnonzero(cut[order] | head)
+        run_end = np.r_[run_start[1:], len(order)]
+        closing = np.r_[run_start[1:], 0]  # the point a run ends at: the next one's first, or the ring's
+        ring_first = np.flatnonzero(head)
+        last_of_ring = np.r_[head[1:], True][run_end - 1]
+        closing[last_of_ring] = ring_first[np.searchsorted(ring_first, run_start[last_of_ring],
+                                                           side="right") - 1]
+        key = np.minimum.reduceat(edges, run_start) if len(run_start) else run_start
+        run = np.repeat(np.arange(len(run_start)), run_end - run_start)
+        at_key = np.flatnonzero(edges == key[run])
+        at_key = at_key[np.r_[True, run[at_key][1:] != run[at_key][:-1]]] if len(at_key) else at_key
+        after = np.r_[points[1:], 0]
+        after[run_end - 1] = points[closing]
+        forward = points[at_key] < after[at_key]  # the way the run walks its smallest edge
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        arc = rank[which.ravel()]  # arcs numbered in the order they are first met
+        self.refs = np.where(forward == forward[first][which.ravel()], arc, ~arc)
+        self.run_ring = self.ring_ids[run_start]
+        stored = np.sort(first)
+        self.arc_lengths = run_end[stored] - run_start[stored] + 1
+        begins = np.repeat(run_start[stored] - np.r_[0, np.cumsum(self.arc_lengths)[:-1]], self.arc_lengths)
+        self.arc_points = points[np.minimum(np.arange(int(self.arc_lengths.sum())) + begins, len(points) - 1)]
+        ends = np.cumsum(self.arc_lengths) - 1
+        self.arc_points[ends] = points[closing[stored]]
+
+    def flat(self, ring_of: np.ndarray, part_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every ring's references one after another, each ring's number of them, and its polygon."""
+        bounds = np.flatnonzero(np.r_[True, self.run_ring[1:] != self.run_ring[:-1], True]) \
+            if len(self.run_ring) else np.zeros(1, dtype=np.int64)
+        return self.refs, np.diff(bounds), part_of[ring_of[self.run_ring[bounds[:-1]]]]
+
+    def parts(self, ring_of: np.ndarray) -> list[tuple[int, list]]:
+        """Each part with its rings as lists of arc references, in order."""
+        refs = self.refs.tolist()
+        bounds = np.flatnonzero(np.r_[True, self.run_ring[1:] != self.run_ring[:-1], True]) \
+            if len(self.run_ring) else np.zeros(1, dtype=np.int64)
+        out: list[tuple[int, list]] = []
+        for part, a, b in zip(ring_of[self.run_ring[bounds[:-1]]].tolist(), bounds[:-1].tolist(),
+                              bounds[1:].tolist(), strict=True):
+            if out and out[-1][0] == part:
+                out[-1][1].append(refs[a:b])
+            else:
+                out.append((part, [refs[a:b]]))
+        return out
 
 
-def _encode_arcs(sequences: list[tuple], vertex: np.ndarray, chained: bool = False) -> list[str]:
+def _encode_arcs(points: np.ndarray, lengths: np.ndarray, chained: bool = False) -> list[str]:
     """Each arc's points as steps (first point absolute), encoded; all arcs in one vectorised pass."""
-    if not sequences:
+    if not len(lengths):
         return []
-    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
-    flat = np.fromiter((i for seq in sequences for i in seq), dtype=np.int64, count=int(lengths.sum()))
-    points = vertex[flat]
     steps = points.copy()
     steps[1:] -= points[:-1]
     firsts = np.cumsum(lengths) - lengths
@@ -369,6 +456,11 @@ def encode_sequences(sequences: list) -> list[str]:
     """
     lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
     values = np.fromiter((v for seq in sequences for v in seq), dtype=np.int64, count=int(lengths.sum()))
+    return _encode_runs(values, lengths)
+
+
+def _encode_runs(values: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """:func:`encode_sequences` of ``values`` cut into runs of ``lengths``."""
     text, sizes = _encode_array(values)
     chars = np.r_[0, np.cumsum(sizes)][np.r_[0, np.cumsum(lengths)]]  # where each sequence's text starts
     return [text[a:b] for a, b in zip(chars[:-1].tolist(), chars[1:].tolist(), strict=True)]
@@ -379,15 +471,23 @@ def encode_shapes(topology: Topology) -> str:
 
     Shapes are separated by spaces; each ring is the :func:`encode_sequences` text of its arc references as
     differences from the previous one (the page's decoder adds them back).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> encode_shapes(coverage_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10))  # [0, 1], [~0, 2]
+    '?A @E'
     """
-    rings = iter(encode_sequences([_steps(ring) for shape in topology.shapes for part in shape
-                                   for ring in part]))
-    return " ".join(";".join(",".join(next(rings) for _ in part) for part in shape)
+    rings = [ring for shape in topology.shapes for part in shape for ring in part]
+    lengths = np.fromiter((len(ring) for ring in rings), dtype=np.int64, count=len(rings))
+    refs = np.fromiter(itertools.chain.from_iterable(rings), dtype=np.int64, count=int(lengths.sum()))
+    steps = refs.copy()
+    steps[1:] -= refs[:-1]
+    firsts = (np.cumsum(lengths) - lengths)[lengths > 0]
+    steps[firsts] = refs[firsts]
+    texts = iter(_encode_runs(steps, lengths))
+    return " ".join(";".join(",".join(next(texts) for _ in part) for part in shape)
                     for shape in topology.shapes)
-
-
-def _steps(refs: list[int]) -> list[int]:
-    return [refs[0], *np.diff(refs).tolist()] if refs else []
 
 
 def _encode_array(values: np.ndarray) -> tuple[str, np.ndarray]:

@@ -119,7 +119,7 @@ WIDGETS_JS = """(function () {
   // come as one string; chained: each arc's first point is relative to the previous arc's.
   gm.lazyTopology = function (spec, chained) {
     var texts = typeof spec.arcs === "string" ? spec.arcs.split(" ") : spec.arcs;
-    var decoded = new Array(texts.length), shapes = spec.shapes.split(" "), starts = null;
+    var decoded = new Array(texts.length), starts = null;
     if (chained) {  // the absolute first point of each arc: sum the first two numbers of every arc
       starts = new Array(texts.length);
       var x = 0, y = 0;
@@ -152,10 +152,16 @@ WIDGETS_JS = """(function () {
       out.pop();
       return out;
     }
-    return function (i) {
-      var text = shapes[i];
-      return text ? text.split(";").map(function (part) { return part.split(",").map(ring); }) : [];
-    };
+    // Other shapes over the same arcs (levels read off the grids' arcs), decoded once for all of them.
+    function over(text) {
+      var shapes = text.split(" "), shapeOf = function (i) {
+        var shape = shapes[i];
+        return shape ? shape.split(";").map(function (part) { return part.split(",").map(ring); }) : [];
+      };
+      shapeOf.over = over;
+      return shapeOf;
+    }
+    return over(spec.shapes);
   };
 
   function textWidth(text) {
@@ -250,6 +256,7 @@ WIDGETS_JS = """(function () {
     group.polygons = polygons;
     group.spec = spec;
     group.titles = titles;
+    group.shapeOf = shapeOf;
     group.setMeasure = function (index) {
       if (index !== group.measure) {
         group.measure = index;

@@ -220,12 +220,12 @@ def _check_page_scripts(page: str) -> str:
         raise GridmapError("the map uses folium.Icon (awesome markers), which loads Font Awesome and "
                            "Bootstrap from the internet",
                            fix="use folium.CircleMarker, or folium.Marker without an icon")
-    other = _JQUERY_OTHER.search(code)
+    other = _JQUERY_OTHER.search(code) if "$." in code or "jQuery" in code else None  # look only if it may
     if other:
         raise GridmapError(f"the map's code calls jQuery ({other.group(0)!r}), which gridmap does not bundle",
                            fix="embed data instead of loading it (folium.GeoJson(embed=True)) and avoid "
                                "elements that need jQuery")
-    return f"<script>{JQUERY_SHIM}</script>\n" if _JQUERY_CALL.search(code) else ""
+    return f"<script>{JQUERY_SHIM}</script>\n" if "$(" in code and _JQUERY_CALL.search(code) else ""
 
 
 def _check_self_contained(page: str) -> None:

@@ -1,9 +1,9 @@
-"""Choropleths of grids: measures, classes (mapclassify), and the grid layer that draws them all at once.
+"""Choropleths of grids: measures, classes (mapclassify's), and the grid layer that draws them all at once.
 
 A measure is a column of the grids frame: ``population_density`` (人/km²), ``households`` (户),
 ``cases_per_1000`` (件/千人) and ``cases_per_km2`` (件/km²) — see :data:`MEASURES`; the one-screen map
 computes missing ones with :func:`gridmap.maps.onescreen.grid_figures`. :func:`classify` sorts the values
-into classes with mapclassify. :class:`GridLayer` embeds the grid geometry once, as shared arcs
+into classes as mapclassify does. :class:`GridLayer` embeds the grid geometry once, as shared arcs
 (:mod:`gridmap.maps._topology`), with every measure's classes beside it; :class:`MeasureLayer` is a base
 layer of the layer control that colours the grids by one measure, so switching measures restyles the same
 polygons instead of drawing them again.
@@ -19,7 +19,6 @@ Examples
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from folium.utilities import get_obj_in_upper_tree
 from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapError
+from gridmap.maps._classes import fisher_jenks_bins, quantile_bins
 from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
@@ -95,12 +95,13 @@ class Classes:
 
 def classify(values: ArrayLike, *, scheme: str = "quantiles", k: int = 5,
              suppressed: ArrayLike | None = None) -> Classes:
-    """Sort values into ``k`` classes with mapclassify.
+    """Sort values into ``k`` classes: mapclassify's quantiles or Fisher-Jenks breaks.
 
     ``natural_breaks`` is Fisher-Jenks (exact Jenks breaks) on at most 300 evenly spaced quantiles of the
     values, so it is deterministic and fast for thousands of grids (mapclassify's ``NaturalBreaks`` is
-    k-means with random starts, ``FisherJenks`` is quadratic without numba). With many equal values
-    (zero cases) quantiles can give fewer than ``k`` classes.
+    k-means with random starts, ``FisherJenks`` is quadratic). The breaks are mapclassify's, computed by
+    :mod:`gridmap.maps._classes` without importing it. With many equal values (zero cases) quantiles can
+    give fewer than ``k`` classes.
 
     Parameters
     ----------
@@ -121,8 +122,6 @@ def classify(values: ArrayLike, *, scheme: str = "quantiles", k: int = 5,
     >>> classify([0.0, 0, 0, 5, 9], scheme="natural_breaks", k=2).classes
     '00011'
     """
-    import mapclassify
-
     if scheme not in SCHEMES:
         raise GridmapError(f"scheme={scheme!r} is not allowed",
                            fix="use scheme='quantiles' or 'natural_breaks'")
@@ -135,17 +134,14 @@ def classify(values: ArrayLike, *, scheme: str = "quantiles", k: int = 5,
     data = values[shown]
     if len(data) == 0:
         return Classes([], "".join(chars))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "not enough unique values", "numba not installed"
-        if len(np.unique(data)) <= k:
-            bins = np.unique(data)
-        elif scheme == "quantiles":
-            bins = mapclassify.Quantiles(data, k=k).bins
-        else:
-            sample = np.quantile(data, np.linspace(0, 1, min(_NATURAL_SAMPLE, len(data))))
-            bins = mapclassify.FisherJenks(sample, k=k).bins
-        bins = np.unique(np.r_[bins[:-1], data.max()])
-        chars[shown] = np.searchsorted(bins, data, side="left").astype(str)
+    if len(np.unique(data)) <= k:
+        bins = np.unique(data)
+    elif scheme == "quantiles":
+        bins = quantile_bins(data, k)
+    else:
+        bins = fisher_jenks_bins(np.quantile(data, np.linspace(0, 1, min(_NATURAL_SAMPLE, len(data)))), k)
+    bins = np.unique(np.r_[bins[:-1], data.max()])
+    chars[shown] = np.searchsorted(bins, data, side="left").astype(str)
     return Classes([float(b) for b in bins], "".join(chars))
 
 
@@ -321,7 +317,28 @@ def measure_legend(grid: GridLayer, *, title: str, items: list) -> MacroElement:
 
 
 def nan_to_none(values) -> list:
-    """Numbers for the page: NaN becomes null, whole numbers become ints."""
+    """Numbers for the page: NaN becomes null, whole numbers become ints.
+
+    Examples
+    --------
+    >>> nan_to_none(np.array([1.0, 2.5, np.nan, -0.0, 1e30]))
+    [1, 2.5, None, 0, 1000000000000000019884624838656]
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "iu":
+        return array.tolist()
+    if array.dtype.kind != "f":
+        return _nan_to_none_each(values)
+    out = np.array(array.tolist() + [None], dtype=object)[:-1]  # Python floats (never a 2-D array)
+    whole = np.isfinite(array) & (np.floor(array) == array)
+    small = whole & (np.abs(array) < 2**62)
+    out[small] = array[small].astype(np.int64).tolist()
+    out[whole & ~small] = [int(value) for value in array[whole & ~small].tolist()]
+    out[np.isnan(array)] = None
+    return out.tolist()
+
+
+def _nan_to_none_each(values) -> list:
     out: list[int | float | None] = []
     for value in values:
         if value is None or (isinstance(value, float) and math.isnan(value)):

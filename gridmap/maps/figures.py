@@ -29,6 +29,7 @@ import pandas as pd
 
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapError, SchemaError
+from gridmap.io._columns import codes_in
 
 __all__ = ["period_bounds", "period_label", "in_period", "cases_in_period", "grid_figures", "area_figures",
            "community_codes", "THRESHOLD"]
@@ -110,7 +111,7 @@ def cases_in_period(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, period: Pe
     from gridmap.cases import in_grids
 
     cases = in_grids(cases, grids)
-    keep = cases["grid_code"].isin(grids["code"]).to_numpy(dtype=bool) & in_period(cases, period)
+    keep = codes_in(cases["grid_code"], grids["code"]) & in_period(cases, period)
     return cases.loc[keep]
 
 

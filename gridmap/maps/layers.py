@@ -56,6 +56,8 @@ __all__ = [
     "unit_layer",
     "legend",
     "label_zoom",
+    "label_zooms",
+    "text_px",
     "encode_geometry",
     "overview_map",
 ]
@@ -174,6 +176,10 @@ class GeoLayer(Layer):
             self._drawn[coords] = _shift(self.geometry, coords)
         return self._drawn[coords]
 
+    def drawn_bounds(self) -> np.ndarray:
+        """Return each feature's bounds as drawn (minx, miny, maxx, maxy)."""
+        return self.drawn_geometry().bounds.to_numpy()
+
     def _get_self_bounds(self) -> list[list[float | None]]:
         if self.geometry.empty:  # folium's convention for "no bounds"
             return [[None, None], [None, None]]
@@ -251,6 +257,34 @@ def encode_geometry(geom: BaseGeometry) -> dict:
 def _text_px(text: str) -> int:
     cjk = sum(1 for char in text if ord(char) >= 0x2E80)
     return cjk * _CJK_PX + (len(text) - cjk) * _OTHER_PX + _LABEL_PAD_PX
+
+
+def text_px(texts: Sequence[str]) -> np.ndarray:
+    """Return the width in pixels of each label (:func:`label_zoom`'s), all at once.
+
+    Examples
+    --------
+    >>> text_px(["翠竹社区", "450102001003001", ""]).tolist()
+    [54, 111, 6]
+    """
+    chars = np.asarray([str(text) for text in texts], dtype=str)
+    codes = chars.view(np.uint32).reshape(len(chars), -1) if chars.itemsize else np.zeros((len(chars), 0))
+    cjk = (codes >= 0x2E80).sum(axis=1)
+    return cjk * _CJK_PX + ((codes != 0).sum(axis=1) - cjk) * _OTHER_PX + _LABEL_PAD_PX
+
+
+def label_zooms(widths: np.ndarray, texts: Sequence[str], *, never: int = 22) -> np.ndarray:
+    """:func:`label_zoom` of many polygons at once; ``never`` where a polygon has no width.
+
+    Examples
+    --------
+    >>> label_zooms(np.array([0.01, 0.0, 1e-7]), ["翠竹社区", "x", "y"]).tolist()
+    [13, 22, 22]
+    """
+    widths = np.asarray(widths, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zoom = np.ceil(np.log2(text_px(texts) * 360 / (256 * widths)))
+    return np.where(widths > 0, np.clip(np.nan_to_num(zoom, nan=never), 0, 22), never).astype(np.int64)
 
 
 def label_zoom(width_degrees: float, text: str) -> int | None:

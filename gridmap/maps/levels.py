@@ -47,13 +47,15 @@ from folium.map import Layer
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
-from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes, stored_topology
+from gridmap.maps._merge import merged_topology
+from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes
 from gridmap.maps.base import RawHTML, control_label, js_string
 from gridmap.maps.choropleth import GridLayer, measure_spec, nan_to_none
-from gridmap.maps.layers import BOUNDARY_STYLES, _shift, _text_px, label_zoom
+from gridmap.maps.layers import BOUNDARY_STYLES, _shift, label_zooms, text_px
 
 __all__ = ["LEVELS", "LOD_MIN_GRIDS", "GRID_ZOOM", "LazyGridLayer", "LevelLayer", "LevelsControl",
-           "compact_codes", "compact_field", "dissolve", "start_zoom", "rollup", "level_layers"]
+           "compact_codes", "compact_field", "dissolve", "group_bounds", "label_points", "start_zoom",
+           "rollup", "level_layers"]
 
 #: Levels above the grids and the digits of their codes.
 LEVELS = {"district": 6, "street": 9, "community": 12}
@@ -105,7 +107,7 @@ def dissolve(geoms: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def rollup(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Series, given: dict, *,
            raw_cases: pd.Series | None) -> dict[str, gpd.GeoDataFrame]:
-    """Districts, streets and communities of the grids with their totals, geometry and names.
+    """Districts, streets and communities of the grids with their totals, names and given boundaries.
 
     Parameters
     ----------
@@ -123,8 +125,11 @@ def rollup(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Serie
     Returns
     -------
     dict of geopandas.GeoDataFrame
-        Per level: ``code``, ``name``, ``grids``, ``households``, ``population``, ``area_km2`` and
-        ``cases`` when known, geometry in EPSG:4326.
+        Per level, sorted by code: ``code``, ``name``, ``grids``, ``households``, ``population``,
+        ``area_km2`` and ``cases`` when known. Geometry in EPSG:4326 from the level's boundary layer, the
+        union of its grids for a unit the layer does not draw; missing for every unit of a level whose
+        layer draws none (or no layer): :class:`LevelLayer` draws those from the grids' shared arcs, with
+        no union made.
     """
     values = pd.DataFrame({"grids": 1, "area_km2": figures["area_km2"].to_numpy()}, index=grids.index)
     for column in ("households", "population"):
@@ -133,25 +138,20 @@ def rollup(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Serie
     cases = raw_cases if raw_cases is not None else figures.get("cases")
     if cases is not None:
         values["cases"] = pd.to_numeric(cases, errors="coerce").to_numpy()
-    codes, geoms = communities.to_numpy().astype(str), grids.geometry.values
+    codes = communities.to_numpy().astype(str)
     levels = {}
-    for level in ("community", "street", "district"):  # each from the one below it
-        digits = LEVELS[level]
-        keys = np.asarray([c[:digits] for c in codes])
+    for level, digits in LEVELS.items():
+        keys = codes.astype(f"<U{digits}")
         totals = values.groupby(keys).sum(min_count=1)
-        codes, geoms = dissolve(np.asarray(geoms), keys)
-        frame = gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs="EPSG:4326")
+        frame = gpd.GeoDataFrame({"code": totals.index.to_numpy(dtype=str)},
+                                 geometry=gpd.GeoSeries([None] * len(totals), crs="EPSG:4326"))
         frame = frame.join(totals, on="code")
-        levels[level] = _with_given(frame, given.get(level))
-        codes = frame["code"].to_numpy()
-        geoms = frame.geometry.values
-        values = totals.reset_index(drop=True)
-        values.index = range(len(values))
-    return {level: levels[level] for level in LEVELS}
+        levels[level] = _with_given(frame, given.get(level), grids.geometry.values, keys)
+    return levels
 
 
-def _with_given(frame: gpd.GeoDataFrame, layer) -> gpd.GeoDataFrame:
-    """Names (and ``kind``) from a boundary layer; its geometry where it has one."""
+def _with_given(frame: gpd.GeoDataFrame, layer, geoms: np.ndarray, keys: np.ndarray) -> gpd.GeoDataFrame:
+    """Names (and ``kind``) from a boundary layer; its geometry where it has one, else the grids' union."""
     frame = frame.assign(name=frame["code"])
     if layer is None or "code" not in layer.columns:
         return frame
@@ -166,8 +166,11 @@ def _with_given(frame: gpd.GeoDataFrame, layer) -> gpd.GeoDataFrame:
         drawn = drawn if drawn.crs.equals("EPSG:4326") else drawn.to_crs("EPSG:4326")
         given = drawn.geometry.reindex(frame["code"].to_numpy())
         keep = given.notna().to_numpy()
-        geometry = frame.geometry.to_numpy().copy()
+        geometry = np.empty(len(frame), dtype=object)
         geometry[keep] = given.to_numpy()[keep]
+        if not keep.all():  # units the layer does not draw: the unions of their grids
+            missing = np.isin(keys, frame["code"].to_numpy()[~keep])
+            geometry[~keep] = dissolve(np.asarray(geoms)[missing], keys[missing])[1]
         frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs="EPSG:4326"))
     return frame
 
@@ -188,12 +191,13 @@ class LazyGridLayer(GridLayer):
     def __init__(self, geometry: gpd.GeoSeries, *, communities: list, **kwargs: Any):
         super().__init__(geometry, **kwargs)
         self.communities = np.asarray(communities, dtype=str)
+        self._centres: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         widths = shapely.bounds(self.geometry.values)
         self.zoom = start_zoom(float(np.nanmedian(widths[:, 2] - widths[:, 0])) if len(widths) else 0,
                                _GRID_PX)
 
     def drawn_topology(self) -> Topology:
-        """Return the grids as drawn, as chained arcs at :data:`GRID_ZOOM` (made once per coordinate system)."""
+        """Return the grids as drawn, as chained arcs at :data:`GRID_ZOOM` (made once per coordinates)."""
         coords = self._coords()
         if coords not in self._topologies:
             self._topologies[coords] = coverage_topology(self.drawn_geometry().values, scale=GRID_SCALE,
@@ -205,17 +209,16 @@ class LazyGridLayer(GridLayer):
         """Write the grids compactly: chained arcs at :data:`GRID_ZOOM`, codes and numbers encoded."""
         drawn = self.drawn_geometry()
         self.topology = topology = self.drawn_topology()
-        bounds = shapely.bounds(drawn.values)
+        bounds = shapely.bounds(np.asarray(drawn.values))
         keys = self.communities
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
         ends = np.r_[starts[1:], len(keys)]
-        groups = [[int(a), int(b), *(round(float(v), 6) for v in
-                                     (bounds[a:b, 1].min(), bounds[a:b, 0].min(), bounds[a:b, 3].max(),
-                                      bounds[a:b, 2].max()))]
-                  for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        boxes = np.round(group_bounds(bounds, np.cumsum(np.r_[True, keys[1:] != keys[:-1]]) - 1, len(starts)),
+                         6) if len(keys) else np.zeros((0, 4))
+        groups = [[a, b, south, west, north, east] for a, b, (west, south, east, north) in
+                  zip(starts.tolist(), ends.tolist(), boxes.tolist(), strict=True)]
         titles = None if list(self.titles) == list(self.codes) else self.titles  # null: the codes
-        zooms = [label_zoom(width, str(title)) or 22 for width, title in
-                 zip((bounds[:, 2] - bounds[:, 0]).tolist(), self.titles, strict=True)]
+        zooms = label_zooms(bounds[:, 2] - bounds[:, 0], self.titles)
         shapes = encode_shapes(topology)
         self.spec_json = js_string({
             "key": self.key, "scale": GRID_SCALE, "translate": list(topology.translate),
@@ -224,8 +227,16 @@ class LazyGridLayer(GridLayer):
             "measures": self.measures, "measure": self.measure, "style": self.style, "lang": self.lang,
             "labels": -1 if self.labels else None, "labelAt": None})  # labels go where grids are made
         self.lazy_json = js_string({"zoom": self.zoom, "groups": groups, "chained": True,
-                                    "labelZoom": "".join(chr(65 + z) for z in zooms)})
+                                    "labelZoom": _letters(zooms)})
         Layer.render(self, **kwargs)
+
+    def drawn_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each grid's centroid and area as drawn (made once per coordinate system)."""
+        coords = self._coords()
+        if coords not in self._centres:
+            geoms = np.asarray(self.drawn_geometry().values)
+            self._centres[coords] = shapely.get_coordinates(shapely.centroid(geoms)), shapely.area(geoms)
+        return self._centres[coords]
 
 
 _CODE = re.compile(r"[0-9A-Za-z_.-]*")
@@ -234,27 +245,24 @@ _CODE = re.compile(r"[0-9A-Za-z_.-]*")
 def compact_codes(codes: list) -> str | list:
     """Write codes as one string, each as what it shares with the one before and the rest.
 
-    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before, then the rest;
-    codes are separated by spaces. A list is returned as it is when some code has characters other than
-    letters, digits and ``_.-``.
+    A code is ``chr(65 + n)`` for the ``n`` characters it shares with the code before (at most 57), then
+    the rest; codes are separated by spaces. A list is returned as it is when some code has characters
+    other than letters, digits and ``_.-``.
 
     Examples
     --------
     >>> compact_codes(["990101001001001", "990101001001002", "990101001002001"])
     'A990101001001001 O2 L2001'
     """
-    if not all(isinstance(code, str) and _CODE.fullmatch(code) for code in codes):
+    if not all(isinstance(code, str) for code in codes) or not _CODE.fullmatch("".join(codes)):
         return codes
-    out, previous = [], ""
-    for code in codes:
-        shared = 0
-        for a, b in zip(code[:57], previous, strict=False):
-            if a != b:
-                break
-            shared += 1
-        out.append(chr(65 + shared) + code[shared:])
-        previous = code
-    return " ".join(out)
+    chars = np.asarray(codes, dtype=str)
+    if not len(chars) or not chars.itemsize:
+        return " ".join("A" + code for code in codes)
+    table = chars.view(np.uint32).reshape(len(chars), -1)
+    differs = np.c_[table[1:] != table[:-1], np.ones((len(chars) - 1, 1), dtype=bool)]
+    shared = np.minimum(np.r_[0, differs.argmax(axis=1)], 57)
+    return " ".join(chr(65 + n) + code[n:] for n, code in zip(shared.tolist(), codes, strict=True))
 
 
 def compact_field(field: dict) -> dict:
@@ -273,10 +281,13 @@ def compact_field(field: dict) -> dict:
         return {key: value for key, value in field.items() if key != "index"} | \
             {"indexSteps": encode_numbers(np.diff(index, prepend=0))}
     values = field.get("values")
-    if values is None or not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)
-                                               and math.isfinite(v)) for v in values):
+    if values is None or not all(kind is type(None) or (issubclass(kind, int | float)
+                                                        and not issubclass(kind, bool))
+                                 for kind in set(map(type, values))):
         return field
     numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if not np.isfinite(numbers).sum() == len(values) - list(values).count(None):  # NaN or infinite values
+        return field
     for div in (1, 10, 100, 1000):
         scaled = numbers * div
         if np.allclose(scaled[~np.isnan(scaled)], np.round(scaled[~np.isnan(scaled)]), rtol=0, atol=1e-6):
@@ -297,32 +308,38 @@ class LevelLayer(Layer):
     frame : geopandas.GeoDataFrame
         From :func:`rollup`.
     level : {"district", "street", "community"}
-    from_grids : bool, default False
-        The frame's geometry is the union of the grids' (no boundary layer gave it): drawn from the grid
-        layer's arcs once a :class:`LevelsControl` joins the two.
     measures : list of dict
         The grid layer's measures (keys in the same order): this level's classes of each.
     scheme, k, lang, public
         As for the one-screen map.
+    grids : LazyGridLayer, optional
+        The grid layer. Needed when the frame has no geometry (no boundary layer gave it): the level is then
+        drawn from the grids' shared arcs (:func:`gridmap.maps._merge.merged_topology`), in the page as
+        references to the grid layer's arcs.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = gridmap.levelLayer({{ this.spec_json }});
+        var {{ this.get_name() }} = gridmap.levelLayer({{ this.spec_json }}, {{ this.grid_name }});
         {% endmacro %}
     """)
 
     def __init__(self, frame: gpd.GeoDataFrame, *, level: str, measures: list, scheme: str, k: int, lang: str,
-                 public: bool, from_grids: bool = False):
+                 public: bool, grids: LazyGridLayer | None = None):
         text = _TEXT[lang]
-        self.from_grids = from_grids
-        self.grids: LazyGridLayer | None = None  # set by LevelsControl
         super().__init__(name=control_label(text[level]), overlay=True, control=False, show=True)
         self._name = "LevelLayer"
         self.key = level
         self.frame = frame.reset_index(drop=True)
-        widths = self.frame.geometry.bounds
-        self.zoom = start_zoom(float((widths["maxx"] - widths["minx"]).median()), _ADMIN_PX)
+        self.grids = grids
+        self.topology: Topology | None = None  # made when the page is written
+        self.from_grids = bool(self.frame.geometry.isna().all())
+        if self.from_grids and grids is None:
+            raise ValueError("a level without geometry is drawn from the grids: pass grids=")
+        self.groups = pd.Index(self.frame["code"].astype(str)).get_indexer(
+            grids.communities.astype(f"<U{LEVELS[level]}")) if grids is not None else None
+        widths = self._bounds(None if self.from_grids else self.frame.geometry, drawn=False)
+        self.zoom = start_zoom(float(np.median(widths[:, 2] - widths[:, 0])) if len(widths) else 0, _ADMIN_PX)
         self.rows, self.fields, values, suppressed = _rows(self.frame, level, text, public=public)
         self.measures = [measure_spec(m["key"], values[m["key"]], field=0, scheme=scheme, k=k, lang=lang,
                                       suppressed=suppressed if m["key"].startswith("cases") else None)
@@ -330,46 +347,114 @@ class LevelLayer(Layer):
         self.title = text[level]
 
     def drawn_geometry(self) -> gpd.GeoSeries:
-        """Return the level's polygons as drawn: WGS84, or GCJ-02 on an Amap base map."""
+        """Return the level's own polygons as drawn: WGS84, or GCJ-02 on an Amap base map."""
         fmap = get_obj_in_upper_tree(self, folium.Map)
         return _shift(self.frame.geometry, getattr(fmap, "gridmap_coords", "wgs84"))
 
+    def drawn_bounds(self) -> np.ndarray:
+        """Return each unit's bounds as drawn (minx, miny, maxx, maxy); its grids' when drawn from them."""
+        return self._bounds(None if self.from_grids else self.drawn_geometry(), drawn=True)
+
+    def _bounds(self, geometry: gpd.GeoSeries | None, *, drawn: bool) -> np.ndarray:
+        """Bounds of the given polygons, or of each unit's grids (as drawn, or in EPSG:4326)."""
+        if geometry is not None:
+            return shapely.bounds(geometry.values)
+        assert self.grids is not None and self.groups is not None
+        grids = self.grids.drawn_geometry() if drawn else self.grids.geometry
+        return group_bounds(shapely.bounds(grids.values), self.groups, len(self.frame))
+
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Simplify and encode the polygons as the grids are: they stay on as outlines over the grids."""
-        scale = GRID_SCALE
-        drawn = self.drawn_geometry()
-        topology = self._topology(drawn)
-        shapes = encode_shapes(topology)
+        """Write the polygons as arcs on the grids' integer grid: they stay on as outlines over the grids."""
+        self.topology = topology = self._topology()
         titles = [row[0] for row in self.rows]
-        points = shapely.get_coordinates(shapely.point_on_surface(drawn.values))
-        ints = np.rint(points * scale).astype(np.int64) - np.asarray(topology.translate)
+        if self.from_grids:
+            assert self.grids is not None
+            points = label_points(np.asarray(self.grids.drawn_geometry().values), self.groups,
+                                  len(self.frame), centres=self.grids.drawn_centres())
+        else:
+            own = np.asarray(self.drawn_geometry().values)
+            points = shapely.get_coordinates(shapely.point_on_surface(own))
+        at = np.rint(points * GRID_SCALE).astype(np.int64)
+        widths = self.drawn_bounds()
+        boxes = np.rint(widths * GRID_SCALE).astype(np.int64) - np.tile(at, 2)  # bounds around the label
+        ints = at - np.asarray(topology.translate)
         ints[1:] = np.diff(ints, axis=0)
-        widths = drawn.bounds
-        zooms = [label_zoom(w, t) or 22 for w, t in zip((widths["maxx"] - widths["minx"]).tolist(), titles,
-                                                        strict=True)]
+        zooms = label_zooms(widths[:, 2] - widths[:, 0], titles)
+        shared = self.grids is not None and topology.arcs is self.grids.drawn_topology().arcs
+        self.grid_name = self.grids.get_name() if shared and self.grids is not None else "null"
         self.spec_json = js_string({
-            "key": self.key, "scale": scale, "translate": list(topology.translate),
-            "arcs": " ".join(topology.arcs),
-            "shapes": shapes, "rows": self.rows, "fields": self.fields, "measures": self.measures,
-            "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key], "labelAt": encode_numbers(ints.ravel()),
-            "labelZoom": "".join(chr(65 + z) for z in zooms), "labelWidth": [_text_px(t) for t in titles]})
+            "key": self.key, "scale": GRID_SCALE, "translate": list(topology.translate),
+            "arcs": None if shared else " ".join(topology.arcs),  # null: the grid layer's
+            "shapes": encode_shapes(topology), "rows": self.rows, "fields": self.fields,
+            "measures": self.measures, "zoom": self.zoom, "style": BOUNDARY_STYLES[self.key],
+            "labelAt": encode_numbers(ints.ravel()), "labelZoom": _letters(zooms),
+            "labelWidth": text_px(titles).tolist(), "boxes": encode_numbers(boxes.ravel())})
         super().render(**kwargs)
 
+    def _topology(self) -> Topology:
+        """Return the level's arcs: read off the grids' arcs when its geometry comes from them, else its own.
 
-    def _topology(self, drawn: gpd.GeoSeries) -> Topology:
-        """Return the level's arcs: unions of the drawn grids when its geometry comes from them, else its own.
-
-        Unions of the grids' stored polygons share the grids' vertices exactly, so they need no second
-        noding or simplifying (most of a province map's writing time), and the level's outlines lie exactly
-        on the grid outlines.
+        Unions read off the grids' arcs need no dissolve, no noding and no arcs of their own (most of a
+        province map's writing time before), and the level's outlines lie exactly on the grid outlines.
+        Grids that overlap are dissolved, and their unions noded, instead.
         """
-        if self.grids is not None and self.from_grids:
-            keys = np.asarray([code[:LEVELS[self.key]] for code in self.grids.communities])
-            codes, geoms = dissolve(self.grids.drawn_topology().geometry, keys)
-            if codes.tolist() == self.frame["code"].astype(str).tolist():
-                return stored_topology(geoms, scale=GRID_SCALE, chained=True)
-        return coverage_topology(drawn.values, scale=GRID_SCALE, tolerance=1 / GRID_SCALE, chained=True)
+        if not self.from_grids:
+            return coverage_topology(self.drawn_geometry().values, scale=GRID_SCALE, tolerance=1 / GRID_SCALE,
+                                     chained=True)
+        assert self.grids is not None and self.groups is not None
+        grids = self.grids.drawn_topology()
+        if grids.coverage:
+            return merged_topology(grids, self.groups)
+        assert grids.geometry is not None
+        return coverage_topology(dissolve(grids.geometry, self.groups)[1], scale=GRID_SCALE, chained=True)
+
+
+def group_bounds(bounds: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Return the bounds (minx, miny, maxx, maxy) of each of ``n`` groups of boxes (``groups``: each box's).
+
+    Examples
+    --------
+    >>> group_bounds(np.array([[0, 0, 1, 1], [1, 0, 2, 3], [5, 5, 6, 6]]), np.array([0, 0, 1]), 2).tolist()
+    [[0.0, 0.0, 2.0, 3.0], [5.0, 5.0, 6.0, 6.0]]
+    """
+    out = np.full((n, 4), np.inf)
+    out[:, 2:] = -np.inf
+    for column, at in ((0, np.minimum.at), (1, np.minimum.at), (2, np.maximum.at), (3, np.maximum.at)):
+        at(out[:, column], groups, bounds[:, column])
+    return out
+
+
+def _letters(zooms: np.ndarray) -> str:
+    """Zooms written one letter each (``A`` for 0)."""
+    return (np.asarray(zooms, dtype=np.uint8) + 65).tobytes().decode("ascii")
+
+
+def label_points(geoms: np.ndarray, groups: np.ndarray, n: int, *,
+                 centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Return where to label each of ``n`` groups of polygons: in the polygon nearest the group's centre.
+
+    The centre is the area-weighted mean of the polygons' centroids; the point is that polygon's
+    ``point_on_surface``, so it lies in the group even where its centre does not (a ring of polygons, parts
+    apart). ``centres``: the polygons' centroids and areas, when known.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> row = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1), box(7, 0, 8, 1)])
+    >>> label_points(row, np.array([0, 0, 0, 1]), 2).tolist()
+    [[1.5, 0.5], [7.5, 0.5]]
+    """
+    centres, area = centres if centres is not None else (shapely.get_coordinates(shapely.centroid(geoms)),
+                                                          shapely.area(geoms))
+    weight = np.bincount(groups, weights=area, minlength=n)
+    weight = np.where(weight > 0, weight, 1.0)
+    middle = np.stack([np.bincount(groups, weights=area * centres[:, i], minlength=n) / weight
+                       for i in (0, 1)], axis=1)
+    distance = ((centres - middle[groups]) ** 2).sum(axis=1)
+    order = np.lexsort((np.arange(len(groups)), distance, groups))
+    first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
+    return shapely.get_coordinates(shapely.point_on_surface(geoms[first]))
 
 
 def _rows(frame: gpd.GeoDataFrame, level: str, text: dict, *, public: bool):
@@ -423,8 +508,6 @@ class LevelsControl(MacroElement):
         self._name = "GridmapLevels"
         self.grid = grid
         self.layers = layers
-        for layer in layers:
-            layer.grids = grid
 
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
@@ -438,12 +521,15 @@ class LevelsControl(MacroElement):
 
 
 def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd.Series, given: dict, *,
-                 measures: list, scheme: str, k: int, lang: str, public: bool,
+                 grid: LazyGridLayer, measures: list, scheme: str, k: int, lang: str, public: bool,
                  raw_cases: pd.Series | None = None) -> list[LevelLayer]:
-    """Return the district, street and community layers of a province map (see :func:`rollup`)."""
+    """Return the district, street and community layers of a province map (see :func:`rollup`).
+
+    ``grid`` is the grid layer of ``grids``: levels no boundary layer draws are drawn from its arcs.
+    """
     frames = rollup(grids, figures, communities, given, raw_cases=raw_cases)
     layers = [LevelLayer(frame, level=level, measures=measures, scheme=scheme, k=k, lang=lang, public=public,
-                         from_grids=not _has_geometry(given.get(level)))
+                         grids=grid)
               for level, frame in frames.items()]
     labels: dict[str, str | None] = {"density": None, "cases_per_1000": None, "cases_per_km2": None}
     for layer in layers:  # measure fields carry their names with units
@@ -452,8 +538,3 @@ def level_layers(grids: gpd.GeoDataFrame, figures: pd.DataFrame, communities: pd
                 f"{spec['name']} ({spec['unit']})"
         layer.fields = [labels.get(field) or field for field in layer.fields]
     return layers
-
-
-def _has_geometry(layer) -> bool:
-    """Whether a boundary layer draws any of its units (else the level is drawn from the grids)."""
-    return isinstance(layer, gpd.GeoDataFrame) and bool((layer.geometry.notna() & ~layer.geometry.is_empty).any())

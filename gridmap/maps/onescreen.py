@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import GridmapError, GridmapWarning, SchemaError
+from gridmap.io._columns import codes_in
 from gridmap.io.city import City, city_layers
 from gridmap.io.validation import require_polygons
 from gridmap.maps._topology import simplify_coverage
@@ -250,7 +251,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         order = np.lexsort((grids["code"].to_numpy(), scope.community.to_numpy()))
         grids, scope.community = grids.iloc[order], scope.community.iloc[order]
         scope.grids = grids
-    cases = None if cases is None else cases[cases["grid_code"].isin(grids["code"])]
+    cases = None if cases is None else cases[codes_in(cases["grid_code"], grids["code"])]
     contacts = show_staff and not public and staff is not None
     figures = grid_figures(grids, cases, staff, period=period, public=public, contacts=contacts)
     measures, fields = _fields_and_measures(grids, figures, scope, units, text, lang=lang, scheme=scheme, k=k,
@@ -279,8 +280,8 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         if lod and scope.community is not None else GridLayer(grids.geometry, **grid_options)
     grid.add_to(fmap)
     if lod:
-        boundaries = _level_layers(grids, figures, scope, cases, measures, scheme=scheme, k=k, lang=lang,
-                                   period=period, public=public)
+        boundaries = _level_layers(grids, figures, scope, cases, measures, grid=grid, scheme=scheme, k=k,
+                                   lang=lang, period=period, public=public)
     else:
         boundaries = list(_boundary_layers(scope, lang).values())
     for layer in boundaries:
@@ -312,7 +313,7 @@ def build_one_screen(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame |
         LevelsControl(grid, list(boundaries)).add_to(fmap)
     names = scope.names("community")
     community_names = [None] * len(grids) if scope.community is None else \
-        [names.get(c, c) for c in scope.community]
+        [names.get(c, c) for c in scope.community.tolist()]
     return OneScreen(fmap, grid, grids, figures, cases, community_names, extra)
 
 
@@ -342,14 +343,15 @@ def _use_levels(levels: bool | None, scope: _Scope) -> bool:
     return True
 
 
-def _level_layers(grids, figures, scope: _Scope, cases, measures, *, scheme, k, lang, period, public) -> list:
+def _level_layers(grids, figures, scope: _Scope, cases, measures, *, grid, scheme, k, lang, period,
+                  public) -> list:
     """District, street and community layers with totals (case totals before small counts are hidden)."""
     raw_cases = None
     if public and "cases" in figures.columns:
         raw_cases = grid_figures(grids, cases, None, period=period)["cases"]
     given = {level: scope.layers[level] for level in ("district", "street", "community")}
-    return level_layers(grids, figures, scope.community, given, measures=measures, scheme=scheme, k=k,
-                        lang=lang, public=public, raw_cases=raw_cases)
+    return level_layers(grids, figures, scope.community, given, grid=grid, measures=measures, scheme=scheme,
+                        k=k, lang=lang, public=public, raw_cases=raw_cases)
 
 
 def _check_options(measure: str, scheme: str, lang: str) -> None:
@@ -428,9 +430,10 @@ def _fields_and_measures(grids, figures, scope: _Scope, units, text, *, lang, sc
     community_names = scope.names("community")
     street_names = scope.names("street")
     if scope.community is not None:
-        add_coded(text["community"], [community_names.get(c, c) for c in scope.community])
+        communities = scope.community.tolist()
+        add_coded(text["community"], [community_names.get(c, c) for c in communities])
         if street_names:
-            add_coded(text["street"], [street_names.get(c[:9]) for c in scope.community])
+            add_coded(text["street"], [street_names.get(c[:9]) for c in communities])
     if contacts:
         for column, label in (("leader_name", "leader"), ("leader_phone", "phone")):
             if column in figures.columns:
@@ -569,7 +572,7 @@ def _place_entries(layers: Iterable, text: dict) -> list:
         if layer.key not in ("community", "street"):
             continue
         kind = text[f"{layer.key}_kind"]
-        bounds = layer.drawn_geometry().bounds.to_numpy()
+        bounds = layer.drawn_bounds()
         for position, row in enumerate(layer.rows):
             minx, miny, maxx, maxy = (float(v) for v in bounds[position])
             for label in dict.fromkeys([row[0], row[1]]):

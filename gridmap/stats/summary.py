@@ -52,6 +52,7 @@ from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
 from gridmap.findings import Report
 from gridmap.io import write_layer
+from gridmap.io._columns import codes_in
 from gridmap.io._atomic import atomic_path
 from gridmap.io.write import write_workbook
 from gridmap.schema import (
@@ -662,7 +663,7 @@ def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataF
     cases = in_grids(cases, grids, report=findings)
     frame = clean_cases(pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)],
                                                 errors="ignore")), report=findings)
-    known = frame["grid_code"].isin(table["code"])
+    known = codes_in(frame["grid_code"], table["code"])
     dropped = int(frame.loc[~known, "count"].fillna(0).sum())
     if dropped:
         findings.add("not_in_grids", f"{dropped} cases are in no grid of the layer and are left out",
@@ -684,7 +685,7 @@ def _staff_table(staff: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                               fix="read it with gridmap.people.read_staff")
     roster = staff.copy()
     roster["role"] = normalize_roles(roster["role"])
-    return roster[roster["grid_code"].isin(table["code"])].reset_index(drop=True)
+    return roster[codes_in(roster["grid_code"], table["code"])].reset_index(drop=True)
 
 
 # --- summaries ------------------------------------------------------------------------------------------
