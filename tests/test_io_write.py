@@ -152,6 +152,35 @@ def test_append_adds_sheets_to_a_workbook(tmp_path):
     assert read_layer(path, "units")["unit_id"].tolist() == ["001", "U-7"]
 
 
+def cells(path: Path) -> dict:
+    book = openpyxl.load_workbook(path)
+    return {name: [[(cell.value, cell.number_format) for cell in row] for row in book[name].iter_rows()]
+            for name in book.sheetnames}
+
+
+def test_a_workbook_written_at_once_holds_what_sheet_by_sheet_appends_hold(tmp_path):
+    # write_workbook takes layers as write_layer does (points as lon/lat, polygons as WKT), in one save
+    from gridmap.io.write import write_workbook
+
+    write_layer(units(), tmp_path / "appended.xlsx", "units")
+    write_layer(grids(), tmp_path / "appended.xlsx", "grids", mode="a")
+    write_workbook({"units": units(), "grids": grids()}, tmp_path / "at_once.xlsx")
+    at_once = cells(tmp_path / "at_once.xlsx")
+    assert at_once == cells(tmp_path / "appended.xlsx")
+    assert at_once["units"][0][-2:] == [("lon", "General"), ("lat", "General")]
+    assert at_once["units"][1][3] == (320, "#,##0")
+    assert at_once["grids"][1][-1][0].startswith("POLYGON ((108.31 22.8")
+
+
+def test_a_workbook_refuses_a_column_of_lists_like_a_layer(tmp_path):
+    from gridmap.io.write import write_workbook
+
+    table = pd.DataFrame({"网格": ["A", "B"], "人员": [["张三"], "李四"]})
+    with pytest.raises(WriteError, match=r"column '人员' holds a list \(\['张三'\]\) in record 1"):
+        write_workbook({"findings": table}, tmp_path / "a.xlsx")
+    assert files(tmp_path) == []
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])
 def test_append_to_single_layer_format_is_refused(tmp_path, suffix):
     with pytest.raises(WriteError,

@@ -299,7 +299,9 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     XLSX file can hold is refused naming its cell. Each sheet looks finished: the header row is frozen and
     filtered, columns are as wide as their text (a Chinese character counts two), whole numbers show
     thousands separators (``#,##0``), decimals two places, dates ``yyyy-mm-dd`` (with ``hh:mm`` when any
-    has a time).
+    has a time). A layer is written as :func:`write_layer` writes it to Excel (points as lon/lat, other
+    geometry as WKT), so writing several sheets at once gives the workbook that many
+    ``write_layer(..., mode="a")`` calls give, without reading and saving it again for each sheet.
 
     Parameters
     ----------
@@ -314,8 +316,8 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     Raises
     ------
     WriteError
-        A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a missing folder or
-        a failure while writing (disk full, read-only disk: the message says which).
+        A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a column holding
+        lists or dicts, a geometry too long for a cell, a missing folder or a failure while writing (disk full, read-only disk: the message says which).
 
     Examples
     --------
@@ -328,9 +330,12 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     ('A2', 'A1:B2', '#,##0', '合计')
     """
     path = Path(path)
+    for table in sheets.values():
+        _refuse_containers(table, path=path)
+    tables = {sheet: _flat(table, path=path, limit=_EXCEL_TEXT_LIMIT) for sheet, table in sheets.items()}
     try:
         with atomic_path(path, what="the workbook") as temporary:
-            _write_sheets(sheets, temporary, path=path, append=False, formats=formats, totals=totals)
+            _write_sheets(tables, temporary, path=path, append=False, formats=formats, totals=totals)
     except OSError as error:
         raise write_error(error, path, what="the workbook") from error
     logger.info("wrote %s (%s)", path, ", ".join(sheets))
