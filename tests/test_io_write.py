@@ -178,7 +178,7 @@ def messy_table() -> pd.DataFrame:
     from decimal import Decimal
 
     return pd.DataFrame({
-        "社区": ["翠竹苑", None, "=1+1", " 空格 ", "-5"],
+        "社区": ["翠竹苑", None, "=1+1", " 空格 ", "a\rb\r\nc"],
         "户数": pd.array([12_345, None, -7, 0, 2**40], dtype="Int64"),
         "面积": [0.1 + 0.2, float("nan"), float("inf"), -1e-300, 1e300],
         "上报时间": pd.to_datetime(["2024-05-01 08:30", None, "1900-01-01", "2024-05-02", "2024-12-31 23:59:59"],

@@ -158,7 +158,8 @@ def _write_sheet(worksheet, table: pd.DataFrame, layout: Layout, style: Callable
         plain = style(False, given)
         for row, value in enumerate(table.iloc[:, position].tolist(), start=1):
             write = typed.get(type(value))  # the common types at once; the others as _write says
-            if write is None or value == "" or (type(value) is float and not math.isfinite(value)):
+            if write is None or value == "" or (type(value) is float and not math.isfinite(value)) or (
+                    type(value) is str and "\r" in value):
                 _write(worksheet, row, position, value, given, lambda number: style(False, number))
             else:
                 write(row, position, value, plain)
@@ -192,8 +193,8 @@ def _write(worksheet, row: int, column: int, value: object, given: str | None, s
         worksheet.write_boolean(row, column, value, style(given))
     elif isinstance(value, (int, float, Decimal)):
         worksheet.write_number(row, column, value, style(given))
-    else:
-        worksheet.write_string(row, column, value, style(given))
+    else:  # a carriage return as openpyxl's XML gives it to every reader: a line feed
+        worksheet.write_string(row, column, str(value).replace("\r\n", "\n").replace("\r", "\n"), style(given))
 
 
 def _value(value: object) -> object:
