@@ -447,3 +447,56 @@ def test_cutting_a_circle_in_two_changes_no_count(boxes, cut):
     assert 0 <= total <= sum(b[4] for b in boxes) + 1e-6
     reached = set(units["unit_id"]) - set(whole.outside["unit_id"])
     assert whole.communities["units_in"].sum() == len(reached)
+
+
+def test_a_compound_under_two_overlapping_circles_of_the_same_minutes_counts_the_area_of_their_union():
+    # a 100 × 100 compound; circle A covers x 0–60, B x 40–80 (same 15 minutes): the union covers 80 %
+    compound = units_layer([("C1", "小区", 100, 250, C1, box(X0, Y0, X0 + 100, Y0 + 100))])
+    circles = square_circles(("A", 15, box(X0 - 10, Y0 - 10, X0 + 60, Y0 + 110)),
+                             ("B", 15, box(X0 + 40, Y0 - 10, X0 + 80, Y0 + 110)),
+                             ("A", 5, box(X0 - 10, Y0 - 10, X0 + 20, Y0 + 110)))
+    coverage = circle_coverage(circles, compound)
+    per_minute = coverage.communities.set_index("minutes")
+    assert per_minute.loc[15.0, "households_in"] == pytest.approx(80.0)
+    assert per_minute.loc[15.0, "population_in"] == pytest.approx(200.0)
+    assert per_minute.loc[5.0, "households_in"] == pytest.approx(20.0)
+    assert coverage.circles["households"].tolist() == pytest.approx([20.0, 60.0, 40.0])  # each circle alone
+    assert coverage.outside.empty
+
+
+# --- the geometry helpers: cutting lines, unions of stored groups of buffers ------------------------------------
+
+polylines = st.lists(st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(polylines, st.floats(0, 1), st.floats(0, 1), st.booleans())
+def test_cut_lines_cuts_as_shapely_substring_does(points, a, b, whole_numbers):
+    from shapely.ops import substring
+
+    from gridmap.fieldwork._reach import cut_lines
+
+    shape = LineString([(X0 + 7 * x, Y0 + 7 * y) for x, y in points])
+    length = shape.length
+    start, end = sorted((a * length, b * length))
+    if whole_numbers:  # cuts on the vertices themselves, and at both ends
+        start, end = float(round(start / 7) * 7), float(min(round(end / 7) * 7, length))
+        start = min(start, end)
+    cut = cut_lines(np.array([shape, shape]), np.array([start, 0.0]), np.array([end, length]))
+    assert shapely.equals_exact(cut[0], substring(shape, start, end), tolerance=0)
+    assert shapely.equals_exact(cut[1], substring(shape, 0.0, length), tolerance=0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.booleans(), min_size=24, max_size=24))
+def test_the_stored_groups_of_buffers_unite_to_the_buffers_of_the_edges_reached(reached):
+    from gridmap.fieldwork._reach import BufferTree
+
+    edges = np.array(shapely.get_parts(shapely.union_all(lattice(4), grid_size=0.01)), dtype=object)
+    assert len(edges) == 24  # 4 lines each way, noded into 3 edges each
+    mask = np.array(reached)
+    tree = BufferTree.build(edges, WALK_OFF, QUAD)
+    found = shapely.union_all(np.array(tree.covering(mask), dtype=object))
+    expected = shapely.union_all(shapely.buffer(edges[mask], WALK_OFF, quad_segs=QUAD))
+    assert shapely.symmetric_difference(found, expected).area <= 1e-6 * max(expected.area, 1.0)
+    assert len(tree.covering(np.ones(24, dtype=bool))) == 1  # everything reached: the stored union of all

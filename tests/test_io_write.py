@@ -18,6 +18,7 @@ from shapely.geometry import Point
 import gridmap.io.write as write_module
 from gridmap.errors import WriteError
 from gridmap.io import list_layers, read_layer, read_table, write_layer
+from gridmap.io.write import display_width
 
 FORMATS = [".gpkg", ".parquet", ".geojson", ".csv", ".xlsx"]
 
@@ -150,6 +151,83 @@ def test_append_adds_sheets_to_a_workbook(tmp_path):
     assert list_layers(path) == ["units", "grids"]
     assert read_layer(path, "grids", crs=4490)["grid_code"].tolist() == ["450102001003001"]
     assert read_layer(path, "units")["unit_id"].tolist() == ["001", "U-7"]
+
+
+def cells(path: Path) -> dict:
+    book = openpyxl.load_workbook(path)
+    return {name: [[(cell.value, cell.number_format) for cell in row] for row in book[name].iter_rows()]
+            for name in book.sheetnames}
+
+
+def test_a_workbook_written_at_once_holds_what_sheet_by_sheet_appends_hold(tmp_path):
+    # write_workbook takes layers as write_layer does (points as lon/lat, polygons as WKT), in one save
+    from gridmap.io.write import write_workbook
+
+    write_layer(units(), tmp_path / "appended.xlsx", "units")
+    write_layer(grids(), tmp_path / "appended.xlsx", "grids", mode="a")
+    write_workbook({"units": units(), "grids": grids()}, tmp_path / "at_once.xlsx")
+    at_once = cells(tmp_path / "at_once.xlsx")
+    assert at_once == cells(tmp_path / "appended.xlsx")
+    assert at_once["units"][0][-2:] == [("lon", "General"), ("lat", "General")]
+    assert at_once["units"][1][3] == (320, "#,##0")
+    assert at_once["grids"][1][-1][0].startswith("POLYGON ((108.31 22.8")
+
+
+def messy_table() -> pd.DataFrame:
+    import datetime
+    from decimal import Decimal
+
+    return pd.DataFrame({
+        "社区": ["翠竹苑", None, "=1+1", " 空格 ", "a\rb\r\nc"],
+        "户数": pd.array([12_345, None, -7, 0, 2**40], dtype="Int64"),
+        "面积": [0.1 + 0.2, float("nan"), float("inf"), -1e-300, 1e300],
+        "上报时间": pd.to_datetime(["2024-05-01 08:30", None, "1900-01-01", "2024-05-02", "2024-12-31 23:59:59"],
+                               format="ISO8601"),
+        "日期": [datetime.date(2024, 5, 1), None, datetime.date(1899, 12, 31), datetime.date(2000, 2, 29), None],
+        "办结": [True, False, True, False, True],
+        "用时": pd.to_timedelta(["1 days 02:00:00", None, "0 s", "36 h", "1 min"]),
+        "金额": [Decimal("1.25"), None, Decimal("-3"), Decimal("1e20"), Decimal("0.1")],
+        7: ["数字列名", "b", "", "d", "e"],
+    })
+
+
+def cell_facts(path: Path, sheet: str) -> tuple:
+    book = openpyxl.load_workbook(path)[sheet]
+    cells = [[(cell.value, type(cell.value).__name__, cell.number_format, bool(cell.font.b)) for cell in row]
+             for row in book.iter_rows()]
+    widths = {letter: dimension.width for letter, dimension in book.column_dimensions.items()}
+    return cells, widths, book.freeze_panes, book.auto_filter.ref
+
+
+def test_a_new_workbook_holds_the_cells_an_added_sheet_holds(tmp_path):
+    # new workbooks are written with XlsxWriter, sheets added to a workbook with pandas and openpyxl:
+    # the same values, types, number formats, bold totals, widths, frozen header and filter either way
+    table = messy_table()
+    totals = {"t": {"社区": "合计", "户数": 12_338, "面积": 0.5, 7: "=SUM(A1)"}}
+    fresh = tmp_path / "fresh.xlsx"
+    write_module._write_sheets({"t": table}, fresh, path=fresh, append=False, formats={"面积": "0.0%"},
+                               totals=totals)
+    added = tmp_path / "added.xlsx"
+    write_layer(pd.DataFrame({"a": [1]}), added, "first")
+    write_module._write_sheets({"t": table}, added, path=added, append=True, formats={"面积": "0.0%"},
+                               totals=totals)
+    cells, widths, frozen, ref = cell_facts(fresh, "t")
+    assert (cells, widths, frozen, ref) == cell_facts(added, "t")
+    assert cells[1][:3] == [("翠竹苑", "str", "General", False), (12_345, "int", "#,##0", False),
+                            (0.3, "float", "0.0%", False)]  # 0.30000000000000004 as Excel keeps 16 digits
+    assert cells[3][0][0] == "'=1+1" and cells[3][2][0] == "inf"  # a formula neutralised; infinity as text
+    assert cells[1][3][:3] == (pd.Timestamp("2024-05-01 08:30").to_pydatetime(), "datetime", "yyyy-mm-dd hh:mm")
+    assert cells[6][:2] == [("合计", "str", "General", True), (12_338, "int", "#,##0", True)]
+    assert widths["A"] == display_width("翠竹苑") + 2 and (frozen, ref) == ("A2", "A1:I6")
+
+
+def test_a_workbook_refuses_a_column_of_lists_like_a_layer(tmp_path):
+    from gridmap.io.write import write_workbook
+
+    table = pd.DataFrame({"网格": ["A", "B"], "人员": [["张三"], "李四"]})
+    with pytest.raises(WriteError, match=r"column '人员' holds a list \(\['张三'\]\) in record 1"):
+        write_workbook({"findings": table}, tmp_path / "a.xlsx")
+    assert files(tmp_path) == []
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])

@@ -17,6 +17,7 @@ from gridmap.cli.check import _table
 from gridmap.cli.options import join_inputs, read_inputs, staged_file
 from gridmap.findings import Report
 from gridmap.io import write_layer
+from gridmap.io.write import write_workbook
 
 __all__ = ["OUT_TYPES", "out_path", "grids_options", "read_grids", "write_result", "written", "findings_text",
            "SHOWN"]
@@ -60,11 +61,13 @@ def write_result(out: Path, grids: gpd.GeoDataFrame, report: Report, tables: lis
         if out.suffix.lower() == ".csv":
             write_layer(plain, staging)
             return
-        first = grids if out.suffix.lower() == ".gpkg" else plain
-        write_layer(first, staging, "grids")
-        write_layer(_findings(report), staging, "findings", mode="a")
-        for name in tables:
-            write_layer(report.tables[name], staging, name, mode="a")
+        layers = {"findings": _findings(report), **{name: report.tables[name] for name in tables}}
+        if out.suffix.lower() == ".xlsx":  # at once: each sheet added to a workbook reads and saves it whole
+            write_workbook({"grids": plain, **layers}, staging)
+            return
+        write_layer(grids, staging, "grids")
+        for name, layer in layers.items():
+            write_layer(layer, staging, name, mode="a")
 
 
 def _findings(report: Report) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from gridmap.cli._people import findings_table
 from gridmap.cli.options import read_named_layer, staged_file
 from gridmap.findings import Report
 from gridmap.io import list_layers, read_layer, read_table, write_layer
+from gridmap.io.write import write_workbook
 
 __all__ = ["read_grids", "read_units", "findings_text", "write_findings", "out_path", "SHOWN", "OUT_TYPES"]
 
@@ -84,7 +85,5 @@ def write_findings(report: Report, out: Path, sheets: Mapping[str, pd.DataFrame]
         if out.suffix.lower() == ".csv":
             write_layer(findings, staging)
             return f"{len(findings):,} findings"
-        write_layer(findings, staging, "findings")
-        for name, table in sheets.items():
-            write_layer(table, staging, name, mode="a")
+        write_workbook({"findings": findings, **sheets}, staging)  # at once: each added sheet re-saves it
     return f"{len(findings):,} findings; sheets findings, {', '.join(sheets)}"

@@ -678,7 +678,7 @@ def _with_case_columns(history: pd.DataFrame, known: pd.DataFrame | None, findin
     if known is None:
         return history
     joined = history.join(known.drop(columns=["level"], errors="ignore"), on="case_id")
-    missing = ~history["case_id"].isin(known.index)
+    missing = ~_is_among(history["case_id"], known.index)
     if missing.any():
         ids = pd.unique(history.loc[missing, "case_id"])
         findings.add_many(
@@ -707,7 +707,7 @@ def _per_case(
         if column in history.columns:
             table[column] = history[column].to_numpy()[starts]
     levels = history["level"].to_numpy()
-    table["path"] = pd.Series(levels).groupby(groups).agg(">".join).to_numpy()
+    table["path"] = _joined(levels, starts)
     table["path_zh"] = table["path"].map(
         {
             path: "→".join(HANDLING_LEVEL_NAMES_ZH[x] for x in path.split(">"))
@@ -736,6 +736,26 @@ def _per_case(
     if known is not None and "level" in known.columns:
         _check_final_levels(table, known, findings)
     return table
+
+
+def _joined(levels: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The levels of each case (its steps from ``starts``) joined by ``>``: ``grid>community``."""
+    if not len(starts):
+        return np.array([], dtype=object)
+    return np.array([path[:-1] for path in np.add.reduceat(np.asarray(levels, dtype=object) + ">", starts)],
+                    dtype=object)
+
+
+def _is_among(values: pd.Series, allowed: pd.Index | pd.Series) -> np.ndarray:
+    """Whether each of ``values`` is one of ``allowed`` (as ``Series.isin``, in one pass for text too).
+
+    Examples
+    --------
+    >>> _is_among(pd.Series(["A1", "B2", None], dtype="str"), pd.Index(["B2", "C3"])).tolist()
+    [False, True, False]
+    """
+    # pandas' isin on Arrow text builds one Arrow scalar per allowed value: seconds for a few thousand ids
+    return values.astype(object).isin(pd.Index(allowed).astype(object)).to_numpy(dtype=bool)
 
 
 def _same_case(case: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from gridmap.cases import normalize_level
 from gridmap.errors import CaseError, SchemaError
-from gridmap.fieldwork.escalation import _case_table, _text
+from gridmap.fieldwork.escalation import _case_table, _is_among, _text
 from gridmap.findings import Report
 from gridmap.io import read_table, record_labels
 from gridmap.schema import (
@@ -472,7 +472,7 @@ def _prepare(
         given = clean_feedback(known, scale=scale, report=findings)
     else:
         given = clean_feedback(feedback, scale=scale, report=findings)
-        unknown = ~given["case_id"].isin(known["case_id"])
+        unknown = pd.Series(~_is_among(given["case_id"], known["case_id"]), index=given.index)
         if unknown.any():
             findings.add_many(
                 "unknown_case",

@@ -178,11 +178,15 @@ def _check_nuls(frame: pd.DataFrame, *, path, rows: Sequence[int] | None) -> Non
     """Refuse text values holding a NUL character (CSV, Parquet): writing them would cut them short."""
     for column in frame.columns:
         values = frame[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
+        if isinstance(values.dtype, pd.StringDtype):  # text only: searched at once
+            found = np.flatnonzero(values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool))
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
             found = np.flatnonzero(values.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy())
-            if len(found):
-                position = int(found[0])
-                raise _nul_error(path, record_label(rows, position), column, values.iloc[position])
+        else:
+            continue
+        if len(found):
+            position = int(found[0])
+            raise _nul_error(path, record_label(rows, position), column, values.iloc[position])
 
 
 def _choose_layer(layers: Sequence[str], layer: str | None, *, path, default_first: bool = False) -> str:

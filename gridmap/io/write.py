@@ -44,6 +44,7 @@ import shapely
 
 from gridmap.errors import GridmapError, WriteError
 from gridmap.io._atomic import atomic_path, folder_cause, same_file, write_error
+from gridmap.io._xlsx import Layout, display_width, write_new_book
 
 __all__ = ["write_layer", "write_workbook", "spreadsheet_safe", "display_width", "DRIVERS"]
 
@@ -205,89 +206,36 @@ def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: 
                              "[]:*?/\\)", path=path,
                              fix="pass a shorter layer= name without those characters")
         _refuse_unwritable_characters(table, sheet, path=path)
-    with pd.ExcelWriter(temporary, engine="openpyxl", mode="a" if append else "w",
-                        **({"if_sheet_exists": "replace"} if append else {})) as writer:
-        for sheet, table in sheets.items():
-            safe = spreadsheet_safe(table)
-            safe.to_excel(writer, sheet_name=sheet, index=False)
-            footer = None if totals is None or sheet not in totals else \
-                spreadsheet_safe(pd.DataFrame([dict(totals[sheet])]).reindex(columns=table.columns)).iloc[0]
-            _finish_sheet(writer.sheets[sheet], safe, formats=formats or {}, footer=footer)
+    safe = {sheet: spreadsheet_safe(table) for sheet, table in sheets.items()}
+    footers = {sheet: spreadsheet_safe(pd.DataFrame([dict(totals[sheet])]).reindex(columns=table.columns)).iloc[0]
+               for sheet, table in sheets.items() if totals is not None and sheet in totals}
+    if not append:  # a new workbook: written in one pass
+        write_new_book(safe, temporary, formats=formats or {}, totals=footers)
+        return
+    with pd.ExcelWriter(temporary, engine="openpyxl", mode="a", if_sheet_exists="replace") as writer:
+        for sheet, table in safe.items():
+            table.to_excel(writer, sheet_name=sheet, index=False)
+            _finish_sheet(writer.sheets[sheet], Layout.of(table, formats or {}, footers.get(sheet)), len(table))
 
 
-def _number_format(series: pd.Series, given: str | None) -> str | None:
-    """Return the number format of a column: ``given``, else thousands separators, decimals or a date."""
-    types = pd.api.types
-    if given is not None:
-        return given
-    if types.is_bool_dtype(series.dtype):
-        return None
-    if types.is_integer_dtype(series.dtype):
-        return "#,##0"
-    if types.is_float_dtype(series.dtype):
-        return "#,##0.00"
-    if types.is_datetime64_any_dtype(series.dtype):
-        times = series.dropna()
-        return "yyyy-mm-dd" if (times == times.dt.normalize()).all() else "yyyy-mm-dd hh:mm"
-    return None
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes in a spreadsheet: two for a wide (CJK) character, one for others.
-
-    Examples
-    --------
-    >>> display_width("户数 (households)"), display_width("1,234")
-    (17, 5)
-    """
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _shown(value, number_format: str | None) -> str:
-    """Roughly what a cell shows, for fitting the column width."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format:
-        if number_format.endswith("%"):
-            return f"{value:.1%}"
-        return f"{value:,.0f}" if number_format == "#,##0" else f"{value:,.2f}"
-    if isinstance(value, pd.Timestamp):
-        return "2000-01-01 00:00" if number_format and "hh" in number_format else "2000-01-01"
-    return str(value)
-
-
-def _finish_sheet(worksheet, table: pd.DataFrame, *, formats: Mapping[str, str],
-                  footer: pd.Series | None) -> None:
-    """Give a sheet number formats, fitted widths, a frozen and filtered header and a bold totals row."""
+def _finish_sheet(worksheet, layout: Layout, rows: int) -> None:
+    """Give an openpyxl sheet of ``rows`` rows its number formats, widths, frozen filtered header, totals."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    rows = len(table)
-    last = get_column_letter(max(table.shape[1], 1))
     worksheet.freeze_panes = "A2"
-    worksheet.auto_filter.ref = f"A1:{last}{rows + 1}"
-    for position, column in enumerate(table.columns, start=1):
-        series = table.iloc[:, position - 1]
-        number_format = _number_format(series, formats.get(str(column)))
-        cells = [cell for (cell,) in worksheet.iter_rows(min_row=2, max_row=rows + 1, min_col=position,
-                                                          max_col=position)]
+    worksheet.auto_filter.ref = f"A1:{get_column_letter(max(len(layout.widths), 1))}{rows + 1}"
+    for position, (number_format, width) in enumerate(zip(layout.formats, layout.widths, strict=True), start=1):
         if number_format:
-            for cell in cells:
+            for (cell,) in worksheet.iter_rows(min_row=2, max_row=rows + 1, min_col=position, max_col=position):
                 cell.number_format = number_format
-        values = [str(column), *(_shown(v, number_format) for v in series.head(2000))]
-        if footer is not None:
+        if layout.footer is not None:
             cell = worksheet.cell(row=rows + 2, column=position)
-            value = footer.iloc[position - 1]
-            cell.value = None if not isinstance(value, str) and pd.isna(value) else \
-                value.item() if hasattr(value, "item") else value
+            cell.value = layout.footer[position - 1]
             cell.font = Font(bold=True)
             if number_format:
                 cell.number_format = number_format
-            values.append(_shown(cell.value, number_format))
-        width = max(display_width(text) for text in values)
-        worksheet.column_dimensions[get_column_letter(position)].width = min(width + 2, 60)
+        worksheet.column_dimensions[get_column_letter(position)].width = width
 
 
 def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
@@ -299,7 +247,9 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     XLSX file can hold is refused naming its cell. Each sheet looks finished: the header row is frozen and
     filtered, columns are as wide as their text (a Chinese character counts two), whole numbers show
     thousands separators (``#,##0``), decimals two places, dates ``yyyy-mm-dd`` (with ``hh:mm`` when any
-    has a time).
+    has a time). A layer is written as :func:`write_layer` writes it to Excel (points as lon/lat, other
+    geometry as WKT), so writing several sheets at once gives the workbook that many
+    ``write_layer(..., mode="a")`` calls give, without reading and saving it again for each sheet.
 
     Parameters
     ----------
@@ -314,8 +264,8 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     Raises
     ------
     WriteError
-        A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a missing folder or
-        a failure while writing (disk full, read-only disk: the message says which).
+        A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a column holding
+        lists or dicts, a geometry too long for a cell, a missing folder or a failure while writing (disk full, read-only disk: the message says which).
 
     Examples
     --------
@@ -328,9 +278,12 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     ('A2', 'A1:B2', '#,##0', '合计')
     """
     path = Path(path)
+    for table in sheets.values():
+        _refuse_containers(table, path=path)
+    tables = {sheet: _flat(table, path=path, limit=_EXCEL_TEXT_LIMIT) for sheet, table in sheets.items()}
     try:
         with atomic_path(path, what="the workbook") as temporary:
-            _write_sheets(sheets, temporary, path=path, append=False, formats=formats, totals=totals)
+            _write_sheets(tables, temporary, path=path, append=False, formats=formats, totals=totals)
     except OSError as error:
         raise write_error(error, path, what="the workbook") from error
     logger.info("wrote %s (%s)", path, ", ".join(sheets))
