@@ -284,7 +284,7 @@ def test_first_registration_killed_at_random_points_leaves_the_registry_empty(fo
         marker = tmp_path / f"started{attempt}"
         args = (str(path), build, rng.randint(1, ticks - 1), str(marker))
         mid_run += run_until_killed(forkserver, registry_worker.ticked_assign, args, marker)
-        assert snapshot(path) in (before, after), f"attempt {attempt}: neither the empty nor the full registry"
+        assert snapshot(path) in (before, after), f"attempt {attempt}: neither empty nor the full registry"
         assert_consistent(path)
         with Registry(path) as registry:
             registry.assign(build, when=registry_worker.WHEN)

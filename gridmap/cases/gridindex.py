@@ -44,8 +44,8 @@ import json
 import logging
 import os
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import geopandas as gpd
@@ -603,10 +603,11 @@ class _Lattice:
         self._magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
         n_grids = np.int64(len(geoms))
         touched: list[tuple[np.ndarray, np.ndarray]] = []
-        flat, weight = boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
-                                     lambda i, j, grid: touched.append((j * np.int64(self.stride) + i, grid)))
-        cells_touched, grids_touched = (np.concatenate(part) for part in zip(*touched))
-        del touched
+        flat, weight = boundary.scan(
+            xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
+            lambda i, j, grid: touched.append((j * np.int64(self.stride) + i, grid)))
+        cells_touched, grids_touched = (np.concatenate(part) for part in zip(*touched, strict=True))
+        touched.clear()
         label, several = _labels(_fill(flat, weight, self.ny, self.stride, closed=True), n_grids)
         del flat, weight
         mixed = np.zeros(self.ny * self.stride, dtype=bool)
@@ -629,8 +630,9 @@ class _Lattice:
         # keys block * n_grids + rank, in 32 bits when they fit: sorted three times faster
         kind = np.uint32 if (len(blocks) + 1) * int(n_grids) < 2**32 else np.int64
         ranks = rank.astype(kind)
-        keys = np.sort(np.concatenate([number.astype(kind) * kind(n_grids) + ranks[grids],
-                                       (_BLOCK - label[centre]).astype(kind) * kind(n_grids) + ranks[holder]]))
+        keys = np.sort(np.concatenate([
+            number.astype(kind) * kind(n_grids) + ranks[grids],
+            (_BLOCK - label[centre]).astype(kind) * kind(n_grids) + ranks[holder]]))
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         del cells_touched, grids_touched, number, grids, several, held
         self.candidate_grids = np.argsort(rank).astype(np.int32)[keys % kind(n_grids)]
@@ -764,7 +766,7 @@ class _Boundary:
         self.left: np.ndarray | None = None  # per ring: the interior lies on its left (the first scan)
 
     def bounds(self) -> tuple[float, float, float, float]:
-        """The grids' bounds (those of their vertices)."""
+        """Return the grids' bounds (those of their vertices)."""
         x, y = self.xy[:, 0], self.xy[:, 1]  # column by column: 40 times faster than min(axis=0)
         return float(x.min()), float(y.min()), float(x.max()), float(y.max())
 
@@ -801,11 +803,12 @@ class _Boundary:
                 touched(*cells)
             flat, weight, edge = _crossings(xa, ya, xb, yb, grid, nx, ny)
             crossings.append((flat, weight, ring[edge]))
-        if first_scan:
-            self.left = _interior_left(self.rings, self.exterior, area, spread)
-        flat, weight, ring = (np.concatenate(column) for column in zip(*crossings)) if crossings else \
-            (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64))
-        np.negative(weight, out=weight, where=~self.left[ring])  # rings with the interior on the right
+        left = self.left if self.left is not None else _interior_left(self.rings, self.exterior, area, spread)
+        self.left = left
+        if not crossings:
+            crossings.append((np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64)))
+        flat, weight, ring = (np.concatenate(column) for column in zip(*crossings, strict=True))
+        np.negative(weight, out=weight, where=~left[ring])  # rings with the interior on the right
         return flat, weight
 
 
@@ -905,7 +908,8 @@ def _touched(xa, ya, xb, yb, grid, nx: int, ny: int, margin: float):
                                           grid[first:last], pieces[first:last]), nx, ny, margin)
 
 
-def _pieces(xa, ya, xb, yb, grid, pieces):
+def _pieces(xa: np.ndarray, ya: np.ndarray, xb: np.ndarray, yb: np.ndarray, grid: np.ndarray,
+            pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut segments into ``pieces`` equal pieces each: start x, y, end x, y and grid of every piece."""
     if not (pieces > 1).any():
         return xa, ya, xb, yb, grid
@@ -920,8 +924,9 @@ def _pieces(xa, ya, xb, yb, grid, pieces):
     return px0, py0, px1, py1, grid[owner]
 
 
-def _touched_chunk(px0, py0, px1, py1, grid, nx, ny, margin):
-    """The cell of each piece's start, and the other cells of its widened bounding box but its end's.
+def _touched_chunk(px0: np.ndarray, py0: np.ndarray, px1: np.ndarray, py1: np.ndarray, grid: np.ndarray,
+                   nx: int, ny: int, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the cell of each piece's start and the cells of its widened bounding box but its end's.
 
     A piece's end is the next piece's start (rings are closed), so these are the cells of the boxes,
     in about half as many pairs.
@@ -941,7 +946,7 @@ def _touched_chunk(px0, py0, px1, py1, grid, nx, ny, margin):
 
 
 def _cell(v: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
-    """The column (or row) of coordinates (in cells) moved by ``shift``, clipped to 0 .. n - 1.
+    """Return the column (or row) of coordinates (in cells) moved by ``shift``, clipped to 0 .. n - 1.
 
     Clipped first: then truncating is flooring.
     """
@@ -982,7 +987,8 @@ def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int) -> tuple[np.ndarray, np.n
     return (row * (nx + 1) + column)[keep], weight[keep], edge[keep]
 
 
-def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int, *, closed: bool = False) -> np.ndarray:
+def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int, *,
+          closed: bool = False) -> np.ndarray:
     """Return the grids holding the centre of each cell of ``rows`` rows from the crossings' cells, packed.
 
     One value per cell (flat, ``stride`` per row); :func:`_labels` reads it. With ``closed``, refuse

@@ -155,29 +155,29 @@ class Types:
 
     @classmethod
     def of(cls, types: pd.Series) -> Types:
-        """Number the types of a build (at most 26: each is written as a letter)."""
+        """Return the types of a build, numbered (at most 26: each is written as a letter)."""
         index, kinds = pd.factorize(types)
         if len(kinds) > 26:
             raise RegistryError(f"grids have {len(kinds)} different types", fix="use at most 26 grid types")
         return cls(np.asarray(index, dtype=np.int64), [str(kind) for kind in kinds])
 
     def take(self, positions: np.ndarray) -> Types:
-        """The types of the grids at ``positions``."""
+        """Return the types of the grids at ``positions``."""
         return Types(self.index[positions], self.kinds)
 
     def letters(self) -> np.ndarray:
-        """A letter per grid: A, B, … for the kinds, "-" without a type (ASCII bytes)."""
+        """Return a letter per grid: A, B, … for the kinds, "-" without a type (ASCII bytes)."""
         return np.array([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(self.kinds)], "-"], dtype="S1")[self.index]
 
     def sql(self, letter: str) -> str:
-        """SQL turning the expression ``letter`` back into the type (bound as parameters: ``kinds``)."""
+        """Return SQL turning the expression ``letter`` back into the type (``kinds``, bound as values)."""
         if not self.kinds:
             return "NULL"
         cases = " ".join(f"WHEN '{chr(ord('A') + i)}' THEN ?" for i in range(len(self.kinds)))
         return f"CASE {letter} {cases} END"
 
     def values(self) -> list[str | None]:
-        """The type of each grid (None without one)."""
+        """Return the type of each grid (None without one)."""
         return np.array([*self.kinds, None], dtype=object)[self.index].tolist()
 
 
@@ -804,7 +804,8 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
     counters = np.hstack([_ascii(np.asarray(names, dtype=f"S{community_width}")), _digits(last, 6)])
     con.execute(f"INSERT INTO counters SELECT substr(value, 1, {community_width}), "
                 f"CAST(substr(value, {community_width + 1}) AS INTEGER) FROM json_each(?) WHERE true "
-                "ON CONFLICT (community_code) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)",
+                "ON CONFLICT (community_code) DO UPDATE "
+                "SET last_sequence = max(last_sequence, excluded.last_sequence)",
                 (_json_strings(counters),))
     order_by_pos = np.argsort(fresh)
     return np.asarray(fresh, dtype=np.int64)[order_by_pos], codes[order_by_pos]
@@ -843,8 +844,11 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values, sorted, and the number of each value among them (``np.unique`` with
-    ``return_inverse``, by a stable sort: several times faster on builds listed community by community)."""
+    """Return the distinct values, sorted, and the number of each value among them.
+
+    As ``np.unique(values, return_inverse=True)``, by a stable sort: several times faster on builds listed
+    community by community.
+    """
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     first = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if len(values) else np.empty(0, dtype=bool)
@@ -911,7 +915,7 @@ def _json_strings(records: np.ndarray) -> str:
 
 
 def _rows(matrix: np.ndarray) -> np.ndarray:
-    """The rows of an ``(n, width)`` array of ASCII as fixed-width bytes."""
+    """Return the rows of an ``(n, width)`` array of ASCII as fixed-width bytes."""
     matrix = np.ascontiguousarray(matrix)
     return matrix.view(f"S{matrix.shape[1]}").ravel()
 
@@ -926,7 +930,9 @@ def _json_array(*columns: np.ndarray | pd.Series) -> str:
     arrays, text = [], []
     for column in columns:
         array = pa.array(column)
-        array = (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.large_string())
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        array = array.cast(pa.large_string())
         arrays.append(array)
         text.append(not isinstance(column, np.ndarray))
     nothing = pa.scalar("", pa.large_string())
@@ -941,7 +947,7 @@ def _json_array(*columns: np.ndarray | pd.Series) -> str:
 
 
 def _text_bytes(array: pa.LargeStringArray) -> np.ndarray:
-    """The UTF-8 bytes of all values of an Arrow text array (its data buffer), as numpy uint8."""
+    """Return the UTF-8 bytes of all values of an Arrow text array (its data buffer), as numpy uint8."""
     data = array.buffers()[2]
     if data is None or not len(array):
         return np.empty(0, dtype=np.uint8)
@@ -976,7 +982,8 @@ def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray,
     """
     if geometry is None:  # millions of rows as one JSON array of strings, the fixed-width fields first
         digits = len(str(int(n_units.max()))) if len(n_units) else 1
-        fixed = np.hstack([_ascii(codes), _ascii(communities), _ascii(types.letters()), _digits(n_units, digits)])
+        fixed = np.hstack([_ascii(codes), _ascii(communities), _ascii(types.letters()),
+                           _digits(n_units, digits)])
         width, community_width = codes.dtype.itemsize, communities.dtype.itemsize
         at = width + community_width + 2  # where the number of units starts
         con.execute(
@@ -992,7 +999,8 @@ def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray,
                    n_units.tolist(),
                    wkb, *(bounds[:, i].tolist() for i in range(4)), strict=True)
         con.executemany("INSERT INTO grid_versions (code, version, community_code, type, units, n_units, "
-                        f"geometry, minx, miny, maxx, maxy) VALUES (?, {int(version)}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        f"geometry, minx, miny, maxx, maxy) VALUES "
+                        f"(?, {int(version)}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         rows)
     if changed:
         con.execute("UPDATE codes SET type = n.type FROM temp.changed AS c "

@@ -930,7 +930,7 @@ def _link_rows(plan: Any, old: OldGrids, codes: np.ndarray) -> list[tuple]:
 
 def _codes(n: int, matched: tuple[np.ndarray, np.ndarray], issued: tuple[np.ndarray, np.ndarray], plan: Any,
            width: int) -> np.ndarray:
-    """The code of every grid of the build (ASCII bytes): kept by units or overlap, or newly issued."""
+    """Return the code of every grid of the build (ASCII bytes): kept by units or overlap, or newly issued."""
     codes = np.zeros(n, dtype=f"S{width}")
     codes[matched[0]] = matched[1]
     codes[issued[0]] = issued[1]
@@ -970,8 +970,10 @@ def _ascii_text(text: pd.Series, width: int) -> np.ndarray:
 
 
 def _duplicate_grids(build: _Build) -> tuple[int, int] | None:
-    """Return the first and last position of the first grids (by position) with the same member units in
-    one community, if any."""
+    """Return the first and last position of the first grids with the same member units in a community.
+
+    None when every grid has units of its own (or none).
+    """
     key = build.community + "\0" + build.units
     twice = np.flatnonzero(key.duplicated(keep=False).to_numpy() & (build.units != "").to_numpy())
     if not len(twice):
