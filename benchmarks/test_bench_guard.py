@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_registry  # noqa: E402
 from bench_cases import make_cases, make_cases_outside, make_grids, reference  # noqa: E402
 from bench_crs import one_step, points_in_china  # noqa: E402
+from bench_maps import synthetic_grids, write  # noqa: E402
 
 from gridmap.cases import assign  # noqa: E402
 from gridmap.cases import locate as locate_module  # noqa: E402
@@ -47,6 +48,7 @@ TARGETS = {
     "GridIndex.load under 50 ms": 1.0,  # ratio = 50 ms / load time
     "GCJ-02 -> WGS84 within 0.3 s per 1M": 0.93,  # ratio = one-step / iterated (0.28 s / 0.3 s)
     "code registration within 2x the plain way": 0.5,  # ratio = cumcount + to_sql / Registry.assign
+    "one-screen map faster than folium.GeoJson": 1.0,  # 5,000 grids: levels of detail, as at 9,000
 }
 SHARE = 0.8
 
@@ -170,3 +172,14 @@ def test_gcj02_to_wgs84_against_the_one_step_approximation():
     ours_s, (back_lon, back_lat) = best_cpu(gcj02_to_wgs84, gcj_lon, gcj_lat)
     assert np.abs(back_lon - lon).max() < 1e-9 and np.abs(back_lat - lat).max() < 1e-9  # 0.1 mm
     guard("GCJ-02 -> WGS84 within 0.3 s per 1M", plain_s, ours_s)
+
+
+def test_one_screen_map_against_folium_geojson():
+    grids = synthetic_grids(5000, 35)
+    with tempfile.TemporaryDirectory() as folder:
+        pages = {kind: Path(folder) / f"{kind}.html" for kind in ("plain", "gridmap")}
+        plain_s, _ = best_cpu(write, "plain", grids, pages["plain"], repeat=2)
+        ours_s, _ = best_cpu(write, "gridmap", grids, pages["gridmap"], repeat=2)
+        sizes = {kind: path.stat().st_size for kind, path in pages.items()}
+    assert sizes["gridmap"] <= sizes["plain"], sizes  # the same size or smaller (about 8 % of it)
+    guard("one-screen map faster than folium.GeoJson", plain_s, ours_s)
