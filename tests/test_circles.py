@@ -464,7 +464,7 @@ def test_a_compound_under_two_overlapping_circles_of_the_same_minutes_counts_the
     assert coverage.outside.empty
 
 
-# --- the geometry helpers: cutting lines, unions of stored groups of buffers ------------------------------------
+# --- the geometry helpers: cutting lines, unions of stored groups of buffers --------------------------------
 
 polylines = st.lists(st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=6)
 

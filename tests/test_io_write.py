@@ -181,9 +181,10 @@ def messy_table() -> pd.DataFrame:
         "社区": ["翠竹苑", None, "=1+1", " 空格 ", "a\rb\r\nc"],
         "户数": pd.array([12_345, None, -7, 0, 2**40], dtype="Int64"),
         "面积": [0.1 + 0.2, float("nan"), float("inf"), -1e-300, 1e300],
-        "上报时间": pd.to_datetime(["2024-05-01 08:30", None, "1900-01-01", "2024-05-02", "2024-12-31 23:59:59"],
-                               format="ISO8601"),
-        "日期": [datetime.date(2024, 5, 1), None, datetime.date(1899, 12, 31), datetime.date(2000, 2, 29), None],
+        "上报时间": pd.to_datetime(["2024-05-01 08:30", None, "1900-01-01", "2024-05-02",
+                                "2024-12-31 23:59:59"], format="ISO8601"),
+        "日期": [datetime.date(2024, 5, 1), None, datetime.date(1899, 12, 31), datetime.date(2000, 2, 29),
+               None],
         "办结": [True, False, True, False, True],
         "用时": pd.to_timedelta(["1 days 02:00:00", None, "0 s", "36 h", "1 min"]),
         "金额": [Decimal("1.25"), None, Decimal("-3"), Decimal("1e20"), Decimal("0.1")],
@@ -216,7 +217,8 @@ def test_a_new_workbook_holds_the_cells_an_added_sheet_holds(tmp_path):
     assert cells[1][:3] == [("翠竹苑", "str", "General", False), (12_345, "int", "#,##0", False),
                             (0.3, "float", "0.0%", False)]  # 0.30000000000000004 as Excel keeps 16 digits
     assert cells[3][0][0] == "'=1+1" and cells[3][2][0] == "inf"  # a formula neutralised; infinity as text
-    assert cells[1][3][:3] == (pd.Timestamp("2024-05-01 08:30").to_pydatetime(), "datetime", "yyyy-mm-dd hh:mm")
+    when = pd.Timestamp("2024-05-01 08:30").to_pydatetime()
+    assert cells[1][3][:3] == (when, "datetime", "yyyy-mm-dd hh:mm")
     assert cells[6][:2] == [("合计", "str", "General", True), (12_338, "int", "#,##0", True)]
     assert widths["A"] == display_width("翠竹苑") + 2 and (frozen, ref) == ("A2", "A1:I6")
 

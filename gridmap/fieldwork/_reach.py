@@ -51,7 +51,7 @@ def cut_lines(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarr
     order = np.concatenate([np.full(len(lines), -1), np.full(len(lines), np.iinfo(np.int64).max),
                             position[inside]])
     sort = np.lexsort((order, owner))
-    parts = shapely.linestrings(points[sort], indices=owner[sort])
+    parts = np.asarray(shapely.linestrings(points[sort], indices=owner[sort]), dtype=object)
     return np.where(start == end, first, parts)
 
 
@@ -87,7 +87,8 @@ class BufferTree:
         if len(members) > _LEAF:
             ordered = members[np.argsort(middle[members, depth % 2], kind="stable")]
             half = len(ordered) // 2
-            children = (self._add(ordered[:half], middle, depth + 1), self._add(ordered[half:], middle, depth + 1))
+            children = (self._add(ordered[:half], middle, depth + 1),
+                        self._add(ordered[half:], middle, depth + 1))
         self.members.append(members)
         self.children.append(children)
         self.unions.append(shapely.union_all(self.buffers[members]) if children is None

@@ -59,8 +59,8 @@ import shapely
 from gridmap.crs import metric_crs
 from gridmap.errors import GeometryError, GridmapWarning, SchemaError
 from gridmap.fieldwork._layers import checked, records, require_geometry
-from gridmap.fieldwork._reach import BufferTree, cut_lines
 from gridmap.fieldwork._layers import ids as _ids
+from gridmap.fieldwork._reach import BufferTree, cut_lines
 from gridmap.findings import Report
 from gridmap.schema import RESIDENTIAL_KINDS, WALK_MINUTES, WALK_OFF_M, WALK_SPEED_KMH, unit_kind
 
@@ -535,7 +535,7 @@ def _community_of(frame: gpd.GeoDataFrame, points: np.ndarray, communities: gpd.
 
 
 def _shares(table: pd.DataFrame, zones: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The share of each unit inside each zone, for the (zone, unit) pairs that intersect, and the pieces.
+    """Return the share of each unit inside each zone, for the (zone, unit) pairs that intersect; the pieces.
 
     A polygon: the share of its area inside (the piece inside is returned too); a point or line (no area):
     1 when the zone covers its point (no piece: None).
@@ -557,7 +557,7 @@ def _shares(table: pd.DataFrame, zones: np.ndarray, pairs: np.ndarray) -> tuple[
 
 def _shares_by_level(table: pd.DataFrame, pairs: np.ndarray, share: np.ndarray, pieces: np.ndarray,
                      level: np.ndarray, levels: int) -> np.ndarray:
-    """The share of every unit inside the union of the zones of each level, ``(levels, units)``.
+    """Return the share of every unit inside the union of the zones of each level, ``(levels, units)``.
 
     From the pairs' shares and pieces: a point is inside when a zone of the level covers it; a polygon's
     share is the area of the union of its pieces inside the level's zones (the area of the polygon inside

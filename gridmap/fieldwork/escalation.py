@@ -739,7 +739,7 @@ def _per_case(
 
 
 def _joined(levels: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The levels of each case (its steps from ``starts``) joined by ``>``: ``grid>community``."""
+    """Join the levels of each case (its steps from ``starts``) by ``>``: ``grid>community``."""
     if not len(starts):
         return np.array([], dtype=object)
     return np.array([path[:-1] for path in np.add.reduceat(np.asarray(levels, dtype=object) + ">", starts)],

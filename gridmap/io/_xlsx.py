@@ -73,7 +73,7 @@ def display_width(text: str) -> int:
 
 def _shown(value: object, number_format: str | None) -> str:
     """Roughly what a cell shows, for fitting the column width."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format:
         if number_format.endswith("%"):
@@ -94,7 +94,7 @@ class Layout:
 
     @classmethod
     def of(cls, table: pd.DataFrame, formats: Mapping[str, str], footer: pd.Series | None) -> Layout:
-        """The layout of ``table`` (already spreadsheet-safe) with the given formats and totals row."""
+        """Lay out ``table`` (already spreadsheet-safe) with the given formats and totals row."""
         columns = [number_format(table.iloc[:, i], formats.get(str(c))) for i, c in enumerate(table.columns)]
         totals = None if footer is None else [
             None if not isinstance(value, str) and pd.isna(value) else
@@ -117,7 +117,7 @@ def write_new_book(sheets: Mapping[str, pd.DataFrame], path: Path, *, formats: M
     import xlsxwriter
 
     class Sheet(xlsxwriter.worksheet.Worksheet):
-        """A worksheet writing one ``<col>`` per column: openpyxl reads widths of merged ranges by the first."""
+        """A worksheet writing one ``<col>`` per column (openpyxl reads a range's width for its first)."""
 
         def _write_cols(self) -> None:
             if self.col_info:
@@ -130,7 +130,7 @@ def write_new_book(sheets: Mapping[str, pd.DataFrame], path: Path, *, formats: M
     styles: dict[tuple[bool, str | None], object] = {}
 
     def style(bold: bool, number: str | None) -> object:
-        """The cell format of a bold (totals) or plain cell with a number format, made once."""
+        """Return the cell format of a bold (totals) or plain cell with a number format, made once."""
         if (bold, number) not in styles:
             styles[bold, number] = book.add_format({**({"bold": True} if bold else {}),
                                                     **({"num_format": number} if number else {})})
@@ -194,11 +194,12 @@ def _write(worksheet, row: int, column: int, value: object, given: str | None, s
     elif isinstance(value, (int, float, Decimal)):
         worksheet.write_number(row, column, value, style(given))
     else:  # a carriage return as openpyxl's XML gives it to every reader: a line feed
-        worksheet.write_string(row, column, str(value).replace("\r\n", "\n").replace("\r", "\n"), style(given))
+        text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+        worksheet.write_string(row, column, text, style(given))
 
 
 def _value(value: object) -> object:
-    """A cell's value as ``to_excel`` gives it: missing '', infinities 'inf', numpy types as Python's."""
+    """Return a cell's value as ``to_excel`` gives it: missing '', infinity 'inf', numpy types as Python's."""
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return ""
     if isinstance(value, (bool, np.bool_)):

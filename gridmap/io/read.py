@@ -179,7 +179,7 @@ def _check_nuls(frame: pd.DataFrame, *, path, rows: Sequence[int] | None) -> Non
     for column in frame.columns:
         values = frame[column]
         if isinstance(values.dtype, pd.StringDtype):  # text only: searched at once
-            found = np.flatnonzero(values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool))
+            found = np.flatnonzero(values.str.contains("\x00", regex=False).fillna(False).to_numpy(bool))
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             found = np.flatnonzero(values.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy())
         else:

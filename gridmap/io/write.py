@@ -207,15 +207,16 @@ def _write_sheets(sheets: Mapping[str, pd.DataFrame], temporary: Path, *, path: 
                              fix="pass a shorter layer= name without those characters")
         _refuse_unwritable_characters(table, sheet, path=path)
     safe = {sheet: spreadsheet_safe(table) for sheet, table in sheets.items()}
-    footers = {sheet: spreadsheet_safe(pd.DataFrame([dict(totals[sheet])]).reindex(columns=table.columns)).iloc[0]
-               for sheet, table in sheets.items() if totals is not None and sheet in totals}
+    footers = {sheet: spreadsheet_safe(pd.DataFrame([dict(totals[sheet])]).reindex(columns=table.columns))
+               .iloc[0] for sheet, table in sheets.items() if totals is not None and sheet in totals}
     if not append:  # a new workbook: written in one pass
         write_new_book(safe, temporary, formats=formats or {}, totals=footers)
         return
     with pd.ExcelWriter(temporary, engine="openpyxl", mode="a", if_sheet_exists="replace") as writer:
         for sheet, table in safe.items():
             table.to_excel(writer, sheet_name=sheet, index=False)
-            _finish_sheet(writer.sheets[sheet], Layout.of(table, formats or {}, footers.get(sheet)), len(table))
+            layout = Layout.of(table, formats or {}, footers.get(sheet))
+            _finish_sheet(writer.sheets[sheet], layout, len(table))
 
 
 def _finish_sheet(worksheet, layout: Layout, rows: int) -> None:
@@ -225,9 +226,10 @@ def _finish_sheet(worksheet, layout: Layout, rows: int) -> None:
 
     worksheet.freeze_panes = "A2"
     worksheet.auto_filter.ref = f"A1:{get_column_letter(max(len(layout.widths), 1))}{rows + 1}"
-    for position, (number_format, width) in enumerate(zip(layout.formats, layout.widths, strict=True), start=1):
+    for position, (number_format, width) in enumerate(zip(layout.formats, layout.widths, strict=True), 1):
         if number_format:
-            for (cell,) in worksheet.iter_rows(min_row=2, max_row=rows + 1, min_col=position, max_col=position):
+            for (cell,) in worksheet.iter_rows(min_row=2, max_row=rows + 1, min_col=position,
+                                               max_col=position):
                 cell.number_format = number_format
         if layout.footer is not None:
             cell = worksheet.cell(row=rows + 2, column=position)
@@ -265,7 +267,8 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike, 
     ------
     WriteError
         A bad sheet name, a character Excel cannot hold (naming sheet, row and column), a column holding
-        lists or dicts, a geometry too long for a cell, a missing folder or a failure while writing (disk full, read-only disk: the message says which).
+        lists or dicts, a geometry too long for a cell, a missing folder or a failure while writing (disk
+        full, read-only disk: the message says which).
 
     Examples
     --------
