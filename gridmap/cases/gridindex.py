@@ -15,7 +15,8 @@ far larger than floating-point rounding, may touch any grid boundary: every boun
 pieces no longer than a cell and each cell overlapping a piece's widened bounding box is marked (a
 superset of the cells really touched). A cell that is not mixed touches no boundary, so it lies wholly in
 one grid's interior or wholly outside every grid; which one is decided at its centre, at least half a
-cell from any boundary, by an even-odd scanline fill. A point in such a cell gets that answer directly: a
+cell from any boundary, by a scanline fill (winding numbers, the even-odd rule for valid polygons, summed
+along each row without sorting). A point in such a cell gets that answer directly: a
 point strictly inside a grid intersects it and no other. Mixed cells of the first level are split into
 4 x 4 cells of the second level, classified the same way, so only points in mixed cells of the second
 level — a few percent — are tested with GEOS (``shapely.intersects_xy`` on prepared polygons) against

@@ -1,7 +1,7 @@
 """SQLite storage of the code registry: schema, migrations, connection settings and set-based statements.
 
 Private to :mod:`gridmap.codes.registry`. Every statement that touches many rows is one SQL statement over
-temporary tables (loaded with ``json_each`` or ``executemany``), never a query per row. The assignment
+one JSON array (``json_each``, built by Arrow) or temporary tables, never a query per row. The assignment
 statements are called through this module (``_registry_sql.issue_codes(...)``), one per step, so that the
 process tests can stop a writer between two steps.
 """
