@@ -172,6 +172,7 @@ def test_any_lattice_of_groups_merges_to_the_union(labels):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_the_page_draws_the_levels_python_made(mapped, browser, tmp_path):
     from browser import assert_clean, open_offline
 

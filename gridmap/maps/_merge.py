@@ -84,21 +84,22 @@ class _Edges:
     """The outline arcs of every group, each in the direction that keeps its group on the left."""
 
     def __init__(self, topology: Topology, groups: np.ndarray):
-        assert topology.rings is not None
+        assert topology.rings is not None and topology.points is not None and topology.offsets is not None
         refs, lengths, shape = topology.rings
+        offsets: np.ndarray = topology.offsets
         owner = np.repeat(shape, lengths)
         group = groups[owner] if len(owner) else np.zeros(0, dtype=np.int64)
         keep = group >= 0
         refs, group = refs[keep], group[keep]
-        n_arcs = np.int64(len(topology.offsets) - 1)
+        n_arcs = np.int64(len(offsets) - 1)
         arc = np.where(refs >= 0, refs, ~refs)
         keys, which = np.unique(group * n_arcs + arc, return_inverse=True)
         net = np.bincount(which.ravel(), weights=np.where(refs >= 0, 1, -1), minlength=len(keys))
         outline = net != 0  # walked once more one way than the other by its group
         self.group, self.arc = keys[outline] // n_arcs, keys[outline] % n_arcs
         self.forward = net[outline] > 0
-        self.points = topology.points
-        first, last = topology.offsets[:-1][self.arc], topology.offsets[1:][self.arc] - 1
+        self.points: np.ndarray = topology.points
+        first, last = offsets[:-1][self.arc], offsets[1:][self.arc] - 1
         self.tail = np.where(self.forward, first, last)  # index of the point each edge leaves
         self.head = np.where(self.forward, last, first)  # and of the point it arrives at
         self.step = np.where(self.forward, 1, -1)
@@ -238,12 +239,12 @@ def _around(edges: _Edges, rings: list, outer: np.ndarray, holes: np.ndarray, gr
     """Set ``owner[at]`` to the smallest outer ring of its group around each of ``holes``."""
     candidates = outer[np.isin(group_of[outer], group_of[holes])]
     xy, which = edges.ring_coordinates([rings[r] for r in candidates])
-    shells = shapely.polygons(shapely.linearrings(xy, indices=which))
+    shells = np.asarray(shapely.polygons(shapely.linearrings(xy, indices=which)))
     xy, which = edges.ring_coordinates([rings[r] for r in holes])
     found_hole, found_shell = shapely.STRtree(shells).query(shapely.linearrings(xy, indices=which),
                                                             predicate="covered_by")
     same = group_of[holes[found_hole]] == group_of[candidates[found_shell]]
     found_hole, found_shell = found_hole[same], found_shell[same]
-    order = np.lexsort((shapely.area(shells)[found_shell], found_hole))
+    order = np.lexsort((np.asarray(shapely.area(shells))[found_shell], found_hole))
     first = np.r_[True, found_hole[order][1:] != found_hole[order][:-1]] if len(order) else order > 0
     owner[at[found_hole[order][first]]] = candidates[found_shell[order][first]]

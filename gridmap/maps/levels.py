@@ -369,7 +369,7 @@ class LevelLayer(Layer):
         self.topology = topology = self._topology()
         titles = [row[0] for row in self.rows]
         if self.from_grids:
-            assert self.grids is not None
+            assert self.grids is not None and self.groups is not None
             points = label_points(np.asarray(self.grids.drawn_geometry().values), self.groups,
                                   len(self.frame), centres=self.grids.drawn_centres())
         else:
@@ -445,13 +445,13 @@ def label_points(geoms: np.ndarray, groups: np.ndarray, n: int, *,
     >>> label_points(row, np.array([0, 0, 0, 1]), 2).tolist()
     [[1.5, 0.5], [7.5, 0.5]]
     """
-    centres, area = centres if centres is not None else (shapely.get_coordinates(shapely.centroid(geoms)),
-                                                          shapely.area(geoms))
+    xy, area = centres if centres is not None else (shapely.get_coordinates(shapely.centroid(geoms)),
+                                                     np.asarray(shapely.area(geoms)))
     weight = np.bincount(groups, weights=area, minlength=n)
     weight = np.where(weight > 0, weight, 1.0)
-    middle = np.stack([np.bincount(groups, weights=area * centres[:, i], minlength=n) / weight
+    middle = np.stack([np.bincount(groups, weights=area * xy[:, i], minlength=n) / weight
                        for i in (0, 1)], axis=1)
-    distance = ((centres - middle[groups]) ** 2).sum(axis=1)
+    distance = ((xy - middle[groups]) ** 2).sum(axis=1)
     order = np.lexsort((np.arange(len(groups)), distance, groups))
     first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
     return shapely.get_coordinates(shapely.point_on_surface(geoms[first]))

@@ -52,8 +52,8 @@ from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
 from gridmap.findings import Report
 from gridmap.io import write_layer
-from gridmap.io._columns import codes_in
 from gridmap.io._atomic import atomic_path
+from gridmap.io._columns import codes_in
 from gridmap.io.write import write_workbook
 from gridmap.schema import (
     CODE_LENGTHS,
