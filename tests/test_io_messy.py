@@ -368,6 +368,19 @@ def test_pandas_formula_in_a_sheet_with_spaces_is_quoted(tmp_path):
         read_layer(path)
 
 
+def test_formulas_saved_by_xlsxwriter_with_placeholder_results_are_refused(tmp_path):
+    # XlsxWriter (pandas' default writer when installed) saves 0 as each result and asks for recalculation
+    path = tmp_path / "小区.xlsx"
+    frame = pd.DataFrame({"名称": ["甲", "乙"], "经度": ["=107.3+1", 108.31], "纬度": [22.8, 22.81]})
+    frame.to_excel(path, index=False, sheet_name="小区", engine="xlsxwriter")
+    with zipfile.ZipFile(path) as archive:
+        assert b"<v>0</v>" in archive.read("xl/worksheets/sheet1.xml")
+    with pytest.raises(ReadError, match=r"1 cell holds a formula without a value: 小区!B2\..*XlsxWriter"):
+        read_layer(path)
+    frame.assign(经度=[107.3, 108.31]).to_excel(path, index=False, sheet_name="小区", engine="xlsxwriter")
+    assert read_layer(path)["name"].tolist() == ["甲", "乙"]  # no formula: read as usual
+
+
 def test_xlsx_formulas_with_saved_values_are_read(tmp_path):
     """A workbook saved by Excel keeps each result in <v>; an empty text result is not refused."""
     path = workbook(tmp_path / "小区.xlsx", [["翠竹苑", "450102001001", 320, "=C2*2.5", 108.303, 22.803]])

@@ -573,12 +573,13 @@ def _shares_by_level(table: pd.DataFrame, pairs: np.ndarray, share: np.ndarray, 
     polygon = np.flatnonzero(hit & ~point)
     order = polygon[np.argsort(key[polygon], kind="stable")]
     keys, first, count = np.unique(key[order], return_index=True, return_counts=True)
-    several = count > 1
-    area = np.where(several, 0.0, shapely.area(pieces[order[first]]))
-    area[several] = [shapely.area(shapely.union_all(pieces[order[f:f + n]]))
-                     for f, n in zip(first[several], count[several], strict=True)]
-    units = keys % len(table)
-    flat[keys] = np.minimum(area / table["area"].to_numpy(dtype=float)[units], 1.0)
+    whole = np.maximum.reduceat(share[order], first) >= 1.0 if len(first) else np.zeros(0, dtype=bool)
+    several = (count > 1) & ~whole  # a unit wholly inside one zone is wholly inside their union
+    within = np.where(whole, 1.0, share[order[first]])
+    area = table["area"].to_numpy(dtype=float)[keys[several] % len(table)]
+    within[several] = np.minimum([shapely.area(shapely.union_all(pieces[order[f:f + n]])) for f, n in
+                                  zip(first[several], count[several], strict=True)] / area, 1.0)
+    flat[keys] = within
     return result
 
 

@@ -68,6 +68,8 @@ def display_width(text: str) -> int:
     """
     import unicodedata
 
+    if text.isascii():  # no wide character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 

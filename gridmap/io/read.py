@@ -779,16 +779,16 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[int],
 def _check_formula_values(path: Path, sheet: str, part: str) -> None:
     """Refuse a sheet holding formulas without a saved result: they would be read as empty cells."""
     with zipfile.ZipFile(path) as archive:
-        cells = _formulas_without_values(archive, part)
+        cells = _formulas_without_values(archive, part, placeholders=_recalculated_on_load(archive))
     if cells:
         quoted = sheet if re.fullmatch(r"\w+", sheet) else "'" + sheet.replace("'", "''") + "'"
         shown = ", ".join(f"{quoted}!{cell}" for cell in cells[:8])
         more = f" (and {len(cells) - 8:,} more)" if len(cells) > 8 else ""
         raise ReadError(
             f"{_count(len(cells), 'cell holds a formula', 'cells hold formulas')} without a value: "
-            f"{shown}{more}. The workbook was written by a "
-            "program that stores formulas but not their results (openpyxl, pandas), and was never saved by "
-            "Excel, so these cells would be read as empty", path=path,
+            f"{shown}{more}. The workbook was written by a program that stores formulas but not their "
+            "results (openpyxl, XlsxWriter, pandas), and was never saved by Excel, so these cells would be "
+            "read as empty (or as 0)", path=path,
             fix="open the workbook in Excel or WPS and save it (that stores the values), or copy the cells "
                 "and paste them as values (选择性粘贴 → 数值)")
 
@@ -797,12 +797,26 @@ def _count(number: int, one: str, many: str) -> str:
     return f"1 {one}" if number == 1 else f"{number:,} {many}"
 
 
-def _formulas_without_values(archive: zipfile.ZipFile, part: str) -> list[str]:
+def _recalculated_on_load(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks to be recalculated when opened (``fullCalcOnLoad``).
+
+    XlsxWriter (pandas' writer when it is installed) sets it and stores 0 as every formula's result;
+    Excel, WPS and LibreOffice save the real results without it.
+    """
+    try:
+        with archive.open("xl/workbook.xml") as stream:
+            return bool(re.search(rb"<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad=\"(?:1|true)\"", stream.read()))
+    except KeyError:
+        return False
+
+
+def _formulas_without_values(archive: zipfile.ZipFile, part: str, *, placeholders: bool = False) -> list[str]:
     """Return the cells (A1 style) of a worksheet's XML that hold a formula but no saved result.
 
     Excel, WPS and LibreOffice save a formula's result in the cell's ``<v>``; openpyxl and pandas write the
     formula with an empty or no ``<v>``. A text result (``t="str"``) may rightly be empty; any other type
-    (number by default, boolean, error) cannot.
+    (number by default, boolean, error) cannot. ``placeholders``: the workbook asks to be recalculated
+    (:func:`_recalculated_on_load`), so a saved 0 is XlsxWriter's placeholder, not a result.
     """
     with archive.open(part) as stream:
         if not _FORMULA_TAG.search(stream.read()):
@@ -811,8 +825,9 @@ def _formulas_without_values(archive: zipfile.ZipFile, part: str) -> list[str]:
     with archive.open(part) as stream:
         for _, element in ElementTree.iterparse(stream):
             if element.tag == f"{_SHEET_NS}c":
-                if element.find(f"{_SHEET_NS}f") is not None and not element.findtext(f"{_SHEET_NS}v") \
-                        and element.get("t", "n") not in ("str", "s", "inlineStr"):
+                saved = element.findtext(f"{_SHEET_NS}v")
+                if element.find(f"{_SHEET_NS}f") is not None and (placeholders and saved == "0" or (
+                        not saved and element.get("t", "n") not in ("str", "s", "inlineStr"))):
                     cells.append(element.get("r") or "?")
             elif element.tag == f"{_SHEET_NS}row":
                 element.clear()

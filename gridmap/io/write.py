@@ -187,6 +187,8 @@ def _refuse_unwritable_characters(table: pd.DataFrame, sheet: str, *, path: Path
     for position, column in enumerate(table.columns):
         series = table.iloc[:, position]
         cells = [str(column), *series] if _may_hold_text(series) else [str(column)]
+        if not _NOT_IN_XLSX.search("\n".join(value for value in cells if isinstance(value, str))):
+            continue  # searched at once: a line feed is no character refused
         for row, value in enumerate(cells, start=1):
             found = _NOT_IN_XLSX.search(value) if isinstance(value, str) else None
             if found:
