@@ -62,7 +62,8 @@ _EXAMPLES = """
 @click.option("--per-community", "per_community", type=click.Path(file_okay=False), default=None,
               metavar="OUTDIR",
               help="Instead of --out: a light phone page per community (<code>.html) and index.html listing "
-                   "them with a search box, written to OUTDIR as a whole (with --street: its communities).")
+                   "them with a search box, written to OUTDIR as a whole (with --street: its communities); "
+                   "the layer options below go on every page.")
 @click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
 @click.option("--cockpit", "as_cockpit", is_flag=True,
               help="The 1920×1080 cockpit page: map, headline figures, cases by month, top grids.")

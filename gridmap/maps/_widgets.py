@@ -364,7 +364,7 @@ WIDGETS_JS = """(function () {
   // An optional layer over the grids (gridmap.maps.overlays): spec = {key, scale, lineScale, radius, fields,
   // styles, features: [{g: grid position}, {geometry} or {lines}, v: [title, values of fields...], s: style
   // index]}. A feature on a grid takes that grid's polygon from the grid layer, made when the layer is first
-  // shown; lines are texts of integer steps of 1/lineScale degree (gridmap.maps.overlays.line_texts).
+  // shown; lines are texts of integer steps of 1/lineScale degree (gridmap.maps.overlays._line_texts).
   gm.overlay = function (spec, grid) {
     var group = L.featureGroup(), made = false, steps = {translate: [0, 0], scale: spec.lineScale};
     function line(text) { return points(text, steps); }

@@ -389,7 +389,7 @@ class OverlayLayer(Layer):
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the features (own geometry in the map's coordinates) into the page.
 
-        Lines are written as texts of integer steps (:func:`line_texts`), other geometry as compact GeoJSON
+        Lines are written as texts of integer steps (:func:`_line_texts`), other geometry as compact GeoJSON
         (:func:`gridmap.maps.layers.encode_geometry`).
         """
         drawn = _shift(self.geometry, self._coords())
@@ -406,11 +406,11 @@ class OverlayLayer(Layer):
 
 def _encoded(geom) -> dict:
     if geom.geom_type in ("LineString", "MultiLineString"):
-        return {"lines": line_texts(geom)}
+        return {"lines": _line_texts(geom)}
     return {"geometry": encode_geometry(geom)}
 
 
-def line_texts(geom, scale: float = _LINE_SCALE) -> list[str]:
+def _line_texts(geom, scale: float = _LINE_SCALE) -> list[str]:
     """Return each line of a (Multi)LineString as a text of integer steps of ``1/scale`` degree.
 
     A line's first point, then the step to each next one, written with
@@ -421,8 +421,8 @@ def line_texts(geom, scale: float = _LINE_SCALE) -> list[str]:
     --------
     >>> from shapely.geometry import LineString
     >>> from gridmap.maps._topology import decode_arc
-    >>> [decode_arc(text) for text in line_texts(LineString([(0, 0), (0.001, 0), (0.001, 0), (0.001, 0.002)]),
-    ...                                          scale=1000)]
+    >>> line = LineString([(0, 0), (0.001, 0), (0.001, 0), (0.001, 0.002)])
+    >>> [decode_arc(text) for text in _line_texts(line, scale=1000)]
     [[(0, 0), (1, 0), (1, 2)]]
     """
     texts = []
