@@ -343,9 +343,10 @@ def test_a_community_page_draws_its_tracks_by_role_a_street_page_none(tracked, t
     page = out.read_text(encoding="utf-8")
     specs = overlay_specs(page)
     assert list(specs) == ["staffing", "patrols", "tracks"]
-    rows = [dict(zip(specs["tracks"]["fields"], f["v"][1:], strict=True)) for f in specs["tracks"]["features"]]
-    assert {(row["人员"], row["姓名"]) for row in rows} == {("专职网格员", "韦静梅"), ("专职网格员", "陆杰雪"),
-                                                          ("志愿者", None)}
+    fields = specs["tracks"]["fields"]
+    rows = [dict(zip(fields, f["v"][1:], strict=True)) for f in specs["tracks"]["features"]]
+    assert {(row["人员"], row["姓名"]) for row in rows} == {
+        ("专职网格员", "韦静梅"), ("专职网格员", "陆杰雪"), ("志愿者", None)}
     assert len(rows) >= 3 * 5 and "张文国" not in page  # a volunteer is not named
     assert not [value for value in (*WORKERS, "199-0000-0003") if value in page]
     street = tmp_path / "street.html"

@@ -46,8 +46,8 @@ OVERLAY_HELP = {
                "--street/--community or all; needs a units layer in FILE. GPS tracks also give a --community "
                "page and each --per-community page the layer of the tracks through its grids (巡查轨迹: a "
                "line per worker and day, with the role, day, metres and points; the name only as for "
-               "the other layers, with --roster); a whole city or a street gets none (too many lines), nor do "
-               "check-ins.",
+               "the other layers, with --roster); a whole city or a street gets none (too many lines), "
+               "nor do check-ins.",
     "patrol_rules": "Patrol rules (TOML, [patrols] table) for --patrols [default: one patrol per grid per "
                     "day, units passed within 50 m].",
 }
@@ -180,8 +180,8 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, Any], *, cases: pd.
         given = {**given, "centres": _inside(given["centres"], near)}
     patrols, drawn = None, None
     if "patrols" in given:
-        patrols, drawn = patrol_coverage(grids, given["patrols"], units=units, rules=given.get("patrol_rules"),
-                                         tracks=tracks)
+        patrols, drawn = patrol_coverage(grids, given["patrols"], units=units,
+                                         rules=given.get("patrol_rules"), tracks=tracks)
     layers += _fieldwork(grids, given, cases=cases, quality=quality, patrols=patrols)
     made = [overlay(data, kind=kind) for kind, data in layers]
     if patrols is not None:

@@ -27,8 +27,8 @@ gives the patrols done against required, the units passed, the longest gap and t
 when the frame has them (a :class:`~gridmap.fieldwork.PatrolSummary`'s ``grids``). Any other frame keyed by
 grid ``code`` with a share column (``column=``) and an optional Chinese ``label`` is drawn the same way.
 
-``tracks`` draws each worker's GPS track of a day as a line — for a community page: a map of a whole city would
-carry every point of every worker. A day's line is drawn whole (not clipped) when any part of it passes
+``tracks`` draws each worker's GPS track of a day as a line — for a community page: a map of a whole city
+would carry every point of every worker. A day's line is drawn whole (not clipped) when any part of it passes
 through a mapped grid, so that its popup — the worker's role, the day, the grid of most of the day's time, the
 length in metres, the number of points and the time — describes the line drawn; a page without such a line
 gets no tracks layer. Lines are simplified to one pixel at zoom 18, as zones are, and written as integer
@@ -137,6 +137,8 @@ OVERLAYS = {
 _TOLERANCE = 360 / (256 * 2**DETAIL_ZOOM)
 #: Lines are written in steps of that pixel (as the grid layer's arcs are).
 _LINE_SCALE = 1 / _TOLERANCE
+#: Shapely's type ids of LineString and MultiLineString (the lines kept only where they pass through a grid).
+_LINE_TYPES = (1, 5)
 
 
 @dataclass(frozen=True)
@@ -485,17 +487,15 @@ def _drawable_shapes(shapes: list, polygons: np.ndarray, made: Overlay) -> tuple
     geoms = shapely.simplify(given, _TOLERANCE, preserve_topology=True)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if len(polygons):
-        lines = np.isin(shapely.get_type_id(given), _LINE_TYPES)
         over = shapely.intersects(geoms, shapely.box(*shapely.total_bounds(polygons)))
-        passing = shapely.STRtree(polygons).query(given[lines], predicate="intersects")[0]
-        over[lines] = np.isin(np.arange(lines.sum()), passing)
+        lines = np.isin(shapely.get_type_id(given), _LINE_TYPES)
+        if lines.any():
+            passing = shapely.STRtree(polygons).query(given[lines], predicate="intersects")[0]
+            over[lines] = np.isin(np.arange(lines.sum()), passing)
         keep &= over
     kept = np.flatnonzero(keep)
     return gpd.GeoSeries(geoms[kept], crs="EPSG:4326"), kept.tolist()
 
-
-#: Shapely's type ids of LineString and MultiLineString.
-_LINE_TYPES = (1, 5)
 
 
 def _crs_of(made: Overlay):
