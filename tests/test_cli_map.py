@@ -252,14 +252,9 @@ def test_layer_options_that_do_not_go_together(tmp_path, args, message):
     assert not (tmp_path / "x.html").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--out", "OUT.png"], "drawn on .html pages"),
-    (["--per-community", "OUT"], "drop --per-community"),
-])
-def test_layers_go_on_one_html_page(gpkg, tmp_path, args, message):
-    args = [str(tmp_path / arg.replace("OUT", "map")) if arg.startswith("OUT") else arg for arg in args]
-    result = run(gpkg, *args, "--party", SAMPLE / "party.csv")
-    assert result.exit_code == 2 and message in result.output, result.output
+def test_layers_go_on_html_pages(gpkg, tmp_path):
+    result = run(gpkg, "--out", tmp_path / "map.png", "--party", SAMPLE / "party.csv")
+    assert result.exit_code == 2 and "drawn on .html pages" in result.output, result.output
     assert list(tmp_path.iterdir()) == []
 
 
@@ -290,10 +285,14 @@ def test_patrol_layer_from_the_sample_checkins_and_rules_of_ones_own(village, tm
     rules = tmp_path / "巡查规则.toml"
     rules.write_text('[patrols]\nrequired = [{type = "rural", count = 2, per = "day"}]\n', encoding="utf-8")
     out = tmp_path / "patrols.html"
-    result = run(village, "--out", out, "--patrols", SAMPLE / "patrol_checkins.csv", "--patrol-rules", rules)
+    result = run(village, "--out", out, "--patrols", SAMPLE / "patrol_checkins.csv", "--patrol-rules", rules,
+                 "--community", VILLAGE)
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("(map of 11 grids, 1 layer for people and field work)")
+    # check-ins draw no tracks on a community page, and say nothing about it
+    assert result.output.strip().endswith(f"(map of community {VILLAGE}, 1 layer for people and field work)")
+    assert "track" not in result.output and "轨迹" not in result.output
     page = out.read_text(encoding="utf-8")
+    assert list(overlay_specs(page)) == ["patrols"]
     spec = overlay_specs(page)["patrols"]
     codes = grid_spec(page)["codes"]
     rows = {codes[f["g"]]: dict(zip(spec["fields"], f["v"][1:], strict=True)) for f in spec["features"]}
@@ -310,3 +309,48 @@ def test_a_patrol_file_that_cannot_be_read_is_named(village, tmp_path):
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert str(records) in result.output and "no time column" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+TRACKED = "990102001001"  # 3 grids of 民主街道, walked by the sample's GPS tracks (data/sample/README.md)
+WORKERS = ("P000003", "P000007", "P000011")  # their full-time workers
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory):
+    """The grids of one community, the sample's units, and its workers' week of tracks as an app exports
+    them: GBK CSV, Chinese headers (2,163 points)."""
+    sample, grids = sample_city()
+    folder = tmp_path_factory.mktemp("cli_map_tracked")
+    write_layer(grids[grids["code"].str.startswith(TRACKED).to_numpy()], folder / "tracked.gpkg", "grids")
+    write_layer(sample.units, folder / "tracked.gpkg", "units", mode="a")
+    tracks = pd.read_parquet(SAMPLE / "patrols.parquet")
+    tracks = tracks[tracks["person_id"].isin(WORKERS).to_numpy()]
+    tracks.columns = ["人员编号", "定位时间", "经度", "纬度", "坐标系", "所属网格"]
+    tracks.to_csv(folder / "轨迹.csv", index=False, encoding="gbk")
+    return folder
+
+
+def test_a_community_page_draws_its_tracks_by_role_a_street_page_none(tracked, tmp_path):
+    roster = tmp_path / "花名册.csv"  # GBK, Chinese headers: two of the community's full-time workers
+    roster.write_bytes("人员编号,姓名,岗位,网格编码,手机\n"  # and one listed as a volunteer
+                       "P000003,韦静梅,专职网格员,990102001001001,199-0000-0003\n"
+                       "P000007,张文国,志愿者,990102001001002,199-0000-0006\n"
+                       "P000011,陆杰雪,专职网格员,990102001001003,199-0000-0009\n".encode("gbk"))
+    out = tmp_path / "tracks.html"
+    result = run(tracked / "tracked.gpkg", "--out", out, "--community", TRACKED, "--patrols",
+                 tracked / "轨迹.csv", "--roster", roster)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    specs = overlay_specs(page)
+    assert list(specs) == ["staffing", "patrols", "tracks"]
+    fields = specs["tracks"]["fields"]
+    rows = [dict(zip(fields, f["v"][1:], strict=True)) for f in specs["tracks"]["features"]]
+    assert {(row["人员"], row["姓名"]) for row in rows} == {
+        ("专职网格员", "韦静梅"), ("专职网格员", "陆杰雪"), ("志愿者", None)}
+    assert len(rows) >= 3 * 5 and "张文国" not in page  # a volunteer is not named
+    assert not [value for value in (*WORKERS, "199-0000-0003") if value in page]
+    street = tmp_path / "street.html"
+    result = run(tracked / "tracked.gpkg", "--out", street, "--street", TRACKED[:9], "--patrols",
+                 tracked / "轨迹.csv")
+    assert result.exit_code == 0, result.output
+    assert list(overlay_specs(street.read_text(encoding="utf-8"))) == ["patrols"]

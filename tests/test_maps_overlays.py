@@ -266,7 +266,7 @@ def test_bad_overlays_are_refused_with_what_they_are_made_from():
     with pytest.raises(GridmapError, match="not an Overlay"):
         one_screen(small_grids(), overlays=[small_grids()])
     assert list(OVERLAYS) == ["staffing", "party", "liaison", "zones", "circles", "escalation", "quality",
-                              "patrols"]
+                              "patrols", "tracks"]
 
 
 # --- the cockpit ------------------------------------------------------------------------------------------

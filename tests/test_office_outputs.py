@@ -10,6 +10,7 @@ from gridmap.cli import main
 from gridmap.datasets import sample_path
 
 CASES = sample_path() / "cases.parquet"
+PATROLS = sample_path() / "patrols.parquet"  # a week of GPS tracks in street 990102001
 STREET = "990102001"
 
 
@@ -171,12 +172,47 @@ def test_workbook_keeps_numbers_numeric_and_formulas_out(tmp_path):
 
 @pytest.fixture(scope="module")
 def phone_pages(demo_gpkg, tmp_path_factory):
+    """The street's phone pages, with the patrol coverage and the tracks of the sample's week of patrols."""
     out = tmp_path_factory.mktemp("phone") / "phone"
     result = CliRunner().invoke(main, ["map", str(demo_gpkg), "--per-community", str(out),
-                                       "--street", STREET])
+                                       "--street", STREET, "--patrols", str(PATROLS)])
     assert result.exit_code == 0, result.output
-    assert "index.html and 6 community pages" in result.output
+    assert "index.html and 6 community pages, 2 layers for people and field work" in result.output
     return out
+
+
+def _tracks_spec(page: str) -> dict:
+    import json
+    import re
+
+    key = re.search(r'gridmap\.overlay\((\{"key":"overlay_tracks_\d+".*?\}), \w+\);\n', page)
+    return json.loads(key.group(1))
+
+
+def test_each_phone_page_draws_the_tracks_through_its_grids(phone_pages, demo_gpkg):
+    import numpy as np
+    import shapely
+
+    from gridmap.fieldwork import read_patrols, summarize_patrols
+    from gridmap.findings import Report
+    from gridmap.maps._topology import decode_numbers
+
+    grids = gpd.read_file(demo_gpkg, layer="grids").to_crs("EPSG:4326")
+    grids = grids[grids["community_code"].str.startswith(STREET).to_numpy()]
+    tracks = summarize_patrols(read_patrols(PATROLS), grids, report=Report("patrols")).tracks
+    for community, own in grids.groupby("community_code"):
+        through = tracks[tracks.intersects(own.union_all()).to_numpy()]
+        spec = _tracks_spec((phone_pages / f"{community}.html").read_text(encoding="utf-8"))
+        assert len(spec["features"]) == len(through) > 10, community
+        assert spec["fields"] == ["人员", "日期", "主要所在网格", "轨迹长度", "定位点数", "时长"]
+        shown = sorted((f["v"][2], f["v"][5]) for f in spec["features"])
+        assert shown == sorted(zip(through["day"], through["points"], strict=True))
+        for feature in spec["features"]:
+            lines = [np.cumsum(np.reshape(decode_numbers(t), (-1, 2)), axis=0) / spec["lineScale"]
+                     for t in feature["lines"]]
+            assert shapely.multilinestrings([shapely.linestrings(line) for line in lines]).intersects(
+                own.union_all()), feature["v"]
+            assert feature["v"][1] == "巡查人员"  # no roster given: no role known, no name
 
 
 def test_per_community_writes_a_light_page_per_community_and_an_index(phone_pages, demo_gpkg):
@@ -237,6 +273,34 @@ def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_page
     assert page.evaluate(drawn) == 8, "the community's 8 grids are drawn"
     assert_clean(log)
     page.context.close()
+
+
+@pytest.mark.browser
+def test_phone_page_tracks_are_off_until_ticked_then_drawn_offline(phone_pages, browser):
+    from browser import assert_clean, open_offline
+
+    path = phone_pages / "990102001006.html"
+    key = _tracks_spec(path.read_text(encoding="utf-8"))["key"]
+    count = len(_tracks_spec(path.read_text(encoding="utf-8"))["features"])
+    page, log = open_offline(browser, path, width=360, height=740)
+    try:
+        label = page.locator(".leaflet-control-layers-overlays label", has_text="巡查轨迹")
+        assert label.count() == 1 and not label.locator("input").is_checked()
+        assert page.evaluate(f"gridmap.maps[0].hasLayer(gridmap.layers['{key}'])") is False
+        page.hover(".leaflet-control-layers")
+        label.locator("input").click()
+        assert label.locator("input").is_checked()
+        assert page.evaluate(f"gridmap.maps[0].hasLayer(gridmap.layers['{key}'])") is True
+        lines = page.evaluate(f"""() => gridmap.layers["{key}"].getLayers().map(l => [
+            l instanceof L.Polyline && !(l instanceof L.Polygon), l._parts.length > 0])""")
+        assert len(lines) == count > 50 and all(kind for kind, _ in lines)
+        assert sum(shown for _, shown in lines) > count / 2  # on screen: clipped to the view, not empty
+        legend = page.evaluate("[...document.querySelectorAll('.gridmap-legend [data-layer]')]"
+                               ".filter(e => e.style.display !== 'none').map(e => e.textContent)")
+        assert legend == ["巡查轨迹", "巡查轨迹（每人每天一条）"]
+        assert_clean(log)
+    finally:
+        page.context.close()
 
 
 # --- 4. secondary suppression ---------------------------------------------------------------------------

@@ -43,7 +43,11 @@ OVERLAY_HELP = {
     "feedback": "Satisfaction per case (满意度): a measure of the quality index (needs --index).",
     "patrols": "Patrol records, GPS tracks or check-ins (any file `gridmap patrols` reads): the layer of "
                "each grid's patrol coverage, the share of its units passed (巡查覆盖率), over the grids of "
-               "--street/--community or all; needs a units layer in FILE.",
+               "--street/--community or all; needs a units layer in FILE. GPS tracks also give a --community "
+               "page and each --per-community page the layer of the tracks through its grids (巡查轨迹: a "
+               "line per worker and day, with the role, day, metres and points; the name only as for "
+               "the other layers, with --roster); a whole city or a street gets none (too many lines), "
+               "nor do check-ins.",
     "patrol_rules": "Patrol rules (TOML, [patrols] table) for --patrols [default: one patrol per grid per "
                     "day, units passed within 50 m].",
 }
@@ -140,14 +144,16 @@ def _layer(path: str, defaults: list[str], option: str, coords: str | None, *,
 
 def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, Any], *, cases: pd.DataFrame | None,
                    quality: bool = False, near: gpd.GeoDataFrame | None = None,
-                   units: gpd.GeoDataFrame | None = None) -> list:
+                   units: gpd.GeoDataFrame | None = None, tracks: bool = False) -> list:
     """Run the analyses the ``given`` tables allow and return their layers, in the order of the map.
 
     ``near``: the grids of a map of one street or community; walking circles are drawn only around the
     centres inside them (the checks always run on all ``grids``). ``given["patrols"]`` lists (records, area)
     pairs: each set of patrol records is measured on the grids whose code starts with its area (all grids
     when None) against ``given["patrol_rules"]``, the share of the ``units`` passed being each grid's
-    coverage (also a measure of the quality index).
+    coverage (also a measure of the quality index). With ``tracks`` (community pages), GPS tracks are also
+    drawn: a ``tracks`` layer of every worker's line of a day, with their role from ``given["roster"]``
+    when it lists them (each page draws the lines through its grids); check-ins add nothing.
 
     Raises
     ------
@@ -172,40 +178,64 @@ def field_overlays(grids: gpd.GeoDataFrame, given: dict[str, Any], *, cases: pd.
     layers = _people(grids, given)
     if near is not None and "centres" in given:
         given = {**given, "centres": _inside(given["centres"], near)}
-    patrols = None
+    patrols, drawn = None, None
     if "patrols" in given:
-        patrols = patrol_coverage(grids, given["patrols"], units=units, rules=given.get("patrol_rules"))
+        patrols, drawn = patrol_coverage(grids, given["patrols"], units=units,
+                                         rules=given.get("patrol_rules"), tracks=tracks)
     layers += _fieldwork(grids, given, cases=cases, quality=quality, patrols=patrols)
     made = [overlay(data, kind=kind) for kind, data in layers]
     if patrols is not None:
         made.append(overlay(patrols, kind="patrols", column="coverage"))
+    if drawn is not None and len(drawn):
+        made.append(overlay(_with_roles(drawn, given.get("roster")), kind="tracks"))
     return made
 
 
 def patrol_coverage(grids: gpd.GeoDataFrame, patrols: list[tuple[gpd.GeoDataFrame, str | None]], *,
-                    units: gpd.GeoDataFrame, rules: Any = None) -> pd.DataFrame:
+                    units: gpd.GeoDataFrame, rules: Any = None,
+                    tracks: bool = False) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
     """Return the patrol measures per grid (``PatrolSummary.grids`` without polygons) of each set of records.
 
     ``patrols``: (records, area) pairs, as :func:`read_overlay_files` gives them; each is measured on the
     grids whose code starts with its area (all grids when None). Records left out or merged are summed up in
-    one warning; the grids patrolled less than required are what the layer shows.
+    one warning; the grids patrolled less than required are what the layer shows. With ``tracks``, the
+    second item is every set's ``PatrolSummary.tracks`` (EPSG:4326; empty for check-ins), else None.
     """
     from gridmap.fieldwork import summarize_patrols
     from gridmap.findings import Report
 
     codes = grids["code"].astype(str)
-    frames, messages = [], []
+    frames, lines, messages = [], [], []
     for records, area in patrols:
         measured = grids if area is None else grids[codes.str.startswith(area).to_numpy()]
         findings = Report("patrols")
-        summary = summarize_patrols(records, measured, units=units, rules=rules, tracks=False,
+        summary = summarize_patrols(records, measured, units=units, rules=rules, tracks=tracks,
                                     report=findings)
         frames.append(pd.DataFrame(summary.grids.drop(columns="geometry")))
+        lines.append(summary.tracks.to_crs("EPSG:4326"))
         table = findings.to_frame()
         messages += table.loc[~table["check"].isin(_GRID_CHECKS), "message"].tolist()
     if messages:
         warnings.warn(f"patrol records: {'; '.join(messages)}", GridmapWarning, stacklevel=2)
-    return pd.concat(frames, ignore_index=True)
+    drawn = gpd.GeoDataFrame(pd.concat(lines, ignore_index=True), crs="EPSG:4326") if tracks else None
+    return pd.concat(frames, ignore_index=True), drawn
+
+
+def _with_roles(tracks: gpd.GeoDataFrame, roster: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """Add each worker's ``role`` and ``name`` from the roster (the first role of the roster's order).
+
+    The tracks layer shows the role, and the name only where the roster's privacy rule allows it.
+    """
+    if roster is None:
+        return tracks
+    from gridmap.schema import ROSTER_ROLES
+
+    people = roster.loc[roster["person_id"].notna(), ["person_id", "role", "name"]]
+    order = people["role"].map({role: k for k, role in enumerate(ROSTER_ROLES)})
+    people = people.assign(order=order).sort_values("order", kind="stable").drop_duplicates("person_id")
+    found = people.set_index(people["person_id"].astype(str))
+    ids = tracks["person_id"].astype(str)
+    return tracks.assign(role=ids.map(found["role"]).to_numpy(), name=ids.map(found["name"]).to_numpy())
 
 
 def _inside(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -40,6 +40,10 @@ _EXAMPLES = """
   gridmap map demo/gridmap.gpkg --street 990102001 --sites data/sample/sites.gpkg \
       --centres data/sample/centres.gpkg --paths data/sample/footpaths.gpkg \
       --patrols data/sample/patrols.parquet --out field.html
+  # one community: patrol coverage and each worker's GPS track of a day (巡查轨迹), with their role;
+  # the layer options go on every phone page of --per-community OUTDIR too
+  gridmap map demo/gridmap.gpkg --community 990102001006 --patrols data/sample/patrols.parquet \
+      --roster data/sample/roster.csv --out tracks.html
 
   # cases geocoded with Amap (GCJ-02), shown on your own grids
   gridmap map city.gpkg --cases cases.csv --coords gcj02 --out map.html  # your files
@@ -58,7 +62,8 @@ _EXAMPLES = """
 @click.option("--per-community", "per_community", type=click.Path(file_okay=False), default=None,
               metavar="OUTDIR",
               help="Instead of --out: a light phone page per community (<code>.html) and index.html listing "
-                   "them with a search box, written to OUTDIR as a whole (with --street: its communities).")
+                   "them with a search box, written to OUTDIR as a whole (with --street: its communities); "
+                   "the layer options below go on every page.")
 @click.option("--layer", default=None, help="Grid layer of FILE [default: 'grids', or the only one].")
 @click.option("--cockpit", "as_cockpit", is_flag=True,
               help="The 1920×1080 cockpit page: map, headline figures, cases by month, top grids.")
@@ -107,20 +112,19 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
     With --roster, --party, --liaison, --sites, --centres, --steps, --index or --patrols the page gains
     layers for people and field work, off when it opens: grids and units breaking a staffing rule, grids
     with and without a grid party branch, units without a liaison, patrol zones, walking circles, the
-    settled-in-grid rate, the quality index and each grid's patrol coverage (a cockpit also sums each up).
-    Popups name grid leaders and workers only, no phone, no id; none at all with --public.
+    settled-in-grid rate, the quality index and each grid's patrol coverage (a cockpit also sums each up);
+    a --community page and the --per-community pages also draw the GPS tracks through their grids. Popups
+    name grid leaders and workers only, no phone, no id; none at all with --public.
     """
     source = tile_source_of(tiles, tiles_crs, basemap=basemap)
     files = OverlayFiles(roster=roster_path, liaison=liaison_path, party=party_path, sites=sites_path,
                          centres=centres_path, paths=paths_path, steps=steps_path, feedback=feedback_path,
                          patrols=patrols_path, patrol_rules=patrol_rules_path)
     with_layers = files.any() or quality_index
-    if with_layers and per_community is not None:
-        raise click.UsageError("the layers for people and field work go on one page: drop --per-community, "
-                               "or the layer options")
     if per_community is not None:
         _per_community(ctx, path, per_community, layer=layer, as_cockpit=as_cockpit, community=community,
                        street=street, out=out, cases_path=cases_path, coords=coords, staff_path=staff_path,
+                       files=files, quality=quality_index,
                        options={"measure": measure or "population_density", "scheme": scheme, "k": k,
                                 "period": period, "lang": lang, "basemap": basemap, "tiles": source,
                                 "tianditu_key": tianditu_key, "public": public, "title": title})
@@ -153,7 +157,7 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
             overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords, area=focus),
                                       cases=layers.get("cases"), quality=quality_index,
                                       near=_focused(layers["grids"], focus) if focus else None,
-                                      units=layers.get("units"))
+                                      units=layers.get("units"), tracks=community is not None)
         step(f"draw the {what} {out}")
         _write(layers, out, suffix=suffix, as_cockpit=as_cockpit, focus=community or street, measure=measure,
                scheme=scheme, k=k, show_staff=show_staff, period=period, lang=lang, basemap=basemap,
@@ -165,29 +169,43 @@ def map_command(ctx: click.Context, path: str, out: str | None, per_community: s
 
 
 def _per_community(ctx: click.Context, path: str, folder: str, *, layer, as_cockpit: bool, community,
-                   street, out, cases_path, coords, staff_path, options: dict) -> None:
-    """Write a phone page per community and their index into ``folder``, staged and swapped in whole."""
+                   street, out, cases_path, coords, staff_path, files: OverlayFiles, quality: bool,
+                   options: dict) -> None:
+    """Write a phone page per community and their index into ``folder``, staged and swapped in whole.
+
+    The layers for people and field work are made once, over the grids of ``street`` (or all), and each page
+    draws what lies on its grids: patrol tracks too (:func:`field_overlays` with ``tracks``).
+    """
     from gridmap.maps.pages import save_community_pages
 
     if out is not None or as_cockpit or community:
         raise click.UsageError("--per-community writes a folder of pages: drop --out, --cockpit and "
                                "--community (--street keeps the street's communities)")
     refuse_overwriting({"FILE": path, "--cases": cases_path, "--staff": staff_path,
-                        **tiles_input(options["tiles"])}, {}, folders={"--per-community": folder})
+                        **tiles_input(options["tiles"]), **files.inputs()}, {},
+                       folders={"--per-community": folder})
     quiet = is_quiet(ctx)
-    with echo_warnings(quiet=quiet), Steps("map", 2, quiet=quiet) as step:
+    with_layers = files.any() or quality
+    with echo_warnings(quiet=quiet), Steps("map", 3 if with_layers else 2, quiet=quiet) as step:
         step(f"read {path}")
         layers = read_city(path, layer=layer, cases_path=cases_path, coords=coords, staff_path=staff_path)
         grids = _focused(layers["grids"], street)
+        overlays = []
+        if with_layers:
+            step("analyse people and field work")
+            overlays = field_overlays(layers["grids"], read_overlay_files(files, coords=coords, area=street),
+                                      cases=layers.get("cases"), quality=quality,
+                                      near=grids if street else None, units=layers.get("units"), tracks=True)
         step.add(_community_count(grids))
         with staged_folder(folder, owned=("*.html",), command="gridmap map --per-community") as staging:
             pages = save_community_pages(
                 grids, staging, communities=layers.get("communities"), streets=layers.get("streets"),
                 districts=layers.get("districts"), units=layers.get("units"), cases=layers.get("cases"),
-                progress=step, **options)
+                progress=step, overlays=overlays, **options)
             step("index page")
     count = len(pages)
-    echo_wrote(f"{folder}/", f"index.html and {count} community page{'s' * (count != 1)}"
+    extra = f", {counted(len(overlays), 'layer')} for people and field work" if overlays else ""
+    echo_wrote(f"{folder}/", f"index.html and {count} community page{'s' * (count != 1)}{extra}"
                              f"{', small counts suppressed' if options['public'] else ''}", quiet=quiet)
 
 

@@ -360,6 +360,7 @@ RUNTIME_CSS = """.leaflet-container { background: #f2efe9; font-family: "Noto Sa
 .gridmap-legend-key { display: inline-block; width: 14px; height: 10px; margin-right: 6px; border: 2px solid;
   vertical-align: middle; box-sizing: border-box; }
 .gridmap-legend-key.point { width: 10px; border-radius: 50%; }
+.gridmap-legend-key.line { height: 0; border-width: 3px 0 0; }
 .gridmap-title { position: absolute; z-index: 999; top: 10px; left: 50%; transform: translateX(-50%);
   max-width: calc(100% - 130px); overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   background: rgba(255, 255, 255, 0.9); padding: 4px 12px; border-radius: 4px; font-size: 16px;

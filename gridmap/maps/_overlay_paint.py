@@ -19,6 +19,7 @@ import pandas as pd
 
 from gridmap.fieldwork.escalation import GRID_COUNT_COLUMNS
 from gridmap.maps.choropleth import _colors, classify
+from gridmap.people.roster import PUBLIC_NAME_ROLES
 from gridmap.schema import (
     HANDLING_LEVEL_NAMES_ZH,
     HANDLING_LEVELS,
@@ -31,7 +32,7 @@ from gridmap.schema import (
 )
 
 __all__ = ["Paint", "Context", "ZONE_COLORS", "paint_staffing", "paint_party", "paint_liaison", "paint_zones",
-           "paint_circles", "paint_escalation", "paint_quality", "paint_patrols"]
+           "paint_circles", "paint_escalation", "paint_quality", "paint_patrols", "paint_tracks"]
 
 _TEXT = {
     "zh": {"level": "层级", "rules_broken": "违反配备规则", "vacancies": "缺员（岗）",
@@ -52,7 +53,9 @@ _TEXT = {
            "circle": "{m:g}分钟步行圈", "zone": "{kind}巡控区", "share": "{name}办结占比",
            "patrols": "巡查次数（实际/应巡）", "units_passed": "途经单元（已途经/总数）",
            "longest_gap": "最长间隔", "hours": "小时", "since": "距上次巡查", "days": "天",
-           "never": "期间未巡查"},
+           "never": "期间未巡查", "worker": "巡查人员", "role": "人员", "name": "姓名", "day": "日期",
+           "main_grid": "主要所在网格", "length": "轨迹长度", "points": "定位点数", "duration": "时长",
+           "track": "巡查轨迹（每人每天一条）"},
     "en": {"level": "Level", "rules_broken": "Rules broken", "vacancies": "Vacancies",
            "households_per_worker": "Households per full-time worker", "state": "State",
            "branches": "Grid party branches", "joint": "Joint branch", "members": "Party members",
@@ -74,7 +77,9 @@ _TEXT = {
            "circle": "{m:g}-minute walk", "zone": "{kind} zone", "share": "Settled at {name}",
            "patrols": "Patrols (done/required)", "units_passed": "Units passed (of all)",
            "longest_gap": "Longest gap", "hours": "h", "since": "Since the last patrol", "days": "days",
-           "never": "none in the span"},
+           "never": "none in the span", "worker": "Patrol worker", "role": "Worker", "name": "Name",
+           "day": "Day", "main_grid": "Grid of most time", "length": "Length", "points": "Points",
+           "duration": "Time", "track": "Patrol track (one a worker a day)"},
 }
 #: Colours of zones by site kind (ColorBrewer Dark2, one per kind of :data:`gridmap.schema.SITE_KINDS`).
 ZONE_COLORS = dict(zip(SITE_KINDS, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
@@ -82,6 +87,7 @@ ZONE_COLORS = dict(zip(SITE_KINDS, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", 
 _CIRCLE_COLORS = ("#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef")
 #: Path styles of the overlays.
 _FILL = {"weight": 1.5, "fillOpacity": 0.55}
+_LINE = {"color": "#c51b7d", "weight": 2.5, "opacity": 0.75, "fill": False}
 _OUTLINE = {"weight": 3, "fill": False, "dashArray": "6 4"}
 #: Decimals of shares in popups (85.0%).
 _SHARE_DECIMALS = 1
@@ -92,7 +98,7 @@ class Paint:
     """Features of one overlay: on grids (by code) and with their own geometry, one class each."""
 
     fields: list[str]
-    classes: list[dict] = field(default_factory=list)  # {"label", "style"}; index = class
+    classes: list[dict] = field(default_factory=list)  # {"label", "style", "shape"}; index = class
     codes: list[str] = field(default_factory=list)
     code_rows: list[list] = field(default_factory=list)
     code_classes: list[int] = field(default_factory=list)
@@ -100,8 +106,8 @@ class Paint:
     shape_rows: list[list] = field(default_factory=list)
     shape_classes: list[int] = field(default_factory=list)
 
-    def add_class(self, label: str, style: dict) -> int:
-        self.classes.append({"label": label, "style": style})
+    def add_class(self, label: str, style: dict, *, shape: str = "area") -> int:
+        self.classes.append({"label": label, "style": style, "shape": shape})
         return len(self.classes) - 1
 
 
@@ -418,3 +424,33 @@ def _ratios(frame: pd.DataFrame, part: str, whole: str) -> list:
 def _with_unit(values: pd.Series, unit: str) -> list:
     """``30.5 小时`` for each value, one decimal at most (None where missing)."""
     return [None if v is None else f"{round(float(v), 1):g} {unit}" for v in (_value(v) for v in values)]
+
+
+def paint_tracks(tracks: pd.DataFrame, context: Context) -> Paint:
+    """Draw each worker's track of a day as a line: role (the name only where allowed), day, length, points.
+
+    ``role`` and ``name`` are read when the frame has them (from the roster); the name is shown only for the
+    roles :data:`gridmap.people.roster.PUBLIC_NAME_ROLES` names publicly, and never on a public map. The
+    worker's id is never shown.
+    """
+    text, lang = context.text, context.lang
+    roles = _column(tracks, "role")
+    role_names = [text["worker"] if role is None else ROLE_NAMES_ZH.get(role, role) if lang == "zh"
+                  else role.replace("_", " ") for role in roles]
+    names = [name if role in PUBLIC_NAME_ROLES and not context.public else None
+             for role, name in zip(roles, _column(tracks, "name"), strict=True)]
+    named = any(name is not None for name in names)
+    paint = Paint(fields=[text["role"], *([text["name"]] if named else []), text["day"], text["main_grid"],
+                          text["length"], text["points"], text["duration"]])
+    line = paint.add_class(text["track"], _LINE, shape="line")
+    days = _column(tracks, "day")
+    lengths = [None if v is None else f"{v:,.0f} {text['metres']}" for v in _column(tracks, "length_m")]
+    minutes = [None if v is None else f"{v:,.0f} {text['minute_unit']}" for v in _column(tracks, "minutes")]
+    paint.shapes = list(tracks.geometry.values)
+    paint.shape_rows = [[" ".join(v for v in (role, name, day) if v), role, *([name] if named else []), day,
+                         grid, length, points, time]
+                        for role, name, day, grid, length, points, time in
+                        zip(role_names, names, days, _column(tracks, "code"), lengths,
+                            _column(tracks, "points"), minutes, strict=True)]
+    paint.shape_classes = [line] * len(paint.shapes)
+    return paint

@@ -361,11 +361,13 @@ WIDGETS_JS = """(function () {
     return control;
   };
 
-  // An optional layer over the grids (gridmap.maps.overlays): spec = {key, scale, radius, fields, styles,
-  // features: [{g: grid position} or {geometry}, v: [title, values of fields...], s: style index]}. A feature
-  // on a grid takes that grid's polygon from the grid layer, made when the layer is first shown.
+  // An optional layer over the grids (gridmap.maps.overlays): spec = {key, scale, lineScale, radius, fields,
+  // styles, features: [{g: grid position}, {geometry} or {lines}, v: [title, values of fields...], s: style
+  // index]}. A feature on a grid takes that grid's polygon from the grid layer, made when the layer is first
+  // shown; lines are texts of integer steps of 1/lineScale degree (gridmap.maps.overlays._line_texts).
   gm.overlay = function (spec, grid) {
-    var group = L.featureGroup(), made = false;
+    var group = L.featureGroup(), made = false, steps = {translate: [0, 0], scale: spec.lineScale};
+    function line(text) { return points(text, steps); }
     function bind(layer, v) {
       layer.bindTooltip(function () { return el("span", null, v[0]); }, {sticky: true});
       layer.bindPopup(function () {
@@ -381,6 +383,8 @@ WIDGETS_JS = """(function () {
           if (!polygon) { return; }
           layer = L.polygon(polygon.getLatLngs(), style);
           layer.gridmapIndex = f.g;
+        } else if (f.lines) {
+          layer = L.polyline(f.lines.map(line), style);
         } else {
           layer = L.geoJSON(gm.decode(f.geometry, spec.scale), {
             style: function () { return style; },

@@ -16,6 +16,7 @@ circles    步行服务圈              :func:`gridmap.fieldwork.service_circles
 escalation 网格内化解率            :func:`gridmap.fieldwork.analyse_escalation` (or its ``grids`` frame)
 quality    网格质效指数            :func:`gridmap.stats.quality_index`
 patrols    巡查覆盖率              ``summarize_patrols(...).grids`` (``column="coverage"``)
+tracks     巡查轨迹                ``summarize_patrols(...).tracks`` (each worker's line of a day)
 ========== ====================== ================================================================
 
 A per-grid overlay takes each grid's polygon from the grid layer in the page (nothing is embedded twice);
@@ -26,9 +27,19 @@ gives the patrols done against required, the units passed, the longest gap and t
 when the frame has them (a :class:`~gridmap.fieldwork.PatrolSummary`'s ``grids``). Any other frame keyed by
 grid ``code`` with a share column (``column=``) and an optional Chinese ``label`` is drawn the same way.
 
+``tracks`` draws each worker's GPS track of a day as a line — for a community page: a map of a whole city
+would carry every point of every worker. A day's line is drawn whole (not clipped) when any part of it passes
+through a mapped grid, so that its popup — the worker's role, the day, the grid of most of the day's time, the
+length in metres, the number of points and the time — describes the line drawn; a page without such a line
+gets no tracks layer. Lines are simplified to one pixel at zoom 18, as zones are, and written as integer
+steps of one such pixel in the compact text of the grid layer's arcs
+(:func:`gridmap.maps._topology.encode_numbers`): a few bytes a point.
+
 Popups are text (``textContent``), never HTML. They name people only as
 :func:`gridmap.people.public_roster` allows — grid leaders and grid workers by name, nobody with a phone or
-an id — and no one at all on a public map (``public=True``), where escalation counts below 5 are hidden.
+an id — and no one at all on a public map (``public=True``), where escalation counts below 5 are hidden. A
+track shows its worker's role (``role`` column, from the roster; 巡查人员 when unknown), their name only
+under the same rule, never their id.
 
 Examples
 --------
@@ -71,8 +82,10 @@ from gridmap.maps._overlay_paint import (
     paint_patrols,
     paint_quality,
     paint_staffing,
+    paint_tracks,
     paint_zones,
 )
+from gridmap.maps._topology import encode_numbers
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.choropleth import DETAIL_ZOOM, GridLayer
 from gridmap.maps.layers import _SCALE, _UNIT_RADIUS, _shift, encode_geometry
@@ -115,10 +128,17 @@ OVERLAYS = {
     "patrols": OverlayKind("巡查覆盖率", "Patrol coverage",
                            "gridmap.fieldwork.summarize_patrols(...).grids (column='coverage'), or a "
                            "per-grid frame: code and a 0–1 share column (column=, default patrol_coverage)"),
+    "tracks": OverlayKind("巡查轨迹", "Patrol tracks",
+                          "gridmap.fieldwork.summarize_patrols(...).tracks (day, points, length_m, lines; "
+                          "role and name from the roster when known)"),
 }
 
-#: Geometry of zones and circles is simplified to one pixel at DETAIL_ZOOM.
+#: Geometry of zones, circles and tracks is simplified to one pixel at DETAIL_ZOOM.
 _TOLERANCE = 360 / (256 * 2**DETAIL_ZOOM)
+#: Lines are written in steps of that pixel (as the grid layer's arcs are).
+_LINE_SCALE = 1 / _TOLERANCE
+#: Shapely's type ids of LineString and MultiLineString (the lines kept only where they pass through a grid).
+_LINE_TYPES = (1, 5)
 
 
 @dataclass(frozen=True)
@@ -158,10 +178,12 @@ def overlay(data: Any, *, kind: str, column: str | None = None, name: str | None
     data : object
         What the function :data:`OVERLAYS` names for ``kind`` returned: a :class:`gridmap.Report`
         (``staffing``, ``liaison``), a :class:`~gridmap.people.PartyCoverage`, zones, circles, an
-        :class:`~gridmap.fieldwork.Escalation`, a quality index, or a per-grid frame keyed by ``code``.
+        :class:`~gridmap.fieldwork.Escalation`, a quality index, a per-grid frame keyed by ``code``, or
+        the ``tracks`` of a :class:`~gridmap.fieldwork.PatrolSummary` (with ``role`` and ``name`` columns
+        from the roster, when known).
     kind : str
         One of :data:`OVERLAYS`: ``staffing``, ``party``, ``liaison``, ``zones``, ``circles``,
-        ``escalation``, ``quality`` or ``patrols``.
+        ``escalation``, ``quality``, ``patrols`` or ``tracks``.
     column : str, optional
         The share (0–1) a ``patrols`` overlay colours the grids by (default ``patrol_coverage``;
         ``coverage`` for the ``grids`` of :func:`gridmap.fieldwork.summarize_patrols`, whose patrols,
@@ -265,9 +287,13 @@ def _patrols_source(made: Overlay) -> pd.DataFrame:
     return _frame(made, made.data, ["code", made.column or "patrol_coverage"])
 
 
+def _tracks_source(made: Overlay) -> gpd.GeoDataFrame:
+    return _geoframe(made, _frame(made, made.data, ["day", "points", "length_m"], "tracks"))
+
+
 def _geoframe(made: Overlay, frame: pd.DataFrame) -> gpd.GeoDataFrame:
     if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
-        raise GridmapError(f"a {made.kind} overlay needs polygons with a coordinate reference system",
+        raise GridmapError(f"a {made.kind} overlay needs geometry with a coordinate reference system",
                            record=f"overlay {made.kind}", fix=f"pass {OVERLAYS[made.kind].source}")
     return frame
 
@@ -275,7 +301,7 @@ def _geoframe(made: Overlay, frame: pd.DataFrame) -> gpd.GeoDataFrame:
 _SOURCES: dict[str, Callable[[Overlay], Any]] = {
     "staffing": _staffing_source, "party": _party_source, "liaison": _liaison_source, "zones": _zones_source,
     "circles": _circles_source, "escalation": _escalation_source, "quality": _quality_source,
-    "patrols": _patrols_source,
+    "patrols": _patrols_source, "tracks": _tracks_source,
 }
 
 
@@ -291,7 +317,7 @@ def _paint(made: Overlay, context: Context) -> Paint:
         return paint_patrols(source, made.column or "patrol_coverage", made.title(context.lang), context)
     painters: dict[str, Callable[[Any, Context], Paint]] = {
         "party": paint_party, "zones": paint_zones, "circles": paint_circles,
-        "escalation": paint_escalation, "quality": paint_quality}
+        "escalation": paint_escalation, "quality": paint_quality, "tracks": paint_tracks}
     return painters[made.kind](source, context)
 
 
@@ -347,7 +373,8 @@ class OverlayLayer(Layer):
             style = entry["style"]
             items.append({"label": entry["label"], "color": style["color"],
                           "fill": None if style.get("fill") is False else style["fillColor"],
-                          "dashed": "dashArray" in style, "shape": "area", "layer": self.key})
+                          "dashed": "dashArray" in style, "shape": entry.get("shape", "area"),
+                          "layer": self.key})
         return items
 
     def _coords(self) -> str:
@@ -362,17 +389,51 @@ class OverlayLayer(Layer):
 
     # branca types Element.render as returning str; MacroElement.render, the base here, returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Write the features (own geometry in the map's coordinates) into the page."""
+        """Write the features (own geometry in the map's coordinates) into the page.
+
+        Lines are written as texts of integer steps (:func:`_line_texts`), other geometry as compact GeoJSON
+        (:func:`gridmap.maps.layers.encode_geometry`).
+        """
         drawn = _shift(self.geometry, self._coords())
         features: list[dict] = [{"g": position, "v": self.rows[i], "s": self.class_index[i]}
                                 for i, position in enumerate(self.positions)]
         offset = len(self.positions)
-        features += [{"geometry": encode_geometry(geom), "v": self.rows[offset + i],
-                      "s": self.class_index[offset + i]} for i, geom in enumerate(drawn.values)]
-        self.spec_json = js_string({"key": self.key, "scale": _SCALE, "radius": _UNIT_RADIUS,
-                                    "fields": self.fields, "styles": [c["style"] for c in self.classes],
-                                    "features": features})
+        features += [{**_encoded(geom), "v": self.rows[offset + i], "s": self.class_index[offset + i]}
+                     for i, geom in enumerate(drawn.values)]
+        self.spec_json = js_string({"key": self.key, "scale": _SCALE, "lineScale": _LINE_SCALE,
+                                    "radius": _UNIT_RADIUS, "fields": self.fields,
+                                    "styles": [c["style"] for c in self.classes], "features": features})
         super().render(**kwargs)
+
+
+def _encoded(geom) -> dict:
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        return {"lines": _line_texts(geom)}
+    return {"geometry": encode_geometry(geom)}
+
+
+def _line_texts(geom, scale: float = _LINE_SCALE) -> list[str]:
+    """Return each line of a (Multi)LineString as a text of integer steps of ``1/scale`` degree.
+
+    A line's first point, then the step to each next one, written with
+    :func:`gridmap.maps._topology.encode_numbers` (two or three characters a number): what the page's
+    ``gridmap.overlay`` decodes. Steps of zero (points that fall on one pixel) are dropped.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> from gridmap.maps._topology import decode_arc
+    >>> line = LineString([(0, 0), (0.001, 0), (0.001, 0), (0.001, 0.002)])
+    >>> [decode_arc(text) for text in _line_texts(line, scale=1000)]
+    [[(0, 0), (1, 0), (1, 2)]]
+    """
+    texts = []
+    for part in shapely.get_parts(geom):
+        ints = np.rint(shapely.get_coordinates(part) * scale).astype(np.int64)
+        ints = ints[np.r_[True, (np.diff(ints, axis=0) != 0).any(axis=1)]]
+        ints[1:] = np.diff(ints, axis=0)
+        texts.append(encode_numbers(ints.ravel()))
+    return texts
 
 
 def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *,
@@ -393,7 +454,7 @@ def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *,
     """
     context = Context(lang=lang, public=public, areas=areas)
     position = {code: i for i, code in enumerate(grid.codes)}
-    bounds = shapely.box(*grid.geometry.total_bounds) if len(grid.geometry) else None
+    polygons = np.asarray(grid.geometry.values, dtype=object)
     layers = []
     for number, made in enumerate(overlays):
         if not isinstance(made, Overlay):
@@ -401,7 +462,9 @@ def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *,
                                fix="make each with gridmap.maps.overlay(data, kind=...)")
         paint = _paint(made, context)
         keep = [i for i, code in enumerate(paint.codes) if code in position]
-        geometry, shape_keep = _drawable_shapes(paint.shapes, bounds, made)
+        geometry, shape_keep = _drawable_shapes(paint.shapes, polygons, made)
+        if made.kind == "tracks" and not shape_keep:
+            continue  # no track passes through the mapped grids: no layer
         rows = [paint.code_rows[i] for i in keep] + [paint.shape_rows[i] for i in shape_keep]
         classes = [paint.code_classes[i] for i in keep] + [paint.shape_classes[i] for i in shape_keep]
         layers.append(OverlayLayer(grid, [position[paint.codes[i]] for i in keep], geometry, rows,
@@ -410,23 +473,33 @@ def overlay_layers(overlays: Iterable[Overlay], grid: GridLayer, *,
     return layers
 
 
-def _drawable_shapes(shapes: list, bounds, made: Overlay) -> tuple[gpd.GeoSeries, list[int]]:
-    """Return the features' own geometry in EPSG:4326, 2-D, simplified; only those over the mapped grids."""
+def _drawable_shapes(shapes: list, polygons: np.ndarray, made: Overlay) -> tuple[gpd.GeoSeries, list[int]]:
+    """Return the features' own geometry in EPSG:4326, 2-D, simplified; only those over the mapped grids.
+
+    ``polygons``: the mapped grids (EPSG:4326). A line is over them when it passes through one of them; other
+    shapes when they meet the grids' bounding box.
+    """
     if not shapes:
         return gpd.GeoSeries([], crs="EPSG:4326"), []
     crs = _crs_of(made)
     series = gpd.GeoSeries(shapes, crs=crs).to_crs("EPSG:4326")
-    geoms = shapely.simplify(shapely.force_2d(np.asarray(series.values, dtype=object)), _TOLERANCE,
-                             preserve_topology=True)
+    given = shapely.force_2d(np.asarray(series.values, dtype=object))
+    geoms = shapely.simplify(given, _TOLERANCE, preserve_topology=True)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if bounds is not None:
-        keep &= shapely.intersects(geoms, bounds)
+    if len(polygons):
+        over = shapely.intersects(geoms, shapely.box(*shapely.total_bounds(polygons)))
+        lines = np.isin(shapely.get_type_id(given), _LINE_TYPES)
+        if lines.any():
+            passing = shapely.STRtree(polygons).query(given[lines], predicate="intersects")[0]
+            over[lines] = np.isin(np.arange(lines.sum()), passing)
+        keep &= over
     kept = np.flatnonzero(keep)
     return gpd.GeoSeries(geoms[kept], crs="EPSG:4326"), kept.tolist()
 
 
+
 def _crs_of(made: Overlay):
     """Return the CRS of an overlay's own shapes: its frame's, or the admin areas' (units of a Report)."""
-    if made.kind in ("zones", "circles"):
+    if made.kind in ("zones", "circles", "tracks"):
         return _SOURCES[made.kind](made).crs
     return "EPSG:4326"  # units above the grids come from the map's areas, already in EPSG:4326

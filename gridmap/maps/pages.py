@@ -120,7 +120,8 @@ def save_community_pages(grids: gpd.GeoDataFrame, folder: str | os.PathLike, *,
         Called with ``"community <code>"`` before each page is made (the CLI's progress steps).
     **options
         Passed to :func:`gridmap.maps.one_screen` (``units``, ``cases``, ``districts``, ``period``,
-        ``measure``, ``basemap``, …).
+        ``measure``, ``basemap``, ``overlays`` …); each page draws what of an overlay lies on its grids
+        (the lines of a ``tracks`` overlay that pass through them; no tracks layer where none does).
 
     Returns
     -------
