@@ -57,7 +57,7 @@ import shapely
 from numpy.typing import ArrayLike
 
 from gridmap.cases._nearest import Outline
-from gridmap.crs import metric_crs
+from gridmap.crs import metric_crs, transformer
 from gridmap.errors import CRSError, GeometryError, GridmapError, ReadError, SchemaError
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import model_columns
@@ -851,8 +851,7 @@ def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates projected as ``GeoSeries.to_crs`` projects them, without making geometries."""
-    transformer = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-    return cast(tuple[np.ndarray, np.ndarray], transformer.transform(x, y))
+    return cast(tuple[np.ndarray, np.ndarray], transformer(crs, metric).transform(x, y))
 
 
 def _outline(geoms: np.ndarray) -> np.ndarray:
