@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.cases import normalize_level
+from gridmap.cases.periods import period_labels
 from gridmap.errors import CaseError, SchemaError
 from gridmap.fieldwork.escalation import _case_table, _is_among, _text
 from gridmap.findings import Report
@@ -637,13 +638,5 @@ def _changes(table: pd.DataFrame, rate: str, period: str) -> pd.DataFrame:
         table[f"{rate}_change_{name}"] = table[rate].to_numpy() - rates.reindex(index).to_numpy(
             dtype="float64"
         )
-    table["period"] = _period_labels(table["period"], period)
+    table["period"] = period_labels(table["period"], period)
     return table
-
-
-def _period_labels(periods: pd.Series, period: str) -> pd.Series:
-    """Period labels as :func:`gridmap.stats.summarize` writes them: 2025-03, 2025-W09, 2025-03-01."""
-    if period == "week":
-        iso = periods.dt.start_time.dt.isocalendar()
-        return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(_STR)
-    return periods.astype(str).astype(_STR)
