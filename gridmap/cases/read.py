@@ -31,7 +31,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -288,7 +288,8 @@ def points_from_table(table: pd.DataFrame, *, coords: str | None, crs: object,
     else:
         geometry = np.full(len(table), None, dtype=object)
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry, index=table.index))
-    assume = crs if crs is not None else (coords if coords in ("wgs84", "cgcs2000") else None)
+    # anything pyproj accepts, as read_layer's crs=; normalize_crs refuses the rest naming the fix
+    assume: Any = crs if crs is not None else (coords if coords in ("wgs84", "cgcs2000") else None)
     frame = normalize_crs(frame, path=path, assume=assume)
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
