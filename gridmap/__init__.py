@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers an
         ZoneCoverage,
         analyse_escalation,
         circle_coverage,
+        feedback_rates,
         mediation_rates,
         patrol_zones,
         read_patrols,
@@ -120,8 +121,8 @@ _LAZY = {
                      "read_table", "repair_geometries", "validate_admin", "validate_units", "write_layer"),
                     "gridmap.io"),
     **dict.fromkeys(("summarize", "quality_measures", "quality_index"), "gridmap.stats"),
-    **dict.fromkeys(("read_steps", "analyse_escalation", "satisfaction_rates", "mediation_rates"),
-                    "gridmap.fieldwork"),
+    **dict.fromkeys(("read_steps", "analyse_escalation", "satisfaction_rates", "mediation_rates",
+                     "feedback_rates"), "gridmap.fieldwork"),
     # people and organisation (issue 20)
     **dict.fromkeys(("read_roster", "public_roster", "read_staff", "staffing", "StaffingRules",
                      "check_staffing", "read_liaison", "check_liaison", "PartyCoverage", "party_coverage",
@@ -193,6 +194,7 @@ __all__ = [
     "analyse_escalation",
     "satisfaction_rates",
     "mediation_rates",
+    "feedback_rates",
     "quality_measures",
     "quality_index",
     # field work (issue 21): patrol zones and walking circles

@@ -29,7 +29,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 import geopandas as gpd
@@ -52,6 +52,7 @@ __all__ = [
     "convert_frame",
     "metric_crs",
     "normalize_crs",
+    "transformer",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -619,6 +620,37 @@ def convert_frame(
     return series.rename(frame.name)
 
 
+@lru_cache(maxsize=64)
+def transformer(src: pyproj.CRS | str | int, dst: pyproj.CRS | str | int) -> pyproj.Transformer:
+    """Return the transformer from ``src`` to ``dst``, x (longitude, easting) first, made once per pair.
+
+    PROJ may take a tenth of a second to make one, so every module of gridmap asks here instead of calling
+    ``pyproj.Transformer.from_crs``; pyproj's transformers are thread-safe, so the engines that work batch by
+    batch share them.
+
+    Parameters
+    ----------
+    src, dst : pyproj.CRS, str or int
+        Anything ``pyproj.CRS.from_user_input`` accepts that hashes ("EPSG:4490", 4545, a CRS). The same pair
+        given in other forms is made once per form.
+
+    Returns
+    -------
+    pyproj.Transformer
+        With ``always_xy=True``, as ``GeoSeries.to_crs`` uses.
+
+    Examples
+    --------
+    >>> to_metres = transformer("EPSG:4490", 4545)  # CGCS2000 to its Gauss-Krüger zone at 108 E
+    >>> x, y = to_metres.transform(108.0, 22.8)
+    >>> round(x), round(y)
+    (500000, 2522389)
+    >>> transformer("EPSG:4490", 4545) is to_metres
+    True
+    """
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
 def metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
     """Choose a metric CRS for area and distance: the CGCS2000 3-degree Gauss-Krüger zone of the data.
 
@@ -657,8 +689,7 @@ def metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
     if not np.all(np.isfinite([west, south, east, north])):
         raise CRSError("cannot choose a metric CRS for a frame without geometries", fix="pass non-empty data")
     if not frame.crs.is_geographic:
-        to_degrees = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
-        west, south, east, north = to_degrees.transform_bounds(west, south, east, north)
+        west, south, east, north = transformer(frame.crs, 4326).transform_bounds(west, south, east, north)
     lon, lat = (west + east) / 2.0, (south + north) / 2.0
     zone = int(np.floor((lon - 73.5) / 3.0))
     if 0 <= zone <= 20:
@@ -837,7 +868,7 @@ def _warn_legacy_datum(crs: pyproj.CRS, where: dict) -> None:
     datum = geodetic.datum.name if geodetic is not None and geodetic.datum is not None else ""
     if datum.startswith("World Geodetic System 1984") or datum == "China 2000":
         return
-    steps = pyproj.Transformer.from_crs(crs, 4490, always_xy=True).description
+    steps = transformer(crs, 4490).description
     if "ballpark" not in steps.lower():
         return
     warnings.warn(
@@ -924,8 +955,7 @@ def normalize_crs(
             **where,
         )
     if kind == "projected":
-        to_degrees = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
-        lon, lat = to_degrees.transform(xy[:, 0], xy[:, 1], errcheck=False)
+        lon, lat = transformer(frame.crs, 4326).transform(xy[:, 0], xy[:, 1], errcheck=False)
     else:
         lon, lat = xy[:, 0], xy[:, 1]
         _check_not_swapped(lon, lat, where)

@@ -547,10 +547,10 @@ def test_cases_without_a_report_time_name_the_cases_file(tmp_path, grids_file):
 
 
 def test_cases_findings_show_no_python(tmp_path, grids_file):
-    from gridmap.cases.read import _points_from_table
+    from gridmap.cases.read import points_from_table
     table = pd.DataFrame({"case_id": ["G1", "B2"], "lon": [108.305, float("inf")], "lat": [22.805, 22.805]})
     report = Report("cases")
-    _points_from_table(table, coords="wgs84", crs=None, path=None, report=report)  # numbers: numpy floats
+    points_from_table(table, coords="wgs84", crs=None, path=None, report=report)  # numbers: numpy floats
     message = report.to_frame()["message"].iloc[0]
     assert message.startswith("lon inf is not a finite number") and "np.float64" not in message
     path = tmp_path / "cases.csv"

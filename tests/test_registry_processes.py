@@ -225,31 +225,42 @@ def bulk(tmp_path_factory):
     return base, second, _reference(base, second, folder), ticks
 
 
-@pytest.mark.slow
-def test_writers_killed_at_random_points_leave_a_consistent_registry(forkserver, bulk, tmp_path):
-    """Kill writers inside SQLite statements at random points of the assignment (its progress ticks).
+def kill_at_random_points(context, base, build, after, *, ticks: int, tries: int, seed: int, folder,
+                          neither: str) -> list[pd.DataFrame]:
+    """Kill ``tries`` writers assigning ``build`` to copies of ``base``, each inside SQLite statements at a
+    random point of the assignment (its progress ticks), then check and re-run each copy.
 
-    The points are random but fixed by the seed, and each writer waits at its point until killed: every
-    kill hits a running writer however loaded the machine is (a kill at a random *time* could miss it).
+    The points are random but fixed by ``seed``, and each writer waits at its point until killed: every kill
+    hits a running writer however loaded the machine is (a kill at a random *time* could miss it). Each killed
+    copy must hold the registry as it was or ``after`` (else fails with ``neither``), pass every check, and
+    come to ``after`` on a re-run; returns the re-runs' results.
     """
-    base, rebuild, after, ticks = bulk
-    assert ticks > 2 * KILL_TRIES  # enough distinct points to choose from
-    rng = random.Random(20250601)
-    before, mid_run = snapshot(base), 0
-    for attempt in range(KILL_TRIES):
-        path = tmp_path / f"registry{attempt}.sqlite"
+    assert ticks > 2 * tries  # enough distinct points to choose from
+    rng = random.Random(seed)
+    before, mid_run, results = snapshot(base), 0, []
+    for attempt in range(tries):
+        path = folder / f"registry{attempt}.sqlite"
         shutil.copy(base, path)
-        marker = tmp_path / f"started{attempt}"
-        args = (str(path), rebuild, rng.randint(1, ticks - 1), str(marker))
-        mid_run += run_until_killed(forkserver, registry_worker.ticked_assign, args, marker)
-        state = snapshot(path)
-        assert state in (before, after), f"attempt {attempt}: neither the old nor the new registry"
+        marker = folder / f"started{attempt}"
+        args = (str(path), build, rng.randint(1, ticks - 1), str(marker))
+        mid_run += run_until_killed(context, registry_worker.ticked_assign, args, marker)
+        assert snapshot(path) in (before, after), f"attempt {attempt}: {neither}"
         assert_consistent(path)
         with Registry(path) as registry:
-            result = registry.assign(rebuild, when=registry_worker.WHEN)
+            results.append(registry.assign(build, when=registry_worker.WHEN))
         assert snapshot(path) == after
+    assert mid_run == tries  # every kill hit a writer paused inside the assignment
+    return results
+
+
+@pytest.mark.slow
+def test_writers_killed_at_random_points_leave_a_consistent_registry(forkserver, bulk, tmp_path):
+    base, rebuild, after, ticks = bulk
+    results = kill_at_random_points(forkserver, base, rebuild, after, ticks=ticks, tries=KILL_TRIES,
+                                    seed=20250601, folder=tmp_path,
+                                    neither="neither the old nor the new registry")
+    for result in results:
         assert result["code"].is_unique and parse_many(result["code"])["sequence"].notna().all()
-    assert mid_run == KILL_TRIES  # every kill hit a writer paused inside the assignment
 
 
 @pytest.fixture(scope="module")
@@ -273,20 +284,7 @@ def first(tmp_path_factory):
 @pytest.mark.slow
 def test_first_registration_killed_at_random_points_leaves_the_registry_empty(forkserver, first, tmp_path):
     base, build, after, ticks = first
-    tries = min(KILL_TRIES, 12)
-    assert ticks > 2 * tries
-    rng = random.Random(20250106)
-    before, mid_run = snapshot(base), 0
+    before = snapshot(base)
     assert before["codes"] == [] and before["versions"] == []
-    for attempt in range(tries):
-        path = tmp_path / f"registry{attempt}.sqlite"
-        shutil.copy(base, path)
-        marker = tmp_path / f"started{attempt}"
-        args = (str(path), build, rng.randint(1, ticks - 1), str(marker))
-        mid_run += run_until_killed(forkserver, registry_worker.ticked_assign, args, marker)
-        assert snapshot(path) in (before, after), f"attempt {attempt}: neither empty nor the full registry"
-        assert_consistent(path)
-        with Registry(path) as registry:
-            registry.assign(build, when=registry_worker.WHEN)
-        assert snapshot(path) == after
-    assert mid_run == tries
+    kill_at_random_points(forkserver, base, build, after, ticks=ticks, tries=min(KILL_TRIES, 12),
+                          seed=20250106, folder=tmp_path, neither="neither empty nor the full registry")

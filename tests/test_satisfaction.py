@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.errors import SchemaError
-from gridmap.fieldwork.satisfaction import clean_feedback, mediation_rates, read_feedback, satisfaction_rates
+from gridmap.fieldwork.satisfaction import (
+    clean_feedback,
+    feedback_rates,
+    mediation_rates,
+    read_feedback,
+    satisfaction_rates,
+)
 from gridmap.findings import Report
 from gridmap.stats.summary import suppress_small_counts
 
@@ -172,6 +178,18 @@ def test_month_on_month_and_year_on_year_changes_of_the_rate():
     assert np.isnan(table.loc["2025-01", "satisfaction_rate_change_mom"])  # December: nothing rated
     weekly = satisfaction_rates(cases, period="week")
     assert weekly["period"].iloc[0] == "2024-W06"
+
+
+@pytest.mark.parametrize("by, period", [(("grid", "level"), None), (("community",), "month")])
+def test_both_rates_at_once_equal_the_rates_one_by_one(by, period):
+    rates = feedback_rates(hand_cases(), by=by, period=period, grids=grids())
+    for name, one in (("satisfaction", satisfaction_rates), ("mediation", mediation_rates)):
+        for unit in by:
+            alone = one(hand_cases(), by=unit, period=period, grids=grids())
+            pd.testing.assert_frame_equal(rates[name][unit], alone)
+            assert rates[name][unit].attrs == alone.attrs
+    with pytest.raises(SchemaError, match="by='city'"):
+        feedback_rates(hand_cases(), by=("grid", "city"))
 
 
 def test_bad_options_are_errors():

@@ -6,6 +6,8 @@
 * :mod:`gridmap.cases.address` — :func:`match_addresses` and :func:`normalize_address`: locate cases by
   address or compound name against the units (a gazetteer), never guessing between near candidates;
 * :mod:`gridmap.cases.gridindex` — :class:`GridIndex`, the point-in-grid index built once and reused;
+* :mod:`gridmap.cases.periods` — :func:`~gridmap.cases.periods.period_labels`, the one way every table
+  labels its days, weeks and months;
 * :mod:`gridmap.cases.engines` — out-of-core batches and dask clusters for archives larger than memory.
 """
 

@@ -57,12 +57,12 @@ import shapely
 from numpy.typing import ArrayLike
 
 from gridmap.cases._nearest import Outline
-from gridmap.crs import metric_crs
+from gridmap.crs import metric_crs, transformer
 from gridmap.errors import CRSError, GeometryError, GridmapError, ReadError, SchemaError
 from gridmap.io._atomic import atomic_path
 from gridmap.schema import model_columns
 
-__all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE", "fingerprint", "index_path"]
+__all__ = ["GridIndex", "CELLS_PER_GRID", "REFINE", "fingerprint", "index_path", "checked_grids"]
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class GridIndex:
                                fix="pass cells_per_grid= a whole number of at least 1")
         if refine not in (1, 2, 4, 8, 16) or isinstance(refine, bool):
             raise GridmapError(f"refine={refine!r} is not allowed", fix="pass refine= 1, 2, 4, 8 or 16")
-        geoms, codes, communities = _checked_grids(grids)
+        geoms, codes, communities = checked_grids(grids)
         self.crs = pyproj.CRS(grids.crs)
         self.codes = _read_only(codes)
         self.community_codes = None if communities is None else _read_only(communities)
@@ -540,8 +540,21 @@ def _metric_crs(grids: gpd.GeoSeries) -> pyproj.CRS:
     return metric_crs(grids)
 
 
-def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Grid polygons (copied, so preparing them leaves the caller's alone), codes and community codes."""
+def checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check grids as every grid index needs them; return their polygons, codes and community codes.
+
+    The polygons are copies, so preparing them leaves the caller's alone; the community codes are None
+    without a ``community_code`` column.
+
+    Raises
+    ------
+    SchemaError
+        Not a GeoDataFrame, no ``code``, a code that is not text or is used twice.
+    CRSError
+        No CRS.
+    GeometryError
+        A grid without a polygon or with an invalid one.
+    """
     if not isinstance(grids, gpd.GeoDataFrame):
         raise SchemaError(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
                           fix="read them with gridmap.io.read_layer")
@@ -851,8 +864,7 @@ def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _to_metric(crs: pyproj.CRS, metric: pyproj.CRS, x: np.ndarray, y: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates projected as ``GeoSeries.to_crs`` projects them, without making geometries."""
-    transformer = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-    return cast(tuple[np.ndarray, np.ndarray], transformer.transform(x, y))
+    return cast(tuple[np.ndarray, np.ndarray], transformer(crs, metric).transform(x, y))
 
 
 def _outline(geoms: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -47,8 +47,8 @@ from gridmap.io._columns import COORDS_ATTR, agreed_coords
 from gridmap.io.read import SOURCE
 from gridmap.schema import HANDLING_LEVELS
 
-__all__ = ["read_cases", "clean_cases", "normalize_level", "CASE_COLUMNS",
-           "LEVEL_NAMES"]
+__all__ = ["read_cases", "clean_cases", "normalize_level", "CASE_COLUMNS", "LEVEL_NAMES",
+           "rename_case_columns", "points_from_table", "as_text", "parse_times"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,11 +209,11 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
         raise CRSError(f"coords={coords!r} is not a coordinate system gridmap knows", path=path,
                        fix=f"pass coords= one of {', '.join(map(repr, _COORDS))}")
     if path.suffix.lower() in _TABLES:
-        table = _case_columns(read_table(path, sheet=layer, encoding=encoding, aliases=_READER_ALIASES),
+        table = rename_case_columns(read_table(path, sheet=layer, encoding=encoding, aliases=_READER_ALIASES),
                               path=path)
-        frame = _points_from_table(table, coords=coords, crs=crs, path=path, report=findings)
+        frame = points_from_table(table, coords=coords, crs=crs, path=path, report=findings)
     else:
-        frame = _case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding,
+        frame = rename_case_columns(read_layer(path, layer, coords=coords, crs=crs, encoding=encoding,
                                          aliases=_READER_ALIASES), path=path)
         has_point = frame.geometry.notna() & ~frame.geometry.is_empty
         # numpy's type stubs refuse None as the fill value
@@ -225,10 +225,17 @@ def read_cases(path: str | os.PathLike, *, coords: str | None = None, units: gpd
     return clean_cases(frame, strict=strict, report=report, path=path, _findings=findings)
 
 
-def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
+def rename_case_columns(frame: pd.DataFrame, *, path: str | os.PathLike | None) -> pd.DataFrame:
     """Rename case headers (事件编号, 上报时间, …) to model names; 类别/类型 (``kind``) is the category.
 
-    ``编号`` or ``id`` is the case id when no other header names it.
+    ``编号`` or ``id`` is the case id when no other header names it. Two headers meaning one name raise
+    :class:`~gridmap.errors.SchemaError` naming ``path``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rename_case_columns(pd.DataFrame(columns=["编号", "上报时间", "kind"]), path=None).columns.tolist()
+    ['case_id', 'reported_at', 'category']
     """
     mapping: dict[str, str] = {}
     for column in frame.columns:
@@ -249,14 +256,20 @@ def _case_columns(frame: pd.DataFrame, *, path) -> pd.DataFrame:
     return frame
 
 
-def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report) -> gpd.GeoDataFrame:
-    """Point geometry from lon/lat where given (None elsewhere), in a storage CRS like read_layer's."""
+def points_from_table(table: pd.DataFrame, *, coords: str | None, crs: object,
+                      path: str | os.PathLike | None, report: Report) -> gpd.GeoDataFrame:
+    """Point geometry from lon/lat where given (None elsewhere), in a storage CRS like read_layer's.
+
+    ``coords`` and ``crs`` are :func:`read_cases`'s; coordinates that are not finite numbers are reported
+    (``bad_coordinates``) in ``report`` and left missing; ``located_by`` is "coordinates" for the rows with
+    a point.
+    """
     coords = agreed_coords(table.attrs.get(COORDS_ATTR), coords, path=path)  # headers such as 经度_gcj02
     if "lon" in table.columns and "lat" in table.columns:
         lon = pd.to_numeric(table["lon"], errors="coerce").astype("float64")
         lat = pd.to_numeric(table["lat"], errors="coerce").astype("float64")
         for column, numbers in (("lon", lon), ("lat", lat)):
-            bad = ~np.isfinite(numbers) & table[column].notna() & (_as_text(table[column]).notna())
+            bad = ~np.isfinite(numbers) & table[column].notna() & (as_text(table[column]).notna())
             for position in np.flatnonzero(bad.to_numpy()):
                 value = table[column].iloc[position]
                 shown = f"'{value}'" if isinstance(value, str) else str(value)  # inf, not np.float64(inf)
@@ -275,7 +288,8 @@ def _points_from_table(table: pd.DataFrame, *, coords, crs, path, report: Report
     else:
         geometry = np.full(len(table), None, dtype=object)
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry, index=table.index))
-    assume = crs if crs is not None else (coords if coords in ("wgs84", "cgcs2000") else None)
+    # anything pyproj accepts, as read_layer's crs=; normalize_crs refuses the rest naming the fix
+    assume: Any = crs if crs is not None else (coords if coords in ("wgs84", "cgcs2000") else None)
     frame = normalize_crs(frame, path=path, assume=assume)
     if coords in ("gcj02", "bd09"):
         frame = convert_frame(frame, coords, "wgs84")
@@ -421,10 +435,10 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
     findings = _findings if _findings is not None else Report("cases")
     frame = cases.copy()
     if "reported_at" not in frame.columns:  # a frame not read by read_cases: 事件编号, 上报时间 …
-        frame = _case_columns(frame, path=path)
+        frame = rename_case_columns(frame, path=path)
     frame["case_id"] = _case_ids(frame, findings)
     for column in _TIMES:
-        frame[column] = _times(frame, column, findings, path=path or cases.attrs.get(SOURCE))
+        frame[column] = parse_times(frame, column, findings, path=path or cases.attrs.get(SOURCE))
     frame["times_ok"] = _time_order(frame, findings)
     frame["level"] = _levels(frame, findings)
     frame["status"] = _statuses(frame, findings)
@@ -443,7 +457,7 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "case_id" not in frame.columns:
         logger.info("cases have no case_id column; numbering them 'record N'")
         return pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index, dtype=_STR)
-    ids = _as_text(frame["case_id"])
+    ids = as_text(frame["case_id"])
     missing = ids.isna().to_numpy()
     ids = ids.where(~missing, pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index))
     repeated = ids.duplicated(keep="first").to_numpy() & ~missing
@@ -454,8 +468,18 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
     return ids.astype(_STR)
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    """Return a column as stripped text (whole numbers without ".0"), NA for missing and blank values."""
+def as_text(series: pd.Series) -> pd.Series:
+    """Return a column as stripped text (whole numbers without ".0"), NA for missing and blank values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> as_text(pd.Series([101.0, 7.0])).tolist()
+    ['101', '7']
+    >>> text = as_text(pd.Series([" 韦静梅 ", "", None]))
+    >>> text[0], text.isna().tolist()
+    ('韦静梅', [False, True, True])
+    """
     if pd.api.types.is_float_dtype(series) and (series.dropna() % 1 == 0).all():
         series = series.astype("Int64")
     if _STR == "str":
@@ -466,13 +490,25 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text.where(text != "")
 
 
-def _times(frame: pd.DataFrame, column: str, findings: Report,
+def parse_times(frame: pd.DataFrame, column: str, findings: Report,
            path: str | os.PathLike | None = None) -> pd.Series:
     """Parse one time column to naive Beijing times; values that are not times are reported and set missing.
 
     The rule (see the module docstring): a time with a zone (``+08:00``, ``Z``, ``-05:00``) is converted to
     Asia/Shanghai; a time without one is taken as Beijing time; a bare number between 1 and 109,575 is an
-    Excel serial date (days since 1899-12-30, the fraction the time of day).
+    Excel serial date (days since 1899-12-30, the fraction the time of day). A missing ``reported_at``
+    column raises :class:`~gridmap.errors.SchemaError`; another missing column is all NaT.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gridmap.findings import Report
+    >>> found = Report("cases")
+    >>> times = pd.DataFrame({"time": ["2025-03-01T01:30Z", "2025年3月1日 9:30", 45717.5, "昨天"]})
+    >>> [str(time) for time in parse_times(times, "time", found)]
+    ['2025-03-01 09:30:00', '2025-03-01 09:30:00', '2025-03-01 12:00:00', 'NaT']
+    >>> found.to_frame()[["check", "record"]].values.tolist()
+    [['bad_time', 'record 4']]
     """
     if column not in frame.columns:
         if column == "reported_at":
@@ -485,7 +521,7 @@ def _times(frame: pd.DataFrame, column: str, findings: Report,
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert(BEIJING).dt.tz_localize(None)
         return parsed.astype("datetime64[ns]")
-    text = _as_text(raw)  # Excel's datetime cells become ISO text, parsed again below
+    text = as_text(raw)  # Excel's datetime cells become ISO text, parsed again below
     if pd.api.types.is_string_dtype(text) and text.str.contains("[年月日]", regex=True).any():
         text = text.str.replace("年", "-").str.replace("月", "-").str.replace("日", " ")
     parsed = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")

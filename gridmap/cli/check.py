@@ -35,6 +35,7 @@ from gridmap.division.checks import coverage_gaps, coverage_overlaps
 from gridmap.errors import ReadError
 from gridmap.findings import Report
 from gridmap.io import list_layers, write_layer
+from gridmap.io.write import write_workbook
 
 __all__ = ["check"]
 
@@ -146,9 +147,8 @@ def _write(report: Report, out: Path, grids: gpd.GeoDataFrame, communities: gpd.
     with staged_file(out) as staging:
         if suffix == ".csv":
             write_layer(findings, staging)
-        elif suffix == ".xlsx":
-            write_layer(findings, staging, "findings")
-            write_layer(summary, staging, "summary", mode="a")
+        elif suffix == ".xlsx":  # at once: each sheet added to a workbook reads and saves it whole
+            write_workbook({"findings": findings, "summary": summary}, staging)
         else:
             write_layer(_located(findings, grids.crs), staging, "findings")
             write_layer(coverage_gaps(grids, communities), staging, "gaps", mode="a")

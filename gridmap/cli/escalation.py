@@ -222,14 +222,11 @@ _SHEETS = {
 
 def _rates(cases: gpd.GeoDataFrame, path: str, grids: gpd.GeoDataFrame | None) -> dict[str, pd.DataFrame]:
     """Satisfaction and mediation rates per grid and per level."""
-    from gridmap.fieldwork import mediation_rates, read_feedback, satisfaction_rates
+    from gridmap.fieldwork import feedback_rates, read_feedback
 
-    feedback = read_feedback(path)
-    tables = {}
-    for name, rates in (("satisfaction", satisfaction_rates), ("mediation", mediation_rates)):
-        tables[name] = rates(cases, feedback, grids=grids)
-        tables[f"{name}_levels"] = rates(cases, feedback, by="level", grids=grids)
-    return tables
+    rates = feedback_rates(cases, read_feedback(path), by=("grid", "level"), grids=grids)
+    return {f"{name}{suffix}": rates[name][by] for name in ("satisfaction", "mediation")
+            for by, suffix in (("grid", ""), ("level", "_levels"))}
 
 
 def _published(tables: dict[str, pd.DataFrame | None], threshold: int) -> dict[str, pd.DataFrame | None]:

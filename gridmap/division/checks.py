@@ -76,7 +76,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridmap.crs import metric_crs
+from gridmap.crs import metric_crs, transformer
 from gridmap.errors import CRSError, GeometryError, GridmapError, SchemaError
 from gridmap.findings import Report
 from gridmap.io.validation import require_polygons
@@ -404,8 +404,7 @@ def _lonlat(geoms: np.ndarray, crs: pyproj.CRS, *, centre: bool = False) -> tupl
     xy = shapely.get_coordinates(points)
     if crs.is_geographic:
         return xy[:, 0], xy[:, 1]
-    transformer = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-    lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+    lon, lat = transformer(crs, crs.geodetic_crs).transform(xy[:, 0], xy[:, 1])
     return np.asarray(lon), np.asarray(lat)
 
 

@@ -35,11 +35,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["GridRules", "MicroRules"]
+__all__ = ["GridRules", "MicroRules", "TomlRules"]
 
 
-class _TomlRules:
-    """TOML loading shared by the rule classes: keys are the dataclass's field names."""
+class TomlRules:
+    """TOML loading shared by the rule classes (grid, micro-grid and patrol rules): keys are the field names.
+
+    A subclass is a dataclass; it names its TOML table and what its rules are called (``_TABLE``,
+    ``_WHAT``) and how its values are written (``_VALUES``, for the fix of a bad value).
+    """
 
     #: Given by ``@dataclass`` on each subclass.
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
@@ -113,7 +117,7 @@ class _TomlRules:
 
 
 @dataclass(frozen=True)
-class GridRules(_TomlRules):
+class GridRules(TomlRules):
     """Rules for dividing communities into grids.
 
     Parameters
@@ -184,7 +188,7 @@ class GridRules(_TomlRules):
 
 
 @dataclass(frozen=True)
-class MicroRules(_TomlRules):
+class MicroRules(TomlRules):
     r"""Rules for dividing grids into micro-grids (微网格) of a few buildings.
 
     Guilin, for one, runs 28,493 micro-grids inside 5,765 grids: a micro-grid is a handful of buildings,

@@ -20,7 +20,6 @@ count on the day the patrol starts, as the patrol itself does.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import cast
@@ -32,6 +31,7 @@ import pyproj
 import shapely
 
 from gridmap.cases.gridindex import GridIndex
+from gridmap.crs import transformer
 from gridmap.fieldwork.patrol_rules import PatrolRules
 
 __all__ = ["Setting", "Part", "prepare", "measure", "combine", "no_points", "DAY_NS", "POINT_COLUMNS"]
@@ -72,19 +72,10 @@ def _transform(source: pyproj.CRS, target: pyproj.CRS, x: np.ndarray, y: np.ndar
         source = _CGCS2000  # PROJ joins the two by a no-op ("ballpark geographic offset"); skip its search
     if source.equals(target):
         return x, y
-    return _transformer(source, target).transform(x, y)
+    return transformer(source, target).transform(x, y)
 
 
 _WGS84, _CGCS2000 = pyproj.CRS(4326), pyproj.CRS(4490)
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(source: pyproj.CRS, target: pyproj.CRS) -> pyproj.Transformer:
-    """Return one transformer per pair of CRSs, made once (PROJ may take a tenth of a second to make one).
-
-    pyproj's transformers are thread-safe; the engines that measure batch by batch reuse them.
-    """
-    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 @dataclass

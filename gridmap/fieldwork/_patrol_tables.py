@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gridmap.cases.engines._tally import _labels
+from gridmap.cases.periods import period_labels
 from gridmap.errors import SchemaError
 from gridmap.fieldwork._patrol_measures import DAY_NS, Part
 from gridmap.fieldwork.patrol_rules import PatrolRules
@@ -152,7 +152,7 @@ def _period_labels(calendar: pd.DataFrame, period: str | None) -> np.ndarray:
         first, last = (pd.Timestamp(int(d), unit="D").strftime("%Y-%m-%d")
                        for d in (calendar["day"].iloc[0], calendar["day"].iloc[-1]))
         return np.array([first if first == last else f"{first}～{last}"], dtype=object)
-    return _labels(ordinals, period).to_numpy(dtype=object)
+    return period_labels(ordinals, period).to_numpy(dtype=object)
 
 
 def _slots(days: pd.Series | np.ndarray, span: Span, calendar: pd.DataFrame) -> np.ndarray:

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.cases import clean_cases, in_grids, normalize_level
-from gridmap.cases.read import _case_columns, _times
+from gridmap.cases.read import parse_times, rename_case_columns
 from gridmap.errors import CaseError, GridmapError, SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_table, record_labels
@@ -256,7 +256,7 @@ def clean_steps(
     long = _from_wide(frame, numbered, path) if numbered else _from_long(frame, path)
     long = _drop_blank(long, findings)
     long["level"] = _levels(long, path)
-    long["time"] = _times(long, "time", findings, path=path)
+    long["time"] = parse_times(long, "time", findings, path=path)
     long = _ordered(long, findings, path)
     if report is not None:
         report.extend(findings)
@@ -646,7 +646,7 @@ def _case_table(
         cases = in_grids(cases, grids if grids is not None else gpd.GeoDataFrame(), report=findings)
     frame = pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)], errors="ignore"))
     if "reported_at" not in frame.columns:
-        frame = _case_columns(frame, path=cases.attrs.get(SOURCE))
+        frame = rename_case_columns(frame, path=cases.attrs.get(SOURCE))
     frame = clean_cases(frame, report=findings) if "reported_at" in frame.columns else _light_clean(frame)
     kept = [c for c in ("case_id", *columns) if c in frame.columns]
     return frame[kept].drop_duplicates("case_id", keep="first").set_index("case_id")

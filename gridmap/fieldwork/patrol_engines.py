@@ -225,13 +225,13 @@ def summarize_patrols_dask(records: gpd.GeoDataFrame | dask_geopandas.GeoDataFra
     ImportError
         dask or dask-geopandas is not installed.
     """
-    from gridmap.cases.engines.dask import _as_dask, _import_dask, _shared
+    from gridmap.cases.engines.dask import as_dask, import_dask, shared_delayed
 
-    dask, _ = _import_dask()
+    dask, _ = import_dask()
     rules = _checked(rules, kind=kind, period=period, within_m=within_m, idle_days=idle_days)
-    lazy = _as_dask(records, npartitions)
+    lazy = as_dask(records, npartitions)
     layout, setting = _prepared(grids, units, roster, rules, kind=kind, crs=lazy.crs, tracks=tracks)
-    shared = _shared(dask, setting)
+    shared = shared_delayed(dask, setting)
     n_buckets = lazy.npartitions
     located = [dask.delayed(_locate_partition, nout=3)(part, shared, coords, n_buckets)
                for part in lazy.to_delayed()]

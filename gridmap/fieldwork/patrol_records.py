@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import shapely
 
-from gridmap.cases.read import _as_text, _times
+from gridmap.cases.read import as_text, parse_times
 from gridmap.crs import COORDINATE_SYSTEMS, convert, normalize_crs
 from gridmap.errors import CRSError, GridmapWarning, ReadError, SchemaError
 from gridmap.findings import Report
@@ -165,7 +165,7 @@ def clean_patrols(records: pd.DataFrame, *, kind: str | None = None, coords: str
     kind = _kind(kind, has_grid="grid_code" in records.columns or table["grid_code"].notna().any(),
                  has_points=bool(pd.notna(geometry).any()), path=path)
     before = table["converted_from"] if "converted_from" in table.columns else None  # cleaned before
-    table["converted_from"] = converted if before is None else converted.fillna(_as_text(before))
+    table["converted_from"] = converted if before is None else converted.fillna(as_text(before))
     ordered = [*PATROL_COLUMNS, *(c for c in table.columns if c not in PATROL_COLUMNS
                                   and c not in ("lon", "lat", "coord_system", "person_name"))]
     result = gpd.GeoDataFrame(table[ordered], geometry=gpd.GeoSeries(geometry, index=table.index,
@@ -201,14 +201,14 @@ def record_columns(records: pd.DataFrame, findings: Report, *,
                           path=path, fix="name the column of the workers' ids 人员编号 (person_id) or of "
                                          "their names 巡查员")
     table = table.copy()
-    table["person_id"] = _as_text(table[worker]).astype(STRING_DTYPE)
+    table["person_id"] = as_text(table[worker]).astype(STRING_DTYPE)
     for position in np.flatnonzero(table["person_id"].isna().to_numpy()):
         findings.add("no_worker", "the record names no worker; it is left out of every measure",
                      record=f"record {position + 1}", row=position + 1,
                      fix=f"fill in the {worker} of this record")
-    table["time"] = _times(table, "time", findings, path=path)
+    table["time"] = parse_times(table, "time", findings, path=path)
     for column in ("grid_code", "own_grid"):  # (an all-missing text column made directly: far faster)
-        table[column] = _as_text(table[column]).astype(STRING_DTYPE) if column in table.columns \
+        table[column] = as_text(table[column]).astype(STRING_DTYPE) if column in table.columns \
             else pd.Series(np.nan, index=table.index, dtype=STRING_DTYPE)
     return table
 
@@ -286,7 +286,7 @@ def _numbers(table: pd.DataFrame, column: str, findings: Report) -> np.ndarray:
     """Return a coordinate column as floats, NaN where missing; report values that are not numbers."""
     raw = table[column]
     numbers = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(copy=True)
-    bad = ~np.isfinite(numbers) & _as_text(raw).notna().to_numpy()
+    bad = ~np.isfinite(numbers) & as_text(raw).notna().to_numpy()
     for position in np.flatnonzero(bad):
         findings.add("bad_coordinates", f"{column} {raw.iloc[position]!r} is not a finite number; the record "
                      "is kept without location", record=f"record {position + 1}", row=position + 1,
@@ -319,7 +319,7 @@ def _systems(systems: pd.Series | None, coords: str | None, findings: Report, n:
     named = pd.Series(coords, index=range(n), dtype=object)
     if systems is None:
         return named
-    given = _as_text(systems.reset_index(drop=True))
+    given = as_text(systems.reset_index(drop=True))
     named_words = {word: _WORDS.get(vocabulary_key(word)) for word in given.dropna().unique()}  # a few words
     words = given.map(named_words)
     unknown = (given.notna() & words.isna()).to_numpy()

@@ -34,7 +34,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from gridmap.division.rules import _TomlRules
+from gridmap.division.rules import TomlRules
 from gridmap.errors import GridmapError
 from gridmap.schema import PERIODS
 
@@ -46,7 +46,7 @@ _ROW_KEYS = ("count", "per", "type", "code")
 
 
 @dataclass(frozen=True)
-class PatrolRules(_TomlRules):
+class PatrolRules(TomlRules):
     """Rules for patrols: the required count per grid and the thresholds of the measures.
 
     Parameters

@@ -8,7 +8,8 @@ mediation centre that handled them (seed 003: 县、乡、村三级矛盾纠纷�
   :data:`gridmap.schema.SATISFACTION_WORDS`, :data:`~gridmap.schema.MEDIATION_WORDS`,
   :data:`~gridmap.schema.MEDIATION_LEVEL_WORDS`);
 * :func:`satisfaction_rates` and :func:`mediation_rates` give one row per grid (or community, street,
-  district, or level) and period, with 环比 and 同比 changes of the rates.
+  district, or level) and period, with 环比 and 同比 changes of the rates; :func:`feedback_rates` gives
+  both, for several of these at once, joining the cases and their feedback once.
 
 Public figures: the tables carry, in ``attrs``, which columns count cases and what derives from them, so
 that :func:`gridmap.stats.suppress_small_counts` hides small counts in them exactly as in the other
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.cases import normalize_level
+from gridmap.cases.periods import period_labels
 from gridmap.errors import CaseError, SchemaError
 from gridmap.fieldwork.escalation import _case_table, _is_among, _text
 from gridmap.findings import Report
@@ -69,6 +71,7 @@ __all__ = [
     "clean_feedback",
     "satisfaction_rates",
     "mediation_rates",
+    "feedback_rates",
     "FEEDBACK_COLUMNS",
     "FEEDBACK_HEADERS_ZH",
 ]
@@ -384,7 +387,14 @@ def satisfaction_rates(
         Chinese ``label``. ``attrs`` tells :func:`gridmap.stats.suppress_small_counts` that ``rated`` is the
         count to check and the rest derives from it.
     """
-    prepared = _prepare(cases, feedback, grids, by=by, period=period, scale=scale, report=report)
+    prepared = _prepare(cases, feedback, grids, by=(by,), period=period, scale=scale, report=report)
+    return _satisfaction_table(prepared, grids, by=by, period=period)
+
+
+def _satisfaction_table(prepared: pd.DataFrame, grids: gpd.GeoDataFrame | None, *, by: str,
+                        period: str | None) -> pd.DataFrame:
+    """Count and rate the satisfaction of the prepared cases per ``by`` (:func:`satisfaction_rates`)."""
+    prepared = _levelled(prepared, "level")
     parts = {name: prepared["satisfaction"].eq(name).fillna(False) for name in SATISFACTION_CLASSES}
     parts = {"rated": prepared["satisfaction"].notna(), **parts}
     table = _counted(prepared, parts, grids, by=by, period=period)
@@ -430,9 +440,14 @@ def mediation_rates(
     2     street         0        0           NaN           NaN
     3   district         0        0           NaN           NaN
     """
-    prepared = _prepare(
-        cases, feedback, grids, by=by, period=period, scale=None, report=report, level="mediation_level"
-    )
+    prepared = _prepare(cases, feedback, grids, by=(by,), period=period, scale=None, report=report)
+    return _mediation_table(prepared, grids, by=by, period=period)
+
+
+def _mediation_table(prepared: pd.DataFrame, grids: gpd.GeoDataFrame | None, *, by: str,
+                     period: str | None) -> pd.DataFrame:
+    """Count and rate the mediations of the prepared cases per ``by`` (:func:`mediation_rates`)."""
+    prepared = _levelled(prepared, "mediation_level")
     parts = {name: prepared["mediation"].eq(name).fillna(False) for name in MEDIATION_OUTCOMES}
     parts = {"mediated": prepared["mediation"].notna(), **parts}
     table = _counted(prepared, parts, grids, by=by, period=period)
@@ -445,26 +460,77 @@ def mediation_rates(
     return _finished(table, "mediated", "success_rate", by=by, period=period)
 
 
+def feedback_rates(
+    cases: pd.DataFrame,
+    feedback: pd.DataFrame | None = None,
+    *,
+    by: Sequence[str] = ("grid", "level"),
+    period: str | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    scale: int | None = None,
+    report: Report | None = None,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """Satisfaction and mediation rates for each of ``by``, the cases and their feedback joined once.
+
+    Equal to calling :func:`satisfaction_rates` and :func:`mediation_rates` once per ``by``, at a quarter
+    of the cost for the two tables of each: the cases are put in grids and the feedback is read once.
+
+    Parameters
+    ----------
+    cases, feedback, period, grids, scale, report
+        As for :func:`satisfaction_rates` (``scale`` counts for the satisfaction only; the findings are
+        reported once).
+    by : sequence of {"grid", "community", "street", "district", "level"}, default ("grid", "level")
+        The tables wanted.
+
+    Returns
+    -------
+    dict
+        ``{"satisfaction": {by: table}, "mediation": {by: table}}``.
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"事件编号": ["A", "B", "C"], "网格编码": ["G1"] * 3,
+    ...                       "满意度": ["满意", "不满意", None], "调解结果": ["调解成功", "失败", "调解中"],
+    ...                       "调解层级": ["村调解点"] * 3})
+    >>> rates = feedback_rates(cases)
+    >>> rates["satisfaction"]["grid"][["code", "rated", "satisfaction_rate"]]
+      code  rated  satisfaction_rate
+    0   G1      2                0.5
+    >>> rates["mediation"]["level"][["level", "mediated", "success_rate"]]
+           level  mediated  success_rate
+    0       grid         0           NaN
+    1  community         3           0.5
+    2     street         0           NaN
+    3   district         0           NaN
+    """
+    prepared = _prepare(cases, feedback, grids, by=tuple(by), period=period, scale=scale, report=report)
+    tables = {"satisfaction": _satisfaction_table, "mediation": _mediation_table}
+    return {name: {unit: table(prepared, grids, by=unit, period=period) for unit in by}
+            for name, table in tables.items()}
+
+
 def _prepare(
     cases: pd.DataFrame,
     feedback: pd.DataFrame | None,
     grids: gpd.GeoDataFrame | None,
     *,
-    by: str,
+    by: tuple[str, ...],
     period: str | None,
     scale: int | None,
     report: Report | None,
-    level: str = "level",
 ) -> pd.DataFrame:
-    """Cases with their grid, report time, level and feedback, one row per case."""
-    if by not in _BY:
-        raise SchemaError(f"by={by!r} is not a level", fix=f"pass by= one of {', '.join(_BY)}")
+    """Cases with their grid, report time, levels and feedback, one row per case (for the tables ``by``)."""
+    for unit in by:
+        if unit not in _BY:
+            raise SchemaError(f"by={unit!r} is not a level", fix=f"pass by= one of {', '.join(_BY)}")
     if period is not None and period not in PERIODS:
         raise SchemaError(
             f"period={period!r} is not a period", fix=f"pass period= one of {', '.join(PERIODS)}"
         )
-    if by in ("community", "street", "district") and grids is None:
-        raise SchemaError(f"by={by!r} needs the grids (their community_code)", fix="pass grids=")
+    for unit in by:
+        if unit in ("community", "street", "district") and grids is None:
+            raise SchemaError(f"by={unit!r} needs the grids (their community_code)", fix="pass grids=")
     findings = Report("satisfaction and mediation")
     wanted = ("grid_code", "reported_at", "level", *(c for c in _renamed_targets(cases) if c != "case_id"))
     known = _case_table(cases, grids, findings, columns=wanted).reset_index()
@@ -484,7 +550,7 @@ def _prepare(
     merged = known.drop(columns=[c for c in FEEDBACK_COLUMNS[1:] if c in known.columns]).merge(
         given, on="case_id", how="inner"
     )
-    if by != "level" and "grid_code" not in merged.columns:
+    if set(by) - {"level"} and "grid_code" not in merged.columns:
         raise SchemaError(
             "the cases have no grid: no grid_code column and no points with grids",
             fix="give the cases a grid_code (网格编码) column, or points and grids=",
@@ -494,12 +560,19 @@ def _prepare(
             f"period={period!r} needs the cases' report times (上报时间 / reported_at)",
             fix="give the cases their report times, or leave out period=",
         )
-    merged["level"] = merged[level] if level in merged.columns else pd.Series(pd.NA, index=merged.index)
     if report is not None:
         report.extend(findings)
     elif len(findings):
         logger.warning("%s; pass report= to list them", findings.summary())
     return merged
+
+
+def _levelled(prepared: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Return the prepared cases with ``level`` taken from ``column`` (NA without it)."""
+    if column == "level" and "level" in prepared.columns:
+        return prepared
+    values = prepared[column] if column in prepared.columns else pd.Series(pd.NA, index=prepared.index)
+    return prepared.assign(level=values)
 
 
 def _renamed_targets(frame: pd.DataFrame) -> list[str]:
@@ -637,13 +710,5 @@ def _changes(table: pd.DataFrame, rate: str, period: str) -> pd.DataFrame:
         table[f"{rate}_change_{name}"] = table[rate].to_numpy() - rates.reindex(index).to_numpy(
             dtype="float64"
         )
-    table["period"] = _period_labels(table["period"], period)
+    table["period"] = period_labels(table["period"], period)
     return table
-
-
-def _period_labels(periods: pd.Series, period: str) -> pd.Series:
-    """Period labels as :func:`gridmap.stats.summarize` writes them: 2025-03, 2025-W09, 2025-03-01."""
-    if period == "week":
-        iso = periods.dt.start_time.dt.isocalendar()
-        return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(_STR)
-    return periods.astype(str).astype(_STR)

@@ -67,6 +67,8 @@ TEXT: dict[str, dict] = {
            "community": "Community", "index": "Index", "suppressed": f"<{THRESHOLD}",
            "gaps": {"grid": "grids", "community": "communities", "street": "streets"}},
 }
+#: A cell of a table: its text and whether it is a number (right-aligned).
+_Cell = tuple[str, bool]
 #: Colours of the handling levels in the stacked bar, from the grid up.
 LEVEL_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59")
 
@@ -273,19 +275,11 @@ def quality_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_
     table = table[table["code"].isin(position).to_numpy() & table["index"].notna().to_numpy()]
     table = table.sort_values(["index", "code"], ascending=[False, True], kind="stable")
     shown = pd.concat([table.head(rows), table.iloc[rows:].tail(rows)])
-    body = []
-    for order, (code, value, rank) in enumerate(shown.itertuples(index=False)):
-        gap = ' class="cockpit-gap"' if order == rows else ""
-        at = position[code]
-        cells = (f'<td class="num">{int(rank)}</td><td>{html.escape(code)}</td>'
-                 f'<td>{html.escape(community_names[at] or "")}</td><td class="num">{value:.1f}</td>')
-        body.append(f'<tr data-grid="{at}"{gap}>{cells}</tr>')
-    numeric = ' class="num"'
-    heads = "".join(f"<th{numeric if i in (0, 3) else ''}>{html.escape(text[key])}</th>"
-                    for i, key in enumerate(("rank", "code", "community", "index")))
-    title = text["quality"].format(n=rows)
-    return (f'<div class="cockpit-panel cockpit-top cockpit-rank"><h2>{html.escape(title)}</h2>'
-            f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+    body = [(position[code], [(f"{int(rank)}", True), (code, False),
+                              (community_names[position[code]] or "", False), (f"{value:.1f}", True)])
+            for code, value, rank in shown.itertuples(index=False)]
+    heads = [(text[key], key in ("rank", "index")) for key in ("rank", "code", "community", "index")]
+    return _grid_rank_table(text["quality"].format(n=rows), heads, body, gap=rows)
 
 
 def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_names: list, *, lang: str,
@@ -314,18 +308,30 @@ def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_n
     table = table.sort_values(order, kind="stable", na_position="last").head(rows)
     if table.empty:
         return ""
-    body = []
-    for row in table.itertuples(index=False):
-        at = position[row.code]
-        cells = [f"<td>{html.escape(row.code)}</td><td>{html.escape(community_names[at] or '')}</td>",
-                 f'<td class="num">{100 * row.coverage:.0f}%</td>']
-        if done:
-            cells.append(f'<td class="num">{row.patrols:g}/{row.required:g}</td>')
-        body.append(f'<tr data-grid="{at}">{"".join(cells)}</tr>')
-    numeric = ' class="num"'
-    heads = "".join(f"<th{numeric if key in ('coverage', 'done') else ''}>{html.escape(text[key])}</th>"
-                    for key in ("code", "community", "coverage", *(["done"] if done else [])))
-    title = text["patrols_worst"].format(n=len(table))
-    return ('<div class="cockpit-panel cockpit-top cockpit-rank cockpit-patrols">'
-            f"<h2>{html.escape(title)}</h2>"
-            f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+    body = [(position[row.code], [(row.code, False), (community_names[position[row.code]] or "", False),
+                                  (f"{100 * row.coverage:.0f}%", True),
+                                  *([(f"{row.patrols:g}/{row.required:g}", True)] if done else [])])
+            for row in table.itertuples(index=False)]
+    heads = [(text[key], key in ("coverage", "done"))
+             for key in ("code", "community", "coverage", *(["done"] if done else []))]
+    return _grid_rank_table(text["patrols_worst"].format(n=len(table)), heads, body, css=" cockpit-patrols")
+
+
+def _grid_rank_table(title: str, heads: list[_Cell], body: list[tuple[int, list[_Cell]]],
+                     *, css: str = "", gap: int | None = None) -> str:
+    """Return a cockpit panel titled ``title`` with a table of grids, each row zooming the map to its grid.
+
+    ``heads`` are the column headers and ``body`` the rows, each as the grid's position on the map (its
+    ``data-grid``) and its cells; a header or cell is (text, numeric), a numeric one right-aligned
+    (``class="num"``). The row at index ``gap`` opens the second part of the table (``cockpit-gap``); ``css``
+    adds classes to the panel.
+    """
+    numeric, gap_class = ' class="num"', ' class="cockpit-gap"'
+
+    def cells(tag: str, items: list[_Cell]) -> str:
+        return "".join(f"<{tag}{numeric if num else ''}>{html.escape(value)}</{tag}>" for value, num in items)
+
+    rows = "".join(f'<tr data-grid="{at}"{gap_class if order == gap else ""}>{cells("td", row)}</tr>'
+                   for order, (at, row) in enumerate(body))
+    return (f'<div class="cockpit-panel cockpit-top cockpit-rank{css}"><h2>{html.escape(title)}</h2>'
+            f"<table><thead><tr>{cells('th', heads)}</tr></thead><tbody>{rows}</tbody></table></div>")

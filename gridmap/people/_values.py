@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridmap.cases.gridindex import _checked_grids
+from gridmap.cases.gridindex import checked_grids
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import record_labels
@@ -43,7 +43,7 @@ FLAG_WORDS = {
 
 def grid_frame(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Check the grids (unique text codes, polygons, CRS); return ``code``, ``community_code``, geometry."""
-    _checked_grids(grids)
+    checked_grids(grids)
     frame = model_columns(grids, "grids")[0]
     return gpd.GeoDataFrame({"code": frame["code"].astype(str).to_numpy(),
                              "community_code": code_column(frame, "community_code").to_numpy()},

@@ -44,7 +44,7 @@ import pandas as pd
 import shapely
 
 from gridmap.cases.assign import assign
-from gridmap.cases.read import _points_from_table
+from gridmap.cases.read import points_from_table
 from gridmap.errors import SchemaError
 from gridmap.findings import Report
 from gridmap.io import read_layer, read_table, record_labels
@@ -164,7 +164,7 @@ def read_party(path: str | os.PathLike, *, layer: str | None = None, encoding: s
 def _points(table: pd.DataFrame, *, coords: str | None, path: Path) -> gpd.GeoDataFrame:
     """Make points where a row gives coordinates (a table may mix rows keyed to codes and placed rows)."""
     scratch = Report("coordinates")
-    frame = _points_from_table(table, coords=coords, crs=None, path=path, report=scratch)
+    frame = points_from_table(table, coords=coords, crs=None, path=path, report=scratch)
     bad = scratch.to_frame()
     if len(bad):
         raise SchemaError(bad["message"].iloc[0].partition("; ")[0], path=path,

@@ -48,6 +48,7 @@ import pandas as pd
 import pyproj
 
 from gridmap.cases import clean_cases, in_grids
+from gridmap.cases.periods import period_labels
 from gridmap.crs import metric_crs
 from gridmap.errors import GridmapWarning, SchemaError, WriteError
 from gridmap.findings import Report
@@ -503,8 +504,8 @@ def _base_labels(labels: pd.Series, period: str) -> dict[str, list[str]]:
         periods = pd.Series(pd.PeriodIndex(labels.to_numpy(dtype=str), freq=freq))
     yoy = (periods.dt.to_timestamp() - pd.DateOffset(years=1)).dt.to_period("D") if back_yoy is None \
         else periods - back_yoy
-    return {"cases_change_mom": _period_labels(periods - back_mom, period).tolist(),
-            "cases_change_yoy": _period_labels(yoy, period).tolist()}
+    return {"cases_change_mom": period_labels(periods - back_mom, period).tolist(),
+            "cases_change_yoy": period_labels(yoy, period).tolist()}
 
 
 def write_stats(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
@@ -864,16 +865,8 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
         index = pd.MultiIndex.from_arrays([frame["code"], base_period])
         base = pd.Series(counts.reindex(index).to_numpy(), index=frame.index)
         frame[column] = _ratio(frame["cases"] - base, base)
-    frame["period"] = _period_labels(frame["period"], period)
+    frame["period"] = period_labels(frame["period"], period)
     return frame
-
-
-def _period_labels(periods: pd.Series, period: str) -> pd.Series:
-    if period == "week":
-        starts = periods.dt.start_time
-        iso = starts.dt.isocalendar()
-        return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(_STR)
-    return periods.astype(str).astype(_STR)
 
 
 def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:

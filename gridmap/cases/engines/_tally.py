@@ -20,6 +20,7 @@ import pyproj
 
 from gridmap.cases.gridindex import GridIndex
 from gridmap.cases.locate import assign_in_memory
+from gridmap.cases.periods import period_labels
 from gridmap.errors import GridmapWarning, SchemaError
 from gridmap.findings import Report
 from gridmap.schema import PERIODS, ROLLUP_LEVELS
@@ -154,7 +155,7 @@ def finish(tallies: pd.DataFrame, index: GridIndex, *, by: str, period: str | No
         spans = _span(known["period"], period)
         counts = counts.reindex(pd.MultiIndex.from_product([units, spans], names=["code", "period"]),
                                 fill_value=0).reset_index()
-        counts["period"] = _labels(counts["period"].to_numpy(), period)
+        counts["period"] = period_labels(counts["period"].to_numpy(), period)
     else:
         counts = counts.reindex(units, fill_value=0).reset_index()
     return counts.astype({"code": _STR, "records": np.int64, "cases": np.int64}).reset_index(drop=True)
@@ -205,16 +206,6 @@ def _span(ordinals: pd.Series, period: str) -> pd.Index:
     if not len(ordinals):
         return pd.Index([], dtype=np.int64, name="period")
     return pd.RangeIndex(int(ordinals.min()), int(ordinals.max()) + 1, name="period")
-
-
-def _labels(ordinals: np.ndarray, period: str) -> pd.Series:
-    """Period labels as :func:`gridmap.stats.summarize` writes them: 2025-03-01, 2025-W09, 2025-03."""
-    periods = pd.PeriodIndex(pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(PERIODS[period][0])))
-    if period == "week":
-        iso = periods.start_time.isocalendar()
-        return pd.Series(iso["year"].astype(str).to_numpy() + "-W"
-                         + iso["week"].astype(str).str.zfill(2).to_numpy(), dtype=_STR)
-    return pd.Series(periods.astype(str), dtype=_STR)
 
 
 def _left_out(tallies: pd.DataFrame, in_grid: np.ndarray, timed: np.ndarray, *, period: str | None) -> Report:

@@ -72,6 +72,7 @@ from gridmap.cases.engines._tally import (
 )
 from gridmap.cases.gridindex import GridIndex
 from gridmap.cases.locate import assign_in_memory
+from gridmap.crs import transformer
 from gridmap.errors import CRSError, GeometryError, ReadError, SchemaError
 from gridmap.findings import Report
 
@@ -303,7 +304,7 @@ def _tally(table: pa.Table, opened: _Source, index: GridIndex, *, period: str | 
         return tally(_frame(table, opened), index, period=period)
     x, y = xy
     if not opened.crs.equals(index.crs):  # as GeoSeries.to_crs does
-        x, y = pyproj.Transformer.from_crs(opened.crs, index.crs, always_xy=True).transform(x, y)
+        x, y = transformer(opened.crs, index.crs).transform(x, y)
     return tally_points(x, y, table.select(list(opened.columns)).to_pandas(), index, period=period)
 
 

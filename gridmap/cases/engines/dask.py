@@ -34,7 +34,8 @@ million cases (``npartitions=``, or ``dask_geopandas.read_parquet(..., split_row
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -57,7 +58,7 @@ from gridmap.findings import Report
 if TYPE_CHECKING:
     import dask_geopandas
 
-__all__ = ["assign_dask", "aggregate_dask"]
+__all__ = ["assign_dask", "aggregate_dask", "import_dask", "as_dask", "shared_delayed"]
 
 # Tallies added up together in one task of the reduction tree.
 _FAN_IN = 8
@@ -102,7 +103,7 @@ def assign_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
     CaseError
         In strict mode, cases outside every grid.
     """
-    dask, _ = _import_dask()
+    dask, _ = import_dask()
     if isinstance(cases, gpd.GeoDataFrame):
         index = grid_index(grids, cases.crs)
         return _assign_eager(dask, cases, index, npartitions=npartitions, strict=strict, report=report)
@@ -110,12 +111,12 @@ def assign_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
         raise SchemaError("strict= and report= need the cases in memory",
                           fix="pass a GeoDataFrame, or find the cases outside every grid in the result: "
                           "grid_code is NA and outside_m is set")
-    lazy = _as_dask(cases, npartitions)
+    lazy = as_dask(cases, npartitions)
     index = grid_index(grids, lazy.crs)
     from dask.dataframe.utils import make_meta
 
     meta = _assign_quiet(make_meta(lazy), index)
-    return lazy.map_partitions(_assign_quiet, _shared(dask, index), meta=meta)
+    return lazy.map_partitions(_assign_quiet, shared_delayed(dask, index), meta=meta)
 
 
 def aggregate_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
@@ -154,14 +155,14 @@ def aggregate_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
     SchemaError, ReadError
         Unknown ``by`` or ``period``, no ``reported_at`` for ``period``, unusable grids or source.
     """
-    dask, _ = _import_dask()
+    dask, _ = import_dask()
     check_options(grids, by=by, period=period)
-    lazy = _as_dask(cases, npartitions)
+    lazy = as_dask(cases, npartitions)
     check_columns(list(lazy.columns), period=period)
     index = grid_index(grids, lazy.crs)
     wanted = [c for c in ("count", "reported_at") if c in lazy.columns and (c == "count" or period)]
     lazy = lazy[[*wanted, lazy.geometry.name]]
-    shared = _shared(dask, index)
+    shared = shared_delayed(dask, index)
     parts = [dask.delayed(tally)(part, shared, period=period) for part in lazy.to_delayed()]
     while len(parts) > 1:
         parts = [dask.delayed(combine)(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
@@ -169,8 +170,8 @@ def aggregate_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame,
     return finish(total, index, by=by, period=period, report=report)
 
 
-def _import_dask():
-    """Import dask and dask-geopandas, or say how to install them."""
+def import_dask() -> tuple[ModuleType, ModuleType]:
+    """Import dask and dask-geopandas, or say how to install them (ImportError); return both modules."""
     try:
         import dask
         import dask_geopandas
@@ -180,9 +181,16 @@ def _import_dask():
     return dask, dask_geopandas
 
 
-def _as_dask(cases, npartitions: int | None):
-    """Return the cases as a dask-geopandas frame."""
-    dask, dask_geopandas = _import_dask()
+def as_dask(cases: gpd.GeoDataFrame | dask_geopandas.GeoDataFrame | str | os.PathLike,
+            npartitions: int | None) -> dask_geopandas.GeoDataFrame:
+    """Return cases (or any points: patrol records) as a dask-geopandas frame of ``npartitions`` partitions.
+
+    A GeoDataFrame is split (default: one partition per million rows) keeping its text dtypes; a path is
+    read as GeoParquet (a file or a folder); a dask-geopandas frame is repartitioned only when
+    ``npartitions`` is given. Raises :class:`~gridmap.errors.ReadError` for a path that cannot be read,
+    :class:`~gridmap.errors.SchemaError` for anything else.
+    """
+    dask, dask_geopandas = import_dask()
     if isinstance(cases, gpd.GeoDataFrame):
         with dask.config.set({"dataframe.convert-string": False}):  # keep the frame's own text dtypes
             return dask_geopandas.from_geopandas(cases, npartitions=npartitions or _partitions(len(cases)),
@@ -203,7 +211,7 @@ def _as_dask(cases, npartitions: int | None):
     return cases if npartitions is None else cases.repartition(npartitions=npartitions)
 
 
-def _shared(dask, index: GridIndex | object):
+def shared_delayed(dask: ModuleType, index: GridIndex | object) -> Any:
     """Return the index (or anything every task needs) as every task should get it: sent once to each worker.
 
     With a distributed client the index (tens of MB for thousands of grids) is scattered to the workers
@@ -235,8 +243,8 @@ def _assign_found(part: gpd.GeoDataFrame, index: GridIndex) -> tuple[gpd.GeoData
 
 def _assign_eager(dask, cases: gpd.GeoDataFrame, index: GridIndex, *, npartitions, strict,
                   report) -> gpd.GeoDataFrame:
-    lazy = _as_dask(cases, npartitions)
-    shared = _shared(dask, index)
+    lazy = as_dask(cases, npartitions)
+    shared = shared_delayed(dask, index)
     parts = dask.compute(*[dask.delayed(_assign_found)(part, shared) for part in lazy.to_delayed()])
     result = pd.concat([frame for frame, _ in parts])
     findings = _merged([found for _, found in parts])
