@@ -97,12 +97,23 @@ def test_demo_grids_tile_every_community_and_carry_permanent_codes(demo_out):
 
 
 @pytest.mark.slow
-def test_demo_rerun_keeps_the_codes(demo_out, tmp_path):
+def test_demo_rerun_in_english_keeps_the_codes(demo_out, tmp_path, monkeypatch):
+    """``gridmap demo --out demo --lang en``, an example of ``gridmap demo --help`` run here as written (see
+    ``RUN_BY_THEIR_OWN_TEST`` in test_cli_examples.py): the same folder again, in English, same codes."""
+    argv = ["demo", "--out", "demo", "--lang", "en"]
+    help_text = CliRunner().invoke(main, ["demo", "--help"], terminal_width=120).output
+    assert "gridmap " + " ".join(argv) + " " in help_text
+    (tmp_path / "data").symlink_to(sample_path().parent, target_is_directory=True)  # as in a clone
     out = tmp_path / "demo"
     shutil.copytree(demo_out[0], out)  # the shared demo stays as it was made
     first = gpd.read_file(out / "gridmap.gpkg", layer="grids")[["code", "unit_ids"]]
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, argv, prog_name="gridmap")
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("wrote demo/ (")
     again = gpd.read_file(out / "gridmap.gpkg", layer="grids")[["code", "unit_ids"]]
     assert dict(zip(first["unit_ids"], first["code"], strict=True)) == \
         dict(zip(again["unit_ids"], again["code"], strict=True))
+    page = (out / "index.html").read_text(encoding="utf-8")
+    fields = json.loads(re.search(r"gridmap\.gridLayer\((\{.*?\})\);\n", page).group(1))["fields"]
+    assert fields[0]["label"] == "Type", "English labels"

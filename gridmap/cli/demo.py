@@ -19,7 +19,7 @@ OWNED = ("index.html", "cockpit.html", "gridmap.gpkg", "registry.sqlite", "regis
 
 _EXAMPLES = """
   gridmap demo --out demo               # index.html (map), cockpit.html (一屏), gridmap.gpkg, registry.sqlite
-  gridmap demo --out demo-en --lang en   # the same with English labels
+  gridmap demo --out demo --lang en      # again, in English: the same folder keeps its grid codes
 """
 #: The street whose footpaths the sample holds (data/sample/footpaths.gpkg): its centres' walking circles.
 FOOTPATH_STREET = "990102001"
