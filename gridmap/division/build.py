@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -572,7 +573,8 @@ def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndar
         _report_units_geometry(geoms, clipped, table, report)
     left, right = neighbours
     adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
-    links = _links(clipped, regions, table, report) if checks.links else _NO_LINKS
+    links = (_links(clipped, regions, table, report, _split_compounds(prepared, land)) if checks.links
+             else _NO_LINKS)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
     frame = {
         **{column: table[column] for column in _GROUPING_COLUMNS},
@@ -586,6 +588,25 @@ def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndar
     labels, groups = group_unit_rows(frame, adjacency, community_kind=prepared.kind, rules=rules, links=links,
                                      zones=zones)
     return _Grouped(labels, groups, frame)
+
+
+def _split_compounds(prepared: _Prepared, land: _Land) -> list[tuple[BaseGeometry, np.ndarray]]:
+    """Return each compound split along its buildings: its polygon (in its block) and its buildings.
+
+    The buildings as positions among the grouped units, those of the compound's block only (the others
+    divide their own blocks).
+    """
+    plan = prepared.plan
+    if plan is None:
+        return []
+    out = []
+    for container, members in plan.split.items():
+        polygon, buildings = land.clipped[container], np.asarray(members, dtype=np.int64)
+        if land.zone is not None and len(land.blocks) > 1:
+            buildings = buildings[land.zone[buildings] == land.zone[container]]
+            polygon = shapely.intersection(polygon, land.blocks[land.zone[container]])
+        out.append((polygon, np.searchsorted(plan.grouped, buildings)))
+    return out
 
 
 def _dissolve_grids(prepared: list[_Prepared], lands: list[_Land], grouped: list[_Grouped | None]
@@ -689,6 +710,8 @@ def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Check
                                      > _AREA_TOLERANCE_M2], n)
     geometry |= _flagged(_overlapping(clipped[areal], where[areal]), n)
     links = _may_link(clipped, regions, where, n)
+    # points in or near a compound split along its buildings (rare) are found by _links itself
+    links |= np.array([bool(c.plan.split) for c in prepared if c.plan is not None], dtype=bool)
     thin = _flagged(where[thin_land(regions)], n)
     flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
     return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
@@ -699,10 +722,10 @@ def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: in
     """Whether :func:`_links` may link units of each of ``n`` areas, all at once.
 
     ``clipped`` and ``regions`` are the units (clipped to their area) and their land, ``where`` the area of
-    each: an area may link a point on or near a polygon, points at one place, or a polygon without land.
+    each: an area may link a point on or near a polygon, points at one place, or a unit without land.
     """
     points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
-    links = _flagged(where[polygons & shapely.is_empty(regions)], n)
+    links = _flagged(where[shapely.is_empty(regions)], n)
     links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
     cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
     key = np.column_stack([where[points], cells])
@@ -873,12 +896,15 @@ def _report_units_geometry(
 
 
 def _links(
-    clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report
+    clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report,
+    splits: Sequence[tuple[BaseGeometry, np.ndarray]] = (),
 ) -> dict[str, np.ndarray]:
     """Return the units that must share a grid, as (member, head) pairs (numpy columns).
 
     A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
-    and a polygon left without land because smaller units cover it.
+    a polygon left without land because smaller units cover it; then, for the points not linked yet, a
+    point in or near a compound split along its buildings (``splits``: its polygon and the positions of its
+    buildings) and a point left without land (:func:`_point_holder`).
     """
     ids = table["unit_id"]
     kinds = table["kind"]
@@ -923,8 +949,40 @@ def _links(
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
         rows.append((member, int(np.argmax(cover))))
+    linked = {member for member, _ in rows}
+    for polygon, buildings in splits:
+        near = points[shapely.dwithin(clipped[points], polygon, 2 * CLEARANCE_M)]
+        for member in (p for p in near if p not in linked and p not in set(buildings)):
+            head = _point_holder(clipped[member], regions, buildings)
+            if head is not None:
+                rows.append((member, head))
+                linked.add(member)
+                report.add(
+                    "unit_inside_unit",
+                    f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                    f"of) a compound split along its buildings and shares the grid of its building {ids[head]}",
+                    record=ids[member],
+                    severity="warning",
+                    head=ids[head],
+                )
+    landless = [p for p in points if shapely.is_empty(regions[p]) and p not in linked]
+    rows += [(member, head) for member in landless
+             if (head := _point_holder(clipped[member], regions, np.arange(len(regions)))) is not None]
     pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return {"member": pairs[:, 0], "head": pairs[:, 1]}
+
+
+def _point_holder(point: BaseGeometry, regions: np.ndarray, candidates: np.ndarray) -> int | None:
+    """Return the candidate whose land holds the point, else the nearest (None when none has land).
+
+    A point gets no land when its seed is another unit's (it lies on a vertex of a polygon's outline), and
+    no land around it when it lies inside a compound split along its buildings (whose land goes to the
+    buildings): it shares the grid of the unit whose land holds it.
+    """
+    candidates = np.asarray(candidates, dtype=np.int64)
+    land = regions[candidates]
+    distance = np.where(shapely.is_empty(land), np.inf, shapely.distance(land, point))
+    return int(candidates[np.argmin(distance)]) if np.isfinite(distance).any() else None
 
 
 def _with_narrow_links(links: dict[str, np.ndarray], regions: np.ndarray, community,
