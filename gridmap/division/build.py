@@ -722,10 +722,10 @@ def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: in
     """Whether :func:`_links` may link units of each of ``n`` areas, all at once.
 
     ``clipped`` and ``regions`` are the units (clipped to their area) and their land, ``where`` the area of
-    each: an area may link a point on or near a polygon, points at one place, or a unit without land.
+    each: an area may link a point on or near a polygon, points at one place, or a polygon without land.
     """
     points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
-    links = _flagged(where[shapely.is_empty(regions)], n)
+    links = _flagged(where[polygons & shapely.is_empty(regions)], n)
     links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
     cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
     key = np.column_stack([where[points], cells])
@@ -902,9 +902,9 @@ def _links(
     """Return the units that must share a grid, as (member, head) pairs (numpy columns).
 
     A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
-    a polygon left without land because smaller units cover it; then, for the points not linked yet, a
-    point in or near a compound split along its buildings (``splits``: its polygon and the positions of its
-    buildings) and a point left without land (:func:`_point_holder`).
+    a polygon left without land because smaller units cover it, and a point not linked yet in or near a
+    compound split along its buildings (``splits``: its polygon and the positions of its buildings), whose
+    land goes to its buildings: that point shares the grid of the building whose land holds it.
     """
     ids = table["unit_id"]
     kinds = table["kind"]
@@ -949,36 +949,41 @@ def _links(
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
         rows.append((member, int(np.argmax(cover))))
-    linked = {member for member, _ in rows}
-    for polygon, buildings in splits:
-        near = points[shapely.dwithin(clipped[points], polygon, 2 * CLEARANCE_M)]
-        for member in (p for p in near if p not in linked and p not in set(buildings)):
-            head = _point_holder(clipped[member], regions, buildings)
-            if head is not None:
-                rows.append((member, head))
-                linked.add(member)
-                report.add(
-                    "unit_inside_unit",
-                    f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
-                    f"of) a compound split along its buildings and shares the grid of its building {ids[head]}",
-                    record=ids[member],
-                    severity="warning",
-                    head=ids[head],
-                )
-    landless = [p for p in points if shapely.is_empty(regions[p]) and p not in linked]
-    rows += [(member, head) for member in landless
-             if (head := _point_holder(clipped[member], regions, np.arange(len(regions)))) is not None]
+    rows += _split_links(clipped, regions, points, splits, {member for member, _ in rows}, table, report)
     pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return {"member": pairs[:, 0], "head": pairs[:, 1]}
 
 
-def _point_holder(point: BaseGeometry, regions: np.ndarray, candidates: np.ndarray) -> int | None:
-    """Return the candidate whose land holds the point, else the nearest (None when none has land).
+def _split_links(clipped: np.ndarray, regions: np.ndarray, points: np.ndarray,
+                 splits: Sequence[tuple[BaseGeometry, np.ndarray]], linked: set, table: dict[str, np.ndarray],
+                 report: Report) -> list[tuple[int, int]]:
+    """Link each point not linked yet in or near a split compound to the building whose land holds it.
 
-    A point gets no land when its seed is another unit's (it lies on a vertex of a polygon's outline), and
-    no land around it when it lies inside a compound split along its buildings (whose land goes to the
-    buildings): it shares the grid of the unit whose land holds it.
+    The land of a compound split along its buildings goes to its buildings, so a point unit inside it has
+    no land around it: it shares the grid of the building whose land holds it (else the nearest).
     """
+    ids, kinds, rows = table["unit_id"], table["kind"], []
+    for polygon, buildings in splits:
+        near = points[shapely.dwithin(clipped[points], polygon, 2 * CLEARANCE_M)]
+        for member in (p for p in near if p not in linked and p not in set(buildings)):
+            head = _point_holder(clipped[member], regions, buildings)
+            if head is None:
+                continue
+            rows.append((int(member), head))
+            linked.add(member)
+            report.add(
+                "unit_inside_unit",
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m of) "
+                f"a compound split along its buildings and shares the grid of its building {ids[head]}",
+                record=ids[member],
+                severity="warning",
+                head=ids[head],
+            )
+    return rows
+
+
+def _point_holder(point: BaseGeometry, regions: np.ndarray, candidates: np.ndarray) -> int | None:
+    """Return the candidate whose land holds the point, else the nearest (None when none has land)."""
     candidates = np.asarray(candidates, dtype=np.int64)
     land = regions[candidates]
     distance = np.where(shapely.is_empty(land), np.inf, shapely.distance(land, point))
