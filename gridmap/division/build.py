@@ -116,10 +116,13 @@ class GridBuild:
         The input units with ``community_code`` as assigned, ``grid_code`` (None when excluded; the
         ";"-joined codes of its grids for a compound split along its buildings) and ``position``. A point
         unit sharing its location with others (within ``GridRules.coincident_m``) is spread around the
-        spot, and a point within half a metre of its community's boundary is moved inward: its geometry
-        here is the moved point and ``position`` is "approximate" (the findings ``units_shared_spot`` and
-        ``unit_near_boundary`` give the original places). Every unit point lies at least
-        :data:`~gridmap.division.positions.CLEARANCE_M` inside the grid its ``grid_code`` names.
+        spot, a point within half a metre of its community's boundary is moved inward, and a unit with no
+        land in its community (a building of a compound split along its buildings that stands beyond the
+        compound's community) stands at the nearest point inside it: its geometry here is the moved point
+        and ``position`` is "approximate" (the findings ``units_shared_spot``, ``unit_near_boundary`` and
+        ``unit_beyond_boundary`` give the original places). Every unit point lies at least
+        :data:`~gridmap.division.positions.CLEARANCE_M` inside the grid its ``grid_code`` names; a point
+        inside a compound split along its buildings shares the grid of the building whose land holds it.
     report : gridmap.Report
         Findings of assignment and division; ``report.tables["households"]`` has households per grid by
         community (min, median, max, number of grids, number outside the range), and
