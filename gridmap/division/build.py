@@ -976,8 +976,8 @@ def _split_links(clipped: np.ndarray, regions: np.ndarray, points: np.ndarray,
             linked.add(member)
             report.add(
                 "unit_inside_unit",
-                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m of) "
-                f"a compound split along its buildings and shares the grid of its building {ids[head]}",
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                f"of) a compound split along its buildings and shares the grid of its building {ids[head]}",
                 record=ids[member],
                 severity="warning",
                 head=ids[head],
