@@ -2,7 +2,10 @@
 
 Generated cities have overlapping communities (outlines grown by centimetres to metres), holes,
 multipolygons, point units exactly on and millimetres from community boundaries, twenty units on one
-coordinate and near-duplicate points. Every build must: keep grids from overlapping (< 1 m² per pair),
+coordinate and near-duplicate points; and compounds given as polygons in several pieces (touching at a
+corner or along an edge, duplicated, overlapping, slivers, holes, pieces across community edges) with their
+buildings (inside, on the outline, on community edges, in another community, duplicated), some split along
+their buildings. Every build must: keep grids from overlapping (< 1 m² per pair),
 tile each community's resolved land (its outline less the overlaps it lost) within 0.01%, pass
 ``gridmap.check`` without an error, hold every unit point at least 0.5 m inside the grid its code names
 (where case location finds it too), keep every grid at or below the household ceiling unless one unit
@@ -11,6 +14,7 @@ alone exceeds it, and make no grid narrower than 10 m where its community is wid
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import geopandas as gpd
@@ -18,10 +22,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from division_checks import frame, metric
+from division_checks import ORIGIN_CRS, X0, Y0, frame, metric
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from shapely import Point, box
+from shapely import Point, affinity, box
 
 import gridmap
 from gridmap.crs import convert_frame
@@ -33,6 +37,8 @@ from gridmap.schema import split_ids
 SIDE = 1000.0  # the city is a 1 km square
 MM_DEGREES = 1e-8  # about a millimetre in degrees
 HIGH = GridRules().city_households[1]
+#: Generated cities per property test of split compounds; raise it for a longer search (a few seconds per 10).
+SEARCH_EXAMPLES = int(os.environ.get("GRIDMAP_SEARCH_EXAMPLES", "2"))
 
 
 @st.composite
@@ -108,9 +114,22 @@ def build_quietly(communities, units):
 def test_messy_city_builds_clean_grids(city):
     communities, units = city
     build = build_quietly(communities, units)
+    assert_clean_build(build, communities, build.units[build.units["community_code"].notna()])
+
+
+def assert_clean_build(build, communities: gpd.GeoDataFrame, located: gpd.GeoDataFrame) -> None:
+    """The build checks clean (issue 17, points 1-3); ``located``: point units that must lie in their grid.
+
+    Grids never overlap, tile each community's resolved land, none is empty, none narrower than 10 m where its
+    community is wider (unless reported), the build and ``gridmap.check`` report no error, every located
+    point lies at least the clearance inside the grid its code names (where case location finds it too),
+    and no grid passes the household ceiling unless one of its units alone does or a unit is linked into it
+    because its position says so (a point inside a polygon, points at one place).
+    """
     grids = metric(build.grids, communities)
     comms = metric(communities, communities, densify=True).set_index("code").geometry
     geoms = grids.geometry.to_numpy()
+    assert not shapely.is_empty(geoms).any(), build.grids.loc[shapely.is_empty(geoms), "unit_ids"].tolist()
 
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
@@ -136,26 +155,229 @@ def test_messy_city_builds_clean_grids(city):
     everything = shapely.union_all(comms.to_numpy())
     assert shapely.symmetric_difference(shapely.union_all(geoms), everything).area / everything.area < 1e-4
 
-    assigned = build.units[build.units["community_code"].notna()]
-    findings = gridmap.check(build.grids, communities, assigned).to_frame()
+    built = found[found["severity"].eq("error") & found["check"].ne("unit_outside")] if len(found) else found
+    assert not len(built), built[["check", "record", "message"]].to_string()  # outside every city: input
+    findings = gridmap.check(build.grids, communities, located).to_frame()
     errors = findings[findings["severity"] == "error"] if len(findings) else findings
     assert not len(errors), errors[["check", "record", "message"]].to_string()
 
     grid_of = dict(zip(grids["code"], geoms, strict=True))
-    points = metric(assigned, communities).geometry.to_numpy()
-    held = np.array([grid_of[code] for code in assigned["grid_code"]], dtype=object)
+    points = metric(located, communities).geometry.to_numpy()
+    held = np.array([grid_of[code] for code in located["grid_code"]], dtype=object)
     assert shapely.contains(held, points).all()
     clearance = shapely.distance(points, shapely.boundary(held))
-    assert (clearance >= CLEARANCE_M).all(), assigned["unit_id"][clearance < CLEARANCE_M].tolist()
-    cases = gpd.GeoDataFrame({"case_id": assigned["unit_id"].to_numpy()},
-                             geometry=assigned.geometry.to_numpy(), crs=assigned.crs)
-    located = gridmap.cases.assign(cases, build.grids)  # case location agrees with the build
-    assert located["grid_code"].tolist() == assigned["grid_code"].tolist()
+    assert (clearance >= CLEARANCE_M).all(), located["unit_id"][clearance < CLEARANCE_M].tolist()
+    cases = gpd.GeoDataFrame({"case_id": located["unit_id"].to_numpy()},
+                             geometry=located.geometry.to_numpy(), crs=located.crs)
+    located_cases = gridmap.cases.assign(cases, build.grids)  # case location agrees with the build
+    assert located_cases["grid_code"].tolist() == located["grid_code"].tolist()
 
-    biggest = assigned.groupby("grid_code")["households"].max()
-    ranged = build.grids[build.grids["type"] != "dedicated"].set_index("code")
-    above = ranged[ranged["households"] > HIGH]
-    assert (biggest.reindex(above.index) > HIGH).all(), above[["households", "unit_ids"]]
+    households = build.units.set_index("unit_id")["households"]
+    linked = set(found.loc[found["check"].isin(["unit_inside_unit", "units_same_place"]), "record"]) \
+        if len(found) else set()
+    ranged = build.grids[(build.grids["type"] != "dedicated") & (build.grids["households"] > HIGH)]
+    for code, ids in zip(ranged["code"], ranged["unit_ids"], strict=True):
+        members = split_ids(ids)
+        assert households[members].max() > HIGH or linked & set(members), (code, ids)
+
+
+PIECE = st.floats(8, 120)  # side of a piece of a compound (m)
+
+
+def _in_metres_local(communities: gpd.GeoDataFrame) -> np.ndarray:
+    """The community outlines in the metres :func:`~division_checks.frame` draws in."""
+    return np.array([affinity.translate(g, -X0, -Y0) for g in communities.to_crs(ORIGIN_CRS).geometry],
+                    dtype=object)
+
+
+@st.composite
+def compound_pieces(draw, lines: np.ndarray) -> list:
+    """The pieces of one compound, in metres: apart, touching, duplicated, overlapping, slivers, holed."""
+    if draw(st.booleans()):  # across a community edge
+        line = lines[draw(st.integers(0, len(lines) - 1))]
+        on = shapely.line_interpolate_point(line, draw(st.floats(0, 1)), normalized=True)
+        x, y = on.x - draw(st.floats(0, 60)), on.y - draw(st.floats(0, 60))
+    else:
+        x, y = draw(st.floats(0, SIDE - 20)), draw(st.floats(0, SIDE - 20))
+    pieces = [box(x, y, x + draw(PIECE), y + draw(PIECE))]
+    for _ in range(draw(st.integers(0, 4))):
+        x0, y0, x1, y1 = pieces[-1].bounds
+        w, h, r = draw(PIECE), draw(PIECE), min(x1 - x0, y1 - y0) / 3
+        relation = draw(st.sampled_from(["apart", "corner", "edge", "duplicate", "sliver", "overlap", "far",
+                                         "holed", "island"]))
+        if relation == "apart":
+            gap = draw(st.sampled_from([0.001, 0.3, 1.0, 5.0, 30.0]))
+            pieces.append(box(x1 + gap, y0, x1 + gap + w, y0 + h))
+        elif relation == "corner":  # touching at a point
+            pieces.append(box(x1, y1, x1 + w, y1 + h))
+        elif relation == "edge":  # sharing an edge (an invalid multipolygon, repaired)
+            pieces.append(box(x1, y0, x1 + w, y1))
+        elif relation == "duplicate":
+            pieces.append(pieces[-1])
+        elif relation == "sliver":
+            gap = draw(st.sampled_from([0.0, 0.5, 3.0]))
+            pieces.append(box(x1 + gap, y0, x1 + gap + draw(st.sampled_from([0.01, 0.3, 2.0])), y1))
+        elif relation == "overlap":
+            pieces.append(affinity.translate(pieces[-1], (x1 - x0) / 2, (y1 - y0) / 3))
+        elif relation == "far":
+            fx, fy = draw(st.floats(0, SIDE - 20)), draw(st.floats(0, SIDE - 20))
+            pieces.append(box(fx, fy, fx + w, fy + h))
+        else:  # a hole, with an island in it
+            pieces[-1] = pieces[-1].difference(pieces[-1].centroid.buffer(r, quad_segs=2))
+            if relation == "island":
+                pieces.append(pieces[-2 if len(pieces) > 1 else -1].centroid.buffer(r / 2, quad_segs=2))
+    return pieces
+
+
+@st.composite
+def buildings_of(draw, pieces: list, lines: np.ndarray, compound: str) -> list[dict]:
+    """0-5 buildings of a compound: points or squares inside a piece, on its outline, on a community edge,
+    anywhere in the city (another community), or the previous building again."""
+    rows: list[dict] = []
+    for k in range(draw(st.integers(0, 5))):
+        where = draw(st.sampled_from(["inside", "inside", "outline", "community edge", "anywhere", "again"]))
+        piece = pieces[draw(st.integers(0, len(pieces) - 1))]
+        if where == "again" and rows:
+            geometry = rows[-1]["geometry"]
+        else:
+            if where == "outline":
+                geometry = shapely.line_interpolate_point(shapely.get_exterior_ring(piece),
+                                                          draw(st.floats(0, 1)), normalized=True)
+            elif where == "community edge":
+                geometry = shapely.line_interpolate_point(lines[draw(st.integers(0, len(lines) - 1))],
+                                                          draw(st.floats(0, 1)), normalized=True)
+            elif where == "anywhere":
+                geometry = Point(draw(st.floats(0, SIDE)), draw(st.floats(0, SIDE)))
+            else:
+                x0, y0, x1, y1 = piece.bounds
+                fx, fy = draw(st.floats(0, 1)), draw(st.floats(0, 1))
+                geometry = Point(x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+            if draw(st.booleans()):  # a footprint instead of a point
+                half = draw(st.sampled_from([0.05, 4.0, 15.0]))
+                geometry = box(geometry.x - half, geometry.y - half, geometry.x + half, geometry.y + half)
+        households = draw(st.sampled_from([0, 50, 150, 300, 600]))
+        rows.append({"unit_id": f"{compound}-{k + 1}", "kind": "building", "parent_unit": compound,
+                     "households": households, "population": 2 * households, "buildings": 1,
+                     "geometry": geometry})
+    return rows
+
+
+@st.composite
+def split_compound_cities(draw):
+    """A messy city (:func:`messy_cities`) with 1-4 compounds in pieces and their buildings."""
+    communities, points = draw(messy_cities())
+    lines = shapely.boundary(_in_metres_local(communities))
+    rows = []
+    for c in range(draw(st.integers(1, 4))):
+        pieces = draw(compound_pieces(lines))
+        households = draw(st.sampled_from([0, 120, 450, 700, 1500]))  # above 500: split along its buildings
+        parts = [part for piece in pieces for part in shapely.get_parts(piece)]
+        rows.append({"unit_id": f"C{c}", "kind": "compound", "parent_unit": None, "households": households,
+                     "population": 2 * households, "buildings": 1,
+                     "geometry": parts[0] if len(parts) == 1 else shapely.multipolygons(parts)})
+        rows += draw(buildings_of(pieces, lines, f"C{c}"))
+    units = pd.concat([points.assign(parent_unit=None), frame(rows)], ignore_index=True)
+    return communities, gpd.GeoDataFrame(units, geometry="geometry", crs=communities.crs)
+
+
+def _city(communities: list, units: list[dict]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A hand-made city in metres: communities as (code, polygon), units as rows."""
+    return (frame([{"code": code, "geometry": polygon} for code, polygon in communities]),
+            frame([{"parent_unit": None, "population": 2 * row["households"], "buildings": 1, **row}
+                   for row in units]))
+
+
+def _building(unit_id: str, geometry, households: int = 300, parent: str = "big") -> dict:
+    return {"unit_id": unit_id, "kind": "building", "parent_unit": parent, "households": households,
+            "geometry": geometry}
+
+
+_BIG = {"unit_id": "big", "kind": "compound", "households": 900, "geometry": box(10, 10, 290, 290)}
+_TWO = [("450102001001", box(0, 0, 300, 300)), ("450102001002", box(300, 0, 900, 300))]
+
+
+# no shrinking (see above)
+@settings(max_examples=SEARCH_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@given(split_compound_cities())
+def test_compounds_in_pieces_and_split_along_buildings_build_clean_grids(city):
+    communities, units = city
+    build = build_quietly(communities, units)
+    found = build.report.to_frame()
+    split = set(found.loc[found["check"] == "compound_split", "record"])
+    out = build.units[build.units["community_code"].notna()]
+    own_place = (out["kind"] != "building") | out["parent_unit"].isin(split)  # others share their compound's
+    assert_clean_build(build, communities, out[own_place & (out.geom_type == "Point")])
+    assert_polygons_in_their_grids(build, communities, out[own_place & (out.geom_type != "Point")])
+
+
+def test_buildings_beyond_the_community_on_the_outline_or_around_a_point_of_a_split_compound_get_land():
+    """The three ways a compound split along its buildings gave grids without land (grid_without_land).
+
+    Found by the search above. Compound ``big`` (900 households) in community A is split along its four
+    buildings: big-1 inside it; big-2 on a corner of its outline (the compound's seed there took the
+    building's only seed); big-3, a point 500 m into community B, and big-4, a footprint 300 m into B (a
+    building belongs to its compound's community: their land in A was nothing). Point unit P stands inside
+    ``big``, whose land all goes to its buildings. Now big-3 and big-4 stand 0.6 m inside A's edge nearest
+    them (reported, position approximate), big-2 keeps its seed and P shares the grid of big-2, the building
+    whose land holds it.
+    """
+    communities, units = _city(_TWO, [
+        _BIG, _building("big-1", Point(50, 50)), _building("big-2", Point(290, 290)),
+        _building("big-3", Point(800, 150)),
+        _building("big-4", shapely.Polygon([(600, 100), (640, 90), (640, 110)]), households=0),
+        {"unit_id": "P", "kind": "compound", "households": 100, "geometry": Point(150, 200)},
+        {"unit_id": "other", "kind": "compound", "households": 400, "geometry": box(310, 10, 590, 290)}])
+    build = build_quietly(communities, units)
+    assert build.grids[["unit_ids", "households", "reason"]].values.tolist() == [
+        ["big-1", 300, "split"], ["P;big-2", 400, "split"], ["big-3;big-4", 300, "split"],
+        ["other", 400, "alone"]]
+    grids = metric(build.grids, communities).set_index("unit_ids").geometry
+    a, b = (box(X0, Y0, X0 + 300, Y0 + 300), box(X0 + 300, Y0, X0 + 900, Y0 + 300))
+    assert (grids.area > 20_000).all()  # every grid has land
+    assert grids[["big-1", "P;big-2", "big-3;big-4"]].union_all().symmetric_difference(a).area < 0.01
+    assert grids["other"].symmetric_difference(b).area < 0.01
+    left, right = np.triu_indices(len(grids), 1)
+    assert (shapely.area(shapely.intersection(grids.to_numpy()[left], grids.to_numpy()[right])) < 0.01).all()
+    moved = metric(build.units, communities).set_index("unit_id").geometry
+    assert moved["big-3"].equals_exact(Point(X0 + 299.4, Y0 + 150), 1e-3)  # 0.6 m inside A, straight west
+    assert moved["big-4"].equals_exact(Point(X0 + 299.4, Y0 + 100), 1e-3)  # from its vertex nearest A
+    approximate = build.units.loc[build.units["position"] == "approximate", "unit_id"]
+    assert approximate.tolist() == ["big-3", "big-4"]
+    for unit, grid in [("big-3", "big-3;big-4"), ("big-4", "big-3;big-4"), ("big-2", "P;big-2"),
+                       ("P", "P;big-2")]:
+        assert grids[grid].contains(moved[unit]) and grids[grid].boundary.distance(moved[unit]) >= CLEARANCE_M
+    beyond = build.report.to_frame().query("check == 'unit_beyond_boundary'")
+    assert beyond[["record", "severity", "distance_m"]].values.tolist() == [["big-3", "warning", 500.0],
+                                                                           ["big-4", "warning", 300.0]]
+    inside = build.report.to_frame().query("check == 'unit_inside_unit'")
+    assert inside[["record", "head"]].values.tolist() == [["P", "big-2"]]
+    codes = build.units.set_index("unit_id")["grid_code"]
+    assert split_ids(codes["big"]) == sorted(codes[["big-1", "big-2", "big-3"]])  # its land went to them
+    assert grids[["big-1", "P;big-2", "big-3;big-4"]].union_all().covers(moved["big"].buffer(-0.01))
+    placed = build.units[build.units["unit_id"] != "big"]
+    findings = gridmap.check(build.grids, communities, placed).to_frame()
+    assert not (findings["severity"] == "error").any(), findings["check"].tolist()
+
+
+def assert_polygons_in_their_grids(build, communities: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> None:
+    """Each unit polygon's land, less what smaller unit polygons of its community take, lies in its grids.
+
+    Its grids are those its ``grid_code`` names (several for a compound split along its buildings). Polygons
+    of nearly the same area both give up their common part (which one takes it is float noise).
+    """
+    grids = metric(build.grids, communities)
+    grid_of = dict(zip(grids["code"], grids.geometry, strict=True))
+    land = grids.dissolve("community_code").geometry
+    geoms = metric(polygons, communities, densify=True).geometry.to_numpy()
+    clipped = shapely.intersection(geoms, land[polygons["community_code"]].to_numpy())
+    area = shapely.area(clipped)
+    same = polygons["community_code"].to_numpy()
+    for i, codes in enumerate(polygons["grid_code"]):
+        smaller = (same == same[i]) & (area <= area[i] * (1 + 1e-6)) & (np.arange(len(area)) != i)
+        own = shapely.difference(clipped[i], shapely.union_all(clipped[smaller]))
+        held = shapely.union_all([grid_of[code] for code in split_ids(codes)])
+        assert shapely.difference(own, held).area < 1.0, (polygons["unit_id"].iloc[i], codes)
 
 
 def _lost_area(overlaps: pd.DataFrame) -> dict[str, float]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -115,10 +116,13 @@ class GridBuild:
         The input units with ``community_code`` as assigned, ``grid_code`` (None when excluded; the
         ";"-joined codes of its grids for a compound split along its buildings) and ``position``. A point
         unit sharing its location with others (within ``GridRules.coincident_m``) is spread around the
-        spot, and a point within half a metre of its community's boundary is moved inward: its geometry
-        here is the moved point and ``position`` is "approximate" (the findings ``units_shared_spot`` and
-        ``unit_near_boundary`` give the original places). Every unit point lies at least
-        :data:`~gridmap.division.positions.CLEARANCE_M` inside the grid its ``grid_code`` names.
+        spot, a point within half a metre of its community's boundary is moved inward, and a unit with no
+        land in its community (a building of a compound split along its buildings that stands beyond the
+        compound's community) stands at the nearest point inside it: its geometry here is the moved point
+        and ``position`` is "approximate" (the findings ``units_shared_spot``, ``unit_near_boundary`` and
+        ``unit_beyond_boundary`` give the original places). Every unit point lies at least
+        :data:`~gridmap.division.positions.CLEARANCE_M` inside the grid its ``grid_code`` names; a point
+        inside a compound split along its buildings shares the grid of the building whose land holds it.
     report : gridmap.Report
         Findings of assignment and division; ``report.tables["households"]`` has households per grid by
         community (min, median, max, number of grids, number outside the range), and
@@ -572,7 +576,8 @@ def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndar
         _report_units_geometry(geoms, clipped, table, report)
     left, right = neighbours
     adjacency = {"left": left, "right": right, "gap_m": shapely.distance(geoms[left], geoms[right])}
-    links = _links(clipped, regions, table, report) if checks.links else _NO_LINKS
+    links = (_links(clipped, regions, table, report, _split_compounds(prepared, land)) if checks.links
+             else _NO_LINKS)
     position = shapely.point_on_surface(np.where(shapely.is_empty(clipped), geoms, clipped))
     frame = {
         **{column: table[column] for column in _GROUPING_COLUMNS},
@@ -586,6 +591,25 @@ def _group_community(prepared: _Prepared, land: _Land, neighbours: tuple[np.ndar
     labels, groups = group_unit_rows(frame, adjacency, community_kind=prepared.kind, rules=rules, links=links,
                                      zones=zones)
     return _Grouped(labels, groups, frame)
+
+
+def _split_compounds(prepared: _Prepared, land: _Land) -> list[tuple[BaseGeometry, np.ndarray]]:
+    """Return each compound split along its buildings: its polygon (in its block) and its buildings.
+
+    The buildings as positions among the grouped units, those of the compound's block only (the others
+    divide their own blocks).
+    """
+    plan = prepared.plan
+    if plan is None:
+        return []
+    out = []
+    for container, members in plan.split.items():
+        polygon, buildings = land.clipped[container], np.asarray(members, dtype=np.int64)
+        if land.zone is not None and len(land.blocks) > 1:
+            buildings = buildings[land.zone[buildings] == land.zone[container]]
+            polygon = shapely.intersection(polygon, land.blocks[land.zone[container]])
+        out.append((polygon, np.searchsorted(plan.grouped, buildings)))
+    return out
 
 
 def _dissolve_grids(prepared: list[_Prepared], lands: list[_Land], grouped: list[_Grouped | None]
@@ -689,6 +713,8 @@ def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Check
                                      > _AREA_TOLERANCE_M2], n)
     geometry |= _flagged(_overlapping(clipped[areal], where[areal]), n)
     links = _may_link(clipped, regions, where, n)
+    # points in or near a compound split along its buildings (rare) are found by _links itself
+    links |= np.array([bool(c.plan.split) for c in prepared if c.plan is not None], dtype=bool)
     thin = _flagged(where[thin_land(regions)], n)
     flags = iter(zip(geometry.tolist(), links.tolist(), thin.tolist(), strict=True))
     return [_Checks(*next(flags)) if community.plan is not None else _Checks(False, False, False)
@@ -873,12 +899,15 @@ def _report_units_geometry(
 
 
 def _links(
-    clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report
+    clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report,
+    splits: Sequence[tuple[BaseGeometry, np.ndarray]] = (),
 ) -> dict[str, np.ndarray]:
     """Return the units that must share a grid, as (member, head) pairs (numpy columns).
 
     A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
-    and a polygon left without land because smaller units cover it.
+    a polygon left without land because smaller units cover it, and a point not linked yet in or near a
+    compound split along its buildings (``splits``: its polygon and the positions of its buildings), whose
+    land goes to its buildings: that point shares the grid of the building whose land holds it.
     """
     ids = table["unit_id"]
     kinds = table["kind"]
@@ -923,8 +952,45 @@ def _links(
     for member in landless:
         cover = shapely.area(shapely.intersection(clipped[member], regions))
         rows.append((member, int(np.argmax(cover))))
+    rows += _split_links(clipped, regions, points, splits, {member for member, _ in rows}, table, report)
     pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return {"member": pairs[:, 0], "head": pairs[:, 1]}
+
+
+def _split_links(clipped: np.ndarray, regions: np.ndarray, points: np.ndarray,
+                 splits: Sequence[tuple[BaseGeometry, np.ndarray]], linked: set, table: dict[str, np.ndarray],
+                 report: Report) -> list[tuple[int, int]]:
+    """Link each point not linked yet in or near a split compound to the building whose land holds it.
+
+    The land of a compound split along its buildings goes to its buildings, so a point unit inside it has
+    no land around it: it shares the grid of the building whose land holds it (else the nearest).
+    """
+    ids, kinds, rows = table["unit_id"], table["kind"], []
+    for polygon, buildings in splits:
+        near = points[shapely.dwithin(clipped[points], polygon, 2 * CLEARANCE_M)]
+        for member in (p for p in near if p not in linked and p not in set(buildings)):
+            head = _point_holder(clipped[member], regions, buildings)
+            if head is None:
+                continue
+            rows.append((int(member), head))
+            linked.add(member)
+            report.add(
+                "unit_inside_unit",
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                f"of) a compound split along its buildings and shares the grid of its building {ids[head]}",
+                record=ids[member],
+                severity="warning",
+                head=ids[head],
+            )
+    return rows
+
+
+def _point_holder(point: BaseGeometry, regions: np.ndarray, candidates: np.ndarray) -> int | None:
+    """Return the candidate whose land holds the point, else the nearest (None when none has land)."""
+    candidates = np.asarray(candidates, dtype=np.int64)
+    land = regions[candidates]
+    distance = np.where(shapely.is_empty(land), np.inf, shapely.distance(land, point))
+    return int(candidates[np.argmin(distance)]) if np.isfinite(distance).any() else None
 
 
 def _with_narrow_links(links: dict[str, np.ndarray], regions: np.ndarray, community,

@@ -11,6 +11,11 @@ grid's edge, so that a checker or a case locator finds them in the neighbour. So
   :data:`SPREAD_SPACING_M` apart, in the order of their ids, keeping inside the community (at least half a
   spacing from its boundary where it is wide enough, else at least :data:`CLEARANCE_M`) and away from unit
   polygons (half a spacing) and other points (two spacings);
+* **outside** — a unit with no land in its community (a point at least :data:`CLEARANCE_M` outside it, a
+  polygon without area inside it: a building of a compound split along its buildings stands beyond the
+  compound's community, whose division it follows) stands at the nearest place that far inside the
+  community, as a point (``unit_beyond_boundary``, warning). Divided where it lies, it would get no land of
+  that community: its grid would be empty;
 * **boundaries** — a point closer than :data:`CLEARANCE_M` (plus a margin) to its community's boundary is
   moved straight inward to that distance (``unit_near_boundary``, info).
 
@@ -39,6 +44,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridmap.division.tessellate import clip_units
 from gridmap.findings import Report
 from gridmap.schema import join_ids
 
@@ -90,18 +96,20 @@ def place_points(
     coincident_m : float
         Points this close (m) share a location; 0 turns spreading off.
     report : gridmap.Report
-        Receives ``units_shared_spot`` (warning, one per spot) and ``unit_near_boundary`` (info).
+        Receives ``units_shared_spot`` (warning, one per spot), ``unit_beyond_boundary`` (warning) and
+        ``unit_near_boundary`` (info).
     code : str, optional
         The community code, for the findings.
 
     Returns
     -------
     Placement
-        ``geoms`` with moved points, and ``moved``.
+        ``geoms`` with moved points (a unit outside the community becomes a point), and ``moved``.
     """
     geoms = np.array(geoms, dtype=object)
     moved = np.zeros(len(geoms), dtype=bool)
-    points = np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    _bring_inside(geoms, moved, community, ids, report=report, code=code)
+    points = np.flatnonzero((shapely.get_type_id(geoms) == shapely.GeometryType.POINT) & ~moved)
     if not len(points):
         return Placement(geoms, moved)
     polygons = geoms[shapely.get_dimensions(geoms) == 2]
@@ -141,12 +149,50 @@ def place_points(
     return Placement(geoms, moved)
 
 
+def _bring_inside(geoms: np.ndarray, moved: np.ndarray, community: BaseGeometry, ids: np.ndarray, *,
+                  report: Report, code: str) -> None:
+    """Put each unit without land in the community at the nearest point inside it (in place)."""
+    beyond = _beyond(geoms, community)
+    if not beyond.any():
+        return
+    distance = shapely.distance(geoms[beyond], community)
+    geoms[beyond], moved[beyond] = _inward(geoms[beyond], community), True
+    for unit, gap in zip(ids[beyond], distance, strict=True):
+        report.add(
+            "unit_beyond_boundary",
+            f"unit {unit} has no land in community {code}, to which it belongs (it lies {gap:.1f} m outside "
+            "it; a building belongs to its compound's community): for the division it stands at the nearest "
+            f"point {_INSET_M:g} m inside, and its position is approximate",
+            record=unit,
+            severity="warning",
+            fix="check the unit's location, or the compound its parent_unit names",
+            distance_m=round(float(gap), 2),
+        )
+
+
+def _beyond(geoms: np.ndarray, community: BaseGeometry) -> np.ndarray:
+    """Whether each unit has no land in the community: a point the clearance outside, a polygon without area.
+
+    A polygon's area inside is measured as the division clips it (:func:`~gridmap.division.tessellate.
+    clip_units`), so a polygon that clips to nothing is found here.
+    """
+    beyond = np.zeros(len(geoms), dtype=bool)
+    points = shapely.get_dimensions(geoms) == 0
+    if points.any():
+        beyond[points] = shapely.distance(geoms[points], community) >= CLEARANCE_M
+    polygons = np.flatnonzero(shapely.get_dimensions(geoms) == 2)
+    if len(polygons):
+        beyond[polygons] = shapely.area(clip_units(geoms[polygons], community)) == 0
+    return beyond
+
+
 def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, coincident_m: float
                     ) -> np.ndarray:
-    """Whether :func:`place_points` would move a point unit of each area, for many areas at once.
+    """Whether :func:`place_points` would move a unit of each area, for many areas at once.
 
-    True for an area with two point units within ``coincident_m`` of each other, or a point unit closer to
-    its boundary than the clearance (plus margin); :func:`place_points` changes nothing in the others.
+    True for an area with two point units within ``coincident_m`` of each other, a point unit closer to its
+    boundary than the clearance (plus margin) or outside it, or a polygon unit without area in it;
+    :func:`place_points` changes nothing in the others.
 
     Examples
     --------
@@ -155,8 +201,15 @@ def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, 
     ...                 np.array([0, 0, 1, 1]), np.array([box(0, 0, 100, 100), box(100, 0, 200, 100)]),
     ...                 coincident_m=5).tolist()
     [True, False]
+    >>> points_to_place(np.array([box(120, 0, 130, 10), Point(150, 50)]), np.array([0, 1]),
+    ...                 np.array([box(0, 0, 100, 100), box(100, 0, 200, 100)]), coincident_m=5).tolist()
+    [True, False]
     """
     flagged = np.zeros(len(areas), dtype=bool)
+    polygons = np.flatnonzero(shapely.get_dimensions(geoms) == 2)
+    if len(polygons):
+        landless = shapely.area(clip_units(geoms[polygons], areas[where[polygons]])) == 0
+        flagged[where[polygons[landless]]] = True
     points = np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
     if not len(points):
         return flagged
@@ -169,6 +222,7 @@ def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, 
     boundaries = np.full(len(areas), None, dtype=object)
     boundaries[used] = shapely.boundary(areas[used])
     near = shapely.distance(geoms[points], boundaries[where[points]]) < _INSET_M
+    near |= ~shapely.intersects(areas[where[points]], geoms[points])
     flagged[where[points[near]]] = True
     return flagged
 

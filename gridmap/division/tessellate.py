@@ -472,7 +472,11 @@ def _seeds(
     units: np.ndarray, clipped: np.ndarray, own_area: np.ndarray, where: np.ndarray, *, spacing: float,
     grid_size: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Voronoi seeds and the unit each belongs to; duplicate seeds of an area keep the first unit's label."""
+    """Voronoi seeds and the unit each belongs to.
+
+    Duplicate seeds of an area keep the label of a point unit (its location is its only seed: a polygon's
+    outline passing through it must not leave it without land), else of the first unit.
+    """
     rings = shapely.boundary(clipped)
     # large units get at most MAX_SEEDS_PER_UNIT seeds: the split of the land between two big compounds
     # hardly changes, and the Voronoi diagram and the noding stay small
@@ -484,7 +488,8 @@ def _seeds(
     coords, owners = shapely.get_coordinates(outlines, return_index=True)
     coords = np.round(coords / grid_size) * grid_size
     area = where[owners]
-    order = np.lexsort((coords[:, 1], coords[:, 0], area))  # stable: the first of equal seeds first
+    outline = shapely.get_dimensions(clipped[owners]) == 2
+    order = np.lexsort((outline, coords[:, 1], coords[:, 0], area))  # stable: then the first unit's
     key = np.column_stack([area[order], coords[order]])
     first = np.sort(order[_run_starts(key)])
     return coords[first], owners[first]
