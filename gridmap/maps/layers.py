@@ -362,12 +362,18 @@ def _text(value):
         else str(value)
 
 
-def _counts(frame: gpd.GeoDataFrame, i: int, unknown: str) -> list:
-    """Return a feature's households, population and buildings; ``unknown`` for empty buildings."""
-    counts = [_count(frame[column].iloc[i]) if column in frame.columns else None for column in _COUNTS]
-    if "buildings" in frame.columns and counts[2] is None:
-        counts[2] = unknown
-    return counts
+def _counts(frame: gpd.GeoDataFrame, unknown: str) -> list[list]:
+    """Return each feature's households, population and buildings; ``unknown`` for empty buildings."""
+    columns = [[_count(value) for value in frame[column].tolist()] if column in frame.columns
+               else [None] * len(frame) for column in _COUNTS]
+    if "buildings" in frame.columns:
+        columns[2] = [unknown if value is None else value for value in columns[2]]
+    return [list(counts) for counts in zip(*columns)] if len(frame) else []
+
+
+def _column(frame: gpd.GeoDataFrame, column: str) -> list:
+    """Return a column's values as a list, or None for each row when the frame has no such column."""
+    return frame[column].tolist() if column in frame.columns else [None] * len(frame)
 
 
 def _labels(lang: str) -> dict[str, str]:
@@ -437,12 +443,10 @@ def boundary_layer(frame: gpd.GeoDataFrame, *, level: str, lang: str = "zh", nam
     _check_frame(frame, what, ["code"])
     data = _drawable(frame, what, "code")
     kind_column = "type" if level == "grid" else "kind"
-    rows = []
-    for i in range(len(data)):
-        code = _text(data["code"].iloc[i])
-        title = _text(data["name"].iloc[i]) if "name" in data.columns else None
-        kind = data[kind_column].iloc[i] if kind_column in data.columns else None
-        rows.append([title or code, code, _type_label(text, level, kind), *_counts(data, i, text["unknown"])])
+    rows = [[_text(title) or _text(code), _text(code), _type_label(text, level, kind), *counts]
+            for code, title, kind, counts in zip(data["code"].tolist(), _column(data, "name"),
+                                                 _column(data, kind_column), _counts(data, text["unknown"]),
+                                                 strict=True)]
     return GeoLayer(data.geometry, rows, fields=[text["code"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[{**BOUNDARY_STYLES[level], **(style or {})}], style_index=[0] * len(rows),
                     key=level,
@@ -494,10 +498,10 @@ def unit_layer(frame: gpd.GeoDataFrame, *, lang: str = "zh", name: str | None = 
     _check_frame(frame, "unit layer", ["unit_id", "name", "kind"])
     data = _drawable(frame, "unit layer", "unit_id")
     kinds = [kind if kind in UNIT_COLORS else "other" for kind in data["kind"]]
-    rows = [[_text(data["name"].iloc[i]) or _text(data["unit_id"].iloc[i]), _text(data["unit_id"].iloc[i]),
-             text.get(str(data["kind"].iloc[i]), _text(data["kind"].iloc[i])),
-             *_counts(data, i, text["unknown"])]
-            for i in range(len(data))]
+    rows = [[_text(title) or _text(unit_id), _text(unit_id), text.get(str(kind), _text(kind)), *counts]
+            for title, unit_id, kind, counts in zip(data["name"].tolist(), data["unit_id"].tolist(),
+                                                   data["kind"].tolist(), _counts(data, text["unknown"]),
+                                                   strict=True)]
     return GeoLayer(data.geometry, rows, fields=[text["unit_id"], text["kind"], *(text[c] for c in _COUNTS)],
                     styles=[_unit_style(kind) for kind in UNIT_KINDS],
                     style_index=[UNIT_KINDS.index(kind) for kind in kinds], key=key,
