@@ -40,7 +40,9 @@ needs_dask = pytest.mark.skipif(
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # one worker process (tasks are pickled to it, as to any cluster) running two threads at once; a second
+    # process would cost its start-up (importing gridmap and geopandas) and test nothing more
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as connected:
             yield connected
 
