@@ -24,8 +24,8 @@ from hypothesis import settings
 settings.register_profile("gridmap", deadline=None)
 settings.load_profile("gridmap")
 
-#: The longest single tests (a minute or so on one worker: mypy, the sample generator run twice, random kills
-#: of registry writers), run first: xdist's worksteal hands tests out in collection order, and one of these
+#: The longest single tests (up to a minute on one worker: mypy, the sample generator, random kills of
+#: registry writers), run first: xdist's worksteal hands tests out in collection order, and one of these
 #: left for the end keeps one worker busy while the other has nothing left to take.
 LONGEST_FIRST = ("tests/test_types.py::", "tests/test_scripts.py::test_make_sample_data_usage",
                  "tests/test_registry_processes.py::test_writers_killed_at_random_points")
