@@ -85,6 +85,9 @@ GRID_COLUMNS = [
     "position",
 ]
 
+#: A point unit this close to a unit polygon (m) shares its grid (:func:`_links`): a boundary between them
+#: would leave the point less than :data:`~gridmap.division.positions.CLEARANCE_M` inside its grid.
+_POINT_REACH_M = 2 * CLEARANCE_M
 #: Unit polygons overlapping by more than this (m²) are reported.
 _AREA_TOLERANCE_M2 = 1.0
 # The unit-table columns group_units reads.
@@ -721,15 +724,17 @@ def _checks_needed(prepared: list[_Prepared], lands: list[_Land]) -> list[_Check
             for community in prepared]
 
 
-def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+def _may_link(clipped: np.ndarray, regions: np.ndarray, where: np.ndarray, n: int, *,
+              reach: float = _POINT_REACH_M) -> np.ndarray:
     """Whether :func:`_links` may link units of each of ``n`` areas, all at once.
 
     ``clipped`` and ``regions`` are the units (clipped to their area) and their land, ``where`` the area of
-    each: an area may link a point on or near a polygon, points at one place, or a polygon without land.
+    each: an area may link a point on or within ``reach`` of a polygon, points at one place, or a polygon
+    without land.
     """
     points, polygons = shapely.get_dimensions(clipped) == 0, shapely.area(clipped) > 0
     links = _flagged(where[polygons & shapely.is_empty(regions)], n)
-    links |= _flagged(_near_pairs(clipped, where, points, polygons), n)
+    links |= _flagged(_near_pairs(clipped, where, points, polygons, reach), n)
     cells = np.round(shapely.get_coordinates(shapely.get_geometry(clipped[points], 0)) / GRID_SIZE_M)
     key = np.column_stack([where[points], cells])
     key = key[np.lexsort(key.T[::-1])]
@@ -750,11 +755,11 @@ def _overlapping(geoms: np.ndarray, where: np.ndarray) -> np.ndarray:
     return where[left[keep]]
 
 
-def _near_pairs(clipped: np.ndarray, where: np.ndarray, points: np.ndarray, polygons: np.ndarray
-                ) -> np.ndarray:
-    """Return the community of each point unit on or near a polygon unit of its community (:func:`_links`)."""
+def _near_pairs(clipped: np.ndarray, where: np.ndarray, points: np.ndarray, polygons: np.ndarray,
+                reach: float) -> np.ndarray:
+    """Return the community of each point unit within ``reach`` of a polygon unit of its community."""
     point, hit = shapely.STRtree(clipped[polygons]).query(clipped[points], predicate="dwithin",
-                                                          distance=2 * CLEARANCE_M)
+                                                          distance=reach)
     same = where[points][point] == where[polygons][hit]
     return where[points][point[same]]
 
@@ -900,14 +905,15 @@ def _report_units_geometry(
 
 def _links(
     clipped: np.ndarray, regions: np.ndarray, table: dict[str, np.ndarray], report: Report,
-    splits: Sequence[tuple[BaseGeometry, np.ndarray]] = (),
+    splits: Sequence[tuple[BaseGeometry, np.ndarray]] = (), *, reach: float = _POINT_REACH_M,
 ) -> dict[str, np.ndarray]:
     """Return the units that must share a grid, as (member, head) pairs (numpy columns).
 
-    A point inside, on or within a metre of another unit's polygon, a point at an earlier point's place,
-    a polygon left without land because smaller units cover it, and a point not linked yet in or near a
-    compound split along its buildings (``splits``: its polygon and the positions of its buildings), whose
-    land goes to its buildings: that point shares the grid of the building whose land holds it.
+    A point inside, on or within ``reach`` (a metre for grids) of another unit's polygon, a point at an
+    earlier point's place, a polygon left without land because smaller units cover it, and a point not
+    linked yet in or near a compound split along its buildings (``splits``: its polygon and the positions
+    of its buildings), whose land goes to its buildings: that point shares the grid of the building whose
+    land holds it.
     """
     ids = table["unit_id"]
     kinds = table["kind"]
@@ -916,7 +922,7 @@ def _links(
     polygons = np.flatnonzero(shapely.area(clipped) > 0)
     if len(points) and len(polygons):
         point, hit = shapely.STRtree(clipped[polygons]).query(
-            clipped[points], predicate="dwithin", distance=2 * CLEARANCE_M
+            clipped[points], predicate="dwithin", distance=reach
         )
         order = np.lexsort((polygons[hit], shapely.area(clipped[polygons[hit]]), point))
         point, hit = point[order], hit[order]
@@ -926,7 +932,7 @@ def _links(
             rows.append((member, head))
             report.add(
                 "unit_inside_unit",
-                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {reach:g} m "
                 f"of) unit {ids[head]}'s polygon and shares its grid; give it a polygon to keep it apart",
                 record=ids[member],
                 severity="warning",

@@ -9,6 +9,11 @@ footprint's :func:`shapely.point_on_surface`), the grid's land is shared out amo
 household range (:func:`~gridmap.division.group.group_units`; a building above the ceiling stands alone,
 a building is never divided) and the groups' land is dissolved into micro-grids that tile the grid.
 
+No micro-grid of several buildings holds more households than the ceiling, except buildings at one place,
+which share a micro-grid whatever their households (reported): points at the same place, and a point
+building on or inside a footprint (within 1 cm: the footprint is never divided). A point outside a
+footprint, however close, gets its own land and is grouped like any other building.
+
 A micro-grid's code is its grid's code followed by a sequence of ``micro_width`` digits (two: the
 ``micro_width`` of the code schemes of :mod:`gridmap.codes.scheme`) in reading order
 (:func:`~gridmap.division.order.reading_order`):
@@ -64,6 +69,10 @@ __all__ = ["build_microgrids", "MicroBuild", "MICROGRID_COLUMNS", "MICRO_WIDTH"]
 
 #: A building this close to a grid (m) but outside every grid is on the grid's outer edge: it is the grid's.
 _EDGE_TOLERANCE_M = 0.01
+#: A point building this close to a footprint (m) is on it: it stands at the footprint's place and shares its
+#: micro-grid (a footprint is never divided). A point further out, however close, gets its own land, so that
+#: the household ceiling holds for it (grids link points within a metre, for their clearance).
+_ON_FOOTPRINT_M = 0.01
 #: Digits of the micro-grid sequence by default, as in the default code scheme (``DEFAULT.micro_width``).
 MICRO_WIDTH = 2
 
@@ -405,7 +414,7 @@ def _group_buildings(geoms: np.ndarray, clipped: np.ndarray, regions: np.ndarray
                      findings: list[Report]) -> list[tuple[np.ndarray, list[GridRow]]]:
     """Group the buildings of each grid (:func:`~gridmap.division.group.group_unit_rows`): labels and rows."""
     pairs = adjacent_pairs_each([regions[part] for part in slices])
-    may_link = _may_link(clipped, regions, where, len(slices))
+    may_link = _may_link(clipped, regions, where, len(slices), reach=_ON_FOOTPRINT_M)
     grid_rules = rules.as_grid_rules()
     out: list[tuple[np.ndarray, list[GridRow]]] = []
     for g, part in enumerate(slices):
@@ -415,7 +424,8 @@ def _group_buildings(geoms: np.ndarray, clipped: np.ndarray, regions: np.ndarray
         left, right = pairs[g]
         gap = shapely.distance(geoms[part][left], geoms[part][right])
         frame = {column: values[part] for column, values in table.items()}
-        links = _links(clipped[part], regions[part], frame, findings[g]) if may_link[g] else None
+        links = (_links(clipped[part], regions[part], frame, findings[g], reach=_ON_FOOTPRINT_M)
+                 if may_link[g] else None)
         adjacency = {"left": left, "right": right, "gap_m": gap}
         out.append(group_unit_rows(frame, adjacency, community_kind="urban", rules=grid_rules, links=links))
     return out
