@@ -603,48 +603,57 @@ class _Lattice:
         self.stride = self.nx + 1  # column nx is the fill's spare column
         self._magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), size)
         n_grids = np.int64(len(geoms))
-        touched: list[tuple[np.ndarray, np.ndarray]] = []
-        flat, weight = boundary.scan(
-            xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
-            lambda i, j, grid: touched.append((j * np.int64(self.stride) + i, grid)))
-        cells_touched, grids_touched = (np.concatenate(part) for part in zip(*touched, strict=True))
-        touched.clear()
+        mixed = np.zeros(self.ny * self.stride, dtype=bool)
+        touched: list[tuple[np.ndarray, np.ndarray]] = []  # cells (int32: fewer than 2**31) and grids
+
+        def touch(i: np.ndarray, j: np.ndarray, grid: np.ndarray) -> None:
+            cell = j * np.int32(self.stride)
+            cell += i
+            mixed[cell] = True
+            touched.append((cell, grid))
+
+        flat, weight = boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
+                                     touch)
         label, several = _labels(_fill(flat, weight, self.ny, self.stride, closed=True), n_grids)
         del flat, weight
-        mixed = np.zeros(self.ny * self.stride, dtype=bool)
-        mixed[cells_touched] = True
-        held = label >= 0
         label[several] = _TREE
         blocks = np.flatnonzero(mixed & ~several)
-        centre = np.flatnonzero(held[blocks])  # the mixed cells (numbers) whose centre a grid holds
-        holder = label[blocks[centre]].astype(np.int64)
+        del mixed
+        centre = np.flatnonzero(label[blocks] >= 0)  # the mixed cells (numbers) whose centre a grid holds
+        holder = label[blocks[centre]]
         label[blocks] = _BLOCK - np.arange(len(blocks), dtype=np.int32)
         self.label = label
         # Candidates of each mixed cell, by code: the grids whose boundary may touch it, and the grid
-        # holding its centre (it can intersect the cell without its boundary touching it).
-        number = _BLOCK - label[cells_touched]
-        if not several.any():  # no grid overlaps another (as it should be): every touched cell is mixed
-            number, grids = number, grids_touched
-        else:
-            keep = number >= 0
-            number, grids = number[keep], grids_touched[keep]
-        # keys block * n_grids + rank, in 32 bits when they fit: sorted three times faster
+        # holding its centre (it can intersect the cell without its boundary touching it). Keys
+        # block * n_grids + rank, in 32 bits when they fit: sorted three times faster.
         kind = np.uint32 if (len(blocks) + 1) * int(n_grids) < 2**32 else np.int64
         ranks = rank.astype(kind)
-        keys = np.sort(np.concatenate([
-            number.astype(kind) * kind(n_grids) + ranks[grids],
-            centre.astype(kind) * kind(n_grids) + ranks[holder]]))
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        del cells_touched, grids_touched, number, grids, several, held
+        keys = [centre.astype(kind) * kind(n_grids) + ranks[holder]]
+        for cell, grid in touched:
+            number = _BLOCK - label[cell]
+            if several.any():  # grids overlap: cells whose centre is in two grids are not mixed cells
+                keep = number >= 0
+                number, grid = number[keep], grid[keep]
+            key = number.astype(kind)
+            key *= kind(n_grids)
+            key += ranks[grid]
+            keys.append(key)
+        del touched, several
+        keys = np.sort(np.concatenate(keys))
+        new = np.empty(len(keys), dtype=bool)  # the first of equal keys
+        new[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        keys = keys[new]
         block_of_key = keys // kind(n_grids)
         self.candidate_grids = np.argsort(rank).astype(np.int32)[keys - block_of_key * kind(n_grids)]
-        self.candidate_start = np.zeros(len(blocks) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(block_of_key, minlength=len(blocks)), out=self.candidate_start[1:])
+        # every mixed cell has a candidate (a grid touching it): each block's first key starts its list
+        first = np.flatnonzero(block_of_key[1:] != block_of_key[:-1]) + 1
+        self.candidate_start = np.concatenate([[0], first, [len(keys)]] if len(keys) else [[0]]).astype(np.int64)
         self.refine = refine
         while self.refine > 1 and len(blocks) * self.refine ** 2 > _MAX_FINE_CELLS:
             self.refine //= 2
         self._shift = self.refine.bit_length() - 1
-        self.fine = self._fine_labels(boundary, blocks, keys.astype(np.int64), rank)
+        self.fine = self._fine_labels(boundary, blocks, keys, rank)
         logger.debug("%s", self.describe())
 
     def describe(self) -> str:
@@ -695,6 +704,7 @@ class _Lattice:
         labels = np.full(len(blocks) * k * k, _FINE_EXACT, dtype=np.int8)
         if k == 1 or not len(blocks):
             return labels  # a mixed cell is its own second-level cell
+        keys = keys.astype(np.int64)
         fine = self.size / k
         nx, ny, stride = self.nx * k, self.ny * k, self.nx * k + 1
         clear = np.ones(len(labels), dtype=bool)
