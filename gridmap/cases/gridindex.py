@@ -617,7 +617,7 @@ class _Lattice:
         label, several = _labels(_fill(flat, weight, self.ny, self.stride, closed=True), n_grids)
         del flat, weight
         label[several] = _TREE
-        blocks = np.flatnonzero(mixed & ~several)
+        blocks = np.flatnonzero(np.greater(mixed, several, out=mixed))  # mixed and not several
         del mixed
         centre = np.flatnonzero(label[blocks] >= 0)  # the mixed cells (numbers) whose centre a grid holds
         holder = label[blocks[centre]]
@@ -639,13 +639,16 @@ class _Lattice:
             key += ranks[grid]
             keys.append(key)
         del touched, several
-        keys = np.sort(np.concatenate(keys))
+        keys = np.concatenate(keys)
+        keys.sort()
         new = np.empty(len(keys), dtype=bool)  # the first of equal keys
         new[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new[1:])
         keys = keys[new]
         block_of_key = keys // kind(n_grids)
-        self.candidate_grids = np.argsort(rank).astype(np.int32)[keys - block_of_key * kind(n_grids)]
+        rank_of_key = block_of_key * kind(n_grids)
+        np.subtract(keys, rank_of_key, out=rank_of_key)
+        self.candidate_grids = np.argsort(rank).astype(np.int32)[rank_of_key]
         # every mixed cell has a candidate (a grid touching it): each block's first key starts its list
         first = np.flatnonzero(block_of_key[1:] != block_of_key[:-1]) + 1
         self.candidate_start = np.concatenate([[0], first, [len(keys)]] if len(keys) else [[0]]).astype(np.int64)
@@ -1098,7 +1101,8 @@ def _labels(total: np.ndarray, n_grids: int) -> tuple[np.ndarray, np.ndarray]:
     ``total``.
     """
     held = total != 0
-    label = (total >> _SHIFT_BITS).astype(np.int32)
+    label = np.empty(len(total), dtype=np.int32)
+    np.right_shift(total, _SHIFT_BITS, out=label, casting="unsafe")  # as astype(np.int32): no int64 copy
     label -= 1  # _OUTSIDE where no grid holds the centre
     several = np.bitwise_and(total, _SHIFT - 1, out=total) != 1
     several |= label.view(np.uint32) >= n_grids
