@@ -551,12 +551,16 @@ def _checked_grids(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.
                           fix="give each grid its code in a column named code")
     if grids.crs is None:
         raise CRSError("grids have no CRS", fix="read them with gridmap.io.read_layer or set_crs()")
-    codes = grids["code"].to_numpy(dtype=object)
-    bad = [i for i, code in enumerate(codes) if not isinstance(code, str) or not code]
+    column = grids["code"]
+    codes = column.to_numpy(dtype=object)
+    if isinstance(column.dtype, pd.StringDtype):  # text or missing: only those two to find
+        bad = np.flatnonzero((column.isna() | (column == "")).to_numpy(dtype=bool)).tolist()
+    else:
+        bad = [i for i, code in enumerate(codes) if not isinstance(code, str) or not code]
     if bad:
         raise SchemaError(f"grid code {codes[bad[0]]!r} is not text", record=f"grid row {bad[0] + 1}",
                           fix="codes are text: read them with gridmap's readers (dtype str)")
-    repeated = pd.Series(codes).duplicated()
+    repeated = column.duplicated()
     if repeated.any():
         code = codes[int(np.flatnonzero(repeated.to_numpy())[0])]
         raise SchemaError(f"grid code {code!r} is used by more than one grid", record=f"grid {code}",
@@ -657,7 +661,8 @@ class _Lattice:
             self.refine //= 2
         self._shift = self.refine.bit_length() - 1
         self.fine = self._fine_labels(boundary, blocks, keys, rank)
-        logger.debug("%s", self.describe())
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s", self.describe())
 
     def describe(self) -> str:
         """Cells, their size and the share of mixed cells at each level."""
@@ -848,7 +853,7 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
     whose ends lie farther than twice ``margin`` from the cell lines touches the cells of its ends and,
     when it crosses a corner, the other two of their 2 x 2 box.
     """
-    i, j = _cell(x, nx), _cell(y, ny)
+    i, j = _vertex_cell(x, nx), _vertex_cell(y, ny)
     special = _near_line(x, i, margin)
     special |= _near_line(y, j, margin)
     special = special[:-1] | special[1:]
@@ -1031,6 +1036,12 @@ def _cell(v: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
     """
     v = v + shift if shift else v.copy()
     return np.clip(v, 0, n - 1, out=v).astype(np.int32)
+
+
+def _vertex_cell(v: np.ndarray, n: int) -> np.ndarray:
+    """:func:`_cell` of coordinates (in cells) from 0 up, as the grids' vertices are: truncating is flooring."""
+    cell = v.astype(np.int32)
+    return np.minimum(cell, n - 1, out=cell)
 
 
 def _near_line(v: np.ndarray, column: np.ndarray, margin: float) -> np.ndarray:
