@@ -616,10 +616,11 @@ class _Lattice:
             mixed[cell] = True
             touched.append((cell, grid))
 
-        flat, weight = boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
-                                     touch)
-        label, several = _labels(_fill(flat, weight, self.ny, self.stride, closed=True), n_grids)
-        del flat, weight
+        total = np.zeros(self.ny * self.stride, dtype=np.int64)
+        boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size, touch,
+                      lambda flat, weight: np.add.at(total, flat, weight.astype(np.int64)))
+        label, several = _labels(_row_sums(total, self.ny, self.stride, closed=True), n_grids)
+        del total
         label[several] = _TREE
         blocks = np.flatnonzero(np.greater(mixed, several, out=mixed))  # mixed and not several
         del mixed
@@ -649,13 +650,12 @@ class _Lattice:
         new[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new[1:])
         keys = keys[new]
-        block_of_key = keys // kind(n_grids)
-        rank_of_key = block_of_key * kind(n_grids)
-        np.subtract(keys, rank_of_key, out=rank_of_key)
+        block_of_key, rank_of_key = np.divmod(keys, kind(n_grids))
         self.candidate_grids = np.argsort(rank).astype(np.int32)[rank_of_key]
         # every mixed cell has a candidate (a grid touching it): each block's first key starts its list
-        first = np.flatnonzero(block_of_key[1:] != block_of_key[:-1]) + 1
-        self.candidate_start = np.concatenate([[0], first, [len(keys)]] if len(keys) else [[0]]).astype(np.int64)
+        self.candidate_start = np.empty(len(blocks) + 1, dtype=np.int64)
+        self.candidate_start[0], self.candidate_start[-1] = 0, len(keys)
+        np.add(np.flatnonzero(block_of_key[1:] != block_of_key[:-1]), 1, out=self.candidate_start[1:-1])
         self.refine = refine
         while self.refine > 1 and len(blocks) * self.refine ** 2 > _MAX_FINE_CELLS:
             self.refine //= 2
@@ -725,8 +725,10 @@ class _Lattice:
 
         # a second-level cell is ``refine`` (a power of two) times smaller: its coordinates are exactly
         # the first level's times ``refine``
-        flat, weight = boundary.scan(self.x0, self.y0, fine, nx, ny, _margin(fine, self._magnitude) / fine,
-                                     touched)
+        crossings: list[tuple[np.ndarray, np.ndarray]] = []
+        boundary.scan(self.x0, self.y0, fine, nx, ny, _margin(fine, self._magnitude) / fine, touched,
+                      lambda flat, weight: crossings.append((flat, weight)))
+        flat, weight = (np.concatenate(column) for column in zip(*crossings, strict=True))
         block_row = blocks // self.stride
         pattern = (np.arange(k)[:, None] * stride + np.arange(k)[None, :]).ravel()
         by_row = np.argsort(flat)
@@ -796,52 +798,60 @@ class _Boundary:
         return float(x.min()), float(y.min()), float(x.max()), float(y.max())
 
     def scan(self, x0: float, y0: float, size: float, nx: int, ny: int, margin: float,
-             touched: Callable[[np.ndarray, np.ndarray, np.ndarray], None]) -> tuple[np.ndarray, np.ndarray]:
-        """Go over the segments on ``nx`` x ``ny`` cells of ``size`` from ``x0, y0``.
+             touched: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+             crossed: Callable[[np.ndarray, np.ndarray], None]) -> None:
+        """Go over the segments on ``nx`` x ``ny`` cells of ``size`` from ``x0, y0``, whole rings at a time.
 
         Calls ``touched(i, j, grid)`` with the cells each segment may touch (those :func:`_touched` lists,
-        ``margin`` in cells) and returns the cell and weight of every crossing of a row's centre line
-        (those of :func:`_crossings`). Most segments are shorter than a cell and end away from the cell
-        lines (farther than twice the margin): the cells they touch are those of their ends and, when
-        they cross a corner, the other two of their 2 x 2 box, and they cross at most one row's centre
-        line; those are read off their vertices' cells, the others go through :func:`_touched` and
-        :func:`_crossings`. The first scan also finds which side of each ring is inside, by the sign of its
-        area in cells (coordinates of at most a few thousand: the shoelace is exact enough but for rings so
-        thin that rounding could flip it, which ask GEOS).
+        ``margin`` in cells) and ``crossed(flat, weight)`` with the cell and weight of every crossing of
+        a row's centre line (those of :func:`_crossings`, turned round for rings with the interior on
+        their right). Most segments are shorter than a cell and end away from the cell lines (farther
+        than twice the margin): the cells they touch are those of their ends and, when they cross a
+        corner, the other two of their 2 x 2 box, and they cross at most one row's centre line; those are
+        read off their vertices' cells, the others go through :func:`_touched` and :func:`_crossings`.
+        The first scan also finds which side of each ring is inside, by the sign of its area in cells
+        (coordinates of at most a few thousand: the shoelace is exact enough but for rings so thin that
+        rounding could flip it, which ask GEOS).
         """
         first_scan = self.left is None
-        cross = np.empty(len(self.real)) if first_scan else None
-        crossings = []
-        for part in _chunks(len(self.real)):
-            # the vertices starting the part's segments and the one ending its last, in cells
-            x = self.xy[part.start:part.stop + 1, 0] - x0
-            y = self.xy[part.start:part.stop + 1, 1] - y0
+        if first_scan:
+            self.left = np.empty(len(self.rings), dtype=bool)
+        left = cast(np.ndarray, self.left)
+        for rings in self._parts():
+            start, stop = int(self.first[rings.start]), int(self.first[rings.stop - 1] + self.counts[rings.stop - 1])
+            x, y = self.xy[start:stop, 0] - x0, self.xy[start:stop, 1] - y0  # in cells, vertex by vertex
             x /= size
             y /= size
-            if cross is not None:
-                np.multiply(x[:-1], y[1:], out=cross[part])
-                cross[part] -= x[1:] * y[:-1]
-            grid, real = self.vertex_grid[part], self.real[part]
+            if first_scan:
+                cross = x[:-1] * y[1:]
+                cross -= x[1:] * y[:-1]
+                first = self.first[rings] - start
+                area = _ring_sums(cross, first)
+                spread = _ring_sums(np.abs(cross, out=cross), first)
+                left[rings] = _interior_left(self.rings[rings], self.exterior[rings], area, spread)
+            value = (self.grid[rings] + 1.0) * _SHIFT + 1.0
+            np.negative(value, out=value, where=~left[rings])  # rings with the interior on the right
+            signed = np.repeat(value, self.counts[rings])[:-1]  # per vertex, for the segment it starts
+            grid, real = self.vertex_grid[start:stop - 1], self.real[start:stop - 1]
             _touched_part(x, y, grid, real, nx, ny, margin, touched)
-            flat, weight, vertex = _row_crossings(x, y, grid, real, nx, ny)
-            crossings.append((flat, weight, vertex + part.start))
-        if cross is not None:
-            area = self._ring_sums(cross)
-            spread = self._ring_sums(np.abs(cross, out=cross))
-            self.left = _interior_left(self.rings, self.exterior, area, spread)
-        left = np.repeat(cast(np.ndarray, self.left), self.counts)  # per vertex
-        if not crossings:
-            crossings.append((np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64)))
-        flat, weight, vertex = (np.concatenate(column) for column in zip(*crossings, strict=True))
-        np.negative(weight, out=weight, where=~left[vertex])  # rings with the interior on the right
-        return flat, weight
+            crossed(*_row_crossings(x, y, signed, real, nx, ny))
 
-    def _ring_sums(self, values: np.ndarray) -> np.ndarray:
-        """Sum per ring of values given per pair of consecutive vertices (those bounding no segment left out)."""
-        at = np.empty(2 * len(self.first) - 1, dtype=np.int64)
-        at[0::2] = self.first
-        at[1::2] = self.first[1:] - 1  # a ring's last vertex: sums up to it, then read no further
-        return np.add.reduceat(values, at)[0::2]
+    def _parts(self) -> list[slice]:
+        """Runs of whole rings of about :data:`_CHUNK` vertices (a ring longer than that on its own)."""
+        cuts = np.searchsorted(self.first, np.arange(_CHUNK, len(self.xy), _CHUNK))
+        edges = np.unique(np.concatenate([[0], cuts, [len(self.rings)]])).tolist()
+        return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _ring_sums(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Sum per ring of values given per pair of consecutive vertices (those bounding no segment left out).
+
+    ``first`` is each ring's first vertex; the rings follow each other.
+    """
+    at = np.empty(2 * len(first) - 1, dtype=np.int64)
+    at[0::2] = first
+    at[1::2] = first[1:] - 1  # a ring's last vertex: sums up to it, then read no further
+    return np.add.reduceat(values, at)[0::2]
 
 
 def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarray, nx: int, ny: int,
@@ -869,13 +879,13 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
             touched(*cells)
 
 
-def _row_crossings(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarray, nx: int, ny: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_crossings` of the segments between consecutive vertices: cell, weight and starting vertex.
+def _row_crossings(x: np.ndarray, y: np.ndarray, signed: np.ndarray, real: np.ndarray, nx: int, ny: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_crossings` of the segments between consecutive vertices: cell and weight of each crossing.
 
-    ``x, y`` (in cells) hold one vertex more than ``grid`` and ``real`` (whether the vertex starts a
-    segment). Segments crossing one row's centre line, nearly all, are done here; those crossing several
-    by :func:`_crossings`.
+    ``x, y`` (in cells) hold one vertex more than ``signed`` (the weight of a crossing by the segment the
+    vertex starts, when going south) and ``real`` (whether the vertex starts a segment). Segments crossing
+    one row's centre line, nearly all, are done here; those crossing several by :func:`_crossings`.
     """
     row = np.ceil(y - 0.5)  # the first row whose centre line is at or above the vertex
     rows = row[1:] - row[:-1]
@@ -886,14 +896,15 @@ def _row_crossings(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndar
     crossed = np.minimum(row[one], row[one + 1])
     column = (crossed + 0.5 - y0) * (x1 - x0) / (y1 - y0) + x0 - 0.5
     column = np.clip(np.ceil(column, out=column), 0, nx, out=column).astype(np.int64)
-    value = (grid[one] + 1.0) * _SHIFT + 1.0
+    value = signed[one]
     weight = np.where(y0 > y1, value, -value)
     crossed = crossed.astype(np.int64)
     keep = (crossed >= 0) & (crossed < ny)
-    more_flat, more_weight, edge = _crossings(x[several], y[several], x[several + 1], y[several + 1],
-                                              grid[several], nx, ny)
+    more_flat, going, edge = _crossings(x[several], y[several], x[several + 1], y[several + 1],
+                                        np.zeros(len(several), dtype=np.int64), nx, ny)
+    more_weight = np.sign(going) * signed[several[edge]]  # _crossings' direction, the segment's weight
     return (np.concatenate([(crossed * (nx + 1) + column)[keep], more_flat]),
-            np.concatenate([weight[keep], more_weight]), np.concatenate([one[keep], several[edge]]))
+            np.concatenate([weight[keep], more_weight]))
 
 
 def _interior_left(rings: np.ndarray, exterior: np.ndarray, area: np.ndarray, spread: np.ndarray
@@ -1086,17 +1097,23 @@ def _crossings(xa, ya, xb, yb, grid, nx: int, ny: int) -> tuple[np.ndarray, np.n
     return (row * (nx + 1) + column)[keep], weight[keep], edge[keep]
 
 
-def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int, *,
-          closed: bool = False) -> np.ndarray:
+def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int) -> np.ndarray:
     """Return the grids holding the centre of each cell of ``rows`` rows from the crossings' cells, packed.
 
-    One value per cell (flat, ``stride`` per row); :func:`_labels` reads it. With ``closed``, refuse
-    boundaries whose crossings do not add up to nothing along a row.
+    One value per cell (flat, ``stride`` per row); :func:`_labels` reads it.
     """
-    # Each crossing adds its weight (a whole number) from its cell on: the running sums along the rows are
-    # taken in int64 (seven times faster than in float64).
     total = np.zeros(rows * stride, dtype=np.int64)
     np.add.at(total, flat, weight.astype(np.int64))
+    return _row_sums(total, rows, stride)
+
+
+def _row_sums(total: np.ndarray, rows: int, stride: int, *, closed: bool = False) -> np.ndarray:
+    """Running sums along the rows of the crossings' weights added up per cell (``total``, in place).
+
+    Each crossing adds its weight (a whole number) from its cell on: the sums are taken in int64 (seven
+    times faster than in float64). With ``closed``, refuse boundaries whose crossings do not add up to
+    nothing along a row.
+    """
     sums = total.reshape(rows, stride)
     np.cumsum(sums, axis=1, out=sums)
     if closed and np.any(sums[:, -1] != 0):
