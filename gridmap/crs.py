@@ -674,8 +674,8 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
     """Shift GCJ-02 longitudes/latitudes back to WGS84, exactly inverting :func:`wgs84_to_gcj02`.
 
     Newton steps with the analytic Jacobian, vectorised, until each result is within 1e-11 degrees of the
-    exact inverse (about two evaluations per point); the one-step approximation most tools use is off by up
-    to several metres.
+    exact inverse: a first step in float32 and one in float64 for nearly every point. The one-step
+    approximation most tools use is off by up to several metres.
 
     Examples
     --------

@@ -634,9 +634,10 @@ class _Lattice:
         kind = np.uint32 if (len(blocks) + 1) * int(n_grids) < 2**32 else np.int64
         ranks = rank.astype(kind)
         keys = [centre.astype(kind) * kind(n_grids) + ranks[holder]]
+        overlapping = bool(several.any())  # cells whose centre is in two grids are not mixed cells
         for cell, grid in touched:
             number = _BLOCK - label[cell]
-            if several.any():  # grids overlap: cells whose centre is in two grids are not mixed cells
+            if overlapping:
                 keep = number >= 0
                 number, grid = number[keep], grid[keep]
             key = number.astype(kind)
