@@ -3,13 +3,13 @@
 Run: ``python benchmarks/bench_crs.py [--points 1000000] [--sample 20000]``
 
 The points are uniform over China (inside gridmap's outline), shifted to GCJ-02 with the forward formula; each
-method's result is compared with the original WGS84 points (geodesic metres). The plain way is the one-step
-approximation as a numpy user writes it: the published forward formula (``np.sin`` of each term) evaluated at
-the GCJ-02 point and subtracted, inside the usual rectangle; the same one step through gridmap's faster forward
-formula is shown too. The vectorised methods run once untraced for the time (best of three, wall and CPU) and
-once under tracemalloc for the peak of Python-tracked memory (numpy arrays included). coord-convert and
-prcoords, if installed (``pip install coord-convert prcoords``; they are not gridmap dependencies), convert
-point by point on the first ``--sample`` points.
+method's result is compared with the original WGS84 points (geodesic metres). The plain way is the
+one-step approximation as a numpy user writes it: the published forward formula (``np.sin`` of each term)
+evaluated at the GCJ-02 point and subtracted, inside the usual rectangle; the same one step through
+gridmap's faster forward formula is shown too. The vectorised methods run once untraced for the time
+(best of three, wall and CPU) and once under tracemalloc for the peak of Python-tracked memory (numpy
+arrays included). coord-convert and prcoords, if installed (``pip install coord-convert prcoords``; they
+are not gridmap dependencies), convert point by point on the first ``--sample`` points.
 """
 
 import argparse
@@ -41,7 +41,7 @@ def points_in_china(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def textbook_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The published GCJ-02 offset (dlon, dlat) in degrees, written term by term as the usual tools have it."""
+    """Return the published GCJ-02 offset (dlon, dlat) in degrees, term by term as the usual tools do."""
     x, y = lon - 105.0, lat - 35.0
     root = np.sqrt(np.abs(x))
     common = (20.0 * np.sin(6.0 * x * PI) + 20.0 * np.sin(2.0 * x * PI)) * 2.0 / 3.0
@@ -152,7 +152,7 @@ def main() -> None:
     )
     for name, count, us, peak, mean, worst in rows:
         print(f"{name:44} {count:>9,} {us:>7.3f} {us / base:>9.1f} {peak:>9.1f} {mean:>11.2e} {worst:>10.2e}")
-    print("CPU seconds, best of three: " + ", ".join(f"{name} {seconds:.3f}" for name, seconds in cpu.items()))
+    print("CPU seconds, best of three: " + ", ".join(f"{name} {cpu_s:.3f}" for name, cpu_s in cpu.items()))
 
 
 if __name__ == "__main__":

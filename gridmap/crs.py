@@ -286,7 +286,7 @@ def _add(s1: np.ndarray, c1: np.ndarray, s2: np.ndarray, c2: np.ndarray) -> tupl
 
 
 def _sin_cos(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sine and cosine of angles ``|u| <= 0.45`` rad by Taylor series to ``u**13`` and ``u**12`` (to 1e-16)."""
+    """Sine and cosine of angles ``|u| <= 0.45`` rad by Taylor series to ``u**13`` and ``u**12`` (1e-16)."""
     z = u * u
     sin = _SIN_SERIES[-1] * z
     cos = _COS_SERIES[-1] * z
@@ -413,11 +413,10 @@ def _gcj02_part_slopes(
     x: np.ndarray, y: np.ndarray, root: np.ndarray, lon_sines: tuple[np.ndarray, ...],
     lat_sines: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, ...]:
-    """Derivatives of the formula's two parts by x and y: ``lon_dx, lon_dy, lat_dx, lat_dy`` (``root`` is
-    overwritten).
+    """Return the derivatives of the formula's two parts: ``lon_dx, lon_dy, lat_dx, lat_dy``.
 
-    Cosines of three times an angle are folded as for the sines: 6 cos 3a + 2 cos a = 8 cos a (3 cos^2 a - 2),
-    cos 3a + (2/3) cos a = cos a (4 cos^2 a - 7/3).
+    Overwrites ``root``. Cosines of three times an angle are folded as the sines are:
+    6 cos 3a + 2 cos a = 8 cos a (3 cos^2 a - 2), cos 3a + (2/3) cos a = cos a (4 cos^2 a - 7/3).
     """
     _, c2, _, c5, _, c20, _, c120 = lon_sines
     _, d6, _, d15, t30, _ = lat_sines
@@ -468,7 +467,7 @@ def _cos_triple_sum(c: np.ndarray, scale: float) -> np.ndarray:
 def _gcj02_jacobian(
     slopes: tuple[np.ndarray, ...], factors: tuple[np.ndarray, ...], dlon: np.ndarray, lat_part: np.ndarray
 ) -> tuple[np.ndarray, ...]:
-    """The shift's Jacobian from the parts' slopes and the latitude factors (overwrites its inputs)."""
+    """Return the shift's Jacobian from the parts' slopes and the latitude factors (overwrites them)."""
     lon_dx, lon_dy, lat_dx, lat_dy = slopes
     sin_lat, cos_lat, magic, sqrt_magic, lon_factor, lat_factor = factors
     magic_dlat = sin_lat * cos_lat  # d(magic)/d(lat), per degree
@@ -505,7 +504,7 @@ def _gcj02_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def _newton_step(
     res_lon: np.ndarray, res_lat: np.ndarray, jacobian: tuple[np.ndarray, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``jacobian @ step = residual`` for a 2 x 2 Jacobian ``(a, b, c, d)`` per point, by Cramer's rule."""
+    """Solve ``jacobian @ step = residual`` for a 2 x 2 Jacobian ``(a, b, c, d)`` per point (Cramer)."""
     a, b, c, d = jacobian
     det = a * d
     det -= b * c
@@ -561,8 +560,11 @@ def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _gcj02_newton(
     x: np.ndarray, y: np.ndarray, est_x: np.ndarray, est_y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One Newton step from ``est`` (modified in place) towards the preimage of ``x, y`` (offsets from 105 E,
-    35 N), and which points need another: those whose residual was too large to make this step exact."""
+    """Take one Newton step from ``est`` (in place) towards the preimage of ``x, y``; tell who needs another.
+
+    ``x, y`` are offsets from 105 E, 35 N. A point needs another step when its residual was too large to
+    make this one exact.
+    """
     dlon, dlat, *jacobian = _gcj02_offset(est_x, est_y, _gcj02_angles(est_x, est_y), jacobian=True)
     dlon += est_x  # the residual
     dlon -= x
@@ -610,7 +612,7 @@ def _slices(size: int) -> list[slice]:
 
 
 def _rows(mask: np.ndarray) -> slice | np.ndarray:
-    """The rows a mask selects: all of them as a slice (views, no copies), else their indices."""
+    """Return the rows a mask selects: all of them as a slice (views, no copies), else their indices."""
     return slice(None) if mask.all() else np.flatnonzero(mask)
 
 

@@ -46,6 +46,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -609,16 +610,9 @@ class _Lattice:
         n_grids = np.int64(len(geoms))
         mixed = np.zeros(self.ny * self.stride, dtype=bool)
         touched: list[tuple[np.ndarray, np.ndarray]] = []  # cells (int32: fewer than 2**31) and grids
-
-        def touch(i: np.ndarray, j: np.ndarray, grid: np.ndarray) -> None:
-            cell = j * np.int32(self.stride)
-            cell += i
-            mixed[cell] = True
-            touched.append((cell, grid))
-
         total = np.zeros(self.ny * self.stride, dtype=np.int64)
-        boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size, touch,
-                      lambda flat, weight: np.add.at(total, flat, weight.astype(np.int64)))
+        boundary.scan(xmin, ymin, size, self.nx, self.ny, _margin(size, self._magnitude) / size,
+                      partial(_touch, mixed, touched, np.int32(self.stride)), partial(_add_crossings, total))
         label, several = _labels(_row_sums(total, self.ny, self.stride, closed=True), n_grids)
         del total
         label[several] = _TREE
@@ -629,34 +623,9 @@ class _Lattice:
         label[blocks] = _BLOCK - np.arange(len(blocks), dtype=np.int32)
         self.label = label
         # Candidates of each mixed cell, by code: the grids whose boundary may touch it, and the grid
-        # holding its centre (it can intersect the cell without its boundary touching it). Keys
-        # block * n_grids + rank, in 32 bits when they fit: sorted three times faster.
-        kind = np.uint32 if (len(blocks) + 1) * int(n_grids) < 2**32 else np.int64
-        ranks = rank.astype(kind)
-        keys = [centre.astype(kind) * kind(n_grids) + ranks[holder]]
-        overlapping = bool(several.any())  # cells whose centre is in two grids are not mixed cells
-        for cell, grid in touched:
-            number = _BLOCK - label[cell]
-            if overlapping:
-                keep = number >= 0
-                number, grid = number[keep], grid[keep]
-            key = number.astype(kind)
-            key *= kind(n_grids)
-            key += ranks[grid]
-            keys.append(key)
+        # holding its centre (it can intersect the cell without its boundary touching it).
+        keys = self._candidates(len(blocks), touched, bool(several.any()), (centre, holder), rank)
         del touched, several
-        keys = np.concatenate(keys)
-        keys.sort()
-        new = np.empty(len(keys), dtype=bool)  # the first of equal keys
-        new[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=new[1:])
-        keys = keys[new]
-        block_of_key, rank_of_key = np.divmod(keys, kind(n_grids))
-        self.candidate_grids = np.argsort(rank).astype(np.int32)[rank_of_key]
-        # every mixed cell has a candidate (a grid touching it): each block's first key starts its list
-        self.candidate_start = np.empty(len(blocks) + 1, dtype=np.int64)
-        self.candidate_start[0], self.candidate_start[-1] = 0, len(keys)
-        np.add(np.flatnonzero(block_of_key[1:] != block_of_key[:-1]), 1, out=self.candidate_start[1:-1])
         self.refine = refine
         while self.refine > 1 and len(blocks) * self.refine ** 2 > _MAX_FINE_CELLS:
             self.refine //= 2
@@ -671,6 +640,43 @@ class _Lattice:
         still = float(np.mean(self.fine == _FINE_EXACT)) if len(self.fine) else 0.0
         return (f"{self.nx:,} x {self.ny:,} cells of {self.size:.3g}, {mixed:.1%} mixed, split in "
                 f"{self.refine} x {self.refine}: {mixed * still:.1%} of the area tested exactly")
+
+    def _candidates(self, n_blocks: int, touched: list[tuple[np.ndarray, np.ndarray]], overlapping: bool,
+                    held: tuple[np.ndarray, np.ndarray], rank: np.ndarray) -> np.ndarray:
+        """Set the candidate lists of the mixed cells; return their keys, ``block * n_grids + rank``, sorted.
+
+        ``touched`` holds cells and the grids whose boundary may touch them, ``held`` the mixed cells
+        (numbers) whose centre a grid holds and that grid. With ``overlapping`` grids, touched cells whose
+        centre is in two grids are no mixed cells. The keys are 32-bit when they fit: sorted three times
+        faster.
+        """
+        n_grids = len(rank)
+        kind = np.uint32 if (n_blocks + 1) * n_grids < 2**32 else np.int64
+        ranks = rank.astype(kind)
+        centre, holder = held
+        parts = [centre.astype(kind) * kind(n_grids) + ranks[holder]]
+        for cell, grid in touched:
+            number = _BLOCK - self.label[cell]
+            if overlapping:
+                keep = number >= 0
+                number, grid = number[keep], grid[keep]
+            key = number.astype(kind)
+            key *= kind(n_grids)
+            key += ranks[grid]
+            parts.append(key)
+        keys = np.concatenate(parts)
+        keys.sort()
+        new = np.empty(len(keys), dtype=bool)  # the first of equal keys
+        new[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        keys = keys[new]
+        block_of_key, rank_of_key = np.divmod(keys, kind(n_grids))
+        self.candidate_grids = np.argsort(rank).astype(np.int32)[rank_of_key]
+        # every mixed cell has a candidate (a grid touching it): each block's first key starts its list
+        self.candidate_start = np.empty(n_blocks + 1, dtype=np.int64)
+        self.candidate_start[0], self.candidate_start[-1] = 0, len(keys)
+        np.add(np.flatnonzero(block_of_key[1:] != block_of_key[:-1]), 1, out=self.candidate_start[1:-1])
+        return keys
 
     # --- looking up -------------------------------------------------------------------------------------
 
@@ -759,6 +765,20 @@ class _Lattice:
         return labels
 
 
+def _touch(mixed: np.ndarray, touched: list[tuple[np.ndarray, np.ndarray]], stride: np.int32,
+           i: np.ndarray, j: np.ndarray, grid: np.ndarray) -> None:
+    """Mark cells ``(i, j)`` (int32) as mixed and keep them, flat, with their grids."""
+    cell = j * stride
+    cell += i
+    mixed[cell] = True
+    touched.append((cell, grid))
+
+
+def _add_crossings(total: np.ndarray, flat: np.ndarray, weight: np.ndarray) -> None:
+    """Add the weights of crossings (whole numbers) into the totals of their cells."""
+    np.add.at(total, flat, weight.astype(np.int64))
+
+
 def _margin(size: float, magnitude: float) -> float:
     """How far beyond its square a cell counts as touched: far more than the rounding of a lookup."""
     return max(1e-9 * size, 1024 * float(np.spacing(magnitude)))
@@ -819,7 +839,8 @@ class _Boundary:
             self.left = np.empty(len(self.rings), dtype=bool)
         left = cast(np.ndarray, self.left)
         for rings in self._parts():
-            start, stop = int(self.first[rings.start]), int(self.first[rings.stop - 1] + self.counts[rings.stop - 1])
+            start = int(self.first[rings.start])
+            stop = int(self.first[rings.stop - 1] + self.counts[rings.stop - 1])
             x, y = self.xy[start:stop, 0] - x0, self.xy[start:stop, 1] - y0  # in cells, vertex by vertex
             x /= size
             y /= size
@@ -838,7 +859,7 @@ class _Boundary:
             crossed(*_row_crossings(x, y, signed, real, nx, ny))
 
     def _parts(self) -> list[slice]:
-        """Runs of whole rings of about :data:`_CHUNK` vertices (a ring longer than that on its own)."""
+        """Return runs of whole rings of about :data:`_CHUNK` vertices (a longer ring on its own)."""
         cuts = np.searchsorted(self.first, np.arange(_CHUNK, len(self.xy), _CHUNK))
         edges = np.unique(np.concatenate([[0], cuts, [len(self.rings)]])).tolist()
         return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
@@ -1051,7 +1072,7 @@ def _cell(v: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
 
 
 def _vertex_cell(v: np.ndarray, n: int) -> np.ndarray:
-    """:func:`_cell` of coordinates (in cells) from 0 up, as the grids' vertices are: truncating is flooring."""
+    """Return :func:`_cell` of coordinates (in cells) from 0 up, as the vertices': truncating floors them."""
     cell = v.astype(np.int32)
     return np.minimum(cell, n - 1, out=cell)
 
@@ -1109,7 +1130,7 @@ def _fill(flat: np.ndarray, weight: np.ndarray, rows: int, stride: int) -> np.nd
 
 
 def _row_sums(total: np.ndarray, rows: int, stride: int, *, closed: bool = False) -> np.ndarray:
-    """Running sums along the rows of the crossings' weights added up per cell (``total``, in place).
+    """Sum the crossings' weights, added up per cell in ``total``, along the rows (in place).
 
     Each crossing adds its weight (a whole number) from its cell on: the sums are taken in int64 (seven
     times faster than in float64). With ``closed``, refuse boundaries whose crossings do not add up to
