@@ -219,7 +219,7 @@ def _china_cell(values: np.ndarray, origin: float, count: int) -> np.ndarray:
     index /= _CHINA_CELL_DEG
     np.fmax(index, 0.0, out=index)  # fmax and fmin put NaN on the first cell
     np.fmin(index, count - 1, out=index)
-    return index.astype(np.intp)
+    return index.astype(np.int32)  # the lattice has about 50,000 cells
 
 
 @cache
@@ -540,17 +540,18 @@ def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
     formula and its Jacobian per point, block by block. The few others (near 105 E, or far off) then iterate
     together until their last step is known to be exact.
     """
-    x, y = lon - 105.0, lat - 35.0
-    est_x, est_y = np.empty_like(x), np.empty_like(y)
-    unsure = np.empty(x.size, dtype=bool)
-    for block in _slices(x.size):
-        guess_x, guess_y = _gcj02_first_guess(x[block], y[block])
-        est_x[block], est_y[block], unsure[block] = _gcj02_newton(x[block], y[block], guess_x, guess_y)
+    est_x, est_y = np.empty_like(lon), np.empty_like(lat)
+    unsure = np.empty(lon.size, dtype=bool)
+    for block in _slices(lon.size):
+        x, y = lon[block] - 105.0, lat[block] - 35.0
+        guess_x, guess_y = _gcj02_first_guess(x, y)
+        est_x[block], est_y[block], unsure[block] = _gcj02_newton(x, y, guess_x, guess_y)
     rest = np.flatnonzero(unsure)
     for _ in range(_MAX_ITERATIONS):
         if not rest.size:
             break
-        est_x[rest], est_y[rest], unsure = _gcj02_newton(x[rest], y[rest], est_x[rest], est_y[rest])
+        x, y = lon[rest] - 105.0, lat[rest] - 35.0
+        est_x[rest], est_y[rest], unsure = _gcj02_newton(x, y, est_x[rest], est_y[rest])
         rest = rest[unsure]
     est_x += 105.0
     est_y += 35.0
@@ -654,7 +655,10 @@ def _backward(
     est_x, est_y = x[rows], y[rows]
     for shift in reversed(shifts):
         est_x, est_y = _INVERSES[shift](est_x, est_y)
-    moved = _rows(is_in_china(est_x, est_y))
+    inside = np.empty(est_x.size, dtype=bool)
+    for block in _slices(est_x.size):  # in blocks: is_in_china's temporaries stay small
+        inside[block] = is_in_china(est_x[block], est_y[block])
+    moved = _rows(inside)
     into = moved if isinstance(rows, slice) else rows[moved]
     x[into], y[into] = est_x[moved], est_y[moved]
     return x.reshape(shape), y.reshape(shape)
