@@ -659,6 +659,8 @@ def _backward(
     for block in _slices(est_x.size):  # in blocks: is_in_china's temporaries stay small
         inside[block] = is_in_china(est_x[block], est_y[block])
     moved = _rows(inside)
+    if isinstance(rows, slice) and isinstance(moved, slice):  # every point moved: no copying back
+        return est_x.reshape(shape), est_y.reshape(shape)
     into = moved if isinstance(rows, slice) else rows[moved]
     x[into], y[into] = est_x[moved], est_y[moved]
     return x.reshape(shape), y.reshape(shape)
