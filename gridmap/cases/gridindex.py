@@ -807,7 +807,7 @@ class _Boundary:
         self.xy = shapely.get_coordinates(rings)
         self.counts = shapely.get_num_coordinates(rings)  # vertices per ring, the first one again last
         self.first = np.cumsum(self.counts) - self.counts  # each ring's first vertex
-        self.vertex_grid = np.repeat(self.grid, self.counts)
+        self.vertex_grid = np.repeat(self.grid.astype(np.int32), self.counts)  # fewer than 2**31 grids
         # vertices v and v + 1 bound a segment but where v is a ring's last vertex
         self.real = np.ones(max(len(self.xy) - 1, 0), dtype=bool)
         self.real[self.first[1:] - 1] = False
