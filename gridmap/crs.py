@@ -536,9 +536,9 @@ def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Solve ``_gcj02_shift(p) == (lon, lat)`` for ``p`` by Newton's method with the analytic Jacobian.
 
     A float32 Newton step from the target (:func:`_gcj02_first_guess`) lands within 3e-6 deg, so one float64
-    step finishes nearly every point (see ``_GCJ_ACCEPT_DEG``): about one and a half evaluations of the
-    formula and its Jacobian per point, block by block. The few others (near 105 E, or far off) then iterate
-    together until their last step is known to be exact.
+    step finishes nearly every point (see ``_GCJ_ACCEPT_DEG``): two evaluations of the formula and its
+    Jacobian per point, the first in float32, block by block. The few others (near 105 E, or far off) then
+    iterate together until their last step is known to be exact.
     """
     est_x, est_y = np.empty_like(lon), np.empty_like(lat)
     unsure = np.empty(lon.size, dtype=bool)
