@@ -26,10 +26,11 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable
-from functools import cache, lru_cache, partial
+from functools import cache, lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -75,10 +76,13 @@ _BD_DLON, _BD_DLAT = 0.0065, 0.006
 _TOLERANCE_DEG = 1e-8
 _MAX_ITERATIONS = 30
 # GCJ-02's offset in degrees per unit of the formula's polynomial-and-sines part, and 35 degrees, the
-# latitude its ``y`` is counted from.
-_GCJ_LAT_SCALE = 180.0 / (_GCJ_A * (1.0 - _GCJ_EE) * np.pi)
-_GCJ_LON_SCALE = 180.0 / (_GCJ_A * np.pi)
-_SIN35, _COS35 = np.sin(np.radians(35.0)), np.cos(np.radians(35.0))
+# latitude its ``y`` is counted from. Python floats, not numpy scalars: they keep float32 arrays in float32.
+_GCJ_LAT_SCALE = 180.0 / (_GCJ_A * (1.0 - _GCJ_EE) * math.pi)
+_GCJ_LON_SCALE = 180.0 / (_GCJ_A * math.pi)
+_SIN35, _COS35 = math.sin(math.radians(35.0)), math.cos(math.radians(35.0))
+# Taylor coefficients of sin(u) / u and cos(u) in powers of u^2, to u^12 (_sin_cos).
+_SIN_SERIES = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(7))
+_COS_SERIES = tuple((-1) ** k / math.factorial(2 * k) for k in range(7))
 # Newton's inverse of GCJ-02: the offset's second derivatives are below 0.1 per degree (the sin(6 pi x) term)
 # away from 105 degrees east, where sqrt|x| bends, so a Newton step from an estimate whose residual is under
 # 5e-6 deg lands within 0.2 * (5e-6)^2 = 5e-12 deg (0.5 micrometre) of the exact inverse; within
@@ -195,18 +199,28 @@ def is_in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     >>> is_in_china([108.37, 126.98, 105.85], [22.82, 37.57, 21.03])  # Nanning, Seoul, Hanoi
     array([ True, False, False])
     """
-    x, y, shape = _floats(lon, lat)
-    west, south, east, north = _CHINA_BOUNDS
-    inside = (x >= west) & (x <= east) & (y >= south) & (y <= north)
-    at = np.flatnonzero(inside)
+    lon_arr, lat_arr = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    x, y = lon_arr.ravel(), lat_arr.ravel()
+    west, south, _, _ = _CHINA_BOUNDS
     lattice = _china_lattice()
-    column = np.minimum(((x[at] - west) / _CHINA_CELL_DEG).astype(np.intp), lattice.shape[1] - 1)
-    row = np.minimum(((y[at] - south) / _CHINA_CELL_DEG).astype(np.intp), lattice.shape[0] - 1)
-    state = lattice[row, column]
-    inside[at] = state == 1
-    edge = at[state == 2]
+    rows, columns = lattice.shape
+    cell = _china_cell(y, south, rows)
+    cell *= columns
+    cell += _china_cell(x, west, columns)
+    state = lattice.ravel().take(cell)
+    inside = state == 1
+    edge = np.flatnonzero(state == 2)
     inside[edge] = shapely.contains_xy(_CHINA, x[edge], y[edge])
-    return inside.reshape(shape)
+    return inside.reshape(lon_arr.shape)
+
+
+def _china_cell(values: np.ndarray, origin: float, count: int) -> np.ndarray:
+    """Row or column of the lattice cell of each value, points beyond the lattice (and NaN) on its border."""
+    index = values - origin
+    index /= _CHINA_CELL_DEG
+    np.fmax(index, 0.0, out=index)  # fmax and fmin put NaN on the first cell
+    np.fmin(index, count - 1, out=index)
+    return index.astype(np.int32)  # the lattice has about 50,000 cells
 
 
 @cache
@@ -235,145 +249,335 @@ def _china_lattice() -> np.ndarray:
     for column in (first[:, 0], last[:, 0]):
         for row in (first[:, 1], last[:, 1]):
             state[row, column] = 2
+    # points beyond the bounds are looked up in the border cells: those must never answer "inside" unchecked
+    # (the outline touches every side of its bounds, so they hold 0 or 2 anyway)
+    for border in (state[0], state[-1], state[:, 0], state[:, -1]):
+        border[border == 1] = 2
     return state
 
 
 def _double(s: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sine and cosine of twice the angle."""
-    return 2.0 * s * c, 1.0 - 2.0 * s * s
+    s2 = s * c
+    s2 *= 2.0
+    c2 = s * s
+    c2 *= -2.0
+    c2 += 1.0
+    return s2, c2
 
 
 def _triple(s: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sine and cosine of three times the angle."""
-    s2 = s * s
-    return s * (3.0 - 4.0 * s2), c * (1.0 - 4.0 * s2)
+    four_s2 = s * s
+    four_s2 *= 4.0
+    s3 = 3.0 - four_s2
+    s3 *= s
+    four_s2 -= 1.0
+    four_s2 *= -c
+    return s3, four_s2
 
 
 def _add(s1: np.ndarray, c1: np.ndarray, s2: np.ndarray, c2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sine and cosine of the sum of two angles."""
-    return s1 * c2 + c1 * s2, c1 * c2 - s1 * s2
+    s = s1 * c2
+    s += c1 * s2
+    c = c1 * c2
+    c -= s1 * s2
+    return s, c
 
 
-def _gcj02_angles(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sine and cosine of pi (lon - 105) / 60 and of pi (lat - 35) / 180, the angles of the GCJ-02 formula."""
-    a, b = (lon - 105.0) * (np.pi / 60.0), (lat - 35.0) * (np.pi / 180.0)
-    return np.sin(a), np.cos(a), np.sin(b), np.cos(b)
+def _sin_cos(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sine and cosine of angles ``|u| <= 0.45`` rad by Taylor series to ``u**13`` and ``u**12`` (1e-16)."""
+    z = u * u
+    sin = _SIN_SERIES[-1] * z
+    cos = _COS_SERIES[-1] * z
+    for odd, even in zip(_SIN_SERIES[-2:0:-1], _COS_SERIES[-2:0:-1], strict=True):
+        sin += odd
+        sin *= z
+        cos += even
+        cos *= z
+    sin += 1.0
+    sin *= u
+    cos += 1.0
+    return sin, cos
 
 
-def _turn(sin: np.ndarray, cos: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sine and cosine of an angle plus a small ``angle`` (below 0.03 rad: series to the 7th power, exact)."""
-    square = angle * angle
-    sin_turn = angle * (1.0 - square / 6.0 * (1.0 - square / 20.0 * (1.0 - square / 42.0)))
-    cos_turn = 1.0 - square / 2.0 * (1.0 - square / 12.0 * (1.0 - square / 30.0))
-    return sin * cos_turn + cos * sin_turn, cos * cos_turn - sin * sin_turn
+def _gcj02_angles(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sine and cosine of pi x / 60 and pi y / 180 (float64), from series for a quarter and a half of each.
 
-
-def _gcj02_offset(
-    lon: np.ndarray, lat: np.ndarray, angles: tuple[np.ndarray, ...] | None = None, jacobian: bool = False
-) -> tuple[np.ndarray, ...]:
-    """Return the published GCJ-02 offset ``(dlon, dlat)`` in degrees, and its Jacobian when asked.
-
-    Every sine of the formula comes from one sine and cosine per axis (``angles``, from
-    :func:`_gcj02_angles` when None) by multiple-angle identities: the longitude terms are multiples of
-    pi x / 60 and the latitude terms and the latitude itself of pi y / 180 (x, y = lon - 105, lat - 35), which
-    is exact to a few units of 1e-14 degrees and a third of the time of twelve calls to ``np.sin``. The
-    Jacobian is ``d(dlon)/dlon, d(dlon)/dlat, d(dlat)/dlon, d(dlat)/dlat``, analytic.
+    ``x, y = lon - 105, lat - 35`` within China's box (``|x| < 33``, ``|y| < 36``), so the series' angles stay
+    below 0.45 rad. More than twice as fast as ``np.sin`` and ``np.cos``, and within 1e-15 of them.
     """
-    x, y = lon - 105.0, lat - 35.0
-    s1, c1, t1, d1 = _gcj02_angles(lon, lat) if angles is None else angles
+    sin_x, cos_x = _double(*_double(*_sin_cos(x * (np.pi / 240.0))))
+    sin_y, cos_y = _double(*_sin_cos(y * (np.pi / 360.0)))
+    return sin_x, cos_x, sin_y, cos_y
+
+
+def _gcj02_lon_sines(s1: np.ndarray, c1: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sines and cosines of 2, 5, 20 and 120 times theta = pi x / 60, from those of theta."""
     s2, c2 = _double(s1, c1)  # pi x / 30
-    s4, c4 = _double(s2, c2)
-    s5, c5 = _add(s4, c4, s1, c1)  # pi x / 12
+    s5, c5 = _add(*_double(s2, c2), s1, c1)  # pi x / 12
     s20, c20 = _double(*_double(s5, c5))  # pi x / 3
-    s60, c60 = _triple(s20, c20)  # pi x
-    s120, c120 = _double(s60, c60)  # 2 pi x
-    s360, c360 = _triple(s120, c120)  # 6 pi x
+    s120, c120 = _double(*_triple(s20, c20))  # 2 pi x
+    return s2, c2, s5, c5, s20, c20, s120, c120
+
+
+def _gcj02_lat_sines(t1: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sines and cosines of 6, 15 and 30 times phi = pi y / 180 and the sine of 60 phi, from those of phi."""
     t3, d3 = _triple(t1, d1)  # pi y / 60
     t6, d6 = _double(t3, d3)  # pi y / 30
     t15, d15 = _add(*_double(t6, d6), t3, d3)  # pi y / 12
-    t60, d60 = _double(*_double(t15, d15))  # pi y / 3
-    t180, d180 = _triple(t60, d60)  # pi y
-    sin_lat, cos_lat = t1 * _COS35 + d1 * _SIN35, d1 * _COS35 - t1 * _SIN35
-    root = np.sqrt(np.abs(x))
-    common = (40.0 / 3.0) * (s360 + s120)
-    lat_part = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * root + common
-    lat_part += (40.0 / 3.0) * t180 + (80.0 / 3.0) * t60 + (320.0 / 3.0) * t15 + (640.0 / 3.0) * t6
-    lon_part = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * root + common
-    lon_part += (40.0 / 3.0) * s60 + (80.0 / 3.0) * s20 + 100.0 * s5 + 200.0 * s2
-    magic = 1.0 - _GCJ_EE * sin_lat * sin_lat
+    t30, d30 = _double(t15, d15)
+    t60 = t30 * d30  # pi y / 3
+    t60 *= 2.0
+    return t6, d6, t15, d15, t30, t60
+
+
+def _sin_triple_sum(s: np.ndarray, scale: float) -> np.ndarray:
+    """``scale * s * (5 - 4 s**2)``: ``scale * (sin 3a + 2 sin a)`` for s = sin a."""
+    out = s * s
+    out *= -4.0
+    out += 5.0
+    out *= s
+    out *= scale
+    return out
+
+
+def _gcj02_offset(
+    x: np.ndarray, y: np.ndarray, angles: tuple[np.ndarray, ...], jacobian: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Return the published GCJ-02 offset ``(dlon, dlat)`` in degrees at ``x, y = lon - 105, lat - 35``.
+
+    ``angles`` are the sines and cosines of pi x / 60 and pi y / 180 (:func:`_gcj02_angles`, or ``np.sin``
+    and ``np.cos`` for float32): every sine of the formula, and the latitude's, comes from them by
+    multiple-angle identities, exact to a few units of 1e-16 degrees; sums of sines are folded by
+    sin 3a + sin a = 4 sin a cos^2 a and sin 3a = sin a (3 - 4 sin^2 a). Works in the inputs' float type.
+    With ``jacobian``, also returns the Jacobian of the shift ``(lon, lat) -> (lon + dlon, lat + dlat)``
+    (the identity plus the offset's): ``dlon'/dlon, dlon'/dlat, dlat'/dlon, dlat'/dlat``, analytic.
+    """
+    s1, c1, t1, d1 = angles
+    lon_sines = _gcj02_lon_sines(s1, c1)
+    lat_sines = _gcj02_lat_sines(t1, d1)
+    s2, _, s5, _, s20, _, s120, c120 = lon_sines
+    t6, _, t15, _, _, t60 = lat_sines
+    root = np.abs(x)
+    np.sqrt(root, out=root)
+    common = c120 * c120  # (40/3)(sin 6 pi x + sin 2 pi x)
+    common *= s120
+    common *= 160.0 / 3.0
+    common += 0.1 * root
+    lon_part = x + y  # 300 + x + 2 y + 0.1 x^2 + 0.1 x y + 0.1 sqrt|x| + sines
+    lon_part *= 0.1
+    lon_part += 1.0
+    lon_part *= x
+    lon_part += 2.0 * y
+    lon_part += common
+    lon_part += _sin_triple_sum(s20, 40.0 / 3.0)
+    lon_part += 100.0 * s5
+    lon_part += 200.0 * s2
+    lon_part += 300.0
+    lat_part = 0.1 * y  # -100 + 2 x + 3 y + 0.2 y^2 + 0.1 x y + 0.2 sqrt|x| + sines
+    lat_part += 2.0
+    lat_part *= x
+    term = 0.2 * y
+    term += 3.0
+    term *= y
+    lat_part += term
+    lat_part += common
+    lat_part += 0.1 * root
+    lat_part += _sin_triple_sum(t60, 40.0 / 3.0)
+    lat_part += (320.0 / 3.0) * t15
+    lat_part += (640.0 / 3.0) * t6
+    lat_part -= 100.0
+    sin_lat = t1 * _COS35  # latitude = phi + 35 degrees
+    sin_lat += d1 * _SIN35
+    cos_lat = d1 * _COS35
+    cos_lat -= t1 * _SIN35
+    magic = sin_lat * sin_lat
+    magic *= -_GCJ_EE
+    magic += 1.0
     sqrt_magic = np.sqrt(magic)
-    lat_factor = _GCJ_LAT_SCALE * magic * sqrt_magic
-    lon_factor = _GCJ_LON_SCALE * sqrt_magic / cos_lat
+    lat_factor = magic * sqrt_magic
+    lat_factor *= _GCJ_LAT_SCALE
+    lon_factor = sqrt_magic / cos_lat
+    lon_factor *= _GCJ_LON_SCALE
+    dlon = lon_part * lon_factor
+    dlat = lat_part * lat_factor
     if not jacobian:
-        return lon_part * lon_factor, lat_part * lat_factor
-    half_root = np.sign(x) * 0.5 / np.maximum(root, 1e-9)
-    common_dx = (40.0 / 3.0) * np.pi * (6.0 * c360 + 2.0 * c120)
-    lat_dx = 2.0 + 0.1 * y + 0.2 * half_root + common_dx
-    lat_dy = 3.0 + 0.4 * y + 0.1 * x + np.pi * (
-        (40.0 / 3.0) * d180 + (80.0 / 9.0) * d60 + (80.0 / 9.0) * d15 + (64.0 / 9.0) * d6
-    )
-    lon_dx = 1.0 + 0.2 * x + 0.1 * y + 0.1 * half_root + common_dx + np.pi * (
-        (40.0 / 3.0) * c60 + (80.0 / 9.0) * c20 + (25.0 / 3.0) * c5 + (20.0 / 3.0) * c2
-    )
-    lon_dy = 2.0 + 0.1 * x
-    magic_dlat = -2.0 * _GCJ_EE * sin_lat * cos_lat * (np.pi / 180.0)
-    lat_factor_dlat = _GCJ_LAT_SCALE * 1.5 * sqrt_magic * magic_dlat
-    lon_factor_dlat = lon_factor * (0.5 * magic_dlat / magic + sin_lat / cos_lat * (np.pi / 180.0))
-    return (
-        lon_part * lon_factor,
-        lat_part * lat_factor,
-        lon_dx * lon_factor,
-        lon_dy * lon_factor + lon_part * lon_factor_dlat,
-        lat_dx * lat_factor,
-        lat_dy * lat_factor + lat_part * lat_factor_dlat,
-    )
+        return dlon, dlat
+    slopes = _gcj02_part_slopes(x, y, root, lon_sines, lat_sines)
+    factors = (sin_lat, cos_lat, magic, sqrt_magic, lon_factor, lat_factor)
+    return dlon, dlat, *_gcj02_jacobian(slopes, factors, dlon, lat_part)
+
+
+def _gcj02_part_slopes(
+    x: np.ndarray, y: np.ndarray, root: np.ndarray, lon_sines: tuple[np.ndarray, ...],
+    lat_sines: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, ...]:
+    """Return the derivatives of the formula's two parts: ``lon_dx, lon_dy, lat_dx, lat_dy``.
+
+    Overwrites ``root``. Cosines of three times an angle are folded as the sines are:
+    6 cos 3a + 2 cos a = 8 cos a (3 cos^2 a - 2), cos 3a + (2/3) cos a = cos a (4 cos^2 a - 7/3).
+    """
+    _, c2, _, c5, _, c20, _, c120 = lon_sines
+    _, d6, _, d15, t30, _ = lat_sines
+    half_root = np.maximum(root, 1e-9, out=root)  # d(0.1 sqrt|x|)/dx = 0.05 sign(x) / sqrt|x|
+    np.divide(0.05, half_root, out=half_root)
+    np.copysign(half_root, x, out=half_root)
+    common = c120 * c120
+    common *= 3.0
+    common -= 2.0
+    common *= c120
+    common *= 320.0 * np.pi / 3.0
+    common += half_root
+    lon_dx = _cos_triple_sum(c20, 40.0 * np.pi / 3.0)
+    lon_dx += (25.0 * np.pi / 3.0) * c5
+    lon_dx += (20.0 * np.pi / 3.0) * c2
+    lon_dx += common
+    lon_dx += 0.2 * x
+    lon_dx += 0.1 * y
+    lon_dx += 1.0
+    lon_dy = 0.1 * x
+    lon_dy += 2.0
+    lat_dx = 0.1 * y
+    lat_dx += 2.0
+    lat_dx += common
+    lat_dx += half_root
+    d60 = t30 * t30
+    d60 *= -2.0
+    d60 += 1.0
+    lat_dy = _cos_triple_sum(d60, 40.0 * np.pi / 3.0)
+    lat_dy += (80.0 * np.pi / 9.0) * d15
+    lat_dy += (64.0 * np.pi / 9.0) * d6
+    lat_dy += 0.4 * y
+    lat_dy += 0.1 * x
+    lat_dy += 3.0
+    return lon_dx, lon_dy, lat_dx, lat_dy
+
+
+def _cos_triple_sum(c: np.ndarray, scale: float) -> np.ndarray:
+    """``scale * c * (4 c**2 - 7/3)``: ``scale * (cos 3a + (2/3) cos a)`` for c = cos a."""
+    out = c * c
+    out *= 4.0
+    out -= 7.0 / 3.0
+    out *= c
+    out *= scale
+    return out
+
+
+def _gcj02_jacobian(
+    slopes: tuple[np.ndarray, ...], factors: tuple[np.ndarray, ...], dlon: np.ndarray, lat_part: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Return the shift's Jacobian from the parts' slopes and the latitude factors (overwrites them)."""
+    lon_dx, lon_dy, lat_dx, lat_dy = slopes
+    sin_lat, cos_lat, magic, sqrt_magic, lon_factor, lat_factor = factors
+    magic_dlat = sin_lat * cos_lat  # d(magic)/d(lat), per degree
+    magic_dlat *= -2.0 * _GCJ_EE * np.pi / 180.0
+    lat_factor_dlat = sqrt_magic * magic_dlat
+    lat_factor_dlat *= 1.5 * _GCJ_LAT_SCALE
+    lon_factor_dlat = np.divide(magic_dlat, magic, out=magic_dlat)  # over lon_factor: 0.5 m'/m + tan(lat)
+    lon_factor_dlat *= 0.5
+    tan_lat = np.divide(sin_lat, cos_lat, out=sin_lat)
+    tan_lat *= np.pi / 180.0
+    lon_factor_dlat += tan_lat
+    lon_factor_dlat *= dlon
+    lon_dx *= lon_factor
+    lon_dx += 1.0
+    lon_dy *= lon_factor
+    lon_dy += lon_factor_dlat
+    lat_dx *= lat_factor
+    lat_dy *= lat_factor
+    lat_part *= lat_factor_dlat
+    lat_dy += lat_part
+    lat_dy += 1.0
+    return lon_dx, lon_dy, lat_dx, lat_dy
 
 
 def _gcj02_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Apply the published GCJ-02 forward formula to every point (no test for China)."""
-    dlon, dlat = _gcj02_offset(lon, lat)
-    return lon + dlon, lat + dlat
+    x, y = lon - 105.0, lat - 35.0
+    dlon, dlat = _gcj02_offset(x, y, _gcj02_angles(x, y))
+    dlon += lon
+    dlat += lat
+    return dlon, dlat
+
+
+def _newton_step(
+    res_lon: np.ndarray, res_lat: np.ndarray, jacobian: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``jacobian @ step = residual`` for a 2 x 2 Jacobian ``(a, b, c, d)`` per point (Cramer)."""
+    a, b, c, d = jacobian
+    det = a * d
+    det -= b * c
+    step_lon = d * res_lon
+    step_lon -= b * res_lat
+    step_lon /= det
+    step_lat = a * res_lat
+    step_lat -= c * res_lon
+    step_lat /= det
+    return step_lon, step_lat
+
+
+def _gcj02_first_guess(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One Newton step from the target ``x, y`` (offsets from 105 E, 35 N), computed in float32.
+
+    From the target (offsets under 0.015 deg) a Newton step lands within 3e-6 deg of the preimage over China
+    (measured on a million points; bounded by 0.2 * 0.015^2); float32 adds under 1e-7 deg, and costs half
+    the time of float64 with ``np.sin`` and ``np.cos`` fast in float32.
+    """
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    theta, phi = x32 * (np.pi / 60.0), y32 * (np.pi / 180.0)
+    angles = np.sin(theta), np.cos(theta), np.sin(phi), np.cos(phi)
+    dlon, dlat, *jacobian = _gcj02_offset(x32, y32, angles, jacobian=True)
+    step_lon, step_lat = _newton_step(dlon, dlat, tuple(jacobian))
+    return x - step_lon, y - step_lat
 
 
 def _gcj02_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``_gcj02_shift(p) == (lon, lat)`` for ``p`` by Newton's method with the analytic Jacobian.
 
-    The first step, from the target itself (offsets below 0.01 deg), lands within 0.2 * 0.01^2 = 2e-5 deg,
-    mostly far closer; the second within 5e-12 deg (see ``_GCJ_ACCEPT_DEG``), so nearly every point takes
-    exactly two evaluations of the formula and its Jacobian. Points leave as soon as their last step is known
-    to be exact.
+    A float32 Newton step from the target (:func:`_gcj02_first_guess`) lands within 3e-6 deg, so one float64
+    step finishes nearly every point (see ``_GCJ_ACCEPT_DEG``): two evaluations of the formula and its
+    Jacobian per point, the first in float32, block by block. The few others (near 105 E, or far off) then
+    iterate together until their last step is known to be exact.
     """
-    est_lon, est_lat = lon.copy(), lat.copy()
-    angles = _gcj02_angles(lon, lat)
-    active: slice | np.ndarray = slice(None)  # every point at first: views, no copies
+    est_x, est_y = np.empty_like(lon), np.empty_like(lat)
+    unsure = np.empty(lon.size, dtype=bool)
+    for block in _slices(lon.size):
+        x, y = lon[block] - 105.0, lat[block] - 35.0
+        guess_x, guess_y = _gcj02_first_guess(x, y)
+        est_x[block], est_y[block], unsure[block] = _gcj02_newton(x, y, guess_x, guess_y)
+    rest = np.flatnonzero(unsure)
     for _ in range(_MAX_ITERATIONS):
-        part_lon, part_lat = est_lon[active], est_lat[active]
-        dlon, dlat, lon_dx, lon_dy, lat_dx, lat_dy = _gcj02_offset(part_lon, part_lat, angles, jacobian=True)
-        res_lon = part_lon + dlon - lon[active]
-        res_lat = part_lat + dlat - lat[active]
-        lon_dx += 1.0
-        lat_dy += 1.0
-        det = lon_dx * lat_dy - lon_dy * lat_dx
-        step_lon = (lat_dy * res_lon - lon_dy * res_lat) / det
-        step_lat = (lon_dx * res_lat - lat_dx * res_lon) / det
-        est_lon[active] = part_lon - step_lon
-        est_lat[active] = part_lat - step_lat
-        residual = np.maximum(np.abs(res_lon), np.abs(res_lat))
-        going = (residual > _GCJ_RESIDUAL_DEG) & (
-            (residual > _GCJ_ACCEPT_DEG) | (np.abs(part_lon - 105.0) < _GCJ_NEAR_105)
-        )
-        if not going.all():
-            active = np.flatnonzero(going) if isinstance(active, slice) else active[going]
-            if not active.size:
-                break
-            step_lon, step_lat = step_lon[going], step_lat[going]
-            angles = tuple(angle[going] for angle in angles)
-        if max(np.abs(step_lon).max(), np.abs(step_lat).max()) < 0.5:  # the angles turn by under 0.03 rad
-            angles = (*_turn(angles[0], angles[1], step_lon * (-np.pi / 60.0)),
-                      *_turn(angles[2], angles[3], step_lat * (-np.pi / 180.0)))
-        else:
-            angles = _gcj02_angles(est_lon[active], est_lat[active])
-    return est_lon, est_lat
+        if not rest.size:
+            break
+        x, y = lon[rest] - 105.0, lat[rest] - 35.0
+        est_x[rest], est_y[rest], unsure = _gcj02_newton(x, y, est_x[rest], est_y[rest])
+        rest = rest[unsure]
+    est_x += 105.0
+    est_y += 35.0
+    return est_x, est_y
+
+
+def _gcj02_newton(
+    x: np.ndarray, y: np.ndarray, est_x: np.ndarray, est_y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Take one Newton step from ``est`` (in place) towards the preimage of ``x, y``; tell who needs another.
+
+    ``x, y`` are offsets from 105 E, 35 N. A point needs another step when its residual was too large to
+    make this one exact.
+    """
+    dlon, dlat, *jacobian = _gcj02_offset(est_x, est_y, _gcj02_angles(est_x, est_y), jacobian=True)
+    dlon += est_x  # the residual
+    dlon -= x
+    dlat += est_y
+    dlat -= y
+    step_x, step_y = _newton_step(dlon, dlat, tuple(jacobian))
+    residual = np.maximum(np.abs(dlon, out=dlon), np.abs(dlat, out=dlat), out=dlon)
+    unsure = (residual > _GCJ_RESIDUAL_DEG) & ((residual > _GCJ_ACCEPT_DEG) | (np.abs(est_x) < _GCJ_NEAR_105))
+    est_x -= step_x
+    est_y -= step_y
+    return est_x, est_y, unsure
 
 
 def _bd09_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -384,7 +588,7 @@ def _bd09_shift(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _invert(shift: _Transform, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``shift(p) == (lon, lat)`` for ``p`` by fixed-point iteration over the whole array.
+    """Solve ``shift(p) == (lon, lat)`` for ``p`` by fixed-point iteration over the whole array (a block).
 
     The shifts are the identity plus a small, slowly varying offset (its derivative is below 0.02), so
     ``p <- p - (shift(p) - target)`` gains two to three digits a step: the first step is the usual one-step
@@ -404,19 +608,37 @@ def _invert(shift: _Transform, lon: np.ndarray, lat: np.ndarray) -> tuple[np.nda
     return est_lon, est_lat
 
 
-def _blocks(indices: np.ndarray) -> list[np.ndarray]:
-    """Split point indices into blocks of ``_BLOCK``: the formulas' temporaries then stay small."""
-    return [indices[start : start + _BLOCK] for start in range(0, indices.size, _BLOCK)]
+def _slices(size: int) -> list[slice]:
+    """Blocks of ``_BLOCK`` points: the formulas' temporaries then stay within the CPU caches."""
+    return [slice(start, start + _BLOCK) for start in range(0, size, _BLOCK)]
+
+
+def _rows(mask: np.ndarray) -> slice | np.ndarray:
+    """Return the rows a mask selects: all of them as a slice (views, no copies), else their indices."""
+    return slice(None) if mask.all() else np.flatnonzero(mask)
+
+
+def _bd09_invert(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``_bd09_shift(p) == (lon, lat)`` for ``p``, block by block."""
+    est_lon, est_lat = np.empty_like(lon), np.empty_like(lat)
+    for block in _slices(lon.size):
+        est_lon[block], est_lat[block] = _invert(_bd09_shift, lon[block], lat[block])
+    return est_lon, est_lat
+
+
+_INVERSES: dict[_Transform, _Transform] = {_gcj02_shift: _gcj02_invert, _bd09_shift: _bd09_invert}
 
 
 def _forward(shifts: tuple[_Transform, ...], lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Apply ``shifts`` in turn to the points inside China (tested once, on the input); others stay."""
     x, y, shape = _floats(lon, lat)
-    for block in _blocks(np.flatnonzero(is_in_china(x, y))):
-        part_x, part_y = x[block], y[block]
+    for block in _slices(x.size):
+        block_x, block_y = x[block], y[block]  # views
+        rows = _rows(is_in_china(block_x, block_y))
+        part_x, part_y = block_x[rows], block_y[rows]
         for shift in shifts:
             part_x, part_y = shift(part_x, part_y)
-        x[block], y[block] = part_x, part_y
+        block_x[rows], block_y[rows] = part_x, part_y
     return x.reshape(shape), y.reshape(shape)
 
 
@@ -430,14 +652,18 @@ def _backward(
     """
     x, y, shape = _floats(lon, lat)
     west, south, east, north = _CHINA_BOUNDS
-    near = (x >= west - 0.1) & (x <= east + 0.1) & (y >= south - 0.1) & (y <= north + 0.1)
-    for block in _blocks(np.flatnonzero(near)):
-        est_x, est_y = x[block], y[block]
-        for shift in reversed(shifts):
-            invert = _gcj02_invert if shift is _gcj02_shift else partial(_invert, shift)
-            est_x, est_y = invert(est_x, est_y)
-        moved = is_in_china(est_x, est_y)
-        x[block[moved]], y[block[moved]] = est_x[moved], est_y[moved]
+    rows = _rows((x >= west - 0.1) & (x <= east + 0.1) & (y >= south - 0.1) & (y <= north + 0.1))
+    est_x, est_y = x[rows], y[rows]
+    for shift in reversed(shifts):
+        est_x, est_y = _INVERSES[shift](est_x, est_y)
+    inside = np.empty(est_x.size, dtype=bool)
+    for block in _slices(est_x.size):  # in blocks: is_in_china's temporaries stay small
+        inside[block] = is_in_china(est_x[block], est_y[block])
+    moved = _rows(inside)
+    if isinstance(rows, slice) and isinstance(moved, slice):  # every point moved: no copying back
+        return est_x.reshape(shape), est_y.reshape(shape)
+    into = moved if isinstance(rows, slice) else rows[moved]
+    x[into], y[into] = est_x[moved], est_y[moved]
     return x.reshape(shape), y.reshape(shape)
 
 
@@ -457,8 +683,8 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
     """Shift GCJ-02 longitudes/latitudes back to WGS84, exactly inverting :func:`wgs84_to_gcj02`.
 
     Newton steps with the analytic Jacobian, vectorised, until each result is within 1e-11 degrees of the
-    exact inverse (about two evaluations per point); the one-step approximation most tools use is off by up
-    to several metres.
+    exact inverse: a first step in float32 and one in float64 for nearly every point. The one-step
+    approximation most tools use is off by up to several metres.
 
     Examples
     --------

@@ -178,6 +178,19 @@ def test_one_step_approximation_is_off_by_metres_and_iteration_fixes_it():
     assert iterated.max() < one_step.max() / 1000
 
 
+def test_gcj02_inverse_is_within_ten_micrometres_near_105_east_and_at_the_edges_of_china():
+    # sqrt|lon - 105| bends at 105 E (Newton's method then takes more steps); the edges of the outline are the
+    # points farthest from the formula's centre (105 E, 35 N)
+    lon, lat = china_grid(step=0.1)
+    edge = (lon < lon.min() + 1) | (lon > lon.max() - 1) | (lat < lat.min() + 1) | (lat > lat.max() - 1)
+    near_105 = np.linspace(105.0 - 0.02, 105.0 + 0.02, 801)
+    lon = np.concatenate([lon[edge], near_105, near_105, [105.0, 105.0]])
+    lat = np.concatenate([lat[edge], np.full(801, 25.0), np.full(801, 41.0), [30.0, 35.0]])
+    assert edge.sum() > 500 and is_in_china(lon, lat).all()
+    back = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
+    assert metres_between(lon, lat, *back).max() < 1e-5
+
+
 def china_grid_contains(lon, lat, margin=0.02):
     """True when the point and its neighbours ``margin`` degrees away are all inside the outline."""
     offsets = np.array([-margin, 0.0, margin])
@@ -243,6 +256,10 @@ def test_is_in_china_shapes_and_nan():
     grid = is_in_china(np.full((3, 4), 108.37), 22.82)
     assert grid.shape == (3, 4) and grid.all()
     assert not is_in_china(np.nan, 22.82)
+    # beyond each side of the outline's bounds (73.43-135.13 E, 3.6-53.64 N), infinite, not a number
+    lon = [73.4, 135.2, 108.0, 108.0, np.inf, -np.inf, 108.0, 108.0, np.nan, 1e300]
+    lat = [39.0, 48.0, 3.5, 53.7, 30.0, 30.0, np.inf, -np.inf, np.nan, -1e300]
+    assert not is_in_china(lon, lat).any()
 
 
 # ---------------------------------------------------------------- array handling

@@ -74,8 +74,9 @@ def _index_for(grids: gpd.GeoDataFrame, n_cases: int) -> GridIndex:
     """Build an index for one call: about one cell per case, 64 to 128 per grid, no second level.
 
     A second level pays for its build only over tens of millions of lookups: :class:`GridIndex`
-    builds one by default, for reuse. Beyond 128 cells per grid the build costs more than the exact
-    tests it saves (9,000 grids, 2 million cases: 0.28 s build + 0.24 s lookups at 128, 0.40 + 0.23 at 222).
+    builds one by default, for reuse. More cells per grid mean fewer exact tests but a longer build;
+    128 keeps the build of 9,000 grids near a tenth of a second (benchmarks/README.md, "The index
+    ``assign`` builds per call", has the figures).
     """
     n_grids = len(grids) if isinstance(grids, pd.DataFrame) else 1  # GridIndex refuses the rest
     return GridIndex(grids, cells_per_grid=min(128, max(64, -(-n_cases // max(n_grids, 1)))), refine=1)
