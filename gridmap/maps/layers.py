@@ -368,7 +368,7 @@ def _counts(frame: gpd.GeoDataFrame, unknown: str) -> list[list]:
                else [None] * len(frame) for column in _COUNTS]
     if "buildings" in frame.columns:
         columns[2] = [unknown if value is None else value for value in columns[2]]
-    return [list(counts) for counts in zip(*columns)] if len(frame) else []
+    return [list(counts) for counts in zip(*columns, strict=True)] if len(frame) else []
 
 
 def _column(frame: gpd.GeoDataFrame, column: str) -> list:
