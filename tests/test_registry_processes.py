@@ -1,10 +1,10 @@
 """The registry under real processes: parallel writers never issue a code twice; a writer killed with SIGKILL
 in the middle of an assignment leaves the registry as it was, readable and consistent, and a re-run completes.
 
-Parallel writers are started with multiprocessing's "spawn" (fresh interpreters). Killed writers come from a
-"forkserver" that imported gridmap once: each is still a fresh process (forked from the clean server, not from
-pytest), and a try costs milliseconds instead of an interpreter start. The number of random kills is
-GRIDMAP_KILL_TRIES (default 20 in the suite, each about a second of copying and checking a 10,000-grid
+Parallel and killed writers come from a "forkserver" that imported gridmap once: each is still a fresh
+process with its own SQLite connection (forked from the clean server, not from pytest), and starting one costs
+milliseconds instead of an interpreter start. The number of random kills is
+GRIDMAP_KILL_TRIES (default 12 in the suite, each about a second of copying and checking a 10,000-grid
 registry); the number of parallel writers is GRIDMAP_WRITERS (default 8).
 `python scripts/reliability_figures.py` runs them with 50 kills.
 """
@@ -33,7 +33,7 @@ from gridmap.codes.registry import Registry
 ZONE = "EPSG:4545"
 X0, Y0 = 540_000.0, 2_525_000.0
 COMMUNITIES = ["450102001003", "450102001004", "450102002001"]
-KILL_TRIES = int(os.environ.get("GRIDMAP_KILL_TRIES", "20"))
+KILL_TRIES = int(os.environ.get("GRIDMAP_KILL_TRIES", "12"))
 WRITERS = int(os.environ.get("GRIDMAP_WRITERS", "8"))
 #: The assignment steps, in the order assign runs them (each is stopped after in turn).
 STEPS = ["load_new", "match_units", "fetch_matched", "write_plan", "issue_codes", "close_versions",
@@ -92,13 +92,13 @@ def community_build(community: str, tag: str, n: int = 3) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_parallel_writers_never_issue_a_code_twice(tmp_path):
+def test_parallel_writers_never_issue_a_code_twice(tmp_path, forkserver):
     path = tmp_path / "registry.sqlite"
     base = pd.concat([community_build(c, f"base{c}", 5) for c in COMMUNITIES], ignore_index=True)
     with Registry(path) as registry:
         registry.assign(base, when="2025-01-06")
     workers, rounds = WRITERS, 4
-    context = multiprocessing.get_context("spawn")
+    context = forkserver  # separate processes, each with its own connection; gridmap imported once
     processes = []
     for w in range(workers):
         builds = [community_build(COMMUNITIES[(w + r) % 3], f"w{w}r{r}") for r in range(rounds)]
