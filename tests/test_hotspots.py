@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import geopandas as gpd
@@ -14,8 +15,9 @@ from shapely import Point, box
 from gridmap.errors import SchemaError
 from gridmap.stats.hotspots import case_rates, getis_ord, kernel_density, local_moran
 
-pytest.importorskip("esda")
-pytest.importorskip("libpysal")
+# found, not imported: importing esda and libpysal takes 2.5 s, paid only by a worker that runs these tests
+pytestmark = pytest.mark.skipif(any(importlib.util.find_spec(name) is None for name in ("esda", "libpysal")),
+                                reason="esda and libpysal are not installed: pip install gridmap[analysis]")
 
 
 def lattice(values: np.ndarray) -> gpd.GeoDataFrame:

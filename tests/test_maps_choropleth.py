@@ -7,7 +7,6 @@ import warnings
 
 import folium
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,7 +75,15 @@ def cases_in_june(sample, grids) -> pd.Series:
 
 # --- classes ----------------------------------------------------------------------------------------------
 
-def test_quantile_classes_are_mapclassify_quantiles():
+@pytest.fixture(scope="module")
+def mapclassify():
+    """mapclassify, imported only by the worker that compares with it (it imports scipy.stats: 2.5 s)."""
+    import mapclassify
+
+    return mapclassify
+
+
+def test_quantile_classes_are_mapclassify_quantiles(mapclassify):
     values = np.random.default_rng(1).lognormal(5, 1, 500)
     found = classify(values, scheme="quantiles", k=5)
     expected = mapclassify.Quantiles(values, k=5)
@@ -84,7 +91,7 @@ def test_quantile_classes_are_mapclassify_quantiles():
     assert found.classes == "".join(map(str, expected.yb))
 
 
-def test_natural_breaks_are_fisher_jenks():
+def test_natural_breaks_are_fisher_jenks(mapclassify):
     values = np.random.default_rng(2).gamma(2, 50, 200)
     found = classify(values, scheme="natural_breaks", k=4)
     with pytest.warns(UserWarning, match="[Nn]umba"):
@@ -99,7 +106,7 @@ _VALUES = st.lists(st.one_of(st.integers(-5, 5).map(float), st.floats(-1e9, 1e9,
 
 @settings(max_examples=60, deadline=None)
 @given(_VALUES, st.integers(2, 9))
-def test_breaks_are_mapclassifys_to_the_last_bit(values, k):
+def test_breaks_are_mapclassifys_to_the_last_bit(mapclassify, values, k):
     """gridmap.maps._classes computes mapclassify's breaks without importing it (scipy.stats: seconds)."""
     data = np.array(values)
     with warnings.catch_warnings():
