@@ -973,8 +973,9 @@ def _split_links(clipped: np.ndarray, regions: np.ndarray, points: np.ndarray,
     """
     ids, kinds, rows = table["unit_id"], table["kind"], []
     for polygon, buildings in splits:
-        near = points[shapely.dwithin(clipped[points], polygon, 2 * CLEARANCE_M)]
-        for member in (p for p in near if p not in linked and p not in set(buildings)):
+        near = points[shapely.dwithin(clipped[points], polygon, _POINT_REACH_M)]
+        own = set(buildings.tolist())
+        for member in (p for p in near if p not in linked and p not in own):
             head = _point_holder(clipped[member], regions, buildings)
             if head is None:
                 continue
@@ -982,7 +983,7 @@ def _split_links(clipped: np.ndarray, regions: np.ndarray, points: np.ndarray,
             linked.add(member)
             report.add(
                 "unit_inside_unit",
-                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {2 * CLEARANCE_M:g} m "
+                f"unit {ids[member]} ({kinds[member]}) is a point inside (or within {_POINT_REACH_M:g} m "
                 f"of) a compound split along its buildings and shares the grid of its building {ids[head]}",
                 record=ids[member],
                 severity="warning",

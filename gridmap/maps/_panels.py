@@ -256,18 +256,23 @@ def _level_counts(made: Overlay) -> tuple[dict[str, int], int, int]:
     return counts, totals[0], totals[1]
 
 
+def _overlay_frame(overlays: Iterable[Overlay], kind: str) -> tuple[Overlay, pd.DataFrame] | None:
+    """Return the overlay of ``kind`` and its table of grids, or None when the page has no such overlay."""
+    made = next((o for o in overlays if o.kind == kind), None)
+    return None if made is None else (made, _SOURCES[kind](made))
+
+
 def quality_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_names: list, *, lang: str,
                   rows: int = 5) -> str:
     """Return the table of the ``rows`` best and worst grids by quality index, or "" without that overlay.
 
     Each row carries its grid's position on the map (``data-grid``), so a click zooms to it.
     """
-    made = next((o for o in overlays if o.kind == "quality"), None)
-    if made is None:
+    found = _overlay_frame(overlays, "quality")
+    if found is None:
         return ""
-    text = TEXT[lang]
-    frame = _SOURCES["quality"](made)
-    position = {code: i for i, code in enumerate(grid_codes)}
+    _, frame = found
+    text, position = TEXT[lang], {code: i for i, code in enumerate(grid_codes)}
     table = pd.DataFrame({"code": frame["code"].astype(str).to_numpy(),
                           "index": pd.to_numeric(frame["index"], errors="coerce").to_numpy()})
     table["rank"] = pd.to_numeric(frame["rank"], errors="coerce").to_numpy() if "rank" in frame.columns \
@@ -289,12 +294,11 @@ def patrol_panel(overlays: Iterable[Overlay], grid_codes: list[str], community_n
     Ties go to the grid patrolled least against its requirement, then to the lower code. Each row carries its
     grid's position on the map (``data-grid``), so a click zooms to it.
     """
-    made = next((o for o in overlays if o.kind == "patrols"), None)
-    if made is None:
+    found = _overlay_frame(overlays, "patrols")
+    if found is None:
         return ""
-    text = TEXT[lang]
-    frame = _SOURCES["patrols"](made)
-    position = {code: i for i, code in enumerate(grid_codes)}
+    made, frame = found
+    text, position = TEXT[lang], {code: i for i, code in enumerate(grid_codes)}
     table = pd.DataFrame({"code": frame["code"].astype(str).to_numpy(),
                           "coverage": pd.to_numeric(frame[made.column or "patrol_coverage"],
                                                     errors="coerce").to_numpy(dtype=float)})
