@@ -54,6 +54,18 @@ def test_gi_star_matches_the_formula():
     assert "gi_z" not in grids.columns
 
 
+def test_gi_star_permutes_in_this_process(monkeypatch):
+    """esda's default pool of worker processes costs seconds of start-up for a few hundred grids."""
+    crand = pytest.importorskip("esda.crand")
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("getis_ord started a pool of worker processes")
+
+    monkeypatch.setattr(crand, "parallel_crand", no_pool)
+    result = getis_ord(lattice(values()), column="rate", permutations=99)
+    assert result["gi_p"].between(0, 1, inclusive="right").all()
+
+
 def test_local_moran_matches_the_formula():
     grids = lattice(values())
     result = local_moran(grids, column="rate", permutations=99)

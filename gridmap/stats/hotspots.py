@@ -119,8 +119,10 @@ def getis_ord(grids: gpd.GeoDataFrame, *, column: str = "cases_per_1000", permut
     """
     esda, libpysal = _pysal()
     values = _values(grids, column)
+    # n_jobs=1: esda's default (-1) starts a pool of worker processes for the permutations, about 3 s of
+    # start-up for a city's few thousand grids whose permutations take a tenth of that; answers are the same.
     statistic = esda.G_Local(values, _weights(grids, libpysal), transform="B", permutations=permutations,
-                             star=True, seed=seed)
+                             star=True, seed=seed, n_jobs=1)
     result = grids.copy()
     result["gi_z"] = np.asarray(statistic.Zs, dtype=float)
     result["gi_p"] = np.asarray(statistic.p_sim, dtype=float)
