@@ -168,15 +168,34 @@ class _Hull:
         rest = np.flatnonzero(~self._cell_starts(x, y, start))
         if len(rest):
             start[rest] = self._searched(x[rest], y[rest])
+        distance, settled = self._settled(x, y, start)
+        rest = np.flatnonzero(~settled)
+        if len(rest):
+            f = self.fine
+            edge, state = f.walk(x[rest], y[rest], start[rest], _MAX_STEPS)
+            corner = state == _START
+            facing = (state == _FACING) & self.on_grid[edge]
+            dx, dy = x[rest] - f.vx[edge], y[rest] - f.vy[edge]
+            distance[rest[corner]] = np.sqrt(dx * dx + dy * dy)[corner]
+            i = edge[facing]
+            distance[rest[facing]] = _to_segment(x[rest[facing]], y[rest[facing]], f.vx[i], f.vy[i], f.ex[i],
+                                                 f.ey[i])
+        answered = np.flatnonzero(~np.isnan(distance))
+        return answered, distance[answered]
+
+    def _settled(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step of :meth:`_Polygon.walk` for every point: the distance of those in the region of
+        ``edge``'s start vertex or facing ``edge`` (NaN when that edge bridges a bay) and which those are."""
         f = self.fine
-        edge, state = f.walk(x, y, start, _MAX_STEPS)
-        corner = np.flatnonzero(state == _START)
-        facing = np.flatnonzero((state == _FACING) & self.on_grid[edge])
-        dx, dy = x[corner] - f.vx[edge[corner]], y[corner] - f.vy[edge[corner]]
-        i = edge[facing]
-        return np.concatenate([corner, facing]), np.concatenate([
-            np.sqrt(dx * dx + dy * dy),
-            _to_segment(x[facing], y[facing], f.vx[i], f.vy[i], f.ex[i], f.ey[i])])
+        wx, wy, ex, ey = x - f.vx[edge], y - f.vy[edge], f.ex[edge], f.ey[edge]
+        along, cross, length2 = wx * ex + wy * ey, wx * ey - wy * ex, ex * ex + ey * ey
+        h = edge - 1  # -1 is the last edge
+        corner = (along < 0) & (wx * f.ex[h] + wy * f.ey[h] >= 0)
+        facing = (along >= 0) & (along <= length2) & (cross >= 0)
+        # GEOS's formulas, as _to_segment and the walk's distances compute them, to the last bit
+        distance = np.where(corner, np.sqrt(wx * wx + wy * wy), np.abs(cross / length2) * np.sqrt(length2))
+        distance[~(corner | (facing & self.on_grid[edge]))] = np.nan
+        return distance, corner | facing
 
     def _searched(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return the fine edge to start each point's walk from, found from the hull's centre."""
