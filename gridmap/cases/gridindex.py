@@ -400,15 +400,28 @@ class GridIndex:
             return nearest.distances(x, y)
 
     def _exact(self, lattice: _Lattice, x: np.ndarray, y: np.ndarray, block: np.ndarray) -> np.ndarray:
-        """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell."""
+        """Grid of each point in a mixed cell, by GEOS against the candidates of its first-level cell.
+
+        The candidates are in code order: each point is tested against its cell's first candidate, those
+        not in it against the second, and so on; the first hit is the smallest code, and the rest of its
+        candidates need no test (a quarter to a half of the tests).
+        """
         order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
         start = lattice.candidate_start[block[order]]
         n = lattice.candidate_start[block[order] + 1] - start
-        points = np.repeat(np.arange(len(order)), n)
-        offsets = np.arange(len(points)) - np.repeat(np.cumsum(n) - n, n)
-        grids = lattice.candidate_grids[np.repeat(start, n) + offsets]
+        px, py = x[order], y[order]
+        found = np.full(len(order), -1, dtype=np.int64)
+        active = np.arange(len(order))
+        for t in range(int(n.max(initial=0))):
+            active = active[n[active] > t]  # still in order of their cells
+            if not len(active):
+                break
+            grids = lattice.candidate_grids[start[active] + t]
+            hit = shapely.intersects_xy(self._geoms[grids], px[active], py[active])
+            found[active[hit]] = grids[hit]
+            active = active[~hit]
         result = np.empty(len(x), dtype=np.int64)
-        result[order] = self._first_hit(order[points], grids, x, y, points, len(order))
+        result[order] = found
         return result
 
     def _queried(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
