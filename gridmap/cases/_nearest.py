@@ -30,9 +30,9 @@ __all__ = ["Outline"]
 
 #: Steps of the walk along the hull before a point is handed to the STR-tree.
 _MAX_STEPS = 12
-#: Points from which the hull's cells pay (:meth:`_Hull._cell_starts`), points per cell, and how many
-#: fine edges at most a cell's corners' nearest features may span.
-_CELLS_FROM, _POINTS_PER_CELL, _CELL_SPAN = 4096, 16, 32
+#: Points from which the hull's cells pay (:meth:`_Hull._cell_starts`), points per cell, cells along a side
+#: at most, and how many fine edges at most a cell's corners' nearest features may span.
+_CELLS_FROM, _POINTS_PER_CELL, _SIDE, _CELL_SPAN = 4096, 16, 1024, 32
 
 
 class Outline:
@@ -216,12 +216,12 @@ class _Hull:
         cells decide how much work a point takes, never its distance.
         """
         found = np.zeros(len(x), dtype=bool)
-        if len(x) < _CELLS_FROM or self.k == 1:
+        if len(x) < _CELLS_FROM:
             return found
         f, m = self.fine, len(self.fine.vx)
         width, height = np.ptp(f.vx), np.ptp(f.vy)
         x0, y0 = f.vx.min() - width, f.vy.min() - height
-        size = np.sqrt(9 * width * height / (len(x) / _POINTS_PER_CELL)) or max(width, height)
+        size = max(np.sqrt(9 * width * height / (len(x) / _POINTS_PER_CELL)), 3 * max(width, height) / _SIDE)
         nx, ny = int(np.ceil(3 * width / size)) or 1, int(np.ceil(3 * height / size)) or 1
         column, row = np.floor((x - x0) / size), np.floor((y - y0) / size)
         inside = np.flatnonzero((column >= 0) & (column < nx) & (row >= 0) & (row < ny))
