@@ -12,7 +12,10 @@ Which feature of a convex polygon is nearest to an outside point is told by a lo
 region of edge ``i`` when it projects onto the edge from outside, in the region of vertex ``v`` when it lies
 beyond both edges meeting there. A first guess (the edge whose outward normal points the way ``p`` lies
 from the hull's centre) is walked along the hull until the test holds, a few steps at most, for all points
-at once. Points the test leaves unanswered — inside the hull (in a bay of the outline or a hole), or
+at once. For thousands of points, square cells over the hull's surroundings give a better start: the
+features nearest to a cell's corners are found that way once per corner, and a binary search of the edges
+between them finds each point's, which the local test then certifies in one step (feature regions are
+convex, so a cell's points are nearest to features between its corners'). Points the test leaves unanswered — inside the hull (in a bay of the outline or a hole), or
 facing a hull edge that bridges a bay — get GEOS's ``STRtree.query_nearest`` over the outline segments, as
 before. Far from the grids almost every point faces a hull vertex, so a city-wide file against one
 district's grids costs a few numpy passes instead of a tree search per case.
@@ -293,7 +296,9 @@ def _to_segment(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, 
 
 def _hull(ends: np.ndarray) -> _Hull | None:
     """Return the convex hull of the segments' end points, None when it is not a polygon."""
-    hull = shapely.convex_hull(shapely.multipoints(ends.reshape(-1, 2)))
+    # the hull of one line through every end point: GEOS's hull of the same coordinates as a multipoint's,
+    # without making a point geometry each (a tenth of a second for the 32,000 ends of 9,000 grids)
+    hull = shapely.convex_hull(shapely.linestrings(ends.reshape(-1, 2)))
     if not isinstance(hull, shapely.Polygon) or hull.is_empty:
         return None
     ring = shapely.get_coordinates(hull.exterior)[:-1]
