@@ -256,7 +256,7 @@ class _Hull:
         f, m = self.fine, len(self.fine.vx)
         if self._tables is None:  # thrice round the ring, so that indices need no modulo
             ends = np.roll(f.vx, -1) * f.ex + np.roll(f.vy, -1) * f.ey  # beyond: p . e > end . e
-            self._tables = tuple(np.tile(v, 3) for v in (f.ex, f.ey, ends))
+            self._tables = np.tile(f.ex, 3), np.tile(f.ey, 3), np.tile(ends, 3)
         ex, ey, ends = self._tables
         lo, hi = lo + m, hi + m
         for _ in range(int(np.ceil(np.log2(max(int((hi - lo).max(initial=0)), 1) + 1)))):
