@@ -34,8 +34,8 @@ __all__ = ["Report", "SEVERITIES"]
 
 SEVERITIES = ("error", "warning", "info")
 _BASE_COLUMNS = ["check", "severity", "record", "message"]
-#: One value per record for :meth:`Report.add_many`: a list, a tuple or a numpy array.
-_Values: TypeAlias = Sequence[Any] | np.ndarray
+#: One value per record for :meth:`Report.add_many`: a list, a tuple, a numpy array or a pandas Series.
+_Values: TypeAlias = Sequence[Any] | np.ndarray | pd.Series
 
 
 class Report:
@@ -183,7 +183,8 @@ class _Many:
     def __init__(self, check: str, message: str, records: _Values, severity: str, fix: str | None,
                  extra: dict[str, _Values]):
         self.check, self.message, self.severity, self.fix = check, message, severity, fix
-        self.records = np.asarray(records, dtype=object)
+        # a Series (say of Arrow strings) is kept as it is: millions of labels need no Python object each
+        self.records = records if isinstance(records, pd.Series) else np.asarray(records, dtype=object)
         self.extra = {name: np.asarray(values) for name, values in extra.items()}
         if any(len(values) != len(self.records) for values in self.extra.values()):
             raise ValueError("add_many needs one value of each extra per record")
@@ -210,7 +211,7 @@ class _Many:
     def first(self) -> dict[str, Any]:
         """Return the first finding as a row."""
         extra = {name: values[:1].tolist()[0] for name, values in self.extra.items()}
-        record = self.records[0]
+        record = self.records.iloc[0] if isinstance(self.records, pd.Series) else self.records[0]
         return {"check": self.check, "severity": self.severity,
                 "record": None if record is None else str(record),
                 "message": self.message.format(**extra), "fix": self.fix, **extra}

@@ -321,11 +321,12 @@ def _messy_grids(seed: int, *, dense: float) -> list:
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10**6), dense=st.sampled_from([1000.0, 25.0, 3.0]),
-       far=st.sampled_from([1.0, 30.0, 5000.0]))
-def test_outside_distances_by_the_hull_equal_brute_force(seed, dense, far):
+       far=st.sampled_from([1.0, 30.0, 5000.0]), cells=st.booleans())
+def test_outside_distances_by_the_hull_equal_brute_force(seed, dense, far, cells):
     """Messy grids (concave, holes, two-part grids, long finely cut sides): for points around them, near
     and up to thousands of kilometres away, on hull edges' extensions, in bays and in holes, the distance
-    equals shapely's distance to the union of the grids."""
+    equals shapely's distance to the union of the grids — with the walks started from the hull's centre
+    or (``cells``) from the cells the points lie in, as for thousands of points."""
     cells = _messy_grids(seed, dense=dense)
     grids = gpd.GeoDataFrame({"code": [f"g{i:02d}" for i in range(len(cells))]}, geometry=cells,
                              crs="EPSG:4547")
@@ -341,8 +342,44 @@ def test_outside_distances_by_the_hull_equal_brute_force(seed, dense, far):
     index = GridIndex(grids)
     outside = index.locate(x, y) < 0
     expected = shapely.distance(shapely.union_all(cells), shapely.points(x[outside], y[outside]))
-    np.testing.assert_allclose(index.outside_distances(x[outside], y[outside]), expected, rtol=1e-12,
-                               atol=1e-9)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_nearest, "_CELLS_FROM", 0 if cells else 10**9)
+        patch.setattr(_nearest, "_POINTS_PER_CELL", 1)
+        got = index.outside_distances(x[outside], y[outside])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_outside_distances_start_from_cells_and_equal_the_walk_from_the_centre(monkeypatch):
+    """5,000 cases around a district of 300 finely cut grids with a bay (EPSG:4490), some coincident and
+    some on cell corners: most start their walk from their cell's corners, and every distance is the one
+    the walk from the hull's centre gives, and shapely's."""
+    city = voronoi_city(300, 5, origin=(108.2, 22.7), extent=0.2, crs="EPSG:4490")
+    city = city.set_geometry(shapely.segmentize(city.geometry.to_numpy(), 0.0005)).set_crs(4490,
+                                                                                          allow_override=True)
+    city = city.set_geometry(city.geometry.difference(box(108.35, 22.85, 108.41, 22.91)))
+    city = city[~city.geometry.is_empty]
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(108.05, 108.55, 5000), rng.uniform(22.55, 23.05, 5000)  # the cells' box, about
+    x[:50], y[:50] = x[50:100], y[50:100]  # coincident
+    index = GridIndex(city)
+    outside = np.flatnonzero(index.locate(x, y) < 0)
+    x, y = x[outside], y[outside]
+    searched = []
+    original = _nearest._Hull._first_not_beyond
+    monkeypatch.setattr(_nearest._Hull, "_first_not_beyond", lambda self, px, *rest: searched.append(len(px))
+                        or original(self, px, *rest))
+    monkeypatch.setattr(_nearest, "_CELLS_FROM", 10**9)
+    walked = index.outside_distances(x, y)
+    assert not searched
+    monkeypatch.setattr(_nearest, "_CELLS_FROM", 0)
+    monkeypatch.setattr(_nearest, "_POINTS_PER_CELL", 1)  # cells as small as those of a million cases
+    got = index.outside_distances(x, y)
+    assert sum(searched) > 0.7 * len(x)  # all but those near the bay and the hull's corners
+    np.testing.assert_allclose(got, walked, rtol=1e-14, atol=0)
+    metric = metric_crs(city)
+    union = shapely.union_all(city.to_crs(metric).geometry.to_numpy())
+    points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4490).to_crs(metric).to_numpy()
+    np.testing.assert_allclose(got, shapely.distance(union, points), rtol=1e-12, atol=1e-9)
 
 
 def test_outside_distances_answer_most_far_points_without_the_tree(monkeypatch):
