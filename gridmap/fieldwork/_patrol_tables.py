@@ -166,23 +166,35 @@ def _slots(days: pd.Series | np.ndarray, span: Span, calendar: pd.DataFrame) -> 
 
 def _owns(part: Part, layout: Layout) -> pd.DataFrame:
     """(person, grid, own_from): each worker's own grids, from the roster, the records or most time."""
-    people = pd.Index(pd.unique(part.presence["person"]))
     found = []
     if layout.roster is not None:
-        found.append(layout.roster.assign(own_from="roster"))
-    records = part.owns[~part.owns["person"].isin(found[0]["person"])] if found else part.owns
-    found.append(records.assign(own_from="records"))
-    known = pd.Index(pd.concat(found)["person"].unique())
+        found.append((layout.roster, "roster"))
+    records = part.owns[~part.owns["person"].isin(found[0][0]["person"])] if found else part.owns
+    found.append((records, "records"))
     presence = part.presence
-    rest = presence[presence["person"].isin(people.difference(known)) & (presence["grid"] >= 0)]
-    weight = "seconds" if layout.kind == "tracks" else "records"
-    most = rest.groupby(["person", "grid"], as_index=False)[["seconds", "records"]].sum()
-    most = most.sort_values(["person", weight, "records", "grid"], ascending=[True, False, False, True],
-                            kind="stable").drop_duplicates("person")
-    found.append(most[["person", "grid"]].assign(own_from="most_time"))
-    owns = pd.concat(found, ignore_index=True)
-    owns = owns.astype({"person": object, "grid": np.int64})
-    return owns.sort_values(["person", "grid"], ignore_index=True)
+    known = np.concatenate([frame["person"].to_numpy(dtype=object) for frame, _ in found])
+    rest = presence[~presence["person"].isin(known) & (presence["grid"] >= 0)]
+    found.append((_most_time(rest, layout), "most_time"))
+    person = np.concatenate([frame["person"].to_numpy(dtype=object) for frame, _ in found])
+    grid = np.concatenate([frame["grid"].to_numpy(dtype=np.int64) for frame, _ in found])
+    source = np.concatenate([np.full(len(frame), name, dtype=object) for frame, name in found])
+    order = np.lexsort((grid, pd.factorize(person, sort=True)[0]))
+    return pd.DataFrame({"person": person[order], "grid": grid[order],
+                         "own_from": pd.Series(source[order], dtype=STRING_DTYPE)})
+
+
+def _most_time(presence: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """(person, grid): the grid where each worker spent most time (check-ins: has most records)."""
+    who, people = pd.factorize(presence["person"].to_numpy(dtype=object), sort=True)
+    grid = presence["grid"].to_numpy(dtype=np.int64)
+    cell, pairs = np.unique(who * len(layout.codes) + grid, return_inverse=True)
+    seconds = _sum_by(pairs, presence["seconds"].to_numpy(), len(cell))
+    records = _count_by(pairs, presence["records"].to_numpy(), len(cell))
+    weight = seconds if layout.kind == "tracks" else records
+    who, grid = cell // len(layout.codes), cell % len(layout.codes)
+    order = np.lexsort((grid, -records, -weight, who))
+    best = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
+    return pd.DataFrame({"person": np.asarray(people, dtype=object)[who[best]], "grid": grid[best]})
 
 
 def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFrame,
