@@ -29,7 +29,7 @@ import pandas as pd
 
 from gridmap.cases.periods import period_labels
 from gridmap.errors import SchemaError
-from gridmap.fieldwork._patrol_measures import DAY_NS, Part
+from gridmap.fieldwork._patrol_measures import DAY_NS, Part, sum_by
 from gridmap.fieldwork.patrol_rules import PatrolRules
 from gridmap.findings import Report
 from gridmap.io._columns import STRING_DTYPE
@@ -188,7 +188,7 @@ def _most_time(presence: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     who, people = pd.factorize(presence["person"].to_numpy(dtype=object), sort=True)
     grid = presence["grid"].to_numpy(dtype=np.int64)
     cell, pairs = np.unique(who * len(layout.codes) + grid, return_inverse=True)
-    seconds = _sum_by(pairs, presence["seconds"].to_numpy(), len(cell))
+    seconds = sum_by(pairs, presence["seconds"].to_numpy(), len(cell))
     records = _count_by(pairs, presence["records"].to_numpy(), len(cell))
     weight = seconds if layout.kind == "tracks" else records
     who, grid = cell // len(layout.codes), cell % len(layout.codes)
@@ -224,7 +224,7 @@ def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFr
     counted = (session_slot >= 0) & (session_who >= 0)
     table = pd.DataFrame({
         "person_id": people.repeat(n_slots), "slot": np.tile(np.arange(n_slots, dtype=np.int64), n_people),
-        "seconds": _sum_by(cell, seconds, cells), "seconds_inside": _sum_by(cell, seconds_inside, cells),
+        "seconds": sum_by(cell, seconds, cells), "seconds_inside": sum_by(cell, seconds_inside, cells),
         "records": _count_by(cell, records, cells), "records_inside": _count_by(cell, records_inside, cells),
         "patrols": np.bincount(session_who[counted] * n_slots + session_slot[counted],
                                minlength=cells).astype(np.int64)})
@@ -252,19 +252,6 @@ def _listed_owns(owns: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     return pd.DataFrame({"own_grids": [join_ids(listed) for listed in codes] if len(first) else [],
                          "own_from": owns["own_from"].to_numpy()[first]},
                         index=pd.Index(person[first], name="person"))
-
-
-def _sum_by(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Sum float ``values`` per ``key`` in ``0..n-1`` (0 for a key without values).
-
-    pandas' grouped sum, in the values' order: it compensates rounding (Kahan), so the figures are those
-    of a ``groupby(...).sum()``, bit for bit.
-    """
-    out = np.zeros(n)
-    if len(key):
-        sums = pd.Series(values, dtype=float).groupby(key).sum()
-        out[sums.index.to_numpy()] = sums.to_numpy()
-    return out
 
 
 def _count_by(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -304,7 +291,7 @@ def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, worke
     pairs = np.unique(cell * max(int(who.max(initial=0)) + 1, 1) + who)
     table["workers"] = np.bincount(pairs // max(int(who.max(initial=0)) + 1, 1), minlength=cells).astype(np.int64)
     table["records"] = _count_by(cell, presence["records"].to_numpy()[kept], cells)
-    table["minutes"] = _sum_by(cell, presence["seconds"].to_numpy()[kept], cells) / 60
+    table["minutes"] = sum_by(cell, presence["seconds"].to_numpy()[kept], cells) / 60
     if layout.kind != "tracks":
         table["minutes"] = np.nan
     table["own_share"] = _own_share(workers, owns, layout, n_grids)
@@ -404,7 +391,7 @@ def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout, n_grid
     cells = n_grids * n_slots
     total, inside = (workers[column].to_numpy()[rows] for column in measure)
     if layout.kind == "tracks":
-        total, inside = _sum_by(cell, total, cells), _sum_by(cell, inside, cells)
+        total, inside = sum_by(cell, total, cells), sum_by(cell, inside, cells)
     else:
         total, inside = _count_by(cell, total, cells), _count_by(cell, inside, cells)
     with np.errstate(invalid="ignore", divide="ignore"):
