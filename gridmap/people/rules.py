@@ -727,14 +727,19 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
 
 
 def _joined(values: pd.Series, units: pd.Series) -> pd.Series:
-    """Join the values of each unit with 、 in order (a column per position in the unit, no loop per unit)."""
-    frame = pd.DataFrame({"unit": units.to_numpy(), "value": values.fillna("").astype(str).to_numpy()})
-    frame["position"] = frame.groupby("unit", sort=False).cumcount()
-    wide = frame.pivot(index="unit", columns="position", values="value")
-    joined = wide[0]
-    for position in wide.columns[1:]:
-        joined = joined + ("、" + wide[position]).fillna("")
-    return joined
+    """Join the values of each unit with 、 in order (a pass per position in the unit, no loop per unit)."""
+    unit, uniques = pd.factorize(units.to_numpy())
+    text = values.fillna("").astype(str).to_numpy(dtype=object)
+    order = np.argsort(unit, kind="stable")
+    order = order[unit[order] >= 0]
+    unit, text = unit[order], text[order]
+    first = np.r_[True, unit[1:] != unit[:-1]] if len(unit) else np.zeros(0, dtype=bool)
+    position = np.arange(len(unit)) - np.maximum.accumulate(np.where(first, np.arange(len(unit)), 0))
+    joined = text[first]
+    for number in range(1, int(position.max(initial=0)) + 1):
+        at = position == number
+        joined[unit[at]] = joined[unit[at]] + "、" + text[at]
+    return pd.Series(joined, index=pd.Index(uniques, name="unit"), dtype=STRING_DTYPE)
 
 
 def _labels(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.Series:
@@ -743,14 +748,15 @@ def _labels(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.Series:
     for role in ("leader", "full_time", "member"):
         column = f"{role}_name"
         if column in frame.columns:
-            names = frame[column]
-            parts.append(np.where(names.notna(), ROLE_NAMES_ZH[role] + "：" + names.fillna(""), ""))
+            parts.append([f"{ROLE_NAMES_ZH[role]}：{names}" if isinstance(names, str) else ""
+                          for names in frame[column].to_numpy(dtype=object)])
     short = broken[broken["vacancies"].fillna(0).gt(0)] if len(broken) else broken
-    lacking = (short.groupby("code")["role"].agg(lambda roles: "、".join(_role_words(roles))) if len(short)
-               else pd.Series(dtype=object)).astype(object)
-    vacancies = frame["vacancies"].astype(str)
-    lacks = pd.Series(lacking.reindex(frame["code"]).fillna("").to_numpy(dtype=object), index=frame.index)
-    parts.append(np.where(frame["vacancies"].gt(0), "缺员 " + vacancies + "（" + lacks + "）", ""))
+    roles: dict[str, list[str]] = {}
+    for code, role in zip(short["code"], short["role"], strict=True):
+        roles.setdefault(code, []).append(role)
+    lacking = {code: "、".join(_role_words(listed)) for code, listed in roles.items()}
+    parts.append([f"缺员 {vacancies}（{lacking.get(code, '')}）" if vacancies > 0 else ""
+                  for code, vacancies in zip(frame["code"], frame["vacancies"].to_numpy(), strict=True)])
     return pd.Series(["；".join(p for p in row if p) for row in zip(*parts, strict=True)], index=frame.index)
 
 
