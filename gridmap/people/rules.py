@@ -663,7 +663,7 @@ def _level_table(units: pd.DataFrame, counts: pd.DataFrame, checked: pd.DataFram
     frame["households"] = frame["households"].astype("Int64")
     frame["households_per_worker"] = _per_worker(frame, level, counts, table)
     broken = checked[checked["broken"].to_numpy() & checked["level"].eq(level).to_numpy()]
-    frame["rules_broken"] = frame["code"].map(broken.groupby("code").size()).fillna(0).astype("int64")
+    frame["rules_broken"] = frame["code"].map(broken["code"].value_counts()).fillna(0).astype("int64")
     frame["vacancies"] = _vacancies(frame, level, roles, rules).to_numpy()
     frame = _with_names(frame, public, level)
     frame["label"] = _labels(frame, broken)
@@ -715,11 +715,15 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
     """Add the public names (``leader_name`` …) and, when ``public`` has them, phones, joined by 、."""
     if public is None:
         return frame
-    named = public[public["name"].notna() & public["level"].eq(level)]
+    named = public[public["name"].notna().to_numpy() & public["level"].eq(level).to_numpy()]
+    roles = named["role"].to_numpy(dtype=object)
     for role in ("leader", "full_time", "member"):
-        of_role = named[named["role"].eq(role)]
+        mine = roles == role
+        if not mine.any():
+            continue
+        of_role = named[mine]
         for column in ("name", "phone"):
-            if column in of_role.columns and len(of_role):
+            if column in of_role.columns:
                 values = frame["code"].map(_joined(of_role[column], of_role["unit_code"]))
                 if values.notna().any():
                     frame[f"{role}_{column}"] = values
