@@ -676,10 +676,12 @@ def _per_worker(frame: pd.DataFrame, level: str, counts: pd.DataFrame, table: pd
         workers = frame["full_time"].to_numpy(dtype=float)
     elif level in LEVELS:
         grids = table["level"].eq("grid").to_numpy()
-        per_grid = pd.Series(counts.loc[grids, "full_time"].to_numpy(), index=table.loc[grids, "parent_code"])
-        length = len(frame["code"].iloc[0])
-        totals = per_grid.groupby(per_grid.index.str[:length]).sum()
-        workers = frame["code"].map(totals).fillna(0).to_numpy(dtype=float)
+        prefix = table["parent_code"][grids].str[:len(frame["code"].iloc[0])]
+        which, prefixes = pd.factorize(prefix)  # NA prefixes: -1, counted nowhere
+        totals = np.bincount(which[which >= 0], weights=counts["full_time"].to_numpy(dtype=float)[grids][which >= 0],
+                             minlength=len(prefixes))
+        found = pd.Index(prefixes).get_indexer(frame["code"])
+        workers = np.where(found >= 0, totals[found], 0.0)
     else:
         return np.full(len(frame), np.nan)
     households = pd.to_numeric(frame["households"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
