@@ -120,7 +120,8 @@ def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray,
         counts["unknown_grid"] = int((named & (by_code < 0)).sum())
         grid = np.where(by_code >= 0, by_code, grid)
     own_given = table["own_grid"].notna().to_numpy()
-    own = codes.get_indexer(table["own_grid"].where(own_given, None)).astype(np.int64)
+    own = codes.get_indexer(table["own_grid"].where(own_given, None)).astype(np.int64) if own_given.any() \
+        else np.full(len(table), -1, dtype=np.int64)
     counts["unknown_own"] = int((own_given & (own < 0)).sum())
     person = table["person_id"].notna().to_numpy()
     timed = table["time"].notna().to_numpy()
