@@ -380,7 +380,7 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
 
 
 def _main_grid(group: np.ndarray, grid: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The grid of most seconds of each group (ascending numbers), then of most points, then the lowest."""
+    """Return the grid of most seconds of each group (ascending numbers), then of most points, the lowest."""
     width = int(grid.max()) + 2  # grid -1 (outside every grid) included
     cell, which = np.unique(group * width + grid + 1, return_inverse=True)
     total, size = sum_by(which, seconds, len(cell)), np.bincount(which, minlength=len(cell))

@@ -288,8 +288,9 @@ def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, worke
     kept = (slot >= 0) & (grid >= 0)
     cell = grid[kept] * n_slots + slot[kept]
     who = pd.factorize(presence["person"].to_numpy()[kept])[0]
-    pairs = np.unique(cell * max(int(who.max(initial=0)) + 1, 1) + who)
-    table["workers"] = np.bincount(pairs // max(int(who.max(initial=0)) + 1, 1), minlength=cells).astype(np.int64)
+    n_people = int(who.max(initial=0)) + 1
+    pairs = np.unique(cell * n_people + who)  # each worker once per grid and slot
+    table["workers"] = np.bincount(pairs // n_people, minlength=cells).astype(np.int64)
     table["records"] = _count_by(cell, presence["records"].to_numpy()[kept], cells)
     table["minutes"] = sum_by(cell, presence["seconds"].to_numpy()[kept], cells) / 60
     if layout.kind != "tracks":
@@ -310,8 +311,10 @@ def _required(layout: Layout, calendar: pd.DataFrame) -> np.ndarray:
 
 
 def _passed(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, n_slots: int) -> np.ndarray:
-    """Units passed per grid and slot (``grid * n_slots + slot``): the grid's own units its patrols passed,
-    each once per period."""
+    """Return the units passed per grid and slot (``grid * n_slots + slot``).
+
+    The grid's own units its patrols passed, each once per period.
+    """
     n_grids = len(layout.codes)
     slot = _slots(part.hits["day"], span, calendar)
     unit, grid = part.hits["unit"].to_numpy(dtype=np.int64), part.hits["grid"].to_numpy(dtype=np.int64)
@@ -353,7 +356,8 @@ def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_
     last_slot = np.searchsorted(p_start, b, side="left") - 1
     pieces = np.maximum(last_slot - first_slot + 1, 0)
     which = np.repeat(np.arange(len(a)), pieces)
-    slot = np.repeat(first_slot, pieces) + (np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+    step = np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    slot = np.repeat(first_slot, pieces) + step
     length = np.minimum(b[which], p_end[slot]) - np.maximum(a[which], p_start[slot])
     longest = np.zeros((n_grids, len(p_start)), dtype=np.int64)
     np.maximum.at(longest, (grid[which], slot), length)
@@ -361,7 +365,7 @@ def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_
 
 
 def _running_max(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """The running maximum of ``values`` within each run of equal, ascending ``group`` numbers."""
+    """Return the running maximum of ``values`` within each run of equal, ascending ``group`` numbers."""
     if not len(values):
         return values
     distinct, rank = np.unique(values, return_inverse=True)

@@ -678,8 +678,8 @@ def _per_worker(frame: pd.DataFrame, level: str, counts: pd.DataFrame, table: pd
         grids = table["level"].eq("grid").to_numpy()
         prefix = table["parent_code"][grids].str[:len(frame["code"].iloc[0])]
         which, prefixes = pd.factorize(prefix)  # NA prefixes: -1, counted nowhere
-        totals = np.bincount(which[which >= 0], weights=counts["full_time"].to_numpy(dtype=float)[grids][which >= 0],
-                             minlength=len(prefixes))
+        full_time = counts["full_time"].to_numpy(dtype=float)[grids]
+        totals = np.bincount(which[which >= 0], weights=full_time[which >= 0], minlength=len(prefixes))
         found = pd.Index(prefixes).get_indexer(frame["code"])
         workers = np.where(found >= 0, totals[found], 0.0)
     else:
