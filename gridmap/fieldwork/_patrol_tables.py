@@ -209,7 +209,7 @@ def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFr
     kept = slot >= 0
     person, grid, slot = presence["person"].to_numpy()[kept], presence["grid"].to_numpy()[kept], slot[kept]
     roster = owns.loc[owns["own_from"] == "roster", "person"]
-    people = pd.Index(sorted(set(person) | set(roster)), name="person")
+    people = pd.Index(sorted(set(person) | set(roster)), name="person", dtype=STRING_DTYPE)
     n_slots, n_people = int(calendar["slot"].max()) + 1, len(people)
     who = people.get_indexer(person)
     own_who = people.get_indexer(owns["person"])
@@ -295,7 +295,7 @@ def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, worke
     table["minutes"] = sum_by(cell, presence["seconds"].to_numpy()[kept], cells) / 60
     if layout.kind != "tracks":
         table["minutes"] = np.nan
-    table["own_share"] = _own_share(workers, owns, layout, n_grids)
+    table["own_share"] = _own_share(workers, owns, layout, n_grids, n_slots)
     return table
 
 
@@ -381,13 +381,13 @@ def _period_bounds(calendar: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return day[first] * DAY_NS, (day[last] + 1) * DAY_NS
 
 
-def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout, n_grids: int) -> np.ndarray:
+def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout, n_grids: int,
+               n_slots: int) -> np.ndarray:
     """Per grid and slot: the share of the grid's own workers' time (check-ins: records) inside own grids.
 
     Summed over the grid's own workers in the order of ``owns`` (by worker), as a merge and groupby would.
     """
     measure = ("seconds", "seconds_inside") if layout.kind == "tracks" else ("records", "records_inside")
-    n_slots = int(workers["slot"].max()) + 1 if len(workers) else 1
     row = pd.Index(workers["person_id"].to_numpy()[::n_slots]).get_indexer(owns["person"])
     kept = row >= 0
     rows = (row[kept, None] * n_slots + np.arange(n_slots)).reshape(-1)
