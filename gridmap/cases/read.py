@@ -529,8 +529,9 @@ def parse_times(frame: pd.DataFrame, column: str, findings: Report,
     serial = pd.to_numeric(text.where(given & text.astype(str).str.fullmatch(r"\d+(\.\d+)?")),
                            errors="coerce")
     is_serial = serial.between(1, _EXCEL_LAST_SERIAL).fillna(False).to_numpy(dtype=bool)
-    days = pd.to_timedelta(serial[is_serial].astype("float64"), unit="D")
-    parsed[is_serial] = _EXCEL_EPOCH + days.dt.round("s")
+    if is_serial.any():
+        days = pd.to_timedelta(serial[is_serial].astype("float64"), unit="D")
+        parsed[is_serial] = _EXCEL_EPOCH + days.dt.round("s")
     aware = (given & text.astype(str).str.contains(_ZONE, regex=True)).to_numpy(dtype=bool) & ~is_serial
     if aware.any():
         zoned = pd.to_datetime(text[aware].astype(str), errors="coerce", utc=True, format="mixed")

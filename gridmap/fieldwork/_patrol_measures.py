@@ -34,7 +34,8 @@ from gridmap.cases.gridindex import GridIndex
 from gridmap.crs import transformer
 from gridmap.fieldwork.patrol_rules import PatrolRules
 
-__all__ = ["Setting", "Part", "prepare", "measure", "combine", "no_points", "DAY_NS", "POINT_COLUMNS"]
+__all__ = ["Setting", "Part", "prepare", "measure", "combine", "no_points", "sum_by", "DAY_NS",
+           "POINT_COLUMNS"]
 
 #: Nanoseconds in a day: ``time // DAY_NS`` is the day's number (days since 1970-01-01, Beijing time).
 DAY_NS = 86_400 * 10**9
@@ -119,7 +120,8 @@ def prepare(table: pd.DataFrame, x: np.ndarray, y: np.ndarray,
         counts["unknown_grid"] = int((named & (by_code < 0)).sum())
         grid = np.where(by_code >= 0, by_code, grid)
     own_given = table["own_grid"].notna().to_numpy()
-    own = codes.get_indexer(table["own_grid"].where(own_given, None)).astype(np.int64)
+    own = codes.get_indexer(table["own_grid"].where(own_given, None)).astype(np.int64) if own_given.any() \
+        else np.full(len(table), -1, dtype=np.int64)
     counts["unknown_own"] = int((own_given & (own < 0)).sum())
     person = table["person_id"].notna().to_numpy()
     timed = table["time"].notna().to_numpy()
@@ -362,23 +364,42 @@ def _tracks(points: pd.DataFrame, day: np.ndarray, valid: np.ndarray, seconds: n
     xy = np.column_stack([points["x"].to_numpy()[on_line], points["y"].to_numpy()[on_line]])
     lines = cast(np.ndarray, shapely.linestrings(xy, indices=line_of))
     first = np.flatnonzero(on_line & np.concatenate([[True], piece[1:] != piece[:-1]]))
-    keys = pd.DataFrame({"person": person[first], "day": day[first]})
-    group = keys.groupby(["person", "day"], sort=False).ngroup().to_numpy()
-    parts = cast(np.ndarray, shapely.multilinestrings(lines, indices=group)) if len(lines) else \
+    group = np.cumsum(np.r_[True, (person[1:] != person[:-1]) | (day[1:] != day[:-1])]) - 1  # worker and day
+    drawn_groups, line_group = np.unique(group[first], return_inverse=True)
+    parts = cast(np.ndarray, shapely.multilinestrings(lines, indices=line_group)) if len(lines) else \
         np.array([], dtype=object)
     single = shapely.get_num_geometries(parts) == 1
     geometry = np.where(single, shapely.get_geometry(parts, 0), parts)
-    daily = pd.DataFrame({"person": person, "day": day, "grid": points["grid"].to_numpy(), "seconds": seconds,
-                          "length": length})
-    summary = daily.groupby(["person", "day"], sort=False).agg(
-        points=("grid", "size"), seconds=("seconds", "sum"), length_m=("length", "sum"))
-    main = daily.groupby(["person", "day", "grid"], sort=True)["seconds"].agg(["sum", "size"]).reset_index()
-    main = main.sort_values(["person", "day", "sum", "size", "grid"],
-                            ascending=[True, True, False, False, True], kind="stable")
-    main = main.drop_duplicates(["person", "day"]).set_index(["person", "day"])["grid"]
-    drawn_keys = keys.drop_duplicates().set_index(["person", "day"]).index
-    frame = summary.loc[drawn_keys].assign(grid=main.loc[drawn_keys].to_numpy()).reset_index()
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=setting.crs))
+    n_groups = int(group[-1]) + 1
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    frame = pd.DataFrame({
+        "person": person[starts], "day": day[starts], "points": np.bincount(group).astype(np.int64),
+        "seconds": sum_by(group, seconds, n_groups), "length_m": sum_by(group, length, n_groups),
+        "grid": _main_grid(group, points["grid"].to_numpy(dtype=np.int64), seconds)}).iloc[drawn_groups]
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=gpd.GeoSeries(geometry, crs=setting.crs))
+
+
+def _main_grid(group: np.ndarray, grid: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Return the grid of most seconds of each group (ascending numbers), then of most points, the lowest."""
+    width = int(grid.max()) + 2  # grid -1 (outside every grid) included
+    cell, which = np.unique(group * width + grid + 1, return_inverse=True)
+    total, size = sum_by(which, seconds, len(cell)), np.bincount(which, minlength=len(cell))
+    of, in_grid = cell // width, cell % width - 1
+    order = np.lexsort((in_grid, -size, -total, of))
+    return in_grid[order[np.r_[True, of[order][1:] != of[order][:-1]]]]
+
+
+def sum_by(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum float ``values`` per ``key`` in ``0..n-1`` (0 for a key without values).
+
+    pandas' grouped sum, in the values' order: it compensates rounding (Kahan), so the figures are those
+    of a ``groupby(...).sum()``, bit for bit.
+    """
+    out = np.zeros(n)
+    if len(key):
+        sums = pd.Series(values, dtype=float).groupby(key).sum()
+        out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
 
 
 def combine(parts: list[Part]) -> Part:

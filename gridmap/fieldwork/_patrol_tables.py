@@ -29,7 +29,7 @@ import pandas as pd
 
 from gridmap.cases.periods import period_labels
 from gridmap.errors import SchemaError
-from gridmap.fieldwork._patrol_measures import DAY_NS, Part
+from gridmap.fieldwork._patrol_measures import DAY_NS, Part, sum_by
 from gridmap.fieldwork.patrol_rules import PatrolRules
 from gridmap.findings import Report
 from gridmap.io._columns import STRING_DTYPE
@@ -166,47 +166,70 @@ def _slots(days: pd.Series | np.ndarray, span: Span, calendar: pd.DataFrame) -> 
 
 def _owns(part: Part, layout: Layout) -> pd.DataFrame:
     """(person, grid, own_from): each worker's own grids, from the roster, the records or most time."""
-    people = pd.Index(pd.unique(part.presence["person"]))
     found = []
     if layout.roster is not None:
-        found.append(layout.roster.assign(own_from="roster"))
-    records = part.owns[~part.owns["person"].isin(found[0]["person"])] if found else part.owns
-    found.append(records.assign(own_from="records"))
-    known = pd.Index(pd.concat(found)["person"].unique())
+        found.append((layout.roster, "roster"))
+    records = part.owns[~part.owns["person"].isin(found[0][0]["person"])] if found else part.owns
+    found.append((records, "records"))
     presence = part.presence
-    rest = presence[presence["person"].isin(people.difference(known)) & (presence["grid"] >= 0)]
-    weight = "seconds" if layout.kind == "tracks" else "records"
-    most = rest.groupby(["person", "grid"], as_index=False)[["seconds", "records"]].sum()
-    most = most.sort_values(["person", weight, "records", "grid"], ascending=[True, False, False, True],
-                            kind="stable").drop_duplicates("person")
-    found.append(most[["person", "grid"]].assign(own_from="most_time"))
-    owns = pd.concat(found, ignore_index=True)
-    owns = owns.astype({"person": object, "grid": np.int64})
-    return owns.sort_values(["person", "grid"], ignore_index=True)
+    known = np.concatenate([frame["person"].to_numpy(dtype=object) for frame, _ in found])
+    rest = presence[~presence["person"].isin(known) & (presence["grid"] >= 0)]
+    found.append((_most_time(rest, layout), "most_time"))
+    person = np.concatenate([frame["person"].to_numpy(dtype=object) for frame, _ in found])
+    grid = np.concatenate([frame["grid"].to_numpy(dtype=np.int64) for frame, _ in found])
+    source = np.concatenate([np.full(len(frame), name, dtype=object) for frame, name in found])
+    order = np.lexsort((grid, pd.factorize(person, sort=True)[0]))
+    return pd.DataFrame({"person": person[order], "grid": grid[order],
+                         "own_from": pd.Series(source[order], dtype=STRING_DTYPE)})
+
+
+def _most_time(presence: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """(person, grid): the grid where each worker spent most time (check-ins: has most records)."""
+    who, people = pd.factorize(presence["person"].to_numpy(dtype=object), sort=True)
+    grid = presence["grid"].to_numpy(dtype=np.int64)
+    cell, pairs = np.unique(who * len(layout.codes) + grid, return_inverse=True)
+    seconds = sum_by(pairs, presence["seconds"].to_numpy(), len(cell))
+    records = _count_by(pairs, presence["records"].to_numpy(), len(cell))
+    weight = seconds if layout.kind == "tracks" else records
+    who, grid = cell // len(layout.codes), cell % len(layout.codes)
+    order = np.lexsort((grid, -records, -weight, who))
+    best = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
+    return pd.DataFrame({"person": np.asarray(people, dtype=object)[who[best]], "grid": grid[best]})
 
 
 def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFrame,
              span: Span) -> pd.DataFrame:
-    """Per worker and period slot: own grids, patrols, minutes and records inside and outside them."""
-    presence = part.presence.assign(slot=_slots(part.presence["day"], span, calendar))
-    presence = presence[presence["slot"] >= 0]
-    own_pairs = pd.MultiIndex.from_frame(owns[["person", "grid"]])
-    inside = pd.MultiIndex.from_frame(presence[["person", "grid"]]).isin(own_pairs)
-    presence = presence.assign(seconds_inside=np.where(inside, presence["seconds"], 0.0),
-                               records_inside=np.where(inside, presence["records"], 0))
-    sums = presence.groupby(["person", "slot"])[
-        ["seconds", "seconds_inside", "records", "records_inside"]].sum()
+    """Per worker and period slot: own grids, patrols, seconds, minutes and records inside and outside them.
+
+    One row per worker (sorted) and slot, in that order: the row of worker ``i`` and slot ``j`` is
+    ``i * n_slots + j``.
+    """
+    presence = part.presence
+    slot = _slots(presence["day"], span, calendar)
+    kept = slot >= 0
+    person, grid, slot = presence["person"].to_numpy()[kept], presence["grid"].to_numpy()[kept], slot[kept]
+    roster = owns.loc[owns["own_from"] == "roster", "person"]
+    people = pd.Index(sorted(set(person) | set(roster)), name="person", dtype=STRING_DTYPE)
+    n_slots, n_people = int(calendar["slot"].max()) + 1, len(people)
+    who = people.get_indexer(person)
+    own_who = people.get_indexer(owns["person"])
+    width = len(layout.codes) + 1  # grid -1 (outside every grid) included
+    inside = np.isin(who * width + grid + 1, own_who * width + owns["grid"].to_numpy() + 1)
+    seconds, records = presence["seconds"].to_numpy()[kept], presence["records"].to_numpy()[kept]
+    seconds_inside, records_inside = np.where(inside, seconds, 0.0), np.where(inside, records, 0)
+    cell, cells = who * n_slots + slot, n_people * n_slots
     sessions = part.sessions[part.sessions["counts"]]
-    patrols = sessions.assign(slot=_slots(sessions["start"] // DAY_NS, span, calendar)).query("slot >= 0") \
-        .groupby(["person", "slot"]).size().rename("patrols")
-    people = pd.Index(sorted(set(presence["person"]) | set(owns.loc[owns["own_from"] == "roster", "person"])),
-                      name="person")
-    slots = pd.RangeIndex(int(calendar["slot"].max()) + 1, name="slot")
-    full = pd.MultiIndex.from_product([people, slots])
-    table = sums.reindex(full, fill_value=0).join(patrols.reindex(full, fill_value=0)).reset_index()
-    listed = owns.groupby("person").agg(own_grids=("grid", lambda g: join_ids(layout.codes[np.sort(g)])),
-                                        own_from=("own_from", "first"))
-    table = table.join(listed, on="person")
+    session_slot = _slots(sessions["start"] // DAY_NS, span, calendar)
+    session_who = people.get_indexer(sessions["person"])
+    counted = (session_slot >= 0) & (session_who >= 0)
+    table = pd.DataFrame({
+        "person_id": people.repeat(n_slots), "slot": np.tile(np.arange(n_slots, dtype=np.int64), n_people),
+        "seconds": sum_by(cell, seconds, cells), "seconds_inside": sum_by(cell, seconds_inside, cells),
+        "records": _count_by(cell, records, cells), "records_inside": _count_by(cell, records_inside, cells),
+        "patrols": np.bincount(session_who[counted] * n_slots + session_slot[counted],
+                               minlength=cells).astype(np.int64)})
+    listed = _listed_owns(owns, layout)
+    table = table.join(listed, on="person_id")
     table["minutes_inside"] = table["seconds_inside"] / 60
     table["minutes_outside"] = (table["seconds"] - table["seconds_inside"]) / 60
     measured = table["seconds"] if layout.kind == "tracks" else table["records"]
@@ -215,37 +238,65 @@ def _workers(part: Part, layout: Layout, owns: pd.DataFrame, calendar: pd.DataFr
     table["records_outside"] = table["records"] - table["records_inside"]
     if layout.kind != "tracks":
         table[["minutes_inside", "minutes_outside"]] = np.nan
-    return table.rename(columns={"person": "person_id"})
+    return table
+
+
+def _listed_owns(owns: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """Per worker: ``own_grids`` (their grids' codes joined, in grid order) and ``own_from``.
+
+    ``owns`` is sorted by worker and grid and names one source per worker.
+    """
+    person = owns["person"].to_numpy()
+    first = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.array([], dtype=int)
+    codes = np.split(layout.codes[owns["grid"].to_numpy()], first[1:])
+    return pd.DataFrame({"own_grids": [join_ids(listed) for listed in codes] if len(first) else [],
+                         "own_from": owns["own_from"].to_numpy()[first]},
+                        index=pd.Index(person[first], name="person"))
+
+
+def _count_by(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum integer ``values`` per ``key`` in ``0..n-1``."""
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, key, np.asarray(values, dtype=np.int64))
+    return out
 
 
 def _grids(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, workers: pd.DataFrame,
            owns: pd.DataFrame) -> pd.DataFrame:
-    """Per grid and period slot: the measures of :data:`GRID_COLUMNS` (``grid`` and ``slot`` positions)."""
+    """Per grid and period slot: the measures of :data:`GRID_COLUMNS` (``grid`` and ``slot`` positions).
+
+    One row per grid and slot, in that order: the row of grid ``g`` and slot ``j`` is ``g * n_slots + j``.
+    """
     n_grids, n_slots = len(layout.codes), int(calendar["slot"].max()) + 1
-    full = pd.MultiIndex.from_product([pd.RangeIndex(n_grids, name="grid"),
-                                       pd.RangeIndex(n_slots, name="slot")])
+    cells = n_grids * n_slots
     sessions = part.sessions[part.sessions["counts"]]
     slot = _slots(sessions["start"] // DAY_NS, span, calendar)
-    patrols = pd.Series(1, index=pd.MultiIndex.from_arrays([sessions["grid"], slot], names=["grid", "slot"]))
-    table = pd.DataFrame(index=full)
-    table["patrols"] = patrols[slot >= 0].groupby(level=[0, 1]).sum().reindex(full, fill_value=0)
-    table["required"] = _required(layout, calendar).reshape(-1)
+    cell = (sessions["grid"].to_numpy(dtype=np.int64) * n_slots + slot)[slot >= 0]
+    table = pd.DataFrame({"grid": np.repeat(np.arange(n_grids, dtype=np.int64), n_slots),
+                          "slot": np.tile(np.arange(n_slots, dtype=np.int64), n_grids),
+                          "patrols": np.bincount(cell, minlength=cells).astype(np.int64),
+                          "required": _required(layout, calendar).reshape(-1)})
     table["done_rate"] = (table["patrols"] / table["required"]).where(table["required"] > 0)
     units = np.bincount(layout.unit_grid["grid"].to_numpy(dtype=np.int64), minlength=n_grids)
-    table["units"] = np.repeat(units, n_slots)
-    table["units_passed"] = _passed(part, layout, span, calendar).reindex(full, fill_value=0)
+    table["units"] = np.repeat(units, n_slots).astype(np.int64)
+    table["units_passed"] = _passed(part, layout, span, calendar, n_slots)
     table["coverage"] = (table["units_passed"] / table["units"]).where(table["units"] > 0)
     table["longest_gap_h"] = _longest_gaps(sessions, span, calendar, n_grids).reshape(-1) / _HOUR_NS
-    presence = part.presence.assign(slot=_slots(part.presence["day"], span, calendar))
-    presence = presence[(presence["slot"] >= 0) & (presence["grid"] >= 0)]
-    grouped = presence.groupby(["grid", "slot"])
-    table["workers"] = grouped["person"].nunique().reindex(full, fill_value=0)
-    table["records"] = grouped["records"].sum().reindex(full, fill_value=0)
-    table["minutes"] = (grouped["seconds"].sum() / 60).reindex(full, fill_value=0.0)
+    presence = part.presence
+    slot = _slots(presence["day"], span, calendar)
+    grid = presence["grid"].to_numpy(dtype=np.int64)
+    kept = (slot >= 0) & (grid >= 0)
+    cell = grid[kept] * n_slots + slot[kept]
+    who = pd.factorize(presence["person"].to_numpy()[kept])[0]
+    n_people = int(who.max(initial=0)) + 1
+    pairs = np.unique(cell * n_people + who)  # each worker once per grid and slot
+    table["workers"] = np.bincount(pairs // n_people, minlength=cells).astype(np.int64)
+    table["records"] = _count_by(cell, presence["records"].to_numpy()[kept], cells)
+    table["minutes"] = sum_by(cell, presence["seconds"].to_numpy()[kept], cells) / 60
     if layout.kind != "tracks":
         table["minutes"] = np.nan
-    table["own_share"] = _own_share(workers, owns, layout).reindex(full)
-    return table.reset_index()
+    table["own_share"] = _own_share(workers, owns, layout, n_grids, n_slots)
+    return table
 
 
 def _required(layout: Layout, calendar: pd.DataFrame) -> np.ndarray:
@@ -259,11 +310,19 @@ def _required(layout: Layout, calendar: pd.DataFrame) -> np.ndarray:
     return layout.count[:, None] * rows
 
 
-def _passed(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame) -> pd.Series:
-    """Units passed per (grid, slot): the grid's own units its patrols passed, each once per period."""
-    hits = part.hits.assign(slot=_slots(part.hits["day"], span, calendar))
-    hits = hits[hits["slot"] >= 0].merge(layout.unit_grid, on=["unit", "grid"])
-    return hits.drop_duplicates(["unit", "grid", "slot"]).groupby(["grid", "slot"]).size()
+def _passed(part: Part, layout: Layout, span: Span, calendar: pd.DataFrame, n_slots: int) -> np.ndarray:
+    """Return the units passed per grid and slot (``grid * n_slots + slot``).
+
+    The grid's own units its patrols passed, each once per period.
+    """
+    n_grids = len(layout.codes)
+    slot = _slots(part.hits["day"], span, calendar)
+    unit, grid = part.hits["unit"].to_numpy(dtype=np.int64), part.hits["grid"].to_numpy(dtype=np.int64)
+    held = layout.unit_grid["unit"].to_numpy(dtype=np.int64) * n_grids + layout.unit_grid["grid"].to_numpy()
+    kept = (slot >= 0) & np.isin(unit * n_grids + grid, held)
+    cell = grid[kept] * n_slots + slot[kept]
+    once = np.unique(unit[kept] * (n_grids * n_slots) + cell) % (n_grids * n_slots)
+    return np.bincount(once, minlength=n_grids * n_slots).astype(np.int64)
 
 
 def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_grids: int) -> np.ndarray:
@@ -273,38 +332,74 @@ def _longest_gaps(sessions: pd.DataFrame, span: Span, calendar: pd.DataFrame, n_
     the last, are cut at the period bounds; the longest piece per grid and period wins.
     """
     stop = min(span.end, max(span.at, span.start))
-    s = sessions[["grid", "start", "end"]].sort_values(["grid", "start"], kind="stable", ignore_index=True)
-    s = s[(s["end"] >= span.start) & (s["start"] <= stop)]
-    covered = s.groupby("grid")["end"].cummax()
-    before = covered.groupby(s["grid"]).shift(1).fillna(span.start).to_numpy(dtype=np.int64)
-    last = covered.groupby(s["grid"]).max()
-    idle = np.setdiff1d(np.arange(n_grids), last.index.to_numpy())
-    grid = np.concatenate([s["grid"].to_numpy(), last.index.to_numpy(), idle]).astype(np.int64)
-    a = np.concatenate([before, last.to_numpy(dtype=np.int64), np.full(len(idle), span.start)])
-    b = np.concatenate([s["start"].to_numpy(), np.full(len(last) + len(idle), stop)]).astype(np.int64)
+    grid, start, end = (sessions[c].to_numpy(dtype=np.int64) for c in ("grid", "start", "end"))
+    order = np.lexsort((start, grid))
+    grid, start, end = grid[order], start[order], end[order]
+    kept = (end >= span.start) & (start <= stop)
+    grid, start, end = grid[kept], start[kept], end[kept]
+    first = np.r_[True, grid[1:] != grid[:-1]] if len(grid) else np.zeros(0, dtype=bool)
+    covered = _running_max(end, np.cumsum(first) - 1)
+    # the end covered before each patrol, through float64 as pandas' shift gives it
+    before = np.r_[np.nan, covered[:-1].astype(float)] if len(grid) else np.zeros(0)
+    before = np.where(first, float(span.start), before).astype(np.int64)
+    last_of = np.r_[first[1:], True] if len(grid) else first
+    patrolled, last = grid[first], covered[last_of]
+    idle = np.setdiff1d(np.arange(n_grids), patrolled)
+    grid = np.concatenate([grid, patrolled, idle]).astype(np.int64)
+    a = np.concatenate([before, last, np.full(len(idle), span.start)]).astype(np.int64)
+    b = np.concatenate([start, np.full(len(last) + len(idle), stop)]).astype(np.int64)
     a, b = np.maximum(a, span.start), np.minimum(b, stop)
     keep = b > a
     grid, a, b = grid[keep], a[keep], b[keep]
-    bounds = calendar.groupby("slot")["day"].agg(["min", "max"])
-    p_start = bounds["min"].to_numpy(dtype=np.int64) * DAY_NS
-    p_end = (bounds["max"].to_numpy(dtype=np.int64) + 1) * DAY_NS
-    first = np.searchsorted(p_end, a, side="right")
+    p_start, p_end = _period_bounds(calendar)
+    first_slot = np.searchsorted(p_end, a, side="right")
     last_slot = np.searchsorted(p_start, b, side="left") - 1
-    pieces = np.maximum(last_slot - first + 1, 0)
+    pieces = np.maximum(last_slot - first_slot + 1, 0)
     which = np.repeat(np.arange(len(a)), pieces)
-    slot = np.repeat(first, pieces) + (np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+    step = np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    slot = np.repeat(first_slot, pieces) + step
     length = np.minimum(b[which], p_end[slot]) - np.maximum(a[which], p_start[slot])
     longest = np.zeros((n_grids, len(p_start)), dtype=np.int64)
     np.maximum.at(longest, (grid[which], slot), length)
     return longest
 
 
-def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout) -> pd.Series:
-    """Per (grid, slot): the share of the grid's own workers' time (check-ins: records) inside own grids."""
+def _running_max(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Return the running maximum of ``values`` within each run of equal, ascending ``group`` numbers."""
+    if not len(values):
+        return values
+    distinct, rank = np.unique(values, return_inverse=True)
+    lift = group * len(distinct)  # every group's ranks above the groups before it
+    return distinct[np.maximum.accumulate(rank + lift) - lift]
+
+
+def _period_bounds(calendar: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each slot's start and end (ns): the calendar's days are ascending and its slots in runs."""
+    slot, day = calendar["slot"].to_numpy(), calendar["day"].to_numpy(dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+    last = np.r_[first[1:] - 1, len(day) - 1]
+    return day[first] * DAY_NS, (day[last] + 1) * DAY_NS
+
+
+def _own_share(workers: pd.DataFrame, owns: pd.DataFrame, layout: Layout, n_grids: int,
+               n_slots: int) -> np.ndarray:
+    """Per grid and slot: the share of the grid's own workers' time (check-ins: records) inside own grids.
+
+    Summed over the grid's own workers in the order of ``owns`` (by worker), as a merge and groupby would.
+    """
     measure = ("seconds", "seconds_inside") if layout.kind == "tracks" else ("records", "records_inside")
-    joined = owns[["person", "grid"]].merge(workers.rename(columns={"person_id": "person"}), on="person")
-    sums = joined.groupby(["grid", "slot"])[list(measure)].sum()
-    return (sums[measure[1]] / sums[measure[0]]).where(sums[measure[0]] > 0)
+    row = pd.Index(workers["person_id"].to_numpy()[::n_slots]).get_indexer(owns["person"])
+    kept = row >= 0
+    rows = (row[kept, None] * n_slots + np.arange(n_slots)).reshape(-1)
+    cell = (owns["grid"].to_numpy(dtype=np.int64)[kept, None] * n_slots + np.arange(n_slots)).reshape(-1)
+    cells = n_grids * n_slots
+    total, inside = (workers[column].to_numpy()[rows] for column in measure)
+    if layout.kind == "tracks":
+        total, inside = sum_by(cell, total, cells), sum_by(cell, inside, cells)
+    else:
+        total, inside = _count_by(cell, total, cells), _count_by(cell, inside, cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
 
 
 def idle_grids(part: Part, layout: Layout, span: Span) -> pd.DataFrame:

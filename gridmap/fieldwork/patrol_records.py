@@ -190,7 +190,9 @@ def record_columns(records: pd.DataFrame, findings: Report, *,
         No worker column (for records that are not check-ins at a grid) or no time column.
     """
     geometry = getattr(records, "_geometry_column_name", None)
-    table = pd.DataFrame(records).drop(columns=[geometry] if geometry in records.columns else [])
+    table = pd.DataFrame(records)
+    if geometry in table.columns:
+        table = table.drop(columns=[geometry])
     table, _ = rename_columns(table, path=path, aliases=PATROL_ALIASES)
     if "time" not in table.columns:
         raise SchemaError(f"the patrol records have no time column (columns: {_listed(table)})", path=path,

@@ -663,7 +663,7 @@ def _level_table(units: pd.DataFrame, counts: pd.DataFrame, checked: pd.DataFram
     frame["households"] = frame["households"].astype("Int64")
     frame["households_per_worker"] = _per_worker(frame, level, counts, table)
     broken = checked[checked["broken"].to_numpy() & checked["level"].eq(level).to_numpy()]
-    frame["rules_broken"] = frame["code"].map(broken.groupby("code").size()).fillna(0).astype("int64")
+    frame["rules_broken"] = frame["code"].map(broken["code"].value_counts()).fillna(0).astype("int64")
     frame["vacancies"] = _vacancies(frame, level, roles, rules).to_numpy()
     frame = _with_names(frame, public, level)
     frame["label"] = _labels(frame, broken)
@@ -676,10 +676,12 @@ def _per_worker(frame: pd.DataFrame, level: str, counts: pd.DataFrame, table: pd
         workers = frame["full_time"].to_numpy(dtype=float)
     elif level in LEVELS:
         grids = table["level"].eq("grid").to_numpy()
-        per_grid = pd.Series(counts.loc[grids, "full_time"].to_numpy(), index=table.loc[grids, "parent_code"])
-        length = len(frame["code"].iloc[0])
-        totals = per_grid.groupby(per_grid.index.str[:length]).sum()
-        workers = frame["code"].map(totals).fillna(0).to_numpy(dtype=float)
+        prefix = table["parent_code"][grids].str[:len(frame["code"].iloc[0])]
+        which, prefixes = pd.factorize(prefix)  # NA prefixes: -1, counted nowhere
+        full_time = counts["full_time"].to_numpy(dtype=float)[grids]
+        totals = np.bincount(which[which >= 0], weights=full_time[which >= 0], minlength=len(prefixes))
+        found = pd.Index(prefixes).get_indexer(frame["code"])
+        workers = np.where(found >= 0, totals[found], 0.0)
     else:
         return np.full(len(frame), np.nan)
     households = pd.to_numeric(frame["households"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -715,11 +717,15 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
     """Add the public names (``leader_name`` …) and, when ``public`` has them, phones, joined by 、."""
     if public is None:
         return frame
-    named = public[public["name"].notna() & public["level"].eq(level)]
+    named = public[public["name"].notna().to_numpy() & public["level"].eq(level).to_numpy()]
+    roles = named["role"].to_numpy(dtype=object)
     for role in ("leader", "full_time", "member"):
-        of_role = named[named["role"].eq(role)]
+        mine = roles == role
+        if not mine.any():
+            continue
+        of_role = named[mine]
         for column in ("name", "phone"):
-            if column in of_role.columns and len(of_role):
+            if column in of_role.columns:
                 values = frame["code"].map(_joined(of_role[column], of_role["unit_code"]))
                 if values.notna().any():
                     frame[f"{role}_{column}"] = values
@@ -727,14 +733,19 @@ def _with_names(frame: pd.DataFrame, public: pd.DataFrame | None, level: str) ->
 
 
 def _joined(values: pd.Series, units: pd.Series) -> pd.Series:
-    """Join the values of each unit with 、 in order (a column per position in the unit, no loop per unit)."""
-    frame = pd.DataFrame({"unit": units.to_numpy(), "value": values.fillna("").astype(str).to_numpy()})
-    frame["position"] = frame.groupby("unit", sort=False).cumcount()
-    wide = frame.pivot(index="unit", columns="position", values="value")
-    joined = wide[0]
-    for position in wide.columns[1:]:
-        joined = joined + ("、" + wide[position]).fillna("")
-    return joined
+    """Join the values of each unit with 、 in order (a pass per position in the unit, no loop per unit)."""
+    unit, uniques = pd.factorize(units.to_numpy())
+    text = values.fillna("").astype(str).to_numpy(dtype=object)
+    order = np.argsort(unit, kind="stable")
+    order = order[unit[order] >= 0]
+    unit, text = unit[order], text[order]
+    first = np.r_[True, unit[1:] != unit[:-1]] if len(unit) else np.zeros(0, dtype=bool)
+    position = np.arange(len(unit)) - np.maximum.accumulate(np.where(first, np.arange(len(unit)), 0))
+    joined = text[first]
+    for number in range(1, int(position.max(initial=0)) + 1):
+        at = position == number
+        joined[unit[at]] = joined[unit[at]] + "、" + text[at]
+    return pd.Series(joined, index=pd.Index(uniques, name="unit"), dtype=STRING_DTYPE)
 
 
 def _labels(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.Series:
@@ -743,14 +754,15 @@ def _labels(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.Series:
     for role in ("leader", "full_time", "member"):
         column = f"{role}_name"
         if column in frame.columns:
-            names = frame[column]
-            parts.append(np.where(names.notna(), ROLE_NAMES_ZH[role] + "：" + names.fillna(""), ""))
+            parts.append([f"{ROLE_NAMES_ZH[role]}：{names}" if isinstance(names, str) else ""
+                          for names in frame[column].to_numpy(dtype=object)])
     short = broken[broken["vacancies"].fillna(0).gt(0)] if len(broken) else broken
-    lacking = (short.groupby("code")["role"].agg(lambda roles: "、".join(_role_words(roles))) if len(short)
-               else pd.Series(dtype=object)).astype(object)
-    vacancies = frame["vacancies"].astype(str)
-    lacks = pd.Series(lacking.reindex(frame["code"]).fillna("").to_numpy(dtype=object), index=frame.index)
-    parts.append(np.where(frame["vacancies"].gt(0), "缺员 " + vacancies + "（" + lacks + "）", ""))
+    roles: dict[str, list[str]] = {}
+    for code, role in zip(short["code"], short["role"], strict=True):
+        roles.setdefault(code, []).append(role)
+    lacking = {code: "、".join(_role_words(listed)) for code, listed in roles.items()}
+    parts.append([f"缺员 {vacancies}（{lacking.get(code, '')}）" if vacancies > 0 else ""
+                  for code, vacancies in zip(frame["code"], frame["vacancies"].to_numpy(), strict=True)])
     return pd.Series(["；".join(p for p in row if p) for row in zip(*parts, strict=True)], index=frame.index)
 
 
