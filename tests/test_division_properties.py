@@ -157,7 +157,7 @@ def test_adjacent_pairs_agree_with_the_boundary_predicate(spots):
 def test_point_units_get_their_voronoi_cells(spots, layout):
     """A point unit's land is its Voronoi cell within the community, as GEOS draws it.
 
-    The edges come from the Delaunay triangulation (scipy's Qhull), not from GEOS's cells: checked against
+    The edges come from the Delaunay triangulation (GEOS), not from GEOS's cells: checked against
     ``shapely.voronoi_polygons`` on points of a lattice (four or more on one circle everywhere), on one line
     (no triangle at all) and jittered, in a community reaching far beyond the points.
     """
