@@ -10,8 +10,8 @@ How the land is shared out (:func:`unit_regions`):
    community), and the unit points themselves;
 2. the edges of the Voronoi diagram of the seeds that separate seeds of different units, so the land
    between units (roads, green, water) goes to the nearest unit; they are read from the Delaunay
-   triangulation of the seeds (GEOS, all areas in one call) and are the edges ``shapely.voronoi_polygons(seeds,
-   extend_to=community)`` gives, coordinate for coordinate;
+   triangulation of the seeds (GEOS's, all areas in one call) and are the edges
+   ``shapely.voronoi_polygons(seeds, extend_to=community)`` gives, coordinate for coordinate;
 3. those edges, the unit polygons' boundaries and the community boundary are noded together with
    snap-rounding to ``grid_size`` (0.1 mm) and polygonised into faces; a face inside a unit polygon belongs to
    that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
