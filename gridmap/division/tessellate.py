@@ -319,9 +319,10 @@ def _triangles(seeds: np.ndarray, seed_area: np.ndarray) -> tuple[np.ndarray, li
     numbered = np.column_stack([seeds[take], np.flatnonzero(take).astype(np.float64)])
     lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, numbered,
                                       (np.r_[0, np.cumsum(sizes[several])],))
-    corners, at = shapely.get_coordinates(shapely.delaunay_triangles(lines), include_z=True, return_index=True)
+    triangulated = shapely.delaunay_triangles(lines)
+    corners = shapely.get_coordinates(triangulated, include_z=True)
     triangles = corners[:, 2].astype(np.int64).reshape(-1, 4)[:, :3]  # each ring: 3 corners and closing
-    flat = np.setdiff1d(np.arange(len(starts)), several[at[::4]])
+    flat = np.setdiff1d(np.arange(len(starts)), several[shapely.get_num_geometries(triangulated) > 0])
     return triangles, [np.arange(bounds[g], bounds[g + 1]) for g in flat]
 
 
