@@ -217,3 +217,19 @@ def test_dividing_edges_join_into_chains_only_where_two_meet():
         (0, ((10, 10), (11, 10))), (0, ((11, 10), (10, 11))), (0, ((10, 11), (10, 10))),
         (1, ((1, 1), (1, 0), (0, 0))),
     }
+
+
+def test_land_is_the_same_when_geos_cannot_triangulate(monkeypatch):
+    """Where GEOS's Delaunay triangulation fails, Qhull's gives the same land (lattice: ties everywhere)."""
+    units = [Point(x * 20.0 + 5, y * 20.0 + 5) for x in range(5) for y in range(4)] + [box(110, 10, 150, 40)]
+    where = [0] * 20 + [1]
+    areas = [box(0, 0, 100, 80), box(100, 0, 160, 80)]
+    expected = share_land(units, where, areas)
+
+    def fail(*args, **kwargs):
+        raise shapely.errors.GEOSException("LocateFailureException: Locate failed to converge")
+
+    monkeypatch.setattr(shapely, "delaunay_triangles", fail)
+    found = share_land(units, where, areas)
+    assert shapely.equals(found, expected).all()
+    assert shapely.area(found[:20]).sum() == pytest.approx(100 * 80)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -319,11 +320,32 @@ def _triangles(seeds: np.ndarray, seed_area: np.ndarray) -> tuple[np.ndarray, li
     numbered = np.column_stack([seeds[take], np.flatnonzero(take).astype(np.float64)])
     lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, numbered,
                                       (np.r_[0, np.cumsum(sizes[several])],))
-    triangulated = shapely.delaunay_triangles(lines)
+    try:
+        triangulated = shapely.delaunay_triangles(lines)
+    except GEOSException:  # GEOS's triangulation can fail on near-degenerate seeds
+        return _qhull_triangles(seeds, bounds)
     corners = shapely.get_coordinates(triangulated, include_z=True)
     triangles = corners[:, 2].astype(np.int64).reshape(-1, 4)[:, :3]  # each ring: 3 corners and closing
     flat = np.setdiff1d(np.arange(len(starts)), several[shapely.get_num_geometries(triangulated) > 0])
     return triangles, [np.arange(bounds[g], bounds[g + 1]) for g in flat]
+
+
+def _qhull_triangles(seeds: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return :func:`_triangles` from scipy's Qhull, area by area (``bounds``: where each area's seeds start).
+
+    Slower, but where GEOS fails; Qhull may split four seeds on one circle along the other diagonal, which
+    changes no edge between cells (that edge has length zero).
+    """
+    from scipy.spatial import Delaunay, QhullError  # scipy loads only when land is shared out
+
+    triangles, flat = [np.empty((0, 3), dtype=np.int64)], []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        own = seeds[start:stop]
+        try:
+            triangles.append(start + Delaunay(own - own.min(axis=0)).simplices.astype(np.int64))
+        except QhullError:  # fewer than three seeds, or all on one line
+            flat.append(np.arange(start, stop))
+    return np.concatenate(triangles), flat
 
 
 def _circumcentres(seeds: np.ndarray, triangles: np.ndarray) -> np.ndarray:
