@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.division import build_grids
-from gridmap.division.tessellate import adjacent_pairs, share_land, unit_regions
+from gridmap.division.tessellate import _chains, adjacent_pairs, share_land, unit_regions
 from gridmap.errors import GridmapWarning
 
 SIDE, CELL = 2000.0, 200.0  # the city is a 2 km square; units sit in distinct 200 m lattice cells
@@ -157,7 +157,7 @@ def test_adjacent_pairs_agree_with_the_boundary_predicate(spots):
 def test_point_units_get_their_voronoi_cells(spots, layout):
     """A point unit's land is its Voronoi cell within the community, as GEOS draws it.
 
-    The edges come from the Delaunay triangulation (scipy's Qhull), not from GEOS's cells: checked against
+    The edges come from the Delaunay triangulation (GEOS), not from GEOS's cells: checked against
     ``shapely.voronoi_polygons`` on points of a lattice (four or more on one circle everywhere), on one line
     (no triangle at all) and jittered, in a community reaching far beyond the points.
     """
@@ -199,3 +199,37 @@ def test_sharing_land_of_many_areas_at_once_is_sharing_each_alone(data):
         mine = np.flatnonzero(where == i)
         alone = unit_regions(units[mine], area)
         assert shapely.equals_exact(shapely.normalize(together[mine]), shapely.normalize(alone), 0).all()
+
+
+def test_dividing_edges_join_into_chains_only_where_two_meet():
+    """Edges of one area join at a point where exactly two meet; not across a branch, a loop or areas."""
+    edges = np.array([
+        [[0, 0], [1, 0]], [[2, 0], [1, 0]], [[2, 0], [3, 0]], [[2, 0], [2, 5]],  # a path, then a branch
+        [[10, 10], [11, 10]], [[11, 10], [10, 11]], [[10, 11], [10, 10]],  # a closed loop
+        [[0, 0], [1, 0]], [[1, 0], [1, 1]],  # the same point (1, 0) in another area
+    ], dtype=float)
+    area = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1])
+    coords, sizes, chain_area = _chains(edges, area)
+    chains = {(int(a), tuple(map(tuple, line.tolist())))
+              for a, line in zip(chain_area, np.split(coords, np.cumsum(sizes)[:-1]), strict=True)}
+    assert chains == {
+        (0, ((2, 0), (1, 0), (0, 0))), (0, ((2, 0), (3, 0))), (0, ((2, 0), (2, 5))),
+        (0, ((10, 10), (11, 10))), (0, ((11, 10), (10, 11))), (0, ((10, 11), (10, 10))),
+        (1, ((1, 1), (1, 0), (0, 0))),
+    }
+
+
+def test_land_is_the_same_when_geos_cannot_triangulate(monkeypatch):
+    """Where GEOS's Delaunay triangulation fails, Qhull's gives the same land (lattice: ties everywhere)."""
+    units = [Point(x * 20.0 + 5, y * 20.0 + 5) for x in range(5) for y in range(4)] + [box(110, 10, 150, 40)]
+    where = [0] * 20 + [1]
+    areas = [box(0, 0, 100, 80), box(100, 0, 160, 80)]
+    expected = share_land(units, where, areas)
+
+    def fail(*args, **kwargs):
+        raise shapely.errors.GEOSException("LocateFailureException: Locate failed to converge")
+
+    monkeypatch.setattr(shapely, "delaunay_triangles", fail)
+    found = share_land(units, where, areas)
+    assert shapely.equals(found, expected).all()
+    assert shapely.area(found[:20]).sum() == pytest.approx(100 * 80)

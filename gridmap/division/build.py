@@ -249,8 +249,12 @@ def build_grids(
     lines = None if barriers is None else barrier_lines(barriers, assignment.crs)
     near_lines = _lines_near(lines, assignment.community_geoms)
     located = np.flatnonzero(unit_community >= 0)
+    clipped = np.full(len(unit_community), None, dtype=object)  # each unit's part in its community
+    clipped[located] = clip_units(assignment.unit_geoms[located],
+                                  assignment.community_geoms[unit_community[located]])
     to_place = points_to_place(assignment.unit_geoms[located], unit_community[located],
-                               assignment.community_geoms, coincident_m=rules.coincident_m)
+                               assignment.community_geoms, coincident_m=rules.coincident_m,
+                               clipped=clipped[located])
     prepared = [
         _prepare(
             codes[position],
@@ -259,6 +263,7 @@ def build_grids(
             assignment.unit_geoms[members[position]],
             _take(columns, members[position]),
             rules,
+            clipped=clipped[members[position]],
             lines=near_lines(position),
             place=to_place[position],
         )
@@ -484,21 +489,25 @@ class _Prepared(NamedTuple):
     plan: _Plan | None  # None for a community without units
     blocks: np.ndarray  # the blocks (the community alone without barriers)
     zone: np.ndarray | None  # the block of each active unit (None without barriers)
+    clipped: np.ndarray  # each unit's part in the community (None for a moved unit: clipped again)
     findings: Report  # what placing the units found, added to the build's report in community order
 
 
 def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str, np.ndarray],
-             rules: GridRules, lines: np.ndarray | None = None, place: bool = True) -> _Prepared:
+             rules: GridRules, lines: np.ndarray | None = None, place: bool = True,
+             clipped: np.ndarray | None = None) -> _Prepared:
     """Plan the split compounds, cut the blocks and place the points of one community.
 
     ``table`` holds the community's rows of the unit table (:func:`_unit_table`) as numpy columns; without
     ``place``, no point of the community needs moving (:func:`points_to_place`) unless blocks are cut.
+    ``clipped`` is ``clip_units(geoms, community)`` when the caller has it (computed again when None).
     """
+    clipped = np.full(len(geoms), None, dtype=object) if clipped is None else np.asarray(clipped).copy()
     findings = Report("community")
     blocks = np.array([community], dtype=object)
     if not len(geoms):
         return _Prepared(code, kind, community, geoms, np.zeros(0, dtype=bool), table, None, blocks, None,
-                         findings)
+                         clipped, findings)
     plan = _split_plan(table, kind, rules, findings)
     active = plan.active
     if lines is not None:
@@ -510,19 +519,20 @@ def _prepare(code: str, kind: str, community, geoms: np.ndarray, table: dict[str
             zone[container] = np.argmax(np.bincount(zone[members]))
     geoms, moved = geoms.copy(), np.zeros(len(geoms), dtype=bool)
     if not place and len(blocks) == 1:
-        return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
+        return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, clipped, findings)
     for block in np.unique(np.zeros(len(active), dtype=np.int64) if zone is None else zone):
         inside = active if zone is None else active[zone == block]
         label = code if len(blocks) == 1 else f"{code} (block {block + 1})"
         placed = place_points(geoms[inside], blocks[block], table["unit_id"][inside],
                               coincident_m=rules.coincident_m, report=findings, code=label)
         geoms[inside], moved[inside] = placed.geoms, placed.moved
-    return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, findings)
+    clipped[moved] = None
+    return _Prepared(code, kind, community, geoms, moved, table, plan, blocks, zone, clipped, findings)
 
 
 def _share_out(prepared: list[_Prepared]) -> list[_Land]:
     """Share out the land of every block of every community among its units, all blocks at once."""
-    blocks, units, where, splits, sizes = [], [], [], [], []
+    blocks, units, where, splits, sizes, known = [], [], [], [], [], []
     first = offset = 0  # the community's first unit and first block in the concatenation
     for community in prepared:
         active = np.empty(0, dtype=np.int64) if community.plan is None else community.plan.active
@@ -531,16 +541,27 @@ def _share_out(prepared: list[_Prepared]) -> list[_Land]:
             splits.append({first + container: [first + m for m in members if zone[m] == zone[container]]})
         blocks.append(community.blocks)
         units.append(community.geoms[active])
+        whole = len(community.blocks) == 1 and community.blocks[0] is community.community
+        known.append(community.clipped[active] if whole else np.full(len(active), None, dtype=object))
         where.append(offset + zone)
         sizes.append(len(active))
         first, offset = first + len(active), offset + len(community.blocks)
     areas = np.concatenate(blocks)
     geoms, at = np.concatenate(units), np.concatenate(where)
-    clipped = clip_units(geoms, areas[at])
+    clipped = _clip_missing(geoms, areas[at], np.concatenate([np.empty(0, dtype=object), *known]))
     regions = share_land(geoms, at, areas, splits=splits, clipped=clipped)
     bounds = np.cumsum([0, *sizes])
     return [_land(community, regions[a:b], clipped[a:b])
             for community, a, b in zip(prepared, bounds[:-1], bounds[1:], strict=True)]
+
+
+def _clip_missing(geoms: np.ndarray, areas: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Return ``clip_units(geoms, areas)``, taking the clips already ``known`` (None where not)."""
+    clipped = known.copy()
+    missing = shapely.is_missing(known)
+    if missing.any():
+        clipped[missing] = clip_units(geoms[missing], areas[missing])
+    return clipped
 
 
 def _neighbours(prepared: list[_Prepared], lands: list[_Land]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -791,7 +812,9 @@ def _land(prepared: _Prepared, regions: np.ndarray, clipped: np.ndarray) -> _Lan
         return _Land(clipped, regions, zone, blocks, blocks[:0])  # the blocks' clip is the community's
     empty = blocks[np.setdiff1d(np.arange(len(blocks)), zone)]
     pieces = common_edges(np.concatenate([regions, empty]))
-    clipped = clip_units(prepared.geoms[prepared.plan.active], prepared.community)
+    active = prepared.plan.active
+    clipped = _clip_missing(prepared.geoms[active], np.full(len(active), prepared.community, dtype=object),
+                            prepared.clipped[active])
     return _Land(clipped, pieces[: len(regions)], zone, blocks, pieces[len(regions):])
 
 

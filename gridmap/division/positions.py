@@ -186,13 +186,14 @@ def _beyond(geoms: np.ndarray, community: BaseGeometry) -> np.ndarray:
     return beyond
 
 
-def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, coincident_m: float
-                    ) -> np.ndarray:
+def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, coincident_m: float,
+                    clipped: np.ndarray | None = None) -> np.ndarray:
     """Whether :func:`place_points` would move a unit of each area, for many areas at once.
 
     True for an area with two point units within ``coincident_m`` of each other, a point unit closer to its
     boundary than the clearance (plus margin) or outside it, or a polygon unit without area in it;
-    :func:`place_points` changes nothing in the others.
+    :func:`place_points` changes nothing in the others. ``clipped`` is ``clip_units(geoms, areas[where])``
+    when the caller has it.
 
     Examples
     --------
@@ -208,7 +209,9 @@ def points_to_place(geoms: np.ndarray, where: np.ndarray, areas: np.ndarray, *, 
     flagged = np.zeros(len(areas), dtype=bool)
     polygons = np.flatnonzero(shapely.get_dimensions(geoms) == 2)
     if len(polygons):
-        landless = shapely.area(clip_units(geoms[polygons], areas[where[polygons]])) == 0
+        inside = (clip_units(geoms[polygons], areas[where[polygons]]) if clipped is None
+                  else np.asarray(clipped)[polygons])
+        landless = shapely.area(inside) == 0
         flagged[where[polygons[landless]]] = True
     points = np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
     if not len(points):

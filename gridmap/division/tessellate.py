@@ -10,8 +10,8 @@ How the land is shared out (:func:`unit_regions`):
    community), and the unit points themselves;
 2. the edges of the Voronoi diagram of the seeds that separate seeds of different units, so the land
    between units (roads, green, water) goes to the nearest unit; they are read from the Delaunay
-   triangulation of the seeds (scipy's Qhull) and are the edges ``shapely.voronoi_polygons(seeds,
-   extend_to=community)`` gives, coordinate for coordinate;
+   triangulation of the seeds (GEOS's, all areas in one call) and are the edges
+   ``shapely.voronoi_polygons(seeds, extend_to=community)`` gives, coordinate for coordinate;
 3. those edges, the unit polygons' boundaries and the community boundary are noded together with
    snap-rounding to ``grid_size`` (0.1 mm) and polygonised into faces; a face inside a unit polygon belongs to
    that unit (the smaller polygon where two overlap), any other face to the unit of the nearest seed;
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -171,7 +172,7 @@ def share_land(
         owners[mine] = _hand_over(seed_points[mine], owners[mine], container, members)
     wholes = np.full(len(areas), None, dtype=object)
     used = np.unique(where)
-    wholes[used] = shapely.set_precision(areas[used], grid_size)
+    wholes[used] = _on_grid(areas[used], grid_size)
     divided = _divided_areas(where[owners], owners, where, wholes, regions)
     if not len(divided):
         return regions
@@ -304,15 +305,41 @@ def _dividing_edges(seeds: np.ndarray, owners: np.ndarray, seed_area: np.ndarray
 def _triangles(seeds: np.ndarray, seed_area: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Return the Delaunay triangles of each area's seeds, and the seeds of areas without a triangle.
 
-    Triangles are rows of 3 seed positions; an area whose seeds all lie on one line has none. ``seeds`` are
-    sorted by area.
+    Triangles are rows of 3 seed positions, their corners in the order GEOS gives them; an area whose seeds
+    all lie on one line (or that has fewer than three) has none. ``seeds`` are sorted by area. GEOS
+    triangulates every area in one call (``shapely.delaunay_triangles``, the triangulation under its
+    ``voronoi_polygons``), about half the cost of scipy's Qhull area by area. Each area's seeds go in as
+    the vertices of one line (no point objects to build) with their position as Z, which the triangles'
+    corners keep: no lookup by coordinates.
+    """
+    _, starts = np.unique(seed_area, return_index=True)
+    bounds = np.r_[starts, len(seeds)]
+    sizes = np.diff(bounds)
+    several = np.flatnonzero(sizes >= 3)
+    take = np.repeat(sizes >= 3, sizes)
+    numbered = np.column_stack([seeds[take], np.flatnonzero(take).astype(np.float64)])
+    lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, numbered,
+                                      (np.r_[0, np.cumsum(sizes[several])],))
+    try:
+        triangulated = shapely.delaunay_triangles(lines)
+    except GEOSException:  # GEOS's triangulation can fail on near-degenerate seeds
+        return _qhull_triangles(seeds, bounds)
+    corners = shapely.get_coordinates(triangulated, include_z=True)
+    triangles = corners[:, 2].astype(np.int64).reshape(-1, 4)[:, :3]  # each ring: 3 corners and closing
+    flat = np.setdiff1d(np.arange(len(starts)), several[shapely.get_num_geometries(triangulated) > 0])
+    return triangles, [np.arange(bounds[g], bounds[g + 1]) for g in flat]
+
+
+def _qhull_triangles(seeds: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return :func:`_triangles` from scipy's Qhull, area by area (``bounds``: where each area's seeds start).
+
+    Slower, but where GEOS fails; Qhull may split four seeds on one circle along the other diagonal, which
+    changes no edge between cells (that edge has length zero).
     """
     from scipy.spatial import Delaunay, QhullError  # scipy loads only when land is shared out
 
-    _, starts = np.unique(seed_area, return_index=True)
-    stops = np.r_[starts[1:], len(seeds)]
     triangles, flat = [np.empty((0, 3), dtype=np.int64)], []
-    for start, stop in zip(starts, stops, strict=True):
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
         own = seeds[start:stop]
         try:
             triangles.append(start + Delaunay(own - own.min(axis=0)).simplices.astype(np.int64))
@@ -389,7 +416,7 @@ def _oriented(segments: np.ndarray, pairs: np.ndarray, seeds: np.ndarray, owners
 def _nearest_seed(points: np.ndarray, point_area: np.ndarray, seeds: np.ndarray, seed_area: np.ndarray
                   ) -> np.ndarray:
     """Index of the nearest seed of the same area to each point (coordinates, ``(n, 2)``)."""
-    from scipy.spatial import cKDTree  # loaded with the triangulation (:func:`_triangles`)
+    from scipy.spatial import cKDTree  # scipy loads only when land is shared out
 
     found = np.asarray(cKDTree(seeds).query(points)[1], dtype=np.int64)
     other = np.flatnonzero(seed_area[found] != point_area)  # the nearest is across the area's edge
@@ -416,25 +443,63 @@ def _faces(edges: np.ndarray, edge_area: np.ndarray, clipped: np.ndarray, where:
     parts, part = shapely.get_parts(np.concatenate([clipped[polygonal], wholes[divided]]), return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     ring_coords, ring = shapely.get_coordinates(rings, return_index=True)
-    coords = np.concatenate([edges.reshape(-1, 2), ring_coords])
-    sizes = np.r_[np.full(len(edges), 2), np.bincount(ring, minlength=len(rings))]
+    chain_coords, chain_sizes, chain_area = _chains(edges, edge_area)
+    coords = np.concatenate([chain_coords, ring_coords])
+    sizes = np.r_[chain_sizes, np.bincount(ring, minlength=len(rings))]
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    line_area = np.r_[edge_area, np.r_[where[polygonal], divided][part[ring_part]]]
+    line_area = np.r_[chain_area, np.r_[where[polygonal], divided][part[ring_part]]]
     order = np.argsort(line_area, kind="stable")  # each area's lines together: edges, units, its own rings
     sizes, starts = sizes[order], starts[order]
     take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
     lines_per_area = np.bincount(np.searchsorted(divided, line_area[order]), minlength=len(divided))
     linework = shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, coords[take],
                                          (np.r_[0, np.cumsum(sizes)], np.r_[0, np.cumsum(lines_per_area)]))
-    # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
-    # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
-    # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
-    # reprojected to degrees and back.
-    noded = cast(np.ndarray, shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size,
-                                               axis=1))
+    # Noded with snap-rounding rather than in floating point (six times faster) so that near-touching edges
+    # merge or stay at least grid_size apart: the faces then stay valid when reprojected to degrees and back.
+    noded = cast(np.ndarray, shapely.union_all(linework[:, None], grid_size=grid_size, axis=1))
     polygons = cast(np.ndarray, shapely.polygonize(noded[:, None], axis=1))  # type: ignore[call-overload]
     faces, face = shapely.get_parts(polygons, return_index=True)
     return faces, divided[face]
+
+
+def _chains(edges: np.ndarray, edge_area: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Join the edges (``(n, 2, 2)`` points) of each area into chains where exactly two of them meet.
+
+    Returns the chains' points (each chain's in order), the number of points of each chain and its area.
+    GEOS nodes a few long lines four times faster than thousands of segments, and joining them here costs
+    a tenth of ``shapely.line_merge``. Each edge has two slots, one per end (``2 i`` its start, ``2 i + 1``
+    its end); entering edge ``i`` at slot ``t``, a chain goes on into the edge whose slot shares the point
+    of slot ``t ^ 1`` when no third edge meets there. Pointer jumping finds, for every slot, the last edge
+    of its chain and how many edges are still to come; of the two directions of a chain, the one ending at
+    the smaller slot is kept. Edges on a closed loop of such points (no end) stay single.
+    """
+    n = len(edges)
+    if not n:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=edge_area.dtype)
+    slot = np.arange(2 * n)
+    ends = edges.reshape(-1, 2)
+    area = np.repeat(edge_area, 2)
+    order = np.lexsort((ends[:, 1], ends[:, 0], area))
+    first = np.flatnonzero(_run_starts(np.column_stack([area[order], ends[order]])))  # per point
+    twice = first[np.diff(np.r_[first, 2 * n]) == 2]  # points where exactly two edges meet
+    partner = np.full(2 * n, -1, dtype=np.int64)
+    partner[order[twice]], partner[order[twice + 1]] = order[twice + 1], order[twice]
+    after = partner[slot ^ 1]
+    last, still = np.where(after < 0, slot, after), (after >= 0).astype(np.int64)
+    for _ in range((2 * n).bit_length()):
+        still, last = still + still[last], last[last]
+    loop = after[last] >= 0  # on a closed loop: no last edge
+    kept = np.where(loop[0::2] | (last[0::2] < last[1::2]), slot[0::2], slot[1::2])
+    chain = np.where(loop[kept], 2 * n + kept, last[kept])
+    along = np.lexsort((-still[kept], chain))
+    kept, chain = kept[along], chain[along]
+    new = _run_starts(chain)
+    at = np.arange(len(kept)) + np.cumsum(new) - 1  # each edge's entry point; a chain has one point more
+    coords = np.empty((len(kept) + int(new.sum()), 2))
+    coords[at] = ends[kept]
+    final = np.r_[np.flatnonzero(new)[1:], len(kept)] - 1  # each chain's last edge
+    coords[at[final] + 1] = ends[kept[final] ^ 1]
+    return coords, np.diff(np.r_[np.flatnonzero(new), len(kept)]) + 1, edge_area[kept[new] // 2]
 
 
 def clip_units(units: ArrayLike, community: BaseGeometry | ArrayLike, *,
@@ -450,12 +515,34 @@ def clip_units(units: ArrayLike, community: BaseGeometry | ArrayLike, *,
     shapely.prepare(areas)  # cached on the geometry: repeated predicates against it are fast
     inside = polygonal & shapely.contains_properly(areas, units)  # most units: no overlay needed
     if inside.any():
-        clipped[inside] = shapely.set_precision(units[inside], grid_size)
+        clipped[inside] = _on_grid(units[inside], grid_size)
     crossing = polygonal & ~inside
     if crossing.any():
         inside = shapely.intersection(units[crossing], areas[crossing], grid_size=grid_size)
         clipped[crossing] = _polygonal_part(inside)
     return clipped
+
+
+def _on_grid(polygons: np.ndarray, grid_size: float) -> np.ndarray:
+    """Return the polygons with their coordinates on the ``grid_size`` grid: ``shapely.set_precision``.
+
+    Most polygons only need their coordinates rounded: rounding point by point and normalising (shells
+    clockwise, as ``set_precision`` gives them) costs a sixth of ``set_precision``, which repairs the
+    topology with an overlay. Polygons that rounding leaves invalid or with repeated points get that repair.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> _on_grid(np.array([box(0.04, 0, 1.02, 1), box(0, 0, 0.04, 1)]), 0.1)[0].bounds
+    (0.0, 0.0, 1.0, 1.0)
+    """
+    rounded = shapely.normalize(shapely.set_precision(polygons, grid_size, mode="pointwise"))
+    coords, at = shapely.get_coordinates(rounded, return_index=True)
+    repeated = at[1:][(coords[1:] == coords[:-1]).all(axis=1) & (at[1:] == at[:-1])]
+    broken = ~shapely.is_valid(rounded)
+    broken[repeated] = True
+    rounded[broken] = shapely.set_precision(polygons[broken], grid_size)
+    return rounded
 
 
 def _polygonal_part(geometries: np.ndarray) -> np.ndarray:
