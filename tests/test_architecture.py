@@ -69,7 +69,12 @@ def _imports(path: Path) -> set[str]:
 
 
 MODULES = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
-GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    """The gridmap modules each module imports, parsed when a test needs them (not at collection)."""
+    return {name: _imports(path) - {name} for name, path in MODULES.items()}
 
 
 def _stage(module: str) -> float | None:
@@ -82,9 +87,9 @@ def test_every_module_belongs_to_a_stage():
     assert not loose, f"modules outside every stage (add them to a stage package): {loose}"
 
 
-def test_no_module_imports_from_a_later_stage():
+def test_no_module_imports_from_a_later_stage(graph):
     backwards = []
-    for name, imported in GRAPH.items():
+    for name, imported in graph.items():
         if name == "gridmap":  # the package itself re-exports the public API of every stage
             continue
         for target in imported:
@@ -93,20 +98,20 @@ def test_no_module_imports_from_a_later_stage():
     assert not backwards, "imports against the pipeline order:\n" + "\n".join(sorted(backwards))
 
 
-def test_no_two_modules_import_each_other():
-    loops = sorted({tuple(sorted((a, b))) for a, targets in GRAPH.items() for b in targets
-                    if b in GRAPH and a in GRAPH[b] and "gridmap" not in (a, b)
+def test_no_two_modules_import_each_other(graph):
+    loops = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets
+                    if b in graph and a in graph[b] and "gridmap" not in (a, b)
                     and not (MODULES[a].name == "__init__.py" and b.startswith(a + "."))
                     and not (MODULES[b].name == "__init__.py" and a.startswith(b + "."))})
     assert not loops, f"modules that import each other: {loops}"
 
 
-def test_the_graph_sees_real_imports():
+def test_the_graph_sees_real_imports(graph):
     # the walker itself: a known lazy import and a known top-level one are found
-    assert "gridmap.io" in GRAPH["gridmap.cases.read"]  # top level
-    assert "gridmap.io.read" in GRAPH["gridmap.io.validation"]
-    assert "gridmap.stats.summary" in GRAPH["gridmap.maps.cockpit"]  # inside a function
-    assert "gridmap.division.order" in GRAPH["gridmap.codes.scheme"]
+    assert "gridmap.io" in graph["gridmap.cases.read"]  # top level
+    assert "gridmap.io.read" in graph["gridmap.io.validation"]
+    assert "gridmap.stats.summary" in graph["gridmap.maps.cockpit"]  # inside a function
+    assert "gridmap.division.order" in graph["gridmap.codes.scheme"]
     assert _stage("gridmap.cli.build") > _stage("gridmap.maps.base") > _stage("gridmap.io.read")
 
 
