@@ -24,6 +24,7 @@ from gridmap.crs import convert, is_in_china
 from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
 from gridmap.io import list_layers, read_layer, read_table
 from gridmap.io._encoding import detect_dbf_encoding
+from gridmap.io.read import _read_geopackage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -1068,3 +1069,31 @@ def test_big5_rule_takes_no_real_gbk_file_for_big5(shared_data):
         if _looks_big5(data.decode("gb18030"), big5):
             taken.append(group)
     assert taken == []
+
+
+def test_a_geopackage_layer_reads_as_gdal_gives_it_feature_by_feature(tmp_path):
+    """The Arrow read (column by column) gives the very frame of pyogrio's feature-by-feature read."""
+    import datetime
+
+    path = tmp_path / "混合.gpkg"
+    frame = gpd.GeoDataFrame({
+        "名称": ["幸福小区", None, "𠀀 ext-B", ""], "empty": [None] * 4, "n": [1, -2**62, 2**62, 0],
+        "maybe": pd.array([1, None, 3, None], dtype="Int64"), "x": [1.5, np.nan, -1e300, 1e300],
+        "flag": [True, False, True, False], "day": [datetime.date(2025, 1, 1), None, datetime.date(1900, 3, 1),
+                                                     datetime.date(2099, 12, 31)],
+        "at": pd.to_datetime(["2025-01-01 10:00", "2025-01-02 00:00", None, "1970-01-01 00:00"]),
+        "local": pd.to_datetime(["2025-01-01 10:00+08:00", None, "2025-06-30 23:59+08:00",
+                                 "2000-01-01 00:00+08:00"], utc=True).tz_convert("Asia/Shanghai"),
+    }, geometry=[Point(108.3, 22.8, 5.0), None, Point(108.3, 22.8, 5.0),
+                 Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2)]])],
+        crs="EPSG:4490")
+    with warnings.catch_warnings():
+        # GDAL: mixed geometry types in one layer; "+08:00" read back from the text GeoPackage stores
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pyogrio.write_dataframe(frame, path, layer="units")
+        expected = pyogrio.read_dataframe(path, layer="units")
+        got, layer = _read_geopackage(path, None)  # read_layer then drops the Z and cleans codes and text
+    assert layer == "units"
+    assert list(got.dtypes.astype(str)) == list(expected.dtypes.astype(str))
+    assert_geodataframe_equal(got, expected)
+    assert got["empty"].tolist() == [None] * 4

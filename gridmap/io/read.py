@@ -535,7 +535,7 @@ def _read_geopackage(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, s
     empty = [column for column in frame.columns
              if pd.api.types.is_string_dtype(frame[column]) and frame[column].isna().all()]
     for column in empty:
-        frame[column] = pd.Series(None, index=frame.index, dtype=object)
+        frame[column] = np.full(len(frame), None, dtype=object)
     return frame, chosen
 
 
