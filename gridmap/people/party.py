@@ -298,15 +298,18 @@ def party_coverage(grids: gpd.GeoDataFrame, party: pd.DataFrame, *, roster: pd.D
 
 
 def _known_kinds(party: pd.DataFrame, report: Report) -> pd.DataFrame:
-    records = pd.Series([_code_of(row) for _, row in party[list(KEYS)].iterrows()], index=party.index,
-                        dtype=object)
     return report_unknown_kinds(party, report, words=PARTY_KIND_WORDS, what="a party organisation kind",
-                                records=records, fix=_KIND_FIX)
+                                records=_first_codes(party), fix=_KIND_FIX)
 
 
-def _code_of(row: pd.Series) -> str | None:
-    """Return the first code an organisation is keyed to (grid, building, community): a finding's record."""
-    return next((row[key] for key in KEYS if isinstance(row[key], str)), None)
+def _first_codes(party: pd.DataFrame) -> pd.Series:
+    """The first code each organisation is keyed to (grid, building, community), None when none: the
+    record a finding names."""
+    records = pd.Series(np.full(len(party), None, dtype=object), index=party.index)
+    for key in reversed(KEYS):  # an earlier key holding text wins
+        text = party[key].map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
+        records = records.mask(text, party[key].astype(object))
+    return records
 
 
 def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
@@ -316,9 +319,10 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
         keys["point"] = shapely.to_wkb(party.geometry.to_numpy())
     repeated = keys.duplicated()
     labels = record_labels(party)[repeated]
-    for label, (_, row) in zip(labels, party[repeated].iterrows(), strict=True):
+    codes = _first_codes(party)[repeated]
+    for label, code, (_, row) in zip(labels, codes, party[repeated].iterrows(), strict=True):
         report.add("duplicate", f"{label}: {row['name']} ({row['kind']}) is listed twice; counted once",
-                   record=_code_of(row), severity="warning", row=label, fix="delete the repeated row")
+                   record=code, severity="warning", row=label, fix="delete the repeated row")
     return party[~repeated]
 
 
