@@ -459,7 +459,9 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
         return pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index, dtype=_STR)
     ids = as_text(frame["case_id"])
     missing = ids.isna().to_numpy()
-    ids = ids.where(~missing, pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index))
+    if missing.any():
+        numbers = pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index)
+        ids = ids.where(~missing, numbers)
     repeated = ids.duplicated(keep="first").to_numpy() & ~missing
     for position in np.flatnonzero(repeated):
         findings.add("duplicate_case", f"case id {ids.iloc[position]!r} appears more than once; check for a "
@@ -579,13 +581,14 @@ def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "level" not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype=_STR)
     raw = frame["level"]
-    lookup: dict[object, str | None] = {}
-    for value in pd.unique(raw.dropna()):
+    codes, uniques = pd.factorize(raw)
+    named: list[str | None] = []
+    for value in uniques:
         try:
-            lookup[value] = normalize_level(value)
+            named.append(normalize_level(value))
         except ValueError:
-            lookup[value] = None
-    levels = raw.map(lookup)
+            named.append(None)
+    levels = _looked_up(raw, codes, named)
     for position in np.flatnonzero((levels.isna() & raw.notna()).to_numpy()):
         value = raw.iloc[position]
         if isinstance(value, str) and not value.strip():
@@ -600,14 +603,21 @@ def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "status" not in frame.columns:
         return derived.astype(_STR)
     raw = frame["status"]
-    lookup = {v: _STATUS_LOOKUP.get(_key(v)) for v in pd.unique(raw.dropna()) if isinstance(v, str)}
-    given = raw.map(lookup)
+    codes, uniques = pd.factorize(raw)
+    given = _looked_up(raw, codes, [_STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None
+                                    for v in uniques])
     unknown = (given.isna() & raw.notna()).to_numpy()
     for position in np.flatnonzero(unknown):
         findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed "
                      "(办理中/已办结); taken from the closing time", record=_label(frame, position),
                      severity="warning", row=position + 1)
     return given.fillna(derived).astype(_STR)
+
+
+def _looked_up(raw: pd.Series, codes: np.ndarray, values: list[str | None]) -> pd.Series:
+    """Each value of ``raw`` replaced by ``values`` at its ``codes`` (``pd.factorize``); None where missing."""
+    table = np.array([*values, None], dtype=object)  # code -1 (a missing value) takes the last: None
+    return pd.Series(table[codes], index=raw.index, dtype=object)
 
 
 def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:

@@ -752,9 +752,16 @@ def _units(grids: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """Numerator / denominator as floats, NA where the denominator is 0 or missing."""
-    num = pd.to_numeric(numerator, errors="coerce").astype("Float64")
-    den = pd.to_numeric(denominator, errors="coerce").astype("Float64")
-    return (num / den.where(den != 0)).astype("float64")
+    num = _floats(numerator)
+    den = _floats(denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = num / np.where(den != 0, den, np.nan)
+    return pd.Series(quotient, index=numerator.index, dtype="float64")
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """A column as float64 numbers, NaN where missing or not a number."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _periods(times: pd.Series, period: str) -> pd.Series:
