@@ -595,13 +595,12 @@ def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
             continue
         findings.add("unknown_level", f"level {value!r} is not one of grid, community, street, district "
                      "(网格, 社区, 街道, 区县)", record=_label(frame, position), row=position + 1)
-    return levels.astype(_STR)
+    return levels
 
 
 def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
-    derived = pd.Series(np.where(frame["closed_at"].notna(), "closed", "open"), index=frame.index)
     if "status" not in frame.columns:
-        return derived.astype(_STR)
+        return _derived_statuses(frame)
     raw = frame["status"]
     codes, uniques = pd.factorize(raw)
     given = _looked_up(raw, codes, [_STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None
@@ -611,13 +610,19 @@ def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
         findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed "
                      "(办理中/已办结); taken from the closing time", record=_label(frame, position),
                      severity="warning", row=position + 1)
-    return given.fillna(derived).astype(_STR)
+    missing = given.isna()
+    return given.where(~missing, _derived_statuses(frame)) if missing.any() else given
+
+
+def _derived_statuses(frame: pd.DataFrame) -> pd.Series:
+    """closed where ``closed_at`` is given, else open."""
+    codes = frame["closed_at"].notna().to_numpy().astype(np.intp)
+    return pd.Series(pd.array(["open", "closed"], dtype=_STR).take(codes), index=frame.index)
 
 
 def _looked_up(raw: pd.Series, codes: np.ndarray, values: list[str | None]) -> pd.Series:
-    """Each value of ``raw`` replaced by ``values`` at its ``codes`` (``pd.factorize``); None where missing."""
-    table = np.array([*values, None], dtype=object)  # code -1 (a missing value) takes the last: None
-    return pd.Series(table[codes], index=raw.index, dtype=object)
+    """``raw`` with each value replaced by ``values[code]`` (``pd.factorize`` codes) as text; NA if missing."""
+    return pd.Series(pd.array(values, dtype=_STR).take(codes, allow_fill=True), index=raw.index)
 
 
 def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
