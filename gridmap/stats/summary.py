@@ -813,7 +813,10 @@ def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
     """Return the code of the unit (level of ``key``) each grid code belongs to, named ``code``."""
     if key == "code":
         return grid_codes.rename("code")
-    return grid_codes.map(grids.set_index("code")[key]).rename("code")
+    units = grids[key]
+    positions = pd.Index(grids["code"]).get_indexer(grid_codes)  # grid codes are unique; -1: not a grid
+    values = units.array.take(positions, allow_fill=True)
+    return pd.Series(values, index=grid_codes.index, name="code")
 
 
 def _deadline(reported: pd.Series, on_time) -> pd.Series:
