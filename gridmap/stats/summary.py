@@ -882,7 +882,8 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
 def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
     """Count posts per role per unit of ``roster``; with ``contacts``, add the leaders' names and phones."""
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
-    counts = pd.crosstab(unit, roster["role"]).reindex(columns=list(STAFF_ROLES), fill_value=0)
+    posts = roster["role"].groupby(unit, sort=True).value_counts(sort=False)  # no missing unit or role
+    counts = posts.unstack("role", fill_value=0).reindex(columns=list(STAFF_ROLES), fill_value=0)
     counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
     if contacts:
         leaders = roster.assign(code=unit)[roster["role"].eq("leader").to_numpy()]
