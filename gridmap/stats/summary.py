@@ -775,14 +775,15 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
     if period is not None:
         keys.append(_periods(cases["reported_at"], period).rename("period"))
-    weight = cases["count"].fillna(0).astype("int64")
-    closed = cases["status"].eq("closed").to_numpy()
+    weight = cases["count"].fillna(0).astype("int64").to_numpy()
+    status = _matches(cases["status"], ("closed", "open"))
+    closed = status["closed"]
     ok = cases["times_ok"].to_numpy(dtype=bool)
     parts = {"cases": weight, "closed": weight * closed}
-    level = cases["level"]
+    levels = _matches(cases["level"], HANDLING_LEVELS)
     for name in HANDLING_LEVELS:
-        parts[f"_settled_{name}"] = weight * (closed & level.eq(name).fillna(False).to_numpy(dtype=bool))
-    parts["_settled_known"] = weight * (closed & level.notna().to_numpy())
+        parts[f"_settled_{name}"] = weight * (closed & levels[name])
+    parts["_settled_known"] = weight * (closed & cases["level"].notna().to_numpy())
     accepted = cases["accepted_at"].notna().to_numpy()
     parts["_accepted"] = weight * accepted
     deadline = _deadline(cases["reported_at"], on_time)
@@ -791,22 +792,28 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     parts["_due"] = weight * due
     parts["_in_time"] = weight * (due & in_time)
     reported = (cases["reported_at"] <= at).fillna(False).to_numpy(dtype=bool)
-    unclosed = cases["status"].eq("open") & cases["closed_at"].isna()
-    still_open = (unclosed | (cases["closed_at"] > at)).fillna(False)
-    is_open = reported & still_open.to_numpy(dtype=bool)
+    unclosed = status["open"] & cases["closed_at"].isna().to_numpy()
+    is_open = reported & (unclosed | (cases["closed_at"] > at).fillna(False).to_numpy(dtype=bool))
     late = (at - cases["reported_at"] > pd.Timedelta(days=overdue_days)).fillna(False).to_numpy(dtype=bool)
     parts["open"] = weight * is_open
     parts["overdue"] = weight * (is_open & late)
-    frame = pd.DataFrame(parts)
+    frame = pd.DataFrame(parts, index=cases.index)
     sums = frame.groupby(keys, sort=True, dropna=True).sum()
     hours = (cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600
     timed = closed & ok & hours.notna().to_numpy()
-    repeat = np.repeat(np.flatnonzero(timed), weight.to_numpy()[timed])  # a row of count n is n cases
+    repeat = np.repeat(np.flatnonzero(timed), weight[timed])  # a row of count n is n cases
     durations = pd.DataFrame({k.name: k.iloc[repeat].reset_index(drop=True) for k in keys})
     durations["hours"] = hours.to_numpy()[repeat]
     quantiles = durations.groupby([k.name for k in keys], sort=True)["hours"].quantile([0.5, 0.9]).unstack()
     quantiles = quantiles.rename(columns={0.5: "median_close_h", 0.9: "p90_close_h"})
     return sums.join(quantiles, how="left").reset_index()
+
+
+def _matches(values: pd.Series, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """Where ``values`` equals each of ``wanted`` (False where missing), comparing the distinct values once."""
+    codes, uniques = pd.factorize(values)
+    position = {value: i for i, value in enumerate(uniques)}
+    return {name: codes == position.get(name, -2) for name in wanted}
 
 
 def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
