@@ -658,10 +658,17 @@ def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
     return grids.geometry.to_crs(metric_crs(grids)).area.to_numpy() / 1e6
 
 
+#: The columns of the cases that :func:`gridmap.cases.clean_cases` reads (case_id names records in findings).
+_CASE_INPUTS = frozenset(("case_id", "reported_at", "accepted_at", "closed_at", "category", "status", "level",
+                          "count", "grid_code"))
+
+
 def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Clean cases with the grid each is in (assigned when not given); cases in no known grid dropped."""
     findings = Report("cases for statistics")
     cases = in_grids(cases, grids, report=findings)
+    if "reported_at" in cases.columns:  # model names already: clean only what statistics use
+        cases = cases[[c for c in cases.columns if c in _CASE_INPUTS]]
     frame = clean_cases(pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)],
                                                 errors="ignore")), report=findings)
     known = codes_in(frame["grid_code"], table["code"])
