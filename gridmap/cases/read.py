@@ -615,13 +615,13 @@ def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
 
 
 def _derived_statuses(frame: pd.DataFrame) -> pd.Series:
-    """closed where ``closed_at`` is given, else open."""
+    """Return "closed" where ``closed_at`` is given, else "open"."""
     codes = frame["closed_at"].notna().to_numpy().astype(np.intp)
     return pd.Series(pd.array(["open", "closed"], dtype=_STR).take(codes), index=frame.index)
 
 
 def _looked_up(raw: pd.Series, codes: np.ndarray, values: list[str | None]) -> pd.Series:
-    """``raw`` with each value replaced by ``values[code]`` (``pd.factorize`` codes) as text; NA if missing."""
+    """``raw`` with each value replaced by ``values[code]`` (codes of ``pd.factorize``); NA if missing."""
     return pd.Series(pd.array(values, dtype=_STR).take(codes, allow_fill=True), index=raw.index)
 
 

@@ -767,7 +767,7 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 
 def _floats(values: pd.Series) -> np.ndarray:
-    """A column as float64 numbers, NaN where missing or not a number."""
+    """Return a column as float64 numbers, NaN where missing or not a number."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -817,7 +817,7 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
 
 
 def _matches(values: pd.Series, wanted: Sequence[str]) -> dict[str, np.ndarray]:
-    """Where ``values`` equals each of ``wanted`` (False where missing), comparing the distinct values once."""
+    """Where ``values`` equals each of ``wanted`` (False where missing); each distinct value compared once."""
     codes, uniques = pd.factorize(values)
     position = {value: i for i, value in enumerate(uniques)}
     return {name: codes == position.get(name, -2) for name in wanted}
@@ -896,7 +896,7 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
 def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
     """Count posts per role per unit of ``roster``; with ``contacts``, add the leaders' names and phones."""
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
-    posts = roster["role"].groupby(unit, sort=True).value_counts(sort=False)  # no missing unit or role
+    posts = roster["role"].groupby(unit, sort=True).value_counts(sort=False)  # missing ones not counted
     counts = posts.unstack("role", fill_value=0).reindex(columns=list(STAFF_ROLES), fill_value=0)
     counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
     if contacts:
