@@ -459,7 +459,9 @@ def _case_ids(frame: pd.DataFrame, findings: Report) -> pd.Series:
         return pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index, dtype=_STR)
     ids = as_text(frame["case_id"])
     missing = ids.isna().to_numpy()
-    ids = ids.where(~missing, pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index))
+    if missing.any():
+        numbers = pd.Series([f"record {i + 1}" for i in range(len(frame))], index=frame.index)
+        ids = ids.where(~missing, numbers)
     repeated = ids.duplicated(keep="first").to_numpy() & ~missing
     for position in np.flatnonzero(repeated):
         findings.add("duplicate_case", f"case id {ids.iloc[position]!r} appears more than once; check for a "
@@ -580,35 +582,48 @@ def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "level" not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype=_STR)
     raw = frame["level"]
-    lookup: dict[object, str | None] = {}
-    for value in pd.unique(raw.dropna()):
+    codes, uniques = pd.factorize(raw)
+    named: list[str | None] = []
+    for value in uniques:
         try:
-            lookup[value] = normalize_level(value)
+            named.append(normalize_level(value))
         except ValueError:
-            lookup[value] = None
-    levels = raw.map(lookup)
+            named.append(None)
+    levels = _looked_up(raw, codes, named)
     for position in np.flatnonzero((levels.isna() & raw.notna()).to_numpy()):
         value = raw.iloc[position]
         if isinstance(value, str) and not value.strip():
             continue
         findings.add("unknown_level", f"level {value!r} is not one of grid, community, street, district "
                      "(网格, 社区, 街道, 区县)", record=_label(frame, position), row=position + 1)
-    return levels.astype(_STR)
+    return levels
 
 
 def _statuses(frame: pd.DataFrame, findings: Report) -> pd.Series:
-    derived = pd.Series(np.where(frame["closed_at"].notna(), "closed", "open"), index=frame.index)
     if "status" not in frame.columns:
-        return derived.astype(_STR)
+        return _derived_statuses(frame)
     raw = frame["status"]
-    lookup = {v: _STATUS_LOOKUP.get(_key(v)) for v in pd.unique(raw.dropna()) if isinstance(v, str)}
-    given = raw.map(lookup)
+    codes, uniques = pd.factorize(raw)
+    given = _looked_up(raw, codes, [_STATUS_LOOKUP.get(_key(v)) if isinstance(v, str) else None
+                                    for v in uniques])
     unknown = (given.isna() & raw.notna()).to_numpy()
     for position in np.flatnonzero(unknown):
         findings.add("unknown_status", f"status {raw.iloc[position]!r} is neither open nor closed "
                      "(办理中/已办结); taken from the closing time", record=_label(frame, position),
                      severity="warning", row=position + 1)
-    return given.fillna(derived).astype(_STR)
+    missing = given.isna()
+    return given.where(~missing, _derived_statuses(frame)) if missing.any() else given
+
+
+def _derived_statuses(frame: pd.DataFrame) -> pd.Series:
+    """Return "closed" where ``closed_at`` is given, else "open"."""
+    codes = frame["closed_at"].notna().to_numpy().astype(np.intp)
+    return pd.Series(pd.array(["open", "closed"], dtype=_STR).take(codes), index=frame.index)
+
+
+def _looked_up(raw: pd.Series, codes: np.ndarray, values: list[str | None]) -> pd.Series:
+    """``raw`` with each value replaced by ``values[code]`` (codes of ``pd.factorize``); NA if missing."""
+    return pd.Series(pd.array(values, dtype=_STR).take(codes, allow_fill=True), index=raw.index)
 
 
 def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:

@@ -50,7 +50,9 @@ def normalize_roles(roles: pd.Series) -> pd.Series:
     >>> normalize_roles(pd.Series(["网格长", "专职网格员", "Member", "保安"])).tolist()
     ['leader', 'full_time', 'member', nan]
     """
-    return roles.map(roster_role).astype(_STR)
+    codes, words = pd.factorize(roles)  # each distinct word looked up once
+    keys = pd.array([roster_role(word) for word in words], dtype=_STR).take(codes, allow_fill=True)
+    return pd.Series(keys, index=roles.index, name=roles.name)
 
 
 def read_staff(path: str | os.PathLike, *, sheet: str | None = None, encoding: str | None = None,

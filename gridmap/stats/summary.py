@@ -658,10 +658,17 @@ def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
     return grids.geometry.to_crs(metric_crs(grids)).area.to_numpy() / 1e6
 
 
+#: The columns of the cases that :func:`gridmap.cases.clean_cases` reads (case_id names records in findings).
+_CASE_INPUTS = frozenset(("case_id", "reported_at", "accepted_at", "closed_at", "category", "status", "level",
+                          "count", "grid_code"))
+
+
 def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Clean cases with the grid each is in (assigned when not given); cases in no known grid dropped."""
     findings = Report("cases for statistics")
     cases = in_grids(cases, grids, report=findings)
+    if "reported_at" in cases.columns:  # model names already: clean only what statistics use
+        cases = cases[[c for c in cases.columns if c in _CASE_INPUTS]]
     frame = clean_cases(pd.DataFrame(cases.drop(columns=[getattr(cases, "_geometry_column_name", None)],
                                                 errors="ignore")), report=findings)
     known = codes_in(frame["grid_code"], table["code"])
@@ -752,9 +759,16 @@ def _units(grids: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """Numerator / denominator as floats, NA where the denominator is 0 or missing."""
-    num = pd.to_numeric(numerator, errors="coerce").astype("Float64")
-    den = pd.to_numeric(denominator, errors="coerce").astype("Float64")
-    return (num / den.where(den != 0)).astype("float64")
+    num = _floats(numerator)
+    den = _floats(denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = num / np.where(den != 0, den, np.nan)
+    return pd.Series(quotient, index=numerator.index, dtype="float64")
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """Return a column as float64 numbers, NaN where missing or not a number."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _periods(times: pd.Series, period: str) -> pd.Series:
@@ -768,14 +782,15 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
     if period is not None:
         keys.append(_periods(cases["reported_at"], period).rename("period"))
-    weight = cases["count"].fillna(0).astype("int64")
-    closed = cases["status"].eq("closed").to_numpy()
+    weight = cases["count"].fillna(0).astype("int64").to_numpy()
+    status = _matches(cases["status"], ("closed", "open"))
+    closed = status["closed"]
     ok = cases["times_ok"].to_numpy(dtype=bool)
     parts = {"cases": weight, "closed": weight * closed}
-    level = cases["level"]
+    levels = _matches(cases["level"], HANDLING_LEVELS)
     for name in HANDLING_LEVELS:
-        parts[f"_settled_{name}"] = weight * (closed & level.eq(name).fillna(False).to_numpy(dtype=bool))
-    parts["_settled_known"] = weight * (closed & level.notna().to_numpy())
+        parts[f"_settled_{name}"] = weight * (closed & levels[name])
+    parts["_settled_known"] = weight * (closed & cases["level"].notna().to_numpy())
     accepted = cases["accepted_at"].notna().to_numpy()
     parts["_accepted"] = weight * accepted
     deadline = _deadline(cases["reported_at"], on_time)
@@ -784,17 +799,16 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     parts["_due"] = weight * due
     parts["_in_time"] = weight * (due & in_time)
     reported = (cases["reported_at"] <= at).fillna(False).to_numpy(dtype=bool)
-    unclosed = cases["status"].eq("open") & cases["closed_at"].isna()
-    still_open = (unclosed | (cases["closed_at"] > at)).fillna(False)
-    is_open = reported & still_open.to_numpy(dtype=bool)
+    unclosed = status["open"] & cases["closed_at"].isna().to_numpy()
+    is_open = reported & (unclosed | (cases["closed_at"] > at).fillna(False).to_numpy(dtype=bool))
     late = (at - cases["reported_at"] > pd.Timedelta(days=overdue_days)).fillna(False).to_numpy(dtype=bool)
     parts["open"] = weight * is_open
     parts["overdue"] = weight * (is_open & late)
-    frame = pd.DataFrame(parts)
+    frame = pd.DataFrame(parts, index=cases.index)
     sums = frame.groupby(keys, sort=True, dropna=True).sum()
     hours = (cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600
     timed = closed & ok & hours.notna().to_numpy()
-    repeat = np.repeat(np.flatnonzero(timed), weight.to_numpy()[timed])  # a row of count n is n cases
+    repeat = np.repeat(np.flatnonzero(timed), weight[timed])  # a row of count n is n cases
     durations = pd.DataFrame({k.name: k.iloc[repeat].reset_index(drop=True) for k in keys})
     durations["hours"] = hours.to_numpy()[repeat]
     quantiles = durations.groupby([k.name for k in keys], sort=True)["hours"].quantile([0.5, 0.9]).unstack()
@@ -802,11 +816,21 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     return sums.join(quantiles, how="left").reset_index()
 
 
+def _matches(values: pd.Series, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """Where ``values`` equals each of ``wanted`` (False where missing); each distinct value compared once."""
+    codes, uniques = pd.factorize(values)
+    position = {value: i for i, value in enumerate(uniques)}
+    return {name: codes == position.get(name, -2) for name in wanted}
+
+
 def _unit_of(grid_codes: pd.Series, grids: pd.DataFrame, key: str) -> pd.Series:
     """Return the code of the unit (level of ``key``) each grid code belongs to, named ``code``."""
     if key == "code":
         return grid_codes.rename("code")
-    return grid_codes.map(grids.set_index("code")[key]).rename("code")
+    units = grids[key]
+    positions = pd.Index(grids["code"]).get_indexer(grid_codes)  # grid codes are unique; -1: not a grid
+    values = units.array.take(positions, allow_fill=True)
+    return pd.Series(values, index=grid_codes.index, name="code")
 
 
 def _deadline(reported: pd.Series, on_time) -> pd.Series:
@@ -872,7 +896,8 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
 def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
     """Count posts per role per unit of ``roster``; with ``contacts``, add the leaders' names and phones."""
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
-    counts = pd.crosstab(unit, roster["role"]).reindex(columns=list(STAFF_ROLES), fill_value=0)
+    posts = roster["role"].groupby(unit, sort=True).value_counts(sort=False)  # missing ones not counted
+    counts = posts.unstack("role", fill_value=0).reindex(columns=list(STAFF_ROLES), fill_value=0)
     counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
     if contacts:
         leaders = roster.assign(code=unit)[roster["role"].eq("leader").to_numpy()]
