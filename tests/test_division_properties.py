@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from gridmap.division import build_grids
-from gridmap.division.tessellate import _chains, adjacent_pairs, share_land, unit_regions
+from gridmap.division.tessellate import adjacent_pairs, share_land, unit_regions
 from gridmap.errors import GridmapWarning
 
 SIDE, CELL = 2000.0, 200.0  # the city is a 2 km square; units sit in distinct 200 m lattice cells
@@ -199,24 +199,6 @@ def test_sharing_land_of_many_areas_at_once_is_sharing_each_alone(data):
         mine = np.flatnonzero(where == i)
         alone = unit_regions(units[mine], area)
         assert shapely.equals_exact(shapely.normalize(together[mine]), shapely.normalize(alone), 0).all()
-
-
-def test_dividing_edges_join_into_chains_only_where_two_meet():
-    """Edges of one area join at a point where exactly two meet; not across a branch, a loop or areas."""
-    edges = np.array([
-        [[0, 0], [1, 0]], [[2, 0], [1, 0]], [[2, 0], [3, 0]], [[2, 0], [2, 5]],  # a path, then a branch
-        [[10, 10], [11, 10]], [[11, 10], [10, 11]], [[10, 11], [10, 10]],  # a closed loop
-        [[0, 0], [1, 0]], [[1, 0], [1, 1]],  # the same point (1, 0) in another area
-    ], dtype=float)
-    area = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1])
-    coords, sizes, chain_area = _chains(edges, area)
-    chains = {(int(a), tuple(map(tuple, line.tolist())))
-              for a, line in zip(chain_area, np.split(coords, np.cumsum(sizes)[:-1]), strict=True)}
-    assert chains == {
-        (0, ((2, 0), (1, 0), (0, 0))), (0, ((2, 0), (3, 0))), (0, ((2, 0), (2, 5))),
-        (0, ((10, 10), (11, 10))), (0, ((11, 10), (10, 11))), (0, ((10, 11), (10, 10))),
-        (1, ((1, 1), (1, 0), (0, 0))),
-    }
 
 
 def test_land_is_the_same_when_geos_cannot_triangulate(monkeypatch):
