@@ -443,63 +443,25 @@ def _faces(edges: np.ndarray, edge_area: np.ndarray, clipped: np.ndarray, where:
     parts, part = shapely.get_parts(np.concatenate([clipped[polygonal], wholes[divided]]), return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     ring_coords, ring = shapely.get_coordinates(rings, return_index=True)
-    chain_coords, chain_sizes, chain_area = _chains(edges, edge_area)
-    coords = np.concatenate([chain_coords, ring_coords])
-    sizes = np.r_[chain_sizes, np.bincount(ring, minlength=len(rings))]
+    coords = np.concatenate([edges.reshape(-1, 2), ring_coords])
+    sizes = np.r_[np.full(len(edges), 2), np.bincount(ring, minlength=len(rings))]
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    line_area = np.r_[chain_area, np.r_[where[polygonal], divided][part[ring_part]]]
+    line_area = np.r_[edge_area, np.r_[where[polygonal], divided][part[ring_part]]]
     order = np.argsort(line_area, kind="stable")  # each area's lines together: edges, units, its own rings
     sizes, starts = sizes[order], starts[order]
     take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
     lines_per_area = np.bincount(np.searchsorted(divided, line_area[order]), minlength=len(divided))
     linework = shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, coords[take],
                                          (np.r_[0, np.cumsum(sizes)], np.r_[0, np.cumsum(lines_per_area)]))
-    # Noded with snap-rounding rather than in floating point (six times faster) so that near-touching edges
-    # merge or stay at least grid_size apart: the faces then stay valid when reprojected to degrees and back.
-    noded = cast(np.ndarray, shapely.union_all(linework[:, None], grid_size=grid_size, axis=1))
+    # Merged into long lines first (GEOS unions a few long lines four times faster than thousands of
+    # segments), then noded with snap-rounding rather than in floating point (six times faster) so that
+    # near-touching edges merge or stay at least grid_size apart: the faces then stay valid when
+    # reprojected to degrees and back.
+    noded = cast(np.ndarray, shapely.union_all(shapely.line_merge(linework)[:, None], grid_size=grid_size,
+                                               axis=1))
     polygons = cast(np.ndarray, shapely.polygonize(noded[:, None], axis=1))  # type: ignore[call-overload]
     faces, face = shapely.get_parts(polygons, return_index=True)
     return faces, divided[face]
-
-
-def _chains(edges: np.ndarray, edge_area: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Join the edges (``(n, 2, 2)`` points) of each area into chains where exactly two of them meet.
-
-    Returns the chains' points (each chain's in order), the number of points of each chain and its area.
-    GEOS nodes a few long lines four times faster than thousands of segments, and joining them here costs
-    a tenth of ``shapely.line_merge``. Each edge has two slots, one per end (``2 i`` its start, ``2 i + 1``
-    its end); entering edge ``i`` at slot ``t``, a chain goes on into the edge whose slot shares the point
-    of slot ``t ^ 1`` when no third edge meets there. Pointer jumping finds, for every slot, the last edge
-    of its chain and how many edges are still to come; of the two directions of a chain, the one ending at
-    the smaller slot is kept. Edges on a closed loop of such points (no end) stay single.
-    """
-    n = len(edges)
-    if not n:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=edge_area.dtype)
-    slot = np.arange(2 * n)
-    ends = edges.reshape(-1, 2)
-    area = np.repeat(edge_area, 2)
-    order = np.lexsort((ends[:, 1], ends[:, 0], area))
-    first = np.flatnonzero(_run_starts(np.column_stack([area[order], ends[order]])))  # per point
-    twice = first[np.diff(np.r_[first, 2 * n]) == 2]  # points where exactly two edges meet
-    partner = np.full(2 * n, -1, dtype=np.int64)
-    partner[order[twice]], partner[order[twice + 1]] = order[twice + 1], order[twice]
-    after = partner[slot ^ 1]
-    last, still = np.where(after < 0, slot, after), (after >= 0).astype(np.int64)
-    for _ in range((2 * n).bit_length()):
-        still, last = still + still[last], last[last]
-    loop = after[last] >= 0  # on a closed loop: no last edge
-    kept = np.where(loop[0::2] | (last[0::2] < last[1::2]), slot[0::2], slot[1::2])
-    chain = np.where(loop[kept], 2 * n + kept, last[kept])
-    along = np.lexsort((-still[kept], chain))
-    kept, chain = kept[along], chain[along]
-    new = _run_starts(chain)
-    at = np.arange(len(kept)) + np.cumsum(new) - 1  # each edge's entry point; a chain has one point more
-    coords = np.empty((len(kept) + int(new.sum()), 2))
-    coords[at] = ends[kept]
-    final = np.r_[np.flatnonzero(new)[1:], len(kept)] - 1  # each chain's last edge
-    coords[at[final] + 1] = ends[kept[final] ^ 1]
-    return coords, np.diff(np.r_[np.flatnonzero(new), len(kept)]) + 1, edge_area[kept[new] // 2]
 
 
 def clip_units(units: ArrayLike, community: BaseGeometry | ArrayLike, *,
