@@ -404,25 +404,26 @@ class GridIndex:
 
         The candidates are in code order: each point is tested against its cell's first candidate, those
         not in it against the second, and so on; the first hit is the smallest code, and the rest of its
-        candidates need no test (a quarter to a half of the tests).
+        candidates need no test (a quarter to a half of the tests). Each round tests its points grouped by
+        grid (GEOS then walks the same prepared polygon again and again: four times faster than in the
+        points' order, and faster than grouped by cell), by a stable sort of 16-bit keys (a radix sort).
         """
-        order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
-        start = lattice.candidate_start[block[order]]
-        n = lattice.candidate_start[block[order] + 1] - start
-        px, py = x[order], y[order]
-        found = np.full(len(order), -1, dtype=np.int64)
-        active = np.arange(len(order))
+        start = lattice.candidate_start[block]
+        n = lattice.candidate_start[block + 1] - start
+        shift = max((len(self._geoms) - 1).bit_length() - 16, 0)
+        found = np.full(len(x), -1, dtype=np.int64)
+        active = np.arange(len(x))
         for t in range(int(n.max(initial=0))):
-            active = active[n[active] > t]  # still in order of their cells
+            active = active[n[active] > t]
             if not len(active):
                 break
             grids = lattice.candidate_grids[start[active] + t]
-            hit = shapely.intersects_xy(self._geoms[grids], px[active], py[active])
+            by_grid = np.argsort((grids >> shift).astype(np.uint16), kind="stable")
+            active, grids = active[by_grid], grids[by_grid]
+            hit = shapely.intersects_xy(self._geoms[grids], x[active], y[active])
             found[active[hit]] = grids[hit]
             active = active[~hit]
-        result = np.empty(len(x), dtype=np.int64)
-        result[order] = found
-        return result
+        return found
 
     def _queried(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Grid of each point, by an STR-tree query and GEOS (cells whose centre is in two grids)."""

@@ -129,13 +129,18 @@ def _labels(frame: pd.DataFrame, positions: np.ndarray) -> pd.Series:
     """
     labels = pa.nulls(len(positions), pa.string())
     if "case_id" in frame.columns and len(positions):
-        ids = frame["case_id"].iloc[positions].reset_index(drop=True)
-        if not isinstance(ids.dtype, pd.StringDtype):  # only text names a case
-            text = np.fromiter((isinstance(v, str) for v in ids.to_numpy(dtype=object)), bool, len(ids))
-            ids = ids.where(text, None)
-        stripped = ids.astype(pd.StringDtype("pyarrow")).str.strip()
-        named = pa.array(stripped.where(stripped.str.len().gt(0), None), pa.string(), from_pandas=True)
-        labels = pc.binary_join_element_wise("case ", named, "")
+        column = frame["case_id"]
+        if isinstance(column.dtype, pd.StringDtype):  # text or missing: taken as it is stored
+            ids = pc.take(pa.array(column.array), pa.array(positions)).cast(pa.string())
+        else:  # only text names a case
+            values = column.to_numpy(dtype=object)[positions]
+            text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+            ids = pa.array(np.where(text, values, None), pa.string())
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        stripped = pc.utf8_trim_whitespace(ids)
+        named = pc.if_else(pc.greater(pc.utf8_length(stripped), 0), stripped, pa.scalar(None, pa.string()))
+        labels = pc.utf8_replace_slice(named, start=0, stop=0, replacement="case ")  # a prefix
     if labels.null_count:
         unnamed = labels.is_null()
         numbers = positions[unnamed.to_numpy(zero_copy_only=False)] + 1
