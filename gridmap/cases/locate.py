@@ -49,9 +49,10 @@ def assign_in_memory(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridInde
     elif located.any():
         position[located] = index.locate(x[located], y[located])
     result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
-    result["grid_code"] = _take(index.codes, position, cases.index)
+    rows = pa.array(position.astype(np.int32), mask=position < 0)  # fewer than 2**31 grids
+    result["grid_code"] = _take(index.codes, rows, cases.index)
     if index.community_codes is not None:
-        result["community_code"] = _take(index.community_codes, position, cases.index)
+        result["community_code"] = _take(index.community_codes, rows, cases.index)
     outside = located & (position < 0)
     distance = np.full(len(cases), np.nan)
     if outside.any():
@@ -109,14 +110,13 @@ def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.n
     return x, y, located
 
 
-def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values[position]`` as text, NA where position is -1 or the value is missing.
+def _take(values: np.ndarray, rows: pa.Array, index: pd.Index) -> pd.Series:
+    """``values[rows]`` as text, NA where ``rows`` (Arrow integers) is null or the value is missing.
 
     Taken with Arrow from the few grid values: millions of codes in milliseconds, where a
     Python-object array would take a second.
     """
-    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True),
-                   pa.array(position, mask=position < 0))
+    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True), rows)
     if _STR == "str":
         return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     return pd.Series(text.to_pandas(), index=index, dtype=object)
