@@ -924,7 +924,7 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
     ``x, y`` (in cells) hold one vertex more than ``grid`` and ``real`` (whether the vertex starts a
     segment). Lists the cells :func:`_touched` lists, mostly without it: a segment shorter than a cell
     whose ends lie farther than twice ``margin`` from the cell lines touches the cells of its ends and,
-    when it crosses a corner, the other two of their 2 x 2 box.
+    when it crosses a corner, the other one or two of their 2 x 2 box (:func:`_corner_sides`).
     """
     i, j = _vertex_cell(x, nx), _vertex_cell(y, ny)
     special = _near_line(x, i, margin)
@@ -934,13 +934,36 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
     special &= real
     touched(i[:-1], j[:-1], grid)  # each vertex (a ring's last is its first again)
     corner = np.flatnonzero((i[:-1] != i[1:]) & (j[:-1] != j[1:]) & real & ~special)
-    touched(i[corner], j[corner + 1], grid[corner])
-    touched(i[corner + 1], j[corner], grid[corner])
+    column_first, row_first = _corner_sides(x, y, i, j, corner, margin)
+    touched(i[corner[row_first]], j[corner[row_first] + 1], grid[corner[row_first]])
+    touched(i[corner[column_first] + 1], j[corner[column_first]], grid[corner[column_first]])
     other = np.flatnonzero(special)
     if len(other):
         for cells in _touched(x[other], y[other], x[other + 1], y[other + 1], grid[other], nx, ny, margin):
             touched(*cells)
 
+
+
+def _corner_sides(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray, corner: np.ndarray,
+                  margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the two other cells of their 2 x 2 box segments crossing a corner may touch.
+
+    ``corner`` holds the segments (from vertex ``k`` to ``k + 1``, in cells ``i, j``) that end in
+    diagonal cells. A segment whose line passes the cells' common corner farther than four margins away
+    crosses the column line first (it touches the cell of its end's column and its start's row) or the
+    row line first, and stays farther than that distance from the cell on the corner's other side:
+    moving monotonically in x and y, its points are at least as far from that cell's quadrant as the
+    corner is from its line. Returns masks over ``corner``: may touch the cell of (end column, start
+    row); may touch the cell of (start column, end row). Nearer the corner both.
+    """
+    xa, ya = x[corner], y[corner]
+    dx, dy = x[corner + 1] - xa, y[corner + 1] - ya
+    cx, cy = np.maximum(i[corner], i[corner + 1]), np.maximum(j[corner], j[corner + 1])
+    cross = dx * (cy - ya) - dy * (cx - xa)  # the corner's side of the line, times its length
+    near = np.abs(cross) <= 4.0 * margin * np.hypot(dx, dy)
+    column_first = (cross * dx * dy > 0) | near  # crosses x = cx before y = cy
+    row_first = ~column_first | near
+    return column_first, row_first
 
 def _row_crossings(x: np.ndarray, y: np.ndarray, signed: np.ndarray, real: np.ndarray, nx: int, ny: int
                    ) -> tuple[np.ndarray, np.ndarray]:

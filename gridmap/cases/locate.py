@@ -43,11 +43,12 @@ def assign_in_memory(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridInde
     """
     index = grids if isinstance(grids, GridIndex) else _index_for(grids, len(cases))
     x, y, located = _case_xy(cases, index.crs)
-    position = np.full(len(cases), -1, dtype=np.int64)
     if located.all():
         position = index.locate(x, y)
-    elif located.any():
-        position[located] = index.locate(x[located], y[located])
+    else:
+        position = np.full(len(cases), -1, dtype=np.int64)
+        if located.any():
+            position[located] = index.locate(x[located], y[located])
     result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
     rows = pa.array(position.astype(np.int32), mask=position < 0)  # fewer than 2**31 grids
     result["grid_code"] = _take(index.codes, rows, cases.index)
