@@ -710,7 +710,7 @@ class _Lattice:
     # --- looking up -------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Make the 16-bit copy of the first-level labels :meth:`look_up` reads (None for 32,767 grids or more).
+        """Make the 16-bit copy of the first-level labels :meth:`look_up` reads (None from 32,767 grids).
 
         Mixed cells are all ``_BLOCK`` in it (their numbers are read from :attr:`label` for the points in
         them): looking up millions of points in half the memory takes half the time or less.
@@ -943,7 +943,6 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
             touched(*cells)
 
 
-
 def _corner_sides(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray, corner: np.ndarray,
                   margin: float) -> tuple[np.ndarray, np.ndarray]:
     """Which of the two other cells of their 2 x 2 box segments crossing a corner may touch.
@@ -964,6 +963,7 @@ def _corner_sides(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray, co
     column_first = (cross * dx * dy > 0) | near  # crosses x = cx before y = cy
     row_first = ~column_first | near
     return column_first, row_first
+
 
 def _row_crossings(x: np.ndarray, y: np.ndarray, signed: np.ndarray, real: np.ndarray, nx: int, ny: int
                    ) -> tuple[np.ndarray, np.ndarray]:
