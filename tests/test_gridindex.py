@@ -121,6 +121,28 @@ def test_index_is_reused_across_calls_and_pieces_add_up(metres):
     np.testing.assert_array_equal(index.locate(x, y), whole)
 
 
+def test_labels_of_32767_grids_or_more_are_looked_up_in_32_bits(metres, monkeypatch):
+    """The 16-bit copy of the labels (what lookups read below 32,767 grids) and the labels agree."""
+    grids, index, (x, y) = metres
+    short = index._lattice._short
+    assert short.dtype == np.int16 and len(short) == len(index._lattice.label)
+    whole = index.locate(x, y)
+    monkeypatch.setattr(index._lattice, "_short", None)  # as for 32,767 grids or more
+    np.testing.assert_array_equal(index.locate(x, y), whole)
+
+
+def test_segments_crossing_a_corner_touch_the_cell_on_their_side_only_when_clear_of_it():
+    """Hand-checked, in cells: (0.5, 0.5) -> (1.5, 1.9) meets y = 1 at x = 0.857, before x = 1 (row first);
+    (0.5, 0.5) -> (1.9, 1.5) meets x = 1 first; going down-left, the same seen from the other end; through
+    the corner itself, or passing it within four margins, both cells."""
+    x = np.array([0.5, 1.5, 0.5, 1.9, 1.5, 0.5, 0.5, 1.5, 0.5, 1.5])
+    y = np.array([0.5, 1.9, 0.5, 1.5, 1.9, 0.5, 0.5, 1.5, 0.5, 1.5 + 3e-9])
+    i, j = np.floor(x).astype(np.int32), np.floor(y).astype(np.int32)
+    column_first, row_first = gridindex._corner_sides(x, y, i, j, np.array([0, 2, 4, 6, 8]), margin=1e-9)
+    np.testing.assert_array_equal(column_first, [False, True, True, True, True])
+    np.testing.assert_array_equal(row_first, [True, False, False, True, True])
+
+
 def test_overlapping_grids_and_grids_in_one_cell():
     """Overlaps (centres in two grids), and 300 tiny grids in one first-level cell with a large grid of a
     later code (more candidates than a second-level label can number)."""

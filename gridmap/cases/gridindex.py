@@ -286,6 +286,8 @@ class GridIndex:
                             self._geoms)
 
     def _start(self) -> None:
+        if self._lattice is not None:
+            self._lattice.start()
         shapely.prepare(self._geoms)
         # GEOS prepared geometries build their own indexes lazily and are not thread-safe
         # (libgeos/geos#825): threads sharing this index take turns for the exact tests.
@@ -404,25 +406,26 @@ class GridIndex:
 
         The candidates are in code order: each point is tested against its cell's first candidate, those
         not in it against the second, and so on; the first hit is the smallest code, and the rest of its
-        candidates need no test (a quarter to a half of the tests).
+        candidates need no test (a quarter to a half of the tests). Each round tests its points grouped by
+        grid (GEOS then walks the same prepared polygon again and again: four times faster than in the
+        points' order, and faster than grouped by cell), by a stable sort of 16-bit keys (a radix sort).
         """
-        order = np.argsort(block)  # neighbours test the same grids: far faster for GEOS
-        start = lattice.candidate_start[block[order]]
-        n = lattice.candidate_start[block[order] + 1] - start
-        px, py = x[order], y[order]
-        found = np.full(len(order), -1, dtype=np.int64)
-        active = np.arange(len(order))
+        start = lattice.candidate_start[block]
+        n = lattice.candidate_start[block + 1] - start
+        shift = max((len(self._geoms) - 1).bit_length() - 16, 0)
+        found = np.full(len(x), -1, dtype=np.int64)
+        active = np.arange(len(x))
         for t in range(int(n.max(initial=0))):
-            active = active[n[active] > t]  # still in order of their cells
+            active = active[n[active] > t]
             if not len(active):
                 break
             grids = lattice.candidate_grids[start[active] + t]
-            hit = shapely.intersects_xy(self._geoms[grids], px[active], py[active])
+            by_grid = np.argsort((grids >> shift).astype(np.uint16), kind="stable")
+            active, grids = active[by_grid], grids[by_grid]
+            hit = shapely.intersects_xy(self._geoms[grids], x[active], y[active])
             found[active[hit]] = grids[hit]
             active = active[~hit]
-        result = np.empty(len(x), dtype=np.int64)
-        result[order] = found
-        return result
+        return found
 
     def _queried(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Grid of each point, by an STR-tree query and GEOS (cells whose centre is in two grids)."""
@@ -706,6 +709,17 @@ class _Lattice:
 
     # --- looking up -------------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Make the 16-bit copy of the first-level labels :meth:`look_up` reads (None from 32,767 grids).
+
+        Mixed cells are all ``_BLOCK`` in it (their numbers are read from :attr:`label` for the points in
+        them): looking up millions of points in half the memory takes half the time or less.
+        """
+        self._short: np.ndarray | None = None
+        grids = int(self.label.max(initial=-1)) + 1
+        if grids <= np.iinfo(np.int16).max:
+            self._short = np.maximum(self.label, _BLOCK).astype(np.int16)
+
     def look_up(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return per point a grid position or ``_OUTSIDE``, and the points left to test.
 
@@ -719,11 +733,12 @@ class _Lattice:
         if not everywhere:
             i[~inside], j[~inside] = 0, 0
         i, j = i.astype(np.int32), j.astype(np.int32)  # the lattice has fewer than 2**31 cells
-        label = self.label[(j >> shift) * np.int32(self.stride) + (i >> shift)]
+        cell = (j >> shift) * np.int32(self.stride) + (i >> shift)
+        label = np.take(self.label if self._short is None else self._short, cell)
         if not everywhere:
             label[~inside] = _OUTSIDE
         which = np.flatnonzero(label <= _BLOCK)
-        b = (_BLOCK - label[which]).astype(np.int64)
+        b = (_BLOCK - np.take(self.label, cell[which])).astype(np.int64)
         slot = self.fine[b * (k * k) + ((j[which] & (k - 1)) << shift) + (i[which] & (k - 1))]
         label = label.astype(np.int64)
         found = slot >= 0
@@ -909,7 +924,7 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
     ``x, y`` (in cells) hold one vertex more than ``grid`` and ``real`` (whether the vertex starts a
     segment). Lists the cells :func:`_touched` lists, mostly without it: a segment shorter than a cell
     whose ends lie farther than twice ``margin`` from the cell lines touches the cells of its ends and,
-    when it crosses a corner, the other two of their 2 x 2 box.
+    when it crosses a corner, the other one or two of their 2 x 2 box (:func:`_corner_sides`).
     """
     i, j = _vertex_cell(x, nx), _vertex_cell(y, ny)
     special = _near_line(x, i, margin)
@@ -919,12 +934,35 @@ def _touched_part(x: np.ndarray, y: np.ndarray, grid: np.ndarray, real: np.ndarr
     special &= real
     touched(i[:-1], j[:-1], grid)  # each vertex (a ring's last is its first again)
     corner = np.flatnonzero((i[:-1] != i[1:]) & (j[:-1] != j[1:]) & real & ~special)
-    touched(i[corner], j[corner + 1], grid[corner])
-    touched(i[corner + 1], j[corner], grid[corner])
+    column_first, row_first = _corner_sides(x, y, i, j, corner, margin)
+    touched(i[corner[row_first]], j[corner[row_first] + 1], grid[corner[row_first]])
+    touched(i[corner[column_first] + 1], j[corner[column_first]], grid[corner[column_first]])
     other = np.flatnonzero(special)
     if len(other):
         for cells in _touched(x[other], y[other], x[other + 1], y[other + 1], grid[other], nx, ny, margin):
             touched(*cells)
+
+
+def _corner_sides(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray, corner: np.ndarray,
+                  margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the two other cells of their 2 x 2 box segments crossing a corner may touch.
+
+    ``corner`` holds the segments (from vertex ``k`` to ``k + 1``, in cells ``i, j``) that end in
+    diagonal cells. A segment whose line passes the cells' common corner farther than four margins away
+    crosses the column line first (it touches the cell of its end's column and its start's row) or the
+    row line first, and stays farther than that distance from the cell on the corner's other side:
+    moving monotonically in x and y, its points are at least as far from that cell's quadrant as the
+    corner is from its line. Returns masks over ``corner``: may touch the cell of (end column, start
+    row); may touch the cell of (start column, end row). Nearer the corner both.
+    """
+    xa, ya = x[corner], y[corner]
+    dx, dy = x[corner + 1] - xa, y[corner + 1] - ya
+    cx, cy = np.maximum(i[corner], i[corner + 1]), np.maximum(j[corner], j[corner + 1])
+    cross = dx * (cy - ya) - dy * (cx - xa)  # the corner's side of the line, times its length
+    near = np.abs(cross) <= 4.0 * margin * np.hypot(dx, dy)
+    column_first = (cross * dx * dy > 0) | near  # crosses x = cx before y = cy
+    row_first = ~column_first | near
+    return column_first, row_first
 
 
 def _row_crossings(x: np.ndarray, y: np.ndarray, signed: np.ndarray, real: np.ndarray, nx: int, ny: int

@@ -43,15 +43,17 @@ def assign_in_memory(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | GridInde
     """
     index = grids if isinstance(grids, GridIndex) else _index_for(grids, len(cases))
     x, y, located = _case_xy(cases, index.crs)
-    position = np.full(len(cases), -1, dtype=np.int64)
     if located.all():
         position = index.locate(x, y)
-    elif located.any():
-        position[located] = index.locate(x[located], y[located])
+    else:
+        position = np.full(len(cases), -1, dtype=np.int64)
+        if located.any():
+            position[located] = index.locate(x[located], y[located])
     result = cases.copy(deep=False)  # new columns only: the caller's frame is not touched
-    result["grid_code"] = _take(index.codes, position, cases.index)
+    rows = pa.array(position.astype(np.int32), mask=position < 0)  # fewer than 2**31 grids
+    result["grid_code"] = _take(index.codes, rows, cases.index)
     if index.community_codes is not None:
-        result["community_code"] = _take(index.community_codes, position, cases.index)
+        result["community_code"] = _take(index.community_codes, rows, cases.index)
     outside = located & (position < 0)
     distance = np.full(len(cases), np.nan)
     if outside.any():
@@ -109,14 +111,13 @@ def _case_xy(cases: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.n
     return x, y, located
 
 
-def _take(values: np.ndarray, position: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values[position]`` as text, NA where position is -1 or the value is missing.
+def _take(values: np.ndarray, rows: pa.Array, index: pd.Index) -> pd.Series:
+    """``values[rows]`` as text, NA where ``rows`` (Arrow integers) is null or the value is missing.
 
     Taken with Arrow from the few grid values: millions of codes in milliseconds, where a
     Python-object array would take a second.
     """
-    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True),
-                   pa.array(position, mask=position < 0))
+    text = pc.take(pa.array(values, pa.large_string(), from_pandas=True), rows)
     if _STR == "str":
         return pd.Series(text, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     return pd.Series(text.to_pandas(), index=index, dtype=object)
@@ -129,13 +130,18 @@ def _labels(frame: pd.DataFrame, positions: np.ndarray) -> pd.Series:
     """
     labels = pa.nulls(len(positions), pa.string())
     if "case_id" in frame.columns and len(positions):
-        ids = frame["case_id"].iloc[positions].reset_index(drop=True)
-        if not isinstance(ids.dtype, pd.StringDtype):  # only text names a case
-            text = np.fromiter((isinstance(v, str) for v in ids.to_numpy(dtype=object)), bool, len(ids))
-            ids = ids.where(text, None)
-        stripped = ids.astype(pd.StringDtype("pyarrow")).str.strip()
-        named = pa.array(stripped.where(stripped.str.len().gt(0), None), pa.string(), from_pandas=True)
-        labels = pc.binary_join_element_wise("case ", named, "")
+        column = frame["case_id"]
+        if isinstance(column.dtype, pd.StringDtype):  # text or missing: taken as it is stored
+            ids = pc.take(pa.array(column.array), pa.array(positions)).cast(pa.string())
+        else:  # only text names a case
+            values = column.to_numpy(dtype=object)[positions]
+            text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+            ids = pa.array(np.where(text, values, None), pa.string())
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        stripped = pc.utf8_trim_whitespace(ids)
+        named = pc.if_else(pc.greater(pc.utf8_length(stripped), 0), stripped, pa.scalar(None, pa.string()))
+        labels = pc.utf8_replace_slice(named, start=0, stop=0, replacement="case ")  # a prefix
     if labels.null_count:
         unnamed = labels.is_null()
         numbers = positions[unnamed.to_numpy(zero_copy_only=False)] + 1
