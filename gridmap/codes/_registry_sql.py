@@ -826,21 +826,26 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     """
     names, number = _factorize(np.asarray(communities, dtype="S"))
     names = names.astype(str)
-    listed = json.dumps(names.tolist())
+    # a new registry has neither codes nor counters: nothing to check or read for its millions of grids
+    has_codes, has_counters = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM codes), EXISTS (SELECT 1 FROM counters)").fetchone()
+    listed = json.dumps(names.tolist()) if has_codes or has_counters else "[]"
     behind = con.execute(
         "SELECT n.value, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
         "WHERE k.community_code = n.value) AS highest FROM json_each(?) AS n LEFT JOIN counters AS c "
         "ON c.community_code = n.value WHERE highest > COALESCE(c.last_sequence, 0) LIMIT 1", (listed,)
-    ).fetchone()
+    ).fetchone() if has_codes else None
     if behind:
         raise damaged(path, "counters", f"says community {behind[0]} has issued up to sequence {behind[1]}, "
                                         f"but table codes holds sequence {behind[2]}: new codes would repeat "
                                         "old ones")
-    rows = con.execute(
-        "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
-        "community_code IN (SELECT value FROM json_each(?))", (listed,)).fetchone()[0]
-    counters = dict(json.loads(rows)) if rows else {}
-    first = pd.Series(counters, dtype=np.int64).reindex(names).fillna(0).to_numpy(dtype=np.int64)
+    first = np.zeros(len(names), dtype=np.int64)
+    if has_counters:
+        rows = con.execute(
+            "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
+            "community_code IN (SELECT value FROM json_each(?))", (listed,)).fetchone()[0]
+        counters = dict(json.loads(rows)) if rows else {}
+        first = pd.Series(counters, dtype=np.int64).reindex(names).fillna(0).to_numpy(dtype=np.int64)
     ranked = np.lexsort((fresh, order, number))
     start = np.flatnonzero(np.concatenate([[True], number[ranked][1:] != number[ranked][:-1]]))
     rank = np.empty(len(fresh), dtype=np.int64)
