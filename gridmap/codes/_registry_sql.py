@@ -58,6 +58,7 @@ __all__ = [
     "insert_lineage",
     "record_version",
     "drop_temp_tables",
+    "arrow_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -960,11 +961,12 @@ def _json_array(*columns: np.ndarray | pd.Series) -> memoryview:
     """
     arrays, text = [], []
     for column in columns:
-        array = pa.array(column)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        array = array.cast(pa.large_string())
-        arrays.append(array)
+        if isinstance(column, np.ndarray):
+            arrays.append(arrow_text(column))
+        else:
+            array = pa.array(column)
+            arrays.append((array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+                          .cast(pa.large_string()))
         text.append(not isinstance(column, np.ndarray))
     nothing = pa.scalar("", pa.large_string())
     if any(_bytes_below(array, 0x20) for array, escape in zip(arrays, text, strict=True) if escape):
@@ -977,10 +979,26 @@ def _json_array(*columns: np.ndarray | pd.Series) -> memoryview:
                                                      pa.scalar('",', pa.large_string()), nothing))
     if not len(joined):
         return memoryview(b"[]")
-    text = np.empty(len(joined) + 1, dtype=np.uint8)  # "[" and the rows, the last "," becoming "]"
-    text[1:] = joined
-    text[0], text[-1] = ord("["), ord("]")
-    return memoryview(text)
+    listed = np.empty(len(joined) + 1, dtype=np.uint8)  # "[" and the rows, the last "," becoming "]"
+    listed[1:] = joined
+    listed[0], listed[-1] = ord("["), ord("]")
+    return memoryview(listed)
+
+
+def arrow_text(values: np.ndarray) -> pa.LargeStringArray:
+    """Fixed-width ASCII bytes as Arrow text on their own buffer (offsets every ``width`` bytes, no copy).
+
+    Values shorter than their width (numpy pads them with NULs, and drops those) are converted by Arrow.
+    """
+    values = np.ascontiguousarray(values)
+    width = values.dtype.itemsize
+    if not len(values) or not width or (values.view(np.uint8) == 0).any():
+        array = pa.array(values)
+        return (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.large_string())
+    offsets = np.arange(0, width * (len(values) + 1), width, dtype=np.int64)
+    text = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(values))
+    text.validate(full=True)  # UTF-8, as the conversion checks it
+    return text
 
 
 def _text_bytes(array: pa.LargeStringArray) -> np.ndarray:

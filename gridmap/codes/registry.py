@@ -969,21 +969,6 @@ def _ascii_text(text: pd.Series, width: int) -> np.ndarray:
     return np.asarray(text.to_numpy(dtype=object), dtype=f"S{width}")
 
 
-def _text_of_bytes(codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Codes (ASCII, fixed-width bytes) as pandas text, without a detour through Python or UCS-4 text.
-
-    Arrow text on the codes' own buffer (offsets every ``width`` bytes) when every code fills its width,
-    as registry codes do; else converted by Arrow (which drops trailing NULs, as numpy does).
-    """
-    codes = np.ascontiguousarray(codes)
-    width = codes.dtype.itemsize
-    if not len(codes) or not width or (codes.view(np.uint8) == 0).any():
-        return pd.array(pa.array(codes).cast(pa.string()), dtype="str")
-    offsets = np.arange(0, width * (len(codes) + 1), width, dtype=np.int64)
-    text = pa.LargeStringArray.from_buffers(len(codes), pa.py_buffer(offsets), pa.py_buffer(codes))
-    return pd.array(text, dtype="str")
-
-
 def _duplicate_grids(build: _Build) -> tuple[int, int] | None:
     """Return the first and last position of the first grids with the same member units in a community.
 
@@ -1010,7 +995,8 @@ def _result(grids: pd.DataFrame, build: _Build, outcome: _Outcome, level: int) -
     out = grids.drop(columns=[c for c in _REPLACED_COLUMNS if c in grids.columns])
     at = out.columns.get_loc("code") if "code" in out.columns else 0
     out = out.drop(columns=["code"], errors="ignore")
-    codes = _text_of_bytes(outcome.codes)
+    # codes are ASCII: Arrow text on their buffer, without a detour through Python or UCS-4 text
+    codes = pd.array(_registry_sql.arrow_text(outcome.codes), dtype="str")
     status = pd.array(pc.if_else(pa.array(outcome.status), "new", "kept"), dtype="str")
     columns = (("code", codes), ("temp_code", build.temp.array), ("status", status),
                ("changed", outcome.changed), ("parents", outcome.parents.array))
