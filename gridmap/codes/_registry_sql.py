@@ -943,7 +943,7 @@ def _json_strings(*columns: np.ndarray) -> memoryview:
         quoted[:, at:at + column.shape[1]] = column
         at += column.shape[1]
     text[0], text[-1] = ord("["), ord("]")
-    return memoryview(text)
+    return text.data
 
 
 def _rows(matrix: np.ndarray) -> np.ndarray:
@@ -979,10 +979,10 @@ def _json_array(*columns: np.ndarray | pd.Series) -> memoryview:
                                                      pa.scalar('",', pa.large_string()), nothing))
     if not len(joined):
         return memoryview(b"[]")
-    listed = np.empty(len(joined) + 1, dtype=np.uint8)  # "[" and the rows, the last "," becoming "]"
-    listed[1:] = joined
-    listed[0], listed[-1] = ord("["), ord("]")
-    return memoryview(listed)
+    buffer = np.empty(len(joined) + 1, dtype=np.uint8)  # "[" and the rows, the last "," becoming "]"
+    buffer[1:] = joined
+    buffer[0], buffer[-1] = ord("["), ord("]")
+    return buffer.data
 
 
 def arrow_text(values: np.ndarray) -> pa.LargeStringArray:
