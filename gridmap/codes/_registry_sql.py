@@ -58,6 +58,7 @@ __all__ = [
     "insert_lineage",
     "record_version",
     "drop_temp_tables",
+    "arrow_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -588,6 +589,10 @@ def next_version(con: sqlite3.Connection) -> tuple[int, str | None]:
 
 # ------------------------------------------------------------------------------------ assignment steps
 
+#: The rows of a JSON array of strings bound as its UTF-8 bytes (a numpy buffer, bound without a copy in
+#: Python: no Python string of hundreds of MB, decoded, sliced and joined), read by SQLite as text.
+_JSON_ROWS = "json_each(CAST(? AS TEXT))"
+
 #: The new build with its grid types and numbers of units spelt out (``temp.new`` holds a one-letter kind:
 #: computing those for the few rows written is cheaper than for millions of rows loaded).
 _NEW_GRIDS = ("CREATE TEMP VIEW new_grids AS SELECT n.pos, n.community_code, k.type, n.units, "
@@ -626,7 +631,7 @@ def load_new(con: sqlite3.Connection, communities: pd.Series, types: Types, unit
     if geometry is None:
         con.execute("INSERT INTO temp.new (pos, community_code, kind, units) "
                     "SELECT key, substr(value, 1, 12), substr(value, 13, 1), substr(value, 14) "
-                    "FROM json_each(?)", (_json_array(communities, letters, units),))
+                    f"FROM {_JSON_ROWS}", (_json_array(communities, letters, units),))
         return
     wkb, bounds = geometry
     tags = letters.astype("U1").tolist()
@@ -790,23 +795,24 @@ def issue_codes(con: sqlite3.Connection, scheme: CodeScheme, version: int, path:
     _check_room(sequence, number, names, limit, scheme, path)
     communities = np.asarray(communities, dtype=f"S{community_width}")
     codes = _code_bytes(scheme, communities, types, sequence, micro_width)
-    by_key = np.lexsort((sequence, communities))  # the order of the table's primary key
-    records = np.hstack([_ascii(communities[by_key]), _digits(sequence[by_key], 6), _ascii(codes[by_key]),
-                         _ascii(types.letters()[by_key])])
+    # the order of the table's primary key: community numbers follow the order of the community codes
+    by_key = np.lexsort((sequence, number))
+    records = _json_strings(_ascii(communities[by_key]), _digits(sequence[by_key], 6), _ascii(codes[by_key]),
+                            _ascii(types.letters()[by_key]))
     kind = types.sql(f"substr(value, {community_width + width + 7}, 1)")
     con.execute(
         f"INSERT INTO codes (community_code, sequence, code, type, issued_version) SELECT "
         f"substr(value, 1, {community_width}), CAST(substr(value, {community_width + 1}, 6) AS INTEGER), "
-        f"substr(value, {community_width + 7}, {width}), {kind}, ? FROM json_each(?)",
-        (*types.kinds, version, _json_strings(records)))
+        f"substr(value, {community_width + 7}, {width}), {kind}, ? FROM {_JSON_ROWS}",
+        (*types.kinds, version, records))
     last = np.zeros(len(names), dtype=np.int64)
     np.maximum.at(last, number, sequence)
-    counters = np.hstack([_ascii(np.asarray(names, dtype=f"S{community_width}")), _digits(last, 6)])
+    counters = _json_strings(_ascii(np.asarray(names, dtype=f"S{community_width}")), _digits(last, 6))
     con.execute(f"INSERT INTO counters SELECT substr(value, 1, {community_width}), "
-                f"CAST(substr(value, {community_width + 1}) AS INTEGER) FROM json_each(?) WHERE true "
+                f"CAST(substr(value, {community_width + 1}) AS INTEGER) FROM {_JSON_ROWS} WHERE true "
                 "ON CONFLICT (community_code) DO UPDATE "
                 "SET last_sequence = max(last_sequence, excluded.last_sequence)",
-                (_json_strings(counters),))
+                (counters,))
     order_by_pos = np.argsort(fresh)
     return np.asarray(fresh, dtype=np.int64)[order_by_pos], codes[order_by_pos]
 
@@ -821,21 +827,26 @@ def _numbering(con: sqlite3.Connection, fresh: np.ndarray, order: np.ndarray, co
     """
     names, number = _factorize(np.asarray(communities, dtype="S"))
     names = names.astype(str)
-    listed = json.dumps(names.tolist())
+    # a new registry has neither codes nor counters: nothing to check or read for its millions of grids
+    has_codes, has_counters = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM codes), EXISTS (SELECT 1 FROM counters)").fetchone()
+    listed = json.dumps(names.tolist()) if has_codes or has_counters else "[]"
     behind = con.execute(
         "SELECT n.value, COALESCE(c.last_sequence, 0), (SELECT MAX(sequence) FROM codes AS k "
         "WHERE k.community_code = n.value) AS highest FROM json_each(?) AS n LEFT JOIN counters AS c "
         "ON c.community_code = n.value WHERE highest > COALESCE(c.last_sequence, 0) LIMIT 1", (listed,)
-    ).fetchone()
+    ).fetchone() if has_codes else None
     if behind:
         raise damaged(path, "counters", f"says community {behind[0]} has issued up to sequence {behind[1]}, "
                                         f"but table codes holds sequence {behind[2]}: new codes would repeat "
                                         "old ones")
-    rows = con.execute(
-        "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
-        "community_code IN (SELECT value FROM json_each(?))", (listed,)).fetchone()[0]
-    counters = dict(json.loads(rows)) if rows else {}
-    first = pd.Series(counters, dtype=np.int64).reindex(names).fillna(0).to_numpy(dtype=np.int64)
+    first = np.zeros(len(names), dtype=np.int64)
+    if has_counters:
+        rows = con.execute(
+            "SELECT json_group_array(json_array(community_code, last_sequence)) FROM counters WHERE "
+            "community_code IN (SELECT value FROM json_each(?))", (listed,)).fetchone()[0]
+        counters = dict(json.loads(rows)) if rows else {}
+        first = pd.Series(counters, dtype=np.int64).reindex(names).fillna(0).to_numpy(dtype=np.int64)
     ranked = np.lexsort((fresh, order, number))
     start = np.flatnonzero(np.concatenate([[True], number[ranked][1:] != number[ranked][:-1]]))
     rank = np.empty(len(fresh), dtype=np.int64)
@@ -896,9 +907,18 @@ def _code_bytes(scheme: CodeScheme, communities: np.ndarray, types: Types, seque
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """Zero-padded decimal digits of non-negative whole numbers, as an ``(n, width)`` array of ASCII."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (np.asarray(values, dtype=np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    """Zero-padded decimal digits of non-negative whole numbers, as an ``(n, width)`` array of ASCII.
+
+    One digit at a time, by a division by the scalar 10 (numpy divides by a scalar several times faster
+    than by an array of powers of ten).
+    """
+    rest = np.array(values, dtype=np.int64)
+    digits = np.empty((len(rest), width), dtype=np.uint8)
+    for column in range(width - 1, -1, -1):
+        tens = rest // 10
+        digits[:, column] = rest - tens * 10 + ord("0")
+        rest = tens
+    return digits
 
 
 def _ascii(values: np.ndarray) -> np.ndarray:
@@ -906,12 +926,24 @@ def _ascii(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values).view(np.uint8).reshape(len(values), -1)
 
 
-def _json_strings(records: np.ndarray) -> str:
-    """Return a JSON array of the rows of an ``(n, width)`` array of ASCII digits and letters, as strings."""
-    quoted = np.full((len(records), records.shape[1] + 3), ord(","), dtype=np.uint8)
+def _json_strings(*columns: np.ndarray) -> memoryview:
+    """Return a JSON array of strings, row ``i`` joining row ``i`` of every ``(n, width)`` array of ASCII.
+
+    The columns are copied once, into the text of the array (UTF-8 bytes, for :data:`_JSON_ROWS`).
+    """
+    n, width = len(columns[0]), sum(column.shape[1] for column in columns)
+    if not n:
+        return memoryview(b"[]")
+    text = np.empty(1 + n * (width + 3), dtype=np.uint8)
+    quoted = text[1:].reshape(n, width + 3)
     quoted[:, 0] = quoted[:, -2] = ord('"')
-    quoted[:, 1:-2] = records
-    return "[" + quoted.tobytes()[:-1].decode("ascii") + "]"
+    quoted[:, -1] = ord(",")
+    at = 1
+    for column in columns:
+        quoted[:, at:at + column.shape[1]] = column
+        at += column.shape[1]
+    text[0], text[-1] = ord("["), ord("]")
+    return text.data
 
 
 def _rows(matrix: np.ndarray) -> np.ndarray:
@@ -920,7 +952,7 @@ def _rows(matrix: np.ndarray) -> np.ndarray:
     return matrix.view(f"S{matrix.shape[1]}").ravel()
 
 
-def _json_array(*columns: np.ndarray | pd.Series) -> str:
+def _json_array(*columns: np.ndarray | pd.Series) -> memoryview:
     """Return a JSON array of strings, each joining one value of every column, built by Arrow.
 
     Columns are numpy arrays of ASCII bytes (nothing to escape) or pandas text (escaped here; text with
@@ -929,21 +961,44 @@ def _json_array(*columns: np.ndarray | pd.Series) -> str:
     """
     arrays, text = [], []
     for column in columns:
-        array = pa.array(column)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        array = array.cast(pa.large_string())
-        arrays.append(array)
+        if isinstance(column, np.ndarray):
+            arrays.append(arrow_text(column))
+        else:
+            array = pa.array(column)
+            arrays.append((array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
+                          .cast(pa.large_string()))
         text.append(not isinstance(column, np.ndarray))
     nothing = pa.scalar("", pa.large_string())
     if any(_bytes_below(array, 0x20) for array, escape in zip(arrays, text, strict=True) if escape):
-        return json.dumps(pc.binary_join_element_wise(*arrays, nothing).to_pylist(), ensure_ascii=False)
+        listed = json.dumps(pc.binary_join_element_wise(*arrays, nothing).to_pylist(), ensure_ascii=False)
+        return memoryview(listed.encode("utf-8"))
     arrays = [pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
               if escape and (_holds(array, b"\\") or _holds(array, b'"')) else array
               for array, escape in zip(arrays, text, strict=True)]
-    joined = pc.binary_join_element_wise(pa.scalar('"', pa.large_string()), *arrays,
-                                         pa.scalar('",', pa.large_string()), nothing)
-    return "[" + _text_bytes(joined).tobytes().decode("utf-8")[:-1] + "]"
+    joined = _text_bytes(pc.binary_join_element_wise(pa.scalar('"', pa.large_string()), *arrays,
+                                                     pa.scalar('",', pa.large_string()), nothing))
+    if not len(joined):
+        return memoryview(b"[]")
+    buffer = np.empty(len(joined) + 1, dtype=np.uint8)  # "[" and the rows, the last "," becoming "]"
+    buffer[1:] = joined
+    buffer[0], buffer[-1] = ord("["), ord("]")
+    return buffer.data
+
+
+def arrow_text(values: np.ndarray) -> pa.LargeStringArray:
+    """Fixed-width ASCII bytes as Arrow text on their own buffer (offsets every ``width`` bytes, no copy).
+
+    Values shorter than their width (numpy pads them with NULs, and drops those) are converted by Arrow.
+    """
+    values = np.ascontiguousarray(values)
+    width = values.dtype.itemsize
+    if not len(values) or not width or (values.view(np.uint8) == 0).any():
+        array = pa.array(values)
+        return (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.large_string())
+    offsets = np.arange(0, width * (len(values) + 1), width, dtype=np.int64)
+    text = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(values))
+    text.validate(full=True)  # UTF-8, as the conversion checks it
+    return text
 
 
 def _text_bytes(array: pa.LargeStringArray) -> np.ndarray:
@@ -990,7 +1045,7 @@ def insert_versions(con: sqlite3.Connection, version: int, *, codes: np.ndarray,
             "INSERT INTO grid_versions (code, version, community_code, type, units, n_units) SELECT "
             f"substr(value, 1, {width}), ?, substr(value, {width + 1}, {community_width}), "
             f"{types.sql(f'substr(value, {at - 1}, 1)')}, substr(value, {at + digits}), "
-            f"CAST(substr(value, {at}, {digits}) AS INTEGER) FROM json_each(?)",
+            f"CAST(substr(value, {at}, {digits}) AS INTEGER) FROM {_JSON_ROWS}",
             (version, *types.kinds, _json_array(_rows(fixed), units)))
     else:
         wkb, bounds = geometry

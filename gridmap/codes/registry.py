@@ -995,8 +995,8 @@ def _result(grids: pd.DataFrame, build: _Build, outcome: _Outcome, level: int) -
     out = grids.drop(columns=[c for c in _REPLACED_COLUMNS if c in grids.columns])
     at = out.columns.get_loc("code") if "code" in out.columns else 0
     out = out.drop(columns=["code"], errors="ignore")
-    # codes are ASCII: bytes -> Arrow strings without a detour through Python or UCS-4 text
-    codes = pd.array(pa.array(outcome.codes).cast(pa.string()), dtype="str")
+    # codes are ASCII: Arrow text on their buffer, without a detour through Python or UCS-4 text
+    codes = pd.array(_registry_sql.arrow_text(outcome.codes), dtype="str")
     status = pd.array(pc.if_else(pa.array(outcome.status), "new", "kept"), dtype="str")
     columns = (("code", codes), ("temp_code", build.temp.array), ("status", status),
                ("changed", outcome.changed), ("parents", outcome.parents.array))
