@@ -11,7 +11,6 @@ worker: the browser (``browser``, ``chromium``) and the sample city with its gri
 import json
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +18,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-
-# Tests start gridmap in subprocesses (the CLI as a user runs it, notebooks, killed writers): let Python keep
-# the modules it compiles, even where the environment says not to (PYTHONDONTWRITEBYTECODE), so that each
-# module is compiled once per run, not once per process (the README's test command does not precompile the
-# ten thousand modules installed, most of which no test imports).
-sys.dont_write_bytecode = False
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # Property tests check rules, not speed: on a loaded 2-core machine an example may take seconds, so no
 # per-example deadline (hypothesis's default 200 ms fails healthy tests at random).
