@@ -124,10 +124,10 @@ def test_index_is_reused_across_calls_and_pieces_add_up(metres):
 def test_labels_of_32767_grids_or_more_are_looked_up_in_32_bits(metres, monkeypatch):
     """The 16-bit copy of the labels (what lookups read below 32,767 grids) and the labels agree."""
     grids, index, (x, y) = metres
-    short = index._lattice._short
+    short = index._lattice._first_labels
     assert short.dtype == np.int16 and len(short) == len(index._lattice.label)
     whole = index.locate(x, y)
-    monkeypatch.setattr(index._lattice, "_short", None)  # as for 32,767 grids or more
+    monkeypatch.setattr(index._lattice, "_first_labels", index._lattice.label)  # as for 32,767 grids or more
     np.testing.assert_array_equal(index.locate(x, y), whole)
 
 

@@ -46,7 +46,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import cast
 
@@ -286,8 +286,6 @@ class GridIndex:
                             self._geoms)
 
     def _start(self) -> None:
-        if self._lattice is not None:
-            self._lattice.start()
         shapely.prepare(self._geoms)
         # GEOS prepared geometries build their own indexes lazily and are not thread-safe
         # (libgeos/geos#825): threads sharing this index take turns for the exact tests.
@@ -709,16 +707,16 @@ class _Lattice:
 
     # --- looking up -------------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Make the 16-bit copy of the first-level labels :meth:`look_up` reads (None from 32,767 grids).
+    @cached_property
+    def _first_labels(self) -> np.ndarray:
+        """The first-level labels :meth:`look_up` reads: a 16-bit copy of :attr:`label` below 32,767 grids.
 
-        Mixed cells are all ``_BLOCK`` in it (their numbers are read from :attr:`label` for the points in
-        them): looking up millions of points in half the memory takes half the time or less.
+        Mixed cells are all ``_BLOCK`` in the copy (their numbers are read from :attr:`label` for the points
+        in them): looking up millions of points in half the memory takes half the time or less.
         """
-        self._short: np.ndarray | None = None
-        grids = int(self.label.max(initial=-1)) + 1
-        if grids <= np.iinfo(np.int16).max:
-            self._short = np.maximum(self.label, _BLOCK).astype(np.int16)
+        if int(self.label.max(initial=-1)) + 1 > np.iinfo(np.int16).max:
+            return self.label
+        return np.maximum(self.label, _BLOCK).astype(np.int16)
 
     def look_up(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return per point a grid position or ``_OUTSIDE``, and the points left to test.
@@ -734,7 +732,7 @@ class _Lattice:
             i[~inside], j[~inside] = 0, 0
         i, j = i.astype(np.int32), j.astype(np.int32)  # the lattice has fewer than 2**31 cells
         cell = (j >> shift) * np.int32(self.stride) + (i >> shift)
-        label = np.take(self.label if self._short is None else self._short, cell)
+        label = np.take(self._first_labels, cell)
         if not everywhere:
             label[~inside] = _OUTSIDE
         which = np.flatnonzero(label <= _BLOCK)
