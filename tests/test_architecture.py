@@ -9,6 +9,7 @@ function: a lazy import still ties the two together).
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -115,12 +116,25 @@ def test_the_graph_sees_real_imports(graph):
     assert _stage("gridmap.cli.build") > _stage("gridmap.maps.base") > _stage("gridmap.io.read")
 
 
-@pytest.mark.parametrize("heavy", ["folium", "branca", "matplotlib", "openpyxl", "dask", "esda", "libpysal",
-                                   "scipy", "rapidfuzz"])
-def test_import_gridmap_leaves_heavy_libraries_unloaded(heavy):
-    code = f"import gridmap, sys; print({heavy!r} in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False", f"`import gridmap` loads {heavy}"
+HEAVY = ["folium", "branca", "matplotlib", "openpyxl", "dask", "esda", "libpysal", "scipy", "rapidfuzz"]
+
+
+@pytest.fixture(scope="module")
+def fresh_import() -> dict:
+    """What a fresh ``import gridmap`` loads, seen by one new interpreter (not one per library): which heavy
+    libraries are in ``sys.modules``, the gridmap modules loaded, and whether ``gridmap.read_layer`` then
+    loads ``gridmap.io.read``."""
+    code = ("import gridmap, sys; heavy = {name: name in sys.modules for name in sys.argv[1:]}; "
+            "before = sorted(m for m in sys.modules if m.startswith('gridmap')); "
+            "gridmap.read_layer; after = 'gridmap.io.read' in sys.modules; "
+            "import json; print(json.dumps({'heavy': heavy, 'before': before, 'after': after}))")
+    result = subprocess.run([sys.executable, "-c", code, *HEAVY], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("heavy", HEAVY)
+def test_import_gridmap_leaves_heavy_libraries_unloaded(heavy, fresh_import):
+    assert fresh_import["heavy"][heavy] is False, f"`import gridmap` loads {heavy}"
 
 
 def test_lazy_maps_package_is_there_when_asked_for():
@@ -130,12 +144,10 @@ def test_lazy_maps_package_is_there_when_asked_for():
     assert result.stdout.split() == ["gridmap.maps", "True"]
 
 
-def test_import_gridmap_loads_no_stage_until_a_name_is_used():
+def test_import_gridmap_loads_no_stage_until_a_name_is_used(fresh_import):
     # the public names are imported on first use (PEP 562), so `import gridmap` costs ~0 beyond geopandas
-    code = ("import gridmap, sys; before = sorted(m for m in sys.modules if m.startswith('gridmap')); "
-            "gridmap.read_layer; after = 'gridmap.io.read' in sys.modules; print(before, after)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "['gridmap', 'gridmap._interrupt', 'gridmap.errors'] True"
+    assert fresh_import["before"] == ["gridmap", "gridmap._interrupt", "gridmap.errors"]
+    assert fresh_import["after"] is True
 
 
 def test_every_public_name_resolves():
