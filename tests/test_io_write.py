@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 from pathlib import Path
 
@@ -394,22 +395,27 @@ def test_gdal_failure_with_room_and_permission_still_points_at_the_data(tmp_path
         write_layer(grids(), tmp_path / "grids.gpkg")
 
 
-_SUBPROCESS = "import sys, gridmap, geopandas as gpd, shapely\n" \
-              "n = int(sys.argv[2])\n" \
+_SUBPROCESS = "import json, sys, gridmap, geopandas as gpd, shapely\n" \
+              "n = int(sys.argv[1])\n" \
               "points = shapely.points([[108 + i * 1e-5, 22.8] for i in range(n)])\n" \
               "frame = gpd.GeoDataFrame({'code': [f'x{i}' * 20 for i in range(n)]}, geometry=points)\n" \
-              "try:\n    gridmap.write_layer(frame, sys.argv[1])\n" \
-              "except gridmap.GridmapError as error:\n    print(error)\n"
+              "said = []\n" \
+              "for path in sys.argv[2:]:\n" \
+              "    try:\n        gridmap.write_layer(frame, path)\n        said.append('')\n" \
+              "    except gridmap.GridmapError as error:\n        said.append(str(error))\n" \
+              "print(json.dumps(said))\n"
 
 
-def _run(*prefix: str, path: Path, rows: int) -> str:
+def _run(*prefix: str, paths: list[Path], rows: int) -> list[str]:
+    """What writing ``rows`` points to each of ``paths`` in turn, in one new interpreter, said (the
+    GridmapError's text, or "" when the write went through)."""
     import subprocess
     import sys
-    result = subprocess.run([*prefix, sys.executable, "-c", _SUBPROCESS, str(path), str(rows)],
+    result = subprocess.run([*prefix, sys.executable, "-c", _SUBPROCESS, str(rows), *map(str, paths)],
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert result.returncode == 0, result.stderr
-    return result.stdout
+    return json.loads(result.stdout)
 
 
 def test_real_read_only_folder(tmp_path):
@@ -419,8 +425,8 @@ def test_real_read_only_folder(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
-    said = _run("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--",
-                path=folder / "x.gpkg", rows=3)
+    (said,) = _run("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--",
+                   paths=[folder / "x.gpkg"], rows=3)
     assert f"the folder {folder} cannot be written (read-only or no permission)" in said, said
     assert list(folder.iterdir()) == []
 
@@ -434,8 +440,7 @@ def test_real_full_disk(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     try:
-        for suffix in (".gpkg", ".geojson"):
-            said = _run(path=folder / f"x{suffix}", rows=5000)
+        for said in _run(paths=[folder / "x.gpkg", folder / "x.geojson"], rows=5000):
             assert "the disk is full. Fix: free some space" in said, said
         assert list(folder.iterdir()) == []
     finally:
