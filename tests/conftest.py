@@ -8,6 +8,7 @@ worker: the browser (``browser``, ``chromium``) and the sample city with its gri
 (``cases_fixtures.sample_build``).
 """
 
+import ast
 import json
 import os
 import shutil
@@ -139,6 +140,38 @@ def demo(once, run_folder) -> Demo:
 
     printed = once("demo_project", make)
     return Demo(project, printed["output"], printed["stdout"])
+
+
+def _syntax_of(path: Path) -> dict:
+    """The import statements of a module and its assignments of a tuple or list (line, the text items)."""
+    imports, sequences = [], []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imports.append([0, None, [alias.name for alias in node.names]])
+        elif isinstance(node, ast.ImportFrom):
+            imports.append([node.level, node.module, [alias.name for alias in node.names]])
+        elif isinstance(node, ast.Assign) and isinstance(node.value, (ast.Tuple, ast.List)):
+            items = [getattr(element, "value", None) for element in node.value.elts]
+            sequences.append([node.lineno, [item for item in items if isinstance(item, str)]])
+    return {"imports": imports, "sequences": sequences}
+
+
+@pytest.fixture(scope="session")
+def package_syntax(once) -> dict[str, dict]:
+    """Every module of the gridmap under test parsed once per run (a couple of seconds of ``ast.parse``),
+    by path from the package's parent (``gridmap/io/read.py``): ``imports``, one ``[level, module, names]``
+    per import statement anywhere in the file (level 0 and module None for ``import names``), and
+    ``sequences``, ``[line, text items]`` per assignment of a tuple or list literal. Read by the layering
+    test (tests/test_architecture.py) and the vocabulary test that levels are defined once."""
+    import gridmap
+
+    package = Path(gridmap.__file__).parent
+
+    def make() -> dict:
+        return {path.relative_to(package.parent).as_posix(): _syntax_of(path)
+                for path in sorted(package.rglob("*.py"))}
+
+    return once("package_syntax", make)
 
 
 # --------------------------------------------------------------------------- the browser, once per worker

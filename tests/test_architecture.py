@@ -8,7 +8,6 @@ function: a lazy import still ties the two together).
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -48,24 +47,26 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Every ``gridmap.*`` module a file imports, anywhere in it (lazy imports inside functions included)."""
+def _imports(path: Path, statements: list) -> set[str]:
+    """Every ``gridmap.*`` module a file imports, anywhere in it (lazy imports inside functions included).
+
+    ``statements``: the file's import statements as ``package_syntax`` (tests/conftest.py) parsed them,
+    ``[level, module, names]`` each (level 0 and module None for ``import names``).
+    """
     package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names if alias.name.startswith("gridmap"))
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            if module.startswith("gridmap"):
-                # `from gridmap.x import y` may import the submodule gridmap.x.y
-                names = {f"{module}.{alias.name}" for alias in node.names}
-                found.add(module)
-                found.update(name for name in names if name in MODULES)
+    for level, module, aliases in statements:
+        if module is None and not level:  # import names
+            found.update(name for name in aliases if name.startswith("gridmap"))
+            continue
+        if level:
+            base = package.rsplit(".", level - 1)[0] if level > 1 else package
+            module = f"{base}.{module}" if module else base
+        if module.startswith("gridmap"):
+            # `from gridmap.x import y` may import the submodule gridmap.x.y
+            names = {f"{module}.{alias}" for alias in aliases}
+            found.add(module)
+            found.update(name for name in names if name in MODULES)
     return found
 
 
@@ -73,9 +74,10 @@ MODULES = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
 @pytest.fixture(scope="module")
-def graph() -> dict[str, set[str]]:
+def graph(package_syntax) -> dict[str, set[str]]:
     """The gridmap modules each module imports, parsed when a test needs them (not at collection)."""
-    return {name: _imports(path) - {name} for name, path in MODULES.items()}
+    return {name: _imports(path, package_syntax[path.relative_to(PACKAGE.parent).as_posix()]["imports"])
+            - {name} for name, path in MODULES.items()}
 
 
 def _stage(module: str) -> float | None:

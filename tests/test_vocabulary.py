@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
@@ -182,17 +181,14 @@ def test_build_grids_names_the_closest_word_for_an_unknown_kind():
 
 # --- levels and list fields -------------------------------------------------------------------------------
 
-def test_levels_are_defined_once():
+def test_levels_are_defined_once(package_syntax):
     assert ROLLUP_LEVELS == ("grid", *reversed(LEVELS)) == HANDLING_LEVELS
     assert [CODE_LENGTHS[level] for level in LEVELS] == [6, 9, 12]
-    defined = []
-    for path in (ROOT / "gridmap").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Tuple, ast.List)):
-                values = [getattr(e, "value", None) for e in node.value.elts]
-                if {"street", "district"} <= set(values):
-                    defined.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    # every assignment of a tuple or list literal in every module (parsed once per run, tests/conftest.py)
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "gridmap").rglob("*.py")}
+    assert set(package_syntax) == modules
+    defined = [f"{path}:{line}" for path, syntax in package_syntax.items()
+               for line, values in syntax["sequences"] if {"street", "district"} <= set(values)]
     assert len(defined) == 1 and defined[0].startswith("gridmap/schema.py:"), defined
 
 
