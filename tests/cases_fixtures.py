@@ -26,12 +26,25 @@ def sample_city():
 
 
 @lru_cache(maxsize=1)
+def _sample_build_warned() -> tuple[GridBuild, tuple[type[Warning], ...]]:
+    city = sample_city()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GridmapWarning)  # the sample's deliberate flaws are reported
+        build = build_grids(city.communities, city.units)
+    for warning in caught:  # any other warning goes on as if nothing had caught it
+        if not issubclass(warning.category, GridmapWarning):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return build, tuple(w.category for w in caught if issubclass(w.category, GridmapWarning))
+
+
 def sample_build() -> GridBuild:
     """``build_grids(city.communities, city.units)`` of the sample city (its warnings silenced)."""
-    city = sample_city()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GridmapWarning)  # the sample's deliberate flaws are reported
-        return build_grids(city.communities, city.units)
+    return _sample_build_warned()[0]
+
+
+def sample_build_warnings() -> tuple[type[Warning], ...]:
+    """The GridmapWarning classes ``sample_build``'s ``build_grids`` call warned with, in order."""
+    return _sample_build_warned()[1]
 
 
 def sample_grids() -> gpd.GeoDataFrame:

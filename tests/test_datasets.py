@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from cases_fixtures import sample_grids
+from cases_fixtures import sample_build, sample_build_warnings, sample_grids
 
 from gridmap.codes import Registry
 from gridmap.datasets import load_sample, sample_path
@@ -415,8 +415,8 @@ def test_a_city_bundle_feeds_the_map_functions(tmp_path, city):
 
     with pytest.raises(SchemaError, match="has no grids"):
         cockpit(city)  # the sample carries no grids until they are built
-    with pytest.warns(gridmap.GridmapWarning):  # the sample's deliberate flaws
-        build = gridmap.build_grids(city.communities, city.units)
+    build = sample_build()  # build_grids(city.communities, city.units), once per session (cases_fixtures)
+    assert sample_build_warnings(), "the sample's deliberate flaws are warned about"
     path = tmp_path / "build.gpkg"
     gridmap.write_layer(build.grids, path, "grids")
     for name in ("communities", "streets", "districts"):

@@ -15,14 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from cases_fixtures import sample_build, sample_build_warnings, sample_city
 from scale_fixtures import independent_counts, make_city, write_parts
 from shapely import box
 
 from gridmap.cases import assign
 from gridmap.cases.engines import aggregate_partitioned, assign_partitioned
 from gridmap.cases.gridindex import GridIndex
-from gridmap.datasets import load_sample
-from gridmap.division import build_grids
 from gridmap.errors import CRSError, GeometryError, GridmapWarning, ReadError, SchemaError
 from gridmap.findings import Report
 from gridmap.stats import summarize
@@ -32,10 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def sample():
-    city = load_sample()
-    with pytest.warns(GridmapWarning):  # the sample's deliberate flaws
-        grids = build_grids(city.communities, city.units).grids
-    return city.cases, grids
+    """The sample's cases and grids, built once per session (tests/cases_fixtures.py)."""
+    assert sample_build_warnings(), "the sample's deliberate flaws are warned about"
+    return sample_city().cases, sample_build().grids
 
 
 @pytest.fixture(scope="module")
