@@ -3,7 +3,8 @@
 Under pytest-xdist every worker runs its own session, so a session fixture runs once per worker. What can be
 kept as files is made once per run instead: the workers share one folder (``run_folder``) and ``once`` holds
 a lock per key, so the first worker that asks does the work and the others read what it left (the demo
-project, the HTML-safety pages and what the browser saw in them). What lives in memory is made once per
+project, gridmap's modules parsed (``package_syntax``), the HTML-safety pages and what the browser saw in
+them). What lives in memory is made once per
 worker: the browser (``browser``, ``chromium``) and the sample city with its grids
 (``cases_fixtures.sample_build``).
 """
