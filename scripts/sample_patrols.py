@@ -66,14 +66,16 @@ def _stops(out: Path, grids: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     split = places["parent_unit"].isin(buildings["parent_unit"]) & ~places["unit_id"].str.contains("-")
     places = places[~split]  # a compound with buildings is walked through its buildings
     xy = shapely.get_coordinates(places.geometry.representative_point().to_numpy())
-    by_unit = pd.DataFrame({"id": places["unit_id"].to_numpy(), "unit": places["parent_unit"].to_numpy(),
-                            "x": xy[:, 0], "y": xy[:, 1]})
+    rows: dict[str, list[int]] = {}  # a listed id -> the places it names (as its own id or its compound's)
+    for row, (place, unit) in enumerate(zip(places["unit_id"], places["parent_unit"], strict=True)):
+        rows.setdefault(place, []).append(row)
+        if unit != place:
+            rows.setdefault(unit, []).append(row)
     stops = {}
-    for code, ids in grids["unit_ids"].items():
-        listed = split_ids(ids)  # compounds, or the buildings of a compound split between grids
-        chosen = by_unit[by_unit["unit"].isin(listed) | by_unit["id"].isin(listed)]
-        stops[code] = chosen[["x", "y"]].to_numpy() if len(chosen) else \
-            shapely.get_coordinates(grids.loc[code, "geometry"].representative_point())
+    for code, ids, grid in zip(grids.index, grids["unit_ids"], grids.geometry, strict=True):
+        # compounds, or the buildings of a compound split between grids; the places in their order
+        chosen = sorted({row for listed in split_ids(ids) for row in rows.get(listed, ())})
+        stops[code] = xy[chosen] if chosen else shapely.get_coordinates(grid.representative_point())
     return stops
 
 
