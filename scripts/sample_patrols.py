@@ -66,14 +66,16 @@ def _stops(out: Path, grids: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     split = places["parent_unit"].isin(buildings["parent_unit"]) & ~places["unit_id"].str.contains("-")
     places = places[~split]  # a compound with buildings is walked through its buildings
     xy = shapely.get_coordinates(places.geometry.representative_point().to_numpy())
-    by_unit = pd.DataFrame({"id": places["unit_id"].to_numpy(), "unit": places["parent_unit"].to_numpy(),
-                            "x": xy[:, 0], "y": xy[:, 1]})
+    rows: dict[str, list[int]] = {}  # a listed id -> the places it names (as its own id or its compound's)
+    for row, (place, unit) in enumerate(zip(places["unit_id"], places["parent_unit"], strict=True)):
+        rows.setdefault(place, []).append(row)
+        if unit != place:
+            rows.setdefault(unit, []).append(row)
     stops = {}
-    for code, ids in grids["unit_ids"].items():
-        listed = split_ids(ids)  # compounds, or the buildings of a compound split between grids
-        chosen = by_unit[by_unit["unit"].isin(listed) | by_unit["id"].isin(listed)]
-        stops[code] = chosen[["x", "y"]].to_numpy() if len(chosen) else \
-            shapely.get_coordinates(grids.loc[code, "geometry"].representative_point())
+    for code, ids, grid in zip(grids.index, grids["unit_ids"], grids.geometry, strict=True):
+        # compounds, or the buildings of a compound split between grids; the places in their order
+        chosen = sorted({row for listed in split_ids(ids) for row in rows.get(listed, ())})
+        stops[code] = xy[chosen] if chosen else shapely.get_coordinates(grid.representative_point())
     return stops
 
 
@@ -103,19 +105,25 @@ def _plan(codes: pd.Index, workers: pd.Series, rng: np.random.Generator) -> pd.D
 def _tracks(plan: pd.DataFrame, grids: gpd.GeoDataFrame, stops: dict[str, np.ndarray],
             rng: np.random.Generator) -> pd.DataFrame:
     """One walk per planned round through some of the grid's buildings, a point a minute, GPS noise."""
-    parts = []
+    outline = dict(zip(grids.index, grids.geometry, strict=True))
+    walks, seconds = [], []
     for row in plan.itertuples(index=False):
-        path = _route(stops[row.grid], grids.loc[row.grid, "geometry"], rng)
+        path = _route(stops[row.grid], outline[row.grid], rng)
         if row.helps:  # then 40 minutes helping in the next grid of the street
             neighbour = grids.index[grids.index.get_loc(row.grid) + 1]
-            path = np.vstack([path, _route(stops[neighbour], grids.loc[neighbour, "geometry"], rng)])
+            path = np.vstack([path, _route(stops[neighbour], outline[neighbour], rng)])
         xy = _walk(path, speed=rng.uniform(0.35, 0.6)) + rng.normal(0, 4, (1, 2))  # walking and stopping
-        xy = xy + rng.normal(0, 4, xy.shape)
-        seconds = np.arange(len(xy)) * STEP_S + rng.integers(0, 5, len(xy))
-        times = row.start + pd.to_timedelta(seconds, unit="s")
-        parts.append(pd.DataFrame({"person_id": row.person_id, "time": times, "x": xy[:, 0], "y": xy[:, 1],
-                                   "own_grid": row.grid, "coord_system": "gcj02" if row.gcj02 else "wgs84"}))
-    tracks = pd.concat(parts, ignore_index=True)
+        walks.append(xy + rng.normal(0, 4, xy.shape))
+        seconds.append(np.arange(len(xy)) * STEP_S + rng.integers(0, 5, len(xy)))
+    points = [len(xy) for xy in walks]  # a row per point of each planned round, in the plan's order
+    xy = np.vstack(walks)
+    system = np.where(plan["gcj02"].to_numpy(), "gcj02", "wgs84").astype(object)
+    tracks = pd.DataFrame({
+        "person_id": np.repeat(plan["person_id"].to_numpy(), points),
+        "time": pd.Series(np.repeat(plan["start"].to_numpy(), points))
+        + pd.to_timedelta(np.concatenate(seconds), unit="s"),
+        "x": xy[:, 0], "y": xy[:, 1], "own_grid": np.repeat(plan["grid"].to_numpy(), points),
+        "coord_system": np.repeat(system, points)})
     stored = gpd.GeoSeries(gpd.points_from_xy(tracks["x"], tracks["y"]), crs=METRIC_CRS).to_crs(STORAGE_CRS)
     lon, lat = stored.x.to_numpy().copy(), stored.y.to_numpy().copy()
     shifted = (tracks["coord_system"] == "gcj02").to_numpy()

@@ -239,7 +239,7 @@ def test_library_write_refuses_nothing_it_should_not(tmp_path):
 #: Runs ``python -m gridmap`` after patching one step to signal the process (KILL_AT says which step).
 DRIVER = textwrap.dedent('''
     import os, runpy, signal, sys, time
-    import gridmap.cli.build, gridmap.io.write, gridmap.maps
+    import gridmap.cli.build, gridmap.io.write
 
     point, signum = os.environ["KILL_AT"], getattr(signal, os.environ.get("KILL_WITH", "SIGTERM"))
 
@@ -267,7 +267,9 @@ DRIVER = textwrap.dedent('''
             stop()
         return real_replace(source, target)
     os.replace = replace
-    gridmap.maps.save_html = after("map", gridmap.maps.save_html)
+    if point == "map":  # only then: a build never draws a map, and importing the maps (folium) costs a second
+        import gridmap.maps
+        gridmap.maps.save_html = after("map", gridmap.maps.save_html)
     sys.argv = ["gridmap", *sys.argv[1:]]
     runpy.run_module("gridmap", run_name="__main__", alter_sys=True)
 ''')

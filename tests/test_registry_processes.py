@@ -80,8 +80,12 @@ def assert_consistent(path) -> None:
     finally:
         con.close()
     assert sequences["code"].is_unique
-    for community, group in sequences.groupby("community"):
-        assert sorted(group["sequence"]) == list(range(1, counters[community] + 1)), community
+    # each community's sequences, sorted, are exactly 1 .. its counter
+    ordered = sequences.sort_values(["community", "sequence"], kind="stable")
+    gaps = ordered["sequence"].to_numpy() != ordered.groupby("community").cumcount().to_numpy() + 1
+    assert not gaps.any(), sorted(set(ordered.loc[gaps, "community"]))
+    sizes = ordered.groupby("community").size()
+    assert {c: counters[c] for c in sizes.index} == sizes.to_dict()
 
 
 # ------------------------------------------------------------------------------- parallel writers
