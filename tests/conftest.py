@@ -9,11 +9,8 @@ worker: the browser (``browser``, ``chromium``) and the sample city with its gri
 (``cases_fixtures.sample_build``).
 """
 
-<<<<<<< HEAD
 import ast
-=======
 import gc
->>>>>>> ci15
 import json
 import os
 import shutil
