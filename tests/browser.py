@@ -3,6 +3,10 @@
 ``launch_chromium()`` skips the test when playwright or /usr/bin/chromium is missing, unless the environment
 sets ``GRIDMAP_REQUIRE_BROWSER=1`` (CI does), in which case it fails. ``open_offline()`` opens a file with the
 network blocked and records what the page tried to load, its console errors, page errors and dialogs.
+
+Pages open in one browser context per browser, in which a page is kept open: a new page then starts in the
+renderer process that page holds instead of a fresh one (a renderer costs chromium ~1 CPU-s to start). Each
+page still loads its file anew, with its own viewport, route, log and document; close it with ``page.close()``.
 """
 
 import os
@@ -48,6 +52,20 @@ class PageLog:
     dialogs: list = field(default_factory=list)
 
 
+#: The context pages open in, per browser, with the page that keeps its renderer process running.
+_CONTEXTS: dict = {}
+
+
+def pages_context(browser):
+    """The browser's context for pages (made again if a test closed it), a page kept open in it."""
+    context = _CONTEXTS.get(browser)
+    if context is None or context not in browser.contexts:
+        context = browser.new_context()
+        context.new_page().goto(Path(__file__).resolve().as_uri())  # a file: page holds the renderer
+        _CONTEXTS[browser] = context
+    return context
+
+
 def _route(log: PageLog):
     def handle(route):
         url = route.request.url
@@ -62,12 +80,12 @@ def _route(log: PageLog):
 def open_offline(browser, path: Path, *, width: int, height: int):
     """Open ``path`` in a new page of the given viewport with every non-file request blocked.
 
-    Returns ``(page, log)``; close the page's context when done (``page.context.close()``).
+    Returns ``(page, log)``; close the page when done (``page.close()``).
     """
-    context = browser.new_context(viewport={"width": width, "height": height})
+    page = pages_context(browser).new_page()
+    page.set_viewport_size({"width": width, "height": height})
     log = PageLog()
-    context.route("**/*", _route(log))
-    page = context.new_page()
+    page.route("**/*", _route(log))
     page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
     page.on("dialog", lambda dialog: (log.dialogs.append(dialog.message), dialog.dismiss()))

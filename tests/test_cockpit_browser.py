@@ -22,7 +22,7 @@ def cockpit_file(tmp_path_factory):
 def opened(browser, cockpit_file):
     page, log = open_offline(browser, cockpit_file, width=1920, height=1080)
     yield page, log
-    page.context.close()
+    page.close()
 
 
 def box(page, selector: str) -> dict:

@@ -388,7 +388,7 @@ def _use(browser, path: Path, kind: str) -> dict:
         _snapshot(page, texts, whole=True)
         state = page.evaluate(STATE)
     finally:
-        page.context.close()
+        page.close()
     return {"texts": sorted(texts), "state": state, "requests": log.requests,
             "console_errors": log.console_errors, "page_errors": log.page_errors, "dialogs": log.dialogs}
 

@@ -32,7 +32,7 @@ def opened(browser):
 
     yield open_
     for page in pages:
-        page.context.close()
+        page.close()
 
 
 def assert_clean(log):

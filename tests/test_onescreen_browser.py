@@ -42,16 +42,16 @@ def pages(tmp_path_factory):
 
 @pytest.fixture
 def opened(browser):
-    contexts = []
+    opened_pages = []
 
     def open_(path, width=1920, height=1080):
         page, log = open_offline(browser, path, width=width, height=height)
-        contexts.append(page.context)
+        opened_pages.append(page)
         return page, log
 
     yield open_
-    for context in contexts:
-        context.close()
+    for page in opened_pages:
+        page.close()
 
 
 def inside(grid_row) -> tuple[float, float]:

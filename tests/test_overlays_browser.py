@@ -49,4 +49,4 @@ def test_ticking_an_overlay_shows_its_legend_and_its_popups(browser, page_file):
         assert page.evaluate(ROWS) == []  # off again: its entries leave the legend
         assert_clean(log)
     finally:
-        page.context.close()
+        page.close()

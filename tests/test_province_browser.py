@@ -61,7 +61,7 @@ def province(tmp_path_factory):
 def opened(browser, province):
     page, log = open_offline(browser, province[0], width=1920, height=1080)
     yield page, log
-    page.context.close()
+    page.close()
 
 
 def state(page) -> dict:
@@ -206,7 +206,7 @@ def test_notebook_view_works_offline(province, browser, tmp_path):
         assert frame.evaluate("gridmap.layers.community.gridmapGeo.getLayers().length") == 20
         assert_clean(log)
     finally:
-        page.context.close()
+        page.close()
 
 
 def test_one_screen_of_many_grids_shows_inline_offline(province):

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 import pytest
-from browser import PageLog, assert_clean, open_offline
+from browser import PageLog, assert_clean, open_offline, pages_context
 from maps_fixtures import small_city, small_grids
 from PIL import Image
 from tiles_fixtures import MARK, PAPER, city_tiles, write_folder, write_mbtiles
@@ -70,24 +70,25 @@ def pages(tmp_path_factory, server):
 
 @pytest.fixture
 def opened(browser):
-    contexts = []
+    opened_pages = []
 
     def open_(path, *, allow: str | None = None):
         if allow is None:
             page, log = open_offline(browser, path, width=800, height=600)
         else:
             page, log = _open_allowing(browser, path, allow)
-        contexts.append(page.context)
+        opened_pages.append(page)
         return page, log
 
     yield open_
-    for context in contexts:
-        context.close()
+    for page in opened_pages:
+        page.close()
 
 
 def _open_allowing(browser, path, allow: str):
     """Open ``path`` letting requests to ``allow`` through (recorded in log.allowed); block the rest."""
-    context = browser.new_context(viewport={"width": 800, "height": 600})
+    page = pages_context(browser).new_page()
+    page.set_viewport_size({"width": 800, "height": 600})
     log = PageLog()
     log.allowed = []
 
@@ -102,8 +103,7 @@ def _open_allowing(browser, path, allow: str):
             log.requests.append(url)
             route.abort()
 
-    context.route("**/*", handle)
-    page = context.new_page()
+    page.route("**/*", handle)
     page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
     page.goto(path.resolve().as_uri())
