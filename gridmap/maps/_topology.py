@@ -209,9 +209,10 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
     return stored_topology(stored, scale=scale, chained=chained, coverage=coverage)
 
 
-#: The last topologies :func:`reused_topology` made, by the polygons (their WKB) and the options.
-_MADE: OrderedDict[tuple, Topology] = OrderedDict()
-_MADE_KEPT = 8
+#: The last topologies :func:`reused_topology` made, by the polygons (their WKB) and the options, with the
+#: size of that WKB; at most ``_MADE_BYTES`` of input are kept (a whole city's grids take about 1 MB).
+_MADE: OrderedDict[tuple, tuple[Topology, int]] = OrderedDict()
+_MADE_BYTES = 64 * 2**20
 
 
 def reused_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0) -> Topology:
@@ -232,21 +233,22 @@ def reused_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0) -
     False
     """
     geoms = np.asarray(geoms, dtype=object)
-    digest = hashlib.blake2b(digest_size=20)
+    digest, size = hashlib.blake2b(digest_size=20), 0
     for wkb in shapely.to_wkb(geoms).tolist():
         digest.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
+        size += 0 if wkb is None else len(wkb)
     key = (digest.digest(), len(geoms), float(scale), float(tolerance))
     if key in _MADE:
         _MADE.move_to_end(key)
-        return _MADE[key]
+        return _MADE[key][0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         topology = coverage_topology(geoms, scale=scale, tolerance=tolerance)
     for warning in caught:  # shown as if not caught (the caller's filters apply)
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if not caught:
-        _MADE[key] = topology
-        while len(_MADE) > _MADE_KEPT:
+        _MADE[key] = (topology, size)
+        while sum(kept for _, kept in _MADE.values()) > _MADE_BYTES:
             _MADE.popitem(last=False)
     return topology
 
