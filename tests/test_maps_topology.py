@@ -173,3 +173,18 @@ def test_many_sequences_encode_like_one_at_a_time(sequences):
 def test_small_steps_take_one_or_two_characters():
     assert len(encode_numbers(range(-16, 16))) == 32
     assert len(encode_numbers([511, -512])) == 4
+
+
+def test_a_topology_is_reused_for_the_same_polygons_but_one_that_warned_is_made_again():
+    from gridmap.maps._topology import reused_topology
+
+    tiles = [box(0, 0, 1, 1), box(1, 0, 2, 1)]
+    first = reused_topology(tiles, scale=10, tolerance=0.1)
+    assert reused_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10, tolerance=0.1) is first
+    assert reused_topology([box(0, 0, 1, 1), box(1, 0, 2, 1.5)], scale=10, tolerance=0.1) is not first
+    overlapping = [box(0, 0, 2, 1), box(1, 0, 3, 1)]
+    made = []
+    for _ in range(2):  # warned both times, made both times
+        with pytest.warns(GridmapWarning, match="more than one polygon"):
+            made.append(reused_topology(overlapping, scale=10))
+    assert made[0] is not made[1] and made[0].shapes == made[1].shapes

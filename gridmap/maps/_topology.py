@@ -30,9 +30,11 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +43,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
-__all__ = ["Topology", "coverage_topology", "stored_topology", "simplify_coverage", "topology_polygons",
+__all__ = ["Topology", "coverage_topology", "reused_topology", "stored_topology", "simplify_coverage", "topology_polygons",
            "encode_numbers", "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
@@ -205,6 +207,50 @@ def coverage_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0,
     if tolerance > 0:
         stored = _simplified(stored, tolerance, coverage=coverage or None)
     return stored_topology(stored, scale=scale, chained=chained, coverage=coverage)
+
+
+#: The last topologies :func:`reused_topology` made, by the polygons (their WKB) and the options, with the
+#: size of that WKB; at most ``_MADE_BYTES`` of input are kept (a whole city's grids take about 1 MB).
+_MADE: OrderedDict[tuple, tuple[Topology, int]] = OrderedDict()
+_MADE_BYTES = 64 * 2**20
+
+
+def reused_topology(geoms: ArrayLike, *, scale: float, tolerance: float = 0.0) -> Topology:
+    """:func:`coverage_topology`, made once per process for the same polygons and options.
+
+    Pages of the same grids (a city's map and its cockpit, the public and the office copy, a batch of
+    reports) then share the slowest step of writing them. The polygons are compared by their WKB, so only
+    exactly the same input is reused; a topology whose making warned (overlaps) is never kept, so every
+    page built from such polygons warns again. The topology is shared: callers must not change it.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> first = reused_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10)
+    >>> reused_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=10) is first
+    True
+    >>> reused_topology([box(0, 0, 1, 1), box(1, 0, 2, 1)], scale=100) is first
+    False
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    digest, size = hashlib.blake2b(digest_size=20), 0
+    for wkb in shapely.to_wkb(geoms).tolist():
+        digest.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
+        size += 0 if wkb is None else len(wkb)
+    key = (digest.digest(), len(geoms), float(scale), float(tolerance))
+    if key in _MADE:
+        _MADE.move_to_end(key)
+        return _MADE[key][0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        topology = coverage_topology(geoms, scale=scale, tolerance=tolerance)
+    for warning in caught:  # shown as if not caught (the caller's filters apply)
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if not caught:
+        _MADE[key] = (topology, size)
+        while sum(kept for _, kept in _MADE.values()) > _MADE_BYTES:
+            _MADE.popitem(last=False)
+    return topology
 
 
 def stored_topology(stored: ArrayLike, *, scale: float, chained: bool = False,

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapError
 from gridmap.maps._classes import fisher_jenks_bins, quantile_bins
-from gridmap.maps._topology import Topology, coverage_topology, encode_numbers, encode_shapes
+from gridmap.maps._topology import Topology, encode_numbers, encode_shapes, reused_topology
 from gridmap.maps.base import control_label, js_string
 from gridmap.maps.layers import BOUNDARY_STYLES
 
@@ -257,7 +257,7 @@ class GridLayer(Layer):
         drawn = self.drawn_geometry()
         coords = self._coords()
         if coords not in self._topologies:  # a page rendered twice is built once
-            self._topologies[coords] = coverage_topology(drawn.values, scale=scale, tolerance=1 / scale)
+            self._topologies[coords] = reused_topology(drawn.values, scale=scale, tolerance=1 / scale)
         self.topology = self._topologies[coords]
         label_at = None
         if self.labels and len(drawn):

@@ -26,7 +26,6 @@ import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
-from folium.plugins import HeatMap
 from folium.template import Template
 from folium.utilities import get_obj_in_upper_tree
 
@@ -81,7 +80,11 @@ class HeatLayer(JSCSSMixin, Layer):
         var {{ this.get_name() }} = gridmap.heat({{ this.spec_json }});
         {% endmacro %}
     """)
-    default_js = HeatMap.default_js  # inlined from folium's installed copy by gridmap.maps.to_html
+    # folium.plugins.HeatMap's script, inlined from folium's installed copy by gridmap.maps.to_html; named
+    # here, not read off HeatMap: importing folium.plugins imports every plugin (a third of a second)
+    default_js = [("leaflet-heat.js",
+                   "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/"
+                   "leaflet_heat.min.js")]
 
     def __init__(self, points: gpd.GeoSeries, *, weights: Iterable[float] | None = None, name: str,
                  scale: float, show: bool = True):
