@@ -194,4 +194,4 @@ def test_the_page_draws_the_levels_python_made(mapped, browser, tmp_path):
                         assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-9
         assert_clean(log)
     finally:
-        page.context.close()
+        page.close()

@@ -272,7 +272,7 @@ def test_phone_index_search_filters_and_a_page_opens_offline_at_360px(phone_page
     drawn += ".length"
     assert page.evaluate(drawn) == 8, "the community's 8 grids are drawn"
     assert_clean(log)
-    page.context.close()
+    page.close()
 
 
 @pytest.mark.browser
@@ -300,7 +300,7 @@ def test_phone_page_tracks_are_off_until_ticked_then_drawn_offline(phone_pages, 
         assert legend == ["巡查轨迹", "巡查轨迹（每人每天一条）"]
         assert_clean(log)
     finally:
-        page.context.close()
+        page.close()
 
 
 # --- 4. secondary suppression ---------------------------------------------------------------------------
@@ -657,7 +657,7 @@ def test_cockpit_fills_its_columns_and_reads_clearly(demo_gpkg, browser):
             .map(s => getComputedStyle(document.querySelector(s)).color)""")
         for color in colors:
             assert _contrast(color, "rgb(18, 48, 90)") >= 7, color  # WCAG AAA on the panels' blue
-        page.context.close()
+        page.close()
 
 
 def _contrast(first: str, second: str) -> float:
