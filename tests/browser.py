@@ -5,8 +5,9 @@ sets ``GRIDMAP_REQUIRE_BROWSER=1`` (CI does), in which case it fails. ``open_off
 network blocked and records what the page tried to load, its console errors, page errors and dialogs.
 
 Pages open in one browser context per browser, in which a page is kept open: a new page then starts in the
-renderer process that page holds instead of a fresh one (a renderer costs chromium ~1 CPU-s to start). Each
-page still loads its file anew, with its own viewport, route, log and document; close it with ``page.close()``.
+renderer process that page holds instead of a fresh one (a renderer costs chromium ~1 CPU-s to start).
+Each page still loads its file anew, with its own viewport, route, log and document; close it with
+``page.close()``.
 """
 
 import os
@@ -44,9 +45,11 @@ def launch_chromium():
 
 @dataclass
 class PageLog:
-    """What a page did: requests it attempted (all blocked), console errors, page errors, dialogs."""
+    """What a page did: requests it attempted (blocked), requests let through (``allow`` of ``open_offline``),
+    console errors, page errors, dialogs."""
 
     requests: list = field(default_factory=list)
+    allowed: list = field(default_factory=list)
     console_errors: list = field(default_factory=list)
     page_errors: list = field(default_factory=list)
     dialogs: list = field(default_factory=list)
@@ -66,10 +69,13 @@ def pages_context(browser):
     return context
 
 
-def _route(log: PageLog):
+def _route(log: PageLog, allow: str | None):
     def handle(route):
         url = route.request.url
         if url.startswith(("file:", "data:")):
+            route.continue_()
+        elif allow is not None and url.startswith(allow + "/"):
+            log.allowed.append(url)
             route.continue_()
         else:
             log.requests.append(url)
@@ -77,15 +83,16 @@ def _route(log: PageLog):
     return handle
 
 
-def open_offline(browser, path: Path, *, width: int, height: int):
-    """Open ``path`` in a new page of the given viewport with every non-file request blocked.
+def open_offline(browser, path: Path, *, width: int, height: int, allow: str | None = None):
+    """Open ``path`` in a new page of the given viewport with every non-file request blocked, but those
+    under ``allow`` (a server's address: let through and recorded in ``log.allowed``).
 
     Returns ``(page, log)``; close the page when done (``page.close()``).
     """
     page = pages_context(browser).new_page()
     page.set_viewport_size({"width": width, "height": height})
     log = PageLog()
-    page.route("**/*", _route(log))
+    page.route("**/*", _route(log, allow))
     page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
     page.on("dialog", lambda dialog: (log.dialogs.append(dialog.message), dialog.dismiss()))

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 import pytest
-from browser import PageLog, assert_clean, open_offline, pages_context
+from browser import assert_clean, open_offline
 from maps_fixtures import small_city, small_grids
 from PIL import Image
 from tiles_fixtures import MARK, PAPER, city_tiles, write_folder, write_mbtiles
@@ -73,42 +73,13 @@ def opened(browser):
     opened_pages = []
 
     def open_(path, *, allow: str | None = None):
-        if allow is None:
-            page, log = open_offline(browser, path, width=800, height=600)
-        else:
-            page, log = _open_allowing(browser, path, allow)
+        page, log = open_offline(browser, path, width=800, height=600, allow=allow)
         opened_pages.append(page)
         return page, log
 
     yield open_
     for page in opened_pages:
         page.close()
-
-
-def _open_allowing(browser, path, allow: str):
-    """Open ``path`` letting requests to ``allow`` through (recorded in log.allowed); block the rest."""
-    page = pages_context(browser).new_page()
-    page.set_viewport_size({"width": 800, "height": 600})
-    log = PageLog()
-    log.allowed = []
-
-    def handle(route):
-        url = route.request.url
-        if url.startswith(("file:", "data:")):
-            route.continue_()
-        elif url.startswith(allow + "/"):
-            log.allowed.append(url)
-            route.continue_()
-        else:
-            log.requests.append(url)
-            route.abort()
-
-    page.route("**/*", handle)
-    page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: log.page_errors.append(str(error)))
-    page.goto(path.resolve().as_uri())
-    page.wait_for_load_state("load")
-    return page, log
 
 
 def show_hospital(page, crs: str) -> dict:
