@@ -336,8 +336,8 @@ def _messy_grids(seed: int, *, dense: float) -> list:
     shapes = list(shapely.get_parts(shapely.union_all(shapes)))
     shapes[0] = shapes[0].difference(shapes[0].centroid.buffer(shapes[0].area ** 0.5 / 8))
     if len(shapes) > 2:
-        shapes = [MultiPolygon([*shapely.get_parts(shapes[0]), shapes[1]]) if shapes[0].is_valid else shapes[0],
-                  *shapes[2:]]
+        first = MultiPolygon([*shapely.get_parts(shapes[0]), shapes[1]]) if shapes[0].is_valid else shapes[0]
+        shapes = [first, *shapes[2:]]
     return [shape for shape in shapes if not shape.is_empty]
 
 

@@ -994,7 +994,8 @@ def arrow_text(values: np.ndarray) -> pa.LargeStringArray:
     width = values.dtype.itemsize
     if not len(values) or not width or (values.view(np.uint8) == 0).any():
         array = pa.array(values)
-        return (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.large_string())
+        whole = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        return whole.cast(pa.large_string())
     offsets = np.arange(0, width * (len(values) + 1), width, dtype=np.int64)
     text = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(values))
     text.validate(full=True)  # UTF-8, as the conversion checks it

@@ -43,8 +43,8 @@ from numpy.typing import ArrayLike
 
 from gridmap.errors import GridmapWarning
 
-__all__ = ["Topology", "coverage_topology", "reused_topology", "stored_topology", "simplify_coverage", "topology_polygons",
-           "encode_numbers", "encode_sequences", "decode_numbers", "decode_arc"]
+__all__ = ["Topology", "coverage_topology", "reused_topology", "stored_topology", "simplify_coverage",
+           "topology_polygons", "encode_numbers", "encode_sequences", "decode_numbers", "decode_arc"]
 
 logger = logging.getLogger(__name__)
 
