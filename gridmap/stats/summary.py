@@ -744,30 +744,35 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
 def _units(grids: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
     """Return one row per unit of the level: code, parents, number of grids, summed counts and area."""
     grouped = grids.groupby(key, sort=True)
-    units = grouped[[*COUNT_COLUMNS, "area_km2"]].sum(min_count=1)  # a unit without counts stays NA
-    units.insert(0, "n_grids", grouped.size())
-    units = units.reset_index().rename(columns={key: "code"})
-    for column in COUNT_COLUMNS:
-        units[column] = units[column].astype("Int64")
+    sums = grouped[[*COUNT_COLUMNS, "area_km2"]].sum(min_count=1)  # a unit without counts stays NA
     parents = [p for p in _PARENTS[by] if p != key]
+    columns = {"code": sums.index.array}
     if parents:
-        first = grids.groupby(key, sort=True)[parents].first().reset_index(drop=True)
-        units = pd.concat([units[["code"]], first, units.drop(columns="code")], axis=1)
-    units["density"] = _ratio(units["population"], units["area_km2"])
-    return units
+        first = grouped[parents].first()
+        columns.update((parent, first[parent].array) for parent in parents)
+    columns["n_grids"] = grouped.size().to_numpy()
+    columns.update((column, sums[column].astype("Int64").array) for column in COUNT_COLUMNS)
+    columns["area_km2"] = area = sums["area_km2"].to_numpy()
+    columns["density"] = _quotient(_floats(sums["population"]), area)
+    return pd.DataFrame(columns)
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """Numerator / denominator as floats, NA where the denominator is 0 or missing."""
-    num = _floats(numerator)
-    den = _floats(denominator)
+    return pd.Series(_quotient(_floats(numerator), _floats(denominator)), index=numerator.index,
+                     dtype="float64")
+
+
+def _quotient(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Numerator / denominator (float arrays), NaN where the denominator is 0 or NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        quotient = num / np.where(den != 0, den, np.nan)
-    return pd.Series(quotient, index=numerator.index, dtype="float64")
+        return numerator / np.where(denominator != 0, denominator, np.nan)
 
 
 def _floats(values: pd.Series) -> np.ndarray:
     """Return a column as float64 numbers, NaN where missing or not a number."""
+    if values.dtype.kind in "iufb":  # numbers already (nullable ones too): no parsing needed
+        return values.to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -777,11 +782,64 @@ def _periods(times: pd.Series, period: str) -> pd.Series:
 
 def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: str | None, *, on_time,
                    overdue_days) -> pd.DataFrame:
-    """Sum the cases (``prepared.cases``) and take quantiles of their times per unit (and period)."""
-    at = prepared.at
+    """Sum the cases (``prepared.cases``) and take quantiles of their times per unit (and period).
+
+    One row per unit (and period) with cases, ordered by them: the keys, the sums of :func:`_case_parts`,
+    and ``median_close_h``, ``p90_close_h`` when any case has a time to close.
+    """
     keys = [_unit_of(cases["grid_code"], prepared.grids, key)]
     if period is not None:
         keys.append(_periods(cases["reported_at"], period).rename("period"))
+    group, table = _groups(keys)
+    parts = _case_parts(cases, prepared.at, on_time=on_time, overdue_days=overdue_days)
+    grouped = group >= 0
+    order = np.argsort(group[grouped], kind="stable")
+    matrix = np.column_stack(list(parts.values()))[grouped][order]
+    starts = np.searchsorted(group[grouped][order], np.arange(len(table)))  # every group has a case
+    sums = np.add.reduceat(matrix, starts, axis=0) if len(table) else matrix[:0]  # exact int64 sums
+    for position, name in enumerate(parts):
+        table[name] = sums[:, position]
+    hours = ((cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600).to_numpy()
+    weight = parts["cases"]
+    closed = parts["closed"] > 0  # closed cases (of weight 0 they add no duration)
+    timed = grouped & closed & cases["times_ok"].to_numpy(dtype=bool) & ~np.isnan(hours)
+    repeat = np.repeat(np.flatnonzero(timed), weight[timed])  # a row of count n is n cases
+    if len(repeat):
+        quantiles = pd.Series(hours[repeat]).groupby(group[repeat], sort=True).quantile([0.5, 0.9]).unstack()
+        for q, name in ((0.5, "median_close_h"), (0.9, "p90_close_h")):
+            table[name] = np.nan
+            table.loc[quantiles.index.to_numpy(), name] = quantiles[q].to_numpy()
+    return table
+
+
+def _groups(keys: Sequence[pd.Series]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return each row's group number and the groups' keys, as ``groupby(keys, sort=True, dropna=True)``.
+
+    Rows with a missing key are in no group (-1); the frame of keys has one row per group, in order.
+    """
+    number = np.zeros(len(keys[0]), dtype=np.int64)
+    known = np.ones(len(keys[0]), dtype=bool)
+    uniques = []
+    for key in keys:
+        codes, values = pd.factorize(key, sort=True)
+        number = number * len(values) + codes
+        known &= codes >= 0
+        uniques.append(values)
+    present, inverse = np.unique(number[known], return_inverse=True)
+    group = np.full(len(number), -1, dtype=np.int64)
+    group[known] = inverse
+    columns = {}
+    for key, values in zip(keys[::-1], uniques[::-1], strict=True):
+        columns[key.name] = values.take(present % max(len(values), 1)).array
+        present = present // max(len(values), 1)
+    return group, pd.DataFrame({key.name: columns[key.name] for key in keys})
+
+
+def _case_parts(cases: pd.DataFrame, at: pd.Timestamp, *, on_time, overdue_days) -> dict[str, np.ndarray]:
+    """Return each case's weight (``count``) in every sum: cases, closed, settled per level, due, ….
+
+    Columns starting with ``_`` are parts of rates (:func:`_add_rates`), dropped once the rates are made.
+    """
     weight = cases["count"].fillna(0).astype("int64").to_numpy()
     status = _matches(cases["status"], ("closed", "open"))
     closed = status["closed"]
@@ -804,16 +862,7 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     late = (at - cases["reported_at"] > pd.Timedelta(days=overdue_days)).fillna(False).to_numpy(dtype=bool)
     parts["open"] = weight * is_open
     parts["overdue"] = weight * (is_open & late)
-    frame = pd.DataFrame(parts, index=cases.index)
-    sums = frame.groupby(keys, sort=True, dropna=True).sum()
-    hours = (cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600
-    timed = closed & ok & hours.notna().to_numpy()
-    repeat = np.repeat(np.flatnonzero(timed), weight[timed])  # a row of count n is n cases
-    durations = pd.DataFrame({k.name: k.iloc[repeat].reset_index(drop=True) for k in keys})
-    durations["hours"] = hours.to_numpy()[repeat]
-    quantiles = durations.groupby([k.name for k in keys], sort=True)["hours"].quantile([0.5, 0.9]).unstack()
-    quantiles = quantiles.rename(columns={0.5: "median_close_h", 0.9: "p90_close_h"})
-    return sums.join(quantiles, how="left").reset_index()
+    return parts
 
 
 def _matches(values: pd.Series, wanted: Sequence[str]) -> dict[str, np.ndarray]:
@@ -858,20 +907,23 @@ def _join_periods(units: pd.DataFrame, measures: pd.DataFrame, period: str | Non
         grid = grid.to_frame(index=False)
         result = grid.merge(units, on="code", how="left").merge(measures, on=["code", "period"], how="left")
     sums = [c for c in measures.columns if c not in ("code", "period", "median_close_h", "p90_close_h")]
-    for column in sums:
-        result[column] = result[column].fillna(0).astype("int64")
+    result[sums] = result[sums].fillna(0).astype("int64")
     return result
 
 
 def _add_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["cases_per_1000"] = 1000 * _ratio(frame["cases"], frame["population"])
-    frame["cases_per_km2"] = _ratio(frame["cases"], frame["area_km2"])
+    """Return the frame with its rates after its columns, without the private ``_`` parts of the rates."""
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        return _quotient(_floats(frame[numerator]), _floats(frame[denominator]))
+
+    rates = {"cases_per_1000": 1000 * ratio("cases", "population"),
+             "cases_per_km2": ratio("cases", "area_km2")}
     for name in HANDLING_LEVELS:
-        frame[f"share_{name}"] = _ratio(frame[f"_settled_{name}"], frame["_settled_known"])
-    frame["response_rate"] = _ratio(frame["_accepted"], frame["cases"])
-    frame["on_time_rate"] = _ratio(frame["_in_time"], frame["_due"])
-    return frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        rates[f"share_{name}"] = ratio(f"_settled_{name}", "_settled_known")
+    rates["response_rate"] = ratio("_accepted", "cases")
+    rates["on_time_rate"] = ratio("_in_time", "_due")
+    kept = frame[[c for c in frame.columns if not c.startswith("_")]]
+    return pd.concat([kept, pd.DataFrame(rates, index=frame.index)], axis=1)
 
 
 def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
