@@ -793,12 +793,11 @@ def _case_measures(prepared: _Prepared, cases: pd.DataFrame, key: str, period: s
     group, table = _groups(keys)
     parts = _case_parts(cases, prepared.at, on_time=on_time, overdue_days=overdue_days)
     grouped = group >= 0
-    order = np.argsort(group[grouped], kind="stable")
-    matrix = np.column_stack(list(parts.values()))[grouped][order]
-    starts = np.searchsorted(group[grouped][order], np.arange(len(table)))  # every group has a case
-    sums = np.add.reduceat(matrix, starts, axis=0) if len(table) else matrix[:0]  # exact int64 sums
-    for position, name in enumerate(parts):
-        table[name] = sums[:, position]
+    rows = np.flatnonzero(grouped)[np.argsort(group[grouped], kind="stable")]  # group by group
+    starts = np.searchsorted(group[rows], np.arange(len(table)))  # every group has a case
+    matrix = np.column_stack(list(parts.values()))[rows]
+    sums = np.add.reduceat(matrix, starts, axis=0) if len(table) else matrix  # exact int64 sums
+    table = pd.concat([table, pd.DataFrame(sums, columns=list(parts))], axis=1)
     hours = ((cases["closed_at"] - cases["reported_at"]).dt.total_seconds() / 3600).to_numpy()
     weight = parts["cases"]
     closed = parts["closed"] > 0  # closed cases (of weight 0 they add no duration)
@@ -894,21 +893,30 @@ def _deadline(reported: pd.Series, on_time) -> pd.Series:
 
 
 def _join_periods(units: pd.DataFrame, measures: pd.DataFrame, period: str | None) -> pd.DataFrame:
-    """Units joined with their case measures; with periods, every unit × every period in the data."""
+    """Units joined with their case measures; with periods, every unit × every period in the data.
+
+    Rows are the units in order; with periods, each unit's periods in order, unit after unit (the layout
+    :func:`_add_changes` reads). Sums are 0 where a unit (or period) has no case.
+    """
+    slots = pd.Index(units["code"]).get_indexer(measures["code"])  # the units of cases are units
     if period is None:
-        result = units.merge(measures, on="code", how="left")
+        result = units
     else:
         present = measures["period"]
         if len(present):
             spans = pd.period_range(present.min(), present.max(), freq=present.iloc[0].freq)
+            slots = slots * len(spans) + (present.array.asi8 - spans[0].ordinal)
         else:
             spans = pd.PeriodIndex([], freq=PERIODS[period][0])
-        grid = pd.MultiIndex.from_product([units["code"], spans], names=["code", "period"])
-        grid = grid.to_frame(index=False)
-        result = grid.merge(units, on="code", how="left").merge(measures, on=["code", "period"], how="left")
-    sums = [c for c in measures.columns if c not in ("code", "period", "median_close_h", "p90_close_h")]
-    result[sums] = result[sums].fillna(0).astype("int64")
-    return result
+        result = units.take(np.repeat(np.arange(len(units)), len(spans))).reset_index(drop=True)
+        result.insert(1, "period", spans.take(np.tile(np.arange(len(spans)), len(units))).array)
+    joined = {}
+    for column in measures.columns.drop(["code", "period"], errors="ignore"):
+        quantile = column in ("median_close_h", "p90_close_h")
+        values = np.full(len(result), np.nan) if quantile else np.zeros(len(result), dtype="int64")
+        values[slots] = measures[column].to_numpy()
+        joined[column] = values
+    return pd.concat([result.reset_index(drop=True), pd.DataFrame(joined, index=result.index)], axis=1)
 
 
 def _add_rates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -927,20 +935,28 @@ def _add_rates(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
-    """环比 and 同比 as (now - base) / base, NA where the base is 0 or outside the data."""
+    """环比 and 同比 as (now - base) / base, NA where the base is 0 or outside the data.
+
+    ``frame`` is laid out as :func:`_join_periods` makes it: each unit's periods in order, unit after unit.
+    """
     _, back_mom, back_yoy = PERIODS[period]
-    counts = frame.set_index(["code", "period"])["cases"]
     periods = frame["period"]
     bases = {"cases_change_mom": periods - back_mom}
     if back_yoy is None:
         bases["cases_change_yoy"] = (periods.dt.to_timestamp() - pd.DateOffset(years=1)).dt.to_period("D")
     else:
         bases["cases_change_yoy"] = periods - back_yoy
+    ordinals = periods.array.asi8
+    first = ordinals.min() if len(ordinals) else 0
+    spans = int(ordinals.max() - first + 1) if len(ordinals) else 1
+    block = np.arange(len(frame)) - (ordinals - first)  # the row of each unit's first period
+    cases = frame["cases"].to_numpy(dtype="float64")
     frame = frame.copy()
     for column, base_period in bases.items():
-        index = pd.MultiIndex.from_arrays([frame["code"], base_period])
-        base = pd.Series(counts.reindex(index).to_numpy(), index=frame.index)
-        frame[column] = _ratio(frame["cases"] - base, base)
+        offset = base_period.array.asi8 - first
+        inside = (offset >= 0) & (offset < spans)
+        base = np.where(inside, cases[np.where(inside, block + offset, 0)], np.nan) if len(frame) else cases
+        frame[column] = _quotient(cases - base, base)
     frame["period"] = period_labels(frame["period"], period)
     return frame
 
