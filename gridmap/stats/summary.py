@@ -727,10 +727,8 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
             result = _add_changes(result, period)
     if prepared.staff is not None:
         contacts = include_staff_contacts and by == "grid"
-        result = result.merge(_staff_measures(prepared, prepared.staff, key, contacts=contacts), on="code",
-                              how="left")
-        for column in _ROLE_COLUMNS.values():
-            result[column] = result[column].fillna(0).astype("int64")
+        staff = _staff_measures(prepared, result, key, contacts=contacts)
+        result = pd.concat([result.assign(code=staff.pop("code")), staff], axis=1)
         result["households_per_worker"] = _ratio(result["households"], result["full_time"])
     if names is not None:
         result.insert(1, "name", result["code"].map(_names(names)).astype(_STR))
@@ -961,19 +959,34 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame
 
 
-def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
-    """Count posts per role per unit of ``roster``; with ``contacts``, add the leaders' names and phones."""
+def _staff_measures(prepared: _Prepared, result: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
+    """Count posts per role of the unit of each row of ``result``; with ``contacts``, leaders' names, phones.
+
+    A frame aligned to ``result``: ``code`` (as a merge of the posts on it would type it), a column of posts
+    per role (0 where none; roles missing in the roster are not counted) and, with ``contacts``,
+    ``leader_name`` and ``leader_phone`` (joined with "、").
+    """
+    roster = prepared.staff
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
-    posts = roster["role"].groupby(unit, sort=True).value_counts(sort=False)  # missing ones not counted
-    counts = posts.unstack("role", fill_value=0).reindex(columns=list(STAFF_ROLES), fill_value=0)
-    counts = counts.rename(columns=_ROLE_COLUMNS).reset_index()
+    rows, codes = pd.factorize(result["code"])
+    slot = codes.get_indexer(unit)  # -1: a grid whose unit has no code
+    role = pd.Index(list(STAFF_ROLES)).get_indexer(roster["role"])  # -1: no known role
+    counted = (slot >= 0) & (role >= 0)
+    posts = np.zeros((len(codes), len(STAFF_ROLES)), dtype="int64")
+    np.add.at(posts, (slot[counted], role[counted]), 1)
+    columns = pd.DataFrame(posts[rows], columns=[_ROLE_COLUMNS[r] for r in STAFF_ROLES], index=result.index)
+    code = result["code"]
+    if unit.dtype != code.dtype:  # merging on code would type it from both sides (str and object: object)
+        units = unit[counted].drop_duplicates().to_frame("code")
+        code = result[["code"]].merge(units, on="code", how="left")["code"].set_axis(result.index)
+    columns.insert(0, "code", code)
     if contacts:
         leaders = roster.assign(code=unit)[roster["role"].eq("leader").to_numpy()]
         for column in ("name", "phone"):
             values = leaders[column] if column in leaders.columns else pd.Series("", index=leaders.index)
             joined = values.fillna("").astype(str).groupby(leaders["code"]).agg("、".join)
-            counts[f"leader_{column}"] = counts["code"].map(joined).astype(_STR)
-    return counts
+            columns[f"leader_{column}"] = result["code"].map(joined).astype(_STR)
+    return columns
 
 
 def _names(names) -> Mapping[str, str]:
