@@ -567,15 +567,15 @@ def _time_order(frame: pd.DataFrame, findings: Report) -> pd.Series:
     rules = (("closed before it was reported", closed < reported),
              ("accepted before it was reported", accepted < reported),
              ("closed before it was accepted", closed < accepted))
-    ok = pd.Series(True, index=frame.index)
+    ok = np.ones(len(frame), dtype=bool)
     for what, wrong in rules:
         wrong = wrong.fillna(False).to_numpy(dtype=bool)
-        for position in np.flatnonzero(wrong & ok.to_numpy()):
+        for position in np.flatnonzero(wrong & ok):
             findings.add("time_order", f"{what}; the case is left out of time measures until its times are "
                          "corrected", record=_label(frame, position), row=position + 1,
                          fix="correct reported_at, accepted_at and closed_at of this case in the source")
         ok &= ~wrong
-    return ok
+    return pd.Series(ok, index=frame.index)
 
 
 def _levels(frame: pd.DataFrame, findings: Report) -> pd.Series:
@@ -630,14 +630,35 @@ def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
     if "count" not in frame.columns:
         return pd.Series(1, index=frame.index, dtype="Int64")
     raw = frame["count"]
+    if raw.dtype.kind in "iuf":  # numbers already (nullable ones too)
+        return _whole_counts(raw, findings, frame)
     numbers = pd.to_numeric(raw, errors="coerce")
     bad = (raw.notna() & (~numbers.between(0, MAX_COUNT).fillna(False) | (numbers % 1 != 0))).to_numpy()
+    _report_counts(raw, bad, findings, frame)
+    return numbers.where(~bad).fillna(1).where(~bad).astype("Int64")
+
+
+def _whole_counts(raw: pd.Series, findings: Report, frame: pd.DataFrame) -> pd.Series:
+    """Return :func:`_counts` of a numeric column: missing → 1; not whole or out of range → reported, NA.
+
+    The values are compared as floats: exact for every whole number up to :data:`MAX_COUNT`.
+    """
+    values = raw.to_numpy(dtype="float64", na_value=np.nan)
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
+        bad = ~missing & ((values < 0) | (values > MAX_COUNT) | (values % 1 != 0))
+    _report_counts(raw, bad, findings, frame)
+    whole = np.where(missing | bad, 1, values).astype("int64")
+    return pd.Series(pd.arrays.IntegerArray(whole, bad), index=raw.index, name=raw.name)
+
+
+def _report_counts(raw: pd.Series, bad: np.ndarray, findings: Report, frame: pd.DataFrame) -> None:
+    """Report each count that is not a whole number of cases from 0 to MAX_COUNT."""
     for position in np.flatnonzero(bad):
         findings.add("bad_count", f"count '{raw.iloc[position]}' is not a whole number of cases from 0 to "
                      f"{MAX_COUNT:,}; the case is kept with its count missing",
                      record=_label(frame, position), row=position + 1,
                      fix="correct the count (数量) of this record in the source")
-    return numbers.where(~bad).fillna(1).where(~bad).astype("Int64")
 
 
 def _report_unlocated(frame: gpd.GeoDataFrame, findings: Report) -> None:
