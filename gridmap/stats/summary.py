@@ -727,7 +727,7 @@ def _summary(prepared: _Prepared, *, by: str = "grid", period: str | None = None
             result = _add_changes(result, period)
     if prepared.staff is not None:
         contacts = include_staff_contacts and by == "grid"
-        staff = _staff_measures(prepared, result, key, contacts=contacts)
+        staff = _staff_measures(prepared, prepared.staff, result, key, contacts=contacts)
         result = pd.concat([result.assign(code=staff.pop("code")), staff], axis=1)
         result["households_per_worker"] = _ratio(result["households"], result["full_time"])
     if names is not None:
@@ -959,14 +959,14 @@ def _add_changes(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame
 
 
-def _staff_measures(prepared: _Prepared, result: pd.DataFrame, key: str, *, contacts: bool) -> pd.DataFrame:
-    """Count posts per role of the unit of each row of ``result``; with ``contacts``, leaders' names, phones.
+def _staff_measures(prepared: _Prepared, roster: pd.DataFrame, result: pd.DataFrame, key: str, *,
+                    contacts: bool) -> pd.DataFrame:
+    """Count posts of ``roster`` per role of each row's unit in ``result``; with ``contacts``, leaders' names.
 
     A frame aligned to ``result``: ``code`` (as a merge of the posts on it would type it), a column of posts
     per role (0 where none; roles missing in the roster are not counted) and, with ``contacts``,
     ``leader_name`` and ``leader_phone`` (joined with "、").
     """
-    roster = prepared.staff
     unit = _unit_of(roster["grid_code"], prepared.grids, key)
     rows, codes = pd.factorize(result["code"])
     slot = codes.get_indexer(unit)  # -1: a grid whose unit has no code
