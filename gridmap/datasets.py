@@ -59,9 +59,9 @@ def sample_path() -> Path:
     Examples
     --------
     >>> sorted(p.name for p in sample_path().iterdir() if p.suffix != ".md")
-    ['buildings.gpkg', 'case_feedback.csv', 'case_steps.csv', 'cases.parquet', 'centres.gpkg', 'footpaths.gpkg',
-     'liaison.csv', 'party.csv', 'patrol_checkins.csv', 'patrols.parquet', 'roads.gpkg', 'roster.csv',
-     'sample_city.gpkg', 'sites.gpkg', 'staff.csv']
+    ['buildings.gpkg', 'case_feedback.csv', 'case_steps.csv', 'cases.parquet', 'centres.gpkg',
+     'footpaths.gpkg', 'liaison.csv', 'party.csv', 'patrol_checkins.csv', 'patrols.parquet', 'roads.gpkg',
+     'roster.csv', 'sample_city.gpkg', 'sites.gpkg', 'staff.csv']
     """
     return _checked(_SAMPLE_DIR)
 

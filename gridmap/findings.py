@@ -118,7 +118,8 @@ class Report:
                 singles.append(row)
         if singles:
             parts.append(pd.DataFrame(singles))
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else pd.DataFrame()
+        frame = (pd.concat(parts, ignore_index=True) if len(parts) > 1
+                 else parts[0] if parts else pd.DataFrame())
         if frame.empty:
             return pd.DataFrame(columns=_BASE_COLUMNS)
         return frame[_BASE_COLUMNS + [c for c in frame.columns if c not in _BASE_COLUMNS]]

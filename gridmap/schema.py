@@ -621,10 +621,10 @@ def site_kind(word: object) -> str | None:
 # SECTION: party organisation on the grid and service centres (issue 20; gridmap.people.party, .centres)
 # ==========================================================================================================
 
-#: Kinds of party organisation on the grid, Xuanwu's four-level chain from the top down (seed 002: 社区党组织 —
-#: 网格党支部 — 楼栋党小组 — 党员中心户). Nanning sets up "a branch or a party group on each grid" (seed 001:
-#: 将党支部或党小组建在网格上), alone or jointly for several grids (seed 000: 单独组建、联合组建), so a
-#: grid's 党小组 and a joint branch are grid branches too.
+#: Kinds of party organisation on the grid, Xuanwu's four-level chain from the top down (seed 002:
+#: 社区党组织 — 网格党支部 — 楼栋党小组 — 党员中心户). Nanning sets up "a branch or a party group on each
+#: grid" (seed 001: 将党支部或党小组建在网格上), alone or jointly for several grids (seed 000:
+#: 单独组建、联合组建), so a grid's 党小组 and a joint branch are grid branches too.
 PARTY_KINDS = ("community_committee", "grid_branch", "building_group", "member_household")
 
 #: Chinese names of :data:`PARTY_KINDS`.
@@ -670,15 +670,17 @@ CENTRE_KIND_NAMES_ZH = {"community_centre": "社区党群服务中心", "compoun
 
 #: The words read as each centre kind (compared after :func:`vocabulary_key`).
 CENTRE_KIND_WORDS = {
-    **dict.fromkeys(("社区党群服务中心", "社区服务用房", "社区综合服务设施", "社区服务中心", "社区综合服务中心",
-                     "村党群服务中心", "村级综合服务中心", "community centre", "community center",
-                     "community service centre"), "community_centre"),
+    **dict.fromkeys(("社区党群服务中心", "社区服务用房", "社区综合服务设施", "社区服务中心",
+                     "社区综合服务中心", "村党群服务中心", "村级综合服务中心", "community centre",
+                     "community center", "community service centre"), "community_centre"),
     **dict.fromkeys(("小区党群服务中心", "居民小区党群服务中心", "小区党群服务站", "小区服务用房",
                      "compound centre", "compound center"), "compound_centre"),
-    **dict.fromkeys(("街道党群服务中心", "乡镇党群服务中心", "street centre", "street center"), "street_centre"),
+    **dict.fromkeys(("街道党群服务中心", "乡镇党群服务中心", "street centre", "street center"),
+                    "street_centre"),
     **dict.fromkeys(("区域性党群服务中心", "楼宇党群服务中心", "园区党群服务中心", "商圈党群服务中心",
                      "regional centre", "regional center"), "regional_centre"),
-    **dict.fromkeys(("网格党群服务站", "网格工作站", "党群服务站", "微幸福服务站", "grid station"), "grid_station"),
+    **dict.fromkeys(("网格党群服务站", "网格工作站", "党群服务站", "微幸福服务站", "grid station"),
+                    "grid_station"),
 }
 
 #: Floor-area standards of seed 001 (Nanning): every urban community's service space ≥ 500 m², every

@@ -1208,7 +1208,8 @@ def generate(out: Path, seed: int = SEED) -> None:
 
 def add_readme_section(out: Path, lines: list[str]) -> None:
     """Append the section a ``sample_*.py`` generator returns to the README (written by write_rest)."""
-    text = (out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines).rstrip() + "\n"
+    text = ((out / "README.md").read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+            + "\n".join(lines).rstrip() + "\n")
     atomic_write(out / "README.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 

@@ -111,8 +111,8 @@ def building_groups(buildings: gpd.GeoDataFrame, rng: np.random.Generator) -> pd
                            "building_code": chosen["unit_id"], "community_code": None,
                            "members": rng.integers(3, 13, len(chosen))})
     homes = chosen[rng.random(len(chosen)) < HOUSEHOLD_SHARE]
-    households = pd.DataFrame({"name": homes["name"] + "党员中心户", "kind": "member_household", "grid_code": None,
-                               "building_code": homes["unit_id"], "community_code": None,
+    households = pd.DataFrame({"name": homes["name"] + "党员中心户", "kind": "member_household",
+                               "grid_code": None, "building_code": homes["unit_id"], "community_code": None,
                                "members": rng.integers(1, 4, len(homes))})
     unknown = f"{chosen['unit_id'].iloc[0].split('-')[0]}-99"
     lost = pd.DataFrame([("第99栋党小组", "building_group", None, unknown, None, 4)], columns=groups.columns)
@@ -219,8 +219,9 @@ def readme_lines(party: pd.DataFrame, points: gpd.GeoDataFrame, footprints: gpd.
     lines = [
         f"## Party organisation ({PARTY_NAME}, {len(party)} rows)", "",
         "Xuanwu's four-level chain (seed 002) keyed to codes, UTF-8: `branch_id`, `name`, `kind` "
-        "(`gridmap.schema.PARTY_KINDS`: community_committee 社区党组织, grid_branch 网格党支部, building_group "
-        "楼栋党小组, member_household 党员中心户), `grid_code` (`;`-separated for a joint branch, 联合组建), "
+        "(`gridmap.schema.PARTY_KINDS`: community_committee 社区党组织, grid_branch 网格党支部, "
+        "building_group 楼栋党小组, member_household 党员中心户), `grid_code` "
+        "(`;`-separated for a joint branch, 联合组建), "
         "`building_code` (a `unit_id` of `buildings.gpkg`), `community_code`, `members` (party members). "
         f"Rows: {kinds.get('community_committee', 0)} community committees, "
         f"{kinds.get('grid_branch', 0)} grid branches ({N_JOINT} joint), "

@@ -35,7 +35,8 @@ LONGEST_FIRST = ("tests/test_types.py::", "tests/test_scripts.py::test_make_samp
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order
+    # stable: the rest keep their order
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
 
 
 def pytest_collection_finish(session):

@@ -1,9 +1,9 @@
 """The package layout: one package per pipeline stage, data flowing one way, a light ``import gridmap``.
 
 Stages, first to last: the base modules (errors, vocabulary, findings, CRS, sample data), then
-io → division → codes → cases → people → fieldwork → stats → maps → cli. A module may import from its own stage and from
-stages before it, never from a later one, and no two modules import each other (at module level or inside a
-function: a lazy import still ties the two together).
+io → division → codes → cases → people → fieldwork → stats → maps → cli. A module may import from its own
+stage and from stages before it, never from a later one, and no two modules import each other (at module
+level or inside a function: a lazy import still ties the two together).
 """
 
 from __future__ import annotations

@@ -29,13 +29,15 @@ METRIC = "EPSG:4545"
 
 def grids_layer() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"code": [G1, G2, G3], "community_code": [URBAN, URBAN, RURAL]},
-                            geometry=[box(E0 + i * S, N0, E0 + (i + 1) * S, N0 + S) for i in range(3)], crs=METRIC)
+                            geometry=[box(E0 + i * S, N0, E0 + (i + 1) * S, N0 + S) for i in range(3)],
+                            crs=METRIC)
 
 
 def centres_layer(*rows) -> gpd.GeoDataFrame:
     """Centres ``(kind, floor area, geometry)`` named 中心1, 中心2 …"""
     return gpd.GeoDataFrame({"name": [f"中心{i + 1}" for i in range(len(rows))], "kind": [r[0] for r in rows],
-                             "floor_area_m2": [r[1] for r in rows]}, geometry=[r[2] for r in rows], crs=METRIC)
+                             "floor_area_m2": [r[1] for r in rows]}, geometry=[r[2] for r in rows],
+                             crs=METRIC)
 
 
 def units_layer(*rows, new=None) -> gpd.GeoDataFrame:
@@ -57,7 +59,7 @@ def findings(result, check: str) -> pd.DataFrame:
     return frame[frame["check"] == check]
 
 
-# --- vocabulary and standards --------------------------------------------------------------------------------
+# --- vocabulary and standards -------------------------------------------------------------------------------
 
 def test_every_centre_word_names_a_kind_and_the_standards_are_seed_001s():
     assert set(CENTRE_KIND_WORDS.values()) == set(CENTRE_KINDS) == set(CENTRE_KIND_NAMES_ZH)
@@ -104,8 +106,10 @@ def test_a_community_without_centre_needs_the_whole_standard_and_the_kinds_are_c
 
 
 def test_the_communities_layer_places_centres_and_gives_the_kinds():
-    communities = gpd.GeoDataFrame({"code": [URBAN, RURAL], "name": ["兴宁社区", "良村"], "kind": ["urban", "urban"]},
-                                   geometry=[box(E0, N0, E0 + 2 * S, N0 + S), box(E0 + 2 * S, N0, E0 + 3 * S, N0 + S)],
+    communities = gpd.GeoDataFrame({"code": [URBAN, RURAL], "name": ["兴宁社区", "良村"],
+                                    "kind": ["urban", "urban"]},
+                                   geometry=[box(E0, N0, E0 + 2 * S, N0 + S),
+                                             box(E0 + 2 * S, N0, E0 + 3 * S, N0 + S)],
                                    crs=METRIC)
     centres = centres_layer(("社区服务用房", 520.0, at(4500)))  # in 良村's polygon, treated as urban here
     result = check_centres(centres, grids_layer(), communities=communities)
@@ -127,7 +131,8 @@ COMPOUND = box(E0 + 100, N0 + 100, E0 + 900, N0 + 900)
 
 def test_a_new_compound_of_250_households_with_60_m2_needs_75_m2():
     units = units_layer(("C1", "住宅小区", 250, COMPOUND), new=["是"])
-    result = check_centres(centres_layer(("小区党群服务中心", 60.0, at(500, 500))), grids_layer(), units=units)
+    result = check_centres(centres_layer(("小区党群服务中心", 60.0, at(500, 500))), grids_layer(),
+                           units=units)
     row = result.compounds.set_index("compound").loc["C1"]
     assert row["rule"] == "new_compound_m2_per_100_households" and row["households"] == 250
     assert (row["needed_m2"], row["present_m2"], row["short_m2"]) == pytest.approx((75.0, 60.0, 15.0))
@@ -144,7 +149,8 @@ def test_an_older_compound_needs_300_m2_and_a_new_one_without_centre_is_found_to
     table = result.compounds.set_index("compound")
     assert table.index.tolist() == ["C1", "C2"]  # C3 is neither new nor has a centre
     assert table.loc["C1", ["needed_m2", "short_m2"]].tolist() == [300.0, 20.0]
-    assert table.loc["C2", ["centres", "needed_m2", "present_m2", "short_m2"]].tolist() == [0, 360.0, 0.0, 360.0]
+    assert (table.loc["C2", ["centres", "needed_m2", "present_m2", "short_m2"]].tolist()
+            == [0, 360.0, 0.0, 360.0])
     assert table.loc["C2", "grid_code"] == G2
     assert findings(result, "compound_below_standard")["record"].tolist() == ["C1", "C2"]
 
@@ -176,7 +182,7 @@ def test_without_units_each_compound_centre_is_checked_alone():
     assert result.grids["households"].isna().all()
 
 
-# --- distance --------------------------------------------------------------------------------------------------
+# --- distance -----------------------------------------------------------------------------------------------
 
 def test_households_beyond_1000_m_are_far_measured_in_metres():
     centres = centres_layer(("社区服务用房", 600.0, at(1000)))
@@ -210,7 +216,8 @@ def test_z_coordinates_change_no_distance():
     flat = centres_layer(("社区服务用房", 600.0, at(1000)))
     high = centres_layer(("社区服务用房", 600.0, Point(E0 + 1000, N0 + 1000, 80.0)))
     units = units_layer(("U1", "compound", 100, Point(E0 + 2500, N0 + 1000, 5.0)))
-    distances = [findings(check_centres(c, grids_layer(), units=units), "far_from_centre")["distance_m"].tolist()
+    distances = [findings(check_centres(c, grids_layer(), units=units),
+                          "far_from_centre")["distance_m"].tolist()
                  for c in (flat, high)]
     assert distances == [[1500.0], [1500.0]]
 
@@ -223,7 +230,8 @@ def test_walking_areas_replace_the_straight_line():
     result = check_centres(centres, grids_layer(), units=units, reach=reach)
     assert findings(result, "far_from_centre").empty
     outside = findings(result, "outside_reach")
-    assert outside["record"].tolist() == ["U2"] and outside["households"].tolist() == [40]  # 700 m, but cut off
+    # 700 m, but cut off
+    assert outside["record"].tolist() == ["U2"] and outside["households"].tolist() == [40]
     assert result.grids.loc[0, "label"] == "服务中心 1 处；步行范围外 40 户（28.6%）"
 
 
@@ -241,24 +249,25 @@ def test_without_any_centre_every_household_is_far():
 def test_the_households_far_never_grow_with_the_distance(points, limits):
     x, y = 108.30, 22.80  # in degrees (EPSG:4490), as real layers come
     grids = gpd.GeoDataFrame({"code": [G1, G2, G3], "community_code": [URBAN, URBAN, RURAL]},
-                             geometry=[box(x + i / 100, y, x + (i + 1) / 100, y + 0.01) for i in range(3)], crs=4490)
+                             geometry=[box(x + i / 100, y, x + (i + 1) / 100, y + 0.01) for i in range(3)],
+                             crs=4490)
     centres = gpd.GeoDataFrame({"kind": ["社区服务用房", "网格党群服务站"], "floor_area_m2": [600.0, 40.0]},
                                geometry=[Point(x + 0.005, y + 0.005), Point(x + 0.022, y + 0.001)], crs=4490)
     units = gpd.GeoDataFrame({"unit_id": [f"U{i}" for i in range(len(points))], "kind": "compound",
                               "households": [h for _, _, h in points]},
                              geometry=[Point(x + dx, y + dy) for dx, dy, _ in points], crs=4490)
-    far = [check_centres(centres, grids, units=units,
-                         standards={"max_distance_m": limit}).report.tables["summary"].loc[0, "households_far"]
+    far = [check_centres(centres, grids, units=units, standards={"max_distance_m": limit})
+           .report.tables["summary"].loc[0, "households_far"]
            for limit in sorted(limits)]
     assert all(a >= b for a, b in zip(far, far[1:], strict=False))
     assert all(0 <= f <= sum(h for _, _, h in points) for f in far)
 
 
-# --- messy inputs ----------------------------------------------------------------------------------------------
+# --- messy inputs -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value, reason", [("-20", "is not above 0"), ("0", "is not above 0"),
-                                           ("2000000", "is larger than 100,000 m²"), ("大", "is not a number"),
-                                           ("1e400", "is not a finite number")])
+                                           ("2000000", "is larger than 100,000 m²"),
+                                           ("大", "is not a number"), ("1e400", "is not a finite number")])
 def test_bad_floor_areas_are_errors_naming_the_row(tmp_path, value, reason):
     path = tmp_path / "centres.csv"
     path.write_text(f"名称,类型,面积,经度,纬度\n甲,社区服务用房,600,108.3,22.8\n乙,社区服务用房,{value},108.3,22.8\n",
@@ -289,7 +298,8 @@ def test_gbk_csv_with_chinese_headers_gcj02_points_and_an_unknown_kind(tmp_path)
     result = check_centres(centres, grids)
     assert result.communities.loc[0, "present_m2"] == 1200.0
     unknown = findings(result, "unknown_kind")
-    assert unknown["record"].tolist() == ["某站"] and "the closest is '党群服务站'" in unknown["message"].iloc[0]
+    assert (unknown["record"].tolist() == ["某站"]
+            and "the closest is '党群服务站'" in unknown["message"].iloc[0])
 
 
 def test_lines_are_not_centres_and_a_table_without_kind_is_refused():
@@ -302,7 +312,8 @@ def test_lines_are_not_centres_and_a_table_without_kind_is_refused():
 
 
 def test_a_repeated_centre_is_counted_once():
-    centres = centres_layer(("社区服务用房", 300.0, at(500)), ("社区服务用房", 300.0, at(500))).assign(name="甲")
+    centres = centres_layer(("社区服务用房", 300.0, at(500)),
+                            ("社区服务用房", 300.0, at(500))).assign(name="甲")
     result = check_centres(centres, grids_layer())
     assert findings(result, "duplicate")["record"].tolist() == ["甲"]
     assert result.communities.loc[0, "present_m2"] == 300.0
@@ -320,17 +331,19 @@ def test_a_centre_outside_every_grid_is_a_warning_and_the_callers_frames_stay():
     assert np.isclose(result.grids.area.sum(), 3 * S * S)
 
 
-# --- units whose grid code is none of the grids' --------------------------------------------------------------
+# --- units whose grid code is none of the grids' ------------------------------------------------------------
 
 def test_units_with_the_builders_temporary_grid_codes_are_placed_by_their_location_with_a_warning():
     """The builder's units carry 450102001003-001 until the registry gives codes: they must not count 0."""
     centres = centres_layer(("社区服务用房", 600.0, at(400)))
     units = units_layer(("U1", "compound", 100, at(500)),  # 100 m from the centre, in G1
-                        ("U2", "compound", 200, box(E0 + 2400, N0 + 900, E0 + 2600, N0 + 1100)),  # G2, 2,100 m
+                        ("U2", "compound", 200,
+                         box(E0 + 2400, N0 + 900, E0 + 2600, N0 + 1100)),  # G2, 2,100 m
                         ("U3", "natural_village", 300, at(4500)))  # G3, 4,100 m
     units["grid_code"] = [f"{URBAN}-001", G2, f"{URBAN}-003"]  # U2's code is a grid's: trusted
-    with pytest.warns(GridmapWarning, match=r"check_centres: 2 of 3 units name a grid code that is none of the "
-                      r"grids' \(e.g. 450102001003-001, a temporary code of the builder\).*Fix: .*temp_code"):
+    with pytest.warns(GridmapWarning, match=r"check_centres: 2 of 3 units name a grid code that is none "
+                      r"of the grids' \(e.g. 450102001003-001, a temporary code of the builder\).*Fix: "
+                      r".*temp_code"):
         result = check_centres(centres, grids_layer(), units=units)
     grids = result.grids.set_index("code")
     assert grids["households"].tolist() == [100, 200, 300]

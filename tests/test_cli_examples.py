@@ -38,8 +38,8 @@ SLOW = ["demo", "build", "microgrids", "check", "codes validate", "cases assign"
         "escalation", "index", "staffing", "liaison", "patrols"]
 #: Commands whose result is a table: they print it as JSON with --json.
 TABULAR = ["build", "microgrids", "check", "codes parse", "codes validate", "codes history", "codes diff",
-           "cases assign", "stats", "report", "escalation", "index", "party", "centres", "staffing", "liaison",
-           "zones", "circles", "patrols"]
+           "cases assign", "stats", "report", "escalation", "index", "party", "centres", "staffing",
+           "liaison", "zones", "circles", "patrols"]
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):
@@ -67,7 +67,8 @@ def examples_of(help_text: str) -> list[Example]:
 HELPS = {" ".join(("gridmap", *path)): help_text(path) for path, _ in commands()}
 EXAMPLES = {name: examples_of(text) for name, text in HELPS.items()}
 #: The command line of every --help example a new user can run, with its documented exit code.
-HELP_ARGVS = {tuple(e.argv): e.exit_code for examples in EXAMPLES.values() for e in examples if not e.own_files}
+HELP_ARGVS = {tuple(e.argv): e.exit_code for examples in EXAMPLES.values() for e in examples
+              if not e.own_files}
 
 
 @contextlib.contextmanager
@@ -232,7 +233,8 @@ def test_readme_examples_run_as_written(project, monkeypatch):
             command, options = resolve(example.argv)
             unknown = [w for w in example.argv if w.startswith("-") and w.split("=")[0] not in options]
             assert not unknown, f"{example.text}: gridmap {command} has no option {unknown}"
-            if example.own_files or example.text.split("#")[0].strip() == DEMO:  # the project holds its output
+            # the project holds its output
+            if example.own_files or example.text.split("#")[0].strip() == DEMO:
                 continue
             if tuple(example.argv) in HELP_ARGVS and example.exit_code == HELP_ARGVS[tuple(example.argv)]:
                 continue  # an example of a --help too: test_examples_run_as_written runs it as written

@@ -68,7 +68,8 @@ def test_party_exits_1_with_an_uncovered_grid_and_a_retired_one_and_lists_them(t
     assert result.exit_code == 1
     assert "3 grids, 1 with a grid branch (33.3%)" in result.stdout
     lines = result.stdout.splitlines()
-    assert any(line.startswith("error") and "unknown_grid" in line and f"{COMMUNITY}009" in line for line in lines)
+    assert any(line.startswith("error") and "unknown_grid" in line and f"{COMMUNITY}009" in line
+               for line in lines)
     assert sum("no_grid_branch" in line for line in lines) == 3  # G2, G3 and the verdict line
 
 
@@ -137,7 +138,8 @@ def test_party_building_groups_as_gcj02_points_beside_rows_keyed_to_codes(tmp_pa
     branches = tmp_path / "groups.csv"
     # rows keyed to codes and a row placed by Amap coordinates, the headers naming the system
     branches.write_text(f"类型,网格编码,经度_gcj02,纬度_gcj02\n网格党支部,{G1},,\n网格党支部,{G2},,\n"
-                        f"网格党支部,{G3},,\n楼栋党小组,,{float(glon):.7f},{float(glat):.7f}\n", encoding="utf-8")
+                        f"网格党支部,{G3},,\n楼栋党小组,,{float(glon):.7f},{float(glat):.7f}\n",
+                        encoding="utf-8")
     result = run("-q", "party", "--branches", str(branches), "--grids", str(grids), "--buildings",
                  str(tmp_path / "buildings.gpkg"), "--json")
     assert result.exit_code == 0, result.output
@@ -183,7 +185,8 @@ def units_gpkg(tmp_path) -> Path:
     """A compound polygon holding the footprint (layer units) and a far village point (unit_points)."""
     path = tmp_path / "units.gpkg"
     gpd.GeoDataFrame({"unit_id": ["C1"], "kind": ["住宅小区"], "households": [600]},
-                     geometry=[box(X + 0.012, Y + 0.002, X + 0.018, Y + 0.008)], crs=4490).to_file(path, layer="units")
+                     geometry=[box(X + 0.012, Y + 0.002, X + 0.018, Y + 0.008)],
+                     crs=4490).to_file(path, layer="units")
     gpd.GeoDataFrame({"unit_id": ["V1"], "kind": ["自然村"], "households": [80]},
                      geometry=[Point(X + 0.029, Y + 0.009)], crs=4490).to_file(path, layer="unit_points")
     return path
@@ -197,7 +200,8 @@ def test_centres_finds_the_short_community_and_compound_and_the_far_village(grid
     found = {f["check"]: f for f in payload["findings"]}
     assert (found["community_below_standard"]["record"], found["community_below_standard"]["short_m2"]) == \
         (COMMUNITY, 50.0)
-    assert (found["compound_below_standard"]["record"], found["compound_below_standard"]["short_m2"]) == ("C1", 20.0)
+    assert (found["compound_below_standard"]["record"], found["compound_below_standard"]["short_m2"]) == \
+        ("C1", 20.0)
     assert found["far_from_centre"]["record"] == "V1" and found["far_from_centre"]["households"] == 80
     summary = payload["tables"]["summary"][0]
     assert (summary["households"], summary["households_far"]) == (680, 80)
@@ -239,14 +243,15 @@ def test_centres_bad_floor_area_exits_2(tmp_path, grids):
 def test_the_sample_finds_exactly_the_flaws_its_readme_documents(demo):
     readme = (ROOT / "data" / "sample" / "README.md").read_text(encoding="utf-8")
     grids = str(demo.gpkg)
-    party = run("-q", "party", "--branches", str(ROOT / "data/sample/party.csv"), "--grids", grids, "--buildings",
-                str(ROOT / "data/sample/buildings.gpkg"), "--json")
+    party = run("-q", "party", "--branches", str(ROOT / "data/sample/party.csv"), "--grids", grids,
+                "--buildings", str(ROOT / "data/sample/buildings.gpkg"), "--json")
     findings = json.loads(party.stdout)["findings"]
     uncovered = [f["record"] for f in findings if f["check"] == "no_grid_branch"]
     documented = readme.split("* grids without a grid branch:")[1].split(";")[0]
     assert len(uncovered) == 6 and all(code in documented for code in uncovered)
     centres = run("-q", "centres", "--centres", str(ROOT / "data/sample/centres.gpkg"), "--grids", grids,
                   "--units", str(ROOT / "data/sample/sample_city.gpkg"), "--json")
-    below = [f["record"] for f in json.loads(centres.stdout)["findings"] if f["check"].endswith("below_standard")]
+    below = [f["record"] for f in json.loads(centres.stdout)["findings"]
+             if f["check"].endswith("below_standard")]
     section = readme.split("Below seed 001's standards")[1]
     assert len(below) == 7 and all(record in section for record in below)

@@ -395,9 +395,10 @@ def test_cases_show_seasons_and_a_hot_spot(metric, city):
 def test_sample_is_small(city):
     files = [p for p in city.path.iterdir() if p.is_file()]
     assert {p.name for p in files} == {"README.md", "sample_city.gpkg", "roads.gpkg", "staff.csv",
-                                       "cases.parquet", "buildings.gpkg", "roster.csv", "liaison.csv", "party.csv",
-                                       "centres.gpkg", "case_steps.csv", "case_feedback.csv", "sites.gpkg", "footpaths.gpkg",
-                                       "patrols.parquet", "patrol_checkins.csv"}
+                                       "cases.parquet", "buildings.gpkg", "roster.csv", "liaison.csv",
+                                       "party.csv", "centres.gpkg", "case_steps.csv", "case_feedback.csv",
+                                       "sites.gpkg", "footpaths.gpkg", "patrols.parquet",
+                                       "patrol_checkins.csv"}
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
 

@@ -14,7 +14,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 def test_the_five_notebooks_are_there():
     assert [path.name for path in NOTEBOOKS] == ["01_quick_start.ipynb", "02_case_analysis.ipynb",
-                                                 "03_codes_over_time.ipynb", "04_people_and_organisation.ipynb",
+                                                 "03_codes_over_time.ipynb",
+                                                 "04_people_and_organisation.ipynb",
                                                  "05_field_work.ipynb"]
 
 

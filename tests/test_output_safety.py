@@ -104,8 +104,8 @@ FILE_COMMANDS = {
     "party --buildings": lambda source, out: ["party", "--branches", SAMPLE, "--grids", SAMPLE, "--buildings",
                                               source, "--out", out],
     "centres": lambda source, out: ["centres", "--centres", source, "--grids", SAMPLE, "--out", out],
-    "centres --units": lambda source, out: ["centres", "--centres", SAMPLE, "--grids", SAMPLE, "--units", source,
-                                            "--out", out],
+    "centres --units": lambda source, out: ["centres", "--centres", SAMPLE, "--grids", SAMPLE,
+                                            "--units", source, "--out", out],
 }
 
 

@@ -33,8 +33,8 @@ def grids_layer(n: int = 3) -> gpd.GeoDataFrame:
 def four_grids() -> gpd.GeoDataFrame:
     """The three grids and a fourth, north of the first, in another community."""
     grids = grids_layer()
-    extra = gpd.GeoDataFrame({"code": [G4], "community_code": [OTHER]}, geometry=[box(X, Y + W, X + W, Y + 2 * W)],
-                             crs=4490)
+    extra = gpd.GeoDataFrame({"code": [G4], "community_code": [OTHER]},
+                             geometry=[box(X, Y + W, X + W, Y + 2 * W)], crs=4490)
     return pd.concat([grids, extra], ignore_index=True)
 
 
@@ -90,7 +90,8 @@ def test_three_grids_two_with_a_branch_is_two_thirds_and_the_third_is_an_error()
 
 
 def test_the_summary_counts_each_kind_in_its_plural_and_every_column_has_a_chinese_header():
-    party = pd.DataFrame({"类型": ["社区党组织", "网格党支部", "联合党支部", "楼栋党小组", "党员中心户", "党员中心户"],
+    party = pd.DataFrame({"类型": ["社区党组织", "网格党支部", "联合党支部", "楼栋党小组", "党员中心户",
+                                   "党员中心户"],
                           "网格编码": [None, G1, f"{G2};{G3}", None, None, None],
                           "社区代码": [COMMUNITY, None, None, None, None, None],
                           "楼栋编号": [None, None, None, "B1", "B2", "B3"]})
@@ -99,7 +100,8 @@ def test_the_summary_counts_each_kind_in_its_plural_and_every_column_has_a_chine
     counts = ["community_committees", "grid_branches", "building_groups", "member_households"]
     assert summary[counts].iloc[0].tolist() == [1, 2, 1, 2]
     assert not any(column.endswith("hs") for column in summary.columns)
-    assert [PARTY_HEADERS_ZH[c] for c in counts] == ["社区党组织数", "网格党支部数", "楼栋党小组数", "党员中心户数"]
+    assert [PARTY_HEADERS_ZH[c] for c in counts] == ["社区党组织数", "网格党支部数", "楼栋党小组数",
+                                                     "党员中心户数"]
     for table in ("summary", "grids", "communities"):
         assert set(result.report.tables[table].columns) <= set(PARTY_HEADERS_ZH), table
     headers = summary.rename(columns=PARTY_HEADERS_ZH).columns
@@ -119,7 +121,8 @@ def test_a_joint_branch_covers_its_grids_and_shares_its_members_out_in_whole_num
     result = party_coverage(grids_layer(), branches(("联合党支部", f"{G2}，{G1}", 7)))  # 联合组建, seed 000
     grids = result.grids.set_index("code")
     assert grids.loc[[G1, G2], "covered"].all() and grids.loc[[G1, G2], "joint"].all()
-    assert grids.loc[G1, "members"] == 4 and grids.loc[G2, "members"] == 3  # the smaller code gets the one left
+    # the smaller code gets the one left
+    assert grids.loc[G1, "members"] == 4 and grids.loc[G2, "members"] == 3
     assert result.report.tables["summary"].loc[0, "members"] == 7
     assert findings(result, "no_grid_branch") == [G3]
 
@@ -168,7 +171,7 @@ def test_the_callers_frames_are_left_as_they_were():
     pd.testing.assert_frame_equal(party, before[1])
 
 
-# --- buildings -----------------------------------------------------------------------------------------------
+# --- buildings ----------------------------------------------------------------------------------------------
 
 def test_building_coverage_counts_buildings_with_a_group_per_grid_and_overall():
     party = pd.DataFrame({"类型": ["网格党支部", "楼栋党小组", "楼栋党小组", "党员中心户", "楼栋党小组"],
@@ -214,12 +217,14 @@ def test_buildings_with_their_own_grid_code_are_not_placed_again():
 
 
 def test_buildings_with_the_builders_temporary_grid_codes_are_placed_by_their_footprint_with_a_warning():
-    """B1–B6 lie two per grid; B1, B2 and B5 carry codes no grid has (temporary, retired): placed, not lost."""
+    """B1–B6 lie two per grid; B1, B2 and B5 carry codes no grid has (temporary, retired): placed,
+    not lost.
+    """
     buildings = buildings_layer().assign(grid_code=[f"{COMMUNITY}-001", "450102001003099", G2, G2,
                                                     f"{COMMUNITY}-003", G3])
     party = pd.DataFrame({"kind": ["building_group", "building_group"], "building_code": ["B1", "B5"]})
-    with pytest.warns(GridmapWarning, match=r"party_coverage: 3 of 6 buildings name a grid code that is none of "
-                      r"the grids' \(e.g. 450102001003-001, a temporary code of the builder\)"):
+    with pytest.warns(GridmapWarning, match=r"party_coverage: 3 of 6 buildings name a grid code that is none "
+                      r"of the grids' \(e.g. 450102001003-001, a temporary code of the builder\)"):
         result = party_coverage(grids_layer(), party, buildings=buildings)
     assert result.grids["buildings"].tolist() == [2, 2, 2]
     assert result.grids["buildings_covered"].tolist() == [1, 0, 1]
@@ -268,7 +273,8 @@ def test_read_party_reads_a_gbk_csv_with_chinese_headers_nulls_and_joint_codes(t
             f"4,王家,党员中心户,,B1,,\n")
     path.write_bytes(text.encode("gbk"))
     party = read_party(path)
-    assert party["kind"].tolist() == ["community_committee", "grid_branch", "building_group", "member_household"]
+    assert party["kind"].tolist() == ["community_committee", "grid_branch", "building_group",
+                                      "member_household"]
     assert party["branch_id"].tolist() == ["1", "2", "3", "4"]
     assert party["members"].tolist() == [120, pd.NA, 4, pd.NA]
     assert party.loc[0, "community_code"] == COMMUNITY and party.loc[2, "building_code"] == "B1"
@@ -280,8 +286,8 @@ def test_read_party_reads_a_gbk_csv_with_chinese_headers_nulls_and_joint_codes(t
 
 def test_read_party_reads_excel(tmp_path):
     path = tmp_path / "party.xlsx"
-    pd.DataFrame({"党组织名称": ["一支部"], "类型": ["网格党支部"], "网格编码": [G1], "党员": [6]}).to_excel(path,
-                                                                                               index=False)
+    pd.DataFrame({"党组织名称": ["一支部"], "类型": ["网格党支部"], "网格编码": [G1],
+                  "党员": [6]}).to_excel(path, index=False)
     party = read_party(path)
     assert party[["kind", "grid_code", "members"]].values.tolist() == [["grid_branch", G1, 6]]
 
@@ -298,8 +304,10 @@ def test_bad_member_counts_are_errors_naming_the_row(tmp_path, value, reason):
 
 def test_a_longitude_that_is_no_number_is_refused_naming_the_row(tmp_path):
     path = tmp_path / "party.csv"
-    path.write_text(f"类型,网格编码,经度,纬度\n网格党支部,{G1},,\n楼栋党小组,,东经108度,22.8\n", encoding="utf-8")
-    with pytest.raises(SchemaError, match="party.csv, row 3: lon '东经108度' is not a finite number.*Fix: enter"):
+    path.write_text(f"类型,网格编码,经度,纬度\n网格党支部,{G1},,\n楼栋党小组,,东经108度,22.8\n",
+                    encoding="utf-8")
+    with pytest.raises(SchemaError, match="party.csv, row 3: lon '东经108度' is not a finite number"
+                                          ".*Fix: enter"):
         read_party(path)
 
 

@@ -75,7 +75,8 @@ def test_documented_usage_runs_as_written(name, demo_gpkg, tmp_path):
         assert result.stdout.splitlines()[-1].startswith(f"wrote {example.promised[0]}"), result.stdout
         if name == "batch_maps":  # what the pages hold, checked on the documented run itself
             assert_every_district_and_street_with_an_index(project / example.promised[0],
-                                                           gpd.read_file(demo_gpkg, layer="grids"), result.stdout)
+                                                           gpd.read_file(demo_gpkg, layer="grids"),
+                                                           result.stdout)
 
 
 @pytest.mark.slow
@@ -101,7 +102,8 @@ def test_make_sample_data_usage_writes_the_shipped_sample_byte_for_byte(tmp_path
     written = {p.name: p.read_bytes() for p in out.iterdir()}
     # named, not diffed: pytest's diff of megabytes of bytes takes many minutes
     assert sorted(written) == sorted(shipped)
-    assert [name for name in sorted(shipped) if written[name] != shipped[name]] == [], "differ from data/sample"
+    assert [name for name in sorted(shipped)
+            if written[name] != shipped[name]] == [], "differ from data/sample"
     last = result.stderr.splitlines()[-1]
     assert last.startswith("wrote ") and f"{out.relative_to(project)} ({len(shipped)} files" in last, last
 

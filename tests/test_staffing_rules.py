@@ -304,7 +304,8 @@ def test_vacancies_are_the_shortfall_of_every_rule_and_unit(people):
 def test_not_party_member_names_the_level_and_role_of_the_rule():
     report = check_staffing(read_roster(roster_frame()), grids())
     broken = report.to_frame().query("check == 'not_party_member'")
-    assert broken[["record", "level", "role", "rule"]].values.tolist() == [[COMM_R, "community", "party_leader", 9]]
+    assert broken[["record", "level", "role", "rule"]].values.tolist() == [
+        [COMM_R, "community", "party_leader", 9]]
 
 
 def buildings_layer():
@@ -318,8 +319,9 @@ def buildings_layer():
 
 def with_building_heads() -> pd.DataFrame:
     """The roster plus a 楼栋长 of B1 and one of B9, a building that does not exist."""
-    heads = pd.DataFrame({"人员编号": ["ID0901", "ID0902"], "姓名": ["楼长甲", "楼长乙"], "岗位": ["楼栋长"] * 2,
-                          "层级": ["楼栋"] * 2, "单位编码": ["B1", "B9"], "政治面貌": ["群众"] * 2,
+    heads = pd.DataFrame({"人员编号": ["ID0901", "ID0902"], "姓名": ["楼长甲", "楼长乙"],
+                          "岗位": ["楼栋长"] * 2, "层级": ["楼栋"] * 2, "单位编码": ["B1", "B9"],
+                          "政治面貌": ["群众"] * 2,
                           "联系电话": [None, None]})
     return read_roster(pd.concat([roster_frame(), heads], ignore_index=True))
 
@@ -345,8 +347,9 @@ def test_base_units_or_a_table_without_codes_are_refused_with_what_to_pass():
 
     compounds = gpd.GeoDataFrame({"unit_id": ["C0001", "C0002"], "kind": ["住宅小区", "楼栋"]},
                                  geometry=[Point(0, 0), Point(1, 1)], crs="EPSG:4545")
-    with pytest.raises(SchemaError, match=r"base units, not buildings: 1 of them, such as 'C0001', are of kind "
-                                          r"'compound'.*Fix: pass the buildings layer .*code and level"):
+    with pytest.raises(SchemaError, match=r"base units, not buildings: 1 of them, such as 'C0001', "
+                                          r"are of kind 'compound'.*Fix: pass the buildings layer "
+                                          r".*code and level"):
         check_staffing(read_roster(roster_frame()), grids(), units=[compounds])
     with pytest.raises(SchemaError, match=r"no code column \(columns: name\).*Fix: .*the buildings layer "
                                           r"\(unit_id, 楼栋编号\)"):

@@ -15,10 +15,11 @@ from the hull's centre) is walked along the hull until the test holds, a few ste
 at once. For thousands of points, square cells over the hull's surroundings give a better start: the
 features nearest to a cell's corners are found that way once per corner, and a binary search of the edges
 between them finds each point's, which the local test then certifies in one step (feature regions are
-convex, so a cell's points are nearest to features between its corners'). Points the test leaves unanswered — inside the hull (in a bay of the outline or a hole), or
-facing a hull edge that bridges a bay — get GEOS's ``STRtree.query_nearest`` over the outline segments, as
-before. Far from the grids almost every point faces a hull vertex, so a city-wide file against one
-district's grids costs a few numpy passes instead of a tree search per case.
+convex, so a cell's points are nearest to features between its corners'). Points the test leaves
+unanswered — inside the hull (in a bay of the outline or a hole), or facing a hull edge that bridges a
+bay — get GEOS's ``STRtree.query_nearest`` over the outline segments, as before. Far from the grids almost
+every point faces a hull vertex, so a city-wide file against one district's grids costs a few numpy
+passes instead of a tree search per case.
 
 Distances to a segment use GEOS's own formula (``Distance::pointToSegment``), so both paths agree with
 ``shapely.distance`` to the last bits.
@@ -187,8 +188,11 @@ class _Hull:
         return answered, distance[answered]
 
     def _settled(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One step of :meth:`_Polygon.walk` for every point: the distance of those in the region of
-        ``edge``'s start vertex or facing ``edge`` (NaN when that edge bridges a bay) and which those are."""
+        """One step of :meth:`_Polygon.walk` for every point.
+
+        The distance of those in the region of ``edge``'s start vertex or facing ``edge`` (NaN when that
+        edge bridges a bay) and which those are.
+        """
         f = self.fine
         wx, wy, ex, ey = x - f.vx[edge], y - f.vy[edge], f.ex[edge], f.ey[edge]
         along, cross, length2 = wx * ex + wy * ey, wx * ey - wy * ex, ex * ex + ey * ey
@@ -236,7 +240,8 @@ class _Hull:
         cx, cy = x0 + (corners // (ny + 1)) * size, y0 + (corners % (ny + 1)) * size
         edge, state = f.walk(cx, cy, self._searched(cx, cy), _MAX_STEPS)
         known = (state == _START) | (state == _FACING)
-        feature = (2 * edge + (state == _FACING)).reshape(-1)[slot.reshape(-1, 4)]  # half-steps along the ring
+        # half-steps along the ring
+        feature = (2 * edge + (state == _FACING)).reshape(-1)[slot.reshape(-1, 4)]
         offset = (feature - feature[:, :1] + m) % (2 * m) - m
         low, high = feature[:, 0] + offset.min(axis=1), feature[:, 0] + offset.max(axis=1)
         usable = known[slot.reshape(-1, 4)].all(axis=1) & (high - low <= 2 * _CELL_SPAN)
@@ -251,8 +256,11 @@ class _Hull:
         return found
 
     def _first_not_beyond(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Binary search of the fine edges ``lo`` .. ``hi - 1`` (indices taken round the ring, ``-m`` to
-        ``2m``) for the first edge each point is not beyond the end of (a guess: the walk certifies it)."""
+        """Binary search of the fine edges ``lo`` .. ``hi - 1`` for the first each point is not beyond.
+
+        Indices are taken round the ring (``-m`` to ``2m``). The edge found is the first whose end the point
+        is not beyond: a guess, which the walk certifies.
+        """
         f, m = self.fine, len(self.fine.vx)
         if self._tables is None:  # thrice round the ring, so that indices need no modulo
             ends = np.roll(f.vx, -1) * f.ex + np.roll(f.vy, -1) * f.ey  # beyond: p . e > end . e

@@ -41,7 +41,8 @@ def grids_options(command: Callable) -> Callable:
     command = click.option("--grids-layer", default=None, metavar="NAME",
                            help="Layer of the grids file [default: its only layer, else 'grids'].")(command)
     return click.option("--grids", "grids_path", required=True, type=click.Path(), metavar="FILE",
-                        help="Grids: code (网格编码), community_code, polygon; e.g. demo/gridmap.gpkg.")(command)
+                        help="Grids: code (网格编码), community_code, polygon; "
+                             "e.g. demo/gridmap.gpkg.")(command)
 
 
 def read_grids(path: str, layer: str | None, coords: str | None) -> gpd.GeoDataFrame:

@@ -1,4 +1,4 @@
-"""``gridmap centres``: service centres (党群服务中心) against Nanning's standards, and the households they reach.
+"""``gridmap centres``: service centres (党群服务中心) against Nanning's standards and households they reach.
 
 Reads the centres (points or footprints with kind and floor area), checks with
 :func:`gridmap.people.check_centres` each community (≥ 500 m²) and compound (≥ 300 m²; new compounds ≥ 30 m²

@@ -1,10 +1,10 @@
 """``gridmap party``: party organisation on the grid (支部建在网格上) — coverage, members, leaders, the chain.
 
-Reads a table of party organisations (社区党组织, 网格党支部, 楼栋党小组, 党员中心户) keyed to grid, building or
-community codes or placed as points, measures with :func:`gridmap.people.party_coverage` how they cover the
-grids and buildings, prints the findings (or JSON), optionally writes the per-grid layer and the findings,
-and exits 1 when a finding is an error (a grid without branch, a leader who is not a party member, an
-organisation on a code that does not exist), 0 otherwise, 2 on bad input.
+Reads a table of party organisations (社区党组织, 网格党支部, 楼栋党小组, 党员中心户) keyed to grid,
+building or community codes or placed as points, measures with :func:`gridmap.people.party_coverage` how
+they cover the grids and buildings, prints the findings (or JSON), optionally writes the per-grid layer and
+the findings, and exits 1 when a finding is an error (a grid without branch, a leader who is not a party
+member, an organisation on a code that does not exist), 0 otherwise, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ _EXAMPLES = """
 @click.command("party", epilog=epilog(_EXAMPLES, exits="0 no error found, 1 errors found (a grid without "
                                                        "branch, a leader not a member …), 2 bad input"))
 @click.option("--branches", "branches_path", required=True, type=click.Path(), metavar="FILE",
-              help="Party organisations: 类型/kind (社区党组织, 网格党支部, 楼栋党小组, 党员中心户), 网格编码 "
-                   "(several, ;-separated, for a joint branch), 楼栋编号, 社区代码, 党员数; or points.")
+              help="Party organisations: 类型/kind (社区党组织, 网格党支部, 楼栋党小组, 党员中心户), "
+                   "网格编码 (several, ;-separated, for a joint branch), 楼栋编号, 社区代码, 党员数; "
+                   "or points.")
 @click.option("--branches-layer", default=None, metavar="NAME",
               help="Layer (or sheet) of the branches file [default: its only or first one].")
 @grids_options

@@ -1,4 +1,4 @@
-"""The grid of each unit (compound, building …): the grid code it gives when the grids have it, else its place.
+"""The grid of each unit (compound, building …): the grid code it gives if the grids have it, else its place.
 
 A units layer may carry a ``grid_code`` that is no code of the grids it is checked against: the builder's
 temporary codes (``990102001001-001``, before :meth:`gridmap.Registry.assign` gives permanent ones), a

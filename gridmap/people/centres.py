@@ -173,7 +173,8 @@ def read_centres(path: str | os.PathLike, *, layer: str | None = None, encoding:
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "centres.csv"
-    >>> _ = path.write_bytes("中心名称,类型,建筑面积,经度,纬度\n翠竹小区党群服务中心,小区党群服务中心,320,108.3,22.8\n"
+    >>> _ = path.write_bytes("中心名称,类型,建筑面积,经度,纬度\n"
+    ...                      "翠竹小区党群服务中心,小区党群服务中心,320,108.3,22.8\n"
     ...                      .encode("gbk"))
     >>> read_centres(path)[["name", "kind", "floor_area_m2"]]
              name             kind  floor_area_m2
@@ -204,7 +205,8 @@ def clean_centres(centres: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     frame, _ = rename_columns(centres, path=source_of(centres), aliases=CENTRE_ALIASES)
     if "kind" not in frame.columns:
         raise SchemaError(f"the centres have no kind column (columns: {', '.join(map(str, frame.columns))})",
-                          path=source_of(centres), fix="add a column 类型 (社区党群服务中心, 小区党群服务中心 …)")
+                          path=source_of(centres),
+                          fix="add a column 类型 (社区党群服务中心, 小区党群服务中心 …)")
     _check_shapes(frame)
     frame = frame.copy()
     if "kind_given" not in frame.columns:
@@ -296,7 +298,8 @@ def check_centres(centres: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     >>> from shapely import Point, box
     >>> grids = gpd.GeoDataFrame({"code": ["G1"], "community_code": ["450102001003"]},
     ...                          geometry=[box(108.30, 22.80, 108.31, 22.81)], crs="EPSG:4490")
-    >>> units = gpd.GeoDataFrame({"unit_id": ["C1"], "kind": ["住宅小区"], "households": [250], "新建": ["是"]},
+    >>> units = gpd.GeoDataFrame({"unit_id": ["C1"], "kind": ["住宅小区"], "households": [250],
+    ...                           "新建": ["是"]},
     ...                          geometry=[box(108.301, 22.801, 108.303, 22.803)], crs="EPSG:4490")
     >>> centres = gpd.GeoDataFrame({"kind": ["小区党群服务中心"], "floor_area_m2": [60.0]},
     ...                            geometry=[Point(108.302, 22.802)], crs="EPSG:4490")
@@ -567,7 +570,8 @@ def _distances(xy: np.ndarray, centres: gpd.GeoDataFrame, crs) -> np.ndarray:
 
 def _labels(table: pd.DataFrame, limit: float, with_reach: bool) -> pd.Series:
     where = "步行范围外" if with_reach else f"{limit:,.0f} 米外"
-    centres = pd.Series(np.where(table["centres"] > 0, "服务中心 " + table["centres"].astype(str) + " 处", ""),
+    centres = pd.Series(np.where(table["centres"] > 0,
+                                 "服务中心 " + table["centres"].astype(str) + " 处", ""),
                         index=table.index)
     households = table["households"].astype("Float64")
     far = table["households_far"].astype("Float64")

@@ -78,11 +78,14 @@ KEYS = ("grid_code", "building_code", "community_code")
 #: The summary's column counting the organisations of each kind (:data:`gridmap.schema.PARTY_KINDS`).
 KIND_COUNTS = {"community_committee": "community_committees", "grid_branch": "grid_branches",
                "building_group": "building_groups", "member_household": "member_households"}
-#: Chinese headers of the columns of :func:`party_coverage`'s tables (``summary``, ``grids``, ``communities``).
+#: Chinese headers of the columns of :func:`party_coverage`'s tables (``summary``, ``grids``,
+#: ``communities``).
 PARTY_HEADERS_ZH = {
-    "code": "网格编码", "community_code": "社区代码", "grids": "网格数", "grids_covered": "已建网格党支部的网格数",
+    "code": "网格编码", "community_code": "社区代码", "grids": "网格数",
+    "grids_covered": "已建网格党支部的网格数",
     "grid_share": "网格党支部覆盖率", "branches": "网格党支部数", "covered": "已建网格党支部",
-    "joint": "联合组建", "members": "党员数", "buildings": "楼栋数", "buildings_covered": "已建楼栋党小组的楼栋数",
+    "joint": "联合组建", "members": "党员数", "buildings": "楼栋数",
+    "buildings_covered": "已建楼栋党小组的楼栋数",
     "building_share": "楼栋党小组覆盖率", "leader_party_member": "网格长是党员",
     "leaders_not_party_members": "非党员网格长数", "label": "标签",
     **{column: f"{PARTY_KIND_NAMES_ZH[kind]}数" for kind, column in KIND_COUNTS.items()},
@@ -145,7 +148,8 @@ def read_party(path: str | os.PathLike, *, layer: str | None = None, encoding: s
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "party.csv"
-    >>> _ = path.write_bytes("支部名称,类型,网格编码,楼栋,党员数\n一支部,网格党支部,450102001003001;450102001003002,,"
+    >>> _ = path.write_bytes("支部名称,类型,网格编码,楼栋,党员数\n"
+    ...                      "一支部,网格党支部,450102001003001;450102001003002,,"
     ...                      "30\n三组,楼栋党小组,,C0001-01,5\n".encode("gbk"))
     >>> read_party(path)[["name", "kind", "grid_code", "building_code", "members"]]
       name            kind                        grid_code building_code  members
@@ -303,8 +307,10 @@ def _known_kinds(party: pd.DataFrame, report: Report) -> pd.DataFrame:
 
 
 def _first_codes(party: pd.DataFrame) -> pd.Series:
-    """The first code each organisation is keyed to (grid, building, community), None when none: the
-    record a finding names."""
+    """Return the first code each organisation is keyed to (grid, building, community), None when none.
+
+    That code is the record a finding names.
+    """
     records = pd.Series(np.full(len(party), None, dtype=object), index=party.index)
     for key in reversed(KEYS):  # an earlier key holding text wins
         text = party[key].map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
@@ -327,8 +333,10 @@ def _unique(party: pd.DataFrame, report: Report) -> pd.DataFrame:
 
 
 def _sites(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
-    """Return the buildings' ``unit_id`` (text) and ``grid_code`` (theirs if a grid's, else the grid holding
-    them: :func:`gridmap.people._located.grid_codes`).
+    """Return the buildings' ``unit_id`` (text) and ``grid_code``.
+
+    The ``grid_code`` is theirs if a grid's, else the grid holding them
+    (:func:`gridmap.people._located.grid_codes`).
     """
     frame = model_columns(buildings, "buildings")[0]
     if "unit_id" not in frame.columns:
@@ -494,8 +502,9 @@ def _leaders(grids: gpd.GeoDataFrame, roster: pd.DataFrame | None, report: Repor
 def _report_grids(table: pd.DataFrame, party: pd.DataFrame, links: pd.DataFrame, report: Report) -> None:
     """Uncovered grids, unknown communities, building groups without a branch, communities without one."""
     bare = ~table["covered"].to_numpy()
-    report.add_many("no_grid_branch", "no grid party branch (网格党支部) is set up on this grid; Nanning's rule "
-                    "is full coverage (支部建在网格上)", records=table.loc[bare, "code"].to_numpy(),
+    report.add_many("no_grid_branch", "no grid party branch (网格党支部) is set up on this grid; "
+                    "Nanning's rule is full coverage (支部建在网格上)",
+                    records=table.loc[bare, "code"].to_numpy(),
                     community_code=table.loc[bare, "community_code"].to_numpy(),
                     fix="set up a branch on the grid, alone or jointly with a neighbouring grid")
     communities = set(table["community_code"].dropna())
@@ -509,8 +518,8 @@ def _report_grids(table: pd.DataFrame, party: pd.DataFrame, links: pd.DataFrame,
     covered = set(table.loc[table["covered"], "code"])
     groups = party[(party["kind"] == "building_group") & party["grid_code"].isin(set(table["code"]))]
     for code in sorted(set(groups["grid_code"]) - covered):
-        report.add("group_without_branch", f"building party groups (楼栋党小组) sit in grid {code}, which has no "
-                   "grid branch above them", record=code, severity="warning",
+        report.add("group_without_branch", f"building party groups (楼栋党小组) sit in grid {code}, "
+                   "which has no grid branch above them", record=code, severity="warning",
                    fix="set up the grid's branch, or attach the groups to the branch that leads them")
     if len(committees):
         led = set(committees["community_code"].dropna())
@@ -527,8 +536,8 @@ def _labels(table: pd.DataFrame) -> pd.Series:
     counted = table["covered"] & members.notna().to_numpy()
     text[counted] += "（党员 " + members[counted].astype("int64").astype(str) + " 名）"
     with_buildings = (table["buildings"].astype("Float64") > 0).fillna(False).to_numpy(dtype=bool)
-    text[with_buildings] += ("；楼栋党小组 " + table.loc[with_buildings, "buildings_covered"].astype(str) + "/"
-                             + table.loc[with_buildings, "buildings"].astype(str) + " 栋")
+    text[with_buildings] += ("；楼栋党小组 " + table.loc[with_buildings, "buildings_covered"].astype(str)
+                             + "/" + table.loc[with_buildings, "buildings"].astype(str) + " 栋")
     text[table["leader_party_member"].eq(False).fillna(False).to_numpy(dtype=bool)] += "；网格长非党员"
     return text
 

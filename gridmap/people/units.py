@@ -145,7 +145,7 @@ def _given(units: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _buildings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a buildings layer (``unit_id``/楼栋编号, no ``code``) as units: the unit_id as code, level building.
+    """Return a buildings layer (``unit_id``/楼栋编号, no ``code``) as units: unit_id as code, level building.
 
     Raises
     ------
