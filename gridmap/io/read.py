@@ -537,8 +537,8 @@ def _read_geopackage(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, s
     layers = _listed_geopackage(path)
     chosen = _choose_layer(layers, layer, path=path)
     frame = _read_vector(path, shown=path, what=f"layer {chosen!r}", layer=chosen, use_arrow=True)
-    empty = [column for column in frame.columns
-             if pd.api.types.is_string_dtype(frame[column]) and frame[column].isna().all()]
+    empty = [column for column, values in frame.items()
+             if pd.api.types.is_string_dtype(values) and values.count() == 0]
     for column in empty:
         frame[column] = np.full(len(frame), None, dtype=object)
     return frame, chosen
