@@ -22,9 +22,9 @@ from shapely.geometry import Point, Polygon
 
 from gridmap.crs import convert, is_in_china
 from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
-from gridmap.io import list_layers, read_layer, read_table
+from gridmap.io import list_layers, load_city, read_layer, read_table
 from gridmap.io._encoding import detect_dbf_encoding
-from gridmap.io.read import _read_geopackage
+from gridmap.io.read import _read_geopackage, layers_listed_once
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -515,6 +515,27 @@ def test_geopackage_with_several_layers(tmp_path):
         read_layer(path, "grids")
     assert list_layers(path) == ["communities", "units"]
     assert len(read_layer(path, "units")) == 2
+
+
+def test_layers_listed_once_in_a_block_yet_a_changed_file_is_listed_again(tmp_path, monkeypatch):
+    """Reads in a layers_listed_once block (load_city's) list a GeoPackage once; a layer added in place or
+    the file replaced by another is listed again at once, in a block or not."""
+    path, other = tmp_path / "city.gpkg", tmp_path / "other.gpkg"
+    pyogrio.write_dataframe(numeric_code_frame(), path, layer="grids")
+    pyogrio.write_dataframe(numeric_code_frame(), other, layer="units")
+    listed, list_gdal = [], pyogrio.list_layers
+    monkeypatch.setattr(pyogrio, "list_layers", lambda source: listed.append(source) or list_gdal(source))
+    assert list_layers(path) == ["grids"] and len(read_layer(path)) == 2 and len(listed) == 2
+    with layers_listed_once():
+        assert list_layers(path) == ["grids"] and len(read_layer(path, "grids")) == 2 and len(listed) == 3
+        pyogrio.write_dataframe(numeric_code_frame(), path, layer="communities", append=True)  # in place
+        assert list_layers(path) == ["grids", "communities"] and len(listed) == 4
+        os.replace(other, path)
+        with pytest.raises(ReadError, match=r"city\.gpkg: no layer 'grids'; the layers are units"):
+            read_layer(path, "grids")
+    assert len(listed) == 5
+    city = load_city(path)
+    assert city.grids["code"].tolist() == ["450102001003", "450102001203"] and len(listed) == 6
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.9])

@@ -33,6 +33,7 @@ from gridmap.errors import GridmapError, GridmapWarning, ReadError
 from gridmap.io import list_layers, read_layer
 from gridmap.io._atomic import atomic_path
 from gridmap.io.city import load_city
+from gridmap.io.read import layers_listed_once
 
 __all__ = [
     "gpkg_path",
@@ -274,11 +275,12 @@ def read_inputs(path: str | os.PathLike, layers: Sequence[str] = (), *, defaults
         The file cannot be read, or it holds several layers and none was chosen.
     """
     path = Path(path)
-    available = list_layers(path)
-    chosen = _layers_to_read(path, layers, defaults, option, available)
-    return [Input(read_layer(path, name, coords=coords, aliases=aliases), path,
-                  None if len(available) == 1 else name)
-            for name in chosen]
+    with layers_listed_once():  # each read_layer would list the file's layers again
+        available = list_layers(path)
+        chosen = _layers_to_read(path, layers, defaults, option, available)
+        return [Input(read_layer(path, name, coords=coords, aliases=aliases), path,
+                      None if len(available) == 1 else name)
+                for name in chosen]
 
 
 def join_inputs(inputs: Sequence[Input]) -> gpd.GeoDataFrame:
@@ -364,11 +366,12 @@ def read_city(path: str | os.PathLike, *, layer: str | None = None,
 
 def read_named_layer(path: str | os.PathLike, layer: str | None, default: str) -> gpd.GeoDataFrame:
     """Read ``layer`` of ``path``; without one, the layer called ``default`` when the file has several."""
-    if layer is None:
-        layers = list_layers(path)
-        if len(layers) > 1 and default in layers:
-            layer = default
-    return read_layer(path, layer)
+    with layers_listed_once():
+        if layer is None:
+            layers = list_layers(path)
+            if len(layers) > 1 and default in layers:
+                layer = default
+        return read_layer(path, layer)
 
 
 def gpkg_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:

@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from gridmap.errors import CodeError, CRSError, GridmapWarning, ReadError, SchemaError
 from gridmap.schema import CODE_COLUMNS, COLUMN_ALIASES, COUNT_COLUMNS, header_key
@@ -496,7 +497,41 @@ def _plain_text(series: pd.Series, pattern: str) -> pd.Series | None:
     return text
 
 
+def _arrow_strings(series: pd.Series) -> object | None:
+    """Return the Arrow strings (a ``pyarrow.ChunkedArray``) behind a text column, None for other columns.
+
+    pandas' ``str`` dtype (and ``string[pyarrow]``) keeps its text in Arrow: pyarrow's compute functions
+    check it at once, without the Python objects pandas' ``.str`` methods make for a column of a few rows.
+    """
+    array = series.array
+    return array.__arrow_array__() if isinstance(array, pd.arrays.ArrowStringArray) else None
+
+
+def _all(mask: object) -> bool:
+    """Whether every value present of an Arrow boolean array is true (so also for no value at all)."""
+    return bool(pc.all(mask, min_count=0).as_py())
+
+
+def _clean_code_text(series: pd.Series) -> pd.Series | None:
+    """Return a text column of codes as it is when nothing in it needs cleaning, else None.
+
+    Nothing needs cleaning when every value present is ASCII letters and digits (no blank, nothing to
+    strip, what :func:`_plain_text` would accept) and, unless they are all digits, none is in scientific
+    notation (``4E11``): :func:`_clean_codes` would give the very values.
+    """
+    strings = _arrow_strings(series)
+    if strings is None or not _all(pc.ascii_is_alnum(strings)):
+        return None
+    if not _all(pc.ascii_is_decimal(strings)) and not _all(
+            pc.invert(pc.match_substring_regex(strings, f"^(?:{_SCIENTIFIC.pattern})$"))):
+        return None
+    return series.astype(STRING_DTYPE)
+
+
 def _clean_codes(series: pd.Series, **where) -> pd.Series:
+    clean = _clean_code_text(series)
+    if clean is not None:
+        return clean
     text = _plain_text(series, r"[0-9A-Za-z_-]+")
     if text is not None and not text.dropna().str.fullmatch(_SCIENTIFIC.pattern).any():
         return text.astype(STRING_DTYPE)
@@ -504,11 +539,28 @@ def _clean_codes(series: pd.Series, **where) -> pd.Series:
     return pd.Series(values, index=series.index, dtype=STRING_DTYPE)
 
 
+def _whole_numbers(series: pd.Series) -> bool:
+    """Whether a numeric column holds only counts: whole numbers from 0 to :data:`_MAX_COUNT`, or missing."""
+    numbers = (series.to_numpy(dtype="float64") if isinstance(series.dtype, np.dtype)  # no Series in between
+               else series.astype("float64").to_numpy())
+    with np.errstate(invalid="ignore"):  # inf % 1 is NaN, which is no count: no warning needed
+        whole = numbers % 1 == 0
+    return bool((whole & (numbers >= 0) & (numbers <= _MAX_COUNT) | np.isnan(numbers)).all())
+
+
+def _digit_text(series: pd.Series) -> bool:
+    """Whether a text column (Arrow strings) holds only 1 to 15 ASCII digits per value present."""
+    strings = _arrow_strings(series)
+    return strings is not None and _all(pc.ascii_is_decimal(strings)) and (
+        pc.max(pc.binary_length(strings)).as_py() or 0) <= 15
+
+
 def _clean_counts(series: pd.Series, **where) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        numbers = series.astype("float64")
-        if ((numbers % 1 == 0) & (numbers >= 0) & (numbers <= _MAX_COUNT) | numbers.isna()).all():
+        if _whole_numbers(series):
             return series.astype("Int64")
+    if _digit_text(series):  # fewer than 16 digits: below _MAX_COUNT, exact whichever way they are parsed
+        return series.astype("Int64")
     text = _plain_text(series, r"\d{1,15}")  # fewer than 16 digits: below _MAX_COUNT
     if text is not None:
         return pd.to_numeric(text).astype("Int64")

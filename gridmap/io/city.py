@@ -27,7 +27,7 @@ import pandas as pd
 import pyogrio
 
 from gridmap.errors import SchemaError
-from gridmap.io.read import list_layers, read_layer
+from gridmap.io.read import layers_listed_once, list_layers, read_layer
 
 __all__ = ["City", "load_city", "city_layers", "LAYERS"]
 
@@ -144,11 +144,12 @@ def load_city(path: str | os.PathLike, *, layer: str | None = None, skip: Iterab
     >>> sorted(load_city(path).layers())
     ['districts', 'grids']
     """
-    available = [name for name in list_layers(path) if name not in set(skip)]
-    found: dict[str, Any] = {"grids": read_layer(path, _grid_layer(available, layer))}
-    found |= {name: read_layer(path, name) for name in ("communities", "streets", "districts", "cases")
-              if name in available}
-    units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
+    with layers_listed_once():  # each read_layer would list the file's layers again
+        available = [name for name in list_layers(path) if name not in set(skip)]
+        found: dict[str, Any] = {"grids": read_layer(path, _grid_layer(available, layer))}
+        found |= {name: read_layer(path, name) for name in ("communities", "streets", "districts", "cases")
+                  if name in available}
+        units = [read_layer(path, name) for name in ("units", "unit_points") if name in available]
     if units:
         found["units"] = pd.concat([frame.to_crs(units[0].crs) for frame in units], ignore_index=True)
     if "staff" in available:
