@@ -159,7 +159,8 @@ def test_semicolon_and_tab_separated_files(tmp_path):
 
 def test_a_list_inside_a_field_does_not_decide_the_separator(tmp_path):
     # a comma file whose unquoted field lists codes with ';' (more ';' than ',' on a line)
-    text = "人员编号,姓名,联系社区\nP1,张三,990101001001;990101001002;990101001003;990101001004\nP2,李四,990101001005\n"
+    text = ("人员编号,姓名,联系社区\nP1,张三,990101001001;990101001002;990101001003;990101001004\n"
+            "P2,李四,990101001005\n")
     table = read_table(write(tmp_path / "links.csv", text.encode("gbk")))
     assert table.shape == (2, 3)
     assert table.iloc[0, 2] == "990101001001;990101001002;990101001003;990101001004"
@@ -1100,8 +1101,8 @@ def test_a_geopackage_layer_reads_as_gdal_gives_it_feature_by_feature(tmp_path):
     frame = gpd.GeoDataFrame({
         "名称": ["幸福小区", None, "𠀀 ext-B", ""], "empty": [None] * 4, "n": [1, -2**62, 2**62, 0],
         "maybe": pd.array([1, None, 3, None], dtype="Int64"), "x": [1.5, np.nan, -1e300, 1e300],
-        "flag": [True, False, True, False], "day": [datetime.date(2025, 1, 1), None, datetime.date(1900, 3, 1),
-                                                     datetime.date(2099, 12, 31)],
+        "flag": [True, False, True, False],
+        "day": [datetime.date(2025, 1, 1), None, datetime.date(1900, 3, 1), datetime.date(2099, 12, 31)],
         "at": pd.to_datetime(["2025-01-01 10:00", "2025-01-02 00:00", None, "1970-01-01 00:00"]),
         "local": pd.to_datetime(["2025-01-01 10:00+08:00", None, "2025-06-30 23:59+08:00",
                                  "2000-01-01 00:00+08:00"], utc=True).tz_convert("Asia/Shanghai"),

@@ -414,7 +414,8 @@ def test_the_patrol_figures_are_the_units_passed_and_the_least_covered_grids_in_
     shown = [int(p) for p in re.findall(r'<tr data-grid="(\d+)">', panel)]
     measured = frame[frame["coverage"].notna()]
     assert len(shown) == min(5, len(measured)) and (panel == "") == measured.empty
-    key = [(frame["coverage"][i], frame["patrols"][i] / frame["required"][i], frame["code"][i]) for i in shown]
+    key = [(frame["coverage"][i], frame["patrols"][i] / frame["required"][i], frame["code"][i])
+           for i in shown]
     assert key == sorted(key) and all(k[0] <= measured["coverage"].nsmallest(len(shown)).max() for k in key)
     if len(shown):
         assert TEXT["zh"]["patrols_worst"].format(n=len(shown)) in panel

@@ -144,11 +144,11 @@ def test_a_heavy_weight_on_a_measure_few_grids_have_leaves_them_unranked_and_say
     assert len(caught) == 1
     message = str(caught[0].message)
     assert message.startswith("quality_index: 2 of 4 grids have no index: the measures each has carry less "
-                              "than min_weight=0.5 of the weight (e.g. grid G3: 参评指标权重 33% 低于最低要求 50%"
-                              "（缺 满意率）)")
+                              "than min_weight=0.5 of the weight (e.g. grid G3: "
+                              "参评指标权重 33% 低于最低要求 50%（缺 满意率）)")
     assert message.endswith("Fix: give those grids the measures they lack, lower min_weight "
-                            "(config=IndexConfig(min_weight=0.33) ranks every grid with a measure) or give less "
-                            "weight to the measures they lack")
+                            "(config=IndexConfig(min_weight=0.33) ranks every grid with a measure) "
+                            "or give less weight to the measures they lack")
     assert index["index"].notna().tolist() == [True, True, False, False]
     assert index["weight_used"].tolist() == pytest.approx([1.0, 1.0, 0.25 / 0.75, 0.0])
     assert index["no_index_reason"].tolist() == ["", "", "参评指标权重 33% 低于最低要求 50%（缺 满意率）",

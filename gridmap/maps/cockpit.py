@@ -108,7 +108,7 @@ html > body > .folium-map { grid-area: map; border-radius: 6px; overflow: hidden
 .cockpit-top tbody tr { cursor: pointer; }
 .cockpit-top tbody tr:hover, .cockpit-top tbody tr.active { background: #1d4b85; }
 .cockpit-note { font-size: 14px; color: #c9d8ec; margin-top: 6px; }
-.cockpit-field { flex: 0 1 auto; min-height: 0; overflow: auto; }  /* gives way to the chart on a small screen */
+.cockpit-field { flex: 0 1 auto; min-height: 0; overflow: auto; }  /* yields to the chart on small screens */
 .cockpit-field table { width: 100%; border-collapse: collapse; }
 .cockpit-field th { text-align: left; font-weight: normal; color: #c9d8ec; font-size: 15px;
   padding: 3px 6px 3px 0; white-space: nowrap; }

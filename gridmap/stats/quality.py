@@ -567,8 +567,8 @@ def _warn_unranked(result: pd.DataFrame, short: np.ndarray, reasons: pd.Series, 
         fix = f"give those grids the measures they lack{lower} or give less weight to the measures they lack"
     first = short[0]
     warnings.warn(f"quality_index: {len(short):,} of {len(result):,} grids have no index: {why} (e.g. grid "
-                  f"{result['code'].iloc[first]}: {reasons.iloc[first]}); the column no_index_reason says why "
-                  f"for each. Fix: {fix}", GridmapWarning, stacklevel=4)
+                  f"{result['code'].iloc[first]}: {reasons.iloc[first]}); the column no_index_reason says "
+                  f"why for each. Fix: {fix}", GridmapWarning, stacklevel=4)
 
 
 def _breakdown(result: pd.DataFrame, used: list[str]) -> list[str]:
