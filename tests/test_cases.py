@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import Point, box
 
+import gridmap
 from gridmap.cases import assign, clean_cases, normalize_level, read_cases
 from gridmap.cli import _GridmapGroup
 from gridmap.cli.cases import cases as cases_group
@@ -346,6 +347,40 @@ def test_clean_cases_normalises_and_flags():
                       "time_order": ["case b"], "unknown_status": ["case d"]}
     pd.testing.assert_frame_equal(raw, raw.copy())
 
+
+MESSY_COUNTS = st.one_of(st.none(), st.integers(-5, 10**12), st.floats(allow_nan=True, allow_infinity=True),
+                         st.sampled_from(["3", "x", "", " 2 ", "1e3", "２", "-1", "2.5", "9" * 20]))
+MESSY_TIMES = st.one_of(st.none(), st.sampled_from(["2025-01-02 08:00", "2025年1月3日 9:30", "not a time",
+                                                    "2025-01-01", "1900-01-01", "2099-12-31 23:59"]))
+MESSY_LEVELS = st.one_of(st.none(), st.sampled_from(["网格级", "Community", "乡镇", "区县", "???", " "]))
+MESSY_STATUS = st.one_of(st.none(), st.sampled_from(["办结", "受理", "closed", "open", "???"]))
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", None]), MESSY_TIMES, MESSY_TIMES, MESSY_LEVELS,
+                               MESSY_COUNTS, MESSY_STATUS), min_size=1, max_size=12))
+@settings(max_examples=60, deadline=None)
+def test_cleaning_clean_cases_again_changes_nothing(rows):
+    # summarize() cleans the cases it is given, which read_cases() cleaned already: a count judged invalid
+    # the first time (NA, reported) must not become one case the second time
+    raw = pd.DataFrame(rows, columns=["case_id", "reported_at", "closed_at", "level", "count", "status"])
+    once = clean_cases(raw, report=Report("once"))
+    twice = clean_cases(once, report=Report("twice"))
+    pd.testing.assert_frame_equal(twice, once)
+
+
+def test_a_case_with_an_invalid_count_counts_the_same_read_or_given(tmp_path):
+    grids = sample_grids()
+    cases = sample_city().cases.head(40).copy()
+    cases["count"] = ["many"] + [2] * (len(cases) - 1)
+    path = tmp_path / "cases.gpkg"
+    write_layer(cases, path)
+    found = Report("read")
+    read = read_cases(path, report=found)
+    assert pd.isna(read["count"].iloc[0]) and found.to_frame()["check"].tolist() == ["bad_count"]
+    with pytest.warns(GridmapWarning, match="bad_count"):  # the raw frame's count is judged here
+        raw_total = gridmap.summarize(grids, cases, by="district")["cases"].sum()
+    read_total = gridmap.summarize(grids, read, by="district")["cases"].sum()  # judged already: no warning
+    assert read_total == raw_total <= 2 * (len(cases) - 1)
 
 def test_normalize_level():
     assert [normalize_level(v) for v in ("网格", "社区", "村", "街道", "乡镇", "区县", "县", "grid")] == \

@@ -442,7 +442,7 @@ def clean_cases(cases: pd.DataFrame, *, strict: bool = False, report: Report | N
     frame["times_ok"] = _time_order(frame, findings)
     frame["level"] = _levels(frame, findings)
     frame["status"] = _statuses(frame, findings)
-    frame["count"] = _counts(frame, findings)
+    frame["count"] = _counts(frame, findings, cleaned="times_ok" in cases.columns)
     frame["category"] = frame["category"].astype(_STR) if "category" in frame.columns else pd.Series(
         pd.NA, index=frame.index, dtype=_STR)
     if isinstance(frame, gpd.GeoDataFrame) and "located_by" in frame.columns:
@@ -626,10 +626,21 @@ def _looked_up(raw: pd.Series, codes: np.ndarray, values: list[str | None]) -> p
     return pd.Series(pd.array(values, dtype=_STR).take(codes, allow_fill=True), index=raw.index)
 
 
-def _counts(frame: pd.DataFrame, findings: Report) -> pd.Series:
+def _counts(frame: pd.DataFrame, findings: Report, *, cleaned: bool) -> pd.Series:
+    """Return the whole-number counts: missing → 1, not a whole number of cases → reported and NA.
+
+    The counts of frames ``cleaned`` before (they have ``times_ok``) that are missing stay missing: they are
+    the counts judged invalid the first time, so cleaning twice (as :func:`gridmap.summarize` does with cases
+    from :func:`read_cases`) counts the same cases as cleaning once.
+    """
     if "count" not in frame.columns:
         return pd.Series(1, index=frame.index, dtype="Int64")
     raw = frame["count"]
+    counts = _numeric_counts(raw, findings, frame)
+    return counts.mask(raw.isna()) if cleaned else counts
+
+
+def _numeric_counts(raw: pd.Series, findings: Report, frame: pd.DataFrame) -> pd.Series:
     if raw.dtype.kind in "iuf":  # numbers already (nullable ones too)
         return _whole_counts(raw, findings, frame)
     numbers = pd.to_numeric(raw, errors="coerce")

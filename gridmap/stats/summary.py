@@ -658,9 +658,10 @@ def _areas_km2(grids: gpd.GeoDataFrame) -> np.ndarray:
     return grids.geometry.to_crs(metric_crs(grids)).area.to_numpy() / 1e6
 
 
-#: The columns of the cases that :func:`gridmap.cases.clean_cases` reads (case_id names records in findings).
+#: The columns of the cases that :func:`gridmap.cases.clean_cases` reads (case_id names records in findings;
+#: times_ok marks cases it cleaned before, whose missing counts were judged invalid and stay missing).
 _CASE_INPUTS = frozenset(("case_id", "reported_at", "accepted_at", "closed_at", "category", "status", "level",
-                          "count", "grid_code"))
+                          "count", "grid_code", "times_ok"))
 
 
 def _case_table(cases, grids: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame:
