@@ -584,8 +584,9 @@ def _gap_outline(layer: _Layer, tree: shapely.STRtree, comm: _Layer, outside: _O
     """Bound of the total outline (m) of the gap parts of each community.
 
     The outline of a gap lies on the community's outline and on the outlines of the grids touching it: in
-    full for its own grids; for a grid of another community that the community does not overlap, only the
-    outline of the grid's land outside its own community can lie inside this one.
+    full for its own grids, grids of no community and grids whose community has no polygon; for a grid of
+    another community that this one does not overlap, only the outline of the grid's land outside its own
+    community can lie inside this one.
     """
     usable = np.flatnonzero([g is not None for g in comm.geoms])
     outline = np.zeros(len(comm.geoms))
@@ -597,7 +598,8 @@ def _gap_outline(layer: _Layer, tree: shapely.STRtree, comm: _Layer, outside: _O
     meet = shapely.relate_pattern(comm.geoms[first], comm.geoms[second], "2********")
     overlapping = first[meet] * len(comm.geoms) + second[meet]
     own = outside.own[grid_idx]
-    whole = (own == comm_idx) | ((own >= 0) & np.isin(comm_idx * len(comm.geoms) + own, overlapping))
+    drawn = (own >= 0) & np.array([g is not None for g in comm.geoms])[own]
+    whole = (own == comm_idx) | ~drawn | np.isin(comm_idx * len(comm.geoms) + own, overlapping)
     outside_perimeter = np.bincount(outside.present[outside.owner], weights=outside.perimeter,
                                     minlength=len(layer.geoms))
     along = np.where(whole, grid_perimeter[grid_idx], outside_perimeter[grid_idx])
