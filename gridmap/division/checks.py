@@ -211,9 +211,11 @@ def check(
     _report_slivers(layer.records, layer.geoms, area, perimeter, "grid", layer.crs, report, **slivers)
     pairs = _overlapping_pairs(layer, tree)
     overlaps = _overlaps(layer, pairs, tolerance_m2)
-    outside = None if comm is None else _outside_own(grids, layer, comm)
-    gap_free = (None if outside is None
-                else _gap_free(layer, tree, comm, outside, pairs, perimeter, tolerance_m2))
+    outside: _Outside | None = None
+    gap_free: np.ndarray | None = None
+    if comm is not None:
+        outside = _outside_own(grids, layer, comm)
+        gap_free = _gap_free(layer, tree, comm, outside, pairs, perimeter, tolerance_m2)
     gaps = _gaps(layer, tree, comm, tolerance_m2, gap_free=gap_free)
     _report_overlaps(overlaps, report)
     _report_gaps(gaps, report)
@@ -794,9 +796,9 @@ def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, fou
 
 def _given_communities(grids: gpd.GeoDataFrame, comm: _Layer) -> tuple[list[str | None], dict[str, int]]:
     """Return the community_code of each grid (None where missing) and the position of each community code."""
-    position = {code: k for k, code in reversed(list(enumerate(comm.records)))}
-    given = ([_clean_code(v) for v in grids["community_code"]] if "community_code" in grids.columns
-             else [None] * len(grids))
+    position: dict[str, int] = {code: k for k, code in reversed(list(enumerate(comm.records)))}
+    given: list[str | None] = ([_clean_code(v) for v in grids["community_code"]]
+                               if "community_code" in grids.columns else [None] * len(grids))
     return given, position
 
 
