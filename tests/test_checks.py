@@ -12,6 +12,7 @@ import shapely
 from pyproj import Transformer
 from shapely import affinity, box
 
+from gridmap.division import checks
 from gridmap.division.checks import CHECKS, check, coverage_gaps, coverage_overlaps
 from gridmap.errors import CRSError, GridmapError, SchemaError
 
@@ -119,6 +120,24 @@ def test_removed_50_m2_square_is_one_gap_of_50_m2_at_its_place(communities, with
     polygons = coverage_gaps(grids_with(**{G11: GRID_BOXES[G11].difference(hole)}),
                              communities if with_communities else None)
     assert area_m2(polygons.geometry.iloc[0].symmetric_difference(wgs(hole))) < 0.01
+
+
+@pytest.mark.parametrize("hole_m2", [0.5, 2.0])
+def test_gaps_near_the_tolerance_are_those_of_every_union(communities, monkeypatch, hole_m2):
+    """A community proven gap-free skips the union of its grids: the findings are those of every union."""
+    side = math.sqrt(hole_m2)
+    grids = grids_with(**{G11: GRID_BOXES[G11].difference(box(40, 40, 40 + side, 40 + side))})
+    proven, gap_free = [], checks._gap_free
+
+    def every_union(*args):
+        proven.append(gap_free(*args))
+        return np.zeros_like(proven[-1])
+
+    skipping = check(grids, communities).to_frame()
+    monkeypatch.setattr(checks, "_gap_free", every_union)
+    pd.testing.assert_frame_equal(skipping, check(grids, communities).to_frame())
+    assert proven[0].tolist() == [hole_m2 < 1, True]  # C1 holds the hole; tolerance_m2 is 1
+    assert (skipping["check"] == "gap").sum() == (hole_m2 > 1)
 
 
 def test_gap_at_the_community_edge_needs_the_communities(communities):

@@ -122,6 +122,27 @@ class _Layer(NamedTuple):
     metric: pyproj.CRS  # metric CRS for areas and distances
 
 
+class _Pairs(NamedTuple):
+    """Pairs of grids whose interiors share area, and the land they share (hairlines included)."""
+
+    left: np.ndarray  # position of the first grid of each pair
+    right: np.ndarray  # position of the second (right > left)
+    shared: np.ndarray  # their intersection
+
+
+class _Outside(NamedTuple):
+    """Each grid's community and the land of the grid outside it, cut into measured polygon parts."""
+
+    tree: shapely.STRtree  # of the communities
+    own: np.ndarray  # position of each grid's community, -1: none
+    present: np.ndarray  # positions of the grids with a geometry
+    geoms: np.ndarray  # per grid: its land outside its community (the whole grid without one)
+    parts: np.ndarray  # polygon parts of geoms[present]
+    owner: np.ndarray  # position in present of each part
+    area: np.ndarray  # of each part, m²
+    perimeter: np.ndarray  # of each part, m
+
+
 # --------------------------------------------------------------------------------------------------
 # public API
 
@@ -188,15 +209,21 @@ def check(
     tree = shapely.STRtree(layer.geoms)
     area, perimeter = _measure(layer.geoms, layer.crs, layer.metric)
     _report_slivers(layer.records, layer.geoms, area, perimeter, "grid", layer.crs, report, **slivers)
-    overlaps = _overlaps(layer, tree, tolerance_m2)
-    gaps = _gaps(layer, tree, comm, tolerance_m2)
+    pairs = _overlapping_pairs(layer, tree)
+    overlaps = _overlaps(layer, pairs, tolerance_m2)
+    outside: _Outside | None = None
+    gap_free: np.ndarray | None = None
+    if comm is not None:
+        outside = _outside_own(grids, layer, comm)
+        gap_free = _gap_free(layer, tree, comm, outside, pairs, perimeter, tolerance_m2)
+    gaps = _gaps(layer, tree, comm, tolerance_m2, gap_free=gap_free)
     _report_overlaps(overlaps, report)
     _report_gaps(gaps, report)
     for frame, part in ((gaps, "gap"), (overlaps, "overlap")):
         _report_slivers(frame["record"].to_numpy(), frame.geometry.to_numpy(), frame["area_m2"].to_numpy(),
                         frame["perimeter_m"].to_numpy(), part, layer.crs, report, **slivers)
-    if comm is not None:
-        _check_communities(grids, layer, comm, report, tolerance_m2)
+    if comm is not None and outside is not None:
+        _check_communities(grids, layer, comm, outside, area, report, tolerance_m2)
     if units is not None:
         _check_units(units, layer, tree, report, tolerance_m2)
     _check_households(grids, layer, report, households)
@@ -274,8 +301,7 @@ def coverage_overlaps(grids: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0) -> 
     """
     _require_options(tolerance_m2=tolerance_m2)
     layer = _prepare(model_columns(grids, "grids")[0], "grids", None)
-    tree = shapely.STRtree(layer.geoms)
-    overlaps = _overlaps(layer, tree, tolerance_m2)
+    overlaps = _overlaps(layer, _overlapping_pairs(layer, shapely.STRtree(layer.geoms)), tolerance_m2)
     return overlaps.drop(columns="record")
 
 
@@ -419,13 +445,18 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # overlaps and gaps
 
 
-def _overlaps(layer: _Layer, tree: shapely.STRtree, tolerance_m2: float) -> gpd.GeoDataFrame:
-    """Pairs of grids sharing more than tolerance_m2, with the shared polygons."""
+def _overlapping_pairs(layer: _Layer, tree: shapely.STRtree) -> _Pairs:
+    """Pairs of grids whose interiors share area, with their intersection."""
     left, right = tree.query(layer.geoms, predicate="intersects")
     left, right = left[left < right], right[left < right]
     share_area = shapely.relate_pattern(layer.geoms[left], layer.geoms[right], "2********")
     left, right = left[share_area], right[share_area]
-    shared = shapely.intersection(layer.geoms[left], layer.geoms[right])
+    return _Pairs(left, right, shapely.intersection(layer.geoms[left], layer.geoms[right]))
+
+
+def _overlaps(layer: _Layer, pairs: _Pairs, tolerance_m2: float) -> gpd.GeoDataFrame:
+    """Pairs of grids sharing more than tolerance_m2, with the shared polygons."""
+    left, right, shared = pairs
     parts, pair = _polygon_parts(shared)
     area, perimeter = _measure(parts, layer.crs, layer.metric)
     area_sum = np.bincount(pair, weights=np.where(_hairline(area, perimeter), 0.0, area), minlength=len(left))
@@ -462,12 +493,16 @@ def _largest_part(parts: np.ndarray, owner: np.ndarray, area: np.ndarray, wanted
     return np.array([first[i] for i in wanted], dtype=object)
 
 
-def _gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer | None, tolerance_m2: float) -> gpd.GeoDataFrame:
-    """Return gaps above tolerance_m2 with their community (None without communities) and neighbours."""
+def _gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer | None, tolerance_m2: float, *,
+          gap_free: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Return gaps above tolerance_m2 with their community (None without communities) and neighbours.
+
+    Communities marked ``gap_free`` (see :func:`_gap_free`) are not computed: they have no such gap.
+    """
     if comm is None:
         candidates, owner = _holes(layer), None
     else:
-        candidates, owner = _community_gaps(layer, tree, comm)
+        candidates, owner = _community_gaps(layer, tree, comm, gap_free)
     parts, index = _polygon_parts(candidates)
     area, perimeter = _measure(parts, layer.crs, layer.metric)
     big = area > tolerance_m2
@@ -496,14 +531,111 @@ def _holes(layer: _Layer) -> np.ndarray:
     return pieces[~shapely.intersects(pieces, frame.exterior)]
 
 
-def _community_gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer) -> tuple[np.ndarray, np.ndarray]:
-    """Each community minus the union of the grids that touch it, and the community of each result."""
+def _community_gaps(layer: _Layer, tree: shapely.STRtree, comm: _Layer, gap_free: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Each community minus the union of the grids that touch it, and the community of each result.
+
+    Communities marked ``gap_free`` are left out (None): the union of their grids is most of the cost.
+    """
     usable = np.flatnonzero([g is not None for g in comm.geoms])
     comm_idx, grid_idx = tree.query(comm.geoms[usable], predicate="intersects")
     gaps = np.array(comm.geoms[usable], dtype=object)
+    if gap_free is not None:
+        gaps[gap_free[usable]] = None
     for k in np.unique(comm_idx):
-        gaps[k] = shapely.difference(gaps[k], shapely.union_all(layer.geoms[grid_idx[comm_idx == k]]))
+        if gaps[k] is not None:
+            gaps[k] = shapely.difference(gaps[k], shapely.union_all(layer.geoms[grid_idx[comm_idx == k]]))
     return gaps, usable
+
+
+def _gap_free(layer: _Layer, tree: shapely.STRtree, comm: _Layer, outside: _Outside, pairs: _Pairs,
+              grid_perimeter: np.ndarray, tolerance_m2: float) -> np.ndarray:
+    """Whether each community is proven to have no gap part above tolerance_m2, without a union.
+
+    No library call bounds a difference with a union without making the union, so the bound is built from
+    what :func:`check` measures anyway. The land of community ``k`` in no grid is at most
+    ``B = area(k) - sum(area(g) - area(g outside k)) + sum(area(g & h))`` over its own grids ``g`` and the
+    pairs ``g, h`` of them whose interiors meet (Bonferroni: a union covers at least the sum of its members
+    less their pairwise overlaps), in planar units of the layer. A gap part then measures at most
+    ``scale x B`` plus the chord error of its outline (:func:`_measure_bounds`), and its outline lies on the
+    outlines of the community, of its own grids and of the other grids' land inside it (see
+    :func:`_gap_outline`). Communities whose bound is below tolerance_m2 are gap-free: :func:`_gaps` would
+    keep no part of them.
+    """
+    free = np.zeros(len(comm.geoms), dtype=bool)
+    bounds = _measure_bounds(layer, comm)
+    if bounds is None or tolerance_m2 <= 0:
+        return free
+    scale, chord = bounds
+    own, present = outside.own, outside.present
+    housed = present[own[present] >= 0]
+    covered = shapely.area(layer.geoms[housed]) - shapely.area(outside.geoms[housed])
+    land = np.bincount(own[housed], weights=covered, minlength=len(free))
+    same = (own[pairs.left] == own[pairs.right]) & (own[pairs.left] >= 0)
+    doubled = np.bincount(own[pairs.left[same]], weights=shapely.area(pairs.shared[same]),
+                          minlength=len(free))
+    usable = np.flatnonzero([g is not None for g in comm.geoms])
+    planar = shapely.area(comm.geoms[usable]) - land[usable] + doubled[usable]
+    bound = scale * planar + chord * _gap_outline(layer, tree, comm, outside, grid_perimeter)[usable]
+    free[usable] = bound < tolerance_m2
+    return free
+
+
+def _gap_outline(layer: _Layer, tree: shapely.STRtree, comm: _Layer, outside: _Outside,
+                 grid_perimeter: np.ndarray) -> np.ndarray:
+    """Bound of the total outline (m) of the gap parts of each community.
+
+    The outline of a gap lies on the community's outline and on the outlines of the grids touching it: in
+    full for its own grids, grids of no community and grids whose community has no polygon; for a grid of
+    another community that this one does not overlap, only the outline of the grid's land outside its own
+    community can lie inside this one.
+    """
+    usable = np.flatnonzero([g is not None for g in comm.geoms])
+    outline = np.zeros(len(comm.geoms))
+    outline[usable] = _measure(comm.geoms[usable], layer.crs, layer.metric)[1]
+    comm_idx, grid_idx = tree.query(comm.geoms[usable], predicate="intersects")
+    comm_idx = usable[comm_idx]
+    first, second = outside.tree.query(comm.geoms[usable], predicate="intersects")
+    first, second = usable[first], second
+    meet = shapely.relate_pattern(comm.geoms[first], comm.geoms[second], "2********")
+    overlapping = first[meet] * len(comm.geoms) + second[meet]
+    own = outside.own[grid_idx]
+    drawn = (own >= 0) & np.array([g is not None for g in comm.geoms])[own]
+    whole = (own == comm_idx) | ~drawn | np.isin(comm_idx * len(comm.geoms) + own, overlapping)
+    outside_perimeter = np.bincount(outside.present[outside.owner], weights=outside.perimeter,
+                                    minlength=len(layer.geoms))
+    along = np.where(whole, grid_perimeter[grid_idx], outside_perimeter[grid_idx])
+    return outline + np.bincount(comm_idx, weights=along, minlength=len(comm.geoms))
+
+
+def _measure_bounds(layer: _Layer, comm: _Layer) -> tuple[float, float] | None:
+    """Bounds of :func:`_measure` over the communities: m² per planar unit², and chord error per m of outline.
+
+    In the metric CRS itself a measure is the planar area (1, 0). In degrees, :func:`_measure` densifies to
+    :data:`_DENSIFY_DEGREES` and projects: the scale is the largest of five points of the communities' extent
+    (corners and centre; the scale changes monotonically across a city) with 1% to spare, and a chord of a
+    densified edge bounds at most 2/3 x its length x its sagitta (largest over 36 directions at those points,
+    with 5% to spare: the sagitta is a smooth function of the direction). None in other CRSs (no bound).
+    """
+    if layer.crs == layer.metric:
+        return 1.0, 0.0
+    if not layer.crs.is_geographic:
+        return None
+    x0, y0, x1, y1 = shapely.total_bounds(comm.geoms)
+    points = np.array([(x0, y0), (x0, y1), (x1, y0), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)])
+    side = _DENSIFY_DEGREES / 5
+    boxes = shapely.box(points[:, 0], points[:, 1], points[:, 0] + side, points[:, 1] + side)
+    scale = float(np.max(_measure(boxes, layer.crs, layer.metric)[0])) / side**2 * 1.01
+    angle = np.linspace(0, np.pi, 36, endpoint=False)
+    start = np.repeat(points, len(angle), axis=0)
+    step = _DENSIFY_DEGREES * np.column_stack([np.cos(angle), np.sin(angle)])[np.tile(np.arange(len(angle)),
+                                                                                      len(points))]
+    ends = transformer(layer.crs, layer.metric)
+    a, m, b = (np.column_stack(ends.transform(*(start + f * step).T)) for f in (0.0, 0.5, 1.0))
+    chord = b - a
+    off = m - a
+    sagitta = np.abs(chord[:, 0] * off[:, 1] - chord[:, 1] * off[:, 0]) / np.hypot(chord[:, 0], chord[:, 1])
+    return scale, float(np.max(sagitta)) * 2 / 3 * 1.05
 
 
 def _bordering(parts: np.ndarray, layer: _Layer, tree: shapely.STRtree) -> list[str]:
@@ -613,20 +745,36 @@ def _check_multipart(layer: _Layer, report: Report) -> None:
 # communities
 
 
-def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, report: Report,
-                       tolerance_m2: float) -> None:
-    """Report grids that reach outside their own community."""
+def _outside_own(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer) -> _Outside:
+    """Each grid's own community and its land outside it, in measured polygon parts.
+
+    A grid its community covers (a robust predicate, ten times cheaper than the difference) has no land
+    outside it: the difference would be the empty polygon.
+    """
     ctree = shapely.STRtree(comm.geoms)
-    own = _own_community(grids, layer, comm, ctree, report)
+    own = _own_community(grids, layer, comm, ctree)
     present = np.flatnonzero([g is not None for g in layer.geoms])
     outside = np.array(layer.geoms, dtype=object)
     housed = present[own[present] >= 0]
-    outside[housed] = shapely.difference(layer.geoms[housed], comm.geoms[own[housed]])
+    inside = shapely.covered_by(layer.geoms[housed], comm.geoms[own[housed]])
+    outside[housed[inside]] = shapely.Polygon()
+    cut = housed[~inside]
+    outside[cut] = shapely.difference(layer.geoms[cut], comm.geoms[own[cut]])
     parts, owner = _polygon_parts(outside[present])
-    part_area, part_perimeter = _measure(parts, layer.crs, layer.metric)
+    return _Outside(ctree, own, present, outside, parts, owner, *_measure(parts, layer.crs, layer.metric))
+
+
+def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, found: _Outside,
+                       grid_area: np.ndarray, report: Report, tolerance_m2: float) -> None:
+    """Report grids with an unknown community_code, and grids that reach outside their own community.
+
+    ``grid_area`` is the area of every grid (m², 0 where it has no geometry).
+    """
+    _report_unknown_communities(grids, layer, comm, report)
+    ctree, own, present, outside = found.tree, found.own, found.present, found.geoms
+    owner, part_area, part_perimeter = found.owner, found.area, found.perimeter
     solid = ~_hairline(part_area, part_perimeter)
     out_area = np.bincount(owner[solid], weights=part_area[solid], minlength=len(present))
-    grid_area, _ = _measure(layer.geoms[present], layer.crs, layer.metric)
     crossing = out_area > tolerance_m2
     if not crossing.any():
         return
@@ -634,7 +782,7 @@ def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, rep
     into = _communities_reached(outside[rows], comm, ctree, own[rows], layer, tolerance_m2)
     lon, lat = _lonlat(outside[rows], layer.crs, centre=True)
     for k, i in enumerate(rows):
-        area, share = out_area[crossing][k], out_area[crossing][k] / grid_area[crossing][k]
+        area, share = out_area[crossing][k], out_area[crossing][k] / grid_area[i]
         home = f"its community {comm.records[own[i]]}" if own[i] >= 0 else "every community"
         where = f" into {into[k]}" if into[k] else " into land of no community"
         report.add("crosses_community",
@@ -646,13 +794,17 @@ def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, rep
                    lon=lon[k], lat=lat[k])
 
 
-def _own_community(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, ctree: shapely.STRtree,
-                   report: Report) -> np.ndarray:
-    """Position of each grid's community: from community_code, else the one it overlaps most (-1: none)."""
-    position = {code: k for k, code in reversed(list(enumerate(comm.records)))}
-    given = ([_clean_code(v) for v in grids["community_code"]] if "community_code" in grids.columns
-             else [None] * len(grids))
-    own = np.array([position.get(code, -1) if code else -1 for code in given])
+def _given_communities(grids: gpd.GeoDataFrame, comm: _Layer) -> tuple[list[str | None], dict[str, int]]:
+    """Return the community_code of each grid (None where missing) and the position of each community code."""
+    position: dict[str, int] = {code: k for k, code in reversed(list(enumerate(comm.records)))}
+    given: list[str | None] = ([_clean_code(v) for v in grids["community_code"]]
+                               if "community_code" in grids.columns else [None] * len(grids))
+    return given, position
+
+
+def _report_unknown_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, report: Report) -> None:
+    """Report grids whose community_code names no given community."""
+    given, position = _given_communities(grids, comm)
     unknown_codes = np.flatnonzero([code is not None and code not in position for code in given])
     lon, lat = _lonlat_or_nan(layer.geoms[unknown_codes], layer.crs)
     for k, i in enumerate(unknown_codes):
@@ -661,6 +813,13 @@ def _own_community(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, ctree: 
                    "the community it overlaps most is used. Fix: correct its community_code",
                    record=layer.records[i], severity=CHECKS["unknown_community"],
                    community_code=given[i], lon=lon[k], lat=lat[k])
+
+
+def _own_community(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, ctree: shapely.STRtree
+                   ) -> np.ndarray:
+    """Position of each grid's community: from community_code, else the one it overlaps most (-1: none)."""
+    given, position = _given_communities(grids, comm)
+    own = np.array([position.get(code, -1) if code else -1 for code in given])
     unknown = np.flatnonzero((own < 0) & np.array([g is not None for g in layer.geoms]))
     grid_idx, comm_idx = ctree.query(layer.geoms[unknown], predicate="intersects")
     shared, _ = _measure(shapely.intersection(layer.geoms[unknown][grid_idx], comm.geoms[comm_idx]),
