@@ -372,7 +372,7 @@ def test_end_to_end_a_compound_beside_the_path_is_reached_in_15_minutes_not_in_1
     assert np.isclose(coverage.circles["households"].sum(), 400)
 
 
-# --- compounds cut by a circle's edge -------------------------------------------------------------------------
+# --- compounds cut by a circle's edge -----------------------------------------------------------------------
 
 CIRCLE = box(X0, Y0, X0 + 400, Y0 + 200)
 
@@ -402,7 +402,10 @@ def test_a_compound_in_two_overlapping_circles_counts_once_by_the_union_and_in_p
 
 
 def test_a_multipolygon_village_with_a_hole_counts_the_share_of_its_own_area():
-    """One part 100 × 100 m inside, another 100 × 300 m outside, a 50 × 50 m hole in the first: 7,500/37,500."""
+    """One part 100 × 100 m inside, another 100 × 300 m outside, a 50 × 50 m hole in the first.
+
+    7,500 of 37,500 m² lie inside.
+    """
     inner = Polygon(box(X0 + 100, Y0, X0 + 200, Y0 + 100).exterior.coords,
                     [box(X0 + 125, Y0 + 25, X0 + 175, Y0 + 75).exterior.coords])
     village = shapely.MultiPolygon([inner, box(X0 + 500, Y0, X0 + 800, Y0 + 100)])
@@ -431,8 +434,8 @@ def test_no_unit_in_any_circle_gives_an_empty_table_not_an_error():
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(boxes=st.lists(st.tuples(st.floats(-300, 700), st.floats(-100, 300), st.floats(1, 300), st.floats(1, 300),
-                                st.integers(0, 2_000)), min_size=1, max_size=6),
+@given(boxes=st.lists(st.tuples(st.floats(-300, 700), st.floats(-100, 300), st.floats(1, 300),
+                                st.floats(1, 300), st.integers(0, 2_000)), min_size=1, max_size=6),
        cut=st.floats(1, 399))
 def test_cutting_a_circle_in_two_changes_no_count(boxes, cut):
     """The households of a circle equal those of its two halves; no unit counts more than its households."""
