@@ -551,7 +551,9 @@ def parse_times(frame: pd.DataFrame, column: str, findings: Report,
 def _naive_times(text: pd.Series) -> pd.Series:
     """Parse times without a zone (one format for the column when pandas finds one, else value by value)."""
     try:
-        parsed = pd.to_datetime(text, errors="coerce")
+        with warnings.catch_warnings():  # pandas warns when it finds no one format: then value by value
+            warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+            parsed = pd.to_datetime(text, errors="coerce")
     except (ValueError, TypeError):  # pandas could not settle on one format
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     parsed = parsed.astype("datetime64[ns]")
