@@ -134,6 +134,7 @@ class _Outside(NamedTuple):
     """Each grid's community and the land of the grid outside it, cut into measured polygon parts."""
 
     tree: shapely.STRtree  # of the communities
+    given: list[str | None]  # each grid's community_code, None where missing
     own: np.ndarray  # position of each grid's community, -1: none
     present: np.ndarray  # positions of the grids with a geometry
     geoms: np.ndarray  # per grid: its land outside its community (the whole grid without one)
@@ -752,7 +753,9 @@ def _outside_own(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer) -> _Outsi
     outside it: the difference would be the empty polygon.
     """
     ctree = shapely.STRtree(comm.geoms)
-    own = _own_community(grids, layer, comm, ctree)
+    given: list[str | None] = ([_clean_code(v) for v in grids["community_code"]]
+                               if "community_code" in grids.columns else [None] * len(grids))
+    own = _own_community(given, layer, comm, ctree)
     present = np.flatnonzero([g is not None for g in layer.geoms])
     outside = np.array(layer.geoms, dtype=object)
     housed = present[own[present] >= 0]
@@ -761,7 +764,8 @@ def _outside_own(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer) -> _Outsi
     cut = housed[~inside]
     outside[cut] = shapely.difference(layer.geoms[cut], comm.geoms[own[cut]])
     parts, owner = _polygon_parts(outside[present])
-    return _Outside(ctree, own, present, outside, parts, owner, *_measure(parts, layer.crs, layer.metric))
+    return _Outside(ctree, given, own, present, outside, parts, owner,
+                    *_measure(parts, layer.crs, layer.metric))
 
 
 def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, found: _Outside,
@@ -770,7 +774,7 @@ def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, fou
 
     ``grid_area`` is the area of every grid (m², 0 where it has no geometry).
     """
-    _report_unknown_communities(grids, layer, comm, report)
+    _report_unknown_communities(layer, comm, found.given, report)
     ctree, own, present, outside = found.tree, found.own, found.present, found.geoms
     owner, part_area, part_perimeter = found.owner, found.area, found.perimeter
     solid = ~_hairline(part_area, part_perimeter)
@@ -794,18 +798,10 @@ def _check_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, fou
                    lon=lon[k], lat=lat[k])
 
 
-def _given_communities(grids: gpd.GeoDataFrame, comm: _Layer) -> tuple[list[str | None], dict[str, int]]:
-    """Return the community_code of each grid (None where missing) and the position of each community code."""
-    position: dict[str, int] = {code: k for k, code in reversed(list(enumerate(comm.records)))}
-    given: list[str | None] = ([_clean_code(v) for v in grids["community_code"]]
-                               if "community_code" in grids.columns else [None] * len(grids))
-    return given, position
-
-
-def _report_unknown_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, report: Report) -> None:
-    """Report grids whose community_code names no given community."""
-    given, position = _given_communities(grids, comm)
-    unknown_codes = np.flatnonzero([code is not None and code not in position for code in given])
+def _report_unknown_communities(layer: _Layer, comm: _Layer, given: list[str | None], report: Report) -> None:
+    """Report grids whose community_code (``given``) names no given community."""
+    known = set(comm.records)
+    unknown_codes = np.flatnonzero([code is not None and code not in known for code in given])
     lon, lat = _lonlat_or_nan(layer.geoms[unknown_codes], layer.crs)
     for k, i in enumerate(unknown_codes):
         report.add("unknown_community",
@@ -815,10 +811,10 @@ def _report_unknown_communities(grids: gpd.GeoDataFrame, layer: _Layer, comm: _L
                    community_code=given[i], lon=lon[k], lat=lat[k])
 
 
-def _own_community(grids: gpd.GeoDataFrame, layer: _Layer, comm: _Layer, ctree: shapely.STRtree
+def _own_community(given: list[str | None], layer: _Layer, comm: _Layer, ctree: shapely.STRtree
                    ) -> np.ndarray:
-    """Position of each grid's community: from community_code, else the one it overlaps most (-1: none)."""
-    given, position = _given_communities(grids, comm)
+    """Position of each grid's community: its code in ``given``, else the one it overlaps most (-1: none)."""
+    position = {code: k for k, code in reversed(list(enumerate(comm.records)))}
     own = np.array([position.get(code, -1) if code else -1 for code in given])
     unknown = np.flatnonzero((own < 0) & np.array([g is not None for g in layer.geoms]))
     grid_idx, comm_idx = ctree.query(layer.geoms[unknown], predicate="intersects")

@@ -815,22 +815,9 @@ def _groups(keys: Sequence[pd.Series]) -> tuple[np.ndarray, pd.DataFrame]:
 
     Rows with a missing key are in no group (-1); the frame of keys has one row per group, in order.
     """
-    number = np.zeros(len(keys[0]), dtype=np.int64)
-    known = np.ones(len(keys[0]), dtype=bool)
-    uniques = []
-    for key in keys:
-        codes, values = pd.factorize(key, sort=True)
-        number = number * len(values) + codes
-        known &= codes >= 0
-        uniques.append(values)
-    present, inverse = np.unique(number[known], return_inverse=True)
-    group = np.full(len(number), -1, dtype=np.int64)
-    group[known] = inverse
-    columns = {}
-    for key, values in zip(keys[::-1], uniques[::-1], strict=True):
-        columns[key.name] = values.take(present % max(len(values), 1)).array
-        present = present // max(len(values), 1)
-    return group, pd.DataFrame({key.name: columns[key.name] for key in keys})
+    grouped = pd.DataFrame({key.name: key.array for key in keys}).groupby([key.name for key in keys],
+                                                                           sort=True, dropna=True)
+    return grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64), grouped.size().index.to_frame(index=False)
 
 
 def _case_parts(cases: pd.DataFrame, at: pd.Timestamp, *, on_time, overdue_days) -> dict[str, np.ndarray]:
